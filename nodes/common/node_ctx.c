@@ -1,0 +1,84 @@
+/* node_ctx.c: emitting messages from business logic into the outbox. */
+#include "node_ctx.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NODE_MSG_SEQUENCE "msg"
+
+void node_ctx_init(node_ctx_t *ctx, store_txn_t *txn, const char *node_name, uint64_t now_ms)
+{
+    assert(ctx && node_name);
+    memset(ctx, 0, sizeof *ctx);
+    ctx->txn = txn;
+    ctx->node_name = node_name;
+    ctx->now_ms = now_ms;
+}
+
+void node_ctx_reset(node_ctx_t *ctx)
+{
+    for (size_t i = 0; i < ctx->published_count; i++)
+        free(ctx->published[i].data);
+    ctx->published_count = 0;
+}
+
+void node_ctx_fini(node_ctx_t *ctx)
+{
+    node_ctx_reset(ctx);
+    free(ctx->published);
+    ctx->published = NULL;
+    ctx->published_cap = 0;
+}
+
+static ledger_err_t keep_for_feed(node_ctx_t *ctx, proto_type_t type, void *data, size_t size)
+{
+    if (ctx->published_count == ctx->published_cap) {
+        if (ctx->published_cap >= NODE_CTX_PUBLISH_MAX)
+            return LEDGER_E_TOO_LARGE;
+        size_t cap = ctx->published_cap ? ctx->published_cap * 2 : 64;
+        node_published_t *grown = realloc(ctx->published, cap * sizeof *grown);
+        if (!grown)
+            return LEDGER_E_NOMEM;
+        ctx->published = grown;
+        ctx->published_cap = cap;
+    }
+    ctx->published[ctx->published_count++] = (node_published_t){type, data, size};
+    return LEDGER_OK;
+}
+
+ledger_err_t node_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_count,
+                       proto_msg_t *msg, const proto_msg_t *cause)
+{
+    assert(ctx && ctx->txn && msg);
+    uint64_t seq;
+    ledger_err_t err = store_seq_next(ctx->txn, NODE_MSG_SEQUENCE, &seq);
+    if (err)
+        return err;
+    msg->v = PROTO_VERSION;
+    snprintf(msg->origin, sizeof msg->origin, "%s", ctx->node_name);
+    msg->seq = seq;
+    msg->ts_ms = ctx->now_ms;
+    if (cause)
+        proto_msg_id(cause, msg->cause);
+    else
+        msg->cause[0] = '\0';
+
+    void *data = NULL;
+    size_t size = 0;
+    err = proto_encode(msg, &data, &size, NULL, 0);
+    if (err)
+        return err;
+    for (size_t i = 0; i < peer_count; i++) {
+        err = store_outbox_put(ctx->txn, peers[i], data, size, ctx->now_ms, NULL);
+        if (err) {
+            free(data);
+            return err;
+        }
+    }
+    err = keep_for_feed(ctx, msg->type, data, size);
+    if (err)
+        free(data);
+    return err;
+}

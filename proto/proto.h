@@ -1,0 +1,229 @@
+/*  proto.h: the wire protocol of the ledger mesh.
+
+    Every message between nodes is one msgpack map, the envelope, with named
+    keys so that any msgpack library can read it (format and one example per
+    type: proto/README.md):
+
+      v      uint    protocol version, PROTO_VERSION
+      id     str     unique message id "<origin>/<seq>": origin node name
+                     ([a-z0-9_-], 1..PROTO_NODE_MAX) and its per-node sequence
+                     (decimal uint64, > 0)
+      type   str     one of the names in proto_type_name()
+      corr   str     correlation: the transfer id (may be "" for queries)
+      cause  str     id of the message that caused this one ("" if none)
+      ts     uint    unix time in milliseconds
+      body   map     type-specific fields, below
+
+    On a socket, a message travels as two frames: an 8-byte big-endian
+    delivery tag chosen by the sender (the outbox key), then the envelope.
+    The receiver answers with the same tag and an `ack` or `nack` envelope.
+    (proto_frame_* below pack and check the tag.)
+
+    Decoding is strict and bounded: frames over PROTO_FRAME_MAX, strings over
+    their limits, missing or wrong-typed fields, unknown versions and types,
+    unknown keys in the body, amounts <= 0 are each rejected with a named
+    error code and a reason. On error the output struct is zeroed: never
+    partially filled. proto_decode allocates nothing that outlives the call
+    and is thread-safe.
+*/
+#ifndef LEDGER_PROTO_H
+#define LEDGER_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ledger_err.h"
+
+#define PROTO_VERSION 1
+
+/* Limits (bytes, without the NUL terminator). */
+#define PROTO_FRAME_MAX 65536      /* largest envelope frame accepted */
+#define PROTO_NODE_MAX 32          /* origin node name */
+#define PROTO_ID_MAX 64            /* message id "<origin>/<seq>" */
+#define PROTO_TRANSFER_ID_MAX 64   /* transfer id (corr) */
+#define PROTO_ACCOUNT_ID_MAX 64    /* account id */
+#define PROTO_NAME_MAX 128         /* account holder name */
+#define PROTO_CURRENCY_LEN 3       /* ISO 4217 code, exactly 3 upper-case letters */
+#define PROTO_REFERENCE_MAX 140    /* free text reference of a transfer */
+#define PROTO_CODE_MAX 48          /* machine-readable reason code */
+#define PROTO_REASON_MAX 256       /* human-readable reason text */
+#define PROTO_RULES_MAX 8          /* fraud rules listed in one verdict */
+#define PROTO_RULE_NAME_MAX 32     /* one fraud rule name */
+#define PROTO_PAGE_MAX 200         /* items in one account query reply */
+#define PROTO_NEST_MAX 4           /* deepest nesting of maps/arrays accepted */
+#define PROTO_TAG_SIZE 8           /* delivery tag frame */
+
+typedef enum {
+    PROTO_TRANSFER_REQUESTED = 1, /* gateway -> accounts */
+    PROTO_FUNDS_RESERVED,         /* accounts -> fraud, gateway */
+    PROTO_FRAUD_APPROVED,         /* fraud -> accounts */
+    PROTO_FRAUD_REJECTED,         /* fraud -> accounts */
+    PROTO_TRANSFER_SETTLED,       /* accounts -> gateway */
+    PROTO_TRANSFER_REJECTED_FRAUD,/* accounts -> gateway */
+    PROTO_TRANSFER_DECLINED,      /* accounts -> gateway */
+    PROTO_ACK,                    /* receiver -> sender: applied (or seen before) */
+    PROTO_NACK,                   /* receiver -> sender: can never be applied */
+    PROTO_ACCOUNT_QUERY,          /* gateway -> accounts: list/get/ledger/open */
+    PROTO_ACCOUNT_REPLY,          /* accounts -> gateway: answer to a query */
+    PROTO_TYPE__COUNT
+} proto_type_t;
+
+/* Wire name of a type ("transfer.requested", ...); NULL for an invalid value. */
+const char *proto_type_name(proto_type_t type);
+/* Type for a wire name; LEDGER_E_UNKNOWN_TYPE if none. `name` need not be NUL-terminated. */
+ledger_err_t proto_type_from_name(const char *name, size_t len, proto_type_t *type_out);
+
+/* transfer.requested, funds.reserved, transfer.settled:
+   body {transfer, from, to, amount_minor, currency, reference} */
+typedef struct {
+    char transfer[PROTO_TRANSFER_ID_MAX + 1];
+    char from[PROTO_ACCOUNT_ID_MAX + 1];
+    char to[PROTO_ACCOUNT_ID_MAX + 1];
+    int64_t amount_minor; /* > 0 */
+    char currency[PROTO_CURRENCY_LEN + 1];
+    char reference[PROTO_REFERENCE_MAX + 1]; /* may be "" */
+} proto_transfer_t;
+
+/* fraud.approved, fraud.rejected, transfer.rejected_fraud:
+   body {transfer, rules: [str...], reason}. rules: names of the rules that
+   fired (empty for an approval). */
+typedef struct {
+    char transfer[PROTO_TRANSFER_ID_MAX + 1];
+    uint32_t rule_count;
+    char rules[PROTO_RULES_MAX][PROTO_RULE_NAME_MAX + 1];
+    char reason[PROTO_REASON_MAX + 1];
+} proto_verdict_t;
+
+/* transfer.declined: body {transfer, code, reason}.
+   code: insufficient_funds, unknown_account, currency_mismatch, same_account, ... */
+typedef struct {
+    char transfer[PROTO_TRANSFER_ID_MAX + 1];
+    char code[PROTO_CODE_MAX + 1];
+    char reason[PROTO_REASON_MAX + 1];
+} proto_declined_t;
+
+/* ack: body {of}. nack: body {of, code, reason}. `of` is the id of the
+   message answered, "" when it could not be decoded far enough to know it. */
+typedef struct {
+    char of[PROTO_ID_MAX + 1];
+    char code[PROTO_CODE_MAX + 1];     /* nack only */
+    char reason[PROTO_REASON_MAX + 1]; /* nack only */
+} proto_reply_t;
+
+typedef enum {
+    PROTO_QUERY_LIST = 1, /* "list": accounts, ordered by id, from cursor */
+    PROTO_QUERY_GET,      /* "get": one account */
+    PROTO_QUERY_LEDGER,   /* "ledger": one account's ledger entries, newest first, before cursor */
+    PROTO_QUERY_OPEN,     /* "open": open an account with an opening deposit (idempotent by id) */
+} proto_query_op_t;
+
+/* account.query: body {op, account, cursor, limit, name, currency, amount_minor}.
+   op list: cursor = account id to start after ("" = first), limit 1..PROTO_PAGE_MAX.
+   op get: account. op ledger: account, cursor = ledger seq to start before (0 = newest), limit.
+   op open: account, name, currency, amount_minor >= 0 (opening deposit). */
+typedef struct {
+    proto_query_op_t op;
+    char account[PROTO_ACCOUNT_ID_MAX + 1];
+    char name[PROTO_NAME_MAX + 1];
+    char currency[PROTO_CURRENCY_LEN + 1];
+    int64_t amount_minor;
+    uint64_t cursor;                           /* ledger op */
+    char after[PROTO_ACCOUNT_ID_MAX + 1];      /* list op */
+    uint32_t limit;
+} proto_query_t;
+
+/* One account in a reply. */
+typedef struct {
+    char id[PROTO_ACCOUNT_ID_MAX + 1];
+    char name[PROTO_NAME_MAX + 1];
+    char currency[PROTO_CURRENCY_LEN + 1];
+    int64_t balance_minor;
+    int64_t held_minor;
+    bool funding; /* the funding account that opening deposits are drawn from */
+} proto_account_t;
+
+/* One ledger entry in a reply. */
+typedef struct {
+    uint64_t seq;
+    char account[PROTO_ACCOUNT_ID_MAX + 1];
+    char transfer[PROTO_TRANSFER_ID_MAX + 1];
+    char kind[16];          /* "hold", "release", "debit", "credit", "open" */
+    int64_t amount_minor;   /* signed: debits negative */
+    int64_t balance_after_minor;
+    int64_t held_after_minor;
+    uint64_t ts_ms;
+} proto_ledger_row_t;
+
+/* account.reply: body {status, code, reason, accounts: [...], entries: [...], next}.
+   status: 200 ok, 404 not found, 400 invalid, 409 exists with other values, 500.
+   The arrays are heap-allocated by proto_decode into the reply; free them with
+   proto_msg_release(). */
+typedef struct {
+    uint32_t status;
+    char code[PROTO_CODE_MAX + 1];
+    char reason[PROTO_REASON_MAX + 1];
+    uint32_t account_count;
+    proto_account_t *accounts;
+    uint32_t entry_count;
+    proto_ledger_row_t *entries;
+    char next[PROTO_ACCOUNT_ID_MAX + 1]; /* cursor for the next page, "" if none */
+} proto_account_reply_t;
+
+/* A decoded message: the envelope plus the body of its type. */
+typedef struct {
+    uint32_t v;
+    char origin[PROTO_NODE_MAX + 1]; /* id, split: origin node */
+    uint64_t seq;                    /* id, split: per-node sequence, > 0 */
+    proto_type_t type;
+    char corr[PROTO_TRANSFER_ID_MAX + 1];
+    char cause[PROTO_ID_MAX + 1];
+    uint64_t ts_ms;
+    union {
+        proto_transfer_t transfer; /* requested, reserved, settled */
+        proto_verdict_t verdict;   /* fraud.approved, fraud.rejected, transfer.rejected_fraud */
+        proto_declined_t declined; /* transfer.declined */
+        proto_reply_t reply;       /* ack, nack */
+        proto_query_t query;       /* account.query */
+        proto_account_reply_t account_reply; /* account.reply */
+    } body;
+} proto_msg_t;
+
+/* Writes the message id "<origin>/<seq>" of `msg` into `out` (PROTO_ID_MAX + 1 bytes). */
+void proto_msg_id(const proto_msg_t *msg, char out[PROTO_ID_MAX + 1]);
+
+/*  Splits a message id "<origin>/<seq>" into its parts.
+    LEDGER_E_INVALID if it is not of that form or exceeds the limits. */
+ledger_err_t proto_id_parse(const char *id, char origin_out[PROTO_NODE_MAX + 1], uint64_t *seq_out);
+
+/*  Checks every field of `msg` against the rules a decoder enforces (limits,
+    amount > 0, currency shape, known type). Encoders call it first, so a node
+    can never send what a peer would refuse. On failure, a reason is written
+    to `why` (may be NULL). */
+ledger_err_t proto_validate(const proto_msg_t *msg, char *why, size_t why_size);
+
+/*  Encodes `msg` into a malloc'd buffer; *data_out / *size_out own it (free()).
+    Validates first: LEDGER_E_INVALID with a reason in `why` if `msg` breaks
+    a rule. LEDGER_E_NOMEM if allocation fails. */
+ledger_err_t proto_encode(const proto_msg_t *msg, void **data_out, size_t *size_out,
+                          char *why, size_t why_size);
+
+/*  Decodes one envelope frame strictly into `out`.
+    Errors: LEDGER_E_TOO_LARGE (size > PROTO_FRAME_MAX), LEDGER_E_DECODE (not
+    msgpack, trailing bytes, nesting too deep, missing/wrong-typed/unknown
+    field, string over its limit, bad id), LEDGER_E_VERSION,
+    LEDGER_E_UNKNOWN_TYPE, LEDGER_E_INVALID (a value breaks a rule, e.g.
+    amount_minor <= 0). A reason is written to `why` (may be NULL).
+    On error `out` is zeroed. On success with type account.reply the caller
+    must call proto_msg_release(). */
+ledger_err_t proto_decode(const void *data, size_t size, proto_msg_t *out, char *why,
+                          size_t why_size);
+
+/* Frees what proto_decode allocated in `msg` (account.reply arrays); safe on any message. */
+void proto_msg_release(proto_msg_t *msg);
+
+/* Delivery tag frame: 8 bytes, big-endian. */
+void proto_tag_pack(uint64_t tag, uint8_t out[PROTO_TAG_SIZE]);
+/* LEDGER_E_DECODE if size != PROTO_TAG_SIZE. */
+ledger_err_t proto_tag_unpack(const void *data, size_t size, uint64_t *tag_out);
+
+#endif

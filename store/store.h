@@ -1,0 +1,290 @@
+/*  store.h: a node's durable state in one LMDB environment.
+
+    What it owns: the LMDB environment in a node's data directory, its named
+    sub-databases, and the on-disk formats of the outbox, seen ids, dead
+    letters and the hash-chained ledger. Node-specific tables (accounts,
+    transfers, decisions, ...) are plain key/value sub-databases whose values
+    the node's own module encodes.
+
+    Transactions: one write transaction at a time per store (LMDB's rule);
+    any number of read transactions. A store_txn_t belongs to the thread that
+    began it (the environment is opened with MDB_NOTLS so read transactions
+    may be used from any one thread at a time). Pointers returned by get /
+    cursor / outbox / ledger functions point into the map and are valid only
+    until the transaction ends.
+
+    Atomicity: everything written in one write transaction commits together
+    or not at all. store_write() runs a caller's function in a write
+    transaction and commits durably (fsync) unless the store was opened with
+    no_sync; on MDB_MAP_FULL it aborts, grows the map and runs the function
+    again from the start, up to map_max_bytes, then fails with
+    LEDGER_E_MAP_FULL. Nothing is ever half written.
+
+    The ledger is append-only: there is no function that updates or deletes a
+    ledger entry. Each entry carries the SHA-256 (libsodium) of the previous
+    entry; store_ledger_verify() re-walks the chain.
+
+    Keys: fixed-width big-endian integers where order matters, so that
+    sequences append at the end of the B-tree (cheap) and sort numerically.
+
+    Errors: LEDGER_E_NOT_FOUND, LEDGER_E_EXISTS, LEDGER_E_MAP_FULL,
+    LEDGER_E_TOO_LARGE (key over the LMDB key limit, value over a documented
+    limit), LEDGER_E_INVALID (bad argument), LEDGER_E_CORRUPT (a record that
+    does not parse), LEDGER_E_STORE (any other LMDB error; the LMDB text is
+    available from store_last_error()).
+*/
+#ifndef LEDGER_STORE_H
+#define LEDGER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ledger_err.h"
+
+#define STORE_PEER_MAX 32          /* peer (node) name in an outbox entry */
+#define STORE_ORIGIN_MAX 32        /* origin node name in a seen id */
+#define STORE_ACCOUNT_MAX 64       /* account id in a ledger entry */
+#define STORE_TRANSFER_MAX 64      /* transfer id in a ledger entry */
+#define STORE_KIND_MAX 15          /* ledger entry kind */
+#define STORE_CODE_MAX 48          /* dead letter code */
+#define STORE_REASON_MAX 256       /* dead letter reason */
+#define STORE_MSG_MAX 65536        /* largest message kept in outbox / dead letters */
+#define STORE_HASH_SIZE 32         /* SHA-256 */
+#define STORE_SEQ_NAME_MAX 32      /* name of a named sequence */
+
+/* Sub-databases. Every store opens all of them; a node uses the ones it needs. */
+typedef enum {
+    STORE_DB_META = 0,          /* named sequences and small settings */
+    STORE_DB_OUTBOX,            /* be64 seq -> outbox record */
+    STORE_DB_SEEN,              /* origin[32, NUL-padded] + be64 seq -> be64 seen_at_ms */
+    STORE_DB_DEAD_LETTERS,      /* be64 id -> dead letter record */
+    STORE_DB_LEDGER,            /* be64 seq -> ledger record (append-only) */
+    STORE_DB_LEDGER_BY_ACCOUNT, /* account[64, NUL-padded] + be64 seq -> empty */
+    STORE_DB_ACCOUNTS,          /* accounts node: account id -> account record */
+    STORE_DB_TRANSFERS,         /* accounts + gateway: transfer id -> saga state / status view */
+    STORE_DB_DECISIONS,         /* fraud: transfer id -> decision */
+    STORE_DB_RISK,              /* fraud: velocity windows, known payees */
+    STORE_DB_IDEMPOTENCY,       /* gateway: idempotency key -> transfer id + request hash */
+    STORE_DB_INDEX,             /* any node: secondary indexes (e.g. transfers by time) */
+    STORE_DB__COUNT
+} store_db_t;
+
+/* Name of a sub-database as stored in LMDB ("outbox", ...). */
+const char *store_db_name(store_db_t db);
+
+typedef struct store_t store_t;
+typedef struct store_txn_t store_txn_t;
+typedef struct store_cursor_t store_cursor_t;
+
+typedef struct {
+    size_t map_initial_bytes; /* initial map size; 0 = 64 MiB */
+    size_t map_max_bytes;     /* the map never grows past this; 0 = 64 GiB */
+    bool no_sync;             /* MDB_NOSYNC: NOT durable. Only for benchmarks that say so. */
+} store_config_t;
+
+/*  Opens (creating if needed) the environment in directory `dir` (created
+    if missing, mode 0700). `config` may be NULL for defaults.
+    Errors: LEDGER_E_IO (directory), LEDGER_E_STORE. */
+ledger_err_t store_open(const char *dir, const store_config_t *config, store_t **store_out);
+
+/* Closes the environment. No transaction may be open. Sets *store_p to NULL. */
+void store_destroy(store_t **store_p);
+
+/* Text of the last LMDB error seen by this store (for logs); never NULL. */
+const char *store_last_error(const store_t *store);
+
+/* Current map size in bytes. */
+size_t store_map_bytes(const store_t *store);
+
+/* --- transactions --------------------------------------------------------- */
+
+ledger_err_t store_txn_begin(store_t *store, bool write, store_txn_t **txn_out);
+/* Commits and frees the transaction (sets *txn_p to NULL in every case).
+   LEDGER_E_MAP_FULL if the commit ran out of map: nothing was written. */
+ledger_err_t store_txn_commit(store_txn_t **txn_p);
+/* Aborts and frees; sets *txn_p to NULL. Safe on NULL. */
+void store_txn_abort(store_txn_t **txn_p);
+
+/*  A unit of work for store_write. It must write only through `txn` and
+    must be re-runnable: after a map-full abort it is called again from
+    scratch, so it resets whatever it collects in `ctx` at its start.
+    Returning an error aborts the transaction and store_write returns it. */
+typedef ledger_err_t (*store_write_fn)(store_txn_t *txn, void *ctx);
+
+/* Runs `fn` in one write transaction and commits it (see the top of this file). */
+ledger_err_t store_write(store_t *store, store_write_fn fn, void *ctx);
+
+/* --- key/value ------------------------------------------------------------ */
+
+typedef struct {
+    const void *key;
+    size_t key_size;
+    const void *val;
+    size_t val_size;
+} store_kv_t;
+
+#define STORE_PUT_NOOVERWRITE 0x1u /* LEDGER_E_EXISTS if the key is present */
+#define STORE_PUT_APPEND 0x2u      /* key sorts after every key in the db (else LEDGER_E_EXISTS) */
+
+/* LEDGER_E_NOT_FOUND if absent. *val_out points into the map. */
+ledger_err_t store_get(store_txn_t *txn, store_db_t db, const void *key, size_t key_size,
+                       const void **val_out, size_t *val_size_out);
+ledger_err_t store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_size,
+                       const void *val, size_t val_size, unsigned flags);
+/* LEDGER_E_NOT_FOUND if absent. */
+ledger_err_t store_del(store_txn_t *txn, store_db_t db, const void *key, size_t key_size);
+/* Number of entries in `db`. */
+ledger_err_t store_count(store_txn_t *txn, store_db_t db, uint64_t *count_out);
+
+typedef enum {
+    STORE_FIRST,
+    STORE_LAST,
+    STORE_NEXT,
+    STORE_PREV,
+    STORE_SEEK, /* first key >= kv->key (kv->key/key_size are input) */
+} store_seek_t;
+
+ledger_err_t store_cursor_open(store_txn_t *txn, store_db_t db, store_cursor_t **cursor_out);
+/* Moves the cursor and fills *kv. LEDGER_E_NOT_FOUND past either end. */
+ledger_err_t store_cursor_get(store_cursor_t *cursor, store_seek_t op, store_kv_t *kv);
+/* Deletes the entry under the cursor (write transactions only). */
+ledger_err_t store_cursor_del(store_cursor_t *cursor);
+void store_cursor_close(store_cursor_t **cursor_p);
+
+/* --- keys ----------------------------------------------------------------- */
+
+void store_be64_put(uint8_t out[8], uint64_t value);
+uint64_t store_be64_get(const uint8_t in[8]);
+
+/*  Next value of the named sequence `name` (1, 2, 3, ...), persisted in META
+    in the same transaction. */
+ledger_err_t store_seq_next(store_txn_t *txn, const char *name, uint64_t *value_out);
+/* Current value (0 if never used). */
+ledger_err_t store_seq_peek(store_txn_t *txn, const char *name, uint64_t *value_out);
+
+/* --- outbox --------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t seq;              /* key: order of writing */
+    char peer[STORE_PEER_MAX + 1];
+    uint32_t attempts;         /* sends so far */
+    uint64_t created_ms;
+    uint64_t next_attempt_ms;  /* not to be sent before this */
+    const void *msg;           /* encoded envelope, points into the map */
+    size_t msg_size;
+} store_outbox_entry_t;
+
+/*  Adds a message for `peer`, due at `now_ms`. *seq_out (may be NULL) gets
+    its outbox seq, also its delivery tag. LEDGER_E_TOO_LARGE over STORE_MSG_MAX,
+    LEDGER_E_INVALID for an empty or over-long peer name. */
+ledger_err_t store_outbox_put(store_txn_t *txn, const char *peer, const void *msg,
+                              size_t msg_size, uint64_t now_ms, uint64_t *seq_out);
+/* LEDGER_E_NOT_FOUND if absent (e.g. acknowledged already). */
+ledger_err_t store_outbox_get(store_txn_t *txn, uint64_t seq, store_outbox_entry_t *entry_out);
+/* The first entry with seq > after_seq, in seq order; LEDGER_E_NOT_FOUND at the end. */
+ledger_err_t store_outbox_next(store_txn_t *txn, uint64_t after_seq,
+                               store_outbox_entry_t *entry_out);
+/*  Up to `max` entries with next_attempt_ms <= now_ms and seq > after_seq,
+    in seq order, into entries_out; *count_out gets how many. */
+ledger_err_t store_outbox_take_due(store_txn_t *txn, uint64_t now_ms, uint64_t after_seq,
+                                   store_outbox_entry_t *entries_out, size_t max,
+                                   size_t *count_out);
+/* Records a send: attempts += 1, next_attempt_ms = the given time. */
+ledger_err_t store_outbox_reschedule(store_txn_t *txn, uint64_t seq, uint64_t next_attempt_ms);
+/* Deletes an acknowledged entry. LEDGER_E_NOT_FOUND if it was already gone. */
+ledger_err_t store_outbox_ack(store_txn_t *txn, uint64_t seq);
+/*  Moves an entry to dead_letters with the nack's code and reason (same id as
+    its outbox seq). LEDGER_E_NOT_FOUND if the entry is gone. */
+ledger_err_t store_outbox_to_dead(store_txn_t *txn, uint64_t seq, const char *code,
+                                  const char *reason, uint64_t now_ms);
+/* Age of the oldest entry in ms (0 when empty) and the number of entries. */
+ledger_err_t store_outbox_stats(store_txn_t *txn, uint64_t now_ms, uint64_t *depth_out,
+                                uint64_t *oldest_age_ms_out);
+
+/* --- dead letters --------------------------------------------------------- */
+
+typedef struct {
+    uint64_t id;               /* the outbox seq it had */
+    char peer[STORE_PEER_MAX + 1];
+    uint32_t attempts;
+    uint64_t created_ms;
+    uint64_t dead_ms;
+    char code[STORE_CODE_MAX + 1];
+    char reason[STORE_REASON_MAX + 1];
+    const void *msg;
+    size_t msg_size;
+} store_dead_letter_t;
+
+ledger_err_t store_dead_get(store_txn_t *txn, uint64_t id, store_dead_letter_t *dead_out);
+/* The first dead letter with id > after_id; LEDGER_E_NOT_FOUND at the end. */
+ledger_err_t store_dead_next(store_txn_t *txn, uint64_t after_id, store_dead_letter_t *dead_out);
+/*  Moves dead letter `id` back to the outbox as a new entry due at now_ms
+    (new seq in *outbox_seq_out, may be NULL) and deletes the dead letter, so a
+    replay happens once. LEDGER_E_NOT_FOUND if there is no such dead letter. */
+ledger_err_t store_dead_replay(store_txn_t *txn, uint64_t id, uint64_t now_ms,
+                               uint64_t *outbox_seq_out);
+
+/* --- seen message ids ----------------------------------------------------- */
+
+/* *seen_out = whether (origin, seq) was recorded. */
+ledger_err_t store_seen_check(store_txn_t *txn, const char *origin, uint64_t seq, bool *seen_out);
+/* Records (origin, seq) at now_ms. Recording twice is not an error. */
+ledger_err_t store_seen_put(store_txn_t *txn, const char *origin, uint64_t seq, uint64_t now_ms);
+/*  Deletes up to `max` ids recorded before `older_than_ms`; *pruned_out (may
+    be NULL) gets how many. Callers pick older_than_ms far beyond the longest
+    time a sender may still redeliver (nodes keep seen ids 7 days). */
+ledger_err_t store_seen_prune(store_txn_t *txn, uint64_t older_than_ms, size_t max,
+                              size_t *pruned_out);
+
+/* --- ledger --------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t seq;                       /* assigned by append: 1, 2, 3, ... */
+    char account[STORE_ACCOUNT_MAX + 1];
+    char transfer[STORE_TRANSFER_MAX + 1];
+    char kind[STORE_KIND_MAX + 1];      /* "open", "hold", "release", "debit", "credit" */
+    int64_t balance_delta_minor;        /* change of the book balance */
+    int64_t held_delta_minor;           /* change of the held amount */
+    int64_t balance_after_minor;        /* book balance after this entry */
+    int64_t held_after_minor;           /* held amount after this entry */
+    uint64_t ts_ms;
+    uint8_t prev_hash[STORE_HASH_SIZE]; /* hash of entry seq-1 (zeros for seq 1) */
+    uint8_t hash[STORE_HASH_SIZE];      /* SHA-256 over prev_hash and this entry's fields */
+} store_ledger_entry_t;
+
+/*  Appends an entry. The caller fills account, transfer, kind, the deltas,
+    the after values and ts_ms; append assigns seq, prev_hash and hash, and
+    writes the per-account index, all in `txn`. */
+ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry);
+/* LEDGER_E_NOT_FOUND if no entry has that seq. */
+ledger_err_t store_ledger_get(store_txn_t *txn, uint64_t seq, store_ledger_entry_t *entry_out);
+/* Sequence number of the last entry (0 if the ledger is empty). */
+ledger_err_t store_ledger_last_seq(store_txn_t *txn, uint64_t *seq_out);
+/*  Up to `max` entries of `account`, newest first, with seq < before_seq
+    (0 = from the newest). *count_out gets how many. */
+ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint64_t before_seq,
+                                     store_ledger_entry_t *entries_out, size_t max,
+                                     size_t *count_out);
+
+/* Balances recomputed by a verify walk, reported per account. */
+typedef void (*store_ledger_balance_fn)(const char *account, int64_t balance_minor,
+                                        int64_t held_minor, void *ctx);
+
+typedef struct {
+    uint64_t entries;          /* entries walked */
+    bool ok;
+    uint64_t first_bad_seq;    /* 0 if ok */
+    char problem[160];         /* what is wrong with first_bad_seq */
+    int64_t balance_sum_minor; /* sum of all balance deltas: 0 for a double-entry ledger */
+} store_ledger_report_t;
+
+/*  Walks the whole ledger in order: checks each entry's prev_hash and hash,
+    that seqs are contiguous, that each entry's after values equal the running
+    sums of its account's deltas. Stops at the first bad entry. On a good
+    walk, calls `balance_fn` (may be NULL) once per account with the
+    recomputed balance and held amount. Returns LEDGER_OK when the walk ran
+    (look at report->ok), or a store error. */
+ledger_err_t store_ledger_verify(store_txn_t *txn, store_ledger_balance_fn balance_fn, void *ctx,
+                                 store_ledger_report_t *report_out);
+
+#endif
