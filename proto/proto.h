@@ -25,6 +25,14 @@
     error code and a reason. On error the output struct is zeroed: never
     partially filled. proto_decode allocates nothing that outlives the call
     and is thread-safe.
+
+    Rules beyond the limits above (proto/README.md has the full table):
+    every map has exactly its documented keys (no extra, none missing, none
+    twice; "may be empty" fields are present as ""); strings are msgpack str,
+    valid UTF-8, without NUL; ids and account/transfer ids have no control
+    characters; code fields are [a-z0-9_]; saga messages (transfer.*, funds.*,
+    fraud.*) have a non-empty corr equal to body.transfer; account.query
+    carries only the keys of its op.
 */
 #ifndef LEDGER_PROTO_H
 #define LEDGER_PROTO_H
@@ -203,7 +211,9 @@ ledger_err_t proto_validate(const proto_msg_t *msg, char *why, size_t why_size);
 
 /*  Encodes `msg` into a malloc'd buffer; *data_out / *size_out own it (free()).
     Validates first: LEDGER_E_INVALID with a reason in `why` if `msg` breaks
-    a rule. LEDGER_E_NOMEM if allocation fails. */
+    a rule. LEDGER_E_TOO_LARGE if the encoding would exceed PROTO_FRAME_MAX
+    (possible only for an account.reply with long, full pages).
+    LEDGER_E_NOMEM if allocation fails. On error *data_out is untouched. */
 ledger_err_t proto_encode(const proto_msg_t *msg, void **data_out, size_t *size_out,
                           char *why, size_t why_size);
 
@@ -218,8 +228,25 @@ ledger_err_t proto_encode(const proto_msg_t *msg, void **data_out, size_t *size_
 ledger_err_t proto_decode(const void *data, size_t size, proto_msg_t *out, char *why,
                           size_t why_size);
 
+/*  Checks, without allocating, that `data` is exactly one msgpack object of
+    at most PROTO_FRAME_MAX bytes, nested at most PROTO_NEST_MAX deep, with no
+    length or item count running past the end (msgpack-c allocates a
+    container's items before reading them: a 5-byte frame claiming 2^32 items
+    would ask for ~100 GB) and no trailing bytes. Says nothing about keys or
+    types. proto_decode runs it first; any other code that hands untrusted
+    bytes to msgpack-c must call it first too.
+    Errors: LEDGER_E_TOO_LARGE, LEDGER_E_DECODE; a reason in `why` (may be NULL).
+    Thread-safe. */
+ledger_err_t proto_frame_check(const void *data, size_t size, char *why, size_t why_size);
+
 /* Frees what proto_decode allocated in `msg` (account.reply arrays); safe on any message. */
 void proto_msg_release(proto_msg_t *msg);
+
+/*  True if `a` and `b` carry the same message on the wire: the envelope and
+    the fields of the body that their type sends (strings compared as
+    strings, account.reply arrays item by item). A decode of an encode of a
+    valid message is equal to it. */
+bool proto_msg_equal(const proto_msg_t *a, const proto_msg_t *b);
 
 /* Delivery tag frame: 8 bytes, big-endian. */
 void proto_tag_pack(uint64_t tag, uint8_t out[PROTO_TAG_SIZE]);

@@ -19,7 +19,7 @@ packages=(
   libczmq-dev libzmq3-dev liblmdb-dev lmdb-utils libmsgpack-dev
   libmicrohttpd-dev libjansson-dev libsodium-dev libcmocka-dev
   clang libclang-rt-14-dev
-  python3 jq
+  python3 python3-zmq python3-msgpack jq docker-compose
 )
 [ "$want_web" = 1 ] && packages+=(nodejs npm)
 [ "$want_browser" = 1 ] && packages+=(chromium)

@@ -11,7 +11,18 @@
     began it (the environment is opened with MDB_NOTLS so read transactions
     may be used from any one thread at a time). Pointers returned by get /
     cursor / outbox / ledger functions point into the map and are valid only
-    until the transaction ends.
+    until the transaction ends, or in a write transaction until its next
+    write. A thread may hold at most one write transaction of a store (a
+    second store_txn_begin(write) or store_write in that thread fails with
+    LEDGER_E_INVALID instead of deadlocking). At most one store_t per
+    directory per process (LMDB's locks are per process).
+
+    Map growth and threads: growing the map needs every transaction of the
+    process to have ended, so growth waits (up to 5 s) for other threads'
+    transactions, and new transactions wait while the map grows. A thread
+    that calls store_write (or ends a write transaction that ran out of map)
+    must not hold a read transaction of its own: the growth would wait for
+    it, time out and fail with LEDGER_E_STORE. Keep read transactions short.
 
     Atomicity: everything written in one write transaction commits together
     or not at all. store_write() runs a caller's function in a write
@@ -27,11 +38,22 @@
     Keys: fixed-width big-endian integers where order matters, so that
     sequences append at the end of the B-tree (cheap) and sort numerically.
 
+    Records: outbox entries, dead letters and ledger entries are stored in
+    fixed-layout binary records (a version byte, big-endian integers,
+    length-prefixed strings; the layouts are at the top of store.c). Only
+    this module writes them: store_put / store_del / store_cursor_del refuse
+    (LEDGER_E_INVALID) the outbox, seen, dead_letters, ledger and
+    ledger_by_account databases, and META keys starting with "seq:" or
+    "store:". Everything else is the nodes' own.
+
     Errors: LEDGER_E_NOT_FOUND, LEDGER_E_EXISTS, LEDGER_E_MAP_FULL,
     LEDGER_E_TOO_LARGE (key over the LMDB key limit, value over a documented
-    limit), LEDGER_E_INVALID (bad argument), LEDGER_E_CORRUPT (a record that
-    does not parse), LEDGER_E_STORE (any other LMDB error; the LMDB text is
-    available from store_last_error()).
+    limit), LEDGER_E_INVALID (bad argument, including NULL pointers and
+    names that are empty or too long), LEDGER_E_CORRUPT (a record that does
+    not parse), LEDGER_E_STORE (any other LMDB error; the LMDB text is
+    available from store_last_error()). Out-parameters are written only on
+    LEDGER_OK (arrays such as take_due's entries_out may be partly written
+    before an error; their count is not).
 */
 #ifndef LEDGER_STORE_H
 #define LEDGER_STORE_H
@@ -51,6 +73,7 @@
 #define STORE_MSG_MAX 65536        /* largest message kept in outbox / dead letters */
 #define STORE_HASH_SIZE 32         /* SHA-256 */
 #define STORE_SEQ_NAME_MAX 32      /* name of a named sequence */
+#define STORE_VALUE_MAX (4u << 20) /* largest value of store_put, bytes (4 MiB) */
 
 /* Sub-databases. Every store opens all of them; a node uses the ones it needs. */
 typedef enum {
@@ -83,24 +106,36 @@ typedef struct {
 } store_config_t;
 
 /*  Opens (creating if needed) the environment in directory `dir` (created
-    if missing, mode 0700). `config` may be NULL for defaults.
-    Errors: LEDGER_E_IO (directory), LEDGER_E_STORE. */
+    if missing, mode 0700; its parent must exist). `config` may be NULL for
+    defaults. If the existing data file is larger than map_initial_bytes the
+    map starts at the file's size (and map_max_bytes is raised to it if
+    needed). Opens every sub-database once.
+    Errors: LEDGER_E_INVALID (map_max_bytes < map_initial_bytes, bad `dir`),
+    LEDGER_E_IO (directory), LEDGER_E_STORE. */
 ledger_err_t store_open(const char *dir, const store_config_t *config, store_t **store_out);
 
 /* Closes the environment. No transaction may be open. Sets *store_p to NULL. */
 void store_destroy(store_t **store_p);
 
-/* Text of the last LMDB error seen by this store (for logs); never NULL. */
+/*  Text of the last error recorded by this store, from any thread (for
+    logs); never NULL. The text is copied into a buffer of the calling
+    thread, valid until that thread calls store_last_error again. */
 const char *store_last_error(const store_t *store);
 
-/* Current map size in bytes. */
+/* Current map size in bytes (grows by doubling, up to map_max_bytes). */
 size_t store_map_bytes(const store_t *store);
 
 /* --- transactions --------------------------------------------------------- */
 
+/*  Begins a transaction. LEDGER_E_INVALID if `write` and this thread
+    already holds a write transaction of this store. */
 ledger_err_t store_txn_begin(store_t *store, bool write, store_txn_t **txn_out);
 /* Commits and frees the transaction (sets *txn_p to NULL in every case).
-   LEDGER_E_MAP_FULL if the commit ran out of map: nothing was written. */
+   LEDGER_E_MAP_FULL if the commit (or any write in the transaction) ran out
+   of map: nothing was written, and the map has been grown if it was below
+   map_max_bytes, so running the transaction again may succeed (store_write
+   does exactly that). A write transaction in which any call failed with an
+   LMDB error cannot commit: LEDGER_E_STORE, nothing written. */
 ledger_err_t store_txn_commit(store_txn_t **txn_p);
 /* Aborts and frees; sets *txn_p to NULL. Safe on NULL. */
 void store_txn_abort(store_txn_t **txn_p);
@@ -111,7 +146,12 @@ void store_txn_abort(store_txn_t **txn_p);
     Returning an error aborts the transaction and store_write returns it. */
 typedef ledger_err_t (*store_write_fn)(store_txn_t *txn, void *ctx);
 
-/* Runs `fn` in one write transaction and commits it (see the top of this file). */
+/*  Runs `fn` in one write transaction and commits it (see the top of this
+    file). If any write inside fn ran out of map, the transaction is
+    aborted, the map doubled and fn run again, whatever fn returned. Errors:
+    fn's error (nothing written), LEDGER_E_MAP_FULL at map_max_bytes
+    (nothing written), LEDGER_E_STORE, LEDGER_E_INVALID (called inside a
+    write transaction of this thread). */
 ledger_err_t store_write(store_t *store, store_write_fn fn, void *ctx);
 
 /* --- key/value ------------------------------------------------------------ */
@@ -126,7 +166,10 @@ typedef struct {
 #define STORE_PUT_NOOVERWRITE 0x1u /* LEDGER_E_EXISTS if the key is present */
 #define STORE_PUT_APPEND 0x2u      /* key sorts after every key in the db (else LEDGER_E_EXISTS) */
 
-/* LEDGER_E_NOT_FOUND if absent. *val_out points into the map. */
+/*  LEDGER_E_NOT_FOUND if absent. *val_out points into the map.
+    Keys are 1 .. mdb_env_get_maxkeysize (511) bytes (LEDGER_E_TOO_LARGE
+    above), values 0 .. STORE_VALUE_MAX bytes. put and del need a write
+    transaction and a writable database (see "Records" above). */
 ledger_err_t store_get(store_txn_t *txn, store_db_t db, const void *key, size_t key_size,
                        const void **val_out, size_t *val_size_out);
 ledger_err_t store_put(store_txn_t *txn, store_db_t db, const void *key, size_t key_size,
@@ -149,6 +192,9 @@ ledger_err_t store_cursor_open(store_txn_t *txn, store_db_t db, store_cursor_t *
 ledger_err_t store_cursor_get(store_cursor_t *cursor, store_seek_t op, store_kv_t *kv);
 /* Deletes the entry under the cursor (write transactions only). */
 ledger_err_t store_cursor_del(store_cursor_t *cursor);
+/*  Frees the cursor; sets *cursor_p to NULL. Safe on NULL. A cursor ends
+    with its transaction (using it afterwards is LEDGER_E_INVALID) but its
+    handle must still be closed, before or after the transaction ends. */
 void store_cursor_close(store_cursor_t **cursor_p);
 
 /* --- keys ----------------------------------------------------------------- */
@@ -157,7 +203,8 @@ void store_be64_put(uint8_t out[8], uint64_t value);
 uint64_t store_be64_get(const uint8_t in[8]);
 
 /*  Next value of the named sequence `name` (1, 2, 3, ...), persisted in META
-    in the same transaction. */
+    (key "seq:" + name) in the same write transaction. `name` is 1 ..
+    STORE_SEQ_NAME_MAX bytes. */
 ledger_err_t store_seq_next(store_txn_t *txn, const char *name, uint64_t *value_out);
 /* Current value (0 if never used). */
 ledger_err_t store_seq_peek(store_txn_t *txn, const char *name, uint64_t *value_out);
@@ -176,7 +223,9 @@ typedef struct {
 
 /*  Adds a message for `peer`, due at `now_ms`. *seq_out (may be NULL) gets
     its outbox seq, also its delivery tag. LEDGER_E_TOO_LARGE over STORE_MSG_MAX,
-    LEDGER_E_INVALID for an empty or over-long peer name. */
+    LEDGER_E_INVALID for an empty or over-long peer name or an empty message.
+    Outbox seqs come from a persistent counter: a seq is never reused, even
+    after its entry was acknowledged, so a late ack cannot hit a newer entry. */
 ledger_err_t store_outbox_put(store_txn_t *txn, const char *peer, const void *msg,
                               size_t msg_size, uint64_t now_ms, uint64_t *seq_out);
 /* LEDGER_E_NOT_FOUND if absent (e.g. acknowledged already). */
@@ -185,7 +234,9 @@ ledger_err_t store_outbox_get(store_txn_t *txn, uint64_t seq, store_outbox_entry
 ledger_err_t store_outbox_next(store_txn_t *txn, uint64_t after_seq,
                                store_outbox_entry_t *entry_out);
 /*  Up to `max` entries with next_attempt_ms <= now_ms and seq > after_seq,
-    in seq order, into entries_out; *count_out gets how many. */
+    in seq order, into entries_out; *count_out gets how many. A cursor scan
+    from after_seq: it reads past entries that are not yet due, so its cost
+    grows with the backlog behind after_seq. */
 ledger_err_t store_outbox_take_due(store_txn_t *txn, uint64_t now_ms, uint64_t after_seq,
                                    store_outbox_entry_t *entries_out, size_t max,
                                    size_t *count_out);
@@ -194,10 +245,13 @@ ledger_err_t store_outbox_reschedule(store_txn_t *txn, uint64_t seq, uint64_t ne
 /* Deletes an acknowledged entry. LEDGER_E_NOT_FOUND if it was already gone. */
 ledger_err_t store_outbox_ack(store_txn_t *txn, uint64_t seq);
 /*  Moves an entry to dead_letters with the nack's code and reason (same id as
-    its outbox seq). LEDGER_E_NOT_FOUND if the entry is gone. */
+    its outbox seq). LEDGER_E_NOT_FOUND if the entry is gone. `code` is 1 ..
+    STORE_CODE_MAX bytes, `reason` 0 .. STORE_REASON_MAX bytes, else
+    LEDGER_E_INVALID (bound a peer's text before calling). */
 ledger_err_t store_outbox_to_dead(store_txn_t *txn, uint64_t seq, const char *code,
                                   const char *reason, uint64_t now_ms);
-/* Age of the oldest entry in ms (0 when empty) and the number of entries. */
+/*  Age of the oldest entry in ms (0 when empty) and the number of entries.
+    The oldest is the entry with the lowest seq (now_ms - its created_ms). */
 ledger_err_t store_outbox_stats(store_txn_t *txn, uint64_t now_ms, uint64_t *depth_out,
                                 uint64_t *oldest_age_ms_out);
 
@@ -220,7 +274,8 @@ ledger_err_t store_dead_get(store_txn_t *txn, uint64_t id, store_dead_letter_t *
 ledger_err_t store_dead_next(store_txn_t *txn, uint64_t after_id, store_dead_letter_t *dead_out);
 /*  Moves dead letter `id` back to the outbox as a new entry due at now_ms
     (new seq in *outbox_seq_out, may be NULL) and deletes the dead letter, so a
-    replay happens once. LEDGER_E_NOT_FOUND if there is no such dead letter. */
+    replay happens once. LEDGER_E_NOT_FOUND if there is no such dead letter.
+    The new entry starts afresh: attempts 0, created_ms = now_ms. */
 ledger_err_t store_dead_replay(store_txn_t *txn, uint64_t id, uint64_t now_ms,
                                uint64_t *outbox_seq_out);
 
@@ -232,7 +287,13 @@ ledger_err_t store_seen_check(store_txn_t *txn, const char *origin, uint64_t seq
 ledger_err_t store_seen_put(store_txn_t *txn, const char *origin, uint64_t seq, uint64_t now_ms);
 /*  Deletes up to `max` ids recorded before `older_than_ms`; *pruned_out (may
     be NULL) gets how many. Callers pick older_than_ms far beyond the longest
-    time a sender may still redeliver (nodes keep seen ids 7 days). */
+    time a sender may still redeliver (nodes keep seen ids 7 days).
+    To stay cheap on a large table, prune walks each origin's ids in seq
+    order and stops that origin at its first id recorded at or after
+    older_than_ms: an old id behind a younger one of the same origin (seen
+    out of order) stays until the younger one ages out too. Only ids older
+    than the cutoff are ever deleted. Recording keeps the first time an id
+    was seen. */
 ledger_err_t store_seen_prune(store_txn_t *txn, uint64_t older_than_ms, size_t max,
                               size_t *pruned_out);
 
@@ -254,7 +315,12 @@ typedef struct {
 
 /*  Appends an entry. The caller fills account, transfer, kind, the deltas,
     the after values and ts_ms; append assigns seq, prev_hash and hash, and
-    writes the per-account index, all in `txn`. */
+    writes the per-account index, all in `txn`. account is 1 ..
+    STORE_ACCOUNT_MAX bytes, transfer 0 .. STORE_TRANSFER_MAX, kind 1 ..
+    STORE_KIND_MAX (else LEDGER_E_INVALID). The after values must equal the
+    account's previous after values (0 for its first entry) plus the
+    deltas, else LEDGER_E_INVALID (LEDGER_E_OVERFLOW if the sum does not
+    fit): the ledger cannot be written so that verify would fail. */
 ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry);
 /* LEDGER_E_NOT_FOUND if no entry has that seq. */
 ledger_err_t store_ledger_get(store_txn_t *txn, uint64_t seq, store_ledger_entry_t *entry_out);
@@ -279,11 +345,16 @@ typedef struct {
 } store_ledger_report_t;
 
 /*  Walks the whole ledger in order: checks each entry's prev_hash and hash,
-    that seqs are contiguous, that each entry's after values equal the running
-    sums of its account's deltas. Stops at the first bad entry. On a good
-    walk, calls `balance_fn` (may be NULL) once per account with the
-    recomputed balance and held amount. Returns LEDGER_OK when the walk ran
-    (look at report->ok), or a store error. */
+    that seqs are contiguous from 1, that each entry is in
+    ledger_by_account, that each entry's after values equal the running
+    sums of its account's deltas. Stops at the first bad entry (a record
+    that does not parse is a bad entry, not an error). On a good walk,
+    calls `balance_fn` (may be NULL) once per account, in order of first
+    appearance, with the recomputed balance and held amount. Returns
+    LEDGER_OK when the walk ran (look at report->ok), or a store error
+    (LEDGER_E_NOMEM for the per-account sums). Running sums or the total
+    of balance deltas that overflow int64 are a bad entry. Run it in a read
+    transaction; on a large ledger that transaction is long. */
 ledger_err_t store_ledger_verify(store_txn_t *txn, store_ledger_balance_fn balance_fn, void *ctx,
                                  store_ledger_report_t *report_out);
 

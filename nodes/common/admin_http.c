@@ -1,0 +1,343 @@
+/* admin_http.c: health, metrics, outbox and dead-letter views, replay. */
+#include "admin_http.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_log.h"
+#include "proto_json.h"
+
+struct admin_http_t {
+    admin_http_config_t config;
+    char token[256];
+    char route_path[64];
+    struct MHD_Daemon *daemon;
+};
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
+                               char *body, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return MHD_NO;
+    return respond(conn, status, "application/json", text, strlen(text));
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                                     const char *message)
+{
+    return respond_json(conn, status,
+                        json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+}
+
+static bool parse_u64(const char *text, uint64_t *out)
+{
+    if (!text || !*text || strlen(text) > 20)
+        return false;
+    uint64_t v = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9' || __builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+            return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Reads ?after= and ?limit=; false (and an answer queued) if they are bad. */
+static bool page_args(struct MHD_Connection *conn, uint64_t *after, uint64_t *limit)
+{
+    const char *a = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "after");
+    const char *l = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+    *after = 0;
+    *limit = 100;
+    if ((a && !parse_u64(a, after)) || (l && (!parse_u64(l, limit) || *limit == 0 || *limit > ADMIN_PAGE_MAX))) {
+        respond_error(conn, 400, "invalid_page", "after must be an integer, limit 1..500");
+        return false;
+    }
+    return true;
+}
+
+static json_t *message_json(const void *msg, size_t size)
+{
+    json_t *decoded = proto_json_from_frame(msg, size);
+    return decoded ? decoded : json_pack("{s:s,s:I}", "undecodable", "true", "size_bytes", (json_int_t)size);
+}
+
+static enum MHD_Result get_outbox(admin_http_t *self, struct MHD_Connection *conn)
+{
+    uint64_t after, limit;
+    if (!page_args(conn, &after, &limit))
+        return MHD_YES;
+    store_txn_t *txn = NULL;
+    if (store_txn_begin(node_store(self->config.node), false, &txn))
+        return respond_error(conn, 503, "store_unavailable", "could not read the store");
+    json_t *entries = json_array();
+    uint64_t last = after;
+    store_outbox_entry_t e;
+    ledger_err_t err = LEDGER_OK;
+    while (json_array_size(entries) < limit && (err = store_outbox_next(txn, last, &e)) == LEDGER_OK) {
+        last = e.seq;
+        json_array_append_new(entries, json_pack("{s:I,s:s,s:I,s:I,s:I,s:o}", "seq", (json_int_t)e.seq,
+                                                 "peer", e.peer, "attempts", (json_int_t)e.attempts,
+                                                 "created_ms", (json_int_t)e.created_ms, "next_attempt_ms",
+                                                 (json_int_t)e.next_attempt_ms, "message",
+                                                 message_json(e.msg, e.msg_size)));
+    }
+    uint64_t depth = 0, oldest = 0;
+    store_outbox_stats(txn, node_now_ms(), &depth, &oldest);
+    store_txn_abort(&txn);
+    json_t *body = json_pack("{s:o,s:I,s:I}", "entries", entries, "depth", (json_int_t)depth,
+                             "oldest_age_ms", (json_int_t)oldest);
+    if (json_array_size(entries) == limit && err == LEDGER_OK)
+        json_object_set_new(body, "next_after", json_integer((json_int_t)last));
+    return respond_json(conn, 200, body);
+}
+
+static json_t *dead_json(const store_dead_letter_t *d)
+{
+    return json_pack("{s:I,s:s,s:I,s:I,s:I,s:s,s:s,s:o}", "id", (json_int_t)d->id, "peer", d->peer,
+                     "attempts", (json_int_t)d->attempts, "created_ms", (json_int_t)d->created_ms,
+                     "dead_ms", (json_int_t)d->dead_ms, "code", d->code, "reason", d->reason, "message",
+                     message_json(d->msg, d->msg_size));
+}
+
+static enum MHD_Result get_dead_letters(admin_http_t *self, struct MHD_Connection *conn)
+{
+    uint64_t after, limit;
+    if (!page_args(conn, &after, &limit))
+        return MHD_YES;
+    store_txn_t *txn = NULL;
+    if (store_txn_begin(node_store(self->config.node), false, &txn))
+        return respond_error(conn, 503, "store_unavailable", "could not read the store");
+    json_t *entries = json_array();
+    uint64_t last = after;
+    store_dead_letter_t d;
+    ledger_err_t err = LEDGER_OK;
+    while (json_array_size(entries) < limit && (err = store_dead_next(txn, last, &d)) == LEDGER_OK) {
+        last = d.id;
+        json_array_append_new(entries, dead_json(&d));
+    }
+    store_txn_abort(&txn);
+    json_t *body = json_pack("{s:o}", "dead_letters", entries);
+    if (json_array_size(entries) == limit && err == LEDGER_OK)
+        json_object_set_new(body, "next_after", json_integer((json_int_t)last));
+    return respond_json(conn, 200, body);
+}
+
+typedef struct {
+    uint64_t id;
+    uint64_t new_seq;
+} replay_t;
+
+static ledger_err_t replay_write(store_txn_t *txn, void *arg)
+{
+    replay_t *r = arg;
+    return store_dead_replay(txn, r->id, node_now_ms(), &r->new_seq);
+}
+
+static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *conn, const char *id_text)
+{
+    replay_t r = {0};
+    if (!parse_u64(id_text, &r.id))
+        return respond_error(conn, 400, "invalid_id", "dead letter id must be an integer");
+    ledger_err_t err = store_write(node_store(self->config.node), replay_write, &r);
+    if (err == LEDGER_E_NOT_FOUND)
+        return respond_error(conn, 404, "not_found", "no such dead letter (replayed already?)");
+    if (err)
+        return respond_error(conn, 503, ledger_err_name(err), "could not write the store");
+    node_wake(self->config.node);
+    node_log(NODE_LOG_INFO, "event=dead_letter_replayed id=%" PRIu64 " outbox_seq=%" PRIu64, r.id, r.new_seq);
+    return respond_json(conn, 200, json_pack("{s:I,s:I,s:s}", "replayed", (json_int_t)r.id, "outbox_seq",
+                                             (json_int_t)r.new_seq, "status", "queued"));
+}
+
+static enum MHD_Result get_health(admin_http_t *self, struct MHD_Connection *conn)
+{
+    store_txn_t *txn = NULL;
+    if (store_txn_begin(node_store(self->config.node), false, &txn))
+        return respond_json(conn, 503, json_pack("{s:s,s:s}", "status", "unavailable", "store", "unreadable"));
+    uint64_t depth = 0, oldest = 0;
+    ledger_err_t err = store_outbox_stats(txn, node_now_ms(), &depth, &oldest);
+    store_txn_abort(&txn);
+    bool ready = !err && oldest < ADMIN_STALE_OUTBOX_MS;
+    return respond_json(conn, ready ? 200 : 503,
+                        json_pack("{s:s,s:s,s:b,s:I,s:I}", "status", ready ? "ok" : "degraded", "store",
+                                  err ? "error" : "ok", "peers_reachable", oldest < ADMIN_STALE_OUTBOX_MS,
+                                  "outbox_depth", (json_int_t)depth, "outbox_oldest_age_ms",
+                                  (json_int_t)oldest));
+}
+
+static enum MHD_Result get_metrics(admin_http_t *self, struct MHD_Connection *conn)
+{
+    node_stats_t s;
+    node_get_stats(self->config.node, &s);
+    uint64_t depth = 0, oldest = 0, dead = 0;
+    store_txn_t *txn = NULL;
+    if (store_txn_begin(node_store(self->config.node), false, &txn) == LEDGER_OK) {
+        store_outbox_stats(txn, node_now_ms(), &depth, &oldest);
+        store_count(txn, STORE_DB_DEAD_LETTERS, &dead);
+        store_txn_abort(&txn);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return MHD_NO;
+#define COUNTER(name, help, value)                                                                 \
+    fprintf(out, "# HELP " name " " help "\n# TYPE " name " counter\n" name " %" PRIu64 "\n", (uint64_t)(value))
+#define GAUGE(name, help, value)                                                                   \
+    fprintf(out, "# HELP " name " " help "\n# TYPE " name " gauge\n" name " %" PRIu64 "\n", (uint64_t)(value))
+    COUNTER("ledger_messages_applied_total", "Inbound saga messages applied.", s.messages_in);
+    COUNTER("ledger_messages_duplicate_total", "Inbound messages already seen (acked again, no effect).", s.duplicates);
+    COUNTER("ledger_nacks_sent_total", "Inbound messages refused with a nack.", s.nacks_sent);
+    COUNTER("ledger_queries_total", "Account queries answered.", s.queries);
+    COUNTER("ledger_messages_emitted_total", "Messages emitted into the outbox.", s.messages_out);
+    COUNTER("ledger_batches_total", "Write batches committed.", s.batches);
+    COUNTER("ledger_batch_failures_total", "Write batches that failed and were not acknowledged.", s.batch_failures);
+    COUNTER("ledger_relay_sent_total", "Outbox entries sent for the first time.", s.relay.sent);
+    COUNTER("ledger_relay_redelivered_total", "Outbox entries resent after a timeout.", s.relay.redelivered);
+    COUNTER("ledger_relay_acks_total", "Acks received from peers.", s.relay.acked);
+    COUNTER("ledger_relay_nacks_total", "Nacks received from peers.", s.relay.nacked);
+    GAUGE("ledger_relay_inflight", "Outbox entries sent and not yet answered.", s.relay.inflight);
+    GAUGE("ledger_outbox_depth", "Entries in the outbox.", depth);
+    GAUGE("ledger_outbox_oldest_age_ms", "Age of the oldest outbox entry in milliseconds.", oldest);
+    GAUGE("ledger_dead_letters", "Entries in dead_letters.", dead);
+    fprintf(out, "# HELP ledger_commit_seconds_total Time spent in write batches.\n"
+                 "# TYPE ledger_commit_seconds_total counter\nledger_commit_seconds_total %.6f\n",
+            (double)s.commit_us_total / 1e6);
+#undef COUNTER
+#undef GAUGE
+    fclose(out);
+    return respond(conn, 200, "text/plain; version=0.0.4", text, len);
+}
+
+static bool authorized(admin_http_t *self, struct MHD_Connection *conn)
+{
+    if (!self->token[0])
+        return true;
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0)
+        return false;
+    const char *given = auth + 7;
+    size_t n = strlen(self->token);
+    if (strlen(given) != n)
+        return false;
+    unsigned char diff = 0; /* constant time over the token length */
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(given[i] ^ self->token[i]);
+    return diff == 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **req_cls)
+{
+    (void)version;
+    (void)upload;
+    admin_http_t *self = cls;
+    if (*req_cls == NULL) { /* first call: headers only */
+        *req_cls = self;
+        return MHD_YES;
+    }
+    if (*upload_size) { /* admin routes take no body: ignore it */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (!authorized(self, conn))
+        return respond_error(conn, 401, "unauthorized", "admin token required: Authorization: Bearer <token>");
+    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    const char *replay_prefix = "/dead-letters/";
+    size_t plen = strlen(replay_prefix);
+    if (post && strncmp(url, replay_prefix, plen) == 0) {
+        const char *rest = url + plen;
+        const char *slash = strchr(rest, '/');
+        if (slash && strcmp(slash, "/replay") == 0 && (size_t)(slash - rest) < 24) {
+            char id[24];
+            memcpy(id, rest, (size_t)(slash - rest));
+            id[slash - rest] = '\0';
+            return post_replay(self, conn, id);
+        }
+    }
+    if (strcmp(url, "/health") == 0 || strcmp(url, "/metrics") == 0 || strcmp(url, "/outbox") == 0 ||
+        strcmp(url, "/dead-letters") == 0 || (self->route_path[0] && strcmp(url, self->route_path) == 0)) {
+        if (!get)
+            return respond_error(conn, 405, "method_not_allowed", "use GET");
+        if (strcmp(url, "/health") == 0)
+            return get_health(self, conn);
+        if (strcmp(url, "/metrics") == 0)
+            return get_metrics(self, conn);
+        if (strcmp(url, "/outbox") == 0)
+            return get_outbox(self, conn);
+        if (strcmp(url, "/dead-letters") == 0)
+            return get_dead_letters(self, conn);
+        json_t *body = NULL;
+        unsigned status = self->config.route(node_store(self->config.node), &body, self->config.route_arg);
+        return respond_json(conn, status, body ? body : json_object());
+    }
+    return respond_error(conn, 404, "not_found", "no such admin route");
+}
+
+ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **out)
+{
+    *out = NULL;
+    if (config->port == 0)
+        return LEDGER_OK;
+    admin_http_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return LEDGER_E_NOMEM;
+    self->config = *config;
+    snprintf(self->token, sizeof self->token, "%s", config->token ? config->token : "");
+    snprintf(self->route_path, sizeof self->route_path, "%s",
+             config->route && config->route_path ? config->route_path : "");
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(config->port);
+    if (inet_pton(AF_INET, config->host, &addr.sin_addr) != 1) {
+        node_log(NODE_LOG_ERROR, "event=admin_bad_host host=%s", config->host);
+        free(self);
+        return LEDGER_E_INVALID;
+    }
+    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, config->port,
+                                    NULL, NULL, on_request, self, MHD_OPTION_SOCK_ADDR, &addr,
+                                    MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                                    MHD_OPTION_END);
+    if (!self->daemon) {
+        node_log(NODE_LOG_ERROR, "event=admin_bind_failed host=%s port=%u", config->host, config->port);
+        free(self);
+        return LEDGER_E_IO;
+    }
+    node_log(NODE_LOG_INFO, "event=admin_listening host=%s port=%u auth=%s", config->host, config->port,
+             self->token[0] ? "token" : "none");
+    *out = self;
+    return LEDGER_OK;
+}
+
+void admin_http_destroy(admin_http_t **admin_p)
+{
+    if (!admin_p || !*admin_p)
+        return;
+    MHD_stop_daemon((*admin_p)->daemon);
+    free(*admin_p);
+    *admin_p = NULL;
+}

@@ -1,0 +1,49 @@
+/*  admin_http.h: the admin HTTP endpoints every node serves (loopback by default).
+
+      GET  /health                    200 {"status":"ok",...} or 503 when not ready
+                                      (store unreadable, or the oldest outbox entry
+                                      is older than ADMIN_STALE_OUTBOX_MS: a peer is away)
+      GET  /metrics                   Prometheus text exposition format
+      GET  /outbox?after=&limit=      outbox entries, decoded to JSON
+      GET  /dead-letters?after=&limit=  dead letters with their nack code and reason
+      POST /dead-letters/{id}/replay  moves the entry back to the outbox, once
+      plus the node's own routes (accounts: GET /ledger/verify).
+
+    When a token is configured (LEDGER_ADMIN_TOKEN), every request needs
+    "Authorization: Bearer <token>", else 401.
+
+    Threads: requests run on libmicrohttpd's thread; they read the store in
+    their own read transactions and write (replay) with store_write, then
+    wake the node loop. They never touch the node's sockets.
+*/
+#ifndef LEDGER_ADMIN_HTTP_H
+#define LEDGER_ADMIN_HTTP_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include "ledger_err.h"
+#include "node.h"
+
+#define ADMIN_PAGE_MAX 500
+#define ADMIN_STALE_OUTBOX_MS 30000
+
+typedef struct admin_http_t admin_http_t;
+
+/* A node-specific GET route: fills *body_out (owned by the caller) and returns the HTTP status. */
+typedef unsigned (*admin_route_fn)(store_t *store, json_t **body_out, void *arg);
+
+typedef struct {
+    const char *host;   /* listen address, e.g. "127.0.0.1" */
+    uint16_t port;      /* 0: no admin server */
+    const char *token;  /* bearer token, NULL or "" for none */
+    node_t *node;
+    const char *route_path; /* optional extra GET route, e.g. "/ledger/verify" */
+    admin_route_fn route;
+    void *route_arg;
+} admin_http_config_t;
+
+/* Starts the server. LEDGER_E_IO if the port cannot be bound. port 0: *out = NULL, LEDGER_OK. */
+ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **out);
+void admin_http_destroy(admin_http_t **admin_p);
+
+#endif

@@ -1,0 +1,88 @@
+/*  node.h: the node runtime: one event loop around a node's business logic.
+
+    A node binds a ROUTER (its inbox) and a PUB (its feed), and relays its
+    outbox to its peers (relay.h). Each turn of the loop:
+
+      1. drains every inbound message that is ready, up to batch_max
+         (frames: [identity][8-byte tag][envelope]);
+      2. applies them all in ONE write transaction: for each saga message,
+         skip it if its id is in `seen` (answered `ack` again, changes
+         nothing), else call app->apply and record the id in `seen`;
+         account queries go to app->query; acks/nacks from peers delete or
+         dead-letter outbox entries in the same transaction;
+      3. commits durably, and only then answers: `ack` per applied or
+         already-seen message, `nack` (with the reason) per message that can
+         never be applied (does not decode, fails validation, wrong type),
+         a reply per query; then publishes every emitted message on the feed
+         (topic = type name);
+      4. lets the relay send new outbox entries and resend overdue ones.
+
+    If the transaction fails (disk full, map at its limit) nothing is
+    answered: senders redeliver and the batch is tried again.
+
+    SIGTERM / SIGINT: the loop finishes its batch, closes LMDB, node_run
+    returns 0.
+
+    Thread: node_new, node_run and node_destroy on one thread; node_wake and
+    node_store may be called from any thread.
+*/
+#ifndef LEDGER_NODE_H
+#define LEDGER_NODE_H
+
+#include "ledger_err.h"
+#include "node_config.h"
+#include "node_ctx.h"
+#include "relay.h"
+#include "store.h"
+
+typedef struct node_t node_t;
+
+typedef struct {
+    /*  Applies one saga message in ctx->txn. LEDGER_OK: applied (it may have
+        changed nothing, by the saga guards). LEDGER_E_INVALID with a reason
+        in `why`: it can never be applied, it is nacked; it must have written
+        nothing. Any other error aborts the whole batch. */
+    ledger_err_t (*apply)(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
+                          size_t why_size);
+    /* Answers an account.query into `reply` (body only). NULL: queries are nacked. */
+    ledger_err_t (*query)(node_ctx_t *ctx, const proto_msg_t *msg, proto_msg_t *reply, void *app);
+    /* Runs once at start in a write transaction (demo data, funding account). May be NULL. */
+    ledger_err_t (*on_start)(node_ctx_t *ctx, void *app);
+    /* Called on the loop thread after each commit that applied messages. May be NULL. */
+    void (*on_commit)(void *app);
+    void *app;
+    /* Peers this node sends to (names and endpoints). */
+    relay_peer_t peers[RELAY_PEERS_MAX];
+    size_t peer_count;
+} node_app_t;
+
+/* Opens the store, binds the sockets, runs app->on_start. Errors are logged. */
+ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out);
+/* Runs the loop until SIGTERM/SIGINT (or node_stop). */
+ledger_err_t node_run(node_t *node);
+/* Asks the loop to stop after its current batch (thread-safe, async-signal-safe). */
+void node_stop(node_t *node);
+/* Wakes the loop so the relay sends new outbox entries now (thread-safe). */
+void node_wake(node_t *node);
+/* The node's store, for readers on other threads (HTTP). */
+store_t *node_store(node_t *node);
+void node_destroy(node_t **node_p);
+
+/* Counters for /metrics. */
+typedef struct {
+    uint64_t messages_in;        /* saga messages applied */
+    uint64_t duplicates;         /* already seen: acked again, nothing changed */
+    uint64_t nacks_sent;
+    uint64_t queries;
+    uint64_t batches;
+    uint64_t batch_failures;
+    uint64_t messages_out;       /* emitted */
+    uint64_t commit_us_total;
+    relay_stats_t relay;
+} node_stats_t;
+void node_get_stats(node_t *node, node_stats_t *stats_out);
+
+/* Unix time in milliseconds. */
+uint64_t node_now_ms(void);
+
+#endif

@@ -1,0 +1,204 @@
+/* node_config.c: defaults, LEDGER_* environment variables and flags. */
+#include "node_config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_log.h"
+
+typedef enum { OPT_STR, OPT_U16, OPT_U32, OPT_U64, OPT_BOOL, OPT_LOG } opt_type_t;
+
+typedef struct {
+    const char *flag;
+    const char *env;
+    opt_type_t type;
+    size_t offset;
+    size_t size;
+    const char *help;
+} option_t;
+
+#define STR(field) OPT_STR, offsetof(node_config_t, field), sizeof(((node_config_t *)0)->field)
+#define NUM(t, field) t, offsetof(node_config_t, field), sizeof(((node_config_t *)0)->field)
+
+static const option_t options[] = {
+    {"data-dir", "LEDGER_DATA_DIR", STR(data_dir), "LMDB data directory"},
+    {"inbox", "LEDGER_INBOX", STR(inbox), "ROUTER endpoint this node binds (its inbox)"},
+    {"feed", "LEDGER_FEED", STR(feed), "PUB endpoint this node binds (its event feed)"},
+    {"accounts", "LEDGER_ACCOUNTS_ENDPOINT", STR(accounts), "inbox of the accounts node"},
+    {"fraud", "LEDGER_FRAUD_ENDPOINT", STR(fraud), "inbox of the fraud node"},
+    {"gateway", "LEDGER_GATEWAY_ENDPOINT", STR(gateway), "inbox of the gateway node"},
+    {"admin-host", "LEDGER_ADMIN_HOST", STR(admin_host), "admin HTTP listen address"},
+    {"admin-port", "LEDGER_ADMIN_PORT", NUM(OPT_U16, admin_port), "admin HTTP port (0 = off)"},
+    {"http-host", "LEDGER_HTTP_HOST", STR(http_host), "public HTTP listen address (gateway)"},
+    {"http-port", "LEDGER_HTTP_PORT", NUM(OPT_U16, http_port), "public HTTP port (gateway)"},
+    {"web-dir", "LEDGER_WEB_DIR", STR(web_dir), "built demo app served at / (gateway)"},
+    {"fraud-rules", "LEDGER_FRAUD_RULES", STR(fraud_rules), "fraud rules file, key = value (fraud)"},
+    {"demo", "LEDGER_DEMO", NUM(OPT_BOOL, demo), "open the demo accounts on first start (accounts)"},
+    {"no-sync", "LEDGER_NO_SYNC", NUM(OPT_BOOL, no_sync), "skip fsync on commit: NOT durable"},
+    {"batch-max", "LEDGER_BATCH_MAX", NUM(OPT_U32, batch_max), "most inbound messages per commit"},
+    {"retry-min-ms", "LEDGER_RETRY_MIN_MS", NUM(OPT_U32, retry_min_ms), "first redelivery delay"},
+    {"retry-max-ms", "LEDGER_RETRY_MAX_MS", NUM(OPT_U32, retry_max_ms), "longest redelivery delay"},
+    {"log-level", "LEDGER_LOG_LEVEL", NUM(OPT_LOG, log_level), "debug, info, warn or error"},
+    {"idempotency-retention-ms", "LEDGER_IDEMPOTENCY_RETENTION_MS",
+     NUM(OPT_U64, idempotency_retention_ms), "how long idempotency keys are kept (gateway)"},
+    {"map-max-bytes", "LEDGER_MAP_MAX_BYTES", NUM(OPT_U64, map_max_bytes),
+     "largest LMDB map (0 = 64 GiB)"},
+};
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+static const char *kind_name(node_kind_t kind)
+{
+    return kind == NODE_KIND_GATEWAY ? "gateway" : kind == NODE_KIND_ACCOUNTS ? "accounts" : "fraud";
+}
+
+static void set_defaults(node_config_t *c, node_kind_t kind)
+{
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    snprintf(c->name, sizeof c->name, "%s", kind_name(kind));
+    snprintf(c->data_dir, sizeof c->data_dir, "./data/%s", c->name);
+    int base = kind == NODE_KIND_GATEWAY ? 7101 : kind == NODE_KIND_ACCOUNTS ? 7201 : 7301;
+    snprintf(c->inbox, sizeof c->inbox, "tcp://127.0.0.1:%d", base);
+    snprintf(c->feed, sizeof c->feed, "tcp://127.0.0.1:%d", base + 1);
+    snprintf(c->gateway, sizeof c->gateway, "tcp://127.0.0.1:7101");
+    snprintf(c->accounts, sizeof c->accounts, "tcp://127.0.0.1:7201");
+    snprintf(c->fraud, sizeof c->fraud, "tcp://127.0.0.1:7301");
+    snprintf(c->admin_host, sizeof c->admin_host, "127.0.0.1");
+    c->admin_port = (uint16_t)(kind == NODE_KIND_GATEWAY ? 8181 : kind == NODE_KIND_ACCOUNTS ? 8182 : 8183);
+    snprintf(c->http_host, sizeof c->http_host, "127.0.0.1");
+    c->http_port = 8080;
+    snprintf(c->web_dir, sizeof c->web_dir, "./web/dist");
+    c->batch_max = 4096;
+    c->retry_min_ms = 100;
+    c->retry_max_ms = 5000;
+    c->log_level = NODE_LOG_INFO;
+    c->idempotency_retention_ms = 24ull * 3600 * 1000;
+}
+
+static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,
+                              size_t why_size)
+{
+    char *field = (char *)c + o->offset;
+    if (o->type == OPT_STR) {
+        if (strlen(value) >= o->size) {
+            snprintf(why, why_size, "--%s: value longer than %zu bytes", o->flag, o->size - 1);
+            return LEDGER_E_INVALID;
+        }
+        memcpy(field, value, strlen(value) + 1);
+        return LEDGER_OK;
+    }
+    if (o->type == OPT_BOOL) {
+        bool b;
+        if (!strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes"))
+            b = true;
+        else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no") || !*value)
+            b = false;
+        else {
+            snprintf(why, why_size, "--%s: expected 1/0, true/false or yes/no, got '%s'", o->flag, value);
+            return LEDGER_E_INVALID;
+        }
+        *(bool *)field = b;
+        return LEDGER_OK;
+    }
+    if (o->type == OPT_LOG) {
+        int level = node_log_level_parse(value);
+        if (level < 0) {
+            snprintf(why, why_size, "--%s: expected debug, info, warn or error, got '%s'", o->flag, value);
+            return LEDGER_E_INVALID;
+        }
+        *(uint32_t *)field = (uint32_t)level;
+        return LEDGER_OK;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(value, &end, 10);
+    uint64_t max = o->type == OPT_U16 ? UINT16_MAX : o->type == OPT_U32 ? UINT32_MAX : UINT64_MAX;
+    if (!*value || *end || errno || value[0] == '-' || n > max) {
+        snprintf(why, why_size, "--%s: expected an integer 0..%" PRIu64 ", got '%s'", o->flag, max, value);
+        return LEDGER_E_INVALID;
+    }
+    if (o->type == OPT_U16)
+        *(uint16_t *)field = (uint16_t)n;
+    else if (o->type == OPT_U32)
+        *(uint32_t *)field = (uint32_t)n;
+    else
+        *(uint64_t *)field = (uint64_t)n;
+    return LEDGER_OK;
+}
+
+ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char **argv, char *why,
+                              size_t why_size)
+{
+    set_defaults(c, kind);
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const char *value = getenv(options[i].env);
+        if (value) {
+            ledger_err_t err = set_value(c, &options[i], value, why, why_size);
+            if (err)
+                return err;
+        }
+    }
+    struct option longopts[OPTION_COUNT + 2];
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        bool is_bool = options[i].type == OPT_BOOL;
+        longopts[i] = (struct option){options[i].flag, is_bool ? optional_argument : required_argument,
+                                      NULL, (int)(1000 + i)};
+    }
+    longopts[OPTION_COUNT] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[OPTION_COUNT + 1] = (struct option){0, 0, 0, 0};
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (ch == 'h') {
+            c->help = true;
+            continue;
+        }
+        if (ch < 1000 || ch >= 1000 + (int)OPTION_COUNT) {
+            snprintf(why, why_size, "unknown or incomplete option '%s' (see --help)",
+                     argv[optind - 1]);
+            return LEDGER_E_INVALID;
+        }
+        const option_t *o = &options[ch - 1000];
+        const char *value = optarg ? optarg : (o->type == OPT_BOOL ? "1" : "");
+        ledger_err_t err = set_value(c, o, value, why, why_size);
+        if (err)
+            return err;
+    }
+    if (optind < argc) {
+        snprintf(why, why_size, "unexpected argument '%s' (see --help)", argv[optind]);
+        return LEDGER_E_INVALID;
+    }
+    if (c->batch_max == 0 || c->retry_min_ms == 0 || c->retry_max_ms < c->retry_min_ms) {
+        snprintf(why, why_size, "batch-max and retry-min-ms must be > 0, retry-max-ms >= retry-min-ms");
+        return LEDGER_E_INVALID;
+    }
+    return LEDGER_OK;
+}
+
+void node_config_usage(node_kind_t kind, FILE *out)
+{
+    node_config_t d;
+    set_defaults(&d, kind);
+    fprintf(out, "usage: ledger-%s [options]\n\nEvery option can also be set with the environment "
+                 "variable shown; flags win.\n\n", kind_name(kind));
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const option_t *o = &options[i];
+        const char *field = (const char *)&d + o->offset;
+        char def[NODE_PATH_MAX + 8];
+        switch (o->type) {
+        case OPT_STR: snprintf(def, sizeof def, "%s", field); break;
+        case OPT_U16: snprintf(def, sizeof def, "%u", *(const uint16_t *)field); break;
+        case OPT_U32: snprintf(def, sizeof def, "%" PRIu32, *(const uint32_t *)field); break;
+        case OPT_U64: snprintf(def, sizeof def, "%" PRIu64, *(const uint64_t *)field); break;
+        case OPT_BOOL: snprintf(def, sizeof def, "%s", *(const bool *)field ? "1" : "0"); break;
+        case OPT_LOG: snprintf(def, sizeof def, "info"); break;
+        }
+        fprintf(out, "  --%-26s %-34s %s (default: %s)\n", o->flag, o->env, o->help, def);
+    }
+    fprintf(out, "  --%-26s %-34s %s\n", "help", "", "show this text");
+}

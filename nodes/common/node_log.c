@@ -1,0 +1,47 @@
+/* node_log.c: key=value log lines on stderr. */
+#include "node_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static char log_node[64] = "node";
+static node_log_level_t log_min = NODE_LOG_INFO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void node_log_init(const char *node_name, node_log_level_t min_level)
+{
+    snprintf(log_node, sizeof log_node, "%s", node_name);
+    log_min = min_level;
+}
+
+int node_log_level_parse(const char *text)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(text, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int node_log_enabled(node_log_level_t level)
+{
+    return level >= log_min;
+}
+
+void node_log(node_log_level_t level, const char *fmt, ...)
+{
+    if (level < log_min)
+        return;
+    char line[1024];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    unsigned long long ms = (unsigned long long)now.tv_sec * 1000ull + (unsigned long long)now.tv_nsec / 1000000ull;
+    int n = snprintf(line, sizeof line, "ts=%llu node=%s level=%s ", ms, log_node, level_names[level]);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof line)
+        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", line);
+}

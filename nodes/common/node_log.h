@@ -1,0 +1,21 @@
+/*  node_log.h: one log line per event, key=value, on stderr.
+
+    Every line starts with ts (unix ms), node and level, then the caller's
+    key=value pairs, so one transfer can be followed across the three nodes'
+    logs with `grep corr=<transfer id>`. Thread-safe (one fprintf per line).
+*/
+#ifndef LEDGER_NODE_LOG_H
+#define LEDGER_NODE_LOG_H
+
+typedef enum { NODE_LOG_DEBUG = 0, NODE_LOG_INFO, NODE_LOG_WARN, NODE_LOG_ERROR } node_log_level_t;
+
+/* Sets the node name printed on every line and the lowest level printed. */
+void node_log_init(const char *node_name, node_log_level_t min_level);
+/* Parses "debug" / "info" / "warn" / "error"; returns -1 for anything else. */
+int node_log_level_parse(const char *text);
+/* Whether a line at `level` would be printed (to skip building expensive lines). */
+int node_log_enabled(node_log_level_t level);
+/* Prints one line: "ts=<ms> node=<name> level=<level> <fmt...>". */
+void node_log(node_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

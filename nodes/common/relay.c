@@ -1,0 +1,344 @@
+/* relay.c: outbox delivery over DEALERs, with acks and redelivery with backoff. */
+#include "relay.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_log.h"
+#include "proto.h"
+
+/* Up to this many load batches per pump, so one pump never starves the inbox. */
+#define RELAY_LOAD_ROUNDS 8
+
+typedef struct {
+    uint64_t seq;
+    uint64_t deadline_ms; /* resend when now >= deadline */
+    uint32_t attempts;    /* tries so far, sent or refused by a peer that is away */
+    uint8_t peer;
+    bool done;
+} inflight_t;
+
+struct relay_t {
+    store_t *store;
+    size_t peer_count;
+    char peer_names[RELAY_PEERS_MAX][STORE_PEER_MAX + 1];
+    zsock_t *peers[RELAY_PEERS_MAX];
+    uint32_t retry_min_ms, retry_max_ms;
+    uint64_t cursor_seq; /* highest outbox seq loaded */
+    inflight_t *inflight; /* sorted by seq */
+    size_t inflight_count, inflight_cap, inflight_done;
+    uint64_t next_deadline_ms;
+    relay_stats_t stats;
+    store_outbox_entry_t load[RELAY_LOAD_BATCH];
+};
+
+ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_count,
+                       uint32_t retry_min_ms, uint32_t retry_max_ms, relay_t **relay_out)
+{
+    assert(store && relay_out && retry_min_ms > 0 && retry_max_ms >= retry_min_ms);
+    if (peer_count > RELAY_PEERS_MAX)
+        return LEDGER_E_INVALID;
+    relay_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return LEDGER_E_NOMEM;
+    self->store = store;
+    self->retry_min_ms = retry_min_ms;
+    self->retry_max_ms = retry_max_ms;
+    self->next_deadline_ms = UINT64_MAX;
+    for (size_t i = 0; i < peer_count; i++) {
+        snprintf(self->peer_names[i], sizeof self->peer_names[i], "%s", peers[i].name);
+        zsock_t *sock = zsock_new(ZMQ_DEALER);
+        if (!sock) {
+            relay_destroy(&self);
+            return LEDGER_E_IO;
+        }
+        self->peers[i] = sock;
+        self->peer_count = i + 1;
+        zsock_set_linger(sock, 0);
+        zsock_set_immediate(sock, 1); /* no queueing to a peer that is not connected */
+        zsock_set_sndhwm(sock, 100000);
+        zsock_set_rcvhwm(sock, 100000);
+        zsock_set_maxmsgsize(sock, PROTO_FRAME_MAX + 1024);
+        if (zsock_connect(sock, "%s", peers[i].endpoint) != 0) {
+            node_log(NODE_LOG_ERROR, "event=relay_connect_failed peer=%s endpoint=%s",
+                     peers[i].name, peers[i].endpoint);
+            relay_destroy(&self);
+            return LEDGER_E_INVALID;
+        }
+    }
+    *relay_out = self;
+    return LEDGER_OK;
+}
+
+void relay_destroy(relay_t **relay_p)
+{
+    if (!relay_p || !*relay_p)
+        return;
+    relay_t *self = *relay_p;
+    for (size_t i = 0; i < self->peer_count; i++)
+        zsock_destroy(&self->peers[i]);
+    free(self->inflight);
+    free(self);
+    *relay_p = NULL;
+}
+
+void *relay_socket(relay_t *relay, size_t index)
+{
+    assert(index < relay->peer_count);
+    return zsock_resolve(relay->peers[index]);
+}
+
+size_t relay_peer_count(const relay_t *relay)
+{
+    return relay->peer_count;
+}
+
+static uint64_t backoff_ms(const relay_t *self, uint32_t attempts)
+{
+    uint64_t delay = self->retry_min_ms;
+    for (uint32_t i = 1; i < attempts && delay < self->retry_max_ms; i++)
+        delay *= 2;
+    if (delay > self->retry_max_ms)
+        delay = self->retry_max_ms;
+    /* +-25% jitter so that many entries do not resend in lockstep. */
+    uint64_t spread = delay / 2;
+    return delay - delay / 4 + (spread ? (uint64_t)rand() % (spread + 1) : 0);
+}
+
+static bool send_entry(relay_t *self, size_t peer, uint64_t seq, const void *msg, size_t size)
+{
+    uint8_t tag[PROTO_TAG_SIZE];
+    proto_tag_pack(seq, tag);
+    void *sock = zsock_resolve(self->peers[peer]);
+    if (zmq_send(sock, tag, sizeof tag, ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int)sizeof tag)
+        return false;
+    /* A multipart message is queued whole once its first part is accepted. */
+    return zmq_send(sock, msg, size, ZMQ_DONTWAIT) == (int)size;
+}
+
+static int find_peer(const relay_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->peer_count; i++)
+        if (strcmp(self->peer_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static ledger_err_t inflight_push(relay_t *self, inflight_t entry)
+{
+    if (self->inflight_count == self->inflight_cap) {
+        size_t cap = self->inflight_cap ? self->inflight_cap * 2 : 1024;
+        inflight_t *grown = realloc(self->inflight, cap * sizeof *grown);
+        if (!grown)
+            return LEDGER_E_NOMEM;
+        self->inflight = grown;
+        self->inflight_cap = cap;
+    }
+    self->inflight[self->inflight_count++] = entry;
+    if (entry.deadline_ms < self->next_deadline_ms)
+        self->next_deadline_ms = entry.deadline_ms;
+    return LEDGER_OK;
+}
+
+static inflight_t *inflight_find(relay_t *self, uint64_t seq)
+{
+    size_t lo = 0, hi = self->inflight_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (self->inflight[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < self->inflight_count && self->inflight[lo].seq == seq ? &self->inflight[lo] : NULL;
+}
+
+static void inflight_compact(relay_t *self)
+{
+    if (self->inflight_done < 1024 || self->inflight_done * 2 < self->inflight_count)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < self->inflight_count; i++)
+        if (!self->inflight[i].done)
+            self->inflight[kept++] = self->inflight[i];
+    self->inflight_count = kept;
+    self->inflight_done = 0;
+}
+
+size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, size_t max)
+{
+    void *sock = zsock_resolve(self->peers[index]);
+    size_t n = 0;
+    while (n < max) {
+        zmq_msg_t frames[2];
+        size_t got = 0;
+        bool more = true;
+        bool drained = false;
+        /* Read one whole message; keep at most two frames, discard extras. */
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, sock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&part);
+                drained = true;
+                break;
+            }
+            more = zmq_msg_more(&part);
+            if (got < 2)
+                frames[got++] = part;
+            else {
+                zmq_msg_close(&part);
+                got = 3;
+            }
+        }
+        if (drained && got == 0)
+            break;
+        relay_answer_t *a = &answers[n];
+        memset(a, 0, sizeof *a);
+        bool ok = got == 2 &&
+                  proto_tag_unpack(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]), &a->tag) == LEDGER_OK;
+        if (ok) {
+            proto_msg_t reply;
+            char why[128] = "";
+            ledger_err_t err = proto_decode(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]), &reply,
+                                            why, sizeof why);
+            if (err || (reply.type != PROTO_ACK && reply.type != PROTO_NACK)) {
+                node_log(NODE_LOG_WARN, "event=bad_answer peer=%s tag=%llu error=%s reason=\"%s\"",
+                         self->peer_names[index], (unsigned long long)a->tag, ledger_err_name(err), why);
+                ok = false;
+            } else {
+                a->ack = reply.type == PROTO_ACK;
+                snprintf(a->code, sizeof a->code, "%s", reply.body.reply.code);
+                snprintf(a->reason, sizeof a->reason, "%s", reply.body.reply.reason);
+            }
+            proto_msg_release(&reply);
+        } else {
+            node_log(NODE_LOG_WARN, "event=bad_answer peer=%s frames=%zu", self->peer_names[index], got);
+        }
+        for (size_t i = 0; i < got && i < 2; i++)
+            zmq_msg_close(&frames[i]);
+        if (ok)
+            n++;
+        if (drained)
+            break;
+    }
+    return n;
+}
+
+void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        inflight_t *e = inflight_find(self, answers[i].tag);
+        if (answers[i].ack)
+            self->stats.acked++;
+        else
+            self->stats.nacked++;
+        if (e && !e->done) {
+            e->done = true;
+            self->inflight_done++;
+        }
+    }
+    inflight_compact(self);
+}
+
+static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
+{
+    for (int round = 0; round < RELAY_LOAD_ROUNDS; round++) {
+        size_t live = self->inflight_count - self->inflight_done;
+        if (live >= RELAY_INFLIGHT_MAX)
+            return;
+        size_t want = RELAY_INFLIGHT_MAX - live;
+        if (want > RELAY_LOAD_BATCH)
+            want = RELAY_LOAD_BATCH;
+        size_t n = 0;
+        ledger_err_t err = store_outbox_take_due(txn, UINT64_MAX, self->cursor_seq, self->load, want, &n);
+        if (err) {
+            node_log(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const store_outbox_entry_t *o = &self->load[i];
+            self->cursor_seq = o->seq;
+            int peer = find_peer(self, o->peer);
+            if (peer < 0) {
+                node_log(NODE_LOG_ERROR, "event=outbox_unknown_peer seq=%llu peer=%s",
+                         (unsigned long long)o->seq, o->peer);
+                continue;
+            }
+            bool sent = send_entry(self, (size_t)peer, o->seq, o->msg, o->msg_size);
+            if (sent)
+                self->stats.sent++;
+            inflight_t entry = {.seq = o->seq, .peer = (uint8_t)peer, .attempts = 1};
+            entry.deadline_ms = now_ms + backoff_ms(self, 1);
+            if (inflight_push(self, entry) != LEDGER_OK)
+                return; /* out of memory: the entry stays in the outbox, found after restart */
+        }
+        if (n < want)
+            return;
+    }
+}
+
+static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
+{
+    if (now_ms < self->next_deadline_ms)
+        return;
+    uint64_t next = UINT64_MAX;
+    for (size_t i = 0; i < self->inflight_count; i++) {
+        inflight_t *e = &self->inflight[i];
+        if (e->done)
+            continue;
+        if (e->deadline_ms > now_ms) {
+            if (e->deadline_ms < next)
+                next = e->deadline_ms;
+            continue;
+        }
+        store_outbox_entry_t o;
+        ledger_err_t err = store_outbox_get(txn, e->seq, &o);
+        if (err == LEDGER_E_NOT_FOUND) { /* acked or dead-lettered meanwhile */
+            e->done = true;
+            self->inflight_done++;
+            continue;
+        }
+        if (err) {
+            node_log(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
+            return;
+        }
+        e->attempts++; /* counts tries, sent or not, so a peer that is away backs off too */
+        if (send_entry(self, e->peer, e->seq, o.msg, o.msg_size)) {
+            self->stats.redelivered++;
+            if (e->attempts == 3 || e->attempts % 20 == 0)
+                node_log(NODE_LOG_WARN, "event=redelivering peer=%s tag=%llu attempts=%u",
+                         self->peer_names[e->peer], (unsigned long long)e->seq, e->attempts);
+        }
+        e->deadline_ms = now_ms + backoff_ms(self, e->attempts);
+        if (e->deadline_ms < next)
+            next = e->deadline_ms;
+    }
+    self->next_deadline_ms = next;
+    inflight_compact(self);
+}
+
+uint64_t relay_pump(relay_t *self, uint64_t now_ms, uint64_t idle_ms)
+{
+    store_txn_t *txn = NULL;
+    ledger_err_t err = store_txn_begin(self->store, false, &txn);
+    if (err) {
+        node_log(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
+        return self->retry_min_ms;
+    }
+    load_new(self, txn, now_ms);
+    resend_overdue(self, txn, now_ms);
+    store_txn_abort(&txn);
+    if (self->next_deadline_ms == UINT64_MAX)
+        return idle_ms;
+    uint64_t wait = self->next_deadline_ms > now_ms ? self->next_deadline_ms - now_ms : 0;
+    return wait < idle_ms ? wait : idle_ms;
+}
+
+void relay_get_stats(const relay_t *self, relay_stats_t *stats_out)
+{
+    *stats_out = self->stats;
+    stats_out->inflight = self->inflight_count - self->inflight_done;
+}

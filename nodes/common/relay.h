@@ -1,0 +1,78 @@
+/*  relay.h: delivers a node's outbox to its peers and redelivers until acked.
+
+    One DEALER per peer connects to the peer's inbox (ROUTER). The relay
+    loads new outbox entries in seq order and sends each as two frames
+    [8-byte tag = outbox seq][envelope]. An entry stays "in flight" until the
+    peer answers `ack` (the caller then deletes it from the outbox in its next
+    write transaction) or `nack` (moved to dead_letters). With no answer it is
+    resent after an exponential backoff with jitter (retry_min_ms doubling up
+    to retry_max_ms), for as long as it takes: nothing is dropped because a
+    peer was away. After a restart every outbox entry is sent again; the
+    receivers' seen ids make that harmless.
+
+    Retry state lives in memory only: persisting it would cost a write per
+    send, and losing it on a crash only means an early resend.
+
+    Thread: the relay and its sockets belong to the node loop's thread.
+*/
+#ifndef LEDGER_RELAY_H
+#define LEDGER_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ledger_err.h"
+#include "store.h"
+
+#define RELAY_PEERS_MAX 4
+#define RELAY_INFLIGHT_MAX 200000 /* entries in flight across all peers */
+#define RELAY_LOAD_BATCH 1024     /* outbox entries read per pass */
+
+typedef struct relay_t relay_t;
+
+typedef struct {
+    const char *name;     /* peer name used in outbox entries */
+    const char *endpoint; /* its inbox, e.g. tcp://127.0.0.1:7201 */
+} relay_peer_t;
+
+typedef struct {
+    uint64_t sent;         /* first sends */
+    uint64_t redelivered;  /* resends after a timeout */
+    uint64_t acked;
+    uint64_t nacked;
+    uint64_t inflight;
+} relay_stats_t;
+
+/* Creates the DEALERs (not yet connected to anything that must be up). */
+ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_count,
+                       uint32_t retry_min_ms, uint32_t retry_max_ms, relay_t **relay_out);
+void relay_destroy(relay_t **relay_p);
+
+/* Raw libzmq sockets to poll for answers (ZMQ_POLLIN), `count` of them. */
+void *relay_socket(relay_t *relay, size_t index);
+size_t relay_peer_count(const relay_t *relay);
+
+/* One answer read from a peer socket. */
+typedef struct {
+    uint64_t tag;
+    bool ack;                 /* false: nack */
+    char code[49];            /* nack code */
+    char reason[257];         /* nack reason */
+} relay_answer_t;
+
+/*  Reads up to `max` answers waiting on peer socket `index` without
+    blocking. Malformed answers are logged and skipped. Answers for tags not
+    in flight are still returned (the caller's outbox delete is a no-op). */
+size_t relay_read_answers(relay_t *relay, size_t index, relay_answer_t *answers, size_t max);
+
+/* Forget in-flight entries the caller has deleted (acked) or moved (nacked) in a committed txn. */
+void relay_settled(relay_t *relay, const relay_answer_t *answers, size_t count);
+
+/*  Sends new outbox entries and resends overdue ones. Call after each
+    commit and when the timer says. Returns the time (ms) until the next
+    resend is due, at most `idle_ms`. */
+uint64_t relay_pump(relay_t *relay, uint64_t now_ms, uint64_t idle_ms);
+
+void relay_get_stats(const relay_t *relay, relay_stats_t *stats_out);
+
+#endif

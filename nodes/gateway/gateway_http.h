@@ -1,0 +1,211 @@
+/*  gateway_http.h: the gateway's public HTTP API (libmicrohttpd + jansson).
+
+    What it owns: one MHD daemon (internal polling thread + a thread pool),
+    one committer thread that writes transfers to the store, and one accounts
+    client thread that owns the ZeroMQ DEALER to the accounts node. The store
+    is the caller's and is shared with the node runtime: LMDB serialises the
+    committer's write transactions with the runtime's.
+
+    Threads, and why:
+    - HTTP worker threads parse and validate, read the store for GETs, and never
+      block on a peer or on fsync.
+    - POST /api/transfers: the worker suspends the connection
+      (MHD_ALLOW_SUSPEND_RESUME) and queues the request for the committer.
+      The committer takes every queued request (up to GATEWAY_HTTP_BATCH_MAX),
+      runs gateway_submit_transfer for each in ONE durable write transaction
+      (group commit), calls config.publish and config.wake, then resumes the
+      connections, which answer. A 202 is never sent before its commit.
+    - /api/accounts*: the worker suspends the connection and queues an
+      account.query for the accounts client thread, which sends it over one
+      persistent DEALER (ZMQ_IMMEDIATE, so nothing is queued towards a peer
+      that is away), matches replies by delivery tag, and resumes the
+      connection on the reply or at the deadline (503 accounts_unavailable).
+      An accounts node that is down therefore never ties up HTTP threads,
+      and transfers keep being accepted (the saga delivers them later).
+    - Idempotency keys are pruned by the committer about once a minute
+      (gateway_prune_idempotency, GATEWAY_HTTP_PRUNE_MAX keys per run); the
+      runtime need not do it.
+
+    Routes (all JSON, Content-Type: application/json, Cache-Control: no-store):
+      GET  /api/health                         200 {"status":"ok","node"}
+      POST /api/transfers                      202 {"id","status":"pending","from","to",
+                                                    "amount","currency","reference","created_at"}
+                                               + Location: /api/transfers/{id}
+        A replay (same Idempotency-Key, same request) answers exactly the
+        original answer again (202, same body, status "pending") with the
+        header `Idempotent-Replayed: true`; GET the transfer for its status now.
+      GET  /api/transfers?limit=&cursor=       200 {"transfers":[...],"next_cursor"} newest first,
+                                               limit 1..200 (default 50)
+      GET  /api/transfers/{id}                 200 transfer (gateway_view.h), 404 not_found
+      GET  /api/accounts?limit=&cursor=        200 {"accounts":[...],"next_cursor"} by id,
+                                               limit 1..200 (default 200), cursor = last id seen
+      POST /api/accounts                       201 created, 200 existed with the same values,
+                                               409 account_exists (other values);
+                                               body {"id","name","currency"?,"opening_balance"?}
+      GET  /api/accounts/{id}                  200 account, 404 not_found
+      GET  /api/accounts/{id}/ledger?limit=&cursor=
+                                               200 {"account","entries":[...],"next_cursor"}
+                                               newest first, cursor = ledger seq to go before
+      An account: {"id","name","currency","balance","held","available","funding"};
+      a ledger entry: {"seq","account","transfer","kind","amount","balance_after",
+      "held_after","at","ts_ms"}. Amounts are integers in minor units.
+      Every other path: 404 not_found. (GET /api/events and the web app at /
+      are added in gateway_http.c at the marked place.)
+
+    Errors: {"error":{"code","message","field"}} (field null when no field is
+    at fault). Codes and statuses:
+      400 invalid_json, missing_field, unknown_field, invalid_field,
+          missing_idempotency_key, invalid_idempotency_key, invalid_query
+      404 not_found          405 method_not_allowed (with Allow)
+      409 account_exists     413 payload_too_large   415 unsupported_media_type
+      422 same_account, idempotency_key_reused
+      502 accounts_error (the accounts node answered with an error of its own)
+      503 accounts_unavailable, storage_unavailable, shutting_down
+      500 internal_error
+*/
+#ifndef LEDGER_GATEWAY_HTTP_H
+#define LEDGER_GATEWAY_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "gateway_view.h"
+#include "ledger_err.h"
+#include "node_ctx.h"
+#include "store.h"
+
+/* Defaults (used when the config field is 0 / NULL). */
+#define GATEWAY_HTTP_ADDRESS_DEFAULT "127.0.0.1"
+#define GATEWAY_HTTP_ACCOUNTS_DEFAULT "tcp://127.0.0.1:7201"
+#define GATEWAY_HTTP_QUERY_TIMEOUT_MS_DEFAULT 2000u
+#define GATEWAY_HTTP_BODY_MAX_DEFAULT (64u * 1024u)
+#define GATEWAY_HTTP_THREADS_DEFAULT 4u
+#define GATEWAY_HTTP_CONNECTIONS_DEFAULT 1024u
+#define GATEWAY_HTTP_PER_IP_DEFAULT 512u
+#define GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT 30u
+
+/* Fixed limits. */
+#define GATEWAY_HTTP_BATCH_MAX 512            /* transfers in one group commit */
+#define GATEWAY_HTTP_PRUNE_INTERVAL_MS 60000u /* idempotency pruning period */
+#define GATEWAY_HTTP_PRUNE_MAX 2048           /* keys pruned per run */
+#define GATEWAY_HTTP_DISCARD_MAX (1024u * 1024u) /* body bytes read past the cap before closing */
+#define GATEWAY_HTTP_ACCOUNT_LIST_DEFAULT PROTO_PAGE_MAX
+#define GATEWAY_HTTP_ERROR_CODE_MAX 48
+#define GATEWAY_HTTP_ERROR_MESSAGE_MAX 256
+#define GATEWAY_HTTP_ERROR_FIELD_MAX 64
+
+typedef struct {
+    store_t *store;                 /* required: the gateway's store (not owned) */
+    const char *node_name;          /* required: origin of emitted messages, e.g. "gateway" */
+    const char *listen_address;     /* IPv4 or IPv6 literal; NULL = "127.0.0.1" */
+    uint16_t port;                  /* 0 = an ephemeral port (see gateway_http_port) */
+    const char *accounts_endpoint;  /* ZeroMQ endpoint of the accounts inbox; NULL = default */
+    uint32_t query_timeout_ms;      /* account query deadline; 0 = 2000 */
+    uint64_t idempotency_retention_ms; /* 0 = GATEWAY_RETENTION_DEFAULT_MS (24 h) */
+    size_t body_max_bytes;          /* request body cap; 0 = 64 KiB */
+    unsigned thread_pool_size;      /* MHD worker threads; 0 = 4 */
+    unsigned connection_limit;      /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
+    unsigned per_ip_connection_limit; /* MHD_OPTION_PER_IP_CONNECTION_LIMIT; 0 = 512 */
+    unsigned connection_timeout_s;  /* idle connection timeout; 0 = 30 */
+    /*  Called on the committer thread after each commit that put entries in the
+        outbox, so the relay sends them at once. Must be thread-safe and quick
+        (e.g. zsock_signal on an inproc pipe under a mutex, or write to an
+        eventfd). May be NULL. */
+    void (*wake)(void *arg);
+    void *wake_arg;
+    /*  Called on the committer thread after that commit, before wake, with the
+        transfer.requested messages it emitted, for the node's PUB feed. The
+        items (and their data) are valid only during the call: copy them.
+        Must be thread-safe. May be NULL. */
+    void (*publish)(void *arg, const node_published_t *items, size_t count);
+    void *publish_arg;
+    /*  One line of text about a failure the API hid behind a 5xx (store errors,
+        accounts protocol errors). Any thread; must be thread-safe. May be NULL. */
+    void (*log)(void *arg, const char *line);
+    void *log_arg;
+    /* Unix time in ms; NULL = the real clock (CLOCK_REALTIME). */
+    uint64_t (*now_ms)(void);
+} gateway_http_config_t;
+
+typedef struct gateway_http_t gateway_http_t;
+
+/*  Starts the HTTP API: copies what it needs from `config` (strings too; the
+    store must outlive the server), binds the listening socket, starts the
+    threads. Errors: LEDGER_E_INVALID (a required field missing, a bad
+    address, endpoint or node name), LEDGER_E_IO (cannot bind or start MHD,
+    cannot create the ZeroMQ socket), LEDGER_E_NOMEM. */
+ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_http_t **out);
+
+/* The TCP port the server listens on (the chosen one when config.port was 0). */
+uint16_t gateway_http_port(const gateway_http_t *self);
+
+/*  Stops the server: refuses new work (503 shutting_down), commits and
+    answers every transfer already queued, fails pending account queries
+    with 503, stops MHD and the threads, frees everything. Sets *self_p to
+    NULL; safe on NULL. Call from the thread that started it (not from a
+    callback). */
+void gateway_http_destroy(gateway_http_t **self_p);
+
+/* --- request validation (pure; what the handlers use, exposed for tests) --- */
+
+/* Why a request was refused: the HTTP status and the error object's fields. */
+typedef struct {
+    unsigned http_status;
+    char code[GATEWAY_HTTP_ERROR_CODE_MAX + 1];
+    char message[GATEWAY_HTTP_ERROR_MESSAGE_MAX + 1];
+    char field[GATEWAY_HTTP_ERROR_FIELD_MAX + 1]; /* "" = no field */
+} gateway_error_t;
+
+/*  Parses and validates a POST /api/transfers body (`len` bytes, need not be
+    NUL-terminated): a JSON object with exactly the keys from, to, amount,
+    currency (optional, default "GBP"; null = absent), reference (optional,
+    default ""; null = absent), no key twice.
+      from, to    account ids (gateway_account_id_valid)
+      amount      a JSON integer 1..INT64_MAX in minor units (not 1.0, not "100")
+      currency    3 upper-case letters
+      reference   text of at most PROTO_REFERENCE_MAX bytes of UTF-8, no control characters
+    The first problem found is reported: 400 invalid_json (empty, malformed,
+    a duplicate key, not an object), 400 unknown_field, 400 missing_field,
+    400 invalid_field (wrong type or value; a number too large for int64
+    anywhere in the body is reported against "amount"), 422 same_account
+    (field "to"). Returns LEDGER_OK and fills `out`, or LEDGER_E_INVALID and
+    fills `err`. */
+ledger_err_t gateway_parse_transfer_request(const char *body, size_t len,
+                                            gateway_transfer_request_t *out,
+                                            gateway_error_t *err);
+
+/* An account to open, from POST /api/accounts. */
+typedef struct {
+    char id[PROTO_ACCOUNT_ID_MAX + 1];
+    char name[PROTO_NAME_MAX + 1];
+    char currency[PROTO_CURRENCY_LEN + 1];
+    int64_t opening_balance_minor; /* >= 0 */
+} gateway_account_request_t;
+
+/*  Parses and validates a POST /api/accounts body: keys id (account id), name
+    (1..PROTO_NAME_MAX bytes of UTF-8, no control characters), currency
+    (optional, default "GBP"), opening_balance (optional JSON integer >= 0,
+    default 0). Errors as for transfers (numbers too large are reported
+    against "opening_balance"). */
+ledger_err_t gateway_parse_account_request(const char *body, size_t len,
+                                           gateway_account_request_t *out,
+                                           gateway_error_t *err);
+
+/*  Checks the Idempotency-Key header value (`value` NULL = header absent,
+    `count` = how many times the header was sent): 400
+    missing_idempotency_key, or 400 invalid_idempotency_key (empty, longer
+    than 255, a character outside 0x21..0x7E, sent more than once). */
+ledger_err_t gateway_check_idempotency_key(const char *value, unsigned count,
+                                           gateway_error_t *err);
+
+/*  Parses a "limit" query value: NULL = `default_limit`; otherwise decimal
+    digits only, 1..`max_limit`. LEDGER_E_INVALID (400 invalid_query, field
+    "limit") otherwise. */
+ledger_err_t gateway_parse_limit(const char *value, uint32_t default_limit, uint32_t max_limit,
+                                 uint32_t *out, gateway_error_t *err);
+
+/*  True if the Content-Type value names application/json (case-insensitive,
+    parameters such as "; charset=utf-8" allowed). */
+bool gateway_content_type_is_json(const char *value);
+
+#endif

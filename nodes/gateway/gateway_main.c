@@ -1,0 +1,83 @@
+/*  gateway_main.c: the gateway node executable (ledger-gateway).
+    Runs the public HTTP API (gateway_http.h) beside the node loop: the API
+    commits transfers and their outbox entries, then wakes the loop, whose
+    relay delivers them to accounts; status events from accounts are folded
+    into the transfer view by gateway_apply. */
+#include <stdio.h>
+
+#include "gateway_http.h"
+#include "gateway_view.h"
+#include "node.h"
+#include "node_log.h"
+#include "node_main.h"
+
+typedef struct {
+    const node_config_t *config;
+    gateway_http_t *http;
+} gateway_main_t;
+
+static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
+                          size_t why_size)
+{
+    (void)app;
+    ledger_err_t err = gateway_apply(ctx, msg);
+    if (err == LEDGER_E_INVALID)
+        snprintf(why, why_size, "gateway does not handle %s", proto_type_name(msg->type));
+    return err;
+}
+
+static void wake_loop(void *arg)
+{
+    node_wake(arg);
+}
+
+static void log_line(void *arg, const char *line)
+{
+    (void)arg;
+    node_log(NODE_LOG_ERROR, "event=http_error detail=\"%s\"", line);
+}
+
+static int start_http(node_t *node, void *arg)
+{
+    gateway_main_t *gw = arg;
+    const node_config_t *c = gw->config;
+    gateway_http_config_t hc = {
+        .store = node_store(node),
+        .node_name = c->name,
+        .listen_address = c->http_host,
+        .port = c->http_port,
+        .accounts_endpoint = c->accounts,
+        .idempotency_retention_ms = c->idempotency_retention_ms,
+        .wake = wake_loop,
+        .wake_arg = node,
+        .log = log_line,
+    };
+    if (gateway_http_start(&hc, &gw->http) != LEDGER_OK) {
+        node_log(NODE_LOG_ERROR, "event=http_start_failed host=%s port=%u", c->http_host, c->http_port);
+        return 1;
+    }
+    node_log(NODE_LOG_INFO, "event=http_listening host=%s port=%u", c->http_host,
+             gateway_http_port(gw->http));
+    return 0;
+}
+
+static void stop_http(node_t *node, void *arg)
+{
+    (void)node;
+    gateway_main_t *gw = arg;
+    gateway_http_destroy(&gw->http);
+}
+
+int main(int argc, char **argv)
+{
+    node_config_t config;
+    int code = node_main_setup(&config, NODE_KIND_GATEWAY, argc, argv);
+    if (code >= 0)
+        return code;
+    gateway_main_t gw = {.config = &config};
+    node_app_t app = {.apply = apply};
+    app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
+    app.peer_count = 1;
+    node_main_hooks_t hooks = {.before_run = start_http, .after_run = stop_http, .arg = &gw};
+    return node_main_run(&config, &app, &hooks);
+}

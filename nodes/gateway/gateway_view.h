@@ -1,0 +1,206 @@
+/*  gateway_view.h: the gateway's business logic, with no I/O.
+
+    The gateway owns three things in its store, and this module is the only
+    code that reads or writes them:
+
+      STORE_DB_TRANSFERS    transfer id -> transfer view record (what users see)
+      STORE_DB_IDEMPOTENCY  Idempotency-Key bytes -> {transfer id, request hash, created_ms}
+      STORE_DB_INDEX        "idem/" + be64 created_ms + key bytes -> "" (keys by age, for pruning)
+
+    gateway_submit_transfer() turns a validated request into a pending
+    transfer and its transfer.requested message (via node_emit, inside the
+    caller's transaction). gateway_apply() folds the status events that the
+    accounts node sends back into the view. The readers turn view records into
+    the JSON the HTTP API serves. The HTTP layer (gateway_http.h) and the unit
+    tests are the callers; neither this file nor its .c touches a socket or a
+    clock: time comes from node_ctx_t.now_ms or a parameter.
+
+    Transfer ids are time-ordered so that the TRANSFERS B-tree only ever grows
+    at its right edge (cheap in LMDB, see NOTES.md) and so that key order is
+    creation order:
+
+        "tr_" + 12 lower-case hex digits of unix ms + 8 lower-case hex digits
+        of the gateway's "transfer" sequence (mod 2^32)
+        e.g. tr_019a8f3c2b1d0000002a          (GATEWAY_TRANSFER_ID_LEN = 23)
+
+    The ms part never goes backwards: if the clock steps back, a new id takes
+    the ms of the newest existing id, and the sequence orders ids within one
+    ms. Lexicographic order of ids is therefore creation order.
+
+    The view record (a JSON object, stored as compact JSON text, at most
+    GATEWAY_RECORD_MAX bytes) and its API form are described at
+    gateway_transfer_get() below.
+
+    Saga guard: a transfer's status moves only from "pending" to exactly one
+    final status ("settled", "rejected_fraud", "declined") and never changes
+    again. Every message applied is recorded in the timeline by message id, so
+    a redelivered message is recognised and changes nothing (the runtime's
+    `seen` table is the first line of defence; this is the second).
+
+    Threads: every function here works inside the caller's transaction and
+    keeps no state of its own; any thread that owns a transaction may call
+    them.
+*/
+#ifndef LEDGER_GATEWAY_VIEW_H
+#define LEDGER_GATEWAY_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "ledger_err.h"
+#include "node_ctx.h"
+#include "proto.h"
+#include "store.h"
+
+/* Limits (bytes without the NUL terminator unless said otherwise). */
+#define GATEWAY_TRANSFER_ID_LEN 23          /* "tr_" + 12 hex (ms) + 8 hex (seq) */
+#define GATEWAY_IDEMPOTENCY_KEY_MAX 255     /* Idempotency-Key header value */
+#define GATEWAY_HASH_SIZE 32                /* SHA-256 of the canonical request */
+#define GATEWAY_TIMELINE_MAX 8              /* saga steps kept per transfer */
+#define GATEWAY_RECORD_MAX 16384            /* encoded view record */
+#define GATEWAY_LIST_MAX 200                /* transfers in one list page */
+#define GATEWAY_LIST_DEFAULT 50             /* page size when none is asked for */
+#define GATEWAY_PRUNE_BATCH 64              /* idempotency keys deleted per index walk */
+#define GATEWAY_RETENTION_DEFAULT_MS (24ull * 60 * 60 * 1000) /* idempotency keys: 24 h */
+#define GATEWAY_CURRENCY_DEFAULT "GBP"
+
+/* Sequence (store_seq_next) that numbers transfers. */
+#define GATEWAY_TRANSFER_SEQUENCE "transfer"
+
+typedef enum {
+    GATEWAY_STATUS_PENDING = 0,
+    GATEWAY_STATUS_SETTLED,
+    GATEWAY_STATUS_REJECTED_FRAUD,
+    GATEWAY_STATUS_DECLINED,
+    GATEWAY_STATUS__COUNT
+} gateway_status_t;
+
+/* "pending", "settled", "rejected_fraud", "declined"; NULL for an invalid value. */
+const char *gateway_status_name(gateway_status_t status);
+
+/* A transfer as a client asked for it, after validation (see
+   gateway_parse_transfer_request in gateway_http.h). */
+typedef struct {
+    char from[PROTO_ACCOUNT_ID_MAX + 1];
+    char to[PROTO_ACCOUNT_ID_MAX + 1];
+    int64_t amount_minor;                    /* > 0 */
+    char currency[PROTO_CURRENCY_LEN + 1];   /* 3 upper-case letters */
+    char reference[PROTO_REFERENCE_MAX + 1]; /* may be "" */
+} gateway_transfer_request_t;
+
+/* What gateway_submit_transfer() did. */
+typedef struct {
+    char id[PROTO_TRANSFER_ID_MAX + 1]; /* the transfer (new or the earlier one) */
+    bool replayed;                      /* true: the key was seen with the same request */
+    uint64_t created_ms;                /* when the transfer was created */
+    gateway_transfer_request_t request; /* the transfer's fields as stored */
+    char message_id[PROTO_ID_MAX + 1];  /* id of the transfer.requested emitted ("" on replay) */
+} gateway_submit_result_t;
+
+/*  True if `id` is a well-formed transfer id ("tr_" + 20 lower-case hex digits). */
+bool gateway_transfer_id_valid(const char *id);
+
+/*  True if `id` is an account id: 1..PROTO_ACCOUNT_ID_MAX characters of
+    [a-z0-9_-], the accounts node's rule (so also safe in a URL path). */
+bool gateway_account_id_valid(const char *id);
+
+/*  True if key[0..len) is a valid Idempotency-Key: 1..GATEWAY_IDEMPOTENCY_KEY_MAX
+    bytes, each a visible ASCII character 0x21..0x7E. */
+bool gateway_idempotency_key_valid(const char *key, size_t len);
+
+/*  True if `text` is well-formed UTF-8 without control characters (C0, DEL). */
+bool gateway_text_valid(const char *text);
+
+/*  Replaces every byte of malformed UTF-8 and every control character in
+    `text` with '?', in place, so it can be stored and shown as JSON text. */
+void gateway_text_sanitize(char *text);
+
+/*  SHA-256 over the canonical form of a validated request, so that two bodies
+    meaning the same transfer (key order, whitespace, an explicit default
+    currency) hash alike. Canonical form: the ASCII tag "ledger.transfer.v1"
+    and a NUL, then from, to as (be32 length, bytes), amount_minor as be64
+    (two's complement), then currency, reference as (be32 length, bytes). */
+void gateway_request_hash(const gateway_transfer_request_t *req, uint8_t out[GATEWAY_HASH_SIZE]);
+
+/*  Submits a transfer under an idempotency key, in ctx->txn, at ctx->now_ms.
+
+    - Key unknown, or known but older than `retention_ms` (expired): creates
+      the view record (status pending, timeline ["transfer.requested"]), the
+      idempotency record and its age index entry, and emits transfer.requested
+      {transfer, from, to, amount_minor, currency, reference} to
+      NODE_PEER_ACCOUNTS with corr = the transfer id. out->replayed = false.
+    - Key known, not expired, same request hash: writes nothing; fills `out`
+      with the existing transfer, out->replayed = true.
+    - Key known, not expired, different hash: writes nothing; LEDGER_E_EXISTS
+      (the HTTP layer answers 422 idempotency_key_reused).
+
+    `req` must be valid (same rules as the parser: account ids, amount > 0,
+    currency, reference length, from != to); otherwise LEDGER_E_INVALID and
+    nothing is written; likewise for a `key` that fails
+    gateway_idempotency_key_valid (NUL-terminated).
+    LEDGER_E_EXISTS and LEDGER_E_INVALID are returned before anything is
+    written, so the caller may go on with other requests in the same
+    transaction. Any other error (store errors such as LEDGER_E_MAP_FULL,
+    LEDGER_E_CORRUPT for a stored record that does not parse or an id that
+    already exists, LEDGER_E_NOMEM) may follow partial writes: the caller
+    must abort the transaction. `out` is filled only on LEDGER_OK. */
+ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_request_t *req,
+                                     const char *key, uint64_t retention_ms,
+                                     gateway_submit_result_t *out);
+
+/*  Deletes up to `max` idempotency keys created at or before
+    now_ms - retention_ms (oldest first, through the age index) in `txn`.
+    *pruned_out (may be NULL) gets how many were deleted. */
+ledger_err_t gateway_prune_idempotency(store_txn_t *txn, uint64_t now_ms, uint64_t retention_ms,
+                                       size_t max, size_t *pruned_out);
+
+/*  Applies one inbound status event to the view, in ctx->txn:
+
+      funds.reserved           timeline += step; "held": true while pending
+      transfer.settled         pending -> settled
+      transfer.rejected_fraud  pending -> rejected_fraud, reason {code
+                               "fraud_rejected", message, rules}
+      transfer.declined        pending -> declined, reason {code, message}
+
+    Each applied message is added to the timeline as {step = its type name,
+    node = its origin, message_id, cause, ts_ms = its ts} (kept sorted by
+    ts_ms, at most GATEWAY_TIMELINE_MAX entries; past that, steps still move
+    the status but are not listed).
+    Changes nothing and returns LEDGER_OK for: a message whose id is already
+    in the timeline (a replay); a final event for a transfer that is already
+    final (the saga guard: settled then declined stays settled); any message
+    for a transfer id the gateway does not know. A funds.reserved arriving
+    after the final status is recorded in the timeline (history), but moves
+    nothing. Any other message type: LEDGER_E_INVALID, nothing written.
+    Does not emit: the runtime publishes applied messages on the feed.
+    Errors: LEDGER_E_CORRUPT (the stored record does not parse),
+    LEDGER_E_TOO_LARGE (record over GATEWAY_RECORD_MAX), store errors. */
+ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg);
+
+/*  Reads one transfer in its API form (a new reference in *out; json_decref it):
+
+      {"id", "status", "from", "to", "amount" (minor units), "currency",
+       "reference", "held" (bool: funds on hold for it right now),
+       "reason": null | {"code", "message", "rules": [names] (fraud only)},
+       "created_at", "updated_at" (ISO 8601 UTC with ms, e.g.
+       "2026-11-25T10:04:05.123Z"), "created_ms", "updated_ms" (unix ms),
+       "timeline": [{"step", "node", "message_id", "cause", "at", "ts_ms"}]}
+
+    Errors: LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, LEDGER_E_NOMEM, store errors. */
+ledger_err_t gateway_transfer_get(store_txn_t *txn, const char *id, json_t **out);
+
+/*  Reads a page of transfers, newest first: {"transfers": [API form, as
+    above], "next_cursor": id of the last one | null when there are no more}.
+    `cursor` NULL or "" starts at the newest; otherwise the page starts
+    strictly before (older than) that id. `limit` 1..GATEWAY_LIST_MAX
+    (LEDGER_E_INVALID otherwise). *out is a new reference. */
+ledger_err_t gateway_transfer_list(store_txn_t *txn, const char *cursor, uint32_t limit,
+                                   json_t **out);
+
+/*  Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) for unix ms into `out`
+    (GATEWAY_TIME_TEXT_SIZE bytes). Returns `out`. */
+#define GATEWAY_TIME_TEXT_SIZE 32
+char *gateway_format_time(uint64_t unix_ms, char out[GATEWAY_TIME_TEXT_SIZE]);
+
+#endif

@@ -1,0 +1,250 @@
+"""mesh.py: start the three real node binaries on loopback for a test.
+
+Each Mesh gets its own free ports and a temporary data directory, and always
+cleans up (context manager + atexit): processes are killed, the directory
+removed. Helpers wait on conditions with deadlines instead of sleeping.
+Standard library only, plus python3-zmq and python3-msgpack (Debian) for
+talking to node inboxes directly.
+"""
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+NODES = ("accounts", "fraud", "gateway")
+_live = []
+
+
+def _cleanup_all():
+    for mesh in list(_live):
+        mesh.close()
+
+
+atexit.register(_cleanup_all)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout=20.0, what="condition", interval=0.02):
+    """Polls check() until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (OSError, urllib.error.URLError, ConnectionError):
+            last = None  # not up yet: keep waiting
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Mesh:
+    def __init__(self, build_dir=None, demo=True, env=None, fraud_rules=None, log_level="info"):
+        self.build_dir = build_dir or os.environ.get("LEDGER_BUILD_DIR", "build")
+        self.tmp = tempfile.mkdtemp(prefix="ledger-it-")
+        self.ports = {}
+        for node in NODES:
+            self.ports[node] = {"inbox": free_port(), "feed": free_port(), "admin": free_port()}
+        self.http_port = free_port()
+        self.procs = {}
+        self.demo = demo
+        self.extra_env = env or {}
+        self.log_level = log_level
+        self.fraud_rules = None
+        if fraud_rules is not None:
+            self.fraud_rules = os.path.join(self.tmp, "fraud.rules")
+            with open(self.fraud_rules, "w") as f:
+                f.write(fraud_rules)
+        _live.append(self)
+
+    # --- processes ---------------------------------------------------------
+    def endpoint(self, node, kind="inbox"):
+        return f"tcp://127.0.0.1:{self.ports[node][kind]}"
+
+    def env_for(self, node):
+        env = dict(os.environ)
+        env.update({
+            "LEDGER_DATA_DIR": os.path.join(self.tmp, "data", node),
+            "LEDGER_INBOX": self.endpoint(node, "inbox"),
+            "LEDGER_FEED": self.endpoint(node, "feed"),
+            "LEDGER_ADMIN_PORT": str(self.ports[node]["admin"]),
+            "LEDGER_ACCOUNTS_ENDPOINT": self.endpoint("accounts"),
+            "LEDGER_FRAUD_ENDPOINT": self.endpoint("fraud"),
+            "LEDGER_GATEWAY_ENDPOINT": self.endpoint("gateway"),
+            "LEDGER_HTTP_PORT": str(self.http_port),
+            "LEDGER_LOG_LEVEL": self.log_level,
+            "LEDGER_RETRY_MIN_MS": "50",
+            "LEDGER_RETRY_MAX_MS": "500",
+        })
+        if node == "accounts" and self.demo:
+            env["LEDGER_DEMO"] = "1"
+        if node == "fraud" and self.fraud_rules:
+            env["LEDGER_FRAUD_RULES"] = self.fraud_rules
+        env.update(self.extra_env.get(node, {}))
+        return env
+
+    def start(self, node):
+        assert node not in self.procs or self.procs[node].poll() is not None, f"{node} already running"
+        binary = os.path.join(self.build_dir, "nodes", f"ledger-{node}")
+        log = open(os.path.join(self.tmp, f"{node}.log"), "ab")
+        self.procs[node] = subprocess.Popen([binary], env=self.env_for(node), stdout=log,
+                                            stderr=subprocess.STDOUT)
+        log.close()
+
+    def start_all(self):
+        for node in NODES:
+            self.start(node)
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=20.0):
+        wait_until(lambda: self.get("/api/accounts")[0] == 200, timeout, "gateway and accounts to answer")
+
+    def kill(self, node, sig=signal.SIGKILL):
+        proc = self.procs.get(node)
+        if proc and proc.poll() is None:
+            proc.send_signal(sig)
+            proc.wait(timeout=20)
+        return proc.returncode if proc else None
+
+    def stop(self, node):
+        return self.kill(node, signal.SIGTERM)
+
+    def restart(self, node, sig=signal.SIGKILL):
+        self.kill(node, sig)
+        self.start(node)
+
+    def running(self, node):
+        proc = self.procs.get(node)
+        return proc is not None and proc.poll() is None
+
+    def log(self, node):
+        try:
+            with open(os.path.join(self.tmp, f"{node}.log"), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def close(self):
+        for node in list(self.procs):
+            self.kill(node)
+        self.procs.clear()
+        if os.environ.get("LEDGER_KEEP_TMP"):
+            print(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if self in _live:
+            _live.remove(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            for node in NODES:
+                print(f"----- {node} log (last 40 lines) -----")
+                print("\n".join(self.log(node).splitlines()[-40:]))
+        self.close()
+
+    # --- HTTP ----------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, port=None, timeout=10):
+        url = f"http://127.0.0.1:{port or self.http_port}{path}"
+        data = None
+        hdrs = dict(headers or {})
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                raw = resp.read()
+                status, resp_headers = resp.status, dict(resp.headers)
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            status, resp_headers = e.code, dict(e.headers)
+        try:
+            payload = json.loads(raw) if raw else None
+        except ValueError:
+            payload = raw.decode(errors="replace")
+        return status, payload, resp_headers
+
+    def get(self, path, **kw):
+        status, payload, _ = self.request("GET", path, **kw)
+        return status, payload
+
+    def admin(self, node, method, path, **kw):
+        return self.request(method, path, port=self.ports[node]["admin"], **kw)
+
+    def transfer(self, src, dst, amount, key=None, currency="GBP", reference=None):
+        body = {"from": src, "to": dst, "amount": amount, "currency": currency}
+        if reference is not None:
+            body["reference"] = reference
+        key = key or f"k-{time.monotonic_ns()}-{os.getpid()}"
+        status, payload, _ = self.request("POST", "/api/transfers", body, {"Idempotency-Key": key})
+        return status, payload
+
+    def transfer_status(self, tid):
+        status, payload = self.get(f"/api/transfers/{tid}")
+        assert status == 200, (status, payload)
+        return payload
+
+    def wait_final(self, tid, timeout=20.0):
+        return wait_until(lambda: (lambda t: t if t["status"] != "pending" else None)(self.transfer_status(tid)),
+                          timeout, f"transfer {tid} to reach a final status")
+
+    def accounts(self):
+        status, payload = self.get("/api/accounts?limit=200")
+        assert status == 200, (status, payload)
+        return {a["id"]: a for a in payload["accounts"]}
+
+    def all_transfers(self):
+        out, cursor = [], None
+        while True:
+            path = "/api/transfers?limit=200" + (f"&cursor={cursor}" if cursor else "")
+            status, payload = self.get(path)
+            assert status == 200, (status, payload)
+            out.extend(payload["transfers"])
+            cursor = payload.get("next_cursor")
+            if not cursor:
+                return out
+
+
+import unittest  # noqa: E402  (kept next to the class that uses it)
+
+
+class MeshTest(unittest.TestCase):
+    """A test case with its own mesh, started before each test and always
+    removed after it; the nodes' logs are printed when the test fails."""
+
+    mesh_options = {}
+    start_mesh = True
+
+    def run(self, result=None):
+        result = result or self.defaultTestResult()
+        problems_before = len(result.failures) + len(result.errors)
+        self.mesh = Mesh(**self.mesh_options)
+        try:
+            return super().run(result)
+        finally:
+            if len(result.failures) + len(result.errors) > problems_before:
+                for node in NODES:
+                    print(f"\n----- {node} log (last 60 lines) -----")
+                    print("\n".join(self.mesh.log(node).splitlines()[-60:]))
+            self.mesh.close()
+
+    def setUp(self):
+        if self.start_mesh:
+            self.mesh.start_all()

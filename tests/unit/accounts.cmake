@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_test accounts_test.c ledger_accounts)

@@ -1,0 +1,1 @@
+ledger_unit_test(fraud_test fraud_test.c ledger_fraud)
