@@ -441,8 +441,22 @@ static bool reader_done(const reader_t *r)
 
 /* --- environment ---------------------------------------------------------- */
 
+/* mkdir -p: creates `dir` and any missing parents (mode STORE_DIR_MODE). */
 static ledger_err_t make_dir(const char *dir)
 {
+    char path[STORE_PATH_MAX + 1];
+    size_t len = strlen(dir);
+    if (len == 0 || len > STORE_PATH_MAX)
+        return LEDGER_E_IO;
+    memcpy(path, dir, len + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, STORE_DIR_MODE) != 0 && errno != EEXIST)
+            return LEDGER_E_IO;
+        *p = '/';
+    }
     if (mkdir(dir, STORE_DIR_MODE) != 0 && errno != EEXIST)
         return LEDGER_E_IO;
     struct stat st;

@@ -43,6 +43,7 @@
 
 /* account.reply statuses. */
 #define STATUS_OK 200
+#define STATUS_CREATED 201 /* open: a new account was opened */
 #define STATUS_BAD_REQUEST 400
 #define STATUS_NOT_FOUND 404
 #define STATUS_CONFLICT 409
@@ -788,7 +789,7 @@ static ledger_err_t open_account(node_ctx_t *ctx, const char *id, const char *na
         err = ledger_add(ctx, &acct, id, KIND_OPEN, deposit_minor, 0);
     if (err)
         return err;
-    res->status = STATUS_OK;
+    res->status = STATUS_CREATED;
     res->account = acct;
     return LEDGER_OK;
 }
@@ -836,7 +837,7 @@ ledger_err_t accounts_seed_demo(node_ctx_t *ctx)
         err = open_account(ctx, d->id, d->name, ACCOUNTS_CURRENCY, d->deposit_minor, &res);
         if (err)
             return err;
-        if (res.status != STATUS_OK)
+        if (res.status != STATUS_OK && res.status != STATUS_CREATED)
             return LEDGER_E_OVERFLOW; /* the only refusal possible here: funding would overflow */
     }
     return LEDGER_OK;
@@ -976,11 +977,14 @@ static ledger_err_t query_open(node_ctx_t *ctx, const proto_query_t *q, proto_ac
     ledger_err_t err = open_account(ctx, q->account, q->name, q->currency, q->amount_minor, &res);
     if (err)
         return err;
-    if (res.status != STATUS_OK) {
+    if (res.status != STATUS_OK && res.status != STATUS_CREATED) {
         reply_status(r, res.status, res.code, res.reason);
         return LEDGER_OK;
     }
-    return reply_one_account(r, &res.account);
+    err = reply_one_account(r, &res.account);
+    if (!err)
+        r->status = res.status; /* 201 created, or 200 when it existed already */
+    return err;
 }
 
 ledger_err_t accounts_query(node_ctx_t *ctx, const proto_msg_t *query, proto_msg_t *reply)

@@ -182,7 +182,7 @@ ledger_err_t accounts_apply(node_ctx_t *ctx, const proto_msg_t *msg);
               newest), up to limit; next = decimal seq of the last entry
               returned when more follow; 404 not_found.
               Row amount_minor = balance_delta, or held_delta for hold/release.
-      open    200 with the account, created with the opening deposit
+      open    201 with the account, created with the opening deposit
               (query.amount_minor >= 0) moved from the funding account (two
               ledger entries kind "open"); an existing id with the same name
               and currency answers 200 with the account as it is now (no

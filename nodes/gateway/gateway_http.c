@@ -43,7 +43,7 @@
 #define ENDPOINT_MAX 256
 #define ADDRESS_MAX 64
 #define QUERY_ORIGIN_FALLBACK "gateway-q"
-#define SEND_RETRY_MS 20         /* retry of a query send while no accounts connection is up */
+#define SEND_RETRY_MS 20 /* retry of a query send while no accounts connection is up */
 #define ACCOUNTS_POLL_MAX_MS 1000
 #define COMMITTER_IDLE_WAIT_MS 1000
 #define BODY_INITIAL_BYTES 1024
@@ -163,8 +163,8 @@ static uint64_t mono_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
-__attribute__((format(printf, 2, 3))) static void gw_log(const gateway_http_t *gw,
-                                                         const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void gw_log(const gateway_http_t *gw, const char *fmt,
+                                                         ...)
 {
     if (!gw->log)
         return;
@@ -178,9 +178,10 @@ __attribute__((format(printf, 2, 3))) static void gw_log(const gateway_http_t *g
 
 /* --- errors --------------------------------------------------------------- */
 
-__attribute__((format(printf, 5, 6))) static ledger_err_t
-fail(gateway_error_t *err, unsigned status, const char *code, const char *field, const char *fmt,
-     ...)
+__attribute__((format(printf, 5, 6))) static ledger_err_t fail(gateway_error_t *err,
+                                                               unsigned status, const char *code,
+                                                               const char *field, const char *fmt,
+                                                               ...)
 {
     err->http_status = status;
     snprintf(err->code, sizeof err->code, "%s", code);
@@ -200,14 +201,21 @@ fail(gateway_error_t *err, unsigned status, const char *code, const char *field,
 static const char *json_type_name(const json_t *value)
 {
     switch (json_typeof(value)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a fractional number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a fractional number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "a value";
 }
@@ -254,7 +262,8 @@ static bool check_known_fields(const json_t *root, const char *const *known, siz
 {
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)root, key, value) {
+    json_object_foreach((json_t *)root, key, value)
+    {
         bool found = false;
         for (size_t i = 0; i < known_count && !found; i++)
             found = strcmp(key, known[i]) == 0;
@@ -334,8 +343,8 @@ static bool get_currency(const json_t *root, char *dst, size_t dst_size, gateway
 }
 
 /* An integer amount field with a lower bound (1 for transfers, 0 for opening balances). */
-static field_result_t get_amount(const json_t *root, const char *name, bool required,
-                                 int64_t min, int64_t *out, gateway_error_t *err)
+static field_result_t get_amount(const json_t *root, const char *name, bool required, int64_t min,
+                                 int64_t *out, gateway_error_t *err)
 {
     const json_t *value = json_object_get(root, name);
     if (!value || (!required && json_is_null(value))) {
@@ -363,8 +372,7 @@ static field_result_t get_amount(const json_t *root, const char *name, bool requ
 }
 
 ledger_err_t gateway_parse_transfer_request(const char *body, size_t len,
-                                            gateway_transfer_request_t *out,
-                                            gateway_error_t *err)
+                                            gateway_transfer_request_t *out, gateway_error_t *err)
 {
     assert(out && err);
     static const char *const known[] = {"from", "to", "amount", "currency", "reference"};
@@ -394,8 +402,7 @@ ledger_err_t gateway_parse_transfer_request(const char *body, size_t len,
 }
 
 ledger_err_t gateway_parse_account_request(const char *body, size_t len,
-                                           gateway_account_request_t *out,
-                                           gateway_error_t *err)
+                                           gateway_account_request_t *out, gateway_error_t *err)
 {
     assert(out && err);
     static const char *const known[] = {"id", "name", "currency", "opening_balance"};
@@ -404,13 +411,13 @@ ledger_err_t gateway_parse_account_request(const char *body, size_t len,
     json_t *root = load_object(body, len, "opening_balance", err);
     if (!root)
         return LEDGER_E_INVALID;
-    bool ok = check_known_fields(root, known, sizeof known / sizeof known[0], err) &&
-              get_account_id(root, "id", req.id, sizeof req.id, err) &&
-              get_text_field(root, "name", true, PROTO_NAME_MAX, req.name, sizeof req.name,
-                             err) == FIELD_SET &&
-              get_currency(root, req.currency, sizeof req.currency, err) &&
-              get_amount(root, "opening_balance", false, 0, &req.opening_balance_minor, err) !=
-                  FIELD_BAD;
+    bool ok =
+        check_known_fields(root, known, sizeof known / sizeof known[0], err) &&
+        get_account_id(root, "id", req.id, sizeof req.id, err) &&
+        get_text_field(root, "name", true, PROTO_NAME_MAX, req.name, sizeof req.name, err) ==
+            FIELD_SET &&
+        get_currency(root, req.currency, sizeof req.currency, err) &&
+        get_amount(root, "opening_balance", false, 0, &req.opening_balance_minor, err) != FIELD_BAD;
     json_decref(root);
     if (!ok)
         return LEDGER_E_INVALID;
@@ -422,8 +429,7 @@ ledger_err_t gateway_parse_account_request(const char *body, size_t len,
     return LEDGER_OK;
 }
 
-ledger_err_t gateway_check_idempotency_key(const char *value, unsigned count,
-                                           gateway_error_t *err)
+ledger_err_t gateway_check_idempotency_key(const char *value, unsigned count, gateway_error_t *err)
 {
     assert(err);
     if (!value || count == 0)
@@ -503,11 +509,11 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, j
     if (text) {
         response = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     } else {
-        static const char oom[] =
-            "{\"error\":{\"code\":\"internal_error\",\"message\":\"out of memory\",\"field\":null}}";
+        static const char oom[] = "{\"error\":{\"code\":\"internal_error\",\"message\":\"out of "
+                                  "memory\",\"field\":null}}";
         status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        response = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
-                                                   MHD_RESPMEM_PERSISTENT);
+        response =
+            MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
     }
     if (!response) {
         free(text);
@@ -580,12 +586,15 @@ static const char *route_allow(route_t route)
 {
     switch (route) {
     case ROUTE_TRANSFERS:
-    case ROUTE_ACCOUNTS: return "GET, HEAD, POST";
+    case ROUTE_ACCOUNTS:
+        return "GET, HEAD, POST";
     case ROUTE_HEALTH:
     case ROUTE_TRANSFER:
     case ROUTE_ACCOUNT:
-    case ROUTE_ACCOUNT_LEDGER: return "GET, HEAD";
-    case ROUTE_NONE: break;
+    case ROUTE_ACCOUNT_LEDGER:
+        return "GET, HEAD";
+    case ROUTE_NONE:
+        break;
     }
     return "";
 }
@@ -658,8 +667,7 @@ static enum MHD_Result reply_store_error(gateway_http_t *gw, struct MHD_Connecti
                        ledger_err_name(err));
 }
 
-static enum MHD_Result serve_transfer(gateway_http_t *gw, struct MHD_Connection *conn,
-                                      request_t *r)
+static enum MHD_Result serve_transfer(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     if (r->id_too_long || !gateway_transfer_id_valid(r->path_id))
         return reply_not_found(conn, "no transfer with this id");
@@ -679,7 +687,7 @@ static enum MHD_Result serve_transfer(gateway_http_t *gw, struct MHD_Connection 
 static enum MHD_Result serve_transfer_list(gateway_http_t *gw, struct MHD_Connection *conn)
 {
     gateway_error_t verr;
-    uint32_t limit;
+    uint32_t limit = 0;
     const char *limit_text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
     if (gateway_parse_limit(limit_text, GATEWAY_LIST_DEFAULT, GATEWAY_LIST_MAX, &limit, &verr))
         return send_error(conn, &verr);
@@ -717,8 +725,7 @@ static enum MHD_Result count_idempotency_key(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *conn,
-                                    request_t *r)
+static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     gateway_error_t verr;
     header_count_t hc = {0, NULL};
@@ -750,12 +757,12 @@ static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *c
     return MHD_YES;
 }
 
-static enum MHD_Result finish_submit(gateway_http_t *gw, struct MHD_Connection *conn,
-                                     request_t *r)
+static enum MHD_Result finish_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     submit_job_t *job = &r->submit;
     switch (job->err) {
-    case LEDGER_OK: break;
+    case LEDGER_OK:
+        break;
     case LEDGER_E_EXISTS:
         return reply_error(conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "idempotency_key_reused",
                            "Idempotency-Key",
@@ -764,21 +771,21 @@ static enum MHD_Result finish_submit(gateway_http_t *gw, struct MHD_Connection *
     case LEDGER_E_INVALID:
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, "invalid_field", NULL,
                            "the transfer was refused as invalid");
-    case LEDGER_E_TIMEOUT: return reply_shutting_down(conn);
-    default: return reply_store_error(gw, conn, job->err, "record the transfer");
+    case LEDGER_E_TIMEOUT:
+        return reply_shutting_down(conn);
+    default:
+        return reply_store_error(gw, conn, job->err, "record the transfer");
     }
     const gateway_submit_result_t *res = &job->result;
     char created_at[GATEWAY_TIME_TEXT_SIZE];
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", res->id,
-                             "status", gateway_status_name(GATEWAY_STATUS_PENDING), "from",
-                             res->request.from, "to", res->request.to, "amount",
-                             (json_int_t)res->request.amount_minor, "currency",
-                             res->request.currency, "reference", res->request.reference,
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", res->id, "status",
+                             gateway_status_name(GATEWAY_STATUS_PENDING), "from", res->request.from,
+                             "to", res->request.to, "amount", (json_int_t)res->request.amount_minor,
+                             "currency", res->request.currency, "reference", res->request.reference,
                              "created_at", gateway_format_time(res->created_ms, created_at));
     char location[sizeof "/api/transfers/" + PROTO_TRANSFER_ID_MAX];
     snprintf(location, sizeof location, "/api/transfers/%s", res->id);
-    header_t headers[2] = {{MHD_HTTP_HEADER_LOCATION, location},
-                           {"Idempotent-Replayed", "true"}};
+    header_t headers[2] = {{MHD_HTTP_HEADER_LOCATION, location}, {"Idempotent-Replayed", "true"}};
     return send_json(conn, MHD_HTTP_ACCEPTED, body, headers, res->replayed ? 2 : 1);
 }
 
@@ -802,8 +809,8 @@ static ledger_err_t commit_batch_fn(store_txn_t *txn, void *arg)
     gw->ctx.now_ms = b->now_ms;
     for (size_t i = 0; i < b->count; i++) {
         submit_job_t *job = gw->batch[i];
-        job->err = gateway_submit_transfer(&gw->ctx, &job->req, job->key, gw->retention_ms,
-                                           &job->result);
+        job->err =
+            gateway_submit_transfer(&gw->ctx, &job->req, job->key, gw->retention_ms, &job->result);
         if (job->err == LEDGER_E_EXISTS || job->err == LEDGER_E_INVALID)
             continue; /* refused before any write: the others go on */
         if (job->err)
@@ -963,17 +970,17 @@ static json_t *account_json(const proto_account_t *a)
                         : json_null();
     return json_pack("{s:o, s:o, s:o, s:I, s:I, s:o, s:b}", "id", json_text(a->id), "name",
                      json_text(a->name), "currency", json_text(a->currency), "balance",
-                     (json_int_t)a->balance_minor, "held", (json_int_t)a->held_minor,
-                     "available", avail, "funding", a->funding);
+                     (json_int_t)a->balance_minor, "held", (json_int_t)a->held_minor, "available",
+                     avail, "funding", a->funding);
 }
 
 static json_t *ledger_row_json(const proto_ledger_row_t *e)
 {
     char at[GATEWAY_TIME_TEXT_SIZE];
     return json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:s, s:I}", "seq", (json_int_t)e->seq,
-                     "account", json_text(e->account), "transfer", json_text(e->transfer),
-                     "kind", json_text(e->kind), "amount", (json_int_t)e->amount_minor,
-                     "balance_after", (json_int_t)e->balance_after_minor, "held_after",
+                     "account", json_text(e->account), "transfer", json_text(e->transfer), "kind",
+                     json_text(e->kind), "amount", (json_int_t)e->amount_minor, "balance_after",
+                     (json_int_t)e->balance_after_minor, "held_after",
                      (json_int_t)e->held_after_minor, "at", gateway_format_time(e->ts_ms, at),
                      "ts_ms", (json_int_t)e->ts_ms);
 }
@@ -995,8 +1002,7 @@ static enum MHD_Result finish_query(gateway_http_t *gw, struct MHD_Connection *c
     if (job->outcome == QUERY_BAD_REPLY || !job->has_reply) {
         gw_log(gw, "gateway http: bad answer from accounts: %s", job->why);
         return reply_error(conn, MHD_HTTP_BAD_GATEWAY, "accounts_error", NULL,
-                           "the accounts node gave an answer the gateway cannot use: %s",
-                           job->why);
+                           "the accounts node gave an answer the gateway cannot use: %s", job->why);
     }
     const proto_account_reply_t *rep = &job->reply.body.account_reply;
     if (rep->status == 200 || rep->status == 201) {
@@ -1007,8 +1013,8 @@ static enum MHD_Result finish_query(gateway_http_t *gw, struct MHD_Connection *c
             json_t *list = json_array();
             for (uint32_t i = 0; list && i < rep->account_count; i++)
                 json_array_append_new(list, account_json(&rep->accounts[i]));
-            body = json_pack("{s:o, s:o}", "accounts", list ? list : json_null(),
-                             "next_cursor", next_cursor_json(rep->next));
+            body = json_pack("{s:o, s:o}", "accounts", list ? list : json_null(), "next_cursor",
+                             next_cursor_json(rep->next));
             break;
         }
         case PROTO_QUERY_LEDGER: {
@@ -1040,7 +1046,8 @@ static enum MHD_Result finish_query(gateway_http_t *gw, struct MHD_Connection *c
     case 400:
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, rep->code[0] ? rep->code : "invalid_field",
                            NULL, "%s", message);
-    case 404: return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", NULL, "%s", message);
+    case 404:
+        return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", NULL, "%s", message);
     case 409:
         return reply_error(conn, MHD_HTTP_CONFLICT, "account_exists", "id", "%s",
                            rep->reason[0] ? rep->reason
@@ -1081,8 +1088,8 @@ static bool build_query(struct MHD_Connection *conn, request_t *r, proto_query_t
             return true;
         }
         q->op = PROTO_QUERY_LIST;
-        if (gateway_parse_limit(limit, GATEWAY_HTTP_ACCOUNT_LIST_DEFAULT, PROTO_PAGE_MAX,
-                                &q->limit, &verr)) {
+        if (gateway_parse_limit(limit, GATEWAY_HTTP_ACCOUNT_LIST_DEFAULT, PROTO_PAGE_MAX, &q->limit,
+                                &verr)) {
             *answered = send_error(conn, &verr);
             return false;
         }
@@ -1113,7 +1120,8 @@ static bool build_query(struct MHD_Connection *conn, request_t *r, proto_query_t
             return false;
         }
         return true;
-    default: break;
+    default:
+        break;
     }
     assert(!"not an account route");
     *answered = MHD_NO;
@@ -1343,14 +1351,14 @@ static enum MHD_Result reply_too_large(gateway_http_t *gw, struct MHD_Connection
 static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r,
                                   const char *url, const char *method)
 {
-    bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-                  strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    bool is_get =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     r->is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     r->route = route_match(url, r);
     if (r->route == ROUTE_NONE)
         return serve_unrouted(gw, conn, url, method);
-    bool allowed = is_get || (r->is_post && (r->route == ROUTE_TRANSFERS ||
-                                             r->route == ROUTE_ACCOUNTS));
+    bool allowed =
+        is_get || (r->is_post && (r->route == ROUTE_TRANSFERS || r->route == ROUTE_ACCOUNTS));
     if (!allowed) {
         header_t allow = {MHD_HTTP_HEADER_ALLOW, route_allow(r->route)};
         gateway_error_t err = {.http_status = MHD_HTTP_METHOD_NOT_ALLOWED};
@@ -1387,7 +1395,8 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
                          json_pack("{s:s, s:s}", "status", "ok", "node", gw->node_name), NULL, 0);
     case ROUTE_TRANSFERS:
         return r->is_post ? start_submit(gw, conn, r) : serve_transfer_list(gw, conn);
-    case ROUTE_TRANSFER: return serve_transfer(gw, conn, r);
+    case ROUTE_TRANSFER:
+        return serve_transfer(gw, conn, r);
     case ROUTE_ACCOUNTS:
     case ROUTE_ACCOUNT:
     case ROUTE_ACCOUNT_LEDGER: {
@@ -1397,15 +1406,15 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
             return answered;
         return start_query(gw, conn, r, &query);
     }
-    case ROUTE_NONE: break;
+    case ROUTE_NONE:
+        break;
     }
     return MHD_NO;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     gateway_http_t *gw = cls;
@@ -1450,8 +1459,8 @@ static bool node_name_valid(const char *name)
 
 static ledger_err_t start_daemon(gateway_http_t *gw, const gateway_http_config_t *config)
 {
-    const char *address = config->listen_address ? config->listen_address
-                                                 : GATEWAY_HTTP_ADDRESS_DEFAULT;
+    const char *address =
+        config->listen_address ? config->listen_address : GATEWAY_HTTP_ADDRESS_DEFAULT;
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
@@ -1467,20 +1476,19 @@ static ledger_err_t start_daemon(gateway_http_t *gw, const gateway_http_config_t
     } else {
         return LEDGER_E_INVALID;
     }
-    unsigned threads = config->thread_pool_size ? config->thread_pool_size
-                                                : GATEWAY_HTTP_THREADS_DEFAULT;
-    unsigned connections = config->connection_limit ? config->connection_limit
-                                                    : GATEWAY_HTTP_CONNECTIONS_DEFAULT;
+    unsigned threads =
+        config->thread_pool_size ? config->thread_pool_size : GATEWAY_HTTP_THREADS_DEFAULT;
+    unsigned connections =
+        config->connection_limit ? config->connection_limit : GATEWAY_HTTP_CONNECTIONS_DEFAULT;
     unsigned per_ip = config->per_ip_connection_limit ? config->per_ip_connection_limit
                                                       : GATEWAY_HTTP_PER_IP_DEFAULT;
     unsigned timeout_s = config->connection_timeout_s ? config->connection_timeout_s
                                                       : GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT;
     gw->daemon = MHD_start_daemon(
         flags, config->port, NULL, NULL, on_request, gw, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw,
-        MHD_OPTION_END);
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+        connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw, MHD_OPTION_END);
     if (!gw->daemon)
         return LEDGER_E_IO;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -1507,8 +1515,8 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
 {
     assert(config && out);
     *out = NULL;
-    const char *endpoint = config->accounts_endpoint ? config->accounts_endpoint
-                                                     : GATEWAY_HTTP_ACCOUNTS_DEFAULT;
+    const char *endpoint =
+        config->accounts_endpoint ? config->accounts_endpoint : GATEWAY_HTTP_ACCOUNTS_DEFAULT;
     if (!config->store || !config->node_name || !node_name_valid(config->node_name) ||
         strlen(endpoint) >= ENDPOINT_MAX)
         return LEDGER_E_INVALID;
@@ -1525,12 +1533,12 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     else
         snprintf(gw->query_origin, sizeof gw->query_origin, "%s", QUERY_ORIGIN_FALLBACK);
     snprintf(gw->accounts_endpoint, sizeof gw->accounts_endpoint, "%s", endpoint);
-    gw->query_timeout_ms = config->query_timeout_ms ? config->query_timeout_ms
-                                                    : GATEWAY_HTTP_QUERY_TIMEOUT_MS_DEFAULT;
+    gw->query_timeout_ms =
+        config->query_timeout_ms ? config->query_timeout_ms : GATEWAY_HTTP_QUERY_TIMEOUT_MS_DEFAULT;
     gw->retention_ms = config->idempotency_retention_ms ? config->idempotency_retention_ms
                                                         : GATEWAY_RETENTION_DEFAULT_MS;
-    gw->body_max_bytes = config->body_max_bytes ? config->body_max_bytes
-                                                : GATEWAY_HTTP_BODY_MAX_DEFAULT;
+    gw->body_max_bytes =
+        config->body_max_bytes ? config->body_max_bytes : GATEWAY_HTTP_BODY_MAX_DEFAULT;
     gw->wake = config->wake;
     gw->wake_arg = config->wake_arg;
     gw->publish = config->publish;

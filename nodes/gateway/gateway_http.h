@@ -85,9 +85,9 @@
 #define GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT 30u
 
 /* Fixed limits. */
-#define GATEWAY_HTTP_BATCH_MAX 512            /* transfers in one group commit */
-#define GATEWAY_HTTP_PRUNE_INTERVAL_MS 60000u /* idempotency pruning period */
-#define GATEWAY_HTTP_PRUNE_MAX 2048           /* keys pruned per run */
+#define GATEWAY_HTTP_BATCH_MAX 512               /* transfers in one group commit */
+#define GATEWAY_HTTP_PRUNE_INTERVAL_MS 60000u    /* idempotency pruning period */
+#define GATEWAY_HTTP_PRUNE_MAX 2048              /* keys pruned per run */
 #define GATEWAY_HTTP_DISCARD_MAX (1024u * 1024u) /* body bytes read past the cap before closing */
 #define GATEWAY_HTTP_ACCOUNT_LIST_DEFAULT PROTO_PAGE_MAX
 #define GATEWAY_HTTP_ERROR_CODE_MAX 48
@@ -95,18 +95,18 @@
 #define GATEWAY_HTTP_ERROR_FIELD_MAX 64
 
 typedef struct {
-    store_t *store;                 /* required: the gateway's store (not owned) */
-    const char *node_name;          /* required: origin of emitted messages, e.g. "gateway" */
-    const char *listen_address;     /* IPv4 or IPv6 literal; NULL = "127.0.0.1" */
-    uint16_t port;                  /* 0 = an ephemeral port (see gateway_http_port) */
-    const char *accounts_endpoint;  /* ZeroMQ endpoint of the accounts inbox; NULL = default */
-    uint32_t query_timeout_ms;      /* account query deadline; 0 = 2000 */
+    store_t *store;                    /* required: the gateway's store (not owned) */
+    const char *node_name;             /* required: origin of emitted messages, e.g. "gateway" */
+    const char *listen_address;        /* IPv4 or IPv6 literal; NULL = "127.0.0.1" */
+    uint16_t port;                     /* 0 = an ephemeral port (see gateway_http_port) */
+    const char *accounts_endpoint;     /* ZeroMQ endpoint of the accounts inbox; NULL = default */
+    uint32_t query_timeout_ms;         /* account query deadline; 0 = 2000 */
     uint64_t idempotency_retention_ms; /* 0 = GATEWAY_RETENTION_DEFAULT_MS (24 h) */
-    size_t body_max_bytes;          /* request body cap; 0 = 64 KiB */
-    unsigned thread_pool_size;      /* MHD worker threads; 0 = 4 */
-    unsigned connection_limit;      /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
-    unsigned per_ip_connection_limit; /* MHD_OPTION_PER_IP_CONNECTION_LIMIT; 0 = 512 */
-    unsigned connection_timeout_s;  /* idle connection timeout; 0 = 30 */
+    size_t body_max_bytes;             /* request body cap; 0 = 64 KiB */
+    unsigned thread_pool_size;         /* MHD worker threads; 0 = 4 */
+    unsigned connection_limit;         /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
+    unsigned per_ip_connection_limit;  /* MHD_OPTION_PER_IP_CONNECTION_LIMIT; 0 = 512 */
+    unsigned connection_timeout_s;     /* idle connection timeout; 0 = 30 */
     /*  Called on the committer thread after each commit that put entries in the
         outbox, so the relay sends them at once. Must be thread-safe and quick
         (e.g. zsock_signal on an inproc pipe under a mutex, or write to an
@@ -171,8 +171,7 @@ typedef struct {
     (field "to"). Returns LEDGER_OK and fills `out`, or LEDGER_E_INVALID and
     fills `err`. */
 ledger_err_t gateway_parse_transfer_request(const char *body, size_t len,
-                                            gateway_transfer_request_t *out,
-                                            gateway_error_t *err);
+                                            gateway_transfer_request_t *out, gateway_error_t *err);
 
 /* An account to open, from POST /api/accounts. */
 typedef struct {
@@ -188,15 +187,13 @@ typedef struct {
     default 0). Errors as for transfers (numbers too large are reported
     against "opening_balance"). */
 ledger_err_t gateway_parse_account_request(const char *body, size_t len,
-                                           gateway_account_request_t *out,
-                                           gateway_error_t *err);
+                                           gateway_account_request_t *out, gateway_error_t *err);
 
 /*  Checks the Idempotency-Key header value (`value` NULL = header absent,
     `count` = how many times the header was sent): 400
     missing_idempotency_key, or 400 invalid_idempotency_key (empty, longer
     than 255, a character outside 0x21..0x7E, sent more than once). */
-ledger_err_t gateway_check_idempotency_key(const char *value, unsigned count,
-                                           gateway_error_t *err);
+ledger_err_t gateway_check_idempotency_key(const char *value, unsigned count, gateway_error_t *err);
 
 /*  Parses a "limit" query value: NULL = `default_limit`; otherwise decimal
     digits only, 1..`max_limit`. LEDGER_E_INVALID (400 invalid_query, field

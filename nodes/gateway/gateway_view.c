@@ -279,8 +279,8 @@ static json_t *record_to_json(const view_record_t *rec)
         const timeline_entry_t *e = &rec->timeline[i];
         if (json_array_append_new(timeline,
                                   json_pack("{s:s, s:s, s:s, s:s, s:I}", "step", e->step, "node",
-                                            e->node, "message_id", e->message_id, "cause",
-                                            e->cause, "ts_ms", (json_int_t)e->ts_ms)))
+                                            e->node, "message_id", e->message_id, "cause", e->cause,
+                                            "ts_ms", (json_int_t)e->ts_ms)))
             goto fail;
     }
     json_t *reason = json_null();
@@ -335,7 +335,8 @@ static ledger_err_t record_put(store_txn_t *txn, const view_record_t *rec, unsig
     return err;
 }
 
-/* Reads string member `key` of `obj` into a bounded buffer; false if absent, not a string or too long. */
+/* Reads string member `key` of `obj` into a bounded buffer; false if absent, not a string or too
+ * long. */
 static bool get_str(const json_t *obj, const char *key, char *dst, size_t dst_size)
 {
     const json_t *value = json_object_get(obj, key);
@@ -513,8 +514,7 @@ static ledger_err_t idem_put(store_txn_t *txn, const char *key, const idem_recor
     memcpy(buf + 1 + 8, rec->hash, GATEWAY_HASH_SIZE);
     buf[1 + 8 + GATEWAY_HASH_SIZE] = (uint8_t)id_len;
     memcpy(buf + IDEM_RECORD_MIN, rec->id, id_len);
-    return store_put(txn, STORE_DB_IDEMPOTENCY, key, strlen(key), buf, IDEM_RECORD_MIN + id_len,
-                     0);
+    return store_put(txn, STORE_DB_IDEMPOTENCY, key, strlen(key), buf, IDEM_RECORD_MIN + id_len, 0);
 }
 
 static size_t idem_index_key(uint8_t out[IDEM_INDEX_KEY_MAX], uint64_t created_ms, const char *key)
@@ -667,11 +667,9 @@ ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_req
     proto_msg_id(&msg, step.message_id);
     timeline_add(rec, &step);
 
-    /* NOOVERWRITE: an id made twice must never replace a transfer. Reported as
-       LEDGER_E_CORRUPT, not EXISTS, because writes were made already. */
+    /* NOOVERWRITE: an id made twice must never replace a transfer (EXISTS, reported as
+       LEDGER_E_CORRUPT below because writes were made already). */
     err = record_put(ctx->txn, rec, STORE_PUT_NOOVERWRITE);
-    if (err == LEDGER_E_EXISTS)
-        err = LEDGER_E_CORRUPT;
     if (err)
         goto done;
 
@@ -690,6 +688,10 @@ ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_req
     fill_result(rec, false, step.message_id, out);
 done:
     free(rec);
+    /* From here on writes may have happened: the two "refused, nothing written" codes must not
+       leak out (node_emit's INVALID would be a bug in this file, not a bad request). */
+    if (err == LEDGER_E_INVALID || err == LEDGER_E_EXISTS)
+        err = LEDGER_E_CORRUPT;
     return err;
 }
 
@@ -747,8 +749,7 @@ ledger_err_t gateway_prune_idempotency(store_txn_t *txn, uint64_t now_ms, uint64
             /* Delete the key only if this index entry is its current one. */
             idem_record_t rec;
             ledger_err_t get_err = idem_get(txn, idem_key, &rec);
-            if (get_err == LEDGER_OK &&
-                rec.created_ms == store_be64_get(k + IDEM_INDEX_PREFIX_LEN))
+            if (get_err == LEDGER_OK && rec.created_ms == store_be64_get(k + IDEM_INDEX_PREFIX_LEN))
                 err = store_del(txn, STORE_DB_IDEMPOTENCY, idem_key, idem_len);
             else if (get_err != LEDGER_E_NOT_FOUND && get_err != LEDGER_OK &&
                      get_err != LEDGER_E_CORRUPT)

@@ -54,14 +54,14 @@
 #include "store.h"
 
 /* Limits (bytes without the NUL terminator unless said otherwise). */
-#define GATEWAY_TRANSFER_ID_LEN 23          /* "tr_" + 12 hex (ms) + 8 hex (seq) */
-#define GATEWAY_IDEMPOTENCY_KEY_MAX 255     /* Idempotency-Key header value */
-#define GATEWAY_HASH_SIZE 32                /* SHA-256 of the canonical request */
-#define GATEWAY_TIMELINE_MAX 8              /* saga steps kept per transfer */
-#define GATEWAY_RECORD_MAX 16384            /* encoded view record */
-#define GATEWAY_LIST_MAX 200                /* transfers in one list page */
-#define GATEWAY_LIST_DEFAULT 50             /* page size when none is asked for */
-#define GATEWAY_PRUNE_BATCH 64              /* idempotency keys deleted per index walk */
+#define GATEWAY_TRANSFER_ID_LEN 23      /* "tr_" + 12 hex (ms) + 8 hex (seq) */
+#define GATEWAY_IDEMPOTENCY_KEY_MAX 255 /* Idempotency-Key header value */
+#define GATEWAY_HASH_SIZE 32            /* SHA-256 of the canonical request */
+#define GATEWAY_TIMELINE_MAX 8          /* saga steps kept per transfer */
+#define GATEWAY_RECORD_MAX 16384        /* encoded view record */
+#define GATEWAY_LIST_MAX 200            /* transfers in one list page */
+#define GATEWAY_LIST_DEFAULT 50         /* page size when none is asked for */
+#define GATEWAY_PRUNE_BATCH 64          /* idempotency keys deleted per index walk */
 #define GATEWAY_RETENTION_DEFAULT_MS (24ull * 60 * 60 * 1000) /* idempotency keys: 24 h */
 #define GATEWAY_CURRENCY_DEFAULT "GBP"
 

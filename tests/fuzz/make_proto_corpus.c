@@ -12,18 +12,34 @@
 #include "proto.h"
 
 static proto_account_t accounts[2] = {
-    {.id = "acc-alice", .name = "Alice Smith", .currency = "GBP", .balance_minor = 125000,
+    {.id = "acc-alice",
+     .name = "Alice Smith",
+     .currency = "GBP",
+     .balance_minor = 125000,
      .held_minor = 2500},
-    {.id = "funding", .name = "Funding", .currency = "GBP", .balance_minor = -250000,
+    {.id = "funding",
+     .name = "Funding",
+     .currency = "GBP",
+     .balance_minor = -250000,
      .funding = true},
 };
 
 static proto_ledger_row_t entries[2] = {
-    {.seq = 8, .account = "acc-alice", .transfer = "t-0001", .kind = "hold",
-     .amount_minor = -2500, .balance_after_minor = 125000, .held_after_minor = 2500,
+    {.seq = 8,
+     .account = "acc-alice",
+     .transfer = "t-0001",
+     .kind = "hold",
+     .amount_minor = -2500,
+     .balance_after_minor = 125000,
+     .held_after_minor = 2500,
      .ts_ms = 1764028800100},
-    {.seq = 1, .account = "acc-alice", .transfer = "", .kind = "open", .amount_minor = 127500,
-     .balance_after_minor = 127500, .ts_ms = 1764028700000},
+    {.seq = 1,
+     .account = "acc-alice",
+     .transfer = "",
+     .kind = "open",
+     .amount_minor = 127500,
+     .balance_after_minor = 127500,
+     .ts_ms = 1764028700000},
 };
 
 static proto_msg_t envelope(proto_type_t type, const char *origin, uint64_t seq)
@@ -99,9 +115,11 @@ int main(int argc, char **argv)
     int rc = 0;
     proto_msg_t m;
 
-    rc |= write_frame(dir, "transfer.requested", (m = transfer(PROTO_TRANSFER_REQUESTED, "gateway"), &m));
+    rc |= write_frame(dir, "transfer.requested",
+                      (m = transfer(PROTO_TRANSFER_REQUESTED, "gateway"), &m));
     rc |= write_frame(dir, "funds.reserved", (m = transfer(PROTO_FUNDS_RESERVED, "accounts"), &m));
-    rc |= write_frame(dir, "transfer.settled", (m = transfer(PROTO_TRANSFER_SETTLED, "accounts"), &m));
+    rc |= write_frame(dir, "transfer.settled",
+                      (m = transfer(PROTO_TRANSFER_SETTLED, "accounts"), &m));
     rc |= write_frame(dir, "fraud.approved", (m = verdict(PROTO_FRAUD_APPROVED, "fraud", 0), &m));
     rc |= write_frame(dir, "fraud.rejected", (m = verdict(PROTO_FRAUD_REJECTED, "fraud", 1), &m));
     rc |= write_frame(dir, "transfer.rejected_fraud",

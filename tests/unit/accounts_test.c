@@ -61,7 +61,7 @@ static void open_account(fx_t *fx, const char *id, const char *name, int64_t dep
     q.body.query.amount_minor = deposit_minor;
     proto_msg_t reply;
     assert_int_equal(accounts_query(&fx->ctx, &q, &reply), LEDGER_OK);
-    assert_int_equal(reply.body.account_reply.status, 200);
+    assert_int_equal(reply.body.account_reply.status, 201);
     proto_msg_release(&reply);
 }
 
@@ -819,7 +819,7 @@ static void test_open_moves_the_deposit_from_funding(void **state)
     uint64_t ledger_before = ledger_len(fx);
     proto_msg_t r = open_query(fx, "dave", "Dave Brown", "GBP", 5000);
     proto_account_reply_t *b = &r.body.account_reply;
-    assert_int_equal(b->status, 200);
+    assert_int_equal(b->status, 201);
     assert_int_equal(b->account_count, 1);
     assert_string_equal(b->accounts[0].id, "dave");
     assert_string_equal(b->accounts[0].name, "Dave Brown");
@@ -849,7 +849,7 @@ static void test_open_with_zero_deposit(void **state)
 {
     fx_t *fx = *state;
     proto_msg_t r = open_query(fx, "erin", "Erin", "GBP", 0);
-    assert_int_equal(r.body.account_reply.status, 200);
+    assert_int_equal(r.body.account_reply.status, 201);
     assert_int_equal(r.body.account_reply.accounts[0].balance_minor, 0);
     proto_msg_release(&r);
     assert_ledger_ok(fx);
@@ -906,7 +906,7 @@ static void test_open_conflicts_and_invalid_input(void **state)
     memset(long_id, 'x', PROTO_ACCOUNT_ID_MAX);
     long_id[PROTO_ACCOUNT_ID_MAX] = '\0';
     proto_msg_t r = open_query(fx, long_id, "Long", "GBP", 1);
-    assert_int_equal(r.body.account_reply.status, 200);
+    assert_int_equal(r.body.account_reply.status, 201);
     proto_msg_release(&r);
 }
 

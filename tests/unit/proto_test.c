@@ -43,18 +43,37 @@ typedef enum {
 } sample_t;
 
 static proto_account_t sample_accounts[2] = {
-    {.id = "acc-alice", .name = "Alice Smith", .currency = "GBP", .balance_minor = 125000,
-     .held_minor = 2500, .funding = false},
-    {.id = "funding", .name = "", .currency = "GBP", .balance_minor = -9000000,
-     .held_minor = 0, .funding = true},
+    {.id = "acc-alice",
+     .name = "Alice Smith",
+     .currency = "GBP",
+     .balance_minor = 125000,
+     .held_minor = 2500,
+     .funding = false},
+    {.id = "funding",
+     .name = "",
+     .currency = "GBP",
+     .balance_minor = -9000000,
+     .held_minor = 0,
+     .funding = true},
 };
 
 static proto_ledger_row_t sample_rows[2] = {
-    {.seq = 7, .account = "acc-alice", .transfer = "t-0001", .kind = "hold",
-     .amount_minor = -2500, .balance_after_minor = 125000, .held_after_minor = 2500,
+    {.seq = 7,
+     .account = "acc-alice",
+     .transfer = "t-0001",
+     .kind = "hold",
+     .amount_minor = -2500,
+     .balance_after_minor = 125000,
+     .held_after_minor = 2500,
      .ts_ms = 1764028800100},
-    {.seq = 1, .account = "acc-alice", .transfer = "", .kind = "open", .amount_minor = 127500,
-     .balance_after_minor = 127500, .held_after_minor = 0, .ts_ms = 1764028700000},
+    {.seq = 1,
+     .account = "acc-alice",
+     .transfer = "",
+     .kind = "open",
+     .amount_minor = 127500,
+     .balance_after_minor = 127500,
+     .held_after_minor = 0,
+     .ts_ms = 1764028700000},
 };
 
 static proto_msg_t sample(sample_t s)
@@ -830,8 +849,8 @@ static void test_top_level_that_is_not_a_map_is_rejected(void **state)
 {
     (void)state;
     /* 1, "v", [], nil, true, 1.5 */
-    static const char *frames[] = {"\x01", "\xa1v", "\x90", "\xc0", "\xc3",
-                                   "\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00"};
+    static const char *frames[] = {"\x01", "\xa1v", "\x90",
+                                   "\xc0", "\xc3",  "\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00"};
     static const size_t sizes[] = {1, 2, 1, 1, 1, 9};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         proto_msg_t out;
@@ -881,7 +900,10 @@ static void test_deeply_nested_input_is_rejected(void **state)
     /* nested maps: {"body": {"body": ...}} */
     unsigned char maps[6 * 50 + 1];
     for (int i = 0; i < 50; i++)
-        memcpy(maps + 6 * i, "\x81\xa4" "body", 6);
+        memcpy(maps + 6 * i,
+               "\x81\xa4"
+               "body",
+               6);
     maps[6 * 50] = 0x80;
     assert_int_equal(decode(maps, sizeof maps, &out, why), LEDGER_E_DECODE);
 }
@@ -927,13 +949,19 @@ static void test_frame_check_accepts_any_single_msgpack_object_within_limits(voi
         const char *bytes;
         size_t size;
     } ok[] = {
-        {"\x93\x01\x02\x03", 4},                     /* [1, 2, 3] */
-        {"\xc0", 1},                                 /* nil */
-        {"\x91\x91\x91\x91\x01", 5},                 /* nesting of exactly 4 */
-        {"\xc7\x02\x01" "ab", 5},                     /* ext8 */
-        {"\xd8\x01" "0123456789abcdef", 18},          /* fixext16 */
-        {"\xca\x00\x00\x00\x00", 5},                 /* float32 */
-        {"\xc4\x03" "abc", 5},                         /* bin8 */
+        {"\x93\x01\x02\x03", 4},     /* [1, 2, 3] */
+        {"\xc0", 1},                 /* nil */
+        {"\x91\x91\x91\x91\x01", 5}, /* nesting of exactly 4 */
+        {"\xc7\x02\x01"
+         "ab",
+         5}, /* ext8 */
+        {"\xd8\x01"
+         "0123456789abcdef",
+         18},                        /* fixext16 */
+        {"\xca\x00\x00\x00\x00", 5}, /* float32 */
+        {"\xc4\x03"
+         "abc",
+         5},                                                           /* bin8 */
         {"\xde\x00\x01\xa1k\xcf\x00\x00\x00\x00\x00\x00\x00\x01", 14}, /* map16 */
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -953,18 +981,19 @@ static void test_frame_check_rejects_lengths_and_counts_past_the_end(void **stat
     } bad[] = {
         {"\x91\x91\x91\x91\x91\x01", 6, LEDGER_E_DECODE}, /* nesting of 5 */
         {"\x92\x01", 2, LEDGER_E_DECODE},                 /* one item short */
-        {"\xc7\x02\x01" "a", 4, LEDGER_E_DECODE},         /* ext8 one byte short */
-        {"\xd9", 1, LEDGER_E_DECODE},                      /* str8 without its length */
-        {"\xdb\x00\x01\x00\x00", 5, LEDGER_E_DECODE},     /* str32 of 64 KiB, 0 bytes */
+        {"\xc7\x02\x01"
+         "a",
+         4, LEDGER_E_DECODE},                                     /* ext8 one byte short */
+        {"\xd9", 1, LEDGER_E_DECODE},                             /* str8 without its length */
+        {"\xdb\x00\x01\x00\x00", 5, LEDGER_E_DECODE},             /* str32 of 64 KiB, 0 bytes */
         {"\xdf\x00\x00\x00\x02\x01\x02\x03", 8, LEDGER_E_DECODE}, /* map32 of 2, 3 bytes */
-        {"\x01\x02", 2, LEDGER_E_DECODE},                 /* trailing byte */
-        {"\xc1", 1, LEDGER_E_DECODE},                      /* reserved byte */
+        {"\x01\x02", 2, LEDGER_E_DECODE},                         /* trailing byte */
+        {"\xc1", 1, LEDGER_E_DECODE},                             /* reserved byte */
         {"", 0, LEDGER_E_DECODE},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char why[WHY_SIZE] = "";
-        assert_int_equal(proto_frame_check(bad[i].bytes, bad[i].size, why, sizeof why),
-                         bad[i].err);
+        assert_int_equal(proto_frame_check(bad[i].bytes, bad[i].size, why, sizeof why), bad[i].err);
         assert_true(why[0] != '\0');
     }
     static unsigned char big[PROTO_FRAME_MAX + 1];
@@ -1024,14 +1053,20 @@ static void test_missing_body_fields_are_rejected_for_every_type(void **state)
 static void test_missing_fields_of_reply_items_are_rejected(void **state)
 {
     (void)state;
-    static const char *const paths[] = {
-        "body.accounts.0.id",           "body.accounts.0.name",
-        "body.accounts.0.currency",     "body.accounts.0.balance_minor",
-        "body.accounts.0.held_minor",   "body.accounts.0.funding",
-        "body.entries.1.seq",           "body.entries.1.account",
-        "body.entries.1.transfer",      "body.entries.1.kind",
-        "body.entries.1.amount_minor",  "body.entries.1.balance_after_minor",
-        "body.entries.1.held_after_minor", "body.entries.1.ts_ms"};
+    static const char *const paths[] = {"body.accounts.0.id",
+                                        "body.accounts.0.name",
+                                        "body.accounts.0.currency",
+                                        "body.accounts.0.balance_minor",
+                                        "body.accounts.0.held_minor",
+                                        "body.accounts.0.funding",
+                                        "body.entries.1.seq",
+                                        "body.entries.1.account",
+                                        "body.entries.1.transfer",
+                                        "body.entries.1.kind",
+                                        "body.entries.1.amount_minor",
+                                        "body.entries.1.balance_after_minor",
+                                        "body.entries.1.held_after_minor",
+                                        "body.entries.1.ts_ms"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         tree_t t;
         tree_init_sample(&t, S_REPLY);
@@ -1157,12 +1192,15 @@ static void test_wrong_typed_envelope_fields_are_rejected(void **state)
         const char *path;
         msgpack_object v;
     } cases[] = {
-        {"v", o_str("1")},       {"v", o_int(-1)},         {"v", o_float(1.0)},
-        {"v", o_nil()},          {"id", o_uint(42)},       {"id", o_bin("gateway/42")},
-        {"type", o_uint(1)},     {"type", o_bin("ack")},   {"corr", o_nil()},
-        {"corr", o_uint(1)},     {"cause", o_arr0()},      {"cause", o_bool(false)},
-        {"ts", o_int(-5)},       {"ts", o_str("1764028800123")}, {"ts", o_float(1.5)},
-        {"body", o_arr0()},      {"body", o_str("{}")},    {"body", o_nil()},
+        {"v", o_str("1")},     {"v", o_int(-1)},
+        {"v", o_float(1.0)},   {"v", o_nil()},
+        {"id", o_uint(42)},    {"id", o_bin("gateway/42")},
+        {"type", o_uint(1)},   {"type", o_bin("ack")},
+        {"corr", o_nil()},     {"corr", o_uint(1)},
+        {"cause", o_arr0()},   {"cause", o_bool(false)},
+        {"ts", o_int(-5)},     {"ts", o_str("1764028800123")},
+        {"ts", o_float(1.5)},  {"body", o_arr0()},
+        {"body", o_str("{}")}, {"body", o_nil()},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_set_refused(S_REQUESTED, cases[i].path, cases[i].v, LEDGER_E_DECODE);
@@ -1192,7 +1230,7 @@ static void test_wrong_typed_body_fields_are_rejected(void **state)
         {S_ACK, "body.of", o_nil()},
         {S_NACK, "body.reason", o_bool(false)},
         {S_QUERY_LIST, "body.op", o_uint(1)},
-        {S_QUERY_LIST, "body.cursor", o_uint(5)}, /* list cursor is an account id */
+        {S_QUERY_LIST, "body.cursor", o_uint(5)},     /* list cursor is an account id */
         {S_QUERY_LEDGER, "body.cursor", o_str("99")}, /* ledger cursor is a seq */
         {S_QUERY_LEDGER, "body.limit", o_str("10")},
         {S_QUERY_LEDGER, "body.limit", o_int(-10)},
@@ -1241,7 +1279,7 @@ static void test_unknown_version_is_reported_before_other_problems(void **state)
 static void test_unknown_type_is_rejected(void **state)
 {
     (void)state;
-    static const char *const names[] = {"transfer.refunded", "", "ACK", "ack ",
+    static const char *const names[] = {"transfer.refunded",      "",        "ACK", "ack ",
                                         "transfer.requested\x01", "transfer"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         expect_set_refused(S_ACK, "type", o_str(names[i]), LEDGER_E_UNKNOWN_TYPE);
@@ -1305,8 +1343,7 @@ static void test_id_parse_accepts_well_formed_ids(void **state)
     assert_int_equal(proto_id_parse("a_b/18446744073709551615", origin, &seq), LEDGER_OK);
     assert_string_equal(origin, "a_b");
     assert_true(seq == UINT64_MAX);
-    assert_int_equal(proto_id_parse("abcdefghijklmnopqrstuvwxyz012345/9", origin, &seq),
-                     LEDGER_OK);
+    assert_int_equal(proto_id_parse("abcdefghijklmnopqrstuvwxyz012345/9", origin, &seq), LEDGER_OK);
     assert_int_equal(strlen(origin), PROTO_NODE_MAX);
 }
 
@@ -1328,8 +1365,8 @@ static void test_bad_currency_is_rejected(void **state)
     (void)state;
     static const char *const bad[] = {"gbp", "GB", "", "G1P", "Gbp", "G P", "ÄBC"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ledger_err_t expected = strlen(bad[i]) > PROTO_CURRENCY_LEN ? LEDGER_E_DECODE
-                                                                    : LEDGER_E_INVALID;
+        ledger_err_t expected =
+            strlen(bad[i]) > PROTO_CURRENCY_LEN ? LEDGER_E_DECODE : LEDGER_E_INVALID;
         expect_set_refused(S_REQUESTED, "body.currency", o_str(bad[i]), expected);
         expect_set_refused(S_QUERY_OPEN, "body.currency", o_str(bad[i]), expected);
         expect_set_refused(S_REPLY, "body.accounts.0.currency", o_str(bad[i]), expected);
@@ -1414,8 +1451,7 @@ static void test_over_long_strings_are_rejected(void **state)
 static void test_strings_with_nul_bytes_are_rejected(void **state)
 {
     (void)state;
-    expect_set_refused(S_REQUESTED, "body.reference", o_strn("rent\0hidden", 11),
-                       LEDGER_E_DECODE);
+    expect_set_refused(S_REQUESTED, "body.reference", o_strn("rent\0hidden", 11), LEDGER_E_DECODE);
     expect_set_refused(S_REQUESTED, "body.from", o_strn("acc-alice\0", 10), LEDGER_E_DECODE);
     expect_set_refused(S_REQUESTED, "corr", o_strn("\0", 1), LEDGER_E_DECODE);
     expect_set_refused(S_REPLY, "body.accounts.0.name", o_strn("A\0B", 3), LEDGER_E_DECODE);
@@ -1425,12 +1461,12 @@ static void test_strings_that_are_not_utf8_are_rejected(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "\xff",            /* never in UTF-8 */
-        "caf\xc3",         /* truncated sequence */
-        "\xc0\xaf",        /* overlong '/' */
-        "\xed\xa0\x80",    /* surrogate */
+        "\xff",             /* never in UTF-8 */
+        "caf\xc3",          /* truncated sequence */
+        "\xc0\xaf",         /* overlong '/' */
+        "\xed\xa0\x80",     /* surrogate */
         "\xf4\x90\x80\x80", /* past U+10FFFF */
-        "\x80",            /* stray continuation */
+        "\x80",             /* stray continuation */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         expect_set_refused(S_REQUESTED, "body.reference", o_str(bad[i]), LEDGER_E_DECODE);
@@ -1495,8 +1531,7 @@ static void test_unknown_query_op_is_rejected(void **state)
     (void)state;
     expect_set_refused(S_QUERY_GET, "body.op", o_str("delete"), LEDGER_E_INVALID);
     expect_set_refused(S_QUERY_GET, "body.op", o_str("GET"), LEDGER_E_INVALID);
-    expect_set_refused(S_QUERY_GET, "body.op", o_str("list-and-more-than-eight"),
-                       LEDGER_E_INVALID);
+    expect_set_refused(S_QUERY_GET, "body.op", o_str("list-and-more-than-eight"), LEDGER_E_INVALID);
 }
 
 static void test_too_many_rules_are_rejected(void **state)
@@ -1610,14 +1645,71 @@ static void test_random_token_soup_never_crashes(void **state)
 {
     (void)state;
     static const char *const tokens[] = {
-        "\x87", "\x86", "\x83", "\x81", "\x80", "\x90", "\x91", "\x92", "\xa1v", "\x01", "\x02",
-        "\xa2id", "\xaagateway/42", "\xa4type", "\xa3" "ack", "\xaetransfer.declined",
-        "\xa4" "corr", "\xa6t-0001", "\xa5" "cause", "\xa0", "\xa2ts", "\xcd\x01\x02",
-        "\xa4" "body", "\xa2of", "\xa4" "code", "\xa9not_found", "\xa6reason", "\xa8transfer",
-        "\xa5rules", "\xa3GBP", "\xa6status", "\xcc\xc8", "\xa8" "accounts", "\xa7" "entries",
-        "\xa4next", "\xff", "\xc3", "\xc0", "\xd0\x80", "\xa2op", "\xa3get", "\xa7" "account",
-        "\xa5limit", "\xa6" "cursor", "\xac" "amount_minor", "\xa8" "currency", "\xa2id",
-        "\xa7" "funding", "\xa3seq", "\xa4kind", "\xa4hold", "\xa5ts_ms", "\x93",
+        "\x87",
+        "\x86",
+        "\x83",
+        "\x81",
+        "\x80",
+        "\x90",
+        "\x91",
+        "\x92",
+        "\xa1v",
+        "\x01",
+        "\x02",
+        "\xa2id",
+        "\xaagateway/42",
+        "\xa4type",
+        "\xa3"
+        "ack",
+        "\xaetransfer.declined",
+        "\xa4"
+        "corr",
+        "\xa6t-0001",
+        "\xa5"
+        "cause",
+        "\xa0",
+        "\xa2ts",
+        "\xcd\x01\x02",
+        "\xa4"
+        "body",
+        "\xa2of",
+        "\xa4"
+        "code",
+        "\xa9not_found",
+        "\xa6reason",
+        "\xa8transfer",
+        "\xa5rules",
+        "\xa3GBP",
+        "\xa6status",
+        "\xcc\xc8",
+        "\xa8"
+        "accounts",
+        "\xa7"
+        "entries",
+        "\xa4next",
+        "\xff",
+        "\xc3",
+        "\xc0",
+        "\xd0\x80",
+        "\xa2op",
+        "\xa3get",
+        "\xa7"
+        "account",
+        "\xa5limit",
+        "\xa6"
+        "cursor",
+        "\xac"
+        "amount_minor",
+        "\xa8"
+        "currency",
+        "\xa2id",
+        "\xa7"
+        "funding",
+        "\xa3seq",
+        "\xa4kind",
+        "\xa4hold",
+        "\xa5ts_ms",
+        "\x93",
     };
     const size_t ntokens = sizeof tokens / sizeof tokens[0];
     uint64_t rng = 7;
@@ -1729,8 +1821,7 @@ static void test_validate_rejects_what_decode_rejects(void **state)
     BOTH(S_REQUESTED, strcpy(m.body.transfer.currency, "GB"), "body.currency", o_str("GB"));
     BOTH(S_REQUESTED, m.body.transfer.from[0] = '\0', "body.from", o_str(""));
     BOTH(S_REQUESTED, strcpy(m.body.transfer.to, "a\x01"), "body.to", o_str("a\x01"));
-    BOTH(S_REQUESTED, strcpy(m.body.transfer.reference, "\xff"), "body.reference",
-         o_str("\xff"));
+    BOTH(S_REQUESTED, strcpy(m.body.transfer.reference, "\xff"), "body.reference", o_str("\xff"));
     BOTH(S_REQUESTED, strcpy(m.body.transfer.transfer, "t-9"), "body.transfer", o_str("t-9"));
     BOTH(S_REJECTED, m.body.verdict.rules[1][0] = '\0', "body.rules.1", o_str(""));
     BOTH(S_DECLINED, strcpy(m.body.declined.code, "Bad"), "body.code", o_str("Bad"));

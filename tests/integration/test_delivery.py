@@ -1,0 +1,115 @@
+"""Delivery rules through the real binaries: replays, a peer that is away,
+poison messages. Raw ZeroMQ frames are sent with python3-zmq."""
+import os
+import struct
+import subprocess
+import time
+import unittest
+
+import msgpack
+import zmq
+
+from mesh import MeshTest, wait_until
+
+
+def envelope(msg_id, mtype, corr, body):
+    return {"v": 1, "id": msg_id, "type": mtype, "corr": corr, "cause": "",
+            "ts": int(time.time() * 1000), "body": body}
+
+
+class Client:
+    """A DEALER that talks to one node's inbox the way a peer does."""
+
+    def __init__(self, endpoint):
+        self.ctx = zmq.Context.instance()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint)
+        self.tag = 0
+
+    def send(self, frame, timeout_ms=5000):
+        self.tag += 1
+        self.sock.send_multipart([struct.pack(">Q", self.tag), frame])
+        if not self.sock.poll(timeout_ms):
+            raise AssertionError("no answer from the node")
+        tag, answer = self.sock.recv_multipart()
+        assert struct.unpack(">Q", tag)[0] == self.tag
+        return msgpack.unpackb(answer)
+
+    def close(self):
+        self.sock.close()
+
+
+class DeliveryTest(MeshTest):
+    mesh_options = {"fraud_rules": "velocity_max_count = 1000\nvelocity_max_sum_minor = 100000000\n"
+                                   "new_payee_limit_minor = 100000000\n"}
+
+    def test_message_resent_with_the_same_id_changes_nothing(self):
+        before = self.mesh.accounts()
+        client = Client(self.mesh.endpoint("accounts"))
+        body = {"transfer": "tr_replayed", "from": "alice", "to": "bob", "amount_minor": 700,
+                "currency": "GBP", "reference": "replay"}
+        frame = msgpack.packb(envelope("harness/1", "transfer.requested", "tr_replayed", body))
+        answers = [client.send(frame)["type"] for _ in range(25)]
+        client.close()
+        self.assertEqual(answers, ["ack"] * 25)
+        wait_until(lambda: self.mesh.accounts()["bob"]["balance"] == before["bob"]["balance"] + 700,
+                   what="the replayed transfer to settle once")
+        wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[1]["outbox_depth"] == 0,
+                   what="the accounts outbox to drain")
+        after = self.mesh.accounts()
+        self.assertEqual(after["alice"]["balance"], before["alice"]["balance"] - 700)
+        self.assertEqual(after["bob"]["balance"], before["bob"]["balance"] + 700)
+        self.assertEqual(after["alice"]["held"], 0)
+        status, verify, _ = self.mesh.admin("accounts", "GET", "/ledger/verify")
+        self.assertTrue(verify["ok"], verify)
+        self.assertIn("event=duplicate id=harness/1", self.mesh.log("accounts"))
+
+    def test_undecodable_frame_is_nacked_with_a_reason(self):
+        client = Client(self.mesh.endpoint("accounts"))
+        answer = client.send(b"\x81\xa1x\x01 not an envelope")
+        self.assertEqual(answer["type"], "nack")
+        self.assertEqual(answer["body"]["code"], "decode_error")
+        bad_amount = envelope("harness/2", "transfer.requested", "tr_x",
+                              {"transfer": "tr_x", "from": "alice", "to": "bob", "amount_minor": -5,
+                               "currency": "GBP", "reference": ""})
+        answer = client.send(msgpack.packb(bad_amount))
+        self.assertEqual(answer["type"], "nack")
+        self.assertTrue(answer["body"]["reason"])
+        client.close()
+        status, t = self.mesh.transfer("alice", "bob", 100)
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+
+    def test_a_node_away_gets_everything_when_it_returns(self):
+        self.mesh.stop("fraud")
+        ids = []
+        for i in range(20):
+            status, t = self.mesh.transfer("carol", "bob", 100 + i)
+            self.assertEqual(status, 202, t)
+            ids.append(t["id"])
+        wait_until(lambda: self.mesh.admin("accounts", "GET", "/outbox?limit=500")[1]["depth"] >= 20,
+                   what="accounts to keep the messages for fraud in its outbox")
+        for tid in ids:
+            self.assertEqual(self.mesh.transfer_status(tid)["status"], "pending")
+        self.mesh.start("fraud")
+        for tid in ids:
+            self.assertEqual(self.mesh.wait_final(tid, timeout=30)["status"], "settled")
+        wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[1]["outbox_depth"] == 0,
+                   what="the accounts outbox to drain")
+
+    def test_poison_message_is_dead_lettered_and_the_next_messages_flow(self):
+        tool = os.path.join(self.mesh.build_dir, "tests", "integration", "outbox_put")
+        data_dir = os.path.join(self.mesh.tmp, "data", "gateway")
+        subprocess.run([tool, data_dir, "accounts", "-"], input=b"\x93\x01\x02 poison", check=True)
+        wait_until(lambda: self.mesh.admin("gateway", "GET", "/dead-letters")[1]["dead_letters"],
+                   what="the poison message to reach dead_letters")
+        dead = self.mesh.admin("gateway", "GET", "/dead-letters")[1]["dead_letters"]
+        self.assertEqual(len(dead), 1)
+        self.assertEqual(dead[0]["code"], "decode_error")
+        self.assertEqual(dead[0]["peer"], "accounts")
+        status, t = self.mesh.transfer("alice", "bob", 100)
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,1442 @@
+/*  gateway_test.c: the gateway's view logic and HTTP API.
+
+    The first part drives gateway_view.h without sockets: each test opens a
+    store in its own temporary directory, submits transfers and applies
+    status events in real (committed) write transactions, and checks the
+    view, the idempotency keys and the outbox (decoded with proto_decode).
+    The second part checks request validation as pure functions. The last
+    part starts gateway_http on an ephemeral loopback port, with a fake
+    accounts node (a ROUTER in a thread), and talks to it with a tiny
+    blocking HTTP/1.1 client.
+*/
+#define _GNU_SOURCE /* strcasestr */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <czmq.h>
+
+#include "gateway_http.h"
+#include "gateway_view.h"
+
+#define T0_MS 1700000000000ULL
+#define RETENTION_MS 1000u
+#define NODE "gateway"
+
+typedef struct {
+    char dir[64];
+    store_t *store;
+} fx_t;
+
+/* --- fixture --------------------------------------------------------------- */
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char path[512];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static int setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/gateway_test.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    store_destroy(&fx->store);
+    remove_dir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* --- helpers --------------------------------------------------------------- */
+
+static gateway_transfer_request_t request(const char *from, const char *to, int64_t amount)
+{
+    gateway_transfer_request_t req;
+    memset(&req, 0, sizeof req);
+    snprintf(req.from, sizeof req.from, "%s", from);
+    snprintf(req.to, sizeof req.to, "%s", to);
+    req.amount_minor = amount;
+    snprintf(req.currency, sizeof req.currency, "GBP");
+    snprintf(req.reference, sizeof req.reference, "rent");
+    return req;
+}
+
+/* Submits in its own write transaction; commits on success, aborts otherwise. */
+static ledger_err_t submit(fx_t *fx, const char *key, const gateway_transfer_request_t *req,
+                           uint64_t now_ms, gateway_submit_result_t *out)
+{
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    node_ctx_t ctx;
+    node_ctx_init(&ctx, txn, NODE, now_ms);
+    ledger_err_t err = gateway_submit_transfer(&ctx, req, key, RETENTION_MS, out);
+    if (err == LEDGER_OK)
+        assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    else
+        store_txn_abort(&txn);
+    node_ctx_fini(&ctx);
+    return err;
+}
+
+static void submit_ok(fx_t *fx, const char *key, const gateway_transfer_request_t *req,
+                      uint64_t now_ms, gateway_submit_result_t *out)
+{
+    assert_int_equal(submit(fx, key, req, now_ms, out), LEDGER_OK);
+}
+
+static ledger_err_t apply(fx_t *fx, const proto_msg_t *msg, uint64_t now_ms)
+{
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    node_ctx_t ctx;
+    node_ctx_init(&ctx, txn, NODE, now_ms);
+    ledger_err_t err = gateway_apply(&ctx, msg);
+    assert_int_equal(ctx.published_count, 0); /* the gateway never emits on an event */
+    if (err == LEDGER_OK)
+        assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    else
+        store_txn_abort(&txn);
+    node_ctx_fini(&ctx);
+    return err;
+}
+
+static uint64_t count(fx_t *fx, store_db_t db)
+{
+    store_txn_t *txn = NULL;
+    uint64_t n = 0;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(store_count(txn, db, &n), LEDGER_OK);
+    store_txn_abort(&txn);
+    return n;
+}
+
+/* The raw stored view record (malloc'd, NUL-terminated), to prove a step wrote nothing. */
+static char *raw_record(fx_t *fx, const char *id)
+{
+    store_txn_t *txn = NULL;
+    const void *val;
+    size_t size;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(store_get(txn, STORE_DB_TRANSFERS, id, strlen(id), &val, &size), LEDGER_OK);
+    char *copy = malloc(size + 1);
+    assert_non_null(copy);
+    memcpy(copy, val, size);
+    copy[size] = '\0';
+    store_txn_abort(&txn);
+    return copy;
+}
+
+static json_t *get_transfer(fx_t *fx, const char *id)
+{
+    store_txn_t *txn = NULL;
+    json_t *out = NULL;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(gateway_transfer_get(txn, id, &out), LEDGER_OK);
+    store_txn_abort(&txn);
+    return out;
+}
+
+static void assert_status(fx_t *fx, const char *id, const char *status)
+{
+    json_t *t = get_transfer(fx, id);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), status);
+    json_decref(t);
+}
+
+static proto_msg_t event(const char *origin, uint64_t seq, proto_type_t type, const char *transfer,
+                         uint64_t ts_ms)
+{
+    proto_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.v = PROTO_VERSION;
+    snprintf(m.origin, sizeof m.origin, "%s", origin);
+    m.seq = seq;
+    m.type = type;
+    snprintf(m.corr, sizeof m.corr, "%s", transfer);
+    snprintf(m.cause, sizeof m.cause, "gateway/1");
+    m.ts_ms = ts_ms;
+    switch (type) {
+    case PROTO_FUNDS_RESERVED:
+    case PROTO_TRANSFER_SETTLED:
+        snprintf(m.body.transfer.transfer, sizeof m.body.transfer.transfer, "%s", transfer);
+        snprintf(m.body.transfer.from, sizeof m.body.transfer.from, "alice");
+        snprintf(m.body.transfer.to, sizeof m.body.transfer.to, "bob");
+        m.body.transfer.amount_minor = 500;
+        snprintf(m.body.transfer.currency, sizeof m.body.transfer.currency, "GBP");
+        break;
+    case PROTO_TRANSFER_REJECTED_FRAUD:
+    case PROTO_FRAUD_APPROVED:
+        snprintf(m.body.verdict.transfer, sizeof m.body.verdict.transfer, "%s", transfer);
+        m.body.verdict.rule_count = 2;
+        snprintf(m.body.verdict.rules[0], sizeof m.body.verdict.rules[0], "amount_threshold");
+        snprintf(m.body.verdict.rules[1], sizeof m.body.verdict.rules[1], "velocity");
+        snprintf(m.body.verdict.reason, sizeof m.body.verdict.reason, "amount over the limit");
+        break;
+    case PROTO_TRANSFER_DECLINED:
+        snprintf(m.body.declined.transfer, sizeof m.body.declined.transfer, "%s", transfer);
+        snprintf(m.body.declined.code, sizeof m.body.declined.code, "insufficient_funds");
+        snprintf(m.body.declined.reason, sizeof m.body.declined.reason, "available 100 < 500");
+        break;
+    default:
+        break;
+    }
+    return m;
+}
+
+/* --- submit ---------------------------------------------------------------- */
+
+static void test_submit_creates_pending_transfer_and_one_outbox_entry(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    assert_false(res.replayed);
+    assert_true(gateway_transfer_id_valid(res.id));
+    assert_int_equal(res.created_ms, T0_MS);
+    assert_string_equal(res.message_id, "gateway/1");
+
+    json_t *t = get_transfer(fx, res.id);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
+    assert_string_equal(json_string_value(json_object_get(t, "from")), "alice");
+    assert_string_equal(json_string_value(json_object_get(t, "to")), "bob");
+    assert_int_equal(json_integer_value(json_object_get(t, "amount")), 500);
+    assert_string_equal(json_string_value(json_object_get(t, "currency")), "GBP");
+    assert_string_equal(json_string_value(json_object_get(t, "reference")), "rent");
+    assert_string_equal(json_string_value(json_object_get(t, "created_at")),
+                        "2023-11-14T22:13:20.000Z");
+    assert_true(json_is_null(json_object_get(t, "reason")));
+    assert_null(json_object_get(t, "idempotency_key"));
+    json_t *timeline = json_object_get(t, "timeline");
+    assert_int_equal(json_array_size(timeline), 1);
+    json_t *step = json_array_get(timeline, 0);
+    assert_string_equal(json_string_value(json_object_get(step, "step")), "transfer.requested");
+    assert_string_equal(json_string_value(json_object_get(step, "node")), NODE);
+    assert_string_equal(json_string_value(json_object_get(step, "message_id")), "gateway/1");
+    json_decref(t);
+
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+    store_txn_t *txn = NULL;
+    store_outbox_entry_t entry;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(store_outbox_next(txn, 0, &entry), LEDGER_OK);
+    assert_string_equal(entry.peer, NODE_PEER_ACCOUNTS);
+    proto_msg_t msg;
+    assert_int_equal(proto_decode(entry.msg, entry.msg_size, &msg, NULL, 0), LEDGER_OK);
+    store_txn_abort(&txn);
+    assert_int_equal(msg.type, PROTO_TRANSFER_REQUESTED);
+    assert_string_equal(msg.corr, res.id);
+    assert_string_equal(msg.origin, NODE);
+    assert_string_equal(msg.body.transfer.transfer, res.id);
+    assert_string_equal(msg.body.transfer.from, "alice");
+    assert_string_equal(msg.body.transfer.to, "bob");
+    assert_int_equal(msg.body.transfer.amount_minor, 500);
+    assert_string_equal(msg.body.transfer.currency, "GBP");
+    assert_string_equal(msg.body.transfer.reference, "rent");
+    assert_int_equal(msg.ts_ms, T0_MS);
+}
+
+static void test_same_key_same_request_returns_the_same_transfer_and_writes_nothing(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t first, again;
+    submit_ok(fx, "key-1", &req, T0_MS, &first);
+    char *before = raw_record(fx, first.id);
+    submit_ok(fx, "key-1", &req, T0_MS + 10, &again);
+    assert_true(again.replayed);
+    assert_string_equal(again.id, first.id);
+    assert_int_equal(again.created_ms, T0_MS);
+    assert_string_equal(again.request.from, "alice");
+    assert_int_equal(again.request.amount_minor, 500);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 1);
+    char *after = raw_record(fx, first.id);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+static void test_same_key_different_request_is_refused(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_transfer_request_t other = request("alice", "bob", 501);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    assert_int_equal(submit(fx, "key-1", &other, T0_MS + 1, &res), LEDGER_E_EXISTS);
+    snprintf(other.reference, sizeof other.reference, "other");
+    other.amount_minor = 500;
+    assert_int_equal(submit(fx, "key-1", &other, T0_MS + 1, &res), LEDGER_E_EXISTS);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 1);
+}
+
+static void test_expired_key_makes_a_new_transfer(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t first, replay, fresh, replay_fresh;
+    submit_ok(fx, "key-1", &req, T0_MS, &first);
+    submit_ok(fx, "key-1", &req, T0_MS + RETENTION_MS - 1, &replay);
+    assert_true(replay.replayed);
+    submit_ok(fx, "key-1", &req, T0_MS + RETENTION_MS, &fresh);
+    assert_false(fresh.replayed);
+    assert_string_not_equal(fresh.id, first.id);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 2);
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 2);
+    /* The key now names the new transfer, and only one age-index entry is left for it. */
+    submit_ok(fx, "key-1", &req, T0_MS + RETENTION_MS + 1, &replay_fresh);
+    assert_true(replay_fresh.replayed);
+    assert_string_equal(replay_fresh.id, fresh.id);
+    assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 1);
+    assert_int_equal(count(fx, STORE_DB_INDEX), 1);
+}
+
+static void test_invalid_request_is_refused_before_any_write(void **state)
+{
+    fx_t *fx = *state;
+    gateway_submit_result_t res;
+    gateway_transfer_request_t same = request("alice", "alice", 500);
+    gateway_transfer_request_t zero = request("alice", "bob", 0);
+    gateway_transfer_request_t currency = request("alice", "bob", 5);
+    snprintf(currency.currency, sizeof currency.currency, "gbp");
+    gateway_transfer_request_t ok = request("alice", "bob", 5);
+    assert_int_equal(submit(fx, "k", &same, T0_MS, &res), LEDGER_E_INVALID);
+    assert_int_equal(submit(fx, "k", &zero, T0_MS, &res), LEDGER_E_INVALID);
+    assert_int_equal(submit(fx, "k", &currency, T0_MS, &res), LEDGER_E_INVALID);
+    assert_int_equal(submit(fx, "bad key", &ok, T0_MS, &res), LEDGER_E_INVALID);
+    assert_int_equal(submit(fx, "", &ok, T0_MS, &res), LEDGER_E_INVALID);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 0);
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 0);
+}
+
+static void test_prune_deletes_only_expired_keys(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "k1", &req, T0_MS, &res);
+    submit_ok(fx, "k2", &req, T0_MS + 500, &res);
+    submit_ok(fx, "k3", &req, T0_MS + 2000, &res);
+    store_txn_t *txn = NULL;
+    size_t pruned = 99;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    assert_int_equal(gateway_prune_idempotency(txn, T0_MS + 1600, RETENTION_MS, 100, &pruned),
+                     LEDGER_OK);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    assert_int_equal(pruned, 2);
+    assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 1);
+    assert_int_equal(count(fx, STORE_DB_INDEX), 1);
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 3); /* transfers are kept */
+    /* A pruned key is free for a new request. */
+    gateway_transfer_request_t other = request("alice", "bob", 7);
+    submit_ok(fx, "k1", &other, T0_MS + 1700, &res);
+    assert_false(res.replayed);
+    /* max bounds the work of one call. */
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    assert_int_equal(gateway_prune_idempotency(txn, T0_MS + 10000, RETENTION_MS, 1, &pruned),
+                     LEDGER_OK);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    assert_int_equal(pruned, 1);
+    assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 1);
+}
+
+static void test_request_hash_covers_every_field(void **state)
+{
+    (void)state;
+    gateway_transfer_request_t a = request("alice", "bob", 500);
+    uint8_t base[GATEWAY_HASH_SIZE], h[GATEWAY_HASH_SIZE];
+    gateway_request_hash(&a, base);
+    gateway_request_hash(&a, h);
+    assert_memory_equal(base, h, sizeof h);
+    gateway_transfer_request_t b = a;
+    snprintf(b.from, sizeof b.from, "alicf");
+    gateway_request_hash(&b, h);
+    assert_memory_not_equal(base, h, sizeof h);
+    b = a;
+    snprintf(b.to, sizeof b.to, "bo");
+    gateway_request_hash(&b, h);
+    assert_memory_not_equal(base, h, sizeof h);
+    b = a;
+    b.amount_minor = 501;
+    gateway_request_hash(&b, h);
+    assert_memory_not_equal(base, h, sizeof h);
+    b = a;
+    snprintf(b.currency, sizeof b.currency, "EUR");
+    gateway_request_hash(&b, h);
+    assert_memory_not_equal(base, h, sizeof h);
+    b = a;
+    b.reference[0] = '\0';
+    gateway_request_hash(&b, h);
+    assert_memory_not_equal(base, h, sizeof h);
+    /* Field boundaries matter: ("ab","c") is not ("a","bc"). */
+    gateway_transfer_request_t c = request("ab", "c", 1), d = request("a", "bc", 1);
+    gateway_request_hash(&c, base);
+    gateway_request_hash(&d, h);
+    assert_memory_not_equal(base, h, sizeof h);
+}
+
+/* --- status events ------------------------------------------------------- */
+
+static void test_funds_reserved_keeps_pending_and_marks_held(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t m = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5);
+    assert_int_equal(apply(fx, &m, T0_MS + 6), LEDGER_OK);
+    json_t *t = get_transfer(fx, res.id);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
+    assert_true(json_is_true(json_object_get(t, "held")));
+    assert_int_equal(json_integer_value(json_object_get(t, "updated_ms")), T0_MS + 6);
+    json_t *timeline = json_object_get(t, "timeline");
+    assert_int_equal(json_array_size(timeline), 2);
+    json_t *step = json_array_get(timeline, 1);
+    assert_string_equal(json_string_value(json_object_get(step, "step")), "funds.reserved");
+    assert_string_equal(json_string_value(json_object_get(step, "node")), "accounts");
+    assert_string_equal(json_string_value(json_object_get(step, "message_id")), "accounts/1");
+    assert_string_equal(json_string_value(json_object_get(step, "cause")), "gateway/1");
+    assert_int_equal(json_integer_value(json_object_get(step, "ts_ms")), T0_MS + 5);
+    assert_string_equal(json_string_value(json_object_get(step, "at")), "2023-11-14T22:13:20.005Z");
+    json_decref(t);
+}
+
+static void test_settled_moves_pending_to_settled(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5);
+    proto_msg_t settled = event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9);
+    assert_int_equal(apply(fx, &reserved, T0_MS + 6), LEDGER_OK);
+    assert_int_equal(apply(fx, &settled, T0_MS + 10), LEDGER_OK);
+    json_t *t = get_transfer(fx, res.id);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), "settled");
+    assert_false(json_is_true(json_object_get(t, "held")));
+    assert_true(json_is_null(json_object_get(t, "reason")));
+    assert_int_equal(json_array_size(json_object_get(t, "timeline")), 3);
+    json_decref(t);
+}
+
+static void test_rejected_fraud_records_the_rules_that_fired(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t m = event("accounts", 1, PROTO_TRANSFER_REJECTED_FRAUD, res.id, T0_MS + 5);
+    assert_int_equal(apply(fx, &m, T0_MS + 6), LEDGER_OK);
+    json_t *t = get_transfer(fx, res.id);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), "rejected_fraud");
+    json_t *reason = json_object_get(t, "reason");
+    assert_string_equal(json_string_value(json_object_get(reason, "code")), "fraud_rejected");
+    assert_string_equal(json_string_value(json_object_get(reason, "message")),
+                        "amount over the limit");
+    json_t *rules = json_object_get(reason, "rules");
+    assert_int_equal(json_array_size(rules), 2);
+    assert_string_equal(json_string_value(json_array_get(rules, 0)), "amount_threshold");
+    assert_string_equal(json_string_value(json_array_get(rules, 1)), "velocity");
+    json_decref(t);
+}
+
+static void test_declined_records_the_code_and_reason(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t m = event("accounts", 1, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 5);
+    assert_int_equal(apply(fx, &m, T0_MS + 6), LEDGER_OK);
+    json_t *t = get_transfer(fx, res.id);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), "declined");
+    json_t *reason = json_object_get(t, "reason");
+    assert_string_equal(json_string_value(json_object_get(reason, "code")), "insufficient_funds");
+    assert_string_equal(json_string_value(json_object_get(reason, "message")),
+                        "available 100 < 500");
+    assert_null(json_object_get(reason, "rules"));
+    json_decref(t);
+}
+
+static void test_replayed_event_changes_nothing(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t types[] = {
+        event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5),
+        event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9),
+    };
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(apply(fx, &types[i], T0_MS + 10 + i), LEDGER_OK);
+        char *before = raw_record(fx, res.id);
+        assert_int_equal(apply(fx, &types[i], T0_MS + 100 + i), LEDGER_OK);
+        char *after = raw_record(fx, res.id);
+        assert_string_equal(before, after);
+        free(before);
+        free(after);
+    }
+    /* Replays of a reserved after the final status change nothing either. */
+    char *before = raw_record(fx, res.id);
+    assert_int_equal(apply(fx, &types[0], T0_MS + 200), LEDGER_OK);
+    char *after = raw_record(fx, res.id);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+}
+
+static void test_a_final_status_never_changes(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t settled = event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9);
+    assert_int_equal(apply(fx, &settled, T0_MS + 10), LEDGER_OK);
+    char *before = raw_record(fx, res.id);
+    proto_msg_t later[] = {
+        event("accounts", 3, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 20),
+        event("accounts", 4, PROTO_TRANSFER_REJECTED_FRAUD, res.id, T0_MS + 21),
+        event("accounts", 5, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 22),
+    };
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(apply(fx, &later[i], T0_MS + 30), LEDGER_OK);
+    char *after = raw_record(fx, res.id);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_status(fx, res.id, "settled");
+}
+
+static void test_reserved_after_the_final_status_is_history_only(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t settled = event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9);
+    proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5);
+    assert_int_equal(apply(fx, &settled, T0_MS + 10), LEDGER_OK);
+    assert_int_equal(apply(fx, &reserved, T0_MS + 11), LEDGER_OK);
+    json_t *t = get_transfer(fx, res.id);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), "settled");
+    assert_false(json_is_true(json_object_get(t, "held")));
+    json_t *timeline = json_object_get(t, "timeline");
+    assert_int_equal(json_array_size(timeline), 3);
+    /* Sorted by the time each step happened, not by arrival. */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(timeline, 1), "step")),
+                        "funds.reserved");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(timeline, 2), "step")),
+                        "transfer.settled");
+    json_decref(t);
+}
+
+static void test_event_for_an_unknown_transfer_changes_nothing(void **state)
+{
+    fx_t *fx = *state;
+    proto_msg_t m = event("accounts", 1, PROTO_TRANSFER_SETTLED, "tr_0000000000000000000f", T0_MS);
+    assert_int_equal(apply(fx, &m, T0_MS), LEDGER_OK);
+    proto_msg_t foreign = event("accounts", 2, PROTO_TRANSFER_DECLINED, "not-ours", T0_MS);
+    assert_int_equal(apply(fx, &foreign, T0_MS), LEDGER_OK);
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 0);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 0);
+}
+
+static void test_other_message_types_are_invalid(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    char *before = raw_record(fx, res.id);
+    proto_msg_t approved = event("fraud", 1, PROTO_FRAUD_APPROVED, res.id, T0_MS);
+    assert_int_equal(apply(fx, &approved, T0_MS), LEDGER_E_INVALID);
+    proto_msg_t requested = event("gateway", 9, PROTO_TRANSFER_REQUESTED, res.id, T0_MS);
+    assert_int_equal(apply(fx, &requested, T0_MS), LEDGER_E_INVALID);
+    char *after = raw_record(fx, res.id);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+/* --- readers and ids ----------------------------------------------------- */
+
+static json_t *list(fx_t *fx, const char *cursor, uint32_t limit)
+{
+    store_txn_t *txn = NULL;
+    json_t *out = NULL;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(gateway_transfer_list(txn, cursor, limit, &out), LEDGER_OK);
+    store_txn_abort(&txn);
+    return out;
+}
+
+static void test_list_pages_newest_first(void **state)
+{
+    fx_t *fx = *state;
+    char ids[5][PROTO_TRANSFER_ID_MAX + 1];
+    for (int i = 0; i < 5; i++) {
+        gateway_transfer_request_t req = request("alice", "bob", 100 + i);
+        gateway_submit_result_t res;
+        char key[16];
+        snprintf(key, sizeof key, "key-%d", i);
+        submit_ok(fx, key, &req, T0_MS + (uint64_t)i, &res);
+        memcpy(ids[i], res.id, sizeof ids[i]);
+    }
+    const char *cursor = NULL;
+    int expect = 4;
+    json_t *pages[3];
+    for (int p = 0; p < 3; p++) {
+        pages[p] = list(fx, cursor, 2);
+        json_t *items = json_object_get(pages[p], "transfers");
+        size_t n = json_array_size(items);
+        assert_int_equal(n, p < 2 ? 2 : 1);
+        for (size_t i = 0; i < n; i++, expect--)
+            assert_string_equal(json_string_value(json_object_get(json_array_get(items, i), "id")),
+                                ids[expect]);
+        json_t *next = json_object_get(pages[p], "next_cursor");
+        if (p < 2) {
+            assert_string_equal(json_string_value(next), ids[expect + 1]);
+            cursor = json_string_value(next);
+        } else {
+            assert_true(json_is_null(next));
+        }
+    }
+    assert_int_equal(expect, -1);
+    for (int p = 0; p < 3; p++)
+        json_decref(pages[p]);
+
+    /* An exact page leaves no next cursor; a cursor past the newest starts at the newest. */
+    json_t *all = list(fx, NULL, 5);
+    assert_true(json_is_null(json_object_get(all, "next_cursor")));
+    json_decref(all);
+    json_t *top = list(fx, "tr_ffffffffffffffffffff", 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(top, "transfers"), 0), "id")),
+                        ids[4]);
+    json_decref(top);
+
+    store_txn_t *txn = NULL;
+    json_t *out = NULL;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(gateway_transfer_list(txn, NULL, 0, &out), LEDGER_E_INVALID);
+    assert_int_equal(gateway_transfer_list(txn, NULL, GATEWAY_LIST_MAX + 1, &out),
+                     LEDGER_E_INVALID);
+    assert_int_equal(gateway_transfer_get(txn, "tr_00000000000000000001", &out),
+                     LEDGER_E_NOT_FOUND);
+    assert_int_equal(gateway_transfer_get(txn, "../etc", &out), LEDGER_E_NOT_FOUND);
+    store_txn_abort(&txn);
+}
+
+static void test_transfer_ids_sort_by_creation_even_when_the_clock_steps_back(void **state)
+{
+    fx_t *fx = *state;
+    uint64_t times[] = {T0_MS + 10, T0_MS + 10, T0_MS + 5, T0_MS + 11, T0_MS + 4000};
+    char prev[PROTO_TRANSFER_ID_MAX + 1] = "";
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        gateway_transfer_request_t req = request("alice", "bob", 1);
+        gateway_submit_result_t res;
+        char key[16];
+        snprintf(key, sizeof key, "k%zu", i);
+        submit_ok(fx, key, &req, times[i], &res);
+        assert_int_equal(strlen(res.id), GATEWAY_TRANSFER_ID_LEN);
+        assert_true(strcmp(prev, res.id) < 0);
+        memcpy(prev, res.id, sizeof prev);
+    }
+    char expect[32];
+    snprintf(expect, sizeof expect, "tr_%012llx%08x", (unsigned long long)(T0_MS + 4000), 5u);
+    assert_string_equal(prev, expect);
+}
+
+static void test_id_and_text_rules(void **state)
+{
+    (void)state;
+    assert_true(gateway_transfer_id_valid("tr_0123456789abcdef0123"));
+    assert_false(gateway_transfer_id_valid("tr_0123456789abcdef012"));
+    assert_false(gateway_transfer_id_valid("tr_0123456789abcdef01234"));
+    assert_false(gateway_transfer_id_valid("tr_0123456789ABCDEF0123"));
+    assert_false(gateway_transfer_id_valid("tx_0123456789abcdef0123"));
+    assert_true(gateway_account_id_valid("alice"));
+    assert_true(gateway_account_id_valid("acc_1-x"));
+    assert_false(gateway_account_id_valid(""));
+    assert_false(gateway_account_id_valid("Alice"));
+    assert_false(gateway_account_id_valid("a b"));
+    assert_false(gateway_account_id_valid("../x"));
+    char long_id[PROTO_ACCOUNT_ID_MAX + 2];
+    memset(long_id, 'a', sizeof long_id);
+    long_id[PROTO_ACCOUNT_ID_MAX] = '\0';
+    assert_true(gateway_account_id_valid(long_id));
+    long_id[PROTO_ACCOUNT_ID_MAX] = 'a';
+    long_id[PROTO_ACCOUNT_ID_MAX + 1] = '\0';
+    assert_false(gateway_account_id_valid(long_id));
+    assert_true(gateway_text_valid("caf\xc3\xa9 \xe2\x82\xac"));
+    assert_false(gateway_text_valid("tab\there"));
+    assert_false(gateway_text_valid("\xc3"));
+    assert_false(gateway_text_valid("\xed\xa0\x80")); /* a surrogate */
+    assert_false(gateway_text_valid("\xc0\xaf"));     /* overlong */
+    char bad[] = "ok\x01\xff.";
+    gateway_text_sanitize(bad);
+    assert_string_equal(bad, "ok?"
+                             "?.");
+}
+
+/* --- request validation -------------------------------------------------- */
+
+typedef struct {
+    const char *body;
+    unsigned status;
+    const char *code;
+    const char *field;
+} bad_case_t;
+
+static void test_bad_transfer_bodies_are_refused_with_a_clear_error(void **state)
+{
+    (void)state;
+    static const bad_case_t cases[] = {
+        {"", 400, "invalid_json", ""},
+        {"{", 400, "invalid_json", ""},
+        {"not json", 400, "invalid_json", ""},
+        {"[1,2]", 400, "invalid_json", ""},
+        {"\"text\"", 400, "invalid_json", ""},
+        {"{\"from\":\"alice\",\"from\":\"carol\",\"to\":\"bob\",\"amount\":5}", 400, "invalid_json",
+         ""},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"memo\":\"x\"}", 400, "unknown_field",
+         "memo"},
+        {"{\"to\":\"bob\",\"amount\":5}", 400, "missing_field", "from"},
+        {"{\"from\":\"alice\",\"amount\":5}", 400, "missing_field", "to"},
+        {"{\"from\":\"alice\",\"to\":\"bob\"}", 400, "missing_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":null}", 400, "invalid_field", "amount"},
+        {"{\"from\":5,\"to\":\"bob\",\"amount\":5}", 400, "invalid_field", "from"},
+        {"{\"from\":null,\"to\":\"bob\",\"amount\":5}", 400, "invalid_field", "from"},
+        {"{\"from\":\"Alice\",\"to\":\"bob\",\"amount\":5}", 400, "invalid_field", "from"},
+        {"{\"from\":\"\",\"to\":\"bob\",\"amount\":5}", 400, "invalid_field", "from"},
+        {"{\"from\":\"alice\",\"to\":[\"bob\"],\"amount\":5}", 400, "invalid_field", "to"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1.0}", 400, "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1.5}", 400, "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1e3}", 400, "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":\"100\"}", 400, "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":true}", 400, "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":0}", 400, "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":-5}", 400, "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":9223372036854775808}", 400, "invalid_field",
+         "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":-9223372036854775809}", 400,
+         "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"currency\":\"gbp\"}", 400,
+         "invalid_field", "currency"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"currency\":\"GBPX\"}", 400,
+         "invalid_field", "currency"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"currency\":826}", 400, "invalid_field",
+         "currency"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"reference\":7}", 400, "invalid_field",
+         "reference"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"reference\":\"a\\nb\"}", 400,
+         "invalid_field", "reference"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"reference\":\"a\\u0000b\"}", 400,
+         "invalid_json", ""},
+        {"{\"from\":\"alice\",\"to\":\"alice\",\"amount\":5}", 422, "same_account", "to"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gateway_transfer_request_t req;
+        gateway_error_t err;
+        memset(&err, 0, sizeof err);
+        ledger_err_t rc =
+            gateway_parse_transfer_request(cases[i].body, strlen(cases[i].body), &req, &err);
+        if (rc != LEDGER_E_INVALID || err.http_status != cases[i].status ||
+            strcmp(err.code, cases[i].code) != 0 || strcmp(err.field, cases[i].field) != 0)
+            fail_msg("case %zu %s: got %d %u %s field '%s' (%s)", i, cases[i].body, (int)rc,
+                     err.http_status, err.code, err.field, err.message);
+        assert_true(err.message[0] != '\0');
+        assert_true(gateway_text_valid(err.message));
+    }
+}
+
+static void test_long_reference_is_refused(void **state)
+{
+    (void)state;
+    char body[512];
+    char reference[PROTO_REFERENCE_MAX + 2];
+    memset(reference, 'r', sizeof reference);
+    reference[PROTO_REFERENCE_MAX + 1] = '\0';
+    snprintf(body, sizeof body,
+             "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"reference\":\"%s\"}", reference);
+    gateway_transfer_request_t req;
+    gateway_error_t err;
+    assert_int_equal(gateway_parse_transfer_request(body, strlen(body), &req, &err),
+                     LEDGER_E_INVALID);
+    assert_string_equal(err.field, "reference");
+    reference[PROTO_REFERENCE_MAX] = '\0'; /* exactly at the limit */
+    snprintf(body, sizeof body,
+             "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"reference\":\"%s\"}", reference);
+    assert_int_equal(gateway_parse_transfer_request(body, strlen(body), &req, &err), LEDGER_OK);
+    assert_int_equal(strlen(req.reference), PROTO_REFERENCE_MAX);
+}
+
+static void test_good_transfer_bodies_parse_with_defaults(void **state)
+{
+    (void)state;
+    gateway_transfer_request_t a, b;
+    gateway_error_t err;
+    const char *minimal = "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1050}";
+    assert_int_equal(gateway_parse_transfer_request(minimal, strlen(minimal), &a, &err), LEDGER_OK);
+    assert_string_equal(a.from, "alice");
+    assert_string_equal(a.to, "bob");
+    assert_int_equal(a.amount_minor, 1050);
+    assert_string_equal(a.currency, "GBP");
+    assert_string_equal(a.reference, "");
+    const char *full = " { \"reference\" : null, \"currency\":\"GBP\", \"amount\": 1050,"
+                       " \"to\":\"bob\", \"from\":\"alice\" } ";
+    assert_int_equal(gateway_parse_transfer_request(full, strlen(full), &b, &err), LEDGER_OK);
+    /* The same transfer however it is written: the idempotency hash agrees. */
+    uint8_t ha[GATEWAY_HASH_SIZE], hb[GATEWAY_HASH_SIZE];
+    gateway_request_hash(&a, ha);
+    gateway_request_hash(&b, hb);
+    assert_memory_equal(ha, hb, sizeof ha);
+    const char *max = "{\"from\":\"a\",\"to\":\"b\",\"amount\":9223372036854775807,"
+                      "\"reference\":\"caf\\u00e9\"}";
+    assert_int_equal(gateway_parse_transfer_request(max, strlen(max), &a, &err), LEDGER_OK);
+    assert_int_equal(a.amount_minor, INT64_MAX);
+    assert_string_equal(a.reference, "caf\xc3\xa9");
+}
+
+static void test_account_bodies_are_validated(void **state)
+{
+    (void)state;
+    static const bad_case_t cases[] = {
+        {"{\"name\":\"Ann\"}", 400, "missing_field", "id"},
+        {"{\"id\":\"ann\"}", 400, "missing_field", "name"},
+        {"{\"id\":\"ann\",\"name\":\"\"}", 400, "invalid_field", "name"},
+        {"{\"id\":\"Ann\",\"name\":\"Ann\"}", 400, "invalid_field", "id"},
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"opening_balance\":-1}", 400, "invalid_field",
+         "opening_balance"},
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"opening_balance\":1.5}", 400, "invalid_field",
+         "opening_balance"},
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"opening_balance\":99999999999999999999}", 400,
+         "invalid_field", "opening_balance"},
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"balance\":5}", 400, "unknown_field", "balance"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gateway_account_request_t req;
+        gateway_error_t err;
+        memset(&err, 0, sizeof err);
+        ledger_err_t rc =
+            gateway_parse_account_request(cases[i].body, strlen(cases[i].body), &req, &err);
+        if (rc != LEDGER_E_INVALID || err.http_status != cases[i].status ||
+            strcmp(err.code, cases[i].code) != 0 || strcmp(err.field, cases[i].field) != 0)
+            fail_msg("case %zu %s: got %d %u %s field '%s' (%s)", i, cases[i].body, (int)rc,
+                     err.http_status, err.code, err.field, err.message);
+    }
+    gateway_account_request_t req;
+    gateway_error_t err;
+    const char *ok = "{\"id\":\"ann\",\"name\":\"Ann Lee\",\"opening_balance\":0}";
+    assert_int_equal(gateway_parse_account_request(ok, strlen(ok), &req, &err), LEDGER_OK);
+    assert_string_equal(req.id, "ann");
+    assert_string_equal(req.name, "Ann Lee");
+    assert_string_equal(req.currency, "GBP");
+    assert_int_equal(req.opening_balance_minor, 0);
+}
+
+static void test_idempotency_key_rules(void **state)
+{
+    (void)state;
+    gateway_error_t err;
+    assert_int_equal(gateway_check_idempotency_key("abc-123_XYZ.~!", 1, &err), LEDGER_OK);
+    assert_int_equal(gateway_check_idempotency_key(NULL, 0, &err), LEDGER_E_INVALID);
+    assert_string_equal(err.code, "missing_idempotency_key");
+    assert_int_equal(err.http_status, 400);
+    assert_string_equal(err.field, "Idempotency-Key");
+    const char *bad[] = {"", "has space", "tab\t", "caf\xc3\xa9", "del\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(gateway_check_idempotency_key(bad[i], 1, &err), LEDGER_E_INVALID);
+        assert_string_equal(err.code, "invalid_idempotency_key");
+    }
+    assert_int_equal(gateway_check_idempotency_key("a", 2, &err), LEDGER_E_INVALID);
+    assert_string_equal(err.code, "invalid_idempotency_key");
+    char key[GATEWAY_IDEMPOTENCY_KEY_MAX + 2];
+    memset(key, 'k', sizeof key);
+    key[GATEWAY_IDEMPOTENCY_KEY_MAX] = '\0';
+    assert_int_equal(gateway_check_idempotency_key(key, 1, &err), LEDGER_OK);
+    key[GATEWAY_IDEMPOTENCY_KEY_MAX] = 'k';
+    key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1] = '\0';
+    assert_int_equal(gateway_check_idempotency_key(key, 1, &err), LEDGER_E_INVALID);
+}
+
+static void test_limit_and_content_type_rules(void **state)
+{
+    (void)state;
+    gateway_error_t err;
+    uint32_t limit = 0;
+    assert_int_equal(gateway_parse_limit(NULL, 50, 200, &limit, &err), LEDGER_OK);
+    assert_int_equal(limit, 50);
+    assert_int_equal(gateway_parse_limit("200", 50, 200, &limit, &err), LEDGER_OK);
+    assert_int_equal(limit, 200);
+    const char *bad[] = {"", "0", "201", "-1", "+5", "5x", "1e2", "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(gateway_parse_limit(bad[i], 50, 200, &limit, &err), LEDGER_E_INVALID);
+        assert_string_equal(err.code, "invalid_query");
+        assert_string_equal(err.field, "limit");
+    }
+    assert_true(gateway_content_type_is_json("application/json"));
+    assert_true(gateway_content_type_is_json("Application/JSON; charset=utf-8"));
+    assert_false(gateway_content_type_is_json(NULL));
+    assert_false(gateway_content_type_is_json("text/plain"));
+    assert_false(gateway_content_type_is_json("application/jsonx"));
+    assert_false(gateway_content_type_is_json("application/x-www-form-urlencoded"));
+}
+
+/* --- HTTP: a fake accounts node and a tiny client ------------------------ */
+
+typedef struct {
+    zsock_t *router;
+    pthread_t thread;
+    atomic_bool stop;
+    atomic_int queries;
+} fake_accounts_t;
+
+static proto_account_t fake_account(const char *id, int64_t balance, int64_t held)
+{
+    proto_account_t a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.id, sizeof a.id, "%s", id);
+    snprintf(a.name, sizeof a.name, "Name of %s", id);
+    snprintf(a.currency, sizeof a.currency, "GBP");
+    a.balance_minor = balance;
+    a.held_minor = held;
+    return a;
+}
+
+static void *fake_accounts_main(void *arg)
+{
+    fake_accounts_t *fa = arg;
+    while (!atomic_load(&fa->stop)) {
+        zmsg_t *in = zmsg_recv(fa->router); /* rcvtimeo bounds the wait */
+        if (!in)
+            continue;
+        atomic_fetch_add(&fa->queries, 1);
+        zframe_t *identity = zmsg_pop(in);
+        zframe_t *tag = zmsg_pop(in);
+        zframe_t *env = zmsg_pop(in);
+        proto_msg_t q;
+        if (identity && tag && env &&
+            proto_decode(zframe_data(env), zframe_size(env), &q, NULL, 0) == LEDGER_OK &&
+            q.type == PROTO_ACCOUNT_QUERY) {
+            proto_account_t accounts[2] = {fake_account("alice", 10000, 2500),
+                                           fake_account("bob", 500, 0)};
+            proto_ledger_row_t row;
+            memset(&row, 0, sizeof row);
+            row.seq = 7;
+            snprintf(row.account, sizeof row.account, "alice");
+            snprintf(row.kind, sizeof row.kind, "open");
+            row.amount_minor = 10000;
+            row.balance_after_minor = 10000;
+            row.ts_ms = T0_MS;
+            proto_msg_t reply;
+            memset(&reply, 0, sizeof reply);
+            reply.v = PROTO_VERSION;
+            reply.type = PROTO_ACCOUNT_REPLY;
+            snprintf(reply.origin, sizeof reply.origin, "accounts");
+            reply.seq = 1;
+            reply.ts_ms = T0_MS;
+            proto_account_reply_t *r = &reply.body.account_reply;
+            r->status = 200;
+            const proto_query_t *qq = &q.body.query;
+            if (q.body.query.op == PROTO_QUERY_LIST) {
+                r->accounts = accounts;
+                r->account_count = 2;
+                snprintf(r->next, sizeof r->next, "bob");
+            } else if (qq->op == PROTO_QUERY_LEDGER) {
+                r->entries = &row;
+                r->entry_count = 1;
+            } else if (strcmp(qq->account, "alice") == 0 || qq->op == PROTO_QUERY_OPEN) {
+                if (qq->op == PROTO_QUERY_OPEN)
+                    snprintf(accounts[0].id, sizeof accounts[0].id, "%s", qq->account);
+                r->accounts = accounts;
+                r->account_count = 1;
+                if (strcmp(qq->account, "taken") == 0) {
+                    r->status = 409;
+                    snprintf(r->code, sizeof r->code, "account_exists");
+                    r->accounts = NULL;
+                    r->account_count = 0;
+                }
+            } else {
+                r->status = 404;
+                snprintf(r->code, sizeof r->code, "not_found");
+                snprintf(r->reason, sizeof r->reason, "no account %s", qq->account);
+            }
+            void *data = NULL;
+            size_t size = 0;
+            if (proto_encode(&reply, &data, &size, NULL, 0) == LEDGER_OK) {
+                zmsg_t *out = zmsg_new();
+                zmsg_append(out, &identity);
+                zmsg_append(out, &tag);
+                zmsg_addmem(out, data, size);
+                zmsg_send(&out, fa->router);
+                free(data);
+            }
+        }
+        zframe_destroy(&identity);
+        zframe_destroy(&tag);
+        zframe_destroy(&env);
+        zmsg_destroy(&in);
+    }
+    return NULL;
+}
+
+static void fake_accounts_start(fake_accounts_t *fa, char *endpoint, size_t size)
+{
+    memset(fa, 0, sizeof *fa);
+    fa->router = zsock_new(ZMQ_ROUTER);
+    assert_non_null(fa->router);
+    zsock_set_linger(fa->router, 0);
+    zsock_set_rcvtimeo(fa->router, 50);
+    int port = zsock_bind(fa->router, "tcp://127.0.0.1:*");
+    assert_true(port > 0);
+    snprintf(endpoint, size, "tcp://127.0.0.1:%d", port);
+    assert_int_equal(pthread_create(&fa->thread, NULL, fake_accounts_main, fa), 0);
+}
+
+static void fake_accounts_stop(fake_accounts_t *fa)
+{
+    atomic_store(&fa->stop, true);
+    pthread_join(fa->thread, NULL);
+    zsock_destroy(&fa->router);
+}
+
+typedef struct {
+    int status;
+    char raw[65536];
+    const char *body;
+} http_reply_t;
+
+/* One request over a fresh connection ("Connection: close"); reads the whole answer. With
+   `send_body` false only the headers go out (to see an answer given before the body). */
+static void http_call_full(uint16_t port, const char *method, const char *path, const char *headers,
+                           const char *body, bool send_body, http_reply_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    char *request = malloc(65536);
+    assert_non_null(request);
+    int n = snprintf(request, 65536, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s",
+                     method, path, headers ? headers : "");
+    if (body)
+        n += snprintf(request + n, 65536 - (size_t)n, "Content-Length: %zu\r\n", strlen(body));
+    n += snprintf(request + n, 65536 - (size_t)n, "\r\n%s", body && send_body ? body : "");
+    assert_true(n < 65536);
+    assert_int_equal(write(fd, request, (size_t)n), n);
+    free(request);
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(fd, out->raw + got, sizeof out->raw - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    out->raw[got] = '\0';
+    assert_true(sscanf(out->raw, "HTTP/1.1 %d", &out->status) == 1);
+    const char *split = strstr(out->raw, "\r\n\r\n");
+    out->body = split ? split + 4 : "";
+}
+
+static void http_call(uint16_t port, const char *method, const char *path, const char *headers,
+                      const char *body, http_reply_t *out)
+{
+    http_call_full(port, method, path, headers, body, true, out);
+}
+
+static bool has_header(const http_reply_t *r, const char *line)
+{
+    const char *end = strstr(r->raw, "\r\n\r\n");
+    const char *at = strcasestr(r->raw, line);
+    return at && end && at < end;
+}
+
+static json_t *reply_json(const http_reply_t *r)
+{
+    json_t *j = json_loads(r->body, 0, NULL);
+    if (!j)
+        fail_msg("not JSON: %s", r->raw);
+    assert_true(has_header(r, "Content-Type: application/json"));
+    return j;
+}
+
+static void assert_error(const http_reply_t *r, int status, const char *code)
+{
+    if (r->status != status)
+        fail_msg("expected %d %s, got: %s", status, code, r->raw);
+    json_t *j = reply_json(r);
+    json_t *err = json_object_get(j, "error");
+    assert_string_equal(json_string_value(json_object_get(err, "code")), code);
+    assert_true(json_is_string(json_object_get(err, "message")));
+    assert_non_null(json_object_get(err, "field"));
+    json_decref(j);
+}
+
+static atomic_int wakes;
+static atomic_int published;
+
+static void on_wake(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&wakes, 1);
+}
+
+static void on_publish(void *arg, const node_published_t *items, size_t n)
+{
+    (void)arg;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(items[i].type, PROTO_TRANSFER_REQUESTED);
+        atomic_fetch_add(&published, 1);
+    }
+}
+
+static gateway_http_t *start_http(fx_t *fx, const char *accounts_endpoint, uint32_t timeout_ms)
+{
+    gateway_http_config_t config;
+    memset(&config, 0, sizeof config);
+    config.store = fx->store;
+    config.node_name = NODE;
+    config.port = 0;
+    config.accounts_endpoint = accounts_endpoint;
+    config.query_timeout_ms = timeout_ms;
+    config.body_max_bytes = 512;
+    config.wake = on_wake;
+    config.publish = on_publish;
+    gateway_http_t *gw = NULL;
+    assert_int_equal(gateway_http_start(&config, &gw), LEDGER_OK);
+    assert_true(gateway_http_port(gw) > 0);
+    return gw;
+}
+
+#define JSON_HEADERS "Content-Type: application/json\r\n"
+#define TRANSFER_BODY "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1050,\"reference\":\"rent\"}"
+
+static void test_http_transfer_round_trip(void **state)
+{
+    fx_t *fx = *state;
+    atomic_store(&wakes, 0);
+    atomic_store(&published, 0);
+    gateway_http_t *gw = start_http(fx, "tcp://127.0.0.1:1", 200);
+    uint16_t port = gateway_http_port(gw);
+    http_reply_t r;
+
+    http_call(port, "GET", "/api/health", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_t *j = reply_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    json_decref(j);
+
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k-1\r\n",
+              TRANSFER_BODY, &r);
+    if (r.status != 202)
+        fail_msg("%s", r.raw);
+    assert_false(has_header(&r, "Idempotent-Replayed"));
+    j = reply_json(&r);
+    char id[PROTO_TRANSFER_ID_MAX + 1];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
+    assert_true(gateway_transfer_id_valid(id));
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "pending");
+    assert_int_equal(json_integer_value(json_object_get(j, "amount")), 1050);
+    assert_string_equal(json_string_value(json_object_get(j, "currency")), "GBP");
+    assert_true(json_is_string(json_object_get(j, "created_at")));
+    char first_body[1024];
+    snprintf(first_body, sizeof first_body, "%s", r.body);
+    json_decref(j);
+    char location[128];
+    snprintf(location, sizeof location, "Location: /api/transfers/%s", id);
+    assert_true(has_header(&r, location));
+    assert_int_equal(atomic_load(&wakes), 1);
+    assert_int_equal(atomic_load(&published), 1);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+
+    /* The same key and body (keys in another order): the same answer, marked as a replay. */
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k-1\r\n",
+              "{\"reference\":\"rent\",\"amount\":1050,\"to\":\"bob\",\"from\":\"alice\"}", &r);
+    assert_int_equal(r.status, 202);
+    assert_true(has_header(&r, "Idempotent-Replayed: true"));
+    assert_string_equal(r.body, first_body);
+    assert_int_equal(atomic_load(&wakes), 1);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k-1\r\n",
+              "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1051}", &r);
+    assert_error(&r, 422, "idempotency_key_reused");
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 1);
+
+    char path[128];
+    snprintf(path, sizeof path, "/api/transfers/%s", id);
+    http_call(port, "GET", path, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    j = reply_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "pending");
+    assert_int_equal(json_array_size(json_object_get(j, "timeline")), 1);
+    json_decref(j);
+
+    http_call(port, "GET", "/api/transfers?limit=1", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    j = reply_json(&r);
+    assert_int_equal(json_array_size(json_object_get(j, "transfers")), 1);
+    assert_true(json_is_null(json_object_get(j, "next_cursor")));
+    json_decref(j);
+
+    http_call(port, "GET", "/api/transfers/tr_00000000000000000001", NULL, NULL, &r);
+    assert_error(&r, 404, "not_found");
+    http_call(port, "GET", "/api/transfers/nonsense", NULL, NULL, &r);
+    assert_error(&r, 404, "not_found");
+    gateway_http_destroy(&gw);
+    assert_null(gw);
+}
+
+static void test_http_refuses_bad_requests(void **state)
+{
+    fx_t *fx = *state;
+    gateway_http_t *gw = start_http(fx, "tcp://127.0.0.1:1", 200);
+    uint16_t port = gateway_http_port(gw);
+    http_reply_t r;
+
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS, TRANSFER_BODY, &r);
+    assert_error(&r, 400, "missing_idempotency_key");
+    http_call(port, "POST", "/api/transfers",
+              JSON_HEADERS "Idempotency-Key: a\r\nIdempotency-Key: b\r\n", TRANSFER_BODY, &r);
+    assert_error(&r, 400, "invalid_idempotency_key");
+    http_call(port, "POST", "/api/transfers", "Content-Type: text/plain\r\nIdempotency-Key: k\r\n",
+              TRANSFER_BODY, &r);
+    assert_error(&r, 415, "unsupported_media_type");
+    http_call(port, "POST", "/api/transfers", "Idempotency-Key: k\r\n", TRANSFER_BODY, &r);
+    assert_error(&r, 415, "unsupported_media_type");
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k\r\n",
+              "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1.0}", &r);
+    assert_error(&r, 400, "invalid_field");
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k\r\n",
+              "{\"from\":\"alice\",\"to\":\"alice\",\"amount\":1}", &r);
+    assert_error(&r, 422, "same_account");
+
+    /* Over the body cap (512 in these tests): declared, and streamed in chunks. */
+    char big[1024];
+    memset(big, ' ', sizeof big);
+    big[sizeof big - 1] = '\0';
+    http_call_full(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k\r\n", big,
+                   false, &r);
+    assert_error(&r, 413, "payload_too_large");
+
+    http_call(port, "DELETE", "/api/transfers", NULL, NULL, &r);
+    assert_error(&r, 405, "method_not_allowed");
+    assert_true(has_header(&r, "Allow: GET, HEAD, POST"));
+    http_call(port, "POST", "/api/health", JSON_HEADERS, "{}", &r);
+    assert_error(&r, 405, "method_not_allowed");
+    assert_true(has_header(&r, "Allow: GET, HEAD"));
+    http_call(port, "GET", "/nowhere", NULL, NULL, &r);
+    assert_error(&r, 404, "not_found");
+    http_call(port, "GET", "/api/events", NULL, NULL, &r);
+    assert_error(&r, 404, "not_found");
+    http_call(port, "GET", "/api/transfers?limit=0", NULL, NULL, &r);
+    assert_error(&r, 400, "invalid_query");
+    http_call(port, "GET", "/api/transfers?cursor=zzz", NULL, NULL, &r);
+    assert_error(&r, 400, "invalid_query");
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 0);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 0);
+    gateway_http_destroy(&gw);
+}
+
+static void test_http_chunked_body_over_the_cap_is_413(void **state)
+{
+    fx_t *fx = *state;
+    gateway_http_t *gw = start_http(fx, "tcp://127.0.0.1:1", 200);
+    char big[1024];
+    memset(big, ' ', sizeof big);
+    big[sizeof big - 1] = '\0';
+    char request[2048];
+    int n = snprintf(request, sizeof request,
+                     "POST /api/transfers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" JSON_HEADERS
+                     "Idempotency-Key: k\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "%zx\r\n%s\r\n0\r\n\r\n",
+                     strlen(big), big);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(gateway_http_port(gw))};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(write(fd, request, (size_t)n), n);
+    char answer[4096] = "";
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(fd, answer + got, sizeof answer - 1 - got)) > 0)
+        got += (size_t)r;
+    answer[got] = '\0';
+    close(fd);
+    assert_non_null(strstr(answer, "HTTP/1.1 413"));
+    assert_non_null(strstr(answer, "payload_too_large"));
+    gateway_http_destroy(&gw);
+}
+
+static void test_http_account_routes_ask_the_accounts_node(void **state)
+{
+    fx_t *fx = *state;
+    fake_accounts_t fa;
+    char endpoint[64];
+    fake_accounts_start(&fa, endpoint, sizeof endpoint);
+    gateway_http_t *gw = start_http(fx, endpoint, 5000);
+    uint16_t port = gateway_http_port(gw);
+    http_reply_t r;
+
+    http_call(port, "GET", "/api/accounts", NULL, NULL, &r);
+    if (r.status != 200)
+        fail_msg("%s", r.raw);
+    json_t *j = reply_json(&r);
+    json_t *accounts = json_object_get(j, "accounts");
+    assert_int_equal(json_array_size(accounts), 2);
+    json_t *alice = json_array_get(accounts, 0);
+    assert_string_equal(json_string_value(json_object_get(alice, "id")), "alice");
+    assert_int_equal(json_integer_value(json_object_get(alice, "balance")), 10000);
+    assert_int_equal(json_integer_value(json_object_get(alice, "held")), 2500);
+    assert_int_equal(json_integer_value(json_object_get(alice, "available")), 7500);
+    assert_true(json_is_false(json_object_get(alice, "funding")));
+    assert_string_equal(json_string_value(json_object_get(j, "next_cursor")), "bob");
+    json_decref(j);
+
+    http_call(port, "GET", "/api/accounts/alice", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    j = reply_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "Name of alice");
+    json_decref(j);
+
+    http_call(port, "GET", "/api/accounts/nobody", NULL, NULL, &r);
+    assert_error(&r, 404, "not_found");
+    http_call(port, "GET", "/api/accounts/Bad%20Id", NULL, NULL, &r);
+    assert_error(&r, 404, "not_found");
+
+    http_call(port, "GET", "/api/accounts/alice/ledger?limit=10", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    j = reply_json(&r);
+    json_t *entries = json_object_get(j, "entries");
+    assert_int_equal(json_array_size(entries), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(entries, 0), "seq")), 7);
+    assert_true(json_is_null(json_object_get(j, "next_cursor")));
+    json_decref(j);
+    http_call(port, "GET", "/api/accounts/alice/ledger?cursor=x", NULL, NULL, &r);
+    assert_error(&r, 400, "invalid_query");
+
+    http_call(port, "POST", "/api/accounts", JSON_HEADERS,
+              "{\"id\":\"carol\",\"name\":\"Carol\",\"opening_balance\":500}", &r);
+    assert_int_equal(r.status, 200);
+    j = reply_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "carol");
+    json_decref(j);
+    http_call(port, "POST", "/api/accounts", JSON_HEADERS, "{\"id\":\"taken\",\"name\":\"Carol\"}",
+              &r);
+    assert_error(&r, 409, "account_exists");
+    http_call(port, "POST", "/api/accounts", JSON_HEADERS, "{\"id\":\"x\"}", &r);
+    assert_error(&r, 400, "missing_field");
+
+    assert_int_equal(atomic_load(&fa.queries), 6); /* refused requests never reach it */
+    gateway_http_destroy(&gw);
+    fake_accounts_stop(&fa);
+}
+
+static void test_http_accounts_node_away_is_503_and_transfers_still_work(void **state)
+{
+    fx_t *fx = *state;
+    gateway_http_t *gw = start_http(fx, "tcp://127.0.0.1:1", 300);
+    uint16_t port = gateway_http_port(gw);
+    http_reply_t r;
+    http_call(port, "GET", "/api/accounts", NULL, NULL, &r);
+    assert_error(&r, 503, "accounts_unavailable");
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k-away\r\n",
+              TRANSFER_BODY, &r);
+    assert_int_equal(r.status, 202);
+    gateway_http_destroy(&gw);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_submit_creates_pending_transfer_and_one_outbox_entry,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_same_key_same_request_returns_the_same_transfer_and_writes_nothing, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_same_key_different_request_is_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_expired_key_makes_a_new_transfer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_request_is_refused_before_any_write, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_prune_deletes_only_expired_keys, setup, teardown),
+        cmocka_unit_test(test_request_hash_covers_every_field),
+        cmocka_unit_test_setup_teardown(test_funds_reserved_keeps_pending_and_marks_held, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_settled_moves_pending_to_settled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_fraud_records_the_rules_that_fired, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_declined_records_the_code_and_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replayed_event_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_final_status_never_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reserved_after_the_final_status_is_history_only, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_event_for_an_unknown_transfer_changes_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_other_message_types_are_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_pages_newest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_transfer_ids_sort_by_creation_even_when_the_clock_steps_back, setup, teardown),
+        cmocka_unit_test(test_id_and_text_rules),
+        cmocka_unit_test(test_bad_transfer_bodies_are_refused_with_a_clear_error),
+        cmocka_unit_test(test_long_reference_is_refused),
+        cmocka_unit_test(test_good_transfer_bodies_parse_with_defaults),
+        cmocka_unit_test(test_account_bodies_are_validated),
+        cmocka_unit_test(test_idempotency_key_rules),
+        cmocka_unit_test(test_limit_and_content_type_rules),
+        cmocka_unit_test_setup_teardown(test_http_transfer_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_refuses_bad_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_chunked_body_over_the_cap_is_413, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_http_account_routes_ask_the_accounts_node, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_http_accounts_node_away_is_503_and_transfers_still_work, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
