@@ -60,6 +60,10 @@ json_t *proto_json_from_frame(const void *data, size_t size)
 {
     if (!data || size == 0 || size > PROTO_FRAME_MAX)
         return NULL;
+    /* msgpack-c allocates a container's items as soon as it reads the count:
+       check the bytes first, without allocating (a 5-byte frame can claim 2^32 items). */
+    if (proto_frame_check(data, size, NULL, 0) != LEDGER_OK)
+        return NULL;
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     size_t offset = 0;

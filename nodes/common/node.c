@@ -279,6 +279,17 @@ static bool receive_one(node_t *self, inbound_t *in)
     return true;
 }
 
+/*  Errors that mean "this message can never be applied here" (nack it, the
+    sender dead-letters it where an operator can see and replay it), as
+    opposed to errors of the store, which abort the batch so that it is
+    tried again. Stalling the inbox behind one bad message would stop
+    every transfer behind it. */
+static bool refused_for_good(ledger_err_t err)
+{
+    return err == LEDGER_E_INVALID || err == LEDGER_E_OVERFLOW || err == LEDGER_E_CORRUPT ||
+           err == LEDGER_E_TOO_LARGE;
+}
+
 static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
 {
     node_t *self = arg;
@@ -311,9 +322,13 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
         }
         in->why[0] = '\0';
         err = self->app.apply(&self->ctx, &in->msg, self->app.app, in->why, sizeof in->why);
-        if (err == LEDGER_E_INVALID) {
+        if (refused_for_good(err)) {
+            /* The handler wrote nothing (its contract), so the batch goes on without it. */
             in->outcome = OUTCOME_NACK;
-            snprintf(in->code, sizeof in->code, "invalid");
+            snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
+            if (!in->why[0])
+                snprintf(in->why, sizeof in->why, "%s cannot apply this message: %s", self->config.name,
+                         ledger_err_name(err));
             continue;
         }
         if (err)

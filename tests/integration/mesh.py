@@ -9,6 +9,7 @@ talking to node inboxes directly.
 import atexit
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -30,10 +31,37 @@ def _cleanup_all():
 atexit.register(_cleanup_all)
 
 
+_handed_out = set()
+_rng = random.Random(os.getpid() * 7919 + time.monotonic_ns())
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port that is free now and outside the kernel's ephemeral range, so
+    that the nodes' own outgoing connections can never take it first."""
+    low, high = _ephemeral_range()
+    candidates = (10000, low - 1) if low > 12000 else (high + 1, 65535)
+    for _ in range(1000):
+        port = _rng.randint(*candidates)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port")
 
 
 def wait_until(check, timeout=20.0, what="condition", interval=0.02):
@@ -56,9 +84,7 @@ class Mesh:
         self.build_dir = build_dir or os.environ.get("LEDGER_BUILD_DIR", "build")
         self.tmp = tempfile.mkdtemp(prefix="ledger-it-")
         self.ports = {}
-        for node in NODES:
-            self.ports[node] = {"inbox": free_port(), "feed": free_port(), "admin": free_port()}
-        self.http_port = free_port()
+        self.pick_ports()
         self.procs = {}
         self.demo = demo
         self.extra_env = env or {}
@@ -104,11 +130,29 @@ class Mesh:
                                             stderr=subprocess.STDOUT)
         log.close()
 
-    def start_all(self):
+    def pick_ports(self):
         for node in NODES:
-            self.start(node)
-        self.wait_ready()
-        return self
+            self.ports[node] = {"inbox": free_port(), "feed": free_port(), "admin": free_port()}
+        self.http_port = free_port()
+
+    def start_all(self, attempts=3):
+        """Starts the three nodes; if one dies at start (another test took one of
+        its ports in the meantime), starts again on fresh ports."""
+        for attempt in range(attempts):
+            for node in NODES:
+                self.start(node)
+            try:
+                wait_until(lambda: self.get("/api/accounts")[0] == 200 or
+                           any(not self.running(n) for n in NODES), 20, "the mesh to start")
+            except AssertionError:
+                pass
+            if all(self.running(n) for n in NODES) and self.get("/api/accounts")[0] == 200:
+                return self
+            for node in NODES:
+                self.kill(node)
+            shutil.rmtree(os.path.join(self.tmp, "data"), ignore_errors=True)
+            self.pick_ports()
+        raise AssertionError("the mesh did not start; see the node logs")
 
     def wait_ready(self, timeout=20.0):
         wait_until(lambda: self.get("/api/accounts")[0] == 200, timeout, "gateway and accounts to answer")

@@ -1,0 +1,95 @@
+"""Chaos: each node in turn is killed with SIGKILL in the middle of a stream
+of transfers and restarted; afterwards every transfer has exactly one final
+status, money is conserved, nothing is held, no effect was applied twice and
+the ledger chain is intact (invariants.py)."""
+import os
+import random
+import signal
+import threading
+import time
+import unittest
+import urllib.error
+
+from invariants import check_invariants
+from mesh import MeshTest, wait_until
+
+RULES = ("velocity_max_count = 0\n"        # 0 turns the velocity rules off: this test
+         "velocity_max_sum_minor = 0\n"    # wants only the blocklist to reject
+         "new_payee_limit_minor = 0\n")
+CUSTOMERS = ["alice", "bob", "carol", "dave"]
+
+
+class ChaosTest(MeshTest):
+    mesh_options = {"fraud_rules": RULES, "log_level": "warn"}
+
+    def submit(self, src, dst, amount, key, deadline_s=60.0):
+        """Posts until the gateway answers, reusing the key: a client's retry."""
+        deadline = time.monotonic() + deadline_s
+        while True:
+            try:
+                status, payload = self.mesh.transfer(src, dst, amount, key=key)
+                if status in (200, 202):
+                    return payload["id"]
+                if status != 503:
+                    self.fail(f"unexpected answer {status}: {payload}")
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass  # gateway down or restarting: retry with the same key
+            if time.monotonic() > deadline:
+                self.fail(f"transfer {key} not accepted within {deadline_s}s")
+            time.sleep(0.05)
+
+    def plan(self, rng, count):
+        plan = []
+        for i in range(count):
+            if i % 9 == 4:
+                plan.append(("mallory", "alice", 100 + i))   # blocklisted: rejected_fraud
+            elif i % 11 == 7:
+                plan.append(("dave", "bob", 900000))         # more than dave has
+            else:
+                src, dst = rng.sample(CUSTOMERS, 2)
+                plan.append((src, dst, rng.randint(1, 2500)))
+        return plan
+
+    def test_each_node_killed_mid_stream_and_restarted_keeps_every_invariant(self):
+        rng = random.Random(int(os.environ.get("LEDGER_CHAOS_SEED", "20261125")))
+        initial = self.mesh.accounts()
+        plan = self.plan(rng, 300)
+        accepted, errors = [], []
+
+        def client():
+            try:
+                for i, (src, dst, amount) in enumerate(plan):
+                    accepted.append(self.submit(src, dst, amount, key=f"chaos-{i}"))
+            except BaseException as e:  # reported by the main thread
+                errors.append(e)
+
+        sender = threading.Thread(target=client)
+        sender.start()
+        # Each node in turn dies while the client keeps sending; the kill lands
+        # wherever the saga happens to be.
+        for n, victim in enumerate(["accounts", "fraud", "gateway", "accounts", "fraud", "gateway"]):
+            wait_until(lambda: len(accepted) >= 40 * (n + 1) or not sender.is_alive(), timeout=60,
+                       what=f"{40 * (n + 1)} transfers accepted")
+            self.mesh.kill(victim, signal.SIGKILL)
+            self.mesh.start(victim)
+        sender.join(timeout=120)
+        self.assertFalse(sender.is_alive(), "the client finished")
+        self.assertEqual(errors, [])
+        self.assertEqual(len(accepted), len(plan))
+        self.assertEqual(len(set(accepted)), len(accepted), "one transfer per idempotency key")
+
+        def all_final():
+            return all(t["status"] != "pending" for t in self.mesh.all_transfers())
+        wait_until(all_final, timeout=90, what="every transfer to reach a final status")
+        statuses = check_invariants(self, self.mesh, initial, accepted)
+        print(f"\nchaos: {len(accepted)} transfers, {dict(statuses)}")
+        self.assertGreater(statuses["settled"], 0)
+        self.assertGreater(statuses["rejected_fraud"], 0)
+        self.assertGreater(statuses["declined"], 0)
+        for node in ("accounts", "fraud", "gateway"):
+            wait_until(lambda: self.mesh.admin(node, "GET", "/health")[1]["outbox_depth"] == 0,
+                       timeout=30, what=f"the {node} outbox to drain")
+
+
+if __name__ == "__main__":
+    unittest.main()
