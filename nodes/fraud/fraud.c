@@ -749,6 +749,7 @@ ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const prot
     v->rule_count = d.rule_count;
     memcpy(v->rules, d.rules, sizeof v->rules);
     copy_str(v->reason, sizeof v->reason, d.reason);
-    const char *peers[] = {NODE_PEER_ACCOUNTS};
-    return node_emit(ctx, peers, 1, &out, msg);
+    /* accounts acts on the verdict; the gateway shows it (and its rules) in the timeline. */
+    const char *peers[] = {NODE_PEER_ACCOUNTS, NODE_PEER_GATEWAY};
+    return node_emit(ctx, peers, 2, &out, msg);
 }

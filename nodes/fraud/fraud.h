@@ -2,7 +2,8 @@
 
     On funds.reserved the node evaluates every rule, stores the decision with
     the rules that fired and a human reason, updates its risk state, and
-    sends fraud.approved (no rule fired) or fraud.rejected to accounts. Pure
+    sends fraud.approved (no rule fired) or fraud.rejected to accounts (and
+    the gateway, for the timeline). Pure
     logic over the store, like every saga handler: reads and writes only
     through ctx->txn, sends only through node_emit(), time is ctx->now_ms.
     The one piece of I/O here is fraud_rules_load_file(), configuration
@@ -137,7 +138,8 @@ ledger_err_t fraud_rules_load_file(fraud_rules_t *rules, const char *path, char 
 
 /*  Handles funds.reserved (see the top of this file): decides, stores the
     decision and the risk state, emits fraud.approved / fraud.rejected
-    {transfer, rules, reason} to NODE_PEER_ACCOUNTS. Returns LEDGER_OK also
+    {transfer, rules, reason} to NODE_PEER_ACCOUNTS and NODE_PEER_GATEWAY
+    (which shows the verdict and its rules in the transfer's timeline). Returns LEDGER_OK also
     when the transfer was already decided (nothing changes).
     Errors: LEDGER_E_INVALID for any other message type (nothing written;
     the runtime nacks it), LEDGER_E_CORRUPT for a stored record that does

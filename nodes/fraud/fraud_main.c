@@ -33,6 +33,7 @@ int main(int argc, char **argv)
     }
     node_app_t app = {.apply = apply, .app = &rules};
     app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
-    app.peer_count = 1;
+    app.peers[1] = (relay_peer_t){NODE_PEER_GATEWAY, config.gateway};
+    app.peer_count = 2;
     return node_main_run(&config, &app, NULL);
 }

@@ -777,6 +777,8 @@ static const char *event_transfer_id(const proto_msg_t *msg)
     case PROTO_TRANSFER_SETTLED:
         return msg->body.transfer.transfer;
     case PROTO_TRANSFER_REJECTED_FRAUD:
+    case PROTO_FRAUD_APPROVED:
+    case PROTO_FRAUD_REJECTED:
         return msg->body.verdict.transfer;
     case PROTO_TRANSFER_DECLINED:
         return msg->body.declined.transfer;
@@ -823,6 +825,10 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
             rec->held = true;
             changed = true;
         }
+        changed |= timeline_add(rec, &step);
+    } else if (msg->type == PROTO_FRAUD_APPROVED || msg->type == PROTO_FRAUD_REJECTED) {
+        /* The verdict is a step of the timeline; the status changes only when
+           accounts has settled or released the hold. */
         changed |= timeline_add(rec, &step);
     } else {
         if (!pending)

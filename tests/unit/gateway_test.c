@@ -580,6 +580,24 @@ static void test_event_for_an_unknown_transfer_changes_nothing(void **state)
     assert_int_equal(count(fx, STORE_DB_OUTBOX), 0);
 }
 
+static void test_fraud_verdict_is_a_timeline_step_and_keeps_pending(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t approved = event("fraud", 1, PROTO_FRAUD_APPROVED, res.id, T0_MS + 1);
+    assert_int_equal(apply(fx, &approved, T0_MS + 1), LEDGER_OK);
+    char *once = raw_record(fx, res.id);
+    assert_non_null(strstr(once, "\"fraud.approved\""));
+    assert_non_null(strstr(once, "\"pending\""));
+    assert_int_equal(apply(fx, &approved, T0_MS + 2), LEDGER_OK); /* a replay changes nothing */
+    char *twice = raw_record(fx, res.id);
+    assert_string_equal(once, twice);
+    free(once);
+    free(twice);
+}
+
 static void test_other_message_types_are_invalid(void **state)
 {
     fx_t *fx = *state;
@@ -587,8 +605,6 @@ static void test_other_message_types_are_invalid(void **state)
     gateway_submit_result_t res;
     submit_ok(fx, "key-1", &req, T0_MS, &res);
     char *before = raw_record(fx, res.id);
-    proto_msg_t approved = event("fraud", 1, PROTO_FRAUD_APPROVED, res.id, T0_MS);
-    assert_int_equal(apply(fx, &approved, T0_MS), LEDGER_E_INVALID);
     proto_msg_t requested = event("gateway", 9, PROTO_TRANSFER_REQUESTED, res.id, T0_MS);
     assert_int_equal(apply(fx, &requested, T0_MS), LEDGER_E_INVALID);
     char *after = raw_record(fx, res.id);
@@ -1417,6 +1433,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reserved_after_the_final_status_is_history_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_event_for_an_unknown_transfer_changes_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fraud_verdict_is_a_timeline_step_and_keeps_pending, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_other_message_types_are_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_pages_newest_first, setup, teardown),
