@@ -494,7 +494,9 @@ static void test_killed_writer_leaves_only_whole_committed_batches(void **state)
         while (read(fds[0], &batch, sizeof batch) == (ssize_t)sizeof batch)
             reported = batch;
         close(fds[0]);
+        uint64_t prev_present = present;
         present = check_whole_batches(fx->dir, reported);
+        fprintf(stderr, "DBG round %d start %llu reports_before_kill %d reported %llu present %llu\n", round, (unsigned long long)prev_present+1, reports_before_kill, (unsigned long long)reported, (unsigned long long)present);
         /* At most the one batch in flight committed without being reported. */
         assert_true(present <= reported + 1);
     }

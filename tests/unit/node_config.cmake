@@ -1,0 +1,1 @@
+ledger_unit_test(node_config_test node_config_test.c ledger_node)

@@ -1,0 +1,163 @@
+/* node_config_test.c: defaults, LEDGER_* environment variables and flags, and their errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "node_config.h"
+
+static const char *const variables[] = {"LEDGER_DATA_DIR", "LEDGER_INBOX", "LEDGER_HTTP_PORT",
+                                        "LEDGER_DEMO", "LEDGER_BATCH_MAX", "LEDGER_LOG_LEVEL",
+                                        "LEDGER_RETRY_MIN_MS", "LEDGER_RETRY_MAX_MS"};
+
+static int clean_environment(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof variables / sizeof variables[0]; i++)
+        unsetenv(variables[i]);
+    return 0;
+}
+
+static ledger_err_t load(node_config_t *c, node_kind_t kind, int argc, char **argv, char *why)
+{
+    return node_config_load(c, kind, argc, argv, why, 256);
+}
+
+static void test_defaults_run_three_nodes_on_one_machine(void **state)
+{
+    (void)state;
+    node_config_t gw, ac, fr;
+    char why[256] = "";
+    char *argv[] = {"node", NULL};
+    assert_int_equal(load(&gw, NODE_KIND_GATEWAY, 1, argv, why), LEDGER_OK);
+    assert_int_equal(load(&ac, NODE_KIND_ACCOUNTS, 1, argv, why), LEDGER_OK);
+    assert_int_equal(load(&fr, NODE_KIND_FRAUD, 1, argv, why), LEDGER_OK);
+    assert_string_equal(gw.name, "gateway");
+    assert_string_equal(gw.inbox, "tcp://127.0.0.1:7101");
+    assert_string_equal(ac.inbox, "tcp://127.0.0.1:7201");
+    assert_string_equal(fr.inbox, "tcp://127.0.0.1:7301");
+    /* every node's peer endpoints point at the others' inboxes */
+    assert_string_equal(gw.accounts, ac.inbox);
+    assert_string_equal(ac.fraud, fr.inbox);
+    assert_string_equal(fr.gateway, gw.inbox);
+    assert_string_equal(ac.data_dir, "./data/accounts");
+    assert_int_equal(gw.http_port, 8080);
+    assert_true(gw.admin_port != ac.admin_port && ac.admin_port != fr.admin_port);
+    assert_false(ac.demo);
+    assert_false(ac.no_sync);
+}
+
+static void test_environment_sets_and_flags_win(void **state)
+{
+    (void)state;
+    setenv("LEDGER_DATA_DIR", "/env/dir", 1);
+    setenv("LEDGER_HTTP_PORT", "9000", 1);
+    setenv("LEDGER_DEMO", "1", 1);
+    node_config_t c;
+    char why[256] = "";
+    char *argv[] = {"node", "--data-dir", "/flag/dir", "--batch-max=17", "--log-level", "warn", NULL};
+    assert_int_equal(load(&c, NODE_KIND_ACCOUNTS, 6, argv, why), LEDGER_OK);
+    assert_string_equal(c.data_dir, "/flag/dir");
+    assert_int_equal(c.http_port, 9000);
+    assert_true(c.demo);
+    assert_int_equal(c.batch_max, 17);
+}
+
+static void test_bool_flag_without_value_means_true(void **state)
+{
+    (void)state;
+    node_config_t c;
+    char why[256] = "";
+    char *argv[] = {"node", "--demo", "--no-sync", NULL};
+    assert_int_equal(load(&c, NODE_KIND_ACCOUNTS, 3, argv, why), LEDGER_OK);
+    assert_true(c.demo);
+    assert_true(c.no_sync);
+}
+
+static void test_bad_values_are_refused_with_a_reason(void **state)
+{
+    (void)state;
+    struct {
+        char *flag;
+        char *value;
+        const char *reason_part;
+    } cases[] = {
+        {"--http-port", "65536", "http-port"}, {"--http-port", "-1", "http-port"},
+        {"--http-port", "80x", "http-port"},   {"--batch-max", "", "batch-max"},
+        {"--log-level", "loud", "log-level"},  {"--demo=maybe", NULL, "demo"},
+        {"--batch-max", "0", "batch-max"},     {"--retry-min-ms", "0", "retry"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        node_config_t c;
+        char why[256] = "";
+        char *argv[] = {"node", cases[i].flag, cases[i].value, NULL};
+        int argc = cases[i].value ? 3 : 2;
+        assert_int_equal(load(&c, NODE_KIND_GATEWAY, argc, argv, why), LEDGER_E_INVALID);
+        if (!strstr(why, cases[i].reason_part))
+            fail_msg("case %zu: reason '%s' does not mention '%s'", i, why, cases[i].reason_part);
+    }
+}
+
+static void test_unknown_flags_and_arguments_are_refused(void **state)
+{
+    (void)state;
+    node_config_t c;
+    char why[256] = "";
+    char *unknown[] = {"node", "--bogus", NULL};
+    assert_int_equal(load(&c, NODE_KIND_FRAUD, 2, unknown, why), LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "--bogus"));
+    char *extra[] = {"node", "stray", NULL};
+    assert_int_equal(load(&c, NODE_KIND_FRAUD, 2, extra, why), LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "stray"));
+}
+
+static void test_bad_environment_value_is_refused(void **state)
+{
+    (void)state;
+    setenv("LEDGER_BATCH_MAX", "lots", 1);
+    node_config_t c;
+    char why[256] = "";
+    char *argv[] = {"node", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 1, argv, why), LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "batch-max"));
+}
+
+static void test_too_long_string_is_refused(void **state)
+{
+    (void)state;
+    char long_value[NODE_PATH_MAX + 16];
+    memset(long_value, 'a', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    node_config_t c;
+    char why[256] = "";
+    char *argv[] = {"node", "--data-dir", long_value, NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 3, argv, why), LEDGER_E_INVALID);
+}
+
+static void test_help_is_reported_not_an_error(void **state)
+{
+    (void)state;
+    node_config_t c;
+    char why[256] = "";
+    char *argv[] = {"node", "--help", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 2, argv, why), LEDGER_OK);
+    assert_true(c.help);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_defaults_run_three_nodes_on_one_machine, clean_environment),
+        cmocka_unit_test_setup(test_environment_sets_and_flags_win, clean_environment),
+        cmocka_unit_test_setup(test_bool_flag_without_value_means_true, clean_environment),
+        cmocka_unit_test_setup(test_bad_values_are_refused_with_a_reason, clean_environment),
+        cmocka_unit_test_setup(test_unknown_flags_and_arguments_are_refused, clean_environment),
+        cmocka_unit_test_setup(test_bad_environment_value_is_refused, clean_environment),
+        cmocka_unit_test_setup(test_too_long_string_is_refused, clean_environment),
+        cmocka_unit_test_setup(test_help_is_reported_not_an_error, clean_environment),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
