@@ -125,6 +125,24 @@ class SagaTest(MeshTest):
         self.assertIn("open", kinds)
         self.assertIn("debit", kinds)
 
+    def test_one_transfer_can_be_followed_across_the_three_logs(self):
+        status, t = self.mesh.transfer("alice", "bob", 400)
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+        for node in ("gateway", "accounts", "fraud"):
+            lines = [l for l in self.mesh.log(node).splitlines() if f"corr={t['id']}" in l]
+            self.assertTrue(lines, f"{node} logged the transfer")
+            self.assertTrue(all(f"node={node}" in l and "id=" in l and "type=" in l for l in lines), lines)
+
+    def test_sigterm_stops_every_node_cleanly(self):
+        status, t = self.mesh.transfer("alice", "bob", 400)
+        self.mesh.wait_final(t["id"])
+        for node in ("gateway", "fraud", "accounts"):
+            self.assertEqual(self.mesh.stop(node), 0, f"{node} exit code after SIGTERM")
+            self.assertIn("event=stopped code=0", self.mesh.log(node))
+        # the data is intact after a clean stop: everything comes back as it was
+        self.mesh.start_all()
+        self.assertEqual(self.mesh.transfer_status(t["id"])["status"], "settled")
+
     def test_unknown_account_lookup_is_404(self):
         status, payload = self.mesh.get("/api/accounts/nobody")
         self.assertEqual(status, 404, payload)
