@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "money.h"
+#include "record.h"
 
 #define ACCOUNT_FLAG_FUNDING 0x01u
 #define ACCOUNT_FLAGS_KNOWN ACCOUNT_FLAG_FUNDING
@@ -117,101 +118,6 @@ const char *accounts_transfer_state_name(accounts_transfer_state_t state)
     return "unknown";
 }
 
-/* --- bounded binary writer / reader ------------------------------------- */
-
-typedef struct {
-    uint8_t *buf;
-    size_t cap;
-    size_t len;
-    bool ok; /* false once anything did not fit */
-} wbuf_t;
-
-static void w_bytes(wbuf_t *w, const void *p, size_t n)
-{
-    if (!w->ok || n > w->cap - w->len) {
-        w->ok = false;
-        return;
-    }
-    memcpy(w->buf + w->len, p, n);
-    w->len += n;
-}
-
-static void w_u8(wbuf_t *w, uint8_t v)
-{
-    w_bytes(w, &v, 1);
-}
-
-static void w_u64(wbuf_t *w, uint64_t v)
-{
-    uint8_t b[8];
-    store_be64_put(b, v);
-    w_bytes(w, b, sizeof b);
-}
-
-/* A string prefixed by its length in one byte; the caller checked length <= UINT8_MAX. */
-static void w_str(wbuf_t *w, const char *s)
-{
-    size_t n = strlen(s);
-    assert(n <= UINT8_MAX);
-    w_u8(w, (uint8_t)n);
-    w_bytes(w, s, n);
-}
-
-typedef struct {
-    const uint8_t *p;
-    size_t size;
-    size_t pos;
-    bool ok; /* false once anything was short or malformed */
-} rbuf_t;
-
-static const uint8_t *r_take(rbuf_t *r, size_t n)
-{
-    if (!r->ok || n > r->size - r->pos) {
-        r->ok = false;
-        return NULL;
-    }
-    const uint8_t *p = r->p + r->pos;
-    r->pos += n;
-    return p;
-}
-
-static uint8_t r_u8(rbuf_t *r)
-{
-    const uint8_t *p = r_take(r, 1);
-    return p ? p[0] : 0;
-}
-
-static uint64_t r_u64(rbuf_t *r)
-{
-    const uint8_t *p = r_take(r, 8);
-    return p ? store_be64_get(p) : 0;
-}
-
-/* Exactly n bytes into out[n + 1], NUL-terminated; embedded NULs are malformed. */
-static void r_fixed(rbuf_t *r, char *out, size_t n)
-{
-    const uint8_t *p = r_take(r, n);
-    if (!p || memchr(p, '\0', n)) {
-        r->ok = false;
-        out[0] = '\0';
-        return;
-    }
-    memcpy(out, p, n);
-    out[n] = '\0';
-}
-
-/* A length-prefixed string of at most `max` bytes into out[max + 1]. */
-static void r_str(rbuf_t *r, char *out, size_t max)
-{
-    size_t n = r_u8(r);
-    if (n > max) {
-        r->ok = false;
-        out[0] = '\0';
-        return;
-    }
-    r_fixed(r, out, n);
-}
-
 /* --- account records ----------------------------------------------------- */
 
 ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, size_t cap,
@@ -221,15 +127,15 @@ ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, 
     if (!accounts_id_valid(rec->id) || strnlen(rec->name, PROTO_NAME_MAX + 1) > PROTO_NAME_MAX ||
         !currency_valid(rec->currency))
         return LEDGER_E_INVALID;
-    wbuf_t w = {buf, cap, 0, true};
-    w_u8(&w, ACCOUNTS_RECORD_VERSION);
-    w_u8(&w, rec->funding ? ACCOUNT_FLAG_FUNDING : 0);
-    w_bytes(&w, rec->currency, PROTO_CURRENCY_LEN);
-    w_u64(&w, (uint64_t)rec->balance_minor);
-    w_u64(&w, (uint64_t)rec->held_minor);
-    w_u64(&w, rec->created_ms);
-    w_str(&w, rec->id);
-    w_str(&w, rec->name);
+    record_writer_t w = {buf, cap, 0, true};
+    record_put_u8(&w, ACCOUNTS_RECORD_VERSION);
+    record_put_u8(&w, rec->funding ? ACCOUNT_FLAG_FUNDING : 0);
+    record_put_bytes(&w, rec->currency, PROTO_CURRENCY_LEN);
+    record_put_u64(&w, (uint64_t)rec->balance_minor);
+    record_put_u64(&w, (uint64_t)rec->held_minor);
+    record_put_u64(&w, rec->created_ms);
+    record_put_str8(&w, rec->id);
+    record_put_str8(&w, rec->name);
     if (!w.ok)
         return LEDGER_E_TOO_LARGE;
     *len_out = w.len;
@@ -241,17 +147,17 @@ ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_reco
     assert(rec_out);
     accounts_record_t rec;
     memset(&rec, 0, sizeof rec);
-    rbuf_t r = {data, data ? size : 0, 0, data != NULL};
-    uint8_t version = r_u8(&r);
-    uint8_t flags = r_u8(&r);
-    r_fixed(&r, rec.currency, PROTO_CURRENCY_LEN);
-    rec.balance_minor = (int64_t)r_u64(&r);
-    rec.held_minor = (int64_t)r_u64(&r);
-    rec.created_ms = r_u64(&r);
-    r_str(&r, rec.id, PROTO_ACCOUNT_ID_MAX);
-    r_str(&r, rec.name, PROTO_NAME_MAX);
+    record_reader_t r = {data, data ? size : 0, 0, data != NULL};
+    uint8_t version = record_get_u8(&r);
+    uint8_t flags = record_get_u8(&r);
+    record_get_fixed(&r, rec.currency, PROTO_CURRENCY_LEN);
+    rec.balance_minor = (int64_t)record_get_u64(&r);
+    rec.held_minor = (int64_t)record_get_u64(&r);
+    rec.created_ms = record_get_u64(&r);
+    record_get_str8(&r, rec.id, PROTO_ACCOUNT_ID_MAX);
+    record_get_str8(&r, rec.name, PROTO_NAME_MAX);
     rec.funding = (flags & ACCOUNT_FLAG_FUNDING) != 0;
-    if (!r.ok || r.pos != size || version != ACCOUNTS_RECORD_VERSION ||
+    if (!record_done(&r) || version != ACCOUNTS_RECORD_VERSION ||
         (flags & ~ACCOUNT_FLAGS_KNOWN) || !currency_valid(rec.currency) ||
         !accounts_id_valid(rec.id)) {
         memset(rec_out, 0, sizeof *rec_out);
@@ -325,17 +231,17 @@ static ledger_err_t transfer_put(store_txn_t *txn, const accounts_transfer_t *tr
     assert(strlen(tr->from) <= PROTO_ACCOUNT_ID_MAX && strlen(tr->to) <= PROTO_ACCOUNT_ID_MAX);
     assert(strlen(tr->code) <= PROTO_CODE_MAX && strlen(tr->reference) <= PROTO_REFERENCE_MAX);
     uint8_t buf[TRANSFER_RECORD_MAX_BYTES];
-    wbuf_t w = {buf, sizeof buf, 0, true};
-    w_u8(&w, ACCOUNTS_TRANSFER_VERSION);
-    w_u8(&w, (uint8_t)tr->state);
-    w_u64(&w, (uint64_t)tr->amount_minor);
-    w_bytes(&w, tr->currency, PROTO_CURRENCY_LEN);
-    w_u64(&w, tr->created_ms);
-    w_u64(&w, tr->updated_ms);
-    w_str(&w, tr->from);
-    w_str(&w, tr->to);
-    w_str(&w, tr->code);
-    w_str(&w, tr->reference);
+    record_writer_t w = {buf, sizeof buf, 0, true};
+    record_put_u8(&w, ACCOUNTS_TRANSFER_VERSION);
+    record_put_u8(&w, (uint8_t)tr->state);
+    record_put_u64(&w, (uint64_t)tr->amount_minor);
+    record_put_bytes(&w, tr->currency, PROTO_CURRENCY_LEN);
+    record_put_u64(&w, tr->created_ms);
+    record_put_u64(&w, tr->updated_ms);
+    record_put_str8(&w, tr->from);
+    record_put_str8(&w, tr->to);
+    record_put_str8(&w, tr->code);
+    record_put_str8(&w, tr->reference);
     assert(w.ok);
     return store_put(txn, STORE_DB_TRANSFERS, tr->id, id_len, buf, w.len, 0);
 }
@@ -354,18 +260,18 @@ ledger_err_t accounts_transfer_get(store_txn_t *txn, const char *id, accounts_tr
     accounts_transfer_t tr;
     memset(&tr, 0, sizeof tr);
     copy_str(tr.id, sizeof tr.id, id);
-    rbuf_t r = {val, size, 0, true};
-    uint8_t version = r_u8(&r);
-    uint8_t state = r_u8(&r);
-    tr.amount_minor = (int64_t)r_u64(&r);
-    r_fixed(&r, tr.currency, PROTO_CURRENCY_LEN);
-    tr.created_ms = r_u64(&r);
-    tr.updated_ms = r_u64(&r);
-    r_str(&r, tr.from, PROTO_ACCOUNT_ID_MAX);
-    r_str(&r, tr.to, PROTO_ACCOUNT_ID_MAX);
-    r_str(&r, tr.code, PROTO_CODE_MAX);
-    r_str(&r, tr.reference, PROTO_REFERENCE_MAX);
-    if (!r.ok || r.pos != size || version != ACCOUNTS_TRANSFER_VERSION || !state_valid(state))
+    record_reader_t r = {val, size, 0, true};
+    uint8_t version = record_get_u8(&r);
+    uint8_t state = record_get_u8(&r);
+    tr.amount_minor = (int64_t)record_get_u64(&r);
+    record_get_fixed(&r, tr.currency, PROTO_CURRENCY_LEN);
+    tr.created_ms = record_get_u64(&r);
+    tr.updated_ms = record_get_u64(&r);
+    record_get_str8(&r, tr.from, PROTO_ACCOUNT_ID_MAX);
+    record_get_str8(&r, tr.to, PROTO_ACCOUNT_ID_MAX);
+    record_get_str8(&r, tr.code, PROTO_CODE_MAX);
+    record_get_str8(&r, tr.reference, PROTO_REFERENCE_MAX);
+    if (!record_done(&r) || version != ACCOUNTS_TRANSFER_VERSION || !state_valid(state))
         return LEDGER_E_CORRUPT;
     tr.state = (accounts_transfer_state_t)state;
     *out = tr;

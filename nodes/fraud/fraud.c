@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "money.h"
+#include "record.h"
 
 /* Risk keys: a tag byte, then fixed-width fields so that keys sort by source, then time. */
 #define RISK_TAG_VELOCITY 'v'
@@ -319,134 +320,23 @@ ledger_err_t fraud_rules_load_file(fraud_rules_t *rules, const char *path, char 
 
 /* --- decisions ----------------------------------------------------------- */
 
-typedef struct {
-    uint8_t *buf;
-    size_t cap;
-    size_t len;
-    bool ok;
-} wbuf_t;
-
-static void w_bytes(wbuf_t *w, const void *p, size_t n)
-{
-    if (!w->ok || n > w->cap - w->len) {
-        w->ok = false;
-        return;
-    }
-    memcpy(w->buf + w->len, p, n);
-    w->len += n;
-}
-
-static void w_u8(wbuf_t *w, uint8_t v)
-{
-    w_bytes(w, &v, 1);
-}
-
-static void w_u64(wbuf_t *w, uint64_t v)
-{
-    uint8_t b[8];
-    store_be64_put(b, v);
-    w_bytes(w, b, sizeof b);
-}
-
-static void w_str8(wbuf_t *w, const char *s)
-{
-    size_t n = strlen(s);
-    assert(n <= UINT8_MAX);
-    w_u8(w, (uint8_t)n);
-    w_bytes(w, s, n);
-}
-
-static void w_str16(wbuf_t *w, const char *s)
-{
-    size_t n = strlen(s);
-    assert(n <= UINT16_MAX);
-    uint8_t b[2] = {(uint8_t)(n >> 8), (uint8_t)n};
-    w_bytes(w, b, sizeof b);
-    w_bytes(w, s, n);
-}
-
-typedef struct {
-    const uint8_t *p;
-    size_t size;
-    size_t pos;
-    bool ok;
-} rbuf_t;
-
-static const uint8_t *r_take(rbuf_t *r, size_t n)
-{
-    if (!r->ok || n > r->size - r->pos) {
-        r->ok = false;
-        return NULL;
-    }
-    const uint8_t *p = r->p + r->pos;
-    r->pos += n;
-    return p;
-}
-
-static uint8_t r_u8(rbuf_t *r)
-{
-    const uint8_t *p = r_take(r, 1);
-    return p ? p[0] : 0;
-}
-
-static uint64_t r_u64(rbuf_t *r)
-{
-    const uint8_t *p = r_take(r, 8);
-    return p ? store_be64_get(p) : 0;
-}
-
-static void r_fixed(rbuf_t *r, char *out, size_t n)
-{
-    const uint8_t *p = r_take(r, n);
-    if (!p || memchr(p, '\0', n)) {
-        r->ok = false;
-        out[0] = '\0';
-        return;
-    }
-    memcpy(out, p, n);
-    out[n] = '\0';
-}
-
-static void r_str8(rbuf_t *r, char *out, size_t max)
-{
-    size_t n = r_u8(r);
-    if (n > max) {
-        r->ok = false;
-        out[0] = '\0';
-        return;
-    }
-    r_fixed(r, out, n);
-}
-
-static void r_str16(rbuf_t *r, char *out, size_t max)
-{
-    const uint8_t *b = r_take(r, 2);
-    size_t n = b ? ((size_t)b[0] << 8 | b[1]) : 0;
-    if (n > max) {
-        r->ok = false;
-        out[0] = '\0';
-        return;
-    }
-    r_fixed(r, out, n);
-}
-
 static ledger_err_t decision_put(store_txn_t *txn, const fraud_decision_t *d)
 {
     size_t id_len = key_len(d->transfer, PROTO_TRANSFER_ID_MAX);
     assert(id_len > 0 && d->rule_count <= PROTO_RULES_MAX);
     uint8_t buf[DECISION_RECORD_MAX_BYTES];
-    wbuf_t w = {buf, sizeof buf, 0, true};
-    w_u8(&w, FRAUD_DECISION_VERSION);
-    w_u8(&w, (uint8_t)d->verdict);
-    w_u64(&w, d->ts_ms);
-    w_u64(&w, (uint64_t)d->amount_minor);
-    w_bytes(&w, d->currency, PROTO_CURRENCY_LEN);
-    w_str8(&w, d->from);
-    w_str8(&w, d->to);
-    w_u8(&w, (uint8_t)d->rule_count);
+    record_writer_t w = {buf, sizeof buf, 0, true};
+    record_put_u8(&w, FRAUD_DECISION_VERSION);
+    record_put_u8(&w, (uint8_t)d->verdict);
+    record_put_u64(&w, d->ts_ms);
+    record_put_u64(&w, (uint64_t)d->amount_minor);
+    record_put_bytes(&w, d->currency, PROTO_CURRENCY_LEN);
+    record_put_str8(&w, d->from);
+    record_put_str8(&w, d->to);
+    record_put_u8(&w, (uint8_t)d->rule_count);
     for (uint32_t i = 0; i < d->rule_count; i++)
-        w_str8(&w, d->rules[i]);
-    w_str16(&w, d->reason);
+        record_put_str8(&w, d->rules[i]);
+    record_put_str16(&w, d->reason);
     assert(w.ok);
     return store_put(txn, STORE_DB_DECISIONS, d->transfer, id_len, buf, w.len,
                      STORE_PUT_NOOVERWRITE);
@@ -466,21 +356,21 @@ ledger_err_t fraud_decision_get(store_txn_t *txn, const char *transfer, fraud_de
     fraud_decision_t d;
     memset(&d, 0, sizeof d);
     copy_str(d.transfer, sizeof d.transfer, transfer);
-    rbuf_t r = {val, size, 0, true};
-    uint8_t version = r_u8(&r);
-    uint8_t verdict = r_u8(&r);
-    d.ts_ms = r_u64(&r);
-    d.amount_minor = (int64_t)r_u64(&r);
-    r_fixed(&r, d.currency, PROTO_CURRENCY_LEN);
-    r_str8(&r, d.from, PROTO_ACCOUNT_ID_MAX);
-    r_str8(&r, d.to, PROTO_ACCOUNT_ID_MAX);
-    d.rule_count = r_u8(&r);
+    record_reader_t r = {val, size, 0, true};
+    uint8_t version = record_get_u8(&r);
+    uint8_t verdict = record_get_u8(&r);
+    d.ts_ms = record_get_u64(&r);
+    d.amount_minor = (int64_t)record_get_u64(&r);
+    record_get_fixed(&r, d.currency, PROTO_CURRENCY_LEN);
+    record_get_str8(&r, d.from, PROTO_ACCOUNT_ID_MAX);
+    record_get_str8(&r, d.to, PROTO_ACCOUNT_ID_MAX);
+    d.rule_count = record_get_u8(&r);
     if (d.rule_count > PROTO_RULES_MAX)
         r.ok = false;
     for (uint32_t i = 0; r.ok && i < d.rule_count; i++)
-        r_str8(&r, d.rules[i], PROTO_RULE_NAME_MAX);
-    r_str16(&r, d.reason, PROTO_REASON_MAX);
-    if (!r.ok || r.pos != size || version != FRAUD_DECISION_VERSION ||
+        record_get_str8(&r, d.rules[i], PROTO_RULE_NAME_MAX);
+    record_get_str16(&r, d.reason, PROTO_REASON_MAX);
+    if (!record_done(&r) || version != FRAUD_DECISION_VERSION ||
         (verdict != FRAUD_APPROVED && verdict != FRAUD_REJECTED))
         return LEDGER_E_CORRUPT;
     d.verdict = (fraud_verdict_t)verdict;

@@ -1,0 +1,1 @@
+ledger_unit_test(record_test record_test.c ledger_core)

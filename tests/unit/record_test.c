@@ -1,0 +1,82 @@
+/* record_test.c: the bounded binary record writer and reader. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "record.h"
+
+static void test_fields_round_trip_big_endian(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    record_writer_t w = {buf, sizeof buf, 0, true};
+    record_put_u8(&w, 7);
+    record_put_u64(&w, 0x0102030405060708ull);
+    record_put_str8(&w, "alice");
+    record_put_str16(&w, "a reason");
+    assert_true(w.ok);
+    assert_int_equal(buf[1], 0x01); /* big-endian */
+    assert_int_equal(buf[8], 0x08);
+
+    record_reader_t r = {buf, w.len, 0, true};
+    char name[16], reason[16];
+    assert_int_equal(record_get_u8(&r), 7);
+    assert_true(record_get_u64(&r) == 0x0102030405060708ull);
+    record_get_str8(&r, name, 15);
+    record_get_str16(&r, reason, 15);
+    assert_true(record_done(&r));
+    assert_string_equal(name, "alice");
+    assert_string_equal(reason, "a reason");
+}
+
+static void test_writer_that_runs_out_of_room_stays_failed(void **state)
+{
+    (void)state;
+    uint8_t buf[4];
+    record_writer_t w = {buf, sizeof buf, 0, true};
+    record_put_u64(&w, 1);
+    assert_false(w.ok);
+    record_put_u8(&w, 1); /* later calls are no-ops */
+    assert_false(w.ok);
+    assert_int_equal(w.len, 0);
+}
+
+static void test_reader_refuses_short_long_and_embedded_nul(void **state)
+{
+    (void)state;
+    char out[8];
+    const uint8_t short_u64[] = {1, 2, 3};
+    record_reader_t r1 = {short_u64, sizeof short_u64, 0, true};
+    assert_true(record_get_u64(&r1) == 0);
+    assert_false(r1.ok);
+
+    const uint8_t too_long[] = {9, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'};
+    record_reader_t r2 = {too_long, sizeof too_long, 0, true};
+    record_get_str8(&r2, out, 7);
+    assert_false(r2.ok);
+    assert_string_equal(out, "");
+
+    const uint8_t with_nul[] = {3, 'a', 0, 'b'};
+    record_reader_t r3 = {with_nul, sizeof with_nul, 0, true};
+    record_get_str8(&r3, out, 7);
+    assert_false(r3.ok);
+
+    const uint8_t trailing[] = {1, 2};
+    record_reader_t r4 = {trailing, sizeof trailing, 0, true};
+    record_get_u8(&r4);
+    assert_true(r4.ok);
+    assert_false(record_done(&r4)); /* a trailing byte is malformed */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fields_round_trip_big_endian),
+        cmocka_unit_test(test_writer_that_runs_out_of_room_stays_failed),
+        cmocka_unit_test(test_reader_refuses_short_long_and_embedded_nul),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
