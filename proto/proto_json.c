@@ -136,7 +136,8 @@ ledger_err_t proto_json_to_frame(const json_t *json, void **data_out, size_t *si
         msgpack_sbuffer_destroy(&sbuf);
         return err;
     }
-    *data_out = msgpack_sbuffer_release(&sbuf);
+    /* msgpack_sbuffer_release resets sbuf.size: read it first. */
     *size_out = sbuf.size;
+    *data_out = msgpack_sbuffer_release(&sbuf);
     return LEDGER_OK;
 }

@@ -19,7 +19,8 @@ packages=(
   libczmq-dev libzmq3-dev liblmdb-dev lmdb-utils libmsgpack-dev
   libmicrohttpd-dev libjansson-dev libsodium-dev libcmocka-dev
   clang libclang-rt-14-dev
-  python3 python3-zmq python3-msgpack jq docker-compose
+  python3 python3-zmq python3-msgpack python3-lmdb jq docker-compose
+  prometheus  # promtool: the integration tests check /metrics with it
 )
 [ "$want_web" = 1 ] && packages+=(nodejs npm)
 [ "$want_browser" = 1 ] && packages+=(chromium)
@@ -46,5 +47,12 @@ if [ "$want_web" = 1 ] && [ -f web/package.json ]; then
   if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
     echo "setup: installing npm modules for web/"
     (cd web && npm ci --no-audit --no-fund)
+  fi
+fi
+
+if [ "$want_browser" = 1 ] && [ -f tests/e2e/package.json ]; then
+  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
+    echo "setup: installing npm modules for tests/e2e/ (playwright-core; the browser is Debian's chromium)"
+    (cd tests/e2e && npm ci --no-audit --no-fund)
   fi
 fi

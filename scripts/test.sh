@@ -20,6 +20,8 @@ cmake --build build -j"$jobs"
 if [ -f web/package.json ]; then
   step "web build"
   (cd web && npm run --silent build)
+  step "web unit tests (vitest)"
+  (cd web && npm test)
 fi
 step "tests, normal build: $labels"
 (cd build && ctest -L "$labels" --output-on-failure -j"$jobs")

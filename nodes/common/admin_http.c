@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_metrics.h"
 #include "node_log.h"
 #include "proto_json.h"
 
@@ -155,6 +156,24 @@ static ledger_err_t replay_write(store_txn_t *txn, void *arg)
     return store_dead_replay(txn, r->id, node_now_ms(), &r->new_seq);
 }
 
+/* The message id and transfer id of outbox entry `seq`, for the log line ("-" if unknown). */
+static void describe_outbox_entry(store_t *store, uint64_t seq, char msg_id[PROTO_ID_MAX + 1],
+                                  char corr[PROTO_TRANSFER_ID_MAX + 1])
+{
+    store_txn_t *txn = NULL;
+    if (store_txn_begin(store, false, &txn) != LEDGER_OK)
+        return;
+    store_outbox_entry_t e;
+    proto_msg_t msg;
+    if (store_outbox_get(txn, seq, &e) == LEDGER_OK && proto_decode(e.msg, e.msg_size, &msg, NULL, 0) == LEDGER_OK) {
+        proto_msg_id(&msg, msg_id);
+        if (msg.corr[0])
+            snprintf(corr, PROTO_TRANSFER_ID_MAX + 1, "%s", msg.corr);
+        proto_msg_release(&msg);
+    }
+    store_txn_abort(&txn);
+}
+
 static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *conn, const char *id_text)
 {
     replay_t r = {0};
@@ -166,7 +185,10 @@ static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *co
     if (err)
         return respond_error(conn, 503, ledger_err_name(err), "could not write the store");
     node_wake(self->config.node);
-    node_log(NODE_LOG_INFO, "event=dead_letter_replayed id=%" PRIu64 " outbox_seq=%" PRIu64, r.id, r.new_seq);
+    char msg_id[PROTO_ID_MAX + 1] = "-", corr[PROTO_TRANSFER_ID_MAX + 1] = "-";
+    describe_outbox_entry(node_store(self->config.node), r.new_seq, msg_id, corr);
+    node_log(NODE_LOG_INFO, "event=dead_letter_replayed id=%" PRIu64 " outbox_seq=%" PRIu64 " msg=%s corr=%s",
+             r.id, r.new_seq, msg_id, corr);
     return respond_json(conn, 200, json_pack("{s:I,s:I,s:s}", "replayed", (json_int_t)r.id, "outbox_seq",
                                              (json_int_t)r.new_seq, "status", "queued"));
 }
@@ -189,46 +211,14 @@ static enum MHD_Result get_health(admin_http_t *self, struct MHD_Connection *con
 
 static enum MHD_Result get_metrics(admin_http_t *self, struct MHD_Connection *conn)
 {
-    node_stats_t s;
-    node_get_stats(self->config.node, &s);
-    uint64_t depth = 0, oldest = 0, dead = 0;
-    store_txn_t *txn = NULL;
-    if (store_txn_begin(node_store(self->config.node), false, &txn) == LEDGER_OK) {
-        store_outbox_stats(txn, node_now_ms(), &depth, &oldest);
-        store_count(txn, STORE_DB_DEAD_LETTERS, &dead);
-        store_txn_abort(&txn);
-    }
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
     if (!out)
         return MHD_NO;
-#define COUNTER(name, help, value)                                                                 \
-    fprintf(out, "# HELP " name " " help "\n# TYPE " name " counter\n" name " %" PRIu64 "\n", (uint64_t)(value))
-#define GAUGE(name, help, value)                                                                   \
-    fprintf(out, "# HELP " name " " help "\n# TYPE " name " gauge\n" name " %" PRIu64 "\n", (uint64_t)(value))
-    COUNTER("ledger_messages_applied_total", "Inbound saga messages applied.", s.messages_in);
-    COUNTER("ledger_messages_duplicate_total", "Inbound messages already seen (acked again, no effect).", s.duplicates);
-    COUNTER("ledger_nacks_sent_total", "Inbound messages refused with a nack.", s.nacks_sent);
-    COUNTER("ledger_queries_total", "Account queries answered.", s.queries);
-    COUNTER("ledger_messages_emitted_total", "Messages emitted into the outbox.", s.messages_out);
-    COUNTER("ledger_batches_total", "Write batches committed.", s.batches);
-    COUNTER("ledger_batch_failures_total", "Write batches that failed and were not acknowledged.", s.batch_failures);
-    COUNTER("ledger_relay_sent_total", "Outbox entries sent for the first time.", s.relay.sent);
-    COUNTER("ledger_relay_redelivered_total", "Outbox entries resent after a timeout.", s.relay.redelivered);
-    COUNTER("ledger_relay_acks_total", "Acks received from peers.", s.relay.acked);
-    COUNTER("ledger_relay_nacks_total", "Nacks received from peers.", s.relay.nacked);
-    GAUGE("ledger_relay_inflight", "Outbox entries sent and not yet answered.", s.relay.inflight);
-    GAUGE("ledger_outbox_depth", "Entries in the outbox.", depth);
-    GAUGE("ledger_outbox_oldest_age_ms", "Age of the oldest outbox entry in milliseconds.", oldest);
-    GAUGE("ledger_dead_letters", "Entries in dead_letters.", dead);
-    fprintf(out, "# HELP ledger_commit_seconds_total Time spent in write batches.\n"
-                 "# TYPE ledger_commit_seconds_total counter\nledger_commit_seconds_total %.6f\n",
-            (double)s.commit_us_total / 1e6);
-#undef COUNTER
-#undef GAUGE
+    admin_metrics_write(self->config.node, out);
     fclose(out);
-    return respond(conn, 200, "text/plain; version=0.0.4", text, len);
+    return respond(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
 static bool authorized(admin_http_t *self, struct MHD_Connection *conn)

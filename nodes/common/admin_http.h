@@ -3,7 +3,8 @@
       GET  /health                    200 {"status":"ok",...} or 503 when not ready
                                       (store unreadable, or the oldest outbox entry
                                       is older than ADMIN_STALE_OUTBOX_MS: a peer is away)
-      GET  /metrics                   Prometheus text exposition format
+      GET  /metrics                   Prometheus text exposition format (the families
+                                      are listed in admin_metrics.h)
       GET  /outbox?after=&limit=      outbox entries, decoded to JSON
       GET  /dead-letters?after=&limit=  dead letters with their nack code and reason
       POST /dead-letters/{id}/replay  moves the entry back to the outbox, once

@@ -59,6 +59,13 @@ struct node_t {
     uint64_t last_prune_ms;
     pthread_mutex_t stats_lock;
     node_stats_t stats;
+    node_http_counts_t http_counts; /* under stats_lock */
+    size_t dead_in_batch;           /* entries moved to dead_letters by the current batch */
+    /* node_publish's queue: filled by other threads, drained and sent by the loop. */
+    pthread_mutex_t publish_lock;
+    node_published_t *publish_queue;
+    node_published_t *publish_spare; /* the loop's last taken queue, reused to avoid a calloc per turn */
+    size_t publish_count;
 };
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -109,6 +116,7 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
     self->app = *app;
     self->wake_fd = -1;
     pthread_mutex_init(&self->stats_lock, NULL);
+    pthread_mutex_init(&self->publish_lock, NULL);
     node_ctx_init(&self->ctx, NULL, self->config.name, 0);
     self->reply_seq = monotonic_us() + (uint64_t)time(NULL) * 1000000u;
     self->batch = calloc(config->batch_max, sizeof *self->batch);
@@ -187,6 +195,11 @@ void node_destroy(node_t **node_p)
     store_destroy(&self->store);
     free(self->batch);
     free(self->answers);
+    for (size_t i = 0; i < self->publish_count; i++)
+        free(self->publish_queue[i].data);
+    free(self->publish_queue);
+    free(self->publish_spare);
+    pthread_mutex_destroy(&self->publish_lock);
     pthread_mutex_destroy(&self->stats_lock);
     free(self);
     *node_p = NULL;
@@ -215,6 +228,85 @@ void node_get_stats(node_t *self, node_stats_t *stats_out)
     pthread_mutex_lock(&self->stats_lock);
     *stats_out = self->stats;
     pthread_mutex_unlock(&self->stats_lock);
+}
+
+const char *node_name(const node_t *self)
+{
+    return self->config.name;
+}
+
+void node_count_http(node_t *self, const char *method, const char *route, unsigned status)
+{
+    pthread_mutex_lock(&self->stats_lock);
+    node_http_counts_add(&self->http_counts, method, route, status);
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
+void node_get_http_counts(node_t *self, node_http_counts_t *counts_out)
+{
+    pthread_mutex_lock(&self->stats_lock);
+    *counts_out = self->http_counts;
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
+void node_publish(node_t *self, const node_published_t *items, size_t count)
+{
+    size_t dropped = 0;
+    pthread_mutex_lock(&self->publish_lock);
+    if (!self->publish_queue)
+        self->publish_queue = calloc(NODE_PUBLISH_QUEUE_MAX, sizeof *self->publish_queue);
+    for (size_t i = 0; i < count; i++) {
+        void *copy = self->publish_queue && self->publish_count < NODE_PUBLISH_QUEUE_MAX
+                         ? malloc(items[i].size)
+                         : NULL;
+        if (!copy) {
+            dropped++;
+            continue;
+        }
+        memcpy(copy, items[i].data, items[i].size);
+        self->publish_queue[self->publish_count++] =
+            (node_published_t){.type = items[i].type, .data = copy, .size = items[i].size};
+    }
+    pthread_mutex_unlock(&self->publish_lock);
+    pthread_mutex_lock(&self->stats_lock);
+    for (size_t i = 0; i < count; i++)
+        if (items[i].type > 0 && items[i].type < PROTO_TYPE__COUNT)
+            self->stats.out_by_type[items[i].type]++;
+    self->stats.messages_out += count;
+    self->stats.published_dropped += dropped;
+    pthread_mutex_unlock(&self->stats_lock);
+    node_wake(self);
+}
+
+/*  Sends what node_publish queued (loop thread). The lock is held only to
+    swap the queue with the spare one, never while sending. */
+static void publish_queued(node_t *self)
+{
+    pthread_mutex_lock(&self->publish_lock);
+    size_t n = self->publish_count;
+    node_published_t *taken = self->publish_queue;
+    if (n) {
+        self->publish_queue = self->publish_spare; /* NULL: node_publish allocates one */
+        self->publish_spare = NULL;
+        self->publish_count = 0;
+    }
+    pthread_mutex_unlock(&self->publish_lock);
+    if (n == 0)
+        return;
+    void *sock = zsock_resolve(self->feed);
+    for (size_t i = 0; i < n; i++) {
+        const char *topic = proto_type_name(taken[i].type);
+        if (topic && zmq_send(sock, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+            zmq_send(sock, taken[i].data, taken[i].size, ZMQ_DONTWAIT);
+        free(taken[i].data);
+    }
+    pthread_mutex_lock(&self->publish_lock);
+    if (!self->publish_spare) {
+        self->publish_spare = taken;
+        taken = NULL;
+    }
+    pthread_mutex_unlock(&self->publish_lock);
+    free(taken);
 }
 
 /* Reads one whole message from the inbox into the batch. false when nothing is waiting. */
@@ -290,6 +382,27 @@ static bool refused_for_good(ledger_err_t err)
            err == LEDGER_E_TOO_LARGE;
 }
 
+/*  Reads the id, type, transfer id (corr) and cause of outbox entry `tag` for
+    a log line ("-" where unknown: gone, or bytes that do not decode). Only for
+    nacked entries, which are rare, so the decode costs nothing that matters. */
+static void describe_outbox_entry(store_txn_t *txn, uint64_t tag, char id[PROTO_ID_MAX + 1],
+                                  char corr[PROTO_TRANSFER_ID_MAX + 1], char cause[PROTO_ID_MAX + 1],
+                                  char *type, size_t type_size)
+{
+    store_outbox_entry_t o;
+    proto_msg_t msg;
+    if (store_outbox_get(txn, tag, &o) != LEDGER_OK ||
+        proto_decode(o.msg, o.msg_size, &msg, NULL, 0) != LEDGER_OK)
+        return;
+    proto_msg_id(&msg, id);
+    if (msg.corr[0])
+        snprintf(corr, PROTO_TRANSFER_ID_MAX + 1, "%s", msg.corr);
+    if (msg.cause[0])
+        snprintf(cause, PROTO_ID_MAX + 1, "%s", msg.cause);
+    snprintf(type, type_size, "%s", proto_type_name(msg.type));
+    proto_msg_release(&msg);
+}
+
 static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
 {
     node_t *self = arg;
@@ -338,16 +451,24 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
             return err;
         in->outcome = OUTCOME_ACK;
     }
+    self->dead_in_batch = 0;
     for (size_t i = 0; i < self->answer_count; i++) {
         const relay_answer_t *a = &self->answers[i];
+        char id[PROTO_ID_MAX + 1] = "-", corr[PROTO_TRANSFER_ID_MAX + 1] = "-";
+        char cause[PROTO_ID_MAX + 1] = "-", type[32] = "-";
+        if (!a->ack)
+            describe_outbox_entry(txn, a->tag, id, corr, cause, type, sizeof type);
         ledger_err_t err = a->ack ? store_outbox_ack(txn, a->tag)
                                   : store_outbox_to_dead(txn, a->tag, a->code, a->reason,
                                                          self->ctx.now_ms);
         if (err && err != LEDGER_E_NOT_FOUND)
             return err;
-        if (!a->ack && err == LEDGER_OK)
-            node_log(NODE_LOG_WARN, "event=dead_letter tag=%llu code=%s reason=\"%s\"",
-                     (unsigned long long)a->tag, a->code, a->reason);
+        if (!a->ack && err == LEDGER_OK) {
+            self->dead_in_batch++;
+            node_log(NODE_LOG_WARN,
+                     "event=dead_letter tag=%llu id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",
+                     (unsigned long long)a->tag, id, type, corr, cause, a->code, a->reason);
+        }
     }
     return LEDGER_OK;
 }
@@ -403,9 +524,10 @@ static void answer_batch(node_t *self)
         snprintf(out->cause, sizeof out->cause, "%s", in->msg_id);
         send_answer(self, in, out);
         if (in->outcome == OUTCOME_NACK)
-            node_log(NODE_LOG_WARN, "event=nack id=%s type=%s corr=%s code=%s reason=\"%s\"",
+            node_log(NODE_LOG_WARN, "event=nack id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",
                      in->decoded ? in->msg_id : "-", in->decoded ? proto_type_name(in->msg.type) : "-",
-                     in->decoded ? in->msg.corr : "-", in->code, in->why);
+                     in->decoded && in->msg.corr[0] ? in->msg.corr : "-",
+                     in->decoded && in->msg.cause[0] ? in->msg.cause : "-", in->code, in->why);
         else if (node_log_enabled(NODE_LOG_INFO))
             node_log(NODE_LOG_INFO, "event=%s id=%s type=%s corr=%s cause=%s",
                      in->outcome == OUTCOME_DUP ? "duplicate" : in->outcome == OUTCOME_REPLY ? "query" : "applied",
@@ -430,18 +552,30 @@ static void publish_emitted(node_t *self)
 
 static void count_outcomes(node_t *self, uint64_t commit_us)
 {
+    static const uint64_t batch_bounds[] = NODE_BATCH_SIZE_BOUNDS;
+    static const uint64_t commit_bounds[] = NODE_COMMIT_US_BOUNDS;
     node_stats_t s;
     memset(&s, 0, sizeof s);
+    pthread_mutex_lock(&self->stats_lock);
     for (size_t i = 0; i < self->batch_count; i++) {
-        switch (self->batch[i].outcome) {
-        case OUTCOME_ACK: s.messages_in++; break;
-        case OUTCOME_DUP: s.duplicates++; break;
-        case OUTCOME_NACK: s.nacks_sent++; break;
-        case OUTCOME_REPLY: s.queries++; break;
+        const inbound_t *in = &self->batch[i];
+        size_t type = in->decoded && in->msg.type < PROTO_TYPE__COUNT ? (size_t)in->msg.type : 0;
+        switch (in->outcome) {
+        case OUTCOME_ACK: s.messages_in++; self->stats.in_by_type[type][NODE_IN_APPLIED]++; break;
+        case OUTCOME_DUP: s.duplicates++; self->stats.in_by_type[type][NODE_IN_DUPLICATE]++; break;
+        case OUTCOME_NACK: s.nacks_sent++; self->stats.in_by_type[type][NODE_IN_NACKED]++; break;
+        case OUTCOME_REPLY: s.queries++; self->stats.in_by_type[type][NODE_IN_QUERY]++; break;
         default: break;
         }
     }
-    pthread_mutex_lock(&self->stats_lock);
+    for (size_t i = 0; i < self->ctx.published_count; i++)
+        if (self->ctx.published[i].type < PROTO_TYPE__COUNT)
+            self->stats.out_by_type[self->ctx.published[i].type]++;
+    self->stats.dead_lettered += self->dead_in_batch;
+    node_histogram_observe(&self->stats.batch_size, batch_bounds, sizeof batch_bounds / sizeof batch_bounds[0],
+                           self->batch_count + self->answer_count);
+    node_histogram_observe(&self->stats.commit_us, commit_bounds, sizeof commit_bounds / sizeof commit_bounds[0],
+                           commit_us);
     self->stats.messages_in += s.messages_in;
     self->stats.duplicates += s.duplicates;
     self->stats.nacks_sent += s.nacks_sent;
@@ -535,6 +669,8 @@ ledger_err_t node_run(node_t *self)
             ssize_t ignored = read(self->wake_fd, &count, sizeof count);
             (void)ignored;
         }
+        /* Before the relay sends them on, so a feed shows a cause before its effects. */
+        publish_queued(self);
         bool ok = process_ready(self);
         uint64_t now = node_now_ms();
         if (now - self->last_prune_ms >= NODE_SEEN_PRUNE_EVERY_MS) {

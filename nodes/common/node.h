@@ -23,8 +23,9 @@
     SIGTERM / SIGINT: the loop finishes its batch, closes LMDB, node_run
     returns 0.
 
-    Thread: node_new, node_run and node_destroy on one thread; node_wake and
-    node_store may be called from any thread.
+    Thread: node_new, node_run and node_destroy on one thread; node_wake,
+    node_store, node_publish, node_count_http and the node_get_* functions
+    may be called from any thread.
 */
 #ifndef LEDGER_NODE_H
 #define LEDGER_NODE_H
@@ -32,6 +33,7 @@
 #include "ledger_err.h"
 #include "node_config.h"
 #include "node_ctx.h"
+#include "node_metrics.h"
 #include "relay.h"
 #include "store.h"
 
@@ -70,6 +72,9 @@ void node_wake(node_t *node);
 store_t *node_store(node_t *node);
 void node_destroy(node_t **node_p);
 
+/* What became of inbound messages, by type (node_stats_t.in_by_type). */
+typedef enum { NODE_IN_APPLIED = 0, NODE_IN_DUPLICATE, NODE_IN_NACKED, NODE_IN_QUERY, NODE_IN__COUNT } node_in_outcome_t;
+
 /* Counters for /metrics. */
 typedef struct {
     uint64_t messages_in;        /* saga messages applied */
@@ -81,8 +86,33 @@ typedef struct {
     uint64_t messages_out;       /* emitted */
     uint64_t commit_us_total;
     relay_stats_t relay;
+    /* Inbound by type (index proto_type_t; 0 = did not decode) and outcome. */
+    uint64_t in_by_type[PROTO_TYPE__COUNT][NODE_IN__COUNT];
+    /* Emitted by type: by the loop's handlers and through node_publish. */
+    uint64_t out_by_type[PROTO_TYPE__COUNT];
+    uint64_t dead_lettered;      /* own outbox entries moved to dead_letters (a peer nacked) */
+    uint64_t published_dropped;  /* node_publish items refused: queue full */
+    node_histogram_t batch_size;     /* inbound messages + peer answers per write batch */
+    node_histogram_t commit_us;      /* write batch latency, microseconds */
 } node_stats_t;
 void node_get_stats(node_t *node, node_stats_t *stats_out);
+
+/*  Publishes messages committed outside the loop (the gateway's HTTP
+    committer) on the node's feed. Copies the items into a bounded queue
+    (NODE_PUBLISH_QUEUE_MAX; past it items are dropped and counted: the feed
+    is best effort) and wakes the loop, which sends them on its PUB socket
+    before its relay delivers anything further. Thread-safe; quick. */
+#define NODE_PUBLISH_QUEUE_MAX 65536
+void node_publish(node_t *node, const node_published_t *items, size_t count);
+
+/*  Counts one HTTP request of the node's public API (`route`: a label from
+    a small fixed set, never a raw URL) with `method` answered with `status`, for /metrics.
+    Thread-safe. */
+void node_count_http(node_t *node, const char *method, const char *route, unsigned status);
+/* Copies the HTTP request counts. Thread-safe. */
+void node_get_http_counts(node_t *node, node_http_counts_t *counts_out);
+/* The node's name ("gateway", ...), for labels. */
+const char *node_name(const node_t *node);
 
 /* Unix time in milliseconds. */
 uint64_t node_now_ms(void);

@@ -280,6 +280,22 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
     }
 }
 
+/* Logs a resend with the message's id, type, transfer id and cause (decoded only for the log line). */
+static void log_redelivery(const relay_t *self, const inflight_t *e, const store_outbox_entry_t *o)
+{
+    proto_msg_t msg;
+    char id[PROTO_ID_MAX + 1] = "-";
+    bool decoded = proto_decode(o->msg, o->msg_size, &msg, NULL, 0) == LEDGER_OK;
+    if (decoded)
+        proto_msg_id(&msg, id);
+    node_log(NODE_LOG_WARN, "event=redelivering peer=%s tag=%llu attempts=%u id=%s type=%s corr=%s cause=%s",
+             self->peer_names[e->peer], (unsigned long long)e->seq, e->attempts, id,
+             decoded ? proto_type_name(msg.type) : "-", decoded && msg.corr[0] ? msg.corr : "-",
+             decoded && msg.cause[0] ? msg.cause : "-");
+    if (decoded)
+        proto_msg_release(&msg);
+}
+
 static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
 {
     if (now_ms < self->next_deadline_ms)
@@ -309,8 +325,7 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         if (send_entry(self, e->peer, e->seq, o.msg, o.msg_size)) {
             self->stats.redelivered++;
             if (e->attempts == 3 || e->attempts % 20 == 0)
-                node_log(NODE_LOG_WARN, "event=redelivering peer=%s tag=%llu attempts=%u",
-                         self->peer_names[e->peer], (unsigned long long)e->seq, e->attempts);
+                log_redelivery(self, e, &o);
         }
         e->deadline_ms = now_ms + backoff_ms(self, e->attempts);
         if (e->deadline_ms < next)

@@ -38,6 +38,10 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "gateway_batch.h"
+#include "gateway_events.h"
+#include "gateway_static.h"
+#include "gateway_stream.h"
 #include "money.h"
 
 #define ENDPOINT_MAX 256
@@ -60,6 +64,7 @@ typedef struct submit_job {
     bool done;
     ledger_err_t err;
     gateway_submit_result_t result;
+    gateway_batch_t *batch; /* POST /api/transfers/batch: every item of it (owned) */
 } submit_job_t;
 
 typedef enum { QUERY_OK, QUERY_TIMEOUT, QUERY_STOPPING, QUERY_BAD_REPLY } query_outcome_t;
@@ -88,6 +93,7 @@ typedef enum {
     ROUTE_ACCOUNTS,
     ROUTE_ACCOUNT,
     ROUTE_ACCOUNT_LEDGER,
+    ROUTE_TRANSFERS_BATCH,
 } route_t;
 
 typedef enum { WAIT_NONE = 0, WAIT_SUBMIT, WAIT_QUERY } wait_t;
@@ -95,6 +101,7 @@ typedef enum { WAIT_NONE = 0, WAIT_SUBMIT, WAIT_QUERY } wait_t;
 typedef struct {
     route_t route;
     bool is_post;
+    char method[8]; /* as sent (truncated), for config.count_request */
     bool id_too_long;
     char path_id[PROTO_ACCOUNT_ID_MAX + 1]; /* {id} of the path (transfer or account) */
     char *body;
@@ -121,6 +128,8 @@ struct gateway_http_t {
     void *publish_arg;
     void (*log)(void *arg, const char *line);
     void *log_arg;
+    void (*count_request)(void *arg, const char *method, const char *route, unsigned status);
+    void *count_request_arg;
     uint64_t (*now_ms)(void);
 
     struct MHD_Daemon *daemon;
@@ -142,6 +151,9 @@ struct gateway_http_t {
     zsock_t *dealer;
     int wake_fd; /* eventfd: new queries or stopping */
     atomic_uint_fast64_t query_seq;
+
+    gateway_streams_t *streams; /* GET /api/events (gateway_stream.h) */
+    gateway_static_t *web;      /* the web app at / (gateway_static.h) */
 };
 
 /* --- clocks and logging --------------------------------------------------- */
@@ -375,12 +387,25 @@ ledger_err_t gateway_parse_transfer_request(const char *body, size_t len,
                                             gateway_transfer_request_t *out, gateway_error_t *err)
 {
     assert(out && err);
-    static const char *const known[] = {"from", "to", "amount", "currency", "reference"};
-    gateway_transfer_request_t req;
-    memset(&req, 0, sizeof req);
     json_t *root = load_object(body, len, "amount", err);
     if (!root)
         return LEDGER_E_INVALID;
+    ledger_err_t result = gateway_transfer_request_from_json(root, out, err);
+    json_decref(root);
+    return result;
+}
+
+ledger_err_t gateway_transfer_request_from_json(const json_t *root,
+                                                gateway_transfer_request_t *out,
+                                                gateway_error_t *err)
+{
+    assert(root && out && err);
+    static const char *const known[] = {"from", "to", "amount", "currency", "reference"};
+    gateway_transfer_request_t req;
+    memset(&req, 0, sizeof req);
+    if (!json_is_object(root))
+        return fail(err, 400, "invalid_json", NULL, "a transfer must be a JSON object, not %s",
+                    json_type_name(root));
     bool ok = check_known_fields(root, known, sizeof known / sizeof known[0], err) &&
               get_account_id(root, "from", req.from, sizeof req.from, err) &&
               get_account_id(root, "to", req.to, sizeof req.to, err) &&
@@ -388,7 +413,6 @@ ledger_err_t gateway_parse_transfer_request(const char *body, size_t len,
               get_currency(root, req.currency, sizeof req.currency, err) &&
               get_text_field(root, "reference", false, PROTO_REFERENCE_MAX, req.reference,
                              sizeof req.reference, err) != FIELD_BAD;
-    json_decref(root);
     if (!ok)
         return LEDGER_E_INVALID;
     if (!gateway_text_valid(req.reference))
@@ -588,6 +612,8 @@ static const char *route_allow(route_t route)
     case ROUTE_TRANSFERS:
     case ROUTE_ACCOUNTS:
         return "GET, HEAD, POST";
+    case ROUTE_TRANSFERS_BATCH:
+        return "POST";
     case ROUTE_HEALTH:
     case ROUTE_TRANSFER:
     case ROUTE_ACCOUNT:
@@ -621,6 +647,8 @@ static route_t route_match(const char *url, request_t *r)
         return ROUTE_TRANSFERS;
     if (strcmp(url, accounts) == 0)
         return ROUTE_ACCOUNTS;
+    if (strcmp(url, "/api/transfers/batch") == 0)
+        return ROUTE_TRANSFERS_BATCH;
     const char *rest;
     if (strncmp(url, transfers, sizeof transfers - 1) == 0 && url[sizeof transfers - 1] == '/' &&
         url[sizeof transfers] != '\0') {
@@ -638,18 +666,17 @@ static route_t route_match(const char *url, request_t *r)
     return ROUTE_NONE;
 }
 
-/*  Paths that are no API route. This is the place for what issue 5 adds:
-    GET /api/events (Server-Sent Events, a suspended connection fed by the
-    node's feed) and the built web app at / (static files with index.html
-    fallback for non-API paths). Until then everything here is 404. */
+/*  Paths that are no API route: GET /api/events (Server-Sent Events,
+    gateway_stream.h), other /api paths 404, everything else the web app
+    (gateway_static.h: files of web_dir, index.html fallback). */
 static enum MHD_Result serve_unrouted(gateway_http_t *gw, struct MHD_Connection *conn,
                                       const char *url, const char *method)
 {
-    (void)gw;
-    (void)method;
     if (strcmp(url, "/api/events") == 0)
-        return reply_not_found(conn, "the event stream is not available yet");
-    return reply_not_found(conn, "no such resource");
+        return gateway_streams_serve(gw->streams, conn, method);
+    if (strcmp(url, "/api") == 0 || strncmp(url, "/api/", 5) == 0)
+        return reply_not_found(conn, "no such resource");
+    return gateway_static_serve(gw->web, conn, url, method);
 }
 
 /* --- store reads (worker threads) ----------------------------------------- */
@@ -757,9 +784,66 @@ static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *c
     return MHD_YES;
 }
 
+/* Queues a parsed job for the committer and suspends the connection until it is done. */
+static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
+{
+    submit_job_t *job = &r->submit;
+    job->conn = conn;
+    pthread_mutex_lock(&gw->lock);
+    if (gw->stopping) {
+        pthread_mutex_unlock(&gw->lock);
+        return reply_shutting_down(conn);
+    }
+    /* Suspend before the job becomes visible, so the resume can never come first. */
+    MHD_suspend_connection(conn);
+    r->wait = WAIT_SUBMIT;
+    job->next = NULL;
+    if (gw->submit_tail)
+        gw->submit_tail->next = job;
+    else
+        gw->submit_head = job;
+    gw->submit_tail = job;
+    pthread_cond_signal(&gw->submit_cond);
+    pthread_mutex_unlock(&gw->lock);
+    return MHD_YES;
+}
+
+/* POST /api/transfers/batch: parse every item here, commit them all in one job. */
+static enum MHD_Result start_batch(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
+{
+    gateway_error_t verr;
+    ledger_err_t err = gateway_batch_parse(r->body, r->body_len, &r->submit.batch, &verr);
+    if (err == LEDGER_E_INVALID)
+        return send_error(conn, &verr);
+    if (err)
+        return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", NULL,
+                           "the gateway could not read the batch (%s)", ledger_err_name(err));
+    /* The body is parsed: its memory is not needed while the job waits. */
+    free(r->body);
+    r->body = NULL;
+    r->body_len = r->body_cap = 0;
+    return queue_submit(gw, conn, r);
+}
+
+static enum MHD_Result finish_batch(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
+{
+    submit_job_t *job = &r->submit;
+    if (job->err == LEDGER_E_TIMEOUT)
+        return reply_shutting_down(conn);
+    if (job->err)
+        return reply_store_error(gw, conn, job->err, "record the batch");
+    json_t *body = gateway_batch_response(job->batch);
+    if (!body)
+        return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", NULL,
+                           "out of memory while answering the batch");
+    return send_json(conn, MHD_HTTP_OK, body, NULL, 0);
+}
+
 static enum MHD_Result finish_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     submit_job_t *job = &r->submit;
+    if (job->batch)
+        return finish_batch(gw, conn, r);
     switch (job->err) {
     case LEDGER_OK:
         break;
@@ -809,6 +893,14 @@ static ledger_err_t commit_batch_fn(store_txn_t *txn, void *arg)
     gw->ctx.now_ms = b->now_ms;
     for (size_t i = 0; i < b->count; i++) {
         submit_job_t *job = gw->batch[i];
+        if (job->batch) {
+            size_t created = 0;
+            job->err = gateway_batch_apply(&gw->ctx, job->batch, gw->retention_ms, &created);
+            if (job->err)
+                return job->err;
+            b->created += created;
+            continue;
+        }
         job->err =
             gateway_submit_transfer(&gw->ctx, &job->req, job->key, gw->retention_ms, &job->result);
         if (job->err == LEDGER_E_EXISTS || job->err == LEDGER_E_INVALID)
@@ -837,6 +929,7 @@ static void commit_batch(gateway_http_t *gw, size_t count)
             gw->publish(gw->publish_arg, gw->ctx.published, gw->ctx.published_count);
         if (gw->wake)
             gw->wake(gw->wake_arg);
+        gateway_streams_notify(gw->streams); /* the new transfers' events */
     }
     node_ctx_reset(&gw->ctx);
     gw->ctx.txn = NULL;
@@ -857,14 +950,21 @@ typedef struct {
     uint64_t now_ms;
     uint64_t retention_ms;
     size_t pruned;
+    size_t events_pruned;
 } prune_t;
 
 static ledger_err_t prune_fn(store_txn_t *txn, void *arg)
 {
     prune_t *p = arg;
     p->pruned = 0;
-    return gateway_prune_idempotency(txn, p->now_ms, p->retention_ms, GATEWAY_HTTP_PRUNE_MAX,
-                                     &p->pruned);
+    p->events_pruned = 0;
+    ledger_err_t err = gateway_prune_idempotency(txn, p->now_ms, p->retention_ms,
+                                                 GATEWAY_HTTP_PRUNE_MAX, &p->pruned);
+    /* The event log's retention (gateway_events.h) rides on the same run. */
+    if (!err)
+        err = gateway_events_prune(txn, p->now_ms, GATEWAY_EVENTS_KEEP_MAX, GATEWAY_EVENTS_KEEP_MS,
+                                   GATEWAY_EVENTS_PRUNE_MAX, &p->events_pruned);
+    return err;
 }
 
 /* Prunes expired idempotency keys; returns the monotonic time of the next run. */
@@ -876,7 +976,8 @@ static uint64_t prune_keys(gateway_http_t *gw)
         gw_log(gw, "gateway http: idempotency pruning failed: %s (%s)", ledger_err_name(err),
                store_last_error(gw->store));
     /* A full run means more are due: go again soon, between batches. */
-    bool more = !err && p.pruned == GATEWAY_HTTP_PRUNE_MAX;
+    bool more = !err && (p.pruned == GATEWAY_HTTP_PRUNE_MAX ||
+                         p.events_pruned == GATEWAY_EVENTS_PRUNE_MAX);
     return mono_ms() + (more ? 10u : GATEWAY_HTTP_PRUNE_INTERVAL_MS);
 }
 
@@ -892,8 +993,14 @@ static void *committer_main(void *arg)
             until.tv_sec += COMMITTER_IDLE_WAIT_MS / 1000;
             pthread_cond_timedwait(&gw->submit_cond, &gw->lock, &until);
         }
-        size_t count = 0;
+        size_t count = 0, transfers = 0;
+        /* A batch request weighs its item count: one commit stays under
+           GATEWAY_HTTP_COMMIT_TRANSFERS_MAX transfers (and the ctx's publish limit). */
         while (gw->submit_head && count < GATEWAY_HTTP_BATCH_MAX) {
+            size_t weight = gw->submit_head->batch ? gw->submit_head->batch->count : 1;
+            if (count > 0 && transfers + weight > GATEWAY_HTTP_COMMIT_TRANSFERS_MAX)
+                break;
+            transfers += weight;
             gw->batch[count++] = gw->submit_head;
             gw->submit_head = gw->submit_head->next;
         }
@@ -1297,26 +1404,53 @@ static void request_free(request_t *r)
     if (!r)
         return;
     free(r->body);
+    gateway_batch_destroy(&r->submit.batch);
     free(r->query.data);
     if (r->query.has_reply)
         proto_msg_release(&r->query.reply);
     free(r);
 }
 
+/* The route's pattern, a bounded set of labels for metrics. */
+static const char *route_label(route_t route)
+{
+    switch (route) {
+    case ROUTE_HEALTH: return "/api/health";
+    case ROUTE_TRANSFERS: return "/api/transfers";
+    case ROUTE_TRANSFER: return "/api/transfers/{id}";
+    case ROUTE_ACCOUNTS: return "/api/accounts";
+    case ROUTE_ACCOUNT: return "/api/accounts/{id}";
+    case ROUTE_ACCOUNT_LEDGER: return "/api/accounts/{id}/ledger";
+    case ROUTE_TRANSFERS_BATCH: return "/api/transfers/batch";
+    case ROUTE_NONE: break;
+    }
+    return "other";
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
+    gateway_http_t *gw = cls;
     (void)toe;
+    const request_t *r = *con_cls;
+    const union MHD_ConnectionInfo *info =
+        r && gw->count_request ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS) : NULL;
+    if (info && info->http_status)
+        gw->count_request(gw->count_request_arg, r->method, route_label(r->route), info->http_status);
     request_free(*con_cls);
     *con_cls = NULL;
 }
 
 /* Appends an upload chunk under the cap; past the cap the rest is read and dropped. */
+static size_t body_limit(const gateway_http_t *gw, const request_t *r)
+{
+    return r->route == ROUTE_TRANSFERS_BATCH ? GATEWAY_BATCH_BODY_MAX : gw->body_max_bytes;
+}
+
 static bool body_append(gateway_http_t *gw, request_t *r, const char *data, size_t size)
 {
-    if (r->too_large || size > gw->body_max_bytes - r->body_len) {
+    size_t limit = body_limit(gw, r);
+    if (r->too_large || size > limit - r->body_len) {
         r->too_large = true;
         free(r->body);
         r->body = NULL;
@@ -1328,8 +1462,8 @@ static bool body_append(gateway_http_t *gw, request_t *r, const char *data, size
         size_t cap = r->body_cap ? r->body_cap : BODY_INITIAL_BYTES;
         while (cap < r->body_len + size)
             cap *= 2;
-        if (cap > gw->body_max_bytes)
-            cap = gw->body_max_bytes;
+        if (cap > limit)
+            cap = limit;
         char *grown = realloc(r->body, cap);
         if (!grown)
             return false;
@@ -1341,10 +1475,11 @@ static bool body_append(gateway_http_t *gw, request_t *r, const char *data, size
     return true;
 }
 
-static enum MHD_Result reply_too_large(gateway_http_t *gw, struct MHD_Connection *conn)
+static enum MHD_Result reply_too_large(gateway_http_t *gw, struct MHD_Connection *conn,
+                                       const request_t *r)
 {
     return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large", NULL,
-                       "the request body is larger than %zu bytes", gw->body_max_bytes);
+                       "the request body is larger than %zu bytes", body_limit(gw, r));
 }
 
 /* First call for a request: route, method, and the checks that need no body. */
@@ -1354,11 +1489,14 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
     bool is_get =
         strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     r->is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    snprintf(r->method, sizeof r->method, "%s", method);
     r->route = route_match(url, r);
     if (r->route == ROUTE_NONE)
         return serve_unrouted(gw, conn, url, method);
     bool allowed =
-        is_get || (r->is_post && (r->route == ROUTE_TRANSFERS || r->route == ROUTE_ACCOUNTS));
+        r->route == ROUTE_TRANSFERS_BATCH
+            ? r->is_post
+            : is_get || (r->is_post && (r->route == ROUTE_TRANSFERS || r->route == ROUTE_ACCOUNTS));
     if (!allowed) {
         header_t allow = {MHD_HTTP_HEADER_ALLOW, route_allow(r->route)};
         gateway_error_t err = {.http_status = MHD_HTTP_METHOD_NOT_ALLOWED};
@@ -1377,8 +1515,8 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
         const char *length =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         uint64_t declared;
-        if (length && parse_u64(length, &declared) && declared > gw->body_max_bytes)
-            return reply_too_large(gw, conn);
+        if (length && parse_u64(length, &declared) && declared > body_limit(gw, r))
+            return reply_too_large(gw, conn, r);
     }
     return MHD_YES;
 }
@@ -1388,7 +1526,7 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
                                         request_t *r)
 {
     if (r->too_large)
-        return reply_too_large(gw, conn);
+        return reply_too_large(gw, conn, r);
     switch (r->route) {
     case ROUTE_HEALTH:
         return send_json(conn, MHD_HTTP_OK,
@@ -1397,6 +1535,8 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
         return r->is_post ? start_submit(gw, conn, r) : serve_transfer_list(gw, conn);
     case ROUTE_TRANSFER:
         return serve_transfer(gw, conn, r);
+    case ROUTE_TRANSFERS_BATCH:
+        return start_batch(gw, conn, r);
     case ROUTE_ACCOUNTS:
     case ROUTE_ACCOUNT:
     case ROUTE_ACCOUNT_LEDGER: {
@@ -1545,6 +1685,8 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     gw->publish_arg = config->publish_arg;
     gw->log = config->log;
     gw->log_arg = config->log_arg;
+    gw->count_request = config->count_request;
+    gw->count_request_arg = config->count_request_arg;
     gw->now_ms = config->now_ms;
     gw->wake_fd = -1;
     /* Query ids only need to differ from recent ones: start from the clock, count up. */
@@ -1571,6 +1713,11 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
         err = LEDGER_E_IO;
     gw->accounts_started = !err;
     if (!err)
+        err = gateway_streams_new(gw->store, config->max_streams, &gw->streams);
+    if (!err)
+        err = gateway_static_new(config->web_dir ? config->web_dir : GATEWAY_HTTP_WEB_DIR_DEFAULT,
+                                 &gw->web);
+    if (!err)
         err = start_daemon(gw, config);
     if (err) {
         gateway_http_destroy(&gw);
@@ -1578,6 +1725,12 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     }
     *out = gw;
     return LEDGER_OK;
+}
+
+void gateway_http_notify_events(gateway_http_t *self)
+{
+    if (self)
+        gateway_streams_notify(self->streams);
 }
 
 uint16_t gateway_http_port(const gateway_http_t *self)
@@ -1597,6 +1750,8 @@ void gateway_http_destroy(gateway_http_t **self_p)
     pthread_mutex_unlock(&gw->lock);
     if (gw->wake_fd >= 0)
         wake_accounts(gw);
+    /* Open event streams end now (their hub resumes them, then exits). */
+    gateway_streams_stop(gw->streams);
     /* Both threads resume every connection they hold before they return, so MHD is
        stopped with no connection suspended. */
     if (gw->accounts_started)
@@ -1605,6 +1760,8 @@ void gateway_http_destroy(gateway_http_t **self_p)
         pthread_join(gw->committer, NULL);
     if (gw->daemon)
         MHD_stop_daemon(gw->daemon);
+    gateway_streams_destroy(&gw->streams);
+    gateway_static_destroy(&gw->web);
     zsock_destroy(&gw->dealer);
     if (gw->wake_fd >= 0)
         close(gw->wake_fd);

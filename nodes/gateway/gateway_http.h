@@ -1,8 +1,10 @@
 /*  gateway_http.h: the gateway's public HTTP API (libmicrohttpd + jansson).
 
     What it owns: one MHD daemon (internal polling thread + a thread pool),
-    one committer thread that writes transfers to the store, and one accounts
-    client thread that owns the ZeroMQ DEALER to the accounts node. The store
+    one committer thread that writes transfers to the store, one accounts
+    client thread that owns the ZeroMQ DEALER to the accounts node, the
+    event-stream hub (gateway_stream.h: GET /api/events, one thread) and the
+    web app server (gateway_static.h, no thread of its own). The store
     is the caller's and is shared with the node runtime: LMDB serialises the
     committer's write transactions with the runtime's.
 
@@ -22,6 +24,12 @@
       connection on the reply or at the deadline (503 accounts_unavailable).
       An accounts node that is down therefore never ties up HTTP threads,
       and transfers keep being accepted (the saga delivers them later).
+    - GET /api/events: a content-reader response that suspends its connection
+      whenever it has nothing to send (never a busy loop, never a worker held
+      by an idle stream); the hub resumes it on gateway_http_notify_events,
+      after the committer's own commits, for heartbeats and at stop
+      (gateway_http_destroy ends open streams at once).
+    - The event log (gateway_events.h) is pruned with the idempotency keys.
     - Idempotency keys are pruned by the committer about once a minute
       (gateway_prune_idempotency, GATEWAY_HTTP_PRUNE_MAX keys per run); the
       runtime need not do it.
@@ -34,6 +42,9 @@
         A replay (same Idempotency-Key, same request) answers exactly the
         original answer again (202, same body, status "pending") with the
         header `Idempotent-Replayed: true`; GET the transfer for its status now.
+      POST /api/transfers/batch                200 {"results":[...],"accepted","replayed","rejected"}
+                                               up to 8,190 transfers, each with its own
+                                               idempotency_key and result (gateway_batch.h)
       GET  /api/transfers?limit=&cursor=       200 {"transfers":[...],"next_cursor"} newest first,
                                                limit 1..200 (default 50)
       GET  /api/transfers/{id}                 200 transfer (gateway_view.h), 404 not_found
@@ -49,8 +60,12 @@
       An account: {"id","name","currency","balance","held","available","funding"};
       a ledger entry: {"seq","account","transfer","kind","amount","balance_after",
       "held_after","at","ts_ms"}. Amounts are integers in minor units.
-      Every other path: 404 not_found. (GET /api/events and the web app at /
-      are added in gateway_http.c at the marked place.)
+      GET  /api/events                         200 text/event-stream: every change of a transfer,
+                                               resumable with Last-Event-ID; 503 too_many_streams
+                                               over config.max_streams (format: gateway_stream.h)
+      Every other /api path: 404 not_found. Every other path: the web app from
+      config.web_dir (gateway_static.h: content types, cache headers, index.html
+      fallback, nothing outside web_dir readable).
 
     Errors: {"error":{"code","message","field"}} (field null when no field is
     at fault). Codes and statuses:
@@ -83,9 +98,13 @@
 #define GATEWAY_HTTP_CONNECTIONS_DEFAULT 1024u
 #define GATEWAY_HTTP_PER_IP_DEFAULT 512u
 #define GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT 30u
+#define GATEWAY_HTTP_WEB_DIR_DEFAULT "./web/dist"
 
 /* Fixed limits. */
-#define GATEWAY_HTTP_BATCH_MAX 512               /* transfers in one group commit */
+#define GATEWAY_HTTP_BATCH_MAX 512               /* requests in one group commit */
+#define GATEWAY_HTTP_COMMIT_TRANSFERS_MAX 16384   /* transfers in one group commit (a batch
+                                                     request counts its items; one batch
+                                                     request always fits) */
 #define GATEWAY_HTTP_PRUNE_INTERVAL_MS 60000u    /* idempotency pruning period */
 #define GATEWAY_HTTP_PRUNE_MAX 2048              /* keys pruned per run */
 #define GATEWAY_HTTP_DISCARD_MAX (1024u * 1024u) /* body bytes read past the cap before closing */
@@ -107,6 +126,8 @@ typedef struct {
     unsigned connection_limit;         /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
     unsigned per_ip_connection_limit;  /* MHD_OPTION_PER_IP_CONNECTION_LIMIT; 0 = 512 */
     unsigned connection_timeout_s;     /* idle connection timeout; 0 = 30 */
+    unsigned max_streams;              /* open GET /api/events streams at most; 0 = 64 */
+    const char *web_dir;               /* built web app served at /; NULL = "./web/dist" */
     /*  Called on the committer thread after each commit that put entries in the
         outbox, so the relay sends them at once. Must be thread-safe and quick
         (e.g. zsock_signal on an inproc pipe under a mutex, or write to an
@@ -123,6 +144,13 @@ typedef struct {
         accounts protocol errors). Any thread; must be thread-safe. May be NULL. */
     void (*log)(void *arg, const char *line);
     void *log_arg;
+    /*  Called once per request when its connection is done, on an MHD thread,
+        with the method, the route's pattern ("/api/transfers/{id}", ...;
+        "other" for paths outside the API routes) and the HTTP status
+        answered, for /metrics. Not called when no answer was queued. Must be
+        thread-safe and quick. May be NULL. */
+    void (*count_request)(void *arg, const char *method, const char *route, unsigned status);
+    void *count_request_arg;
     /* Unix time in ms; NULL = the real clock (CLOCK_REALTIME). */
     uint64_t (*now_ms)(void);
 } gateway_http_config_t;
@@ -138,6 +166,11 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
 
 /* The TCP port the server listens on (the chosen one when config.port was 0). */
 uint16_t gateway_http_port(const gateway_http_t *self);
+
+/*  Tells the event streams that a commit may have appended events (the node
+    loop's on_commit after gateway_apply; the committer does it itself for
+    transfers it commits). Any thread; cheap (an eventfd write). Safe on NULL. */
+void gateway_http_notify_events(gateway_http_t *self);
 
 /*  Stops the server: refuses new work (503 shutting_down), commits and
     answers every transfer already queued, fails pending account queries
@@ -172,6 +205,13 @@ typedef struct {
     fills `err`. */
 ledger_err_t gateway_parse_transfer_request(const char *body, size_t len,
                                             gateway_transfer_request_t *out, gateway_error_t *err);
+
+/*  The same validation over an already parsed JSON value (one item of
+    POST /api/transfers/batch, see gateway_batch.h): `root` must be an object
+    with exactly the keys above (400 invalid_json otherwise). Same errors. */
+ledger_err_t gateway_transfer_request_from_json(const json_t *root,
+                                                gateway_transfer_request_t *out,
+                                                gateway_error_t *err);
 
 /* An account to open, from POST /api/accounts. */
 typedef struct {

@@ -31,6 +31,17 @@ static void wake_loop(void *arg)
     node_wake(arg);
 }
 
+/* The committer's transfer.requested messages go out on the node's feed (loop thread sends). */
+static void publish_feed(void *arg, const node_published_t *items, size_t count)
+{
+    node_publish(arg, items, count);
+}
+
+static void count_request(void *arg, const char *method, const char *route, unsigned status)
+{
+    node_count_http(arg, method, route, status);
+}
+
 static void log_line(void *arg, const char *line)
 {
     (void)arg;
@@ -50,7 +61,12 @@ static int start_http(node_t *node, void *arg)
         .idempotency_retention_ms = c->idempotency_retention_ms,
         .wake = wake_loop,
         .wake_arg = node,
+        .publish = publish_feed,
+        .publish_arg = node,
+        .count_request = count_request,
+        .count_request_arg = node,
         .log = log_line,
+        .web_dir = c->web_dir,
     };
     if (gateway_http_start(&hc, &gw->http) != LEDGER_OK) {
         node_log(NODE_LOG_ERROR, "event=http_start_failed host=%s port=%u", c->http_host, c->http_port);
@@ -59,6 +75,13 @@ static int start_http(node_t *node, void *arg)
     node_log(NODE_LOG_INFO, "event=http_listening host=%s port=%u", c->http_host,
              gateway_http_port(gw->http));
     return 0;
+}
+
+/* After each commit of applied messages (loop thread): their events reach the open streams now. */
+static void on_commit(void *app)
+{
+    gateway_main_t *gw = app;
+    gateway_http_notify_events(gw->http);
 }
 
 static void stop_http(node_t *node, void *arg)
@@ -75,7 +98,7 @@ int main(int argc, char **argv)
     if (code >= 0)
         return code;
     gateway_main_t gw = {.config = &config};
-    node_app_t app = {.apply = apply};
+    node_app_t app = {.apply = apply, .on_commit = on_commit, .app = &gw};
     app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
     app.peer_count = 1;
     node_main_hooks_t hooks = {.before_run = start_http, .after_run = stop_http, .arg = &gw};

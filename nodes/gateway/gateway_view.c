@@ -6,7 +6,12 @@
       {"v":1, "id", "from", "to", "amount", "currency", "reference",
        "status", "held", "reason": null | {"code","message","rules":[...]},
        "created_ms", "updated_ms", "idempotency_key",
-       "timeline": [{"step","node","message_id","cause","ts_ms"}, ...]}
+       "timeline": [{"step","node","message_id","cause","ts_ms","rules"?}, ...]}
+
+    ("rules" only on fraud verdict steps.) Worst case, every string at its
+    limit and escaped to two bytes per character: about 7.5 KiB for 8 steps
+    (each ~0.9 KiB with 8 rules of 32 bytes) plus ~2 KiB for the rest, under
+    GATEWAY_RECORD_MAX (16 KiB); a unit test builds that record.
 
     It is decoded into a fixed-size view_record_t (every string bounded by
     the proto limits) and encoded back, so a record that does not parse or
@@ -16,6 +21,7 @@
       u8 version (1) | be64 created_ms | 32-byte request hash | u8 id length | id bytes
 */
 #include "gateway_view.h"
+#include "gateway_events.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -50,6 +56,11 @@ typedef struct {
     char message_id[PROTO_ID_MAX + 1];
     char cause[PROTO_ID_MAX + 1];
     uint64_t ts_ms;
+    /* Fraud verdict steps (fraud.approved, fraud.rejected, transfer.rejected_fraud) carry the
+       names of the rules that fired (empty for an approval); other steps have none. */
+    bool has_rules;
+    uint32_t rule_count;
+    char rules[PROTO_RULES_MAX][PROTO_RULE_NAME_MAX + 1];
 } timeline_entry_t;
 
 typedef struct {
@@ -277,10 +288,23 @@ static json_t *record_to_json(const view_record_t *rec)
         goto fail;
     for (uint32_t i = 0; i < rec->timeline_count; i++) {
         const timeline_entry_t *e = &rec->timeline[i];
-        if (json_array_append_new(timeline,
-                                  json_pack("{s:s, s:s, s:s, s:s, s:I}", "step", e->step, "node",
-                                            e->node, "message_id", e->message_id, "cause", e->cause,
-                                            "ts_ms", (json_int_t)e->ts_ms)))
+        json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:I}", "step", e->step, "node", e->node,
+                                  "message_id", e->message_id, "cause", e->cause, "ts_ms",
+                                  (json_int_t)e->ts_ms);
+        if (entry && e->has_rules) {
+            json_t *rules = json_array();
+            for (uint32_t r = 0; rules && r < e->rule_count; r++) {
+                if (json_array_append_new(rules, json_string(e->rules[r]))) {
+                    json_decref(rules);
+                    rules = NULL;
+                }
+            }
+            if (!rules || json_object_set_new(entry, "rules", rules)) {
+                json_decref(entry);
+                entry = NULL;
+            }
+        }
+        if (json_array_append_new(timeline, entry))
             goto fail;
     }
     json_t *reason = json_null();
@@ -410,6 +434,19 @@ static bool record_from_json(const json_t *obj, view_record_t *rec)
             !get_str(e, "message_id", t->message_id, sizeof t->message_id) ||
             !get_str(e, "cause", t->cause, sizeof t->cause) || !get_u64(e, "ts_ms", &t->ts_ms))
             return false;
+        const json_t *rules = json_object_get(e, "rules");
+        if (rules) {
+            if (!json_is_array(rules) || json_array_size(rules) > PROTO_RULES_MAX)
+                return false;
+            for (size_t r = 0; r < json_array_size(rules); r++) {
+                const json_t *rule = json_array_get(rules, r);
+                if (!json_is_string(rule) ||
+                    !copy_bounded(t->rules[r], sizeof t->rules[r], json_string_value(rule)))
+                    return false;
+            }
+            t->has_rules = true;
+            t->rule_count = (uint32_t)json_array_size(rules);
+        }
     }
     rec->timeline_count = (uint32_t)json_array_size(timeline);
     return true;
@@ -455,6 +492,20 @@ static json_t *record_to_api(const view_record_t *rec)
         return NULL;
     }
     return obj;
+}
+
+/* Appends the change of `rec` caused by `step` to the event log (gateway_events.h), in ctx->txn,
+   with the transfer in its API form. */
+static ledger_err_t event_append(node_ctx_t *ctx, const view_record_t *rec,
+                                 const timeline_entry_t *step)
+{
+    json_t *api = record_to_api(rec);
+    if (!api)
+        return LEDGER_E_NOMEM;
+    ledger_err_t err = gateway_event_append(ctx->txn, step->step, step->node, step->message_id,
+                                            ctx->now_ms, api, NULL);
+    json_decref(api);
+    return err;
 }
 
 /* Inserts a step keeping the timeline sorted by ts_ms (stable: equal times keep arrival order).
@@ -672,6 +723,9 @@ ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_req
     err = record_put(ctx->txn, rec, STORE_PUT_NOOVERWRITE);
     if (err)
         goto done;
+    err = event_append(ctx, rec, &step);
+    if (err)
+        goto done;
 
     idem_record_t fresh = {.created_ms = ctx->now_ms};
     memcpy(fresh.hash, hash, sizeof fresh.hash);
@@ -817,6 +871,16 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
     gateway_text_sanitize(step.node);
     gateway_text_sanitize(step.message_id);
     gateway_text_sanitize(step.cause);
+    if (msg->type == PROTO_FRAUD_APPROVED || msg->type == PROTO_FRAUD_REJECTED ||
+        msg->type == PROTO_TRANSFER_REJECTED_FRAUD) {
+        const proto_verdict_t *v = &msg->body.verdict;
+        step.has_rules = true;
+        step.rule_count = v->rule_count <= PROTO_RULES_MAX ? v->rule_count : PROTO_RULES_MAX;
+        for (uint32_t i = 0; i < step.rule_count; i++) {
+            snprintf(step.rules[i], sizeof step.rules[i], "%s", v->rules[i]);
+            gateway_text_sanitize(step.rules[i]);
+        }
+    }
 
     bool pending = rec->status == GATEWAY_STATUS_PENDING;
     bool changed = false;
@@ -864,6 +928,8 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
     if (changed) {
         rec->updated_ms = ctx->now_ms;
         err = record_put(ctx->txn, rec, 0);
+        if (!err)
+            err = event_append(ctx, rec, &step);
     }
 done:
     free(rec);

@@ -6,6 +6,7 @@
       STORE_DB_TRANSFERS    transfer id -> transfer view record (what users see)
       STORE_DB_IDEMPOTENCY  Idempotency-Key bytes -> {transfer id, request hash, created_ms}
       STORE_DB_INDEX        "idem/" + be64 created_ms + key bytes -> "" (keys by age, for pruning)
+                            "evt/" + be64 seq -> event JSON (the event log, gateway_events.h)
 
     gateway_submit_transfer() turns a validated request into a pending
     transfer and its transfer.requested message (via node_emit, inside the
@@ -127,7 +128,8 @@ void gateway_request_hash(const gateway_transfer_request_t *req, uint8_t out[GAT
 
     - Key unknown, or known but older than `retention_ms` (expired): creates
       the view record (status pending, timeline ["transfer.requested"]), the
-      idempotency record and its age index entry, and emits transfer.requested
+      idempotency record and its age index entry, a "transfer.requested"
+      event in the event log (gateway_events.h), and emits transfer.requested
       {transfer, from, to, amount_minor, currency, reference} to
       NODE_PEER_ACCOUNTS with corr = the transfer id. out->replayed = false.
     - Key known, not expired, same request hash: writes nothing; fills `out`
@@ -174,6 +176,9 @@ ledger_err_t gateway_prune_idempotency(store_txn_t *txn, uint64_t now_ms, uint64
     after the final status is recorded in the timeline (history), but moves
     nothing. Any other message type: LEDGER_E_INVALID, nothing written.
     Does not emit: the runtime publishes applied messages on the feed.
+    Every call that changes the record also appends one event to the event
+    log (gateway_events.h) in ctx->txn; a call that changes nothing appends
+    nothing.
     Errors: LEDGER_E_CORRUPT (the stored record does not parse),
     LEDGER_E_TOO_LARGE (record over GATEWAY_RECORD_MAX), store errors. */
 ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg);
@@ -185,7 +190,13 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg);
        "reason": null | {"code", "message", "rules": [names] (fraud only)},
        "created_at", "updated_at" (ISO 8601 UTC with ms, e.g.
        "2026-11-25T10:04:05.123Z"), "created_ms", "updated_ms" (unix ms),
-       "timeline": [{"step", "node", "message_id", "cause", "at", "ts_ms"}]}
+       "timeline": [{"step", "node", "message_id", "cause", "at", "ts_ms", "rules"?}]}
+
+    "rules" (names of the fraud rules that fired; [] for an approval) is
+    present only on the fraud verdict steps: fraud.approved, fraud.rejected
+    and transfer.rejected_fraud. The record stays under GATEWAY_RECORD_MAX
+    even with every field at its limit (GATEWAY_TIMELINE_MAX steps, each
+    with PROTO_RULES_MAX rules).
 
     Errors: LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, LEDGER_E_NOMEM, store errors. */
 ledger_err_t gateway_transfer_get(store_txn_t *txn, const char *id, json_t **out);

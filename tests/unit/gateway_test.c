@@ -30,6 +30,7 @@
 
 #include <czmq.h>
 
+#include "gateway_events.h"
 #include "gateway_http.h"
 #include "gateway_view.h"
 
@@ -140,6 +141,26 @@ static uint64_t count(fx_t *fx, store_db_t db)
     uint64_t n = 0;
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
     assert_int_equal(store_count(txn, db, &n), LEDGER_OK);
+    store_txn_abort(&txn);
+    return n;
+}
+
+/* Entries of `db` whose key starts with `prefix` (the INDEX db holds "idem/" and "evt/" keys). */
+static uint64_t count_prefix(fx_t *fx, store_db_t db, const char *prefix)
+{
+    store_txn_t *txn = NULL;
+    store_cursor_t *cursor = NULL;
+    uint64_t n = 0;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(store_cursor_open(txn, db, &cursor), LEDGER_OK);
+    store_kv_t kv = {.key = prefix, .key_size = strlen(prefix)};
+    ledger_err_t err = store_cursor_get(cursor, STORE_SEEK, &kv);
+    while (err == LEDGER_OK && kv.key_size >= strlen(prefix) &&
+           memcmp(kv.key, prefix, strlen(prefix)) == 0) {
+        n++;
+        err = store_cursor_get(cursor, STORE_NEXT, &kv);
+    }
+    store_cursor_close(&cursor);
     store_txn_abort(&txn);
     return n;
 }
@@ -324,7 +345,7 @@ static void test_expired_key_makes_a_new_transfer(void **state)
     assert_true(replay_fresh.replayed);
     assert_string_equal(replay_fresh.id, fresh.id);
     assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 1);
-    assert_int_equal(count(fx, STORE_DB_INDEX), 1);
+    assert_int_equal(count_prefix(fx, STORE_DB_INDEX, "idem/"), 1);
 }
 
 static void test_invalid_request_is_refused_before_any_write(void **state)
@@ -361,7 +382,7 @@ static void test_prune_deletes_only_expired_keys(void **state)
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     assert_int_equal(pruned, 2);
     assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 1);
-    assert_int_equal(count(fx, STORE_DB_INDEX), 1);
+    assert_int_equal(count_prefix(fx, STORE_DB_INDEX, "idem/"), 1);
     assert_int_equal(count(fx, STORE_DB_TRANSFERS), 3); /* transfers are kept */
     /* A pruned key is free for a new request. */
     gateway_transfer_request_t other = request("alice", "bob", 7);
@@ -1286,9 +1307,9 @@ static void test_http_refuses_bad_requests(void **state)
     http_call(port, "POST", "/api/health", JSON_HEADERS, "{}", &r);
     assert_error(&r, 405, "method_not_allowed");
     assert_true(has_header(&r, "Allow: GET, HEAD"));
-    http_call(port, "GET", "/nowhere", NULL, NULL, &r);
+    http_call(port, "GET", "/api/nowhere", NULL, NULL, &r);
     assert_error(&r, 404, "not_found");
-    http_call(port, "GET", "/api/events", NULL, NULL, &r);
+    http_call(port, "GET", "/api", NULL, NULL, &r);
     assert_error(&r, 404, "not_found");
     http_call(port, "GET", "/api/transfers?limit=0", NULL, NULL, &r);
     assert_error(&r, 400, "invalid_query");
@@ -1407,9 +1428,406 @@ static void test_http_accounts_node_away_is_503_and_transfers_still_work(void **
     gateway_http_destroy(&gw);
 }
 
+/* --- event log (gateway_events.h) and timeline rules ------------------------ */
+
+typedef struct {
+    uint64_t seqs[64];
+    json_t *events[64];
+    size_t count;
+} events_seen_t;
+
+static bool collect_event(uint64_t seq, const char *json, size_t len, void *arg)
+{
+    events_seen_t *seen = arg;
+    assert_true(seen->count < 64);
+    seen->seqs[seen->count] = seq;
+    seen->events[seen->count] = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(seen->events[seen->count]);
+    seen->count++;
+    return true;
+}
+
+static void read_events(fx_t *fx, uint64_t after_seq, events_seen_t *seen)
+{
+    memset(seen, 0, sizeof *seen);
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(gateway_events_read(txn, after_seq, 64, collect_event, seen, NULL), LEDGER_OK);
+    store_txn_abort(&txn);
+}
+
+static void events_free(events_seen_t *seen)
+{
+    for (size_t i = 0; i < seen->count; i++)
+        json_decref(seen->events[i]);
+    seen->count = 0;
+}
+
+static const char *event_type(const events_seen_t *seen, size_t i)
+{
+    return json_string_value(json_object_get(seen->events[i], "type"));
+}
+
+static void test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    submit_ok(fx, "key-1", &req, T0_MS + 1, &res); /* replay */
+    assert_true(res.replayed);
+    events_seen_t seen;
+    read_events(fx, 0, &seen);
+    assert_int_equal(seen.count, 1);
+    assert_int_equal(seen.seqs[0], 1);
+    json_t *e = seen.events[0];
+    assert_int_equal(json_integer_value(json_object_get(e, "seq")), 1);
+    assert_string_equal(event_type(&seen, 0), "transfer.requested");
+    assert_string_equal(json_string_value(json_object_get(e, "node")), NODE);
+    assert_string_equal(json_string_value(json_object_get(e, "at")), "2023-11-14T22:13:20.000Z");
+    json_t *api = get_transfer(fx, res.id);
+    assert_true(json_equal(json_object_get(e, "transfer"), api)); /* exactly the API form */
+    json_decref(api);
+    events_free(&seen);
+}
+
+static void test_each_applied_step_appends_an_event_in_order(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 1);
+    proto_msg_t approved = event("fraud", 1, PROTO_FRAUD_APPROVED, res.id, T0_MS + 2);
+    approved.body.verdict.rule_count = 0;
+    proto_msg_t settled = event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 3);
+    assert_int_equal(apply(fx, &reserved, T0_MS + 1), LEDGER_OK);
+    assert_int_equal(apply(fx, &approved, T0_MS + 2), LEDGER_OK);
+    assert_int_equal(apply(fx, &settled, T0_MS + 3), LEDGER_OK);
+    events_seen_t seen;
+    read_events(fx, 0, &seen);
+    assert_int_equal(seen.count, 4);
+    static const char *const types[] = {"transfer.requested", "funds.reserved", "fraud.approved",
+                                        "transfer.settled"};
+    static const char *const nodes[] = {NODE, "accounts", "fraud", "accounts"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(seen.seqs[i], i + 1);
+        assert_string_equal(event_type(&seen, i), types[i]);
+        assert_string_equal(json_string_value(json_object_get(seen.events[i], "node")), nodes[i]);
+    }
+    json_t *pending = json_object_get(seen.events[2], "transfer");
+    assert_string_equal(json_string_value(json_object_get(pending, "status")), "pending");
+    json_t *api = get_transfer(fx, res.id);
+    assert_true(json_equal(json_object_get(seen.events[3], "transfer"), api));
+    assert_string_equal(json_string_value(json_object_get(api, "status")), "settled");
+    /* The approval step lists its (empty) rules; other steps have none. */
+    json_t *timeline = json_object_get(api, "timeline");
+    assert_int_equal(json_array_size(timeline), 4);
+    json_t *verdict = json_array_get(timeline, 2);
+    assert_string_equal(json_string_value(json_object_get(verdict, "step")), "fraud.approved");
+    assert_true(json_is_array(json_object_get(verdict, "rules")));
+    assert_int_equal(json_array_size(json_object_get(verdict, "rules")), 0);
+    assert_null(json_object_get(json_array_get(timeline, 1), "rules"));
+    json_decref(api);
+    events_free(&seen);
+    /* Reading after a seq gives only the later ones. */
+    read_events(fx, 2, &seen);
+    assert_int_equal(seen.count, 2);
+    assert_int_equal(seen.seqs[0], 3);
+    events_free(&seen);
+}
+
+static void test_replays_and_guarded_steps_append_no_event(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t settled = event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 3);
+    proto_msg_t declined = event("accounts", 3, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 4);
+    proto_msg_t unknown =
+        event("accounts", 4, PROTO_TRANSFER_SETTLED, "tr_00000000000000000009", T0_MS + 5);
+    assert_int_equal(apply(fx, &settled, T0_MS + 3), LEDGER_OK);
+    assert_int_equal(apply(fx, &settled, T0_MS + 4), LEDGER_OK);  /* a replay */
+    assert_int_equal(apply(fx, &declined, T0_MS + 5), LEDGER_OK); /* the saga guard */
+    assert_int_equal(apply(fx, &unknown, T0_MS + 6), LEDGER_OK);  /* not ours */
+    assert_int_equal(count_prefix(fx, STORE_DB_INDEX, "evt/"), 2);
+    store_txn_t *txn = NULL;
+    uint64_t last = 0;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(gateway_events_last_seq(txn, &last), LEDGER_OK);
+    store_txn_abort(&txn);
+    assert_int_equal(last, 2);
+}
+
+static void test_fraud_rejection_steps_carry_the_rules_that_fired(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("carol", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t rejected = event("fraud", 1, PROTO_FRAUD_APPROVED, res.id, T0_MS + 1);
+    rejected.type = PROTO_FRAUD_REJECTED;
+    proto_msg_t released = event("accounts", 2, PROTO_TRANSFER_REJECTED_FRAUD, res.id, T0_MS + 2);
+    assert_int_equal(apply(fx, &rejected, T0_MS + 1), LEDGER_OK);
+    assert_int_equal(apply(fx, &released, T0_MS + 2), LEDGER_OK);
+    events_seen_t seen;
+    read_events(fx, 0, &seen);
+    assert_int_equal(seen.count, 3);
+    assert_string_equal(event_type(&seen, 1), "fraud.rejected");
+    assert_string_equal(event_type(&seen, 2), "transfer.rejected_fraud");
+    json_t *timeline = json_object_get(json_object_get(seen.events[2], "transfer"), "timeline");
+    for (size_t i = 1; i <= 2; i++) {
+        json_t *rules = json_object_get(json_array_get(timeline, i), "rules");
+        assert_int_equal(json_array_size(rules), 2);
+        assert_string_equal(json_string_value(json_array_get(rules, 0)), "amount_threshold");
+        assert_string_equal(json_string_value(json_array_get(rules, 1)), "velocity");
+    }
+    events_free(&seen);
+}
+
+static void test_worst_case_record_with_rules_stays_under_the_limit(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    memset(req.reference, '"', PROTO_REFERENCE_MAX); /* escapes double in JSON */
+    req.reference[PROTO_REFERENCE_MAX] = '\0';
+    char key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1];
+    memset(key, '\\', GATEWAY_IDEMPOTENCY_KEY_MAX);
+    key[GATEWAY_IDEMPOTENCY_KEY_MAX] = '\0';
+    gateway_submit_result_t res;
+    submit_ok(fx, key, &req, T0_MS, &res);
+    for (uint64_t i = 0; i < GATEWAY_TIMELINE_MAX + 2; i++) {
+        proto_msg_t m = event("fraud", 100 + i, PROTO_FRAUD_REJECTED, res.id, T0_MS + i);
+        snprintf(m.body.verdict.transfer, sizeof m.body.verdict.transfer, "%s", res.id);
+        m.body.verdict.rule_count = PROTO_RULES_MAX;
+        for (int r = 0; r < PROTO_RULES_MAX; r++)
+            memset(m.body.verdict.rules[r], '"', PROTO_RULE_NAME_MAX);
+        memset(m.cause, '"', PROTO_ID_MAX);
+        assert_int_equal(apply(fx, &m, T0_MS + i), LEDGER_OK);
+    }
+    json_t *api = get_transfer(fx, res.id);
+    assert_int_equal(json_array_size(json_object_get(api, "timeline")), GATEWAY_TIMELINE_MAX);
+    json_decref(api);
+}
+
+static void append_events(fx_t *fx, size_t n, uint64_t now_ms)
+{
+    store_txn_t *txn = NULL;
+    json_t *transfer = json_pack("{s:s}", "id", "tr_x");
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(gateway_event_append(txn, "funds.reserved", "accounts", "accounts/1",
+                                              now_ms, transfer, NULL),
+                         LEDGER_OK);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    json_decref(transfer);
+}
+
+static size_t prune_events(fx_t *fx, uint64_t now_ms, uint64_t keep_count, uint64_t keep_ms,
+                           size_t max)
+{
+    store_txn_t *txn = NULL;
+    size_t pruned = 0;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    assert_int_equal(gateway_events_prune(txn, now_ms, keep_count, keep_ms, max, &pruned),
+                     LEDGER_OK);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    return pruned;
+}
+
+static uint64_t first_event_seq(fx_t *fx)
+{
+    store_txn_t *txn = NULL;
+    uint64_t first = 0;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(gateway_events_first_seq(txn, &first), LEDGER_OK);
+    store_txn_abort(&txn);
+    return first;
+}
+
+static void test_events_are_pruned_oldest_first_by_count_and_age(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res); /* an idempotency key beside the events */
+    append_events(fx, 4, T0_MS);               /* seqs 2..5 */
+    append_events(fx, 5, T0_MS + 1000);        /* seqs 6..10 */
+    assert_int_equal(first_event_seq(fx), 1);
+    /* By count: keep 8 of 10; max bounds one call. */
+    assert_int_equal(prune_events(fx, T0_MS + 1000, 8, 60000, 1), 1);
+    assert_int_equal(prune_events(fx, T0_MS + 1000, 8, 60000, 100), 1);
+    assert_int_equal(first_event_seq(fx), 3);
+    /* By age: everything at T0 is 1000 ms old at T0 + 1000. */
+    assert_int_equal(prune_events(fx, T0_MS + 1000, 100, 1000, 100), 3);
+    assert_int_equal(first_event_seq(fx), 6);
+    assert_int_equal(prune_events(fx, T0_MS + 1000, 100, 1000, 100), 0);
+    /* Seqs go on from the newest ever handed out; the idempotency index is untouched. */
+    append_events(fx, 1, T0_MS + 2000);
+    events_seen_t seen;
+    read_events(fx, 0, &seen);
+    assert_int_equal(seen.count, 6);
+    assert_int_equal(seen.seqs[0], 6);
+    assert_int_equal(seen.seqs[5], 11);
+    events_free(&seen);
+    assert_int_equal(count_prefix(fx, STORE_DB_INDEX, "idem/"), 1);
+    assert_int_equal(prune_events(fx, T0_MS + 10000, 0, 60000, 100), 6);
+    assert_int_equal(first_event_seq(fx), 0);
+}
+
+/* --- GET /api/events over HTTP ---------------------------------------------- */
+
+static int stream_open(uint16_t port, const char *extra_headers)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    char request[512];
+    int n = snprintf(request, sizeof request,
+                     "GET /api/events HTTP/1.1\r\nHost: localhost\r\n%s\r\n",
+                     extra_headers ? extra_headers : "");
+    assert_int_equal(write(fd, request, (size_t)n), n);
+    return fd;
+}
+
+/* What one stream has received: the raw bytes and the body with the chunked framing
+   removed (an event may be split across chunks). */
+typedef struct {
+    char raw[65536];
+    size_t raw_len;
+    char body[65536];
+} stream_buf_t;
+
+static void stream_dechunk(stream_buf_t *b)
+{
+    b->body[0] = '\0';
+    const char *p = strstr(b->raw, "\r\n\r\n");
+    if (!p)
+        return;
+    p += 4;
+    size_t body_len = 0;
+    const char *end = b->raw + b->raw_len;
+    while (p < end) {
+        char *after = NULL;
+        unsigned long size = strtoul(p, &after, 16);
+        const char *data = strstr(after, "\r\n");
+        if (!data || data + 2 + size > end)
+            break;
+        data += 2;
+        assert_true(body_len + size < sizeof b->body);
+        memcpy(b->body + body_len, data, size);
+        body_len += size;
+        p = data + size + 2;
+    }
+    b->body[body_len] = '\0';
+}
+
+/* Reads from `fd` until `needle` appears in the headers or the dechunked body (true),
+   or EOF / the 5 s timeout (false). */
+static bool stream_wait_for(int fd, stream_buf_t *b, const char *needle)
+{
+    for (;;) {
+        stream_dechunk(b);
+        if (strstr(b->raw, needle) || strstr(b->body, needle))
+            return true;
+        if (b->raw_len + 1 >= sizeof b->raw)
+            return false;
+        ssize_t r = read(fd, b->raw + b->raw_len, sizeof b->raw - 1 - b->raw_len);
+        if (r <= 0)
+            return false;
+        b->raw_len += (size_t)r;
+        b->raw[b->raw_len] = '\0';
+    }
+}
+
+static void test_http_event_stream_replays_goes_live_limits_and_ends_on_stop(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    /* Event 1, before the server starts, at the real time: the server's committer prunes
+       events older than 24 h as it starts. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t now_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    submit_ok(fx, "key-0", &req, now_ms, &res);
+
+    gateway_http_config_t config;
+    memset(&config, 0, sizeof config);
+    config.store = fx->store;
+    config.node_name = NODE;
+    config.accounts_endpoint = "tcp://127.0.0.1:1";
+    config.max_streams = 2;
+    config.web_dir = "/nonexistent";
+    gateway_http_t *gw = NULL;
+    assert_int_equal(gateway_http_start(&config, &gw), LEDGER_OK);
+    uint16_t port = gateway_http_port(gw);
+
+    stream_buf_t *live = calloc(1, sizeof *live), *replay = calloc(1, sizeof *replay);
+    assert_true(live && replay);
+    int live_fd = stream_open(port, NULL);
+    assert_true(stream_wait_for(live_fd, live, "retry: 2000\n"));
+    assert_non_null(strstr(live->raw, "Content-Type: text/event-stream"));
+    assert_non_null(strstr(live->raw, "Cache-Control: no-cache"));
+    int replay_fd = stream_open(port, "Last-Event-ID: 0\r\n");
+    assert_true(stream_wait_for(replay_fd, replay, "id: 1\nevent: transfer\n"));
+
+    /* A third stream is over the limit. */
+    http_reply_t r;
+    http_call(port, "GET", "/api/events", NULL, NULL, &r);
+    assert_error(&r, 503, "too_many_streams");
+    http_call(port, "GET", "/api/events?last_event_id=x", NULL, NULL, &r);
+    assert_error(&r, 400, "invalid_query");
+
+    /* A transfer committed through the API reaches both streams. */
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k-live\r\n",
+              TRANSFER_BODY, &r);
+    assert_int_equal(r.status, 202);
+    assert_true(stream_wait_for(live_fd, live, "id: 2\nevent: transfer\n"));
+    assert_null(strstr(live->body, "id: 1\n")); /* a fresh stream starts from now */
+    assert_true(stream_wait_for(replay_fd, replay, "id: 2\nevent: transfer\n"));
+
+    /* A step applied by the node loop reaches them after the notification. */
+    proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, now_ms + 1);
+    assert_int_equal(apply(fx, &reserved, now_ms + 1), LEDGER_OK);
+    gateway_http_notify_events(gw);
+    assert_true(stream_wait_for(live_fd, live, "\"type\":\"funds.reserved\""));
+
+    /* Stopping ends the open streams (the reads see EOF, not the 5 s timeout). */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    gateway_http_destroy(&gw);
+    assert_false(stream_wait_for(live_fd, live, "never sent"));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 3);
+    close(live_fd);
+    close(replay_fd);
+    free(live);
+    free(replay);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_applied_step_appends_an_event_in_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replays_and_guarded_steps_append_no_event, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fraud_rejection_steps_carry_the_rules_that_fired,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worst_case_record_with_rules_stays_under_the_limit,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_are_pruned_oldest_first_by_count_and_age,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_http_event_stream_replays_goes_live_limits_and_ends_on_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_creates_pending_transfer_and_one_outbox_entry,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

@@ -1,0 +1,641 @@
+#!/usr/bin/python3
+"""bench.py: the ledger benchmark with its PostgreSQL baseline (run it through bench/run.sh).
+
+For each account count it starts the three real nodes (fresh data dirs, own
+loopback ports, durable: every node fsyncs before it acks or answers), opens
+the accounts with ledger-bench-seed, drives the loads with ledger-bench-loadgen,
+waits until every transfer has its final status, reads the figures from the
+transfers' own timestamps (the gateway's view records: created_ms when the
+202 was committed, updated_ms when the final status was applied) and from
+/proc, and stops everything. Then it runs the same transfer as pgbench
+transactions against a temporary PostgreSQL 15 cluster. Results: a table on
+stdout, CSV + latency files + PNG plots in bench/results/.
+"""
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+NODES = ("accounts", "fraud", "gateway")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ACCOUNT_PREFIX = "acct-"
+DEPOSIT = 100_000_000_000  # pence per account: never short of funds in a run
+
+# Fraud rules for the bench: amounts stay far below the threshold; velocity and
+# new-payee rules would reject random traffic between many accounts, so they are off.
+FRAUD_RULES = """# bench: velocity and new-payee rules off, threshold and blocklist kept
+velocity_window_ms = 0
+new_payee_limit_minor = 0
+"""
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+def free_port():
+    for _ in range(1000):
+        port = random.randint(20000, 30000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def http(method, port, path, body=None, timeout=10):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def proc_status(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])  # kB
+    return 0
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(p * (len(sorted_values) - 1) + 0.5))]
+
+
+class Mesh:
+    def __init__(self, build, accounts, no_sync=False, tag="run"):
+        self.build = build
+        self.tmp = tempfile.mkdtemp(prefix=f"ledger-bench-{tag}-")
+        self.accounts = accounts
+        self.no_sync = no_sync
+        self.ports = {n: {"inbox": free_port(), "feed": free_port(), "admin": free_port()}
+                      for n in NODES}
+        self.http_port = free_port()
+        self.procs = {}
+        self.rules = os.path.join(self.tmp, "fraud.rules")
+        with open(self.rules, "w") as f:
+            f.write(FRAUD_RULES)
+
+    def ep(self, node):
+        return f"tcp://127.0.0.1:{self.ports[node]['inbox']}"
+
+    def env(self, node):
+        env = dict(os.environ)
+        env.update({
+            "LEDGER_DATA_DIR": os.path.join(self.tmp, "data", node),
+            "LEDGER_INBOX": self.ep(node),
+            "LEDGER_FEED": f"tcp://127.0.0.1:{self.ports[node]['feed']}",
+            "LEDGER_ADMIN_PORT": str(self.ports[node]["admin"]),
+            "LEDGER_ACCOUNTS_ENDPOINT": self.ep("accounts"),
+            "LEDGER_FRAUD_ENDPOINT": self.ep("fraud"),
+            "LEDGER_GATEWAY_ENDPOINT": self.ep("gateway"),
+            "LEDGER_HTTP_PORT": str(self.http_port),
+            "LEDGER_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warn"),
+            "LEDGER_FRAUD_RULES": self.rules,
+            "LEDGER_NO_SYNC": "1" if self.no_sync else "0",
+        })
+        return env
+
+    def start(self):
+        os.makedirs(os.path.join(self.tmp, "data"), exist_ok=True)
+        t0 = time.monotonic()
+        subprocess.run([os.path.join(self.build, "bench", "ledger-bench-seed"),
+                        os.path.join(self.tmp, "data", "accounts"), str(self.accounts),
+                        str(DEPOSIT), ACCOUNT_PREFIX], check=True)
+        self.seed_s = time.monotonic() - t0
+        log(f"seeded {self.accounts} accounts in {self.seed_s:.1f}s")
+        for node in NODES:
+            out = open(os.path.join(self.tmp, f"{node}.log"), "ab")
+            self.procs[node] = subprocess.Popen(
+                [os.path.join(self.build, "nodes", f"ledger-{node}")], env=self.env(node),
+                stdout=out, stderr=subprocess.STDOUT)
+            out.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if http("GET", self.http_port, "/api/accounts?limit=1")[0] == 200:
+                    return
+            except OSError:
+                pass
+            for n, p in self.procs.items():
+                if p.poll() is not None:
+                    raise RuntimeError(f"{n} died at start: see {self.tmp}/{n}.log")
+            time.sleep(0.05)
+        raise RuntimeError("mesh did not start")
+
+    def pids(self):
+        return {n: p.pid for n, p in self.procs.items()}
+
+    def cpu(self):
+        return {n: cpu_ticks(p.pid) for n, p in self.procs.items()}
+
+    def rss(self, key="VmRSS"):
+        return {n: proc_status(p.pid, key) for n, p in self.procs.items()}
+
+    def outbox_depths(self):
+        depths = {}
+        for node in NODES:
+            status, raw = http("GET", self.ports[node]["admin"], "/metrics")
+            for line in raw.decode().splitlines():
+                if line.startswith("ledger_outbox_depth "):
+                    depths[node] = int(float(line.split()[1]))
+        return depths
+
+    def wait_drained(self, timeout_s):
+        """Until every outbox is empty twice in a row (then every transfer is final)."""
+        deadline = time.monotonic() + timeout_s
+        zero_streak = 0
+        while time.monotonic() < deadline:
+            d = self.outbox_depths()
+            zero_streak = zero_streak + 1 if sum(d.values()) == 0 else 0
+            if zero_streak >= 2:
+                return True
+            time.sleep(0.05)
+        log(f"not drained after {timeout_s}s: {self.outbox_depths()}")
+        return False
+
+    def transfers_since(self, since_ms, until_ms=None):
+        """[(created_ms, updated_ms, status)] of the transfers created in [since, until)."""
+        import lmdb
+        env = lmdb.open(os.path.join(self.tmp, "data", "gateway"), readonly=True, lock=True,
+                        max_dbs=32, subdir=True)
+        out = []
+        try:
+            db = env.open_db(b"transfers", create=False)
+            start = b"tr_%012x" % since_ms
+            stop = b"tr_%012x" % until_ms if until_ms else None
+            with env.begin(db=db) as txn:
+                cur = txn.cursor()
+                if cur.set_range(start):
+                    for k, v in cur:
+                        if stop and k >= stop:
+                            break
+                        r = json.loads(v)
+                        out.append((r["created_ms"], r["updated_ms"], r["status"]))
+        finally:
+            env.close()
+        return out
+
+    def stop(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def close(self):
+        self.stop()
+        if os.environ.get("BENCH_KEEP_TMP"):
+            log(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def loadgen(build, mesh, mode, conns, duration, rate=0, batch=1000, tag="x", max_transfers=0):
+    cmd = [os.path.join(build, "bench", "ledger-bench-loadgen"), "--port", str(mesh.http_port),
+           "--conns", str(conns), "--duration", str(duration), "--mode", mode,
+           "--batch", str(batch), "--accounts", str(mesh.accounts), "--account-prefix",
+           ACCOUNT_PREFIX, "--key-prefix", f"{tag}-{time.time_ns()}",
+           "--seed", str(random.randint(1, 1 << 40))]
+    if rate:
+        cmd += ["--rate", str(int(rate))]
+    if max_transfers:
+        cmd += ["--max-transfers", str(int(max_transfers))]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return {k: float(v) for k, v in (kv.split("=") for kv in out.split())}
+
+
+def run_phase(build, mesh, name, mode, conns, duration, rate=0, batch=1000, drain_s=300,
+              keep_latencies=None, max_transfers=0):
+    cpu0 = mesh.cpu()
+    t0_ms = int(time.time() * 1000)
+    lg = loadgen(build, mesh, mode, conns, duration, rate, batch, tag=name,
+                 max_transfers=max_transfers)
+    t1_ms = int(time.time() * 1000) + 1
+    drained = mesh.wait_drained(drain_s)
+    cpu1 = mesh.cpu()
+    rows = mesh.transfers_since(t0_ms, t1_ms)
+    final = [r for r in rows if r[2] != "pending"]
+    settled = [r for r in final if r[2] == "settled"]
+    lat = sorted(r[1] - r[0] for r in final)
+    if keep_latencies is not None:
+        keep_latencies.extend(lat)
+    span_ms = (max(r[1] for r in final) - min(r[0] for r in final)) if final else 0
+    cpu_ticks_total = sum(cpu1[n] - cpu0[n] for n in NODES)
+    res = {
+        "phase": name, "accounts": mesh.accounts, "mode": mode, "conns": conns,
+        "batch": batch if mode == "batch" else 1, "offered_rate": rate,
+        "sync": "no-sync" if mesh.no_sync else "durable",
+        "requests": int(lg["requests"]), "transfers": int(lg["transfers"]),
+        "accepted": int(lg["accepted"]), "errors": int(lg["errors"]),
+        "accepted_per_s": lg["accepted_per_s"],
+        "final": len(final), "settled": len(settled), "pending_left": len(rows) - len(final),
+        "drained": drained,
+        "settled_per_s": (len(final) / (span_ms / 1000.0)) if span_ms else 0.0,
+        "lat_p50_ms": percentile(lat, 0.50), "lat_p99_ms": percentile(lat, 0.99),
+        "lat_p999_ms": percentile(lat, 0.999),
+        "req_p99_ms": lg["req_p99_ms"],
+        "cpu_us_per_transfer": (cpu_ticks_total * 1e6 / CLK_TCK / len(final)) if final else 0.0,
+        "cpu_us_gateway": ((cpu1["gateway"] - cpu0["gateway"]) * 1e6 / CLK_TCK / len(final)) if final else 0.0,
+        "cpu_us_accounts": ((cpu1["accounts"] - cpu0["accounts"]) * 1e6 / CLK_TCK / len(final)) if final else 0.0,
+        "cpu_us_fraud": ((cpu1["fraud"] - cpu0["fraud"]) * 1e6 / CLK_TCK / len(final)) if final else 0.0,
+    }
+    log(f"{name}: accepted/s {res['accepted_per_s']:.0f}, settled/s {res['settled_per_s']:.0f}, "
+        f"final {len(final)}/{len(rows)}, p50/p99 {res['lat_p50_ms']}/{res['lat_p99_ms']} ms, "
+        f"cpu {res['cpu_us_per_transfer']:.1f} us/transfer "
+        f"(gw {res['cpu_us_gateway']:.1f} acc {res['cpu_us_accounts']:.1f} fr {res['cpu_us_fraud']:.1f})")
+    return res
+
+
+# --- PostgreSQL baseline ----------------------------------------------------------------------
+
+PG_SCHEMA = """
+CREATE TABLE accounts (id bigint PRIMARY KEY, balance bigint NOT NULL, held bigint NOT NULL DEFAULT 0);
+CREATE TABLE transfers (id bigserial PRIMARY KEY, from_id bigint NOT NULL, to_id bigint NOT NULL,
+                        amount bigint NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE ledger (seq bigserial PRIMARY KEY, account_id bigint NOT NULL, transfer_id bigint NOT NULL,
+                     kind text NOT NULL, amount bigint NOT NULL, at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX ledger_by_account ON ledger (account_id, seq);
+CREATE TABLE outbox (seq bigserial PRIMARY KEY, topic text NOT NULL, transfer_id bigint NOT NULL,
+                     payload jsonb NOT NULL);
+INSERT INTO accounts SELECT g, %d, 0 FROM generate_series(1, %d) g;
+"""
+
+# One pgbench transaction = one transfer, as the mesh does it in two durable steps:
+# reserve (hold + ledger row + outbox row) and settle (both legs + ledger rows + outbox row).
+PG_SCRIPT = r"""
+\set from random(1, :naccounts)
+\set to random(1, :naccounts - 1)
+\set to CASE WHEN :to >= :from THEN :to + 1 ELSE :to END
+\set amount random(1, 99)
+BEGIN;
+UPDATE accounts SET held = held + :amount WHERE id = :from AND balance - held >= :amount;
+INSERT INTO transfers (from_id, to_id, amount, status) VALUES (:from, :to, :amount, 'pending') RETURNING id AS tid \gset
+INSERT INTO ledger (account_id, transfer_id, kind, amount) VALUES (:from, :tid, 'hold', :amount);
+INSERT INTO outbox (topic, transfer_id, payload) VALUES ('funds.reserved', :tid, jsonb_build_object('transfer', :tid, 'from', :from, 'to', :to, 'amount', :amount));
+COMMIT;
+BEGIN;
+UPDATE accounts SET balance = balance - CASE WHEN id = :from THEN :amount ELSE -:amount END,
+                    held = held - CASE WHEN id = :from THEN :amount ELSE 0 END
+ WHERE id IN (:from, :to);
+UPDATE transfers SET status = 'settled', updated_at = now() WHERE id = :tid;
+INSERT INTO ledger (account_id, transfer_id, kind, amount) VALUES (:from, :tid, 'debit', -:amount), (:to, :tid, 'credit', :amount);
+INSERT INTO outbox (topic, transfer_id, payload) VALUES ('transfer.settled', :tid, jsonb_build_object('transfer', :tid));
+COMMIT;
+"""
+
+
+def pg_bin(name):
+    for d in sorted(os.listdir("/usr/lib/postgresql"), reverse=True):
+        p = f"/usr/lib/postgresql/{d}/bin/{name}"
+        if os.path.exists(p):
+            return p
+    raise RuntimeError("PostgreSQL binaries not found: run bench/setup.sh")
+
+
+class Postgres:
+    def __init__(self, accounts):
+        self.tmp = tempfile.mkdtemp(prefix="ledger-bench-pg-")
+        os.chmod(self.tmp, 0o777)
+        self.data = os.path.join(self.tmp, "data")
+        self.port = free_port()
+        self.accounts = accounts
+        self.user = "postgres" if os.geteuid() == 0 else None
+
+    def _run(self, cmd, **kw):
+        if self.user:
+            cmd = ["runuser", "-u", self.user, "--"] + cmd
+        return subprocess.run(cmd, check=True, **kw)
+
+    def start(self):
+        self._run([pg_bin("initdb"), "-D", self.data, "-A", "trust", "-U", "postgres",
+                   "--no-instructions"], capture_output=True)
+        conf = (f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.tmp}'\n"
+                "fsync = on\nsynchronous_commit = on\nfull_page_writes = on\n"
+                "shared_buffers = 512MB\nmax_connections = 100\nmax_wal_size = 4GB\n"
+                "checkpoint_timeout = 15min\n")
+        with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as f:
+            f.write(conf)
+        self._run([pg_bin("pg_ctl"), "-D", self.data, "-l", os.path.join(self.tmp, "pg.log"),
+                   "-w", "start"], capture_output=True)
+        self.psql(PG_SCHEMA % (DEPOSIT, self.accounts))
+        self.psql("VACUUM ANALYZE")
+        with open(os.path.join(self.tmp, "transfer.sql"), "w") as f:
+            f.write(PG_SCRIPT)
+
+    def psql(self, sql):
+        self._run(["psql", "-q", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                   "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True)
+
+    def pgbench(self, clients, duration):
+        prefix = os.path.join(self.tmp, f"log{clients}")
+        cmd = ["pgbench", "-n", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+               "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(duration),
+               "-D", f"naccounts={self.accounts}", "-f", os.path.join(self.tmp, "transfer.sql"),
+               "--max-tries=10", "-l", f"--log-prefix={prefix}", "postgres"]
+        out = self._run(cmd, capture_output=True, text=True).stdout
+        tps = 0.0
+        for line in out.splitlines():
+            if line.startswith("tps ="):
+                tps = float(line.split()[2])
+        lat = []
+        for name in os.listdir(self.tmp):
+            if name.startswith(f"log{clients}."):
+                with open(os.path.join(self.tmp, name)) as f:
+                    for line in f:
+                        parts = line.split()
+                        if len(parts) > 2:
+                            lat.append(int(parts[2]) / 1000.0)  # us -> ms
+                os.unlink(os.path.join(self.tmp, name))
+        lat.sort()
+        return tps, lat
+
+    def close(self):
+        try:
+            self._run([pg_bin("pg_ctl"), "-D", self.data, "-m", "fast", "-w", "stop"],
+                      capture_output=True)
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def pg_baseline(accounts, duration, clients_list, lat_store):
+    pg = Postgres(accounts)
+    rows = []
+    try:
+        pg.start()
+        for clients in clients_list:
+            tps, lat = pg.pgbench(clients, duration)
+            lat_store[clients] = lat
+            rows.append({"phase": f"pg-{clients}", "accounts": accounts, "mode": "pgbench",
+                         "conns": clients, "batch": 1, "offered_rate": 0, "sync": "durable",
+                         "accepted_per_s": tps, "settled_per_s": tps, "final": len(lat),
+                         "lat_p50_ms": percentile(lat, 0.5), "lat_p99_ms": percentile(lat, 0.99),
+                         "lat_p999_ms": percentile(lat, 0.999)})
+            log(f"pg {accounts} accounts, {clients} clients: {tps:.0f} transfers/s, "
+                f"p50/p99 {percentile(lat, 0.5):.2f}/{percentile(lat, 0.99):.2f} ms")
+    finally:
+        pg.close()
+    return rows
+
+
+# --- output ------------------------------------------------------------------------------------
+
+def write_latencies(path, values):
+    with open(path, "w") as f:
+        n = len(values)
+        step = max(1, n // 2000)
+        for i in range(0, n, step):
+            f.write(f"{values[i]} {(i + 1) / n}\n")
+        if n:
+            f.write(f"{values[-1]} 1.0\n")
+
+
+def plot(results_dir, stamp, curve_rows, lat_files):
+    if not shutil.which("gnuplot"):
+        log("gnuplot missing: no plot (bench/setup.sh installs it)")
+        return
+    tp = os.path.join(results_dir, f"throughput-{stamp}.dat")
+    with open(tp, "w") as f:
+        for series, points in curve_rows.items():
+            f.write(f"\"{series}\"\n")
+            for conns, value in sorted(points):
+                f.write(f"{conns} {value}\n")
+            f.write("\n\n")
+    png = os.path.join(results_dir, f"bench-{stamp}.png")
+    lat_plot = ", ".join(f"'{p}' using 1:2 with lines title '{t}'" for t, p in lat_files)
+    n_series = len(curve_rows)
+    tp_plot = ", ".join(f"'{tp}' index {i} using 1:2 with linespoints title columnheader(1)"
+                        for i in range(n_series))
+    script = f"""
+set terminal pngcairo size 1400,600 font ',10'
+set output '{png}'
+set multiplot layout 1,2
+set title 'Throughput against concurrency (durable, 2 vCPU)'
+set xlabel 'concurrent HTTP connections / pgbench clients'
+set ylabel 'transfers settled per second'
+set logscale x 2
+set logscale y
+set key left top
+plot {tp_plot}
+unset logscale x
+set title 'Latency submit -> settled (CDF)'
+set xlabel 'ms'
+set ylabel 'fraction of transfers'
+set logscale x
+set key right bottom
+plot {lat_plot}
+unset multiplot
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=False)
+    shutil.copyfile(png, os.path.join(results_dir, "latest.png"))
+    log(f"plot: {png}")
+
+
+def fmt(v, digits=0):
+    if isinstance(v, float):
+        if v != v:
+            return "-"
+        return f"{v:,.{digits}f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def print_table(rows, pg_rows, rss, out):
+    pg32 = {r["accounts"]: r["settled_per_s"] for r in pg_rows if r["conns"] == 32}
+    pg1 = {r["accounts"]: r["settled_per_s"] for r in pg_rows if r["conns"] == 1}
+    hdr = ("| run | accounts | load | accepted/s | settled/s | p50 ms | p99 ms | p999 ms "
+           "| CPU µs/transfer | vs PG-32 |")
+    out.write(hdr + "\n|" + "---|" * 10 + "\n")
+    for r in rows:
+        base = pg32.get(r["accounts"])
+        ratio = f"{r['settled_per_s'] / base:.1f}x" if base else "-"
+        load = (f"{r['mode']} x{r['conns']}" + (f" b{r['batch']}" if r["mode"] == "batch" else "")
+                + (f" @{int(r['offered_rate'])}/s" if r["offered_rate"] else ""))
+        out.write(f"| {r['phase']}{' (NO SYNC)' if r['sync'] != 'durable' else ''} | "
+                  f"{fmt(r['accounts'])} | {load} | {fmt(r['accepted_per_s'])} | "
+                  f"{fmt(r['settled_per_s'])} | {fmt(r['lat_p50_ms'], 0)} | {fmt(r['lat_p99_ms'], 0)} | "
+                  f"{fmt(r['lat_p999_ms'], 0)} | {fmt(r['cpu_us_per_transfer'], 1)} | {ratio} |\n")
+    for r in pg_rows:
+        out.write(f"| PostgreSQL 15 pgbench | {fmt(r['accounts'])} | {r['conns']} clients | "
+                  f"{fmt(r['accepted_per_s'])} | {fmt(r['settled_per_s'])} | "
+                  f"{fmt(r['lat_p50_ms'], 1)} | {fmt(r['lat_p99_ms'], 1)} | {fmt(r['lat_p999_ms'], 1)} "
+                  f"| - | {'1.0x' if r['conns'] == 32 else '-'} |\n")
+    out.write("\nPeak RSS (VmHWM, MiB): " + "; ".join(
+        f"{acc:,} accounts: " + ", ".join(f"{n} {v / 1024:.0f}" for n, v in hw.items())
+        for acc, hw in rss.items()) + "\n")
+    del pg1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--long", action="store_true")
+    ap.add_argument("--accounts", type=int, action="append")
+    ap.add_argument("--no-sync", action="store_true", help="add a labelled no-sync row")
+    ap.add_argument("--soak", action="store_true")
+    ap.add_argument("--soak-seconds", type=int, default=600)
+    ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--phases", default="single,batch,half,curve")
+    args = ap.parse_args()
+    duration = 5 if args.quick else (60 if args.long else 15)
+    accounts_list = args.accounts or ([10000] if args.quick else [10000, 1000000])
+    phases = args.phases.split(",")
+    results_dir = os.path.join(HERE, "results")
+    os.makedirs(results_dir, exist_ok=True)
+    stamp = datetime.datetime.utcnow().strftime("%Y%m%dT%H%M%SZ")
+
+    if args.soak:
+        return soak(args, results_dir, stamp)
+
+    rows, rss, curve, lat_files = [], {}, {}, []
+    for accounts in accounts_list:
+        for no_sync in ([False, True] if args.no_sync else [False]):
+            mesh = Mesh(args.build, accounts, no_sync=no_sync, tag=str(accounts))
+            try:
+                mesh.start()
+                suffix = "" if not no_sync else "-nosync"
+                peak = None
+                if "single" in phases:
+                    peak = run_phase(args.build, mesh, f"single{suffix}", "single", 64, duration)
+                    rows.append(peak)
+                if "batch" in phases:
+                    # Capped: the HTTP side accepts far faster than the saga settles, and an
+                    # unbounded backlog would only measure the length of the queue.
+                    rows.append(run_phase(args.build, mesh, f"batch{suffix}", "batch", 4, duration,
+                                          batch=2000, max_transfers=duration * 4000))
+                if "half" in phases and peak and not no_sync:
+                    lat = []
+                    half_rate = min(peak["accepted_per_s"], peak["settled_per_s"]) / 2
+                    rows.append(run_phase(args.build, mesh, "half-peak", "single", 64, duration,
+                                          rate=half_rate, keep_latencies=lat))
+                    p = os.path.join(results_dir, f"lat-ledger-{accounts}-{stamp}.dat")
+                    write_latencies(p, lat)
+                    lat_files.append((f"ledger half peak, {accounts:,} acc", p))
+                if "curve" in phases and not no_sync and accounts == accounts_list[0]:
+                    pts = curve.setdefault("ledger, single HTTP", [])
+                    for conns in (1, 8, 64):
+                        r = run_phase(args.build, mesh, f"curve-{conns}", "single", conns,
+                                      max(3, duration // 3))
+                        pts.append((conns, r["settled_per_s"]))
+                    bpts = curve.setdefault("ledger, batch HTTP (2000/request)", [])
+                    for conns in (1, 4):
+                        r = run_phase(args.build, mesh, f"curve-batch-{conns}", "batch", conns,
+                                      max(3, duration // 3), batch=2000,
+                                      max_transfers=max(3, duration // 3) * 4000)
+                        bpts.append((conns, r["settled_per_s"]))
+                rss[accounts if not no_sync else f"{accounts} no-sync"] = mesh.rss("VmHWM")
+            finally:
+                mesh.close()
+
+    pg_rows = []
+    if not args.skip_pg:
+        for accounts in accounts_list:
+            lat_store = {}
+            pg_rows += pg_baseline(accounts, duration, [1, 8, 32] if accounts == accounts_list[0]
+                                   else [1, 32], lat_store)
+            if accounts == accounts_list[0]:
+                curve["PostgreSQL 15 pgbench"] = [(r["conns"], r["settled_per_s"]) for r in pg_rows
+                                                  if r["accounts"] == accounts]
+                p = os.path.join(results_dir, f"lat-pg32-{accounts}-{stamp}.dat")
+                write_latencies(p, lat_store.get(32, []))
+                lat_files.append((f"PostgreSQL 32 clients, {accounts:,} acc", p))
+
+    machine = f"{platform.node()}, {os.cpu_count()} vCPU, {platform.platform()}"
+    with open(os.path.join(results_dir, f"bench-{stamp}.csv"), "w", newline="") as f:
+        keys = sorted({k for r in rows + pg_rows for k in r})
+        w = csv.DictWriter(f, fieldnames=["date", "machine"] + keys)
+        w.writeheader()
+        for r in rows + pg_rows:
+            w.writerow({"date": stamp, "machine": machine, **r})
+    shutil.copyfile(os.path.join(results_dir, f"bench-{stamp}.csv"),
+                    os.path.join(results_dir, "latest.csv"))
+    plot(results_dir, stamp, curve, lat_files)
+    with open(os.path.join(results_dir, f"table-{stamp}.md"), "w") as f:
+        f.write(f"{stamp}, {machine}, durable unless labelled, {duration}s per phase\n\n")
+        print_table(rows, pg_rows, rss, f)
+    shutil.copyfile(os.path.join(results_dir, f"table-{stamp}.md"),
+                    os.path.join(results_dir, "latest.md"))
+    sys.stdout.write(open(os.path.join(results_dir, "latest.md")).read())
+
+
+def soak(args, results_dir, stamp):
+    """--soak: find the peak briefly, then run at half of it for --soak-seconds;
+    RSS per node at start and end, outbox depth over time."""
+    accounts = (args.accounts or [10000])[0]
+    mesh = Mesh(args.build, accounts, tag="soak")
+    try:
+        mesh.start()
+        peak = run_phase(args.build, mesh, "soak-peak", "single", 64, 10)
+        rate = min(peak["accepted_per_s"], peak["settled_per_s"]) / 2
+        rss_start = mesh.rss()
+        log(f"soak: {args.soak_seconds}s at {rate:.0f}/s, RSS start {rss_start}")
+        depth_path = os.path.join(results_dir, f"soak-outbox-{stamp}.csv")
+        proc = subprocess.Popen(
+            [os.path.join(args.build, "bench", "ledger-bench-loadgen"), "--port",
+             str(mesh.http_port), "--conns", "64", "--duration", str(args.soak_seconds),
+             "--rate", str(int(rate)), "--accounts", str(accounts), "--account-prefix",
+             ACCOUNT_PREFIX, "--key-prefix", f"soak-{time.time_ns()}"],
+            stdout=subprocess.PIPE, text=True)
+        t0 = time.monotonic()
+        with open(depth_path, "w") as f:
+            f.write("t_s,gateway,accounts,fraud,rss_gateway_kb,rss_accounts_kb,rss_fraud_kb\n")
+            while True:
+                t = time.monotonic() - t0
+                d = mesh.outbox_depths()
+                r = mesh.rss()
+                f.write(f"{t:.1f},{d.get('gateway')},{d.get('accounts')},{d.get('fraud')},"
+                        f"{r['gateway']},{r['accounts']},{r['fraud']}\n")
+                f.flush()
+                if proc.poll() is not None and sum(d.values()) == 0:
+                    break
+                if t > args.soak_seconds + 300:
+                    break
+                time.sleep(5)
+        out = proc.stdout.read()
+        rss_end = mesh.rss()
+        drained = mesh.wait_drained(60)
+        print(f"soak {args.soak_seconds}s at {rate:.0f}/s: {out.strip()}")
+        for n in NODES:
+            change = (rss_end[n] - rss_start[n]) / rss_start[n] * 100
+            print(f"  {n}: RSS start {rss_start[n] / 1024:.1f} MiB, end {rss_end[n] / 1024:.1f} MiB "
+                  f"({change:+.1f}%)")
+        print(f"  outbox drained to zero after the load: {drained}; depth over time: {depth_path}")
+    finally:
+        mesh.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+/*  admin_metrics.h: renders a node's /metrics in the Prometheus text
+    exposition format (version 0.0.4): counters (`_total`), gauges and
+    histograms (`_bucket{le=...}`, `_sum`, `_count`, cumulative buckets,
+    base units: seconds), one HELP and TYPE line per family. Every name
+    starts with `ledger_`; the node is the scrape target, so no node label.
+
+    Families (labels in braces):
+      ledger_messages_received_total{type,outcome}  inbound messages: outcome
+          applied | duplicate (acked again, no effect) | nacked | query;
+          type "undecodable" for bytes that never decoded
+      ledger_messages_emitted_total{type}           messages this node emitted
+      ledger_acks_sent_total, ledger_nacks_sent_total
+      ledger_acks_received_total, ledger_nacks_received_total  (from peers)
+      ledger_relay_sent_total, ledger_redeliveries_total, ledger_relay_inflight
+      ledger_dead_lettered_total, ledger_dead_letters           (now in dead_letters)
+      ledger_outbox_depth, ledger_outbox_oldest_age_seconds
+      ledger_batches_total, ledger_batch_failures_total, ledger_queries_total
+      ledger_batch_messages (histogram)             inbound messages + answers per write batch
+      ledger_commit_duration_seconds (histogram)    write batch apply + durable commit
+      ledger_feed_dropped_total                     feed items dropped (queue full)
+      gateway only:
+      ledger_http_requests_total{method,route,status}  public API requests answered
+      ledger_transfers_final_total{status}          transfers that reached settled |
+          rejected_fraud | declined (status events applied since start)
+
+    Thread: any (reads the node through its thread-safe getters and the
+    store in a short read transaction).
+*/
+#ifndef LEDGER_ADMIN_METRICS_H
+#define LEDGER_ADMIN_METRICS_H
+
+#include <stdio.h>
+#include "node.h"
+
+/* Writes the exposition text for `node` to `out`. */
+void admin_metrics_write(node_t *node, FILE *out);
+
+#endif

@@ -1,0 +1,210 @@
+/*  gateway_batch.c: parsing, applying and answering POST /api/transfers/batch.
+
+    The per-item rules are the single endpoint's: the item object minus its
+    "idempotency_key" goes through gateway_transfer_request_from_json, the key
+    through gateway_check_idempotency_key, and the store work through
+    gateway_submit_transfer. This file only adds the envelope, the per-item
+    bookkeeping and the answer.
+*/
+#include "gateway_batch.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ledger_err_t batch_fail(gateway_error_t *err, unsigned status, const char *code,
+                               const char *field, const char *message)
+{
+    err->http_status = status;
+    snprintf(err->code, sizeof err->code, "%s", code);
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    snprintf(err->message, sizeof err->message, "%s", message);
+    gateway_text_sanitize(err->message);
+    return LEDGER_E_INVALID;
+}
+
+/* Validates one item into `item` (PARSED or INVALID). `value` is modified (key removed). */
+static void parse_item(json_t *value, gateway_batch_item_t *item)
+{
+    item->state = GATEWAY_BATCH_ITEM_INVALID;
+    if (!json_is_object(value)) {
+        batch_fail(&item->error, 400, "invalid_json", NULL,
+                   "each transfer must be a JSON object");
+        return;
+    }
+    const json_t *key = json_object_get(value, "idempotency_key");
+    if (!key) {
+        batch_fail(&item->error, 400, "missing_idempotency_key", "idempotency_key",
+                   "idempotency_key is required: a unique value per transfer, reused only to "
+                   "retry that same transfer");
+        return;
+    }
+    if (!json_is_string(key) || json_string_length(key) > GATEWAY_IDEMPOTENCY_KEY_MAX ||
+        gateway_check_idempotency_key(json_string_value(key), 1, &item->error) != LEDGER_OK ||
+        strlen(json_string_value(key)) != json_string_length(key)) {
+        batch_fail(&item->error, 400, "invalid_idempotency_key", "idempotency_key",
+                   "idempotency_key must be a string of 1 to 255 visible ASCII characters (no "
+                   "spaces)");
+        return;
+    }
+    memcpy(item->key, json_string_value(key), json_string_length(key) + 1);
+    json_object_del(value, "idempotency_key");
+    if (gateway_transfer_request_from_json(value, &item->req, &item->error) != LEDGER_OK)
+        return;
+    item->state = GATEWAY_BATCH_ITEM_PARSED;
+    item->parsed = true;
+}
+
+ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t **out,
+                                 gateway_error_t *err)
+{
+    assert(out && err);
+    *out = NULL;
+    if (len == 0)
+        return batch_fail(err, 400, "invalid_json", NULL,
+                          "the request body is empty: send {\"transfers\": [...]}");
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        char message[GATEWAY_HTTP_ERROR_MESSAGE_MAX + 1];
+        snprintf(message, sizeof message, "malformed JSON at line %d column %d: %s", jerr.line,
+                 jerr.column, jerr.text);
+        return batch_fail(err, 400, "invalid_json", NULL, message);
+    }
+    ledger_err_t result = LEDGER_E_INVALID;
+    const json_t *list = json_object_get(root, "transfers");
+    if (!json_is_object(root)) {
+        batch_fail(err, 400, "invalid_json", NULL, "the body must be a JSON object");
+    } else if (json_object_size(root) != (list ? 1u : 0u)) {
+        batch_fail(err, 400, "unknown_field", NULL,
+                   "the body takes one field: \"transfers\"");
+    } else if (!list) {
+        batch_fail(err, 400, "missing_field", "transfers",
+                   "transfers is required: an array of transfers");
+    } else if (!json_is_array(list)) {
+        batch_fail(err, 400, "invalid_field", "transfers", "transfers must be an array");
+    } else if (json_array_size(list) == 0) {
+        batch_fail(err, 400, "invalid_field", "transfers",
+                   "transfers is empty: send 1 to 8190 transfers");
+    } else if (json_array_size(list) > GATEWAY_BATCH_MAX) {
+        batch_fail(err, 413, "batch_too_large", "transfers",
+                   "a batch takes at most 8190 transfers");
+    } else {
+        gateway_batch_t *batch = calloc(1, sizeof *batch);
+        size_t count = json_array_size(list);
+        if (batch)
+            batch->items = calloc(count, sizeof *batch->items);
+        if (!batch || !batch->items) {
+            gateway_batch_destroy(&batch);
+            result = LEDGER_E_NOMEM;
+        } else {
+            batch->count = count;
+            for (size_t i = 0; i < count; i++)
+                parse_item(json_array_get(list, i), &batch->items[i]);
+            *out = batch;
+            result = LEDGER_OK;
+        }
+    }
+    json_decref(root);
+    return result;
+}
+
+ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, uint64_t retention_ms,
+                                 size_t *created_out)
+{
+    assert(ctx && ctx->txn && batch);
+    size_t created = 0;
+    for (size_t i = 0; i < batch->count; i++) {
+        gateway_batch_item_t *item = &batch->items[i];
+        /* Every run starts over: an aborted run's outcomes were never committed. */
+        if (!item->parsed)
+            continue;
+        ledger_err_t err =
+            gateway_submit_transfer(ctx, &item->req, item->key, retention_ms, &item->result);
+        switch (err) {
+        case LEDGER_OK:
+            item->state =
+                item->result.replayed ? GATEWAY_BATCH_ITEM_REPLAYED : GATEWAY_BATCH_ITEM_ACCEPTED;
+            created += item->result.replayed ? 0 : 1;
+            break;
+        case LEDGER_E_EXISTS:
+            item->state = GATEWAY_BATCH_ITEM_INVALID;
+            batch_fail(&item->error, 422, "idempotency_key_reused", "idempotency_key",
+                       "this idempotency_key was already used for a different transfer; use a "
+                       "new key for a new transfer");
+            break;
+        case LEDGER_E_INVALID:
+            item->state = GATEWAY_BATCH_ITEM_INVALID;
+            batch_fail(&item->error, 400, "invalid_field", NULL,
+                       "the transfer was refused as invalid");
+            break;
+        default:
+            return err; /* a store error: the whole transaction goes */
+        }
+    }
+    if (created_out)
+        *created_out = created;
+    return LEDGER_OK;
+}
+
+static json_t *transfer_json(const gateway_submit_result_t *res)
+{
+    char created_at[GATEWAY_TIME_TEXT_SIZE];
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", res->id, "status",
+                     gateway_status_name(GATEWAY_STATUS_PENDING), "from", res->request.from, "to",
+                     res->request.to, "amount", (json_int_t)res->request.amount_minor, "currency",
+                     res->request.currency, "reference", res->request.reference, "created_at",
+                     gateway_format_time(res->created_ms, created_at));
+}
+
+static json_t *error_json(const gateway_error_t *e)
+{
+    return json_pack("{s:s, s:s, s:o}", "code", e->code, "message", e->message, "field",
+                     e->field[0] ? json_string(e->field) : json_null());
+}
+
+json_t *gateway_batch_response(const gateway_batch_t *batch)
+{
+    assert(batch);
+    json_t *results = json_array();
+    size_t accepted = 0, replayed = 0, rejected = 0;
+    for (size_t i = 0; results && i < batch->count; i++) {
+        const gateway_batch_item_t *item = &batch->items[i];
+        json_t *entry = NULL;
+        switch (item->state) {
+        case GATEWAY_BATCH_ITEM_ACCEPTED:
+        case GATEWAY_BATCH_ITEM_REPLAYED: {
+            bool again = item->state == GATEWAY_BATCH_ITEM_REPLAYED;
+            accepted += again ? 0 : 1;
+            replayed += again ? 1 : 0;
+            entry = json_pack("{s:I, s:i, s:o}", "index", (json_int_t)i, "status",
+                              again ? 200 : 202, "transfer", transfer_json(&item->result));
+            break;
+        }
+        case GATEWAY_BATCH_ITEM_INVALID:
+        case GATEWAY_BATCH_ITEM_PARSED: /* never submitted: cannot happen after apply */
+            rejected++;
+            entry = json_pack("{s:I, s:i, s:o}", "index", (json_int_t)i, "status",
+                              (int)item->error.http_status, "error", error_json(&item->error));
+            break;
+        }
+        if (!entry || json_array_append_new(results, entry) != 0) {
+            json_decref(results);
+            results = NULL;
+        }
+    }
+    if (!results)
+        return NULL;
+    return json_pack("{s:o, s:I, s:I, s:I}", "results", results, "accepted", (json_int_t)accepted,
+                     "replayed", (json_int_t)replayed, "rejected", (json_int_t)rejected);
+}
+
+void gateway_batch_destroy(gateway_batch_t **batch_p)
+{
+    if (!batch_p || !*batch_p)
+        return;
+    free((*batch_p)->items);
+    free(*batch_p);
+    *batch_p = NULL;
+}

@@ -1,0 +1,82 @@
+/*  gateway_events.h: the gateway's event log, what the live stream serves.
+
+    Every change of a transfer view (gateway_submit_transfer creating it,
+    gateway_apply changing it) appends one event in the SAME write
+    transaction as the change, so the log and the view never disagree and a
+    stream can resume from any event it has seen. Replays (a repeated
+    Idempotency-Key, a redelivered message) change nothing and append
+    nothing.
+
+    Storage: STORE_DB_INDEX, key "evt/" + be64 seq (seq from the named
+    sequence GATEWAY_EVENT_SEQUENCE: 1, 2, 3, ... never reused), value the
+    event as compact JSON text (at most GATEWAY_EVENT_MAX bytes):
+
+      {"seq": 42, "type": "fraud.approved", "node": "fraud",
+       "message_id": "fraud/17", "at": "2026-11-25T10:04:05.123Z",
+       "ts_ms": 1795...123, "transfer": {the transfer exactly as
+       GET /api/transfers/{id} returns it, after the change}}
+
+    type is the saga step that made the change: "transfer.requested",
+    "funds.reserved", "fraud.approved", "fraud.rejected", "transfer.settled",
+    "transfer.rejected_fraud", "transfer.declined". node is the node the
+    step came from ("gateway" for transfer.requested); at / ts_ms the time
+    the gateway recorded the change.
+
+    Retention: the newest GATEWAY_EVENTS_KEEP_MAX events and at most
+    GATEWAY_EVENTS_KEEP_MS old, enforced by gateway_events_prune (the HTTP
+    committer runs it with its periodic pruning). Seqs stay contiguous: only
+    the oldest events are ever deleted.
+
+    Threads: like gateway_view.h, every function works inside the caller's
+    transaction and keeps no state.
+*/
+#ifndef LEDGER_GATEWAY_EVENTS_H
+#define LEDGER_GATEWAY_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "gateway_view.h"
+#include "ledger_err.h"
+#include "store.h"
+
+#define GATEWAY_EVENT_SEQUENCE "event"
+#define GATEWAY_EVENT_MAX (GATEWAY_RECORD_MAX + 1024)   /* one encoded event, bytes */
+#define GATEWAY_EVENTS_KEEP_MAX 100000u                 /* events kept at most */
+#define GATEWAY_EVENTS_KEEP_MS (24ull * 60 * 60 * 1000) /* and for at most 24 h */
+#define GATEWAY_EVENTS_PRUNE_MAX 4096u                  /* deleted per prune run */
+
+/*  Appends an event: seq = next value of GATEWAY_EVENT_SEQUENCE, type, node
+    and message_id as given (NUL-terminated, non-empty type and node), at =
+    now_ms, transfer = `transfer` (borrowed; a JSON object). *seq_out (may
+    be NULL) gets the seq. Errors: LEDGER_E_INVALID (bad argument),
+    LEDGER_E_TOO_LARGE (over GATEWAY_EVENT_MAX), LEDGER_E_NOMEM, store
+    errors (the caller aborts the transaction). */
+ledger_err_t gateway_event_append(store_txn_t *txn, const char *type, const char *node,
+                                  const char *message_id, uint64_t now_ms, json_t *transfer,
+                                  uint64_t *seq_out);
+
+/*  Seq of the newest event ever appended (0 if none), and of the oldest one
+    still stored (0 if the log is empty). */
+ledger_err_t gateway_events_last_seq(store_txn_t *txn, uint64_t *seq_out);
+ledger_err_t gateway_events_first_seq(store_txn_t *txn, uint64_t *seq_out);
+
+/*  Called for each event read: `json` (len bytes, not NUL-terminated) points
+    into the map and is valid only during the call. Return false to stop. */
+typedef bool (*gateway_event_fn)(uint64_t seq, const char *json, size_t len, void *arg);
+
+/*  Calls `fn` for the stored events with seq > after_seq, oldest first, up
+    to `max` of them. *count_out (may be NULL) gets how many were passed to
+    fn (including the one it stopped at). */
+ledger_err_t gateway_events_read(store_txn_t *txn, uint64_t after_seq, size_t max,
+                                 gateway_event_fn fn, void *arg, size_t *count_out);
+
+/*  Deletes the oldest events while more than keep_count are stored or the
+    oldest is keep_ms old or older (at now_ms), at most `max` per call.
+    *pruned_out (may be NULL) gets how many. An event whose value does not
+    parse counts as expired. */
+ledger_err_t gateway_events_prune(store_txn_t *txn, uint64_t now_ms, uint64_t keep_count,
+                                  uint64_t keep_ms, size_t max, size_t *pruned_out);
+
+#endif

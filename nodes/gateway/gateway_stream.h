@@ -1,0 +1,105 @@
+/*  gateway_stream.h: GET /api/events, the live stream of transfer events
+    (Server-Sent Events) over the event log of gateway_events.h.
+
+    The wire format (text/event-stream, UTF-8):
+
+      HTTP/1.1 200 OK
+      Content-Type: text/event-stream
+      Cache-Control: no-cache
+      X-Accel-Buffering: no
+      (chunked body, never ends while the gateway runs)
+
+      : ledger events
+      retry: 2000
+                                          <- blank line ends each block
+      id: 42
+      event: transfer
+      data: {"seq":42,"type":"funds.reserved","node":"accounts","message_id":"accounts/7",
+             "at":"2026-11-25T10:04:05.123Z","ts_ms":...,"transfer":{...}}   (one line)
+
+      : ping                              <- a comment after 15 s without a write
+
+    - `id` is the event's seq (decimal, increasing by 1 per event, never
+      reused); `data` is the stored event JSON on one line (gateway_events.h):
+      "transfer" is the transfer exactly as GET /api/transfers/{id} returns it.
+    - Resume: a request with the header `Last-Event-ID: <seq>` (what
+      EventSource sends when it reconnects) or the query `?last_event_id=<seq>`
+      first gets every stored event with a larger seq, in order, then the live
+      ones. Without either it starts from now. A value that is not a decimal
+      integer: 400 invalid_query.
+    - If events after the given seq are no longer stored (pruned), or the
+      seq is ahead of the log (the gateway's data was reset), the stream
+      first sends
+          id: <seq to resume from>
+          event: reset
+          data:
+   {"reason":"events_pruned"|"unknown_event_id","last_event_id":<given>,"resume_seq":<seq>} meaning
+   "reload your state from the API"; the events that follow are complete from resume_seq + 1.
+    - At most `max_streams` streams are open at once; one more is answered
+      503 {"error":{"code":"too_many_streams",...}} with Retry-After: 2.
+      While the gateway stops: 503 shutting_down. Other methods than GET and
+      HEAD: 405. HEAD answers the headers only.
+
+    How it runs (NOTES.md, libmicrohttpd): a stream is an MHD response with a
+    content-reader callback, on the daemon's suspend/resume-enabled thread
+    pool. The callback formats what the log holds beyond the stream's last
+    sent seq; when there is nothing to send it SUSPENDS the connection and
+    returns 0, so it never spins and a stream holds no worker thread while
+    idle (streams cannot starve API requests). One hub thread resumes
+    streams: at once after gateway_streams_notify (called after every commit
+    that may have appended events: the node loop's on_commit and the HTTP
+    committer), when a heartbeat is due, when the peer hung up (it polls the
+    idle streams' sockets for POLLRDHUP, so a closed browser tab frees its
+    slot at once), and at stop. Only the hub thread resumes streams.
+
+    Threads: gateway_streams_serve from MHD access-handler threads;
+    gateway_streams_notify from any thread; new/stop/destroy from the owner's
+    thread (gateway_http), destroy only after the MHD daemon is stopped.
+*/
+#ifndef LEDGER_GATEWAY_STREAM_H
+#define LEDGER_GATEWAY_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <microhttpd.h>
+#include "ledger_err.h"
+#include "store.h"
+
+#define GATEWAY_STREAMS_MAX_DEFAULT 64u
+#define GATEWAY_STREAM_PING_MS 15000u             /* heartbeat after this long without a write */
+#define GATEWAY_STREAM_RETRY_MS 2000u             /* "retry:" sent to clients */
+#define GATEWAY_STREAM_BUFFER_BYTES (64u * 1024u) /* formatted events held per stream */
+#define GATEWAY_STREAM_READ_MAX 256u              /* events read per store transaction */
+#define GATEWAY_STREAM_TIMEOUT_S 60u              /* MHD inactivity timeout of a stream */
+
+typedef struct gateway_streams_t gateway_streams_t;
+
+/*  Creates the hub and starts its thread. `store` is borrowed. `max_streams`
+    0 = GATEWAY_STREAMS_MAX_DEFAULT. LEDGER_E_IO (thread, eventfd),
+    LEDGER_E_NOMEM. */
+ledger_err_t gateway_streams_new(store_t *store, unsigned max_streams, gateway_streams_t **out);
+
+/*  Answers GET/HEAD /api/events on `conn` (called from the access handler on
+    its first call for the request). */
+enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connection *conn,
+                                      const char *method);
+
+/* New events may have been committed: wake the streams now. Any thread; cheap. */
+void gateway_streams_notify(gateway_streams_t *self);
+
+/* Streams open now (for metrics and tests). */
+unsigned gateway_streams_open(gateway_streams_t *self);
+
+/*  Ends every open stream (they finish their current write and close), refuses
+    new ones (503 shutting_down), and joins the hub thread. Safe on NULL and
+    twice. */
+void gateway_streams_stop(gateway_streams_t *self);
+
+/* Frees the hub; call after the MHD daemon has stopped. Sets *self_p to NULL; safe on NULL. */
+void gateway_streams_destroy(gateway_streams_t **self_p);
+
+/*  Parses a Last-Event-ID value: decimal digits only (at most 20), fitting
+    in uint64. Pure; exposed for tests. */
+bool gateway_stream_parse_id(const char *text, uint64_t *out);
+
+#endif

@@ -1,0 +1,245 @@
+// mesh.js: start the three real node binaries on loopback for the browser tests
+// (the JavaScript twin of tests/integration/mesh.py). Each Mesh gets its own
+// free ports outside the kernel's ephemeral range and a temporary data
+// directory; close() always kills the processes and removes the directory.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..');
+export const NODES = ['accounts', 'fraud', 'gateway'];
+
+const live = new Set();
+function killAllNow() {
+  for (const mesh of live) mesh.killAllSync();
+}
+process.on('exit', killAllNow);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => { killAllNow(); process.exit(130); });
+}
+
+function ephemeralRange() {
+  try {
+    const [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim().split(/\s+/).map(Number);
+    if (low > 0 && high > low) return [low, high];
+  } catch { /* fall through */ }
+  return [32768, 60999];
+}
+
+const handedOut = new Set();
+function canBind(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A port that is free now and outside the ephemeral range, so that the nodes'
+ *  own outgoing connections can never take it first. */
+export async function freePort() {
+  const [low, high] = ephemeralRange();
+  const [from, to] = low > 12000 ? [10000, low - 1] : [high + 1, 65535];
+  for (let i = 0; i < 1000; i++) {
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) { handedOut.add(port); return port; }
+  }
+  throw new Error('no free port');
+}
+
+/** Polls check() until it returns something truthy or the deadline passes. */
+export async function waitUntil(check, { timeout = 20000, what = 'condition', interval = 50 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    let last;
+    try { last = await check(); } catch { last = undefined; }
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+export class Mesh {
+  constructor({ buildDir, webDir } = {}) {
+    this.buildDir = path.resolve(buildDir || process.env.LEDGER_BUILD_DIR || path.join(repoRoot, 'build'));
+    this.webDir = path.resolve(webDir || process.env.LEDGER_WEB_DIR || path.join(repoRoot, 'web', 'dist'));
+    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-e2e-'));
+    this.procs = {};
+    this.ports = {};
+    this.httpPort = 0;
+    live.add(this);
+  }
+
+  get baseUrl() { return `http://127.0.0.1:${this.httpPort}`; }
+
+  async pickPorts() {
+    for (const node of NODES) {
+      this.ports[node] = { inbox: await freePort(), feed: await freePort(), admin: await freePort() };
+    }
+    this.httpPort = await freePort();
+  }
+
+  endpoint(node, kind = 'inbox') { return `tcp://127.0.0.1:${this.ports[node][kind]}`; }
+
+  envFor(node) {
+    const env = {
+      ...process.env,
+      LEDGER_DATA_DIR: path.join(this.tmp, 'data', node),
+      LEDGER_INBOX: this.endpoint(node, 'inbox'),
+      LEDGER_FEED: this.endpoint(node, 'feed'),
+      LEDGER_ADMIN_PORT: String(this.ports[node].admin),
+      LEDGER_ACCOUNTS_ENDPOINT: this.endpoint('accounts'),
+      LEDGER_FRAUD_ENDPOINT: this.endpoint('fraud'),
+      LEDGER_GATEWAY_ENDPOINT: this.endpoint('gateway'),
+      LEDGER_HTTP_PORT: String(this.httpPort),
+      LEDGER_WEB_DIR: this.webDir,
+      LEDGER_LOG_LEVEL: 'info',
+      LEDGER_RETRY_MIN_MS: '50',
+      LEDGER_RETRY_MAX_MS: '500',
+    };
+    if (node === 'accounts') env.LEDGER_DEMO = '1';
+    return env;
+  }
+
+  start(node) {
+    const p = this.procs[node];
+    if (p && p.exitCode === null && p.signalCode === null) throw new Error(`${node} already running`);
+    const binary = path.join(this.buildDir, 'nodes', `ledger-${node}`);
+    const log = fs.openSync(path.join(this.tmp, `${node}.log`), 'a');
+    const proc = spawn(binary, [], { env: this.envFor(node), stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    proc.exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.on('error', () => {}); // a missing binary shows up as "did not start"
+    this.procs[node] = proc;
+    return proc;
+  }
+
+  running(node) {
+    const p = this.procs[node];
+    return !!p && p.exitCode === null && p.signalCode === null;
+  }
+
+  async accountsUp() {
+    try {
+      const res = await fetch(`${this.baseUrl}/api/accounts`, { signal: AbortSignal.timeout(2000) });
+      return res.status === 200;
+    } catch { return false; }
+  }
+
+  /** Starts the three nodes; if one dies at start (a port was taken in the
+   *  meantime), starts again on fresh ports. */
+  async startAll(attempts = 3) {
+    if (!fs.existsSync(path.join(this.buildDir, 'nodes', 'ledger-gateway'))) {
+      throw new Error(`no node binaries in ${this.buildDir}/nodes: build first (LEDGER_BUILD_DIR)`);
+    }
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      await this.pickPorts();
+      for (const node of NODES) this.start(node);
+      try {
+        await waitUntil(async () => (await this.accountsUp()) || NODES.some((n) => !this.running(n)),
+          { timeout: 20000, what: 'the mesh to start' });
+      } catch { /* retried below */ }
+      if (NODES.every((n) => this.running(n)) && (await this.accountsUp())) return this;
+      for (const node of NODES) await this.kill(node);
+      fs.rmSync(path.join(this.tmp, 'data'), { recursive: true, force: true });
+    }
+    throw new Error(`the mesh did not start; logs:\n${this.logs()}`);
+  }
+
+  async kill(node, signal = 'SIGKILL') {
+    const p = this.procs[node];
+    if (!p || !this.running(node)) return;
+    p.kill(signal);
+    const timer = setTimeout(() => { if (this.running(node)) p.kill('SIGKILL'); }, 10000);
+    await p.exited;
+    clearTimeout(timer);
+  }
+
+  async restart(node, signal = 'SIGKILL') {
+    await this.kill(node, signal);
+    this.start(node);
+  }
+
+  log(node) {
+    try { return fs.readFileSync(path.join(this.tmp, `${node}.log`), 'utf8'); } catch { return ''; }
+  }
+
+  logs(lines = 40) {
+    return NODES.map((n) => `----- ${n} log (last ${lines} lines) -----\n` +
+      this.log(n).split('\n').slice(-lines).join('\n')).join('\n');
+  }
+
+  killAllSync() {
+    for (const node of Object.keys(this.procs)) {
+      if (this.running(node)) { try { this.procs[node].kill('SIGKILL'); } catch { /* gone */ } }
+    }
+  }
+
+  async close() {
+    for (const node of Object.keys(this.procs)) await this.kill(node);
+    this.procs = {};
+    if (process.env.LEDGER_KEEP_TMP) console.log(`kept ${this.tmp}`);
+    else fs.rmSync(this.tmp, { recursive: true, force: true });
+    live.delete(this);
+  }
+
+  // --- HTTP -----------------------------------------------------------------
+  async request(method, p, { body, headers = {} } = {}) {
+    const init = { method, headers: { ...headers }, signal: AbortSignal.timeout(10000) };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      init.headers['Content-Type'] ??= 'application/json';
+    }
+    const res = await fetch(this.baseUrl + p, init);
+    const text = await res.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+    return { status: res.status, data, headers: res.headers };
+  }
+
+  async transfer(from, to, amount, { key, reference } = {}) {
+    const body = { from, to, amount, currency: 'GBP' };
+    if (reference !== undefined) body.reference = reference;
+    return this.request('POST', '/api/transfers', {
+      body, headers: { 'Idempotency-Key': key || `e2e-${process.hrtime.bigint()}-${process.pid}` },
+    });
+  }
+
+  async transferView(id) {
+    const { status, data } = await this.request('GET', `/api/transfers/${encodeURIComponent(id)}`);
+    if (status !== 200) throw new Error(`GET transfer ${id}: ${status}`);
+    return data;
+  }
+
+  async waitFinal(id, timeout = 20000) {
+    return waitUntil(async () => {
+      const t = await this.transferView(id);
+      return t.status !== 'pending' ? t : null;
+    }, { timeout, what: `transfer ${id} to reach a final status` });
+  }
+
+  async accounts() {
+    const { status, data } = await this.request('GET', '/api/accounts?limit=200');
+    if (status !== 200) throw new Error(`GET accounts: ${status}`);
+    return Object.fromEntries(data.accounts.map((a) => [a.id, a]));
+  }
+
+  async allTransfers() {
+    const out = [];
+    let cursor = null;
+    for (;;) {
+      const q = '/api/transfers?limit=200' + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : '');
+      const { status, data } = await this.request('GET', q);
+      if (status !== 200) throw new Error(`GET transfers: ${status}`);
+      out.push(...data.transfers);
+      cursor = data.next_cursor;
+      if (!cursor) return out;
+    }
+  }
+}

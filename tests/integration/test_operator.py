@@ -1,0 +1,470 @@
+"""Operator tooling through the real binaries: ledger-harness (send, replay,
+tap, record) and the admin endpoints (/metrics, /dead-letters and replay,
+/ledger/verify, the admin token).
+
+Every wait is a condition with a deadline (mesh.wait_until). The harness is
+the built tools/harness/ledger-harness, pointed at this mesh's ports through
+LEDGER_{GATEWAY,ACCOUNTS,FRAUD}_ENDPOINT and LEDGER_{...}_FEED.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import time
+import unittest
+import urllib.request
+
+from mesh import NODES, MeshTest, wait_until
+
+# Velocity and new-payee rules out of the way: these tests send many transfers
+# between the same accounts and want each one settled unless said otherwise.
+PERMISSIVE_RULES = ("velocity_max_count = 1000\nvelocity_max_sum_minor = 100000000\n"
+                    "new_payee_limit_minor = 100000000\n")
+FINAL_EVENTS = ["transfer.requested", "funds.reserved", "fraud.approved", "transfer.settled"]
+
+
+class OperatorMeshTest(MeshTest):
+    mesh_options = {"fraud_rules": PERMISSIVE_RULES}
+
+    # --- the harness -----------------------------------------------------------
+    def harness_path(self):
+        return os.path.join(self.mesh.build_dir, "tools", "harness", "ledger-harness")
+
+    def harness_env(self):
+        env = dict(os.environ)
+        for node in NODES:
+            env[f"LEDGER_{node.upper()}_ENDPOINT"] = self.mesh.endpoint(node, "inbox")
+            env[f"LEDGER_{node.upper()}_FEED"] = self.mesh.endpoint(node, "feed")
+        return env
+
+    def harness(self, *args, timeout=60):
+        return subprocess.run([self.harness_path(), *args], env=self.harness_env(), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def harness_bg(self, *args, out=None):
+        return subprocess.Popen([self.harness_path(), *args], env=self.harness_env(),
+                                stdout=out or subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop_bg(self, proc):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    @staticmethod
+    def json_lines(path):
+        lines = []
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    lines.append(json.loads(line))
+        return lines
+
+    def feed_warm_up(self, path, amount=1):
+        """PUB/SUB connects asynchronously: send small transfers until the feed
+        file shows one, so that everything after it is seen."""
+        def seen():
+            self.mesh.transfer("alice", "carol", amount)
+            return wait_until_quiet(lambda: os.path.getsize(path) > 0, 1.0)
+        wait_until(seen, 30, "the tap to receive the feed")
+
+    # --- admin ---------------------------------------------------------------
+    def metrics_text(self, node, headers=None):
+        url = f"http://127.0.0.1:{self.mesh.ports[node]['admin']}/metrics"
+        req = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            self.assertEqual(resp.status, 200)
+            self.assertTrue(resp.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+            return resp.read().decode()
+
+    def wait_outboxes_empty(self):
+        for node in NODES:
+            wait_until(lambda n=node: self.mesh.admin(n, "GET", "/health")[1]["outbox_depth"] == 0,
+                       20, f"the {node} outbox to drain")
+
+    def wait_all_final(self):
+        wait_until(lambda: all(t["status"] != "pending" for t in self.mesh.all_transfers()), 30,
+                   "every transfer to reach a final status")
+
+    def snapshot(self):
+        """Everything a replay must leave alone."""
+        status, verify, _ = self.mesh.admin("accounts", "GET", "/ledger/verify")
+        self.assertEqual(status, 200)
+        self.assertTrue(verify["ok"], verify)
+        transfers = sorted((t["id"], t["status"]) for t in self.mesh.all_transfers())
+        return {"accounts": self.mesh.accounts(), "ledger_entries": verify["entries"],
+                "balance_sum": verify["balance_sum"], "transfers": transfers}
+
+
+def wait_until_quiet(check, timeout):
+    """wait_until that answers False instead of failing."""
+    try:
+        return wait_until(check, timeout, "condition")
+    except AssertionError:
+        return False
+
+
+def parse_metrics(text):
+    """{(name, ((label, value), ...)): float} for every sample line."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})?\s+(\S+)$', line)
+        assert m, f"not a sample line: {line!r}"
+        labels = tuple(sorted(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
+        samples[(m.group(1), labels)] = float(m.group(3))
+    return samples
+
+
+def sample(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+class HarnessTest(OperatorMeshTest):
+    def test_funds_reserved_replayed_100_times_changes_nothing(self):
+        record_file = os.path.join(self.mesh.tmp, "feed.jsonl")
+        recorder = self.harness_bg("record", "--from", "gateway", "accounts", "fraud", "--out", record_file)
+        try:
+            self.feed_warm_up(record_file)
+            status, t = self.mesh.transfer("alice", "bob", 700, reference="replay me")
+            self.assertEqual(status, 202, t)
+            self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+            wait_until(lambda: [r["topic"] for r in self.json_lines(record_file)
+                                if r["message"]["corr"] == t["id"]] == FINAL_EVENTS, 20,
+                       "the recorder to hold the transfer's four events")
+        finally:
+            self.stop_bg(recorder)
+        self.wait_all_final()
+        self.wait_outboxes_empty()
+        before = self.snapshot()
+
+        records = [r for r in self.json_lines(record_file) if r["message"]["corr"] == t["id"]]
+        reserved = os.path.join(self.mesh.tmp, "reserved.jsonl")
+        requested = os.path.join(self.mesh.tmp, "requested.jsonl")
+        with open(reserved, "w") as f:
+            f.write(json.dumps(records[1]) + "\n")
+        with open(requested, "w") as f:
+            f.write(json.dumps(records[0]) + "\n")
+
+        run = self.harness("replay", "--to", "fraud", "--file", reserved, "--times", "100")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        line, summary = [json.loads(x) for x in run.stdout.splitlines()]
+        self.assertEqual((line["type"], line["sent"], line["ack"], line["nack"]), ("funds.reserved", 100, 100, 0))
+        self.assertEqual(line["id"], records[1]["message"]["id"])
+        self.assertEqual(summary["summary"]["ack"], 100)
+
+        # The transfer.requested the gateway's HTTP committer published, to accounts, 100 times.
+        run = self.harness("replay", "--to", "accounts", "--file", requested, "--times", "100")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(json.loads(run.stdout.splitlines()[0])["ack"], 100)
+
+        # The whole recording, each message to the node that receives its type.
+        run = self.harness("replay", "--to", "auto", "--file", record_file, "--times", "2")
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        summary = json.loads(run.stdout.splitlines()[-1])["summary"]
+        self.assertEqual(summary["nack"], 0)
+        self.assertEqual(summary["ack"], summary["sent"])
+
+        self.wait_outboxes_empty()
+        self.assertEqual(self.snapshot(), before)
+        fraud = parse_metrics(self.metrics_text("fraud"))
+        self.assertGreaterEqual(sample(fraud, "ledger_messages_received_total", type="funds.reserved",
+                                       outcome="duplicate"), 100)
+        self.assertEqual(sample(fraud, "ledger_messages_emitted_total", type="fraud.approved"),
+                         sample(fraud, "ledger_messages_received_total", type="funds.reserved", outcome="applied"))
+        self.assertIn(f"event=duplicate id={records[1]['message']['id']} type=funds.reserved corr={t['id']}",
+                      self.mesh.log("fraud"))
+
+    def test_tap_shows_a_transfers_events_in_order(self):
+        tap_file = os.path.join(self.mesh.tmp, "tap.jsonl")
+        with open(tap_file, "w") as out:
+            tap = self.harness_bg("tap", "--from", "gateway", "accounts", "fraud", out=out)
+        try:
+            self.feed_warm_up(tap_file)
+            status, t = self.mesh.transfer("bob", "dave", 4321)
+            self.assertEqual(status, 202, t)
+            self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+            wait_until(lambda: "transfer.settled" in [r["topic"] for r in self.json_lines(tap_file)
+                                                      if r["message"]["corr"] == t["id"]], 20,
+                       "the tap to show transfer.settled")
+        finally:
+            self.stop_bg(tap)
+        mine = [r for r in self.json_lines(tap_file) if r["message"]["corr"] == t["id"]]
+        self.assertEqual([r["topic"] for r in mine], FINAL_EVENTS)
+        self.assertEqual([r["node"] for r in mine], ["gateway", "accounts", "fraud", "accounts"])
+        for r in mine:
+            self.assertEqual(r["message"]["type"], r["topic"])
+            self.assertEqual(r["message"]["body"]["transfer"], t["id"])
+        # Each step names the message that caused it.
+        for cause, effect in zip(mine, mine[1:]):
+            self.assertEqual(effect["message"]["cause"], cause["message"]["id"])
+        self.assertEqual(mine[0]["message"]["body"]["amount_minor"], 4321)
+
+        # Filters and --count: a second tap that stops by itself.
+        tap_file2 = os.path.join(self.mesh.tmp, "tap2.jsonl")
+        with open(tap_file2, "w") as out:
+            tap = self.harness_bg("tap", "--from", "accounts", "--type", "transfer.settled", "--count", "1",
+                                  "--timeout-ms", "30000", out=out)
+        try:
+            def settled_seen():
+                self.mesh.transfer("carol", "dave", 5)
+                return wait_until_quiet(lambda: tap.poll() is not None, 1.0)
+            wait_until(settled_seen, 30, "tap --count 1 to end")
+        finally:
+            self.stop_bg(tap)
+        self.assertEqual(tap.returncode, 0)
+        lines = self.json_lines(tap_file2)
+        self.assertEqual(len(lines), 1)
+        self.assertEqual((lines[0]["node"], lines[0]["topic"]), ("accounts", "transfer.settled"))
+
+    def test_harness_answers_and_exit_codes(self):
+        query = {"id": "harness/1", "type": "account.query", "corr": "", "body": {"op": "get", "account": "bob"}}
+        run = self.harness("send", "--to", "accounts", "--json", json.dumps(query))
+        self.assertEqual(run.returncode, 0, run.stderr)
+        answer = json.loads(run.stdout)
+        self.assertEqual(answer["answer"], "account.reply")
+        self.assertEqual(answer["reply"]["body"]["accounts"][0]["id"], "bob")
+
+        # A message the receiver can never apply: nack with its reason, exit 1.
+        body = {"transfer": "tr_wrong_node", "from": "alice", "to": "bob", "amount_minor": 5,
+                "currency": "GBP", "reference": ""}
+        wrong = {"id": "harness/2", "type": "transfer.requested", "corr": "tr_wrong_node", "body": body}
+        run = self.harness("send", "--to", "fraud", "--json", json.dumps(wrong))
+        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+        answer = json.loads(run.stdout)
+        self.assertEqual((answer["answer"], answer["code"]), ("nack", "invalid"))
+        self.assertIn("transfer.requested", answer["reason"])
+
+        # Invalid per the protocol: refused before sending (exit 2); --raw sends it, the node nacks.
+        bad = dict(wrong, id="harness/3", body=dict(body, amount_minor=-5))
+        run = self.harness("send", "--to", "accounts", "--json", json.dumps(bad))
+        self.assertEqual(run.returncode, 2)
+        self.assertIn("--raw", run.stderr)
+        run = self.harness("send", "--to", "accounts", "--raw", "--json", json.dumps(bad))
+        self.assertEqual(run.returncode, 1, run.stderr)
+        self.assertEqual(json.loads(run.stdout)["answer"], "nack")
+
+        self.assertEqual(self.harness("send", "--to", "bank", "--json", json.dumps(query)).returncode, 2)
+        self.assertEqual(self.harness("send", "--to", "accounts", "--json", "{not json").returncode, 2)
+        self.assertEqual(self.harness("replay", "--to", "accounts", "--json", "{}", "--times", "0").returncode, 2)
+        self.assertEqual(self.harness("tap").returncode, 2)
+        self.assertEqual(self.harness("frobnicate").returncode, 2)
+        for cmd in ("send", "replay", "tap", "record"):
+            run = self.harness(cmd, "--help")
+            self.assertEqual(run.returncode, 0)
+            self.assertIn(f"usage: ledger-harness {cmd}", run.stdout)
+
+        # Nobody listening: exit 3 after the timeout.
+        started = time.monotonic()
+        run = self.harness("send", "--to", "tcp://127.0.0.1:9", "--timeout-ms", "300", "--json", json.dumps(query))
+        self.assertEqual(run.returncode, 3, run.stdout + run.stderr)
+        self.assertLess(time.monotonic() - started, 10)
+        run = self.harness("tap", "--from", "fraud", "--type", "no.such.type", "--count", "1", "--timeout-ms", "300")
+        self.assertEqual(run.returncode, 3)
+
+
+class DeadLetterTest(OperatorMeshTest):
+    """The poison message: a transfer.requested that reaches a node that can
+    never apply it. The cause is a real operator mistake: the gateway is
+    started with LEDGER_ACCOUNTS_ENDPOINT pointing at the fraud node's inbox.
+    fraud answers nack (it does not handle transfer.requested), the gateway
+    moves the entry to dead_letters. The fix is the configuration: restart
+    the gateway with the right endpoint, then replay the dead letter; the
+    transfer is applied once, and a second replay finds nothing to replay."""
+    start_mesh = False
+
+    def start_misrouted(self):
+        self.mesh.extra_env["gateway"] = {"LEDGER_ACCOUNTS_ENDPOINT": self.mesh.endpoint("fraud")}
+        for node in NODES:
+            self.mesh.start(node)
+        wait_until(lambda: self.mesh.get("/api/health")[0] == 200, 20, "the gateway to answer")
+        for node in NODES:
+            wait_until(lambda n=node: self.mesh.admin(n, "GET", "/health")[0] == 200, 20, f"{node} admin")
+
+    def test_poison_message_is_dead_lettered_fixed_replayed_and_applied_once(self):
+        self.start_misrouted()
+        status, t = self.mesh.transfer("alice", "bob", 900, reference="misrouted")
+        self.assertEqual(status, 202, t)
+        dead = wait_until(lambda: self.mesh.admin("gateway", "GET", "/dead-letters")[1]["dead_letters"], 20,
+                          "the misrouted transfer to reach the gateway's dead letters")
+        self.assertEqual(len(dead), 1)
+        letter = dead[0]
+        self.assertEqual((letter["peer"], letter["code"]), ("accounts", "invalid"))
+        self.assertIn("fraud does not handle transfer.requested", letter["reason"])
+        self.assertEqual(letter["message"]["type"], "transfer.requested")
+        self.assertEqual(letter["message"]["corr"], t["id"])
+        self.assertEqual(self.mesh.transfer_status(t["id"])["status"], "pending")
+        health = self.mesh.admin("gateway", "GET", "/health")[1]
+        self.assertEqual(health["outbox_depth"], 0)
+
+        gw = parse_metrics(self.metrics_text("gateway"))
+        self.assertEqual(sample(gw, "ledger_dead_lettered_total"), 1)
+        self.assertEqual(sample(gw, "ledger_dead_letters"), 1)
+        self.assertEqual(sample(gw, "ledger_nacks_received_total"), 1)
+        fraud = parse_metrics(self.metrics_text("fraud"))
+        self.assertEqual(sample(fraud, "ledger_messages_received_total", type="transfer.requested",
+                                outcome="nacked"), 1)
+        # Correlation: both ends of the refusal name the transfer and the message.
+        msg_id = letter["message"]["id"]
+        self.assertRegex(self.mesh.log("fraud"), rf"event=nack id={re.escape(msg_id)} type=transfer.requested "
+                                                 rf"corr={re.escape(t['id'])} cause=- code=invalid")
+        self.assertRegex(self.mesh.log("gateway"), rf"event=dead_letter tag=\d+ id={re.escape(msg_id)} "
+                                                   rf"type=transfer.requested corr={re.escape(t['id'])} cause=- "
+                                                   rf"code=invalid")
+
+        # Fix the cause: the gateway's configuration. Then replay, once.
+        self.mesh.stop("gateway")
+        del self.mesh.extra_env["gateway"]
+        self.mesh.start("gateway")
+        self.mesh.wait_ready()
+        before = self.mesh.accounts()
+        status, body, _ = self.mesh.admin("gateway", "POST", f"/dead-letters/{letter['id']}/replay")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["status"], "queued")
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+        self.wait_outboxes_empty()
+        after = self.mesh.accounts()
+        self.assertEqual(after["alice"]["balance"], before["alice"]["balance"] - 900)
+        self.assertEqual(after["bob"]["balance"], before["bob"]["balance"] + 900)
+        self.assertEqual(self.mesh.admin("gateway", "GET", "/dead-letters")[1]["dead_letters"], [])
+        status, body, _ = self.mesh.admin("gateway", "POST", f"/dead-letters/{letter['id']}/replay")
+        self.assertEqual(status, 404, body)
+        # The same message again, by hand: a duplicate, nothing moves.
+        run = self.harness("replay", "--to", "accounts", "--json", json.dumps(letter["message"]), "--times", "5")
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.wait_outboxes_empty()
+        self.assertEqual(self.mesh.accounts(), after)
+        self.assertIn(f"event=dead_letter_replayed id={letter['id']} ", self.mesh.log("gateway"))
+        self.assertRegex(self.mesh.log("gateway"), rf"event=dead_letter_replayed id={letter['id']} outbox_seq=\d+ "
+                                                   rf"msg={re.escape(msg_id)} corr={re.escape(t['id'])}")
+
+
+class LedgerVerifyTest(OperatorMeshTest):
+    def test_verify_passes_then_names_the_tampered_entry(self):
+        for amount in (100, 200, 300):
+            status, t = self.mesh.transfer("alice", "bob", amount)
+            self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+        status, verify, _ = self.mesh.admin("accounts", "GET", "/ledger/verify")
+        self.assertEqual(status, 200)
+        self.assertTrue(verify["ok"], verify)
+        self.assertGreaterEqual(verify["entries"], 6)
+        self.assertEqual(verify["problem"], "")
+
+        import lmdb  # python3-lmdb (scripts/setup.sh)
+        self.mesh.stop("accounts")
+        target = verify["entries"] - 2
+        path = os.path.join(self.mesh.tmp, "data", "accounts")
+        env = lmdb.open(path, max_dbs=32, subdir=True, lock=True)
+        try:
+            ledger = env.open_db(b"ledger", create=False)
+            with env.begin(write=True, db=ledger) as txn:
+                key = struct.pack(">Q", target)
+                value = bytearray(txn.get(key))
+                value[len(value) // 2] ^= 0x01
+                txn.put(key, bytes(value))
+        finally:
+            env.close()
+        self.mesh.start("accounts")
+        wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[0] == 200, 20, "accounts to restart")
+        status, verify, _ = self.mesh.admin("accounts", "GET", "/ledger/verify")
+        self.assertEqual(status, 200)
+        self.assertFalse(verify["ok"], verify)
+        self.assertEqual(verify["first_bad_seq"], target, verify)
+        self.assertTrue(verify["problem"])
+
+
+class MetricsTest(OperatorMeshTest):
+    def test_metrics_pass_promtool_and_count_the_transfers(self):
+        promtool = shutil.which("promtool")
+        if not promtool:
+            self.fail("promtool not installed (Debian package prometheus; scripts/setup.sh installs it)")
+        ids = []
+        for i in range(3):
+            status, t = self.mesh.transfer("alice", "bob", 100 + i)
+            ids.append(t["id"])
+        status, t = self.mesh.transfer("carol", "bob", 150000)      # over the fraud threshold
+        ids.append(t["id"])
+        status, t = self.mesh.transfer("dave", "bob", 99999999)     # more than dave has
+        ids.append(t["id"])
+        finals = [self.mesh.wait_final(tid)["status"] for tid in ids]
+        self.assertEqual(finals, ["settled"] * 3 + ["rejected_fraud", "declined"])
+        self.mesh.get(f"/api/transfers/{ids[0]}")
+        self.mesh.get("/api/transfers/tr_does_not_exist")
+        self.wait_outboxes_empty()
+
+        texts = {}
+        for node in NODES:
+            texts[node] = self.metrics_text(node)
+            check = subprocess.run([promtool, "check", "metrics"], input=texts[node], capture_output=True,
+                                   text=True, timeout=30)
+            self.assertEqual(check.returncode, 0, f"{node}: {check.stdout}{check.stderr}\n{texts[node]}")
+
+        gw = parse_metrics(texts["gateway"])
+        self.assertEqual(sample(gw, "ledger_transfers_final_total", status="settled"), 3)
+        self.assertEqual(sample(gw, "ledger_transfers_final_total", status="rejected_fraud"), 1)
+        self.assertEqual(sample(gw, "ledger_transfers_final_total", status="declined"), 1)
+        self.assertEqual(sample(gw, "ledger_messages_emitted_total", type="transfer.requested"), 5)
+        self.assertEqual(sample(gw, "ledger_http_requests_total", method="POST", route="/api/transfers",
+                                status="202"), 5)
+        self.assertGreaterEqual(sample(gw, "ledger_http_requests_total", method="GET",
+                                       route="/api/transfers/{id}", status="200"), 1 + 5)
+        self.assertEqual(sample(gw, "ledger_http_requests_total", method="GET", route="/api/transfers/{id}",
+                                status="404"), 1)
+        self.assertEqual(sample(gw, "ledger_acks_received_total"), 5)
+
+        accounts = parse_metrics(texts["accounts"])
+        self.assertEqual(sample(accounts, "ledger_messages_received_total", type="transfer.requested",
+                                outcome="applied"), 5)
+        self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="funds.reserved"), 4)
+        self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="transfer.settled"), 3)
+        self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="transfer.rejected_fraud"), 1)
+        self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="transfer.declined"), 1)
+        self.assertEqual(sample(accounts, "ledger_outbox_depth"), 0)
+        self.assertEqual(sample(accounts, "ledger_dead_letters"), 0)
+
+        fraud = parse_metrics(texts["fraud"])
+        self.assertEqual(sample(fraud, "ledger_messages_received_total", type="funds.reserved", outcome="applied"), 4)
+        self.assertEqual(sample(fraud, "ledger_messages_emitted_total", type="fraud.approved"), 3)
+        self.assertEqual(sample(fraud, "ledger_messages_emitted_total", type="fraud.rejected"), 1)
+        for node, samples in (("gateway", gw), ("accounts", accounts), ("fraud", fraud)):
+            count = sample(samples, "ledger_commit_duration_seconds_count")
+            self.assertGreater(count, 0, node)
+            self.assertEqual(sample(samples, "ledger_commit_duration_seconds_bucket", le="+Inf"), count, node)
+            self.assertEqual(sample(samples, "ledger_batch_messages_count"), count, node)
+            self.assertEqual(sample(samples, "ledger_batch_failures_total"), 0, node)
+
+
+class AdminTokenTest(OperatorMeshTest):
+    mesh_options = {"fraud_rules": PERMISSIVE_RULES, "env": {"accounts": {"LEDGER_ADMIN_TOKEN": "s3cret-token"}}}
+
+    def test_admin_token_is_enforced_when_set(self):
+        for path in ("/health", "/metrics", "/outbox", "/dead-letters", "/ledger/verify"):
+            status, body, _ = self.mesh.admin("accounts", "GET", path)
+            self.assertEqual(status, 401, path)
+            self.assertEqual(body["error"]["code"], "unauthorized")
+            status, _, _ = self.mesh.admin("accounts", "GET", path, headers={"Authorization": "Bearer wrong"})
+            self.assertEqual(status, 401, path)
+            status, _, _ = self.mesh.admin("accounts", "GET", path, headers={"Authorization": "s3cret-token"})
+            self.assertEqual(status, 401, path)
+            status, _, _ = self.mesh.admin("accounts", "GET", path,
+                                           headers={"Authorization": "Bearer s3cret-token"})
+            self.assertEqual(status, 200, path)
+        status, _, _ = self.mesh.admin("accounts", "POST", "/dead-letters/1/replay")
+        self.assertEqual(status, 401)
+        status, _, _ = self.mesh.admin("accounts", "POST", "/dead-letters/1/replay",
+                                       headers={"Authorization": "Bearer s3cret-token"})
+        self.assertEqual(status, 404)
+        # Nodes without the variable stay open (loopback only).
+        self.assertEqual(self.mesh.admin("fraud", "GET", "/health")[0], 200)
+
+
+if __name__ == "__main__":
+    unittest.main()

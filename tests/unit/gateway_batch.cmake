@@ -1,0 +1,1 @@
+ledger_unit_test(gateway_batch_test gateway_batch_test.c ledger_gateway PkgConfig::CZMQ)

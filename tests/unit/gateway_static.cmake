@@ -1,0 +1,1 @@
+ledger_unit_test(gateway_static_test gateway_static_test.c ledger_gateway)

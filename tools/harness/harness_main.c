@@ -1,0 +1,687 @@
+/*  harness_main.c: ledger-harness, the operator's tool for talking to nodes
+    by hand: send any message to any node's inbox and print its answer,
+    replay a message (same id) many times, tap the nodes' feeds as JSON
+    lines, record a feed to a file that replay reads back.
+
+    It speaks the nodes' own protocol: a DEALER sends [8-byte tag][msgpack
+    envelope] to a node's ROUTER and waits for the answer with the same tag
+    (ack / nack / account.reply); a SUB reads [topic][envelope] from a PUB.
+    Exit codes: harness.h (0 ok, 1 nack, 2 usage, 3 timeout).
+*/
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "proto.h"
+#include "proto_json.h"
+
+#define HARNESS_FEEDS_MAX 8 /* --from nodes in one tap */
+#define HARNESS_TYPES_MAX 16 /* --type filters in one tap */
+
+typedef struct {
+    const char *to;
+    const char *json;
+    const char *file;
+    const char *out;
+    const char *corr;
+    const char *from[HARNESS_FEEDS_MAX];
+    size_t from_count;
+    const char *types[HARNESS_TYPES_MAX];
+    size_t type_count;
+    uint64_t times;
+    uint64_t count;
+    uint64_t timeout_ms;
+    bool timeout_given;
+    bool raw;
+    bool help;
+} options_t;
+
+static const char *const USAGE_MAIN =
+    "usage: ledger-harness <command> [options]   (ledger-harness <command> --help)\n"
+    "\n"
+    "commands:\n"
+    "  send     send one message to a node's inbox and print its answer\n"
+    "  replay   send the same message(s), same ids, N times and count the answers\n"
+    "  tap      print the messages the nodes publish on their feeds, as JSON lines\n"
+    "  record   write the feeds to a file that replay reads\n"
+    "\n"
+    "nodes: gateway, accounts, fraud, or any ZeroMQ endpoint (tcp://host:port).\n"
+    "  inboxes: tcp://127.0.0.1:7101 / 7201 / 7301, overridden by LEDGER_GATEWAY_ENDPOINT,\n"
+    "           LEDGER_ACCOUNTS_ENDPOINT, LEDGER_FRAUD_ENDPOINT\n"
+    "  feeds:   tcp://127.0.0.1:7102 / 7202 / 7302, overridden by LEDGER_GATEWAY_FEED,\n"
+    "           LEDGER_ACCOUNTS_FEED, LEDGER_FRAUD_FEED\n"
+    "exit codes: 0 ok, 1 a node answered nack, 2 usage / bad JSON / unknown node,\n"
+    "            3 timeout (no answer, nothing arrived, node unreachable)\n";
+
+static const char *const USAGE_SEND =
+    "usage: ledger-harness send --to <node|endpoint|auto> (--json '<envelope>' | --file F)\n"
+    "                           [--raw] [--timeout-ms N]\n"
+    "\n"
+    "Encodes the JSON envelope (proto/README.md) to the wire format, checks it as a\n"
+    "node would (proto_decode), sends it and prints the answer as one JSON line:\n"
+    "  {\"to\",\"id\",\"type\",\"answer\":\"ack\"|\"nack\"|\"account.reply\",\"code\",\"reason\",\"reply\"}\n"
+    "Missing \"v\", \"cause\" and \"ts\" are filled in (1, \"\", now). A file holds one\n"
+    "envelope, an array, or JSON lines (a line written by `record` counts as its message);\n"
+    "each message is sent once, in order.\n"
+    "  --to auto     send each message to the node that receives its type in the saga\n"
+    "  --raw         skip the check: send what the JSON encodes even if a node must refuse it\n"
+    "                (to plant a poison message on purpose)\n"
+    "  --timeout-ms  how long to wait for each answer (default 2000)\n"
+    "exit: 0 all acked, 1 a nack, 2 bad input, 3 no answer in time\n";
+
+static const char *const USAGE_REPLAY =
+    "usage: ledger-harness replay --to <node|endpoint|auto> (--json '<envelope>' | --file F)\n"
+    "                             [--times N] [--raw] [--timeout-ms N]\n"
+    "\n"
+    "Sends every message N times (default 1) with its id unchanged, one after the\n"
+    "other, each after the previous answer. A node has applied a message id once;\n"
+    "every resend must be acked and change nothing. Prints one JSON line per message\n"
+    "  {\"to\",\"id\",\"type\",\"sent\",\"ack\",\"nack\",\"timeout\",\"code\",\"reason\"}\n"
+    "and then {\"summary\":{\"messages\",\"sent\",\"ack\",\"nack\",\"timeout\"}}.\n"
+    "A file written by `record` is replayed line by line (use --to auto to send each\n"
+    "message to its saga receiver). Stops at the first message left unanswered.\n"
+    "exit: 0 all acked, 1 any nack, 2 bad input, 3 a timeout\n";
+
+static const char *const USAGE_TAP =
+    "usage: ledger-harness tap --from <node...> [--type T]... [--corr ID] [--count N]\n"
+    "                          [--timeout-ms N]\n"
+    "\n"
+    "Subscribes to the nodes' feeds (PUB: every message a node commits, topic = type)\n"
+    "and prints one JSON line per message: {\"node\",\"topic\",\"message\":{envelope}}.\n"
+    "  --from     one or more nodes or feed endpoints (--from gateway accounts fraud,\n"
+    "             or --from gateway --from accounts, or --from gateway,accounts)\n"
+    "  --type     only this message type (repeatable)\n"
+    "  --corr     only messages of this transfer id\n"
+    "  --count    stop after N lines\n"
+    "  --timeout-ms  stop after N ms (default: run until interrupted)\n"
+    "The feed is best effort (ZeroMQ PUB/SUB): a subscriber sees what is published\n"
+    "after it has connected, nothing older.\n"
+    "exit: 0 done (count reached, time up without --count, interrupted),\n"
+    "      2 bad input, 3 time up before --count lines arrived\n";
+
+static const char *const USAGE_RECORD =
+    "usage: ledger-harness record --from <node...> --out FILE [--type T]... [--corr ID]\n"
+    "                             [--count N] [--timeout-ms N]\n"
+    "\n"
+    "Like tap, but writes the JSON lines to FILE (flushed line by line); `replay --file\n"
+    "FILE --to auto` sends them again. Options and exit codes as for tap.\n";
+
+static int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "ledger-harness: <problem>" and the usage to stderr; returns the usage exit code. */
+static int usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ledger-harness: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n\n%s", usage);
+    va_end(ap);
+    return HARNESS_EXIT_USAGE;
+}
+
+static bool parse_u64(const char *text, uint64_t max, uint64_t *out)
+{
+    if (!text || !*text || strlen(text) > 20)
+        return false;
+    uint64_t v = 0;
+    for (const char *p = text; *p; p++)
+        if (*p < '0' || *p > '9' || __builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+            return false;
+    if (v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Adds one --from value, which may be a comma-separated list. */
+static bool add_from(options_t *o, char *value)
+{
+    char *save = NULL;
+    for (char *part = strtok_r(value, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+        if (o->from_count == HARNESS_FEEDS_MAX)
+            return false;
+        o->from[o->from_count++] = part;
+    }
+    return true;
+}
+
+/* Parses argv[first..] into `o`. Returns -1 to go on, or an exit code (usage printed). */
+static int parse_options(int argc, char **argv, int first, const char *usage, options_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->times = 1;
+    o->timeout_ms = HARNESS_TIMEOUT_MS_DEFAULT;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            o->help = true;
+        } else if (strcmp(a, "--raw") == 0) {
+            o->raw = true;
+        } else if (strcmp(a, "--to") == 0 && has_value) {
+            o->to = argv[++i];
+        } else if (strcmp(a, "--json") == 0 && has_value) {
+            o->json = argv[++i];
+        } else if (strcmp(a, "--file") == 0 && has_value) {
+            o->file = argv[++i];
+        } else if (strcmp(a, "--out") == 0 && has_value) {
+            o->out = argv[++i];
+        } else if (strcmp(a, "--corr") == 0 && has_value) {
+            o->corr = argv[++i];
+        } else if (strcmp(a, "--type") == 0 && has_value) {
+            if (o->type_count == HARNESS_TYPES_MAX)
+                return usage_error(usage, "at most %s --type filters", "16");
+            o->types[o->type_count++] = argv[++i];
+        } else if (strcmp(a, "--from") == 0 && has_value) {
+            /* Every following word up to the next option is a node. */
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+                if (!add_from(o, argv[++i]))
+                    return usage_error(usage, "at most %s --from nodes", "8");
+        } else if (strcmp(a, "--times") == 0 && has_value) {
+            if (!parse_u64(argv[++i], HARNESS_TIMES_MAX, &o->times) || o->times == 0)
+                return usage_error(usage, "--times must be 1..1000000, not \"%s\"", argv[i]);
+        } else if (strcmp(a, "--count") == 0 && has_value) {
+            if (!parse_u64(argv[++i], UINT32_MAX, &o->count) || o->count == 0)
+                return usage_error(usage, "--count must be a positive integer, not \"%s\"", argv[i]);
+        } else if (strcmp(a, "--timeout-ms") == 0 && has_value) {
+            if (!parse_u64(argv[++i], 86400000u, &o->timeout_ms) || o->timeout_ms == 0)
+                return usage_error(usage, "--timeout-ms must be 1..86400000, not \"%s\"", argv[i]);
+            o->timeout_given = true;
+        } else if (strncmp(a, "--", 2) == 0 && !has_value &&
+                   strcmp(a, "--raw") != 0) {
+            return usage_error(usage, "%s needs a value", a);
+        } else {
+            return usage_error(usage, "unknown option \"%s\"", a);
+        }
+    }
+    if (o->help) {
+        fputs(usage, stdout);
+        return HARNESS_EXIT_OK;
+    }
+    return -1;
+}
+
+static void print_json_line(FILE *out, json_t *value)
+{
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (text) {
+        fprintf(out, "%s\n", text);
+        fflush(out);
+        free(text);
+    }
+}
+
+/* ------------------------------------------------------------------ send / replay */
+
+typedef enum { ANSWER_ACK, ANSWER_NACK, ANSWER_REPLY, ANSWER_TIMEOUT, ANSWER_BAD } answer_kind_t;
+
+typedef struct {
+    answer_kind_t kind;
+    char code[PROTO_CODE_MAX + 1];
+    char reason[PROTO_REASON_MAX + 1];
+    json_t *reply; /* the answer envelope as JSON (owned), or NULL */
+} answer_t;
+
+/* One DEALER per destination endpoint, reused for every message sent there. */
+typedef struct {
+    char endpoint[HARNESS_ENDPOINT_MAX + 1];
+    char node[HARNESS_ENDPOINT_MAX + 1];
+    zsock_t *sock;
+} peer_t;
+
+#define HARNESS_PEERS_MAX 8
+
+typedef struct {
+    peer_t peers[HARNESS_PEERS_MAX];
+    size_t peer_count;
+    uint64_t next_tag;
+} sender_t;
+
+static void sender_fini(sender_t *s)
+{
+    for (size_t i = 0; i < s->peer_count; i++)
+        zsock_destroy(&s->peers[i].sock);
+}
+
+/* The socket for `to` (a node, an endpoint). NULL with a reason if unknown. */
+static peer_t *sender_peer(sender_t *s, const char *to, char *why, size_t why_size)
+{
+    char endpoint[HARNESS_ENDPOINT_MAX + 1], node[HARNESS_ENDPOINT_MAX + 1];
+    if (harness_resolve(to, HARNESS_INBOX, endpoint, node) != LEDGER_OK) {
+        snprintf(why, why_size, "unknown node \"%s\" (gateway, accounts, fraud or tcp://host:port)", to);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->peer_count; i++)
+        if (strcmp(s->peers[i].endpoint, endpoint) == 0)
+            return &s->peers[i];
+    if (s->peer_count == HARNESS_PEERS_MAX) {
+        snprintf(why, why_size, "too many destinations");
+        return NULL;
+    }
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    if (!sock) {
+        snprintf(why, why_size, "cannot create a socket");
+        return NULL;
+    }
+    zsock_set_linger(sock, 0);
+    zsock_set_maxmsgsize(sock, PROTO_FRAME_MAX + 1024);
+    if (zsock_connect(sock, "%s", endpoint) != 0) {
+        zsock_destroy(&sock);
+        snprintf(why, why_size, "bad endpoint \"%s\"", endpoint);
+        return NULL;
+    }
+    peer_t *p = &s->peers[s->peer_count++];
+    snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
+    snprintf(p->node, sizeof p->node, "%s", node);
+    p->sock = sock;
+    return p;
+}
+
+/* Sends one frame and waits up to timeout_ms for the answer with the same tag. */
+static void exchange(sender_t *s, peer_t *p, const void *frame, size_t size, uint64_t timeout_ms,
+                     answer_t *answer)
+{
+    memset(answer, 0, sizeof *answer);
+    uint64_t tag = ++s->next_tag;
+    uint8_t tag_bytes[PROTO_TAG_SIZE];
+    proto_tag_pack(tag, tag_bytes);
+    void *sock = zsock_resolve(p->sock);
+    uint64_t deadline = harness_monotonic_ms() + timeout_ms;
+    answer->kind = ANSWER_TIMEOUT;
+    zmq_pollitem_t out_item = {.socket = sock, .events = ZMQ_POLLOUT};
+    if (zmq_poll(&out_item, 1, (long)timeout_ms) <= 0 ||
+        zmq_send(sock, tag_bytes, sizeof tag_bytes, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(sock, frame, size, ZMQ_DONTWAIT) < 0)
+        return;
+    for (;;) {
+        uint64_t now = harness_monotonic_ms();
+        if (now >= deadline || zsys_interrupted)
+            return;
+        zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+        int rc = zmq_poll(&item, 1, (long)(deadline - now));
+        if (rc < 0 && zmq_errno() != EINTR)
+            return;
+        if (rc <= 0)
+            continue;
+        zmsg_t *msg = zmsg_recv(p->sock);
+        if (!msg)
+            return;
+        zframe_t *tag_frame = zmsg_first(msg);
+        zframe_t *env_frame = zmsg_next(msg);
+        uint64_t got = 0;
+        bool ours = zmsg_size(msg) == 2 &&
+                    proto_tag_unpack(zframe_data(tag_frame), zframe_size(tag_frame), &got) == LEDGER_OK &&
+                    got == tag;
+        if (!ours) { /* a late answer to an earlier send: not this one */
+            zmsg_destroy(&msg);
+            continue;
+        }
+        answer->reply = proto_json_from_frame(zframe_data(env_frame), zframe_size(env_frame));
+        proto_msg_t reply;
+        char why[PROTO_REASON_MAX + 1] = "";
+        if (proto_decode(zframe_data(env_frame), zframe_size(env_frame), &reply, why, sizeof why) != LEDGER_OK) {
+            answer->kind = ANSWER_BAD;
+            snprintf(answer->code, sizeof answer->code, "bad_answer");
+            snprintf(answer->reason, sizeof answer->reason, "%s", why);
+        } else {
+            answer->kind = reply.type == PROTO_ACK    ? ANSWER_ACK
+                           : reply.type == PROTO_NACK ? ANSWER_NACK
+                                                      : ANSWER_REPLY;
+            if (reply.type == PROTO_NACK) {
+                snprintf(answer->code, sizeof answer->code, "%s", reply.body.reply.code);
+                snprintf(answer->reason, sizeof answer->reason, "%s", reply.body.reply.reason);
+            }
+            proto_msg_release(&reply);
+        }
+        zmsg_destroy(&msg);
+        return;
+    }
+}
+
+static const char *answer_name(answer_kind_t kind)
+{
+    switch (kind) {
+    case ANSWER_ACK: return "ack";
+    case ANSWER_NACK: return "nack";
+    case ANSWER_REPLY: return "account.reply";
+    case ANSWER_TIMEOUT: return "timeout";
+    default: return "bad_answer";
+    }
+}
+
+/* Loads --json / --file into an array of completed envelopes. Exit code or -1. */
+static int load_messages(const options_t *o, const char *usage, json_t **out)
+{
+    if (!o->to)
+        return usage_error(usage, "%s", "--to is required");
+    if (!o->json == !o->file)
+        return usage_error(usage, "%s", "give exactly one of --json or --file");
+    char why[512] = "";
+    ledger_err_t err = o->json ? harness_load_text(o->json, out, why, sizeof why)
+                               : harness_load_file(o->file, out, why, sizeof why);
+    if (err) {
+        fprintf(stderr, "ledger-harness: %s\n", why);
+        return HARNESS_EXIT_USAGE;
+    }
+    size_t i;
+    json_t *env;
+    json_array_foreach(*out, i, env) harness_envelope_complete(env);
+    return -1;
+}
+
+typedef struct {
+    const char *to_node;
+    peer_t *peer;
+    void *frame;
+    size_t size;
+    const char *id, *type;
+} prepared_t;
+
+/* Encodes message `env` and finds its destination. Exit code or -1. */
+static int prepare(sender_t *s, const options_t *o, json_t *env, size_t index, prepared_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->id = json_string_value(json_object_get(env, "id"));
+    p->type = json_string_value(json_object_get(env, "type"));
+    if (!p->id)
+        p->id = "";
+    if (!p->type)
+        p->type = "";
+    p->to_node = o->to;
+    if (strcmp(o->to, "auto") == 0) {
+        p->to_node = harness_receiver_of(p->type);
+        if (!p->to_node) {
+            fprintf(stderr, "ledger-harness: message %zu (%s): no node receives type \"%s\"; use --to\n",
+                    index + 1, p->id, p->type);
+            return HARNESS_EXIT_USAGE;
+        }
+    }
+    char why[512] = "";
+    p->peer = sender_peer(s, p->to_node, why, sizeof why);
+    if (!p->peer) {
+        fprintf(stderr, "ledger-harness: %s\n", why);
+        return HARNESS_EXIT_USAGE;
+    }
+    ledger_err_t err = harness_encode(env, o->raw, &p->frame, &p->size, why, sizeof why);
+    if (err) {
+        fprintf(stderr, "ledger-harness: message %zu (%s) is not a valid %s: %s: %s%s\n", index + 1,
+                p->id, p->type[0] ? p->type : "message", ledger_err_name(err), why,
+                o->raw ? "" : " (--raw sends it anyway)");
+        return HARNESS_EXIT_USAGE;
+    }
+    return -1;
+}
+
+static int cmd_send(const options_t *o)
+{
+    json_t *list = NULL;
+    int code = load_messages(o, USAGE_SEND, &list);
+    if (code >= 0)
+        return code;
+    sender_t s = {.next_tag = harness_monotonic_ms() << 16};
+    code = HARNESS_EXIT_OK;
+    size_t i;
+    json_t *env;
+    json_array_foreach(list, i, env)
+    {
+        prepared_t p;
+        int c = prepare(&s, o, env, i, &p);
+        if (c >= 0) {
+            code = c;
+            break;
+        }
+        answer_t a;
+        exchange(&s, p.peer, p.frame, p.size, o->timeout_ms, &a);
+        free(p.frame);
+        json_t *line = json_pack("{s:s,s:s,s:s,s:s}", "to", p.peer->node, "id", p.id, "type", p.type,
+                                 "answer", answer_name(a.kind));
+        if (a.kind == ANSWER_NACK || a.kind == ANSWER_BAD) {
+            json_object_set_new(line, "code", json_string(a.code));
+            json_object_set_new(line, "reason", json_string(a.reason));
+        }
+        if (a.reply)
+            json_object_set_new(line, "reply", a.reply);
+        print_json_line(stdout, line);
+        json_decref(line);
+        if (a.kind == ANSWER_TIMEOUT) {
+            fprintf(stderr, "ledger-harness: no answer from %s (%s) within %" PRIu64 " ms: is it running?\n",
+                    p.peer->node, p.peer->endpoint, o->timeout_ms);
+            code = HARNESS_EXIT_TIMEOUT;
+            break;
+        }
+        if (a.kind == ANSWER_NACK || a.kind == ANSWER_BAD)
+            code = HARNESS_EXIT_NACK;
+    }
+    sender_fini(&s);
+    json_decref(list);
+    return code;
+}
+
+static int cmd_replay(const options_t *o)
+{
+    json_t *list = NULL;
+    int code = load_messages(o, USAGE_REPLAY, &list);
+    if (code >= 0)
+        return code;
+    sender_t s = {.next_tag = harness_monotonic_ms() << 16};
+    uint64_t total_sent = 0, total_ack = 0, total_nack = 0, total_timeout = 0;
+    size_t messages = 0;
+    code = HARNESS_EXIT_OK;
+    size_t i;
+    json_t *env;
+    json_array_foreach(list, i, env)
+    {
+        prepared_t p;
+        int c = prepare(&s, o, env, i, &p);
+        if (c >= 0) {
+            code = c;
+            break;
+        }
+        messages++;
+        uint64_t sent = 0, acks = 0, nacks = 0, timeouts = 0;
+        char code_text[PROTO_CODE_MAX + 1] = "", reason[PROTO_REASON_MAX + 1] = "";
+        for (uint64_t n = 0; n < o->times && !zsys_interrupted; n++) {
+            answer_t a;
+            exchange(&s, p.peer, p.frame, p.size, o->timeout_ms, &a);
+            json_decref(a.reply);
+            sent++;
+            if (a.kind == ANSWER_ACK || a.kind == ANSWER_REPLY) {
+                acks++;
+            } else if (a.kind == ANSWER_TIMEOUT) {
+                timeouts++;
+                break;
+            } else {
+                nacks++;
+                snprintf(code_text, sizeof code_text, "%s", a.code);
+                snprintf(reason, sizeof reason, "%s", a.reason);
+            }
+        }
+        free(p.frame);
+        json_t *line = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "to", p.peer->node, "id", p.id, "type",
+                                 p.type, "sent", (json_int_t)sent, "ack", (json_int_t)acks, "nack",
+                                 (json_int_t)nacks, "timeout", (json_int_t)timeouts);
+        if (nacks) {
+            json_object_set_new(line, "code", json_string(code_text));
+            json_object_set_new(line, "reason", json_string(reason));
+        }
+        print_json_line(stdout, line);
+        json_decref(line);
+        total_sent += sent;
+        total_ack += acks;
+        total_nack += nacks;
+        total_timeout += timeouts;
+        if (timeouts) {
+            fprintf(stderr, "ledger-harness: no answer from %s (%s) within %" PRIu64 " ms: is it running?\n",
+                    p.peer->node, p.peer->endpoint, o->timeout_ms);
+            break;
+        }
+    }
+    if (code < 0 || code == HARNESS_EXIT_OK) {
+        json_t *summary = json_pack("{s:{s:I,s:I,s:I,s:I,s:I}}", "summary", "messages", (json_int_t)messages,
+                                    "sent", (json_int_t)total_sent, "ack", (json_int_t)total_ack, "nack",
+                                    (json_int_t)total_nack, "timeout", (json_int_t)total_timeout);
+        print_json_line(stdout, summary);
+        json_decref(summary);
+        code = total_timeout ? HARNESS_EXIT_TIMEOUT : total_nack ? HARNESS_EXIT_NACK : HARNESS_EXIT_OK;
+    }
+    sender_fini(&s);
+    json_decref(list);
+    return code;
+}
+
+/* ------------------------------------------------------------------ tap / record */
+
+static bool type_wanted(const options_t *o, const char *topic, size_t len)
+{
+    if (o->type_count == 0)
+        return true;
+    for (size_t i = 0; i < o->type_count; i++)
+        if (strlen(o->types[i]) == len && memcmp(o->types[i], topic, len) == 0)
+            return true;
+    return false;
+}
+
+static int cmd_tap(const options_t *o, const char *usage, FILE *out)
+{
+    if (o->from_count == 0)
+        return usage_error(usage, "%s", "--from needs at least one node");
+    zsock_t *subs[HARNESS_FEEDS_MAX] = {0};
+    char names[HARNESS_FEEDS_MAX][HARNESS_ENDPOINT_MAX + 1];
+    zmq_pollitem_t items[HARNESS_FEEDS_MAX];
+    int code = -1;
+    for (size_t i = 0; i < o->from_count && code < 0; i++) {
+        char endpoint[HARNESS_ENDPOINT_MAX + 1];
+        if (harness_resolve(o->from[i], HARNESS_FEED, endpoint, names[i]) != LEDGER_OK) {
+            code = usage_error(usage, "unknown node \"%s\" (gateway, accounts, fraud or tcp://host:port)",
+                               o->from[i]);
+            break;
+        }
+        subs[i] = zsock_new(ZMQ_SUB);
+        if (!subs[i]) {
+            fprintf(stderr, "ledger-harness: cannot create a socket\n");
+            code = HARNESS_EXIT_TIMEOUT;
+            break;
+        }
+        zsock_set_linger(subs[i], 0);
+        zsock_set_maxmsgsize(subs[i], PROTO_FRAME_MAX + 1024);
+        zsock_set_rcvhwm(subs[i], 100000);
+        if (o->type_count == 0)
+            zsock_set_subscribe(subs[i], "");
+        for (size_t t = 0; t < o->type_count; t++)
+            zsock_set_subscribe(subs[i], o->types[t]);
+        if (zsock_connect(subs[i], "%s", endpoint) != 0) {
+            code = usage_error(usage, "bad endpoint \"%s\"", endpoint);
+            break;
+        }
+        items[i] = (zmq_pollitem_t){.socket = zsock_resolve(subs[i]), .events = ZMQ_POLLIN};
+        fprintf(stderr, "ledger-harness: tapping %s at %s\n", names[i], endpoint);
+    }
+    uint64_t printed = 0;
+    uint64_t deadline = o->timeout_given ? harness_monotonic_ms() + o->timeout_ms : UINT64_MAX;
+    while (code < 0 && !zsys_interrupted) {
+        uint64_t now = harness_monotonic_ms();
+        if (now >= deadline) {
+            code = o->count && printed < o->count ? HARNESS_EXIT_TIMEOUT : HARNESS_EXIT_OK;
+            break;
+        }
+        uint64_t wait = deadline == UINT64_MAX ? 1000 : deadline - now;
+        int rc = zmq_poll(items, (int)o->from_count, (long)(wait > 1000 ? 1000 : wait));
+        if (rc < 0 && zmq_errno() != EINTR) {
+            fprintf(stderr, "ledger-harness: poll failed: %s\n", zmq_strerror(zmq_errno()));
+            code = HARNESS_EXIT_TIMEOUT;
+            break;
+        }
+        for (size_t i = 0; rc > 0 && i < o->from_count && code < 0; i++) {
+            if (!(items[i].revents & ZMQ_POLLIN))
+                continue;
+            zmsg_t *msg = zmsg_recv(subs[i]);
+            if (!msg)
+                continue;
+            zframe_t *topic = zmsg_first(msg);
+            zframe_t *env = zmsg_next(msg);
+            if (zmsg_size(msg) == 2 &&
+                type_wanted(o, (const char *)zframe_data(topic), zframe_size(topic))) {
+                json_t *message = proto_json_from_frame(zframe_data(env), zframe_size(env));
+                const char *corr = json_string_value(json_object_get(message, "corr"));
+                if (!o->corr || (corr && strcmp(corr, o->corr) == 0)) {
+                    json_t *line = json_pack("{s:s,s:s%,s:o}", "node", names[i], "topic",
+                                             (const char *)zframe_data(topic), zframe_size(topic), "message",
+                                             message ? json_incref(message)
+                                                     : json_pack("{s:b,s:I}", "undecodable", 1, "size_bytes",
+                                                                 (json_int_t)zframe_size(env)));
+                    print_json_line(out, line);
+                    json_decref(line);
+                    printed++;
+                    if (o->count && printed >= o->count)
+                        code = HARNESS_EXIT_OK;
+                }
+                json_decref(message);
+            }
+            zmsg_destroy(&msg);
+        }
+    }
+    if (code < 0)
+        code = HARNESS_EXIT_OK; /* interrupted */
+    for (size_t i = 0; i < o->from_count; i++)
+        zsock_destroy(&subs[i]);
+    return code;
+}
+
+static int cmd_record(const options_t *o)
+{
+    if (!o->out)
+        return usage_error(USAGE_RECORD, "%s", "--out FILE is required");
+    FILE *out = fopen(o->out, "w");
+    if (!out) {
+        fprintf(stderr, "ledger-harness: cannot write %s: %s\n", o->out, strerror(errno));
+        return HARNESS_EXIT_USAGE;
+    }
+    int code = cmd_tap(o, USAGE_RECORD, out);
+    if (fclose(out) != 0) {
+        fprintf(stderr, "ledger-harness: cannot write %s: %s\n", o->out, strerror(errno));
+        return HARNESS_EXIT_USAGE;
+    }
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(USAGE_MAIN, stderr);
+        return HARNESS_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(USAGE_MAIN, stdout);
+        return HARNESS_EXIT_OK;
+    }
+    const char *usage = strcmp(cmd, "send") == 0     ? USAGE_SEND
+                        : strcmp(cmd, "replay") == 0 ? USAGE_REPLAY
+                        : strcmp(cmd, "tap") == 0    ? USAGE_TAP
+                        : strcmp(cmd, "record") == 0 ? USAGE_RECORD
+                                                     : NULL;
+    if (!usage) {
+        fprintf(stderr, "ledger-harness: unknown command \"%s\"\n\n%s", cmd, USAGE_MAIN);
+        return HARNESS_EXIT_USAGE;
+    }
+    options_t o;
+    int code = parse_options(argc, argv, 2, usage, &o);
+    if (code >= 0)
+        return code;
+    if (usage == USAGE_SEND)
+        code = cmd_send(&o);
+    else if (usage == USAGE_REPLAY)
+        code = cmd_replay(&o);
+    else if (usage == USAGE_TAP)
+        code = cmd_tap(&o, USAGE_TAP, stdout);
+    else
+        code = cmd_record(&o);
+    return code;
+}

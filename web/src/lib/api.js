@@ -1,0 +1,114 @@
+// api.js: a small fetch wrapper for the gateway's HTTP API that turns every
+// failure into an ApiError with a friendly message.
+
+export class ApiError extends Error {
+  /**
+   * kind: 'network' (the gateway could not be reached; the request may be
+   * retried with the same Idempotency-Key), 'http' (the gateway answered with
+   * an error), 'invalid_response' (the gateway answered something unreadable).
+   */
+  constructor({ kind, status = 0, code = null, field = null, message, detail = null }) {
+    super(message);
+    this.name = 'ApiError';
+    this.kind = kind;
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.detail = detail;
+  }
+  get retryable() {
+    return this.kind === 'network' || this.status === 503 || this.status === 502 || this.status === 504;
+  }
+}
+
+const FIELD_NAMES = { from: 'From', to: 'To', amount: 'Amount', currency: 'Currency', reference: 'Reference' };
+
+/** A message for people for each error code the gateway sends. */
+export function friendlyError(code, field, serverMessage) {
+  const f = field ? (FIELD_NAMES[field] || field) : null;
+  switch (code) {
+    case 'invalid_json': return 'The gateway could not read the request (invalid JSON).';
+    case 'missing_field': return f ? `${f} is required.` : 'A required field is missing.';
+    case 'unknown_field': return `The gateway does not know the field "${field}".`;
+    case 'invalid_field': return f ? `${f} is not valid${serverMessage ? `: ${serverMessage}` : '.'}` : `A field is not valid${serverMessage ? `: ${serverMessage}` : '.'}`;
+    case 'missing_idempotency_key': return 'The request had no Idempotency-Key; please send it again.';
+    case 'invalid_idempotency_key': return 'The Idempotency-Key was not accepted (1–255 visible ASCII characters).';
+    case 'same_account': return 'From and To must be different accounts.';
+    case 'idempotency_key_reused': return 'This Idempotency-Key was already used for a different transfer.';
+    case 'accounts_unavailable': return 'The accounts service is not answering right now. Try again in a moment.';
+    case 'storage_unavailable': return 'The gateway cannot store the transfer right now. Try again in a moment.';
+    case 'too_many_streams': return 'Too many live streams are open on the gateway; live updates are paused.';
+    case 'payload_too_large': return 'The request is too large.';
+    case 'unsupported_media_type': return 'The gateway only accepts JSON.';
+    case 'not_found': return 'Not found.';
+    case 'method_not_allowed': return 'That action is not allowed.';
+    case 'internal_error': return 'The gateway hit an internal error.';
+    default: return serverMessage || 'Something went wrong.';
+  }
+}
+
+export const UNREACHABLE = 'The gateway cannot be reached. Check that the demo is running; your transfer can be retried safely.';
+
+/**
+ * Sends one request. Resolves to {status, data, headers} for 2xx answers;
+ * throws an ApiError otherwise.
+ */
+export async function apiRequest(method, path, { body, headers = {}, fetchImpl, timeoutMs = 15000 } = {}) {
+  const doFetch = fetchImpl || globalThis.fetch.bind(globalThis);
+  const init = { method, headers: { Accept: 'application/json', ...headers } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers['Content-Type'] = 'application/json';
+  }
+  if (typeof AbortSignal !== 'undefined' && AbortSignal.timeout) init.signal = AbortSignal.timeout(timeoutMs);
+  let res;
+  try {
+    res = await doFetch(path, init);
+  } catch (e) {
+    throw new ApiError({ kind: 'network', message: UNREACHABLE, detail: String(e && e.message || e) });
+  }
+  const text = await res.text().catch(() => '');
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = null; }
+  }
+  if (res.ok) {
+    if (text && data === null) {
+      throw new ApiError({ kind: 'invalid_response', status: res.status, message: 'The gateway sent an answer the page cannot read.' });
+    }
+    return { status: res.status, data, headers: res.headers };
+  }
+  const err = data && data.error;
+  if (err && typeof err.code === 'string') {
+    throw new ApiError({
+      kind: 'http', status: res.status, code: err.code, field: err.field ?? null,
+      message: friendlyError(err.code, err.field, err.message), detail: err.message || null,
+    });
+  }
+  if (res.status === 502 || res.status === 503 || res.status === 504) {
+    throw new ApiError({ kind: 'http', status: res.status, message: UNREACHABLE });
+  }
+  throw new ApiError({ kind: 'http', status: res.status, message: `The gateway answered ${res.status}.` });
+}
+
+export function newIdempotencyKey() {
+  if (globalThis.crypto && typeof globalThis.crypto.randomUUID === 'function') return globalThis.crypto.randomUUID();
+  // randomUUID needs a secure context; on plain http from another host fall back to getRandomValues.
+  const b = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(b);
+  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export const getAccounts = (o) => apiRequest('GET', '/api/accounts?limit=200', o).then((r) => r.data.accounts || []);
+export const listTransfers = (limit = 50, o) => apiRequest('GET', `/api/transfers?limit=${limit}`, o).then((r) => r.data.transfers || []);
+export const getTransfer = (id, o) => apiRequest('GET', `/api/transfers/${encodeURIComponent(id)}`, o).then((r) => r.data);
+
+/** POST /api/transfers with the given key. Resolves to {transfer, replayed}. */
+export async function postTransfer({ from, to, amount, reference }, key, o = {}) {
+  const body = { from, to, amount, currency: 'GBP' };
+  if (reference) body.reference = reference;
+  const r = await apiRequest('POST', '/api/transfers', { ...o, body, headers: { 'Idempotency-Key': key } });
+  return { transfer: r.data, replayed: r.headers && r.headers.get && r.headers.get('Idempotent-Replayed') === 'true' };
+}

@@ -1,0 +1,25 @@
+import { describe, it, expect } from 'vitest';
+import { timelineSteps } from './timeline.js';
+
+const s = (step, node, ms, extra = {}) => ({ step, node, message_id: `${node}/${ms}`, cause: '', ts_ms: ms, at: new Date(ms).toISOString(), ...extra });
+
+describe('timelineSteps', () => {
+  it('shows gateway -> accounts -> fraud -> accounts -> gateway for a settled transfer', () => {
+    const t = { status: 'settled', updated_at: new Date(20).toISOString(), reason: null,
+      timeline: [s('transfer.settled', 'accounts', 15), s('transfer.requested', 'gateway', 1), s('funds.reserved', 'accounts', 5), s('fraud.approved', 'fraud', 10, { rules: [] })] };
+    expect(timelineSteps(t).map((x) => x.node)).toEqual(['gateway', 'accounts', 'fraud', 'accounts', 'gateway']);
+  });
+  it('shows the rules that fired and infers a fraud step an older gateway did not report', () => {
+    const t = { status: 'rejected_fraud', updated_at: new Date(20).toISOString(),
+      reason: { code: 'fraud_rejected', message: 'blocklisted', rules: ['blocklist'] },
+      timeline: [s('transfer.requested', 'gateway', 1), s('funds.reserved', 'accounts', 5), s('transfer.rejected_fraud', 'accounts', 15)] };
+    const steps = timelineSteps(t);
+    expect(steps.map((x) => x.step)).toEqual(['transfer.requested', 'funds.reserved', 'fraud.rejected', 'transfer.rejected_fraud', 'status.shown']);
+    expect(steps[2].rules).toEqual(['blocklist']);
+    expect(steps[2].inferred).toBe(true);
+  });
+  it('adds no final gateway step while pending', () => {
+    const t = { status: 'pending', timeline: [s('transfer.requested', 'gateway', 1)] };
+    expect(timelineSteps(t)).toHaveLength(1);
+  });
+});

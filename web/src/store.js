@@ -1,0 +1,214 @@
+// store.js: the page's live state. Talks to the gateway (lib/api.js), folds
+// answers and stream events into the transfer state (lib/events.js), and
+// keeps the accounts fresh. Everything that decides something lives in lib/.
+import { reactive, shallowRef, computed } from 'vue';
+import { ApiError, getAccounts, listTransfers, getTransfer, postTransfer, newIdempotencyKey, UNREACHABLE } from './lib/api.js';
+import {
+  initialState, applyEvent, applySnapshot, addOptimistic, updateOptimistic,
+  removeOptimistic, reconcileOptimistic, transferList, localId,
+} from './lib/events.js';
+
+export const transfersState = shallowRef(initialState());
+export const transfers = computed(() => transferList(transfersState.value));
+
+export const ui = reactive({
+  accounts: [],
+  accountsLoaded: false,
+  accountsError: null,
+  stream: 'connecting', // connecting | live | reconnecting
+  streamDetail: '',
+  selectedId: null,
+  notes: [], // [{id, kind: 'info'|'error'|'success', text}]
+});
+
+const requests = new Map(); // idempotency key -> request body, for retries
+
+let noteSeq = 0;
+export function note(kind, text, ttlMs = 0) {
+  const id = ++noteSeq;
+  ui.notes.unshift({ id, kind, text });
+  if (ui.notes.length > 4) ui.notes.length = 4;
+  if (ttlMs > 0) setTimeout(() => dismissNote(id), ttlMs);
+  return id;
+}
+export function dismissNote(id) {
+  const i = ui.notes.findIndex((n) => n.id === id);
+  if (i >= 0) ui.notes.splice(i, 1);
+}
+
+function set(next) {
+  if (next !== transfersState.value) transfersState.value = next;
+}
+
+// --- accounts ---------------------------------------------------------------
+let accountsTimer = null;
+let accountsInFlight = null;
+export async function refreshAccounts() {
+  if (accountsInFlight) return accountsInFlight;
+  accountsInFlight = (async () => {
+    try {
+      ui.accounts = await getAccounts();
+      ui.accountsLoaded = true;
+      ui.accountsError = null;
+    } catch (e) {
+      ui.accountsError = e instanceof ApiError ? e.message : UNREACHABLE;
+    } finally {
+      accountsInFlight = null;
+    }
+  })();
+  return accountsInFlight;
+}
+/** Many events arrive together: refetch the accounts once they settle down. */
+export function refreshAccountsSoon(delayMs = 150) {
+  clearTimeout(accountsTimer);
+  accountsTimer = setTimeout(refreshAccounts, delayMs);
+}
+
+export async function refreshTransfers() {
+  try {
+    set(applySnapshot(transfersState.value, await listTransfers(100)));
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+  }
+}
+
+export async function refreshSelected() {
+  const id = ui.selectedId;
+  if (!id || id.startsWith('local:')) return;
+  try { set(applySnapshot(transfersState.value, [await getTransfer(id)])); } catch { /* shown from the list */ }
+}
+
+// --- the event stream ----------------------------------------------------------
+let source = null;
+let retryTimer = null;
+let retryDelay = 1000;
+let everOpen = false;
+
+export function connectStream() {
+  clearTimeout(retryTimer);
+  if (source) source.close();
+  if (typeof EventSource === 'undefined') { ui.stream = 'reconnecting'; ui.streamDetail = 'this browser has no EventSource'; return; }
+  const es = new EventSource('/api/events');
+  source = es;
+  if (ui.stream !== 'live') ui.stream = everOpen ? 'reconnecting' : 'connecting';
+  es.onopen = () => {
+    if (source !== es) return;
+    ui.stream = 'live';
+    ui.streamDetail = '';
+    retryDelay = 1000;
+    everOpen = true;
+    // catch up with whatever happened while we were away
+    refreshAccounts();
+    refreshTransfers();
+    refreshSelected();
+  };
+  es.addEventListener('transfer', (msg) => {
+    let ev;
+    try { ev = JSON.parse(msg.data); } catch { return; }
+    if (ev && ev.seq === undefined && msg.lastEventId) ev.seq = Number(msg.lastEventId);
+    set(applyEvent(transfersState.value, ev));
+    refreshAccountsSoon();
+  });
+  // the gateway could not resume from our Last-Event-ID (events pruned, data
+  // reset): reload the state from the API; the events that follow are complete
+  es.addEventListener('reset', () => {
+    refreshAccounts();
+    refreshTransfers();
+    refreshSelected();
+  });
+  es.onerror = () => {
+    if (source !== es) return;
+    ui.stream = 'reconnecting';
+    if (es.readyState === EventSource.CLOSED) {
+      // the gateway answered but refused the stream (e.g. 503 too_many_streams):
+      // the browser gives up on its own, so try again with a backoff
+      ui.streamDetail = 'the gateway refused the live stream; trying again';
+      retryTimer = setTimeout(connectStream, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 15000);
+    } else {
+      ui.streamDetail = 'connection to the gateway lost; reconnecting';
+    }
+  };
+}
+
+// While the stream is down, poll so that the page still moves (and catches up).
+let pollTimer = null;
+export function startFallbackPolling(everyMs = 3000) {
+  clearInterval(pollTimer);
+  pollTimer = setInterval(() => {
+    if (ui.stream === 'live') return;
+    refreshTransfers();
+    refreshAccounts();
+    refreshSelected();
+  }, everyMs);
+}
+
+export function disconnectStream() {
+  clearInterval(pollTimer);
+  clearTimeout(retryTimer);
+  if (source) source.close();
+  source = null;
+}
+
+// --- sending transfers ------------------------------------------------------------
+/**
+ * Sends a request with its Idempotency-Key. The optimistic entry shows at
+ * once; a network error keeps it with a retry button that reuses the key.
+ * Resolves to {ok, transfer?, replayed?, error?}.
+ */
+export async function send(key) {
+  const body = requests.get(key);
+  if (!body) return { ok: false };
+  set(updateOptimistic(transfersState.value, key, { sending: true, error: null, retryable: false }));
+  try {
+    const { transfer, replayed } = await postTransfer(body, key);
+    set(reconcileOptimistic(transfersState.value, key, transfer));
+    if (ui.selectedId === localId(key)) ui.selectedId = transfer.id;
+    requests.delete(key);
+    refreshAccountsSoon(50);
+    return { ok: true, transfer, replayed };
+  } catch (e) {
+    const err = e instanceof ApiError ? e : new ApiError({ kind: 'network', message: UNREACHABLE });
+    if (err.retryable) {
+      set(updateOptimistic(transfersState.value, key, { sending: false, error: err.message, retryable: true }));
+    } else {
+      set(removeOptimistic(transfersState.value, key));
+      if (ui.selectedId === localId(key)) ui.selectedId = null;
+      requests.delete(key);
+    }
+    return { ok: false, error: err };
+  }
+}
+
+export function submitTransfer(body, { select = true } = {}) {
+  const key = newIdempotencyKey();
+  requests.set(key, body);
+  set(addOptimistic(transfersState.value, { key, ...body }));
+  if (select) ui.selectedId = localId(key);
+  return { key, result: send(key) };
+}
+
+export const retry = (key) => send(key);
+
+export function discard(key) {
+  requests.delete(key);
+  set(removeOptimistic(transfersState.value, key));
+}
+
+/** Posts one request twice with one key; the gateway must answer with one transfer. */
+export async function sendTwice(body) {
+  const key = newIdempotencyKey();
+  requests.set(key, body);
+  set(addOptimistic(transfersState.value, { key, ...body }));
+  ui.selectedId = localId(key);
+  const first = await send(key);
+  if (!first.ok) return { ok: false, error: first.error };
+  let second;
+  try {
+    second = await postTransfer(body, key);
+  } catch (e) {
+    return { ok: false, error: e, first: first.transfer };
+  }
+  set(applySnapshot(transfersState.value, [{ ...second.transfer }]));
+  return { ok: true, first: first.transfer, second: second.transfer, replayed: second.replayed, key };
+}
