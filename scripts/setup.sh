@@ -23,7 +23,7 @@ packages=(
   prometheus  # promtool: the integration tests check /metrics with it
 )
 [ "$want_web" = 1 ] && packages+=(nodejs npm)
-[ "$want_browser" = 1 ] && packages+=(chromium)
+[ "$want_browser" = 1 ] && packages+=(chromium fonts-dejavu-core)  # fonts: screenshots without tofu
 
 missing=()
 for p in "${packages[@]}"; do

@@ -47,7 +47,8 @@ export function timelineSteps(t) {
     step: e.step,
     label: LABELS[e.step] || e.step,
     at: e.at,
-    rules: Array.isArray(e.rules) ? e.rules : [],
+    // the rules that fired belong to the fraud node's verdict
+    rules: e.node === 'fraud' && Array.isArray(e.rules) ? e.rules : [],
     detail: null,
     inferred: false,
   }));

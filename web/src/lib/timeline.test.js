@@ -18,6 +18,17 @@ describe('timelineSteps', () => {
     expect(steps[2].rules).toEqual(['blocklist']);
     expect(steps[2].inferred).toBe(true);
   });
+  it('shows the rules on the fraud step only', () => {
+    const t = { status: 'rejected_fraud', updated_at: new Date(20).toISOString(),
+      reason: { code: 'fraud_rejected', message: 'over the limit', rules: ['amount_over_threshold'] },
+      timeline: [s('transfer.requested', 'gateway', 1), s('funds.reserved', 'accounts', 5),
+        s('fraud.rejected', 'fraud', 10, { rules: ['amount_over_threshold'] }),
+        s('transfer.rejected_fraud', 'accounts', 15, { rules: ['amount_over_threshold'] })] };
+    const steps = timelineSteps(t);
+    expect(steps.map((x) => x.rules.length)).toEqual([0, 0, 1, 0, 0]);
+    expect(steps[2].inferred).toBe(false);
+    expect(steps[2].detail).toBe('over the limit');
+  });
   it('adds no final gateway step while pending', () => {
     const t = { status: 'pending', timeline: [s('transfer.requested', 'gateway', 1)] };
     expect(timelineSteps(t)).toHaveLength(1);
