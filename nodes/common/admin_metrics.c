@@ -31,7 +31,8 @@ static void histogram(FILE *out, const char *name, const char *help, const node_
     uint64_t cumulative = 0;
     for (size_t i = 0; i < n; i++) {
         cumulative += h->buckets[i];
-        fprintf(out, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, (double)bounds[i] / unit_div, cumulative);
+        fprintf(out, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, (double)bounds[i] / unit_div,
+                cumulative);
     }
     fprintf(out, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cumulative + h->over);
     fprintf(out, "%s_sum %.6f\n", name, (double)h->sum / unit_div);
@@ -54,42 +55,52 @@ void admin_metrics_write(node_t *node, FILE *out)
     }
 
     family(out, "ledger_messages_received_total", "counter",
-           "Inbound messages by type and outcome (applied, duplicate: acked again with no effect, nacked, query).");
+           "Inbound messages by type and outcome (applied, duplicate: acked again with no effect, "
+           "nacked, query).");
     for (size_t t = 0; t < PROTO_TYPE__COUNT; t++)
         for (size_t o = 0; o < NODE_IN__COUNT; o++)
             if (s.in_by_type[t][o])
-                fprintf(out, "ledger_messages_received_total{type=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
+                fprintf(out,
+                        "ledger_messages_received_total{type=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
                         type_label(t), outcomes[o], s.in_by_type[t][o]);
-    family(out, "ledger_messages_emitted_total", "counter", "Messages this node emitted (outbox and feed), by type.");
+    family(out, "ledger_messages_emitted_total", "counter",
+           "Messages this node emitted (outbox and feed), by type.");
     for (size_t t = 1; t < PROTO_TYPE__COUNT; t++)
         if (s.out_by_type[t])
             fprintf(out, "ledger_messages_emitted_total{type=\"%s\"} %" PRIu64 "\n", type_label(t),
                     s.out_by_type[t]);
-    scalar(out, "ledger_acks_sent_total", "counter", "Acks sent for applied or already seen messages.",
-           s.messages_in + s.duplicates);
-    scalar(out, "ledger_nacks_sent_total", "counter", "Inbound messages refused with a nack.", s.nacks_sent);
-    scalar(out, "ledger_acks_received_total", "counter", "Acks received from peers.", s.relay.acked);
-    scalar(out, "ledger_nacks_received_total", "counter", "Nacks received from peers.", s.relay.nacked);
-    scalar(out, "ledger_relay_sent_total", "counter", "Outbox entries sent for the first time.", s.relay.sent);
-    scalar(out, "ledger_redeliveries_total", "counter", "Outbox entries resent after no answer in time.",
-           s.relay.redelivered);
-    scalar(out, "ledger_relay_inflight", "gauge", "Outbox entries sent and not yet answered.", s.relay.inflight);
-    scalar(out, "ledger_dead_lettered_total", "counter", "Own outbox entries moved to dead_letters (a peer nacked).",
-           s.dead_lettered);
+    scalar(out, "ledger_acks_sent_total", "counter",
+           "Acks sent for applied or already seen messages.", s.messages_in + s.duplicates);
+    scalar(out, "ledger_nacks_sent_total", "counter", "Inbound messages refused with a nack.",
+           s.nacks_sent);
+    scalar(out, "ledger_acks_received_total", "counter", "Acks received from peers.",
+           s.relay.acked);
+    scalar(out, "ledger_nacks_received_total", "counter", "Nacks received from peers.",
+           s.relay.nacked);
+    scalar(out, "ledger_relay_sent_total", "counter", "Outbox entries sent for the first time.",
+           s.relay.sent);
+    scalar(out, "ledger_redeliveries_total", "counter",
+           "Outbox entries resent after no answer in time.", s.relay.redelivered);
+    scalar(out, "ledger_relay_inflight", "gauge", "Outbox entries sent and not yet answered.",
+           s.relay.inflight);
+    scalar(out, "ledger_dead_lettered_total", "counter",
+           "Own outbox entries moved to dead_letters (a peer nacked).", s.dead_lettered);
     scalar(out, "ledger_dead_letters", "gauge", "Entries in dead_letters now.", dead);
     scalar(out, "ledger_outbox_depth", "gauge", "Entries in the outbox.", depth);
-    family(out, "ledger_outbox_oldest_age_seconds", "gauge", "Age of the oldest outbox entry (0 when empty).");
+    family(out, "ledger_outbox_oldest_age_seconds", "gauge",
+           "Age of the oldest outbox entry (0 when empty).");
     fprintf(out, "ledger_outbox_oldest_age_seconds %.3f\n", (double)oldest_ms / 1000.0);
     scalar(out, "ledger_batches_total", "counter", "Write batches committed.", s.batches);
-    scalar(out, "ledger_batch_failures_total", "counter", "Write batches that failed (nothing acknowledged).",
-           s.batch_failures);
+    scalar(out, "ledger_batch_failures_total", "counter",
+           "Write batches that failed (nothing acknowledged).", s.batch_failures);
     scalar(out, "ledger_queries_total", "counter", "Account queries answered.", s.queries);
-    scalar(out, "ledger_feed_dropped_total", "counter", "Feed items dropped because the publish queue was full.",
-           s.published_dropped);
-    histogram(out, "ledger_batch_messages", "Inbound messages and peer answers per write batch.", &s.batch_size,
-              batch_bounds, sizeof batch_bounds / sizeof batch_bounds[0], 1.0);
-    histogram(out, "ledger_commit_duration_seconds", "Write batch duration: apply and durable commit.",
-              &s.commit_us, commit_bounds, sizeof commit_bounds / sizeof commit_bounds[0], 1e6);
+    scalar(out, "ledger_feed_dropped_total", "counter",
+           "Feed items dropped because the publish queue was full.", s.published_dropped);
+    histogram(out, "ledger_batch_messages", "Inbound messages and peer answers per write batch.",
+              &s.batch_size, batch_bounds, sizeof batch_bounds / sizeof batch_bounds[0], 1.0);
+    histogram(out, "ledger_commit_duration_seconds",
+              "Write batch duration: apply and durable commit.", &s.commit_us, commit_bounds,
+              sizeof commit_bounds / sizeof commit_bounds[0], 1e6);
 
     if (strcmp(node_name(node), "gateway") != 0)
         return;
@@ -98,8 +109,10 @@ void admin_metrics_write(node_t *node, FILE *out)
     family(out, "ledger_http_requests_total", "counter",
            "Public HTTP API requests answered, by method, route pattern and status.");
     for (size_t i = 0; i < http.count; i++)
-        fprintf(out, "ledger_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"} %" PRIu64 "\n",
-                http.items[i].method, http.items[i].route, http.items[i].status, http.items[i].count);
+        fprintf(
+            out,
+            "ledger_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"} %" PRIu64 "\n",
+            http.items[i].method, http.items[i].route, http.items[i].status, http.items[i].count);
     static const struct {
         proto_type_t type;
         const char *status;

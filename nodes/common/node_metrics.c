@@ -20,7 +20,7 @@ void node_histogram_observe(node_histogram_t *h, const uint64_t *bounds, size_t 
 }
 
 static node_http_count_t *http_find(node_http_counts_t *t, const char *method, const char *route,
-                                     unsigned status)
+                                    unsigned status)
 {
     for (size_t i = 0; i < t->count; i++)
         if (t->items[i].status == status && strcmp(t->items[i].route, route) == 0 &&
@@ -38,7 +38,8 @@ static const char *method_label(const char *method)
     return "other";
 }
 
-void node_http_counts_add(node_http_counts_t *t, const char *method, const char *route, unsigned status)
+void node_http_counts_add(node_http_counts_t *t, const char *method, const char *route,
+                          unsigned status)
 {
     char label[NODE_HTTP_ROUTE_MAX + 1];
     const char *m = method_label(method);

@@ -24,9 +24,15 @@
 #define NODE_HTTP_ROUTE_MAX 47  /* bytes of a route label */
 
 /* Upper bounds of the batch size buckets (messages per write batch). */
-#define NODE_BATCH_SIZE_BOUNDS {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384}
+#define NODE_BATCH_SIZE_BOUNDS                                                                     \
+    {                                                                                              \
+        1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384                                   \
+    }
 /* Upper bounds of the commit latency buckets, in microseconds (rendered in seconds). */
-#define NODE_COMMIT_US_BOUNDS {250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000}
+#define NODE_COMMIT_US_BOUNDS                                                                      \
+    {                                                                                              \
+        250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000  \
+    }
 
 typedef struct {
     uint64_t buckets[NODE_HISTOGRAM_BUCKETS_MAX]; /* observations <= bound[i] and > bound[i-1] */
@@ -52,6 +58,7 @@ typedef struct {
 
 /*  Counts one `method` request of `route` answered with `status` (route
     truncated to the label limit; methods outside the known set count as "other"). */
-void node_http_counts_add(node_http_counts_t *t, const char *method, const char *route, unsigned status);
+void node_http_counts_add(node_http_counts_t *t, const char *method, const char *route,
+                          unsigned status);
 
 #endif

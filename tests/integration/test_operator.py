@@ -347,6 +347,40 @@ class DeadLetterTest(OperatorMeshTest):
                                                    rf"msg={re.escape(msg_id)} corr={re.escape(t['id'])}")
 
 
+class AdminPagesTest(OperatorMeshTest):
+    def test_outbox_pages_through_every_entry_while_a_peer_is_away(self):
+        self.mesh.stop("fraud")
+        for i in range(7):
+            status, t = self.mesh.transfer("bob", "carol", 10 + i)
+            self.assertEqual(status, 202, t)
+        wait_until(lambda: self.mesh.admin("accounts", "GET", "/outbox?limit=500")[1]["depth"] >= 7, 20,
+                   "accounts to keep the messages for fraud")
+        seen, after, pages = [], None, 0
+        while True:
+            path = "/outbox?limit=3" + (f"&after={after}" if after is not None else "")
+            status, page, _ = self.mesh.admin("accounts", "GET", path)
+            self.assertEqual(status, 200, page)
+            self.assertLessEqual(len(page["entries"]), 3)
+            seen.extend(e["seq"] for e in page["entries"])
+            pages += 1
+            after = page.get("next_after")
+            if after is None:
+                break
+        self.assertEqual(seen, sorted(set(seen)))
+        self.assertGreaterEqual(len(seen), 7)
+        self.assertGreaterEqual(pages, 3)
+        fraud_bound = [e for e in self.mesh.admin("accounts", "GET", "/outbox?limit=500")[1]["entries"]
+                       if e["peer"] == "fraud"]
+        self.assertTrue(all(e["message"]["type"] == "funds.reserved" for e in fraud_bound))
+        self.assertEqual(self.mesh.admin("accounts", "GET", "/outbox?limit=0")[0], 400)
+        self.assertEqual(self.mesh.admin("accounts", "GET", "/dead-letters?after=x")[0], 400)
+        samples = parse_metrics(self.metrics_text("accounts"))
+        self.assertGreaterEqual(sample(samples, "ledger_outbox_depth"), 7)
+        self.mesh.start("fraud")
+        self.wait_all_final()
+        self.wait_outboxes_empty()
+
+
 class LedgerVerifyTest(OperatorMeshTest):
     def test_verify_passes_then_names_the_tampered_entry(self):
         for amount in (100, 200, 300):

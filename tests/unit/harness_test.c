@@ -12,8 +12,10 @@
 #include "harness.h"
 
 static const char *const ENVELOPE =
-    "{\"id\":\"harness/1\",\"type\":\"funds.reserved\",\"corr\":\"t-1\",\"body\":{\"transfer\":\"t-1\","
-    "\"from\":\"alice\",\"to\":\"bob\",\"amount_minor\":5,\"currency\":\"GBP\",\"reference\":\"\"}}";
+    "{\"id\":\"harness/"
+    "1\",\"type\":\"funds.reserved\",\"corr\":\"t-1\",\"body\":{\"transfer\":\"t-1\","
+    "\"from\":\"alice\",\"to\":\"bob\",\"amount_minor\":5,\"currency\":\"GBP\",\"reference\":\"\"}"
+    "}";
 
 static void test_node_names_resolve_to_default_endpoints_and_overrides(void **state)
 {
@@ -30,7 +32,8 @@ static void test_node_names_resolve_to_default_endpoints_and_overrides(void **st
     assert_int_equal(harness_resolve("fraud", HARNESS_FEED, endpoint, NULL), LEDGER_OK);
     assert_string_equal(endpoint, "tcp://10.0.0.1:9");
     unsetenv("LEDGER_FRAUD_FEED");
-    assert_int_equal(harness_resolve("tcp://127.0.0.1:1", HARNESS_INBOX, endpoint, node), LEDGER_OK);
+    assert_int_equal(harness_resolve("tcp://127.0.0.1:1", HARNESS_INBOX, endpoint, node),
+                     LEDGER_OK);
     assert_string_equal(endpoint, "tcp://127.0.0.1:1");
     assert_int_equal(harness_resolve("bank", HARNESS_INBOX, endpoint, node), LEDGER_E_NOT_FOUND);
 }
@@ -89,14 +92,16 @@ static void test_a_recorded_file_is_read_line_by_line(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
-    fprintf(f, "{\"node\":\"accounts\",\"topic\":\"funds.reserved\",\"message\":%s}\n\n%s\n", ENVELOPE, ENVELOPE);
+    fprintf(f, "{\"node\":\"accounts\",\"topic\":\"funds.reserved\",\"message\":%s}\n\n%s\n",
+            ENVELOPE, ENVELOPE);
     fclose(f);
     json_t *list = NULL;
     char why[256] = "";
     assert_int_equal(harness_load_file(path, &list, why, sizeof why), LEDGER_OK);
     assert_int_equal(json_array_size(list), 2);
     for (size_t i = 0; i < 2; i++)
-        assert_string_equal(json_string_value(json_object_get(json_array_get(list, i), "id")), "harness/1");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(list, i), "id")),
+                            "harness/1");
     json_decref(list);
 
     f = fopen(path, "w");

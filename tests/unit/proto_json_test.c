@@ -11,7 +11,8 @@
 #include "proto_json.h"
 
 static const char *const REQUESTED =
-    "{\"v\":1,\"id\":\"gateway/42\",\"type\":\"transfer.requested\",\"corr\":\"t-1\",\"cause\":\"\","
+    "{\"v\":1,\"id\":\"gateway/"
+    "42\",\"type\":\"transfer.requested\",\"corr\":\"t-1\",\"cause\":\"\","
     "\"ts\":1764028800000,\"body\":{\"transfer\":\"t-1\",\"from\":\"alice\",\"to\":\"bob\","
     "\"amount_minor\":1250,\"currency\":\"GBP\",\"reference\":\"lunch\"}}";
 

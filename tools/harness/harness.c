@@ -39,7 +39,8 @@ ledger_err_t harness_resolve(const char *name, harness_socket_kind_t kind,
             const char *var = kind == HARNESS_INBOX ? NODES[i].inbox_var : NODES[i].feed_var;
             const char *env = getenv(var);
             endpoint = env && *env ? env
-                                   : (kind == HARNESS_INBOX ? NODES[i].inbox_default : NODES[i].feed_default);
+                                   : (kind == HARNESS_INBOX ? NODES[i].inbox_default
+                                                            : NODES[i].feed_default);
             node = NODES[i].name;
         }
     }
@@ -58,10 +59,10 @@ const char *harness_receiver_of(const char *type)
     static const struct {
         const char *type, *node;
     } routes[] = {
-        {"transfer.requested", "accounts"},   {"funds.reserved", "fraud"},
-        {"fraud.approved", "accounts"},       {"fraud.rejected", "accounts"},
-        {"transfer.settled", "gateway"},      {"transfer.rejected_fraud", "gateway"},
-        {"transfer.declined", "gateway"},     {"account.query", "accounts"},
+        {"transfer.requested", "accounts"}, {"funds.reserved", "fraud"},
+        {"fraud.approved", "accounts"},     {"fraud.rejected", "accounts"},
+        {"transfer.settled", "gateway"},    {"transfer.rejected_fraud", "gateway"},
+        {"transfer.declined", "gateway"},   {"account.query", "accounts"},
     };
     if (!type)
         return NULL;
@@ -103,8 +104,9 @@ ledger_err_t harness_encode(const json_t *envelope, bool raw, void **frame_out, 
     ledger_err_t err = proto_json_to_frame(envelope, &frame, &size);
     if (err) {
         snprintf(why, why_size, "%s",
-                 err == LEDGER_E_TOO_LARGE ? "the message is larger than the 64 KiB frame limit"
-                                           : "the JSON has reals or is nested too deep for the wire format");
+                 err == LEDGER_E_TOO_LARGE
+                     ? "the message is larger than the 64 KiB frame limit"
+                     : "the JSON has reals or is nested too deep for the wire format");
         return err;
     }
     if (!raw) {
@@ -154,7 +156,8 @@ ledger_err_t harness_load_text(const char *text, json_t **out, char *why, size_t
     json_error_t jerr;
     json_t *value = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     if (!value) {
-        snprintf(why, why_size, "bad JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        snprintf(why, why_size, "bad JSON at line %d column %d: %s", jerr.line, jerr.column,
+                 jerr.text);
         return LEDGER_E_DECODE;
     }
     json_t *list = json_array();
@@ -240,7 +243,8 @@ ledger_err_t harness_load_file(const char *path, json_t **out, char *why, size_t
     } else {
         size_t line_no = 0;
         char *save = NULL;
-        for (char *line = strtok_r(text, "\n", &save); line && !err; line = strtok_r(NULL, "\n", &save)) {
+        for (char *line = strtok_r(text, "\n", &save); line && !err;
+             line = strtok_r(NULL, "\n", &save)) {
             line_no++;
             size_t n = strlen(line);
             while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
@@ -248,7 +252,8 @@ ledger_err_t harness_load_file(const char *path, json_t **out, char *why, size_t
             if (n == 0)
                 continue;
             if (n > HARNESS_LINE_MAX) {
-                snprintf(why, why_size, "%s line %zu: longer than %u bytes", path, line_no, HARNESS_LINE_MAX);
+                snprintf(why, why_size, "%s line %zu: longer than %u bytes", path, line_no,
+                         HARNESS_LINE_MAX);
                 err = LEDGER_E_TOO_LARGE;
                 break;
             }

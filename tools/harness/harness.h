@@ -32,9 +32,9 @@
 #define HARNESS_EXIT_TIMEOUT 3 /* no answer in time / unreachable */
 
 #define HARNESS_ENDPOINT_MAX 255
-#define HARNESS_MESSAGES_MAX 100000       /* envelopes read from one file */
-#define HARNESS_LINE_MAX (256u * 1024u)   /* longest JSON line of a file */
-#define HARNESS_TIMES_MAX 1000000u        /* --times upper bound */
+#define HARNESS_MESSAGES_MAX 100000     /* envelopes read from one file */
+#define HARNESS_LINE_MAX (256u * 1024u) /* longest JSON line of a file */
+#define HARNESS_TIMES_MAX 1000000u      /* --times upper bound */
 #define HARNESS_TIMEOUT_MS_DEFAULT 2000u
 
 typedef enum { HARNESS_INBOX, HARNESS_FEED } harness_socket_kind_t;

@@ -20,7 +20,7 @@
 #include "proto.h"
 #include "proto_json.h"
 
-#define HARNESS_FEEDS_MAX 8 /* --from nodes in one tap */
+#define HARNESS_FEEDS_MAX 8  /* --from nodes in one tap */
 #define HARNESS_TYPES_MAX 16 /* --type filters in one tap */
 
 typedef struct {
@@ -64,7 +64,9 @@ static const char *const USAGE_SEND =
     "\n"
     "Encodes the JSON envelope (proto/README.md) to the wire format, checks it as a\n"
     "node would (proto_decode), sends it and prints the answer as one JSON line:\n"
-    "  {\"to\",\"id\",\"type\",\"answer\":\"ack\"|\"nack\"|\"account.reply\",\"code\",\"reason\",\"reply\"}\n"
+    "  "
+    "{\"to\",\"id\",\"type\",\"answer\":\"ack\"|\"nack\"|\"account.reply\",\"code\",\"reason\","
+    "\"reply\"}\n"
     "Missing \"v\", \"cause\" and \"ts\" are filled in (1, \"\", now). A file holds one\n"
     "envelope, an array, or JSON lines (a line written by `record` counts as its message);\n"
     "each message is sent once, in order.\n"
@@ -111,7 +113,8 @@ static const char *const USAGE_RECORD =
     "Like tap, but writes the JSON lines to FILE (flushed line by line); `replay --file\n"
     "FILE --to auto` sends them again. Options and exit codes as for tap.\n";
 
-static int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Prints "ledger-harness: <problem>" and the usage to stderr; returns the usage exit code. */
 static int usage_error(const char *usage, const char *fmt, ...)
@@ -189,13 +192,13 @@ static int parse_options(int argc, char **argv, int first, const char *usage, op
                 return usage_error(usage, "--times must be 1..1000000, not \"%s\"", argv[i]);
         } else if (strcmp(a, "--count") == 0 && has_value) {
             if (!parse_u64(argv[++i], UINT32_MAX, &o->count) || o->count == 0)
-                return usage_error(usage, "--count must be a positive integer, not \"%s\"", argv[i]);
+                return usage_error(usage, "--count must be a positive integer, not \"%s\"",
+                                   argv[i]);
         } else if (strcmp(a, "--timeout-ms") == 0 && has_value) {
             if (!parse_u64(argv[++i], 86400000u, &o->timeout_ms) || o->timeout_ms == 0)
                 return usage_error(usage, "--timeout-ms must be 1..86400000, not \"%s\"", argv[i]);
             o->timeout_given = true;
-        } else if (strncmp(a, "--", 2) == 0 && !has_value &&
-                   strcmp(a, "--raw") != 0) {
+        } else if (strncmp(a, "--", 2) == 0 && !has_value && strcmp(a, "--raw") != 0) {
             return usage_error(usage, "%s needs a value", a);
         } else {
             return usage_error(usage, "unknown option \"%s\"", a);
@@ -255,7 +258,8 @@ static peer_t *sender_peer(sender_t *s, const char *to, char *why, size_t why_si
 {
     char endpoint[HARNESS_ENDPOINT_MAX + 1], node[HARNESS_ENDPOINT_MAX + 1];
     if (harness_resolve(to, HARNESS_INBOX, endpoint, node) != LEDGER_OK) {
-        snprintf(why, why_size, "unknown node \"%s\" (gateway, accounts, fraud or tcp://host:port)", to);
+        snprintf(why, why_size, "unknown node \"%s\" (gateway, accounts, fraud or tcp://host:port)",
+                 to);
         return NULL;
     }
     for (size_t i = 0; i < s->peer_count; i++)
@@ -316,9 +320,10 @@ static void exchange(sender_t *s, peer_t *p, const void *frame, size_t size, uin
         zframe_t *tag_frame = zmsg_first(msg);
         zframe_t *env_frame = zmsg_next(msg);
         uint64_t got = 0;
-        bool ours = zmsg_size(msg) == 2 &&
-                    proto_tag_unpack(zframe_data(tag_frame), zframe_size(tag_frame), &got) == LEDGER_OK &&
-                    got == tag;
+        bool ours =
+            zmsg_size(msg) == 2 &&
+            proto_tag_unpack(zframe_data(tag_frame), zframe_size(tag_frame), &got) == LEDGER_OK &&
+            got == tag;
         if (!ours) { /* a late answer to an earlier send: not this one */
             zmsg_destroy(&msg);
             continue;
@@ -326,7 +331,8 @@ static void exchange(sender_t *s, peer_t *p, const void *frame, size_t size, uin
         answer->reply = proto_json_from_frame(zframe_data(env_frame), zframe_size(env_frame));
         proto_msg_t reply;
         char why[PROTO_REASON_MAX + 1] = "";
-        if (proto_decode(zframe_data(env_frame), zframe_size(env_frame), &reply, why, sizeof why) != LEDGER_OK) {
+        if (proto_decode(zframe_data(env_frame), zframe_size(env_frame), &reply, why, sizeof why) !=
+            LEDGER_OK) {
             answer->kind = ANSWER_BAD;
             snprintf(answer->code, sizeof answer->code, "bad_answer");
             snprintf(answer->reason, sizeof answer->reason, "%s", why);
@@ -348,11 +354,16 @@ static void exchange(sender_t *s, peer_t *p, const void *frame, size_t size, uin
 static const char *answer_name(answer_kind_t kind)
 {
     switch (kind) {
-    case ANSWER_ACK: return "ack";
-    case ANSWER_NACK: return "nack";
-    case ANSWER_REPLY: return "account.reply";
-    case ANSWER_TIMEOUT: return "timeout";
-    default: return "bad_answer";
+    case ANSWER_ACK:
+        return "ack";
+    case ANSWER_NACK:
+        return "nack";
+    case ANSWER_REPLY:
+        return "account.reply";
+    case ANSWER_TIMEOUT:
+        return "timeout";
+    default:
+        return "bad_answer";
     }
 }
 
@@ -398,7 +409,8 @@ static int prepare(sender_t *s, const options_t *o, json_t *env, size_t index, p
     if (strcmp(o->to, "auto") == 0) {
         p->to_node = harness_receiver_of(p->type);
         if (!p->to_node) {
-            fprintf(stderr, "ledger-harness: message %zu (%s): no node receives type \"%s\"; use --to\n",
+            fprintf(stderr,
+                    "ledger-harness: message %zu (%s): no node receives type \"%s\"; use --to\n",
                     index + 1, p->id, p->type);
             return HARNESS_EXIT_USAGE;
         }
@@ -440,8 +452,8 @@ static int cmd_send(const options_t *o)
         answer_t a;
         exchange(&s, p.peer, p.frame, p.size, o->timeout_ms, &a);
         free(p.frame);
-        json_t *line = json_pack("{s:s,s:s,s:s,s:s}", "to", p.peer->node, "id", p.id, "type", p.type,
-                                 "answer", answer_name(a.kind));
+        json_t *line = json_pack("{s:s,s:s,s:s,s:s}", "to", p.peer->node, "id", p.id, "type",
+                                 p.type, "answer", answer_name(a.kind));
         if (a.kind == ANSWER_NACK || a.kind == ANSWER_BAD) {
             json_object_set_new(line, "code", json_string(a.code));
             json_object_set_new(line, "reason", json_string(a.reason));
@@ -451,7 +463,9 @@ static int cmd_send(const options_t *o)
         print_json_line(stdout, line);
         json_decref(line);
         if (a.kind == ANSWER_TIMEOUT) {
-            fprintf(stderr, "ledger-harness: no answer from %s (%s) within %" PRIu64 " ms: is it running?\n",
+            fprintf(stderr,
+                    "ledger-harness: no answer from %s (%s) within %" PRIu64
+                    " ms: is it running?\n",
                     p.peer->node, p.peer->endpoint, o->timeout_ms);
             code = HARNESS_EXIT_TIMEOUT;
             break;
@@ -504,9 +518,9 @@ static int cmd_replay(const options_t *o)
             }
         }
         free(p.frame);
-        json_t *line = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "to", p.peer->node, "id", p.id, "type",
-                                 p.type, "sent", (json_int_t)sent, "ack", (json_int_t)acks, "nack",
-                                 (json_int_t)nacks, "timeout", (json_int_t)timeouts);
+        json_t *line = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "to", p.peer->node, "id", p.id,
+                                 "type", p.type, "sent", (json_int_t)sent, "ack", (json_int_t)acks,
+                                 "nack", (json_int_t)nacks, "timeout", (json_int_t)timeouts);
         if (nacks) {
             json_object_set_new(line, "code", json_string(code_text));
             json_object_set_new(line, "reason", json_string(reason));
@@ -518,18 +532,23 @@ static int cmd_replay(const options_t *o)
         total_nack += nacks;
         total_timeout += timeouts;
         if (timeouts) {
-            fprintf(stderr, "ledger-harness: no answer from %s (%s) within %" PRIu64 " ms: is it running?\n",
+            fprintf(stderr,
+                    "ledger-harness: no answer from %s (%s) within %" PRIu64
+                    " ms: is it running?\n",
                     p.peer->node, p.peer->endpoint, o->timeout_ms);
             break;
         }
     }
     if (code < 0 || code == HARNESS_EXIT_OK) {
-        json_t *summary = json_pack("{s:{s:I,s:I,s:I,s:I,s:I}}", "summary", "messages", (json_int_t)messages,
-                                    "sent", (json_int_t)total_sent, "ack", (json_int_t)total_ack, "nack",
-                                    (json_int_t)total_nack, "timeout", (json_int_t)total_timeout);
+        json_t *summary =
+            json_pack("{s:{s:I,s:I,s:I,s:I,s:I}}", "summary", "messages", (json_int_t)messages,
+                      "sent", (json_int_t)total_sent, "ack", (json_int_t)total_ack, "nack",
+                      (json_int_t)total_nack, "timeout", (json_int_t)total_timeout);
         print_json_line(stdout, summary);
         json_decref(summary);
-        code = total_timeout ? HARNESS_EXIT_TIMEOUT : total_nack ? HARNESS_EXIT_NACK : HARNESS_EXIT_OK;
+        code = total_timeout ? HARNESS_EXIT_TIMEOUT
+               : total_nack  ? HARNESS_EXIT_NACK
+                             : HARNESS_EXIT_OK;
     }
     sender_fini(&s);
     json_decref(list);
@@ -559,7 +578,8 @@ static int cmd_tap(const options_t *o, const char *usage, FILE *out)
     for (size_t i = 0; i < o->from_count && code < 0; i++) {
         char endpoint[HARNESS_ENDPOINT_MAX + 1];
         if (harness_resolve(o->from[i], HARNESS_FEED, endpoint, names[i]) != LEDGER_OK) {
-            code = usage_error(usage, "unknown node \"%s\" (gateway, accounts, fraud or tcp://host:port)",
+            code = usage_error(usage,
+                               "unknown node \"%s\" (gateway, accounts, fraud or tcp://host:port)",
                                o->from[i]);
             break;
         }
@@ -611,11 +631,12 @@ static int cmd_tap(const options_t *o, const char *usage, FILE *out)
                 json_t *message = proto_json_from_frame(zframe_data(env), zframe_size(env));
                 const char *corr = json_string_value(json_object_get(message, "corr"));
                 if (!o->corr || (corr && strcmp(corr, o->corr) == 0)) {
-                    json_t *line = json_pack("{s:s,s:s%,s:o}", "node", names[i], "topic",
-                                             (const char *)zframe_data(topic), zframe_size(topic), "message",
-                                             message ? json_incref(message)
-                                                     : json_pack("{s:b,s:I}", "undecodable", 1, "size_bytes",
-                                                                 (json_int_t)zframe_size(env)));
+                    json_t *line =
+                        json_pack("{s:s,s:s%,s:o}", "node", names[i], "topic",
+                                  (const char *)zframe_data(topic), zframe_size(topic), "message",
+                                  message ? json_incref(message)
+                                          : json_pack("{s:b,s:I}", "undecodable", 1, "size_bytes",
+                                                      (json_int_t)zframe_size(env)));
                     print_json_line(out, line);
                     json_decref(line);
                     printed++;
