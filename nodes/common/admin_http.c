@@ -201,10 +201,11 @@ static enum MHD_Result get_health(admin_http_t *self, struct MHD_Connection *con
     uint64_t depth = 0, oldest = 0;
     ledger_err_t err = store_outbox_stats(txn, node_now_ms(), &depth, &oldest);
     store_txn_abort(&txn);
-    bool ready = !err && oldest < ADMIN_STALE_OUTBOX_MS;
+    uint64_t stale_ms = self->config.stale_outbox_ms ? self->config.stale_outbox_ms : ADMIN_STALE_OUTBOX_MS;
+    bool ready = !err && oldest < stale_ms;
     return respond_json(conn, ready ? 200 : 503,
                         json_pack("{s:s,s:s,s:b,s:I,s:I}", "status", ready ? "ok" : "degraded", "store",
-                                  err ? "error" : "ok", "peers_reachable", oldest < ADMIN_STALE_OUTBOX_MS,
+                                  err ? "error" : "ok", "peers_reachable", oldest < stale_ms,
                                   "outbox_depth", (json_int_t)depth, "outbox_oldest_age_ms",
                                   (json_int_t)oldest));
 }

@@ -2,7 +2,7 @@
 
       GET  /health                    200 {"status":"ok",...} or 503 when not ready
                                       (store unreadable, or the oldest outbox entry
-                                      is older than ADMIN_STALE_OUTBOX_MS: a peer is away)
+                                      is older than stale_outbox_ms: a peer is away)
       GET  /metrics                   Prometheus text exposition format (the families
                                       are listed in admin_metrics.h)
       GET  /outbox?after=&limit=      outbox entries, decoded to JSON
@@ -38,6 +38,7 @@ typedef struct {
     uint16_t port;      /* 0: no admin server */
     const char *token;  /* bearer token, NULL or "" for none */
     node_t *node;
+    uint64_t stale_outbox_ms; /* /health is 503 past this outbox age; 0 = ADMIN_STALE_OUTBOX_MS */
     const char *route_path; /* optional extra GET route, e.g. "/ledger/verify" */
     admin_route_fn route;
     void *route_arg;

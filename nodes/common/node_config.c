@@ -47,6 +47,8 @@ static const option_t options[] = {
      NUM(OPT_U64, idempotency_retention_ms), "how long idempotency keys are kept (gateway)"},
     {"map-max-bytes", "LEDGER_MAP_MAX_BYTES", NUM(OPT_U64, map_max_bytes),
      "largest LMDB map (0 = 64 GiB)"},
+    {"health-stale-ms", "LEDGER_HEALTH_STALE_MS", NUM(OPT_U64, health_stale_ms),
+     "admin /health is 503 once the oldest outbox entry is this old"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -77,6 +79,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->retry_max_ms = 5000;
     c->log_level = NODE_LOG_INFO;
     c->idempotency_retention_ms = 24ull * 3600 * 1000;
+    c->health_stale_ms = 30000;
 }
 
 static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,

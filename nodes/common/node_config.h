@@ -48,6 +48,7 @@ typedef struct {
     uint32_t log_level;                     /* LEDGER_LOG_LEVEL, --log-level */
     uint64_t idempotency_retention_ms;      /* LEDGER_IDEMPOTENCY_RETENTION_MS (gateway) */
     uint64_t map_max_bytes;                 /* LEDGER_MAP_MAX_BYTES, --map-max-bytes */
+    uint64_t health_stale_ms;               /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
     bool help;                              /* --help was given */
 } node_config_t;
 

@@ -34,6 +34,7 @@ int node_main_run(const node_config_t *config, const node_app_t *app, const node
         .port = config->admin_port,
         .token = getenv("LEDGER_ADMIN_TOKEN"),
         .node = node,
+        .stale_outbox_ms = config->health_stale_ms,
         .route_path = hooks->admin_route_path,
         .route = hooks->admin_route,
         .route_arg = hooks->admin_route_arg,

@@ -111,5 +111,24 @@ class DeliveryTest(MeshTest):
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
 
 
+class HealthTest(MeshTest):
+    mesh_options = {"env": {"accounts": {"LEDGER_HEALTH_STALE_MS": "300"}}}
+
+    def test_health_is_503_while_a_peer_is_away_and_200_when_it_is_back(self):
+        self.assertEqual(self.mesh.admin("accounts", "GET", "/health")[0], 200)
+        self.mesh.stop("fraud")
+        status, t = self.mesh.transfer("alice", "bob", 100)
+        self.assertEqual(status, 202, t)
+        wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[0] == 503,
+                   what="accounts /health to report the peer away")
+        status, body, _ = self.mesh.admin("accounts", "GET", "/health")
+        self.assertFalse(body["peers_reachable"])
+        self.assertGreater(body["outbox_depth"], 0)
+        self.mesh.start("fraud")
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+        wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[0] == 200,
+                   what="accounts /health to recover")
+
+
 if __name__ == "__main__":
     unittest.main()
