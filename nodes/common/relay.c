@@ -11,12 +11,17 @@
 
 /* Up to this many load batches per pump, so one pump never starves the inbox. */
 #define RELAY_LOAD_ROUNDS 8
+/*  First retry of an entry that could not be sent at all (the peer's socket
+    is not connected yet, e.g. just after start): much sooner than the ack
+    timeout, which must leave the peer time to commit a batch. */
+#define RELAY_CONNECT_RETRY_MS 10
 
 typedef struct {
     uint64_t seq;
     uint64_t deadline_ms; /* resend when now >= deadline */
     uint32_t attempts;    /* tries so far, sent or refused by a peer that is away */
     uint8_t peer;
+    bool sent; /* went out at least once: later retries wait for an ack timeout */
     bool done;
 } inflight_t;
 
@@ -95,9 +100,10 @@ size_t relay_peer_count(const relay_t *relay)
     return relay->peer_count;
 }
 
-static uint64_t backoff_ms(const relay_t *self, uint32_t attempts)
+static uint64_t backoff_ms(const relay_t *self, uint32_t attempts, bool sent)
 {
-    uint64_t delay = self->retry_min_ms;
+    uint64_t delay = sent || self->retry_min_ms < RELAY_CONNECT_RETRY_MS ? self->retry_min_ms
+                                                                          : RELAY_CONNECT_RETRY_MS;
     for (uint32_t i = 1; i < attempts && delay < self->retry_max_ms; i++)
         delay *= 2;
     if (delay > self->retry_max_ms)
@@ -270,8 +276,8 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             bool sent = send_entry(self, (size_t)peer, o->seq, o->msg, o->msg_size);
             if (sent)
                 self->stats.sent++;
-            inflight_t entry = {.seq = o->seq, .peer = (uint8_t)peer, .attempts = 1};
-            entry.deadline_ms = now_ms + backoff_ms(self, 1);
+            inflight_t entry = {.seq = o->seq, .peer = (uint8_t)peer, .attempts = 1, .sent = sent};
+            entry.deadline_ms = now_ms + backoff_ms(self, 1, sent);
             if (inflight_push(self, entry) != LEDGER_OK)
                 return; /* out of memory: the entry stays in the outbox, found after restart */
         }
@@ -321,13 +327,23 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             node_log(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
             return;
         }
-        e->attempts++; /* counts tries, sent or not, so a peer that is away backs off too */
+        /* attempts counts tries, sent or not, so a peer that is away backs off too; the
+           first real send starts the ack-timeout backoff afresh. */
         if (send_entry(self, e->peer, e->seq, o.msg, o.msg_size)) {
-            self->stats.redelivered++;
-            if (e->attempts == 3 || e->attempts % 20 == 0)
-                log_redelivery(self, e, &o);
+            if (e->sent) {
+                e->attempts++;
+                self->stats.redelivered++;
+                if (e->attempts == 3 || e->attempts % 20 == 0)
+                    log_redelivery(self, e, &o);
+            } else {
+                e->sent = true;
+                e->attempts = 1;
+                self->stats.sent++;
+            }
+        } else {
+            e->attempts++;
         }
-        e->deadline_ms = now_ms + backoff_ms(self, e->attempts);
+        e->deadline_ms = now_ms + backoff_ms(self, e->attempts, e->sent);
         if (e->deadline_ms < next)
             next = e->deadline_ms;
     }
