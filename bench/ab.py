@@ -41,6 +41,7 @@ def main():
             mesh.env = lambda node, base_env=base_env, env=env: {**base_env(node), **env}
             try:
                 mesh.start()
+                mesh.warm_up(build)
                 res = bench.run_phase(build, mesh, f"{name}#{r}", args.mode, args.conns,
                                       args.duration, batch=2000,
                                       max_transfers=args.duration * 4000 if args.mode == "batch" else 0)

@@ -150,6 +150,13 @@ class Mesh:
             time.sleep(0.05)
         raise RuntimeError("mesh did not start")
 
+    def warm_up(self, build, seconds=2):
+        """A short load before any measured phase: the first messages after start wait for
+        the nodes' connections to come up (their resends take ~100-300 ms), which is start-up,
+        not steady state. The warm-up transfers fall outside every phase's time range."""
+        loadgen(build, self, "single", 16, seconds, tag="warmup")
+        self.wait_drained(60)
+
     def pids(self):
         return {n: p.pid for n, p in self.procs.items()}
 
@@ -276,6 +283,34 @@ def run_phase(build, mesh, name, mode, conns, duration, rate=0, batch=1000, drai
         f"cpu {res['cpu_us_per_transfer']:.1f} us/transfer "
         f"(gw {res['cpu_us_gateway']:.1f} acc {res['cpu_us_accounts']:.1f} fr {res['cpu_us_fraud']:.1f})")
     return res
+
+
+def gateway_only(build, accounts, duration):
+    """The HTTP front alone: accounts and fraud stopped, so the figure is what the gateway
+    accepts (validated, idempotency-checked, durably committed with its outbox entry)
+    without the saga competing for the two cores. Not an end-to-end figure."""
+    mesh = Mesh(build, accounts, tag="gwonly")
+    try:
+        mesh.start()
+        for node in ("accounts", "fraud"):
+            mesh.procs[node].send_signal(signal.SIGTERM)
+            mesh.procs[node].wait(timeout=20)
+        cpu0 = cpu_ticks(mesh.procs["gateway"].pid)
+        lg = loadgen(build, mesh, "single", 64, duration, tag="gwonly")
+        cpu1 = cpu_ticks(mesh.procs["gateway"].pid)
+        res = {"phase": "gateway only, saga stopped (latency = HTTP request)", "accounts": accounts, "mode": "single",
+               "conns": 64, "batch": 1, "offered_rate": 0, "sync": "durable",
+               "requests": int(lg["requests"]), "accepted": int(lg["accepted"]),
+               "errors": int(lg["errors"]), "accepted_per_s": lg["accepted_per_s"],
+               "settled_per_s": float("nan"), "final": 0, "lat_p50_ms": lg["req_p50_ms"],
+               "lat_p99_ms": lg["req_p99_ms"], "lat_p999_ms": lg["req_p999_ms"],
+               "cpu_us_per_transfer": (cpu1 - cpu0) * 1e6 / CLK_TCK / max(1, lg["accepted"])}
+        log(f"gateway only: accepted/s {lg['accepted_per_s']:.0f}, request p50/p99 "
+            f"{lg['req_p50_ms']}/{lg['req_p99_ms']} ms, gateway CPU {res['cpu_us_per_transfer']:.1f} us/request")
+        return res
+    finally:
+        mesh.stop()
+        mesh.close()
 
 
 # --- PostgreSQL baseline ----------------------------------------------------------------------
@@ -480,7 +515,7 @@ def print_table(rows, pg_rows, rss, out):
     out.write(hdr + "\n|" + "---|" * 10 + "\n")
     for r in rows:
         base = pg32.get(r["accounts"])
-        ratio = f"{r['settled_per_s'] / base:.1f}x" if base else "-"
+        ratio = f"{r['settled_per_s'] / base:.1f}x" if base and r["settled_per_s"] == r["settled_per_s"] else "-"
         load = (f"{r['mode']} x{r['conns']}" + (f" b{r['batch']}" if r["mode"] == "batch" else "")
                 + (f" @{int(r['offered_rate'])}/s" if r["offered_rate"] else ""))
         out.write(f"| {r['phase']}{' (NO SYNC)' if r['sync'] != 'durable' else ''} | "
@@ -508,7 +543,7 @@ def main():
     ap.add_argument("--soak", action="store_true")
     ap.add_argument("--soak-seconds", type=int, default=600)
     ap.add_argument("--skip-pg", action="store_true")
-    ap.add_argument("--phases", default="single,batch,half,curve")
+    ap.add_argument("--phases", default="single,batch,half,curve,gateway-only")
     args = ap.parse_args()
     duration = 5 if args.quick else (60 if args.long else 15)
     accounts_list = args.accounts or ([10000] if args.quick else [10000, 1000000])
@@ -526,6 +561,7 @@ def main():
             mesh = Mesh(args.build, accounts, no_sync=no_sync, tag=str(accounts))
             try:
                 mesh.start()
+                mesh.warm_up(args.build)
                 suffix = "" if not no_sync else "-nosync"
                 peak = None
                 if "single" in phases:
@@ -559,6 +595,8 @@ def main():
                 rss[accounts if not no_sync else f"{accounts} no-sync"] = mesh.rss("VmHWM")
             finally:
                 mesh.close()
+        if "gateway-only" in phases and accounts == accounts_list[0]:
+            rows.append(gateway_only(args.build, accounts, duration))
 
     pg_rows = []
     if not args.skip_pg:
@@ -598,9 +636,10 @@ def soak(args, results_dir, stamp):
     mesh = Mesh(args.build, accounts, tag="soak")
     try:
         mesh.start()
+        mesh.warm_up(args.build)
         peak = run_phase(args.build, mesh, "soak-peak", "single", 64, 10)
         rate = min(peak["accepted_per_s"], peak["settled_per_s"]) / 2
-        rss_start = mesh.rss()
+        rss_start, anon_start = mesh.rss(), mesh.rss("RssAnon")
         log(f"soak: {args.soak_seconds}s at {rate:.0f}/s, RSS start {rss_start}")
         depth_path = os.path.join(results_dir, f"soak-outbox-{stamp}.csv")
         proc = subprocess.Popen(
@@ -611,13 +650,16 @@ def soak(args, results_dir, stamp):
             stdout=subprocess.PIPE, text=True)
         t0 = time.monotonic()
         with open(depth_path, "w") as f:
-            f.write("t_s,gateway,accounts,fraud,rss_gateway_kb,rss_accounts_kb,rss_fraud_kb\n")
+            f.write("t_s,gateway,accounts,fraud,rss_gateway_kb,rss_accounts_kb,rss_fraud_kb,"
+                    "anon_gateway_kb,anon_accounts_kb,anon_fraud_kb\n")
             while True:
                 t = time.monotonic() - t0
                 d = mesh.outbox_depths()
                 r = mesh.rss()
+                a = mesh.rss("RssAnon")
                 f.write(f"{t:.1f},{d.get('gateway')},{d.get('accounts')},{d.get('fraud')},"
-                        f"{r['gateway']},{r['accounts']},{r['fraud']}\n")
+                        f"{r['gateway']},{r['accounts']},{r['fraud']},"
+                        f"{a['gateway']},{a['accounts']},{a['fraud']}\n")
                 f.flush()
                 if proc.poll() is not None and sum(d.values()) == 0:
                     break
@@ -625,13 +667,16 @@ def soak(args, results_dir, stamp):
                     break
                 time.sleep(5)
         out = proc.stdout.read()
-        rss_end = mesh.rss()
+        rss_end, anon_end = mesh.rss(), mesh.rss("RssAnon")
         drained = mesh.wait_drained(60)
         print(f"soak {args.soak_seconds}s at {rate:.0f}/s: {out.strip()}")
         for n in NODES:
             change = (rss_end[n] - rss_start[n]) / rss_start[n] * 100
+            anon_change = (anon_end[n] - anon_start[n]) / anon_start[n] * 100
             print(f"  {n}: RSS start {rss_start[n] / 1024:.1f} MiB, end {rss_end[n] / 1024:.1f} MiB "
-                  f"({change:+.1f}%)")
+                  f"({change:+.1f}%); anonymous (heap) {anon_start[n] / 1024:.1f} -> "
+                  f"{anon_end[n] / 1024:.1f} MiB ({anon_change:+.1f}%); the rest is LMDB's "
+                  f"file-backed map")
         print(f"  outbox drained to zero after the load: {drained}; depth over time: {depth_path}")
     finally:
         mesh.close()

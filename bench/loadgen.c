@@ -273,7 +273,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
@@ -304,7 +304,6 @@ int main(int argc, char **argv)
             rng_state ^= strtoull(v, NULL, 10) * 0x2545f4914f6cdd1dull;
         else
             usage();
-        i++;
     }
     if (opt.conns < 1 || opt.conns > CONNS_MAX || opt.accounts < 2 || opt.batch_items < 1 ||
         opt.batch_items > BATCH_ITEMS_MAX)

@@ -5,6 +5,7 @@
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "node_log.h"
 #include "proto.h"
@@ -15,11 +16,19 @@
     is not connected yet, e.g. just after start): much sooner than the ack
     timeout, which must leave the peer time to commit a batch. */
 #define RELAY_CONNECT_RETRY_MS 10
+/*  A busy peer answers late, not never: a sent entry is resent only after
+    RELAY_RTO_FACTOR times the peer's smoothed send->ack delay when that is
+    longer than the backoff, so a backlog at a live peer (the batch endpoint
+    queues thousands) does not turn into a storm of duplicates behind it.
+    Capped, so a peer that died with a long queue still gets its resends. */
+#define RELAY_RTO_FACTOR 3u
+#define RELAY_RTO_MAX_MS 30000u
 
 typedef struct {
     uint64_t seq;
     uint64_t deadline_ms; /* resend when now >= deadline */
     uint32_t attempts;    /* tries so far, sent or refused by a peer that is away */
+    uint64_t sent_ms; /* last time it went out */
     uint8_t peer;
     bool sent; /* went out at least once: later retries wait for an ack timeout */
     bool done;
@@ -35,6 +44,7 @@ struct relay_t {
     inflight_t *inflight; /* sorted by seq */
     size_t inflight_count, inflight_cap, inflight_done;
     uint64_t next_deadline_ms;
+    uint64_t srtt_ms[RELAY_PEERS_MAX]; /* smoothed send->ack delay per peer, 0 = no sample yet */
     relay_stats_t stats;
     store_outbox_entry_t load[RELAY_LOAD_BATCH];
 };
@@ -111,6 +121,23 @@ static uint64_t backoff_ms(const relay_t *self, uint32_t attempts, bool sent)
     /* +-25% jitter so that many entries do not resend in lockstep. */
     uint64_t spread = delay / 2;
     return delay - delay / 4 + (spread ? (uint64_t)rand() % (spread + 1) : 0);
+}
+
+/* Delay before the next try: the backoff, or longer while the peer is slow to ack. */
+static uint64_t retry_delay_ms(const relay_t *self, size_t peer, uint32_t attempts, bool sent)
+{
+    uint64_t delay = backoff_ms(self, attempts, sent);
+    uint64_t rto = sent ? self->srtt_ms[peer] * RELAY_RTO_FACTOR : 0;
+    if (rto > RELAY_RTO_MAX_MS)
+        rto = RELAY_RTO_MAX_MS;
+    return rto > delay ? rto : delay;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static bool send_entry(relay_t *self, size_t peer, uint64_t seq, const void *msg, size_t size)
@@ -235,12 +262,18 @@ size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, 
 
 void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count)
 {
+    uint64_t now_ms = count ? wall_ms() : 0;
     for (size_t i = 0; i < count; i++) {
         inflight_t *e = inflight_find(self, answers[i].tag);
         if (answers[i].ack)
             self->stats.acked++;
         else
             self->stats.nacked++;
+        /* Only entries sent once are timed: an ack after a resend may answer either copy. */
+        if (e && !e->done && e->sent && e->attempts == 1 && now_ms >= e->sent_ms) {
+            uint64_t sample = now_ms - e->sent_ms, *srtt = &self->srtt_ms[e->peer];
+            *srtt = *srtt ? (*srtt * 7 + sample) / 8 : sample;
+        }
         if (e && !e->done) {
             e->done = true;
             self->inflight_done++;
@@ -276,8 +309,9 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             bool sent = send_entry(self, (size_t)peer, o->seq, o->msg, o->msg_size);
             if (sent)
                 self->stats.sent++;
-            inflight_t entry = {.seq = o->seq, .peer = (uint8_t)peer, .attempts = 1, .sent = sent};
-            entry.deadline_ms = now_ms + backoff_ms(self, 1, sent);
+            inflight_t entry = {.seq = o->seq, .peer = (uint8_t)peer, .attempts = 1, .sent = sent,
+                                .sent_ms = now_ms};
+            entry.deadline_ms = now_ms + retry_delay_ms(self, (size_t)peer, 1, sent);
             if (inflight_push(self, entry) != LEDGER_OK)
                 return; /* out of memory: the entry stays in the outbox, found after restart */
         }
@@ -330,6 +364,7 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         /* attempts counts tries, sent or not, so a peer that is away backs off too; the
            first real send starts the ack-timeout backoff afresh. */
         if (send_entry(self, e->peer, e->seq, o.msg, o.msg_size)) {
+            e->sent_ms = now_ms;
             if (e->sent) {
                 e->attempts++;
                 self->stats.redelivered++;
@@ -343,7 +378,7 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         } else {
             e->attempts++;
         }
-        e->deadline_ms = now_ms + backoff_ms(self, e->attempts, e->sent);
+        e->deadline_ms = now_ms + retry_delay_ms(self, e->peer, e->attempts, e->sent);
         if (e->deadline_ms < next)
             next = e->deadline_ms;
     }

@@ -342,20 +342,24 @@ fail:
     return NULL;
 }
 
-static ledger_err_t record_put(store_txn_t *txn, const view_record_t *rec, unsigned flags)
+/* Stores `rec`. With `obj_out`, a successful put hands over the record's JSON (the caller
+   decrefs it), so the event log can reuse it instead of building it again. */
+static ledger_err_t record_put(store_txn_t *txn, const view_record_t *rec, unsigned flags,
+                               json_t **obj_out)
 {
     json_t *obj = record_to_json(rec);
     if (!obj)
         return LEDGER_E_NOMEM;
     char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (!text)
-        return LEDGER_E_NOMEM;
-    size_t len = strlen(text);
-    ledger_err_t err = LEDGER_E_TOO_LARGE;
-    if (len <= GATEWAY_RECORD_MAX)
+    ledger_err_t err = text ? LEDGER_E_TOO_LARGE : LEDGER_E_NOMEM;
+    size_t len = text ? strlen(text) : 0;
+    if (text && len <= GATEWAY_RECORD_MAX)
         err = store_put(txn, STORE_DB_TRANSFERS, rec->id, strlen(rec->id), text, len, flags);
     free(text);
+    if (!err && obj_out)
+        *obj_out = obj;
+    else
+        json_decref(obj);
     return err;
 }
 
@@ -468,10 +472,9 @@ static ledger_err_t record_get(store_txn_t *txn, const char *id, view_record_t *
     return ok ? LEDGER_OK : LEDGER_E_CORRUPT;
 }
 
-/* API form of a record (see gateway_view.h). NULL on allocation failure. */
-static json_t *record_to_api(const view_record_t *rec)
+/* Turns `obj` (record_to_json of `rec`; stolen, may be NULL) into the API form. */
+static json_t *record_api_from_json(json_t *obj, const view_record_t *rec)
 {
-    json_t *obj = record_to_json(rec);
     if (!obj)
         return NULL;
     char when[GATEWAY_TIME_TEXT_SIZE];
@@ -494,12 +497,19 @@ static json_t *record_to_api(const view_record_t *rec)
     return obj;
 }
 
-/* Appends the change of `rec` caused by `step` to the event log (gateway_events.h), in ctx->txn,
-   with the transfer in its API form. */
-static ledger_err_t event_append(node_ctx_t *ctx, const view_record_t *rec,
-                                 const timeline_entry_t *step)
+/* API form of a record (see gateway_view.h). NULL on allocation failure. */
+static json_t *record_to_api(const view_record_t *rec)
 {
-    json_t *api = record_to_api(rec);
+    return record_api_from_json(record_to_json(rec), rec);
+}
+
+/* Appends the change of `rec` caused by `step` to the event log (gateway_events.h), in ctx->txn,
+   with the transfer in its API form; `stored` is the record's JSON as record_put stored it
+   (stolen). */
+static ledger_err_t event_append(node_ctx_t *ctx, const view_record_t *rec,
+                                 const timeline_entry_t *step, json_t *stored)
+{
+    json_t *api = record_api_from_json(stored, rec);
     if (!api)
         return LEDGER_E_NOMEM;
     ledger_err_t err = gateway_event_append(ctx->txn, step->step, step->node, step->message_id,
@@ -720,10 +730,11 @@ ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_req
 
     /* NOOVERWRITE: an id made twice must never replace a transfer (EXISTS, reported as
        LEDGER_E_CORRUPT below because writes were made already). */
-    err = record_put(ctx->txn, rec, STORE_PUT_NOOVERWRITE);
+    json_t *stored = NULL;
+    err = record_put(ctx->txn, rec, STORE_PUT_NOOVERWRITE, &stored);
     if (err)
         goto done;
-    err = event_append(ctx, rec, &step);
+    err = event_append(ctx, rec, &step, stored);
     if (err)
         goto done;
 
@@ -927,9 +938,10 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
     }
     if (changed) {
         rec->updated_ms = ctx->now_ms;
-        err = record_put(ctx->txn, rec, 0);
+        json_t *stored = NULL;
+        err = record_put(ctx->txn, rec, 0, &stored);
         if (!err)
-            err = event_append(ctx, rec, &step);
+            err = event_append(ctx, rec, &step, stored);
     }
 done:
     free(rec);
