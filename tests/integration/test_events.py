@@ -154,8 +154,11 @@ class EventStreamTest(MeshTest):
         # gateway (started last), so a first status message can need a resend and arrive
         # after a later one. Event order on the stream is arrival order at the gateway;
         # the tests below check saga order in the steady state.
+        # Final status alone is not enough: the warm transfer's every step must have
+        # reached the gateway, so that every node's connection to it is up.
         _, warm = self.mesh.transfer("alice", "bob", 1)
-        self.mesh.wait_final(warm["id"])
+        wait_until(lambda: len(self.mesh.transfer_status(warm["id"])["timeline"]) == len(SAGA_SETTLED),
+                   what="the warm-up transfer's every step to reach the gateway")
 
     def tearDown(self):
         for s in self.streams:
