@@ -539,6 +539,10 @@ static ledger_err_t check_msg(ctx_t *c, const proto_msg_t *m)
         return fail(c, LEDGER_E_DECODE, "id", "seq must be > 0");
     CHECK(FIELD_STR(c, "corr", m->corr, is_saga_type(m->type), STR_IDENT));
     CHECK(check_id(c, "cause", m->cause, true));
+    if (m->ts_ms > PROTO_TS_MAX_MS)
+        return fail(c, LEDGER_E_INVALID, "ts",
+                    "ts must be a unix time in ms no later than %" PRIu64 " (year 9999)",
+                    (uint64_t)PROTO_TS_MAX_MS);
 
     c->scope = "body";
     c->index = -1;

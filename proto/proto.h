@@ -60,6 +60,8 @@
 #define PROTO_PAGE_MAX 200         /* items in one account query reply */
 #define PROTO_NEST_MAX 4           /* deepest nesting of maps/arrays accepted */
 #define PROTO_TAG_SIZE 8           /* delivery tag frame */
+/* Latest `ts` accepted (9999-12-31T23:59:59.999Z): every reader can format and store it. */
+#define PROTO_TS_MAX_MS 253402300799999ull
 
 typedef enum {
     PROTO_TRANSFER_REQUESTED = 1, /* gateway -> accounts */

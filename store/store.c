@@ -113,6 +113,7 @@ struct store_t {
 
 struct store_txn_t {
     store_t *store;
+    store_txn_t *parent;       /* set for a child transaction (store_txn_begin_child) */
     MDB_txn *txn;
     bool write;
     bool map_full;             /* some LMDB call returned MDB_MAP_FULL */
@@ -200,8 +201,9 @@ static ledger_err_t store_rc(store_t *store, int rc, const char *what)
 /* As store_rc, and remembers a map-full so the transaction is redone after growth. */
 static ledger_err_t txn_rc(store_txn_t *txn, int rc, const char *what)
 {
-    if (rc == MDB_MAP_FULL)
-        txn->map_full = true;
+    /* A map-full in a child dooms its whole family: the top transaction is redone. */
+    for (store_txn_t *t = txn; rc == MDB_MAP_FULL && t; t = t->parent)
+        t->map_full = true;
     return store_rc(txn->store, rc, what);
 }
 
@@ -722,6 +724,26 @@ ledger_err_t store_txn_begin(store_t *store, bool write, store_txn_t **txn_out)
     }
 }
 
+ledger_err_t store_txn_begin_child(store_txn_t *parent, store_txn_t **child_out)
+{
+    if (!parent || !child_out || !parent->write)
+        return LEDGER_E_INVALID;
+    store_txn_t *child = calloc(1, sizeof *child);
+    if (!child)
+        return LEDGER_E_NOMEM;
+    int rc = mdb_txn_begin(parent->store->env, parent->txn, 0, &child->txn);
+    if (rc != 0) {
+        free(child);
+        return txn_rc(parent, rc, "mdb_txn_begin (child)");
+    }
+    child->store = parent->store;
+    child->parent = parent;
+    child->write = true;
+    child->map_bytes_at_begin = parent->map_bytes_at_begin;
+    *child_out = child;
+    return LEDGER_OK;
+}
+
 /* Closes the LMDB cursors of `txn`; their handles stay valid for store_cursor_close. */
 static void txn_detach_cursors(store_txn_t *txn)
 {
@@ -786,12 +808,31 @@ static ledger_err_t txn_commit(store_txn_t *txn, ledger_err_t *grow_out)
     return err == LEDGER_E_NOT_FOUND || err == LEDGER_E_EXISTS ? LEDGER_E_STORE : err;
 }
 
+/* Ends a child transaction: its writes join the parent's (commit) or vanish (abort). */
+static ledger_err_t child_end(store_txn_t *child, bool commit)
+{
+    store_txn_t *parent = child->parent;
+    txn_detach_cursors(child);
+    ledger_err_t err = LEDGER_OK;
+    if (commit && !child->map_full) {
+        int rc = mdb_txn_commit(child->txn);
+        err = rc ? txn_rc(parent, rc, "mdb_txn_commit (child)") : LEDGER_OK;
+    } else {
+        mdb_txn_abort(child->txn);
+        err = commit ? LEDGER_E_MAP_FULL : LEDGER_OK;
+    }
+    free(child);
+    return err;
+}
+
 ledger_err_t store_txn_commit(store_txn_t **txn_p)
 {
     if (!txn_p || !*txn_p)
         return LEDGER_E_INVALID;
     store_txn_t *txn = *txn_p;
     *txn_p = NULL;
+    if (txn->parent)
+        return child_end(txn, true);
     ledger_err_t grow;
     return txn_commit(txn, &grow);
 }
@@ -802,6 +843,10 @@ void store_txn_abort(store_txn_t **txn_p)
         return;
     store_txn_t *txn = *txn_p;
     *txn_p = NULL;
+    if (txn->parent) {
+        child_end(txn, false);
+        return;
+    }
     if (txn->write && txn->map_full) {
         txn_abort_and_grow(txn);
         return;

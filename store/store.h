@@ -137,6 +137,17 @@ ledger_err_t store_txn_begin(store_t *store, bool write, store_txn_t **txn_out);
    does exactly that). A write transaction in which any call failed with an
    LMDB error cannot commit: LEDGER_E_STORE, nothing written. */
 ledger_err_t store_txn_commit(store_txn_t **txn_p);
+/*  Begins a child of the write transaction `parent` (an LMDB nested
+    transaction). Until the child ends, use only the child, never the parent.
+    store_txn_commit(child) folds its writes into the parent (nothing reaches
+    disk until the parent commits); store_txn_abort(child) drops them and
+    leaves the parent as it was. A map-full inside the child also marks the
+    parent, so store_write redoes the whole unit after growing the map.
+    The node runtime applies each inbound message in a child, so a message
+    it refuses leaves nothing behind. Errors: LEDGER_E_INVALID (parent not a
+    write transaction), LEDGER_E_NOMEM, store errors. */
+ledger_err_t store_txn_begin_child(store_txn_t *parent, store_txn_t **child_out);
+
 /* Aborts and frees; sets *txn_p to NULL. Safe on NULL. */
 void store_txn_abort(store_txn_t **txn_p);
 

@@ -343,8 +343,12 @@ static bool receive_one(node_t *self, inbound_t *in)
         in->outcome = OUTCOME_NONE;
         in->decoded = false;
         snprintf(in->code, sizeof in->code, "bad_framing");
-        node_log(NODE_LOG_WARN, "event=rejected reason=\"expected frames [tag][envelope], got %zu\"",
-                 total > 0 ? total - 1 : 0);
+        if (total != 3)
+            node_log(NODE_LOG_WARN, "event=rejected reason=\"expected 2 frames [tag][envelope], got %zu\"",
+                     total > 0 ? total - 1 : 0);
+        else
+            node_log(NODE_LOG_WARN, "event=rejected reason=\"tag frame must be %d bytes, got %zu\"",
+                     PROTO_TAG_SIZE, zmq_msg_size(&frames[1]));
     } else {
         ledger_err_t err = proto_decode(zmq_msg_data(&frames[2]), zmq_msg_size(&frames[2]), &in->msg,
                                         in->why, sizeof in->why);
@@ -375,7 +379,8 @@ static bool receive_one(node_t *self, inbound_t *in)
     sender dead-letters it where an operator can see and replay it), as
     opposed to errors of the store, which abort the batch so that it is
     tried again. Stalling the inbox behind one bad message would stop
-    every transfer behind it. */
+    every transfer behind it. The message ran in a child transaction, so a
+    refusal leaves none of its writes behind, wherever the handler stopped. */
 static bool refused_for_good(ledger_err_t err)
 {
     return err == LEDGER_E_INVALID || err == LEDGER_E_OVERFLOW || err == LEDGER_E_CORRUPT ||
@@ -433,10 +438,24 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
             in->outcome = OUTCOME_DUP;
             continue;
         }
+        /* Each message is applied in a child transaction: if it is refused, whatever its
+           handler had written already vanishes with the child and the batch goes on. */
+        size_t published_before = self->ctx.published_count;
+        store_txn_t *child = NULL;
+        err = store_txn_begin_child(txn, &child);
+        if (err)
+            return err;
+        self->ctx.txn = child;
         in->why[0] = '\0';
         err = self->app.apply(&self->ctx, &in->msg, self->app.app, in->why, sizeof in->why);
-        if (refused_for_good(err)) {
-            /* The handler wrote nothing (its contract), so the batch goes on without it. */
+        if (!err)
+            err = store_seen_put(child, in->msg.origin, in->msg.seq, self->ctx.now_ms);
+        if (err) {
+            store_txn_abort(&child);
+            self->ctx.txn = txn;
+            node_ctx_truncate(&self->ctx, published_before);
+            if (!refused_for_good(err))
+                return err;
             in->outcome = OUTCOME_NACK;
             snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
             if (!in->why[0])
@@ -444,9 +463,8 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
                          ledger_err_name(err));
             continue;
         }
-        if (err)
-            return err;
-        err = store_seen_put(txn, in->msg.origin, in->msg.seq, self->ctx.now_ms);
+        err = store_txn_commit(&child);
+        self->ctx.txn = txn;
         if (err)
             return err;
         in->outcome = OUTCOME_ACK;
@@ -498,6 +516,7 @@ static void answer_batch(node_t *self)
     for (size_t i = 0; i < self->batch_count; i++) {
         inbound_t *in = &self->batch[i];
         if (in->outcome == OUTCOME_NONE) {
+            proto_msg_release(&in->msg);
             zmq_msg_close(&in->identity);
             continue;
         }
@@ -535,6 +554,7 @@ static void answer_batch(node_t *self)
                      in->msg.cause[0] ? in->msg.cause : "-");
         if (in->outcome == OUTCOME_REPLY)
             proto_msg_release(&in->reply);
+        proto_msg_release(&in->msg); /* a decoded account.reply owns arrays, even when refused */
         zmq_msg_close(&in->identity);
     }
 }
@@ -619,6 +639,7 @@ static bool process_ready(node_t *self)
             if (self->batch[i].outcome == OUTCOME_REPLY)
                 proto_msg_release(&self->batch[i].reply);
             self->batch[i].outcome = OUTCOME_NONE; /* nothing answered: senders redeliver */
+            proto_msg_release(&self->batch[i].msg);
             zmq_msg_close(&self->batch[i].identity);
         }
         node_ctx_reset(&self->ctx);

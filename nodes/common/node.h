@@ -43,9 +43,10 @@ typedef struct {
     /*  Applies one saga message in ctx->txn. LEDGER_OK: applied (it may have
         changed nothing, by the saga guards). LEDGER_E_INVALID,
         LEDGER_E_OVERFLOW, LEDGER_E_CORRUPT or LEDGER_E_TOO_LARGE (with a
-        reason in `why`): it can never be applied, it is nacked; the handler
-        must have written nothing. Any other error (a store error) aborts
-        the whole batch, which is tried again. */
+        reason in `why`): it can never be applied, it is nacked, and
+        everything the handler wrote for it is dropped (each message runs in
+        a child transaction of the batch). Any other error (a store error)
+        aborts the whole batch, which is tried again. */
     ledger_err_t (*apply)(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
                           size_t why_size);
     /* Answers an account.query into `reply` (body only). NULL: queries are nacked. */

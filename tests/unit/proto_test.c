@@ -674,7 +674,7 @@ static void test_values_at_their_limits_round_trip(void **state)
     memset(m.origin, 'z', PROTO_NODE_MAX);
     m.origin[PROTO_NODE_MAX] = '\0';
     m.seq = UINT64_MAX;
-    m.ts_ms = UINT64_MAX;
+    m.ts_ms = PROTO_TS_MAX_MS;
     memset(m.corr, 't', PROTO_TRANSFER_ID_MAX);
     m.corr[PROTO_TRANSFER_ID_MAX] = '\0';
     strcpy(m.body.transfer.transfer, m.corr);
@@ -689,6 +689,18 @@ static void test_values_at_their_limits_round_trip(void **state)
         strcat(m.body.transfer.reference, "\xc3\xa9");
     assert_int_equal(strlen(m.body.transfer.reference), PROTO_REFERENCE_MAX);
     assert_round_trips(&m);
+}
+
+static void test_ts_beyond_year_9999_is_refused(void **state)
+{
+    (void)state;
+    proto_msg_t m = sample(S_RESERVED);
+    m.ts_ms = PROTO_TS_MAX_MS + 1;
+    char why[256] = "";
+    assert_int_equal(proto_validate(&m, why, sizeof why), LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "ts"));
+    m.ts_ms = UINT64_MAX; /* a peer's 2^64-1 must never reach a view as -1 */
+    assert_int_equal(proto_validate(&m, why, sizeof why), LEDGER_E_INVALID);
 }
 
 static void test_extreme_signed_amounts_round_trip_in_replies(void **state)
@@ -2047,6 +2059,7 @@ int main(void)
         cmocka_unit_test(test_account_reply_with_empty_pages_round_trips),
         cmocka_unit_test(test_account_reply_with_full_pages_round_trips),
         cmocka_unit_test(test_values_at_their_limits_round_trip),
+        cmocka_unit_test(test_ts_beyond_year_9999_is_refused),
         cmocka_unit_test(test_extreme_signed_amounts_round_trip_in_replies),
         cmocka_unit_test(test_decoded_id_is_split_into_origin_and_seq),
         cmocka_unit_test(test_envelope_is_a_map_of_named_keys),

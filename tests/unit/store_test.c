@@ -378,6 +378,59 @@ static void test_failing_write_fn_leaves_nothing_written(void **state)
     store_txn_abort(&txn);
 }
 
+static ledger_err_t write_with_children(store_txn_t *txn, void *ctx)
+{
+    (void)ctx;
+    store_txn_t *kept = NULL, *dropped = NULL;
+    ledger_err_t err = store_txn_begin_child(txn, &kept);
+    if (err)
+        return err;
+    err = store_put(kept, STORE_DB_ACCOUNTS, "kept", 4, "1", 1, 0);
+    if (!err)
+        err = store_outbox_put(kept, "peer", "m1", 2, 1, NULL);
+    if (err) {
+        store_txn_abort(&kept);
+        return err;
+    }
+    err = store_txn_commit(&kept);
+    if (err)
+        return err;
+    err = store_txn_begin_child(txn, &dropped);
+    if (err)
+        return err;
+    /* a child that wrote, also a ledger entry and an outbox entry, then was refused */
+    store_put(dropped, STORE_DB_ACCOUNTS, "dropped", 7, "2", 1, 0);
+    store_outbox_put(dropped, "peer", "m2", 2, 1, NULL);
+    store_ledger_entry_t e = {.account = "a", .transfer = "t", .kind = "credit",
+                              .balance_delta_minor = 5, .balance_after_minor = 5};
+    store_ledger_append(dropped, &e);
+    store_txn_abort(&dropped);
+    /* the parent goes on after the child */
+    return store_put(txn, STORE_DB_ACCOUNTS, "parent", 6, "3", 1, 0);
+}
+
+static void test_child_transaction_commits_into_the_parent_or_vanishes(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(store_write(fx->store, write_with_children, NULL), LEDGER_OK);
+    store_txn_t *txn = begin(fx, false);
+    const void *val;
+    size_t size;
+    assert_int_equal(store_get(txn, STORE_DB_ACCOUNTS, "kept", 4, &val, &size), LEDGER_OK);
+    assert_int_equal(store_get(txn, STORE_DB_ACCOUNTS, "parent", 6, &val, &size), LEDGER_OK);
+    assert_int_equal(store_get(txn, STORE_DB_ACCOUNTS, "dropped", 7, &val, &size), LEDGER_E_NOT_FOUND);
+    uint64_t n = 0;
+    assert_int_equal(store_count(txn, STORE_DB_OUTBOX, &n), LEDGER_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_count(txn, STORE_DB_LEDGER, &n), LEDGER_OK);
+    assert_int_equal(n, 0);
+    store_txn_abort(&txn);
+    store_txn_t *child = NULL;
+    txn = begin(fx, false);
+    assert_int_equal(store_txn_begin_child(txn, &child), LEDGER_E_INVALID); /* read-only parent */
+    store_txn_abort(&txn);
+}
+
 /* --- crash safety --------------------------------------------------------- */
 
 #define CRASH_ROUNDS 8
@@ -1304,6 +1357,7 @@ int main(void)
         T(test_cursor_may_be_closed_after_its_transaction_ends),
         T(test_be64_keys_walk_in_numeric_order),
         T(test_failing_write_fn_leaves_nothing_written),
+        T(test_child_transaction_commits_into_the_parent_or_vanishes),
         cmocka_unit_test_setup_teardown(test_killed_writer_leaves_only_whole_committed_batches,
                                         setup_dir, teardown),
         T(test_batch_larger_than_map_max_fails_with_map_full_and_writes_nothing),
