@@ -293,6 +293,12 @@ ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **
     *out = NULL;
     if (config->port == 0)
         return LEDGER_OK;
+    if (config->token && strlen(config->token) >= sizeof((admin_http_t *)0)->token) {
+        /* Truncating it would lock every operator out with a token that never matches. */
+        node_log(NODE_LOG_ERROR, "event=admin_token_too_long max_bytes=%zu",
+                 sizeof((admin_http_t *)0)->token - 1);
+        return LEDGER_E_INVALID;
+    }
     admin_http_t *self = calloc(1, sizeof *self);
     if (!self)
         return LEDGER_E_NOMEM;

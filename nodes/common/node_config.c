@@ -176,8 +176,11 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
         snprintf(why, why_size, "unexpected argument '%s' (see --help)", argv[optind]);
         return LEDGER_E_INVALID;
     }
-    if (c->batch_max == 0 || c->retry_min_ms == 0 || c->retry_max_ms < c->retry_min_ms) {
-        snprintf(why, why_size, "batch-max and retry-min-ms must be > 0, retry-max-ms >= retry-min-ms");
+    if (c->batch_max == 0 || c->batch_max > NODE_BATCH_MAX_LIMIT || c->retry_min_ms == 0 ||
+        c->retry_max_ms < c->retry_min_ms) {
+        snprintf(why, why_size,
+                 "batch-max must be 1..%u, retry-min-ms > 0, retry-max-ms >= retry-min-ms",
+                 NODE_BATCH_MAX_LIMIT);
         return LEDGER_E_INVALID;
     }
     return LEDGER_OK;

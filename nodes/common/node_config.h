@@ -22,6 +22,7 @@
 #define NODE_ENDPOINT_MAX 255
 #define NODE_PATH_MAX 1024
 #define NODE_HOST_MAX 64
+#define NODE_BATCH_MAX_LIMIT 16384u /* most inbound messages one commit may take */
 
 typedef enum { NODE_KIND_GATEWAY, NODE_KIND_ACCOUNTS, NODE_KIND_FRAUD } node_kind_t;
 

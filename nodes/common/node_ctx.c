@@ -83,8 +83,11 @@ ledger_err_t node_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_co
             return err;
         }
     }
-    err = keep_for_feed(ctx, msg->type, data, size);
-    if (err)
+    /* The feed is best effort: past its limit the copy is dropped (and counted), the
+       message itself is in the outbox and goes out as usual. */
+    if (keep_for_feed(ctx, msg->type, data, size) != LEDGER_OK) {
         free(data);
-    return err;
+        ctx->feed_dropped++;
+    }
+    return LEDGER_OK;
 }

@@ -45,6 +45,7 @@ typedef struct {
     node_published_t *published;
     size_t published_count;
     size_t published_cap;
+    uint64_t feed_dropped; /* copies not kept for the feed (over NODE_CTX_PUBLISH_MAX) */
 } node_ctx_t;
 
 /* Sets up a ctx over `txn`. Call node_ctx_reset before reuse and node_ctx_fini at the end. */
@@ -61,7 +62,9 @@ void node_ctx_fini(node_ctx_t *ctx);
     id (origin = ctx->node_name, seq = next value of the "msg" sequence), its
     ts (ctx->now_ms) and its cause (the id of `cause`, or "" if NULL), encodes
     it, and puts one outbox entry per peer in ctx->txn. The message is also
-    kept for the feed. `peer_count` may be 0 (publish only: a local event).
+    kept for the feed (best effort: over NODE_CTX_PUBLISH_MAX per transaction
+    the copy is dropped and counted in feed_dropped, never an error).
+    `peer_count` may be 0 (publish only: a local event).
     Errors: LEDGER_E_INVALID if `msg` fails proto_validate (a bug in the
     caller), store errors, LEDGER_E_NOMEM. */
 ledger_err_t node_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_count,

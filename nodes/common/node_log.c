@@ -43,5 +43,10 @@ void node_log(node_log_level_t level, const char *fmt, ...)
     if (n > 0 && (size_t)n < sizeof line)
         vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
+    /* Peers' free text (nack reasons) ends up in lines: a control character there must
+       never start a forged line of its own. */
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     fprintf(stderr, "%s\n", line);
 }
