@@ -625,6 +625,8 @@ static bool process_ready(node_t *self)
     for (size_t p = 0; p < relay_peer_count(self->relay); p++)
         self->answer_count += relay_read_answers(self->relay, p, self->answers + self->answer_count,
                                                  NODE_ANSWERS_MAX - self->answer_count);
+    self->answer_count += relay_take_local_nacks(self->relay, self->answers + self->answer_count,
+                                                 NODE_ANSWERS_MAX - self->answer_count);
     if (self->batch_count == 0 && self->answer_count == 0)
         return true;
 

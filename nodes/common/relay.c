@@ -47,6 +47,8 @@ struct relay_t {
     uint64_t srtt_ms[RELAY_PEERS_MAX]; /* smoothed send->ack delay per peer, 0 = no sample yet */
     relay_stats_t stats;
     store_outbox_entry_t load[RELAY_LOAD_BATCH];
+    relay_answer_t local_nacks[RELAY_LOCAL_NACKS_MAX]; /* entries for peers not configured */
+    size_t local_nack_count;
 };
 
 ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_count,
@@ -260,6 +262,16 @@ size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, 
     return n;
 }
 
+size_t relay_take_local_nacks(relay_t *self, relay_answer_t *answers, size_t max)
+{
+    size_t n = self->local_nack_count < max ? self->local_nack_count : max;
+    memcpy(answers, self->local_nacks, n * sizeof *answers);
+    memmove(self->local_nacks, self->local_nacks + n,
+            (self->local_nack_count - n) * sizeof *self->local_nacks);
+    self->local_nack_count -= n;
+    return n;
+}
+
 void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count)
 {
     uint64_t now_ms = count ? wall_ms() : 0;
@@ -302,8 +314,21 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             self->cursor_seq = o->seq;
             int peer = find_peer(self, o->peer);
             if (peer < 0) {
+                /* Nobody will ever answer it: dead-letter it (visible, replayable once
+                   the peer is configured) instead of holding /health down forever. */
                 node_log(NODE_LOG_ERROR, "event=outbox_unknown_peer seq=%llu peer=%s",
                          (unsigned long long)o->seq, o->peer);
+                if (self->local_nack_count < RELAY_LOCAL_NACKS_MAX) {
+                    relay_answer_t *a = &self->local_nacks[self->local_nack_count++];
+                    memset(a, 0, sizeof *a);
+                    a->tag = o->seq;
+                    snprintf(a->code, sizeof a->code, "unknown_peer");
+                    snprintf(a->reason, sizeof a->reason, "no peer named '%.32s' is configured",
+                             o->peer);
+                } else {
+                    self->cursor_seq = o->seq - 1; /* come back for it after the next batch */
+                    return;
+                }
                 continue;
             }
             bool sent = send_entry(self, (size_t)peer, o->seq, o->msg, o->msg_size);

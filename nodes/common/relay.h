@@ -27,6 +27,7 @@
 #define RELAY_PEERS_MAX 4
 #define RELAY_INFLIGHT_MAX 200000 /* entries in flight across all peers */
 #define RELAY_LOAD_BATCH 1024     /* outbox entries read per pass */
+#define RELAY_LOCAL_NACKS_MAX 256 /* entries for unknown peers waiting to be dead-lettered */
 
 typedef struct relay_t relay_t;
 
@@ -64,6 +65,11 @@ typedef struct {
     blocking. Malformed answers are logged and skipped. Answers for tags not
     in flight are still returned (the caller's outbox delete is a no-op). */
 size_t relay_read_answers(relay_t *relay, size_t index, relay_answer_t *answers, size_t max);
+
+/*  Outbox entries addressed to a peer this relay does not know, as nacks
+    (code unknown_peer) for the caller to dead-letter like a peer's nack.
+    Up to `max` into answers; returns how many. */
+size_t relay_take_local_nacks(relay_t *relay, relay_answer_t *answers, size_t max);
 
 /* Forget in-flight entries the caller has deleted (acked) or moved (nacked) in a committed txn. */
 void relay_settled(relay_t *relay, const relay_answer_t *answers, size_t count);

@@ -110,6 +110,16 @@ class DeliveryTest(MeshTest):
         status, t = self.mesh.transfer("alice", "bob", 100)
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
 
+    def test_an_entry_for_an_unknown_peer_is_dead_lettered(self):
+        tool = os.path.join(self.mesh.build_dir, "tests", "integration", "outbox_put")
+        data_dir = os.path.join(self.mesh.tmp, "data", "accounts")
+        subprocess.run([tool, data_dir, "nobody", "-"], input=b"\x80", check=True)
+        wait_until(lambda: self.mesh.admin("accounts", "GET", "/dead-letters")[1]["dead_letters"],
+                   what="the entry for an unknown peer to reach dead_letters")
+        dead = self.mesh.admin("accounts", "GET", "/dead-letters")[1]["dead_letters"]
+        self.assertEqual([(d["peer"], d["code"]) for d in dead], [("nobody", "unknown_peer")])
+        self.assertEqual(self.mesh.admin("accounts", "GET", "/health")[1]["outbox_depth"], 0)
+
 
 class HealthTest(MeshTest):
     mesh_options = {"env": {"accounts": {"LEDGER_HEALTH_STALE_MS": "300"}}}
