@@ -11,13 +11,13 @@
 
 #include <assert.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "money.h"
 #include "record.h"
+#include "text.h"
 
 #define ACCOUNT_FLAG_FUNDING 0x01u
 #define ACCOUNT_FLAGS_KNOWN ACCOUNT_FLAG_FUNDING
@@ -49,38 +49,6 @@
 #define STATUS_NOT_FOUND 404
 #define STATUS_CONFLICT 409
 
-/* --- small helpers ------------------------------------------------------- */
-
-/* Copies a NUL-terminated string into a fixed field; the caller guarantees it fits. */
-static void copy_str(char *dst, size_t dst_size, const char *src)
-{
-    size_t n = strnlen(src, dst_size);
-    assert(n < dst_size);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-/* Length of `s` if it is 1..max bytes long, else 0. */
-static size_t key_len(const char *s, size_t max)
-{
-    size_t n = strnlen(s, max + 1);
-    return n > max ? 0 : n;
-}
-
-static void fmt_text(char *out, size_t out_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* snprintf that accepts truncation (reasons are bounded texts for people). */
-static void fmt_text(char *out, size_t out_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, out_size, fmt, ap);
-    va_end(ap);
-    if (n < 0 && out_size)
-        out[0] = '\0';
-}
-
 static bool currency_valid(const char *c)
 {
     for (size_t i = 0; i < PROTO_CURRENCY_LEN; i++)
@@ -91,7 +59,7 @@ static bool currency_valid(const char *c)
 
 bool accounts_id_valid(const char *id)
 {
-    size_t n = key_len(id, PROTO_ACCOUNT_ID_MAX);
+    size_t n = text_len_within(id, PROTO_ACCOUNT_ID_MAX);
     if (n == 0)
         return false;
     for (size_t i = 0; i < n; i++) {
@@ -170,7 +138,7 @@ ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_reco
 ledger_err_t accounts_record_get(store_txn_t *txn, const char *id, accounts_record_t *rec_out)
 {
     assert(txn && id && rec_out);
-    size_t n = key_len(id, PROTO_ACCOUNT_ID_MAX);
+    size_t n = text_len_within(id, PROTO_ACCOUNT_ID_MAX);
     if (n == 0)
         return LEDGER_E_NOT_FOUND; /* no such key can exist */
     const void *val;
@@ -199,9 +167,9 @@ static ledger_err_t record_put(store_txn_t *txn, const accounts_record_t *rec)
 static void record_to_proto(const accounts_record_t *rec, proto_account_t *out)
 {
     memset(out, 0, sizeof *out);
-    copy_str(out->id, sizeof out->id, rec->id);
-    copy_str(out->name, sizeof out->name, rec->name);
-    copy_str(out->currency, sizeof out->currency, rec->currency);
+    text_copy(out->id, sizeof out->id, rec->id);
+    text_copy(out->name, sizeof out->name, rec->name);
+    text_copy(out->currency, sizeof out->currency, rec->currency);
     out->balance_minor = rec->balance_minor;
     out->held_minor = rec->held_minor;
     out->funding = rec->funding;
@@ -226,7 +194,7 @@ static bool state_valid(unsigned state)
 
 static ledger_err_t transfer_put(store_txn_t *txn, const accounts_transfer_t *tr)
 {
-    size_t id_len = key_len(tr->id, PROTO_TRANSFER_ID_MAX);
+    size_t id_len = text_len_within(tr->id, PROTO_TRANSFER_ID_MAX);
     assert(id_len > 0 && state_valid(tr->state));
     assert(strlen(tr->from) <= PROTO_ACCOUNT_ID_MAX && strlen(tr->to) <= PROTO_ACCOUNT_ID_MAX);
     assert(strlen(tr->code) <= PROTO_CODE_MAX && strlen(tr->reference) <= PROTO_REFERENCE_MAX);
@@ -249,7 +217,7 @@ static ledger_err_t transfer_put(store_txn_t *txn, const accounts_transfer_t *tr
 ledger_err_t accounts_transfer_get(store_txn_t *txn, const char *id, accounts_transfer_t *out)
 {
     assert(txn && id && out);
-    size_t id_len = key_len(id, PROTO_TRANSFER_ID_MAX);
+    size_t id_len = text_len_within(id, PROTO_TRANSFER_ID_MAX);
     if (id_len == 0)
         return LEDGER_E_NOT_FOUND;
     const void *val;
@@ -259,7 +227,7 @@ ledger_err_t accounts_transfer_get(store_txn_t *txn, const char *id, accounts_tr
         return err;
     accounts_transfer_t tr;
     memset(&tr, 0, sizeof tr);
-    copy_str(tr.id, sizeof tr.id, id);
+    text_copy(tr.id, sizeof tr.id, id);
     record_reader_t r = {val, size, 0, true};
     uint8_t version = record_get_u8(&r);
     uint8_t state = record_get_u8(&r);
@@ -287,9 +255,9 @@ static ledger_err_t ledger_add(node_ctx_t *ctx, const accounts_record_t *acct,
 {
     store_ledger_entry_t e;
     memset(&e, 0, sizeof e);
-    copy_str(e.account, sizeof e.account, acct->id);
-    copy_str(e.transfer, sizeof e.transfer, transfer);
-    copy_str(e.kind, sizeof e.kind, kind);
+    text_copy(e.account, sizeof e.account, acct->id);
+    text_copy(e.transfer, sizeof e.transfer, transfer);
+    text_copy(e.kind, sizeof e.kind, kind);
     e.balance_delta_minor = balance_delta_minor;
     e.held_delta_minor = held_delta_minor;
     e.balance_after_minor = acct->balance_minor;
@@ -303,30 +271,30 @@ static void msg_start(proto_msg_t *out, proto_type_t type, const char *transfer)
     memset(out, 0, sizeof *out);
     out->v = PROTO_VERSION;
     out->type = type;
-    copy_str(out->corr, sizeof out->corr, transfer);
+    text_copy(out->corr, sizeof out->corr, transfer);
 }
 
 static void transfer_to_proto(const accounts_transfer_t *tr, proto_transfer_t *out)
 {
     memset(out, 0, sizeof *out);
-    copy_str(out->transfer, sizeof out->transfer, tr->id);
-    copy_str(out->from, sizeof out->from, tr->from);
-    copy_str(out->to, sizeof out->to, tr->to);
+    text_copy(out->transfer, sizeof out->transfer, tr->id);
+    text_copy(out->from, sizeof out->from, tr->from);
+    text_copy(out->to, sizeof out->to, tr->to);
     out->amount_minor = tr->amount_minor;
-    copy_str(out->currency, sizeof out->currency, tr->currency);
-    copy_str(out->reference, sizeof out->reference, tr->reference);
+    text_copy(out->currency, sizeof out->currency, tr->currency);
+    text_copy(out->reference, sizeof out->reference, tr->reference);
 }
 
 static void transfer_from_proto(const proto_transfer_t *t, uint64_t now_ms,
                                 accounts_transfer_t *out)
 {
     memset(out, 0, sizeof *out);
-    copy_str(out->id, sizeof out->id, t->transfer);
-    copy_str(out->from, sizeof out->from, t->from);
-    copy_str(out->to, sizeof out->to, t->to);
+    text_copy(out->id, sizeof out->id, t->transfer);
+    text_copy(out->from, sizeof out->from, t->from);
+    text_copy(out->to, sizeof out->to, t->to);
     out->amount_minor = t->amount_minor;
-    copy_str(out->currency, sizeof out->currency, t->currency);
-    copy_str(out->reference, sizeof out->reference, t->reference);
+    text_copy(out->currency, sizeof out->currency, t->currency);
+    text_copy(out->reference, sizeof out->reference, t->reference);
     out->created_ms = now_ms;
     out->updated_ms = now_ms;
 }
@@ -345,14 +313,14 @@ static ledger_err_t load_party(store_txn_t *txn, const char *id, accounts_record
     ledger_err_t err = accounts_record_get(txn, id, rec);
     if (err == LEDGER_E_NOT_FOUND) {
         d->code = DECLINE_UNKNOWN_ACCOUNT;
-        fmt_text(d->reason, sizeof d->reason, "account '%s' does not exist", id);
+        text_format(d->reason, sizeof d->reason, "account '%s' does not exist", id);
         return LEDGER_OK;
     }
     if (err)
         return err;
     if (rec->funding) {
         d->code = DECLINE_FUNDING_ACCOUNT;
-        fmt_text(d->reason, sizeof d->reason,
+        text_format(d->reason, sizeof d->reason,
                  "account '%s' is the funding account and cannot send or receive transfers", id);
     }
     return LEDGER_OK;
@@ -369,12 +337,12 @@ static ledger_err_t decide_request(store_txn_t *txn, const proto_transfer_t *t,
     d->reason[0] = '\0';
     if (t->amount_minor <= 0) {
         d->code = DECLINE_INVALID_AMOUNT;
-        fmt_text(d->reason, sizeof d->reason, "amount must be greater than 0");
+        text_format(d->reason, sizeof d->reason, "amount must be greater than 0");
         return LEDGER_OK;
     }
     if (strcmp(t->from, t->to) == 0) {
         d->code = DECLINE_SAME_ACCOUNT;
-        fmt_text(d->reason, sizeof d->reason, "source and destination are the same account");
+        text_format(d->reason, sizeof d->reason, "source and destination are the same account");
         return LEDGER_OK;
     }
     ledger_err_t err = load_party(txn, t->from, from, d);
@@ -387,7 +355,7 @@ static ledger_err_t decide_request(store_txn_t *txn, const proto_transfer_t *t,
     for (size_t i = 0; i < 2; i++) {
         if (strcmp(sides[i]->currency, t->currency) != 0) {
             d->code = DECLINE_CURRENCY_MISMATCH;
-            fmt_text(d->reason, sizeof d->reason,
+            text_format(d->reason, sizeof d->reason,
                      "transfer currency %s differs from account '%s' currency %s", t->currency,
                      sides[i]->id, sides[i]->currency);
             return LEDGER_OK;
@@ -399,7 +367,7 @@ static ledger_err_t decide_request(store_txn_t *txn, const proto_transfer_t *t,
     if (available < t->amount_minor) {
         char have[MONEY_TEXT_MAX], want[MONEY_TEXT_MAX];
         d->code = DECLINE_INSUFFICIENT_FUNDS;
-        fmt_text(d->reason, sizeof d->reason, "available %s %s is less than the amount %s %s",
+        text_format(d->reason, sizeof d->reason, "available %s %s is less than the amount %s %s",
                  money_format(available, have), t->currency, money_format(t->amount_minor, want),
                  t->currency);
         return LEDGER_OK;
@@ -408,7 +376,7 @@ static ledger_err_t decide_request(store_txn_t *txn, const proto_transfer_t *t,
     if (money_add(to->balance_minor, t->amount_minor, &to_balance) ||
         money_add(from->held_minor, t->amount_minor, &new_held)) {
         d->code = DECLINE_AMOUNT_OVERFLOW;
-        fmt_text(d->reason, sizeof d->reason,
+        text_format(d->reason, sizeof d->reason,
                  "crediting account '%s' would overflow its balance", to->id);
         return LEDGER_OK;
     }
@@ -421,7 +389,7 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
     const proto_transfer_t *t = &msg->body.transfer;
     /* Without an id and a currency there is nothing to record a decline under;
        proto validation never lets such a message through. */
-    if (key_len(t->transfer, PROTO_TRANSFER_ID_MAX) == 0 || !currency_valid(t->currency))
+    if (text_len_within(t->transfer, PROTO_TRANSFER_ID_MAX) == 0 || !currency_valid(t->currency))
         return LEDGER_E_INVALID;
     accounts_transfer_t tr;
     ledger_err_t err = accounts_transfer_get(ctx->txn, t->transfer, &tr);
@@ -440,14 +408,14 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
     proto_msg_t out;
     if (d.code) {
         tr.state = ACCOUNTS_TRANSFER_DECLINED;
-        copy_str(tr.code, sizeof tr.code, d.code);
+        text_copy(tr.code, sizeof tr.code, d.code);
         err = transfer_put(ctx->txn, &tr);
         if (err)
             return err;
         msg_start(&out, PROTO_TRANSFER_DECLINED, t->transfer);
-        copy_str(out.body.declined.transfer, sizeof out.body.declined.transfer, t->transfer);
-        copy_str(out.body.declined.code, sizeof out.body.declined.code, d.code);
-        copy_str(out.body.declined.reason, sizeof out.body.declined.reason, d.reason);
+        text_copy(out.body.declined.transfer, sizeof out.body.declined.transfer, t->transfer);
+        text_copy(out.body.declined.code, sizeof out.body.declined.code, d.code);
+        text_copy(out.body.declined.reason, sizeof out.body.declined.reason, d.reason);
         const char *peers[] = {NODE_PEER_GATEWAY};
         return node_emit(ctx, peers, 1, &out, msg);
     }
@@ -538,7 +506,7 @@ static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, account
     proto_msg_t out;
     msg_start(&out, PROTO_TRANSFER_REJECTED_FRAUD, tr->id);
     out.body.verdict = msg->body.verdict; /* transfer, rules and reason from the fraud node */
-    copy_str(out.body.verdict.transfer, sizeof out.body.verdict.transfer, tr->id);
+    text_copy(out.body.verdict.transfer, sizeof out.body.verdict.transfer, tr->id);
     const char *peers[] = {NODE_PEER_GATEWAY};
     return node_emit(ctx, peers, 1, &out, msg);
 }
@@ -577,9 +545,9 @@ ledger_err_t accounts_apply(node_ctx_t *ctx, const proto_msg_t *msg)
 static void funding_make(uint64_t now_ms, accounts_record_t *rec)
 {
     memset(rec, 0, sizeof *rec);
-    copy_str(rec->id, sizeof rec->id, ACCOUNTS_FUNDING_ID);
-    copy_str(rec->name, sizeof rec->name, ACCOUNTS_FUNDING_NAME);
-    copy_str(rec->currency, sizeof rec->currency, ACCOUNTS_CURRENCY);
+    text_copy(rec->id, sizeof rec->id, ACCOUNTS_FUNDING_ID);
+    text_copy(rec->name, sizeof rec->name, ACCOUNTS_FUNDING_NAME);
+    text_copy(rec->currency, sizeof rec->currency, ACCOUNTS_CURRENCY);
     rec->funding = true;
     rec->created_ms = now_ms;
 }
@@ -621,7 +589,7 @@ static void open_refuse(open_result_t *res, uint32_t status, const char *code, c
 {
     res->status = status;
     res->code = code;
-    copy_str(res->reason, sizeof res->reason, reason);
+    text_copy(res->reason, sizeof res->reason, reason);
 }
 
 /* Opens an account (see accounts_query, op open). Business refusals are in *res. */
@@ -680,9 +648,9 @@ static ledger_err_t open_account(node_ctx_t *ctx, const char *id, const char *na
     }
     funding.balance_minor = funding_balance;
     memset(&acct, 0, sizeof acct);
-    copy_str(acct.id, sizeof acct.id, id);
-    copy_str(acct.name, sizeof acct.name, name);
-    copy_str(acct.currency, sizeof acct.currency, currency);
+    text_copy(acct.id, sizeof acct.id, id);
+    text_copy(acct.name, sizeof acct.name, name);
+    text_copy(acct.currency, sizeof acct.currency, currency);
     acct.balance_minor = deposit_minor;
     acct.created_ms = ctx->now_ms;
 
@@ -755,8 +723,8 @@ static void reply_status(proto_account_reply_t *r, uint32_t status, const char *
                          const char *reason)
 {
     r->status = status;
-    copy_str(r->code, sizeof r->code, code);
-    copy_str(r->reason, sizeof r->reason, reason);
+    text_copy(r->code, sizeof r->code, code);
+    text_copy(r->reason, sizeof r->reason, reason);
 }
 
 static uint32_t page_limit(uint32_t asked)
@@ -788,7 +756,7 @@ static ledger_err_t query_list(node_ctx_t *ctx, const proto_query_t *q, proto_ac
     if (err)
         return err;
     store_kv_t kv;
-    size_t after_len = key_len(q->after, PROTO_ACCOUNT_ID_MAX);
+    size_t after_len = text_len_within(q->after, PROTO_ACCOUNT_ID_MAX);
     if (after_len) {
         kv.key = q->after;
         kv.key_size = after_len;
@@ -808,7 +776,7 @@ static ledger_err_t query_list(node_ctx_t *ctx, const proto_query_t *q, proto_ac
     }
     store_cursor_close(&cur);
     if (err == LEDGER_OK) /* one more account follows this page */
-        copy_str(r->next, sizeof r->next, r->accounts[r->account_count - 1].id);
+        text_copy(r->next, sizeof r->next, r->accounts[r->account_count - 1].id);
     else if (err != LEDGER_E_NOT_FOUND)
         return err;
     r->status = STATUS_OK;
@@ -832,9 +800,9 @@ static void entry_to_row(const store_ledger_entry_t *e, proto_ledger_row_t *row)
 {
     memset(row, 0, sizeof *row);
     row->seq = e->seq;
-    copy_str(row->account, sizeof row->account, e->account);
-    copy_str(row->transfer, sizeof row->transfer, e->transfer);
-    copy_str(row->kind, sizeof row->kind, e->kind);
+    text_copy(row->account, sizeof row->account, e->account);
+    text_copy(row->transfer, sizeof row->transfer, e->transfer);
+    text_copy(row->kind, sizeof row->kind, e->kind);
     bool moves_hold = strcmp(e->kind, KIND_HOLD) == 0 || strcmp(e->kind, KIND_RELEASE) == 0;
     row->amount_minor = moves_hold ? e->held_delta_minor : e->balance_delta_minor;
     row->balance_after_minor = e->balance_after_minor;
@@ -868,7 +836,7 @@ static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q,
         for (size_t i = 0; !err && i < rows; i++)
             entry_to_row(&entries[i], &r->entries[r->entry_count++]);
         if (!err && count > limit)
-            fmt_text(r->next, sizeof r->next, "%" PRIu64, entries[rows - 1].seq);
+            text_format(r->next, sizeof r->next, "%" PRIu64, entries[rows - 1].seq);
     }
     free(entries);
     if (err)
@@ -901,7 +869,7 @@ ledger_err_t accounts_query(node_ctx_t *ctx, const proto_msg_t *query, proto_msg
         return LEDGER_E_INVALID;
     reply->v = PROTO_VERSION;
     reply->type = PROTO_ACCOUNT_REPLY;
-    copy_str(reply->corr, sizeof reply->corr, query->corr);
+    text_copy(reply->corr, sizeof reply->corr, query->corr);
     proto_account_reply_t *r = &reply->body.account_reply;
     const proto_query_t *q = &query->body.query;
     ledger_err_t err;
@@ -954,7 +922,7 @@ static void check_account(const char *account, int64_t balance_minor, int64_t he
     ledger_err_t err = accounts_record_get(c->txn, account, &rec);
     if (err == LEDGER_E_NOT_FOUND) {
         c->bad = true;
-        fmt_text(c->problem, sizeof c->problem,
+        text_format(c->problem, sizeof c->problem,
                  "account '%s' is in the ledger but not in the accounts table", account);
         return;
     }
@@ -964,7 +932,7 @@ static void check_account(const char *account, int64_t balance_minor, int64_t he
     }
     if (rec.balance_minor != balance_minor || rec.held_minor != held_minor) {
         c->bad = true;
-        fmt_text(c->problem, sizeof c->problem,
+        text_format(c->problem, sizeof c->problem,
                  "account '%s': table balance %" PRId64 " held %" PRId64
                  ", ledger balance %" PRId64 " held %" PRId64,
                  account, rec.balance_minor, rec.held_minor, balance_minor, held_minor);
@@ -996,7 +964,7 @@ static ledger_err_t check_table(store_txn_t *txn, check_t *c)
             break;
         if (n == 0 && (rec.balance_minor != 0 || rec.held_minor != 0)) {
             c->bad = true;
-            fmt_text(c->problem, sizeof c->problem,
+            text_format(c->problem, sizeof c->problem,
                      "account '%s' has balance %" PRId64 " held %" PRId64
                      " but no ledger entries",
                      rec.id, rec.balance_minor, rec.held_minor);
@@ -1008,10 +976,10 @@ static ledger_err_t check_table(store_txn_t *txn, check_t *c)
     if (!c->bad && sum != 0) {
         c->bad = true;
         bool fits = sum >= INT64_MIN && sum <= INT64_MAX;
-        fmt_text(c->problem, sizeof c->problem, "the accounts table's balances sum to %s, not 0",
+        text_format(c->problem, sizeof c->problem, "the accounts table's balances sum to %s, not 0",
                  fits ? "a non-zero amount" : "more than an int64");
         if (fits)
-            fmt_text(c->problem, sizeof c->problem,
+            text_format(c->problem, sizeof c->problem,
                      "the accounts table's balances sum to %" PRId64 ", not 0", (int64_t)sum);
     }
     return LEDGER_OK;
@@ -1033,7 +1001,7 @@ ledger_err_t accounts_check_ledger(store_txn_t *txn, store_ledger_report_t *repo
         return c.err;
     if (report->ok && !c.bad && report->balance_sum_minor != 0) {
         c.bad = true;
-        fmt_text(c.problem, sizeof c.problem, "ledger balances sum to %" PRId64 ", not 0",
+        text_format(c.problem, sizeof c.problem, "ledger balances sum to %" PRId64 ", not 0",
                  report->balance_sum_minor);
     }
     if (report->ok && !c.bad) {
@@ -1043,9 +1011,9 @@ ledger_err_t accounts_check_ledger(store_txn_t *txn, store_ledger_report_t *repo
     }
     if (c.bad) {
         report->ok = false;
-        copy_str(report->problem, sizeof report->problem, c.problem);
+        text_copy(report->problem, sizeof report->problem, c.problem);
     }
     if (!report->ok && why && why_size)
-        fmt_text(why, why_size, "%s", report->problem);
+        text_format(why, why_size, "%s", report->problem);
     return LEDGER_OK;
 }

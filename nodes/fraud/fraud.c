@@ -17,6 +17,7 @@
 
 #include "money.h"
 #include "record.h"
+#include "text.h"
 
 /* Risk keys: a tag byte, then fixed-width fields so that keys sort by source, then time. */
 #define RISK_TAG_VELOCITY 'v'
@@ -32,38 +33,6 @@
      PROTO_RULES_MAX * (1 + PROTO_RULE_NAME_MAX) + 2 + PROTO_REASON_MAX)
 #define MS_PER_S 1000u
 #define APPROVAL_REASON "no rule fired"
-
-/* --- small helpers ------------------------------------------------------- */
-
-static void copy_str(char *dst, size_t dst_size, const char *src)
-{
-    size_t n = strnlen(src, dst_size);
-    assert(n < dst_size);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-static size_t key_len(const char *s, size_t max)
-{
-    size_t n = strnlen(s, max + 1);
-    return n > max ? 0 : n;
-}
-
-static void fmt_text(char *out, size_t out_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* snprintf that accepts truncation (reasons are bounded texts for people). */
-static void fmt_text(char *out, size_t out_size, const char *fmt, ...)
-{
-    if (!out || out_size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, out_size, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        out[0] = '\0';
-}
 
 /* Same rule as accounts ids: [a-z0-9_-], 1..PROTO_ACCOUNT_ID_MAX. */
 static bool account_id_valid(const char *id, size_t len)
@@ -97,7 +66,7 @@ void fraud_rules_defaults(fraud_rules_t *rules)
     rules->velocity_max_sum_minor = FRAUD_DEFAULT_VELOCITY_MAX_SUM_MINOR;
     rules->velocity_window_ms = FRAUD_DEFAULT_VELOCITY_WINDOW_MS;
     rules->new_payee_limit_minor = FRAUD_DEFAULT_NEW_PAYEE_LIMIT_MINOR;
-    copy_str(rules->blocklist[0], sizeof rules->blocklist[0], FRAUD_DEFAULT_BLOCKLIST);
+    text_copy(rules->blocklist[0], sizeof rules->blocklist[0], FRAUD_DEFAULT_BLOCKLIST);
     rules->blocklist_count = 1;
 }
 
@@ -106,19 +75,19 @@ static ledger_err_t parse_uint(const char *key, const char *text, uint64_t max, 
                                char *why, size_t why_size)
 {
     if (text[0] == '\0') {
-        fmt_text(why, why_size, "%s: empty value, expected a whole number", key);
+        text_format(why, why_size, "%s: empty value, expected a whole number", key);
         return LEDGER_E_INVALID;
     }
     uint64_t acc = 0;
     for (const char *p = text; *p; p++) {
         if (*p < '0' || *p > '9') {
-            fmt_text(why, why_size, "%s: '%.40s' is not a whole number (digits only)", key,
+            text_format(why, why_size, "%s: '%.40s' is not a whole number (digits only)", key,
                      text);
             return LEDGER_E_INVALID;
         }
         if (__builtin_mul_overflow(acc, 10u, &acc) ||
             __builtin_add_overflow(acc, (uint64_t)(*p - '0'), &acc) || acc > max) {
-            fmt_text(why, why_size, "%s: '%.40s' is above the maximum %" PRIu64, key, text, max);
+            text_format(why, why_size, "%s: '%.40s' is above the maximum %" PRIu64, key, text, max);
             return LEDGER_E_INVALID;
         }
     }
@@ -154,7 +123,7 @@ static ledger_err_t parse_blocklist(fraud_rules_t *rules, const char *value, cha
             while (item_len && is_space(item[item_len - 1]))
                 item_len--;
             if (!account_id_valid(item, item_len)) {
-                fmt_text(why, why_size,
+                text_format(why, why_size,
                          "blocklist: '%.*s' is not an account id (1 to %d of a-z 0-9 _ -)",
                          (int)(item_len > 64 ? 64 : item_len), item, PROTO_ACCOUNT_ID_MAX);
                 return LEDGER_E_INVALID;
@@ -166,7 +135,7 @@ static ledger_err_t parse_blocklist(fraud_rules_t *rules, const char *value, cha
                     duplicate = true;
             if (!duplicate) {
                 if (next.blocklist_count == FRAUD_BLOCKLIST_MAX) {
-                    fmt_text(why, why_size, "blocklist: more than %d accounts",
+                    text_format(why, why_size, "blocklist: more than %d accounts",
                              FRAUD_BLOCKLIST_MAX);
                     return LEDGER_E_INVALID;
                 }
@@ -214,7 +183,7 @@ ledger_err_t fraud_rules_set(fraud_rules_t *rules, const char *key, const char *
         if (!err)
             rules->new_payee_limit_minor = (int64_t)v;
     } else {
-        fmt_text(why, why_size, "unknown key '%.40s'", key);
+        text_format(why, why_size, "unknown key '%.40s'", key);
         err = LEDGER_E_INVALID;
     }
     return err;
@@ -246,7 +215,7 @@ static ledger_err_t rules_apply_line(fraud_rules_t *rules, char *line, char *why
         return LEDGER_OK;
     char *eq = strchr(text, '=');
     if (!eq) {
-        fmt_text(why, why_size, "expected 'key = value'");
+        text_format(why, why_size, "expected 'key = value'");
         return LEDGER_E_INVALID;
     }
     *eq = '\0';
@@ -255,7 +224,7 @@ static ledger_err_t rules_apply_line(fraud_rules_t *rules, char *line, char *why
     char *key = trim(text, &key_size);
     char *value = trim(eq + 1, &value_size);
     if (key_size == 0) {
-        fmt_text(why, why_size, "missing key before '='");
+        text_format(why, why_size, "missing key before '='");
         return LEDGER_E_INVALID;
     }
     return fraud_rules_set(rules, key, value, why, why_size);
@@ -269,7 +238,7 @@ ledger_err_t fraud_rules_load_file(fraud_rules_t *rules, const char *path, char 
         why[0] = '\0';
     FILE *f = fopen(path, "r");
     if (!f) {
-        fmt_text(why, why_size, "cannot open: %s", strerror(errno));
+        text_format(why, why_size, "cannot open: %s", strerror(errno));
         return LEDGER_E_IO;
     }
     fraud_rules_t next = *rules;
@@ -286,7 +255,7 @@ ledger_err_t fraud_rules_load_file(fraud_rules_t *rules, const char *path, char 
             if (c == '\0')
                 has_nul = true;
             if (len == FRAUD_RULES_LINE_MAX) {
-                fmt_text(why, why_size, "line %lu: longer than %d bytes", line_no,
+                text_format(why, why_size, "line %lu: longer than %d bytes", line_no,
                          FRAUD_RULES_LINE_MAX);
                 err = LEDGER_E_TOO_LARGE;
                 break;
@@ -296,7 +265,7 @@ ledger_err_t fraud_rules_load_file(fraud_rules_t *rules, const char *path, char 
         if (err)
             break;
         if (ferror(f)) {
-            fmt_text(why, why_size, "line %lu: read error: %s", line_no, strerror(errno));
+            text_format(why, why_size, "line %lu: read error: %s", line_no, strerror(errno));
             err = LEDGER_E_IO;
             break;
         }
@@ -304,13 +273,13 @@ ledger_err_t fraud_rules_load_file(fraud_rules_t *rules, const char *path, char 
             break; /* the end, or the newline of the last line was the last byte */
         line[len] = '\0';
         if (has_nul) {
-            fmt_text(why, why_size, "line %lu: contains a NUL byte", line_no);
+            text_format(why, why_size, "line %lu: contains a NUL byte", line_no);
             err = LEDGER_E_INVALID;
             break;
         }
         err = rules_apply_line(&next, line, line_why, sizeof line_why);
         if (err)
-            fmt_text(why, why_size, "line %lu: %s", line_no, line_why);
+            text_format(why, why_size, "line %lu: %s", line_no, line_why);
     }
     fclose(f);
     if (!err)
@@ -322,7 +291,7 @@ ledger_err_t fraud_rules_load_file(fraud_rules_t *rules, const char *path, char 
 
 static ledger_err_t decision_put(store_txn_t *txn, const fraud_decision_t *d)
 {
-    size_t id_len = key_len(d->transfer, PROTO_TRANSFER_ID_MAX);
+    size_t id_len = text_len_within(d->transfer, PROTO_TRANSFER_ID_MAX);
     assert(id_len > 0 && d->rule_count <= PROTO_RULES_MAX);
     uint8_t buf[DECISION_RECORD_MAX_BYTES];
     record_writer_t w = {buf, sizeof buf, 0, true};
@@ -345,7 +314,7 @@ static ledger_err_t decision_put(store_txn_t *txn, const fraud_decision_t *d)
 ledger_err_t fraud_decision_get(store_txn_t *txn, const char *transfer, fraud_decision_t *out)
 {
     assert(txn && transfer && out);
-    size_t id_len = key_len(transfer, PROTO_TRANSFER_ID_MAX);
+    size_t id_len = text_len_within(transfer, PROTO_TRANSFER_ID_MAX);
     if (id_len == 0)
         return LEDGER_E_NOT_FOUND;
     const void *val;
@@ -355,7 +324,7 @@ ledger_err_t fraud_decision_get(store_txn_t *txn, const char *transfer, fraud_de
         return err;
     fraud_decision_t d;
     memset(&d, 0, sizeof d);
-    copy_str(d.transfer, sizeof d.transfer, transfer);
+    text_copy(d.transfer, sizeof d.transfer, transfer);
     record_reader_t r = {val, size, 0, true};
     uint8_t version = record_get_u8(&r);
     uint8_t verdict = record_get_u8(&r);
@@ -397,7 +366,7 @@ static void fire(findings_t *f, const char *rule, const char *fmt, ...)
     va_list ap;
     char part[PROTO_REASON_MAX + 1];
     assert(f->count < PROTO_RULES_MAX);
-    copy_str(f->rules[f->count++], sizeof f->rules[0], rule);
+    text_copy(f->rules[f->count++], sizeof f->rules[0], rule);
     va_start(ap, fmt);
     int n = vsnprintf(part, sizeof part, fmt, ap);
     va_end(ap);
@@ -424,9 +393,9 @@ static void fire(findings_t *f, const char *rule, const char *fmt, ...)
 static void fmt_window(uint64_t window_ms, char *out, size_t out_size)
 {
     if (window_ms % MS_PER_S == 0)
-        fmt_text(out, out_size, "%" PRIu64 " s", window_ms / MS_PER_S);
+        text_format(out, out_size, "%" PRIu64 " s", window_ms / MS_PER_S);
     else
-        fmt_text(out, out_size, "%" PRIu64 " ms", window_ms);
+        text_format(out, out_size, "%" PRIu64 " ms", window_ms);
 }
 
 static bool in_window(uint64_t now_ms, uint64_t ts_ms, uint64_t window_ms)
@@ -595,8 +564,8 @@ ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const prot
         return LEDGER_E_INVALID;
     const proto_transfer_t *t = &msg->body.transfer;
     /* proto validation guarantees these; without them there is no key to store under. */
-    if (key_len(t->transfer, PROTO_TRANSFER_ID_MAX) == 0 ||
-        key_len(t->from, PROTO_ACCOUNT_ID_MAX) == 0 || key_len(t->to, PROTO_ACCOUNT_ID_MAX) == 0 ||
+    if (text_len_within(t->transfer, PROTO_TRANSFER_ID_MAX) == 0 ||
+        text_len_within(t->from, PROTO_ACCOUNT_ID_MAX) == 0 || text_len_within(t->to, PROTO_ACCOUNT_ID_MAX) == 0 ||
         strnlen(t->currency, sizeof t->currency) != PROTO_CURRENCY_LEN)
         return LEDGER_E_INVALID;
 
@@ -613,16 +582,16 @@ ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const prot
         return err;
 
     memset(&d, 0, sizeof d);
-    copy_str(d.transfer, sizeof d.transfer, t->transfer);
+    text_copy(d.transfer, sizeof d.transfer, t->transfer);
     d.verdict = f.count ? FRAUD_REJECTED : FRAUD_APPROVED;
     d.rule_count = f.count;
     memcpy(d.rules, f.rules, sizeof d.rules);
-    copy_str(d.reason, sizeof d.reason, f.count ? f.reason : APPROVAL_REASON);
+    text_copy(d.reason, sizeof d.reason, f.count ? f.reason : APPROVAL_REASON);
     d.ts_ms = ctx->now_ms;
     d.amount_minor = t->amount_minor;
-    copy_str(d.currency, sizeof d.currency, t->currency);
-    copy_str(d.from, sizeof d.from, t->from);
-    copy_str(d.to, sizeof d.to, t->to);
+    text_copy(d.currency, sizeof d.currency, t->currency);
+    text_copy(d.from, sizeof d.from, t->from);
+    text_copy(d.to, sizeof d.to, t->to);
     err = decision_put(ctx->txn, &d);
     if (!err && d.verdict == FRAUD_APPROVED)
         err = learn_approval(ctx, rules, t);
@@ -633,12 +602,12 @@ ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const prot
     memset(&out, 0, sizeof out);
     out.v = PROTO_VERSION;
     out.type = d.verdict == FRAUD_APPROVED ? PROTO_FRAUD_APPROVED : PROTO_FRAUD_REJECTED;
-    copy_str(out.corr, sizeof out.corr, t->transfer);
+    text_copy(out.corr, sizeof out.corr, t->transfer);
     proto_verdict_t *v = &out.body.verdict;
-    copy_str(v->transfer, sizeof v->transfer, t->transfer);
+    text_copy(v->transfer, sizeof v->transfer, t->transfer);
     v->rule_count = d.rule_count;
     memcpy(v->rules, d.rules, sizeof v->rules);
-    copy_str(v->reason, sizeof v->reason, d.reason);
+    text_copy(v->reason, sizeof v->reason, d.reason);
     /* accounts acts on the verdict; the gateway shows it (and its rules) in the timeline. */
     const char *peers[] = {NODE_PEER_ACCOUNTS, NODE_PEER_GATEWAY};
     return node_emit(ctx, peers, 2, &out, msg);

@@ -1,0 +1,17 @@
+/*  text.h: small helpers for the bounded, NUL-terminated text fields of
+    records and messages (ids, names, reasons). Pure, thread-safe. */
+#ifndef LEDGER_TEXT_H
+#define LEDGER_TEXT_H
+
+#include <stddef.h>
+
+/* Copies `src` into dst[dst_size]; the caller guarantees it fits (asserted). */
+void text_copy(char *dst, size_t dst_size, const char *src);
+
+/* Length of `s` if it is 1..max bytes long, else 0 (empty or too long). */
+size_t text_len_within(const char *s, size_t max);
+
+/* snprintf that accepts truncation: reasons are bounded texts for people. */
+void text_format(char *out, size_t out_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
