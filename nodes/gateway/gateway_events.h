@@ -8,13 +8,32 @@
     nothing.
 
     Storage: STORE_DB_INDEX, key "evt/" + be64 seq (seq from the named
-    sequence GATEWAY_EVENT_SEQUENCE: 1, 2, 3, ... never reused), value the
-    event as compact JSON text (at most GATEWAY_EVENT_MAX bytes):
+    sequence GATEWAY_EVENT_SEQUENCE: 1, 2, 3, ... never reused), value a small
+    binary record (core/record.h) of the event's own fields only:
+
+      u8 version (GATEWAY_EVENT_VERSION), u64 ts_ms, str8 type, str8 node,
+      str8 message_id, str8 transfer id          (~60-90 bytes)
+
+    The transfer itself is NOT copied into the log: gateway_events_read
+    renders each event as JSON when a stream reads it, and embeds the
+    transfer as the view holds it in the reader's transaction:
 
       {"seq": 42, "type": "fraud.approved", "node": "fraud",
        "message_id": "fraud/17", "at": "2026-11-25T10:04:05.123Z",
        "ts_ms": 1795...123, "transfer": {the transfer exactly as
-       GET /api/transfers/{id} returns it, after the change}}
+       GET /api/transfers/{id} returns it AT READ TIME}}
+
+    So "transfer" is the transfer's CURRENT state (as of the read), not its
+    state right after this step: a stream that reads the events of a settled
+    transfer late sees "settled" in all four of them. type / node /
+    message_id / at / ts_ms always describe the step itself. A client that
+    folds events must therefore never let an older event's type overrule the
+    status in "transfer", and must never move a final status back (the web
+    app's lib/events.js already keeps the most advanced state). Storing the
+    small fields only is what makes an apply cheap (the log used to hold a
+    1-2.5 KB JSON copy of the transfer per event, four per transfer). If a
+    transfer is missing from the view or its record does not parse,
+    "transfer" is null.
 
     type is the saga step that made the change: "transfer.requested",
     "funds.reserved", "fraud.approved", "fraud.rejected", "transfer.settled",
@@ -42,19 +61,21 @@
 #include "store.h"
 
 #define GATEWAY_EVENT_SEQUENCE "event"
-#define GATEWAY_EVENT_MAX (GATEWAY_RECORD_MAX + 1024)   /* one encoded event, bytes */
+#define GATEWAY_EVENT_MAX (GATEWAY_RECORD_MAX + 1024)   /* one rendered event (JSON), bytes */
+#define GATEWAY_EVENT_VERSION 2u                        /* stored record layout */
+#define GATEWAY_EVENT_FIELD_MAX 128u                    /* type, node, message_id, transfer id */
 #define GATEWAY_EVENTS_KEEP_MAX 100000u                 /* events kept at most */
 #define GATEWAY_EVENTS_KEEP_MS (24ull * 60 * 60 * 1000) /* and for at most 24 h */
 #define GATEWAY_EVENTS_PRUNE_MAX 4096u                  /* deleted per prune run */
 
-/*  Appends an event: seq = next value of GATEWAY_EVENT_SEQUENCE, type, node
-    and message_id as given (NUL-terminated, non-empty type and node), at =
-    now_ms, transfer = `transfer` (borrowed; a JSON object). *seq_out (may
-    be NULL) gets the seq. Errors: LEDGER_E_INVALID (bad argument),
-    LEDGER_E_TOO_LARGE (over GATEWAY_EVENT_MAX), LEDGER_E_NOMEM, store
-    errors (the caller aborts the transaction). */
+/*  Appends an event: seq = next value of GATEWAY_EVENT_SEQUENCE, type, node,
+    message_id and transfer_id as given (NUL-terminated, at most
+    GATEWAY_EVENT_FIELD_MAX bytes each; type, node and transfer_id
+    non-empty), ts_ms = now_ms. Only these fields are stored (see above).
+    *seq_out (may be NULL) gets the seq. Errors: LEDGER_E_INVALID (bad
+    argument), store errors (the caller aborts the transaction). */
 ledger_err_t gateway_event_append(store_txn_t *txn, const char *type, const char *node,
-                                  const char *message_id, uint64_t now_ms, json_t *transfer,
+                                  const char *message_id, uint64_t now_ms, const char *transfer_id,
                                   uint64_t *seq_out);
 
 /*  Seq of the newest event ever appended (0 if none), and of the oldest one
@@ -62,20 +83,24 @@ ledger_err_t gateway_event_append(store_txn_t *txn, const char *type, const char
 ledger_err_t gateway_events_last_seq(store_txn_t *txn, uint64_t *seq_out);
 ledger_err_t gateway_events_first_seq(store_txn_t *txn, uint64_t *seq_out);
 
-/*  Called for each event read: `json` (len bytes, not NUL-terminated) points
-    into the map and is valid only during the call. Return false to stop. */
+/*  Called for each event read with the event rendered as JSON (the form
+    above, "transfer" read from the view in the same transaction): `json`
+    (len bytes, not NUL-terminated, no newline) is valid only during the
+    call. Return false to stop. */
 typedef bool (*gateway_event_fn)(uint64_t seq, const char *json, size_t len, void *arg);
 
 /*  Calls `fn` for the stored events with seq > after_seq, oldest first, up
     to `max` of them. *count_out (may be NULL) gets how many were passed to
-    fn (including the one it stopped at). */
+    fn (including the one it stopped at). A stored event that does not
+    decode is skipped (the reader sees a gap in the seqs). Errors:
+    LEDGER_E_NOMEM, store errors. */
 ledger_err_t gateway_events_read(store_txn_t *txn, uint64_t after_seq, size_t max,
                                  gateway_event_fn fn, void *arg, size_t *count_out);
 
 /*  Deletes the oldest events while more than keep_count are stored or the
     oldest is keep_ms old or older (at now_ms), at most `max` per call.
     *pruned_out (may be NULL) gets how many. An event whose value does not
-    parse counts as expired. */
+    decode counts as expired. */
 ledger_err_t gateway_events_prune(store_txn_t *txn, uint64_t now_ms, uint64_t keep_count,
                                   uint64_t keep_ms, size_t max, size_t *pruned_out);
 

@@ -20,8 +20,14 @@
       : ping                              <- a comment after 15 s without a write
 
     - `id` is the event's seq (decimal, increasing by 1 per event, never
-      reused); `data` is the stored event JSON on one line (gateway_events.h):
-      "transfer" is the transfer exactly as GET /api/transfers/{id} returns it.
+      reused); `data` is the event JSON on one line, rendered when the stream
+      reads the event (gateway_events.h): "transfer" is the transfer exactly as
+      GET /api/transfers/{id} returns it AT THE TIME THE STREAM READS THE
+      EVENT, i.e. its current state, not necessarily its state right after
+      this step (type/node/message_id/at/ts_ms describe the step). Events of
+      one transfer read together (a resume, a burst) may all show its final
+      status; a client keeps the most advanced status and never moves a
+      final one back.
     - Resume: a request with the header `Last-Event-ID: <seq>` (what
       EventSource sends when it reconnects) or the query `?last_event_id=<seq>`
       first gets every stored event with a larger seq, in order, then the live

@@ -342,24 +342,19 @@ fail:
     return NULL;
 }
 
-/* Stores `rec`. With `obj_out`, a successful put hands over the record's JSON (the caller
-   decrefs it), so the event log can reuse it instead of building it again. */
-static ledger_err_t record_put(store_txn_t *txn, const view_record_t *rec, unsigned flags,
-                               json_t **obj_out)
+/* Stores `rec` as compact JSON text (jansson), at most GATEWAY_RECORD_MAX bytes. */
+static ledger_err_t record_put(store_txn_t *txn, const view_record_t *rec, unsigned flags)
 {
     json_t *obj = record_to_json(rec);
     if (!obj)
         return LEDGER_E_NOMEM;
     char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
     ledger_err_t err = text ? LEDGER_E_TOO_LARGE : LEDGER_E_NOMEM;
     size_t len = text ? strlen(text) : 0;
     if (text && len <= GATEWAY_RECORD_MAX)
         err = store_put(txn, STORE_DB_TRANSFERS, rec->id, strlen(rec->id), text, len, flags);
     free(text);
-    if (!err && obj_out)
-        *obj_out = obj;
-    else
-        json_decref(obj);
     return err;
 }
 
@@ -503,19 +498,14 @@ static json_t *record_to_api(const view_record_t *rec)
     return record_api_from_json(record_to_json(rec), rec);
 }
 
-/* Appends the change of `rec` caused by `step` to the event log (gateway_events.h), in ctx->txn,
-   with the transfer in its API form; `stored` is the record's JSON as record_put stored it
-   (stolen). */
+/* Appends the change of `rec` caused by `step` to the event log (gateway_events.h), in ctx->txn.
+   Only the step's fields and the transfer id are logged; a stream renders the transfer when it
+   reads the event. */
 static ledger_err_t event_append(node_ctx_t *ctx, const view_record_t *rec,
-                                 const timeline_entry_t *step, json_t *stored)
+                                 const timeline_entry_t *step)
 {
-    json_t *api = record_api_from_json(stored, rec);
-    if (!api)
-        return LEDGER_E_NOMEM;
-    ledger_err_t err = gateway_event_append(ctx->txn, step->step, step->node, step->message_id,
-                                            ctx->now_ms, api, NULL);
-    json_decref(api);
-    return err;
+    return gateway_event_append(ctx->txn, step->step, step->node, step->message_id, ctx->now_ms,
+                                rec->id, NULL);
 }
 
 /* Inserts a step keeping the timeline sorted by ts_ms (stable: equal times keep arrival order).
@@ -730,11 +720,10 @@ ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_req
 
     /* NOOVERWRITE: an id made twice must never replace a transfer (EXISTS, reported as
        LEDGER_E_CORRUPT below because writes were made already). */
-    json_t *stored = NULL;
-    err = record_put(ctx->txn, rec, STORE_PUT_NOOVERWRITE, &stored);
+    err = record_put(ctx->txn, rec, STORE_PUT_NOOVERWRITE);
     if (err)
         goto done;
-    err = event_append(ctx, rec, &step, stored);
+    err = event_append(ctx, rec, &step);
     if (err)
         goto done;
 
@@ -938,10 +927,9 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
     }
     if (changed) {
         rec->updated_ms = ctx->now_ms;
-        json_t *stored = NULL;
-        err = record_put(ctx->txn, rec, 0, &stored);
+        err = record_put(ctx->txn, rec, 0);
         if (!err)
-            err = event_append(ctx, rec, &step, stored);
+            err = event_append(ctx, rec, &step);
     }
 done:
     free(rec);

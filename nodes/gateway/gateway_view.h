@@ -6,7 +6,7 @@
       STORE_DB_TRANSFERS    transfer id -> transfer view record (what users see)
       STORE_DB_IDEMPOTENCY  Idempotency-Key bytes -> {transfer id, request hash, created_ms}
       STORE_DB_INDEX        "idem/" + be64 created_ms + key bytes -> "" (keys by age, for pruning)
-                            "evt/" + be64 seq -> event JSON (the event log, gateway_events.h)
+                            "evt/" + be64 seq -> event record (the event log, gateway_events.h)
 
     gateway_submit_transfer() turns a validated request into a pending
     transfer and its transfer.requested message (via node_emit, inside the

@@ -1515,10 +1515,11 @@ static void test_each_applied_step_appends_an_event_in_order(void **state)
         assert_string_equal(event_type(&seen, i), types[i]);
         assert_string_equal(json_string_value(json_object_get(seen.events[i], "node")), nodes[i]);
     }
-    json_t *pending = json_object_get(seen.events[2], "transfer");
-    assert_string_equal(json_string_value(json_object_get(pending, "status")), "pending");
     json_t *api = get_transfer(fx, res.id);
-    assert_true(json_equal(json_object_get(seen.events[3], "transfer"), api));
+    /* Each event carries the transfer as it is when the log is read (settled), not as it was
+       right after its step (gateway_events.h). */
+    for (size_t i = 0; i < 4; i++)
+        assert_true(json_equal(json_object_get(seen.events[i], "transfer"), api));
     assert_string_equal(json_string_value(json_object_get(api, "status")), "settled");
     /* The approval step lists its (empty) rules; other steps have none. */
     json_t *timeline = json_object_get(api, "timeline");
@@ -1534,6 +1535,75 @@ static void test_each_applied_step_appends_an_event_in_order(void **state)
     read_events(fx, 2, &seen);
     assert_int_equal(seen.count, 2);
     assert_int_equal(seen.seqs[0], 3);
+    events_free(&seen);
+}
+
+static void append_events(fx_t *fx, size_t n, uint64_t now_ms);
+
+static void test_the_log_stores_small_records_not_the_transfer_json(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    memset(req.reference, 'r', PROTO_REFERENCE_MAX); /* a large transfer view */
+    req.reference[PROTO_REFERENCE_MAX] = '\0';
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    store_txn_t *txn = NULL;
+    store_cursor_t *cursor = NULL;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(store_cursor_open(txn, STORE_DB_INDEX, &cursor), LEDGER_OK);
+    store_kv_t kv = {.key = "evt/", .key_size = 4};
+    assert_int_equal(store_cursor_get(cursor, STORE_SEEK, &kv), LEDGER_OK);
+    assert_true(kv.key_size == 12 && memcmp(kv.key, "evt/", 4) == 0);
+    assert_true(kv.val_size < 128);
+    assert_null(memmem(kv.val, kv.val_size, "rrrr", 4)); /* no copy of the view */
+    store_cursor_close(&cursor);
+    store_txn_abort(&txn);
+    /* Rendered on read, the event still carries the whole transfer. */
+    events_seen_t seen;
+    read_events(fx, 0, &seen);
+    assert_int_equal(seen.count, 1);
+    json_t *api = get_transfer(fx, res.id);
+    assert_true(json_equal(json_object_get(seen.events[0], "transfer"), api));
+    json_decref(api);
+    events_free(&seen);
+}
+
+static void test_an_event_shows_the_transfer_as_it_is_when_read(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    events_seen_t seen;
+    read_events(fx, 0, &seen);
+    json_t *t = json_object_get(seen.events[0], "transfer");
+    assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
+    events_free(&seen);
+    proto_msg_t declined = event("accounts", 1, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 1);
+    assert_int_equal(apply(fx, &declined, T0_MS + 1), LEDGER_OK);
+    read_events(fx, 0, &seen);
+    assert_int_equal(seen.count, 2);
+    /* The first event still names its own step and time, with today's transfer. */
+    assert_string_equal(event_type(&seen, 0), "transfer.requested");
+    assert_int_equal(json_integer_value(json_object_get(seen.events[0], "ts_ms")), T0_MS);
+    t = json_object_get(seen.events[0], "transfer");
+    assert_string_equal(json_string_value(json_object_get(t, "status")), "declined");
+    events_free(&seen);
+}
+
+static void test_an_event_of_a_missing_transfer_has_a_null_transfer(void **state)
+{
+    fx_t *fx = *state;
+    append_events(fx, 2, T0_MS);
+    events_seen_t seen;
+    read_events(fx, 0, &seen);
+    assert_int_equal(seen.count, 2);
+    assert_int_equal(seen.seqs[1], 2);
+    assert_string_equal(event_type(&seen, 0), "funds.reserved");
+    assert_string_equal(json_string_value(json_object_get(seen.events[0], "message_id")),
+                        "accounts/1");
+    assert_true(json_is_null(json_object_get(seen.events[0], "transfer")));
     events_free(&seen);
 }
 
@@ -1611,17 +1681,83 @@ static void test_worst_case_record_with_rules_stays_under_the_limit(void **state
     json_decref(api);
 }
 
+static void test_stored_text_keeps_quotes_backslashes_and_utf8(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-\"\\/-1", &req, T0_MS, &res);
+    proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 1);
+    snprintf(reserved.cause, sizeof reserved.cause, "%s",
+             "a\"b\\c\x01\n\x7f/\xc3\xa9\xe2\x82\xac\xf0\x9f\x92\xb7 bad\xc3(");
+    assert_int_equal(apply(fx, &reserved, T0_MS + 1), LEDGER_OK);
+    json_t *api = get_transfer(fx, res.id);
+    json_t *step = json_array_get(json_object_get(api, "timeline"), 1);
+    /* Controls and broken UTF-8 were made '?' by the apply; the rest is stored as it came. */
+    assert_string_equal(json_string_value(json_object_get(step, "cause")),
+                        "a\"b\\c?\?\?/\xc3\xa9\xe2\x82\xac\xf0\x9f\x92\xb7 bad?(");
+    json_decref(api);
+}
+
+static void test_a_damaged_stored_record_reads_as_corrupt(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    proto_msg_t rejected = event("fraud", 1, PROTO_FRAUD_REJECTED, res.id, T0_MS + 1);
+    proto_msg_t released = event("accounts", 2, PROTO_TRANSFER_REJECTED_FRAUD, res.id, T0_MS + 2);
+    assert_int_equal(apply(fx, &rejected, T0_MS + 1), LEDGER_OK);
+    assert_int_equal(apply(fx, &released, T0_MS + 2), LEDGER_OK);
+    char good[GATEWAY_RECORD_MAX];
+    size_t good_len = 0;
+    store_txn_t *txn = NULL;
+    const void *val = NULL;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(store_get(txn, STORE_DB_TRANSFERS, res.id, strlen(res.id), &val, &good_len),
+                     LEDGER_OK);
+    assert_true(good_len < sizeof good);
+    memcpy(good, val, good_len);
+    store_txn_abort(&txn);
+    json_t *before = get_transfer(fx, res.id);
+    /* Every truncation is refused; a flipped bit at every position is refused or read as
+       jansson reads it (never a crash, never a half record). */
+    char bad[GATEWAY_RECORD_MAX];
+    static const unsigned char flips[] = {0, 0x01, 0x20, 0x80};
+    for (size_t i = 0; i < good_len; i++) {
+        for (size_t f = 0; f < sizeof flips; f++) {
+            int flip = flips[f] != 0;
+            memcpy(bad, good, good_len);
+            size_t len = flip ? good_len : i;
+            bad[i] = (char)(bad[i] ^ flips[f]);
+            assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+            assert_int_equal(
+                store_put(txn, STORE_DB_TRANSFERS, res.id, strlen(res.id), bad, len, 0), LEDGER_OK);
+            json_t *out = NULL;
+            ledger_err_t err = gateway_transfer_get(txn, res.id, &out);
+            if (!flip)
+                assert_int_equal(err, LEDGER_E_CORRUPT);
+            else
+                assert_true(err == LEDGER_OK || err == LEDGER_E_CORRUPT);
+            json_decref(out);
+            store_txn_abort(&txn);
+        }
+    }
+    json_t *after = get_transfer(fx, res.id);
+    assert_true(json_equal(before, after));
+    json_decref(before);
+    json_decref(after);
+}
+
 static void append_events(fx_t *fx, size_t n, uint64_t now_ms)
 {
     store_txn_t *txn = NULL;
-    json_t *transfer = json_pack("{s:s}", "id", "tr_x");
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(gateway_event_append(txn, "funds.reserved", "accounts", "accounts/1",
-                                              now_ms, transfer, NULL),
+                                              now_ms, "tr_x", NULL),
                          LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
-    json_decref(transfer);
 }
 
 static size_t prune_events(fx_t *fx, uint64_t now_ms, uint64_t keep_count, uint64_t keep_ms,
@@ -1817,6 +1953,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_applied_step_appends_an_event_in_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_the_log_stores_small_records_not_the_transfer_json,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_event_shows_the_transfer_as_it_is_when_read, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_an_event_of_a_missing_transfer_has_a_null_transfer,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stored_text_keeps_quotes_backslashes_and_utf8, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_damaged_stored_record_reads_as_corrupt, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replays_and_guarded_steps_append_no_event, setup,
                                         teardown),
