@@ -20,6 +20,22 @@ size_t text_len_within(const char *s, size_t max)
     return n > max ? 0 : n;
 }
 
+bool text_parse_u64(const char *text, uint64_t *out)
+{
+    if (!text || !*text || strlen(text) > 20)
+        return false;
+    uint64_t value = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        if (__builtin_mul_overflow(value, 10u, &value) ||
+            __builtin_add_overflow(value, (uint64_t)(*p - '0'), &value))
+            return false;
+    }
+    *out = value;
+    return true;
+}
+
 void text_format(char *out, size_t out_size, const char *fmt, ...)
 {
     if (!out || out_size == 0)

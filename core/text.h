@@ -3,13 +3,19 @@
 #ifndef LEDGER_TEXT_H
 #define LEDGER_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Copies `src` into dst[dst_size]; the caller guarantees it fits (asserted). */
 void text_copy(char *dst, size_t dst_size, const char *src);
 
 /* Length of `s` if it is 1..max bytes long, else 0 (empty or too long). */
 size_t text_len_within(const char *s, size_t max);
+
+/* Parses a decimal uint64 (digits only, 1..20 of them, no sign, no spaces); false if not one
+   or if it does not fit. *out is written only on success. */
+bool text_parse_u64(const char *text, uint64_t *out);
 
 /* snprintf that accepts truncation: reasons are bounded texts for people. */
 void text_format(char *out, size_t out_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,5 +1,6 @@
 /* admin_http.c: health, metrics, outbox and dead-letter views, replay. */
 #include "admin_http.h"
+#include "text.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -50,19 +51,6 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned statu
                         json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
 }
 
-static bool parse_u64(const char *text, uint64_t *out)
-{
-    if (!text || !*text || strlen(text) > 20)
-        return false;
-    uint64_t v = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p < '0' || *p > '9' || __builtin_mul_overflow(v, 10, &v) ||
-            __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
-            return false;
-    }
-    *out = v;
-    return true;
-}
 
 /* Reads ?after= and ?limit=; false (and an answer queued) if they are bad. */
 static bool page_args(struct MHD_Connection *conn, uint64_t *after, uint64_t *limit)
@@ -71,7 +59,7 @@ static bool page_args(struct MHD_Connection *conn, uint64_t *after, uint64_t *li
     const char *l = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
     *after = 0;
     *limit = 100;
-    if ((a && !parse_u64(a, after)) || (l && (!parse_u64(l, limit) || *limit == 0 || *limit > ADMIN_PAGE_MAX))) {
+    if ((a && !text_parse_u64(a, after)) || (l && (!text_parse_u64(l, limit) || *limit == 0 || *limit > ADMIN_PAGE_MAX))) {
         respond_error(conn, 400, "invalid_page", "after must be an integer, limit 1..500");
         return false;
     }
@@ -177,7 +165,7 @@ static void describe_outbox_entry(store_t *store, uint64_t seq, char msg_id[PROT
 static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *conn, const char *id_text)
 {
     replay_t r = {0};
-    if (!parse_u64(id_text, &r.id))
+    if (!text_parse_u64(id_text, &r.id))
         return respond_error(conn, 400, "invalid_id", "dead letter id must be an integer");
     ledger_err_t err = store_write(node_store(self->config.node), replay_write, &r);
     if (err == LEDGER_E_NOT_FOUND)

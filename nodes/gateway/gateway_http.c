@@ -16,6 +16,7 @@
     `lock` guards both queues, the `done` flags and `stopping`.
 */
 #include "gateway_http.h"
+#include "text.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -471,21 +472,6 @@ ledger_err_t gateway_check_idempotency_key(const char *value, unsigned count, ga
 }
 
 /* Decimal digits only, no sign, no leading '+', value fits in uint64. */
-static bool parse_u64(const char *text, uint64_t *out)
-{
-    if (!text || !*text || strlen(text) > 20)
-        return false;
-    uint64_t value = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        if (__builtin_mul_overflow(value, 10u, &value) ||
-            __builtin_add_overflow(value, (uint64_t)(*p - '0'), &value))
-            return false;
-    }
-    *out = value;
-    return true;
-}
 
 ledger_err_t gateway_parse_limit(const char *value, uint32_t default_limit, uint32_t max_limit,
                                  uint32_t *out, gateway_error_t *err)
@@ -496,7 +482,7 @@ ledger_err_t gateway_parse_limit(const char *value, uint32_t default_limit, uint
         return LEDGER_OK;
     }
     uint64_t limit;
-    if (!parse_u64(value, &limit) || limit < 1 || limit > max_limit)
+    if (!text_parse_u64(value, &limit) || limit < 1 || limit > max_limit)
         return fail(err, 400, "invalid_query", "limit", "limit must be an integer from 1 to %u",
                     (unsigned)max_limit);
     *out = (uint32_t)limit;
@@ -1220,7 +1206,7 @@ static bool build_query(struct MHD_Connection *conn, request_t *r, proto_query_t
             *answered = send_error(conn, &verr);
             return false;
         }
-        if (cursor && cursor[0] && (!parse_u64(cursor, &q->cursor) || q->cursor == 0)) {
+        if (cursor && cursor[0] && (!text_parse_u64(cursor, &q->cursor) || q->cursor == 0)) {
             *answered = reply_error(conn, 400, "invalid_query", "cursor",
                                     "cursor must be a ledger sequence number, as given in "
                                     "next_cursor");
@@ -1515,7 +1501,7 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
         const char *length =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         uint64_t declared;
-        if (length && parse_u64(length, &declared) && declared > body_limit(gw, r))
+        if (length && text_parse_u64(length, &declared) && declared > body_limit(gw, r))
             return reply_too_large(gw, conn, r);
     }
     return MHD_YES;

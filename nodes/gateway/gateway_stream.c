@@ -15,6 +15,7 @@
 */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include "gateway_stream.h"
+#include "text.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -82,18 +83,7 @@ static uint64_t mono_ms(void)
 
 bool gateway_stream_parse_id(const char *text, uint64_t *out)
 {
-    if (!text || !*text || strlen(text) > 20)
-        return false;
-    uint64_t value = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        if (__builtin_mul_overflow(value, 10u, &value) ||
-            __builtin_add_overflow(value, (uint64_t)(*p - '0'), &value))
-            return false;
-    }
-    *out = value;
-    return true;
+    return text_parse_u64(text, out);
 }
 
 static void hub_wake(gateway_streams_t *hub)
