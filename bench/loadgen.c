@@ -123,10 +123,9 @@ static void build_request(conn_t *c, int index)
     uint32_t from, to;
     if (!opt.batch) {
         pick_pair(&from, &to);
-        body_len = (size_t)snprintf(body_small, sizeof body_small,
-                                    "{\"from\":\"%s%07u\",\"to\":\"%s%07u\",\"amount\":%u}",
-                                    opt.account_prefix, from, opt.account_prefix, to,
-                                    (unsigned)(rng() % 99 + 1));
+        body_len = (size_t)snprintf(
+            body_small, sizeof body_small, "{\"from\":\"%s%07u\",\"to\":\"%s%07u\",\"amount\":%u}",
+            opt.account_prefix, from, opt.account_prefix, to, (unsigned)(rng() % 99 + 1));
         c->items = 1;
         c->req_len = (size_t)snprintf(c->req, 1024,
                                       "POST /api/transfers HTTP/1.1\r\nHost: bench\r\n"
@@ -141,12 +140,12 @@ static void build_request(conn_t *c, int index)
     size_t len = (size_t)snprintf(body, cap, "{\"transfers\":[");
     for (int i = 0; i < opt.batch_items; i++) {
         pick_pair(&from, &to);
-        len += (size_t)snprintf(body + len, cap - len,
-                                "%s{\"idempotency_key\":\"%s-%d-%" PRIu64 "\",\"from\":\"%s%07u\","
-                                "\"to\":\"%s%07u\",\"amount\":%u}",
-                                i ? "," : "", opt.key_prefix, index, c->counter++,
-                                opt.account_prefix, from, opt.account_prefix, to,
-                                (unsigned)(rng() % 99 + 1));
+        len +=
+            (size_t)snprintf(body + len, cap - len,
+                             "%s{\"idempotency_key\":\"%s-%d-%" PRIu64 "\",\"from\":\"%s%07u\","
+                             "\"to\":\"%s%07u\",\"amount\":%u}",
+                             i ? "," : "", opt.key_prefix, index, c->counter++, opt.account_prefix,
+                             from, opt.account_prefix, to, (unsigned)(rng() % 99 + 1));
     }
     len += (size_t)snprintf(body + len, cap - len, "]}");
     c->items = (uint32_t)opt.batch_items;
@@ -332,7 +331,8 @@ int main(int argc, char **argv)
     bool sending = true;
     for (;;) {
         uint64_t now = now_ns();
-        if (sending && (now >= stop_at || (opt.max_transfers && transfers_sent >= opt.max_transfers)))
+        if (sending &&
+            (now >= stop_at || (opt.max_transfers && transfers_sent >= opt.max_transfers)))
             sending = false;
         if (sending) {
             double budget = opt.rate > 0 ? opt.rate * (double)(now - start) / 1e9 : 1e18;

@@ -61,7 +61,8 @@ static ledger_err_t seed_chunk(store_txn_t *txn, void *arg)
         snprintf(q.body.query.currency, sizeof q.body.query.currency, "GBP");
         q.body.query.amount_minor = s->deposit_minor;
         err = accounts_query(&s->ctx, &q, &reply);
-        if (!err && reply.body.account_reply.status != 201 && reply.body.account_reply.status != 200)
+        if (!err && reply.body.account_reply.status != 201 &&
+            reply.body.account_reply.status != 200)
             s->failed++;
         if (!err)
             proto_msg_release(&reply);

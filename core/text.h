@@ -18,6 +18,7 @@ size_t text_len_within(const char *s, size_t max);
 bool text_parse_u64(const char *text, uint64_t *out);
 
 /* snprintf that accepts truncation: reasons are bounded texts for people. */
-void text_format(char *out, size_t out_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void text_format(char *out, size_t out_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -45,36 +45,36 @@
 #define PROTO_VERSION 1
 
 /* Limits (bytes, without the NUL terminator). */
-#define PROTO_FRAME_MAX 65536      /* largest envelope frame accepted */
-#define PROTO_NODE_MAX 32          /* origin node name */
-#define PROTO_ID_MAX 64            /* message id "<origin>/<seq>" */
-#define PROTO_TRANSFER_ID_MAX 64   /* transfer id (corr) */
-#define PROTO_ACCOUNT_ID_MAX 64    /* account id */
-#define PROTO_NAME_MAX 128         /* account holder name */
-#define PROTO_CURRENCY_LEN 3       /* ISO 4217 code, exactly 3 upper-case letters */
-#define PROTO_REFERENCE_MAX 140    /* free text reference of a transfer */
-#define PROTO_CODE_MAX 48          /* machine-readable reason code */
-#define PROTO_REASON_MAX 256       /* human-readable reason text */
-#define PROTO_RULES_MAX 8          /* fraud rules listed in one verdict */
-#define PROTO_RULE_NAME_MAX 32     /* one fraud rule name */
-#define PROTO_PAGE_MAX 200         /* items in one account query reply */
-#define PROTO_NEST_MAX 4           /* deepest nesting of maps/arrays accepted */
-#define PROTO_TAG_SIZE 8           /* delivery tag frame */
+#define PROTO_FRAME_MAX 65536    /* largest envelope frame accepted */
+#define PROTO_NODE_MAX 32        /* origin node name */
+#define PROTO_ID_MAX 64          /* message id "<origin>/<seq>" */
+#define PROTO_TRANSFER_ID_MAX 64 /* transfer id (corr) */
+#define PROTO_ACCOUNT_ID_MAX 64  /* account id */
+#define PROTO_NAME_MAX 128       /* account holder name */
+#define PROTO_CURRENCY_LEN 3     /* ISO 4217 code, exactly 3 upper-case letters */
+#define PROTO_REFERENCE_MAX 140  /* free text reference of a transfer */
+#define PROTO_CODE_MAX 48        /* machine-readable reason code */
+#define PROTO_REASON_MAX 256     /* human-readable reason text */
+#define PROTO_RULES_MAX 8        /* fraud rules listed in one verdict */
+#define PROTO_RULE_NAME_MAX 32   /* one fraud rule name */
+#define PROTO_PAGE_MAX 200       /* items in one account query reply */
+#define PROTO_NEST_MAX 4         /* deepest nesting of maps/arrays accepted */
+#define PROTO_TAG_SIZE 8         /* delivery tag frame */
 /* Latest `ts` accepted (9999-12-31T23:59:59.999Z): every reader can format and store it. */
 #define PROTO_TS_MAX_MS 253402300799999ull
 
 typedef enum {
-    PROTO_TRANSFER_REQUESTED = 1, /* gateway -> accounts */
-    PROTO_FUNDS_RESERVED,         /* accounts -> fraud, gateway */
-    PROTO_FRAUD_APPROVED,         /* fraud -> accounts */
-    PROTO_FRAUD_REJECTED,         /* fraud -> accounts */
-    PROTO_TRANSFER_SETTLED,       /* accounts -> gateway */
-    PROTO_TRANSFER_REJECTED_FRAUD,/* accounts -> gateway */
-    PROTO_TRANSFER_DECLINED,      /* accounts -> gateway */
-    PROTO_ACK,                    /* receiver -> sender: applied (or seen before) */
-    PROTO_NACK,                   /* receiver -> sender: can never be applied */
-    PROTO_ACCOUNT_QUERY,          /* gateway -> accounts: list/get/ledger/open */
-    PROTO_ACCOUNT_REPLY,          /* accounts -> gateway: answer to a query */
+    PROTO_TRANSFER_REQUESTED = 1,  /* gateway -> accounts */
+    PROTO_FUNDS_RESERVED,          /* accounts -> fraud, gateway */
+    PROTO_FRAUD_APPROVED,          /* fraud -> accounts */
+    PROTO_FRAUD_REJECTED,          /* fraud -> accounts */
+    PROTO_TRANSFER_SETTLED,        /* accounts -> gateway */
+    PROTO_TRANSFER_REJECTED_FRAUD, /* accounts -> gateway */
+    PROTO_TRANSFER_DECLINED,       /* accounts -> gateway */
+    PROTO_ACK,                     /* receiver -> sender: applied (or seen before) */
+    PROTO_NACK,                    /* receiver -> sender: can never be applied */
+    PROTO_ACCOUNT_QUERY,           /* gateway -> accounts: list/get/ledger/open */
+    PROTO_ACCOUNT_REPLY,           /* accounts -> gateway: answer to a query */
     PROTO_TYPE__COUNT
 } proto_type_t;
 
@@ -137,8 +137,8 @@ typedef struct {
     char name[PROTO_NAME_MAX + 1];
     char currency[PROTO_CURRENCY_LEN + 1];
     int64_t amount_minor;
-    uint64_t cursor;                           /* ledger op */
-    char after[PROTO_ACCOUNT_ID_MAX + 1];      /* list op */
+    uint64_t cursor;                      /* ledger op */
+    char after[PROTO_ACCOUNT_ID_MAX + 1]; /* list op */
     uint32_t limit;
 } proto_query_t;
 
@@ -157,8 +157,8 @@ typedef struct {
     uint64_t seq;
     char account[PROTO_ACCOUNT_ID_MAX + 1];
     char transfer[PROTO_TRANSFER_ID_MAX + 1];
-    char kind[16];          /* "hold", "release", "debit", "credit", "open" */
-    int64_t amount_minor;   /* signed: debits negative */
+    char kind[16];        /* "hold", "release", "debit", "credit", "open" */
+    int64_t amount_minor; /* signed: debits negative */
     int64_t balance_after_minor;
     int64_t held_after_minor;
     uint64_t ts_ms;
@@ -216,8 +216,8 @@ ledger_err_t proto_validate(const proto_msg_t *msg, char *why, size_t why_size);
     a rule. LEDGER_E_TOO_LARGE if the encoding would exceed PROTO_FRAME_MAX
     (possible only for an account.reply with long, full pages).
     LEDGER_E_NOMEM if allocation fails. On error *data_out is untouched. */
-ledger_err_t proto_encode(const proto_msg_t *msg, void **data_out, size_t *size_out,
-                          char *why, size_t why_size);
+ledger_err_t proto_encode(const proto_msg_t *msg, void **data_out, size_t *size_out, char *why,
+                          size_t why_size);
 
 /*  Decodes one envelope frame strictly into `out`.
     Errors: LEDGER_E_TOO_LARGE (size > PROTO_FRAME_MAX), LEDGER_E_DECODE (not

@@ -12,16 +12,21 @@ static json_t *object_to_json(const msgpack_object *o, int depth)
     if (depth > PROTO_NEST_MAX + 1)
         return NULL;
     switch (o->type) {
-    case MSGPACK_OBJECT_NIL: return json_null();
-    case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_NIL:
+        return json_null();
+    case MSGPACK_OBJECT_BOOLEAN:
+        return json_boolean(o->via.boolean);
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
         if (o->via.u64 > (uint64_t)INT64_MAX)
             return NULL;
         return json_integer((json_int_t)o->via.u64);
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer((json_int_t)o->via.i64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_integer((json_int_t)o->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
-    case MSGPACK_OBJECT_STR: return json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_FLOAT64:
+        return json_real(o->via.f64);
+    case MSGPACK_OBJECT_STR:
+        return json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
     case MSGPACK_OBJECT_ARRAY: {
         json_t *arr = json_array();
         for (uint32_t i = 0; arr && i < o->via.array.size; i++) {
@@ -52,7 +57,8 @@ static json_t *object_to_json(const msgpack_object *o, int depth)
         }
         return obj;
     }
-    default: return NULL; /* bin, ext */
+    default:
+        return NULL; /* bin, ext */
     }
 }
 
@@ -68,7 +74,8 @@ json_t *proto_json_from_frame(const void *data, size_t size)
     msgpack_unpacked_init(&result);
     size_t offset = 0;
     json_t *out = NULL;
-    if (msgpack_unpack_next(&result, data, size, &offset) == MSGPACK_UNPACK_SUCCESS && offset == size)
+    if (msgpack_unpack_next(&result, data, size, &offset) == MSGPACK_UNPACK_SUCCESS &&
+        offset == size)
         out = object_to_json(&result.data, 0);
     msgpack_unpacked_destroy(&result);
     return out;
@@ -79,11 +86,16 @@ static ledger_err_t pack_json(msgpack_packer *pk, const json_t *j, int depth)
     if (depth > PROTO_NEST_MAX + 1)
         return LEDGER_E_INVALID;
     switch (json_typeof(j)) {
-    case JSON_NULL: return msgpack_pack_nil(pk) ? LEDGER_E_NOMEM : LEDGER_OK;
-    case JSON_TRUE: return msgpack_pack_true(pk) ? LEDGER_E_NOMEM : LEDGER_OK;
-    case JSON_FALSE: return msgpack_pack_false(pk) ? LEDGER_E_NOMEM : LEDGER_OK;
-    case JSON_INTEGER: return msgpack_pack_int64(pk, json_integer_value(j)) ? LEDGER_E_NOMEM : LEDGER_OK;
-    case JSON_REAL: return LEDGER_E_INVALID;
+    case JSON_NULL:
+        return msgpack_pack_nil(pk) ? LEDGER_E_NOMEM : LEDGER_OK;
+    case JSON_TRUE:
+        return msgpack_pack_true(pk) ? LEDGER_E_NOMEM : LEDGER_OK;
+    case JSON_FALSE:
+        return msgpack_pack_false(pk) ? LEDGER_E_NOMEM : LEDGER_OK;
+    case JSON_INTEGER:
+        return msgpack_pack_int64(pk, json_integer_value(j)) ? LEDGER_E_NOMEM : LEDGER_OK;
+    case JSON_REAL:
+        return LEDGER_E_INVALID;
     case JSON_STRING: {
         size_t len = json_string_length(j);
         if (msgpack_pack_str(pk, len) || msgpack_pack_str_body(pk, json_string_value(j), len))

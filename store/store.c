@@ -44,14 +44,14 @@
 
 #define STORE_MAP_INITIAL_DEFAULT_BYTES ((size_t)64 << 20) /* 64 MiB */
 #define STORE_MAP_MAX_DEFAULT_BYTES ((size_t)64 << 30)     /* 64 GiB */
-#define STORE_RESIZE_WAIT_MS 5000     /* longest wait for other threads' transactions */
-#define STORE_MAP_RESIZED_RETRIES 3   /* adopt another process's map growth this often */
+#define STORE_RESIZE_WAIT_MS 5000   /* longest wait for other threads' transactions */
+#define STORE_MAP_RESIZED_RETRIES 3 /* adopt another process's map growth this often */
 #define STORE_ERROR_TEXT_MAX 256
 #define STORE_DIR_MODE 0700
 #define STORE_FILE_MODE 0600
-#define STORE_PATH_MAX 4000           /* directory name, leaving room for "/data.mdb" */
+#define STORE_PATH_MAX 4000 /* directory name, leaving room for "/data.mdb" */
 
-#define STORE_RECORD_VERSION 1        /* first byte of every outbox / dead / ledger record */
+#define STORE_RECORD_VERSION 1 /* first byte of every outbox / dead / ledger record */
 
 /* META keys owned by this file; generic writes to them are refused. */
 #define META_SEQ_PREFIX "seq:"
@@ -113,7 +113,7 @@ struct store_t {
 
 struct store_txn_t {
     store_t *store;
-    store_txn_t *parent;       /* set for a child transaction (store_txn_begin_child) */
+    store_txn_t *parent; /* set for a child transaction (store_txn_begin_child) */
     MDB_txn *txn;
     bool write;
     bool map_full;             /* some LMDB call returned MDB_MAP_FULL */
@@ -393,8 +393,8 @@ static uint32_t get_be32(reader_t *r)
 {
     if (!need(r, 4))
         return 0;
-    uint32_t v = ((uint32_t)r->p[0] << 24) | ((uint32_t)r->p[1] << 16) |
-                 ((uint32_t)r->p[2] << 8) | (uint32_t)r->p[3];
+    uint32_t v = ((uint32_t)r->p[0] << 24) | ((uint32_t)r->p[1] << 16) | ((uint32_t)r->p[2] << 8) |
+                 (uint32_t)r->p[3];
     r->p += 4;
     return v;
 }
@@ -969,8 +969,8 @@ ledger_err_t store_cursor_open(store_txn_t *txn, store_db_t db, store_cursor_t *
     store_cursor_t *cursor = calloc(1, sizeof *cursor);
     if (!cursor)
         return LEDGER_E_NOMEM;
-    ledger_err_t err = txn_rc(
-        txn, mdb_cursor_open(txn->txn, txn->store->dbi[db], &cursor->cursor), "mdb_cursor_open");
+    ledger_err_t err = txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[db], &cursor->cursor),
+                              "mdb_cursor_open");
     if (err != LEDGER_OK) {
         free(cursor);
         return err == LEDGER_E_NOT_FOUND ? LEDGER_E_STORE : err;
@@ -1013,8 +1013,8 @@ ledger_err_t store_cursor_get(store_cursor_t *cursor, store_seek_t op, store_kv_
     default:
         return LEDGER_E_INVALID;
     }
-    ledger_err_t err = txn_rc(cursor->txn, mdb_cursor_get(cursor->cursor, &k, &v, mdb_op),
-                              "mdb_cursor_get");
+    ledger_err_t err =
+        txn_rc(cursor->txn, mdb_cursor_get(cursor->cursor, &k, &v, mdb_op), "mdb_cursor_get");
     if (err != LEDGER_OK)
         return err;
     kv->key = k.mv_data;
@@ -1193,8 +1193,7 @@ static ledger_err_t outbox_insert(store_txn_t *txn, const char *peer, size_t pee
                                   const void *msg, size_t msg_size, uint64_t *seq_out)
 {
     uint64_t seq;
-    ledger_err_t err =
-        counter_next(txn, META_OUTBOX_SEQ_KEY, sizeof META_OUTBOX_SEQ_KEY - 1, &seq);
+    ledger_err_t err = counter_next(txn, META_OUTBOX_SEQ_KEY, sizeof META_OUTBOX_SEQ_KEY - 1, &seq);
     if (err != LEDGER_OK)
         return err;
     uint8_t key[BE64_BYTES];
@@ -1202,22 +1201,21 @@ static ledger_err_t outbox_insert(store_txn_t *txn, const char *peer, size_t pee
     MDB_val k = mval(key, sizeof key);
     MDB_val v = {.mv_size = outbox_record_bytes(peer_len, msg_size), .mv_data = NULL};
     /* MDB_RESERVE: encode straight into the map. `msg` is caller memory, not the map. */
-    int rc = mdb_put(txn->txn, txn->store->dbi[STORE_DB_OUTBOX], &k, &v,
-                     MDB_APPEND | MDB_RESERVE);
+    int rc = mdb_put(txn->txn, txn->store->dbi[STORE_DB_OUTBOX], &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc == MDB_KEYEXIST)
         return corrupt(txn, STORE_DB_OUTBOX, seq, "outbox seq counter is behind the outbox");
     err = txn_rc(txn, rc, "mdb_put (outbox)");
     if (err != LEDGER_OK)
         return err;
-    outbox_encode(v.mv_data, v.mv_size, peer, peer_len, attempts, created_ms, next_attempt_ms,
-                  msg, msg_size);
+    outbox_encode(v.mv_data, v.mv_size, peer, peer_len, attempts, created_ms, next_attempt_ms, msg,
+                  msg_size);
     if (seq_out)
         *seq_out = seq;
     return LEDGER_OK;
 }
 
-ledger_err_t store_outbox_put(store_txn_t *txn, const char *peer, const void *msg,
-                              size_t msg_size, uint64_t now_ms, uint64_t *seq_out)
+ledger_err_t store_outbox_put(store_txn_t *txn, const char *peer, const void *msg, size_t msg_size,
+                              uint64_t now_ms, uint64_t *seq_out)
 {
     size_t peer_len;
     if (!txn || !txn->write || !text_ok(peer, STORE_PEER_MAX, false, &peer_len))
@@ -1235,8 +1233,8 @@ ledger_err_t store_outbox_get(store_txn_t *txn, uint64_t seq, store_outbox_entry
     uint8_t key[BE64_BYTES];
     store_be64_put(key, seq);
     MDB_val k = mval(key, sizeof key), v;
-    ledger_err_t err =
-        txn_rc(txn, mdb_get(txn->txn, txn->store->dbi[STORE_DB_OUTBOX], &k, &v), "mdb_get (outbox)");
+    ledger_err_t err = txn_rc(txn, mdb_get(txn->txn, txn->store->dbi[STORE_DB_OUTBOX], &k, &v),
+                              "mdb_get (outbox)");
     if (err != LEDGER_OK)
         return err;
     return outbox_decode(txn, &k, &v, entry_out);
@@ -1259,8 +1257,9 @@ ledger_err_t store_outbox_next(store_txn_t *txn, uint64_t after_seq,
     if (!txn || !entry_out)
         return LEDGER_E_INVALID;
     MDB_cursor *cursor;
-    ledger_err_t err = txn_rc(
-        txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_OUTBOX], &cursor), "mdb_cursor_open");
+    ledger_err_t err =
+        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_OUTBOX], &cursor),
+               "mdb_cursor_open");
     if (err != LEDGER_OK)
         return err;
     uint8_t key[BE64_BYTES];
@@ -1273,8 +1272,7 @@ ledger_err_t store_outbox_next(store_txn_t *txn, uint64_t after_seq,
 }
 
 ledger_err_t store_outbox_take_due(store_txn_t *txn, uint64_t now_ms, uint64_t after_seq,
-                                   store_outbox_entry_t *entries_out, size_t max,
-                                   size_t *count_out)
+                                   store_outbox_entry_t *entries_out, size_t max, size_t *count_out)
 {
     if (!txn || !count_out || (!entries_out && max > 0))
         return LEDGER_E_INVALID;
@@ -1284,8 +1282,9 @@ ledger_err_t store_outbox_take_due(store_txn_t *txn, uint64_t now_ms, uint64_t a
         return LEDGER_OK;
     }
     MDB_cursor *cursor;
-    ledger_err_t err = txn_rc(
-        txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_OUTBOX], &cursor), "mdb_cursor_open");
+    ledger_err_t err =
+        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_OUTBOX], &cursor),
+               "mdb_cursor_open");
     if (err != LEDGER_OK)
         return err;
     uint8_t key[BE64_BYTES];
@@ -1387,8 +1386,8 @@ ledger_err_t store_outbox_to_dead(store_txn_t *txn, uint64_t seq, const char *co
     uint8_t key[BE64_BYTES];
     store_be64_put(key, seq);
     MDB_val k = mval(key, sizeof key), v = mval(buf, size);
-    err = txn_rc(txn, mdb_put(txn->txn, txn->store->dbi[STORE_DB_DEAD_LETTERS], &k, &v,
-                              MDB_NOOVERWRITE),
+    err = txn_rc(txn,
+                 mdb_put(txn->txn, txn->store->dbi[STORE_DB_DEAD_LETTERS], &k, &v, MDB_NOOVERWRITE),
                  "mdb_put (dead_letters)");
     free(buf);
     if (err == LEDGER_E_EXISTS)
@@ -1460,8 +1459,9 @@ ledger_err_t store_dead_get(store_txn_t *txn, uint64_t id, store_dead_letter_t *
     uint8_t key[BE64_BYTES];
     store_be64_put(key, id);
     MDB_val k = mval(key, sizeof key), v;
-    ledger_err_t err = txn_rc(txn, mdb_get(txn->txn, txn->store->dbi[STORE_DB_DEAD_LETTERS], &k, &v),
-                              "mdb_get (dead_letters)");
+    ledger_err_t err =
+        txn_rc(txn, mdb_get(txn->txn, txn->store->dbi[STORE_DB_DEAD_LETTERS], &k, &v),
+               "mdb_get (dead_letters)");
     if (err != LEDGER_OK)
         return err;
     return dead_decode(txn, &k, &v, dead_out);
@@ -1472,9 +1472,9 @@ ledger_err_t store_dead_next(store_txn_t *txn, uint64_t after_id, store_dead_let
     if (!txn || !dead_out)
         return LEDGER_E_INVALID;
     MDB_cursor *cursor;
-    ledger_err_t err = txn_rc(
-        txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_DEAD_LETTERS], &cursor),
-        "mdb_cursor_open");
+    ledger_err_t err =
+        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_DEAD_LETTERS], &cursor),
+               "mdb_cursor_open");
     if (err != LEDGER_OK)
         return err;
     uint8_t key[BE64_BYTES];
@@ -1549,9 +1549,9 @@ ledger_err_t store_seen_put(store_txn_t *txn, const char *origin, uint64_t seq, 
     store_be64_put(be, now_ms);
     MDB_val k = mval(key, sizeof key), v = mval(be, sizeof be);
     /* The first sighting's time is kept: a redelivery dirties no page. */
-    ledger_err_t err = txn_rc(
-        txn, mdb_put(txn->txn, txn->store->dbi[STORE_DB_SEEN], &k, &v, MDB_NOOVERWRITE),
-        "mdb_put (seen)");
+    ledger_err_t err =
+        txn_rc(txn, mdb_put(txn->txn, txn->store->dbi[STORE_DB_SEEN], &k, &v, MDB_NOOVERWRITE),
+               "mdb_put (seen)");
     return err == LEDGER_E_EXISTS ? LEDGER_OK : err;
 }
 
@@ -1709,10 +1709,9 @@ static ledger_err_t ledger_account_latest(store_txn_t *txn, const char *account,
 {
     *found_out = false;
     MDB_cursor *cursor;
-    ledger_err_t err = txn_rc(txn,
-                              mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER_BY_ACCOUNT],
-                                              &cursor),
-                              "mdb_cursor_open");
+    ledger_err_t err =
+        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER_BY_ACCOUNT], &cursor),
+               "mdb_cursor_open");
     if (err != LEDGER_OK)
         return err;
     uint8_t key[BY_ACCOUNT_KEY_BYTES];
@@ -1749,7 +1748,8 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     /* The after values must continue the account's running sums. */
     store_ledger_entry_t previous;
     bool has_previous;
-    ledger_err_t err = ledger_account_latest(txn, entry->account, lens[0], &previous, &has_previous);
+    ledger_err_t err =
+        ledger_account_latest(txn, entry->account, lens[0], &previous, &has_previous);
     if (err != LEDGER_OK)
         return err;
     int64_t balance = has_previous ? previous.balance_after_minor : 0;
@@ -1798,8 +1798,7 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     memcpy(stored.prev_hash, prev_hash, STORE_HASH_SIZE);
     uint8_t record[LEDGER_RECORD_MAX_BYTES];
     record[0] = STORE_RECORD_VERSION;
-    size_t fields_size =
-        ledger_encode_fields(&stored, lens, record + 1, LEDGER_FIELDS_MAX_BYTES);
+    size_t fields_size = ledger_encode_fields(&stored, lens, record + 1, LEDGER_FIELDS_MAX_BYTES);
     ledger_hash(prev_hash, record + 1, fields_size, stored.hash);
     memcpy(record + 1 + fields_size, prev_hash, STORE_HASH_SIZE);
     memcpy(record + 1 + fields_size + STORE_HASH_SIZE, stored.hash, STORE_HASH_SIZE);
@@ -1817,10 +1816,10 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     by_account_key(entry->account, lens[0], seq, index_key);
     k = mval(index_key, sizeof index_key);
     v = mval(NULL, 0);
-    err = txn_rc(txn,
-                 mdb_put(txn->txn, txn->store->dbi[STORE_DB_LEDGER_BY_ACCOUNT], &k, &v,
-                         MDB_NOOVERWRITE),
-                 "mdb_put (ledger_by_account)");
+    err = txn_rc(
+        txn,
+        mdb_put(txn->txn, txn->store->dbi[STORE_DB_LEDGER_BY_ACCOUNT], &k, &v, MDB_NOOVERWRITE),
+        "mdb_put (ledger_by_account)");
     if (err != LEDGER_OK)
         return err == LEDGER_E_EXISTS ? corrupt(txn, STORE_DB_LEDGER_BY_ACCOUNT, seq,
                                                 "index entry exists before its ledger entry")
@@ -1836,8 +1835,8 @@ ledger_err_t store_ledger_get(store_txn_t *txn, uint64_t seq, store_ledger_entry
     uint8_t key[BE64_BYTES];
     store_be64_put(key, seq);
     MDB_val k = mval(key, sizeof key), v;
-    ledger_err_t err =
-        txn_rc(txn, mdb_get(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &k, &v), "mdb_get (ledger)");
+    ledger_err_t err = txn_rc(txn, mdb_get(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &k, &v),
+                              "mdb_get (ledger)");
     if (err != LEDGER_OK)
         return err;
     return ledger_decode(txn, &k, &v, entry_out);
@@ -1848,8 +1847,9 @@ ledger_err_t store_ledger_last_seq(store_txn_t *txn, uint64_t *seq_out)
     if (!txn || !seq_out)
         return LEDGER_E_INVALID;
     MDB_cursor *cursor;
-    ledger_err_t err = txn_rc(
-        txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor), "mdb_cursor_open");
+    ledger_err_t err =
+        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
+               "mdb_cursor_open");
     if (err != LEDGER_OK)
         return err;
     MDB_val k, v;
@@ -1884,10 +1884,9 @@ ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint
         return LEDGER_OK;
     }
     MDB_cursor *cursor;
-    ledger_err_t err = txn_rc(txn,
-                              mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER_BY_ACCOUNT],
-                                              &cursor),
-                              "mdb_cursor_open");
+    ledger_err_t err =
+        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER_BY_ACCOUNT], &cursor),
+               "mdb_cursor_open");
     if (err != LEDGER_OK)
         return err;
     uint8_t key[BY_ACCOUNT_KEY_BYTES];
@@ -1935,7 +1934,7 @@ typedef struct {
     account_sum_t *sums; /* in order of first appearance */
     size_t count;
     size_t sums_cap;
-    uint32_t *slots; /* index + 1 into sums, 0 = empty */
+    uint32_t *slots;  /* index + 1 into sums, 0 = empty */
     size_t slots_cap; /* power of two */
 } sum_table_t;
 
@@ -2014,9 +2013,9 @@ static void report_bad(store_ledger_report_t *report, uint64_t seq, const char *
 
 /*  Checks one entry against the walk so far. Returns false (with the report
     filled) at a bad entry, LEDGER_OK-style errors through *err. */
-static bool verify_entry(store_txn_t *txn, const MDB_val *k, const MDB_val *v, uint64_t expected_seq,
-                         uint8_t prev_hash[STORE_HASH_SIZE], sum_table_t *sums,
-                         store_ledger_report_t *report, ledger_err_t *err)
+static bool verify_entry(store_txn_t *txn, const MDB_val *k, const MDB_val *v,
+                         uint64_t expected_seq, uint8_t prev_hash[STORE_HASH_SIZE],
+                         sum_table_t *sums, store_ledger_report_t *report, ledger_err_t *err)
 {
     if (k->mv_size != BE64_BYTES) {
         report_bad(report, expected_seq, "key is %zu bytes, not 8", k->mv_size);
@@ -2067,12 +2066,14 @@ static bool verify_entry(store_txn_t *txn, const MDB_val *k, const MDB_val *v, u
         *err = LEDGER_E_NOMEM;
         return false;
     }
-    if (money_add(sum->balance_minor, entry.balance_delta_minor, &sum->balance_minor) != LEDGER_OK ||
+    if (money_add(sum->balance_minor, entry.balance_delta_minor, &sum->balance_minor) !=
+            LEDGER_OK ||
         money_add(sum->held_minor, entry.held_delta_minor, &sum->held_minor) != LEDGER_OK) {
         report_bad(report, seq, "running sums of %s overflow", entry.account);
         return false;
     }
-    if (sum->balance_minor != entry.balance_after_minor || sum->held_minor != entry.held_after_minor) {
+    if (sum->balance_minor != entry.balance_after_minor ||
+        sum->held_minor != entry.held_after_minor) {
         report_bad(report, seq, "after values (%lld, %lld) differ from running sums (%lld, %lld)",
                    (long long)entry.balance_after_minor, (long long)entry.held_after_minor,
                    (long long)sum->balance_minor, (long long)sum->held_minor);
@@ -2097,8 +2098,9 @@ ledger_err_t store_ledger_verify(store_txn_t *txn, store_ledger_balance_fn balan
     report.ok = true;
     sum_table_t sums = {0};
     MDB_cursor *cursor;
-    ledger_err_t err = txn_rc(
-        txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor), "mdb_cursor_open");
+    ledger_err_t err =
+        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
+               "mdb_cursor_open");
     if (err != LEDGER_OK)
         return err;
     uint8_t prev_hash[STORE_HASH_SIZE] = {0};

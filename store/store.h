@@ -223,12 +223,12 @@ ledger_err_t store_seq_peek(store_txn_t *txn, const char *name, uint64_t *value_
 /* --- outbox --------------------------------------------------------------- */
 
 typedef struct {
-    uint64_t seq;              /* key: order of writing */
+    uint64_t seq; /* key: order of writing */
     char peer[STORE_PEER_MAX + 1];
-    uint32_t attempts;         /* sends so far */
+    uint32_t attempts; /* sends so far */
     uint64_t created_ms;
-    uint64_t next_attempt_ms;  /* not to be sent before this */
-    const void *msg;           /* encoded envelope, points into the map */
+    uint64_t next_attempt_ms; /* not to be sent before this */
+    const void *msg;          /* encoded envelope, points into the map */
     size_t msg_size;
 } store_outbox_entry_t;
 
@@ -237,8 +237,8 @@ typedef struct {
     LEDGER_E_INVALID for an empty or over-long peer name or an empty message.
     Outbox seqs come from a persistent counter: a seq is never reused, even
     after its entry was acknowledged, so a late ack cannot hit a newer entry. */
-ledger_err_t store_outbox_put(store_txn_t *txn, const char *peer, const void *msg,
-                              size_t msg_size, uint64_t now_ms, uint64_t *seq_out);
+ledger_err_t store_outbox_put(store_txn_t *txn, const char *peer, const void *msg, size_t msg_size,
+                              uint64_t now_ms, uint64_t *seq_out);
 /* LEDGER_E_NOT_FOUND if absent (e.g. acknowledged already). */
 ledger_err_t store_outbox_get(store_txn_t *txn, uint64_t seq, store_outbox_entry_t *entry_out);
 /* The first entry with seq > after_seq, in seq order; LEDGER_E_NOT_FOUND at the end. */
@@ -269,7 +269,7 @@ ledger_err_t store_outbox_stats(store_txn_t *txn, uint64_t now_ms, uint64_t *dep
 /* --- dead letters --------------------------------------------------------- */
 
 typedef struct {
-    uint64_t id;               /* the outbox seq it had */
+    uint64_t id; /* the outbox seq it had */
     char peer[STORE_PEER_MAX + 1];
     uint32_t attempts;
     uint64_t created_ms;
@@ -311,14 +311,14 @@ ledger_err_t store_seen_prune(store_txn_t *txn, uint64_t older_than_ms, size_t m
 /* --- ledger --------------------------------------------------------------- */
 
 typedef struct {
-    uint64_t seq;                       /* assigned by append: 1, 2, 3, ... */
+    uint64_t seq; /* assigned by append: 1, 2, 3, ... */
     char account[STORE_ACCOUNT_MAX + 1];
     char transfer[STORE_TRANSFER_MAX + 1];
-    char kind[STORE_KIND_MAX + 1];      /* "open", "hold", "release", "debit", "credit" */
-    int64_t balance_delta_minor;        /* change of the book balance */
-    int64_t held_delta_minor;           /* change of the held amount */
-    int64_t balance_after_minor;        /* book balance after this entry */
-    int64_t held_after_minor;           /* held amount after this entry */
+    char kind[STORE_KIND_MAX + 1]; /* "open", "hold", "release", "debit", "credit" */
+    int64_t balance_delta_minor;   /* change of the book balance */
+    int64_t held_delta_minor;      /* change of the held amount */
+    int64_t balance_after_minor;   /* book balance after this entry */
+    int64_t held_after_minor;      /* held amount after this entry */
     uint64_t ts_ms;
     uint8_t prev_hash[STORE_HASH_SIZE]; /* hash of entry seq-1 (zeros for seq 1) */
     uint8_t hash[STORE_HASH_SIZE];      /* SHA-256 over prev_hash and this entry's fields */
@@ -348,7 +348,7 @@ typedef void (*store_ledger_balance_fn)(const char *account, int64_t balance_min
                                         int64_t held_minor, void *ctx);
 
 typedef struct {
-    uint64_t entries;          /* entries walked */
+    uint64_t entries; /* entries walked */
     bool ok;
     uint64_t first_bad_seq;    /* 0 if ok */
     char problem[160];         /* what is wrong with first_bad_seq */

@@ -125,9 +125,8 @@ ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_reco
     record_get_str8(&r, rec.id, PROTO_ACCOUNT_ID_MAX);
     record_get_str8(&r, rec.name, PROTO_NAME_MAX);
     rec.funding = (flags & ACCOUNT_FLAG_FUNDING) != 0;
-    if (!record_done(&r) || version != ACCOUNTS_RECORD_VERSION ||
-        (flags & ~ACCOUNT_FLAGS_KNOWN) || !currency_valid(rec.currency) ||
-        !accounts_id_valid(rec.id)) {
+    if (!record_done(&r) || version != ACCOUNTS_RECORD_VERSION || (flags & ~ACCOUNT_FLAGS_KNOWN) ||
+        !currency_valid(rec.currency) || !accounts_id_valid(rec.id)) {
         memset(rec_out, 0, sizeof *rec_out);
         return LEDGER_E_CORRUPT;
     }
@@ -249,8 +248,8 @@ ledger_err_t accounts_transfer_get(store_txn_t *txn, const char *id, accounts_tr
 /* --- ledger and messages ------------------------------------------------- */
 
 /* Appends one entry for `acct`, whose record already holds the after values. */
-static ledger_err_t ledger_add(node_ctx_t *ctx, const accounts_record_t *acct,
-                               const char *transfer, const char *kind, int64_t balance_delta_minor,
+static ledger_err_t ledger_add(node_ctx_t *ctx, const accounts_record_t *acct, const char *transfer,
+                               const char *kind, int64_t balance_delta_minor,
                                int64_t held_delta_minor)
 {
     store_ledger_entry_t e;
@@ -321,7 +320,7 @@ static ledger_err_t load_party(store_txn_t *txn, const char *id, accounts_record
     if (rec->funding) {
         d->code = DECLINE_FUNDING_ACCOUNT;
         text_format(d->reason, sizeof d->reason,
-                 "account '%s' is the funding account and cannot send or receive transfers", id);
+                    "account '%s' is the funding account and cannot send or receive transfers", id);
     }
     return LEDGER_OK;
 }
@@ -356,8 +355,8 @@ static ledger_err_t decide_request(store_txn_t *txn, const proto_transfer_t *t,
         if (strcmp(sides[i]->currency, t->currency) != 0) {
             d->code = DECLINE_CURRENCY_MISMATCH;
             text_format(d->reason, sizeof d->reason,
-                     "transfer currency %s differs from account '%s' currency %s", t->currency,
-                     sides[i]->id, sides[i]->currency);
+                        "transfer currency %s differs from account '%s' currency %s", t->currency,
+                        sides[i]->id, sides[i]->currency);
             return LEDGER_OK;
         }
     }
@@ -368,8 +367,8 @@ static ledger_err_t decide_request(store_txn_t *txn, const proto_transfer_t *t,
         char have[MONEY_TEXT_MAX], want[MONEY_TEXT_MAX];
         d->code = DECLINE_INSUFFICIENT_FUNDS;
         text_format(d->reason, sizeof d->reason, "available %s %s is less than the amount %s %s",
-                 money_format(available, have), t->currency, money_format(t->amount_minor, want),
-                 t->currency);
+                    money_format(available, have), t->currency, money_format(t->amount_minor, want),
+                    t->currency);
         return LEDGER_OK;
     }
     int64_t new_held, to_balance;
@@ -377,7 +376,7 @@ static ledger_err_t decide_request(store_txn_t *txn, const proto_transfer_t *t,
         money_add(from->held_minor, t->amount_minor, &new_held)) {
         d->code = DECLINE_AMOUNT_OVERFLOW;
         text_format(d->reason, sizeof d->reason,
-                 "crediting account '%s' would overflow its balance", to->id);
+                    "crediting account '%s' would overflow its balance", to->id);
         return LEDGER_OK;
     }
     from->held_minor = new_held;
@@ -675,8 +674,8 @@ typedef struct {
 } demo_account_t;
 
 static const demo_account_t demo_accounts[] = {
-    {"alice", "Alice Smith", 100000},    {"bob", "Bob Jones", 25000},
-    {"carol", "Carol White", 500000},    {"dave", "Dave Brown", 5000},
+    {"alice", "Alice Smith", 100000},      {"bob", "Bob Jones", 25000},
+    {"carol", "Carol White", 500000},      {"dave", "Dave Brown", 5000},
     {"mallory", "Mallory Black", 1000000},
 };
 
@@ -810,8 +809,7 @@ static void entry_to_row(const store_ledger_entry_t *e, proto_ledger_row_t *row)
     row->ts_ms = e->ts_ms;
 }
 
-static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q,
-                                 proto_account_reply_t *r)
+static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q, proto_account_reply_t *r)
 {
     accounts_record_t rec;
     ledger_err_t err = accounts_record_get(ctx->txn, q->account, &rec);
@@ -908,12 +906,11 @@ typedef struct {
     store_txn_t *txn;
     ledger_err_t err; /* first store error seen in the callback */
     bool bad;
-    char problem[sizeof ((store_ledger_report_t *)0)->problem];
+    char problem[sizeof((store_ledger_report_t *)0)->problem];
 } check_t;
 
 /* Called by store_ledger_verify once per account with its recomputed amounts. */
-static void check_account(const char *account, int64_t balance_minor, int64_t held_minor,
-                          void *arg)
+static void check_account(const char *account, int64_t balance_minor, int64_t held_minor, void *arg)
 {
     check_t *c = arg;
     if (c->bad || c->err)
@@ -923,7 +920,7 @@ static void check_account(const char *account, int64_t balance_minor, int64_t he
     if (err == LEDGER_E_NOT_FOUND) {
         c->bad = true;
         text_format(c->problem, sizeof c->problem,
-                 "account '%s' is in the ledger but not in the accounts table", account);
+                    "account '%s' is in the ledger but not in the accounts table", account);
         return;
     }
     if (err) {
@@ -933,9 +930,9 @@ static void check_account(const char *account, int64_t balance_minor, int64_t he
     if (rec.balance_minor != balance_minor || rec.held_minor != held_minor) {
         c->bad = true;
         text_format(c->problem, sizeof c->problem,
-                 "account '%s': table balance %" PRId64 " held %" PRId64
-                 ", ledger balance %" PRId64 " held %" PRId64,
-                 account, rec.balance_minor, rec.held_minor, balance_minor, held_minor);
+                    "account '%s': table balance %" PRId64 " held %" PRId64
+                    ", ledger balance %" PRId64 " held %" PRId64,
+                    account, rec.balance_minor, rec.held_minor, balance_minor, held_minor);
     }
 }
 
@@ -965,9 +962,9 @@ static ledger_err_t check_table(store_txn_t *txn, check_t *c)
         if (n == 0 && (rec.balance_minor != 0 || rec.held_minor != 0)) {
             c->bad = true;
             text_format(c->problem, sizeof c->problem,
-                     "account '%s' has balance %" PRId64 " held %" PRId64
-                     " but no ledger entries",
-                     rec.id, rec.balance_minor, rec.held_minor);
+                        "account '%s' has balance %" PRId64 " held %" PRId64
+                        " but no ledger entries",
+                        rec.id, rec.balance_minor, rec.held_minor);
         }
     }
     store_cursor_close(&cur);
@@ -977,10 +974,10 @@ static ledger_err_t check_table(store_txn_t *txn, check_t *c)
         c->bad = true;
         bool fits = sum >= INT64_MIN && sum <= INT64_MAX;
         text_format(c->problem, sizeof c->problem, "the accounts table's balances sum to %s, not 0",
-                 fits ? "a non-zero amount" : "more than an int64");
+                    fits ? "a non-zero amount" : "more than an int64");
         if (fits)
             text_format(c->problem, sizeof c->problem,
-                     "the accounts table's balances sum to %" PRId64 ", not 0", (int64_t)sum);
+                        "the accounts table's balances sum to %" PRId64 ", not 0", (int64_t)sum);
     }
     return LEDGER_OK;
 }
@@ -1002,7 +999,7 @@ ledger_err_t accounts_check_ledger(store_txn_t *txn, store_ledger_report_t *repo
     if (report->ok && !c.bad && report->balance_sum_minor != 0) {
         c.bad = true;
         text_format(c.problem, sizeof c.problem, "ledger balances sum to %" PRId64 ", not 0",
-                 report->balance_sum_minor);
+                    report->balance_sum_minor);
     }
     if (report->ok && !c.bad) {
         err = check_table(txn, &c);

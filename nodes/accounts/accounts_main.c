@@ -48,13 +48,15 @@ static unsigned verify_route(store_t *store, json_t **body_out, void *arg)
     ledger_err_t err = accounts_check_ledger(txn, &report, why, sizeof why);
     store_txn_abort(&txn);
     if (err && err != LEDGER_E_CORRUPT) {
-        *body_out = json_pack("{s:{s:s,s:s}}", "error", "code", ledger_err_name(err), "message", why);
+        *body_out =
+            json_pack("{s:{s:s,s:s}}", "error", "code", ledger_err_name(err), "message", why);
         return 500;
     }
-    *body_out = json_pack("{s:b,s:I,s:I,s:I,s:s}", "ok", report.ok && !err, "entries",
-                          (json_int_t)report.entries, "first_bad_seq", (json_int_t)report.first_bad_seq,
-                          "balance_sum", (json_int_t)report.balance_sum_minor, "problem",
-                          report.ok && !err ? "" : (why[0] ? why : report.problem));
+    *body_out =
+        json_pack("{s:b,s:I,s:I,s:I,s:s}", "ok", report.ok && !err, "entries",
+                  (json_int_t)report.entries, "first_bad_seq", (json_int_t)report.first_bad_seq,
+                  "balance_sum", (json_int_t)report.balance_sum_minor, "problem",
+                  report.ok && !err ? "" : (why[0] ? why : report.problem));
     return 200;
 }
 

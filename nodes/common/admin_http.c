@@ -51,7 +51,6 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned statu
                         json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
 }
 
-
 /* Reads ?after= and ?limit=; false (and an answer queued) if they are bad. */
 static bool page_args(struct MHD_Connection *conn, uint64_t *after, uint64_t *limit)
 {
@@ -59,7 +58,8 @@ static bool page_args(struct MHD_Connection *conn, uint64_t *after, uint64_t *li
     const char *l = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
     *after = 0;
     *limit = 100;
-    if ((a && !text_parse_u64(a, after)) || (l && (!text_parse_u64(l, limit) || *limit == 0 || *limit > ADMIN_PAGE_MAX))) {
+    if ((a && !text_parse_u64(a, after)) ||
+        (l && (!text_parse_u64(l, limit) || *limit == 0 || *limit > ADMIN_PAGE_MAX))) {
         respond_error(conn, 400, "invalid_page", "after must be an integer, limit 1..500");
         return false;
     }
@@ -69,7 +69,8 @@ static bool page_args(struct MHD_Connection *conn, uint64_t *after, uint64_t *li
 static json_t *message_json(const void *msg, size_t size)
 {
     json_t *decoded = proto_json_from_frame(msg, size);
-    return decoded ? decoded : json_pack("{s:s,s:I}", "undecodable", "true", "size_bytes", (json_int_t)size);
+    return decoded ? decoded
+                   : json_pack("{s:s,s:I}", "undecodable", "true", "size_bytes", (json_int_t)size);
 }
 
 static enum MHD_Result get_outbox(admin_http_t *self, struct MHD_Connection *conn)
@@ -84,13 +85,15 @@ static enum MHD_Result get_outbox(admin_http_t *self, struct MHD_Connection *con
     uint64_t last = after;
     store_outbox_entry_t e;
     ledger_err_t err = LEDGER_OK;
-    while (json_array_size(entries) < limit && (err = store_outbox_next(txn, last, &e)) == LEDGER_OK) {
+    while (json_array_size(entries) < limit &&
+           (err = store_outbox_next(txn, last, &e)) == LEDGER_OK) {
         last = e.seq;
-        json_array_append_new(entries, json_pack("{s:I,s:s,s:I,s:I,s:I,s:o}", "seq", (json_int_t)e.seq,
-                                                 "peer", e.peer, "attempts", (json_int_t)e.attempts,
-                                                 "created_ms", (json_int_t)e.created_ms, "next_attempt_ms",
-                                                 (json_int_t)e.next_attempt_ms, "message",
-                                                 message_json(e.msg, e.msg_size)));
+        json_array_append_new(entries,
+                              json_pack("{s:I,s:s,s:I,s:I,s:I,s:o}", "seq", (json_int_t)e.seq,
+                                        "peer", e.peer, "attempts", (json_int_t)e.attempts,
+                                        "created_ms", (json_int_t)e.created_ms, "next_attempt_ms",
+                                        (json_int_t)e.next_attempt_ms, "message",
+                                        message_json(e.msg, e.msg_size)));
     }
     uint64_t depth = 0, oldest = 0;
     store_outbox_stats(txn, node_now_ms(), &depth, &oldest);
@@ -106,8 +109,8 @@ static json_t *dead_json(const store_dead_letter_t *d)
 {
     return json_pack("{s:I,s:s,s:I,s:I,s:I,s:s,s:s,s:o}", "id", (json_int_t)d->id, "peer", d->peer,
                      "attempts", (json_int_t)d->attempts, "created_ms", (json_int_t)d->created_ms,
-                     "dead_ms", (json_int_t)d->dead_ms, "code", d->code, "reason", d->reason, "message",
-                     message_json(d->msg, d->msg_size));
+                     "dead_ms", (json_int_t)d->dead_ms, "code", d->code, "reason", d->reason,
+                     "message", message_json(d->msg, d->msg_size));
 }
 
 static enum MHD_Result get_dead_letters(admin_http_t *self, struct MHD_Connection *conn)
@@ -122,7 +125,8 @@ static enum MHD_Result get_dead_letters(admin_http_t *self, struct MHD_Connectio
     uint64_t last = after;
     store_dead_letter_t d;
     ledger_err_t err = LEDGER_OK;
-    while (json_array_size(entries) < limit && (err = store_dead_next(txn, last, &d)) == LEDGER_OK) {
+    while (json_array_size(entries) < limit &&
+           (err = store_dead_next(txn, last, &d)) == LEDGER_OK) {
         last = d.id;
         json_array_append_new(entries, dead_json(&d));
     }
@@ -153,7 +157,8 @@ static void describe_outbox_entry(store_t *store, uint64_t seq, char msg_id[PROT
         return;
     store_outbox_entry_t e;
     proto_msg_t msg;
-    if (store_outbox_get(txn, seq, &e) == LEDGER_OK && proto_decode(e.msg, e.msg_size, &msg, NULL, 0) == LEDGER_OK) {
+    if (store_outbox_get(txn, seq, &e) == LEDGER_OK &&
+        proto_decode(e.msg, e.msg_size, &msg, NULL, 0) == LEDGER_OK) {
         proto_msg_id(&msg, msg_id);
         if (msg.corr[0])
             snprintf(corr, PROTO_TRANSFER_ID_MAX + 1, "%s", msg.corr);
@@ -162,7 +167,8 @@ static void describe_outbox_entry(store_t *store, uint64_t seq, char msg_id[PROT
     store_txn_abort(&txn);
 }
 
-static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *conn, const char *id_text)
+static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *conn,
+                                   const char *id_text)
 {
     replay_t r = {0};
     if (!text_parse_u64(id_text, &r.id))
@@ -175,27 +181,31 @@ static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *co
     node_wake(self->config.node);
     char msg_id[PROTO_ID_MAX + 1] = "-", corr[PROTO_TRANSFER_ID_MAX + 1] = "-";
     describe_outbox_entry(node_store(self->config.node), r.new_seq, msg_id, corr);
-    node_log(NODE_LOG_INFO, "event=dead_letter_replayed id=%" PRIu64 " outbox_seq=%" PRIu64 " msg=%s corr=%s",
+    node_log(NODE_LOG_INFO,
+             "event=dead_letter_replayed id=%" PRIu64 " outbox_seq=%" PRIu64 " msg=%s corr=%s",
              r.id, r.new_seq, msg_id, corr);
-    return respond_json(conn, 200, json_pack("{s:I,s:I,s:s}", "replayed", (json_int_t)r.id, "outbox_seq",
-                                             (json_int_t)r.new_seq, "status", "queued"));
+    return respond_json(conn, 200,
+                        json_pack("{s:I,s:I,s:s}", "replayed", (json_int_t)r.id, "outbox_seq",
+                                  (json_int_t)r.new_seq, "status", "queued"));
 }
 
 static enum MHD_Result get_health(admin_http_t *self, struct MHD_Connection *conn)
 {
     store_txn_t *txn = NULL;
     if (store_txn_begin(node_store(self->config.node), false, &txn))
-        return respond_json(conn, 503, json_pack("{s:s,s:s}", "status", "unavailable", "store", "unreadable"));
+        return respond_json(conn, 503,
+                            json_pack("{s:s,s:s}", "status", "unavailable", "store", "unreadable"));
     uint64_t depth = 0, oldest = 0;
     ledger_err_t err = store_outbox_stats(txn, node_now_ms(), &depth, &oldest);
     store_txn_abort(&txn);
-    uint64_t stale_ms = self->config.stale_outbox_ms ? self->config.stale_outbox_ms : ADMIN_STALE_OUTBOX_MS;
+    uint64_t stale_ms =
+        self->config.stale_outbox_ms ? self->config.stale_outbox_ms : ADMIN_STALE_OUTBOX_MS;
     bool ready = !err && oldest < stale_ms;
     return respond_json(conn, ready ? 200 : 503,
-                        json_pack("{s:s,s:s,s:b,s:I,s:I}", "status", ready ? "ok" : "degraded", "store",
-                                  err ? "error" : "ok", "peers_reachable", oldest < stale_ms,
-                                  "outbox_depth", (json_int_t)depth, "outbox_oldest_age_ms",
-                                  (json_int_t)oldest));
+                        json_pack("{s:s,s:s,s:b,s:I,s:I}", "status", ready ? "ok" : "degraded",
+                                  "store", err ? "error" : "ok", "peers_reachable",
+                                  oldest < stale_ms, "outbox_depth", (json_int_t)depth,
+                                  "outbox_oldest_age_ms", (json_int_t)oldest));
 }
 
 static enum MHD_Result get_metrics(admin_http_t *self, struct MHD_Connection *conn)
@@ -243,7 +253,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (!authorized(self, conn))
-        return respond_error(conn, 401, "unauthorized", "admin token required: Authorization: Bearer <token>");
+        return respond_error(conn, 401, "unauthorized",
+                             "admin token required: Authorization: Bearer <token>");
     bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     const char *replay_prefix = "/dead-letters/";
     size_t plen = strlen(replay_prefix);
@@ -257,8 +268,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return post_replay(self, conn, id);
         }
     }
-    if (strcmp(url, "/health") == 0 || strcmp(url, "/metrics") == 0 || strcmp(url, "/outbox") == 0 ||
-        strcmp(url, "/dead-letters") == 0 || (self->route_path[0] && strcmp(url, self->route_path) == 0)) {
+    if (strcmp(url, "/health") == 0 || strcmp(url, "/metrics") == 0 ||
+        strcmp(url, "/outbox") == 0 || strcmp(url, "/dead-letters") == 0 ||
+        (self->route_path[0] && strcmp(url, self->route_path) == 0)) {
         if (!get)
             return respond_error(conn, 405, "method_not_allowed", "use GET");
         if (strcmp(url, "/health") == 0)
@@ -270,7 +282,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (strcmp(url, "/dead-letters") == 0)
             return get_dead_letters(self, conn);
         json_t *body = NULL;
-        unsigned status = self->config.route(node_store(self->config.node), &body, self->config.route_arg);
+        unsigned status =
+            self->config.route(node_store(self->config.node), &body, self->config.route_arg);
         return respond_json(conn, status, body ? body : json_object());
     }
     return respond_error(conn, 404, "not_found", "no such admin route");
@@ -303,17 +316,18 @@ ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **
         free(self);
         return LEDGER_E_INVALID;
     }
-    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, config->port,
-                                    NULL, NULL, on_request, self, MHD_OPTION_SOCK_ADDR, &addr,
-                                    MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                                    MHD_OPTION_END);
+    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+                                    config->port, NULL, NULL, on_request, self,
+                                    MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT, 64u,
+                                    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
     if (!self->daemon) {
-        node_log(NODE_LOG_ERROR, "event=admin_bind_failed host=%s port=%u", config->host, config->port);
+        node_log(NODE_LOG_ERROR, "event=admin_bind_failed host=%s port=%u", config->host,
+                 config->port);
         free(self);
         return LEDGER_E_IO;
     }
-    node_log(NODE_LOG_INFO, "event=admin_listening host=%s port=%u auth=%s", config->host, config->port,
-             self->token[0] ? "token" : "none");
+    node_log(NODE_LOG_INFO, "event=admin_listening host=%s port=%u auth=%s", config->host,
+             config->port, self->token[0] ? "token" : "none");
     *out = self;
     return LEDGER_OK;
 }

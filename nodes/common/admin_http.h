@@ -34,12 +34,13 @@ typedef struct admin_http_t admin_http_t;
 typedef unsigned (*admin_route_fn)(store_t *store, json_t **body_out, void *arg);
 
 typedef struct {
-    const char *host;   /* listen address, e.g. "127.0.0.1" */
-    uint16_t port;      /* 0: no admin server */
-    const char *token;  /* bearer token (at most 255 bytes, else LEDGER_E_INVALID), NULL or "" for none */
+    const char *host; /* listen address, e.g. "127.0.0.1" */
+    uint16_t port;    /* 0: no admin server */
+    const char
+        *token; /* bearer token (at most 255 bytes, else LEDGER_E_INVALID), NULL or "" for none */
     node_t *node;
     uint64_t stale_outbox_ms; /* /health is 503 past this outbox age; 0 = ADMIN_STALE_OUTBOX_MS */
-    const char *route_path; /* optional extra GET route, e.g. "/ledger/verify" */
+    const char *route_path;   /* optional extra GET route, e.g. "/ledger/verify" */
     admin_route_fn route;
     void *route_arg;
 } admin_http_config_t;

@@ -14,9 +14,9 @@
 
 #include "node_log.h"
 
-#define NODE_ANSWERS_MAX 8192      /* acks/nacks from peers read per turn */
-#define NODE_IDLE_MS 1000          /* longest poll when nothing is due */
-#define NODE_FAILURE_PAUSE_MS 200  /* wait after a failed batch before the next one */
+#define NODE_ANSWERS_MAX 8192     /* acks/nacks from peers read per turn */
+#define NODE_IDLE_MS 1000         /* longest poll when nothing is due */
+#define NODE_FAILURE_PAUSE_MS 200 /* wait after a failed batch before the next one */
 #define NODE_SEEN_RETENTION_MS (7ull * 24 * 3600 * 1000) /* far beyond any redelivery */
 #define NODE_SEEN_PRUNE_EVERY_MS 60000
 #define NODE_SEEN_PRUNE_MAX 10000
@@ -64,7 +64,8 @@ struct node_t {
     /* node_publish's queue: filled by other threads, drained and sent by the loop. */
     pthread_mutex_t publish_lock;
     node_published_t *publish_queue;
-    node_published_t *publish_spare; /* the loop's last taken queue, reused to avoid a calloc per turn */
+    node_published_t
+        *publish_spare; /* the loop's last taken queue, reused to avoid a calloc per turn */
     size_t publish_count;
 };
 
@@ -173,8 +174,8 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
             return err;
         }
     }
-    node_log(NODE_LOG_INFO, "event=started inbox=%s feed=%s data_dir=%s", config->inbox, config->feed,
-             config->data_dir);
+    node_log(NODE_LOG_INFO, "event=started inbox=%s feed=%s data_dir=%s", config->inbox,
+             config->feed, config->data_dir);
     *node_out = self;
     return LEDGER_OK;
 }
@@ -344,14 +345,15 @@ static bool receive_one(node_t *self, inbound_t *in)
         in->decoded = false;
         snprintf(in->code, sizeof in->code, "bad_framing");
         if (total != 3)
-            node_log(NODE_LOG_WARN, "event=rejected reason=\"expected 2 frames [tag][envelope], got %zu\"",
+            node_log(NODE_LOG_WARN,
+                     "event=rejected reason=\"expected 2 frames [tag][envelope], got %zu\"",
                      total > 0 ? total - 1 : 0);
         else
             node_log(NODE_LOG_WARN, "event=rejected reason=\"tag frame must be %d bytes, got %zu\"",
                      PROTO_TAG_SIZE, zmq_msg_size(&frames[1]));
     } else {
-        ledger_err_t err = proto_decode(zmq_msg_data(&frames[2]), zmq_msg_size(&frames[2]), &in->msg,
-                                        in->why, sizeof in->why);
+        ledger_err_t err = proto_decode(zmq_msg_data(&frames[2]), zmq_msg_size(&frames[2]),
+                                        &in->msg, in->why, sizeof in->why);
         if (err) {
             in->outcome = OUTCOME_NACK;
             snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
@@ -391,8 +393,8 @@ static bool refused_for_good(ledger_err_t err)
     a log line ("-" where unknown: gone, or bytes that do not decode). Only for
     nacked entries, which are rare, so the decode costs nothing that matters. */
 static void describe_outbox_entry(store_txn_t *txn, uint64_t tag, char id[PROTO_ID_MAX + 1],
-                                  char corr[PROTO_TRANSFER_ID_MAX + 1], char cause[PROTO_ID_MAX + 1],
-                                  char *type, size_t type_size)
+                                  char corr[PROTO_TRANSFER_ID_MAX + 1],
+                                  char cause[PROTO_ID_MAX + 1], char *type, size_t type_size)
 {
     store_outbox_entry_t o;
     proto_msg_t msg;
@@ -459,8 +461,8 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
             in->outcome = OUTCOME_NACK;
             snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
             if (!in->why[0])
-                snprintf(in->why, sizeof in->why, "%s cannot apply this message: %s", self->config.name,
-                         ledger_err_name(err));
+                snprintf(in->why, sizeof in->why, "%s cannot apply this message: %s",
+                         self->config.name, ledger_err_name(err));
             continue;
         }
         err = store_txn_commit(&child);
@@ -476,16 +478,17 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
         char cause[PROTO_ID_MAX + 1] = "-", type[32] = "-";
         if (!a->ack)
             describe_outbox_entry(txn, a->tag, id, corr, cause, type, sizeof type);
-        ledger_err_t err = a->ack ? store_outbox_ack(txn, a->tag)
-                                  : store_outbox_to_dead(txn, a->tag, a->code, a->reason,
-                                                         self->ctx.now_ms);
+        ledger_err_t err =
+            a->ack ? store_outbox_ack(txn, a->tag)
+                   : store_outbox_to_dead(txn, a->tag, a->code, a->reason, self->ctx.now_ms);
         if (err && err != LEDGER_E_NOT_FOUND)
             return err;
         if (!a->ack && err == LEDGER_OK) {
             self->dead_in_batch++;
-            node_log(NODE_LOG_WARN,
-                     "event=dead_letter tag=%llu id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",
-                     (unsigned long long)a->tag, id, type, corr, cause, a->code, a->reason);
+            node_log(
+                NODE_LOG_WARN,
+                "event=dead_letter tag=%llu id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",
+                (unsigned long long)a->tag, id, type, corr, cause, a->code, a->reason);
         }
     }
     return LEDGER_OK;
@@ -543,13 +546,16 @@ static void answer_batch(node_t *self)
         snprintf(out->cause, sizeof out->cause, "%s", in->msg_id);
         send_answer(self, in, out);
         if (in->outcome == OUTCOME_NACK)
-            node_log(NODE_LOG_WARN, "event=nack id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",
-                     in->decoded ? in->msg_id : "-", in->decoded ? proto_type_name(in->msg.type) : "-",
-                     in->decoded && in->msg.corr[0] ? in->msg.corr : "-",
-                     in->decoded && in->msg.cause[0] ? in->msg.cause : "-", in->code, in->why);
+            node_log(
+                NODE_LOG_WARN, "event=nack id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",
+                in->decoded ? in->msg_id : "-", in->decoded ? proto_type_name(in->msg.type) : "-",
+                in->decoded && in->msg.corr[0] ? in->msg.corr : "-",
+                in->decoded && in->msg.cause[0] ? in->msg.cause : "-", in->code, in->why);
         else if (node_log_enabled(NODE_LOG_INFO))
             node_log(NODE_LOG_INFO, "event=%s id=%s type=%s corr=%s cause=%s",
-                     in->outcome == OUTCOME_DUP ? "duplicate" : in->outcome == OUTCOME_REPLY ? "query" : "applied",
+                     in->outcome == OUTCOME_DUP     ? "duplicate"
+                     : in->outcome == OUTCOME_REPLY ? "query"
+                                                    : "applied",
                      in->msg_id, proto_type_name(in->msg.type), in->msg.corr,
                      in->msg.cause[0] ? in->msg.cause : "-");
         if (in->outcome == OUTCOME_REPLY)
@@ -581,21 +587,35 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
         const inbound_t *in = &self->batch[i];
         size_t type = in->decoded && in->msg.type < PROTO_TYPE__COUNT ? (size_t)in->msg.type : 0;
         switch (in->outcome) {
-        case OUTCOME_ACK: s.messages_in++; self->stats.in_by_type[type][NODE_IN_APPLIED]++; break;
-        case OUTCOME_DUP: s.duplicates++; self->stats.in_by_type[type][NODE_IN_DUPLICATE]++; break;
-        case OUTCOME_NACK: s.nacks_sent++; self->stats.in_by_type[type][NODE_IN_NACKED]++; break;
-        case OUTCOME_REPLY: s.queries++; self->stats.in_by_type[type][NODE_IN_QUERY]++; break;
-        default: break;
+        case OUTCOME_ACK:
+            s.messages_in++;
+            self->stats.in_by_type[type][NODE_IN_APPLIED]++;
+            break;
+        case OUTCOME_DUP:
+            s.duplicates++;
+            self->stats.in_by_type[type][NODE_IN_DUPLICATE]++;
+            break;
+        case OUTCOME_NACK:
+            s.nacks_sent++;
+            self->stats.in_by_type[type][NODE_IN_NACKED]++;
+            break;
+        case OUTCOME_REPLY:
+            s.queries++;
+            self->stats.in_by_type[type][NODE_IN_QUERY]++;
+            break;
+        default:
+            break;
         }
     }
     for (size_t i = 0; i < self->ctx.published_count; i++)
         if (self->ctx.published[i].type < PROTO_TYPE__COUNT)
             self->stats.out_by_type[self->ctx.published[i].type]++;
     self->stats.dead_lettered += self->dead_in_batch;
-    node_histogram_observe(&self->stats.batch_size, batch_bounds, sizeof batch_bounds / sizeof batch_bounds[0],
+    node_histogram_observe(&self->stats.batch_size, batch_bounds,
+                           sizeof batch_bounds / sizeof batch_bounds[0],
                            self->batch_count + self->answer_count);
-    node_histogram_observe(&self->stats.commit_us, commit_bounds, sizeof commit_bounds / sizeof commit_bounds[0],
-                           commit_us);
+    node_histogram_observe(&self->stats.commit_us, commit_bounds,
+                           sizeof commit_bounds / sizeof commit_bounds[0], commit_us);
     self->stats.messages_in += s.messages_in;
     self->stats.duplicates += s.duplicates;
     self->stats.nacks_sent += s.nacks_sent;
@@ -619,7 +639,8 @@ static ledger_err_t prune_seen(store_txn_t *txn, void *arg)
 static bool process_ready(node_t *self)
 {
     self->batch_count = 0;
-    while (self->batch_count < self->config.batch_max && receive_one(self, &self->batch[self->batch_count]))
+    while (self->batch_count < self->config.batch_max &&
+           receive_one(self, &self->batch[self->batch_count]))
         self->batch_count++;
     self->answer_count = 0;
     for (size_t p = 0; p < relay_peer_count(self->relay); p++)
@@ -634,7 +655,8 @@ static bool process_ready(node_t *self)
     ledger_err_t err = store_write(self->store, apply_batch, self);
     uint64_t commit_us = monotonic_us() - start_us;
     if (err) {
-        node_log(NODE_LOG_ERROR, "event=batch_failed messages=%zu answers=%zu error=%s detail=\"%s\"",
+        node_log(NODE_LOG_ERROR,
+                 "event=batch_failed messages=%zu answers=%zu error=%s detail=\"%s\"",
                  self->batch_count, self->answer_count, ledger_err_name(err),
                  store_last_error(self->store));
         for (size_t i = 0; i < self->batch_count; i++) {
@@ -676,7 +698,8 @@ ledger_err_t node_run(node_t *self)
     items[0] = (zmq_pollitem_t){.socket = zsock_resolve(self->inbox), .events = ZMQ_POLLIN};
     items[1] = (zmq_pollitem_t){.fd = self->wake_fd, .events = ZMQ_POLLIN};
     for (size_t i = 0; i < peers; i++)
-        items[2 + i] = (zmq_pollitem_t){.socket = relay_socket(self->relay, i), .events = ZMQ_POLLIN};
+        items[2 + i] =
+            (zmq_pollitem_t){.socket = relay_socket(self->relay, i), .events = ZMQ_POLLIN};
 
     uint64_t timeout_ms = relay_pump(self->relay, node_now_ms(), NODE_IDLE_MS);
     while (!stop_requested) {

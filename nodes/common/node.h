@@ -74,17 +74,23 @@ store_t *node_store(node_t *node);
 void node_destroy(node_t **node_p);
 
 /* What became of inbound messages, by type (node_stats_t.in_by_type). */
-typedef enum { NODE_IN_APPLIED = 0, NODE_IN_DUPLICATE, NODE_IN_NACKED, NODE_IN_QUERY, NODE_IN__COUNT } node_in_outcome_t;
+typedef enum {
+    NODE_IN_APPLIED = 0,
+    NODE_IN_DUPLICATE,
+    NODE_IN_NACKED,
+    NODE_IN_QUERY,
+    NODE_IN__COUNT
+} node_in_outcome_t;
 
 /* Counters for /metrics. */
 typedef struct {
-    uint64_t messages_in;        /* saga messages applied */
-    uint64_t duplicates;         /* already seen: acked again, nothing changed */
+    uint64_t messages_in; /* saga messages applied */
+    uint64_t duplicates;  /* already seen: acked again, nothing changed */
     uint64_t nacks_sent;
     uint64_t queries;
     uint64_t batches;
     uint64_t batch_failures;
-    uint64_t messages_out;       /* emitted */
+    uint64_t messages_out; /* emitted */
     uint64_t commit_us_total;
     relay_stats_t relay;
     /* Inbound by type (index proto_type_t; 0 = did not decode) and outcome. */
@@ -93,8 +99,8 @@ typedef struct {
     uint64_t out_by_type[PROTO_TYPE__COUNT];
     uint64_t dead_lettered;      /* own outbox entries moved to dead_letters (a peer nacked) */
     uint64_t published_dropped;  /* node_publish items refused: queue full */
-    node_histogram_t batch_size;     /* inbound messages + peer answers per write batch */
-    node_histogram_t commit_us;      /* write batch latency, microseconds */
+    node_histogram_t batch_size; /* inbound messages + peer answers per write batch */
+    node_histogram_t commit_us;  /* write batch latency, microseconds */
 } node_stats_t;
 void node_get_stats(node_t *node, node_stats_t *stats_out);
 

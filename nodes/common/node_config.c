@@ -36,8 +36,10 @@ static const option_t options[] = {
     {"http-host", "LEDGER_HTTP_HOST", STR(http_host), "public HTTP listen address (gateway)"},
     {"http-port", "LEDGER_HTTP_PORT", NUM(OPT_U16, http_port), "public HTTP port (gateway)"},
     {"web-dir", "LEDGER_WEB_DIR", STR(web_dir), "built demo app served at / (gateway)"},
-    {"fraud-rules", "LEDGER_FRAUD_RULES", STR(fraud_rules), "fraud rules file, key = value (fraud)"},
-    {"demo", "LEDGER_DEMO", NUM(OPT_BOOL, demo), "open the demo accounts on first start (accounts)"},
+    {"fraud-rules", "LEDGER_FRAUD_RULES", STR(fraud_rules),
+     "fraud rules file, key = value (fraud)"},
+    {"demo", "LEDGER_DEMO", NUM(OPT_BOOL, demo),
+     "open the demo accounts on first start (accounts)"},
     {"no-sync", "LEDGER_NO_SYNC", NUM(OPT_BOOL, no_sync), "skip fsync on commit: NOT durable"},
     {"batch-max", "LEDGER_BATCH_MAX", NUM(OPT_U32, batch_max), "most inbound messages per commit"},
     {"retry-min-ms", "LEDGER_RETRY_MIN_MS", NUM(OPT_U32, retry_min_ms), "first redelivery delay"},
@@ -54,7 +56,9 @@ static const option_t options[] = {
 
 static const char *kind_name(node_kind_t kind)
 {
-    return kind == NODE_KIND_GATEWAY ? "gateway" : kind == NODE_KIND_ACCOUNTS ? "accounts" : "fraud";
+    return kind == NODE_KIND_GATEWAY    ? "gateway"
+           : kind == NODE_KIND_ACCOUNTS ? "accounts"
+                                        : "fraud";
 }
 
 static void set_defaults(node_config_t *c, node_kind_t kind)
@@ -70,7 +74,9 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     snprintf(c->accounts, sizeof c->accounts, "tcp://127.0.0.1:7201");
     snprintf(c->fraud, sizeof c->fraud, "tcp://127.0.0.1:7301");
     snprintf(c->admin_host, sizeof c->admin_host, "127.0.0.1");
-    c->admin_port = (uint16_t)(kind == NODE_KIND_GATEWAY ? 8181 : kind == NODE_KIND_ACCOUNTS ? 8182 : 8183);
+    c->admin_port = (uint16_t)(kind == NODE_KIND_GATEWAY    ? 8181
+                               : kind == NODE_KIND_ACCOUNTS ? 8182
+                                                            : 8183);
     snprintf(c->http_host, sizeof c->http_host, "127.0.0.1");
     c->http_port = 8080;
     snprintf(c->web_dir, sizeof c->web_dir, "./web/dist");
@@ -101,7 +107,8 @@ static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *v
         else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no") || !*value)
             b = false;
         else {
-            snprintf(why, why_size, "--%s: expected 1/0, true/false or yes/no, got '%s'", o->flag, value);
+            snprintf(why, why_size, "--%s: expected 1/0, true/false or yes/no, got '%s'", o->flag,
+                     value);
             return LEDGER_E_INVALID;
         }
         *(bool *)field = b;
@@ -110,7 +117,8 @@ static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *v
     if (o->type == OPT_LOG) {
         int level = node_log_level_parse(value);
         if (level < 0) {
-            snprintf(why, why_size, "--%s: expected debug, info, warn or error, got '%s'", o->flag, value);
+            snprintf(why, why_size, "--%s: expected debug, info, warn or error, got '%s'", o->flag,
+                     value);
             return LEDGER_E_INVALID;
         }
         *(uint32_t *)field = (uint32_t)level;
@@ -121,7 +129,8 @@ static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *v
     unsigned long long n = strtoull(value, &end, 10);
     uint64_t max = o->type == OPT_U16 ? UINT16_MAX : o->type == OPT_U32 ? UINT32_MAX : UINT64_MAX;
     if (!*value || *end || errno || value[0] == '-' || n > max) {
-        snprintf(why, why_size, "--%s: expected an integer 0..%" PRIu64 ", got '%s'", o->flag, max, value);
+        snprintf(why, why_size, "--%s: expected an integer 0..%" PRIu64 ", got '%s'", o->flag, max,
+                 value);
         return LEDGER_E_INVALID;
     }
     if (o->type == OPT_U16)
@@ -148,8 +157,9 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
     struct option longopts[OPTION_COUNT + 2];
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         bool is_bool = options[i].type == OPT_BOOL;
-        longopts[i] = (struct option){options[i].flag, is_bool ? optional_argument : required_argument,
-                                      NULL, (int)(1000 + i)};
+        longopts[i] =
+            (struct option){options[i].flag, is_bool ? optional_argument : required_argument, NULL,
+                            (int)(1000 + i)};
     }
     longopts[OPTION_COUNT] = (struct option){"help", no_argument, NULL, 'h'};
     longopts[OPTION_COUNT + 1] = (struct option){0, 0, 0, 0};
@@ -190,19 +200,33 @@ void node_config_usage(node_kind_t kind, FILE *out)
 {
     node_config_t d;
     set_defaults(&d, kind);
-    fprintf(out, "usage: ledger-%s [options]\n\nEvery option can also be set with the environment "
-                 "variable shown; flags win.\n\n", kind_name(kind));
+    fprintf(out,
+            "usage: ledger-%s [options]\n\nEvery option can also be set with the environment "
+            "variable shown; flags win.\n\n",
+            kind_name(kind));
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         const option_t *o = &options[i];
         const char *field = (const char *)&d + o->offset;
         char def[NODE_PATH_MAX + 8];
         switch (o->type) {
-        case OPT_STR: snprintf(def, sizeof def, "%s", field); break;
-        case OPT_U16: snprintf(def, sizeof def, "%u", *(const uint16_t *)field); break;
-        case OPT_U32: snprintf(def, sizeof def, "%" PRIu32, *(const uint32_t *)field); break;
-        case OPT_U64: snprintf(def, sizeof def, "%" PRIu64, *(const uint64_t *)field); break;
-        case OPT_BOOL: snprintf(def, sizeof def, "%s", *(const bool *)field ? "1" : "0"); break;
-        case OPT_LOG: snprintf(def, sizeof def, "info"); break;
+        case OPT_STR:
+            snprintf(def, sizeof def, "%s", field);
+            break;
+        case OPT_U16:
+            snprintf(def, sizeof def, "%u", *(const uint16_t *)field);
+            break;
+        case OPT_U32:
+            snprintf(def, sizeof def, "%" PRIu32, *(const uint32_t *)field);
+            break;
+        case OPT_U64:
+            snprintf(def, sizeof def, "%" PRIu64, *(const uint64_t *)field);
+            break;
+        case OPT_BOOL:
+            snprintf(def, sizeof def, "%s", *(const bool *)field ? "1" : "0");
+            break;
+        case OPT_LOG:
+            snprintf(def, sizeof def, "info");
+            break;
         }
         fprintf(out, "  --%-26s %-34s %s (default: %s)\n", o->flag, o->env, o->help, def);
     }

@@ -28,29 +28,29 @@ typedef enum { NODE_KIND_GATEWAY, NODE_KIND_ACCOUNTS, NODE_KIND_FRAUD } node_kin
 
 typedef struct {
     node_kind_t kind;
-    char name[33];                          /* origin of messages: "gateway", ... */
-    char data_dir[NODE_PATH_MAX];           /* LEDGER_DATA_DIR, --data-dir */
-    char inbox[NODE_ENDPOINT_MAX + 1];      /* LEDGER_INBOX, --inbox: ROUTER bind */
-    char feed[NODE_ENDPOINT_MAX + 1];       /* LEDGER_FEED, --feed: PUB bind */
-    char accounts[NODE_ENDPOINT_MAX + 1];   /* LEDGER_ACCOUNTS_ENDPOINT, --accounts */
-    char fraud[NODE_ENDPOINT_MAX + 1];      /* LEDGER_FRAUD_ENDPOINT, --fraud */
-    char gateway[NODE_ENDPOINT_MAX + 1];    /* LEDGER_GATEWAY_ENDPOINT, --gateway */
-    char admin_host[NODE_HOST_MAX];         /* LEDGER_ADMIN_HOST, --admin-host */
-    uint16_t admin_port;                    /* LEDGER_ADMIN_PORT, --admin-port (0 = off) */
-    char http_host[NODE_HOST_MAX];          /* LEDGER_HTTP_HOST, --http-host (gateway) */
-    uint16_t http_port;                     /* LEDGER_HTTP_PORT, --http-port (gateway) */
-    char web_dir[NODE_PATH_MAX];            /* LEDGER_WEB_DIR, --web-dir (gateway) */
-    char fraud_rules[NODE_PATH_MAX];        /* LEDGER_FRAUD_RULES, --fraud-rules (fraud) */
-    bool demo;                              /* LEDGER_DEMO=1, --demo: seed demo accounts */
-    bool no_sync;                           /* LEDGER_NO_SYNC=1, --no-sync: NOT durable */
-    uint32_t batch_max;                     /* LEDGER_BATCH_MAX, --batch-max */
-    uint32_t retry_min_ms;                  /* LEDGER_RETRY_MIN_MS, --retry-min-ms */
-    uint32_t retry_max_ms;                  /* LEDGER_RETRY_MAX_MS, --retry-max-ms */
-    uint32_t log_level;                     /* LEDGER_LOG_LEVEL, --log-level */
-    uint64_t idempotency_retention_ms;      /* LEDGER_IDEMPOTENCY_RETENTION_MS (gateway) */
-    uint64_t map_max_bytes;                 /* LEDGER_MAP_MAX_BYTES, --map-max-bytes */
-    uint64_t health_stale_ms;               /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
-    bool help;                              /* --help was given */
+    char name[33];                        /* origin of messages: "gateway", ... */
+    char data_dir[NODE_PATH_MAX];         /* LEDGER_DATA_DIR, --data-dir */
+    char inbox[NODE_ENDPOINT_MAX + 1];    /* LEDGER_INBOX, --inbox: ROUTER bind */
+    char feed[NODE_ENDPOINT_MAX + 1];     /* LEDGER_FEED, --feed: PUB bind */
+    char accounts[NODE_ENDPOINT_MAX + 1]; /* LEDGER_ACCOUNTS_ENDPOINT, --accounts */
+    char fraud[NODE_ENDPOINT_MAX + 1];    /* LEDGER_FRAUD_ENDPOINT, --fraud */
+    char gateway[NODE_ENDPOINT_MAX + 1];  /* LEDGER_GATEWAY_ENDPOINT, --gateway */
+    char admin_host[NODE_HOST_MAX];       /* LEDGER_ADMIN_HOST, --admin-host */
+    uint16_t admin_port;                  /* LEDGER_ADMIN_PORT, --admin-port (0 = off) */
+    char http_host[NODE_HOST_MAX];        /* LEDGER_HTTP_HOST, --http-host (gateway) */
+    uint16_t http_port;                   /* LEDGER_HTTP_PORT, --http-port (gateway) */
+    char web_dir[NODE_PATH_MAX];          /* LEDGER_WEB_DIR, --web-dir (gateway) */
+    char fraud_rules[NODE_PATH_MAX];      /* LEDGER_FRAUD_RULES, --fraud-rules (fraud) */
+    bool demo;                            /* LEDGER_DEMO=1, --demo: seed demo accounts */
+    bool no_sync;                         /* LEDGER_NO_SYNC=1, --no-sync: NOT durable */
+    uint32_t batch_max;                   /* LEDGER_BATCH_MAX, --batch-max */
+    uint32_t retry_min_ms;                /* LEDGER_RETRY_MIN_MS, --retry-min-ms */
+    uint32_t retry_max_ms;                /* LEDGER_RETRY_MAX_MS, --retry-max-ms */
+    uint32_t log_level;                   /* LEDGER_LOG_LEVEL, --log-level */
+    uint64_t idempotency_retention_ms;    /* LEDGER_IDEMPOTENCY_RETENTION_MS (gateway) */
+    uint64_t map_max_bytes;               /* LEDGER_MAP_MAX_BYTES, --map-max-bytes */
+    uint64_t health_stale_ms;             /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
+    bool help;                            /* --help was given */
 } node_config_t;
 
 /*  Fills `config` for a node of `kind` from defaults, the environment and

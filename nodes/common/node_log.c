@@ -36,8 +36,10 @@ void node_log(node_log_level_t level, const char *fmt, ...)
     char line[1024];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    unsigned long long ms = (unsigned long long)now.tv_sec * 1000ull + (unsigned long long)now.tv_nsec / 1000000ull;
-    int n = snprintf(line, sizeof line, "ts=%llu node=%s level=%s ", ms, log_node, level_names[level]);
+    unsigned long long ms =
+        (unsigned long long)now.tv_sec * 1000ull + (unsigned long long)now.tv_nsec / 1000000ull;
+    int n =
+        snprintf(line, sizeof line, "ts=%llu node=%s level=%s ", ms, log_node, level_names[level]);
     va_list ap;
     va_start(ap, fmt);
     if (n > 0 && (size_t)n < sizeof line)

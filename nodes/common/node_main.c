@@ -21,7 +21,8 @@ int node_main_setup(node_config_t *config, node_kind_t kind, int argc, char **ar
     return -1;
 }
 
-int node_main_run(const node_config_t *config, const node_app_t *app, const node_main_hooks_t *hooks)
+int node_main_run(const node_config_t *config, const node_app_t *app,
+                  const node_main_hooks_t *hooks)
 {
     node_main_hooks_t none = {0};
     if (!hooks)

@@ -28,6 +28,7 @@ typedef struct {
 int node_main_setup(node_config_t *config, node_kind_t kind, int argc, char **argv);
 
 /* Runs the node to the end; returns the process exit code. `hooks` may be NULL. */
-int node_main_run(const node_config_t *config, const node_app_t *app, const node_main_hooks_t *hooks);
+int node_main_run(const node_config_t *config, const node_app_t *app,
+                  const node_main_hooks_t *hooks);
 
 #endif

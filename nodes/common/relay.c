@@ -28,7 +28,7 @@ typedef struct {
     uint64_t seq;
     uint64_t deadline_ms; /* resend when now >= deadline */
     uint32_t attempts;    /* tries so far, sent or refused by a peer that is away */
-    uint64_t sent_ms; /* last time it went out */
+    uint64_t sent_ms;     /* last time it went out */
     uint8_t peer;
     bool sent; /* went out at least once: later retries wait for an ack timeout */
     bool done;
@@ -40,7 +40,7 @@ struct relay_t {
     char peer_names[RELAY_PEERS_MAX][STORE_PEER_MAX + 1];
     zsock_t *peers[RELAY_PEERS_MAX];
     uint32_t retry_min_ms, retry_max_ms;
-    uint64_t cursor_seq; /* highest outbox seq loaded */
+    uint64_t cursor_seq;  /* highest outbox seq loaded */
     inflight_t *inflight; /* sorted by seq */
     size_t inflight_count, inflight_cap, inflight_done;
     uint64_t next_deadline_ms;
@@ -115,7 +115,7 @@ size_t relay_peer_count(const relay_t *relay)
 static uint64_t backoff_ms(const relay_t *self, uint32_t attempts, bool sent)
 {
     uint64_t delay = sent || self->retry_min_ms < RELAY_CONNECT_RETRY_MS ? self->retry_min_ms
-                                                                          : RELAY_CONNECT_RETRY_MS;
+                                                                         : RELAY_CONNECT_RETRY_MS;
     for (uint32_t i = 1; i < attempts && delay < self->retry_max_ms; i++)
         delay *= 2;
     if (delay > self->retry_max_ms)
@@ -232,16 +232,17 @@ size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, 
             break;
         relay_answer_t *a = &answers[n];
         memset(a, 0, sizeof *a);
-        bool ok = got == 2 &&
-                  proto_tag_unpack(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]), &a->tag) == LEDGER_OK;
+        bool ok = got == 2 && proto_tag_unpack(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]),
+                                               &a->tag) == LEDGER_OK;
         if (ok) {
             proto_msg_t reply;
             char why[128] = "";
-            ledger_err_t err = proto_decode(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]), &reply,
-                                            why, sizeof why);
+            ledger_err_t err = proto_decode(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]),
+                                            &reply, why, sizeof why);
             if (err || (reply.type != PROTO_ACK && reply.type != PROTO_NACK)) {
                 node_log(NODE_LOG_WARN, "event=bad_answer peer=%s tag=%llu error=%s reason=\"%s\"",
-                         self->peer_names[index], (unsigned long long)a->tag, ledger_err_name(err), why);
+                         self->peer_names[index], (unsigned long long)a->tag, ledger_err_name(err),
+                         why);
                 ok = false;
             } else {
                 a->ack = reply.type == PROTO_ACK;
@@ -250,7 +251,8 @@ size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, 
             }
             proto_msg_release(&reply);
         } else {
-            node_log(NODE_LOG_WARN, "event=bad_answer peer=%s frames=%zu", self->peer_names[index], got);
+            node_log(NODE_LOG_WARN, "event=bad_answer peer=%s frames=%zu", self->peer_names[index],
+                     got);
         }
         for (size_t i = 0; i < got && i < 2; i++)
             zmq_msg_close(&frames[i]);
@@ -304,7 +306,8 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         if (want > RELAY_LOAD_BATCH)
             want = RELAY_LOAD_BATCH;
         size_t n = 0;
-        ledger_err_t err = store_outbox_take_due(txn, UINT64_MAX, self->cursor_seq, self->load, want, &n);
+        ledger_err_t err =
+            store_outbox_take_due(txn, UINT64_MAX, self->cursor_seq, self->load, want, &n);
         if (err) {
             node_log(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
             return;
@@ -334,7 +337,10 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             bool sent = send_entry(self, (size_t)peer, o->seq, o->msg, o->msg_size);
             if (sent)
                 self->stats.sent++;
-            inflight_t entry = {.seq = o->seq, .peer = (uint8_t)peer, .attempts = 1, .sent = sent,
+            inflight_t entry = {.seq = o->seq,
+                                .peer = (uint8_t)peer,
+                                .attempts = 1,
+                                .sent = sent,
                                 .sent_ms = now_ms};
             entry.deadline_ms = now_ms + retry_delay_ms(self, (size_t)peer, 1, sent);
             if (inflight_push(self, entry) != LEDGER_OK)
@@ -345,7 +351,8 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
     }
 }
 
-/* Logs a resend with the message's id, type, transfer id and cause (decoded only for the log line). */
+/* Logs a resend with the message's id, type, transfer id and cause (decoded only for the log line).
+ */
 static void log_redelivery(const relay_t *self, const inflight_t *e, const store_outbox_entry_t *o)
 {
     proto_msg_t msg;
@@ -353,7 +360,8 @@ static void log_redelivery(const relay_t *self, const inflight_t *e, const store
     bool decoded = proto_decode(o->msg, o->msg_size, &msg, NULL, 0) == LEDGER_OK;
     if (decoded)
         proto_msg_id(&msg, id);
-    node_log(NODE_LOG_WARN, "event=redelivering peer=%s tag=%llu attempts=%u id=%s type=%s corr=%s cause=%s",
+    node_log(NODE_LOG_WARN,
+             "event=redelivering peer=%s tag=%llu attempts=%u id=%s type=%s corr=%s cause=%s",
              self->peer_names[e->peer], (unsigned long long)e->seq, e->attempts, id,
              decoded ? proto_type_name(msg.type) : "-", decoded && msg.corr[0] ? msg.corr : "-",
              decoded && msg.cause[0] ? msg.cause : "-");

@@ -37,8 +37,8 @@ typedef struct {
 } relay_peer_t;
 
 typedef struct {
-    uint64_t sent;         /* first sends */
-    uint64_t redelivered;  /* resends after a timeout */
+    uint64_t sent;        /* first sends */
+    uint64_t redelivered; /* resends after a timeout */
     uint64_t acked;
     uint64_t nacked;
     uint64_t inflight;
@@ -56,9 +56,9 @@ size_t relay_peer_count(const relay_t *relay);
 /* One answer read from a peer socket. */
 typedef struct {
     uint64_t tag;
-    bool ack;                 /* false: nack */
-    char code[49];            /* nack code */
-    char reason[257];         /* nack reason */
+    bool ack;         /* false: nack */
+    char code[49];    /* nack code */
+    char reason[257]; /* nack reason */
 } relay_answer_t;
 
 /*  Reads up to `max` answers waiting on peer socket `index` without

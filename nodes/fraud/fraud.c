@@ -22,9 +22,9 @@
 /* Risk keys: a tag byte, then fixed-width fields so that keys sort by source, then time. */
 #define RISK_TAG_VELOCITY 'v'
 #define RISK_TAG_PAYEE 'p'
-#define RISK_ID_FIELD PROTO_ACCOUNT_ID_MAX                   /* NUL-padded account id */
-#define VELOCITY_PREFIX_BYTES (1 + RISK_ID_FIELD)            /* 'v' + source */
-#define VELOCITY_TS_BYTES 8                                  /* be64 ts_ms */
+#define RISK_ID_FIELD PROTO_ACCOUNT_ID_MAX        /* NUL-padded account id */
+#define VELOCITY_PREFIX_BYTES (1 + RISK_ID_FIELD) /* 'v' + source */
+#define VELOCITY_TS_BYTES 8                       /* be64 ts_ms */
 #define VELOCITY_KEY_MAX (VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES + PROTO_TRANSFER_ID_MAX)
 #define PAYEE_KEY_BYTES (1 + 2 * RISK_ID_FIELD)
 /* Largest encoded decision record. */
@@ -82,7 +82,7 @@ static ledger_err_t parse_uint(const char *key, const char *text, uint64_t max, 
     for (const char *p = text; *p; p++) {
         if (*p < '0' || *p > '9') {
             text_format(why, why_size, "%s: '%.40s' is not a whole number (digits only)", key,
-                     text);
+                        text);
             return LEDGER_E_INVALID;
         }
         if (__builtin_mul_overflow(acc, 10u, &acc) ||
@@ -124,8 +124,8 @@ static ledger_err_t parse_blocklist(fraud_rules_t *rules, const char *value, cha
                 item_len--;
             if (!account_id_valid(item, item_len)) {
                 text_format(why, why_size,
-                         "blocklist: '%.*s' is not an account id (1 to %d of a-z 0-9 _ -)",
-                         (int)(item_len > 64 ? 64 : item_len), item, PROTO_ACCOUNT_ID_MAX);
+                            "blocklist: '%.*s' is not an account id (1 to %d of a-z 0-9 _ -)",
+                            (int)(item_len > 64 ? 64 : item_len), item, PROTO_ACCOUNT_ID_MAX);
                 return LEDGER_E_INVALID;
             }
             bool duplicate = false;
@@ -136,7 +136,7 @@ static ledger_err_t parse_blocklist(fraud_rules_t *rules, const char *value, cha
             if (!duplicate) {
                 if (next.blocklist_count == FRAUD_BLOCKLIST_MAX) {
                     text_format(why, why_size, "blocklist: more than %d accounts",
-                             FRAUD_BLOCKLIST_MAX);
+                                FRAUD_BLOCKLIST_MAX);
                     return LEDGER_E_INVALID;
                 }
                 memcpy(next.blocklist[next.blocklist_count], item, item_len);
@@ -203,8 +203,7 @@ static char *trim(char *s, size_t *len)
 }
 
 /* Applies one line (NUL-terminated, comment not yet removed) to `rules`. */
-static ledger_err_t rules_apply_line(fraud_rules_t *rules, char *line, char *why,
-                                     size_t why_size)
+static ledger_err_t rules_apply_line(fraud_rules_t *rules, char *line, char *why, size_t why_size)
 {
     char *hash = strchr(line, '#');
     if (hash)
@@ -256,7 +255,7 @@ ledger_err_t fraud_rules_load_file(fraud_rules_t *rules, const char *path, char 
                 has_nul = true;
             if (len == FRAUD_RULES_LINE_MAX) {
                 text_format(why, why_size, "line %lu: longer than %d bytes", line_no,
-                         FRAUD_RULES_LINE_MAX);
+                            FRAUD_RULES_LINE_MAX);
                 err = LEDGER_E_TOO_LARGE;
                 break;
             }
@@ -477,8 +476,8 @@ static bool blocklisted(const fraud_rules_t *rules, const char *id)
 }
 
 /* Evaluates every rule for transfer `t`; fills *f with those that fire. */
-static ledger_err_t evaluate(node_ctx_t *ctx, const fraud_rules_t *rules,
-                             const proto_transfer_t *t, findings_t *f)
+static ledger_err_t evaluate(node_ctx_t *ctx, const fraud_rules_t *rules, const proto_transfer_t *t,
+                             findings_t *f)
 {
     memset(f, 0, sizeof *f);
     char amount[MONEY_TEXT_MAX], limit[MONEY_TEXT_MAX];
@@ -490,8 +489,7 @@ static ledger_err_t evaluate(node_ctx_t *ctx, const fraud_rules_t *rules,
 
     uint64_t count = 0;
     int64_t sum = 0;
-    ledger_err_t err =
-        velocity_scan(ctx, t->from, rules->velocity_window_ms, &count, &sum);
+    ledger_err_t err = velocity_scan(ctx, t->from, rules->velocity_window_ms, &count, &sum);
     if (err)
         return err;
     if (rules->velocity_window_ms > 0) {
@@ -543,9 +541,9 @@ static ledger_err_t learn_approval(node_ctx_t *ctx, const fraud_rules_t *rules,
         memcpy(key + VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES, t->transfer, id_len);
         uint8_t amount[8];
         store_be64_put(amount, (uint64_t)t->amount_minor);
-        ledger_err_t err = store_put(ctx->txn, STORE_DB_RISK, key,
-                                     VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES + id_len, amount,
-                                     sizeof amount, 0);
+        ledger_err_t err =
+            store_put(ctx->txn, STORE_DB_RISK, key,
+                      VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES + id_len, amount, sizeof amount, 0);
         if (err)
             return err;
     }
@@ -565,7 +563,8 @@ ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const prot
     const proto_transfer_t *t = &msg->body.transfer;
     /* proto validation guarantees these; without them there is no key to store under. */
     if (text_len_within(t->transfer, PROTO_TRANSFER_ID_MAX) == 0 ||
-        text_len_within(t->from, PROTO_ACCOUNT_ID_MAX) == 0 || text_len_within(t->to, PROTO_ACCOUNT_ID_MAX) == 0 ||
+        text_len_within(t->from, PROTO_ACCOUNT_ID_MAX) == 0 ||
+        text_len_within(t->to, PROTO_ACCOUNT_ID_MAX) == 0 ||
         strnlen(t->currency, sizeof t->currency) != PROTO_CURRENCY_LEN)
         return LEDGER_E_INVALID;
 

@@ -63,7 +63,8 @@
 #define FRAUD_WINDOW_MAX_MS 2592000000ULL /* longest velocity window: 30 days */
 #define FRAUD_VELOCITY_COUNT_MAX 1000000u /* largest velocity_max_count accepted */
 #define FRAUD_PRUNE_MAX_PER_EVAL 1024     /* old velocity entries deleted per evaluation */
-#define FRAUD_RULES_LINE_MAX 8192         /* longest line of a rules file, in bytes (fits a full blocklist) */
+#define FRAUD_RULES_LINE_MAX                                                                       \
+    8192 /* longest line of a rules file, in bytes (fits a full blocklist) */
 #define FRAUD_DECISION_VERSION 1
 
 /* Demo defaults (fraud_rules_defaults). Amounts in pence. */

@@ -29,8 +29,7 @@ static void parse_item(json_t *value, gateway_batch_item_t *item)
 {
     item->state = GATEWAY_BATCH_ITEM_INVALID;
     if (!json_is_object(value)) {
-        batch_fail(&item->error, 400, "invalid_json", NULL,
-                   "each transfer must be a JSON object");
+        batch_fail(&item->error, 400, "invalid_json", NULL, "each transfer must be a JSON object");
         return;
     }
     const json_t *key = json_object_get(value, "idempotency_key");
@@ -77,8 +76,7 @@ ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t *
     if (!json_is_object(root)) {
         batch_fail(err, 400, "invalid_json", NULL, "the body must be a JSON object");
     } else if (json_object_size(root) != (list ? 1u : 0u)) {
-        batch_fail(err, 400, "unknown_field", NULL,
-                   "the body takes one field: \"transfers\"");
+        batch_fail(err, 400, "unknown_field", NULL, "the body takes one field: \"transfers\"");
     } else if (!list) {
         batch_fail(err, 400, "missing_field", "transfers",
                    "transfers is required: an array of transfers");

@@ -66,9 +66,9 @@ typedef struct {
     gateway_batch_item_state_t state;
     bool parsed; /* passed validation: submitted by every gateway_batch_apply run */
     char key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1];
-    gateway_transfer_request_t req;  /* PARSED and after */
-    gateway_submit_result_t result;  /* ACCEPTED, REPLAYED */
-    gateway_error_t error;           /* INVALID */
+    gateway_transfer_request_t req; /* PARSED and after */
+    gateway_submit_result_t result; /* ACCEPTED, REPLAYED */
+    gateway_error_t error;          /* INVALID */
 } gateway_batch_item_t;
 
 typedef struct {

@@ -396,8 +396,7 @@ ledger_err_t gateway_parse_transfer_request(const char *body, size_t len,
     return result;
 }
 
-ledger_err_t gateway_transfer_request_from_json(const json_t *root,
-                                                gateway_transfer_request_t *out,
+ledger_err_t gateway_transfer_request_from_json(const json_t *root, gateway_transfer_request_t *out,
                                                 gateway_error_t *err)
 {
     assert(root && out && err);
@@ -962,8 +961,8 @@ static uint64_t prune_keys(gateway_http_t *gw)
         gw_log(gw, "gateway http: idempotency pruning failed: %s (%s)", ledger_err_name(err),
                store_last_error(gw->store));
     /* A full run means more are due: go again soon, between batches. */
-    bool more = !err && (p.pruned == GATEWAY_HTTP_PRUNE_MAX ||
-                         p.events_pruned == GATEWAY_EVENTS_PRUNE_MAX);
+    bool more =
+        !err && (p.pruned == GATEWAY_HTTP_PRUNE_MAX || p.events_pruned == GATEWAY_EVENTS_PRUNE_MAX);
     return mono_ms() + (more ? 10u : GATEWAY_HTTP_PRUNE_INTERVAL_MS);
 }
 
@@ -1401,14 +1400,22 @@ static void request_free(request_t *r)
 static const char *route_label(route_t route)
 {
     switch (route) {
-    case ROUTE_HEALTH: return "/api/health";
-    case ROUTE_TRANSFERS: return "/api/transfers";
-    case ROUTE_TRANSFER: return "/api/transfers/{id}";
-    case ROUTE_ACCOUNTS: return "/api/accounts";
-    case ROUTE_ACCOUNT: return "/api/accounts/{id}";
-    case ROUTE_ACCOUNT_LEDGER: return "/api/accounts/{id}/ledger";
-    case ROUTE_TRANSFERS_BATCH: return "/api/transfers/batch";
-    case ROUTE_NONE: break;
+    case ROUTE_HEALTH:
+        return "/api/health";
+    case ROUTE_TRANSFERS:
+        return "/api/transfers";
+    case ROUTE_TRANSFER:
+        return "/api/transfers/{id}";
+    case ROUTE_ACCOUNTS:
+        return "/api/accounts";
+    case ROUTE_ACCOUNT:
+        return "/api/accounts/{id}";
+    case ROUTE_ACCOUNT_LEDGER:
+        return "/api/accounts/{id}/ledger";
+    case ROUTE_TRANSFERS_BATCH:
+        return "/api/transfers/batch";
+    case ROUTE_NONE:
+        break;
     }
     return "other";
 }
@@ -1420,9 +1427,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     const request_t *r = *con_cls;
     const union MHD_ConnectionInfo *info =
-        r && gw->count_request ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS) : NULL;
+        r && gw->count_request ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS)
+                               : NULL;
     if (info && info->http_status)
-        gw->count_request(gw->count_request_arg, r->method, route_label(r->route), info->http_status);
+        gw->count_request(gw->count_request_arg, r->method, route_label(r->route),
+                          info->http_status);
     request_free(*con_cls);
     *con_cls = NULL;
 }

@@ -42,8 +42,8 @@
         A replay (same Idempotency-Key, same request) answers exactly the
         original answer again (202, same body, status "pending") with the
         header `Idempotent-Replayed: true`; GET the transfer for its status now.
-      POST /api/transfers/batch                200 {"results":[...],"accepted","replayed","rejected"}
-                                               up to 8,190 transfers, each with its own
+      POST /api/transfers/batch                200
+   {"results":[...],"accepted","replayed","rejected"} up to 8,190 transfers, each with its own
                                                idempotency_key and result (gateway_batch.h)
       GET  /api/transfers?limit=&cursor=       200 {"transfers":[...],"next_cursor"} newest first,
                                                limit 1..200 (default 50)
@@ -101,10 +101,11 @@
 #define GATEWAY_HTTP_WEB_DIR_DEFAULT "./web/dist"
 
 /* Fixed limits. */
-#define GATEWAY_HTTP_BATCH_MAX 512               /* requests in one group commit */
-#define GATEWAY_HTTP_COMMIT_TRANSFERS_MAX 16384   /* transfers in one group commit (a batch
-                                                     request counts its items; one batch
-                                                     request always fits) */
+#define GATEWAY_HTTP_BATCH_MAX 512 /* requests in one group commit */
+#define GATEWAY_HTTP_COMMIT_TRANSFERS_MAX                                                          \
+    16384                                        /* transfers in one group commit (a batch         \
+                                                    request counts its items; one batch            \
+                                                    request always fits) */
 #define GATEWAY_HTTP_PRUNE_INTERVAL_MS 60000u    /* idempotency pruning period */
 #define GATEWAY_HTTP_PRUNE_MAX 2048              /* keys pruned per run */
 #define GATEWAY_HTTP_DISCARD_MAX (1024u * 1024u) /* body bytes read past the cap before closing */
@@ -209,8 +210,7 @@ ledger_err_t gateway_parse_transfer_request(const char *body, size_t len,
 /*  The same validation over an already parsed JSON value (one item of
     POST /api/transfers/batch, see gateway_batch.h): `root` must be an object
     with exactly the keys above (400 invalid_json otherwise). Same errors. */
-ledger_err_t gateway_transfer_request_from_json(const json_t *root,
-                                                gateway_transfer_request_t *out,
+ledger_err_t gateway_transfer_request_from_json(const json_t *root, gateway_transfer_request_t *out,
                                                 gateway_error_t *err);
 
 /* An account to open, from POST /api/accounts. */

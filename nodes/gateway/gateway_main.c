@@ -69,7 +69,8 @@ static int start_http(node_t *node, void *arg)
         .web_dir = c->web_dir,
     };
     if (gateway_http_start(&hc, &gw->http) != LEDGER_OK) {
-        node_log(NODE_LOG_ERROR, "event=http_start_failed host=%s port=%u", c->http_host, c->http_port);
+        node_log(NODE_LOG_ERROR, "event=http_start_failed host=%s port=%u", c->http_host,
+                 c->http_port);
         return 1;
     }
     node_log(NODE_LOG_INFO, "event=http_listening host=%s port=%u", c->http_host,

@@ -288,9 +288,9 @@ static json_t *record_to_json(const view_record_t *rec)
         goto fail;
     for (uint32_t i = 0; i < rec->timeline_count; i++) {
         const timeline_entry_t *e = &rec->timeline[i];
-        json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:I}", "step", e->step, "node", e->node,
-                                  "message_id", e->message_id, "cause", e->cause, "ts_ms",
-                                  (json_int_t)e->ts_ms);
+        json_t *entry =
+            json_pack("{s:s, s:s, s:s, s:s, s:I}", "step", e->step, "node", e->node, "message_id",
+                      e->message_id, "cause", e->cause, "ts_ms", (json_int_t)e->ts_ms);
         if (entry && e->has_rules) {
             json_t *rules = json_array();
             for (uint32_t r = 0; rules && r < e->rule_count; r++) {

@@ -240,9 +240,8 @@ static snapshot_t snapshot(fx_t *fx, const char *transfer)
     }
     const void *val;
     size_t size;
-    if (transfer &&
-        store_get(fx->txn, STORE_DB_TRANSFERS, transfer, strlen(transfer), &val, &size) ==
-            LEDGER_OK) {
+    if (transfer && store_get(fx->txn, STORE_DB_TRANSFERS, transfer, strlen(transfer), &val,
+                              &size) == LEDGER_OK) {
         assert_true(size <= sizeof s.transfer_rec);
         memcpy(s.transfer_rec, val, size);
         s.transfer_rec_size = size;
@@ -766,9 +765,14 @@ static void test_unknown_types_are_rejected_without_writes(void **state)
 {
     fx_t *fx = *state;
     static const proto_type_t others[] = {
-        PROTO_FUNDS_RESERVED,    PROTO_TRANSFER_SETTLED, PROTO_TRANSFER_REJECTED_FRAUD,
-        PROTO_TRANSFER_DECLINED, PROTO_ACK,              PROTO_NACK,
-        PROTO_ACCOUNT_QUERY,     PROTO_ACCOUNT_REPLY,
+        PROTO_FUNDS_RESERVED,
+        PROTO_TRANSFER_SETTLED,
+        PROTO_TRANSFER_REJECTED_FRAUD,
+        PROTO_TRANSFER_DECLINED,
+        PROTO_ACK,
+        PROTO_NACK,
+        PROTO_ACCOUNT_QUERY,
+        PROTO_ACCOUNT_REPLY,
     };
     snapshot_t before = snapshot(fx, NULL);
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
@@ -1068,8 +1072,8 @@ static void test_seed_demo_opens_the_demo_accounts_once(void **state)
         const char *id, *name;
         int64_t balance;
     } want[] = {
-        {"alice", "Alice Smith", 100000}, {"bob", "Bob Jones", 25000},
-        {"carol", "Carol White", 500000}, {"dave", "Dave Brown", 5000},
+        {"alice", "Alice Smith", 100000},      {"bob", "Bob Jones", 25000},
+        {"carol", "Carol White", 500000},      {"dave", "Dave Brown", 5000},
         {"mallory", "Mallory Black", 1000000},
     };
     for (size_t i = 0; i < 5; i++) {

@@ -323,9 +323,8 @@ static void test_several_rules_fire_together(void **state)
     }
     /* the 6th transfer, 1500.00 + 2000.00 in the window, to a blocklisted new payee */
     proto_msg_t v = decide(fx, "alice", "mallory", 200000);
-    static const char *const all[] = {"amount_over_threshold", "velocity_count",
-                                      "velocity_sum", "blocklisted_account",
-                                      "new_payee_large_amount"};
+    static const char *const all[] = {"amount_over_threshold", "velocity_count", "velocity_sum",
+                                      "blocklisted_account", "new_payee_large_amount"};
     assert_rejected(&v, 5, all);
     assert_non_null(strstr(v.body.verdict.reason, "amount 2000.00 above limit 1000.00; "));
     assert_non_null(strstr(v.body.verdict.reason, "; blocklisted account mallory; "));
@@ -341,7 +340,7 @@ static void test_velocity_window_slides_with_time(void **state)
         assert_approved(&v);
     }
     assert_int_equal(count_of(fx, STORE_DB_RISK), 6); /* 5 velocity entries + 1 payee */
-    fx->ctx.now_ms = T0_MS + WINDOW_MS - 1; /* the first one is still inside */
+    fx->ctx.now_ms = T0_MS + WINDOW_MS - 1;           /* the first one is still inside */
     proto_msg_t v = decide(fx, "alice", "bob", 100);
     assert_rejected_by(&v, "velocity_count");
     fx->ctx.now_ms = T0_MS + WINDOW_MS; /* the first one has left: pruned */
@@ -439,9 +438,15 @@ static void test_unknown_types_are_rejected_without_writes(void **state)
 {
     fx_t *fx = *state;
     static const proto_type_t others[] = {
-        PROTO_TRANSFER_REQUESTED,      PROTO_FRAUD_APPROVED,    PROTO_FRAUD_REJECTED,
-        PROTO_TRANSFER_SETTLED,        PROTO_TRANSFER_DECLINED, PROTO_TRANSFER_REJECTED_FRAUD,
-        PROTO_ACK,                     PROTO_NACK,              PROTO_ACCOUNT_QUERY,
+        PROTO_TRANSFER_REQUESTED,
+        PROTO_FRAUD_APPROVED,
+        PROTO_FRAUD_REJECTED,
+        PROTO_TRANSFER_SETTLED,
+        PROTO_TRANSFER_DECLINED,
+        PROTO_TRANSFER_REJECTED_FRAUD,
+        PROTO_ACK,
+        PROTO_NACK,
+        PROTO_ACCOUNT_QUERY,
         PROTO_ACCOUNT_REPLY,
     };
     snapshot_t before = snapshot(fx, "t1");
@@ -479,11 +484,9 @@ static void test_rules_set_accepts_every_key(void **state)
     fraud_rules_defaults(&r);
     assert_int_equal(fraud_rules_set(&r, "amount_threshold_minor", "123", NULL, 0), LEDGER_OK);
     assert_int_equal(fraud_rules_set(&r, "velocity_max_count", "7", NULL, 0), LEDGER_OK);
-    assert_int_equal(fraud_rules_set(&r, "velocity_max_sum_minor", "9223372036854775807", NULL,
-                                     0),
+    assert_int_equal(fraud_rules_set(&r, "velocity_max_sum_minor", "9223372036854775807", NULL, 0),
                      LEDGER_OK);
-    assert_int_equal(fraud_rules_set(&r, "velocity_window_ms", "2592000000", NULL, 0),
-                     LEDGER_OK);
+    assert_int_equal(fraud_rules_set(&r, "velocity_window_ms", "2592000000", NULL, 0), LEDGER_OK);
     assert_int_equal(fraud_rules_set(&r, "new_payee_limit_minor", "0", NULL, 0), LEDGER_OK);
     assert_int_equal(fraud_rules_set(&r, "blocklist", " eve , mallory,eve,x-1_2 ", NULL, 0),
                      LEDGER_OK);
@@ -609,7 +612,8 @@ static void test_rules_file_errors_name_the_line(void **state)
     expect_file_error(fx, "velocity_max_count = 3\nvelocity_max_count = -3\n", LEDGER_E_INVALID,
                       "line 2:");
     expect_file_error(fx, "= 3\n", LEDGER_E_INVALID, "line 1: missing key");
-    expect_file_error(fx, "# a\n# b\n\n   \nblocklist = Bad\n", LEDGER_E_INVALID, "line 5: blocklist");
+    expect_file_error(fx, "# a\n# b\n\n   \nblocklist = Bad\n", LEDGER_E_INVALID,
+                      "line 5: blocklist");
 
     /* a line over the limit */
     size_t size = FRAUD_RULES_LINE_MAX + 64;

@@ -204,12 +204,12 @@ static void test_size_limit_is_8190_items(void **state)
 static void test_mixed_batch_commits_the_good_items(void **state)
 {
     fx_t *fx = *state;
-    gateway_batch_t *batch = parse_ok(
-        "{\"transfers\": ["
-        "{\"idempotency_key\":\"a\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":100},"
-        "{\"idempotency_key\":\"b\",\"from\":\"alice\",\"to\":\"alice\",\"amount\":100},"
-        "{\"idempotency_key\":\"c\",\"from\":\"carol\",\"to\":\"bob\",\"amount\":300}"
-        "]}");
+    gateway_batch_t *batch =
+        parse_ok("{\"transfers\": ["
+                 "{\"idempotency_key\":\"a\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":100},"
+                 "{\"idempotency_key\":\"b\",\"from\":\"alice\",\"to\":\"alice\",\"amount\":100},"
+                 "{\"idempotency_key\":\"c\",\"from\":\"carol\",\"to\":\"bob\",\"amount\":300}"
+                 "]}");
     assert_int_equal(apply(fx, batch, T0_MS), 2);
     assert_int_equal(batch->items[0].state, GATEWAY_BATCH_ITEM_ACCEPTED);
     assert_int_equal(batch->items[1].state, GATEWAY_BATCH_ITEM_INVALID);
@@ -226,8 +226,10 @@ static void test_mixed_batch_commits_the_good_items(void **state)
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(json_integer_value(json_object_get(json_array_get(results, i), "index")),
                          i);
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(results, 0), "status")), 202);
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(results, 1), "status")), 422);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(results, 0), "status")),
+                     202);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(results, 1), "status")),
+                     422);
     assert_non_null(json_object_get(json_array_get(results, 1), "error"));
     assert_non_null(json_object_get(json_array_get(results, 2), "transfer"));
     json_decref(answer);
@@ -237,12 +239,12 @@ static void test_mixed_batch_commits_the_good_items(void **state)
 static void test_replay_within_one_batch_makes_one_transfer(void **state)
 {
     fx_t *fx = *state;
-    gateway_batch_t *batch = parse_ok(
-        "{\"transfers\": ["
-        "{\"idempotency_key\":\"same\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":100},"
-        "{\"idempotency_key\":\"same\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":100},"
-        "{\"idempotency_key\":\"same\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":999}"
-        "]}");
+    gateway_batch_t *batch =
+        parse_ok("{\"transfers\": ["
+                 "{\"idempotency_key\":\"same\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":100},"
+                 "{\"idempotency_key\":\"same\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":100},"
+                 "{\"idempotency_key\":\"same\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":999}"
+                 "]}");
     assert_int_equal(apply(fx, batch, T0_MS), 1);
     assert_int_equal(batch->items[0].state, GATEWAY_BATCH_ITEM_ACCEPTED);
     assert_int_equal(batch->items[1].state, GATEWAY_BATCH_ITEM_REPLAYED);
@@ -257,10 +259,11 @@ static void test_replay_within_one_batch_makes_one_transfer(void **state)
 static void test_replay_across_batches_changes_nothing(void **state)
 {
     fx_t *fx = *state;
-    const char *body = "{\"transfers\": ["
-                       "{\"idempotency_key\":\"x1\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":1},"
-                       "{\"idempotency_key\":\"x2\",\"from\":\"bob\",\"to\":\"alice\",\"amount\":2}"
-                       "]}";
+    const char *body =
+        "{\"transfers\": ["
+        "{\"idempotency_key\":\"x1\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":1},"
+        "{\"idempotency_key\":\"x2\",\"from\":\"bob\",\"to\":\"alice\",\"amount\":2}"
+        "]}";
     gateway_batch_t *first = parse_ok(body);
     assert_int_equal(apply(fx, first, T0_MS), 2);
     gateway_batch_t *again = parse_ok(body);
@@ -277,11 +280,11 @@ static void test_replay_across_batches_changes_nothing(void **state)
 static void test_apply_can_run_again_after_an_abort(void **state)
 {
     fx_t *fx = *state;
-    gateway_batch_t *batch = parse_ok(
-        "{\"transfers\": ["
-        "{\"idempotency_key\":\"r\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":1},"
-        "{\"idempotency_key\":\"r\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":2}"
-        "]}");
+    gateway_batch_t *batch =
+        parse_ok("{\"transfers\": ["
+                 "{\"idempotency_key\":\"r\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":1},"
+                 "{\"idempotency_key\":\"r\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":2}"
+                 "]}");
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
     node_ctx_t ctx;

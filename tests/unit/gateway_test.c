@@ -1824,9 +1824,9 @@ static int stream_open(uint16_t port, const char *extra_headers)
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
     char request[512];
-    int n = snprintf(request, sizeof request,
-                     "GET /api/events HTTP/1.1\r\nHost: localhost\r\n%s\r\n",
-                     extra_headers ? extra_headers : "");
+    int n =
+        snprintf(request, sizeof request, "GET /api/events HTTP/1.1\r\nHost: localhost\r\n%s\r\n",
+                 extra_headers ? extra_headers : "");
     assert_int_equal(write(fd, request, (size_t)n), n);
     return fd;
 }
@@ -1970,8 +1970,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_worst_case_record_with_rules_stays_under_the_limit,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_are_pruned_oldest_first_by_count_and_age,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_are_pruned_oldest_first_by_count_and_age, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_http_event_stream_replays_goes_live_limits_and_ends_on_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_creates_pending_transfer_and_one_outbox_entry,
@@ -1998,8 +1998,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_event_for_an_unknown_transfer_changes_nothing, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_fraud_verdict_is_a_timeline_step_and_keeps_pending, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fraud_verdict_is_a_timeline_step_and_keeps_pending,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_message_types_are_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_pages_newest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(

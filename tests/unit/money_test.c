@@ -62,8 +62,8 @@ static void test_parse_accepts_plain_amounts(void **state)
 static void test_parse_rejects_malformed_text(void **state)
 {
     (void)state;
-    const char *bad[] = {"",   "1.2.3", "-0", "-0.00", "1e5", "+1",  " 1", "1 ",  ".5",
-                         "5.", "1.234", "-",  "abc",   "1,5", "0x10", "--1", "1-",  "1..2"};
+    const char *bad[] = {"",   "1.2.3", "-0", "-0.00", "1e5", "+1",   " 1",  "1 ", ".5",
+                         "5.", "1.234", "-",  "abc",   "1,5", "0x10", "--1", "1-", "1..2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t out = 42;
         assert_int_equal(parse(bad[i], &out), LEDGER_E_INVALID);

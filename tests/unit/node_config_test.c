@@ -9,9 +9,9 @@
 
 #include "node_config.h"
 
-static const char *const variables[] = {"LEDGER_DATA_DIR", "LEDGER_INBOX", "LEDGER_HTTP_PORT",
-                                        "LEDGER_DEMO", "LEDGER_BATCH_MAX", "LEDGER_LOG_LEVEL",
-                                        "LEDGER_RETRY_MIN_MS", "LEDGER_RETRY_MAX_MS"};
+static const char *const variables[] = {
+    "LEDGER_DATA_DIR",  "LEDGER_INBOX",     "LEDGER_HTTP_PORT",    "LEDGER_DEMO",
+    "LEDGER_BATCH_MAX", "LEDGER_LOG_LEVEL", "LEDGER_RETRY_MIN_MS", "LEDGER_RETRY_MAX_MS"};
 
 static int clean_environment(void **state)
 {
@@ -58,7 +58,8 @@ static void test_environment_sets_and_flags_win(void **state)
     setenv("LEDGER_DEMO", "1", 1);
     node_config_t c;
     char why[256] = "";
-    char *argv[] = {"node", "--data-dir", "/flag/dir", "--batch-max=17", "--log-level", "warn", NULL};
+    char *argv[] = {"node",        "--data-dir", "/flag/dir", "--batch-max=17",
+                    "--log-level", "warn",       NULL};
     assert_int_equal(load(&c, NODE_KIND_ACCOUNTS, 6, argv, why), LEDGER_OK);
     assert_string_equal(c.data_dir, "/flag/dir");
     assert_int_equal(c.http_port, 9000);

@@ -401,8 +401,11 @@ static ledger_err_t write_with_children(store_txn_t *txn, void *ctx)
     /* a child that wrote, also a ledger entry and an outbox entry, then was refused */
     store_put(dropped, STORE_DB_ACCOUNTS, "dropped", 7, "2", 1, 0);
     store_outbox_put(dropped, "peer", "m2", 2, 1, NULL);
-    store_ledger_entry_t e = {.account = "a", .transfer = "t", .kind = "credit",
-                              .balance_delta_minor = 5, .balance_after_minor = 5};
+    store_ledger_entry_t e = {.account = "a",
+                              .transfer = "t",
+                              .kind = "credit",
+                              .balance_delta_minor = 5,
+                              .balance_after_minor = 5};
     store_ledger_append(dropped, &e);
     store_txn_abort(&dropped);
     /* the parent goes on after the child */
@@ -418,7 +421,8 @@ static void test_child_transaction_commits_into_the_parent_or_vanishes(void **st
     size_t size;
     assert_int_equal(store_get(txn, STORE_DB_ACCOUNTS, "kept", 4, &val, &size), LEDGER_OK);
     assert_int_equal(store_get(txn, STORE_DB_ACCOUNTS, "parent", 6, &val, &size), LEDGER_OK);
-    assert_int_equal(store_get(txn, STORE_DB_ACCOUNTS, "dropped", 7, &val, &size), LEDGER_E_NOT_FOUND);
+    assert_int_equal(store_get(txn, STORE_DB_ACCOUNTS, "dropped", 7, &val, &size),
+                     LEDGER_E_NOT_FOUND);
     uint64_t n = 0;
     assert_int_equal(store_count(txn, STORE_DB_OUTBOX, &n), LEDGER_OK);
     assert_int_equal(n, 1);
@@ -457,7 +461,8 @@ static ledger_err_t write_crash_batch(store_txn_t *txn, void *ctx)
         key[9] = (uint8_t)(i >> 16);
         key[10] = (uint8_t)(i >> 8);
         key[11] = (uint8_t)i;
-        ledger_err_t err = store_put(txn, STORE_DB_ACCOUNTS, key, sizeof key, value, sizeof value, 0);
+        ledger_err_t err =
+            store_put(txn, STORE_DB_ACCOUNTS, key, sizeof key, value, sizeof value, 0);
         if (err != LEDGER_OK)
             return err;
     }
@@ -590,7 +595,8 @@ static ledger_err_t write_values(store_txn_t *txn, void *ctx)
     for (int i = 0; i < fill->values; i++) {
         uint8_t key[8];
         store_be64_put(key, (uint64_t)i);
-        ledger_err_t err = store_put(txn, STORE_DB_ACCOUNTS, key, sizeof key, value, sizeof value, 0);
+        ledger_err_t err =
+            store_put(txn, STORE_DB_ACCOUNTS, key, sizeof key, value, sizeof value, 0);
         if (err != LEDGER_OK)
             return err;
     }
@@ -717,8 +723,8 @@ static void test_map_grows_while_another_thread_reads(void **state)
     assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 480);
 }
 
-static void test_growth_while_this_thread_holds_a_read_transaction_fails_instead_of_hanging(
-    void **state)
+static void
+test_growth_while_this_thread_holds_a_read_transaction_fails_instead_of_hanging(void **state)
 {
     fixture_t *fx = *state;
     reopen(fx, &tiny_map);
@@ -936,8 +942,8 @@ static void test_corrupt_outbox_record_is_reported_as_corrupt(void **state)
     commit(&txn);
     store_destroy(&fx->store);
     /* A record that claims a longer message than it holds. */
-    const uint8_t truncated[] = {1, 5, 'f', 'r', 'a', 'u', 'd', 0, 0, 0, 0, 0, 0, 0, 0,
-                                 0, 0, 3, 0xe8, 0, 0, 0, 0, 0, 0, 3, 0xe8, 0, 0, 0, 9, 'h'};
+    const uint8_t truncated[] = {1, 5, 'f',  'r', 'a', 'u', 'd', 0, 0, 0, 0,    0, 0, 0, 0, 0,
+                                 0, 3, 0xe8, 0,   0,   0,   0,   0, 0, 3, 0xe8, 0, 0, 0, 9, 'h'};
     raw_edit(fx->dir, "outbox", seq, RAW_REPLACE, 0, truncated, sizeof truncated);
     assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
     txn = begin(fx, false);
@@ -1305,7 +1311,7 @@ static void test_bad_arguments_are_refused_with_invalid_or_too_large(void **stat
     memset(&ledger, 0, sizeof ledger);
     strcpy(ledger.kind, "open");
     assert_int_equal(store_ledger_append(txn, &ledger), LEDGER_E_INVALID); /* empty account */
-    memset(ledger.account, 'a', sizeof ledger.account);                   /* unterminated */
+    memset(ledger.account, 'a', sizeof ledger.account);                    /* unterminated */
     assert_int_equal(store_ledger_append(txn, &ledger), LEDGER_E_INVALID);
     strcpy(ledger.account, "alice");
     memset(ledger.kind, 'k', sizeof ledger.kind);

@@ -34,8 +34,8 @@ static void test_parse_u64_takes_digits_only_and_refuses_overflow(void **state)
     assert_true(text_parse_u64("0", &v) && v == 0);
     assert_true(text_parse_u64("18446744073709551615", &v) && v == UINT64_MAX);
     v = 7;
-    const char *bad[] = {"", "18446744073709551616", "-1", "+1", " 1", "1 ", "1x", "0x10",
-                         "123456789012345678901"};
+    const char *bad[] = {"",     "18446744073709551616", "-1", "+1", " 1", "1 ", "1x",
+                         "0x10", "123456789012345678901"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_false(text_parse_u64(bad[i], &v));
     assert_false(text_parse_u64(NULL, &v));
