@@ -5,8 +5,9 @@ For each account count it starts the three real nodes (fresh data dirs, own
 loopback ports, durable: every node fsyncs before it acks or answers), opens
 the accounts with ledger-bench-seed, drives the loads with ledger-bench-loadgen,
 waits until every transfer has its final status, reads the figures from the
-transfers' own timestamps (the gateway's view records: created_ms when the
-202 was committed, updated_ms when the final status was applied) and from
+transfers' own timestamps (read through the gateway's API, GET /api/transfers:
+created_ms when the 202 was committed, updated_ms when the final status was
+applied) and from
 /proc, and stops everything. Then it runs the same transfer as pgbench
 transactions against a temporary PostgreSQL 15 cluster. Results: a table on
 stdout, CSV + latency files + PNG plots in bench/results/.
@@ -189,26 +190,30 @@ class Mesh:
         return False
 
     def transfers_since(self, since_ms, until_ms=None):
-        """[(created_ms, updated_ms, status)] of the transfers created in [since, until)."""
-        import lmdb
-        env = lmdb.open(os.path.join(self.tmp, "data", "gateway"), readonly=True, lock=True,
-                        max_dbs=32, subdir=True)
+        """[(created_ms, updated_ms, status)] of the transfers created in [since, until).
+
+        Read through the gateway's API (GET /api/transfers, newest first, 200 per page),
+        not from its LMDB, so the figures do not depend on how the gateway stores a
+        record. Ids are "tr_" + 12 hex digits of the creation ms + a sequence, so the
+        phase is an id range: the walk starts just below "tr_<until>00000000" and stops at the
+        first id below "tr_<since>"."""
+        start = "tr_%012x" % since_ms
+        # The cursor must be a whole id: sequence 0 of the ms `until` (the walk returns ids < it).
+        cursor = "tr_%012x00000000" % until_ms if until_ms else ""
         out = []
-        try:
-            db = env.open_db(b"transfers", create=False)
-            start = b"tr_%012x" % since_ms
-            stop = b"tr_%012x" % until_ms if until_ms else None
-            with env.begin(db=db) as txn:
-                cur = txn.cursor()
-                if cur.set_range(start):
-                    for k, v in cur:
-                        if stop and k >= stop:
-                            break
-                        r = json.loads(v)
-                        out.append((r["created_ms"], r["updated_ms"], r["status"]))
-        finally:
-            env.close()
-        return out
+        while True:
+            path = "/api/transfers?limit=200" + (f"&cursor={cursor}" if cursor else "")
+            status, body = http("GET", self.http_port, path, timeout=60)
+            if status != 200:
+                raise RuntimeError(f"GET {path}: {status} {body[:200]!r}")
+            page = json.loads(body)
+            for t in page["transfers"]:
+                if t["id"] < start:
+                    return out
+                out.append((t["created_ms"], t["updated_ms"], t["status"]))
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return out
 
     def stop(self):
         for p in self.procs.values():

@@ -1,27 +1,33 @@
 /*  gateway_view.c: transfer view records, idempotency keys and status events.
 
-    A view record lives in TRANSFERS as compact JSON text (jansson) of this
-    shape, version 1:
+    A view record lives in TRANSFERS as a compact binary record (core/record.h:
+    integers big-endian, strings with a 1- or 2-byte length), version 2:
 
-      {"v":1, "id", "from", "to", "amount", "currency", "reference",
-       "status", "held", "reason": null | {"code","message","rules":[...]},
-       "created_ms", "updated_ms", "idempotency_key",
-       "timeline": [{"step","node","message_id","cause","ts_ms","rules"?}, ...]}
+      u8 version (2) | str8 id | str8 from | str8 to | be64 amount | str8 currency
+      | str8 reference | u8 status | u8 flags (1 held, 2 has reason)
+      | [has reason: str8 code | str16 message | u8 rule count | str8 rule ...]
+      | be64 created_ms | be64 updated_ms | str8 idempotency_key
+      | u8 step count | per step: str8 step | str8 node | str8 message_id
+        | str8 cause | be64 ts_ms | u8 has rules | [u8 rule count | str8 rule ...]
 
-    ("rules" only on fraud verdict steps.) Worst case, every string at its
-    limit and escaped to two bytes per character: about 7.5 KiB for 8 steps
-    (each ~0.9 KiB with 8 rules of 32 bytes) plus ~2 KiB for the rest, under
+    Every string is bounded by its proto limit and must be valid UTF-8, every
+    count by its array; anything short, long, out of range or with trailing
+    bytes reads as LEDGER_E_CORRUPT rather than trusted. Worst case, every
+    field at its limit: about 5 KiB (8 steps of ~0.5 KiB and ~1.2 KiB), under
     GATEWAY_RECORD_MAX (16 KiB); a unit test builds that record.
 
-    It is decoded into a fixed-size view_record_t (every string bounded by
-    the proto limits) and encoded back, so a record that does not parse or
-    breaks a bound is reported as LEDGER_E_CORRUPT rather than trusted.
+    Version 1 records (written before the binary form) are compact JSON text
+    and start with '{'; they are still read through jansson (record_from_json)
+    so existing data dirs keep working, and are rewritten in the binary form
+    the next time the transfer changes. JSON (jansson) is otherwise only the
+    API form (record_to_api).
 
     An idempotency record is binary and fixed-layout:
       u8 version (1) | be64 created_ms | 32-byte request hash | u8 id length | id bytes
 */
 #include "gateway_view.h"
 #include "gateway_events.h"
+#include "record.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -31,7 +37,11 @@
 #include <time.h>
 #include <sodium.h>
 
+/* Version of the JSON text form (read only) and of the binary form (written). */
 #define RECORD_VERSION 1
+#define RECORD_BINARY_VERSION 2
+#define RECORD_FLAG_HELD 0x01
+#define RECORD_FLAG_REASON 0x02
 #define IDEM_RECORD_VERSION 1
 #define IDEM_RECORD_MIN (1 + 8 + GATEWAY_HASH_SIZE + 1)
 #define IDEM_INDEX_PREFIX "idem/"
@@ -280,6 +290,8 @@ void gateway_request_hash(const gateway_transfer_request_t *req, uint8_t out[GAT
 
 /* --- view record: encode / decode ----------------------------------------- */
 
+/* The JSON object of `rec` in the version 1 shape; only record_to_api uses it now (the
+   stored form is binary). NULL on allocation failure. */
 static json_t *record_to_json(const view_record_t *rec)
 {
     json_t *timeline = json_array();
@@ -342,20 +354,61 @@ fail:
     return NULL;
 }
 
-/* Stores `rec` as compact JSON text (jansson), at most GATEWAY_RECORD_MAX bytes. */
+static void put_rules(record_writer_t *w, uint32_t count,
+                      const char rules[][PROTO_RULE_NAME_MAX + 1])
+{
+    assert(count <= PROTO_RULES_MAX);
+    record_put_u8(w, (uint8_t)count);
+    for (uint32_t i = 0; i < count; i++)
+        record_put_str8(w, rules[i]);
+}
+
+/* Encodes `rec` in the binary form into buf[cap]; the length, or 0 if it does not fit. */
+static size_t record_encode(const view_record_t *rec, uint8_t *buf, size_t cap)
+{
+    assert(rec->timeline_count <= GATEWAY_TIMELINE_MAX);
+    record_writer_t w = {buf, cap, 0, true};
+    record_put_u8(&w, RECORD_BINARY_VERSION);
+    record_put_str8(&w, rec->id);
+    record_put_str8(&w, rec->req.from);
+    record_put_str8(&w, rec->req.to);
+    record_put_u64(&w, (uint64_t)rec->req.amount_minor);
+    record_put_str8(&w, rec->req.currency);
+    record_put_str8(&w, rec->req.reference);
+    record_put_u8(&w, (uint8_t)rec->status);
+    record_put_u8(&w, (uint8_t)((rec->held ? RECORD_FLAG_HELD : 0) |
+                                (rec->has_reason ? RECORD_FLAG_REASON : 0)));
+    if (rec->has_reason) {
+        record_put_str8(&w, rec->reason_code);
+        record_put_str16(&w, rec->reason_message);
+        put_rules(&w, rec->rule_count, rec->rules);
+    }
+    record_put_u64(&w, rec->created_ms);
+    record_put_u64(&w, rec->updated_ms);
+    record_put_str8(&w, rec->idempotency_key);
+    record_put_u8(&w, (uint8_t)rec->timeline_count);
+    for (uint32_t i = 0; i < rec->timeline_count; i++) {
+        const timeline_entry_t *e = &rec->timeline[i];
+        record_put_str8(&w, e->step);
+        record_put_str8(&w, e->node);
+        record_put_str8(&w, e->message_id);
+        record_put_str8(&w, e->cause);
+        record_put_u64(&w, e->ts_ms);
+        record_put_u8(&w, e->has_rules ? 1 : 0);
+        if (e->has_rules)
+            put_rules(&w, e->rule_count, e->rules);
+    }
+    return w.ok ? w.len : 0;
+}
+
+/* Stores `rec` in the binary form, at most GATEWAY_RECORD_MAX bytes. */
 static ledger_err_t record_put(store_txn_t *txn, const view_record_t *rec, unsigned flags)
 {
-    json_t *obj = record_to_json(rec);
-    if (!obj)
-        return LEDGER_E_NOMEM;
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    ledger_err_t err = text ? LEDGER_E_TOO_LARGE : LEDGER_E_NOMEM;
-    size_t len = text ? strlen(text) : 0;
-    if (text && len <= GATEWAY_RECORD_MAX)
-        err = store_put(txn, STORE_DB_TRANSFERS, rec->id, strlen(rec->id), text, len, flags);
-    free(text);
-    return err;
+    uint8_t buf[GATEWAY_RECORD_MAX];
+    size_t len = record_encode(rec, buf, sizeof buf);
+    if (len == 0)
+        return LEDGER_E_TOO_LARGE;
+    return store_put(txn, STORE_DB_TRANSFERS, rec->id, strlen(rec->id), buf, len, flags);
 }
 
 /* Reads string member `key` of `obj` into a bounded buffer; false if absent, not a string or too
@@ -379,6 +432,7 @@ static bool get_u64(const json_t *obj, const char *key, uint64_t *out)
     return true;
 }
 
+/* Decodes a version 1 record (JSON text, written before the binary form). */
 static bool record_from_json(const json_t *obj, view_record_t *rec)
 {
     memset(rec, 0, sizeof *rec);
@@ -451,6 +505,111 @@ static bool record_from_json(const json_t *obj, view_record_t *rec)
     return true;
 }
 
+/* A string read from a binary record must be valid UTF-8 (the API form is JSON). */
+static bool utf8_valid(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s) {
+        size_t len = utf8_sequence(s);
+        if (len == 0)
+            return false;
+        s += len;
+    }
+    return true;
+}
+
+/* A count (u8, at most `max`) and that many bounded UTF-8 rule names; false if malformed. */
+static bool get_rules(record_reader_t *r, uint32_t *count,
+                      char rules[PROTO_RULES_MAX][PROTO_RULE_NAME_MAX + 1])
+{
+    uint8_t n = record_get_u8(r);
+    if (!r->ok || n > PROTO_RULES_MAX)
+        return false;
+    for (uint8_t i = 0; i < n; i++) {
+        record_get_str8(r, rules[i], PROTO_RULE_NAME_MAX);
+        if (!r->ok || !utf8_valid(rules[i]))
+            return false;
+    }
+    *count = n;
+    return true;
+}
+
+/* Reads a bounded UTF-8 string; false once the reader is not ok. */
+static bool get_text8(record_reader_t *r, char *out, size_t max)
+{
+    record_get_str8(r, out, max);
+    return r->ok && utf8_valid(out);
+}
+
+/* Decodes the binary form (version byte included); false if it is malformed in any way. */
+static bool record_decode_binary(const uint8_t *val, size_t size, view_record_t *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    record_reader_t r = {val, size, 0, true};
+    if (record_get_u8(&r) != RECORD_BINARY_VERSION)
+        return false;
+    if (!get_text8(&r, rec->id, PROTO_TRANSFER_ID_MAX) ||
+        !get_text8(&r, rec->req.from, PROTO_ACCOUNT_ID_MAX) ||
+        !get_text8(&r, rec->req.to, PROTO_ACCOUNT_ID_MAX))
+        return false;
+    rec->req.amount_minor = (int64_t)record_get_u64(&r);
+    if (!get_text8(&r, rec->req.currency, PROTO_CURRENCY_LEN) ||
+        !get_text8(&r, rec->req.reference, PROTO_REFERENCE_MAX))
+        return false;
+    uint8_t status = record_get_u8(&r);
+    uint8_t flags = record_get_u8(&r);
+    if (!r.ok || status >= GATEWAY_STATUS__COUNT ||
+        (flags & ~(RECORD_FLAG_HELD | RECORD_FLAG_REASON)) != 0)
+        return false;
+    rec->status = (gateway_status_t)status;
+    rec->held = (flags & RECORD_FLAG_HELD) != 0;
+    rec->has_reason = (flags & RECORD_FLAG_REASON) != 0;
+    if (rec->has_reason) {
+        if (!get_text8(&r, rec->reason_code, PROTO_CODE_MAX))
+            return false;
+        record_get_str16(&r, rec->reason_message, PROTO_REASON_MAX);
+        if (!r.ok || !utf8_valid(rec->reason_message) ||
+            !get_rules(&r, &rec->rule_count, rec->rules))
+            return false;
+    }
+    rec->created_ms = record_get_u64(&r);
+    rec->updated_ms = record_get_u64(&r);
+    if (!get_text8(&r, rec->idempotency_key, GATEWAY_IDEMPOTENCY_KEY_MAX))
+        return false;
+    uint8_t steps = record_get_u8(&r);
+    if (!r.ok || steps > GATEWAY_TIMELINE_MAX)
+        return false;
+    for (uint8_t i = 0; i < steps; i++) {
+        timeline_entry_t *e = &rec->timeline[i];
+        if (!get_text8(&r, e->step, STEP_NAME_MAX) || !get_text8(&r, e->node, PROTO_NODE_MAX) ||
+            !get_text8(&r, e->message_id, PROTO_ID_MAX) || !get_text8(&r, e->cause, PROTO_ID_MAX))
+            return false;
+        e->ts_ms = record_get_u64(&r);
+        uint8_t has_rules = record_get_u8(&r);
+        if (!r.ok || has_rules > 1)
+            return false;
+        e->has_rules = has_rules == 1;
+        if (e->has_rules && !get_rules(&r, &e->rule_count, e->rules))
+            return false;
+    }
+    rec->timeline_count = steps;
+    return record_done(&r);
+}
+
+/* Decodes a stored record: the binary form, or a version 1 JSON record (starts with '{'). */
+static ledger_err_t record_decode(const void *val, size_t size, view_record_t *rec)
+{
+    if (size == 0 || size > GATEWAY_RECORD_MAX)
+        return LEDGER_E_CORRUPT;
+    const uint8_t *bytes = val;
+    if (bytes[0] != '{')
+        return record_decode_binary(bytes, size, rec) ? LEDGER_OK : LEDGER_E_CORRUPT;
+    json_t *obj = json_loadb(val, size, JSON_REJECT_DUPLICATES, NULL);
+    bool ok = obj && record_from_json(obj, rec);
+    json_decref(obj);
+    return ok ? LEDGER_OK : LEDGER_E_CORRUPT;
+}
+
 /* LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT or a store error; *rec filled on LEDGER_OK. */
 static ledger_err_t record_get(store_txn_t *txn, const char *id, view_record_t *rec)
 {
@@ -459,12 +618,7 @@ static ledger_err_t record_get(store_txn_t *txn, const char *id, view_record_t *
     ledger_err_t err = store_get(txn, STORE_DB_TRANSFERS, id, strlen(id), &val, &val_size);
     if (err)
         return err;
-    if (val_size > GATEWAY_RECORD_MAX)
-        return LEDGER_E_CORRUPT;
-    json_t *obj = json_loadb(val, val_size, JSON_REJECT_DUPLICATES, NULL);
-    bool ok = obj && record_from_json(obj, rec);
-    json_decref(obj);
-    return ok ? LEDGER_OK : LEDGER_E_CORRUPT;
+    return record_decode(val, val_size, rec);
 }
 
 /* Turns `obj` (record_to_json of `rec`; stolen, may be NULL) into the API form. */
@@ -959,13 +1113,9 @@ ledger_err_t gateway_transfer_get(store_txn_t *txn, const char *id, json_t **out
 /* Decodes the record under the cursor into its API form and appends it to `array`. */
 static ledger_err_t list_append(const store_kv_t *kv, view_record_t *rec, json_t *array)
 {
-    if (kv->val_size > GATEWAY_RECORD_MAX)
-        return LEDGER_E_CORRUPT;
-    json_t *obj = json_loadb(kv->val, kv->val_size, JSON_REJECT_DUPLICATES, NULL);
-    bool ok = obj && record_from_json(obj, rec);
-    json_decref(obj);
-    if (!ok)
-        return LEDGER_E_CORRUPT;
+    ledger_err_t err = record_decode(kv->val, kv->val_size, rec);
+    if (err)
+        return err;
     json_t *api = record_to_api(rec);
     if (!api || json_array_append_new(array, api))
         return LEDGER_E_NOMEM;

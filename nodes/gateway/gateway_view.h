@@ -28,8 +28,9 @@
     the ms of the newest existing id, and the sequence orders ids within one
     ms. Lexicographic order of ids is therefore creation order.
 
-    The view record (a JSON object, stored as compact JSON text, at most
-    GATEWAY_RECORD_MAX bytes) and its API form are described at
+    The view record is stored as a compact binary record (core/record.h, at
+    most GATEWAY_RECORD_MAX bytes; layout in gateway_view.c; older JSON text
+    records are still read); its API form (JSON) is described at
     gateway_transfer_get() below.
 
     Saga guard: a transfer's status moves only from "pending" to exactly one
