@@ -737,38 +737,6 @@ static enum MHD_Result count_idempotency_key(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
-{
-    gateway_error_t verr;
-    header_count_t hc = {0, NULL};
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_idempotency_key, &hc);
-    if (gateway_check_idempotency_key(hc.first, hc.count, &verr))
-        return send_error(conn, &verr);
-    submit_job_t *job = &r->submit;
-    if (gateway_parse_transfer_request(r->body, r->body_len, &job->req, &verr))
-        return send_error(conn, &verr);
-    snprintf(job->key, sizeof job->key, "%s", hc.first);
-    job->conn = conn;
-
-    pthread_mutex_lock(&gw->lock);
-    if (gw->stopping) {
-        pthread_mutex_unlock(&gw->lock);
-        return reply_shutting_down(conn);
-    }
-    /* Suspend before the job becomes visible, so the resume can never come first. */
-    MHD_suspend_connection(conn);
-    r->wait = WAIT_SUBMIT;
-    job->next = NULL;
-    if (gw->submit_tail)
-        gw->submit_tail->next = job;
-    else
-        gw->submit_head = job;
-    gw->submit_tail = job;
-    pthread_cond_signal(&gw->submit_cond);
-    pthread_mutex_unlock(&gw->lock);
-    return MHD_YES;
-}
-
 /* Queues a parsed job for the committer and suspends the connection until it is done. */
 static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
@@ -791,6 +759,21 @@ static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *c
     pthread_cond_signal(&gw->submit_cond);
     pthread_mutex_unlock(&gw->lock);
     return MHD_YES;
+}
+
+/* POST /api/transfers: validate the key and the body here, then hand the job to the committer. */
+static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
+{
+    gateway_error_t verr;
+    header_count_t hc = {0, NULL};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_idempotency_key, &hc);
+    if (gateway_check_idempotency_key(hc.first, hc.count, &verr))
+        return send_error(conn, &verr);
+    submit_job_t *job = &r->submit;
+    if (gateway_parse_transfer_request(r->body, r->body_len, &job->req, &verr))
+        return send_error(conn, &verr);
+    snprintf(job->key, sizeof job->key, "%s", hc.first);
+    return queue_submit(gw, conn, r);
 }
 
 /* POST /api/transfers/batch: parse every item here, commit them all in one job. */
