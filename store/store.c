@@ -51,7 +51,7 @@
 #define STORE_FILE_MODE 0600
 #define STORE_PATH_MAX 4000 /* directory name, leaving room for "/data.mdb" */
 
-#define STORE_RECORD_VERSION 1 /* first byte of every outbox / dead / ledger record */
+#define STORE_RECORD_VERSION 1 /* first byte of every outbox / dead letter record */
 
 /* META keys owned by this file; generic writes to them are refused. */
 #define META_SEQ_PREFIX "seq:"
@@ -62,7 +62,6 @@
 
 #define BE64_BYTES 8
 #define SEEN_KEY_BYTES (STORE_ORIGIN_MAX + BE64_BYTES)
-#define BY_ACCOUNT_KEY_BYTES (STORE_ACCOUNT_MAX + BE64_BYTES)
 
 /*  Outbox record, version 1:
       u8 version | u8 peer_len | peer | be32 attempts | be64 created_ms |
@@ -75,15 +74,26 @@
       be32 msg_len | msg                                                 */
 #define DEAD_FIXED_BYTES (1 + 1 + 4 + 8 + 8 + 1 + 2 + 4)
 
-/*  Ledger record, version 1:
+/*  Ledger record, version 2:
       u8 version | fields | prev_hash[32] | hash[32]
     where fields =
-      be64 seq | u8 account_len | account | u8 transfer_len | transfer |
+      be64 seq | be64 account_prev_seq | u8 account_len | account |
+      u8 transfer_len | transfer |
       u8 kind_len | kind | be64 balance_delta | be64 held_delta |
       be64 balance_after | be64 held_after | be64 ts_ms
     and hash = SHA-256(prev_hash || fields). Signed values are stored as
     their two's complement bit pattern.                                  */
-#define LEDGER_FIELDS_FIXED_BYTES (8 + 1 + 1 + 1 + 8 * 4 + 8)
+#define LEDGER_FIELDS_FIXED_BYTES (8 + 8 + 1 + 1 + 1 + 8 * 4 + 8)
+#define LEDGER_RECORD_VERSION 2 /* 1 had no account_prev_seq and a ledger_by_account index */
+
+/*  Ledger head record (ledger_heads, key = account id), version 1:
+      u8 version | be64 last_seq | be64 balance_after | be64 held_after    */
+#define HEAD_RECORD_VERSION 1
+#define HEAD_RECORD_BYTES (1 + 8 * 3)
+
+/* The per-account index of ledger format 1; a data dir that has it was written by an older build.
+ */
+#define LEGACY_BY_ACCOUNT_DB "ledger_by_account"
 #define LEDGER_FIELDS_MAX_BYTES                                                                    \
     (LEDGER_FIELDS_FIXED_BYTES + STORE_ACCOUNT_MAX + STORE_TRANSFER_MAX + STORE_KIND_MAX)
 #define LEDGER_RECORD_MAX_BYTES (1 + LEDGER_FIELDS_MAX_BYTES + 2 * STORE_HASH_SIZE)
@@ -134,7 +144,7 @@ static const char *const db_names[STORE_DB__COUNT] = {
     [STORE_DB_SEEN] = "seen",
     [STORE_DB_DEAD_LETTERS] = "dead_letters",
     [STORE_DB_LEDGER] = "ledger",
-    [STORE_DB_LEDGER_BY_ACCOUNT] = "ledger_by_account",
+    [STORE_DB_LEDGER_HEADS] = "ledger_heads",
     [STORE_DB_ACCOUNTS] = "accounts",
     [STORE_DB_TRANSFERS] = "transfers",
     [STORE_DB_DECISIONS] = "decisions",
@@ -147,6 +157,8 @@ static const char *const db_names[STORE_DB__COUNT] = {
 static _Thread_local const store_t *tls_write_store;
 /* store_last_error hands out a copy, so another thread's error cannot change it under a reader. */
 static _Thread_local char tls_error_copy[STORE_ERROR_TEXT_MAX];
+/* Why this thread's last store_open failed (store_last_error(NULL)). */
+static _Thread_local char tls_open_error[STORE_ERROR_TEXT_MAX];
 
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
 static int sodium_status = -1;
@@ -216,7 +228,7 @@ static ledger_err_t corrupt(store_txn_t *txn, store_db_t db, uint64_t id, const 
 const char *store_last_error(const store_t *store)
 {
     if (!store)
-        return "no store";
+        return tls_open_error[0] ? tls_open_error : "no store";
     /* The mutex is not part of the store's logical state. */
     store_t *mutable_store = (store_t *)store;
     pthread_mutex_lock(&mutable_store->error_lock);
@@ -285,7 +297,7 @@ static bool db_key_writable(store_db_t db, const void *key, size_t key_size)
     case STORE_DB_SEEN:
     case STORE_DB_DEAD_LETTERS:
     case STORE_DB_LEDGER:
-    case STORE_DB_LEDGER_BY_ACCOUNT:
+    case STORE_DB_LEDGER_HEADS:
         return false;
     case STORE_DB_META:
         if (key_size >= META_SEQ_PREFIX_LEN && !memcmp(key, META_SEQ_PREFIX, META_SEQ_PREFIX_LEN))
@@ -493,6 +505,20 @@ static ledger_err_t open_dbis(store_t *store)
     int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
     if (rc != 0)
         return store_rc(store, rc, "mdb_txn_begin (open databases)");
+    /* Ledger format 1 kept a ledger_by_account index that this build neither
+       writes nor reads: its entries have no account chain. Refuse, do not guess. */
+    MDB_dbi legacy;
+    MDB_stat legacy_stat;
+    if (mdb_dbi_open(txn, LEGACY_BY_ACCOUNT_DB, 0, &legacy) == 0 &&
+        mdb_stat(txn, legacy, &legacy_stat) == 0 && legacy_stat.ms_entries > 0) {
+        mdb_txn_abort(txn);
+        set_error(store,
+                  "this data dir holds ledger format 1 (a %s index); this build writes format "
+                  "%d (per-account chains): keep the old dir with the build that wrote it, or "
+                  "start this one on a fresh data dir",
+                  LEGACY_BY_ACCOUNT_DB, LEDGER_RECORD_VERSION);
+        return LEDGER_E_VERSION;
+    }
     for (int db = 0; db < STORE_DB__COUNT; db++) {
         rc = mdb_dbi_open(txn, db_names[db], MDB_CREATE, &store->dbi[db]);
         if (rc != 0) {
@@ -566,7 +592,7 @@ ledger_err_t store_open(const char *dir, const store_config_t *config, store_t *
 
     int rc = mdb_env_create(&store->env);
     if (rc == 0)
-        rc = mdb_env_set_maxdbs(store->env, STORE_DB__COUNT);
+        rc = mdb_env_set_maxdbs(store->env, STORE_DB__COUNT + 1); /* + the legacy check */
     if (rc == 0)
         rc = mdb_env_set_mapsize(store->env, map_initial);
     if (rc == 0) {
@@ -585,6 +611,7 @@ ledger_err_t store_open(const char *dir, const store_config_t *config, store_t *
         }
     }
     if (err != LEDGER_OK) {
+        memcpy(tls_open_error, store->error, sizeof tls_open_error);
         if (store->env)
             mdb_env_close(store->env);
         pthread_rwlock_destroy(&store->resize_lock);
@@ -1621,6 +1648,7 @@ static size_t ledger_encode_fields(const store_ledger_entry_t *entry, const size
 {
     writer_t w = {buf, buf + size};
     put_be64(&w, entry->seq);
+    put_be64(&w, entry->account_prev_seq);
     put_u8(&w, (uint8_t)lens[0]);
     put_bytes(&w, entry->account, lens[0]);
     put_u8(&w, (uint8_t)lens[1]);
@@ -1653,10 +1681,11 @@ static bool ledger_parse(const MDB_val *val, store_ledger_entry_t *out, const ui
     reader_t r = {val->mv_data, (const uint8_t *)val->mv_data + val->mv_size, true};
     store_ledger_entry_t entry;
     memset(&entry, 0, sizeof entry);
-    if (get_u8(&r) != STORE_RECORD_VERSION)
+    if (get_u8(&r) != LEDGER_RECORD_VERSION)
         return false;
     const uint8_t *fields = r.p;
     entry.seq = get_be64(&r);
+    entry.account_prev_seq = get_be64(&r);
     get_text(&r, get_u8(&r), STORE_ACCOUNT_MAX, false, entry.account);
     get_text(&r, get_u8(&r), STORE_TRANSFER_MAX, true, entry.transfer);
     get_text(&r, get_u8(&r), STORE_KIND_MAX, false, entry.kind);
@@ -1694,49 +1723,57 @@ static ledger_err_t ledger_decode(store_txn_t *txn, const MDB_val *k, const MDB_
     return LEDGER_OK;
 }
 
-static void by_account_key(const char *account, size_t len, uint64_t seq,
-                           uint8_t key[BY_ACCOUNT_KEY_BYTES])
+typedef struct {
+    uint64_t last_seq; /* 0: the account has no entry */
+    int64_t balance_after_minor;
+    int64_t held_after_minor;
+} ledger_head_t;
+
+static bool head_parse(const MDB_val *val, ledger_head_t *out)
 {
-    memset(key, 0, STORE_ACCOUNT_MAX);
-    memcpy(key, account, len);
-    store_be64_put(key + STORE_ACCOUNT_MAX, seq);
+    reader_t r = {val->mv_data, (const uint8_t *)val->mv_data + val->mv_size, true};
+    if (get_u8(&r) != HEAD_RECORD_VERSION)
+        return false;
+    ledger_head_t head;
+    head.last_seq = get_be64(&r);
+    head.balance_after_minor = i64_from_u64(get_be64(&r));
+    head.held_after_minor = i64_from_u64(get_be64(&r));
+    if (!reader_done(&r) || head.last_seq == 0)
+        return false;
+    *out = head;
+    return true;
 }
 
-/*  Newest entry of `account` with seq < before_seq (0: the newest of all),
-    via the ledger_by_account index. *found_out false if there is none. */
-static ledger_err_t ledger_account_latest(store_txn_t *txn, const char *account, size_t len,
-                                          store_ledger_entry_t *entry_out, bool *found_out)
+/* The head of `account` (last_seq 0 and zero sums if it has no entry yet). */
+static ledger_err_t head_get(store_txn_t *txn, const char *account, size_t len,
+                             ledger_head_t *head_out)
 {
-    *found_out = false;
-    MDB_cursor *cursor;
-    ledger_err_t err =
-        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER_BY_ACCOUNT], &cursor),
-               "mdb_cursor_open");
-    if (err != LEDGER_OK)
-        return err;
-    uint8_t key[BY_ACCOUNT_KEY_BYTES];
-    by_account_key(account, len, UINT64_MAX, key);
-    MDB_val k = mval(key, sizeof key), v;
-    int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
-    if (rc == 0)
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV);
-    else if (rc == MDB_NOTFOUND)
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
-    uint64_t seq = 0;
-    if (rc == 0 && k.mv_size == BY_ACCOUNT_KEY_BYTES && !memcmp(k.mv_data, key, STORE_ACCOUNT_MAX))
-        seq = store_be64_get((const uint8_t *)k.mv_data + STORE_ACCOUNT_MAX);
-    mdb_cursor_close(cursor);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return txn_rc(txn, rc, "mdb_cursor_get (ledger_by_account)");
-    if (seq == 0)
+    MDB_val k = mval(account, len), v;
+    int rc = mdb_get(txn->txn, txn->store->dbi[STORE_DB_LEDGER_HEADS], &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        memset(head_out, 0, sizeof *head_out);
         return LEDGER_OK;
-    err = store_ledger_get(txn, seq, entry_out);
-    if (err == LEDGER_E_NOT_FOUND)
-        return corrupt(txn, STORE_DB_LEDGER_BY_ACCOUNT, seq, "index names a missing entry");
-    if (err != LEDGER_OK)
-        return err;
-    *found_out = true;
+    }
+    if (rc != 0)
+        return txn_rc(txn, rc, "mdb_get (ledger_heads)");
+    if (!head_parse(&v, head_out)) {
+        set_error(txn->store, "ledger_heads record of %.*s does not parse", (int)len, account);
+        return LEDGER_E_CORRUPT;
+    }
     return LEDGER_OK;
+}
+
+static ledger_err_t head_put(store_txn_t *txn, const store_ledger_entry_t *entry, size_t len)
+{
+    uint8_t record[HEAD_RECORD_BYTES];
+    writer_t w = {record, record + sizeof record};
+    put_u8(&w, HEAD_RECORD_VERSION);
+    put_be64(&w, entry->seq);
+    put_be64(&w, (uint64_t)entry->balance_after_minor);
+    put_be64(&w, (uint64_t)entry->held_after_minor);
+    MDB_val k = mval(entry->account, len), v = mval(record, sizeof record);
+    return txn_rc(txn, mdb_put(txn->txn, txn->store->dbi[STORE_DB_LEDGER_HEADS], &k, &v, 0),
+                  "mdb_put (ledger_heads)");
 }
 
 ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
@@ -1745,15 +1782,13 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     if (!txn || !txn->write || !entry || !ledger_fields_ok(entry, lens))
         return LEDGER_E_INVALID;
 
-    /* The after values must continue the account's running sums. */
-    store_ledger_entry_t previous;
-    bool has_previous;
-    ledger_err_t err =
-        ledger_account_latest(txn, entry->account, lens[0], &previous, &has_previous);
+    /* The after values must continue the account's running sums, kept in its head. */
+    ledger_head_t head;
+    ledger_err_t err = head_get(txn, entry->account, lens[0], &head);
     if (err != LEDGER_OK)
         return err;
-    int64_t balance = has_previous ? previous.balance_after_minor : 0;
-    int64_t held = has_previous ? previous.held_after_minor : 0;
+    int64_t balance = head.balance_after_minor;
+    int64_t held = head.held_after_minor;
     if (money_add(balance, entry->balance_delta_minor, &balance) != LEDGER_OK ||
         money_add(held, entry->held_delta_minor, &held) != LEDGER_OK)
         return LEDGER_E_OVERFLOW;
@@ -1779,8 +1814,7 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     if (rc == 0) {
         store_ledger_entry_t last;
         err = ledger_decode(txn, &k, &v, &last);
-        /* UINT64_MAX stays free: it is the "after every seq" bound of the index seeks. */
-        if (err == LEDGER_OK && last.seq >= UINT64_MAX - 1)
+        if (err == LEDGER_OK && last.seq == UINT64_MAX)
             err = LEDGER_E_OVERFLOW;
         if (err == LEDGER_OK) {
             seq = last.seq + 1;
@@ -1795,9 +1829,10 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
 
     store_ledger_entry_t stored = *entry;
     stored.seq = seq;
+    stored.account_prev_seq = head.last_seq;
     memcpy(stored.prev_hash, prev_hash, STORE_HASH_SIZE);
     uint8_t record[LEDGER_RECORD_MAX_BYTES];
-    record[0] = STORE_RECORD_VERSION;
+    record[0] = LEDGER_RECORD_VERSION;
     size_t fields_size = ledger_encode_fields(&stored, lens, record + 1, LEDGER_FIELDS_MAX_BYTES);
     ledger_hash(prev_hash, record + 1, fields_size, stored.hash);
     memcpy(record + 1 + fields_size, prev_hash, STORE_HASH_SIZE);
@@ -1810,20 +1845,10 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     v = mval(record, record_size);
     err = txn_rc(txn, mdb_put(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &k, &v, MDB_APPEND),
                  "mdb_put (ledger)");
+    if (err == LEDGER_OK)
+        err = head_put(txn, &stored, lens[0]);
     if (err != LEDGER_OK)
         return err;
-    uint8_t index_key[BY_ACCOUNT_KEY_BYTES];
-    by_account_key(entry->account, lens[0], seq, index_key);
-    k = mval(index_key, sizeof index_key);
-    v = mval(NULL, 0);
-    err = txn_rc(
-        txn,
-        mdb_put(txn->txn, txn->store->dbi[STORE_DB_LEDGER_BY_ACCOUNT], &k, &v, MDB_NOOVERWRITE),
-        "mdb_put (ledger_by_account)");
-    if (err != LEDGER_OK)
-        return err == LEDGER_E_EXISTS ? corrupt(txn, STORE_DB_LEDGER_BY_ACCOUNT, seq,
-                                                "index entry exists before its ledger entry")
-                                      : err;
     *entry = stored;
     return LEDGER_OK;
 }
@@ -1878,45 +1903,39 @@ ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint
     if (!txn || !count_out || (!entries_out && max > 0) ||
         !text_ok(account, STORE_ACCOUNT_MAX, false, &len))
         return LEDGER_E_INVALID;
-    size_t count = 0;
-    if (max == 0 || before_seq == 1) {
-        *count_out = 0;
-        return LEDGER_OK;
-    }
-    MDB_cursor *cursor;
-    ledger_err_t err =
-        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER_BY_ACCOUNT], &cursor),
-               "mdb_cursor_open");
-    if (err != LEDGER_OK)
-        return err;
-    uint8_t key[BY_ACCOUNT_KEY_BYTES];
-    by_account_key(account, len, before_seq == 0 ? UINT64_MAX : before_seq, key);
-    MDB_val k = mval(key, sizeof key), v;
-    /* Land on the first key >= (account, before_seq), then step back. */
-    int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
-    if (rc == 0)
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV);
-    else if (rc == MDB_NOTFOUND)
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
-    while (rc == 0 && count < max) {
-        if (k.mv_size != BY_ACCOUNT_KEY_BYTES || memcmp(k.mv_data, key, STORE_ACCOUNT_MAX) != 0)
-            break;
-        uint64_t seq = store_be64_get((const uint8_t *)k.mv_data + STORE_ACCOUNT_MAX);
-        err = store_ledger_get(txn, seq, &entries_out[count]);
-        if (err == LEDGER_E_NOT_FOUND)
-            err = corrupt(txn, STORE_DB_LEDGER_BY_ACCOUNT, seq, "index names a missing entry");
-        if (err == LEDGER_OK && strcmp(entries_out[count].account, account) != 0)
-            err = corrupt(txn, STORE_DB_LEDGER_BY_ACCOUNT, seq, "index names another account");
+    uint64_t seq;
+    if (before_seq == 0) {
+        ledger_head_t head;
+        ledger_err_t err = head_get(txn, account, len, &head);
         if (err != LEDGER_OK)
-            break;
-        count++;
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV);
+            return err;
+        seq = head.last_seq;
+    } else {
+        store_ledger_entry_t cursor_entry;
+        ledger_err_t err = store_ledger_get(txn, before_seq, &cursor_entry);
+        if (err != LEDGER_OK)
+            return err;
+        if (strcmp(cursor_entry.account, account) != 0)
+            return LEDGER_E_NOT_FOUND; /* not a cursor of this account */
+        seq = cursor_entry.account_prev_seq;
     }
-    mdb_cursor_close(cursor);
-    if (err != LEDGER_OK)
-        return err;
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return txn_rc(txn, rc, "mdb_cursor_get (ledger_by_account)");
+    size_t count = 0;
+    uint64_t newer = before_seq ? before_seq : UINT64_MAX;
+    while (seq != 0 && count < max) {
+        /* A chain only ever points back; anything else would loop or skip. */
+        if (seq >= newer)
+            return corrupt(txn, STORE_DB_LEDGER, newer, "account chain does not point back");
+        ledger_err_t err = store_ledger_get(txn, seq, &entries_out[count]);
+        if (err == LEDGER_E_NOT_FOUND)
+            return corrupt(txn, STORE_DB_LEDGER, newer, "account chain names a missing entry");
+        if (err != LEDGER_OK)
+            return err;
+        if (strcmp(entries_out[count].account, account) != 0)
+            return corrupt(txn, STORE_DB_LEDGER, seq, "account chain reaches another account");
+        newer = seq;
+        seq = entries_out[count].account_prev_seq;
+        count++;
+    }
     *count_out = count;
     return LEDGER_OK;
 }
@@ -1928,6 +1947,7 @@ typedef struct {
     char account[STORE_ACCOUNT_MAX + 1];
     int64_t balance_minor;
     int64_t held_minor;
+    uint64_t last_seq; /* the account's newest entry so far */
 } account_sum_t;
 
 typedef struct {
@@ -2011,11 +2031,78 @@ static void report_bad(store_ledger_report_t *report, uint64_t seq, const char *
     va_end(args);
 }
 
+/*  Checks ledger_heads against a good walk: one head per account, naming its
+    last entry and its running sums. Returns false with the report filled
+    at the first mismatch. */
+static bool verify_heads(store_txn_t *txn, sum_table_t *sums, store_ledger_report_t *report,
+                         ledger_err_t *err)
+{
+    MDB_cursor *cursor;
+    *err = txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER_HEADS], &cursor),
+                  "mdb_cursor_open");
+    if (*err != LEDGER_OK)
+        return false;
+    size_t heads = 0;
+    bool ok = true;
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+    for (; rc == 0 && ok; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        heads++;
+        char account[STORE_ACCOUNT_MAX + 1] = "";
+        ledger_head_t head;
+        bool parsed = k.mv_size >= 1 && k.mv_size <= STORE_ACCOUNT_MAX &&
+                      !memchr(k.mv_data, '\0', k.mv_size) && head_parse(&v, &head);
+        if (parsed)
+            memcpy(account, k.mv_data, k.mv_size);
+        account_sum_t *sum = NULL;
+        if (parsed) {
+            sum = sum_table_find(sums, account); /* adds a zero sum if the walk never saw it */
+            if (!sum) {
+                *err = LEDGER_E_NOMEM;
+                ok = false;
+                break;
+            }
+        }
+        if (!parsed)
+            report_bad(report, 0, "a ledger_heads record does not parse");
+        else if (sum->last_seq != head.last_seq || sum->balance_minor != head.balance_after_minor ||
+                 sum->held_minor != head.held_after_minor)
+            report_bad(
+                report, head.last_seq,
+                "head of %s says entry %llu (%lld, %lld); the walk ends at %llu (%lld, %lld)",
+                account, (unsigned long long)head.last_seq, (long long)head.balance_after_minor,
+                (long long)head.held_after_minor, (unsigned long long)sum->last_seq,
+                (long long)sum->balance_minor, (long long)sum->held_minor);
+        ok = report->ok;
+    }
+    mdb_cursor_close(cursor);
+    if (*err == LEDGER_OK && rc != 0 && rc != MDB_NOTFOUND) {
+        *err = txn_rc(txn, rc, "mdb_cursor_get (ledger_heads)");
+        return false;
+    }
+    if (!ok || *err != LEDGER_OK)
+        return false;
+    if (heads != sums->count) {
+        for (size_t i = 0; i < sums->count; i++)
+            if (sums->sums[i].last_seq) {
+                MDB_val hk = mval(sums->sums[i].account, strlen(sums->sums[i].account)), hv;
+                if (mdb_get(txn->txn, txn->store->dbi[STORE_DB_LEDGER_HEADS], &hk, &hv) != 0) {
+                    report_bad(report, sums->sums[i].last_seq, "%s has no ledger_heads record",
+                               sums->sums[i].account);
+                    return false;
+                }
+            }
+        report_bad(report, 0, "ledger_heads has %zu records for %zu accounts", heads, sums->count);
+        return false;
+    }
+    return true;
+}
+
 /*  Checks one entry against the walk so far. Returns false (with the report
     filled) at a bad entry, LEDGER_OK-style errors through *err. */
-static bool verify_entry(store_txn_t *txn, const MDB_val *k, const MDB_val *v,
-                         uint64_t expected_seq, uint8_t prev_hash[STORE_HASH_SIZE],
-                         sum_table_t *sums, store_ledger_report_t *report, ledger_err_t *err)
+static bool verify_entry(const MDB_val *k, const MDB_val *v, uint64_t expected_seq,
+                         uint8_t prev_hash[STORE_HASH_SIZE], sum_table_t *sums,
+                         store_ledger_report_t *report, ledger_err_t *err)
 {
     if (k->mv_size != BE64_BYTES) {
         report_bad(report, expected_seq, "key is %zu bytes, not 8", k->mv_size);
@@ -2049,23 +2136,18 @@ static bool verify_entry(store_txn_t *txn, const MDB_val *k, const MDB_val *v,
         report_bad(report, seq, "hash does not match the entry's contents");
         return false;
     }
-    uint8_t index_key[BY_ACCOUNT_KEY_BYTES];
-    by_account_key(entry.account, strlen(entry.account), seq, index_key);
-    MDB_val ik = mval(index_key, sizeof index_key), iv;
-    int rc = mdb_get(txn->txn, txn->store->dbi[STORE_DB_LEDGER_BY_ACCOUNT], &ik, &iv);
-    if (rc == MDB_NOTFOUND) {
-        report_bad(report, seq, "missing from ledger_by_account");
-        return false;
-    }
-    if (rc != 0) {
-        *err = txn_rc(txn, rc, "mdb_get (ledger_by_account)");
-        return false;
-    }
     account_sum_t *sum = sum_table_find(sums, entry.account);
     if (!sum) {
         *err = LEDGER_E_NOMEM;
         return false;
     }
+    if (entry.account_prev_seq != sum->last_seq) {
+        report_bad(report, seq, "account_prev_seq %llu, but the previous entry of %s is %llu",
+                   (unsigned long long)entry.account_prev_seq, entry.account,
+                   (unsigned long long)sum->last_seq);
+        return false;
+    }
+    sum->last_seq = seq;
     if (money_add(sum->balance_minor, entry.balance_delta_minor, &sum->balance_minor) !=
             LEDGER_OK ||
         money_add(sum->held_minor, entry.held_delta_minor, &sum->held_minor) != LEDGER_OK) {
@@ -2109,7 +2191,7 @@ ledger_err_t store_ledger_verify(store_txn_t *txn, store_ledger_balance_fn balan
     int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
     while (rc == 0) {
         report.entries++;
-        if (!verify_entry(txn, &k, &v, expected_seq, prev_hash, &sums, &report, &err))
+        if (!verify_entry(&k, &v, expected_seq, prev_hash, &sums, &report, &err))
             break;
         expected_seq++;
         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
@@ -2117,6 +2199,10 @@ ledger_err_t store_ledger_verify(store_txn_t *txn, store_ledger_balance_fn balan
     mdb_cursor_close(cursor);
     if (err == LEDGER_OK && rc != 0 && rc != MDB_NOTFOUND)
         err = txn_rc(txn, rc, "mdb_cursor_get (ledger)");
+    size_t accounts_walked = sums.count;
+    if (err == LEDGER_OK && report.ok)
+        verify_heads(txn, &sums, &report, &err);
+    sums.count = accounts_walked; /* heads of accounts without entries are not balances */
     if (err == LEDGER_OK && report.ok && balance_fn) {
         for (size_t i = 0; i < sums.count; i++)
             balance_fn(sums.sums[i].account, sums.sums[i].balance_minor, sums.sums[i].held_minor,

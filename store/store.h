@@ -43,7 +43,7 @@
     length-prefixed strings; the layouts are at the top of store.c). Only
     this module writes them: store_put / store_del / store_cursor_del refuse
     (LEDGER_E_INVALID) the outbox, seen, dead_letters, ledger and
-    ledger_by_account databases, and META keys starting with "seq:" or
+    ledger_heads databases, and META keys starting with "seq:" or
     "store:". Everything else is the nodes' own.
 
     Errors: LEDGER_E_NOT_FOUND, LEDGER_E_EXISTS, LEDGER_E_MAP_FULL,
@@ -77,18 +77,18 @@
 
 /* Sub-databases. Every store opens all of them; a node uses the ones it needs. */
 typedef enum {
-    STORE_DB_META = 0,          /* named sequences and small settings */
-    STORE_DB_OUTBOX,            /* be64 seq -> outbox record */
-    STORE_DB_SEEN,              /* origin[32, NUL-padded] + be64 seq -> be64 seen_at_ms */
-    STORE_DB_DEAD_LETTERS,      /* be64 id -> dead letter record */
-    STORE_DB_LEDGER,            /* be64 seq -> ledger record (append-only) */
-    STORE_DB_LEDGER_BY_ACCOUNT, /* account[64, NUL-padded] + be64 seq -> empty */
-    STORE_DB_ACCOUNTS,          /* accounts node: account id -> account record */
-    STORE_DB_TRANSFERS,         /* accounts + gateway: transfer id -> saga state / status view */
-    STORE_DB_DECISIONS,         /* fraud: transfer id -> decision */
-    STORE_DB_RISK,              /* fraud: velocity windows, known payees */
-    STORE_DB_IDEMPOTENCY,       /* gateway: idempotency key -> transfer id + request hash */
-    STORE_DB_INDEX,             /* any node: secondary indexes (e.g. transfers by time) */
+    STORE_DB_META = 0,     /* named sequences and small settings */
+    STORE_DB_OUTBOX,       /* be64 seq -> outbox record */
+    STORE_DB_SEEN,         /* origin[32, NUL-padded] + be64 seq -> be64 seen_at_ms */
+    STORE_DB_DEAD_LETTERS, /* be64 id -> dead letter record */
+    STORE_DB_LEDGER,       /* be64 seq -> ledger record (append-only) */
+    STORE_DB_LEDGER_HEADS, /* account id -> its newest ledger entry's seq and after values */
+    STORE_DB_ACCOUNTS,     /* accounts node: account id -> account record */
+    STORE_DB_TRANSFERS,    /* accounts + gateway: transfer id -> saga state / status view */
+    STORE_DB_DECISIONS,    /* fraud: transfer id -> decision */
+    STORE_DB_RISK,         /* fraud: velocity windows, known payees */
+    STORE_DB_IDEMPOTENCY,  /* gateway: idempotency key -> transfer id + request hash */
+    STORE_DB_INDEX,        /* any node: secondary indexes (e.g. transfers by time) */
     STORE_DB__COUNT
 } store_db_t;
 
@@ -111,7 +111,9 @@ typedef struct {
     map starts at the file's size (and map_max_bytes is raised to it if
     needed). Opens every sub-database once.
     Errors: LEDGER_E_INVALID (map_max_bytes < map_initial_bytes, bad `dir`),
-    LEDGER_E_IO (directory), LEDGER_E_STORE. */
+    LEDGER_E_IO (directory), LEDGER_E_STORE, LEDGER_E_VERSION (the dir holds
+    a ledger format this build does not read; store_last_error(NULL) says
+    which). */
 ledger_err_t store_open(const char *dir, const store_config_t *config, store_t **store_out);
 
 /* Closes the environment. No transaction may be open. Sets *store_p to NULL. */
@@ -119,7 +121,8 @@ void store_destroy(store_t **store_p);
 
 /*  Text of the last error recorded by this store, from any thread (for
     logs); never NULL. The text is copied into a buffer of the calling
-    thread, valid until that thread calls store_last_error again. */
+    thread, valid until that thread calls store_last_error again. With
+    store NULL: why this thread's last store_open failed, if it said. */
 const char *store_last_error(const store_t *store);
 
 /* Current map size in bytes (grows by doubling, up to map_max_bytes). */
@@ -311,7 +314,8 @@ ledger_err_t store_seen_prune(store_txn_t *txn, uint64_t older_than_ms, size_t m
 /* --- ledger --------------------------------------------------------------- */
 
 typedef struct {
-    uint64_t seq; /* assigned by append: 1, 2, 3, ... */
+    uint64_t seq;              /* assigned by append: 1, 2, 3, ... */
+    uint64_t account_prev_seq; /* assigned by append: this account's previous entry, 0 if none */
     char account[STORE_ACCOUNT_MAX + 1];
     char transfer[STORE_TRANSFER_MAX + 1];
     char kind[STORE_KIND_MAX + 1]; /* "open", "hold", "release", "debit", "credit" */
@@ -325,8 +329,12 @@ typedef struct {
 } store_ledger_entry_t;
 
 /*  Appends an entry. The caller fills account, transfer, kind, the deltas,
-    the after values and ts_ms; append assigns seq, prev_hash and hash, and
-    writes the per-account index, all in `txn`. account is 1 ..
+    the after values and ts_ms; append assigns seq, account_prev_seq,
+    prev_hash and hash, and moves the account's head (ledger_heads) to the
+    new entry, all in `txn`. Each account's entries form a chain through
+    account_prev_seq, so the per-account history needs no index: an append
+    writes the ledger's last page and one head record, not a random page of
+    an ever-growing (account, seq) index. account is 1 ..
     STORE_ACCOUNT_MAX bytes, transfer 0 .. STORE_TRANSFER_MAX, kind 1 ..
     STORE_KIND_MAX (else LEDGER_E_INVALID). The after values must equal the
     account's previous after values (0 for its first entry) plus the
@@ -337,8 +345,11 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry);
 ledger_err_t store_ledger_get(store_txn_t *txn, uint64_t seq, store_ledger_entry_t *entry_out);
 /* Sequence number of the last entry (0 if the ledger is empty). */
 ledger_err_t store_ledger_last_seq(store_txn_t *txn, uint64_t *seq_out);
-/*  Up to `max` entries of `account`, newest first, with seq < before_seq
-    (0 = from the newest). *count_out gets how many. */
+/*  Up to `max` entries of `account`, newest first, following the account's
+    chain. before_seq is 0 (from the newest) or the seq of one of the
+    account's entries (the page starts with the entry before it: the last
+    seq of a page is the next page's cursor); any other value is
+    LEDGER_E_NOT_FOUND. *count_out gets how many. */
 ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint64_t before_seq,
                                      store_ledger_entry_t *entries_out, size_t max,
                                      size_t *count_out);
@@ -356,13 +367,13 @@ typedef struct {
 } store_ledger_report_t;
 
 /*  Walks the whole ledger in order: checks each entry's prev_hash and hash,
-    that seqs are contiguous from 1, that each entry is in
-    ledger_by_account, that each entry's after values equal the running
-    sums of its account's deltas. Stops at the first bad entry (a record
-    that does not parse is a bad entry, not an error). On a good walk,
-    calls `balance_fn` (may be NULL) once per account, in order of first
-    appearance, with the recomputed balance and held amount. Returns
-    LEDGER_OK when the walk ran (look at report->ok), or a store error
+    that seqs are contiguous from 1, that each entry's account_prev_seq is
+    its account's previous entry, that each entry's after values equal the
+    running sums of its account's deltas, and at the end that ledger_heads
+    holds exactly one head per account, naming its last entry and sums. Stops at the first bad entry
+   (a record that does not parse is a bad entry, not an error). On a good walk, calls `balance_fn`
+   (may be NULL) once per account, in order of first appearance, with the recomputed balance and
+   held amount. Returns LEDGER_OK when the walk ran (look at report->ok), or a store error
     (LEDGER_E_NOMEM for the per-account sums). Running sums or the total
     of balance deltas that overflow int64 are a bad entry. Run it in a read
     transaction; on a large ledger that transaction is long. */

@@ -826,6 +826,12 @@ static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q, proto_
         return LEDGER_E_NOMEM;
     size_t count = 0;
     err = store_ledger_by_account(ctx->txn, rec.id, q->cursor, entries, (size_t)limit + 1, &count);
+    if (err == LEDGER_E_NOT_FOUND) { /* the cursor is not one of this account's entries */
+        free(entries);
+        reply_status(r, STATUS_BAD_REQUEST, "invalid_cursor",
+                     "cursor must be the next_cursor of a previous page of this account's ledger");
+        return LEDGER_OK;
+    }
     if (!err && count > 0) {
         size_t rows = count > limit ? limit : count;
         r->entries = calloc(rows, sizeof *r->entries);

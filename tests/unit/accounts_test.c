@@ -1025,6 +1025,25 @@ static void test_ledger_query_pages_newest_first(void **state)
     }
     assert_int_equal(seen, 7);
 
+    /* A cursor that is not one of alice's entries (bob's newest, or past the end) is a 400. */
+    proto_msg_t bob_q = query_msg(fx, PROTO_QUERY_LEDGER);
+    snprintf(bob_q.body.query.account, sizeof bob_q.body.query.account, "bob");
+    bob_q.body.query.limit = 1;
+    proto_msg_t bob_r = run_query(fx, &bob_q);
+    assert_int_equal(bob_r.body.account_reply.entry_count, 1);
+    uint64_t bob_newest = bob_r.body.account_reply.entries[0].seq;
+    proto_msg_release(&bob_r);
+    for (int i = 0; i < 2; i++) {
+        proto_msg_t bad = query_msg(fx, PROTO_QUERY_LEDGER);
+        snprintf(bad.body.query.account, sizeof bad.body.query.account, "alice");
+        bad.body.query.limit = 3;
+        bad.body.query.cursor = i == 0 ? bob_newest : 1000000;
+        proto_msg_t r = run_query(fx, &bad);
+        assert_int_equal(r.body.account_reply.status, 400);
+        assert_string_equal(r.body.account_reply.code, "invalid_cursor");
+        proto_msg_release(&r);
+    }
+
     proto_msg_t q = query_msg(fx, PROTO_QUERY_LEDGER);
     snprintf(q.body.query.account, sizeof q.body.query.account, "zed");
     q.body.query.limit = 3;

@@ -117,9 +117,10 @@ static void put_text(store_txn_t *txn, store_db_t db, const char *key, const cha
 
 typedef enum { RAW_FLIP_BYTE, RAW_DELETE, RAW_REPLACE } raw_edit_t;
 
-/* Edits one record of sub-database `db` behind the store's back. The store must be closed. */
-static void raw_edit(const char *dir, const char *db, uint64_t seq, raw_edit_t edit, size_t offset,
-                     const void *replacement, size_t replacement_size)
+/* Edits the record under `key` of sub-database `db` behind the store's back (store closed). */
+static void raw_edit_key(const char *dir, const char *db, const void *key, size_t key_size,
+                         raw_edit_t edit, size_t offset, const void *replacement,
+                         size_t replacement_size)
 {
     MDB_env *env;
     assert_int_equal(mdb_env_create(&env), 0);
@@ -128,10 +129,8 @@ static void raw_edit(const char *dir, const char *db, uint64_t seq, raw_edit_t e
     MDB_txn *txn;
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     MDB_dbi dbi;
-    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-    uint8_t key[8];
-    store_be64_put(key, seq);
-    MDB_val k = {sizeof key, key}, v;
+    assert_int_equal(mdb_dbi_open(txn, db, MDB_CREATE, &dbi), 0);
+    MDB_val k = {key_size, (void *)key}, v;
     if (edit == RAW_DELETE) {
         assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
     } else if (edit == RAW_REPLACE) {
@@ -151,6 +150,15 @@ static void raw_edit(const char *dir, const char *db, uint64_t seq, raw_edit_t e
     }
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
+}
+
+/* raw_edit_key for a be64 sequence key. */
+static void raw_edit(const char *dir, const char *db, uint64_t seq, raw_edit_t edit, size_t offset,
+                     const void *replacement, size_t replacement_size)
+{
+    uint8_t key[8];
+    store_be64_put(key, seq);
+    raw_edit_key(dir, db, key, sizeof key, edit, offset, replacement, replacement_size);
 }
 
 static size_t raw_value_size(const char *dir, const char *db, uint64_t seq)
@@ -370,7 +378,7 @@ static void test_failing_write_fn_leaves_nothing_written(void **state)
     assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 0);
     assert_int_equal(count_of(fx, STORE_DB_OUTBOX), 0);
     assert_int_equal(count_of(fx, STORE_DB_LEDGER), 0);
-    assert_int_equal(count_of(fx, STORE_DB_LEDGER_BY_ACCOUNT), 0);
+    assert_int_equal(count_of(fx, STORE_DB_LEDGER_HEADS), 0);
     store_txn_t *txn = begin(fx, false);
     uint64_t seq = 99;
     assert_int_equal(store_seq_peek(txn, "transfers", &seq), LEDGER_OK);
@@ -1203,6 +1211,78 @@ static void test_ledger_by_account_pages_newest_first(void **state)
     store_txn_abort(&txn);
 }
 
+static void test_ledger_entries_chain_each_account_and_cursors_belong_to_it(void **state)
+{
+    fixture_t *fx = *state;
+    sums_t alice = {0, 0}, bob = {0, 0};
+    append_sample_ledger(fx, &alice, &bob); /* alice 1, 3, 4, 5; bob 2, 6 */
+    store_txn_t *txn = begin(fx, false);
+    const uint64_t expected_prev[] = {0, 0, 0, 1, 3, 4, 2};
+    for (uint64_t seq = 1; seq <= 6; seq++) {
+        store_ledger_entry_t entry;
+        assert_int_equal(store_ledger_get(txn, seq, &entry), LEDGER_OK);
+        assert_int_equal(entry.account_prev_seq, expected_prev[seq]);
+    }
+    store_ledger_entry_t page[4];
+    size_t count = 99;
+    /* A cursor must be one of the account's own entries. */
+    assert_int_equal(store_ledger_by_account(txn, "alice", 6, page, 4, &count), LEDGER_E_NOT_FOUND);
+    assert_int_equal(store_ledger_by_account(txn, "alice", 99, page, 4, &count),
+                     LEDGER_E_NOT_FOUND);
+    assert_int_equal(count, 99);
+    assert_int_equal(store_ledger_by_account(txn, "alice", 4, page, 4, &count), LEDGER_OK);
+    assert_int_equal(count, 2);
+    assert_true(page[0].seq == 3 && page[1].seq == 1);
+    store_txn_abort(&txn);
+}
+
+static void test_ledger_verify_reports_a_head_that_differs_from_the_chain(void **state)
+{
+    fixture_t *fx = *state;
+    sums_t alice = {0, 0}, bob = {0, 0};
+    append_sample_ledger(fx, &alice, &bob);
+    store_destroy(&fx->store);
+    /* bob's head says entry 2 instead of 6: a stale head is a bad ledger. */
+    uint8_t stale[25] = {1};
+    store_be64_put(stale + 1, 2);
+    store_be64_put(stale + 9, 500);
+    raw_edit_key(fx->dir, "ledger_heads", "bob", 3, RAW_REPLACE, 0, stale, sizeof stale);
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    store_ledger_report_t report = verify(fx);
+    assert_false(report.ok);
+    assert_int_equal(report.first_bad_seq, 2);
+    assert_non_null(strstr(report.problem, "head of bob"));
+
+    /* A missing head, and a head of an account that has no entries. */
+    store_destroy(&fx->store);
+    raw_edit_key(fx->dir, "ledger_heads", "bob", 3, RAW_DELETE, 0, NULL, 0);
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    report = verify(fx);
+    assert_false(report.ok);
+    assert_non_null(strstr(report.problem, "bob has no ledger_heads record"));
+    store_destroy(&fx->store);
+    raw_edit_key(fx->dir, "ledger_heads", "carol", 5, RAW_REPLACE, 0, stale, sizeof stale);
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    report = verify(fx);
+    assert_false(report.ok);
+    assert_non_null(strstr(report.problem, "head of carol"));
+}
+
+static void test_open_refuses_a_data_dir_of_ledger_format_1(void **state)
+{
+    fixture_t *fx = *state;
+    store_destroy(&fx->store);
+    uint8_t key[72] = "alice";
+    raw_edit_key(fx->dir, "ledger_by_account", key, sizeof key, RAW_REPLACE, 0, "", 0);
+    store_t *store = NULL;
+    assert_int_equal(store_open(fx->dir, NULL, &store), LEDGER_E_VERSION);
+    assert_null(store);
+    assert_non_null(strstr(store_last_error(NULL), "ledger format 1"));
+    /* An empty legacy database (nothing was ever written to it) is no obstacle. */
+    raw_edit_key(fx->dir, "ledger_by_account", key, sizeof key, RAW_DELETE, 0, NULL, 0);
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+}
+
 /* --- argument validation -------------------------------------------------- */
 
 static void test_bad_arguments_are_refused_with_invalid_or_too_large(void **state)
@@ -1332,7 +1412,7 @@ static void test_generic_writes_to_store_owned_databases_are_refused(void **stat
     uint8_t key[8];
     store_be64_put(key, 1);
     const store_db_t owned[] = {STORE_DB_OUTBOX, STORE_DB_SEEN, STORE_DB_DEAD_LETTERS,
-                                STORE_DB_LEDGER, STORE_DB_LEDGER_BY_ACCOUNT};
+                                STORE_DB_LEDGER, STORE_DB_LEDGER_HEADS};
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
         assert_int_equal(store_put(txn, owned[i], key, sizeof key, "x", 1, 0), LEDGER_E_INVALID);
         assert_int_equal(store_del(txn, owned[i], key, sizeof key), LEDGER_E_INVALID);
@@ -1389,6 +1469,9 @@ int main(void)
         T(test_ledger_verify_reports_a_missing_entry_as_a_gap),
         T(test_ledger_append_refuses_after_values_that_break_running_sums),
         T(test_ledger_by_account_pages_newest_first),
+        T(test_ledger_entries_chain_each_account_and_cursors_belong_to_it),
+        T(test_ledger_verify_reports_a_head_that_differs_from_the_chain),
+        T(test_open_refuses_a_data_dir_of_ledger_format_1),
         T(test_bad_arguments_are_refused_with_invalid_or_too_large),
         T(test_generic_writes_to_store_owned_databases_are_refused),
 #undef T
