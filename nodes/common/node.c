@@ -54,6 +54,7 @@ struct node_t {
     size_t batch_count;
     relay_answer_t *answers;
     size_t answer_count;
+    size_t local_count; /* jobs app.local_take took for this turn */
     node_ctx_t ctx;
     uint64_t reply_seq; /* ids of acks/nacks/replies: origin "<name>-r", in-memory sequence */
     uint64_t last_prune_ms;
@@ -109,6 +110,7 @@ static ledger_err_t run_on_start(store_txn_t *txn, void *arg)
 ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out)
 {
     assert(config && app && app->apply && node_out);
+    assert(!app->local_take == !app->local_apply && !app->local_take == !app->local_done);
     zsys_handler_set(NULL); /* we handle SIGINT/SIGTERM ourselves */
     node_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -130,8 +132,8 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
     store_config_t sc = {.no_sync = config->no_sync, .map_max_bytes = config->map_max_bytes};
     ledger_err_t err = store_open(config->data_dir, &sc, &self->store);
     if (err) {
-        node_log(NODE_LOG_ERROR, "event=store_open_failed dir=%s error=%s", config->data_dir,
-                 ledger_err_name(err));
+        node_log(NODE_LOG_ERROR, "event=store_open_failed dir=%s error=%s detail=\"%s\"",
+                 config->data_dir, ledger_err_name(err), store_last_error(NULL));
         node_destroy(&self);
         return err;
     }
@@ -491,6 +493,12 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
                 (unsigned long long)a->tag, id, type, corr, cause, a->code, a->reason);
         }
     }
+    if (self->local_count) {
+        self->ctx.txn = txn;
+        ledger_err_t err = self->app.local_apply(&self->ctx, self->app.app);
+        if (err)
+            return err;
+    }
     return LEDGER_OK;
 }
 
@@ -613,7 +621,7 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
     self->stats.dead_lettered += self->dead_in_batch;
     node_histogram_observe(&self->stats.batch_size, batch_bounds,
                            sizeof batch_bounds / sizeof batch_bounds[0],
-                           self->batch_count + self->answer_count);
+                           self->batch_count + self->answer_count + self->local_count);
     node_histogram_observe(&self->stats.commit_us, commit_bounds,
                            sizeof commit_bounds / sizeof commit_bounds[0], commit_us);
     self->stats.messages_in += s.messages_in;
@@ -648,7 +656,8 @@ static bool process_ready(node_t *self)
                                                  NODE_ANSWERS_MAX - self->answer_count);
     self->answer_count += relay_take_local_nacks(self->relay, self->answers + self->answer_count,
                                                  NODE_ANSWERS_MAX - self->answer_count);
-    if (self->batch_count == 0 && self->answer_count == 0)
+    self->local_count = self->app.local_take ? self->app.local_take(self->app.app) : 0;
+    if (self->batch_count == 0 && self->answer_count == 0 && self->local_count == 0)
         return true;
 
     uint64_t start_us = monotonic_us();
@@ -667,6 +676,8 @@ static bool process_ready(node_t *self)
             zmq_msg_close(&self->batch[i].identity);
         }
         node_ctx_reset(&self->ctx);
+        if (self->local_count)
+            self->app.local_done(self->app.app, err);
         pthread_mutex_lock(&self->stats_lock);
         self->stats.batch_failures++;
         pthread_mutex_unlock(&self->stats_lock);
@@ -674,6 +685,8 @@ static bool process_ready(node_t *self)
     }
     answer_batch(self);
     publish_emitted(self);
+    if (self->local_count)
+        self->app.local_done(self->app.app, LEDGER_OK);
     relay_settled(self->relay, self->answers, self->answer_count);
     count_outcomes(self, commit_us);
     node_ctx_reset(&self->ctx);

@@ -55,6 +55,18 @@ typedef struct {
     ledger_err_t (*on_start)(node_ctx_t *ctx, void *app);
     /* Called on the loop thread after each commit that applied messages. May be NULL. */
     void (*on_commit)(void *app);
+    /*  Local work committed in the loop's own write transaction, so that a
+        node has one writer (the gateway's HTTP submissions; wake the loop
+        with node_wake when there is some). local_take (loop thread, each
+        turn) returns how many jobs it took; when > 0, local_apply runs in
+        the batch's transaction after the inbound messages (re-runnable; an
+        error aborts the whole batch, inbound messages included, which are
+        then redelivered), and local_done gets the outcome after the commit
+        and the publishing of what the batch emitted (LEDGER_OK) or the
+        batch's error. All three or none. */
+    size_t (*local_take)(void *app);
+    ledger_err_t (*local_apply)(node_ctx_t *ctx, void *app);
+    void (*local_done)(void *app, ledger_err_t err);
     void *app;
     /* Peers this node sends to (names and endpoints). */
     relay_peer_t peers[RELAY_PEERS_MAX];

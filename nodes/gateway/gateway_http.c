@@ -144,8 +144,13 @@ struct gateway_http_t {
 
     pthread_t committer;
     bool committer_started;
-    node_ctx_t ctx; /* the committer's */
+    bool loop_commits; /* config.loop_commits: the node loop commits the submissions */
+    node_ctx_t ctx;    /* the committer's */
+    /* Jobs taken from the queue for one commit, by the committer or the node loop (never both:
+       with loop_commits the committer takes jobs only once the loop has stopped). */
     submit_job_t *batch[GATEWAY_HTTP_BATCH_MAX];
+    size_t taken;
+    size_t taken_created; /* transfers the taken jobs created (not replays) */
 
     pthread_t accounts;
     bool accounts_started;
@@ -758,6 +763,8 @@ static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *c
     gw->submit_tail = job;
     pthread_cond_signal(&gw->submit_cond);
     pthread_mutex_unlock(&gw->lock);
+    if (gw->loop_commits && gw->wake)
+        gw->wake(gw->wake_arg); /* the loop takes the job on its next turn */
     return MHD_YES;
 }
 
@@ -841,50 +848,59 @@ static enum MHD_Result finish_submit(gateway_http_t *gw, struct MHD_Connection *
     return send_json(conn, MHD_HTTP_ACCEPTED, body, headers, res->replayed ? 2 : 1);
 }
 
-/* --- the committer thread ------------------------------------------------- */
+/* --- committing the queued submissions ------------------------------------ */
 
-typedef struct {
-    gateway_http_t *gw;
-    size_t count;
-    uint64_t now_ms;
-    size_t created;
-} batch_t;
-
-static ledger_err_t commit_batch_fn(store_txn_t *txn, void *arg)
+/*  Moves queued jobs into gw->batch (lock held): every queued request, up to
+    GATEWAY_HTTP_BATCH_MAX, a batch request weighing its item count, so one
+    commit stays under GATEWAY_HTTP_COMMIT_TRANSFERS_MAX transfers (and the
+    ctx's publish limit). Returns how many. */
+static size_t take_locked(gateway_http_t *gw)
 {
-    batch_t *b = arg;
-    gateway_http_t *gw = b->gw;
-    /* Re-runnable after a map-full retry: start from scratch. */
-    b->created = 0;
-    node_ctx_reset(&gw->ctx);
-    gw->ctx.txn = txn;
-    gw->ctx.now_ms = b->now_ms;
-    for (size_t i = 0; i < b->count; i++) {
+    size_t count = 0, transfers = 0;
+    while (gw->submit_head && count < GATEWAY_HTTP_BATCH_MAX) {
+        size_t weight = gw->submit_head->batch ? gw->submit_head->batch->count : 1;
+        if (count > 0 && transfers + weight > GATEWAY_HTTP_COMMIT_TRANSFERS_MAX)
+            break;
+        transfers += weight;
+        gw->batch[count++] = gw->submit_head;
+        gw->submit_head = gw->submit_head->next;
+    }
+    if (!gw->submit_head)
+        gw->submit_tail = NULL;
+    gw->taken = count;
+    return count;
+}
+
+/* Runs the taken jobs in ctx->txn. Re-runnable after a map-full retry. */
+static ledger_err_t apply_taken(gateway_http_t *gw, node_ctx_t *ctx)
+{
+    gw->taken_created = 0;
+    for (size_t i = 0; i < gw->taken; i++) {
         submit_job_t *job = gw->batch[i];
         if (job->batch) {
             size_t created = 0;
-            job->err = gateway_batch_apply(&gw->ctx, job->batch, gw->retention_ms, &created);
+            job->err = gateway_batch_apply(ctx, job->batch, gw->retention_ms, &created);
             if (job->err)
                 return job->err;
-            b->created += created;
+            gw->taken_created += created;
             continue;
         }
         job->err =
-            gateway_submit_transfer(&gw->ctx, &job->req, job->key, gw->retention_ms, &job->result);
+            gateway_submit_transfer(ctx, &job->req, job->key, gw->retention_ms, &job->result);
         if (job->err == LEDGER_E_EXISTS || job->err == LEDGER_E_INVALID)
             continue; /* refused before any write: the others go on */
         if (job->err)
             return job->err;
         if (!job->result.replayed)
-            b->created++;
+            gw->taken_created++;
     }
     return LEDGER_OK;
 }
 
-static void commit_batch(gateway_http_t *gw, size_t count)
+/* After the commit of the taken jobs (err LEDGER_OK) or its failure: answers them. */
+static void finish_taken(gateway_http_t *gw, ledger_err_t err)
 {
-    batch_t b = {.gw = gw, .count = count, .now_ms = wall_ms(gw)};
-    ledger_err_t err = store_write(gw->store, commit_batch_fn, &b);
+    size_t count = gw->taken;
     if (err) {
         gw_log(gw, "gateway http: commit of %zu transfer(s) failed: %s (%s)", count,
                ledger_err_name(err), store_last_error(gw->store));
@@ -892,26 +908,75 @@ static void commit_batch(gateway_http_t *gw, size_t count)
            reused within the batch) may not hold: every request gets the batch's error. */
         for (size_t i = 0; i < count; i++)
             gw->batch[i]->err = err;
-    } else if (b.created > 0) {
-        if (gw->publish && gw->ctx.published_count > 0)
-            gw->publish(gw->publish_arg, gw->ctx.published, gw->ctx.published_count);
-        if (gw->wake)
-            gw->wake(gw->wake_arg);
+    } else if (gw->taken_created > 0) {
         gateway_streams_notify(gw->streams); /* the new transfers' events */
     }
-    node_ctx_reset(&gw->ctx);
-    gw->ctx.txn = NULL;
-
     struct MHD_Connection *conns[GATEWAY_HTTP_BATCH_MAX];
     pthread_mutex_lock(&gw->lock);
     for (size_t i = 0; i < count; i++) {
         conns[i] = gw->batch[i]->conn;
         gw->batch[i]->done = true;
     }
+    gw->taken = 0;
     pthread_mutex_unlock(&gw->lock);
     /* After its resume a job may be freed at any time: only the saved pointers are used. */
     for (size_t i = 0; i < count; i++)
         MHD_resume_connection(conns[i]);
+}
+
+size_t gateway_http_take(gateway_http_t *self)
+{
+    assert(self && self->loop_commits);
+    pthread_mutex_lock(&self->lock);
+    size_t count = self->stopping ? 0 : take_locked(self);
+    pthread_mutex_unlock(&self->lock);
+    return count;
+}
+
+ledger_err_t gateway_http_apply_taken(gateway_http_t *self, node_ctx_t *ctx)
+{
+    assert(self && ctx && ctx->txn);
+    return apply_taken(self, ctx);
+}
+
+void gateway_http_finish_taken(gateway_http_t *self, ledger_err_t err)
+{
+    assert(self);
+    finish_taken(self, err);
+}
+
+/* --- the committer thread ------------------------------------------------- */
+
+typedef struct {
+    gateway_http_t *gw;
+    uint64_t now_ms;
+} batch_t;
+
+static ledger_err_t commit_batch_fn(store_txn_t *txn, void *arg)
+{
+    batch_t *b = arg;
+    gateway_http_t *gw = b->gw;
+    /* Re-runnable after a map-full retry: start from scratch. */
+    node_ctx_reset(&gw->ctx);
+    gw->ctx.txn = txn;
+    gw->ctx.now_ms = b->now_ms;
+    return apply_taken(gw, &gw->ctx);
+}
+
+/* The committer's own commit of the taken jobs (without loop_commits, or at stop). */
+static void commit_batch(gateway_http_t *gw)
+{
+    batch_t b = {.gw = gw, .now_ms = wall_ms(gw)};
+    ledger_err_t err = store_write(gw->store, commit_batch_fn, &b);
+    if (!err && gw->taken_created > 0) {
+        if (gw->publish && gw->ctx.published_count > 0)
+            gw->publish(gw->publish_arg, gw->ctx.published, gw->ctx.published_count);
+        if (gw->wake)
+            gw->wake(gw->wake_arg);
+    }
+    node_ctx_reset(&gw->ctx);
+    gw->ctx.txn = NULL;
+    finish_taken(gw, err);
 }
 
 typedef struct {
@@ -955,31 +1020,22 @@ static void *committer_main(void *arg)
     uint64_t next_prune_ms = mono_ms();
     for (;;) {
         pthread_mutex_lock(&gw->lock);
-        while (!gw->submit_head && !gw->stopping && mono_ms() < next_prune_ms) {
+        /* With loop_commits the node loop commits the submissions: this thread prunes,
+           and commits only what is still queued once the server stops (the loop is gone). */
+        while (!(gw->submit_head && !gw->loop_commits) && !gw->stopping &&
+               mono_ms() < next_prune_ms) {
             struct timespec until;
             clock_gettime(CLOCK_MONOTONIC, &until);
             until.tv_sec += COMMITTER_IDLE_WAIT_MS / 1000;
             pthread_cond_timedwait(&gw->submit_cond, &gw->lock, &until);
         }
-        size_t count = 0, transfers = 0;
-        /* A batch request weighs its item count: one commit stays under
-           GATEWAY_HTTP_COMMIT_TRANSFERS_MAX transfers (and the ctx's publish limit). */
-        while (gw->submit_head && count < GATEWAY_HTTP_BATCH_MAX) {
-            size_t weight = gw->submit_head->batch ? gw->submit_head->batch->count : 1;
-            if (count > 0 && transfers + weight > GATEWAY_HTTP_COMMIT_TRANSFERS_MAX)
-                break;
-            transfers += weight;
-            gw->batch[count++] = gw->submit_head;
-            gw->submit_head = gw->submit_head->next;
-        }
-        if (!gw->submit_head)
-            gw->submit_tail = NULL;
+        size_t count = !gw->loop_commits || gw->stopping ? take_locked(gw) : 0;
         bool stop = gw->stopping && count == 0;
         pthread_mutex_unlock(&gw->lock);
         if (stop)
             break;
         if (count > 0)
-            commit_batch(gw, count);
+            commit_batch(gw);
         if (!gw->stopping && mono_ms() >= next_prune_ms)
             next_prune_ms = prune_keys(gw);
     }
@@ -1658,6 +1714,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     gw->body_max_bytes =
         config->body_max_bytes ? config->body_max_bytes : GATEWAY_HTTP_BODY_MAX_DEFAULT;
     gw->wake = config->wake;
+    gw->loop_commits = config->loop_commits;
     gw->wake_arg = config->wake_arg;
     gw->publish = config->publish;
     gw->publish_arg = config->publish_arg;

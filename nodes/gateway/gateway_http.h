@@ -12,11 +12,13 @@
     - HTTP worker threads parse and validate, read the store for GETs, and never
       block on a peer or on fsync.
     - POST /api/transfers: the worker suspends the connection
-      (MHD_ALLOW_SUSPEND_RESUME) and queues the request for the committer.
-      The committer takes every queued request (up to GATEWAY_HTTP_BATCH_MAX),
-      runs gateway_submit_transfer for each in ONE durable write transaction
-      (group commit), calls config.publish and config.wake, then resumes the
-      connections, which answer. A 202 is never sent before its commit.
+      (MHD_ALLOW_SUSPEND_RESUME) and queues the request. Whoever commits
+      (the node loop with config.loop_commits, as ledger-gateway runs; else
+      the committer thread) takes every queued request (up to
+      GATEWAY_HTTP_BATCH_MAX), runs gateway_submit_transfer for each in ONE
+      durable write transaction (group commit; the loop's also holds its
+      inbound messages), then resumes the connections, which answer. A 202
+      is never sent before its commit.
     - /api/accounts*: the worker suspends the connection and queues an
       account.query for the accounts client thread, which sends it over one
       persistent DEALER (ZMQ_IMMEDIATE, so nothing is queued towards a peer
@@ -154,6 +156,15 @@ typedef struct {
     void *count_request_arg;
     /* Unix time in ms; NULL = the real clock (CLOCK_REALTIME). */
     uint64_t (*now_ms)(void);
+    /*  true: the caller's loop commits the queued submissions in its own write
+        transactions (gateway_http_take / _apply_taken / _finish_taken below),
+        so the store has one writer for HTTP submissions and inbound messages
+        alike; `wake` is called when a submission is queued, and publish is
+        not used for them (the loop publishes what its ctx emitted). The
+        committer thread then only prunes, and commits what is still queued
+        at gateway_http_destroy (the loop has stopped by then). false: the
+        committer thread commits them (tests, a standalone server). */
+    bool loop_commits;
 } gateway_http_config_t;
 
 typedef struct gateway_http_t gateway_http_t;
@@ -164,6 +175,24 @@ typedef struct gateway_http_t gateway_http_t;
     address, endpoint or node name), LEDGER_E_IO (cannot bind or start MHD,
     cannot create the ZeroMQ socket), LEDGER_E_NOMEM. */
 ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_http_t **out);
+
+/*  With config.loop_commits, on the loop thread, once per turn:
+      gateway_http_take          moves the queued submissions (at most
+                                 GATEWAY_HTTP_BATCH_MAX requests and
+                                 GATEWAY_HTTP_COMMIT_TRANSFERS_MAX transfers)
+                                 into the server's batch; returns how many
+                                 (0 once the server is stopping);
+      gateway_http_apply_taken   runs them in ctx->txn (the loop's write
+                                 transaction; re-runnable); an error other
+                                 than a per-request refusal must fail the
+                                 whole transaction;
+      gateway_http_finish_taken  after the commit (LEDGER_OK) or its failure
+                                 (the error every request of the batch gets):
+                                 answers the requests. A 202 is never sent
+                                 before its commit. */
+size_t gateway_http_take(gateway_http_t *self);
+ledger_err_t gateway_http_apply_taken(gateway_http_t *self, node_ctx_t *ctx);
+void gateway_http_finish_taken(gateway_http_t *self, ledger_err_t err);
 
 /* The TCP port the server listens on (the chosen one when config.port was 0). */
 uint16_t gateway_http_port(const gateway_http_t *self);

@@ -1,8 +1,10 @@
 /*  gateway_main.c: the gateway node executable (ledger-gateway).
-    Runs the public HTTP API (gateway_http.h) beside the node loop: the API
-    commits transfers and their outbox entries, then wakes the loop, whose
-    relay delivers them to accounts; status events from accounts are folded
-    into the transfer view by gateway_apply. */
+    Runs the public HTTP API (gateway_http.h) beside the node loop. The loop
+    is the store's one writer: each turn it commits the HTTP submissions the
+    API queued (transfers and their outbox entries) in the same write
+    transaction as the inbound messages (status events from accounts and
+    fraud, folded into the transfer view by gateway_apply), then its relay
+    delivers the new transfer.requested messages to accounts. */
 #include <stdio.h>
 
 #include "gateway_http.h"
@@ -31,10 +33,29 @@ static void wake_loop(void *arg)
     node_wake(arg);
 }
 
-/* The committer's transfer.requested messages go out on the node's feed (loop thread sends). */
+/* What the HTTP committer commits at stop goes out on the node's feed (loop thread sends). */
 static void publish_feed(void *arg, const node_published_t *items, size_t count)
 {
     node_publish(arg, items, count);
+}
+
+/* The loop's side of the HTTP submissions (node_app_t local work). */
+static size_t take_submissions(void *app)
+{
+    gateway_main_t *gw = app;
+    return gateway_http_take(gw->http);
+}
+
+static ledger_err_t apply_submissions(node_ctx_t *ctx, void *app)
+{
+    gateway_main_t *gw = app;
+    return gateway_http_apply_taken(gw->http, ctx);
+}
+
+static void answer_submissions(void *app, ledger_err_t err)
+{
+    gateway_main_t *gw = app;
+    gateway_http_finish_taken(gw->http, err);
 }
 
 static void count_request(void *arg, const char *method, const char *route, unsigned status)
@@ -67,6 +88,7 @@ static int start_http(node_t *node, void *arg)
         .count_request_arg = node,
         .log = log_line,
         .web_dir = c->web_dir,
+        .loop_commits = true,
     };
     if (gateway_http_start(&hc, &gw->http) != LEDGER_OK) {
         node_log(NODE_LOG_ERROR, "event=http_start_failed host=%s port=%u", c->http_host,
@@ -99,7 +121,12 @@ int main(int argc, char **argv)
     if (code >= 0)
         return code;
     gateway_main_t gw = {.config = &config};
-    node_app_t app = {.apply = apply, .on_commit = on_commit, .app = &gw};
+    node_app_t app = {.apply = apply,
+                      .on_commit = on_commit,
+                      .local_take = take_submissions,
+                      .local_apply = apply_submissions,
+                      .local_done = answer_submissions,
+                      .app = &gw};
     app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
     app.peer_count = 1;
     node_main_hooks_t hooks = {.before_run = start_http, .after_run = stop_http, .arg = &gw};

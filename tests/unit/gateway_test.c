@@ -1275,6 +1275,113 @@ static void test_http_transfer_round_trip(void **state)
     assert_null(gw);
 }
 
+/* A stand-in for the node loop of ledger-gateway: with loop_commits it commits the submissions. */
+typedef struct {
+    gateway_http_t *gw;
+    store_t *store;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int wakes;
+    bool stop;
+    atomic_int commits;
+    node_ctx_t ctx;
+} fake_loop_t;
+
+static void fake_loop_wake(void *arg)
+{
+    fake_loop_t *loop = arg;
+    pthread_mutex_lock(&loop->lock);
+    loop->wakes++;
+    pthread_cond_signal(&loop->cond);
+    pthread_mutex_unlock(&loop->lock);
+}
+
+static ledger_err_t fake_loop_apply(store_txn_t *txn, void *arg)
+{
+    fake_loop_t *loop = arg;
+    node_ctx_reset(&loop->ctx);
+    loop->ctx.txn = txn;
+    loop->ctx.now_ms = 1700000000000u;
+    return gateway_http_apply_taken(loop->gw, &loop->ctx);
+}
+
+static void *fake_loop_main(void *arg)
+{
+    fake_loop_t *loop = arg;
+    pthread_mutex_lock(&loop->lock);
+    while (!loop->stop) {
+        if (loop->wakes == 0) {
+            pthread_cond_wait(&loop->cond, &loop->lock);
+            continue;
+        }
+        loop->wakes = 0;
+        pthread_mutex_unlock(&loop->lock);
+        if (gateway_http_take(loop->gw) > 0) {
+            ledger_err_t err = store_write(loop->store, fake_loop_apply, loop);
+            atomic_fetch_add(&loop->commits, 1);
+            gateway_http_finish_taken(loop->gw, err);
+        }
+        pthread_mutex_lock(&loop->lock);
+    }
+    pthread_mutex_unlock(&loop->lock);
+    return NULL;
+}
+
+static void test_http_loop_commits_submissions_in_the_callers_transaction(void **state)
+{
+    fx_t *fx = *state;
+    atomic_store(&published, 0);
+    fake_loop_t loop = {.store = fx->store};
+    pthread_mutex_init(&loop.lock, NULL);
+    pthread_cond_init(&loop.cond, NULL);
+    node_ctx_init(&loop.ctx, NULL, NODE, 0);
+    gateway_http_config_t config;
+    memset(&config, 0, sizeof config);
+    config.store = fx->store;
+    config.node_name = NODE;
+    config.accounts_endpoint = "tcp://127.0.0.1:1";
+    config.wake = fake_loop_wake;
+    config.wake_arg = &loop;
+    config.publish = on_publish;
+    config.loop_commits = true;
+    assert_int_equal(gateway_http_start(&config, &loop.gw), LEDGER_OK);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, fake_loop_main, &loop), 0);
+    uint16_t port = gateway_http_port(loop.gw);
+    http_reply_t r;
+
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: loop-1\r\n",
+              TRANSFER_BODY, &r);
+    assert_int_equal(r.status, 202);
+    /* Committed by the loop, in its transaction: the loop's ctx emitted the message. */
+    assert_int_equal(atomic_load(&loop.commits), 1);
+    assert_int_equal(loop.ctx.published_count, 1);
+    assert_int_equal(loop.ctx.published[0].type, PROTO_TRANSFER_REQUESTED);
+    assert_int_equal(atomic_load(&published), 0); /* the loop publishes, not the server */
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 1);
+    /* A replay is answered the same way, and a refusal inside the batch too. */
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: loop-1\r\n",
+              TRANSFER_BODY, &r);
+    assert_int_equal(r.status, 202);
+    assert_true(has_header(&r, "Idempotent-Replayed: true"));
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: loop-1\r\n",
+              "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":7}", &r);
+    assert_error(&r, 422, "idempotency_key_reused");
+    assert_int_equal(atomic_load(&loop.commits), 3);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+
+    pthread_mutex_lock(&loop.lock);
+    loop.stop = true;
+    pthread_cond_signal(&loop.cond);
+    pthread_mutex_unlock(&loop.lock);
+    pthread_join(thread, NULL);
+    gateway_http_destroy(&loop.gw);
+    node_ctx_fini(&loop.ctx);
+    pthread_cond_destroy(&loop.cond);
+    pthread_mutex_destroy(&loop.lock);
+}
+
 static void test_http_refuses_bad_requests(void **state)
 {
     fx_t *fx = *state;
@@ -2182,6 +2289,8 @@ int main(void)
         cmocka_unit_test(test_idempotency_key_rules),
         cmocka_unit_test(test_limit_and_content_type_rules),
         cmocka_unit_test_setup_teardown(test_http_transfer_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_http_loop_commits_submissions_in_the_callers_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_refuses_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_chunked_body_over_the_cap_is_413, setup,
                                         teardown),
