@@ -86,11 +86,6 @@
 #define LEDGER_FIELDS_FIXED_BYTES (8 + 8 + 1 + 1 + 1 + 8 * 4 + 8)
 #define LEDGER_RECORD_VERSION 2 /* 1 had no account_prev_seq and a ledger_by_account index */
 
-/*  Ledger head record (ledger_heads, key = account id), version 1:
-      u8 version | be64 last_seq | be64 balance_after | be64 held_after    */
-#define HEAD_RECORD_VERSION 1
-#define HEAD_RECORD_BYTES (1 + 8 * 3)
-
 /* The per-account index of ledger format 1; a data dir that has it was written by an older build.
  */
 #define LEGACY_BY_ACCOUNT_DB "ledger_by_account"
@@ -139,17 +134,11 @@ struct store_cursor_t {
 };
 
 static const char *const db_names[STORE_DB__COUNT] = {
-    [STORE_DB_META] = "meta",
-    [STORE_DB_OUTBOX] = "outbox",
-    [STORE_DB_SEEN] = "seen",
-    [STORE_DB_DEAD_LETTERS] = "dead_letters",
-    [STORE_DB_LEDGER] = "ledger",
-    [STORE_DB_LEDGER_HEADS] = "ledger_heads",
-    [STORE_DB_ACCOUNTS] = "accounts",
-    [STORE_DB_TRANSFERS] = "transfers",
-    [STORE_DB_DECISIONS] = "decisions",
-    [STORE_DB_RISK] = "risk",
-    [STORE_DB_IDEMPOTENCY] = "idempotency",
+    [STORE_DB_META] = "meta",           [STORE_DB_OUTBOX] = "outbox",
+    [STORE_DB_SEEN] = "seen",           [STORE_DB_DEAD_LETTERS] = "dead_letters",
+    [STORE_DB_LEDGER] = "ledger",       [STORE_DB_ACCOUNTS] = "accounts",
+    [STORE_DB_TRANSFERS] = "transfers", [STORE_DB_DECISIONS] = "decisions",
+    [STORE_DB_RISK] = "risk",           [STORE_DB_IDEMPOTENCY] = "idempotency",
     [STORE_DB_INDEX] = "index",
 };
 
@@ -297,7 +286,6 @@ static bool db_key_writable(store_db_t db, const void *key, size_t key_size)
     case STORE_DB_SEEN:
     case STORE_DB_DEAD_LETTERS:
     case STORE_DB_LEDGER:
-    case STORE_DB_LEDGER_HEADS:
         return false;
     case STORE_DB_META:
         if (key_size >= META_SEQ_PREFIX_LEN && !memcmp(key, META_SEQ_PREFIX, META_SEQ_PREFIX_LEN))
@@ -1723,72 +1711,29 @@ static ledger_err_t ledger_decode(store_txn_t *txn, const MDB_val *k, const MDB_
     return LEDGER_OK;
 }
 
-typedef struct {
-    uint64_t last_seq; /* 0: the account has no entry */
-    int64_t balance_after_minor;
-    int64_t held_after_minor;
-} ledger_head_t;
-
-static bool head_parse(const MDB_val *val, ledger_head_t *out)
-{
-    reader_t r = {val->mv_data, (const uint8_t *)val->mv_data + val->mv_size, true};
-    if (get_u8(&r) != HEAD_RECORD_VERSION)
-        return false;
-    ledger_head_t head;
-    head.last_seq = get_be64(&r);
-    head.balance_after_minor = i64_from_u64(get_be64(&r));
-    head.held_after_minor = i64_from_u64(get_be64(&r));
-    if (!reader_done(&r) || head.last_seq == 0)
-        return false;
-    *out = head;
-    return true;
-}
-
-/* The head of `account` (last_seq 0 and zero sums if it has no entry yet). */
-static ledger_err_t head_get(store_txn_t *txn, const char *account, size_t len,
-                             ledger_head_t *head_out)
-{
-    MDB_val k = mval(account, len), v;
-    int rc = mdb_get(txn->txn, txn->store->dbi[STORE_DB_LEDGER_HEADS], &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        memset(head_out, 0, sizeof *head_out);
-        return LEDGER_OK;
-    }
-    if (rc != 0)
-        return txn_rc(txn, rc, "mdb_get (ledger_heads)");
-    if (!head_parse(&v, head_out)) {
-        set_error(txn->store, "ledger_heads record of %.*s does not parse", (int)len, account);
-        return LEDGER_E_CORRUPT;
-    }
-    return LEDGER_OK;
-}
-
-static ledger_err_t head_put(store_txn_t *txn, const store_ledger_entry_t *entry, size_t len)
-{
-    uint8_t record[HEAD_RECORD_BYTES];
-    writer_t w = {record, record + sizeof record};
-    put_u8(&w, HEAD_RECORD_VERSION);
-    put_be64(&w, entry->seq);
-    put_be64(&w, (uint64_t)entry->balance_after_minor);
-    put_be64(&w, (uint64_t)entry->held_after_minor);
-    MDB_val k = mval(entry->account, len), v = mval(record, sizeof record);
-    return txn_rc(txn, mdb_put(txn->txn, txn->store->dbi[STORE_DB_LEDGER_HEADS], &k, &v, 0),
-                  "mdb_put (ledger_heads)");
-}
-
 ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
 {
     size_t lens[3];
     if (!txn || !txn->write || !entry || !ledger_fields_ok(entry, lens))
         return LEDGER_E_INVALID;
 
-    /* The after values must continue the account's running sums, kept in its head. */
-    ledger_head_t head;
-    ledger_err_t err = head_get(txn, entry->account, lens[0], &head);
-    if (err != LEDGER_OK)
-        return err;
-    int64_t balance = head.balance_after_minor;
-    int64_t held = head.held_after_minor;
+    /* The after values must continue the account's running sums: those of the
+       entry the caller names as the account's previous one. */
+    int64_t balance = 0, held = 0;
+    if (entry->account_prev_seq) {
+        store_ledger_entry_t previous;
+        ledger_err_t err = store_ledger_get(txn, entry->account_prev_seq, &previous);
+        if (err == LEDGER_E_NOT_FOUND ||
+            (err == LEDGER_OK && strcmp(previous.account, entry->account) != 0)) {
+            set_error(txn->store, "ledger append for %s: entry %llu is not one of its entries",
+                      entry->account, (unsigned long long)entry->account_prev_seq);
+            return LEDGER_E_INVALID;
+        }
+        if (err != LEDGER_OK)
+            return err;
+        balance = previous.balance_after_minor;
+        held = previous.held_after_minor;
+    }
     if (money_add(balance, entry->balance_delta_minor, &balance) != LEDGER_OK ||
         money_add(held, entry->held_delta_minor, &held) != LEDGER_OK)
         return LEDGER_E_OVERFLOW;
@@ -1805,8 +1750,9 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     uint64_t seq = 1;
     uint8_t prev_hash[STORE_HASH_SIZE] = {0};
     MDB_cursor *cursor;
-    err = txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
-                 "mdb_cursor_open");
+    ledger_err_t err =
+        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
+               "mdb_cursor_open");
     if (err != LEDGER_OK)
         return err;
     MDB_val k, v;
@@ -1829,7 +1775,6 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
 
     store_ledger_entry_t stored = *entry;
     stored.seq = seq;
-    stored.account_prev_seq = head.last_seq;
     memcpy(stored.prev_hash, prev_hash, STORE_HASH_SIZE);
     uint8_t record[LEDGER_RECORD_MAX_BYTES];
     record[0] = LEDGER_RECORD_VERSION;
@@ -1845,8 +1790,6 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     v = mval(record, record_size);
     err = txn_rc(txn, mdb_put(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &k, &v, MDB_APPEND),
                  "mdb_put (ledger)");
-    if (err == LEDGER_OK)
-        err = head_put(txn, &stored, lens[0]);
     if (err != LEDGER_OK)
         return err;
     *entry = stored;
@@ -1895,9 +1838,9 @@ ledger_err_t store_ledger_last_seq(store_txn_t *txn, uint64_t *seq_out)
     return LEDGER_OK;
 }
 
-ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint64_t before_seq,
-                                     store_ledger_entry_t *entries_out, size_t max,
-                                     size_t *count_out)
+ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint64_t newest_seq,
+                                     uint64_t before_seq, store_ledger_entry_t *entries_out,
+                                     size_t max, size_t *count_out)
 {
     size_t len;
     if (!txn || !count_out || (!entries_out && max > 0) ||
@@ -1905,11 +1848,7 @@ ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint
         return LEDGER_E_INVALID;
     uint64_t seq;
     if (before_seq == 0) {
-        ledger_head_t head;
-        ledger_err_t err = head_get(txn, account, len, &head);
-        if (err != LEDGER_OK)
-            return err;
-        seq = head.last_seq;
+        seq = newest_seq;
     } else {
         store_ledger_entry_t cursor_entry;
         ledger_err_t err = store_ledger_get(txn, before_seq, &cursor_entry);
@@ -2031,73 +1970,6 @@ static void report_bad(store_ledger_report_t *report, uint64_t seq, const char *
     va_end(args);
 }
 
-/*  Checks ledger_heads against a good walk: one head per account, naming its
-    last entry and its running sums. Returns false with the report filled
-    at the first mismatch. */
-static bool verify_heads(store_txn_t *txn, sum_table_t *sums, store_ledger_report_t *report,
-                         ledger_err_t *err)
-{
-    MDB_cursor *cursor;
-    *err = txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER_HEADS], &cursor),
-                  "mdb_cursor_open");
-    if (*err != LEDGER_OK)
-        return false;
-    size_t heads = 0;
-    bool ok = true;
-    MDB_val k, v;
-    int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
-    for (; rc == 0 && ok; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        heads++;
-        char account[STORE_ACCOUNT_MAX + 1] = "";
-        ledger_head_t head;
-        bool parsed = k.mv_size >= 1 && k.mv_size <= STORE_ACCOUNT_MAX &&
-                      !memchr(k.mv_data, '\0', k.mv_size) && head_parse(&v, &head);
-        if (parsed)
-            memcpy(account, k.mv_data, k.mv_size);
-        account_sum_t *sum = NULL;
-        if (parsed) {
-            sum = sum_table_find(sums, account); /* adds a zero sum if the walk never saw it */
-            if (!sum) {
-                *err = LEDGER_E_NOMEM;
-                ok = false;
-                break;
-            }
-        }
-        if (!parsed)
-            report_bad(report, 0, "a ledger_heads record does not parse");
-        else if (sum->last_seq != head.last_seq || sum->balance_minor != head.balance_after_minor ||
-                 sum->held_minor != head.held_after_minor)
-            report_bad(
-                report, head.last_seq,
-                "head of %s says entry %llu (%lld, %lld); the walk ends at %llu (%lld, %lld)",
-                account, (unsigned long long)head.last_seq, (long long)head.balance_after_minor,
-                (long long)head.held_after_minor, (unsigned long long)sum->last_seq,
-                (long long)sum->balance_minor, (long long)sum->held_minor);
-        ok = report->ok;
-    }
-    mdb_cursor_close(cursor);
-    if (*err == LEDGER_OK && rc != 0 && rc != MDB_NOTFOUND) {
-        *err = txn_rc(txn, rc, "mdb_cursor_get (ledger_heads)");
-        return false;
-    }
-    if (!ok || *err != LEDGER_OK)
-        return false;
-    if (heads != sums->count) {
-        for (size_t i = 0; i < sums->count; i++)
-            if (sums->sums[i].last_seq) {
-                MDB_val hk = mval(sums->sums[i].account, strlen(sums->sums[i].account)), hv;
-                if (mdb_get(txn->txn, txn->store->dbi[STORE_DB_LEDGER_HEADS], &hk, &hv) != 0) {
-                    report_bad(report, sums->sums[i].last_seq, "%s has no ledger_heads record",
-                               sums->sums[i].account);
-                    return false;
-                }
-            }
-        report_bad(report, 0, "ledger_heads has %zu records for %zu accounts", heads, sums->count);
-        return false;
-    }
-    return true;
-}
-
 /*  Checks one entry against the walk so far. Returns false (with the report
     filled) at a bad entry, LEDGER_OK-style errors through *err. */
 static bool verify_entry(const MDB_val *k, const MDB_val *v, uint64_t expected_seq,
@@ -2199,14 +2071,10 @@ ledger_err_t store_ledger_verify(store_txn_t *txn, store_ledger_balance_fn balan
     mdb_cursor_close(cursor);
     if (err == LEDGER_OK && rc != 0 && rc != MDB_NOTFOUND)
         err = txn_rc(txn, rc, "mdb_cursor_get (ledger)");
-    size_t accounts_walked = sums.count;
-    if (err == LEDGER_OK && report.ok)
-        verify_heads(txn, &sums, &report, &err);
-    sums.count = accounts_walked; /* heads of accounts without entries are not balances */
     if (err == LEDGER_OK && report.ok && balance_fn) {
         for (size_t i = 0; i < sums.count; i++)
             balance_fn(sums.sums[i].account, sums.sums[i].balance_minor, sums.sums[i].held_minor,
-                       ctx);
+                       sums.sums[i].last_seq, ctx);
     }
     sum_table_free(&sums);
     if (err != LEDGER_OK)

@@ -43,7 +43,7 @@
     length-prefixed strings; the layouts are at the top of store.c). Only
     this module writes them: store_put / store_del / store_cursor_del refuse
     (LEDGER_E_INVALID) the outbox, seen, dead_letters, ledger and
-    ledger_heads databases, and META keys starting with "seq:" or
+    ledger databases, and META keys starting with "seq:" or
     "store:". Everything else is the nodes' own.
 
     Errors: LEDGER_E_NOT_FOUND, LEDGER_E_EXISTS, LEDGER_E_MAP_FULL,
@@ -82,7 +82,6 @@ typedef enum {
     STORE_DB_SEEN,         /* origin[32, NUL-padded] + be64 seq -> be64 seen_at_ms */
     STORE_DB_DEAD_LETTERS, /* be64 id -> dead letter record */
     STORE_DB_LEDGER,       /* be64 seq -> ledger record (append-only) */
-    STORE_DB_LEDGER_HEADS, /* account id -> its newest ledger entry's seq and after values */
     STORE_DB_ACCOUNTS,     /* accounts node: account id -> account record */
     STORE_DB_TRANSFERS,    /* accounts + gateway: transfer id -> saga state / status view */
     STORE_DB_DECISIONS,    /* fraud: transfer id -> decision */
@@ -315,7 +314,7 @@ ledger_err_t store_seen_prune(store_txn_t *txn, uint64_t older_than_ms, size_t m
 
 typedef struct {
     uint64_t seq;              /* assigned by append: 1, 2, 3, ... */
-    uint64_t account_prev_seq; /* assigned by append: this account's previous entry, 0 if none */
+    uint64_t account_prev_seq; /* the account's previous entry (0 if none), from the caller */
     char account[STORE_ACCOUNT_MAX + 1];
     char transfer[STORE_TRANSFER_MAX + 1];
     char kind[STORE_KIND_MAX + 1]; /* "open", "hold", "release", "debit", "credit" */
@@ -328,35 +327,43 @@ typedef struct {
     uint8_t hash[STORE_HASH_SIZE];      /* SHA-256 over prev_hash and this entry's fields */
 } store_ledger_entry_t;
 
-/*  Appends an entry. The caller fills account, transfer, kind, the deltas,
-    the after values and ts_ms; append assigns seq, account_prev_seq,
-    prev_hash and hash, and moves the account's head (ledger_heads) to the
-    new entry, all in `txn`. Each account's entries form a chain through
-    account_prev_seq, so the per-account history needs no index: an append
-    writes the ledger's last page and one head record, not a random page of
-    an ever-growing (account, seq) index. account is 1 ..
-    STORE_ACCOUNT_MAX bytes, transfer 0 .. STORE_TRANSFER_MAX, kind 1 ..
-    STORE_KIND_MAX (else LEDGER_E_INVALID). The after values must equal the
-    account's previous after values (0 for its first entry) plus the
-    deltas, else LEDGER_E_INVALID (LEDGER_E_OVERFLOW if the sum does not
-    fit): the ledger cannot be written so that verify would fail. */
+/*  Appends an entry. The caller fills account, account_prev_seq, transfer,
+    kind, the deltas, the after values and ts_ms; append assigns seq,
+    prev_hash and hash, in `txn`. account is 1 .. STORE_ACCOUNT_MAX bytes,
+    transfer 0 .. STORE_TRANSFER_MAX, kind 1 .. STORE_KIND_MAX (else
+    LEDGER_E_INVALID).
+
+    Each account's entries form a chain: account_prev_seq is the seq of the
+    account's newest entry so far (0 for its first), which the caller keeps
+    in its own record of the account (the accounts node: in the account
+    record it rewrites anyway), so an append writes the ledger's last page
+    and nothing else: no per-account index, whose random inserts used to
+    dirty a page of a growing tree per entry. Append checks that entry
+    account_prev_seq is one of the account's entries and that the after
+    values equal its after values (0 for a first entry) plus the deltas
+    (LEDGER_E_INVALID; LEDGER_E_OVERFLOW if the sum does not fit). That it
+    is the account's NEWEST entry is the caller's to keep: verify reports
+    an entry whose account_prev_seq is not (a fork of the chain). */
 ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry);
 /* LEDGER_E_NOT_FOUND if no entry has that seq. */
 ledger_err_t store_ledger_get(store_txn_t *txn, uint64_t seq, store_ledger_entry_t *entry_out);
 /* Sequence number of the last entry (0 if the ledger is empty). */
 ledger_err_t store_ledger_last_seq(store_txn_t *txn, uint64_t *seq_out);
 /*  Up to `max` entries of `account`, newest first, following the account's
-    chain. before_seq is 0 (from the newest) or the seq of one of the
-    account's entries (the page starts with the entry before it: the last
-    seq of a page is the next page's cursor); any other value is
-    LEDGER_E_NOT_FOUND. *count_out gets how many. */
-ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint64_t before_seq,
-                                     store_ledger_entry_t *entries_out, size_t max,
-                                     size_t *count_out);
+    chain. newest_seq is the account's newest entry (0: it has none; the
+    caller's record of the account knows it). before_seq is 0 (start at
+    newest_seq) or the seq of one of the account's entries (the page starts
+    with the entry before it: the last seq of a page is the next page's
+    cursor); any other value is LEDGER_E_NOT_FOUND. An entry on the way
+    that belongs to another account or does not point back is
+    LEDGER_E_CORRUPT. *count_out gets how many. */
+ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint64_t newest_seq,
+                                     uint64_t before_seq, store_ledger_entry_t *entries_out,
+                                     size_t max, size_t *count_out);
 
 /* Balances recomputed by a verify walk, reported per account. */
 typedef void (*store_ledger_balance_fn)(const char *account, int64_t balance_minor,
-                                        int64_t held_minor, void *ctx);
+                                        int64_t held_minor, uint64_t last_seq, void *ctx);
 
 typedef struct {
     uint64_t entries; /* entries walked */
@@ -369,14 +376,16 @@ typedef struct {
 /*  Walks the whole ledger in order: checks each entry's prev_hash and hash,
     that seqs are contiguous from 1, that each entry's account_prev_seq is
     its account's previous entry, that each entry's after values equal the
-    running sums of its account's deltas, and at the end that ledger_heads
-    holds exactly one head per account, naming its last entry and sums. Stops at the first bad entry
-   (a record that does not parse is a bad entry, not an error). On a good walk, calls `balance_fn`
-   (may be NULL) once per account, in order of first appearance, with the recomputed balance and
-   held amount. Returns LEDGER_OK when the walk ran (look at report->ok), or a store error
-    (LEDGER_E_NOMEM for the per-account sums). Running sums or the total
-    of balance deltas that overflow int64 are a bad entry. Run it in a read
-    transaction; on a large ledger that transaction is long. */
+    running sums of its account's deltas. Stops at the first bad entry (a
+    record that does not parse is a bad entry, not an error). On a good
+    walk, calls `balance_fn` (may be NULL) once per account, in order of
+    first appearance, with the recomputed balance and held amount and the
+    seq of its newest entry (for the caller to compare with its own
+    records of the accounts). Returns LEDGER_OK when the walk ran (look at
+    report->ok), or a store error (LEDGER_E_NOMEM for the per-account
+    sums). Running sums or the total of balance deltas that overflow int64
+    are a bad entry. Run it in a read transaction; on a large ledger that
+    transaction is long. */
 ledger_err_t store_ledger_verify(store_txn_t *txn, store_ledger_balance_fn balance_fn, void *ctx,
                                  store_ledger_report_t *report_out);
 

@@ -102,6 +102,7 @@ ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, 
     record_put_u64(&w, (uint64_t)rec->balance_minor);
     record_put_u64(&w, (uint64_t)rec->held_minor);
     record_put_u64(&w, rec->created_ms);
+    record_put_u64(&w, rec->ledger_seq);
     record_put_str8(&w, rec->id);
     record_put_str8(&w, rec->name);
     if (!w.ok)
@@ -122,6 +123,7 @@ ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_reco
     rec.balance_minor = (int64_t)record_get_u64(&r);
     rec.held_minor = (int64_t)record_get_u64(&r);
     rec.created_ms = record_get_u64(&r);
+    rec.ledger_seq = record_get_u64(&r);
     record_get_str8(&r, rec.id, PROTO_ACCOUNT_ID_MAX);
     record_get_str8(&r, rec.name, PROTO_NAME_MAX);
     rec.funding = (flags & ACCOUNT_FLAG_FUNDING) != 0;
@@ -247,13 +249,16 @@ ledger_err_t accounts_transfer_get(store_txn_t *txn, const char *id, accounts_tr
 
 /* --- ledger and messages ------------------------------------------------- */
 
-/* Appends one entry for `acct`, whose record already holds the after values. */
-static ledger_err_t ledger_add(node_ctx_t *ctx, const accounts_record_t *acct, const char *transfer,
+/*  Appends one entry for `acct`, whose record already holds the after values,
+    chained onto the account's newest entry; moves acct->ledger_seq to the new
+    entry (the caller then writes the record). */
+static ledger_err_t ledger_add(node_ctx_t *ctx, accounts_record_t *acct, const char *transfer,
                                const char *kind, int64_t balance_delta_minor,
                                int64_t held_delta_minor)
 {
     store_ledger_entry_t e;
     memset(&e, 0, sizeof e);
+    e.account_prev_seq = acct->ledger_seq;
     text_copy(e.account, sizeof e.account, acct->id);
     text_copy(e.transfer, sizeof e.transfer, transfer);
     text_copy(e.kind, sizeof e.kind, kind);
@@ -262,7 +267,10 @@ static ledger_err_t ledger_add(node_ctx_t *ctx, const accounts_record_t *acct, c
     e.balance_after_minor = acct->balance_minor;
     e.held_after_minor = acct->held_minor;
     e.ts_ms = ctx->now_ms;
-    return store_ledger_append(ctx->txn, &e);
+    ledger_err_t err = store_ledger_append(ctx->txn, &e);
+    if (err == LEDGER_OK)
+        acct->ledger_seq = e.seq;
+    return err;
 }
 
 static void msg_start(proto_msg_t *out, proto_type_t type, const char *transfer)
@@ -419,9 +427,9 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
         return node_emit(ctx, peers, 1, &out, msg);
     }
 
-    err = record_put(ctx->txn, &from);
+    err = ledger_add(ctx, &from, t->transfer, KIND_HOLD, 0, t->amount_minor);
     if (!err)
-        err = ledger_add(ctx, &from, t->transfer, KIND_HOLD, 0, t->amount_minor);
+        err = record_put(ctx->txn, &from);
     tr.state = ACCOUNTS_TRANSFER_RESERVED;
     if (!err)
         err = transfer_put(ctx->txn, &tr);
@@ -461,13 +469,13 @@ static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, account
     from.held_minor = from_held;
     to.balance_minor = to_balance;
 
-    err = record_put(ctx->txn, &from);
+    err = ledger_add(ctx, &from, tr->id, KIND_DEBIT, -tr->amount_minor, -tr->amount_minor);
     if (!err)
-        err = ledger_add(ctx, &from, tr->id, KIND_DEBIT, -tr->amount_minor, -tr->amount_minor);
-    if (!err)
-        err = record_put(ctx->txn, &to);
+        err = record_put(ctx->txn, &from);
     if (!err)
         err = ledger_add(ctx, &to, tr->id, KIND_CREDIT, tr->amount_minor, 0);
+    if (!err)
+        err = record_put(ctx->txn, &to);
     tr->state = ACCOUNTS_TRANSFER_SETTLED;
     tr->updated_ms = ctx->now_ms;
     if (!err)
@@ -493,9 +501,9 @@ static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, account
         return LEDGER_E_CORRUPT;
     from.held_minor = from_held;
 
-    err = record_put(ctx->txn, &from);
+    err = ledger_add(ctx, &from, tr->id, KIND_RELEASE, 0, -tr->amount_minor);
     if (!err)
-        err = ledger_add(ctx, &from, tr->id, KIND_RELEASE, 0, -tr->amount_minor);
+        err = record_put(ctx->txn, &from);
     tr->state = ACCOUNTS_TRANSFER_RELEASED;
     tr->updated_ms = ctx->now_ms;
     if (!err)
@@ -653,13 +661,13 @@ static ledger_err_t open_account(node_ctx_t *ctx, const char *id, const char *na
     acct.balance_minor = deposit_minor;
     acct.created_ms = ctx->now_ms;
 
-    err = record_put(ctx->txn, &funding);
+    err = ledger_add(ctx, &funding, id, KIND_OPEN, -deposit_minor, 0);
     if (!err)
-        err = ledger_add(ctx, &funding, id, KIND_OPEN, -deposit_minor, 0);
-    if (!err)
-        err = record_put(ctx->txn, &acct);
+        err = record_put(ctx->txn, &funding);
     if (!err)
         err = ledger_add(ctx, &acct, id, KIND_OPEN, deposit_minor, 0);
+    if (!err)
+        err = record_put(ctx->txn, &acct);
     if (err)
         return err;
     res->status = STATUS_CREATED;
@@ -825,7 +833,8 @@ static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q, proto_
     if (!entries)
         return LEDGER_E_NOMEM;
     size_t count = 0;
-    err = store_ledger_by_account(ctx->txn, rec.id, q->cursor, entries, (size_t)limit + 1, &count);
+    err = store_ledger_by_account(ctx->txn, rec.id, rec.ledger_seq, q->cursor, entries,
+                                  (size_t)limit + 1, &count);
     if (err == LEDGER_E_NOT_FOUND) { /* the cursor is not one of this account's entries */
         free(entries);
         reply_status(r, STATUS_BAD_REQUEST, "invalid_cursor",
@@ -916,7 +925,8 @@ typedef struct {
 } check_t;
 
 /* Called by store_ledger_verify once per account with its recomputed amounts. */
-static void check_account(const char *account, int64_t balance_minor, int64_t held_minor, void *arg)
+static void check_account(const char *account, int64_t balance_minor, int64_t held_minor,
+                          uint64_t last_seq, void *arg)
 {
     check_t *c = arg;
     if (c->bad || c->err)
@@ -939,6 +949,12 @@ static void check_account(const char *account, int64_t balance_minor, int64_t he
                     "account '%s': table balance %" PRId64 " held %" PRId64
                     ", ledger balance %" PRId64 " held %" PRId64,
                     account, rec.balance_minor, rec.held_minor, balance_minor, held_minor);
+    } else if (rec.ledger_seq != last_seq) {
+        c->bad = true;
+        text_format(c->problem, sizeof c->problem,
+                    "account '%s': its record names ledger entry %" PRIu64
+                    " as its newest, the ledger's newest is %" PRIu64,
+                    account, rec.ledger_seq, last_seq);
     }
 }
 
@@ -960,12 +976,21 @@ static ledger_err_t check_table(store_txn_t *txn, check_t *c)
         if (err)
             break;
         sum += rec.balance_minor;
+        /* Accounts in the ledger were compared by check_account; an account that
+           names an entry must be one of them, one that names none must be empty. */
         store_ledger_entry_t last;
-        size_t n = 0;
-        err = store_ledger_by_account(txn, rec.id, 0, &last, 1, &n);
-        if (err)
-            break;
-        if (n == 0 && (rec.balance_minor != 0 || rec.held_minor != 0)) {
+        if (rec.ledger_seq) {
+            err = store_ledger_get(txn, rec.ledger_seq, &last);
+            if (err && err != LEDGER_E_NOT_FOUND)
+                break;
+            if (err || strcmp(last.account, rec.id) != 0) {
+                err = LEDGER_OK;
+                c->bad = true;
+                text_format(c->problem, sizeof c->problem,
+                            "account '%s' names ledger entry %" PRIu64 ", which is not its own",
+                            rec.id, rec.ledger_seq);
+            }
+        } else if (rec.balance_minor != 0 || rec.held_minor != 0) {
             c->bad = true;
             text_format(c->problem, sizeof c->problem,
                         "account '%s' has balance %" PRId64 " held %" PRId64

@@ -45,10 +45,12 @@
     the field's limit, and rejects NUL bytes and trailing bytes):
 
       STORE_DB_ACCOUNTS  key = account id bytes (no NUL)
-        u8 version (ACCOUNTS_RECORD_VERSION = 1)
+        u8 version (ACCOUNTS_RECORD_VERSION = 2; 1 had no ledger_seq)
         u8 flags (bit 0: funding)
         3  currency
         i64 balance_minor, i64 held_minor, u64 created_ms
+        u64 ledger_seq (the account's newest ledger entry, 0: none; the head
+            of its chain in the ledger, see store_ledger_append)
         u8 id_len, id, u8 name_len, name
 
       STORE_DB_TRANSFERS key = transfer id bytes (no NUL)
@@ -91,10 +93,10 @@
    an opening deposit moves money from the funding account, so both must agree. */
 #define ACCOUNTS_CURRENCY "GBP"
 
-#define ACCOUNTS_RECORD_VERSION 1
+#define ACCOUNTS_RECORD_VERSION 2
 #define ACCOUNTS_TRANSFER_VERSION 1
 /* Largest encoded account record in bytes: fixed part + id + name. */
-#define ACCOUNTS_RECORD_MAX_BYTES (31 + PROTO_ACCOUNT_ID_MAX + PROTO_NAME_MAX)
+#define ACCOUNTS_RECORD_MAX_BYTES (39 + PROTO_ACCOUNT_ID_MAX + PROTO_NAME_MAX)
 /* Page size used when a query asks for limit 0; larger limits are cut to PROTO_PAGE_MAX. */
 #define ACCOUNTS_PAGE_DEFAULT 50
 
@@ -107,6 +109,7 @@ typedef struct {
     int64_t held_minor;    /* sum of open holds, 0 <= held <= balance for user accounts */
     bool funding;
     uint64_t created_ms;
+    uint64_t ledger_seq; /* newest ledger entry of the account (0: none yet) */
 } accounts_record_t;
 
 typedef enum {

@@ -207,10 +207,13 @@ static proto_msg_t outbox_nth(fx_t *fx, size_t n, char peer[STORE_PEER_MAX + 1])
 /* The newest ledger entry of `id`. */
 static store_ledger_entry_t newest_entry(fx_t *fx, const char *id)
 {
+    accounts_record_t rec;
+    assert_int_equal(accounts_record_get(fx->txn, id, &rec), LEDGER_OK);
     store_ledger_entry_t e;
     size_t n = 0;
-    assert_int_equal(store_ledger_by_account(fx->txn, id, 0, &e, 1, &n), LEDGER_OK);
+    assert_int_equal(store_ledger_by_account(fx->txn, id, rec.ledger_seq, 0, &e, 1, &n), LEDGER_OK);
     assert_int_equal(n, 1);
+    assert_int_equal(e.seq, rec.ledger_seq);
     return e;
 }
 
@@ -700,17 +703,46 @@ static void test_ledger_verifies_after_a_sequence_of_transfers(void **state)
     assert_int_equal(report.balance_sum_minor, 0);
 }
 
-/* Rewrites alice's stored record with a balance off by one penny. */
-static void tamper_alice(fx_t *fx, int64_t balance_delta, int64_t held_delta)
+/* Rewrites alice's stored record with a balance, hold or chain head off by the deltas. */
+static void tamper_alice_head(fx_t *fx, int64_t balance_delta, int64_t held_delta,
+                              uint64_t ledger_seq)
 {
     accounts_record_t rec;
     assert_int_equal(accounts_record_get(fx->txn, "alice", &rec), LEDGER_OK);
     rec.balance_minor += balance_delta;
     rec.held_minor += held_delta;
+    if (ledger_seq != UINT64_MAX)
+        rec.ledger_seq = ledger_seq;
     uint8_t buf[ACCOUNTS_RECORD_MAX_BYTES];
     size_t len;
     assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
     assert_int_equal(store_put(fx->txn, STORE_DB_ACCOUNTS, "alice", 5, buf, len, 0), LEDGER_OK);
+}
+
+static void tamper_alice(fx_t *fx, int64_t balance_delta, int64_t held_delta)
+{
+    tamper_alice_head(fx, balance_delta, held_delta, UINT64_MAX);
+}
+
+static void test_check_ledger_detects_a_record_naming_another_newest_entry(void **state)
+{
+    fx_t *fx = *state;
+    proto_msg_t req = requested(fx, "t1", "alice", "bob", 10000, "GBP");
+    apply_ok(fx, &req);
+    assert_ledger_ok(fx);
+    store_ledger_entry_t alices = newest_entry(fx, "alice"), bobs = newest_entry(fx, "bob");
+    /* An older entry of alice's (her opening), then bob's entry, then none at all. */
+    const uint64_t heads[] = {alices.account_prev_seq, bobs.seq, 0};
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        tamper_alice_head(fx, 0, 0, heads[i]);
+        store_ledger_report_t report;
+        char why[256];
+        assert_int_equal(accounts_check_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
+        assert_false(report.ok);
+        assert_non_null(strstr(why, "alice"));
+    }
+    tamper_alice_head(fx, 0, 0, alices.seq);
+    assert_ledger_ok(fx);
 }
 
 static void test_check_ledger_detects_a_rewritten_balance(void **state)
@@ -1136,6 +1168,7 @@ static void test_account_record_round_trips_and_rejects_garbage(void **state)
     rec.held_minor = 7;
     rec.funding = true;
     rec.created_ms = T0_MS;
+    rec.ledger_seq = 123456789;
     uint8_t buf[ACCOUNTS_RECORD_MAX_BYTES + 1];
     size_t len;
     assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
@@ -1146,7 +1179,7 @@ static void test_account_record_round_trips_and_rejects_garbage(void **state)
         assert_int_equal(accounts_record_decode(buf, cut, &back), LEDGER_E_CORRUPT);
     buf[len] = 0;
     assert_int_equal(accounts_record_decode(buf, len + 1, &back), LEDGER_E_CORRUPT);
-    buf[0] = 2; /* unknown version */
+    buf[0] = 1; /* version 1 (no ledger_seq): refused, not misread */
     assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);
     buf[0] = ACCOUNTS_RECORD_VERSION;
     buf[1] = 0x80; /* unknown flag */
@@ -1190,6 +1223,7 @@ int main(void)
         T(test_ledger_verifies_after_a_sequence_of_transfers),
         T(test_check_ledger_detects_a_rewritten_balance),
         T(test_check_ledger_detects_a_rewritten_hold),
+        T(test_check_ledger_detects_a_record_naming_another_newest_entry),
         T(test_check_ledger_detects_an_account_missing_from_the_ledger),
         T(test_unknown_types_are_rejected_without_writes),
         T(test_open_moves_the_deposit_from_funding),

@@ -186,6 +186,7 @@ static size_t raw_value_size(const char *dir, const char *db, uint64_t seq)
 typedef struct {
     int64_t balance_minor;
     int64_t held_minor;
+    uint64_t last_seq; /* the account's newest entry: the next one's account_prev_seq */
 } sums_t;
 
 /* Appends an entry for `account`, computing the after values from `sums`. */
@@ -195,6 +196,7 @@ static uint64_t append(store_txn_t *txn, const char *account, const char *transf
     store_ledger_entry_t entry;
     memset(&entry, 0, sizeof entry);
     snprintf(entry.account, sizeof entry.account, "%s", account);
+    entry.account_prev_seq = sums->last_seq;
     snprintf(entry.transfer, sizeof entry.transfer, "%s", transfer);
     snprintf(entry.kind, sizeof entry.kind, "%s", kind);
     entry.balance_delta_minor = balance_delta;
@@ -205,6 +207,8 @@ static uint64_t append(store_txn_t *txn, const char *account, const char *transf
     entry.held_after_minor = sums->held_minor;
     entry.ts_ms = 1700000000000u;
     assert_int_equal(store_ledger_append(txn, &entry), LEDGER_OK);
+    assert_int_equal(entry.account_prev_seq, sums->last_seq);
+    sums->last_seq = entry.seq;
     return entry.seq;
 }
 
@@ -366,7 +370,7 @@ static ledger_err_t write_then_fail(store_txn_t *txn, void *ctx)
     err = store_seq_next(txn, "transfers", &seq);
     if (err != LEDGER_OK)
         return err;
-    sums_t sums = {0, 0};
+    sums_t sums = {0, 0, 0};
     append(txn, "alice", "", "open", 100, 0, &sums);
     return LEDGER_E_INVALID;
 }
@@ -378,7 +382,6 @@ static void test_failing_write_fn_leaves_nothing_written(void **state)
     assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 0);
     assert_int_equal(count_of(fx, STORE_DB_OUTBOX), 0);
     assert_int_equal(count_of(fx, STORE_DB_LEDGER), 0);
-    assert_int_equal(count_of(fx, STORE_DB_LEDGER_HEADS), 0);
     store_txn_t *txn = begin(fx, false);
     uint64_t seq = 99;
     assert_int_equal(store_seq_peek(txn, "transfers", &seq), LEDGER_OK);
@@ -1030,7 +1033,7 @@ static void test_seen_prune_stops_an_origin_at_its_first_young_id(void **state)
 static void test_ledger_seqs_are_contiguous_and_hash_chained(void **state)
 {
     fixture_t *fx = *state;
-    sums_t alice = {0, 0}, bob = {0, 0};
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
     append_sample_ledger(fx, &alice, &bob);
     store_txn_t *txn = begin(fx, true);
     assert_int_equal(append(txn, "bob", "t-2", "hold", 0, 100, &bob), 7);
@@ -1061,26 +1064,29 @@ static void test_ledger_seqs_are_contiguous_and_hash_chained(void **state)
 typedef struct {
     int calls;
     int64_t alice_balance, alice_held, bob_balance, bob_held;
+    uint64_t alice_last, bob_last;
 } balances_t;
 
 static void collect_balance(const char *account, int64_t balance_minor, int64_t held_minor,
-                            void *ctx)
+                            uint64_t last_seq, void *ctx)
 {
     balances_t *balances = ctx;
     balances->calls++;
     if (!strcmp(account, "alice")) {
         balances->alice_balance = balance_minor;
         balances->alice_held = held_minor;
+        balances->alice_last = last_seq;
     } else if (!strcmp(account, "bob")) {
         balances->bob_balance = balance_minor;
         balances->bob_held = held_minor;
+        balances->bob_last = last_seq;
     }
 }
 
 static void test_ledger_verify_passes_and_recomputes_balances(void **state)
 {
     fixture_t *fx = *state;
-    sums_t alice = {0, 0}, bob = {0, 0};
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
     append_sample_ledger(fx, &alice, &bob);
     store_txn_t *txn = begin(fx, true);
     append(txn, "bob", "t-2", "hold", 0, 700, &bob);
@@ -1099,6 +1105,8 @@ static void test_ledger_verify_passes_and_recomputes_balances(void **state)
     assert_true(balances.alice_balance == 7500 && balances.alice_held == 0);
     assert_true(balances.bob_balance == 3000 && balances.bob_held == 700);
     assert_true(balances.alice_balance == alice.balance_minor);
+    assert_int_equal(balances.alice_last, alice.last_seq);
+    assert_int_equal(balances.bob_last, 7);
 }
 
 static void test_ledger_verify_on_an_empty_ledger_is_ok(void **state)
@@ -1113,7 +1121,7 @@ static void test_ledger_verify_reports_the_first_tampered_entry_for_every_byte(v
 {
     fixture_t *fx = *state;
     const uint64_t tampered_seq = 4;
-    sums_t alice = {0, 0}, bob = {0, 0};
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
     append_sample_ledger(fx, &alice, &bob);
     store_destroy(&fx->store);
     size_t size = raw_value_size(fx->dir, "ledger", tampered_seq);
@@ -1136,7 +1144,7 @@ static void test_ledger_verify_reports_the_first_tampered_entry_for_every_byte(v
 static void test_ledger_verify_reports_a_missing_entry_as_a_gap(void **state)
 {
     fixture_t *fx = *state;
-    sums_t alice = {0, 0}, bob = {0, 0};
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
     append_sample_ledger(fx, &alice, &bob);
     store_destroy(&fx->store);
     raw_edit(fx->dir, "ledger", 3, RAW_DELETE, 0, NULL, 0);
@@ -1151,7 +1159,7 @@ static void test_ledger_append_refuses_after_values_that_break_running_sums(void
 {
     fixture_t *fx = *state;
     store_txn_t *txn = begin(fx, true);
-    sums_t alice = {0, 0};
+    sums_t alice = {0, 0, 0};
     append(txn, "alice", "", "open", 1000, 0, &alice);
     store_ledger_entry_t entry;
     memset(&entry, 0, sizeof entry);
@@ -1159,10 +1167,17 @@ static void test_ledger_append_refuses_after_values_that_break_running_sums(void
     strcpy(entry.kind, "debit");
     entry.balance_delta_minor = -100;
     entry.balance_after_minor = 1000; /* should be 900 */
+    entry.account_prev_seq = alice.last_seq;
     assert_int_equal(store_ledger_append(txn, &entry), LEDGER_E_INVALID);
+    entry.account_prev_seq = 0; /* as if it were alice's first entry: -100, not 900 */
     entry.balance_after_minor = 900;
+    assert_int_equal(store_ledger_append(txn, &entry), LEDGER_E_INVALID);
+    entry.account_prev_seq = 7; /* no such entry */
+    assert_int_equal(store_ledger_append(txn, &entry), LEDGER_E_INVALID);
+    entry.account_prev_seq = alice.last_seq;
     assert_int_equal(store_ledger_append(txn, &entry), LEDGER_OK);
     assert_int_equal(entry.seq, 2);
+    assert_int_equal(entry.account_prev_seq, 1);
 
     memset(&entry, 0, sizeof entry);
     strcpy(entry.account, "bob");
@@ -1171,7 +1186,16 @@ static void test_ledger_append_refuses_after_values_that_break_running_sums(void
     entry.balance_after_minor = INT64_MAX - 900;
     assert_int_equal(store_ledger_append(txn, &entry), LEDGER_OK);
     entry.balance_delta_minor = 901;
+    entry.account_prev_seq = 3;
     assert_int_equal(store_ledger_append(txn, &entry), LEDGER_E_OVERFLOW);
+    /* bob's entry 3 is not one of alice's. */
+    memset(&entry, 0, sizeof entry);
+    strcpy(entry.account, "alice");
+    strcpy(entry.kind, "credit");
+    entry.account_prev_seq = 3;
+    entry.balance_delta_minor = 1;
+    entry.balance_after_minor = INT64_MAX - 899;
+    assert_int_equal(store_ledger_append(txn, &entry), LEDGER_E_INVALID);
     commit(&txn);
     assert_true(verify(fx).ok);
 }
@@ -1180,7 +1204,7 @@ static void test_ledger_by_account_pages_newest_first(void **state)
 {
     fixture_t *fx = *state;
     store_txn_t *txn = begin(fx, true);
-    sums_t a = {0, 0}, ab = {0, 0};
+    sums_t a = {0, 0, 0}, ab = {0, 0, 0};
     for (int i = 0; i < 5; i++) {
         append(txn, "A", "", "credit", 10, 0, &a);   /* seqs 1, 3, 5, 7, 9 */
         append(txn, "AB", "", "credit", 20, 0, &ab); /* seqs 2, 4, 6, 8, 10 */
@@ -1190,31 +1214,35 @@ static void test_ledger_by_account_pages_newest_first(void **state)
     txn = begin(fx, false);
     store_ledger_entry_t page[4];
     size_t count = 99;
-    assert_int_equal(store_ledger_by_account(txn, "A", 0, page, 2, &count), LEDGER_OK);
+    assert_int_equal(store_ledger_by_account(txn, "A", a.last_seq, 0, page, 2, &count), LEDGER_OK);
     assert_int_equal(count, 2);
     assert_true(page[0].seq == 9 && page[1].seq == 7);
     assert_true(page[0].balance_after_minor == 50);
-    assert_int_equal(store_ledger_by_account(txn, "A", 7, page, 2, &count), LEDGER_OK);
+    assert_int_equal(store_ledger_by_account(txn, "A", a.last_seq, 7, page, 2, &count), LEDGER_OK);
     assert_int_equal(count, 2);
     assert_true(page[0].seq == 5 && page[1].seq == 3);
-    assert_int_equal(store_ledger_by_account(txn, "A", 3, page, 2, &count), LEDGER_OK);
+    assert_int_equal(store_ledger_by_account(txn, "A", a.last_seq, 3, page, 2, &count), LEDGER_OK);
     assert_int_equal(count, 1);
     assert_int_equal(page[0].seq, 1);
-    assert_int_equal(store_ledger_by_account(txn, "A", 1, page, 2, &count), LEDGER_OK);
+    assert_int_equal(store_ledger_by_account(txn, "A", a.last_seq, 1, page, 2, &count), LEDGER_OK);
     assert_int_equal(count, 0);
-    assert_int_equal(store_ledger_by_account(txn, "AB", 0, page, 4, &count), LEDGER_OK);
+    assert_int_equal(store_ledger_by_account(txn, "AB", ab.last_seq, 0, page, 4, &count),
+                     LEDGER_OK);
     assert_int_equal(count, 4);
     assert_true(page[0].seq == 10 && page[3].seq == 4);
     assert_string_equal(page[3].account, "AB");
-    assert_int_equal(store_ledger_by_account(txn, "nobody", 0, page, 4, &count), LEDGER_OK);
+    assert_int_equal(store_ledger_by_account(txn, "nobody", 0, 0, page, 4, &count), LEDGER_OK);
     assert_int_equal(count, 0);
+    /* A newest_seq that is another account's entry is a broken chain. */
+    assert_int_equal(store_ledger_by_account(txn, "A", ab.last_seq, 0, page, 4, &count),
+                     LEDGER_E_CORRUPT);
     store_txn_abort(&txn);
 }
 
 static void test_ledger_entries_chain_each_account_and_cursors_belong_to_it(void **state)
 {
     fixture_t *fx = *state;
-    sums_t alice = {0, 0}, bob = {0, 0};
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
     append_sample_ledger(fx, &alice, &bob); /* alice 1, 3, 4, 5; bob 2, 6 */
     store_txn_t *txn = begin(fx, false);
     const uint64_t expected_prev[] = {0, 0, 0, 1, 3, 4, 2};
@@ -1226,46 +1254,33 @@ static void test_ledger_entries_chain_each_account_and_cursors_belong_to_it(void
     store_ledger_entry_t page[4];
     size_t count = 99;
     /* A cursor must be one of the account's own entries. */
-    assert_int_equal(store_ledger_by_account(txn, "alice", 6, page, 4, &count), LEDGER_E_NOT_FOUND);
-    assert_int_equal(store_ledger_by_account(txn, "alice", 99, page, 4, &count),
+    assert_int_equal(store_ledger_by_account(txn, "alice", alice.last_seq, 6, page, 4, &count),
+                     LEDGER_E_NOT_FOUND);
+    assert_int_equal(store_ledger_by_account(txn, "alice", alice.last_seq, 99, page, 4, &count),
                      LEDGER_E_NOT_FOUND);
     assert_int_equal(count, 99);
-    assert_int_equal(store_ledger_by_account(txn, "alice", 4, page, 4, &count), LEDGER_OK);
+    assert_int_equal(store_ledger_by_account(txn, "alice", alice.last_seq, 4, page, 4, &count),
+                     LEDGER_OK);
     assert_int_equal(count, 2);
     assert_true(page[0].seq == 3 && page[1].seq == 1);
     store_txn_abort(&txn);
 }
 
-static void test_ledger_verify_reports_a_head_that_differs_from_the_chain(void **state)
+static void test_ledger_verify_reports_a_fork_of_an_accounts_chain(void **state)
 {
     fixture_t *fx = *state;
-    sums_t alice = {0, 0}, bob = {0, 0};
-    append_sample_ledger(fx, &alice, &bob);
-    store_destroy(&fx->store);
-    /* bob's head says entry 2 instead of 6: a stale head is a bad ledger. */
-    uint8_t stale[25] = {1};
-    store_be64_put(stale + 1, 2);
-    store_be64_put(stale + 9, 500);
-    raw_edit_key(fx->dir, "ledger_heads", "bob", 3, RAW_REPLACE, 0, stale, sizeof stale);
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
+    append_sample_ledger(fx, &alice, &bob); /* alice 1, 3, 4, 5 */
+    /* An entry chained onto alice's first entry instead of her newest: append cannot
+       know (the caller keeps the newest), its sums continue entry 1, verify finds it. */
+    store_txn_t *txn = begin(fx, true);
+    sums_t stale = {10000, 0, 1};
+    append(txn, "alice", "t-9", "credit", 1, 0, &stale);
+    commit(&txn);
     store_ledger_report_t report = verify(fx);
     assert_false(report.ok);
-    assert_int_equal(report.first_bad_seq, 2);
-    assert_non_null(strstr(report.problem, "head of bob"));
-
-    /* A missing head, and a head of an account that has no entries. */
-    store_destroy(&fx->store);
-    raw_edit_key(fx->dir, "ledger_heads", "bob", 3, RAW_DELETE, 0, NULL, 0);
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
-    report = verify(fx);
-    assert_false(report.ok);
-    assert_non_null(strstr(report.problem, "bob has no ledger_heads record"));
-    store_destroy(&fx->store);
-    raw_edit_key(fx->dir, "ledger_heads", "carol", 5, RAW_REPLACE, 0, stale, sizeof stale);
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
-    report = verify(fx);
-    assert_false(report.ok);
-    assert_non_null(strstr(report.problem, "head of carol"));
+    assert_int_equal(report.first_bad_seq, 7);
+    assert_non_null(strstr(report.problem, "account_prev_seq 1"));
 }
 
 static void test_open_refuses_a_data_dir_of_ledger_format_1(void **state)
@@ -1399,7 +1414,7 @@ static void test_bad_arguments_are_refused_with_invalid_or_too_large(void **stat
     ledger.kind[0] = '\0';
     assert_int_equal(store_ledger_append(txn, &ledger), LEDGER_E_INVALID);
     assert_int_equal(store_ledger_append(txn, NULL), LEDGER_E_INVALID);
-    assert_int_equal(store_ledger_by_account(txn, long_name, 0, &ledger, 1, &count),
+    assert_int_equal(store_ledger_by_account(txn, long_name, 0, 0, &ledger, 1, &count),
                      LEDGER_E_INVALID);
     assert_int_equal(store_ledger_verify(txn, NULL, NULL, NULL), LEDGER_E_INVALID);
     store_txn_abort(&txn);
@@ -1412,7 +1427,7 @@ static void test_generic_writes_to_store_owned_databases_are_refused(void **stat
     uint8_t key[8];
     store_be64_put(key, 1);
     const store_db_t owned[] = {STORE_DB_OUTBOX, STORE_DB_SEEN, STORE_DB_DEAD_LETTERS,
-                                STORE_DB_LEDGER, STORE_DB_LEDGER_HEADS};
+                                STORE_DB_LEDGER};
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
         assert_int_equal(store_put(txn, owned[i], key, sizeof key, "x", 1, 0), LEDGER_E_INVALID);
         assert_int_equal(store_del(txn, owned[i], key, sizeof key), LEDGER_E_INVALID);
@@ -1423,7 +1438,7 @@ static void test_generic_writes_to_store_owned_databases_are_refused(void **stat
                      LEDGER_E_INVALID);
     assert_int_equal(store_put(txn, STORE_DB_META, "node_id", 7, "accounts-1", 10, 0), LEDGER_OK);
 
-    sums_t alice = {0, 0};
+    sums_t alice = {0, 0, 0};
     append(txn, "alice", "", "open", 100, 0, &alice);
     store_cursor_t *cursor;
     assert_int_equal(store_cursor_open(txn, STORE_DB_LEDGER, &cursor), LEDGER_OK);
@@ -1470,7 +1485,7 @@ int main(void)
         T(test_ledger_append_refuses_after_values_that_break_running_sums),
         T(test_ledger_by_account_pages_newest_first),
         T(test_ledger_entries_chain_each_account_and_cursors_belong_to_it),
-        T(test_ledger_verify_reports_a_head_that_differs_from_the_chain),
+        T(test_ledger_verify_reports_a_fork_of_an_accounts_chain),
         T(test_open_refuses_a_data_dir_of_ledger_format_1),
         T(test_bad_arguments_are_refused_with_invalid_or_too_large),
         T(test_generic_writes_to_store_owned_databases_are_refused),
