@@ -761,7 +761,8 @@ static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *c
     else
         gw->submit_head = job;
     gw->submit_tail = job;
-    pthread_cond_signal(&gw->submit_cond);
+    if (!gw->loop_commits)
+        pthread_cond_signal(&gw->submit_cond); /* the committer takes it */
     pthread_mutex_unlock(&gw->lock);
     if (gw->loop_commits && gw->wake)
         gw->wake(gw->wake_arg); /* the loop takes the job on its next turn */
