@@ -196,6 +196,20 @@ void proto_tag_pack(uint64_t tag, uint8_t out[PROTO_TAG_SIZE])
     }
 }
 
+ledger_err_t proto_tags_unpack(const void *data, size_t size, uint64_t tags_out[PROTO_ACK_TAGS_MAX],
+                               size_t *count_out)
+{
+    assert(tags_out && count_out);
+    if (!data || size == 0 || size % PROTO_TAG_SIZE != 0 ||
+        size > (size_t)PROTO_ACK_TAGS_MAX * PROTO_TAG_SIZE)
+        return LEDGER_E_DECODE;
+    size_t count = size / PROTO_TAG_SIZE;
+    for (size_t i = 0; i < count; i++)
+        proto_tag_unpack((const uint8_t *)data + i * PROTO_TAG_SIZE, PROTO_TAG_SIZE, &tags_out[i]);
+    *count_out = count;
+    return LEDGER_OK;
+}
+
 ledger_err_t proto_tag_unpack(const void *data, size_t size, uint64_t *tag_out)
 {
     assert(tag_out);

@@ -60,6 +60,7 @@
 #define PROTO_PAGE_MAX 200       /* items in one account query reply */
 #define PROTO_NEST_MAX 4         /* deepest nesting of maps/arrays accepted */
 #define PROTO_TAG_SIZE 8         /* delivery tag frame */
+#define PROTO_ACK_TAGS_MAX 1024  /* tags one ack may answer (tag frame n x 8 bytes) */
 /* Latest `ts` accepted (9999-12-31T23:59:59.999Z): every reader can format and store it. */
 #define PROTO_TS_MAX_MS 253402300799999ull
 
@@ -254,5 +255,11 @@ bool proto_msg_equal(const proto_msg_t *a, const proto_msg_t *b);
 void proto_tag_pack(uint64_t tag, uint8_t out[PROTO_TAG_SIZE]);
 /* LEDGER_E_DECODE if size != PROTO_TAG_SIZE. */
 ledger_err_t proto_tag_unpack(const void *data, size_t size, uint64_t *tag_out);
+/*  The tag frame of an ack, which may answer several messages of one sender
+    at once: 1 .. PROTO_ACK_TAGS_MAX tags of 8 bytes each. *count_out gets
+    how many; tags_out (room for PROTO_ACK_TAGS_MAX) gets them. LEDGER_E_DECODE
+    if the size is 0, not a multiple of 8, or over the limit. */
+ledger_err_t proto_tags_unpack(const void *data, size_t size, uint64_t tags_out[PROTO_ACK_TAGS_MAX],
+                               size_t *count_out);
 
 #endif

@@ -34,6 +34,7 @@ typedef struct {
     uint64_t tag;
     bool decoded;
     bool prejudged; /* rejected before apply (bad type for this node): never applied */
+    bool acked;     /* its ack went out in a grouped ack (send_acks) */
     outcome_t outcome;
     char msg_id[PROTO_ID_MAX + 1];
     char code[PROTO_CODE_MAX + 1];
@@ -54,6 +55,7 @@ struct node_t {
     size_t batch_count;
     relay_answer_t *answers;
     size_t answer_count;
+    uint8_t *ack_tags;  /* PROTO_ACK_TAGS_MAX tags: the tag frame of a grouped ack */
     size_t local_count; /* jobs app.local_take took for this turn */
     node_ctx_t ctx;
     uint64_t reply_seq; /* ids of acks/nacks/replies: origin "<name>-r", in-memory sequence */
@@ -124,7 +126,8 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
     self->reply_seq = monotonic_us() + (uint64_t)time(NULL) * 1000000u;
     self->batch = calloc(config->batch_max, sizeof *self->batch);
     self->answers = calloc(NODE_ANSWERS_MAX, sizeof *self->answers);
-    if (!self->batch || !self->answers) {
+    self->ack_tags = malloc((size_t)PROTO_ACK_TAGS_MAX * PROTO_TAG_SIZE);
+    if (!self->batch || !self->answers || !self->ack_tags) {
         node_destroy(&self);
         return LEDGER_E_NOMEM;
     }
@@ -198,6 +201,7 @@ void node_destroy(node_t **node_p)
     store_destroy(&self->store);
     free(self->batch);
     free(self->answers);
+    free(self->ack_tags);
     for (size_t i = 0; i < self->publish_count; i++)
         free(self->publish_queue[i].data);
     free(self->publish_queue);
@@ -502,7 +506,9 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
     return LEDGER_OK;
 }
 
-static void send_answer(node_t *self, inbound_t *in, const proto_msg_t *answer)
+/* Sends `answer` to the connection of `in` on the tag frame tags[0 .. tags_size). */
+static void send_answer_tags(node_t *self, inbound_t *in, const proto_msg_t *answer,
+                             const uint8_t *tags, size_t tags_size)
 {
     void *data = NULL;
     size_t size = 0;
@@ -512,17 +518,75 @@ static void send_answer(node_t *self, inbound_t *in, const proto_msg_t *answer)
         return;
     }
     void *sock = zsock_resolve(self->inbox);
-    uint8_t tag[PROTO_TAG_SIZE];
-    proto_tag_pack(in->tag, tag);
     /* A peer that has gone away gets nothing: it will resend and be acked again. */
     if (zmq_msg_send(&in->identity, sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-        zmq_send(sock, tag, sizeof tag, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(sock, tags, tags_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
         zmq_send(sock, data, size, ZMQ_DONTWAIT);
     free(data);
 }
 
+static void send_answer(node_t *self, inbound_t *in, const proto_msg_t *answer)
+{
+    uint8_t tag[PROTO_TAG_SIZE];
+    proto_tag_pack(in->tag, tag);
+    send_answer_tags(self, in, answer, tag, sizeof tag);
+}
+
+/* The answer envelope's common fields: origin "<name>-r", a fresh seq, now. */
+static void answer_stamp(node_t *self, proto_msg_t *out, const char *cause)
+{
+    out->v = PROTO_VERSION;
+    snprintf(out->origin, sizeof out->origin, "%.29s-r", self->config.name);
+    out->seq = ++self->reply_seq;
+    out->ts_ms = self->ctx.now_ms;
+    snprintf(out->cause, sizeof out->cause, "%s", cause);
+}
+
+static bool acked_outcome(const inbound_t *in)
+{
+    return in->outcome == OUTCOME_ACK || in->outcome == OUTCOME_DUP;
+}
+
+static bool same_connection(zmq_msg_t *a, zmq_msg_t *b)
+{
+    return zmq_msg_size(a) == zmq_msg_size(b) &&
+           memcmp(zmq_msg_data(a), zmq_msg_data(b), zmq_msg_size(a)) == 0;
+}
+
+/*  Acks the applied (and duplicate) messages of the batch with one message
+    per connection (up to PROTO_ACK_TAGS_MAX tags each, proto/README.md):
+    a sender sees each of its tags answered as if acked alone, for half the
+    messages on the wire. O(batch x connections); connections are few. */
+static void send_acks(node_t *self)
+{
+    for (size_t i = 0; i < self->batch_count; i++) {
+        inbound_t *first = &self->batch[i];
+        if (!acked_outcome(first) || first->acked)
+            continue;
+        size_t n = 0;
+        for (size_t j = i; j < self->batch_count && n < PROTO_ACK_TAGS_MAX; j++) {
+            inbound_t *in = &self->batch[j];
+            if (!acked_outcome(in) || in->acked ||
+                !same_connection(&first->identity, &in->identity))
+                continue;
+            proto_tag_pack(in->tag, self->ack_tags + n * PROTO_TAG_SIZE);
+            in->acked = true;
+            n++;
+        }
+        proto_msg_t ack;
+        memset(&ack, 0, sizeof ack);
+        ack.type = PROTO_ACK;
+        snprintf(ack.body.reply.of, sizeof ack.body.reply.of, "%s", first->msg_id);
+        if (n == 1)
+            snprintf(ack.corr, sizeof ack.corr, "%s", first->msg.corr);
+        answer_stamp(self, &ack, first->msg_id);
+        send_answer_tags(self, first, &ack, self->ack_tags, n * PROTO_TAG_SIZE);
+    }
+}
+
 static void answer_batch(node_t *self)
 {
+    send_acks(self);
     proto_msg_t answer;
     for (size_t i = 0; i < self->batch_count; i++) {
         inbound_t *in = &self->batch[i];
@@ -532,7 +596,9 @@ static void answer_batch(node_t *self)
             continue;
         }
         proto_msg_t *out = &answer;
-        if (in->outcome == OUTCOME_REPLY) {
+        if (in->acked) {
+            out = NULL; /* answered by send_acks */
+        } else if (in->outcome == OUTCOME_REPLY) {
             out = &in->reply;
             out->type = PROTO_ACCOUNT_REPLY;
             snprintf(out->corr, sizeof out->corr, "%s", in->msg.corr);
@@ -547,12 +613,10 @@ static void answer_batch(node_t *self)
             if (in->decoded)
                 snprintf(answer.corr, sizeof answer.corr, "%s", in->msg.corr);
         }
-        out->v = PROTO_VERSION;
-        snprintf(out->origin, sizeof out->origin, "%.29s-r", self->config.name);
-        out->seq = ++self->reply_seq;
-        out->ts_ms = self->ctx.now_ms;
-        snprintf(out->cause, sizeof out->cause, "%s", in->msg_id);
-        send_answer(self, in, out);
+        if (out) {
+            answer_stamp(self, out, in->msg_id);
+            send_answer(self, in, out);
+        }
         if (in->outcome == OUTCOME_NACK)
             node_log(
                 NODE_LOG_WARN, "event=nack id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",

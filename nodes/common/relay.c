@@ -49,6 +49,7 @@ struct relay_t {
     store_outbox_entry_t load[RELAY_LOAD_BATCH];
     relay_answer_t local_nacks[RELAY_LOCAL_NACKS_MAX]; /* entries for peers not configured */
     size_t local_nack_count;
+    uint64_t answer_tags[PROTO_ACK_TAGS_MAX]; /* the tags of the answer being read */
 };
 
 ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_count,
@@ -206,7 +207,7 @@ size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, 
 {
     void *sock = zsock_resolve(self->peers[index]);
     size_t n = 0;
-    while (n < max) {
+    while (max - n >= PROTO_ACK_TAGS_MAX) {
         zmq_msg_t frames[2];
         size_t got = 0;
         bool more = true;
@@ -230,24 +231,31 @@ size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, 
         }
         if (drained && got == 0)
             break;
-        relay_answer_t *a = &answers[n];
-        memset(a, 0, sizeof *a);
-        bool ok = got == 2 && proto_tag_unpack(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]),
-                                               &a->tag) == LEDGER_OK;
+        size_t tags = 0;
+        bool ok = got == 2 && proto_tags_unpack(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]),
+                                                self->answer_tags, &tags) == LEDGER_OK;
         if (ok) {
             proto_msg_t reply;
             char why[128] = "";
             ledger_err_t err = proto_decode(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]),
                                             &reply, why, sizeof why);
-            if (err || (reply.type != PROTO_ACK && reply.type != PROTO_NACK)) {
-                node_log(NODE_LOG_WARN, "event=bad_answer peer=%s tag=%llu error=%s reason=\"%s\"",
-                         self->peer_names[index], (unsigned long long)a->tag, ledger_err_name(err),
-                         why);
+            if (!err && reply.type == PROTO_NACK && tags != 1)
+                snprintf(why, sizeof why, "a nack answers one tag, not %zu", tags);
+            if (err || (reply.type != PROTO_ACK && reply.type != PROTO_NACK) ||
+                (reply.type == PROTO_NACK && tags != 1)) {
+                node_log(NODE_LOG_WARN,
+                         "event=bad_answer peer=%s tag=%llu tags=%zu error=%s reason=\"%s\"",
+                         self->peer_names[index], (unsigned long long)self->answer_tags[0], tags,
+                         ledger_err_name(err), why);
                 ok = false;
             } else {
-                a->ack = reply.type == PROTO_ACK;
-                snprintf(a->code, sizeof a->code, "%s", reply.body.reply.code);
-                snprintf(a->reason, sizeof a->reason, "%s", reply.body.reply.reason);
+                for (size_t t = 0; t < tags; t++) {
+                    relay_answer_t *a = &answers[n++];
+                    a->tag = self->answer_tags[t];
+                    a->ack = reply.type == PROTO_ACK;
+                    snprintf(a->code, sizeof a->code, "%s", reply.body.reply.code);
+                    snprintf(a->reason, sizeof a->reason, "%s", reply.body.reply.reason);
+                }
             }
             proto_msg_release(&reply);
         } else {
@@ -256,8 +264,6 @@ size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, 
         }
         for (size_t i = 0; i < got && i < 2; i++)
             zmq_msg_close(&frames[i]);
-        if (ok)
-            n++;
         if (drained)
             break;
     }

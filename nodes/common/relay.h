@@ -62,8 +62,11 @@ typedef struct {
 } relay_answer_t;
 
 /*  Reads up to `max` answers waiting on peer socket `index` without
-    blocking. Malformed answers are logged and skipped. Answers for tags not
-    in flight are still returned (the caller's outbox delete is a no-op). */
+    blocking, one per tag: an ack message may answer up to
+    PROTO_ACK_TAGS_MAX tags, so a message is read only while that many
+    still fit (max below it reads nothing). Malformed answers are logged and
+    skipped. Answers for tags not in flight are still returned (the
+    caller's outbox delete is a no-op). */
 size_t relay_read_answers(relay_t *relay, size_t index, relay_answer_t *answers, size_t max);
 
 /*  Outbox entries addressed to a peer this relay does not know, as nacks

@@ -65,6 +65,44 @@ class DeliveryTest(MeshTest):
         self.assertTrue(verify["ok"], verify)
         self.assertIn("event=duplicate id=harness/1", self.mesh.log("accounts"))
 
+    def test_a_burst_on_one_connection_has_every_tag_acked_once(self):
+        """A node acks a committed batch with one message per connection whose tag
+        frame lists the tags (proto/README.md): every tag comes back exactly once,
+        in frames of whole 8-byte tags, and a replay inside the burst is acked too."""
+        before = self.mesh.accounts()
+        client = Client(self.mesh.endpoint("accounts"))
+        frames = []
+        for i in range(60):
+            tid = f"tr_burst{i:02d}"
+            body = {"transfer": tid, "from": "carol", "to": "dave", "amount_minor": 10,
+                    "currency": "GBP", "reference": "burst"}
+            frames.append(msgpack.packb(envelope(f"harness/{100 + i}", "transfer.requested", tid,
+                                                 body)))
+        frames.append(frames[0])  # the same message again: acked, applied once
+        for tag, frame in enumerate(frames, start=1):
+            client.sock.send_multipart([struct.pack(">Q", tag), frame])
+        acked, messages = [], 0
+        deadline = time.monotonic() + 10
+        while len(acked) < len(frames) and time.monotonic() < deadline:
+            if not client.sock.poll(200):
+                continue
+            tag_frame, answer = client.sock.recv_multipart()
+            messages += 1
+            self.assertEqual(len(tag_frame) % 8, 0, "a tag frame holds whole tags")
+            self.assertEqual(msgpack.unpackb(answer)["type"], "ack")
+            acked += [struct.unpack(">Q", tag_frame[i:i + 8])[0]
+                      for i in range(0, len(tag_frame), 8)]
+        client.close()
+        self.assertEqual(sorted(acked), list(range(1, len(frames) + 1)))
+        self.assertLessEqual(messages, len(frames))
+        print(f"\nburst: {len(frames)} messages acked by {messages} ack message(s)")
+        wait_until(lambda: self.mesh.accounts()["dave"]["balance"] ==
+                   before["dave"]["balance"] + 600, what="the 60 transfers to settle once")
+        wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[1]["outbox_depth"] == 0,
+                   what="the accounts outbox to drain")
+        self.assertEqual(self.mesh.accounts()["carol"]["balance"],
+                         before["carol"]["balance"] - 600)
+
     def test_undecodable_frame_is_nacked_with_a_reason(self):
         client = Client(self.mesh.endpoint("accounts"))
         answer = client.send(b"\x81\xa1x\x01 not an envelope")

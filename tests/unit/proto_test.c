@@ -1987,6 +1987,35 @@ static void test_tag_of_the_wrong_size_is_rejected(void **state)
     assert_true(tag == 77);
 }
 
+static void test_ack_tag_frame_holds_one_to_the_limit_of_tags(void **state)
+{
+    (void)state;
+    static uint8_t frame[(PROTO_ACK_TAGS_MAX + 1) * PROTO_TAG_SIZE];
+    for (size_t i = 0; i <= PROTO_ACK_TAGS_MAX; i++)
+        proto_tag_pack(1000 + i, frame + i * PROTO_TAG_SIZE);
+    static uint64_t tags[PROTO_ACK_TAGS_MAX];
+    size_t count = 0;
+    assert_int_equal(proto_tags_unpack(frame, PROTO_TAG_SIZE, tags, &count), LEDGER_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(tags[0], 1000);
+    assert_int_equal(
+        proto_tags_unpack(frame, (size_t)PROTO_ACK_TAGS_MAX * PROTO_TAG_SIZE, tags, &count),
+        LEDGER_OK);
+    assert_int_equal(count, PROTO_ACK_TAGS_MAX);
+    assert_int_equal(tags[PROTO_ACK_TAGS_MAX - 1], 1000 + PROTO_ACK_TAGS_MAX - 1);
+    count = 77;
+    const size_t bad[] = {0,
+                          1,
+                          PROTO_TAG_SIZE - 1,
+                          PROTO_TAG_SIZE + 1,
+                          2 * PROTO_TAG_SIZE + 3,
+                          (size_t)(PROTO_ACK_TAGS_MAX + 1) * PROTO_TAG_SIZE};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(proto_tags_unpack(frame, bad[i], tags, &count), LEDGER_E_DECODE);
+    assert_int_equal(proto_tags_unpack(NULL, PROTO_TAG_SIZE, tags, &count), LEDGER_E_DECODE);
+    assert_int_equal(count, 77);
+}
+
 static void test_release_is_safe_on_any_message_and_twice(void **state)
 {
     (void)state;
@@ -2131,6 +2160,7 @@ int main(void)
         cmocka_unit_test(test_type_from_name_reads_only_len_bytes_and_rejects_unknown_names),
         cmocka_unit_test(test_tag_packs_big_endian_and_unpacks),
         cmocka_unit_test(test_tag_of_the_wrong_size_is_rejected),
+        cmocka_unit_test(test_ack_tag_frame_holds_one_to_the_limit_of_tags),
         cmocka_unit_test(test_release_is_safe_on_any_message_and_twice),
         cmocka_unit_test(test_equality_sees_every_carried_field),
     };
