@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <czmq.h>
@@ -1301,7 +1302,10 @@ static ledger_err_t fake_loop_apply(store_txn_t *txn, void *arg)
     fake_loop_t *loop = arg;
     node_ctx_reset(&loop->ctx);
     loop->ctx.txn = txn;
-    loop->ctx.now_ms = 1700000000000u;
+    /* The real clock: the server's pruning (on its own thread) judges key ages by it. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    loop->ctx.now_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
     return gateway_http_apply_taken(loop->gw, &loop->ctx);
 }
 
