@@ -26,15 +26,16 @@
     the whole request; more than GATEWAY_BATCH_MAX items is 413
     batch_too_large.
 
-    Durability: the HTTP layer hands the parsed batch to the gateway's
-    committer, which runs gateway_batch_apply for every item inside ONE write
+    Durability: the HTTP layer hands the parsed batch to whoever commits the
+    gateway's submissions (the node loop in ledger-gateway, gateway_http.h),
+    which runs gateway_batch_apply for every item inside ONE write
     transaction and commits it (fsync) before the answer is sent. A store
     error aborts that transaction: then no item was recorded and the whole
     request is answered 503.
 
     Threads: a gateway_batch_t belongs to one thread at a time (the HTTP
-    worker that parsed it, then the committer while the connection is
-    suspended, then the worker again). No function here does I/O.
+    worker that parsed it, then the committing thread while the connection
+    is suspended, then the worker again). No function here does I/O.
 */
 #ifndef LEDGER_GATEWAY_BATCH_H
 #define LEDGER_GATEWAY_BATCH_H

@@ -1,12 +1,15 @@
 /*  gateway_http.h: the gateway's public HTTP API (libmicrohttpd + jansson).
 
     What it owns: one MHD daemon (internal polling thread + a thread pool),
-    one committer thread that writes transfers to the store, one accounts
+    one committer thread (it commits the queued transfers unless the caller's
+    loop does, config.loop_commits, and prunes idempotency keys), one accounts
     client thread that owns the ZeroMQ DEALER to the accounts node, the
     event-stream hub (gateway_stream.h: GET /api/events, one thread) and the
     web app server (gateway_static.h, no thread of its own). The store
-    is the caller's and is shared with the node runtime: LMDB serialises the
-    committer's write transactions with the runtime's.
+    is the caller's and is shared with the node runtime; ledger-gateway runs
+    with loop_commits, so the node loop is the store's only regular writer
+    (the committer's pruning and stop-time commits are the exceptions, which
+    LMDB serialises with the loop's).
 
     Threads, and why:
     - HTTP worker threads parse and validate, read the store for GETs, and never
@@ -131,10 +134,11 @@ typedef struct {
     unsigned connection_timeout_s;     /* idle connection timeout; 0 = 30 */
     unsigned max_streams;              /* open GET /api/events streams at most; 0 = 64 */
     const char *web_dir;               /* built web app served at /; NULL = "./web/dist" */
-    /*  Called on the committer thread after each commit that put entries in the
-        outbox, so the relay sends them at once. Must be thread-safe and quick
-        (e.g. zsock_signal on an inproc pipe under a mutex, or write to an
-        eventfd). May be NULL. */
+    /*  Without loop_commits: called on the committer thread after each commit
+        that put entries in the outbox, so the relay sends them at once. With
+        loop_commits: called when a submission is queued, to wake the loop. Must be thread-safe and
+       quick (e.g. zsock_signal on an inproc pipe under a mutex, or write to an eventfd). May be
+       NULL. */
     void (*wake)(void *arg);
     void *wake_arg;
     /*  Called on the committer thread after that commit, before wake, with the
