@@ -587,7 +587,7 @@ def main():
                     lat_files.append((f"ledger half peak, {accounts:,} acc", p))
                 if "curve" in phases and not no_sync and accounts == accounts_list[0]:
                     pts = curve.setdefault("ledger, single HTTP", [])
-                    for conns in (1, 8, 64):
+                    for conns in (1, 8, 64, 256):
                         r = run_phase(args.build, mesh, f"curve-{conns}", "single", conns,
                                       max(3, duration // 3))
                         pts.append((conns, r["settled_per_s"]))

@@ -19,14 +19,21 @@
 #include "record.h"
 #include "text.h"
 
-/* Risk keys: a tag byte, then fixed-width fields so that keys sort by source, then time. */
-#define RISK_TAG_VELOCITY 'v'
-#define RISK_TAG_PAYEE 'p'
-#define RISK_ID_FIELD PROTO_ACCOUNT_ID_MAX        /* NUL-padded account id */
-#define VELOCITY_PREFIX_BYTES (1 + RISK_ID_FIELD) /* 'v' + source */
-#define VELOCITY_TS_BYTES 8                       /* be64 ts_ms */
-#define VELOCITY_KEY_MAX (VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES + PROTO_TRANSFER_ID_MAX)
-#define PAYEE_KEY_BYTES (1 + 2 * RISK_ID_FIELD)
+/*  Risk keys (fraud.h): a tag byte, the source length-prefixed, so keys sort
+    by source, then time (velocity) or destination (payee). Keys of the first
+    layout ('v' / 'p', ids NUL-padded to 64 bytes) are rewritten at start by
+    fraud_migrate_risk. */
+#define RISK_TAG_VELOCITY 'V'
+#define RISK_TAG_PAYEE 'P'
+#define RISK_TAG_VELOCITY_PADDED 'v'
+#define RISK_TAG_PAYEE_PADDED 'p'
+#define RISK_ID_FIELD PROTO_ACCOUNT_ID_MAX             /* padded account id of the first layout */
+#define VELOCITY_PREFIX_MAX (2 + PROTO_ACCOUNT_ID_MAX) /* 'V' + len + source */
+#define VELOCITY_TS_BYTES 8                            /* be64 ts_ms */
+#define VELOCITY_KEY_MAX (VELOCITY_PREFIX_MAX + VELOCITY_TS_BYTES + PROTO_TRANSFER_ID_MAX)
+#define PAYEE_KEY_MAX (2 + 2 * PROTO_ACCOUNT_ID_MAX) /* 'P' + len + source + destination */
+#define PADDED_VELOCITY_PREFIX_BYTES (1 + RISK_ID_FIELD)
+#define PADDED_PAYEE_KEY_BYTES (1 + 2 * RISK_ID_FIELD)
 /* Largest encoded decision record. */
 #define DECISION_RECORD_MAX_BYTES                                                                  \
     (2 + 8 + 8 + PROTO_CURRENCY_LEN + 2 + 2 * PROTO_ACCOUNT_ID_MAX + 1 +                           \
@@ -47,12 +54,14 @@ static bool account_id_valid(const char *id, size_t len)
     return true;
 }
 
-/* Writes an account id into a fixed NUL-padded key field. */
-static void put_id_field(uint8_t *field, const char *id)
+/* 'tag' + u8 len + source: the prefix of a source's keys. Returns its length. */
+static size_t risk_prefix(uint8_t key[VELOCITY_PREFIX_MAX], uint8_t tag, const char *source)
 {
-    size_t n = strnlen(id, RISK_ID_FIELD);
-    memset(field, 0, RISK_ID_FIELD);
-    memcpy(field, id, n);
+    size_t n = strnlen(source, PROTO_ACCOUNT_ID_MAX);
+    key[0] = tag;
+    key[1] = (uint8_t)n;
+    memcpy(key + 2, source, n);
+    return 2 + n;
 }
 
 /* --- rules --------------------------------------------------------------- */
@@ -402,12 +411,6 @@ static bool in_window(uint64_t now_ms, uint64_t ts_ms, uint64_t window_ms)
     return ts_ms > now_ms || now_ms - ts_ms < window_ms;
 }
 
-static void velocity_prefix(uint8_t key[VELOCITY_PREFIX_BYTES], const char *source)
-{
-    key[0] = RISK_TAG_VELOCITY;
-    put_id_field(key + 1, source);
-}
-
 /*  Counts and sums the source's approved transfers inside the window, and
     deletes (up to FRAUD_PRUNE_MAX_PER_EVAL) the ones that have left it.
     Old entries sort first, so they are met first; after each delete the
@@ -415,9 +418,10 @@ static void velocity_prefix(uint8_t key[VELOCITY_PREFIX_BYTES], const char *sour
 static ledger_err_t velocity_scan(node_ctx_t *ctx, const char *source, uint64_t window_ms,
                                   uint64_t *count_out, int64_t *sum_out)
 {
-    uint8_t start[VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES];
-    velocity_prefix(start, source);
-    store_be64_put(start + VELOCITY_PREFIX_BYTES, 0);
+    uint8_t start[VELOCITY_PREFIX_MAX + VELOCITY_TS_BYTES];
+    size_t prefix = risk_prefix(start, RISK_TAG_VELOCITY, source);
+    store_be64_put(start + prefix, 0);
+    size_t start_size = prefix + VELOCITY_TS_BYTES;
     store_cursor_t *cur;
     ledger_err_t err = store_cursor_open(ctx->txn, STORE_DB_RISK, &cur);
     if (err)
@@ -425,15 +429,15 @@ static ledger_err_t velocity_scan(node_ctx_t *ctx, const char *source, uint64_t 
     uint64_t count = 0;
     int64_t sum = 0;
     size_t pruned = 0;
-    store_kv_t kv = {.key = start, .key_size = sizeof start};
+    store_kv_t kv = {.key = start, .key_size = start_size};
     for (err = store_cursor_get(cur, STORE_SEEK, &kv); !err;) {
-        if (kv.key_size < sizeof start || memcmp(kv.key, start, VELOCITY_PREFIX_BYTES) != 0)
+        if (kv.key_size < start_size || memcmp(kv.key, start, prefix) != 0)
             break; /* past this source's entries */
         if (kv.val_size != 8) {
             err = LEDGER_E_CORRUPT;
             break;
         }
-        uint64_t ts_ms = store_be64_get((const uint8_t *)kv.key + VELOCITY_PREFIX_BYTES);
+        uint64_t ts_ms = store_be64_get((const uint8_t *)kv.key + prefix);
         int64_t amount_minor = (int64_t)store_be64_get(kv.val);
         if (in_window(ctx->now_ms, ts_ms, window_ms)) {
             count++;
@@ -445,7 +449,7 @@ static ledger_err_t velocity_scan(node_ctx_t *ctx, const char *source, uint64_t 
             err = store_cursor_del(cur);
             pruned++;
             if (!err) {
-                kv = (store_kv_t){.key = start, .key_size = sizeof start};
+                kv = (store_kv_t){.key = start, .key_size = start_size};
                 err = store_cursor_get(cur, STORE_SEEK, &kv);
             }
         } else {
@@ -460,11 +464,13 @@ static ledger_err_t velocity_scan(node_ctx_t *ctx, const char *source, uint64_t 
     return LEDGER_OK;
 }
 
-static void payee_key(uint8_t key[PAYEE_KEY_BYTES], const char *source, const char *dest)
+/* 'P' + u8 len + source + destination. Returns the key's length. */
+static size_t payee_key(uint8_t key[PAYEE_KEY_MAX], const char *source, const char *dest)
 {
-    key[0] = RISK_TAG_PAYEE;
-    put_id_field(key + 1, source);
-    put_id_field(key + 1 + RISK_ID_FIELD, dest);
+    size_t prefix = risk_prefix(key, RISK_TAG_PAYEE, source);
+    size_t n = strnlen(dest, PROTO_ACCOUNT_ID_MAX);
+    memcpy(key + prefix, dest, n);
+    return prefix + n;
 }
 
 static bool blocklisted(const fraud_rules_t *rules, const char *id)
@@ -514,11 +520,11 @@ static ledger_err_t evaluate(node_ctx_t *ctx, const fraud_rules_t *rules, const 
         fire(f, FRAUD_RULE_BLOCKLIST, "blocklisted account %s", from_blocked ? t->from : t->to);
 
     if (rules->new_payee_limit_minor > 0 && t->amount_minor > rules->new_payee_limit_minor) {
-        uint8_t key[PAYEE_KEY_BYTES];
-        payee_key(key, t->from, t->to);
+        uint8_t key[PAYEE_KEY_MAX];
+        size_t key_size = payee_key(key, t->from, t->to);
         const void *val;
         size_t size;
-        err = store_get(ctx->txn, STORE_DB_RISK, key, sizeof key, &val, &size);
+        err = store_get(ctx->txn, STORE_DB_RISK, key, key_size, &val, &size);
         if (err == LEDGER_E_NOT_FOUND)
             fire(f, FRAUD_RULE_NEW_PAYEE, "first payment to %s of %s above new payee limit %s",
                  t->to, money_format(t->amount_minor, amount),
@@ -535,23 +541,22 @@ static ledger_err_t learn_approval(node_ctx_t *ctx, const fraud_rules_t *rules,
 {
     if (rules->velocity_window_ms > 0) {
         uint8_t key[VELOCITY_KEY_MAX];
-        size_t id_len = strlen(t->transfer);
-        velocity_prefix(key, t->from);
-        store_be64_put(key + VELOCITY_PREFIX_BYTES, ctx->now_ms);
-        memcpy(key + VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES, t->transfer, id_len);
+        size_t id_len = strnlen(t->transfer, PROTO_TRANSFER_ID_MAX);
+        size_t prefix = risk_prefix(key, RISK_TAG_VELOCITY, t->from);
+        store_be64_put(key + prefix, ctx->now_ms);
+        memcpy(key + prefix + VELOCITY_TS_BYTES, t->transfer, id_len);
         uint8_t amount[8];
         store_be64_put(amount, (uint64_t)t->amount_minor);
-        ledger_err_t err =
-            store_put(ctx->txn, STORE_DB_RISK, key,
-                      VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES + id_len, amount, sizeof amount, 0);
+        ledger_err_t err = store_put(ctx->txn, STORE_DB_RISK, key,
+                                     prefix + VELOCITY_TS_BYTES + id_len, amount, sizeof amount, 0);
         if (err)
             return err;
     }
-    uint8_t key[PAYEE_KEY_BYTES], first_ms[8];
-    payee_key(key, t->from, t->to);
+    uint8_t key[PAYEE_KEY_MAX], first_ms[8];
+    size_t key_size = payee_key(key, t->from, t->to);
     store_be64_put(first_ms, ctx->now_ms);
-    ledger_err_t err = store_put(ctx->txn, STORE_DB_RISK, key, sizeof key, first_ms,
-                                 sizeof first_ms, STORE_PUT_NOOVERWRITE);
+    ledger_err_t err = store_put(ctx->txn, STORE_DB_RISK, key, key_size, first_ms, sizeof first_ms,
+                                 STORE_PUT_NOOVERWRITE);
     return err == LEDGER_E_EXISTS ? LEDGER_OK : err; /* keep the first approval's time */
 }
 
@@ -610,4 +615,88 @@ ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const prot
     /* accounts acts on the verdict; the gateway shows it (and its rules) in the timeline. */
     const char *peers[] = {NODE_PEER_ACCOUNTS, NODE_PEER_GATEWAY};
     return node_emit(ctx, peers, 2, &out, msg);
+}
+
+/* --- migration of the first risk key layout ------------------------------ */
+
+/*  Rewrites one key of the first (padded) layout in the compact one; `key`
+    and `val` are copies. Returns LEDGER_E_CORRUPT for a key that does not
+    parse. */
+static ledger_err_t migrate_risk_key(store_txn_t *txn, const uint8_t *key, size_t key_size,
+                                     const uint8_t *val, size_t val_size)
+{
+    char source[PROTO_ACCOUNT_ID_MAX + 1] = "", other[PROTO_TRANSFER_ID_MAX + 1] = "";
+    size_t source_len =
+        key_size > RISK_ID_FIELD ? strnlen((const char *)key + 1, RISK_ID_FIELD) : 0;
+    if (source_len == 0 || !account_id_valid((const char *)key + 1, source_len))
+        return LEDGER_E_CORRUPT;
+    memcpy(source, key + 1, source_len);
+    uint8_t out[VELOCITY_KEY_MAX > PAYEE_KEY_MAX ? VELOCITY_KEY_MAX : PAYEE_KEY_MAX];
+    size_t out_size;
+    unsigned flags = 0;
+    if (key[0] == RISK_TAG_PAYEE_PADDED) {
+        size_t dest_len = strnlen((const char *)key + 1 + RISK_ID_FIELD, RISK_ID_FIELD);
+        if (key_size != PADDED_PAYEE_KEY_BYTES ||
+            !account_id_valid((const char *)key + 1 + RISK_ID_FIELD, dest_len))
+            return LEDGER_E_CORRUPT;
+        memcpy(other, key + 1 + RISK_ID_FIELD, dest_len);
+        out_size = payee_key(out, source, other);
+        flags = STORE_PUT_NOOVERWRITE; /* a compact key already there is newer: keep it */
+    } else {
+        size_t id_len = key_size - PADDED_VELOCITY_PREFIX_BYTES - VELOCITY_TS_BYTES;
+        if (key_size <= PADDED_VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES ||
+            id_len > PROTO_TRANSFER_ID_MAX)
+            return LEDGER_E_CORRUPT;
+        size_t prefix = risk_prefix(out, RISK_TAG_VELOCITY, source);
+        memcpy(out + prefix, key + PADDED_VELOCITY_PREFIX_BYTES, VELOCITY_TS_BYTES);
+        memcpy(out + prefix + VELOCITY_TS_BYTES,
+               key + PADDED_VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES, id_len);
+        out_size = prefix + VELOCITY_TS_BYTES + id_len;
+    }
+    ledger_err_t err = store_put(txn, STORE_DB_RISK, out, out_size, val, val_size, flags);
+    if (err && err != LEDGER_E_EXISTS)
+        return err;
+    return store_del(txn, STORE_DB_RISK, key, key_size);
+}
+
+ledger_err_t fraud_migrate_risk(store_txn_t *txn, size_t *migrated_out)
+{
+    assert(txn);
+    size_t migrated = 0;
+    ledger_err_t err = LEDGER_OK;
+    const uint8_t tags[] = {RISK_TAG_PAYEE_PADDED, RISK_TAG_VELOCITY_PADDED};
+    for (size_t t = 0; t < sizeof tags && !err; t++) {
+        for (;;) {
+            store_cursor_t *cur;
+            err = store_cursor_open(txn, STORE_DB_RISK, &cur);
+            if (err)
+                break;
+            store_kv_t kv = {.key = &tags[t], .key_size = 1};
+            err = store_cursor_get(cur, STORE_SEEK, &kv);
+            bool found = !err && kv.key_size > 0 && ((const uint8_t *)kv.key)[0] == tags[t];
+            uint8_t key[PADDED_PAYEE_KEY_BYTES + PROTO_TRANSFER_ID_MAX + VELOCITY_TS_BYTES];
+            uint8_t val[16];
+            size_t key_size = kv.key_size, val_size = kv.val_size;
+            if (found && (key_size > sizeof key || val_size > sizeof val))
+                err = LEDGER_E_CORRUPT;
+            else if (found) {
+                memcpy(key, kv.key, key_size); /* LMDB's memory is not ours past the next write */
+                memcpy(val, kv.val, val_size);
+            }
+            store_cursor_close(&cur);
+            if (err == LEDGER_E_NOT_FOUND)
+                err = LEDGER_OK;
+            if (err || !found)
+                break;
+            err = migrate_risk_key(txn, key, key_size, val, val_size);
+            if (err)
+                break;
+            migrated++;
+        }
+    }
+    if (err)
+        return err;
+    if (migrated_out)
+        *migrated_out = migrated;
+    return LEDGER_OK;
 }

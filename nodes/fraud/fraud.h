@@ -37,14 +37,17 @@
         u16 len + reason
 
       STORE_DB_RISK
-        velocity entry: 'v' + source (PROTO_ACCOUNT_ID_MAX bytes, NUL-padded)
-                        + be64 ts_ms + transfer id -> be64 amount_minor.
-                        Sorted by source then time; entries of a source that
-                        have left the window are deleted when that source's
-                        next transfer is evaluated (at most
-                        FRAUD_PRUNE_MAX_PER_EVAL per evaluation).
-        known payee:    'p' + source (padded as above) + destination (same
-                        padding) -> be64 ms of the first approval.
+        velocity entry: 'V' + u8 len + source + be64 ts_ms + transfer id
+                        -> be64 amount_minor. Sorted by source then time;
+                        entries of a source that have left the window are
+                        deleted when that source's next transfer is
+                        evaluated (at most FRAUD_PRUNE_MAX_PER_EVAL per
+                        evaluation).
+        known payee:    'P' + u8 len + source + destination -> be64 ms of
+                        the first approval.
+        The first layout ('v' / 'p' with both ids NUL-padded to 64 bytes:
+        129-byte payee keys, a quarter of the entries per page) is rewritten
+        in this one by fraud_migrate_risk when the node starts.
 
     Thread: functions are called by the one thread that owns the transaction.
 */
@@ -147,6 +150,13 @@ ledger_err_t fraud_rules_load_file(fraud_rules_t *rules, const char *path, char 
     not parse, store and node_emit errors (the caller aborts the
     transaction: some writes may have been made). */
 ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const proto_msg_t *msg);
+
+/*  Rewrites risk keys of the first layout ('v' / 'p', padded ids; see the
+    top of this file) in the compact one, in `txn` (the node's start). A
+    compact payee key already present wins (it is newer). *migrated_out
+    (may be NULL) gets how many keys were rewritten. LEDGER_E_CORRUPT for a
+    padded key that does not parse (nothing is guessed), store errors. */
+ledger_err_t fraud_migrate_risk(store_txn_t *txn, size_t *migrated_out);
 
 /*  Reads the decision for `transfer`. LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT,
     store errors. */

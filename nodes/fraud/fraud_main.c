@@ -5,6 +5,7 @@
 
 #include "fraud.h"
 #include "node.h"
+#include "node_log.h"
 #include "node_main.h"
 
 static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
@@ -13,6 +14,17 @@ static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, ch
     ledger_err_t err = fraud_apply(ctx, app, msg);
     if (err == LEDGER_E_INVALID)
         snprintf(why, why_size, "fraud does not handle %s", proto_type_name(msg->type));
+    return err;
+}
+
+/* At start: risk keys of the first layout are rewritten in the compact one. */
+static ledger_err_t on_start(node_ctx_t *ctx, void *app)
+{
+    (void)app;
+    size_t migrated = 0;
+    ledger_err_t err = fraud_migrate_risk(ctx->txn, &migrated);
+    if (!err && migrated)
+        node_log(NODE_LOG_INFO, "event=risk_keys_migrated count=%zu", migrated);
     return err;
 }
 
@@ -31,7 +43,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    node_app_t app = {.apply = apply, .app = &rules};
+    node_app_t app = {.apply = apply, .on_start = on_start, .app = &rules};
     app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
     app.peers[1] = (relay_peer_t){NODE_PEER_GATEWAY, config.gateway};
     app.peer_count = 2;

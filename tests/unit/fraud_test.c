@@ -463,6 +463,82 @@ static void test_unknown_types_are_rejected_without_writes(void **state)
 
 /* --- rules from text ------------------------------------------------------- */
 
+/* --- first risk key layout ------------------------------------------------ */
+
+/* A risk key of the first layout: tag + ids NUL-padded to 64 bytes (+ be64 ts + transfer). */
+static size_t padded_key(uint8_t *key, char tag, const char *a, const char *b, uint64_t ts_ms,
+                         const char *transfer)
+{
+    memset(key, 0, 1 + 2 * PROTO_ACCOUNT_ID_MAX);
+    key[0] = (uint8_t)tag;
+    memcpy(key + 1, a, strlen(a));
+    if (tag == 'p') {
+        memcpy(key + 1 + PROTO_ACCOUNT_ID_MAX, b, strlen(b));
+        return 1 + 2 * PROTO_ACCOUNT_ID_MAX;
+    }
+    store_be64_put(key + 1 + PROTO_ACCOUNT_ID_MAX, ts_ms);
+    memcpy(key + 1 + PROTO_ACCOUNT_ID_MAX + 8, transfer, strlen(transfer));
+    return 1 + PROTO_ACCOUNT_ID_MAX + 8 + strlen(transfer);
+}
+
+static void put_padded(fx_t *fx, char tag, const char *a, const char *b, uint64_t ts_ms,
+                       const char *transfer, uint64_t value)
+{
+    uint8_t key[256], val[8];
+    size_t key_size = padded_key(key, tag, a, b, ts_ms, transfer);
+    store_be64_put(val, value);
+    assert_int_equal(store_put(fx->txn, STORE_DB_RISK, key, key_size, val, sizeof val, 0),
+                     LEDGER_OK);
+}
+
+static void test_risk_keys_of_the_first_layout_are_migrated_and_still_count(void **state)
+{
+    fx_t *fx = *state;
+    /* State written by the first layout: alice knows dave, and sent 5 transfers of 100
+       in the last 5 s (velocity limit 5 in the demo rules). */
+    put_padded(fx, 'p', "alice", "dave", 0, "", T0_MS);
+    for (int i = 0; i < 5; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "old%d", i);
+        put_padded(fx, 'v', "alice", "", T0_MS + (uint64_t)i * 1000, id, 100);
+    }
+    size_t migrated = 0;
+    assert_int_equal(fraud_migrate_risk(fx->txn, &migrated), LEDGER_OK);
+    assert_int_equal(migrated, 6);
+    assert_int_equal(count_of(fx, STORE_DB_RISK), 6);
+    /* Nothing of the first layout is left, and a second run has nothing to do. */
+    store_cursor_t *cur;
+    store_kv_t kv;
+    assert_int_equal(store_cursor_open(fx->txn, STORE_DB_RISK, &cur), LEDGER_OK);
+    for (ledger_err_t err = store_cursor_get(cur, STORE_FIRST, &kv); !err;
+         err = store_cursor_get(cur, STORE_NEXT, &kv)) {
+        uint8_t tag = ((const uint8_t *)kv.key)[0];
+        assert_true(tag == 'P' || tag == 'V');
+        assert_true(kv.key_size < 1 + 2 * PROTO_ACCOUNT_ID_MAX);
+    }
+    store_cursor_close(&cur);
+    assert_int_equal(fraud_migrate_risk(fx->txn, &migrated), LEDGER_OK);
+    assert_int_equal(migrated, 0);
+
+    /* The migrated state still counts: dave is a known payee, and the 6th transfer in
+       the window is over the velocity limit. */
+    fx->ctx.now_ms = T0_MS + 6000;
+    proto_msg_t v = decide(fx, "alice", "dave", 60000);
+    assert_rejected(&v, 1, (const char *const[]){"velocity_count"});
+    fx->ctx.now_ms = T0_MS + WINDOW_MS + 10000; /* the old entries have left the window */
+    v = decide(fx, "alice", "dave", 60000);
+    assert_approved(&v);
+}
+
+static void test_a_padded_risk_key_that_does_not_parse_is_corrupt(void **state)
+{
+    fx_t *fx = *state;
+    put_padded(fx, 'p', "Not An Id", "dave", 0, "", T0_MS);
+    size_t migrated = 99;
+    assert_int_equal(fraud_migrate_risk(fx->txn, &migrated), LEDGER_E_CORRUPT);
+    assert_int_equal(migrated, 99);
+}
+
 static void test_rules_defaults_are_the_demo_rules(void **state)
 {
     (void)state;
@@ -652,6 +728,8 @@ int main(void)
         T(test_rules_set_to_zero_are_off),
         T(test_replayed_reserved_changes_nothing),
         T(test_unknown_types_are_rejected_without_writes),
+        T(test_risk_keys_of_the_first_layout_are_migrated_and_still_count),
+        T(test_a_padded_risk_key_that_does_not_parse_is_corrupt),
         cmocka_unit_test(test_rules_defaults_are_the_demo_rules),
         cmocka_unit_test(test_rules_set_accepts_every_key),
         cmocka_unit_test(test_rules_set_rejects_bad_values_and_changes_nothing),
