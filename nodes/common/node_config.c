@@ -51,6 +51,8 @@ static const option_t options[] = {
      "largest LMDB map (0 = 64 GiB)"},
     {"health-stale-ms", "LEDGER_HEALTH_STALE_MS", NUM(OPT_U64, health_stale_ms),
      "admin /health is 503 once the oldest outbox entry is this old"},
+    {"max-pending", "LEDGER_MAX_PENDING", NUM(OPT_U64, max_pending),
+     "gateway: answer 503 overloaded while this many transfers wait for accounts"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -86,6 +88,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->log_level = NODE_LOG_INFO;
     c->idempotency_retention_ms = 24ull * 3600 * 1000;
     c->health_stale_ms = 30000;
+    c->max_pending = 100000;
 }
 
 static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,

@@ -50,6 +50,7 @@ typedef struct {
     uint64_t idempotency_retention_ms;    /* LEDGER_IDEMPOTENCY_RETENTION_MS (gateway) */
     uint64_t map_max_bytes;               /* LEDGER_MAP_MAX_BYTES, --map-max-bytes */
     uint64_t health_stale_ms;             /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
+    uint64_t max_pending;                 /* LEDGER_MAX_PENDING, --max-pending (gateway) */
     bool help;                            /* --help was given */
 } node_config_t;
 

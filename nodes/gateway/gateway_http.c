@@ -123,6 +123,7 @@ struct gateway_http_t {
     uint32_t query_timeout_ms;
     uint64_t retention_ms;
     size_t body_max_bytes;
+    uint64_t max_pending; /* admission control (config.max_pending) */
     void (*wake)(void *arg);
     void *wake_arg;
     void (*publish)(void *arg, const node_published_t *items, size_t count);
@@ -742,10 +743,37 @@ static enum MHD_Result count_idempotency_key(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+/*  Admission control: true if `weight` more transfers would take the outbox
+    (transfer.requested the accounts node has not acknowledged) past
+    max_pending. A store that cannot be read admits: the commit will say. */
+static bool overloaded(gateway_http_t *gw, size_t weight, uint64_t *pending_out)
+{
+    store_txn_t *txn = NULL;
+    uint64_t pending = 0;
+    if (store_txn_begin(gw->store, false, &txn) == LEDGER_OK) {
+        if (store_count(txn, STORE_DB_OUTBOX, &pending) != LEDGER_OK)
+            pending = 0;
+        store_txn_abort(&txn);
+    }
+    *pending_out = pending;
+    return pending + weight > gw->max_pending;
+}
+
 /* Queues a parsed job for the committer and suspends the connection until it is done. */
 static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     submit_job_t *job = &r->submit;
+    uint64_t pending;
+    if (overloaded(gw, job->batch ? job->batch->count : 1, &pending)) {
+        gateway_error_t err = {.http_status = MHD_HTTP_SERVICE_UNAVAILABLE};
+        snprintf(err.code, sizeof err.code, "overloaded");
+        snprintf(err.message, sizeof err.message,
+                 "%" PRIu64 " transfers are waiting for the accounts node (limit %" PRIu64
+                 "); retry shortly",
+                 pending, gw->max_pending);
+        header_t retry = {MHD_HTTP_HEADER_RETRY_AFTER, "1"};
+        return send_error_with(conn, &err, &retry, 1);
+    }
     job->conn = conn;
     pthread_mutex_lock(&gw->lock);
     if (gw->stopping) {
@@ -1712,6 +1740,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
         config->query_timeout_ms ? config->query_timeout_ms : GATEWAY_HTTP_QUERY_TIMEOUT_MS_DEFAULT;
     gw->retention_ms = config->idempotency_retention_ms ? config->idempotency_retention_ms
                                                         : GATEWAY_RETENTION_DEFAULT_MS;
+    gw->max_pending = config->max_pending ? config->max_pending : GATEWAY_HTTP_MAX_PENDING_DEFAULT;
     gw->body_max_bytes =
         config->body_max_bytes ? config->body_max_bytes : GATEWAY_HTTP_BODY_MAX_DEFAULT;
     gw->wake = config->wake;

@@ -80,7 +80,10 @@
       409 account_exists     413 payload_too_large   415 unsupported_media_type
       422 same_account, idempotency_key_reused
       502 accounts_error (the accounts node answered with an error of its own)
-      503 accounts_unavailable, storage_unavailable, shutting_down
+      503 accounts_unavailable, storage_unavailable, shutting_down,
+          overloaded (admission control, with Retry-After: 1: the outbox already
+          holds config.max_pending transfers the accounts node has not taken;
+          new transfers, replays included, wait until it catches up)
       500 internal_error
 */
 #ifndef LEDGER_GATEWAY_HTTP_H
@@ -104,6 +107,7 @@
 #define GATEWAY_HTTP_PER_IP_DEFAULT 512u
 #define GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT 30u
 #define GATEWAY_HTTP_WEB_DIR_DEFAULT "./web/dist"
+#define GATEWAY_HTTP_MAX_PENDING_DEFAULT 100000u /* undelivered transfer.requested before 503 */
 
 /* Fixed limits. */
 #define GATEWAY_HTTP_BATCH_MAX 512 /* requests in one group commit */
@@ -134,6 +138,7 @@ typedef struct {
     unsigned connection_timeout_s;     /* idle connection timeout; 0 = 30 */
     unsigned max_streams;              /* open GET /api/events streams at most; 0 = 64 */
     const char *web_dir;               /* built web app served at /; NULL = "./web/dist" */
+    uint64_t max_pending;              /* admission: most undelivered transfers; 0 = 100,000 */
     /*  Without loop_commits: called on the committer thread after each commit
         that put entries in the outbox, so the relay sends them at once. With
         loop_commits: called when a submission is queued, to wake the loop. Must be thread-safe and

@@ -89,6 +89,7 @@ static int start_http(node_t *node, void *arg)
         .log = log_line,
         .web_dir = c->web_dir,
         .loop_commits = true,
+        .max_pending = c->max_pending,
     };
     if (gateway_http_start(&hc, &gw->http) != LEDGER_OK) {
         node_log(NODE_LOG_ERROR, "event=http_start_failed host=%s port=%u", c->http_host,

@@ -1386,6 +1386,42 @@ static void test_http_loop_commits_submissions_in_the_callers_transaction(void *
     pthread_mutex_destroy(&loop.lock);
 }
 
+static void test_http_admission_refuses_new_transfers_past_max_pending(void **state)
+{
+    fx_t *fx = *state;
+    gateway_http_config_t config;
+    memset(&config, 0, sizeof config);
+    config.store = fx->store;
+    config.node_name = NODE;
+    config.accounts_endpoint = "tcp://127.0.0.1:1";
+    config.max_pending = 2;
+    gateway_http_t *gw = NULL;
+    assert_int_equal(gateway_http_start(&config, &gw), LEDGER_OK);
+    uint16_t port = gateway_http_port(gw);
+    http_reply_t r;
+    /* No accounts node acks: every accepted transfer stays in the outbox. */
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: adm-1\r\n",
+              TRANSFER_BODY, &r);
+    assert_int_equal(r.status, 202);
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: adm-2\r\n",
+              TRANSFER_BODY, &r);
+    assert_int_equal(r.status, 202);
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: adm-3\r\n",
+              TRANSFER_BODY, &r);
+    assert_error(&r, 503, "overloaded");
+    assert_true(has_header(&r, "Retry-After: 1"));
+    assert_non_null(strstr(r.body, "2 transfers are waiting"));
+    /* A batch is weighed by its items, and nothing of a refused request is written. */
+    http_call(port, "POST", "/api/transfers/batch", JSON_HEADERS,
+              "{\"transfers\":[{\"idempotency_key\":\"adm-b1\",\"from\":\"alice\",\"to\":\"bob\","
+              "\"amount\":5}]}",
+              &r);
+    assert_error(&r, 503, "overloaded");
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 2);
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 2);
+    gateway_http_destroy(&gw);
+}
+
 static void test_http_refuses_bad_requests(void **state)
 {
     fx_t *fx = *state;
@@ -2295,6 +2331,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_transfer_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_http_loop_commits_submissions_in_the_callers_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_admission_refuses_new_transfers_past_max_pending,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_refuses_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_chunked_body_over_the_cap_is_413, setup,
                                         teardown),
