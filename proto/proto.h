@@ -130,7 +130,8 @@ typedef enum {
 
 /* account.query: body {op, account, cursor, limit, name, currency, amount_minor}.
    op list: cursor = account id to start after ("" = first), limit 1..PROTO_PAGE_MAX.
-   op get: account. op ledger: account, cursor = ledger seq to start before (0 = newest), limit.
+   op get: account. op ledger: account, cursor = 0 (newest) or the seq of one of the account's
+   entries, the page starts before it (another seq: 400 invalid_cursor), limit.
    op open: account, name, currency, amount_minor >= 0 (opening deposit). */
 typedef struct {
     proto_query_op_t op;

@@ -520,13 +520,21 @@ static ledger_err_t open_dbis(store_t *store)
     return LEDGER_OK;
 }
 
+/* Why this thread's store_open failed, for store_last_error(NULL). */
+static ledger_err_t open_failed(ledger_err_t err, const char *why)
+{
+    snprintf(tls_open_error, sizeof tls_open_error, "%s", why);
+    return err;
+}
+
 ledger_err_t store_open(const char *dir, const store_config_t *config, store_t **store_out)
 {
+    tls_open_error[0] = '\0';
     if (!dir || !store_out)
-        return LEDGER_E_INVALID;
+        return open_failed(LEDGER_E_INVALID, "no directory given");
     size_t dir_len = strnlen(dir, STORE_PATH_MAX + 1);
     if (dir_len == 0 || dir_len > STORE_PATH_MAX)
-        return LEDGER_E_INVALID;
+        return open_failed(LEDGER_E_INVALID, "directory name empty or too long");
 
     long page = sysconf(_SC_PAGESIZE);
     size_t page_bytes = page > 0 ? (size_t)page : 4096;
@@ -543,15 +551,15 @@ ledger_err_t store_open(const char *dir, const store_config_t *config, store_t *
     map_initial = round_up(map_initial, page_bytes);
     map_max = round_up(map_max, page_bytes);
     if (map_max < map_initial)
-        return LEDGER_E_INVALID;
+        return open_failed(LEDGER_E_INVALID, "map_max_bytes is below map_initial_bytes");
 
     pthread_once(&sodium_once, sodium_start);
     if (sodium_status < 0)
-        return LEDGER_E_STORE;
+        return open_failed(LEDGER_E_STORE, "libsodium did not initialise");
 
     ledger_err_t err = make_dir(dir);
     if (err != LEDGER_OK)
-        return err;
+        return open_failed(err, "cannot create the data directory (its parent must exist)");
 
     /* An existing environment may already be larger than asked: map all of it. */
     size_t file_bytes = round_up(data_file_bytes(dir), page_bytes);

@@ -123,12 +123,18 @@ ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_reco
     rec.balance_minor = (int64_t)record_get_u64(&r);
     rec.held_minor = (int64_t)record_get_u64(&r);
     rec.created_ms = record_get_u64(&r);
-    rec.ledger_seq = record_get_u64(&r);
+    /* Version 1 had no ledger_seq. A data dir that still holds version-1 records
+       has no ledger entries in this build's format (store_open refuses format-1
+       ledgers), so those accounts have none: 0. */
+    if (version == ACCOUNTS_RECORD_VERSION)
+        rec.ledger_seq = record_get_u64(&r);
     record_get_str8(&r, rec.id, PROTO_ACCOUNT_ID_MAX);
     record_get_str8(&r, rec.name, PROTO_NAME_MAX);
     rec.funding = (flags & ACCOUNT_FLAG_FUNDING) != 0;
-    if (!record_done(&r) || version != ACCOUNTS_RECORD_VERSION || (flags & ~ACCOUNT_FLAGS_KNOWN) ||
-        !currency_valid(rec.currency) || !accounts_id_valid(rec.id)) {
+    if (!record_done(&r) ||
+        (version != ACCOUNTS_RECORD_VERSION && version != ACCOUNTS_RECORD_VERSION_1) ||
+        (flags & ~ACCOUNT_FLAGS_KNOWN) || !currency_valid(rec.currency) ||
+        !accounts_id_valid(rec.id)) {
         memset(rec_out, 0, sizeof *rec_out);
         return LEDGER_E_CORRUPT;
     }

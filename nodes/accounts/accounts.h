@@ -45,7 +45,8 @@
     the field's limit, and rejects NUL bytes and trailing bytes):
 
       STORE_DB_ACCOUNTS  key = account id bytes (no NUL)
-        u8 version (ACCOUNTS_RECORD_VERSION = 2; 1 had no ledger_seq)
+        u8 version (ACCOUNTS_RECORD_VERSION = 2; version 1, without
+            ledger_seq, is still read as ledger_seq 0)
         u8 flags (bit 0: funding)
         3  currency
         i64 balance_minor, i64 held_minor, u64 created_ms
@@ -94,6 +95,7 @@
 #define ACCOUNTS_CURRENCY "GBP"
 
 #define ACCOUNTS_RECORD_VERSION 2
+#define ACCOUNTS_RECORD_VERSION_1 1 /* still read: no ledger_seq (taken as 0) */
 #define ACCOUNTS_TRANSFER_VERSION 1
 /* Largest encoded account record in bytes: fixed part + id + name. */
 #define ACCOUNTS_RECORD_MAX_BYTES (39 + PROTO_ACCOUNT_ID_MAX + PROTO_NAME_MAX)

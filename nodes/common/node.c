@@ -56,6 +56,7 @@ struct node_t {
     relay_answer_t *answers;
     size_t answer_count;
     uint8_t *ack_tags;  /* PROTO_ACK_TAGS_MAX tags: the tag frame of a grouped ack */
+    size_t answer_turn; /* which peer's answers are read first this turn */
     size_t local_count; /* jobs app.local_take took for this turn */
     node_ctx_t ctx;
     uint64_t reply_seq; /* ids of acks/nacks/replies: origin "<name>-r", in-memory sequence */
@@ -715,9 +716,13 @@ static bool process_ready(node_t *self)
            receive_one(self, &self->batch[self->batch_count]))
         self->batch_count++;
     self->answer_count = 0;
-    for (size_t p = 0; p < relay_peer_count(self->relay); p++)
-        self->answer_count += relay_read_answers(self->relay, p, self->answers + self->answer_count,
+    /* The first peer read takes turns: a peer's grouped acks can fill most of the room. */
+    size_t peers = relay_peer_count(self->relay);
+    for (size_t k = 0; k < peers; k++)
+        self->answer_count += relay_read_answers(self->relay, (self->answer_turn + k) % peers,
+                                                 self->answers + self->answer_count,
                                                  NODE_ANSWERS_MAX - self->answer_count);
+    self->answer_turn++;
     self->answer_count += relay_take_local_nacks(self->relay, self->answers + self->answer_count,
                                                  NODE_ANSWERS_MAX - self->answer_count);
     self->local_count = self->app.local_take ? self->app.local_take(self->app.app) : 0;

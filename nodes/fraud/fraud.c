@@ -620,37 +620,37 @@ ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const prot
 /* --- migration of the first risk key layout ------------------------------ */
 
 /*  Rewrites one key of the first (padded) layout in the compact one; `key`
-    and `val` are copies. Returns LEDGER_E_CORRUPT for a key that does not
-    parse. */
+    and `val` are copies. The ids are taken as they were stored (whatever
+    proto validation let through then: non-empty, no NUL); only a key whose
+    size or padding cannot be of that layout is LEDGER_E_CORRUPT. */
 static ledger_err_t migrate_risk_key(store_txn_t *txn, const uint8_t *key, size_t key_size,
                                      const uint8_t *val, size_t val_size)
 {
-    char source[PROTO_ACCOUNT_ID_MAX + 1] = "", other[PROTO_TRANSFER_ID_MAX + 1] = "";
-    size_t source_len =
-        key_size > RISK_ID_FIELD ? strnlen((const char *)key + 1, RISK_ID_FIELD) : 0;
-    if (source_len == 0 || !account_id_valid((const char *)key + 1, source_len))
+    bool payee = key[0] == RISK_TAG_PAYEE_PADDED;
+    size_t velocity_fixed = PADDED_VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES;
+    if (payee ? key_size != PADDED_PAYEE_KEY_BYTES
+              : key_size <= velocity_fixed || key_size - velocity_fixed > PROTO_TRANSFER_ID_MAX)
+        return LEDGER_E_CORRUPT;
+    char source[PROTO_ACCOUNT_ID_MAX + 1] = "", dest[PROTO_ACCOUNT_ID_MAX + 1] = "";
+    size_t source_len = strnlen((const char *)key + 1, RISK_ID_FIELD);
+    if (source_len == 0)
         return LEDGER_E_CORRUPT;
     memcpy(source, key + 1, source_len);
     uint8_t out[VELOCITY_KEY_MAX > PAYEE_KEY_MAX ? VELOCITY_KEY_MAX : PAYEE_KEY_MAX];
     size_t out_size;
     unsigned flags = 0;
-    if (key[0] == RISK_TAG_PAYEE_PADDED) {
+    if (payee) {
         size_t dest_len = strnlen((const char *)key + 1 + RISK_ID_FIELD, RISK_ID_FIELD);
-        if (key_size != PADDED_PAYEE_KEY_BYTES ||
-            !account_id_valid((const char *)key + 1 + RISK_ID_FIELD, dest_len))
+        if (dest_len == 0)
             return LEDGER_E_CORRUPT;
-        memcpy(other, key + 1 + RISK_ID_FIELD, dest_len);
-        out_size = payee_key(out, source, other);
+        memcpy(dest, key + 1 + RISK_ID_FIELD, dest_len);
+        out_size = payee_key(out, source, dest);
         flags = STORE_PUT_NOOVERWRITE; /* a compact key already there is newer: keep it */
     } else {
-        size_t id_len = key_size - PADDED_VELOCITY_PREFIX_BYTES - VELOCITY_TS_BYTES;
-        if (key_size <= PADDED_VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES ||
-            id_len > PROTO_TRANSFER_ID_MAX)
-            return LEDGER_E_CORRUPT;
+        size_t id_len = key_size - velocity_fixed;
         size_t prefix = risk_prefix(out, RISK_TAG_VELOCITY, source);
         memcpy(out + prefix, key + PADDED_VELOCITY_PREFIX_BYTES, VELOCITY_TS_BYTES);
-        memcpy(out + prefix + VELOCITY_TS_BYTES,
-               key + PADDED_VELOCITY_PREFIX_BYTES + VELOCITY_TS_BYTES, id_len);
+        memcpy(out + prefix + VELOCITY_TS_BYTES, key + velocity_fixed, id_len);
         out_size = prefix + VELOCITY_TS_BYTES + id_len;
     }
     ledger_err_t err = store_put(txn, STORE_DB_RISK, out, out_size, val, val_size, flags);

@@ -4,14 +4,17 @@
       - MHD workers run on_request(): routing, validation, store reads, and
         handing slow work to the two threads below by suspending the
         connection;
-      - the committer groups queued transfer submissions into one durable
-        write transaction, then resumes their connections;
+      - whoever commits the queued transfer submissions groups them into
+        one durable write transaction, then resumes their connections: the
+        node loop (config.loop_commits, as ledger-gateway runs it: through
+        gateway_http_take / _apply_taken / _finish_taken) or else the
+        committer thread, which also prunes idempotency keys;
       - the accounts client owns the DEALER to the accounts node, sends
         account.query envelopes, and resumes connections on reply or deadline.
 
     A request's state (request_t) lives from MHD's first call of on_request
     to its completion callback. While its connection is suspended, the job
-    embedded in it belongs to the committer or the accounts thread; after
+    embedded in it belongs to the committing thread or the accounts thread; after
     that thread resumes the connection it never touches the job again.
     `lock` guards both queues, the `done` flags and `stopping`.
 */
@@ -724,7 +727,7 @@ static enum MHD_Result serve_transfer_list(gateway_http_t *gw, struct MHD_Connec
     return send_json(conn, MHD_HTTP_OK, page, NULL, 0);
 }
 
-/* --- POST /api/transfers: hand-off to the committer ----------------------- */
+/* --- POST /api/transfers: hand-off to the committing thread --------------- */
 
 typedef struct {
     unsigned count;
@@ -759,7 +762,7 @@ static bool overloaded(gateway_http_t *gw, size_t weight, uint64_t *pending_out)
     return pending + weight > gw->max_pending;
 }
 
-/* Queues a parsed job for the committer and suspends the connection until it is done. */
+/* Queues a parsed job for the committing thread; suspends the connection until it is done. */
 static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     submit_job_t *job = &r->submit;
@@ -797,7 +800,7 @@ static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *c
     return MHD_YES;
 }
 
-/* POST /api/transfers: validate the key and the body here, then hand the job to the committer. */
+/* POST /api/transfers: validate the key and the body here, then queue the job. */
 static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     gateway_error_t verr;
@@ -958,7 +961,12 @@ size_t gateway_http_take(gateway_http_t *self)
     assert(self && self->loop_commits);
     pthread_mutex_lock(&self->lock);
     size_t count = self->stopping ? 0 : take_locked(self);
+    bool more = !self->stopping && self->submit_head != NULL;
     pthread_mutex_unlock(&self->lock);
+    /* Jobs past this commit's limits wait for the next turn: ask for one, since
+       nothing else may wake the loop (their own wake was consumed by this turn). */
+    if (more && self->wake)
+        self->wake(self->wake_arg);
     return count;
 }
 

@@ -61,15 +61,13 @@
       GET  /api/accounts/{id}                  200 account, 404 not_found
       GET  /api/accounts/{id}/ledger?limit=&cursor=
                                                200 {"account","entries":[...],"next_cursor"}
-                                               newest first, cursor = ledger seq to go before
-      An account: {"id","name","currency","balance","held","available","funding"};
-      a ledger entry: {"seq","account","transfer","kind","amount","balance_after",
-      "held_after","at","ts_ms"}. Amounts are integers in minor units.
-      GET  /api/events                         200 text/event-stream: every change of a transfer,
-                                               resumable with Last-Event-ID; 503 too_many_streams
-                                               over config.max_streams (format: gateway_stream.h)
-      Every other /api path: 404 not_found. Every other path: the web app from
-      config.web_dir (gateway_static.h: content types, cache headers, index.html
+                                               newest first, cursor = next_cursor of the previous
+   page An account: {"id","name","currency","balance","held","available","funding"}; a ledger entry:
+   {"seq","account","transfer","kind","amount","balance_after", "held_after","at","ts_ms"}. Amounts
+   are integers in minor units. GET  /api/events                         200 text/event-stream:
+   every change of a transfer, resumable with Last-Event-ID; 503 too_many_streams over
+   config.max_streams (format: gateway_stream.h) Every other /api path: 404 not_found. Every other
+   path: the web app from config.web_dir (gateway_static.h: content types, cache headers, index.html
       fallback, nothing outside web_dir readable).
 
     Errors: {"error":{"code","message","field"}} (field null when no field is
@@ -141,12 +139,12 @@ typedef struct {
     uint64_t max_pending;              /* admission: most undelivered transfers; 0 = 100,000 */
     /*  Without loop_commits: called on the committer thread after each commit
         that put entries in the outbox, so the relay sends them at once. With
-        loop_commits: called when a submission is queued, to wake the loop. Must be thread-safe and
-       quick (e.g. zsock_signal on an inproc pipe under a mutex, or write to an eventfd). May be
-       NULL. */
+        loop_commits: called when a submission is queued (and when a take
+        leaves some behind), to wake the loop. Must be thread-safe and quick
+        (e.g. a write to an eventfd). May be NULL. */
     void (*wake)(void *arg);
     void *wake_arg;
-    /*  Called on the committer thread after that commit, before wake, with the
+    /*  Called on the committer thread after its commit, before wake, with the
         transfer.requested messages it emitted, for the node's PUB feed. The
         items (and their data) are valid only during the call: copy them.
         Must be thread-safe. May be NULL. */

@@ -33,7 +33,10 @@ static void wake_loop(void *arg)
     node_wake(arg);
 }
 
-/* What the HTTP committer commits at stop goes out on the node's feed (loop thread sends). */
+/*  The HTTP committer's own commits (only what is still queued at stop, after the
+    loop has returned) are handed to the feed queue; the loop is gone by then, so
+    they never reach the feed. Their outbox entries are durable and go out at the
+    next start: only the feed (best effort) misses them. */
 static void publish_feed(void *arg, const node_published_t *items, size_t count)
 {
     node_publish(arg, items, count);

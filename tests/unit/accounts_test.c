@@ -1179,8 +1179,18 @@ static void test_account_record_round_trips_and_rejects_garbage(void **state)
         assert_int_equal(accounts_record_decode(buf, cut, &back), LEDGER_E_CORRUPT);
     buf[len] = 0;
     assert_int_equal(accounts_record_decode(buf, len + 1, &back), LEDGER_E_CORRUPT);
-    buf[0] = 1; /* version 1 (no ledger_seq): refused, not misread */
+    buf[0] = 3; /* unknown version */
     assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);
+    /* Version 1 (no ledger_seq after created_ms) is still read, as ledger_seq 0. */
+    const size_t seq_at = 1 + 1 + PROTO_CURRENCY_LEN + 3 * 8;
+    uint8_t v1[ACCOUNTS_RECORD_MAX_BYTES];
+    v1[0] = 1;
+    memcpy(v1 + 1, buf + 1, seq_at - 1);
+    memcpy(v1 + seq_at, buf + seq_at + 8, len - seq_at - 8);
+    assert_int_equal(accounts_record_decode(v1, len - 8, &back), LEDGER_OK);
+    accounts_record_t expected = rec;
+    expected.ledger_seq = 0;
+    assert_memory_equal(&expected, &back, sizeof back);
     buf[0] = ACCOUNTS_RECORD_VERSION;
     buf[1] = 0x80; /* unknown flag */
     assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);

@@ -530,13 +530,32 @@ static void test_risk_keys_of_the_first_layout_are_migrated_and_still_count(void
     assert_approved(&v);
 }
 
-static void test_a_padded_risk_key_that_does_not_parse_is_corrupt(void **state)
+static void test_padded_risk_keys_keep_any_id_proto_accepted_and_refuse_bad_sizes(void **state)
 {
     fx_t *fx = *state;
-    put_padded(fx, 'p', "Not An Id", "dave", 0, "", T0_MS);
-    size_t migrated = 99;
+    /* The old build stored whatever ids proto validation let through. */
+    put_padded(fx, 'p', "Bob.Smith", "dave", 0, "", T0_MS);
+    size_t migrated = 0;
+    assert_int_equal(fraud_migrate_risk(fx->txn, &migrated), LEDGER_OK);
+    assert_int_equal(migrated, 1);
+    uint8_t compact[] = "P\x09"
+                        "Bob.Smithdave";
+    const void *val;
+    size_t size;
+    assert_int_equal(store_get(fx->txn, STORE_DB_RISK, compact, sizeof compact - 1, &val, &size),
+                     LEDGER_OK);
+    /* A 'p' key of the wrong size, or with an empty source, cannot be of that layout. */
+    uint8_t key[1 + 2 * PROTO_ACCOUNT_ID_MAX] = {'p'};
+    uint8_t value[8] = {0};
+    assert_int_equal(store_put(fx->txn, STORE_DB_RISK, key, sizeof key, value, sizeof value, 0),
+                     LEDGER_OK);
+    migrated = 99;
     assert_int_equal(fraud_migrate_risk(fx->txn, &migrated), LEDGER_E_CORRUPT);
     assert_int_equal(migrated, 99);
+    assert_int_equal(store_del(fx->txn, STORE_DB_RISK, key, sizeof key), LEDGER_OK);
+    memcpy(key + 1, "ab", 2);
+    assert_int_equal(store_put(fx->txn, STORE_DB_RISK, key, 20, value, sizeof value, 0), LEDGER_OK);
+    assert_int_equal(fraud_migrate_risk(fx->txn, &migrated), LEDGER_E_CORRUPT);
 }
 
 static void test_rules_defaults_are_the_demo_rules(void **state)
@@ -729,7 +748,7 @@ int main(void)
         T(test_replayed_reserved_changes_nothing),
         T(test_unknown_types_are_rejected_without_writes),
         T(test_risk_keys_of_the_first_layout_are_migrated_and_still_count),
-        T(test_a_padded_risk_key_that_does_not_parse_is_corrupt),
+        T(test_padded_risk_keys_keep_any_id_proto_accepted_and_refuse_bad_sizes),
         cmocka_unit_test(test_rules_defaults_are_the_demo_rules),
         cmocka_unit_test(test_rules_set_accepts_every_key),
         cmocka_unit_test(test_rules_set_rejects_bad_values_and_changes_nothing),

@@ -319,11 +319,16 @@ static void exchange(sender_t *s, peer_t *p, const void *frame, size_t size, uin
             return;
         zframe_t *tag_frame = zmsg_first(msg);
         zframe_t *env_frame = zmsg_next(msg);
-        uint64_t got = 0;
+        /* An ack may answer several tags at once (proto/README.md): ours may be any of them. */
+        static uint64_t got[PROTO_ACK_TAGS_MAX];
+        size_t count = 0;
         bool ours =
-            zmsg_size(msg) == 2 &&
-            proto_tag_unpack(zframe_data(tag_frame), zframe_size(tag_frame), &got) == LEDGER_OK &&
-            got == tag;
+            zmsg_size(msg) == 2 && proto_tags_unpack(zframe_data(tag_frame), zframe_size(tag_frame),
+                                                     got, &count) == LEDGER_OK;
+        bool found = false;
+        for (size_t i = 0; ours && i < count; i++)
+            found = found || got[i] == tag;
+        ours = ours && found;
         if (!ours) { /* a late answer to an earlier send: not this one */
             zmsg_destroy(&msg);
             continue;
