@@ -44,9 +44,10 @@ typedef struct {
         changed nothing, by the saga guards). LEDGER_E_INVALID,
         LEDGER_E_OVERFLOW, LEDGER_E_CORRUPT or LEDGER_E_TOO_LARGE (with a
         reason in `why`): it can never be applied, it is nacked, and
-        everything the handler wrote for it is dropped (each message runs in
-        a child transaction of the batch). Any other error (a store error)
-        aborts the whole batch, which is tried again. */
+        everything the handler wrote for it is dropped (the batch's
+        transaction is dropped and the batch runs again without it, so
+        handlers must not keep state outside ctx: they are pure). Any other
+        error (a store error) aborts the whole batch, which is tried again. */
     ledger_err_t (*apply)(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
                           size_t why_size);
     /* Answers an account.query into `reply` (body only). NULL: queries are nacked. */

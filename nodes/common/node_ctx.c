@@ -24,12 +24,6 @@ void node_ctx_reset(node_ctx_t *ctx)
     ctx->published_count = 0;
 }
 
-void node_ctx_truncate(node_ctx_t *ctx, size_t count)
-{
-    while (ctx->published_count > count)
-        free(ctx->published[--ctx->published_count].data);
-}
-
 void node_ctx_fini(node_ctx_t *ctx)
 {
     node_ctx_reset(ctx);

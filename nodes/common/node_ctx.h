@@ -52,9 +52,6 @@ typedef struct {
 void node_ctx_init(node_ctx_t *ctx, store_txn_t *txn, const char *node_name, uint64_t now_ms);
 /* Forgets the published messages (frees them); keeps the allocation for reuse. */
 void node_ctx_reset(node_ctx_t *ctx);
-/* Forgets (frees) the messages published after the first `count`: those of a message
-   whose child transaction was aborted. */
-void node_ctx_truncate(node_ctx_t *ctx, size_t count);
 /* Frees everything the ctx owns. */
 void node_ctx_fini(node_ctx_t *ctx);
 
