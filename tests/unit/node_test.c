@@ -64,12 +64,14 @@ static void *run_node(void *arg)
     return NULL;
 }
 
-static int free_port(void)
+/* Two distinct free loopback ports: both sockets stay bound until both are known. */
+static void free_ports(int *first, int *second)
 {
-    zsock_t *s = zsock_new(ZMQ_ROUTER);
-    int port = zsock_bind(s, "tcp://127.0.0.1:*");
-    zsock_destroy(&s);
-    return port;
+    zsock_t *a = zsock_new(ZMQ_ROUTER), *b = zsock_new(ZMQ_ROUTER);
+    *first = zsock_bind(a, "tcp://127.0.0.1:*");
+    *second = zsock_bind(b, "tcp://127.0.0.1:*");
+    zsock_destroy(&a);
+    zsock_destroy(&b);
 }
 
 static void test_a_refused_message_leaves_no_write_and_its_batch_is_applied(void **state)
@@ -78,12 +80,13 @@ static void test_a_refused_message_leaves_no_write_and_its_batch_is_applied(void
     char dir[] = "/tmp/node_test.XXXXXX";
     assert_non_null(mkdtemp(dir));
     char data_flag[600], inbox_flag[64], feed_flag[64], inbox[48];
-    int port = free_port();
-    assert_true(port > 0);
+    int port = 0, feed_port = 0;
+    free_ports(&port, &feed_port);
+    assert_true(port > 0 && feed_port > 0 && port != feed_port);
     snprintf(inbox, sizeof inbox, "tcp://127.0.0.1:%d", port);
     snprintf(data_flag, sizeof data_flag, "--data-dir=%s/data", dir);
     snprintf(inbox_flag, sizeof inbox_flag, "--inbox=%s", inbox);
-    snprintf(feed_flag, sizeof feed_flag, "--feed=tcp://127.0.0.1:%d", free_port());
+    snprintf(feed_flag, sizeof feed_flag, "--feed=tcp://127.0.0.1:%d", feed_port);
     char *argv[] = {"node_test", data_flag,        inbox_flag,
                     feed_flag,   "--admin-port=0", "--log-level=error"};
     node_config_t config;
