@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "accounts.h"
+#include "test_dir.h"
 
 #define T0_MS 1700000000000ULL
 #define ALICE_DEPOSIT 100000 /* 1,000.00 */
@@ -32,23 +33,6 @@ typedef struct {
 } fx_t;
 
 /* --- fixture --------------------------------------------------------------- */
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char path[512];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 static proto_msg_t query_msg(fx_t *fx, proto_query_op_t op);
 
@@ -95,7 +79,7 @@ static int teardown(void **state)
     node_ctx_fini(&fx->ctx);
     store_txn_abort(&fx->txn);
     store_destroy(&fx->store);
-    remove_dir(fx->dir);
+    test_remove_dir(fx->dir);
     free(fx);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fraud.h"
+#include "test_dir.h"
 
 #define T0_MS 1700000000000ULL
 #define WINDOW_MS 60000ULL
@@ -29,23 +30,6 @@ typedef struct {
     uint64_t in_seq;
     int transfer_no; /* for fresh transfer ids */
 } fx_t;
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char path[512];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 static int setup(void **state)
 {
@@ -67,7 +51,7 @@ static int teardown(void **state)
     node_ctx_fini(&fx->ctx);
     store_txn_abort(&fx->txn);
     store_destroy(&fx->store);
-    remove_dir(fx->dir);
+    test_remove_dir(fx->dir);
     free(fx);
     return 0;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "gateway_batch.h"
+#include "test_dir.h"
 
 #define T0_MS 1700000000000ULL
 #define RETENTION_MS 60000u
@@ -27,23 +28,6 @@ typedef struct {
     char dir[64];
     store_t *store;
 } fx_t;
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char path[512];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 static int setup(void **state)
 {
@@ -60,7 +44,7 @@ static int teardown(void **state)
 {
     fx_t *fx = *state;
     store_destroy(&fx->store);
-    remove_dir(fx->dir);
+    test_remove_dir(fx->dir);
     free(fx);
     return 0;
 }

@@ -34,6 +34,7 @@
 #include "gateway_events.h"
 #include "gateway_http.h"
 #include "gateway_view.h"
+#include "test_dir.h"
 
 #define T0_MS 1700000000000ULL
 #define RETENTION_MS 1000u
@@ -45,23 +46,6 @@ typedef struct {
 } fx_t;
 
 /* --- fixture --------------------------------------------------------------- */
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char path[512];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 static int setup(void **state)
 {
@@ -78,7 +62,7 @@ static int teardown(void **state)
 {
     fx_t *fx = *state;
     store_destroy(&fx->store);
-    remove_dir(fx->dir);
+    test_remove_dir(fx->dir);
     free(fx);
     return 0;
 }

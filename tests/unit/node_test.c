@@ -22,26 +22,10 @@
 #include "node_log.h"
 #include "proto.h"
 #include "store.h"
+#include "test_dir.h"
 
 #define MESSAGES 12
 #define REFUSED_SEQ 5 /* the handler writes, then refuses this one */
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.')
-                continue;
-            char path[512];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 /* Writes a key per message (in the batch's transaction), then refuses REFUSED_SEQ. */
 static ledger_err_t apply_then_maybe_refuse(node_ctx_t *ctx, const proto_msg_t *msg, void *app,
@@ -192,8 +176,8 @@ static void test_a_refused_message_leaves_no_write_and_its_batch_is_applied(void
     store_destroy(&store);
     char data_path[700];
     snprintf(data_path, sizeof data_path, "%s/data", dir);
-    remove_dir(data_path);
-    remove_dir(dir);
+    test_remove_dir(data_path);
+    test_remove_dir(dir);
 }
 
 int main(void)
