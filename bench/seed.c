@@ -19,6 +19,7 @@
 #include "accounts.h"
 #include "node_ctx.h"
 #include "store.h"
+#include "clock.h"
 
 #define SEED_CHUNK 20000u
 
@@ -30,19 +31,12 @@ typedef struct {
     uint32_t failed;
 } seed_t;
 
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static ledger_err_t seed_chunk(store_txn_t *txn, void *arg)
 {
     seed_t *s = arg;
     node_ctx_reset(&s->ctx);
     s->ctx.txn = txn;
-    s->ctx.now_ms = wall_ms();
+    s->ctx.now_ms = clock_wall_ms();
     s->failed = 0;
     ledger_err_t err = accounts_ensure_funding(&s->ctx);
     for (uint32_t i = 0; !err && i < s->count; i++) {

@@ -1175,6 +1175,30 @@ static void outbox_encode(uint8_t *buf, size_t size, const char *peer, size_t pe
     assert(w.p == w.end);
 }
 
+/*  The start outbox and dead letter records share: version, peer, attempts,
+    created_ms. false for an unknown version (the reader's ok flag says the rest). */
+static bool get_entry_head(reader_t *r, char peer[STORE_PEER_MAX + 1], uint32_t *attempts,
+                           uint64_t *created_ms)
+{
+    if (get_u8(r) != STORE_RECORD_VERSION)
+        return false;
+    size_t peer_len = get_u8(r);
+    get_text(r, peer_len, STORE_PEER_MAX, false, peer);
+    *attempts = get_be32(r);
+    *created_ms = get_be64(r);
+    return true;
+}
+
+/* The end they share: be32 length + the message, at most STORE_MSG_MAX bytes. */
+static const uint8_t *get_msg(reader_t *r, size_t *size_out)
+{
+    size_t size = get_be32(r);
+    if (size > STORE_MSG_MAX)
+        r->ok = false;
+    *size_out = size;
+    return get_bytes(r, size);
+}
+
 static ledger_err_t outbox_decode(store_txn_t *txn, const MDB_val *key, const MDB_val *val,
                                   store_outbox_entry_t *out)
 {
@@ -1183,18 +1207,10 @@ static ledger_err_t outbox_decode(store_txn_t *txn, const MDB_val *key, const MD
     uint64_t seq = store_be64_get(key->mv_data);
     reader_t r = {val->mv_data, (const uint8_t *)val->mv_data + val->mv_size, true};
     store_outbox_entry_t entry = {.seq = seq};
-    if (get_u8(&r) != STORE_RECORD_VERSION)
+    if (!get_entry_head(&r, entry.peer, &entry.attempts, &entry.created_ms))
         return corrupt(txn, STORE_DB_OUTBOX, seq, "unknown record version");
-    size_t peer_len = get_u8(&r);
-    get_text(&r, peer_len, STORE_PEER_MAX, false, entry.peer);
-    entry.attempts = get_be32(&r);
-    entry.created_ms = get_be64(&r);
     entry.next_attempt_ms = get_be64(&r);
-    size_t msg_size = get_be32(&r);
-    if (msg_size > STORE_MSG_MAX)
-        r.ok = false;
-    entry.msg = get_bytes(&r, msg_size);
-    entry.msg_size = msg_size;
+    entry.msg = get_msg(&r, &entry.msg_size);
     if (!reader_done(&r))
         return corrupt(txn, STORE_DB_OUTBOX, seq, "record does not parse");
     *out = entry;
@@ -1453,22 +1469,14 @@ static ledger_err_t dead_decode(store_txn_t *txn, const MDB_val *key, const MDB_
     uint64_t id = store_be64_get(key->mv_data);
     reader_t r = {val->mv_data, (const uint8_t *)val->mv_data + val->mv_size, true};
     store_dead_letter_t dead = {.id = id};
-    if (get_u8(&r) != STORE_RECORD_VERSION)
+    if (!get_entry_head(&r, dead.peer, &dead.attempts, &dead.created_ms))
         return corrupt(txn, STORE_DB_DEAD_LETTERS, id, "unknown record version");
-    size_t peer_len = get_u8(&r);
-    get_text(&r, peer_len, STORE_PEER_MAX, false, dead.peer);
-    dead.attempts = get_be32(&r);
-    dead.created_ms = get_be64(&r);
     dead.dead_ms = get_be64(&r);
     size_t code_len = get_u8(&r);
     get_text(&r, code_len, STORE_CODE_MAX, false, dead.code);
     size_t reason_len = get_be16(&r);
     get_text(&r, reason_len, STORE_REASON_MAX, true, dead.reason);
-    size_t msg_size = get_be32(&r);
-    if (msg_size > STORE_MSG_MAX)
-        r.ok = false;
-    dead.msg = get_bytes(&r, msg_size);
-    dead.msg_size = msg_size;
+    dead.msg = get_msg(&r, &dead.msg_size);
     if (!reader_done(&r))
         return corrupt(txn, STORE_DB_DEAD_LETTERS, id, "record does not parse");
     *out = dead;

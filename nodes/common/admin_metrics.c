@@ -95,7 +95,7 @@ void admin_metrics_write(node_t *node, FILE *out)
            "Write batches that failed (nothing acknowledged).", s.batch_failures);
     scalar(out, "ledger_queries_total", "counter", "Account queries answered.", s.queries);
     scalar(out, "ledger_feed_dropped_total", "counter",
-           "Feed items dropped because the publish queue was full.", s.published_dropped);
+           "Feed items dropped: a batch emitted more than the feed keeps.", s.feed_dropped);
     histogram(out, "ledger_batch_messages", "Inbound messages and peer answers per write batch.",
               &s.batch_size, batch_bounds, sizeof batch_bounds / sizeof batch_bounds[0], 1.0);
     histogram(out, "ledger_commit_duration_seconds",

@@ -17,7 +17,7 @@
       ledger_batches_total, ledger_batch_failures_total, ledger_queries_total
       ledger_batch_messages (histogram)             inbound messages + answers per write batch
       ledger_commit_duration_seconds (histogram)    write batch apply + durable commit
-      ledger_feed_dropped_total                     feed items dropped (queue full)
+      ledger_feed_dropped_total                     feed items dropped (batch over the feed's limit)
       gateway only:
       ledger_http_requests_total{method,route,status}  public API requests answered
       ledger_transfers_final_total{status}          transfers that reached settled |

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "node_log.h"
+#include "clock.h"
 
 #define NODE_ANSWERS_MAX 8192     /* acks/nacks from peers read per turn */
 #define NODE_IDLE_MS 1000         /* longest poll when nothing is due */
@@ -66,12 +67,6 @@ struct node_t {
     node_stats_t stats;
     node_http_counts_t http_counts; /* under stats_lock */
     size_t dead_in_batch;           /* entries moved to dead_letters by the current batch */
-    /* node_publish's queue: filled by other threads, drained and sent by the loop. */
-    pthread_mutex_t publish_lock;
-    node_published_t *publish_queue;
-    node_published_t
-        *publish_spare; /* the loop's last taken queue, reused to avoid a calloc per turn */
-    size_t publish_count;
 };
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -90,16 +85,7 @@ static void on_signal(int sig)
 
 uint64_t node_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return clock_wall_ms();
 }
 
 static ledger_err_t run_on_start(store_txn_t *txn, void *arg)
@@ -123,9 +109,8 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
     self->app = *app;
     self->wake_fd = -1;
     pthread_mutex_init(&self->stats_lock, NULL);
-    pthread_mutex_init(&self->publish_lock, NULL);
     node_ctx_init(&self->ctx, NULL, self->config.name, 0);
-    self->reply_seq = monotonic_us() + (uint64_t)time(NULL) * 1000000u;
+    self->reply_seq = clock_mono_us() + (uint64_t)time(NULL) * 1000000u;
     self->batch = calloc(config->batch_max, sizeof *self->batch);
     self->answers = calloc(NODE_ANSWERS_MAX, sizeof *self->answers);
     self->ack_tags = malloc((size_t)PROTO_ACK_TAGS_MAX * PROTO_TAG_SIZE);
@@ -204,11 +189,6 @@ void node_destroy(node_t **node_p)
     free(self->batch);
     free(self->answers);
     free(self->ack_tags);
-    for (size_t i = 0; i < self->publish_count; i++)
-        free(self->publish_queue[i].data);
-    free(self->publish_queue);
-    free(self->publish_spare);
-    pthread_mutex_destroy(&self->publish_lock);
     pthread_mutex_destroy(&self->stats_lock);
     free(self);
     *node_p = NULL;
@@ -256,66 +236,6 @@ void node_get_http_counts(node_t *self, node_http_counts_t *counts_out)
     pthread_mutex_lock(&self->stats_lock);
     *counts_out = self->http_counts;
     pthread_mutex_unlock(&self->stats_lock);
-}
-
-void node_publish(node_t *self, const node_published_t *items, size_t count)
-{
-    size_t dropped = 0;
-    pthread_mutex_lock(&self->publish_lock);
-    if (!self->publish_queue)
-        self->publish_queue = calloc(NODE_PUBLISH_QUEUE_MAX, sizeof *self->publish_queue);
-    for (size_t i = 0; i < count; i++) {
-        void *copy = self->publish_queue && self->publish_count < NODE_PUBLISH_QUEUE_MAX
-                         ? malloc(items[i].size)
-                         : NULL;
-        if (!copy) {
-            dropped++;
-            continue;
-        }
-        memcpy(copy, items[i].data, items[i].size);
-        self->publish_queue[self->publish_count++] =
-            (node_published_t){.type = items[i].type, .data = copy, .size = items[i].size};
-    }
-    pthread_mutex_unlock(&self->publish_lock);
-    pthread_mutex_lock(&self->stats_lock);
-    for (size_t i = 0; i < count; i++)
-        if (items[i].type > 0 && items[i].type < PROTO_TYPE__COUNT)
-            self->stats.out_by_type[items[i].type]++;
-    self->stats.messages_out += count;
-    self->stats.published_dropped += dropped;
-    pthread_mutex_unlock(&self->stats_lock);
-    node_wake(self);
-}
-
-/*  Sends what node_publish queued (loop thread). The lock is held only to
-    swap the queue with the spare one, never while sending. */
-static void publish_queued(node_t *self)
-{
-    pthread_mutex_lock(&self->publish_lock);
-    size_t n = self->publish_count;
-    node_published_t *taken = self->publish_queue;
-    if (n) {
-        self->publish_queue = self->publish_spare; /* NULL: node_publish allocates one */
-        self->publish_spare = NULL;
-        self->publish_count = 0;
-    }
-    pthread_mutex_unlock(&self->publish_lock);
-    if (n == 0)
-        return;
-    void *sock = zsock_resolve(self->feed);
-    for (size_t i = 0; i < n; i++) {
-        const char *topic = proto_type_name(taken[i].type);
-        if (topic && zmq_send(sock, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-            zmq_send(sock, taken[i].data, taken[i].size, ZMQ_DONTWAIT);
-        free(taken[i].data);
-    }
-    pthread_mutex_lock(&self->publish_lock);
-    if (!self->publish_spare) {
-        self->publish_spare = taken;
-        taken = NULL;
-    }
-    pthread_mutex_unlock(&self->publish_lock);
-    free(taken);
 }
 
 /* Reads one whole message from the inbox into the batch. false when nothing is waiting. */
@@ -596,14 +516,12 @@ static void answer_batch(node_t *self)
             out = &in->reply;
             out->type = PROTO_ACCOUNT_REPLY;
             snprintf(out->corr, sizeof out->corr, "%s", in->msg.corr);
-        } else {
+        } else { /* a nack: applied and duplicate messages were acked by send_acks */
             memset(&answer, 0, sizeof answer);
-            answer.type = in->outcome == OUTCOME_NACK ? PROTO_NACK : PROTO_ACK;
+            answer.type = PROTO_NACK;
             snprintf(answer.body.reply.of, sizeof answer.body.reply.of, "%s", in->msg_id);
-            if (in->outcome == OUTCOME_NACK) {
-                snprintf(answer.body.reply.code, sizeof answer.body.reply.code, "%s", in->code);
-                snprintf(answer.body.reply.reason, sizeof answer.body.reply.reason, "%s", in->why);
-            }
+            snprintf(answer.body.reply.code, sizeof answer.body.reply.code, "%s", in->code);
+            snprintf(answer.body.reply.reason, sizeof answer.body.reply.reason, "%s", in->why);
             if (in->decoded)
                 snprintf(answer.corr, sizeof answer.corr, "%s", in->msg.corr);
         }
@@ -677,6 +595,7 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
         if (self->ctx.published[i].type < PROTO_TYPE__COUNT)
             self->stats.out_by_type[self->ctx.published[i].type]++;
     self->stats.dead_lettered += self->dead_in_batch;
+    self->stats.feed_dropped = self->ctx.feed_dropped; /* the ctx counts for the node's life */
     node_histogram_observe(&self->stats.batch_size, batch_bounds,
                            sizeof batch_bounds / sizeof batch_bounds[0],
                            self->batch_count + self->answer_count + self->local_count);
@@ -722,13 +641,13 @@ static bool process_ready(node_t *self)
     if (self->batch_count == 0 && self->answer_count == 0 && self->local_count == 0)
         return true;
 
-    uint64_t start_us = monotonic_us();
+    uint64_t start_us = clock_mono_us();
     ledger_err_t err;
     do { /* each rerun has one more refused message set aside: it ends */
         self->rerun_batch = false;
         err = store_write(self->store, apply_batch, self);
     } while (err && self->rerun_batch);
-    uint64_t commit_us = monotonic_us() - start_us;
+    uint64_t commit_us = clock_mono_us() - start_us;
     if (err) {
         node_log(NODE_LOG_ERROR,
                  "event=batch_failed messages=%zu answers=%zu error=%s detail=\"%s\"",
@@ -794,8 +713,6 @@ ledger_err_t node_run(node_t *self)
             ssize_t ignored = read(self->wake_fd, &count, sizeof count);
             (void)ignored;
         }
-        /* Before the relay sends them on, so a feed shows a cause before its effects. */
-        publish_queued(self);
         bool ok = process_ready(self);
         uint64_t now = node_now_ms();
         if (now - self->last_prune_ms >= NODE_SEEN_PRUNE_EVERY_MS) {

@@ -24,7 +24,7 @@
     returns 0.
 
     Thread: node_new, node_run and node_destroy on one thread; node_wake,
-    node_store, node_publish, node_count_http and the node_get_* functions
+    node_store, node_count_http and the node_get_* functions
     may be called from any thread.
 */
 #ifndef LEDGER_NODE_H
@@ -108,22 +108,14 @@ typedef struct {
     relay_stats_t relay;
     /* Inbound by type (index proto_type_t; 0 = did not decode) and outcome. */
     uint64_t in_by_type[PROTO_TYPE__COUNT][NODE_IN__COUNT];
-    /* Emitted by type: by the loop's handlers and through node_publish. */
+    /* Emitted by type: by the loop's handlers and its local work. */
     uint64_t out_by_type[PROTO_TYPE__COUNT];
     uint64_t dead_lettered;      /* own outbox entries moved to dead_letters (a peer nacked) */
-    uint64_t published_dropped;  /* node_publish items refused: queue full */
+    uint64_t feed_dropped;       /* emitted messages not copied for the feed (node_ctx.h) */
     node_histogram_t batch_size; /* inbound messages + peer answers per write batch */
     node_histogram_t commit_us;  /* write batch latency, microseconds */
 } node_stats_t;
 void node_get_stats(node_t *node, node_stats_t *stats_out);
-
-/*  Publishes messages committed outside the loop (the gateway's HTTP
-    committer) on the node's feed. Copies the items into a bounded queue
-    (NODE_PUBLISH_QUEUE_MAX; past it items are dropped and counted: the feed
-    is best effort) and wakes the loop, which sends them on its PUB socket
-    before its relay delivers anything further. Thread-safe; quick. */
-#define NODE_PUBLISH_QUEUE_MAX 65536
-void node_publish(node_t *node, const node_published_t *items, size_t count);
 
 /*  Counts one HTTP request of the node's public API (`route`: a label from
     a small fixed set, never a raw URL) with `method` answered with `status`, for /metrics.

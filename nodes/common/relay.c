@@ -9,6 +9,7 @@
 
 #include "node_log.h"
 #include "proto.h"
+#include "clock.h"
 
 /* Up to this many load batches per pump, so one pump never starves the inbox. */
 #define RELAY_LOAD_ROUNDS 8
@@ -134,13 +135,6 @@ static uint64_t retry_delay_ms(const relay_t *self, size_t peer, uint32_t attemp
     if (rto > RELAY_RTO_MAX_MS)
         rto = RELAY_RTO_MAX_MS;
     return rto > delay ? rto : delay;
-}
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static bool send_entry(relay_t *self, size_t peer, uint64_t seq, const void *msg, size_t size)
@@ -282,7 +276,7 @@ size_t relay_take_local_nacks(relay_t *self, relay_answer_t *answers, size_t max
 
 void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count)
 {
-    uint64_t now_ms = count ? wall_ms() : 0;
+    uint64_t now_ms = count ? clock_wall_ms() : 0;
     for (size_t i = 0; i < count; i++) {
         inflight_t *e = inflight_find(self, answers[i].tag);
         if (answers[i].ack)

@@ -47,6 +47,7 @@
 #include "gateway_static.h"
 #include "gateway_stream.h"
 #include "money.h"
+#include "clock.h"
 
 #define ENDPOINT_MAX 256
 #define ADDRESS_MAX 64
@@ -168,21 +169,9 @@ struct gateway_http_t {
 
 /* --- clocks and logging --------------------------------------------------- */
 
-static uint64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static uint64_t wall_ms(const gateway_http_t *gw)
 {
-    return gw->now_ms ? gw->now_ms() : clock_ms(CLOCK_REALTIME);
-}
-
-static uint64_t mono_ms(void)
-{
-    return clock_ms(CLOCK_MONOTONIC);
+    return gw->now_ms ? gw->now_ms() : clock_wall_ms();
 }
 
 __attribute__((format(printf, 2, 3))) static void gw_log(const gateway_http_t *gw, const char *fmt,
@@ -1048,19 +1037,19 @@ static uint64_t prune_keys(gateway_http_t *gw)
     /* A full run means more are due: go again soon, between batches. */
     bool more =
         !err && (p.pruned == GATEWAY_HTTP_PRUNE_MAX || p.events_pruned == GATEWAY_EVENTS_PRUNE_MAX);
-    return mono_ms() + (more ? 10u : GATEWAY_HTTP_PRUNE_INTERVAL_MS);
+    return clock_mono_ms() + (more ? 10u : GATEWAY_HTTP_PRUNE_INTERVAL_MS);
 }
 
 static void *committer_main(void *arg)
 {
     gateway_http_t *gw = arg;
-    uint64_t next_prune_ms = mono_ms();
+    uint64_t next_prune_ms = clock_mono_ms();
     for (;;) {
         pthread_mutex_lock(&gw->lock);
         /* With loop_commits the node loop commits the submissions: this thread prunes,
            and commits only what is still queued once the server stops (the loop is gone). */
         while (!(gw->submit_head && !gw->loop_commits) && !gw->stopping &&
-               mono_ms() < next_prune_ms) {
+               clock_mono_ms() < next_prune_ms) {
             struct timespec until;
             clock_gettime(CLOCK_MONOTONIC, &until);
             until.tv_sec += COMMITTER_IDLE_WAIT_MS / 1000;
@@ -1073,7 +1062,7 @@ static void *committer_main(void *arg)
             break;
         if (count > 0)
             commit_batch(gw);
-        if (!gw->stopping && mono_ms() >= next_prune_ms)
+        if (!gw->stopping && clock_mono_ms() >= next_prune_ms)
             next_prune_ms = prune_keys(gw);
     }
     return NULL;
@@ -1110,7 +1099,7 @@ static enum MHD_Result start_query(gateway_http_t *gw, struct MHD_Connection *co
     job->op = query->op;
     job->tag = msg.seq;
     job->conn = conn;
-    job->deadline_mono_ms = mono_ms() + gw->query_timeout_ms;
+    job->deadline_mono_ms = clock_mono_ms() + gw->query_timeout_ms;
 
     pthread_mutex_lock(&gw->lock);
     if (gw->stopping) {
@@ -1407,7 +1396,7 @@ static void *accounts_main(void *arg)
         if (stopping)
             break;
 
-        uint64_t now = mono_ms();
+        uint64_t now = clock_mono_ms();
         uint64_t wait_ms = ACCOUNTS_POLL_MAX_MS;
         for (query_job_t **p = &inflight; *p;) {
             query_job_t *job = *p;
@@ -1763,7 +1752,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     gw->now_ms = config->now_ms;
     gw->wake_fd = -1;
     /* Query ids only need to differ from recent ones: start from the clock, count up. */
-    atomic_init(&gw->query_seq, clock_ms(CLOCK_REALTIME) * 1000u + 1u);
+    atomic_init(&gw->query_seq, clock_wall_ms() * 1000u + 1u);
     node_ctx_init(&gw->ctx, NULL, gw->node_name, 0);
 
     ledger_err_t err = LEDGER_OK;

@@ -33,15 +33,6 @@ static void wake_loop(void *arg)
     node_wake(arg);
 }
 
-/*  The HTTP committer's own commits (only what is still queued at stop, after the
-    loop has returned) are handed to the feed queue; the loop is gone by then, so
-    they never reach the feed. Their outbox entries are durable and go out at the
-    next start: only the feed (best effort) misses them. */
-static void publish_feed(void *arg, const node_published_t *items, size_t count)
-{
-    node_publish(arg, items, count);
-}
-
 /* The loop's side of the HTTP submissions (node_app_t local work). */
 static size_t take_submissions(void *app)
 {
@@ -85,8 +76,9 @@ static int start_http(node_t *node, void *arg)
         .idempotency_retention_ms = c->idempotency_retention_ms,
         .wake = wake_loop,
         .wake_arg = node,
-        .publish = publish_feed,
-        .publish_arg = node,
+        /* No .publish: the loop publishes what it commits. The committer's own commits
+           (what is still queued at stop, after the loop has returned) do not reach the
+           feed, which is gone by then; their outbox entries go out at the next start. */
         .count_request = count_request,
         .count_request_arg = node,
         .log = log_line,

@@ -32,6 +32,7 @@
 #include <jansson.h>
 
 #include "gateway_events.h"
+#include "clock.h"
 
 #define HUB_IDLE_WAIT_MS 1000
 #define STREAM_BLOCK_BYTES (16u * 1024u)
@@ -73,13 +74,6 @@ struct gateway_streams_t {
     struct stream *polled[POLL_MAX];
     struct MHD_Connection *resume[POLL_MAX];
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 bool gateway_stream_parse_id(const char *text, uint64_t *out)
 {
@@ -219,7 +213,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             memcpy(buf, s->out + s->out_off, n);
             s->out_off += n;
             pthread_mutex_lock(&hub->lock);
-            s->last_write_mono_ms = mono_ms();
+            s->last_write_mono_ms = clock_mono_ms();
             pthread_mutex_unlock(&hub->lock);
             return (ssize_t)n;
         }
@@ -414,7 +408,7 @@ enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connec
     }
     /* From here the response owns s (stream_free). Link it before MHD can call the reader. */
     pthread_mutex_lock(&self->lock);
-    s->last_write_mono_ms = mono_ms();
+    s->last_write_mono_ms = clock_mono_ms();
     s->next = self->head;
     if (self->head)
         self->head->prev = s;
@@ -468,7 +462,7 @@ static void *hub_main(void *arg)
             gateway_events_last_seq(txn, &last);
         store_txn_abort(&txn);
 
-        uint64_t now = mono_ms();
+        uint64_t now = clock_mono_ms();
         uint64_t next_ping = now + HUB_IDLE_WAIT_MS;
         size_t resumes = 0;
         pthread_mutex_lock(&hub->lock);

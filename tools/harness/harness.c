@@ -9,6 +9,7 @@
 
 #include "proto.h"
 #include "proto_json.h"
+#include "clock.h"
 
 typedef struct {
     const char *name;
@@ -74,9 +75,7 @@ const char *harness_receiver_of(const char *type)
 
 uint64_t harness_monotonic_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return clock_mono_ms();
 }
 
 json_t *harness_envelope_complete(json_t *envelope)
@@ -88,10 +87,7 @@ json_t *harness_envelope_complete(json_t *envelope)
     if (!json_object_get(envelope, "cause"))
         json_object_set_new(envelope, "cause", json_string(""));
     if (!json_object_get(envelope, "ts")) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        json_int_t now_ms = (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-        json_object_set_new(envelope, "ts", json_integer(now_ms));
+        json_object_set_new(envelope, "ts", json_integer((json_int_t)clock_wall_ms()));
     }
     return envelope;
 }

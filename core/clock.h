@@ -1,0 +1,14 @@
+/*  clock.h: the time, in the units the project uses.
+    clock_wall_ms: Unix time in milliseconds (CLOCK_REALTIME): timestamps that
+    are stored or sent. clock_mono_ms / clock_mono_us: CLOCK_MONOTONIC, for
+    deadlines and durations (never goes back when the wall clock is set). */
+#ifndef LEDGER_CLOCK_H
+#define LEDGER_CLOCK_H
+
+#include <stdint.h>
+
+uint64_t clock_wall_ms(void);
+uint64_t clock_mono_ms(void);
+uint64_t clock_mono_us(void);
+
+#endif
