@@ -8,6 +8,7 @@
     accounts.h.
 */
 #include "accounts.h"
+#include "accounts_cache.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -161,7 +162,7 @@ ledger_err_t accounts_record_get(store_txn_t *txn, const char *id, accounts_reco
     return LEDGER_OK;
 }
 
-static ledger_err_t record_put(store_txn_t *txn, const accounts_record_t *rec)
+ledger_err_t accounts_record_put(store_txn_t *txn, const accounts_record_t *rec)
 {
     uint8_t buf[ACCOUNTS_RECORD_MAX_BYTES];
     size_t len;
@@ -169,6 +170,25 @@ static ledger_err_t record_put(store_txn_t *txn, const accounts_record_t *rec)
     if (err)
         return err;
     return store_put(txn, STORE_DB_ACCOUNTS, rec->id, strlen(rec->id), buf, len, 0);
+}
+
+/* The account's newest value: the node's cache first (dirty records), then the table. */
+static ledger_err_t account_load(node_ctx_t *ctx, const char *id, accounts_record_t *rec_out)
+{
+    if (ctx->state && accounts_cache_get(ctx->state, id, rec_out))
+        return LEDGER_OK;
+    return accounts_record_get(ctx->txn, id, rec_out);
+}
+
+/*  Saves an account's new value: kept in the node's cache when it has one
+    (the ledger entries of the change are in this transaction), else
+    written. A new account is always written: the start-up replay needs its
+    record (name, currency) in the table. */
+static ledger_err_t account_save(node_ctx_t *ctx, const accounts_record_t *rec, bool is_new)
+{
+    if (ctx->state && !is_new)
+        return accounts_cache_put(ctx->state, rec);
+    return accounts_record_put(ctx->txn, rec);
 }
 
 static void record_to_proto(const accounts_record_t *rec, proto_account_t *out)
@@ -182,10 +202,10 @@ static void record_to_proto(const accounts_record_t *rec, proto_account_t *out)
     out->funding = rec->funding;
 }
 
-ledger_err_t accounts_get(store_txn_t *txn, const char *id, proto_account_t *out)
+ledger_err_t accounts_get(node_ctx_t *ctx, const char *id, proto_account_t *out)
 {
     accounts_record_t rec;
-    ledger_err_t err = accounts_record_get(txn, id, &rec);
+    ledger_err_t err = account_load(ctx, id, &rec);
     if (err)
         return err;
     record_to_proto(&rec, out);
@@ -320,10 +340,10 @@ typedef struct {
 } decision_t;
 
 /* Looks up one side of a transfer; a missing or funding account is a decline. */
-static ledger_err_t load_party(store_txn_t *txn, const char *id, accounts_record_t *rec,
+static ledger_err_t load_party(node_ctx_t *ctx, const char *id, accounts_record_t *rec,
                                decision_t *d)
 {
-    ledger_err_t err = accounts_record_get(txn, id, rec);
+    ledger_err_t err = account_load(ctx, id, rec);
     if (err == LEDGER_E_NOT_FOUND) {
         d->code = DECLINE_UNKNOWN_ACCOUNT;
         text_format(d->reason, sizeof d->reason, "account '%s' does not exist", id);
@@ -341,7 +361,7 @@ static ledger_err_t load_party(store_txn_t *txn, const char *id, accounts_record
 
 /*  Decides a transfer.requested without writing. On acceptance d->code is
     NULL and *from / *to hold the records updated with the hold. */
-static ledger_err_t decide_request(store_txn_t *txn, const proto_transfer_t *t,
+static ledger_err_t decide_request(node_ctx_t *ctx, const proto_transfer_t *t,
                                    accounts_record_t *from, accounts_record_t *to, decision_t *d)
 {
     memset(from, 0, sizeof *from);
@@ -358,10 +378,10 @@ static ledger_err_t decide_request(store_txn_t *txn, const proto_transfer_t *t,
         text_format(d->reason, sizeof d->reason, "source and destination are the same account");
         return LEDGER_OK;
     }
-    ledger_err_t err = load_party(txn, t->from, from, d);
+    ledger_err_t err = load_party(ctx, t->from, from, d);
     if (err || d->code)
         return err;
-    err = load_party(txn, t->to, to, d);
+    err = load_party(ctx, t->to, to, d);
     if (err || d->code)
         return err;
     const accounts_record_t *sides[2] = {from, to};
@@ -413,7 +433,7 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
 
     accounts_record_t from, to;
     decision_t d;
-    err = decide_request(ctx->txn, t, &from, &to, &d);
+    err = decide_request(ctx, t, &from, &to, &d);
     if (err)
         return err;
 
@@ -435,7 +455,7 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
 
     err = ledger_add(ctx, &from, t->transfer, KIND_HOLD, 0, t->amount_minor);
     if (!err)
-        err = record_put(ctx->txn, &from);
+        err = account_save(ctx, &from, false);
     tr.state = ACCOUNTS_TRANSFER_RESERVED;
     if (!err)
         err = transfer_put(ctx->txn, &tr);
@@ -450,18 +470,18 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
 /* --- fraud.approved / fraud.rejected ------------------------------------- */
 
 /* Loads an account a reserved transfer refers to: it must exist. */
-static ledger_err_t load_reserved_party(store_txn_t *txn, const char *id, accounts_record_t *rec)
+static ledger_err_t load_reserved_party(node_ctx_t *ctx, const char *id, accounts_record_t *rec)
 {
-    ledger_err_t err = accounts_record_get(txn, id, rec);
+    ledger_err_t err = account_load(ctx, id, rec);
     return err == LEDGER_E_NOT_FOUND ? LEDGER_E_CORRUPT : err;
 }
 
 static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
 {
     accounts_record_t from, to;
-    ledger_err_t err = load_reserved_party(ctx->txn, tr->from, &from);
+    ledger_err_t err = load_reserved_party(ctx, tr->from, &from);
     if (!err)
-        err = load_reserved_party(ctx->txn, tr->to, &to);
+        err = load_reserved_party(ctx, tr->to, &to);
     if (err)
         return err;
     if (from.held_minor < tr->amount_minor)
@@ -477,11 +497,11 @@ static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, account
 
     err = ledger_add(ctx, &from, tr->id, KIND_DEBIT, -tr->amount_minor, -tr->amount_minor);
     if (!err)
-        err = record_put(ctx->txn, &from);
+        err = account_save(ctx, &from, false);
     if (!err)
         err = ledger_add(ctx, &to, tr->id, KIND_CREDIT, tr->amount_minor, 0);
     if (!err)
-        err = record_put(ctx->txn, &to);
+        err = account_save(ctx, &to, false);
     tr->state = ACCOUNTS_TRANSFER_SETTLED;
     tr->updated_ms = ctx->now_ms;
     if (!err)
@@ -498,7 +518,7 @@ static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, account
 static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
 {
     accounts_record_t from;
-    ledger_err_t err = load_reserved_party(ctx->txn, tr->from, &from);
+    ledger_err_t err = load_reserved_party(ctx, tr->from, &from);
     if (err)
         return err;
     int64_t from_held;
@@ -509,7 +529,7 @@ static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, account
 
     err = ledger_add(ctx, &from, tr->id, KIND_RELEASE, 0, -tr->amount_minor);
     if (!err)
-        err = record_put(ctx->txn, &from);
+        err = account_save(ctx, &from, false);
     tr->state = ACCOUNTS_TRANSFER_RELEASED;
     tr->updated_ms = ctx->now_ms;
     if (!err)
@@ -565,11 +585,13 @@ static void funding_make(uint64_t now_ms, accounts_record_t *rec)
     rec->created_ms = now_ms;
 }
 
-/* The funding account as stored, or a new one (in memory only) if it is missing. */
-static ledger_err_t funding_load(node_ctx_t *ctx, accounts_record_t *rec)
+/*  The funding account as it is, or a new one (in memory only; *is_new set)
+    if it is missing. */
+static ledger_err_t funding_load(node_ctx_t *ctx, accounts_record_t *rec, bool *is_new)
 {
-    ledger_err_t err = accounts_record_get(ctx->txn, ACCOUNTS_FUNDING_ID, rec);
-    if (err == LEDGER_E_NOT_FOUND) {
+    ledger_err_t err = account_load(ctx, ACCOUNTS_FUNDING_ID, rec);
+    *is_new = err == LEDGER_E_NOT_FOUND;
+    if (*is_new) {
         funding_make(ctx->now_ms, rec);
         return LEDGER_OK;
     }
@@ -582,13 +604,13 @@ ledger_err_t accounts_ensure_funding(node_ctx_t *ctx)
 {
     assert(ctx && ctx->txn);
     accounts_record_t rec;
-    ledger_err_t err = accounts_record_get(ctx->txn, ACCOUNTS_FUNDING_ID, &rec);
+    ledger_err_t err = account_load(ctx, ACCOUNTS_FUNDING_ID, &rec);
     if (err == LEDGER_OK)
         return rec.funding ? LEDGER_OK : LEDGER_E_CORRUPT;
     if (err != LEDGER_E_NOT_FOUND)
         return err;
     funding_make(ctx->now_ms, &rec);
-    return record_put(ctx->txn, &rec);
+    return account_save(ctx, &rec, true);
 }
 
 typedef struct {
@@ -635,7 +657,7 @@ static ledger_err_t open_account(node_ctx_t *ctx, const char *id, const char *na
         return LEDGER_OK;
     }
     accounts_record_t existing;
-    ledger_err_t err = accounts_record_get(ctx->txn, id, &existing);
+    ledger_err_t err = account_load(ctx, id, &existing);
     if (err == LEDGER_OK) {
         if (strcmp(existing.name, name) == 0 && strcmp(existing.currency, currency) == 0) {
             res->status = STATUS_OK; /* the same open again: answer with the account as it is */
@@ -650,7 +672,8 @@ static ledger_err_t open_account(node_ctx_t *ctx, const char *id, const char *na
         return err;
 
     accounts_record_t funding, acct;
-    err = funding_load(ctx, &funding);
+    bool funding_is_new;
+    err = funding_load(ctx, &funding, &funding_is_new);
     if (err)
         return err;
     int64_t funding_balance;
@@ -669,11 +692,11 @@ static ledger_err_t open_account(node_ctx_t *ctx, const char *id, const char *na
 
     err = ledger_add(ctx, &funding, id, KIND_OPEN, -deposit_minor, 0);
     if (!err)
-        err = record_put(ctx->txn, &funding);
+        err = account_save(ctx, &funding, funding_is_new);
     if (!err)
         err = ledger_add(ctx, &acct, id, KIND_OPEN, deposit_minor, 0);
     if (!err)
-        err = record_put(ctx->txn, &acct);
+        err = account_save(ctx, &acct, true);
     if (err)
         return err;
     res->status = STATUS_CREATED;
@@ -784,6 +807,8 @@ static ledger_err_t query_list(node_ctx_t *ctx, const proto_query_t *q, proto_ac
         err = accounts_record_decode(kv.val, kv.val_size, &rec);
         if (err)
             break;
+        if (ctx->state)
+            accounts_cache_get(ctx->state, rec.id, &rec); /* its newest value if dirty */
         record_to_proto(&rec, &r->accounts[r->account_count++]);
         err = store_cursor_get(cur, STORE_NEXT, &kv);
     }
@@ -799,7 +824,7 @@ static ledger_err_t query_list(node_ctx_t *ctx, const proto_query_t *q, proto_ac
 static ledger_err_t query_get(node_ctx_t *ctx, const proto_query_t *q, proto_account_reply_t *r)
 {
     accounts_record_t rec;
-    ledger_err_t err = accounts_record_get(ctx->txn, q->account, &rec);
+    ledger_err_t err = account_load(ctx, q->account, &rec);
     if (err == LEDGER_E_NOT_FOUND) {
         reply_status(r, STATUS_NOT_FOUND, "not_found", "no such account");
         return LEDGER_OK;
@@ -826,7 +851,7 @@ static void entry_to_row(const store_ledger_entry_t *e, proto_ledger_row_t *row)
 static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q, proto_account_reply_t *r)
 {
     accounts_record_t rec;
-    ledger_err_t err = accounts_record_get(ctx->txn, q->account, &rec);
+    ledger_err_t err = account_load(ctx, q->account, &rec);
     if (err == LEDGER_E_NOT_FOUND) {
         reply_status(r, STATUS_NOT_FOUND, "not_found", "no such account");
         return LEDGER_OK;
@@ -925,10 +950,62 @@ ledger_err_t accounts_query(node_ctx_t *ctx, const proto_msg_t *query, proto_msg
 
 typedef struct {
     store_txn_t *txn;
-    ledger_err_t err; /* first store error seen in the callback */
+    uint64_t mark;         /* accounts_checkpoint_mark: records may lag only behind it */
+    __int128 table_behind; /* sum of (ledger balance - record balance) of lagging records */
+    ledger_err_t err;      /* first store error seen in the callback */
     bool bad;
     char problem[sizeof((store_ledger_report_t *)0)->problem];
 } check_t;
+
+/*  A record behind its account's newest entry (the balances in memory,
+    accounts_cache.h): it must hold the after values of the entry it names,
+    that entry must be in the account's chain, and every newer entry of the
+    account must be at or after the checkpoint mark (the start-up replay
+    applies exactly those). */
+static void check_lagging(check_t *c, const accounts_record_t *rec, uint64_t last_seq)
+{
+    uint64_t seq = last_seq;
+    store_ledger_entry_t e;
+    while (seq > rec->ledger_seq) {
+        if (seq < c->mark) {
+            c->bad = true;
+            text_format(c->problem, sizeof c->problem,
+                        "account '%s': entry %" PRIu64 " is newer than its record (entry %" PRIu64
+                        ") but older than the checkpoint mark %" PRIu64,
+                        rec->id, seq, rec->ledger_seq, c->mark);
+            return;
+        }
+        ledger_err_t err = store_ledger_get(c->txn, seq, &e);
+        if (err) {
+            c->err = err;
+            return;
+        }
+        seq = e.account_prev_seq;
+    }
+    int64_t balance = 0, held = 0;
+    if (seq == rec->ledger_seq && seq != 0) {
+        ledger_err_t err = store_ledger_get(c->txn, seq, &e);
+        if (err) {
+            c->err = err;
+            return;
+        }
+        balance = e.balance_after_minor;
+        held = e.held_after_minor;
+    }
+    if (seq != rec->ledger_seq) {
+        c->bad = true;
+        text_format(c->problem, sizeof c->problem,
+                    "account '%s': its record names ledger entry %" PRIu64
+                    ", which is not in its chain",
+                    rec->id, rec->ledger_seq);
+    } else if (rec->balance_minor != balance || rec->held_minor != held) {
+        c->bad = true;
+        text_format(c->problem, sizeof c->problem,
+                    "account '%s': table balance %" PRId64 " held %" PRId64 ", its entry %" PRIu64
+                    " says balance %" PRId64 " held %" PRId64,
+                    rec->id, rec->balance_minor, rec->held_minor, rec->ledger_seq, balance, held);
+    }
+}
 
 /* Called by store_ledger_verify once per account with its recomputed amounts. */
 static void check_account(const char *account, int64_t balance_minor, int64_t held_minor,
@@ -949,7 +1026,11 @@ static void check_account(const char *account, int64_t balance_minor, int64_t he
         c->err = err;
         return;
     }
-    if (rec.balance_minor != balance_minor || rec.held_minor != held_minor) {
+    if (rec.ledger_seq < last_seq) {
+        check_lagging(c, &rec, last_seq);
+        if (!c->bad)
+            c->table_behind += (__int128)balance_minor - rec.balance_minor;
+    } else if (rec.balance_minor != balance_minor || rec.held_minor != held_minor) {
         c->bad = true;
         text_format(c->problem, sizeof c->problem,
                     "account '%s': table balance %" PRId64 " held %" PRId64
@@ -1007,6 +1088,7 @@ static ledger_err_t check_table(store_txn_t *txn, check_t *c)
     store_cursor_close(&cur);
     if (err && err != LEDGER_E_NOT_FOUND)
         return err;
+    sum += c->table_behind; /* as the records will be once the checkpoint writes them */
     if (!c->bad && sum != 0) {
         c->bad = true;
         bool fits = sum >= INT64_MIN && sum <= INT64_MAX;
@@ -1028,7 +1110,10 @@ ledger_err_t accounts_check_ledger(store_txn_t *txn, store_ledger_report_t *repo
     check_t c;
     memset(&c, 0, sizeof c);
     c.txn = txn;
-    ledger_err_t err = store_ledger_verify(txn, check_account, &c, report);
+    ledger_err_t err = accounts_checkpoint_mark(txn, &c.mark);
+    if (err)
+        return err;
+    err = store_ledger_verify(txn, check_account, &c, report);
     if (err)
         return err;
     if (c.err)

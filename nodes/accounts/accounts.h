@@ -74,6 +74,12 @@
     Every movement of a balance has its opposite leg, so the sum of all
     balances (funding included, which goes negative) is always 0.
 
+    Balances in memory: when ctx->state is an accounts_cache_t (the node
+    does this; tests and the bench seeder may not), changed account records
+    stay there and reach the accounts table in checkpoints; reads in the
+    handlers and queries see them first. New accounts are always written to
+    the table. See accounts_cache.h for the checkpoint mark and the replay.
+
     Thread: functions are called by the one thread that owns the transaction.
 */
 #ifndef LEDGER_ACCOUNTS_H
@@ -157,8 +163,13 @@ ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_reco
 /* Reads the account `id`. LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, store errors. */
 ledger_err_t accounts_record_get(store_txn_t *txn, const char *id, accounts_record_t *rec_out);
 
-/* Reads the account `id` in its reply shape. Same errors as accounts_record_get. */
-ledger_err_t accounts_get(store_txn_t *txn, const char *id, proto_account_t *out);
+/*  Writes `rec` to the accounts table as it is. LEDGER_E_INVALID (a field
+    breaks its limit), store errors. */
+ledger_err_t accounts_record_put(store_txn_t *txn, const accounts_record_t *rec);
+
+/*  Reads the account `id` in its reply shape, as of ctx->txn and the node's
+    dirty records (ctx->state). Same errors as accounts_record_get. */
+ledger_err_t accounts_get(node_ctx_t *ctx, const char *id, proto_account_t *out);
 
 /* Reads the saga state of transfer `id`. LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, store errors. */
 ledger_err_t accounts_transfer_get(store_txn_t *txn, const char *id, accounts_transfer_t *out);
@@ -222,7 +233,11 @@ ledger_err_t accounts_seed_demo(node_ctx_t *ctx);
     values), then every account's recomputed balance and held amount must
     equal the accounts table (an account without ledger entries must have
     0 and 0, an account in the ledger must exist in the table), and the sum
-    of all balances must be 0, both in the ledger and in the table.
+    of all balances must be 0, both in the ledger and in the table. A record
+    behind its account's newest entry (not yet checkpointed) must equal the
+    entry it names, in the account's chain, and every newer entry must be at
+    or after the checkpoint mark (accounts_cache.h); the table's sum counts
+    it as the ledger has it.
     Fills *report (report->ok false on the first problem found; problem and
     `why` (may be NULL) describe it). Returns LEDGER_OK when the check ran,
     whatever it found; LEDGER_E_CORRUPT if an account record does not parse;

@@ -5,6 +5,9 @@
 #include <inttypes.h>
 
 #include "accounts.h"
+#include "accounts_cache.h"
+#include "clock.h"
+#include "node_log.h"
 #include "node.h"
 #include "node_main.h"
 
@@ -24,13 +27,37 @@ static ledger_err_t query(node_ctx_t *ctx, const proto_msg_t *msg, proto_msg_t *
     return accounts_query(ctx, msg, reply);
 }
 
+/* Balances newer than the accounts table are rebuilt from the ledger first (accounts_cache.h). */
 static ledger_err_t on_start(node_ctx_t *ctx, void *app)
 {
     const node_config_t *config = app;
-    ledger_err_t err = accounts_ensure_funding(ctx);
+    uint64_t started_ms = clock_mono_ms(), replayed = 0;
+    ledger_err_t err = accounts_replay(ctx->txn, &replayed);
+    if (err) {
+        node_log(NODE_LOG_ERROR, "event=replay_failed error=%s", ledger_err_name(err));
+        return err;
+    }
+    node_log(NODE_LOG_INFO, "event=balances_replayed entries=%" PRIu64 " ms=%" PRIu64, replayed,
+             clock_mono_ms() - started_ms);
+    err = accounts_ensure_funding(ctx);
     if (!err && config->demo)
         err = accounts_seed_demo(ctx);
     return err;
+}
+
+static void txn_begin(void *state)
+{
+    accounts_cache_txn_begin(state);
+}
+
+static ledger_err_t txn_prepare(node_ctx_t *ctx, void *state)
+{
+    return accounts_cache_txn_prepare(state, ctx->txn, ctx->now_ms);
+}
+
+static void txn_end(void *state, bool committed)
+{
+    accounts_cache_txn_end(state, committed);
 }
 
 /* GET /ledger/verify: walk the hash chain, recompute balances, compare with the accounts table. */
@@ -66,10 +93,26 @@ int main(int argc, char **argv)
     int code = node_main_setup(&config, NODE_KIND_ACCOUNTS, argc, argv);
     if (code >= 0)
         return code;
-    node_app_t app = {.apply = apply, .query = query, .on_start = on_start, .app = &config};
+    accounts_cache_config_t cache_config = accounts_cache_defaults();
+    cache_config.checkpoint_ms = config.checkpoint_ms;
+    accounts_cache_t *cache = accounts_cache_new(&cache_config);
+    if (!cache) {
+        fprintf(stderr, "ledger-accounts: out of memory\n");
+        return 1;
+    }
+    node_app_t app = {.apply = apply,
+                      .query = query,
+                      .on_start = on_start,
+                      .app = &config,
+                      .state = cache,
+                      .txn_begin = txn_begin,
+                      .txn_prepare = txn_prepare,
+                      .txn_end = txn_end};
     app.peers[0] = (relay_peer_t){NODE_PEER_FRAUD, config.fraud};
     app.peers[1] = (relay_peer_t){NODE_PEER_GATEWAY, config.gateway};
     app.peer_count = 2;
     node_main_hooks_t hooks = {.admin_route_path = "/ledger/verify", .admin_route = verify_route};
-    return node_main_run(&config, &app, &hooks);
+    code = node_main_run(&config, &app, &hooks);
+    accounts_cache_destroy(&cache);
+    return code;
 }

@@ -101,6 +101,7 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
 {
     assert(config && app && app->apply && node_out);
     assert(!app->local_take == !app->local_apply && !app->local_take == !app->local_done);
+    assert(!app->txn_begin == !app->txn_prepare && !app->txn_begin == !app->txn_end);
     zsys_handler_set(NULL); /* we handle SIGINT/SIGTERM ourselves */
     node_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -166,6 +167,7 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
             return err;
         }
     }
+    self->ctx.state = app->state; /* on_start ran without it */
     node_log(NODE_LOG_INFO, "event=started inbox=%s feed=%s data_dir=%s", config->inbox,
              config->feed, config->data_dir);
     *node_out = self;
@@ -346,6 +348,8 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
     node_ctx_reset(&self->ctx);
     self->ctx.txn = txn;
     self->ctx.now_ms = node_now_ms();
+    if (self->app.txn_begin)
+        self->app.txn_begin(self->app.state);
     for (size_t i = 0; i < self->batch_count; i++) {
         inbound_t *in = &self->batch[i];
         if (!in->decoded || in->prejudged)
@@ -417,6 +421,8 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
         if (err)
             return err;
     }
+    if (self->app.txn_prepare)
+        return self->app.txn_prepare(&self->ctx, self->app.state);
     return LEDGER_OK;
 }
 
@@ -646,6 +652,8 @@ static bool process_ready(node_t *self)
     do { /* each rerun has one more refused message set aside: it ends */
         self->rerun_batch = false;
         err = store_write(self->store, apply_batch, self);
+        if (self->app.txn_end)
+            self->app.txn_end(self->app.state, err == LEDGER_OK);
     } while (err && self->rerun_batch);
     uint64_t commit_us = clock_mono_us() - start_us;
     if (err) {

@@ -69,6 +69,17 @@ typedef struct {
     ledger_err_t (*local_apply)(node_ctx_t *ctx, void *app);
     void (*local_done)(void *app, ledger_err_t err);
     void *app;
+    /*  In-memory state that moves with the batch's transactions (the accounts
+        node's balances, accounts_cache.h), handed to handlers as ctx->state
+        after on_start (which runs without it). txn_begin runs at the start of
+        every run of a batch's transaction (also a rerun after a refused
+        message or a map-full abort: it undoes an unfinished run),
+        txn_prepare last inside it, txn_end after it committed (true) or was
+        dropped (false). All three or none; NULL: no state. */
+    void *state;
+    void (*txn_begin)(void *state);
+    ledger_err_t (*txn_prepare)(node_ctx_t *ctx, void *state);
+    void (*txn_end)(void *state, bool committed);
     /* Peers this node sends to (names and endpoints). */
     relay_peer_t peers[RELAY_PEERS_MAX];
     size_t peer_count;

@@ -53,6 +53,8 @@ static const option_t options[] = {
      "admin /health is 503 once the oldest outbox entry is this old"},
     {"max-pending", "LEDGER_MAX_PENDING", NUM(OPT_U64, max_pending),
      "gateway: answer 503 overloaded while this many transfers wait for accounts"},
+    {"checkpoint-ms", "LEDGER_CHECKPOINT_MS", NUM(OPT_U64, checkpoint_ms),
+     "accounts: start writing changed balances back to the accounts table this often"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -89,6 +91,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->idempotency_retention_ms = 24ull * 3600 * 1000;
     c->health_stale_ms = 30000;
     c->max_pending = 100000;
+    c->checkpoint_ms = 5000;
 }
 
 static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,

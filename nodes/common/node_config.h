@@ -51,6 +51,7 @@ typedef struct {
     uint64_t map_max_bytes;               /* LEDGER_MAP_MAX_BYTES, --map-max-bytes */
     uint64_t health_stale_ms;             /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
     uint64_t max_pending;                 /* LEDGER_MAX_PENDING, --max-pending (gateway) */
+    uint64_t checkpoint_ms;               /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
     bool help;                            /* --help was given */
 } node_config_t;
 

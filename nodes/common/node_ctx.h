@@ -41,6 +41,10 @@ typedef struct {
     store_txn_t *txn;      /* the caller's write transaction */
     const char *node_name; /* origin of emitted messages, e.g. "accounts" */
     uint64_t now_ms;       /* the time the handlers must use */
+    /*  The node's in-memory state that moves with its transactions (the
+        accounts node's dirty balances, accounts_cache.h), or NULL. The runtime
+        undoes its changes when a transaction is dropped (node_app_t.txn_*). */
+    void *state;
     /* Emitted messages, for the feed after commit (owned; see node_ctx_reset). */
     node_published_t *published;
     size_t published_count;

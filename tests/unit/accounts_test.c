@@ -159,7 +159,7 @@ static uint64_t ledger_len(fx_t *fx)
 static proto_account_t account(fx_t *fx, const char *id)
 {
     proto_account_t a;
-    assert_int_equal(accounts_get(fx->txn, id, &a), LEDGER_OK);
+    assert_int_equal(accounts_get(&fx->ctx, id, &a), LEDGER_OK);
     return a;
 }
 
@@ -220,7 +220,7 @@ static snapshot_t snapshot(fx_t *fx, const char *transfer)
     s.transfers = count_of(fx, STORE_DB_TRANSFERS);
     for (size_t i = 0; i < 4; i++) {
         proto_account_t a;
-        if (accounts_get(fx->txn, snap_ids[i], &a) == LEDGER_OK) {
+        if (accounts_get(&fx->ctx, snap_ids[i], &a) == LEDGER_OK) {
             s.balance[i] = a.balance_minor;
             s.held[i] = a.held_minor;
         }
@@ -1134,7 +1134,7 @@ static void test_seed_demo_does_nothing_when_accounts_exist(void **state)
     fx_t *fx = *state; /* alice and bob exist */
     assert_int_equal(accounts_seed_demo(&fx->ctx), LEDGER_OK);
     proto_account_t a;
-    assert_int_equal(accounts_get(fx->txn, "mallory", &a), LEDGER_E_NOT_FOUND);
+    assert_int_equal(accounts_get(&fx->ctx, "mallory", &a), LEDGER_E_NOT_FOUND);
     assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 3);
 }
 

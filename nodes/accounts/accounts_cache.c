@@ -1,0 +1,364 @@
+/*  accounts_cache.c: dirty account records in a czmq hash, an undo log per
+    transaction, checkpoints in id order, and the start-up replay. See
+    accounts_cache.h. */
+#include "accounts_cache.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+typedef struct {
+    accounts_record_t rec; /* newest value, not yet in the accounts table */
+    uint64_t txn_stamp;    /* the transaction that last saved an undo for it */
+} dirty_t;
+
+/* How to undo one record's first change in a transaction. */
+typedef struct {
+    bool existed;          /* it was dirty before: restore `old`; else: forget it */
+    accounts_record_t old; /* old.id names the record either way */
+} undo_t;
+
+struct accounts_cache_t {
+    accounts_cache_config_t config;
+    zhashx_t *dirty;    /* id -> dirty_t (owned) */
+    uint64_t txn_stamp; /* current transaction */
+    undo_t *undo;
+    size_t undo_count, undo_cap;
+
+    /* The running checkpoint: ids dirty when it started, in id order. */
+    char **sweep;
+    size_t sweep_count, sweep_pos;
+    uint64_t sweep_mark;     /* the next ledger seq when it started */
+    uint64_t last_start_ms;  /* when the last checkpoint started (0: none yet) */
+    size_t written_pos;      /* prepare wrote sweep[sweep_pos .. written_pos) */
+    bool written_mark;       /* prepare wrote the mark: the checkpoint ends on commit */
+    bool start_after_commit; /* prepare decided a checkpoint starts on commit */
+    uint64_t start_mark;     /* its mark */
+};
+
+accounts_cache_config_t accounts_cache_defaults(void)
+{
+    return (accounts_cache_config_t){ACCOUNTS_CACHE_CHECKPOINT_MS, ACCOUNTS_CACHE_DIRTY_MAX,
+                                     ACCOUNTS_CACHE_CHUNK};
+}
+
+static void dirty_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+accounts_cache_t *accounts_cache_new(const accounts_cache_config_t *config)
+{
+    accounts_cache_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = config ? *config : accounts_cache_defaults();
+    if (self->config.chunk == 0)
+        self->config.chunk = 1;
+    self->dirty = zhashx_new();
+    if (!self->dirty) {
+        free(self);
+        return NULL;
+    }
+    zhashx_set_destructor(self->dirty, dirty_free);
+    self->txn_stamp = 1;
+    return self;
+}
+
+static void sweep_free(accounts_cache_t *self)
+{
+    for (size_t i = 0; i < self->sweep_count; i++)
+        free(self->sweep[i]);
+    free(self->sweep);
+    self->sweep = NULL;
+    self->sweep_count = self->sweep_pos = 0;
+}
+
+void accounts_cache_destroy(accounts_cache_t **cache_p)
+{
+    if (!cache_p || !*cache_p)
+        return;
+    accounts_cache_t *self = *cache_p;
+    zhashx_destroy(&self->dirty);
+    free(self->undo);
+    sweep_free(self);
+    free(self);
+    *cache_p = NULL;
+}
+
+bool accounts_cache_get(const accounts_cache_t *self, const char *id, accounts_record_t *rec_out)
+{
+    assert(self && id && rec_out);
+    const dirty_t *d = zhashx_lookup(self->dirty, id);
+    if (!d)
+        return false;
+    *rec_out = d->rec;
+    return true;
+}
+
+static ledger_err_t undo_push(accounts_cache_t *self, const dirty_t *existing, const char *id)
+{
+    if (self->undo_count == self->undo_cap) {
+        size_t cap = self->undo_cap ? self->undo_cap * 2 : 256;
+        undo_t *grown = realloc(self->undo, cap * sizeof *grown);
+        if (!grown)
+            return LEDGER_E_NOMEM;
+        self->undo = grown;
+        self->undo_cap = cap;
+    }
+    undo_t *u = &self->undo[self->undo_count++];
+    u->existed = existing != NULL;
+    if (existing) {
+        u->old = existing->rec;
+    } else {
+        memset(&u->old, 0, sizeof u->old);
+        text_copy(u->old.id, sizeof u->old.id, id);
+    }
+    return LEDGER_OK;
+}
+
+ledger_err_t accounts_cache_put(accounts_cache_t *self, const accounts_record_t *rec)
+{
+    assert(self && rec && rec->id[0]);
+    dirty_t *d = zhashx_lookup(self->dirty, rec->id);
+    if (d && d->txn_stamp == self->txn_stamp) {
+        d->rec = *rec; /* its undo is already saved */
+        return LEDGER_OK;
+    }
+    ledger_err_t err = undo_push(self, d, rec->id);
+    if (err)
+        return err;
+    if (d) {
+        d->rec = *rec;
+        d->txn_stamp = self->txn_stamp;
+        return LEDGER_OK;
+    }
+    d = malloc(sizeof *d);
+    if (!d) {
+        self->undo_count--;
+        return LEDGER_E_NOMEM;
+    }
+    d->rec = *rec;
+    d->txn_stamp = self->txn_stamp;
+    if (zhashx_insert(self->dirty, rec->id, d) != 0) {
+        free(d);
+        self->undo_count--;
+        return LEDGER_E_NOMEM;
+    }
+    return LEDGER_OK;
+}
+
+size_t accounts_cache_dirty(const accounts_cache_t *self)
+{
+    return zhashx_size(self->dirty);
+}
+
+bool accounts_cache_checkpointing(const accounts_cache_t *self)
+{
+    return self->sweep != NULL;
+}
+
+/* Undoes the open transaction's changes, newest first, and forgets what prepare planned. */
+static void rollback(accounts_cache_t *self)
+{
+    while (self->undo_count) {
+        const undo_t *u = &self->undo[--self->undo_count];
+        if (!u->existed) {
+            zhashx_delete(self->dirty, u->old.id);
+            continue;
+        }
+        dirty_t *d = zhashx_lookup(self->dirty, u->old.id);
+        assert(d); /* only a commit removes records */
+        if (d)
+            d->rec = u->old;
+    }
+    self->written_pos = self->sweep_pos;
+    self->written_mark = false;
+    self->start_after_commit = false;
+}
+
+void accounts_cache_txn_begin(accounts_cache_t *self)
+{
+    assert(self);
+    rollback(self);
+    self->txn_stamp++;
+}
+
+static ledger_err_t write_mark(store_txn_t *txn, uint64_t mark)
+{
+    uint8_t be[8];
+    store_be64_put(be, mark);
+    return store_put(txn, STORE_DB_META, ACCOUNTS_CHECKPOINT_KEY, strlen(ACCOUNTS_CHECKPOINT_KEY),
+                     be, sizeof be, 0);
+}
+
+ledger_err_t accounts_cache_txn_prepare(accounts_cache_t *self, store_txn_t *txn, uint64_t now_ms)
+{
+    assert(self && txn);
+    self->written_pos = self->sweep_pos;
+    self->written_mark = false;
+    self->start_after_commit = false;
+    if (self->sweep) {
+        size_t end = self->sweep_pos + self->config.chunk;
+        if (end > self->sweep_count)
+            end = self->sweep_count;
+        for (size_t i = self->sweep_pos; i < end; i++) {
+            const dirty_t *d = zhashx_lookup(self->dirty, self->sweep[i]);
+            if (!d)
+                continue; /* only a commit of this checkpoint removes records: cannot happen */
+            ledger_err_t err = accounts_record_put(txn, &d->rec);
+            if (err)
+                return err;
+        }
+        self->written_pos = end;
+        if (end == self->sweep_count) {
+            ledger_err_t err = write_mark(txn, self->sweep_mark);
+            if (err)
+                return err;
+            self->written_mark = true;
+        }
+        return LEDGER_OK;
+    }
+    size_t dirty = zhashx_size(self->dirty);
+    bool due = now_ms >= self->last_start_ms + self->config.checkpoint_ms ||
+               now_ms < self->last_start_ms; /* the wall clock went back */
+    if (dirty == 0 || (!due && dirty < self->config.dirty_max))
+        return LEDGER_OK;
+    uint64_t last = 0;
+    ledger_err_t err = store_ledger_last_seq(txn, &last);
+    if (err)
+        return err;
+    self->start_after_commit = true;
+    self->start_mark = last + 1;
+    self->last_start_ms = now_ms;
+    return LEDGER_OK;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Takes the ids dirty now, in id order. Out of memory: no checkpoint this time. */
+static void sweep_start(accounts_cache_t *self, uint64_t mark)
+{
+    size_t n = zhashx_size(self->dirty);
+    char **ids = calloc(n ? n : 1, sizeof *ids);
+    if (!ids)
+        return;
+    size_t i = 0;
+    for (void *item = zhashx_first(self->dirty); item && i < n; item = zhashx_next(self->dirty)) {
+        ids[i] = strdup(zhashx_cursor(self->dirty));
+        if (!ids[i])
+            break;
+        i++;
+    }
+    if (i < n) {
+        while (i)
+            free(ids[--i]);
+        free(ids);
+        return;
+    }
+    qsort(ids, n, sizeof *ids, compare_ids);
+    self->sweep = ids;
+    self->sweep_count = n;
+    self->sweep_pos = self->written_pos = 0;
+    self->sweep_mark = mark;
+}
+
+void accounts_cache_txn_end(accounts_cache_t *self, bool committed)
+{
+    assert(self);
+    if (!committed) {
+        rollback(self);
+        return;
+    }
+    self->undo_count = 0;
+    if (self->sweep) {
+        for (size_t i = self->sweep_pos; i < self->written_pos; i++)
+            zhashx_delete(self->dirty, self->sweep[i]); /* in the table now */
+        self->sweep_pos = self->written_pos;
+        if (self->written_mark)
+            sweep_free(self);
+    } else if (self->start_after_commit) {
+        sweep_start(self, self->start_mark);
+    }
+    self->written_pos = self->sweep_pos;
+    self->written_mark = false;
+    self->start_after_commit = false;
+}
+
+/* --- durable side: the mark and the replay ------------------------------- */
+
+static ledger_err_t read_mark(store_txn_t *txn, bool *found, uint64_t *mark)
+{
+    const void *val;
+    size_t size;
+    ledger_err_t err = store_get(txn, STORE_DB_META, ACCOUNTS_CHECKPOINT_KEY,
+                                 strlen(ACCOUNTS_CHECKPOINT_KEY), &val, &size);
+    *found = err == LEDGER_OK;
+    if (err == LEDGER_E_NOT_FOUND)
+        return LEDGER_OK;
+    if (err)
+        return err;
+    if (size != 8)
+        return LEDGER_E_CORRUPT;
+    *mark = store_be64_get(val);
+    return LEDGER_OK;
+}
+
+ledger_err_t accounts_checkpoint_mark(store_txn_t *txn, uint64_t *mark_out)
+{
+    assert(txn && mark_out);
+    bool found = false;
+    uint64_t mark = 0, last = 0;
+    ledger_err_t err = read_mark(txn, &found, &mark);
+    if (!err && !found)
+        err = store_ledger_last_seq(txn, &last);
+    if (err)
+        return err;
+    *mark_out = found ? mark : last + 1;
+    return LEDGER_OK;
+}
+
+ledger_err_t accounts_replay(store_txn_t *txn, uint64_t *replayed_out)
+{
+    assert(txn);
+    uint64_t replayed = 0, last = 0, mark = 0;
+    bool found = false;
+    ledger_err_t err = read_mark(txn, &found, &mark);
+    if (!err)
+        err = store_ledger_last_seq(txn, &last);
+    if (err)
+        return err;
+    for (uint64_t seq = found && mark > 0 ? mark : last + 1; seq <= last; seq++) {
+        store_ledger_entry_t e;
+        accounts_record_t rec;
+        err = store_ledger_get(txn, seq, &e);
+        if (!err)
+            err = accounts_record_get(txn, e.account, &rec);
+        if (err)
+            return err == LEDGER_E_NOT_FOUND ? LEDGER_E_CORRUPT : err;
+        if (e.seq <= rec.ledger_seq)
+            continue; /* the record was written back after this entry */
+        if (e.account_prev_seq != rec.ledger_seq)
+            return LEDGER_E_CORRUPT; /* an entry of the account older than the mark was lost */
+        rec.balance_minor = e.balance_after_minor;
+        rec.held_minor = e.held_after_minor;
+        rec.ledger_seq = e.seq;
+        err = accounts_record_put(txn, &rec);
+        if (err)
+            return err;
+        replayed++;
+    }
+    err = write_mark(txn, last + 1);
+    if (err)
+        return err;
+    if (replayed_out)
+        *replayed_out = replayed;
+    return LEDGER_OK;
+}

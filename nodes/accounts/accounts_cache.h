@@ -1,0 +1,107 @@
+/*  accounts_cache.h: the accounts node's balances in memory, written back to
+    the accounts table in checkpoints; the ledger is their durable record.
+
+    Why: every transfer changes two or three account records at random
+    places in the accounts table. Written through, each change dirties its
+    own 4 KiB B-tree page, and every commit writes and fsyncs those pages
+    (at 1M accounts one page per change; at 10k accounts most of the table
+    on every large commit). But each ledger entry already carries its
+    account's balance and held amount after it, and the account's previous
+    entry (store_ledger_append), durably, in the same transaction: the
+    ledger alone determines every balance. So the batch's transaction writes
+    the ledger, and the changed records stay here (dirty) until a checkpoint
+    writes them back, many changes to one record (and many records on one
+    page) in one write.
+
+    Durable state: the accounts table (each record as of its ledger_seq) +
+    the ledger + the checkpoint mark (STORE_DB_META key
+    ACCOUNTS_CHECKPOINT_KEY, be64): every ledger entry newer than its
+    account's record has seq >= mark. accounts_replay (at start, before
+    anything else) applies those entries to the records, so after a crash
+    the table is exactly as if it had been written through.
+
+    Checkpoints: once checkpoint_ms passed since the last one started, or
+    dirty_max records are dirty, a checkpoint takes the ids dirty at that
+    commit (S = the next ledger seq) in id order and writes `chunk` of them
+    per commit (neighbours share pages) with their newest values, dropping
+    them from memory after the commit; the commit that writes the last
+    ones also writes mark = S. Records dirtied meanwhile wait for the next.
+
+    Transactions: changes made while a batch's transaction is open are
+    undone if it is dropped (accounts_cache_txn_end(false), or a new
+    accounts_cache_txn_begin without an end: the store's map-full rerun),
+    so the cache always matches the last committed transaction.
+
+    Readers on other threads (the admin /ledger/verify) see the table as of
+    the last checkpoint; accounts_check_ledger accepts a record behind its
+    account's newest entry only as the checkpoint rule above allows.
+
+    Thread: the node loop's thread only (the one that owns the write
+    transactions). */
+#ifndef LEDGER_ACCOUNTS_CACHE_H
+#define LEDGER_ACCOUNTS_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "accounts.h"
+#include "store.h"
+
+/* STORE_DB_META key of the checkpoint mark. */
+#define ACCOUNTS_CHECKPOINT_KEY "accounts_checkpoint"
+
+#define ACCOUNTS_CACHE_CHECKPOINT_MS 5000 /* the node takes --checkpoint-ms (same default) */
+#define ACCOUNTS_CACHE_DIRTY_MAX 250000
+#define ACCOUNTS_CACHE_CHUNK 2048
+
+typedef struct {
+    uint64_t checkpoint_ms; /* start a checkpoint this long after the last one started */
+    size_t dirty_max;       /* ... or once this many records are dirty */
+    size_t chunk;           /* records written back per commit while a checkpoint runs (>= 1) */
+} accounts_cache_config_t;
+
+typedef struct accounts_cache_t accounts_cache_t;
+
+/* The defaults above. */
+accounts_cache_config_t accounts_cache_defaults(void);
+
+/* A new, empty cache. NULL if out of memory. */
+accounts_cache_t *accounts_cache_new(const accounts_cache_config_t *config);
+/* Frees the cache; dirty records are lost from memory (the ledger still has them). */
+void accounts_cache_destroy(accounts_cache_t **cache_p);
+
+/* true and *rec_out = the record's newest value if `id` is dirty here. */
+bool accounts_cache_get(const accounts_cache_t *cache, const char *id, accounts_record_t *rec_out);
+/*  Keeps `rec` (an existing account's new value, whose ledger entries are in
+    the open transaction) dirty here instead of writing it. LEDGER_E_NOMEM. */
+ledger_err_t accounts_cache_put(accounts_cache_t *cache, const accounts_record_t *rec);
+
+/* Number of dirty records. */
+size_t accounts_cache_dirty(const accounts_cache_t *cache);
+/* true while a checkpoint is writing records back. */
+bool accounts_cache_checkpointing(const accounts_cache_t *cache);
+
+/* Starts a batch's transaction (undoing what an unfinished one changed). */
+void accounts_cache_txn_begin(accounts_cache_t *cache);
+/*  Last step inside the batch's transaction: writes the next chunk of a
+    running checkpoint (and the mark when it is the last), and decides
+    whether a checkpoint starts after this commit. Store errors. */
+ledger_err_t accounts_cache_txn_prepare(accounts_cache_t *cache, store_txn_t *txn, uint64_t now_ms);
+/* After the transaction: committed, or dropped (every change of it undone). */
+void accounts_cache_txn_end(accounts_cache_t *cache, bool committed);
+
+/*  Start-up, before the cache is used: applies every ledger entry at or
+    after the mark that is newer than its account's record, writes those
+    records and mark = the next ledger seq, in `txn`. A data dir without a
+    mark was written through (records are current): nothing is replayed.
+    *replayed_out (may be NULL) = entries applied. LEDGER_E_CORRUPT if an
+    entry's account is missing or its chain does not continue the record
+    (then nothing may be trusted: the caller must not start). Store errors. */
+ledger_err_t accounts_replay(store_txn_t *txn, uint64_t *replayed_out);
+
+/*  The mark in `txn`'s snapshot: every entry newer than its account's
+    record has seq >= *mark_out. Without a mark (a data dir written
+    through), the ledger's next seq: no record may lag. Store errors. */
+ledger_err_t accounts_checkpoint_mark(store_txn_t *txn, uint64_t *mark_out);
+
+#endif

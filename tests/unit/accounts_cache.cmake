@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_cache_test accounts_cache_test.c ledger_accounts)
