@@ -8,6 +8,11 @@
     durable write transaction instead of one. Ids are <prefix>0000000 ..
     <prefix>(N-1), so the accounts B-tree is filled in key order.
 
+    It writes account records without the accounts node's balance cache,
+    so it first replays the ledger into the table (accounts_replay), as the
+    node does at start: a data dir the node was killed on has a table behind
+    its ledger.
+
     Usage: ledger-bench-seed DATA_DIR COUNT [DEPOSIT_MINOR] [PREFIX]
 */
 #include <inttypes.h>
@@ -17,6 +22,7 @@
 #include <time.h>
 
 #include "accounts.h"
+#include "accounts_cache.h"
 #include "node_ctx.h"
 #include "store.h"
 #include "clock.h"
@@ -38,7 +44,9 @@ static ledger_err_t seed_chunk(store_txn_t *txn, void *arg)
     s->ctx.txn = txn;
     s->ctx.now_ms = clock_wall_ms();
     s->failed = 0;
-    ledger_err_t err = accounts_ensure_funding(&s->ctx);
+    ledger_err_t err = accounts_replay(txn, NULL); /* the table may be behind the ledger */
+    if (!err)
+        err = accounts_ensure_funding(&s->ctx);
     for (uint32_t i = 0; !err && i < s->count; i++) {
         proto_msg_t q, reply;
         memset(&q, 0, sizeof q);

@@ -2,8 +2,9 @@
     immutable ledger, and the accounts side of the transfer saga.
 
     Pure logic over the store: every function reads and writes only through
-    the caller's write transaction (ctx->txn) and sends messages only through
-    node_emit() (the outbox, same transaction). No sockets, clocks or logs:
+    the caller's write transaction (ctx->txn) and the node's balance cache
+    that moves with it (ctx->state, see below), and sends messages only
+    through node_emit() (the outbox, same transaction). No sockets, clocks or logs:
     the time is ctx->now_ms. The runtime in nodes/common/ owns the
     transaction, commits it, and acks / nacks the inbound message.
 
@@ -26,8 +27,8 @@
     Errors and writes: all validation happens before the first write, so a
     business refusal never leaves partial writes. A store error returned in
     the middle of a handler (LEDGER_E_MAP_FULL, LEDGER_E_STORE, ...) may
-    leave some writes in the transaction: the caller must abort it (the
-    runtime always does on any error).
+    leave some writes in the transaction: the caller must abort it and roll
+    the cache back (the runtime always does both on any error).
 
     Decline codes (transfer.declined body.code), checked in this order:
       same_account        from == to

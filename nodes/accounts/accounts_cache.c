@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "money.h"
 #include "text.h"
 
 typedef struct {
@@ -37,6 +38,7 @@ struct accounts_cache_t {
     bool written_mark;       /* prepare wrote the mark: the checkpoint ends on commit */
     bool start_after_commit; /* prepare decided a checkpoint starts on commit */
     uint64_t start_mark;     /* its mark */
+    uint64_t start_ms;       /* and its start time (last_start_ms once committed) */
 };
 
 accounts_cache_config_t accounts_cache_defaults(void)
@@ -234,7 +236,7 @@ ledger_err_t accounts_cache_txn_prepare(accounts_cache_t *self, store_txn_t *txn
         return err;
     self->start_after_commit = true;
     self->start_mark = last + 1;
-    self->last_start_ms = now_ms;
+    self->start_ms = now_ms;
     return LEDGER_OK;
 }
 
@@ -285,11 +287,27 @@ void accounts_cache_txn_end(accounts_cache_t *self, bool committed)
         if (self->written_mark)
             sweep_free(self);
     } else if (self->start_after_commit) {
+        self->last_start_ms = self->start_ms;
         sweep_start(self, self->start_mark);
     }
     self->written_pos = self->sweep_pos;
     self->written_mark = false;
     self->start_after_commit = false;
+}
+
+ledger_err_t accounts_cache_write_all(const accounts_cache_t *self, store_txn_t *txn)
+{
+    assert(self && txn);
+    for (void *item = zhashx_first(self->dirty); item; item = zhashx_next(self->dirty)) {
+        ledger_err_t err = accounts_record_put(txn, &((const dirty_t *)item)->rec);
+        if (err)
+            return err;
+    }
+    uint64_t last = 0;
+    ledger_err_t err = store_ledger_last_seq(txn, &last);
+    if (err)
+        return err;
+    return write_mark(txn, last + 1);
 }
 
 /* --- durable side: the mark and the replay ------------------------------- */
@@ -347,6 +365,11 @@ ledger_err_t accounts_replay(store_txn_t *txn, uint64_t *replayed_out)
             continue; /* the record was written back after this entry */
         if (e.account_prev_seq != rec.ledger_seq)
             return LEDGER_E_CORRUPT; /* an entry of the account older than the mark was lost */
+        int64_t balance, held;
+        if (money_add(rec.balance_minor, e.balance_delta_minor, &balance) ||
+            money_add(rec.held_minor, e.held_delta_minor, &held) ||
+            balance != e.balance_after_minor || held != e.held_after_minor)
+            return LEDGER_E_CORRUPT; /* the entry does not continue the record's amounts */
         rec.balance_minor = e.balance_after_minor;
         rec.held_minor = e.held_after_minor;
         rec.ledger_seq = e.seq;

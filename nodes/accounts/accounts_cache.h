@@ -20,21 +20,28 @@
     anything else) applies those entries to the records, so after a crash
     the table is exactly as if it had been written through.
 
-    Checkpoints: once checkpoint_ms passed since the last one started, or
-    dirty_max records are dirty, a checkpoint takes the ids dirty at that
-    commit (S = the next ledger seq) in id order and writes `chunk` of them
-    per commit (neighbours share pages) with their newest values, dropping
-    them from memory after the commit; the commit that writes the last
-    ones also writes mark = S. Records dirtied meanwhile wait for the next.
+    Checkpoints: at the first batch commit once checkpoint_ms passed since
+    the last one started, or dirty_max records are dirty (no commits, no
+    checkpoint: an idle node keeps its dirty records, the ledger has them),
+    a checkpoint takes the ids dirty at that commit (S = the next ledger seq) in id order and writes
+   `chunk` of them per commit (neighbours share pages) with their newest values, dropping them from
+   memory after the commit; the commit that writes the last ones also writes mark = S. Records
+   dirtied meanwhile wait for the next.
 
     Transactions: changes made while a batch's transaction is open are
     undone if it is dropped (accounts_cache_txn_end(false), or a new
     accounts_cache_txn_begin without an end: the store's map-full rerun),
     so the cache always matches the last committed transaction.
 
+    A clean stop writes every dirty record (accounts_cache_write_all), so
+    the table is current after SIGTERM; after a crash it is current only
+    once this build has started (replayed). An older build must not open a
+    data dir this build was killed on before that (it would read stale
+    balances).
+
     Readers on other threads (the admin /ledger/verify) see the table as of
-    the last checkpoint; accounts_check_ledger accepts a record behind its
-    account's newest entry only as the checkpoint rule above allows.
+    the last checkpoint commit (part of a running checkpoint included); accounts_check_ledger
+   accepts a record behind its account's newest entry only as the checkpoint rule above allows.
 
     Thread: the node loop's thread only (the one that owns the write
     transactions). */
@@ -90,13 +97,22 @@ ledger_err_t accounts_cache_txn_prepare(accounts_cache_t *cache, store_txn_t *tx
 /* After the transaction: committed, or dropped (every change of it undone). */
 void accounts_cache_txn_end(accounts_cache_t *cache, bool committed);
 
+/*  A clean stop: writes every dirty record and mark = the next ledger seq
+    in `txn`, so the table is current (and a build that knows nothing of
+    the cache reads right balances). The cache is not changed: destroy it
+    after the commit. Store errors. */
+ledger_err_t accounts_cache_write_all(const accounts_cache_t *cache, store_txn_t *txn);
+
 /*  Start-up, before the cache is used: applies every ledger entry at or
     after the mark that is newer than its account's record, writes those
     records and mark = the next ledger seq, in `txn`. A data dir without a
     mark was written through (records are current): nothing is replayed.
     *replayed_out (may be NULL) = entries applied. LEDGER_E_CORRUPT if an
     entry's account is missing or its chain does not continue the record
-    (then nothing may be trusted: the caller must not start). Store errors. */
+    (then nothing may be trusted: the caller must not start); also if an
+    entry's amounts do not continue its record's (after = before + delta).
+    Store errors. Whatever writes account records without the cache (the
+    bench seeder) must run this first: the table may be behind. */
 ledger_err_t accounts_replay(store_txn_t *txn, uint64_t *replayed_out);
 
 /*  The mark in `txn`'s snapshot: every entry newer than its account's

@@ -57,7 +57,21 @@ static ledger_err_t txn_prepare(node_ctx_t *ctx, void *state)
 
 static void txn_end(void *state, bool committed)
 {
+    bool was_checkpointing = accounts_cache_checkpointing(state);
     accounts_cache_txn_end(state, committed);
+    if (was_checkpointing && !accounts_cache_checkpointing(state))
+        node_log(NODE_LOG_DEBUG, "event=checkpoint_done dirty=%zu", accounts_cache_dirty(state));
+}
+
+/* A clean stop leaves the accounts table current (accounts_cache_write_all). */
+static ledger_err_t on_stop(node_ctx_t *ctx, void *app)
+{
+    (void)app;
+    size_t dirty = accounts_cache_dirty(ctx->state);
+    ledger_err_t err = accounts_cache_write_all(ctx->state, ctx->txn);
+    if (!err)
+        node_log(NODE_LOG_INFO, "event=balances_written records=%zu", dirty);
+    return err;
 }
 
 /* GET /ledger/verify: walk the hash chain, recompute balances, compare with the accounts table. */
@@ -107,7 +121,8 @@ int main(int argc, char **argv)
                       .state = cache,
                       .txn_begin = txn_begin,
                       .txn_prepare = txn_prepare,
-                      .txn_end = txn_end};
+                      .txn_end = txn_end,
+                      .on_stop = on_stop};
     app.peers[0] = (relay_peer_t){NODE_PEER_FRAUD, config.fraud};
     app.peers[1] = (relay_peer_t){NODE_PEER_GATEWAY, config.gateway};
     app.peer_count = 2;

@@ -97,6 +97,15 @@ static ledger_err_t run_on_start(store_txn_t *txn, void *arg)
     return self->app.on_start(&self->ctx, self->app.app);
 }
 
+static ledger_err_t run_on_stop(store_txn_t *txn, void *arg)
+{
+    node_t *self = arg;
+    node_ctx_reset(&self->ctx);
+    self->ctx.txn = txn;
+    self->ctx.now_ms = node_now_ms();
+    return self->app.on_stop(&self->ctx, self->app.app);
+}
+
 ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out)
 {
     assert(config && app && app->apply && node_out);
@@ -734,5 +743,12 @@ ledger_err_t node_run(node_t *self)
             usleep(NODE_FAILURE_PAUSE_MS * 1000); /* back off from a failing disk */
     }
     node_log(NODE_LOG_INFO, "event=stopping");
+    if (self->app.on_stop) {
+        ledger_err_t err = store_write(self->store, run_on_stop, self);
+        node_ctx_reset(&self->ctx);
+        if (err)
+            node_log(NODE_LOG_ERROR, "event=stop_failed error=%s detail=\"%s\"",
+                     ledger_err_name(err), store_last_error(self->store));
+    }
     return LEDGER_OK;
 }

@@ -80,6 +80,10 @@ typedef struct {
     void (*txn_begin)(void *state);
     ledger_err_t (*txn_prepare)(node_ctx_t *ctx, void *state);
     void (*txn_end)(void *state, bool committed);
+    /*  Runs once when the loop stops on request (SIGTERM/SIGINT, node_stop),
+        in a write transaction with ctx->state (the accounts node writes its
+        balances back). An error is logged; the node still stops. May be NULL. */
+    ledger_err_t (*on_stop)(node_ctx_t *ctx, void *app);
     /* Peers this node sends to (names and endpoints). */
     relay_peer_t peers[RELAY_PEERS_MAX];
     size_t peer_count;

@@ -135,6 +135,20 @@ class BalancesInMemoryTest(MeshTest):
         self.assertEqual(self.mesh.accounts()["alice"]["balance"],
                          before["alice"]["balance"] + 100)
 
+    def test_a_clean_stop_writes_the_balances_back(self):
+        for i, (src, dst, amount) in enumerate([("alice", "bob", 400), ("carol", "alice", 250)]):
+            status, payload = self.mesh.transfer(src, dst, amount, key=f"stop-{i}")
+            self.assertEqual(self.mesh.wait_final(payload["id"])["status"], "settled")
+        before = self.mesh.accounts()
+        self.mesh.stop("accounts")  # SIGTERM
+        self.assertRegex(self.mesh.log("accounts"), r"event=balances_written records=[1-9]")
+        self.mesh.start("accounts")
+        wait_until(lambda: len(self.replayed_entries()) == 2, what="the accounts node to restart")
+        self.assertEqual(self.replayed_entries()[1], 0)  # the table was current
+        wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[0] == 200,
+                   what="accounts admin to answer")
+        self.assertEqual(self.mesh.accounts(), before)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -403,7 +403,50 @@ static void test_check_catches_a_lagging_record_that_was_rewritten(void **state)
     assert_int_equal(accounts_check_ledger(txn, &report, why, sizeof why), LEDGER_OK);
     assert_false(report.ok);
     assert_non_null(strstr(why, "acct01"));
+    /* Replay does not build on it either: the next entry's amounts do not continue it. */
+    assert_int_equal(accounts_replay(txn, NULL), LEDGER_E_CORRUPT);
     store_txn_abort(&txn);
+    side_close(&s);
+}
+
+static void test_a_dropped_run_of_the_deciding_commit_still_starts_the_checkpoint(void **state)
+{
+    (void)state;
+    side_t s;
+    const accounts_cache_config_t config = {1000, SIZE_MAX, 64};
+    side_open(&s, &config);
+    open_accounts(&s);
+    settle_some(&s, "x", 3, T0_MS); /* ends the opening's checkpoint; leaves dirty records */
+    assert_false(accounts_cache_checkpointing(s.cache));
+    batch_begin(&s, T0_MS + 1000); /* due: prepare decides, then the run is dropped */
+    assert_int_equal(accounts_cache_txn_prepare(s.cache, s.txn, s.ctx.now_ms), LEDGER_OK);
+    store_txn_abort(&s.txn);
+    accounts_cache_txn_end(s.cache, false);
+    node_ctx_fini(&s.ctx);
+    batch_begin(&s, T0_MS + 1001); /* the rerun is still due */
+    batch_end(&s, true);
+    assert_true(accounts_cache_checkpointing(s.cache));
+    side_close(&s);
+}
+
+static void test_a_clean_stop_writes_every_dirty_record(void **state)
+{
+    (void)state;
+    side_t s;
+    side_open(&s, &never_checkpoint);
+    open_accounts(&s);
+    settle_some(&s, "s", 10, T0_MS + 1);
+    proto_account_t before = account_now(&s, "acct05");
+    assert_true(accounts_cache_dirty(s.cache) > 0);
+    store_txn_t *txn;
+    assert_int_equal(store_txn_begin(s.store, true, &txn), LEDGER_OK);
+    assert_int_equal(accounts_cache_write_all(s.cache, txn), LEDGER_OK);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    accounts_record_t rec = table_record(&s, "acct05");
+    assert_int_equal(rec.balance_minor, before.balance_minor);
+    assert_int_equal(rec.held_minor, before.held_minor);
+    assert_check_ok(&s);
+    assert_int_equal(crash_and_restart(&s), 0); /* the table was current: nothing to replay */
     side_close(&s);
 }
 
@@ -460,6 +503,9 @@ static void test_the_cache_gives_what_writing_through_gives(void **state)
             batch_begin(&cached, now);
             for (size_t k = 0; k < n; k++)
                 assert_int_equal(accounts_apply(&cached.ctx, &batch[k]), LEDGER_OK);
+            if (rand() % 2) /* dropped after its checkpoint chunk: a failed commit */
+                assert_int_equal(accounts_cache_txn_prepare(cached.cache, cached.txn, now),
+                                 LEDGER_OK);
             batch_end(&cached, false);
             dropped++;
         }
@@ -471,6 +517,7 @@ static void test_the_cache_gives_what_writing_through_gives(void **state)
             batch_end(sides[j], true);
         }
         assert_sides_agree(&plain, &cached);
+        assert_check_ok(&cached);
         if (rand() % 25 == 0) {
             crash_and_restart(&cached);
             crashes++;
@@ -502,6 +549,8 @@ int main(void)
         cmocka_unit_test(test_replay_rebuilds_the_table_after_a_crash),
         cmocka_unit_test(test_check_and_replay_refuse_a_record_behind_the_mark),
         cmocka_unit_test(test_check_catches_a_lagging_record_that_was_rewritten),
+        cmocka_unit_test(test_a_dropped_run_of_the_deciding_commit_still_starts_the_checkpoint),
+        cmocka_unit_test(test_a_clean_stop_writes_every_dirty_record),
         cmocka_unit_test(test_the_cache_gives_what_writing_through_gives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
