@@ -30,7 +30,9 @@ struct accounts_cache_t {
     size_t undo_count, undo_cap;
 
     /* The running checkpoint: ids dirty when it started, in id order. */
-    char **sweep;
+    /* Entries stay where they are until the checkpoint's own commit drops them
+       (a rollback restores values in place), so the list holds their addresses. */
+    dirty_t **sweep;
     size_t sweep_count, sweep_pos;
     uint64_t sweep_mark;     /* the next ledger seq when it started */
     uint64_t last_start_ms;  /* when the last checkpoint started (0: none yet) */
@@ -73,8 +75,6 @@ accounts_cache_t *accounts_cache_new(const accounts_cache_config_t *config)
 
 static void sweep_free(accounts_cache_t *self)
 {
-    for (size_t i = 0; i < self->sweep_count; i++)
-        free(self->sweep[i]);
     free(self->sweep);
     self->sweep = NULL;
     self->sweep_count = self->sweep_pos = 0;
@@ -205,14 +205,15 @@ ledger_err_t accounts_cache_txn_prepare(accounts_cache_t *self, store_txn_t *txn
     self->written_mark = false;
     self->start_after_commit = false;
     if (self->sweep) {
-        size_t end = self->sweep_pos + self->config.chunk;
+        /* Keep ahead of the batch: at least twice the records it changed. */
+        size_t chunk = self->config.chunk;
+        if (chunk < 2 * self->undo_count)
+            chunk = 2 * self->undo_count;
+        size_t end = self->sweep_pos + chunk;
         if (end > self->sweep_count)
             end = self->sweep_count;
         for (size_t i = self->sweep_pos; i < end; i++) {
-            const dirty_t *d = zhashx_lookup(self->dirty, self->sweep[i]);
-            if (!d)
-                continue; /* only a commit of this checkpoint removes records: cannot happen */
-            ledger_err_t err = accounts_record_put(txn, &d->rec);
+            ledger_err_t err = accounts_record_put(txn, &self->sweep[i]->rec);
             if (err)
                 return err;
         }
@@ -242,32 +243,21 @@ ledger_err_t accounts_cache_txn_prepare(accounts_cache_t *self, store_txn_t *txn
 
 static int compare_ids(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp((*(dirty_t *const *)a)->rec.id, (*(dirty_t *const *)b)->rec.id);
 }
 
-/* Takes the ids dirty now, in id order. Out of memory: no checkpoint this time. */
+/* Takes the records dirty now, in id order. Out of memory: no checkpoint this time. */
 static void sweep_start(accounts_cache_t *self, uint64_t mark)
 {
-    size_t n = zhashx_size(self->dirty);
-    char **ids = calloc(n ? n : 1, sizeof *ids);
-    if (!ids)
+    size_t n = zhashx_size(self->dirty), i = 0;
+    dirty_t **list = calloc(n ? n : 1, sizeof *list);
+    if (!list)
         return;
-    size_t i = 0;
-    for (void *item = zhashx_first(self->dirty); item && i < n; item = zhashx_next(self->dirty)) {
-        ids[i] = strdup(zhashx_cursor(self->dirty));
-        if (!ids[i])
-            break;
-        i++;
-    }
-    if (i < n) {
-        while (i)
-            free(ids[--i]);
-        free(ids);
-        return;
-    }
-    qsort(ids, n, sizeof *ids, compare_ids);
-    self->sweep = ids;
-    self->sweep_count = n;
+    for (dirty_t *d = zhashx_first(self->dirty); d && i < n; d = zhashx_next(self->dirty))
+        list[i++] = d;
+    qsort(list, i, sizeof *list, compare_ids);
+    self->sweep = list;
+    self->sweep_count = i;
     self->sweep_pos = self->written_pos = 0;
     self->sweep_mark = mark;
 }
@@ -282,7 +272,7 @@ void accounts_cache_txn_end(accounts_cache_t *self, bool committed)
     self->undo_count = 0;
     if (self->sweep) {
         for (size_t i = self->sweep_pos; i < self->written_pos; i++)
-            zhashx_delete(self->dirty, self->sweep[i]); /* in the table now */
+            zhashx_delete(self->dirty, self->sweep[i]->rec.id); /* in the table now */
         self->sweep_pos = self->written_pos;
         if (self->written_mark)
             sweep_free(self);

@@ -23,10 +23,14 @@
     Checkpoints: at the first batch commit once checkpoint_ms passed since
     the last one started, or dirty_max records are dirty (no commits, no
     checkpoint: an idle node keeps its dirty records, the ledger has them),
-    a checkpoint takes the ids dirty at that commit (S = the next ledger seq) in id order and writes
-   `chunk` of them per commit (neighbours share pages) with their newest values, dropping them from
-   memory after the commit; the commit that writes the last ones also writes mark = S. Records
-   dirtied meanwhile wait for the next.
+    a checkpoint takes the ids dirty at that commit (S = the next ledger
+    seq) in id order and writes `chunk` of them per commit, or twice the
+    records the batch changed if that is more (so it keeps up with any
+    load), with their newest values (neighbours share pages), dropping them
+    from memory after the commit; the commit that writes the last ones also
+    writes mark = S. Records dirtied meanwhile wait for the next. Small
+    chunks keep each commit short: at 1M accounts a chunk of 2,048 made
+    commits of 10-50 ms (a p99 of 76 ms at half of peak, 26 ms with 256).
 
     Transactions: changes made while a batch's transaction is open are
     undone if it is dropped (accounts_cache_txn_end(false), or a new
@@ -40,8 +44,9 @@
     balances).
 
     Readers on other threads (the admin /ledger/verify) see the table as of
-    the last checkpoint commit (part of a running checkpoint included); accounts_check_ledger
-   accepts a record behind its account's newest entry only as the checkpoint rule above allows.
+    the last checkpoint commit (part of a running checkpoint included);
+    accounts_check_ledger accepts a record behind its account's newest
+    entry only as the checkpoint rule above allows.
 
     Thread: the node loop's thread only (the one that owns the write
     transactions). */
@@ -59,12 +64,13 @@
 
 #define ACCOUNTS_CACHE_CHECKPOINT_MS 5000 /* the node takes --checkpoint-ms (same default) */
 #define ACCOUNTS_CACHE_DIRTY_MAX 250000
-#define ACCOUNTS_CACHE_CHUNK 2048
+#define ACCOUNTS_CACHE_CHUNK 256 /* the node takes --checkpoint-chunk (same default) */
 
 typedef struct {
     uint64_t checkpoint_ms; /* start a checkpoint this long after the last one started */
     size_t dirty_max;       /* ... or once this many records are dirty */
-    size_t chunk;           /* records written back per commit while a checkpoint runs (>= 1) */
+    size_t chunk;           /* records written back per commit while a checkpoint runs (>= 1;
+                               twice the records the batch changed if that is more) */
 } accounts_cache_config_t;
 
 typedef struct accounts_cache_t accounts_cache_t;

@@ -109,6 +109,7 @@ int main(int argc, char **argv)
         return code;
     accounts_cache_config_t cache_config = accounts_cache_defaults();
     cache_config.checkpoint_ms = config.checkpoint_ms;
+    cache_config.chunk = config.checkpoint_chunk;
     accounts_cache_t *cache = accounts_cache_new(&cache_config);
     if (!cache) {
         fprintf(stderr, "ledger-accounts: out of memory\n");

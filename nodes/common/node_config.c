@@ -55,6 +55,8 @@ static const option_t options[] = {
      "gateway: answer 503 overloaded while this many transfers wait for accounts"},
     {"checkpoint-ms", "LEDGER_CHECKPOINT_MS", NUM(OPT_U64, checkpoint_ms),
      "accounts: start writing changed balances back to the accounts table this often"},
+    {"checkpoint-chunk", "LEDGER_CHECKPOINT_CHUNK", NUM(OPT_U32, checkpoint_chunk),
+     "accounts: balances written back per commit while a checkpoint runs (1 or more)"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -92,6 +94,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->health_stale_ms = 30000;
     c->max_pending = 100000;
     c->checkpoint_ms = 5000;
+    c->checkpoint_chunk = 256;
 }
 
 static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,
@@ -197,6 +200,10 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
         snprintf(why, why_size,
                  "batch-max must be 1..%u, retry-min-ms > 0, retry-max-ms >= retry-min-ms",
                  NODE_BATCH_MAX_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->checkpoint_chunk == 0) {
+        snprintf(why, why_size, "checkpoint-chunk must be 1 or more");
         return LEDGER_E_INVALID;
     }
     return LEDGER_OK;

@@ -52,7 +52,8 @@ typedef struct {
     uint64_t health_stale_ms;             /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
     uint64_t max_pending;                 /* LEDGER_MAX_PENDING, --max-pending (gateway) */
     uint64_t checkpoint_ms;               /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
-    bool help;                            /* --help was given */
+    uint32_t checkpoint_chunk; /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
+    bool help;                 /* --help was given */
 } node_config_t;
 
 /*  Fills `config` for a node of `kind` from defaults, the environment and

@@ -429,6 +429,40 @@ static void test_a_dropped_run_of_the_deciding_commit_still_starts_the_checkpoin
     side_close(&s);
 }
 
+static void hold_on(side_t *s, size_t first, size_t count, const char *prefix, uint64_t now_ms)
+{
+    batch_begin(s, now_ms);
+    for (size_t i = first; i < first + count; i++) {
+        char from[16], tr[32];
+        account_id(from, i);
+        snprintf(tr, sizeof tr, "%s%zu", prefix, i);
+        proto_msg_t r = requested(tr, from, "acct11", 5);
+        assert_int_equal(accounts_apply(&s->ctx, &r), LEDGER_OK);
+    }
+    batch_end(s, true);
+}
+
+static void test_a_checkpoint_writes_at_least_twice_what_the_batch_changed(void **state)
+{
+    (void)state;
+    side_t s;
+    const accounts_cache_config_t config = {1000, SIZE_MAX, 1};
+    side_open(&s, &config);
+    open_accounts(&s);
+    hold_on(&s, 0, 8, "a", T0_MS); /* writes the opening's checkpoint; 8 holds dirty */
+    assert_int_equal(accounts_cache_dirty(s.cache), 8);
+    batch_begin(&s, T0_MS + 1000);
+    batch_end(&s, true);
+    assert_true(accounts_cache_checkpointing(s.cache));
+    /* A batch changing 3 of them writes 6 (chunk 1 < 2 x 3): acct00 .. acct05. */
+    hold_on(&s, 0, 3, "b", T0_MS + 1001);
+    assert_int_equal(accounts_cache_dirty(s.cache), 2);
+    assert_int_equal(table_record(&s, "acct02").held_minor, 10); /* both holds, newest value */
+    assert_int_equal(table_record(&s, "acct05").held_minor, 5);
+    assert_int_equal(table_record(&s, "acct06").held_minor, 0);
+    side_close(&s);
+}
+
 static void test_a_clean_stop_writes_every_dirty_record(void **state)
 {
     (void)state;
@@ -550,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_check_and_replay_refuse_a_record_behind_the_mark),
         cmocka_unit_test(test_check_catches_a_lagging_record_that_was_rewritten),
         cmocka_unit_test(test_a_dropped_run_of_the_deciding_commit_still_starts_the_checkpoint),
+        cmocka_unit_test(test_a_checkpoint_writes_at_least_twice_what_the_batch_changed),
         cmocka_unit_test(test_a_clean_stop_writes_every_dirty_record),
         cmocka_unit_test(test_the_cache_gives_what_writing_through_gives),
     };

@@ -48,6 +48,8 @@ static void test_defaults_run_three_nodes_on_one_machine(void **state)
     assert_true(gw.admin_port != ac.admin_port && ac.admin_port != fr.admin_port);
     assert_false(ac.demo);
     assert_false(ac.no_sync);
+    assert_int_equal(ac.checkpoint_ms, 5000);
+    assert_int_equal(ac.checkpoint_chunk, 256);
 }
 
 static void test_environment_sets_and_flags_win(void **state)
@@ -86,10 +88,15 @@ static void test_bad_values_are_refused_with_a_reason(void **state)
         char *value;
         const char *reason_part;
     } cases[] = {
-        {"--http-port", "65536", "http-port"}, {"--http-port", "-1", "http-port"},
-        {"--http-port", "80x", "http-port"},   {"--batch-max", "", "batch-max"},
-        {"--log-level", "loud", "log-level"},  {"--demo=maybe", NULL, "demo"},
-        {"--batch-max", "0", "batch-max"},     {"--retry-min-ms", "0", "retry"},
+        {"--http-port", "65536", "http-port"},
+        {"--http-port", "-1", "http-port"},
+        {"--http-port", "80x", "http-port"},
+        {"--batch-max", "", "batch-max"},
+        {"--log-level", "loud", "log-level"},
+        {"--demo=maybe", NULL, "demo"},
+        {"--batch-max", "0", "batch-max"},
+        {"--retry-min-ms", "0", "retry"},
+        {"--checkpoint-chunk", "0", "checkpoint-chunk"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         node_config_t c;
