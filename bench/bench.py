@@ -284,7 +284,10 @@ def run_phase(build, mesh, name, mode, conns, duration, rate=0, batch=1000, drai
         "cpu_us_fraud": ((cpu1["fraud"] - cpu0["fraud"]) * 1e6 / CLK_TCK / len(final)) if final else 0.0,
     }
     if res["errors"]:
-        log(f"WARNING: {name}: {res['errors']} requests were not accepted (see loadgen)")
+        log(f"WARNING: {name}: {res['errors']} transfers were not accepted: "
+            f"{int(lg.get('errors_status', 0))} answered otherwise (last status "
+            f"{int(lg.get('last_error_status', 0))}), {int(lg.get('errors_closed', 0))} "
+            f"on a connection that closed first")
     log(f"{name}: accepted/s {res['accepted_per_s']:.0f}, settled/s {res['settled_per_s']:.0f}, "
         f"final {len(final)}/{len(rows)}, p50/p99 {res['lat_p50_ms']}/{res['lat_p99_ms']} ms, "
         f"cpu {res['cpu_us_per_transfer']:.1f} us/transfer "

@@ -15,8 +15,10 @@
     accounts <prefix>0000000 .. <prefix>(N-1), amounts 1..99 pence.
 
     Prints one line of key=value figures on stdout: requests, transfers
-    sent, accepted (HTTP 202 / batch items with status 202), errors,
-    elapsed seconds, accepted/s and the request latency p50/p99/p999 in ms.
+    sent, accepted (HTTP 202 / batch items with status 202), errors (split
+    into errors_status: another answer, the last one's status in
+    last_error_status; errors_closed: not sent, or the connection closed
+    before the answer), elapsed seconds, accepted/s and the request latency p50/p99/p999 in ms.
 */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -68,6 +70,10 @@ static struct {
 } opt = {"127.0.0.1", 8080, 64, 10.0, 0, false, 1000, 10000, "acct-", "lg", 0};
 
 static uint64_t requests, transfers_sent, accepted, errors, replies;
+/* What the errors were: answers other than 202 (the last such status), and
+   transfers whose request could not be sent or whose connection closed first. */
+static uint64_t errors_status, errors_closed;
+static int last_error_status;
 static uint64_t *lat_us;
 static size_t lat_count;
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -183,6 +189,7 @@ static void start_request(conn_t *c, int index)
     transfers_sent += c->items;
     if (!send_more(c)) {
         errors++;
+        errors_closed++;
         c->busy = false;
     }
 }
@@ -213,17 +220,23 @@ static bool response_done(conn_t *c)
         return false;
     int status = atoi(c->resp + 9);
     replies++;
+    uint64_t failed = 0;
     if (!opt.batch) {
         if (status == 202)
             accepted++;
         else
-            errors++;
+            failed = 1;
     } else if (status == 200) {
         size_t ok = count_occurrences(head_end + 4, body_len, "\"status\":202");
         accepted += ok;
-        errors += c->items - ok;
+        failed = c->items - ok;
     } else {
-        errors += c->items;
+        failed = c->items;
+    }
+    if (failed) {
+        errors += failed;
+        errors_status += failed;
+        last_error_status = status;
     }
     if (lat_count < LATENCY_SAMPLES_MAX)
         lat_us[lat_count++] = (now_ns() - c->sent_ns) / 1000u;
@@ -362,6 +375,7 @@ int main(int argc, char **argv)
             if (!ok || (events[k].events & (EPOLLERR | EPOLLHUP))) {
                 if (c->busy) {
                     errors += c->items;
+                    errors_closed += c->items;
                     busy--;
                     c->busy = false;
                 }
@@ -379,9 +393,10 @@ int main(int argc, char **argv)
     double elapsed = (double)(now_ns() - start) / 1e9;
     qsort(lat_us, lat_count, sizeof *lat_us, cmp_u64);
     printf("requests=%" PRIu64 " transfers=%" PRIu64 " accepted=%" PRIu64 " errors=%" PRIu64
+           " errors_status=%" PRIu64 " last_error_status=%d errors_closed=%" PRIu64
            " elapsed_s=%.3f accepted_per_s=%.0f req_p50_ms=%.2f req_p99_ms=%.2f "
            "req_p999_ms=%.2f\n",
-           requests, transfers_sent, accepted, errors, elapsed, (double)accepted / elapsed,
-           pct(0.50), pct(0.99), pct(0.999));
+           requests, transfers_sent, accepted, errors, errors_status, last_error_status,
+           errors_closed, elapsed, (double)accepted / elapsed, pct(0.50), pct(0.99), pct(0.999));
     return 0;
 }
