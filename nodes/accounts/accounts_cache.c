@@ -41,6 +41,7 @@ struct accounts_cache_t {
     bool start_after_commit; /* prepare decided a checkpoint starts on commit */
     uint64_t start_mark;     /* its mark */
     uint64_t start_ms;       /* and its start time (last_start_ms once committed) */
+    uint64_t checkpoints_done, records_written; /* for /metrics */
 };
 
 accounts_cache_config_t accounts_cache_defaults(void)
@@ -159,6 +160,16 @@ size_t accounts_cache_dirty(const accounts_cache_t *self)
     return zhashx_size(self->dirty);
 }
 
+uint64_t accounts_cache_checkpoints_done(const accounts_cache_t *self)
+{
+    return self->checkpoints_done;
+}
+
+uint64_t accounts_cache_records_written(const accounts_cache_t *self)
+{
+    return self->records_written;
+}
+
 bool accounts_cache_checkpointing(const accounts_cache_t *self)
 {
     return self->sweep != NULL;
@@ -273,9 +284,12 @@ void accounts_cache_txn_end(accounts_cache_t *self, bool committed)
     if (self->sweep) {
         for (size_t i = self->sweep_pos; i < self->written_pos; i++)
             zhashx_delete(self->dirty, self->sweep[i]->rec.id); /* in the table now */
+        self->records_written += self->written_pos - self->sweep_pos;
         self->sweep_pos = self->written_pos;
-        if (self->written_mark)
+        if (self->written_mark) {
             sweep_free(self);
+            self->checkpoints_done++;
+        }
     } else if (self->start_after_commit) {
         self->last_start_ms = self->start_ms;
         sweep_start(self, self->start_mark);

@@ -91,6 +91,9 @@ ledger_err_t accounts_cache_put(accounts_cache_t *cache, const accounts_record_t
 
 /* Number of dirty records. */
 size_t accounts_cache_dirty(const accounts_cache_t *cache);
+/* Checkpoints finished and records written back by them, since the cache was made. */
+uint64_t accounts_cache_checkpoints_done(const accounts_cache_t *cache);
+uint64_t accounts_cache_records_written(const accounts_cache_t *cache);
 /* true while a checkpoint is writing records back. */
 bool accounts_cache_checkpointing(const accounts_cache_t *cache);
 

@@ -216,6 +216,8 @@ static enum MHD_Result get_metrics(admin_http_t *self, struct MHD_Connection *co
     if (!out)
         return MHD_NO;
     admin_metrics_write(self->config.node, out);
+    if (self->config.node_metrics)
+        self->config.node_metrics(out, self->config.node_metrics_arg);
     fclose(out);
     return respond(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }

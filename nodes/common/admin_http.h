@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include "admin_metrics.h"
 #include "ledger_err.h"
 #include "node.h"
 
@@ -43,6 +44,8 @@ typedef struct {
     const char *route_path;   /* optional extra GET route, e.g. "/ledger/verify" */
     admin_route_fn route;
     void *route_arg;
+    admin_metrics_fn node_metrics; /* optional, appended to /metrics */
+    void *node_metrics_arg;
 } admin_http_config_t;
 
 /* Starts the server. LEDGER_E_IO if the port cannot be bound. port 0: *out = NULL, LEDGER_OK. */

@@ -11,7 +11,8 @@ static void family(FILE *out, const char *name, const char *type, const char *he
     fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void scalar(FILE *out, const char *name, const char *type, const char *help, uint64_t value)
+void admin_metrics_scalar(FILE *out, const char *name, const char *type, const char *help,
+                          uint64_t value)
 {
     family(out, name, type, help);
     fprintf(out, "%s %" PRIu64 "\n", name, value);
@@ -69,33 +70,38 @@ void admin_metrics_write(node_t *node, FILE *out)
         if (s.out_by_type[t])
             fprintf(out, "ledger_messages_emitted_total{type=\"%s\"} %" PRIu64 "\n", type_label(t),
                     s.out_by_type[t]);
-    scalar(out, "ledger_acks_sent_total", "counter",
-           "Acks sent for applied or already seen messages.", s.messages_in + s.duplicates);
-    scalar(out, "ledger_nacks_sent_total", "counter", "Inbound messages refused with a nack.",
-           s.nacks_sent);
-    scalar(out, "ledger_acks_received_total", "counter", "Acks received from peers.",
-           s.relay.acked);
-    scalar(out, "ledger_nacks_received_total", "counter", "Nacks received from peers.",
-           s.relay.nacked);
-    scalar(out, "ledger_relay_sent_total", "counter", "Outbox entries sent for the first time.",
-           s.relay.sent);
-    scalar(out, "ledger_redeliveries_total", "counter",
-           "Outbox entries resent after no answer in time.", s.relay.redelivered);
-    scalar(out, "ledger_relay_inflight", "gauge", "Outbox entries sent and not yet answered.",
-           s.relay.inflight);
-    scalar(out, "ledger_dead_lettered_total", "counter",
-           "Own outbox entries moved to dead_letters (a peer nacked).", s.dead_lettered);
-    scalar(out, "ledger_dead_letters", "gauge", "Entries in dead_letters now.", dead);
-    scalar(out, "ledger_outbox_depth", "gauge", "Entries in the outbox.", depth);
+    admin_metrics_scalar(out, "ledger_acks_sent_total", "counter",
+                         "Acks sent for applied or already seen messages.",
+                         s.messages_in + s.duplicates);
+    admin_metrics_scalar(out, "ledger_nacks_sent_total", "counter",
+                         "Inbound messages refused with a nack.", s.nacks_sent);
+    admin_metrics_scalar(out, "ledger_acks_received_total", "counter", "Acks received from peers.",
+                         s.relay.acked);
+    admin_metrics_scalar(out, "ledger_nacks_received_total", "counter",
+                         "Nacks received from peers.", s.relay.nacked);
+    admin_metrics_scalar(out, "ledger_relay_sent_total", "counter",
+                         "Outbox entries sent for the first time.", s.relay.sent);
+    admin_metrics_scalar(out, "ledger_redeliveries_total", "counter",
+                         "Outbox entries resent after no answer in time.", s.relay.redelivered);
+    admin_metrics_scalar(out, "ledger_relay_inflight", "gauge",
+                         "Outbox entries sent and not yet answered.", s.relay.inflight);
+    admin_metrics_scalar(out, "ledger_dead_lettered_total", "counter",
+                         "Own outbox entries moved to dead_letters (a peer nacked).",
+                         s.dead_lettered);
+    admin_metrics_scalar(out, "ledger_dead_letters", "gauge", "Entries in dead_letters now.", dead);
+    admin_metrics_scalar(out, "ledger_outbox_depth", "gauge", "Entries in the outbox.", depth);
     family(out, "ledger_outbox_oldest_age_seconds", "gauge",
            "Age of the oldest outbox entry (0 when empty).");
     fprintf(out, "ledger_outbox_oldest_age_seconds %.3f\n", (double)oldest_ms / 1000.0);
-    scalar(out, "ledger_batches_total", "counter", "Write batches committed.", s.batches);
-    scalar(out, "ledger_batch_failures_total", "counter",
-           "Write batches that failed (nothing acknowledged).", s.batch_failures);
-    scalar(out, "ledger_queries_total", "counter", "Account queries answered.", s.queries);
-    scalar(out, "ledger_feed_dropped_total", "counter",
-           "Feed items dropped: a batch emitted more than the feed keeps.", s.feed_dropped);
+    admin_metrics_scalar(out, "ledger_batches_total", "counter", "Write batches committed.",
+                         s.batches);
+    admin_metrics_scalar(out, "ledger_batch_failures_total", "counter",
+                         "Write batches that failed (nothing acknowledged).", s.batch_failures);
+    admin_metrics_scalar(out, "ledger_queries_total", "counter", "Account queries answered.",
+                         s.queries);
+    admin_metrics_scalar(out, "ledger_feed_dropped_total", "counter",
+                         "Feed items dropped: a batch emitted more than the feed keeps.",
+                         s.feed_dropped);
     histogram(out, "ledger_batch_messages", "Inbound messages and peer answers per write batch.",
               &s.batch_size, batch_bounds, sizeof batch_bounds / sizeof batch_bounds[0], 1.0);
     histogram(out, "ledger_commit_duration_seconds",

@@ -22,6 +22,9 @@
       ledger_http_requests_total{method,route,status}  public API requests answered
       ledger_transfers_final_total{status}          transfers that reached settled |
           rejected_fraud | declined (status events applied since start)
+      accounts only (its own hook, accounts_main.c, admin_metrics_fn):
+      ledger_accounts_dirty_balances, ledger_accounts_checkpoints_total,
+      ledger_accounts_balances_written_total        the balance cache (accounts_cache.h)
 
     Thread: any (reads the node through its thread-safe getters and the
     store in a short read transaction).
@@ -34,5 +37,13 @@
 
 /* Writes the exposition text for `node` to `out`. */
 void admin_metrics_write(node_t *node, FILE *out);
+
+/* Writes one metric family with a single sample: HELP, TYPE ("counter" or "gauge"), value. */
+void admin_metrics_scalar(FILE *out, const char *name, const char *type, const char *help,
+                          uint64_t value);
+
+/*  A node's own metrics, appended to /metrics (MHD's thread: read only what
+    is safe to read from another thread, e.g. atomics). */
+typedef void (*admin_metrics_fn)(FILE *out, void *arg);
 
 #endif

@@ -21,6 +21,8 @@ typedef struct {
     int (*before_run)(node_t *node, void *arg);
     /* Called after the loop stops, before the node is destroyed. */
     void (*after_run)(node_t *node, void *arg);
+    /* The node's own metrics, appended to /metrics (admin_metrics.h), or NULL. */
+    admin_metrics_fn node_metrics;
     void *arg;
 } node_main_hooks_t;
 

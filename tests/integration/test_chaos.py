@@ -11,6 +11,7 @@ import threading
 import time
 import unittest
 import urllib.error
+import urllib.request
 
 from invariants import check_invariants
 from mesh import MeshTest, wait_until
@@ -100,6 +101,12 @@ class BalancesInMemoryTest(MeshTest):
     # No checkpoint after the first: every later change lives only in memory and the ledger.
     mesh_options = {"env": {"accounts": {"LEDGER_CHECKPOINT_MS": "3600000"}}}
 
+    def dirty_balances(self):
+        port = self.mesh.ports["accounts"]["admin"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        return int(re.search(r"^ledger_accounts_dirty_balances (\d+)$", text, re.M).group(1))
+
     def replayed_entries(self):
         found = re.findall(r"event=balances_replayed entries=(\d+)", self.mesh.log("accounts"))
         return [int(n) for n in found]
@@ -140,6 +147,7 @@ class BalancesInMemoryTest(MeshTest):
             status, payload = self.mesh.transfer(src, dst, amount, key=f"stop-{i}")
             self.assertEqual(self.mesh.wait_final(payload["id"])["status"], "settled")
         before = self.mesh.accounts()
+        self.assertGreaterEqual(self.dirty_balances(), 3)  # alice, bob, carol: only in memory
         self.mesh.stop("accounts")  # SIGTERM
         self.assertRegex(self.mesh.log("accounts"), r"event=balances_written records=[1-9]")
         self.mesh.start("accounts")
@@ -148,6 +156,7 @@ class BalancesInMemoryTest(MeshTest):
         wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[0] == 200,
                    what="accounts admin to answer")
         self.assertEqual(self.mesh.accounts(), before)
+        self.assertEqual(self.dirty_balances(), 0)
 
 
 if __name__ == "__main__":

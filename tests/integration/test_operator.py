@@ -458,6 +458,11 @@ class MetricsTest(OperatorMeshTest):
         self.assertEqual(sample(accounts, "ledger_messages_received_total", type="transfer.requested",
                                 outcome="applied"), 5)
         self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="funds.reserved"), 4)
+        # The balance cache (nodes/accounts/accounts_cache.h): the first commit that changed a
+        # balance started a checkpoint, the next one finished it.
+        self.assertGreaterEqual(sample(accounts, "ledger_accounts_checkpoints_total"), 1)
+        self.assertGreaterEqual(sample(accounts, "ledger_accounts_balances_written_total"), 1)
+        self.assertGreaterEqual(sample(accounts, "ledger_accounts_dirty_balances"), 0)
         self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="transfer.settled"), 3)
         self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="transfer.rejected_fraud"), 1)
         self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="transfer.declined"), 1)
