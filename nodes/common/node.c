@@ -88,22 +88,20 @@ uint64_t node_now_ms(void)
     return clock_wall_ms();
 }
 
-static ledger_err_t run_on_start(store_txn_t *txn, void *arg)
-{
-    node_t *self = arg;
-    node_ctx_reset(&self->ctx);
-    self->ctx.txn = txn;
-    self->ctx.now_ms = node_now_ms();
-    return self->app.on_start(&self->ctx, self->app.app);
-}
+/* on_start or on_stop, run in a write transaction of its own. */
+typedef struct {
+    node_t *node;
+    ledger_err_t (*hook)(node_ctx_t *ctx, void *app);
+} hook_run_t;
 
-static ledger_err_t run_on_stop(store_txn_t *txn, void *arg)
+static ledger_err_t run_hook(store_txn_t *txn, void *arg)
 {
-    node_t *self = arg;
+    hook_run_t *run = arg;
+    node_t *self = run->node;
     node_ctx_reset(&self->ctx);
     self->ctx.txn = txn;
     self->ctx.now_ms = node_now_ms();
-    return self->app.on_stop(&self->ctx, self->app.app);
+    return run->hook(&self->ctx, self->app.app);
 }
 
 ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out)
@@ -168,7 +166,8 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
         return err;
     }
     if (app->on_start) {
-        err = store_write(self->store, run_on_start, self);
+        hook_run_t run = {self, app->on_start};
+        err = store_write(self->store, run_hook, &run);
         node_ctx_reset(&self->ctx);
         if (err) {
             node_log(NODE_LOG_ERROR, "event=start_failed error=%s", ledger_err_name(err));
@@ -744,7 +743,8 @@ ledger_err_t node_run(node_t *self)
     }
     node_log(NODE_LOG_INFO, "event=stopping");
     if (self->app.on_stop) {
-        ledger_err_t err = store_write(self->store, run_on_stop, self);
+        hook_run_t run = {self, self->app.on_stop};
+        ledger_err_t err = store_write(self->store, run_hook, &run);
         node_ctx_reset(&self->ctx);
         if (err)
             node_log(NODE_LOG_ERROR, "event=stop_failed error=%s detail=\"%s\"",
