@@ -248,6 +248,14 @@ def loadgen(build, mesh, mode, conns, duration, rate=0, batch=1000, tag="x", max
     return {k: float(v) for k, v in (kv.split("=") for kv in out.split())}
 
 
+def warn_errors(name, lg):
+    """Says how many transfers loadgen saw refused, and how (its error split)."""
+    log(f"WARNING: {name}: {int(lg['errors'])} transfers were not accepted: "
+        f"{int(lg.get('errors_status', 0))} answered otherwise (last HTTP status "
+        f"{int(lg.get('last_error_status', 0))}; in a batch, 200 means refused items), "
+        f"{int(lg.get('errors_closed', 0))} on a connection that closed first")
+
+
 def run_phase(build, mesh, name, mode, conns, duration, rate=0, batch=1000, drain_s=300,
               keep_latencies=None, max_transfers=0):
     cpu0 = mesh.cpu()
@@ -284,10 +292,7 @@ def run_phase(build, mesh, name, mode, conns, duration, rate=0, batch=1000, drai
         "cpu_us_fraud": ((cpu1["fraud"] - cpu0["fraud"]) * 1e6 / CLK_TCK / len(final)) if final else 0.0,
     }
     if res["errors"]:
-        log(f"WARNING: {name}: {res['errors']} transfers were not accepted: "
-            f"{int(lg.get('errors_status', 0))} answered otherwise (last status "
-            f"{int(lg.get('last_error_status', 0))}), {int(lg.get('errors_closed', 0))} "
-            f"on a connection that closed first")
+        warn_errors(name, lg)
     log(f"{name}: accepted/s {res['accepted_per_s']:.0f}, settled/s {res['settled_per_s']:.0f}, "
         f"final {len(final)}/{len(rows)}, p50/p99 {res['lat_p50_ms']}/{res['lat_p99_ms']} ms, "
         f"cpu {res['cpu_us_per_transfer']:.1f} us/transfer "
@@ -320,7 +325,7 @@ def gateway_only(build, accounts, duration):
                "lat_p99_ms": lg["req_p99_ms"], "lat_p999_ms": lg["req_p999_ms"],
                "cpu_us_per_transfer": (cpu1 - cpu0) * 1e6 / CLK_TCK / max(1, lg["accepted"])}
         if lg["errors"]:
-            log(f"WARNING: gateway only: {int(lg['errors'])} requests were not accepted")
+            warn_errors("gateway only", lg)
         log(f"gateway only: accepted/s {lg['accepted_per_s']:.0f}, request p50/p99 "
             f"{lg['req_p50_ms']}/{lg['req_p99_ms']} ms, gateway CPU {res['cpu_us_per_transfer']:.1f} us/request")
         return res

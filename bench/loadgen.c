@@ -178,7 +178,20 @@ static bool send_more(conn_t *c)
     return true;
 }
 
-static void start_request(conn_t *c, int index)
+/* Replaces connection `index` (closed or failed) with a new one. */
+static void reconnect(int ep, conn_t *c, int index)
+{
+    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = connect_one();
+    if (c->fd >= 0) {
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET,
+                                 .data.u32 = (uint32_t)index};
+        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+    }
+}
+
+static void start_request(int ep, conn_t *c, int index)
 {
     build_request(c, index);
     c->req_sent = 0;
@@ -187,10 +200,11 @@ static void start_request(conn_t *c, int index)
     c->sent_ns = now_ns();
     requests++;
     transfers_sent += c->items;
-    if (!send_more(c)) {
-        errors++;
-        errors_closed++;
+    if (!send_more(c)) { /* the server closed it while it was idle */
+        errors += c->items;
+        errors_closed += c->items;
         c->busy = false;
+        reconnect(ep, c, index);
     }
 }
 
@@ -236,7 +250,7 @@ static bool response_done(conn_t *c)
     if (failed) {
         errors += failed;
         errors_status += failed;
-        last_error_status = status;
+        last_error_status = status; /* batch: 200 with refused items, or the request's status */
     }
     if (lat_count < LATENCY_SAMPLES_MAX)
         lat_us[lat_count++] = (now_ns() - c->sent_ns) / 1000u;
@@ -353,7 +367,7 @@ int main(int argc, char **argv)
                 conn_t *c = &conns[i];
                 if (c->busy || c->fd < 0)
                     continue;
-                start_request(c, i);
+                start_request(ep, c, i);
                 busy += c->busy;
             }
         }
@@ -379,14 +393,7 @@ int main(int argc, char **argv)
                     busy--;
                     c->busy = false;
                 }
-                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                close(c->fd);
-                c->fd = connect_one();
-                if (c->fd >= 0) {
-                    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET,
-                                             .data.u32 = events[k].data.u32};
-                    epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
-                }
+                reconnect(ep, c, (int)events[k].data.u32);
             }
         }
     }

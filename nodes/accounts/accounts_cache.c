@@ -29,8 +29,8 @@ struct accounts_cache_t {
     undo_t *undo;
     size_t undo_count, undo_cap;
 
-    /* The running checkpoint: ids dirty when it started, in id order. */
-    /* Entries stay where they are until the checkpoint's own commit drops them
+    /* The running checkpoint: the records dirty when it started, in id order.
+       Entries stay where they are until the checkpoint's own commit drops them
        (a rollback restores values in place), so the list holds their addresses. */
     dirty_t **sweep;
     size_t sweep_count, sweep_pos;
@@ -41,14 +41,10 @@ struct accounts_cache_t {
     bool start_after_commit; /* prepare decided a checkpoint starts on commit */
     uint64_t start_mark;     /* its mark */
     uint64_t start_ms;       /* and its start time (last_start_ms once committed) */
-    uint64_t checkpoints_done, records_written; /* for /metrics */
+    uint64_t checkpoints_done, records_written;
+    /* The same three for other threads (accounts_cache_stats). */
+    _Atomic uint64_t shared_dirty, shared_checkpoints, shared_written;
 };
-
-accounts_cache_config_t accounts_cache_defaults(void)
-{
-    return (accounts_cache_config_t){ACCOUNTS_CACHE_CHECKPOINT_MS, ACCOUNTS_CACHE_DIRTY_MAX,
-                                     ACCOUNTS_CACHE_CHUNK};
-}
 
 static void dirty_free(void **item)
 {
@@ -61,7 +57,8 @@ accounts_cache_t *accounts_cache_new(const accounts_cache_config_t *config)
     accounts_cache_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->config = config ? *config : accounts_cache_defaults();
+    assert(config);
+    self->config = *config;
     if (self->config.chunk == 0)
         self->config.chunk = 1;
     self->dirty = zhashx_new();
@@ -160,14 +157,17 @@ size_t accounts_cache_dirty(const accounts_cache_t *self)
     return zhashx_size(self->dirty);
 }
 
-uint64_t accounts_cache_checkpoints_done(const accounts_cache_t *self)
+accounts_cache_stats_t accounts_cache_stats(const accounts_cache_t *self)
 {
-    return self->checkpoints_done;
+    return (accounts_cache_stats_t){self->shared_dirty, self->shared_checkpoints,
+                                    self->shared_written};
 }
 
-uint64_t accounts_cache_records_written(const accounts_cache_t *self)
+static void publish_stats(accounts_cache_t *self)
 {
-    return self->records_written;
+    self->shared_dirty = zhashx_size(self->dirty);
+    self->shared_checkpoints = self->checkpoints_done;
+    self->shared_written = self->records_written;
 }
 
 bool accounts_cache_checkpointing(const accounts_cache_t *self)
@@ -278,6 +278,7 @@ void accounts_cache_txn_end(accounts_cache_t *self, bool committed)
     assert(self);
     if (!committed) {
         rollback(self);
+        publish_stats(self);
         return;
     }
     self->undo_count = 0;
@@ -297,9 +298,10 @@ void accounts_cache_txn_end(accounts_cache_t *self, bool committed)
     self->written_pos = self->sweep_pos;
     self->written_mark = false;
     self->start_after_commit = false;
+    publish_stats(self);
 }
 
-ledger_err_t accounts_cache_write_all(const accounts_cache_t *self, store_txn_t *txn)
+ledger_err_t accounts_cache_write_all(accounts_cache_t *self, store_txn_t *txn)
 {
     assert(self && txn);
     for (void *item = zhashx_first(self->dirty); item; item = zhashx_next(self->dirty)) {
@@ -309,9 +311,13 @@ ledger_err_t accounts_cache_write_all(const accounts_cache_t *self, store_txn_t 
     }
     uint64_t last = 0;
     ledger_err_t err = store_ledger_last_seq(txn, &last);
-    if (err)
-        return err;
-    return write_mark(txn, last + 1);
+    if (!err)
+        err = write_mark(txn, last + 1);
+    if (!err) { /* counted now: the node is stopping, the commit follows */
+        self->records_written += zhashx_size(self->dirty);
+        self->shared_written = self->records_written;
+    }
+    return err;
 }
 
 /* --- durable side: the mark and the replay ------------------------------- */

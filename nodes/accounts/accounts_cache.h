@@ -31,6 +31,9 @@
     writes mark = S. Records dirtied meanwhile wait for the next. Small
     chunks keep each commit short: at 1M accounts a chunk of 2,048 made
     commits of 10-50 ms (a p99 of 76 ms at half of peak, 26 ms with 256).
+    `chunk` is a floor: under a backlog (batches of thousands of messages)
+    the write-back grows with the batch, so commits grow too, but the
+    checkpoint keeps up and the mark moves (latency is queueing there).
 
     Transactions: changes made while a batch's transaction is open are
     undone if it is dropped (accounts_cache_txn_end(false), or a new
@@ -49,7 +52,7 @@
     entry only as the checkpoint rule above allows.
 
     Thread: the node loop's thread only (the one that owns the write
-    transactions). */
+    transactions), except accounts_cache_stats (any thread). */
 #ifndef LEDGER_ACCOUNTS_CACHE_H
 #define LEDGER_ACCOUNTS_CACHE_H
 
@@ -62,23 +65,21 @@
 /* STORE_DB_META key of the checkpoint mark. */
 #define ACCOUNTS_CHECKPOINT_KEY "accounts_checkpoint"
 
-#define ACCOUNTS_CACHE_CHECKPOINT_MS 5000 /* the node takes --checkpoint-ms (same default) */
+/* Dirty records that start a checkpoint before checkpoint_ms (the node uses this). */
 #define ACCOUNTS_CACHE_DIRTY_MAX 250000
-#define ACCOUNTS_CACHE_CHUNK 256 /* the node takes --checkpoint-chunk (same default) */
 
 typedef struct {
     uint64_t checkpoint_ms; /* start a checkpoint this long after the last one started */
     size_t dirty_max;       /* ... or once this many records are dirty */
-    size_t chunk;           /* records written back per commit while a checkpoint runs (>= 1;
-                               twice the records the batch changed if that is more) */
+    size_t chunk;           /* records written back per commit while a checkpoint runs, at
+                               least (>= 1; twice the records the batch changed if more) */
 } accounts_cache_config_t;
 
 typedef struct accounts_cache_t accounts_cache_t;
 
-/* The defaults above. */
-accounts_cache_config_t accounts_cache_defaults(void);
-
-/* A new, empty cache. NULL if out of memory. */
+/*  A new, empty cache. `config` is required (the node takes its values from
+    --checkpoint-ms and --checkpoint-chunk, node_config.c, the one place of
+    their defaults). NULL if out of memory. */
 accounts_cache_t *accounts_cache_new(const accounts_cache_config_t *config);
 /* Frees the cache; dirty records are lost from memory (the ledger still has them). */
 void accounts_cache_destroy(accounts_cache_t **cache_p);
@@ -91,9 +92,16 @@ ledger_err_t accounts_cache_put(accounts_cache_t *cache, const accounts_record_t
 
 /* Number of dirty records. */
 size_t accounts_cache_dirty(const accounts_cache_t *cache);
-/* Checkpoints finished and records written back by them, since the cache was made. */
-uint64_t accounts_cache_checkpoints_done(const accounts_cache_t *cache);
-uint64_t accounts_cache_records_written(const accounts_cache_t *cache);
+
+/* Figures for /metrics, as of the last accounts_cache_txn_end or write_all. */
+typedef struct {
+    uint64_t dirty;           /* records newer here (and in the ledger) than in the table */
+    uint64_t checkpoints;     /* checkpoints finished (mark moved) */
+    uint64_t records_written; /* records written back, by checkpoints and a clean stop */
+} accounts_cache_stats_t;
+
+/* Thread-safe (atomics): for the admin server's thread. */
+accounts_cache_stats_t accounts_cache_stats(const accounts_cache_t *cache);
 /* true while a checkpoint is writing records back. */
 bool accounts_cache_checkpointing(const accounts_cache_t *cache);
 
@@ -110,7 +118,7 @@ void accounts_cache_txn_end(accounts_cache_t *cache, bool committed);
     in `txn`, so the table is current (and a build that knows nothing of
     the cache reads right balances). The cache is not changed: destroy it
     after the commit. Store errors. */
-ledger_err_t accounts_cache_write_all(const accounts_cache_t *cache, store_txn_t *txn);
+ledger_err_t accounts_cache_write_all(accounts_cache_t *cache, store_txn_t *txn);
 
 /*  Start-up, before the cache is used: applies every ledger entry at or
     after the mark that is newer than its account's record, writes those

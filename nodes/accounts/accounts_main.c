@@ -55,32 +55,28 @@ static ledger_err_t txn_prepare(node_ctx_t *ctx, void *state)
     return accounts_cache_txn_prepare(state, ctx->txn, ctx->now_ms);
 }
 
-/* The cache's figures for /metrics, which MHD's thread reads (the cache is the loop's). */
-static _Atomic uint64_t dirty_balances, checkpoints_done, balances_written;
-
 static void txn_end(void *state, bool committed)
 {
     bool was_checkpointing = accounts_cache_checkpointing(state);
     accounts_cache_txn_end(state, committed);
     if (was_checkpointing && !accounts_cache_checkpointing(state))
         node_log(NODE_LOG_DEBUG, "event=checkpoint_done dirty=%zu", accounts_cache_dirty(state));
-    dirty_balances = accounts_cache_dirty(state);
-    checkpoints_done = accounts_cache_checkpoints_done(state);
-    balances_written = accounts_cache_records_written(state);
 }
 
+/* /metrics on the admin server's thread: the cache's thread-safe figures. */
 static void cache_metrics(FILE *out, void *arg)
 {
-    (void)arg;
+    accounts_cache_stats_t s = accounts_cache_stats(arg);
     admin_metrics_scalar(out, "ledger_accounts_dirty_balances", "gauge",
                          "Accounts whose balance is newer in memory (and the ledger) than in the "
                          "accounts table.",
-                         dirty_balances);
+                         s.dirty);
     admin_metrics_scalar(out, "ledger_accounts_checkpoints_total", "counter",
                          "Checkpoints that wrote the dirty balances back and moved the mark.",
-                         checkpoints_done);
+                         s.checkpoints);
     admin_metrics_scalar(out, "ledger_accounts_balances_written_total", "counter",
-                         "Account records written back by checkpoints.", balances_written);
+                         "Account records written back (checkpoints and a clean stop).",
+                         s.records_written);
 }
 
 /* A clean stop leaves the accounts table current (accounts_cache_write_all). */
@@ -127,9 +123,9 @@ int main(int argc, char **argv)
     int code = node_main_setup(&config, NODE_KIND_ACCOUNTS, argc, argv);
     if (code >= 0)
         return code;
-    accounts_cache_config_t cache_config = accounts_cache_defaults();
-    cache_config.checkpoint_ms = config.checkpoint_ms;
-    cache_config.chunk = config.checkpoint_chunk;
+    accounts_cache_config_t cache_config = {.checkpoint_ms = config.checkpoint_ms,
+                                            .dirty_max = ACCOUNTS_CACHE_DIRTY_MAX,
+                                            .chunk = config.checkpoint_chunk};
     accounts_cache_t *cache = accounts_cache_new(&cache_config);
     if (!cache) {
         fprintf(stderr, "ledger-accounts: out of memory\n");
@@ -149,7 +145,8 @@ int main(int argc, char **argv)
     app.peer_count = 2;
     node_main_hooks_t hooks = {.admin_route_path = "/ledger/verify",
                                .admin_route = verify_route,
-                               .node_metrics = cache_metrics};
+                               .node_metrics = cache_metrics,
+                               .node_metrics_arg = cache};
     code = node_main_run(&config, &app, &hooks);
     accounts_cache_destroy(&cache);
     return code;

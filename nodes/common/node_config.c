@@ -56,7 +56,8 @@ static const option_t options[] = {
     {"checkpoint-ms", "LEDGER_CHECKPOINT_MS", NUM(OPT_U64, checkpoint_ms),
      "accounts: start writing changed balances back to the accounts table this often"},
     {"checkpoint-chunk", "LEDGER_CHECKPOINT_CHUNK", NUM(OPT_U32, checkpoint_chunk),
-     "accounts: balances written back per commit while a checkpoint runs (1 or more)"},
+     "accounts: balances written back per commit while a checkpoint runs, at least "
+     "(1..1000000; more when a batch changed more)"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -202,8 +203,8 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
                  NODE_BATCH_MAX_LIMIT);
         return LEDGER_E_INVALID;
     }
-    if (c->checkpoint_chunk == 0) {
-        snprintf(why, why_size, "checkpoint-chunk must be 1 or more");
+    if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {
+        snprintf(why, why_size, "checkpoint-chunk must be 1..%u", NODE_CHECKPOINT_CHUNK_LIMIT);
         return LEDGER_E_INVALID;
     }
     return LEDGER_OK;

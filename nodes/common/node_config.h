@@ -22,7 +22,8 @@
 #define NODE_ENDPOINT_MAX 255
 #define NODE_PATH_MAX 1024
 #define NODE_HOST_MAX 64
-#define NODE_BATCH_MAX_LIMIT 16384u /* most inbound messages one commit may take */
+#define NODE_BATCH_MAX_LIMIT 16384u          /* most inbound messages one commit may take */
+#define NODE_CHECKPOINT_CHUNK_LIMIT 1000000u /* most balances --checkpoint-chunk may ask for */
 
 typedef enum { NODE_KIND_GATEWAY, NODE_KIND_ACCOUNTS, NODE_KIND_FRAUD } node_kind_t;
 

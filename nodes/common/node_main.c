@@ -40,7 +40,7 @@ int node_main_run(const node_config_t *config, const node_app_t *app,
         .route = hooks->admin_route,
         .route_arg = hooks->admin_route_arg,
         .node_metrics = hooks->node_metrics,
-        .node_metrics_arg = hooks->arg,
+        .node_metrics_arg = hooks->node_metrics_arg,
     };
     admin_http_t *admin = NULL;
     if (admin_http_start(&ac, &admin) != LEDGER_OK) {

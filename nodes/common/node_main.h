@@ -21,8 +21,10 @@ typedef struct {
     int (*before_run)(node_t *node, void *arg);
     /* Called after the loop stops, before the node is destroyed. */
     void (*after_run)(node_t *node, void *arg);
-    /* The node's own metrics, appended to /metrics (admin_metrics.h), or NULL. */
+    /* The node's own metrics, appended to /metrics (admin_metrics.h; called on
+       the admin server's thread with node_metrics_arg), or NULL. */
     admin_metrics_fn node_metrics;
+    void *node_metrics_arg;
     void *arg;
 } node_main_hooks_t;
 

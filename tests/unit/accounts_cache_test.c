@@ -307,6 +307,10 @@ static void test_a_checkpoint_writes_dirty_records_in_chunks_then_the_mark(void 
     assert_int_equal(table_record(&s, "acct00").held_minor, 100);
     assert_int_equal(table_record(&s, "acct04").held_minor, 104);
     assert_true(mark_of(&s) > first_mark);
+    accounts_cache_stats_t st = accounts_cache_stats(s.cache);
+    assert_int_equal(st.dirty, 0);
+    assert_int_equal(st.checkpoints, 2);             /* the opening's (funding) and this one */
+    assert_int_equal(st.records_written, 1 + dirty); /* funding, then the five */
     assert_check_ok(&s);
     side_close(&s);
 }
@@ -473,8 +477,11 @@ static void test_a_clean_stop_writes_every_dirty_record(void **state)
     proto_account_t before = account_now(&s, "acct05");
     assert_true(accounts_cache_dirty(s.cache) > 0);
     store_txn_t *txn;
+    size_t dirty = accounts_cache_dirty(s.cache);
+    uint64_t written = accounts_cache_stats(s.cache).records_written;
     assert_int_equal(store_txn_begin(s.store, true, &txn), LEDGER_OK);
     assert_int_equal(accounts_cache_write_all(s.cache, txn), LEDGER_OK);
+    assert_int_equal(accounts_cache_stats(s.cache).records_written, written + dirty);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     accounts_record_t rec = table_record(&s, "acct05");
     assert_int_equal(rec.balance_minor, before.balance_minor);

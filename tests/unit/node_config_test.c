@@ -97,6 +97,7 @@ static void test_bad_values_are_refused_with_a_reason(void **state)
         {"--batch-max", "0", "batch-max"},
         {"--retry-min-ms", "0", "retry"},
         {"--checkpoint-chunk", "0", "checkpoint-chunk"},
+        {"--checkpoint-chunk", "1000001", "checkpoint-chunk"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         node_config_t c;
