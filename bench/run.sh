@@ -7,7 +7,7 @@
 # if needed, then bench/bench.py starts the three nodes on loopback ports of its own with
 # fresh data dirs, seeds the accounts, drives the loads, waits for every transfer's final
 # status, stops everything and prints the table. Results: bench/results/ (CSV, table, PNG).
-# Default: 15 s per phase, 10k and 1M accounts (about 5 minutes); --quick: 5 s, 10k only;
+# Default: 15 s per phase, 10k and 1M accounts (about 4 minutes); --quick: 5 s, 10k only;
 # --long: 60 s per phase; --soak: 10 minutes at half of peak (RSS and outbox depth).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -94,6 +94,14 @@ class ChaosTest(MeshTest):
                        timeout=30, what=f"the {node} outbox to drain")
 
 
+class ChaosMidCheckpointTest(ChaosTest):
+    """The same chaos with the accounts node checkpointing all the time, one
+    balance per commit: every SIGKILL lands in the middle of a checkpoint."""
+    mesh_options = {"fraud_rules": RULES, "log_level": "warn",
+                    "env": {"accounts": {"LEDGER_CHECKPOINT_MS": "0",
+                                         "LEDGER_CHECKPOINT_CHUNK": "1"}}}
+
+
 class BalancesInMemoryTest(MeshTest):
     """The accounts node keeps changed balances in memory between checkpoints
     (nodes/accounts/accounts_cache.h); a SIGKILL must lose none of them: the
