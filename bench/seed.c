@@ -40,9 +40,7 @@ typedef struct {
 static ledger_err_t seed_chunk(store_txn_t *txn, void *arg)
 {
     seed_t *s = arg;
-    node_ctx_reset(&s->ctx);
-    s->ctx.txn = txn;
-    s->ctx.now_ms = clock_wall_ms();
+    node_ctx_begin(&s->ctx, txn, clock_wall_ms());
     s->failed = 0;
     ledger_err_t err = accounts_replay(txn, NULL); /* the table may be behind the ledger */
     if (!err)

@@ -41,9 +41,8 @@ struct accounts_cache_t {
     bool start_after_commit; /* prepare decided a checkpoint starts on commit */
     uint64_t start_mark;     /* its mark */
     uint64_t start_ms;       /* and its start time (last_start_ms once committed) */
-    uint64_t checkpoints_done, records_written;
-    /* The same three for other threads (accounts_cache_stats). */
-    _Atomic uint64_t shared_dirty, shared_checkpoints, shared_written;
+    /* For accounts_cache_stats on other threads; written by the loop only. */
+    _Atomic uint64_t checkpoints_done, records_written, shared_dirty;
 };
 
 static void dirty_free(void **item)
@@ -159,20 +158,26 @@ size_t accounts_cache_dirty(const accounts_cache_t *self)
 
 accounts_cache_stats_t accounts_cache_stats(const accounts_cache_t *self)
 {
-    return (accounts_cache_stats_t){self->shared_dirty, self->shared_checkpoints,
-                                    self->shared_written};
+    return (accounts_cache_stats_t){self->shared_dirty, self->checkpoints_done,
+                                    self->records_written};
 }
 
 static void publish_stats(accounts_cache_t *self)
 {
     self->shared_dirty = zhashx_size(self->dirty);
-    self->shared_checkpoints = self->checkpoints_done;
-    self->shared_written = self->records_written;
 }
 
 bool accounts_cache_checkpointing(const accounts_cache_t *self)
 {
     return self->sweep != NULL;
+}
+
+/* Forgets what prepare planned for the open transaction (chunk, mark, a start). */
+static void forget_plan(accounts_cache_t *self)
+{
+    self->written_pos = self->sweep_pos;
+    self->written_mark = false;
+    self->start_after_commit = false;
 }
 
 /* Undoes the open transaction's changes, newest first, and forgets what prepare planned. */
@@ -189,9 +194,7 @@ static void rollback(accounts_cache_t *self)
         if (d)
             d->rec = u->old;
     }
-    self->written_pos = self->sweep_pos;
-    self->written_mark = false;
-    self->start_after_commit = false;
+    forget_plan(self);
 }
 
 void accounts_cache_txn_begin(accounts_cache_t *self)
@@ -212,9 +215,7 @@ static ledger_err_t write_mark(store_txn_t *txn, uint64_t mark)
 ledger_err_t accounts_cache_txn_prepare(accounts_cache_t *self, store_txn_t *txn, uint64_t now_ms)
 {
     assert(self && txn);
-    self->written_pos = self->sweep_pos;
-    self->written_mark = false;
-    self->start_after_commit = false;
+    forget_plan(self);
     if (self->sweep) {
         /* Keep ahead of the batch: at least twice the records it changed. */
         size_t chunk = self->config.chunk;
@@ -295,9 +296,7 @@ void accounts_cache_txn_end(accounts_cache_t *self, bool committed)
         self->last_start_ms = self->start_ms;
         sweep_start(self, self->start_mark);
     }
-    self->written_pos = self->sweep_pos;
-    self->written_mark = false;
-    self->start_after_commit = false;
+    forget_plan(self);
     publish_stats(self);
 }
 
@@ -315,7 +314,6 @@ ledger_err_t accounts_cache_write_all(accounts_cache_t *self, store_txn_t *txn)
         err = write_mark(txn, last + 1);
     if (!err) { /* counted now: the node is stopping, the commit follows */
         self->records_written += zhashx_size(self->dirty);
-        self->shared_written = self->records_written;
     }
     return err;
 }

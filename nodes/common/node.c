@@ -98,9 +98,7 @@ static ledger_err_t run_hook(store_txn_t *txn, void *arg)
 {
     hook_run_t *run = arg;
     node_t *self = run->node;
-    node_ctx_reset(&self->ctx);
-    self->ctx.txn = txn;
-    self->ctx.now_ms = node_now_ms();
+    node_ctx_begin(&self->ctx, txn, node_now_ms());
     return run->hook(&self->ctx, self->app.app);
 }
 
@@ -353,9 +351,7 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
 {
     node_t *self = arg;
     /* Re-runnable after a map-full retry: start from a clean slate every time. */
-    node_ctx_reset(&self->ctx);
-    self->ctx.txn = txn;
-    self->ctx.now_ms = node_now_ms();
+    node_ctx_begin(&self->ctx, txn, node_now_ms());
     if (self->app.txn_begin)
         self->app.txn_begin(self->app.state);
     for (size_t i = 0; i < self->batch_count; i++) {
@@ -424,7 +420,6 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
         }
     }
     if (self->local_count) {
-        self->ctx.txn = txn;
         ledger_err_t err = self->app.local_apply(&self->ctx, self->app.app);
         if (err)
             return err;

@@ -24,6 +24,13 @@ void node_ctx_reset(node_ctx_t *ctx)
     ctx->published_count = 0;
 }
 
+void node_ctx_begin(node_ctx_t *ctx, store_txn_t *txn, uint64_t now_ms)
+{
+    node_ctx_reset(ctx);
+    ctx->txn = txn;
+    ctx->now_ms = now_ms;
+}
+
 void node_ctx_fini(node_ctx_t *ctx)
 {
     node_ctx_reset(ctx);

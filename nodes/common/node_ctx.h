@@ -56,6 +56,9 @@ typedef struct {
 void node_ctx_init(node_ctx_t *ctx, store_txn_t *txn, const char *node_name, uint64_t now_ms);
 /* Forgets the published messages (frees them); keeps the allocation for reuse. */
 void node_ctx_reset(node_ctx_t *ctx);
+/*  Starts a (re)run of a store_write unit over `txn` at `now_ms`: resets the
+    ctx (a map-full rerun starts from scratch) and points it at the transaction. */
+void node_ctx_begin(node_ctx_t *ctx, store_txn_t *txn, uint64_t now_ms);
 /* Frees everything the ctx owns. */
 void node_ctx_fini(node_ctx_t *ctx);
 

@@ -1,10 +1,11 @@
 /* node_log.c: key=value log lines on stderr. */
 #include "node_log.h"
 
+#include "clock.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static char log_node[64] = "node";
 static node_log_level_t log_min = NODE_LOG_INFO;
@@ -34,10 +35,7 @@ void node_log(node_log_level_t level, const char *fmt, ...)
     if (level < log_min)
         return;
     char line[1024];
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    unsigned long long ms =
-        (unsigned long long)now.tv_sec * 1000ull + (unsigned long long)now.tv_nsec / 1000000ull;
+    unsigned long long ms = (unsigned long long)clock_wall_ms();
     int n =
         snprintf(line, sizeof line, "ts=%llu node=%s level=%s ", ms, log_node, level_names[level]);
     va_list ap;

@@ -982,10 +982,7 @@ static ledger_err_t commit_batch_fn(store_txn_t *txn, void *arg)
 {
     batch_t *b = arg;
     gateway_http_t *gw = b->gw;
-    /* Re-runnable after a map-full retry: start from scratch. */
-    node_ctx_reset(&gw->ctx);
-    gw->ctx.txn = txn;
-    gw->ctx.now_ms = b->now_ms;
+    node_ctx_begin(&gw->ctx, txn, b->now_ms); /* re-runnable after a map-full retry */
     return apply_taken(gw, &gw->ctx);
 }
 

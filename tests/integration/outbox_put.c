@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "store.h"
 
 typedef struct {
@@ -19,10 +19,7 @@ typedef struct {
 static ledger_err_t put(store_txn_t *txn, void *arg)
 {
     put_t *p = arg;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    return store_outbox_put(txn, p->peer, p->data, p->size, now_ms, &p->seq);
+    return store_outbox_put(txn, p->peer, p->data, p->size, clock_wall_ms(), &p->seq);
 }
 
 int main(int argc, char **argv)

@@ -20,6 +20,7 @@
 #include "accounts.h"
 #include "accounts_cache.h"
 #include "test_dir.h"
+#include "test_msg.h"
 
 #define T0_MS 1700000000000ULL
 #define ACCOUNT_COUNT 12
@@ -107,10 +108,7 @@ static void open_accounts(side_t *s)
     assert_int_equal(accounts_replay(txn, NULL), LEDGER_OK); /* writes the first mark */
     s->ctx.state = s->cache;
     for (size_t i = 0; i < ACCOUNT_COUNT; i++) {
-        proto_msg_t q;
-        memset(&q, 0, sizeof q);
-        q.v = PROTO_VERSION;
-        q.type = PROTO_ACCOUNT_QUERY;
+        proto_msg_t q = test_msg(PROTO_ACCOUNT_QUERY, "", 0, 0, "");
         q.body.query.op = PROTO_QUERY_OPEN;
         account_id(q.body.query.account, i);
         snprintf(q.body.query.name, sizeof q.body.query.name, "Holder %zu", i);
@@ -127,31 +125,14 @@ static void open_accounts(side_t *s)
 static proto_msg_t requested(const char *transfer, const char *from, const char *to,
                              int64_t amount_minor)
 {
-    proto_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.v = PROTO_VERSION;
-    m.type = PROTO_TRANSFER_REQUESTED;
-    snprintf(m.origin, sizeof m.origin, "gateway");
-    m.seq = ++in_seq;
-    snprintf(m.corr, sizeof m.corr, "%s", transfer);
-    proto_transfer_t *t = &m.body.transfer;
-    snprintf(t->transfer, sizeof t->transfer, "%s", transfer);
-    snprintf(t->from, sizeof t->from, "%s", from);
-    snprintf(t->to, sizeof t->to, "%s", to);
-    t->amount_minor = amount_minor;
-    snprintf(t->currency, sizeof t->currency, "GBP");
-    return m;
+    return test_transfer_msg(PROTO_TRANSFER_REQUESTED, "gateway", ++in_seq, 0, transfer, from, to,
+                             amount_minor, "GBP");
 }
 
 static proto_msg_t verdict(const char *transfer, bool approved)
 {
-    proto_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.v = PROTO_VERSION;
-    m.type = approved ? PROTO_FRAUD_APPROVED : PROTO_FRAUD_REJECTED;
-    snprintf(m.origin, sizeof m.origin, "fraud");
-    m.seq = ++in_seq;
-    snprintf(m.corr, sizeof m.corr, "%s", transfer);
+    proto_msg_t m = test_msg(approved ? PROTO_FRAUD_APPROVED : PROTO_FRAUD_REJECTED, "fraud",
+                             ++in_seq, 0, transfer);
     snprintf(m.body.verdict.transfer, sizeof m.body.verdict.transfer, "%s", transfer);
     if (!approved) {
         m.body.verdict.rule_count = 1;

@@ -18,6 +18,7 @@
 
 #include "accounts.h"
 #include "test_dir.h"
+#include "test_msg.h"
 
 #define T0_MS 1700000000000ULL
 #define ALICE_DEPOSIT 100000 /* 1,000.00 */
@@ -88,15 +89,7 @@ static int teardown(void **state)
 
 static proto_msg_t inbound(fx_t *fx, proto_type_t type, const char *origin, const char *corr)
 {
-    proto_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.v = PROTO_VERSION;
-    m.type = type;
-    snprintf(m.origin, sizeof m.origin, "%s", origin);
-    m.seq = ++fx->in_seq;
-    snprintf(m.corr, sizeof m.corr, "%s", corr);
-    m.ts_ms = fx->ctx.now_ms;
-    return m;
+    return test_msg(type, origin, ++fx->in_seq, fx->ctx.now_ms, corr);
 }
 
 static proto_msg_t query_msg(fx_t *fx, proto_query_op_t op)
@@ -109,14 +102,9 @@ static proto_msg_t query_msg(fx_t *fx, proto_query_op_t op)
 static proto_msg_t requested(fx_t *fx, const char *transfer, const char *from, const char *to,
                              int64_t amount_minor, const char *currency)
 {
-    proto_msg_t m = inbound(fx, PROTO_TRANSFER_REQUESTED, "gateway", transfer);
-    proto_transfer_t *t = &m.body.transfer;
-    snprintf(t->transfer, sizeof t->transfer, "%s", transfer);
-    snprintf(t->from, sizeof t->from, "%s", from);
-    snprintf(t->to, sizeof t->to, "%s", to);
-    t->amount_minor = amount_minor;
-    snprintf(t->currency, sizeof t->currency, "%s", currency);
-    snprintf(t->reference, sizeof t->reference, "ref %s", transfer);
+    proto_msg_t m = test_transfer_msg(PROTO_TRANSFER_REQUESTED, "gateway", ++fx->in_seq,
+                                      fx->ctx.now_ms, transfer, from, to, amount_minor, currency);
+    snprintf(m.body.transfer.reference, sizeof m.body.transfer.reference, "ref %s", transfer);
     return m;
 }
 

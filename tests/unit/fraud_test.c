@@ -17,6 +17,7 @@
 
 #include "fraud.h"
 #include "test_dir.h"
+#include "test_msg.h"
 
 #define T0_MS 1700000000000ULL
 #define WINDOW_MS 60000ULL
@@ -61,21 +62,8 @@ static int teardown(void **state)
 static proto_msg_t reserved_msg(fx_t *fx, const char *transfer, const char *from, const char *to,
                                 int64_t amount_minor)
 {
-    proto_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.v = PROTO_VERSION;
-    m.type = PROTO_FUNDS_RESERVED;
-    snprintf(m.origin, sizeof m.origin, "accounts");
-    m.seq = ++fx->in_seq;
-    snprintf(m.corr, sizeof m.corr, "%s", transfer);
-    m.ts_ms = fx->ctx.now_ms;
-    proto_transfer_t *t = &m.body.transfer;
-    snprintf(t->transfer, sizeof t->transfer, "%s", transfer);
-    snprintf(t->from, sizeof t->from, "%s", from);
-    snprintf(t->to, sizeof t->to, "%s", to);
-    t->amount_minor = amount_minor;
-    snprintf(t->currency, sizeof t->currency, "GBP");
-    return m;
+    return test_transfer_msg(PROTO_FUNDS_RESERVED, "accounts", ++fx->in_seq, fx->ctx.now_ms,
+                             transfer, from, to, amount_minor, "GBP");
 }
 
 static uint64_t count_of(fx_t *fx, store_db_t db)

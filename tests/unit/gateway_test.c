@@ -31,6 +31,7 @@
 
 #include <czmq.h>
 
+#include "clock.h"
 #include "gateway_events.h"
 #include "gateway_http.h"
 #include "gateway_view.h"
@@ -1163,13 +1164,21 @@ static void on_publish(void *arg, const node_published_t *items, size_t n)
     }
 }
 
-static gateway_http_t *start_http(fx_t *fx, const char *accounts_endpoint, uint32_t timeout_ms)
+/* The settings every HTTP test shares: this fixture's store, any port, no accounts node. */
+static gateway_http_config_t http_config(fx_t *fx)
 {
     gateway_http_config_t config;
     memset(&config, 0, sizeof config);
     config.store = fx->store;
     config.node_name = NODE;
     config.port = 0;
+    config.accounts_endpoint = "tcp://127.0.0.1:1";
+    return config;
+}
+
+static gateway_http_t *start_http(fx_t *fx, const char *accounts_endpoint, uint32_t timeout_ms)
+{
+    gateway_http_config_t config = http_config(fx);
     config.accounts_endpoint = accounts_endpoint;
     config.query_timeout_ms = timeout_ms;
     config.body_max_bytes = 512;
@@ -1284,12 +1293,8 @@ static void fake_loop_wake(void *arg)
 static ledger_err_t fake_loop_apply(store_txn_t *txn, void *arg)
 {
     fake_loop_t *loop = arg;
-    node_ctx_reset(&loop->ctx);
-    loop->ctx.txn = txn;
     /* The real clock: the server's pruning (on its own thread) judges key ages by it. */
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    loop->ctx.now_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    node_ctx_begin(&loop->ctx, txn, clock_wall_ms());
     return gateway_http_apply_taken(loop->gw, &loop->ctx);
 }
 
@@ -1323,11 +1328,7 @@ static void test_http_loop_commits_submissions_in_the_callers_transaction(void *
     pthread_mutex_init(&loop.lock, NULL);
     pthread_cond_init(&loop.cond, NULL);
     node_ctx_init(&loop.ctx, NULL, NODE, 0);
-    gateway_http_config_t config;
-    memset(&config, 0, sizeof config);
-    config.store = fx->store;
-    config.node_name = NODE;
-    config.accounts_endpoint = "tcp://127.0.0.1:1";
+    gateway_http_config_t config = http_config(fx);
     config.wake = fake_loop_wake;
     config.wake_arg = &loop;
     config.publish = on_publish;
@@ -1373,11 +1374,7 @@ static void test_http_loop_commits_submissions_in_the_callers_transaction(void *
 static void test_http_admission_refuses_new_transfers_past_max_pending(void **state)
 {
     fx_t *fx = *state;
-    gateway_http_config_t config;
-    memset(&config, 0, sizeof config);
-    config.store = fx->store;
-    config.node_name = NODE;
-    config.accounts_endpoint = "tcp://127.0.0.1:1";
+    gateway_http_config_t config = http_config(fx);
     config.max_pending = 2;
     gateway_http_t *gw = NULL;
     assert_int_equal(gateway_http_start(&config, &gw), LEDGER_OK);
@@ -2185,16 +2182,10 @@ static void test_http_event_stream_replays_goes_live_limits_and_ends_on_stop(voi
     gateway_submit_result_t res;
     /* Event 1, before the server starts, at the real time: the server's committer prunes
        events older than 24 h as it starts. */
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    uint64_t now_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    uint64_t now_ms = clock_wall_ms();
     submit_ok(fx, "key-0", &req, now_ms, &res);
 
-    gateway_http_config_t config;
-    memset(&config, 0, sizeof config);
-    config.store = fx->store;
-    config.node_name = NODE;
-    config.accounts_endpoint = "tcp://127.0.0.1:1";
+    gateway_http_config_t config = http_config(fx);
     config.max_streams = 2;
     config.web_dir = "/nonexistent";
     gateway_http_t *gw = NULL;

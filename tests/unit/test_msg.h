@@ -1,0 +1,41 @@
+/*  test_msg.h: saga messages as a peer would send them, for the handler
+    tests (accounts, fraud, the balance cache). Header-only. */
+#ifndef LEDGER_TEST_MSG_H
+#define LEDGER_TEST_MSG_H
+
+#include <stdio.h>
+#include <string.h>
+#include "proto.h"
+
+/* An envelope: version, type, origin/seq (its id), ts and corr; empty body. */
+static inline proto_msg_t test_msg(proto_type_t type, const char *origin, uint64_t seq,
+                                   uint64_t ts_ms, const char *corr)
+{
+    proto_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.v = PROTO_VERSION;
+    m.type = type;
+    snprintf(m.origin, sizeof m.origin, "%s", origin);
+    m.seq = seq;
+    snprintf(m.corr, sizeof m.corr, "%s", corr);
+    m.ts_ms = ts_ms;
+    return m;
+}
+
+/* A message with a transfer body (transfer.requested, funds.reserved, ...); corr = the transfer. */
+static inline proto_msg_t test_transfer_msg(proto_type_t type, const char *origin, uint64_t seq,
+                                            uint64_t ts_ms, const char *transfer, const char *from,
+                                            const char *to, int64_t amount_minor,
+                                            const char *currency)
+{
+    proto_msg_t m = test_msg(type, origin, seq, ts_ms, transfer);
+    proto_transfer_t *t = &m.body.transfer;
+    snprintf(t->transfer, sizeof t->transfer, "%s", transfer);
+    snprintf(t->from, sizeof t->from, "%s", from);
+    snprintf(t->to, sizeof t->to, "%s", to);
+    t->amount_minor = amount_minor;
+    snprintf(t->currency, sizeof t->currency, "%s", currency);
+    return m;
+}
+
+#endif
