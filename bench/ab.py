@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """ab.py: A/B comparison of builds or settings in ONE run (used for the optimisation notes).
 
-    bench/ab.py [--rounds 3] [--duration 8] [--accounts 10000] [--mode single|batch]
+    bench/ab.py [--rounds 3] [--duration 8] [--accounts 10000] [--mode single|batch] [--rate N]
                 NAME=BUILD_DIR[,ENV=VALUE...] NAME=BUILD_DIR[,ENV=VALUE...] ...
 
 Each round starts a fresh mesh per variant (variants interleaved, so drift of the
@@ -25,6 +25,8 @@ def main():
     ap.add_argument("--accounts", type=int, default=10000)
     ap.add_argument("--mode", default="single")
     ap.add_argument("--conns", type=int, default=64)
+    ap.add_argument("--rate", type=int, default=0,
+                    help="offered transfers/s (0: closed loop); for latency at a fixed load")
     ap.add_argument("variants", nargs="+")
     args = ap.parse_args()
     variants = []
@@ -43,22 +45,23 @@ def main():
                 mesh.start()
                 mesh.warm_up(build)
                 res = bench.run_phase(build, mesh, f"{name}#{r}", args.mode, args.conns,
-                                      args.duration, batch=2000,
+                                      args.duration, rate=args.rate, batch=2000,
                                       max_transfers=args.duration * 4000 if args.mode == "batch" else 0)
                 results[name].append(res)
             finally:
                 mesh.close()
     first = None
-    print(f"| variant | settled/s | accepted/s | p99 ms | CPU µs/transfer | settled/s ratio | CPU ratio |")
+    print(f"| variant | settled/s | accepted/s | p50 / p99 ms | CPU µs/transfer | settled/s ratio | CPU ratio |")
     print("|---|---|---|---|---|---|---|")
     for name, _, _ in variants:
         rs = results[name]
         med = {k: statistics.median(x[k] for x in rs)
-               for k in ("settled_per_s", "accepted_per_s", "lat_p99_ms", "cpu_us_per_transfer")}
+               for k in ("settled_per_s", "accepted_per_s", "lat_p50_ms", "lat_p99_ms",
+                         "cpu_us_per_transfer")}
         if first is None:
             first = med
         print(f"| {name} | {med['settled_per_s']:,.0f} | {med['accepted_per_s']:,.0f} | "
-              f"{med['lat_p99_ms']:.0f} | {med['cpu_us_per_transfer']:.1f} | "
+              f"{med['lat_p50_ms']:.0f} / {med['lat_p99_ms']:.0f} | {med['cpu_us_per_transfer']:.1f} | "
               f"{med['settled_per_s'] / first['settled_per_s']:.2f}x | "
               f"{med['cpu_us_per_transfer'] / first['cpu_us_per_transfer']:.2f}x |")
 

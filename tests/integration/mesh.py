@@ -142,17 +142,32 @@ class Mesh:
             for node in NODES:
                 self.start(node)
             try:
-                wait_until(lambda: self.get("/api/accounts")[0] == 200 or
-                           any(not self.running(n) for n in NODES), 20, "the mesh to start")
+                wait_until(lambda: self.all_answer() or any(not self.running(n) for n in NODES),
+                           20, "the mesh to start")
             except AssertionError:
                 pass
-            if all(self.running(n) for n in NODES) and self.get("/api/accounts")[0] == 200:
+            if all(self.running(n) for n in NODES) and self.all_answer():
                 return self
             for node in NODES:
                 self.kill(node)
             shutil.rmtree(os.path.join(self.tmp, "data"), ignore_errors=True)
             self.pick_ports()
         raise AssertionError("the mesh did not start; see the node logs")
+
+    def answers(self, node):
+        """True once the node's admin HTTP answers (any status). A node binds its
+        inbox and feed before it opens the admin port, and exits when a bind
+        fails, so an answer means it really started; the gateway answering
+        alone does not (a peer that lost its port to another test dies a few
+        milliseconds later, and the test would run with it dead)."""
+        try:
+            self.admin(node, "GET", "/health", timeout=2)
+            return True
+        except (OSError, urllib.error.URLError, ConnectionError):
+            return False
+
+    def all_answer(self):
+        return all(self.answers(n) for n in NODES) and self.get("/api/accounts")[0] == 200
 
     def wait_ready(self, timeout=20.0):
         wait_until(lambda: self.get("/api/accounts")[0] == 200, timeout, "gateway and accounts to answer")
