@@ -114,6 +114,7 @@ struct store_t {
     pthread_rwlock_t resize_lock; /* read: a transaction is open; write: resizing */
     pthread_mutex_t error_lock;
     char error[STORE_ERROR_TEXT_MAX];
+    prealloc_t *prealloc; /* NULL unless prealloc_ahead_bytes */
 };
 
 struct store_txn_t {
@@ -527,6 +528,45 @@ static ledger_err_t open_failed(ledger_err_t err, const char *why)
     return err;
 }
 
+/* After a commit: tells the preallocation thread how much of the file is in use. */
+static void note_pages_used(store_t *store)
+{
+    MDB_envinfo info;
+    if (!store->prealloc || mdb_env_info(store->env, &info) != 0)
+        return;
+    prealloc_note_used(store->prealloc, ((size_t)info.me_last_pgno + 1) * store->page_bytes,
+                       info.me_mapsize);
+}
+
+static ledger_err_t start_prealloc(store_t *store, size_t ahead_bytes)
+{
+    int fd = -1;
+    int rc = mdb_env_get_fd(store->env, &fd);
+    if (rc != 0)
+        return store_rc(store, rc, "mdb_env_get_fd");
+    MDB_stat st;
+    rc = mdb_env_stat(store->env, &st);
+    if (rc != 0)
+        return store_rc(store, rc, "mdb_env_stat");
+    /* LMDB's page is the OS page; me_last_pgno counts in it. */
+    assert(st.ms_psize == store->page_bytes);
+    ledger_err_t err = prealloc_new(fd, ahead_bytes, &store->prealloc);
+    if (err != LEDGER_OK) {
+        set_error(store, "cannot start the preallocation thread: %s", ledger_err_name(err));
+        return err;
+    }
+    note_pages_used(store);
+    return LEDGER_OK;
+}
+
+bool store_prealloc_stats(store_t *store, prealloc_stats_t *stats_out)
+{
+    if (!store || !store->prealloc)
+        return false;
+    prealloc_get_stats(store->prealloc, stats_out);
+    return true;
+}
+
 ledger_err_t store_open(const char *dir, const store_config_t *config, store_t **store_out)
 {
     tls_open_error[0] = '\0';
@@ -617,6 +657,14 @@ ledger_err_t store_open(const char *dir, const store_config_t *config, store_t *
     }
     store->max_key_bytes = (size_t)mdb_env_get_maxkeysize(store->env);
     refresh_map_bytes(store);
+    if (config && config->prealloc_ahead_bytes) {
+        err = start_prealloc(store, config->prealloc_ahead_bytes);
+        if (err != LEDGER_OK) {
+            memcpy(tls_open_error, store->error, sizeof tls_open_error);
+            store_destroy(&store);
+            return err;
+        }
+    }
     *store_out = store;
     return LEDGER_OK;
 }
@@ -626,6 +674,7 @@ void store_destroy(store_t **store_p)
     if (!store_p || !*store_p)
         return;
     store_t *store = *store_p;
+    prealloc_destroy(&store->prealloc); /* its thread uses the file: stop it first */
     /* Closing under an open transaction is a programmer error: LMDB would free it under us. */
     assert(atomic_load(&store->open_txns) == 0);
     mdb_env_close(store->env);
@@ -828,6 +877,8 @@ static ledger_err_t txn_commit(store_txn_t *txn, ledger_err_t *grow_out)
         return LEDGER_E_MAP_FULL;
     }
     ledger_err_t err = store_rc(store, rc, "mdb_txn_commit");
+    if (err == LEDGER_OK)
+        note_pages_used(store);
     return err == LEDGER_E_NOT_FOUND || err == LEDGER_E_EXISTS ? LEDGER_E_STORE : err;
 }
 

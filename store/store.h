@@ -62,6 +62,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ledger_err.h"
+#include "prealloc.h"
 
 #define STORE_PEER_MAX 32          /* peer (node) name in an outbox entry */
 #define STORE_ORIGIN_MAX 32        /* origin node name in a seen id */
@@ -102,6 +103,10 @@ typedef struct {
     size_t map_initial_bytes; /* initial map size; 0 = 64 MiB */
     size_t map_max_bytes;     /* the map never grows past this; 0 = 64 GiB */
     bool no_sync;             /* MDB_NOSYNC: NOT durable. Only for benchmarks that say so. */
+    /*  Keep data.mdb written this far past its used end (prealloc.h: commits
+        then overwrite blocks instead of allocating them, and fdatasync skips
+        the file system's journal). 0 = off. Costs this much disk per store. */
+    size_t prealloc_ahead_bytes;
 } store_config_t;
 
 /*  Opens (creating if needed) the environment in directory `dir` (created
@@ -132,6 +137,10 @@ size_t store_map_bytes(const store_t *store);
 /*  Begins a transaction. LEDGER_E_INVALID if `write` and this thread
     already holds a write transaction of this store. */
 ledger_err_t store_txn_begin(store_t *store, bool write, store_txn_t **txn_out);
+
+/*  What the preallocation thread has done (prealloc.h). false (and nothing
+    filled) when the store was opened without prealloc_ahead_bytes. Any thread. */
+bool store_prealloc_stats(store_t *store, prealloc_stats_t *stats_out);
 /* Commits and frees the transaction (sets *txn_p to NULL in every case).
    LEDGER_E_MAP_FULL if the commit (or any write in the transaction) ran out
    of map: nothing was written, and the map has been grown if it was below

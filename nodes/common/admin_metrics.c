@@ -102,6 +102,16 @@ void admin_metrics_write(node_t *node, FILE *out)
     admin_metrics_scalar(out, "ledger_feed_dropped_total", "counter",
                          "Feed items dropped: a batch emitted more than the feed keeps.",
                          s.feed_dropped);
+    prealloc_stats_t pre;
+    if (store_prealloc_stats(node_store(node), &pre)) {
+        admin_metrics_scalar(out, "ledger_store_preallocated_bytes_total", "counter",
+                             "Data file bytes allocated ahead of use (--prealloc-bytes).",
+                             pre.bytes_allocated);
+        admin_metrics_scalar(out, "ledger_store_prealloc_failures_total", "counter",
+                             "fallocate or fdatasync calls of the preallocation that failed "
+                             "(commits then allocate as they write).",
+                             pre.failures);
+    }
     histogram(out, "ledger_batch_messages", "Inbound messages and peer answers per write batch.",
               &s.batch_size, batch_bounds, sizeof batch_bounds / sizeof batch_bounds[0], 1.0);
     histogram(out, "ledger_commit_duration_seconds",

@@ -18,6 +18,10 @@
       ledger_batch_messages (histogram)             inbound messages + answers per write batch
       ledger_commit_duration_seconds (histogram)    write batch apply + durable commit
       ledger_feed_dropped_total                     feed items dropped (batch over the feed's limit)
+      ledger_store_preallocated_bytes_total, ledger_store_prealloc_failures_total
+                                                    data file allocated ahead of use
+                                                    (store/prealloc.h; absent with
+                                                    --prealloc-bytes 0)
       gateway only:
       ledger_http_requests_total{method,route,status}  public API requests answered
       ledger_transfers_final_total{status}          transfers that reached settled |

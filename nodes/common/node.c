@@ -125,7 +125,9 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
         return LEDGER_E_NOMEM;
     }
 
-    store_config_t sc = {.no_sync = config->no_sync, .map_max_bytes = config->map_max_bytes};
+    store_config_t sc = {.no_sync = config->no_sync,
+                         .map_max_bytes = config->map_max_bytes,
+                         .prealloc_ahead_bytes = config->prealloc_bytes};
     ledger_err_t err = store_open(config->data_dir, &sc, &self->store);
     if (err) {
         node_log(NODE_LOG_ERROR, "event=store_open_failed dir=%s error=%s detail=\"%s\"",

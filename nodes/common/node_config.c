@@ -58,6 +58,9 @@ static const option_t options[] = {
     {"checkpoint-chunk", "LEDGER_CHECKPOINT_CHUNK", NUM(OPT_U32, checkpoint_chunk),
      "accounts: balances written back per commit while a checkpoint runs, at least "
      "(1..1000000; more when a batch changed more)"},
+    {"prealloc-bytes", "LEDGER_PREALLOC_BYTES", NUM(OPT_U64, prealloc_bytes),
+     "keep the data file written this far past its used end, so that commits overwrite "
+     "blocks instead of allocating them (0 = off, at most 1 GiB)"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 
@@ -96,6 +99,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->max_pending = 100000;
     c->checkpoint_ms = 5000;
     c->checkpoint_chunk = 256;
+    c->prealloc_bytes = 16ull << 20;
 }
 
 static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,
@@ -205,6 +209,11 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
     }
     if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {
         snprintf(why, why_size, "checkpoint-chunk must be 1..%u", NODE_CHECKPOINT_CHUNK_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT) {
+        snprintf(why, why_size, "prealloc-bytes must be 0..%llu",
+                 (unsigned long long)NODE_PREALLOC_BYTES_LIMIT);
         return LEDGER_E_INVALID;
     }
     return LEDGER_OK;

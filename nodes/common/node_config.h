@@ -22,8 +22,9 @@
 #define NODE_ENDPOINT_MAX 255
 #define NODE_PATH_MAX 1024
 #define NODE_HOST_MAX 64
-#define NODE_BATCH_MAX_LIMIT 16384u          /* most inbound messages one commit may take */
-#define NODE_CHECKPOINT_CHUNK_LIMIT 1000000u /* most balances --checkpoint-chunk may ask for */
+#define NODE_BATCH_MAX_LIMIT 16384u            /* most inbound messages one commit may take */
+#define NODE_CHECKPOINT_CHUNK_LIMIT 1000000u   /* most balances --checkpoint-chunk may ask for */
+#define NODE_PREALLOC_BYTES_LIMIT (1ull << 30) /* most --prealloc-bytes may ask for: 1 GiB */
 
 typedef enum { NODE_KIND_GATEWAY, NODE_KIND_ACCOUNTS, NODE_KIND_FRAUD } node_kind_t;
 
@@ -54,6 +55,7 @@ typedef struct {
     uint64_t max_pending;                 /* LEDGER_MAX_PENDING, --max-pending (gateway) */
     uint64_t checkpoint_ms;               /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
     uint32_t checkpoint_chunk; /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
+    uint64_t prealloc_bytes;   /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
     bool help;                 /* --help was given */
 } node_config_t;
 

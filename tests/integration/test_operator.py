@@ -479,6 +479,11 @@ class MetricsTest(OperatorMeshTest):
             self.assertEqual(sample(samples, "ledger_commit_duration_seconds_bucket", le="+Inf"), count, node)
             self.assertEqual(sample(samples, "ledger_batch_messages_count"), count, node)
             self.assertEqual(sample(samples, "ledger_batch_failures_total"), 0, node)
+            # store/prealloc.h: the data file is allocated ahead of use, and that never failed.
+            self.assertGreater(sample(samples, "ledger_store_preallocated_bytes_total"), 0, node)
+            self.assertEqual(sample(samples, "ledger_store_prealloc_failures_total"), 0, node)
+            data = os.path.join(self.mesh.tmp, "data", node, "data.mdb")
+            self.assertGreaterEqual(os.path.getsize(data), 8 << 20, node)
 
 
 class AdminTokenTest(OperatorMeshTest):

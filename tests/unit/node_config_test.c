@@ -50,6 +50,7 @@ static void test_defaults_run_three_nodes_on_one_machine(void **state)
     assert_false(ac.no_sync);
     assert_int_equal(ac.checkpoint_ms, 5000);
     assert_int_equal(ac.checkpoint_chunk, 256);
+    assert_int_equal(ac.prealloc_bytes, 16u << 20);
 }
 
 static void test_environment_sets_and_flags_win(void **state)
@@ -98,6 +99,7 @@ static void test_bad_values_are_refused_with_a_reason(void **state)
         {"--retry-min-ms", "0", "retry"},
         {"--checkpoint-chunk", "0", "checkpoint-chunk"},
         {"--checkpoint-chunk", "1000001", "checkpoint-chunk"},
+        {"--prealloc-bytes", "1073741825", "prealloc-bytes"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         node_config_t c;
