@@ -642,9 +642,9 @@ static bool process_ready(node_t *self)
     /* The first peer read takes turns: a peer's grouped acks can fill most of the room. */
     size_t peers = relay_peer_count(self->relay);
     for (size_t k = 0; k < peers; k++)
-        self->answer_count += relay_read_answers(self->relay, (self->answer_turn + k) % peers,
-                                                 self->answers + self->answer_count,
-                                                 NODE_ANSWERS_MAX - self->answer_count);
+        self->answer_count += relay_read_answers(
+            self->relay, (self->answer_turn + k) % peers, self->answers + self->answer_count,
+            NODE_ANSWERS_MAX - self->answer_count, node_now_ms());
     self->answer_turn++;
     self->answer_count += relay_take_local_nacks(self->relay, self->answers + self->answer_count,
                                                  NODE_ANSWERS_MAX - self->answer_count);
@@ -685,7 +685,7 @@ static bool process_ready(node_t *self)
     publish_emitted(self);
     if (self->local_count)
         self->app.local_done(self->app.app, LEDGER_OK);
-    relay_settled(self->relay, self->answers, self->answer_count);
+    relay_settled(self->relay, self->answers, self->answer_count, node_now_ms());
     count_outcomes(self, commit_us);
     node_ctx_reset(&self->ctx);
     if (self->app.on_commit && self->batch_count)

@@ -24,6 +24,16 @@
     Capped, so a peer that died with a long queue still gets its resends. */
 #define RELAY_RTO_FACTOR 3u
 #define RELAY_RTO_MAX_MS 30000u
+/*  A connection delivers in order, so while a peer keeps answering, an entry
+    it has not answered yet is still in its queue, not lost: resending it
+    only adds a duplicate to that queue (under a backlog that was half of all
+    messages: bench/README.md). An overdue entry is therefore resent only
+    when the peer has answered something sent after it (the entry was lost:
+    the peer restarted, or dropped a message it could not read) or when the
+    peer has not answered anything for as long as the entry's retry delay,
+    and at least RELAY_SILENCE_MIN_MS (a busy peer's commit of a large batch
+    can take a few hundred ms; silence is for a peer that is gone). */
+#define RELAY_SILENCE_MIN_MS 500u
 
 typedef struct {
     uint64_t seq;
@@ -46,6 +56,8 @@ struct relay_t {
     size_t inflight_count, inflight_cap, inflight_done;
     uint64_t next_deadline_ms;
     uint64_t srtt_ms[RELAY_PEERS_MAX]; /* smoothed send->ack delay per peer, 0 = no sample yet */
+    uint64_t last_answer_ms[RELAY_PEERS_MAX];          /* when the peer last answered anything */
+    uint64_t newest_answered_send_ms[RELAY_PEERS_MAX]; /* latest send of an answered entry */
     relay_stats_t stats;
     store_outbox_entry_t load[RELAY_LOAD_BATCH];
     relay_answer_t local_nacks[RELAY_LOCAL_NACKS_MAX]; /* entries for peers not configured */
@@ -197,7 +209,8 @@ static void inflight_compact(relay_t *self)
     self->inflight_done = 0;
 }
 
-size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, size_t max)
+size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, size_t max,
+                          uint64_t now_ms)
 {
     void *sock = zsock_resolve(self->peers[index]);
     size_t n = 0;
@@ -243,6 +256,7 @@ size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, 
                          ledger_err_name(err), why);
                 ok = false;
             } else {
+                self->last_answer_ms[index] = now_ms;
                 for (size_t t = 0; t < tags; t++) {
                     relay_answer_t *a = &answers[n++];
                     a->tag = self->answer_tags[t];
@@ -274,9 +288,8 @@ size_t relay_take_local_nacks(relay_t *self, relay_answer_t *answers, size_t max
     return n;
 }
 
-void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count)
+void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count, uint64_t now_ms)
 {
-    uint64_t now_ms = count ? clock_wall_ms() : 0;
     for (size_t i = 0; i < count; i++) {
         inflight_t *e = inflight_find(self, answers[i].tag);
         if (answers[i].ack)
@@ -289,6 +302,8 @@ void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count)
             *srtt = *srtt ? (*srtt * 7 + sample) / 8 : sample;
         }
         if (e && !e->done) {
+            if (e->sent && e->sent_ms > self->newest_answered_send_ms[e->peer])
+                self->newest_answered_send_ms[e->peer] = e->sent_ms;
             e->done = true;
             self->inflight_done++;
         }
@@ -369,6 +384,31 @@ static void log_redelivery(const relay_t *self, const inflight_t *e, const store
         proto_msg_release(&msg);
 }
 
+/* How long a peer must say nothing before entry `e` counts as lost (RELAY_SILENCE_MIN_MS). */
+static uint64_t silence_ms(const relay_t *self, const inflight_t *e)
+{
+    uint64_t delay = retry_delay_ms(self, e->peer, e->attempts, true);
+    return delay > RELAY_SILENCE_MIN_MS ? delay : RELAY_SILENCE_MIN_MS;
+}
+
+/* The peer has said nothing since then, as far as entry `e` is concerned. */
+static uint64_t quiet_since_ms(const relay_t *self, const inflight_t *e)
+{
+    uint64_t last = self->last_answer_ms[e->peer];
+    return last > e->sent_ms ? last : e->sent_ms;
+}
+
+/*  An overdue entry that was sent: resend it only if the peer answered
+    something sent after it, or has said nothing for silence_ms since the
+    entry went out (the rule at RELAY_SILENCE_MIN_MS). */
+static bool peer_lost_entry(const relay_t *self, const inflight_t *e, uint64_t now_ms)
+{
+    if (self->newest_answered_send_ms[e->peer] > e->sent_ms)
+        return true;
+    uint64_t since = quiet_since_ms(self, e);
+    return now_ms < since || now_ms - since >= silence_ms(self, e);
+}
+
 static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
 {
     if (now_ms < self->next_deadline_ms)
@@ -379,6 +419,13 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         if (e->done)
             continue;
         if (e->deadline_ms > now_ms) {
+            if (e->deadline_ms < next)
+                next = e->deadline_ms;
+            continue;
+        }
+        if (e->sent && !peer_lost_entry(self, e, now_ms)) {
+            /* Still in the queue of a peer that is answering: look again later. */
+            e->deadline_ms = quiet_since_ms(self, e) + silence_ms(self, e);
             if (e->deadline_ms < next)
                 next = e->deadline_ms;
             continue;

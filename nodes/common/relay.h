@@ -7,8 +7,12 @@
     write transaction) or `nack` (moved to dead_letters). With no answer it is
     resent after an exponential backoff with jitter (retry_min_ms doubling up
     to retry_max_ms), for as long as it takes: nothing is dropped because a
-    peer was away. After a restart every outbox entry is sent again; the
-    receivers' seen ids make that harmless.
+    peer was away. A connection delivers in order, so an overdue entry is
+    resent only when the peer has answered something sent after it (it was
+    lost) or has said nothing for the retry delay (at least 500 ms): a peer
+    that is busy with a queue keeps answering and is not sent duplicates.
+    After a restart every outbox entry is sent again; the receivers' seen
+    ids make that harmless.
 
     Retry state lives in memory only: persisting it would cost a write per
     send, and losing it on a crash only means an early resend.
@@ -66,16 +70,20 @@ typedef struct {
     PROTO_ACK_TAGS_MAX tags, so a message is read only while that many
     still fit (max below it reads nothing). Malformed answers are logged and
     skipped. Answers for tags not in flight are still returned (the
-    caller's outbox delete is a no-op). */
-size_t relay_read_answers(relay_t *relay, size_t index, relay_answer_t *answers, size_t max);
+    caller's outbox delete is a no-op). `now_ms`: the peer answered then
+    (relay.c: an entry is resent only once its peer is silent, or has
+    answered something sent after it). */
+size_t relay_read_answers(relay_t *relay, size_t index, relay_answer_t *answers, size_t max,
+                          uint64_t now_ms);
 
 /*  Outbox entries addressed to a peer this relay does not know, as nacks
     (code unknown_peer) for the caller to dead-letter like a peer's nack.
     Up to `max` into answers; returns how many. */
 size_t relay_take_local_nacks(relay_t *relay, relay_answer_t *answers, size_t max);
 
-/* Forget in-flight entries the caller has deleted (acked) or moved (nacked) in a committed txn. */
-void relay_settled(relay_t *relay, const relay_answer_t *answers, size_t count);
+/*  Forget in-flight entries the caller has deleted (acked) or moved (nacked)
+    in a committed txn. `now_ms` times the answers (the smoothed ack delay). */
+void relay_settled(relay_t *relay, const relay_answer_t *answers, size_t count, uint64_t now_ms);
 
 /*  Sends new outbox entries and resends overdue ones. Call after each
     commit and when the timer says. Returns the time (ms) until the next

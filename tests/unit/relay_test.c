@@ -1,0 +1,243 @@
+/*  relay_test.c: when the relay resends an outbox entry (nodes/common/relay.h).
+    A real store and relay; the peer is a ROUTER this test owns, so it decides
+    what is answered and when. Time is the `now_ms` the test hands to the
+    relay, so every case is exact: a peer that keeps answering is not sent
+    duplicates of what is still in its queue; an entry the peer skipped (it
+    answered one sent later) is resent at once; a silent peer gets its
+    entries again after the silence. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "node_log.h"
+#include "proto.h"
+#include "relay.h"
+#include "store.h"
+#include "test_dir.h"
+
+#define RECV_TIMEOUT_MS 5000
+#define CONNECT_TRIES 500
+
+typedef struct {
+    char dir[32];
+    store_t *store;
+    relay_t *relay;
+    zsock_t *peer; /* the peer's inbox */
+    uint64_t now_ms;
+} fixture_t;
+
+static uint64_t put_entry(fixture_t *fx)
+{
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    uint64_t seq = 0;
+    assert_int_equal(store_outbox_put(txn, "peer", "envelope", 8, fx->now_ms, &seq), LEDGER_OK);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    return seq;
+}
+
+/* The tag of the next message at the peer, waiting for it with a deadline; 0 if none came. */
+static uint64_t peer_receive(fixture_t *fx, zframe_t **identity_out)
+{
+    zpoller_t *poller = zpoller_new(fx->peer, NULL);
+    void *ready = zpoller_wait(poller, RECV_TIMEOUT_MS);
+    zpoller_destroy(&poller);
+    if (!ready)
+        return 0;
+    zmsg_t *msg = zmsg_recv(fx->peer);
+    assert_non_null(msg);
+    assert_int_equal(zmsg_size(msg), 3);
+    zframe_t *identity = zmsg_pop(msg);
+    zframe_t *tag_frame = zmsg_pop(msg);
+    uint64_t tag = 0;
+    assert_int_equal(proto_tag_unpack(zframe_data(tag_frame), zframe_size(tag_frame), &tag),
+                     LEDGER_OK);
+    zframe_destroy(&tag_frame);
+    zmsg_destroy(&msg);
+    if (identity_out)
+        *identity_out = identity;
+    else
+        zframe_destroy(&identity);
+    return tag;
+}
+
+/* The peer acks `tag`; the relay reads the ack at fx->now_ms and settles it. */
+static void peer_acks(fixture_t *fx, zframe_t *identity, uint64_t tag)
+{
+    proto_msg_t ack;
+    memset(&ack, 0, sizeof ack);
+    ack.v = PROTO_VERSION;
+    snprintf(ack.origin, sizeof ack.origin, "peer-r");
+    ack.seq = tag;
+    ack.type = PROTO_ACK;
+    ack.ts_ms = fx->now_ms;
+    snprintf(ack.body.reply.of, sizeof ack.body.reply.of, "relay_test/%llu",
+             (unsigned long long)tag);
+    void *data = NULL;
+    size_t size = 0;
+    assert_int_equal(proto_encode(&ack, &data, &size, NULL, 0), LEDGER_OK);
+    uint8_t tag_bytes[PROTO_TAG_SIZE];
+    proto_tag_pack(tag, tag_bytes);
+    zmsg_t *msg = zmsg_new();
+    zmsg_append(msg, &identity);
+    zmsg_addmem(msg, tag_bytes, sizeof tag_bytes);
+    zmsg_addmem(msg, data, size);
+    free(data);
+    assert_int_equal(zmsg_send(&msg, fx->peer), 0);
+
+    zpoller_t *poller = zpoller_new(NULL);
+    zpoller_add(poller, relay_socket(fx->relay, 0));
+    assert_non_null(zpoller_wait(poller, RECV_TIMEOUT_MS));
+    zpoller_destroy(&poller);
+    relay_answer_t answers[PROTO_ACK_TAGS_MAX];
+    size_t n = relay_read_answers(fx->relay, 0, answers, PROTO_ACK_TAGS_MAX, fx->now_ms);
+    assert_int_equal(n, 1);
+    assert_int_equal(answers[0].tag, tag);
+    assert_true(answers[0].ack);
+    relay_settled(fx->relay, answers, n, fx->now_ms);
+}
+
+static uint64_t redelivered(fixture_t *fx)
+{
+    relay_stats_t st;
+    relay_get_stats(fx->relay, &st);
+    return st.redelivered;
+}
+
+static int setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/relay_test.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    fx->peer = zsock_new(ZMQ_ROUTER);
+    zsock_set_linger(fx->peer, 0);
+    int port = zsock_bind(fx->peer, "tcp://127.0.0.1:*");
+    assert_true(port > 0);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+    relay_peer_t peer = {"peer", endpoint};
+    assert_int_equal(relay_new(fx->store, &peer, 1, 100, 5000, &fx->relay), LEDGER_OK);
+    fx->now_ms = clock_wall_ms();
+
+    /* Until the connection is up (the DEALER refuses sends before): one entry,
+       pumped at advancing times until it arrives, then acked. Its ack delay
+       (1 ms) is the relay's only round-trip sample. */
+    uint64_t warm = put_entry(fx);
+    zpoller_t *poller = zpoller_new(fx->peer, NULL);
+    bool arrived = false;
+    for (int i = 0; i < CONNECT_TRIES && !arrived; i++) {
+        fx->now_ms += 20; /* past the not-connected retry (10 ms) */
+        relay_pump(fx->relay, fx->now_ms, 1000);
+        arrived = zpoller_wait(poller, 10) != NULL;
+    }
+    zpoller_destroy(&poller);
+    assert_true(arrived);
+    relay_stats_t st;
+    relay_get_stats(fx->relay, &st);
+    assert_int_equal(st.sent, 1);
+    zframe_t *identity = NULL;
+    assert_int_equal(peer_receive(fx, &identity), warm);
+    fx->now_ms += 1;
+    peer_acks(fx, identity, warm);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *fx = *state;
+    relay_destroy(&fx->relay);
+    zsock_destroy(&fx->peer);
+    store_destroy(&fx->store);
+    test_remove_dir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static void test_a_peer_that_keeps_answering_is_not_sent_duplicates(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t t0 = fx->now_ms;
+    uint64_t c = put_entry(fx);
+    relay_pump(fx->relay, t0, 1000);
+    uint64_t a = put_entry(fx);
+    fx->now_ms = t0 + 10;
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    zframe_t *identity = NULL;
+    assert_int_equal(peer_receive(fx, &identity), c);
+    assert_int_equal(peer_receive(fx, NULL), a);
+
+    /* The busy peer answers c (sent before a) 400 ms later: a is still in its queue. */
+    fx->now_ms = t0 + 400;
+    peer_acks(fx, identity, c);
+    fx->now_ms = t0 + 450; /* a's retry delay (75-125 ms) is long past */
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    assert_int_equal(redelivered(fx), 0);
+
+    /* Silent for 500 ms since its last answer: a goes out again. */
+    fx->now_ms = t0 + 400 + 500;
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    assert_int_equal(redelivered(fx), 1);
+    assert_int_equal(peer_receive(fx, NULL), a);
+}
+
+static void test_an_entry_the_peer_skipped_is_resent_once_a_later_one_is_answered(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t t0 = fx->now_ms;
+    uint64_t a = put_entry(fx);
+    relay_pump(fx->relay, t0, 1000);
+    uint64_t b = put_entry(fx);
+    fx->now_ms = t0 + 10;
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    assert_int_equal(peer_receive(fx, NULL), a); /* received, then lost: never answered */
+    zframe_t *identity = NULL;
+    assert_int_equal(peer_receive(fx, &identity), b);
+
+    fx->now_ms = t0 + 20;
+    peer_acks(fx, identity, b);
+    fx->now_ms = t0 + 150; /* a is overdue, and b, sent after it, was answered */
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    assert_int_equal(redelivered(fx), 1);
+    assert_int_equal(peer_receive(fx, NULL), a);
+}
+
+static void test_a_silent_peer_gets_its_entries_again_after_the_silence(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t t0 = fx->now_ms;
+    uint64_t a = put_entry(fx);
+    relay_pump(fx->relay, t0, 1000);
+    assert_int_equal(peer_receive(fx, NULL), a);
+    fx->now_ms = t0 + 200; /* overdue, but silent for less than 500 ms */
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    assert_int_equal(redelivered(fx), 0);
+    fx->now_ms = t0 + 500;
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    assert_int_equal(redelivered(fx), 1);
+    assert_int_equal(peer_receive(fx, NULL), a);
+}
+
+int main(void)
+{
+    node_log_init("relay_test", NODE_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_a_peer_that_keeps_answering_is_not_sent_duplicates,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_an_entry_the_peer_skipped_is_resent_once_a_later_one_is_answered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_silent_peer_gets_its_entries_again_after_the_silence,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
