@@ -67,7 +67,7 @@ static bool extend_to(prealloc_t *self, size_t target)
     }
     atomic_fetch_add(&self->bytes_allocated, target - start);
     atomic_store(&self->allocated_end, target);
-    /* The allocation's journal commit happens here, not in a node's commit. */
+    /* The allocation's metadata is written here, not in a node's commit. */
     if (fdatasync(self->fd) != 0) {
         count_failure(self, errno);
         return false;

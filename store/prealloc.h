@@ -2,13 +2,15 @@
 
     Why: LMDB grows its data file by writing pages past the end. On ext4 (and
     most file systems) a write that allocates blocks and moves the file size
-    makes the next fdatasync commit the file system's journal too; the journal
-    is shared by every process on the disk, so each commit waits for a journal
-    commit and the three nodes' commits queue behind each other's. Measured on
-    the 2-vCPU VM (three writers at once, 3 pages and two fdatasyncs per
-    commit, like an LMDB commit; bench/fsync_growth.c): p50 / p99 0.66 / 1.6 ms
-    when the file grows, 0.58 / 0.87 ms when the blocks were fallocate()d
-    before, 0.42 / 0.88 ms when they were written with zeros before.
+    makes the next fdatasync write the allocation and the inode too: on a
+    journaled ext4 that is a commit of the journal, which every process on
+    the disk shares, so the three nodes' commits queue behind each other's;
+    without a journal (this VM's ext4: perf shows ext4_fsync_nojournal) it is
+    extra metadata writes in each commit. Measured on the 2-vCPU VM (three
+    writers at once, 3 pages and two fdatasyncs per commit, like an LMDB
+    commit; bench/fsync_growth.c): commit p50 0.77 ms when the file grows,
+    0.65 ms when its blocks were fallocate()d before, 0.45 ms when they were
+    written with zeros before (p99 noisy: 1.2-2.1 ms in all three).
 
     Zeros would be faster per commit but double the bytes written (the data
     files grow by ~2.5 KB per transfer, ~17 MB/s at the peak): in an A/B run
@@ -20,8 +22,10 @@
     size). Pages past LMDB's last page are never read by it.
 
     So a thread of its own fallocate()s past the used end and fdatasyncs,
-    off the committing thread's path: the journal commit for the allocation
-    happens there, once per chunk, instead of in the commits.
+    off the committing thread's path: the allocation's metadata (or journal
+    commit) is written there, once per chunk, instead of in the commits.
+    Writing into an "unwritten" extent still marks it written at the next
+    fdatasync, which is why fallocate gains less than zeros do.
 
     A file system without fallocate (EOPNOTSUPP) turns the thread off: LMDB
     writes past the end as before. Threads: prealloc_note_used from any

@@ -261,8 +261,11 @@ size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, 
                     relay_answer_t *a = &answers[n++];
                     a->tag = self->answer_tags[t];
                     a->ack = reply.type == PROTO_ACK;
-                    snprintf(a->code, sizeof a->code, "%s", reply.body.reply.code);
-                    snprintf(a->reason, sizeof a->reason, "%s", reply.body.reply.reason);
+                    a->code[0] = a->reason[0] = '\0'; /* an ack has none: no copy per tag */
+                    if (!a->ack) {
+                        snprintf(a->code, sizeof a->code, "%s", reply.body.reply.code);
+                        snprintf(a->reason, sizeof a->reason, "%s", reply.body.reply.reason);
+                    }
                 }
             }
             proto_msg_release(&reply);
