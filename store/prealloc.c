@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 struct prealloc_t {
     int fd;
     size_t ahead_bytes;
@@ -25,6 +27,8 @@ struct prealloc_t {
     bool stop;              /* under mutex */
     _Atomic size_t allocated_end;
     atomic_bool unsupported;
+    uint32_t retry_ms;
+    _Atomic uint64_t retry_after_ms; /* CLOCK_MONOTONIC: no new round before this */
     _Atomic uint64_t bytes_allocated, extensions, failures;
     atomic_int last_errno;
 };
@@ -38,6 +42,7 @@ static void count_failure(prealloc_t *self, int err)
 {
     atomic_fetch_add(&self->failures, 1);
     atomic_store(&self->last_errno, err ? err : EIO);
+    atomic_store(&self->retry_after_ms, clock_mono_ms() + self->retry_ms);
 }
 
 /*  Allocates the file up to `target` and makes that durable. fallocate (mode
@@ -101,7 +106,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-ledger_err_t prealloc_new(int fd, size_t ahead_bytes, prealloc_t **out)
+ledger_err_t prealloc_new(int fd, size_t ahead_bytes, uint32_t retry_ms, prealloc_t **out)
 {
     if (fd < 0 || ahead_bytes == 0 || !out)
         return LEDGER_E_INVALID;
@@ -110,6 +115,7 @@ ledger_err_t prealloc_new(int fd, size_t ahead_bytes, prealloc_t **out)
         return LEDGER_E_NOMEM;
     self->fd = fd;
     self->ahead_bytes = round_up(ahead_bytes, 4096);
+    self->retry_ms = retry_ms;
     pthread_mutex_init(&self->mutex, NULL);
     pthread_cond_init(&self->wake, NULL);
     pthread_condattr_t attr;
@@ -154,7 +160,7 @@ void prealloc_note_used(prealloc_t *self, size_t used_bytes, size_t limit_bytes)
     assert(self);
     size_t allocated = atomic_load(&self->allocated_end);
     if (allocated >= limit_bytes || allocated >= used_bytes + self->ahead_bytes / 2 ||
-        atomic_load(&self->unsupported))
+        atomic_load(&self->unsupported) || clock_mono_ms() < atomic_load(&self->retry_after_ms))
         return;
     size_t target = round_up(used_bytes + self->ahead_bytes, PREALLOC_CHUNK_BYTES);
     if (target > limit_bytes)

@@ -56,11 +56,14 @@ typedef struct {
 } prealloc_stats_t;
 
 /*  Starts the thread for `fd` (not owned: the caller keeps it open until
-    prealloc_destroy returns). `ahead_bytes` (> 0): how far past the used end
-    the file is kept allocated; the thread is woken once less than half of
-    that is left. Errors: LEDGER_E_INVALID (bad arguments), LEDGER_E_NOMEM,
-    LEDGER_E_IO (the thread did not start). */
-ledger_err_t prealloc_new(int fd, size_t ahead_bytes, prealloc_t **out);
+    prealloc_destroy returns; give it an fd of its own, not the one LMDB
+    writes through: a write-back error is reported once per open file).
+    `ahead_bytes` (> 0): how far past the used end the file is kept
+    allocated; the thread is woken once less than half of that is left.
+    After a failure (a full disk) notes are ignored for `retry_ms`.
+    Errors: LEDGER_E_INVALID (bad arguments), LEDGER_E_NOMEM, LEDGER_E_IO
+    (the thread did not start). */
+ledger_err_t prealloc_new(int fd, size_t ahead_bytes, uint32_t retry_ms, prealloc_t **out);
 
 /*  Stops and joins the thread (a call in progress finishes first), frees,
     sets *self_p to NULL. NULL or *self_p NULL: nothing. */

@@ -24,6 +24,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -50,6 +51,8 @@
 #define STORE_DIR_MODE 0700
 #define STORE_FILE_MODE 0600
 #define STORE_PATH_MAX 4000 /* directory name, leaving room for "/data.mdb" */
+#define STORE_PREALLOC_RETRY_MS                                                                    \
+    1000 /* after a failed preallocation (a full disk), wait this long */
 
 #define STORE_RECORD_VERSION 1 /* first byte of every outbox / dead letter record */
 
@@ -114,7 +117,9 @@ struct store_t {
     pthread_rwlock_t resize_lock; /* read: a transaction is open; write: resizing */
     pthread_mutex_t error_lock;
     char error[STORE_ERROR_TEXT_MAX];
-    prealloc_t *prealloc; /* NULL unless prealloc_ahead_bytes */
+    prealloc_t *prealloc;   /* NULL unless prealloc_ahead_bytes */
+    int prealloc_fd;        /* its own fd on data.mdb (-1 without): see start_prealloc */
+    size_t lmdb_page_bytes; /* LMDB's page (ms_psize): me_last_pgno counts in it */
 };
 
 struct store_txn_t {
@@ -534,23 +539,29 @@ static void note_pages_used(store_t *store)
     MDB_envinfo info;
     if (!store->prealloc || mdb_env_info(store->env, &info) != 0)
         return;
-    prealloc_note_used(store->prealloc, ((size_t)info.me_last_pgno + 1) * store->page_bytes,
+    prealloc_note_used(store->prealloc, ((size_t)info.me_last_pgno + 1) * store->lmdb_page_bytes,
                        info.me_mapsize);
 }
 
-static ledger_err_t start_prealloc(store_t *store, size_t ahead_bytes)
+/*  The thread gets an fd of its own on data.mdb, not LMDB's: Linux reports a
+    write-back error once per open file, so an fdatasync of the thread's on
+    LMDB's fd could take an error that LMDB's own commit must see. */
+static ledger_err_t start_prealloc(store_t *store, const char *dir, size_t ahead_bytes)
 {
-    int fd = -1;
-    int rc = mdb_env_get_fd(store->env, &fd);
-    if (rc != 0)
-        return store_rc(store, rc, "mdb_env_get_fd");
     MDB_stat st;
-    rc = mdb_env_stat(store->env, &st);
+    int rc = mdb_env_stat(store->env, &st);
     if (rc != 0)
         return store_rc(store, rc, "mdb_env_stat");
-    /* LMDB's page is the OS page; me_last_pgno counts in it. */
-    assert(st.ms_psize == store->page_bytes);
-    ledger_err_t err = prealloc_new(fd, ahead_bytes, &store->prealloc);
+    store->lmdb_page_bytes = st.ms_psize;
+    char path[STORE_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    store->prealloc_fd = open(path, O_RDWR | O_CLOEXEC);
+    if (store->prealloc_fd < 0) {
+        set_error(store, "cannot open %s for preallocation: %s", path, strerror(errno));
+        return LEDGER_E_IO;
+    }
+    ledger_err_t err =
+        prealloc_new(store->prealloc_fd, ahead_bytes, STORE_PREALLOC_RETRY_MS, &store->prealloc);
     if (err != LEDGER_OK) {
         set_error(store, "cannot start the preallocation thread: %s", ledger_err_name(err));
         return err;
@@ -612,6 +623,7 @@ ledger_err_t store_open(const char *dir, const store_config_t *config, store_t *
     if (!store)
         return LEDGER_E_NOMEM;
     store->page_bytes = page_bytes;
+    store->prealloc_fd = -1;
     store->map_max_bytes = map_max;
     atomic_init(&store->map_bytes, map_initial);
     atomic_init(&store->open_txns, 0);
@@ -658,7 +670,7 @@ ledger_err_t store_open(const char *dir, const store_config_t *config, store_t *
     store->max_key_bytes = (size_t)mdb_env_get_maxkeysize(store->env);
     refresh_map_bytes(store);
     if (config && config->prealloc_ahead_bytes) {
-        err = start_prealloc(store, config->prealloc_ahead_bytes);
+        err = start_prealloc(store, dir, config->prealloc_ahead_bytes);
         if (err != LEDGER_OK) {
             memcpy(tls_open_error, store->error, sizeof tls_open_error);
             store_destroy(&store);
@@ -675,6 +687,8 @@ void store_destroy(store_t **store_p)
         return;
     store_t *store = *store_p;
     prealloc_destroy(&store->prealloc); /* its thread uses the file: stop it first */
+    if (store->prealloc_fd >= 0)
+        close(store->prealloc_fd);
     /* Closing under an open transaction is a programmer error: LMDB would free it under us. */
     assert(atomic_load(&store->open_txns) == 0);
     mdb_env_close(store->env);

@@ -644,7 +644,7 @@ static bool process_ready(node_t *self)
     for (size_t k = 0; k < peers; k++)
         self->answer_count += relay_read_answers(
             self->relay, (self->answer_turn + k) % peers, self->answers + self->answer_count,
-            NODE_ANSWERS_MAX - self->answer_count, node_now_ms());
+            NODE_ANSWERS_MAX - self->answer_count, clock_mono_ms());
     self->answer_turn++;
     self->answer_count += relay_take_local_nacks(self->relay, self->answers + self->answer_count,
                                                  NODE_ANSWERS_MAX - self->answer_count);
@@ -685,7 +685,7 @@ static bool process_ready(node_t *self)
     publish_emitted(self);
     if (self->local_count)
         self->app.local_done(self->app.app, LEDGER_OK);
-    relay_settled(self->relay, self->answers, self->answer_count, node_now_ms());
+    relay_settled(self->relay, self->answers, self->answer_count);
     count_outcomes(self, commit_us);
     node_ctx_reset(&self->ctx);
     if (self->app.on_commit && self->batch_count)
@@ -712,7 +712,7 @@ ledger_err_t node_run(node_t *self)
         items[2 + i] =
             (zmq_pollitem_t){.socket = relay_socket(self->relay, i), .events = ZMQ_POLLIN};
 
-    uint64_t timeout_ms = relay_pump(self->relay, node_now_ms(), NODE_IDLE_MS);
+    uint64_t timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
     while (!stop_requested) {
         int rc = zmq_poll(items, (int)(2 + peers), (long)timeout_ms);
         if (rc < 0 && zmq_errno() != EINTR) {
@@ -734,7 +734,7 @@ ledger_err_t node_run(node_t *self)
             if (store_write(self->store, prune_seen, &pruned) == LEDGER_OK && pruned)
                 node_log(NODE_LOG_INFO, "event=seen_pruned count=%zu", pruned);
         }
-        timeout_ms = relay_pump(self->relay, now, NODE_IDLE_MS);
+        timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
         if (!ok)
             usleep(NODE_FAILURE_PAUSE_MS * 1000); /* back off from a failing disk */
     }

@@ -17,31 +17,35 @@
     is not connected yet, e.g. just after start): much sooner than the ack
     timeout, which must leave the peer time to commit a batch. */
 #define RELAY_CONNECT_RETRY_MS 10
-/*  A busy peer answers late, not never: a sent entry is resent only after
-    RELAY_RTO_FACTOR times the peer's smoothed send->ack delay when that is
-    longer than the backoff, so a backlog at a live peer (the batch endpoint
-    queues thousands) does not turn into a storm of duplicates behind it.
-    Capped, so a peer that died with a long queue still gets its resends. */
-#define RELAY_RTO_FACTOR 3u
-#define RELAY_RTO_MAX_MS 30000u
 /*  A connection delivers in order, so while a peer keeps answering, an entry
     it has not answered yet is still in its queue, not lost: resending it
     only adds a duplicate to that queue (under a backlog that was half of all
-    messages: bench/README.md). An overdue entry is therefore resent only
-    when the peer has answered something sent after it (the entry was lost:
-    the peer restarted, or dropped a message it could not read) or when the
-    peer has not answered anything for as long as the entry's retry delay,
-    and at least RELAY_SILENCE_MIN_MS (a busy peer's commit of a large batch
-    can take a few hundred ms; silence is for a peer that is gone). */
+    messages: bench/README.md). An entry that went out is therefore resent
+    only when
+      - the peer has answered an entry first sent after this entry's last
+        send: this copy was lost (the peer restarted, the connection was made
+        again, the peer dropped a message it could not read or its batch
+        failed). Checked as soon as such an answer is settled. Sends are
+        numbered per peer, so entries sent in the same millisecond are
+        ordered, and an ack of an entry's first copy that comes after a
+        resend is not taken for a gap; or
+      - the peer has said nothing since this entry's last send (or since its
+        own last answer, if later) for the entry's backoff, and at least
+        RELAY_SILENCE_MIN_MS: a busy peer's commit of a large batch can take
+        a few hundred ms; silence is for a peer that is gone.
+    Times are CLOCK_MONOTONIC ms (the caller's now_ms): the relay's state is
+    in memory only, and a step of the wall clock must not stall it. */
 #define RELAY_SILENCE_MIN_MS 500u
 
 typedef struct {
     uint64_t seq;
-    uint64_t deadline_ms; /* resend when now >= deadline */
-    uint32_t attempts;    /* tries so far, sent or refused by a peer that is away */
-    uint64_t sent_ms;     /* last time it went out */
+    uint64_t deadline_ms;   /* look at it again when now >= deadline */
+    uint32_t attempts;      /* tries so far, sent or refused by a peer that is away */
+    uint64_t sent_ms;       /* last time it went out */
+    uint64_t first_send_no; /* the peer's send number of its first copy */
+    uint64_t last_send_no;  /* ... and of its last copy */
     uint8_t peer;
-    bool sent; /* went out at least once: later retries wait for an ack timeout */
+    bool sent; /* went out at least once: later retries wait for an answer */
     bool done;
 } inflight_t;
 
@@ -55,9 +59,9 @@ struct relay_t {
     inflight_t *inflight; /* sorted by seq */
     size_t inflight_count, inflight_cap, inflight_done;
     uint64_t next_deadline_ms;
-    uint64_t srtt_ms[RELAY_PEERS_MAX]; /* smoothed send->ack delay per peer, 0 = no sample yet */
-    uint64_t last_answer_ms[RELAY_PEERS_MAX];          /* when the peer last answered anything */
-    uint64_t newest_answered_send_ms[RELAY_PEERS_MAX]; /* latest send of an answered entry */
+    uint64_t send_no[RELAY_PEERS_MAX];        /* sends to the peer so far (numbers the sends) */
+    uint64_t last_answer_ms[RELAY_PEERS_MAX]; /* when the peer last answered anything */
+    uint64_t newest_answered_first_send_no[RELAY_PEERS_MAX]; /* of the entries it answered */
     relay_stats_t stats;
     store_outbox_entry_t load[RELAY_LOAD_BATCH];
     relay_answer_t local_nacks[RELAY_LOCAL_NACKS_MAX]; /* entries for peers not configured */
@@ -126,6 +130,15 @@ size_t relay_peer_count(const relay_t *relay)
     return relay->peer_count;
 }
 
+/* retry_min_ms doubled per earlier try, at most retry_max_ms; no jitter. */
+static uint64_t backoff_base_ms(const relay_t *self, uint32_t attempts)
+{
+    uint64_t delay = self->retry_min_ms;
+    for (uint32_t i = 1; i < attempts && delay < self->retry_max_ms; i++)
+        delay *= 2;
+    return delay < self->retry_max_ms ? delay : self->retry_max_ms;
+}
+
 static uint64_t backoff_ms(const relay_t *self, uint32_t attempts, bool sent)
 {
     uint64_t delay = sent || self->retry_min_ms < RELAY_CONNECT_RETRY_MS ? self->retry_min_ms
@@ -139,17 +152,10 @@ static uint64_t backoff_ms(const relay_t *self, uint32_t attempts, bool sent)
     return delay - delay / 4 + (spread ? (uint64_t)rand() % (spread + 1) : 0);
 }
 
-/* Delay before the next try: the backoff, or longer while the peer is slow to ack. */
-static uint64_t retry_delay_ms(const relay_t *self, size_t peer, uint32_t attempts, bool sent)
-{
-    uint64_t delay = backoff_ms(self, attempts, sent);
-    uint64_t rto = sent ? self->srtt_ms[peer] * RELAY_RTO_FACTOR : 0;
-    if (rto > RELAY_RTO_MAX_MS)
-        rto = RELAY_RTO_MAX_MS;
-    return rto > delay ? rto : delay;
-}
-
-static bool send_entry(relay_t *self, size_t peer, uint64_t seq, const void *msg, size_t size)
+/*  Sends an entry; on success *send_no_out gets its number among the sends
+    to this peer. */
+static bool send_entry(relay_t *self, size_t peer, uint64_t seq, const void *msg, size_t size,
+                       uint64_t *send_no_out)
 {
     uint8_t tag[PROTO_TAG_SIZE];
     proto_tag_pack(seq, tag);
@@ -157,7 +163,10 @@ static bool send_entry(relay_t *self, size_t peer, uint64_t seq, const void *msg
     if (zmq_send(sock, tag, sizeof tag, ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int)sizeof tag)
         return false;
     /* A multipart message is queued whole once its first part is accepted. */
-    return zmq_send(sock, msg, size, ZMQ_DONTWAIT) == (int)size;
+    if (zmq_send(sock, msg, size, ZMQ_DONTWAIT) != (int)size)
+        return false;
+    *send_no_out = ++self->send_no[peer];
+    return true;
 }
 
 static int find_peer(const relay_t *self, const char *name)
@@ -291,26 +300,27 @@ size_t relay_take_local_nacks(relay_t *self, relay_answer_t *answers, size_t max
     return n;
 }
 
-void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count, uint64_t now_ms)
+void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count)
 {
+    bool newer_answered = false;
     for (size_t i = 0; i < count; i++) {
         inflight_t *e = inflight_find(self, answers[i].tag);
         if (answers[i].ack)
             self->stats.acked++;
         else
             self->stats.nacked++;
-        /* Only entries sent once are timed: an ack after a resend may answer either copy. */
-        if (e && !e->done && e->sent && e->attempts == 1 && now_ms >= e->sent_ms) {
-            uint64_t sample = now_ms - e->sent_ms, *srtt = &self->srtt_ms[e->peer];
-            *srtt = *srtt ? (*srtt * 7 + sample) / 8 : sample;
-        }
         if (e && !e->done) {
-            if (e->sent && e->sent_ms > self->newest_answered_send_ms[e->peer])
-                self->newest_answered_send_ms[e->peer] = e->sent_ms;
+            /* The answer may be to any copy: count only what the first one proves. */
+            if (e->sent && e->first_send_no > self->newest_answered_first_send_no[e->peer]) {
+                self->newest_answered_first_send_no[e->peer] = e->first_send_no;
+                newer_answered = true;
+            }
             e->done = true;
             self->inflight_done++;
         }
     }
+    if (newer_answered)
+        self->next_deadline_ms = 0; /* look for entries it proves lost at the next pump */
     inflight_compact(self);
 }
 
@@ -352,15 +362,18 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
                 }
                 continue;
             }
-            bool sent = send_entry(self, (size_t)peer, o->seq, o->msg, o->msg_size);
+            uint64_t send_no = 0;
+            bool sent = send_entry(self, (size_t)peer, o->seq, o->msg, o->msg_size, &send_no);
             if (sent)
                 self->stats.sent++;
             inflight_t entry = {.seq = o->seq,
                                 .peer = (uint8_t)peer,
                                 .attempts = 1,
                                 .sent = sent,
-                                .sent_ms = now_ms};
-            entry.deadline_ms = now_ms + retry_delay_ms(self, (size_t)peer, 1, sent);
+                                .sent_ms = now_ms,
+                                .first_send_no = send_no,
+                                .last_send_no = send_no};
+            entry.deadline_ms = now_ms + backoff_ms(self, 1, sent);
             if (inflight_push(self, entry) != LEDGER_OK)
                 return; /* out of memory: the entry stays in the outbox, found after restart */
         }
@@ -390,7 +403,7 @@ static void log_redelivery(const relay_t *self, const inflight_t *e, const store
 /* How long a peer must say nothing before entry `e` counts as lost (RELAY_SILENCE_MIN_MS). */
 static uint64_t silence_ms(const relay_t *self, const inflight_t *e)
 {
-    uint64_t delay = retry_delay_ms(self, e->peer, e->attempts, true);
+    uint64_t delay = backoff_base_ms(self, e->attempts);
     return delay > RELAY_SILENCE_MIN_MS ? delay : RELAY_SILENCE_MIN_MS;
 }
 
@@ -401,15 +414,17 @@ static uint64_t quiet_since_ms(const relay_t *self, const inflight_t *e)
     return last > e->sent_ms ? last : e->sent_ms;
 }
 
-/*  An overdue entry that was sent: resend it only if the peer answered
-    something sent after it, or has said nothing for silence_ms since the
-    entry went out (the rule at RELAY_SILENCE_MIN_MS). */
-static bool peer_lost_entry(const relay_t *self, const inflight_t *e, uint64_t now_ms)
+/* The peer answered an entry first sent after this one's last copy: that copy was lost. */
+static bool peer_skipped(const relay_t *self, const inflight_t *e)
 {
-    if (self->newest_answered_send_ms[e->peer] > e->sent_ms)
-        return true;
+    return e->sent && self->newest_answered_first_send_no[e->peer] > e->last_send_no;
+}
+
+/* The peer has said nothing for silence_ms since entry `e` went out. */
+static bool peer_silent(const relay_t *self, const inflight_t *e, uint64_t now_ms)
+{
     uint64_t since = quiet_since_ms(self, e);
-    return now_ms < since || now_ms - since >= silence_ms(self, e);
+    return now_ms >= since && now_ms - since >= silence_ms(self, e);
 }
 
 static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
@@ -421,12 +436,13 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         inflight_t *e = &self->inflight[i];
         if (e->done)
             continue;
-        if (e->deadline_ms > now_ms) {
+        bool skipped = peer_skipped(self, e);
+        if (!skipped && e->deadline_ms > now_ms) {
             if (e->deadline_ms < next)
                 next = e->deadline_ms;
             continue;
         }
-        if (e->sent && !peer_lost_entry(self, e, now_ms)) {
+        if (e->sent && !skipped && !peer_silent(self, e, now_ms)) {
             /* Still in the queue of a peer that is answering: look again later. */
             e->deadline_ms = quiet_since_ms(self, e) + silence_ms(self, e);
             if (e->deadline_ms < next)
@@ -446,8 +462,10 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         }
         /* attempts counts tries, sent or not, so a peer that is away backs off too; the
            first real send starts the ack-timeout backoff afresh. */
-        if (send_entry(self, e->peer, e->seq, o.msg, o.msg_size)) {
+        uint64_t send_no = 0;
+        if (send_entry(self, e->peer, e->seq, o.msg, o.msg_size, &send_no)) {
             e->sent_ms = now_ms;
+            e->last_send_no = send_no;
             if (e->sent) {
                 e->attempts++;
                 self->stats.redelivered++;
@@ -456,12 +474,13 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             } else {
                 e->sent = true;
                 e->attempts = 1;
+                e->first_send_no = send_no;
                 self->stats.sent++;
             }
         } else {
             e->attempts++;
         }
-        e->deadline_ms = now_ms + retry_delay_ms(self, e->peer, e->attempts, e->sent);
+        e->deadline_ms = now_ms + backoff_ms(self, e->attempts, e->sent);
         if (e->deadline_ms < next)
             next = e->deadline_ms;
     }

@@ -9,8 +9,8 @@
     to retry_max_ms), for as long as it takes: nothing is dropped because a
     peer was away. A connection delivers in order, so an overdue entry is
     resent only when the peer has answered something sent after it (it was
-    lost) or has said nothing for the retry delay (at least 500 ms): a peer
-    that is busy with a queue keeps answering and is not sent duplicates.
+    lost) or has said nothing for the backoff (at least 500 ms): a peer that
+    is busy with a queue keeps answering and is not sent duplicates.
     After a restart every outbox entry is sent again; the receivers' seen
     ids make that harmless.
 
@@ -70,9 +70,9 @@ typedef struct {
     PROTO_ACK_TAGS_MAX tags, so a message is read only while that many
     still fit (max below it reads nothing). Malformed answers are logged and
     skipped. Answers for tags not in flight are still returned (the
-    caller's outbox delete is a no-op). `now_ms`: the peer answered then
-    (relay.c: an entry is resent only once its peer is silent, or has
-    answered something sent after it). */
+    caller's outbox delete is a no-op). `now_ms` (CLOCK_MONOTONIC, as for
+    relay_pump): the peer answered then (relay.c: an entry is resent only
+    once its peer is silent, or has answered something sent after it). */
 size_t relay_read_answers(relay_t *relay, size_t index, relay_answer_t *answers, size_t max,
                           uint64_t now_ms);
 
@@ -82,12 +82,14 @@ size_t relay_read_answers(relay_t *relay, size_t index, relay_answer_t *answers,
 size_t relay_take_local_nacks(relay_t *relay, relay_answer_t *answers, size_t max);
 
 /*  Forget in-flight entries the caller has deleted (acked) or moved (nacked)
-    in a committed txn. `now_ms` times the answers (the smoothed ack delay). */
-void relay_settled(relay_t *relay, const relay_answer_t *answers, size_t count, uint64_t now_ms);
+    in a committed txn. An answer to an entry sent after others still in
+    flight makes the next relay_pump resend those (relay.c). */
+void relay_settled(relay_t *relay, const relay_answer_t *answers, size_t count);
 
 /*  Sends new outbox entries and resends overdue ones. Call after each
-    commit and when the timer says. Returns the time (ms) until the next
-    resend is due, at most `idle_ms`. */
+    commit and when the timer says. `now_ms`: CLOCK_MONOTONIC ms
+    (clock_mono_ms), the same clock for every call. Returns the time (ms)
+    until the next resend is due, at most `idle_ms`. */
 uint64_t relay_pump(relay_t *relay, uint64_t now_ms, uint64_t idle_ms);
 
 void relay_get_stats(const relay_t *relay, relay_stats_t *stats_out);

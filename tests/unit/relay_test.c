@@ -102,7 +102,7 @@ static void peer_acks(fixture_t *fx, zframe_t *identity, uint64_t tag)
     assert_int_equal(n, 1);
     assert_int_equal(answers[0].tag, tag);
     assert_true(answers[0].ack);
-    relay_settled(fx->relay, answers, n, fx->now_ms);
+    relay_settled(fx->relay, answers, n);
 }
 
 static uint64_t redelivered(fixture_t *fx)
@@ -183,6 +183,9 @@ static void test_a_peer_that_keeps_answering_is_not_sent_duplicates(void **state
     fx->now_ms = t0 + 450; /* a's retry delay (75-125 ms) is long past */
     relay_pump(fx->relay, fx->now_ms, 1000);
     assert_int_equal(redelivered(fx), 0);
+    fx->now_ms = t0 + 600; /* 590 ms since a went out, but only 200 since the peer answered */
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    assert_int_equal(redelivered(fx), 0);
 
     /* Silent for 500 ms since its last answer: a goes out again. */
     fx->now_ms = t0 + 400 + 500;
@@ -228,6 +231,49 @@ static void test_a_silent_peer_gets_its_entries_again_after_the_silence(void **s
     assert_int_equal(peer_receive(fx, NULL), a);
 }
 
+static void test_entries_sent_in_the_same_millisecond_are_still_ordered(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t t0 = fx->now_ms;
+    uint64_t a = put_entry(fx);
+    uint64_t b = put_entry(fx);
+    relay_pump(fx->relay, t0, 1000);             /* both go out at t0 */
+    assert_int_equal(peer_receive(fx, NULL), a); /* lost */
+    zframe_t *identity = NULL;
+    assert_int_equal(peer_receive(fx, &identity), b);
+    fx->now_ms = t0 + 1;
+    peer_acks(fx, identity, b);
+    fx->now_ms = t0 + 2; /* not even a's backoff: the answer to b proves a lost */
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    assert_int_equal(redelivered(fx), 1);
+    assert_int_equal(peer_receive(fx, NULL), a);
+}
+
+static void test_an_ack_of_a_first_copy_after_a_resend_proves_nothing_lost(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t t0 = fx->now_ms;
+    uint64_t a = put_entry(fx);
+    relay_pump(fx->relay, t0, 1000);
+    uint64_t e = put_entry(fx);
+    fx->now_ms = t0 + 300;
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    zframe_t *identity = NULL;
+    assert_int_equal(peer_receive(fx, &identity), a);
+    assert_int_equal(peer_receive(fx, NULL), e);
+    fx->now_ms = t0 + 500; /* the peer is silent: a goes out again, after e */
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    assert_int_equal(redelivered(fx), 1);
+    assert_int_equal(peer_receive(fx, NULL), a);
+
+    /* The peer answers a's first copy (sent before e): e is still in its queue. */
+    fx->now_ms = t0 + 510;
+    peer_acks(fx, identity, a);
+    fx->now_ms = t0 + 520;
+    relay_pump(fx->relay, fx->now_ms, 1000);
+    assert_int_equal(redelivered(fx), 1);
+}
+
 int main(void)
 {
     node_log_init("relay_test", NODE_LOG_ERROR);
@@ -238,6 +284,10 @@ int main(void)
             test_an_entry_the_peer_skipped_is_resent_once_a_later_one_is_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_silent_peer_gets_its_entries_again_after_the_silence,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_entries_sent_in_the_same_millisecond_are_still_ordered,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_an_ack_of_a_first_copy_after_a_resend_proves_nothing_lost, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
