@@ -105,11 +105,31 @@ static void peer_acks(fixture_t *fx, zframe_t *identity, uint64_t tag)
     relay_settled(fx->relay, answers, n);
 }
 
+/* The relay's turn at time `t`: sends what is new, resends what it must. */
+static void pump_at(fixture_t *fx, uint64_t t)
+{
+    fx->now_ms = t;
+    relay_pump(fx->relay, t, 1000);
+}
+
 static uint64_t redelivered(fixture_t *fx)
 {
     relay_stats_t st;
     relay_get_stats(fx->relay, &st);
     return st.redelivered;
+}
+
+/* `count` resends so far, the last of them `tag`, which the peer receives. */
+static void expect_resent(fixture_t *fx, uint64_t count, uint64_t tag)
+{
+    assert_int_equal(redelivered(fx), count);
+    assert_int_equal(peer_receive(fx, NULL), tag);
+}
+
+static void peer_acks_at(fixture_t *fx, uint64_t t, zframe_t *identity, uint64_t tag)
+{
+    fx->now_ms = t;
+    peer_acks(fx, identity, tag);
 }
 
 static int setup(void **state)
@@ -169,29 +189,23 @@ static void test_a_peer_that_keeps_answering_is_not_sent_duplicates(void **state
     fixture_t *fx = *state;
     uint64_t t0 = fx->now_ms;
     uint64_t c = put_entry(fx);
-    relay_pump(fx->relay, t0, 1000);
+    pump_at(fx, t0);
     uint64_t a = put_entry(fx);
-    fx->now_ms = t0 + 10;
-    relay_pump(fx->relay, fx->now_ms, 1000);
+    pump_at(fx, t0 + 10);
     zframe_t *identity = NULL;
     assert_int_equal(peer_receive(fx, &identity), c);
     assert_int_equal(peer_receive(fx, NULL), a);
 
     /* The busy peer answers c (sent before a) 400 ms later: a is still in its queue. */
-    fx->now_ms = t0 + 400;
-    peer_acks(fx, identity, c);
-    fx->now_ms = t0 + 450; /* a's retry delay (75-125 ms) is long past */
-    relay_pump(fx->relay, fx->now_ms, 1000);
+    peer_acks_at(fx, t0 + 400, identity, c);
+    pump_at(fx, t0 + 450); /* a's retry delay (75-125 ms) is long past */
     assert_int_equal(redelivered(fx), 0);
-    fx->now_ms = t0 + 600; /* 590 ms since a went out, but only 200 since the peer answered */
-    relay_pump(fx->relay, fx->now_ms, 1000);
+    pump_at(fx, t0 + 600); /* 590 ms since a went out, but only 200 since the peer answered */
     assert_int_equal(redelivered(fx), 0);
 
     /* Silent for 500 ms since its last answer: a goes out again. */
-    fx->now_ms = t0 + 400 + 500;
-    relay_pump(fx->relay, fx->now_ms, 1000);
-    assert_int_equal(redelivered(fx), 1);
-    assert_int_equal(peer_receive(fx, NULL), a);
+    pump_at(fx, t0 + 400 + 500);
+    expect_resent(fx, 1, a);
 }
 
 static void test_an_entry_the_peer_skipped_is_resent_once_a_later_one_is_answered(void **state)
@@ -199,20 +213,16 @@ static void test_an_entry_the_peer_skipped_is_resent_once_a_later_one_is_answere
     fixture_t *fx = *state;
     uint64_t t0 = fx->now_ms;
     uint64_t a = put_entry(fx);
-    relay_pump(fx->relay, t0, 1000);
+    pump_at(fx, t0);
     uint64_t b = put_entry(fx);
-    fx->now_ms = t0 + 10;
-    relay_pump(fx->relay, fx->now_ms, 1000);
+    pump_at(fx, t0 + 10);
     assert_int_equal(peer_receive(fx, NULL), a); /* received, then lost: never answered */
     zframe_t *identity = NULL;
     assert_int_equal(peer_receive(fx, &identity), b);
 
-    fx->now_ms = t0 + 20;
-    peer_acks(fx, identity, b);
-    fx->now_ms = t0 + 150; /* a is overdue, and b, sent after it, was answered */
-    relay_pump(fx->relay, fx->now_ms, 1000);
-    assert_int_equal(redelivered(fx), 1);
-    assert_int_equal(peer_receive(fx, NULL), a);
+    peer_acks_at(fx, t0 + 20, identity, b);
+    pump_at(fx, t0 + 150); /* a is overdue, and b, sent after it, was answered */
+    expect_resent(fx, 1, a);
 }
 
 static void test_a_silent_peer_gets_its_entries_again_after_the_silence(void **state)
@@ -220,15 +230,12 @@ static void test_a_silent_peer_gets_its_entries_again_after_the_silence(void **s
     fixture_t *fx = *state;
     uint64_t t0 = fx->now_ms;
     uint64_t a = put_entry(fx);
-    relay_pump(fx->relay, t0, 1000);
+    pump_at(fx, t0);
     assert_int_equal(peer_receive(fx, NULL), a);
-    fx->now_ms = t0 + 200; /* overdue, but silent for less than 500 ms */
-    relay_pump(fx->relay, fx->now_ms, 1000);
+    pump_at(fx, t0 + 200); /* overdue, but silent for less than 500 ms */
     assert_int_equal(redelivered(fx), 0);
-    fx->now_ms = t0 + 500;
-    relay_pump(fx->relay, fx->now_ms, 1000);
-    assert_int_equal(redelivered(fx), 1);
-    assert_int_equal(peer_receive(fx, NULL), a);
+    pump_at(fx, t0 + 500);
+    expect_resent(fx, 1, a);
 }
 
 static void test_entries_sent_in_the_same_millisecond_are_still_ordered(void **state)
@@ -237,16 +244,13 @@ static void test_entries_sent_in_the_same_millisecond_are_still_ordered(void **s
     uint64_t t0 = fx->now_ms;
     uint64_t a = put_entry(fx);
     uint64_t b = put_entry(fx);
-    relay_pump(fx->relay, t0, 1000);             /* both go out at t0 */
+    pump_at(fx, t0);                             /* both go out at t0 */
     assert_int_equal(peer_receive(fx, NULL), a); /* lost */
     zframe_t *identity = NULL;
     assert_int_equal(peer_receive(fx, &identity), b);
-    fx->now_ms = t0 + 1;
-    peer_acks(fx, identity, b);
-    fx->now_ms = t0 + 2; /* not even a's backoff: the answer to b proves a lost */
-    relay_pump(fx->relay, fx->now_ms, 1000);
-    assert_int_equal(redelivered(fx), 1);
-    assert_int_equal(peer_receive(fx, NULL), a);
+    peer_acks_at(fx, t0 + 1, identity, b);
+    pump_at(fx, t0 + 2); /* not even a's backoff: the answer to b proves a lost */
+    expect_resent(fx, 1, a);
 }
 
 static void test_an_ack_of_a_first_copy_after_a_resend_proves_nothing_lost(void **state)
@@ -254,23 +258,18 @@ static void test_an_ack_of_a_first_copy_after_a_resend_proves_nothing_lost(void 
     fixture_t *fx = *state;
     uint64_t t0 = fx->now_ms;
     uint64_t a = put_entry(fx);
-    relay_pump(fx->relay, t0, 1000);
+    pump_at(fx, t0);
     uint64_t e = put_entry(fx);
-    fx->now_ms = t0 + 300;
-    relay_pump(fx->relay, fx->now_ms, 1000);
+    pump_at(fx, t0 + 300);
     zframe_t *identity = NULL;
     assert_int_equal(peer_receive(fx, &identity), a);
     assert_int_equal(peer_receive(fx, NULL), e);
-    fx->now_ms = t0 + 500; /* the peer is silent: a goes out again, after e */
-    relay_pump(fx->relay, fx->now_ms, 1000);
-    assert_int_equal(redelivered(fx), 1);
-    assert_int_equal(peer_receive(fx, NULL), a);
+    pump_at(fx, t0 + 500); /* the peer is silent: a goes out again, after e */
+    expect_resent(fx, 1, a);
 
     /* The peer answers a's first copy (sent before e): e is still in its queue. */
-    fx->now_ms = t0 + 510;
-    peer_acks(fx, identity, a);
-    fx->now_ms = t0 + 520;
-    relay_pump(fx->relay, fx->now_ms, 1000);
+    peer_acks_at(fx, t0 + 510, identity, a);
+    pump_at(fx, t0 + 520);
     assert_int_equal(redelivered(fx), 1);
 }
 
