@@ -124,6 +124,13 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
         node_destroy(&self);
         return LEDGER_E_NOMEM;
     }
+    /*  Touch the fixed buffers now (~10 MB at the default --batch-max): calloc
+        maps them lazily, so the node's memory would otherwise step up each
+        time a batch larger than any before touches more of them, which looks
+        like growth in a soak (fraud's heap 4.3 -> 8.9 MiB in one) but is
+        this bound being reached. */
+    explicit_bzero(self->batch, config->batch_max * sizeof *self->batch); /* not elided */
+    explicit_bzero(self->answers, NODE_ANSWERS_MAX * sizeof *self->answers);
 
     store_config_t sc = {.no_sync = config->no_sync,
                          .map_max_bytes = config->map_max_bytes,
