@@ -45,7 +45,8 @@ typedef struct {
     uint64_t first_send_no; /* the peer's send number of its first copy */
     uint64_t last_send_no;  /* ... and of its last copy */
     uint8_t peer;
-    bool sent; /* went out at least once: later retries wait for an answer */
+    bool sent;          /* went out at least once: later retries wait for an answer */
+    bool resend_failed; /* the last resend was refused by the socket (peer away) */
     bool done;
 } inflight_t;
 
@@ -417,7 +418,9 @@ static uint64_t quiet_since_ms(const relay_t *self, const inflight_t *e)
 /* The peer answered an entry first sent after this one's last copy: that copy was lost. */
 static bool peer_skipped(const relay_t *self, const inflight_t *e)
 {
-    return e->sent && self->newest_answered_first_send_no[e->peer] > e->last_send_no;
+    /* After a refused resend (the peer is away), the backoff paces the tries, not the gap. */
+    return e->sent && !e->resend_failed &&
+           self->newest_answered_first_send_no[e->peer] > e->last_send_no;
 }
 
 /* The peer has said nothing for silence_ms since entry `e` went out. */
@@ -463,6 +466,7 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         /* attempts counts tries, sent or not, so a peer that is away backs off too; the
            first real send starts the ack-timeout backoff afresh. */
         uint64_t send_no = 0;
+        e->resend_failed = false;
         if (send_entry(self, e->peer, e->seq, o.msg, o.msg_size, &send_no)) {
             e->sent_ms = now_ms;
             e->last_send_no = send_no;
@@ -479,6 +483,7 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             }
         } else {
             e->attempts++;
+            e->resend_failed = e->sent;
         }
         e->deadline_ms = now_ms + backoff_ms(self, e->attempts, e->sent);
         if (e->deadline_ms < next)
