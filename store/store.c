@@ -51,8 +51,8 @@
 #define STORE_DIR_MODE 0700
 #define STORE_FILE_MODE 0600
 #define STORE_PATH_MAX 4000 /* directory name, leaving room for "/data.mdb" */
-#define STORE_PREALLOC_RETRY_MS                                                                    \
-    1000 /* after a failed preallocation (a full disk), wait this long */
+/* After a failed preallocation (a full disk), the thread waits this long before the next try. */
+#define STORE_PREALLOC_RETRY_MS 1000
 
 #define STORE_RECORD_VERSION 1 /* first byte of every outbox / dead letter record */
 
