@@ -6,9 +6,15 @@
 #define LEDGER_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 uint64_t clock_wall_ms(void);
 uint64_t clock_mono_ms(void);
 uint64_t clock_mono_us(void);
+
+/* The CLOCK_MONOTONIC time `ms` from now, as the absolute deadline that
+   pthread_cond_timedwait (on a CLOCK_MONOTONIC condattr) and
+   pthread_rwlock_clockwrlock take. */
+struct timespec clock_mono_deadline(uint32_t ms);
 
 #endif

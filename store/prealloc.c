@@ -178,14 +178,7 @@ void prealloc_note_used(prealloc_t *self, size_t used_bytes, size_t limit_bytes)
 
 bool prealloc_wait(prealloc_t *self, uint32_t timeout_ms)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = clock_mono_deadline(timeout_ms);
     pthread_mutex_lock(&self->mutex);
     /* Until the thread has nothing left to do: the end reached, or given up. */
     while (!self->idle && !self->stop)

@@ -39,6 +39,7 @@
 #include <lmdb.h>
 #include <sodium.h>
 
+#include "clock.h"
 #include "money.h"
 
 /* --- limits and formats --------------------------------------------------- */
@@ -709,14 +710,7 @@ size_t store_map_bytes(const store_t *store)
     for every transaction of this process to end. */
 static ledger_err_t resize_lock_take(store_t *store)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += STORE_RESIZE_WAIT_MS / 1000;
-    deadline.tv_nsec += (long)(STORE_RESIZE_WAIT_MS % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec += 1;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = clock_mono_deadline(STORE_RESIZE_WAIT_MS);
     int rc = pthread_rwlock_clockwrlock(&store->resize_lock, CLOCK_MONOTONIC, &deadline);
     if (rc != 0) {
         set_error(store,

@@ -131,10 +131,10 @@ size_t relay_peer_count(const relay_t *relay)
     return relay->peer_count;
 }
 
-/* retry_min_ms doubled per earlier try, at most retry_max_ms; no jitter. */
-static uint64_t backoff_base_ms(const relay_t *self, uint32_t attempts)
+/* `first_ms` doubled per earlier try, at most retry_max_ms; no jitter. */
+static uint64_t doubled_ms(const relay_t *self, uint64_t first_ms, uint32_t attempts)
 {
-    uint64_t delay = self->retry_min_ms;
+    uint64_t delay = first_ms;
     for (uint32_t i = 1; i < attempts && delay < self->retry_max_ms; i++)
         delay *= 2;
     return delay < self->retry_max_ms ? delay : self->retry_max_ms;
@@ -142,12 +142,9 @@ static uint64_t backoff_base_ms(const relay_t *self, uint32_t attempts)
 
 static uint64_t backoff_ms(const relay_t *self, uint32_t attempts, bool sent)
 {
-    uint64_t delay = sent || self->retry_min_ms < RELAY_CONNECT_RETRY_MS ? self->retry_min_ms
+    uint64_t first = sent || self->retry_min_ms < RELAY_CONNECT_RETRY_MS ? self->retry_min_ms
                                                                          : RELAY_CONNECT_RETRY_MS;
-    for (uint32_t i = 1; i < attempts && delay < self->retry_max_ms; i++)
-        delay *= 2;
-    if (delay > self->retry_max_ms)
-        delay = self->retry_max_ms;
+    uint64_t delay = doubled_ms(self, first, attempts);
     /* +-25% jitter so that many entries do not resend in lockstep. */
     uint64_t spread = delay / 2;
     return delay - delay / 4 + (spread ? (uint64_t)rand() % (spread + 1) : 0);
@@ -404,7 +401,7 @@ static void log_redelivery(const relay_t *self, const inflight_t *e, const store
 /* How long a peer must say nothing before entry `e` counts as lost (RELAY_SILENCE_MIN_MS). */
 static uint64_t silence_ms(const relay_t *self, const inflight_t *e)
 {
-    uint64_t delay = backoff_base_ms(self, e->attempts);
+    uint64_t delay = doubled_ms(self, self->retry_min_ms, e->attempts);
     return delay > RELAY_SILENCE_MIN_MS ? delay : RELAY_SILENCE_MIN_MS;
 }
 

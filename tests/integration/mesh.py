@@ -10,6 +10,7 @@ import atexit
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -77,6 +78,23 @@ def wait_until(check, timeout=20.0, what="condition", interval=0.02):
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def parse_metrics(text):
+    """{(name, ((label, value), ...)): float} for every sample line."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})?\s+(\S+)$', line)
+        assert m, f"not a sample line: {line!r}"
+        labels = tuple(sorted(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
+        samples[(m.group(1), labels)] = float(m.group(3))
+    return samples
+
+
+def sample(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 class Mesh:
@@ -246,6 +264,12 @@ class Mesh:
 
     def admin(self, node, method, path, **kw):
         return self.request(method, path, port=self.ports[node]["admin"], **kw)
+
+    def metrics(self, node):
+        """The node's /metrics, parsed (parse_metrics); read a value with sample()."""
+        status, text, _ = self.admin(node, "GET", "/metrics")
+        assert status == 200, f"{node} /metrics: {status}"
+        return parse_metrics(text if isinstance(text, str) else text.decode())
 
     def transfer(self, src, dst, amount, key=None, currency="GBP", reference=None):
         body = {"from": src, "to": dst, "amount": amount, "currency": currency}

@@ -17,7 +17,7 @@ import time
 import unittest
 import urllib.request
 
-from mesh import NODES, MeshTest, wait_until
+from mesh import NODES, MeshTest, parse_metrics, sample, wait_until
 
 # Velocity and new-payee rules out of the way: these tests send many transfers
 # between the same accounts and want each one settled unless said otherwise.
@@ -109,23 +109,6 @@ def wait_until_quiet(check, timeout):
         return wait_until(check, timeout, "condition")
     except AssertionError:
         return False
-
-
-def parse_metrics(text):
-    """{(name, ((label, value), ...)): float} for every sample line."""
-    samples = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})?\s+(\S+)$', line)
-        assert m, f"not a sample line: {line!r}"
-        labels = tuple(sorted(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
-        samples[(m.group(1), labels)] = float(m.group(3))
-    return samples
-
-
-def sample(samples, name, **labels):
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 class HarnessTest(OperatorMeshTest):
