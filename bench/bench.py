@@ -21,7 +21,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,16 +46,10 @@ def log(*a):
     print("bench:", *a, file=sys.stderr, flush=True)
 
 
-def free_port():
-    for _ in range(1000):
-        port = random.randint(20000, 30000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
+# Ports: the integration tests' picker (never the same port twice in one
+# process, never inside the kernel's ephemeral range).
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from mesh import free_port  # noqa: E402
 
 
 def http(method, port, path, body=None, timeout=10):
@@ -91,18 +84,24 @@ def percentile(sorted_values, p):
 
 
 class Mesh:
-    def __init__(self, build, accounts, no_sync=False, tag="run"):
+    def __init__(self, build, accounts, no_sync=False, tag="run", wrapper=None, start_timeout_s=30):
+        """wrapper(node, tmp) -> argv prefix for that node's binary (callgrind.py: valgrind)."""
         self.build = build
+        self.wrapper = wrapper
+        self.start_timeout_s = start_timeout_s
         self.tmp = tempfile.mkdtemp(prefix=f"ledger-bench-{tag}-")
         self.accounts = accounts
         self.no_sync = no_sync
-        self.ports = {n: {"inbox": free_port(), "feed": free_port(), "admin": free_port()}
-                      for n in NODES}
-        self.http_port = free_port()
+        self.pick_ports()
         self.procs = {}
         self.rules = os.path.join(self.tmp, "fraud.rules")
         with open(self.rules, "w") as f:
             f.write(FRAUD_RULES)
+
+    def pick_ports(self):
+        self.ports = {n: {"inbox": free_port(), "feed": free_port(), "admin": free_port()}
+                      for n in NODES}
+        self.http_port = free_port()
 
     def ep(self, node):
         return f"tcp://127.0.0.1:{self.ports[node]['inbox']}"
@@ -124,7 +123,24 @@ class Mesh:
         })
         return env
 
-    def start(self):
+    def start(self, attempts=3):
+        """Seeds the accounts and starts the nodes. A node that dies at start (a port taken
+        by another process since it was picked) is retried on fresh ports and a fresh seed."""
+        for attempt in range(attempts):
+            dead = self._start_once()
+            if dead is None:
+                return
+            log_path = os.path.join(self.tmp, f"{dead}.log")
+            tail = open(log_path, errors="replace").read()[-600:] if os.path.exists(log_path) else ""
+            log(f"{dead} died at start (attempt {attempt + 1} of {attempts}): {tail.strip()}")
+            self.stop()
+            self.procs = {}
+            shutil.rmtree(os.path.join(self.tmp, "data"), ignore_errors=True)
+            self.pick_ports()
+        raise RuntimeError(f"the mesh did not start in {attempts} attempts")
+
+    def _start_once(self):
+        """Returns None once the gateway answers, or the name of a node that died."""
         os.makedirs(os.path.join(self.tmp, "data"), exist_ok=True)
         t0 = time.monotonic()
         subprocess.run([os.path.join(self.build, "bench", "ledger-bench-seed"),
@@ -134,20 +150,23 @@ class Mesh:
         log(f"seeded {self.accounts} accounts in {self.seed_s:.1f}s")
         for node in NODES:
             out = open(os.path.join(self.tmp, f"{node}.log"), "ab")
+            prefix = self.wrapper(node, self.tmp) if self.wrapper else []
             self.procs[node] = subprocess.Popen(
-                [os.path.join(self.build, "nodes", f"ledger-{node}")], env=self.env(node),
+                prefix + [os.path.join(self.build, "nodes", f"ledger-{node}")], env=self.env(node),
                 stdout=out, stderr=subprocess.STDOUT)
             out.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
-            try:
-                if http("GET", self.http_port, "/api/accounts?limit=1")[0] == 200:
-                    return
-            except OSError:
-                pass
             for n, p in self.procs.items():
                 if p.poll() is not None:
-                    raise RuntimeError(f"{n} died at start: see {self.tmp}/{n}.log")
+                    return n
+            try:
+                if (http("GET", self.http_port, "/api/accounts?limit=1")[0] == 200 and
+                        all(http("GET", self.ports[n]["admin"], "/health")[0] in (200, 503)
+                            for n in NODES)):
+                    return None
+            except OSError:
+                pass
             time.sleep(0.05)
         raise RuntimeError("mesh did not start")
 
@@ -552,6 +571,39 @@ def print_table(rows, pg_rows, rss, out):
         f"{acc:,} accounts: " + ", ".join(f"{n} {v / 1024:.0f}" for n, v in hw.items())
         for acc, hw in rss.items()) + "\n")
     del pg1
+    out.write("\n" + "\n".join(target_lines(rows, pg32)) + "\n")
+
+
+def target_lines(rows, pg32):
+    """Issue 7's targets, each against this run's figures (durable rows only)."""
+    durable = [r for r in rows if r["sync"] == "durable" and not r["phase"].startswith("gateway only")]
+    lines = ["Targets (issue 7), this run:"]
+
+    def line(name, value, goal, met):
+        lines.append(f"- {name}: {value} (target {goal}): {'met' if met else 'NOT met'}")
+
+    small = min((r["accounts"] for r in durable), default=None)
+    if small in pg32 and pg32[small]:
+        best = max((r for r in durable if r["accounts"] == small), key=lambda r: r["settled_per_s"])
+        ratio = best["settled_per_s"] / pg32[small]
+        line("end to end vs PostgreSQL-32", f"{ratio:.1f}x ({fmt(best['settled_per_s'])} settled/s, "
+             f"{best['phase']})", ">= 20x", ratio >= 20)
+    singles = [r for r in durable if r["mode"] == "single" and not r["offered_rate"]]
+    if singles:
+        best = max(singles, key=lambda r: r["accepted_per_s"])
+        line("single-transfer HTTP", f"{fmt(best['accepted_per_s'])} accepted/s ({best['phase']}, "
+             f"{best['conns']} connections)", ">= 10,000/s", best["accepted_per_s"] >= 10000)
+    for r in durable:
+        if r["phase"] == "half-peak":
+            line(f"p99 at half of peak, {fmt(r['accounts'])} accounts", f"{fmt(r['lat_p99_ms'], 0)} ms",
+                 "< 10 ms", r["lat_p99_ms"] < 10)
+    by = {(r["phase"], r["accounts"]): r["settled_per_s"] for r in durable}
+    for phase in ("single", "batch"):
+        if (phase, 10000) in by and (phase, 1000000) in by and by[(phase, 1000000)]:
+            slower = by[(phase, 10000)] / by[(phase, 1000000)]
+            line(f"1M accounts vs 10k, {phase}", f"{slower:.2f}x slower", "<= 2x", slower <= 2)
+    lines.append("- RSS flat and outbox back to 0: bench/run.sh --soak")
+    return lines
 
 
 def main():
@@ -606,12 +658,14 @@ def main():
                     for conns in (1, 8, 64, 256):
                         r = run_phase(args.build, mesh, f"curve-{conns}", "single", conns,
                                       max(3, duration // 3))
+                        rows.append(r)
                         pts.append((conns, r["settled_per_s"]))
                     bpts = curve.setdefault("ledger, batch HTTP (2000/request)", [])
                     for conns in (1, 4):
                         r = run_phase(args.build, mesh, f"curve-batch-{conns}", "batch", conns,
                                       max(3, duration // 3), batch=2000,
                                       max_transfers=max(3, duration // 3) * 4000)
+                        rows.append(r)
                         bpts.append((conns, r["settled_per_s"]))
                 rss[accounts if not no_sync else f"{accounts} no-sync"] = mesh.rss("VmHWM")
             finally:
