@@ -14,6 +14,14 @@ void text_copy(char *dst, size_t dst_size, const char *src)
     dst[n] = '\0';
 }
 
+void text_copy_cut(char *dst, size_t dst_size, const char *src)
+{
+    assert(dst_size >= 1);
+    size_t n = strnlen(src, dst_size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 size_t text_len_within(const char *s, size_t max)
 {
     size_t n = strnlen(s, max + 1);
@@ -34,6 +42,30 @@ bool text_parse_u64(const char *text, uint64_t *out)
     }
     *out = value;
     return true;
+}
+
+size_t text_u64(uint64_t value, char *out)
+{
+    char reversed[TEXT_U64_DIGITS_MAX];
+    size_t n = 0;
+    do {
+        reversed[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    for (size_t i = 0; i < n; i++)
+        out[i] = reversed[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
+void text_hex(uint64_t value, size_t width, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    assert(width >= 1 && width <= 16);
+    assert(width == 16 || value >> (4 * width) == 0);
+    for (size_t i = width; i-- > 0; value >>= 4)
+        out[i] = digits[value & 0xf];
+    out[width] = '\0';
 }
 
 void text_format(char *out, size_t out_size, const char *fmt, ...)

@@ -25,6 +25,8 @@
 
 #include <msgpack.h>
 
+#include "text.h"
+
 /* First allocation of an encode buffer: any saga message fits without growing. */
 #define ENCODE_INITIAL_BYTES 512
 /* Longest piece of an unknown key quoted back in a reason. */
@@ -184,7 +186,12 @@ ledger_err_t proto_id_parse(const char *id, char origin_out[PROTO_NODE_MAX + 1],
 void proto_msg_id(const proto_msg_t *msg, char out[PROTO_ID_MAX + 1])
 {
     assert(msg && out);
-    snprintf(out, PROTO_ID_MAX + 1, "%.*s/%" PRIu64, PROTO_NODE_MAX, msg->origin, msg->seq);
+    /* "<origin>/<seq>": at most PROTO_NODE_MAX + 1 + TEXT_U64_DIGITS_MAX bytes. */
+    _Static_assert(PROTO_NODE_MAX + 1 + TEXT_U64_DIGITS_MAX <= PROTO_ID_MAX, "id fits");
+    size_t n = strnlen(msg->origin, PROTO_NODE_MAX);
+    memcpy(out, msg->origin, n);
+    out[n] = '/';
+    text_u64(msg->seq, out + n + 1);
 }
 
 void proto_tag_pack(uint64_t tag, uint8_t out[PROTO_TAG_SIZE])

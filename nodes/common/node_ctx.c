@@ -1,6 +1,8 @@
 /* node_ctx.c: emitting messages from business logic into the outbox. */
 #include "node_ctx.h"
 
+#include "text.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -64,7 +66,7 @@ ledger_err_t node_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_co
     if (err)
         return err;
     msg->v = PROTO_VERSION;
-    snprintf(msg->origin, sizeof msg->origin, "%s", ctx->node_name);
+    text_copy(msg->origin, sizeof msg->origin, ctx->node_name); /* config: 1..PROTO_NODE_MAX */
     msg->seq = seq;
     msg->ts_ms = ctx->now_ms;
     if (cause)

@@ -28,6 +28,7 @@
 #include "gateway_view.h"
 #include "gateway_events.h"
 #include "record.h"
+#include "text.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -779,7 +780,10 @@ static ledger_err_t make_transfer_id(store_txn_t *txn, uint64_t now_ms,
     err = store_seq_next(txn, GATEWAY_TRANSFER_SEQUENCE, &seq);
     if (err)
         return err;
-    snprintf(out, PROTO_TRANSFER_ID_MAX + 1, "tr_%012" PRIx64 "%08" PRIx32, ms, (uint32_t)seq);
+    /* "tr_" + 12 hex digits of ms + 8 of the sequence (as "tr_%012x%08x"). */
+    memcpy(out, "tr_", 3);
+    text_hex(ms, 12, out + 3);
+    text_hex((uint32_t)seq, 8, out + 15);
     assert(gateway_transfer_id_valid(out));
     return LEDGER_OK;
 }
@@ -794,7 +798,7 @@ static void fill_result(const view_record_t *rec, bool replayed, const char *mes
     out->replayed = replayed;
     out->created_ms = rec->created_ms;
     out->request = rec->req;
-    snprintf(out->message_id, sizeof out->message_id, "%s", message_id);
+    text_copy_cut(out->message_id, sizeof out->message_id, message_id);
 }
 
 ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_request_t *req,
@@ -865,10 +869,10 @@ ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_req
     rec->status = GATEWAY_STATUS_PENDING;
     rec->created_ms = ctx->now_ms;
     rec->updated_ms = ctx->now_ms;
-    snprintf(rec->idempotency_key, sizeof rec->idempotency_key, "%s", key);
+    text_copy_cut(rec->idempotency_key, sizeof rec->idempotency_key, key);
     timeline_entry_t step = {.ts_ms = ctx->now_ms};
-    snprintf(step.step, sizeof step.step, "%s", proto_type_name(PROTO_TRANSFER_REQUESTED));
-    snprintf(step.node, sizeof step.node, "%s", ctx->node_name);
+    text_copy_cut(step.step, sizeof step.step, proto_type_name(PROTO_TRANSFER_REQUESTED));
+    text_copy_cut(step.node, sizeof step.node, ctx->node_name);
     proto_msg_id(&msg, step.message_id);
     timeline_add(rec, &step);
 
@@ -1019,9 +1023,9 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
     proto_msg_id(msg, step.message_id);
     if (timeline_has(rec, step.message_id))
         goto done; /* a replay */
-    snprintf(step.step, sizeof step.step, "%s", proto_type_name(msg->type));
-    snprintf(step.node, sizeof step.node, "%s", msg->origin);
-    snprintf(step.cause, sizeof step.cause, "%s", msg->cause);
+    text_copy_cut(step.step, sizeof step.step, proto_type_name(msg->type));
+    text_copy_cut(step.node, sizeof step.node, msg->origin);
+    text_copy_cut(step.cause, sizeof step.cause, msg->cause);
     gateway_text_sanitize(step.node);
     gateway_text_sanitize(step.message_id);
     gateway_text_sanitize(step.cause);
@@ -1031,7 +1035,7 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
         step.has_rules = true;
         step.rule_count = v->rule_count <= PROTO_RULES_MAX ? v->rule_count : PROTO_RULES_MAX;
         for (uint32_t i = 0; i < step.rule_count; i++) {
-            snprintf(step.rules[i], sizeof step.rules[i], "%s", v->rules[i]);
+            text_copy_cut(step.rules[i], sizeof step.rules[i], v->rules[i]);
             gateway_text_sanitize(step.rules[i]);
         }
     }
