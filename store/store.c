@@ -63,6 +63,9 @@
 #define META_STORE_PREFIX "store:"
 #define META_STORE_PREFIX_LEN (sizeof META_STORE_PREFIX - 1)
 #define META_OUTBOX_SEQ_KEY "store:outbox_seq"
+/* Counters a write transaction keeps in memory (more are read and written directly). */
+#define TXN_COUNTERS_MAX 8
+#define TXN_COUNTER_KEY_MAX (META_SEQ_PREFIX_LEN + STORE_SEQ_NAME_MAX)
 
 #define BE64_BYTES 8
 #define SEEN_KEY_BYTES (STORE_ORIGIN_MAX + BE64_BYTES)
@@ -123,6 +126,17 @@ struct store_t {
     size_t lmdb_page_bytes; /* LMDB's page (ms_psize): me_last_pgno counts in it */
 };
 
+/*  A sequence counter as a write transaction has it: read from META once,
+    bumped in memory, written back when the transaction commits (one put per
+    counter and transaction instead of a get and a put per value taken; the
+    outbox seq and the "msg" sequence are bumped for every message). */
+typedef struct {
+    uint8_t key[TXN_COUNTER_KEY_MAX];
+    size_t key_size;
+    uint64_t value;
+    bool dirty; /* bumped since read or written back */
+} txn_counter_t;
+
 struct store_txn_t {
     store_t *store;
     store_txn_t *parent; /* set for a child transaction (store_txn_begin_child) */
@@ -131,7 +145,11 @@ struct store_txn_t {
     bool map_full;             /* some LMDB call returned MDB_MAP_FULL */
     size_t map_bytes_at_begin; /* to tell whether another thread grew the map since */
     store_cursor_t *cursors;   /* open cursors, detached when the transaction ends */
+    txn_counter_t counters[TXN_COUNTERS_MAX]; /* top-level write transactions only */
+    size_t counter_count;
 };
+
+static ledger_err_t txn_counters_flush(store_txn_t *txn); /* named sequences, below */
 
 struct store_cursor_t {
     store_txn_t *txn; /* NULL once the transaction has ended */
@@ -808,6 +826,11 @@ ledger_err_t store_txn_begin_child(store_txn_t *parent, store_txn_t **child_out)
 {
     if (!parent || !child_out || !parent->write)
         return LEDGER_E_INVALID;
+    /* The child reads counters from the map, and may change them: hand them over. */
+    ledger_err_t err = txn_counters_flush(parent);
+    if (err != LEDGER_OK)
+        return err;
+    parent->counter_count = 0;
     store_txn_t *child = calloc(1, sizeof *child);
     if (!child)
         return LEDGER_E_NOMEM;
@@ -870,9 +893,16 @@ static ledger_err_t txn_commit(store_txn_t *txn, ledger_err_t *grow_out)
         txn_release(txn);
         return LEDGER_OK;
     }
+    ledger_err_t flushed = txn_counters_flush(txn);
     if (txn->map_full) {
         *grow_out = txn_abort_and_grow(txn);
         return LEDGER_E_MAP_FULL;
+    }
+    if (flushed != LEDGER_OK) {
+        txn_detach_cursors(txn);
+        mdb_txn_abort(txn->txn);
+        txn_release(txn);
+        return flushed;
     }
     size_t seen = txn->map_bytes_at_begin;
     txn_detach_cursors(txn);
@@ -1140,8 +1170,8 @@ void store_cursor_close(store_cursor_t **cursor_p)
 
 /* --- named sequences ------------------------------------------------------ */
 
-/* Reads the be64 counter under META `key` (0 if absent). */
-static ledger_err_t counter_peek(store_txn_t *txn, const void *key, size_t key_size,
+/* Reads the be64 counter under META `key` from the map (0 if absent). */
+static ledger_err_t counter_read(store_txn_t *txn, const void *key, size_t key_size,
                                  uint64_t *value_out)
 {
     MDB_val k = mval(key, key_size), v;
@@ -1159,23 +1189,98 @@ static ledger_err_t counter_peek(store_txn_t *txn, const void *key, size_t key_s
     return LEDGER_OK;
 }
 
+static ledger_err_t counter_write(store_txn_t *txn, const void *key, size_t key_size,
+                                  uint64_t value)
+{
+    uint8_t be[BE64_BYTES];
+    store_be64_put(be, value);
+    MDB_val k = mval(key, key_size), v = mval(be, sizeof be);
+    return txn_rc(txn, mdb_put(txn->txn, txn->store->dbi[STORE_DB_META], &k, &v, 0),
+                  "mdb_put (sequence)");
+}
+
+/*  The in-memory copy of a counter in a top-level write transaction, read
+    from the map on first use. *out is NULL where none is kept: read and
+    child transactions, or all TXN_COUNTERS_MAX slots taken; the caller then
+    reads and writes the map directly. */
+static ledger_err_t txn_counter(store_txn_t *txn, const void *key, size_t key_size,
+                                txn_counter_t **out)
+{
+    *out = NULL;
+    if (!txn->write || txn->parent || key_size > TXN_COUNTER_KEY_MAX)
+        return LEDGER_OK;
+    for (size_t i = 0; i < txn->counter_count; i++) {
+        txn_counter_t *c = &txn->counters[i];
+        if (c->key_size == key_size && !memcmp(c->key, key, key_size)) {
+            *out = c;
+            return LEDGER_OK;
+        }
+    }
+    if (txn->counter_count == TXN_COUNTERS_MAX)
+        return LEDGER_OK;
+    txn_counter_t *c = &txn->counters[txn->counter_count];
+    ledger_err_t err = counter_read(txn, key, key_size, &c->value);
+    if (err != LEDGER_OK)
+        return err;
+    memcpy(c->key, key, key_size);
+    c->key_size = key_size;
+    c->dirty = false;
+    txn->counter_count++;
+    *out = c;
+    return LEDGER_OK;
+}
+
+/*  Writes the counters bumped in `txn` to the map: before it commits, and
+    before a child transaction begins (the child reads the map). */
+static ledger_err_t txn_counters_flush(store_txn_t *txn)
+{
+    for (size_t i = 0; i < txn->counter_count; i++) {
+        txn_counter_t *c = &txn->counters[i];
+        if (!c->dirty)
+            continue;
+        ledger_err_t err = counter_write(txn, c->key, c->key_size, c->value);
+        if (err != LEDGER_OK)
+            return err;
+        c->dirty = false;
+    }
+    return LEDGER_OK;
+}
+
+/* The counter under META `key` as `txn` sees it (0 if absent). */
+static ledger_err_t counter_peek(store_txn_t *txn, const void *key, size_t key_size,
+                                 uint64_t *value_out)
+{
+    txn_counter_t *c;
+    ledger_err_t err = txn_counter(txn, key, key_size, &c);
+    if (err != LEDGER_OK)
+        return err;
+    if (!c)
+        return counter_read(txn, key, key_size, value_out);
+    *value_out = c->value;
+    return LEDGER_OK;
+}
+
 static ledger_err_t counter_next(store_txn_t *txn, const void *key, size_t key_size,
                                  uint64_t *value_out)
 {
-    uint64_t value;
-    ledger_err_t err = counter_peek(txn, key, key_size, &value);
+    txn_counter_t *c;
+    ledger_err_t err = txn_counter(txn, key, key_size, &c);
     if (err != LEDGER_OK)
+        return err;
+    uint64_t value;
+    if (c)
+        value = c->value;
+    else if ((err = counter_read(txn, key, key_size, &value)) != LEDGER_OK)
         return err;
     if (value == UINT64_MAX)
         return LEDGER_E_OVERFLOW;
     value++;
-    uint8_t be[BE64_BYTES];
-    store_be64_put(be, value);
-    MDB_val k = mval(key, key_size), v = mval(be, sizeof be);
-    err = txn_rc(txn, mdb_put(txn->txn, txn->store->dbi[STORE_DB_META], &k, &v, 0),
-                 "mdb_put (sequence)");
-    if (err != LEDGER_OK)
+    if (c) {
+        c->value = value;
+        c->dirty = true;
+    } else if ((err = counter_write(txn, key, key_size, value)) != LEDGER_OK) {
         return err;
+    }
     *value_out = value;
     return LEDGER_OK;
 }

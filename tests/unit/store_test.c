@@ -795,6 +795,93 @@ static void test_seq_next_counts_from_one_and_persists_across_reopen(void **stat
     commit(&txn);
 }
 
+/*  A write transaction keeps the counters it bumps in memory and writes them
+    back when it commits (store.c, txn_counter): what an abort, a reader, a
+    child transaction and more names than it keeps in memory must see. */
+static void test_seq_values_are_kept_only_when_their_transaction_commits(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t value = 0;
+    store_txn_t *txn = begin(fx, true);
+    assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK);
+    assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 2);
+    assert_int_equal(store_seq_peek(txn, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 2);
+    store_txn_abort(&txn);
+
+    txn = begin(fx, true);
+    assert_int_equal(store_seq_peek(txn, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 0);
+    assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 1);
+    commit(&txn);
+    store_txn_t *reader = begin(fx, false);
+    assert_int_equal(store_seq_peek(reader, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 1);
+    store_txn_abort(&reader);
+    reopen(fx, NULL);
+    reader = begin(fx, false);
+    assert_int_equal(store_seq_peek(reader, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 1);
+    store_txn_abort(&reader);
+}
+
+static void test_seq_more_names_than_kept_in_memory_all_count(void **state)
+{
+    fixture_t *fx = *state;
+    enum { NAMES = 12 }; /* above what a transaction keeps in memory */
+    char names[NAMES][8];
+    for (int round = 1; round <= 2; round++) {
+        store_txn_t *txn = begin(fx, true);
+        for (int i = 0; i < NAMES; i++) {
+            snprintf(names[i], sizeof names[i], "n%d", i);
+            uint64_t value = 0;
+            for (int k = 1; k <= 3; k++) {
+                assert_int_equal(store_seq_next(txn, names[i], &value), LEDGER_OK);
+                assert_int_equal(value, (uint64_t)((round - 1) * 3 + k));
+            }
+        }
+        commit(&txn);
+    }
+    reopen(fx, NULL);
+    store_txn_t *reader = begin(fx, false);
+    for (int i = 0; i < NAMES; i++) {
+        uint64_t value = 0;
+        assert_int_equal(store_seq_peek(reader, names[i], &value), LEDGER_OK);
+        assert_int_equal(value, 6);
+    }
+    store_txn_abort(&reader);
+}
+
+static void test_seq_continues_through_child_transactions(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t value = 0;
+    store_txn_t *txn = begin(fx, true);
+    assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK); /* 1, in the parent's memory */
+    store_txn_t *child = NULL;
+    assert_int_equal(store_txn_begin_child(txn, &child), LEDGER_OK);
+    assert_int_equal(store_seq_next(child, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 2);
+    commit(&child);
+    assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 3);
+
+    assert_int_equal(store_txn_begin_child(txn, &child), LEDGER_OK);
+    assert_int_equal(store_seq_next(child, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 4);
+    store_txn_abort(&child); /* its 4 vanishes */
+    assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 4);
+    commit(&txn);
+
+    store_txn_t *reader = begin(fx, false);
+    assert_int_equal(store_seq_peek(reader, "a", &value), LEDGER_OK);
+    assert_int_equal(value, 4);
+    store_txn_abort(&reader);
+}
+
 /* --- outbox and dead letters ---------------------------------------------- */
 
 static void test_outbox_take_due_reschedule_and_ack(void **state)
@@ -1469,6 +1556,9 @@ int main(void)
         T(test_growth_while_this_thread_holds_a_read_transaction_fails_instead_of_hanging),
         T(test_second_write_transaction_in_one_thread_is_refused),
         T(test_seq_next_counts_from_one_and_persists_across_reopen),
+        T(test_seq_values_are_kept_only_when_their_transaction_commits),
+        T(test_seq_more_names_than_kept_in_memory_all_count),
+        T(test_seq_continues_through_child_transactions),
         T(test_outbox_take_due_reschedule_and_ack),
         T(test_outbox_seq_is_never_reused_after_ack),
         T(test_outbox_stats_report_depth_and_oldest_age),
