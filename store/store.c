@@ -147,6 +147,12 @@ struct store_txn_t {
     store_cursor_t *cursors;   /* open cursors, detached when the transaction ends */
     txn_counter_t counters[TXN_COUNTERS_MAX]; /* top-level write transactions only */
     size_t counter_count;
+    /*  The ledger's last entry as this (top-level write) transaction left it,
+        once it has appended: the next append chains onto it without reading
+        it back. */
+    bool ledger_tip_known;
+    uint64_t ledger_tip_seq;
+    uint8_t ledger_tip_hash[STORE_HASH_SIZE];
 };
 
 static ledger_err_t txn_counters_flush(store_txn_t *txn); /* named sequences, below */
@@ -831,6 +837,7 @@ ledger_err_t store_txn_begin_child(store_txn_t *parent, store_txn_t **child_out)
     if (err != LEDGER_OK)
         return err;
     parent->counter_count = 0;
+    parent->ledger_tip_known = false; /* the child may append */
     store_txn_t *child = calloc(1, sizeof *child);
     if (!child)
         return LEDGER_E_NOMEM;
@@ -1891,6 +1898,43 @@ static ledger_err_t ledger_decode(store_txn_t *txn, const MDB_val *k, const MDB_
     return LEDGER_OK;
 }
 
+/*  The seq the next entry gets and the hash it chains onto (zeros for the
+    first): from what this transaction appended last, else from the ledger's
+    last record. */
+static ledger_err_t ledger_tip(store_txn_t *txn, uint64_t *next_seq_out,
+                               uint8_t prev_hash_out[STORE_HASH_SIZE])
+{
+    if (txn->ledger_tip_known) {
+        if (txn->ledger_tip_seq == UINT64_MAX)
+            return LEDGER_E_OVERFLOW;
+        *next_seq_out = txn->ledger_tip_seq + 1;
+        memcpy(prev_hash_out, txn->ledger_tip_hash, STORE_HASH_SIZE);
+        return LEDGER_OK;
+    }
+    MDB_cursor *cursor;
+    ledger_err_t err =
+        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
+               "mdb_cursor_open");
+    if (err != LEDGER_OK)
+        return err;
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+    if (rc == 0) {
+        store_ledger_entry_t last;
+        err = ledger_decode(txn, &k, &v, &last);
+        if (err == LEDGER_OK && last.seq == UINT64_MAX)
+            err = LEDGER_E_OVERFLOW;
+        if (err == LEDGER_OK) {
+            *next_seq_out = last.seq + 1;
+            memcpy(prev_hash_out, last.hash, STORE_HASH_SIZE);
+        }
+    } else if (rc != MDB_NOTFOUND) {
+        err = txn_rc(txn, rc, "mdb_cursor_get (ledger)");
+    }
+    mdb_cursor_close(cursor);
+    return err;
+}
+
 ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
 {
     size_t lens[3];
@@ -1929,29 +1973,10 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     /* Chain onto the last entry. */
     uint64_t seq = 1;
     uint8_t prev_hash[STORE_HASH_SIZE] = {0};
-    MDB_cursor *cursor;
-    ledger_err_t err =
-        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
-               "mdb_cursor_open");
+    ledger_err_t err = ledger_tip(txn, &seq, prev_hash);
     if (err != LEDGER_OK)
         return err;
     MDB_val k, v;
-    int rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
-    if (rc == 0) {
-        store_ledger_entry_t last;
-        err = ledger_decode(txn, &k, &v, &last);
-        if (err == LEDGER_OK && last.seq == UINT64_MAX)
-            err = LEDGER_E_OVERFLOW;
-        if (err == LEDGER_OK) {
-            seq = last.seq + 1;
-            memcpy(prev_hash, last.hash, STORE_HASH_SIZE);
-        }
-    } else if (rc != MDB_NOTFOUND) {
-        err = txn_rc(txn, rc, "mdb_cursor_get (ledger)");
-    }
-    mdb_cursor_close(cursor);
-    if (err != LEDGER_OK)
-        return err;
 
     store_ledger_entry_t stored = *entry;
     stored.seq = seq;
@@ -1972,6 +1997,11 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
                  "mdb_put (ledger)");
     if (err != LEDGER_OK)
         return err;
+    if (!txn->parent) {
+        txn->ledger_tip_known = true;
+        txn->ledger_tip_seq = seq;
+        memcpy(txn->ledger_tip_hash, stored.hash, STORE_HASH_SIZE);
+    }
     *entry = stored;
     return LEDGER_OK;
 }

@@ -1148,6 +1148,40 @@ static void test_ledger_seqs_are_contiguous_and_hash_chained(void **state)
     store_txn_abort(&txn);
 }
 
+/*  Appends in one transaction chain onto each other without reading the
+    ledger back (store.c, ledger_tip); an aborted transaction's entries and
+    a child's must not leave a stale tip behind. */
+static void test_ledger_chain_holds_across_abort_and_child_transactions(void **state)
+{
+    fixture_t *fx = *state;
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
+    append_sample_ledger(fx, &alice, &bob); /* seqs 1..6 */
+
+    store_txn_t *txn = begin(fx, true);
+    sums_t alice_aborted = alice;
+    assert_int_equal(append(txn, "alice", "t-x", "hold", 0, 10, &alice_aborted), 7);
+    assert_int_equal(append(txn, "alice", "t-x", "release", 0, -10, &alice_aborted), 8);
+    store_txn_abort(&txn);
+
+    txn = begin(fx, true);
+    assert_int_equal(append(txn, "bob", "t-2", "hold", 0, 100, &bob), 7);
+    store_txn_t *child = NULL;
+    assert_int_equal(store_txn_begin_child(txn, &child), LEDGER_OK);
+    sums_t bob_in_child = bob;
+    assert_int_equal(append(child, "bob", "t-2", "release", 0, -100, &bob_in_child), 8);
+    store_txn_abort(&child); /* its entry 8 vanishes */
+    assert_int_equal(append(txn, "bob", "t-2", "release", 0, -100, &bob), 8);
+    assert_int_equal(store_txn_begin_child(txn, &child), LEDGER_OK);
+    assert_int_equal(append(child, "alice", "t-3", "hold", 0, 7, &alice), 9);
+    commit(&child);
+    assert_int_equal(append(txn, "alice", "t-3", "release", 0, -7, &alice), 10);
+    commit(&txn);
+
+    store_ledger_report_t report = verify(fx);
+    assert_true(report.ok);
+    assert_int_equal(report.entries, 10);
+}
+
 typedef struct {
     int calls;
     int64_t alice_balance, alice_held, bob_balance, bob_held;
@@ -1568,6 +1602,7 @@ int main(void)
         T(test_seen_ids_are_recorded_and_pruned_by_age),
         T(test_seen_prune_stops_an_origin_at_its_first_young_id),
         T(test_ledger_seqs_are_contiguous_and_hash_chained),
+        T(test_ledger_chain_holds_across_abort_and_child_transactions),
         T(test_ledger_verify_passes_and_recomputes_balances),
         T(test_ledger_verify_on_an_empty_ledger_is_ok),
         T(test_ledger_verify_reports_the_first_tampered_entry_for_every_byte),
