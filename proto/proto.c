@@ -81,6 +81,13 @@ static void say(char *why, size_t why_size, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Empties the caller's `why` (every decode does: without a format to parse). */
+static void say_nothing(char *why, size_t why_size)
+{
+    if (why && why_size)
+        why[0] = '\0';
+}
+
 static ledger_err_t fail(ctx_t *c, ledger_err_t err, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -603,7 +610,7 @@ static ledger_err_t check_msg(ctx_t *c, const proto_msg_t *m)
 ledger_err_t proto_validate(const proto_msg_t *msg, char *why, size_t why_size)
 {
     assert(msg);
-    say(why, why_size, "%s", "");
+    say_nothing(why, why_size);
     ctx_t c = {why, why_size, "", -1};
     return check_msg(&c, msg) == LEDGER_OK ? LEDGER_OK : LEDGER_E_INVALID;
 }
@@ -1400,7 +1407,7 @@ ledger_err_t proto_decode(const void *data, size_t size, proto_msg_t *out, char 
 {
     assert(out);
     memset(out, 0, sizeof *out);
-    say(why, why_size, "%s", "");
+    say_nothing(why, why_size);
     ledger_err_t err = proto_frame_check(data, size, why, why_size);
     if (err)
         return err;
