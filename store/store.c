@@ -1270,18 +1270,17 @@ static ledger_err_t counter_peek(store_txn_t *txn, const void *key, size_t key_s
 static ledger_err_t counter_next(store_txn_t *txn, const void *key, size_t key_size,
                                  uint64_t *value_out)
 {
-    txn_counter_t *c;
-    ledger_err_t err = txn_counter(txn, key, key_size, &c);
-    if (err != LEDGER_OK)
-        return err;
     uint64_t value;
-    if (c)
-        value = c->value;
-    else if ((err = counter_read(txn, key, key_size, &value)) != LEDGER_OK)
+    ledger_err_t err = counter_peek(txn, key, key_size, &value);
+    if (err != LEDGER_OK)
         return err;
     if (value == UINT64_MAX)
         return LEDGER_E_OVERFLOW;
     value++;
+    txn_counter_t *c;
+    err = txn_counter(txn, key, key_size, &c); /* the copy the peek read, if one is kept */
+    if (err != LEDGER_OK)
+        return err;
     if (c) {
         c->value = value;
         c->dirty = true;
@@ -1898,6 +1897,24 @@ static ledger_err_t ledger_decode(store_txn_t *txn, const MDB_val *k, const MDB_
     return LEDGER_OK;
 }
 
+/*  The ledger's last record as `txn` sees it, into *k / *v (valid until the
+    transaction writes again); *found_out false for an empty ledger. */
+static ledger_err_t ledger_last_record(store_txn_t *txn, MDB_val *k, MDB_val *v, bool *found_out)
+{
+    MDB_cursor *cursor;
+    ledger_err_t err =
+        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
+               "mdb_cursor_open");
+    if (err != LEDGER_OK)
+        return err;
+    int rc = mdb_cursor_get(cursor, k, v, MDB_LAST);
+    mdb_cursor_close(cursor);
+    *found_out = rc == 0;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return txn_rc(txn, rc, "mdb_cursor_get (ledger)");
+    return LEDGER_OK;
+}
+
 /*  The seq the next entry gets and the hash it chains onto (zeros for the
     first): from what this transaction appended last, else from the ledger's
     last record. */
@@ -1911,27 +1928,19 @@ static ledger_err_t ledger_tip(store_txn_t *txn, uint64_t *next_seq_out,
         memcpy(prev_hash_out, txn->ledger_tip_hash, STORE_HASH_SIZE);
         return LEDGER_OK;
     }
-    MDB_cursor *cursor;
-    ledger_err_t err =
-        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
-               "mdb_cursor_open");
-    if (err != LEDGER_OK)
-        return err;
     MDB_val k, v;
-    int rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
-    if (rc == 0) {
-        store_ledger_entry_t last;
-        err = ledger_decode(txn, &k, &v, &last);
-        if (err == LEDGER_OK && last.seq == UINT64_MAX)
-            err = LEDGER_E_OVERFLOW;
-        if (err == LEDGER_OK) {
-            *next_seq_out = last.seq + 1;
-            memcpy(prev_hash_out, last.hash, STORE_HASH_SIZE);
-        }
-    } else if (rc != MDB_NOTFOUND) {
-        err = txn_rc(txn, rc, "mdb_cursor_get (ledger)");
+    bool found;
+    ledger_err_t err = ledger_last_record(txn, &k, &v, &found);
+    if (err != LEDGER_OK || !found)
+        return err;
+    store_ledger_entry_t last;
+    err = ledger_decode(txn, &k, &v, &last);
+    if (err == LEDGER_OK && last.seq == UINT64_MAX)
+        err = LEDGER_E_OVERFLOW;
+    if (err == LEDGER_OK) {
+        *next_seq_out = last.seq + 1;
+        memcpy(prev_hash_out, last.hash, STORE_HASH_SIZE);
     }
-    mdb_cursor_close(cursor);
     return err;
 }
 
@@ -2024,26 +2033,16 @@ ledger_err_t store_ledger_last_seq(store_txn_t *txn, uint64_t *seq_out)
 {
     if (!txn || !seq_out)
         return LEDGER_E_INVALID;
-    MDB_cursor *cursor;
-    ledger_err_t err =
-        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
-               "mdb_cursor_open");
-    if (err != LEDGER_OK)
-        return err;
     MDB_val k, v;
-    int rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
-    uint64_t seq = 0;
-    if (rc == 0) {
-        if (k.mv_size == BE64_BYTES)
-            seq = store_be64_get(k.mv_data);
-        else
-            err = corrupt(txn, STORE_DB_LEDGER, 0, "key is not 8 bytes");
-    } else if (rc != MDB_NOTFOUND) {
-        err = txn_rc(txn, rc, "mdb_cursor_get (ledger)");
-    }
-    mdb_cursor_close(cursor);
+    bool found;
+    ledger_err_t err = ledger_last_record(txn, &k, &v, &found);
     if (err != LEDGER_OK)
         return err;
+    uint64_t seq = 0;
+    if (found && k.mv_size != BE64_BYTES)
+        return corrupt(txn, STORE_DB_LEDGER, 0, "key is not 8 bytes");
+    if (found)
+        seq = store_be64_get(k.mv_data);
     *seq_out = seq;
     return LEDGER_OK;
 }
