@@ -38,9 +38,7 @@ def main():
     results = {name: [] for name, _, _ in variants}
     for r in range(args.rounds):
         for name, build, env in variants:
-            mesh = bench.Mesh(build, args.accounts, tag=f"ab-{name}")
-            base_env = mesh.env
-            mesh.env = lambda node, base_env=base_env, env=env: {**base_env(node), **env}
+            mesh = bench.Mesh(build, args.accounts, tag=f"ab-{name}", extra_env=env)
             try:
                 mesh.start()
                 mesh.warm_up(build)

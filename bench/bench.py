@@ -84,9 +84,12 @@ def percentile(sorted_values, p):
 
 
 class Mesh:
-    def __init__(self, build, accounts, no_sync=False, tag="run", wrapper=None, start_timeout_s=30):
-        """wrapper(node, tmp) -> argv prefix for that node's binary (callgrind.py: valgrind)."""
+    def __init__(self, build, accounts, no_sync=False, tag="run", wrapper=None, start_timeout_s=30,
+                 extra_env=None):
+        """wrapper(node, tmp) -> argv prefix for that node's binary (callgrind.py: valgrind);
+        extra_env: LEDGER_* settings for every node on top of the bench's (ab.py variants)."""
         self.build = build
+        self.extra_env = extra_env or {}
         self.wrapper = wrapper
         self.start_timeout_s = start_timeout_s
         self.tmp = tempfile.mkdtemp(prefix=f"ledger-bench-{tag}-")
@@ -121,6 +124,7 @@ class Mesh:
             "LEDGER_FRAUD_RULES": self.rules,
             "LEDGER_NO_SYNC": "1" if self.no_sync else "0",
         })
+        env.update(self.extra_env)
         return env
 
     def start(self, attempts=3):
@@ -323,11 +327,9 @@ def gateway_only(build, accounts, duration):
     """The HTTP front alone: accounts and fraud stopped, so the figure is what the gateway
     accepts (validated, idempotency-checked, durably committed with its outbox entry)
     without the saga competing for the two cores. Not an end-to-end figure."""
-    mesh = Mesh(build, accounts, tag="gwonly")
     # With the saga stopped every accepted transfer stays in the outbox: admission control
     # (LEDGER_MAX_PENDING, 100,000 by default) would start answering 503 within seconds.
-    base_env = mesh.env
-    mesh.env = lambda node: {**base_env(node), "LEDGER_MAX_PENDING": str(10**12)}
+    mesh = Mesh(build, accounts, tag="gwonly", extra_env={"LEDGER_MAX_PENDING": str(10**12)})
     try:
         mesh.start()
         for node in ("accounts", "fraud"):

@@ -28,6 +28,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
+from mesh import parse_metrics, sample  # noqa: E402  (bench puts tests/integration on the path)
 
 
 # Frames every node has above its work: not worth a line each.
@@ -73,24 +74,22 @@ def top_functions(path, n):
 
 
 def run(build, transfers, top):
-    mesh = bench.Mesh(build, 10000, tag="callgrind", wrapper=valgrind_prefix, start_timeout_s=180)
-    base_env = mesh.env
-    mesh.env = lambda node: {**base_env(node), "LEDGER_RETRY_MIN_MS": "10000",
-                                       "LEDGER_RETRY_MAX_MS": "60000"}
+    mesh = bench.Mesh(build, 10000, tag="callgrind", wrapper=valgrind_prefix, start_timeout_s=180,
+                      extra_env={"LEDGER_RETRY_MIN_MS": "10000", "LEDGER_RETRY_MAX_MS": "60000"})
     try:
         mesh.start()
         mesh.warm_up(build)
         pids = mesh.pids()
         for pid in pids.values():
             subprocess.run(["callgrind_control", "-z", str(pid)], check=True, capture_output=True)
-        m0 = {n: bench_metrics(mesh, n) for n in pids}
+        m0 = {n: redeliveries(mesh, n) for n in pids}
         lg = bench.loadgen(build, mesh, "batch", 1, 600, batch=2000, tag="callgrind",
                            max_transfers=transfers)
         if not mesh.wait_drained(600):
             raise RuntimeError("the outboxes did not drain")
         for pid in pids.values():
             subprocess.run(["callgrind_control", "-d", str(pid)], check=True, capture_output=True)
-        m1 = {n: bench_metrics(mesh, n) for n in pids}
+        m1 = {n: redeliveries(mesh, n) for n in pids}
         resent = sum(m1[n] - m0[n] for n in pids)
         result = {}
         for node in pids:
@@ -101,10 +100,9 @@ def run(build, transfers, top):
         mesh.close()
 
 
-def bench_metrics(mesh, node):
+def redeliveries(mesh, node):
     raw = bench.http("GET", mesh.ports[node]["admin"], "/metrics")[1].decode()
-    m = re.search(r"^ledger_redeliveries_total (\S+)$", raw, re.M)
-    return float(m.group(1)) if m else 0.0
+    return sample(parse_metrics(raw), "ledger_redeliveries_total")
 
 
 def main():

@@ -1064,17 +1064,17 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
             const proto_verdict_t *v = &msg->body.verdict;
             rec->status = GATEWAY_STATUS_REJECTED_FRAUD;
             rec->has_reason = true;
-            snprintf(rec->reason_code, sizeof rec->reason_code, "%s", FRAUD_REASON_CODE);
-            snprintf(rec->reason_message, sizeof rec->reason_message, "%s", v->reason);
+            text_copy_cut(rec->reason_code, sizeof rec->reason_code, FRAUD_REASON_CODE);
+            text_copy_cut(rec->reason_message, sizeof rec->reason_message, v->reason);
             rec->rule_count = v->rule_count <= PROTO_RULES_MAX ? v->rule_count : PROTO_RULES_MAX;
             for (uint32_t i = 0; i < rec->rule_count; i++)
-                snprintf(rec->rules[i], sizeof rec->rules[i], "%s", v->rules[i]);
+                text_copy_cut(rec->rules[i], sizeof rec->rules[i], v->rules[i]);
         } else {
             const proto_declined_t *d = &msg->body.declined;
             rec->status = GATEWAY_STATUS_DECLINED;
             rec->has_reason = true;
-            snprintf(rec->reason_code, sizeof rec->reason_code, "%s", d->code);
-            snprintf(rec->reason_message, sizeof rec->reason_message, "%s", d->reason);
+            text_copy_cut(rec->reason_code, sizeof rec->reason_code, d->code);
+            text_copy_cut(rec->reason_message, sizeof rec->reason_message, d->reason);
         }
         gateway_text_sanitize(rec->reason_code);
         gateway_text_sanitize(rec->reason_message);

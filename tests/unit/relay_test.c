@@ -150,8 +150,8 @@ static int setup(void **state)
     fx->now_ms = clock_wall_ms();
 
     /* Until the connection is up (the DEALER refuses sends before): one entry,
-       pumped at advancing times until it arrives, then acked. Its ack delay
-       (1 ms) is the relay's only round-trip sample. */
+       pumped at advancing times until it arrives, then acked, so every test
+       starts with a peer that has answered. */
     uint64_t warm = put_entry(fx);
     zpoller_t *poller = zpoller_new(fx->peer, NULL);
     bool arrived = false;
