@@ -146,56 +146,59 @@ ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, uint64
     return LEDGER_OK;
 }
 
-static json_t *transfer_json(const gateway_submit_result_t *res)
+static void write_error(json_out_t *out, const gateway_error_t *e)
 {
-    char created_at[GATEWAY_TIME_TEXT_SIZE];
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", res->id, "status",
-                     gateway_status_name(GATEWAY_STATUS_PENDING), "from", res->request.from, "to",
-                     res->request.to, "amount", (json_int_t)res->request.amount_minor, "currency",
-                     res->request.currency, "reference", res->request.reference, "created_at",
-                     gateway_format_time(res->created_ms, created_at));
+    json_out_begin_object(out);
+    json_out_member_str(out, "code", e->code);
+    json_out_member_str(out, "message", e->message);
+    json_out_key(out, "field");
+    if (e->field[0])
+        json_out_str(out, e->field);
+    else
+        json_out_null(out);
+    json_out_end_object(out);
 }
 
-static json_t *error_json(const gateway_error_t *e)
-{
-    return json_pack("{s:s, s:s, s:o}", "code", e->code, "message", e->message, "field",
-                     e->field[0] ? json_string(e->field) : json_null());
-}
-
-json_t *gateway_batch_response(const gateway_batch_t *batch)
+char *gateway_batch_response(const gateway_batch_t *batch, size_t *size_out)
 {
     assert(batch);
-    json_t *results = json_array();
+    json_out_t out;
+    json_out_init(&out, batch->count * GATEWAY_BATCH_RESULT_BYTES_TYPICAL + 64);
     size_t accepted = 0, replayed = 0, rejected = 0;
-    for (size_t i = 0; results && i < batch->count; i++) {
+    json_out_begin_object(&out);
+    json_out_key(&out, "results");
+    json_out_begin_array(&out);
+    for (size_t i = 0; i < batch->count; i++) {
         const gateway_batch_item_t *item = &batch->items[i];
-        json_t *entry = NULL;
+        json_out_begin_object(&out);
+        json_out_member_int(&out, "index", (int64_t)i);
         switch (item->state) {
         case GATEWAY_BATCH_ITEM_ACCEPTED:
         case GATEWAY_BATCH_ITEM_REPLAYED: {
             bool again = item->state == GATEWAY_BATCH_ITEM_REPLAYED;
             accepted += again ? 0 : 1;
             replayed += again ? 1 : 0;
-            entry = json_pack("{s:I, s:i, s:o}", "index", (json_int_t)i, "status",
-                              again ? 200 : 202, "transfer", transfer_json(&item->result));
+            json_out_member_int(&out, "status", again ? 200 : 202);
+            json_out_key(&out, "transfer");
+            gateway_write_submitted(&out, &item->result);
             break;
         }
         case GATEWAY_BATCH_ITEM_INVALID:
         case GATEWAY_BATCH_ITEM_PARSED: /* never submitted: cannot happen after apply */
             rejected++;
-            entry = json_pack("{s:I, s:i, s:o}", "index", (json_int_t)i, "status",
-                              (int)item->error.http_status, "error", error_json(&item->error));
+            json_out_member_int(&out, "status", (int64_t)item->error.http_status);
+            json_out_key(&out, "error");
+            write_error(&out, &item->error);
             break;
         }
-        if (!entry || json_array_append_new(results, entry) != 0) {
-            json_decref(results);
-            results = NULL;
-        }
+        json_out_end_object(&out);
     }
-    if (!results)
-        return NULL;
-    return json_pack("{s:o, s:I, s:I, s:I}", "results", results, "accepted", (json_int_t)accepted,
-                     "replayed", (json_int_t)replayed, "rejected", (json_int_t)rejected);
+    json_out_end_array(&out);
+    json_out_member_int(&out, "accepted", (int64_t)accepted);
+    json_out_member_int(&out, "replayed", (int64_t)replayed);
+    json_out_member_int(&out, "rejected", (int64_t)rejected);
+    json_out_end_object(&out);
+    return json_out_take(&out, size_out);
 }
 
 void gateway_batch_destroy(gateway_batch_t **batch_p)

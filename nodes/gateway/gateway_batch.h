@@ -54,6 +54,8 @@
     written with \u escapes (6 bytes a character), the names and punctuation:
     under 1,024 bytes. The cap is that for every item plus the envelope. */
 #define GATEWAY_BATCH_ITEM_BYTES_MAX 1024u
+/* What one item's result usually takes in the answer: the buffer starts that big. */
+#define GATEWAY_BATCH_RESULT_BYTES_TYPICAL 256u
 #define GATEWAY_BATCH_BODY_MAX ((size_t)GATEWAY_BATCH_MAX * GATEWAY_BATCH_ITEM_BYTES_MAX + 4096u)
 
 typedef enum {
@@ -94,8 +96,11 @@ ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t *
 ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, uint64_t retention_ms,
                                  size_t *created_out);
 
-/*  The answer body (a new reference) for an applied batch; NULL when out of memory. */
-json_t *gateway_batch_response(const gateway_batch_t *batch);
+/*  The answer body for an applied batch, as JSON text (free() it; *size_out
+    its length): written straight, not built with jansson (json_out.h), the
+    "transfer" of each item by gateway_write_submitted like the single
+    endpoint's answer. NULL when out of memory. */
+char *gateway_batch_response(const gateway_batch_t *batch, size_t *size_out);
 
 /* Frees the batch and sets *batch_p to NULL; safe on NULL. */
 void gateway_batch_destroy(gateway_batch_t **batch_p);

@@ -506,15 +506,14 @@ typedef struct {
     const char *value;
 } header_t;
 
-/* Queues `body` (stolen) as JSON with `status` and extra headers. */
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *body,
-                                 const header_t *headers, size_t header_count)
+/*  Queues `text` (`size` bytes, stolen; NULL: out of memory, answered 500)
+    as JSON with `status` and extra headers. */
+static enum MHD_Result send_json_text(struct MHD_Connection *conn, unsigned status, char *text,
+                                      size_t size, const header_t *headers, size_t header_count)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
     struct MHD_Response *response;
     if (text) {
-        response = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        response = MHD_create_response_from_buffer(size, text, MHD_RESPMEM_MUST_FREE);
     } else {
         static const char oom[] = "{\"error\":{\"code\":\"internal_error\",\"message\":\"out of "
                                   "memory\",\"field\":null}}";
@@ -533,6 +532,15 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, j
     enum MHD_Result result = MHD_queue_response(conn, status, response);
     MHD_destroy_response(response);
     return result;
+}
+
+/* Queues `body` (stolen) as JSON with `status` and extra headers. */
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *body,
+                                 const header_t *headers, size_t header_count)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    return send_json_text(conn, status, text, text ? strlen(text) : 0, headers, header_count);
 }
 
 static json_t *json_text(const char *text)
@@ -828,11 +836,9 @@ static enum MHD_Result finish_batch(gateway_http_t *gw, struct MHD_Connection *c
         return reply_shutting_down(conn);
     if (job->err)
         return reply_store_error(gw, conn, job->err, "record the batch");
-    json_t *body = gateway_batch_response(job->batch);
-    if (!body)
-        return reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", NULL,
-                           "out of memory while answering the batch");
-    return send_json(conn, MHD_HTTP_OK, body, NULL, 0);
+    size_t size = 0;
+    char *text = gateway_batch_response(job->batch, &size);
+    return send_json_text(conn, MHD_HTTP_OK, text, size, NULL, 0);
 }
 
 static enum MHD_Result finish_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
@@ -857,16 +863,15 @@ static enum MHD_Result finish_submit(gateway_http_t *gw, struct MHD_Connection *
         return reply_store_error(gw, conn, job->err, "record the transfer");
     }
     const gateway_submit_result_t *res = &job->result;
-    char created_at[GATEWAY_TIME_TEXT_SIZE];
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", res->id, "status",
-                             gateway_status_name(GATEWAY_STATUS_PENDING), "from", res->request.from,
-                             "to", res->request.to, "amount", (json_int_t)res->request.amount_minor,
-                             "currency", res->request.currency, "reference", res->request.reference,
-                             "created_at", gateway_format_time(res->created_ms, created_at));
+    json_out_t out;
+    json_out_init(&out, GATEWAY_BATCH_RESULT_BYTES_TYPICAL);
+    gateway_write_submitted(&out, res);
+    size_t size = 0;
+    char *text = json_out_take(&out, &size);
     char location[sizeof "/api/transfers/" + PROTO_TRANSFER_ID_MAX];
     snprintf(location, sizeof location, "/api/transfers/%s", res->id);
     header_t headers[2] = {{MHD_HTTP_HEADER_LOCATION, location}, {"Idempotent-Replayed", "true"}};
-    return send_json(conn, MHD_HTTP_ACCEPTED, body, headers, res->replayed ? 2 : 1);
+    return send_json_text(conn, MHD_HTTP_ACCEPTED, text, size, headers, res->replayed ? 2 : 1);
 }
 
 /* --- committing the queued submissions ------------------------------------ */

@@ -250,6 +250,21 @@ static bool copy_bounded(char *dst, size_t dst_size, const char *src)
     return true;
 }
 
+void gateway_write_submitted(json_out_t *out, const gateway_submit_result_t *res)
+{
+    char created_at[GATEWAY_TIME_TEXT_SIZE];
+    json_out_begin_object(out);
+    json_out_member_str(out, "id", res->id);
+    json_out_member_str(out, "status", gateway_status_name(GATEWAY_STATUS_PENDING));
+    json_out_member_str(out, "from", res->request.from);
+    json_out_member_str(out, "to", res->request.to);
+    json_out_member_int(out, "amount", res->request.amount_minor);
+    json_out_member_str(out, "currency", res->request.currency);
+    json_out_member_str(out, "reference", res->request.reference);
+    json_out_member_str(out, "created_at", gateway_format_time(res->created_ms, created_at));
+    json_out_end_object(out);
+}
+
 char *gateway_format_time(uint64_t unix_ms, char out[GATEWAY_TIME_TEXT_SIZE])
 {
     time_t secs = (time_t)(unix_ms / 1000);

@@ -50,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "json_out.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
 #include "proto.h"
@@ -209,6 +210,12 @@ ledger_err_t gateway_transfer_get(store_txn_t *txn, const char *id, json_t **out
     (LEDGER_E_INVALID otherwise). *out is a new reference. */
 ledger_err_t gateway_transfer_list(store_txn_t *txn, const char *cursor, uint32_t limit,
                                    json_t **out);
+
+/*  Appends the answer to a submission, a pending transfer: {"id", "status":
+    "pending", "from", "to", "amount", "currency", "reference", "created_at"}
+    (the 202/200 body of POST /api/transfers and each accepted item of the
+    batch endpoint). Written as text, not built with jansson: json_out.h. */
+void gateway_write_submitted(json_out_t *out, const gateway_submit_result_t *res);
 
 /*  Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) for unix ms into `out`
     (GATEWAY_TIME_TEXT_SIZE bytes). Returns `out`. */

@@ -183,6 +183,43 @@ static void test_size_limit_is_8190_items(void **state)
     free(body);
 }
 
+/* --- answering ------------------------------------------------------------- */
+
+/*  The pending transfer is written as text: it must be what jansson dumped
+    for it before (the same keys in the same order, the same escapes). */
+static void test_submitted_transfer_text_is_what_jansson_writes(void **state)
+{
+    (void)state;
+    gateway_submit_result_t res;
+    memset(&res, 0, sizeof res);
+    snprintf(res.id, sizeof res.id, "tr_0123456789abcdef");
+    snprintf(res.request.from, sizeof res.request.from, "alice");
+    snprintf(res.request.to, sizeof res.request.to, "bob.smith-2");
+    res.request.amount_minor = INT64_MAX;
+    snprintf(res.request.currency, sizeof res.request.currency, "EUR");
+    snprintf(res.request.reference, sizeof res.request.reference,
+             "rent \"May\" \\ caf\xc3\xa9\n\t\x01 \xe2\x80\xa8");
+    res.created_ms = 1764770000123ull;
+    json_out_t out;
+    json_out_init(&out, 0);
+    gateway_write_submitted(&out, &res);
+    size_t size = 0;
+    char *got = json_out_take(&out, &size);
+    assert_non_null(got);
+    char created_at[GATEWAY_TIME_TEXT_SIZE];
+    json_t *want_json = json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", res.id, "status", "pending", "from",
+        res.request.from, "to", res.request.to, "amount", (json_int_t)res.request.amount_minor,
+        "currency", res.request.currency, "reference", res.request.reference, "created_at",
+        gateway_format_time(res.created_ms, created_at));
+    char *want = json_dumps(want_json, JSON_COMPACT);
+    json_decref(want_json);
+    assert_string_equal(got, want);
+    assert_int_equal(size, strlen(want));
+    free(got);
+    free(want);
+}
+
 /* --- applying --------------------------------------------------------------- */
 
 static void test_mixed_batch_commits_the_good_items(void **state)
@@ -201,8 +238,16 @@ static void test_mixed_batch_commits_the_good_items(void **state)
     assert_string_not_equal(batch->items[0].result.id, batch->items[2].result.id);
     assert_int_equal(outbox_count(fx), 2);
 
-    json_t *answer = gateway_batch_response(batch);
+    size_t size = 0;
+    char *text = gateway_batch_response(batch, &size);
+    assert_non_null(text);
+    assert_int_equal(size, strlen(text));
+    json_error_t jerr;
+    json_t *answer = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
     assert_non_null(answer);
+    assert_int_equal(json_object_size(answer), 4);
+    assert_int_equal(json_integer_value(json_object_get(answer, "replayed")), 0);
     assert_int_equal(json_integer_value(json_object_get(answer, "accepted")), 2);
     assert_int_equal(json_integer_value(json_object_get(answer, "rejected")), 1);
     const json_t *results = json_object_get(answer, "results");
@@ -214,8 +259,25 @@ static void test_mixed_batch_commits_the_good_items(void **state)
                      202);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(results, 1), "status")),
                      422);
-    assert_non_null(json_object_get(json_array_get(results, 1), "error"));
-    assert_non_null(json_object_get(json_array_get(results, 2), "transfer"));
+    const json_t *error = json_object_get(json_array_get(results, 1), "error");
+    assert_string_equal(json_string_value(json_object_get(error, "code")),
+                        batch->items[1].error.code);
+    assert_string_equal(json_string_value(json_object_get(error, "message")),
+                        batch->items[1].error.message);
+    assert_true(json_object_get(error, "field") != NULL);
+    /* each transfer is the single endpoint's answer: gateway_write_submitted */
+    for (size_t i = 0; i < 3; i += 2) {
+        json_out_t out;
+        json_out_init(&out, 0);
+        gateway_write_submitted(&out, &batch->items[i].result);
+        char *single = json_out_take(&out, NULL);
+        assert_non_null(single);
+        char *item =
+            json_dumps(json_object_get(json_array_get(results, i), "transfer"), JSON_COMPACT);
+        assert_string_equal(item, single);
+        free(item);
+        free(single);
+    }
     json_decref(answer);
     gateway_batch_destroy(&batch);
 }
@@ -288,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_malformed_envelope_is_refused_whole),
         cmocka_unit_test(test_bad_items_are_refused_one_by_one),
         cmocka_unit_test(test_size_limit_is_8190_items),
+        cmocka_unit_test(test_submitted_transfer_text_is_what_jansson_writes),
         cmocka_unit_test_setup_teardown(test_mixed_batch_commits_the_good_items, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_within_one_batch_makes_one_transfer, setup,
                                         teardown),
