@@ -903,6 +903,40 @@ static void test_account_bodies_are_validated(void **state)
     assert_int_equal(req.opening_balance_minor, 0);
 }
 
+/* The time text, written without gmtime/strftime, is what they write, over every era edge. */
+static void test_format_time_matches_gmtime(void **state)
+{
+    (void)state;
+    uint64_t cases[] = {0,
+                        999,
+                        86399999,
+                        951782400000ull,  /* 2000-02-29 */
+                        951868800000ull,  /* 2000-03-01 */
+                        4107542400000ull, /* 2100-03-01 (2100 is not a leap year) */
+                        1764770000123ull,
+                        253402300799999ull,  /* 9999-12-31T23:59:59.999Z: the last fast one */
+                        253402300800000ull}; /* 10000-01-01: the library's path */
+    uint64_t seed = 88172645463325252ull;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0] + 200000; i++) {
+        uint64_t ms;
+        if (i < sizeof cases / sizeof cases[0]) {
+            ms = cases[i];
+        } else { /* xorshift over 1970..9999, and densely around today */
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            ms = i % 2 ? seed % 253402300800000ull : 1700000000000ull + seed % 400000000000ull;
+        }
+        time_t secs = (time_t)(ms / 1000);
+        struct tm tm;
+        assert_non_null(gmtime_r(&secs, &tm));
+        char date[24], want[GATEWAY_TIME_TEXT_SIZE], got[GATEWAY_TIME_TEXT_SIZE];
+        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(want, sizeof want, "%s.%03uZ", date, (unsigned)(ms % 1000));
+        assert_string_equal(gateway_format_time(ms, got), want);
+    }
+}
+
 static void test_idempotency_key_rules(void **state)
 {
     (void)state;
@@ -2302,6 +2336,7 @@ int main(void)
         cmocka_unit_test(test_good_transfer_bodies_parse_with_defaults),
         cmocka_unit_test(test_account_bodies_are_validated),
         cmocka_unit_test(test_idempotency_key_rules),
+        cmocka_unit_test(test_format_time_matches_gmtime),
         cmocka_unit_test(test_limit_and_content_type_rules),
         cmocka_unit_test_setup_teardown(test_http_transfer_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(
