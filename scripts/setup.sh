@@ -17,7 +17,7 @@ done
 packages=(
   build-essential cmake pkg-config git curl ca-certificates
   libczmq-dev libzmq3-dev liblmdb-dev lmdb-utils libmsgpack-dev
-  libmicrohttpd-dev libjansson-dev libsodium-dev libcmocka-dev
+  libmicrohttpd-dev libjansson-dev libsodium-dev libssl-dev libcmocka-dev
   clang libclang-rt-14-dev
   python3 python3-zmq python3-msgpack python3-lmdb jq docker-compose
   prometheus  # promtool: the integration tests check /metrics with it

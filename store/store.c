@@ -37,10 +37,10 @@
 #include <unistd.h>
 
 #include <lmdb.h>
-#include <sodium.h>
 
 #include "clock.h"
 #include "money.h"
+#include "sha256.h"
 
 /* --- limits and formats --------------------------------------------------- */
 
@@ -179,14 +179,6 @@ static _Thread_local const store_t *tls_write_store;
 static _Thread_local char tls_error_copy[STORE_ERROR_TEXT_MAX];
 /* Why this thread's last store_open failed (store_last_error(NULL)). */
 static _Thread_local char tls_open_error[STORE_ERROR_TEXT_MAX];
-
-static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
-static int sodium_status = -1;
-
-static void sodium_start(void)
-{
-    sodium_status = sodium_init();
-}
 
 /* --- errors --------------------------------------------------------------- */
 
@@ -628,10 +620,6 @@ ledger_err_t store_open(const char *dir, const store_config_t *config, store_t *
     map_max = round_up(map_max, page_bytes);
     if (map_max < map_initial)
         return open_failed(LEDGER_E_INVALID, "map_max_bytes is below map_initial_bytes");
-
-    pthread_once(&sodium_once, sodium_start);
-    if (sodium_status < 0)
-        return open_failed(LEDGER_E_STORE, "libsodium did not initialise");
 
     ledger_err_t err = make_dir(dir);
     if (err != LEDGER_OK)
@@ -1837,14 +1825,11 @@ static size_t ledger_encode_fields(const store_ledger_entry_t *entry, const size
     return (size_t)(w.p - buf);
 }
 
-static void ledger_hash(const uint8_t prev_hash[STORE_HASH_SIZE], const uint8_t *fields,
-                        size_t fields_size, uint8_t out[STORE_HASH_SIZE])
+static ledger_err_t ledger_hash(const uint8_t prev_hash[STORE_HASH_SIZE], const uint8_t *fields,
+                                size_t fields_size, uint8_t out[STORE_HASH_SIZE])
 {
-    crypto_hash_sha256_state state;
-    crypto_hash_sha256_init(&state);
-    crypto_hash_sha256_update(&state, prev_hash, STORE_HASH_SIZE);
-    crypto_hash_sha256_update(&state, fields, fields_size);
-    crypto_hash_sha256_final(&state, out);
+    const sha256_part_t parts[] = {{prev_hash, STORE_HASH_SIZE}, {fields, fields_size}};
+    return sha256_parts(parts, 2, out);
 }
 
 /*  Parses a ledger record. *fields_out / *fields_size_out (may be NULL) get
@@ -1993,7 +1978,9 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     uint8_t record[LEDGER_RECORD_MAX_BYTES];
     record[0] = LEDGER_RECORD_VERSION;
     size_t fields_size = ledger_encode_fields(&stored, lens, record + 1, LEDGER_FIELDS_MAX_BYTES);
-    ledger_hash(prev_hash, record + 1, fields_size, stored.hash);
+    err = ledger_hash(prev_hash, record + 1, fields_size, stored.hash);
+    if (err != LEDGER_OK)
+        return err;
     memcpy(record + 1 + fields_size, prev_hash, STORE_HASH_SIZE);
     memcpy(record + 1 + fields_size + STORE_HASH_SIZE, stored.hash, STORE_HASH_SIZE);
     size_t record_size = 1 + fields_size + 2 * STORE_HASH_SIZE;
@@ -2212,7 +2199,9 @@ static bool verify_entry(const MDB_val *k, const MDB_val *v, uint64_t expected_s
         return false;
     }
     uint8_t hash[STORE_HASH_SIZE];
-    ledger_hash(prev_hash, fields, fields_size, hash);
+    *err = ledger_hash(prev_hash, fields, fields_size, hash);
+    if (*err != LEDGER_OK)
+        return false;
     if (memcmp(hash, entry.hash, STORE_HASH_SIZE) != 0) {
         report_bad(report, seq, "hash does not match the entry's contents");
         return false;

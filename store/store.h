@@ -32,7 +32,7 @@
     LEDGER_E_MAP_FULL. Nothing is ever half written.
 
     The ledger is append-only: there is no function that updates or deletes a
-    ledger entry. Each entry carries the SHA-256 (libsodium) of the previous
+    ledger entry. Each entry carries the SHA-256 (core/sha256.h) of the previous
     entry; store_ledger_verify() re-walks the chain.
 
     Keys: fixed-width big-endian integers where order matters, so that

@@ -28,6 +28,7 @@
 #include "gateway_view.h"
 #include "gateway_events.h"
 #include "record.h"
+#include "sha256.h"
 #include "text.h"
 
 #include <assert.h>
@@ -330,29 +331,32 @@ char *gateway_format_time(uint64_t unix_ms, char out[GATEWAY_TIME_TEXT_SIZE])
     return out;
 }
 
-static void hash_field(crypto_hash_sha256_state *state, const char *text)
+/* A text field of the canonical form: its be32 length (into len_be) and its bytes. */
+static void hash_field(sha256_part_t *parts, size_t *count, uint8_t len_be[4], const char *text)
 {
     size_t len = strlen(text);
-    uint8_t be_len[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-                         (uint8_t)len};
-    crypto_hash_sha256_update(state, be_len, sizeof be_len);
-    crypto_hash_sha256_update(state, (const uint8_t *)text, len);
+    len_be[0] = (uint8_t)(len >> 24);
+    len_be[1] = (uint8_t)(len >> 16);
+    len_be[2] = (uint8_t)(len >> 8);
+    len_be[3] = (uint8_t)len;
+    parts[(*count)++] = (sha256_part_t){len_be, 4};
+    parts[(*count)++] = (sha256_part_t){text, len};
 }
 
-void gateway_request_hash(const gateway_transfer_request_t *req, uint8_t out[GATEWAY_HASH_SIZE])
+ledger_err_t gateway_request_hash(const gateway_transfer_request_t *req,
+                                  uint8_t out[GATEWAY_HASH_SIZE])
 {
-    crypto_hash_sha256_state state;
-    crypto_hash_sha256_init(&state);
-    crypto_hash_sha256_update(&state, (const uint8_t *)REQUEST_HASH_TAG,
-                              sizeof REQUEST_HASH_TAG); /* with its NUL */
-    hash_field(&state, req->from);
-    hash_field(&state, req->to);
-    uint8_t amount[8];
+    sha256_part_t parts[10];
+    size_t count = 0;
+    uint8_t lens[4][4], amount[8];
+    parts[count++] = (sha256_part_t){REQUEST_HASH_TAG, sizeof REQUEST_HASH_TAG}; /* with its NUL */
+    hash_field(parts, &count, lens[0], req->from);
+    hash_field(parts, &count, lens[1], req->to);
     store_be64_put(amount, (uint64_t)req->amount_minor);
-    crypto_hash_sha256_update(&state, amount, sizeof amount);
-    hash_field(&state, req->currency);
-    hash_field(&state, req->reference);
-    crypto_hash_sha256_final(&state, out);
+    parts[count++] = (sha256_part_t){amount, sizeof amount};
+    hash_field(parts, &count, lens[2], req->currency);
+    hash_field(parts, &count, lens[3], req->reference);
+    return sha256_parts(parts, count, out);
 }
 
 /* --- view record: encode / decode ----------------------------------------- */
@@ -876,7 +880,9 @@ ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_req
         return LEDGER_E_INVALID;
 
     uint8_t hash[GATEWAY_HASH_SIZE];
-    gateway_request_hash(req, hash);
+    ledger_err_t hash_err = gateway_request_hash(req, hash);
+    if (hash_err)
+        return hash_err;
 
     /* Everything that can refuse the request is checked before the first write. */
     idem_record_t idem;

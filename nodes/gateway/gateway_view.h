@@ -123,8 +123,10 @@ void gateway_text_sanitize(char *text);
     meaning the same transfer (key order, whitespace, an explicit default
     currency) hash alike. Canonical form: the ASCII tag "ledger.transfer.v1"
     and a NUL, then from, to as (be32 length, bytes), amount_minor as be64
-    (two's complement), then currency, reference as (be32 length, bytes). */
-void gateway_request_hash(const gateway_transfer_request_t *req, uint8_t out[GATEWAY_HASH_SIZE]);
+    (two's complement), then currency, reference as (be32 length, bytes).
+    LEDGER_E_NOMEM (or LEDGER_E_IO) when the digest cannot run (sha256.h). */
+ledger_err_t gateway_request_hash(const gateway_transfer_request_t *req,
+                                  uint8_t out[GATEWAY_HASH_SIZE]);
 
 /*  Submits a transfer under an idempotency key, in ctx->txn, at ctx->now_ms.
 
