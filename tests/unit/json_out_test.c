@@ -28,6 +28,24 @@ static char *take(json_out_t *out)
     return text;
 }
 
+/* `out`'s text (taken) is what jansson writes for `want` (stolen). */
+static void assert_same_text(json_out_t *out, json_t *want_value)
+{
+    char *got = take(out);
+    char *want = jansson_text(want_value);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+}
+
+static void assert_string_as_jansson(const char *text)
+{
+    json_out_t out;
+    json_out_init(&out, 0);
+    json_out_str(&out, text);
+    assert_same_text(&out, json_string(text));
+}
+
 static void test_strings_are_escaped_as_jansson_escapes_them(void **state)
 {
     (void)state;
@@ -41,27 +59,12 @@ static void test_strings_are_escaped_as_jansson_escapes_them(void **state)
         "\"\"\\\\\n\n",
         "ends with an escape\x1b",
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_out_t out;
-        json_out_init(&out, 0);
-        json_out_str(&out, cases[i]);
-        char *got = take(&out);
-        char *want = jansson_text(json_string(cases[i]));
-        assert_string_equal(got, want);
-        free(got);
-        free(want);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_as_jansson(cases[i]);
     /* Every byte below 0x80 on its own. */
     for (int c = 1; c < 0x80; c++) {
         char text[2] = {(char)c, '\0'};
-        json_out_t out;
-        json_out_init(&out, 0);
-        json_out_str(&out, text);
-        char *got = take(&out);
-        char *want = jansson_text(json_string(text));
-        assert_string_equal(got, want);
-        free(got);
-        free(want);
+        assert_string_as_jansson(text);
     }
 }
 
@@ -73,11 +76,7 @@ static void test_integers_are_written_in_decimal(void **state)
         json_out_t out;
         json_out_init(&out, 0);
         json_out_int(&out, cases[i]);
-        char *got = take(&out);
-        char *want = jansson_text(json_integer(cases[i]));
-        assert_string_equal(got, want);
-        free(got);
-        free(want);
+        assert_same_text(&out, json_integer(cases[i]));
     }
 }
 
@@ -112,11 +111,7 @@ static void test_a_written_object_matches_jansson_and_grows(void **state)
     json_out_end_array(&out);
     json_out_member_int(&out, "count", 1000);
     json_out_end_object(&out);
-    char *got = take(&out);
-    char *want = jansson_text(json_pack("{s:o, s:i}", "items", want_array, "count", 1000));
-    assert_string_equal(got, want);
-    free(got);
-    free(want);
+    assert_same_text(&out, json_pack("{s:o, s:i}", "items", want_array, "count", 1000));
     /* take emptied it: a second take is an empty text, and free is safe twice */
     char *empty = take(&out);
     assert_string_equal(empty, "");
