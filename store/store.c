@@ -231,6 +231,13 @@ static ledger_err_t txn_rc(store_txn_t *txn, int rc, const char *what)
     return store_rc(txn->store, rc, what);
 }
 
+/* Opens a cursor on table `db` in `txn`; a failure is reported like any LMDB error. */
+static ledger_err_t db_cursor_open(store_txn_t *txn, store_db_t db, MDB_cursor **cursor_out)
+{
+    return txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[db], cursor_out),
+                  "mdb_cursor_open");
+}
+
 static ledger_err_t corrupt(store_txn_t *txn, store_db_t db, uint64_t id, const char *problem)
 {
     set_error(txn->store, "%s record %llu: %s", db_names[db], (unsigned long long)id, problem);
@@ -1076,8 +1083,7 @@ ledger_err_t store_cursor_open(store_txn_t *txn, store_db_t db, store_cursor_t *
     store_cursor_t *cursor = calloc(1, sizeof *cursor);
     if (!cursor)
         return LEDGER_E_NOMEM;
-    ledger_err_t err = txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[db], &cursor->cursor),
-                              "mdb_cursor_open");
+    ledger_err_t err = db_cursor_open(txn, db, &cursor->cursor);
     if (err != LEDGER_OK) {
         free(cursor);
         return err == LEDGER_E_NOT_FOUND ? LEDGER_E_STORE : err;
@@ -1454,9 +1460,7 @@ ledger_err_t store_outbox_next(store_txn_t *txn, uint64_t after_seq,
     if (!txn || !entry_out)
         return LEDGER_E_INVALID;
     MDB_cursor *cursor;
-    ledger_err_t err =
-        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_OUTBOX], &cursor),
-               "mdb_cursor_open");
+    ledger_err_t err = db_cursor_open(txn, STORE_DB_OUTBOX, &cursor);
     if (err != LEDGER_OK)
         return err;
     uint8_t key[BE64_BYTES];
@@ -1479,9 +1483,7 @@ ledger_err_t store_outbox_take_due(store_txn_t *txn, uint64_t now_ms, uint64_t a
         return LEDGER_OK;
     }
     MDB_cursor *cursor;
-    ledger_err_t err =
-        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_OUTBOX], &cursor),
-               "mdb_cursor_open");
+    ledger_err_t err = db_cursor_open(txn, STORE_DB_OUTBOX, &cursor);
     if (err != LEDGER_OK)
         return err;
     uint8_t key[BE64_BYTES];
@@ -1661,9 +1663,7 @@ ledger_err_t store_dead_next(store_txn_t *txn, uint64_t after_id, store_dead_let
     if (!txn || !dead_out)
         return LEDGER_E_INVALID;
     MDB_cursor *cursor;
-    ledger_err_t err =
-        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_DEAD_LETTERS], &cursor),
-               "mdb_cursor_open");
+    ledger_err_t err = db_cursor_open(txn, STORE_DB_DEAD_LETTERS, &cursor);
     if (err != LEDGER_OK)
         return err;
     uint8_t key[BE64_BYTES];
@@ -1751,8 +1751,7 @@ ledger_err_t store_seen_prune(store_txn_t *txn, uint64_t older_than_ms, size_t m
         return LEDGER_E_INVALID;
     size_t pruned = 0;
     MDB_cursor *cursor;
-    ledger_err_t err = txn_rc(
-        txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_SEEN], &cursor), "mdb_cursor_open");
+    ledger_err_t err = db_cursor_open(txn, STORE_DB_SEEN, &cursor);
     if (err != LEDGER_OK)
         return err;
     MDB_val k, v;
@@ -1887,9 +1886,7 @@ static ledger_err_t ledger_decode(store_txn_t *txn, const MDB_val *k, const MDB_
 static ledger_err_t ledger_last_record(store_txn_t *txn, MDB_val *k, MDB_val *v, bool *found_out)
 {
     MDB_cursor *cursor;
-    ledger_err_t err =
-        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
-               "mdb_cursor_open");
+    ledger_err_t err = db_cursor_open(txn, STORE_DB_LEDGER, &cursor);
     if (err != LEDGER_OK)
         return err;
     int rc = mdb_cursor_get(cursor, k, v, MDB_LAST);
@@ -2250,9 +2247,7 @@ ledger_err_t store_ledger_verify(store_txn_t *txn, store_ledger_balance_fn balan
     report.ok = true;
     sum_table_t sums = {0};
     MDB_cursor *cursor;
-    ledger_err_t err =
-        txn_rc(txn, mdb_cursor_open(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &cursor),
-               "mdb_cursor_open");
+    ledger_err_t err = db_cursor_open(txn, STORE_DB_LEDGER, &cursor);
     if (err != LEDGER_OK)
         return err;
     uint8_t prev_hash[STORE_HASH_SIZE] = {0};

@@ -9,6 +9,7 @@
 #include "gateway_batch.h"
 
 #include <assert.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -43,7 +43,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 #include "gateway_http.h"
 #include "gateway_view.h"
 #include "ledger_err.h"
