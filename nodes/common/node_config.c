@@ -35,6 +35,8 @@ static const option_t options[] = {
     {"admin-port", "LEDGER_ADMIN_PORT", NUM(OPT_U16, admin_port), "admin HTTP port (0 = off)"},
     {"http-host", "LEDGER_HTTP_HOST", STR(http_host), "public HTTP listen address (gateway)"},
     {"http-port", "LEDGER_HTTP_PORT", NUM(OPT_U16, http_port), "public HTTP port (gateway)"},
+    {"http-threads", "LEDGER_HTTP_THREADS", NUM(OPT_U32, http_threads),
+     "HTTP worker threads (gateway, 1..64)"},
     {"web-dir", "LEDGER_WEB_DIR", STR(web_dir), "built demo app served at / (gateway)"},
     {"fraud-rules", "LEDGER_FRAUD_RULES", STR(fraud_rules),
      "fraud rules file, key = value (fraud)"},
@@ -89,6 +91,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
                                                             : 8183);
     snprintf(c->http_host, sizeof c->http_host, "127.0.0.1");
     c->http_port = 8080;
+    c->http_threads = 4;
     snprintf(c->web_dir, sizeof c->web_dir, "./web/dist");
     c->batch_max = 4096;
     c->retry_min_ms = 100;
@@ -205,6 +208,10 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
         snprintf(why, why_size,
                  "batch-max must be 1..%u, retry-min-ms > 0, retry-max-ms >= retry-min-ms",
                  NODE_BATCH_MAX_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->http_threads == 0 || c->http_threads > NODE_HTTP_THREADS_LIMIT) {
+        snprintf(why, why_size, "http-threads must be 1..%u", NODE_HTTP_THREADS_LIMIT);
         return LEDGER_E_INVALID;
     }
     if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {

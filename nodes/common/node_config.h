@@ -25,6 +25,7 @@
 #define NODE_BATCH_MAX_LIMIT 16384u            /* most inbound messages one commit may take */
 #define NODE_CHECKPOINT_CHUNK_LIMIT 1000000u   /* most balances --checkpoint-chunk may ask for */
 #define NODE_PREALLOC_BYTES_LIMIT (1ull << 30) /* most --prealloc-bytes may ask for: 1 GiB */
+#define NODE_HTTP_THREADS_LIMIT 64u            /* most --http-threads may ask for */
 
 typedef enum { NODE_KIND_GATEWAY, NODE_KIND_ACCOUNTS, NODE_KIND_FRAUD } node_kind_t;
 
@@ -41,6 +42,7 @@ typedef struct {
     uint16_t admin_port;                  /* LEDGER_ADMIN_PORT, --admin-port (0 = off) */
     char http_host[NODE_HOST_MAX];        /* LEDGER_HTTP_HOST, --http-host (gateway) */
     uint16_t http_port;                   /* LEDGER_HTTP_PORT, --http-port (gateway) */
+    uint32_t http_threads;                /* LEDGER_HTTP_THREADS, --http-threads (gateway) */
     char web_dir[NODE_PATH_MAX];          /* LEDGER_WEB_DIR, --web-dir (gateway) */
     char fraud_rules[NODE_PATH_MAX];      /* LEDGER_FRAUD_RULES, --fraud-rules (fraud) */
     bool demo;                            /* LEDGER_DEMO=1, --demo: seed demo accounts */

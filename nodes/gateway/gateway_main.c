@@ -73,6 +73,7 @@ static int start_http(node_t *node, void *arg)
         .node_name = c->name,
         .listen_address = c->http_host,
         .port = c->http_port,
+        .thread_pool_size = c->http_threads,
         .accounts_endpoint = c->accounts,
         .idempotency_retention_ms = c->idempotency_retention_ms,
         .wake = wake_loop,

@@ -45,6 +45,7 @@ static void test_defaults_run_three_nodes_on_one_machine(void **state)
     assert_string_equal(fr.gateway, gw.inbox);
     assert_string_equal(ac.data_dir, "./data/accounts");
     assert_int_equal(gw.http_port, 8080);
+    assert_int_equal(gw.http_threads, 4);
     assert_true(gw.admin_port != ac.admin_port && ac.admin_port != fr.admin_port);
     assert_false(ac.demo);
     assert_false(ac.no_sync);
@@ -61,9 +62,10 @@ static void test_environment_sets_and_flags_win(void **state)
     setenv("LEDGER_DEMO", "1", 1);
     node_config_t c;
     char why[256] = "";
-    char *argv[] = {"node",        "--data-dir", "/flag/dir", "--batch-max=17",
-                    "--log-level", "warn",       NULL};
-    assert_int_equal(load(&c, NODE_KIND_ACCOUNTS, 6, argv, why), LEDGER_OK);
+    char *argv[] = {"node",        "--data-dir", "/flag/dir",        "--batch-max=17",
+                    "--log-level", "warn",       "--http-threads=2", NULL};
+    assert_int_equal(load(&c, NODE_KIND_ACCOUNTS, 7, argv, why), LEDGER_OK);
+    assert_int_equal(c.http_threads, 2);
     assert_string_equal(c.data_dir, "/flag/dir");
     assert_int_equal(c.http_port, 9000);
     assert_true(c.demo);
@@ -97,6 +99,8 @@ static void test_bad_values_are_refused_with_a_reason(void **state)
         {"--demo=maybe", NULL, "demo"},
         {"--batch-max", "0", "batch-max"},
         {"--retry-min-ms", "0", "retry"},
+        {"--http-threads", "0", "http-threads"},
+        {"--http-threads", "65", "http-threads"},
         {"--checkpoint-chunk", "0", "checkpoint-chunk"},
         {"--checkpoint-chunk", "1000001", "checkpoint-chunk"},
         {"--prealloc-bytes", "1073741825", "prealloc-bytes"},
