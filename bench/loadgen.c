@@ -262,8 +262,11 @@ static bool read_more(conn_t *c)
 {
     for (;;) {
         if (c->resp_cap - c->resp_len < 4096) {
+            char *grown = realloc(c->resp, c->resp_cap * 2);
+            if (!grown)
+                return false; /* counted as a failed connection */
+            c->resp = grown;
             c->resp_cap *= 2;
-            c->resp = realloc(c->resp, c->resp_cap);
         }
         ssize_t n = recv(c->fd, c->resp + c->resp_len, c->resp_cap - c->resp_len, 0);
         if (n < 0)
@@ -337,6 +340,10 @@ int main(int argc, char **argv)
     lat_us = malloc(LATENCY_SAMPLES_MAX * sizeof *lat_us);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     conn_t *conns = calloc((size_t)opt.conns, sizeof *conns);
+    if (!lat_us || ep < 0 || !conns) {
+        perror("loadgen: setup");
+        return 1;
+    }
     size_t req_cap = opt.batch ? (size_t)opt.batch_items * REQUEST_ITEM_BYTES + 1024 : 1024;
     for (int i = 0; i < opt.conns; i++) {
         conn_t *c = &conns[i];
@@ -348,6 +355,10 @@ int main(int argc, char **argv)
         c->req = malloc(req_cap);
         c->resp_cap = RESPONSE_INITIAL_BYTES;
         c->resp = malloc(c->resp_cap);
+        if (!c->req || !c->resp) {
+            perror("loadgen: buffers");
+            return 1;
+        }
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u32 = (uint32_t)i};
         epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
     }
@@ -405,5 +416,14 @@ int main(int argc, char **argv)
            "req_p999_ms=%.2f\n",
            requests, transfers_sent, accepted, errors, errors_status, last_error_status,
            errors_closed, elapsed, (double)accepted / elapsed, pct(0.50), pct(0.99), pct(0.999));
+    for (int i = 0; i < opt.conns; i++) {
+        if (conns[i].fd >= 0)
+            close(conns[i].fd);
+        free(conns[i].req);
+        free(conns[i].resp);
+    }
+    free(conns);
+    free(lat_us);
+    close(ep);
     return 0;
 }

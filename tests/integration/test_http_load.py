@@ -46,9 +46,9 @@ class HttpLoadTest(MeshTest):
                "--duration", str(RUN_SECONDS), "--mode", "single", "--accounts", str(ACCOUNTS),
                "--account-prefix", PREFIX, "--key-prefix", f"load{run}-{time.time_ns()}",
                "--seed", str(run + 1)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True,
-                             timeout=RUN_SECONDS + 60).stdout
-        return {k: float(v) for k, v in (kv.split("=") for kv in out.split())}
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_SECONDS + 60)
+        self.assertEqual(done.returncode, 0, f"loadgen failed: {done.stderr[-3000:]}")
+        return {k: float(v) for k, v in (kv.split("=") for kv in done.stdout.split())}
 
     def test_every_request_is_answered_without_waiting_for_a_timeout(self):
         self.open_accounts()
