@@ -1671,8 +1671,9 @@ static ledger_err_t start_daemon(gateway_http_t *gw, const gateway_http_config_t
         reason, the connection timeout (30 s) when every connection is waiting
         for its answer: with 1 worker and 256 connections in 5 of 8 runs of
         5 s, all of them answered only then or closed. poll() served every
-        one in 10 of 10 runs (tests/integration/test_http_load.py), at ~6%
-        less throughput in bench/ab.py (256 connections, 4 workers). */
+        one in 10 of 10 runs (tests/integration/test_http_load.py), at the
+        same throughput within the noise (bench/README.md: 0.94x at 256
+        connections, 1.13x at 64). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;

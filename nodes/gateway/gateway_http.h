@@ -1,6 +1,7 @@
 /*  gateway_http.h: the gateway's public HTTP API (libmicrohttpd + jansson).
 
-    What it owns: one MHD daemon (internal polling thread + a thread pool),
+    What it owns: one MHD daemon (a pool of poll() worker threads, not
+    epoll: see start_daemon),
     one committer thread (it commits the queued transfers unless the caller's
     loop does, config.loop_commits, and prunes idempotency keys), one accounts
     client thread that owns the ZeroMQ DEALER to the accounts node, the
