@@ -12,7 +12,10 @@ wchar: LMDB's pwrite/writev of dirty pages; ZeroMQ and HTTP use send(),
 which wchar does not count). Same code, same load: the difference between
 the two rows is what durability (LMDB's two flushes per commit) costs.
 
-Part 2. One writer in the benchmark's temporary directory (the filesystem
+Part 2 (not bench/fsync_growth.c, which appends a fixed 3 pages per commit
+with three writers to compare file growth modes: here the question is how a
+commit's time grows with the number of random pages it writes). One writer
+in the benchmark's temporary directory (the filesystem
 the nodes' data dirs are on) does commits shaped like LMDB's: N random 4 KiB
 pages written, fdatasync, the first page rewritten (the meta), fdatasync;
 it prints the time of such a commit for several N. With part 1's pages per
@@ -29,6 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
+from mesh import parse_metrics, sample  # noqa: E402  (bench puts tests/integration on the path)
 
 
 def written_and_commits(mesh):
@@ -38,9 +42,7 @@ def written_and_commits(mesh):
         with open(f"/proc/{pid}/io") as f:
             io = dict(line.split(": ") for line in f.read().splitlines() if line)
         _, raw = bench.http("GET", mesh.ports[node]["admin"], "/metrics")
-        commits = next(float(line.split()[1]) for line in raw.decode().splitlines()
-                       if line.startswith("ledger_batches_total "))
-        out[node] = (int(io["wchar"]), commits)
+        out[node] = (int(io["wchar"]), sample(parse_metrics(raw.decode()), "ledger_batches_total"))
     return out
 
 
