@@ -49,7 +49,7 @@ def log(*a):
 # Ports: the integration tests' picker (never the same port twice in one
 # process, never inside the kernel's ephemeral range).
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from mesh import free_port  # noqa: E402
+from mesh import free_port, parse_metrics, sample  # noqa: E402
 
 
 def http(method, port, path, body=None, timeout=10):
@@ -190,14 +190,12 @@ class Mesh:
     def rss(self, key="VmRSS"):
         return {n: proc_status(p.pid, key) for n, p in self.procs.items()}
 
+    def metrics(self, node):
+        """That node's /metrics now, parsed: {(name, labels): value} (read with mesh.sample)."""
+        return parse_metrics(http("GET", self.ports[node]["admin"], "/metrics")[1].decode())
+
     def outbox_depths(self):
-        depths = {}
-        for node in NODES:
-            status, raw = http("GET", self.ports[node]["admin"], "/metrics")
-            for line in raw.decode().splitlines():
-                if line.startswith("ledger_outbox_depth "):
-                    depths[node] = int(float(line.split()[1]))
-        return depths
+        return {node: int(sample(self.metrics(node), "ledger_outbox_depth")) for node in NODES}
 
     def wait_drained(self, timeout_s):
         """Until every outbox is empty twice in a row (then every transfer is final)."""

@@ -28,7 +28,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
-from mesh import parse_metrics, sample  # noqa: E402  (bench puts tests/integration on the path)
+from mesh import sample  # noqa: E402  (bench puts tests/integration on the path)
 
 
 # Frames every node has above its work: not worth a line each.
@@ -101,8 +101,7 @@ def run(build, transfers, top):
 
 
 def redeliveries(mesh, node):
-    raw = bench.http("GET", mesh.ports[node]["admin"], "/metrics")[1].decode()
-    return sample(parse_metrics(raw), "ledger_redeliveries_total")
+    return sample(mesh.metrics(node), "ledger_redeliveries_total")
 
 
 def main():

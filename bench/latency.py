@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
-from mesh import parse_metrics, sample  # noqa: E402  (bench puts tests/integration on the path)
+from mesh import sample  # noqa: E402  (bench puts tests/integration on the path)
 
 
 def written_and_commits(mesh):
@@ -41,8 +41,7 @@ def written_and_commits(mesh):
     for node, pid in mesh.pids().items():
         with open(f"/proc/{pid}/io") as f:
             io = dict(line.split(": ") for line in f.read().splitlines() if line)
-        _, raw = bench.http("GET", mesh.ports[node]["admin"], "/metrics")
-        out[node] = (int(io["wchar"]), sample(parse_metrics(raw.decode()), "ledger_batches_total"))
+        out[node] = (int(io["wchar"]), sample(mesh.metrics(node), "ledger_batches_total"))
     return out
 
 

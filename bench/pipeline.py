@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
-from mesh import parse_metrics, sample  # noqa: E402  (bench puts tests/integration on the path)
+from mesh import sample  # noqa: E402  (bench puts tests/integration on the path)
 
 
 def thread_ticks(pid):
@@ -55,10 +55,6 @@ def device_written(path):
     return 0, 0, "?"
 
 
-def metrics(mesh, node):
-    return parse_metrics(bench.http("GET", mesh.ports[node]["admin"], "/metrics")[1].decode())
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(bench.ROOT, "build-bench"))
@@ -77,7 +73,7 @@ def main():
         mesh.warm_up(args.build)
         pids = mesh.pids()
         ticks0 = {n: thread_ticks(p) for n, p in pids.items()}
-        met0 = {n: metrics(mesh, n) for n in pids}
+        met0 = {n: mesh.metrics(n) for n in pids}
         disk0 = device_written(mesh.tmp)
         t0 = time.monotonic()
         lg = bench.loadgen(args.build, mesh, args.mode, conns, args.duration, args.rate, batch=2000,
@@ -87,7 +83,7 @@ def main():
             bench.log("WARNING: the outboxes did not drain in 300 s")
         wall = time.monotonic() - t0
         ticks1 = {n: thread_ticks(p) for n, p in pids.items()}
-        met1 = {n: metrics(mesh, n) for n in pids}
+        met1 = {n: mesh.metrics(n) for n in pids}
         disk1 = device_written(mesh.tmp)
     finally:
         mesh.close()
