@@ -49,7 +49,7 @@ def main():
             finally:
                 mesh.close()
     first = None
-    print(f"| variant | settled/s | accepted/s | p50 / p99 ms | CPU µs/transfer | settled/s ratio | CPU ratio |")
+    print("| variant | settled/s | accepted/s | p50 / p99 ms | CPU µs/transfer | settled/s ratio | CPU ratio |")
     print("|---|---|---|---|---|---|---|")
     for name, _, _ in variants:
         rs = results[name]

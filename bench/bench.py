@@ -49,7 +49,7 @@ def log(*a):
 # Ports: the integration tests' picker (never the same port twice in one
 # process, never inside the kernel's ephemeral range).
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from mesh import free_port, parse_metrics, sample  # noqa: E402
+from mesh import free_port, parse_loadgen_output, parse_metrics, sample  # noqa: E402
 
 
 def http(method, port, path, body=None, timeout=10):
@@ -266,7 +266,7 @@ def loadgen(build, mesh, mode, conns, duration, rate=0, batch=1000, tag="x", max
     if max_transfers:
         cmd += ["--max-transfers", str(int(max_transfers))]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return {k: float(v) for k, v in (kv.split("=") for kv in out.split())}
+    return parse_loadgen_output(out)
 
 
 def warn_errors(name, lg):

@@ -871,15 +871,21 @@ static void txn_release(store_txn_t *txn)
     free(txn);
 }
 
+/* Aborts a top-level transaction (cursors first) and frees it. */
+static void txn_abort_release(store_txn_t *txn)
+{
+    txn_detach_cursors(txn);
+    mdb_txn_abort(txn->txn);
+    txn_release(txn);
+}
+
 /*  Aborts a write transaction that ran out of map and grows the map.
     Returns what store_grow says: LEDGER_OK means run it again. */
 static ledger_err_t txn_abort_and_grow(store_txn_t *txn)
 {
     store_t *store = txn->store;
     size_t seen = txn->map_bytes_at_begin;
-    txn_detach_cursors(txn);
-    mdb_txn_abort(txn->txn);
-    txn_release(txn);
+    txn_abort_release(txn);
     return store_grow(store, seen);
 }
 
@@ -890,9 +896,7 @@ static ledger_err_t txn_commit(store_txn_t *txn, ledger_err_t *grow_out)
     store_t *store = txn->store;
     *grow_out = LEDGER_E_MAP_FULL;
     if (!txn->write) {
-        txn_detach_cursors(txn);
-        mdb_txn_abort(txn->txn);
-        txn_release(txn);
+        txn_abort_release(txn);
         return LEDGER_OK;
     }
     ledger_err_t flushed = txn_counters_flush(txn);
@@ -901,9 +905,7 @@ static ledger_err_t txn_commit(store_txn_t *txn, ledger_err_t *grow_out)
         return LEDGER_E_MAP_FULL;
     }
     if (flushed != LEDGER_OK) {
-        txn_detach_cursors(txn);
-        mdb_txn_abort(txn->txn);
-        txn_release(txn);
+        txn_abort_release(txn);
         return flushed;
     }
     size_t seen = txn->map_bytes_at_begin;
@@ -965,9 +967,7 @@ void store_txn_abort(store_txn_t **txn_p)
         txn_abort_and_grow(txn);
         return;
     }
-    txn_detach_cursors(txn);
-    mdb_txn_abort(txn->txn);
-    txn_release(txn);
+    txn_abort_release(txn);
 }
 
 ledger_err_t store_write(store_t *store, store_write_fn fn, void *ctx)
@@ -1264,17 +1264,18 @@ static ledger_err_t counter_peek(store_txn_t *txn, const void *key, size_t key_s
 static ledger_err_t counter_next(store_txn_t *txn, const void *key, size_t key_size,
                                  uint64_t *value_out)
 {
-    uint64_t value;
-    ledger_err_t err = counter_peek(txn, key, key_size, &value);
+    txn_counter_t *c;
+    ledger_err_t err = txn_counter(txn, key, key_size, &c);
     if (err != LEDGER_OK)
+        return err;
+    uint64_t value;
+    if (c)
+        value = c->value;
+    else if ((err = counter_read(txn, key, key_size, &value)) != LEDGER_OK)
         return err;
     if (value == UINT64_MAX)
         return LEDGER_E_OVERFLOW;
     value++;
-    txn_counter_t *c;
-    err = txn_counter(txn, key, key_size, &c); /* the copy the peek read, if one is kept */
-    if (err != LEDGER_OK)
-        return err;
     if (c) {
         c->value = value;
         c->dirty = true;
@@ -1286,8 +1287,7 @@ static ledger_err_t counter_next(store_txn_t *txn, const void *key, size_t key_s
 }
 
 /* META key of a named sequence: "seq:" + name. */
-static bool seq_key(const char *name, uint8_t key[META_SEQ_PREFIX_LEN + STORE_SEQ_NAME_MAX],
-                    size_t *key_size_out)
+static bool seq_key(const char *name, uint8_t key[TXN_COUNTER_KEY_MAX], size_t *key_size_out)
 {
     size_t len;
     if (!text_ok(name, STORE_SEQ_NAME_MAX, false, &len))
@@ -1300,7 +1300,7 @@ static bool seq_key(const char *name, uint8_t key[META_SEQ_PREFIX_LEN + STORE_SE
 
 ledger_err_t store_seq_next(store_txn_t *txn, const char *name, uint64_t *value_out)
 {
-    uint8_t key[META_SEQ_PREFIX_LEN + STORE_SEQ_NAME_MAX];
+    uint8_t key[TXN_COUNTER_KEY_MAX];
     size_t key_size;
     if (!txn || !txn->write || !value_out || !seq_key(name, key, &key_size))
         return LEDGER_E_INVALID;
@@ -1309,7 +1309,7 @@ ledger_err_t store_seq_next(store_txn_t *txn, const char *name, uint64_t *value_
 
 ledger_err_t store_seq_peek(store_txn_t *txn, const char *name, uint64_t *value_out)
 {
-    uint8_t key[META_SEQ_PREFIX_LEN + STORE_SEQ_NAME_MAX];
+    uint8_t key[TXN_COUNTER_KEY_MAX];
     size_t key_size;
     if (!txn || !value_out || !seq_key(name, key, &key_size))
         return LEDGER_E_INVALID;
@@ -1967,7 +1967,6 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     ledger_err_t err = ledger_tip(txn, &seq, prev_hash);
     if (err != LEDGER_OK)
         return err;
-    MDB_val k, v;
 
     store_ledger_entry_t stored = *entry;
     stored.seq = seq;
@@ -1984,8 +1983,7 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
 
     uint8_t key[BE64_BYTES];
     store_be64_put(key, seq);
-    k = mval(key, sizeof key);
-    v = mval(record, record_size);
+    MDB_val k = mval(key, sizeof key), v = mval(record, record_size);
     err = txn_rc(txn, mdb_put(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &k, &v, MDB_APPEND),
                  "mdb_put (ledger)");
     if (err != LEDGER_OK)

@@ -463,8 +463,9 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         /* attempts counts tries, sent or not, so a peer that is away backs off too; the
            first real send starts the ack-timeout backoff afresh. */
         uint64_t send_no = 0;
-        e->resend_failed = false;
-        if (send_entry(self, e->peer, e->seq, o.msg, o.msg_size, &send_no)) {
+        bool ok = send_entry(self, e->peer, e->seq, o.msg, o.msg_size, &send_no);
+        e->resend_failed = !ok && e->sent;
+        if (ok) {
             e->sent_ms = now_ms;
             e->last_send_no = send_no;
             if (e->sent) {
@@ -480,7 +481,6 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             }
         } else {
             e->attempts++;
-            e->resend_failed = e->sent;
         }
         e->deadline_ms = now_ms + backoff_ms(self, e->attempts, e->sent);
         if (e->deadline_ms < next)

@@ -863,11 +863,8 @@ static enum MHD_Result finish_submit(gateway_http_t *gw, struct MHD_Connection *
         return reply_store_error(gw, conn, job->err, "record the transfer");
     }
     const gateway_submit_result_t *res = &job->result;
-    json_out_t out;
-    json_out_init(&out, GATEWAY_BATCH_RESULT_BYTES_TYPICAL);
-    gateway_write_submitted(&out, res);
     size_t size = 0;
-    char *text = json_out_take(&out, &size);
+    char *text = gateway_submitted_text(res, &size);
     char location[sizeof "/api/transfers/" + PROTO_TRANSFER_ID_MAX];
     snprintf(location, sizeof location, "/api/transfers/%s", res->id);
     header_t headers[2] = {{MHD_HTTP_HEADER_LOCATION, location}, {"Idempotent-Replayed", "true"}};

@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sodium.h>
 
 /* Version of the JSON text form (read only) and of the binary form (written). */
@@ -230,7 +229,7 @@ void gateway_text_sanitize(char *text)
     }
 }
 
-static bool request_valid(const gateway_transfer_request_t *req)
+bool gateway_transfer_request_valid(const gateway_transfer_request_t *req)
 {
     return gateway_account_id_valid(req->from) && gateway_account_id_valid(req->to) &&
            strcmp(req->from, req->to) != 0 && req->amount_minor > 0 &&
@@ -266,6 +265,14 @@ void gateway_write_submitted(json_out_t *out, const gateway_submit_result_t *res
     json_out_end_object(out);
 }
 
+char *gateway_submitted_text(const gateway_submit_result_t *res, size_t *size_out)
+{
+    json_out_t out;
+    json_out_init(&out, 256); /* a typical answer; json_out grows past it */
+    gateway_write_submitted(&out, res);
+    return json_out_take(&out, size_out);
+}
+
 /* Writes `value` as exactly `width` decimal digits (zero-padded; `value` must fit). */
 static char *put_digits(char *p, unsigned value, int width)
 {
@@ -293,27 +300,14 @@ static void civil_from_days(uint64_t days, unsigned *year, unsigned *month, unsi
     *year = (unsigned)(era * 400 + yoe) + (*month <= 2 ? 1 : 0);
 }
 
-#define GATEWAY_TIME_FAST_MAX_MS 253402300799999ull /* 9999-12-31T23:59:59.999Z */
-
 char *gateway_format_time(uint64_t unix_ms, char out[GATEWAY_TIME_TEXT_SIZE])
 {
-    if (unix_ms > GATEWAY_TIME_FAST_MAX_MS) { /* five-digit years: the library's text */
-        time_t secs = (time_t)(unix_ms / 1000);
-        struct tm tm;
-        if (!gmtime_r(&secs, &tm)) {
-            snprintf(out, GATEWAY_TIME_TEXT_SIZE, "1970-01-01T00:00:00.000Z");
-            return out;
-        }
-        char date[24];
-        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(out, GATEWAY_TIME_TEXT_SIZE, "%s.%03uZ", date, (unsigned)(unix_ms % 1000));
-        return out;
-    }
     uint64_t secs = unix_ms / 1000;
     unsigned in_day = (unsigned)(secs % 86400);
     unsigned year, month, day;
     civil_from_days(secs / 86400, &year, &month, &day);
-    char *p = put_digits(out, year, 4);
+    /* Years past 9999 as plain digits, as strftime's %Y (up to 584,556,019 at UINT64_MAX ms). */
+    char *p = year <= 9999 ? put_digits(out, year, 4) : out + text_u64(year, out);
     *p++ = '-';
     p = put_digits(p, month, 2);
     *p++ = '-';
@@ -876,7 +870,8 @@ ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_req
                                      gateway_submit_result_t *out)
 {
     assert(ctx && ctx->txn && req && out);
-    if (!key || !gateway_idempotency_key_valid(key, strlen(key)) || !request_valid(req))
+    if (!key || !gateway_idempotency_key_valid(key, strlen(key)) ||
+        !gateway_transfer_request_valid(req))
         return LEDGER_E_INVALID;
 
     uint8_t hash[GATEWAY_HASH_SIZE];

@@ -112,6 +112,11 @@ bool gateway_account_id_valid(const char *id);
     bytes, each a visible ASCII character 0x21..0x7E. */
 bool gateway_idempotency_key_valid(const char *key, size_t len);
 
+/*  True if `req` obeys the parser's rules (gateway_parse_transfer_request):
+    account ids, from != to, amount > 0, 3 upper-case letters, a reference
+    of at most PROTO_REFERENCE_MAX bytes of gateway_text_valid text. */
+bool gateway_transfer_request_valid(const gateway_transfer_request_t *req);
+
 /*  True if `text` is well-formed UTF-8 without control characters (C0, DEL). */
 bool gateway_text_valid(const char *text);
 
@@ -219,8 +224,13 @@ ledger_err_t gateway_transfer_list(store_txn_t *txn, const char *cursor, uint32_
     batch endpoint). Written as text, not built with jansson: json_out.h. */
 void gateway_write_submitted(json_out_t *out, const gateway_submit_result_t *res);
 
+/*  The same object alone, as the text of a single endpoint's answer (free()
+    it; *size_out, if not NULL, gets its length). NULL when out of memory. */
+char *gateway_submitted_text(const gateway_submit_result_t *res, size_t *size_out);
+
 /*  Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) for unix ms into `out`
-    (GATEWAY_TIME_TEXT_SIZE bytes). Returns `out`. */
+    (GATEWAY_TIME_TEXT_SIZE bytes), as gmtime + strftime's %Y would (years
+    past 9999 with all their digits), for every uint64_t. Returns `out`. */
 #define GATEWAY_TIME_TEXT_SIZE 32
 char *gateway_format_time(uint64_t unix_ms, char out[GATEWAY_TIME_TEXT_SIZE]);
 

@@ -97,6 +97,12 @@ def sample(samples, name, **labels):
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def parse_loadgen_output(text):
+    """ledger-bench-loadgen's summary line ("requests=... accepted=... elapsed_s=...") as
+    {name: float}."""
+    return {k: float(v) for k, v in (kv.split("=") for kv in text.split())}
+
+
 class Mesh:
     def __init__(self, build_dir=None, demo=True, env=None, fraud_rules=None, log_level="info"):
         self.build_dir = build_dir or os.environ.get("LEDGER_BUILD_DIR", "build")
@@ -269,7 +275,13 @@ class Mesh:
         """The node's /metrics, parsed (parse_metrics); read a value with sample()."""
         status, text, _ = self.admin(node, "GET", "/metrics")
         assert status == 200, f"{node} /metrics: {status}"
-        return parse_metrics(text if isinstance(text, str) else text.decode())
+        return parse_metrics(text)
+
+    def wait_outboxes_empty(self, nodes=NODES, timeout=20.0):
+        """Until each node of `nodes`, in turn, reports an empty outbox (/health)."""
+        for node in nodes:
+            wait_until(lambda n=node: self.admin(n, "GET", "/health")[1]["outbox_depth"] == 0,
+                       timeout, f"the {node} outbox to drain")
 
     def transfer(self, src, dst, amount, key=None, currency="GBP", reference=None):
         body = {"from": src, "to": dst, "amount": amount, "currency": currency}

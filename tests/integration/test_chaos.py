@@ -89,9 +89,7 @@ class ChaosTest(MeshTest):
         self.assertGreater(statuses["settled"], 0)
         self.assertGreater(statuses["rejected_fraud"], 0)
         self.assertGreater(statuses["declined"], 0)
-        for node in ("accounts", "fraud", "gateway"):
-            wait_until(lambda: self.mesh.admin(node, "GET", "/health")[1]["outbox_depth"] == 0,
-                       timeout=30, what=f"the {node} outbox to drain")
+        self.mesh.wait_outboxes_empty(("accounts", "fraud", "gateway"), timeout=30)
 
 
 class ChaosMidCheckpointTest(ChaosTest):

@@ -55,8 +55,7 @@ class DeliveryTest(MeshTest):
         self.assertEqual(answers, ["ack"] * 25)
         wait_until(lambda: self.mesh.accounts()["bob"]["balance"] == before["bob"]["balance"] + 700,
                    what="the replayed transfer to settle once")
-        wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[1]["outbox_depth"] == 0,
-                   what="the accounts outbox to drain")
+        self.mesh.wait_outboxes_empty(["accounts"])
         after = self.mesh.accounts()
         self.assertEqual(after["alice"]["balance"], before["alice"]["balance"] - 700)
         self.assertEqual(after["bob"]["balance"], before["bob"]["balance"] + 700)
@@ -98,8 +97,7 @@ class DeliveryTest(MeshTest):
         print(f"\nburst: {len(frames)} messages acked by {messages} ack message(s)")
         wait_until(lambda: self.mesh.accounts()["dave"]["balance"] ==
                    before["dave"]["balance"] + 600, what="the 60 transfers to settle once")
-        wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[1]["outbox_depth"] == 0,
-                   what="the accounts outbox to drain")
+        self.mesh.wait_outboxes_empty(["accounts"])
         self.assertEqual(self.mesh.accounts()["carol"]["balance"],
                          before["carol"]["balance"] - 600)
 
@@ -132,8 +130,7 @@ class DeliveryTest(MeshTest):
         self.mesh.start("fraud")
         for tid in ids:
             self.assertEqual(self.mesh.wait_final(tid, timeout=30)["status"], "settled")
-        wait_until(lambda: self.mesh.admin("accounts", "GET", "/health")[1]["outbox_depth"] == 0,
-                   what="the accounts outbox to drain")
+        self.mesh.wait_outboxes_empty(["accounts"])
 
     def test_poison_message_is_dead_lettered_and_the_next_messages_flow(self):
         tool = os.path.join(self.mesh.build_dir, "tests", "integration", "outbox_put")
@@ -196,8 +193,7 @@ class BacklogTest(MeshTest):
         # Unknown destination: each is declined, two messages per transfer.
         last = answer["results"][-1]["transfer"]["id"]
         self.assertEqual(self.mesh.wait_final(last, timeout=120)["status"], "declined")
-        wait_until(lambda: all(self.mesh.admin(n, "GET", "/health")[1]["outbox_depth"] == 0
-                               for n in ("gateway", "accounts")), 60, "the outboxes to drain")
+        self.mesh.wait_outboxes_empty(("gateway", "accounts"), timeout=60)
         for node in ("gateway", "accounts"):
             samples = self.mesh.metrics(node)
             self.assertIn(("ledger_redeliveries_total", ()), samples, node)
@@ -222,8 +218,7 @@ class AdmissionTest(MeshTest):
         self.assertEqual(body["error"]["code"], "overloaded")
         self.assertEqual(headers.get("Retry-After"), "1")
         self.mesh.start("accounts")
-        wait_until(lambda: self.mesh.admin("gateway", "GET", "/health")[1]["outbox_depth"] == 0,
-                   what="the gateway outbox to drain once accounts is back")
+        self.mesh.wait_outboxes_empty(["gateway"])  # once accounts is back
         status, t = self.mesh.transfer("alice", "bob", 7, key="adm-over")
         self.assertEqual(status, 202, t)  # the refused key was never recorded: a new transfer
         # (the demo's velocity rule may reject a 6th transfer from alice: any final status)

@@ -17,7 +17,7 @@ import subprocess
 import time
 import unittest
 
-from mesh import MeshTest
+from mesh import MeshTest, parse_loadgen_output
 
 ACCOUNTS = 8
 PREFIX = "ld"
@@ -48,7 +48,7 @@ class HttpLoadTest(MeshTest):
                "--seed", str(run + 1)]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_SECONDS + 60)
         self.assertEqual(done.returncode, 0, f"loadgen failed: {done.stderr[-3000:]}")
-        return {k: float(v) for k, v in (kv.split("=") for kv in done.stdout.split())}
+        return parse_loadgen_output(done.stdout)
 
     def test_every_request_is_answered_without_waiting_for_a_timeout(self):
         self.open_accounts()

@@ -84,11 +84,6 @@ class OperatorMeshTest(MeshTest):
             self.assertTrue(resp.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
             return resp.read().decode()
 
-    def wait_outboxes_empty(self):
-        for node in NODES:
-            wait_until(lambda n=node: self.mesh.admin(n, "GET", "/health")[1]["outbox_depth"] == 0,
-                       20, f"the {node} outbox to drain")
-
     def wait_all_final(self):
         wait_until(lambda: all(t["status"] != "pending" for t in self.mesh.all_transfers()), 30,
                    "every transfer to reach a final status")
@@ -126,7 +121,7 @@ class HarnessTest(OperatorMeshTest):
         finally:
             self.stop_bg(recorder)
         self.wait_all_final()
-        self.wait_outboxes_empty()
+        self.mesh.wait_outboxes_empty()
         before = self.snapshot()
 
         records = [r for r in self.json_lines(record_file) if r["message"]["corr"] == t["id"]]
@@ -156,7 +151,7 @@ class HarnessTest(OperatorMeshTest):
         self.assertEqual(summary["nack"], 0)
         self.assertEqual(summary["ack"], summary["sent"])
 
-        self.wait_outboxes_empty()
+        self.mesh.wait_outboxes_empty()
         self.assertEqual(self.snapshot(), before)
         fraud = parse_metrics(self.metrics_text("fraud"))
         self.assertGreaterEqual(sample(fraud, "ledger_messages_received_total", type="funds.reserved",
@@ -313,7 +308,7 @@ class DeadLetterTest(OperatorMeshTest):
         self.assertEqual(status, 200, body)
         self.assertEqual(body["status"], "queued")
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
-        self.wait_outboxes_empty()
+        self.mesh.wait_outboxes_empty()
         after = self.mesh.accounts()
         self.assertEqual(after["alice"]["balance"], before["alice"]["balance"] - 900)
         self.assertEqual(after["bob"]["balance"], before["bob"]["balance"] + 900)
@@ -323,7 +318,7 @@ class DeadLetterTest(OperatorMeshTest):
         # The same message again, by hand: a duplicate, nothing moves.
         run = self.harness("replay", "--to", "accounts", "--json", json.dumps(letter["message"]), "--times", "5")
         self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
-        self.wait_outboxes_empty()
+        self.mesh.wait_outboxes_empty()
         self.assertEqual(self.mesh.accounts(), after)
         self.assertIn(f"event=dead_letter_replayed id={letter['id']} ", self.mesh.log("gateway"))
         self.assertRegex(self.mesh.log("gateway"), rf"event=dead_letter_replayed id={letter['id']} outbox_seq=\d+ "
@@ -361,7 +356,7 @@ class AdminPagesTest(OperatorMeshTest):
         self.assertGreaterEqual(sample(samples, "ledger_outbox_depth"), 7)
         self.mesh.start("fraud")
         self.wait_all_final()
-        self.wait_outboxes_empty()
+        self.mesh.wait_outboxes_empty()
 
 
 class LedgerVerifyTest(OperatorMeshTest):
@@ -415,7 +410,7 @@ class MetricsTest(OperatorMeshTest):
         self.assertEqual(finals, ["settled"] * 3 + ["rejected_fraud", "declined"])
         self.mesh.get(f"/api/transfers/{ids[0]}")
         self.mesh.get("/api/transfers/tr_does_not_exist")
-        self.wait_outboxes_empty()
+        self.mesh.wait_outboxes_empty()
 
         texts = {}
         for node in NODES:
