@@ -1247,31 +1247,34 @@ static ledger_err_t txn_counters_flush(store_txn_t *txn)
     return LEDGER_OK;
 }
 
-/* The counter under META `key` as `txn` sees it (0 if absent). */
+/*  The counter under META `key` as `txn` sees it (0 if absent), and in *c_out
+    the in-memory copy the transaction keeps of it (NULL: read from the map). */
+static ledger_err_t counter_lookup(store_txn_t *txn, const void *key, size_t key_size,
+                                   txn_counter_t **c_out, uint64_t *value_out)
+{
+    ledger_err_t err = txn_counter(txn, key, key_size, c_out);
+    if (err != LEDGER_OK)
+        return err;
+    if (!*c_out)
+        return counter_read(txn, key, key_size, value_out);
+    *value_out = (*c_out)->value;
+    return LEDGER_OK;
+}
+
 static ledger_err_t counter_peek(store_txn_t *txn, const void *key, size_t key_size,
                                  uint64_t *value_out)
 {
     txn_counter_t *c;
-    ledger_err_t err = txn_counter(txn, key, key_size, &c);
-    if (err != LEDGER_OK)
-        return err;
-    if (!c)
-        return counter_read(txn, key, key_size, value_out);
-    *value_out = c->value;
-    return LEDGER_OK;
+    return counter_lookup(txn, key, key_size, &c, value_out);
 }
 
 static ledger_err_t counter_next(store_txn_t *txn, const void *key, size_t key_size,
                                  uint64_t *value_out)
 {
     txn_counter_t *c;
-    ledger_err_t err = txn_counter(txn, key, key_size, &c);
-    if (err != LEDGER_OK)
-        return err;
     uint64_t value;
-    if (c)
-        value = c->value;
-    else if ((err = counter_read(txn, key, key_size, &value)) != LEDGER_OK)
+    ledger_err_t err = counter_lookup(txn, key, key_size, &c, &value);
+    if (err != LEDGER_OK)
         return err;
     if (value == UINT64_MAX)
         return LEDGER_E_OVERFLOW;

@@ -795,6 +795,16 @@ static void test_seq_next_counts_from_one_and_persists_across_reopen(void **stat
     commit(&txn);
 }
 
+/* The named sequence's value as a new read transaction sees it (asserts the peek works). */
+static uint64_t committed_seq(fixture_t *fx, const char *name)
+{
+    uint64_t value = 0;
+    store_txn_t *reader = begin(fx, false);
+    assert_int_equal(store_seq_peek(reader, name, &value), LEDGER_OK);
+    store_txn_abort(&reader);
+    return value;
+}
+
 /*  A write transaction keeps the counters it bumps in memory and writes them
     back when it commits (store.c, txn_counter): what an abort, a reader, a
     child transaction and more names than it keeps in memory must see. */
@@ -816,15 +826,9 @@ static void test_seq_values_are_kept_only_when_their_transaction_commits(void **
     assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK);
     assert_int_equal(value, 1);
     commit(&txn);
-    store_txn_t *reader = begin(fx, false);
-    assert_int_equal(store_seq_peek(reader, "a", &value), LEDGER_OK);
-    assert_int_equal(value, 1);
-    store_txn_abort(&reader);
+    assert_int_equal(committed_seq(fx, "a"), 1);
     reopen(fx, NULL);
-    reader = begin(fx, false);
-    assert_int_equal(store_seq_peek(reader, "a", &value), LEDGER_OK);
-    assert_int_equal(value, 1);
-    store_txn_abort(&reader);
+    assert_int_equal(committed_seq(fx, "a"), 1);
 }
 
 static void test_seq_more_names_than_kept_in_memory_all_count(void **state)
@@ -845,13 +849,8 @@ static void test_seq_more_names_than_kept_in_memory_all_count(void **state)
         commit(&txn);
     }
     reopen(fx, NULL);
-    store_txn_t *reader = begin(fx, false);
-    for (int i = 0; i < NAMES; i++) {
-        uint64_t value = 0;
-        assert_int_equal(store_seq_peek(reader, names[i], &value), LEDGER_OK);
-        assert_int_equal(value, 6);
-    }
-    store_txn_abort(&reader);
+    for (int i = 0; i < NAMES; i++)
+        assert_int_equal(committed_seq(fx, names[i]), 6);
 }
 
 static void test_seq_continues_through_child_transactions(void **state)
@@ -875,11 +874,7 @@ static void test_seq_continues_through_child_transactions(void **state)
     assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK);
     assert_int_equal(value, 4);
     commit(&txn);
-
-    store_txn_t *reader = begin(fx, false);
-    assert_int_equal(store_seq_peek(reader, "a", &value), LEDGER_OK);
-    assert_int_equal(value, 4);
-    store_txn_abort(&reader);
+    assert_int_equal(committed_seq(fx, "a"), 4);
 }
 
 /* --- outbox and dead letters ---------------------------------------------- */
