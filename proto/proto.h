@@ -252,6 +252,26 @@ void proto_msg_release(proto_msg_t *msg);
     valid message is equal to it. */
 bool proto_msg_equal(const proto_msg_t *a, const proto_msg_t *b);
 
+/* --- the value rules, exported once (proto_rules.c) ----------------------
+    Every module that checks an account id, a currency code or UTF-8 text
+    calls these; none keeps a copy. Pure, thread-safe, no allocation. */
+
+/* True if id[0..len) is an account id: 1..PROTO_ACCOUNT_ID_MAX bytes of
+   [a-z0-9_-]. `id` may be NULL only with len 0 (false). */
+bool proto_account_id_valid(const char *id, size_t len);
+
+/* True if `id` is a NUL-terminated account id (proto_account_id_valid over
+   at most PROTO_ACCOUNT_ID_MAX + 1 bytes); false for NULL. */
+bool proto_account_id_valid_str(const char *id);
+
+/* True if `currency` is exactly PROTO_CURRENCY_LEN upper-case letters A-Z
+   followed by NUL (an ISO 4217 alphabetic code); false for NULL. */
+bool proto_currency_valid(const char *currency);
+
+/* True if s[0..len) is well-formed UTF-8: no overlong forms, no surrogates,
+   nothing past U+10FFFF, no sequence cut short by `len`. Empty is valid. */
+bool proto_utf8_valid(const char *s, size_t len);
+
 /* Delivery tag frame: 8 bytes, big-endian. */
 void proto_tag_pack(uint64_t tag, uint8_t out[PROTO_TAG_SIZE]);
 /* LEDGER_E_DECODE if size != PROTO_TAG_SIZE. */
