@@ -3,7 +3,7 @@
     The per-item rules are the single endpoint's: the item object minus its
     "idempotency_key" goes through gateway_transfer_request_from_json, the key
     through gateway_check_idempotency_key, and the store work through
-    gateway_submit_transfer. This file only adds the envelope, the per-item
+    gateway_view_submit. This file only adds the envelope, the per-item
     bookkeeping and the answer.
 */
 #include "gateway_batch.h"
@@ -21,7 +21,7 @@ static ledger_err_t batch_fail(gateway_error_t *err, unsigned status, const char
     snprintf(err->code, sizeof err->code, "%s", code);
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     snprintf(err->message, sizeof err->message, "%s", message);
-    gateway_text_sanitize(err->message);
+    gateway_view_text_sanitize(err->message);
     return LEDGER_E_INVALID;
 }
 
@@ -120,7 +120,7 @@ ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, uint64
         if (!item->parsed)
             continue;
         ledger_err_t err =
-            gateway_submit_transfer(ctx, &item->req, item->key, retention_ms, &item->result);
+            gateway_view_submit(ctx, &item->req, item->key, retention_ms, &item->result);
         switch (err) {
         case LEDGER_OK:
             item->state =
@@ -181,7 +181,7 @@ char *gateway_batch_response(const gateway_batch_t *batch, size_t *size_out)
             replayed += again ? 1 : 0;
             json_out_member_int(&out, "status", again ? 200 : 202);
             json_out_key(&out, "transfer");
-            gateway_write_submitted(&out, &item->result);
+            gateway_view_write_submitted(&out, &item->result);
             break;
         }
         case GATEWAY_BATCH_ITEM_INVALID:

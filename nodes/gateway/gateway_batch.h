@@ -20,7 +20,7 @@
     Each item is validated exactly like the single endpoint's body
     (gateway_transfer_request_from_json) plus its key
     (gateway_check_idempotency_key), and submitted with
-    gateway_submit_transfer, so the idempotency rules are the same. A bad item
+    gateway_view_submit, so the idempotency rules are the same. A bad item
     never fails the others. The envelope itself failing (not JSON, no
     "transfers" array, an unknown top-level key, an empty array) is 400 for
     the whole request; more than GATEWAY_BATCH_MAX items is 413
@@ -86,7 +86,7 @@ typedef struct {
 ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t **out,
                                  gateway_error_t *err);
 
-/*  Submits every PARSED item in order with gateway_submit_transfer in
+/*  Submits every PARSED item in order with gateway_view_submit in
     ctx->txn (at ctx->now_ms): each becomes ACCEPTED, REPLAYED, or INVALID
     (422 idempotency_key_reused, 400 invalid_field). Re-runnable on the same
     batch after an aborted transaction (items refused at submit are tried
@@ -97,7 +97,7 @@ ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, uint64
 
 /*  The answer body for an applied batch, as JSON text (free() it; *size_out
     its length): written straight, not built with jansson (json_out.h), the
-    "transfer" of each item by gateway_write_submitted like the single
+    "transfer" of each item by gateway_view_write_submitted like the single
     endpoint's answer. NULL when out of memory. */
 char *gateway_batch_response(const gateway_batch_t *batch, size_t *size_out);
 

@@ -98,7 +98,7 @@ static ledger_err_t event_render(store_txn_t *txn, uint64_t seq, const event_rec
                                  char **text_out)
 {
     json_t *transfer = NULL;
-    ledger_err_t err = gateway_transfer_get(txn, ev->transfer_id, &transfer);
+    ledger_err_t err = gateway_view_transfer_get(txn, ev->transfer_id, &transfer);
     if (err == LEDGER_E_NOT_FOUND || err == LEDGER_E_CORRUPT)
         transfer = json_null();
     else if (err)

@@ -1,7 +1,7 @@
 /*  gateway_events.h: the gateway's event log, what the live stream serves.
 
-    Every change of a transfer view (gateway_submit_transfer creating it,
-    gateway_apply changing it) appends one event in the SAME write
+    Every change of a transfer view (gateway_view_submit creating it,
+    gateway_view_apply changing it) appends one event in the SAME write
     transaction as the change, so the log and the view never disagree and a
     stream can resume from any event it has seen. Replays (a repeated
     Idempotency-Key, a redelivered message) change nothing and append

@@ -202,8 +202,8 @@ __attribute__((format(printf, 5, 6))) static ledger_err_t fail(gateway_error_t *
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
     /* Truncation may cut a UTF-8 sequence; the text must stay valid JSON text. */
-    gateway_text_sanitize(err->field);
-    gateway_text_sanitize(err->message);
+    gateway_view_text_sanitize(err->field);
+    gateway_view_text_sanitize(err->message);
     return LEDGER_E_INVALID;
 }
 
@@ -413,7 +413,7 @@ ledger_err_t gateway_transfer_request_from_json(const json_t *root, gateway_tran
                              sizeof req.reference, err) != FIELD_BAD;
     if (!ok)
         return LEDGER_E_INVALID;
-    if (!gateway_text_valid(req.reference))
+    if (!gateway_view_text_valid(req.reference))
         return fail(err, 400, "invalid_field", "reference",
                     "reference must be text without control characters");
     if (strcmp(req.from, req.to) == 0)
@@ -443,7 +443,7 @@ ledger_err_t gateway_parse_account_request(const char *body, size_t len,
     json_decref(root);
     if (!ok)
         return LEDGER_E_INVALID;
-    if (req.name[0] == '\0' || !gateway_text_valid(req.name))
+    if (req.name[0] == '\0' || !gateway_view_text_valid(req.name))
         return fail(err, 400, "invalid_field", "name",
                     "name must be 1 to %d bytes of text without control characters",
                     PROTO_NAME_MAX);
@@ -461,7 +461,7 @@ ledger_err_t gateway_check_idempotency_key(const char *value, unsigned count, ga
     if (count > 1)
         return fail(err, 400, "invalid_idempotency_key", "Idempotency-Key",
                     "send the Idempotency-Key header once");
-    if (!gateway_idempotency_key_valid(value, strlen(value)))
+    if (!gateway_view_idempotency_key_valid(value, strlen(value)))
         return fail(err, 400, "invalid_idempotency_key", "Idempotency-Key",
                     "the Idempotency-Key must be 1 to %d visible ASCII characters (no spaces)",
                     GATEWAY_IDEMPOTENCY_KEY_MAX);
@@ -550,7 +550,7 @@ static json_t *json_text(const char *text)
         return value;
     char copy[GATEWAY_HTTP_ERROR_MESSAGE_MAX + 1];
     snprintf(copy, sizeof copy, "%s", text);
-    gateway_text_sanitize(copy);
+    gateway_view_text_sanitize(copy);
     return json_string(copy);
 }
 
@@ -579,8 +579,8 @@ reply_error(struct MHD_Connection *conn, unsigned status, const char *code, cons
     va_start(ap, fmt);
     vsnprintf(err.message, sizeof err.message, fmt, ap);
     va_end(ap);
-    gateway_text_sanitize(err.field);
-    gateway_text_sanitize(err.message);
+    gateway_view_text_sanitize(err.field);
+    gateway_view_text_sanitize(err.message);
     return send_error(conn, &err);
 }
 
@@ -687,13 +687,13 @@ static enum MHD_Result reply_store_error(gateway_http_t *gw, struct MHD_Connecti
 
 static enum MHD_Result serve_transfer(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
-    if (r->id_too_long || !gateway_transfer_id_valid(r->path_id))
+    if (r->id_too_long || !gateway_view_transfer_id_valid(r->path_id))
         return reply_not_found(conn, "no transfer with this id");
     store_txn_t *txn = NULL;
     json_t *transfer = NULL;
     ledger_err_t err = store_txn_begin(gw->store, false, &txn);
     if (!err)
-        err = gateway_transfer_get(txn, r->path_id, &transfer);
+        err = gateway_view_transfer_get(txn, r->path_id, &transfer);
     store_txn_abort(&txn);
     if (err == LEDGER_E_NOT_FOUND)
         return reply_not_found(conn, "no transfer with this id");
@@ -710,14 +710,14 @@ static enum MHD_Result serve_transfer_list(gateway_http_t *gw, struct MHD_Connec
     if (gateway_parse_limit(limit_text, GATEWAY_LIST_DEFAULT, GATEWAY_LIST_MAX, &limit, &verr))
         return send_error(conn, &verr);
     const char *cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
-    if (cursor && cursor[0] && !gateway_transfer_id_valid(cursor))
+    if (cursor && cursor[0] && !gateway_view_transfer_id_valid(cursor))
         return reply_error(conn, 400, "invalid_query", "cursor",
                            "cursor must be a transfer id, as given in next_cursor");
     store_txn_t *txn = NULL;
     json_t *page = NULL;
     ledger_err_t err = store_txn_begin(gw->store, false, &txn);
     if (!err)
-        err = gateway_transfer_list(txn, cursor, limit, &page);
+        err = gateway_view_transfer_list(txn, cursor, limit, &page);
     store_txn_abort(&txn);
     if (err)
         return reply_store_error(gw, conn, err, "list transfers");
@@ -864,7 +864,7 @@ static enum MHD_Result finish_submit(gateway_http_t *gw, struct MHD_Connection *
     }
     const gateway_submit_result_t *res = &job->result;
     size_t size = 0;
-    char *text = gateway_submitted_text(res, &size);
+    char *text = gateway_view_submitted_text(res, &size);
     char location[sizeof "/api/transfers/" + PROTO_TRANSFER_ID_MAX];
     snprintf(location, sizeof location, "/api/transfers/%s", res->id);
     header_t headers[2] = {{MHD_HTTP_HEADER_LOCATION, location}, {"Idempotent-Replayed", "true"}};
@@ -908,8 +908,7 @@ static ledger_err_t apply_taken(gateway_http_t *gw, node_ctx_t *ctx)
             gw->taken_created += created;
             continue;
         }
-        job->err =
-            gateway_submit_transfer(ctx, &job->req, job->key, gw->retention_ms, &job->result);
+        job->err = gateway_view_submit(ctx, &job->req, job->key, gw->retention_ms, &job->result);
         if (job->err == LEDGER_E_EXISTS || job->err == LEDGER_E_INVALID)
             continue; /* refused before any write: the others go on */
         if (job->err)
@@ -1016,8 +1015,8 @@ static ledger_err_t prune_fn(store_txn_t *txn, void *arg)
     prune_t *p = arg;
     p->pruned = 0;
     p->events_pruned = 0;
-    ledger_err_t err = gateway_prune_idempotency(txn, p->now_ms, p->retention_ms,
-                                                 GATEWAY_HTTP_PRUNE_MAX, &p->pruned);
+    ledger_err_t err = gateway_view_prune_idempotency(txn, p->now_ms, p->retention_ms,
+                                                      GATEWAY_HTTP_PRUNE_MAX, &p->pruned);
     /* The event log's retention (gateway_events.h) rides on the same run. */
     if (!err)
         err = gateway_events_prune(txn, p->now_ms, GATEWAY_EVENTS_KEEP_MAX, GATEWAY_EVENTS_KEEP_MS,
@@ -1562,7 +1561,7 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
         snprintf(err.code, sizeof err.code, "method_not_allowed");
         snprintf(err.message, sizeof err.message, "%.16s is not allowed here; use %s", method,
                  allow.value);
-        gateway_text_sanitize(err.message);
+        gateway_view_text_sanitize(err.message);
         return send_error_with(conn, &err, &allow, 1);
     }
     if (r->is_post) {

@@ -19,7 +19,7 @@
       (MHD_ALLOW_SUSPEND_RESUME) and queues the request. Whoever commits
       (the node loop with config.loop_commits, as ledger-gateway runs; else
       the committer thread) takes every queued request (up to
-      GATEWAY_HTTP_BATCH_MAX), runs gateway_submit_transfer for each in ONE
+      GATEWAY_HTTP_BATCH_MAX), runs gateway_view_submit for each in ONE
       durable write transaction (group commit; the loop's also holds its
       inbound messages), then resumes the connections, which answer. A 202
       is never sent before its commit.
@@ -37,7 +37,7 @@
       (gateway_http_destroy ends open streams at once).
     - The event log (gateway_events.h) is pruned with the idempotency keys.
     - Idempotency keys are pruned by the committer about once a minute
-      (gateway_prune_idempotency, GATEWAY_HTTP_PRUNE_MAX keys per run); the
+      (gateway_view_prune_idempotency, GATEWAY_HTTP_PRUNE_MAX keys per run); the
       runtime need not do it.
 
     Routes (all JSON, Content-Type: application/json, Cache-Control: no-store):
@@ -206,7 +206,7 @@ void gateway_http_finish_taken(gateway_http_t *self, ledger_err_t err);
 uint16_t gateway_http_port(const gateway_http_t *self);
 
 /*  Tells the event streams that a commit may have appended events (the node
-    loop's on_commit after gateway_apply; the committer does it itself for
+    loop's on_commit after gateway_view_apply; the committer does it itself for
     transfers it commits). Any thread; cheap (an eventfd write). Safe on NULL. */
 void gateway_http_notify_events(gateway_http_t *self);
 

@@ -3,7 +3,7 @@
     is the store's one writer: each turn it commits the HTTP submissions the
     API queued (transfers and their outbox entries) in the same write
     transaction as the inbound messages (status events from accounts and
-    fraud, folded into the transfer view by gateway_apply), then its relay
+    fraud, folded into the transfer view by gateway_view_apply), then its relay
     delivers the new transfer.requested messages to accounts. */
 #include <malloc.h>
 #include <stdio.h>
@@ -23,7 +23,7 @@ static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, ch
                           size_t why_size)
 {
     (void)app;
-    ledger_err_t err = gateway_apply(ctx, msg);
+    ledger_err_t err = gateway_view_apply(ctx, msg);
     if (err == LEDGER_E_INVALID)
         snprintf(why, why_size, "gateway does not handle %s", proto_type_name(msg->type));
     return err;

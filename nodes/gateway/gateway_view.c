@@ -97,7 +97,7 @@ typedef struct {
     char id[PROTO_TRANSFER_ID_MAX + 1];
 } idem_record_t;
 
-const char *gateway_status_name(gateway_status_t status)
+const char *gateway_view_status_name(gateway_status_t status)
 {
     if ((unsigned)status >= GATEWAY_STATUS__COUNT)
         return NULL;
@@ -122,7 +122,7 @@ static bool is_lower_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
-bool gateway_transfer_id_valid(const char *id)
+bool gateway_view_transfer_id_valid(const char *id)
 {
     if (!id || strncmp(id, "tr_", 3) != 0)
         return false;
@@ -148,7 +148,7 @@ bool gateway_account_id_valid(const char *id)
     return len >= 1;
 }
 
-bool gateway_idempotency_key_valid(const char *key, size_t len)
+bool gateway_view_idempotency_key_valid(const char *key, size_t len)
 {
     if (!key || len == 0 || len > GATEWAY_IDEMPOTENCY_KEY_MAX)
         return false;
@@ -204,7 +204,7 @@ static bool is_control(unsigned char c)
     return c < 0x20 || c == 0x7F;
 }
 
-bool gateway_text_valid(const char *text)
+bool gateway_view_text_valid(const char *text)
 {
     const unsigned char *s = (const unsigned char *)text;
     while (*s) {
@@ -216,7 +216,7 @@ bool gateway_text_valid(const char *text)
     return true;
 }
 
-void gateway_text_sanitize(char *text)
+void gateway_view_text_sanitize(char *text)
 {
     unsigned char *s = (unsigned char *)text;
     while (*s) {
@@ -229,13 +229,13 @@ void gateway_text_sanitize(char *text)
     }
 }
 
-bool gateway_transfer_request_valid(const gateway_transfer_request_t *req)
+bool gateway_view_transfer_request_valid(const gateway_transfer_request_t *req)
 {
     return gateway_account_id_valid(req->from) && gateway_account_id_valid(req->to) &&
            strcmp(req->from, req->to) != 0 && req->amount_minor > 0 &&
            currency_valid(req->currency) &&
            strnlen(req->reference, sizeof req->reference) <= PROTO_REFERENCE_MAX &&
-           gateway_text_valid(req->reference);
+           gateway_view_text_valid(req->reference);
 }
 
 /* --- small helpers -------------------------------------------------------- */
@@ -250,12 +250,12 @@ static bool copy_bounded(char *dst, size_t dst_size, const char *src)
     return true;
 }
 
-void gateway_write_submitted(json_out_t *out, const gateway_submit_result_t *res)
+void gateway_view_write_submitted(json_out_t *out, const gateway_submit_result_t *res)
 {
     char created_at[GATEWAY_TIME_TEXT_SIZE];
     json_out_begin_object(out);
     json_out_member_str(out, "id", res->id);
-    json_out_member_str(out, "status", gateway_status_name(GATEWAY_STATUS_PENDING));
+    json_out_member_str(out, "status", gateway_view_status_name(GATEWAY_STATUS_PENDING));
     json_out_member_str(out, "from", res->request.from);
     json_out_member_str(out, "to", res->request.to);
     json_out_member_int(out, "amount", res->request.amount_minor);
@@ -265,11 +265,11 @@ void gateway_write_submitted(json_out_t *out, const gateway_submit_result_t *res
     json_out_end_object(out);
 }
 
-char *gateway_submitted_text(const gateway_submit_result_t *res, size_t *size_out)
+char *gateway_view_submitted_text(const gateway_submit_result_t *res, size_t *size_out)
 {
     json_out_t out;
     json_out_init(&out, 256); /* a typical answer; json_out grows past it */
-    gateway_write_submitted(&out, res);
+    gateway_view_write_submitted(&out, res);
     return json_out_take(&out, size_out);
 }
 
@@ -337,8 +337,8 @@ static void hash_field(sha256_part_t *parts, size_t *count, uint8_t len_be[4], c
     parts[(*count)++] = (sha256_part_t){text, len};
 }
 
-ledger_err_t gateway_request_hash(const gateway_transfer_request_t *req,
-                                  uint8_t out[GATEWAY_HASH_SIZE])
+ledger_err_t gateway_view_request_hash(const gateway_transfer_request_t *req,
+                                       uint8_t out[GATEWAY_HASH_SIZE])
 {
     sha256_part_t parts[10];
     size_t count = 0;
@@ -402,7 +402,7 @@ static json_t *record_to_json(const view_record_t *rec)
     rc |= json_object_set_new(obj, "amount", json_integer(rec->req.amount_minor));
     rc |= json_object_set_new(obj, "currency", json_string(rec->req.currency));
     rc |= json_object_set_new(obj, "reference", json_string(rec->req.reference));
-    rc |= json_object_set_new(obj, "status", json_string(gateway_status_name(rec->status)));
+    rc |= json_object_set_new(obj, "status", json_string(gateway_view_status_name(rec->status)));
     rc |= json_object_set_new(obj, "held", json_boolean(rec->held));
     rc |= json_object_set_new(obj, "reason", reason);
     rc |= json_object_set_new(obj, "created_ms", json_integer((json_int_t)rec->created_ms));
@@ -818,7 +818,7 @@ static ledger_err_t newest_id_ms(store_txn_t *txn, uint64_t *ms_out)
         char id[GATEWAY_TRANSFER_ID_LEN + 1];
         memcpy(id, kv.key, GATEWAY_TRANSFER_ID_LEN);
         id[GATEWAY_TRANSFER_ID_LEN] = '\0';
-        if (gateway_transfer_id_valid(id)) {
+        if (gateway_view_transfer_id_valid(id)) {
             char ms_hex[13];
             memcpy(ms_hex, id + 3, 12);
             ms_hex[12] = '\0';
@@ -848,7 +848,7 @@ static ledger_err_t make_transfer_id(store_txn_t *txn, uint64_t now_ms,
     memcpy(out, "tr_", 3);
     text_hex(ms, 12, out + 3);
     text_hex((uint32_t)seq, 8, out + 15);
-    assert(gateway_transfer_id_valid(out));
+    assert(gateway_view_transfer_id_valid(out));
     return LEDGER_OK;
 }
 
@@ -865,17 +865,17 @@ static void fill_result(const view_record_t *rec, bool replayed, const char *mes
     text_copy_cut(out->message_id, sizeof out->message_id, message_id);
 }
 
-ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_request_t *req,
-                                     const char *key, uint64_t retention_ms,
-                                     gateway_submit_result_t *out)
+ledger_err_t gateway_view_submit(node_ctx_t *ctx, const gateway_transfer_request_t *req,
+                                 const char *key, uint64_t retention_ms,
+                                 gateway_submit_result_t *out)
 {
     assert(ctx && ctx->txn && req && out);
-    if (!key || !gateway_idempotency_key_valid(key, strlen(key)) ||
-        !gateway_transfer_request_valid(req))
+    if (!key || !gateway_view_idempotency_key_valid(key, strlen(key)) ||
+        !gateway_view_transfer_request_valid(req))
         return LEDGER_E_INVALID;
 
     uint8_t hash[GATEWAY_HASH_SIZE];
-    ledger_err_t hash_err = gateway_request_hash(req, hash);
+    ledger_err_t hash_err = gateway_view_request_hash(req, hash);
     if (hash_err)
         return hash_err;
 
@@ -981,8 +981,8 @@ typedef struct {
     size_t key_size;
 } index_key_t;
 
-ledger_err_t gateway_prune_idempotency(store_txn_t *txn, uint64_t now_ms, uint64_t retention_ms,
-                                       size_t max, size_t *pruned_out)
+ledger_err_t gateway_view_prune_idempotency(store_txn_t *txn, uint64_t now_ms,
+                                            uint64_t retention_ms, size_t max, size_t *pruned_out)
 {
     size_t pruned = 0;
     if (pruned_out)
@@ -1066,13 +1066,13 @@ static const char *event_transfer_id(const proto_msg_t *msg)
     }
 }
 
-ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
+ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg)
 {
     assert(ctx && ctx->txn && msg);
     const char *id = event_transfer_id(msg);
     if (!id)
         return LEDGER_E_INVALID;
-    if (!gateway_transfer_id_valid(id))
+    if (!gateway_view_transfer_id_valid(id))
         return LEDGER_OK; /* not one of ours: unknown transfer */
 
     view_record_t *rec = malloc(sizeof *rec);
@@ -1093,9 +1093,9 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
     text_copy_cut(step.step, sizeof step.step, proto_type_name(msg->type));
     text_copy_cut(step.node, sizeof step.node, msg->origin);
     text_copy_cut(step.cause, sizeof step.cause, msg->cause);
-    gateway_text_sanitize(step.node);
-    gateway_text_sanitize(step.message_id);
-    gateway_text_sanitize(step.cause);
+    gateway_view_text_sanitize(step.node);
+    gateway_view_text_sanitize(step.message_id);
+    gateway_view_text_sanitize(step.cause);
     if (msg->type == PROTO_FRAUD_APPROVED || msg->type == PROTO_FRAUD_REJECTED ||
         msg->type == PROTO_TRANSFER_REJECTED_FRAUD) {
         const proto_verdict_t *v = &msg->body.verdict;
@@ -1103,7 +1103,7 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
         step.rule_count = v->rule_count <= PROTO_RULES_MAX ? v->rule_count : PROTO_RULES_MAX;
         for (uint32_t i = 0; i < step.rule_count; i++) {
             text_copy_cut(step.rules[i], sizeof step.rules[i], v->rules[i]);
-            gateway_text_sanitize(step.rules[i]);
+            gateway_view_text_sanitize(step.rules[i]);
         }
     }
 
@@ -1143,10 +1143,10 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg)
             text_copy_cut(rec->reason_code, sizeof rec->reason_code, d->code);
             text_copy_cut(rec->reason_message, sizeof rec->reason_message, d->reason);
         }
-        gateway_text_sanitize(rec->reason_code);
-        gateway_text_sanitize(rec->reason_message);
+        gateway_view_text_sanitize(rec->reason_code);
+        gateway_view_text_sanitize(rec->reason_message);
         for (uint32_t i = 0; i < rec->rule_count; i++)
-            gateway_text_sanitize(rec->rules[i]);
+            gateway_view_text_sanitize(rec->rules[i]);
         timeline_add(rec, &step);
         changed = true;
     }
@@ -1163,10 +1163,10 @@ done:
 
 /* --- readers -------------------------------------------------------------- */
 
-ledger_err_t gateway_transfer_get(store_txn_t *txn, const char *id, json_t **out)
+ledger_err_t gateway_view_transfer_get(store_txn_t *txn, const char *id, json_t **out)
 {
     assert(txn && id && out);
-    if (!gateway_transfer_id_valid(id))
+    if (!gateway_view_transfer_id_valid(id))
         return LEDGER_E_NOT_FOUND;
     view_record_t *rec = malloc(sizeof *rec);
     if (!rec)
@@ -1193,8 +1193,8 @@ static ledger_err_t list_append(const store_kv_t *kv, view_record_t *rec, json_t
     return LEDGER_OK;
 }
 
-ledger_err_t gateway_transfer_list(store_txn_t *txn, const char *cursor, uint32_t limit,
-                                   json_t **out)
+ledger_err_t gateway_view_transfer_list(store_txn_t *txn, const char *cursor, uint32_t limit,
+                                        json_t **out)
 {
     assert(txn && out);
     if (limit < 1 || limit > GATEWAY_LIST_MAX)

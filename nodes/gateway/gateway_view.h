@@ -8,9 +8,9 @@
       STORE_DB_INDEX        "idem/" + be64 created_ms + key bytes -> "" (keys by age, for pruning)
                             "evt/" + be64 seq -> event record (the event log, gateway_events.h)
 
-    gateway_submit_transfer() turns a validated request into a pending
+    gateway_view_submit() turns a validated request into a pending
     transfer and its transfer.requested message (via node_emit, inside the
-    caller's transaction). gateway_apply() folds the status events that the
+    caller's transaction). gateway_view_apply() folds the status events that the
     accounts node sends back into the view. The readers turn view records into
     the JSON the HTTP API serves. The HTTP layer (gateway_http.h) and the unit
     tests are the callers; neither this file nor its .c touches a socket or a
@@ -31,7 +31,7 @@
     The view record is stored as a compact binary record (core/record.h, at
     most GATEWAY_RECORD_MAX bytes; layout in gateway_view.c; older JSON text
     records are still read); its API form (JSON) is described at
-    gateway_transfer_get() below.
+    gateway_view_transfer_get() below.
 
     Saga guard: a transfer's status moves only from "pending" to exactly one
     final status ("settled", "rejected_fraud", "declined") and never changes
@@ -80,7 +80,7 @@ typedef enum {
 } gateway_status_t;
 
 /* "pending", "settled", "rejected_fraud", "declined"; NULL for an invalid value. */
-const char *gateway_status_name(gateway_status_t status);
+const char *gateway_view_status_name(gateway_status_t status);
 
 /* A transfer as a client asked for it, after validation (see
    gateway_parse_transfer_request in gateway_http.h). */
@@ -92,7 +92,7 @@ typedef struct {
     char reference[PROTO_REFERENCE_MAX + 1]; /* may be "" */
 } gateway_transfer_request_t;
 
-/* What gateway_submit_transfer() did. */
+/* What gateway_view_submit() did. */
 typedef struct {
     char id[PROTO_TRANSFER_ID_MAX + 1]; /* the transfer (new or the earlier one) */
     bool replayed;                      /* true: the key was seen with the same request */
@@ -102,7 +102,7 @@ typedef struct {
 } gateway_submit_result_t;
 
 /*  True if `id` is a well-formed transfer id ("tr_" + 20 lower-case hex digits). */
-bool gateway_transfer_id_valid(const char *id);
+bool gateway_view_transfer_id_valid(const char *id);
 
 /*  True if `id` is an account id: 1..PROTO_ACCOUNT_ID_MAX characters of
     [a-z0-9_-], the accounts node's rule (so also safe in a URL path). */
@@ -110,19 +110,19 @@ bool gateway_account_id_valid(const char *id);
 
 /*  True if key[0..len) is a valid Idempotency-Key: 1..GATEWAY_IDEMPOTENCY_KEY_MAX
     bytes, each a visible ASCII character 0x21..0x7E. */
-bool gateway_idempotency_key_valid(const char *key, size_t len);
+bool gateway_view_idempotency_key_valid(const char *key, size_t len);
 
 /*  True if `req` obeys the parser's rules (gateway_parse_transfer_request):
     account ids, from != to, amount > 0, 3 upper-case letters, a reference
-    of at most PROTO_REFERENCE_MAX bytes of gateway_text_valid text. */
-bool gateway_transfer_request_valid(const gateway_transfer_request_t *req);
+    of at most PROTO_REFERENCE_MAX bytes of gateway_view_text_valid text. */
+bool gateway_view_transfer_request_valid(const gateway_transfer_request_t *req);
 
 /*  True if `text` is well-formed UTF-8 without control characters (C0, DEL). */
-bool gateway_text_valid(const char *text);
+bool gateway_view_text_valid(const char *text);
 
 /*  Replaces every byte of malformed UTF-8 and every control character in
     `text` with '?', in place, so it can be stored and shown as JSON text. */
-void gateway_text_sanitize(char *text);
+void gateway_view_text_sanitize(char *text);
 
 /*  SHA-256 over the canonical form of a validated request, so that two bodies
     meaning the same transfer (key order, whitespace, an explicit default
@@ -130,8 +130,8 @@ void gateway_text_sanitize(char *text);
     and a NUL, then from, to as (be32 length, bytes), amount_minor as be64
     (two's complement), then currency, reference as (be32 length, bytes).
     LEDGER_E_NOMEM (or LEDGER_E_IO) when the digest cannot run (sha256.h). */
-ledger_err_t gateway_request_hash(const gateway_transfer_request_t *req,
-                                  uint8_t out[GATEWAY_HASH_SIZE]);
+ledger_err_t gateway_view_request_hash(const gateway_transfer_request_t *req,
+                                       uint8_t out[GATEWAY_HASH_SIZE]);
 
 /*  Submits a transfer under an idempotency key, in ctx->txn, at ctx->now_ms.
 
@@ -149,22 +149,22 @@ ledger_err_t gateway_request_hash(const gateway_transfer_request_t *req,
     `req` must be valid (same rules as the parser: account ids, amount > 0,
     currency, reference length, from != to); otherwise LEDGER_E_INVALID and
     nothing is written; likewise for a `key` that fails
-    gateway_idempotency_key_valid (NUL-terminated).
+    gateway_view_idempotency_key_valid (NUL-terminated).
     LEDGER_E_EXISTS and LEDGER_E_INVALID are returned before anything is
     written, so the caller may go on with other requests in the same
     transaction. Any other error (store errors such as LEDGER_E_MAP_FULL,
     LEDGER_E_CORRUPT for a stored record that does not parse or an id that
     already exists, LEDGER_E_NOMEM) may follow partial writes: the caller
     must abort the transaction. `out` is filled only on LEDGER_OK. */
-ledger_err_t gateway_submit_transfer(node_ctx_t *ctx, const gateway_transfer_request_t *req,
-                                     const char *key, uint64_t retention_ms,
-                                     gateway_submit_result_t *out);
+ledger_err_t gateway_view_submit(node_ctx_t *ctx, const gateway_transfer_request_t *req,
+                                 const char *key, uint64_t retention_ms,
+                                 gateway_submit_result_t *out);
 
 /*  Deletes up to `max` idempotency keys created at or before
     now_ms - retention_ms (oldest first, through the age index) in `txn`.
     *pruned_out (may be NULL) gets how many were deleted. */
-ledger_err_t gateway_prune_idempotency(store_txn_t *txn, uint64_t now_ms, uint64_t retention_ms,
-                                       size_t max, size_t *pruned_out);
+ledger_err_t gateway_view_prune_idempotency(store_txn_t *txn, uint64_t now_ms,
+                                            uint64_t retention_ms, size_t max, size_t *pruned_out);
 
 /*  Applies one inbound status event to the view, in ctx->txn:
 
@@ -190,7 +190,7 @@ ledger_err_t gateway_prune_idempotency(store_txn_t *txn, uint64_t now_ms, uint64
     nothing.
     Errors: LEDGER_E_CORRUPT (the stored record does not parse),
     LEDGER_E_TOO_LARGE (record over GATEWAY_RECORD_MAX), store errors. */
-ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg);
+ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg);
 
 /*  Reads one transfer in its API form (a new reference in *out; json_decref it):
 
@@ -208,25 +208,25 @@ ledger_err_t gateway_apply(node_ctx_t *ctx, const proto_msg_t *msg);
     with PROTO_RULES_MAX rules).
 
     Errors: LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, LEDGER_E_NOMEM, store errors. */
-ledger_err_t gateway_transfer_get(store_txn_t *txn, const char *id, json_t **out);
+ledger_err_t gateway_view_transfer_get(store_txn_t *txn, const char *id, json_t **out);
 
 /*  Reads a page of transfers, newest first: {"transfers": [API form, as
     above], "next_cursor": id of the last one | null when there are no more}.
     `cursor` NULL or "" starts at the newest; otherwise the page starts
     strictly before (older than) that id. `limit` 1..GATEWAY_LIST_MAX
     (LEDGER_E_INVALID otherwise). *out is a new reference. */
-ledger_err_t gateway_transfer_list(store_txn_t *txn, const char *cursor, uint32_t limit,
-                                   json_t **out);
+ledger_err_t gateway_view_transfer_list(store_txn_t *txn, const char *cursor, uint32_t limit,
+                                        json_t **out);
 
 /*  Appends the answer to a submission, a pending transfer: {"id", "status":
     "pending", "from", "to", "amount", "currency", "reference", "created_at"}
     (the 202/200 body of POST /api/transfers and each accepted item of the
     batch endpoint). Written as text, not built with jansson: json_out.h. */
-void gateway_write_submitted(json_out_t *out, const gateway_submit_result_t *res);
+void gateway_view_write_submitted(json_out_t *out, const gateway_submit_result_t *res);
 
 /*  The same object alone, as the text of a single endpoint's answer (free()
     it; *size_out, if not NULL, gets its length). NULL when out of memory. */
-char *gateway_submitted_text(const gateway_submit_result_t *res, size_t *size_out);
+char *gateway_view_submitted_text(const gateway_submit_result_t *res, size_t *size_out);
 
 /*  Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) for unix ms into `out`
     (GATEWAY_TIME_TEXT_SIZE bytes), as gmtime + strftime's %Y would (years

@@ -57,7 +57,7 @@ static void check_request(const gateway_transfer_request_t *req)
     check(terminated(req->from, sizeof req->from) && terminated(req->to, sizeof req->to));
     check(terminated(req->currency, sizeof req->currency));
     check(terminated(req->reference, sizeof req->reference));
-    check(gateway_transfer_request_valid(req));
+    check(gateway_view_transfer_request_valid(req));
 }
 
 static void fuzz_single(const char *body, size_t size)
@@ -95,7 +95,7 @@ static void fuzz_batch(const char *body, size_t size)
         if (item->state == GATEWAY_BATCH_ITEM_PARSED) {
             check(item->parsed);
             check(terminated(item->key, sizeof item->key));
-            check(gateway_idempotency_key_valid(item->key, strlen(item->key)));
+            check(gateway_view_idempotency_key_valid(item->key, strlen(item->key)));
             check_request(&item->req);
         } else {
             check(item->state == GATEWAY_BATCH_ITEM_INVALID && !item->parsed);

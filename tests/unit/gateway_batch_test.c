@@ -201,7 +201,7 @@ static void test_submitted_transfer_text_is_what_jansson_writes(void **state)
              "rent \"May\" \\ caf\xc3\xa9\n\t\x01 \xe2\x80\xa8");
     res.created_ms = 1764770000123ull;
     size_t size = 0;
-    char *got = gateway_submitted_text(&res, &size);
+    char *got = gateway_view_submitted_text(&res, &size);
     assert_non_null(got);
     char created_at[GATEWAY_TIME_TEXT_SIZE];
     json_t *want_json = json_pack(
@@ -262,9 +262,9 @@ static void test_mixed_batch_commits_the_good_items(void **state)
     assert_string_equal(json_string_value(json_object_get(error, "message")),
                         batch->items[1].error.message);
     assert_true(json_object_get(error, "field") != NULL);
-    /* each transfer is the single endpoint's answer: gateway_write_submitted */
+    /* each transfer is the single endpoint's answer: gateway_view_write_submitted */
     for (size_t i = 0; i < 3; i += 2) {
-        char *single = gateway_submitted_text(&batch->items[i].result, NULL);
+        char *single = gateway_view_submitted_text(&batch->items[i].result, NULL);
         assert_non_null(single);
         char *item =
             json_dumps(json_object_get(json_array_get(results, i), "transfer"), JSON_COMPACT);

@@ -90,7 +90,7 @@ static ledger_err_t submit(fx_t *fx, const char *key, const gateway_transfer_req
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
     node_ctx_t ctx;
     node_ctx_init(&ctx, txn, NODE, now_ms);
-    ledger_err_t err = gateway_submit_transfer(&ctx, req, key, RETENTION_MS, out);
+    ledger_err_t err = gateway_view_submit(&ctx, req, key, RETENTION_MS, out);
     if (err == LEDGER_OK)
         assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     else
@@ -111,7 +111,7 @@ static ledger_err_t apply(fx_t *fx, const proto_msg_t *msg, uint64_t now_ms)
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
     node_ctx_t ctx;
     node_ctx_init(&ctx, txn, NODE, now_ms);
-    ledger_err_t err = gateway_apply(&ctx, msg);
+    ledger_err_t err = gateway_view_apply(&ctx, msg);
     assert_int_equal(ctx.published_count, 0); /* the gateway never emits on an event */
     if (err == LEDGER_OK)
         assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
@@ -174,7 +174,7 @@ static json_t *get_transfer(fx_t *fx, const char *id)
     store_txn_t *txn = NULL;
     json_t *out = NULL;
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
-    assert_int_equal(gateway_transfer_get(txn, id, &out), LEDGER_OK);
+    assert_int_equal(gateway_view_transfer_get(txn, id, &out), LEDGER_OK);
     store_txn_abort(&txn);
     return out;
 }
@@ -235,7 +235,7 @@ static void test_submit_creates_pending_transfer_and_one_outbox_entry(void **sta
     gateway_submit_result_t res;
     submit_ok(fx, "key-1", &req, T0_MS, &res);
     assert_false(res.replayed);
-    assert_true(gateway_transfer_id_valid(res.id));
+    assert_true(gateway_view_transfer_id_valid(res.id));
     assert_int_equal(res.created_ms, T0_MS);
     assert_string_equal(res.message_id, "gateway/1");
 
@@ -365,7 +365,7 @@ static void test_prune_deletes_only_expired_keys(void **state)
     store_txn_t *txn = NULL;
     size_t pruned = 99;
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
-    assert_int_equal(gateway_prune_idempotency(txn, T0_MS + 1600, RETENTION_MS, 100, &pruned),
+    assert_int_equal(gateway_view_prune_idempotency(txn, T0_MS + 1600, RETENTION_MS, 100, &pruned),
                      LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     assert_int_equal(pruned, 2);
@@ -378,7 +378,7 @@ static void test_prune_deletes_only_expired_keys(void **state)
     assert_false(res.replayed);
     /* max bounds the work of one call. */
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
-    assert_int_equal(gateway_prune_idempotency(txn, T0_MS + 10000, RETENTION_MS, 1, &pruned),
+    assert_int_equal(gateway_view_prune_idempotency(txn, T0_MS + 10000, RETENTION_MS, 1, &pruned),
                      LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     assert_int_equal(pruned, 1);
@@ -390,33 +390,33 @@ static void test_request_hash_covers_every_field(void **state)
     (void)state;
     gateway_transfer_request_t a = request("alice", "bob", 500);
     uint8_t base[GATEWAY_HASH_SIZE], h[GATEWAY_HASH_SIZE];
-    assert_int_equal(gateway_request_hash(&a, base), LEDGER_OK);
-    assert_int_equal(gateway_request_hash(&a, h), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&a, base), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&a, h), LEDGER_OK);
     assert_memory_equal(base, h, sizeof h);
     gateway_transfer_request_t b = a;
     snprintf(b.from, sizeof b.from, "alicf");
-    assert_int_equal(gateway_request_hash(&b, h), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&b, h), LEDGER_OK);
     assert_memory_not_equal(base, h, sizeof h);
     b = a;
     snprintf(b.to, sizeof b.to, "bo");
-    assert_int_equal(gateway_request_hash(&b, h), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&b, h), LEDGER_OK);
     assert_memory_not_equal(base, h, sizeof h);
     b = a;
     b.amount_minor = 501;
-    assert_int_equal(gateway_request_hash(&b, h), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&b, h), LEDGER_OK);
     assert_memory_not_equal(base, h, sizeof h);
     b = a;
     snprintf(b.currency, sizeof b.currency, "EUR");
-    assert_int_equal(gateway_request_hash(&b, h), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&b, h), LEDGER_OK);
     assert_memory_not_equal(base, h, sizeof h);
     b = a;
     b.reference[0] = '\0';
-    assert_int_equal(gateway_request_hash(&b, h), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&b, h), LEDGER_OK);
     assert_memory_not_equal(base, h, sizeof h);
     /* Field boundaries matter: ("ab","c") is not ("a","bc"). */
     gateway_transfer_request_t c = request("ab", "c", 1), d = request("a", "bc", 1);
-    assert_int_equal(gateway_request_hash(&c, base), LEDGER_OK);
-    assert_int_equal(gateway_request_hash(&d, h), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&c, base), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&d, h), LEDGER_OK);
     assert_memory_not_equal(base, h, sizeof h);
 }
 
@@ -633,7 +633,7 @@ static json_t *list(fx_t *fx, const char *cursor, uint32_t limit)
     store_txn_t *txn = NULL;
     json_t *out = NULL;
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
-    assert_int_equal(gateway_transfer_list(txn, cursor, limit, &out), LEDGER_OK);
+    assert_int_equal(gateway_view_transfer_list(txn, cursor, limit, &out), LEDGER_OK);
     store_txn_abort(&txn);
     return out;
 }
@@ -686,12 +686,12 @@ static void test_list_pages_newest_first(void **state)
     store_txn_t *txn = NULL;
     json_t *out = NULL;
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
-    assert_int_equal(gateway_transfer_list(txn, NULL, 0, &out), LEDGER_E_INVALID);
-    assert_int_equal(gateway_transfer_list(txn, NULL, GATEWAY_LIST_MAX + 1, &out),
+    assert_int_equal(gateway_view_transfer_list(txn, NULL, 0, &out), LEDGER_E_INVALID);
+    assert_int_equal(gateway_view_transfer_list(txn, NULL, GATEWAY_LIST_MAX + 1, &out),
                      LEDGER_E_INVALID);
-    assert_int_equal(gateway_transfer_get(txn, "tr_00000000000000000001", &out),
+    assert_int_equal(gateway_view_transfer_get(txn, "tr_00000000000000000001", &out),
                      LEDGER_E_NOT_FOUND);
-    assert_int_equal(gateway_transfer_get(txn, "../etc", &out), LEDGER_E_NOT_FOUND);
+    assert_int_equal(gateway_view_transfer_get(txn, "../etc", &out), LEDGER_E_NOT_FOUND);
     store_txn_abort(&txn);
 }
 
@@ -718,11 +718,11 @@ static void test_transfer_ids_sort_by_creation_even_when_the_clock_steps_back(vo
 static void test_id_and_text_rules(void **state)
 {
     (void)state;
-    assert_true(gateway_transfer_id_valid("tr_0123456789abcdef0123"));
-    assert_false(gateway_transfer_id_valid("tr_0123456789abcdef012"));
-    assert_false(gateway_transfer_id_valid("tr_0123456789abcdef01234"));
-    assert_false(gateway_transfer_id_valid("tr_0123456789ABCDEF0123"));
-    assert_false(gateway_transfer_id_valid("tx_0123456789abcdef0123"));
+    assert_true(gateway_view_transfer_id_valid("tr_0123456789abcdef0123"));
+    assert_false(gateway_view_transfer_id_valid("tr_0123456789abcdef012"));
+    assert_false(gateway_view_transfer_id_valid("tr_0123456789abcdef01234"));
+    assert_false(gateway_view_transfer_id_valid("tr_0123456789ABCDEF0123"));
+    assert_false(gateway_view_transfer_id_valid("tx_0123456789abcdef0123"));
     assert_true(gateway_account_id_valid("alice"));
     assert_true(gateway_account_id_valid("acc_1-x"));
     assert_false(gateway_account_id_valid(""));
@@ -736,13 +736,13 @@ static void test_id_and_text_rules(void **state)
     long_id[PROTO_ACCOUNT_ID_MAX] = 'a';
     long_id[PROTO_ACCOUNT_ID_MAX + 1] = '\0';
     assert_false(gateway_account_id_valid(long_id));
-    assert_true(gateway_text_valid("caf\xc3\xa9 \xe2\x82\xac"));
-    assert_false(gateway_text_valid("tab\there"));
-    assert_false(gateway_text_valid("\xc3"));
-    assert_false(gateway_text_valid("\xed\xa0\x80")); /* a surrogate */
-    assert_false(gateway_text_valid("\xc0\xaf"));     /* overlong */
+    assert_true(gateway_view_text_valid("caf\xc3\xa9 \xe2\x82\xac"));
+    assert_false(gateway_view_text_valid("tab\there"));
+    assert_false(gateway_view_text_valid("\xc3"));
+    assert_false(gateway_view_text_valid("\xed\xa0\x80")); /* a surrogate */
+    assert_false(gateway_view_text_valid("\xc0\xaf"));     /* overlong */
     char bad[] = "ok\x01\xff.";
-    gateway_text_sanitize(bad);
+    gateway_view_text_sanitize(bad);
     assert_string_equal(bad, "ok?"
                              "?.");
 }
@@ -814,7 +814,7 @@ static void test_bad_transfer_bodies_are_refused_with_a_clear_error(void **state
             fail_msg("case %zu %s: got %d %u %s field '%s' (%s)", i, cases[i].body, (int)rc,
                      err.http_status, err.code, err.field, err.message);
         assert_true(err.message[0] != '\0');
-        assert_true(gateway_text_valid(err.message));
+        assert_true(gateway_view_text_valid(err.message));
     }
 }
 
@@ -856,8 +856,8 @@ static void test_good_transfer_bodies_parse_with_defaults(void **state)
     assert_int_equal(gateway_parse_transfer_request(full, strlen(full), &b, &err), LEDGER_OK);
     /* The same transfer however it is written: the idempotency hash agrees. */
     uint8_t ha[GATEWAY_HASH_SIZE], hb[GATEWAY_HASH_SIZE];
-    assert_int_equal(gateway_request_hash(&a, ha), LEDGER_OK);
-    assert_int_equal(gateway_request_hash(&b, hb), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&a, ha), LEDGER_OK);
+    assert_int_equal(gateway_view_request_hash(&b, hb), LEDGER_OK);
     assert_memory_equal(ha, hb, sizeof ha);
     const char *max = "{\"from\":\"a\",\"to\":\"b\",\"amount\":9223372036854775807,"
                       "\"reference\":\"caf\\u00e9\"}";
@@ -1258,7 +1258,7 @@ static void test_http_transfer_round_trip(void **state)
     j = reply_json(&r);
     char id[PROTO_TRANSFER_ID_MAX + 1];
     snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "id")));
-    assert_true(gateway_transfer_id_valid(id));
+    assert_true(gateway_view_transfer_id_valid(id));
     assert_string_equal(json_string_value(json_object_get(j, "status")), "pending");
     assert_int_equal(json_integer_value(json_object_get(j, "amount")), 1050);
     assert_string_equal(json_string_value(json_object_get(j, "currency")), "GBP");
@@ -2065,7 +2065,7 @@ static void test_a_damaged_stored_record_reads_as_corrupt(void **state)
             assert_int_equal(
                 store_put(txn, STORE_DB_TRANSFERS, res.id, strlen(res.id), bad, len, 0), LEDGER_OK);
             json_t *out = NULL;
-            ledger_err_t err = gateway_transfer_get(txn, res.id, &out);
+            ledger_err_t err = gateway_view_transfer_get(txn, res.id, &out);
             if (!flip)
                 assert_int_equal(err, LEDGER_E_CORRUPT);
             else
