@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+#define RECORD_U16_BYTES 2
+#define RECORD_U32_BYTES 4
+#define RECORD_U64_BYTES 8
+
 void record_put_bytes(record_writer_t *w, const void *bytes, size_t n)
 {
     if (!w->ok || n > w->cap - w->len) {
@@ -19,12 +23,33 @@ void record_put_u8(record_writer_t *w, uint8_t v)
     record_put_bytes(w, &v, 1);
 }
 
+/* The low `n` bytes of `v`, most significant first. */
+static void put_be(record_writer_t *w, uint64_t v, size_t n)
+{
+    uint8_t b[RECORD_U64_BYTES];
+    for (size_t i = n; i-- > 0; v >>= 8)
+        b[i] = (uint8_t)v;
+    record_put_bytes(w, b, n);
+}
+
+void record_put_u16(record_writer_t *w, uint16_t v)
+{
+    put_be(w, v, RECORD_U16_BYTES);
+}
+
+void record_put_u32(record_writer_t *w, uint32_t v)
+{
+    put_be(w, v, RECORD_U32_BYTES);
+}
+
 void record_put_u64(record_writer_t *w, uint64_t v)
 {
-    uint8_t b[8];
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        b[i] = (uint8_t)v;
-    record_put_bytes(w, b, sizeof b);
+    put_be(w, v, RECORD_U64_BYTES);
+}
+
+void record_put_i64(record_writer_t *w, int64_t v)
+{
+    put_be(w, (uint64_t)v, RECORD_U64_BYTES);
 }
 
 void record_put_str8(record_writer_t *w, const char *s)
@@ -45,8 +70,7 @@ void record_put_str16(record_writer_t *w, const char *s)
         w->ok = false;
         return;
     }
-    uint8_t b[2] = {(uint8_t)(n >> 8), (uint8_t)n};
-    record_put_bytes(w, b, sizeof b);
+    record_put_u16(w, (uint16_t)n);
     record_put_bytes(w, s, n);
 }
 
@@ -67,13 +91,37 @@ uint8_t record_get_u8(record_reader_t *r)
     return p ? p[0] : 0;
 }
 
-uint64_t record_get_u64(record_reader_t *r)
+/* The next `n` bytes as a big-endian unsigned value; 0 if short. */
+static uint64_t get_be(record_reader_t *r, size_t n)
 {
-    const uint8_t *p = record_take(r, 8);
+    const uint8_t *p = record_take(r, n);
     uint64_t v = 0;
-    for (int i = 0; p && i < 8; i++)
+    for (size_t i = 0; p && i < n; i++)
         v = v << 8 | p[i];
     return v;
+}
+
+uint16_t record_get_u16(record_reader_t *r)
+{
+    return (uint16_t)get_be(r, RECORD_U16_BYTES);
+}
+
+uint32_t record_get_u32(record_reader_t *r)
+{
+    return (uint32_t)get_be(r, RECORD_U32_BYTES);
+}
+
+uint64_t record_get_u64(record_reader_t *r)
+{
+    return get_be(r, RECORD_U64_BYTES);
+}
+
+int64_t record_get_i64(record_reader_t *r)
+{
+    uint64_t u = get_be(r, RECORD_U64_BYTES);
+    if (u <= (uint64_t)INT64_MAX)
+        return (int64_t)u;
+    return -(int64_t)(~u) - 1;
 }
 
 void record_get_fixed(record_reader_t *r, char *out, size_t n)
@@ -106,8 +154,7 @@ void record_get_str8(record_reader_t *r, char *out, size_t max)
 
 void record_get_str16(record_reader_t *r, char *out, size_t max)
 {
-    const uint8_t *b = record_take(r, 2);
-    size_t n = b ? ((size_t)b[0] << 8 | b[1]) : 0;
+    size_t n = record_get_u16(r);
     get_counted(r, n, out, max);
 }
 

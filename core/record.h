@@ -2,7 +2,8 @@
 
     The nodes keep their own records (accounts, saga state, fraud decisions)
     in LMDB as small fixed-layout binary values: integers big-endian,
-    strings with a 1- or 2-byte length in front. These two cursors write and
+    strings with a 1- or 2-byte length in front. The store keeps its outbox,
+    dead letter and ledger records the same way. These two cursors write and
     read them with explicit bounds: once anything does not fit (writer) or is
     short or malformed (reader), `ok` turns false and stays false, every later
     call is a no-op, and the caller checks `ok` once at the end. Nothing is
@@ -41,7 +42,11 @@ typedef struct {
 
 void record_put_bytes(record_writer_t *w, const void *bytes, size_t n);
 void record_put_u8(record_writer_t *w, uint8_t v);
+void record_put_u16(record_writer_t *w, uint16_t v);
+void record_put_u32(record_writer_t *w, uint32_t v);
 void record_put_u64(record_writer_t *w, uint64_t v);
+/* A signed value as the two's complement bit pattern of its 8 bytes. */
+void record_put_i64(record_writer_t *w, int64_t v);
 /* A string with a 1-byte length; a string over 255 bytes sets ok = false. */
 void record_put_str8(record_writer_t *w, const char *s);
 /* A string with a 2-byte big-endian length; over 65535 bytes sets ok = false. */
@@ -50,7 +55,11 @@ void record_put_str16(record_writer_t *w, const char *s);
 /* The next n bytes (pointer into the record), or NULL (and ok = false) if short. */
 const uint8_t *record_take(record_reader_t *r, size_t n);
 uint8_t record_get_u8(record_reader_t *r);
+uint16_t record_get_u16(record_reader_t *r);
+uint32_t record_get_u32(record_reader_t *r);
 uint64_t record_get_u64(record_reader_t *r);
+/* The inverse of record_put_i64, without relying on an implementation-defined cast. */
+int64_t record_get_i64(record_reader_t *r);
 /* Exactly n bytes into out[n + 1], NUL-terminated; an embedded NUL is malformed. */
 void record_get_fixed(record_reader_t *r, char *out, size_t n);
 /* A 1-byte-length string of at most `max` bytes into out[max + 1]. */
