@@ -40,20 +40,21 @@
 
     Records: outbox entries, dead letters and ledger entries are stored in
     fixed-layout binary records (a version byte, big-endian integers,
-    length-prefixed strings; the layouts are at the top of store.c). Only
-    this module writes them: store_put / store_del / store_cursor_del refuse
-    (LEDGER_E_INVALID) the outbox, seen, dead_letters, ledger and
-    ledger databases, and META keys starting with "seq:" or
-    "store:". Everything else is the nodes' own.
+    length-prefixed strings, written with core/record.h; the layouts are at
+    the top of store_outbox.c and store_ledger.c). Only this module writes
+    them: store_put / store_del / store_cursor_del refuse (LEDGER_E_INVALID)
+    the outbox, seen, dead_letters and ledger databases, and META keys
+    starting with "seq:" or "store:". Everything else is the nodes' own.
 
     Errors: LEDGER_E_NOT_FOUND, LEDGER_E_EXISTS, LEDGER_E_MAP_FULL,
     LEDGER_E_TOO_LARGE (key over the LMDB key limit, value over a documented
-    limit), LEDGER_E_INVALID (bad argument, including NULL pointers and
+    limit), LEDGER_E_INVALID (bad argument, including NULL out-pointers and
     names that are empty or too long), LEDGER_E_CORRUPT (a record that does
     not parse), LEDGER_E_STORE (any other LMDB error; the LMDB text is
     available from store_last_error()). Out-parameters are written only on
     LEDGER_OK (arrays such as take_due's entries_out may be partly written
-    before an error; their count is not).
+    before an error; their count is not). A NULL store, transaction or
+    cursor is a programmer error: asserted, not returned.
 */
 #ifndef LEDGER_STORE_H
 #define LEDGER_STORE_H
@@ -135,7 +136,9 @@ size_t store_map_bytes(const store_t *store);
 /* --- transactions --------------------------------------------------------- */
 
 /*  Begins a transaction. LEDGER_E_INVALID if `write` and this thread
-    already holds a write transaction of this store. */
+    already holds a write transaction of this store. Transactions do not
+    nest: to drop what a unit of work wrote, abort its whole transaction
+    (the node runtime reruns a batch without the message it refused). */
 ledger_err_t store_txn_begin(store_t *store, bool write, store_txn_t **txn_out);
 
 /*  What the preallocation thread has done (prealloc.h). false (and nothing
@@ -148,17 +151,6 @@ bool store_prealloc_stats(store_t *store, prealloc_stats_t *stats_out);
    does exactly that). A write transaction in which any call failed with an
    LMDB error cannot commit: LEDGER_E_STORE, nothing written. */
 ledger_err_t store_txn_commit(store_txn_t **txn_p);
-/*  Begins a child of the write transaction `parent` (an LMDB nested
-    transaction). Until the child ends, use only the child, never the parent.
-    store_txn_commit(child) folds its writes into the parent (nothing reaches
-    disk until the parent commits); store_txn_abort(child) drops them and
-    leaves the parent as it was. A map-full inside the child also marks the
-    parent, so store_write redoes the whole unit after growing the map.
-    The node runtime applies each inbound message in a child, so a message
-    it refuses leaves nothing behind. Errors: LEDGER_E_INVALID (parent not a
-    write transaction), LEDGER_E_NOMEM, store errors. */
-ledger_err_t store_txn_begin_child(store_txn_t *parent, store_txn_t **child_out);
-
 /* Aborts and frees; sets *txn_p to NULL. Safe on NULL. */
 void store_txn_abort(store_txn_t **txn_p);
 

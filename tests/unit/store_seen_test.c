@@ -1,0 +1,101 @@
+/*  store_seen_test.c: seen message ids (store_seen.c): recording, checking
+    and pruning by age.
+*/
+#define _GNU_SOURCE /* nftw */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "store_fixture.h"
+
+/* --- seen ids ------------------------------------------------------------- */
+
+static bool seen(fixture_t *fx, const char *origin, uint64_t seq)
+{
+    store_txn_t *txn = begin(fx, false);
+    bool is_seen = false;
+    assert_int_equal(store_seen_check(txn, origin, seq, &is_seen), LEDGER_OK);
+    store_txn_abort(&txn);
+    return is_seen;
+}
+
+static size_t prune(fixture_t *fx, uint64_t older_than_ms, size_t max)
+{
+    store_txn_t *txn = begin(fx, true);
+    size_t pruned = 99;
+    assert_int_equal(store_seen_prune(txn, older_than_ms, max, &pruned), LEDGER_OK);
+    commit(&txn);
+    return pruned;
+}
+
+static void test_seen_ids_are_recorded_and_pruned_by_age(void **state)
+{
+    fixture_t *fx = *state;
+    store_txn_t *txn = begin(fx, true);
+    for (uint64_t seq = 1; seq <= 5; seq++)
+        assert_int_equal(store_seen_put(txn, "accounts-1", seq, 100), LEDGER_OK);
+    assert_int_equal(store_seen_put(txn, "accounts-1", 6, 1000), LEDGER_OK);
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        assert_int_equal(store_seen_put(txn, "gateway", seq, 100), LEDGER_OK);
+    /* Recording twice is fine and keeps the first time. */
+    assert_int_equal(store_seen_put(txn, "gateway", 1, 9999), LEDGER_OK);
+    commit(&txn);
+    assert_true(seen(fx, "accounts-1", 1));
+    assert_true(seen(fx, "gateway", 3));
+    assert_false(seen(fx, "gateway", 4));
+    assert_false(seen(fx, "accounts", 1));
+
+    assert_int_equal(prune(fx, 500, 4), 4);
+    assert_int_equal(prune(fx, 500, 100), 4);
+    assert_int_equal(prune(fx, 500, 100), 0);
+    assert_false(seen(fx, "accounts-1", 5));
+    assert_false(seen(fx, "gateway", 1));
+    assert_true(seen(fx, "accounts-1", 6));
+    assert_int_equal(prune(fx, 1001, 100), 1);
+    assert_int_equal(count_of(fx, STORE_DB_SEEN), 0);
+}
+
+static void test_seen_prune_stops_an_origin_at_its_first_young_id(void **state)
+{
+    fixture_t *fx = *state;
+    store_txn_t *txn = begin(fx, true);
+    /* seq 2 seen before seq 1 (out-of-order redelivery). */
+    assert_int_equal(store_seen_put(txn, "fraud", 1, 1000), LEDGER_OK);
+    assert_int_equal(store_seen_put(txn, "fraud", 2, 100), LEDGER_OK);
+    assert_int_equal(store_seen_put(txn, "gateway", 1, 100), LEDGER_OK);
+    commit(&txn);
+    assert_int_equal(prune(fx, 500, 100), 1);
+    assert_true(seen(fx, "fraud", 1));
+    assert_true(seen(fx, "fraud", 2));
+    assert_false(seen(fx, "gateway", 1));
+    assert_int_equal(prune(fx, 2000, 100), 2);
+}
+
+static void test_bad_seen_origins_are_refused_as_invalid(void **state)
+{
+    fixture_t *fx = *state;
+    char long_name[STORE_ACCOUNT_MAX + 2];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    store_txn_t *txn = begin(fx, true);
+    bool is_seen;
+    assert_int_equal(store_seen_put(txn, "", 1, 0), LEDGER_E_INVALID);
+    assert_int_equal(store_seen_put(txn, long_name, 1, 0), LEDGER_E_INVALID);
+    assert_int_equal(store_seen_check(txn, NULL, 1, &is_seen), LEDGER_E_INVALID);
+    assert_int_equal(store_seen_check(txn, "fraud", 1, NULL), LEDGER_E_INVALID);
+    store_txn_abort(&txn);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(test_seen_ids_are_recorded_and_pruned_by_age),
+        T(test_seen_prune_stops_an_origin_at_its_first_young_id),
+        T(test_bad_seen_origins_are_refused_as_invalid),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
