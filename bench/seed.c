@@ -9,7 +9,7 @@
     <prefix>(N-1), so the accounts B-tree is filled in key order.
 
     It writes account records without the accounts node's balance cache,
-    so it first replays the ledger into the table (accounts_replay), as the
+    so it first replays the ledger into the table (accounts_cache_replay), as the
     node does at start: a data dir the node was killed on has a table behind
     its ledger.
 
@@ -42,9 +42,9 @@ static ledger_err_t seed_chunk(store_txn_t *txn, void *arg)
     seed_t *s = arg;
     node_ctx_begin(&s->ctx, txn, clock_wall_ms());
     s->failed = 0;
-    ledger_err_t err = accounts_replay(txn, NULL); /* the table may be behind the ledger */
+    ledger_err_t err = accounts_cache_replay(txn, NULL); /* the table may be behind the ledger */
     if (!err)
-        err = accounts_ensure_funding(&s->ctx);
+        err = accounts_open_ensure_funding(&s->ctx);
     for (uint32_t i = 0; !err && i < s->count; i++) {
         proto_msg_t q, reply;
         memset(&q, 0, sizeof q);

@@ -11,6 +11,11 @@
 #include "money.h"
 #include "text.h"
 
+/* Undo entries allocated at a transaction's first change (doubled when full). */
+#define UNDO_INITIAL_CAP 256
+/* The checkpoint mark in STORE_DB_META: a be64 ledger seq. */
+#define MARK_BYTES 8
+
 typedef struct {
     accounts_record_t rec; /* newest value, not yet in the accounts table */
     uint64_t txn_stamp;    /* the transaction that last saved an undo for it */
@@ -53,10 +58,10 @@ static void dirty_free(void **item)
 
 accounts_cache_t *accounts_cache_new(const accounts_cache_config_t *config)
 {
+    assert(config);
     accounts_cache_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    assert(config);
     self->config = *config;
     if (self->config.chunk == 0)
         self->config.chunk = 1;
@@ -102,7 +107,7 @@ bool accounts_cache_get(const accounts_cache_t *self, const char *id, accounts_r
 static ledger_err_t undo_push(accounts_cache_t *self, const dirty_t *existing, const char *id)
 {
     if (self->undo_count == self->undo_cap) {
-        size_t cap = self->undo_cap ? self->undo_cap * 2 : 256;
+        size_t cap = self->undo_cap ? self->undo_cap * 2 : UNDO_INITIAL_CAP;
         undo_t *grown = realloc(self->undo, cap * sizeof *grown);
         if (!grown)
             return LEDGER_E_NOMEM;
@@ -153,11 +158,13 @@ ledger_err_t accounts_cache_put(accounts_cache_t *self, const accounts_record_t 
 
 size_t accounts_cache_dirty(const accounts_cache_t *self)
 {
+    assert(self);
     return zhashx_size(self->dirty);
 }
 
 accounts_cache_stats_t accounts_cache_stats(const accounts_cache_t *self)
 {
+    assert(self);
     return (accounts_cache_stats_t){self->shared_dirty, self->checkpoints_done,
                                     self->records_written};
 }
@@ -169,6 +176,7 @@ static void publish_stats(accounts_cache_t *self)
 
 bool accounts_cache_checkpointing(const accounts_cache_t *self)
 {
+    assert(self);
     return self->sweep != NULL;
 }
 
@@ -206,7 +214,7 @@ void accounts_cache_txn_begin(accounts_cache_t *self)
 
 static ledger_err_t write_mark(store_txn_t *txn, uint64_t mark)
 {
-    uint8_t be[8];
+    uint8_t be[MARK_BYTES];
     store_be64_put(be, mark);
     return store_put(txn, STORE_DB_META, ACCOUNTS_CHECKPOINT_KEY, strlen(ACCOUNTS_CHECKPOINT_KEY),
                      be, sizeof be, 0);
@@ -331,13 +339,13 @@ static ledger_err_t read_mark(store_txn_t *txn, bool *found, uint64_t *mark)
         return LEDGER_OK;
     if (err)
         return err;
-    if (size != 8)
+    if (size != MARK_BYTES)
         return LEDGER_E_CORRUPT;
     *mark = store_be64_get(val);
     return LEDGER_OK;
 }
 
-ledger_err_t accounts_checkpoint_mark(store_txn_t *txn, uint64_t *mark_out)
+ledger_err_t accounts_cache_checkpoint_mark(store_txn_t *txn, uint64_t *mark_out)
 {
     assert(txn && mark_out);
     bool found = false;
@@ -351,7 +359,7 @@ ledger_err_t accounts_checkpoint_mark(store_txn_t *txn, uint64_t *mark_out)
     return LEDGER_OK;
 }
 
-ledger_err_t accounts_replay(store_txn_t *txn, uint64_t *replayed_out)
+ledger_err_t accounts_cache_replay(store_txn_t *txn, uint64_t *replayed_out)
 {
     assert(txn);
     uint64_t replayed = 0, last = 0, mark = 0;

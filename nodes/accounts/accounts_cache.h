@@ -16,7 +16,7 @@
     Durable state: the accounts table (each record as of its ledger_seq) +
     the ledger + the checkpoint mark (STORE_DB_META key
     ACCOUNTS_CHECKPOINT_KEY, be64): every ledger entry newer than its
-    account's record has seq >= mark. accounts_replay (at start, before
+    account's record has seq >= mark. accounts_cache_replay (at start, before
     anything else) applies those entries to the records, so after a crash
     the table is exactly as if it had been written through.
 
@@ -48,7 +48,7 @@
 
     Readers on other threads (the admin /ledger/verify) see the table as of
     the last checkpoint commit (part of a running checkpoint included);
-    accounts_check_ledger accepts a record behind its account's newest
+    accounts_verify_ledger accepts a record behind its account's newest
     entry only as the checkpoint rule above allows.
 
     Thread: the node loop's thread only (the one that owns the write
@@ -59,7 +59,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "accounts.h"
+#include "accounts_record.h"
 #include "store.h"
 
 /* STORE_DB_META key of the checkpoint mark. */
@@ -130,11 +130,11 @@ ledger_err_t accounts_cache_write_all(accounts_cache_t *cache, store_txn_t *txn)
     entry's amounts do not continue its record's (after = before + delta).
     Store errors. Whatever writes account records without the cache (the
     bench seeder) must run this first: the table may be behind. */
-ledger_err_t accounts_replay(store_txn_t *txn, uint64_t *replayed_out);
+ledger_err_t accounts_cache_replay(store_txn_t *txn, uint64_t *replayed_out);
 
 /*  The mark in `txn`'s snapshot: every entry newer than its account's
     record has seq >= *mark_out. Without a mark (a data dir written
     through), the ledger's next seq: no record may lag. Store errors. */
-ledger_err_t accounts_checkpoint_mark(store_txn_t *txn, uint64_t *mark_out);
+ledger_err_t accounts_cache_checkpoint_mark(store_txn_t *txn, uint64_t *mark_out);
 
 #endif

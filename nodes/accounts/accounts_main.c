@@ -15,7 +15,7 @@ static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, ch
                           size_t why_size)
 {
     (void)app;
-    ledger_err_t err = accounts_apply(ctx, msg);
+    ledger_err_t err = accounts_saga_apply(ctx, msg);
     if (err == LEDGER_E_INVALID)
         snprintf(why, why_size, "accounts does not handle %s", proto_type_name(msg->type));
     return err;
@@ -32,16 +32,16 @@ static ledger_err_t on_start(node_ctx_t *ctx, void *app)
 {
     const node_config_t *config = app;
     uint64_t started_ms = clock_mono_ms(), replayed = 0;
-    ledger_err_t err = accounts_replay(ctx->txn, &replayed);
+    ledger_err_t err = accounts_cache_replay(ctx->txn, &replayed);
     if (err) {
         node_log(NODE_LOG_ERROR, "event=replay_failed error=%s", ledger_err_name(err));
         return err;
     }
     node_log(NODE_LOG_INFO, "event=balances_replayed entries=%" PRIu64 " ms=%" PRIu64, replayed,
              clock_mono_ms() - started_ms);
-    err = accounts_ensure_funding(ctx);
+    err = accounts_open_ensure_funding(ctx);
     if (!err && config->demo)
-        err = accounts_seed_demo(ctx);
+        err = accounts_open_seed_demo(ctx);
     return err;
 }
 
@@ -102,7 +102,7 @@ static unsigned verify_route(store_t *store, json_t **body_out, void *arg)
     }
     store_ledger_report_t report;
     char why[256] = "";
-    ledger_err_t err = accounts_check_ledger(txn, &report, why, sizeof why);
+    ledger_err_t err = accounts_verify_ledger(txn, &report, why, sizeof why);
     store_txn_abort(&txn);
     if (err && err != LEDGER_E_CORRUPT) {
         *body_out =

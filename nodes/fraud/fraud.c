@@ -38,21 +38,16 @@
 #define DECISION_RECORD_MAX_BYTES                                                                  \
     (2 + 8 + 8 + PROTO_CURRENCY_LEN + 2 + 2 * PROTO_ACCOUNT_ID_MAX + 1 +                           \
      PROTO_RULES_MAX * (1 + PROTO_RULE_NAME_MAX) + 2 + PROTO_REASON_MAX)
+#define RISK_VALUE_BYTES 8      /* a risk value: be64 amount_minor or be64 ms */
+#define RISK_VALUE_MAX_BYTES 16 /* room for a first-layout value copied by the migration */
 #define MS_PER_S 1000u
+#define DECIMAL_BASE 10u
+#define WINDOW_TEXT_MAX 32          /* "<n> s" or "<n> ms" for a uint64 window, in bytes */
+#define BLOCKLIST_ITEM_SHOWN_MAX 64 /* bytes of a bad blocklist item quoted in a reason */
+#define RULES_TEXT_SHOWN_MAX 40     /* bytes of a bad rules key or value quoted in a reason */
 #define APPROVAL_REASON "no rule fired"
-
-/* Same rule as accounts ids: [a-z0-9_-], 1..PROTO_ACCOUNT_ID_MAX. */
-static bool account_id_valid(const char *id, size_t len)
-{
-    if (len == 0 || len > PROTO_ACCOUNT_ID_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
+#define CUT_MARK "..." /* ends a reason that was cut */
+#define CUT_MARK_LEN (sizeof CUT_MARK - 1)
 
 /* 'tag' + u8 len + source: the prefix of a source's keys. Returns its length. */
 static size_t risk_prefix(uint8_t key[VELOCITY_PREFIX_MAX], uint8_t tag, const char *source)
@@ -90,13 +85,14 @@ static ledger_err_t parse_uint(const char *key, const char *text, uint64_t max, 
     uint64_t acc = 0;
     for (const char *p = text; *p; p++) {
         if (*p < '0' || *p > '9') {
-            text_format(why, why_size, "%s: '%.40s' is not a whole number (digits only)", key,
-                        text);
+            text_format(why, why_size, "%s: '%.*s' is not a whole number (digits only)", key,
+                        RULES_TEXT_SHOWN_MAX, text);
             return LEDGER_E_INVALID;
         }
-        if (__builtin_mul_overflow(acc, 10u, &acc) ||
+        if (__builtin_mul_overflow(acc, DECIMAL_BASE, &acc) ||
             __builtin_add_overflow(acc, (uint64_t)(*p - '0'), &acc) || acc > max) {
-            text_format(why, why_size, "%s: '%.40s' is above the maximum %" PRIu64, key, text, max);
+            text_format(why, why_size, "%s: '%.*s' is above the maximum %" PRIu64, key,
+                        RULES_TEXT_SHOWN_MAX, text, max);
             return LEDGER_E_INVALID;
         }
     }
@@ -131,10 +127,12 @@ static ledger_err_t parse_blocklist(fraud_rules_t *rules, const char *value, cha
             }
             while (item_len && is_space(item[item_len - 1]))
                 item_len--;
-            if (!account_id_valid(item, item_len)) {
+            if (!proto_account_id_valid(item, item_len)) {
                 text_format(why, why_size,
                             "blocklist: '%.*s' is not an account id (1 to %d of a-z 0-9 _ -)",
-                            (int)(item_len > 64 ? 64 : item_len), item, PROTO_ACCOUNT_ID_MAX);
+                            (int)(item_len > BLOCKLIST_ITEM_SHOWN_MAX ? BLOCKLIST_ITEM_SHOWN_MAX
+                                                                      : item_len),
+                            item, PROTO_ACCOUNT_ID_MAX);
                 return LEDGER_E_INVALID;
             }
             bool duplicate = false;
@@ -192,7 +190,7 @@ ledger_err_t fraud_rules_set(fraud_rules_t *rules, const char *key, const char *
         if (!err)
             rules->new_payee_limit_minor = (int64_t)v;
     } else {
-        text_format(why, why_size, "unknown key '%.40s'", key);
+        text_format(why, why_size, "unknown key '%.*s'", RULES_TEXT_SHOWN_MAX, key);
         err = LEDGER_E_INVALID;
     }
     return err;
@@ -387,11 +385,11 @@ static void fire(findings_t *f, const char *rule, const char *fmt, ...)
         return;
     if ((size_t)wrote >= room) {
         /* Cut at the start of a UTF-8 character so the text stays valid. */
-        size_t cut = sizeof f->reason - 1 - 3;
+        size_t cut = sizeof f->reason - 1 - CUT_MARK_LEN;
         while (cut > 0 && ((unsigned char)f->reason[cut] & 0xC0) == 0x80)
             cut--;
-        memcpy(f->reason + cut, "...", 4);
-        f->reason_len = cut + 3;
+        memcpy(f->reason + cut, CUT_MARK, CUT_MARK_LEN + 1);
+        f->reason_len = cut + CUT_MARK_LEN;
     } else {
         f->reason_len += (size_t)wrote;
     }
@@ -433,7 +431,7 @@ static ledger_err_t velocity_scan(node_ctx_t *ctx, const char *source, uint64_t 
     for (err = store_cursor_get(cur, STORE_SEEK, &kv); !err;) {
         if (kv.key_size < start_size || memcmp(kv.key, start, prefix) != 0)
             break; /* past this source's entries */
-        if (kv.val_size != 8) {
+        if (kv.val_size != RISK_VALUE_BYTES) {
             err = LEDGER_E_CORRUPT;
             break;
         }
@@ -502,7 +500,7 @@ static ledger_err_t evaluate(node_ctx_t *ctx, const fraud_rules_t *rules, const 
         count++; /* this transfer counts */
         if (money_add(sum, t->amount_minor, &sum))
             sum = INT64_MAX;
-        char window[32];
+        char window[WINDOW_TEXT_MAX];
         fmt_window(rules->velocity_window_ms, window, sizeof window);
         if (rules->velocity_max_count > 0 && count > rules->velocity_max_count)
             fire(f, FRAUD_RULE_VELOCITY_COUNT, "%" PRIu64 " transfers in %s above limit %" PRIu32,
@@ -545,14 +543,14 @@ static ledger_err_t learn_approval(node_ctx_t *ctx, const fraud_rules_t *rules,
         size_t prefix = risk_prefix(key, RISK_TAG_VELOCITY, t->from);
         store_be64_put(key + prefix, ctx->now_ms);
         memcpy(key + prefix + VELOCITY_TS_BYTES, t->transfer, id_len);
-        uint8_t amount[8];
+        uint8_t amount[RISK_VALUE_BYTES];
         store_be64_put(amount, (uint64_t)t->amount_minor);
         ledger_err_t err = store_put(ctx->txn, STORE_DB_RISK, key,
                                      prefix + VELOCITY_TS_BYTES + id_len, amount, sizeof amount, 0);
         if (err)
             return err;
     }
-    uint8_t key[PAYEE_KEY_MAX], first_ms[8];
+    uint8_t key[PAYEE_KEY_MAX], first_ms[RISK_VALUE_BYTES];
     size_t key_size = payee_key(key, t->from, t->to);
     store_be64_put(first_ms, ctx->now_ms);
     ledger_err_t err = store_put(ctx->txn, STORE_DB_RISK, key, key_size, first_ms, sizeof first_ms,
@@ -675,7 +673,7 @@ ledger_err_t fraud_migrate_risk(store_txn_t *txn, size_t *migrated_out)
             err = store_cursor_get(cur, STORE_SEEK, &kv);
             bool found = !err && kv.key_size > 0 && ((const uint8_t *)kv.key)[0] == tags[t];
             uint8_t key[PADDED_PAYEE_KEY_BYTES + PROTO_TRANSFER_ID_MAX + VELOCITY_TS_BYTES];
-            uint8_t val[16];
+            uint8_t val[RISK_VALUE_MAX_BYTES];
             size_t key_size = kv.key_size, val_size = kv.val_size;
             if (found && (key_size > sizeof key || val_size > sizeof val))
                 err = LEDGER_E_CORRUPT;

@@ -87,7 +87,7 @@ static uint64_t crash_and_restart(side_t *s)
     store_txn_t *txn;
     uint64_t replayed = 0;
     assert_int_equal(store_txn_begin(s->store, true, &txn), LEDGER_OK);
-    assert_int_equal(accounts_replay(txn, &replayed), LEDGER_OK);
+    assert_int_equal(accounts_cache_replay(txn, &replayed), LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     s->cache = accounts_cache_new(&s->config);
     assert_non_null(s->cache);
@@ -103,9 +103,9 @@ static void open_accounts(side_t *s)
 {
     batch_begin(s, T0_MS);
     s->ctx.state = NULL; /* like the node's on_start: written through */
-    assert_int_equal(accounts_ensure_funding(&s->ctx), LEDGER_OK);
+    assert_int_equal(accounts_open_ensure_funding(&s->ctx), LEDGER_OK);
     store_txn_t *txn = s->txn;
-    assert_int_equal(accounts_replay(txn, NULL), LEDGER_OK); /* writes the first mark */
+    assert_int_equal(accounts_cache_replay(txn, NULL), LEDGER_OK); /* writes the first mark */
     s->ctx.state = s->cache;
     for (size_t i = 0; i < ACCOUNT_COUNT; i++) {
         proto_msg_t q = test_msg(PROTO_ACCOUNT_QUERY, "", 0, 0, "");
@@ -148,18 +148,18 @@ static void assert_check_ok(side_t *s)
     assert_int_equal(store_txn_begin(s->store, false, &txn), LEDGER_OK);
     store_ledger_report_t report;
     char why[256];
-    assert_int_equal(accounts_check_ledger(txn, &report, why, sizeof why), LEDGER_OK);
+    assert_int_equal(accounts_verify_ledger(txn, &report, why, sizeof why), LEDGER_OK);
     store_txn_abort(&txn);
     if (!report.ok)
         fail_msg("ledger check failed: %s", why);
 }
 
-/* accounts_get through a fresh transaction (and the side's cache). */
+/* accounts_book_get through a fresh transaction (and the side's cache). */
 static proto_account_t account_now(side_t *s, const char *id)
 {
     batch_begin(s, T0_MS);
     proto_account_t a;
-    assert_int_equal(accounts_get(&s->ctx, id, &a), LEDGER_OK);
+    assert_int_equal(accounts_book_get(&s->ctx, id, &a), LEDGER_OK);
     batch_end(s, false);
     return a;
 }
@@ -179,7 +179,7 @@ static uint64_t mark_of(side_t *s)
     store_txn_t *txn;
     uint64_t mark = 0;
     assert_int_equal(store_txn_begin(s->store, false, &txn), LEDGER_OK);
-    assert_int_equal(accounts_checkpoint_mark(txn, &mark), LEDGER_OK);
+    assert_int_equal(accounts_cache_checkpoint_mark(txn, &mark), LEDGER_OK);
     store_txn_abort(&txn);
     return mark;
 }
@@ -197,16 +197,16 @@ static void test_a_dropped_transaction_leaves_the_last_committed_values(void **s
 
     batch_begin(&s, T0_MS + 1);
     proto_msg_t r1 = requested("t1", "acct00", "acct01", 700);
-    assert_int_equal(accounts_apply(&s.ctx, &r1), LEDGER_OK);
+    assert_int_equal(accounts_saga_apply(&s.ctx, &r1), LEDGER_OK);
     batch_end(&s, true);
     assert_int_equal(account_now(&s, "acct00").held_minor, 700);
 
     /* Dropped: the approval's debit and credit are undone, the hold stays. */
     batch_begin(&s, T0_MS + 2);
     proto_msg_t v1 = verdict("t1", true);
-    assert_int_equal(accounts_apply(&s.ctx, &v1), LEDGER_OK);
+    assert_int_equal(accounts_saga_apply(&s.ctx, &v1), LEDGER_OK);
     proto_msg_t r2 = requested("t2", "acct02", "acct03", 300);
-    assert_int_equal(accounts_apply(&s.ctx, &r2), LEDGER_OK);
+    assert_int_equal(accounts_saga_apply(&s.ctx, &r2), LEDGER_OK);
     batch_end(&s, false);
     proto_account_t a0 = account_now(&s, "acct00"), a1 = account_now(&s, "acct01");
     assert_int_equal(a0.balance_minor, DEPOSIT);
@@ -216,15 +216,15 @@ static void test_a_dropped_transaction_leaves_the_last_committed_values(void **s
 
     /* A rerun (begin again without an end, as after a map-full abort) also undoes. */
     batch_begin(&s, T0_MS + 3);
-    assert_int_equal(accounts_apply(&s.ctx, &v1), LEDGER_OK);
+    assert_int_equal(accounts_saga_apply(&s.ctx, &v1), LEDGER_OK);
     store_txn_abort(&s.txn);
     node_ctx_fini(&s.ctx);
     batch_begin(&s, T0_MS + 3);
     proto_account_t during;
-    assert_int_equal(accounts_get(&s.ctx, "acct00", &during), LEDGER_OK);
+    assert_int_equal(accounts_book_get(&s.ctx, "acct00", &during), LEDGER_OK);
     assert_int_equal(during.held_minor, 700);
     assert_int_equal(during.balance_minor, DEPOSIT);
-    assert_int_equal(accounts_apply(&s.ctx, &v1), LEDGER_OK);
+    assert_int_equal(accounts_saga_apply(&s.ctx, &v1), LEDGER_OK);
     batch_end(&s, true);
     a0 = account_now(&s, "acct00");
     a1 = account_now(&s, "acct01");
@@ -253,7 +253,7 @@ static void test_a_checkpoint_writes_dirty_records_in_chunks_then_the_mark(void 
         account_id(to, i + 5);
         snprintf(tr, sizeof tr, "c%zu", i);
         proto_msg_t r = requested(tr, id, to, 100 + (int64_t)i);
-        assert_int_equal(accounts_apply(&s.ctx, &r), LEDGER_OK);
+        assert_int_equal(accounts_saga_apply(&s.ctx, &r), LEDGER_OK);
     }
     batch_end(&s, true);
     assert_false(accounts_cache_checkpointing(s.cache));
@@ -308,9 +308,9 @@ static void settle_some(side_t *s, const char *prefix, size_t n, uint64_t now_ms
         account_id(to, (i + 1) % ACCOUNT_COUNT);
         snprintf(tr, sizeof tr, "%s%zu", prefix, i);
         proto_msg_t r = requested(tr, from, to, 10 + (int64_t)i);
-        assert_int_equal(accounts_apply(&s->ctx, &r), LEDGER_OK);
+        assert_int_equal(accounts_saga_apply(&s->ctx, &r), LEDGER_OK);
         proto_msg_t v = verdict(tr, true);
-        assert_int_equal(accounts_apply(&s->ctx, &v), LEDGER_OK);
+        assert_int_equal(accounts_saga_apply(&s->ctx, &v), LEDGER_OK);
     }
     batch_end(s, true);
 }
@@ -355,7 +355,7 @@ static void test_check_and_replay_refuse_a_record_behind_the_mark(void **state)
                      LEDGER_OK);
     store_ledger_report_t report;
     char why[256];
-    assert_int_equal(accounts_check_ledger(txn, &report, why, sizeof why), LEDGER_OK);
+    assert_int_equal(accounts_verify_ledger(txn, &report, why, sizeof why), LEDGER_OK);
     assert_false(report.ok);
     assert_non_null(strstr(why, "checkpoint mark"));
     /* The mark past entries it should cover: the second-to-last entry (acct05's
@@ -365,7 +365,7 @@ static void test_check_and_replay_refuse_a_record_behind_the_mark(void **state)
     assert_int_equal(store_put(txn, STORE_DB_META, ACCOUNTS_CHECKPOINT_KEY,
                                strlen(ACCOUNTS_CHECKPOINT_KEY), be, sizeof be, 0),
                      LEDGER_OK);
-    assert_int_equal(accounts_replay(txn, NULL), LEDGER_E_CORRUPT);
+    assert_int_equal(accounts_cache_replay(txn, NULL), LEDGER_E_CORRUPT);
     store_txn_abort(&txn);
     side_close(&s);
 }
@@ -385,11 +385,11 @@ static void test_check_catches_a_lagging_record_that_was_rewritten(void **state)
     assert_int_equal(accounts_record_put(txn, &rec), LEDGER_OK);
     store_ledger_report_t report;
     char why[256];
-    assert_int_equal(accounts_check_ledger(txn, &report, why, sizeof why), LEDGER_OK);
+    assert_int_equal(accounts_verify_ledger(txn, &report, why, sizeof why), LEDGER_OK);
     assert_false(report.ok);
     assert_non_null(strstr(why, "acct01"));
     /* Replay does not build on it either: the next entry's amounts do not continue it. */
-    assert_int_equal(accounts_replay(txn, NULL), LEDGER_E_CORRUPT);
+    assert_int_equal(accounts_cache_replay(txn, NULL), LEDGER_E_CORRUPT);
     store_txn_abort(&txn);
     side_close(&s);
 }
@@ -422,7 +422,7 @@ static void hold_on(side_t *s, size_t first, size_t count, const char *prefix, u
         account_id(from, i);
         snprintf(tr, sizeof tr, "%s%zu", prefix, i);
         proto_msg_t r = requested(tr, from, "acct11", 5);
-        assert_int_equal(accounts_apply(&s->ctx, &r), LEDGER_OK);
+        assert_int_equal(accounts_saga_apply(&s->ctx, &r), LEDGER_OK);
     }
     batch_end(s, true);
 }
@@ -524,7 +524,7 @@ static void test_the_cache_gives_what_writing_through_gives(void **state)
         if (rand() % 6 == 0) { /* the cached side's first run is dropped, then rerun */
             batch_begin(&cached, now);
             for (size_t k = 0; k < n; k++)
-                assert_int_equal(accounts_apply(&cached.ctx, &batch[k]), LEDGER_OK);
+                assert_int_equal(accounts_saga_apply(&cached.ctx, &batch[k]), LEDGER_OK);
             if (rand() % 2) /* dropped after its checkpoint chunk: a failed commit */
                 assert_int_equal(accounts_cache_txn_prepare(cached.cache, cached.txn, now),
                                  LEDGER_OK);
@@ -535,7 +535,7 @@ static void test_the_cache_gives_what_writing_through_gives(void **state)
         for (size_t j = 0; j < 2; j++) {
             batch_begin(sides[j], now);
             for (size_t k = 0; k < n; k++)
-                assert_int_equal(accounts_apply(&sides[j]->ctx, &batch[k]), LEDGER_OK);
+                assert_int_equal(accounts_saga_apply(&sides[j]->ctx, &batch[k]), LEDGER_OK);
             batch_end(sides[j], true);
         }
         assert_sides_agree(&plain, &cached);

@@ -1,0 +1,81 @@
+/*  accounts_open.h: opening accounts: the funding account, a new account
+    with its opening deposit, and the demo accounts.
+
+    An opening deposit moves money from the funding account (which only
+    pays deposits and goes negative) to the new account: two ledger entries
+    of kind "open" (accounts_book.h), so the balances still sum to 0.
+    Business refusals (bad id, name, currency or amount, an id taken) are
+    results with an account.reply status and code, not errors; errors are
+    for the store.
+
+    Pure logic over ctx->txn and ctx->state (accounts_book.h): no sockets,
+    clocks or logs; the time is ctx->now_ms. A NULL ctx or transaction is a
+    programmer error (asserted).
+
+    Thread: the one thread that owns the transaction.
+*/
+#ifndef LEDGER_ACCOUNTS_OPEN_H
+#define LEDGER_ACCOUNTS_OPEN_H
+
+#include <stdint.h>
+#include "accounts_record.h"
+#include "ledger_err.h"
+#include "node_ctx.h"
+#include "proto.h"
+
+/* The account that opening deposits are drawn from. */
+#define ACCOUNTS_FUNDING_ID "funding"
+#define ACCOUNTS_FUNDING_NAME "Funding (opening deposits)"
+/* Currency of the funding account, and the only currency accounts can be opened in:
+   an opening deposit moves money from the funding account, so both must agree. */
+#define ACCOUNTS_CURRENCY "GBP"
+
+/* account.reply statuses (HTTP's meanings), of an open and of the queries. */
+#define ACCOUNTS_STATUS_OK 200
+#define ACCOUNTS_STATUS_CREATED 201 /* open: a new account was opened */
+#define ACCOUNTS_STATUS_BAD_REQUEST 400
+#define ACCOUNTS_STATUS_NOT_FOUND 404
+#define ACCOUNTS_STATUS_CONFLICT 409
+
+/* The outcome of accounts_open_account. */
+typedef struct {
+    uint32_t status;  /* ACCOUNTS_STATUS_* */
+    const char *code; /* NULL on 200 and 201; a static string otherwise */
+    char reason[PROTO_REASON_MAX + 1];
+    accounts_record_t account; /* on 200 and 201 */
+} accounts_open_result_t;
+
+/*  Opens the account `id` named `name` in `currency` with an opening
+    deposit of `deposit_minor` moved from the funding account (created if
+    it is missing). Outcomes in *res:
+      201 created, with the new account;
+      200 the id exists with the same name and currency: the account as it
+          is now (no second deposit, the amount is not compared);
+      409 account_exists (other name or currency, or the funding id);
+      400 invalid_account_id (proto_account_id_valid_str), invalid_name
+          (empty), unsupported_currency (not ACCOUNTS_CURRENCY),
+          invalid_amount (< 0), amount_overflow (the funding account cannot
+          pay it).
+    Nothing is written unless the status is 201. Returns LEDGER_OK whenever
+    *res holds an outcome; LEDGER_E_CORRUPT (a stored record does not parse,
+    or the funding id names a user account), LEDGER_E_NOMEM, store errors
+    (the caller aborts the transaction). */
+ledger_err_t accounts_open_account(node_ctx_t *ctx, const char *id, const char *name,
+                                   const char *currency, int64_t deposit_minor,
+                                   accounts_open_result_t *res);
+
+/*  Creates the funding account (ACCOUNTS_FUNDING_ID, ACCOUNTS_FUNDING_NAME,
+    ACCOUNTS_CURRENCY, funding = true, balance 0) if it is missing; it never
+    has a ledger entry of its own creation. LEDGER_E_CORRUPT if an account
+    with that id exists but is not the funding account. Store errors. */
+ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx);
+
+/*  If no account other than the funding account exists, opens the demo
+    accounts with opening deposits (pence): alice 100000, bob 25000, carol
+    500000, dave 5000, mallory 1000000 (blocklisted by the demo fraud rules).
+    Does nothing otherwise, so it is idempotent. Ensures the funding account.
+    LEDGER_E_OVERFLOW if the funding account cannot pay the deposits;
+    LEDGER_E_CORRUPT; store errors. */
+ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx);
+
+#endif

@@ -1,0 +1,130 @@
+/*  accounts_record.h: the accounts node's two stored records, the account
+    and the transfer (saga state): their byte formats, encode / decode, and
+    get / put in the store.
+
+    The one home of these formats: the handlers (accounts_saga, accounts_open,
+    accounts_query, accounts_verify) and the balance cache (accounts_cache)
+    all read and write records through here, so neither includes the other.
+
+    Owns nothing: every function is pure or works through the caller's
+    transaction; the caller owns the records it passes in and gets back.
+
+    Record formats (all integers big-endian; strings length-prefixed by one
+    byte, no terminator; decoding checks every length against the buffer and
+    the field's limit, and rejects NUL bytes and trailing bytes):
+
+      STORE_DB_ACCOUNTS  key = account id bytes (no NUL)
+        u8 version (ACCOUNTS_RECORD_VERSION = 2; version 1, without
+            ledger_seq, is still read as ledger_seq 0)
+        u8 flags (bit 0: funding)
+        3  currency
+        i64 balance_minor, i64 held_minor, u64 created_ms
+        u64 ledger_seq (the account's newest ledger entry, 0: none; the head
+            of its chain in the ledger, see store_ledger_append)
+        u8 id_len, id, u8 name_len, name
+
+      STORE_DB_TRANSFERS key = transfer id bytes (no NUL)
+        u8 version (ACCOUNTS_TRANSFER_VERSION = 1)
+        u8 state (accounts_transfer_state_t)
+        i64 amount_minor
+        3  currency
+        u64 created_ms, u64 updated_ms
+        u8 len + from, u8 len + to, u8 len + code (decline code, "" unless
+        declined), u8 len + reference
+
+    Errors: bad bytes in the store are LEDGER_E_CORRUPT, a missing key
+    LEDGER_E_NOT_FOUND, a record that breaks a field's limit on the way in
+    LEDGER_E_INVALID; store errors pass through. A NULL transaction or
+    record is a programmer error (asserted).
+
+    Thread: the functions that take a transaction are called by the thread
+    that owns it; the codec (encode, decode, state names) is thread-safe.
+*/
+#ifndef LEDGER_ACCOUNTS_RECORD_H
+#define LEDGER_ACCOUNTS_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ledger_err.h"
+#include "proto.h"
+#include "store.h"
+
+#define ACCOUNTS_RECORD_VERSION 2
+#define ACCOUNTS_RECORD_VERSION_1 1 /* still read: no ledger_seq (taken as 0) */
+#define ACCOUNTS_TRANSFER_VERSION 1
+/* Fixed part of an account record in bytes: version, flags, currency, four u64, two lengths. */
+#define ACCOUNTS_RECORD_FIXED_BYTES (1 + 1 + PROTO_CURRENCY_LEN + 4 * 8 + 2)
+/* Largest encoded account record in bytes: fixed part + id + name. */
+#define ACCOUNTS_RECORD_MAX_BYTES                                                                  \
+    (ACCOUNTS_RECORD_FIXED_BYTES + PROTO_ACCOUNT_ID_MAX + PROTO_NAME_MAX)
+
+/* One account as stored. */
+typedef struct {
+    char id[PROTO_ACCOUNT_ID_MAX + 1];
+    char name[PROTO_NAME_MAX + 1];
+    char currency[PROTO_CURRENCY_LEN + 1];
+    int64_t balance_minor; /* book balance; the funding account's goes negative */
+    int64_t held_minor;    /* sum of open holds, 0 <= held <= balance for user accounts */
+    bool funding;
+    uint64_t created_ms;
+    uint64_t ledger_seq; /* newest ledger entry of the account (0: none yet) */
+} accounts_record_t;
+
+typedef enum {
+    ACCOUNTS_TRANSFER_RESERVED = 1, /* hold placed, waiting for the fraud verdict */
+    ACCOUNTS_TRANSFER_SETTLED,      /* final: source debited, destination credited */
+    ACCOUNTS_TRANSFER_RELEASED,     /* final: fraud rejected, hold released */
+    ACCOUNTS_TRANSFER_DECLINED,     /* final: refused by validation, money never touched */
+} accounts_transfer_state_t;
+
+/* Saga state of one transfer. */
+typedef struct {
+    char id[PROTO_TRANSFER_ID_MAX + 1];
+    accounts_transfer_state_t state;
+    char from[PROTO_ACCOUNT_ID_MAX + 1];
+    char to[PROTO_ACCOUNT_ID_MAX + 1];
+    int64_t amount_minor;
+    char currency[PROTO_CURRENCY_LEN + 1];
+    char code[PROTO_CODE_MAX + 1]; /* decline code; "" unless declined */
+    char reference[PROTO_REFERENCE_MAX + 1];
+    uint64_t created_ms;
+    uint64_t updated_ms;
+} accounts_transfer_t;
+
+/* Stable name of a saga state ("reserved", ...); "unknown" for an invalid value. */
+const char *accounts_record_transfer_state_name(accounts_transfer_state_t state);
+
+/*  Encodes `rec` in the account record format above into `buf` (`cap`
+    bytes; ACCOUNTS_RECORD_MAX_BYTES always suffice); *len_out gets the size.
+    LEDGER_E_INVALID if a field breaks its limit, LEDGER_E_TOO_LARGE if
+    `cap` is too small. Pure. */
+ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, size_t cap,
+                                    size_t *len_out);
+
+/*  Decodes an account record with bounds checks on every field.
+    LEDGER_E_CORRUPT (and *rec_out zeroed) for anything that does not parse:
+    short or trailing bytes, unknown version, over-long or NUL-containing
+    strings, unknown flag bits. Pure; safe on any bytes. */
+ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_record_t *rec_out);
+
+/*  Reads the account `id` from the accounts table (not the balance cache:
+    see accounts_book_load). LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, store
+    errors. */
+ledger_err_t accounts_record_get(store_txn_t *txn, const char *id, accounts_record_t *rec_out);
+
+/*  Writes `rec` to the accounts table as it is. LEDGER_E_INVALID (a field
+    breaks its limit), store errors. */
+ledger_err_t accounts_record_put(store_txn_t *txn, const accounts_record_t *rec);
+
+/*  Reads the saga state of transfer `id`. LEDGER_E_NOT_FOUND,
+    LEDGER_E_CORRUPT, store errors. */
+ledger_err_t accounts_record_transfer_get(store_txn_t *txn, const char *id,
+                                          accounts_transfer_t *out);
+
+/*  Writes the saga state `tr` under its id. Its fields must be within their
+    limits and its state valid (asserted: the handlers build it from a
+    validated message). Store errors. */
+ledger_err_t accounts_record_transfer_put(store_txn_t *txn, const accounts_transfer_t *tr);
+
+#endif

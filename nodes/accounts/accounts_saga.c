@@ -1,0 +1,324 @@
+/*  accounts_saga.c: transfer.requested, fraud.approved and fraud.rejected.
+
+    Every handler has the same shape: read what it needs, decide (all
+    validation and all arithmetic happen here, on copies in memory), then
+    write the records, the ledger entries and the outbound messages. Nothing
+    is written before the decision is final, so a refusal never leaves a
+    half-applied step in the caller's transaction. Codes: accounts_saga.h.
+*/
+#include "accounts_saga.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "accounts_book.h"
+#include "accounts_record.h"
+#include "money.h"
+#include "text.h"
+
+/* Decline codes (accounts_saga.h). */
+#define DECLINE_SAME_ACCOUNT "same_account"
+#define DECLINE_UNKNOWN_ACCOUNT "unknown_account"
+#define DECLINE_FUNDING_ACCOUNT "funding_account"
+#define DECLINE_CURRENCY_MISMATCH "currency_mismatch"
+#define DECLINE_INSUFFICIENT_FUNDS "insufficient_funds"
+#define DECLINE_AMOUNT_OVERFLOW "amount_overflow"
+#define DECLINE_INVALID_AMOUNT "invalid_amount"
+
+/* The number of items of an array (peer lists, the two sides of a transfer). */
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
+/* --- messages ------------------------------------------------------------ */
+
+static void msg_start(proto_msg_t *out, proto_type_t type, const char *transfer)
+{
+    memset(out, 0, sizeof *out);
+    out->v = PROTO_VERSION;
+    out->type = type;
+    text_copy(out->corr, sizeof out->corr, transfer);
+}
+
+static void transfer_to_proto(const accounts_transfer_t *tr, proto_transfer_t *out)
+{
+    memset(out, 0, sizeof *out);
+    text_copy(out->transfer, sizeof out->transfer, tr->id);
+    text_copy(out->from, sizeof out->from, tr->from);
+    text_copy(out->to, sizeof out->to, tr->to);
+    out->amount_minor = tr->amount_minor;
+    text_copy(out->currency, sizeof out->currency, tr->currency);
+    text_copy(out->reference, sizeof out->reference, tr->reference);
+}
+
+static void transfer_from_proto(const proto_transfer_t *t, uint64_t now_ms,
+                                accounts_transfer_t *out)
+{
+    memset(out, 0, sizeof *out);
+    text_copy(out->id, sizeof out->id, t->transfer);
+    text_copy(out->from, sizeof out->from, t->from);
+    text_copy(out->to, sizeof out->to, t->to);
+    out->amount_minor = t->amount_minor;
+    text_copy(out->currency, sizeof out->currency, t->currency);
+    text_copy(out->reference, sizeof out->reference, t->reference);
+    out->created_ms = now_ms;
+    out->updated_ms = now_ms;
+}
+
+/* --- transfer.requested -------------------------------------------------- */
+
+typedef struct {
+    const char *code; /* NULL: accepted */
+    char reason[PROTO_REASON_MAX + 1];
+} decision_t;
+
+/* Looks up one side of a transfer; a missing or funding account is a decline. */
+static ledger_err_t load_party(node_ctx_t *ctx, const char *id, accounts_record_t *rec,
+                               decision_t *d)
+{
+    ledger_err_t err = accounts_book_load(ctx, id, rec);
+    if (err == LEDGER_E_NOT_FOUND) {
+        d->code = DECLINE_UNKNOWN_ACCOUNT;
+        text_format(d->reason, sizeof d->reason, "account '%s' does not exist", id);
+        return LEDGER_OK;
+    }
+    if (err)
+        return err;
+    if (rec->funding) {
+        d->code = DECLINE_FUNDING_ACCOUNT;
+        text_format(d->reason, sizeof d->reason,
+                    "account '%s' is the funding account and cannot send or receive transfers", id);
+    }
+    return LEDGER_OK;
+}
+
+/*  Decides a transfer.requested without writing. On acceptance d->code is
+    NULL and *from / *to hold the records updated with the hold. */
+static ledger_err_t decide_request(node_ctx_t *ctx, const proto_transfer_t *t,
+                                   accounts_record_t *from, accounts_record_t *to, decision_t *d)
+{
+    memset(from, 0, sizeof *from);
+    memset(to, 0, sizeof *to);
+    d->code = NULL;
+    d->reason[0] = '\0';
+    if (t->amount_minor <= 0) {
+        d->code = DECLINE_INVALID_AMOUNT;
+        text_format(d->reason, sizeof d->reason, "amount must be greater than 0");
+        return LEDGER_OK;
+    }
+    if (strcmp(t->from, t->to) == 0) {
+        d->code = DECLINE_SAME_ACCOUNT;
+        text_format(d->reason, sizeof d->reason, "source and destination are the same account");
+        return LEDGER_OK;
+    }
+    ledger_err_t err = load_party(ctx, t->from, from, d);
+    if (err || d->code)
+        return err;
+    err = load_party(ctx, t->to, to, d);
+    if (err || d->code)
+        return err;
+    const accounts_record_t *sides[] = {from, to};
+    for (size_t i = 0; i < COUNT_OF(sides); i++) {
+        if (strcmp(sides[i]->currency, t->currency) != 0) {
+            d->code = DECLINE_CURRENCY_MISMATCH;
+            text_format(d->reason, sizeof d->reason,
+                        "transfer currency %s differs from account '%s' currency %s", t->currency,
+                        sides[i]->id, sides[i]->currency);
+            return LEDGER_OK;
+        }
+    }
+    int64_t available;
+    if (money_sub(from->balance_minor, from->held_minor, &available))
+        return LEDGER_E_CORRUPT; /* balance and held of a user account are both >= 0 */
+    if (available < t->amount_minor) {
+        char have[MONEY_TEXT_MAX], want[MONEY_TEXT_MAX];
+        d->code = DECLINE_INSUFFICIENT_FUNDS;
+        text_format(d->reason, sizeof d->reason, "available %s %s is less than the amount %s %s",
+                    money_format(available, have), t->currency, money_format(t->amount_minor, want),
+                    t->currency);
+        return LEDGER_OK;
+    }
+    int64_t new_held, to_balance;
+    if (money_add(to->balance_minor, t->amount_minor, &to_balance) ||
+        money_add(from->held_minor, t->amount_minor, &new_held)) {
+        d->code = DECLINE_AMOUNT_OVERFLOW;
+        text_format(d->reason, sizeof d->reason,
+                    "crediting account '%s' would overflow its balance", to->id);
+        return LEDGER_OK;
+    }
+    from->held_minor = new_held;
+    return LEDGER_OK;
+}
+
+/* Records the declined transfer `tr` and tells the gateway why. */
+static ledger_err_t decline(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr,
+                            const decision_t *d)
+{
+    tr->state = ACCOUNTS_TRANSFER_DECLINED;
+    text_copy(tr->code, sizeof tr->code, d->code);
+    ledger_err_t err = accounts_record_transfer_put(ctx->txn, tr);
+    if (err)
+        return err;
+    proto_msg_t out;
+    msg_start(&out, PROTO_TRANSFER_DECLINED, tr->id);
+    text_copy(out.body.declined.transfer, sizeof out.body.declined.transfer, tr->id);
+    text_copy(out.body.declined.code, sizeof out.body.declined.code, d->code);
+    text_copy(out.body.declined.reason, sizeof out.body.declined.reason, d->reason);
+    const char *peers[] = {NODE_PEER_GATEWAY};
+    return node_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+}
+
+/*  Places the hold decided on `from` (its record already holds it), records
+    the reserved transfer `tr`, and sends funds.reserved to fraud and the
+    gateway. */
+static ledger_err_t reserve(node_ctx_t *ctx, const proto_msg_t *msg, accounts_record_t *from,
+                            accounts_transfer_t *tr)
+{
+    const proto_transfer_t *t = &msg->body.transfer;
+    ledger_err_t err =
+        accounts_book_append(ctx, from, t->transfer, ACCOUNTS_KIND_HOLD, 0, t->amount_minor);
+    if (!err)
+        err = accounts_book_save(ctx, from, false);
+    tr->state = ACCOUNTS_TRANSFER_RESERVED;
+    if (!err)
+        err = accounts_record_transfer_put(ctx->txn, tr);
+    if (err)
+        return err;
+    proto_msg_t out;
+    msg_start(&out, PROTO_FUNDS_RESERVED, t->transfer);
+    out.body.transfer = *t;
+    const char *peers[] = {NODE_PEER_FRAUD, NODE_PEER_GATEWAY};
+    return node_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+}
+
+static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
+{
+    const proto_transfer_t *t = &msg->body.transfer;
+    /* Without an id and a currency there is nothing to record a decline under;
+       proto validation never lets such a message through. */
+    if (text_len_within(t->transfer, PROTO_TRANSFER_ID_MAX) == 0 ||
+        !proto_currency_valid(t->currency))
+        return LEDGER_E_INVALID;
+    accounts_transfer_t tr;
+    ledger_err_t err = accounts_record_transfer_get(ctx->txn, t->transfer, &tr);
+    if (err == LEDGER_OK)
+        return LEDGER_OK; /* saga guard: a known transfer is never requested twice */
+    if (err != LEDGER_E_NOT_FOUND)
+        return err;
+
+    accounts_record_t from, to;
+    decision_t d;
+    err = decide_request(ctx, t, &from, &to, &d);
+    if (err)
+        return err;
+
+    transfer_from_proto(t, ctx->now_ms, &tr);
+    if (d.code)
+        return decline(ctx, msg, &tr, &d);
+    return reserve(ctx, msg, &from, &tr);
+}
+
+/* --- fraud.approved / fraud.rejected ------------------------------------- */
+
+/* Loads an account a reserved transfer refers to: it must exist. */
+static ledger_err_t load_reserved_party(node_ctx_t *ctx, const char *id, accounts_record_t *rec)
+{
+    ledger_err_t err = accounts_book_load(ctx, id, rec);
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_E_CORRUPT : err;
+}
+
+static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
+{
+    accounts_record_t from, to;
+    ledger_err_t err = load_reserved_party(ctx, tr->from, &from);
+    if (!err)
+        err = load_reserved_party(ctx, tr->to, &to);
+    if (err)
+        return err;
+    if (from.held_minor < tr->amount_minor)
+        return LEDGER_E_CORRUPT; /* the hold this transfer placed is gone */
+    int64_t from_balance, from_held, to_balance;
+    if (money_sub(from.balance_minor, tr->amount_minor, &from_balance) ||
+        money_sub(from.held_minor, tr->amount_minor, &from_held) ||
+        money_add(to.balance_minor, tr->amount_minor, &to_balance))
+        return LEDGER_E_OVERFLOW;
+    from.balance_minor = from_balance;
+    from.held_minor = from_held;
+    to.balance_minor = to_balance;
+
+    err = accounts_book_append(ctx, &from, tr->id, ACCOUNTS_KIND_DEBIT, -tr->amount_minor,
+                               -tr->amount_minor);
+    if (!err)
+        err = accounts_book_save(ctx, &from, false);
+    if (!err)
+        err = accounts_book_append(ctx, &to, tr->id, ACCOUNTS_KIND_CREDIT, tr->amount_minor, 0);
+    if (!err)
+        err = accounts_book_save(ctx, &to, false);
+    tr->state = ACCOUNTS_TRANSFER_SETTLED;
+    tr->updated_ms = ctx->now_ms;
+    if (!err)
+        err = accounts_record_transfer_put(ctx->txn, tr);
+    if (err)
+        return err;
+    proto_msg_t out;
+    msg_start(&out, PROTO_TRANSFER_SETTLED, tr->id);
+    transfer_to_proto(tr, &out.body.transfer);
+    const char *peers[] = {NODE_PEER_GATEWAY};
+    return node_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+}
+
+static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
+{
+    accounts_record_t from;
+    ledger_err_t err = load_reserved_party(ctx, tr->from, &from);
+    if (err)
+        return err;
+    int64_t from_held;
+    if (from.held_minor < tr->amount_minor ||
+        money_sub(from.held_minor, tr->amount_minor, &from_held))
+        return LEDGER_E_CORRUPT;
+    from.held_minor = from_held;
+
+    err = accounts_book_append(ctx, &from, tr->id, ACCOUNTS_KIND_RELEASE, 0, -tr->amount_minor);
+    if (!err)
+        err = accounts_book_save(ctx, &from, false);
+    tr->state = ACCOUNTS_TRANSFER_RELEASED;
+    tr->updated_ms = ctx->now_ms;
+    if (!err)
+        err = accounts_record_transfer_put(ctx->txn, tr);
+    if (err)
+        return err;
+    proto_msg_t out;
+    msg_start(&out, PROTO_TRANSFER_REJECTED_FRAUD, tr->id);
+    out.body.verdict = msg->body.verdict; /* transfer, rules and reason from the fraud node */
+    text_copy(out.body.verdict.transfer, sizeof out.body.verdict.transfer, tr->id);
+    const char *peers[] = {NODE_PEER_GATEWAY};
+    return node_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+}
+
+static ledger_err_t on_verdict(node_ctx_t *ctx, const proto_msg_t *msg)
+{
+    accounts_transfer_t tr;
+    ledger_err_t err = accounts_record_transfer_get(ctx->txn, msg->body.verdict.transfer, &tr);
+    if (err == LEDGER_E_NOT_FOUND)
+        return LEDGER_OK; /* a verdict for a transfer we never reserved: nothing to do */
+    if (err)
+        return err;
+    if (tr.state != ACCOUNTS_TRANSFER_RESERVED)
+        return LEDGER_OK; /* saga guard: already settled, released or declined */
+    if (msg->type == PROTO_FRAUD_APPROVED)
+        return on_approved(ctx, msg, &tr);
+    return on_rejected(ctx, msg, &tr);
+}
+
+ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg)
+{
+    assert(ctx && ctx->txn && msg);
+    switch (msg->type) {
+    case PROTO_TRANSFER_REQUESTED:
+        return on_requested(ctx, msg);
+    case PROTO_FRAUD_APPROVED:
+    case PROTO_FRAUD_REJECTED:
+        return on_verdict(ctx, msg);
+    default:
+        return LEDGER_E_INVALID;
+    }
+}

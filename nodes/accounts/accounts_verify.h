@@ -1,0 +1,36 @@
+/*  accounts_verify.h: the accounts node's full integrity check, for the
+    admin /ledger/verify endpoint and the chaos tests.
+
+    Read-only: it walks the ledger (store_ledger_verify) and the accounts
+    table in one read transaction, allocates nothing, and reports the first
+    problem it finds in words. It knows the balance cache's rule
+    (accounts_cache.h): a record may lag behind its account's newest ledger
+    entry only as far as the checkpoint mark allows.
+
+    Thread: any thread with its own read transaction (the admin server's).
+*/
+#ifndef LEDGER_ACCOUNTS_VERIFY_H
+#define LEDGER_ACCOUNTS_VERIFY_H
+
+#include <stddef.h>
+#include "ledger_err.h"
+#include "store.h"
+
+/*  store_ledger_verify (hash chain, contiguous seqs, running after values),
+    then every account's recomputed balance and held amount must equal the
+    accounts table (an account without ledger entries must have 0 and 0, an
+    account in the ledger must exist in the table), and the sum of all
+    balances must be 0, both in the ledger and in the table. A record
+    behind its account's newest entry (not yet checkpointed) must equal the
+    entry it names, in the account's chain, and every newer entry must be at
+    or after the checkpoint mark (accounts_cache.h); the table's sum counts
+    it as the ledger has it.
+    Fills *report (report->ok false on the first problem found; problem and
+    `why` (may be NULL) describe it). Returns LEDGER_OK when the check ran,
+    whatever it found; LEDGER_E_CORRUPT if an account record does not parse;
+    store errors. A NULL txn or report is asserted. A read transaction is
+    enough. */
+ledger_err_t accounts_verify_ledger(store_txn_t *txn, store_ledger_report_t *report, char *why,
+                                    size_t why_size);
+
+#endif

@@ -1,1 +1,0 @@
-ledger_unit_test(accounts_test accounts_test.c ledger_accounts)

@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_open_test accounts_open_test.c ledger_accounts)

@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_query_test accounts_query_test.c ledger_accounts)

@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_record_test accounts_record_test.c ledger_accounts)

@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_saga_test accounts_saga_test.c ledger_accounts)

@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_verify_test accounts_verify_test.c ledger_accounts)

@@ -1,0 +1,135 @@
+/*  accounts_verify_test.c: the integrity check (accounts_verify.h): a ledger built by many
+    transfers verifies, and a rewritten balance, hold or chain head, or an
+    account missing from the ledger, is found and named. On the shared
+    fixture (accounts_fixture.h).
+*/
+#include "accounts_fixture.h"
+
+static void test_ledger_verifies_after_a_sequence_of_transfers(void **state)
+{
+    fx_t *fx = *state;
+    open_account(fx, "carol", "Carol White", 500000);
+    char id[16];
+    for (int i = 0; i < 30; i++) {
+        static const char *const who[3] = {"alice", "bob", "carol"};
+        snprintf(id, sizeof id, "t%d", i);
+        fx->ctx.now_ms = T0_MS + (uint64_t)i * 10;
+        proto_msg_t req = requested(fx, id, who[i % 3], who[(i + 1) % 3], 1000 + i * 37, "GBP");
+        apply_ok(fx, &req);
+        if (i % 4 == 3)
+            continue; /* left reserved */
+        proto_msg_t v = verdict(fx, i % 4 == 2 ? PROTO_FRAUD_REJECTED : PROTO_FRAUD_APPROVED, id);
+        apply_ok(fx, &v);
+    }
+    proto_msg_t big = requested(fx, "too_big", "bob", "alice", 10000000, "GBP");
+    apply_ok(fx, &big); /* declined: touches nothing */
+    assert_ledger_ok(fx);
+    assert_int_equal(balance_sum(fx), 0);
+    store_ledger_report_t report;
+    assert_int_equal(accounts_verify_ledger(fx->txn, &report, NULL, 0), LEDGER_OK);
+    assert_true(report.ok);
+    assert_int_equal(report.entries, ledger_len(fx));
+    assert_int_equal(report.balance_sum_minor, 0);
+}
+
+/* Rewrites alice's stored record with a balance, hold or chain head off by the deltas. */
+static void tamper_alice_head(fx_t *fx, int64_t balance_delta, int64_t held_delta,
+                              uint64_t ledger_seq)
+{
+    accounts_record_t rec;
+    assert_int_equal(accounts_record_get(fx->txn, "alice", &rec), LEDGER_OK);
+    rec.balance_minor += balance_delta;
+    rec.held_minor += held_delta;
+    if (ledger_seq != UINT64_MAX)
+        rec.ledger_seq = ledger_seq;
+    uint8_t buf[ACCOUNTS_RECORD_MAX_BYTES];
+    size_t len;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
+    assert_int_equal(store_put(fx->txn, STORE_DB_ACCOUNTS, "alice", 5, buf, len, 0), LEDGER_OK);
+}
+
+static void tamper_alice(fx_t *fx, int64_t balance_delta, int64_t held_delta)
+{
+    tamper_alice_head(fx, balance_delta, held_delta, UINT64_MAX);
+}
+
+static void test_check_ledger_detects_a_record_naming_another_newest_entry(void **state)
+{
+    fx_t *fx = *state;
+    proto_msg_t req = requested(fx, "t1", "alice", "bob", 10000, "GBP");
+    apply_ok(fx, &req);
+    assert_ledger_ok(fx);
+    store_ledger_entry_t alices = newest_entry(fx, "alice"), bobs = newest_entry(fx, "bob");
+    /* An older entry of alice's (her opening), then bob's entry, then none at all. */
+    const uint64_t heads[] = {alices.account_prev_seq, bobs.seq, 0};
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        tamper_alice_head(fx, 0, 0, heads[i]);
+        store_ledger_report_t report;
+        char why[256];
+        assert_int_equal(accounts_verify_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
+        assert_false(report.ok);
+        assert_non_null(strstr(why, "alice"));
+    }
+    tamper_alice_head(fx, 0, 0, alices.seq);
+    assert_ledger_ok(fx);
+}
+
+static void test_check_ledger_detects_a_rewritten_balance(void **state)
+{
+    fx_t *fx = *state;
+    proto_msg_t req = requested(fx, "t1", "alice", "bob", 10000, "GBP");
+    apply_ok(fx, &req);
+    assert_ledger_ok(fx);
+    tamper_alice(fx, 1, 0);
+    store_ledger_report_t report;
+    char why[256];
+    assert_int_equal(accounts_verify_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
+    assert_false(report.ok);
+    assert_non_null(strstr(why, "alice"));
+    assert_non_null(strstr(report.problem, "alice"));
+}
+
+static void test_check_ledger_detects_a_rewritten_hold(void **state)
+{
+    fx_t *fx = *state;
+    tamper_alice(fx, 0, 5);
+    store_ledger_report_t report;
+    char why[256];
+    assert_int_equal(accounts_verify_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
+    assert_false(report.ok);
+    assert_non_null(strstr(why, "alice"));
+}
+
+static void test_check_ledger_detects_an_account_missing_from_the_ledger(void **state)
+{
+    fx_t *fx = *state;
+    accounts_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.id, sizeof rec.id, "ghost");
+    snprintf(rec.name, sizeof rec.name, "Ghost");
+    snprintf(rec.currency, sizeof rec.currency, "GBP");
+    rec.balance_minor = 500;
+    uint8_t buf[ACCOUNTS_RECORD_MAX_BYTES];
+    size_t len;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
+    assert_int_equal(store_put(fx->txn, STORE_DB_ACCOUNTS, "ghost", 5, buf, len, 0), LEDGER_OK);
+    store_ledger_report_t report;
+    char why[256];
+    assert_int_equal(accounts_verify_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
+    assert_false(report.ok);
+    assert_non_null(strstr(why, "ghost"));
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_ledger_verifies_after_a_sequence_of_transfers),
+        T(test_check_ledger_detects_a_rewritten_balance),
+        T(test_check_ledger_detects_a_rewritten_hold),
+        T(test_check_ledger_detects_a_record_naming_another_newest_entry),
+        T(test_check_ledger_detects_an_account_missing_from_the_ledger),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
