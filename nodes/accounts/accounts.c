@@ -450,7 +450,7 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
         text_copy(out.body.declined.code, sizeof out.body.declined.code, d.code);
         text_copy(out.body.declined.reason, sizeof out.body.declined.reason, d.reason);
         const char *peers[] = {NODE_PEER_GATEWAY};
-        return node_emit(ctx, peers, 1, &out, msg);
+        return node_ctx_emit(ctx, peers, 1, &out, msg);
     }
 
     err = ledger_add(ctx, &from, t->transfer, KIND_HOLD, 0, t->amount_minor);
@@ -464,7 +464,7 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
     msg_start(&out, PROTO_FUNDS_RESERVED, t->transfer);
     out.body.transfer = *t;
     const char *peers[] = {NODE_PEER_FRAUD, NODE_PEER_GATEWAY};
-    return node_emit(ctx, peers, 2, &out, msg);
+    return node_ctx_emit(ctx, peers, 2, &out, msg);
 }
 
 /* --- fraud.approved / fraud.rejected ------------------------------------- */
@@ -512,7 +512,7 @@ static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, account
     msg_start(&out, PROTO_TRANSFER_SETTLED, tr->id);
     transfer_to_proto(tr, &out.body.transfer);
     const char *peers[] = {NODE_PEER_GATEWAY};
-    return node_emit(ctx, peers, 1, &out, msg);
+    return node_ctx_emit(ctx, peers, 1, &out, msg);
 }
 
 static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
@@ -541,7 +541,7 @@ static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, account
     out.body.verdict = msg->body.verdict; /* transfer, rules and reason from the fraud node */
     text_copy(out.body.verdict.transfer, sizeof out.body.verdict.transfer, tr->id);
     const char *peers[] = {NODE_PEER_GATEWAY};
-    return node_emit(ctx, peers, 1, &out, msg);
+    return node_ctx_emit(ctx, peers, 1, &out, msg);
 }
 
 static ledger_err_t on_verdict(node_ctx_t *ctx, const proto_msg_t *msg)

@@ -4,7 +4,7 @@
     Pure logic over the store: every function reads and writes only through
     the caller's write transaction (ctx->txn) and the node's balance cache
     that moves with it (ctx->state, see below), and sends messages only
-    through node_emit() (the outbox, same transaction). No sockets, clocks or logs:
+    through node_ctx_emit() (the outbox, same transaction). No sockets, clocks or logs:
     the time is ctx->now_ms. The runtime in nodes/common/ owns the
     transaction, commits it, and acks / nacks the inbound message.
 
@@ -185,7 +185,7 @@ ledger_err_t accounts_transfer_get(store_txn_t *txn, const char *id, accounts_tr
     parse or a reserved transfer's account is missing, LEDGER_E_OVERFLOW if
     settling would overflow a balance (credits since the reservation;
     nothing written, the message goes to dead letters for an operator),
-    store and node_emit errors (the caller aborts the transaction). */
+    store and node_ctx_emit errors (the caller aborts the transaction). */
 ledger_err_t accounts_apply(node_ctx_t *ctx, const proto_msg_t *msg);
 
 /*  Answers an account.query in `reply` (zeroed first; type

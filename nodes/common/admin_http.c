@@ -181,9 +181,10 @@ static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *co
     node_wake(self->config.node);
     char msg_id[PROTO_ID_MAX + 1] = "-", corr[PROTO_TRANSFER_ID_MAX + 1] = "-";
     describe_outbox_entry(node_store(self->config.node), r.new_seq, msg_id, corr);
-    node_log(NODE_LOG_INFO,
-             "event=dead_letter_replayed id=%" PRIu64 " outbox_seq=%" PRIu64 " msg=%s corr=%s",
-             r.id, r.new_seq, msg_id, corr);
+    node_log_write(NODE_LOG_INFO,
+                   "event=dead_letter_replayed id=%" PRIu64 " outbox_seq=%" PRIu64
+                   " msg=%s corr=%s",
+                   r.id, r.new_seq, msg_id, corr);
     return respond_json(conn, 200,
                         json_pack("{s:I,s:I,s:s}", "replayed", (json_int_t)r.id, "outbox_seq",
                                   (json_int_t)r.new_seq, "status", "queued"));
@@ -298,8 +299,8 @@ ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **
         return LEDGER_OK;
     if (config->token && strlen(config->token) >= sizeof((admin_http_t *)0)->token) {
         /* Truncating it would lock every operator out with a token that never matches. */
-        node_log(NODE_LOG_ERROR, "event=admin_token_too_long max_bytes=%zu",
-                 sizeof((admin_http_t *)0)->token - 1);
+        node_log_write(NODE_LOG_ERROR, "event=admin_token_too_long max_bytes=%zu",
+                       sizeof((admin_http_t *)0)->token - 1);
         return LEDGER_E_INVALID;
     }
     admin_http_t *self = calloc(1, sizeof *self);
@@ -314,7 +315,7 @@ ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **
     addr.sin_family = AF_INET;
     addr.sin_port = htons(config->port);
     if (inet_pton(AF_INET, config->host, &addr.sin_addr) != 1) {
-        node_log(NODE_LOG_ERROR, "event=admin_bad_host host=%s", config->host);
+        node_log_write(NODE_LOG_ERROR, "event=admin_bad_host host=%s", config->host);
         free(self);
         return LEDGER_E_INVALID;
     }
@@ -323,13 +324,13 @@ ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **
                                     MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT, 64u,
                                     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
     if (!self->daemon) {
-        node_log(NODE_LOG_ERROR, "event=admin_bind_failed host=%s port=%u", config->host,
-                 config->port);
+        node_log_write(NODE_LOG_ERROR, "event=admin_bind_failed host=%s port=%u", config->host,
+                       config->port);
         free(self);
         return LEDGER_E_IO;
     }
-    node_log(NODE_LOG_INFO, "event=admin_listening host=%s port=%u auth=%s", config->host,
-             config->port, self->token[0] ? "token" : "none");
+    node_log_write(NODE_LOG_INFO, "event=admin_listening host=%s port=%u auth=%s", config->host,
+                   config->port, self->token[0] ? "token" : "none");
     *out = self;
     return LEDGER_OK;
 }

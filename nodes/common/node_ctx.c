@@ -57,8 +57,8 @@ static ledger_err_t keep_for_feed(node_ctx_t *ctx, proto_type_t type, void *data
     return LEDGER_OK;
 }
 
-ledger_err_t node_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_count,
-                       proto_msg_t *msg, const proto_msg_t *cause)
+ledger_err_t node_ctx_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_count,
+                           proto_msg_t *msg, const proto_msg_t *cause)
 {
     assert(ctx && ctx->txn && msg);
     uint64_t seq;

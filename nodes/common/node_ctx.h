@@ -3,7 +3,7 @@
     The saga handlers of every node are pure functions over the store: they
     take a node_ctx_t (the open write transaction, the node's name, the
     current time) and one decoded message, write their effects through
-    ctx->txn and send messages only through node_emit(), which puts them in
+    ctx->txn and send messages only through node_ctx_emit(), which puts them in
     the outbox inside the same transaction. No sockets, no clocks, no I/O:
     this is what the unit tests drive.
 
@@ -71,7 +71,7 @@ void node_ctx_fini(node_ctx_t *ctx);
     `peer_count` may be 0 (publish only: a local event).
     Errors: LEDGER_E_INVALID if `msg` fails proto_validate (a bug in the
     caller), store errors, LEDGER_E_NOMEM. */
-ledger_err_t node_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_count,
-                       proto_msg_t *msg, const proto_msg_t *cause);
+ledger_err_t node_ctx_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_count,
+                           proto_msg_t *msg, const proto_msg_t *cause);
 
 #endif

@@ -30,7 +30,7 @@ int node_log_enabled(node_log_level_t level)
     return level >= log_min;
 }
 
-void node_log(node_log_level_t level, const char *fmt, ...)
+void node_log_write(node_log_level_t level, const char *fmt, ...)
 {
     if (level < log_min)
         return;

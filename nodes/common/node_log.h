@@ -17,6 +17,7 @@ int node_log_level_parse(const char *text);
 int node_log_enabled(node_log_level_t level);
 /* Prints one line: "ts=<ms> node=<name> level=<level> <fmt...>"; control characters in
    the result (from peers' text) are printed as '?', so one call is always one line. */
-void node_log(node_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void node_log_write(node_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

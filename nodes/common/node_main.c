@@ -55,6 +55,6 @@ int node_main_run(const node_config_t *config, const node_app_t *app,
     }
     admin_http_destroy(&admin);
     node_destroy(&node);
-    node_log(NODE_LOG_INFO, "event=stopped code=%d", code);
+    node_log_write(NODE_LOG_INFO, "event=stopped code=%d", code);
     return code;
 }

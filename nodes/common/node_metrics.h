@@ -42,7 +42,8 @@ typedef struct {
 } node_histogram_t;
 
 /* Counts `value` into `h` whose bucket bounds are `bounds[0..n)` (ascending, n <= max). */
-void node_histogram_observe(node_histogram_t *h, const uint64_t *bounds, size_t n, uint64_t value);
+void node_metrics_histogram_observe(node_histogram_t *h, const uint64_t *bounds, size_t n,
+                                    uint64_t value);
 
 typedef struct {
     char method[8]; /* GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS or "other" */
@@ -58,7 +59,7 @@ typedef struct {
 
 /*  Counts one `method` request of `route` answered with `status` (route
     truncated to the label limit; methods outside the known set count as "other"). */
-void node_http_counts_add(node_http_counts_t *t, const char *method, const char *route,
-                          unsigned status);
+void node_metrics_http_count_add(node_http_counts_t *t, const char *method, const char *route,
+                                 unsigned status);
 
 #endif

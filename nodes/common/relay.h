@@ -26,12 +26,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ledger_err.h"
+#include "proto.h"
 #include "store.h"
 
-#define RELAY_PEERS_MAX 4
+#define RELAY_PEERS_MAX 4         /* peers of one node (node_app_t.peers) */
 #define RELAY_INFLIGHT_MAX 200000 /* entries in flight across all peers */
 #define RELAY_LOAD_BATCH 1024     /* outbox entries read per pass */
 #define RELAY_LOCAL_NACKS_MAX 256 /* entries for unknown peers waiting to be dead-lettered */
+/* Largest message a socket of the mesh takes: a frame plus room for the frames around it. */
+#define RELAY_MSG_MAX_BYTES (PROTO_FRAME_MAX + 1024)
+#define RELAY_HWM_MESSAGES 100000 /* messages a socket of the mesh queues each way */
 
 typedef struct relay_t relay_t;
 
@@ -60,9 +64,9 @@ size_t relay_peer_count(const relay_t *relay);
 /* One answer read from a peer socket. */
 typedef struct {
     uint64_t tag;
-    bool ack;         /* false: nack */
-    char code[49];    /* nack code */
-    char reason[257]; /* nack reason */
+    bool ack;                          /* false: nack */
+    char code[PROTO_CODE_MAX + 1];     /* nack code */
+    char reason[PROTO_REASON_MAX + 1]; /* nack reason */
 } relay_answer_t;
 
 /*  Reads up to `max` answers waiting on peer socket `index` without
