@@ -11,6 +11,19 @@
     message on the node's feed (node_ctx_published) and the relay delivers
     the outbox. If the transaction aborts, nothing was emitted.
 
+    What it owns: the encoded copies of the messages emitted in the current
+    transaction (for the feed), until node_ctx_reset. The transaction and
+    the node's name are the caller's.
+
+    How to call it: node_ctx_init once; node_ctx_begin at the start of each
+    run of a write transaction; handlers call node_ctx_emit; node_ctx_reset
+    after the feed was published (or the transaction dropped);
+    node_ctx_fini at the end.
+
+    Errors: node_ctx_emit returns the store's errors, LEDGER_E_NOMEM, and
+    LEDGER_E_INVALID for a message that fails proto_validate. A NULL ctx or
+    transaction is a bug, asserted.
+
     Thread: a node_ctx_t is used by the one thread that owns its transaction.
 */
 #ifndef LEDGER_NODE_CTX_H

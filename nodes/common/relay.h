@@ -17,6 +17,22 @@
     Retry state lives in memory only: persisting it would cost a write per
     send, and losing it on a crash only means an early resend.
 
+    What it owns: one DEALER per peer and the in-flight table (seq, peer,
+    attempts, deadlines). The store is the caller's; the relay only reads
+    it (in its own read transactions): the caller deletes or dead-letters
+    answered entries in its write transaction, then calls relay_settled.
+
+    How to call it: relay_new; each turn of the loop relay_read_answers (per
+    peer) and relay_take_local_nacks, the caller commits, relay_settled,
+    then relay_pump (also when its returned timeout expires);
+    relay_destroy.
+
+    Errors: relay_new returns LEDGER_E_NOMEM, LEDGER_E_IO (a socket) or
+    LEDGER_E_INVALID (an endpoint that does not connect). Nothing else
+    fails: an outbox that cannot be read is logged and tried at the next
+    pump; a malformed answer is logged and skipped. More than
+    RELAY_PEERS_MAX peers or a NULL relay is a bug, asserted.
+
     Thread: the relay and its sockets belong to the node loop's thread.
 */
 #ifndef LEDGER_RELAY_H
