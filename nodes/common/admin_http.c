@@ -17,6 +17,7 @@
 #define ADMIN_CONNECTIONS_MAX 64u      /* concurrent admin connections */
 #define ADMIN_CONNECTION_TIMEOUT_S 10u /* an idle admin connection is closed after this */
 #define ADMIN_REPLAY_ID_MAX 23         /* bytes of the id in /dead-letters/{id}/replay */
+#define ADMIN_MESSAGE_BYTES 64         /* an error message built from a bound */
 #define ADMIN_BEARER_PREFIX "Bearer "  /* the Authorization scheme, with its space */
 
 struct admin_http_t {
@@ -66,7 +67,7 @@ static bool page_args(struct MHD_Connection *conn, uint64_t *after, uint64_t *li
     *limit = ADMIN_PAGE_DEFAULT;
     if ((a && !text_parse_u64(a, after)) ||
         (l && (!text_parse_u64(l, limit) || *limit == 0 || *limit > ADMIN_PAGE_MAX))) {
-        char message[64];
+        char message[ADMIN_MESSAGE_BYTES];
         snprintf(message, sizeof message, "after must be an integer, limit 1..%d", ADMIN_PAGE_MAX);
         respond_error(conn, 400, "invalid_page", message);
         return false;
