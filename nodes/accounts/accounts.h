@@ -20,7 +20,7 @@
 
     Pure logic over the store: every function reads and writes only through
     the caller's transaction (ctx->txn) and the balance cache that moves
-    with it (ctx->state), and sends messages only through node_emit() (the
+    with it (ctx->state), and sends messages only through node_ctx_emit() (the
     outbox, same transaction). No sockets, clocks or logs: the time is
     ctx->now_ms. The runtime in nodes/common/ owns the transaction, commits
     it, and acks / nacks the inbound message; accounts_main.c wires these

@@ -34,11 +34,11 @@ static ledger_err_t on_start(node_ctx_t *ctx, void *app)
     uint64_t started_ms = clock_mono_ms(), replayed = 0;
     ledger_err_t err = accounts_cache_replay(ctx->txn, &replayed);
     if (err) {
-        node_log(NODE_LOG_ERROR, "event=replay_failed error=%s", ledger_err_name(err));
+        node_log_write(NODE_LOG_ERROR, "event=replay_failed error=%s", ledger_err_name(err));
         return err;
     }
-    node_log(NODE_LOG_INFO, "event=balances_replayed entries=%" PRIu64 " ms=%" PRIu64, replayed,
-             clock_mono_ms() - started_ms);
+    node_log_write(NODE_LOG_INFO, "event=balances_replayed entries=%" PRIu64 " ms=%" PRIu64,
+                   replayed, clock_mono_ms() - started_ms);
     err = accounts_open_ensure_funding(ctx);
     if (!err && config->demo)
         err = accounts_open_seed_demo(ctx);
@@ -60,7 +60,8 @@ static void txn_end(void *state, bool committed)
     bool was_checkpointing = accounts_cache_checkpointing(state);
     accounts_cache_txn_end(state, committed);
     if (was_checkpointing && !accounts_cache_checkpointing(state))
-        node_log(NODE_LOG_DEBUG, "event=checkpoint_done dirty=%zu", accounts_cache_dirty(state));
+        node_log_write(NODE_LOG_DEBUG, "event=checkpoint_done dirty=%zu",
+                       accounts_cache_dirty(state));
 }
 
 /* /metrics on the admin server's thread: the cache's thread-safe figures. */
@@ -86,7 +87,7 @@ static ledger_err_t on_stop(node_ctx_t *ctx, void *app)
     size_t dirty = accounts_cache_dirty(ctx->state);
     ledger_err_t err = accounts_cache_write_all(ctx->state, ctx->txn);
     if (!err)
-        node_log(NODE_LOG_INFO, "event=balances_written records=%zu", dirty);
+        node_log_write(NODE_LOG_INFO, "event=balances_written records=%zu", dirty);
     return err;
 }
 

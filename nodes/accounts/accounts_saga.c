@@ -163,7 +163,7 @@ static ledger_err_t decline(node_ctx_t *ctx, const proto_msg_t *msg, accounts_tr
     text_copy(out.body.declined.code, sizeof out.body.declined.code, d->code);
     text_copy(out.body.declined.reason, sizeof out.body.declined.reason, d->reason);
     const char *peers[] = {NODE_PEER_GATEWAY};
-    return node_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+    return node_ctx_emit(ctx, peers, COUNT_OF(peers), &out, msg);
 }
 
 /*  Places the hold decided on `from` (its record already holds it), records
@@ -186,7 +186,7 @@ static ledger_err_t reserve(node_ctx_t *ctx, const proto_msg_t *msg, accounts_re
     msg_start(&out, PROTO_FUNDS_RESERVED, t->transfer);
     out.body.transfer = *t;
     const char *peers[] = {NODE_PEER_FRAUD, NODE_PEER_GATEWAY};
-    return node_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+    return node_ctx_emit(ctx, peers, COUNT_OF(peers), &out, msg);
 }
 
 static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
@@ -262,7 +262,7 @@ static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, account
     msg_start(&out, PROTO_TRANSFER_SETTLED, tr->id);
     transfer_to_proto(tr, &out.body.transfer);
     const char *peers[] = {NODE_PEER_GATEWAY};
-    return node_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+    return node_ctx_emit(ctx, peers, COUNT_OF(peers), &out, msg);
 }
 
 static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
@@ -291,7 +291,7 @@ static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, account
     out.body.verdict = msg->body.verdict; /* transfer, rules and reason from the fraud node */
     text_copy(out.body.verdict.transfer, sizeof out.body.verdict.transfer, tr->id);
     const char *peers[] = {NODE_PEER_GATEWAY};
-    return node_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+    return node_ctx_emit(ctx, peers, COUNT_OF(peers), &out, msg);
 }
 
 static ledger_err_t on_verdict(node_ctx_t *ctx, const proto_msg_t *msg)

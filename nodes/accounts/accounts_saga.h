@@ -4,7 +4,7 @@
     Pure logic over the store: every handler reads and writes only through
     the caller's write transaction (ctx->txn) and the node's balance cache
     that moves with it (ctx->state, accounts_book.h), and sends messages
-    only through node_emit() (the outbox, same transaction). No sockets,
+    only through node_ctx_emit() (the outbox, same transaction). No sockets,
     clocks or logs: the time is ctx->now_ms. The runtime in nodes/common/
     owns the transaction, commits it, and acks / nacks the inbound message.
 
@@ -62,7 +62,7 @@
     does not parse or a reserved transfer's account is missing,
     LEDGER_E_OVERFLOW if settling would overflow a balance (credits since
     the reservation; nothing written, the message goes to dead letters for
-    an operator), store and node_emit errors (the caller aborts the
+    an operator), store and node_ctx_emit errors (the caller aborts the
     transaction). A NULL ctx, transaction or message is asserted. */
 ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg);
 

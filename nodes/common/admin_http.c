@@ -3,6 +3,7 @@
 #include "text.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -13,10 +14,16 @@
 #include "node_log.h"
 #include "proto_json.h"
 
+#define ADMIN_CONNECTIONS_MAX 64u      /* concurrent admin connections */
+#define ADMIN_CONNECTION_TIMEOUT_S 10u /* an idle admin connection is closed after this */
+#define ADMIN_REPLAY_ID_MAX 23         /* bytes of the id in /dead-letters/{id}/replay */
+#define ADMIN_MESSAGE_BYTES 64         /* an error message built from a bound */
+#define ADMIN_BEARER_PREFIX "Bearer "  /* the Authorization scheme, with its space */
+
 struct admin_http_t {
     admin_http_config_t config;
-    char token[256];
-    char route_path[64];
+    char token[ADMIN_TOKEN_MAX + 1];
+    char route_path[ADMIN_ROUTE_PATH_MAX + 1];
     struct MHD_Daemon *daemon;
 };
 
@@ -57,10 +64,12 @@ static bool page_args(struct MHD_Connection *conn, uint64_t *after, uint64_t *li
     const char *a = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "after");
     const char *l = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
     *after = 0;
-    *limit = 100;
+    *limit = ADMIN_PAGE_DEFAULT;
     if ((a && !text_parse_u64(a, after)) ||
         (l && (!text_parse_u64(l, limit) || *limit == 0 || *limit > ADMIN_PAGE_MAX))) {
-        respond_error(conn, 400, "invalid_page", "after must be an integer, limit 1..500");
+        char message[ADMIN_MESSAGE_BYTES];
+        snprintf(message, sizeof message, "after must be an integer, limit 1..%d", ADMIN_PAGE_MAX);
+        respond_error(conn, 400, "invalid_page", message);
         return false;
     }
     return true;
@@ -181,9 +190,10 @@ static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *co
     node_wake(self->config.node);
     char msg_id[PROTO_ID_MAX + 1] = "-", corr[PROTO_TRANSFER_ID_MAX + 1] = "-";
     describe_outbox_entry(node_store(self->config.node), r.new_seq, msg_id, corr);
-    node_log(NODE_LOG_INFO,
-             "event=dead_letter_replayed id=%" PRIu64 " outbox_seq=%" PRIu64 " msg=%s corr=%s",
-             r.id, r.new_seq, msg_id, corr);
+    node_log_write(NODE_LOG_INFO,
+                   "event=dead_letter_replayed id=%" PRIu64 " outbox_seq=%" PRIu64
+                   " msg=%s corr=%s",
+                   r.id, r.new_seq, msg_id, corr);
     return respond_json(conn, 200,
                         json_pack("{s:I,s:I,s:s}", "replayed", (json_int_t)r.id, "outbox_seq",
                                   (json_int_t)r.new_seq, "status", "queued"));
@@ -227,9 +237,10 @@ static bool authorized(admin_http_t *self, struct MHD_Connection *conn)
     if (!self->token[0])
         return true;
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (!auth || strncmp(auth, "Bearer ", 7) != 0)
+    size_t prefix = strlen(ADMIN_BEARER_PREFIX);
+    if (!auth || strncmp(auth, ADMIN_BEARER_PREFIX, prefix) != 0)
         return false;
-    const char *given = auth + 7;
+    const char *given = auth + prefix;
     size_t n = strlen(self->token);
     if (strlen(given) != n)
         return false;
@@ -263,8 +274,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (post && strncmp(url, replay_prefix, plen) == 0) {
         const char *rest = url + plen;
         const char *slash = strchr(rest, '/');
-        if (slash && strcmp(slash, "/replay") == 0 && (size_t)(slash - rest) < 24) {
-            char id[24];
+        if (slash && strcmp(slash, "/replay") == 0 &&
+            (size_t)(slash - rest) <= ADMIN_REPLAY_ID_MAX) {
+            char id[ADMIN_REPLAY_ID_MAX + 1];
             memcpy(id, rest, (size_t)(slash - rest));
             id[slash - rest] = '\0';
             return post_replay(self, conn, id);
@@ -293,13 +305,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **out)
 {
+    assert(config && out);
     *out = NULL;
     if (config->port == 0)
         return LEDGER_OK;
-    if (config->token && strlen(config->token) >= sizeof((admin_http_t *)0)->token) {
+    if (config->token && strlen(config->token) > ADMIN_TOKEN_MAX) {
         /* Truncating it would lock every operator out with a token that never matches. */
-        node_log(NODE_LOG_ERROR, "event=admin_token_too_long max_bytes=%zu",
-                 sizeof((admin_http_t *)0)->token - 1);
+        node_log_write(NODE_LOG_ERROR, "event=admin_token_too_long max_bytes=%d", ADMIN_TOKEN_MAX);
         return LEDGER_E_INVALID;
     }
     admin_http_t *self = calloc(1, sizeof *self);
@@ -314,29 +326,30 @@ ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **
     addr.sin_family = AF_INET;
     addr.sin_port = htons(config->port);
     if (inet_pton(AF_INET, config->host, &addr.sin_addr) != 1) {
-        node_log(NODE_LOG_ERROR, "event=admin_bad_host host=%s", config->host);
+        node_log_write(NODE_LOG_ERROR, "event=admin_bad_host host=%s", config->host);
         free(self);
         return LEDGER_E_INVALID;
     }
-    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                    config->port, NULL, NULL, on_request, self,
-                                    MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT, 64u,
-                                    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    self->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, config->port, NULL, NULL, on_request,
+        self, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT, ADMIN_CONNECTIONS_MAX,
+        MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
     if (!self->daemon) {
-        node_log(NODE_LOG_ERROR, "event=admin_bind_failed host=%s port=%u", config->host,
-                 config->port);
+        node_log_write(NODE_LOG_ERROR, "event=admin_bind_failed host=%s port=%u", config->host,
+                       config->port);
         free(self);
         return LEDGER_E_IO;
     }
-    node_log(NODE_LOG_INFO, "event=admin_listening host=%s port=%u auth=%s", config->host,
-             config->port, self->token[0] ? "token" : "none");
+    node_log_write(NODE_LOG_INFO, "event=admin_listening host=%s port=%u auth=%s", config->host,
+                   config->port, self->token[0] ? "token" : "none");
     *out = self;
     return LEDGER_OK;
 }
 
 void admin_http_destroy(admin_http_t **admin_p)
 {
-    if (!admin_p || !*admin_p)
+    assert(admin_p);
+    if (!*admin_p)
         return;
     MHD_stop_daemon((*admin_p)->daemon);
     free(*admin_p);

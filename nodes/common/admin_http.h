@@ -13,6 +13,19 @@
     When a token is configured (LEDGER_ADMIN_TOKEN), every request needs
     "Authorization: Bearer <token>", else 401.
 
+    What it owns: the libmicrohttpd daemon and copies of the token and the
+    route path. The node, the store and the route's argument are the
+    caller's and must outlive the server.
+
+    How to call it: admin_http_start after node_new, admin_http_destroy
+    before node_destroy (node_main.c does both).
+
+    Errors: admin_http_start returns LEDGER_E_INVALID (a token over
+    ADMIN_TOKEN_MAX bytes, a host that is not an IPv4 address),
+    LEDGER_E_IO (the port cannot be bound) or LEDGER_E_NOMEM, each logged.
+    Requests get JSON errors {"error":{"code","message"}}: 400 bad page or
+    id, 401, 404, 405, 503 store unavailable.
+
     Threads: requests run on libmicrohttpd's thread; they read the store in
     their own read transactions and write (replay) with store_write, then
     wake the node loop. They never touch the node's sockets.
@@ -26,8 +39,11 @@
 #include "ledger_err.h"
 #include "node.h"
 
-#define ADMIN_PAGE_MAX 500
-#define ADMIN_STALE_OUTBOX_MS 30000
+#define ADMIN_PAGE_MAX 500          /* entries per page of /outbox and /dead-letters */
+#define ADMIN_PAGE_DEFAULT 100      /* entries per page without ?limit= */
+#define ADMIN_STALE_OUTBOX_MS 30000 /* default /health threshold of the oldest outbox entry */
+#define ADMIN_TOKEN_MAX 255         /* bytes of the bearer token */
+#define ADMIN_ROUTE_PATH_MAX 63     /* bytes of the node's own route path */
 
 typedef struct admin_http_t admin_http_t;
 
@@ -35,10 +51,10 @@ typedef struct admin_http_t admin_http_t;
 typedef unsigned (*admin_route_fn)(store_t *store, json_t **body_out, void *arg);
 
 typedef struct {
-    const char *host; /* listen address, e.g. "127.0.0.1" */
-    uint16_t port;    /* 0: no admin server */
-    const char
-        *token; /* bearer token (at most 255 bytes, else LEDGER_E_INVALID), NULL or "" for none */
+    const char *host;  /* listen address, e.g. "127.0.0.1" */
+    uint16_t port;     /* 0: no admin server */
+    const char *token; /* bearer token (at most ADMIN_TOKEN_MAX bytes, else LEDGER_E_INVALID), NULL
+                          or "" for none */
     node_t *node;
     uint64_t stale_outbox_ms; /* /health is 503 past this outbox age; 0 = ADMIN_STALE_OUTBOX_MS */
     const char *route_path;   /* optional extra GET route, e.g. "/ledger/verify" */

@@ -1,10 +1,14 @@
 /* admin_metrics.c: the Prometheus text for /metrics (families listed in admin_metrics.h). */
 #include "admin_metrics.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
 #include "proto.h"
+
+#define ADMIN_METRICS_MS_PER_S 1000.0 /* milliseconds per second, as rendered */
+#define ADMIN_METRICS_US_PER_S 1e6    /* microseconds per second, as rendered */
 
 static void family(FILE *out, const char *name, const char *type, const char *help)
 {
@@ -14,6 +18,7 @@ static void family(FILE *out, const char *name, const char *type, const char *he
 void admin_metrics_scalar(FILE *out, const char *name, const char *type, const char *help,
                           uint64_t value)
 {
+    assert(out && name && type && help);
     family(out, name, type, help);
     fprintf(out, "%s %" PRIu64 "\n", name, value);
 }
@@ -40,86 +45,125 @@ static void histogram(FILE *out, const char *name, const char *help, const node_
     fprintf(out, "%s_count %" PRIu64 "\n", name, h->count);
 }
 
-void admin_metrics_write(node_t *node, FILE *out)
+/* What /metrics reads from the store in one short read transaction (zeros if it cannot). */
+typedef struct {
+    uint64_t outbox_depth;
+    uint64_t outbox_oldest_ms;
+    uint64_t dead_letters;
+} store_gauges_t;
+
+static void read_store_gauges(node_t *node, store_gauges_t *g)
 {
-    static const uint64_t batch_bounds[] = NODE_BATCH_SIZE_BOUNDS;
-    static const uint64_t commit_bounds[] = NODE_COMMIT_US_BOUNDS;
-    static const char *const outcomes[NODE_IN__COUNT] = {"applied", "duplicate", "nacked", "query"};
-    node_stats_t s;
-    node_get_stats(node, &s);
-    uint64_t depth = 0, oldest_ms = 0, dead = 0;
+    memset(g, 0, sizeof *g);
     store_txn_t *txn = NULL;
     if (store_txn_begin(node_store(node), false, &txn) == LEDGER_OK) {
-        store_outbox_stats(txn, node_now_ms(), &depth, &oldest_ms);
-        store_count(txn, STORE_DB_DEAD_LETTERS, &dead);
+        store_outbox_stats(txn, node_now_ms(), &g->outbox_depth, &g->outbox_oldest_ms);
+        store_count(txn, STORE_DB_DEAD_LETTERS, &g->dead_letters);
         store_txn_abort(&txn);
     }
+}
 
+/* ledger_messages_received_total{type,outcome} and ledger_messages_emitted_total{type}. */
+static void write_messages_by_type(FILE *out, const node_stats_t *s)
+{
+    static const char *const outcomes[NODE_IN__COUNT] = {"applied", "duplicate", "nacked", "query"};
     family(out, "ledger_messages_received_total", "counter",
            "Inbound messages by type and outcome (applied, duplicate: acked again with no effect, "
            "nacked, query).");
     for (size_t t = 0; t < PROTO_TYPE__COUNT; t++)
         for (size_t o = 0; o < NODE_IN__COUNT; o++)
-            if (s.in_by_type[t][o])
+            if (s->in_by_type[t][o])
                 fprintf(out,
                         "ledger_messages_received_total{type=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
-                        type_label(t), outcomes[o], s.in_by_type[t][o]);
+                        type_label(t), outcomes[o], s->in_by_type[t][o]);
     family(out, "ledger_messages_emitted_total", "counter",
            "Messages this node emitted (outbox and feed), by type.");
     for (size_t t = 1; t < PROTO_TYPE__COUNT; t++)
-        if (s.out_by_type[t])
+        if (s->out_by_type[t])
             fprintf(out, "ledger_messages_emitted_total{type=\"%s\"} %" PRIu64 "\n", type_label(t),
-                    s.out_by_type[t]);
+                    s->out_by_type[t]);
+}
+
+/* Acks and nacks sent and received, and the relay's sends, resends and entries in flight. */
+static void write_delivery(FILE *out, const node_stats_t *s)
+{
     admin_metrics_scalar(out, "ledger_acks_sent_total", "counter",
                          "Acks sent for applied or already seen messages.",
-                         s.messages_in + s.duplicates);
+                         s->messages_in + s->duplicates);
     admin_metrics_scalar(out, "ledger_nacks_sent_total", "counter",
-                         "Inbound messages refused with a nack.", s.nacks_sent);
+                         "Inbound messages refused with a nack.", s->nacks_sent);
     admin_metrics_scalar(out, "ledger_acks_received_total", "counter", "Acks received from peers.",
-                         s.relay.acked);
+                         s->relay.acked);
     admin_metrics_scalar(out, "ledger_nacks_received_total", "counter",
-                         "Nacks received from peers.", s.relay.nacked);
+                         "Nacks received from peers.", s->relay.nacked);
     admin_metrics_scalar(out, "ledger_relay_sent_total", "counter",
-                         "Outbox entries sent for the first time.", s.relay.sent);
+                         "Outbox entries sent for the first time.", s->relay.sent);
     admin_metrics_scalar(out, "ledger_redeliveries_total", "counter",
-                         "Outbox entries resent after no answer in time.", s.relay.redelivered);
+                         "Outbox entries resent after no answer in time.", s->relay.redelivered);
     admin_metrics_scalar(out, "ledger_relay_inflight", "gauge",
-                         "Outbox entries sent and not yet answered.", s.relay.inflight);
+                         "Outbox entries sent and not yet answered.", s->relay.inflight);
+}
+
+/* Dead letters (moved so far, there now) and the outbox (depth, oldest entry's age). */
+static void write_outbox(FILE *out, const node_stats_t *s, const store_gauges_t *g)
+{
     admin_metrics_scalar(out, "ledger_dead_lettered_total", "counter",
                          "Own outbox entries moved to dead_letters (a peer nacked).",
-                         s.dead_lettered);
-    admin_metrics_scalar(out, "ledger_dead_letters", "gauge", "Entries in dead_letters now.", dead);
-    admin_metrics_scalar(out, "ledger_outbox_depth", "gauge", "Entries in the outbox.", depth);
+                         s->dead_lettered);
+    admin_metrics_scalar(out, "ledger_dead_letters", "gauge", "Entries in dead_letters now.",
+                         g->dead_letters);
+    admin_metrics_scalar(out, "ledger_outbox_depth", "gauge", "Entries in the outbox.",
+                         g->outbox_depth);
     family(out, "ledger_outbox_oldest_age_seconds", "gauge",
            "Age of the oldest outbox entry (0 when empty).");
-    fprintf(out, "ledger_outbox_oldest_age_seconds %.3f\n", (double)oldest_ms / 1000.0);
+    fprintf(out, "ledger_outbox_oldest_age_seconds %.3f\n",
+            (double)g->outbox_oldest_ms / ADMIN_METRICS_MS_PER_S);
+}
+
+/* Write batches (committed, failed), queries answered and feed items dropped. */
+static void write_batches(FILE *out, const node_stats_t *s)
+{
     admin_metrics_scalar(out, "ledger_batches_total", "counter", "Write batches committed.",
-                         s.batches);
+                         s->batches);
     admin_metrics_scalar(out, "ledger_batch_failures_total", "counter",
-                         "Write batches that failed (nothing acknowledged).", s.batch_failures);
+                         "Write batches that failed (nothing acknowledged).", s->batch_failures);
     admin_metrics_scalar(out, "ledger_queries_total", "counter", "Account queries answered.",
-                         s.queries);
+                         s->queries);
     admin_metrics_scalar(out, "ledger_feed_dropped_total", "counter",
                          "Feed items dropped: a batch emitted more than the feed keeps.",
-                         s.feed_dropped);
-    prealloc_stats_t pre;
-    if (store_prealloc_stats(node_store(node), &pre)) {
-        admin_metrics_scalar(out, "ledger_store_preallocated_bytes_total", "counter",
-                             "Data file bytes allocated ahead of use (--prealloc-bytes).",
-                             pre.bytes_allocated);
-        admin_metrics_scalar(out, "ledger_store_prealloc_failures_total", "counter",
-                             "fallocate or fdatasync calls of the preallocation that failed "
-                             "(commits then allocate as they write).",
-                             pre.failures);
-    }
-    histogram(out, "ledger_batch_messages", "Inbound messages and peer answers per write batch.",
-              &s.batch_size, batch_bounds, sizeof batch_bounds / sizeof batch_bounds[0], 1.0);
-    histogram(out, "ledger_commit_duration_seconds",
-              "Write batch duration: apply and durable commit.", &s.commit_us, commit_bounds,
-              sizeof commit_bounds / sizeof commit_bounds[0], 1e6);
+                         s->feed_dropped);
+}
 
-    if (strcmp(node_name(node), "gateway") != 0)
+/* The data file's preallocation (nothing when it is off). */
+static void write_prealloc(FILE *out, node_t *node)
+{
+    prealloc_stats_t pre;
+    if (!store_prealloc_stats(node_store(node), &pre))
         return;
+    admin_metrics_scalar(out, "ledger_store_preallocated_bytes_total", "counter",
+                         "Data file bytes allocated ahead of use (--prealloc-bytes).",
+                         pre.bytes_allocated);
+    admin_metrics_scalar(out, "ledger_store_prealloc_failures_total", "counter",
+                         "fallocate or fdatasync calls of the preallocation that failed "
+                         "(commits then allocate as they write).",
+                         pre.failures);
+}
+
+/* Messages per write batch and the batch's duration (kept in us, rendered in seconds). */
+static void write_histograms(FILE *out, const node_stats_t *s)
+{
+    static const uint64_t batch_bounds[] = NODE_BATCH_SIZE_BOUNDS;
+    static const uint64_t commit_bounds[] = NODE_COMMIT_US_BOUNDS;
+    histogram(out, "ledger_batch_messages", "Inbound messages and peer answers per write batch.",
+              &s->batch_size, batch_bounds, sizeof batch_bounds / sizeof batch_bounds[0], 1.0);
+    histogram(out, "ledger_commit_duration_seconds",
+              "Write batch duration: apply and durable commit.", &s->commit_us, commit_bounds,
+              sizeof commit_bounds / sizeof commit_bounds[0], ADMIN_METRICS_US_PER_S);
+}
+
+/* The gateway's public API requests and the transfers that reached a final status. */
+static void write_gateway(FILE *out, node_t *node, const node_stats_t *s)
+{
     node_http_counts_t http;
     node_get_http_counts(node, &http);
     family(out, "ledger_http_requests_total", "counter",
@@ -139,5 +183,22 @@ void admin_metrics_write(node_t *node, FILE *out)
            "Transfers that reached a final status (status events applied since start).");
     for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++)
         fprintf(out, "ledger_transfers_final_total{status=\"%s\"} %" PRIu64 "\n", finals[i].status,
-                s.in_by_type[finals[i].type][NODE_IN_APPLIED]);
+                s->in_by_type[finals[i].type][NODE_IN_APPLIED]);
+}
+
+void admin_metrics_write(node_t *node, FILE *out)
+{
+    assert(node && out);
+    node_stats_t s;
+    node_get_stats(node, &s);
+    store_gauges_t g;
+    read_store_gauges(node, &g);
+    write_messages_by_type(out, &s);
+    write_delivery(out, &s);
+    write_outbox(out, &s, &g);
+    write_batches(out, &s);
+    write_prealloc(out, node);
+    write_histograms(out, &s);
+    if (strcmp(node_name(node), "gateway") == 0)
+        write_gateway(out, node, &s);
 }

@@ -30,6 +30,16 @@
       ledger_accounts_dirty_balances, ledger_accounts_checkpoints_total,
       ledger_accounts_balances_written_total        the balance cache (accounts_cache.h)
 
+    What it owns: nothing; it writes to the caller's FILE.
+
+    How to call it: admin_metrics_write(node, out) per scrape (admin_http.c
+    does, then appends the node's own families through an admin_metrics_fn);
+    admin_metrics_scalar for such a family of one sample.
+
+    Errors: none returned: a store that cannot be read shows as zero
+    gauges; write errors are the FILE's. A NULL node or FILE is a bug,
+    asserted.
+
     Thread: any (reads the node through its thread-safe getters and the
     store in a short read transaction).
 */

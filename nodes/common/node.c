@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "node_inbound.h"
 #include "node_log.h"
 #include "clock.h"
 
@@ -19,30 +19,12 @@
 #define NODE_IDLE_MS 1000         /* longest poll when nothing is due */
 #define NODE_FAILURE_PAUSE_MS 200 /* wait after a failed batch before the next one */
 #define NODE_SEEN_RETENTION_MS (7ull * 24 * 3600 * 1000) /* far beyond any redelivery */
-#define NODE_SEEN_PRUNE_EVERY_MS 60000
-#define NODE_SEEN_PRUNE_MAX 10000
-
-typedef enum {
-    OUTCOME_NONE = 0, /* not answered (batch failed) */
-    OUTCOME_ACK,      /* applied */
-    OUTCOME_DUP,      /* seen before: acked again, nothing changed */
-    OUTCOME_NACK,     /* can never be applied */
-    OUTCOME_REPLY,    /* query answered */
-} outcome_t;
-
-typedef struct {
-    zmq_msg_t identity;
-    uint64_t tag;
-    bool decoded;
-    bool prejudged; /* rejected before apply (bad type for this node): never applied */
-    bool acked;     /* its ack went out in a grouped ack (send_acks) */
-    outcome_t outcome;
-    char msg_id[PROTO_ID_MAX + 1];
-    char code[PROTO_CODE_MAX + 1];
-    char why[PROTO_REASON_MAX + 1];
-    proto_msg_t msg;
-    proto_msg_t reply;
-} inbound_t;
+#define NODE_SEEN_PRUNE_EVERY_MS 60000               /* how often the loop prunes old seen ids */
+#define NODE_SEEN_PRUNE_MAX 10000                    /* seen ids deleted per prune */
+#define NODE_US_PER_MS 1000u                         /* microseconds per millisecond */
+#define NODE_INBOX_MSG_MAX_BYTES RELAY_MSG_MAX_BYTES /* peers send what their relays send */
+#define NODE_SOCKET_HWM_MESSAGES RELAY_HWM_MESSAGES  /* inbox and feed queue as the relay's */
+#define NODE_TYPE_NAME_BYTES 32                      /* a message type name, for log lines */
 
 struct node_t {
     node_config_t config;
@@ -52,16 +34,13 @@ struct node_t {
     zsock_t *feed;
     relay_t *relay;
     int wake_fd;
-    inbound_t *batch;
-    size_t batch_count;
+    node_inbound_t in; /* this turn's inbound messages */
     relay_answer_t *answers;
     size_t answer_count;
-    uint8_t *ack_tags;  /* PROTO_ACK_TAGS_MAX tags: the tag frame of a grouped ack */
     size_t answer_turn; /* which peer's answers are read first this turn */
     bool rerun_batch;   /* apply_batch set a refused message aside: run the batch again */
     size_t local_count; /* jobs app.local_take took for this turn */
     node_ctx_t ctx;
-    uint64_t reply_seq; /* ids of acks/nacks/replies: origin "<name>-r", in-memory sequence */
     uint64_t last_prune_ms;
     pthread_mutex_t stats_lock;
     node_stats_t stats;
@@ -102,96 +81,118 @@ static ledger_err_t run_hook(store_txn_t *txn, void *arg)
     return run->hook(&self->ctx, self->app.app);
 }
 
-ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out)
+/*  Allocates the node and its fixed buffers (inbound batch, peer answers)
+    and touches them. NULL when memory runs out. */
+static node_t *node_alloc(const node_config_t *config, const node_app_t *app)
 {
-    assert(config && app && app->apply && node_out);
-    assert(!app->local_take == !app->local_apply && !app->local_take == !app->local_done);
-    assert(!app->txn_begin == !app->txn_prepare && !app->txn_begin == !app->txn_end);
-    zsys_handler_set(NULL); /* we handle SIGINT/SIGTERM ourselves */
     node_t *self = calloc(1, sizeof *self);
     if (!self)
-        return LEDGER_E_NOMEM;
+        return NULL;
     self->config = *config;
     self->app = *app;
     self->wake_fd = -1;
     pthread_mutex_init(&self->stats_lock, NULL);
     node_ctx_init(&self->ctx, NULL, self->config.name, 0);
-    self->reply_seq = clock_mono_us() + (uint64_t)time(NULL) * 1000000u;
-    self->batch = calloc(config->batch_max, sizeof *self->batch);
     self->answers = calloc(NODE_ANSWERS_MAX, sizeof *self->answers);
-    self->ack_tags = malloc((size_t)PROTO_ACK_TAGS_MAX * PROTO_TAG_SIZE);
-    if (!self->batch || !self->answers || !self->ack_tags) {
+    if (!self->answers || node_inbound_init(&self->in, config->batch_max, self->config.name,
+                                            app->query != NULL) != LEDGER_OK) {
         node_destroy(&self);
-        return LEDGER_E_NOMEM;
+        return NULL;
     }
-    /*  Touch the fixed buffers now (~10 MB at the default --batch-max): calloc
-        maps them lazily, so the node's memory would otherwise step up each
-        time a batch larger than any before touches more of them, which looks
-        like growth in a soak (fraud's heap 4.3 -> 8.9 MiB in one) but is
-        this bound being reached. */
-    explicit_bzero(self->batch, config->batch_max * sizeof *self->batch); /* not elided */
+    /* Touched now, like the inbound batch (node_inbound_init says why). */
     explicit_bzero(self->answers, NODE_ANSWERS_MAX * sizeof *self->answers);
+    return self;
+}
 
+/* Opens the node's store in its data directory (the failure is logged). */
+static ledger_err_t node_open_store(node_t *self)
+{
+    const node_config_t *config = &self->config;
     store_config_t sc = {.no_sync = config->no_sync,
                          .map_max_bytes = config->map_max_bytes,
                          .prealloc_ahead_bytes = config->prealloc_bytes};
     ledger_err_t err = store_open(config->data_dir, &sc, &self->store);
     if (err) {
-        node_log(NODE_LOG_ERROR, "event=store_open_failed dir=%s error=%s detail=\"%s\"",
-                 config->data_dir, ledger_err_name(err), store_last_error(NULL));
-        node_destroy(&self);
+        node_log_write(NODE_LOG_ERROR, "event=store_open_failed dir=%s error=%s detail=\"%s\"",
+                       config->data_dir, ledger_err_name(err), store_last_error(NULL));
         return err;
     }
     if (config->no_sync)
-        node_log(NODE_LOG_WARN, "event=no_sync_mode note=\"commits are NOT durable\"");
+        node_log_write(NODE_LOG_WARN, "event=no_sync_mode note=\"commits are NOT durable\"");
+    return LEDGER_OK;
+}
 
+/* Creates the wake eventfd, the inbox (ROUTER) and the feed (PUB), and binds them. */
+static ledger_err_t node_bind_sockets(node_t *self)
+{
+    const node_config_t *config = &self->config;
     self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     self->inbox = zsock_new(ZMQ_ROUTER);
     self->feed = zsock_new(ZMQ_PUB);
-    if (self->wake_fd < 0 || !self->inbox || !self->feed) {
-        node_destroy(&self);
+    if (self->wake_fd < 0 || !self->inbox || !self->feed)
         return LEDGER_E_IO;
-    }
     zsock_set_linger(self->inbox, 0);
     zsock_set_linger(self->feed, 0);
     zsock_set_router_mandatory(self->inbox, 1);
-    zsock_set_maxmsgsize(self->inbox, PROTO_FRAME_MAX + 1024);
-    zsock_set_rcvhwm(self->inbox, 100000);
-    zsock_set_sndhwm(self->inbox, 100000);
-    zsock_set_sndhwm(self->feed, 100000);
+    zsock_set_maxmsgsize(self->inbox, NODE_INBOX_MSG_MAX_BYTES);
+    zsock_set_rcvhwm(self->inbox, NODE_SOCKET_HWM_MESSAGES);
+    zsock_set_sndhwm(self->inbox, NODE_SOCKET_HWM_MESSAGES);
+    zsock_set_sndhwm(self->feed, NODE_SOCKET_HWM_MESSAGES);
     if (zsock_bind(self->inbox, "%s", config->inbox) < 0 ||
         zsock_bind(self->feed, "%s", config->feed) < 0) {
-        node_log(NODE_LOG_ERROR, "event=bind_failed inbox=%s feed=%s error=\"%s\"", config->inbox,
-                 config->feed, zmq_strerror(zmq_errno()));
-        node_destroy(&self);
+        node_log_write(NODE_LOG_ERROR, "event=bind_failed inbox=%s feed=%s error=\"%s\"",
+                       config->inbox, config->feed, zmq_strerror(zmq_errno()));
         return LEDGER_E_IO;
     }
-    err = relay_new(self->store, app->peers, app->peer_count, config->retry_min_ms,
-                    config->retry_max_ms, &self->relay);
+    return LEDGER_OK;
+}
+
+/* Runs app.on_start (if any) in a write transaction of its own (the failure is logged). */
+static ledger_err_t node_run_start_hook(node_t *self)
+{
+    if (!self->app.on_start)
+        return LEDGER_OK;
+    hook_run_t run = {self, self->app.on_start};
+    ledger_err_t err = store_write(self->store, run_hook, &run);
+    node_ctx_reset(&self->ctx);
+    if (err)
+        node_log_write(NODE_LOG_ERROR, "event=start_failed error=%s", ledger_err_name(err));
+    return err;
+}
+
+ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out)
+{
+    assert(config && app && app->apply && node_out);
+    assert(!app->local_take == !app->local_apply && !app->local_take == !app->local_done);
+    assert(!app->txn_begin == !app->txn_prepare && !app->txn_begin == !app->txn_end);
+    assert(app->peer_count <= RELAY_PEERS_MAX);
+    zsys_handler_set(NULL); /* we handle SIGINT/SIGTERM ourselves */
+    node_t *self = node_alloc(config, app);
+    if (!self)
+        return LEDGER_E_NOMEM;
+    ledger_err_t err = node_open_store(self);
+    if (!err)
+        err = node_bind_sockets(self);
+    if (!err)
+        err = relay_new(self->store, app->peers, app->peer_count, config->retry_min_ms,
+                        config->retry_max_ms, &self->relay);
+    if (!err)
+        err = node_run_start_hook(self);
     if (err) {
         node_destroy(&self);
         return err;
     }
-    if (app->on_start) {
-        hook_run_t run = {self, app->on_start};
-        err = store_write(self->store, run_hook, &run);
-        node_ctx_reset(&self->ctx);
-        if (err) {
-            node_log(NODE_LOG_ERROR, "event=start_failed error=%s", ledger_err_name(err));
-            node_destroy(&self);
-            return err;
-        }
-    }
     self->ctx.state = app->state; /* on_start ran without it */
-    node_log(NODE_LOG_INFO, "event=started inbox=%s feed=%s data_dir=%s", config->inbox,
-             config->feed, config->data_dir);
+    node_log_write(NODE_LOG_INFO, "event=started inbox=%s feed=%s data_dir=%s", config->inbox,
+                   config->feed, config->data_dir);
     *node_out = self;
     return LEDGER_OK;
 }
 
 void node_destroy(node_t **node_p)
 {
-    if (!node_p || !*node_p)
+    assert(node_p);
+    if (!*node_p)
         return;
     node_t *self = *node_p;
     relay_destroy(&self->relay);
@@ -203,9 +204,8 @@ void node_destroy(node_t **node_p)
         signal_wake_fd = -1;
     node_ctx_fini(&self->ctx);
     store_destroy(&self->store);
-    free(self->batch);
+    node_inbound_fini(&self->in);
     free(self->answers);
-    free(self->ack_tags);
     pthread_mutex_destroy(&self->stats_lock);
     free(self);
     *node_p = NULL;
@@ -219,6 +219,7 @@ void node_stop(node_t *self)
 
 void node_wake(node_t *self)
 {
+    assert(self);
     uint64_t one = 1;
     ssize_t ignored = write(self->wake_fd, &one, sizeof one);
     (void)ignored;
@@ -226,11 +227,13 @@ void node_wake(node_t *self)
 
 store_t *node_store(node_t *self)
 {
+    assert(self);
     return self->store;
 }
 
 void node_get_stats(node_t *self, node_stats_t *stats_out)
 {
+    assert(self && stats_out);
     pthread_mutex_lock(&self->stats_lock);
     *stats_out = self->stats;
     pthread_mutex_unlock(&self->stats_lock);
@@ -238,88 +241,24 @@ void node_get_stats(node_t *self, node_stats_t *stats_out)
 
 const char *node_name(const node_t *self)
 {
+    assert(self);
     return self->config.name;
 }
 
 void node_count_http(node_t *self, const char *method, const char *route, unsigned status)
 {
+    assert(self);
     pthread_mutex_lock(&self->stats_lock);
-    node_http_counts_add(&self->http_counts, method, route, status);
+    node_metrics_http_count_add(&self->http_counts, method, route, status);
     pthread_mutex_unlock(&self->stats_lock);
 }
 
 void node_get_http_counts(node_t *self, node_http_counts_t *counts_out)
 {
+    assert(self && counts_out);
     pthread_mutex_lock(&self->stats_lock);
     *counts_out = self->http_counts;
     pthread_mutex_unlock(&self->stats_lock);
-}
-
-/* Reads one whole message from the inbox into the batch. false when nothing is waiting. */
-static bool receive_one(node_t *self, inbound_t *in)
-{
-    void *sock = zsock_resolve(self->inbox);
-    zmq_msg_t frames[3];
-    size_t got = 0, total = 0;
-    bool more = true;
-    while (more) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, sock, total == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-            zmq_msg_close(&part);
-            if (total == 0)
-                return false;
-            break;
-        }
-        total++;
-        more = zmq_msg_more(&part);
-        if (got < 3)
-            frames[got++] = part;
-        else
-            zmq_msg_close(&part);
-    }
-    memset(in, 0, sizeof *in);
-    zmq_msg_init(&in->identity);
-    zmq_msg_move(&in->identity, &frames[0]);
-    in->outcome = OUTCOME_NONE;
-    bool tag_ok = got >= 2 && proto_tag_unpack(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]),
-                                               &in->tag) == LEDGER_OK;
-    if (!tag_ok || total != 3) {
-        /* Without a well-formed tag there is nothing to answer to: log and drop. */
-        in->outcome = OUTCOME_NONE;
-        in->decoded = false;
-        snprintf(in->code, sizeof in->code, "bad_framing");
-        if (total != 3)
-            node_log(NODE_LOG_WARN,
-                     "event=rejected reason=\"expected 2 frames [tag][envelope], got %zu\"",
-                     total > 0 ? total - 1 : 0);
-        else
-            node_log(NODE_LOG_WARN, "event=rejected reason=\"tag frame must be %d bytes, got %zu\"",
-                     PROTO_TAG_SIZE, zmq_msg_size(&frames[1]));
-    } else {
-        ledger_err_t err = proto_decode(zmq_msg_data(&frames[2]), zmq_msg_size(&frames[2]),
-                                        &in->msg, in->why, sizeof in->why);
-        if (err) {
-            in->outcome = OUTCOME_NACK;
-            snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
-        } else {
-            in->decoded = true;
-            proto_msg_id(&in->msg, in->msg_id);
-            proto_type_t t = in->msg.type;
-            if (t == PROTO_ACK || t == PROTO_NACK || t == PROTO_ACCOUNT_REPLY ||
-                (t == PROTO_ACCOUNT_QUERY && !self->app.query)) {
-                in->outcome = OUTCOME_NACK;
-                in->prejudged = true;
-                snprintf(in->code, sizeof in->code, "unexpected_type");
-                snprintf(in->why, sizeof in->why, "%s is not accepted by %s", proto_type_name(t),
-                         self->config.name);
-            }
-        }
-    }
-    for (size_t i = 1; i < got; i++)
-        zmq_msg_close(&frames[i]);
-    zmq_msg_close(&frames[0]);
-    return true;
 }
 
 /*  Errors that mean "this message can never be applied here" (nack it, the
@@ -356,63 +295,73 @@ static void describe_outbox_entry(store_txn_t *txn, uint64_t tag, char id[PROTO_
     proto_msg_release(&msg);
 }
 
-static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
+/*  Refuses `in` for good after its handler (or the seen write) failed with
+    `err`: it is nacked, set aside, and the batch runs again without it. */
+static void set_refused_aside(node_t *self, node_inbound_msg_t *in, ledger_err_t err)
 {
-    node_t *self = arg;
-    /* Re-runnable after a map-full retry: start from a clean slate every time. */
-    node_ctx_begin(&self->ctx, txn, node_now_ms());
-    if (self->app.txn_begin)
-        self->app.txn_begin(self->app.state);
-    for (size_t i = 0; i < self->batch_count; i++) {
-        inbound_t *in = &self->batch[i];
-        if (!in->decoded || in->prejudged)
-            continue;
-        if (in->outcome == OUTCOME_REPLY)
-            proto_msg_release(&in->reply);
-        in->outcome = OUTCOME_NONE;
-        if (in->msg.type == PROTO_ACCOUNT_QUERY) {
-            memset(&in->reply, 0, sizeof in->reply);
-            ledger_err_t err = self->app.query(&self->ctx, &in->msg, &in->reply, self->app.app);
-            if (err)
-                return err;
-            in->outcome = OUTCOME_REPLY;
-            continue;
-        }
-        bool seen = false;
-        ledger_err_t err = store_seen_check(txn, in->msg.origin, in->msg.seq, &seen);
+    in->outcome = NODE_INBOUND_NACK;
+    in->prejudged = true;
+    snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
+    if (!in->why[0])
+        snprintf(in->why, sizeof in->why, "%s cannot apply this message: %s", self->config.name,
+                 ledger_err_name(err));
+    self->rerun_batch = true;
+}
+
+/*  Applies one inbound message in `txn`: a query is answered, a message seen
+    before is a duplicate, anything else goes to app.apply and its id is
+    recorded in `seen`. An error aborts the batch (a refusal sets the message
+    aside first, set_refused_aside). */
+static ledger_err_t apply_inbound(node_t *self, store_txn_t *txn, node_inbound_msg_t *in)
+{
+    if (in->outcome == NODE_INBOUND_REPLY)
+        proto_msg_release(&in->reply);
+    in->outcome = NODE_INBOUND_UNANSWERED;
+    if (in->msg.type == PROTO_ACCOUNT_QUERY) {
+        memset(&in->reply, 0, sizeof in->reply);
+        ledger_err_t err = self->app.query(&self->ctx, &in->msg, &in->reply, self->app.app);
         if (err)
             return err;
-        if (seen) {
-            in->outcome = OUTCOME_DUP;
-            continue;
-        }
-        in->why[0] = '\0';
-        err = self->app.apply(&self->ctx, &in->msg, self->app.app, in->why, sizeof in->why);
-        if (!err)
-            err = store_seen_put(txn, in->msg.origin, in->msg.seq, self->ctx.now_ms);
-        if (err) {
-            if (!refused_for_good(err))
-                return err;
-            /*  Refused. Whatever its handler wrote is in this transaction: drop the
-                transaction and run the batch again without the message (refusals are
-                rare; a child transaction per message, the other way to drop its
-                writes, cost ~6% CPU on every message). */
-            in->outcome = OUTCOME_NACK;
-            in->prejudged = true;
-            snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
-            if (!in->why[0])
-                snprintf(in->why, sizeof in->why, "%s cannot apply this message: %s",
-                         self->config.name, ledger_err_name(err));
-            self->rerun_batch = true;
-            return err;
-        }
-        in->outcome = OUTCOME_ACK;
+        in->outcome = NODE_INBOUND_REPLY;
+        return LEDGER_OK;
     }
+    bool seen = false;
+    ledger_err_t err = store_seen_check(txn, in->msg.origin, in->msg.seq, &seen);
+    if (err)
+        return err;
+    if (seen) {
+        in->outcome = NODE_INBOUND_DUP;
+        return LEDGER_OK;
+    }
+    in->why[0] = '\0';
+    err = self->app.apply(&self->ctx, &in->msg, self->app.app, in->why, sizeof in->why);
+    if (!err)
+        err = store_seen_put(txn, in->msg.origin, in->msg.seq, self->ctx.now_ms);
+    if (err) {
+        /*  Refused. Whatever its handler wrote is in this transaction: drop the
+            transaction and run the batch again without the message. The node
+            does NOT apply each message in a child transaction (LMDB's nested
+            write transactions), which would drop only the refused message's
+            writes: refusals are rare, and a child per message cost ~6% CPU on
+            every message, so the rare refusal pays for a rerun instead. */
+        if (refused_for_good(err))
+            set_refused_aside(self, in, err);
+        return err;
+    }
+    in->outcome = NODE_INBOUND_ACK;
+    return LEDGER_OK;
+}
+
+/*  Applies the peers' answers to this node's own outbox: an ack deletes the
+    entry, a nack moves it to dead_letters (logged). An entry already gone is
+    no error (answered twice). */
+static ledger_err_t settle_answers(node_t *self, store_txn_t *txn)
+{
     self->dead_in_batch = 0;
     for (size_t i = 0; i < self->answer_count; i++) {
         const relay_answer_t *a = &self->answers[i];
         char id[PROTO_ID_MAX + 1] = "-", corr[PROTO_TRANSFER_ID_MAX + 1] = "-";
-        char cause[PROTO_ID_MAX + 1] = "-", type[32] = "-";
+        char cause[PROTO_ID_MAX + 1] = "-", type[NODE_TYPE_NAME_BYTES] = "-";
         if (!a->ack)
             describe_outbox_entry(txn, a->tag, id, corr, cause, type, sizeof type);
         ledger_err_t err =
@@ -422,149 +371,43 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
             return err;
         if (!a->ack && err == LEDGER_OK) {
             self->dead_in_batch++;
-            node_log(
+            node_log_write(
                 NODE_LOG_WARN,
                 "event=dead_letter tag=%llu id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",
                 (unsigned long long)a->tag, id, type, corr, cause, a->code, a->reason);
         }
     }
+    return LEDGER_OK;
+}
+
+/*  The batch's write transaction (store_write): inbound messages, then the
+    peers' answers, then the node's local work, then the state's prepare. */
+static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
+{
+    node_t *self = arg;
+    /* Re-runnable after a map-full retry: start from a clean slate every time. */
+    node_ctx_begin(&self->ctx, txn, node_now_ms());
+    if (self->app.txn_begin)
+        self->app.txn_begin(self->app.state);
+    for (size_t i = 0; i < self->in.count; i++) {
+        node_inbound_msg_t *in = &self->in.items[i];
+        if (!in->decoded || in->prejudged)
+            continue;
+        ledger_err_t err = apply_inbound(self, txn, in);
+        if (err)
+            return err;
+    }
+    ledger_err_t err = settle_answers(self, txn);
+    if (err)
+        return err;
     if (self->local_count) {
-        ledger_err_t err = self->app.local_apply(&self->ctx, self->app.app);
+        err = self->app.local_apply(&self->ctx, self->app.app);
         if (err)
             return err;
     }
     if (self->app.txn_prepare)
         return self->app.txn_prepare(&self->ctx, self->app.state);
     return LEDGER_OK;
-}
-
-/* Sends `answer` to the connection of `in` on the tag frame tags[0 .. tags_size). */
-static void send_answer_tags(node_t *self, inbound_t *in, const proto_msg_t *answer,
-                             const uint8_t *tags, size_t tags_size)
-{
-    void *data = NULL;
-    size_t size = 0;
-    char why[128] = "";
-    if (proto_encode(answer, &data, &size, why, sizeof why) != LEDGER_OK) {
-        node_log(NODE_LOG_ERROR, "event=answer_encode_failed reason=\"%s\"", why);
-        return;
-    }
-    void *sock = zsock_resolve(self->inbox);
-    /* A peer that has gone away gets nothing: it will resend and be acked again. */
-    if (zmq_msg_send(&in->identity, sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-        zmq_send(sock, tags, tags_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-        zmq_send(sock, data, size, ZMQ_DONTWAIT);
-    free(data);
-}
-
-static void send_answer(node_t *self, inbound_t *in, const proto_msg_t *answer)
-{
-    uint8_t tag[PROTO_TAG_SIZE];
-    proto_tag_pack(in->tag, tag);
-    send_answer_tags(self, in, answer, tag, sizeof tag);
-}
-
-/* The answer envelope's common fields: origin "<name>-r", a fresh seq, now. */
-static void answer_stamp(node_t *self, proto_msg_t *out, const char *cause)
-{
-    out->v = PROTO_VERSION;
-    snprintf(out->origin, sizeof out->origin, "%.29s-r", self->config.name);
-    out->seq = ++self->reply_seq;
-    out->ts_ms = self->ctx.now_ms;
-    snprintf(out->cause, sizeof out->cause, "%s", cause);
-}
-
-static bool acked_outcome(const inbound_t *in)
-{
-    return in->outcome == OUTCOME_ACK || in->outcome == OUTCOME_DUP;
-}
-
-static bool same_connection(zmq_msg_t *a, zmq_msg_t *b)
-{
-    return zmq_msg_size(a) == zmq_msg_size(b) &&
-           memcmp(zmq_msg_data(a), zmq_msg_data(b), zmq_msg_size(a)) == 0;
-}
-
-/*  Acks the applied (and duplicate) messages of the batch with one message
-    per connection (up to PROTO_ACK_TAGS_MAX tags each, proto/README.md):
-    a sender sees each of its tags answered as if acked alone, for half the
-    messages on the wire. O(batch x connections); connections are few. */
-static void send_acks(node_t *self)
-{
-    for (size_t i = 0; i < self->batch_count; i++) {
-        inbound_t *first = &self->batch[i];
-        if (!acked_outcome(first) || first->acked)
-            continue;
-        size_t n = 0;
-        for (size_t j = i; j < self->batch_count && n < PROTO_ACK_TAGS_MAX; j++) {
-            inbound_t *in = &self->batch[j];
-            if (!acked_outcome(in) || in->acked ||
-                !same_connection(&first->identity, &in->identity))
-                continue;
-            proto_tag_pack(in->tag, self->ack_tags + n * PROTO_TAG_SIZE);
-            in->acked = true;
-            n++;
-        }
-        proto_msg_t ack;
-        memset(&ack, 0, sizeof ack);
-        ack.type = PROTO_ACK;
-        snprintf(ack.body.reply.of, sizeof ack.body.reply.of, "%s", first->msg_id);
-        if (n == 1)
-            snprintf(ack.corr, sizeof ack.corr, "%s", first->msg.corr);
-        answer_stamp(self, &ack, first->msg_id);
-        send_answer_tags(self, first, &ack, self->ack_tags, n * PROTO_TAG_SIZE);
-    }
-}
-
-static void answer_batch(node_t *self)
-{
-    send_acks(self);
-    proto_msg_t answer;
-    for (size_t i = 0; i < self->batch_count; i++) {
-        inbound_t *in = &self->batch[i];
-        if (in->outcome == OUTCOME_NONE) {
-            proto_msg_release(&in->msg);
-            zmq_msg_close(&in->identity);
-            continue;
-        }
-        proto_msg_t *out = &answer;
-        if (in->acked) {
-            out = NULL; /* answered by send_acks */
-        } else if (in->outcome == OUTCOME_REPLY) {
-            out = &in->reply;
-            out->type = PROTO_ACCOUNT_REPLY;
-            snprintf(out->corr, sizeof out->corr, "%s", in->msg.corr);
-        } else { /* a nack: applied and duplicate messages were acked by send_acks */
-            memset(&answer, 0, sizeof answer);
-            answer.type = PROTO_NACK;
-            snprintf(answer.body.reply.of, sizeof answer.body.reply.of, "%s", in->msg_id);
-            snprintf(answer.body.reply.code, sizeof answer.body.reply.code, "%s", in->code);
-            snprintf(answer.body.reply.reason, sizeof answer.body.reply.reason, "%s", in->why);
-            if (in->decoded)
-                snprintf(answer.corr, sizeof answer.corr, "%s", in->msg.corr);
-        }
-        if (out) {
-            answer_stamp(self, out, in->msg_id);
-            send_answer(self, in, out);
-        }
-        if (in->outcome == OUTCOME_NACK)
-            node_log(
-                NODE_LOG_WARN, "event=nack id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",
-                in->decoded ? in->msg_id : "-", in->decoded ? proto_type_name(in->msg.type) : "-",
-                in->decoded && in->msg.corr[0] ? in->msg.corr : "-",
-                in->decoded && in->msg.cause[0] ? in->msg.cause : "-", in->code, in->why);
-        else if (node_log_enabled(NODE_LOG_INFO))
-            node_log(NODE_LOG_INFO, "event=%s id=%s type=%s corr=%s cause=%s",
-                     in->outcome == OUTCOME_DUP     ? "duplicate"
-                     : in->outcome == OUTCOME_REPLY ? "query"
-                                                    : "applied",
-                     in->msg_id, proto_type_name(in->msg.type), in->msg.corr,
-                     in->msg.cause[0] ? in->msg.cause : "-");
-        if (in->outcome == OUTCOME_REPLY)
-            proto_msg_release(&in->reply);
-        proto_msg_release(&in->msg); /* a decoded account.reply owns arrays, even when refused */
-        zmq_msg_close(&in->identity);
-    }
 }
 
 static void publish_emitted(node_t *self)
@@ -585,23 +428,23 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
     node_stats_t s;
     memset(&s, 0, sizeof s);
     pthread_mutex_lock(&self->stats_lock);
-    for (size_t i = 0; i < self->batch_count; i++) {
-        const inbound_t *in = &self->batch[i];
+    for (size_t i = 0; i < self->in.count; i++) {
+        const node_inbound_msg_t *in = &self->in.items[i];
         size_t type = in->decoded && in->msg.type < PROTO_TYPE__COUNT ? (size_t)in->msg.type : 0;
         switch (in->outcome) {
-        case OUTCOME_ACK:
+        case NODE_INBOUND_ACK:
             s.messages_in++;
             self->stats.in_by_type[type][NODE_IN_APPLIED]++;
             break;
-        case OUTCOME_DUP:
+        case NODE_INBOUND_DUP:
             s.duplicates++;
             self->stats.in_by_type[type][NODE_IN_DUPLICATE]++;
             break;
-        case OUTCOME_NACK:
+        case NODE_INBOUND_NACK:
             s.nacks_sent++;
             self->stats.in_by_type[type][NODE_IN_NACKED]++;
             break;
-        case OUTCOME_REPLY:
+        case NODE_INBOUND_REPLY:
             s.queries++;
             self->stats.in_by_type[type][NODE_IN_QUERY]++;
             break;
@@ -614,11 +457,11 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
             self->stats.out_by_type[self->ctx.published[i].type]++;
     self->stats.dead_lettered += self->dead_in_batch;
     self->stats.feed_dropped = self->ctx.feed_dropped; /* the ctx counts for the node's life */
-    node_histogram_observe(&self->stats.batch_size, batch_bounds,
-                           sizeof batch_bounds / sizeof batch_bounds[0],
-                           self->batch_count + self->answer_count + self->local_count);
-    node_histogram_observe(&self->stats.commit_us, commit_bounds,
-                           sizeof commit_bounds / sizeof commit_bounds[0], commit_us);
+    node_metrics_histogram_observe(&self->stats.batch_size, batch_bounds,
+                                   sizeof batch_bounds / sizeof batch_bounds[0],
+                                   self->in.count + self->answer_count + self->local_count);
+    node_metrics_histogram_observe(&self->stats.commit_us, commit_bounds,
+                                   sizeof commit_bounds / sizeof commit_bounds[0], commit_us);
     self->stats.messages_in += s.messages_in;
     self->stats.duplicates += s.duplicates;
     self->stats.nacks_sent += s.nacks_sent;
@@ -641,10 +484,7 @@ static ledger_err_t prune_seen(store_txn_t *txn, void *arg)
 /* One turn: drain, apply, commit, answer, publish. Returns false after a failed batch. */
 static bool process_ready(node_t *self)
 {
-    self->batch_count = 0;
-    while (self->batch_count < self->config.batch_max &&
-           receive_one(self, &self->batch[self->batch_count]))
-        self->batch_count++;
+    node_inbound_receive(&self->in, self->inbox);
     self->answer_count = 0;
     /* The first peer read takes turns: a peer's grouped acks can fill most of the room. */
     size_t peers = relay_peer_count(self->relay);
@@ -656,7 +496,7 @@ static bool process_ready(node_t *self)
     self->answer_count += relay_take_local_nacks(self->relay, self->answers + self->answer_count,
                                                  NODE_ANSWERS_MAX - self->answer_count);
     self->local_count = self->app.local_take ? self->app.local_take(self->app.app) : 0;
-    if (self->batch_count == 0 && self->answer_count == 0 && self->local_count == 0)
+    if (self->in.count == 0 && self->answer_count == 0 && self->local_count == 0)
         return true;
 
     uint64_t start_us = clock_mono_us();
@@ -669,17 +509,11 @@ static bool process_ready(node_t *self)
     } while (err && self->rerun_batch);
     uint64_t commit_us = clock_mono_us() - start_us;
     if (err) {
-        node_log(NODE_LOG_ERROR,
-                 "event=batch_failed messages=%zu answers=%zu error=%s detail=\"%s\"",
-                 self->batch_count, self->answer_count, ledger_err_name(err),
-                 store_last_error(self->store));
-        for (size_t i = 0; i < self->batch_count; i++) {
-            if (self->batch[i].outcome == OUTCOME_REPLY)
-                proto_msg_release(&self->batch[i].reply);
-            self->batch[i].outcome = OUTCOME_NONE; /* nothing answered: senders redeliver */
-            proto_msg_release(&self->batch[i].msg);
-            zmq_msg_close(&self->batch[i].identity);
-        }
+        node_log_write(NODE_LOG_ERROR,
+                       "event=batch_failed messages=%zu answers=%zu error=%s detail=\"%s\"",
+                       self->in.count, self->answer_count, ledger_err_name(err),
+                       store_last_error(self->store));
+        node_inbound_drop(&self->in); /* nothing answered: senders redeliver */
         node_ctx_reset(&self->ctx);
         if (self->local_count)
             self->app.local_done(self->app.app, err);
@@ -688,20 +522,21 @@ static bool process_ready(node_t *self)
         pthread_mutex_unlock(&self->stats_lock);
         return false;
     }
-    answer_batch(self);
+    node_inbound_answer(&self->in, self->inbox, self->ctx.now_ms);
     publish_emitted(self);
     if (self->local_count)
         self->app.local_done(self->app.app, LEDGER_OK);
     relay_settled(self->relay, self->answers, self->answer_count);
     count_outcomes(self, commit_us);
     node_ctx_reset(&self->ctx);
-    if (self->app.on_commit && self->batch_count)
+    if (self->app.on_commit && self->in.count)
         self->app.on_commit(self->app.app);
     return true;
 }
 
 ledger_err_t node_run(node_t *self)
 {
+    assert(self);
     signal_wake_fd = self->wake_fd;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -723,7 +558,8 @@ ledger_err_t node_run(node_t *self)
     while (!stop_requested) {
         int rc = zmq_poll(items, (int)(2 + peers), (long)timeout_ms);
         if (rc < 0 && zmq_errno() != EINTR) {
-            node_log(NODE_LOG_ERROR, "event=poll_failed error=\"%s\"", zmq_strerror(zmq_errno()));
+            node_log_write(NODE_LOG_ERROR, "event=poll_failed error=\"%s\"",
+                           zmq_strerror(zmq_errno()));
             return LEDGER_E_IO;
         }
         if (stop_requested)
@@ -739,20 +575,20 @@ ledger_err_t node_run(node_t *self)
             size_t pruned = 0;
             self->last_prune_ms = now;
             if (store_write(self->store, prune_seen, &pruned) == LEDGER_OK && pruned)
-                node_log(NODE_LOG_INFO, "event=seen_pruned count=%zu", pruned);
+                node_log_write(NODE_LOG_INFO, "event=seen_pruned count=%zu", pruned);
         }
         timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
         if (!ok)
-            usleep(NODE_FAILURE_PAUSE_MS * 1000); /* back off from a failing disk */
+            usleep(NODE_FAILURE_PAUSE_MS * NODE_US_PER_MS); /* back off from a failing disk */
     }
-    node_log(NODE_LOG_INFO, "event=stopping");
+    node_log_write(NODE_LOG_INFO, "event=stopping");
     if (self->app.on_stop) {
         hook_run_t run = {self, self->app.on_stop};
         ledger_err_t err = store_write(self->store, run_hook, &run);
         node_ctx_reset(&self->ctx);
         if (err)
-            node_log(NODE_LOG_ERROR, "event=stop_failed error=%s detail=\"%s\"",
-                     ledger_err_name(err), store_last_error(self->store));
+            node_log_write(NODE_LOG_ERROR, "event=stop_failed error=%s detail=\"%s\"",
+                           ledger_err_name(err), store_last_error(self->store));
     }
     return LEDGER_OK;
 }

@@ -18,10 +18,25 @@
       4. lets the relay send new outbox entries and resend overdue ones.
 
     If the transaction fails (disk full, map at its limit) nothing is
-    answered: senders redeliver and the batch is tried again.
+    answered: senders redeliver and the batch is tried again. A message its
+    handler refuses for good is nacked and leaves none of its writes behind:
+    the batch's transaction is dropped and the batch runs again without it.
+    Messages are NOT applied in child (nested) transactions (node.c,
+    apply_inbound, says why).
 
-    SIGTERM / SIGINT: the loop finishes its batch, closes LMDB, node_run
-    returns 0.
+    What it owns: the store (store.h), the inbox, the feed, the wake eventfd,
+    the relay (relay.h), the inbound batch (node_inbound.h), and the
+    counters for /metrics. The caller owns the config and node_app_t it
+    passes (both copied) and the app's state.
+
+    How to call it: node_new (opens, binds, runs on_start), node_run until
+    it returns, node_destroy. SIGTERM / SIGINT (or node_stop): the loop
+    finishes its batch, runs on_stop, and node_run returns LEDGER_OK.
+
+    Errors: node_new returns LEDGER_E_NOMEM, LEDGER_E_IO (sockets, bind),
+    the store's errors (store_open) or on_start's, each logged; node_run
+    returns LEDGER_E_IO if polling fails. A NULL node, config or app is a
+    bug, asserted.
 
     Thread: node_new, node_run and node_destroy on one thread; node_wake,
     node_store, node_count_http and the node_get_* functions

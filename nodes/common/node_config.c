@@ -1,6 +1,7 @@
 /* node_config.c: defaults, LEDGER_* environment variables and flags. */
 #include "node_config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -65,6 +66,8 @@ static const option_t options[] = {
      "blocks instead of allocating them (0 = off, at most 1 GiB)"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
+/* getopt_long's value for options[i] is OPTION_ID_BASE + i: clear of every short option. */
+#define OPTION_ID_BASE 1000
 
 static const char *kind_name(node_kind_t kind)
 {
@@ -162,6 +165,7 @@ static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *v
 ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char **argv, char *why,
                               size_t why_size)
 {
+    assert(c && (argv || argc == 0) && why);
     set_defaults(c, kind);
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         const char *value = getenv(options[i].env);
@@ -176,7 +180,7 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
         bool is_bool = options[i].type == OPT_BOOL;
         longopts[i] =
             (struct option){options[i].flag, is_bool ? optional_argument : required_argument, NULL,
-                            (int)(1000 + i)};
+                            (int)(OPTION_ID_BASE + i)};
     }
     longopts[OPTION_COUNT] = (struct option){"help", no_argument, NULL, 'h'};
     longopts[OPTION_COUNT + 1] = (struct option){0, 0, 0, 0};
@@ -188,12 +192,12 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
             c->help = true;
             continue;
         }
-        if (ch < 1000 || ch >= 1000 + (int)OPTION_COUNT) {
+        if (ch < OPTION_ID_BASE || ch >= OPTION_ID_BASE + (int)OPTION_COUNT) {
             snprintf(why, why_size, "unknown or incomplete option '%s' (see --help)",
                      argv[optind - 1]);
             return LEDGER_E_INVALID;
         }
-        const option_t *o = &options[ch - 1000];
+        const option_t *o = &options[ch - OPTION_ID_BASE];
         const char *value = optarg ? optarg : (o->type == OPT_BOOL ? "1" : "");
         ledger_err_t err = set_value(c, o, value, why, why_size);
         if (err)

@@ -10,6 +10,17 @@
 
     Data lives in ./data/<node>. node_config_usage() prints every flag with
     its variable and default (for --help).
+
+    What it owns: nothing; it fills the caller's node_config_t (fixed-size
+    strings, no pointers into argv or the environment).
+
+    How to call it: node_config_load once at start, before any thread.
+
+    Errors: LEDGER_E_INVALID with a reason in `why` for an unknown flag, a
+    value that does not parse or is out of its range, or a string over its
+    field's size. A NULL config or argv is a bug, asserted.
+
+    Thread: not thread-safe (getopt_long's globals): main's thread, at start.
 */
 #ifndef LEDGER_NODE_CONFIG_H
 #define LEDGER_NODE_CONFIG_H
@@ -19,10 +30,11 @@
 #include <stdio.h>
 #include "ledger_err.h"
 
-#define NODE_ENDPOINT_MAX 255
-#define NODE_PATH_MAX 1024
-#define NODE_HOST_MAX 64
-#define NODE_BATCH_MAX_LIMIT 16384u            /* most inbound messages one commit may take */
+#define NODE_NAME_MAX 32            /* bytes of a node name (an origin: PROTO_NODE_MAX) */
+#define NODE_ENDPOINT_MAX 255       /* bytes of a ZeroMQ endpoint */
+#define NODE_PATH_MAX 1024          /* bytes of a path (with its terminating NUL) */
+#define NODE_HOST_MAX 64            /* bytes of a listen address (with its terminating NUL) */
+#define NODE_BATCH_MAX_LIMIT 16384u /* most inbound messages one commit may take */
 #define NODE_CHECKPOINT_CHUNK_LIMIT 1000000u   /* most balances --checkpoint-chunk may ask for */
 #define NODE_PREALLOC_BYTES_LIMIT (1ull << 30) /* most --prealloc-bytes may ask for: 1 GiB */
 #define NODE_HTTP_THREADS_LIMIT 64u            /* most --http-threads may ask for */
@@ -31,7 +43,7 @@ typedef enum { NODE_KIND_GATEWAY, NODE_KIND_ACCOUNTS, NODE_KIND_FRAUD } node_kin
 
 typedef struct {
     node_kind_t kind;
-    char name[33];                        /* origin of messages: "gateway", ... */
+    char name[NODE_NAME_MAX + 1];         /* origin of messages: "gateway", ... */
     char data_dir[NODE_PATH_MAX];         /* LEDGER_DATA_DIR, --data-dir */
     char inbox[NODE_ENDPOINT_MAX + 1];    /* LEDGER_INBOX, --inbox: ROUTER bind */
     char feed[NODE_ENDPOINT_MAX + 1];     /* LEDGER_FEED, --feed: PUB bind */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define NODE_MSG_SEQUENCE "msg"
+#define NODE_CTX_PUBLISH_FIRST_CAP 64 /* feed copies allocated at first, then doubled */
 
 void node_ctx_init(node_ctx_t *ctx, store_txn_t *txn, const char *node_name, uint64_t now_ms)
 {
@@ -21,6 +22,7 @@ void node_ctx_init(node_ctx_t *ctx, store_txn_t *txn, const char *node_name, uin
 
 void node_ctx_reset(node_ctx_t *ctx)
 {
+    assert(ctx);
     for (size_t i = 0; i < ctx->published_count; i++)
         free(ctx->published[i].data);
     ctx->published_count = 0;
@@ -28,6 +30,7 @@ void node_ctx_reset(node_ctx_t *ctx)
 
 void node_ctx_begin(node_ctx_t *ctx, store_txn_t *txn, uint64_t now_ms)
 {
+    assert(ctx && txn);
     node_ctx_reset(ctx);
     ctx->txn = txn;
     ctx->now_ms = now_ms;
@@ -35,6 +38,7 @@ void node_ctx_begin(node_ctx_t *ctx, store_txn_t *txn, uint64_t now_ms)
 
 void node_ctx_fini(node_ctx_t *ctx)
 {
+    assert(ctx);
     node_ctx_reset(ctx);
     free(ctx->published);
     ctx->published = NULL;
@@ -46,7 +50,7 @@ static ledger_err_t keep_for_feed(node_ctx_t *ctx, proto_type_t type, void *data
     if (ctx->published_count == ctx->published_cap) {
         if (ctx->published_cap >= NODE_CTX_PUBLISH_MAX)
             return LEDGER_E_TOO_LARGE;
-        size_t cap = ctx->published_cap ? ctx->published_cap * 2 : 64;
+        size_t cap = ctx->published_cap ? ctx->published_cap * 2 : NODE_CTX_PUBLISH_FIRST_CAP;
         node_published_t *grown = realloc(ctx->published, cap * sizeof *grown);
         if (!grown)
             return LEDGER_E_NOMEM;
@@ -57,8 +61,8 @@ static ledger_err_t keep_for_feed(node_ctx_t *ctx, proto_type_t type, void *data
     return LEDGER_OK;
 }
 
-ledger_err_t node_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_count,
-                       proto_msg_t *msg, const proto_msg_t *cause)
+ledger_err_t node_ctx_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_count,
+                           proto_msg_t *msg, const proto_msg_t *cause)
 {
     assert(ctx && ctx->txn && msg);
     uint64_t seq;

@@ -3,13 +3,26 @@
     The saga handlers of every node are pure functions over the store: they
     take a node_ctx_t (the open write transaction, the node's name, the
     current time) and one decoded message, write their effects through
-    ctx->txn and send messages only through node_emit(), which puts them in
+    ctx->txn and send messages only through node_ctx_emit(), which puts them in
     the outbox inside the same transaction. No sockets, no clocks, no I/O:
     this is what the unit tests drive.
 
     After the runtime commits the transaction it publishes every emitted
     message on the node's feed (node_ctx_published) and the relay delivers
     the outbox. If the transaction aborts, nothing was emitted.
+
+    What it owns: the encoded copies of the messages emitted in the current
+    transaction (for the feed), until node_ctx_reset. The transaction and
+    the node's name are the caller's.
+
+    How to call it: node_ctx_init once; node_ctx_begin at the start of each
+    run of a write transaction; handlers call node_ctx_emit; node_ctx_reset
+    after the feed was published (or the transaction dropped);
+    node_ctx_fini at the end.
+
+    Errors: node_ctx_emit returns the store's errors, LEDGER_E_NOMEM, and
+    LEDGER_E_INVALID for a message that fails proto_validate. A NULL ctx or
+    transaction is a bug, asserted.
 
     Thread: a node_ctx_t is used by the one thread that owns its transaction.
 */
@@ -71,7 +84,7 @@ void node_ctx_fini(node_ctx_t *ctx);
     `peer_count` may be 0 (publish only: a local event).
     Errors: LEDGER_E_INVALID if `msg` fails proto_validate (a bug in the
     caller), store errors, LEDGER_E_NOMEM. */
-ledger_err_t node_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_count,
-                       proto_msg_t *msg, const proto_msg_t *cause);
+ledger_err_t node_ctx_emit(node_ctx_t *ctx, const char *const *peers, size_t peer_count,
+                           proto_msg_t *msg, const proto_msg_t *cause);
 
 #endif

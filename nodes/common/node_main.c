@@ -1,35 +1,40 @@
 /* node_main.c: start-up and shutdown shared by the node executables. */
 #include "node_main.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "node_log.h"
 
+#define NODE_MAIN_WHY_BYTES 256 /* the reason a bad option is refused */
+
 int node_main_setup(node_config_t *config, node_kind_t kind, int argc, char **argv)
 {
-    char why[256] = "";
+    assert(config && argv);
+    char why[NODE_MAIN_WHY_BYTES] = "";
     if (node_config_load(config, kind, argc, argv, why, sizeof why) != LEDGER_OK) {
         fprintf(stderr, "%s: %s\n", argv[0], why);
-        return 2;
+        return NODE_MAIN_EXIT_USAGE;
     }
     if (config->help) {
         node_config_usage(kind, stdout);
-        return 0;
+        return NODE_MAIN_EXIT_OK;
     }
     node_log_init(config->name, (node_log_level_t)config->log_level);
-    return -1;
+    return NODE_MAIN_GO_ON;
 }
 
 int node_main_run(const node_config_t *config, const node_app_t *app,
                   const node_main_hooks_t *hooks)
 {
+    assert(config && app);
     node_main_hooks_t none = {0};
     if (!hooks)
         hooks = &none;
     node_t *node = NULL;
     if (node_new(config, app, &node) != LEDGER_OK)
-        return 1;
+        return NODE_MAIN_EXIT_FAILURE;
     admin_http_config_t ac = {
         .host = config->admin_host,
         .port = config->admin_port,
@@ -45,16 +50,16 @@ int node_main_run(const node_config_t *config, const node_app_t *app,
     admin_http_t *admin = NULL;
     if (admin_http_start(&ac, &admin) != LEDGER_OK) {
         node_destroy(&node);
-        return 1;
+        return NODE_MAIN_EXIT_FAILURE;
     }
-    int code = hooks->before_run ? hooks->before_run(node, hooks->arg) : 0;
-    if (code == 0) {
-        code = node_run(node) == LEDGER_OK ? 0 : 1;
+    int code = hooks->before_run ? hooks->before_run(node, hooks->arg) : NODE_MAIN_EXIT_OK;
+    if (code == NODE_MAIN_EXIT_OK) {
+        code = node_run(node) == LEDGER_OK ? NODE_MAIN_EXIT_OK : NODE_MAIN_EXIT_FAILURE;
         if (hooks->after_run)
             hooks->after_run(node, hooks->arg);
     }
     admin_http_destroy(&admin);
     node_destroy(&node);
-    node_log(NODE_LOG_INFO, "event=stopped code=%d", code);
+    node_log_write(NODE_LOG_INFO, "event=stopped code=%d", code);
     return code;
 }

@@ -5,6 +5,18 @@
     (token from LEDGER_ADMIN_TOKEN), calls the node's own start hook (the
     gateway starts its public HTTP server there), runs the loop until
     SIGTERM/SIGINT, and tears everything down in reverse order.
+
+    What it owns: the node and its admin server, for the length of
+    node_main_run. The hooks and their argument are the caller's.
+
+    How to call it: from main: code = node_main_setup(...); if code !=
+    NODE_MAIN_GO_ON return code; ...; return node_main_run(...).
+
+    Errors: exit codes (NODE_MAIN_EXIT_*), with the reason printed
+    (setup) or logged (run).
+
+    Thread: main's thread; the hooks run on it too (node_metrics on the
+    admin server's thread).
 */
 #ifndef LEDGER_NODE_MAIN_H
 #define LEDGER_NODE_MAIN_H
@@ -12,6 +24,13 @@
 #include "admin_http.h"
 #include "node.h"
 #include "node_config.h"
+
+/* Exit codes of the node executables. */
+#define NODE_MAIN_EXIT_OK 0      /* stopped on request, or --help */
+#define NODE_MAIN_EXIT_FAILURE 1 /* could not start, or the loop failed */
+#define NODE_MAIN_EXIT_USAGE 2   /* a bad option or value */
+/* Returned by node_main_setup when the caller should go on. */
+#define NODE_MAIN_GO_ON (-1)
 
 typedef struct {
     const char *admin_route_path; /* extra admin GET route, or NULL */
@@ -28,7 +47,8 @@ typedef struct {
     void *arg;
 } node_main_hooks_t;
 
-/* Returns an exit code to use now (0 after --help, 2 for a bad option) or -1 to go on. */
+/*  Returns an exit code to use now (NODE_MAIN_EXIT_OK after --help,
+    NODE_MAIN_EXIT_USAGE for a bad option) or NODE_MAIN_GO_ON. */
 int node_main_setup(node_config_t *config, node_kind_t kind, int argc, char **argv);
 
 /* Runs the node to the end; returns the process exit code. `hooks` may be NULL. */

@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-void node_histogram_observe(node_histogram_t *h, const uint64_t *bounds, size_t n, uint64_t value)
+void node_metrics_histogram_observe(node_histogram_t *h, const uint64_t *bounds, size_t n,
+                                    uint64_t value)
 {
-    assert(n <= NODE_HISTOGRAM_BUCKETS_MAX);
+    assert(h && (bounds || n == 0) && n <= NODE_HISTOGRAM_BUCKETS_MAX);
     h->count++;
     h->sum += value;
     for (size_t i = 0; i < n; i++) {
@@ -38,9 +39,10 @@ static const char *method_label(const char *method)
     return "other";
 }
 
-void node_http_counts_add(node_http_counts_t *t, const char *method, const char *route,
-                          unsigned status)
+void node_metrics_http_count_add(node_http_counts_t *t, const char *method, const char *route,
+                                 unsigned status)
 {
+    assert(t);
     char label[NODE_HTTP_ROUTE_MAX + 1];
     const char *m = method_label(method);
     snprintf(label, sizeof label, "%s", route && *route ? route : "other");

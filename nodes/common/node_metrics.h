@@ -11,6 +11,15 @@
     caller (never the raw URL), so the table cannot grow with traffic; a
     pair that does not fit is counted under route "other".
 
+    What it owns: nothing; the histograms and tables are the caller's plain
+    structs (fixed size, no allocation).
+
+    How to call it: node_metrics_histogram_observe per observation,
+    node_metrics_http_count_add per answered request; read the structs.
+
+    Errors: none: values above the last bound count as `over`, pairs that
+    do not fit the table are folded into "other" (or dropped).
+
     Thread: none of these lock; the owner does.
 */
 #ifndef LEDGER_NODE_METRICS_H
@@ -22,6 +31,7 @@
 #define NODE_HISTOGRAM_BUCKETS_MAX 16
 #define NODE_HTTP_COUNTS_MAX 64 /* (route, status) pairs */
 #define NODE_HTTP_ROUTE_MAX 47  /* bytes of a route label */
+#define NODE_HTTP_METHOD_MAX 7  /* bytes of a method label ("OPTIONS") */
 
 /* Upper bounds of the batch size buckets (messages per write batch). */
 #define NODE_BATCH_SIZE_BOUNDS                                                                     \
@@ -42,10 +52,12 @@ typedef struct {
 } node_histogram_t;
 
 /* Counts `value` into `h` whose bucket bounds are `bounds[0..n)` (ascending, n <= max). */
-void node_histogram_observe(node_histogram_t *h, const uint64_t *bounds, size_t n, uint64_t value);
+void node_metrics_histogram_observe(node_histogram_t *h, const uint64_t *bounds, size_t n,
+                                    uint64_t value);
 
 typedef struct {
-    char method[8]; /* GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS or "other" */
+    char method[NODE_HTTP_METHOD_MAX +
+                1]; /* GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS or "other" */
     char route[NODE_HTTP_ROUTE_MAX + 1];
     unsigned status;
     uint64_t count;
@@ -58,7 +70,7 @@ typedef struct {
 
 /*  Counts one `method` request of `route` answered with `status` (route
     truncated to the label limit; methods outside the known set count as "other"). */
-void node_http_counts_add(node_http_counts_t *t, const char *method, const char *route,
-                          unsigned status);
+void node_metrics_http_count_add(node_http_counts_t *t, const char *method, const char *route,
+                                 unsigned status);
 
 #endif

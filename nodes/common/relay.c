@@ -36,6 +36,13 @@
     Times are CLOCK_MONOTONIC ms (the caller's now_ms): the relay's state is
     in memory only, and a step of the wall clock must not stall it. */
 #define RELAY_SILENCE_MIN_MS 500u
+#define RELAY_INFLIGHT_FIRST_CAP 1024 /* in-flight entries allocated at first, then doubled */
+/* Settled entries that may pile up before they are dropped from the in-flight array. */
+#define RELAY_COMPACT_AFTER_DONE 1024
+/* A resend is logged at this attempt, then every RELAY_LOG_RESEND_EVERY attempts. */
+#define RELAY_LOG_RESEND_FIRST 3
+#define RELAY_LOG_RESEND_EVERY 20
+#define RELAY_WHY_BYTES 128 /* reason text of an answer that does not decode */
 
 typedef struct {
     uint64_t seq;
@@ -74,8 +81,7 @@ ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_co
                        uint32_t retry_min_ms, uint32_t retry_max_ms, relay_t **relay_out)
 {
     assert(store && relay_out && retry_min_ms > 0 && retry_max_ms >= retry_min_ms);
-    if (peer_count > RELAY_PEERS_MAX)
-        return LEDGER_E_INVALID;
+    assert(peer_count <= RELAY_PEERS_MAX && (peers || peer_count == 0));
     relay_t *self = calloc(1, sizeof *self);
     if (!self)
         return LEDGER_E_NOMEM;
@@ -94,12 +100,12 @@ ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_co
         self->peer_count = i + 1;
         zsock_set_linger(sock, 0);
         zsock_set_immediate(sock, 1); /* no queueing to a peer that is not connected */
-        zsock_set_sndhwm(sock, 100000);
-        zsock_set_rcvhwm(sock, 100000);
-        zsock_set_maxmsgsize(sock, PROTO_FRAME_MAX + 1024);
+        zsock_set_sndhwm(sock, RELAY_HWM_MESSAGES);
+        zsock_set_rcvhwm(sock, RELAY_HWM_MESSAGES);
+        zsock_set_maxmsgsize(sock, RELAY_MSG_MAX_BYTES);
         if (zsock_connect(sock, "%s", peers[i].endpoint) != 0) {
-            node_log(NODE_LOG_ERROR, "event=relay_connect_failed peer=%s endpoint=%s",
-                     peers[i].name, peers[i].endpoint);
+            node_log_write(NODE_LOG_ERROR, "event=relay_connect_failed peer=%s endpoint=%s",
+                           peers[i].name, peers[i].endpoint);
             relay_destroy(&self);
             return LEDGER_E_INVALID;
         }
@@ -110,7 +116,8 @@ ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_co
 
 void relay_destroy(relay_t **relay_p)
 {
-    if (!relay_p || !*relay_p)
+    assert(relay_p);
+    if (!*relay_p)
         return;
     relay_t *self = *relay_p;
     for (size_t i = 0; i < self->peer_count; i++)
@@ -122,12 +129,13 @@ void relay_destroy(relay_t **relay_p)
 
 void *relay_socket(relay_t *relay, size_t index)
 {
-    assert(index < relay->peer_count);
+    assert(relay && index < relay->peer_count);
     return zsock_resolve(relay->peers[index]);
 }
 
 size_t relay_peer_count(const relay_t *relay)
 {
+    assert(relay);
     return relay->peer_count;
 }
 
@@ -178,7 +186,7 @@ static int find_peer(const relay_t *self, const char *name)
 static ledger_err_t inflight_push(relay_t *self, inflight_t entry)
 {
     if (self->inflight_count == self->inflight_cap) {
-        size_t cap = self->inflight_cap ? self->inflight_cap * 2 : 1024;
+        size_t cap = self->inflight_cap ? self->inflight_cap * 2 : RELAY_INFLIGHT_FIRST_CAP;
         inflight_t *grown = realloc(self->inflight, cap * sizeof *grown);
         if (!grown)
             return LEDGER_E_NOMEM;
@@ -206,7 +214,8 @@ static inflight_t *inflight_find(relay_t *self, uint64_t seq)
 
 static void inflight_compact(relay_t *self)
 {
-    if (self->inflight_done < 1024 || self->inflight_done * 2 < self->inflight_count)
+    if (self->inflight_done < RELAY_COMPACT_AFTER_DONE ||
+        self->inflight_done * 2 < self->inflight_count)
         return;
     size_t kept = 0;
     for (size_t i = 0; i < self->inflight_count; i++)
@@ -216,70 +225,90 @@ static void inflight_compact(relay_t *self)
     self->inflight_done = 0;
 }
 
+/*  Reads one whole message from `sock` without blocking, keeping its first
+    two frames in `frames` (*got_out: how many frames it had, 3 for "more
+    than two"; extras are discarded). Returns false when the socket ran dry:
+    with *got_out == 0 nothing was read. */
+static bool read_message(void *sock, zmq_msg_t frames[2], size_t *got_out)
+{
+    size_t got = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&part);
+            *got_out = got;
+            return false;
+        }
+        more = zmq_msg_more(&part);
+        if (got < 2)
+            frames[got++] = part;
+        else {
+            zmq_msg_close(&part);
+            got = 3;
+        }
+    }
+    *got_out = got;
+    return true;
+}
+
+/*  Turns one answer of peer `index` ([tags][ack or nack]) into one
+    relay_answer_t per tag in `answers` (room for PROTO_ACK_TAGS_MAX).
+    Returns how many; 0 for a malformed answer (logged). */
+static size_t decode_answer(relay_t *self, size_t index, zmq_msg_t frames[2], size_t got,
+                            relay_answer_t *answers, uint64_t now_ms)
+{
+    size_t tags = 0;
+    if (got != 2 || proto_tags_unpack(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]),
+                                      self->answer_tags, &tags) != LEDGER_OK) {
+        node_log_write(NODE_LOG_WARN, "event=bad_answer peer=%s frames=%zu",
+                       self->peer_names[index], got);
+        return 0;
+    }
+    proto_msg_t reply;
+    char why[RELAY_WHY_BYTES] = "";
+    ledger_err_t err =
+        proto_decode(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]), &reply, why, sizeof why);
+    if (!err && reply.type == PROTO_NACK && tags != 1)
+        snprintf(why, sizeof why, "a nack answers one tag, not %zu", tags);
+    size_t n = 0;
+    if (err || (reply.type != PROTO_ACK && reply.type != PROTO_NACK) ||
+        (reply.type == PROTO_NACK && tags != 1)) {
+        node_log_write(NODE_LOG_WARN,
+                       "event=bad_answer peer=%s tag=%llu tags=%zu error=%s reason=\"%s\"",
+                       self->peer_names[index], (unsigned long long)self->answer_tags[0], tags,
+                       ledger_err_name(err), why);
+    } else {
+        self->last_answer_ms[index] = now_ms;
+        for (size_t t = 0; t < tags; t++) {
+            relay_answer_t *a = &answers[n++];
+            a->tag = self->answer_tags[t];
+            a->ack = reply.type == PROTO_ACK;
+            a->code[0] = a->reason[0] = '\0'; /* an ack has none: no copy per tag */
+            if (!a->ack) {
+                snprintf(a->code, sizeof a->code, "%s", reply.body.reply.code);
+                snprintf(a->reason, sizeof a->reason, "%s", reply.body.reply.reason);
+            }
+        }
+    }
+    proto_msg_release(&reply);
+    return n;
+}
+
 size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, size_t max,
                           uint64_t now_ms)
 {
+    assert(self && index < self->peer_count && (answers || max == 0));
     void *sock = zsock_resolve(self->peers[index]);
     size_t n = 0;
     while (max - n >= PROTO_ACK_TAGS_MAX) {
         zmq_msg_t frames[2];
         size_t got = 0;
-        bool more = true;
-        bool drained = false;
-        /* Read one whole message; keep at most two frames, discard extras. */
-        while (more) {
-            zmq_msg_t part;
-            zmq_msg_init(&part);
-            if (zmq_msg_recv(&part, sock, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&part);
-                drained = true;
-                break;
-            }
-            more = zmq_msg_more(&part);
-            if (got < 2)
-                frames[got++] = part;
-            else {
-                zmq_msg_close(&part);
-                got = 3;
-            }
-        }
+        bool drained = !read_message(sock, frames, &got);
         if (drained && got == 0)
             break;
-        size_t tags = 0;
-        bool ok = got == 2 && proto_tags_unpack(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]),
-                                                self->answer_tags, &tags) == LEDGER_OK;
-        if (ok) {
-            proto_msg_t reply;
-            char why[128] = "";
-            ledger_err_t err = proto_decode(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]),
-                                            &reply, why, sizeof why);
-            if (!err && reply.type == PROTO_NACK && tags != 1)
-                snprintf(why, sizeof why, "a nack answers one tag, not %zu", tags);
-            if (err || (reply.type != PROTO_ACK && reply.type != PROTO_NACK) ||
-                (reply.type == PROTO_NACK && tags != 1)) {
-                node_log(NODE_LOG_WARN,
-                         "event=bad_answer peer=%s tag=%llu tags=%zu error=%s reason=\"%s\"",
-                         self->peer_names[index], (unsigned long long)self->answer_tags[0], tags,
-                         ledger_err_name(err), why);
-                ok = false;
-            } else {
-                self->last_answer_ms[index] = now_ms;
-                for (size_t t = 0; t < tags; t++) {
-                    relay_answer_t *a = &answers[n++];
-                    a->tag = self->answer_tags[t];
-                    a->ack = reply.type == PROTO_ACK;
-                    a->code[0] = a->reason[0] = '\0'; /* an ack has none: no copy per tag */
-                    if (!a->ack) {
-                        snprintf(a->code, sizeof a->code, "%s", reply.body.reply.code);
-                        snprintf(a->reason, sizeof a->reason, "%s", reply.body.reply.reason);
-                    }
-                }
-            }
-            proto_msg_release(&reply);
-        } else {
-            node_log(NODE_LOG_WARN, "event=bad_answer peer=%s frames=%zu", self->peer_names[index],
-                     got);
-        }
+        n += decode_answer(self, index, frames, got, answers + n, now_ms);
         for (size_t i = 0; i < got && i < 2; i++)
             zmq_msg_close(&frames[i]);
         if (drained)
@@ -290,6 +319,7 @@ size_t relay_read_answers(relay_t *self, size_t index, relay_answer_t *answers, 
 
 size_t relay_take_local_nacks(relay_t *self, relay_answer_t *answers, size_t max)
 {
+    assert(self && (answers || max == 0));
     size_t n = self->local_nack_count < max ? self->local_nack_count : max;
     memcpy(answers, self->local_nacks, n * sizeof *answers);
     memmove(self->local_nacks, self->local_nacks + n,
@@ -300,6 +330,7 @@ size_t relay_take_local_nacks(relay_t *self, relay_answer_t *answers, size_t max
 
 void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count)
 {
+    assert(self && (answers || count == 0));
     bool newer_answered = false;
     for (size_t i = 0; i < count; i++) {
         inflight_t *e = inflight_find(self, answers[i].tag);
@@ -335,7 +366,8 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         ledger_err_t err =
             store_outbox_take_due(txn, UINT64_MAX, self->cursor_seq, self->load, want, &n);
         if (err) {
-            node_log(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
+            node_log_write(NODE_LOG_ERROR, "event=outbox_read_failed error=%s",
+                           ledger_err_name(err));
             return;
         }
         for (size_t i = 0; i < n; i++) {
@@ -345,15 +377,15 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             if (peer < 0) {
                 /* Nobody will ever answer it: dead-letter it (visible, replayable once
                    the peer is configured) instead of holding /health down forever. */
-                node_log(NODE_LOG_ERROR, "event=outbox_unknown_peer seq=%llu peer=%s",
-                         (unsigned long long)o->seq, o->peer);
+                node_log_write(NODE_LOG_ERROR, "event=outbox_unknown_peer seq=%llu peer=%s",
+                               (unsigned long long)o->seq, o->peer);
                 if (self->local_nack_count < RELAY_LOCAL_NACKS_MAX) {
                     relay_answer_t *a = &self->local_nacks[self->local_nack_count++];
                     memset(a, 0, sizeof *a);
                     a->tag = o->seq;
                     snprintf(a->code, sizeof a->code, "unknown_peer");
-                    snprintf(a->reason, sizeof a->reason, "no peer named '%.32s' is configured",
-                             o->peer);
+                    snprintf(a->reason, sizeof a->reason, "no peer named '%.*s' is configured",
+                             STORE_PEER_MAX, o->peer);
                 } else {
                     self->cursor_seq = o->seq - 1; /* come back for it after the next batch */
                     return;
@@ -389,11 +421,12 @@ static void log_redelivery(const relay_t *self, const inflight_t *e, const store
     bool decoded = proto_decode(o->msg, o->msg_size, &msg, NULL, 0) == LEDGER_OK;
     if (decoded)
         proto_msg_id(&msg, id);
-    node_log(NODE_LOG_WARN,
-             "event=redelivering peer=%s tag=%llu attempts=%u id=%s type=%s corr=%s cause=%s",
-             self->peer_names[e->peer], (unsigned long long)e->seq, e->attempts, id,
-             decoded ? proto_type_name(msg.type) : "-", decoded && msg.corr[0] ? msg.corr : "-",
-             decoded && msg.cause[0] ? msg.cause : "-");
+    node_log_write(NODE_LOG_WARN,
+                   "event=redelivering peer=%s tag=%llu attempts=%u id=%s type=%s corr=%s cause=%s",
+                   self->peer_names[e->peer], (unsigned long long)e->seq, e->attempts, id,
+                   decoded ? proto_type_name(msg.type) : "-",
+                   decoded && msg.corr[0] ? msg.corr : "-",
+                   decoded && msg.cause[0] ? msg.cause : "-");
     if (decoded)
         proto_msg_release(&msg);
 }
@@ -457,7 +490,8 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             continue;
         }
         if (err) {
-            node_log(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
+            node_log_write(NODE_LOG_ERROR, "event=outbox_read_failed error=%s",
+                           ledger_err_name(err));
             return;
         }
         /* attempts counts tries, sent or not, so a peer that is away backs off too; the
@@ -471,7 +505,8 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             if (e->sent) {
                 e->attempts++;
                 self->stats.redelivered++;
-                if (e->attempts == 3 || e->attempts % 20 == 0)
+                if (e->attempts == RELAY_LOG_RESEND_FIRST ||
+                    e->attempts % RELAY_LOG_RESEND_EVERY == 0)
                     log_redelivery(self, e, &o);
             } else {
                 e->sent = true;
@@ -492,10 +527,11 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
 
 uint64_t relay_pump(relay_t *self, uint64_t now_ms, uint64_t idle_ms)
 {
+    assert(self);
     store_txn_t *txn = NULL;
     ledger_err_t err = store_txn_begin(self->store, false, &txn);
     if (err) {
-        node_log(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
+        node_log_write(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
         return self->retry_min_ms;
     }
     load_new(self, txn, now_ms);
@@ -509,6 +545,7 @@ uint64_t relay_pump(relay_t *self, uint64_t now_ms, uint64_t idle_ms)
 
 void relay_get_stats(const relay_t *self, relay_stats_t *stats_out)
 {
+    assert(self && stats_out);
     *stats_out = self->stats;
     stats_out->inflight = self->inflight_count - self->inflight_done;
 }

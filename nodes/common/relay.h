@@ -17,6 +17,22 @@
     Retry state lives in memory only: persisting it would cost a write per
     send, and losing it on a crash only means an early resend.
 
+    What it owns: one DEALER per peer and the in-flight table (seq, peer,
+    attempts, deadlines). The store is the caller's; the relay only reads
+    it (in its own read transactions): the caller deletes or dead-letters
+    answered entries in its write transaction, then calls relay_settled.
+
+    How to call it: relay_new; each turn of the loop relay_read_answers (per
+    peer) and relay_take_local_nacks, the caller commits, relay_settled,
+    then relay_pump (also when its returned timeout expires);
+    relay_destroy.
+
+    Errors: relay_new returns LEDGER_E_NOMEM, LEDGER_E_IO (a socket) or
+    LEDGER_E_INVALID (an endpoint that does not connect). Nothing else
+    fails: an outbox that cannot be read is logged and tried at the next
+    pump; a malformed answer is logged and skipped. More than
+    RELAY_PEERS_MAX peers or a NULL relay is a bug, asserted.
+
     Thread: the relay and its sockets belong to the node loop's thread.
 */
 #ifndef LEDGER_RELAY_H
@@ -26,12 +42,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ledger_err.h"
+#include "proto.h"
 #include "store.h"
 
-#define RELAY_PEERS_MAX 4
+#define RELAY_PEERS_MAX 4         /* peers of one node (node_app_t.peers) */
 #define RELAY_INFLIGHT_MAX 200000 /* entries in flight across all peers */
 #define RELAY_LOAD_BATCH 1024     /* outbox entries read per pass */
 #define RELAY_LOCAL_NACKS_MAX 256 /* entries for unknown peers waiting to be dead-lettered */
+/* Largest message a socket of the mesh takes: a frame plus room for the frames around it. */
+#define RELAY_MSG_MAX_BYTES (PROTO_FRAME_MAX + 1024)
+#define RELAY_HWM_MESSAGES 100000 /* messages a socket of the mesh queues each way */
 
 typedef struct relay_t relay_t;
 
@@ -60,9 +80,9 @@ size_t relay_peer_count(const relay_t *relay);
 /* One answer read from a peer socket. */
 typedef struct {
     uint64_t tag;
-    bool ack;         /* false: nack */
-    char code[49];    /* nack code */
-    char reason[257]; /* nack reason */
+    bool ack;                          /* false: nack */
+    char code[PROTO_CODE_MAX + 1];     /* nack code */
+    char reason[PROTO_REASON_MAX + 1]; /* nack reason */
 } relay_answer_t;
 
 /*  Reads up to `max` answers waiting on peer socket `index` without

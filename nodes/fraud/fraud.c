@@ -612,7 +612,7 @@ ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const prot
     text_copy(v->reason, sizeof v->reason, d.reason);
     /* accounts acts on the verdict; the gateway shows it (and its rules) in the timeline. */
     const char *peers[] = {NODE_PEER_ACCOUNTS, NODE_PEER_GATEWAY};
-    return node_emit(ctx, peers, 2, &out, msg);
+    return node_ctx_emit(ctx, peers, 2, &out, msg);
 }
 
 /* --- migration of the first risk key layout ------------------------------ */

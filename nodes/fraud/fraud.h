@@ -5,7 +5,7 @@
     sends fraud.approved (no rule fired) or fraud.rejected to accounts (and
     the gateway, for the timeline). Pure
     logic over the store, like every saga handler: reads and writes only
-    through ctx->txn, sends only through node_emit(), time is ctx->now_ms.
+    through ctx->txn, sends only through node_ctx_emit(), time is ctx->now_ms.
     The one piece of I/O here is fraud_rules_load_file(), configuration
     loading at start-up, never called by a handler.
 
@@ -147,7 +147,7 @@ ledger_err_t fraud_rules_load_file(fraud_rules_t *rules, const char *path, char 
     when the transfer was already decided (nothing changes).
     Errors: LEDGER_E_INVALID for any other message type (nothing written;
     the runtime nacks it), LEDGER_E_CORRUPT for a stored record that does
-    not parse, store and node_emit errors (the caller aborts the
+    not parse, store and node_ctx_emit errors (the caller aborts the
     transaction: some writes may have been made). */
 ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const proto_msg_t *msg);
 

@@ -24,12 +24,13 @@ static ledger_err_t on_start(node_ctx_t *ctx, void *app)
     size_t migrated = 0;
     ledger_err_t err = fraud_migrate_risk(ctx->txn, &migrated);
     if (!err && migrated)
-        node_log(NODE_LOG_INFO, "event=risk_keys_migrated count=%zu", migrated);
+        node_log_write(NODE_LOG_INFO, "event=risk_keys_migrated count=%zu", migrated);
     if (err)
-        node_log(NODE_LOG_ERROR,
-                 "event=risk_migration_failed error=%s detail=\"a risk key of the first layout "
-                 "has an impossible size or an empty id; nothing was changed\"",
-                 ledger_err_name(err));
+        node_log_write(
+            NODE_LOG_ERROR,
+            "event=risk_migration_failed error=%s detail=\"a risk key of the first layout "
+            "has an impossible size or an empty id; nothing was changed\"",
+            ledger_err_name(err));
     return err;
 }
 

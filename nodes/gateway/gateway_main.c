@@ -61,7 +61,7 @@ static void count_request(void *arg, const char *method, const char *route, unsi
 static void log_line(void *arg, const char *line)
 {
     (void)arg;
-    node_log(NODE_LOG_ERROR, "event=http_error detail=\"%s\"", line);
+    node_log_write(NODE_LOG_ERROR, "event=http_error detail=\"%s\"", line);
 }
 
 static int start_http(node_t *node, void *arg)
@@ -89,12 +89,12 @@ static int start_http(node_t *node, void *arg)
         .max_pending = c->max_pending,
     };
     if (gateway_http_start(&hc, &gw->http) != LEDGER_OK) {
-        node_log(NODE_LOG_ERROR, "event=http_start_failed host=%s port=%u", c->http_host,
-                 c->http_port);
+        node_log_write(NODE_LOG_ERROR, "event=http_start_failed host=%s port=%u", c->http_host,
+                       c->http_port);
         return 1;
     }
-    node_log(NODE_LOG_INFO, "event=http_listening host=%s port=%u", c->http_host,
-             gateway_http_port(gw->http));
+    node_log_write(NODE_LOG_INFO, "event=http_listening host=%s port=%u", c->http_host,
+                   gateway_http_port(gw->http));
     return 0;
 }
 

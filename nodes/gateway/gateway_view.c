@@ -928,7 +928,7 @@ ledger_err_t gateway_view_submit(node_ctx_t *ctx, const gateway_transfer_request
     memcpy(body->currency, req->currency, sizeof body->currency);
     memcpy(body->reference, req->reference, sizeof body->reference);
     static const char *const peers[] = {NODE_PEER_ACCOUNTS};
-    err = node_emit(ctx, peers, 1, &msg, NULL);
+    err = node_ctx_emit(ctx, peers, 1, &msg, NULL);
     if (err)
         goto done;
 
@@ -968,7 +968,7 @@ ledger_err_t gateway_view_submit(node_ctx_t *ctx, const gateway_transfer_request
 done:
     free(rec);
     /* From here on writes may have happened: the two "refused, nothing written" codes must not
-       leak out (node_emit's INVALID would be a bug in this file, not a bad request). */
+       leak out (node_ctx_emit's INVALID would be a bug in this file, not a bad request). */
     if (err == LEDGER_E_INVALID || err == LEDGER_E_EXISTS)
         err = LEDGER_E_CORRUPT;
     return err;

@@ -9,7 +9,7 @@
                             "evt/" + be64 seq -> event record (the event log, gateway_events.h)
 
     gateway_view_submit() turns a validated request into a pending
-    transfer and its transfer.requested message (via node_emit, inside the
+    transfer and its transfer.requested message (via node_ctx_emit, inside the
     caller's transaction). gateway_view_apply() folds the status events that the
     accounts node sends back into the view. The readers turn view records into
     the JSON the HTTP API serves. The HTTP layer (gateway_http.h) and the unit

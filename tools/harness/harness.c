@@ -1,6 +1,7 @@
 /* harness.c: endpoints, message files and encoding for ledger-harness. */
 #include "harness.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ static const harness_node_t NODES[] = {
 ledger_err_t harness_resolve(const char *name, harness_socket_kind_t kind,
                              char out[HARNESS_ENDPOINT_MAX + 1], char *node_out)
 {
+    assert(name && out);
     const char *endpoint = NULL;
     const char *node = name;
     if (strstr(name, "://")) {
@@ -95,6 +97,7 @@ json_t *harness_envelope_complete(json_t *envelope)
 ledger_err_t harness_encode(const json_t *envelope, bool raw, void **frame_out, size_t *size_out,
                             char *why, size_t why_size)
 {
+    assert(envelope && frame_out && size_out && why);
     void *frame = NULL;
     size_t size = 0;
     ledger_err_t err = proto_json_to_frame(envelope, &frame, &size);
@@ -149,6 +152,7 @@ static ledger_err_t add_value(json_t *list, json_t *value, char *why, size_t why
 
 ledger_err_t harness_load_text(const char *text, json_t **out, char *why, size_t why_size)
 {
+    assert(text && out && why);
     json_error_t jerr;
     json_t *value = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     if (!value) {
@@ -173,6 +177,7 @@ ledger_err_t harness_load_text(const char *text, json_t **out, char *why, size_t
 
 /* Reads a whole file (at most HARNESS_MESSAGES_MAX * HARNESS_LINE_MAX would be absurd: cap it). */
 #define HARNESS_FILE_MAX (256u * 1024u * 1024u)
+#define HARNESS_READ_FIRST_BYTES 65536u /* buffer of a file read at first, doubled as it fills */
 
 static ledger_err_t read_all(const char *path, char **text_out, size_t *len_out, char *why,
                              size_t why_size)
@@ -182,7 +187,7 @@ static ledger_err_t read_all(const char *path, char **text_out, size_t *len_out,
         snprintf(why, why_size, "cannot open %s: %s", path, strerror(errno));
         return LEDGER_E_IO;
     }
-    size_t cap = 65536, len = 0;
+    size_t cap = HARNESS_READ_FIRST_BYTES, len = 0;
     char *text = malloc(cap);
     ledger_err_t err = text ? LEDGER_OK : LEDGER_E_NOMEM;
     while (!err) {
@@ -224,6 +229,7 @@ static ledger_err_t read_all(const char *path, char **text_out, size_t *len_out,
 
 ledger_err_t harness_load_file(const char *path, json_t **out, char *why, size_t why_size)
 {
+    assert(path && out && why);
     char *text = NULL;
     size_t len = 0;
     ledger_err_t err = read_all(path, &text, &len, why, why_size);

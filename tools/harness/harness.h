@@ -13,8 +13,17 @@
     JSON array of envelopes, or JSON lines; a line written by `record`
     ({"node","topic","message"}) stands for its "message".
 
-    Errors are returned, never printed; main decides what to say and the exit
-    code. Thread: single-threaded tool.
+    What it owns: nothing between calls; loaded message lists and encoded
+    frames are handed to the caller (who frees them). The sockets and the
+    command line live in harness_main.c.
+
+    How to call it: harness_load_file / harness_load_text, then per message
+    harness_envelope_complete, harness_receiver_of (for --to auto),
+    harness_resolve and harness_encode.
+
+    Errors are returned, never printed (a reason in `why`); main decides
+    what to say and the exit code (HARNESS_EXIT_*). NULL arguments are
+    bugs, asserted. Thread: single-threaded tool.
 */
 #ifndef LEDGER_HARNESS_H
 #define LEDGER_HARNESS_H

@@ -20,8 +20,18 @@
 #include "proto.h"
 #include "proto_json.h"
 
-#define HARNESS_FEEDS_MAX 8  /* --from nodes in one tap */
-#define HARNESS_TYPES_MAX 16 /* --type filters in one tap */
+#define HARNESS_FEEDS_MAX 8              /* --from nodes in one tap */
+#define HARNESS_TYPES_MAX 16             /* --type filters in one tap */
+#define HARNESS_PEERS_MAX 8              /* destinations (DEALERs) of one send or replay */
+#define HARNESS_TIMEOUT_MS_MAX 86400000u /* --timeout-ms upper bound: one day */
+#define HARNESS_U64_DIGITS_MAX 20        /* decimal digits of the largest uint64_t */
+#define HARNESS_WHY_BYTES 512            /* a reason printed to the operator */
+/* Largest message a socket takes: a frame plus room for the frames around it (as the nodes). */
+#define HARNESS_SOCKET_MSG_MAX_BYTES (PROTO_FRAME_MAX + 1024)
+#define HARNESS_FEED_HWM_MESSAGES 100000 /* feed messages a tap's SUB queues */
+#define HARNESS_POLL_SLICE_MS 1000u      /* longest wait of a tap between checks of its deadline */
+/* Tags start at the monotonic ms shifted this far: a rerun's tags differ from the last run's. */
+#define HARNESS_TAG_START_SHIFT 16
 
 typedef struct {
     const char *to;
@@ -130,7 +140,7 @@ static int usage_error(const char *usage, const char *fmt, ...)
 
 static bool parse_u64(const char *text, uint64_t max, uint64_t *out)
 {
-    if (!text || !*text || strlen(text) > 20)
+    if (!text || !*text || strlen(text) > HARNESS_U64_DIGITS_MAX)
         return false;
     uint64_t v = 0;
     for (const char *p = text; *p; p++)
@@ -180,23 +190,25 @@ static int parse_options(int argc, char **argv, int first, const char *usage, op
             o->corr = argv[++i];
         } else if (strcmp(a, "--type") == 0 && has_value) {
             if (o->type_count == HARNESS_TYPES_MAX)
-                return usage_error(usage, "at most %s --type filters", "16");
+                return usage_error(usage, "at most %d --type filters", HARNESS_TYPES_MAX);
             o->types[o->type_count++] = argv[++i];
         } else if (strcmp(a, "--from") == 0 && has_value) {
             /* Every following word up to the next option is a node. */
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
                 if (!add_from(o, argv[++i]))
-                    return usage_error(usage, "at most %s --from nodes", "8");
+                    return usage_error(usage, "at most %d --from nodes", HARNESS_FEEDS_MAX);
         } else if (strcmp(a, "--times") == 0 && has_value) {
             if (!parse_u64(argv[++i], HARNESS_TIMES_MAX, &o->times) || o->times == 0)
-                return usage_error(usage, "--times must be 1..1000000, not \"%s\"", argv[i]);
+                return usage_error(usage, "--times must be 1..%u, not \"%s\"", HARNESS_TIMES_MAX,
+                                   argv[i]);
         } else if (strcmp(a, "--count") == 0 && has_value) {
             if (!parse_u64(argv[++i], UINT32_MAX, &o->count) || o->count == 0)
                 return usage_error(usage, "--count must be a positive integer, not \"%s\"",
                                    argv[i]);
         } else if (strcmp(a, "--timeout-ms") == 0 && has_value) {
-            if (!parse_u64(argv[++i], 86400000u, &o->timeout_ms) || o->timeout_ms == 0)
-                return usage_error(usage, "--timeout-ms must be 1..86400000, not \"%s\"", argv[i]);
+            if (!parse_u64(argv[++i], HARNESS_TIMEOUT_MS_MAX, &o->timeout_ms) || o->timeout_ms == 0)
+                return usage_error(usage, "--timeout-ms must be 1..%u, not \"%s\"",
+                                   HARNESS_TIMEOUT_MS_MAX, argv[i]);
             o->timeout_given = true;
         } else if (strncmp(a, "--", 2) == 0 && !has_value && strcmp(a, "--raw") != 0) {
             return usage_error(usage, "%s needs a value", a);
@@ -239,8 +251,6 @@ typedef struct {
     zsock_t *sock;
 } peer_t;
 
-#define HARNESS_PEERS_MAX 8
-
 typedef struct {
     peer_t peers[HARNESS_PEERS_MAX];
     size_t peer_count;
@@ -275,7 +285,7 @@ static peer_t *sender_peer(sender_t *s, const char *to, char *why, size_t why_si
         return NULL;
     }
     zsock_set_linger(sock, 0);
-    zsock_set_maxmsgsize(sock, PROTO_FRAME_MAX + 1024);
+    zsock_set_maxmsgsize(sock, HARNESS_SOCKET_MSG_MAX_BYTES);
     if (zsock_connect(sock, "%s", endpoint) != 0) {
         zsock_destroy(&sock);
         snprintf(why, why_size, "bad endpoint \"%s\"", endpoint);
@@ -379,7 +389,7 @@ static int load_messages(const options_t *o, const char *usage, json_t **out)
         return usage_error(usage, "%s", "--to is required");
     if (!o->json == !o->file)
         return usage_error(usage, "%s", "give exactly one of --json or --file");
-    char why[512] = "";
+    char why[HARNESS_WHY_BYTES] = "";
     ledger_err_t err = o->json ? harness_load_text(o->json, out, why, sizeof why)
                                : harness_load_file(o->file, out, why, sizeof why);
     if (err) {
@@ -420,7 +430,7 @@ static int prepare(sender_t *s, const options_t *o, json_t *env, size_t index, p
             return HARNESS_EXIT_USAGE;
         }
     }
-    char why[512] = "";
+    char why[HARNESS_WHY_BYTES] = "";
     p->peer = sender_peer(s, p->to_node, why, sizeof why);
     if (!p->peer) {
         fprintf(stderr, "ledger-harness: %s\n", why);
@@ -442,7 +452,7 @@ static int cmd_send(const options_t *o)
     int code = load_messages(o, USAGE_SEND, &list);
     if (code >= 0)
         return code;
-    sender_t s = {.next_tag = harness_monotonic_ms() << 16};
+    sender_t s = {.next_tag = harness_monotonic_ms() << HARNESS_TAG_START_SHIFT};
     code = HARNESS_EXIT_OK;
     size_t i;
     json_t *env;
@@ -483,14 +493,76 @@ static int cmd_send(const options_t *o)
     return code;
 }
 
+/* Answers to the sends of one message, or of all of them. */
+typedef struct {
+    uint64_t sent, acks, nacks, timeouts;
+} replay_counts_t;
+
+/*  Sends prepared message `p` o->times times (stopping at the first
+    timeout), prints its line, and adds its counts to `total`. Returns
+    false after a timeout (the caller stops there). */
+static bool replay_one(sender_t *s, const options_t *o, const prepared_t *p, replay_counts_t *total)
+{
+    replay_counts_t c = {0};
+    char code_text[PROTO_CODE_MAX + 1] = "", reason[PROTO_REASON_MAX + 1] = "";
+    for (uint64_t n = 0; n < o->times && !zsys_interrupted; n++) {
+        answer_t a;
+        exchange(s, p->peer, p->frame, p->size, o->timeout_ms, &a);
+        json_decref(a.reply);
+        c.sent++;
+        if (a.kind == ANSWER_ACK || a.kind == ANSWER_REPLY) {
+            c.acks++;
+        } else if (a.kind == ANSWER_TIMEOUT) {
+            c.timeouts++;
+            break;
+        } else {
+            c.nacks++;
+            snprintf(code_text, sizeof code_text, "%s", a.code);
+            snprintf(reason, sizeof reason, "%s", a.reason);
+        }
+    }
+    json_t *line = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "to", p->peer->node, "id", p->id,
+                             "type", p->type, "sent", (json_int_t)c.sent, "ack", (json_int_t)c.acks,
+                             "nack", (json_int_t)c.nacks, "timeout", (json_int_t)c.timeouts);
+    if (c.nacks) {
+        json_object_set_new(line, "code", json_string(code_text));
+        json_object_set_new(line, "reason", json_string(reason));
+    }
+    print_json_line(stdout, line);
+    json_decref(line);
+    total->sent += c.sent;
+    total->acks += c.acks;
+    total->nacks += c.nacks;
+    total->timeouts += c.timeouts;
+    if (c.timeouts)
+        fprintf(stderr,
+                "ledger-harness: no answer from %s (%s) within %" PRIu64 " ms: is it running?\n",
+                p->peer->node, p->peer->endpoint, o->timeout_ms);
+    return c.timeouts == 0;
+}
+
+/* Prints the summary line; returns the exit code the counts call for. */
+static int replay_summary(size_t messages, const replay_counts_t *total)
+{
+    json_t *summary =
+        json_pack("{s:{s:I,s:I,s:I,s:I,s:I}}", "summary", "messages", (json_int_t)messages, "sent",
+                  (json_int_t)total->sent, "ack", (json_int_t)total->acks, "nack",
+                  (json_int_t)total->nacks, "timeout", (json_int_t)total->timeouts);
+    print_json_line(stdout, summary);
+    json_decref(summary);
+    return total->timeouts ? HARNESS_EXIT_TIMEOUT
+           : total->nacks  ? HARNESS_EXIT_NACK
+                           : HARNESS_EXIT_OK;
+}
+
 static int cmd_replay(const options_t *o)
 {
     json_t *list = NULL;
     int code = load_messages(o, USAGE_REPLAY, &list);
     if (code >= 0)
         return code;
-    sender_t s = {.next_tag = harness_monotonic_ms() << 16};
-    uint64_t total_sent = 0, total_ack = 0, total_nack = 0, total_timeout = 0;
+    sender_t s = {.next_tag = harness_monotonic_ms() << HARNESS_TAG_START_SHIFT};
+    replay_counts_t total = {0};
     size_t messages = 0;
     code = HARNESS_EXIT_OK;
     size_t i;
@@ -504,57 +576,13 @@ static int cmd_replay(const options_t *o)
             break;
         }
         messages++;
-        uint64_t sent = 0, acks = 0, nacks = 0, timeouts = 0;
-        char code_text[PROTO_CODE_MAX + 1] = "", reason[PROTO_REASON_MAX + 1] = "";
-        for (uint64_t n = 0; n < o->times && !zsys_interrupted; n++) {
-            answer_t a;
-            exchange(&s, p.peer, p.frame, p.size, o->timeout_ms, &a);
-            json_decref(a.reply);
-            sent++;
-            if (a.kind == ANSWER_ACK || a.kind == ANSWER_REPLY) {
-                acks++;
-            } else if (a.kind == ANSWER_TIMEOUT) {
-                timeouts++;
-                break;
-            } else {
-                nacks++;
-                snprintf(code_text, sizeof code_text, "%s", a.code);
-                snprintf(reason, sizeof reason, "%s", a.reason);
-            }
-        }
+        bool answered = replay_one(&s, o, &p, &total);
         free(p.frame);
-        json_t *line = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "to", p.peer->node, "id", p.id,
-                                 "type", p.type, "sent", (json_int_t)sent, "ack", (json_int_t)acks,
-                                 "nack", (json_int_t)nacks, "timeout", (json_int_t)timeouts);
-        if (nacks) {
-            json_object_set_new(line, "code", json_string(code_text));
-            json_object_set_new(line, "reason", json_string(reason));
-        }
-        print_json_line(stdout, line);
-        json_decref(line);
-        total_sent += sent;
-        total_ack += acks;
-        total_nack += nacks;
-        total_timeout += timeouts;
-        if (timeouts) {
-            fprintf(stderr,
-                    "ledger-harness: no answer from %s (%s) within %" PRIu64
-                    " ms: is it running?\n",
-                    p.peer->node, p.peer->endpoint, o->timeout_ms);
+        if (!answered)
             break;
-        }
     }
-    if (code < 0 || code == HARNESS_EXIT_OK) {
-        json_t *summary =
-            json_pack("{s:{s:I,s:I,s:I,s:I,s:I}}", "summary", "messages", (json_int_t)messages,
-                      "sent", (json_int_t)total_sent, "ack", (json_int_t)total_ack, "nack",
-                      (json_int_t)total_nack, "timeout", (json_int_t)total_timeout);
-        print_json_line(stdout, summary);
-        json_decref(summary);
-        code = total_timeout ? HARNESS_EXIT_TIMEOUT
-               : total_nack  ? HARNESS_EXIT_NACK
-                             : HARNESS_EXIT_OK;
-    }
+    if (code < 0 || code == HARNESS_EXIT_OK)
+        code = replay_summary(messages, &total);
     sender_fini(&s);
     json_decref(list);
     return code;
@@ -572,95 +600,118 @@ static bool type_wanted(const options_t *o, const char *topic, size_t len)
     return false;
 }
 
+/* The SUB sockets of a tap, one per --from feed. */
+typedef struct {
+    zsock_t *subs[HARNESS_FEEDS_MAX];
+    char names[HARNESS_FEEDS_MAX][HARNESS_ENDPOINT_MAX + 1];
+    zmq_pollitem_t items[HARNESS_FEEDS_MAX];
+    size_t count;
+} tap_t;
+
+/*  Connects one SUB per --from feed, subscribed to the --type topics (all
+    without one). Returns -1 to go on, or an exit code (the problem printed). */
+static int tap_connect(tap_t *t, const options_t *o, const char *usage)
+{
+    for (size_t i = 0; i < o->from_count; i++) {
+        char endpoint[HARNESS_ENDPOINT_MAX + 1];
+        if (harness_resolve(o->from[i], HARNESS_FEED, endpoint, t->names[i]) != LEDGER_OK)
+            return usage_error(usage,
+                               "unknown node \"%s\" (gateway, accounts, fraud or tcp://host:port)",
+                               o->from[i]);
+        t->subs[i] = zsock_new(ZMQ_SUB);
+        if (!t->subs[i]) {
+            fprintf(stderr, "ledger-harness: cannot create a socket\n");
+            return HARNESS_EXIT_TIMEOUT;
+        }
+        t->count = i + 1;
+        zsock_set_linger(t->subs[i], 0);
+        zsock_set_maxmsgsize(t->subs[i], HARNESS_SOCKET_MSG_MAX_BYTES);
+        zsock_set_rcvhwm(t->subs[i], HARNESS_FEED_HWM_MESSAGES);
+        if (o->type_count == 0)
+            zsock_set_subscribe(t->subs[i], "");
+        for (size_t k = 0; k < o->type_count; k++)
+            zsock_set_subscribe(t->subs[i], o->types[k]);
+        if (zsock_connect(t->subs[i], "%s", endpoint) != 0)
+            return usage_error(usage, "bad endpoint \"%s\"", endpoint);
+        t->items[i] = (zmq_pollitem_t){.socket = zsock_resolve(t->subs[i]), .events = ZMQ_POLLIN};
+        fprintf(stderr, "ledger-harness: tapping %s at %s\n", t->names[i], endpoint);
+    }
+    return -1;
+}
+
+/*  Prints feed message `msg` of node `name` as one JSON line if it passes
+    the --type and --corr filters. Returns true when it printed one. */
+static bool tap_print(const options_t *o, const char *name, zmsg_t *msg, FILE *out)
+{
+    zframe_t *topic = zmsg_first(msg);
+    zframe_t *env = zmsg_next(msg);
+    if (zmsg_size(msg) != 2 ||
+        !type_wanted(o, (const char *)zframe_data(topic), zframe_size(topic)))
+        return false;
+    bool printed = false;
+    json_t *message = proto_json_from_frame(zframe_data(env), zframe_size(env));
+    const char *corr = json_string_value(json_object_get(message, "corr"));
+    if (!o->corr || (corr && strcmp(corr, o->corr) == 0)) {
+        json_t *line = json_pack("{s:s,s:s%,s:o}", "node", name, "topic",
+                                 (const char *)zframe_data(topic), zframe_size(topic), "message",
+                                 message ? json_incref(message)
+                                         : json_pack("{s:b,s:I}", "undecodable", 1, "size_bytes",
+                                                     (json_int_t)zframe_size(env)));
+        /* json_pack fails on a topic that is not UTF-8: such a line is not
+           printed, so it is not counted either. */
+        if (line) {
+            print_json_line(out, line);
+            json_decref(line);
+            printed = true;
+        }
+    }
+    json_decref(message);
+    return printed;
+}
+
+/*  Prints what the feeds publish until --count lines, the --timeout-ms
+    deadline or an interrupt. Returns the exit code. */
+static int tap_run(tap_t *t, const options_t *o, FILE *out)
+{
+    uint64_t printed = 0;
+    uint64_t deadline = o->timeout_given ? harness_monotonic_ms() + o->timeout_ms : UINT64_MAX;
+    while (!zsys_interrupted) {
+        uint64_t now = harness_monotonic_ms();
+        if (now >= deadline)
+            return o->count && printed < o->count ? HARNESS_EXIT_TIMEOUT : HARNESS_EXIT_OK;
+        uint64_t wait = deadline == UINT64_MAX ? HARNESS_POLL_SLICE_MS : deadline - now;
+        int rc = zmq_poll(t->items, (int)t->count,
+                          (long)(wait > HARNESS_POLL_SLICE_MS ? HARNESS_POLL_SLICE_MS : wait));
+        if (rc < 0 && zmq_errno() != EINTR) {
+            fprintf(stderr, "ledger-harness: poll failed: %s\n", zmq_strerror(zmq_errno()));
+            return HARNESS_EXIT_TIMEOUT;
+        }
+        for (size_t i = 0; rc > 0 && i < t->count; i++) {
+            if (!(t->items[i].revents & ZMQ_POLLIN))
+                continue;
+            zmsg_t *msg = zmsg_recv(t->subs[i]);
+            if (!msg)
+                continue;
+            bool counted = tap_print(o, t->names[i], msg, out);
+            zmsg_destroy(&msg);
+            if (counted && o->count && ++printed >= o->count)
+                return HARNESS_EXIT_OK;
+        }
+    }
+    return HARNESS_EXIT_OK; /* interrupted */
+}
+
 static int cmd_tap(const options_t *o, const char *usage, FILE *out)
 {
     if (o->from_count == 0)
         return usage_error(usage, "%s", "--from needs at least one node");
-    zsock_t *subs[HARNESS_FEEDS_MAX] = {0};
-    char names[HARNESS_FEEDS_MAX][HARNESS_ENDPOINT_MAX + 1];
-    zmq_pollitem_t items[HARNESS_FEEDS_MAX];
-    int code = -1;
-    for (size_t i = 0; i < o->from_count && code < 0; i++) {
-        char endpoint[HARNESS_ENDPOINT_MAX + 1];
-        if (harness_resolve(o->from[i], HARNESS_FEED, endpoint, names[i]) != LEDGER_OK) {
-            code = usage_error(usage,
-                               "unknown node \"%s\" (gateway, accounts, fraud or tcp://host:port)",
-                               o->from[i]);
-            break;
-        }
-        subs[i] = zsock_new(ZMQ_SUB);
-        if (!subs[i]) {
-            fprintf(stderr, "ledger-harness: cannot create a socket\n");
-            code = HARNESS_EXIT_TIMEOUT;
-            break;
-        }
-        zsock_set_linger(subs[i], 0);
-        zsock_set_maxmsgsize(subs[i], PROTO_FRAME_MAX + 1024);
-        zsock_set_rcvhwm(subs[i], 100000);
-        if (o->type_count == 0)
-            zsock_set_subscribe(subs[i], "");
-        for (size_t t = 0; t < o->type_count; t++)
-            zsock_set_subscribe(subs[i], o->types[t]);
-        if (zsock_connect(subs[i], "%s", endpoint) != 0) {
-            code = usage_error(usage, "bad endpoint \"%s\"", endpoint);
-            break;
-        }
-        items[i] = (zmq_pollitem_t){.socket = zsock_resolve(subs[i]), .events = ZMQ_POLLIN};
-        fprintf(stderr, "ledger-harness: tapping %s at %s\n", names[i], endpoint);
-    }
-    uint64_t printed = 0;
-    uint64_t deadline = o->timeout_given ? harness_monotonic_ms() + o->timeout_ms : UINT64_MAX;
-    while (code < 0 && !zsys_interrupted) {
-        uint64_t now = harness_monotonic_ms();
-        if (now >= deadline) {
-            code = o->count && printed < o->count ? HARNESS_EXIT_TIMEOUT : HARNESS_EXIT_OK;
-            break;
-        }
-        uint64_t wait = deadline == UINT64_MAX ? 1000 : deadline - now;
-        int rc = zmq_poll(items, (int)o->from_count, (long)(wait > 1000 ? 1000 : wait));
-        if (rc < 0 && zmq_errno() != EINTR) {
-            fprintf(stderr, "ledger-harness: poll failed: %s\n", zmq_strerror(zmq_errno()));
-            code = HARNESS_EXIT_TIMEOUT;
-            break;
-        }
-        for (size_t i = 0; rc > 0 && i < o->from_count && code < 0; i++) {
-            if (!(items[i].revents & ZMQ_POLLIN))
-                continue;
-            zmsg_t *msg = zmsg_recv(subs[i]);
-            if (!msg)
-                continue;
-            zframe_t *topic = zmsg_first(msg);
-            zframe_t *env = zmsg_next(msg);
-            if (zmsg_size(msg) == 2 &&
-                type_wanted(o, (const char *)zframe_data(topic), zframe_size(topic))) {
-                json_t *message = proto_json_from_frame(zframe_data(env), zframe_size(env));
-                const char *corr = json_string_value(json_object_get(message, "corr"));
-                if (!o->corr || (corr && strcmp(corr, o->corr) == 0)) {
-                    json_t *line =
-                        json_pack("{s:s,s:s%,s:o}", "node", names[i], "topic",
-                                  (const char *)zframe_data(topic), zframe_size(topic), "message",
-                                  message ? json_incref(message)
-                                          : json_pack("{s:b,s:I}", "undecodable", 1, "size_bytes",
-                                                      (json_int_t)zframe_size(env)));
-                    /* json_pack fails on a topic that is not UTF-8: such a line is not
-                       printed, so it is not counted either. */
-                    if (line) {
-                        print_json_line(out, line);
-                        json_decref(line);
-                        printed++;
-                    }
-                    if (o->count && printed >= o->count)
-                        code = HARNESS_EXIT_OK;
-                }
-                json_decref(message);
-            }
-            zmsg_destroy(&msg);
-        }
-    }
+    tap_t t;
+    memset(&t, 0, sizeof t);
+    int code = tap_connect(&t, o, usage);
     if (code < 0)
-        code = HARNESS_EXIT_OK; /* interrupted */
-    for (size_t i = 0; i < o->from_count; i++)
-        zsock_destroy(&subs[i]);
+        code = tap_run(&t, o, out);
+    for (size_t i = 0; i < t.count; i++)
+        zsock_destroy(&t.subs[i]);
     return code;
 }
 
