@@ -21,6 +21,7 @@
 */
 #define _GNU_SOURCE /* pthread_rwlock_clockwrlock: a resize wait immune to clock jumps */
 #include "store.h"
+#include "store_raw.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -63,6 +64,7 @@
 #define META_STORE_PREFIX "store:"
 #define META_STORE_PREFIX_LEN (sizeof META_STORE_PREFIX - 1)
 #define META_OUTBOX_SEQ_KEY "store:outbox_seq"
+/* "store:format" and "store:migrate:*" are store_migrate.c's (store_migrate.h). */
 /* Counters a write transaction keeps in memory (more are read and written directly). */
 #define TXN_COUNTERS_MAX 8
 #define TXN_COUNTER_KEY_MAX (META_SEQ_PREFIX_LEN + STORE_SEQ_NAME_MAX)
@@ -93,9 +95,6 @@
 #define LEDGER_FIELDS_FIXED_BYTES (8 + 8 + 1 + 1 + 1 + 8 * 4 + 8)
 #define LEDGER_RECORD_VERSION 2 /* 1 had no account_prev_seq and a ledger_by_account index */
 
-/* The per-account index of ledger format 1; a data dir that has it was written by an older build.
- */
-#define LEGACY_BY_ACCOUNT_DB "ledger_by_account"
 #define LEDGER_FIELDS_MAX_BYTES                                                                    \
     (LEDGER_FIELDS_FIXED_BYTES + STORE_ACCOUNT_MAX + STORE_TRANSFER_MAX + STORE_KIND_MAX)
 #define LEDGER_RECORD_MAX_BYTES (1 + LEDGER_FIELDS_MAX_BYTES + 2 * STORE_HASH_SIZE)
@@ -229,6 +228,25 @@ static ledger_err_t txn_rc(store_txn_t *txn, int rc, const char *what)
     for (store_txn_t *t = txn; rc == MDB_MAP_FULL && t; t = t->parent)
         t->map_full = true;
     return store_rc(txn->store, rc, what);
+}
+
+/* store_raw.h: the LMDB handles under a transaction, for store_migrate.c. */
+MDB_txn *store_raw_txn(store_txn_t *txn)
+{
+    assert(txn);
+    return txn->txn;
+}
+
+MDB_dbi store_raw_dbi(store_txn_t *txn, store_db_t db)
+{
+    assert(txn && db < STORE_DB__COUNT);
+    return txn->store->dbi[db];
+}
+
+ledger_err_t store_raw_rc(store_txn_t *txn, int rc, const char *what)
+{
+    assert(txn);
+    return txn_rc(txn, rc, what);
 }
 
 /* Opens a cursor on table `db` in `txn`; a failure is reported like any LMDB error. */
@@ -523,20 +541,6 @@ static ledger_err_t open_dbis(store_t *store)
     int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
     if (rc != 0)
         return store_rc(store, rc, "mdb_txn_begin (open databases)");
-    /* Ledger format 1 kept a ledger_by_account index that this build neither
-       writes nor reads: its entries have no account chain. Refuse, do not guess. */
-    MDB_dbi legacy;
-    MDB_stat legacy_stat;
-    if (mdb_dbi_open(txn, LEGACY_BY_ACCOUNT_DB, 0, &legacy) == 0 &&
-        mdb_stat(txn, legacy, &legacy_stat) == 0 && legacy_stat.ms_entries > 0) {
-        mdb_txn_abort(txn);
-        set_error(store,
-                  "this data dir holds ledger format 1 (a %s index); this build writes format "
-                  "%d (per-account chains): keep the old dir with the build that wrote it, or "
-                  "start this one on a fresh data dir",
-                  LEGACY_BY_ACCOUNT_DB, LEDGER_RECORD_VERSION);
-        return LEDGER_E_VERSION;
-    }
     for (int db = 0; db < STORE_DB__COUNT; db++) {
         rc = mdb_dbi_open(txn, db_names[db], MDB_CREATE, &store->dbi[db]);
         if (rc != 0) {
@@ -660,7 +664,7 @@ ledger_err_t store_open(const char *dir, const store_config_t *config, store_t *
 
     int rc = mdb_env_create(&store->env);
     if (rc == 0)
-        rc = mdb_env_set_maxdbs(store->env, STORE_DB__COUNT + 1); /* + the legacy check */
+        rc = mdb_env_set_maxdbs(store->env, STORE_DB__COUNT + STORE_RAW_EXTRA_DBS);
     if (rc == 0)
         rc = mdb_env_set_mapsize(store->env, map_initial);
     if (rc == 0) {

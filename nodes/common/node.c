@@ -102,6 +102,13 @@ static ledger_err_t run_hook(store_txn_t *txn, void *arg)
     return run->hook(&self->ctx, self->app.app);
 }
 
+/* store_migrate_log_fn: the migration runner's lines in the node's log. */
+static void migrate_log(void *arg, bool error, const char *line)
+{
+    (void)arg;
+    node_log(error ? NODE_LOG_ERROR : NODE_LOG_INFO, "%s", line);
+}
+
 ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out)
 {
     assert(config && app && app->apply && node_out);
@@ -139,6 +146,11 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
     if (err) {
         node_log(NODE_LOG_ERROR, "event=store_open_failed dir=%s error=%s detail=\"%s\"",
                  config->data_dir, ledger_err_name(err), store_last_error(NULL));
+        node_destroy(&self);
+        return err;
+    }
+    if (app->migrate && (err = store_migrate_run(self->store, app->migrate, migrate_log, NULL,
+                                                 NULL)) != LEDGER_OK) {
         node_destroy(&self);
         return err;
     }
