@@ -237,9 +237,9 @@ MDB_txn *store_raw_txn(store_txn_t *txn)
     return txn->txn;
 }
 
-MDB_dbi store_raw_dbi(store_txn_t *txn, store_db_t db)
+MDB_dbi store_raw_dbi(store_txn_t *txn, int db)
 {
-    assert(txn && db < STORE_DB__COUNT);
+    assert(txn && db >= 0 && db < STORE_DB__COUNT);
     return txn->store->dbi[db];
 }
 

@@ -20,14 +20,18 @@
 
 #include <lmdb.h>
 
-#include "store.h"
+#include "ledger_err.h"
+
+/* store.h's transaction; not included here, so that store.c can include this without a cycle. */
+typedef struct store_txn_t store_txn_t;
 
 /* Named tables beyond store_db_t that an environment can open: the format-1
    ledger_by_account index and store_migrate.c's scratch table. */
 #define STORE_RAW_EXTRA_DBS 2
 
 MDB_txn *store_raw_txn(store_txn_t *txn);
-MDB_dbi store_raw_dbi(store_txn_t *txn, store_db_t db);
+/* The handle of table `db` (a store_db_t of store.h). */
+MDB_dbi store_raw_dbi(store_txn_t *txn, int db);
 /* LMDB code -> project error; records the text and a map-full (store.h's rules). */
 ledger_err_t store_raw_rc(store_txn_t *txn, int rc, const char *what);
 
