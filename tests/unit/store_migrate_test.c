@@ -11,15 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <lmdb.h>
-
-#include "record.h"
-#include "sha256.h"
 #include "store.h"
 #include "store_migrate.h"
-#include "store_migrate_v1.h"
-#include "store_raw.h"
 #include "test_dir.h"
+#include "test_ledger_v1.h"
 
 #define LOG_LINES_MAX 32
 #define LOG_LINE_BYTES 640
@@ -272,71 +267,7 @@ static void test_a_version_below_the_oldest_migration_is_refused(void **state)
 
 /* --- ledger format 1 -> 2 ----------------------------------------------------- */
 
-typedef struct {
-    const char *account;
-    int64_t delta;
-} v1_plan_t;
-
-/* Raw format-1 entries (store_migrate_v1.c's layout) and their index, in one transaction. */
-typedef struct {
-    const v1_plan_t *entries;
-    size_t count;
-    size_t tamper_seq; /* 0: none; else this entry's hash is wrong */
-} plant_t;
-
-static void index_put(store_txn_t *txn, MDB_dbi index, const char *account, uint64_t seq)
-{
-    uint8_t key[STORE_ACCOUNT_MAX + 8] = {0};
-    memcpy(key, account, strlen(account));
-    store_be64_put(key + STORE_ACCOUNT_MAX, seq);
-    MDB_val k = {sizeof key, key}, v = {0, ""};
-    assert_int_equal(mdb_put(store_raw_txn(txn), index, &k, &v, 0), 0);
-}
-
-static ledger_err_t plant_v1(store_txn_t *txn, void *arg)
-{
-    const plant_t *p = arg;
-    MDB_dbi index;
-    assert_int_equal(
-        mdb_dbi_open(store_raw_txn(txn), STORE_MIGRATE_V1_INDEX_DB, MDB_CREATE, &index), 0);
-    uint8_t prev[STORE_HASH_SIZE] = {0};
-    int64_t after[2] = {0, 0}; /* "a", "b" */
-    for (size_t i = 0; i < p->count; i++) {
-        uint64_t seq = i + 1;
-        int64_t *sum = &after[p->entries[i].account[0] == 'a' ? 0 : 1];
-        *sum += p->entries[i].delta;
-        uint8_t rec[256];
-        record_writer_t w = {rec, sizeof rec, 0, true};
-        record_put_u8(&w, 1);
-        record_put_u64(&w, seq);
-        record_put_str8(&w, p->entries[i].account);
-        record_put_str8(&w, "t1");
-        record_put_str8(&w, "credit");
-        record_put_u64(&w, (uint64_t)p->entries[i].delta);
-        record_put_u64(&w, 0);
-        record_put_u64(&w, (uint64_t)*sum);
-        record_put_u64(&w, 0);
-        record_put_u64(&w, 1000 + seq);
-        uint8_t hash[STORE_HASH_SIZE];
-        const sha256_part_t parts[] = {{prev, sizeof prev}, {rec + 1, w.len - 1}};
-        assert_int_equal(sha256_parts(parts, 2, hash), LEDGER_OK);
-        if (seq == p->tamper_seq)
-            hash[0] ^= 1;
-        record_put_bytes(&w, prev, sizeof prev);
-        record_put_bytes(&w, hash, sizeof hash);
-        assert_true(w.ok);
-        memcpy(prev, hash, sizeof prev);
-        uint8_t key[8];
-        store_be64_put(key, seq);
-        MDB_val k = {sizeof key, key}, v = {w.len, rec};
-        assert_int_equal(
-            mdb_put(store_raw_txn(txn), store_raw_dbi(txn, STORE_DB_LEDGER), &k, &v, 0), 0);
-        index_put(txn, index, p->entries[i].account, seq);
-    }
-    return LEDGER_OK;
-}
-
-static const v1_plan_t two_accounts[] = {
+static const test_v1_entry_t two_accounts[] = {
     {"a", 100}, {"b", 50}, {"a", -30}, {"a", 5}, {"b", 7},
 };
 
@@ -376,8 +307,8 @@ static uint64_t index_entries(fixture_t *fx)
 static void test_a_format_1_ledger_is_rebuilt_as_account_chains_that_verify(void **state)
 {
     fixture_t *fx = *state;
-    plant_t plant = {two_accounts, 5, 0};
-    assert_int_equal(store_write(fx->store, plant_v1, &plant), LEDGER_OK);
+    test_v1_plant_t plant = {two_accounts, 5, 0};
+    assert_int_equal(store_write(fx->store, test_v1_plant, &plant), LEDGER_OK);
     assert_int_equal(index_entries(fx), 5);
     v1_run_t r;
     memset(&r, 0, sizeof r);
@@ -417,8 +348,8 @@ static void test_a_format_1_ledger_is_rebuilt_as_account_chains_that_verify(void
 static void test_a_broken_format_1_chain_is_refused_and_nothing_changes(void **state)
 {
     fixture_t *fx = *state;
-    plant_t plant = {two_accounts, 5, 3};
-    assert_int_equal(store_write(fx->store, plant_v1, &plant), LEDGER_OK);
+    test_v1_plant_t plant = {two_accounts, 5, 3};
+    assert_int_equal(store_write(fx->store, test_v1_plant, &plant), LEDGER_OK);
     v1_run_t r;
     memset(&r, 0, sizeof r);
     assert_int_equal(store_write(fx->store, migrate_v1, &r), LEDGER_E_CORRUPT);
