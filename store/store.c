@@ -22,6 +22,7 @@
 #define _GNU_SOURCE /* pthread_rwlock_clockwrlock: a resize wait immune to clock jumps */
 #include "store.h"
 #include "store_internal.h"
+#include "store_raw.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -50,12 +51,6 @@
 #define STORE_DATA_PATH_MAX (STORE_PATH_MAX + sizeof STORE_DATA_FILE)
 /* After a failed preallocation (a full disk), the thread waits this long before the next try. */
 #define STORE_PREALLOC_RETRY_MS 1000
-
-/* The per-account index of ledger format 1; a data dir that has it was written by an older build.
- */
-#define LEGACY_BY_ACCOUNT_DB "ledger_by_account"
-/* Databases opened beside the store's own: the legacy index, looked for (never created). */
-#define STORE_LEGACY_DBS 1
 
 static const char *const db_names[STORE_DB__COUNT] = {
     [STORE_DB_META] = "meta",           [STORE_DB_OUTBOX] = "outbox",
@@ -117,6 +112,25 @@ ledger_err_t store_txn_rc(store_txn_t *txn, int rc, const char *what)
     if (rc == MDB_MAP_FULL)
         txn->map_full = true;
     return store_rc(txn->store, rc, what);
+}
+
+/* store_raw.h: the LMDB handles under a transaction, for store_migrate.c. */
+MDB_txn *store_raw_txn(store_txn_t *txn)
+{
+    assert(txn);
+    return txn->txn;
+}
+
+MDB_dbi store_raw_dbi(store_txn_t *txn, int db)
+{
+    assert(txn && db >= 0 && db < STORE_DB__COUNT);
+    return txn->store->dbi[db];
+}
+
+ledger_err_t store_raw_rc(store_txn_t *txn, int rc, const char *what)
+{
+    assert(txn);
+    return store_txn_rc(txn, rc, what);
 }
 
 ledger_err_t store_corrupt(store_txn_t *txn, store_db_t db, uint64_t id, const char *problem)
@@ -201,35 +215,12 @@ static void refresh_map_bytes(store_t *store)
         atomic_store(&store->map_bytes, info.me_mapsize);
 }
 
-/*  Ledger format 1 kept a ledger_by_account index that this build neither
-    writes nor reads: its entries have no account chain. Refuse, do not
-    guess: LEDGER_E_VERSION (with `txn` aborted) when the dir holds one. */
-static ledger_err_t store_legacy_format_check(store_t *store, MDB_txn *txn)
-{
-    MDB_dbi legacy;
-    MDB_stat legacy_stat;
-    if (mdb_dbi_open(txn, LEGACY_BY_ACCOUNT_DB, 0, &legacy) == 0 &&
-        mdb_stat(txn, legacy, &legacy_stat) == 0 && legacy_stat.ms_entries > 0) {
-        mdb_txn_abort(txn);
-        store_set_error(store,
-                        "this data dir holds ledger format 1 (a %s index); this build writes "
-                        "format %d (per-account chains): keep the old dir with the build that "
-                        "wrote it, or start this one on a fresh data dir",
-                        LEGACY_BY_ACCOUNT_DB, LEDGER_RECORD_VERSION);
-        return LEDGER_E_VERSION;
-    }
-    return LEDGER_OK;
-}
-
 static ledger_err_t open_dbis(store_t *store)
 {
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
     if (rc != 0)
         return store_rc(store, rc, "mdb_txn_begin (open databases)");
-    ledger_err_t err = store_legacy_format_check(store, txn);
-    if (err != LEDGER_OK)
-        return err;
     for (int db = 0; db < STORE_DB__COUNT; db++) {
         rc = mdb_dbi_open(txn, db_names[db], MDB_CREATE, &store->dbi[db]);
         if (rc != 0) {
@@ -377,7 +368,7 @@ static ledger_err_t store_env_open(store_t *store, const char *dir, open_params_
 {
     int rc = mdb_env_create(&store->env);
     if (rc == 0)
-        rc = mdb_env_set_maxdbs(store->env, STORE_DB__COUNT + STORE_LEGACY_DBS);
+        rc = mdb_env_set_maxdbs(store->env, STORE_DB__COUNT + STORE_RAW_EXTRA_DBS);
     if (rc == 0)
         rc = mdb_env_set_mapsize(store->env, p->map_initial);
     if (rc == 0) {

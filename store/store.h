@@ -116,9 +116,8 @@ typedef struct {
     map starts at the file's size (and map_max_bytes is raised to it if
     needed). Opens every sub-database once.
     Errors: LEDGER_E_INVALID (map_max_bytes < map_initial_bytes, bad `dir`),
-    LEDGER_E_IO (directory), LEDGER_E_STORE, LEDGER_E_VERSION (the dir holds
-    a ledger format this build does not read; store_last_error(NULL) says
-    which). */
+    LEDGER_E_IO (directory), LEDGER_E_STORE. The data's format version and
+    its upgrades are store_migrate.h's (the node runs them after opening). */
 ledger_err_t store_open(const char *dir, const store_config_t *config, store_t **store_out);
 
 /* Closes the environment. No transaction may be open. Sets *store_p to NULL. */

@@ -40,6 +40,7 @@
 #define STORE_META_STORE_PREFIX "store:"
 #define STORE_META_STORE_PREFIX_LEN (sizeof STORE_META_STORE_PREFIX - 1)
 #define STORE_META_OUTBOX_SEQ_KEY "store:outbox_seq"
+/* "store:format" and "store:migrate:*" are store_migrate.c's (store_migrate.h). */
 
 /* Counters a write transaction keeps in memory (more are read and written directly). */
 #define STORE_TXN_COUNTERS_MAX 8

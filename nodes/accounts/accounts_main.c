@@ -6,6 +6,7 @@
 
 #include "accounts.h"
 #include "accounts_cache.h"
+#include "accounts_migrate.h"
 #include "clock.h"
 #include "node_log.h"
 #include "node.h"
@@ -140,7 +141,8 @@ int main(int argc, char **argv)
                       .txn_begin = txn_begin,
                       .txn_prepare = txn_prepare,
                       .txn_end = txn_end,
-                      .on_stop = on_stop};
+                      .on_stop = on_stop,
+                      .migrate = &accounts_migrate_plan};
     app.peers[0] = (relay_peer_t){NODE_PEER_FRAUD, config.fraud};
     app.peers[1] = (relay_peer_t){NODE_PEER_GATEWAY, config.gateway};
     app.peer_count = 2;

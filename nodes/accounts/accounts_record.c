@@ -70,9 +70,9 @@ ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_reco
     rec.balance_minor = (int64_t)record_get_u64(&r);
     rec.held_minor = (int64_t)record_get_u64(&r);
     rec.created_ms = record_get_u64(&r);
-    /* Version 1 had no ledger_seq. A data dir that still holds version-1 records
-       has no ledger entries in this build's format (store_open refuses format-1
-       ledgers), so those accounts have none: 0. */
+    /* Version 1 had no ledger_seq. The migration from ledger format 1
+       (accounts_migrate.h) rewrites the records of accounts with entries, so a
+       version-1 record left is of an account that has none: 0. */
     if (version == ACCOUNTS_RECORD_VERSION)
         rec.ledger_seq = record_get_u64(&r);
     record_get_str8(&r, rec.id, PROTO_ACCOUNT_ID_MAX);

@@ -81,6 +81,13 @@ static ledger_err_t run_hook(store_txn_t *txn, void *arg)
     return run->hook(&self->ctx, self->app.app);
 }
 
+/* store_migrate_log_fn: the migration runner's lines in the node's log. */
+static void migrate_log(void *arg, bool error, const char *line)
+{
+    (void)arg;
+    node_log_write(error ? NODE_LOG_ERROR : NODE_LOG_INFO, "%s", line);
+}
+
 /*  Allocates the node and its fixed buffers (inbound batch, peer answers)
     and touches them. NULL when memory runs out. */
 static node_t *node_alloc(const node_config_t *config, const node_app_t *app)
@@ -116,6 +123,11 @@ static ledger_err_t node_open_store(node_t *self)
         node_log_write(NODE_LOG_ERROR, "event=store_open_failed dir=%s error=%s detail=\"%s\"",
                        config->data_dir, ledger_err_name(err), store_last_error(NULL));
         return err;
+    }
+    if (self->app.migrate) {
+        err = store_migrate_run(self->store, self->app.migrate, migrate_log, NULL, NULL);
+        if (err)
+            return err;
     }
     if (config->no_sync)
         node_log_write(NODE_LOG_WARN, "event=no_sync_mode note=\"commits are NOT durable\"");

@@ -51,6 +51,7 @@
 #include "node_metrics.h"
 #include "relay.h"
 #include "store.h"
+#include "store_migrate.h"
 
 typedef struct node_t node_t;
 
@@ -99,12 +100,16 @@ typedef struct {
         in a write transaction with ctx->state (the accounts node writes its
         balances back). An error is logged; the node still stops. May be NULL. */
     ledger_err_t (*on_stop)(node_ctx_t *ctx, void *app);
+    /*  The store's format version and migrations (store_migrate.h), run by
+        node_new right after the store opens, before on_start. NULL: none. */
+    const store_migrate_plan_t *migrate;
     /* Peers this node sends to (names and endpoints). */
     relay_peer_t peers[RELAY_PEERS_MAX];
     size_t peer_count;
 } node_app_t;
 
-/* Opens the store, binds the sockets, runs app->on_start. Errors are logged. */
+/*  Opens the store, runs app->migrate's migrations, binds the sockets, runs
+    app->on_start. Errors are logged. */
 ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out);
 /* Runs the loop until SIGTERM/SIGINT (or node_stop). */
 ledger_err_t node_run(node_t *node);

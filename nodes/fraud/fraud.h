@@ -47,7 +47,8 @@
                         the first approval.
         The first layout ('v' / 'p' with both ids NUL-padded to 64 bytes:
         129-byte payee keys, a quarter of the entries per page) is rewritten
-        in this one by fraud_migrate_risk when the node starts.
+        in this one by fraud_migrate_risk, the store's migration to format 2
+        (fraud_main.c's plan, store_migrate.h).
 
     Thread: functions are called by the one thread that owns the transaction.
 */

@@ -5,7 +5,6 @@
 
 #include "fraud.h"
 #include "node.h"
-#include "node_log.h"
 #include "node_main.h"
 
 static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
@@ -17,22 +16,41 @@ static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, ch
     return err;
 }
 
-/* At start: risk keys of the first layout are rewritten in the compact one. */
-static ledger_err_t on_start(node_ctx_t *ctx, void *app)
+/*  Store formats (store_migrate.h): 1 kept risk keys NUL-padded to 64 bytes,
+    2 keeps them compact (fraud.h). A dir without a version is taken as 1:
+    the migration rewrites only keys of the first layout, so on a dir that
+    has none it changes nothing. */
+#define FRAUD_STORE_FORMAT 2
+
+static ledger_err_t detect(store_txn_t *txn, void *arg, uint32_t *version_out)
 {
-    (void)app;
+    (void)txn;
+    (void)arg;
+    *version_out = 1;
+    return LEDGER_OK;
+}
+
+static ledger_err_t migrate_risk(store_txn_t *txn, void *arg, char *note, size_t note_size)
+{
+    (void)arg;
     size_t migrated = 0;
-    ledger_err_t err = fraud_migrate_risk(ctx->txn, &migrated);
-    if (!err && migrated)
-        node_log_write(NODE_LOG_INFO, "event=risk_keys_migrated count=%zu", migrated);
+    ledger_err_t err = fraud_migrate_risk(txn, &migrated);
     if (err)
-        node_log_write(
-            NODE_LOG_ERROR,
-            "event=risk_migration_failed error=%s detail=\"a risk key of the first layout "
-            "has an impossible size or an empty id; nothing was changed\"",
-            ledger_err_name(err));
+        snprintf(note, note_size,
+                 "a risk key of the first layout has an impossible size or an empty id");
+    else
+        snprintf(note, note_size, "risk_keys=%zu", migrated);
     return err;
 }
+
+static const store_migrate_step_t steps[] = {
+    {.to_version = 2, .name = "compact_risk_keys", .run = migrate_risk},
+};
+static const store_migrate_plan_t plan = {.node = "fraud",
+                                          .version = FRAUD_STORE_FORMAT,
+                                          .steps = steps,
+                                          .step_count = 1,
+                                          .detect = detect};
 
 int main(int argc, char **argv)
 {
@@ -49,7 +67,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    node_app_t app = {.apply = apply, .on_start = on_start, .app = &rules};
+    node_app_t app = {.apply = apply, .app = &rules, .migrate = &plan};
     app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
     app.peers[1] = (relay_peer_t){NODE_PEER_GATEWAY, config.gateway};
     app.peer_count = 2;

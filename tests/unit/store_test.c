@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "store_fixture.h"
+#include "store_migrate_v1.h"
 
 /* --- key/value basics ----------------------------------------------------- */
 
@@ -503,19 +504,21 @@ static void test_second_write_transaction_in_one_thread_is_refused(void **state)
 
 /* --- opening ------------------------------------------------------------- */
 
-static void test_open_refuses_a_data_dir_of_ledger_format_1(void **state)
+/*  Issue 17 point 9: store_open no longer refuses ledger format 1; the node's
+    migration (store_migrate.h, accounts_migrate.h) detects and upgrades it. */
+static void test_open_leaves_a_data_dir_of_ledger_format_1_to_the_migration(void **state)
 {
     fixture_t *fx = *state;
     store_destroy(&fx->store);
     uint8_t key[72] = "alice";
     raw_edit_key(fx->dir, "ledger_by_account", key, sizeof key, RAW_REPLACE, 0, "", 0);
-    store_t *store = NULL;
-    assert_int_equal(store_open(fx->dir, NULL, &store), LEDGER_E_VERSION);
-    assert_null(store);
-    assert_non_null(strstr(store_last_error(NULL), "ledger format 1"));
-    /* An empty legacy database (nothing was ever written to it) is no obstacle. */
-    raw_edit_key(fx->dir, "ledger_by_account", key, sizeof key, RAW_DELETE, 0, NULL, 0);
     assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    uint64_t indexed = 0;
+    assert_int_equal(store_migrate_v1_index_count(txn, &indexed), LEDGER_OK);
+    assert_int_equal(indexed, 1);
+    store_txn_abort(&txn);
 }
 
 /* --- argument validation -------------------------------------------------- */
@@ -629,7 +632,7 @@ int main(void)
         T(test_map_grows_while_another_thread_reads),
         T(test_growth_while_this_thread_holds_a_read_transaction_fails_instead_of_hanging),
         T(test_second_write_transaction_in_one_thread_is_refused),
-        T(test_open_refuses_a_data_dir_of_ledger_format_1),
+        T(test_open_leaves_a_data_dir_of_ledger_format_1_to_the_migration),
         T(test_bad_arguments_are_refused_with_invalid_or_too_large),
         T(test_generic_writes_to_store_owned_databases_are_refused),
 #undef T

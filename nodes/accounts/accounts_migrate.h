@@ -1,0 +1,52 @@
+/*  accounts_migrate.h: the accounts node's store formats and migrations
+    (store/store_migrate.h runs them at start, before the replay).
+
+    Formats of the accounts node's store:
+      1  ledger format 1: ledger entries without account_prev_seq, found
+         per account through the ledger_by_account index; account records
+         version 1 (no ledger_seq). Written by the builds before commit
+         2029660. A dir without a version key is format 1 if that index
+         has entries, else format 2 (accounts_migrate_detect).
+      2  today: each account's entries form a chain (account_prev_seq in
+         the hashed entry), the account record names the chain's head
+         (ledger_seq), no index.
+
+    Migration 1 -> 2 ("account_chains"): store_migrate_v1_ledger verifies
+    the old hash chain and index and re-encodes the ledger as version 2 with
+    a new hash chain (store_migrate_v1.h says why and how the old tip stays
+    auditable); here, each account with entries gets its record rewritten
+    (version 2) with ledger_seq = its newest entry, after checking that the
+    record's balance and held amount equal that entry's after values (the
+    format-1 build wrote balances through, so they must). Accounts without
+    entries keep their records (version 1 reads as ledger_seq 0). The log
+    line of the migration gives the counts and both chain tips.
+
+    What it owns: accounts_migrate_plan, the node's plan. Uses only
+    accounts_record_get / accounts_record_put of accounts.h.
+
+    How to call: pass &accounts_migrate_plan as node_app_t.migrate.
+    Errors (through the runner): LEDGER_E_CORRUPT (old chain broken, an
+    account in the ledger missing from the table, a record whose amounts
+    differ from its newest entry; nothing changed), store errors.
+    Threads: the node's thread at start.
+*/
+#ifndef LEDGER_ACCOUNTS_MIGRATE_H
+#define LEDGER_ACCOUNTS_MIGRATE_H
+
+#include <stdint.h>
+#include "ledger_err.h"
+#include "store.h"
+#include "store_migrate.h"
+
+#define ACCOUNTS_STORE_FORMAT 2 /* the accounts store format this build writes */
+
+/* The accounts node's formats and migrations. */
+extern const store_migrate_plan_t accounts_migrate_plan;
+
+/* Format of an unversioned accounts dir: 1 if the format-1 index has entries, else 2. */
+ledger_err_t accounts_migrate_detect(store_txn_t *txn, void *arg, uint32_t *version_out);
+
+/* Migration 1 -> 2 (see above), a store_migrate_fn. */
+ledger_err_t accounts_migrate_chains(store_txn_t *txn, void *arg, char *note, size_t note_size);
+
+#endif

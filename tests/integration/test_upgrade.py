@@ -1,0 +1,172 @@
+"""Upgrades that keep the data (store/store_migrate.h): today's nodes start on
+data dirs written by an older build and migrate them.
+
+The fixtures are text dumps of the three data dirs of the build before commit
+2029660 (ledger format 1), with what that build showed (tests/fixtures/README.md
+says how they were made). Each test mdb_loads them into this mesh's data dirs.
+"""
+import json
+import os
+import signal
+import subprocess
+import unittest
+
+from mesh import NODES, MeshTest, wait_until
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FORMAT1 = os.path.join(HERE, "..", "fixtures", "format1")
+PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
+
+
+def expected():
+    with open(os.path.join(FORMAT1, "expected.json")) as f:
+        return json.load(f)
+
+
+class UpgradeTest(MeshTest):
+    start_mesh = False
+
+    def data_dir(self, node):
+        return os.path.join(self.mesh.tmp, "data", node)
+
+    def load(self, node, dump=None):
+        os.makedirs(self.data_dir(node), exist_ok=True)
+        subprocess.run(["mdb_load", "-f", dump or os.path.join(FORMAT1, f"{node}.dump"),
+                        self.data_dir(node)], check=True, capture_output=True)
+
+    def start_on_loaded_dirs(self, attempts=3):
+        """Starts the three nodes on the dirs as they are; on a lost port (another
+        test took it), again on fresh ports: the dirs are kept."""
+        for _ in range(attempts):
+            for node in NODES:
+                if not self.mesh.running(node):
+                    self.mesh.start(node)
+            try:
+                wait_until(lambda: self.mesh.all_answer() or
+                           any(not self.mesh.running(n) for n in NODES), 30, "the mesh to start")
+            except AssertionError:
+                pass
+            if all(self.mesh.running(n) for n in NODES) and self.mesh.all_answer():
+                return
+            for node in NODES:
+                self.mesh.kill(node)
+            self.mesh.pick_ports()
+        self.fail("the mesh did not start on the loaded dirs; see the node logs")
+
+    def verify(self):
+        status, report, _ = self.mesh.admin("accounts", "GET", "/ledger/verify")
+        self.assertEqual(status, 200, report)
+        return report
+
+    def assert_old_data_kept(self, old):
+        self.assertEqual(self.mesh.accounts(), old["accounts"])
+        self.assertEqual({t["id"]: t for t in self.mesh.all_transfers()}, old["transfers"])
+        for acct, entries in old["ledgers"].items():
+            status, page = self.mesh.get(f"/api/accounts/{acct}/ledger?limit=200")
+            self.assertEqual(status, 200, page)
+            self.assertEqual(page["entries"], entries, acct)
+
+    def test_format_1_dirs_are_migrated_and_keep_their_data(self):
+        old = expected()
+        for node in NODES:
+            self.load(node)
+        self.start_on_loaded_dirs()
+        accounts_log = self.mesh.log("accounts")
+        self.assertIn("event=store_format_detected node=accounts version=1", accounts_log)
+        self.assertIn("event=migration_started node=accounts from=1 to=2 name=account_chains",
+                      accounts_log)
+        self.assertRegex(accounts_log, r"event=migration_done node=accounts from=1 to=2 "
+                         r"name=account_chains ms=\d+ entries=62 accounts=8 records=8 tip_seq=62 "
+                         r"old_tip=[0-9a-f]{64} new_tip=[0-9a-f]{64}")
+        self.assertRegex(self.mesh.log("fraud"), r"event=migration_done node=fraud from=1 to=2 "
+                         r"name=compact_risk_keys ms=\d+ risk_keys=\d+")
+        self.assertIn("event=store_format_detected node=gateway version=2", self.mesh.log("gateway"))
+        self.assertNotIn("migration_started", self.mesh.log("gateway"))
+
+        report = self.verify()
+        self.assertTrue(report["ok"], report)
+        self.assertEqual(report["entries"], old["verify"]["entries"])
+        self.assert_old_data_kept(old)
+
+        # The gateway still knows the old idempotency keys: a replay answers the old transfer.
+        key, tid = next(iter(old["idempotency_keys"].items()))
+        t = old["transfers"][tid]
+        status, again = self.mesh.transfer(t["from"], t["to"], t["amount"], key=key,
+                                           reference=t.get("reference"))
+        self.assertIn(status, (200, 202), again)
+        self.assertEqual(again["id"], tid)
+
+        # New transfers on top of the migrated ledger.
+        before = self.mesh.accounts()
+        status, t = self.mesh.transfer("alice", "bob", 250)
+        self.assertEqual(status, 202, t)
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+        status, t = self.mesh.transfer("dave", "alice", 10 ** 9)
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "declined")
+        after = self.mesh.accounts()
+        self.assertEqual(after["alice"]["balance"], before["alice"]["balance"] - 250)
+        self.assertEqual(after["bob"]["balance"], before["bob"]["balance"] + 250)
+        report = self.verify()
+        self.assertTrue(report["ok"], report)
+        self.assertEqual(report["entries"], old["verify"]["entries"] + 3)  # hold, debit, credit
+
+        # A second start runs no migration and keeps everything.
+        for node in NODES:
+            self.assertEqual(self.mesh.stop(node), 0, node)
+        self.start_on_loaded_dirs()
+        for node in NODES:
+            log = self.mesh.log(node)
+            self.assertEqual(log.count("event=migration_started"), 0 if node == "gateway" else 1,
+                             node)
+            self.assertIn(f"event=store_format_current node={node} version=2 migrations=0", log)
+        self.assertEqual(self.mesh.accounts(), after)
+        self.assertTrue(self.verify()["ok"])
+
+    def test_a_crash_during_the_migration_is_finished_by_the_next_start(self):
+        old = expected()
+        for node in NODES:
+            self.load(node)
+        self.mesh.extra_env = {"accounts": {PAUSE_ENV: "60000"}}
+        self.mesh.start("accounts")
+        wait_until(lambda: "event=migration_test_pause node=accounts" in self.mesh.log("accounts"),
+                   30, "the accounts migration to reach its pause before the commit")
+        self.mesh.kill("accounts", signal.SIGKILL)
+        self.assertNotIn("event=migration_done", self.mesh.log("accounts"))
+        # Killed before the commit: the format-1 index is still there, nothing half done.
+        dump = subprocess.run(["mdb_dump", "-s", "ledger_by_account", self.data_dir("accounts")],
+                              capture_output=True, text=True)
+        self.assertEqual(dump.returncode, 0, dump.stderr)
+
+        self.mesh.extra_env = {}
+        self.start_on_loaded_dirs()
+        log = self.mesh.log("accounts")
+        self.assertEqual(log.count("event=migration_started node=accounts from=1 to=2"), 2)
+        self.assertEqual(log.count("event=migration_done node=accounts from=1 to=2"), 1)
+        report = self.verify()
+        self.assertTrue(report["ok"], report)
+        self.assertEqual(report["entries"], old["verify"]["entries"])
+        self.assert_old_data_kept(old)
+        gone = subprocess.run(["mdb_dump", "-s", "ledger_by_account", self.data_dir("accounts")],
+                              capture_output=True, text=True)
+        self.assertNotEqual(gone.returncode, 0)  # the index was dropped with the migration
+
+    def test_a_dir_newer_than_the_binary_is_refused_with_both_versions(self):
+        newer = os.path.join(self.mesh.tmp, "newer.dump")
+        key = b"store:format".hex()
+        with open(newer, "w") as f:
+            f.write("VERSION=3\nformat=bytevalue\ndatabase=meta\ntype=btree\nHEADER=END\n"
+                    f" {key}\n 00000003\nDATA=END\n")
+        self.load("accounts", newer)
+        self.mesh.start("accounts")
+        proc = self.mesh.procs["accounts"]
+        self.assertNotEqual(proc.wait(timeout=20), 0)
+        log = self.mesh.log("accounts")
+        self.assertIn("event=store_format_newer node=accounts version=3 binary_version=2", log)
+        self.assertIn("this accounts data dir is format 3, newer than this build's format 2", log)
+        dump = subprocess.run(["mdb_dump", "-s", "meta", self.data_dir("accounts")],
+                              capture_output=True, text=True, check=True).stdout
+        self.assertIn(f" {key}\n 00000003\n", dump)  # left as it was
+
+
+if __name__ == "__main__":
+    unittest.main()

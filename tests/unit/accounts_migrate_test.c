@@ -1,0 +1,149 @@
+/*  accounts_migrate_test.c: the accounts node's format detection and its
+    migration 1 -> 2 (accounts_migrate.h) on format-1 ledgers planted with
+    raw writes (test_ledger_v1.h) and account records as the old build
+    wrote them through. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "accounts_migrate.h"
+#include "store.h"
+#include "test_dir.h"
+#include "test_ledger_v1.h"
+
+#define NOTE_BYTES 256
+
+typedef struct {
+    char dir[64];
+    store_t *store;
+    store_txn_t *txn;
+    char note[NOTE_BYTES];
+} fx_t;
+
+static int setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/accounts_migrate_test.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    assert_int_equal(store_txn_begin(fx->store, true, &fx->txn), LEDGER_OK);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    store_txn_abort(&fx->txn);
+    store_destroy(&fx->store);
+    test_remove_dir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/*  Double-entry, as the old build wrote: funding pays alice 100 and bob 50
+    (seqs 1-4), alice pays bob 30 (seqs 5, 6). */
+static const test_v1_entry_t entries[] = {{"funding", -100}, {"alice", 100}, {"funding", -50},
+                                          {"bob", 50},       {"alice", -30}, {"bob", 30}};
+
+static void put_account(fx_t *fx, const char *id, int64_t balance_minor)
+{
+    accounts_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.id, sizeof rec.id, "%s", id);
+    snprintf(rec.name, sizeof rec.name, "Name of %s", id);
+    snprintf(rec.currency, sizeof rec.currency, "GBP");
+    rec.balance_minor = balance_minor;
+    rec.created_ms = 1;
+    assert_int_equal(accounts_record_put(fx->txn, &rec), LEDGER_OK);
+}
+
+static void plant(fx_t *fx)
+{
+    test_v1_plant_t p = {entries, sizeof entries / sizeof entries[0], 0};
+    assert_int_equal(test_v1_plant(fx->txn, &p), LEDGER_OK);
+}
+
+static void test_an_unversioned_dir_with_the_format_1_index_is_format_1(void **state)
+{
+    fx_t *fx = *state;
+    uint32_t version = 0;
+    assert_int_equal(accounts_migrate_detect(fx->txn, NULL, &version), LEDGER_OK);
+    assert_int_equal(version, ACCOUNTS_STORE_FORMAT);
+    plant(fx);
+    assert_int_equal(accounts_migrate_detect(fx->txn, NULL, &version), LEDGER_OK);
+    assert_int_equal(version, 1);
+}
+
+static void test_the_migration_gives_each_account_the_head_of_its_chain(void **state)
+{
+    fx_t *fx = *state;
+    plant(fx);
+    put_account(fx, "funding", -150);
+    put_account(fx, "alice", 70);
+    put_account(fx, "bob", 80);
+    put_account(fx, "carol", 0); /* no entries: left as it is */
+    assert_int_equal(accounts_migrate_chains(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
+    assert_non_null(strstr(fx->note, "entries=6 accounts=3 records=3 tip_seq=6 old_tip="));
+    accounts_record_t rec;
+    assert_int_equal(accounts_record_get(fx->txn, "alice", &rec), LEDGER_OK);
+    assert_int_equal(rec.ledger_seq, 5);
+    assert_int_equal(rec.balance_minor, 70);
+    assert_int_equal(accounts_record_get(fx->txn, "bob", &rec), LEDGER_OK);
+    assert_int_equal(rec.ledger_seq, 6);
+    assert_int_equal(accounts_record_get(fx->txn, "carol", &rec), LEDGER_OK);
+    assert_int_equal(rec.ledger_seq, 0);
+
+    store_ledger_report_t report;
+    char why[256] = "";
+    assert_int_equal(accounts_verify_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
+    assert_true(report.ok && why[0] == '\0');
+    assert_int_equal(report.entries, 6);
+    uint32_t version = 0;
+    assert_int_equal(accounts_migrate_detect(fx->txn, NULL, &version), LEDGER_OK);
+    assert_int_equal(version, ACCOUNTS_STORE_FORMAT); /* the index is gone */
+}
+
+static void test_a_record_that_differs_from_its_newest_entry_is_refused(void **state)
+{
+    fx_t *fx = *state;
+    plant(fx);
+    put_account(fx, "funding", -150);
+    put_account(fx, "alice", 71);
+    put_account(fx, "bob", 80);
+    assert_int_equal(accounts_migrate_chains(fx->txn, NULL, fx->note, sizeof fx->note),
+                     LEDGER_E_CORRUPT);
+    assert_non_null(strstr(fx->note, "account alice: record says balance 71"));
+}
+
+static void test_an_account_in_the_ledger_without_a_record_is_refused(void **state)
+{
+    fx_t *fx = *state;
+    plant(fx);
+    put_account(fx, "funding", -150);
+    put_account(fx, "alice", 70);
+    assert_int_equal(accounts_migrate_chains(fx->txn, NULL, fx->note, sizeof fx->note),
+                     LEDGER_E_CORRUPT);
+    assert_non_null(strstr(fx->note, "account bob has ledger entries but no account record"));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_an_unversioned_dir_with_the_format_1_index_is_format_1),
+        T(test_the_migration_gives_each_account_the_head_of_its_chain),
+        T(test_a_record_that_differs_from_its_newest_entry_is_refused),
+        T(test_an_account_in_the_ledger_without_a_record_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
