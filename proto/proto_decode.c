@@ -227,9 +227,8 @@ typedef ledger_err_t (*read_own_fn)(proto_ctx_t *c, const map_read_t *r, unsigne
 static ledger_err_t map_read_values(proto_ctx_t *c, const map_read_t *r, void *base,
                                     read_own_fn own)
 {
-    for (unsigned j = 0; j < r->table->count; j++) {
-        if (!(r->present & (1u << j)))
-            continue;
+    for (uint32_t left = r->present; left; left &= left - 1) {
+        unsigned j = (unsigned)__builtin_ctz(left);
         const proto_field_t *f = &r->table->fields[j];
         if (f->kind == PROTO_FIELD_OWN)
             PROTO_CHECK(own(c, r, j, base));

@@ -15,6 +15,8 @@
 
 /* First allocation of an encode buffer: any saga message fits without growing. */
 #define ENCODE_INITIAL_BYTES 512
+/* Writes up to this many bytes (msgpack headers, short keys) are copied byte by byte. */
+#define SMALL_WRITE_BYTES 8
 
 typedef struct {
     char *data;
@@ -23,31 +25,45 @@ typedef struct {
     ledger_err_t err;
 } wbuf_t;
 
-/* msgpack_packer callback: appends, growing by doubling, never past PROTO_FRAME_MAX. */
+/* Grows `w` to hold `len` more bytes: doubling, never past PROTO_FRAME_MAX. */
+static int wbuf_grow(wbuf_t *w, size_t len)
+{
+    if (len > PROTO_FRAME_MAX - w->size) {
+        w->err = LEDGER_E_TOO_LARGE;
+        return -1;
+    }
+    size_t alloc = w->alloc ? w->alloc : ENCODE_INITIAL_BYTES;
+    while (alloc < w->size + len)
+        alloc *= 2;
+    if (alloc > PROTO_FRAME_MAX)
+        alloc = PROTO_FRAME_MAX;
+    char *grown = realloc(w->data, alloc);
+    if (!grown) {
+        w->err = LEDGER_E_NOMEM;
+        return -1;
+    }
+    w->data = grown;
+    w->alloc = alloc;
+    return 0;
+}
+
+/* msgpack_packer callback: appends. msgpack-c calls it for every header and
+   every body, most of them a byte or a few: those are copied without memcpy. */
 static int wbuf_write(void *data, const char *buf, size_t len)
 {
     wbuf_t *w = data;
     if (w->err)
         return -1;
-    if (len > PROTO_FRAME_MAX - w->size) {
-        w->err = LEDGER_E_TOO_LARGE;
+    /* w->alloc <= PROTO_FRAME_MAX, so what fits the buffer fits a frame */
+    if (len > w->alloc - w->size && wbuf_grow(w, len) != 0)
         return -1;
+    char *out = w->data + w->size;
+    if (len <= SMALL_WRITE_BYTES) {
+        for (size_t i = 0; i < len; i++)
+            out[i] = buf[i];
+    } else {
+        memcpy(out, buf, len);
     }
-    if (len > w->alloc - w->size) {
-        size_t alloc = w->alloc ? w->alloc : ENCODE_INITIAL_BYTES;
-        while (alloc < w->size + len)
-            alloc *= 2;
-        if (alloc > PROTO_FRAME_MAX)
-            alloc = PROTO_FRAME_MAX;
-        char *grown = realloc(w->data, alloc);
-        if (!grown) {
-            w->err = LEDGER_E_NOMEM;
-            return -1;
-        }
-        w->data = grown;
-        w->alloc = alloc;
-    }
-    memcpy(w->data + w->size, buf, len);
     w->size += len;
     return 0;
 }
@@ -95,9 +111,8 @@ static int pack_map(msgpack_packer *pk, const proto_table_t *table, unsigned var
 {
     uint32_t keys = proto_fields_carried(table, variant);
     int rc = msgpack_pack_map(pk, (size_t)__builtin_popcount(keys));
-    for (unsigned i = 0; i < table->count && rc == 0; i++) {
-        if (!(keys & (1u << i)))
-            continue;
+    for (uint32_t left = keys; left && rc == 0; left &= left - 1) {
+        unsigned i = (unsigned)__builtin_ctz(left);
         const proto_field_t *f = &table->fields[i];
         rc |= pack_strn(pk, f->name, f->name_len);
         rc |= f->kind == PROTO_FIELD_OWN ? own(pk, table, i, base) : pack_value(pk, f, base);
