@@ -77,6 +77,11 @@ bool proto_utf8_valid(const char *s, size_t len)
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
+        /* ASCII, most of every string on the wire, needs no decoding */
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
         size_t n = utf8_sequence_len(u + i, len - i);
         if (n == 0)
             return false;

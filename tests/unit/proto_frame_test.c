@@ -1,0 +1,253 @@
+/*  proto_frame_test.c: the structural check before msgpack-c (proto_frame_check): truncated,
+    oversized, over-nested, trailing and reserved bytes.
+
+    Shared samples and tree editing: test_proto.h.
+*/
+#include "test_proto.h"
+
+/* ---------------------------------------------------------------------------
+   Framing and structure.
+*/
+static void test_every_prefix_of_a_valid_frame_is_rejected(void **state)
+{
+    (void)state;
+    for (sample_t s = 0; s < S__COUNT; s++) {
+        proto_msg_t m = sample(s);
+        void *data;
+        size_t size;
+        encode_ok(&m, &data, &size);
+        for (size_t len = 0; len < size; len++) {
+            /* a fresh copy of exactly `len` bytes so ASan sees any over-read */
+            void *prefix = malloc(len ? len : 1);
+            memcpy(prefix, data, len);
+            proto_msg_t out;
+            char why[WHY_SIZE];
+            ledger_err_t err = decode(prefix, len, &out, why);
+            if (err != LEDGER_E_DECODE)
+                fail_msg("sample %d prefix %zu/%zu: got %s", (int)s, len, size,
+                         ledger_err_name(err));
+            free(prefix);
+        }
+        free(data);
+    }
+}
+
+static void test_frame_over_the_size_limit_is_rejected_as_too_large(void **state)
+{
+    (void)state;
+    size_t size = PROTO_FRAME_MAX + 1;
+    unsigned char *big = calloc(1, size);
+    assert_non_null(big);
+    proto_msg_t m = sample(S_REQUESTED);
+    void *data;
+    size_t len;
+    encode_ok(&m, &data, &len);
+    memcpy(big, data, len); /* a valid message, then padding: size alone decides */
+    proto_msg_t out;
+    char why[WHY_SIZE];
+    assert_int_equal(decode(big, size, &out, why), LEDGER_E_TOO_LARGE);
+    assert_int_equal(decode(big, SIZE_MAX, &out, why), LEDGER_E_TOO_LARGE);
+    free(data);
+    free(big);
+}
+
+static void test_frame_of_exactly_the_size_limit_is_not_refused_for_its_size(void **state)
+{
+    (void)state;
+    unsigned char *big = calloc(1, PROTO_FRAME_MAX);
+    assert_non_null(big);
+    proto_msg_t m = sample(S_REQUESTED);
+    void *data;
+    size_t len;
+    encode_ok(&m, &data, &len);
+    memcpy(big, data, len);
+    proto_msg_t out;
+    char why[WHY_SIZE];
+    assert_int_equal(decode(big, PROTO_FRAME_MAX, &out, why), LEDGER_E_DECODE);
+    assert_non_null(strstr(why, "trailing"));
+    free(data);
+    free(big);
+}
+
+static void test_empty_input_is_rejected(void **state)
+{
+    (void)state;
+    proto_msg_t out;
+    char why[WHY_SIZE];
+    assert_int_equal(decode("", 0, &out, why), LEDGER_E_DECODE);
+    assert_int_equal(decode(NULL, 0, &out, why), LEDGER_E_DECODE);
+}
+
+static void test_top_level_that_is_not_a_map_is_rejected(void **state)
+{
+    (void)state;
+    /* 1, "v", [], nil, true, 1.5 */
+    static const char *frames[] = {"\x01", "\xa1v", "\x90",
+                                   "\xc0", "\xc3",  "\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00"};
+    static const size_t sizes[] = {1, 2, 1, 1, 1, 9};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        proto_msg_t out;
+        char why[WHY_SIZE];
+        assert_int_equal(decode(frames[i], sizes[i], &out, why), LEDGER_E_DECODE);
+    }
+}
+
+static void test_trailing_bytes_are_rejected(void **state)
+{
+    (void)state;
+    for (sample_t s = 0; s < S__COUNT; s++) {
+        proto_msg_t m = sample(s);
+        void *data;
+        size_t size;
+        encode_ok(&m, &data, &size);
+        unsigned char *longer = malloc(size + 2);
+        memcpy(longer, data, size);
+        longer[size] = 0xc0;
+        longer[size + 1] = 0x01;
+        proto_msg_t out;
+        char why[WHY_SIZE];
+        assert_int_equal(decode(longer, size + 1, &out, why), LEDGER_E_DECODE);
+        assert_int_equal(decode(longer, size + 2, &out, why), LEDGER_E_DECODE);
+        /* a second whole envelope is trailing bytes too */
+        unsigned char *twice = malloc(2 * size);
+        memcpy(twice, data, size);
+        memcpy(twice + size, data, size);
+        assert_int_equal(decode(twice, 2 * size, &out, why), LEDGER_E_DECODE);
+        free(twice);
+        free(longer);
+        free(data);
+    }
+}
+
+static void test_deeply_nested_input_is_rejected(void **state)
+{
+    (void)state;
+    /* 1000 nested one-element arrays around an int: past msgpack-c's own stack too */
+    unsigned char deep[1001];
+    memset(deep, 0x91, 1000);
+    deep[1000] = 0x01;
+    proto_msg_t out;
+    char why[WHY_SIZE];
+    assert_int_equal(decode(deep, sizeof deep, &out, why), LEDGER_E_DECODE);
+    assert_non_null(strstr(why, "nesting"));
+    /* nested maps: {"body": {"body": ...}} */
+    unsigned char maps[6 * 50 + 1];
+    for (int i = 0; i < 50; i++)
+        memcpy(maps + 6 * i,
+               "\x81\xa4"
+               "body",
+               6);
+    maps[6 * 50] = 0x80;
+    assert_int_equal(decode(maps, sizeof maps, &out, why), LEDGER_E_DECODE);
+}
+
+static void test_nesting_one_level_too_deep_inside_a_body_is_rejected(void **state)
+{
+    (void)state;
+    /* envelope(1) > body(2) > rules(3) > [ (4) > [ (5) ] ] */
+    tree_t t;
+    tree_init_sample(&t, S_REJECTED);
+    msgpack_object inner = o_arr1(&t, o_arr1(&t, o_arr1(&t, o_str("velocity"))));
+    tree_set(&t, "body.rules", inner);
+    char why[WHY_SIZE];
+    assert_int_equal(tree_decode(&t, why), LEDGER_E_DECODE);
+    assert_non_null(strstr(why, "nesting"));
+}
+
+static void test_container_claiming_more_items_than_bytes_is_rejected(void **state)
+{
+    (void)state;
+    /* array32 / map32 of 2^32-1 items in 5 bytes: refused before any allocation */
+    proto_msg_t out;
+    char why[WHY_SIZE];
+    assert_int_equal(decode("\xdd\xff\xff\xff\xff", 5, &out, why), LEDGER_E_DECODE);
+    assert_int_equal(decode("\xdf\xff\xff\xff\xff", 5, &out, why), LEDGER_E_DECODE);
+    assert_int_equal(decode("\x81\xa1v\xdd\x7f\xff\xff\xff", 8, &out, why), LEDGER_E_DECODE);
+    /* str32 claiming 4 GB */
+    assert_int_equal(decode("\x81\xa1v\xdb\xff\xff\xff\xff", 8, &out, why), LEDGER_E_DECODE);
+}
+
+static void test_reserved_byte_0xc1_is_rejected(void **state)
+{
+    (void)state;
+    proto_msg_t out;
+    char why[WHY_SIZE];
+    assert_int_equal(decode("\x81\xa1v\xc1", 4, &out, why), LEDGER_E_DECODE);
+}
+
+static void test_frame_check_accepts_any_single_msgpack_object_within_limits(void **state)
+{
+    (void)state;
+    const struct {
+        const char *bytes;
+        size_t size;
+    } ok[] = {
+        {"\x93\x01\x02\x03", 4},     /* [1, 2, 3] */
+        {"\xc0", 1},                 /* nil */
+        {"\x91\x91\x91\x91\x01", 5}, /* nesting of exactly 4 */
+        {"\xc7\x02\x01"
+         "ab",
+         5}, /* ext8 */
+        {"\xd8\x01"
+         "0123456789abcdef",
+         18},                        /* fixext16 */
+        {"\xca\x00\x00\x00\x00", 5}, /* float32 */
+        {"\xc4\x03"
+         "abc",
+         5},                                                           /* bin8 */
+        {"\xde\x00\x01\xa1k\xcf\x00\x00\x00\x00\x00\x00\x00\x01", 14}, /* map16 */
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char why[WHY_SIZE] = "";
+        if (proto_frame_check(ok[i].bytes, ok[i].size, why, sizeof why) != LEDGER_OK)
+            fail_msg("case %zu: %s", i, why);
+    }
+}
+
+static void test_frame_check_rejects_lengths_and_counts_past_the_end(void **state)
+{
+    (void)state;
+    const struct {
+        const char *bytes;
+        size_t size;
+        ledger_err_t err;
+    } bad[] = {
+        {"\x91\x91\x91\x91\x91\x01", 6, LEDGER_E_DECODE}, /* nesting of 5 */
+        {"\x92\x01", 2, LEDGER_E_DECODE},                 /* one item short */
+        {"\xc7\x02\x01"
+         "a",
+         4, LEDGER_E_DECODE},                                     /* ext8 one byte short */
+        {"\xd9", 1, LEDGER_E_DECODE},                             /* str8 without its length */
+        {"\xdb\x00\x01\x00\x00", 5, LEDGER_E_DECODE},             /* str32 of 64 KiB, 0 bytes */
+        {"\xdf\x00\x00\x00\x02\x01\x02\x03", 8, LEDGER_E_DECODE}, /* map32 of 2, 3 bytes */
+        {"\x01\x02", 2, LEDGER_E_DECODE},                         /* trailing byte */
+        {"\xc1", 1, LEDGER_E_DECODE},                             /* reserved byte */
+        {"", 0, LEDGER_E_DECODE},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char why[WHY_SIZE] = "";
+        assert_int_equal(proto_frame_check(bad[i].bytes, bad[i].size, why, sizeof why), bad[i].err);
+        assert_true(why[0] != '\0');
+    }
+    static unsigned char big[PROTO_FRAME_MAX + 1];
+    assert_int_equal(proto_frame_check(big, sizeof big, NULL, 0), LEDGER_E_TOO_LARGE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_prefix_of_a_valid_frame_is_rejected),
+        cmocka_unit_test(test_frame_over_the_size_limit_is_rejected_as_too_large),
+        cmocka_unit_test(test_frame_of_exactly_the_size_limit_is_not_refused_for_its_size),
+        cmocka_unit_test(test_empty_input_is_rejected),
+        cmocka_unit_test(test_top_level_that_is_not_a_map_is_rejected),
+        cmocka_unit_test(test_trailing_bytes_are_rejected),
+        cmocka_unit_test(test_deeply_nested_input_is_rejected),
+        cmocka_unit_test(test_nesting_one_level_too_deep_inside_a_body_is_rejected),
+        cmocka_unit_test(test_container_claiming_more_items_than_bytes_is_rejected),
+        cmocka_unit_test(test_reserved_byte_0xc1_is_rejected),
+        cmocka_unit_test(test_frame_check_accepts_any_single_msgpack_object_within_limits),
+        cmocka_unit_test(test_frame_check_rejects_lengths_and_counts_past_the_end),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

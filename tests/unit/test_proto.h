@@ -1,0 +1,546 @@
+/*  test_proto.h: what the proto unit tests share (proto_*_test.c). Header-only.
+
+    Sample messages of every type and query op; encode/decode wrappers that
+    check the contract's promise on error (the output is all zeros); and a
+    msgpack-c object tree of an encoded sample that a test edits by path
+    (set / remove / add / duplicate a key, such as "body.accounts.0.id") and
+    packs again, so each test states exactly one thing that is wrong.
+*/
+#ifndef LEDGER_TEST_PROTO_H
+#define LEDGER_TEST_PROTO_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+
+#include "proto.h"
+
+#define WHY_SIZE 256
+
+/* ---------------------------------------------------------------------------
+   Sample messages, one of every type (and every query op).
+*/
+typedef enum {
+    S_REQUESTED,
+    S_RESERVED,
+    S_SETTLED,
+    S_APPROVED,
+    S_REJECTED,
+    S_REJECTED_FRAUD,
+    S_DECLINED,
+    S_ACK,
+    S_NACK,
+    S_QUERY_LIST,
+    S_QUERY_GET,
+    S_QUERY_LEDGER,
+    S_QUERY_OPEN,
+    S_REPLY,
+    S__COUNT
+} sample_t;
+
+static proto_account_t sample_accounts[2] = {
+    {.id = "acc-alice",
+     .name = "Alice Smith",
+     .currency = "GBP",
+     .balance_minor = 125000,
+     .held_minor = 2500,
+     .funding = false},
+    {.id = "funding",
+     .name = "",
+     .currency = "GBP",
+     .balance_minor = -9000000,
+     .held_minor = 0,
+     .funding = true},
+};
+
+static proto_ledger_row_t sample_rows[2] = {
+    {.seq = 7,
+     .account = "acc-alice",
+     .transfer = "t-0001",
+     .kind = "hold",
+     .amount_minor = -2500,
+     .balance_after_minor = 125000,
+     .held_after_minor = 2500,
+     .ts_ms = 1764028800100},
+    {.seq = 1,
+     .account = "acc-alice",
+     .transfer = "",
+     .kind = "open",
+     .amount_minor = 127500,
+     .balance_after_minor = 127500,
+     .held_after_minor = 0,
+     .ts_ms = 1764028700000},
+};
+
+static inline proto_msg_t sample(sample_t s)
+{
+    proto_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.v = PROTO_VERSION;
+    strcpy(m.origin, "gateway");
+    m.seq = 42;
+    m.ts_ms = 1764028800123;
+    strcpy(m.corr, "t-0001");
+    strcpy(m.cause, "accounts/41");
+    switch (s) {
+    case S_REQUESTED:
+    case S_RESERVED:
+    case S_SETTLED:
+        m.type = s == S_REQUESTED  ? PROTO_TRANSFER_REQUESTED
+                 : s == S_RESERVED ? PROTO_FUNDS_RESERVED
+                                   : PROTO_TRANSFER_SETTLED;
+        strcpy(m.body.transfer.transfer, "t-0001");
+        strcpy(m.body.transfer.from, "acc-alice");
+        strcpy(m.body.transfer.to, "acc-bob");
+        m.body.transfer.amount_minor = 2500;
+        strcpy(m.body.transfer.currency, "GBP");
+        strcpy(m.body.transfer.reference, "rent for März");
+        break;
+    case S_APPROVED:
+        m.type = PROTO_FRAUD_APPROVED;
+        strcpy(m.body.verdict.transfer, "t-0001");
+        break;
+    case S_REJECTED:
+    case S_REJECTED_FRAUD:
+        m.type = s == S_REJECTED ? PROTO_FRAUD_REJECTED : PROTO_TRANSFER_REJECTED_FRAUD;
+        strcpy(m.body.verdict.transfer, "t-0001");
+        m.body.verdict.rule_count = 2;
+        strcpy(m.body.verdict.rules[0], "amount_threshold");
+        strcpy(m.body.verdict.rules[1], "velocity");
+        strcpy(m.body.verdict.reason, "amount 2500 over threshold; 6 transfers in 60 s");
+        break;
+    case S_DECLINED:
+        m.type = PROTO_TRANSFER_DECLINED;
+        strcpy(m.body.declined.transfer, "t-0001");
+        strcpy(m.body.declined.code, "insufficient_funds");
+        strcpy(m.body.declined.reason, "available 1000 < amount 2500");
+        break;
+    case S_ACK:
+        m.type = PROTO_ACK;
+        m.corr[0] = '\0';
+        strcpy(m.body.reply.of, "accounts/41");
+        break;
+    case S_NACK:
+        m.type = PROTO_NACK;
+        m.corr[0] = '\0';
+        m.cause[0] = '\0';
+        strcpy(m.body.reply.code, "decode_error");
+        strcpy(m.body.reply.reason, "truncated frame");
+        break;
+    case S_QUERY_LIST:
+    case S_QUERY_GET:
+    case S_QUERY_LEDGER:
+    case S_QUERY_OPEN:
+        m.type = PROTO_ACCOUNT_QUERY;
+        m.corr[0] = '\0';
+        m.cause[0] = '\0';
+        if (s == S_QUERY_LIST) {
+            m.body.query.op = PROTO_QUERY_LIST;
+            strcpy(m.body.query.after, "acc-alice");
+            m.body.query.limit = 50;
+        } else if (s == S_QUERY_GET) {
+            m.body.query.op = PROTO_QUERY_GET;
+            strcpy(m.body.query.account, "acc-alice");
+        } else if (s == S_QUERY_LEDGER) {
+            m.body.query.op = PROTO_QUERY_LEDGER;
+            strcpy(m.body.query.account, "acc-alice");
+            m.body.query.cursor = 99;
+            m.body.query.limit = PROTO_PAGE_MAX;
+        } else {
+            m.body.query.op = PROTO_QUERY_OPEN;
+            strcpy(m.body.query.account, "acc-carol");
+            strcpy(m.body.query.name, "Carol Jones");
+            strcpy(m.body.query.currency, "EUR");
+            m.body.query.amount_minor = 10000;
+        }
+        break;
+    case S_REPLY:
+        m.type = PROTO_ACCOUNT_REPLY;
+        strcpy(m.origin, "accounts");
+        m.corr[0] = '\0';
+        strcpy(m.cause, "gateway/42");
+        m.body.account_reply.status = 200;
+        m.body.account_reply.account_count = 2;
+        m.body.account_reply.accounts = sample_accounts;
+        m.body.account_reply.entry_count = 2;
+        m.body.account_reply.entries = sample_rows;
+        strcpy(m.body.account_reply.next, "funding");
+        break;
+    case S__COUNT:
+        break;
+    }
+    return m;
+}
+
+/* ---------------------------------------------------------------------------
+   Helpers.
+*/
+static inline bool all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+static inline void encode_ok(const proto_msg_t *m, void **data, size_t *size)
+{
+    char why[WHY_SIZE];
+    ledger_err_t err = proto_encode(m, data, size, why, sizeof why);
+    if (err != LEDGER_OK)
+        fail_msg("encode failed: %s: %s", ledger_err_name(err), why);
+}
+
+/* Decodes and checks the contract's promise on error: `out` is all zeros. */
+static inline ledger_err_t decode(const void *data, size_t size, proto_msg_t *out, char *why)
+{
+    memset(out, 0xa5, sizeof *out);
+    ledger_err_t err = proto_decode(data, size, out, why, WHY_SIZE);
+    if (err != LEDGER_OK && !all_zero(out, sizeof *out))
+        fail_msg("decode failed (%s) but left the output partly filled", ledger_err_name(err));
+    if (err != LEDGER_OK && why[0] == '\0')
+        fail_msg("decode failed (%s) without a reason", ledger_err_name(err));
+    return err;
+}
+
+static inline void assert_round_trips(const proto_msg_t *m)
+{
+    void *data;
+    size_t size;
+    char why[WHY_SIZE];
+    encode_ok(m, &data, &size);
+    proto_msg_t out;
+    ledger_err_t err = decode(data, size, &out, why);
+    if (err != LEDGER_OK)
+        fail_msg("decode failed: %s: %s", ledger_err_name(err), why);
+    assert_true(proto_msg_equal(m, &out));
+    assert_true(proto_msg_equal(&out, m));
+    proto_msg_release(&out);
+    free(data);
+}
+
+/* A msgpack object tree of an encoded message, editable by path. */
+typedef struct {
+    void *frame;
+    msgpack_unpacked unpacked;
+} tree_t;
+
+static inline void tree_init(tree_t *t, const proto_msg_t *m)
+{
+    size_t size, off = 0;
+    encode_ok(m, &t->frame, &size);
+    msgpack_unpacked_init(&t->unpacked);
+    assert_int_equal(msgpack_unpack_next(&t->unpacked, t->frame, size, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+}
+
+static inline void tree_init_sample(tree_t *t, sample_t s)
+{
+    proto_msg_t m = sample(s);
+    tree_init(t, &m);
+}
+
+static inline void tree_fini(tree_t *t)
+{
+    msgpack_unpacked_destroy(&t->unpacked);
+    free(t->frame);
+}
+
+static inline void *tree_alloc(tree_t *t, size_t size)
+{
+    void *p = msgpack_zone_malloc(t->unpacked.zone, size);
+    assert_non_null(p);
+    return p;
+}
+
+/* Finds the value at `path` ("" = root; components separated by '.'; array
+   elements by index). If `kv_out` is given, the last component must be a map
+   key and *kv_out points at its key/value pair. */
+static inline msgpack_object *tree_find(tree_t *t, const char *path, msgpack_object_kv **kv_out)
+{
+    msgpack_object *o = &t->unpacked.data;
+    const char *p = path;
+    while (*p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (o->type == MSGPACK_OBJECT_MAP) {
+            msgpack_object_kv *kv = NULL;
+            for (uint32_t i = 0; i < o->via.map.size && !kv; i++) {
+                msgpack_object_kv *k = &o->via.map.ptr[i];
+                if (k->key.via.str.size == n && memcmp(k->key.via.str.ptr, p, n) == 0)
+                    kv = k;
+            }
+            if (!kv)
+                fail_msg("no key at %s", path);
+            if (kv_out)
+                *kv_out = kv;
+            o = &kv->val;
+        } else if (o->type == MSGPACK_OBJECT_ARRAY) {
+            uint32_t i = (uint32_t)strtoul(p, NULL, 10);
+            assert_true(i < o->via.array.size);
+            o = &o->via.array.ptr[i];
+        } else {
+            fail_msg("path %s goes through a scalar", path);
+        }
+        p = dot ? dot + 1 : p + n;
+    }
+    return o;
+}
+
+static inline void tree_set(tree_t *t, const char *path, msgpack_object v)
+{
+    *tree_find(t, path, NULL) = v;
+}
+
+/* The map holding the last key of `path`, and that key's name. */
+static inline msgpack_object *tree_parent(tree_t *t, const char *path, const char **key_out)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot) {
+        *key_out = path;
+        return &t->unpacked.data;
+    }
+    size_t n = (size_t)(dot - path);
+    char *parent = tree_alloc(t, n + 1);
+    memcpy(parent, path, n);
+    parent[n] = '\0';
+    *key_out = dot + 1;
+    return tree_find(t, parent, NULL);
+}
+
+static inline void tree_remove(tree_t *t, const char *path)
+{
+    msgpack_object_kv *kv = NULL;
+    tree_find(t, path, &kv);
+    const char *key;
+    msgpack_object *map = tree_parent(t, path, &key);
+    size_t i = (size_t)(kv - map->via.map.ptr);
+    memmove(kv, kv + 1, (map->via.map.size - i - 1) * sizeof *kv);
+    map->via.map.size--;
+}
+
+static inline msgpack_object o_str(const char *s);
+
+/* Adds `key` = `v` at the end of the map at `map_path`, even if `key` is there already. */
+static inline void tree_add(tree_t *t, const char *map_path, const char *key, msgpack_object v)
+{
+    msgpack_object *map = tree_find(t, map_path, NULL);
+    assert_int_equal(map->type, MSGPACK_OBJECT_MAP);
+    uint32_t n = map->via.map.size;
+    msgpack_object_kv *kvs = tree_alloc(t, (n + 1) * sizeof *kvs);
+    memcpy(kvs, map->via.map.ptr, n * sizeof *kvs);
+    kvs[n].key = o_str(key);
+    kvs[n].val = v;
+    map->via.map.ptr = kvs;
+    map->via.map.size = n + 1;
+}
+
+/* Adds a second copy of the key at `path` to its map. */
+static inline void tree_dup(tree_t *t, const char *path, msgpack_object v)
+{
+    const char *key;
+    msgpack_object *map = tree_parent(t, path, &key);
+    (void)map;
+    char *parent = tree_alloc(t, strlen(path) + 1);
+    strcpy(parent, path);
+    char *dot = strrchr(parent, '.');
+    if (dot)
+        *dot = '\0';
+    else
+        parent[0] = '\0';
+    tree_add(t, parent, key, v);
+}
+
+static inline void pack_tree(tree_t *t, msgpack_sbuffer *sb)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    assert_int_equal(msgpack_pack_object(&pk, t->unpacked.data), 0);
+}
+
+/* Packs the edited tree, decodes it, releases a success, frees the tree. */
+static inline ledger_err_t tree_decode(tree_t *t, char *why)
+{
+    msgpack_sbuffer sb;
+    pack_tree(t, &sb);
+    proto_msg_t out;
+    ledger_err_t err = decode(sb.data, sb.size, &out, why);
+    proto_msg_release(&out);
+    msgpack_sbuffer_destroy(&sb);
+    tree_fini(t);
+    return err;
+}
+
+static inline void expect_decode(tree_t *t, ledger_err_t expected, const char *what)
+{
+    char why[WHY_SIZE];
+    ledger_err_t err = tree_decode(t, why);
+    if (err != expected)
+        fail_msg("%s: expected %s, got %s (%s)", what, ledger_err_name(expected),
+                 ledger_err_name(err), why);
+}
+
+static inline msgpack_object o_str(const char *s)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_STR};
+    o.via.str.ptr = s;
+    o.via.str.size = (uint32_t)strlen(s);
+    return o;
+}
+
+static inline msgpack_object o_strn(const char *s, uint32_t n)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_STR};
+    o.via.str.ptr = s;
+    o.via.str.size = n;
+    return o;
+}
+
+static inline msgpack_object o_bin(const char *s)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_BIN};
+    o.via.bin.ptr = s;
+    o.via.bin.size = (uint32_t)strlen(s);
+    return o;
+}
+
+static inline msgpack_object o_uint(uint64_t u)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER};
+    o.via.u64 = u;
+    return o;
+}
+
+static inline msgpack_object o_int(int64_t i)
+{
+    if (i >= 0)
+        return o_uint((uint64_t)i);
+    msgpack_object o = {.type = MSGPACK_OBJECT_NEGATIVE_INTEGER};
+    o.via.i64 = i;
+    return o;
+}
+
+static inline msgpack_object o_bool(bool b)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_BOOLEAN};
+    o.via.boolean = b;
+    return o;
+}
+
+static inline msgpack_object o_nil(void)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_NIL};
+    return o;
+}
+
+static inline msgpack_object o_float(double d)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_FLOAT64};
+    o.via.f64 = d;
+    return o;
+}
+
+static inline msgpack_object o_map0(void)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_MAP};
+    return o;
+}
+
+static inline msgpack_object o_arr0(void)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_ARRAY};
+    return o;
+}
+
+static inline msgpack_object o_arr1(tree_t *t, msgpack_object item)
+{
+    msgpack_object o = {.type = MSGPACK_OBJECT_ARRAY};
+    o.via.array.ptr = tree_alloc(t, sizeof item);
+    o.via.array.ptr[0] = item;
+    o.via.array.size = 1;
+    return o;
+}
+
+/* A string of `n` copies of `ch`, kept in the tree's zone. */
+static inline msgpack_object o_repeat(tree_t *t, char ch, uint32_t n)
+{
+    char *s = tree_alloc(t, n + 1);
+    memset(s, ch, n);
+    s[n] = '\0';
+    return o_strn(s, n);
+}
+
+/* Expects `path` of sample `s` set to `v` to be refused with `expected`. */
+static inline void expect_set_refused(sample_t s, const char *path, msgpack_object v,
+                                      ledger_err_t expected)
+{
+    tree_t t;
+    tree_init_sample(&t, s);
+    tree_set(&t, path, v);
+    char what[128];
+    snprintf(what, sizeof what, "sample %d, %s", (int)s, path);
+    expect_decode(&t, expected, what);
+}
+
+/* Deterministic pseudo-random numbers (splitmix64). */
+static inline uint64_t rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Decodes bytes that may be anything: must not crash; on success the message
+   must re-encode and decode to an equal message. */
+static inline void decode_anything(const void *data, size_t size)
+{
+    char why[WHY_SIZE];
+    proto_msg_t out;
+    if (decode(data, size, &out, why) != LEDGER_OK)
+        return;
+    void *again;
+    size_t again_size;
+    encode_ok(&out, &again, &again_size);
+    proto_msg_t second;
+    assert_int_equal(decode(again, again_size, &second, why), LEDGER_OK);
+    assert_true(proto_msg_equal(&out, &second));
+    proto_msg_release(&second);
+    proto_msg_release(&out);
+    free(again);
+}
+
+/* Message ids that are not "<origin>/<seq>" (decode and proto_id_parse refuse them). */
+static const char *const bad_ids[] __attribute__((unused)) = {
+    "",
+    "gateway",
+    "gateway/",
+    "/42",
+    "gateway/0",
+    "gateway/042",
+    "gateway/+42",
+    "gateway/-42",
+    "gateway/4 2",
+    "gateway/42x",
+    "gateway/0x2a",
+    "Gateway/42",
+    "gate way/42",
+    "gate.way/42",
+    "gateway/42/1",
+    "gateway//42",
+    "gateway/18446744073709551616",
+    "gateway/99999999999999999999",
+    "abcdefghijklmnopqrstuvwxyz0123456/1", /* origin of 33 */
+    "gatewäy/42",
+};
+
+#endif
