@@ -1,6 +1,7 @@
 /*  gateway_view.c: the view's API (gateway_view.h): the request rules, the
-    submission of a transfer under an idempotency key, the status events
-    folded into the view, the readers, and the time-ordered transfer ids.
+    submission of a transfer under an idempotency key, the readers, and the
+    time-ordered transfer ids. The status events folded into the view
+    (gateway_view_apply) are in gateway_view_apply.c.
 
     The stored forms live in their own files: the view record in
     gateway_view_record.c, the idempotency keys and their age index in
@@ -21,7 +22,6 @@
 #define REQUEST_HASH_TAG "ledger.transfer.v1"
 /* The parts of the canonical request: the tag, four text fields of two parts, the amount. */
 #define REQUEST_HASH_PARTS 10
-#define FRAUD_REASON_CODE "fraud_rejected"
 /* A transfer id: "tr_" + 12 hex digits of unix ms + 8 hex digits of the sequence. */
 #define ID_PREFIX "tr_"
 #define ID_PREFIX_LEN 3
@@ -401,145 +401,6 @@ ledger_err_t gateway_view_prune_idempotency(store_txn_t *txn, uint64_t now_ms,
     free(batch);
     if (pruned_out)
         *pruned_out = pruned;
-    return err;
-}
-
-/* --- status events -------------------------------------------------------- */
-
-static const char *event_transfer_id(const proto_msg_t *msg)
-{
-    switch (msg->type) {
-    case PROTO_FUNDS_RESERVED:
-    case PROTO_TRANSFER_SETTLED:
-        return msg->body.transfer.transfer;
-    case PROTO_TRANSFER_REJECTED_FRAUD:
-    case PROTO_FRAUD_APPROVED:
-    case PROTO_FRAUD_REJECTED:
-        return msg->body.verdict.transfer;
-    case PROTO_TRANSFER_DECLINED:
-        return msg->body.declined.transfer;
-    default:
-        return NULL;
-    }
-}
-
-static bool is_fraud_verdict(proto_type_t type)
-{
-    return type == PROTO_FRAUD_APPROVED || type == PROTO_FRAUD_REJECTED ||
-           type == PROTO_TRANSFER_REJECTED_FRAUD;
-}
-
-/* The rest of the step of `msg` (its message id is set): name, node, cause, and the rules of a
-   fraud verdict, cut to their fields and sanitized. */
-static void step_fill(const proto_msg_t *msg, gateway_view_step_t *step)
-{
-    text_copy_cut(step->step, sizeof step->step, proto_type_name(msg->type));
-    text_copy_cut(step->node, sizeof step->node, msg->origin);
-    text_copy_cut(step->cause, sizeof step->cause, msg->cause);
-    gateway_view_text_sanitize(step->node);
-    gateway_view_text_sanitize(step->message_id);
-    gateway_view_text_sanitize(step->cause);
-    if (is_fraud_verdict(msg->type)) {
-        const proto_verdict_t *v = &msg->body.verdict;
-        step->has_rules = true;
-        step->rule_count = v->rule_count <= PROTO_RULES_MAX ? v->rule_count : PROTO_RULES_MAX;
-        for (uint32_t i = 0; i < step->rule_count; i++) {
-            text_copy_cut(step->rules[i], sizeof step->rules[i], v->rules[i]);
-            gateway_view_text_sanitize(step->rules[i]);
-        }
-    }
-}
-
-/* Moves a pending transfer to the final status of `msg` (settled, rejected_fraud, declined),
-   with its reason. */
-static void apply_final(gateway_view_record_t *rec, const proto_msg_t *msg)
-{
-    rec->held = false;
-    rec->has_reason = false;
-    rec->rule_count = 0;
-    if (msg->type == PROTO_TRANSFER_SETTLED) {
-        rec->status = GATEWAY_STATUS_SETTLED;
-    } else if (msg->type == PROTO_TRANSFER_REJECTED_FRAUD) {
-        const proto_verdict_t *v = &msg->body.verdict;
-        rec->status = GATEWAY_STATUS_REJECTED_FRAUD;
-        rec->has_reason = true;
-        text_copy_cut(rec->reason_code, sizeof rec->reason_code, FRAUD_REASON_CODE);
-        text_copy_cut(rec->reason_message, sizeof rec->reason_message, v->reason);
-        rec->rule_count = v->rule_count <= PROTO_RULES_MAX ? v->rule_count : PROTO_RULES_MAX;
-        for (uint32_t i = 0; i < rec->rule_count; i++)
-            text_copy_cut(rec->rules[i], sizeof rec->rules[i], v->rules[i]);
-    } else {
-        const proto_declined_t *d = &msg->body.declined;
-        rec->status = GATEWAY_STATUS_DECLINED;
-        rec->has_reason = true;
-        text_copy_cut(rec->reason_code, sizeof rec->reason_code, d->code);
-        text_copy_cut(rec->reason_message, sizeof rec->reason_message, d->reason);
-    }
-    gateway_view_text_sanitize(rec->reason_code);
-    gateway_view_text_sanitize(rec->reason_message);
-    for (uint32_t i = 0; i < rec->rule_count; i++)
-        gateway_view_text_sanitize(rec->rules[i]);
-}
-
-/* Folds `step` of `msg` into `rec`; true if the record changed (and must be written). */
-static bool apply_step(gateway_view_record_t *rec, const proto_msg_t *msg,
-                       const gateway_view_step_t *step)
-{
-    bool pending = rec->status == GATEWAY_STATUS_PENDING;
-    bool changed = false;
-    if (msg->type == PROTO_FUNDS_RESERVED) {
-        if (pending && !rec->held) {
-            rec->held = true;
-            changed = true;
-        }
-        changed |= gateway_view_record_timeline_add(rec, step);
-    } else if (msg->type == PROTO_FRAUD_APPROVED || msg->type == PROTO_FRAUD_REJECTED) {
-        /* The verdict is a step of the timeline; the status changes only when
-           accounts has settled or released the hold. */
-        changed |= gateway_view_record_timeline_add(rec, step);
-    } else {
-        if (!pending)
-            return false; /* the saga guard: a final status never changes */
-        apply_final(rec, msg);
-        gateway_view_record_timeline_add(rec, step);
-        changed = true;
-    }
-    return changed;
-}
-
-ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg)
-{
-    assert(ctx && ctx->txn && msg);
-    const char *id = event_transfer_id(msg);
-    if (!id)
-        return LEDGER_E_INVALID;
-    if (!gateway_view_transfer_id_valid(id))
-        return LEDGER_OK; /* not one of ours: unknown transfer */
-
-    gateway_view_record_t *rec = malloc(sizeof *rec);
-    if (!rec)
-        return LEDGER_E_NOMEM;
-    ledger_err_t err = gateway_view_record_get(ctx->txn, id, rec);
-    if (err == LEDGER_E_NOT_FOUND) {
-        err = LEDGER_OK;
-        goto done;
-    }
-    if (err)
-        goto done;
-
-    gateway_view_step_t step = {.ts_ms = msg->ts_ms};
-    proto_msg_id(msg, step.message_id);
-    if (gateway_view_record_timeline_has(rec, step.message_id))
-        goto done; /* a replay */
-    step_fill(msg, &step);
-    if (apply_step(rec, msg, &step)) {
-        rec->updated_ms = ctx->now_ms;
-        err = gateway_view_record_put(ctx->txn, rec, 0);
-        if (!err)
-            err = event_append(ctx, rec, &step);
-    }
-done:
-    free(rec);
     return err;
 }
 

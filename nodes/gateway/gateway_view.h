@@ -11,7 +11,8 @@
                             "evt/" + be64 seq -> event record (the event log, gateway_events.h)
 
     This header is the view's API; gateway_view.c implements it (rules,
-    submit, apply, the readers, transfer ids) on top of gateway_view_record.h
+    submit, the readers, transfer ids) and gateway_view_apply.c the status
+    events (gateway_view_apply), on top of gateway_view_record.h
     (the stored record and its API form) and gateway_view_idem.h (the
     idempotency keys), whose shared types it includes.
 
