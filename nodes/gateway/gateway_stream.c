@@ -123,6 +123,7 @@ void gateway_streams_notify(gateway_streams_t *self)
 
 unsigned gateway_streams_open(gateway_streams_t *self)
 {
+    assert(self);
     pthread_mutex_lock(&self->lock);
     unsigned open = self->open;
     pthread_mutex_unlock(&self->lock);
