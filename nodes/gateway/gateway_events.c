@@ -7,12 +7,12 @@
     Why the value holds only the event's small fields: an apply used to
     build the transfer's API JSON and store a 1-2.5 KB copy per event (four
     per transfer), about a quarter of the gateway's CPU. Streams are few and
-    read each event once, so the JSON is now built on read instead.
+    read each event once, so the JSON is now built on read instead, by the
+    stream (gateway_stream.c), which formats what it reads anyway.
 */
 #include "gateway_events.h"
 
 #include <assert.h>
-#include <stdlib.h>
 #include <string.h>
 #include "record.h"
 
@@ -31,15 +31,6 @@ static bool is_event_key(const store_kv_t *kv)
     return kv->key_size == EVENT_KEY_LEN && memcmp(kv->key, EVENT_PREFIX, EVENT_PREFIX_LEN) == 0;
 }
 
-/* The decoded stored value of one event. */
-typedef struct {
-    uint64_t ts_ms;
-    char type[GATEWAY_EVENT_FIELD_MAX + 1];
-    char node[GATEWAY_EVENT_FIELD_MAX + 1];
-    char message_id[GATEWAY_EVENT_FIELD_MAX + 1];
-    char transfer_id[GATEWAY_EVENT_FIELD_MAX + 1];
-} event_record_t;
-
 /* Upper bound of an encoded event record: version, ts_ms, four str8 fields. */
 #define EVENT_RECORD_MAX (1 + 8 + 4 * (1 + GATEWAY_EVENT_FIELD_MAX))
 
@@ -48,7 +39,7 @@ static bool field_ok(const char *s, bool may_be_empty)
     return s && (may_be_empty || s[0]) && strlen(s) <= GATEWAY_EVENT_FIELD_MAX;
 }
 
-static bool event_decode(const void *val, size_t size, event_record_t *ev)
+static bool event_decode(const void *val, size_t size, gateway_event_t *ev)
 {
     record_reader_t r = {val, size, 0, true};
     if (record_get_u8(&r) != GATEWAY_EVENT_VERSION)
@@ -61,9 +52,9 @@ static bool event_decode(const void *val, size_t size, event_record_t *ev)
     return record_done(&r);
 }
 
-ledger_err_t gateway_event_append(store_txn_t *txn, const char *type, const char *node,
-                                  const char *message_id, uint64_t now_ms, const char *transfer_id,
-                                  uint64_t *seq_out)
+ledger_err_t gateway_events_append(store_txn_t *txn, const char *type, const char *node,
+                                   const char *message_id, uint64_t now_ms, const char *transfer_id,
+                                   uint64_t *seq_out)
 {
     assert(txn);
     if (!field_ok(type, false) || !field_ok(node, false) || !field_ok(message_id, true) ||
@@ -90,29 +81,6 @@ ledger_err_t gateway_event_append(store_txn_t *txn, const char *type, const char
     if (!err && seq_out)
         *seq_out = seq;
     return err;
-}
-
-/* Renders one event as the stream's JSON (see gateway_events.h), with the transfer as the view
-   holds it in `txn` (null when it is missing or does not parse). *text_out is malloc'd. */
-static ledger_err_t event_render(store_txn_t *txn, uint64_t seq, const event_record_t *ev,
-                                 char **text_out)
-{
-    json_t *transfer = NULL;
-    ledger_err_t err = gateway_view_transfer_get(txn, ev->transfer_id, &transfer);
-    if (err == LEDGER_E_NOT_FOUND || err == LEDGER_E_CORRUPT)
-        transfer = json_null();
-    else if (err)
-        return err;
-    char at[GATEWAY_TIME_TEXT_SIZE];
-    json_t *event = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o}", "seq", (json_int_t)seq, "type",
-                              ev->type, "node", ev->node, "message_id", ev->message_id, "at",
-                              gateway_format_time(ev->ts_ms, at), "ts_ms", (json_int_t)ev->ts_ms,
-                              "transfer", transfer);
-    if (!event)
-        return LEDGER_E_NOMEM;
-    *text_out = json_dumps(event, JSON_COMPACT);
-    json_decref(event);
-    return *text_out ? LEDGER_OK : LEDGER_E_NOMEM;
 }
 
 ledger_err_t gateway_events_last_seq(store_txn_t *txn, uint64_t *seq_out)
@@ -156,7 +124,7 @@ ledger_err_t gateway_events_first_seq(store_txn_t *txn, uint64_t *seq_out)
 }
 
 ledger_err_t gateway_events_read(store_txn_t *txn, uint64_t after_seq, size_t max,
-                                 gateway_event_fn fn, void *arg, size_t *count_out)
+                                 gateway_events_fn fn, void *arg, size_t *count_out)
 {
     assert(txn && fn);
     if (count_out)
@@ -167,21 +135,15 @@ ledger_err_t gateway_events_read(store_txn_t *txn, uint64_t after_seq, size_t ma
         return err;
     size_t count = 0;
     store_kv_t kv = {0};
-    event_record_t ev;
+    gateway_event_t ev;
     err = max > 0 ? seek_after(cursor, after_seq, &kv) : LEDGER_E_NOT_FOUND;
     while (err == LEDGER_OK) {
         if (!is_event_key(&kv))
             break;
-        uint64_t seq = store_be64_get((const uint8_t *)kv.key + EVENT_PREFIX_LEN);
         if (event_decode(kv.val, kv.val_size, &ev)) {
-            char *text = NULL;
-            err = event_render(txn, seq, &ev, &text);
-            if (err)
-                break;
+            ev.seq = store_be64_get((const uint8_t *)kv.key + EVENT_PREFIX_LEN);
             count++;
-            bool more = fn(seq, text, strlen(text), arg);
-            free(text);
-            if (!more || count >= max)
+            if (!fn(&ev, arg) || count >= max)
                 break;
         }
         err = store_cursor_get(cursor, STORE_NEXT, &kv);
@@ -197,7 +159,7 @@ ledger_err_t gateway_events_read(store_txn_t *txn, uint64_t after_seq, size_t ma
 /* Time an event was recorded; false if the value does not decode. */
 static bool event_ts_ms(const store_kv_t *kv, uint64_t *ts_out)
 {
-    event_record_t ev;
+    gateway_event_t ev;
     if (!event_decode(kv->val, kv->val_size, &ev))
         return false;
     *ts_out = ev.ts_ms;

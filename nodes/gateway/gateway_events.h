@@ -15,8 +15,10 @@
       str8 message_id, str8 transfer id          (~60-90 bytes)
 
     The transfer itself is NOT copied into the log: gateway_events_read
-    renders each event as JSON when a stream reads it, and embeds the
-    transfer as the view holds it in the reader's transaction:
+    hands each event's own fields to its caller, and the stream
+    (gateway_streams_render_event in gateway_stream.h) renders it as JSON
+    when it reads it, embedding the transfer as the view holds it in the
+    reader's transaction:
 
       {"seq": 42, "type": "fraud.approved", "node": "fraud",
        "message_id": "fraud/17", "at": "2026-11-25T10:04:05.123Z",
@@ -46,8 +48,16 @@
     committer runs it with its periodic pruning). Seqs stay contiguous: only
     the oldest events are ever deleted.
 
-    Threads: like gateway_view.h, every function works inside the caller's
-    transaction and keeps no state.
+    How to call: the view's files append (gateway_events_append, in the
+    transaction of the change); the stream reads (gateway_events_read,
+    first/last seq); the HTTP committer prunes. This module knows nothing of
+    the view: it stores and returns the fields it is given.
+
+    Errors: LEDGER_E_INVALID for a bad argument, LEDGER_E_CORRUPT for a seq
+    handed out twice, store errors.
+
+    Threads: every function works inside the caller's transaction and keeps
+    no state.
 */
 #ifndef LEDGER_GATEWAY_EVENTS_H
 #define LEDGER_GATEWAY_EVENTS_H
@@ -55,13 +65,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
-#include "gateway_view.h"
 #include "ledger_err.h"
 #include "store.h"
 
 #define GATEWAY_EVENT_SEQUENCE "event"
-#define GATEWAY_EVENT_MAX (GATEWAY_RECORD_MAX + 1024)   /* one rendered event (JSON), bytes */
 #define GATEWAY_EVENT_VERSION 2u                        /* stored record layout */
 #define GATEWAY_EVENT_FIELD_MAX 128u                    /* type, node, message_id, transfer id */
 #define GATEWAY_EVENTS_KEEP_MAX 100000u                 /* events kept at most */
@@ -74,28 +81,36 @@
     non-empty), ts_ms = now_ms. Only these fields are stored (see above).
     *seq_out (may be NULL) gets the seq. Errors: LEDGER_E_INVALID (bad
     argument), store errors (the caller aborts the transaction). */
-ledger_err_t gateway_event_append(store_txn_t *txn, const char *type, const char *node,
-                                  const char *message_id, uint64_t now_ms, const char *transfer_id,
-                                  uint64_t *seq_out);
+ledger_err_t gateway_events_append(store_txn_t *txn, const char *type, const char *node,
+                                   const char *message_id, uint64_t now_ms, const char *transfer_id,
+                                   uint64_t *seq_out);
 
 /*  Seq of the newest event ever appended (0 if none), and of the oldest one
     still stored (0 if the log is empty). */
 ledger_err_t gateway_events_last_seq(store_txn_t *txn, uint64_t *seq_out);
 ledger_err_t gateway_events_first_seq(store_txn_t *txn, uint64_t *seq_out);
 
-/*  Called for each event read with the event rendered as JSON (the form
-    above, "transfer" read from the view in the same transaction): `json`
-    (len bytes, not NUL-terminated, no newline) is valid only during the
-    call. Return false to stop. */
-typedef bool (*gateway_event_fn)(uint64_t seq, const char *json, size_t len, void *arg);
+/* One stored event: its seq and the fields it was appended with. */
+typedef struct {
+    uint64_t seq;
+    uint64_t ts_ms;
+    char type[GATEWAY_EVENT_FIELD_MAX + 1];
+    char node[GATEWAY_EVENT_FIELD_MAX + 1];
+    char message_id[GATEWAY_EVENT_FIELD_MAX + 1];
+    char transfer_id[GATEWAY_EVENT_FIELD_MAX + 1];
+} gateway_event_t;
+
+/*  Called for each event read; `event` is valid only during the call.
+    Return false to stop. */
+typedef bool (*gateway_events_fn)(const gateway_event_t *event, void *arg);
 
 /*  Calls `fn` for the stored events with seq > after_seq, oldest first, up
     to `max` of them. *count_out (may be NULL) gets how many were passed to
     fn (including the one it stopped at). A stored event that does not
-    decode is skipped (the reader sees a gap in the seqs). Errors:
-    LEDGER_E_NOMEM, store errors. */
+    decode is skipped (the reader sees a gap in the seqs). Errors: store
+    errors. */
 ledger_err_t gateway_events_read(store_txn_t *txn, uint64_t after_seq, size_t max,
-                                 gateway_event_fn fn, void *arg, size_t *count_out);
+                                 gateway_events_fn fn, void *arg, size_t *count_out);
 
 /*  Deletes the oldest events while more than keep_count are stored or the
     oldest is keep_ms old or older (at now_ms), at most `max` per call.

@@ -322,7 +322,7 @@ static bool get_account_id(const json_t *root, const char *name, char *dst, size
     field_result_t r = get_text_field(root, name, true, PROTO_ACCOUNT_ID_MAX, dst, dst_size, err);
     if (r == FIELD_BAD)
         return false;
-    if (!gateway_account_id_valid(dst)) {
+    if (!proto_account_id_valid_str(dst)) {
         fail(err, 400, "invalid_field", name,
              "%s must be an account id: 1 to %d characters of a-z, 0-9, '_' and '-'", name,
              PROTO_ACCOUNT_ID_MAX);
@@ -1131,13 +1131,13 @@ static json_t *account_json(const proto_account_t *a)
 
 static json_t *ledger_row_json(const proto_ledger_row_t *e)
 {
-    char at[GATEWAY_TIME_TEXT_SIZE];
+    char at[CLOCK_UTC_TEXT_SIZE];
     return json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:s, s:I}", "seq", (json_int_t)e->seq,
                      "account", json_text(e->account), "transfer", json_text(e->transfer), "kind",
                      json_text(e->kind), "amount", (json_int_t)e->amount_minor, "balance_after",
                      (json_int_t)e->balance_after_minor, "held_after",
-                     (json_int_t)e->held_after_minor, "at", gateway_format_time(e->ts_ms, at),
-                     "ts_ms", (json_int_t)e->ts_ms);
+                     (json_int_t)e->held_after_minor, "at", clock_format_utc(e->ts_ms, at), "ts_ms",
+                     (json_int_t)e->ts_ms);
 }
 
 static json_t *next_cursor_json(const char *next)
@@ -1223,7 +1223,7 @@ static bool build_query(struct MHD_Connection *conn, request_t *r, proto_query_t
     gateway_error_t verr;
     const char *limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
     const char *cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
-    if (r->route != ROUTE_ACCOUNTS && (r->id_too_long || !gateway_account_id_valid(r->path_id))) {
+    if (r->route != ROUTE_ACCOUNTS && (r->id_too_long || !proto_account_id_valid_str(r->path_id))) {
         *answered = reply_not_found(conn, "no account with this id");
         return false;
     }
@@ -1249,7 +1249,7 @@ static bool build_query(struct MHD_Connection *conn, request_t *r, proto_query_t
             return false;
         }
         if (cursor && cursor[0]) {
-            if (!gateway_account_id_valid(cursor)) {
+            if (!proto_account_id_valid_str(cursor)) {
                 *answered = reply_error(conn, 400, "invalid_query", "cursor",
                                         "cursor must be an account id, as given in next_cursor");
                 return false;

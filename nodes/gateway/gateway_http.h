@@ -231,7 +231,7 @@ typedef struct {
     NUL-terminated): a JSON object with exactly the keys from, to, amount,
     currency (optional, default "GBP"; null = absent), reference (optional,
     default ""; null = absent), no key twice.
-      from, to    account ids (gateway_account_id_valid)
+      from, to    account ids (proto_account_id_valid_str)
       amount      a JSON integer 1..INT64_MAX in minor units (not 1.0, not "100")
       currency    3 upper-case letters
       reference   text of at most PROTO_REFERENCE_MAX bytes of UTF-8, no control characters

@@ -31,13 +31,19 @@
 
 #include <jansson.h>
 
-#include "gateway_events.h"
+#include "gateway_view.h"
 #include "clock.h"
 
 #define HUB_IDLE_WAIT_MS 1000
+#define HUB_POLL_ERROR_BACKOFF_US 10000 /* after poll() fails for another reason than EINTR */
 #define STREAM_BLOCK_BYTES (16u * 1024u)
-#define STREAM_OUT_CAP (GATEWAY_STREAM_BUFFER_BYTES + GATEWAY_EVENT_MAX + 256u)
-#define POLL_MAX (1 + 1024) /* the wake-up fd + the most streams a hub allows */
+#define STREAM_EVENT_MAX (GATEWAY_RECORD_MAX + 1024u) /* one rendered event (JSON), bytes */
+#define STREAM_OUT_CAP (GATEWAY_STREAM_BUFFER_BYTES + STREAM_EVENT_MAX + 256u)
+#define STREAMS_LIMIT 1024           /* the most streams a hub allows */
+#define POLL_MAX (1 + STREAMS_LIMIT) /* the wake-up fd + every stream */
+#define RESET_TEXT_SIZE 256          /* one "reset" block, bytes */
+#define EVENT_HEAD_SIZE 64           /* "id: <seq>\nevent: transfer\ndata: ", bytes */
+#define REFUSAL_TEXT_SIZE 160        /* the too_many_streams message, bytes */
 #define STREAM_PREAMBLE ": ledger events\nretry: 2000\n\n"
 
 typedef struct stream {
@@ -75,9 +81,31 @@ struct gateway_streams_t {
     struct MHD_Connection *resume[POLL_MAX];
 };
 
-bool gateway_stream_parse_id(const char *text, uint64_t *out)
+bool gateway_streams_parse_id(const char *text, uint64_t *out)
 {
     return text_parse_u64(text, out);
+}
+
+ledger_err_t gateway_streams_render_event(store_txn_t *txn, const gateway_event_t *event,
+                                          char **text_out)
+{
+    assert(txn && event && text_out);
+    json_t *transfer = NULL;
+    ledger_err_t err = gateway_view_transfer_get(txn, event->transfer_id, &transfer);
+    if (err == LEDGER_E_NOT_FOUND || err == LEDGER_E_CORRUPT)
+        transfer = json_null();
+    else if (err)
+        return err;
+    char at[CLOCK_UTC_TEXT_SIZE];
+    json_t *json = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o}", "seq", (json_int_t)event->seq,
+                             "type", event->type, "node", event->node, "message_id",
+                             event->message_id, "at", clock_format_utc(event->ts_ms, at), "ts_ms",
+                             (json_int_t)event->ts_ms, "transfer", transfer);
+    if (!json)
+        return LEDGER_E_NOMEM;
+    *text_out = json_dumps(json, JSON_COMPACT);
+    json_decref(json);
+    return *text_out ? LEDGER_OK : LEDGER_E_NOMEM;
 }
 
 static void hub_wake(gateway_streams_t *hub)
@@ -95,6 +123,7 @@ void gateway_streams_notify(gateway_streams_t *self)
 
 unsigned gateway_streams_open(gateway_streams_t *self)
 {
+    assert(self);
     pthread_mutex_lock(&self->lock);
     unsigned open = self->open;
     pthread_mutex_unlock(&self->lock);
@@ -158,19 +187,19 @@ static int format_reset(char *out, size_t size, const char *reason, uint64_t las
                     resume_seq, reason, last_event_id, resume_seq);
 }
 
-static bool format_event(uint64_t seq, const char *json, size_t len, void *arg)
+/* Appends one rendered event to the buffer; false to stop reading (the buffer is full). */
+static bool format_event(stream_t *s, uint64_t seq, const char *json, size_t len)
 {
-    stream_t *s = arg;
     if (seq != s->sent_seq + 1) {
         /* Events this stream had not sent yet were pruned (a very slow reader). */
-        char reset[256];
+        char reset[RESET_TEXT_SIZE];
         int r = format_reset(reset, sizeof reset, "events_pruned", s->sent_seq, seq - 1);
         if (s->out_len + (size_t)r > STREAM_OUT_CAP)
             return false;
         out_append(s, reset, (size_t)r);
         s->sent_seq = seq - 1;
     }
-    char head[64];
+    char head[EVENT_HEAD_SIZE];
     int n = snprintf(head, sizeof head, "id: %" PRIu64 "\nevent: transfer\ndata: ", seq);
     assert(n > 0 && (size_t)n < sizeof head);
     /* The event is compact JSON: no raw newline can end the data line early. An event
@@ -188,16 +217,36 @@ static bool format_event(uint64_t seq, const char *json, size_t len, void *arg)
     return s->out_len < GATEWAY_STREAM_BUFFER_BYTES;
 }
 
+/* One read of the log into a stream's buffer. */
+typedef struct {
+    stream_t *stream;
+    store_txn_t *txn;
+    ledger_err_t err; /* a render failed: the read stopped there */
+} fill_t;
+
+static bool fill_event(const gateway_event_t *event, void *arg)
+{
+    fill_t *fill = arg;
+    char *json = NULL;
+    fill->err = gateway_streams_render_event(fill->txn, event, &json);
+    if (fill->err)
+        return false;
+    bool more = format_event(fill->stream, event->seq, json, strlen(json));
+    free(json);
+    return more;
+}
+
 /* Formats the next stored events into the (empty) buffer. False on a store error. */
 static bool fill_from_log(stream_t *s)
 {
     s->out_len = s->out_off = 0;
-    store_txn_t *txn = NULL;
-    ledger_err_t err = store_txn_begin(s->hub->store, false, &txn);
+    fill_t fill = {.stream = s, .err = LEDGER_OK};
+    ledger_err_t err = store_txn_begin(s->hub->store, false, &fill.txn);
     if (!err)
-        err = gateway_events_read(txn, s->sent_seq, GATEWAY_STREAM_READ_MAX, format_event, s, NULL);
-    store_txn_abort(&txn);
-    return err == LEDGER_OK;
+        err = gateway_events_read(fill.txn, s->sent_seq, GATEWAY_STREAM_READ_MAX, fill_event, &fill,
+                                  NULL);
+    store_txn_abort(&fill.txn);
+    return err == LEDGER_OK && fill.err == LEDGER_OK;
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -238,7 +287,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             continue;
         if (known > s->sent_seq) {
             /* Committed events that are no longer stored: say so, never spin on them. */
-            char reset[256];
+            char reset[RESET_TEXT_SIZE];
             int r = format_reset(reset, sizeof reset, "events_pruned", s->sent_seq, known);
             s->out_len = s->out_off = 0;
             out_append(s, reset, (size_t)r);
@@ -319,6 +368,108 @@ static ledger_err_t start_position(gateway_streams_t *hub, bool has_id, uint64_t
     return LEDGER_OK;
 }
 
+/* The Last-Event-ID header, or else the last_event_id query; *field_out names the one used.
+   False if it is given but is not a decimal event id. */
+static bool parse_last_event_id(struct MHD_Connection *conn, bool *has_id, uint64_t *id,
+                                const char **field_out)
+{
+    const char *id_text = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
+    *field_out = "Last-Event-ID";
+    if (!id_text || !id_text[0]) {
+        id_text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "last_event_id");
+        *field_out = "last_event_id";
+    }
+    *has_id = id_text && id_text[0];
+    *id = 0;
+    return !*has_id || gateway_streams_parse_id(id_text, id);
+}
+
+/* HEAD /api/events: the stream's headers, no body. */
+static enum MHD_Result reply_head(struct MHD_Connection *conn)
+{
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!response)
+        return MHD_NO;
+    add_stream_headers(response);
+    enum MHD_Result result = MHD_queue_response(conn, MHD_HTTP_OK, response);
+    MHD_destroy_response(response);
+    return result;
+}
+
+static void stream_release(stream_t *s)
+{
+    free(s->out);
+    free(s);
+}
+
+/* Takes a stream slot; otherwise answers 503 (shutting_down or too_many_streams), true. */
+static bool refuse_without_slot(gateway_streams_t *self, struct MHD_Connection *conn,
+                                enum MHD_Result *result)
+{
+    pthread_mutex_lock(&self->lock);
+    bool stopping = self->stopping;
+    bool full = self->open >= self->max_streams;
+    if (!stopping && !full)
+        self->open++;
+    pthread_mutex_unlock(&self->lock);
+    if (stopping) {
+        *result = reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", NULL,
+                              "the gateway is shutting down; retry shortly");
+    } else if (full) {
+        char message[REFUSAL_TEXT_SIZE];
+        snprintf(message, sizeof message,
+                 "too many event streams are open (at most %u); close one or retry shortly",
+                 self->max_streams);
+        *result =
+            reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_streams", NULL, message);
+    }
+    return stopping || full;
+}
+
+/* The stream's response, its buffer holding the preamble and any reset block; NULL (and the
+   slot given back) if the log cannot be read or MHD has no memory. */
+static struct MHD_Response *stream_response(gateway_streams_t *self, stream_t *s, bool has_id,
+                                            uint64_t last_event_id)
+{
+    char reset[RESET_TEXT_SIZE];
+    ledger_err_t err =
+        start_position(self, has_id, last_event_id, &s->sent_seq, reset, sizeof reset);
+    if (!err) {
+        out_append(s, STREAM_PREAMBLE, sizeof STREAM_PREAMBLE - 1);
+        out_append(s, reset, strlen(reset));
+    }
+    struct MHD_Response *response =
+        err ? NULL
+            : MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK_BYTES, stream_read,
+                                                s, stream_free);
+    if (!response) {
+        pthread_mutex_lock(&self->lock);
+        self->open--;
+        pthread_mutex_unlock(&self->lock);
+    }
+    return response;
+}
+
+/* Links the stream into the hub (before MHD can call its reader) and queues its response. */
+static enum MHD_Result stream_start(gateway_streams_t *self, stream_t *s,
+                                    struct MHD_Response *response)
+{
+    pthread_mutex_lock(&self->lock);
+    s->last_write_mono_ms = clock_mono_ms();
+    s->next = self->head;
+    if (self->head)
+        self->head->prev = s;
+    self->head = s;
+    pthread_mutex_unlock(&self->lock);
+    add_stream_headers(response);
+    MHD_set_connection_option(s->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                              (unsigned int)GATEWAY_STREAM_TIMEOUT_S);
+    enum MHD_Result result = MHD_queue_response(s->conn, MHD_HTTP_OK, response);
+    MHD_destroy_response(response);
+    return result;
+}
+
 enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connection *conn,
                                       const char *method)
 {
@@ -327,29 +478,14 @@ enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connec
     if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0)
         return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
                            "the event stream answers GET (and HEAD) only");
-
-    const char *id_text = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
-    const char *field = "Last-Event-ID";
-    if (!id_text || !id_text[0]) {
-        id_text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "last_event_id");
-        field = "last_event_id";
-    }
-    bool has_id = id_text && id_text[0];
+    bool has_id = false;
     uint64_t last_event_id = 0;
-    if (has_id && !gateway_stream_parse_id(id_text, &last_event_id))
+    const char *field = NULL;
+    if (!parse_last_event_id(conn, &has_id, &last_event_id, &field))
         return reply_error(conn, MHD_HTTP_BAD_REQUEST, "invalid_query", field,
                            "the last event id must be the decimal id of an event");
-
-    if (head) {
-        struct MHD_Response *response =
-            MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        if (!response)
-            return MHD_NO;
-        add_stream_headers(response);
-        enum MHD_Result result = MHD_queue_response(conn, MHD_HTTP_OK, response);
-        MHD_destroy_response(response);
-        return result;
-    }
+    if (head)
+        return reply_head(conn);
 
     stream_t *s = calloc(1, sizeof *s);
     char *out = malloc(STREAM_OUT_CAP);
@@ -367,140 +503,119 @@ enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connec
     s->fd = info ? info->connect_fd : -1;
 
     /* Take a slot first, so a refused stream costs no store read. */
-    pthread_mutex_lock(&self->lock);
-    bool stopping = self->stopping;
-    bool full = self->open >= self->max_streams;
-    if (!stopping && !full)
-        self->open++;
-    pthread_mutex_unlock(&self->lock);
-    if (stopping || full) {
-        free(s->out);
-        free(s);
-        if (stopping)
-            return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", NULL,
-                               "the gateway is shutting down; retry shortly");
-        char message[160];
-        snprintf(message, sizeof message,
-                 "too many event streams are open (at most %u); close one or retry shortly",
-                 self->max_streams);
-        return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_streams", NULL, message);
+    enum MHD_Result refused = MHD_NO;
+    if (refuse_without_slot(self, conn, &refused)) {
+        stream_release(s);
+        return refused;
     }
-
-    char reset[256];
-    ledger_err_t err =
-        start_position(self, has_id, last_event_id, &s->sent_seq, reset, sizeof reset);
-    if (!err) {
-        out_append(s, STREAM_PREAMBLE, sizeof STREAM_PREAMBLE - 1);
-        out_append(s, reset, strlen(reset));
-    }
-    struct MHD_Response *response =
-        err ? NULL
-            : MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK_BYTES, stream_read,
-                                                s, stream_free);
+    struct MHD_Response *response = stream_response(self, s, has_id, last_event_id);
     if (!response) {
-        pthread_mutex_lock(&self->lock);
-        self->open--;
-        pthread_mutex_unlock(&self->lock);
-        free(s->out);
-        free(s);
+        stream_release(s);
         return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable", NULL,
                            "the event log cannot be read now; retry shortly");
     }
-    /* From here the response owns s (stream_free). Link it before MHD can call the reader. */
-    pthread_mutex_lock(&self->lock);
-    s->last_write_mono_ms = clock_mono_ms();
-    s->next = self->head;
-    if (self->head)
-        self->head->prev = s;
-    self->head = s;
-    pthread_mutex_unlock(&self->lock);
-    add_stream_headers(response);
-    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
-                              (unsigned int)GATEWAY_STREAM_TIMEOUT_S);
-    enum MHD_Result result = MHD_queue_response(conn, MHD_HTTP_OK, response);
-    MHD_destroy_response(response);
-    return result;
+    /* From here the response owns s (stream_free). */
+    return stream_start(self, s, response);
 }
 
 /* --- the hub thread ------------------------------------------------------- */
 
-static void *hub_main(void *arg)
+/*  Polls the wake-up fd and the idle streams' sockets (hang-up only) for up to
+    timeout_ms; the number of fds polled (fds[0] is the wake-up fd). Only the hub
+    thread resumes streams, so a polled socket stays open during the poll. */
+static size_t hub_poll(gateway_streams_t *hub, int timeout_ms)
+{
+    struct pollfd *fds = hub->fds;
+    size_t n = 1;
+    fds[0] = (struct pollfd){.fd = hub->wake_fd, .events = POLLIN};
+    pthread_mutex_lock(&hub->lock);
+    bool stopping = hub->stopping;
+    for (stream_t *s = hub->head; s && n < POLL_MAX; s = s->next) {
+        if (s->suspended && s->fd >= 0) {
+            fds[n] = (struct pollfd){.fd = s->fd, .events = POLLRDHUP};
+            hub->polled[n++] = s;
+        }
+    }
+    pthread_mutex_unlock(&hub->lock);
+    if (stopping)
+        return n;
+    int rc = poll(fds, n, timeout_ms);
+    if (rc < 0 && errno != EINTR)
+        usleep(HUB_POLL_ERROR_BACKOFF_US);
+    if (fds[0].revents & POLLIN) {
+        uint64_t count;
+        ssize_t r = read(hub->wake_fd, &count, sizeof count);
+        (void)r;
+    }
+    return n;
+}
+
+/* The newest event seq committed (0 if the log cannot be read now). */
+static uint64_t hub_last_seq(gateway_streams_t *hub)
+{
+    uint64_t last = 0;
+    store_txn_t *txn = NULL;
+    if (store_txn_begin(hub->store, false, &txn) == LEDGER_OK)
+        gateway_events_last_seq(txn, &last);
+    store_txn_abort(&txn);
+    return last;
+}
+
+/*  Under hub->lock: marks the streams whose peer hung up (fds[1..n)), and picks
+    the suspended streams to resume into hub->resume (new events, a ping due,
+    a hang-up, the stop). *next_ping gets the earliest heartbeat still ahead;
+    the result is how many to resume. */
+static size_t hub_pick_resumes(gateway_streams_t *hub, size_t n, uint64_t now, uint64_t *next_ping)
+{
+    size_t resumes = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (hub->fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+            hub->polled[i]->peer_gone = true;
+    }
+    for (stream_t *s = hub->head; s; s = s->next) {
+        if (!s->suspended)
+            continue;
+        uint64_t ping_at = s->last_write_mono_ms + GATEWAY_STREAM_PING_MS;
+        bool wake = hub->stopping || s->peer_gone || hub->known_last_seq > s->sent_seq;
+        if (!wake && now >= ping_at) {
+            s->ping_due = true;
+            wake = true;
+        }
+        if (!wake) {
+            if (ping_at < *next_ping)
+                *next_ping = ping_at;
+            continue;
+        }
+        if (hub->stopping)
+            s->closing = true;
+        if (resumes < POLL_MAX) {
+            s->suspended = false;
+            hub->resume[resumes++] = s->conn;
+        }
+    }
+    return resumes;
+}
+
+static void *gateway_streams_hub_thread(void *arg)
 {
     gateway_streams_t *hub = arg;
-    struct pollfd *fds = hub->fds;
-    stream_t **polled = hub->polled;
-    struct MHD_Connection **resume = hub->resume;
     int timeout_ms = 0;
     for (;;) {
-        /* Poll the wake-up fd and the idle streams' sockets (hang-up only). Only this
-           thread resumes streams, so a polled socket stays open during the poll. */
-        size_t n = 1;
-        fds[0] = (struct pollfd){.fd = hub->wake_fd, .events = POLLIN};
-        pthread_mutex_lock(&hub->lock);
-        bool stopping = hub->stopping;
-        for (stream_t *s = hub->head; s && n < POLL_MAX; s = s->next) {
-            if (s->suspended && s->fd >= 0) {
-                fds[n] = (struct pollfd){.fd = s->fd, .events = POLLRDHUP};
-                polled[n++] = s;
-            }
-        }
-        pthread_mutex_unlock(&hub->lock);
-        if (!stopping) {
-            int rc = poll(fds, n, timeout_ms);
-            if (rc < 0 && errno != EINTR)
-                usleep(10000);
-            if (fds[0].revents & POLLIN) {
-                uint64_t count;
-                ssize_t r = read(hub->wake_fd, &count, sizeof count);
-                (void)r;
-            }
-        }
-
-        uint64_t last = 0;
-        store_txn_t *txn = NULL;
-        if (store_txn_begin(hub->store, false, &txn) == LEDGER_OK)
-            gateway_events_last_seq(txn, &last);
-        store_txn_abort(&txn);
-
+        size_t n = hub_poll(hub, timeout_ms);
+        uint64_t last = hub_last_seq(hub);
         uint64_t now = clock_mono_ms();
         uint64_t next_ping = now + HUB_IDLE_WAIT_MS;
-        size_t resumes = 0;
         pthread_mutex_lock(&hub->lock);
-        stopping = hub->stopping;
         if (last > hub->known_last_seq)
             hub->known_last_seq = last;
-        for (size_t i = 1; i < n; i++) {
-            if (fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
-                polled[i]->peer_gone = true;
-        }
-        for (stream_t *s = hub->head; s; s = s->next) {
-            if (!s->suspended)
-                continue;
-            uint64_t ping_at = s->last_write_mono_ms + GATEWAY_STREAM_PING_MS;
-            bool wake = stopping || s->peer_gone || hub->known_last_seq > s->sent_seq;
-            if (!wake && now >= ping_at) {
-                s->ping_due = true;
-                wake = true;
-            }
-            if (!wake) {
-                if (ping_at < next_ping)
-                    next_ping = ping_at;
-                continue;
-            }
-            if (stopping)
-                s->closing = true;
-            if (resumes < POLL_MAX) {
-                s->suspended = false;
-                resume[resumes++] = s->conn;
-            }
-        }
-        bool done = stopping;
+        size_t resumes = hub_pick_resumes(hub, n, now, &next_ping);
+        bool done = hub->stopping;
         for (stream_t *s = hub->head; done && s; s = s->next)
             done = !s->suspended;
         pthread_mutex_unlock(&hub->lock);
         /* A suspended connection is never freed: the saved pointers stay valid. */
         for (size_t i = 0; i < resumes; i++)
-            MHD_resume_connection(resume[i]);
+            MHD_resume_connection(hub->resume[i]);
         if (done)
             break;
         timeout_ms = next_ping > now ? (int)(next_ping - now) : 0;
@@ -527,7 +642,8 @@ ledger_err_t gateway_streams_new(store_t *store, unsigned max_streams, gateway_s
     if (store_txn_begin(store, false, &txn) == LEDGER_OK)
         gateway_events_last_seq(txn, &hub->known_last_seq);
     store_txn_abort(&txn);
-    if (hub->wake_fd < 0 || pthread_create(&hub->thread, NULL, hub_main, hub) != 0) {
+    if (hub->wake_fd < 0 ||
+        pthread_create(&hub->thread, NULL, gateway_streams_hub_thread, hub) != 0) {
         gateway_streams_destroy(&hub);
         return LEDGER_E_IO;
     }

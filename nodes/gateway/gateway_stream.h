@@ -21,7 +21,7 @@
 
     - `id` is the event's seq (decimal, increasing by 1 per event, never
       reused); `data` is the event JSON on one line, rendered when the stream
-      reads the event (gateway_events.h): "transfer" is the transfer exactly as
+      reads the event (gateway_streams_render_event): "transfer" is the transfer exactly as
       GET /api/transfers/{id} returns it AT THE TIME THE STREAM READS THE
       EVENT, i.e. its current state, not necessarily its state right after
       this step (type/node/message_id/at/ts_ms describe the step). Events of
@@ -56,7 +56,8 @@
     that may have appended events: the node loop's on_commit and the HTTP
     committer), when a heartbeat is due, when the peer hung up (it polls the
     idle streams' sockets for POLLRDHUP, so a closed browser tab frees its
-    slot at once), and at stop. Only the hub thread resumes streams.
+    slot at once), and at stop. Only the hub thread
+    (gateway_streams_hub_thread) resumes streams.
 
     Threads: gateway_streams_serve from MHD access-handler threads;
     gateway_streams_notify from any thread; new/stop/destroy from the owner's
@@ -68,6 +69,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <microhttpd.h>
+#include "gateway_events.h"
 #include "ledger_err.h"
 #include "store.h"
 
@@ -106,6 +108,18 @@ void gateway_streams_destroy(gateway_streams_t **self_p);
 
 /*  Parses a Last-Event-ID value: decimal digits only (at most 20), fitting
     in uint64. Pure; exposed for tests. */
-bool gateway_stream_parse_id(const char *text, uint64_t *out);
+bool gateway_streams_parse_id(const char *text, uint64_t *out);
+
+/*  Renders one event of the log as the JSON of its `data:` line (one line,
+    compact), with "transfer" read from the view in `txn` (gateway_view.h;
+    null when the transfer is missing or its record does not parse):
+
+      {"seq", "type", "node", "message_id", "at" (clock_format_utc of ts_ms),
+       "ts_ms", "transfer": {the API form of gateway_view_transfer_get}}
+
+    *text_out is malloc'd (free() it). Errors: LEDGER_E_NOMEM, store
+    errors. Any thread that owns `txn`. */
+ledger_err_t gateway_streams_render_event(store_txn_t *txn, const gateway_event_t *event,
+                                          char **text_out);
 
 #endif

@@ -1,12 +1,20 @@
 /*  gateway_view.h: the gateway's business logic, with no I/O.
 
-    The gateway owns three things in its store, and this module is the only
-    code that reads or writes them:
+    The gateway owns three things in its store, and the view's files are the
+    only code that reads or writes them:
 
-      STORE_DB_TRANSFERS    transfer id -> transfer view record (what users see)
+      STORE_DB_TRANSFERS    transfer id -> transfer view record (what users see;
+                            gateway_view_record.h)
       STORE_DB_IDEMPOTENCY  Idempotency-Key bytes -> {transfer id, request hash, created_ms}
-      STORE_DB_INDEX        "idem/" + be64 created_ms + key bytes -> "" (keys by age, for pruning)
+      STORE_DB_INDEX        "idem/" + be64 created_ms + key bytes -> "" (keys by age, for
+                            pruning; both gateway_view_idem.h)
                             "evt/" + be64 seq -> event record (the event log, gateway_events.h)
+
+    This header is the view's API; gateway_view.c implements it (rules,
+    submit, the readers, transfer ids) and gateway_view_apply.c the status
+    events (gateway_view_apply), on top of gateway_view_record.h
+    (the stored record and its API form) and gateway_view_idem.h (the
+    idempotency keys), whose shared types it includes.
 
     gateway_view_submit() turns a validated request into a pending
     transfer and its transfer.requested message (via node_ctx_emit, inside the
@@ -29,8 +37,8 @@
     ms. Lexicographic order of ids is therefore creation order.
 
     The view record is stored as a compact binary record (core/record.h, at
-    most GATEWAY_RECORD_MAX bytes; layout in gateway_view.c; older JSON text
-    records are still read); its API form (JSON) is described at
+    most GATEWAY_RECORD_MAX bytes; layout in gateway_view_record.c; older JSON
+    text records are still read); its API form (JSON) is described at
     gateway_view_transfer_get() below.
 
     Saga guard: a transfer's status moves only from "pending" to exactly one
@@ -50,47 +58,25 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "gateway_view_idem.h"
+#include "gateway_view_record.h"
 #include "json_out.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
 #include "proto.h"
 #include "store.h"
 
-/* Limits (bytes without the NUL terminator unless said otherwise). */
-#define GATEWAY_TRANSFER_ID_LEN 23      /* "tr_" + 12 hex (ms) + 8 hex (seq) */
-#define GATEWAY_IDEMPOTENCY_KEY_MAX 255 /* Idempotency-Key header value */
-#define GATEWAY_HASH_SIZE 32            /* SHA-256 of the canonical request */
-#define GATEWAY_TIMELINE_MAX 8          /* saga steps kept per transfer */
-#define GATEWAY_RECORD_MAX 16384        /* encoded view record */
-#define GATEWAY_LIST_MAX 200            /* transfers in one list page */
-#define GATEWAY_LIST_DEFAULT 50         /* page size when none is asked for */
-#define GATEWAY_PRUNE_BATCH 64          /* idempotency keys deleted per index walk */
+/* Limits (bytes without the NUL terminator unless said otherwise; the record's
+   limits are in gateway_view_record.h, GATEWAY_HASH_SIZE in gateway_view_idem.h). */
+#define GATEWAY_TRANSFER_ID_LEN 23 /* "tr_" + 12 hex (ms) + 8 hex (seq) */
+#define GATEWAY_LIST_MAX 200       /* transfers in one list page */
+#define GATEWAY_LIST_DEFAULT 50    /* page size when none is asked for */
+#define GATEWAY_PRUNE_BATCH 64     /* idempotency keys deleted per index walk */
 #define GATEWAY_RETENTION_DEFAULT_MS (24ull * 60 * 60 * 1000) /* idempotency keys: 24 h */
 #define GATEWAY_CURRENCY_DEFAULT "GBP"
 
 /* Sequence (store_seq_next) that numbers transfers. */
 #define GATEWAY_TRANSFER_SEQUENCE "transfer"
-
-typedef enum {
-    GATEWAY_STATUS_PENDING = 0,
-    GATEWAY_STATUS_SETTLED,
-    GATEWAY_STATUS_REJECTED_FRAUD,
-    GATEWAY_STATUS_DECLINED,
-    GATEWAY_STATUS__COUNT
-} gateway_status_t;
-
-/* "pending", "settled", "rejected_fraud", "declined"; NULL for an invalid value. */
-const char *gateway_view_status_name(gateway_status_t status);
-
-/* A transfer as a client asked for it, after validation (see
-   gateway_parse_transfer_request in gateway_http.h). */
-typedef struct {
-    char from[PROTO_ACCOUNT_ID_MAX + 1];
-    char to[PROTO_ACCOUNT_ID_MAX + 1];
-    int64_t amount_minor;                    /* > 0 */
-    char currency[PROTO_CURRENCY_LEN + 1];   /* 3 upper-case letters */
-    char reference[PROTO_REFERENCE_MAX + 1]; /* may be "" */
-} gateway_transfer_request_t;
 
 /* What gateway_view_submit() did. */
 typedef struct {
@@ -104,20 +90,18 @@ typedef struct {
 /*  True if `id` is a well-formed transfer id ("tr_" + 20 lower-case hex digits). */
 bool gateway_view_transfer_id_valid(const char *id);
 
-/*  True if `id` is an account id: 1..PROTO_ACCOUNT_ID_MAX characters of
-    [a-z0-9_-], the accounts node's rule (so also safe in a URL path). */
-bool gateway_account_id_valid(const char *id);
-
 /*  True if key[0..len) is a valid Idempotency-Key: 1..GATEWAY_IDEMPOTENCY_KEY_MAX
     bytes, each a visible ASCII character 0x21..0x7E. */
 bool gateway_view_idempotency_key_valid(const char *key, size_t len);
 
 /*  True if `req` obeys the parser's rules (gateway_parse_transfer_request):
-    account ids, from != to, amount > 0, 3 upper-case letters, a reference
-    of at most PROTO_REFERENCE_MAX bytes of gateway_view_text_valid text. */
+    account ids (proto_account_id_valid_str), from != to, amount > 0, a
+    currency (proto_currency_valid), a reference of at most
+    PROTO_REFERENCE_MAX bytes of gateway_view_text_valid text. */
 bool gateway_view_transfer_request_valid(const gateway_transfer_request_t *req);
 
-/*  True if `text` is well-formed UTF-8 without control characters (C0, DEL). */
+/*  True if `text` is well-formed UTF-8 (proto_utf8_valid) without control
+    characters (C0, DEL): the gateway's rule for text it stores and shows. */
 bool gateway_view_text_valid(const char *text);
 
 /*  Replaces every byte of malformed UTF-8 and every control character in
@@ -197,7 +181,7 @@ ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg);
       {"id", "status", "from", "to", "amount" (minor units), "currency",
        "reference", "held" (bool: funds on hold for it right now),
        "reason": null | {"code", "message", "rules": [names] (fraud only)},
-       "created_at", "updated_at" (ISO 8601 UTC with ms, e.g.
+       "created_at", "updated_at" (ISO 8601 UTC with ms, clock_format_utc, e.g.
        "2026-11-25T10:04:05.123Z"), "created_ms", "updated_ms" (unix ms),
        "timeline": [{"step", "node", "message_id", "cause", "at", "ts_ms", "rules"?}]}
 
@@ -227,11 +211,5 @@ void gateway_view_write_submitted(json_out_t *out, const gateway_submit_result_t
 /*  The same object alone, as the text of a single endpoint's answer (free()
     it; *size_out, if not NULL, gets its length). NULL when out of memory. */
 char *gateway_view_submitted_text(const gateway_submit_result_t *res, size_t *size_out);
-
-/*  Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) for unix ms into `out`
-    (GATEWAY_TIME_TEXT_SIZE bytes), as gmtime + strftime's %Y would (years
-    past 9999 with all their digits), for every uint64_t. Returns `out`. */
-#define GATEWAY_TIME_TEXT_SIZE 32
-char *gateway_format_time(uint64_t unix_ms, char out[GATEWAY_TIME_TEXT_SIZE]);
 
 #endif

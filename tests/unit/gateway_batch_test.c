@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "gateway_batch.h"
 #include "test_dir.h"
 
@@ -203,12 +204,12 @@ static void test_submitted_transfer_text_is_what_jansson_writes(void **state)
     size_t size = 0;
     char *got = gateway_view_submitted_text(&res, &size);
     assert_non_null(got);
-    char created_at[GATEWAY_TIME_TEXT_SIZE];
+    char created_at[CLOCK_UTC_TEXT_SIZE];
     json_t *want_json = json_pack(
         "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", res.id, "status", "pending", "from",
         res.request.from, "to", res.request.to, "amount", (json_int_t)res.request.amount_minor,
         "currency", res.request.currency, "reference", res.request.reference, "created_at",
-        gateway_format_time(res.created_ms, created_at));
+        clock_format_utc(res.created_ms, created_at));
     char *want = json_dumps(want_json, JSON_COMPACT);
     json_decref(want_json);
     assert_string_equal(got, want);

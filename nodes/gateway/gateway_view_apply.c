@@ -1,0 +1,157 @@
+/*  gateway_view_apply.c: gateway_view_apply (contract in gateway_view.h), the
+    status events of the saga folded into the transfer view.
+
+    Each message becomes a timeline step (sanitized text, the rules of a fraud
+    verdict); funds.reserved marks the funds held, a verdict is history only,
+    and a final event moves a pending transfer to its final status with its
+    reason. The saga guard: a final status never changes. A message already in
+    the timeline (by message id) is a replay and changes nothing. Every change
+    is written back with one event in the log, in the caller's transaction.
+*/
+#include "gateway_view.h"
+#include "gateway_events.h"
+#include "text.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+#define FRAUD_REASON_CODE "fraud_rejected"
+
+static const char *event_transfer_id(const proto_msg_t *msg)
+{
+    switch (msg->type) {
+    case PROTO_FUNDS_RESERVED:
+    case PROTO_TRANSFER_SETTLED:
+        return msg->body.transfer.transfer;
+    case PROTO_TRANSFER_REJECTED_FRAUD:
+    case PROTO_FRAUD_APPROVED:
+    case PROTO_FRAUD_REJECTED:
+        return msg->body.verdict.transfer;
+    case PROTO_TRANSFER_DECLINED:
+        return msg->body.declined.transfer;
+    default:
+        return NULL;
+    }
+}
+
+static bool is_fraud_verdict(proto_type_t type)
+{
+    return type == PROTO_FRAUD_APPROVED || type == PROTO_FRAUD_REJECTED ||
+           type == PROTO_TRANSFER_REJECTED_FRAUD;
+}
+
+/* The rest of the step of `msg` (its message id is set): name, node, cause, and the rules of a
+   fraud verdict, cut to their fields and sanitized. */
+static void step_fill(const proto_msg_t *msg, gateway_view_step_t *step)
+{
+    text_copy_cut(step->step, sizeof step->step, proto_type_name(msg->type));
+    text_copy_cut(step->node, sizeof step->node, msg->origin);
+    text_copy_cut(step->cause, sizeof step->cause, msg->cause);
+    gateway_view_text_sanitize(step->node);
+    gateway_view_text_sanitize(step->message_id);
+    gateway_view_text_sanitize(step->cause);
+    if (is_fraud_verdict(msg->type)) {
+        const proto_verdict_t *v = &msg->body.verdict;
+        step->has_rules = true;
+        step->rule_count = v->rule_count <= PROTO_RULES_MAX ? v->rule_count : PROTO_RULES_MAX;
+        for (uint32_t i = 0; i < step->rule_count; i++) {
+            text_copy_cut(step->rules[i], sizeof step->rules[i], v->rules[i]);
+            gateway_view_text_sanitize(step->rules[i]);
+        }
+    }
+}
+
+/* Moves a pending transfer to the final status of `msg` (settled, rejected_fraud, declined),
+   with its reason. */
+static void apply_final(gateway_view_record_t *rec, const proto_msg_t *msg)
+{
+    rec->held = false;
+    rec->has_reason = false;
+    rec->rule_count = 0;
+    if (msg->type == PROTO_TRANSFER_SETTLED) {
+        rec->status = GATEWAY_STATUS_SETTLED;
+    } else if (msg->type == PROTO_TRANSFER_REJECTED_FRAUD) {
+        const proto_verdict_t *v = &msg->body.verdict;
+        rec->status = GATEWAY_STATUS_REJECTED_FRAUD;
+        rec->has_reason = true;
+        text_copy_cut(rec->reason_code, sizeof rec->reason_code, FRAUD_REASON_CODE);
+        text_copy_cut(rec->reason_message, sizeof rec->reason_message, v->reason);
+        rec->rule_count = v->rule_count <= PROTO_RULES_MAX ? v->rule_count : PROTO_RULES_MAX;
+        for (uint32_t i = 0; i < rec->rule_count; i++)
+            text_copy_cut(rec->rules[i], sizeof rec->rules[i], v->rules[i]);
+    } else {
+        const proto_declined_t *d = &msg->body.declined;
+        rec->status = GATEWAY_STATUS_DECLINED;
+        rec->has_reason = true;
+        text_copy_cut(rec->reason_code, sizeof rec->reason_code, d->code);
+        text_copy_cut(rec->reason_message, sizeof rec->reason_message, d->reason);
+    }
+    gateway_view_text_sanitize(rec->reason_code);
+    gateway_view_text_sanitize(rec->reason_message);
+    for (uint32_t i = 0; i < rec->rule_count; i++)
+        gateway_view_text_sanitize(rec->rules[i]);
+}
+
+/* Folds `step` of `msg` into `rec`; true if the record changed (and must be written). */
+static bool apply_step(gateway_view_record_t *rec, const proto_msg_t *msg,
+                       const gateway_view_step_t *step)
+{
+    bool pending = rec->status == GATEWAY_STATUS_PENDING;
+    bool changed = false;
+    if (msg->type == PROTO_FUNDS_RESERVED) {
+        if (pending && !rec->held) {
+            rec->held = true;
+            changed = true;
+        }
+        changed |= gateway_view_record_timeline_add(rec, step);
+    } else if (msg->type == PROTO_FRAUD_APPROVED || msg->type == PROTO_FRAUD_REJECTED) {
+        /* The verdict is a step of the timeline; the status changes only when
+           accounts has settled or released the hold. */
+        changed |= gateway_view_record_timeline_add(rec, step);
+    } else {
+        if (!pending)
+            return false; /* the saga guard: a final status never changes */
+        apply_final(rec, msg);
+        gateway_view_record_timeline_add(rec, step);
+        changed = true;
+    }
+    return changed;
+}
+
+ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg)
+{
+    assert(ctx && ctx->txn && msg);
+    const char *id = event_transfer_id(msg);
+    if (!id)
+        return LEDGER_E_INVALID;
+    if (!gateway_view_transfer_id_valid(id))
+        return LEDGER_OK; /* not one of ours: unknown transfer */
+
+    gateway_view_record_t *rec = malloc(sizeof *rec);
+    if (!rec)
+        return LEDGER_E_NOMEM;
+    ledger_err_t err = gateway_view_record_get(ctx->txn, id, rec);
+    if (err == LEDGER_E_NOT_FOUND) {
+        err = LEDGER_OK;
+        goto done;
+    }
+    if (err)
+        goto done;
+
+    gateway_view_step_t step = {.ts_ms = msg->ts_ms};
+    proto_msg_id(msg, step.message_id);
+    if (gateway_view_record_timeline_has(rec, step.message_id))
+        goto done; /* a replay */
+    step_fill(msg, &step);
+    if (apply_step(rec, msg, &step)) {
+        rec->updated_ms = ctx->now_ms;
+        err = gateway_view_record_put(ctx->txn, rec, 0);
+        /* Only the step's fields and the transfer id are logged (gateway_events.h). */
+        if (!err)
+            err = gateway_events_append(ctx->txn, step.step, step.node, step.message_id,
+                                        ctx->now_ms, rec->id, NULL);
+    }
+done:
+    free(rec);
+    return err;
+}

@@ -1,0 +1,119 @@
+/*  gateway_view_record.h: the transfer view record, the gateway's stored
+    form of one transfer, and the types the view's files share.
+
+    Owns the values of STORE_DB_TRANSFERS (transfer id -> view record): this
+    module is the only code that encodes or decodes them (layout in
+    gateway_view_record.c: a compact binary record, core/record.h; records
+    written before it, as JSON text, are still read). It also renders a
+    record in its API form (the JSON of GET /api/transfers/{id}, described at
+    gateway_view_transfer_get in gateway_view.h) and keeps a record's
+    timeline sorted.
+
+    How to call: gateway_view.c (submit, apply, the readers) reads a record
+    with gateway_view_record_get, changes it in memory, and writes it back
+    with gateway_view_record_put, all in the caller's transaction. Callers
+    outside the view use gateway_view.h, which includes this header for the
+    shared types (gateway_status_t, gateway_transfer_request_t, the limits).
+
+    Errors: LEDGER_E_CORRUPT for a stored value that does not decode (short,
+    long, out of range, bad UTF-8, trailing bytes), LEDGER_E_TOO_LARGE for a
+    record over GATEWAY_RECORD_MAX, LEDGER_E_NOT_FOUND, store errors.
+
+    Threads: no state of its own; any thread that owns the transaction.
+*/
+#ifndef LEDGER_GATEWAY_VIEW_RECORD_H
+#define LEDGER_GATEWAY_VIEW_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "ledger_err.h"
+#include "proto.h"
+#include "store.h"
+
+/* Limits (bytes without the NUL terminator unless said otherwise). */
+#define GATEWAY_IDEMPOTENCY_KEY_MAX 255 /* Idempotency-Key header value */
+#define GATEWAY_TIMELINE_MAX 8          /* saga steps kept per transfer */
+#define GATEWAY_RECORD_MAX 16384        /* encoded view record */
+#define GATEWAY_STEP_NAME_MAX 31        /* a timeline step's name (a message type name) */
+
+typedef enum {
+    GATEWAY_STATUS_PENDING = 0,
+    GATEWAY_STATUS_SETTLED,
+    GATEWAY_STATUS_REJECTED_FRAUD,
+    GATEWAY_STATUS_DECLINED,
+    GATEWAY_STATUS__COUNT
+} gateway_status_t;
+
+/* "pending", "settled", "rejected_fraud", "declined"; NULL for an invalid value. */
+const char *gateway_view_record_status_name(gateway_status_t status);
+
+/* A transfer as a client asked for it, after validation (see
+   gateway_parse_transfer_request in gateway_http.h). */
+typedef struct {
+    char from[PROTO_ACCOUNT_ID_MAX + 1];
+    char to[PROTO_ACCOUNT_ID_MAX + 1];
+    int64_t amount_minor;                    /* > 0 */
+    char currency[PROTO_CURRENCY_LEN + 1];   /* 3 upper-case letters */
+    char reference[PROTO_REFERENCE_MAX + 1]; /* may be "" */
+} gateway_transfer_request_t;
+
+/* One step of a transfer's timeline: a saga message the view applied. */
+typedef struct {
+    char step[GATEWAY_STEP_NAME_MAX + 1];
+    char node[PROTO_NODE_MAX + 1];
+    char message_id[PROTO_ID_MAX + 1];
+    char cause[PROTO_ID_MAX + 1];
+    uint64_t ts_ms;
+    /* Fraud verdict steps (fraud.approved, fraud.rejected, transfer.rejected_fraud) carry the
+       names of the rules that fired (empty for an approval); other steps have none. */
+    bool has_rules;
+    uint32_t rule_count;
+    char rules[PROTO_RULES_MAX][PROTO_RULE_NAME_MAX + 1];
+} gateway_view_step_t;
+
+/* A transfer as the view holds it (a few KiB: the view allocates it rather than use the stack). */
+typedef struct {
+    char id[PROTO_TRANSFER_ID_MAX + 1];
+    gateway_transfer_request_t req;
+    gateway_status_t status;
+    bool held;
+    bool has_reason;
+    char reason_code[PROTO_CODE_MAX + 1];
+    char reason_message[PROTO_REASON_MAX + 1];
+    uint32_t rule_count;
+    char rules[PROTO_RULES_MAX][PROTO_RULE_NAME_MAX + 1];
+    uint64_t created_ms;
+    uint64_t updated_ms;
+    char idempotency_key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1];
+    uint32_t timeline_count;
+    gateway_view_step_t timeline[GATEWAY_TIMELINE_MAX];
+} gateway_view_record_t;
+
+/*  Reads the record of transfer `id` into *rec (filled on LEDGER_OK only).
+    LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, store errors. */
+ledger_err_t gateway_view_record_get(store_txn_t *txn, const char *id, gateway_view_record_t *rec);
+
+/*  Decodes a stored value (the binary form, or a version 1 JSON record, which
+    starts with '{') into *rec. LEDGER_E_CORRUPT if it is malformed in any way. */
+ledger_err_t gateway_view_record_decode(const void *val, size_t size, gateway_view_record_t *rec);
+
+/*  Stores `rec` under rec->id in the binary form (store_put `flags`, e.g.
+    STORE_PUT_NOOVERWRITE). LEDGER_E_TOO_LARGE over GATEWAY_RECORD_MAX bytes
+    (nothing written), store errors. */
+ledger_err_t gateway_view_record_put(store_txn_t *txn, const gateway_view_record_t *rec,
+                                     unsigned flags);
+
+/*  The API form of `rec` (gateway_view_transfer_get in gateway_view.h), a new
+    reference; NULL when out of memory. */
+json_t *gateway_view_record_to_api(const gateway_view_record_t *rec);
+
+/*  Inserts `step` keeping the timeline sorted by ts_ms (stable: equal times
+    keep arrival order). False, and nothing changed, if the timeline is full. */
+bool gateway_view_record_timeline_add(gateway_view_record_t *rec, const gateway_view_step_t *step);
+
+/* True if a step of the timeline has this message id (the message was applied). */
+bool gateway_view_record_timeline_has(const gateway_view_record_t *rec, const char *message_id);
+
+#endif

@@ -1,0 +1,1 @@
+ledger_unit_test(clock_test clock_test.c ledger_core)

@@ -1,0 +1,1 @@
+ledger_unit_test(gateway_events_test gateway_events_test.c ledger_gateway)

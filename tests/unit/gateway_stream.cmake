@@ -1,0 +1,1 @@
+ledger_unit_test(gateway_stream_test gateway_stream_test.c ledger_gateway)

@@ -1,0 +1,1 @@
+ledger_unit_test(gateway_view_test gateway_view_test.c ledger_gateway)
