@@ -16,13 +16,10 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
-#include <inttypes.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
@@ -38,9 +35,9 @@
 #include "gateway_static.h"
 #include "gateway_stream.h"
 #include "gateway_submit.h"
+#include "gateway_transfer_api.h"
 #include "text.h"
 
-#define LOG_LINE_MAX 512                  /* bytes of one log line */
 #define BODY_INITIAL_BYTES 1024           /* first allocation for a request body */
 #define METHOD_MAX 7                      /* bytes of the method kept for count_request */
 #define DISCARD_MAX_BYTES (1024u * 1024u) /* body bytes read past the cap before closing */
@@ -78,6 +75,7 @@ typedef struct {
 
 struct gateway_http_t {
     store_t *store;
+    gateway_transfer_api_env_t env; /* the store and the log, for the transfer routes */
     char node_name[PROTO_NODE_MAX + 1];
     uint32_t query_timeout_ms;
     size_t body_max_bytes;
@@ -95,19 +93,6 @@ struct gateway_http_t {
     gateway_streams_t *streams;          /* GET /api/events (gateway_stream.h) */
     gateway_static_t *web;               /* the web app at / (gateway_static.h) */
 };
-
-__attribute__((format(printf, 2, 3))) static void gw_log(const gateway_http_t *gw, const char *fmt,
-                                                         ...)
-{
-    if (!gw->log)
-        return;
-    char line[LOG_LINE_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    gw->log(gw->log_arg, line);
-}
 
 /* --- routing -------------------------------------------------------------- */
 
@@ -208,111 +193,16 @@ static enum MHD_Result serve_unrouted(gateway_http_t *gw, struct MHD_Connection 
     return gateway_static_serve(gw->web, conn, url, method);
 }
 
-/* --- store reads (worker threads) ----------------------------------------- */
-
-static enum MHD_Result reply_store_error(gateway_http_t *gw, struct MHD_Connection *conn,
-                                         ledger_err_t err, const char *what)
-{
-    gw_log(gw, "gateway http: %s failed: %s (%s)", what, ledger_err_name(err),
-           store_last_error(gw->store));
-    if (err == LEDGER_E_CORRUPT || err == LEDGER_E_NOMEM || err == LEDGER_E_INVALID)
-        return gateway_reply_errorf(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", NULL,
-                                    "the gateway could not %s (%s)", what, ledger_err_name(err));
-    return gateway_reply_errorf(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable", NULL,
-                                "the gateway's storage is unavailable (%s); retry later",
-                                ledger_err_name(err));
-}
-
-static enum MHD_Result serve_transfer(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
-{
-    if (r->id_too_long || !gateway_view_transfer_id_valid(r->path_id))
-        return gateway_reply_not_found(conn, "no transfer with this id");
-    store_txn_t *txn = NULL;
-    json_t *transfer = NULL;
-    ledger_err_t err = store_txn_begin(gw->store, false, &txn);
-    if (!err)
-        err = gateway_view_transfer_get(txn, r->path_id, &transfer);
-    store_txn_abort(&txn);
-    if (err == LEDGER_E_NOT_FOUND)
-        return gateway_reply_not_found(conn, "no transfer with this id");
-    if (err)
-        return reply_store_error(gw, conn, err, "read the transfer");
-    return gateway_reply_json(conn, MHD_HTTP_OK, transfer, NULL, 0);
-}
-
-static enum MHD_Result serve_transfer_list(gateway_http_t *gw, struct MHD_Connection *conn)
-{
-    gateway_request_error_t verr;
-    uint32_t limit = 0;
-    const char *limit_text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
-    if (gateway_request_parse_limit(limit_text, GATEWAY_LIST_DEFAULT, GATEWAY_LIST_MAX, &limit,
-                                    &verr))
-        return gateway_reply_error(conn, &verr, NULL, 0);
-    const char *cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
-    if (cursor && cursor[0] && !gateway_view_transfer_id_valid(cursor))
-        return gateway_reply_errorf(conn, 400, "invalid_query", "cursor",
-                                    "cursor must be a transfer id, as given in next_cursor");
-    store_txn_t *txn = NULL;
-    json_t *page = NULL;
-    ledger_err_t err = store_txn_begin(gw->store, false, &txn);
-    if (!err)
-        err = gateway_view_transfer_list(txn, cursor, limit, &page);
-    store_txn_abort(&txn);
-    if (err)
-        return reply_store_error(gw, conn, err, "list transfers");
-    return gateway_reply_json(conn, MHD_HTTP_OK, page, NULL, 0);
-}
-
-/* --- POST /api/transfers[/batch]: hand-off to the node loop --------------- */
-
-typedef struct {
-    unsigned count;
-    const char *first;
-} header_count_t;
-
-static enum MHD_Result count_idempotency_key(void *cls, enum MHD_ValueKind kind, const char *key,
-                                             const char *value)
-{
-    (void)kind;
-    header_count_t *hc = cls;
-    if (key && strcasecmp(key, "Idempotency-Key") == 0) {
-        if (hc->count++ == 0)
-            hc->first = value ? value : "";
-    }
-    return MHD_YES;
-}
-
-/*  Admission control: true if `weight` more transfers would take the outbox
-    (transfer.requested the accounts node has not acknowledged) past
-    max_pending. A store that cannot be read admits: the commit will say. */
-static bool overloaded(gateway_http_t *gw, size_t weight, uint64_t *pending_out)
-{
-    store_txn_t *txn = NULL;
-    uint64_t pending = 0;
-    if (store_txn_begin(gw->store, false, &txn) == LEDGER_OK) {
-        if (store_count(txn, STORE_DB_OUTBOX, &pending) != LEDGER_OK)
-            pending = 0;
-        store_txn_abort(&txn);
-    }
-    *pending_out = pending;
-    return pending + weight > gw->max_pending;
-}
+/* --- /api/transfers* (gateway_transfer_api.h) ------------------------------ */
 
 /* Queues a parsed job for the node loop; suspends the connection until it is done. */
 static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     gateway_submit_job_t *job = &r->submit;
-    uint64_t pending;
-    if (overloaded(gw, job->batch ? job->batch->count : 1, &pending)) {
-        gateway_request_error_t err;
-        gateway_request_fail(&err, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded", NULL,
-                             "%" PRIu64
-                             " transfers are waiting for the accounts node (limit %" PRIu64
-                             "); retry shortly",
-                             pending, gw->max_pending);
-        gateway_reply_header_t retry = {MHD_HTTP_HEADER_RETRY_AFTER, "1"};
-        return gateway_reply_error(conn, &err, &retry, 1);
-    }
+    enum MHD_Result answered;
+    if (!gateway_transfer_api_admit(conn, &gw->env, gw->max_pending,
+                                    job->batch ? job->batch->count : 1, &answered))
+        return answered;
     job->waiter = conn;
     r->wait = WAIT_SUBMIT;
     if (!gateway_submit_push(gw->submit, job)) {
@@ -325,15 +215,9 @@ static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *c
 /* POST /api/transfers: validate the key and the body here, then queue the job. */
 static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
-    gateway_request_error_t verr;
-    header_count_t hc = {0, NULL};
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_idempotency_key, &hc);
-    if (gateway_request_check_idempotency_key(hc.first, hc.count, &verr))
-        return gateway_reply_error(conn, &verr, NULL, 0);
-    gateway_submit_job_t *job = &r->submit;
-    if (gateway_request_parse_transfer(r->body, r->body_len, &job->req, &verr))
-        return gateway_reply_error(conn, &verr, NULL, 0);
-    snprintf(job->key, sizeof job->key, "%s", hc.first);
+    enum MHD_Result answered;
+    if (!gateway_transfer_api_parse(conn, r->body, r->body_len, &r->submit, &answered))
+        return answered;
     return queue_submit(gw, conn, r);
 }
 
@@ -353,50 +237,6 @@ static enum MHD_Result start_batch(gateway_http_t *gw, struct MHD_Connection *co
     r->body = NULL;
     r->body_len = r->body_cap = 0;
     return queue_submit(gw, conn, r);
-}
-
-static enum MHD_Result finish_batch(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
-{
-    gateway_submit_job_t *job = &r->submit;
-    if (job->err == GATEWAY_SUBMIT_STOPPED)
-        return gateway_reply_shutting_down(conn);
-    if (job->err)
-        return reply_store_error(gw, conn, job->err, "record the batch");
-    size_t size = 0;
-    char *text = gateway_batch_response(job->batch, &size);
-    return gateway_reply_json_text(conn, MHD_HTTP_OK, text, size, NULL, 0);
-}
-
-static enum MHD_Result finish_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
-{
-    gateway_submit_job_t *job = &r->submit;
-    if (job->batch)
-        return finish_batch(gw, conn, r);
-    switch (job->err) {
-    case LEDGER_OK:
-        break;
-    case LEDGER_E_EXISTS:
-        return gateway_reply_errorf(
-            conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "idempotency_key_reused", "Idempotency-Key",
-            "this Idempotency-Key was already used for a different transfer; "
-            "use a new key for a new transfer");
-    case LEDGER_E_INVALID:
-        return gateway_reply_errorf(conn, MHD_HTTP_BAD_REQUEST, "invalid_field", NULL,
-                                    "the transfer was refused as invalid");
-    case GATEWAY_SUBMIT_STOPPED:
-        return gateway_reply_shutting_down(conn);
-    default:
-        return reply_store_error(gw, conn, job->err, "record the transfer");
-    }
-    const gateway_submit_result_t *res = &job->result;
-    size_t size = 0;
-    char *text = gateway_view_submitted_text(res, &size);
-    char location[sizeof "/api/transfers/" + PROTO_TRANSFER_ID_MAX];
-    snprintf(location, sizeof location, "/api/transfers/%s", res->id);
-    gateway_reply_header_t headers[2] = {{MHD_HTTP_HEADER_LOCATION, location},
-                                         {"Idempotent-Replayed", "true"}};
-    return gateway_reply_json_text(conn, MHD_HTTP_ACCEPTED, text, size, headers,
-                                   res->replayed ? 2 : 1);
 }
 
 size_t gateway_http_take(gateway_http_t *self)
@@ -592,9 +432,9 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
                                   json_pack("{s:s, s:s}", "status", "ok", "node", gw->node_name),
                                   NULL, 0);
     case ROUTE_TRANSFERS:
-        return r->is_post ? start_submit(gw, conn, r) : serve_transfer_list(gw, conn);
+        return r->is_post ? start_submit(gw, conn, r) : gateway_transfer_api_list(conn, &gw->env);
     case ROUTE_TRANSFER:
-        return serve_transfer(gw, conn, r);
+        return gateway_transfer_api_get(conn, &gw->env, r->id_too_long ? NULL : r->path_id);
     case ROUTE_TRANSFERS_BATCH:
         return start_batch(gw, conn, r);
     case ROUTE_ACCOUNTS:
@@ -611,8 +451,9 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
 static enum MHD_Result on_resumed(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     if (r->wait == WAIT_SUBMIT)
-        return gateway_submit_job_done(gw->submit, &r->submit) ? finish_submit(gw, conn, r)
-                                                               : MHD_YES;
+        return gateway_submit_job_done(gw->submit, &r->submit)
+                   ? gateway_transfer_api_answer(conn, &gw->env, &r->submit)
+                   : MHD_YES;
     if (!gateway_accounts_client_query_done(gw->accounts, &r->query))
         return MHD_YES;
     return gateway_account_api_answer(conn, &r->query, r->path_id, gw->query_timeout_ms, gw->log,
@@ -782,6 +623,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
         config->body_max_bytes ? config->body_max_bytes : GATEWAY_HTTP_BODY_MAX_DEFAULT;
     gw->log = config->log;
     gw->log_arg = config->log_arg;
+    gw->env = (gateway_transfer_api_env_t){gw->store, gw->log, gw->log_arg};
     gw->count_request = config->count_request;
     gw->count_request_arg = config->count_request_arg;
     ledger_err_t err = gateway_streams_new(gw->store, config->max_streams, &gw->streams);
