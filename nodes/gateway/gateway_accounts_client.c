@@ -367,16 +367,22 @@ void gateway_accounts_client_query_release(gateway_accounts_query_t *query)
     query->has_reply = false;
 }
 
-void gateway_accounts_client_destroy(gateway_accounts_client_t **self_p)
+void gateway_accounts_client_stop(gateway_accounts_client_t *self)
 {
-    if (!self_p || !*self_p)
-        return;
-    gateway_accounts_client_t *self = *self_p;
+    assert(self);
     pthread_mutex_lock(&self->lock);
     self->stopping = true;
     pthread_mutex_unlock(&self->lock);
     /* The actor answers every query it holds before it ends. */
     zactor_destroy(&self->actor);
+}
+
+void gateway_accounts_client_destroy(gateway_accounts_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gateway_accounts_client_t *self = *self_p;
+    gateway_accounts_client_stop(self);
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     pthread_mutex_destroy(&self->lock);

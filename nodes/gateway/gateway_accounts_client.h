@@ -35,7 +35,7 @@
     node name), LEDGER_E_IO (no socket, no thread), LEDGER_E_NOMEM. A query's
     outcome says how it ended (gateway_accounts_outcome_t).
 
-    Threads: new and destroy on the thread that owns the server; prepare,
+    Threads: new, stop and destroy on the thread that owns the server; prepare,
     send, query_done and query_release on any thread; config.suspend on the
     sending thread, config.resume on the actor's.
 */
@@ -110,9 +110,15 @@ bool gateway_accounts_client_query_done(gateway_accounts_client_t *self,
 /* Frees what a query holds (its envelope, its reply); safe on a zeroed query. */
 void gateway_accounts_client_query_release(gateway_accounts_query_t *query);
 
-/*  Refuses new queries, answers every query it holds GATEWAY_ACCOUNTS_STOPPING
-    (their waiters resumed), stops the actor, frees everything, sets *self_p
-    to NULL. Safe on NULL. */
+/*  Refuses new queries from now on (send returns false), answers every
+    query it holds GATEWAY_ACCOUNTS_STOPPING (their waiters resumed) and
+    stops the actor. Idempotent. The client stays valid for prepare, send,
+    query_done until destroy, so HTTP workers may still call it. */
+void gateway_accounts_client_stop(gateway_accounts_client_t *self);
+
+/*  Stops the client (gateway_accounts_client_stop) if it is not stopped,
+    frees everything, sets *self_p to NULL. Safe on NULL. No other thread
+    may use the client any more (stop the HTTP daemon first). */
 void gateway_accounts_client_destroy(gateway_accounts_client_t **self_p);
 
 #endif

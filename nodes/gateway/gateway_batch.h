@@ -26,9 +26,8 @@
     the whole request; more than GATEWAY_BATCH_MAX items is 413
     batch_too_large.
 
-    Durability: the HTTP layer hands the parsed batch to whoever commits the
-    gateway's submissions (the node loop in ledger-gateway, gateway_http.h),
-    which runs gateway_batch_apply for every item inside ONE write
+    Durability: the HTTP layer queues the parsed batch for the node loop
+    (gateway_submit.h), which runs gateway_batch_apply for every item inside ONE write
     transaction and commits it (fsync) before the answer is sent. A store
     error aborts that transaction: then no item was recorded and the whole
     request is answered 503.

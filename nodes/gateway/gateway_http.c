@@ -663,7 +663,8 @@ void gateway_http_destroy(gateway_http_t **self_p)
        they return, so MHD is stopped with no connection suspended. */
     if (gw->submit)
         gateway_submit_stop(gw->submit);
-    gateway_accounts_client_destroy(&gw->accounts);
+    if (gw->accounts)
+        gateway_accounts_client_stop(gw->accounts);
     /* Open event streams end now (their hub resumes them, then exits). */
     gateway_streams_stop(gw->streams);
     gateway_prune_destroy(&gw->prune);
@@ -671,6 +672,8 @@ void gateway_http_destroy(gateway_http_t **self_p)
         MHD_stop_daemon(gw->daemon);
     gateway_streams_destroy(&gw->streams);
     gateway_static_destroy(&gw->web);
+    /* MHD's workers are gone: nothing uses the queue or the client any more. */
+    gateway_accounts_client_destroy(&gw->accounts);
     gateway_submit_destroy(&gw->submit);
     free(gw);
     *self_p = NULL;
