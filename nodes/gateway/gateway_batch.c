@@ -1,8 +1,8 @@
 /*  gateway_batch.c: parsing, applying and answering POST /api/transfers/batch.
 
     The per-item rules are the single endpoint's: the item object minus its
-    "idempotency_key" goes through gateway_transfer_request_from_json, the key
-    through gateway_check_idempotency_key, and the store work through
+    "idempotency_key" goes through gateway_request_transfer_from_json, the key
+    through gateway_request_check_idempotency_key, and the store work through
     gateway_view_submit. This file only adds the envelope, the per-item
     bookkeeping and the answer.
 */
@@ -14,81 +14,73 @@
 #include <stdlib.h>
 #include <string.h>
 
-static ledger_err_t batch_fail(gateway_error_t *err, unsigned status, const char *code,
-                               const char *field, const char *message)
-{
-    err->http_status = status;
-    snprintf(err->code, sizeof err->code, "%s", code);
-    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
-    snprintf(err->message, sizeof err->message, "%s", message);
-    gateway_view_text_sanitize(err->message);
-    return LEDGER_E_INVALID;
-}
-
 /* Validates one item into `item` (PARSED or INVALID). `value` is modified (key removed). */
 static void parse_item(json_t *value, gateway_batch_item_t *item)
 {
     item->state = GATEWAY_BATCH_ITEM_INVALID;
     if (!json_is_object(value)) {
-        batch_fail(&item->error, 400, "invalid_json", NULL, "each transfer must be a JSON object");
+        gateway_request_fail(&item->error, 400, "invalid_json", NULL,
+                             "each transfer must be a JSON object");
         return;
     }
     const json_t *key = json_object_get(value, "idempotency_key");
     if (!key) {
-        batch_fail(&item->error, 400, "missing_idempotency_key", "idempotency_key",
-                   "idempotency_key is required: a unique value per transfer, reused only to "
-                   "retry that same transfer");
+        gateway_request_fail(
+            &item->error, 400, "missing_idempotency_key", "idempotency_key",
+            "idempotency_key is required: a unique value per transfer, reused only to "
+            "retry that same transfer");
         return;
     }
     if (!json_is_string(key) || json_string_length(key) > GATEWAY_IDEMPOTENCY_KEY_MAX ||
-        gateway_check_idempotency_key(json_string_value(key), 1, &item->error) != LEDGER_OK ||
+        gateway_request_check_idempotency_key(json_string_value(key), 1, &item->error) !=
+            LEDGER_OK ||
         strlen(json_string_value(key)) != json_string_length(key)) {
-        batch_fail(&item->error, 400, "invalid_idempotency_key", "idempotency_key",
-                   "idempotency_key must be a string of 1 to 255 visible ASCII characters (no "
-                   "spaces)");
+        gateway_request_fail(
+            &item->error, 400, "invalid_idempotency_key", "idempotency_key",
+            "idempotency_key must be a string of 1 to 255 visible ASCII characters (no "
+            "spaces)");
         return;
     }
     memcpy(item->key, json_string_value(key), json_string_length(key) + 1);
     json_object_del(value, "idempotency_key");
-    if (gateway_transfer_request_from_json(value, &item->req, &item->error) != LEDGER_OK)
+    if (gateway_request_transfer_from_json(value, &item->req, &item->error) != LEDGER_OK)
         return;
     item->state = GATEWAY_BATCH_ITEM_PARSED;
     item->parsed = true;
 }
 
 ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t **out,
-                                 gateway_error_t *err)
+                                 gateway_request_error_t *err)
 {
     assert(out && err);
     *out = NULL;
     if (len == 0)
-        return batch_fail(err, 400, "invalid_json", NULL,
-                          "the request body is empty: send {\"transfers\": [...]}");
+        return gateway_request_fail(err, 400, "invalid_json", NULL,
+                                    "the request body is empty: send {\"transfers\": [...]}");
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        char message[GATEWAY_HTTP_ERROR_MESSAGE_MAX + 1];
-        snprintf(message, sizeof message, "malformed JSON at line %d column %d: %s", jerr.line,
-                 jerr.column, jerr.text);
-        return batch_fail(err, 400, "invalid_json", NULL, message);
-    }
+    if (!root)
+        return gateway_request_fail(err, 400, "invalid_json", NULL,
+                                    "malformed JSON at line %d column %d: %s", jerr.line,
+                                    jerr.column, jerr.text);
     ledger_err_t result = LEDGER_E_INVALID;
     const json_t *list = json_object_get(root, "transfers");
     if (!json_is_object(root)) {
-        batch_fail(err, 400, "invalid_json", NULL, "the body must be a JSON object");
+        gateway_request_fail(err, 400, "invalid_json", NULL, "the body must be a JSON object");
     } else if (json_object_size(root) != (list ? 1u : 0u)) {
-        batch_fail(err, 400, "unknown_field", NULL, "the body takes one field: \"transfers\"");
+        gateway_request_fail(err, 400, "unknown_field", NULL,
+                             "the body takes one field: \"transfers\"");
     } else if (!list) {
-        batch_fail(err, 400, "missing_field", "transfers",
-                   "transfers is required: an array of transfers");
+        gateway_request_fail(err, 400, "missing_field", "transfers",
+                             "transfers is required: an array of transfers");
     } else if (!json_is_array(list)) {
-        batch_fail(err, 400, "invalid_field", "transfers", "transfers must be an array");
+        gateway_request_fail(err, 400, "invalid_field", "transfers", "transfers must be an array");
     } else if (json_array_size(list) == 0) {
-        batch_fail(err, 400, "invalid_field", "transfers",
-                   "transfers is empty: send 1 to 8190 transfers");
+        gateway_request_fail(err, 400, "invalid_field", "transfers",
+                             "transfers is empty: send 1 to 8190 transfers");
     } else if (json_array_size(list) > GATEWAY_BATCH_MAX) {
-        batch_fail(err, 413, "batch_too_large", "transfers",
-                   "a batch takes at most 8190 transfers");
+        gateway_request_fail(err, 413, "batch_too_large", "transfers",
+                             "a batch takes at most 8190 transfers");
     } else {
         gateway_batch_t *batch = calloc(1, sizeof *batch);
         size_t count = json_array_size(list);
@@ -129,14 +121,15 @@ ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, uint64
             break;
         case LEDGER_E_EXISTS:
             item->state = GATEWAY_BATCH_ITEM_INVALID;
-            batch_fail(&item->error, 422, "idempotency_key_reused", "idempotency_key",
-                       "this idempotency_key was already used for a different transfer; use a "
-                       "new key for a new transfer");
+            gateway_request_fail(
+                &item->error, 422, "idempotency_key_reused", "idempotency_key",
+                "this idempotency_key was already used for a different transfer; use a "
+                "new key for a new transfer");
             break;
         case LEDGER_E_INVALID:
             item->state = GATEWAY_BATCH_ITEM_INVALID;
-            batch_fail(&item->error, 400, "invalid_field", NULL,
-                       "the transfer was refused as invalid");
+            gateway_request_fail(&item->error, 400, "invalid_field", NULL,
+                                 "the transfer was refused as invalid");
             break;
         default:
             return err; /* a store error: the whole transaction goes */
@@ -147,7 +140,7 @@ ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, uint64
     return LEDGER_OK;
 }
 
-static void write_error(json_out_t *out, const gateway_error_t *e)
+static void write_error(json_out_t *out, const gateway_request_error_t *e)
 {
     json_out_begin_object(out);
     json_out_member_str(out, "code", e->code);

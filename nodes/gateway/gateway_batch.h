@@ -18,17 +18,16 @@
                                 422 (same_account, idempotency_key_reused)
 
     Each item is validated exactly like the single endpoint's body
-    (gateway_transfer_request_from_json) plus its key
-    (gateway_check_idempotency_key), and submitted with
+    (gateway_request_transfer_from_json) plus its key
+    (gateway_request_check_idempotency_key), and submitted with
     gateway_view_submit, so the idempotency rules are the same. A bad item
     never fails the others. The envelope itself failing (not JSON, no
     "transfers" array, an unknown top-level key, an empty array) is 400 for
     the whole request; more than GATEWAY_BATCH_MAX items is 413
     batch_too_large.
 
-    Durability: the HTTP layer hands the parsed batch to whoever commits the
-    gateway's submissions (the node loop in ledger-gateway, gateway_http.h),
-    which runs gateway_batch_apply for every item inside ONE write
+    Durability: the HTTP layer queues the parsed batch for the node loop
+    (gateway_submit.h), which runs gateway_batch_apply for every item inside ONE write
     transaction and commits it (fsync) before the answer is sent. A store
     error aborts that transaction: then no item was recorded and the whole
     request is answered 503.
@@ -43,7 +42,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "gateway_http.h"
+#include "gateway_request.h"
 #include "gateway_view.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
@@ -70,7 +69,7 @@ typedef struct {
     char key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1];
     gateway_transfer_request_t req; /* PARSED and after */
     gateway_submit_result_t result; /* ACCEPTED, REPLAYED */
-    gateway_error_t error;          /* INVALID */
+    gateway_request_error_t error;  /* INVALID */
 } gateway_batch_item_t;
 
 typedef struct {
@@ -84,7 +83,7 @@ typedef struct {
     bad: `err` holds the whole request's error (400, or 413 batch_too_large).
     LEDGER_E_NOMEM when memory runs out. */
 ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t **out,
-                                 gateway_error_t *err);
+                                 gateway_request_error_t *err);
 
 /*  Submits every PARSED item in order with gateway_view_submit in
     ctx->txn (at ctx->now_ms): each becomes ACCEPTED, REPLAYED, or INVALID

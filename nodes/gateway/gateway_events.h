@@ -44,13 +44,13 @@
     the gateway recorded the change.
 
     Retention: the newest GATEWAY_EVENTS_KEEP_MAX events and at most
-    GATEWAY_EVENTS_KEEP_MS old, enforced by gateway_events_prune (the HTTP
-    committer runs it with its periodic pruning). Seqs stay contiguous: only
+    GATEWAY_EVENTS_KEEP_MS old, enforced by gateway_events_prune (the pruning
+    actor, gateway_prune.h, runs it about once a minute). Seqs stay contiguous: only
     the oldest events are ever deleted.
 
     How to call: the view's files append (gateway_events_append, in the
     transaction of the change); the stream reads (gateway_events_read,
-    first/last seq); the HTTP committer prunes. This module knows nothing of
+    first/last seq); gateway_prune.h prunes. This module knows nothing of
     the view: it stores and returns the fields it is given.
 
     Errors: LEDGER_E_INVALID for a bad argument, LEDGER_E_CORRUPT for a seq

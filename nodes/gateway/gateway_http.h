@@ -1,30 +1,33 @@
 /*  gateway_http.h: the gateway's public HTTP API (libmicrohttpd + jansson).
 
     What it owns: one MHD daemon (a pool of poll() worker threads, not
-    epoll: see start_daemon),
-    one committer thread (it commits the queued transfers unless the caller's
-    loop does, config.loop_commits, and prunes idempotency keys), one accounts
-    client thread that owns the ZeroMQ DEALER to the accounts node, the
-    event-stream hub (gateway_stream.h: GET /api/events, one thread) and the
-    web app server (gateway_static.h, no thread of its own). The store
-    is the caller's and is shared with the node runtime; ledger-gateway runs
-    with loop_commits, so the node loop is the store's only regular writer
-    (the committer's pruning and stop-time commits are the exceptions, which
-    LMDB serialises with the loop's).
+    epoll: see start_daemon) and the parts it serves with: the submission
+    queue the node loop commits (gateway_submit.h), the accounts client actor
+    (gateway_accounts_client.h: the ZeroMQ DEALER to the accounts node), the
+    retention actor (gateway_prune.h), the event-stream hub
+    (gateway_stream.h: GET /api/events, one thread) and the web app server
+    (gateway_static.h, no thread of its own). The store is the caller's and
+    is shared with the node runtime, whose loop is its one writer of
+    submissions and inbound messages (the pruner's short write transactions
+    are the exception, which LMDB serialises with the loop's). Requests are
+    validated by gateway_request.h, answered by gateway_reply.h, and the
+    account routes are gateway_account_api.h.
 
     Threads, and why:
     - HTTP worker threads parse and validate, read the store for GETs, and never
       block on a peer or on fsync.
-    - POST /api/transfers: the worker suspends the connection
-      (MHD_ALLOW_SUSPEND_RESUME) and queues the request. Whoever commits
-      (the node loop with config.loop_commits, as ledger-gateway runs; else
-      the committer thread) takes every queued request (up to
-      GATEWAY_HTTP_BATCH_MAX), runs gateway_view_submit for each in ONE
-      durable write transaction (group commit; the loop's also holds its
-      inbound messages), then resumes the connections, which answer. A 202
-      is never sent before its commit.
-    - /api/accounts*: the worker suspends the connection and queues an
-      account.query for the accounts client thread, which sends it over one
+    - POST /api/transfers[/batch]: the worker suspends the connection
+      (MHD_ALLOW_SUSPEND_RESUME) and queues the request. The node loop takes
+      every queued request (up to GATEWAY_SUBMIT_BATCH_MAX) through
+      gateway_http_take / _apply_taken / _finish_taken, runs
+      gateway_view_submit for each in ONE durable write transaction (group
+      commit, beside its inbound messages), then resumes the connections,
+      which answer. A 202 is never sent before its commit. At
+      gateway_http_destroy, requests the loop never took are answered 503
+      shutting_down (nothing of them was written; a retry with the same
+      Idempotency-Key is safe).
+    - /api/accounts*: the worker suspends the connection and hands an
+      account.query to the accounts client actor, which sends it over one
       persistent DEALER (ZMQ_IMMEDIATE, so nothing is queued towards a peer
       that is away), matches replies by delivery tag, and resumes the
       connection on the reply or at the deadline (503 accounts_unavailable).
@@ -33,12 +36,10 @@
     - GET /api/events: a content-reader response that suspends its connection
       whenever it has nothing to send (never a busy loop, never a worker held
       by an idle stream); the hub resumes it on gateway_http_notify_events,
-      after the committer's own commits, for heartbeats and at stop
+      after the loop's commits of new transfers, for heartbeats and at stop
       (gateway_http_destroy ends open streams at once).
-    - The event log (gateway_events.h) is pruned with the idempotency keys.
-    - Idempotency keys are pruned by the committer about once a minute
-      (gateway_view_prune_idempotency, GATEWAY_HTTP_PRUNE_MAX keys per run); the
-      runtime need not do it.
+    - Idempotency keys and the event log are pruned by the retention actor
+      about once a minute (gateway_prune.h); the runtime need not do it.
 
     Routes (all JSON, Content-Type: application/json, Cache-Control: no-store):
       GET  /api/health                         200 {"status":"ok","node"}
@@ -108,20 +109,6 @@
 #define GATEWAY_HTTP_WEB_DIR_DEFAULT "./web/dist"
 #define GATEWAY_HTTP_MAX_PENDING_DEFAULT 100000u /* undelivered transfer.requested before 503 */
 
-/* Fixed limits. */
-#define GATEWAY_HTTP_BATCH_MAX 512 /* requests in one group commit */
-#define GATEWAY_HTTP_COMMIT_TRANSFERS_MAX                                                          \
-    16384                                        /* transfers in one group commit (a batch         \
-                                                    request counts its items; one batch            \
-                                                    request always fits) */
-#define GATEWAY_HTTP_PRUNE_INTERVAL_MS 60000u    /* idempotency pruning period */
-#define GATEWAY_HTTP_PRUNE_MAX 2048              /* keys pruned per run */
-#define GATEWAY_HTTP_DISCARD_MAX (1024u * 1024u) /* body bytes read past the cap before closing */
-#define GATEWAY_HTTP_ACCOUNT_LIST_DEFAULT PROTO_PAGE_MAX
-#define GATEWAY_HTTP_ERROR_CODE_MAX 48
-#define GATEWAY_HTTP_ERROR_MESSAGE_MAX 256
-#define GATEWAY_HTTP_ERROR_FIELD_MAX 64
-
 typedef struct {
     store_t *store;                    /* required: the gateway's store (not owned) */
     const char *node_name;             /* required: origin of emitted messages, e.g. "gateway" */
@@ -138,19 +125,12 @@ typedef struct {
     unsigned max_streams;              /* open GET /api/events streams at most; 0 = 64 */
     const char *web_dir;               /* built web app served at /; NULL = "./web/dist" */
     uint64_t max_pending;              /* admission: most undelivered transfers; 0 = 100,000 */
-    /*  Without loop_commits: called on the committer thread after each commit
-        that put entries in the outbox, so the relay sends them at once. With
-        loop_commits: called when a submission is queued (and when a take
-        leaves some behind), to wake the loop. Must be thread-safe and quick
-        (e.g. a write to an eventfd). May be NULL. */
+    /*  Called when a submission is queued (and when a take leaves some
+        behind), to wake the loop that commits them (gateway_http_take).
+        Must be thread-safe and quick (e.g. a write to an eventfd). May be
+        NULL. */
     void (*wake)(void *arg);
     void *wake_arg;
-    /*  Called on the committer thread after its commit, before wake, with the
-        transfer.requested messages it emitted, for the node's PUB feed. The
-        items (and their data) are valid only during the call: copy them.
-        Must be thread-safe. May be NULL. */
-    void (*publish)(void *arg, const node_published_t *items, size_t count);
-    void *publish_arg;
     /*  One line of text about a failure the API hid behind a 5xx (store errors,
         accounts protocol errors). Any thread; must be thread-safe. May be NULL. */
     void (*log)(void *arg, const char *line);
@@ -162,17 +142,8 @@ typedef struct {
         thread-safe and quick. May be NULL. */
     void (*count_request)(void *arg, const char *method, const char *route, unsigned status);
     void *count_request_arg;
-    /* Unix time in ms; NULL = the real clock (CLOCK_REALTIME). */
+    /* Unix time in ms (query and pruning clock); NULL = the real clock (CLOCK_REALTIME). */
     uint64_t (*now_ms)(void);
-    /*  true: the caller's loop commits the queued submissions in its own write
-        transactions (gateway_http_take / _apply_taken / _finish_taken below),
-        so the store has one writer for HTTP submissions and inbound messages
-        alike; `wake` is called when a submission is queued, and publish is
-        not used for them (the loop publishes what its ctx emitted). The
-        committer thread then only prunes, and commits what is still queued
-        at gateway_http_destroy (the loop has stopped by then). false: the
-        committer thread commits them (tests, a standalone server). */
-    bool loop_commits;
 } gateway_http_config_t;
 
 typedef struct gateway_http_t gateway_http_t;
@@ -184,10 +155,10 @@ typedef struct gateway_http_t gateway_http_t;
     cannot create the ZeroMQ socket), LEDGER_E_NOMEM. */
 ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_http_t **out);
 
-/*  With config.loop_commits, on the loop thread, once per turn:
+/*  On the loop thread, once per turn (gateway_submit.h says more):
       gateway_http_take          moves the queued submissions (at most
-                                 GATEWAY_HTTP_BATCH_MAX requests and
-                                 GATEWAY_HTTP_COMMIT_TRANSFERS_MAX transfers)
+                                 GATEWAY_SUBMIT_BATCH_MAX requests and
+                                 GATEWAY_SUBMIT_COMMIT_TRANSFERS_MAX transfers)
                                  into the server's batch; returns how many
                                  (0 once the server is stopping);
       gateway_http_apply_taken   runs them in ctx->txn (the loop's write
@@ -206,80 +177,17 @@ void gateway_http_finish_taken(gateway_http_t *self, ledger_err_t err);
 uint16_t gateway_http_port(const gateway_http_t *self);
 
 /*  Tells the event streams that a commit may have appended events (the node
-    loop's on_commit after gateway_view_apply; the committer does it itself for
-    transfers it commits). Any thread; cheap (an eventfd write). Safe on NULL. */
+    loop's on_commit after gateway_view_apply; new transfers the loop commits
+    through gateway_http_finish_taken notify by themselves). Any thread; cheap (an eventfd write).
+   Safe on NULL. */
 void gateway_http_notify_events(gateway_http_t *self);
 
-/*  Stops the server: refuses new work (503 shutting_down), commits and
-    answers every transfer already queued, fails pending account queries
-    with 503, stops MHD and the threads, frees everything. Sets *self_p to
+/*  Stops the server, after the loop no longer calls gateway_http_take:
+    refuses new work (503 shutting_down), answers every submission still
+    queued and every pending account query 503 shutting_down, stops MHD
+    and the threads, frees everything. Sets *self_p to
     NULL; safe on NULL. Call from the thread that started it (not from a
     callback). */
 void gateway_http_destroy(gateway_http_t **self_p);
-
-/* --- request validation (pure; what the handlers use, exposed for tests) --- */
-
-/* Why a request was refused: the HTTP status and the error object's fields. */
-typedef struct {
-    unsigned http_status;
-    char code[GATEWAY_HTTP_ERROR_CODE_MAX + 1];
-    char message[GATEWAY_HTTP_ERROR_MESSAGE_MAX + 1];
-    char field[GATEWAY_HTTP_ERROR_FIELD_MAX + 1]; /* "" = no field */
-} gateway_error_t;
-
-/*  Parses and validates a POST /api/transfers body (`len` bytes, need not be
-    NUL-terminated): a JSON object with exactly the keys from, to, amount,
-    currency (optional, default "GBP"; null = absent), reference (optional,
-    default ""; null = absent), no key twice.
-      from, to    account ids (proto_account_id_valid_str)
-      amount      a JSON integer 1..INT64_MAX in minor units (not 1.0, not "100")
-      currency    3 upper-case letters
-      reference   text of at most PROTO_REFERENCE_MAX bytes of UTF-8, no control characters
-    The first problem found is reported: 400 invalid_json (empty, malformed,
-    a duplicate key, not an object), 400 unknown_field, 400 missing_field,
-    400 invalid_field (wrong type or value; a number too large for int64
-    anywhere in the body is reported against "amount"), 422 same_account
-    (field "to"). Returns LEDGER_OK and fills `out`, or LEDGER_E_INVALID and
-    fills `err`. */
-ledger_err_t gateway_parse_transfer_request(const char *body, size_t len,
-                                            gateway_transfer_request_t *out, gateway_error_t *err);
-
-/*  The same validation over an already parsed JSON value (one item of
-    POST /api/transfers/batch, see gateway_batch.h): `root` must be an object
-    with exactly the keys above (400 invalid_json otherwise). Same errors. */
-ledger_err_t gateway_transfer_request_from_json(const json_t *root, gateway_transfer_request_t *out,
-                                                gateway_error_t *err);
-
-/* An account to open, from POST /api/accounts. */
-typedef struct {
-    char id[PROTO_ACCOUNT_ID_MAX + 1];
-    char name[PROTO_NAME_MAX + 1];
-    char currency[PROTO_CURRENCY_LEN + 1];
-    int64_t opening_balance_minor; /* >= 0 */
-} gateway_account_request_t;
-
-/*  Parses and validates a POST /api/accounts body: keys id (account id), name
-    (1..PROTO_NAME_MAX bytes of UTF-8, no control characters), currency
-    (optional, default "GBP"), opening_balance (optional JSON integer >= 0,
-    default 0). Errors as for transfers (numbers too large are reported
-    against "opening_balance"). */
-ledger_err_t gateway_parse_account_request(const char *body, size_t len,
-                                           gateway_account_request_t *out, gateway_error_t *err);
-
-/*  Checks the Idempotency-Key header value (`value` NULL = header absent,
-    `count` = how many times the header was sent): 400
-    missing_idempotency_key, or 400 invalid_idempotency_key (empty, longer
-    than 255, a character outside 0x21..0x7E, sent more than once). */
-ledger_err_t gateway_check_idempotency_key(const char *value, unsigned count, gateway_error_t *err);
-
-/*  Parses a "limit" query value: NULL = `default_limit`; otherwise decimal
-    digits only, 1..`max_limit`. LEDGER_E_INVALID (400 invalid_query, field
-    "limit") otherwise. */
-ledger_err_t gateway_parse_limit(const char *value, uint32_t default_limit, uint32_t max_limit,
-                                 uint32_t *out, gateway_error_t *err);
-
-/*  True if the Content-Type value names application/json (case-insensitive,
-    parameters such as "; charset=utf-8" allowed). */
-bool gateway_content_type_is_json(const char *value);
 
 #endif

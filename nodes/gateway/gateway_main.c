@@ -1,10 +1,10 @@
 /*  gateway_main.c: the gateway node executable (ledger-gateway).
     Runs the public HTTP API (gateway_http.h) beside the node loop. The loop
     is the store's one writer: each turn it commits the HTTP submissions the
-    API queued (transfers and their outbox entries) in the same write
-    transaction as the inbound messages (status events from accounts and
-    fraud, folded into the transfer view by gateway_view_apply), then its relay
-    delivers the new transfer.requested messages to accounts. */
+    API queued (transfers and their outbox entries; gateway_submit.h: take,
+    apply, finish) in the same write transaction as the inbound messages (status events from
+   accounts and fraud, folded into the transfer view by gateway_view_apply), then its relay delivers
+   the new transfer.requested messages to accounts. */
 #include <malloc.h>
 #include <stdio.h>
 
@@ -78,14 +78,10 @@ static int start_http(node_t *node, void *arg)
         .idempotency_retention_ms = c->idempotency_retention_ms,
         .wake = wake_loop,
         .wake_arg = node,
-        /* No .publish: the loop publishes what it commits. The committer's own commits
-           (what is still queued at stop, after the loop has returned) do not reach the
-           feed, which is gone by then; their outbox entries go out at the next start. */
         .count_request = count_request,
         .count_request_arg = node,
         .log = log_line,
         .web_dir = c->web_dir,
-        .loop_commits = true,
         .max_pending = c->max_pending,
     };
     if (gateway_http_start(&hc, &gw->http) != LEDGER_OK) {

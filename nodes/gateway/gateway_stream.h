@@ -53,9 +53,8 @@
     returns 0, so it never spins and a stream holds no worker thread while
     idle (streams cannot starve API requests). One hub thread resumes
     streams: at once after gateway_streams_notify (called after every commit
-    that may have appended events: the node loop's on_commit and the HTTP
-    committer), when a heartbeat is due, when the peer hung up (it polls the
-    idle streams' sockets for POLLRDHUP, so a closed browser tab frees its
+    that may have appended events: the node loop's on_commit), when a heartbeat is due, when the
+   peer hung up (it polls the idle streams' sockets for POLLRDHUP, so a closed browser tab frees its
     slot at once), and at stop. Only the hub thread
     (gateway_streams_hub_thread) resumes streams.
 

@@ -94,7 +94,7 @@ bool gateway_view_transfer_id_valid(const char *id);
     bytes, each a visible ASCII character 0x21..0x7E. */
 bool gateway_view_idempotency_key_valid(const char *key, size_t len);
 
-/*  True if `req` obeys the parser's rules (gateway_parse_transfer_request):
+/*  True if `req` obeys the parser's rules (gateway_request_parse_transfer):
     account ids (proto_account_id_valid_str), from != to, amount > 0, a
     currency (proto_currency_valid), a reference of at most
     PROTO_REFERENCE_MAX bytes of gateway_view_text_valid text. */

@@ -50,7 +50,7 @@ typedef enum {
 const char *gateway_view_record_status_name(gateway_status_t status);
 
 /* A transfer as a client asked for it, after validation (see
-   gateway_parse_transfer_request in gateway_http.h). */
+   gateway_request_parse_transfer in gateway_request.h). */
 typedef struct {
     char from[PROTO_ACCOUNT_ID_MAX + 1];
     char to[PROTO_ACCOUNT_ID_MAX + 1];

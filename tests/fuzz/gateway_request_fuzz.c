@@ -1,7 +1,7 @@
 /*  gateway_request_fuzz.c: libFuzzer target for the gateway's HTTP body
     parsers, the most exposed untrusted input of the mesh.
 
-    Every input is given to both gateway_parse_transfer_request (POST
+    Every input is given to both gateway_request_parse_transfer (POST
     /api/transfers) and gateway_batch_parse (POST /api/transfers/batch), as
     `size` bytes without a terminating NUL (as libmicrohttpd hands a body
     over). Neither may crash, leak, read past the body or trip a sanitizer.
@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "gateway_batch.h"
-#include "gateway_http.h"
+#include "gateway_request.h"
 #include "gateway_view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,7 +40,7 @@ static bool terminated(const char *text, size_t size)
     return memchr(text, '\0', size) != NULL;
 }
 
-static void check_error(const gateway_error_t *err, bool batch_envelope)
+static void check_error(const gateway_request_error_t *err, bool batch_envelope)
 {
     check(terminated(err->code, sizeof err->code));
     check(terminated(err->message, sizeof err->message));
@@ -63,9 +63,9 @@ static void check_request(const gateway_transfer_request_t *req)
 static void fuzz_single(const char *body, size_t size)
 {
     gateway_transfer_request_t req;
-    gateway_error_t err;
+    gateway_request_error_t err;
     memset(&err, 0, sizeof err);
-    ledger_err_t rc = gateway_parse_transfer_request(body, size, &req, &err);
+    ledger_err_t rc = gateway_request_parse_transfer(body, size, &req, &err);
     if (rc == LEDGER_OK)
         check_request(&req);
     else if (rc == LEDGER_E_INVALID)
@@ -77,7 +77,7 @@ static void fuzz_single(const char *body, size_t size)
 static void fuzz_batch(const char *body, size_t size)
 {
     gateway_batch_t *batch = NULL;
-    gateway_error_t err;
+    gateway_request_error_t err;
     memset(&err, 0, sizeof err);
     ledger_err_t rc = gateway_batch_parse(body, size, &batch, &err);
     if (rc == LEDGER_E_INVALID) {

@@ -53,7 +53,7 @@ static int teardown(void **state)
 static gateway_batch_t *parse_ok(const char *body)
 {
     gateway_batch_t *batch = NULL;
-    gateway_error_t err;
+    gateway_request_error_t err;
     memset(&err, 0, sizeof err);
     assert_int_equal(gateway_batch_parse(body, strlen(body), &batch, &err), LEDGER_OK);
     assert_non_null(batch);
@@ -63,7 +63,7 @@ static gateway_batch_t *parse_ok(const char *body)
 static void parse_fails(const char *body, unsigned status, const char *code)
 {
     gateway_batch_t *batch = NULL;
-    gateway_error_t err;
+    gateway_request_error_t err;
     memset(&err, 0, sizeof err);
     assert_int_equal(gateway_batch_parse(body, strlen(body), &batch, &err), LEDGER_E_INVALID);
     assert_null(batch);

@@ -1,0 +1,123 @@
+/*  gateway_prune.c: the retention actor (idempotency keys and the event log).
+
+    The actor sleeps on its pipe until the next run is due, so $TERM ends it
+    at once; it never holds a transaction while it waits.
+*/
+#include "gateway_prune.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <czmq.h>
+
+#include "clock.h"
+#include "gateway_events.h"
+#include "gateway_view.h"
+
+#define LOG_LINE_MAX 512 /* bytes of one log line */
+
+struct gateway_prune_t {
+    gateway_prune_config_t config; /* read by the actor: outlives it */
+    zactor_t *actor;
+};
+
+typedef struct {
+    uint64_t now_ms;
+    uint64_t retention_ms;
+    size_t pruned;
+    size_t events_pruned;
+} prune_run_t;
+
+static ledger_err_t prune_fn(store_txn_t *txn, void *arg)
+{
+    prune_run_t *p = arg;
+    p->pruned = 0;
+    p->events_pruned = 0;
+    ledger_err_t err = gateway_view_prune_idempotency(txn, p->now_ms, p->retention_ms,
+                                                      GATEWAY_PRUNE_KEYS_MAX, &p->pruned);
+    /* The event log's retention (gateway_events.h) rides on the same run. */
+    if (!err)
+        err = gateway_events_prune(txn, p->now_ms, GATEWAY_EVENTS_KEEP_MAX, GATEWAY_EVENTS_KEEP_MS,
+                                   GATEWAY_EVENTS_PRUNE_MAX, &p->events_pruned);
+    return err;
+}
+
+/* One run; returns the monotonic time of the next. */
+static uint64_t prune_once(const gateway_prune_config_t *c)
+{
+    prune_run_t p = {.now_ms = c->now_ms ? c->now_ms() : clock_wall_ms(),
+                     .retention_ms = c->retention_ms};
+    ledger_err_t err = store_write(c->store, prune_fn, &p);
+    if (err && c->log) {
+        char line[LOG_LINE_MAX];
+        snprintf(line, sizeof line, "gateway http: idempotency pruning failed: %s (%s)",
+                 ledger_err_name(err), store_last_error(c->store));
+        c->log(c->log_arg, line);
+    }
+    /* A full run means more are due: go again soon. */
+    bool more =
+        !err && (p.pruned == GATEWAY_PRUNE_KEYS_MAX || p.events_pruned == GATEWAY_EVENTS_PRUNE_MAX);
+    return clock_mono_ms() + (more ? GATEWAY_PRUNE_AGAIN_MS : GATEWAY_PRUNE_INTERVAL_MS);
+}
+
+/* True when the pipe says $TERM (or breaks). */
+static bool pipe_says_stop(zsock_t *pipe)
+{
+    char *command = zstr_recv(pipe);
+    bool stop = !command || strcmp(command, "$TERM") == 0;
+    zstr_free(&command);
+    return stop;
+}
+
+static void prune_actor(zsock_t *pipe, void *args)
+{
+    const gateway_prune_config_t *c = args;
+    zpoller_t *poller = zpoller_new(pipe, NULL);
+    zsock_signal(pipe, 0);
+    if (!poller) {
+        while (!pipe_says_stop(pipe))
+            ;
+        return;
+    }
+    uint64_t next_ms = clock_mono_ms();
+    for (;;) {
+        uint64_t now = clock_mono_ms();
+        int wait_ms = next_ms > now ? (int)(next_ms - now) : 0;
+        /* A signal (EINTR) only ends this wait: the actor ends on $TERM alone. */
+        if (zpoller_wait(poller, wait_ms) == pipe && pipe_says_stop(pipe))
+            break;
+        if (clock_mono_ms() >= next_ms)
+            next_ms = prune_once(c);
+    }
+    zpoller_destroy(&poller);
+}
+
+ledger_err_t gateway_prune_start(const gateway_prune_config_t *config, gateway_prune_t **out)
+{
+    assert(config && config->store && out);
+    *out = NULL;
+    gateway_prune_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return LEDGER_E_NOMEM;
+    self->config = *config;
+    self->actor = zactor_new(prune_actor, &self->config);
+    if (!self->actor) {
+        free(self);
+        return LEDGER_E_IO;
+    }
+    *out = self;
+    return LEDGER_OK;
+}
+
+void gateway_prune_destroy(gateway_prune_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gateway_prune_t *self = *self_p;
+    zactor_destroy(&self->actor);
+    free(self);
+    *self_p = NULL;
+}

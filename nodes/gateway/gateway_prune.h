@@ -1,0 +1,49 @@
+/*  gateway_prune.h: the gateway's retention, run in the background.
+
+    What it does: about once a minute (GATEWAY_PRUNE_INTERVAL_MS), and once
+    at start, deletes expired idempotency keys
+    (gateway_view_prune_idempotency, GATEWAY_PRUNE_KEYS_MAX per run) and, in
+    the same write transaction, the oldest events of the event log past its
+    retention (gateway_events_prune). A run that hit its limit is followed by
+    another soon (GATEWAY_PRUNE_AGAIN_MS). The node loop need not do it.
+
+    What it owns: one CZMQ actor (zactor: a thread behind a pipe; the
+    constructor returns once the thread runs, the destructor sends $TERM and
+    returns once it has ended). The store is the caller's; pruning is a short
+    write transaction that LMDB serialises with the node loop's.
+
+    Errors: a failed run is logged through config.log and tried again at the
+    next period. gateway_prune_start: LEDGER_E_NOMEM, LEDGER_E_IO (no actor).
+
+    Threads: start and destroy on one thread; config.log is called on the
+    actor's thread.
+*/
+#ifndef LEDGER_GATEWAY_PRUNE_H
+#define LEDGER_GATEWAY_PRUNE_H
+
+#include <stdint.h>
+#include "ledger_err.h"
+#include "store.h"
+
+#define GATEWAY_PRUNE_INTERVAL_MS 60000u /* between two runs */
+#define GATEWAY_PRUNE_AGAIN_MS 10u       /* after a run that hit its limit: more are due */
+#define GATEWAY_PRUNE_KEYS_MAX 2048      /* idempotency keys deleted per run */
+
+typedef struct {
+    store_t *store;                           /* required (not owned) */
+    uint64_t retention_ms;                    /* idempotency key retention */
+    uint64_t (*now_ms)(void);                 /* Unix time in ms; NULL = the real clock */
+    void (*log)(void *arg, const char *line); /* a failed run; thread-safe; may be NULL */
+    void *log_arg;
+} gateway_prune_config_t;
+
+typedef struct gateway_prune_t gateway_prune_t;
+
+/* Starts the actor (config copied); its first run is at once. */
+ledger_err_t gateway_prune_start(const gateway_prune_config_t *config, gateway_prune_t **out);
+
+/* Stops the actor (a run in progress finishes first), frees it, sets *self_p to NULL; safe on NULL.
+ */
+void gateway_prune_destroy(gateway_prune_t **self_p);
+
+#endif

@@ -1,0 +1,344 @@
+/*  gateway_request.c: validation of request bodies, headers and query values.
+
+    Bodies are parsed with jansson (JSON_REJECT_DUPLICATES) into a JSON
+    object; each field then goes through one getter that names the field in
+    its refusal. The order of the checks is the order of the errors a client
+    sees first: unknown keys, then each field in turn, then the rules that
+    join fields (same_account).
+*/
+#include "gateway_request.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "text.h"
+
+/* Longest currency text read before the 3-letter check (a longer one is refused as too long). */
+#define CURRENCY_TEXT_MAX 16
+
+ledger_err_t gateway_request_fail(gateway_request_error_t *err, unsigned status, const char *code,
+                                  const char *field, const char *fmt, ...)
+{
+    assert(err && code && fmt);
+    err->http_status = status;
+    snprintf(err->code, sizeof err->code, "%s", code);
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    /* Truncation may cut a UTF-8 sequence; the text must stay valid JSON text. */
+    gateway_view_text_sanitize(err->field);
+    gateway_view_text_sanitize(err->message);
+    return LEDGER_E_INVALID;
+}
+
+/* --- request validation --------------------------------------------------- */
+
+static const char *json_type_name(const json_t *value)
+{
+    switch (json_typeof(value)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a fractional number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "a value";
+}
+
+/* Parses the body into an object; `number_field` names the field blamed for a number that
+   does not fit in int64. NULL with `err` filled on failure. */
+static json_t *load_object(const char *body, size_t len, const char *number_field,
+                           gateway_request_error_t *err)
+{
+    if (len == 0) {
+        gateway_request_fail(err, 400, "invalid_json", NULL,
+                             "the request body is empty: send a JSON object");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        switch (json_error_code(&jerr)) {
+        case json_error_duplicate_key:
+            gateway_request_fail(err, 400, "invalid_json", NULL,
+                                 "a key appears twice in the body (%s)", jerr.text);
+            break;
+        case json_error_numeric_overflow:
+            gateway_request_fail(
+                err, 400, "invalid_field", number_field,
+                "%s must be an integer between %s and 9223372036854775807 minor units",
+                number_field, strcmp(number_field, "amount") == 0 ? "1" : "0");
+            break;
+        default:
+            gateway_request_fail(err, 400, "invalid_json", NULL,
+                                 "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+                                 jerr.text);
+            break;
+        }
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        gateway_request_fail(err, 400, "invalid_json", NULL,
+                             "the body must be a JSON object, not %s", json_type_name(root));
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+static bool check_known_fields(const json_t *root, const char *const *known, size_t known_count,
+                               gateway_request_error_t *err)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)root, key, value)
+    {
+        bool found = false;
+        for (size_t i = 0; i < known_count && !found; i++)
+            found = strcmp(key, known[i]) == 0;
+        if (!found) {
+            gateway_request_fail(err, 400, "unknown_field", key, "unknown field \"%.64s\"", key);
+            return false;
+        }
+    }
+    return true;
+}
+
+typedef enum { FIELD_ABSENT, FIELD_SET, FIELD_BAD } field_result_t;
+
+/* A string field: absent (or null when optional), set, or bad (err filled). */
+static field_result_t get_text_field(const json_t *root, const char *name, bool required,
+                                     size_t max_len, char *dst, size_t dst_size,
+                                     gateway_request_error_t *err)
+{
+    assert(max_len < dst_size);
+    const json_t *value = json_object_get(root, name);
+    if (!value || (!required && json_is_null(value))) {
+        if (required) {
+            gateway_request_fail(err, 400, "missing_field", name, "%s is required", name);
+            return FIELD_BAD;
+        }
+        return FIELD_ABSENT;
+    }
+    if (!json_is_string(value)) {
+        gateway_request_fail(err, 400, "invalid_field", name, "%s must be a string, not %s", name,
+                             json_type_name(value));
+        return FIELD_BAD;
+    }
+    size_t len = json_string_length(value);
+    if (len > max_len) {
+        gateway_request_fail(err, 400, "invalid_field", name, "%s is longer than %zu bytes", name,
+                             max_len);
+        return FIELD_BAD;
+    }
+    memcpy(dst, json_string_value(value), len + 1);
+    return FIELD_SET;
+}
+
+static bool get_account_id(const json_t *root, const char *name, char *dst, size_t dst_size,
+                           gateway_request_error_t *err)
+{
+    field_result_t r = get_text_field(root, name, true, PROTO_ACCOUNT_ID_MAX, dst, dst_size, err);
+    if (r == FIELD_BAD)
+        return false;
+    if (!proto_account_id_valid_str(dst)) {
+        gateway_request_fail(
+            err, 400, "invalid_field", name,
+            "%s must be an account id: 1 to %d characters of a-z, 0-9, '_' and '-'", name,
+            PROTO_ACCOUNT_ID_MAX);
+        return false;
+    }
+    return true;
+}
+
+static bool get_currency(const json_t *root, char *dst, size_t dst_size,
+                         gateway_request_error_t *err)
+{
+    char text[CURRENCY_TEXT_MAX + 1];
+    field_result_t r =
+        get_text_field(root, "currency", false, CURRENCY_TEXT_MAX, text, sizeof text, err);
+    if (r == FIELD_BAD)
+        return false;
+    if (r == FIELD_ABSENT) {
+        snprintf(dst, dst_size, "%s", GATEWAY_CURRENCY_DEFAULT);
+        return true;
+    }
+    if (!proto_currency_valid(text)) {
+        gateway_request_fail(
+            err, 400, "invalid_field", "currency",
+            "currency must be a 3-letter upper-case ISO 4217 code such as \"GBP\"");
+        return false;
+    }
+    assert(dst_size > PROTO_CURRENCY_LEN);
+    memcpy(dst, text, PROTO_CURRENCY_LEN + 1);
+    return true;
+}
+
+/* An integer amount field with a lower bound (1 for transfers, 0 for opening balances). */
+static field_result_t get_amount(const json_t *root, const char *name, bool required, int64_t min,
+                                 int64_t *out, gateway_request_error_t *err)
+{
+    const json_t *value = json_object_get(root, name);
+    if (!value || (!required && json_is_null(value))) {
+        if (required) {
+            gateway_request_fail(err, 400, "missing_field", name,
+                                 "%s is required: an integer number of minor units (pence)", name);
+            return FIELD_BAD;
+        }
+        return FIELD_ABSENT;
+    }
+    if (!json_is_integer(value)) {
+        gateway_request_fail(
+            err, 400, "invalid_field", name,
+            "%s must be an integer number of minor units (e.g. 1050 for 10.50), not %s", name,
+            json_type_name(value));
+        return FIELD_BAD;
+    }
+    json_int_t amount = json_integer_value(value);
+    if (amount < min) {
+        gateway_request_fail(err, 400, "invalid_field", name, "%s must be %s", name,
+                             min > 0 ? "greater than zero" : "zero or more");
+        return FIELD_BAD;
+    }
+    *out = (int64_t)amount;
+    return FIELD_SET;
+}
+
+ledger_err_t gateway_request_parse_transfer(const char *body, size_t len,
+                                            gateway_transfer_request_t *out,
+                                            gateway_request_error_t *err)
+{
+    assert(out && err);
+    json_t *root = load_object(body, len, "amount", err);
+    if (!root)
+        return LEDGER_E_INVALID;
+    ledger_err_t result = gateway_request_transfer_from_json(root, out, err);
+    json_decref(root);
+    return result;
+}
+
+ledger_err_t gateway_request_transfer_from_json(const json_t *root, gateway_transfer_request_t *out,
+                                                gateway_request_error_t *err)
+{
+    assert(root && out && err);
+    static const char *const known[] = {"from", "to", "amount", "currency", "reference"};
+    gateway_transfer_request_t req;
+    memset(&req, 0, sizeof req);
+    if (!json_is_object(root))
+        return gateway_request_fail(err, 400, "invalid_json", NULL,
+                                    "a transfer must be a JSON object, not %s",
+                                    json_type_name(root));
+    bool ok = check_known_fields(root, known, sizeof known / sizeof known[0], err) &&
+              get_account_id(root, "from", req.from, sizeof req.from, err) &&
+              get_account_id(root, "to", req.to, sizeof req.to, err) &&
+              get_amount(root, "amount", true, 1, &req.amount_minor, err) == FIELD_SET &&
+              get_currency(root, req.currency, sizeof req.currency, err) &&
+              get_text_field(root, "reference", false, PROTO_REFERENCE_MAX, req.reference,
+                             sizeof req.reference, err) != FIELD_BAD;
+    if (!ok)
+        return LEDGER_E_INVALID;
+    if (!gateway_view_text_valid(req.reference))
+        return gateway_request_fail(err, 400, "invalid_field", "reference",
+                                    "reference must be text without control characters");
+    if (strcmp(req.from, req.to) == 0)
+        return gateway_request_fail(
+            err, 422, "same_account", "to",
+            "from and to are the same account: a transfer needs two accounts");
+    *out = req;
+    return LEDGER_OK;
+}
+
+ledger_err_t gateway_request_parse_account(const char *body, size_t len,
+                                           gateway_request_account_t *out,
+                                           gateway_request_error_t *err)
+{
+    assert(out && err);
+    static const char *const known[] = {"id", "name", "currency", "opening_balance"};
+    gateway_request_account_t req;
+    memset(&req, 0, sizeof req);
+    json_t *root = load_object(body, len, "opening_balance", err);
+    if (!root)
+        return LEDGER_E_INVALID;
+    bool ok =
+        check_known_fields(root, known, sizeof known / sizeof known[0], err) &&
+        get_account_id(root, "id", req.id, sizeof req.id, err) &&
+        get_text_field(root, "name", true, PROTO_NAME_MAX, req.name, sizeof req.name, err) ==
+            FIELD_SET &&
+        get_currency(root, req.currency, sizeof req.currency, err) &&
+        get_amount(root, "opening_balance", false, 0, &req.opening_balance_minor, err) != FIELD_BAD;
+    json_decref(root);
+    if (!ok)
+        return LEDGER_E_INVALID;
+    if (req.name[0] == '\0' || !gateway_view_text_valid(req.name))
+        return gateway_request_fail(err, 400, "invalid_field", "name",
+                                    "name must be 1 to %d bytes of text without control characters",
+                                    PROTO_NAME_MAX);
+    *out = req;
+    return LEDGER_OK;
+}
+
+ledger_err_t gateway_request_check_idempotency_key(const char *value, unsigned count,
+                                                   gateway_request_error_t *err)
+{
+    assert(err);
+    if (!value || count == 0)
+        return gateway_request_fail(
+            err, 400, "missing_idempotency_key", "Idempotency-Key",
+            "the Idempotency-Key header is required: a unique value per transfer, "
+            "reused only to retry that same transfer");
+    if (count > 1)
+        return gateway_request_fail(err, 400, "invalid_idempotency_key", "Idempotency-Key",
+                                    "send the Idempotency-Key header once");
+    if (!gateway_view_idempotency_key_valid(value, strlen(value)))
+        return gateway_request_fail(
+            err, 400, "invalid_idempotency_key", "Idempotency-Key",
+            "the Idempotency-Key must be 1 to %d visible ASCII characters (no spaces)",
+            GATEWAY_IDEMPOTENCY_KEY_MAX);
+    return LEDGER_OK;
+}
+
+/* Decimal digits only, no sign, no leading '+', value fits in uint64. */
+ledger_err_t gateway_request_parse_limit(const char *value, uint32_t default_limit,
+                                         uint32_t max_limit, uint32_t *out,
+                                         gateway_request_error_t *err)
+{
+    assert(out && err);
+    if (!value) {
+        *out = default_limit;
+        return LEDGER_OK;
+    }
+    uint64_t limit;
+    if (!text_parse_u64(value, &limit) || limit < 1 || limit > max_limit)
+        return gateway_request_fail(err, 400, "invalid_query", "limit",
+                                    "limit must be an integer from 1 to %u", (unsigned)max_limit);
+    *out = (uint32_t)limit;
+    return LEDGER_OK;
+}
+
+bool gateway_request_content_type_is_json(const char *value)
+{
+    static const char media[] = "application/json";
+    if (!value)
+        return false;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    if (strncasecmp(value, media, sizeof media - 1) != 0)
+        return false;
+    char next = value[sizeof media - 1];
+    return next == '\0' || next == ';' || next == ' ' || next == '\t';
+}

@@ -1,0 +1,111 @@
+/*  gateway_request.h: validation of the gateway's HTTP requests, as pure functions.
+
+    What it does: turns request bodies, headers and query values into
+    validated structs, or into the error the API answers
+    ({"error":{"code","message","field"}} with an HTTP status). It owns
+    nothing: no sockets, no store, no clock, no allocation that outlives a
+    call. The HTTP server (gateway_http.h), the batch endpoint
+    (gateway_batch.h) and the fuzz target are its callers.
+
+    The wire's rules (account ids, currencies, UTF-8) are proto's
+    (proto_account_id_valid_str, proto_currency_valid); text without control
+    characters and idempotency keys are gateway_view's. This module only says
+    which rule a field obeys and how a refusal reads.
+
+    Errors: every parser returns LEDGER_OK and fills its out-parameter, or
+    LEDGER_E_INVALID and fills a gateway_request_error_t with the first
+    problem found. The message is always valid UTF-8 (JSON text).
+
+    Threads: every function is safe on any thread (no shared state).
+*/
+#ifndef LEDGER_GATEWAY_REQUEST_H
+#define LEDGER_GATEWAY_REQUEST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "gateway_view.h"
+#include "ledger_err.h"
+#include "proto.h"
+
+#define GATEWAY_REQUEST_ERROR_CODE_MAX 48     /* bytes of an error code */
+#define GATEWAY_REQUEST_ERROR_MESSAGE_MAX 256 /* bytes of an error message */
+#define GATEWAY_REQUEST_ERROR_FIELD_MAX 64    /* bytes of the field named by an error */
+
+/* Why a request was refused: the HTTP status and the error object's fields. */
+typedef struct {
+    unsigned http_status;
+    char code[GATEWAY_REQUEST_ERROR_CODE_MAX + 1];
+    char message[GATEWAY_REQUEST_ERROR_MESSAGE_MAX + 1];
+    char field[GATEWAY_REQUEST_ERROR_FIELD_MAX + 1]; /* "" = no field */
+} gateway_request_error_t;
+
+/* An account to open, from POST /api/accounts. */
+typedef struct {
+    char id[PROTO_ACCOUNT_ID_MAX + 1];
+    char name[PROTO_NAME_MAX + 1];
+    char currency[PROTO_CURRENCY_LEN + 1];
+    int64_t opening_balance_minor; /* >= 0 */
+} gateway_request_account_t;
+
+/*  Fills `err` (status, code, field: NULL = none, printf-style message; both
+    texts cut to their size, then made valid UTF-8) and returns
+    LEDGER_E_INVALID, so a refusal reads `return gateway_request_fail(...)`. */
+__attribute__((format(printf, 5, 6))) ledger_err_t
+gateway_request_fail(gateway_request_error_t *err, unsigned status, const char *code,
+                     const char *field, const char *fmt, ...);
+
+/*  Parses and validates a POST /api/transfers body (`len` bytes, need not be
+    NUL-terminated): a JSON object with exactly the keys from, to, amount,
+    currency (optional, default "GBP"; null = absent), reference (optional,
+    default ""; null = absent), no key twice.
+      from, to    account ids (proto_account_id_valid_str)
+      amount      a JSON integer 1..INT64_MAX in minor units (not 1.0, not "100")
+      currency    3 upper-case letters (proto_currency_valid)
+      reference   text of at most PROTO_REFERENCE_MAX bytes of UTF-8, no control characters
+    The first problem found is reported: 400 invalid_json (empty, malformed,
+    a duplicate key, not an object), 400 unknown_field, 400 missing_field,
+    400 invalid_field (wrong type or value; a number too large for int64
+    anywhere in the body is reported against "amount"), 422 same_account
+    (field "to"). Returns LEDGER_OK and fills `out`, or LEDGER_E_INVALID and
+    fills `err`. */
+ledger_err_t gateway_request_parse_transfer(const char *body, size_t len,
+                                            gateway_transfer_request_t *out,
+                                            gateway_request_error_t *err);
+
+/*  The same validation over an already parsed JSON value (one item of
+    POST /api/transfers/batch, see gateway_batch.h): `root` must be an object
+    with exactly the keys above (400 invalid_json otherwise). Same errors. */
+ledger_err_t gateway_request_transfer_from_json(const json_t *root, gateway_transfer_request_t *out,
+                                                gateway_request_error_t *err);
+
+/*  Parses and validates a POST /api/accounts body: keys id (account id), name
+    (1..PROTO_NAME_MAX bytes of UTF-8, no control characters), currency
+    (optional, default "GBP"), opening_balance (optional JSON integer >= 0,
+    default 0). Errors as for transfers (numbers too large are reported
+    against "opening_balance"). */
+ledger_err_t gateway_request_parse_account(const char *body, size_t len,
+                                           gateway_request_account_t *out,
+                                           gateway_request_error_t *err);
+
+/*  Checks the Idempotency-Key header value (`value` NULL = header absent,
+    `count` = how many times the header was sent): 400
+    missing_idempotency_key, or 400 invalid_idempotency_key (empty, longer
+    than GATEWAY_IDEMPOTENCY_KEY_MAX, a character outside 0x21..0x7E, sent
+    more than once). */
+ledger_err_t gateway_request_check_idempotency_key(const char *value, unsigned count,
+                                                   gateway_request_error_t *err);
+
+/*  Parses a "limit" query value: NULL = `default_limit`; otherwise decimal
+    digits only, 1..`max_limit`. LEDGER_E_INVALID (400 invalid_query, field
+    "limit") otherwise. */
+ledger_err_t gateway_request_parse_limit(const char *value, uint32_t default_limit,
+                                         uint32_t max_limit, uint32_t *out,
+                                         gateway_request_error_t *err);
+
+/*  True if the Content-Type value names application/json (case-insensitive,
+    parameters such as "; charset=utf-8" allowed). False for NULL. */
+bool gateway_request_content_type_is_json(const char *value);
+
+#endif

@@ -1,0 +1,177 @@
+/*  gateway_transfer_api.c: transfer reads, submission checks and answers. */
+#include "gateway_transfer_api.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+
+#define LOG_LINE_MAX 512 /* bytes of one log line */
+
+enum MHD_Result gateway_transfer_api_store_error(struct MHD_Connection *conn,
+                                                 const gateway_transfer_api_env_t *env,
+                                                 ledger_err_t err, const char *what)
+{
+    assert(conn && env && what);
+    if (env->log) {
+        char line[LOG_LINE_MAX];
+        snprintf(line, sizeof line, "gateway http: %s failed: %s (%s)", what, ledger_err_name(err),
+                 store_last_error(env->store));
+        env->log(env->log_arg, line);
+    }
+    if (err == LEDGER_E_CORRUPT || err == LEDGER_E_NOMEM || err == LEDGER_E_INVALID)
+        return gateway_reply_errorf(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", NULL,
+                                    "the gateway could not %s (%s)", what, ledger_err_name(err));
+    return gateway_reply_errorf(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable", NULL,
+                                "the gateway's storage is unavailable (%s); retry later",
+                                ledger_err_name(err));
+}
+
+enum MHD_Result gateway_transfer_api_get(struct MHD_Connection *conn,
+                                         const gateway_transfer_api_env_t *env, const char *id)
+{
+    assert(conn && env);
+    if (!id || !gateway_view_transfer_id_valid(id))
+        return gateway_reply_not_found(conn, "no transfer with this id");
+    store_txn_t *txn = NULL;
+    json_t *transfer = NULL;
+    ledger_err_t err = store_txn_begin(env->store, false, &txn);
+    if (!err)
+        err = gateway_view_transfer_get(txn, id, &transfer);
+    store_txn_abort(&txn);
+    if (err == LEDGER_E_NOT_FOUND)
+        return gateway_reply_not_found(conn, "no transfer with this id");
+    if (err)
+        return gateway_transfer_api_store_error(conn, env, err, "read the transfer");
+    return gateway_reply_json(conn, MHD_HTTP_OK, transfer, NULL, 0);
+}
+
+enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
+                                          const gateway_transfer_api_env_t *env)
+{
+    assert(conn && env);
+    gateway_request_error_t verr;
+    uint32_t limit = 0;
+    const char *limit_text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+    if (gateway_request_parse_limit(limit_text, GATEWAY_LIST_DEFAULT, GATEWAY_LIST_MAX, &limit,
+                                    &verr))
+        return gateway_reply_error(conn, &verr, NULL, 0);
+    const char *cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
+    if (cursor && cursor[0] && !gateway_view_transfer_id_valid(cursor))
+        return gateway_reply_errorf(conn, 400, "invalid_query", "cursor",
+                                    "cursor must be a transfer id, as given in next_cursor");
+    store_txn_t *txn = NULL;
+    json_t *page = NULL;
+    ledger_err_t err = store_txn_begin(env->store, false, &txn);
+    if (!err)
+        err = gateway_view_transfer_list(txn, cursor, limit, &page);
+    store_txn_abort(&txn);
+    if (err)
+        return gateway_transfer_api_store_error(conn, env, err, "list transfers");
+    return gateway_reply_json(conn, MHD_HTTP_OK, page, NULL, 0);
+}
+
+typedef struct {
+    unsigned count;
+    const char *first;
+} header_count_t;
+
+static enum MHD_Result count_idempotency_key(void *cls, enum MHD_ValueKind kind, const char *key,
+                                             const char *value)
+{
+    (void)kind;
+    header_count_t *hc = cls;
+    if (key && strcasecmp(key, "Idempotency-Key") == 0) {
+        if (hc->count++ == 0)
+            hc->first = value ? value : "";
+    }
+    return MHD_YES;
+}
+
+/* POST /api/transfers: the Idempotency-Key header (once) and the body. */
+bool gateway_transfer_api_parse(struct MHD_Connection *conn, const char *body, size_t len,
+                                gateway_submit_job_t *job, enum MHD_Result *answered)
+{
+    assert(conn && job && answered);
+    gateway_request_error_t verr;
+    header_count_t hc = {0, NULL};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_idempotency_key, &hc);
+    if (gateway_request_check_idempotency_key(hc.first, hc.count, &verr) ||
+        gateway_request_parse_transfer(body, len, &job->req, &verr)) {
+        *answered = gateway_reply_error(conn, &verr, NULL, 0);
+        return false;
+    }
+    snprintf(job->key, sizeof job->key, "%s", hc.first);
+    return true;
+}
+
+bool gateway_transfer_api_admit(struct MHD_Connection *conn, const gateway_transfer_api_env_t *env,
+                                uint64_t max_pending, size_t weight, enum MHD_Result *answered)
+{
+    assert(conn && env && answered);
+    store_txn_t *txn = NULL;
+    uint64_t pending = 0;
+    if (store_txn_begin(env->store, false, &txn) == LEDGER_OK) {
+        if (store_count(txn, STORE_DB_OUTBOX, &pending) != LEDGER_OK)
+            pending = 0;
+        store_txn_abort(&txn);
+    }
+    if (pending + weight <= max_pending)
+        return true;
+    gateway_request_error_t err;
+    gateway_request_fail(&err, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded", NULL,
+                         "%" PRIu64 " transfers are waiting for the accounts node (limit %" PRIu64
+                         "); retry shortly",
+                         pending, max_pending);
+    gateway_reply_header_t retry = {MHD_HTTP_HEADER_RETRY_AFTER, "1"};
+    *answered = gateway_reply_error(conn, &err, &retry, 1);
+    return false;
+}
+
+static enum MHD_Result answer_batch(struct MHD_Connection *conn,
+                                    const gateway_transfer_api_env_t *env,
+                                    const gateway_submit_job_t *job)
+{
+    if (job->err == GATEWAY_SUBMIT_STOPPED)
+        return gateway_reply_shutting_down(conn);
+    if (job->err)
+        return gateway_transfer_api_store_error(conn, env, job->err, "record the batch");
+    size_t size = 0;
+    char *text = gateway_batch_response(job->batch, &size);
+    return gateway_reply_json_text(conn, MHD_HTTP_OK, text, size, NULL, 0);
+}
+
+enum MHD_Result gateway_transfer_api_answer(struct MHD_Connection *conn,
+                                            const gateway_transfer_api_env_t *env,
+                                            const gateway_submit_job_t *job)
+{
+    assert(conn && env && job);
+    if (job->batch)
+        return answer_batch(conn, env, job);
+    switch (job->err) {
+    case LEDGER_OK:
+        break;
+    case LEDGER_E_EXISTS:
+        return gateway_reply_errorf(
+            conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "idempotency_key_reused", "Idempotency-Key",
+            "this Idempotency-Key was already used for a different transfer; "
+            "use a new key for a new transfer");
+    case LEDGER_E_INVALID:
+        return gateway_reply_errorf(conn, MHD_HTTP_BAD_REQUEST, "invalid_field", NULL,
+                                    "the transfer was refused as invalid");
+    case GATEWAY_SUBMIT_STOPPED:
+        return gateway_reply_shutting_down(conn);
+    default:
+        return gateway_transfer_api_store_error(conn, env, job->err, "record the transfer");
+    }
+    const gateway_submit_result_t *res = &job->result;
+    size_t size = 0;
+    char *text = gateway_view_submitted_text(res, &size);
+    char location[sizeof "/api/transfers/" + PROTO_TRANSFER_ID_MAX];
+    snprintf(location, sizeof location, "/api/transfers/%s", res->id);
+    gateway_reply_header_t headers[2] = {{MHD_HTTP_HEADER_LOCATION, location},
+                                         {"Idempotent-Replayed", "true"}};
+    return gateway_reply_json_text(conn, MHD_HTTP_ACCEPTED, text, size, headers,
+                                   res->replayed ? 2 : 1);
+}

@@ -1,0 +1,69 @@
+/*  gateway_transfer_api.h: the /api/transfers routes' reads, checks and answers.
+
+    What it does: GET /api/transfers/{id} and GET /api/transfers?limit=&cursor=
+    (read transactions on the store, answered at once); for POST
+    /api/transfers the Idempotency-Key and body checks before the request is
+    queued, admission control (503 overloaded while the outbox holds
+    max_pending undelivered transfers), and the answer once the node loop has
+    committed it (202 with Location, a replay with Idempotent-Replayed: true,
+    422 idempotency_key_reused, a batch's 200, 503 shutting_down or a store
+    error). The JSON shapes are in gateway_http.h and gateway_batch.h. It
+    owns nothing; the store is the caller's.
+
+    Errors: a store error is logged (env->log) and answered 503
+    storage_unavailable, or 500 internal_error for a corrupt record, no
+    memory or a broken invariant.
+
+    Threads: MHD worker threads (the connection's handler); it only opens
+    read transactions, which never wait for a writer.
+*/
+#ifndef LEDGER_GATEWAY_TRANSFER_API_H
+#define LEDGER_GATEWAY_TRANSFER_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway_reply.h"
+#include "gateway_submit.h"
+#include "store.h"
+
+/* What the transfer routes work with. */
+typedef struct {
+    store_t *store;                           /* the gateway's store (not owned) */
+    void (*log)(void *arg, const char *line); /* one line about a store error; may be NULL */
+    void *log_arg;
+} gateway_transfer_api_env_t;
+
+/* Logs `err` (what failed: "read the transfer", ...) and answers 503 or 500. */
+enum MHD_Result gateway_transfer_api_store_error(struct MHD_Connection *conn,
+                                                 const gateway_transfer_api_env_t *env,
+                                                 ledger_err_t err, const char *what);
+
+/* GET /api/transfers/{id}: `id` NULL when the path's id was too long (404). */
+enum MHD_Result gateway_transfer_api_get(struct MHD_Connection *conn,
+                                         const gateway_transfer_api_env_t *env, const char *id);
+
+/* GET /api/transfers?limit=&cursor=: a page, newest first. */
+enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
+                                          const gateway_transfer_api_env_t *env);
+
+/*  POST /api/transfers before it is queued: checks the Idempotency-Key
+    header and the body (`len` bytes) into job->req and job->key: true. Else
+    answers the refusal, stores MHD's verdict in *answered, returns false. */
+bool gateway_transfer_api_parse(struct MHD_Connection *conn, const char *body, size_t len,
+                                gateway_submit_job_t *job, enum MHD_Result *answered);
+
+/*  Admission control: true if `weight` more transfers fit under
+    `max_pending` undelivered ones (a store that cannot be read admits: the
+    commit will say). Else answers 503 overloaded with Retry-After: 1, stores
+    MHD's verdict in *answered and returns false. */
+bool gateway_transfer_api_admit(struct MHD_Connection *conn, const gateway_transfer_api_env_t *env,
+                                uint64_t max_pending, size_t weight, enum MHD_Result *answered);
+
+/* The answer to a submission the node loop has finished (gateway_submit_job_done). */
+enum MHD_Result gateway_transfer_api_answer(struct MHD_Connection *conn,
+                                            const gateway_transfer_api_env_t *env,
+                                            const gateway_submit_job_t *job);
+
+#endif

@@ -1,0 +1,1 @@
+ledger_unit_test(gateway_accounts_client_test gateway_accounts_client_test.c ledger_gateway PkgConfig::CZMQ)

@@ -1,0 +1,1 @@
+ledger_unit_test(gateway_request_test gateway_request_test.c ledger_gateway)

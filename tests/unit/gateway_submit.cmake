@@ -1,0 +1,1 @@
+ledger_unit_test(gateway_submit_test gateway_submit_test.c ledger_gateway)
