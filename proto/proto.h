@@ -264,6 +264,10 @@ bool proto_account_id_valid(const char *id, size_t len);
    at most PROTO_ACCOUNT_ID_MAX + 1 bytes); false for NULL. */
 bool proto_account_id_valid_str(const char *id);
 
+/* True if name[0..len) is a node name (the origin of message ids):
+   1..PROTO_NODE_MAX bytes of [a-z0-9_-], the account-id alphabet. */
+bool proto_node_name_valid(const char *name, size_t len);
+
 /* True if `currency` is exactly PROTO_CURRENCY_LEN upper-case letters A-Z
    followed by NUL (an ISO 4217 alphabetic code); false for NULL. */
 bool proto_currency_valid(const char *currency);

@@ -314,7 +314,7 @@ static ledger_err_t check_envelope(proto_ctx_t *c, const proto_msg_t *m)
         return proto_reason_fail(c, LEDGER_E_UNKNOWN_TYPE, "type", "unknown message type %d",
                                  (int)m->type);
     size_t origin_len = strnlen(m->origin, sizeof m->origin);
-    if (!proto_origin_valid(m->origin, origin_len))
+    if (!proto_node_name_valid(m->origin, origin_len))
         return proto_reason_fail(c, LEDGER_E_DECODE, "id", "origin must be [a-z0-9_-]{1,%d}",
                                  PROTO_NODE_MAX);
     if (m->seq == 0)

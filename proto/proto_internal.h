@@ -83,8 +83,6 @@ const char *proto_query_op_name(proto_query_op_t op);
 bool proto_query_op_from_name(const char *name, size_t len, proto_query_op_t *op_out);
 /* True for the saga types (transfer.*, funds.*, fraud.*): they carry a corr. */
 bool proto_type_is_saga(proto_type_t type);
-/* True if origin[0..len) is a node name: 1..PROTO_NODE_MAX bytes of [a-z0-9_-]. */
-bool proto_origin_valid(const char *origin, size_t len);
 /* Parses `len` bytes of "<origin>/<seq>"; outputs (each may be NULL) written only on success. */
 bool proto_id_parse_n(const char *id, size_t len, char origin_out[PROTO_NODE_MAX + 1],
                       uint64_t *seq_out);

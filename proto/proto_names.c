@@ -78,21 +78,6 @@ bool proto_type_is_saga(proto_type_t type)
     return type >= PROTO_TRANSFER_REQUESTED && type <= PROTO_TRANSFER_DECLINED;
 }
 
-static bool is_origin_char(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-}
-
-bool proto_origin_valid(const char *origin, size_t len)
-{
-    if (len == 0 || len > PROTO_NODE_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!is_origin_char((unsigned char)origin[i]))
-            return false;
-    return true;
-}
-
 bool proto_id_parse_n(const char *id, size_t len, char origin_out[PROTO_NODE_MAX + 1],
                       uint64_t *seq_out)
 {
@@ -104,7 +89,7 @@ bool proto_id_parse_n(const char *id, size_t len, char origin_out[PROTO_NODE_MAX
         return false;
     size_t origin_len = (size_t)(slash - id);
     size_t digits = len - origin_len - 1;
-    if (!proto_origin_valid(id, origin_len) || digits == 0 || slash[1] == '0')
+    if (!proto_node_name_valid(id, origin_len) || digits == 0 || slash[1] == '0')
         return false;
     uint64_t seq = 0;
     for (size_t i = 0; i < digits; i++) {

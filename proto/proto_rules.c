@@ -1,6 +1,6 @@
 /*  proto_rules.c: the value rules of the wire, in one place.
 
-    The account-id, currency and UTF-8 rules used to be written out in
+    The account-id, node-name, currency and UTF-8 rules used to be written out in
     accounts, fraud, the gateway and proto each; these are the only copies
     now (contracts in proto.h). proto's own field checks call them too.
 */
@@ -19,6 +19,17 @@ bool proto_account_id_valid(const char *id, size_t len)
         return false;
     for (size_t i = 0; i < len; i++) {
         if (!account_id_char_valid(id[i]))
+            return false;
+    }
+    return true;
+}
+
+bool proto_node_name_valid(const char *name, size_t len)
+{
+    if (len == 0 || len > PROTO_NODE_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!account_id_char_valid(name[i]))
             return false;
     }
     return true;

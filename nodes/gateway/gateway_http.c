@@ -486,19 +486,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* --- life cycle ----------------------------------------------------------- */
 
-static bool node_name_valid(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > PROTO_NODE_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* The listening address; the MHD flags gain MHD_USE_IPv6 for an IPv6 literal. */
 static ledger_err_t listen_address(const gateway_http_config_t *config,
                                    struct sockaddr_storage *addr, unsigned *flags)
@@ -607,7 +594,8 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
 {
     assert(config && out);
     *out = NULL;
-    if (!config->store || !config->node_name || !node_name_valid(config->node_name))
+    if (!config->store || !config->node_name ||
+        !proto_node_name_valid(config->node_name, strlen(config->node_name)))
         return LEDGER_E_INVALID;
     if (sodium_init() < 0)
         return LEDGER_E_IO;

@@ -36,6 +36,20 @@ static void test_account_ids_are_at_most_the_limit_long(void **state)
     assert_false(proto_account_id_valid(id, PROTO_ACCOUNT_ID_MAX + 1));
 }
 
+static void test_node_names_use_the_account_id_alphabet_up_to_their_limit(void **state)
+{
+    (void)state;
+    assert_true(proto_node_name_valid("accounts", 8));
+    assert_true(proto_node_name_valid("node_2-b", 8));
+    assert_false(proto_node_name_valid("", 0));
+    assert_false(proto_node_name_valid("Fraud", 5));
+    assert_false(proto_node_name_valid("a/b", 3));
+    char name[PROTO_NODE_MAX + 1];
+    memset(name, 'n', sizeof name);
+    assert_true(proto_node_name_valid(name, PROTO_NODE_MAX));
+    assert_false(proto_node_name_valid(name, PROTO_NODE_MAX + 1));
+}
+
 static void test_currencies_are_three_upper_case_letters(void **state)
 {
     (void)state;
@@ -66,6 +80,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_account_ids_are_lower_case_digits_underscore_and_dash),
         cmocka_unit_test(test_account_ids_are_at_most_the_limit_long),
+        cmocka_unit_test(test_node_names_use_the_account_id_alphabet_up_to_their_limit),
         cmocka_unit_test(test_currencies_are_three_upper_case_letters),
         cmocka_unit_test(test_utf8_accepts_well_formed_text_and_refuses_the_rest),
     };
