@@ -1,7 +1,7 @@
 /*  gateway_stream_test.c: the stream's pure parts (gateway_stream.h): an
     event rendered with the transfer as the view holds it when it is read,
     and the Last-Event-ID parser. The stream over HTTP (suspend, resume,
-    limits, stop) is driven through gateway_http in gateway_test.c. */
+    limits, stop) is driven through gateway_http in gateway_stream_http_test.c. */
 #define _GNU_SOURCE /* memmem, mkdtemp */
 #include "gateway_view_fx.h"
 
