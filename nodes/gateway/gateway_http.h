@@ -92,6 +92,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "gateway_tls.h"
 #include "gateway_view.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
@@ -125,6 +126,7 @@ typedef struct {
     unsigned max_streams;              /* open GET /api/events streams at most; 0 = 64 */
     const char *web_dir;               /* built web app served at /; NULL = "./web/dist" */
     uint64_t max_pending;              /* admission: most undelivered transfers; 0 = 100,000 */
+    const gateway_tls_t *tls; /* HTTPS (gateway_tls.h; must outlive the server); NULL = HTTP */
     /*  Called when a submission is queued (and when a take leaves some
         behind), to wake the loop that commits them (gateway_http_take).
         Must be thread-safe and quick (e.g. a write to an eventfd). May be
