@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -163,12 +164,24 @@ ledger_err_t gateway_tls_read_pem(const char *path, size_t max_bytes, char **pem
 static ledger_err_t check_with_gnutls(const gateway_tls_t *tls, const char *cert_path,
                                       const char *key_path, char *why, size_t why_size)
 {
+    gnutls_datum_t cert = {(unsigned char *)tls->cert_pem, (unsigned)tls->cert_len};
+    gnutls_datum_t key = {(unsigned char *)tls->key_pem, (unsigned)tls->key_len};
+    /*  The chain alone first: GnuTLS 3.7.9 leaks a certificate object when
+        gnutls_certificate_set_x509_key_mem is given one it cannot parse. */
+    gnutls_x509_crt_t *chain = NULL;
+    unsigned chain_len = 0;
+    int rc = gnutls_x509_crt_list_import2(&chain, &chain_len, &cert, GNUTLS_X509_FMT_PEM, 0);
+    for (unsigned i = 0; i < chain_len; i++)
+        gnutls_x509_crt_deinit(chain[i]);
+    gnutls_free(chain);
+    if (rc < 0) {
+        snprintf(why, why_size, "certificate %s: %s", cert_path, gnutls_strerror(rc));
+        return LEDGER_E_INVALID;
+    }
     gnutls_certificate_credentials_t cred;
     if (gnutls_certificate_allocate_credentials(&cred) < 0)
         return LEDGER_E_NOMEM;
-    gnutls_datum_t cert = {(unsigned char *)tls->cert_pem, (unsigned)tls->cert_len};
-    gnutls_datum_t key = {(unsigned char *)tls->key_pem, (unsigned)tls->key_len};
-    int rc = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+    rc = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
     gnutls_certificate_free_credentials(cred);
     if (rc < 0) {
         snprintf(why, why_size, "certificate %s with key %s: %s", cert_path, key_path,

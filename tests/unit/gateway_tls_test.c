@@ -286,6 +286,26 @@ static void test_pem_that_is_no_certificate_is_refused(void **state)
     assert_non_null(strstr(why, "fake.crt"));
 }
 
+static void test_a_key_given_as_the_certificate_and_an_encrypted_key_are_refused(void **state)
+{
+    fx_t *fx = *state;
+    make_pair(fx, "a");
+    char cert[300], key[300], cmd[800];
+    pair_paths(fx, "a", "a", cert, key);
+    gateway_tls_t *tls = NULL;
+    char why[WHY_BYTES] = "";
+    assert_int_equal(gateway_tls_new(key, key, &tls, why, sizeof why), LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "certificate"));
+    snprintf(cmd, sizeof cmd,
+             "openssl pkey -in %s -aes256 -passout pass:secret -out %s/enc.key 2>/dev/null", key,
+             fx->dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(key, sizeof key, "%s/enc.key", fx->dir);
+    assert_int_equal(gateway_tls_new(cert, key, &tls, why, sizeof why), LEDGER_E_INVALID);
+    assert_null(tls);
+    assert_non_null(strstr(why, "enc.key"));
+}
+
 static void test_a_missing_key_fails_the_load(void **state)
 {
     fx_t *fx = *state;
@@ -329,6 +349,9 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_pem_that_is_no_certificate_is_refused, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_key_given_as_the_certificate_and_an_encrypted_key_are_refused, fx_setup,
+            fx_teardown),
         cmocka_unit_test_setup_teardown(test_a_missing_key_fails_the_load, fx_setup, fx_teardown),
         cmocka_unit_test(test_no_tls_means_no_flags_and_no_options),
     };
