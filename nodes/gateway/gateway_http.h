@@ -1,8 +1,9 @@
 /*  gateway_http.h: the gateway's public HTTP API (libmicrohttpd + jansson).
 
     What it owns: one MHD daemon (a pool of poll() worker threads, not
-    epoll: see start_daemon; HTTPS when config.tls is given, gateway_tls.h) and the parts it serves
-   with: the submission queue the node loop commits (gateway_submit.h), the accounts client actor
+    epoll: see start_daemon; HTTPS when config.tls is set, gateway_tls.h)
+    and the parts it serves with: the submission queue the node loop
+    commits (gateway_submit.h), the accounts client actor
     (gateway_accounts_client.h: the ZeroMQ DEALER to the accounts node), the
     retention actor (gateway_prune.h), the event-stream hub
     (gateway_stream.h: GET /api/events, one thread) and the web app server
