@@ -39,6 +39,11 @@ static const option_t options[] = {
     {"http-threads", "LEDGER_HTTP_THREADS", NUM(OPT_U32, http_threads),
      "HTTP worker threads (gateway, 1..64)"},
     {"web-dir", "LEDGER_WEB_DIR", STR(web_dir), "built demo app served at / (gateway)"},
+    {"tls-cert", "LEDGER_TLS_CERT", STR(tls_cert),
+     "PEM certificate (chain): serve HTTPS, TLS 1.2 or later (gateway; needs --tls-key)"},
+    {"tls-key", "LEDGER_TLS_KEY", STR(tls_key), "PEM private key of --tls-cert (gateway)"},
+    {"insecure-http", "LEDGER_INSECURE_HTTP", NUM(OPT_BOOL, insecure_http),
+     "allow plain HTTP on a non-loopback --http-host (gateway; NOT safe: keys in clear)"},
     {"fraud-rules", "LEDGER_FRAUD_RULES", STR(fraud_rules),
      "fraud rules file, key = value (fraud)"},
     {"demo", "LEDGER_DEMO", NUM(OPT_BOOL, demo),
@@ -162,6 +167,40 @@ static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *v
     return LEDGER_OK;
 }
 
+/* The checks across fields and of ranges, once every value is set. */
+static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_size)
+{
+    if (c->batch_max == 0 || c->batch_max > NODE_BATCH_MAX_LIMIT || c->retry_min_ms == 0 ||
+        c->retry_max_ms < c->retry_min_ms) {
+        snprintf(why, why_size,
+                 "batch-max must be 1..%u, retry-min-ms > 0, retry-max-ms >= retry-min-ms",
+                 NODE_BATCH_MAX_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->http_threads == 0 || c->http_threads > NODE_HTTP_THREADS_LIMIT) {
+        snprintf(why, why_size, "http-threads must be 1..%u", NODE_HTTP_THREADS_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {
+        snprintf(why, why_size, "checkpoint-chunk must be 1..%u", NODE_CHECKPOINT_CHUNK_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        snprintf(why, why_size, "tls-cert and tls-key go together: give both or neither");
+        return LEDGER_E_INVALID;
+    }
+    if (c->tls_cert[0] && c->insecure_http) {
+        snprintf(why, why_size, "insecure-http with tls-cert: choose one (HTTPS or plain HTTP)");
+        return LEDGER_E_INVALID;
+    }
+    if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT) {
+        snprintf(why, why_size, "prealloc-bytes must be 0..%llu",
+                 (unsigned long long)NODE_PREALLOC_BYTES_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    return LEDGER_OK;
+}
+
 ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char **argv, char *why,
                               size_t why_size)
 {
@@ -207,27 +246,7 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
         snprintf(why, why_size, "unexpected argument '%s' (see --help)", argv[optind]);
         return LEDGER_E_INVALID;
     }
-    if (c->batch_max == 0 || c->batch_max > NODE_BATCH_MAX_LIMIT || c->retry_min_ms == 0 ||
-        c->retry_max_ms < c->retry_min_ms) {
-        snprintf(why, why_size,
-                 "batch-max must be 1..%u, retry-min-ms > 0, retry-max-ms >= retry-min-ms",
-                 NODE_BATCH_MAX_LIMIT);
-        return LEDGER_E_INVALID;
-    }
-    if (c->http_threads == 0 || c->http_threads > NODE_HTTP_THREADS_LIMIT) {
-        snprintf(why, why_size, "http-threads must be 1..%u", NODE_HTTP_THREADS_LIMIT);
-        return LEDGER_E_INVALID;
-    }
-    if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {
-        snprintf(why, why_size, "checkpoint-chunk must be 1..%u", NODE_CHECKPOINT_CHUNK_LIMIT);
-        return LEDGER_E_INVALID;
-    }
-    if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT) {
-        snprintf(why, why_size, "prealloc-bytes must be 0..%llu",
-                 (unsigned long long)NODE_PREALLOC_BYTES_LIMIT);
-        return LEDGER_E_INVALID;
-    }
-    return LEDGER_OK;
+    return check_values(c, why, why_size);
 }
 
 void node_config_usage(node_kind_t kind, FILE *out)

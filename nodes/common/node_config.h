@@ -17,8 +17,11 @@
     How to call it: node_config_load once at start, before any thread.
 
     Errors: LEDGER_E_INVALID with a reason in `why` for an unknown flag, a
-    value that does not parse or is out of its range, or a string over its
-    field's size. A NULL config or argv is a bug, asserted.
+    value that does not parse or is out of its range, a string over its
+    field's size, --tls-cert without --tls-key or the other way round, or
+    --insecure-http together with a certificate (the gateway's listen rule
+    itself, which needs the address, is gateway_tls_decide's). A NULL config or argv is a bug,
+   asserted.
 
     Thread: not thread-safe (getopt_long's globals): main's thread, at start.
 */
@@ -56,21 +59,24 @@ typedef struct {
     uint16_t http_port;                   /* LEDGER_HTTP_PORT, --http-port (gateway) */
     uint32_t http_threads;                /* LEDGER_HTTP_THREADS, --http-threads (gateway) */
     char web_dir[NODE_PATH_MAX];          /* LEDGER_WEB_DIR, --web-dir (gateway) */
-    char fraud_rules[NODE_PATH_MAX];      /* LEDGER_FRAUD_RULES, --fraud-rules (fraud) */
-    bool demo;                            /* LEDGER_DEMO=1, --demo: seed demo accounts */
-    bool no_sync;                         /* LEDGER_NO_SYNC=1, --no-sync: NOT durable */
-    uint32_t batch_max;                   /* LEDGER_BATCH_MAX, --batch-max */
-    uint32_t retry_min_ms;                /* LEDGER_RETRY_MIN_MS, --retry-min-ms */
-    uint32_t retry_max_ms;                /* LEDGER_RETRY_MAX_MS, --retry-max-ms */
-    uint32_t log_level;                   /* LEDGER_LOG_LEVEL, --log-level */
-    uint64_t idempotency_retention_ms;    /* LEDGER_IDEMPOTENCY_RETENTION_MS (gateway) */
-    uint64_t map_max_bytes;               /* LEDGER_MAP_MAX_BYTES, --map-max-bytes */
-    uint64_t health_stale_ms;             /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
-    uint64_t max_pending;                 /* LEDGER_MAX_PENDING, --max-pending (gateway) */
-    uint64_t checkpoint_ms;               /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
-    uint32_t checkpoint_chunk; /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
-    uint64_t prealloc_bytes;   /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
-    bool help;                 /* --help was given */
+    char tls_cert[NODE_PATH_MAX];         /* LEDGER_TLS_CERT, --tls-cert: PEM chain (gateway) */
+    char tls_key[NODE_PATH_MAX];          /* LEDGER_TLS_KEY, --tls-key: PEM key (gateway) */
+    bool insecure_http; /* LEDGER_INSECURE_HTTP=1, --insecure-http: plain HTTP off loopback */
+    char fraud_rules[NODE_PATH_MAX];   /* LEDGER_FRAUD_RULES, --fraud-rules (fraud) */
+    bool demo;                         /* LEDGER_DEMO=1, --demo: seed demo accounts */
+    bool no_sync;                      /* LEDGER_NO_SYNC=1, --no-sync: NOT durable */
+    uint32_t batch_max;                /* LEDGER_BATCH_MAX, --batch-max */
+    uint32_t retry_min_ms;             /* LEDGER_RETRY_MIN_MS, --retry-min-ms */
+    uint32_t retry_max_ms;             /* LEDGER_RETRY_MAX_MS, --retry-max-ms */
+    uint32_t log_level;                /* LEDGER_LOG_LEVEL, --log-level */
+    uint64_t idempotency_retention_ms; /* LEDGER_IDEMPOTENCY_RETENTION_MS (gateway) */
+    uint64_t map_max_bytes;            /* LEDGER_MAP_MAX_BYTES, --map-max-bytes */
+    uint64_t health_stale_ms;          /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
+    uint64_t max_pending;              /* LEDGER_MAX_PENDING, --max-pending (gateway) */
+    uint64_t checkpoint_ms;            /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
+    uint32_t checkpoint_chunk;         /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
+    uint64_t prealloc_bytes;           /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
+    bool help;                         /* --help was given */
 } node_config_t;
 
 /*  Fills `config` for a node of `kind` from defaults, the environment and

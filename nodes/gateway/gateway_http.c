@@ -524,7 +524,8 @@ static ledger_err_t start_daemon(gateway_http_t *gw, const gateway_http_config_t
         5 s, all of them answered only then or closed. poll() served every
         one in 10 of 10 runs (tests/integration/test_http_load.py), at the
         same throughput within the noise (bench/README.md). */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
+                     gateway_tls_mhd_flags(config->tls);
     struct sockaddr_storage addr;
     if (listen_address(config, &addr, &flags) != LEDGER_OK)
         return LEDGER_E_INVALID;
@@ -538,7 +539,8 @@ static ledger_err_t start_daemon(gateway_http_t *gw, const gateway_http_config_t
         or_default(config->per_ip_connection_limit, GATEWAY_HTTP_PER_IP_DEFAULT),
         MHD_OPTION_CONNECTION_TIMEOUT,
         or_default(config->connection_timeout_s, GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw, MHD_OPTION_ARRAY,
+        gateway_tls_mhd_options(config->tls), MHD_OPTION_END);
     if (!gw->daemon)
         return LEDGER_E_IO;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -1,8 +1,9 @@
 /*  gateway_http.h: the gateway's public HTTP API (libmicrohttpd + jansson).
 
     What it owns: one MHD daemon (a pool of poll() worker threads, not
-    epoll: see start_daemon) and the parts it serves with: the submission
-    queue the node loop commits (gateway_submit.h), the accounts client actor
+    epoll: see start_daemon; HTTPS when config.tls is set, gateway_tls.h)
+    and the parts it serves with: the submission queue the node loop
+    commits (gateway_submit.h), the accounts client actor
     (gateway_accounts_client.h: the ZeroMQ DEALER to the accounts node), the
     retention actor (gateway_prune.h), the event-stream hub
     (gateway_stream.h: GET /api/events, one thread) and the web app server
@@ -92,6 +93,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "gateway_tls.h"
 #include "gateway_view.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
@@ -125,6 +127,7 @@ typedef struct {
     unsigned max_streams;              /* open GET /api/events streams at most; 0 = 64 */
     const char *web_dir;               /* built web app served at /; NULL = "./web/dist" */
     uint64_t max_pending;              /* admission: most undelivered transfers; 0 = 100,000 */
+    const gateway_tls_t *tls; /* HTTPS (gateway_tls.h; must outlive the server); NULL = HTTP */
     /*  Called when a submission is queued (and when a take leaves some
         behind), to wake the loop that commits them (gateway_http_take).
         Must be thread-safe and quick (e.g. a write to an eventfd). May be

@@ -4,11 +4,15 @@
     API queued (transfers and their outbox entries; gateway_submit.h: take,
     apply, finish) in the same write transaction as the inbound messages (status events from
    accounts and fraud, folded into the transfer view by gateway_view_apply), then its relay delivers
-   the new transfer.requested messages to accounts. */
+   the new transfer.requested messages to accounts. Before anything starts,
+   the listen rule (gateway_tls.h) decides HTTPS or plain HTTP, or refuses
+   to start (plain HTTP on a non-loopback address without --insecure-http). */
 #include <malloc.h>
 #include <stdio.h>
 
+#include "admin_metrics.h"
 #include "gateway_http.h"
+#include "gateway_tls.h"
 #include "gateway_view.h"
 #include "node.h"
 #include "node_log.h"
@@ -17,6 +21,8 @@
 typedef struct {
     const node_config_t *config;
     gateway_http_t *http;
+    gateway_tls_mode_t tls_mode;
+    gateway_tls_t *tls; /* NULL unless GATEWAY_TLS_MODE_HTTPS; outlives the HTTP server */
 } gateway_main_t;
 
 static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
@@ -83,15 +89,52 @@ static int start_http(node_t *node, void *arg)
         .log = log_line,
         .web_dir = c->web_dir,
         .max_pending = c->max_pending,
+        .tls = gw->tls,
     };
     if (gateway_http_start(&hc, &gw->http) != LEDGER_OK) {
-        node_log_write(NODE_LOG_ERROR, "event=http_start_failed host=%s port=%u", c->http_host,
-                       c->http_port);
+        node_log_write(NODE_LOG_ERROR, "event=http_start_failed host=%s port=%u tls=%d",
+                       c->http_host, c->http_port, gw->tls != NULL);
         return 1;
     }
-    node_log_write(NODE_LOG_INFO, "event=http_listening host=%s port=%u", c->http_host,
-                   gateway_http_port(gw->http));
+    node_log_write(NODE_LOG_INFO, "event=http_listening host=%s port=%u scheme=%s", c->http_host,
+                   gateway_http_port(gw->http), gw->tls ? "https" : "http");
     return 0;
+}
+
+/*  The listen rule and, for HTTPS, the certificate and key, before the node
+    opens its store: a refusal is a clear log line and a non-zero exit. */
+static int setup_listen(const node_config_t *c, gateway_main_t *gw)
+{
+    char why[512] = "";
+    if (gateway_tls_decide(c->http_host, c->tls_cert, c->tls_key, c->insecure_http, &gw->tls_mode,
+                           why, sizeof why) != LEDGER_OK) {
+        node_log_write(NODE_LOG_ERROR, "event=http_refused reason=\"%s\"", why);
+        return NODE_MAIN_EXIT_USAGE;
+    }
+    if (gw->tls_mode == GATEWAY_TLS_MODE_HTTPS &&
+        gateway_tls_new(c->tls_cert, c->tls_key, &gw->tls, why, sizeof why) != LEDGER_OK) {
+        node_log_write(NODE_LOG_ERROR, "event=tls_load_failed reason=\"%s\"", why);
+        return NODE_MAIN_EXIT_USAGE;
+    }
+    if (gw->tls_mode == GATEWAY_TLS_MODE_INSECURE_HTTP)
+        node_log_write(NODE_LOG_WARN,
+                       "event=insecure_http host=%s warning=\"INSECURE: plain HTTP on a "
+                       "non-loopback address (--insecure-http): API keys and transfers cross "
+                       "the network unencrypted; give --tls-cert and --tls-key instead\"",
+                       c->http_host);
+    return NODE_MAIN_GO_ON;
+}
+
+/* The gateway's own /metrics families (admin server's thread; reads what no longer changes). */
+static void gateway_metrics(FILE *out, void *arg)
+{
+    const gateway_main_t *gw = arg;
+    admin_metrics_scalar(out, "ledger_gateway_insecure_http", "gauge",
+                         "1 when the public port serves plain HTTP on a non-loopback address "
+                         "(--insecure-http)",
+                         gw->tls_mode == GATEWAY_TLS_MODE_INSECURE_HTTP);
+    admin_metrics_scalar(out, "ledger_gateway_https", "gauge",
+                         "1 when the public port serves HTTPS (--tls-cert)", gw->tls != NULL);
 }
 
 /* After each commit of applied messages (loop thread): their events reach the open streams now. */
@@ -141,6 +184,11 @@ int main(int argc, char **argv)
     if (code >= 0)
         return code;
     gateway_main_t gw = {.config = &config};
+    code = setup_listen(&config, &gw);
+    if (code >= 0) {
+        gateway_tls_destroy(&gw.tls);
+        return code;
+    }
     node_app_t app = {.apply = apply,
                       .on_commit = on_commit,
                       .local_take = take_submissions,
@@ -150,6 +198,12 @@ int main(int argc, char **argv)
                       .migrate = &store_plan};
     app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
     app.peer_count = 1;
-    node_main_hooks_t hooks = {.before_run = start_http, .after_run = stop_http, .arg = &gw};
-    return node_main_run(&config, &app, &hooks);
+    node_main_hooks_t hooks = {.before_run = start_http,
+                               .after_run = stop_http,
+                               .node_metrics = gateway_metrics,
+                               .node_metrics_arg = &gw,
+                               .arg = &gw};
+    code = node_main_run(&config, &app, &hooks);
+    gateway_tls_destroy(&gw.tls);
+    return code;
 }

@@ -11,7 +11,8 @@
 
 static const char *const variables[] = {
     "LEDGER_DATA_DIR",  "LEDGER_INBOX",     "LEDGER_HTTP_PORT",    "LEDGER_DEMO",
-    "LEDGER_BATCH_MAX", "LEDGER_LOG_LEVEL", "LEDGER_RETRY_MIN_MS", "LEDGER_RETRY_MAX_MS"};
+    "LEDGER_BATCH_MAX", "LEDGER_LOG_LEVEL", "LEDGER_RETRY_MIN_MS", "LEDGER_RETRY_MAX_MS",
+    "LEDGER_TLS_CERT",  "LEDGER_TLS_KEY",   "LEDGER_INSECURE_HTTP"};
 
 static int clean_environment(void **state)
 {
@@ -152,6 +153,76 @@ static void test_too_long_string_is_refused(void **state)
     assert_int_equal(load(&c, NODE_KIND_GATEWAY, 3, argv, why), LEDGER_E_INVALID);
 }
 
+static void test_tls_is_off_and_insecure_http_not_allowed_by_default(void **state)
+{
+    (void)state;
+    node_config_t c;
+    char why[256] = "";
+    char *argv[] = {"node", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 1, argv, why), LEDGER_OK);
+    assert_string_equal(c.tls_cert, "");
+    assert_string_equal(c.tls_key, "");
+    assert_false(c.insecure_http);
+    assert_string_equal(c.http_host, "127.0.0.1");
+}
+
+static void test_tls_files_come_from_flags_or_environment(void **state)
+{
+    (void)state;
+    setenv("LEDGER_TLS_CERT", "/env/cert.pem", 1);
+    setenv("LEDGER_TLS_KEY", "/env/key.pem", 1);
+    node_config_t c;
+    char why[256] = "";
+    char *env_only[] = {"node", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 1, env_only, why), LEDGER_OK);
+    assert_string_equal(c.tls_cert, "/env/cert.pem");
+    assert_string_equal(c.tls_key, "/env/key.pem");
+    char *argv[] = {"node", "--tls-cert", "/flag/cert.pem", "--tls-key=/flag/key.pem", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 4, argv, why), LEDGER_OK);
+    assert_string_equal(c.tls_cert, "/flag/cert.pem");
+    assert_string_equal(c.tls_key, "/flag/key.pem");
+}
+
+static void test_insecure_http_comes_from_flag_or_environment(void **state)
+{
+    (void)state;
+    node_config_t c;
+    char why[256] = "";
+    char *argv[] = {"node", "--http-host", "0.0.0.0", "--insecure-http", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 4, argv, why), LEDGER_OK);
+    assert_true(c.insecure_http);
+    assert_string_equal(c.http_host, "0.0.0.0");
+    setenv("LEDGER_INSECURE_HTTP", "1", 1);
+    char *plain[] = {"node", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 1, plain, why), LEDGER_OK);
+    assert_true(c.insecure_http);
+}
+
+static void test_tls_cert_without_key_is_refused(void **state)
+{
+    (void)state;
+    node_config_t c;
+    char why[256] = "";
+    char *cert_only[] = {"node", "--tls-cert", "/c.pem", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 3, cert_only, why), LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "tls-key"));
+    why[0] = '\0';
+    setenv("LEDGER_TLS_KEY", "/k.pem", 1);
+    char *key_only[] = {"node", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 1, key_only, why), LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "tls-cert"));
+}
+
+static void test_insecure_http_with_a_certificate_is_refused(void **state)
+{
+    (void)state;
+    node_config_t c;
+    char why[256] = "";
+    char *argv[] = {"node", "--tls-cert", "/c.pem", "--tls-key", "/k.pem", "--insecure-http", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 6, argv, why), LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "insecure-http"));
+}
+
 static void test_help_is_reported_not_an_error(void **state)
 {
     (void)state;
@@ -173,6 +244,13 @@ int main(void)
         cmocka_unit_test_setup(test_bad_environment_value_is_refused, clean_environment),
         cmocka_unit_test_setup(test_too_long_string_is_refused, clean_environment),
         cmocka_unit_test_setup(test_help_is_reported_not_an_error, clean_environment),
+        cmocka_unit_test_setup(test_tls_is_off_and_insecure_http_not_allowed_by_default,
+                               clean_environment),
+        cmocka_unit_test_setup(test_tls_files_come_from_flags_or_environment, clean_environment),
+        cmocka_unit_test_setup(test_insecure_http_comes_from_flag_or_environment,
+                               clean_environment),
+        cmocka_unit_test_setup(test_tls_cert_without_key_is_refused, clean_environment),
+        cmocka_unit_test_setup(test_insecure_http_with_a_certificate_is_refused, clean_environment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
