@@ -64,6 +64,14 @@ static const option_t options[] = {
     {"prealloc-bytes", "LEDGER_PREALLOC_BYTES", NUM(OPT_U64, prealloc_bytes),
      "keep the data file written this far past its used end, so that commits overwrite "
      "blocks instead of allocating them (0 = off, at most 1 GiB)"},
+    {"customer-rate", "LEDGER_CUSTOMER_RATE", NUM(OPT_U32, customer_rate),
+     "gateway: API requests per second a customer principal may make (1..10000000)"},
+    {"customer-burst", "LEDGER_CUSTOMER_BURST", NUM(OPT_U32, customer_burst),
+     "gateway: requests a customer principal may make at once (1..10000000)"},
+    {"operator-rate", "LEDGER_OPERATOR_RATE", NUM(OPT_U32, operator_rate),
+     "gateway: API requests per second an operator principal may make (1..10000000)"},
+    {"operator-burst", "LEDGER_OPERATOR_BURST", NUM(OPT_U32, operator_burst),
+     "gateway: requests an operator principal may make at once (1..10000000)"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 /* getopt_long's value for options[i] is OPTION_ID_BASE + i: clear of every short option. */
@@ -106,6 +114,11 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->checkpoint_ms = 5000;
     c->checkpoint_chunk = 256;
     c->prealloc_bytes = 16ull << 20;
+    /* High enough that bench/ never meets them (gateway_auth.h). */
+    c->customer_rate = 20000;
+    c->customer_burst = 40000;
+    c->operator_rate = 50000;
+    c->operator_burst = 100000;
 }
 
 static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,
@@ -162,6 +175,39 @@ static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *v
     return LEDGER_OK;
 }
 
+/* The values that must lie in a range, after everything is read. */
+static ledger_err_t check_ranges(const node_config_t *c, char *why, size_t why_size)
+{
+    if (c->batch_max == 0 || c->batch_max > NODE_BATCH_MAX_LIMIT || c->retry_min_ms == 0 ||
+        c->retry_max_ms < c->retry_min_ms) {
+        snprintf(why, why_size,
+                 "batch-max must be 1..%u, retry-min-ms > 0, retry-max-ms >= retry-min-ms",
+                 NODE_BATCH_MAX_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->http_threads == 0 || c->http_threads > NODE_HTTP_THREADS_LIMIT) {
+        snprintf(why, why_size, "http-threads must be 1..%u", NODE_HTTP_THREADS_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {
+        snprintf(why, why_size, "checkpoint-chunk must be 1..%u", NODE_CHECKPOINT_CHUNK_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT) {
+        snprintf(why, why_size, "prealloc-bytes must be 0..%llu",
+                 (unsigned long long)NODE_PREALLOC_BYTES_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    uint32_t rates[] = {c->customer_rate, c->customer_burst, c->operator_rate, c->operator_burst};
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
+        if (rates[i] == 0 || rates[i] > NODE_RATE_LIMIT) {
+            snprintf(why, why_size, "customer-/operator-rate and -burst must be 1..%u",
+                     NODE_RATE_LIMIT);
+            return LEDGER_E_INVALID;
+        }
+    return LEDGER_OK;
+}
+
 ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char **argv, char *why,
                               size_t why_size)
 {
@@ -207,27 +253,7 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
         snprintf(why, why_size, "unexpected argument '%s' (see --help)", argv[optind]);
         return LEDGER_E_INVALID;
     }
-    if (c->batch_max == 0 || c->batch_max > NODE_BATCH_MAX_LIMIT || c->retry_min_ms == 0 ||
-        c->retry_max_ms < c->retry_min_ms) {
-        snprintf(why, why_size,
-                 "batch-max must be 1..%u, retry-min-ms > 0, retry-max-ms >= retry-min-ms",
-                 NODE_BATCH_MAX_LIMIT);
-        return LEDGER_E_INVALID;
-    }
-    if (c->http_threads == 0 || c->http_threads > NODE_HTTP_THREADS_LIMIT) {
-        snprintf(why, why_size, "http-threads must be 1..%u", NODE_HTTP_THREADS_LIMIT);
-        return LEDGER_E_INVALID;
-    }
-    if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {
-        snprintf(why, why_size, "checkpoint-chunk must be 1..%u", NODE_CHECKPOINT_CHUNK_LIMIT);
-        return LEDGER_E_INVALID;
-    }
-    if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT) {
-        snprintf(why, why_size, "prealloc-bytes must be 0..%llu",
-                 (unsigned long long)NODE_PREALLOC_BYTES_LIMIT);
-        return LEDGER_E_INVALID;
-    }
-    return LEDGER_OK;
+    return check_ranges(c, why, why_size);
 }
 
 void node_config_usage(node_kind_t kind, FILE *out)

@@ -92,6 +92,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "gateway_auth.h"
 #include "gateway_view.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
@@ -111,6 +112,7 @@
 
 typedef struct {
     store_t *store;                    /* required: the gateway's store (not owned) */
+    gateway_auth_t *auth;              /* required: keys, scopes and rates (not owned) */
     const char *node_name;             /* required: origin of emitted messages, e.g. "gateway" */
     const char *listen_address;        /* IPv4 or IPv6 literal; NULL = "127.0.0.1" */
     uint16_t port;                     /* 0 = an ephemeral port (see gateway_http_port) */

@@ -8,6 +8,7 @@
 #include <malloc.h>
 #include <stdio.h>
 
+#include "gateway_admin_api.h"
 #include "gateway_http.h"
 #include "gateway_view.h"
 #include "node.h"
@@ -16,6 +17,7 @@
 
 typedef struct {
     const node_config_t *config;
+    gateway_auth_t *auth; /* shared by the public API (checks) and the admin routes (revocations) */
     gateway_http_t *http;
 } gateway_main_t;
 
@@ -70,6 +72,7 @@ static int start_http(node_t *node, void *arg)
     const node_config_t *c = gw->config;
     gateway_http_config_t hc = {
         .store = node_store(node),
+        .auth = gw->auth,
         .node_name = c->name,
         .listen_address = c->http_host,
         .port = c->http_port,
@@ -141,6 +144,15 @@ int main(int argc, char **argv)
     if (code >= 0)
         return code;
     gateway_main_t gw = {.config = &config};
+    gateway_auth_config_t auth_config = {.customer_rate_per_s = config.customer_rate,
+                                         .customer_burst = config.customer_burst,
+                                         .operator_rate_per_s = config.operator_rate,
+                                         .operator_burst = config.operator_burst};
+    if (gateway_auth_new(&auth_config, &gw.auth) != LEDGER_OK) {
+        node_log_write(NODE_LOG_ERROR, "event=auth_start_failed");
+        return NODE_MAIN_EXIT_FAILURE;
+    }
+    gateway_admin_api_t admin_api = {.auth = gw.auth};
     node_app_t app = {.apply = apply,
                       .on_commit = on_commit,
                       .local_take = take_submissions,
@@ -150,6 +162,13 @@ int main(int argc, char **argv)
                       .migrate = &store_plan};
     app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
     app.peer_count = 1;
-    node_main_hooks_t hooks = {.before_run = start_http, .after_run = stop_http, .arg = &gw};
-    return node_main_run(&config, &app, &hooks);
+    node_main_hooks_t hooks = {.admin_routes = gateway_admin_api_routes,
+                               .admin_route_count = gateway_admin_api_route_count,
+                               .admin_routes_arg = &admin_api,
+                               .before_run = start_http,
+                               .after_run = stop_http,
+                               .arg = &gw};
+    code = node_main_run(&config, &app, &hooks);
+    gateway_auth_destroy(&gw.auth);
+    return code;
 }
