@@ -239,6 +239,8 @@ static enum MHD_Result serve_unrouted(gateway_http_t *gw, struct MHD_Connection 
 static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     gateway_submit_job_t *job = &r->submit;
+    /* Idempotency keys are the caller's own (gateway_view_idem.h). */
+    memcpy(job->principal, r->caller.principal.id, sizeof job->principal);
     enum MHD_Result answered;
     if (!gateway_transfer_api_admit(conn, &gw->env, gw->max_pending,
                                     job->batch ? job->batch->count : 1, &answered))

@@ -10,6 +10,7 @@
 
 #include "gateway_admin_api.h"
 #include "gateway_http.h"
+#include "gateway_migrate.h"
 #include "gateway_view.h"
 #include "node.h"
 #include "node_log.h"
@@ -120,22 +121,6 @@ static void stop_http(node_t *node, void *arg)
     heap. */
 #define GATEWAY_MMAP_THRESHOLD_BYTES (64 * 1024)
 
-/*  Store formats (store_migrate.h): the gateway's records have not changed
-    since ledger format 1, so its first versioned format is 2, like the other
-    nodes', and a dir without a version (data of any earlier build) is 2. */
-#define GATEWAY_STORE_FORMAT 2
-
-static ledger_err_t detect_format(store_txn_t *txn, void *arg, uint32_t *version_out)
-{
-    (void)txn;
-    (void)arg;
-    *version_out = GATEWAY_STORE_FORMAT;
-    return LEDGER_OK;
-}
-
-static const store_migrate_plan_t store_plan = {
-    .node = "gateway", .version = GATEWAY_STORE_FORMAT, .detect = detect_format};
-
 int main(int argc, char **argv)
 {
     mallopt(M_MMAP_THRESHOLD, GATEWAY_MMAP_THRESHOLD_BYTES);
@@ -159,7 +144,7 @@ int main(int argc, char **argv)
                       .local_apply = apply_submissions,
                       .local_done = answer_submissions,
                       .app = &gw,
-                      .migrate = &store_plan};
+                      .migrate = &gateway_migrate_plan};
     app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
     app.peer_count = 1;
     node_main_hooks_t hooks = {.admin_routes = gateway_admin_api_routes,
