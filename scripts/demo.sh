@@ -75,7 +75,7 @@ for _ in $(seq 100); do
        echo "}"; } | jq . >"$keys.new"
      mv "$keys.new" "$keys")
     # The browser gets the keys in the URL's fragment, which it never sends to a server.
-    signin=$(jq -c . "$keys" | base64 -w0 | tr '+/' '-_' | tr -d '=')
+    signin=$(jq -jc . "$keys" | base64 -w0 | tr '+/' '-_' | tr -d '=')
     echo
     echo "  Demo:      http://localhost:$http_port/#signin=$signin"
     echo "             (signs the page in with every demo key; keep the link private)"
