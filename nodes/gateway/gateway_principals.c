@@ -214,61 +214,80 @@ static ledger_err_t key_put(store_txn_t *txn, const gateway_key_t *key)
                      0);
 }
 
-ledger_err_t gateway_principals_keys_list(store_txn_t *txn, const char *id, gateway_key_t *out,
-                                          size_t max, size_t *count_out, bool *more_out)
+/* Called for each key of a principal, by key id; false stops the walk. */
+typedef bool (*key_visit_fn)(const gateway_key_t *key, void *arg);
+
+/* Every key of principal `id` to `visit`. Store errors, LEDGER_E_CORRUPT. */
+static ledger_err_t keys_walk(store_txn_t *txn, const char *id, key_visit_fn visit, void *arg)
 {
-    assert(txn && id && (out || max == 0) && count_out && more_out);
-    *count_out = 0;
-    *more_out = false;
     uint8_t prefix[AUTH_KEY_MAX];
     size_t plen = auth_key(prefix, OWNED_PREFIX, id, "");
     store_cursor_t *cursor = NULL;
     ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cursor);
     if (err)
         return err;
-    size_t n = 0;
     store_kv_t kv = {.key = prefix, .key_size = plen};
     err = store_cursor_get(cursor, STORE_SEEK, &kv);
     while (err == LEDGER_OK && kv.key_size == plen + GATEWAY_KEY_ID_LEN &&
            memcmp(kv.key, prefix, plen) == 0) {
-        if (n == max) {
-            *more_out = true;
-            break;
-        }
         char key_id[GATEWAY_KEY_ID_LEN + 1];
         memcpy(key_id, (const uint8_t *)kv.key + plen, GATEWAY_KEY_ID_LEN);
         key_id[GATEWAY_KEY_ID_LEN] = '\0';
+        gateway_key_t key;
         /* The cursor stays valid: this is a read of another key of the same transaction. */
-        err = gateway_principals_key_get(txn, key_id, &out[n]);
-        if (err)
+        err = gateway_principals_key_get(txn, key_id, &key);
+        if (err || !visit(&key, arg))
             break;
-        n++;
         err = store_cursor_get(cursor, STORE_NEXT, &kv);
     }
     store_cursor_close(&cursor);
-    if (err == LEDGER_E_NOT_FOUND)
-        err = LEDGER_OK;
-    if (!err)
-        *count_out = n;
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}
+
+typedef struct {
+    gateway_key_t *out;
+    size_t max;
+    size_t n;
+    size_t revoked; /* of the n */
+    bool more;
+} list_t;
+
+/*  Active keys always find room (at most GATEWAY_PRINCIPAL_ACTIVE_KEYS_MAX of
+    them); revoked ones while the rest of the room lasts. */
+static bool list_visit(const gateway_key_t *key, void *arg)
+{
+    list_t *l = arg;
+    size_t room_for_revoked =
+        l->max > GATEWAY_PRINCIPAL_ACTIVE_KEYS_MAX ? l->max - GATEWAY_PRINCIPAL_ACTIVE_KEYS_MAX : 0;
+    bool active = key->state == GATEWAY_KEY_ACTIVE;
+    bool fits = l->n < l->max && (active || l->revoked < room_for_revoked);
+    if (fits) {
+        l->out[l->n++] = *key;
+        l->revoked += !active;
+    } else
+        l->more = true;
+    return true;
+}
+
+ledger_err_t gateway_principals_keys_list(store_txn_t *txn, const char *id, gateway_key_t *out,
+                                          size_t max, size_t *count_out, bool *more_out)
+{
+    assert(txn && id && (out || max == 0) && count_out && more_out);
+    *count_out = 0;
+    *more_out = false;
+    list_t l = {out, max, 0, 0, false};
+    ledger_err_t err = keys_walk(txn, id, list_visit, &l);
+    if (!err) {
+        *count_out = l.n;
+        *more_out = l.more;
+    }
     return err;
 }
 
-static ledger_err_t active_keys(store_txn_t *txn, const char *id, size_t *active_out)
+static bool count_visit(const gateway_key_t *key, void *arg)
 {
-    gateway_key_t keys[GATEWAY_PRINCIPAL_KEYS_LIST_MAX];
-    size_t count, active = 0;
-    bool more;
-    ledger_err_t err =
-        gateway_principals_keys_list(txn, id, keys, GATEWAY_PRINCIPAL_KEYS_LIST_MAX, &count, &more);
-    for (size_t i = 0; !err && i < count; i++)
-        active += keys[i].state == GATEWAY_KEY_ACTIVE;
-    /*  More keys than the list holds: count the rest one page at a time would
-        be exact, but a principal with 64 keys on record is rotating keys far
-        faster than any operator should; refuse a new one instead. */
-    if (!err && more)
-        active = GATEWAY_PRINCIPAL_ACTIVE_KEYS_MAX;
-    *active_out = active;
-    return err;
+    *(size_t *)arg += key->state == GATEWAY_KEY_ACTIVE;
+    return true;
 }
 
 ledger_err_t gateway_principals_key_create(store_txn_t *txn, const char *id, uint64_t now_ms,
@@ -279,7 +298,7 @@ ledger_err_t gateway_principals_key_create(store_txn_t *txn, const char *id, uin
     ledger_err_t err = gateway_principals_get(txn, id, &p);
     size_t active = 0;
     if (!err)
-        err = active_keys(txn, id, &active);
+        err = keys_walk(txn, id, count_visit, &active);
     if (err)
         return err;
     if (active >= GATEWAY_PRINCIPAL_ACTIVE_KEYS_MAX)

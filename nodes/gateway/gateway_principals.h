@@ -75,7 +75,8 @@
 #define GATEWAY_KEY_PREFIX "lk_"
 /* "lk_" + key id + "_" + secret in hex: the whole key a client sends. */
 #define GATEWAY_KEY_TEXT_LEN (3 + GATEWAY_KEY_ID_LEN + 1 + 2 * GATEWAY_KEY_SECRET_BYTES)
-#define GATEWAY_PRINCIPAL_KEYS_LIST_MAX 64 /* keys GET /principals/{id} lists, newest ids first */
+#define GATEWAY_PRINCIPAL_KEYS_LIST_MAX                                                            \
+    64 /* keys GET /principals/{id} lists, the active ones always */
 
 typedef enum {
     GATEWAY_SCOPE_TRANSFERS_WRITE = 1u << 0,
@@ -154,7 +155,9 @@ ledger_err_t gateway_principals_key_revoke(store_txn_t *txn, const char *id, con
 ledger_err_t gateway_principals_key_get(store_txn_t *txn, const char *key_id, gateway_key_t *out);
 
 /*  Fills out[0..*count_out) with up to `max` keys of principal `id`, by key
-    id; *more_out true if there were more. Store errors, LEDGER_E_CORRUPT. */
+    id: every active key (there are at most GATEWAY_PRINCIPAL_ACTIVE_KEYS_MAX),
+    and revoked ones while room is left; *more_out true if a revoked key was
+    left out. Store errors, LEDGER_E_CORRUPT. */
 ledger_err_t gateway_principals_keys_list(store_txn_t *txn, const char *id, gateway_key_t *out,
                                           size_t max, size_t *count_out, bool *more_out);
 

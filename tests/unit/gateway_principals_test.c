@@ -236,6 +236,38 @@ static void test_a_revoked_key_stops_at_once_and_only_its_owner_revokes_it(void 
     assert_int_equal(n, 0);
 }
 
+static void test_many_revoked_keys_never_block_a_new_one_nor_hide_the_active(void **state)
+{
+    fx_t *fx = *state;
+    put(fx, "alice");
+    gateway_key_t key;
+    char text[GATEWAY_KEY_TEXT_LEN + 1];
+    for (int i = 0; i < GATEWAY_PRINCIPAL_KEYS_LIST_MAX + 6; i++) {
+        assert_int_equal(gateway_principals_key_create(fx->txn, "alice", T0_MS, &key, text),
+                         LEDGER_OK);
+        assert_int_equal(gateway_principals_key_revoke(fx->txn, "alice", key.key_id, T0_MS),
+                         LEDGER_OK);
+    }
+    gateway_key_t live;
+    assert_int_equal(gateway_principals_key_create(fx->txn, "alice", T0_MS, &live, text),
+                     LEDGER_OK);
+    gateway_key_t keys[GATEWAY_PRINCIPAL_KEYS_LIST_MAX];
+    size_t n;
+    bool more;
+    assert_int_equal(gateway_principals_keys_list(fx->txn, "alice", keys,
+                                                  GATEWAY_PRINCIPAL_KEYS_LIST_MAX, &n, &more),
+                     LEDGER_OK);
+    assert_true(more);
+    size_t active = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].state == GATEWAY_KEY_ACTIVE) {
+            assert_string_equal(keys[i].key_id, live.key_id);
+            active++;
+        }
+    assert_int_equal(active, 1);
+    assert_true(n <= GATEWAY_PRINCIPAL_KEYS_LIST_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +285,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_a_revoked_key_stops_at_once_and_only_its_owner_revokes_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_many_revoked_keys_never_block_a_new_one_nor_hide_the_active, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
