@@ -203,9 +203,13 @@ static gateway_auth_result_t store_lookup(store_t *store, const char *key_id,
     return GATEWAY_AUTH_OK;
 }
 
-/* Who presents `authorization`: the principal of an active key with that secret. */
+/*  Who presents `authorization`: the principal of an active key with that
+    secret; on GATEWAY_AUTH_OK also whether its bucket had a token (*allowed,
+    else *retry_ms), taken in the same critical section as the cache lookup:
+    one lock per request on the hot path. */
 static gateway_auth_result_t authenticate(gateway_auth_t *self, store_t *store,
-                                          const char *authorization, gateway_auth_caller_t *caller)
+                                          const char *authorization, gateway_auth_caller_t *caller,
+                                          bool *allowed, uint64_t *retry_ms)
 {
     size_t plen = sizeof BEARER_PREFIX - 1;
     uint8_t secret[GATEWAY_KEY_SECRET_BYTES], hash[GATEWAY_KEY_HASH_SIZE];
@@ -221,6 +225,8 @@ static gateway_auth_result_t authenticate(gateway_auth_t *self, store_t *store,
     pthread_mutex_lock(&self->lock);
     bool hit = cache_lookup(self, caller->key_id, hash, &caller->principal, &known);
     uint64_t generation = self->generation;
+    if (hit)
+        *allowed = bucket_take(self, &caller->principal, retry_ms);
     pthread_mutex_unlock(&self->lock);
     if (hit)
         return GATEWAY_AUTH_OK;
@@ -230,6 +236,7 @@ static gateway_auth_result_t authenticate(gateway_auth_t *self, store_t *store,
     gateway_auth_result_t res = store_lookup(store, caller->key_id, &caller->principal, stored);
     if (res != GATEWAY_AUTH_OK)
         return res;
+    bool match = sodium_memcmp(stored, hash, GATEWAY_KEY_HASH_SIZE) == 0;
     pthread_mutex_lock(&self->lock);
     if (self->generation == generation) {
         cache_slot_t *s = &self->cache[hash_text(caller->key_id) % GATEWAY_AUTH_CACHE_SLOTS];
@@ -238,9 +245,10 @@ static gateway_auth_result_t authenticate(gateway_auth_t *self, store_t *store,
         memcpy(s->hash, stored, GATEWAY_KEY_HASH_SIZE);
         s->principal = caller->principal;
     }
+    if (match)
+        *allowed = bucket_take(self, &caller->principal, retry_ms);
     pthread_mutex_unlock(&self->lock);
-    return sodium_memcmp(stored, hash, GATEWAY_KEY_HASH_SIZE) == 0 ? GATEWAY_AUTH_OK
-                                                                   : GATEWAY_AUTH_UNAUTHENTICATED;
+    return match ? GATEWAY_AUTH_OK : GATEWAY_AUTH_UNAUTHENTICATED;
 }
 
 gateway_auth_result_t gateway_auth_check(gateway_auth_t *self, store_t *store,
@@ -249,14 +257,13 @@ gateway_auth_result_t gateway_auth_check(gateway_auth_t *self, store_t *store,
 {
     assert(self && store && caller_out && retry_after_s);
     gateway_auth_caller_t caller;
-    gateway_auth_result_t res = authenticate(self, store, authorization, &caller);
+    bool allowed = false;
+    uint64_t retry_ms = 0;
+    gateway_auth_result_t res =
+        authenticate(self, store, authorization, &caller, &allowed, &retry_ms);
     if (res != GATEWAY_AUTH_OK)
         return res;
     *caller_out = caller;
-    uint64_t retry_ms = 0;
-    pthread_mutex_lock(&self->lock);
-    bool allowed = bucket_take(self, &caller.principal, &retry_ms);
-    pthread_mutex_unlock(&self->lock);
     if (!allowed) {
         *retry_after_s = (retry_ms + 999) / 1000;
         if (*retry_after_s == 0)

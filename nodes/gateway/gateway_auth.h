@@ -11,6 +11,8 @@
       2. takes a token from the principal's bucket (gateway_ratelimit.h; rate
          and burst per kind, one token per request: a batch request is one);
       3. checks the scope.
+    A cache hit takes one lock (lookup and bucket together), one SHA-256 and
+    no store read.
     and it issues and redeems the one-use stream tokens of GET /api/events
     (EventSource cannot send a header): 32 random bytes in hex, valid
     GATEWAY_AUTH_STREAM_TOKEN_TTL_MS, bound to the principal and the key
