@@ -52,10 +52,26 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from mesh import free_port, parse_loadgen_output, parse_metrics, sample  # noqa: E402
 
 
+# The API key every /api request and every loadgen run carries (Mesh.ensure_key): the
+# gateway refuses /api requests without one. loadgen reads it from $LEDGER_API_KEY.
+API_KEY = None
+# The bench's principal: an operator (its bucket, 50,000 requests/s by default, is above
+# anything this machine sends; the customers' 20,000/s would be too).
+BENCH_PRINCIPAL = {"id": "bench", "kind": "operator",
+                   "scopes": ["transfers:write", "transfers:read", "accounts:read", "events:read",
+                              "accounts:open"]}
+
+
 def http(method, port, path, body=None, timeout=10):
     data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"}
+    if API_KEY and path.startswith("/api"):
+        headers["Authorization"] = f"Bearer {API_KEY}"
+    admin_token = os.environ.get("LEDGER_ADMIN_TOKEN")
+    if admin_token and not path.startswith("/api"):
+        headers["Authorization"] = f"Bearer {admin_token}"
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+                                 headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read()
@@ -146,6 +162,7 @@ class Mesh:
     def _start_once(self):
         """Returns None once the gateway answers, or the name of a node that died."""
         os.makedirs(os.path.join(self.tmp, "data"), exist_ok=True)
+        self.keyed = False  # a fresh data dir: no principal yet
         t0 = time.monotonic()
         subprocess.run([os.path.join(self.build, "bench", "ledger-bench-seed"),
                         os.path.join(self.tmp, "data", "accounts"), str(self.accounts),
@@ -165,7 +182,7 @@ class Mesh:
                 if p.poll() is not None:
                     return n
             try:
-                if (http("GET", self.http_port, "/api/accounts?limit=1")[0] == 200 and
+                if (self.ensure_key() and http("GET", self.http_port, "/api/accounts?limit=1")[0] == 200 and
                         all(http("GET", self.ports[n]["admin"], "/health")[0] in (200, 503)
                             for n in NODES)):
                     return None
@@ -173,6 +190,33 @@ class Mesh:
                 pass
             time.sleep(0.05)
         raise RuntimeError("mesh did not start")
+
+    def ensure_key(self):
+        """The bench principal and a key of it, once the gateway's admin port answers (a
+        fresh data dir each start: a new key each time). Sets API_KEY and $LEDGER_API_KEY."""
+        global API_KEY
+        if self.keyed:
+            return True
+        admin = self.ports["gateway"]["admin"]
+        status = http("POST", admin, "/principals", BENCH_PRINCIPAL)[0]
+        if status == 404:  # a build before API keys (bench/ab.py's A side): nothing to send
+            API_KEY = None
+            os.environ.pop("LEDGER_API_KEY", None)
+            self.keyed = True
+            return True
+        if status not in (200, 201):
+            return False
+        status, body = http("POST", admin, "/principals/bench/keys")
+        if status == 409:  # two keys already (a retried start): revoke them, make one
+            for k in json.loads(http("GET", admin, "/principals/bench")[1])["keys"]:
+                http("DELETE", admin, f"/principals/bench/keys/{k['key_id']}")
+            status, body = http("POST", admin, "/principals/bench/keys")
+        if status != 201:
+            return False
+        API_KEY = json.loads(body)["key"]
+        os.environ["LEDGER_API_KEY"] = API_KEY
+        self.keyed = True
+        return True
 
     def warm_up(self, build, seconds=2):
         """A short load before any measured phase: the first messages after start wait for

@@ -19,6 +19,8 @@
     into errors_status: another answer, the last one's status in
     last_error_status; errors_closed: not sent, or the connection closed
     before the answer), elapsed seconds, accepted/s and the request latency p50/p99/p999 in ms.
+    With --api-key (or $LEDGER_API_KEY) every request carries
+    "Authorization: Bearer <key>" (the gateway refuses /api requests without one).
 */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -42,6 +44,7 @@
 #define REQUEST_ITEM_BYTES 160
 #define RESPONSE_INITIAL_BYTES 65536
 #define LATENCY_SAMPLES_MAX 4000000
+#define AUTH_HEADER_MAX 256 /* bytes of the Authorization header line */
 
 typedef struct {
     int fd;
@@ -120,6 +123,9 @@ static int connect_one(void)
     return fd;
 }
 
+/* "Authorization: Bearer <key>\r\n" (--api-key, else $LEDGER_API_KEY), or "" for none. */
+static char auth_header[AUTH_HEADER_MAX];
+
 /* Builds the next request of `c` into c->req. */
 static void build_request(conn_t *c, int index)
 {
@@ -133,12 +139,13 @@ static void build_request(conn_t *c, int index)
             body_small, sizeof body_small, "{\"from\":\"%s%07u\",\"to\":\"%s%07u\",\"amount\":%u}",
             opt.account_prefix, from, opt.account_prefix, to, (unsigned)(rng() % 99 + 1));
         c->items = 1;
-        c->req_len = (size_t)snprintf(c->req, 1024,
-                                      "POST /api/transfers HTTP/1.1\r\nHost: bench\r\n"
-                                      "Content-Type: application/json\r\n"
-                                      "Idempotency-Key: %s-%d-%" PRIu64 "\r\n"
-                                      "Content-Length: %zu\r\n\r\n%s",
-                                      opt.key_prefix, index, c->counter++, body_len, body);
+        c->req_len =
+            (size_t)snprintf(c->req, 1024,
+                             "POST /api/transfers HTTP/1.1\r\nHost: bench\r\n"
+                             "Content-Type: application/json\r\n%s"
+                             "Idempotency-Key: %s-%d-%" PRIu64 "\r\n"
+                             "Content-Length: %zu\r\n\r\n%s",
+                             auth_header, opt.key_prefix, index, c->counter++, body_len, body);
         return;
     }
     size_t cap = (size_t)opt.batch_items * REQUEST_ITEM_BYTES + 64;
@@ -157,8 +164,8 @@ static void build_request(conn_t *c, int index)
     c->items = (uint32_t)opt.batch_items;
     c->req_len = (size_t)snprintf(c->req, 1024,
                                   "POST /api/transfers/batch HTTP/1.1\r\nHost: bench\r\n"
-                                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                                  len);
+                                  "Content-Type: application/json\r\n%sContent-Length: %zu\r\n\r\n",
+                                  auth_header, len);
     memcpy(c->req + c->req_len, body, len);
     c->req_len += len;
     free(body);
@@ -296,12 +303,14 @@ static void usage(void)
     fprintf(stderr, "usage: loadgen [--host H] [--port P] [--conns C] [--duration S] [--rate R]\n"
                     "               [--mode single|batch] [--batch N] [--accounts N]\n"
                     "               [--account-prefix P] [--key-prefix K] [--seed S]\n"
-                    "               [--max-transfers N]\n");
+                    "               [--max-transfers N] [--api-key lk_...]\n"
+                    "  --api-key (or $LEDGER_API_KEY): sent as Authorization: Bearer\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
+    const char *api_key = getenv("LEDGER_API_KEY");
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -329,6 +338,8 @@ int main(int argc, char **argv)
             opt.key_prefix = v;
         else if (!strcmp(a, "--max-transfers"))
             opt.max_transfers = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--api-key"))
+            api_key = v;
         else if (!strcmp(a, "--seed"))
             rng_state ^= strtoull(v, NULL, 10) * 0x2545f4914f6cdd1dull;
         else
@@ -336,6 +347,10 @@ int main(int argc, char **argv)
     }
     if (opt.conns < 1 || opt.conns > CONNS_MAX || opt.accounts < 2 || opt.batch_items < 1 ||
         opt.batch_items > BATCH_ITEMS_MAX)
+        usage();
+    if (api_key && *api_key &&
+        snprintf(auth_header, sizeof auth_header, "Authorization: Bearer %s\r\n", api_key) >=
+            (int)sizeof auth_header)
         usage();
     lat_us = malloc(LATENCY_SAMPLES_MAX * sizeof *lat_us);
     int ep = epoll_create1(EPOLL_CLOEXEC);

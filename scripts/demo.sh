@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs the demo: installs what is missing, builds, starts the three nodes with
-# the demo accounts on this machine, waits until they answer, prints the URL.
-#   scripts/demo.sh          start (or restart) the demo
+# the demo accounts on this machine, waits until they answer, makes the API
+# principals and their keys (an operator, and one customer per demo person),
+# writes the keys to .demo/keys.json (mode 0600) and prints the URL, a curl
+# example and a sign-in link for the browser.
+#   scripts/demo.sh          start (or restart) the demo: new keys each time
 #   scripts/demo.sh stop     stop it
 # State and logs live in .demo/ (delete it for a fresh start).
 # The gateway serves plain HTTP on loopback (127.0.0.1:8080 by default). With
@@ -65,18 +68,50 @@ for node in accounts fraud gateway; do
   echo $! >"$demo/$node.pid"
 done
 
+admin="http://127.0.0.1:8181" # the gateway's admin port (node_config.h)
+admin_auth=()
+[ -n "${LEDGER_ADMIN_TOKEN:-}" ] && admin_auth=(-H "Authorization: Bearer $LEDGER_ADMIN_TOKEN")
+customer='"transfers:write","transfers:read","accounts:read","events:read"'
+operator="$customer"',"accounts:open","deposits:write","risk:read"'
+
+# A principal (created, or found with the same scopes) and one new key of it; its old
+# active keys are revoked first, so a restart leaves exactly the keys in keys.json.
+make_key() { # id kind scopes
+  curl -fsS "${admin_auth[@]}" -H 'Content-Type: application/json' -X POST "$admin/principals" \
+    -d "{\"id\":\"$1\",\"kind\":\"$2\",\"scopes\":[$3]}" >/dev/null
+  for old in $(curl -fsS "${admin_auth[@]}" "$admin/principals/$1" |
+               jq -r '.keys[] | select(.state == "active") | .key_id'); do
+    curl -fsS "${admin_auth[@]}" -X DELETE "$admin/principals/$1/keys/$old" >/dev/null
+  done
+  curl -fsS "${admin_auth[@]}" -X POST "$admin/principals/$1/keys" | jq -r .key
+}
+
 echo -n "demo: waiting for the gateway"
 for _ in $(seq 100); do
   # -k: this probe only asks whether the gateway is up, from this machine
-  if curl -kfsS "$scheme://$probe_host:$http_port/api/accounts" >/dev/null 2>&1; then
+  if curl -kfsS "$scheme://$probe_host:$http_port/api/health" >/dev/null 2>&1 &&
+     curl -fsS "${admin_auth[@]}" "$admin/health" >/dev/null 2>&1; then
     echo " ... up"
+    keys="$demo/keys.json"
+    (umask 077; rm -f "$keys.new"
+     { echo "{\"operator\":\"$(make_key operator operator "$operator")\""
+       for person in alice bob carol dave mallory; do
+         echo ",\"$person\":\"$(make_key "$person" customer "$customer")\""
+       done
+       echo "}"; } | jq . >"$keys.new"
+     mv "$keys.new" "$keys")
+    # The browser gets the keys in the URL's fragment, which it never sends to a server.
+    signin=$(jq -jc . "$keys" | base64 -w0 | tr '+/' '-_' | tr -d '=')
     echo
-    echo "  Demo:      $scheme://$url_host:$http_port/"
+    echo "  Demo:      $scheme://$url_host:$http_port/#signin=$signin"
+    echo "             (signs the page in with every demo key; keep the link private)"
+    echo "  Keys:      $keys (mode 0600; new keys at every start)"
+    echo "  API:       KEY=\$(jq -r .alice $keys)"
     if [ -n "$cacert" ]; then
-      echo "  API:       curl --cacert $cacert $scheme://$url_host:$http_port/api/accounts"
+      echo "             curl --cacert $cacert -H \"Authorization: Bearer \$KEY\" $scheme://$url_host:$http_port/api/accounts"
       echo "  HTTPS:     self-signed certificate $cacert (browsers warn until you trust it)"
     else
-      echo "  API:       curl $scheme://$url_host:$http_port/api/accounts"
+      echo "             curl -H \"Authorization: Bearer \$KEY\" $scheme://$url_host:$http_port/api/accounts"
     fi
     echo "  Logs:      $demo/logs/{gateway,accounts,fraud}.log"
     echo "  Stop:      scripts/demo.sh stop"

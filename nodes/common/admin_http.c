@@ -14,11 +14,20 @@
 #include "node_log.h"
 #include "proto_json.h"
 
-#define ADMIN_CONNECTIONS_MAX 64u      /* concurrent admin connections */
-#define ADMIN_CONNECTION_TIMEOUT_S 10u /* an idle admin connection is closed after this */
-#define ADMIN_REPLAY_ID_MAX 23         /* bytes of the id in /dead-letters/{id}/replay */
-#define ADMIN_MESSAGE_BYTES 64         /* an error message built from a bound */
-#define ADMIN_BEARER_PREFIX "Bearer "  /* the Authorization scheme, with its space */
+#define ADMIN_CONNECTIONS_MAX 64u       /* concurrent admin connections */
+#define ADMIN_CONNECTION_TIMEOUT_S 10u  /* an idle admin connection is closed after this */
+#define ADMIN_REPLAY_ID_MAX 23          /* bytes of the id in /dead-letters/{id}/replay */
+#define ADMIN_MESSAGE_BYTES 64          /* an error message built from a bound */
+#define ADMIN_BEARER_PREFIX "Bearer "   /* the Authorization scheme, with its space */
+#define ADMIN_DISCARD_MAX (1024 * 1024) /* body bytes read past ADMIN_BODY_MAX before closing */
+
+/* One request's body while it is read (MHD's per-request pointer). */
+typedef struct {
+    char *body;
+    size_t len;
+    size_t discarded;
+    bool too_large;
+} admin_req_t;
 
 struct admin_http_t {
     admin_http_config_t config;
@@ -250,20 +259,134 @@ static bool authorized(admin_http_t *self, struct MHD_Connection *conn)
     return diff == 0;
 }
 
+/* Matches url against pattern; fills req->params (pointing into store[]) on a match. */
+static bool pattern_match(const char *pattern, const char *url, admin_request_t *req,
+                          char store[ADMIN_PARAMS_MAX][ADMIN_PARAM_MAX + 1])
+{
+    req->param_count = 0;
+    while (*pattern && *url) {
+        if (strncmp(pattern, "{}", 2) == 0) {
+            size_t n = strcspn(url, "/");
+            if (n == 0 || n > ADMIN_PARAM_MAX || req->param_count == ADMIN_PARAMS_MAX)
+                return false;
+            memcpy(store[req->param_count], url, n);
+            store[req->param_count][n] = '\0';
+            req->params[req->param_count] = store[req->param_count];
+            req->param_count++;
+            pattern += 2;
+            url += n;
+        } else if (*pattern++ != *url++) {
+            return false;
+        }
+    }
+    return *pattern == '\0' && *url == '\0';
+}
+
+/* A route of the node's table, if one matches; *queued: an answer was queued (or failed). */
+static bool serve_table(admin_http_t *self, struct MHD_Connection *conn, const char *url,
+                        const char *method, const admin_req_t *rq, enum MHD_Result *queued)
+{
+    char params[ADMIN_PARAMS_MAX][ADMIN_PARAM_MAX + 1];
+    admin_request_t req = {.body = rq->len ? rq->body : NULL, .body_len = rq->len};
+    const admin_route_t *path_match = NULL;
+    for (size_t i = 0; i < self->config.route_count; i++) {
+        const admin_route_t *r = &self->config.routes[i];
+        if (!pattern_match(r->pattern, url, &req, params))
+            continue;
+        path_match = r;
+        if (strcmp(r->method, method) != 0)
+            continue;
+        if (rq->too_large) {
+            char message[ADMIN_MESSAGE_BYTES];
+            snprintf(message, sizeof message, "the body is larger than %d bytes", ADMIN_BODY_MAX);
+            *queued = respond_error(conn, 413, "payload_too_large", message);
+            return true;
+        }
+        json_t *body = NULL;
+        unsigned status =
+            r->handler(node_store(self->config.node), &req, &body, self->config.routes_arg);
+        *queued = body ? respond_json(conn, status, body)
+                       : respond(conn, status, "application/json", NULL, 0);
+        return true;
+    }
+    if (path_match)
+        *queued = respond_error(conn, 405, "method_not_allowed", "no such method on this route");
+    return path_match != NULL;
+}
+
+/* Keeps an upload chunk (up to ADMIN_BODY_MAX; past it, drops and counts). false: close. */
+static bool body_append(admin_req_t *rq, const char *data, size_t size)
+{
+    if (rq->too_large || size > ADMIN_BODY_MAX - rq->len) {
+        rq->too_large = true;
+        rq->discarded += size;
+        return rq->discarded <= ADMIN_DISCARD_MAX;
+    }
+    char *grown = realloc(rq->body, rq->len + size);
+    if (!grown)
+        return false;
+    memcpy(grown + rq->len, data, size);
+    rq->body = grown;
+    rq->len += size;
+    return true;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    admin_req_t *rq = *req_cls;
+    if (rq) {
+        free(rq->body);
+        free(rq);
+    }
+    *req_cls = NULL;
+}
+
+/* The built-in routes and the node's single GET route; false if none matches. */
+static bool serve_builtin(admin_http_t *self, struct MHD_Connection *conn, const char *url,
+                          bool get, enum MHD_Result *queued)
+{
+    if (!(strcmp(url, "/health") == 0 || strcmp(url, "/metrics") == 0 ||
+          strcmp(url, "/outbox") == 0 || strcmp(url, "/dead-letters") == 0 ||
+          (self->route_path[0] && strcmp(url, self->route_path) == 0)))
+        return false;
+    if (!get)
+        *queued = respond_error(conn, 405, "method_not_allowed", "use GET");
+    else if (strcmp(url, "/health") == 0)
+        *queued = get_health(self, conn);
+    else if (strcmp(url, "/metrics") == 0)
+        *queued = get_metrics(self, conn);
+    else if (strcmp(url, "/outbox") == 0)
+        *queued = get_outbox(self, conn);
+    else if (strcmp(url, "/dead-letters") == 0)
+        *queued = get_dead_letters(self, conn);
+    else {
+        json_t *body = NULL;
+        unsigned status =
+            self->config.route(node_store(self->config.node), &body, self->config.route_arg);
+        *queued = respond_json(conn, status, body ? body : json_object());
+    }
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **req_cls)
 {
     (void)version;
-    (void)upload;
     admin_http_t *self = cls;
     if (*req_cls == NULL) { /* first call: headers only */
-        *req_cls = self;
-        return MHD_YES;
+        *req_cls = calloc(1, sizeof(admin_req_t));
+        return *req_cls ? MHD_YES : MHD_NO;
     }
-    if (*upload_size) { /* admin routes take no body: ignore it */
+    admin_req_t *rq = *req_cls;
+    if (*upload_size) {
+        bool keep = body_append(rq, upload, *upload_size);
         *upload_size = 0;
-        return MHD_YES;
+        return keep ? MHD_YES : MHD_NO;
     }
     if (!authorized(self, conn))
         return respond_error(conn, 401, "unauthorized",
@@ -282,24 +405,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return post_replay(self, conn, id);
         }
     }
-    if (strcmp(url, "/health") == 0 || strcmp(url, "/metrics") == 0 ||
-        strcmp(url, "/outbox") == 0 || strcmp(url, "/dead-letters") == 0 ||
-        (self->route_path[0] && strcmp(url, self->route_path) == 0)) {
-        if (!get)
-            return respond_error(conn, 405, "method_not_allowed", "use GET");
-        if (strcmp(url, "/health") == 0)
-            return get_health(self, conn);
-        if (strcmp(url, "/metrics") == 0)
-            return get_metrics(self, conn);
-        if (strcmp(url, "/outbox") == 0)
-            return get_outbox(self, conn);
-        if (strcmp(url, "/dead-letters") == 0)
-            return get_dead_letters(self, conn);
-        json_t *body = NULL;
-        unsigned status =
-            self->config.route(node_store(self->config.node), &body, self->config.route_arg);
-        return respond_json(conn, status, body ? body : json_object());
-    }
+    enum MHD_Result queued = MHD_NO;
+    if (serve_builtin(self, conn, url, get, &queued) ||
+        serve_table(self, conn, url, method, rq, &queued))
+        return queued;
     return respond_error(conn, 404, "not_found", "no such admin route");
 }
 
@@ -333,7 +442,8 @@ ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **
     self->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, config->port, NULL, NULL, on_request,
         self, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT, ADMIN_CONNECTIONS_MAX,
-        MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_END);
     if (!self->daemon) {
         node_log_write(NODE_LOG_ERROR, "event=admin_bind_failed host=%s port=%u", config->host,
                        config->port);

@@ -69,6 +69,14 @@ static const option_t options[] = {
     {"prealloc-bytes", "LEDGER_PREALLOC_BYTES", NUM(OPT_U64, prealloc_bytes),
      "keep the data file written this far past its used end, so that commits overwrite "
      "blocks instead of allocating them (0 = off, at most 1 GiB)"},
+    {"customer-rate", "LEDGER_CUSTOMER_RATE", NUM(OPT_U32, customer_rate),
+     "gateway: API requests per second a customer principal may make (1..10000000)"},
+    {"customer-burst", "LEDGER_CUSTOMER_BURST", NUM(OPT_U32, customer_burst),
+     "gateway: requests a customer principal may make at once (1..10000000)"},
+    {"operator-rate", "LEDGER_OPERATOR_RATE", NUM(OPT_U32, operator_rate),
+     "gateway: API requests per second an operator principal may make (1..10000000)"},
+    {"operator-burst", "LEDGER_OPERATOR_BURST", NUM(OPT_U32, operator_burst),
+     "gateway: requests an operator principal may make at once (1..10000000)"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 /* getopt_long's value for options[i] is OPTION_ID_BASE + i: clear of every short option. */
@@ -111,6 +119,11 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->checkpoint_ms = 5000;
     c->checkpoint_chunk = 256;
     c->prealloc_bytes = 16ull << 20;
+    /* High enough that bench/ never meets them (gateway_auth.h). */
+    c->customer_rate = 20000;
+    c->customer_burst = 40000;
+    c->operator_rate = 50000;
+    c->operator_burst = 100000;
 }
 
 static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,
@@ -198,6 +211,13 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
                  (unsigned long long)NODE_PREALLOC_BYTES_LIMIT);
         return LEDGER_E_INVALID;
     }
+    uint32_t rates[] = {c->customer_rate, c->customer_burst, c->operator_rate, c->operator_burst};
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
+        if (rates[i] == 0 || rates[i] > NODE_RATE_LIMIT) {
+            snprintf(why, why_size, "customer-/operator-rate and -burst must be 1..%u",
+                     NODE_RATE_LIMIT);
+            return LEDGER_E_INVALID;
+        }
     return LEDGER_OK;
 }
 

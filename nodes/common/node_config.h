@@ -41,6 +41,8 @@
 #define NODE_CHECKPOINT_CHUNK_LIMIT 1000000u   /* most balances --checkpoint-chunk may ask for */
 #define NODE_PREALLOC_BYTES_LIMIT (1ull << 30) /* most --prealloc-bytes may ask for: 1 GiB */
 #define NODE_HTTP_THREADS_LIMIT 64u            /* most --http-threads may ask for */
+#define NODE_RATE_LIMIT                                                                            \
+    10000000u /* most --*-rate and --*-burst may ask for (gateway_ratelimit.h) */
 
 typedef enum { NODE_KIND_GATEWAY, NODE_KIND_ACCOUNTS, NODE_KIND_FRAUD } node_kind_t;
 
@@ -76,7 +78,11 @@ typedef struct {
     uint64_t checkpoint_ms;            /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
     uint32_t checkpoint_chunk;         /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
     uint64_t prealloc_bytes;           /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
-    bool help;                         /* --help was given */
+    uint32_t customer_rate;  /* LEDGER_CUSTOMER_RATE, --customer-rate (gateway, requests/s) */
+    uint32_t customer_burst; /* LEDGER_CUSTOMER_BURST, --customer-burst (gateway) */
+    uint32_t operator_rate;  /* LEDGER_OPERATOR_RATE, --operator-rate (gateway, requests/s) */
+    uint32_t operator_burst; /* LEDGER_OPERATOR_BURST, --operator-burst (gateway) */
+    bool help;               /* --help was given */
 } node_config_t;
 
 /*  Fills `config` for a node of `kind` from defaults, the environment and

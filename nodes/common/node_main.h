@@ -36,6 +36,10 @@ typedef struct {
     const char *admin_route_path; /* extra admin GET route, or NULL */
     admin_route_fn admin_route;
     void *admin_route_arg;
+    const admin_route_t
+        *admin_routes; /* the node's table of admin routes (admin_http.h), or NULL */
+    size_t admin_route_count;
+    void *admin_routes_arg;
     /* Called after the node is up and before the loop runs; non-zero: exit with it. */
     int (*before_run)(node_t *node, void *arg);
     /* Called after the loop stops, before the node is destroyed. */

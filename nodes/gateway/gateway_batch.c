@@ -101,10 +101,10 @@ ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t *
     return result;
 }
 
-ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, uint64_t retention_ms,
-                                 size_t *created_out)
+ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, const char *principal,
+                                 uint64_t retention_ms, size_t *created_out)
 {
-    assert(ctx && ctx->txn && batch);
+    assert(ctx && ctx->txn && batch && principal);
     size_t created = 0;
     for (size_t i = 0; i < batch->count; i++) {
         gateway_batch_item_t *item = &batch->items[i];
@@ -112,7 +112,7 @@ ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, uint64
         if (!item->parsed)
             continue;
         ledger_err_t err =
-            gateway_view_submit(ctx, &item->req, item->key, retention_ms, &item->result);
+            gateway_view_submit(ctx, principal, &item->req, item->key, retention_ms, &item->result);
         switch (err) {
         case LEDGER_OK:
             item->state =

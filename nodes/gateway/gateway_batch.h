@@ -90,9 +90,10 @@ ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t *
     (422 idempotency_key_reused, 400 invalid_field). Re-runnable on the same
     batch after an aborted transaction (items refused at submit are tried
     again). *created_out (may be NULL) gets the number of new transfers.
-    Any other error is a store error: the caller must abort the transaction. */
-ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, uint64_t retention_ms,
-                                 size_t *created_out);
+    Any other error is a store error: the caller must abort the transaction.
+    Every item's idempotency_key is `principal`'s (the caller's id). */
+ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, const char *principal,
+                                 uint64_t retention_ms, size_t *created_out);
 
 /*  The answer body for an applied batch, as JSON text (free() it; *size_out
     its length): written straight, not built with jansson (json_out.h), the

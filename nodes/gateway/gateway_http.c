@@ -29,6 +29,7 @@
 #include "gateway_account_api.h"
 #include "gateway_accounts_client.h"
 #include "gateway_batch.h"
+#include "gateway_guard.h"
 #include "gateway_prune.h"
 #include "gateway_reply.h"
 #include "gateway_request.h"
@@ -53,6 +54,8 @@ typedef enum {
     ROUTE_ACCOUNT,
     ROUTE_ACCOUNT_LEDGER,
     ROUTE_TRANSFERS_BATCH,
+    ROUTE_EVENTS,
+    ROUTE_STREAM_TOKENS,
 } route_t;
 
 typedef enum { WAIT_NONE = 0, WAIT_SUBMIT, WAIT_QUERY } wait_t;
@@ -71,10 +74,13 @@ typedef struct {
     wait_t wait;
     gateway_submit_job_t submit;
     gateway_accounts_query_t query;
+    gateway_auth_caller_t
+        caller; /* who sent it (gateway_guard_check), for every route but health */
 } request_t;
 
 struct gateway_http_t {
     store_t *store;
+    gateway_auth_t *auth;           /* keys, scopes, rates (gateway_guard.h); the caller's */
     gateway_transfer_api_env_t env; /* the store and the log, for the transfer routes */
     char node_name[PROTO_NODE_MAX + 1];
     uint32_t query_timeout_ms;
@@ -103,8 +109,10 @@ static const char *route_allow(route_t route)
     case ROUTE_ACCOUNTS:
         return "GET, HEAD, POST";
     case ROUTE_TRANSFERS_BATCH:
+    case ROUTE_STREAM_TOKENS:
         return "POST";
     case ROUTE_HEALTH:
+    case ROUTE_EVENTS:
     case ROUTE_TRANSFER:
     case ROUTE_ACCOUNT:
     case ROUTE_ACCOUNT_LEDGER:
@@ -133,6 +141,10 @@ static const char *route_label(route_t route)
         return "/api/accounts/{id}/ledger";
     case ROUTE_TRANSFERS_BATCH:
         return "/api/transfers/batch";
+    case ROUTE_EVENTS:
+        return "/api/events";
+    case ROUTE_STREAM_TOKENS:
+        return "/api/stream-tokens";
     case ROUTE_NONE:
         break;
     }
@@ -163,6 +175,10 @@ static route_t route_match(const char *url, request_t *r)
         return ROUTE_ACCOUNTS;
     if (strcmp(url, "/api/transfers/batch") == 0)
         return ROUTE_TRANSFERS_BATCH;
+    if (strcmp(url, "/api/events") == 0)
+        return ROUTE_EVENTS;
+    if (strcmp(url, "/api/stream-tokens") == 0)
+        return ROUTE_STREAM_TOKENS;
     const char *rest;
     if (strncmp(url, transfers, sizeof transfers - 1) == 0 && url[sizeof transfers - 1] == '/' &&
         url[sizeof transfers] != '\0') {
@@ -180,14 +196,38 @@ static route_t route_match(const char *url, request_t *r)
     return ROUTE_NONE;
 }
 
-/*  Paths that are no API route: GET /api/events (Server-Sent Events,
-    gateway_stream.h), other /api paths 404, everything else the web app
-    (gateway_static.h: files of web_dir, index.html fallback). */
+/*  The scope a route needs (gateway_principals.h lists them); 0 for
+    /api/health, which answers anyone (liveness probes carry no key, and it
+    tells nothing but "ok" and the node's name). */
+static uint32_t route_scope(route_t route, bool is_post)
+{
+    switch (route) {
+    case ROUTE_TRANSFERS:
+        return is_post ? GATEWAY_SCOPE_TRANSFERS_WRITE : GATEWAY_SCOPE_TRANSFERS_READ;
+    case ROUTE_TRANSFERS_BATCH:
+        return GATEWAY_SCOPE_TRANSFERS_WRITE;
+    case ROUTE_TRANSFER:
+        return GATEWAY_SCOPE_TRANSFERS_READ;
+    case ROUTE_ACCOUNTS:
+        return is_post ? GATEWAY_SCOPE_ACCOUNTS_OPEN : GATEWAY_SCOPE_ACCOUNTS_READ;
+    case ROUTE_ACCOUNT:
+    case ROUTE_ACCOUNT_LEDGER:
+        return GATEWAY_SCOPE_ACCOUNTS_READ;
+    case ROUTE_EVENTS:
+    case ROUTE_STREAM_TOKENS:
+        return GATEWAY_SCOPE_EVENTS_READ;
+    case ROUTE_HEALTH:
+    case ROUTE_NONE:
+        break;
+    }
+    return 0;
+}
+
+/*  Paths that are no API route: other /api paths 404, everything else the
+    web app (gateway_static.h: files of web_dir, index.html fallback). */
 static enum MHD_Result serve_unrouted(gateway_http_t *gw, struct MHD_Connection *conn,
                                       const char *url, const char *method)
 {
-    if (strcmp(url, "/api/events") == 0)
-        return gateway_streams_serve(gw->streams, conn, method);
     if (strcmp(url, "/api") == 0 || strncmp(url, "/api/", 5) == 0)
         return gateway_reply_not_found(conn, "no such resource");
     return gateway_static_serve(gw->web, conn, url, method);
@@ -199,6 +239,8 @@ static enum MHD_Result serve_unrouted(gateway_http_t *gw, struct MHD_Connection 
 static enum MHD_Result queue_submit(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     gateway_submit_job_t *job = &r->submit;
+    /* Idempotency keys are the caller's own (gateway_view_idem.h). */
+    memcpy(job->principal, r->caller.principal.id, sizeof job->principal);
     enum MHD_Result answered;
     if (!gateway_transfer_api_admit(conn, &gw->env, gw->max_pending,
                                     job->batch ? job->batch->count : 1, &answered))
@@ -411,13 +453,23 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
     r->route = route_match(url, r);
     if (r->route == ROUTE_NONE)
         return serve_unrouted(gw, conn, url, method);
+    bool post_only = r->route == ROUTE_TRANSFERS_BATCH || r->route == ROUTE_STREAM_TOKENS;
     bool allowed =
-        r->route == ROUTE_TRANSFERS_BATCH
+        post_only
             ? r->is_post
             : is_get || (r->is_post && (r->route == ROUTE_TRANSFERS || r->route == ROUTE_ACCOUNTS));
     if (!allowed)
         return reply_method_not_allowed(conn, r, method);
-    return r->is_post ? check_post_headers(gw, conn, r) : MHD_YES;
+    /* The one check of key, scope and rate, before any body is read (gateway_guard.h). */
+    enum MHD_Result answered;
+    uint32_t scope = route_scope(r->route, r->is_post);
+    if (scope && !gateway_guard_check(gw->auth, gw->store, conn, scope, r->route == ROUTE_EVENTS,
+                                      &r->caller, &answered))
+        return answered;
+    if (r->route == ROUTE_EVENTS)
+        return gateway_streams_serve(gw->streams, conn, method);
+    return r->is_post && r->route != ROUTE_STREAM_TOKENS ? check_post_headers(gw, conn, r)
+                                                         : MHD_YES;
 }
 
 /* Last call, with the whole body: do the work or hand it off. */
@@ -437,10 +489,13 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
         return gateway_transfer_api_get(conn, &gw->env, r->id_too_long ? NULL : r->path_id);
     case ROUTE_TRANSFERS_BATCH:
         return start_batch(gw, conn, r);
+    case ROUTE_STREAM_TOKENS:
+        return gateway_guard_issue_stream_token(gw->auth, conn, &r->caller);
     case ROUTE_ACCOUNTS:
     case ROUTE_ACCOUNT:
     case ROUTE_ACCOUNT_LEDGER:
         return start_query(gw, conn, r);
+    case ROUTE_EVENTS: /* answered with its headers */
     case ROUTE_NONE:
         break;
     }
@@ -596,7 +651,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
 {
     assert(config && out);
     *out = NULL;
-    if (!config->store || !config->node_name ||
+    if (!config->store || !config->auth || !config->node_name ||
         !proto_node_name_valid(config->node_name, strlen(config->node_name)))
         return LEDGER_E_INVALID;
     if (sodium_init() < 0)
@@ -605,6 +660,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     if (!gw)
         return LEDGER_E_NOMEM;
     gw->store = config->store;
+    gw->auth = config->auth;
     snprintf(gw->node_name, sizeof gw->node_name, "%s", config->node_name);
     gw->query_timeout_ms =
         config->query_timeout_ms ? config->query_timeout_ms : GATEWAY_HTTP_QUERY_TIMEOUT_MS_DEFAULT;

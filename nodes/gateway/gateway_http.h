@@ -42,8 +42,20 @@
     - Idempotency keys and the event log are pruned by the retention actor
       about once a minute (gateway_prune.h); the runtime need not do it.
 
+    Who may call: every /api route but /api/health needs an API key
+    ("Authorization: Bearer lk_...") of a principal holding the route's scope,
+    checked in ONE place, the router's on_headers, before any body is read
+    (gateway_guard.h over config.auth: 401 unauthenticated, 403 forbidden,
+    429 rate_limited). Scopes: POST /api/transfers[/batch] transfers:write;
+    GET /api/transfers* transfers:read; GET /api/accounts* accounts:read;
+    POST /api/accounts accounts:open; GET /api/events and POST
+    /api/stream-tokens events:read. Idempotency keys are the caller's
+    principal's (gateway_view_idem.h).
+
     Routes (all JSON, Content-Type: application/json, Cache-Control: no-store):
-      GET  /api/health                         200 {"status":"ok","node"}
+      GET  /api/health                         200 {"status":"ok","node"} (no key needed)
+      POST /api/stream-tokens                  201 {"token","expires_at"}: one use of
+                                               GET /api/events?token= within 5 minutes
       POST /api/transfers                      202 {"id","status":"pending","from","to",
                                                     "amount","currency","reference","created_at"}
                                                + Location: /api/transfers/{id}
@@ -75,6 +87,8 @@
 
     Errors: {"error":{"code","message","field"}} (field null when no field is
     at fault). Codes and statuses:
+      401 unauthenticated (WWW-Authenticate: Bearer)   403 forbidden
+      429 rate_limited (Retry-After)
       400 invalid_json, missing_field, unknown_field, invalid_field,
           missing_idempotency_key, invalid_idempotency_key, invalid_query
       404 not_found          405 method_not_allowed (with Allow)
@@ -94,6 +108,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "gateway_tls.h"
+#include "gateway_auth.h"
 #include "gateway_view.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
@@ -113,6 +128,7 @@
 
 typedef struct {
     store_t *store;                    /* required: the gateway's store (not owned) */
+    gateway_auth_t *auth;              /* required: keys, scopes and rates (not owned) */
     const char *node_name;             /* required: origin of emitted messages, e.g. "gateway" */
     const char *listen_address;        /* IPv4 or IPv6 literal; NULL = "127.0.0.1" */
     uint16_t port;                     /* 0 = an ephemeral port (see gateway_http_port) */

@@ -11,7 +11,9 @@
 #include <stdio.h>
 
 #include "admin_metrics.h"
+#include "gateway_admin_api.h"
 #include "gateway_http.h"
+#include "gateway_migrate.h"
 #include "gateway_tls.h"
 #include "gateway_view.h"
 #include "node.h"
@@ -20,6 +22,7 @@
 
 typedef struct {
     const node_config_t *config;
+    gateway_auth_t *auth; /* shared by the public API (checks) and the admin routes (revocations) */
     gateway_http_t *http;
     gateway_tls_mode_t tls_mode;
     gateway_tls_t *tls; /* NULL unless GATEWAY_TLS_MODE_HTTPS; outlives the HTTP server */
@@ -76,6 +79,7 @@ static int start_http(node_t *node, void *arg)
     const node_config_t *c = gw->config;
     gateway_http_config_t hc = {
         .store = node_store(node),
+        .auth = gw->auth,
         .node_name = c->name,
         .listen_address = c->http_host,
         .port = c->http_port,
@@ -160,22 +164,6 @@ static void stop_http(node_t *node, void *arg)
     heap. */
 #define GATEWAY_MMAP_THRESHOLD_BYTES (64 * 1024)
 
-/*  Store formats (store_migrate.h): the gateway's records have not changed
-    since ledger format 1, so its first versioned format is 2, like the other
-    nodes', and a dir without a version (data of any earlier build) is 2. */
-#define GATEWAY_STORE_FORMAT 2
-
-static ledger_err_t detect_format(store_txn_t *txn, void *arg, uint32_t *version_out)
-{
-    (void)txn;
-    (void)arg;
-    *version_out = GATEWAY_STORE_FORMAT;
-    return LEDGER_OK;
-}
-
-static const store_migrate_plan_t store_plan = {
-    .node = "gateway", .version = GATEWAY_STORE_FORMAT, .detect = detect_format};
-
 int main(int argc, char **argv)
 {
     mallopt(M_MMAP_THRESHOLD, GATEWAY_MMAP_THRESHOLD_BYTES);
@@ -189,21 +177,35 @@ int main(int argc, char **argv)
         gateway_tls_destroy(&gw.tls);
         return code;
     }
+    gateway_auth_config_t auth_config = {.customer_rate_per_s = config.customer_rate,
+                                         .customer_burst = config.customer_burst,
+                                         .operator_rate_per_s = config.operator_rate,
+                                         .operator_burst = config.operator_burst};
+    if (gateway_auth_new(&auth_config, &gw.auth) != LEDGER_OK) {
+        node_log_write(NODE_LOG_ERROR, "event=auth_start_failed");
+        gateway_tls_destroy(&gw.tls);
+        return NODE_MAIN_EXIT_FAILURE;
+    }
+    gateway_admin_api_t admin_api = {.auth = gw.auth};
     node_app_t app = {.apply = apply,
                       .on_commit = on_commit,
                       .local_take = take_submissions,
                       .local_apply = apply_submissions,
                       .local_done = answer_submissions,
                       .app = &gw,
-                      .migrate = &store_plan};
+                      .migrate = &gateway_migrate_plan};
     app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
     app.peer_count = 1;
-    node_main_hooks_t hooks = {.before_run = start_http,
+    node_main_hooks_t hooks = {.admin_routes = gateway_admin_api_routes,
+                               .admin_route_count = gateway_admin_api_route_count,
+                               .admin_routes_arg = &admin_api,
+                               .before_run = start_http,
                                .after_run = stop_http,
                                .node_metrics = gateway_metrics,
                                .node_metrics_arg = &gw,
                                .arg = &gw};
     code = node_main_run(&config, &app, &hooks);
+    gateway_auth_destroy(&gw.auth);
     gateway_tls_destroy(&gw.tls);
     return code;
 }

@@ -59,6 +59,7 @@ typedef struct gateway_submit_job {
     struct gateway_submit_job *next; /* the queue's link */
     gateway_transfer_request_t req;
     char key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1];
+    char principal[GATEWAY_IDEM_PRINCIPAL_MAX + 1]; /* who sent it: keys are scoped to it */
     gateway_batch_t *batch; /* POST /api/transfers/batch: every item of it (the caller's) */
     void *waiter;           /* handed to config.suspend / config.resume (an MHD connection) */
     bool done;              /* guarded by the queue's lock: read it with gateway_submit_job_done */

@@ -249,19 +249,19 @@ static void fill_result(const gateway_view_record_t *rec, bool replayed, const c
 /*  Looks `key` up before anything is written. A live key with the same request: *replayed and
     `out` filled. A live key with another request: LEDGER_E_EXISTS. An expired key: its age index
     entry is deleted (the new transfer indexes the key again); the caller goes on. */
-static ledger_err_t submit_check_key(node_ctx_t *ctx, const char *key,
+static ledger_err_t submit_check_key(node_ctx_t *ctx, const char *principal, const char *key,
                                      const uint8_t hash[GATEWAY_HASH_SIZE], uint64_t retention_ms,
                                      bool *replayed, gateway_submit_result_t *out)
 {
     *replayed = false;
     gateway_view_idem_t idem;
-    ledger_err_t err = gateway_view_idem_get(ctx->txn, key, &idem);
+    ledger_err_t err = gateway_view_idem_get(ctx->txn, principal, key, &idem);
     if (err == LEDGER_E_NOT_FOUND)
         return LEDGER_OK;
     if (err)
         return err;
     if (gateway_view_idem_expired(idem.created_ms, ctx->now_ms, retention_ms))
-        return gateway_view_idem_unindex(ctx->txn, key, idem.created_ms);
+        return gateway_view_idem_unindex(ctx->txn, principal, key, idem.created_ms);
     if (sodium_memcmp(idem.hash, hash, GATEWAY_HASH_SIZE) != 0)
         return LEDGER_E_EXISTS;
     gateway_view_record_t rec;
@@ -315,9 +315,9 @@ static void record_fill_new(node_ctx_t *ctx, gateway_view_record_t *rec,
 }
 
 /* Creates the transfer: its id, the message, its record, its event and its key. */
-static ledger_err_t submit_new(node_ctx_t *ctx, const gateway_transfer_request_t *req,
-                               const char *key, const uint8_t hash[GATEWAY_HASH_SIZE],
-                               gateway_submit_result_t *out)
+static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
+                               const gateway_transfer_request_t *req, const char *key,
+                               const uint8_t hash[GATEWAY_HASH_SIZE], gateway_submit_result_t *out)
 {
     gateway_view_record_t *rec = calloc(1, sizeof *rec);
     if (!rec)
@@ -338,7 +338,7 @@ static ledger_err_t submit_new(node_ctx_t *ctx, const gateway_transfer_request_t
         gateway_view_idem_t fresh = {.created_ms = ctx->now_ms};
         memcpy(fresh.hash, hash, sizeof fresh.hash);
         memcpy(fresh.id, rec->id, sizeof fresh.id);
-        err = gateway_view_idem_put(ctx->txn, key, &fresh);
+        err = gateway_view_idem_put(ctx->txn, principal, key, &fresh);
     }
     if (!err)
         fill_result(rec, false, step.message_id, out);
@@ -350,12 +350,13 @@ static ledger_err_t submit_new(node_ctx_t *ctx, const gateway_transfer_request_t
     return err;
 }
 
-ledger_err_t gateway_view_submit(node_ctx_t *ctx, const gateway_transfer_request_t *req,
-                                 const char *key, uint64_t retention_ms,
-                                 gateway_submit_result_t *out)
+ledger_err_t gateway_view_submit(node_ctx_t *ctx, const char *principal,
+                                 const gateway_transfer_request_t *req, const char *key,
+                                 uint64_t retention_ms, gateway_submit_result_t *out)
 {
-    assert(ctx && ctx->txn && req && out);
-    if (!key || !gateway_view_idempotency_key_valid(key, strlen(key)) ||
+    assert(ctx && ctx->txn && principal && req && out);
+    if (strlen(principal) > GATEWAY_IDEM_PRINCIPAL_MAX || !key ||
+        !gateway_view_idempotency_key_valid(key, strlen(key)) ||
         !gateway_view_transfer_request_valid(req))
         return LEDGER_E_INVALID;
 
@@ -365,10 +366,10 @@ ledger_err_t gateway_view_submit(node_ctx_t *ctx, const gateway_transfer_request
         return err;
     /* Everything that can refuse the request is checked before the first write. */
     bool replayed = false;
-    err = submit_check_key(ctx, key, hash, retention_ms, &replayed, out);
+    err = submit_check_key(ctx, principal, key, hash, retention_ms, &replayed, out);
     if (err || replayed)
         return err;
-    return submit_new(ctx, req, key, hash, out);
+    return submit_new(ctx, principal, req, key, hash, out);
 }
 
 /* --- pruning -------------------------------------------------------------- */

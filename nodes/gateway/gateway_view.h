@@ -5,10 +5,12 @@
 
       STORE_DB_TRANSFERS    transfer id -> transfer view record (what users see;
                             gateway_view_record.h)
-      STORE_DB_IDEMPOTENCY  Idempotency-Key bytes -> {transfer id, request hash, created_ms}
-      STORE_DB_INDEX        "idem/" + be64 created_ms + key bytes -> "" (keys by age, for
+      STORE_DB_IDEMPOTENCY  principal + NUL + Idempotency-Key bytes (the scoped key)
+                            -> {transfer id, request hash, created_ms}
+      STORE_DB_INDEX        "idem/" + be64 created_ms + scoped key -> "" (keys by age, for
                             pruning; both gateway_view_idem.h)
                             "evt/" + be64 seq -> event record (the event log, gateway_events.h)
+                            "auth/..." principals and API keys (gateway_principals.h)
 
     This header is the view's API; gateway_view.c implements it (rules,
     submit, the readers, transfer ids) and gateway_view_apply.c the status
@@ -117,7 +119,9 @@ void gateway_view_text_sanitize(char *text);
 ledger_err_t gateway_view_request_hash(const gateway_transfer_request_t *req,
                                        uint8_t out[GATEWAY_HASH_SIZE]);
 
-/*  Submits a transfer under an idempotency key, in ctx->txn, at ctx->now_ms.
+/*  Submits a transfer under an idempotency key of `principal` (the caller's
+    id; "" only for keys of before format 3, gateway_view_idem.h), in
+    ctx->txn, at ctx->now_ms. The same key from two principals is two keys.
 
     - Key unknown, or known but older than `retention_ms` (expired): creates
       the view record (status pending, timeline ["transfer.requested"]), the
@@ -140,9 +144,9 @@ ledger_err_t gateway_view_request_hash(const gateway_transfer_request_t *req,
     LEDGER_E_CORRUPT for a stored record that does not parse or an id that
     already exists, LEDGER_E_NOMEM) may follow partial writes: the caller
     must abort the transaction. `out` is filled only on LEDGER_OK. */
-ledger_err_t gateway_view_submit(node_ctx_t *ctx, const gateway_transfer_request_t *req,
-                                 const char *key, uint64_t retention_ms,
-                                 gateway_submit_result_t *out);
+ledger_err_t gateway_view_submit(node_ctx_t *ctx, const char *principal,
+                                 const gateway_transfer_request_t *req, const char *key,
+                                 uint64_t retention_ms, gateway_submit_result_t *out);
 
 /*  Deletes up to `max` idempotency keys created at or before
     now_ms - retention_ms (oldest first, through the age index) in `txn`.

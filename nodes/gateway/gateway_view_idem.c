@@ -10,24 +10,38 @@
 #define IDEM_RECORD_MIN (1 + 8 + GATEWAY_HASH_SIZE + 1)
 #define IDEM_INDEX_PREFIX "idem/"
 #define IDEM_INDEX_PREFIX_LEN 5
-/* An index key: the prefix, be64 created_ms, and at least one byte of key. */
-#define IDEM_INDEX_KEY_MIN (IDEM_INDEX_PREFIX_LEN + 8 + 1)
+/* An index key: the prefix, be64 created_ms, a NUL after the principal and a byte of key. */
+#define IDEM_INDEX_KEY_MIN (IDEM_INDEX_PREFIX_LEN + 8 + 2)
 
 static_assert(IDEM_INDEX_PREFIX_LEN == sizeof IDEM_INDEX_PREFIX - 1, "prefix length");
-static_assert(GATEWAY_IDEM_INDEX_KEY_MAX == IDEM_INDEX_PREFIX_LEN + 8 + GATEWAY_IDEMPOTENCY_KEY_MAX,
+static_assert(GATEWAY_IDEM_INDEX_KEY_MAX == IDEM_INDEX_PREFIX_LEN + 8 + GATEWAY_IDEM_SCOPED_KEY_MAX,
               "index key bound");
+static_assert(GATEWAY_IDEM_INDEX_KEY_MAX <= 511, "LMDB's key limit");
+
+size_t gateway_view_idem_scoped_key(uint8_t out[GATEWAY_IDEM_SCOPED_KEY_MAX], const char *principal,
+                                    const char *key)
+{
+    assert(out && principal && key);
+    size_t plen = strlen(principal), klen = strlen(key);
+    assert(plen <= GATEWAY_IDEM_PRINCIPAL_MAX && klen >= 1 && klen <= GATEWAY_IDEMPOTENCY_KEY_MAX);
+    memcpy(out, principal, plen);
+    out[plen] = '\0';
+    memcpy(out + plen + 1, key, klen);
+    return plen + 1 + klen;
+}
 
 bool gateway_view_idem_expired(uint64_t created_ms, uint64_t now_ms, uint64_t retention_ms)
 {
     return now_ms >= created_ms && now_ms - created_ms >= retention_ms;
 }
 
-ledger_err_t gateway_view_idem_get(store_txn_t *txn, const char *key, gateway_view_idem_t *rec)
+/* The record under scoped key k[0..len). */
+static ledger_err_t idem_get_scoped(store_txn_t *txn, const uint8_t *k, size_t len,
+                                    gateway_view_idem_t *rec)
 {
-    assert(txn && key && rec);
     const void *val;
     size_t size;
-    ledger_err_t err = store_get(txn, STORE_DB_IDEMPOTENCY, key, strlen(key), &val, &size);
+    ledger_err_t err = store_get(txn, STORE_DB_IDEMPOTENCY, k, len, &val, &size);
     if (err)
         return err;
     const uint8_t *bytes = val;
@@ -43,21 +57,30 @@ ledger_err_t gateway_view_idem_get(store_txn_t *txn, const char *key, gateway_vi
     return LEDGER_OK;
 }
 
-static size_t index_key(uint8_t out[GATEWAY_IDEM_INDEX_KEY_MAX], uint64_t created_ms,
-                        const char *key)
+ledger_err_t gateway_view_idem_get(store_txn_t *txn, const char *principal, const char *key,
+                                   gateway_view_idem_t *rec)
 {
-    size_t key_len = strlen(key);
-    assert(key_len <= GATEWAY_IDEMPOTENCY_KEY_MAX);
-    memcpy(out, IDEM_INDEX_PREFIX, IDEM_INDEX_PREFIX_LEN);
-    store_be64_put(out + IDEM_INDEX_PREFIX_LEN, created_ms);
-    memcpy(out + IDEM_INDEX_PREFIX_LEN + 8, key, key_len);
-    return IDEM_INDEX_PREFIX_LEN + 8 + key_len;
+    assert(txn && principal && key && rec);
+    uint8_t k[GATEWAY_IDEM_SCOPED_KEY_MAX];
+    return idem_get_scoped(txn, k, gateway_view_idem_scoped_key(k, principal, key), rec);
 }
 
-ledger_err_t gateway_view_idem_put(store_txn_t *txn, const char *key,
+static size_t index_key(uint8_t out[GATEWAY_IDEM_INDEX_KEY_MAX], uint64_t created_ms,
+                        const uint8_t *scoped, size_t scoped_len)
+{
+    assert(scoped_len <= GATEWAY_IDEM_SCOPED_KEY_MAX);
+    memcpy(out, IDEM_INDEX_PREFIX, IDEM_INDEX_PREFIX_LEN);
+    store_be64_put(out + IDEM_INDEX_PREFIX_LEN, created_ms);
+    memcpy(out + IDEM_INDEX_PREFIX_LEN + 8, scoped, scoped_len);
+    return IDEM_INDEX_PREFIX_LEN + 8 + scoped_len;
+}
+
+ledger_err_t gateway_view_idem_put(store_txn_t *txn, const char *principal, const char *key,
                                    const gateway_view_idem_t *rec)
 {
-    assert(txn && key && rec);
+    assert(txn && principal && key && rec);
+    uint8_t k[GATEWAY_IDEM_SCOPED_KEY_MAX];
+    size_t klen = gateway_view_idem_scoped_key(k, principal, key);
     uint8_t buf[IDEM_RECORD_MIN + PROTO_TRANSFER_ID_MAX];
     size_t id_len = strlen(rec->id);
     assert(id_len <= PROTO_TRANSFER_ID_MAX);
@@ -67,19 +90,22 @@ ledger_err_t gateway_view_idem_put(store_txn_t *txn, const char *key,
     buf[1 + 8 + GATEWAY_HASH_SIZE] = (uint8_t)id_len;
     memcpy(buf + IDEM_RECORD_MIN, rec->id, id_len);
     ledger_err_t err =
-        store_put(txn, STORE_DB_IDEMPOTENCY, key, strlen(key), buf, IDEM_RECORD_MIN + id_len, 0);
+        store_put(txn, STORE_DB_IDEMPOTENCY, k, klen, buf, IDEM_RECORD_MIN + id_len, 0);
     if (err)
         return err;
     uint8_t ikey[GATEWAY_IDEM_INDEX_KEY_MAX];
-    size_t ikey_len = index_key(ikey, rec->created_ms, key);
+    size_t ikey_len = index_key(ikey, rec->created_ms, k, klen);
     return store_put(txn, STORE_DB_INDEX, ikey, ikey_len, "", 0, 0);
 }
 
-ledger_err_t gateway_view_idem_unindex(store_txn_t *txn, const char *key, uint64_t created_ms)
+ledger_err_t gateway_view_idem_unindex(store_txn_t *txn, const char *principal, const char *key,
+                                       uint64_t created_ms)
 {
-    assert(txn && key);
+    assert(txn && principal && key);
+    uint8_t k[GATEWAY_IDEM_SCOPED_KEY_MAX];
+    size_t klen = gateway_view_idem_scoped_key(k, principal, key);
     uint8_t ikey[GATEWAY_IDEM_INDEX_KEY_MAX];
-    size_t ikey_len = index_key(ikey, created_ms, key);
+    size_t ikey_len = index_key(ikey, created_ms, k, klen);
     ledger_err_t err = store_del(txn, STORE_DB_INDEX, ikey, ikey_len);
     return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
 }
@@ -122,16 +148,14 @@ ledger_err_t gateway_view_idem_delete(store_txn_t *txn, const gateway_view_idem_
     assert(txn && entry);
     assert(entry->key_size >= IDEM_INDEX_KEY_MIN && entry->key_size <= GATEWAY_IDEM_INDEX_KEY_MAX);
     const uint8_t *k = entry->key;
-    size_t idem_len = entry->key_size - IDEM_INDEX_PREFIX_LEN - 8;
-    char idem_key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1];
-    memcpy(idem_key, k + IDEM_INDEX_PREFIX_LEN + 8, idem_len);
-    idem_key[idem_len] = '\0';
+    const uint8_t *scoped = k + IDEM_INDEX_PREFIX_LEN + 8;
+    size_t scoped_len = entry->key_size - IDEM_INDEX_PREFIX_LEN - 8;
     /* Delete the key only if this index entry is its current one. */
     gateway_view_idem_t rec;
     ledger_err_t err = LEDGER_OK;
-    ledger_err_t get_err = gateway_view_idem_get(txn, idem_key, &rec);
+    ledger_err_t get_err = idem_get_scoped(txn, scoped, scoped_len, &rec);
     if (get_err == LEDGER_OK && rec.created_ms == store_be64_get(k + IDEM_INDEX_PREFIX_LEN))
-        err = store_del(txn, STORE_DB_IDEMPOTENCY, idem_key, idem_len);
+        err = store_del(txn, STORE_DB_IDEMPOTENCY, scoped, scoped_len);
     else if (get_err != LEDGER_E_NOT_FOUND && get_err != LEDGER_OK && get_err != LEDGER_E_CORRUPT)
         err = get_err;
     if (!err)

@@ -1,8 +1,17 @@
 /*  gateway_view_idem.h: the gateway's idempotency keys and their age index.
 
-    Owns STORE_DB_IDEMPOTENCY (Idempotency-Key bytes -> {created_ms, request
-    hash, transfer id}) and the "idem/" keys of STORE_DB_INDEX ("idem/" + be64
-    created_ms + key bytes -> "", the keys by age, for pruning). This module is
+    Owns STORE_DB_IDEMPOTENCY (scoped key -> {created_ms, request hash,
+    transfer id}) and the "idem/" keys of STORE_DB_INDEX ("idem/" + be64
+    created_ms + scoped key -> "", the keys by age, for pruning).
+
+    Keys are scoped to the principal that sent them (store format 3): the
+    scoped key is the principal's id, a NUL byte, then the Idempotency-Key
+    bytes, so the same key from two principals is two records (neither id
+    nor key can hold a NUL: unambiguous). Keys written before format 3 had
+    no principal; the migration (gateway_migrate.h) keeps them under the
+    empty principal "", which no real principal can be (ids are 1..64
+    bytes): nobody can replay or collide with them, and they expire within
+    the retention like any key. This module is
     the only code that reads or writes them; gateway_view_submit (which
     decides replay, reuse or a new transfer) and gateway_view_prune_idempotency
     (which decides how much to delete per call) are its callers.
@@ -26,8 +35,11 @@
 #include "store.h"
 
 #define GATEWAY_HASH_SIZE 32 /* SHA-256 of the canonical request, bytes */
-/* An age index key: "idem/" + be64 created_ms + the key bytes. */
-#define GATEWAY_IDEM_INDEX_KEY_MAX (5 + 8 + GATEWAY_IDEMPOTENCY_KEY_MAX)
+#define GATEWAY_IDEM_PRINCIPAL_MAX PROTO_ACCOUNT_ID_MAX /* bytes of a principal id */
+/* A scoped key: principal + NUL + the Idempotency-Key bytes. */
+#define GATEWAY_IDEM_SCOPED_KEY_MAX (GATEWAY_IDEM_PRINCIPAL_MAX + 1 + GATEWAY_IDEMPOTENCY_KEY_MAX)
+/* An age index key: "idem/" + be64 created_ms + the scoped key. */
+#define GATEWAY_IDEM_INDEX_KEY_MAX (5 + 8 + GATEWAY_IDEM_SCOPED_KEY_MAX)
 
 /* What an idempotency key remembers. */
 typedef struct {
@@ -46,19 +58,26 @@ typedef struct {
     retention_ms old (a key from the future, after a clock step, is not). */
 bool gateway_view_idem_expired(uint64_t created_ms, uint64_t now_ms, uint64_t retention_ms);
 
-/*  Reads the record of `key` (NUL-terminated) into *rec (filled on
-    LEDGER_OK). LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, store errors. */
-ledger_err_t gateway_view_idem_get(store_txn_t *txn, const char *key, gateway_view_idem_t *rec);
+/*  The scoped key of `key` (1..GATEWAY_IDEMPOTENCY_KEY_MAX bytes) sent by
+    `principal` ("" or a principal id) into out; its length. */
+size_t gateway_view_idem_scoped_key(uint8_t out[GATEWAY_IDEM_SCOPED_KEY_MAX], const char *principal,
+                                    const char *key);
 
-/*  Writes the record of `key` and its age index entry (at rec->created_ms).
-    Store errors. */
-ledger_err_t gateway_view_idem_put(store_txn_t *txn, const char *key,
+/*  Reads the record of `key` sent by `principal` into *rec (filled on
+    LEDGER_OK). LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, store errors. */
+ledger_err_t gateway_view_idem_get(store_txn_t *txn, const char *principal, const char *key,
+                                   gateway_view_idem_t *rec);
+
+/*  Writes the record of `key` sent by `principal` and its age index entry
+    (at rec->created_ms). Store errors. */
+ledger_err_t gateway_view_idem_put(store_txn_t *txn, const char *principal, const char *key,
                                    const gateway_view_idem_t *rec);
 
-/*  Deletes the age index entry of `key` created at created_ms (the record
-    itself stays: it is about to be overwritten). An entry already gone is
-    not an error. Store errors. */
-ledger_err_t gateway_view_idem_unindex(store_txn_t *txn, const char *key, uint64_t created_ms);
+/*  Deletes the age index entry of `principal`'s `key` created at
+    created_ms (the record itself stays: it is about to be overwritten). An
+    entry already gone is not an error. Store errors. */
+ledger_err_t gateway_view_idem_unindex(store_txn_t *txn, const char *principal, const char *key,
+                                       uint64_t created_ms);
 
 /*  Fills out[0..*count_out) with up to `want` age index entries of keys
     expired at now_ms, oldest first. The cursor is closed before it returns,

@@ -39,11 +39,14 @@ async function openPage({ width, height } = {}) {
   const page = await browser.context.newPage();
   if (width) await page.setViewportSize({ width, height: height || 844 });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(`${mesh.baseUrl}/`);
+  await page.goto(`${mesh.baseUrl}/${mesh.signinFragment()}`);
   await page.locator('[data-testid=account-alice]').waitFor();
   await page.locator('[data-testid=stream-status][data-state=live]').waitFor();
   return page;
 }
+
+// GET /api/events?token=... (a glob without the query would not match it)
+const eventsUrl = (url) => url.pathname === '/api/events';
 
 function balance(page, id, what = 'balance') {
   return page.locator(`[data-testid=account-${id}] [data-testid=${what}]`);
@@ -74,7 +77,7 @@ function row(page, id, status) {
 test('an invalid amount shows an error and sends nothing', async () => {
   const page = await openPage();
   const posts = [];
-  page.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/api/transfers')) posts.push(r.url()); });
   const cases = [
     ['1.234', /two decimal/i], ['-1', /sign/i], ['1e5', /in pounds/i], ['', /enter an amount/i], ['abc', /in pounds/i], ['0', /more than/i],
   ];
@@ -224,7 +227,7 @@ test('a stream drop (gateway restarted) shows reconnecting and the page catches 
   const page = await openPage();
   const before = await mesh.accounts();
   // keep the page away from the stream until the transfer below has completed
-  await page.route('**/api/events', (route) => route.abort('connectionrefused'));
+  await page.route(eventsUrl, (route) => route.abort('connectionrefused'));
   await mesh.kill('gateway', 'SIGKILL');
   await page.locator('[data-testid=stream-status][data-state=reconnecting]').waitFor();
   await page.locator('[data-testid=reconnecting-banner]').waitFor();
@@ -235,7 +238,7 @@ test('a stream drop (gateway restarted) shows reconnecting and the page catches 
   assert.equal(sent.status, 202, JSON.stringify(sent.data));
   const done = await mesh.waitFinal(sent.data.id);
   assert.equal(done.status, 'settled');
-  await page.unroute('**/api/events');
+  await page.unroute(eventsUrl);
   await page.locator('[data-testid=stream-status][data-state=live]').waitFor({ timeout: 30000 });
   await row(page, sent.data.id, 'settled').waitFor();
   await expectText(balance(page, 'dave'), pounds(before.dave.balance - 700));
@@ -245,6 +248,37 @@ test('a stream drop (gateway restarted) shows reconnecting and the page catches 
   assert.equal(next.status, 202);
   await row(page, next.data.id, 'settled').waitFor();
   await screenshot(page, '07-caught-up');
+  await page.close();
+});
+
+test('the sign-in link signs the page in, leaves the address bar, and the principal can be switched', async () => {
+  const page = await openPage();
+  assert.ok(!page.url().includes('signin'), `the fragment is still there: ${page.url()}`);
+  const stored = JSON.parse(await page.evaluate(() => sessionStorage.getItem('ledger.session')));
+  assert.deepEqual(Object.keys(stored.keys).sort(), Object.keys(mesh.keys).sort());
+  assert.equal(await page.locator('[data-testid=principal]').inputValue(), 'operator');
+  await page.locator('[data-testid=principal]').selectOption('alice');
+  await page.locator('[data-testid=stream-status][data-state=live]').waitFor();
+  await page.locator('[data-testid=account-alice]').waitFor();
+  // alice's key now: a transfer sent from the page is alice's (her key in the header)
+  const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/transfers'));
+  await fillForm(page, { from: 'alice', to: 'bob', amount: '0.05', reference: 'as alice' });
+  await page.locator('[data-testid=send]').click();
+  assert.equal((await sent).headers().authorization, `Bearer ${mesh.keys.alice}`);
+  await screenshot(page, '09-signed-in-as-alice');
+  // a reload keeps the session of the tab (sessionStorage), without a link
+  await page.reload();
+  await page.locator('[data-testid=account-alice]').waitFor();
+  assert.equal(await page.locator('[data-testid=principal]').inputValue(), 'alice');
+  await page.close();
+});
+
+test('without a sign-in link the page says so and shows no data', async () => {
+  const page = await browser.context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(`${mesh.baseUrl}/`);
+  await page.locator('[data-testid=signed-out]').waitFor();
+  assert.equal(await page.locator('[data-testid^=account-]').count(), 0);
   await page.close();
 });
 

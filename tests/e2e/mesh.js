@@ -12,6 +12,11 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 export const NODES = ['accounts', 'fraud', 'gateway'];
+// The principals of the demo (scripts/demo.sh makes the same): an operator with every
+// scope, and one customer per demo person.
+const CUSTOMER_SCOPES = ['transfers:write', 'transfers:read', 'accounts:read', 'events:read'];
+const OPERATOR_SCOPES = [...CUSTOMER_SCOPES, 'accounts:open', 'deposits:write', 'risk:read'];
+export const CUSTOMERS = ['alice', 'bob', 'carol', 'dave', 'mallory'];
 
 const live = new Set();
 function killAllNow() {
@@ -73,6 +78,7 @@ export class Mesh {
     this.procs = {};
     this.ports = {};
     this.httpPort = 0;
+    this.keys = {}; // principal -> API key (ensureKeys); this.keys.operator on every request
     live.add(this);
   }
 
@@ -125,9 +131,37 @@ export class Mesh {
     return !!p && p.exitCode === null && p.signalCode === null;
   }
 
+  /** The demo's principals and a key of each, made once per data dir through the admin port. */
+  async ensureKeys() {
+    if (this.keys.operator) return true;
+    const admin = `http://127.0.0.1:${this.ports.gateway.admin}`;
+    const keys = {};
+    const wanted = [['operator', 'operator', OPERATOR_SCOPES], ...CUSTOMERS.map((c) => [c, 'customer', CUSTOMER_SCOPES])];
+    for (const [id, kind, scopes] of wanted) {
+      const made = await fetch(`${admin}/principals`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ id, kind, scopes }), signal: AbortSignal.timeout(2000),
+      });
+      if (made.status !== 200 && made.status !== 201) return false;
+      const key = await fetch(`${admin}/principals/${id}/keys`, { method: 'POST', signal: AbortSignal.timeout(2000) });
+      if (key.status !== 201) return false;
+      keys[id] = (await key.json()).key;
+    }
+    this.keys = keys;
+    return true;
+  }
+
+  /** The page's sign-in link fragment (scripts/demo.sh prints the same). */
+  signinFragment() {
+    return `#signin=${Buffer.from(JSON.stringify(this.keys)).toString('base64url')}`;
+  }
+
   async accountsUp() {
     try {
-      const res = await fetch(`${this.baseUrl}/api/accounts`, { signal: AbortSignal.timeout(2000) });
+      if (!(await this.ensureKeys())) return false;
+      const res = await fetch(`${this.baseUrl}/api/accounts`, {
+        headers: { Authorization: `Bearer ${this.keys.operator}` }, signal: AbortSignal.timeout(2000),
+      });
       return res.status === 200;
     } catch { return false; }
   }
@@ -148,6 +182,7 @@ export class Mesh {
       if (NODES.every((n) => this.running(n)) && (await this.accountsUp())) return this;
       for (const node of NODES) await this.kill(node);
       fs.rmSync(path.join(this.tmp, 'data'), { recursive: true, force: true });
+      this.keys = {}; // their records went with the data
     }
     throw new Error(`the mesh did not start; logs:\n${this.logs()}`);
   }
@@ -190,8 +225,12 @@ export class Mesh {
   }
 
   // --- HTTP -----------------------------------------------------------------
-  async request(method, p, { body, headers = {} } = {}) {
+  /** One request; /api paths carry the operator's key unless `as` names another principal. */
+  async request(method, p, { body, headers = {}, as = 'operator' } = {}) {
     const init = { method, headers: { ...headers }, signal: AbortSignal.timeout(10000) };
+    if (p.startsWith('/api') && this.keys[as] && !init.headers.Authorization) {
+      init.headers.Authorization = `Bearer ${this.keys[as]}`;
+    }
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
       init.headers['Content-Type'] ??= 'application/json';

@@ -21,6 +21,10 @@ import urllib.error
 import urllib.request
 
 NODES = ("accounts", "fraud", "gateway")
+# Every scope of the public API (nodes/gateway/gateway_principals.h).
+CUSTOMER_SCOPES = ["transfers:write", "transfers:read", "accounts:read", "events:read"]
+ALL_SCOPES = CUSTOMER_SCOPES + ["accounts:open", "deposits:write", "risk:read"]
+TESTER = "tester"  # the operator principal whose key every /api request carries by default
 _live = []
 
 
@@ -114,6 +118,7 @@ class Mesh:
         self.extra_env = env or {}
         self.log_level = log_level
         self.fraud_rules = None
+        self.key = None  # the tester's API key (ensure_key), sent on every /api request
         if fraud_rules is not None:
             self.fraud_rules = os.path.join(self.tmp, "fraud.rules")
             with open(self.fraud_rules, "w") as f:
@@ -175,6 +180,7 @@ class Mesh:
             for node in NODES:
                 self.kill(node)
             shutil.rmtree(os.path.join(self.tmp, "data"), ignore_errors=True)
+            self.key = None  # its record went with the data
             self.pick_ports()
         raise AssertionError("the mesh did not start; see the node logs")
 
@@ -191,10 +197,40 @@ class Mesh:
             return False
 
     def all_answer(self):
-        return all(self.answers(n) for n in NODES) and self.get("/api/accounts")[0] == 200
+        return (all(self.answers(n) for n in NODES) and self.ensure_key()
+                and self.get("/api/accounts")[0] == 200)
 
     def wait_ready(self, timeout=20.0):
-        wait_until(lambda: self.get("/api/accounts")[0] == 200, timeout, "gateway and accounts to answer")
+        wait_until(lambda: self.ensure_key() and self.get("/api/accounts")[0] == 200, timeout,
+                   "gateway and accounts to answer")
+
+    # --- principals and keys (the gateway's admin routes) --------------------
+    def admin_headers(self):
+        token = self.extra_env.get("gateway", {}).get("LEDGER_ADMIN_TOKEN")
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def principal(self, pid, kind="customer", scopes=None):
+        """Creates (or finds) principal `pid` and returns a new key of it."""
+        body = {"id": pid, "kind": kind, "scopes": CUSTOMER_SCOPES if scopes is None else scopes}
+        status, payload, _ = self.admin("gateway", "POST", "/principals", body,
+                                        headers=self.admin_headers())
+        assert status in (200, 201), (status, payload)
+        status, payload, _ = self.admin("gateway", "POST", f"/principals/{pid}/keys",
+                                        headers=self.admin_headers())
+        assert status == 201, (status, payload)
+        return payload["key"]
+
+    def revoke(self, pid, key):
+        key_id = key.split("_")[1]
+        status, payload, _ = self.admin("gateway", "DELETE", f"/principals/{pid}/keys/{key_id}",
+                                        headers=self.admin_headers())
+        assert status == 204, (status, payload)
+
+    def ensure_key(self):
+        """The tester (an operator with every scope) and its key, made once per data dir."""
+        if not self.key:
+            self.key = self.principal(TESTER, "operator", ALL_SCOPES)
+        return True
 
     def kill(self, node, sig=signal.SIGKILL):
         proc = self.procs.get(node)
@@ -243,10 +279,15 @@ class Mesh:
         self.close()
 
     # --- HTTP ----------------------------------------------------------------
-    def request(self, method, path, body=None, headers=None, port=None, timeout=10):
+    def request(self, method, path, body=None, headers=None, port=None, timeout=10, key=None):
+        """An HTTP request; on the public port, /api requests carry `key` (default: the
+        tester's; False: none) as "Authorization: Bearer" unless `headers` has one."""
         url = f"http://127.0.0.1:{port or self.http_port}{path}"
         data = None
         hdrs = dict(headers or {})
+        key = self.key if key is None else key
+        if port is None and path.startswith("/api") and key and "Authorization" not in hdrs:
+            hdrs["Authorization"] = f"Bearer {key}"
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
@@ -268,8 +309,8 @@ class Mesh:
         status, payload, _ = self.request("GET", path, **kw)
         return status, payload
 
-    def admin(self, node, method, path, **kw):
-        return self.request(method, path, port=self.ports[node]["admin"], **kw)
+    def admin(self, node, method, path, body=None, **kw):
+        return self.request(method, path, body, port=self.ports[node]["admin"], **kw)
 
     def metrics(self, node):
         """The node's /metrics, parsed (parse_metrics); read a value with sample()."""
@@ -283,12 +324,13 @@ class Mesh:
             wait_until(lambda n=node: self.admin(n, "GET", "/health")[1]["outbox_depth"] == 0,
                        timeout, f"the {node} outbox to drain")
 
-    def transfer(self, src, dst, amount, key=None, currency="GBP", reference=None):
+    def transfer(self, src, dst, amount, key=None, currency="GBP", reference=None, api_key=None):
         body = {"from": src, "to": dst, "amount": amount, "currency": currency}
         if reference is not None:
             body["reference"] = reference
         key = key or f"k-{time.monotonic_ns()}-{os.getpid()}"
-        status, payload, _ = self.request("POST", "/api/transfers", body, {"Idempotency-Key": key})
+        status, payload, _ = self.request("POST", "/api/transfers", body, {"Idempotency-Key": key},
+                                          key=api_key)
         return status, payload
 
     def transfer_status(self, tid):

@@ -27,9 +27,11 @@ class SseStream:
     """One GET /api/events: the status, the headers, then SSE blocks as dicts
     ({"id","event","data","retry","comments"})."""
 
-    def __init__(self, port, last_event_id=None, query="", timeout=10.0):
+    def __init__(self, port, last_event_id=None, query="", timeout=10.0, key=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         headers = "Host: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+        if key:
+            headers += f"Authorization: Bearer {key}\r\n"
         if last_event_id is not None:
             headers += f"Last-Event-ID: {last_event_id}\r\n"
         self.sock.sendall(f"GET /api/events{query} HTTP/1.1\r\n{headers}\r\n".encode())
@@ -165,7 +167,7 @@ class EventStreamTest(MeshTest):
             s.close()
 
     def open_stream(self, **kw):
-        s = SseStream(self.mesh.http_port, **kw)
+        s = SseStream(self.mesh.http_port, **{"key": self.mesh.key, **kw})
         self.streams.append(s)
         return s
 
@@ -275,7 +277,7 @@ class EventStreamTest(MeshTest):
         self.streams[0].close()
 
         def reopened():
-            s = SseStream(self.mesh.http_port)
+            s = SseStream(self.mesh.http_port, key=self.mesh.key)
             self.streams.append(s)
             return s.status == 200
 
@@ -296,7 +298,7 @@ class EventStreamTest(MeshTest):
         self.mesh.start("gateway")
         self.mesh.wait_ready()
         r = wait_until(lambda: (lambda x: x if x.status == 200 else None)(
-            SseStream(self.mesh.http_port, last_event_id=last_id)), 20, "the stream to reopen")
+            SseStream(self.mesh.http_port, last_event_id=last_id, key=self.mesh.key)), 20, "the stream to reopen")
         self.streams.append(r)
         # fraud's verdict and accounts' settlement are both redelivered to the restarted
         # gateway, each by its own node: they may arrive in either order.

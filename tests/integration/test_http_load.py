@@ -45,7 +45,7 @@ class HttpLoadTest(MeshTest):
         cmd = [binary, "--port", str(self.mesh.http_port), "--conns", str(CONNECTIONS),
                "--duration", str(RUN_SECONDS), "--mode", "single", "--accounts", str(ACCOUNTS),
                "--account-prefix", PREFIX, "--key-prefix", f"load{run}-{time.time_ns()}",
-               "--seed", str(run + 1)]
+               "--seed", str(run + 1), "--api-key", self.mesh.key]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_SECONDS + 60)
         self.assertEqual(done.returncode, 0, f"loadgen failed: {done.stderr[-3000:]}")
         return parse_loadgen_output(done.stdout)

@@ -266,6 +266,7 @@ class DeadLetterTest(OperatorMeshTest):
         wait_until(lambda: self.mesh.get("/api/health")[0] == 200, 20, "the gateway to answer")
         for node in NODES:
             wait_until(lambda n=node: self.mesh.admin(n, "GET", "/health")[0] == 200, 20, f"{node} admin")
+        self.mesh.ensure_key()
 
     def test_poison_message_is_dead_lettered_fixed_replayed_and_applied_once(self):
         self.start_misrouted()

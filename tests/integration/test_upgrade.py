@@ -1,9 +1,11 @@
 """Upgrades that keep the data (store/store_migrate.h): today's nodes start on
 data dirs written by an older build and migrate them.
 
-The fixtures are text dumps of the three data dirs of the build before commit
-2029660 (ledger format 1), with what that build showed (tests/fixtures/README.md
-says how they were made). Each test mdb_loads them into this mesh's data dirs.
+The fixtures are text dumps of the three data dirs of an older build, with
+what that build showed (tests/fixtures/README.md says how they were made):
+format1/ of the build before commit 2029660 (ledger format 1), format2/ of
+commit 525b033 (gateway format 2: idempotency keys without a principal). Each
+test mdb_loads them into this mesh's data dirs.
 """
 import json
 import os
@@ -15,12 +17,17 @@ from mesh import NODES, MeshTest, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FORMAT1 = os.path.join(HERE, "..", "fixtures", "format1")
+FORMAT2 = os.path.join(HERE, "..", "fixtures", "format2")
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
 
 
-def expected():
-    with open(os.path.join(FORMAT1, "expected.json")) as f:
+def expected(fixture=FORMAT1):
+    with open(os.path.join(fixture, "expected.json")) as f:
         return json.load(f)
+
+
+GATEWAY_MIGRATED = (r"event=migration_done node=gateway from=2 to=3 name=idempotency_scoped "
+                    r"ms=\d+ keys=20 index_entries=20 principal=\"\"")
 
 
 class UpgradeTest(MeshTest):
@@ -29,9 +36,9 @@ class UpgradeTest(MeshTest):
     def data_dir(self, node):
         return os.path.join(self.mesh.tmp, "data", node)
 
-    def load(self, node, dump=None):
+    def load(self, node, dump=None, fixture=FORMAT1):
         os.makedirs(self.data_dir(node), exist_ok=True)
-        subprocess.run(["mdb_load", "-f", dump or os.path.join(FORMAT1, f"{node}.dump"),
+        subprocess.run(["mdb_load", "-f", dump or os.path.join(fixture, f"{node}.dump"),
                         self.data_dir(node)], check=True, capture_output=True)
 
     def start_on_loaded_dirs(self, attempts=3):
@@ -81,20 +88,16 @@ class UpgradeTest(MeshTest):
         self.assertRegex(self.mesh.log("fraud"), r"event=migration_done node=fraud from=1 to=2 "
                          r"name=compact_risk_keys ms=\d+ risk_keys=\d+")
         self.assertIn("event=store_format_detected node=gateway version=2", self.mesh.log("gateway"))
-        self.assertNotIn("migration_started", self.mesh.log("gateway"))
+        self.assertRegex(self.mesh.log("gateway"), GATEWAY_MIGRATED)
 
         report = self.verify()
         self.assertTrue(report["ok"], report)
         self.assertEqual(report["entries"], old["verify"]["entries"])
         self.assert_old_data_kept(old)
 
-        # The gateway still knows the old idempotency keys: a replay answers the old transfer.
-        key, tid = next(iter(old["idempotency_keys"].items()))
-        t = old["transfers"][tid]
-        status, again = self.mesh.transfer(t["from"], t["to"], t["amount"], key=key,
-                                           reference=t.get("reference"))
-        self.assertIn(status, (200, 202), again)
-        self.assertEqual(again["id"], tid)
+        # The old idempotency keys belong to no principal (gateway_migrate.h): the same key
+        # sent now by a principal is a new request of that principal.
+        self.assert_old_key_is_nobodys(old)
 
         # New transfers on top of the migrated ledger.
         before = self.mesh.accounts()
@@ -108,7 +111,8 @@ class UpgradeTest(MeshTest):
         self.assertEqual(after["bob"]["balance"], before["bob"]["balance"] + 250)
         report = self.verify()
         self.assertTrue(report["ok"], report)
-        self.assertEqual(report["entries"], old["verify"]["entries"] + 3)  # hold, debit, credit
+        # hold, debit, credit of the 250 and of the old key's new transfer
+        self.assertEqual(report["entries"], old["verify"]["entries"] + 6)
 
         # A second start runs no migration and keeps everything.
         for node in NODES:
@@ -116,11 +120,49 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node in NODES:
             log = self.mesh.log(node)
-            self.assertEqual(log.count("event=migration_started"), 0 if node == "gateway" else 1,
-                             node)
-            self.assertIn(f"event=store_format_current node={node} version=2 migrations=0", log)
+            self.assertEqual(log.count("event=migration_started"), 1, node)
+            version = 3 if node == "gateway" else 2
+            self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
+                          log)
         self.assertEqual(self.mesh.accounts(), after)
         self.assertTrue(self.verify()["ok"])
+
+    def assert_old_key_is_nobodys(self, old):
+        key, tid = next(iter(old["idempotency_keys"].items()))
+        t = old["transfers"][tid]
+        status, again = self.mesh.transfer(t["from"], t["to"], t["amount"], key=key,
+                                           reference=t.get("reference"))
+        self.assertEqual(status, 202, again)
+        self.assertNotEqual(again["id"], tid)
+        self.assertEqual(self.mesh.wait_final(again["id"])["status"], t["status"])
+
+    def test_format_2_gateway_keys_are_scoped_and_the_data_kept(self):
+        old = expected(FORMAT2)
+        for node in NODES:
+            self.load(node, fixture=FORMAT2)
+        self.start_on_loaded_dirs()
+        gateway_log = self.mesh.log("gateway")
+        self.assertIn("event=migration_started node=gateway from=2 to=3 name=idempotency_scoped",
+                      gateway_log)
+        self.assertRegex(gateway_log, GATEWAY_MIGRATED)
+        for node in ("accounts", "fraud"):
+            self.assertNotIn("migration_started", self.mesh.log(node))
+        self.assert_old_data_kept(old)
+        self.assertTrue(self.verify()["ok"])
+        self.assert_old_key_is_nobodys(old)
+        # Keys are per principal from now on: one key, two principals, two transfers.
+        alice, bob = self.mesh.principal("alice"), self.mesh.principal("bob")
+        status, a = self.mesh.transfer("alice", "bob", 5, key="after-upgrade", api_key=alice)
+        self.assertEqual(status, 202, a)
+        status, b = self.mesh.transfer("alice", "bob", 5, key="after-upgrade", api_key=bob)
+        self.assertEqual(status, 202, b)
+        self.assertNotEqual(a["id"], b["id"])
+        # A second start runs nothing.
+        for node in NODES:
+            self.assertEqual(self.mesh.stop(node), 0, node)
+        self.start_on_loaded_dirs()
+        self.assertIn("event=store_format_current node=gateway version=3 migrations=0",
+                      self.mesh.log("gateway"))
 
     def test_a_crash_during_the_migration_is_finished_by_the_next_start(self):
         old = expected()

@@ -79,7 +79,7 @@ static size_t apply(fx_t *fx, gateway_batch_t *batch, uint64_t now_ms)
     node_ctx_t ctx;
     node_ctx_init(&ctx, txn, NODE, now_ms);
     size_t created = 0;
-    assert_int_equal(gateway_batch_apply(&ctx, batch, RETENTION_MS, &created), LEDGER_OK);
+    assert_int_equal(gateway_batch_apply(&ctx, batch, "tester", RETENTION_MS, &created), LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     node_ctx_fini(&ctx);
     return created;
@@ -330,7 +330,7 @@ static void test_apply_can_run_again_after_an_abort(void **state)
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
     node_ctx_t ctx;
     node_ctx_init(&ctx, txn, NODE, T0_MS);
-    assert_int_equal(gateway_batch_apply(&ctx, batch, RETENTION_MS, NULL), LEDGER_OK);
+    assert_int_equal(gateway_batch_apply(&ctx, batch, "tester", RETENTION_MS, NULL), LEDGER_OK);
     store_txn_abort(&txn);
     node_ctx_fini(&ctx);
     assert_int_equal(apply(fx, batch, T0_MS), 1);

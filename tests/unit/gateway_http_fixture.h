@@ -6,7 +6,11 @@
       write transaction, then gateway_http_finish_taken), and after a
       commit "publishes" what its ctx emitted and counts a relay wake-up,
       as node.c does after a commit that put entries in the outbox.
-    - a tiny blocking HTTP/1.1 client (one request per connection).
+    - a tiny blocking HTTP/1.1 client (one request per connection). It
+      sends "Authorization: Bearer <key>" of the test principal ("tester",
+      an operator with every scope, made by test_loop_start) unless the
+      request's headers carry an Authorization of their own or
+      test_auth_header is emptied.
 
     Include it after cmocka.h, with _GNU_SOURCE defined first (strcasestr). Every function is static
    inline, so a test file uses what it needs.
@@ -45,7 +49,29 @@ typedef struct {
     atomic_int relay_wakes; /* commits that put messages in the outbox */
     atomic_int published;   /* transfer.requested messages published after a commit */
     node_ctx_t ctx;
+    gateway_auth_t *auth;
 } test_loop_t;
+
+/* "Authorization: Bearer lk_...\r\n" of the test principal, sent by http_call_full. */
+static char test_auth_header[GATEWAY_KEY_TEXT_LEN + 32];
+
+static inline ledger_err_t test_seed_principal(store_txn_t *txn, void *arg)
+{
+    (void)arg;
+    gateway_principal_t p = {.id = "tester",
+                             .kind = GATEWAY_PRINCIPAL_OPERATOR,
+                             .scopes = GATEWAY_SCOPES_ALL,
+                             .created_ms = 1};
+    bool created;
+    gateway_key_t key;
+    char text[GATEWAY_KEY_TEXT_LEN + 1];
+    ledger_err_t err = gateway_principals_put(txn, &p, &created);
+    if (!err)
+        err = gateway_principals_key_create(txn, p.id, 1, &key, text);
+    if (!err)
+        snprintf(test_auth_header, sizeof test_auth_header, "Authorization: Bearer %s\r\n", text);
+    return err;
+}
 
 static inline void test_loop_wake(void *arg)
 {
@@ -111,6 +137,10 @@ static inline gateway_http_t *test_loop_start(test_loop_t *loop, store_t *store,
     node_ctx_init(&loop->ctx, NULL, config.node_name, 0);
     config.wake = test_loop_wake;
     config.wake_arg = loop;
+    gateway_auth_config_t ac = {0};
+    assert_int_equal(gateway_auth_new(&ac, &loop->auth), LEDGER_OK);
+    config.auth = loop->auth;
+    assert_int_equal(store_write(store, test_seed_principal, NULL), LEDGER_OK);
     assert_int_equal(gateway_http_start(&config, &loop->gw), LEDGER_OK);
     assert_true(gateway_http_port(loop->gw) > 0);
     assert_int_equal(pthread_create(&loop->thread, NULL, test_loop_main, loop), 0);
@@ -127,6 +157,7 @@ static inline void test_loop_stop(test_loop_t *loop)
     pthread_join(loop->thread, NULL);
     gateway_http_destroy(&loop->gw);
     assert_null(loop->gw);
+    gateway_auth_destroy(&loop->auth);
     node_ctx_fini(&loop->ctx);
     pthread_cond_destroy(&loop->cond);
     pthread_mutex_destroy(&loop->lock);
@@ -156,8 +187,10 @@ static inline void http_call_full(uint16_t port, const char *method, const char 
     assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
     char *request = malloc(65536);
     assert_non_null(request);
-    int n = snprintf(request, 65536, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s",
-                     method, path, headers ? headers : "");
+    const char *auth = headers && strcasestr(headers, "Authorization:") ? "" : test_auth_header;
+    int n =
+        snprintf(request, 65536, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s%s",
+                 method, path, auth, headers ? headers : "");
     if (body)
         n += snprintf(request + n, 65536 - (size_t)n, "Content-Length: %zu\r\n", strlen(body));
     n += snprintf(request + n, 65536 - (size_t)n, "\r\n%s", body && send_body ? body : "");

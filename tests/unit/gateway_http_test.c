@@ -403,9 +403,9 @@ static void test_http_chunked_body_over_the_cap_is_413(void **state)
     char request[2048];
     int n = snprintf(request, sizeof request,
                      "POST /api/transfers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" JSON_HEADERS
-                     "Idempotency-Key: k\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "%sIdempotency-Key: k\r\nTransfer-Encoding: chunked\r\n\r\n"
                      "%zx\r\n%s\r\n0\r\n\r\n",
-                     strlen(big), big);
+                     test_auth_header, strlen(big), big);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(gateway_http_port(gw))};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -44,8 +44,8 @@ static int stream_open(uint16_t port, const char *extra_headers)
     assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
     char request[512];
     int n =
-        snprintf(request, sizeof request, "GET /api/events HTTP/1.1\r\nHost: localhost\r\n%s\r\n",
-                 extra_headers ? extra_headers : "");
+        snprintf(request, sizeof request, "GET /api/events HTTP/1.1\r\nHost: localhost\r\n%s%s\r\n",
+                 test_auth_header, extra_headers ? extra_headers : "");
     assert_int_equal(write(fd, request, (size_t)n), n);
     return fd;
 }

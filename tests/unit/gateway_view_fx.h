@@ -67,21 +67,30 @@ static inline gateway_transfer_request_t request(const char *from, const char *t
     return req;
 }
 
-/* Submits in its own write transaction; commits on success, aborts otherwise. */
-static inline ledger_err_t submit(fx_t *fx, const char *key, const gateway_transfer_request_t *req,
-                                  uint64_t now_ms, gateway_submit_result_t *out)
+/*  Submits as `principal` in its own write transaction; commits on success, aborts
+    otherwise. */
+static inline ledger_err_t submit_as(fx_t *fx, const char *principal, const char *key,
+                                     const gateway_transfer_request_t *req, uint64_t now_ms,
+                                     gateway_submit_result_t *out)
 {
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
     node_ctx_t ctx;
     node_ctx_init(&ctx, txn, NODE, now_ms);
-    ledger_err_t err = gateway_view_submit(&ctx, req, key, RETENTION_MS, out);
+    ledger_err_t err = gateway_view_submit(&ctx, principal, req, key, RETENTION_MS, out);
     if (err == LEDGER_OK)
         assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     else
         store_txn_abort(&txn);
     node_ctx_fini(&ctx);
     return err;
+}
+
+/* Submits as the principal "tester" (submit_as). */
+static inline ledger_err_t submit(fx_t *fx, const char *key, const gateway_transfer_request_t *req,
+                                  uint64_t now_ms, gateway_submit_result_t *out)
+{
+    return submit_as(fx, "tester", key, req, now_ms, out);
 }
 
 static inline void submit_ok(fx_t *fx, const char *key, const gateway_transfer_request_t *req,

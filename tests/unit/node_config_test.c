@@ -105,6 +105,10 @@ static void test_bad_values_are_refused_with_a_reason(void **state)
         {"--checkpoint-chunk", "0", "checkpoint-chunk"},
         {"--checkpoint-chunk", "1000001", "checkpoint-chunk"},
         {"--prealloc-bytes", "1073741825", "prealloc-bytes"},
+        {"--customer-rate", "0", "customer-/operator-rate"},
+        {"--customer-burst", "10000001", "customer-/operator-rate"},
+        {"--operator-rate", "0", "customer-/operator-rate"},
+        {"--operator-burst", "0", "customer-/operator-rate"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         node_config_t c;
@@ -233,6 +237,26 @@ static void test_help_is_reported_not_an_error(void **state)
     assert_true(c.help);
 }
 
+static void test_rate_limits_default_above_the_benchmark_and_can_be_set(void **state)
+{
+    (void)state;
+    node_config_t c;
+    char why[256] = "";
+    char *none[] = {"node", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 1, none, why), LEDGER_OK);
+    assert_int_equal(c.customer_rate, 20000);
+    assert_int_equal(c.customer_burst, 40000);
+    assert_int_equal(c.operator_rate, 50000);
+    assert_int_equal(c.operator_burst, 100000);
+    setenv("LEDGER_CUSTOMER_RATE", "7", 1);
+    char *argv[] = {"node", "--customer-burst", "9", "--operator-rate=11", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 4, argv, why), LEDGER_OK);
+    unsetenv("LEDGER_CUSTOMER_RATE");
+    assert_int_equal(c.customer_rate, 7);
+    assert_int_equal(c.customer_burst, 9);
+    assert_int_equal(c.operator_rate, 11);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +275,8 @@ int main(void)
                                clean_environment),
         cmocka_unit_test_setup(test_tls_cert_without_key_is_refused, clean_environment),
         cmocka_unit_test_setup(test_insecure_http_with_a_certificate_is_refused, clean_environment),
+        cmocka_unit_test_setup(test_rate_limits_default_above_the_benchmark_and_can_be_set,
+                               clean_environment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 // answers and stream events into the transfer state (lib/events.js), and
 // keeps the accounts fresh. Everything that decides something lives in lib/.
 import { reactive, shallowRef, computed } from 'vue';
-import { ApiError, getAccounts, listTransfers, getTransfer, postTransfer, newIdempotencyKey, UNREACHABLE } from './lib/api.js';
+import { ApiError, getAccounts, listTransfers, getTransfer, getStreamToken, postTransfer, newIdempotencyKey, setApiKey, UNREACHABLE } from './lib/api.js';
+import { signInFromLocation, writeSession } from './lib/session.js';
 import {
   initialState, applyEvent, applySnapshot, addOptimistic, updateOptimistic,
   removeOptimistic, reconcileOptimistic, transferList, localId,
@@ -19,7 +20,34 @@ export const ui = reactive({
   streamDetail: '',
   selectedId: null,
   notes: [], // [{id, kind: 'info'|'error'|'success', text}]
+  principals: [], // the names the page holds keys of (lib/session.js)
+  principal: null, // the one it speaks as
 });
+
+// --- who the page speaks as ------------------------------------------------------
+let session = { keys: {}, current: null };
+
+/** Reads the sign-in link (or the stored session) once, at start. */
+export function initSession() {
+  session = signInFromLocation(window.location, window.history, window.sessionStorage);
+  ui.principals = Object.keys(session.keys);
+  ui.principal = session.current;
+  setApiKey(session.keys[session.current]);
+}
+
+/** Speaks as `name` from now on: everything shown is fetched again with its key. */
+export function switchPrincipal(name) {
+  if (!session.keys[name]) return;
+  session = { ...session, current: name };
+  writeSession(window.sessionStorage, session);
+  ui.principal = name;
+  setApiKey(session.keys[name]);
+  set(initialState());
+  ui.selectedId = null;
+  refreshAccounts();
+  refreshTransfers();
+  connectStream();
+}
 
 const requests = new Map(); // idempotency key -> request body, for retries
 
@@ -84,13 +112,39 @@ let retryTimer = null;
 let retryDelay = 1000;
 let everOpen = false;
 
-export function connectStream() {
+let streamGeneration = 0;
+
+/** Retries connectStream after a backoff (the stream was refused or its token could not be had). */
+function retryStream(detail) {
+  ui.stream = 'reconnecting';
+  ui.streamDetail = detail;
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(connectStream, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 15000);
+}
+
+/**
+ * Opens GET /api/events with a fresh one-use stream token (EventSource cannot
+ * send the API key as a header). A token is good once: every reconnect asks
+ * for a new one.
+ */
+export async function connectStream() {
   clearTimeout(retryTimer);
   if (source) source.close();
+  source = null;
+  const generation = ++streamGeneration;
   if (typeof EventSource === 'undefined') { ui.stream = 'reconnecting'; ui.streamDetail = 'this browser has no EventSource'; return; }
-  const es = new EventSource('/api/events');
-  source = es;
   if (ui.stream !== 'live') ui.stream = everOpen ? 'reconnecting' : 'connecting';
+  let token;
+  try {
+    token = await getStreamToken();
+  } catch (e) {
+    if (generation === streamGeneration) retryStream(e instanceof ApiError ? e.message : UNREACHABLE);
+    return;
+  }
+  if (generation !== streamGeneration) return; // another connect (a principal switch) won
+  const es = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
+  source = es;
   es.onopen = () => {
     if (source !== es) return;
     ui.stream = 'live';
@@ -120,13 +174,14 @@ export function connectStream() {
     if (source !== es) return;
     ui.stream = 'reconnecting';
     if (es.readyState === EventSource.CLOSED) {
-      // the gateway answered but refused the stream (e.g. 503 too_many_streams):
-      // the browser gives up on its own, so try again with a backoff
-      ui.streamDetail = 'the gateway refused the live stream; trying again';
-      retryTimer = setTimeout(connectStream, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 15000);
+      // the gateway answered but refused the stream (503 too_many_streams, or 401
+      // for a token already used by the browser's own reconnect): the browser gives
+      // up on its own, so try again with a new token after a backoff
+      retryStream('the gateway refused the live stream; trying again');
     } else {
-      ui.streamDetail = 'connection to the gateway lost; reconnecting';
+      // the browser reconnects by itself, with the used token: close and start over
+      es.close();
+      if (source === es) retryStream('connection to the gateway lost; reconnecting');
     }
   };
 }

@@ -43,11 +43,19 @@ export function friendlyError(code, field, serverMessage) {
     case 'not_found': return 'Not found.';
     case 'method_not_allowed': return 'That action is not allowed.';
     case 'internal_error': return 'The gateway hit an internal error.';
+    case 'unauthenticated': return 'Not signed in, or this key was revoked: open the sign-in link from scripts/demo.sh again.';
+    case 'forbidden': return 'The principal you are signed in as may not do that.';
+    case 'rate_limited': return 'Too many requests from this principal: wait a moment and try again.';
     default: return serverMessage || 'Something went wrong.';
   }
 }
 
 export const UNREACHABLE = 'The gateway cannot be reached. Check that the demo is running; your transfer can be retried safely.';
+
+// The API key of the principal the page speaks as (lib/session.js); every
+// request carries it as "Authorization: Bearer <key>".
+let apiKey = null;
+export function setApiKey(key) { apiKey = key || null; }
 
 /**
  * Sends one request. Resolves to {status, data, headers} for 2xx answers;
@@ -56,6 +64,7 @@ export const UNREACHABLE = 'The gateway cannot be reached. Check that the demo i
 export async function apiRequest(method, path, { body, headers = {}, fetchImpl, timeoutMs = 15000 } = {}) {
   const doFetch = fetchImpl || globalThis.fetch.bind(globalThis);
   const init = { method, headers: { Accept: 'application/json', ...headers } };
+  if (apiKey && !init.headers.Authorization) init.headers.Authorization = `Bearer ${apiKey}`;
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers['Content-Type'] = 'application/json';
@@ -103,6 +112,8 @@ export function newIdempotencyKey() {
 
 export const getAccounts = (o) => apiRequest('GET', '/api/accounts?limit=200', o).then((r) => r.data.accounts || []);
 export const listTransfers = (limit = 50, o) => apiRequest('GET', `/api/transfers?limit=${limit}`, o).then((r) => r.data.transfers || []);
+/** A one-use token for GET /api/events?token= (EventSource cannot send the key). */
+export const getStreamToken = (o) => apiRequest('POST', '/api/stream-tokens', o).then((r) => r.data.token);
 export const getTransfer = (id, o) => apiRequest('GET', `/api/transfers/${encodeURIComponent(id)}`, o).then((r) => r.data);
 
 /** POST /api/transfers with the given key. Resolves to {transfer, replayed}. */

@@ -1,0 +1,87 @@
+/* gateway_guard.c: the checks and refusals of gateway_guard.h. */
+#include "gateway_guard.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "gateway_reply.h"
+
+#define RETRY_AFTER_TEXT 24 /* digits of a Retry-After value */
+
+static enum MHD_Result unauthenticated(struct MHD_Connection *conn, const char *message)
+{
+    gateway_reply_header_t h = {"WWW-Authenticate", "Bearer"};
+    gateway_request_error_t err;
+    gateway_request_fail(&err, MHD_HTTP_UNAUTHORIZED, "unauthenticated", NULL, "%s", message);
+    return gateway_reply_error(conn, &err, &h, 1);
+}
+
+/* The caller of a ?token= stream token, redeemed now. */
+static bool redeem_token(gateway_auth_t *auth, struct MHD_Connection *conn, const char *token,
+                         gateway_auth_caller_t *caller, enum MHD_Result *answered)
+{
+    if (gateway_auth_stream_token_redeem(auth, token, strlen(token), caller))
+        return true;
+    *answered = unauthenticated(conn, "the stream token is unknown, used or expired: "
+                                      "POST /api/stream-tokens for a new one");
+    return false;
+}
+
+bool gateway_guard_check(gateway_auth_t *auth, store_t *store, struct MHD_Connection *conn,
+                         uint32_t scope, bool token_ok, gateway_auth_caller_t *caller_out,
+                         enum MHD_Result *answered)
+{
+    assert(auth && store && conn && caller_out && answered);
+    const char *header =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *token =
+        token_ok ? MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token") : NULL;
+    if (!header && token)
+        return redeem_token(auth, conn, token, caller_out, answered);
+    uint64_t retry_s = 0;
+    switch (gateway_auth_check(auth, store, header, scope, caller_out, &retry_s)) {
+    case GATEWAY_AUTH_OK:
+        return true;
+    case GATEWAY_AUTH_UNAUTHENTICATED:
+        *answered = unauthenticated(conn, "send a valid API key: Authorization: Bearer lk_...");
+        return false;
+    case GATEWAY_AUTH_FORBIDDEN:
+        *answered = gateway_reply_errorf(conn, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+                                         "this key's principal lacks the scope %s",
+                                         gateway_scope_name(scope));
+        return false;
+    case GATEWAY_AUTH_RATE_LIMITED: {
+        char value[RETRY_AFTER_TEXT];
+        snprintf(value, sizeof value, "%" PRIu64, retry_s);
+        gateway_reply_header_t h = {"Retry-After", value};
+        gateway_request_error_t err;
+        gateway_request_fail(&err, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", NULL,
+                             "too many requests from this principal: retry after %s s", value);
+        *answered = gateway_reply_error(conn, &err, &h, 1);
+        return false;
+    }
+    case GATEWAY_AUTH_UNAVAILABLE:
+        break;
+    }
+    *answered = gateway_reply_errorf(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable",
+                                     NULL, "the gateway could not read its key records");
+    return false;
+}
+
+enum MHD_Result gateway_guard_issue_stream_token(gateway_auth_t *auth, struct MHD_Connection *conn,
+                                                 const gateway_auth_caller_t *caller)
+{
+    assert(auth && conn && caller);
+    char token[GATEWAY_AUTH_STREAM_TOKEN_LEN + 1];
+    uint64_t expires_ms;
+    if (!gateway_auth_stream_token_issue(auth, caller, token, &expires_ms))
+        return gateway_reply_errorf(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded", NULL,
+                                    "too many stream tokens are out: retry in a minute");
+    char at[CLOCK_UTC_TEXT_SIZE];
+    clock_format_utc(clock_wall_ms() + GATEWAY_AUTH_STREAM_TOKEN_TTL_MS, at);
+    return gateway_reply_json(conn, MHD_HTTP_CREATED,
+                              json_pack("{s:s,s:s}", "token", token, "expires_at", at), NULL, 0);
+}

@@ -1,0 +1,42 @@
+/*  gateway_guard.h: the public API's door: the one place where a request's
+    key, scope and rate are checked (gateway_auth.h) and refused, called by
+    the router (gateway_http.c) for every /api route before its handler, and
+    the route that issues stream tokens.
+
+      401 unauthenticated  no key, a malformed, unknown or revoked one; with
+                           "WWW-Authenticate: Bearer" (one answer for all:
+                           nothing tells a prober which it was)
+      403 forbidden        a valid key without the route's scope
+      429 rate_limited     past the principal's bucket, with Retry-After (s)
+      503 storage_unavailable  the key records could not be read
+
+    GET /api/events may instead carry ?token=<stream token> (EventSource
+    cannot send headers): a token from POST /api/stream-tokens, redeemed
+    once, within GATEWAY_AUTH_STREAM_TOKEN_TTL_MS, for the principal that
+    asked; an open stream may outlive it.
+
+    What it owns: nothing. Errors: as above. Threads: MHD worker threads.
+*/
+#ifndef LEDGER_GATEWAY_GUARD_H
+#define LEDGER_GATEWAY_GUARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <microhttpd.h>
+#include "gateway_auth.h"
+#include "store.h"
+
+/*  Checks the request on `conn` for `scope` (a GATEWAY_SCOPE_* bit;
+    token_ok: a ?token= stream token is accepted instead of the header). true
+    with *caller_out filled: go on. false: an answer was queued, its MHD
+    verdict in *answered. */
+bool gateway_guard_check(gateway_auth_t *auth, store_t *store, struct MHD_Connection *conn,
+                         uint32_t scope, bool token_ok, gateway_auth_caller_t *caller_out,
+                         enum MHD_Result *answered);
+
+/*  POST /api/stream-tokens for `caller` (already checked for events:read):
+    201 {"token","expires_at"}, or 503 overloaded when too many are out. */
+enum MHD_Result gateway_guard_issue_stream_token(gateway_auth_t *auth, struct MHD_Connection *conn,
+                                                 const gateway_auth_caller_t *caller);
+
+#endif

@@ -1,0 +1,39 @@
+/*  gateway_migrate.h: the gateway store's formats and their migrations
+    (store/store_migrate.h runs them at start, before anything reads the store).
+
+      2  the gateway's records as of ledger format 1 (transfer views, event
+         log, idempotency keys keyed by the Idempotency-Key alone). A dir
+         without a version key (any earlier build) is format 2.
+      3  idempotency keys scoped to the principal (gateway_view_idem.h:
+         principal + NUL + key, in STORE_DB_IDEMPOTENCY and in the "idem/"
+         age index), and the principals' and keys' records under "auth/"
+         (gateway_principals.h; new records: nothing to migrate).
+
+    Migration 2 -> 3 (idempotency_scoped): every format-2 idempotency record
+    and age index entry is rewritten under the reserved principal "" (its
+    key becomes NUL + key). "" is no principal id (ids are 1..64 bytes), so
+    no caller can replay an old key or collide with it: a key sent again
+    after the upgrade is a new request of its sender. The old keys are kept
+    only so that the pruner retires them with their age like any other
+    (they expire within the retention, 24 h by default). Keeping them under
+    their real sender is impossible: format 2 never recorded one. It runs
+    in batches of GATEWAY_MIGRATE_BATCH entries inside the one transaction
+    store_migrate.h gives it; a format-2 key is one whose scoped part holds
+    no NUL (Idempotency-Keys are visible ASCII), so a rerun after a crash
+    skips nothing and rewrites nothing twice.
+
+    What it owns: nothing; the plan is static. Errors: store errors,
+    LEDGER_E_NOMEM. Threads: the thread that opened the store, at start.
+*/
+#ifndef LEDGER_GATEWAY_MIGRATE_H
+#define LEDGER_GATEWAY_MIGRATE_H
+
+#include "store_migrate.h"
+
+#define GATEWAY_STORE_FORMAT 3
+#define GATEWAY_MIGRATE_BATCH 512 /* entries collected per cursor walk */
+
+/* The plan for node_app_t.migrate. */
+extern const store_migrate_plan_t gateway_migrate_plan;
+
+#endif

@@ -1,0 +1,246 @@
+/*  admin_http_test.c: the table of node routes of the admin server
+    (admin_http.h): method and path pattern with {} segments, the body handed
+    to the handler, 204 without a body, 405 for another method, 413 past
+    ADMIN_BODY_MAX, and the admin token on these routes too. A real node (not
+    running) and a real server on a loopback port. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "admin_http.h"
+#include "node.h"
+#include "node_config.h"
+#include "node_log.h"
+#include "test_dir.h"
+
+#define TOKEN "t0ken"
+
+typedef struct {
+    char dir[64];
+    char data_dir[128];
+    node_t *node;
+    admin_http_t *admin;
+    uint16_t port;
+    int calls;
+    char last_params[2][ADMIN_PARAM_MAX + 1];
+    char last_body[64];
+} fx_t;
+
+static ledger_err_t apply_nothing(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
+                                  size_t why_size)
+{
+    (void)ctx, (void)msg, (void)app, (void)why, (void)why_size;
+    return LEDGER_OK;
+}
+
+static unsigned echo(store_t *store, const admin_request_t *req, json_t **out, void *arg)
+{
+    fx_t *fx = arg;
+    assert_non_null(store);
+    fx->calls++;
+    for (size_t i = 0; i < req->param_count && i < 2; i++)
+        snprintf(fx->last_params[i], sizeof fx->last_params[i], "%s", req->params[i]);
+    snprintf(fx->last_body, sizeof fx->last_body, "%.*s", (int)req->body_len,
+             req->body ? req->body : "");
+    *out = json_pack("{s:I}", "params", (json_int_t)req->param_count);
+    return 201;
+}
+
+static unsigned nothing(store_t *store, const admin_request_t *req, json_t **out, void *arg)
+{
+    (void)store, (void)req;
+    ((fx_t *)arg)->calls++;
+    *out = NULL;
+    return 204;
+}
+
+static const admin_route_t routes[] = {
+    {"POST", "/things", echo},
+    {"POST", "/things/{}/parts/{}", echo},
+    {"DELETE", "/things/{}", nothing},
+};
+
+static uint16_t free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+static void start(fx_t *fx, const char *token)
+{
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/admin_http_test.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->data_dir, sizeof fx->data_dir, "%s/data", fx->dir);
+    char data_flag[160];
+    snprintf(data_flag, sizeof data_flag, "--data-dir=%s", fx->data_dir);
+    char inbox_flag[] = "--inbox=tcp://127.0.0.1:*", feed_flag[] = "--feed=tcp://127.0.0.1:*";
+    char *argv[] = {"admin_http_test", data_flag,        inbox_flag,
+                    feed_flag,         "--admin-port=0", "--prealloc-bytes=0"};
+    node_config_t config;
+    char why[256];
+    assert_int_equal(node_config_load(&config, NODE_KIND_GATEWAY, 6, argv, why, sizeof why),
+                     LEDGER_OK);
+    node_log_init("admin_http_test", NODE_LOG_ERROR);
+    node_app_t app = {.apply = apply_nothing};
+    assert_int_equal(node_new(&config, &app, &fx->node), LEDGER_OK);
+    fx->port = free_port();
+    admin_http_config_t ac = {.host = "127.0.0.1",
+                              .port = fx->port,
+                              .token = token,
+                              .node = fx->node,
+                              .routes = routes,
+                              .route_count = sizeof routes / sizeof routes[0],
+                              .routes_arg = fx};
+    assert_int_equal(admin_http_start(&ac, &fx->admin), LEDGER_OK);
+}
+
+static int setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    start(fx, NULL);
+    *state = fx;
+    return 0;
+}
+
+static int setup_token(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    start(fx, TOKEN);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    admin_http_destroy(&fx->admin);
+    node_destroy(&fx->node);
+    test_remove_dir(fx->data_dir);
+    test_remove_dir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* One request (Connection: close); the status, and the answer's text in raw. */
+static int call(fx_t *fx, const char *method, const char *path, const char *headers,
+                const char *body, size_t body_len, char *raw, size_t raw_size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(fx->port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    char head[512];
+    int n =
+        snprintf(head, sizeof head,
+                 "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
+                 method, path, headers ? headers : "", body_len);
+    assert_int_equal(write(fd, head, (size_t)n), n);
+    size_t sent = 0;
+    while (sent < body_len) {
+        ssize_t w = write(fd, body + sent, body_len - sent);
+        if (w <= 0)
+            break; /* the server may answer and close before taking it all (413) */
+        sent += (size_t)w;
+    }
+    size_t got = 0;
+    ssize_t r;
+    while (got < raw_size - 1 && (r = read(fd, raw + got, raw_size - 1 - got)) > 0)
+        got += (size_t)r;
+    raw[got] = '\0';
+    close(fd);
+    int status = 0;
+    assert_int_equal(sscanf(raw, "HTTP/1.1 %d", &status), 1);
+    return status;
+}
+
+static void test_a_table_route_gets_its_params_and_body(void **state)
+{
+    fx_t *fx = *state;
+    char raw[4096];
+    const char *body = "{\"a\":1}";
+    assert_int_equal(
+        call(fx, "POST", "/things/t1/parts/p-2", NULL, body, strlen(body), raw, sizeof raw), 201);
+    assert_string_equal(fx->last_params[0], "t1");
+    assert_string_equal(fx->last_params[1], "p-2");
+    assert_string_equal(fx->last_body, body);
+    assert_non_null(strstr(raw, "{\"params\":2}"));
+    assert_int_equal(call(fx, "DELETE", "/things/t1", NULL, "", 0, raw, sizeof raw), 204);
+    assert_int_equal(fx->calls, 2);
+}
+
+static void test_another_method_is_405_and_another_path_404(void **state)
+{
+    fx_t *fx = *state;
+    char raw[4096];
+    assert_int_equal(call(fx, "GET", "/things/t1", NULL, "", 0, raw, sizeof raw), 405);
+    assert_int_equal(call(fx, "POST", "/things/t1/parts", NULL, "", 0, raw, sizeof raw), 404);
+    assert_int_equal(call(fx, "POST", "/things//parts/x", NULL, "", 0, raw, sizeof raw), 404);
+    char longer[160] = "/things/";
+    memset(longer + 8, 'a', ADMIN_PARAM_MAX + 1);
+    assert_int_equal(call(fx, "DELETE", longer, NULL, "", 0, raw, sizeof raw), 404);
+    assert_int_equal(fx->calls, 0);
+}
+
+static void test_a_body_over_the_cap_is_413_and_reaches_no_handler(void **state)
+{
+    fx_t *fx = *state;
+    char raw[4096];
+    size_t size = ADMIN_BODY_MAX + 1;
+    char *big = malloc(size);
+    assert_non_null(big);
+    memset(big, 'x', size);
+    assert_int_equal(call(fx, "POST", "/things", NULL, big, size, raw, sizeof raw), 413);
+    free(big);
+    assert_int_equal(fx->calls, 0);
+}
+
+static void test_table_routes_need_the_admin_token_when_one_is_set(void **state)
+{
+    fx_t *fx = *state;
+    char raw[4096];
+    assert_int_equal(call(fx, "POST", "/things", NULL, "{}", 2, raw, sizeof raw), 401);
+    assert_int_equal(
+        call(fx, "POST", "/things", "Authorization: Bearer nope\r\n", "{}", 2, raw, sizeof raw),
+        401);
+    assert_int_equal(fx->calls, 0);
+    assert_int_equal(call(fx, "POST", "/things", "Authorization: Bearer " TOKEN "\r\n", "{}", 2,
+                          raw, sizeof raw),
+                     201);
+    assert_int_equal(fx->calls, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_a_table_route_gets_its_params_and_body, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_another_method_is_405_and_another_path_404, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_body_over_the_cap_is_413_and_reaches_no_handler,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table_routes_need_the_admin_token_when_one_is_set,
+                                        setup_token, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,71 @@
+/*  gateway_view_idem_test.c: idempotency keys are scoped to the principal
+    (gateway_view_idem.h, store format 3): the same key from two principals is
+    two transfers, a replay is only the same principal's, and pruning deletes
+    scoped keys like any other. */
+#define _GNU_SOURCE /* mkdtemp */
+#include "gateway_view_fx.h"
+
+static void test_the_same_key_from_two_principals_makes_two_transfers(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t a, b, again;
+    assert_int_equal(submit_as(fx, "alice", "key-1", &req, T0_MS, &a), LEDGER_OK);
+    assert_int_equal(submit_as(fx, "bob", "key-1", &req, T0_MS, &b), LEDGER_OK);
+    assert_false(a.replayed);
+    assert_false(b.replayed);
+    assert_string_not_equal(a.id, b.id);
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 2);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 2);
+    assert_int_equal(submit_as(fx, "bob", "key-1", &req, T0_MS + 1, &again), LEDGER_OK);
+    assert_true(again.replayed);
+    assert_string_equal(again.id, b.id);
+}
+
+static void test_another_principals_key_is_not_a_reuse(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_transfer_request_t other = request("alice", "bob", 501);
+    gateway_submit_result_t res;
+    assert_int_equal(submit_as(fx, "alice", "key-1", &req, T0_MS, &res), LEDGER_OK);
+    /* mallory cannot claim alice's key: for mallory it is a new key. */
+    assert_int_equal(submit_as(fx, "mallory", "key-1", &other, T0_MS, &res), LEDGER_OK);
+    assert_false(res.replayed);
+    assert_int_equal(submit_as(fx, "alice", "key-1", &other, T0_MS, &res), LEDGER_E_EXISTS);
+}
+
+static void test_scoped_keys_are_pruned_and_the_reserved_principal_is_its_own_scope(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    assert_int_equal(submit_as(fx, "", "key-1", &req, T0_MS, &res), LEDGER_OK);
+    assert_int_equal(submit_as(fx, "alice", "key-1", &req, T0_MS, &res), LEDGER_OK);
+    assert_false(res.replayed);
+    assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 2);
+    store_txn_t *txn = NULL;
+    size_t pruned = 0;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    assert_int_equal(
+        gateway_view_prune_idempotency(txn, T0_MS + RETENTION_MS, RETENTION_MS, 100, &pruned),
+        LEDGER_OK);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    assert_int_equal(pruned, 2);
+    assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 0);
+    assert_int_equal(count_prefix(fx, STORE_DB_INDEX, "idem/"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_the_same_key_from_two_principals_makes_two_transfers,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_another_principals_key_is_not_a_reuse, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_scoped_keys_are_pruned_and_the_reserved_principal_is_its_own_scope, setup,
+            teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
