@@ -12,8 +12,11 @@
     Migration 2 -> 3 (idempotency_scoped): every format-2 idempotency record
     and age index entry is rewritten under the reserved principal "" (its
     key becomes NUL + key). "" is no principal id (ids are 1..64 bytes), so
-    no caller can replay an old key or collide with it: a key sent again
-    after the upgrade is a new request of its sender. The old keys are kept
+    no caller collides with an old key: the same key with another body is
+    a new request of its sender, while the same key with the same body
+    (the retry of a request sent before the upgrade) is answered as the
+    replay of the old transfer, so nothing is applied twice across an
+    upgrade (gateway_view.c). The old keys are kept
     only so that the pruner retires them with their age like any other
     (they expire within the retention, 24 h by default). Keeping them under
     their real sender is impossible: format 2 never recorded one. It runs

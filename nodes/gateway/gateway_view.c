@@ -246,9 +246,41 @@ static void fill_result(const gateway_view_record_t *rec, bool replayed, const c
     out->request = rec->req;
     text_copy_cut(out->message_id, sizeof out->message_id, message_id);
 }
+/*  A key written before keys were scoped (gateway store format 2, kept under the legacy
+    principal "" by the migration) answers a request that repeats it exactly: the retry of a
+    request sent before the upgrade is a replay, never a second transfer. Anything else (another
+    body, an expired key, no such key) leaves the request new: the old key's sender is unknown,
+    so it cannot refuse anybody's key. Before scoping every caller saw every transfer, so a
+    replay discloses nothing that was not visible then. */
+static ledger_err_t submit_check_legacy_key(node_ctx_t *ctx, const char *key,
+                                            const uint8_t hash[GATEWAY_HASH_SIZE],
+                                            uint64_t retention_ms, bool *replayed,
+                                            gateway_submit_result_t *out)
+{
+    gateway_view_idem_t idem;
+    ledger_err_t err = gateway_view_idem_get(ctx->txn, GATEWAY_IDEM_LEGACY_PRINCIPAL, key, &idem);
+    if (err == LEDGER_E_NOT_FOUND)
+        return LEDGER_OK;
+    if (err)
+        return err;
+    if (gateway_view_idem_expired(idem.created_ms, ctx->now_ms, retention_ms) ||
+        sodium_memcmp(idem.hash, hash, GATEWAY_HASH_SIZE) != 0)
+        return LEDGER_OK;
+    gateway_view_record_t rec;
+    err = gateway_view_record_get(ctx->txn, idem.id, &rec);
+    if (err == LEDGER_E_NOT_FOUND)
+        return LEDGER_E_CORRUPT; /* a key pointing at no transfer */
+    if (err)
+        return err;
+    fill_result(&rec, true, "", out);
+    *replayed = true;
+    return LEDGER_OK;
+}
+
 /*  Looks `key` up before anything is written. A live key with the same request: *replayed and
     `out` filled. A live key with another request: LEDGER_E_EXISTS. An expired key: its age index
-    entry is deleted (the new transfer indexes the key again); the caller goes on. */
+    entry is deleted (the new transfer indexes the key again); the caller goes on. No key of
+    this principal: a legacy key may still make it a replay (submit_check_legacy_key). */
 static ledger_err_t submit_check_key(node_ctx_t *ctx, const char *principal, const char *key,
                                      const uint8_t hash[GATEWAY_HASH_SIZE], uint64_t retention_ms,
                                      bool *replayed, gateway_submit_result_t *out)
@@ -257,7 +289,7 @@ static ledger_err_t submit_check_key(node_ctx_t *ctx, const char *principal, con
     gateway_view_idem_t idem;
     ledger_err_t err = gateway_view_idem_get(ctx->txn, principal, key, &idem);
     if (err == LEDGER_E_NOT_FOUND)
-        return LEDGER_OK;
+        return submit_check_legacy_key(ctx, key, hash, retention_ms, replayed, out);
     if (err)
         return err;
     if (gateway_view_idem_expired(idem.created_ms, ctx->now_ms, retention_ms))

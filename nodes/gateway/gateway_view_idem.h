@@ -9,9 +9,11 @@
     bytes, so the same key from two principals is two records (neither id
     nor key can hold a NUL: unambiguous). Keys written before format 3 had
     no principal; the migration (gateway_migrate.h) keeps them under the
-    empty principal "", which no real principal can be (ids are 1..64
-    bytes): nobody can replay or collide with them, and they expire within
-    the retention like any key. This module is
+    empty principal "" (GATEWAY_IDEM_LEGACY_PRINCIPAL), which no real
+    principal can be (ids are 1..64 bytes): nobody collides with them, a
+    request that repeats one exactly is answered as its replay (a retry
+    across the upgrade is never a second transfer; gateway_view.c), and
+    they expire within the retention like any key. This module is
     the only code that reads or writes them; gateway_view_submit (which
     decides replay, reuse or a new transfer) and gateway_view_prune_idempotency
     (which decides how much to delete per call) are its callers.
@@ -36,6 +38,8 @@
 
 #define GATEWAY_HASH_SIZE 32 /* SHA-256 of the canonical request, bytes */
 #define GATEWAY_IDEM_PRINCIPAL_MAX PROTO_ACCOUNT_ID_MAX /* bytes of a principal id */
+/* The principal of keys written before format 3: no real principal (ids are 1..64 bytes). */
+#define GATEWAY_IDEM_LEGACY_PRINCIPAL ""
 /* A scoped key: principal + NUL + the Idempotency-Key bytes. */
 #define GATEWAY_IDEM_SCOPED_KEY_MAX (GATEWAY_IDEM_PRINCIPAL_MAX + 1 + GATEWAY_IDEMPOTENCY_KEY_MAX)
 /* An age index key: "idem/" + be64 created_ms + the scoped key. */

@@ -35,20 +35,30 @@ static void test_another_principals_key_is_not_a_reuse(void **state)
     assert_int_equal(submit_as(fx, "alice", "key-1", &other, T0_MS, &res), LEDGER_E_EXISTS);
 }
 
-static void test_scoped_keys_are_pruned_and_the_reserved_principal_is_its_own_scope(void **state)
+/*  A key of the legacy principal (written before keys were scoped) answers the exact retry of
+    its request from anyone, and refuses nobody: another body under it is a new request. */
+static void test_a_legacy_key_replays_only_its_own_request_and_both_are_pruned(void **state)
 {
     fx_t *fx = *state;
     gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    assert_int_equal(submit_as(fx, "", "key-1", &req, T0_MS, &res), LEDGER_OK);
-    assert_int_equal(submit_as(fx, "alice", "key-1", &req, T0_MS, &res), LEDGER_OK);
+    gateway_transfer_request_t other = request("alice", "bob", 501);
+    gateway_submit_result_t old, res;
+    assert_int_equal(submit_as(fx, GATEWAY_IDEM_LEGACY_PRINCIPAL, "key-1", &req, T0_MS, &old),
+                     LEDGER_OK);
+    assert_int_equal(submit_as(fx, "alice", "key-1", &req, T0_MS + 1, &res), LEDGER_OK);
+    assert_true(res.replayed);
+    assert_string_equal(res.id, old.id);
+    assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 1);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1); /* the retry sent nothing */
+    assert_int_equal(submit_as(fx, "alice", "key-1", &other, T0_MS + 1, &res), LEDGER_OK);
     assert_false(res.replayed);
+    assert_string_not_equal(res.id, old.id);
     assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 2);
     store_txn_t *txn = NULL;
     size_t pruned = 0;
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
     assert_int_equal(
-        gateway_view_prune_idempotency(txn, T0_MS + RETENTION_MS, RETENTION_MS, 100, &pruned),
+        gateway_view_prune_idempotency(txn, T0_MS + 1 + RETENTION_MS, RETENTION_MS, 100, &pruned),
         LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     assert_int_equal(pruned, 2);
@@ -64,8 +74,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_another_principals_key_is_not_a_reuse, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
-            test_scoped_keys_are_pruned_and_the_reserved_principal_is_its_own_scope, setup,
-            teardown),
+            test_a_legacy_key_replays_only_its_own_request_and_both_are_pruned, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
