@@ -21,6 +21,7 @@
 #include "accounts_cache.h"
 #include "test_dir.h"
 #include "test_msg.h"
+#include "test_main.h"
 
 #define T0_MS 1700000000000ULL
 #define ACCOUNT_COUNT 12
@@ -563,18 +564,12 @@ static void test_the_cache_gives_what_writing_through_gives(void **state)
     side_close(&cached);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_dropped_transaction_leaves_the_last_committed_values),
-        cmocka_unit_test(test_a_checkpoint_writes_dirty_records_in_chunks_then_the_mark),
-        cmocka_unit_test(test_replay_rebuilds_the_table_after_a_crash),
-        cmocka_unit_test(test_check_and_replay_refuse_a_record_behind_the_mark),
-        cmocka_unit_test(test_check_catches_a_lagging_record_that_was_rewritten),
-        cmocka_unit_test(test_a_dropped_run_of_the_deciding_commit_still_starts_the_checkpoint),
-        cmocka_unit_test(test_a_checkpoint_writes_at_least_twice_what_the_batch_changed),
-        cmocka_unit_test(test_a_clean_stop_writes_every_dirty_record),
-        cmocka_unit_test(test_the_cache_gives_what_writing_through_gives),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_a_dropped_transaction_leaves_the_last_committed_values),
+          cmocka_unit_test(test_a_checkpoint_writes_dirty_records_in_chunks_then_the_mark),
+          cmocka_unit_test(test_replay_rebuilds_the_table_after_a_crash),
+          cmocka_unit_test(test_check_and_replay_refuse_a_record_behind_the_mark),
+          cmocka_unit_test(test_check_catches_a_lagging_record_that_was_rewritten),
+          cmocka_unit_test(test_a_dropped_run_of_the_deciding_commit_still_starts_the_checkpoint),
+          cmocka_unit_test(test_a_checkpoint_writes_at_least_twice_what_the_batch_changed),
+          cmocka_unit_test(test_a_clean_stop_writes_every_dirty_record),
+          cmocka_unit_test(test_the_cache_gives_what_writing_through_gives))

@@ -17,6 +17,7 @@
 #include "store.h"
 #include "test_dir.h"
 #include "test_ledger_v1.h"
+#include "test_main.h"
 
 #define NOTE_BYTES 256
 
@@ -137,13 +138,7 @@ static void test_an_account_in_the_ledger_without_a_record_is_refused(void **sta
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        T(test_an_unversioned_dir_with_the_format_1_index_is_format_1),
-        T(test_the_migration_gives_each_account_the_head_of_its_chain),
-        T(test_a_record_that_differs_from_its_newest_entry_is_refused),
-        T(test_an_account_in_the_ledger_without_a_record_is_refused),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(T(test_an_unversioned_dir_with_the_format_1_index_is_format_1),
+          T(test_the_migration_gives_each_account_the_head_of_its_chain),
+          T(test_a_record_that_differs_from_its_newest_entry_is_refused),
+          T(test_an_account_in_the_ledger_without_a_record_is_refused))

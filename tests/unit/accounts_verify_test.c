@@ -4,6 +4,7 @@
     fixture (accounts_fixture.h).
 */
 #include "accounts_fixture.h"
+#include "test_main.h"
 
 static void test_ledger_verifies_after_a_sequence_of_transfers(void **state)
 {
@@ -122,14 +123,8 @@ static void test_check_ledger_detects_an_account_missing_from_the_ledger(void **
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        T(test_ledger_verifies_after_a_sequence_of_transfers),
-        T(test_check_ledger_detects_a_rewritten_balance),
-        T(test_check_ledger_detects_a_rewritten_hold),
-        T(test_check_ledger_detects_a_record_naming_another_newest_entry),
-        T(test_check_ledger_detects_an_account_missing_from_the_ledger),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(T(test_ledger_verifies_after_a_sequence_of_transfers),
+          T(test_check_ledger_detects_a_rewritten_balance),
+          T(test_check_ledger_detects_a_rewritten_hold),
+          T(test_check_ledger_detects_a_record_naming_another_newest_entry),
+          T(test_check_ledger_detects_an_account_missing_from_the_ledger))

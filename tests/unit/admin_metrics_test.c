@@ -18,6 +18,7 @@
 #include "node_config.h"
 #include "node_log.h"
 #include "test_dir.h"
+#include "test_main.h"
 
 typedef struct {
     char dir[64];
@@ -159,13 +160,7 @@ static void test_only_the_gateway_reports_http_requests_and_final_transfers(void
     node_down(&fx);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_scalar_is_a_help_line_a_type_line_and_its_value),
-        cmocka_unit_test(test_a_fresh_node_reports_zero_counters_and_an_empty_outbox),
-        cmocka_unit_test(test_histograms_have_cumulative_buckets_in_seconds),
-        cmocka_unit_test(test_only_the_gateway_reports_http_requests_and_final_transfers),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_a_scalar_is_a_help_line_a_type_line_and_its_value),
+          cmocka_unit_test(test_a_fresh_node_reports_zero_counters_and_an_empty_outbox),
+          cmocka_unit_test(test_histograms_have_cumulative_buckets_in_seconds),
+          cmocka_unit_test(test_only_the_gateway_reports_http_requests_and_final_transfers))

@@ -18,6 +18,7 @@
 #include "fraud.h"
 #include "test_dir.h"
 #include "test_msg.h"
+#include "test_main.h"
 
 #define T0_MS 1700000000000ULL
 #define WINDOW_MS 60000ULL
@@ -703,29 +704,17 @@ static void test_rules_file_errors_name_the_line(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        T(test_small_transfer_is_approved_and_the_decision_stored),
-        T(test_rejection_is_stored_with_its_rules_and_reason),
-        T(test_amount_over_threshold_fires_alone),
-        T(test_velocity_count_fires_alone),
-        T(test_velocity_sum_fires_alone),
-        T(test_blocklisted_source_or_destination_fires),
-        T(test_new_payee_large_amount_fires_alone),
-        T(test_known_payee_is_learned_after_approval),
-        T(test_several_rules_fire_together),
-        T(test_velocity_window_slides_with_time),
-        T(test_rules_set_to_zero_are_off),
-        T(test_replayed_reserved_changes_nothing),
-        T(test_unknown_types_are_rejected_without_writes),
-        T(test_risk_keys_of_the_first_layout_are_migrated_and_still_count),
-        T(test_padded_risk_keys_keep_any_id_proto_accepted_and_refuse_bad_sizes),
-        cmocka_unit_test(test_rules_defaults_are_the_demo_rules),
-        cmocka_unit_test(test_rules_set_accepts_every_key),
-        cmocka_unit_test(test_rules_set_rejects_bad_values_and_changes_nothing),
-        T(test_rules_file_is_loaded),
-        T(test_rules_file_errors_name_the_line),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(T(test_small_transfer_is_approved_and_the_decision_stored),
+          T(test_rejection_is_stored_with_its_rules_and_reason),
+          T(test_amount_over_threshold_fires_alone), T(test_velocity_count_fires_alone),
+          T(test_velocity_sum_fires_alone), T(test_blocklisted_source_or_destination_fires),
+          T(test_new_payee_large_amount_fires_alone), T(test_known_payee_is_learned_after_approval),
+          T(test_several_rules_fire_together), T(test_velocity_window_slides_with_time),
+          T(test_rules_set_to_zero_are_off), T(test_replayed_reserved_changes_nothing),
+          T(test_unknown_types_are_rejected_without_writes),
+          T(test_risk_keys_of_the_first_layout_are_migrated_and_still_count),
+          T(test_padded_risk_keys_keep_any_id_proto_accepted_and_refuse_bad_sizes),
+          cmocka_unit_test(test_rules_defaults_are_the_demo_rules),
+          cmocka_unit_test(test_rules_set_accepts_every_key),
+          cmocka_unit_test(test_rules_set_rejects_bad_values_and_changes_nothing),
+          T(test_rules_file_is_loaded), T(test_rules_file_errors_name_the_line))

@@ -18,6 +18,7 @@
 #include <czmq.h>
 
 #include "gateway_accounts_client.h"
+#include "test_main.h"
 
 #define NODE "gateway"
 #define WAIT_STEP_US 1000
@@ -182,13 +183,7 @@ static void test_a_bad_endpoint_is_refused_at_start(void **state)
     assert_null(client);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_query_is_answered_by_the_reply_with_its_tag),
-        cmocka_unit_test(test_a_query_to_a_node_that_is_away_times_out),
-        cmocka_unit_test(test_destroy_answers_every_pending_query_as_stopping),
-        cmocka_unit_test(test_a_bad_endpoint_is_refused_at_start),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_a_query_is_answered_by_the_reply_with_its_tag),
+          cmocka_unit_test(test_a_query_to_a_node_that_is_away_times_out),
+          cmocka_unit_test(test_destroy_answers_every_pending_query_as_stopping),
+          cmocka_unit_test(test_a_bad_endpoint_is_refused_at_start))

@@ -4,6 +4,7 @@
     them (gateway_streams_render_event). */
 #define _GNU_SOURCE /* memmem, mkdtemp */
 #include "gateway_view_fx.h"
+#include "test_main.h"
 
 static void test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not(void **state)
 {
@@ -182,19 +183,14 @@ static void test_events_are_pruned_oldest_first_by_count_and_age(void **state)
     assert_int_equal(first_event_seq(fx), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_each_applied_step_appends_an_event_in_order, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_the_log_stores_small_records_not_the_transfer_json,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fraud_rejection_steps_carry_the_rules_that_fired,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_are_pruned_oldest_first_by_count_and_age, setup,
-                                        teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test_setup_teardown(
+              test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not, setup,
+              teardown),
+          cmocka_unit_test_setup_teardown(test_each_applied_step_appends_an_event_in_order, setup,
+                                          teardown),
+          cmocka_unit_test_setup_teardown(test_the_log_stores_small_records_not_the_transfer_json,
+                                          setup, teardown),
+          cmocka_unit_test_setup_teardown(test_fraud_rejection_steps_carry_the_rules_that_fired,
+                                          setup, teardown),
+          cmocka_unit_test_setup_teardown(test_events_are_pruned_oldest_first_by_count_and_age,
+                                          setup, teardown))

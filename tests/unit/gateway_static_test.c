@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gateway_static.h"
+#include "test_main.h"
 
 static void assert_path(const char *url, const char *rel)
 {
@@ -116,14 +117,8 @@ static void test_hashed_assets_are_immutable_and_the_rest_no_cache(void **state)
     assert_string_equal(gateway_static_cache_control("assetsx/a.js"), "no-cache");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain_paths_map_to_files_under_the_web_dir),
-        cmocka_unit_test(test_traversal_and_encodings_are_refused),
-        cmocka_unit_test(test_long_paths_and_small_buffers_are_refused),
-        cmocka_unit_test(test_content_types_follow_the_extension),
-        cmocka_unit_test(test_hashed_assets_are_immutable_and_the_rest_no_cache),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_plain_paths_map_to_files_under_the_web_dir),
+          cmocka_unit_test(test_traversal_and_encodings_are_refused),
+          cmocka_unit_test(test_long_paths_and_small_buffers_are_refused),
+          cmocka_unit_test(test_content_types_follow_the_extension),
+          cmocka_unit_test(test_hashed_assets_are_immutable_and_the_rest_no_cache))

@@ -4,6 +4,7 @@
     limits, stop) is driven through gateway_http in gateway_test.c. */
 #define _GNU_SOURCE /* memmem, mkdtemp */
 #include "gateway_view_fx.h"
+#include "test_main.h"
 
 static void test_an_event_shows_the_transfer_as_it_is_when_read(void **state)
 {
@@ -59,14 +60,8 @@ static void test_a_last_event_id_is_decimal_digits_that_fit_in_64_bits(void **st
     assert_false(gateway_streams_parse_id("1 ", &id));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_an_event_shows_the_transfer_as_it_is_when_read, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_an_event_of_a_missing_transfer_has_a_null_transfer,
-                                        setup, teardown),
-        cmocka_unit_test(test_a_last_event_id_is_decimal_digits_that_fit_in_64_bits),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test_setup_teardown(test_an_event_shows_the_transfer_as_it_is_when_read,
+                                          setup, teardown),
+          cmocka_unit_test_setup_teardown(test_an_event_of_a_missing_transfer_has_a_null_transfer,
+                                          setup, teardown),
+          cmocka_unit_test(test_a_last_event_id_is_decimal_digits_that_fit_in_64_bits))

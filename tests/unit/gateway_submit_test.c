@@ -19,6 +19,7 @@
 
 #include "gateway_submit.h"
 #include "test_dir.h"
+#include "test_main.h"
 
 #define T0_MS 1700000000000ULL
 #define RETENTION_MS 1000u
@@ -237,19 +238,13 @@ static void test_stop_answers_queued_jobs_and_refuses_new_ones(void **state)
     assert_int_equal(count(fx, STORE_DB_TRANSFERS), 0); /* nothing of it was written */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_a_pushed_job_is_answered_only_after_the_loops_commit,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_refused_job_does_not_fail_the_others_of_its_commit,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_failed_commit_gives_every_job_its_error, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_a_take_stops_at_the_request_limit_and_asks_for_another_turn, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stop_answers_queued_jobs_and_refuses_new_ones, setup,
-                                        teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test_setup_teardown(test_a_pushed_job_is_answered_only_after_the_loops_commit,
+                                          setup, teardown),
+          cmocka_unit_test_setup_teardown(test_a_refused_job_does_not_fail_the_others_of_its_commit,
+                                          setup, teardown),
+          cmocka_unit_test_setup_teardown(test_a_failed_commit_gives_every_job_its_error, setup,
+                                          teardown),
+          cmocka_unit_test_setup_teardown(
+              test_a_take_stops_at_the_request_limit_and_asks_for_another_turn, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_stop_answers_queued_jobs_and_refuses_new_ones, setup,
+                                          teardown))

@@ -4,6 +4,7 @@
     record (binary form, old JSON records, damaged bytes). */
 #define _GNU_SOURCE /* memmem, mkdtemp */
 #include "gateway_view_fx.h"
+#include "test_main.h"
 
 /* --- submit ---------------------------------------------------------------- */
 
@@ -804,52 +805,44 @@ static void test_a_damaged_stored_record_reads_as_corrupt(void **state)
     json_decref(after);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stored_text_keeps_quotes_backslashes_and_utf8, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_a_record_with_every_field_at_its_limit_round_trips,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_an_old_json_record_still_reads_and_is_rewritten_binary,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_damaged_stored_record_reads_as_corrupt, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_replays_and_guarded_steps_append_no_event, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_worst_case_record_with_rules_stays_under_the_limit,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_submit_creates_pending_transfer_and_one_outbox_entry,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_same_key_same_request_returns_the_same_transfer_and_writes_nothing, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(test_same_key_different_request_is_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_expired_key_makes_a_new_transfer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_request_is_refused_before_any_write, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_prune_deletes_only_expired_keys, setup, teardown),
-        cmocka_unit_test(test_request_hash_covers_every_field),
-        cmocka_unit_test_setup_teardown(test_funds_reserved_keeps_pending_and_marks_held, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_settled_moves_pending_to_settled, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rejected_fraud_records_the_rules_that_fired, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_declined_records_the_code_and_reason, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replayed_event_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_final_status_never_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reserved_after_the_final_status_is_history_only, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_event_for_an_unknown_transfer_changes_nothing, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_fraud_verdict_is_a_timeline_step_and_keeps_pending,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_message_types_are_invalid, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_pages_newest_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_transfer_ids_sort_by_creation_even_when_the_clock_steps_back, setup, teardown),
-        cmocka_unit_test(test_id_and_text_rules),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+    cmocka_unit_test_setup_teardown(test_stored_text_keeps_quotes_backslashes_and_utf8, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_a_record_with_every_field_at_its_limit_round_trips, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_an_old_json_record_still_reads_and_is_rewritten_binary,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_a_damaged_stored_record_reads_as_corrupt, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_replays_and_guarded_steps_append_no_event, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_worst_case_record_with_rules_stays_under_the_limit, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_submit_creates_pending_transfer_and_one_outbox_entry,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(
+        test_same_key_same_request_returns_the_same_transfer_and_writes_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_same_key_different_request_is_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_expired_key_makes_a_new_transfer, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_invalid_request_is_refused_before_any_write, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_prune_deletes_only_expired_keys, setup, teardown),
+    cmocka_unit_test(test_request_hash_covers_every_field),
+    cmocka_unit_test_setup_teardown(test_funds_reserved_keeps_pending_and_marks_held, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_settled_moves_pending_to_settled, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rejected_fraud_records_the_rules_that_fired, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_declined_records_the_code_and_reason, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_replayed_event_changes_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_a_final_status_never_changes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reserved_after_the_final_status_is_history_only, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_event_for_an_unknown_transfer_changes_nothing, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_fraud_verdict_is_a_timeline_step_and_keeps_pending, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_other_message_types_are_invalid, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_list_pages_newest_first, setup, teardown),
+    cmocka_unit_test_setup_teardown(
+        test_transfer_ids_sort_by_creation_even_when_the_clock_steps_back, setup, teardown),
+    cmocka_unit_test(test_id_and_text_rules))

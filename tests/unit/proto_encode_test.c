@@ -5,6 +5,7 @@
     Shared samples and tree editing: test_proto.h.
 */
 #include "test_proto.h"
+#include "test_main.h"
 
 /* ---------------------------------------------------------------------------
    Round trips.
@@ -274,31 +275,25 @@ static void test_encode_refuses_a_reply_larger_than_a_frame(void **state)
     free(rows);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_transfer_requested_round_trips),
-        cmocka_unit_test(test_funds_reserved_round_trips),
-        cmocka_unit_test(test_transfer_settled_round_trips),
-        cmocka_unit_test(test_fraud_approved_with_no_rules_round_trips),
-        cmocka_unit_test(test_fraud_rejected_with_rules_round_trips),
-        cmocka_unit_test(test_transfer_rejected_fraud_round_trips),
-        cmocka_unit_test(test_transfer_declined_round_trips),
-        cmocka_unit_test(test_ack_round_trips),
-        cmocka_unit_test(test_nack_of_an_undecodable_message_round_trips_with_empty_of),
-        cmocka_unit_test(test_account_query_list_round_trips),
-        cmocka_unit_test(test_account_query_get_round_trips),
-        cmocka_unit_test(test_account_query_ledger_round_trips),
-        cmocka_unit_test(test_account_query_open_round_trips_with_a_zero_deposit),
-        cmocka_unit_test(test_account_reply_with_accounts_and_entries_round_trips),
-        cmocka_unit_test(test_account_reply_with_empty_pages_round_trips),
-        cmocka_unit_test(test_account_reply_with_full_pages_round_trips),
-        cmocka_unit_test(test_values_at_their_limits_round_trip),
-        cmocka_unit_test(test_ts_beyond_year_9999_is_refused),
-        cmocka_unit_test(test_extreme_signed_amounts_round_trip_in_replies),
-        cmocka_unit_test(test_decoded_id_is_split_into_origin_and_seq),
-        cmocka_unit_test(test_envelope_is_a_map_of_named_keys),
-        cmocka_unit_test(test_encode_refuses_a_reply_larger_than_a_frame),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_transfer_requested_round_trips),
+          cmocka_unit_test(test_funds_reserved_round_trips),
+          cmocka_unit_test(test_transfer_settled_round_trips),
+          cmocka_unit_test(test_fraud_approved_with_no_rules_round_trips),
+          cmocka_unit_test(test_fraud_rejected_with_rules_round_trips),
+          cmocka_unit_test(test_transfer_rejected_fraud_round_trips),
+          cmocka_unit_test(test_transfer_declined_round_trips),
+          cmocka_unit_test(test_ack_round_trips),
+          cmocka_unit_test(test_nack_of_an_undecodable_message_round_trips_with_empty_of),
+          cmocka_unit_test(test_account_query_list_round_trips),
+          cmocka_unit_test(test_account_query_get_round_trips),
+          cmocka_unit_test(test_account_query_ledger_round_trips),
+          cmocka_unit_test(test_account_query_open_round_trips_with_a_zero_deposit),
+          cmocka_unit_test(test_account_reply_with_accounts_and_entries_round_trips),
+          cmocka_unit_test(test_account_reply_with_empty_pages_round_trips),
+          cmocka_unit_test(test_account_reply_with_full_pages_round_trips),
+          cmocka_unit_test(test_values_at_their_limits_round_trip),
+          cmocka_unit_test(test_ts_beyond_year_9999_is_refused),
+          cmocka_unit_test(test_extreme_signed_amounts_round_trip_in_replies),
+          cmocka_unit_test(test_decoded_id_is_split_into_origin_and_seq),
+          cmocka_unit_test(test_envelope_is_a_map_of_named_keys),
+          cmocka_unit_test(test_encode_refuses_a_reply_larger_than_a_frame))

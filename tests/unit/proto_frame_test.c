@@ -4,6 +4,7 @@
     Shared samples and tree editing: test_proto.h.
 */
 #include "test_proto.h"
+#include "test_main.h"
 
 /* ---------------------------------------------------------------------------
    Framing and structure.
@@ -233,21 +234,15 @@ static void test_frame_check_rejects_lengths_and_counts_past_the_end(void **stat
     assert_int_equal(proto_frame_check(big, sizeof big, NULL, 0), LEDGER_E_TOO_LARGE);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_prefix_of_a_valid_frame_is_rejected),
-        cmocka_unit_test(test_frame_over_the_size_limit_is_rejected_as_too_large),
-        cmocka_unit_test(test_frame_of_exactly_the_size_limit_is_not_refused_for_its_size),
-        cmocka_unit_test(test_empty_input_is_rejected),
-        cmocka_unit_test(test_top_level_that_is_not_a_map_is_rejected),
-        cmocka_unit_test(test_trailing_bytes_are_rejected),
-        cmocka_unit_test(test_deeply_nested_input_is_rejected),
-        cmocka_unit_test(test_nesting_one_level_too_deep_inside_a_body_is_rejected),
-        cmocka_unit_test(test_container_claiming_more_items_than_bytes_is_rejected),
-        cmocka_unit_test(test_reserved_byte_0xc1_is_rejected),
-        cmocka_unit_test(test_frame_check_accepts_any_single_msgpack_object_within_limits),
-        cmocka_unit_test(test_frame_check_rejects_lengths_and_counts_past_the_end),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_every_prefix_of_a_valid_frame_is_rejected),
+          cmocka_unit_test(test_frame_over_the_size_limit_is_rejected_as_too_large),
+          cmocka_unit_test(test_frame_of_exactly_the_size_limit_is_not_refused_for_its_size),
+          cmocka_unit_test(test_empty_input_is_rejected),
+          cmocka_unit_test(test_top_level_that_is_not_a_map_is_rejected),
+          cmocka_unit_test(test_trailing_bytes_are_rejected),
+          cmocka_unit_test(test_deeply_nested_input_is_rejected),
+          cmocka_unit_test(test_nesting_one_level_too_deep_inside_a_body_is_rejected),
+          cmocka_unit_test(test_container_claiming_more_items_than_bytes_is_rejected),
+          cmocka_unit_test(test_reserved_byte_0xc1_is_rejected),
+          cmocka_unit_test(test_frame_check_accepts_any_single_msgpack_object_within_limits),
+          cmocka_unit_test(test_frame_check_rejects_lengths_and_counts_past_the_end))

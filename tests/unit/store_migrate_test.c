@@ -15,6 +15,7 @@
 #include "store_migrate.h"
 #include "test_dir.h"
 #include "test_ledger_v1.h"
+#include "test_main.h"
 
 #define LOG_LINES_MAX 32
 #define LOG_LINE_BYTES 640
@@ -375,19 +376,13 @@ static void test_a_ledger_without_a_format_1_index_is_left_alone(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        T(test_a_fresh_dir_is_stamped_with_the_newest_version_and_runs_nothing),
-        T(test_an_unversioned_dir_runs_every_migration_from_the_detected_version_in_order),
-        T(test_a_detected_current_dir_is_stamped_and_runs_nothing),
-        T(test_a_failed_migration_rolls_back_and_keeps_the_version_before_it),
-        T(test_a_dir_newer_than_the_binary_is_refused_and_left_as_it_is),
-        T(test_a_second_run_runs_no_migration),
-        T(test_a_version_below_the_oldest_migration_is_refused),
-        T(test_a_format_1_ledger_is_rebuilt_as_account_chains_that_verify),
-        T(test_a_broken_format_1_chain_is_refused_and_nothing_changes),
-        T(test_a_ledger_without_a_format_1_index_is_left_alone),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(T(test_a_fresh_dir_is_stamped_with_the_newest_version_and_runs_nothing),
+          T(test_an_unversioned_dir_runs_every_migration_from_the_detected_version_in_order),
+          T(test_a_detected_current_dir_is_stamped_and_runs_nothing),
+          T(test_a_failed_migration_rolls_back_and_keeps_the_version_before_it),
+          T(test_a_dir_newer_than_the_binary_is_refused_and_left_as_it_is),
+          T(test_a_second_run_runs_no_migration),
+          T(test_a_version_below_the_oldest_migration_is_refused),
+          T(test_a_format_1_ledger_is_rebuilt_as_account_chains_that_verify),
+          T(test_a_broken_format_1_chain_is_refused_and_nothing_changes),
+          T(test_a_ledger_without_a_format_1_index_is_left_alone))

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "test_main.h"
 
 /* --- outbox and dead letters ---------------------------------------------- */
 
@@ -220,18 +221,11 @@ static void test_bad_outbox_arguments_are_refused_with_invalid_or_too_large(void
     store_txn_abort(&txn);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(test_outbox_take_due_reschedule_and_ack),
-        T(test_outbox_seq_is_never_reused_after_ack),
-        T(test_outbox_stats_report_depth_and_oldest_age),
-        T(test_outbox_to_dead_keeps_message_code_and_reason),
-        T(test_dead_letter_replay_happens_once),
-        T(test_corrupt_outbox_record_is_reported_as_corrupt),
-        T(test_bad_outbox_arguments_are_refused_with_invalid_or_too_large),
-#undef T
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+
+TEST_MAIN(T(test_outbox_take_due_reschedule_and_ack), T(test_outbox_seq_is_never_reused_after_ack),
+          T(test_outbox_stats_report_depth_and_oldest_age),
+          T(test_outbox_to_dead_keeps_message_code_and_reason),
+          T(test_dead_letter_replay_happens_once),
+          T(test_corrupt_outbox_record_is_reported_as_corrupt),
+          T(test_bad_outbox_arguments_are_refused_with_invalid_or_too_large))

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "test_main.h"
 
 /* --- seen ids ------------------------------------------------------------- */
 
@@ -88,14 +89,8 @@ static void test_bad_seen_origins_are_refused_as_invalid(void **state)
     store_txn_abort(&txn);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(test_seen_ids_are_recorded_and_pruned_by_age),
-        T(test_seen_prune_stops_an_origin_at_its_first_young_id),
-        T(test_bad_seen_origins_are_refused_as_invalid),
-#undef T
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+
+TEST_MAIN(T(test_seen_ids_are_recorded_and_pruned_by_age),
+          T(test_seen_prune_stops_an_origin_at_its_first_young_id),
+          T(test_bad_seen_origins_are_refused_as_invalid))

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "test_main.h"
 
 /* --- named sequences ------------------------------------------------------ */
 
@@ -109,15 +110,9 @@ static void test_bad_sequence_names_are_refused_as_invalid(void **state)
     store_txn_abort(&txn);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(test_seq_next_counts_from_one_and_persists_across_reopen),
-        T(test_seq_values_are_kept_only_when_their_transaction_commits),
-        T(test_seq_more_names_than_kept_in_memory_all_count),
-        T(test_bad_sequence_names_are_refused_as_invalid),
-#undef T
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+
+TEST_MAIN(T(test_seq_next_counts_from_one_and_persists_across_reopen),
+          T(test_seq_values_are_kept_only_when_their_transaction_commits),
+          T(test_seq_more_names_than_kept_in_memory_all_count),
+          T(test_bad_sequence_names_are_refused_as_invalid))

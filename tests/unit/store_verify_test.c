@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "test_main.h"
 
 /* --- ledger verify -------------------------------------------------------- */
 
@@ -133,17 +134,11 @@ static void test_verify_without_a_report_is_refused_as_invalid(void **state)
     store_txn_abort(&txn);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(test_ledger_verify_passes_and_recomputes_balances),
-        T(test_ledger_verify_on_an_empty_ledger_is_ok),
-        T(test_ledger_verify_reports_the_first_tampered_entry_for_every_byte),
-        T(test_ledger_verify_reports_a_missing_entry_as_a_gap),
-        T(test_ledger_verify_reports_a_fork_of_an_accounts_chain),
-        T(test_verify_without_a_report_is_refused_as_invalid),
-#undef T
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+
+TEST_MAIN(T(test_ledger_verify_passes_and_recomputes_balances),
+          T(test_ledger_verify_on_an_empty_ledger_is_ok),
+          T(test_ledger_verify_reports_the_first_tampered_entry_for_every_byte),
+          T(test_ledger_verify_reports_a_missing_entry_as_a_gap),
+          T(test_ledger_verify_reports_a_fork_of_an_accounts_chain),
+          T(test_verify_without_a_report_is_refused_as_invalid))
