@@ -19,7 +19,7 @@
 
 #include "accounts.h"
 #include "accounts_cache.h"
-#include "test_dir.h"
+#include "test_store.h"
 #include "test_msg.h"
 #include "test_main.h"
 
@@ -28,7 +28,7 @@
 #define DEPOSIT 50000
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     accounts_cache_t *cache; /* NULL: written through */
     accounts_cache_config_t config;
@@ -41,9 +41,7 @@ static uint64_t in_seq;
 static void side_open(side_t *s, const accounts_cache_config_t *config)
 {
     memset(s, 0, sizeof *s);
-    snprintf(s->dir, sizeof s->dir, "/tmp/accounts_cache_test.XXXXXX");
-    assert_non_null(mkdtemp(s->dir));
-    assert_int_equal(store_open(s->dir, NULL, &s->store), LEDGER_OK);
+    test_store_open(s->dir, "accounts_cache_test", &s->store);
     if (config) {
         s->config = *config;
         s->cache = accounts_cache_new(config);
@@ -54,8 +52,7 @@ static void side_open(side_t *s, const accounts_cache_config_t *config)
 static void side_close(side_t *s)
 {
     accounts_cache_destroy(&s->cache);
-    store_destroy(&s->store);
-    test_remove_dir(s->dir);
+    test_store_close(s->dir, &s->store);
 }
 
 /* Opens a write transaction the way the node loop does. */

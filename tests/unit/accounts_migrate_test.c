@@ -15,14 +15,14 @@
 #include "accounts.h"
 #include "accounts_migrate.h"
 #include "store.h"
-#include "test_dir.h"
+#include "test_store.h"
 #include "test_ledger_v1.h"
 #include "test_main.h"
 
 #define NOTE_BYTES 256
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     store_txn_t *txn;
     char note[NOTE_BYTES];
@@ -32,9 +32,7 @@ static int setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/accounts_migrate_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    test_store_open(fx->dir, "accounts_migrate_test", &fx->store);
     assert_int_equal(store_txn_begin(fx->store, true, &fx->txn), LEDGER_OK);
     *state = fx;
     return 0;
@@ -44,8 +42,7 @@ static int teardown(void **state)
 {
     fx_t *fx = *state;
     store_txn_abort(&fx->txn);
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
+    test_store_close(fx->dir, &fx->store);
     free(fx);
     return 0;
 }

@@ -21,7 +21,7 @@
 #include "test_main.h"
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     char data_dir[128];
     node_t *node;
 } fixture_t;
@@ -40,8 +40,7 @@ static ledger_err_t apply_nothing(node_ctx_t *ctx, const proto_msg_t *msg, void 
 /* A node of `kind` over a fresh data dir, not running. */
 static void node_up(fixture_t *fx, node_kind_t kind)
 {
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/admin_metrics_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
+    test_dir_make(fx->dir, "admin_metrics_test");
     snprintf(fx->data_dir, sizeof fx->data_dir, "%s/data", fx->dir);
     char data_flag[160];
     snprintf(data_flag, sizeof data_flag, "--data-dir=%s", fx->data_dir);

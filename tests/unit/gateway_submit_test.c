@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "gateway_submit.h"
-#include "test_dir.h"
+#include "test_store.h"
 #include "test_main.h"
 
 #define T0_MS 1700000000000ULL
@@ -32,7 +32,7 @@ typedef struct {
 } waiter_t;
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     gateway_submit_t *queue;
     node_ctx_t ctx;
@@ -64,9 +64,7 @@ static int setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/gateway_submit_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    test_store_open(fx->dir, "gateway_submit_test", &fx->store);
     gateway_submit_config_t config = {.store = fx->store,
                                       .retention_ms = RETENTION_MS,
                                       .suspend = on_suspend,
@@ -88,8 +86,7 @@ static int teardown(void **state)
     gateway_submit_destroy(&fx->queue);
     assert_null(fx->queue);
     node_ctx_fini(&fx->ctx);
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
+    test_store_close(fx->dir, &fx->store);
     free(fx);
     return 0;
 }

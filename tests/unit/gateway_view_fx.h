@@ -20,37 +20,24 @@
 #include "gateway_events.h"
 #include "gateway_stream.h"
 #include "gateway_view.h"
-#include "test_dir.h"
+#include "test_store.h"
 
 #define T0_MS 1700000000000ULL
 #define RETENTION_MS 1000u
 #define NODE "gateway"
 
-typedef struct {
-    char dir[64];
-    store_t *store;
-} fx_t;
+typedef test_store_t fx_t;
 
 /* --- fixture --------------------------------------------------------------- */
 
 static inline int setup(void **state)
 {
-    fx_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/gateway_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
-    *state = fx;
-    return 0;
+    return test_store_setup(state);
 }
 
 static inline int teardown(void **state)
 {
-    fx_t *fx = *state;
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
-    free(fx);
-    return 0;
+    return test_store_teardown(state);
 }
 
 /* --- helpers --------------------------------------------------------------- */

@@ -26,15 +26,14 @@
 #include "test_dir.h"
 #include "test_main.h"
 
-#define TEST_DIR_TEMPLATE "/tmp/prealloc_test.XXXXXX"
 #define MIB ((size_t)1 << 20)
 #define WAIT_MS 10000
 #define RETRY_MS 20           /* after a failure, notes are ignored this long */
 #define FAILURE_RETRY_MS 1000 /* the same, in the test of failures */
 
 typedef struct {
-    char dir[sizeof TEST_DIR_TEMPLATE];
-    char path[sizeof TEST_DIR_TEMPLATE + 16];
+    char dir[TEST_DIR_BYTES];
+    char path[TEST_DIR_BYTES + 16];
     int fd;
 } fixture_t;
 
@@ -42,8 +41,7 @@ static int setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    memcpy(fx->dir, TEST_DIR_TEMPLATE, sizeof TEST_DIR_TEMPLATE);
-    assert_non_null(mkdtemp(fx->dir));
+    test_dir_make(fx->dir, "prealloc_test");
     snprintf(fx->path, sizeof fx->path, "%s/data", fx->dir);
     fx->fd = open(fx->path, O_RDWR | O_CREAT, 0600);
     assert_true(fx->fd >= 0);

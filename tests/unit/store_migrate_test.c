@@ -13,7 +13,7 @@
 
 #include "store.h"
 #include "store_migrate.h"
-#include "test_dir.h"
+#include "test_store.h"
 #include "test_ledger_v1.h"
 #include "test_main.h"
 
@@ -22,7 +22,7 @@
 #define STEPS_MAX 8
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     char log[LOG_LINES_MAX][LOG_LINE_BYTES];
     size_t log_count;
@@ -35,9 +35,8 @@ typedef struct {
 static int setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/store_migrate_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    assert_non_null(fx);
+    test_store_open(fx->dir, "store_migrate_test", &fx->store);
     fx->detected = 1;
     *state = fx;
     return 0;
@@ -46,8 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *fx = *state;
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
+    test_store_close(fx->dir, &fx->store);
     free(fx);
     return 0;
 }

@@ -392,7 +392,7 @@ static void test_reopen_maps_a_data_file_larger_than_map_initial(void **state)
     assert_int_equal(store_write(fx->store, write_values, &fill), LEDGER_OK);
     store_destroy(&fx->store);
 
-    char path[64];
+    char path[TEST_DIR_BYTES + 16];
     snprintf(path, sizeof path, "%s/data.mdb", fx->dir);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -411,7 +411,7 @@ static void test_open_grows_a_map_too_small_for_the_database_names(void **state)
 {
     fixture_t *fx = *state;
     store_destroy(&fx->store);
-    remove_tree(fx->dir);
+    test_remove_dir(fx->dir);
     store_config_t one_page = {.map_initial_bytes = 4 * KIB, .map_max_bytes = 1024 * KIB};
     assert_int_equal(store_open(fx->dir, &one_page, &fx->store), LEDGER_OK);
     assert_true(store_map_bytes(fx->store) > 4 * KIB);
