@@ -86,8 +86,9 @@ static const uint8_t *get_msg(record_reader_t *r, size_t *size_out)
     return record_take(r, size);
 }
 
+/* A store_decode_fn: *out is a store_outbox_entry_t. */
 static ledger_err_t outbox_decode(store_txn_t *txn, const MDB_val *key, const MDB_val *val,
-                                  store_outbox_entry_t *out)
+                                  void *out)
 {
     if (key->mv_size != STORE_BE64_BYTES)
         return store_corrupt(txn, STORE_DB_OUTBOX, 0, "key is not 8 bytes");
@@ -100,12 +101,12 @@ static ledger_err_t outbox_decode(store_txn_t *txn, const MDB_val *key, const MD
     entry.msg = get_msg(&r, &entry.msg_size);
     if (!record_done(&r))
         return store_corrupt(txn, STORE_DB_OUTBOX, seq, "record does not parse");
-    *out = entry;
+    *(store_outbox_entry_t *)out = entry;
     return LEDGER_OK;
 }
 
-static ledger_err_t dead_decode(store_txn_t *txn, const MDB_val *key, const MDB_val *val,
-                                store_dead_letter_t *out)
+/* A store_decode_fn: *out is a store_dead_letter_t. */
+static ledger_err_t dead_decode(store_txn_t *txn, const MDB_val *key, const MDB_val *val, void *out)
 {
     if (key->mv_size != STORE_BE64_BYTES)
         return store_corrupt(txn, STORE_DB_DEAD_LETTERS, 0, "key is not 8 bytes");
@@ -122,47 +123,8 @@ static ledger_err_t dead_decode(store_txn_t *txn, const MDB_val *key, const MDB_
     dead.msg = get_msg(&r, &dead.msg_size);
     if (!record_done(&r))
         return store_corrupt(txn, STORE_DB_DEAD_LETTERS, id, "record does not parse");
-    *out = dead;
+    *(store_dead_letter_t *)out = dead;
     return LEDGER_OK;
-}
-
-/* --- seq-keyed access ----------------------------------------------------- */
-
-/* Reads the record under be64 key `seq` of `db` into *v (LEDGER_E_NOT_FOUND if absent). */
-static ledger_err_t record_get(store_txn_t *txn, store_db_t db, uint64_t seq,
-                               uint8_t key[STORE_BE64_BYTES], MDB_val *k, MDB_val *v,
-                               const char *what)
-{
-    store_be64_put(key, seq);
-    *k = store_mval(key, STORE_BE64_BYTES);
-    return store_txn_rc(txn, mdb_get(txn->txn, txn->store->dbi[db], k, v), what);
-}
-
-/* Positions `cursor` on the first key > after (be64); MDB_NOTFOUND at the end. */
-static int cursor_after(MDB_cursor *cursor, uint64_t after, MDB_val *k, MDB_val *v,
-                        uint8_t key[STORE_BE64_BYTES])
-{
-    if (after == UINT64_MAX)
-        return MDB_NOTFOUND;
-    store_be64_put(key, after + 1);
-    *k = store_mval(key, STORE_BE64_BYTES);
-    return mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
-}
-
-/*  The first record of `db` with a key > after into *k / *v (pointing into
-    the map, valid until the transaction writes again); LEDGER_E_NOT_FOUND
-    at the end. The one walk behind store_outbox_next and store_dead_next. */
-static ledger_err_t record_after(store_txn_t *txn, store_db_t db, uint64_t after, MDB_val *k,
-                                 MDB_val *v, const char *what)
-{
-    MDB_cursor *cursor;
-    ledger_err_t err = store_db_cursor_open(txn, db, &cursor);
-    if (err != LEDGER_OK)
-        return err;
-    uint8_t key[STORE_BE64_BYTES];
-    err = store_txn_rc(txn, cursor_after(cursor, after, k, v, key), what);
-    mdb_cursor_close(cursor);
-    return err;
 }
 
 /* --- outbox --------------------------------------------------------------- */
@@ -217,29 +179,15 @@ ledger_err_t store_outbox_put(store_txn_t *txn, const char *peer, const void *ms
 
 ledger_err_t store_outbox_get(store_txn_t *txn, uint64_t seq, store_outbox_entry_t *entry_out)
 {
-    assert(txn);
-    if (!entry_out)
-        return LEDGER_E_INVALID;
-    uint8_t key[STORE_BE64_BYTES];
-    MDB_val k, v;
-    ledger_err_t err = record_get(txn, STORE_DB_OUTBOX, seq, key, &k, &v, "mdb_get (outbox)");
-    if (err != LEDGER_OK)
-        return err;
-    return outbox_decode(txn, &k, &v, entry_out);
+    return store_seq_record_read(txn, STORE_DB_OUTBOX, seq, false, "mdb_get (outbox)",
+                                 outbox_decode, entry_out);
 }
 
 ledger_err_t store_outbox_next(store_txn_t *txn, uint64_t after_seq,
                                store_outbox_entry_t *entry_out)
 {
-    assert(txn);
-    if (!entry_out)
-        return LEDGER_E_INVALID;
-    MDB_val k, v;
-    ledger_err_t err =
-        record_after(txn, STORE_DB_OUTBOX, after_seq, &k, &v, "mdb_cursor_get (outbox)");
-    if (err != LEDGER_OK)
-        return err;
-    return outbox_decode(txn, &k, &v, entry_out);
+    return store_seq_record_read(txn, STORE_DB_OUTBOX, after_seq, true, "mdb_cursor_get (outbox)",
+                                 outbox_decode, entry_out);
 }
 
 ledger_err_t store_outbox_take_due(store_txn_t *txn, uint64_t now_ms, uint64_t after_seq,
@@ -259,7 +207,7 @@ ledger_err_t store_outbox_take_due(store_txn_t *txn, uint64_t now_ms, uint64_t a
         return err;
     uint8_t key[STORE_BE64_BYTES];
     MDB_val k, v;
-    int rc = cursor_after(cursor, after_seq, &k, &v, key);
+    int rc = store_cursor_after(cursor, after_seq, &k, &v, key);
     while (rc == 0 && count < max) {
         store_outbox_entry_t entry;
         err = outbox_decode(txn, &k, &v, &entry);
@@ -400,29 +348,14 @@ ledger_err_t store_outbox_stats(store_txn_t *txn, uint64_t now_ms, uint64_t *dep
 
 ledger_err_t store_dead_get(store_txn_t *txn, uint64_t id, store_dead_letter_t *dead_out)
 {
-    assert(txn);
-    if (!dead_out)
-        return LEDGER_E_INVALID;
-    uint8_t key[STORE_BE64_BYTES];
-    MDB_val k, v;
-    ledger_err_t err =
-        record_get(txn, STORE_DB_DEAD_LETTERS, id, key, &k, &v, "mdb_get (dead_letters)");
-    if (err != LEDGER_OK)
-        return err;
-    return dead_decode(txn, &k, &v, dead_out);
+    return store_seq_record_read(txn, STORE_DB_DEAD_LETTERS, id, false, "mdb_get (dead_letters)",
+                                 dead_decode, dead_out);
 }
 
 ledger_err_t store_dead_next(store_txn_t *txn, uint64_t after_id, store_dead_letter_t *dead_out)
 {
-    assert(txn);
-    if (!dead_out)
-        return LEDGER_E_INVALID;
-    MDB_val k, v;
-    ledger_err_t err =
-        record_after(txn, STORE_DB_DEAD_LETTERS, after_id, &k, &v, "mdb_cursor_get (dead_letters)");
-    if (err != LEDGER_OK)
-        return err;
-    return dead_decode(txn, &k, &v, dead_out);
+    return store_seq_record_read(txn, STORE_DB_DEAD_LETTERS, after_id, true,
+                                 "mdb_cursor_get (dead_letters)", dead_decode, dead_out);
 }
 
 ledger_err_t store_dead_replay(store_txn_t *txn, uint64_t id, uint64_t now_ms,
