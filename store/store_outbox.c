@@ -61,19 +61,26 @@ static void outbox_encode(uint8_t *buf, size_t size, const char *peer, uint32_t 
     assert(w.ok && w.len == size);
 }
 
-/*  The start outbox and dead letter records share: version, peer, attempts,
-    created_ms. false for an unknown version (the reader's ok flag says the rest). */
-static bool get_entry_head(record_reader_t *r, char peer[STORE_PEER_MAX + 1], uint32_t *attempts,
-                           uint64_t *created_ms)
+/*  The start outbox and dead letter records of table `db` share: the be64
+    key (*id) and, read by *r (set up on the value), version, peer, attempts,
+    created_ms. The reader's ok flag says whether the rest parsed. */
+static ledger_err_t get_entry_head(store_txn_t *txn, store_db_t db, const MDB_val *key,
+                                   const MDB_val *val, record_reader_t *r, uint64_t *id,
+                                   char peer[STORE_PEER_MAX + 1], uint32_t *attempts,
+                                   uint64_t *created_ms)
 {
+    if (key->mv_size != STORE_BE64_BYTES)
+        return store_corrupt(txn, db, 0, "key is not 8 bytes");
+    *id = store_be64_get(key->mv_data);
+    *r = (record_reader_t){val->mv_data, val->mv_size, 0, true};
     if (record_get_u8(r) != STORE_RECORD_VERSION)
-        return false;
+        return store_corrupt(txn, db, *id, "unknown record version");
     record_get_str8(r, peer, STORE_PEER_MAX);
     if (!peer[0])
         r->ok = false; /* a peer name is never empty */
     *attempts = record_get_u32(r);
     *created_ms = record_get_u64(r);
-    return true;
+    return LEDGER_OK;
 }
 
 /* The end they share: be32 length + the message, at most STORE_MSG_MAX bytes. */
@@ -90,17 +97,16 @@ static const uint8_t *get_msg(record_reader_t *r, size_t *size_out)
 static ledger_err_t outbox_decode(store_txn_t *txn, const MDB_val *key, const MDB_val *val,
                                   void *out)
 {
-    if (key->mv_size != STORE_BE64_BYTES)
-        return store_corrupt(txn, STORE_DB_OUTBOX, 0, "key is not 8 bytes");
-    uint64_t seq = store_be64_get(key->mv_data);
-    record_reader_t r = {val->mv_data, val->mv_size, 0, true};
-    store_outbox_entry_t entry = {.seq = seq};
-    if (!get_entry_head(&r, entry.peer, &entry.attempts, &entry.created_ms))
-        return store_corrupt(txn, STORE_DB_OUTBOX, seq, "unknown record version");
+    store_outbox_entry_t entry = {0};
+    record_reader_t r;
+    ledger_err_t err = get_entry_head(txn, STORE_DB_OUTBOX, key, val, &r, &entry.seq, entry.peer,
+                                      &entry.attempts, &entry.created_ms);
+    if (err != LEDGER_OK)
+        return err;
     entry.next_attempt_ms = record_get_u64(&r);
     entry.msg = get_msg(&r, &entry.msg_size);
     if (!record_done(&r))
-        return store_corrupt(txn, STORE_DB_OUTBOX, seq, "record does not parse");
+        return store_corrupt(txn, STORE_DB_OUTBOX, entry.seq, "record does not parse");
     *(store_outbox_entry_t *)out = entry;
     return LEDGER_OK;
 }
@@ -108,13 +114,12 @@ static ledger_err_t outbox_decode(store_txn_t *txn, const MDB_val *key, const MD
 /* A store_decode_fn: *out is a store_dead_letter_t. */
 static ledger_err_t dead_decode(store_txn_t *txn, const MDB_val *key, const MDB_val *val, void *out)
 {
-    if (key->mv_size != STORE_BE64_BYTES)
-        return store_corrupt(txn, STORE_DB_DEAD_LETTERS, 0, "key is not 8 bytes");
-    uint64_t id = store_be64_get(key->mv_data);
-    record_reader_t r = {val->mv_data, val->mv_size, 0, true};
-    store_dead_letter_t dead = {.id = id};
-    if (!get_entry_head(&r, dead.peer, &dead.attempts, &dead.created_ms))
-        return store_corrupt(txn, STORE_DB_DEAD_LETTERS, id, "unknown record version");
+    store_dead_letter_t dead = {0};
+    record_reader_t r;
+    ledger_err_t err = get_entry_head(txn, STORE_DB_DEAD_LETTERS, key, val, &r, &dead.id, dead.peer,
+                                      &dead.attempts, &dead.created_ms);
+    if (err != LEDGER_OK)
+        return err;
     dead.dead_ms = record_get_u64(&r);
     record_get_str8(&r, dead.code, STORE_CODE_MAX);
     if (!dead.code[0])
@@ -122,7 +127,7 @@ static ledger_err_t dead_decode(store_txn_t *txn, const MDB_val *key, const MDB_
     record_get_str16(&r, dead.reason, STORE_REASON_MAX);
     dead.msg = get_msg(&r, &dead.msg_size);
     if (!record_done(&r))
-        return store_corrupt(txn, STORE_DB_DEAD_LETTERS, id, "record does not parse");
+        return store_corrupt(txn, STORE_DB_DEAD_LETTERS, dead.id, "record does not parse");
     *(store_dead_letter_t *)out = dead;
     return LEDGER_OK;
 }
