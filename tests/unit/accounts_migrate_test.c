@@ -70,6 +70,15 @@ static void plant(fx_t *fx)
     assert_int_equal(test_v1_plant(fx->txn, &p), LEDGER_OK);
 }
 
+/* The planted ledger and the records the old build kept beside it; alice's says `alice_minor`. */
+static void plant_with_records(fx_t *fx, int64_t alice_minor)
+{
+    plant(fx);
+    put_account(fx, "funding", -150);
+    put_account(fx, "alice", alice_minor);
+    put_account(fx, "bob", 80);
+}
+
 static void test_an_unversioned_dir_with_the_format_1_index_is_format_1(void **state)
 {
     fx_t *fx = *state;
@@ -84,10 +93,7 @@ static void test_an_unversioned_dir_with_the_format_1_index_is_format_1(void **s
 static void test_the_migration_gives_each_account_the_head_of_its_chain(void **state)
 {
     fx_t *fx = *state;
-    plant(fx);
-    put_account(fx, "funding", -150);
-    put_account(fx, "alice", 70);
-    put_account(fx, "bob", 80);
+    plant_with_records(fx, 70);
     put_account(fx, "carol", 0); /* no entries: left as it is */
     assert_int_equal(accounts_migrate_chains(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
     assert_non_null(strstr(fx->note, "entries=6 accounts=3 records=3 tip_seq=6 old_tip="));
@@ -113,10 +119,7 @@ static void test_the_migration_gives_each_account_the_head_of_its_chain(void **s
 static void test_a_record_that_differs_from_its_newest_entry_is_refused(void **state)
 {
     fx_t *fx = *state;
-    plant(fx);
-    put_account(fx, "funding", -150);
-    put_account(fx, "alice", 71);
-    put_account(fx, "bob", 80);
+    plant_with_records(fx, 71);
     assert_int_equal(accounts_migrate_chains(fx->txn, NULL, fx->note, sizeof fx->note),
                      LEDGER_E_CORRUPT);
     assert_non_null(strstr(fx->note, "account alice: record says balance 71"));

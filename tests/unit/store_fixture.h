@@ -79,6 +79,15 @@ static inline void put_text(store_txn_t *txn, store_db_t db, const char *key, co
     assert_int_equal(store_put(txn, db, key, strlen(key), val, strlen(val), 0), LEDGER_OK);
 }
 
+/* A name one character over the store's limit for names (STORE_ACCOUNT_MAX), for refusal tests. */
+static inline const char *too_long_name(void)
+{
+    static char name[STORE_ACCOUNT_MAX + 2];
+    memset(name, 'x', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    return name;
+}
+
 /* --- raw LMDB access, for tampering --------------------------------------- */
 
 typedef enum { RAW_FLIP_BYTE, RAW_DELETE, RAW_REPLACE } raw_edit_t;

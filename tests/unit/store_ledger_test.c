@@ -186,9 +186,7 @@ static void test_ledger_entries_chain_each_account_and_cursors_belong_to_it(void
 static void test_bad_ledger_entries_are_refused_as_invalid(void **state)
 {
     fixture_t *fx = *state;
-    char long_name[STORE_ACCOUNT_MAX + 2];
-    memset(long_name, 'x', sizeof long_name - 1);
-    long_name[sizeof long_name - 1] = '\0';
+    const char *long_name = too_long_name();
     store_txn_t *txn = begin(fx, true);
     size_t count;
     store_ledger_entry_t ledger;

@@ -185,9 +185,7 @@ static void test_corrupt_outbox_record_is_reported_as_corrupt(void **state)
 static void test_bad_outbox_arguments_are_refused_with_invalid_or_too_large(void **state)
 {
     fixture_t *fx = *state;
-    char long_name[STORE_ACCOUNT_MAX + 2];
-    memset(long_name, 'x', sizeof long_name - 1);
-    long_name[sizeof long_name - 1] = '\0';
+    const char *long_name = too_long_name();
 
     store_txn_t *read = begin(fx, false);
     assert_int_equal(store_outbox_put(read, "fraud", "m", 1, 0, NULL), LEDGER_E_INVALID);

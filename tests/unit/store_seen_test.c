@@ -77,9 +77,7 @@ static void test_seen_prune_stops_an_origin_at_its_first_young_id(void **state)
 static void test_bad_seen_origins_are_refused_as_invalid(void **state)
 {
     fixture_t *fx = *state;
-    char long_name[STORE_ACCOUNT_MAX + 2];
-    memset(long_name, 'x', sizeof long_name - 1);
-    long_name[sizeof long_name - 1] = '\0';
+    const char *long_name = too_long_name();
     store_txn_t *txn = begin(fx, true);
     bool is_seen;
     assert_int_equal(store_seen_put(txn, "", 1, 0), LEDGER_E_INVALID);
