@@ -32,9 +32,7 @@ static void test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not
 static void test_each_applied_step_appends_an_event_in_order(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_sample(fx);
     proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 1);
     proto_msg_t approved = event("fraud", 1, PROTO_FRAUD_APPROVED, res.id, T0_MS + 2);
     approved.body.verdict.rule_count = 0;

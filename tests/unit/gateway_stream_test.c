@@ -9,16 +9,13 @@
 static void test_an_event_shows_the_transfer_as_it_is_when_read(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_sample(fx);
     events_seen_t seen;
     read_events(fx, 0, &seen);
     json_t *t = json_object_get(seen.events[0], "transfer");
     assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
     events_free(&seen);
-    proto_msg_t declined = event("accounts", 1, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 1);
-    assert_int_equal(apply(fx, &declined, T0_MS + 1), LEDGER_OK);
+    apply_ok(fx, event("accounts", 1, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 1), T0_MS + 1);
     read_events(fx, 0, &seen);
     assert_int_equal(seen.count, 2);
     /* The first event still names its own step and time, with today's transfer. */

@@ -42,6 +42,13 @@ static inline int teardown(void **state)
 
 /* --- helpers --------------------------------------------------------------- */
 
+/* `n` copies of `c` and a NUL: a field at its limit. */
+static inline void fill_text(char *buf, char c, size_t n)
+{
+    memset(buf, c, n);
+    buf[n] = '\0';
+}
+
 static inline gateway_transfer_request_t request(const char *from, const char *to, int64_t amount)
 {
     gateway_transfer_request_t req;
@@ -77,6 +84,15 @@ static inline void submit_ok(fx_t *fx, const char *key, const gateway_transfer_r
     assert_int_equal(submit(fx, key, req, now_ms, out), LEDGER_OK);
 }
 
+/* The usual first step: alice pays bob 5.00 (reference "rent") under "key-1" at T0_MS. */
+static inline gateway_submit_result_t submit_sample(fx_t *fx)
+{
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    return res;
+}
+
 static inline ledger_err_t apply(fx_t *fx, const proto_msg_t *msg, uint64_t now_ms)
 {
     store_txn_t *txn = NULL;
@@ -91,6 +107,11 @@ static inline ledger_err_t apply(fx_t *fx, const proto_msg_t *msg, uint64_t now_
         store_txn_abort(&txn);
     node_ctx_fini(&ctx);
     return err;
+}
+
+static inline void apply_ok(fx_t *fx, proto_msg_t msg, uint64_t now_ms)
+{
+    assert_int_equal(apply(fx, &msg, now_ms), LEDGER_OK);
 }
 
 static inline uint64_t count(fx_t *fx, store_db_t db)
@@ -141,6 +162,15 @@ static inline char *raw_record(fx_t *fx, const char *id)
     return hex;
 }
 
+/* The stored view record of `id` is still `before` (a raw_record, which this frees). */
+static inline void assert_record_unchanged(fx_t *fx, const char *id, char *before)
+{
+    char *after = raw_record(fx, id);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
 static inline json_t *get_transfer(fx_t *fx, const char *id)
 {
     store_txn_t *txn = NULL;
@@ -156,6 +186,14 @@ static inline void assert_status(fx_t *fx, const char *id, const char *status)
     json_t *t = get_transfer(fx, id);
     assert_string_equal(json_string_value(json_object_get(t, "status")), status);
     json_decref(t);
+}
+
+/* The transfer `id` as JSON (the caller frees it), asserted to be in `status`. */
+static inline json_t *transfer_with_status(fx_t *fx, const char *id, const char *status)
+{
+    json_t *t = get_transfer(fx, id);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), status);
+    return t;
 }
 
 static inline proto_msg_t event(const char *origin, uint64_t seq, proto_type_t type,
