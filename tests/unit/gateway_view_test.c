@@ -203,12 +203,19 @@ static void test_request_hash_covers_every_field(void **state)
 
 /* --- status events ------------------------------------------------------- */
 
+/*  The sample transfer after one status event of `type` (accounts/1 at
+    T0_MS + 5, applied at T0_MS + 6), asserted to be in `status`. The caller
+    frees it. */
+static json_t *sample_after_event(fx_t *fx, proto_type_t type, const char *status)
+{
+    gateway_submit_result_t res = submit_sample(fx);
+    apply_ok(fx, event("accounts", 1, type, res.id, T0_MS + 5), T0_MS + 6);
+    return transfer_with_status(fx, res.id, status);
+}
+
 static void test_funds_reserved_keeps_pending_and_marks_held(void **state)
 {
-    fx_t *fx = *state;
-    gateway_submit_result_t res = submit_sample(fx);
-    apply_ok(fx, event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5), T0_MS + 6);
-    json_t *t = transfer_with_status(fx, res.id, "pending");
+    json_t *t = sample_after_event(*state, PROTO_FUNDS_RESERVED, "pending");
     assert_true(json_is_true(json_object_get(t, "held")));
     assert_int_equal(json_integer_value(json_object_get(t, "updated_ms")), T0_MS + 6);
     json_t *timeline = json_object_get(t, "timeline");
@@ -247,10 +254,7 @@ static json_t *assert_reason(json_t *t, const char *code, const char *message)
 
 static void test_rejected_fraud_records_the_rules_that_fired(void **state)
 {
-    fx_t *fx = *state;
-    gateway_submit_result_t res = submit_sample(fx);
-    apply_ok(fx, event("accounts", 1, PROTO_TRANSFER_REJECTED_FRAUD, res.id, T0_MS + 5), T0_MS + 6);
-    json_t *t = transfer_with_status(fx, res.id, "rejected_fraud");
+    json_t *t = sample_after_event(*state, PROTO_TRANSFER_REJECTED_FRAUD, "rejected_fraud");
     json_t *reason = assert_reason(t, "fraud_rejected", "amount over the limit");
     json_t *rules = json_object_get(reason, "rules");
     assert_int_equal(json_array_size(rules), 2);
@@ -261,10 +265,7 @@ static void test_rejected_fraud_records_the_rules_that_fired(void **state)
 
 static void test_declined_records_the_code_and_reason(void **state)
 {
-    fx_t *fx = *state;
-    gateway_submit_result_t res = submit_sample(fx);
-    apply_ok(fx, event("accounts", 1, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 5), T0_MS + 6);
-    json_t *t = transfer_with_status(fx, res.id, "declined");
+    json_t *t = sample_after_event(*state, PROTO_TRANSFER_DECLINED, "declined");
     json_t *reason = assert_reason(t, "insufficient_funds", "available 100 < 500");
     assert_null(json_object_get(reason, "rules"));
     json_decref(t);
