@@ -11,25 +11,8 @@
 #include <string.h>
 
 #include "proto.h"
+#include "proto_internal.h" /* proto_query_op_name */
 #include "proto_samples.h"
-
-/* The file name of each sample (without .msgpack). */
-static const char *const sample_names[S__COUNT] = {
-    [S_REQUESTED] = "transfer.requested",
-    [S_RESERVED] = "funds.reserved",
-    [S_SETTLED] = "transfer.settled",
-    [S_APPROVED] = "fraud.approved",
-    [S_REJECTED] = "fraud.rejected",
-    [S_REJECTED_FRAUD] = "transfer.rejected_fraud",
-    [S_DECLINED] = "transfer.declined",
-    [S_ACK] = "ack",
-    [S_NACK] = "nack",
-    [S_QUERY_LIST] = "account.query.list",
-    [S_QUERY_GET] = "account.query.get",
-    [S_QUERY_LEDGER] = "account.query.ledger",
-    [S_QUERY_OPEN] = "account.query.open",
-    [S_REPLY] = "account.reply",
-};
 
 static int write_frame(const char *dir, const char *name, const proto_msg_t *m)
 {
@@ -62,7 +45,13 @@ int main(int argc, char **argv)
     int rc = 0;
     for (int s = 0; s < S__COUNT; s++) {
         proto_msg_t m = sample((sample_t)s);
-        rc |= write_frame(argv[1], sample_names[s], &m);
+        char name[64]; /* the type's name, and a query's op: account.query.list */
+        if (m.type == PROTO_ACCOUNT_QUERY)
+            snprintf(name, sizeof name, "%s.%s", proto_type_name(m.type),
+                     proto_query_op_name(m.body.query.op));
+        else
+            snprintf(name, sizeof name, "%s", proto_type_name(m.type));
+        rc |= write_frame(argv[1], name, &m);
     }
     return rc ? 1 : 0;
 }
