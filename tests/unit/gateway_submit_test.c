@@ -120,12 +120,7 @@ static size_t loop_turn(fx_t *fx)
 
 static uint64_t count(fx_t *fx, store_db_t db)
 {
-    store_txn_t *txn = NULL;
-    uint64_t n = 0;
-    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
-    assert_int_equal(store_count(txn, db, &n), LEDGER_OK);
-    store_txn_abort(&txn);
-    return n;
+    return test_store_count(fx->store, db);
 }
 
 static void test_a_pushed_job_is_answered_only_after_the_loops_commit(void **state)

@@ -61,21 +61,37 @@ static inline gateway_transfer_request_t request(const char *from, const char *t
     return req;
 }
 
+/* A write transaction of its own and the gateway's context on it, as of now_ms. */
+typedef struct {
+    store_txn_t *txn;
+    node_ctx_t ctx;
+} view_txn_t;
+
+static inline void view_txn_begin(fx_t *fx, uint64_t now_ms, view_txn_t *t)
+{
+    t->txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, true, &t->txn), LEDGER_OK);
+    node_ctx_init(&t->ctx, t->txn, NODE, now_ms);
+}
+
+/* Commits when the step went well (err), aborts otherwise; returns err. */
+static inline ledger_err_t view_txn_end(view_txn_t *t, ledger_err_t err)
+{
+    if (err == LEDGER_OK)
+        assert_int_equal(store_txn_commit(&t->txn), LEDGER_OK);
+    else
+        store_txn_abort(&t->txn);
+    node_ctx_fini(&t->ctx);
+    return err;
+}
+
 /* Submits in its own write transaction; commits on success, aborts otherwise. */
 static inline ledger_err_t submit(fx_t *fx, const char *key, const gateway_transfer_request_t *req,
                                   uint64_t now_ms, gateway_submit_result_t *out)
 {
-    store_txn_t *txn = NULL;
-    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
-    node_ctx_t ctx;
-    node_ctx_init(&ctx, txn, NODE, now_ms);
-    ledger_err_t err = gateway_view_submit(&ctx, req, key, RETENTION_MS, out);
-    if (err == LEDGER_OK)
-        assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
-    else
-        store_txn_abort(&txn);
-    node_ctx_fini(&ctx);
-    return err;
+    view_txn_t t;
+    view_txn_begin(fx, now_ms, &t);
+    return view_txn_end(&t, gateway_view_submit(&t.ctx, req, key, RETENTION_MS, out));
 }
 
 static inline void submit_ok(fx_t *fx, const char *key, const gateway_transfer_request_t *req,
@@ -95,18 +111,11 @@ static inline gateway_submit_result_t submit_sample(fx_t *fx)
 
 static inline ledger_err_t apply(fx_t *fx, const proto_msg_t *msg, uint64_t now_ms)
 {
-    store_txn_t *txn = NULL;
-    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
-    node_ctx_t ctx;
-    node_ctx_init(&ctx, txn, NODE, now_ms);
-    ledger_err_t err = gateway_view_apply(&ctx, msg);
-    assert_int_equal(ctx.published_count, 0); /* the gateway never emits on an event */
-    if (err == LEDGER_OK)
-        assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
-    else
-        store_txn_abort(&txn);
-    node_ctx_fini(&ctx);
-    return err;
+    view_txn_t t;
+    view_txn_begin(fx, now_ms, &t);
+    ledger_err_t err = gateway_view_apply(&t.ctx, msg);
+    assert_int_equal(t.ctx.published_count, 0); /* the gateway never emits on an event */
+    return view_txn_end(&t, err);
 }
 
 static inline void apply_ok(fx_t *fx, proto_msg_t msg, uint64_t now_ms)
@@ -116,12 +125,7 @@ static inline void apply_ok(fx_t *fx, proto_msg_t msg, uint64_t now_ms)
 
 static inline uint64_t count(fx_t *fx, store_db_t db)
 {
-    store_txn_t *txn = NULL;
-    uint64_t n = 0;
-    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
-    assert_int_equal(store_count(txn, db, &n), LEDGER_OK);
-    store_txn_abort(&txn);
-    return n;
+    return test_store_count(fx->store, db);
 }
 
 /* Entries of `db` whose key starts with `prefix` (the INDEX db holds "idem/" and "evt/" keys). */

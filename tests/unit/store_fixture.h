@@ -67,11 +67,7 @@ static inline void commit(store_txn_t **txn)
 
 static inline uint64_t count_of(fixture_t *fx, store_db_t db)
 {
-    store_txn_t *txn = begin(fx, false);
-    uint64_t count = 0;
-    assert_int_equal(store_count(txn, db, &count), LEDGER_OK);
-    store_txn_abort(&txn);
-    return count;
+    return test_store_count(fx->store, db);
 }
 
 static inline void put_text(store_txn_t *txn, store_db_t db, const char *key, const char *val)

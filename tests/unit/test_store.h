@@ -8,6 +8,7 @@
 #ifndef LEDGER_TEST_STORE_H
 #define LEDGER_TEST_STORE_H
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "store.h"
@@ -31,6 +32,17 @@ static inline void test_store_close(const char *dir, store_t **store)
     store_destroy(store);
     assert_null(*store);
     test_remove_dir(dir);
+}
+
+/* The number of entries in table `db`, read in a transaction of its own. */
+static inline uint64_t test_store_count(store_t *store, store_db_t db)
+{
+    store_txn_t *txn = NULL;
+    uint64_t n = 0;
+    assert_int_equal(store_txn_begin(store, false, &txn), LEDGER_OK);
+    assert_int_equal(store_count(txn, db, &n), LEDGER_OK);
+    store_txn_abort(&txn);
+    return n;
 }
 
 static inline int test_store_setup(void **state)
