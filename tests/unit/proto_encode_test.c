@@ -214,19 +214,13 @@ static void test_extreme_signed_amounts_round_trip_in_replies(void **state)
 static void test_decoded_id_is_split_into_origin_and_seq(void **state)
 {
     (void)state;
-    proto_msg_t m = sample(S_DECLINED);
-    void *data;
-    size_t size;
-    encode_ok(&m, &data, &size);
-    proto_msg_t out;
-    char why[WHY_SIZE];
-    assert_int_equal(decode(data, size, &out, why), LEDGER_OK);
+    proto_msg_t m = sample(S_DECLINED), out;
+    encode_decode_ok(&m, &out);
     assert_string_equal(out.origin, "gateway");
     assert_true(out.seq == 42);
     char id[PROTO_ID_MAX + 1];
     proto_msg_id(&out, id);
     assert_string_equal(id, "gateway/42");
-    free(data);
 }
 
 static void test_envelope_is_a_map_of_named_keys(void **state)

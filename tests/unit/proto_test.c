@@ -132,20 +132,14 @@ static void test_release_is_safe_on_any_message_and_twice(void **state)
     proto_msg_release(&m);
     assert_string_equal(m.body.transfer.from, "acc-alice");
 
-    proto_msg_t r = sample(S_REPLY);
-    void *data;
-    size_t size;
-    encode_ok(&r, &data, &size);
-    proto_msg_t out;
-    char why[WHY_SIZE];
-    assert_int_equal(decode(data, size, &out, why), LEDGER_OK);
+    proto_msg_t r = sample(S_REPLY), out;
+    encode_decode_ok(&r, &out);
     assert_non_null(out.body.account_reply.accounts);
     proto_msg_release(&out);
     assert_null(out.body.account_reply.accounts);
     assert_null(out.body.account_reply.entries);
     assert_int_equal(out.body.account_reply.account_count, 0);
     proto_msg_release(&out);
-    free(data);
 }
 
 static void test_equality_sees_every_carried_field(void **state)

@@ -45,6 +45,13 @@ static inline void encode_ok(const proto_msg_t *m, void **data, size_t *size)
         fail_msg("encode failed: %s: %s", ledger_err_name(err), why);
 }
 
+/* Encodes sample `s` into a malloc'd frame (*data, *size). */
+static inline void encode_sample(sample_t s, void **data, size_t *size)
+{
+    proto_msg_t m = sample(s);
+    encode_ok(&m, data, size);
+}
+
 /* Decodes and checks the contract's promise on error: `out` is all zeros. */
 static inline ledger_err_t decode(const void *data, size_t size, proto_msg_t *out, char *why)
 {
@@ -55,6 +62,17 @@ static inline ledger_err_t decode(const void *data, size_t size, proto_msg_t *ou
     if (err != LEDGER_OK && why[0] == '\0')
         fail_msg("decode failed (%s) without a reason", ledger_err_name(err));
     return err;
+}
+
+/* Encodes m and decodes the frame into *out, both asserted to succeed; the frame is freed. */
+static inline void encode_decode_ok(const proto_msg_t *m, proto_msg_t *out)
+{
+    void *data;
+    size_t size;
+    char why[WHY_SIZE];
+    encode_ok(m, &data, &size);
+    assert_int_equal(decode(data, size, out, why), LEDGER_OK);
+    free(data);
 }
 
 static inline void assert_round_trips(const proto_msg_t *m)
