@@ -15,10 +15,12 @@ static void test_account_ids_are_lower_case_digits_underscore_and_dash(void **st
     (void)state;
     assert_true(proto_account_id_valid_str("alice"));
     assert_true(proto_account_id_valid_str("a-b_c9"));
+    assert_true(proto_account_id_valid_str("acc_1-x"));
     assert_false(proto_account_id_valid_str(""));
     assert_false(proto_account_id_valid_str(NULL));
     assert_false(proto_account_id_valid_str("Alice"));
     assert_false(proto_account_id_valid_str("a b"));
+    assert_false(proto_account_id_valid_str("../x"));
     assert_false(proto_account_id_valid_str("caf\xc3\xa9"));
     assert_false(proto_account_id_valid("alice", 0));
     assert_true(proto_account_id_valid("alice!", 5));

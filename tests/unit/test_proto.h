@@ -279,50 +279,39 @@ static inline msgpack_object o_bin(const char *s)
 
 static inline msgpack_object o_uint(uint64_t u)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER};
-    o.via.u64 = u;
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = u};
 }
 
 static inline msgpack_object o_int(int64_t i)
 {
     if (i >= 0)
         return o_uint((uint64_t)i);
-    msgpack_object o = {.type = MSGPACK_OBJECT_NEGATIVE_INTEGER};
-    o.via.i64 = i;
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = i};
 }
 
 static inline msgpack_object o_bool(bool b)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_BOOLEAN};
-    o.via.boolean = b;
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_BOOLEAN, .via.boolean = b};
 }
 
 static inline msgpack_object o_nil(void)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_NIL};
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_NIL};
 }
 
 static inline msgpack_object o_float(double d)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_FLOAT64};
-    o.via.f64 = d;
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_FLOAT64, .via.f64 = d};
 }
 
 static inline msgpack_object o_map0(void)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_MAP};
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_MAP};
 }
 
 static inline msgpack_object o_arr0(void)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_ARRAY};
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_ARRAY};
 }
 
 static inline msgpack_object o_arr1(tree_t *t, msgpack_object item)
