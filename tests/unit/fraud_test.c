@@ -142,6 +142,22 @@ static void assert_rejected_by(const proto_msg_t *v, const char *rule)
     assert_rejected(v, 1, &rule);
 }
 
+/* decide() from -> to of amount_minor is approved. */
+static void expect_approved(fx_t *fx, const char *from, const char *to, int64_t amount_minor)
+{
+    proto_msg_t v = decide(fx, from, to, amount_minor);
+    assert_approved(&v);
+}
+
+/* decide() from -> to of amount_minor is rejected by `rule` alone, with `reason`. */
+static void expect_rejected(fx_t *fx, const char *from, const char *to, int64_t amount_minor,
+                            const char *rule, const char *reason)
+{
+    proto_msg_t v = decide(fx, from, to, amount_minor);
+    assert_rejected_by(&v, rule);
+    assert_string_equal(v.body.verdict.reason, reason);
+}
+
 /* --- decisions ------------------------------------------------------------- */
 
 static void test_small_transfer_is_approved_and_the_decision_stored(void **state)
@@ -192,14 +208,11 @@ static void test_rejection_is_stored_with_its_rules_and_reason(void **state)
 static void test_amount_over_threshold_fires_alone(void **state)
 {
     fx_t *fx = *state;
-    proto_msg_t v = decide(fx, "alice", "bob", 100); /* bob becomes a known payee */
-    assert_approved(&v);
-    v = decide(fx, "alice", "bob", 100000); /* exactly the limit: not above */
-    assert_approved(&v);
-    fx->node.ctx.now_ms += WINDOW_MS; /* keep velocity out of it */
-    v = decide(fx, "alice", "bob", 150000);
-    assert_rejected_by(&v, "amount_over_threshold");
-    assert_string_equal(v.body.verdict.reason, "amount 1500.00 above limit 1000.00");
+    expect_approved(fx, "alice", "bob", 100);    /* bob becomes a known payee */
+    expect_approved(fx, "alice", "bob", 100000); /* exactly the limit: not above */
+    fx->node.ctx.now_ms += WINDOW_MS;            /* keep velocity out of it */
+    expect_rejected(fx, "alice", "bob", 150000, "amount_over_threshold",
+                    "amount 1500.00 above limit 1000.00");
 }
 
 static void test_velocity_count_fires_alone(void **state)
@@ -207,57 +220,43 @@ static void test_velocity_count_fires_alone(void **state)
     fx_t *fx = *state;
     for (int i = 0; i < 5; i++) {
         fx->node.ctx.now_ms = T0_MS + (uint64_t)i * 1000;
-        proto_msg_t v = decide(fx, "alice", "bob", 100);
-        assert_approved(&v);
+        expect_approved(fx, "alice", "bob", 100);
     }
     fx->node.ctx.now_ms = T0_MS + 10000;
-    proto_msg_t v = decide(fx, "alice", "bob", 100);
-    assert_rejected_by(&v, "velocity_count");
-    assert_string_equal(v.body.verdict.reason, "6 transfers in 60 s above limit 5");
+    expect_rejected(fx, "alice", "bob", 100, "velocity_count", "6 transfers in 60 s above limit 5");
     /* other sources are not affected */
-    v = decide(fx, "carol", "bob", 100);
-    assert_approved(&v);
+    expect_approved(fx, "carol", "bob", 100);
 }
 
 static void test_velocity_sum_fires_alone(void **state)
 {
     fx_t *fx = *state;
-    proto_msg_t v = decide(fx, "alice", "bob", 100); /* learn the payee */
-    assert_approved(&v);
-    v = decide(fx, "alice", "bob", 100000);
-    assert_approved(&v);
-    v = decide(fx, "alice", "bob", 100000);
-    assert_approved(&v);
-    v = decide(fx, "alice", "bob", 99900); /* sum 3000.00: not above */
-    assert_approved(&v);
-    v = decide(fx, "alice", "bob", 1);
-    assert_rejected_by(&v, "velocity_sum");
-    assert_string_equal(v.body.verdict.reason, "3000.01 sent in 60 s above limit 3000.00");
+    expect_approved(fx, "alice", "bob", 100); /* learn the payee */
+    expect_approved(fx, "alice", "bob", 100000);
+    expect_approved(fx, "alice", "bob", 100000);
+    expect_approved(fx, "alice", "bob", 99900); /* sum 3000.00: not above */
+    expect_rejected(fx, "alice", "bob", 1, "velocity_sum",
+                    "3000.01 sent in 60 s above limit 3000.00");
 }
 
 static void test_blocklisted_source_or_destination_fires(void **state)
 {
     fx_t *fx = *state;
-    proto_msg_t v = decide(fx, "alice", "mallory", 100);
-    assert_rejected_by(&v, "blocklisted_account");
-    assert_string_equal(v.body.verdict.reason, "blocklisted account mallory");
-    v = decide(fx, "mallory", "alice", 100);
+    expect_rejected(fx, "alice", "mallory", 100, "blocklisted_account",
+                    "blocklisted account mallory");
+    proto_msg_t v = decide(fx, "mallory", "alice", 100);
     assert_rejected_by(&v, "blocklisted_account");
     assert_int_equal(fraud_rules_set(&fx->rules, "blocklist", "mallory,eve", NULL, 0), LEDGER_OK);
-    v = decide(fx, "eve", "mallory", 100);
-    assert_rejected_by(&v, "blocklisted_account");
-    assert_string_equal(v.body.verdict.reason, "blocklisted accounts eve and mallory");
+    expect_rejected(fx, "eve", "mallory", 100, "blocklisted_account",
+                    "blocklisted accounts eve and mallory");
 }
 
 static void test_new_payee_large_amount_fires_alone(void **state)
 {
     fx_t *fx = *state;
-    proto_msg_t v = decide(fx, "alice", "carol", 50001);
-    assert_rejected_by(&v, "new_payee_large_amount");
-    assert_string_equal(v.body.verdict.reason,
-                        "first payment to carol of 500.01 above new payee limit 500.00");
-    v = decide(fx, "alice", "carol", 50000); /* exactly the limit: not above */
-    assert_approved(&v);
+    expect_rejected(fx, "alice", "carol", 50001, "new_payee_large_amount",
+                    "first payment to carol of 500.01 above new payee limit 500.00");
+    expect_approved(fx, "alice", "carol", 50000); /* exactly the limit: not above */
 }
 
 static void test_known_payee_is_learned_after_approval(void **state)
@@ -267,10 +266,8 @@ static void test_known_payee_is_learned_after_approval(void **state)
     assert_rejected_by(&v, "new_payee_large_amount");
     v = decide(fx, "alice", "dave", 60000); /* a rejection teaches nothing */
     assert_rejected_by(&v, "new_payee_large_amount");
-    v = decide(fx, "alice", "dave", 1000);
-    assert_approved(&v);
-    v = decide(fx, "alice", "dave", 60000);
-    assert_approved(&v);
+    expect_approved(fx, "alice", "dave", 1000);
+    expect_approved(fx, "alice", "dave", 60000);
     /* known payees are per source */
     v = decide(fx, "bob", "dave", 60000);
     assert_rejected_by(&v, "new_payee_large_amount");
@@ -280,8 +277,7 @@ static void test_several_rules_fire_together(void **state)
 {
     fx_t *fx = *state;
     for (int i = 0; i < 5; i++) {
-        proto_msg_t v = decide(fx, "alice", "bob", 30000); /* 5 x 300.00: at the limits */
-        assert_approved(&v);
+        expect_approved(fx, "alice", "bob", 30000); /* 5 x 300.00: at the limits */
     }
     /* the 6th transfer, 1500.00 + 2000.00 in the window, to a blocklisted new payee */
     proto_msg_t v = decide(fx, "alice", "mallory", 200000);
@@ -298,23 +294,19 @@ static void test_velocity_window_slides_with_time(void **state)
     fx_t *fx = *state;
     for (int i = 0; i < 5; i++) {
         fx->node.ctx.now_ms = T0_MS + (uint64_t)i * 1000;
-        proto_msg_t v = decide(fx, "alice", "bob", 100);
-        assert_approved(&v);
+        expect_approved(fx, "alice", "bob", 100);
     }
     assert_int_equal(count_of(fx, STORE_DB_RISK), 6); /* 5 velocity entries + 1 payee */
     fx->node.ctx.now_ms = T0_MS + WINDOW_MS - 1;      /* the first one is still inside */
     proto_msg_t v = decide(fx, "alice", "bob", 100);
     assert_rejected_by(&v, "velocity_count");
     fx->node.ctx.now_ms = T0_MS + WINDOW_MS; /* the first one has left: pruned */
-    v = decide(fx, "alice", "bob", 100);
-    assert_approved(&v);
+    expect_approved(fx, "alice", "bob", 100);
     assert_int_equal(count_of(fx, STORE_DB_RISK), 6);
     fx->node.ctx.now_ms = T0_MS + WINDOW_MS + 1000; /* the second has left too */
-    v = decide(fx, "alice", "bob", 100);
-    assert_approved(&v);
+    expect_approved(fx, "alice", "bob", 100);
     fx->node.ctx.now_ms = T0_MS + 10 * WINDOW_MS; /* all gone */
-    v = decide(fx, "alice", "bob", 100);
-    assert_approved(&v);
+    expect_approved(fx, "alice", "bob", 100);
     assert_int_equal(count_of(fx, STORE_DB_RISK), 2);
 }
 
@@ -327,13 +319,11 @@ static void test_rules_set_to_zero_are_off(void **state)
         assert_int_equal(fraud_rules_set(&fx->rules, keys[i], "0", NULL, 0), LEDGER_OK);
     assert_int_equal(fraud_rules_set(&fx->rules, "blocklist", "", NULL, 0), LEDGER_OK);
     for (int i = 0; i < 10; i++) {
-        proto_msg_t v = decide(fx, "mallory", "bob", 1000000);
-        assert_approved(&v);
+        expect_approved(fx, "mallory", "bob", 1000000);
     }
     assert_int_equal(fraud_rules_set(&fx->rules, "velocity_window_ms", "0", NULL, 0), LEDGER_OK);
     assert_int_equal(fraud_rules_set(&fx->rules, "velocity_max_count", "1", NULL, 0), LEDGER_OK);
-    proto_msg_t v = decide(fx, "mallory", "bob", 1000000);
-    assert_approved(&v);
+    expect_approved(fx, "mallory", "bob", 1000000);
 }
 
 /* --- replays and other types ----------------------------------------------- */
@@ -488,8 +478,7 @@ static void test_risk_keys_of_the_first_layout_are_migrated_and_still_count(void
     proto_msg_t v = decide(fx, "alice", "dave", 60000);
     assert_rejected(&v, 1, (const char *const[]){"velocity_count"});
     fx->node.ctx.now_ms = T0_MS + WINDOW_MS + 10000; /* the old entries have left the window */
-    v = decide(fx, "alice", "dave", 60000);
-    assert_approved(&v);
+    expect_approved(fx, "alice", "dave", 60000);
 }
 
 static void test_padded_risk_keys_keep_any_id_proto_accepted_and_refuse_bad_sizes(void **state)
