@@ -106,12 +106,10 @@ static void open_accounts(side_t *s)
     assert_int_equal(accounts_cache_replay(txn, NULL), LEDGER_OK); /* writes the first mark */
     s->ctx.state = s->cache;
     for (size_t i = 0; i < ACCOUNT_COUNT; i++) {
-        proto_msg_t q = test_msg(PROTO_ACCOUNT_QUERY, "", 0, 0, "");
-        q.body.query.op = PROTO_QUERY_OPEN;
-        account_id(q.body.query.account, i);
-        snprintf(q.body.query.name, sizeof q.body.query.name, "Holder %zu", i);
-        snprintf(q.body.query.currency, sizeof q.body.query.currency, "GBP");
-        q.body.query.amount_minor = DEPOSIT;
+        char id[PROTO_ACCOUNT_ID_MAX + 1], name[PROTO_NAME_MAX + 1];
+        account_id(id, i);
+        snprintf(name, sizeof name, "Holder %zu", i);
+        proto_msg_t q = test_open_msg("", 0, 0, id, name, DEPOSIT);
         proto_msg_t reply;
         assert_int_equal(accounts_query(&s->ctx, &q, &reply), LEDGER_OK);
         assert_int_equal(reply.body.account_reply.status, 201);

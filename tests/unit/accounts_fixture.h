@@ -39,11 +39,7 @@ static inline proto_msg_t query_msg(fx_t *fx, proto_query_op_t op);
 
 static inline void open_account(fx_t *fx, const char *id, const char *name, int64_t deposit_minor)
 {
-    proto_msg_t q = query_msg(fx, PROTO_QUERY_OPEN);
-    snprintf(q.body.query.account, sizeof q.body.query.account, "%s", id);
-    snprintf(q.body.query.name, sizeof q.body.query.name, "%s", name);
-    snprintf(q.body.query.currency, sizeof q.body.query.currency, "GBP");
-    q.body.query.amount_minor = deposit_minor;
+    proto_msg_t q = test_open_msg("gateway", ++fx->in_seq, fx->ctx.now_ms, id, name, deposit_minor);
     proto_msg_t reply;
     assert_int_equal(accounts_query(&fx->ctx, &q, &reply), LEDGER_OK);
     assert_int_equal(reply.body.account_reply.status, 201);

@@ -18,6 +18,7 @@
 #include <czmq.h>
 
 #include "gateway_accounts_client.h"
+#include "test_msg.h"
 #include "test_main.h"
 
 #define NODE "gateway"
@@ -85,17 +86,9 @@ static void answer_one(zsock_t *router, const char *id)
     assert_int_equal(proto_decode(zframe_data(env), zframe_size(env), &q, NULL, 0), LEDGER_OK);
     assert_int_equal(q.type, PROTO_ACCOUNT_QUERY);
     assert_string_equal(q.origin, NODE "-q");
-    proto_account_t account;
-    memset(&account, 0, sizeof account);
+    proto_account_t account = {.name = "Name", .currency = "GBP"};
     snprintf(account.id, sizeof account.id, "%s", id);
-    snprintf(account.name, sizeof account.name, "Name");
-    snprintf(account.currency, sizeof account.currency, "GBP");
-    proto_msg_t reply;
-    memset(&reply, 0, sizeof reply);
-    reply.v = PROTO_VERSION;
-    reply.type = PROTO_ACCOUNT_REPLY;
-    snprintf(reply.origin, sizeof reply.origin, "accounts");
-    reply.seq = 1;
+    proto_msg_t reply = test_msg(PROTO_ACCOUNT_REPLY, "accounts", 1, 0, "");
     reply.body.account_reply.status = 200;
     reply.body.account_reply.accounts = &account;
     reply.body.account_reply.account_count = 1;
