@@ -87,23 +87,27 @@ static void test_long_paths_and_small_buffers_are_refused(void **state)
 static void test_content_types_follow_the_extension(void **state)
 {
     (void)state;
-    assert_string_equal(gateway_static_content_type("index.html"), "text/html; charset=utf-8");
-    assert_string_equal(gateway_static_content_type("assets/app-1a2b.js"),
-                        "text/javascript; charset=utf-8");
-    assert_string_equal(gateway_static_content_type("assets/x.mjs"),
-                        "text/javascript; charset=utf-8");
-    assert_string_equal(gateway_static_content_type("assets/app.CSS"), "text/css; charset=utf-8");
-    assert_string_equal(gateway_static_content_type("logo.svg"), "image/svg+xml");
-    assert_string_equal(gateway_static_content_type("shot.png"), "image/png");
-    assert_string_equal(gateway_static_content_type("favicon.ico"), "image/x-icon");
-    assert_string_equal(gateway_static_content_type("manifest.json"), "application/json");
-    assert_string_equal(gateway_static_content_type("assets/inter.woff2"), "font/woff2");
-    assert_string_equal(gateway_static_content_type("assets/app.js.map"), "application/json");
-    assert_string_equal(gateway_static_content_type("robots.txt"), "text/plain; charset=utf-8");
-    assert_string_equal(gateway_static_content_type("LICENSE"), "application/octet-stream");
-    assert_string_equal(gateway_static_content_type("archive.tar.gz"), "application/octet-stream");
-    assert_string_equal(gateway_static_content_type("dir.js/file"), "application/octet-stream");
-    assert_string_equal(gateway_static_content_type(".html"), "application/octet-stream");
+    static const struct {
+        const char *path, *type;
+    } cases[] = {
+        {"index.html", "text/html; charset=utf-8"},
+        {"assets/app-1a2b.js", "text/javascript; charset=utf-8"},
+        {"assets/x.mjs", "text/javascript; charset=utf-8"},
+        {"assets/app.CSS", "text/css; charset=utf-8"},
+        {"logo.svg", "image/svg+xml"},
+        {"shot.png", "image/png"},
+        {"favicon.ico", "image/x-icon"},
+        {"manifest.json", "application/json"},
+        {"assets/inter.woff2", "font/woff2"},
+        {"assets/app.js.map", "application/json"},
+        {"robots.txt", "text/plain; charset=utf-8"},
+        {"LICENSE", "application/octet-stream"},
+        {"archive.tar.gz", "application/octet-stream"},
+        {"dir.js/file", "application/octet-stream"},
+        {".html", "application/octet-stream"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(gateway_static_content_type(cases[i].path), cases[i].type);
     assert_string_equal(gateway_static_content_type(NULL), "application/octet-stream");
 }
 
