@@ -106,9 +106,7 @@ static void test_the_log_stores_small_records_not_the_transfer_json(void **state
 static void test_fraud_rejection_steps_carry_the_rules_that_fired(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("carol", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_request(fx, "key-1", request("carol", "bob", 500));
     proto_msg_t rejected = event("fraud", 1, PROTO_FRAUD_APPROVED, res.id, T0_MS + 1);
     rejected.type = PROTO_FRAUD_REJECTED;
     proto_msg_t released = event("accounts", 2, PROTO_TRANSFER_REJECTED_FRAUD, res.id, T0_MS + 2);

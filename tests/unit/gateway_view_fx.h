@@ -100,13 +100,19 @@ static inline void submit_ok(fx_t *fx, const char *key, const gateway_transfer_r
     assert_int_equal(submit(fx, key, req, now_ms, out), LEDGER_OK);
 }
 
+/* Submits `req` under `key` at T0_MS (asserted to succeed); returns the result. */
+static inline gateway_submit_result_t submit_request(fx_t *fx, const char *key,
+                                                     gateway_transfer_request_t req)
+{
+    gateway_submit_result_t res;
+    submit_ok(fx, key, &req, T0_MS, &res);
+    return res;
+}
+
 /* The usual first step: alice pays bob 5.00 (reference "rent") under "key-1" at T0_MS. */
 static inline gateway_submit_result_t submit_sample(fx_t *fx)
 {
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
-    return res;
+    return submit_request(fx, "key-1", request("alice", "bob", 500));
 }
 
 static inline ledger_err_t apply(fx_t *fx, const proto_msg_t *msg, uint64_t now_ms)

@@ -524,9 +524,7 @@ static void test_worst_case_record_with_rules_stays_under_the_limit(void **state
 static void test_stored_text_keeps_quotes_backslashes_and_utf8(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-\"\\/-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_request(fx, "key-\"\\/-1", request("alice", "bob", 500));
     proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 1);
     snprintf(reserved.cause, sizeof reserved.cause, "%s",
              "a\"b\\c\x01\n\x7f/\xc3\xa9\xe2\x82\xac\xf0\x9f\x92\xb7 bad\xc3(");
