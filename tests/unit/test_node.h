@@ -7,6 +7,7 @@
 #ifndef LEDGER_TEST_NODE_H
 #define LEDGER_TEST_NODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "node_ctx.h"
@@ -34,6 +35,29 @@ static inline void test_node_close(test_node_t *t)
     node_ctx_fini(&t->ctx);
     store_txn_abort(&t->txn);
     test_store_close(t->dir, &t->store);
+}
+
+/* A node's message handler as the tests call it; `arg` is what it needs besides the context. */
+typedef ledger_err_t (*test_handler_fn)(node_ctx_t *ctx, const proto_msg_t *msg, void *arg);
+
+/*  Feeds `msg` to `handle` as each type the node does not handle (every type
+    but the `handled` ones): each is refused as LEDGER_E_INVALID and nothing
+    is published. The caller checks that nothing was written. */
+static inline void test_node_expect_other_types_refused(test_node_t *t, test_handler_fn handle,
+                                                        void *arg, proto_msg_t msg,
+                                                        const proto_type_t *handled,
+                                                        size_t handled_count)
+{
+    for (int type = 1; type < PROTO_TYPE__COUNT; type++) {
+        bool is_handled = false;
+        for (size_t i = 0; i < handled_count; i++)
+            is_handled = is_handled || handled[i] == (proto_type_t)type;
+        if (is_handled)
+            continue;
+        msg.type = (proto_type_t)type;
+        assert_int_equal(handle(&t->ctx, &msg, arg), LEDGER_E_INVALID);
+    }
+    assert_int_equal(t->ctx.published_count, 0);
 }
 
 #endif
