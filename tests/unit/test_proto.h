@@ -52,6 +52,21 @@ static inline void encode_sample(sample_t s, void **data, size_t *size)
     encode_ok(&m, data, size);
 }
 
+/* A check of one sample's encoded frame; `arg` is the caller's. */
+typedef void (*sample_frame_fn)(sample_t s, const uint8_t *frame, size_t size, void *arg);
+
+/* Calls `check` with the encoded frame of every sample (the frame is freed after). */
+static inline void for_each_sample_frame(sample_frame_fn check, void *arg)
+{
+    for (sample_t s = 0; s < S__COUNT; s++) {
+        void *data;
+        size_t size;
+        encode_sample(s, &data, &size);
+        check(s, data, size, arg);
+        free(data);
+    }
+}
+
 /* Decodes and checks the contract's promise on error: `out` is all zeros. */
 static inline ledger_err_t decode(const void *data, size_t size, proto_msg_t *out, char *why)
 {
