@@ -682,8 +682,7 @@ static void test_an_old_json_record_still_reads_and_is_rewritten_binary(void **s
     uint8_t *raw = stored_record(fx, OLD_ID, &len);
     assert_int_equal(raw[0], 2);
     free(raw);
-    t = get_transfer(fx, OLD_ID);
-    assert_string_equal(json_string_value(json_object_get(t, "status")), "settled");
+    t = transfer_with_status(fx, OLD_ID, "settled");
     assert_string_equal(json_string_value(json_object_get(t, "reference")), "lunch \xc3\xa9");
     assert_int_equal(json_array_size(json_object_get(t, "timeline")), 3);
     json_decref(t);
