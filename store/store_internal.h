@@ -25,6 +25,7 @@
 #error "include store.h before store_internal.h"
 #endif
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -120,6 +121,54 @@ ledger_err_t store_corrupt(store_txn_t *txn, store_db_t db, uint64_t id, const c
 bool store_text_ok(const char *text, size_t max, bool allow_empty, size_t *len_out);
 /* Opens an LMDB cursor on table `db` in `txn`; a failure is reported like any LMDB error. */
 ledger_err_t store_db_cursor_open(store_txn_t *txn, store_db_t db, MDB_cursor **cursor_out);
+
+/* --- be64-keyed records: the ledger, outbox and dead letter reads ---------- */
+
+/* Positions `cursor` on the first key > after (be64, written into key); MDB_NOTFOUND at the end. */
+static inline int store_cursor_after(MDB_cursor *cursor, uint64_t after, MDB_val *k, MDB_val *v,
+                                     uint8_t key[STORE_BE64_BYTES])
+{
+    if (after == UINT64_MAX)
+        return MDB_NOTFOUND;
+    store_be64_put(key, after + 1);
+    *k = store_mval(key, STORE_BE64_BYTES);
+    return mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
+}
+
+/*  Decodes the record k / v of one table into *out (the table's entry
+    type: store_ledger_entry_t, store_outbox_entry_t, store_dead_letter_t). */
+typedef ledger_err_t (*store_decode_fn)(store_txn_t *txn, const MDB_val *k, const MDB_val *v,
+                                        void *out);
+
+/*  The record under be64 key `seq` of `db` (with `after`: the first one with
+    a key > seq), decoded into *out, which points into the map until the
+    transaction writes again. LEDGER_E_NOT_FOUND if there is none,
+    LEDGER_E_INVALID for a NULL out, the decoder's errors. `what` names the
+    LMDB call in error text. Inline: the relay and the ledger read here. */
+static inline ledger_err_t store_seq_record_read(store_txn_t *txn, store_db_t db, uint64_t seq,
+                                                 bool after, const char *what,
+                                                 store_decode_fn decode, void *out)
+{
+    assert(txn);
+    if (!out)
+        return LEDGER_E_INVALID;
+    uint8_t key[STORE_BE64_BYTES];
+    MDB_val k, v;
+    ledger_err_t err;
+    if (after) {
+        MDB_cursor *cursor;
+        err = store_db_cursor_open(txn, db, &cursor);
+        if (err != LEDGER_OK)
+            return err;
+        err = store_txn_rc(txn, store_cursor_after(cursor, seq, &k, &v, key), what);
+        mdb_cursor_close(cursor);
+    } else {
+        store_be64_put(key, seq);
+        k = store_mval(key, sizeof key);
+        err = store_txn_rc(txn, mdb_get(txn->txn, txn->store->dbi[db], &k, &v), what);
+    }
+    return err != LEDGER_OK ? err : decode(txn, &k, &v, out);
+}
 
 /* --- counters (store_seq.c) ------------------------------------------------ */
 

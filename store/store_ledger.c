@@ -113,10 +113,12 @@ bool store_ledger_parse(const MDB_val *val, store_ledger_entry_t *out, const uin
     return true;
 }
 
-/* Reads and parses the ledger entry under `k`; the record's seq must match its key. */
+/*  Reads and parses the ledger entry under `k` into *out_arg (a
+    store_ledger_entry_t; a store_decode_fn); its seq must match its key. */
 static ledger_err_t ledger_decode(store_txn_t *txn, const MDB_val *k, const MDB_val *v,
-                                  store_ledger_entry_t *out)
+                                  void *out_arg)
 {
+    store_ledger_entry_t *out = out_arg;
     if (k->mv_size != STORE_BE64_BYTES)
         return store_corrupt(txn, STORE_DB_LEDGER, 0, "key is not 8 bytes");
     uint64_t seq = store_be64_get(k->mv_data);
@@ -263,17 +265,8 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
 
 ledger_err_t store_ledger_get(store_txn_t *txn, uint64_t seq, store_ledger_entry_t *entry_out)
 {
-    assert(txn);
-    if (!entry_out)
-        return LEDGER_E_INVALID;
-    uint8_t key[STORE_BE64_BYTES];
-    store_be64_put(key, seq);
-    MDB_val k = store_mval(key, sizeof key), v;
-    ledger_err_t err = store_txn_rc(
-        txn, mdb_get(txn->txn, txn->store->dbi[STORE_DB_LEDGER], &k, &v), "mdb_get (ledger)");
-    if (err != LEDGER_OK)
-        return err;
-    return ledger_decode(txn, &k, &v, entry_out);
+    return store_seq_record_read(txn, STORE_DB_LEDGER, seq, false, "mdb_get (ledger)",
+                                 ledger_decode, entry_out);
 }
 
 ledger_err_t store_ledger_last_seq(store_txn_t *txn, uint64_t *seq_out)

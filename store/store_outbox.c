@@ -61,19 +61,26 @@ static void outbox_encode(uint8_t *buf, size_t size, const char *peer, uint32_t 
     assert(w.ok && w.len == size);
 }
 
-/*  The start outbox and dead letter records share: version, peer, attempts,
-    created_ms. false for an unknown version (the reader's ok flag says the rest). */
-static bool get_entry_head(record_reader_t *r, char peer[STORE_PEER_MAX + 1], uint32_t *attempts,
-                           uint64_t *created_ms)
+/*  The start outbox and dead letter records of table `db` share: the be64
+    key (*id) and, read by *r (set up on the value), version, peer, attempts,
+    created_ms. The reader's ok flag says whether the rest parsed. */
+static ledger_err_t get_entry_head(store_txn_t *txn, store_db_t db, const MDB_val *key,
+                                   const MDB_val *val, record_reader_t *r, uint64_t *id,
+                                   char peer[STORE_PEER_MAX + 1], uint32_t *attempts,
+                                   uint64_t *created_ms)
 {
+    if (key->mv_size != STORE_BE64_BYTES)
+        return store_corrupt(txn, db, 0, "key is not 8 bytes");
+    *id = store_be64_get(key->mv_data);
+    *r = (record_reader_t){val->mv_data, val->mv_size, 0, true};
     if (record_get_u8(r) != STORE_RECORD_VERSION)
-        return false;
+        return store_corrupt(txn, db, *id, "unknown record version");
     record_get_str8(r, peer, STORE_PEER_MAX);
     if (!peer[0])
         r->ok = false; /* a peer name is never empty */
     *attempts = record_get_u32(r);
     *created_ms = record_get_u64(r);
-    return true;
+    return LEDGER_OK;
 }
 
 /* The end they share: be32 length + the message, at most STORE_MSG_MAX bytes. */
@@ -86,34 +93,33 @@ static const uint8_t *get_msg(record_reader_t *r, size_t *size_out)
     return record_take(r, size);
 }
 
+/* A store_decode_fn: *out is a store_outbox_entry_t. */
 static ledger_err_t outbox_decode(store_txn_t *txn, const MDB_val *key, const MDB_val *val,
-                                  store_outbox_entry_t *out)
+                                  void *out)
 {
-    if (key->mv_size != STORE_BE64_BYTES)
-        return store_corrupt(txn, STORE_DB_OUTBOX, 0, "key is not 8 bytes");
-    uint64_t seq = store_be64_get(key->mv_data);
-    record_reader_t r = {val->mv_data, val->mv_size, 0, true};
-    store_outbox_entry_t entry = {.seq = seq};
-    if (!get_entry_head(&r, entry.peer, &entry.attempts, &entry.created_ms))
-        return store_corrupt(txn, STORE_DB_OUTBOX, seq, "unknown record version");
+    store_outbox_entry_t entry = {0};
+    record_reader_t r;
+    ledger_err_t err = get_entry_head(txn, STORE_DB_OUTBOX, key, val, &r, &entry.seq, entry.peer,
+                                      &entry.attempts, &entry.created_ms);
+    if (err != LEDGER_OK)
+        return err;
     entry.next_attempt_ms = record_get_u64(&r);
     entry.msg = get_msg(&r, &entry.msg_size);
     if (!record_done(&r))
-        return store_corrupt(txn, STORE_DB_OUTBOX, seq, "record does not parse");
-    *out = entry;
+        return store_corrupt(txn, STORE_DB_OUTBOX, entry.seq, "record does not parse");
+    *(store_outbox_entry_t *)out = entry;
     return LEDGER_OK;
 }
 
-static ledger_err_t dead_decode(store_txn_t *txn, const MDB_val *key, const MDB_val *val,
-                                store_dead_letter_t *out)
+/* A store_decode_fn: *out is a store_dead_letter_t. */
+static ledger_err_t dead_decode(store_txn_t *txn, const MDB_val *key, const MDB_val *val, void *out)
 {
-    if (key->mv_size != STORE_BE64_BYTES)
-        return store_corrupt(txn, STORE_DB_DEAD_LETTERS, 0, "key is not 8 bytes");
-    uint64_t id = store_be64_get(key->mv_data);
-    record_reader_t r = {val->mv_data, val->mv_size, 0, true};
-    store_dead_letter_t dead = {.id = id};
-    if (!get_entry_head(&r, dead.peer, &dead.attempts, &dead.created_ms))
-        return store_corrupt(txn, STORE_DB_DEAD_LETTERS, id, "unknown record version");
+    store_dead_letter_t dead = {0};
+    record_reader_t r;
+    ledger_err_t err = get_entry_head(txn, STORE_DB_DEAD_LETTERS, key, val, &r, &dead.id, dead.peer,
+                                      &dead.attempts, &dead.created_ms);
+    if (err != LEDGER_OK)
+        return err;
     dead.dead_ms = record_get_u64(&r);
     record_get_str8(&r, dead.code, STORE_CODE_MAX);
     if (!dead.code[0])
@@ -121,48 +127,9 @@ static ledger_err_t dead_decode(store_txn_t *txn, const MDB_val *key, const MDB_
     record_get_str16(&r, dead.reason, STORE_REASON_MAX);
     dead.msg = get_msg(&r, &dead.msg_size);
     if (!record_done(&r))
-        return store_corrupt(txn, STORE_DB_DEAD_LETTERS, id, "record does not parse");
-    *out = dead;
+        return store_corrupt(txn, STORE_DB_DEAD_LETTERS, dead.id, "record does not parse");
+    *(store_dead_letter_t *)out = dead;
     return LEDGER_OK;
-}
-
-/* --- seq-keyed access ----------------------------------------------------- */
-
-/* Reads the record under be64 key `seq` of `db` into *v (LEDGER_E_NOT_FOUND if absent). */
-static ledger_err_t record_get(store_txn_t *txn, store_db_t db, uint64_t seq,
-                               uint8_t key[STORE_BE64_BYTES], MDB_val *k, MDB_val *v,
-                               const char *what)
-{
-    store_be64_put(key, seq);
-    *k = store_mval(key, STORE_BE64_BYTES);
-    return store_txn_rc(txn, mdb_get(txn->txn, txn->store->dbi[db], k, v), what);
-}
-
-/* Positions `cursor` on the first key > after (be64); MDB_NOTFOUND at the end. */
-static int cursor_after(MDB_cursor *cursor, uint64_t after, MDB_val *k, MDB_val *v,
-                        uint8_t key[STORE_BE64_BYTES])
-{
-    if (after == UINT64_MAX)
-        return MDB_NOTFOUND;
-    store_be64_put(key, after + 1);
-    *k = store_mval(key, STORE_BE64_BYTES);
-    return mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
-}
-
-/*  The first record of `db` with a key > after into *k / *v (pointing into
-    the map, valid until the transaction writes again); LEDGER_E_NOT_FOUND
-    at the end. The one walk behind store_outbox_next and store_dead_next. */
-static ledger_err_t record_after(store_txn_t *txn, store_db_t db, uint64_t after, MDB_val *k,
-                                 MDB_val *v, const char *what)
-{
-    MDB_cursor *cursor;
-    ledger_err_t err = store_db_cursor_open(txn, db, &cursor);
-    if (err != LEDGER_OK)
-        return err;
-    uint8_t key[STORE_BE64_BYTES];
-    err = store_txn_rc(txn, cursor_after(cursor, after, k, v, key), what);
-    mdb_cursor_close(cursor);
-    return err;
 }
 
 /* --- outbox --------------------------------------------------------------- */
@@ -217,29 +184,15 @@ ledger_err_t store_outbox_put(store_txn_t *txn, const char *peer, const void *ms
 
 ledger_err_t store_outbox_get(store_txn_t *txn, uint64_t seq, store_outbox_entry_t *entry_out)
 {
-    assert(txn);
-    if (!entry_out)
-        return LEDGER_E_INVALID;
-    uint8_t key[STORE_BE64_BYTES];
-    MDB_val k, v;
-    ledger_err_t err = record_get(txn, STORE_DB_OUTBOX, seq, key, &k, &v, "mdb_get (outbox)");
-    if (err != LEDGER_OK)
-        return err;
-    return outbox_decode(txn, &k, &v, entry_out);
+    return store_seq_record_read(txn, STORE_DB_OUTBOX, seq, false, "mdb_get (outbox)",
+                                 outbox_decode, entry_out);
 }
 
 ledger_err_t store_outbox_next(store_txn_t *txn, uint64_t after_seq,
                                store_outbox_entry_t *entry_out)
 {
-    assert(txn);
-    if (!entry_out)
-        return LEDGER_E_INVALID;
-    MDB_val k, v;
-    ledger_err_t err =
-        record_after(txn, STORE_DB_OUTBOX, after_seq, &k, &v, "mdb_cursor_get (outbox)");
-    if (err != LEDGER_OK)
-        return err;
-    return outbox_decode(txn, &k, &v, entry_out);
+    return store_seq_record_read(txn, STORE_DB_OUTBOX, after_seq, true, "mdb_cursor_get (outbox)",
+                                 outbox_decode, entry_out);
 }
 
 ledger_err_t store_outbox_take_due(store_txn_t *txn, uint64_t now_ms, uint64_t after_seq,
@@ -259,7 +212,7 @@ ledger_err_t store_outbox_take_due(store_txn_t *txn, uint64_t now_ms, uint64_t a
         return err;
     uint8_t key[STORE_BE64_BYTES];
     MDB_val k, v;
-    int rc = cursor_after(cursor, after_seq, &k, &v, key);
+    int rc = store_cursor_after(cursor, after_seq, &k, &v, key);
     while (rc == 0 && count < max) {
         store_outbox_entry_t entry;
         err = outbox_decode(txn, &k, &v, &entry);
@@ -400,29 +353,14 @@ ledger_err_t store_outbox_stats(store_txn_t *txn, uint64_t now_ms, uint64_t *dep
 
 ledger_err_t store_dead_get(store_txn_t *txn, uint64_t id, store_dead_letter_t *dead_out)
 {
-    assert(txn);
-    if (!dead_out)
-        return LEDGER_E_INVALID;
-    uint8_t key[STORE_BE64_BYTES];
-    MDB_val k, v;
-    ledger_err_t err =
-        record_get(txn, STORE_DB_DEAD_LETTERS, id, key, &k, &v, "mdb_get (dead_letters)");
-    if (err != LEDGER_OK)
-        return err;
-    return dead_decode(txn, &k, &v, dead_out);
+    return store_seq_record_read(txn, STORE_DB_DEAD_LETTERS, id, false, "mdb_get (dead_letters)",
+                                 dead_decode, dead_out);
 }
 
 ledger_err_t store_dead_next(store_txn_t *txn, uint64_t after_id, store_dead_letter_t *dead_out)
 {
-    assert(txn);
-    if (!dead_out)
-        return LEDGER_E_INVALID;
-    MDB_val k, v;
-    ledger_err_t err =
-        record_after(txn, STORE_DB_DEAD_LETTERS, after_id, &k, &v, "mdb_cursor_get (dead_letters)");
-    if (err != LEDGER_OK)
-        return err;
-    return dead_decode(txn, &k, &v, dead_out);
+    return store_seq_record_read(txn, STORE_DB_DEAD_LETTERS, after_id, true,
+                                 "mdb_cursor_get (dead_letters)", dead_decode, dead_out);
 }
 
 ledger_err_t store_dead_replay(store_txn_t *txn, uint64_t id, uint64_t now_ms,

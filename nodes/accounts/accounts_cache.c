@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "money.h"
 #include "text.h"
 
@@ -106,14 +107,11 @@ bool accounts_cache_get(const accounts_cache_t *self, const char *id, accounts_r
 
 static ledger_err_t undo_push(accounts_cache_t *self, const dirty_t *existing, const char *id)
 {
-    if (self->undo_count == self->undo_cap) {
-        size_t cap = self->undo_cap ? self->undo_cap * 2 : UNDO_INITIAL_CAP;
-        undo_t *grown = realloc(self->undo, cap * sizeof *grown);
-        if (!grown)
-            return LEDGER_E_NOMEM;
-        self->undo = grown;
-        self->undo_cap = cap;
-    }
+    undo_t *undo =
+        grow_for_one(self->undo, self->undo_count, &self->undo_cap, sizeof *undo, UNDO_INITIAL_CAP);
+    if (!undo)
+        return LEDGER_E_NOMEM;
+    self->undo = undo;
     undo_t *u = &self->undo[self->undo_count++];
     u->existed = existing != NULL;
     if (existing) {

@@ -77,16 +77,23 @@ static ledger_err_t query_list(node_ctx_t *ctx, const proto_query_t *q, proto_ac
     return LEDGER_OK;
 }
 
+/*  Loads the account the query names. When there is none, `r` is the 404
+    answer and LEDGER_E_NOT_FOUND comes back (the query itself succeeded). */
+static ledger_err_t load_queried(node_ctx_t *ctx, const proto_query_t *q, accounts_record_t *rec,
+                                 proto_account_reply_t *r)
+{
+    ledger_err_t err = accounts_book_load(ctx, q->account, rec);
+    if (err == LEDGER_E_NOT_FOUND)
+        reply_status(r, ACCOUNTS_STATUS_NOT_FOUND, "not_found", "no such account");
+    return err;
+}
+
 static ledger_err_t query_get(node_ctx_t *ctx, const proto_query_t *q, proto_account_reply_t *r)
 {
     accounts_record_t rec;
-    ledger_err_t err = accounts_book_load(ctx, q->account, &rec);
-    if (err == LEDGER_E_NOT_FOUND) {
-        reply_status(r, ACCOUNTS_STATUS_NOT_FOUND, "not_found", "no such account");
-        return LEDGER_OK;
-    }
+    ledger_err_t err = load_queried(ctx, q, &rec, r);
     if (err)
-        return err;
+        return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
     return reply_one_account(r, &rec);
 }
 
@@ -108,13 +115,9 @@ static void entry_to_row(const store_ledger_entry_t *e, proto_ledger_row_t *row)
 static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q, proto_account_reply_t *r)
 {
     accounts_record_t rec;
-    ledger_err_t err = accounts_book_load(ctx, q->account, &rec);
-    if (err == LEDGER_E_NOT_FOUND) {
-        reply_status(r, ACCOUNTS_STATUS_NOT_FOUND, "not_found", "no such account");
-        return LEDGER_OK;
-    }
+    ledger_err_t err = load_queried(ctx, q, &rec, r);
     if (err)
-        return err;
+        return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
     uint32_t limit = page_limit(q->limit);
     /* One entry more than the page, to know whether a next page exists. */
     store_ledger_entry_t *entries = calloc((size_t)limit + 1, sizeof *entries);

@@ -38,6 +38,30 @@ static void msg_start(proto_msg_t *out, proto_type_t type, const char *transfer)
     text_copy(out->corr, sizeof out->corr, transfer);
 }
 
+/*  A saga step's last writes: stores `tr` in `state` (as of now) and emits
+    `out` to `peers`, the effects of the step's message `msg`. */
+static ledger_err_t transfer_advance(node_ctx_t *ctx, const proto_msg_t *msg,
+                                     accounts_transfer_t *tr, accounts_transfer_state_t state,
+                                     proto_msg_t *out, const char *const *peers, size_t peer_count)
+{
+    tr->state = state;
+    tr->updated_ms = ctx->now_ms;
+    ledger_err_t err = accounts_record_transfer_put(ctx->txn, tr);
+    if (err)
+        return err;
+    return node_ctx_emit(ctx, peers, peer_count, out, msg);
+}
+
+/* One ledger entry on `acct` (its record already holds the after values), then the record. */
+static ledger_err_t book_entry(node_ctx_t *ctx, accounts_record_t *acct, const char *transfer,
+                               const char *kind, int64_t balance_delta_minor,
+                               int64_t held_delta_minor)
+{
+    ledger_err_t err =
+        accounts_book_append(ctx, acct, transfer, kind, balance_delta_minor, held_delta_minor);
+    return err ? err : accounts_book_save(ctx, acct, false);
+}
+
 static void transfer_to_proto(const accounts_transfer_t *tr, proto_transfer_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -152,18 +176,14 @@ static ledger_err_t decide_request(node_ctx_t *ctx, const proto_transfer_t *t,
 static ledger_err_t decline(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr,
                             const decision_t *d)
 {
-    tr->state = ACCOUNTS_TRANSFER_DECLINED;
     text_copy(tr->code, sizeof tr->code, d->code);
-    ledger_err_t err = accounts_record_transfer_put(ctx->txn, tr);
-    if (err)
-        return err;
     proto_msg_t out;
     msg_start(&out, PROTO_TRANSFER_DECLINED, tr->id);
     text_copy(out.body.declined.transfer, sizeof out.body.declined.transfer, tr->id);
     text_copy(out.body.declined.code, sizeof out.body.declined.code, d->code);
     text_copy(out.body.declined.reason, sizeof out.body.declined.reason, d->reason);
     const char *peers[] = {NODE_PEER_GATEWAY};
-    return node_ctx_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+    return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_DECLINED, &out, peers, COUNT_OF(peers));
 }
 
 /*  Places the hold decided on `from` (its record already holds it), records
@@ -173,20 +193,14 @@ static ledger_err_t reserve(node_ctx_t *ctx, const proto_msg_t *msg, accounts_re
                             accounts_transfer_t *tr)
 {
     const proto_transfer_t *t = &msg->body.transfer;
-    ledger_err_t err =
-        accounts_book_append(ctx, from, t->transfer, ACCOUNTS_KIND_HOLD, 0, t->amount_minor);
-    if (!err)
-        err = accounts_book_save(ctx, from, false);
-    tr->state = ACCOUNTS_TRANSFER_RESERVED;
-    if (!err)
-        err = accounts_record_transfer_put(ctx->txn, tr);
+    ledger_err_t err = book_entry(ctx, from, t->transfer, ACCOUNTS_KIND_HOLD, 0, t->amount_minor);
     if (err)
         return err;
     proto_msg_t out;
     msg_start(&out, PROTO_FUNDS_RESERVED, t->transfer);
     out.body.transfer = *t;
     const char *peers[] = {NODE_PEER_FRAUD, NODE_PEER_GATEWAY};
-    return node_ctx_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+    return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_RESERVED, &out, peers, COUNT_OF(peers));
 }
 
 static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
@@ -244,25 +258,16 @@ static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, account
     from.held_minor = from_held;
     to.balance_minor = to_balance;
 
-    err = accounts_book_append(ctx, &from, tr->id, ACCOUNTS_KIND_DEBIT, -tr->amount_minor,
-                               -tr->amount_minor);
+    err = book_entry(ctx, &from, tr->id, ACCOUNTS_KIND_DEBIT, -tr->amount_minor, -tr->amount_minor);
     if (!err)
-        err = accounts_book_save(ctx, &from, false);
-    if (!err)
-        err = accounts_book_append(ctx, &to, tr->id, ACCOUNTS_KIND_CREDIT, tr->amount_minor, 0);
-    if (!err)
-        err = accounts_book_save(ctx, &to, false);
-    tr->state = ACCOUNTS_TRANSFER_SETTLED;
-    tr->updated_ms = ctx->now_ms;
-    if (!err)
-        err = accounts_record_transfer_put(ctx->txn, tr);
+        err = book_entry(ctx, &to, tr->id, ACCOUNTS_KIND_CREDIT, tr->amount_minor, 0);
     if (err)
         return err;
     proto_msg_t out;
     msg_start(&out, PROTO_TRANSFER_SETTLED, tr->id);
     transfer_to_proto(tr, &out.body.transfer);
     const char *peers[] = {NODE_PEER_GATEWAY};
-    return node_ctx_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+    return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_SETTLED, &out, peers, COUNT_OF(peers));
 }
 
 static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
@@ -277,13 +282,7 @@ static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, account
         return LEDGER_E_CORRUPT;
     from.held_minor = from_held;
 
-    err = accounts_book_append(ctx, &from, tr->id, ACCOUNTS_KIND_RELEASE, 0, -tr->amount_minor);
-    if (!err)
-        err = accounts_book_save(ctx, &from, false);
-    tr->state = ACCOUNTS_TRANSFER_RELEASED;
-    tr->updated_ms = ctx->now_ms;
-    if (!err)
-        err = accounts_record_transfer_put(ctx->txn, tr);
+    err = book_entry(ctx, &from, tr->id, ACCOUNTS_KIND_RELEASE, 0, -tr->amount_minor);
     if (err)
         return err;
     proto_msg_t out;
@@ -291,7 +290,7 @@ static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, account
     out.body.verdict = msg->body.verdict; /* transfer, rules and reason from the fraud node */
     text_copy(out.body.verdict.transfer, sizeof out.body.verdict.transfer, tr->id);
     const char *peers[] = {NODE_PEER_GATEWAY};
-    return node_ctx_emit(ctx, peers, COUNT_OF(peers), &out, msg);
+    return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_RELEASED, &out, peers, COUNT_OF(peers));
 }
 
 static ledger_err_t on_verdict(node_ctx_t *ctx, const proto_msg_t *msg)

@@ -1,6 +1,7 @@
 /* node_ctx.c: emitting messages from business logic into the outbox. */
 #include "node_ctx.h"
 
+#include "grow.h"
 #include "text.h"
 
 #include <assert.h>
@@ -47,16 +48,14 @@ void node_ctx_fini(node_ctx_t *ctx)
 
 static ledger_err_t keep_for_feed(node_ctx_t *ctx, proto_type_t type, void *data, size_t size)
 {
-    if (ctx->published_count == ctx->published_cap) {
-        if (ctx->published_cap >= NODE_CTX_PUBLISH_MAX)
-            return LEDGER_E_TOO_LARGE;
-        size_t cap = ctx->published_cap ? ctx->published_cap * 2 : NODE_CTX_PUBLISH_FIRST_CAP;
-        node_published_t *grown = realloc(ctx->published, cap * sizeof *grown);
-        if (!grown)
-            return LEDGER_E_NOMEM;
-        ctx->published = grown;
-        ctx->published_cap = cap;
-    }
+    if (ctx->published_count == ctx->published_cap && ctx->published_cap >= NODE_CTX_PUBLISH_MAX)
+        return LEDGER_E_TOO_LARGE;
+    node_published_t *published =
+        grow_for_one(ctx->published, ctx->published_count, &ctx->published_cap, sizeof *published,
+                     NODE_CTX_PUBLISH_FIRST_CAP);
+    if (!published)
+        return LEDGER_E_NOMEM;
+    ctx->published = published;
     ctx->published[ctx->published_count++] = (node_published_t){type, data, size};
     return LEDGER_OK;
 }

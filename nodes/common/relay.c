@@ -10,6 +10,7 @@
 #include "node_log.h"
 #include "proto.h"
 #include "clock.h"
+#include "grow.h"
 
 /* Up to this many load batches per pump, so one pump never starves the inbox. */
 #define RELAY_LOAD_ROUNDS 8
@@ -185,14 +186,11 @@ static int find_peer(const relay_t *self, const char *name)
 
 static ledger_err_t inflight_push(relay_t *self, inflight_t entry)
 {
-    if (self->inflight_count == self->inflight_cap) {
-        size_t cap = self->inflight_cap ? self->inflight_cap * 2 : RELAY_INFLIGHT_FIRST_CAP;
-        inflight_t *grown = realloc(self->inflight, cap * sizeof *grown);
-        if (!grown)
-            return LEDGER_E_NOMEM;
-        self->inflight = grown;
-        self->inflight_cap = cap;
-    }
+    inflight_t *inflight = grow_for_one(self->inflight, self->inflight_count, &self->inflight_cap,
+                                        sizeof *inflight, RELAY_INFLIGHT_FIRST_CAP);
+    if (!inflight)
+        return LEDGER_E_NOMEM;
+    self->inflight = inflight;
     self->inflight[self->inflight_count++] = entry;
     if (entry.deadline_ms < self->next_deadline_ms)
         self->next_deadline_ms = entry.deadline_ms;

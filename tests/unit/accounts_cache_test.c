@@ -19,15 +19,16 @@
 
 #include "accounts.h"
 #include "accounts_cache.h"
-#include "test_dir.h"
+#include "test_store.h"
 #include "test_msg.h"
+#include "test_main.h"
 
 #define T0_MS 1700000000000ULL
 #define ACCOUNT_COUNT 12
 #define DEPOSIT 50000
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     accounts_cache_t *cache; /* NULL: written through */
     accounts_cache_config_t config;
@@ -40,9 +41,7 @@ static uint64_t in_seq;
 static void side_open(side_t *s, const accounts_cache_config_t *config)
 {
     memset(s, 0, sizeof *s);
-    snprintf(s->dir, sizeof s->dir, "/tmp/accounts_cache_test.XXXXXX");
-    assert_non_null(mkdtemp(s->dir));
-    assert_int_equal(store_open(s->dir, NULL, &s->store), LEDGER_OK);
+    test_store_open(s->dir, "accounts_cache_test", &s->store);
     if (config) {
         s->config = *config;
         s->cache = accounts_cache_new(config);
@@ -53,8 +52,7 @@ static void side_open(side_t *s, const accounts_cache_config_t *config)
 static void side_close(side_t *s)
 {
     accounts_cache_destroy(&s->cache);
-    store_destroy(&s->store);
-    test_remove_dir(s->dir);
+    test_store_close(s->dir, &s->store);
 }
 
 /* Opens a write transaction the way the node loop does. */
@@ -108,12 +106,10 @@ static void open_accounts(side_t *s)
     assert_int_equal(accounts_cache_replay(txn, NULL), LEDGER_OK); /* writes the first mark */
     s->ctx.state = s->cache;
     for (size_t i = 0; i < ACCOUNT_COUNT; i++) {
-        proto_msg_t q = test_msg(PROTO_ACCOUNT_QUERY, "", 0, 0, "");
-        q.body.query.op = PROTO_QUERY_OPEN;
-        account_id(q.body.query.account, i);
-        snprintf(q.body.query.name, sizeof q.body.query.name, "Holder %zu", i);
-        snprintf(q.body.query.currency, sizeof q.body.query.currency, "GBP");
-        q.body.query.amount_minor = DEPOSIT;
+        char id[PROTO_ACCOUNT_ID_MAX + 1], name[PROTO_NAME_MAX + 1];
+        account_id(id, i);
+        snprintf(name, sizeof name, "Holder %zu", i);
+        proto_msg_t q = test_open_msg("", 0, 0, id, name, DEPOSIT);
         proto_msg_t reply;
         assert_int_equal(accounts_query(&s->ctx, &q, &reply), LEDGER_OK);
         assert_int_equal(reply.body.account_reply.status, 201);
@@ -563,18 +559,12 @@ static void test_the_cache_gives_what_writing_through_gives(void **state)
     side_close(&cached);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_dropped_transaction_leaves_the_last_committed_values),
-        cmocka_unit_test(test_a_checkpoint_writes_dirty_records_in_chunks_then_the_mark),
-        cmocka_unit_test(test_replay_rebuilds_the_table_after_a_crash),
-        cmocka_unit_test(test_check_and_replay_refuse_a_record_behind_the_mark),
-        cmocka_unit_test(test_check_catches_a_lagging_record_that_was_rewritten),
-        cmocka_unit_test(test_a_dropped_run_of_the_deciding_commit_still_starts_the_checkpoint),
-        cmocka_unit_test(test_a_checkpoint_writes_at_least_twice_what_the_batch_changed),
-        cmocka_unit_test(test_a_clean_stop_writes_every_dirty_record),
-        cmocka_unit_test(test_the_cache_gives_what_writing_through_gives),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_a_dropped_transaction_leaves_the_last_committed_values),
+          cmocka_unit_test(test_a_checkpoint_writes_dirty_records_in_chunks_then_the_mark),
+          cmocka_unit_test(test_replay_rebuilds_the_table_after_a_crash),
+          cmocka_unit_test(test_check_and_replay_refuse_a_record_behind_the_mark),
+          cmocka_unit_test(test_check_catches_a_lagging_record_that_was_rewritten),
+          cmocka_unit_test(test_a_dropped_run_of_the_deciding_commit_still_starts_the_checkpoint),
+          cmocka_unit_test(test_a_checkpoint_writes_at_least_twice_what_the_batch_changed),
+          cmocka_unit_test(test_a_clean_stop_writes_every_dirty_record),
+          cmocka_unit_test(test_the_cache_gives_what_writing_through_gives))

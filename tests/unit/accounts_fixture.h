@@ -23,21 +23,15 @@
 #include <unistd.h>
 
 #include "accounts.h"
-#include "test_dir.h"
 #include "test_msg.h"
+#include "test_node.h"
 
 #define T0_MS 1700000000000ULL
 #define ALICE_DEPOSIT 100000 /* 1,000.00 */
 #define BOB_DEPOSIT 25000    /* 250.00 */
 #define LEDGER_PAGE 64
 
-typedef struct {
-    char dir[64];
-    store_t *store;
-    store_txn_t *txn;
-    node_ctx_t ctx;
-    uint64_t in_seq; /* sequence of the inbound messages the tests make */
-} fx_t;
+typedef test_node_t fx_t;
 
 /* --- fixture --------------------------------------------------------------- */
 
@@ -45,11 +39,7 @@ static inline proto_msg_t query_msg(fx_t *fx, proto_query_op_t op);
 
 static inline void open_account(fx_t *fx, const char *id, const char *name, int64_t deposit_minor)
 {
-    proto_msg_t q = query_msg(fx, PROTO_QUERY_OPEN);
-    snprintf(q.body.query.account, sizeof q.body.query.account, "%s", id);
-    snprintf(q.body.query.name, sizeof q.body.query.name, "%s", name);
-    snprintf(q.body.query.currency, sizeof q.body.query.currency, "GBP");
-    q.body.query.amount_minor = deposit_minor;
+    proto_msg_t q = test_open_msg("gateway", ++fx->in_seq, fx->ctx.now_ms, id, name, deposit_minor);
     proto_msg_t reply;
     assert_int_equal(accounts_query(&fx->ctx, &q, &reply), LEDGER_OK);
     assert_int_equal(reply.body.account_reply.status, 201);
@@ -60,11 +50,7 @@ static inline int setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/accounts_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
-    assert_int_equal(store_txn_begin(fx->store, true, &fx->txn), LEDGER_OK);
-    node_ctx_init(&fx->ctx, fx->txn, "accounts", T0_MS);
+    test_node_open(fx, "accounts_test", "accounts", T0_MS);
     assert_int_equal(accounts_open_ensure_funding(&fx->ctx), LEDGER_OK);
     *state = fx;
     return 0;
@@ -83,10 +69,7 @@ static inline int setup_alice_bob(void **state)
 static inline int teardown(void **state)
 {
     fx_t *fx = *state;
-    node_ctx_fini(&fx->ctx);
-    store_txn_abort(&fx->txn);
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
+    test_node_close(fx);
     free(fx);
     return 0;
 }

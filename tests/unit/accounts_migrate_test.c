@@ -15,13 +15,14 @@
 #include "accounts.h"
 #include "accounts_migrate.h"
 #include "store.h"
-#include "test_dir.h"
+#include "test_store.h"
 #include "test_ledger_v1.h"
+#include "test_main.h"
 
 #define NOTE_BYTES 256
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     store_txn_t *txn;
     char note[NOTE_BYTES];
@@ -31,9 +32,7 @@ static int setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/accounts_migrate_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    test_store_open(fx->dir, "accounts_migrate_test", &fx->store);
     assert_int_equal(store_txn_begin(fx->store, true, &fx->txn), LEDGER_OK);
     *state = fx;
     return 0;
@@ -43,8 +42,7 @@ static int teardown(void **state)
 {
     fx_t *fx = *state;
     store_txn_abort(&fx->txn);
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
+    test_store_close(fx->dir, &fx->store);
     free(fx);
     return 0;
 }
@@ -56,13 +54,10 @@ static const test_v1_entry_t entries[] = {{"funding", -100}, {"alice", 100}, {"f
 
 static void put_account(fx_t *fx, const char *id, int64_t balance_minor)
 {
-    accounts_record_t rec;
-    memset(&rec, 0, sizeof rec);
+    accounts_record_t rec = {.balance_minor = balance_minor, .created_ms = 1};
     snprintf(rec.id, sizeof rec.id, "%s", id);
     snprintf(rec.name, sizeof rec.name, "Name of %s", id);
     snprintf(rec.currency, sizeof rec.currency, "GBP");
-    rec.balance_minor = balance_minor;
-    rec.created_ms = 1;
     assert_int_equal(accounts_record_put(fx->txn, &rec), LEDGER_OK);
 }
 
@@ -70,6 +65,15 @@ static void plant(fx_t *fx)
 {
     test_v1_plant_t p = {entries, sizeof entries / sizeof entries[0], 0};
     assert_int_equal(test_v1_plant(fx->txn, &p), LEDGER_OK);
+}
+
+/* The planted ledger and the records the old build kept beside it; alice's says `alice_minor`. */
+static void plant_with_records(fx_t *fx, int64_t alice_minor)
+{
+    plant(fx);
+    put_account(fx, "funding", -150);
+    put_account(fx, "alice", alice_minor);
+    put_account(fx, "bob", 80);
 }
 
 static void test_an_unversioned_dir_with_the_format_1_index_is_format_1(void **state)
@@ -86,10 +90,7 @@ static void test_an_unversioned_dir_with_the_format_1_index_is_format_1(void **s
 static void test_the_migration_gives_each_account_the_head_of_its_chain(void **state)
 {
     fx_t *fx = *state;
-    plant(fx);
-    put_account(fx, "funding", -150);
-    put_account(fx, "alice", 70);
-    put_account(fx, "bob", 80);
+    plant_with_records(fx, 70);
     put_account(fx, "carol", 0); /* no entries: left as it is */
     assert_int_equal(accounts_migrate_chains(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
     assert_non_null(strstr(fx->note, "entries=6 accounts=3 records=3 tip_seq=6 old_tip="));
@@ -115,10 +116,7 @@ static void test_the_migration_gives_each_account_the_head_of_its_chain(void **s
 static void test_a_record_that_differs_from_its_newest_entry_is_refused(void **state)
 {
     fx_t *fx = *state;
-    plant(fx);
-    put_account(fx, "funding", -150);
-    put_account(fx, "alice", 71);
-    put_account(fx, "bob", 80);
+    plant_with_records(fx, 71);
     assert_int_equal(accounts_migrate_chains(fx->txn, NULL, fx->note, sizeof fx->note),
                      LEDGER_E_CORRUPT);
     assert_non_null(strstr(fx->note, "account alice: record says balance 71"));
@@ -137,13 +135,7 @@ static void test_an_account_in_the_ledger_without_a_record_is_refused(void **sta
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        T(test_an_unversioned_dir_with_the_format_1_index_is_format_1),
-        T(test_the_migration_gives_each_account_the_head_of_its_chain),
-        T(test_a_record_that_differs_from_its_newest_entry_is_refused),
-        T(test_an_account_in_the_ledger_without_a_record_is_refused),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(T(test_an_unversioned_dir_with_the_format_1_index_is_format_1),
+          T(test_the_migration_gives_each_account_the_head_of_its_chain),
+          T(test_a_record_that_differs_from_its_newest_entry_is_refused),
+          T(test_an_account_in_the_ledger_without_a_record_is_refused))

@@ -5,6 +5,7 @@
     (accounts_fixture.h).
 */
 #include "accounts_fixture.h"
+#include "test_main.h"
 
 static void test_open_moves_the_deposit_from_funding(void **state)
 {
@@ -167,18 +168,11 @@ static void test_seed_demo_does_nothing_when_accounts_exist(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        T(test_open_moves_the_deposit_from_funding),
-        T(test_open_with_zero_deposit),
-        T(test_open_again_with_same_name_returns_the_account),
-        T(test_open_conflicts_and_invalid_input),
-        T(test_open_refuses_a_deposit_that_overflows_funding),
-        cmocka_unit_test_setup_teardown(test_ensure_funding_is_idempotent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_seed_demo_opens_the_demo_accounts_once, setup,
-                                        teardown),
-        T(test_seed_demo_does_nothing_when_accounts_exist),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(T(test_open_moves_the_deposit_from_funding), T(test_open_with_zero_deposit),
+          T(test_open_again_with_same_name_returns_the_account),
+          T(test_open_conflicts_and_invalid_input),
+          T(test_open_refuses_a_deposit_that_overflows_funding),
+          cmocka_unit_test_setup_teardown(test_ensure_funding_is_idempotent, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_seed_demo_opens_the_demo_accounts_once, setup,
+                                          teardown),
+          T(test_seed_demo_does_nothing_when_accounts_exist))

@@ -3,6 +3,7 @@
     fixture (accounts_fixture.h).
 */
 #include "accounts_fixture.h"
+#include "test_main.h"
 
 static void test_get_finds_an_account_or_answers_404(void **state)
 {
@@ -150,13 +151,5 @@ static void test_query_reply_encodes(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        T(test_get_finds_an_account_or_answers_404),
-        T(test_list_pages_in_id_order),
-        T(test_ledger_query_pages_newest_first),
-        T(test_query_reply_encodes),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(T(test_get_finds_an_account_or_answers_404), T(test_list_pages_in_id_order),
+          T(test_ledger_query_pages_newest_first), T(test_query_reply_encodes))

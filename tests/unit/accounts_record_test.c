@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "accounts_record.h"
+#include "test_main.h"
 
 #define T0_MS 1700000000000ULL
 
@@ -63,10 +64,4 @@ static void test_account_record_round_trips_and_rejects_garbage(void **state)
     assert_int_equal(accounts_record_encode(&rec, buf, 10, &len), LEDGER_E_TOO_LARGE);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_account_record_round_trips_and_rejects_garbage),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_account_record_round_trips_and_rejects_garbage))

@@ -4,6 +4,7 @@
     sockets on the shared fixture (accounts_fixture.h).
 */
 #include "accounts_fixture.h"
+#include "test_main.h"
 
 /* --- transfer.requested ---------------------------------------------------- */
 
@@ -396,28 +397,23 @@ static void test_money_is_conserved_across_a_settle(void **state)
 
 /* --- unknown types --------------------------------------------------------- */
 
+static ledger_err_t saga_handle(node_ctx_t *ctx, const proto_msg_t *msg, void *arg)
+{
+    (void)arg;
+    return accounts_saga_apply(ctx, msg);
+}
+
 static void test_unknown_types_are_rejected_without_writes(void **state)
 {
     fx_t *fx = *state;
-    static const proto_type_t others[] = {
-        PROTO_FUNDS_RESERVED,
-        PROTO_TRANSFER_SETTLED,
-        PROTO_TRANSFER_REJECTED_FRAUD,
-        PROTO_TRANSFER_DECLINED,
-        PROTO_ACK,
-        PROTO_NACK,
-        PROTO_ACCOUNT_QUERY,
-        PROTO_ACCOUNT_REPLY,
-    };
+    static const proto_type_t handled[] = {PROTO_TRANSFER_REQUESTED, PROTO_FRAUD_APPROVED,
+                                           PROTO_FRAUD_REJECTED};
     snapshot_t before = snapshot(fx, NULL);
-    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
-        proto_msg_t m = requested(fx, "t1", "alice", "bob", 100, "GBP");
-        m.type = others[i];
-        assert_int_equal(accounts_saga_apply(&fx->ctx, &m), LEDGER_E_INVALID);
-    }
+    test_node_expect_other_types_refused(fx, saga_handle, NULL,
+                                         requested(fx, "t1", "alice", "bob", 100, "GBP"), handled,
+                                         sizeof handled / sizeof handled[0]);
     snapshot_t after = snapshot(fx, NULL);
     assert_same(&before, &after);
-    assert_int_equal(fx->ctx.published_count, 0);
 
     proto_msg_t not_query = requested(fx, "t1", "alice", "bob", 100, "GBP");
     proto_msg_t reply;
@@ -431,33 +427,18 @@ static void test_unknown_types_are_rejected_without_writes(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        T(test_requested_places_hold_and_emits_funds_reserved),
-        T(test_holds_reduce_available_for_the_next_transfer),
-        T(test_decline_same_account),
-        T(test_decline_unknown_source_account),
-        T(test_decline_unknown_destination_account),
-        T(test_decline_funding_account_as_source_or_destination),
-        T(test_decline_currency_mismatch),
-        T(test_decline_insufficient_funds),
-        cmocka_unit_test_setup_teardown(test_decline_amount_overflow_of_destination, setup,
-                                        teardown),
-        T(test_decline_invalid_amount),
-        T(test_approved_settles_debit_and_credit),
-        T(test_rejected_releases_the_hold),
-        T(test_verdict_for_unknown_transfer_changes_nothing),
-        T(test_replayed_requested_changes_nothing),
-        T(test_replayed_declined_request_changes_nothing),
-        T(test_replayed_approved_changes_nothing),
-        T(test_replayed_rejected_changes_nothing),
-        T(test_approved_after_rejected_changes_nothing),
-        T(test_rejected_after_settled_changes_nothing),
-        T(test_requested_again_after_settled_changes_nothing),
-        T(test_verdict_for_declined_transfer_changes_nothing),
-        T(test_money_is_conserved_across_a_settle),
-        T(test_unknown_types_are_rejected_without_writes),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+    T(test_requested_places_hold_and_emits_funds_reserved),
+    T(test_holds_reduce_available_for_the_next_transfer), T(test_decline_same_account),
+    T(test_decline_unknown_source_account), T(test_decline_unknown_destination_account),
+    T(test_decline_funding_account_as_source_or_destination), T(test_decline_currency_mismatch),
+    T(test_decline_insufficient_funds),
+    cmocka_unit_test_setup_teardown(test_decline_amount_overflow_of_destination, setup, teardown),
+    T(test_decline_invalid_amount), T(test_approved_settles_debit_and_credit),
+    T(test_rejected_releases_the_hold), T(test_verdict_for_unknown_transfer_changes_nothing),
+    T(test_replayed_requested_changes_nothing), T(test_replayed_declined_request_changes_nothing),
+    T(test_replayed_approved_changes_nothing), T(test_replayed_rejected_changes_nothing),
+    T(test_approved_after_rejected_changes_nothing), T(test_rejected_after_settled_changes_nothing),
+    T(test_requested_again_after_settled_changes_nothing),
+    T(test_verdict_for_declined_transfer_changes_nothing),
+    T(test_money_is_conserved_across_a_settle), T(test_unknown_types_are_rejected_without_writes))

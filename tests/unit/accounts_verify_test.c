@@ -4,6 +4,18 @@
     fixture (accounts_fixture.h).
 */
 #include "accounts_fixture.h"
+#include "test_main.h"
+
+/* The ledger check runs and finds the ledger broken, naming alice; returns its report. */
+static store_ledger_report_t verify_fails_on_alice(fx_t *fx)
+{
+    store_ledger_report_t report;
+    char why[256];
+    assert_int_equal(accounts_verify_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
+    assert_false(report.ok);
+    assert_non_null(strstr(why, "alice"));
+    return report;
+}
 
 static void test_ledger_verifies_after_a_sequence_of_transfers(void **state)
 {
@@ -64,11 +76,7 @@ static void test_check_ledger_detects_a_record_naming_another_newest_entry(void 
     const uint64_t heads[] = {alices.account_prev_seq, bobs.seq, 0};
     for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
         tamper_alice_head(fx, 0, 0, heads[i]);
-        store_ledger_report_t report;
-        char why[256];
-        assert_int_equal(accounts_verify_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
-        assert_false(report.ok);
-        assert_non_null(strstr(why, "alice"));
+        (void)verify_fails_on_alice(fx);
     }
     tamper_alice_head(fx, 0, 0, alices.seq);
     assert_ledger_ok(fx);
@@ -81,11 +89,7 @@ static void test_check_ledger_detects_a_rewritten_balance(void **state)
     apply_ok(fx, &req);
     assert_ledger_ok(fx);
     tamper_alice(fx, 1, 0);
-    store_ledger_report_t report;
-    char why[256];
-    assert_int_equal(accounts_verify_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
-    assert_false(report.ok);
-    assert_non_null(strstr(why, "alice"));
+    store_ledger_report_t report = verify_fails_on_alice(fx);
     assert_non_null(strstr(report.problem, "alice"));
 }
 
@@ -93,11 +97,7 @@ static void test_check_ledger_detects_a_rewritten_hold(void **state)
 {
     fx_t *fx = *state;
     tamper_alice(fx, 0, 5);
-    store_ledger_report_t report;
-    char why[256];
-    assert_int_equal(accounts_verify_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
-    assert_false(report.ok);
-    assert_non_null(strstr(why, "alice"));
+    (void)verify_fails_on_alice(fx);
 }
 
 static void test_check_ledger_detects_an_account_missing_from_the_ledger(void **state)
@@ -122,14 +122,8 @@ static void test_check_ledger_detects_an_account_missing_from_the_ledger(void **
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        T(test_ledger_verifies_after_a_sequence_of_transfers),
-        T(test_check_ledger_detects_a_rewritten_balance),
-        T(test_check_ledger_detects_a_rewritten_hold),
-        T(test_check_ledger_detects_a_record_naming_another_newest_entry),
-        T(test_check_ledger_detects_an_account_missing_from_the_ledger),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(T(test_ledger_verifies_after_a_sequence_of_transfers),
+          T(test_check_ledger_detects_a_rewritten_balance),
+          T(test_check_ledger_detects_a_rewritten_hold),
+          T(test_check_ledger_detects_a_record_naming_another_newest_entry),
+          T(test_check_ledger_detects_an_account_missing_from_the_ledger))

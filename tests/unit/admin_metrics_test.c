@@ -18,9 +18,10 @@
 #include "node_config.h"
 #include "node_log.h"
 #include "test_dir.h"
+#include "test_main.h"
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     char data_dir[128];
     node_t *node;
 } fixture_t;
@@ -39,8 +40,7 @@ static ledger_err_t apply_nothing(node_ctx_t *ctx, const proto_msg_t *msg, void 
 /* A node of `kind` over a fresh data dir, not running. */
 static void node_up(fixture_t *fx, node_kind_t kind)
 {
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/admin_metrics_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
+    test_dir_make(fx->dir, "admin_metrics_test");
     snprintf(fx->data_dir, sizeof fx->data_dir, "%s/data", fx->dir);
     char data_flag[160];
     snprintf(data_flag, sizeof data_flag, "--data-dir=%s", fx->data_dir);
@@ -159,13 +159,7 @@ static void test_only_the_gateway_reports_http_requests_and_final_transfers(void
     node_down(&fx);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_scalar_is_a_help_line_a_type_line_and_its_value),
-        cmocka_unit_test(test_a_fresh_node_reports_zero_counters_and_an_empty_outbox),
-        cmocka_unit_test(test_histograms_have_cumulative_buckets_in_seconds),
-        cmocka_unit_test(test_only_the_gateway_reports_http_requests_and_final_transfers),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_a_scalar_is_a_help_line_a_type_line_and_its_value),
+          cmocka_unit_test(test_a_fresh_node_reports_zero_counters_and_an_empty_outbox),
+          cmocka_unit_test(test_histograms_have_cumulative_buckets_in_seconds),
+          cmocka_unit_test(test_only_the_gateway_reports_http_requests_and_final_transfers))

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "test_main.h"
 
 /* The time text, written without gmtime/strftime, is what they write, over every era edge. */
 static void test_utc_text_matches_gmtime_over_every_era_edge(void **state)
@@ -53,11 +54,5 @@ static void test_the_largest_time_gives_a_whole_text(void **state)
     assert_string_equal(clock_format_utc(UINT64_MAX, got), "584556019-04-03T14:25:51.615Z");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utc_text_matches_gmtime_over_every_era_edge),
-        cmocka_unit_test(test_the_largest_time_gives_a_whole_text),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_utc_text_matches_gmtime_over_every_era_edge),
+          cmocka_unit_test(test_the_largest_time_gives_a_whole_text))

@@ -18,6 +18,8 @@
 #include <czmq.h>
 
 #include "gateway_accounts_client.h"
+#include "test_msg.h"
+#include "test_main.h"
 
 #define NODE "gateway"
 #define WAIT_STEP_US 1000
@@ -84,17 +86,9 @@ static void answer_one(zsock_t *router, const char *id)
     assert_int_equal(proto_decode(zframe_data(env), zframe_size(env), &q, NULL, 0), LEDGER_OK);
     assert_int_equal(q.type, PROTO_ACCOUNT_QUERY);
     assert_string_equal(q.origin, NODE "-q");
-    proto_account_t account;
-    memset(&account, 0, sizeof account);
+    proto_account_t account = {.name = "Name", .currency = "GBP"};
     snprintf(account.id, sizeof account.id, "%s", id);
-    snprintf(account.name, sizeof account.name, "Name");
-    snprintf(account.currency, sizeof account.currency, "GBP");
-    proto_msg_t reply;
-    memset(&reply, 0, sizeof reply);
-    reply.v = PROTO_VERSION;
-    reply.type = PROTO_ACCOUNT_REPLY;
-    snprintf(reply.origin, sizeof reply.origin, "accounts");
-    reply.seq = 1;
+    proto_msg_t reply = test_msg(PROTO_ACCOUNT_REPLY, "accounts", 1, 0, "");
     reply.body.account_reply.status = 200;
     reply.body.account_reply.accounts = &account;
     reply.body.account_reply.account_count = 1;
@@ -182,13 +176,7 @@ static void test_a_bad_endpoint_is_refused_at_start(void **state)
     assert_null(client);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_query_is_answered_by_the_reply_with_its_tag),
-        cmocka_unit_test(test_a_query_to_a_node_that_is_away_times_out),
-        cmocka_unit_test(test_destroy_answers_every_pending_query_as_stopping),
-        cmocka_unit_test(test_a_bad_endpoint_is_refused_at_start),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_a_query_is_answered_by_the_reply_with_its_tag),
+          cmocka_unit_test(test_a_query_to_a_node_that_is_away_times_out),
+          cmocka_unit_test(test_destroy_answers_every_pending_query_as_stopping),
+          cmocka_unit_test(test_a_bad_endpoint_is_refused_at_start))

@@ -4,6 +4,7 @@
     them (gateway_streams_render_event). */
 #define _GNU_SOURCE /* memmem, mkdtemp */
 #include "gateway_view_fx.h"
+#include "test_main.h"
 
 static void test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not(void **state)
 {
@@ -31,9 +32,7 @@ static void test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not
 static void test_each_applied_step_appends_an_event_in_order(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_sample(fx);
     proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 1);
     proto_msg_t approved = event("fraud", 1, PROTO_FRAUD_APPROVED, res.id, T0_MS + 2);
     approved.body.verdict.rule_count = 0;
@@ -107,9 +106,7 @@ static void test_the_log_stores_small_records_not_the_transfer_json(void **state
 static void test_fraud_rejection_steps_carry_the_rules_that_fired(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("carol", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_request(fx, "key-1", request("carol", "bob", 500));
     proto_msg_t rejected = event("fraud", 1, PROTO_FRAUD_APPROVED, res.id, T0_MS + 1);
     rejected.type = PROTO_FRAUD_REJECTED;
     proto_msg_t released = event("accounts", 2, PROTO_TRANSFER_REJECTED_FRAUD, res.id, T0_MS + 2);
@@ -182,19 +179,14 @@ static void test_events_are_pruned_oldest_first_by_count_and_age(void **state)
     assert_int_equal(first_event_seq(fx), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_each_applied_step_appends_an_event_in_order, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_the_log_stores_small_records_not_the_transfer_json,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fraud_rejection_steps_carry_the_rules_that_fired,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_are_pruned_oldest_first_by_count_and_age, setup,
-                                        teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test_setup_teardown(
+              test_submit_appends_an_event_with_the_transfer_and_a_replay_does_not, setup,
+              teardown),
+          cmocka_unit_test_setup_teardown(test_each_applied_step_appends_an_event_in_order, setup,
+                                          teardown),
+          cmocka_unit_test_setup_teardown(test_the_log_stores_small_records_not_the_transfer_json,
+                                          setup, teardown),
+          cmocka_unit_test_setup_teardown(test_fraud_rejection_steps_carry_the_rules_that_fired,
+                                          setup, teardown),
+          cmocka_unit_test_setup_teardown(test_events_are_pruned_oldest_first_by_count_and_age,
+                                          setup, teardown))

@@ -13,6 +13,7 @@
 
 #include "gateway_request.h"
 #include "gateway_view.h"
+#include "test_main.h"
 
 typedef struct {
     const char *body;
@@ -217,15 +218,9 @@ static void test_limit_and_content_type_rules(void **state)
     assert_false(gateway_request_content_type_is_json("application/x-www-form-urlencoded"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_transfer_bodies_are_refused_with_a_clear_error),
-        cmocka_unit_test(test_long_reference_is_refused),
-        cmocka_unit_test(test_good_transfer_bodies_parse_with_defaults),
-        cmocka_unit_test(test_account_bodies_are_validated),
-        cmocka_unit_test(test_idempotency_key_rules),
-        cmocka_unit_test(test_limit_and_content_type_rules),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_bad_transfer_bodies_are_refused_with_a_clear_error),
+          cmocka_unit_test(test_long_reference_is_refused),
+          cmocka_unit_test(test_good_transfer_bodies_parse_with_defaults),
+          cmocka_unit_test(test_account_bodies_are_validated),
+          cmocka_unit_test(test_idempotency_key_rules),
+          cmocka_unit_test(test_limit_and_content_type_rules))

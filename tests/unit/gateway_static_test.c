@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gateway_static.h"
+#include "test_main.h"
 
 static void assert_path(const char *url, const char *rel)
 {
@@ -86,23 +87,26 @@ static void test_long_paths_and_small_buffers_are_refused(void **state)
 static void test_content_types_follow_the_extension(void **state)
 {
     (void)state;
-    assert_string_equal(gateway_static_content_type("index.html"), "text/html; charset=utf-8");
-    assert_string_equal(gateway_static_content_type("assets/app-1a2b.js"),
-                        "text/javascript; charset=utf-8");
-    assert_string_equal(gateway_static_content_type("assets/x.mjs"),
-                        "text/javascript; charset=utf-8");
-    assert_string_equal(gateway_static_content_type("assets/app.CSS"), "text/css; charset=utf-8");
-    assert_string_equal(gateway_static_content_type("logo.svg"), "image/svg+xml");
-    assert_string_equal(gateway_static_content_type("shot.png"), "image/png");
-    assert_string_equal(gateway_static_content_type("favicon.ico"), "image/x-icon");
-    assert_string_equal(gateway_static_content_type("manifest.json"), "application/json");
-    assert_string_equal(gateway_static_content_type("assets/inter.woff2"), "font/woff2");
-    assert_string_equal(gateway_static_content_type("assets/app.js.map"), "application/json");
-    assert_string_equal(gateway_static_content_type("robots.txt"), "text/plain; charset=utf-8");
-    assert_string_equal(gateway_static_content_type("LICENSE"), "application/octet-stream");
-    assert_string_equal(gateway_static_content_type("archive.tar.gz"), "application/octet-stream");
-    assert_string_equal(gateway_static_content_type("dir.js/file"), "application/octet-stream");
-    assert_string_equal(gateway_static_content_type(".html"), "application/octet-stream");
+    static const char *const cases[][2] = {
+        /* path, its content type */
+        {"index.html", "text/html; charset=utf-8"},
+        {"assets/app-1a2b.js", "text/javascript; charset=utf-8"},
+        {"assets/x.mjs", "text/javascript; charset=utf-8"},
+        {"assets/app.CSS", "text/css; charset=utf-8"},
+        {"logo.svg", "image/svg+xml"},
+        {"shot.png", "image/png"},
+        {"favicon.ico", "image/x-icon"},
+        {"manifest.json", "application/json"},
+        {"assets/inter.woff2", "font/woff2"},
+        {"assets/app.js.map", "application/json"},
+        {"robots.txt", "text/plain; charset=utf-8"},
+        {"LICENSE", "application/octet-stream"},
+        {"archive.tar.gz", "application/octet-stream"},
+        {"dir.js/file", "application/octet-stream"},
+        {".html", "application/octet-stream"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(gateway_static_content_type(cases[i][0]), cases[i][1]);
     assert_string_equal(gateway_static_content_type(NULL), "application/octet-stream");
 }
 
@@ -116,14 +120,8 @@ static void test_hashed_assets_are_immutable_and_the_rest_no_cache(void **state)
     assert_string_equal(gateway_static_cache_control("assetsx/a.js"), "no-cache");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain_paths_map_to_files_under_the_web_dir),
-        cmocka_unit_test(test_traversal_and_encodings_are_refused),
-        cmocka_unit_test(test_long_paths_and_small_buffers_are_refused),
-        cmocka_unit_test(test_content_types_follow_the_extension),
-        cmocka_unit_test(test_hashed_assets_are_immutable_and_the_rest_no_cache),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_plain_paths_map_to_files_under_the_web_dir),
+          cmocka_unit_test(test_traversal_and_encodings_are_refused),
+          cmocka_unit_test(test_long_paths_and_small_buffers_are_refused),
+          cmocka_unit_test(test_content_types_follow_the_extension),
+          cmocka_unit_test(test_hashed_assets_are_immutable_and_the_rest_no_cache))

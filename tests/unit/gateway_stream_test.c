@@ -4,20 +4,18 @@
     limits, stop) is driven through gateway_http in gateway_stream_http_test.c. */
 #define _GNU_SOURCE /* memmem, mkdtemp */
 #include "gateway_view_fx.h"
+#include "test_main.h"
 
 static void test_an_event_shows_the_transfer_as_it_is_when_read(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_sample(fx);
     events_seen_t seen;
     read_events(fx, 0, &seen);
     json_t *t = json_object_get(seen.events[0], "transfer");
     assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
     events_free(&seen);
-    proto_msg_t declined = event("accounts", 1, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 1);
-    assert_int_equal(apply(fx, &declined, T0_MS + 1), LEDGER_OK);
+    apply_ok(fx, event("accounts", 1, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 1), T0_MS + 1);
     read_events(fx, 0, &seen);
     assert_int_equal(seen.count, 2);
     /* The first event still names its own step and time, with today's transfer. */
@@ -59,14 +57,8 @@ static void test_a_last_event_id_is_decimal_digits_that_fit_in_64_bits(void **st
     assert_false(gateway_streams_parse_id("1 ", &id));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_an_event_shows_the_transfer_as_it_is_when_read, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_an_event_of_a_missing_transfer_has_a_null_transfer,
-                                        setup, teardown),
-        cmocka_unit_test(test_a_last_event_id_is_decimal_digits_that_fit_in_64_bits),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test_setup_teardown(test_an_event_shows_the_transfer_as_it_is_when_read,
+                                          setup, teardown),
+          cmocka_unit_test_setup_teardown(test_an_event_of_a_missing_transfer_has_a_null_transfer,
+                                          setup, teardown),
+          cmocka_unit_test(test_a_last_event_id_is_decimal_digits_that_fit_in_64_bits))

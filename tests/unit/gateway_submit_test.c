@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "gateway_submit.h"
-#include "test_dir.h"
+#include "test_store.h"
+#include "test_main.h"
 
 #define T0_MS 1700000000000ULL
 #define RETENTION_MS 1000u
@@ -31,7 +32,7 @@ typedef struct {
 } waiter_t;
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     gateway_submit_t *queue;
     node_ctx_t ctx;
@@ -63,9 +64,7 @@ static int setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/gateway_submit_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    test_store_open(fx->dir, "gateway_submit_test", &fx->store);
     gateway_submit_config_t config = {.store = fx->store,
                                       .retention_ms = RETENTION_MS,
                                       .suspend = on_suspend,
@@ -87,8 +86,7 @@ static int teardown(void **state)
     gateway_submit_destroy(&fx->queue);
     assert_null(fx->queue);
     node_ctx_fini(&fx->ctx);
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
+    test_store_close(fx->dir, &fx->store);
     free(fx);
     return 0;
 }
@@ -122,12 +120,7 @@ static size_t loop_turn(fx_t *fx)
 
 static uint64_t count(fx_t *fx, store_db_t db)
 {
-    store_txn_t *txn = NULL;
-    uint64_t n = 0;
-    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
-    assert_int_equal(store_count(txn, db, &n), LEDGER_OK);
-    store_txn_abort(&txn);
-    return n;
+    return test_store_count(fx->store, db);
 }
 
 static void test_a_pushed_job_is_answered_only_after_the_loops_commit(void **state)
@@ -237,19 +230,13 @@ static void test_stop_answers_queued_jobs_and_refuses_new_ones(void **state)
     assert_int_equal(count(fx, STORE_DB_TRANSFERS), 0); /* nothing of it was written */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_a_pushed_job_is_answered_only_after_the_loops_commit,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_refused_job_does_not_fail_the_others_of_its_commit,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_failed_commit_gives_every_job_its_error, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_a_take_stops_at_the_request_limit_and_asks_for_another_turn, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stop_answers_queued_jobs_and_refuses_new_ones, setup,
-                                        teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test_setup_teardown(test_a_pushed_job_is_answered_only_after_the_loops_commit,
+                                          setup, teardown),
+          cmocka_unit_test_setup_teardown(test_a_refused_job_does_not_fail_the_others_of_its_commit,
+                                          setup, teardown),
+          cmocka_unit_test_setup_teardown(test_a_failed_commit_gives_every_job_its_error, setup,
+                                          teardown),
+          cmocka_unit_test_setup_teardown(
+              test_a_take_stops_at_the_request_limit_and_asks_for_another_turn, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_stop_answers_queued_jobs_and_refuses_new_ones, setup,
+                                          teardown))

@@ -20,40 +20,34 @@
 #include "gateway_events.h"
 #include "gateway_stream.h"
 #include "gateway_view.h"
-#include "test_dir.h"
+#include "test_store.h"
 
 #define T0_MS 1700000000000ULL
 #define RETENTION_MS 1000u
 #define NODE "gateway"
 
-typedef struct {
-    char dir[64];
-    store_t *store;
-} fx_t;
+typedef test_store_t fx_t;
 
 /* --- fixture --------------------------------------------------------------- */
 
 static inline int setup(void **state)
 {
-    fx_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/gateway_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
-    *state = fx;
-    return 0;
+    return test_store_setup(state);
 }
 
 static inline int teardown(void **state)
 {
-    fx_t *fx = *state;
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
-    free(fx);
-    return 0;
+    return test_store_teardown(state);
 }
 
 /* --- helpers --------------------------------------------------------------- */
+
+/* `n` copies of `c` and a NUL: a field at its limit. */
+static inline void fill_text(char *buf, char c, size_t n)
+{
+    memset(buf, c, n);
+    buf[n] = '\0';
+}
 
 static inline gateway_transfer_request_t request(const char *from, const char *to, int64_t amount)
 {
@@ -67,23 +61,39 @@ static inline gateway_transfer_request_t request(const char *from, const char *t
     return req;
 }
 
+/* A write transaction of its own and the gateway's context on it, as of now_ms. */
+typedef struct {
+    store_txn_t *txn;
+    node_ctx_t ctx;
+} view_txn_t;
+
+static inline void view_txn_begin(fx_t *fx, uint64_t now_ms, view_txn_t *t)
+{
+    t->txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, true, &t->txn), LEDGER_OK);
+    node_ctx_init(&t->ctx, t->txn, NODE, now_ms);
+}
+
+/* Commits when the step went well (err), aborts otherwise; returns err. */
+static inline ledger_err_t view_txn_end(view_txn_t *t, ledger_err_t err)
+{
+    if (err == LEDGER_OK)
+        assert_int_equal(store_txn_commit(&t->txn), LEDGER_OK);
+    else
+        store_txn_abort(&t->txn);
+    node_ctx_fini(&t->ctx);
+    return err;
+}
+
 /*  Submits as `principal` in its own write transaction; commits on success, aborts
     otherwise. */
 static inline ledger_err_t submit_as(fx_t *fx, const char *principal, const char *key,
                                      const gateway_transfer_request_t *req, uint64_t now_ms,
                                      gateway_submit_result_t *out)
 {
-    store_txn_t *txn = NULL;
-    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
-    node_ctx_t ctx;
-    node_ctx_init(&ctx, txn, NODE, now_ms);
-    ledger_err_t err = gateway_view_submit(&ctx, principal, req, key, RETENTION_MS, out);
-    if (err == LEDGER_OK)
-        assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
-    else
-        store_txn_abort(&txn);
-    node_ctx_fini(&ctx);
-    return err;
+    view_txn_t t;
+    view_txn_begin(fx, now_ms, &t);
+    return view_txn_end(&t, gateway_view_submit(&t.ctx, principal, req, key, RETENTION_MS, out));
 }
 
 /* Submits as the principal "tester" (submit_as). */
@@ -99,30 +109,38 @@ static inline void submit_ok(fx_t *fx, const char *key, const gateway_transfer_r
     assert_int_equal(submit(fx, key, req, now_ms, out), LEDGER_OK);
 }
 
+/* Submits `req` under `key` at T0_MS (asserted to succeed); returns the result. */
+static inline gateway_submit_result_t submit_request(fx_t *fx, const char *key,
+                                                     gateway_transfer_request_t req)
+{
+    gateway_submit_result_t res;
+    submit_ok(fx, key, &req, T0_MS, &res);
+    return res;
+}
+
+/* The usual first step: alice pays bob 5.00 (reference "rent") under "key-1" at T0_MS. */
+static inline gateway_submit_result_t submit_sample(fx_t *fx)
+{
+    return submit_request(fx, "key-1", request("alice", "bob", 500));
+}
+
 static inline ledger_err_t apply(fx_t *fx, const proto_msg_t *msg, uint64_t now_ms)
 {
-    store_txn_t *txn = NULL;
-    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
-    node_ctx_t ctx;
-    node_ctx_init(&ctx, txn, NODE, now_ms);
-    ledger_err_t err = gateway_view_apply(&ctx, msg);
-    assert_int_equal(ctx.published_count, 0); /* the gateway never emits on an event */
-    if (err == LEDGER_OK)
-        assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
-    else
-        store_txn_abort(&txn);
-    node_ctx_fini(&ctx);
-    return err;
+    view_txn_t t;
+    view_txn_begin(fx, now_ms, &t);
+    ledger_err_t err = gateway_view_apply(&t.ctx, msg);
+    assert_int_equal(t.ctx.published_count, 0); /* the gateway never emits on an event */
+    return view_txn_end(&t, err);
+}
+
+static inline void apply_ok(fx_t *fx, proto_msg_t msg, uint64_t now_ms)
+{
+    assert_int_equal(apply(fx, &msg, now_ms), LEDGER_OK);
 }
 
 static inline uint64_t count(fx_t *fx, store_db_t db)
 {
-    store_txn_t *txn = NULL;
-    uint64_t n = 0;
-    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
-    assert_int_equal(store_count(txn, db, &n), LEDGER_OK);
-    store_txn_abort(&txn);
-    return n;
+    return test_store_count(fx->store, db);
 }
 
 /* Entries of `db` whose key starts with `prefix` (the INDEX db holds "idem/" and "evt/" keys). */
@@ -163,6 +181,15 @@ static inline char *raw_record(fx_t *fx, const char *id)
     return hex;
 }
 
+/* The stored view record of `id` is still `before` (a raw_record, which this frees). */
+static inline void assert_record_unchanged(fx_t *fx, const char *id, char *before)
+{
+    char *after = raw_record(fx, id);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
 static inline json_t *get_transfer(fx_t *fx, const char *id)
 {
     store_txn_t *txn = NULL;
@@ -178,6 +205,14 @@ static inline void assert_status(fx_t *fx, const char *id, const char *status)
     json_t *t = get_transfer(fx, id);
     assert_string_equal(json_string_value(json_object_get(t, "status")), status);
     json_decref(t);
+}
+
+/* The transfer `id` as JSON (the caller frees it), asserted to be in `status`. */
+static inline json_t *transfer_with_status(fx_t *fx, const char *id, const char *status)
+{
+    json_t *t = get_transfer(fx, id);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), status);
+    return t;
 }
 
 static inline proto_msg_t event(const char *origin, uint64_t seq, proto_type_t type,

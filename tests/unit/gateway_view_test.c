@@ -4,22 +4,20 @@
     record (binary form, old JSON records, damaged bytes). */
 #define _GNU_SOURCE /* memmem, mkdtemp */
 #include "gateway_view_fx.h"
+#include "test_main.h"
 
 /* --- submit ---------------------------------------------------------------- */
 
 static void test_submit_creates_pending_transfer_and_one_outbox_entry(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_sample(fx);
     assert_false(res.replayed);
     assert_true(gateway_view_transfer_id_valid(res.id));
     assert_int_equal(res.created_ms, T0_MS);
     assert_string_equal(res.message_id, "gateway/1");
 
-    json_t *t = get_transfer(fx, res.id);
-    assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
+    json_t *t = transfer_with_status(fx, res.id, "pending");
     assert_string_equal(json_string_value(json_object_get(t, "from")), "alice");
     assert_string_equal(json_string_value(json_object_get(t, "to")), "bob");
     assert_int_equal(json_integer_value(json_object_get(t, "amount")), 500);
@@ -73,10 +71,7 @@ static void test_same_key_same_request_returns_the_same_transfer_and_writes_noth
     assert_int_equal(again.request.amount_minor, 500);
     assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
     assert_int_equal(count(fx, STORE_DB_TRANSFERS), 1);
-    char *after = raw_record(fx, first.id);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
+    assert_record_unchanged(fx, first.id, before);
 }
 
 static void test_same_key_different_request_is_refused(void **state)
@@ -133,6 +128,18 @@ static void test_invalid_request_is_refused_before_any_write(void **state)
     assert_int_equal(count(fx, STORE_DB_TRANSFERS), 0);
 }
 
+/* Prunes expired idempotency keys (at most `max`) in a committed transaction; how many went. */
+static size_t prune_keys(fx_t *fx, uint64_t now_ms, size_t max)
+{
+    store_txn_t *txn = NULL;
+    size_t pruned = 0;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    assert_int_equal(gateway_view_prune_idempotency(txn, now_ms, RETENTION_MS, max, &pruned),
+                     LEDGER_OK);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    return pruned;
+}
+
 static void test_prune_deletes_only_expired_keys(void **state)
 {
     fx_t *fx = *state;
@@ -141,13 +148,7 @@ static void test_prune_deletes_only_expired_keys(void **state)
     submit_ok(fx, "k1", &req, T0_MS, &res);
     submit_ok(fx, "k2", &req, T0_MS + 500, &res);
     submit_ok(fx, "k3", &req, T0_MS + 2000, &res);
-    store_txn_t *txn = NULL;
-    size_t pruned = 99;
-    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
-    assert_int_equal(gateway_view_prune_idempotency(txn, T0_MS + 1600, RETENTION_MS, 100, &pruned),
-                     LEDGER_OK);
-    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
-    assert_int_equal(pruned, 2);
+    assert_int_equal(prune_keys(fx, T0_MS + 1600, 100), 2);
     assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 1);
     assert_int_equal(count_prefix(fx, STORE_DB_INDEX, "idem/"), 1);
     assert_int_equal(count(fx, STORE_DB_TRANSFERS), 3); /* transfers are kept */
@@ -156,12 +157,17 @@ static void test_prune_deletes_only_expired_keys(void **state)
     submit_ok(fx, "k1", &other, T0_MS + 1700, &res);
     assert_false(res.replayed);
     /* max bounds the work of one call. */
-    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
-    assert_int_equal(gateway_view_prune_idempotency(txn, T0_MS + 10000, RETENTION_MS, 1, &pruned),
-                     LEDGER_OK);
-    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
-    assert_int_equal(pruned, 1);
+    assert_int_equal(prune_keys(fx, T0_MS + 10000, 1), 1);
     assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 1);
+}
+
+/* The request hash of `b` is not `base`. */
+static void assert_hash_differs(const gateway_transfer_request_t *b,
+                                const uint8_t base[GATEWAY_HASH_SIZE])
+{
+    uint8_t h[GATEWAY_HASH_SIZE];
+    assert_int_equal(gateway_view_request_hash(b, h), LEDGER_OK);
+    assert_memory_not_equal(base, h, GATEWAY_HASH_SIZE);
 }
 
 static void test_request_hash_covers_every_field(void **state)
@@ -178,20 +184,16 @@ static void test_request_hash_covers_every_field(void **state)
     assert_memory_not_equal(base, h, sizeof h);
     b = a;
     snprintf(b.to, sizeof b.to, "bo");
-    assert_int_equal(gateway_view_request_hash(&b, h), LEDGER_OK);
-    assert_memory_not_equal(base, h, sizeof h);
+    assert_hash_differs(&b, base);
     b = a;
     b.amount_minor = 501;
-    assert_int_equal(gateway_view_request_hash(&b, h), LEDGER_OK);
-    assert_memory_not_equal(base, h, sizeof h);
+    assert_hash_differs(&b, base);
     b = a;
     snprintf(b.currency, sizeof b.currency, "EUR");
-    assert_int_equal(gateway_view_request_hash(&b, h), LEDGER_OK);
-    assert_memory_not_equal(base, h, sizeof h);
+    assert_hash_differs(&b, base);
     b = a;
     b.reference[0] = '\0';
-    assert_int_equal(gateway_view_request_hash(&b, h), LEDGER_OK);
-    assert_memory_not_equal(base, h, sizeof h);
+    assert_hash_differs(&b, base);
     /* Field boundaries matter: ("ab","c") is not ("a","bc"). */
     gateway_transfer_request_t c = request("ab", "c", 1), d = request("a", "bc", 1);
     assert_int_equal(gateway_view_request_hash(&c, base), LEDGER_OK);
@@ -201,16 +203,19 @@ static void test_request_hash_covers_every_field(void **state)
 
 /* --- status events ------------------------------------------------------- */
 
+/*  The sample transfer after one status event of `type` (accounts/1 at
+    T0_MS + 5, applied at T0_MS + 6), asserted to be in `status`. The caller
+    frees it. */
+static json_t *sample_after_event(fx_t *fx, proto_type_t type, const char *status)
+{
+    gateway_submit_result_t res = submit_sample(fx);
+    apply_ok(fx, event("accounts", 1, type, res.id, T0_MS + 5), T0_MS + 6);
+    return transfer_with_status(fx, res.id, status);
+}
+
 static void test_funds_reserved_keeps_pending_and_marks_held(void **state)
 {
-    fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
-    proto_msg_t m = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5);
-    assert_int_equal(apply(fx, &m, T0_MS + 6), LEDGER_OK);
-    json_t *t = get_transfer(fx, res.id);
-    assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
+    json_t *t = sample_after_event(*state, PROTO_FUNDS_RESERVED, "pending");
     assert_true(json_is_true(json_object_get(t, "held")));
     assert_int_equal(json_integer_value(json_object_get(t, "updated_ms")), T0_MS + 6);
     json_t *timeline = json_object_get(t, "timeline");
@@ -228,35 +233,29 @@ static void test_funds_reserved_keeps_pending_and_marks_held(void **state)
 static void test_settled_moves_pending_to_settled(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
-    proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5);
-    proto_msg_t settled = event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9);
-    assert_int_equal(apply(fx, &reserved, T0_MS + 6), LEDGER_OK);
-    assert_int_equal(apply(fx, &settled, T0_MS + 10), LEDGER_OK);
-    json_t *t = get_transfer(fx, res.id);
-    assert_string_equal(json_string_value(json_object_get(t, "status")), "settled");
+    gateway_submit_result_t res = submit_sample(fx);
+    apply_ok(fx, event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5), T0_MS + 6);
+    apply_ok(fx, event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9), T0_MS + 10);
+    json_t *t = transfer_with_status(fx, res.id, "settled");
     assert_false(json_is_true(json_object_get(t, "held")));
     assert_true(json_is_null(json_object_get(t, "reason")));
     assert_int_equal(json_array_size(json_object_get(t, "timeline")), 3);
     json_decref(t);
 }
 
+/* The transfer's reason carries `code` and `message`; returns the reason (owned by t). */
+static json_t *assert_reason(json_t *t, const char *code, const char *message)
+{
+    json_t *reason = json_object_get(t, "reason");
+    assert_string_equal(json_string_value(json_object_get(reason, "code")), code);
+    assert_string_equal(json_string_value(json_object_get(reason, "message")), message);
+    return reason;
+}
+
 static void test_rejected_fraud_records_the_rules_that_fired(void **state)
 {
-    fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
-    proto_msg_t m = event("accounts", 1, PROTO_TRANSFER_REJECTED_FRAUD, res.id, T0_MS + 5);
-    assert_int_equal(apply(fx, &m, T0_MS + 6), LEDGER_OK);
-    json_t *t = get_transfer(fx, res.id);
-    assert_string_equal(json_string_value(json_object_get(t, "status")), "rejected_fraud");
-    json_t *reason = json_object_get(t, "reason");
-    assert_string_equal(json_string_value(json_object_get(reason, "code")), "fraud_rejected");
-    assert_string_equal(json_string_value(json_object_get(reason, "message")),
-                        "amount over the limit");
+    json_t *t = sample_after_event(*state, PROTO_TRANSFER_REJECTED_FRAUD, "rejected_fraud");
+    json_t *reason = assert_reason(t, "fraud_rejected", "amount over the limit");
     json_t *rules = json_object_get(reason, "rules");
     assert_int_equal(json_array_size(rules), 2);
     assert_string_equal(json_string_value(json_array_get(rules, 0)), "amount_threshold");
@@ -266,18 +265,8 @@ static void test_rejected_fraud_records_the_rules_that_fired(void **state)
 
 static void test_declined_records_the_code_and_reason(void **state)
 {
-    fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
-    proto_msg_t m = event("accounts", 1, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 5);
-    assert_int_equal(apply(fx, &m, T0_MS + 6), LEDGER_OK);
-    json_t *t = get_transfer(fx, res.id);
-    assert_string_equal(json_string_value(json_object_get(t, "status")), "declined");
-    json_t *reason = json_object_get(t, "reason");
-    assert_string_equal(json_string_value(json_object_get(reason, "code")), "insufficient_funds");
-    assert_string_equal(json_string_value(json_object_get(reason, "message")),
-                        "available 100 < 500");
+    json_t *t = sample_after_event(*state, PROTO_TRANSFER_DECLINED, "declined");
+    json_t *reason = assert_reason(t, "insufficient_funds", "available 100 < 500");
     assert_null(json_object_get(reason, "rules"));
     json_decref(t);
 }
@@ -285,9 +274,7 @@ static void test_declined_records_the_code_and_reason(void **state)
 static void test_replayed_event_changes_nothing(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_sample(fx);
     proto_msg_t types[] = {
         event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5),
         event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9),
@@ -296,29 +283,20 @@ static void test_replayed_event_changes_nothing(void **state)
         assert_int_equal(apply(fx, &types[i], T0_MS + 10 + i), LEDGER_OK);
         char *before = raw_record(fx, res.id);
         assert_int_equal(apply(fx, &types[i], T0_MS + 100 + i), LEDGER_OK);
-        char *after = raw_record(fx, res.id);
-        assert_string_equal(before, after);
-        free(before);
-        free(after);
+        assert_record_unchanged(fx, res.id, before);
     }
     /* Replays of a reserved after the final status change nothing either. */
     char *before = raw_record(fx, res.id);
     assert_int_equal(apply(fx, &types[0], T0_MS + 200), LEDGER_OK);
-    char *after = raw_record(fx, res.id);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
+    assert_record_unchanged(fx, res.id, before);
     assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
 }
 
 static void test_a_final_status_never_changes(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
-    proto_msg_t settled = event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9);
-    assert_int_equal(apply(fx, &settled, T0_MS + 10), LEDGER_OK);
+    gateway_submit_result_t res = submit_sample(fx);
+    apply_ok(fx, event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9), T0_MS + 10);
     char *before = raw_record(fx, res.id);
     proto_msg_t later[] = {
         event("accounts", 3, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 20),
@@ -327,25 +305,17 @@ static void test_a_final_status_never_changes(void **state)
     };
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(apply(fx, &later[i], T0_MS + 30), LEDGER_OK);
-    char *after = raw_record(fx, res.id);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
+    assert_record_unchanged(fx, res.id, before);
     assert_status(fx, res.id, "settled");
 }
 
 static void test_reserved_after_the_final_status_is_history_only(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
-    proto_msg_t settled = event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9);
-    proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5);
-    assert_int_equal(apply(fx, &settled, T0_MS + 10), LEDGER_OK);
-    assert_int_equal(apply(fx, &reserved, T0_MS + 11), LEDGER_OK);
-    json_t *t = get_transfer(fx, res.id);
-    assert_string_equal(json_string_value(json_object_get(t, "status")), "settled");
+    gateway_submit_result_t res = submit_sample(fx);
+    apply_ok(fx, event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 9), T0_MS + 10);
+    apply_ok(fx, event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 5), T0_MS + 11);
+    json_t *t = transfer_with_status(fx, res.id, "settled");
     assert_false(json_is_true(json_object_get(t, "held")));
     json_t *timeline = json_object_get(t, "timeline");
     assert_int_equal(json_array_size(timeline), 3);
@@ -360,10 +330,9 @@ static void test_reserved_after_the_final_status_is_history_only(void **state)
 static void test_event_for_an_unknown_transfer_changes_nothing(void **state)
 {
     fx_t *fx = *state;
-    proto_msg_t m = event("accounts", 1, PROTO_TRANSFER_SETTLED, "tr_0000000000000000000f", T0_MS);
-    assert_int_equal(apply(fx, &m, T0_MS), LEDGER_OK);
-    proto_msg_t foreign = event("accounts", 2, PROTO_TRANSFER_DECLINED, "not-ours", T0_MS);
-    assert_int_equal(apply(fx, &foreign, T0_MS), LEDGER_OK);
+    apply_ok(fx, event("accounts", 1, PROTO_TRANSFER_SETTLED, "tr_0000000000000000000f", T0_MS),
+             T0_MS);
+    apply_ok(fx, event("accounts", 2, PROTO_TRANSFER_DECLINED, "not-ours", T0_MS), T0_MS);
     assert_int_equal(count(fx, STORE_DB_TRANSFERS), 0);
     assert_int_equal(count(fx, STORE_DB_OUTBOX), 0);
 }
@@ -371,13 +340,10 @@ static void test_event_for_an_unknown_transfer_changes_nothing(void **state)
 static void test_fraud_verdict_is_a_timeline_step_and_keeps_pending(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_sample(fx);
     proto_msg_t approved = event("fraud", 1, PROTO_FRAUD_APPROVED, res.id, T0_MS + 1);
     assert_int_equal(apply(fx, &approved, T0_MS + 1), LEDGER_OK);
-    json_t *t = get_transfer(fx, res.id);
-    assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
+    json_t *t = transfer_with_status(fx, res.id, "pending");
     json_t *step = json_array_get(json_object_get(t, "timeline"), 1);
     assert_string_equal(json_string_value(json_object_get(step, "step")), "fraud.approved");
     assert_true(json_is_array(json_object_get(step, "rules")));
@@ -393,16 +359,11 @@ static void test_fraud_verdict_is_a_timeline_step_and_keeps_pending(void **state
 static void test_other_message_types_are_invalid(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_sample(fx);
     char *before = raw_record(fx, res.id);
     proto_msg_t requested = event("gateway", 9, PROTO_TRANSFER_REQUESTED, res.id, T0_MS);
     assert_int_equal(apply(fx, &requested, T0_MS), LEDGER_E_INVALID);
-    char *after = raw_record(fx, res.id);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
+    assert_record_unchanged(fx, res.id, before);
 }
 
 /* --- readers and ids ----------------------------------------------------- */
@@ -502,19 +463,7 @@ static void test_id_and_text_rules(void **state)
     assert_false(gateway_view_transfer_id_valid("tr_0123456789abcdef01234"));
     assert_false(gateway_view_transfer_id_valid("tr_0123456789ABCDEF0123"));
     assert_false(gateway_view_transfer_id_valid("tx_0123456789abcdef0123"));
-    assert_true(proto_account_id_valid_str("alice"));
-    assert_true(proto_account_id_valid_str("acc_1-x"));
-    assert_false(proto_account_id_valid_str(""));
-    assert_false(proto_account_id_valid_str("Alice"));
-    assert_false(proto_account_id_valid_str("a b"));
-    assert_false(proto_account_id_valid_str("../x"));
-    char long_id[PROTO_ACCOUNT_ID_MAX + 2];
-    memset(long_id, 'a', sizeof long_id);
-    long_id[PROTO_ACCOUNT_ID_MAX] = '\0';
-    assert_true(proto_account_id_valid_str(long_id));
-    long_id[PROTO_ACCOUNT_ID_MAX] = 'a';
-    long_id[PROTO_ACCOUNT_ID_MAX + 1] = '\0';
-    assert_false(proto_account_id_valid_str(long_id));
+    /* account ids (proto_account_id_valid_str) are proto's rule: proto_rules_test.c */
     assert_true(gateway_view_text_valid("caf\xc3\xa9 \xe2\x82\xac"));
     assert_false(gateway_view_text_valid("tab\there"));
     assert_false(gateway_view_text_valid("\xc3"));
@@ -531,9 +480,7 @@ static void test_id_and_text_rules(void **state)
 static void test_replays_and_guarded_steps_append_no_event(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_sample(fx);
     proto_msg_t settled = event("accounts", 2, PROTO_TRANSFER_SETTLED, res.id, T0_MS + 3);
     proto_msg_t declined = event("accounts", 3, PROTO_TRANSFER_DECLINED, res.id, T0_MS + 4);
     proto_msg_t unknown =
@@ -555,11 +502,9 @@ static void test_worst_case_record_with_rules_stays_under_the_limit(void **state
 {
     fx_t *fx = *state;
     gateway_transfer_request_t req = request("alice", "bob", 500);
-    memset(req.reference, '"', PROTO_REFERENCE_MAX); /* escapes double in JSON */
-    req.reference[PROTO_REFERENCE_MAX] = '\0';
+    fill_text(req.reference, '"', PROTO_REFERENCE_MAX); /* escapes double in JSON */
     char key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1];
-    memset(key, '\\', GATEWAY_IDEMPOTENCY_KEY_MAX);
-    key[GATEWAY_IDEMPOTENCY_KEY_MAX] = '\0';
+    fill_text(key, '\\', GATEWAY_IDEMPOTENCY_KEY_MAX);
     gateway_submit_result_t res;
     submit_ok(fx, key, &req, T0_MS, &res);
     for (uint64_t i = 0; i < GATEWAY_TIMELINE_MAX + 2; i++) {
@@ -579,9 +524,7 @@ static void test_worst_case_record_with_rules_stays_under_the_limit(void **state
 static void test_stored_text_keeps_quotes_backslashes_and_utf8(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-\"\\/-1", &req, T0_MS, &res);
+    gateway_submit_result_t res = submit_request(fx, "key-\"\\/-1", request("alice", "bob", 500));
     proto_msg_t reserved = event("accounts", 1, PROTO_FUNDS_RESERVED, res.id, T0_MS + 1);
     snprintf(reserved.cause, sizeof reserved.cause, "%s",
              "a\"b\\c\x01\n\x7f/\xc3\xa9\xe2\x82\xac\xf0\x9f\x92\xb7 bad\xc3(");
@@ -628,8 +571,7 @@ static void test_a_record_with_every_field_at_its_limit_round_trips(void **state
         memcpy(req.reference + i, "\xc3\xa9", 2); /* 2-byte UTF-8 up to the byte limit */
     req.reference[PROTO_REFERENCE_MAX] = '\0';
     char key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1];
-    memset(key, '~', GATEWAY_IDEMPOTENCY_KEY_MAX);
-    key[GATEWAY_IDEMPOTENCY_KEY_MAX] = '\0';
+    fill_text(key, '~', GATEWAY_IDEMPOTENCY_KEY_MAX);
     gateway_submit_result_t res;
     submit_ok(fx, key, &req, T0_MS, &res);
 
@@ -719,8 +661,7 @@ static void test_an_old_json_record_still_reads_and_is_rewritten_binary(void **s
 {
     fx_t *fx = *state;
     put_record(fx, OLD_ID, old_json_record, strlen(old_json_record));
-    json_t *t = get_transfer(fx, OLD_ID);
-    assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
+    json_t *t = transfer_with_status(fx, OLD_ID, "pending");
     assert_string_equal(json_string_value(json_object_get(t, "from")), "alice");
     assert_string_equal(json_string_value(json_object_get(t, "reference")), "lunch \xc3\xa9");
     assert_int_equal(json_integer_value(json_object_get(t, "amount")), 1250);
@@ -735,14 +676,13 @@ static void test_an_old_json_record_still_reads_and_is_rewritten_binary(void **s
     json_decref(t);
 
     /* The next change writes the binary form, with everything the JSON record held. */
-    proto_msg_t settled = event("accounts", 10, PROTO_TRANSFER_SETTLED, OLD_ID, 1764064245140);
-    assert_int_equal(apply(fx, &settled, 1764064245140), LEDGER_OK);
+    apply_ok(fx, event("accounts", 10, PROTO_TRANSFER_SETTLED, OLD_ID, 1764064245140),
+             1764064245140);
     size_t len = 0;
     uint8_t *raw = stored_record(fx, OLD_ID, &len);
     assert_int_equal(raw[0], 2);
     free(raw);
-    t = get_transfer(fx, OLD_ID);
-    assert_string_equal(json_string_value(json_object_get(t, "status")), "settled");
+    t = transfer_with_status(fx, OLD_ID, "settled");
     assert_string_equal(json_string_value(json_object_get(t, "reference")), "lunch \xc3\xa9");
     assert_int_equal(json_array_size(json_object_get(t, "timeline")), 3);
     json_decref(t);
@@ -751,13 +691,9 @@ static void test_an_old_json_record_still_reads_and_is_rewritten_binary(void **s
 static void test_a_damaged_stored_record_reads_as_corrupt(void **state)
 {
     fx_t *fx = *state;
-    gateway_transfer_request_t req = request("alice", "bob", 500);
-    gateway_submit_result_t res;
-    submit_ok(fx, "key-1", &req, T0_MS, &res);
-    proto_msg_t rejected = event("fraud", 1, PROTO_FRAUD_REJECTED, res.id, T0_MS + 1);
-    proto_msg_t released = event("accounts", 2, PROTO_TRANSFER_REJECTED_FRAUD, res.id, T0_MS + 2);
-    assert_int_equal(apply(fx, &rejected, T0_MS + 1), LEDGER_OK);
-    assert_int_equal(apply(fx, &released, T0_MS + 2), LEDGER_OK);
+    gateway_submit_result_t res = submit_sample(fx);
+    apply_ok(fx, event("fraud", 1, PROTO_FRAUD_REJECTED, res.id, T0_MS + 1), T0_MS + 1);
+    apply_ok(fx, event("accounts", 2, PROTO_TRANSFER_REJECTED_FRAUD, res.id, T0_MS + 2), T0_MS + 2);
     char good[GATEWAY_RECORD_MAX];
     size_t good_len = 0;
     store_txn_t *txn = NULL;
@@ -804,52 +740,44 @@ static void test_a_damaged_stored_record_reads_as_corrupt(void **state)
     json_decref(after);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stored_text_keeps_quotes_backslashes_and_utf8, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_a_record_with_every_field_at_its_limit_round_trips,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_an_old_json_record_still_reads_and_is_rewritten_binary,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_damaged_stored_record_reads_as_corrupt, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_replays_and_guarded_steps_append_no_event, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_worst_case_record_with_rules_stays_under_the_limit,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_submit_creates_pending_transfer_and_one_outbox_entry,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_same_key_same_request_returns_the_same_transfer_and_writes_nothing, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(test_same_key_different_request_is_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_expired_key_makes_a_new_transfer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_request_is_refused_before_any_write, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_prune_deletes_only_expired_keys, setup, teardown),
-        cmocka_unit_test(test_request_hash_covers_every_field),
-        cmocka_unit_test_setup_teardown(test_funds_reserved_keeps_pending_and_marks_held, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_settled_moves_pending_to_settled, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rejected_fraud_records_the_rules_that_fired, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_declined_records_the_code_and_reason, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replayed_event_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_final_status_never_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reserved_after_the_final_status_is_history_only, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_event_for_an_unknown_transfer_changes_nothing, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_fraud_verdict_is_a_timeline_step_and_keeps_pending,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_message_types_are_invalid, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_pages_newest_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_transfer_ids_sort_by_creation_even_when_the_clock_steps_back, setup, teardown),
-        cmocka_unit_test(test_id_and_text_rules),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+    cmocka_unit_test_setup_teardown(test_stored_text_keeps_quotes_backslashes_and_utf8, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_a_record_with_every_field_at_its_limit_round_trips, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_an_old_json_record_still_reads_and_is_rewritten_binary,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_a_damaged_stored_record_reads_as_corrupt, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_replays_and_guarded_steps_append_no_event, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_worst_case_record_with_rules_stays_under_the_limit, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_submit_creates_pending_transfer_and_one_outbox_entry,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(
+        test_same_key_same_request_returns_the_same_transfer_and_writes_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_same_key_different_request_is_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_expired_key_makes_a_new_transfer, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_invalid_request_is_refused_before_any_write, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_prune_deletes_only_expired_keys, setup, teardown),
+    cmocka_unit_test(test_request_hash_covers_every_field),
+    cmocka_unit_test_setup_teardown(test_funds_reserved_keeps_pending_and_marks_held, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_settled_moves_pending_to_settled, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rejected_fraud_records_the_rules_that_fired, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_declined_records_the_code_and_reason, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_replayed_event_changes_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_a_final_status_never_changes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reserved_after_the_final_status_is_history_only, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_event_for_an_unknown_transfer_changes_nothing, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_fraud_verdict_is_a_timeline_step_and_keeps_pending, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_other_message_types_are_invalid, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_list_pages_newest_first, setup, teardown),
+    cmocka_unit_test_setup_teardown(
+        test_transfer_ids_sort_by_creation_even_when_the_clock_steps_back, setup, teardown),
+    cmocka_unit_test(test_id_and_text_rules))

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "test_main.h"
 
 static const char *const ENVELOPE =
     "{\"id\":\"harness/"
@@ -113,14 +114,8 @@ static void test_a_recorded_file_is_read_line_by_line(void **state)
     assert_int_equal(harness_load_file(path, &list, why, sizeof why), LEDGER_E_IO);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_node_names_resolve_to_default_endpoints_and_overrides),
-        cmocka_unit_test(test_each_saga_type_has_its_receiver),
-        cmocka_unit_test(test_an_envelope_is_completed_and_encoded),
-        cmocka_unit_test(test_an_invalid_message_is_refused_unless_raw),
-        cmocka_unit_test(test_a_recorded_file_is_read_line_by_line),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_node_names_resolve_to_default_endpoints_and_overrides),
+          cmocka_unit_test(test_each_saga_type_has_its_receiver),
+          cmocka_unit_test(test_an_envelope_is_completed_and_encoded),
+          cmocka_unit_test(test_an_invalid_message_is_refused_unless_raw),
+          cmocka_unit_test(test_a_recorded_file_is_read_line_by_line))

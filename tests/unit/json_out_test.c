@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "json_out.h"
+#include "test_main.h"
 
 /* jansson's text for one value (JSON_ENCODE_ANY: a bare string or integer). */
 static char *jansson_text(json_t *value)
@@ -135,13 +136,7 @@ static void test_out_of_memory_is_sticky_and_take_returns_null(void **state)
     assert_null(out.data);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strings_are_escaped_as_jansson_escapes_them),
-        cmocka_unit_test(test_integers_are_written_in_decimal),
-        cmocka_unit_test(test_a_written_object_matches_jansson_and_grows),
-        cmocka_unit_test(test_out_of_memory_is_sticky_and_take_returns_null),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_strings_are_escaped_as_jansson_escapes_them),
+          cmocka_unit_test(test_integers_are_written_in_decimal),
+          cmocka_unit_test(test_a_written_object_matches_jansson_and_grows),
+          cmocka_unit_test(test_out_of_memory_is_sticky_and_take_returns_null))

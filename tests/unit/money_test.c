@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "money.h"
+#include "test_main.h"
 
 static ledger_err_t parse(const char *text, int64_t *out)
 {
@@ -115,17 +116,11 @@ static void test_format_then_parse_round_trips(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_add_detects_overflow_at_both_edges),
-        cmocka_unit_test(test_sub_detects_overflow_at_both_edges),
-        cmocka_unit_test(test_parse_accepts_plain_amounts),
-        cmocka_unit_test(test_parse_rejects_malformed_text),
-        cmocka_unit_test(test_parse_rejects_values_beyond_int64),
-        cmocka_unit_test(test_parse_reads_only_len_bytes),
-        cmocka_unit_test(test_format_writes_two_decimals),
-        cmocka_unit_test(test_format_then_parse_round_trips),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_add_detects_overflow_at_both_edges),
+          cmocka_unit_test(test_sub_detects_overflow_at_both_edges),
+          cmocka_unit_test(test_parse_accepts_plain_amounts),
+          cmocka_unit_test(test_parse_rejects_malformed_text),
+          cmocka_unit_test(test_parse_rejects_values_beyond_int64),
+          cmocka_unit_test(test_parse_reads_only_len_bytes),
+          cmocka_unit_test(test_format_writes_two_decimals),
+          cmocka_unit_test(test_format_then_parse_round_trips))

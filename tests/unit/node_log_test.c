@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "node_log.h"
+#include "test_main.h"
 
 static void test_every_level_name_parses_to_its_level(void **state)
 {
@@ -34,12 +35,6 @@ static void test_levels_below_the_minimum_are_not_printed(void **state)
     assert_true(node_log_enabled(NODE_LOG_ERROR));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_level_name_parses_to_its_level),
-        cmocka_unit_test(test_an_unknown_level_name_is_refused),
-        cmocka_unit_test(test_levels_below_the_minimum_are_not_printed),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_every_level_name_parses_to_its_level),
+          cmocka_unit_test(test_an_unknown_level_name_is_refused),
+          cmocka_unit_test(test_levels_below_the_minimum_are_not_printed))

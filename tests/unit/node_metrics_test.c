@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "node_metrics.h"
+#include "test_main.h"
 
 static void test_histogram_counts_each_value_in_its_bucket(void **state)
 {
@@ -53,12 +54,6 @@ static void test_http_counts_never_grow_past_the_table(void **state)
     assert_int_equal(t.count, NODE_HTTP_COUNTS_MAX);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_histogram_counts_each_value_in_its_bucket),
-        cmocka_unit_test(test_http_counts_group_by_method_route_and_status),
-        cmocka_unit_test(test_http_counts_never_grow_past_the_table),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_histogram_counts_each_value_in_its_bucket),
+          cmocka_unit_test(test_http_counts_group_by_method_route_and_status),
+          cmocka_unit_test(test_http_counts_never_grow_past_the_table))

@@ -23,6 +23,7 @@
 #include "proto.h"
 #include "store.h"
 #include "test_dir.h"
+#include "test_main.h"
 
 #define MESSAGES 12
 #define REFUSED_SEQ 5 /* the handler writes, then refuses this one */
@@ -180,10 +181,4 @@ static void test_a_refused_message_leaves_no_write_and_its_batch_is_applied(void
     test_remove_dir(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_a_refused_message_leaves_no_write_and_its_batch_is_applied),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_a_refused_message_leaves_no_write_and_its_batch_is_applied))

@@ -24,16 +24,16 @@
 #include "prealloc.h"
 #include "store.h"
 #include "test_dir.h"
+#include "test_main.h"
 
-#define TEST_DIR_TEMPLATE "/tmp/prealloc_test.XXXXXX"
 #define MIB ((size_t)1 << 20)
 #define WAIT_MS 10000
 #define RETRY_MS 20           /* after a failure, notes are ignored this long */
 #define FAILURE_RETRY_MS 1000 /* the same, in the test of failures */
 
 typedef struct {
-    char dir[sizeof TEST_DIR_TEMPLATE];
-    char path[sizeof TEST_DIR_TEMPLATE + 16];
+    char dir[TEST_DIR_BYTES];
+    char path[TEST_DIR_BYTES + 16];
     int fd;
 } fixture_t;
 
@@ -41,8 +41,7 @@ static int setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    memcpy(fx->dir, TEST_DIR_TEMPLATE, sizeof TEST_DIR_TEMPLATE);
-    assert_non_null(mkdtemp(fx->dir));
+    test_dir_make(fx->dir, "prealloc_test");
     snprintf(fx->path, sizeof fx->path, "%s/data", fx->dir);
     fx->fd = open(fx->path, O_RDWR | O_CREAT, 0600);
     assert_true(fx->fd >= 0);
@@ -329,22 +328,16 @@ static void test_a_store_growing_under_the_thread_keeps_every_committed_byte(voi
     test_remove_dir(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_the_file_is_allocated_ahead_of_its_used_end_and_reads_as_zeros, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_byte_already_in_the_file_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_wake_while_half_of_the_slack_is_left, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_the_file_never_grows_past_the_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_failing_fallocate_changes_nothing_and_is_counted,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_arguments_are_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pages_a_writer_appends_meanwhile_are_never_lost, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_a_store_growing_under_the_thread_keeps_every_committed_byte, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+    cmocka_unit_test_setup_teardown(
+        test_the_file_is_allocated_ahead_of_its_used_end_and_reads_as_zeros, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_no_byte_already_in_the_file_changes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_no_wake_while_half_of_the_slack_is_left, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_the_file_never_grows_past_the_limit, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_a_failing_fallocate_changes_nothing_and_is_counted, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_bad_arguments_are_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_pages_a_writer_appends_meanwhile_are_never_lost, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(
+        test_a_store_growing_under_the_thread_keeps_every_committed_byte, setup, teardown))

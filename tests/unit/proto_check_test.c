@@ -3,6 +3,7 @@
     Shared samples and tree editing: test_proto.h.
 */
 #include "test_proto.h"
+#include "test_main.h"
 
 /* ---------------------------------------------------------------------------
    proto_validate and proto_encode refuse what decode refuses.
@@ -146,15 +147,9 @@ static void test_validate_accepts_every_sample(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_validate_rejects_what_decode_rejects),
-        cmocka_unit_test(test_validate_rejects_a_type_or_op_out_of_range),
-        cmocka_unit_test(test_validate_rejects_unterminated_strings),
-        cmocka_unit_test(test_validate_rejects_fields_a_message_does_not_carry),
-        cmocka_unit_test(test_validate_rejects_reply_counts_without_arrays_or_over_a_page),
-        cmocka_unit_test(test_validate_accepts_every_sample),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_validate_rejects_what_decode_rejects),
+          cmocka_unit_test(test_validate_rejects_a_type_or_op_out_of_range),
+          cmocka_unit_test(test_validate_rejects_unterminated_strings),
+          cmocka_unit_test(test_validate_rejects_fields_a_message_does_not_carry),
+          cmocka_unit_test(test_validate_rejects_reply_counts_without_arrays_or_over_a_page),
+          cmocka_unit_test(test_validate_accepts_every_sample))

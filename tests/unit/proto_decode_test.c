@@ -4,6 +4,7 @@
     Shared samples and tree editing: test_proto.h.
 */
 #include "test_proto.h"
+#include "test_main.h"
 
 /* ---------------------------------------------------------------------------
    Keys: missing, unknown, duplicate, wrong type.
@@ -688,10 +689,9 @@ static void test_random_mutations_of_valid_frames_never_crash(void **state)
     (void)state;
     uint64_t rng = 42;
     for (sample_t s = 0; s < S__COUNT; s++) {
-        proto_msg_t m = sample(s);
         void *data;
         size_t size;
-        encode_ok(&m, &data, &size);
+        encode_sample(s, &data, &size);
         for (int i = 0; i < 500; i++) {
             unsigned char buf[2048];
             size_t len = size;
@@ -728,52 +728,46 @@ static void test_random_mutations_of_valid_frames_never_crash(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_missing_envelope_fields_are_rejected),
-        cmocka_unit_test(test_missing_body_fields_are_rejected_for_every_type),
-        cmocka_unit_test(test_missing_fields_of_reply_items_are_rejected),
-        cmocka_unit_test(test_unknown_envelope_key_is_rejected),
-        cmocka_unit_test(test_unknown_body_key_is_rejected_for_every_type),
-        cmocka_unit_test(test_unknown_key_in_a_reply_item_is_rejected),
-        cmocka_unit_test(test_key_belonging_to_another_query_op_is_rejected),
-        cmocka_unit_test(test_ack_carrying_nack_fields_is_rejected),
-        cmocka_unit_test(test_duplicate_envelope_key_is_rejected),
-        cmocka_unit_test(test_duplicate_body_key_is_rejected_for_every_type),
-        cmocka_unit_test(test_duplicate_key_in_a_reply_item_is_rejected),
-        cmocka_unit_test(test_key_that_is_not_a_string_is_rejected),
-        cmocka_unit_test(test_wrong_typed_envelope_fields_are_rejected),
-        cmocka_unit_test(test_wrong_typed_body_fields_are_rejected),
-        cmocka_unit_test(test_unknown_version_is_rejected),
-        cmocka_unit_test(test_unknown_version_is_reported_before_other_problems),
-        cmocka_unit_test(test_unknown_type_is_rejected),
-        cmocka_unit_test(test_bad_message_ids_are_rejected),
-        cmocka_unit_test(test_bad_cause_and_of_ids_are_rejected),
-        cmocka_unit_test(test_ack_must_name_the_message_it_answers),
-        cmocka_unit_test(test_bad_currency_is_rejected),
-        cmocka_unit_test(test_zero_or_negative_transfer_amount_is_rejected),
-        cmocka_unit_test(test_amount_beyond_int64_is_rejected),
-        cmocka_unit_test(test_open_query_accepts_a_zero_deposit_but_not_a_negative_one),
-        cmocka_unit_test(test_over_long_strings_are_rejected),
-        cmocka_unit_test(test_strings_with_nul_bytes_are_rejected),
-        cmocka_unit_test(test_strings_that_are_not_utf8_are_rejected),
-        cmocka_unit_test(test_control_characters_in_identifiers_are_rejected),
-        cmocka_unit_test(test_codes_must_be_snake_case),
-        cmocka_unit_test(test_required_strings_must_not_be_empty),
-        cmocka_unit_test(test_saga_message_needs_corr_equal_to_its_transfer),
-        cmocka_unit_test(test_query_limit_out_of_range_is_rejected),
-        cmocka_unit_test(test_unknown_query_op_is_rejected),
-        cmocka_unit_test(test_too_many_rules_are_rejected),
-        cmocka_unit_test(test_too_many_accounts_in_a_reply_are_rejected),
-        cmocka_unit_test(test_reply_status_out_of_range_is_rejected),
-        cmocka_unit_test(test_failed_reply_decode_frees_what_it_allocated),
-        cmocka_unit_test(test_reason_names_the_offending_field),
-        cmocka_unit_test(test_reason_is_optional_and_bounded),
-        cmocka_unit_test(test_error_zeroes_an_output_that_held_a_message),
-        cmocka_unit_test(test_random_bytes_never_crash_and_zero_the_output_on_error),
-        cmocka_unit_test(test_random_token_soup_never_crashes),
-        cmocka_unit_test(test_random_mutations_of_valid_frames_never_crash),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_missing_envelope_fields_are_rejected),
+          cmocka_unit_test(test_missing_body_fields_are_rejected_for_every_type),
+          cmocka_unit_test(test_missing_fields_of_reply_items_are_rejected),
+          cmocka_unit_test(test_unknown_envelope_key_is_rejected),
+          cmocka_unit_test(test_unknown_body_key_is_rejected_for_every_type),
+          cmocka_unit_test(test_unknown_key_in_a_reply_item_is_rejected),
+          cmocka_unit_test(test_key_belonging_to_another_query_op_is_rejected),
+          cmocka_unit_test(test_ack_carrying_nack_fields_is_rejected),
+          cmocka_unit_test(test_duplicate_envelope_key_is_rejected),
+          cmocka_unit_test(test_duplicate_body_key_is_rejected_for_every_type),
+          cmocka_unit_test(test_duplicate_key_in_a_reply_item_is_rejected),
+          cmocka_unit_test(test_key_that_is_not_a_string_is_rejected),
+          cmocka_unit_test(test_wrong_typed_envelope_fields_are_rejected),
+          cmocka_unit_test(test_wrong_typed_body_fields_are_rejected),
+          cmocka_unit_test(test_unknown_version_is_rejected),
+          cmocka_unit_test(test_unknown_version_is_reported_before_other_problems),
+          cmocka_unit_test(test_unknown_type_is_rejected),
+          cmocka_unit_test(test_bad_message_ids_are_rejected),
+          cmocka_unit_test(test_bad_cause_and_of_ids_are_rejected),
+          cmocka_unit_test(test_ack_must_name_the_message_it_answers),
+          cmocka_unit_test(test_bad_currency_is_rejected),
+          cmocka_unit_test(test_zero_or_negative_transfer_amount_is_rejected),
+          cmocka_unit_test(test_amount_beyond_int64_is_rejected),
+          cmocka_unit_test(test_open_query_accepts_a_zero_deposit_but_not_a_negative_one),
+          cmocka_unit_test(test_over_long_strings_are_rejected),
+          cmocka_unit_test(test_strings_with_nul_bytes_are_rejected),
+          cmocka_unit_test(test_strings_that_are_not_utf8_are_rejected),
+          cmocka_unit_test(test_control_characters_in_identifiers_are_rejected),
+          cmocka_unit_test(test_codes_must_be_snake_case),
+          cmocka_unit_test(test_required_strings_must_not_be_empty),
+          cmocka_unit_test(test_saga_message_needs_corr_equal_to_its_transfer),
+          cmocka_unit_test(test_query_limit_out_of_range_is_rejected),
+          cmocka_unit_test(test_unknown_query_op_is_rejected),
+          cmocka_unit_test(test_too_many_rules_are_rejected),
+          cmocka_unit_test(test_too_many_accounts_in_a_reply_are_rejected),
+          cmocka_unit_test(test_reply_status_out_of_range_is_rejected),
+          cmocka_unit_test(test_failed_reply_decode_frees_what_it_allocated),
+          cmocka_unit_test(test_reason_names_the_offending_field),
+          cmocka_unit_test(test_reason_is_optional_and_bounded),
+          cmocka_unit_test(test_error_zeroes_an_output_that_held_a_message),
+          cmocka_unit_test(test_random_bytes_never_crash_and_zero_the_output_on_error),
+          cmocka_unit_test(test_random_token_soup_never_crashes),
+          cmocka_unit_test(test_random_mutations_of_valid_frames_never_crash))

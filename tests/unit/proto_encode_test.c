@@ -5,64 +5,19 @@
     Shared samples and tree editing: test_proto.h.
 */
 #include "test_proto.h"
+#include "test_main.h"
 
 /* ---------------------------------------------------------------------------
    Round trips.
 */
-static void test_transfer_requested_round_trips(void **state)
+/* Every sample: one message of each type and query op (proto_samples.h). */
+static void test_every_type_and_query_op_round_trips(void **state)
 {
     (void)state;
-    proto_msg_t m = sample(S_REQUESTED);
-    assert_round_trips(&m);
-}
-
-static void test_funds_reserved_round_trips(void **state)
-{
-    (void)state;
-    proto_msg_t m = sample(S_RESERVED);
-    assert_round_trips(&m);
-}
-
-static void test_transfer_settled_round_trips(void **state)
-{
-    (void)state;
-    proto_msg_t m = sample(S_SETTLED);
-    assert_round_trips(&m);
-}
-
-static void test_fraud_approved_with_no_rules_round_trips(void **state)
-{
-    (void)state;
-    proto_msg_t m = sample(S_APPROVED);
-    assert_round_trips(&m);
-}
-
-static void test_fraud_rejected_with_rules_round_trips(void **state)
-{
-    (void)state;
-    proto_msg_t m = sample(S_REJECTED);
-    assert_round_trips(&m);
-}
-
-static void test_transfer_rejected_fraud_round_trips(void **state)
-{
-    (void)state;
-    proto_msg_t m = sample(S_REJECTED_FRAUD);
-    assert_round_trips(&m);
-}
-
-static void test_transfer_declined_round_trips(void **state)
-{
-    (void)state;
-    proto_msg_t m = sample(S_DECLINED);
-    assert_round_trips(&m);
-}
-
-static void test_ack_round_trips(void **state)
-{
-    (void)state;
-    proto_msg_t m = sample(S_ACK);
-    assert_round_trips(&m);
+    for (sample_t s = 0; s < S__COUNT; s++) {
+        proto_msg_t m = sample(s);
+        assert_round_trips(&m);
+    }
 }
 
 static void test_nack_of_an_undecodable_message_round_trips_with_empty_of(void **state)
@@ -73,44 +28,27 @@ static void test_nack_of_an_undecodable_message_round_trips_with_empty_of(void *
     assert_round_trips(&m);
 }
 
-static void test_account_query_list_round_trips(void **state)
+static void test_account_query_list_from_the_first_account_round_trips(void **state)
 {
     (void)state;
     proto_msg_t m = sample(S_QUERY_LIST);
-    assert_round_trips(&m);
     m.body.query.after[0] = '\0'; /* "" = from the first account */
     assert_round_trips(&m);
 }
 
-static void test_account_query_get_round_trips(void **state)
-{
-    (void)state;
-    proto_msg_t m = sample(S_QUERY_GET);
-    assert_round_trips(&m);
-}
-
-static void test_account_query_ledger_round_trips(void **state)
+static void test_account_query_ledger_from_the_newest_entry_round_trips(void **state)
 {
     (void)state;
     proto_msg_t m = sample(S_QUERY_LEDGER);
-    assert_round_trips(&m);
     m.body.query.cursor = 0; /* 0 = newest */
     assert_round_trips(&m);
 }
 
-static void test_account_query_open_round_trips_with_a_zero_deposit(void **state)
+static void test_account_query_open_with_a_zero_deposit_round_trips(void **state)
 {
     (void)state;
     proto_msg_t m = sample(S_QUERY_OPEN);
-    assert_round_trips(&m);
     m.body.query.amount_minor = 0;
-    assert_round_trips(&m);
-}
-
-static void test_account_reply_with_accounts_and_entries_round_trips(void **state)
-{
-    (void)state;
-    proto_msg_t m = sample(S_REPLY);
     assert_round_trips(&m);
 }
 
@@ -129,32 +67,45 @@ static void test_account_reply_with_empty_pages_round_trips(void **state)
     assert_round_trips(&m);
 }
 
+/*  An account.reply (the S_REPLY sample) with full pages: PROTO_PAGE_MAX
+    zeroed accounts and rows for the test to fill. Free with full_reply_free. */
+static proto_msg_t full_reply_new(void)
+{
+    proto_msg_t m = sample(S_REPLY);
+    proto_account_reply_t *r = &m.body.account_reply;
+    r->accounts = calloc(PROTO_PAGE_MAX, sizeof *r->accounts);
+    r->entries = calloc(PROTO_PAGE_MAX, sizeof *r->entries);
+    assert_non_null(r->accounts);
+    assert_non_null(r->entries);
+    r->account_count = PROTO_PAGE_MAX;
+    r->entry_count = PROTO_PAGE_MAX;
+    return m;
+}
+
+static void full_reply_free(proto_msg_t *m)
+{
+    free(m->body.account_reply.accounts);
+    free(m->body.account_reply.entries);
+}
+
 static void test_account_reply_with_full_pages_round_trips(void **state)
 {
     (void)state;
-    proto_account_t *accounts = calloc(PROTO_PAGE_MAX, sizeof *accounts);
-    proto_ledger_row_t *rows = calloc(PROTO_PAGE_MAX, sizeof *rows);
-    assert_non_null(accounts);
-    assert_non_null(rows);
+    proto_msg_t m = full_reply_new();
+    proto_account_reply_t *r = &m.body.account_reply;
     for (int i = 0; i < PROTO_PAGE_MAX; i++) {
-        snprintf(accounts[i].id, sizeof accounts[i].id, "acc-%03d", i);
-        snprintf(accounts[i].name, sizeof accounts[i].name, "Holder %d", i);
-        strcpy(accounts[i].currency, "GBP");
-        accounts[i].balance_minor = i * 100;
-        rows[i].seq = (uint64_t)(PROTO_PAGE_MAX - i);
-        strcpy(rows[i].account, "acc-007");
-        snprintf(rows[i].transfer, sizeof rows[i].transfer, "t-%d", i);
-        strcpy(rows[i].kind, i % 2 ? "debit" : "credit");
-        rows[i].amount_minor = i % 2 ? -i : i;
+        snprintf(r->accounts[i].id, sizeof r->accounts[i].id, "acc-%03d", i);
+        snprintf(r->accounts[i].name, sizeof r->accounts[i].name, "Holder %d", i);
+        strcpy(r->accounts[i].currency, "GBP");
+        r->accounts[i].balance_minor = i * 100;
+        r->entries[i].seq = (uint64_t)(PROTO_PAGE_MAX - i);
+        strcpy(r->entries[i].account, "acc-007");
+        snprintf(r->entries[i].transfer, sizeof r->entries[i].transfer, "t-%d", i);
+        strcpy(r->entries[i].kind, i % 2 ? "debit" : "credit");
+        r->entries[i].amount_minor = i % 2 ? -i : i;
     }
-    proto_msg_t m = sample(S_REPLY);
-    m.body.account_reply.account_count = PROTO_PAGE_MAX;
-    m.body.account_reply.accounts = accounts;
-    m.body.account_reply.entry_count = PROTO_PAGE_MAX;
-    m.body.account_reply.entries = rows;
     assert_round_trips(&m);
-    free(accounts);
-    free(rows);
+    full_reply_free(&m);
 }
 
 static void test_values_at_their_limits_round_trip(void **state)
@@ -213,19 +164,13 @@ static void test_extreme_signed_amounts_round_trip_in_replies(void **state)
 static void test_decoded_id_is_split_into_origin_and_seq(void **state)
 {
     (void)state;
-    proto_msg_t m = sample(S_DECLINED);
-    void *data;
-    size_t size;
-    encode_ok(&m, &data, &size);
-    proto_msg_t out;
-    char why[WHY_SIZE];
-    assert_int_equal(decode(data, size, &out, why), LEDGER_OK);
+    proto_msg_t m = sample(S_DECLINED), out;
+    encode_decode_ok(&m, &out);
     assert_string_equal(out.origin, "gateway");
     assert_true(out.seq == 42);
     char id[PROTO_ID_MAX + 1];
     proto_msg_id(&out, id);
     assert_string_equal(id, "gateway/42");
-    free(data);
 }
 
 static void test_envelope_is_a_map_of_named_keys(void **state)
@@ -247,58 +192,35 @@ static void test_envelope_is_a_map_of_named_keys(void **state)
 static void test_encode_refuses_a_reply_larger_than_a_frame(void **state)
 {
     (void)state;
-    proto_account_t *accounts = calloc(PROTO_PAGE_MAX, sizeof *accounts);
-    proto_ledger_row_t *rows = calloc(PROTO_PAGE_MAX, sizeof *rows);
-    assert_non_null(accounts);
-    assert_non_null(rows);
+    proto_msg_t m = full_reply_new();
+    proto_account_reply_t *r = &m.body.account_reply;
     for (int i = 0; i < PROTO_PAGE_MAX; i++) {
-        memset(accounts[i].id, 'a', PROTO_ACCOUNT_ID_MAX);
-        memset(accounts[i].name, 'n', PROTO_NAME_MAX);
-        strcpy(accounts[i].currency, "GBP");
-        memset(rows[i].account, 'a', PROTO_ACCOUNT_ID_MAX);
-        memset(rows[i].transfer, 't', PROTO_TRANSFER_ID_MAX);
-        strcpy(rows[i].kind, "credit");
+        memset(r->accounts[i].id, 'a', PROTO_ACCOUNT_ID_MAX);
+        memset(r->accounts[i].name, 'n', PROTO_NAME_MAX);
+        strcpy(r->accounts[i].currency, "GBP");
+        memset(r->entries[i].account, 'a', PROTO_ACCOUNT_ID_MAX);
+        memset(r->entries[i].transfer, 't', PROTO_TRANSFER_ID_MAX);
+        strcpy(r->entries[i].kind, "credit");
     }
-    proto_msg_t m = sample(S_REPLY);
-    m.body.account_reply.account_count = PROTO_PAGE_MAX;
-    m.body.account_reply.accounts = accounts;
-    m.body.account_reply.entry_count = PROTO_PAGE_MAX;
-    m.body.account_reply.entries = rows;
     void *data = (void *)&m; /* sentinel: must stay untouched */
     size_t size = 0;
     char why[WHY_SIZE];
     assert_int_equal(proto_encode(&m, &data, &size, why, sizeof why), LEDGER_E_TOO_LARGE);
     assert_ptr_equal(data, &m);
     assert_non_null(strstr(why, "PROTO_FRAME_MAX"));
-    free(accounts);
-    free(rows);
+    full_reply_free(&m);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_transfer_requested_round_trips),
-        cmocka_unit_test(test_funds_reserved_round_trips),
-        cmocka_unit_test(test_transfer_settled_round_trips),
-        cmocka_unit_test(test_fraud_approved_with_no_rules_round_trips),
-        cmocka_unit_test(test_fraud_rejected_with_rules_round_trips),
-        cmocka_unit_test(test_transfer_rejected_fraud_round_trips),
-        cmocka_unit_test(test_transfer_declined_round_trips),
-        cmocka_unit_test(test_ack_round_trips),
-        cmocka_unit_test(test_nack_of_an_undecodable_message_round_trips_with_empty_of),
-        cmocka_unit_test(test_account_query_list_round_trips),
-        cmocka_unit_test(test_account_query_get_round_trips),
-        cmocka_unit_test(test_account_query_ledger_round_trips),
-        cmocka_unit_test(test_account_query_open_round_trips_with_a_zero_deposit),
-        cmocka_unit_test(test_account_reply_with_accounts_and_entries_round_trips),
-        cmocka_unit_test(test_account_reply_with_empty_pages_round_trips),
-        cmocka_unit_test(test_account_reply_with_full_pages_round_trips),
-        cmocka_unit_test(test_values_at_their_limits_round_trip),
-        cmocka_unit_test(test_ts_beyond_year_9999_is_refused),
-        cmocka_unit_test(test_extreme_signed_amounts_round_trip_in_replies),
-        cmocka_unit_test(test_decoded_id_is_split_into_origin_and_seq),
-        cmocka_unit_test(test_envelope_is_a_map_of_named_keys),
-        cmocka_unit_test(test_encode_refuses_a_reply_larger_than_a_frame),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_every_type_and_query_op_round_trips),
+          cmocka_unit_test(test_nack_of_an_undecodable_message_round_trips_with_empty_of),
+          cmocka_unit_test(test_account_query_list_from_the_first_account_round_trips),
+          cmocka_unit_test(test_account_query_ledger_from_the_newest_entry_round_trips),
+          cmocka_unit_test(test_account_query_open_with_a_zero_deposit_round_trips),
+          cmocka_unit_test(test_account_reply_with_empty_pages_round_trips),
+          cmocka_unit_test(test_account_reply_with_full_pages_round_trips),
+          cmocka_unit_test(test_values_at_their_limits_round_trip),
+          cmocka_unit_test(test_ts_beyond_year_9999_is_refused),
+          cmocka_unit_test(test_extreme_signed_amounts_round_trip_in_replies),
+          cmocka_unit_test(test_decoded_id_is_split_into_origin_and_seq),
+          cmocka_unit_test(test_envelope_is_a_map_of_named_keys),
+          cmocka_unit_test(test_encode_refuses_a_reply_larger_than_a_frame))

@@ -4,68 +4,66 @@
     Shared samples and tree editing: test_proto.h.
 */
 #include "test_proto.h"
+#include "test_main.h"
 
 /* ---------------------------------------------------------------------------
    Framing and structure.
 */
+static void every_prefix_is_rejected(sample_t s, const uint8_t *frame, size_t size, void *arg)
+{
+    (void)arg;
+    for (size_t len = 0; len < size; len++) {
+        /* a fresh copy of exactly `len` bytes so ASan sees any over-read */
+        void *prefix = malloc(len ? len : 1);
+        memcpy(prefix, frame, len);
+        proto_msg_t out;
+        char why[WHY_SIZE];
+        ledger_err_t err = decode(prefix, len, &out, why);
+        if (err != LEDGER_E_DECODE)
+            fail_msg("sample %d prefix %zu/%zu: got %s", (int)s, len, size, ledger_err_name(err));
+        free(prefix);
+    }
+}
+
 static void test_every_prefix_of_a_valid_frame_is_rejected(void **state)
 {
     (void)state;
-    for (sample_t s = 0; s < S__COUNT; s++) {
-        proto_msg_t m = sample(s);
-        void *data;
-        size_t size;
-        encode_ok(&m, &data, &size);
-        for (size_t len = 0; len < size; len++) {
-            /* a fresh copy of exactly `len` bytes so ASan sees any over-read */
-            void *prefix = malloc(len ? len : 1);
-            memcpy(prefix, data, len);
-            proto_msg_t out;
-            char why[WHY_SIZE];
-            ledger_err_t err = decode(prefix, len, &out, why);
-            if (err != LEDGER_E_DECODE)
-                fail_msg("sample %d prefix %zu/%zu: got %s", (int)s, len, size,
-                         ledger_err_name(err));
-            free(prefix);
-        }
-        free(data);
-    }
+    for_each_sample_frame(every_prefix_is_rejected, NULL);
+}
+
+/* `size` bytes (malloc'd): a valid transfer.requested frame, then zero padding. */
+static unsigned char *padded_frame(size_t size)
+{
+    unsigned char *big = calloc(1, size);
+    assert_non_null(big);
+    void *data;
+    size_t len;
+    encode_sample(S_REQUESTED, &data, &len);
+    memcpy(big, data, len);
+    free(data);
+    return big;
 }
 
 static void test_frame_over_the_size_limit_is_rejected_as_too_large(void **state)
 {
     (void)state;
     size_t size = PROTO_FRAME_MAX + 1;
-    unsigned char *big = calloc(1, size);
-    assert_non_null(big);
-    proto_msg_t m = sample(S_REQUESTED);
-    void *data;
-    size_t len;
-    encode_ok(&m, &data, &len);
-    memcpy(big, data, len); /* a valid message, then padding: size alone decides */
+    unsigned char *big = padded_frame(size); /* a valid message, then padding: size alone decides */
     proto_msg_t out;
     char why[WHY_SIZE];
     assert_int_equal(decode(big, size, &out, why), LEDGER_E_TOO_LARGE);
     assert_int_equal(decode(big, SIZE_MAX, &out, why), LEDGER_E_TOO_LARGE);
-    free(data);
     free(big);
 }
 
 static void test_frame_of_exactly_the_size_limit_is_not_refused_for_its_size(void **state)
 {
     (void)state;
-    unsigned char *big = calloc(1, PROTO_FRAME_MAX);
-    assert_non_null(big);
-    proto_msg_t m = sample(S_REQUESTED);
-    void *data;
-    size_t len;
-    encode_ok(&m, &data, &len);
-    memcpy(big, data, len);
+    unsigned char *big = padded_frame(PROTO_FRAME_MAX);
     proto_msg_t out;
     char why[WHY_SIZE];
     assert_int_equal(decode(big, PROTO_FRAME_MAX, &out, why), LEDGER_E_DECODE);
     assert_non_null(strstr(why, "trailing"));
-    free(data);
     free(big);
 }
 
@@ -92,31 +90,31 @@ static void test_top_level_that_is_not_a_map_is_rejected(void **state)
     }
 }
 
+static void trailing_bytes_are_rejected(sample_t s, const uint8_t *frame, size_t size, void *arg)
+{
+    (void)s;
+    (void)arg;
+    unsigned char *longer = malloc(size + 2);
+    memcpy(longer, frame, size);
+    longer[size] = 0xc0;
+    longer[size + 1] = 0x01;
+    proto_msg_t out;
+    char why[WHY_SIZE];
+    assert_int_equal(decode(longer, size + 1, &out, why), LEDGER_E_DECODE);
+    assert_int_equal(decode(longer, size + 2, &out, why), LEDGER_E_DECODE);
+    /* a second whole envelope is trailing bytes too */
+    unsigned char *twice = malloc(2 * size);
+    memcpy(twice, frame, size);
+    memcpy(twice + size, frame, size);
+    assert_int_equal(decode(twice, 2 * size, &out, why), LEDGER_E_DECODE);
+    free(twice);
+    free(longer);
+}
+
 static void test_trailing_bytes_are_rejected(void **state)
 {
     (void)state;
-    for (sample_t s = 0; s < S__COUNT; s++) {
-        proto_msg_t m = sample(s);
-        void *data;
-        size_t size;
-        encode_ok(&m, &data, &size);
-        unsigned char *longer = malloc(size + 2);
-        memcpy(longer, data, size);
-        longer[size] = 0xc0;
-        longer[size + 1] = 0x01;
-        proto_msg_t out;
-        char why[WHY_SIZE];
-        assert_int_equal(decode(longer, size + 1, &out, why), LEDGER_E_DECODE);
-        assert_int_equal(decode(longer, size + 2, &out, why), LEDGER_E_DECODE);
-        /* a second whole envelope is trailing bytes too */
-        unsigned char *twice = malloc(2 * size);
-        memcpy(twice, data, size);
-        memcpy(twice + size, data, size);
-        assert_int_equal(decode(twice, 2 * size, &out, why), LEDGER_E_DECODE);
-        free(twice);
-        free(longer);
-        free(data);
-    }
+    for_each_sample_frame(trailing_bytes_are_rejected, NULL);
 }
 
 static void test_deeply_nested_input_is_rejected(void **state)
@@ -233,21 +231,15 @@ static void test_frame_check_rejects_lengths_and_counts_past_the_end(void **stat
     assert_int_equal(proto_frame_check(big, sizeof big, NULL, 0), LEDGER_E_TOO_LARGE);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_prefix_of_a_valid_frame_is_rejected),
-        cmocka_unit_test(test_frame_over_the_size_limit_is_rejected_as_too_large),
-        cmocka_unit_test(test_frame_of_exactly_the_size_limit_is_not_refused_for_its_size),
-        cmocka_unit_test(test_empty_input_is_rejected),
-        cmocka_unit_test(test_top_level_that_is_not_a_map_is_rejected),
-        cmocka_unit_test(test_trailing_bytes_are_rejected),
-        cmocka_unit_test(test_deeply_nested_input_is_rejected),
-        cmocka_unit_test(test_nesting_one_level_too_deep_inside_a_body_is_rejected),
-        cmocka_unit_test(test_container_claiming_more_items_than_bytes_is_rejected),
-        cmocka_unit_test(test_reserved_byte_0xc1_is_rejected),
-        cmocka_unit_test(test_frame_check_accepts_any_single_msgpack_object_within_limits),
-        cmocka_unit_test(test_frame_check_rejects_lengths_and_counts_past_the_end),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_every_prefix_of_a_valid_frame_is_rejected),
+          cmocka_unit_test(test_frame_over_the_size_limit_is_rejected_as_too_large),
+          cmocka_unit_test(test_frame_of_exactly_the_size_limit_is_not_refused_for_its_size),
+          cmocka_unit_test(test_empty_input_is_rejected),
+          cmocka_unit_test(test_top_level_that_is_not_a_map_is_rejected),
+          cmocka_unit_test(test_trailing_bytes_are_rejected),
+          cmocka_unit_test(test_deeply_nested_input_is_rejected),
+          cmocka_unit_test(test_nesting_one_level_too_deep_inside_a_body_is_rejected),
+          cmocka_unit_test(test_container_claiming_more_items_than_bytes_is_rejected),
+          cmocka_unit_test(test_reserved_byte_0xc1_is_rejected),
+          cmocka_unit_test(test_frame_check_accepts_any_single_msgpack_object_within_limits),
+          cmocka_unit_test(test_frame_check_rejects_lengths_and_counts_past_the_end))

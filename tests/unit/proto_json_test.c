@@ -9,6 +9,7 @@
 
 #include "proto.h"
 #include "proto_json.h"
+#include "test_main.h"
 
 static const char *const REQUESTED =
     "{\"v\":1,\"id\":\"gateway/"
@@ -61,12 +62,6 @@ static void test_reals_are_refused(void **state)
     json_decref(json);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_to_frame_reports_the_frame_size),
-        cmocka_unit_test(test_frame_to_json_and_back_is_the_same_json),
-        cmocka_unit_test(test_reals_are_refused),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_json_to_frame_reports_the_frame_size),
+          cmocka_unit_test(test_frame_to_json_and_back_is_the_same_json),
+          cmocka_unit_test(test_reals_are_refused))

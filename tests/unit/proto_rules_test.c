@@ -8,16 +8,19 @@
 #include <cmocka.h>
 
 #include "proto.h"
+#include "test_main.h"
 
 static void test_account_ids_are_lower_case_digits_underscore_and_dash(void **state)
 {
     (void)state;
     assert_true(proto_account_id_valid_str("alice"));
     assert_true(proto_account_id_valid_str("a-b_c9"));
+    assert_true(proto_account_id_valid_str("acc_1-x"));
     assert_false(proto_account_id_valid_str(""));
     assert_false(proto_account_id_valid_str(NULL));
     assert_false(proto_account_id_valid_str("Alice"));
     assert_false(proto_account_id_valid_str("a b"));
+    assert_false(proto_account_id_valid_str("../x"));
     assert_false(proto_account_id_valid_str("caf\xc3\xa9"));
     assert_false(proto_account_id_valid("alice", 0));
     assert_true(proto_account_id_valid("alice!", 5));
@@ -75,14 +78,8 @@ static void test_utf8_accepts_well_formed_text_and_refuses_the_rest(void **state
     assert_false(proto_utf8_valid("\xf0\x9f\x92\xb7", 3)); /* len cuts the sequence */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_account_ids_are_lower_case_digits_underscore_and_dash),
-        cmocka_unit_test(test_account_ids_are_at_most_the_limit_long),
-        cmocka_unit_test(test_node_names_use_the_account_id_alphabet_up_to_their_limit),
-        cmocka_unit_test(test_currencies_are_three_upper_case_letters),
-        cmocka_unit_test(test_utf8_accepts_well_formed_text_and_refuses_the_rest),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_account_ids_are_lower_case_digits_underscore_and_dash),
+          cmocka_unit_test(test_account_ids_are_at_most_the_limit_long),
+          cmocka_unit_test(test_node_names_use_the_account_id_alphabet_up_to_their_limit),
+          cmocka_unit_test(test_currencies_are_three_upper_case_letters),
+          cmocka_unit_test(test_utf8_accepts_well_formed_text_and_refuses_the_rest))

@@ -3,6 +3,7 @@
     Shared samples and tree editing: test_proto.h.
 */
 #include "test_proto.h"
+#include "test_main.h"
 
 static void test_id_parse_accepts_well_formed_ids(void **state)
 {
@@ -131,20 +132,14 @@ static void test_release_is_safe_on_any_message_and_twice(void **state)
     proto_msg_release(&m);
     assert_string_equal(m.body.transfer.from, "acc-alice");
 
-    proto_msg_t r = sample(S_REPLY);
-    void *data;
-    size_t size;
-    encode_ok(&r, &data, &size);
-    proto_msg_t out;
-    char why[WHY_SIZE];
-    assert_int_equal(decode(data, size, &out, why), LEDGER_OK);
+    proto_msg_t r = sample(S_REPLY), out;
+    encode_decode_ok(&r, &out);
     assert_non_null(out.body.account_reply.accounts);
     proto_msg_release(&out);
     assert_null(out.body.account_reply.accounts);
     assert_null(out.body.account_reply.entries);
     assert_int_equal(out.body.account_reply.account_count, 0);
     proto_msg_release(&out);
-    free(data);
 }
 
 static void test_equality_sees_every_carried_field(void **state)
@@ -172,18 +167,12 @@ static void test_equality_sees_every_carried_field(void **state)
     assert_false(proto_msg_equal(&r, &s));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_id_parse_accepts_well_formed_ids),
-        cmocka_unit_test(test_id_parse_rejects_malformed_ids_and_leaves_outputs_alone),
-        cmocka_unit_test(test_type_names_map_both_ways),
-        cmocka_unit_test(test_type_from_name_reads_only_len_bytes_and_rejects_unknown_names),
-        cmocka_unit_test(test_tag_packs_big_endian_and_unpacks),
-        cmocka_unit_test(test_tag_of_the_wrong_size_is_rejected),
-        cmocka_unit_test(test_ack_tag_frame_holds_one_to_the_limit_of_tags),
-        cmocka_unit_test(test_release_is_safe_on_any_message_and_twice),
-        cmocka_unit_test(test_equality_sees_every_carried_field),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_id_parse_accepts_well_formed_ids),
+          cmocka_unit_test(test_id_parse_rejects_malformed_ids_and_leaves_outputs_alone),
+          cmocka_unit_test(test_type_names_map_both_ways),
+          cmocka_unit_test(test_type_from_name_reads_only_len_bytes_and_rejects_unknown_names),
+          cmocka_unit_test(test_tag_packs_big_endian_and_unpacks),
+          cmocka_unit_test(test_tag_of_the_wrong_size_is_rejected),
+          cmocka_unit_test(test_ack_tag_frame_holds_one_to_the_limit_of_tags),
+          cmocka_unit_test(test_release_is_safe_on_any_message_and_twice),
+          cmocka_unit_test(test_equality_sees_every_carried_field))

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "record.h"
+#include "test_main.h"
 
 static void test_fields_round_trip_big_endian(void **state)
 {
@@ -121,14 +122,8 @@ static void test_short_u16_and_u32_read_as_zero_and_fail(void **state)
     assert_int_equal(w.len, 2);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fields_round_trip_big_endian),
-        cmocka_unit_test(test_writer_that_runs_out_of_room_stays_failed),
-        cmocka_unit_test(test_reader_refuses_short_long_and_embedded_nul),
-        cmocka_unit_test(test_u16_u32_and_i64_round_trip_big_endian),
-        cmocka_unit_test(test_short_u16_and_u32_read_as_zero_and_fail),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_fields_round_trip_big_endian),
+          cmocka_unit_test(test_writer_that_runs_out_of_room_stays_failed),
+          cmocka_unit_test(test_reader_refuses_short_long_and_embedded_nul),
+          cmocka_unit_test(test_u16_u32_and_i64_round_trip_big_endian),
+          cmocka_unit_test(test_short_u16_and_u32_read_as_zero_and_fail))

@@ -21,13 +21,13 @@
 #include "proto.h"
 #include "relay.h"
 #include "store.h"
-#include "test_dir.h"
+#include "test_store.h"
 
 #define RECV_TIMEOUT_MS 5000
 #define CONNECT_TRIES 500
 
 typedef struct {
-    char dir[32];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     relay_t *relay;
     zsock_t *peer; /* the peer's inbox */
@@ -136,9 +136,7 @@ static int setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/relay_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    test_store_open(fx->dir, "relay_test", &fx->store);
     fx->peer = zsock_new(ZMQ_ROUTER);
     zsock_set_linger(fx->peer, 0);
     int port = zsock_bind(fx->peer, "tcp://127.0.0.1:*");
@@ -178,8 +176,7 @@ static int teardown(void **state)
     fixture_t *fx = *state;
     relay_destroy(&fx->relay);
     zsock_destroy(&fx->peer);
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
+    test_store_close(fx->dir, &fx->store);
     free(fx);
     return 0;
 }

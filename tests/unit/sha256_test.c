@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "sha256.h"
+#include "test_main.h"
 
 static void hex(const uint8_t digest[SHA256_SIZE], char out[2 * SHA256_SIZE + 1])
 {
@@ -59,11 +60,4 @@ static void test_same_digest_as_libsodium(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_vectors),
-        cmocka_unit_test(test_same_digest_as_libsodium),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_known_vectors), cmocka_unit_test(test_same_digest_as_libsodium))

@@ -1,14 +1,14 @@
 /*  store_fixture.h: what the store's unit tests share (header-only).
 
     A fixture that opens a store in its own mkdtemp directory under /tmp and
-    removes it afterwards (setup / setup_dir / teardown), short helpers for
+    removes it afterwards (setup / setup_dir / teardown, on test_store.h's
+    test_store_t), short helpers for
     transactions, raw LMDB edits behind the store's back (for the tamper
     tests), and a small double-entry sample ledger. Include after cmocka.h.
 */
 #ifndef LEDGER_STORE_FIXTURE_H
 #define LEDGER_STORE_FIXTURE_H
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,56 +17,32 @@
 #include <lmdb.h>
 
 #include "store.h"
+#include "test_store.h"
 
-#define TEST_DIR_TEMPLATE "/tmp/store_test.XXXXXX"
 #define KIB ((size_t)1024)
 
-typedef struct {
-    char dir[sizeof TEST_DIR_TEMPLATE];
-    store_t *store;
-} fixture_t;
+typedef test_store_t fixture_t;
 
 /* --- fixture -------------------------------------------------------------- */
 
-static inline int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static inline void remove_tree(const char *dir)
-{
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
+/* The directory only: the test opens the store itself. */
 static inline int setup_dir(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    memcpy(fx->dir, TEST_DIR_TEMPLATE, sizeof TEST_DIR_TEMPLATE);
-    assert_non_null(mkdtemp(fx->dir));
+    test_dir_make(fx->dir, "store_test");
     *state = fx;
     return 0;
 }
 
 static inline int setup(void **state)
 {
-    setup_dir(state);
-    fixture_t *fx = *state;
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
-    return 0;
+    return test_store_setup(state);
 }
 
 static inline int teardown(void **state)
 {
-    fixture_t *fx = *state;
-    store_destroy(&fx->store);
-    assert_null(fx->store);
-    remove_tree(fx->dir);
-    free(fx);
-    return 0;
+    return test_store_teardown(state);
 }
 
 static inline void reopen(fixture_t *fx, const store_config_t *config)
@@ -91,16 +67,21 @@ static inline void commit(store_txn_t **txn)
 
 static inline uint64_t count_of(fixture_t *fx, store_db_t db)
 {
-    store_txn_t *txn = begin(fx, false);
-    uint64_t count = 0;
-    assert_int_equal(store_count(txn, db, &count), LEDGER_OK);
-    store_txn_abort(&txn);
-    return count;
+    return test_store_count(fx->store, db);
 }
 
 static inline void put_text(store_txn_t *txn, store_db_t db, const char *key, const char *val)
 {
     assert_int_equal(store_put(txn, db, key, strlen(key), val, strlen(val), 0), LEDGER_OK);
+}
+
+/* A name one character over the store's limit for names (STORE_ACCOUNT_MAX), for refusal tests. */
+static inline const char *too_long_name(void)
+{
+    static char name[STORE_ACCOUNT_MAX + 2];
+    memset(name, 'x', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    return name;
 }
 
 /* --- raw LMDB access, for tampering --------------------------------------- */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "test_main.h"
 
 /* --- ledger --------------------------------------------------------------- */
 
@@ -185,9 +186,7 @@ static void test_ledger_entries_chain_each_account_and_cursors_belong_to_it(void
 static void test_bad_ledger_entries_are_refused_as_invalid(void **state)
 {
     fixture_t *fx = *state;
-    char long_name[STORE_ACCOUNT_MAX + 2];
-    memset(long_name, 'x', sizeof long_name - 1);
-    long_name[sizeof long_name - 1] = '\0';
+    const char *long_name = too_long_name();
     store_txn_t *txn = begin(fx, true);
     size_t count;
     store_ledger_entry_t ledger;
@@ -207,17 +206,11 @@ static void test_bad_ledger_entries_are_refused_as_invalid(void **state)
     store_txn_abort(&txn);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(test_ledger_seqs_are_contiguous_and_hash_chained),
-        T(test_ledger_chain_holds_across_an_aborted_transaction),
-        T(test_ledger_append_refuses_after_values_that_break_running_sums),
-        T(test_ledger_by_account_pages_newest_first),
-        T(test_ledger_entries_chain_each_account_and_cursors_belong_to_it),
-        T(test_bad_ledger_entries_are_refused_as_invalid),
-#undef T
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+
+TEST_MAIN(T(test_ledger_seqs_are_contiguous_and_hash_chained),
+          T(test_ledger_chain_holds_across_an_aborted_transaction),
+          T(test_ledger_append_refuses_after_values_that_break_running_sums),
+          T(test_ledger_by_account_pages_newest_first),
+          T(test_ledger_entries_chain_each_account_and_cursors_belong_to_it),
+          T(test_bad_ledger_entries_are_refused_as_invalid))

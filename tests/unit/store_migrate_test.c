@@ -13,15 +13,16 @@
 
 #include "store.h"
 #include "store_migrate.h"
-#include "test_dir.h"
+#include "test_store.h"
 #include "test_ledger_v1.h"
+#include "test_main.h"
 
 #define LOG_LINES_MAX 32
 #define LOG_LINE_BYTES 640
 #define STEPS_MAX 8
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     char log[LOG_LINES_MAX][LOG_LINE_BYTES];
     size_t log_count;
@@ -34,9 +35,8 @@ typedef struct {
 static int setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/store_migrate_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    assert_non_null(fx);
+    test_store_open(fx->dir, "store_migrate_test", &fx->store);
     fx->detected = 1;
     *state = fx;
     return 0;
@@ -45,8 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *fx = *state;
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
+    test_store_close(fx->dir, &fx->store);
     free(fx);
     return 0;
 }
@@ -375,19 +374,13 @@ static void test_a_ledger_without_a_format_1_index_is_left_alone(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        T(test_a_fresh_dir_is_stamped_with_the_newest_version_and_runs_nothing),
-        T(test_an_unversioned_dir_runs_every_migration_from_the_detected_version_in_order),
-        T(test_a_detected_current_dir_is_stamped_and_runs_nothing),
-        T(test_a_failed_migration_rolls_back_and_keeps_the_version_before_it),
-        T(test_a_dir_newer_than_the_binary_is_refused_and_left_as_it_is),
-        T(test_a_second_run_runs_no_migration),
-        T(test_a_version_below_the_oldest_migration_is_refused),
-        T(test_a_format_1_ledger_is_rebuilt_as_account_chains_that_verify),
-        T(test_a_broken_format_1_chain_is_refused_and_nothing_changes),
-        T(test_a_ledger_without_a_format_1_index_is_left_alone),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(T(test_a_fresh_dir_is_stamped_with_the_newest_version_and_runs_nothing),
+          T(test_an_unversioned_dir_runs_every_migration_from_the_detected_version_in_order),
+          T(test_a_detected_current_dir_is_stamped_and_runs_nothing),
+          T(test_a_failed_migration_rolls_back_and_keeps_the_version_before_it),
+          T(test_a_dir_newer_than_the_binary_is_refused_and_left_as_it_is),
+          T(test_a_second_run_runs_no_migration),
+          T(test_a_version_below_the_oldest_migration_is_refused),
+          T(test_a_format_1_ledger_is_rebuilt_as_account_chains_that_verify),
+          T(test_a_broken_format_1_chain_is_refused_and_nothing_changes),
+          T(test_a_ledger_without_a_format_1_index_is_left_alone))

@@ -10,8 +10,17 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "test_main.h"
 
 /* --- outbox and dead letters ---------------------------------------------- */
+
+/* Puts the text `msg` (without its NUL) for `peer` at created_ms; returns its outbox seq. */
+static uint64_t put_msg(store_txn_t *txn, const char *peer, const char *msg, uint64_t created_ms)
+{
+    uint64_t seq = 0;
+    assert_int_equal(store_outbox_put(txn, peer, msg, strlen(msg), created_ms, &seq), LEDGER_OK);
+    return seq;
+}
 
 static void test_outbox_take_due_reschedule_and_ack(void **state)
 {
@@ -72,12 +81,12 @@ static void test_outbox_seq_is_never_reused_after_ack(void **state)
     fixture_t *fx = *state;
     store_txn_t *txn = begin(fx, true);
     uint64_t first, second;
-    assert_int_equal(store_outbox_put(txn, "fraud", "a", 1, 1, &first), LEDGER_OK);
+    first = put_msg(txn, "fraud", "a", 1);
     assert_int_equal(store_outbox_ack(txn, first), LEDGER_OK);
     commit(&txn);
     reopen(fx, NULL);
     txn = begin(fx, true);
-    assert_int_equal(store_outbox_put(txn, "fraud", "b", 1, 1, &second), LEDGER_OK);
+    second = put_msg(txn, "fraud", "b", 1);
     commit(&txn);
     assert_true(second > first);
 }
@@ -89,8 +98,7 @@ static void test_outbox_stats_report_depth_and_oldest_age(void **state)
     uint64_t depth = 9, age = 9;
     assert_int_equal(store_outbox_stats(txn, 5000, &depth, &age), LEDGER_OK);
     assert_true(depth == 0 && age == 0);
-    uint64_t first;
-    assert_int_equal(store_outbox_put(txn, "fraud", "a", 1, 1000, &first), LEDGER_OK);
+    uint64_t first = put_msg(txn, "fraud", "a", 1000);
     assert_int_equal(store_outbox_put(txn, "fraud", "b", 1, 3000, NULL), LEDGER_OK);
     assert_int_equal(store_outbox_stats(txn, 5000, &depth, &age), LEDGER_OK);
     assert_true(depth == 2 && age == 4000);
@@ -104,8 +112,7 @@ static void test_outbox_to_dead_keeps_message_code_and_reason(void **state)
 {
     fixture_t *fx = *state;
     store_txn_t *txn = begin(fx, true);
-    uint64_t seq;
-    assert_int_equal(store_outbox_put(txn, "fraud", "poison", 6, 1000, &seq), LEDGER_OK);
+    uint64_t seq = put_msg(txn, "fraud", "poison", 1000);
     assert_int_equal(store_outbox_reschedule(txn, seq, 2000), LEDGER_OK);
     assert_int_equal(store_outbox_to_dead(txn, seq, "decode_error", "bad msgpack", 3000),
                      LEDGER_OK);
@@ -134,8 +141,7 @@ static void test_dead_letter_replay_happens_once(void **state)
 {
     fixture_t *fx = *state;
     store_txn_t *txn = begin(fx, true);
-    uint64_t seq;
-    assert_int_equal(store_outbox_put(txn, "gateway", "again", 5, 1000, &seq), LEDGER_OK);
+    uint64_t seq = put_msg(txn, "gateway", "again", 1000);
     assert_int_equal(store_outbox_to_dead(txn, seq, "invalid", "", 2000), LEDGER_OK);
     commit(&txn);
 
@@ -164,8 +170,7 @@ static void test_corrupt_outbox_record_is_reported_as_corrupt(void **state)
 {
     fixture_t *fx = *state;
     store_txn_t *txn = begin(fx, true);
-    uint64_t seq;
-    assert_int_equal(store_outbox_put(txn, "fraud", "hello", 5, 1000, &seq), LEDGER_OK);
+    uint64_t seq = put_msg(txn, "fraud", "hello", 1000);
     commit(&txn);
     store_destroy(&fx->store);
     /* A record that claims a longer message than it holds. */
@@ -184,9 +189,7 @@ static void test_corrupt_outbox_record_is_reported_as_corrupt(void **state)
 static void test_bad_outbox_arguments_are_refused_with_invalid_or_too_large(void **state)
 {
     fixture_t *fx = *state;
-    char long_name[STORE_ACCOUNT_MAX + 2];
-    memset(long_name, 'x', sizeof long_name - 1);
-    long_name[sizeof long_name - 1] = '\0';
+    const char *long_name = too_long_name();
 
     store_txn_t *read = begin(fx, false);
     assert_int_equal(store_outbox_put(read, "fraud", "m", 1, 0, NULL), LEDGER_E_INVALID);
@@ -220,18 +223,11 @@ static void test_bad_outbox_arguments_are_refused_with_invalid_or_too_large(void
     store_txn_abort(&txn);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(test_outbox_take_due_reschedule_and_ack),
-        T(test_outbox_seq_is_never_reused_after_ack),
-        T(test_outbox_stats_report_depth_and_oldest_age),
-        T(test_outbox_to_dead_keeps_message_code_and_reason),
-        T(test_dead_letter_replay_happens_once),
-        T(test_corrupt_outbox_record_is_reported_as_corrupt),
-        T(test_bad_outbox_arguments_are_refused_with_invalid_or_too_large),
-#undef T
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+
+TEST_MAIN(T(test_outbox_take_due_reschedule_and_ack), T(test_outbox_seq_is_never_reused_after_ack),
+          T(test_outbox_stats_report_depth_and_oldest_age),
+          T(test_outbox_to_dead_keeps_message_code_and_reason),
+          T(test_dead_letter_replay_happens_once),
+          T(test_corrupt_outbox_record_is_reported_as_corrupt),
+          T(test_bad_outbox_arguments_are_refused_with_invalid_or_too_large))

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "test_main.h"
 
 /* --- seen ids ------------------------------------------------------------- */
 
@@ -76,9 +77,7 @@ static void test_seen_prune_stops_an_origin_at_its_first_young_id(void **state)
 static void test_bad_seen_origins_are_refused_as_invalid(void **state)
 {
     fixture_t *fx = *state;
-    char long_name[STORE_ACCOUNT_MAX + 2];
-    memset(long_name, 'x', sizeof long_name - 1);
-    long_name[sizeof long_name - 1] = '\0';
+    const char *long_name = too_long_name();
     store_txn_t *txn = begin(fx, true);
     bool is_seen;
     assert_int_equal(store_seen_put(txn, "", 1, 0), LEDGER_E_INVALID);
@@ -88,14 +87,8 @@ static void test_bad_seen_origins_are_refused_as_invalid(void **state)
     store_txn_abort(&txn);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(test_seen_ids_are_recorded_and_pruned_by_age),
-        T(test_seen_prune_stops_an_origin_at_its_first_young_id),
-        T(test_bad_seen_origins_are_refused_as_invalid),
-#undef T
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+
+TEST_MAIN(T(test_seen_ids_are_recorded_and_pruned_by_age),
+          T(test_seen_prune_stops_an_origin_at_its_first_young_id),
+          T(test_bad_seen_origins_are_refused_as_invalid))

@@ -10,30 +10,39 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "test_main.h"
 
 /* --- named sequences ------------------------------------------------------ */
+
+/* Peeks at / takes the next value of sequence `name` and asserts it is `want`. */
+static void expect_peek(store_txn_t *txn, const char *name, uint64_t want)
+{
+    uint64_t value = 0;
+    assert_int_equal(store_seq_peek(txn, name, &value), LEDGER_OK);
+    assert_int_equal(value, want);
+}
+
+static void expect_next(store_txn_t *txn, const char *name, uint64_t want)
+{
+    uint64_t value = 0;
+    assert_int_equal(store_seq_next(txn, name, &value), LEDGER_OK);
+    assert_int_equal(value, want);
+}
 
 static void test_seq_next_counts_from_one_and_persists_across_reopen(void **state)
 {
     fixture_t *fx = *state;
     store_txn_t *txn = begin(fx, true);
-    uint64_t value = 0;
-    assert_int_equal(store_seq_peek(txn, "transfers", &value), LEDGER_OK);
-    assert_int_equal(value, 0);
-    for (uint64_t expected = 1; expected <= 3; expected++) {
-        assert_int_equal(store_seq_next(txn, "transfers", &value), LEDGER_OK);
-        assert_int_equal(value, expected);
-    }
-    assert_int_equal(store_seq_next(txn, "messages", &value), LEDGER_OK);
-    assert_int_equal(value, 1);
+    expect_peek(txn, "transfers", 0);
+    for (uint64_t expected = 1; expected <= 3; expected++)
+        expect_next(txn, "transfers", expected);
+    expect_next(txn, "messages", 1);
     commit(&txn);
 
     reopen(fx, NULL);
     txn = begin(fx, true);
-    assert_int_equal(store_seq_peek(txn, "transfers", &value), LEDGER_OK);
-    assert_int_equal(value, 3);
-    assert_int_equal(store_seq_next(txn, "transfers", &value), LEDGER_OK);
-    assert_int_equal(value, 4);
+    expect_peek(txn, "transfers", 3);
+    expect_next(txn, "transfers", 4);
     commit(&txn);
 }
 
@@ -53,20 +62,15 @@ static uint64_t committed_seq(fixture_t *fx, const char *name)
 static void test_seq_values_are_kept_only_when_their_transaction_commits(void **state)
 {
     fixture_t *fx = *state;
-    uint64_t value = 0;
     store_txn_t *txn = begin(fx, true);
-    assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK);
-    assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK);
-    assert_int_equal(value, 2);
-    assert_int_equal(store_seq_peek(txn, "a", &value), LEDGER_OK);
-    assert_int_equal(value, 2);
+    expect_next(txn, "a", 1);
+    expect_next(txn, "a", 2);
+    expect_peek(txn, "a", 2);
     store_txn_abort(&txn);
 
     txn = begin(fx, true);
-    assert_int_equal(store_seq_peek(txn, "a", &value), LEDGER_OK);
-    assert_int_equal(value, 0);
-    assert_int_equal(store_seq_next(txn, "a", &value), LEDGER_OK);
-    assert_int_equal(value, 1);
+    expect_peek(txn, "a", 0);
+    expect_next(txn, "a", 1);
     commit(&txn);
     assert_int_equal(committed_seq(fx, "a"), 1);
     reopen(fx, NULL);
@@ -98,9 +102,7 @@ static void test_seq_more_names_than_kept_in_memory_all_count(void **state)
 static void test_bad_sequence_names_are_refused_as_invalid(void **state)
 {
     fixture_t *fx = *state;
-    char long_name[STORE_ACCOUNT_MAX + 2];
-    memset(long_name, 'x', sizeof long_name - 1);
-    long_name[sizeof long_name - 1] = '\0';
+    const char *long_name = too_long_name();
     store_txn_t *txn = begin(fx, true);
     uint64_t value;
     assert_int_equal(store_seq_next(txn, "", &value), LEDGER_E_INVALID);
@@ -109,15 +111,9 @@ static void test_bad_sequence_names_are_refused_as_invalid(void **state)
     store_txn_abort(&txn);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(test_seq_next_counts_from_one_and_persists_across_reopen),
-        T(test_seq_values_are_kept_only_when_their_transaction_commits),
-        T(test_seq_more_names_than_kept_in_memory_all_count),
-        T(test_bad_sequence_names_are_refused_as_invalid),
-#undef T
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+
+TEST_MAIN(T(test_seq_next_counts_from_one_and_persists_across_reopen),
+          T(test_seq_values_are_kept_only_when_their_transaction_commits),
+          T(test_seq_more_names_than_kept_in_memory_all_count),
+          T(test_bad_sequence_names_are_refused_as_invalid))

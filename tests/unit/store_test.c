@@ -23,6 +23,7 @@
 
 #include "store_fixture.h"
 #include "store_migrate_v1.h"
+#include "test_main.h"
 
 /* --- key/value basics ----------------------------------------------------- */
 
@@ -391,7 +392,7 @@ static void test_reopen_maps_a_data_file_larger_than_map_initial(void **state)
     assert_int_equal(store_write(fx->store, write_values, &fill), LEDGER_OK);
     store_destroy(&fx->store);
 
-    char path[64];
+    char path[TEST_DIR_BYTES + 16];
     snprintf(path, sizeof path, "%s/data.mdb", fx->dir);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -410,7 +411,7 @@ static void test_open_grows_a_map_too_small_for_the_database_names(void **state)
 {
     fixture_t *fx = *state;
     store_destroy(&fx->store);
-    remove_tree(fx->dir);
+    test_remove_dir(fx->dir);
     store_config_t one_page = {.map_initial_bytes = 4 * KIB, .map_max_bytes = 1024 * KIB};
     assert_int_equal(store_open(fx->dir, &one_page, &fx->store), LEDGER_OK);
     assert_true(store_map_bytes(fx->store) > 4 * KIB);
@@ -615,27 +616,20 @@ static void test_generic_writes_to_store_owned_databases_are_refused(void **stat
     assert_int_equal(count_of(fx, STORE_DB_LEDGER), 1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(test_put_get_del_and_cursor_walk_work),
-        T(test_cursor_may_be_closed_after_its_transaction_ends),
-        T(test_be64_keys_walk_in_numeric_order),
-        T(test_failing_write_fn_leaves_nothing_written),
-        cmocka_unit_test_setup_teardown(test_killed_writer_leaves_only_whole_committed_batches,
-                                        setup_dir, teardown),
-        T(test_batch_larger_than_map_max_fails_with_map_full_and_writes_nothing),
-        T(test_batch_that_fits_after_growth_succeeds_and_grows_the_map),
-        T(test_reopen_maps_a_data_file_larger_than_map_initial),
-        T(test_open_grows_a_map_too_small_for_the_database_names),
-        T(test_map_grows_while_another_thread_reads),
-        T(test_growth_while_this_thread_holds_a_read_transaction_fails_instead_of_hanging),
-        T(test_second_write_transaction_in_one_thread_is_refused),
-        T(test_open_leaves_a_data_dir_of_ledger_format_1_to_the_migration),
-        T(test_bad_arguments_are_refused_with_invalid_or_too_large),
-        T(test_generic_writes_to_store_owned_databases_are_refused),
-#undef T
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+
+TEST_MAIN(T(test_put_get_del_and_cursor_walk_work),
+          T(test_cursor_may_be_closed_after_its_transaction_ends),
+          T(test_be64_keys_walk_in_numeric_order), T(test_failing_write_fn_leaves_nothing_written),
+          cmocka_unit_test_setup_teardown(test_killed_writer_leaves_only_whole_committed_batches,
+                                          setup_dir, teardown),
+          T(test_batch_larger_than_map_max_fails_with_map_full_and_writes_nothing),
+          T(test_batch_that_fits_after_growth_succeeds_and_grows_the_map),
+          T(test_reopen_maps_a_data_file_larger_than_map_initial),
+          T(test_open_grows_a_map_too_small_for_the_database_names),
+          T(test_map_grows_while_another_thread_reads),
+          T(test_growth_while_this_thread_holds_a_read_transaction_fails_instead_of_hanging),
+          T(test_second_write_transaction_in_one_thread_is_refused),
+          T(test_open_leaves_a_data_dir_of_ledger_format_1_to_the_migration),
+          T(test_bad_arguments_are_refused_with_invalid_or_too_large),
+          T(test_generic_writes_to_store_owned_databases_are_refused))

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "store_fixture.h"
+#include "test_main.h"
 
 /* --- ledger verify -------------------------------------------------------- */
 
@@ -34,6 +35,15 @@ static void collect_balance(const char *account, int64_t balance_minor, int64_t 
         balances->bob_held = held_minor;
         balances->bob_last = last_seq;
     }
+}
+
+/* verify finds the ledger broken at `seq`, with `problem` in its text. */
+static void expect_verify_fails_at(fixture_t *fx, uint64_t seq, const char *problem)
+{
+    store_ledger_report_t report = verify(fx);
+    assert_false(report.ok);
+    assert_int_equal(report.first_bad_seq, seq);
+    assert_non_null(strstr(report.problem, problem));
 }
 
 static void test_ledger_verify_passes_and_recomputes_balances(void **state)
@@ -102,10 +112,7 @@ static void test_ledger_verify_reports_a_missing_entry_as_a_gap(void **state)
     store_destroy(&fx->store);
     raw_edit(fx->dir, "ledger", 3, RAW_DELETE, 0, NULL, 0);
     assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
-    store_ledger_report_t report = verify(fx);
-    assert_false(report.ok);
-    assert_int_equal(report.first_bad_seq, 4);
-    assert_non_null(strstr(report.problem, "contiguous"));
+    expect_verify_fails_at(fx, 4, "contiguous");
 }
 
 static void test_ledger_verify_reports_a_fork_of_an_accounts_chain(void **state)
@@ -119,10 +126,7 @@ static void test_ledger_verify_reports_a_fork_of_an_accounts_chain(void **state)
     sums_t stale = {10000, 0, 1};
     append(txn, "alice", "t-9", "credit", 1, 0, &stale);
     commit(&txn);
-    store_ledger_report_t report = verify(fx);
-    assert_false(report.ok);
-    assert_int_equal(report.first_bad_seq, 7);
-    assert_non_null(strstr(report.problem, "account_prev_seq 1"));
+    expect_verify_fails_at(fx, 7, "account_prev_seq 1");
 }
 
 static void test_verify_without_a_report_is_refused_as_invalid(void **state)
@@ -133,17 +137,11 @@ static void test_verify_without_a_report_is_refused_as_invalid(void **state)
     store_txn_abort(&txn);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(test_ledger_verify_passes_and_recomputes_balances),
-        T(test_ledger_verify_on_an_empty_ledger_is_ok),
-        T(test_ledger_verify_reports_the_first_tampered_entry_for_every_byte),
-        T(test_ledger_verify_reports_a_missing_entry_as_a_gap),
-        T(test_ledger_verify_reports_a_fork_of_an_accounts_chain),
-        T(test_verify_without_a_report_is_refused_as_invalid),
-#undef T
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+
+TEST_MAIN(T(test_ledger_verify_passes_and_recomputes_balances),
+          T(test_ledger_verify_on_an_empty_ledger_is_ok),
+          T(test_ledger_verify_reports_the_first_tampered_entry_for_every_byte),
+          T(test_ledger_verify_reports_a_missing_entry_as_a_gap),
+          T(test_ledger_verify_reports_a_fork_of_an_accounts_chain),
+          T(test_verify_without_a_report_is_refused_as_invalid))

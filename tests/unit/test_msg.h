@@ -38,4 +38,18 @@ static inline proto_msg_t test_transfer_msg(proto_type_t type, const char *origi
     return m;
 }
 
+/* An account.query that opens account `id` for `name` in GBP with `deposit_minor`. */
+static inline proto_msg_t test_open_msg(const char *origin, uint64_t seq, uint64_t ts_ms,
+                                        const char *id, const char *name, int64_t deposit_minor)
+{
+    proto_msg_t m = test_msg(PROTO_ACCOUNT_QUERY, origin, seq, ts_ms, "");
+    proto_query_t *q = &m.body.query;
+    q->op = PROTO_QUERY_OPEN;
+    snprintf(q->account, sizeof q->account, "%s", id);
+    snprintf(q->name, sizeof q->name, "%s", name);
+    snprintf(q->currency, sizeof q->currency, "GBP");
+    q->amount_minor = deposit_minor;
+    return m;
+}
+
 #endif

@@ -1,6 +1,6 @@
 /*  test_proto.h: what the proto unit tests share (proto_*_test.c). Header-only.
 
-    Sample messages of every type and query op; encode/decode wrappers that
+    Sample messages of every type and query op (proto_samples.h); encode/decode wrappers that
     check the contract's promise on error (the output is all zeros); and a
     msgpack-c object tree of an encoded sample that a test edits by path
     (set / remove / add / duplicate a key, such as "body.accounts.0.id") and
@@ -21,163 +21,9 @@
 #include <msgpack.h>
 
 #include "proto.h"
+#include "proto_samples.h"
 
 #define WHY_SIZE 256
-
-/* ---------------------------------------------------------------------------
-   Sample messages, one of every type (and every query op).
-*/
-typedef enum {
-    S_REQUESTED,
-    S_RESERVED,
-    S_SETTLED,
-    S_APPROVED,
-    S_REJECTED,
-    S_REJECTED_FRAUD,
-    S_DECLINED,
-    S_ACK,
-    S_NACK,
-    S_QUERY_LIST,
-    S_QUERY_GET,
-    S_QUERY_LEDGER,
-    S_QUERY_OPEN,
-    S_REPLY,
-    S__COUNT
-} sample_t;
-
-static proto_account_t sample_accounts[2] = {
-    {.id = "acc-alice",
-     .name = "Alice Smith",
-     .currency = "GBP",
-     .balance_minor = 125000,
-     .held_minor = 2500,
-     .funding = false},
-    {.id = "funding",
-     .name = "",
-     .currency = "GBP",
-     .balance_minor = -9000000,
-     .held_minor = 0,
-     .funding = true},
-};
-
-static proto_ledger_row_t sample_rows[2] = {
-    {.seq = 7,
-     .account = "acc-alice",
-     .transfer = "t-0001",
-     .kind = "hold",
-     .amount_minor = -2500,
-     .balance_after_minor = 125000,
-     .held_after_minor = 2500,
-     .ts_ms = 1764028800100},
-    {.seq = 1,
-     .account = "acc-alice",
-     .transfer = "",
-     .kind = "open",
-     .amount_minor = 127500,
-     .balance_after_minor = 127500,
-     .held_after_minor = 0,
-     .ts_ms = 1764028700000},
-};
-
-static inline proto_msg_t sample(sample_t s)
-{
-    proto_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.v = PROTO_VERSION;
-    strcpy(m.origin, "gateway");
-    m.seq = 42;
-    m.ts_ms = 1764028800123;
-    strcpy(m.corr, "t-0001");
-    strcpy(m.cause, "accounts/41");
-    switch (s) {
-    case S_REQUESTED:
-    case S_RESERVED:
-    case S_SETTLED:
-        m.type = s == S_REQUESTED  ? PROTO_TRANSFER_REQUESTED
-                 : s == S_RESERVED ? PROTO_FUNDS_RESERVED
-                                   : PROTO_TRANSFER_SETTLED;
-        strcpy(m.body.transfer.transfer, "t-0001");
-        strcpy(m.body.transfer.from, "acc-alice");
-        strcpy(m.body.transfer.to, "acc-bob");
-        m.body.transfer.amount_minor = 2500;
-        strcpy(m.body.transfer.currency, "GBP");
-        strcpy(m.body.transfer.reference, "rent for März");
-        break;
-    case S_APPROVED:
-        m.type = PROTO_FRAUD_APPROVED;
-        strcpy(m.body.verdict.transfer, "t-0001");
-        break;
-    case S_REJECTED:
-    case S_REJECTED_FRAUD:
-        m.type = s == S_REJECTED ? PROTO_FRAUD_REJECTED : PROTO_TRANSFER_REJECTED_FRAUD;
-        strcpy(m.body.verdict.transfer, "t-0001");
-        m.body.verdict.rule_count = 2;
-        strcpy(m.body.verdict.rules[0], "amount_threshold");
-        strcpy(m.body.verdict.rules[1], "velocity");
-        strcpy(m.body.verdict.reason, "amount 2500 over threshold; 6 transfers in 60 s");
-        break;
-    case S_DECLINED:
-        m.type = PROTO_TRANSFER_DECLINED;
-        strcpy(m.body.declined.transfer, "t-0001");
-        strcpy(m.body.declined.code, "insufficient_funds");
-        strcpy(m.body.declined.reason, "available 1000 < amount 2500");
-        break;
-    case S_ACK:
-        m.type = PROTO_ACK;
-        m.corr[0] = '\0';
-        strcpy(m.body.reply.of, "accounts/41");
-        break;
-    case S_NACK:
-        m.type = PROTO_NACK;
-        m.corr[0] = '\0';
-        m.cause[0] = '\0';
-        strcpy(m.body.reply.code, "decode_error");
-        strcpy(m.body.reply.reason, "truncated frame");
-        break;
-    case S_QUERY_LIST:
-    case S_QUERY_GET:
-    case S_QUERY_LEDGER:
-    case S_QUERY_OPEN:
-        m.type = PROTO_ACCOUNT_QUERY;
-        m.corr[0] = '\0';
-        m.cause[0] = '\0';
-        if (s == S_QUERY_LIST) {
-            m.body.query.op = PROTO_QUERY_LIST;
-            strcpy(m.body.query.after, "acc-alice");
-            m.body.query.limit = 50;
-        } else if (s == S_QUERY_GET) {
-            m.body.query.op = PROTO_QUERY_GET;
-            strcpy(m.body.query.account, "acc-alice");
-        } else if (s == S_QUERY_LEDGER) {
-            m.body.query.op = PROTO_QUERY_LEDGER;
-            strcpy(m.body.query.account, "acc-alice");
-            m.body.query.cursor = 99;
-            m.body.query.limit = PROTO_PAGE_MAX;
-        } else {
-            m.body.query.op = PROTO_QUERY_OPEN;
-            strcpy(m.body.query.account, "acc-carol");
-            strcpy(m.body.query.name, "Carol Jones");
-            strcpy(m.body.query.currency, "EUR");
-            m.body.query.amount_minor = 10000;
-        }
-        break;
-    case S_REPLY:
-        m.type = PROTO_ACCOUNT_REPLY;
-        strcpy(m.origin, "accounts");
-        m.corr[0] = '\0';
-        strcpy(m.cause, "gateway/42");
-        m.body.account_reply.status = 200;
-        m.body.account_reply.account_count = 2;
-        m.body.account_reply.accounts = sample_accounts;
-        m.body.account_reply.entry_count = 2;
-        m.body.account_reply.entries = sample_rows;
-        strcpy(m.body.account_reply.next, "funding");
-        break;
-    case S__COUNT:
-        break;
-    }
-    return m;
-}
 
 /* ---------------------------------------------------------------------------
    Helpers.
@@ -199,6 +45,28 @@ static inline void encode_ok(const proto_msg_t *m, void **data, size_t *size)
         fail_msg("encode failed: %s: %s", ledger_err_name(err), why);
 }
 
+/* Encodes sample `s` into a malloc'd frame (*data, *size). */
+static inline void encode_sample(sample_t s, void **data, size_t *size)
+{
+    proto_msg_t m = sample(s);
+    encode_ok(&m, data, size);
+}
+
+/* A check of one sample's encoded frame; `arg` is the caller's. */
+typedef void (*sample_frame_fn)(sample_t s, const uint8_t *frame, size_t size, void *arg);
+
+/* Calls `check` with the encoded frame of every sample (the frame is freed after). */
+static inline void for_each_sample_frame(sample_frame_fn check, void *arg)
+{
+    for (sample_t s = 0; s < S__COUNT; s++) {
+        void *data;
+        size_t size;
+        encode_sample(s, &data, &size);
+        check(s, data, size, arg);
+        free(data);
+    }
+}
+
 /* Decodes and checks the contract's promise on error: `out` is all zeros. */
 static inline ledger_err_t decode(const void *data, size_t size, proto_msg_t *out, char *why)
 {
@@ -209,6 +77,17 @@ static inline ledger_err_t decode(const void *data, size_t size, proto_msg_t *ou
     if (err != LEDGER_OK && why[0] == '\0')
         fail_msg("decode failed (%s) without a reason", ledger_err_name(err));
     return err;
+}
+
+/* Encodes m and decodes the frame into *out, both asserted to succeed; the frame is freed. */
+static inline void encode_decode_ok(const proto_msg_t *m, proto_msg_t *out)
+{
+    void *data;
+    size_t size;
+    char why[WHY_SIZE];
+    encode_ok(m, &data, &size);
+    assert_int_equal(decode(data, size, out, why), LEDGER_OK);
+    free(data);
 }
 
 static inline void assert_round_trips(const proto_msg_t *m)
@@ -415,50 +294,39 @@ static inline msgpack_object o_bin(const char *s)
 
 static inline msgpack_object o_uint(uint64_t u)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER};
-    o.via.u64 = u;
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = u};
 }
 
 static inline msgpack_object o_int(int64_t i)
 {
     if (i >= 0)
         return o_uint((uint64_t)i);
-    msgpack_object o = {.type = MSGPACK_OBJECT_NEGATIVE_INTEGER};
-    o.via.i64 = i;
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = i};
 }
 
 static inline msgpack_object o_bool(bool b)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_BOOLEAN};
-    o.via.boolean = b;
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_BOOLEAN, .via.boolean = b};
 }
 
 static inline msgpack_object o_nil(void)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_NIL};
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_NIL};
 }
 
 static inline msgpack_object o_float(double d)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_FLOAT64};
-    o.via.f64 = d;
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_FLOAT64, .via.f64 = d};
 }
 
 static inline msgpack_object o_map0(void)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_MAP};
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_MAP};
 }
 
 static inline msgpack_object o_arr0(void)
 {
-    msgpack_object o = {.type = MSGPACK_OBJECT_ARRAY};
-    return o;
+    return (msgpack_object){.type = MSGPACK_OBJECT_ARRAY};
 }
 
 static inline msgpack_object o_arr1(tree_t *t, msgpack_object item)

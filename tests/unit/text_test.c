@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "text.h"
+#include "test_main.h"
 
 static void test_len_within_is_zero_for_empty_or_too_long(void **state)
 {
@@ -84,13 +85,7 @@ static void test_u64_and_hex_write_what_snprintf_writes(void **state)
     assert_string_equal(one, "a");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_len_within_is_zero_for_empty_or_too_long),
-        cmocka_unit_test(test_format_truncates_and_copy_fits),
-        cmocka_unit_test(test_parse_u64_takes_digits_only_and_refuses_overflow),
-        cmocka_unit_test(test_u64_and_hex_write_what_snprintf_writes),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_len_within_is_zero_for_empty_or_too_long),
+          cmocka_unit_test(test_format_truncates_and_copy_fits),
+          cmocka_unit_test(test_parse_u64_takes_digits_only_and_refuses_overflow),
+          cmocka_unit_test(test_u64_and_hex_write_what_snprintf_writes))

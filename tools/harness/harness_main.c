@@ -446,10 +446,24 @@ static int prepare(sender_t *s, const options_t *o, json_t *env, size_t index, p
     return -1;
 }
 
-static int cmd_send(const options_t *o)
+static void warn_no_answer(const options_t *o, const prepared_t *p)
+{
+    fprintf(stderr,
+            "ledger-harness: no answer from %s (%s) within %" PRIu64 " ms: is it running?\n",
+            p->peer->node, p->peer->endpoint, o->timeout_ms);
+}
+
+/* What send and replay do with each prepared message; false stops the run. */
+typedef bool (*send_one_fn)(sender_t *s, const options_t *o, const prepared_t *p, void *arg);
+
+/*  Loads the messages (--json / --file), prepares each in turn and hands it
+    to `one`. Returns the exit code of a load or a message that could not be
+    prepared (the run stops there), else HARNESS_EXIT_OK: `one` keeps its
+    own outcome in `arg`. */
+static int send_each(const options_t *o, const char *usage, send_one_fn one, void *arg)
 {
     json_t *list = NULL;
-    int code = load_messages(o, USAGE_SEND, &list);
+    int code = load_messages(o, usage, &list);
     if (code >= 0)
         return code;
     sender_t s = {.next_tag = harness_monotonic_ms() << HARNESS_TAG_START_SHIFT};
@@ -464,33 +478,47 @@ static int cmd_send(const options_t *o)
             code = c;
             break;
         }
-        answer_t a;
-        exchange(&s, p.peer, p.frame, p.size, o->timeout_ms, &a);
+        bool more = one(&s, o, &p, arg);
         free(p.frame);
-        json_t *line = json_pack("{s:s,s:s,s:s,s:s}", "to", p.peer->node, "id", p.id, "type",
-                                 p.type, "answer", answer_name(a.kind));
-        if (a.kind == ANSWER_NACK || a.kind == ANSWER_BAD) {
-            json_object_set_new(line, "code", json_string(a.code));
-            json_object_set_new(line, "reason", json_string(a.reason));
-        }
-        if (a.reply)
-            json_object_set_new(line, "reply", a.reply);
-        print_json_line(stdout, line);
-        json_decref(line);
-        if (a.kind == ANSWER_TIMEOUT) {
-            fprintf(stderr,
-                    "ledger-harness: no answer from %s (%s) within %" PRIu64
-                    " ms: is it running?\n",
-                    p.peer->node, p.peer->endpoint, o->timeout_ms);
-            code = HARNESS_EXIT_TIMEOUT;
+        if (!more)
             break;
-        }
-        if (a.kind == ANSWER_NACK || a.kind == ANSWER_BAD)
-            code = HARNESS_EXIT_NACK;
     }
     sender_fini(&s);
     json_decref(list);
     return code;
+}
+
+/* send: one exchange, one line; `arg` is the exit code so far (a nack, a timeout). */
+static bool send_one(sender_t *s, const options_t *o, const prepared_t *p, void *arg)
+{
+    int *code = arg;
+    answer_t a;
+    exchange(s, p->peer, p->frame, p->size, o->timeout_ms, &a);
+    json_t *line = json_pack("{s:s,s:s,s:s,s:s}", "to", p->peer->node, "id", p->id, "type", p->type,
+                             "answer", answer_name(a.kind));
+    if (a.kind == ANSWER_NACK || a.kind == ANSWER_BAD) {
+        json_object_set_new(line, "code", json_string(a.code));
+        json_object_set_new(line, "reason", json_string(a.reason));
+    }
+    if (a.reply)
+        json_object_set_new(line, "reply", a.reply);
+    print_json_line(stdout, line);
+    json_decref(line);
+    if (a.kind == ANSWER_TIMEOUT) {
+        warn_no_answer(o, p);
+        *code = HARNESS_EXIT_TIMEOUT;
+        return false;
+    }
+    if (a.kind == ANSWER_NACK || a.kind == ANSWER_BAD)
+        *code = HARNESS_EXIT_NACK;
+    return true;
+}
+
+static int cmd_send(const options_t *o)
+{
+    int outcome = HARNESS_EXIT_OK;
+    int code = send_each(o, USAGE_SEND, send_one, &outcome);
+    return code == HARNESS_EXIT_OK ? outcome : code;
 }
 
 /* Answers to the sends of one message, or of all of them. */
@@ -535,9 +563,7 @@ static bool replay_one(sender_t *s, const options_t *o, const prepared_t *p, rep
     total->nacks += c.nacks;
     total->timeouts += c.timeouts;
     if (c.timeouts)
-        fprintf(stderr,
-                "ledger-harness: no answer from %s (%s) within %" PRIu64 " ms: is it running?\n",
-                p->peer->node, p->peer->endpoint, o->timeout_ms);
+        warn_no_answer(o, p);
     return c.timeouts == 0;
 }
 
@@ -555,37 +581,24 @@ static int replay_summary(size_t messages, const replay_counts_t *total)
                            : HARNESS_EXIT_OK;
 }
 
+/* What a replay adds up over its messages. */
+typedef struct {
+    replay_counts_t total;
+    size_t messages;
+} replay_run_t;
+
+static bool replay_each(sender_t *s, const options_t *o, const prepared_t *p, void *arg)
+{
+    replay_run_t *run = arg;
+    run->messages++;
+    return replay_one(s, o, p, &run->total);
+}
+
 static int cmd_replay(const options_t *o)
 {
-    json_t *list = NULL;
-    int code = load_messages(o, USAGE_REPLAY, &list);
-    if (code >= 0)
-        return code;
-    sender_t s = {.next_tag = harness_monotonic_ms() << HARNESS_TAG_START_SHIFT};
-    replay_counts_t total = {0};
-    size_t messages = 0;
-    code = HARNESS_EXIT_OK;
-    size_t i;
-    json_t *env;
-    json_array_foreach(list, i, env)
-    {
-        prepared_t p;
-        int c = prepare(&s, o, env, i, &p);
-        if (c >= 0) {
-            code = c;
-            break;
-        }
-        messages++;
-        bool answered = replay_one(&s, o, &p, &total);
-        free(p.frame);
-        if (!answered)
-            break;
-    }
-    if (code < 0 || code == HARNESS_EXIT_OK)
-        code = replay_summary(messages, &total);
-    sender_fini(&s);
-    json_decref(list);
-    return code;
+    replay_run_t run = {0};
+    int code = send_each(o, USAGE_REPLAY, replay_each, &run);
+    return code == HARNESS_EXIT_OK ? replay_summary(run.messages, &run.total) : code;
 }
 
 /* ------------------------------------------------------------------ tap / record */

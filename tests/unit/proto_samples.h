@@ -1,0 +1,165 @@
+/*  proto_samples.h: one valid sample message of every type (and every
+    account.query op), for the proto unit tests (through test_proto.h) and
+    the fuzz seed corpus (tests/fuzz/make_proto_corpus.c). Header-only and
+    free of cmocka: sample(S_...) returns the message by value; an
+    account.reply's accounts and rows point into this header's arrays. */
+#ifndef LEDGER_PROTO_SAMPLES_H
+#define LEDGER_PROTO_SAMPLES_H
+
+#include <string.h>
+
+#include "proto.h"
+
+typedef enum {
+    S_REQUESTED,
+    S_RESERVED,
+    S_SETTLED,
+    S_APPROVED,
+    S_REJECTED,
+    S_REJECTED_FRAUD,
+    S_DECLINED,
+    S_ACK,
+    S_NACK,
+    S_QUERY_LIST,
+    S_QUERY_GET,
+    S_QUERY_LEDGER,
+    S_QUERY_OPEN,
+    S_REPLY,
+    S__COUNT
+} sample_t;
+
+static proto_account_t sample_accounts[2] = {
+    {.id = "acc-alice",
+     .name = "Alice Smith",
+     .currency = "GBP",
+     .balance_minor = 125000,
+     .held_minor = 2500,
+     .funding = false},
+    {.id = "funding",
+     .name = "",
+     .currency = "GBP",
+     .balance_minor = -9000000,
+     .held_minor = 0,
+     .funding = true},
+};
+
+static proto_ledger_row_t sample_rows[2] = {
+    {.seq = 7,
+     .account = "acc-alice",
+     .transfer = "t-0001",
+     .kind = "hold",
+     .amount_minor = -2500,
+     .balance_after_minor = 125000,
+     .held_after_minor = 2500,
+     .ts_ms = 1764028800100},
+    {.seq = 1,
+     .account = "acc-alice",
+     .transfer = "",
+     .kind = "open",
+     .amount_minor = 127500,
+     .balance_after_minor = 127500,
+     .held_after_minor = 0,
+     .ts_ms = 1764028700000},
+};
+
+static inline proto_msg_t sample(sample_t s)
+{
+    proto_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.v = PROTO_VERSION;
+    strcpy(m.origin, "gateway");
+    m.seq = 42;
+    m.ts_ms = 1764028800123;
+    strcpy(m.corr, "t-0001");
+    strcpy(m.cause, "accounts/41");
+    switch (s) {
+    case S_REQUESTED:
+    case S_RESERVED:
+    case S_SETTLED:
+        m.type = s == S_REQUESTED  ? PROTO_TRANSFER_REQUESTED
+                 : s == S_RESERVED ? PROTO_FUNDS_RESERVED
+                                   : PROTO_TRANSFER_SETTLED;
+        strcpy(m.body.transfer.transfer, "t-0001");
+        strcpy(m.body.transfer.from, "acc-alice");
+        strcpy(m.body.transfer.to, "acc-bob");
+        m.body.transfer.amount_minor = 2500;
+        strcpy(m.body.transfer.currency, "GBP");
+        strcpy(m.body.transfer.reference, "rent for März");
+        break;
+    case S_APPROVED:
+        m.type = PROTO_FRAUD_APPROVED;
+        strcpy(m.body.verdict.transfer, "t-0001");
+        break;
+    case S_REJECTED:
+    case S_REJECTED_FRAUD:
+        m.type = s == S_REJECTED ? PROTO_FRAUD_REJECTED : PROTO_TRANSFER_REJECTED_FRAUD;
+        strcpy(m.body.verdict.transfer, "t-0001");
+        m.body.verdict.rule_count = 2;
+        strcpy(m.body.verdict.rules[0], "amount_threshold");
+        strcpy(m.body.verdict.rules[1], "velocity");
+        strcpy(m.body.verdict.reason, "amount 2500 over threshold; 6 transfers in 60 s");
+        break;
+    case S_DECLINED:
+        m.type = PROTO_TRANSFER_DECLINED;
+        strcpy(m.body.declined.transfer, "t-0001");
+        strcpy(m.body.declined.code, "insufficient_funds");
+        strcpy(m.body.declined.reason, "available 1000 < amount 2500");
+        break;
+    case S_ACK:
+        m.type = PROTO_ACK;
+        m.corr[0] = '\0';
+        strcpy(m.body.reply.of, "accounts/41");
+        break;
+    case S_NACK:
+        m.type = PROTO_NACK;
+        m.corr[0] = '\0';
+        m.cause[0] = '\0';
+        strcpy(m.body.reply.code, "decode_error");
+        strcpy(m.body.reply.reason, "truncated frame");
+        break;
+    case S_QUERY_LIST:
+    case S_QUERY_GET:
+    case S_QUERY_LEDGER:
+    case S_QUERY_OPEN:
+        m.type = PROTO_ACCOUNT_QUERY;
+        m.corr[0] = '\0';
+        m.cause[0] = '\0';
+        if (s == S_QUERY_LIST) {
+            m.body.query.op = PROTO_QUERY_LIST;
+            strcpy(m.body.query.after, "acc-alice");
+            m.body.query.limit = 50;
+        } else if (s == S_QUERY_GET) {
+            m.body.query.op = PROTO_QUERY_GET;
+            strcpy(m.body.query.account, "acc-alice");
+        } else if (s == S_QUERY_LEDGER) {
+            m.body.query.op = PROTO_QUERY_LEDGER;
+            strcpy(m.body.query.account, "acc-alice");
+            m.body.query.cursor = 99;
+            m.body.query.limit = PROTO_PAGE_MAX;
+        } else {
+            m.body.query.op = PROTO_QUERY_OPEN;
+            strcpy(m.body.query.account, "acc-carol");
+            strcpy(m.body.query.name, "Carol Jones");
+            strcpy(m.body.query.currency, "EUR");
+            m.body.query.amount_minor = 10000;
+        }
+        break;
+    case S_REPLY:
+        m.type = PROTO_ACCOUNT_REPLY;
+        strcpy(m.origin, "accounts");
+        m.corr[0] = '\0';
+        strcpy(m.cause, "gateway/42");
+        m.body.account_reply.status = 200;
+        m.body.account_reply.account_count = 2;
+        m.body.account_reply.accounts = sample_accounts;
+        m.body.account_reply.entry_count = 2;
+        m.body.account_reply.entries = sample_rows;
+        strcpy(m.body.account_reply.next, "funding");
+        break;
+    case S__COUNT:
+        break;
+    }
+    return m;
+}
+
+#endif
