@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
     uint8_t *buf;
@@ -40,33 +41,176 @@ typedef struct {
     bool ok; /* false once anything was short or malformed */
 } record_reader_t;
 
-void record_put_bytes(record_writer_t *w, const void *bytes, size_t n);
-void record_put_u8(record_writer_t *w, uint8_t v);
-void record_put_u16(record_writer_t *w, uint16_t v);
-void record_put_u32(record_writer_t *w, uint32_t v);
-void record_put_u64(record_writer_t *w, uint64_t v);
+/*  The functions are static inline: the ledger append writes ten fields an
+    entry and the nodes read and write their records on every message, so
+    a call per field out of line was measurable (bench/callgrind.py). */
+#define RECORD_U16_BYTES 2
+#define RECORD_U32_BYTES 4
+#define RECORD_U64_BYTES 8
+
+static inline void record_put_bytes(record_writer_t *w, const void *bytes, size_t n)
+{
+    if (!w->ok || n > w->cap - w->len) {
+        w->ok = false;
+        return;
+    }
+    if (n)
+        memcpy(w->buf + w->len, bytes, n);
+    w->len += n;
+}
+
+static inline void record_put_u8(record_writer_t *w, uint8_t v)
+{
+    record_put_bytes(w, &v, 1);
+}
+
+/* The low `n` bytes of `v`, most significant first. */
+static inline void record_put_be(record_writer_t *w, uint64_t v, size_t n)
+{
+    uint8_t b[RECORD_U64_BYTES];
+    for (size_t i = n; i-- > 0; v >>= 8)
+        b[i] = (uint8_t)v;
+    record_put_bytes(w, b, n);
+}
+
+static inline void record_put_u16(record_writer_t *w, uint16_t v)
+{
+    record_put_be(w, v, RECORD_U16_BYTES);
+}
+
+static inline void record_put_u32(record_writer_t *w, uint32_t v)
+{
+    record_put_be(w, v, RECORD_U32_BYTES);
+}
+
+static inline void record_put_u64(record_writer_t *w, uint64_t v)
+{
+    record_put_be(w, v, RECORD_U64_BYTES);
+}
+
 /* A signed value as the two's complement bit pattern of its 8 bytes. */
-void record_put_i64(record_writer_t *w, int64_t v);
+static inline void record_put_i64(record_writer_t *w, int64_t v)
+{
+    record_put_be(w, (uint64_t)v, RECORD_U64_BYTES);
+}
+
 /* A string with a 1-byte length; a string over 255 bytes sets ok = false. */
-void record_put_str8(record_writer_t *w, const char *s);
+static inline void record_put_str8(record_writer_t *w, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > UINT8_MAX) {
+        w->ok = false;
+        return;
+    }
+    record_put_u8(w, (uint8_t)n);
+    record_put_bytes(w, s, n);
+}
+
 /* A string with a 2-byte big-endian length; over 65535 bytes sets ok = false. */
-void record_put_str16(record_writer_t *w, const char *s);
+static inline void record_put_str16(record_writer_t *w, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > UINT16_MAX) {
+        w->ok = false;
+        return;
+    }
+    record_put_u16(w, (uint16_t)n);
+    record_put_bytes(w, s, n);
+}
 
 /* The next n bytes (pointer into the record), or NULL (and ok = false) if short. */
-const uint8_t *record_take(record_reader_t *r, size_t n);
-uint8_t record_get_u8(record_reader_t *r);
-uint16_t record_get_u16(record_reader_t *r);
-uint32_t record_get_u32(record_reader_t *r);
-uint64_t record_get_u64(record_reader_t *r);
+static inline const uint8_t *record_take(record_reader_t *r, size_t n)
+{
+    if (!r->ok || n > r->size - r->pos) {
+        r->ok = false;
+        return NULL;
+    }
+    const uint8_t *p = r->p + r->pos;
+    r->pos += n;
+    return p;
+}
+
+static inline uint8_t record_get_u8(record_reader_t *r)
+{
+    const uint8_t *p = record_take(r, 1);
+    return p ? p[0] : 0;
+}
+
+/* The next `n` bytes as a big-endian unsigned value; 0 if short. */
+static inline uint64_t record_get_be(record_reader_t *r, size_t n)
+{
+    const uint8_t *p = record_take(r, n);
+    uint64_t v = 0;
+    for (size_t i = 0; p && i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static inline uint16_t record_get_u16(record_reader_t *r)
+{
+    return (uint16_t)record_get_be(r, RECORD_U16_BYTES);
+}
+
+static inline uint32_t record_get_u32(record_reader_t *r)
+{
+    return (uint32_t)record_get_be(r, RECORD_U32_BYTES);
+}
+
+static inline uint64_t record_get_u64(record_reader_t *r)
+{
+    return record_get_be(r, RECORD_U64_BYTES);
+}
+
 /* The inverse of record_put_i64, without relying on an implementation-defined cast. */
-int64_t record_get_i64(record_reader_t *r);
+static inline int64_t record_get_i64(record_reader_t *r)
+{
+    uint64_t u = record_get_be(r, RECORD_U64_BYTES);
+    if (u <= (uint64_t)INT64_MAX)
+        return (int64_t)u;
+    return -(int64_t)(~u) - 1;
+}
+
 /* Exactly n bytes into out[n + 1], NUL-terminated; an embedded NUL is malformed. */
-void record_get_fixed(record_reader_t *r, char *out, size_t n);
+static inline void record_get_fixed(record_reader_t *r, char *out, size_t n)
+{
+    const uint8_t *p = record_take(r, n);
+    if (!p || memchr(p, '\0', n)) {
+        r->ok = false;
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+static inline void record_get_counted(record_reader_t *r, size_t n, char *out, size_t max)
+{
+    if (!r->ok || n > max) {
+        r->ok = false;
+        out[0] = '\0';
+        return;
+    }
+    record_get_fixed(r, out, n);
+}
+
 /* A 1-byte-length string of at most `max` bytes into out[max + 1]. */
-void record_get_str8(record_reader_t *r, char *out, size_t max);
+static inline void record_get_str8(record_reader_t *r, char *out, size_t max)
+{
+    size_t n = record_get_u8(r);
+    record_get_counted(r, n, out, max);
+}
+
 /* A 2-byte-length string of at most `max` bytes into out[max + 1]. */
-void record_get_str16(record_reader_t *r, char *out, size_t max);
+static inline void record_get_str16(record_reader_t *r, char *out, size_t max)
+{
+    size_t n = record_get_u16(r);
+    record_get_counted(r, n, out, max);
+}
+
 /* True when everything read was well-formed and the whole record was consumed. */
-bool record_done(const record_reader_t *r);
+static inline bool record_done(const record_reader_t *r)
+{
+    return r->ok && r->pos == r->size;
+}
 
 #endif
