@@ -91,36 +91,37 @@ static json_t *message_json(const void *msg, size_t size)
                    : json_pack("{s:s,s:I}", "undecodable", "true", "size_bytes", (json_int_t)size);
 }
 
-static enum MHD_Result get_outbox(admin_http_t *self, struct MHD_Connection *conn)
+/* Reads the entry after key `after` of one table: LEDGER_OK with its key and its JSON, or an
+   error (LEDGER_E_NOT_FOUND past the last). */
+typedef ledger_err_t (*page_next_fn)(store_txn_t *txn, uint64_t after, uint64_t *key,
+                                     json_t **entry);
+
+/* Appends up to `limit` entries after `after` to `entries`; *last: the key of the last one read
+   (`after` if none). True when the page is full and more may follow. */
+static bool page_read(store_txn_t *txn, page_next_fn next, uint64_t after, uint64_t limit,
+                      json_t *entries, uint64_t *last)
 {
-    uint64_t after, limit;
-    if (!page_args(conn, &after, &limit))
-        return MHD_YES;
-    store_txn_t *txn = NULL;
-    if (store_txn_begin(node_store(self->config.node), false, &txn))
-        return respond_error(conn, 503, "store_unavailable", "could not read the store");
-    json_t *entries = json_array();
-    uint64_t last = after;
-    store_outbox_entry_t e;
+    *last = after;
     ledger_err_t err = LEDGER_OK;
-    while (json_array_size(entries) < limit &&
-           (err = store_outbox_next(txn, last, &e)) == LEDGER_OK) {
-        last = e.seq;
-        json_array_append_new(entries,
-                              json_pack("{s:I,s:s,s:I,s:I,s:I,s:o}", "seq", (json_int_t)e.seq,
-                                        "peer", e.peer, "attempts", (json_int_t)e.attempts,
-                                        "created_ms", (json_int_t)e.created_ms, "next_attempt_ms",
-                                        (json_int_t)e.next_attempt_ms, "message",
-                                        message_json(e.msg, e.msg_size)));
-    }
-    uint64_t depth = 0, oldest = 0;
-    store_outbox_stats(txn, node_now_ms(), &depth, &oldest);
-    store_txn_abort(&txn);
-    json_t *body = json_pack("{s:o,s:I,s:I}", "entries", entries, "depth", (json_int_t)depth,
-                             "oldest_age_ms", (json_int_t)oldest);
-    if (json_array_size(entries) == limit && err == LEDGER_OK)
-        json_object_set_new(body, "next_after", json_integer((json_int_t)last));
-    return respond_json(conn, 200, body);
+    json_t *entry = NULL;
+    while (json_array_size(entries) < limit && (err = next(txn, *last, last, &entry)) == LEDGER_OK)
+        json_array_append_new(entries, entry);
+    return json_array_size(entries) == limit && err == LEDGER_OK;
+}
+
+static ledger_err_t outbox_next_json(store_txn_t *txn, uint64_t after, uint64_t *key,
+                                     json_t **entry)
+{
+    store_outbox_entry_t e;
+    ledger_err_t err = store_outbox_next(txn, after, &e);
+    if (err)
+        return err;
+    *key = e.seq;
+    *entry =
+        json_pack("{s:I,s:s,s:I,s:I,s:I,s:o}", "seq", (json_int_t)e.seq, "peer", e.peer, "attempts",
+                  (json_int_t)e.attempts, "created_ms", (json_int_t)e.created_ms, "next_attempt_ms",
+                  (json_int_t)e.next_attempt_ms, "message", message_json(e.msg, e.msg_size));
+    return LEDGER_OK;
 }
 
 static json_t *dead_json(const store_dead_letter_t *d)
@@ -131,7 +132,21 @@ static json_t *dead_json(const store_dead_letter_t *d)
                      "message", message_json(d->msg, d->msg_size));
 }
 
-static enum MHD_Result get_dead_letters(admin_http_t *self, struct MHD_Connection *conn)
+static ledger_err_t dead_next_json(store_txn_t *txn, uint64_t after, uint64_t *key, json_t **entry)
+{
+    store_dead_letter_t d;
+    ledger_err_t err = store_dead_next(txn, after, &d);
+    if (err)
+        return err;
+    *key = d.id;
+    *entry = dead_json(&d);
+    return LEDGER_OK;
+}
+
+/* GET of a page of one table (?after=&limit=): its entries under `name`, with the outbox's
+   depth and oldest age when `outbox_stats`, and "next_after" when more may follow. */
+static enum MHD_Result get_page(admin_http_t *self, struct MHD_Connection *conn, page_next_fn next,
+                                const char *name, bool outbox_stats)
 {
     uint64_t after, limit;
     if (!page_args(conn, &after, &limit))
@@ -140,17 +155,17 @@ static enum MHD_Result get_dead_letters(admin_http_t *self, struct MHD_Connectio
     if (store_txn_begin(node_store(self->config.node), false, &txn))
         return respond_error(conn, 503, "store_unavailable", "could not read the store");
     json_t *entries = json_array();
-    uint64_t last = after;
-    store_dead_letter_t d;
-    ledger_err_t err = LEDGER_OK;
-    while (json_array_size(entries) < limit &&
-           (err = store_dead_next(txn, last, &d)) == LEDGER_OK) {
-        last = d.id;
-        json_array_append_new(entries, dead_json(&d));
+    uint64_t last;
+    bool more = page_read(txn, next, after, limit, entries, &last);
+    json_t *body = json_pack("{s:o}", name, entries);
+    if (outbox_stats) {
+        uint64_t depth = 0, oldest = 0;
+        store_outbox_stats(txn, node_now_ms(), &depth, &oldest);
+        json_object_set_new(body, "depth", json_integer((json_int_t)depth));
+        json_object_set_new(body, "oldest_age_ms", json_integer((json_int_t)oldest));
     }
     store_txn_abort(&txn);
-    json_t *body = json_pack("{s:o}", "dead_letters", entries);
-    if (json_array_size(entries) == limit && err == LEDGER_OK)
+    if (more)
         json_object_set_new(body, "next_after", json_integer((json_int_t)last));
     return respond_json(conn, 200, body);
 }
@@ -360,9 +375,9 @@ static bool serve_builtin(admin_http_t *self, struct MHD_Connection *conn, const
     else if (strcmp(url, "/metrics") == 0)
         *queued = get_metrics(self, conn);
     else if (strcmp(url, "/outbox") == 0)
-        *queued = get_outbox(self, conn);
+        *queued = get_page(self, conn, outbox_next_json, "entries", true);
     else if (strcmp(url, "/dead-letters") == 0)
-        *queued = get_dead_letters(self, conn);
+        *queued = get_page(self, conn, dead_next_json, "dead_letters", false);
     else {
         json_t *body = NULL;
         unsigned status =

@@ -101,19 +101,31 @@ static size_t auth_key(uint8_t out[AUTH_KEY_MAX], const char *prefix, const char
     return n;
 }
 
+/* A reader over the record stored under prefix + id, or the store's error (LEDGER_E_NOT_FOUND
+   when there is none). */
+static ledger_err_t auth_record_get(store_txn_t *txn, const char *prefix, const char *id,
+                                    record_reader_t *r)
+{
+    uint8_t k[AUTH_KEY_MAX];
+    const void *val;
+    size_t size;
+    ledger_err_t err =
+        store_get(txn, STORE_DB_INDEX, k, auth_key(k, prefix, id, NULL), &val, &size);
+    if (err)
+        return err;
+    *r = (record_reader_t){val, size, 0, true};
+    return LEDGER_OK;
+}
+
 ledger_err_t gateway_principals_get(store_txn_t *txn, const char *id, gateway_principal_t *out)
 {
     assert(txn && id && out);
     if (!proto_account_id_valid_str(id))
         return LEDGER_E_NOT_FOUND;
-    uint8_t k[AUTH_KEY_MAX];
-    const void *val;
-    size_t size;
-    ledger_err_t err =
-        store_get(txn, STORE_DB_INDEX, k, auth_key(k, PRINCIPAL_PREFIX, id, NULL), &val, &size);
+    record_reader_t r;
+    ledger_err_t err = auth_record_get(txn, PRINCIPAL_PREFIX, id, &r);
     if (err)
         return err;
-    record_reader_t r = {val, size, 0, true};
     uint8_t version = record_get_u8(&r);
     gateway_principal_t p = {.kind = record_get_u8(&r)};
     p.scopes = record_get_u32(&r);
@@ -174,14 +186,10 @@ ledger_err_t gateway_principals_key_get(store_txn_t *txn, const char *key_id, ga
     assert(txn && key_id && out);
     if (!key_id_valid(key_id))
         return LEDGER_E_NOT_FOUND;
-    uint8_t k[AUTH_KEY_MAX];
-    const void *val;
-    size_t size;
-    ledger_err_t err =
-        store_get(txn, STORE_DB_INDEX, k, auth_key(k, KEY_PREFIX, key_id, NULL), &val, &size);
+    record_reader_t r;
+    ledger_err_t err = auth_record_get(txn, KEY_PREFIX, key_id, &r);
     if (err)
         return err;
-    record_reader_t r = {val, size, 0, true};
     gateway_key_t key = {0};
     uint8_t version = record_get_u8(&r);
     key.state = record_get_u8(&r);

@@ -246,6 +246,23 @@ static void fill_result(const gateway_view_record_t *rec, bool replayed, const c
     out->request = rec->req;
     text_copy_cut(out->message_id, sizeof out->message_id, message_id);
 }
+
+/* A live key with the same request: the transfer it names answers as the replay (*replayed,
+   `out` filled). */
+static ledger_err_t submit_replay(node_ctx_t *ctx, const gateway_view_idem_t *idem, bool *replayed,
+                                  gateway_submit_result_t *out)
+{
+    gateway_view_record_t rec;
+    ledger_err_t err = gateway_view_record_get(ctx->txn, idem->id, &rec);
+    if (err == LEDGER_E_NOT_FOUND)
+        return LEDGER_E_CORRUPT; /* a key pointing at no transfer */
+    if (err)
+        return err;
+    fill_result(&rec, true, "", out);
+    *replayed = true;
+    return LEDGER_OK;
+}
+
 /*  A key written before keys were scoped (gateway store format 2, kept under the legacy
     principal "" by the migration) answers a request that repeats it exactly: the retry of a
     request sent before the upgrade is a replay, never a second transfer. Anything else (another
@@ -266,15 +283,7 @@ static ledger_err_t submit_check_legacy_key(node_ctx_t *ctx, const char *key,
     if (gateway_view_idem_expired(idem.created_ms, ctx->now_ms, retention_ms) ||
         sodium_memcmp(idem.hash, hash, GATEWAY_HASH_SIZE) != 0)
         return LEDGER_OK;
-    gateway_view_record_t rec;
-    err = gateway_view_record_get(ctx->txn, idem.id, &rec);
-    if (err == LEDGER_E_NOT_FOUND)
-        return LEDGER_E_CORRUPT; /* a key pointing at no transfer */
-    if (err)
-        return err;
-    fill_result(&rec, true, "", out);
-    *replayed = true;
-    return LEDGER_OK;
+    return submit_replay(ctx, &idem, replayed, out);
 }
 
 /*  Looks `key` up before anything is written. A live key with the same request: *replayed and
@@ -296,15 +305,7 @@ static ledger_err_t submit_check_key(node_ctx_t *ctx, const char *principal, con
         return gateway_view_idem_unindex(ctx->txn, principal, key, idem.created_ms);
     if (sodium_memcmp(idem.hash, hash, GATEWAY_HASH_SIZE) != 0)
         return LEDGER_E_EXISTS;
-    gateway_view_record_t rec;
-    err = gateway_view_record_get(ctx->txn, idem.id, &rec);
-    if (err == LEDGER_E_NOT_FOUND)
-        return LEDGER_E_CORRUPT; /* a key pointing at no transfer */
-    if (err)
-        return err;
-    fill_result(&rec, true, "", out);
-    *replayed = true;
-    return LEDGER_OK;
+    return submit_replay(ctx, &idem, replayed, out);
 }
 
 /* Emits transfer.requested for the new transfer rec->id to the accounts node; its id into

@@ -333,6 +333,16 @@ class Mesh:
                                           key=api_key)
         return status, payload
 
+    def one_key_two_principals(self, idem_key, amount, first, second):
+        """alice -> bob `amount` under Idempotency-Key `idem_key`, sent with the API key of each of
+        two principals: two new transfers (asserted); their answers."""
+        status, a = self.transfer("alice", "bob", amount, key=idem_key, api_key=first)
+        assert status == 202, (status, a)
+        status, b = self.transfer("alice", "bob", amount, key=idem_key, api_key=second)
+        assert status == 202, (status, b)
+        assert a["id"] != b["id"], (a, b)
+        return a, b
+
     def transfer_status(self, tid):
         status, payload = self.get(f"/api/transfers/{tid}")
         assert status == 200, (status, payload)

@@ -159,11 +159,7 @@ class AuthTest(MeshTest):
 
     def test_the_same_idempotency_key_from_two_principals_makes_two_transfers(self):
         alice, bob = self.mesh.principal("alice-app"), self.mesh.principal("bob-app")
-        status, a = self.mesh.transfer("alice", "bob", 11, key="same-key", api_key=alice)
-        self.assertEqual(status, 202, a)
-        status, b = self.mesh.transfer("alice", "bob", 11, key="same-key", api_key=bob)
-        self.assertEqual(status, 202, b)
-        self.assertNotEqual(a["id"], b["id"])
+        a, b = self.mesh.one_key_two_principals("same-key", 11, alice, bob)
         for tid in (a["id"], b["id"]):
             self.assertEqual(self.mesh.wait_final(tid)["status"], "settled")
         # Each principal's replay answers its own transfer.

@@ -159,11 +159,7 @@ class UpgradeTest(MeshTest):
         self.assert_old_key_replays_only_its_request(old)
         # Keys are per principal from now on: one key, two principals, two transfers.
         alice, bob = self.mesh.principal("alice"), self.mesh.principal("bob")
-        status, a = self.mesh.transfer("alice", "bob", 5, key="after-upgrade", api_key=alice)
-        self.assertEqual(status, 202, a)
-        status, b = self.mesh.transfer("alice", "bob", 5, key="after-upgrade", api_key=bob)
-        self.assertEqual(status, 202, b)
-        self.assertNotEqual(a["id"], b["id"])
+        self.mesh.one_key_two_principals("after-upgrade", 5, alice, bob)
         # A second start runs nothing.
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)

@@ -27,7 +27,7 @@
 #define TOKEN "t0ken"
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     char data_dir[128];
     node_t *node;
     admin_http_t *admin;
@@ -85,8 +85,7 @@ static uint16_t free_port(void)
 
 static void start(fx_t *fx, const char *token)
 {
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/admin_http_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
+    test_dir_make(fx->dir, "admin_http_test");
     snprintf(fx->data_dir, sizeof fx->data_dir, "%s/data", fx->dir);
     char data_flag[160];
     snprintf(data_flag, sizeof data_flag, "--data-dir=%s", fx->data_dir);

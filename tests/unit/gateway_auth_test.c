@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "gateway_auth.h"
-#include "test_dir.h"
+#include "test_store.h"
 
 #define T0_MS 1700000000000ULL
 
@@ -24,7 +24,7 @@ static uint64_t fake_clock(void)
 }
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     gateway_auth_t *auth;
     char alice[GATEWAY_KEY_TEXT_LEN + 8]; /* "Bearer " + key */
@@ -64,9 +64,7 @@ static int setup(void **state)
     fake_now_ms = T0_MS;
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/gateway_auth_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    test_store_open(fx->dir, "gateway_auth_test", &fx->store);
     gateway_auth_config_t c = {.customer_rate_per_s = 1,
                                .customer_burst = 3,
                                .operator_rate_per_s = 1000,
@@ -86,8 +84,7 @@ static int teardown(void **state)
 {
     fx_t *fx = *state;
     gateway_auth_destroy(&fx->auth);
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
+    test_store_close(fx->dir, &fx->store);
     free(fx);
     return 0;
 }
@@ -99,6 +96,16 @@ static gateway_auth_result_t check(fx_t *fx, const char *header, uint32_t scope,
     uint64_t retry;
     return gateway_auth_check(fx->auth, fx->store, header, scope, caller ? caller : &ignored,
                               &retry);
+}
+
+/* Authenticates `header` for `scope` into *who and issues a stream token for it; its expiry. */
+static uint64_t issue_token(fx_t *fx, const char *header, uint32_t scope,
+                            gateway_auth_caller_t *who, char *token)
+{
+    assert_int_equal(check(fx, header, scope, who), GATEWAY_AUTH_OK);
+    uint64_t expires = 0;
+    assert_true(gateway_auth_stream_token_issue(fx->auth, who, token, &expires));
+    return expires;
 }
 
 static void test_a_valid_key_with_the_scope_passes_twice_through_the_cache(void **state)
@@ -178,15 +185,13 @@ static void test_a_stream_token_is_good_once_and_not_after_five_minutes(void **s
 {
     fx_t *fx = *state;
     gateway_auth_caller_t who, got;
-    assert_int_equal(check(fx, fx->bob, GATEWAY_SCOPE_EVENTS_READ, &who), GATEWAY_AUTH_OK);
     char token[GATEWAY_AUTH_STREAM_TOKEN_LEN + 1];
-    uint64_t expires;
-    assert_true(gateway_auth_stream_token_issue(fx->auth, &who, token, &expires));
+    uint64_t expires = issue_token(fx, fx->bob, GATEWAY_SCOPE_EVENTS_READ, &who, token);
     assert_int_equal(expires, T0_MS + GATEWAY_AUTH_STREAM_TOKEN_TTL_MS);
     assert_true(gateway_auth_stream_token_redeem(fx->auth, token, strlen(token), &got));
     assert_string_equal(got.principal.id, "bob");
     assert_false(gateway_auth_stream_token_redeem(fx->auth, token, strlen(token), &got));
-    assert_true(gateway_auth_stream_token_issue(fx->auth, &who, token, &expires));
+    issue_token(fx, fx->bob, GATEWAY_SCOPE_EVENTS_READ, &who, token);
     fake_now_ms += GATEWAY_AUTH_STREAM_TOKEN_TTL_MS;
     assert_false(gateway_auth_stream_token_redeem(fx->auth, token, strlen(token), &got));
     assert_false(gateway_auth_stream_token_redeem(fx->auth, "zz", 2, &got));
@@ -196,10 +201,8 @@ static void test_forgetting_a_key_drops_its_stream_tokens(void **state)
 {
     fx_t *fx = *state;
     gateway_auth_caller_t who, got;
-    assert_int_equal(check(fx, fx->alice, GATEWAY_SCOPE_TRANSFERS_READ, &who), GATEWAY_AUTH_OK);
     char token[GATEWAY_AUTH_STREAM_TOKEN_LEN + 1];
-    uint64_t expires;
-    assert_true(gateway_auth_stream_token_issue(fx->auth, &who, token, &expires));
+    issue_token(fx, fx->alice, GATEWAY_SCOPE_TRANSFERS_READ, &who, token);
     gateway_auth_forget_key(fx->auth, fx->alice_id);
     assert_false(gateway_auth_stream_token_redeem(fx->auth, token, strlen(token), &got));
 }

@@ -19,36 +19,14 @@
 
 #include "clock.h"
 #include "gateway_batch.h"
-#include "test_dir.h"
+#include "test_store.h"
+#include "test_main.h"
 
 #define T0_MS 1700000000000ULL
 #define RETENTION_MS 60000u
 #define NODE "gateway"
 
-typedef struct {
-    char dir[64];
-    store_t *store;
-} fx_t;
-
-static int setup(void **state)
-{
-    fx_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/gateway_batch_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_t *fx = *state;
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
-    free(fx);
-    return 0;
-}
+typedef test_store_t fx_t;
 
 static gateway_batch_t *parse_ok(const char *body)
 {
@@ -83,16 +61,6 @@ static size_t apply(fx_t *fx, gateway_batch_t *batch, uint64_t now_ms)
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     node_ctx_fini(&ctx);
     return created;
-}
-
-static size_t outbox_count(fx_t *fx)
-{
-    store_txn_t *txn = NULL;
-    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
-    uint64_t count = 0;
-    assert_int_equal(store_count(txn, STORE_DB_OUTBOX, &count), LEDGER_OK);
-    store_txn_abort(&txn);
-    return (size_t)count;
 }
 
 /* --- parsing ---------------------------------------------------------------- */
@@ -234,7 +202,7 @@ static void test_mixed_batch_commits_the_good_items(void **state)
     assert_int_equal(batch->items[1].state, GATEWAY_BATCH_ITEM_INVALID);
     assert_int_equal(batch->items[2].state, GATEWAY_BATCH_ITEM_ACCEPTED);
     assert_string_not_equal(batch->items[0].result.id, batch->items[2].result.id);
-    assert_int_equal(outbox_count(fx), 2);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 2);
 
     size_t size = 0;
     char *text = gateway_batch_response(batch, &size);
@@ -293,7 +261,7 @@ static void test_replay_within_one_batch_makes_one_transfer(void **state)
     assert_int_equal(batch->items[2].state, GATEWAY_BATCH_ITEM_INVALID);
     assert_int_equal(batch->items[2].error.http_status, 422);
     assert_string_equal(batch->items[2].error.code, "idempotency_key_reused");
-    assert_int_equal(outbox_count(fx), 1);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 1);
     gateway_batch_destroy(&batch);
 }
 
@@ -313,7 +281,7 @@ static void test_replay_across_batches_changes_nothing(void **state)
         assert_int_equal(again->items[i].state, GATEWAY_BATCH_ITEM_REPLAYED);
         assert_string_equal(again->items[i].result.id, first->items[i].result.id);
     }
-    assert_int_equal(outbox_count(fx), 2);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 2);
     gateway_batch_destroy(&first);
     gateway_batch_destroy(&again);
 }
@@ -339,19 +307,11 @@ static void test_apply_can_run_again_after_an_abort(void **state)
     gateway_batch_destroy(&batch);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_malformed_envelope_is_refused_whole),
-        cmocka_unit_test(test_bad_items_are_refused_one_by_one),
-        cmocka_unit_test(test_size_limit_is_8190_items),
-        cmocka_unit_test(test_submitted_transfer_text_is_what_jansson_writes),
-        cmocka_unit_test_setup_teardown(test_mixed_batch_commits_the_good_items, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replay_within_one_batch_makes_one_transfer, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_replay_across_batches_changes_nothing, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_apply_can_run_again_after_an_abort, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(cmocka_unit_test(test_malformed_envelope_is_refused_whole),
+          cmocka_unit_test(test_bad_items_are_refused_one_by_one),
+          cmocka_unit_test(test_size_limit_is_8190_items),
+          cmocka_unit_test(test_submitted_transfer_text_is_what_jansson_writes),
+          TEST_STORE_CASE(test_mixed_batch_commits_the_good_items),
+          TEST_STORE_CASE(test_replay_within_one_batch_makes_one_transfer),
+          TEST_STORE_CASE(test_replay_across_batches_changes_nothing),
+          TEST_STORE_CASE(test_apply_can_run_again_after_an_abort))

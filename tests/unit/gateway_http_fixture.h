@@ -35,6 +35,18 @@
 #define JSON_HEADERS "Content-Type: application/json\r\n"
 #define TRANSFER_BODY "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1050,\"reference\":\"rent\"}"
 
+/* The settings every HTTP test shares: `store`, node "gateway", any port, no accounts node. */
+static inline gateway_http_config_t test_http_config(store_t *store)
+{
+    gateway_http_config_t config;
+    memset(&config, 0, sizeof config);
+    config.store = store;
+    config.node_name = "gateway";
+    config.port = 0;
+    config.accounts_endpoint = "tcp://127.0.0.1:1";
+    return config;
+}
+
 /* --- the node loop's stand-in --------------------------------------------- */
 
 typedef struct {
@@ -171,6 +183,19 @@ typedef struct {
     const char *body;
 } http_reply_t;
 
+/* A socket connected to the loopback `port`, whose reads give up after `timeout_s` seconds. */
+static inline int test_connect(uint16_t port, time_t timeout_s)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {.tv_sec = timeout_s};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    return fd;
+}
+
 /* One request over a fresh connection ("Connection: close"); reads the whole answer. With
    `send_body` false only the headers go out (to see an answer given before the body). */
 static inline void http_call_full(uint16_t port, const char *method, const char *path,
@@ -178,13 +203,7 @@ static inline void http_call_full(uint16_t port, const char *method, const char 
                                   http_reply_t *out)
 {
     memset(out, 0, sizeof *out);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    int fd = test_connect(port, 10);
     char *request = malloc(65536);
     assert_non_null(request);
     const char *auth = headers && strcasestr(headers, "Authorization:") ? "" : test_auth_header;

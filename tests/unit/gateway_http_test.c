@@ -19,45 +19,13 @@
 #include "gateway_http.h"
 #include "gateway_http_fixture.h"
 #include "gateway_view.h"
-#include "test_dir.h"
+#include "test_store.h"
+#include "test_main.h"
 
 #define T0_MS 1700000000000ULL
 #define NODE "gateway"
 
-typedef struct {
-    char dir[64];
-    store_t *store;
-} fx_t;
-
-static int setup(void **state)
-{
-    fx_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/gateway_http_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_t *fx = *state;
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
-    free(fx);
-    return 0;
-}
-
-static uint64_t count(fx_t *fx, store_db_t db)
-{
-    store_txn_t *txn = NULL;
-    uint64_t n = 0;
-    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
-    assert_int_equal(store_count(txn, db, &n), LEDGER_OK);
-    store_txn_abort(&txn);
-    return n;
-}
+typedef test_store_t fx_t;
 
 /* --- HTTP: a fake accounts node and a tiny client ------------------------ */
 
@@ -177,23 +145,11 @@ static void fake_accounts_stop(fake_accounts_t *fa)
     zsock_destroy(&fa->router);
 }
 
-/* The settings every HTTP test shares: this fixture's store, any port, no accounts node. */
-static gateway_http_config_t http_config(fx_t *fx)
-{
-    gateway_http_config_t config;
-    memset(&config, 0, sizeof config);
-    config.store = fx->store;
-    config.node_name = NODE;
-    config.port = 0;
-    config.accounts_endpoint = "tcp://127.0.0.1:1";
-    return config;
-}
-
 /* The server and the loop that commits its submissions (stop both with test_loop_stop). */
 static gateway_http_t *start_http(fx_t *fx, test_loop_t *loop, const char *accounts_endpoint,
                                   uint32_t timeout_ms)
 {
-    gateway_http_config_t config = http_config(fx);
+    gateway_http_config_t config = test_http_config(fx->store);
     config.accounts_endpoint = accounts_endpoint;
     config.query_timeout_ms = timeout_ms;
     config.body_max_bytes = 512;
@@ -236,7 +192,7 @@ static void test_http_transfer_round_trip(void **state)
     /* The loop's commit put one transfer.requested in the outbox and woke the relay once. */
     assert_int_equal(atomic_load(&loop.relay_wakes), 1);
     assert_int_equal(atomic_load(&loop.published), 1);
-    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 1);
 
     /* The same key and body (keys in another order): the same answer, marked as a replay. */
     http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k-1\r\n",
@@ -245,12 +201,12 @@ static void test_http_transfer_round_trip(void **state)
     assert_true(has_header(&r, "Idempotent-Replayed: true"));
     assert_string_equal(r.body, first_body);
     assert_int_equal(atomic_load(&loop.relay_wakes), 1);
-    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 1);
 
     http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k-1\r\n",
               "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1051}", &r);
     assert_error(&r, 422, "idempotency_key_reused");
-    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 1);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_TRANSFERS), 1);
 
     char path[128];
     snprintf(path, sizeof path, "/api/transfers/%s", id);
@@ -280,7 +236,7 @@ static void test_http_loop_commits_submissions_in_the_callers_transaction(void *
 {
     fx_t *fx = *state;
     test_loop_t loop;
-    test_loop_start(&loop, fx->store, http_config(fx));
+    test_loop_start(&loop, fx->store, test_http_config(fx->store));
     uint16_t port = gateway_http_port(loop.gw);
     http_reply_t r;
 
@@ -292,8 +248,8 @@ static void test_http_loop_commits_submissions_in_the_callers_transaction(void *
     assert_int_equal(loop.ctx.published_count, 1);
     assert_int_equal(loop.ctx.published[0].type, PROTO_TRANSFER_REQUESTED);
     assert_int_equal(atomic_load(&loop.published), 1); /* the loop publishes what it committed */
-    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
-    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 1);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 1);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_TRANSFERS), 1);
     /* A replay is answered the same way, and a refusal inside the batch too. */
     http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: loop-1\r\n",
               TRANSFER_BODY, &r);
@@ -303,7 +259,7 @@ static void test_http_loop_commits_submissions_in_the_callers_transaction(void *
               "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":7}", &r);
     assert_error(&r, 422, "idempotency_key_reused");
     assert_int_equal(atomic_load(&loop.commits), 3);
-    assert_int_equal(count(fx, STORE_DB_OUTBOX), 1);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 1);
 
     test_loop_stop(&loop);
 }
@@ -311,7 +267,7 @@ static void test_http_loop_commits_submissions_in_the_callers_transaction(void *
 static void test_http_admission_refuses_new_transfers_past_max_pending(void **state)
 {
     fx_t *fx = *state;
-    gateway_http_config_t config = http_config(fx);
+    gateway_http_config_t config = test_http_config(fx->store);
     config.max_pending = 2;
     test_loop_t loop;
     gateway_http_t *gw = test_loop_start(&loop, fx->store, config);
@@ -335,8 +291,8 @@ static void test_http_admission_refuses_new_transfers_past_max_pending(void **st
               "\"amount\":5}]}",
               &r);
     assert_error(&r, 503, "overloaded");
-    assert_int_equal(count(fx, STORE_DB_OUTBOX), 2);
-    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 2);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 2);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_TRANSFERS), 2);
     test_loop_stop(&loop);
 }
 
@@ -387,8 +343,8 @@ static void test_http_refuses_bad_requests(void **state)
     assert_error(&r, 400, "invalid_query");
     http_call(port, "GET", "/api/transfers?cursor=zzz", NULL, NULL, &r);
     assert_error(&r, 400, "invalid_query");
-    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 0);
-    assert_int_equal(count(fx, STORE_DB_OUTBOX), 0);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_TRANSFERS), 0);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 0);
     test_loop_stop(&loop);
 }
 
@@ -503,21 +459,10 @@ static void test_http_accounts_node_away_is_503_and_transfers_still_work(void **
     test_loop_stop(&loop);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_http_transfer_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_http_loop_commits_submissions_in_the_callers_transaction, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_http_admission_refuses_new_transfers_past_max_pending,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_http_refuses_bad_requests, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_http_chunked_body_over_the_cap_is_413, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_http_account_routes_ask_the_accounts_node, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_http_accounts_node_away_is_503_and_transfers_still_work, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(TEST_STORE_CASE(test_http_transfer_round_trip),
+          TEST_STORE_CASE(test_http_loop_commits_submissions_in_the_callers_transaction),
+          TEST_STORE_CASE(test_http_admission_refuses_new_transfers_past_max_pending),
+          TEST_STORE_CASE(test_http_refuses_bad_requests),
+          TEST_STORE_CASE(test_http_chunked_body_over_the_cap_is_413),
+          TEST_STORE_CASE(test_http_account_routes_ask_the_accounts_node),
+          TEST_STORE_CASE(test_http_accounts_node_away_is_503_and_transfers_still_work))

@@ -14,35 +14,13 @@
 
 #include "gateway_migrate.h"
 #include "gateway_view.h"
-#include "test_dir.h"
+#include "test_store.h"
+#include "test_main.h"
 
 #define T0_MS 1700000000000ULL
 #define OLD_KEYS 1100 /* more than two batches */
 
-typedef struct {
-    char dir[64];
-    store_t *store;
-} fx_t;
-
-static int setup(void **state)
-{
-    fx_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/gateway_migrate_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_t *fx = *state;
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
-    free(fx);
-    return 0;
-}
+typedef test_store_t fx_t;
 
 /* Writes OLD_KEYS format-2 keys ("key-<i>" -> transfer tr_<i>) with their index entries. */
 static ledger_err_t plant_format2(store_txn_t *txn, void *arg)
@@ -131,13 +109,6 @@ static void test_a_fresh_dir_is_stamped_format_3(void **state)
     assert_int_equal(res.version, GATEWAY_STORE_FORMAT);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_format_2_keys_move_under_the_reserved_principal, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_a_second_start_runs_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_fresh_dir_is_stamped_format_3, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(TEST_STORE_CASE(test_format_2_keys_move_under_the_reserved_principal),
+          TEST_STORE_CASE(test_a_second_start_runs_nothing),
+          TEST_STORE_CASE(test_a_fresh_dir_is_stamped_format_3))

@@ -14,12 +14,12 @@
 #include <sodium.h>
 
 #include "gateway_principals.h"
-#include "test_dir.h"
+#include "test_store.h"
 
 #define T0_MS 1700000000000ULL
 
 typedef struct {
-    char dir[64];
+    char dir[TEST_DIR_BYTES];
     store_t *store;
     store_txn_t *txn;
 } fx_t;
@@ -29,9 +29,7 @@ static int setup(void **state)
     assert_true(sodium_init() >= 0);
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/gateway_principals_test.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    test_store_open(fx->dir, "gateway_principals_test", &fx->store);
     assert_int_equal(store_txn_begin(fx->store, true, &fx->txn), LEDGER_OK);
     *state = fx;
     return 0;
@@ -41,8 +39,7 @@ static int teardown(void **state)
 {
     fx_t *fx = *state;
     store_txn_abort(&fx->txn);
-    store_destroy(&fx->store);
-    test_remove_dir(fx->dir);
+    test_store_close(fx->dir, &fx->store);
     free(fx);
     return 0;
 }
@@ -61,6 +58,12 @@ static void put(fx_t *fx, const char *id)
     bool created = false;
     assert_int_equal(gateway_principals_put(fx->txn, &p, &created), LEDGER_OK);
     assert_true(created);
+}
+
+/* Creates a key of `owner` (asserted); its record and its text. */
+static void new_key(fx_t *fx, const char *owner, gateway_key_t *key, char *text)
+{
+    assert_int_equal(gateway_principals_key_create(fx->txn, owner, T0_MS, key, text), LEDGER_OK);
 }
 
 static void test_scope_names_round_trip(void **state)
@@ -131,7 +134,7 @@ static void test_a_key_authenticates_its_principal_and_only_its_hash_is_stored(v
     put(fx, "alice");
     gateway_key_t key;
     char text[GATEWAY_KEY_TEXT_LEN + 1];
-    assert_int_equal(gateway_principals_key_create(fx->txn, "alice", T0_MS, &key, text), LEDGER_OK);
+    new_key(fx, "alice", &key, text);
     assert_int_equal(strlen(text), GATEWAY_KEY_TEXT_LEN);
     assert_memory_equal(text, "lk_", 3);
     assert_memory_equal(text + 3, key.key_id, GATEWAY_KEY_ID_LEN);
@@ -159,7 +162,7 @@ static void test_wrong_malformed_and_unknown_keys_do_not_authenticate(void **sta
     put(fx, "alice");
     gateway_key_t key;
     char text[GATEWAY_KEY_TEXT_LEN + 1];
-    assert_int_equal(gateway_principals_key_create(fx->txn, "alice", T0_MS, &key, text), LEDGER_OK);
+    new_key(fx, "alice", &key, text);
     gateway_principal_t who;
     char key_id[GATEWAY_KEY_ID_LEN + 1];
     char wrong[GATEWAY_KEY_TEXT_LEN + 1];
@@ -187,13 +190,13 @@ static void test_a_third_active_key_is_refused_until_one_is_revoked(void **state
     put(fx, "alice");
     gateway_key_t k1, k2, k3;
     char t1[GATEWAY_KEY_TEXT_LEN + 1], t2[GATEWAY_KEY_TEXT_LEN + 1], t3[GATEWAY_KEY_TEXT_LEN + 1];
-    assert_int_equal(gateway_principals_key_create(fx->txn, "alice", T0_MS, &k1, t1), LEDGER_OK);
-    assert_int_equal(gateway_principals_key_create(fx->txn, "alice", T0_MS, &k2, t2), LEDGER_OK);
+    new_key(fx, "alice", &k1, t1);
+    new_key(fx, "alice", &k2, t2);
     assert_int_equal(gateway_principals_key_create(fx->txn, "alice", T0_MS, &k3, t3),
                      LEDGER_E_TOO_LARGE);
     assert_int_equal(gateway_principals_key_revoke(fx->txn, "alice", k1.key_id, T0_MS + 1),
                      LEDGER_OK);
-    assert_int_equal(gateway_principals_key_create(fx->txn, "alice", T0_MS, &k3, t3), LEDGER_OK);
+    new_key(fx, "alice", &k3, t3);
     gateway_key_t keys[4];
     size_t n;
     bool more;
@@ -215,7 +218,7 @@ static void test_a_revoked_key_stops_at_once_and_only_its_owner_revokes_it(void 
     put(fx, "bob");
     gateway_key_t key;
     char text[GATEWAY_KEY_TEXT_LEN + 1];
-    assert_int_equal(gateway_principals_key_create(fx->txn, "alice", T0_MS, &key, text), LEDGER_OK);
+    new_key(fx, "alice", &key, text);
     assert_int_equal(gateway_principals_key_revoke(fx->txn, "bob", key.key_id, T0_MS),
                      LEDGER_E_NOT_FOUND);
     gateway_principal_t who;

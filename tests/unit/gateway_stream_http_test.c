@@ -21,27 +21,9 @@
 #include "gateway_http.h"
 #include "gateway_http_fixture.h"
 
-/* The settings every HTTP test shares: this fixture's store, any port, no accounts node. */
-static gateway_http_config_t http_config(fx_t *fx)
-{
-    gateway_http_config_t config;
-    memset(&config, 0, sizeof config);
-    config.store = fx->store;
-    config.node_name = NODE;
-    config.port = 0;
-    config.accounts_endpoint = "tcp://127.0.0.1:1";
-    return config;
-}
-
 static int stream_open(uint16_t port, const char *extra_headers)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    int fd = test_connect(port, 5);
     char request[512];
     int n =
         snprintf(request, sizeof request, "GET /api/events HTTP/1.1\r\nHost: localhost\r\n%s%s\r\n",
@@ -110,7 +92,7 @@ static void test_http_event_stream_replays_goes_live_limits_and_ends_on_stop(voi
     uint64_t now_ms = clock_wall_ms();
     submit_ok(fx, "key-0", &req, now_ms, &res);
 
-    gateway_http_config_t config = http_config(fx);
+    gateway_http_config_t config = test_http_config(fx->store);
     config.max_streams = 2;
     config.web_dir = "/nonexistent";
     test_loop_t loop;

@@ -93,16 +93,27 @@ static void test_wildcards_and_other_addresses_are_not_loopback(void **state)
     assert_false(gateway_tls_host_is_loopback(NULL));
 }
 
+/* gateway_tls_decide for `host` with the mode first set to `start`: asserts its answer is `want`;
+   the mode it left, its reason in why. */
+static gateway_tls_mode_t decide(const char *host, const char *cert, const char *key,
+                                 bool insecure_http, gateway_tls_mode_t start, ledger_err_t want,
+                                 char why[WHY_BYTES])
+{
+    gateway_tls_mode_t mode = start;
+    why[0] = '\0';
+    assert_int_equal(gateway_tls_decide(host, cert, key, insecure_http, &mode, why, WHY_BYTES),
+                     want);
+    return mode;
+}
+
 static void test_loopback_without_certificate_is_plain_http(void **state)
 {
     (void)state;
-    gateway_tls_mode_t mode = GATEWAY_TLS_MODE_HTTPS;
-    char why[WHY_BYTES] = "";
-    assert_int_equal(gateway_tls_decide("127.0.0.1", "", "", false, &mode, why, sizeof why),
-                     LEDGER_OK);
-    assert_int_equal(mode, GATEWAY_TLS_MODE_LOOPBACK_HTTP);
-    assert_int_equal(gateway_tls_decide("::1", "", "", true, &mode, why, sizeof why), LEDGER_OK);
-    assert_int_equal(mode, GATEWAY_TLS_MODE_LOOPBACK_HTTP);
+    char why[WHY_BYTES];
+    assert_int_equal(decide("127.0.0.1", "", "", false, GATEWAY_TLS_MODE_HTTPS, LEDGER_OK, why),
+                     GATEWAY_TLS_MODE_LOOPBACK_HTTP);
+    assert_int_equal(decide("::1", "", "", true, GATEWAY_TLS_MODE_HTTPS, LEDGER_OK, why),
+                     GATEWAY_TLS_MODE_LOOPBACK_HTTP);
 }
 
 static void test_non_loopback_without_certificate_is_refused(void **state)
@@ -110,10 +121,8 @@ static void test_non_loopback_without_certificate_is_refused(void **state)
     (void)state;
     const char *hosts[] = {"0.0.0.0", "::", "10.1.2.3"};
     for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
-        gateway_tls_mode_t mode = GATEWAY_TLS_MODE_HTTPS;
-        char why[WHY_BYTES] = "";
-        assert_int_equal(gateway_tls_decide(hosts[i], "", "", false, &mode, why, sizeof why),
-                         LEDGER_E_INVALID);
+        char why[WHY_BYTES];
+        decide(hosts[i], "", "", false, GATEWAY_TLS_MODE_HTTPS, LEDGER_E_INVALID, why);
         assert_non_null(strstr(why, hosts[i]));
         assert_non_null(strstr(why, "--tls-cert"));
         assert_non_null(strstr(why, "--insecure-http"));
@@ -123,11 +132,9 @@ static void test_non_loopback_without_certificate_is_refused(void **state)
 static void test_non_loopback_with_insecure_http_is_insecure_http(void **state)
 {
     (void)state;
-    gateway_tls_mode_t mode = GATEWAY_TLS_MODE_HTTPS;
-    char why[WHY_BYTES] = "";
-    assert_int_equal(gateway_tls_decide("0.0.0.0", "", "", true, &mode, why, sizeof why),
-                     LEDGER_OK);
-    assert_int_equal(mode, GATEWAY_TLS_MODE_INSECURE_HTTP);
+    char why[WHY_BYTES];
+    assert_int_equal(decide("0.0.0.0", "", "", true, GATEWAY_TLS_MODE_HTTPS, LEDGER_OK, why),
+                     GATEWAY_TLS_MODE_INSECURE_HTTP);
 }
 
 static void test_a_certificate_means_https_on_any_address(void **state)
@@ -135,12 +142,10 @@ static void test_a_certificate_means_https_on_any_address(void **state)
     (void)state;
     const char *hosts[] = {"0.0.0.0", "127.0.0.1", "::"};
     for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
-        gateway_tls_mode_t mode = GATEWAY_TLS_MODE_INSECURE_HTTP;
-        char why[WHY_BYTES] = "";
-        assert_int_equal(
-            gateway_tls_decide(hosts[i], "/c.pem", "/k.pem", false, &mode, why, sizeof why),
-            LEDGER_OK);
-        assert_int_equal(mode, GATEWAY_TLS_MODE_HTTPS);
+        char why[WHY_BYTES];
+        assert_int_equal(decide(hosts[i], "/c.pem", "/k.pem", false, GATEWAY_TLS_MODE_INSECURE_HTTP,
+                                LEDGER_OK, why),
+                         GATEWAY_TLS_MODE_HTTPS);
     }
 }
 

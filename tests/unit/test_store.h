@@ -4,7 +4,8 @@
 
     test_store_open / test_store_close work on a fixture's own `dir` and
     `store` fields; a test whose state is nothing more than that uses
-    test_store_setup / test_store_teardown (state: a test_store_t). */
+    test_store_setup / test_store_teardown (state: a test_store_t), or
+    TEST_STORE_CASE(test) in its list of tests. */
 #ifndef LEDGER_TEST_STORE_H
 #define LEDGER_TEST_STORE_H
 
@@ -61,5 +62,9 @@ static inline int test_store_teardown(void **state)
     free(ts);
     return 0;
 }
+
+/* A cmocka test that runs on a fresh test_store_t (its state). */
+#define TEST_STORE_CASE(test)                                                                      \
+    cmocka_unit_test_setup_teardown(test, test_store_setup, test_store_teardown)
 
 #endif
