@@ -32,8 +32,7 @@ static int setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    test_store_open(fx->dir, "accounts_migrate_test", &fx->store);
-    assert_int_equal(store_txn_begin(fx->store, true, &fx->txn), LEDGER_OK);
+    test_store_open_writing(fx->dir, "accounts_migrate_test", &fx->store, &fx->txn);
     *state = fx;
     return 0;
 }
@@ -41,8 +40,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *fx = *state;
-    store_txn_abort(&fx->txn);
-    test_store_close(fx->dir, &fx->store);
+    test_store_close_writing(fx->dir, &fx->store, &fx->txn);
     free(fx);
     return 0;
 }

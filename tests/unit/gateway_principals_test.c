@@ -29,8 +29,7 @@ static int setup(void **state)
     assert_true(sodium_init() >= 0);
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    test_store_open(fx->dir, "gateway_principals_test", &fx->store);
-    assert_int_equal(store_txn_begin(fx->store, true, &fx->txn), LEDGER_OK);
+    test_store_open_writing(fx->dir, "gateway_principals_test", &fx->store, &fx->txn);
     *state = fx;
     return 0;
 }
@@ -38,8 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *fx = *state;
-    store_txn_abort(&fx->txn);
-    test_store_close(fx->dir, &fx->store);
+    test_store_close_writing(fx->dir, &fx->store, &fx->txn);
     free(fx);
     return 0;
 }
@@ -64,6 +62,13 @@ static void put(fx_t *fx, const char *id)
 static void new_key(fx_t *fx, const char *owner, gateway_key_t *key, char *text)
 {
     assert_int_equal(gateway_principals_key_create(fx->txn, owner, T0_MS, key, text), LEDGER_OK);
+}
+
+/* The customer alice with one key: its record and its text. */
+static void alice_with_a_key(fx_t *fx, gateway_key_t *key, char text[GATEWAY_KEY_TEXT_LEN + 1])
+{
+    put(fx, "alice");
+    new_key(fx, "alice", key, text);
 }
 
 static void test_scope_names_round_trip(void **state)
@@ -131,10 +136,9 @@ static void test_bad_principals_are_refused(void **state)
 static void test_a_key_authenticates_its_principal_and_only_its_hash_is_stored(void **state)
 {
     fx_t *fx = *state;
-    put(fx, "alice");
     gateway_key_t key;
     char text[GATEWAY_KEY_TEXT_LEN + 1];
-    new_key(fx, "alice", &key, text);
+    alice_with_a_key(fx, &key, text);
     assert_int_equal(strlen(text), GATEWAY_KEY_TEXT_LEN);
     assert_memory_equal(text, "lk_", 3);
     assert_memory_equal(text + 3, key.key_id, GATEWAY_KEY_ID_LEN);
@@ -159,10 +163,9 @@ static void test_a_key_authenticates_its_principal_and_only_its_hash_is_stored(v
 static void test_wrong_malformed_and_unknown_keys_do_not_authenticate(void **state)
 {
     fx_t *fx = *state;
-    put(fx, "alice");
     gateway_key_t key;
     char text[GATEWAY_KEY_TEXT_LEN + 1];
-    new_key(fx, "alice", &key, text);
+    alice_with_a_key(fx, &key, text);
     gateway_principal_t who;
     char key_id[GATEWAY_KEY_ID_LEN + 1];
     char wrong[GATEWAY_KEY_TEXT_LEN + 1];

@@ -35,6 +35,21 @@ static inline void test_store_close(const char *dir, store_t **store)
     test_remove_dir(dir);
 }
 
+/* test_store_open, then a write transaction on it in *txn (tests that write without committing). */
+static inline void test_store_open_writing(char dir[TEST_DIR_BYTES], const char *name,
+                                           store_t **store, store_txn_t **txn)
+{
+    test_store_open(dir, name, store);
+    assert_int_equal(store_txn_begin(*store, true, txn), LEDGER_OK);
+}
+
+/* Aborts *txn, then test_store_close. */
+static inline void test_store_close_writing(const char *dir, store_t **store, store_txn_t **txn)
+{
+    store_txn_abort(txn);
+    test_store_close(dir, store);
+}
+
 /* The number of entries in table `db`, read in a transaction of its own. */
 static inline uint64_t test_store_count(store_t *store, store_db_t db)
 {
