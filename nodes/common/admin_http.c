@@ -20,6 +20,7 @@
 #define ADMIN_MESSAGE_BYTES 64          /* an error message built from a bound */
 #define ADMIN_BEARER_PREFIX "Bearer "   /* the Authorization scheme, with its space */
 #define ADMIN_DISCARD_MAX (1024 * 1024) /* body bytes read past ADMIN_BODY_MAX before closing */
+#define ADMIN_HOST_MAX 255              /* bytes of the name in a Host header */
 
 /* One request's body while it is read (MHD's per-request pointer). */
 typedef struct {
@@ -264,14 +265,56 @@ static bool authorized(admin_http_t *self, struct MHD_Connection *conn)
     size_t prefix = strlen(ADMIN_BEARER_PREFIX);
     if (!auth || strncmp(auth, ADMIN_BEARER_PREFIX, prefix) != 0)
         return false;
-    const char *given = auth + prefix;
-    size_t n = strlen(self->token);
-    if (strlen(given) != n)
-        return false;
-    unsigned char diff = 0; /* constant time over the token length */
-    for (size_t i = 0; i < n; i++)
+    /* Both sides padded to the longest token: the time taken says nothing of the
+       token's length or of how much of it matched. */
+    char given[ADMIN_TOKEN_MAX + 1] = {0};
+    size_t given_len = strnlen(auth + prefix, ADMIN_TOKEN_MAX + 1);
+    memcpy(given, auth + prefix, given_len > ADMIN_TOKEN_MAX ? ADMIN_TOKEN_MAX : given_len);
+    unsigned char diff = given_len != strlen(self->token);
+    for (size_t i = 0; i < ADMIN_TOKEN_MAX; i++)
         diff |= (unsigned char)(given[i] ^ self->token[i]);
     return diff == 0;
+}
+
+/*  True if `host` (a Host header: name or address, optional port) names this
+    machine by address or as localhost. A DNS-rebinding page reaches the admin
+    port under its own domain name, which this refuses. */
+static bool admin_host_trusted(const char *host)
+{
+    if (!host)
+        return true; /* HTTP/1.0 without Host: no browser sends that */
+    char name[ADMIN_HOST_MAX + 1];
+    size_t n = strcspn(host, host[0] == '[' ? "]" : ":");
+    if (host[0] == '[')
+        host++, n--;
+    if (n == 0 || n > ADMIN_HOST_MAX)
+        return false;
+    memcpy(name, host, n);
+    name[n] = '\0';
+    unsigned char addr[sizeof(struct in6_addr)];
+    return strcmp(name, "localhost") == 0 || inet_pton(AF_INET, name, addr) == 1 ||
+           inet_pton(AF_INET6, name, addr) == 1;
+}
+
+/*  Refuses, before any body is read, what no operator's tool sends: a browser's
+    cross-origin or rebinding request (an Origin header, a Host that is a
+    domain name) and a request without the admin token. NULL: go on. */
+static const char *admin_refusal(admin_http_t *self, struct MHD_Connection *conn, unsigned *status,
+                                 const char **code)
+{
+    if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin")) {
+        *status = 403, *code = "forbidden_origin";
+        return "the admin API does not answer browsers' cross-origin requests";
+    }
+    if (!admin_host_trusted(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"))) {
+        *status = 403, *code = "bad_host";
+        return "the Host header must be an address or localhost";
+    }
+    if (!authorized(self, conn)) {
+        *status = 401, *code = "unauthorized";
+        return "admin token required: Authorization: Bearer <token>";
+    }
+    return NULL;
 }
 
 /* Matches url against pattern; fills req->params (pointing into store[]) on a match. */
@@ -394,6 +437,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     admin_http_t *self = cls;
     if (*req_cls == NULL) { /* first call: headers only */
+        unsigned status;
+        const char *code;
+        const char *why = admin_refusal(self, conn, &status, &code);
+        if (why)
+            return respond_error(conn, status, code, why);
         *req_cls = calloc(1, sizeof(admin_req_t));
         return *req_cls ? MHD_YES : MHD_NO;
     }
@@ -403,9 +451,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return keep ? MHD_YES : MHD_NO;
     }
-    if (!authorized(self, conn))
-        return respond_error(conn, 401, "unauthorized",
-                             "admin token required: Authorization: Bearer <token>");
     bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     const char *replay_prefix = "/dead-letters/";
     size_t plen = strlen(replay_prefix);

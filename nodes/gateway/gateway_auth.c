@@ -12,6 +12,7 @@
 
 #include "gateway_ratelimit.h"
 
+#define GATEWAY_AUTH_ISSUE_ATTEMPTS 4 /* re-checks of a key that revocations overtook */
 #define BEARER_PREFIX "Bearer "
 #define BUCKET_HEADS 4096u /* chains of the principals' bucket table */
 
@@ -225,6 +226,7 @@ static gateway_auth_result_t authenticate(gateway_auth_t *self, store_t *store,
     pthread_mutex_lock(&self->lock);
     bool hit = cache_lookup(self, caller->key_id, hash, &caller->principal, &known);
     uint64_t generation = self->generation;
+    caller->generation = generation;
     if (hit)
         *allowed = bucket_take(self, &caller->principal, retry_ms);
     pthread_mutex_unlock(&self->lock);
@@ -287,27 +289,61 @@ void gateway_auth_forget_key(gateway_auth_t *self, const char *key_id)
     pthread_mutex_unlock(&self->lock);
 }
 
-bool gateway_auth_stream_token_issue(gateway_auth_t *self, const gateway_auth_caller_t *caller,
-                                     char *token_out, uint64_t *expires_ms)
+bool gateway_auth_caller_live(gateway_auth_t *self, store_t *store, gateway_auth_caller_t *caller)
 {
-    assert(self && caller && token_out && expires_ms);
-    uint64_t now_ms = self->config.now_ms();
-    stream_token_t *slot = NULL;
+    assert(self && store && caller);
     pthread_mutex_lock(&self->lock);
+    uint64_t generation = self->generation;
+    pthread_mutex_unlock(&self->lock);
+    if (generation == caller->generation)
+        return true; /* no key was revoked since this one was found active */
+    gateway_principal_t p;
+    uint8_t stored[GATEWAY_KEY_HASH_SIZE];
+    if (store_lookup(store, caller->key_id, &p, stored) != GATEWAY_AUTH_OK)
+        return false;
+    caller->generation = generation; /* active after that revocation count */
+    return true;
+}
+
+/* Takes a free or expired token slot for `caller` (lock held); false when none is free. */
+static bool token_slot_fill(gateway_auth_t *self, const gateway_auth_caller_t *caller,
+                            uint64_t now_ms, char *token_out, uint64_t *expires_ms)
+{
+    stream_token_t *slot = NULL;
     for (size_t i = 0; i < GATEWAY_AUTH_STREAM_TOKENS_MAX && !slot; i++)
         if (!self->tokens[i].used || self->tokens[i].expires_ms <= now_ms)
             slot = &self->tokens[i];
-    if (slot) {
-        slot->used = true;
-        randombytes_buf(slot->token, sizeof slot->token);
-        slot->expires_ms = now_ms + GATEWAY_AUTH_STREAM_TOKEN_TTL_MS;
-        slot->caller = *caller;
-        sodium_bin2hex(token_out, GATEWAY_AUTH_STREAM_TOKEN_LEN + 1, slot->token,
-                       sizeof slot->token);
-        *expires_ms = slot->expires_ms;
+    if (!slot)
+        return false;
+    slot->used = true;
+    randombytes_buf(slot->token, sizeof slot->token);
+    slot->expires_ms = now_ms + GATEWAY_AUTH_STREAM_TOKEN_TTL_MS;
+    slot->caller = *caller;
+    sodium_bin2hex(token_out, GATEWAY_AUTH_STREAM_TOKEN_LEN + 1, slot->token, sizeof slot->token);
+    *expires_ms = slot->expires_ms;
+    return true;
+}
+
+gateway_auth_result_t gateway_auth_stream_token_issue(gateway_auth_t *self, store_t *store,
+                                                      gateway_auth_caller_t *caller,
+                                                      char *token_out, uint64_t *expires_ms)
+{
+    assert(self && store && caller && token_out && expires_ms);
+    /* The generation is compared under the lock that stores the token: a revocation either
+       came first (seen here: the key is checked again) or comes after (its forget removes
+       the token). A revocation storm can make this go round: a bounded number of times. */
+    for (unsigned attempt = 0; attempt < GATEWAY_AUTH_ISSUE_ATTEMPTS; attempt++) {
+        if (!gateway_auth_caller_live(self, store, caller))
+            return GATEWAY_AUTH_UNAUTHENTICATED;
+        uint64_t now_ms = self->config.now_ms();
+        pthread_mutex_lock(&self->lock);
+        bool current = self->generation == caller->generation;
+        bool issued = current && token_slot_fill(self, caller, now_ms, token_out, expires_ms);
+        pthread_mutex_unlock(&self->lock);
+        if (current)
+            return issued ? GATEWAY_AUTH_OK : GATEWAY_AUTH_UNAVAILABLE;
     }
-    pthread_mutex_unlock(&self->lock);
-    return slot != NULL;
+    return GATEWAY_AUTH_UNAVAILABLE;
 }
 
 bool gateway_auth_stream_token_redeem(gateway_auth_t *self, const char *token, size_t len,

@@ -82,6 +82,7 @@ typedef enum {
 typedef struct {
     gateway_principal_t principal;
     char key_id[GATEWAY_KEY_ID_LEN + 1];
+    uint64_t generation; /* the revocation count when the key was last found active */
 } gateway_auth_caller_t;
 
 typedef struct gateway_auth_t gateway_auth_t;
@@ -101,12 +102,22 @@ gateway_auth_result_t gateway_auth_check(gateway_auth_t *self, store_t *store,
 /* Forgets key `key_id`: its cache entry and its stream tokens (see above). */
 void gateway_auth_forget_key(gateway_auth_t *self, const char *key_id);
 
+/*  True if `caller`'s key is still active now. A request is checked with its
+    headers and does its work when its body is complete: a key revoked in
+    between must not do that work. Cheap when no key was revoked since the
+    caller was checked (one lock); otherwise one store read, and the
+    caller's generation is brought up to date. */
+bool gateway_auth_caller_live(gateway_auth_t *self, store_t *store, gateway_auth_caller_t *caller);
+
 /*  A new stream token for `caller` (as gateway_auth_check gave it):
     token_out[GATEWAY_AUTH_STREAM_TOKEN_LEN + 1], *expires_ms on the
-    config's clock. false (nothing issued) when the table is full of live
-    tokens. */
-bool gateway_auth_stream_token_issue(gateway_auth_t *self, const gateway_auth_caller_t *caller,
-                                     char *token_out, uint64_t *expires_ms);
+    config's clock. GATEWAY_AUTH_OK: issued. GATEWAY_AUTH_UNAUTHENTICATED:
+    the key was revoked (checked under the same lock as the issue, so a
+    revocation can never leave a token of its key behind).
+    GATEWAY_AUTH_UNAVAILABLE: the table is full of live tokens. */
+gateway_auth_result_t gateway_auth_stream_token_issue(gateway_auth_t *self, store_t *store,
+                                                      gateway_auth_caller_t *caller,
+                                                      char *token_out, uint64_t *expires_ms);
 
 /*  Redeems stream token token[0..len) (once: it is gone afterwards): true
     with its caller in *caller_out if it exists and has not expired. */

@@ -19,6 +19,22 @@ static enum MHD_Result unauthenticated(struct MHD_Connection *conn, const char *
     return gateway_reply_error(conn, &err, &h, 1);
 }
 
+enum MHD_Result gateway_guard_refuse_revoked(struct MHD_Connection *conn)
+{
+    assert(conn);
+    return unauthenticated(conn, "this API key was revoked while the request was under way");
+}
+
+bool gateway_guard_recheck(gateway_auth_t *auth, store_t *store, struct MHD_Connection *conn,
+                           gateway_auth_caller_t *caller, enum MHD_Result *answered)
+{
+    assert(auth && store && conn && caller && answered);
+    if (gateway_auth_caller_live(auth, store, caller))
+        return true;
+    *answered = gateway_guard_refuse_revoked(conn);
+    return false;
+}
+
 /* The caller of a ?token= stream token, redeemed now. */
 static bool redeem_token(gateway_auth_t *auth, struct MHD_Connection *conn, const char *token,
                          gateway_auth_caller_t *caller, enum MHD_Result *answered)
@@ -71,13 +87,18 @@ bool gateway_guard_check(gateway_auth_t *auth, store_t *store, struct MHD_Connec
     return false;
 }
 
-enum MHD_Result gateway_guard_issue_stream_token(gateway_auth_t *auth, struct MHD_Connection *conn,
-                                                 const gateway_auth_caller_t *caller)
+enum MHD_Result gateway_guard_issue_stream_token(gateway_auth_t *auth, store_t *store,
+                                                 struct MHD_Connection *conn,
+                                                 gateway_auth_caller_t *caller)
 {
-    assert(auth && conn && caller);
+    assert(auth && store && conn && caller);
     char token[GATEWAY_AUTH_STREAM_TOKEN_LEN + 1];
     uint64_t expires_ms;
-    if (!gateway_auth_stream_token_issue(auth, caller, token, &expires_ms))
+    gateway_auth_result_t res =
+        gateway_auth_stream_token_issue(auth, store, caller, token, &expires_ms);
+    if (res == GATEWAY_AUTH_UNAUTHENTICATED)
+        return gateway_guard_refuse_revoked(conn);
+    if (res != GATEWAY_AUTH_OK)
         return gateway_reply_errorf(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded", NULL,
                                     "too many stream tokens are out: retry in a minute");
     char at[CLOCK_UTC_TEXT_SIZE];

@@ -34,9 +34,21 @@ bool gateway_guard_check(gateway_auth_t *auth, store_t *store, struct MHD_Connec
                          uint32_t scope, bool token_ok, gateway_auth_caller_t *caller_out,
                          enum MHD_Result *answered);
 
+/*  With the whole body, before any work: true if `caller`'s key (checked
+    with the headers) is still active. false: 401 unauthenticated was
+    queued (the key was revoked meanwhile), its verdict in *answered. */
+bool gateway_guard_recheck(gateway_auth_t *auth, store_t *store, struct MHD_Connection *conn,
+                           gateway_auth_caller_t *caller, enum MHD_Result *answered);
+
+/* Queues 401 unauthenticated for a key revoked while its request was under way. */
+enum MHD_Result gateway_guard_refuse_revoked(struct MHD_Connection *conn);
+
 /*  POST /api/stream-tokens for `caller` (already checked for events:read):
-    201 {"token","expires_at"}, or 503 overloaded when too many are out. */
-enum MHD_Result gateway_guard_issue_stream_token(gateway_auth_t *auth, struct MHD_Connection *conn,
-                                                 const gateway_auth_caller_t *caller);
+    201 {"token","expires_at"}; 401 if its key was revoked meanwhile (no
+    token of a revoked key is ever left behind); 503 overloaded when too many
+    are out. */
+enum MHD_Result gateway_guard_issue_stream_token(gateway_auth_t *auth, store_t *store,
+                                                 struct MHD_Connection *conn,
+                                                 gateway_auth_caller_t *caller);
 
 #endif

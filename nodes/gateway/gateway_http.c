@@ -478,6 +478,11 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
 {
     if (r->too_large)
         return reply_too_large(gw, conn, r);
+    /* The key was checked with the headers; a revocation since then stops the work here. */
+    enum MHD_Result answered;
+    if (route_scope(r->route, r->is_post) && r->route != ROUTE_EVENTS &&
+        !gateway_guard_recheck(gw->auth, gw->store, conn, &r->caller, &answered))
+        return answered;
     switch (r->route) {
     case ROUTE_HEALTH:
         return gateway_reply_json(conn, MHD_HTTP_OK,
@@ -490,7 +495,7 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
     case ROUTE_TRANSFERS_BATCH:
         return start_batch(gw, conn, r);
     case ROUTE_STREAM_TOKENS:
-        return gateway_guard_issue_stream_token(gw->auth, conn, &r->caller);
+        return gateway_guard_issue_stream_token(gw->auth, gw->store, conn, &r->caller);
     case ROUTE_ACCOUNTS:
     case ROUTE_ACCOUNT:
     case ROUTE_ACCOUNT_LEDGER:

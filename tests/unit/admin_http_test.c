@@ -150,10 +150,11 @@ static int call(fx_t *fx, const char *method, const char *path, const char *head
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
     char head[512];
-    int n =
-        snprintf(head, sizeof head,
-                 "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
-                 method, path, headers ? headers : "", body_len);
+    /* An operator's tool names the machine by address unless the test sends its own Host. */
+    const char *host = headers && strstr(headers, "Host:") ? "" : "Host: 127.0.0.1\r\n";
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\n%sConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
+                     method, path, host, headers ? headers : "", body_len);
     assert_int_equal(write(fd, head, (size_t)n), n);
     size_t sent = 0;
     while (sent < body_len) {
@@ -229,9 +230,33 @@ static void test_table_routes_need_the_admin_token_when_one_is_set(void **state)
     assert_int_equal(fx->calls, 1);
 }
 
+/*  What a web page can make a browser send: a cross-origin request (Origin) or one to its
+    own domain name rebound to this machine (Host). Refused before any handler runs. */
+static void test_browser_requests_and_foreign_host_names_are_refused(void **state)
+{
+    fx_t *fx = *state;
+    char raw[4096];
+    assert_int_equal(
+        call(fx, "POST", "/things", "Origin: https://evil.example\r\n", "{}", 2, raw, sizeof raw),
+        403);
+    assert_non_null(strstr(raw, "forbidden_origin"));
+    assert_int_equal(
+        call(fx, "POST", "/things", "Host: rebind.evil.example:8181\r\n", "{}", 2, raw, sizeof raw),
+        403);
+    assert_non_null(strstr(raw, "bad_host"));
+    assert_int_equal(fx->calls, 0);
+    assert_int_equal(
+        call(fx, "POST", "/things", "Host: localhost:8181\r\n", "{}", 2, raw, sizeof raw), 201);
+    assert_int_equal(call(fx, "POST", "/things", "Host: [::1]:8181\r\n", "{}", 2, raw, sizeof raw),
+                     201);
+    assert_int_equal(fx->calls, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_browser_requests_and_foreign_host_names_are_refused,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_table_route_gets_its_params_and_body, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_another_method_is_405_and_another_path_404, setup,

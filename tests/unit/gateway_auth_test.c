@@ -104,7 +104,8 @@ static uint64_t issue_token(fx_t *fx, const char *header, uint32_t scope,
 {
     assert_int_equal(check(fx, header, scope, who), GATEWAY_AUTH_OK);
     uint64_t expires = 0;
-    assert_true(gateway_auth_stream_token_issue(fx->auth, who, token, &expires));
+    assert_int_equal(gateway_auth_stream_token_issue(fx->auth, fx->store, who, token, &expires),
+                     GATEWAY_AUTH_OK);
     return expires;
 }
 
@@ -165,6 +166,33 @@ static void test_a_revoked_and_forgotten_key_fails_at_once(void **state)
     assert_int_equal(check(fx, fx->bob, GATEWAY_SCOPE_TRANSFERS_READ, NULL), GATEWAY_AUTH_OK);
 }
 
+/*  A request checked with its headers and revoked before its body is complete: the re-check
+    stops it, and no stream token can be issued for its key. Another caller stays live. */
+static void test_a_key_revoked_after_its_headers_were_checked_does_no_work(void **state)
+{
+    fx_t *fx = *state;
+    gateway_auth_caller_t alice, bob;
+    assert_int_equal(check(fx, fx->alice, GATEWAY_SCOPE_TRANSFERS_READ, &alice), GATEWAY_AUTH_OK);
+    assert_int_equal(check(fx, fx->bob, GATEWAY_SCOPE_TRANSFERS_READ, &bob), GATEWAY_AUTH_OK);
+    assert_true(gateway_auth_caller_live(fx->auth, fx->store, &alice));
+    revoke_arg_t r = {fx->alice_id};
+    assert_int_equal(store_write(fx->store, revoke_alice_key, &r), LEDGER_OK);
+    gateway_auth_forget_key(fx->auth, fx->alice_id);
+    assert_false(gateway_auth_caller_live(fx->auth, fx->store, &alice));
+    char token[GATEWAY_AUTH_STREAM_TOKEN_LEN + 1] = "";
+    uint64_t expires = 0;
+    assert_int_equal(gateway_auth_stream_token_issue(fx->auth, fx->store, &alice, token, &expires),
+                     GATEWAY_AUTH_UNAUTHENTICATED);
+    assert_string_equal(token, "");
+    /* bob's key is still active: one store read brings his check up to date. */
+    assert_true(gateway_auth_caller_live(fx->auth, fx->store, &bob));
+    assert_int_equal(gateway_auth_stream_token_issue(fx->auth, fx->store, &bob, token, &expires),
+                     GATEWAY_AUTH_OK);
+    gateway_auth_caller_t redeemed;
+    assert_true(gateway_auth_stream_token_redeem(fx->auth, token, strlen(token), &redeemed));
+    assert_string_equal(redeemed.principal.id, "bob");
+}
+
 static void test_a_principal_past_its_burst_is_limited_while_another_is_served(void **state)
 {
     fx_t *fx = *state;
@@ -215,6 +243,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_no_key_a_bad_scheme_or_a_wrong_secret_is_unauthenticated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_key_without_the_scope_is_forbidden, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_key_revoked_after_its_headers_were_checked_does_no_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_revoked_and_forgotten_key_fails_at_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
