@@ -305,14 +305,32 @@ bool gateway_auth_caller_live(gateway_auth_t *self, store_t *store, gateway_auth
     return true;
 }
 
-/* Takes a free or expired token slot for `caller` (lock held); false when none is free. */
+/*  The slot for a new token of `caller` (lock held): its principal's oldest live token once it
+    holds GATEWAY_AUTH_STREAM_TOKENS_PER_PRINCIPAL, else a free or expired slot; NULL if none. */
+static stream_token_t *token_slot_pick(gateway_auth_t *self, const gateway_auth_caller_t *caller,
+                                       uint64_t now_ms)
+{
+    stream_token_t *free_slot = NULL, *oldest_own = NULL;
+    unsigned own = 0;
+    for (size_t i = 0; i < GATEWAY_AUTH_STREAM_TOKENS_MAX; i++) {
+        stream_token_t *t = &self->tokens[i];
+        if (!t->used || t->expires_ms <= now_ms) {
+            if (!free_slot)
+                free_slot = t;
+        } else if (strcmp(t->caller.principal.id, caller->principal.id) == 0) {
+            own++;
+            if (!oldest_own || t->expires_ms < oldest_own->expires_ms)
+                oldest_own = t;
+        }
+    }
+    return own >= GATEWAY_AUTH_STREAM_TOKENS_PER_PRINCIPAL ? oldest_own : free_slot;
+}
+
+/* Fills a slot with a new token for `caller` (lock held); false when none is free. */
 static bool token_slot_fill(gateway_auth_t *self, const gateway_auth_caller_t *caller,
                             uint64_t now_ms, char *token_out, uint64_t *expires_ms)
 {
-    stream_token_t *slot = NULL;
-    for (size_t i = 0; i < GATEWAY_AUTH_STREAM_TOKENS_MAX && !slot; i++)
-        if (!self->tokens[i].used || self->tokens[i].expires_ms <= now_ms)
-            slot = &self->tokens[i];
+    stream_token_t *slot = token_slot_pick(self, caller, now_ms);
     if (!slot)
         return false;
     slot->used = true;

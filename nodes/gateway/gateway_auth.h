@@ -50,9 +50,12 @@
 #include "ledger_err.h"
 #include "store.h"
 
-#define GATEWAY_AUTH_CACHE_SLOTS 4096u           /* cached keys at most */
-#define GATEWAY_AUTH_BUCKETS_MAX 100000u         /* principals with a bucket at most */
-#define GATEWAY_AUTH_STREAM_TOKENS_MAX 1024u     /* outstanding stream tokens at most */
+#define GATEWAY_AUTH_CACHE_SLOTS 4096u       /* cached keys at most */
+#define GATEWAY_AUTH_BUCKETS_MAX 100000u     /* principals with a bucket at most */
+#define GATEWAY_AUTH_STREAM_TOKENS_MAX 1024u /* outstanding stream tokens at most */
+/* Outstanding stream tokens of one principal at most: its next one replaces its oldest, so
+   no principal can fill the table and lock the others out of the live stream. */
+#define GATEWAY_AUTH_STREAM_TOKENS_PER_PRINCIPAL 8u
 #define GATEWAY_AUTH_STREAM_TOKEN_TTL_MS 300000u /* a stream token is good for 5 minutes */
 #define GATEWAY_AUTH_STREAM_TOKEN_BYTES 32u      /* random bytes of a stream token */
 #define GATEWAY_AUTH_STREAM_TOKEN_LEN (2u * GATEWAY_AUTH_STREAM_TOKEN_BYTES) /* hex */

@@ -235,6 +235,25 @@ static void test_forgetting_a_key_drops_its_stream_tokens(void **state)
     assert_false(gateway_auth_stream_token_redeem(fx->auth, token, strlen(token), &got));
 }
 
+/* One principal asking for token after token replaces its own oldest; another still gets one. */
+static void test_one_principal_cannot_take_every_stream_token(void **state)
+{
+    fx_t *fx = *state;
+    gateway_auth_caller_t bob, alice, got;
+    char first[GATEWAY_AUTH_STREAM_TOKEN_LEN + 1], token[GATEWAY_AUTH_STREAM_TOKEN_LEN + 1];
+    issue_token(fx, fx->bob, GATEWAY_SCOPE_TRANSFERS_READ, &bob, first);
+    uint64_t expires;
+    for (unsigned i = 0; i < GATEWAY_AUTH_STREAM_TOKENS_MAX + 1; i++)
+        assert_int_equal(
+            gateway_auth_stream_token_issue(fx->auth, fx->store, &bob, token, &expires),
+            GATEWAY_AUTH_OK);
+    assert_false(gateway_auth_stream_token_redeem(fx->auth, first, strlen(first), &got));
+    assert_true(gateway_auth_stream_token_redeem(fx->auth, token, strlen(token), &got));
+    issue_token(fx, fx->alice, GATEWAY_SCOPE_TRANSFERS_READ, &alice, token);
+    assert_true(gateway_auth_stream_token_redeem(fx->auth, token, strlen(token), &got));
+    assert_string_equal(got.principal.id, "alice");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +270,8 @@ int main(void)
             test_a_principal_past_its_burst_is_limited_while_another_is_served, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_stream_token_is_good_once_and_not_after_five_minutes,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_principal_cannot_take_every_stream_token, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_forgetting_a_key_drops_its_stream_tokens, setup,
                                         teardown),
     };
