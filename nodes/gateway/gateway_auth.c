@@ -45,6 +45,8 @@ struct gateway_auth_t {
     bucket_node_t *buckets[BUCKET_HEADS];
     size_t bucket_count;
     stream_token_t tokens[GATEWAY_AUTH_STREAM_TOKENS_MAX];
+    gateway_auth_forget_fn on_forget; /* guarded by lock */
+    void *on_forget_arg;
 };
 
 static uint64_t monotonic_ms(void)
@@ -286,6 +288,17 @@ void gateway_auth_forget_key(gateway_auth_t *self, const char *key_id)
     for (size_t i = 0; i < GATEWAY_AUTH_STREAM_TOKENS_MAX; i++)
         if (self->tokens[i].used && strcmp(self->tokens[i].caller.key_id, key_id) == 0)
             memset(&self->tokens[i], 0, sizeof self->tokens[i]);
+    if (self->on_forget)
+        self->on_forget(self->on_forget_arg, key_id);
+    pthread_mutex_unlock(&self->lock);
+}
+
+void gateway_auth_on_forget(gateway_auth_t *self, gateway_auth_forget_fn fn, void *arg)
+{
+    assert(self);
+    pthread_mutex_lock(&self->lock);
+    self->on_forget = fn;
+    self->on_forget_arg = arg;
     pthread_mutex_unlock(&self->lock);
 }
 

@@ -105,6 +105,14 @@ gateway_auth_result_t gateway_auth_check(gateway_auth_t *self, store_t *store,
 /* Forgets key `key_id`: its cache entry and its stream tokens (see above). */
 void gateway_auth_forget_key(gateway_auth_t *self, const char *key_id);
 
+/*  What else must end with a key: `fn(arg, key_id)` is called by
+    gateway_auth_forget_key, under this module's lock (so it never runs
+    after gateway_auth_on_forget(self, NULL, NULL) has returned; it must not
+    call back into this module). The HTTP server closes the key's event
+    streams with it. One listener; NULL removes it. */
+typedef void (*gateway_auth_forget_fn)(void *arg, const char *key_id);
+void gateway_auth_on_forget(gateway_auth_t *self, gateway_auth_forget_fn fn, void *arg);
+
 /*  True if `caller`'s key is still active now. A request is checked with its
     headers and does its work when its body is complete: a key revoked in
     between must not do that work. Cheap when no key was revoked since the

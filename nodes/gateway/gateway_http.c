@@ -467,7 +467,7 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
                                       &r->caller, &answered))
         return answered;
     if (r->route == ROUTE_EVENTS)
-        return gateway_streams_serve(gw->streams, conn, method);
+        return gateway_streams_serve(gw->streams, conn, method, r->caller.key_id);
     return r->is_post && r->route != ROUTE_STREAM_TOKENS ? check_post_headers(gw, conn, r)
                                                          : MHD_YES;
 }
@@ -652,6 +652,12 @@ static ledger_err_t start_parts(gateway_http_t *gw, const gateway_http_config_t 
     return err;
 }
 
+/* gateway_auth_forget_fn: the streams opened with a revoked key end now. */
+static void close_key_streams(void *arg, const char *key_id)
+{
+    gateway_streams_close_key(arg, key_id);
+}
+
 ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_http_t **out)
 {
     assert(config && out);
@@ -678,6 +684,8 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     gw->count_request = config->count_request;
     gw->count_request_arg = config->count_request_arg;
     ledger_err_t err = gateway_streams_new(gw->store, config->max_streams, &gw->streams);
+    if (!err && gw->auth) /* a revoked key's streams end with it */
+        gateway_auth_on_forget(gw->auth, close_key_streams, gw->streams);
     if (!err)
         err = start_parts(gw, config);
     if (!err)
@@ -717,6 +725,8 @@ void gateway_http_destroy(gateway_http_t **self_p)
     if (gw->accounts)
         gateway_accounts_client_stop(gw->accounts);
     /* Open event streams end now (their hub resumes them, then exits). */
+    if (gw->auth && gw->streams)
+        gateway_auth_on_forget(gw->auth, NULL, NULL);
     gateway_streams_stop(gw->streams);
     gateway_prune_destroy(&gw->prune);
     if (gw->daemon)

@@ -54,7 +54,8 @@ typedef struct stream {
     /* Worker-owned (the content reader). */
     char *out;
     size_t out_len, out_off;
-    uint64_t sent_seq; /* newest event seq formatted into `out` */
+    uint64_t sent_seq;                           /* newest event seq formatted into `out` */
+    char key_id[GATEWAY_STREAMS_KEY_ID_MAX + 1]; /* the API key it was opened with */
     /* Guarded by hub->lock. */
     bool suspended;
     bool closing;
@@ -470,10 +471,26 @@ static enum MHD_Result stream_start(gateway_streams_t *self, stream_t *s,
     return result;
 }
 
-enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connection *conn,
-                                      const char *method)
+void gateway_streams_close_key(gateway_streams_t *self, const char *key_id)
 {
-    assert(self && conn && method);
+    assert(self && key_id);
+    bool any = false;
+    pthread_mutex_lock(&self->lock);
+    for (stream_t *s = self->head; s; s = s->next) {
+        if (strcmp(s->key_id, key_id) == 0) {
+            s->closing = true;
+            any = true;
+        }
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (any)
+        hub_wake(self);
+}
+
+enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connection *conn,
+                                      const char *method, const char *key_id)
+{
+    assert(self && conn && method && key_id);
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0)
         return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
@@ -498,6 +515,7 @@ enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connec
     s->hub = self;
     s->conn = conn;
     s->out = out;
+    text_copy_cut(s->key_id, sizeof s->key_id, key_id);
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     s->fd = info ? info->connect_fd : -1;
@@ -576,7 +594,8 @@ static size_t hub_pick_resumes(gateway_streams_t *hub, size_t n, uint64_t now, u
         if (!s->suspended)
             continue;
         uint64_t ping_at = s->last_write_mono_ms + GATEWAY_STREAM_PING_MS;
-        bool wake = hub->stopping || s->peer_gone || hub->known_last_seq > s->sent_seq;
+        bool wake =
+            hub->stopping || s->closing || s->peer_gone || hub->known_last_seq > s->sent_seq;
         if (!wake && now >= ping_at) {
             s->ping_due = true;
             wake = true;

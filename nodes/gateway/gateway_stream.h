@@ -86,10 +86,19 @@ typedef struct gateway_streams_t gateway_streams_t;
     LEDGER_E_NOMEM. */
 ledger_err_t gateway_streams_new(store_t *store, unsigned max_streams, gateway_streams_t **out);
 
+#define GATEWAY_STREAMS_KEY_ID_MAX 32 /* bytes of the API key id a stream was opened with */
+
 /*  Answers GET/HEAD /api/events on `conn` (called from the access handler on
-    its first call for the request). */
+    its first call for the request). `key_id`: the id of the API key that
+    opened it (directly or through a stream token), at most
+    GATEWAY_STREAMS_KEY_ID_MAX bytes; gateway_streams_close_key ends it. */
 enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connection *conn,
-                                      const char *method);
+                                      const char *method, const char *key_id);
+
+/*  Ends every open stream opened with API key `key_id` (a revoked key: its
+    streams must not outlive it). They finish their current write and close.
+    Any thread; the hub's lock only. */
+void gateway_streams_close_key(gateway_streams_t *self, const char *key_id);
 
 /* New events may have been committed: wake the streams now. Any thread; cheap. */
 void gateway_streams_notify(gateway_streams_t *self);

@@ -142,11 +142,53 @@ static void test_http_event_stream_replays_goes_live_limits_and_ends_on_stop(voi
     free(replay);
 }
 
+typedef struct {
+    char key_id[GATEWAY_KEY_ID_LEN + 1];
+} revoke_t;
+
+static ledger_err_t revoke_tester_key(store_txn_t *txn, void *arg)
+{
+    return gateway_principals_key_revoke(txn, "tester", ((revoke_t *)arg)->key_id, 1);
+}
+
+/*  A stream must not outlive its key: revoking the key that opened it (as the admin route does:
+    commit, then forget) ends it at once, not at the next reconnect. */
+static void test_revoking_the_key_ends_its_open_stream(void **state)
+{
+    fx_t *fx = *state;
+    gateway_http_config_t config = test_http_config(fx->store);
+    config.web_dir = "/nonexistent";
+    test_loop_t loop;
+    gateway_http_t *gw = test_loop_start(&loop, fx->store, config);
+    stream_buf_t *live = calloc(1, sizeof *live);
+    assert_non_null(live);
+    int fd = stream_open(gateway_http_port(gw), NULL);
+    assert_true(stream_wait_for(fd, live, "retry: 2000\n"));
+
+    /* "Authorization: Bearer lk_<key id>_<secret>" */
+    revoke_t r;
+    const char *id = strstr(test_auth_header, "lk_") + 3;
+    memcpy(r.key_id, id, GATEWAY_KEY_ID_LEN);
+    r.key_id[GATEWAY_KEY_ID_LEN] = '\0';
+    assert_int_equal(store_write(fx->store, revoke_tester_key, &r), LEDGER_OK);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    gateway_auth_forget_key(loop.auth, r.key_id);
+    assert_false(stream_wait_for(fd, live, "never sent")); /* EOF, not the 5 s timeout */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 3);
+    close(fd);
+    free(live);
+    test_loop_stop(&loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_http_event_stream_replays_goes_live_limits_and_ends_on_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoking_the_key_ends_its_open_stream, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
