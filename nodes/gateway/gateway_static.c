@@ -185,6 +185,9 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status,
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    /* The page holds API keys in its tab: no script, style or connection but its own. */
+    MHD_add_response_header(response, "Content-Security-Policy", GATEWAY_STATIC_CSP);
+    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
     enum MHD_Result result = MHD_queue_response(conn, status, response);
     MHD_destroy_response(response);
     return result;

@@ -41,6 +41,11 @@
 #define GATEWAY_STATIC_PATH_MAX 1024 /* longest URL path served, bytes */
 #define GATEWAY_STATIC_IMMUTABLE "public, max-age=31536000, immutable"
 #define GATEWAY_STATIC_NO_CACHE "no-cache"
+/* Every file's Content-Security-Policy: the app's own scripts, styles and API only (the page
+   keeps API keys in its tab, so an injected script must have nowhere to load from or send to). */
+#define GATEWAY_STATIC_CSP                                                                         \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 typedef struct gateway_static_t gateway_static_t;
 

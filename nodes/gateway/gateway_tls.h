@@ -42,9 +42,12 @@
 
 /* Most bytes a certificate (chain) or key file may have: a long chain is a few KiB. */
 #define GATEWAY_TLS_PEM_MAX_BYTES (64u * 1024u)
-/*  GnuTLS priorities: its NORMAL cipher choice, every protocol version off,
-    then TLS 1.3 and 1.2 back on (so SSL 3.0, TLS 1.0 and 1.1 are refused). */
-#define GATEWAY_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/*  GnuTLS priorities: its SECURE128 cipher choice (no export, RC4, 3DES or
+    other ciphers under 128 bits), every protocol version off, then TLS 1.3
+    and 1.2 back on (so SSL 3.0, TLS 1.0 and 1.1 are refused), no static RSA
+    key exchange (forward secrecy only), and the server's order of preference. */
+#define GATEWAY_TLS_PRIORITIES                                                                     \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:%SERVER_PRECEDENCE"
 
 typedef enum {
     GATEWAY_TLS_MODE_HTTPS,         /* a certificate was given: HTTPS on any address */

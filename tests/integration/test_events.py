@@ -386,6 +386,12 @@ class WebAppTest(MeshTest):
                 self.assertEqual(headers["cache-control"], "no-cache", path)
             self.assertEqual(body, self.FILES[name or path.lstrip("/")], path)
             self.assertEqual(headers.get("x-content-type-options"), "nosniff")
+            # The page keeps API keys: only its own scripts, styles and API, no referrer.
+            csp = headers.get("content-security-policy", "")
+            self.assertIn("script-src 'self'", csp, path)
+            self.assertIn("connect-src 'self'", csp, path)
+            self.assertIn("frame-ancestors 'none'", csp, path)
+            self.assertEqual(headers.get("referrer-policy"), "no-referrer", path)
 
     def test_head_gives_the_headers_without_a_body(self):
         status, headers, body = self.raw("HEAD", "/assets/index-3f2a9c.js")
