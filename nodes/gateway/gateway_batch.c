@@ -102,7 +102,7 @@ ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t *
 }
 
 ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, const char *principal,
-                                 uint64_t retention_ms, size_t *created_out)
+                                 const gateway_view_keys_t *keys, size_t *created_out)
 {
     assert(ctx && ctx->txn && batch && principal);
     size_t created = 0;
@@ -112,7 +112,7 @@ ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, const 
         if (!item->parsed)
             continue;
         ledger_err_t err =
-            gateway_view_submit(ctx, principal, &item->req, item->key, retention_ms, &item->result);
+            gateway_view_submit(ctx, principal, &item->req, item->key, keys, &item->result);
         switch (err) {
         case LEDGER_OK:
             item->state =

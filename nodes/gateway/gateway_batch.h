@@ -93,7 +93,7 @@ ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t *
     Any other error is a store error: the caller must abort the transaction.
     Every item's idempotency_key is `principal`'s (the caller's id). */
 ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, const char *principal,
-                                 uint64_t retention_ms, size_t *created_out);
+                                 const gateway_view_keys_t *keys, size_t *created_out);
 
 /*  The answer body for an applied batch, as JSON text (free() it; *size_out
     its length): written straight, not built with jansson (json_out.h), the

@@ -613,6 +613,20 @@ static void notify_streams(void *arg)
     gateway_streams_notify(arg);
 }
 
+/*  Whether keys written before keys were scoped may still be in the store: asked once, since
+    none are written again. If the store cannot say, assume so (one more read per new key). */
+static bool legacy_keys_present(store_t *store)
+{
+    store_txn_t *txn = NULL;
+    bool any = true;
+    if (store_txn_begin(store, false, &txn) == LEDGER_OK) {
+        if (gateway_view_idem_legacy_any(txn, &any) != LEDGER_OK)
+            any = true;
+        store_txn_abort(&txn);
+    }
+    return any;
+}
+
 /* The submission queue, the accounts client and the pruner (before MHD, which uses them). */
 static ledger_err_t start_parts(gateway_http_t *gw, const gateway_http_config_t *config)
 {
@@ -620,7 +634,7 @@ static ledger_err_t start_parts(gateway_http_t *gw, const gateway_http_config_t 
                                                              : GATEWAY_RETENTION_DEFAULT_MS;
     gateway_submit_config_t sc = {
         .store = gw->store,
-        .retention_ms = retention_ms,
+        .keys = {.retention_ms = retention_ms, .legacy_keys = legacy_keys_present(gw->store)},
         .suspend = suspend_connection,
         .resume = resume_connection,
         .wake = config->wake,

@@ -106,14 +106,14 @@ static ledger_err_t apply_job(gateway_submit_t *self, node_ctx_t *ctx, gateway_s
 {
     if (job->batch) {
         size_t created = 0;
-        job->err = gateway_batch_apply(ctx, job->batch, job->principal, self->config.retention_ms,
-                                       &created);
+        job->err =
+            gateway_batch_apply(ctx, job->batch, job->principal, &self->config.keys, &created);
         if (!job->err)
             self->taken_created += created;
         return job->err;
     }
-    job->err = gateway_view_submit(ctx, job->principal, &job->req, job->key,
-                                   self->config.retention_ms, &job->result);
+    job->err = gateway_view_submit(ctx, job->principal, &job->req, job->key, &self->config.keys,
+                                   &job->result);
     if (job->err == LEDGER_E_EXISTS || job->err == LEDGER_E_INVALID)
         return LEDGER_OK; /* refused before any write: the others go on */
     if (!job->err && !job->result.replayed)

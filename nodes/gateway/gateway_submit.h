@@ -68,8 +68,8 @@ typedef struct gateway_submit_job {
 } gateway_submit_job_t;
 
 typedef struct {
-    store_t *store;        /* the store the loop commits to: only for store_last_error in logs */
-    uint64_t retention_ms; /* idempotency key retention given to gateway_view_submit */
+    store_t *store;           /* the store the loop commits to: only for store_last_error in logs */
+    gateway_view_keys_t keys; /* how gateway_view_submit treats idempotency keys */
     /*  Called under the queue's lock, before the job becomes visible to the
         loop, so its resume can never come first (MHD_suspend_connection). */
     void (*suspend)(void *waiter);

@@ -289,19 +289,24 @@ static ledger_err_t submit_check_legacy_key(node_ctx_t *ctx, const char *key,
 /*  Looks `key` up before anything is written. A live key with the same request: *replayed and
     `out` filled. A live key with another request: LEDGER_E_EXISTS. An expired key: its age index
     entry is deleted (the new transfer indexes the key again); the caller goes on. No key of
-    this principal: a legacy key may still make it a replay (submit_check_legacy_key). */
+    this principal: a legacy key may still make it a replay (submit_check_legacy_key), looked
+    up only while keys->legacy_keys says the store may hold one (not a second read per new
+    transfer for ever). */
 static ledger_err_t submit_check_key(node_ctx_t *ctx, const char *principal, const char *key,
-                                     const uint8_t hash[GATEWAY_HASH_SIZE], uint64_t retention_ms,
-                                     bool *replayed, gateway_submit_result_t *out)
+                                     const uint8_t hash[GATEWAY_HASH_SIZE],
+                                     const gateway_view_keys_t *keys, bool *replayed,
+                                     gateway_submit_result_t *out)
 {
     *replayed = false;
     gateway_view_idem_t idem;
     ledger_err_t err = gateway_view_idem_get(ctx->txn, principal, key, &idem);
     if (err == LEDGER_E_NOT_FOUND)
-        return submit_check_legacy_key(ctx, key, hash, retention_ms, replayed, out);
+        return keys->legacy_keys
+                   ? submit_check_legacy_key(ctx, key, hash, keys->retention_ms, replayed, out)
+                   : LEDGER_OK;
     if (err)
         return err;
-    if (gateway_view_idem_expired(idem.created_ms, ctx->now_ms, retention_ms))
+    if (gateway_view_idem_expired(idem.created_ms, ctx->now_ms, keys->retention_ms))
         return gateway_view_idem_unindex(ctx->txn, principal, key, idem.created_ms);
     if (sodium_memcmp(idem.hash, hash, GATEWAY_HASH_SIZE) != 0)
         return LEDGER_E_EXISTS;
@@ -385,9 +390,9 @@ static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
 
 ledger_err_t gateway_view_submit(node_ctx_t *ctx, const char *principal,
                                  const gateway_transfer_request_t *req, const char *key,
-                                 uint64_t retention_ms, gateway_submit_result_t *out)
+                                 const gateway_view_keys_t *keys, gateway_submit_result_t *out)
 {
-    assert(ctx && ctx->txn && principal && req && out);
+    assert(ctx && ctx->txn && principal && req && keys && out);
     if (strlen(principal) > GATEWAY_IDEM_PRINCIPAL_MAX || !key ||
         !gateway_view_idempotency_key_valid(key, strlen(key)) ||
         !gateway_view_transfer_request_valid(req))
@@ -399,7 +404,7 @@ ledger_err_t gateway_view_submit(node_ctx_t *ctx, const char *principal,
         return err;
     /* Everything that can refuse the request is checked before the first write. */
     bool replayed = false;
-    err = submit_check_key(ctx, principal, key, hash, retention_ms, &replayed, out);
+    err = submit_check_key(ctx, principal, key, hash, keys, &replayed, out);
     if (err || replayed)
         return err;
     return submit_new(ctx, principal, req, key, hash, out);

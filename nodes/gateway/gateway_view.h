@@ -119,6 +119,15 @@ void gateway_view_text_sanitize(char *text);
 ledger_err_t gateway_view_request_hash(const gateway_transfer_request_t *req,
                                        uint8_t out[GATEWAY_HASH_SIZE]);
 
+/*  How submit treats idempotency keys: `retention_ms`, after which a key is
+    expired; `legacy_keys`, whether keys written before keys were scoped may
+    still be in the store (gateway_view_idem_legacy_any, asked once at start:
+    none are ever written again), so that a miss looks for one too. */
+typedef struct {
+    uint64_t retention_ms;
+    bool legacy_keys;
+} gateway_view_keys_t;
+
 /*  Submits a transfer under an idempotency key of `principal` (the caller's
     id; "" only for keys of before format 3, gateway_view_idem.h), in
     ctx->txn, at ctx->now_ms. The same key from two principals is two keys.
@@ -146,7 +155,7 @@ ledger_err_t gateway_view_request_hash(const gateway_transfer_request_t *req,
     must abort the transaction. `out` is filled only on LEDGER_OK. */
 ledger_err_t gateway_view_submit(node_ctx_t *ctx, const char *principal,
                                  const gateway_transfer_request_t *req, const char *key,
-                                 uint64_t retention_ms, gateway_submit_result_t *out);
+                                 const gateway_view_keys_t *keys, gateway_submit_result_t *out);
 
 /*  Deletes up to `max` idempotency keys created at or before
     now_ms - retention_ms (oldest first, through the age index) in `txn`.

@@ -8,7 +8,7 @@
 #define IDEM_RECORD_VERSION 1
 /* Everything but the id: version, created_ms, hash, id length. */
 #define IDEM_RECORD_MIN (1 + 8 + GATEWAY_HASH_SIZE + 1)
-#define IDEM_INDEX_PREFIX "idem/"
+#define IDEM_INDEX_PREFIX GATEWAY_IDEM_INDEX_PREFIX
 #define IDEM_INDEX_PREFIX_LEN 5
 /* An index key: the prefix, be64 created_ms, a NUL after the principal and a byte of key. */
 #define IDEM_INDEX_KEY_MIN (IDEM_INDEX_PREFIX_LEN + 8 + 2)
@@ -161,4 +161,20 @@ ledger_err_t gateway_view_idem_delete(store_txn_t *txn, const gateway_view_idem_
     if (!err)
         err = store_del(txn, STORE_DB_INDEX, k, entry->key_size);
     return err;
+}
+
+ledger_err_t gateway_view_idem_legacy_any(store_txn_t *txn, bool *any_out)
+{
+    assert(txn && any_out);
+    *any_out = false;
+    store_cursor_t *cursor = NULL;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_IDEMPOTENCY, &cursor);
+    if (err)
+        return err;
+    store_kv_t kv;
+    err = store_cursor_get(cursor, STORE_FIRST, &kv);
+    if (err == LEDGER_OK)
+        *any_out = kv.key_size > 0 && ((const uint8_t *)kv.key)[0] == '\0';
+    store_cursor_close(&cursor);
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
 }

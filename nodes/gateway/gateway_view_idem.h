@@ -38,6 +38,9 @@
 
 #define GATEWAY_HASH_SIZE 32 /* SHA-256 of the canonical request, bytes */
 #define GATEWAY_IDEM_PRINCIPAL_MAX PROTO_ACCOUNT_ID_MAX /* bytes of a principal id */
+/* The age index: "idem/" + be64 created_ms + scoped key (gateway_migrate.c rewrites it too). */
+#define GATEWAY_IDEM_INDEX_PREFIX "idem/"
+#define GATEWAY_IDEM_INDEX_HEAD_BYTES (sizeof GATEWAY_IDEM_INDEX_PREFIX - 1 + 8)
 /* The principal of keys written before format 3: no real principal (ids are 1..64 bytes). */
 #define GATEWAY_IDEM_LEGACY_PRINCIPAL ""
 /* A scoped key: principal + NUL + the Idempotency-Key bytes. */
@@ -66,6 +69,11 @@ bool gateway_view_idem_expired(uint64_t created_ms, uint64_t now_ms, uint64_t re
     `principal` ("" or a principal id) into out; its length. */
 size_t gateway_view_idem_scoped_key(uint8_t out[GATEWAY_IDEM_SCOPED_KEY_MAX], const char *principal,
                                     const char *key);
+
+/*  *any_out: whether any key of the legacy principal (written before keys
+    were scoped; they sort first, their scoped key starting with NUL) is in
+    the store. One cursor step. Store errors. */
+ledger_err_t gateway_view_idem_legacy_any(store_txn_t *txn, bool *any_out);
 
 /*  Reads the record of `key` sent by `principal` into *rec (filled on
     LEDGER_OK). LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, store errors. */

@@ -24,6 +24,7 @@
 
 #define T0_MS 1700000000000ULL
 #define RETENTION_MS 60000u
+static const gateway_view_keys_t test_keys = {.retention_ms = RETENTION_MS};
 #define NODE "gateway"
 
 typedef test_store_t fx_t;
@@ -57,7 +58,7 @@ static size_t apply(fx_t *fx, gateway_batch_t *batch, uint64_t now_ms)
     node_ctx_t ctx;
     node_ctx_init(&ctx, txn, NODE, now_ms);
     size_t created = 0;
-    assert_int_equal(gateway_batch_apply(&ctx, batch, "tester", RETENTION_MS, &created), LEDGER_OK);
+    assert_int_equal(gateway_batch_apply(&ctx, batch, "tester", &test_keys, &created), LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     node_ctx_fini(&ctx);
     return created;
@@ -305,7 +306,7 @@ static void test_apply_can_run_again_after_an_abort(void **state)
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
     node_ctx_t ctx;
     node_ctx_init(&ctx, txn, NODE, T0_MS);
-    assert_int_equal(gateway_batch_apply(&ctx, batch, "tester", RETENTION_MS, NULL), LEDGER_OK);
+    assert_int_equal(gateway_batch_apply(&ctx, batch, "tester", &test_keys, NULL), LEDGER_OK);
     store_txn_abort(&txn);
     node_ctx_fini(&ctx);
     assert_int_equal(apply(fx, batch, T0_MS), 1);

@@ -66,7 +66,7 @@ static int setup(void **state)
     assert_non_null(fx);
     test_store_open(fx->dir, "gateway_submit_test", &fx->store);
     gateway_submit_config_t config = {.store = fx->store,
-                                      .retention_ms = RETENTION_MS,
+                                      .keys = {.retention_ms = RETENTION_MS},
                                       .suspend = on_suspend,
                                       .resume = on_resume,
                                       .wake = on_wake,

@@ -91,9 +91,11 @@ static inline ledger_err_t submit_as(fx_t *fx, const char *principal, const char
                                      const gateway_transfer_request_t *req, uint64_t now_ms,
                                      gateway_submit_result_t *out)
 {
+    /* legacy_keys: the view's tests plant keys of the legacy principal themselves. */
+    const gateway_view_keys_t keys = {.retention_ms = RETENTION_MS, .legacy_keys = true};
     view_txn_t t;
     view_txn_begin(fx, now_ms, &t);
-    return view_txn_end(&t, gateway_view_submit(&t.ctx, principal, req, key, RETENTION_MS, out));
+    return view_txn_end(&t, gateway_view_submit(&t.ctx, principal, req, key, &keys, out));
 }
 
 /* Submits as the principal "tester" (submit_as). */

@@ -66,11 +66,37 @@ static void test_a_legacy_key_replays_only_its_own_request_and_both_are_pruned(v
     assert_int_equal(count_prefix(fx, STORE_DB_INDEX, "idem/"), 0);
 }
 
+static bool legacy_any(fx_t *fx)
+{
+    store_txn_t *txn = NULL;
+    bool any = true;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(gateway_view_idem_legacy_any(txn, &any), LEDGER_OK);
+    store_txn_abort(&txn);
+    return any;
+}
+
+/* The gateway asks once at start whether legacy keys remain; scoped keys alone are not. */
+static void test_legacy_keys_are_found_only_when_one_is_stored(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    assert_false(legacy_any(fx));
+    assert_int_equal(submit_as(fx, "alice", "key-1", &req, T0_MS, &res), LEDGER_OK);
+    assert_false(legacy_any(fx));
+    assert_int_equal(submit_as(fx, GATEWAY_IDEM_LEGACY_PRINCIPAL, "key-2", &req, T0_MS, &res),
+                     LEDGER_OK);
+    assert_true(legacy_any(fx));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_the_same_key_from_two_principals_makes_two_transfers,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_keys_are_found_only_when_one_is_stored, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_another_principals_key_is_not_a_reuse, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
