@@ -23,9 +23,9 @@
       4. record the old tip, drop the index and the scratch table.
 */
 #include "store_migrate_v1.h"
+#include "text.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,19 +38,6 @@
 #define SCRATCH_DB "migrate_v1_scratch" /* seq -> be64 account_prev_seq | old record */
 #define SEQ_BYTES 8
 #define TIP_BYTES (SEQ_BYTES + STORE_HASH_SIZE)
-
-static void why_set(char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void why_set(char *why, size_t why_size, const char *fmt, ...)
-{
-    if (!why || why_size == 0)
-        return;
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(why, why_size, fmt, args);
-    va_end(args);
-}
 
 static MDB_val mval(const void *data, size_t size)
 {
@@ -89,13 +76,6 @@ typedef struct {
     size_t fields_size;
 } v1_entry_t;
 
-static int64_t i64_of(uint64_t bits)
-{
-    int64_t v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
-
 static bool v1_parse(const void *data, size_t size, v1_entry_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -108,10 +88,10 @@ static bool v1_parse(const void *data, size_t size, v1_entry_t *out)
     record_get_str8(&r, e->account, STORE_ACCOUNT_MAX);
     record_get_str8(&r, e->transfer, STORE_TRANSFER_MAX);
     record_get_str8(&r, e->kind, STORE_KIND_MAX);
-    e->balance_delta_minor = i64_of(record_get_u64(&r));
-    e->held_delta_minor = i64_of(record_get_u64(&r));
-    e->balance_after_minor = i64_of(record_get_u64(&r));
-    e->held_after_minor = i64_of(record_get_u64(&r));
+    e->balance_delta_minor = record_get_i64(&r);
+    e->held_delta_minor = record_get_i64(&r);
+    e->balance_after_minor = record_get_i64(&r);
+    e->held_after_minor = record_get_i64(&r);
     e->ts_ms = record_get_u64(&r);
     out->fields = (const uint8_t *)data + fields_at;
     out->fields_size = r.pos - fields_at;
@@ -151,8 +131,8 @@ static ledger_err_t index_prev(walk_t *w, const store_ledger_entry_t *e, uint64_
     MDB_val k = mval(key, sizeof key), v;
     int rc = mdb_cursor_get(w->index_cursor, &k, &v, MDB_SET);
     if (rc == MDB_NOTFOUND) {
-        why_set(w->why, w->why_size, "format-1 entry %llu of %s is missing from %s",
-                (unsigned long long)e->seq, e->account, STORE_MIGRATE_V1_INDEX_DB);
+        text_format(w->why, w->why_size, "format-1 entry %llu of %s is missing from %s",
+                    (unsigned long long)e->seq, e->account, STORE_MIGRATE_V1_INDEX_DB);
         return LEDGER_E_CORRUPT;
     }
     if (rc != 0)
@@ -174,8 +154,8 @@ static ledger_err_t walk_one(walk_t *w, const MDB_val *k, const MDB_val *v,
     v1_entry_t old;
     if (k->mv_size != SEQ_BYTES || !v1_parse(v->mv_data, v->mv_size, &old) ||
         old.entry.seq != store_be64_get(k->mv_data)) {
-        why_set(w->why, w->why_size, "ledger entry %llu is not a format-1 record",
-                (unsigned long long)expected);
+        text_format(w->why, w->why_size, "ledger entry %llu is not a format-1 record",
+                    (unsigned long long)expected);
         return LEDGER_E_CORRUPT;
     }
     uint8_t hash[STORE_HASH_SIZE];
@@ -190,9 +170,9 @@ static ledger_err_t walk_one(walk_t *w, const MDB_val *k, const MDB_val *v,
                           : memcmp(old.entry.hash, hash, STORE_HASH_SIZE) ? "hash does not match"
                                                                           : NULL;
     if (problem) {
-        why_set(w->why, w->why_size,
-                "the format-1 chain does not verify at entry %llu (%s): nothing was changed",
-                (unsigned long long)expected, problem);
+        text_format(w->why, w->why_size,
+                    "the format-1 chain does not verify at entry %llu (%s): nothing was changed",
+                    (unsigned long long)expected, problem);
         return LEDGER_E_CORRUPT;
     }
     memcpy(prev_hash, hash, STORE_HASH_SIZE);
@@ -247,10 +227,10 @@ static ledger_err_t append_one(walk_t *w, const MDB_val *v)
     e.account_prev_seq = store_be64_get(v->mv_data);
     ledger_err_t err = store_ledger_append(w->txn, &e);
     if (err == LEDGER_E_INVALID) {
-        why_set(w->why, w->why_size,
-                "format-1 entry %llu does not continue the balance or held amount of %s's "
-                "previous entry: nothing was changed",
-                (unsigned long long)seq, old.entry.account);
+        text_format(w->why, w->why_size,
+                    "format-1 entry %llu does not continue the balance or held amount of %s's "
+                    "previous entry: nothing was changed",
+                    (unsigned long long)seq, old.entry.account);
         return LEDGER_E_CORRUPT;
     }
     if (err == LEDGER_OK && e.seq != seq)
@@ -288,8 +268,8 @@ static ledger_err_t head_call(walk_t *w, uint64_t seq, store_migrate_v1_head_fn 
     store_ledger_entry_t newest;
     ledger_err_t err = store_ledger_get(w->txn, seq, &newest);
     if (err == LEDGER_E_NOT_FOUND) {
-        why_set(w->why, w->why_size, "%s names entry %llu, which the ledger does not have",
-                STORE_MIGRATE_V1_INDEX_DB, (unsigned long long)seq);
+        text_format(w->why, w->why_size, "%s names entry %llu, which the ledger does not have",
+                    STORE_MIGRATE_V1_INDEX_DB, (unsigned long long)seq);
         return LEDGER_E_CORRUPT;
     }
     if (err == LEDGER_OK)
@@ -309,8 +289,8 @@ static ledger_err_t heads(walk_t *w, store_migrate_v1_head_fn head_fn, void *arg
     int rc = mdb_cursor_get(w->index_cursor, &k, &v, MDB_FIRST);
     for (; rc == 0 && err == LEDGER_OK; rc = mdb_cursor_get(w->index_cursor, &k, &v, MDB_NEXT)) {
         if (k.mv_size != V1_INDEX_KEY_BYTES) {
-            why_set(w->why, w->why_size, "a %s key is %zu bytes", STORE_MIGRATE_V1_INDEX_DB,
-                    k.mv_size);
+            text_format(w->why, w->why_size, "a %s key is %zu bytes", STORE_MIGRATE_V1_INDEX_DB,
+                        k.mv_size);
             return LEDGER_E_CORRUPT;
         }
         if (last_seq && memcmp(k.mv_data, last_account, STORE_ACCOUNT_MAX) != 0)
@@ -324,9 +304,9 @@ static ledger_err_t heads(walk_t *w, store_migrate_v1_head_fn head_fn, void *arg
     if (err == LEDGER_OK && last_seq)
         err = head_call(w, last_seq, head_fn, arg);
     if (err == LEDGER_OK && indexed != w->report->entries) {
-        why_set(w->why, w->why_size, "%s has %llu entries for %llu ledger entries",
-                STORE_MIGRATE_V1_INDEX_DB, (unsigned long long)indexed,
-                (unsigned long long)w->report->entries);
+        text_format(w->why, w->why_size, "%s has %llu entries for %llu ledger entries",
+                    STORE_MIGRATE_V1_INDEX_DB, (unsigned long long)indexed,
+                    (unsigned long long)w->report->entries);
         err = LEDGER_E_CORRUPT;
     }
     return err;
@@ -384,8 +364,8 @@ ledger_err_t store_migrate_v1_ledger(store_txn_t *txn, store_migrate_v1_head_fn 
         uint64_t entries = 0;
         err = store_count(txn, STORE_DB_LEDGER, &entries);
         if (err == LEDGER_OK && entries > 0) {
-            why_set(why, why_size, "the ledger has %llu entries but no %s index",
-                    (unsigned long long)entries, STORE_MIGRATE_V1_INDEX_DB);
+            text_format(why, why_size, "the ledger has %llu entries but no %s index",
+                        (unsigned long long)entries, STORE_MIGRATE_V1_INDEX_DB);
             err = LEDGER_E_CORRUPT;
         }
         return err;

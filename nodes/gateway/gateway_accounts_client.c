@@ -20,6 +20,8 @@
 
 #include <czmq.h>
 
+#include "gateway_actor.h"
+
 #include "clock.h"
 
 #define QUERY_ORIGIN_SUFFIX "-q"
@@ -184,15 +186,6 @@ static uint64_t service_inflight(gateway_accounts_client_t *self, void *socket,
     return wait_ms;
 }
 
-/* True when the pipe says $TERM (or breaks). */
-static bool pipe_says_stop(zsock_t *pipe)
-{
-    char *command = zstr_recv(pipe);
-    bool stop = !command || strcmp(command, "$TERM") == 0;
-    zstr_free(&command);
-    return stop;
-}
-
 static zsock_t *open_dealer(const gateway_accounts_client_t *self)
 {
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
@@ -225,7 +218,7 @@ static void actor_run(gateway_accounts_client_t *self, zsock_t *pipe, zsock_t *d
             return;
         if (rc <= 0)
             continue;
-        if ((items[0].revents & ZMQ_POLLIN) && pipe_says_stop(pipe))
+        if ((items[0].revents & ZMQ_POLLIN) && gateway_actor_pipe_says_stop(pipe))
             return;
         if (items[2].revents & ZMQ_POLLIN) {
             uint64_t counter;
@@ -246,7 +239,7 @@ static void accounts_client_actor(zsock_t *pipe, void *args)
     self->start_err = dealer ? LEDGER_OK : LEDGER_E_INVALID;
     zsock_signal(pipe, 0);
     if (!dealer) {
-        while (!pipe_says_stop(pipe))
+        while (!gateway_actor_pipe_says_stop(pipe))
             ;
         return;
     }

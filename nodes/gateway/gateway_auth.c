@@ -1,6 +1,7 @@
 /*  gateway_auth.c: the key cache, the principals' buckets and the stream
     tokens behind one mutex (contract in gateway_auth.h). */
 #include "gateway_auth.h"
+#include "clock.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -49,13 +50,6 @@ struct gateway_auth_t {
     void *on_forget_arg;
 };
 
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static uint32_t hash_text(const char *s)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
@@ -79,7 +73,7 @@ ledger_err_t gateway_auth_new(const gateway_auth_config_t *config, gateway_auth_
     c.operator_rate_per_s = or_default(c.operator_rate_per_s, GATEWAY_AUTH_OPERATOR_RATE_DEFAULT);
     c.operator_burst = or_default(c.operator_burst, GATEWAY_AUTH_OPERATOR_BURST_DEFAULT);
     if (!c.now_ms)
-        c.now_ms = monotonic_ms;
+        c.now_ms = clock_mono_ms;
     if (c.customer_rate_per_s > GATEWAY_RATELIMIT_RATE_MAX ||
         c.operator_rate_per_s > GATEWAY_RATELIMIT_RATE_MAX ||
         c.customer_burst > GATEWAY_RATELIMIT_BURST_MAX ||

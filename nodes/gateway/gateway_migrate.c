@@ -8,9 +8,9 @@
 
 #include "gateway_view_idem.h"
 
-#define IDEM_INDEX_PREFIX "idem/"
-#define IDEM_INDEX_HEAD 13 /* "idem/" + be64 created_ms */
-#define VALUE_MAX 128      /* bytes of an idempotency record, at most ~106 */
+#define IDEM_INDEX_PREFIX GATEWAY_IDEM_INDEX_PREFIX /* the age index (gateway_view_idem.h) */
+#define IDEM_INDEX_HEAD GATEWAY_IDEM_INDEX_HEAD_BYTES
+#define VALUE_MAX 128 /* bytes of an idempotency record, at most ~106 */
 
 /* One format-2 entry to rewrite. */
 typedef struct {

@@ -13,6 +13,8 @@
 
 #include <czmq.h>
 
+#include "gateway_actor.h"
+
 #include "clock.h"
 #include "gateway_events.h"
 #include "gateway_view.h"
@@ -63,22 +65,13 @@ static uint64_t prune_once(const gateway_prune_config_t *c)
     return clock_mono_ms() + (more ? GATEWAY_PRUNE_AGAIN_MS : GATEWAY_PRUNE_INTERVAL_MS);
 }
 
-/* True when the pipe says $TERM (or breaks). */
-static bool pipe_says_stop(zsock_t *pipe)
-{
-    char *command = zstr_recv(pipe);
-    bool stop = !command || strcmp(command, "$TERM") == 0;
-    zstr_free(&command);
-    return stop;
-}
-
 static void prune_actor(zsock_t *pipe, void *args)
 {
     const gateway_prune_config_t *c = args;
     zpoller_t *poller = zpoller_new(pipe, NULL);
     zsock_signal(pipe, 0);
     if (!poller) {
-        while (!pipe_says_stop(pipe))
+        while (!gateway_actor_pipe_says_stop(pipe))
             ;
         return;
     }
@@ -87,7 +80,7 @@ static void prune_actor(zsock_t *pipe, void *args)
         uint64_t now = clock_mono_ms();
         int wait_ms = next_ms > now ? (int)(next_ms - now) : 0;
         /* A signal (EINTR) only ends this wait: the actor ends on $TERM alone. */
-        if (zpoller_wait(poller, wait_ms) == pipe && pipe_says_stop(pipe))
+        if (zpoller_wait(poller, wait_ms) == pipe && gateway_actor_pipe_says_stop(pipe))
             break;
         if (clock_mono_ms() >= next_ms)
             next_ms = prune_once(c);
