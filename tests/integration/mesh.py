@@ -25,6 +25,8 @@ NODES = ("accounts", "fraud", "gateway")
 CUSTOMER_SCOPES = ["transfers:write", "transfers:read", "accounts:read", "events:read"]
 ALL_SCOPES = CUSTOMER_SCOPES + ["accounts:open", "deposits:write", "risk:read"]
 TESTER = "tester"  # the operator principal whose key every /api request carries by default
+ACCOUNT_ID = re.compile(r"[a-z0-9_-]{1,64}")  # the account-id rule (proto_account_id_valid)
+SETTLEMENT = {"GBP": "funding"}  # the settlement account of each currency
 _live = []
 
 
@@ -119,6 +121,7 @@ class Mesh:
         self.log_level = log_level
         self.fraud_rules = None
         self.key = None  # the tester's API key (ensure_key), sent on every /api request
+        self.owner_keys = {}  # account -> API key of the customer principal that owns it
         if fraud_rules is not None:
             self.fraud_rules = os.path.join(self.tmp, "fraud.rules")
             with open(self.fraud_rules, "w") as f:
@@ -181,6 +184,7 @@ class Mesh:
                 self.kill(node)
             shutil.rmtree(os.path.join(self.tmp, "data"), ignore_errors=True)
             self.key = None  # its record went with the data
+            self.owner_keys = {}
             self.pick_ports()
         raise AssertionError("the mesh did not start; see the node logs")
 
@@ -231,6 +235,23 @@ class Mesh:
         if not self.key:
             self.key = self.principal(TESTER, "operator", ALL_SCOPES)
         return True
+
+    def owner_key(self, account):
+        """The API key of the customer principal that owns `account`: the principal of the
+        account's id (the demo's accounts and those opened with open_account are owned so),
+        made with CUSTOMER_SCOPES on first use and kept for the data dir."""
+        if account not in self.owner_keys:
+            self.owner_keys[account] = self.principal(account)
+        return self.owner_keys[account]
+
+    def _key_for(self, account, api_key):
+        """`api_key` if given; else the owner's key of `account` when it is an account id (a
+        principal can be made for it), else the tester's (a request the gateway refuses)."""
+        if api_key is not None:
+            return api_key
+        if isinstance(account, str) and ACCOUNT_ID.fullmatch(account):
+            return self.owner_key(account)
+        return self.key
 
     def kill(self, node, sig=signal.SIGKILL):
         proc = self.procs.get(node)
@@ -325,13 +346,42 @@ class Mesh:
                        timeout, f"the {node} outbox to drain")
 
     def transfer(self, src, dst, amount, key=None, currency="GBP", reference=None, api_key=None):
+        """POST /api/transfers `src` -> `dst` as the owner of `src` (owner_key) unless `api_key`
+        says otherwise; `key` is the Idempotency-Key (default: a new one)."""
         body = {"from": src, "to": dst, "amount": amount, "currency": currency}
         if reference is not None:
             body["reference"] = reference
         key = key or f"k-{time.monotonic_ns()}-{os.getpid()}"
         status, payload, _ = self.request("POST", "/api/transfers", body, {"Idempotency-Key": key},
+                                          key=self._key_for(src, api_key))
+        return status, payload
+
+    def _money(self, route, account, amount, key, currency, reference, api_key):
+        body = {"account": account, "amount": amount, "currency": currency}
+        if reference is not None:
+            body["reference"] = reference
+        key = key or f"{route}-{time.monotonic_ns()}-{os.getpid()}"
+        status, payload, _ = self.request("POST", f"/api/{route}", body, {"Idempotency-Key": key},
                                           key=api_key)
         return status, payload
+
+    def deposit(self, account, amount, key=None, currency="GBP", reference=None, api_key=None):
+        """POST /api/deposits as the tester (an operator: deposits:write) unless `api_key`."""
+        return self._money("deposits", account, amount, key, currency, reference, api_key)
+
+    def withdraw(self, account, amount, key=None, currency="GBP", reference=None, api_key=None):
+        """POST /api/withdrawals as the owner of `account` unless `api_key` says otherwise."""
+        return self._money("withdrawals", account, amount, key, currency, reference,
+                           self._key_for(account, api_key))
+
+    def fund(self, account, amount, currency="GBP", timeout=20.0):
+        """Deposits `amount` into `account` as the operator and waits until it settled (asserted);
+        the settled deposit."""
+        status, t = self.deposit(account, amount, currency=currency, reference="funding")
+        assert status == 202, (status, t)
+        final = self.wait_final(t["id"], timeout)
+        assert final["status"] == "settled", final
+        return final
 
     def one_key_two_principals(self, idem_key, amount, first, second):
         """alice -> bob `amount` under Idempotency-Key `idem_key`, sent with the API key of each of
