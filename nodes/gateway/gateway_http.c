@@ -30,6 +30,7 @@
 #include "gateway_accounts_client.h"
 #include "gateway_batch.h"
 #include "gateway_guard.h"
+#include "gateway_money_api.h"
 #include "gateway_prune.h"
 #include "gateway_reply.h"
 #include "gateway_request.h"
@@ -56,6 +57,8 @@ typedef enum {
     ROUTE_TRANSFERS_BATCH,
     ROUTE_EVENTS,
     ROUTE_STREAM_TOKENS,
+    ROUTE_DEPOSITS,
+    ROUTE_WITHDRAWALS,
 } route_t;
 
 typedef enum { WAIT_NONE = 0, WAIT_SUBMIT, WAIT_QUERY } wait_t;
@@ -85,7 +88,8 @@ struct gateway_http_t {
     char node_name[PROTO_NODE_MAX + 1];
     uint32_t query_timeout_ms;
     size_t body_max_bytes;
-    uint64_t max_pending; /* admission control (config.max_pending) */
+    uint64_t max_pending;      /* admission control (config.max_pending) */
+    int64_t deposit_max_minor; /* one deposit at most (config.deposit_max_minor) */
     void (*log)(void *arg, const char *line);
     void *log_arg;
     void (*count_request)(void *arg, const char *method, const char *route, unsigned status);
@@ -110,6 +114,8 @@ static const char *route_allow(route_t route)
         return "GET, HEAD, POST";
     case ROUTE_TRANSFERS_BATCH:
     case ROUTE_STREAM_TOKENS:
+    case ROUTE_DEPOSITS:
+    case ROUTE_WITHDRAWALS:
         return "POST";
     case ROUTE_HEALTH:
     case ROUTE_EVENTS:
@@ -145,6 +151,10 @@ static const char *route_label(route_t route)
         return "/api/events";
     case ROUTE_STREAM_TOKENS:
         return "/api/stream-tokens";
+    case ROUTE_DEPOSITS:
+        return "/api/deposits";
+    case ROUTE_WITHDRAWALS:
+        return "/api/withdrawals";
     case ROUTE_NONE:
         break;
     }
@@ -179,6 +189,10 @@ static route_t route_match(const char *url, request_t *r)
         return ROUTE_EVENTS;
     if (strcmp(url, "/api/stream-tokens") == 0)
         return ROUTE_STREAM_TOKENS;
+    if (strcmp(url, "/api/deposits") == 0)
+        return ROUTE_DEPOSITS;
+    if (strcmp(url, "/api/withdrawals") == 0)
+        return ROUTE_WITHDRAWALS;
     const char *rest;
     if (strncmp(url, transfers, sizeof transfers - 1) == 0 && url[sizeof transfers - 1] == '/' &&
         url[sizeof transfers] != '\0') {
@@ -205,7 +219,10 @@ static uint32_t route_scope(route_t route, bool is_post)
     case ROUTE_TRANSFERS:
         return is_post ? GATEWAY_SCOPE_TRANSFERS_WRITE : GATEWAY_SCOPE_TRANSFERS_READ;
     case ROUTE_TRANSFERS_BATCH:
+    case ROUTE_WITHDRAWALS:
         return GATEWAY_SCOPE_TRANSFERS_WRITE;
+    case ROUTE_DEPOSITS:
+        return GATEWAY_SCOPE_DEPOSITS_WRITE;
     case ROUTE_TRANSFER:
         return GATEWAY_SCOPE_TRANSFERS_READ;
     case ROUTE_ACCOUNTS:
@@ -259,6 +276,19 @@ static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *c
 {
     enum MHD_Result answered;
     if (!gateway_transfer_api_parse(conn, r->body, r->body_len, &r->submit, &answered))
+        return answered;
+    return queue_submit(gw, conn, r);
+}
+
+/* POST /api/deposits, /api/withdrawals: a transfer with the settlement account
+   (gateway_money_api.h), queued like one. */
+static enum MHD_Result start_money(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
+{
+    gateway_money_op_t op =
+        r->route == ROUTE_DEPOSITS ? GATEWAY_MONEY_DEPOSIT : GATEWAY_MONEY_WITHDRAWAL;
+    enum MHD_Result answered;
+    if (!gateway_money_api_parse(conn, op, r->body, r->body_len, gw->deposit_max_minor, &r->submit,
+                                 &answered))
         return answered;
     return queue_submit(gw, conn, r);
 }
@@ -453,7 +483,8 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
     r->route = route_match(url, r);
     if (r->route == ROUTE_NONE)
         return serve_unrouted(gw, conn, url, method);
-    bool post_only = r->route == ROUTE_TRANSFERS_BATCH || r->route == ROUTE_STREAM_TOKENS;
+    bool post_only = r->route == ROUTE_TRANSFERS_BATCH || r->route == ROUTE_STREAM_TOKENS ||
+                     r->route == ROUTE_DEPOSITS || r->route == ROUTE_WITHDRAWALS;
     bool allowed =
         post_only
             ? r->is_post
@@ -494,6 +525,9 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
         return gateway_transfer_api_get(conn, &gw->env, r->id_too_long ? NULL : r->path_id);
     case ROUTE_TRANSFERS_BATCH:
         return start_batch(gw, conn, r);
+    case ROUTE_DEPOSITS:
+    case ROUTE_WITHDRAWALS:
+        return start_money(gw, conn, r);
     case ROUTE_STREAM_TOKENS:
         return gateway_guard_issue_stream_token(gw->auth, gw->store, conn, &r->caller);
     case ROUTE_ACCOUNTS:
@@ -690,6 +724,8 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     gw->query_timeout_ms =
         config->query_timeout_ms ? config->query_timeout_ms : GATEWAY_HTTP_QUERY_TIMEOUT_MS_DEFAULT;
     gw->max_pending = config->max_pending ? config->max_pending : GATEWAY_HTTP_MAX_PENDING_DEFAULT;
+    gw->deposit_max_minor = config->deposit_max_minor > 0 ? config->deposit_max_minor
+                                                          : GATEWAY_HTTP_DEPOSIT_MAX_DEFAULT;
     gw->body_max_bytes =
         config->body_max_bytes ? config->body_max_bytes : GATEWAY_HTTP_BODY_MAX_DEFAULT;
     gw->log = config->log;

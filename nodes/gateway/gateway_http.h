@@ -49,7 +49,8 @@
     429 rate_limited). Scopes: POST /api/transfers[/batch] transfers:write;
     GET /api/transfers* transfers:read; GET /api/accounts* accounts:read;
     POST /api/accounts accounts:open; GET /api/events and POST
-    /api/stream-tokens events:read. Idempotency keys are the caller's
+    /api/stream-tokens events:read; POST /api/deposits deposits:write; POST
+    /api/withdrawals transfers:write (gateway_money_api.h). Idempotency keys are the caller's
     principal's (gateway_view_idem.h).
 
     Routes (all JSON, Content-Type: application/json, Cache-Control: no-store):
@@ -62,6 +63,9 @@
         A replay (same Idempotency-Key, same request) answers exactly the
         original answer again (202, same body, status "pending") with the
         header `Idempotent-Replayed: true`; GET the transfer for its status now.
+      POST /api/deposits, /api/withdrawals     202 as POST /api/transfers, "kind" "deposit" or
+                                               "withdrawal": body {"account","amount",
+                                               "currency"?,"reference"?} (gateway_money_api.h)
       POST /api/transfers/batch                200
    {"results":[...],"accepted","replayed","rejected"} up to 8,190 transfers, each with its own
                                                idempotency_key and result (gateway_batch.h)
@@ -125,6 +129,7 @@
 #define GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT 30u
 #define GATEWAY_HTTP_WEB_DIR_DEFAULT "./web/dist"
 #define GATEWAY_HTTP_MAX_PENDING_DEFAULT 100000u /* undelivered transfer.requested before 503 */
+#define GATEWAY_HTTP_DEPOSIT_MAX_DEFAULT 10000000000LL /* minor units of one deposit (10^10) */
 
 typedef struct {
     store_t *store;                    /* required: the gateway's store (not owned) */
@@ -143,6 +148,7 @@ typedef struct {
     unsigned max_streams;              /* open GET /api/events streams at most; 0 = 64 */
     const char *web_dir;               /* built web app served at /; NULL = "./web/dist" */
     uint64_t max_pending;              /* admission: most undelivered transfers; 0 = 100,000 */
+    int64_t deposit_max_minor;         /* one POST /api/deposits at most; <= 0 = 10^10 */
     const gateway_tls_t *tls; /* HTTPS (gateway_tls.h; must outlive the server); NULL = HTTP */
     /*  Called when a submission is queued (and when a take leaves some
         behind), to wake the loop that commits them (gateway_http_take).

@@ -342,3 +342,29 @@ bool gateway_request_content_type_is_json(const char *value)
     char next = value[sizeof media - 1];
     return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
+
+ledger_err_t gateway_request_parse_money(const char *body, size_t len, gateway_request_money_t *out,
+                                         gateway_request_error_t *err)
+{
+    assert(out && err);
+    static const char *const known[] = {"account", "amount", "currency", "reference"};
+    gateway_request_money_t req;
+    memset(&req, 0, sizeof req);
+    json_t *root = load_object(body, len, "amount", err);
+    if (!root)
+        return LEDGER_E_INVALID;
+    bool ok = check_known_fields(root, known, sizeof known / sizeof known[0], err) &&
+              get_account_id(root, "account", req.account, sizeof req.account, err) &&
+              get_amount(root, "amount", true, 1, &req.amount_minor, err) == FIELD_SET &&
+              get_currency(root, req.currency, sizeof req.currency, err) &&
+              get_text_field(root, "reference", false, PROTO_REFERENCE_MAX, req.reference,
+                             sizeof req.reference, err) != FIELD_BAD;
+    json_decref(root);
+    if (!ok)
+        return LEDGER_E_INVALID;
+    if (!gateway_view_text_valid(req.reference))
+        return gateway_request_fail(err, 400, "invalid_field", "reference",
+                                    "reference must be text without control characters");
+    *out = req;
+    return LEDGER_OK;
+}

@@ -108,4 +108,22 @@ ledger_err_t gateway_request_parse_limit(const char *value, uint32_t default_lim
     parameters such as "; charset=utf-8" allowed). False for NULL. */
 bool gateway_request_content_type_is_json(const char *value);
 
+/* A deposit or a withdrawal, from POST /api/deposits or POST /api/withdrawals. */
+typedef struct {
+    char account[PROTO_ACCOUNT_ID_MAX + 1];  /* the customer account credited or debited */
+    int64_t amount_minor;                    /* > 0 */
+    char currency[PROTO_CURRENCY_LEN + 1];   /* 3 upper-case letters */
+    char reference[PROTO_REFERENCE_MAX + 1]; /* may be "" */
+} gateway_request_money_t;
+
+/*  Parses and validates a POST /api/deposits or /api/withdrawals body: a
+    JSON object with exactly the keys account (an account id), amount (a JSON
+    integer 1..INT64_MAX in minor units), currency (optional, default "GBP";
+    null = absent) and reference (optional, default ""), with the transfer's
+    rules for each. Errors as for transfers (400 invalid_json, unknown_field,
+    missing_field, invalid_field; a number too large for int64 is reported
+    against "amount"). */
+ledger_err_t gateway_request_parse_money(const char *body, size_t len, gateway_request_money_t *out,
+                                         gateway_request_error_t *err);
+
 #endif

@@ -89,20 +89,33 @@ static enum MHD_Result count_idempotency_key(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-/* POST /api/transfers: the Idempotency-Key header (once) and the body. */
-bool gateway_transfer_api_parse(struct MHD_Connection *conn, const char *body, size_t len,
-                                gateway_submit_job_t *job, enum MHD_Result *answered)
+bool gateway_transfer_api_parse_key(struct MHD_Connection *conn, gateway_submit_job_t *job,
+                                    enum MHD_Result *answered)
 {
     assert(conn && job && answered);
     gateway_request_error_t verr;
     header_count_t hc = {0, NULL};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, count_idempotency_key, &hc);
-    if (gateway_request_check_idempotency_key(hc.first, hc.count, &verr) ||
-        gateway_request_parse_transfer(body, len, &job->req, &verr)) {
+    if (gateway_request_check_idempotency_key(hc.first, hc.count, &verr)) {
         *answered = gateway_reply_error(conn, &verr, NULL, 0);
         return false;
     }
     snprintf(job->key, sizeof job->key, "%s", hc.first);
+    return true;
+}
+
+/* POST /api/transfers: the Idempotency-Key header (once) and the body. */
+bool gateway_transfer_api_parse(struct MHD_Connection *conn, const char *body, size_t len,
+                                gateway_submit_job_t *job, enum MHD_Result *answered)
+{
+    assert(conn && job && answered);
+    if (!gateway_transfer_api_parse_key(conn, job, answered))
+        return false;
+    gateway_request_error_t verr;
+    if (gateway_request_parse_transfer(body, len, &job->req, &verr)) {
+        *answered = gateway_reply_error(conn, &verr, NULL, 0);
+        return false;
+    }
     return true;
 }
 

@@ -48,6 +48,12 @@ enum MHD_Result gateway_transfer_api_get(struct MHD_Connection *conn,
 enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
                                           const gateway_transfer_api_env_t *env);
 
+/*  The Idempotency-Key header (sent once, gateway_request_check_idempotency_key)
+    into job->key: true. Else answers the refusal (400), stores MHD's verdict
+    in *answered, returns false. Every submission route checks it first. */
+bool gateway_transfer_api_parse_key(struct MHD_Connection *conn, gateway_submit_job_t *job,
+                                    enum MHD_Result *answered);
+
 /*  POST /api/transfers before it is queued: checks the Idempotency-Key
     header and the body (`len` bytes) into job->req and job->key: true. Else
     answers the refusal, stores MHD's verdict in *answered, returns false. */

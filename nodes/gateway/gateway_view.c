@@ -134,6 +134,8 @@ void gateway_view_write_submitted(json_out_t *out, const gateway_submit_result_t
     json_out_member_int(out, "amount", res->request.amount_minor);
     json_out_member_str(out, "currency", res->request.currency);
     json_out_member_str(out, "reference", res->request.reference);
+    json_out_member_str(out, "kind",
+                        proto_transfer_kind_name(gateway_view_record_kind(&res->request)));
     json_out_member_str(out, "created_at", clock_format_utc(res->created_ms, created_at));
     json_out_end_object(out);
 }
@@ -328,6 +330,7 @@ static ledger_err_t emit_requested(node_ctx_t *ctx, const gateway_view_record_t 
     memcpy(body->from, req->from, sizeof body->from);
     memcpy(body->to, req->to, sizeof body->to);
     body->amount_minor = req->amount_minor;
+    body->kind = gateway_view_record_kind(req);
     memcpy(body->currency, req->currency, sizeof body->currency);
     memcpy(body->reference, req->reference, sizeof body->reference);
     static const char *const peers[] = {NODE_PEER_ACCOUNTS};

@@ -415,6 +415,23 @@ ledger_err_t gateway_view_record_get(store_txn_t *txn, const char *id, gateway_v
     return gateway_view_record_decode(val, val_size, rec);
 }
 
+const char *gateway_view_record_settlement_id(const char *currency)
+{
+    assert(currency);
+    return strcmp(currency, "GBP") == 0 ? "funding" : NULL;
+}
+
+proto_transfer_kind_t gateway_view_record_kind(const gateway_transfer_request_t *req)
+{
+    assert(req);
+    const char *settlement = gateway_view_record_settlement_id(req->currency);
+    if (settlement && strcmp(req->from, settlement) == 0)
+        return PROTO_TRANSFER_KIND_DEPOSIT;
+    if (settlement && strcmp(req->to, settlement) == 0)
+        return PROTO_TRANSFER_KIND_WITHDRAWAL;
+    return PROTO_TRANSFER_KIND_TRANSFER;
+}
+
 /* Turns `obj` (record_to_json of `rec`; stolen, may be NULL) into the API form. */
 static json_t *record_api_from_json(json_t *obj, const gateway_view_record_t *rec)
 {
@@ -424,6 +441,8 @@ static json_t *record_api_from_json(json_t *obj, const gateway_view_record_t *re
     json_object_del(obj, "v");
     json_object_del(obj, "idempotency_key");
     int rc = 0;
+    rc |= json_object_set_new(
+        obj, "kind", json_string(proto_transfer_kind_name(gateway_view_record_kind(&rec->req))));
     rc |= json_object_set_new(obj, "created_at",
                               json_string(clock_format_utc(rec->created_ms, when)));
     rc |= json_object_set_new(obj, "updated_at",

@@ -1,8 +1,9 @@
 /*  gateway_request_fuzz.c: libFuzzer target for the gateway's HTTP body
     parsers, the most exposed untrusted input of the mesh.
 
-    Every input is given to both gateway_request_parse_transfer (POST
-    /api/transfers) and gateway_batch_parse (POST /api/transfers/batch), as
+    Every input is given to gateway_request_parse_transfer (POST
+    /api/transfers), gateway_batch_parse (POST /api/transfers/batch) and
+    gateway_request_parse_money (POST /api/deposits, /api/withdrawals), as
     `size` bytes without a terminating NUL (as libmicrohttpd hands a body
     over). Neither may crash, leak, read past the body or trip a sanitizer.
     What each answer must be:
@@ -74,6 +75,24 @@ static void fuzz_single(const char *body, size_t size)
         check(rc == LEDGER_E_NOMEM);
 }
 
+static void fuzz_money(const char *body, size_t size)
+{
+    gateway_request_money_t money;
+    gateway_request_error_t err;
+    memset(&err, 0, sizeof err);
+    ledger_err_t rc = gateway_request_parse_money(body, size, &money, &err);
+    if (rc == LEDGER_OK) {
+        check(proto_account_id_valid_str(money.account) && money.amount_minor > 0);
+        check(proto_currency_valid(money.currency));
+        check(terminated(money.reference, sizeof money.reference));
+        check(gateway_view_text_valid(money.reference));
+    } else if (rc == LEDGER_E_INVALID) {
+        check_error(&err, false);
+    } else {
+        check(rc == LEDGER_E_NOMEM);
+    }
+}
+
 static void fuzz_batch(const char *body, size_t size)
 {
     gateway_batch_t *batch = NULL;
@@ -115,6 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(body, data, size);
     fuzz_single(body, size);
     fuzz_batch(body, size);
+    fuzz_money(body, size);
     free(body);
     return 0;
 }

@@ -2,7 +2,8 @@
 
 Mixed good and bad items, idempotent replays within one batch and across
 batches (and against the single endpoint), the 8,190-item limit, and that the
-accepted items travel the whole saga.
+accepted items travel the whole saga. A batch is sent as the owner of its
+items' source account (mesh.owner_key).
 """
 import os
 import time
@@ -18,9 +19,10 @@ def key(tag):
 
 
 class BatchTest(MeshTest):
-    def post_batch(self, items, timeout=60):
+    def post_batch(self, items, timeout=60, owner="alice"):
         status, payload, _ = self.mesh.request("POST", "/api/transfers/batch",
-                                               {"transfers": items}, timeout=timeout)
+                                               {"transfers": items}, timeout=timeout,
+                                               key=self.mesh.owner_key(owner))
         return status, payload
 
     def test_mixed_items_each_get_their_own_result(self):
@@ -30,7 +32,7 @@ class BatchTest(MeshTest):
             {"idempotency_key": key("same"), "from": "alice", "to": "alice", "amount": 100},
             {"from": "alice", "to": "bob", "amount": 100},
             {"idempotency_key": key("real"), "from": "alice", "to": "bob", "amount": 1.5},
-            {"idempotency_key": key("ok2"), "from": "bob", "to": "carol", "amount": 200,
+            {"idempotency_key": key("ok2"), "from": "alice", "to": "carol", "amount": 200,
              "currency": "GBP", "reference": "batch"},
         ]
         status, answer = self.post_batch(items)
@@ -46,7 +48,7 @@ class BatchTest(MeshTest):
             final = self.mesh.wait_final(r["transfer"]["id"])
             self.assertEqual(final["status"], "settled", final)
         after = self.mesh.accounts()
-        self.assertEqual(after["alice"]["balance"], before["alice"]["balance"] - 100)
+        self.assertEqual(after["alice"]["balance"], before["alice"]["balance"] - 300)
         self.assertEqual(after["carol"]["balance"], before["carol"]["balance"] + 200)
 
     def test_replays_within_and_across_batches_make_one_transfer(self):
@@ -55,7 +57,7 @@ class BatchTest(MeshTest):
             {"idempotency_key": k1, "from": "alice", "to": "bob", "amount": 10},
             {"idempotency_key": k1, "from": "alice", "to": "bob", "amount": 10},
             {"idempotency_key": k1, "from": "alice", "to": "bob", "amount": 11},
-            {"idempotency_key": k2, "from": "bob", "to": "alice", "amount": 20},
+            {"idempotency_key": k2, "from": "alice", "to": "carol", "amount": 20},
         ]
         status, first = self.post_batch(items)
         self.assertEqual(status, 200, first)
@@ -70,7 +72,7 @@ class BatchTest(MeshTest):
         self.assertEqual(again["results"][0]["transfer"]["id"], tid)
         self.assertEqual(again["accepted"], 0)
 
-        # The single endpoint shares the keys.
+        # The single endpoint shares the keys (the principal's: alice's owner sends both).
         status, single = self.mesh.transfer("alice", "bob", 10, key=k1)
         self.assertEqual(status, 202, single)
         self.assertEqual(single["id"], tid)
@@ -93,11 +95,11 @@ class BatchTest(MeshTest):
         prefix = key("max")
         items = [{"idempotency_key": f"{prefix}-{i}", "from": "dave", "to": "erin-none",
                   "amount": 1} for i in range(BATCH_MAX + 1)]
-        status, answer = self.post_batch(items)
+        status, answer = self.post_batch(items, owner="dave")
         self.assertEqual(status, 413, answer)
         self.assertEqual(answer["error"]["code"], "batch_too_large")
 
-        status, answer = self.post_batch(items[:BATCH_MAX], timeout=120)
+        status, answer = self.post_batch(items[:BATCH_MAX], timeout=120, owner="dave")
         self.assertEqual(status, 200, answer)
         self.assertEqual(answer["accepted"], BATCH_MAX)
         self.assertEqual(len(answer["results"]), BATCH_MAX)

@@ -1,0 +1,1 @@
+ledger_unit_test(gateway_money_api_test gateway_money_api_test.c ledger_gateway PkgConfig::CZMQ)
