@@ -74,6 +74,8 @@ typedef struct {
     wait_t wait;
     gateway_submit_job_t submit;
     gateway_accounts_query_t query;
+    char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* POST /api/accounts: the owner named */
+    gateway_account_api_own_t *own;       /* a customer's GET /api/accounts */
     gateway_auth_caller_t
         caller; /* who sent it (gateway_guard_check), for every route but health */
 } request_t;
@@ -301,6 +303,9 @@ void gateway_http_finish_taken(gateway_http_t *self, ledger_err_t err)
 
 /* --- /api/accounts*: hand-off to the accounts client ---------------------- */
 
+static enum MHD_Result send_query(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r,
+                                  const proto_query_t *q);
+
 static enum MHD_Result start_query(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     gateway_account_api_request_t req = {
@@ -312,14 +317,24 @@ static enum MHD_Result start_query(gateway_http_t *gw, struct MHD_Connection *co
         .id_too_long = r->id_too_long,
         .body = r->body,
         .body_len = r->body_len,
+        .store = gw->store,
+        .caller = &r->caller,
+        .owner_out = r->owner,
+        .own_out = &r->own,
     };
     proto_query_t q;
     enum MHD_Result answered;
     if (!gateway_account_api_build_query(conn, &req, &q, &answered))
         return answered;
+    return send_query(gw, conn, r, &q);
+}
+
+/* Hands query `q` to the accounts client; suspends the connection until it is answered. */
+static enum MHD_Result send_query(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r,
+                                  const proto_query_t *q)
+{
     char why[PROTO_REASON_MAX + 1] = "";
-    ledger_err_t err =
-        gateway_accounts_client_prepare(gw->accounts, &r->query, &q, why, sizeof why);
+    ledger_err_t err = gateway_accounts_client_prepare(gw->accounts, &r->query, q, why, sizeof why);
     if (err == LEDGER_E_INVALID)
         return gateway_reply_errorf(conn, MHD_HTTP_BAD_REQUEST, "invalid_field", NULL, "%s", why);
     if (err)
@@ -354,6 +369,7 @@ static void request_free(request_t *r)
     free(r->body);
     gateway_batch_destroy(&r->submit.batch);
     gateway_accounts_client_query_release(&r->query);
+    gateway_account_api_own_free(&r->own);
     free(r);
 }
 
@@ -516,6 +532,18 @@ static enum MHD_Result on_resumed(gateway_http_t *gw, struct MHD_Connection *con
                    : MHD_YES;
     if (!gateway_accounts_client_query_done(gw->accounts, &r->query))
         return MHD_YES;
+    enum MHD_Result answered;
+    if (r->own) { /* a customer's list: one GET query per account it owns */
+        proto_query_t q;
+        if (!gateway_account_api_own_next(conn, r->own, &r->query, gw->query_timeout_ms, &q,
+                                          &answered))
+            return answered;
+        gateway_accounts_client_query_release(&r->query);
+        return send_query(gw, conn, r, &q);
+    }
+    if (r->is_post &&
+        !gateway_account_api_record_owner(conn, gw->store, &r->query, r->owner, &answered))
+        return answered;
     return gateway_account_api_answer(conn, &r->query, r->path_id, gw->query_timeout_ms, gw->log,
                                       gw->log_arg);
 }
