@@ -59,6 +59,7 @@ static ledger_err_t seed_chunk(store_txn_t *txn, void *arg)
                  s->first + i);
         snprintf(q.body.query.name, sizeof q.body.query.name, "Bench %" PRIu32, s->first + i);
         snprintf(q.body.query.currency, sizeof q.body.query.currency, "GBP");
+        memcpy(q.body.query.owner, q.body.query.account, sizeof q.body.query.owner);
         q.body.query.amount_minor = s->deposit_minor;
         err = accounts_query(&s->ctx, &q, &reply);
         if (!err && reply.body.account_reply.status != 201 &&

@@ -72,7 +72,8 @@ static bool transfer_equal(const proto_transfer_t *a, const proto_transfer_t *b)
 {
     return STR_EQ(a->transfer, b->transfer) && STR_EQ(a->from, b->from) && STR_EQ(a->to, b->to) &&
            a->amount_minor == b->amount_minor && STR_EQ(a->currency, b->currency) &&
-           STR_EQ(a->reference, b->reference);
+           STR_EQ(a->reference, b->reference) && STR_EQ(a->principal, b->principal) &&
+           a->kind == b->kind;
 }
 
 static bool verdict_equal(const proto_verdict_t *a, const proto_verdict_t *b)
@@ -89,8 +90,9 @@ static bool verdict_equal(const proto_verdict_t *a, const proto_verdict_t *b)
 static bool query_equal(const proto_query_t *a, const proto_query_t *b)
 {
     return a->op == b->op && STR_EQ(a->account, b->account) && STR_EQ(a->name, b->name) &&
-           STR_EQ(a->currency, b->currency) && a->amount_minor == b->amount_minor &&
-           a->cursor == b->cursor && STR_EQ(a->after, b->after) && a->limit == b->limit;
+           STR_EQ(a->currency, b->currency) && STR_EQ(a->owner, b->owner) &&
+           a->amount_minor == b->amount_minor && a->cursor == b->cursor &&
+           STR_EQ(a->after, b->after) && a->limit == b->limit;
 }
 
 static bool account_reply_equal(const proto_account_reply_t *a, const proto_account_reply_t *b)
@@ -103,7 +105,8 @@ static bool account_reply_equal(const proto_account_reply_t *a, const proto_acco
         const proto_account_t *x = &a->accounts[i], *y = &b->accounts[i];
         if (!STR_EQ(x->id, y->id) || !STR_EQ(x->name, y->name) ||
             !STR_EQ(x->currency, y->currency) || x->balance_minor != y->balance_minor ||
-            x->held_minor != y->held_minor || x->funding != y->funding)
+            x->held_minor != y->held_minor || x->settlement != y->settlement ||
+            !STR_EQ(x->owner, y->owner))
             return false;
     }
     for (uint32_t i = 0; i < a->entry_count; i++) {

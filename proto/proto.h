@@ -28,7 +28,9 @@
 
     Rules beyond the limits above (proto/README.md has the full table):
     every map has exactly its documented keys (no extra, none missing, none
-    twice; "may be empty" fields are present as ""); strings are msgpack str,
+    twice; "may be empty" fields are present as ""), except that an optional
+    key (a transfer body's principal and kind) may be absent and then reads
+    as its zero value; strings are msgpack str,
     valid UTF-8, without NUL; ids and account/transfer ids have no control
     characters; code fields are [a-z0-9_]; saga messages (transfer.*, funds.*,
     fraud.*) have a non-empty corr equal to body.transfer; account.query
@@ -84,8 +86,27 @@ const char *proto_type_name(proto_type_t type);
 /* Type for a wire name; LEDGER_E_UNKNOWN_TYPE if none. `name` need not be NUL-terminated. */
 ledger_err_t proto_type_from_name(const char *name, size_t len, proto_type_t *type_out);
 
+/* What a transfer does (the `kind` key of a transfer body). A deposit comes
+   from the settlement account of its currency, a withdrawal goes to it, a
+   transfer touches none (the accounts node declines invalid_kind otherwise). */
+typedef enum {
+    PROTO_TRANSFER_KIND_TRANSFER = 0, /* "transfer": also what a body without `kind` means */
+    PROTO_TRANSFER_KIND_DEPOSIT,      /* "deposit" */
+    PROTO_TRANSFER_KIND_WITHDRAWAL,   /* "withdrawal" */
+    PROTO_TRANSFER_KIND__COUNT
+} proto_transfer_kind_t;
+
+/* Wire name of a kind ("transfer", "deposit", "withdrawal"); NULL for an invalid value. */
+const char *proto_transfer_kind_name(proto_transfer_kind_t kind);
+/* Kind for the wire name name[0..len); LEDGER_E_INVALID if none (kind_out untouched). */
+ledger_err_t proto_transfer_kind_from_name(const char *name, size_t len,
+                                           proto_transfer_kind_t *kind_out);
+
 /* transfer.requested, funds.reserved, transfer.settled:
-   body {transfer, from, to, amount_minor, currency, reference} */
+   body {transfer, from, to, amount_minor, currency, reference, principal, kind}.
+   principal and kind are optional keys: the encoder always writes them, the
+   decoder reads a body without them (written before they existed, e.g. still
+   in an outbox across an upgrade) as principal "" and kind transfer. */
 typedef struct {
     char transfer[PROTO_TRANSFER_ID_MAX + 1];
     char from[PROTO_ACCOUNT_ID_MAX + 1];
@@ -93,6 +114,10 @@ typedef struct {
     int64_t amount_minor; /* > 0 */
     char currency[PROTO_CURRENCY_LEN + 1];
     char reference[PROTO_REFERENCE_MAX + 1]; /* may be "" */
+    /* the principal that asked (account-id rule); "" only for a message from before
+       principals, which the accounts node declines forbidden_account */
+    char principal[PROTO_ACCOUNT_ID_MAX + 1];
+    proto_transfer_kind_t kind;
 } proto_transfer_t;
 
 /* fraud.approved, fraud.rejected, transfer.rejected_fraud:
@@ -105,8 +130,22 @@ typedef struct {
     char reason[PROTO_REASON_MAX + 1];
 } proto_verdict_t;
 
-/* transfer.declined: body {transfer, code, reason}.
-   code: insufficient_funds, unknown_account, currency_mismatch, same_account, ... */
+/* transfer.declined: body {transfer, code, reason}. code: one of the
+   PROTO_DECLINE_* below (what each means: proto/README.md). */
+#define PROTO_DECLINE_UNKNOWN_ACCOUNT "unknown_account"
+#define PROTO_DECLINE_SAME_ACCOUNT "same_account"
+#define PROTO_DECLINE_CURRENCY_MISMATCH "currency_mismatch"
+#define PROTO_DECLINE_INSUFFICIENT_FUNDS "insufficient_funds"
+#define PROTO_DECLINE_AMOUNT_OVERFLOW "amount_overflow"
+#define PROTO_DECLINE_INVALID_AMOUNT "invalid_amount"
+/* the principal does not own `from` (transfer, withdrawal), or is "" */
+#define PROTO_DECLINE_FORBIDDEN_ACCOUNT "forbidden_account"
+/* the kind does not match the accounts (settlement account on the wrong side, or none) */
+#define PROTO_DECLINE_INVALID_KIND "invalid_kind"
+/* a deposit would take the settlement account below -settlement_limit */
+#define PROTO_DECLINE_SETTLEMENT_LIMIT "settlement_limit"
+/* a deposit over deposit_max */
+#define PROTO_DECLINE_DEPOSIT_TOO_LARGE "deposit_too_large"
 typedef struct {
     char transfer[PROTO_TRANSFER_ID_MAX + 1];
     char code[PROTO_CODE_MAX + 1];
@@ -125,19 +164,21 @@ typedef enum {
     PROTO_QUERY_LIST = 1, /* "list": accounts, ordered by id, from cursor */
     PROTO_QUERY_GET,      /* "get": one account */
     PROTO_QUERY_LEDGER,   /* "ledger": one account's ledger entries, newest first, before cursor */
-    PROTO_QUERY_OPEN,     /* "open": open an account with an opening deposit (idempotent by id) */
+    PROTO_QUERY_OPEN,     /* "open": open an account for its owner (idempotent by id) */
 } proto_query_op_t;
 
-/* account.query: body {op, account, cursor, limit, name, currency, amount_minor}.
+/* account.query: body {op, account, cursor, limit, name, currency, owner, amount_minor}.
    op list: cursor = account id to start after ("" = first), limit 1..PROTO_PAGE_MAX.
    op get: account. op ledger: account, cursor = 0 (newest) or the seq of one of the account's
    entries, the page starts before it (another seq: 400 invalid_cursor), limit.
-   op open: account, name, currency, amount_minor >= 0 (opening deposit). */
+   op open: account, name, currency, owner (principal id, account-id rule),
+   amount_minor >= 0 (opening deposit). */
 typedef struct {
     proto_query_op_t op;
     char account[PROTO_ACCOUNT_ID_MAX + 1];
     char name[PROTO_NAME_MAX + 1];
     char currency[PROTO_CURRENCY_LEN + 1];
+    char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* open op */
     int64_t amount_minor;
     uint64_t cursor;                      /* ledger op */
     char after[PROTO_ACCOUNT_ID_MAX + 1]; /* list op */
@@ -151,7 +192,8 @@ typedef struct {
     char currency[PROTO_CURRENCY_LEN + 1];
     int64_t balance_minor;
     int64_t held_minor;
-    bool funding; /* the funding account that opening deposits are drawn from */
+    bool settlement;                      /* the settlement account of its currency */
+    char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* principal id; "" for a settlement account */
 } proto_account_t;
 
 /* One ledger entry in a reply. */

@@ -118,6 +118,22 @@ static ledger_err_t check_id(proto_ctx_t *c, const char *field, const char *s, b
 
 #define FIELD_STR(c, name, buf, req, kind) check_str((c), (name), (buf), sizeof(buf), (req), (kind))
 
+/* A principal id (the account-id rule, proto_account_id_valid); "" unless `required`. */
+static ledger_err_t check_principal(proto_ctx_t *c, const char *field,
+                                    const char s[PROTO_ACCOUNT_ID_MAX + 1], bool required)
+{
+    size_t n = strnlen(s, PROTO_ACCOUNT_ID_MAX + 1);
+    if (n > PROTO_ACCOUNT_ID_MAX)
+        return proto_reason_fail(c, LEDGER_E_DECODE, field, "longer than %d bytes",
+                                 PROTO_ACCOUNT_ID_MAX);
+    if (n == 0 && !required)
+        return LEDGER_OK;
+    if (!proto_account_id_valid(s, n))
+        return proto_reason_fail(c, LEDGER_E_INVALID, field,
+                                 "must be a principal id [a-z0-9_-]{1,%d}", PROTO_ACCOUNT_ID_MAX);
+    return LEDGER_OK;
+}
+
 /* Saga bodies carry the transfer id twice (corr and body.transfer): they must agree. */
 static ledger_err_t check_transfer_id(proto_ctx_t *c, const proto_msg_t *m,
                                       const char transfer[PROTO_TRANSFER_ID_MAX + 1])
@@ -139,6 +155,11 @@ static ledger_err_t check_transfer(proto_ctx_t *c, const proto_msg_t *m)
                                  b->amount_minor);
     PROTO_CHECK(check_currency(c, "currency", b->currency));
     PROTO_CHECK(FIELD_STR(c, "reference", b->reference, false, STR_TEXT));
+    /* "" only in a body from before principals: the accounts node declines it */
+    PROTO_CHECK(check_principal(c, "principal", b->principal, false));
+    if (!proto_transfer_kind_name(b->kind))
+        return proto_reason_fail(c, LEDGER_E_INVALID, "kind", "unknown transfer kind %d",
+                                 (int)b->kind);
     return LEDGER_OK;
 }
 
@@ -222,6 +243,11 @@ static ledger_err_t check_query(proto_ctx_t *c, const proto_msg_t *m)
     else if (b->currency[0] != '\0')
         return unused(c, "currency", op);
 
+    if (query_carries(b->op, PROTO_QUERY_KEY_OWNER))
+        PROTO_CHECK(check_principal(c, "owner", b->owner, true));
+    else if (b->owner[0] != '\0')
+        return unused(c, "owner", op);
+
     if (query_carries(b->op, PROTO_QUERY_KEY_AMOUNT_MINOR)) {
         if (b->amount_minor < 0)
             return proto_reason_fail(c, LEDGER_E_INVALID, "amount_minor",
@@ -253,6 +279,7 @@ static ledger_err_t check_account(proto_ctx_t *c, const proto_account_t *a)
     PROTO_CHECK(FIELD_STR(c, "id", a->id, true, STR_IDENT));
     PROTO_CHECK(FIELD_STR(c, "name", a->name, false, STR_TEXT));
     PROTO_CHECK(check_currency(c, "currency", a->currency));
+    PROTO_CHECK(check_principal(c, "owner", a->owner, false));
     return LEDGER_OK;
 }
 

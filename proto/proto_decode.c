@@ -204,12 +204,13 @@ static ledger_err_t map_collect(proto_ctx_t *c, const char *field, const msgpack
     return LEDGER_OK;
 }
 
-/* Every key `variant` carries must be present, and no other. */
+/* Every key `variant` carries must be present (an optional one may be missing), and no other. */
 static ledger_err_t map_require(proto_ctx_t *c, const map_read_t *r, unsigned variant,
                                 const char *extra_why)
 {
     uint32_t required = proto_fields_carried(r->table, variant);
-    uint32_t wrong = required ^ r->present;
+    uint32_t missing_ok = required & proto_fields_optional(r->table) & ~r->present;
+    uint32_t wrong = (required ^ r->present) & ~missing_ok;
     if (wrong == 0)
         return LEDGER_OK;
     /* the first key in table order that is missing or should not be there */
@@ -319,9 +320,25 @@ static ledger_err_t read_cursor(proto_ctx_t *c, const msgpack_object *o, proto_q
     return get_uint(c, "cursor", o, &b->cursor);
 }
 
+/* A transfer's kind: one of the names of proto_transfer_kind_name. */
+static ledger_err_t read_kind(proto_ctx_t *c, const msgpack_object *o, proto_transfer_t *b)
+{
+    if (o->type != MSGPACK_OBJECT_STR)
+        return proto_reason_fail(c, LEDGER_E_DECODE, "kind", "must be a str, got %s",
+                                 obj_type_name(o->type));
+    if (proto_transfer_kind_from_name(o->via.str.ptr, o->via.str.size, &b->kind) != LEDGER_OK)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "kind",
+                                 "unknown transfer kind (transfer, deposit, withdrawal)");
+    return LEDGER_OK;
+}
+
 static ledger_err_t read_body_own(proto_ctx_t *c, const map_read_t *r, unsigned slot, void *base)
 {
     const msgpack_object *o = r->slots[slot];
+    if (r->table == &proto_transfer_table) {
+        assert(slot == PROTO_TRANSFER_KEY_KIND);
+        return read_kind(c, o, base);
+    }
     if (r->table == &proto_verdict_table) {
         assert(slot == PROTO_VERDICT_RULES);
         return read_rules(c, o, base);

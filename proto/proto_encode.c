@@ -123,6 +123,10 @@ static int pack_map(msgpack_packer *pk, const proto_table_t *table, unsigned var
 static int pack_body_own(msgpack_packer *pk, const proto_table_t *table, unsigned slot,
                          const void *base)
 {
+    if (table == &proto_transfer_table) {
+        assert(slot == PROTO_TRANSFER_KEY_KIND);
+        return pack_str(pk, proto_transfer_kind_name(((const proto_transfer_t *)base)->kind));
+    }
     if (table == &proto_verdict_table) {
         assert(slot == PROTO_VERDICT_RULES);
         const proto_verdict_t *b = base;

@@ -21,14 +21,26 @@
 /* Key `name` stored in `member` of `type` as a `kind`, carried by the variants in `carried_by`. */
 #define FIELD_AS(name, type, member, kind, carried_by)                                             \
     {                                                                                              \
-        name, KEY_LEN(name), kind, offsetof(type, member), MEMBER_SIZE(type, member), carried_by   \
+        name, KEY_LEN(name), kind, offsetof(type, member), MEMBER_SIZE(type, member), carried_by,  \
+            false                                                                                  \
+    }
+/* Key `member` of `type` that every message writes and a reader may miss (then zero). */
+#define FIELD_OPTIONAL(type, member, kind)                                                         \
+    {                                                                                              \
+#member, KEY_LEN(#member), PROTO_FIELD_##kind, offsetof(type, member),                     \
+            MEMBER_SIZE(type, member), EVERY_VARIANT, true                                         \
     }
 /* Key `member` of `type`, carried by every message of the map. */
 #define FIELD(type, member, kind) FIELD_AS(#member, type, member, PROTO_FIELD_##kind, EVERY_VARIANT)
 /* Key `name` whose value the map's own code reads and writes. */
 #define FIELD_OWN(name, carried_by)                                                                \
     {                                                                                              \
-        name, KEY_LEN(name), PROTO_FIELD_OWN, 0, 0, carried_by                                     \
+        name, KEY_LEN(name), PROTO_FIELD_OWN, 0, 0, carried_by, false                              \
+    }
+/* An optional key (see FIELD_OPTIONAL) whose value the map's own code reads and writes. */
+#define FIELD_OWN_OPTIONAL(name)                                                                   \
+    {                                                                                              \
+        name, KEY_LEN(name), PROTO_FIELD_OWN, 0, 0, EVERY_VARIANT, true                            \
     }
 
 /* A table of `fields`, with the set of all its keys. */
@@ -51,12 +63,18 @@ static const proto_field_t envelope_fields[] = {
 };
 _Static_assert(PROTO_ARRAY_LEN(envelope_fields) == PROTO_ENVELOPE__COUNT, "a slot per key");
 
+/* principal and kind came with ownership (issue 18): a body from before has neither. */
 static const proto_field_t transfer_fields[] = {
-    FIELD(proto_transfer_t, transfer, STR), FIELD(proto_transfer_t, from, STR),
-    FIELD(proto_transfer_t, to, STR),       FIELD(proto_transfer_t, amount_minor, INT64),
-    FIELD(proto_transfer_t, currency, STR), FIELD(proto_transfer_t, reference, STR),
+    [PROTO_TRANSFER_KEY_TRANSFER] = FIELD(proto_transfer_t, transfer, STR),
+    [PROTO_TRANSFER_KEY_FROM] = FIELD(proto_transfer_t, from, STR),
+    [PROTO_TRANSFER_KEY_TO] = FIELD(proto_transfer_t, to, STR),
+    [PROTO_TRANSFER_KEY_AMOUNT_MINOR] = FIELD(proto_transfer_t, amount_minor, INT64),
+    [PROTO_TRANSFER_KEY_CURRENCY] = FIELD(proto_transfer_t, currency, STR),
+    [PROTO_TRANSFER_KEY_REFERENCE] = FIELD(proto_transfer_t, reference, STR),
+    [PROTO_TRANSFER_KEY_PRINCIPAL] = FIELD_OPTIONAL(proto_transfer_t, principal, STR),
+    [PROTO_TRANSFER_KEY_KIND] = FIELD_OWN_OPTIONAL("kind"),
 };
-FITS(transfer_fields);
+_Static_assert(PROTO_ARRAY_LEN(transfer_fields) == PROTO_TRANSFER_KEY__COUNT, "a slot per key");
 
 static const proto_field_t verdict_fields[] = {
     [PROTO_VERDICT_TRANSFER] = FIELD(proto_verdict_t, transfer, STR),
@@ -95,6 +113,7 @@ static const proto_field_t query_fields[] = {
     [PROTO_QUERY_KEY_NAME] = FIELD_AS("name", proto_query_t, name, PROTO_FIELD_STR, OP(OPEN)),
     [PROTO_QUERY_KEY_CURRENCY] =
         FIELD_AS("currency", proto_query_t, currency, PROTO_FIELD_STR, OP(OPEN)),
+    [PROTO_QUERY_KEY_OWNER] = FIELD_AS("owner", proto_query_t, owner, PROTO_FIELD_STR, OP(OPEN)),
     [PROTO_QUERY_KEY_AMOUNT_MINOR] =
         FIELD_AS("amount_minor", proto_query_t, amount_minor, PROTO_FIELD_INT64, OP(OPEN)),
 };
@@ -114,7 +133,8 @@ _Static_assert(PROTO_ARRAY_LEN(account_reply_fields) == PROTO_ACCOUNT_REPLY__COU
 static const proto_field_t account_fields[] = {
     FIELD(proto_account_t, id, STR),           FIELD(proto_account_t, name, STR),
     FIELD(proto_account_t, currency, STR),     FIELD(proto_account_t, balance_minor, INT64),
-    FIELD(proto_account_t, held_minor, INT64), FIELD(proto_account_t, funding, BOOL),
+    FIELD(proto_account_t, held_minor, INT64), FIELD(proto_account_t, settlement, BOOL),
+    FIELD(proto_account_t, owner, STR),
 };
 FITS(account_fields);
 
@@ -151,6 +171,16 @@ uint32_t proto_fields_carried(const proto_table_t *table, unsigned variant)
         if (carried_by == 0 || (carried_by & (1u << variant)))
             keys |= 1u << i;
     }
+    return keys;
+}
+
+uint32_t proto_fields_optional(const proto_table_t *table)
+{
+    assert(table && table->count <= PROTO_FIELDS_MAX);
+    uint32_t keys = 0;
+    for (unsigned i = 0; i < table->count; i++)
+        if (table->fields[i].optional)
+            keys |= 1u << i;
     return keys;
 }
 

@@ -101,7 +101,10 @@ typedef enum {
 
 /* One key of a map. `carried_by` is 0 when every message with this map
    carries the key, else the set of variants (bit 1 << variant: the query op
-   of an account.query, the type of an ack/nack) that carry it. */
+   of an account.query, the type of an ack/nack) that carry it. An `optional`
+   key is always written, but a map read without it is accepted: its value
+   stays zero (the struct is zeroed before decoding). Keys added to a map that
+   can be stored (an outbox across an upgrade) are optional. */
 typedef struct {
     const char *name;
     uint32_t name_len;
@@ -109,6 +112,7 @@ typedef struct {
     size_t offset; /* of the value in the map's struct (not for OWN) */
     size_t size;   /* of the value in the map's struct (not for OWN) */
     uint32_t carried_by;
+    bool optional;
 } proto_field_t;
 
 /* A map: its keys in wire order (at most PROTO_FIELDS_MAX). */
@@ -136,6 +140,18 @@ enum {
     PROTO_ENVELOPE_BODY,
     PROTO_ENVELOPE__COUNT
 };
+/* transfer.requested, funds.reserved, transfer.settled: proto_transfer_t. */
+enum {
+    PROTO_TRANSFER_KEY_TRANSFER,
+    PROTO_TRANSFER_KEY_FROM,
+    PROTO_TRANSFER_KEY_TO,
+    PROTO_TRANSFER_KEY_AMOUNT_MINOR,
+    PROTO_TRANSFER_KEY_CURRENCY,
+    PROTO_TRANSFER_KEY_REFERENCE,
+    PROTO_TRANSFER_KEY_PRINCIPAL, /* optional */
+    PROTO_TRANSFER_KEY_KIND,      /* optional; its name, by proto_transfer_kind_name */
+    PROTO_TRANSFER_KEY__COUNT
+};
 /* fraud.approved, fraud.rejected, transfer.rejected_fraud: proto_verdict_t. */
 enum { PROTO_VERDICT_TRANSFER, PROTO_VERDICT_RULES, PROTO_VERDICT_REASON, PROTO_VERDICT__COUNT };
 /* account.query: proto_query_t; variants are the ops. */
@@ -146,6 +162,7 @@ enum {
     PROTO_QUERY_KEY_LIMIT,
     PROTO_QUERY_KEY_NAME,
     PROTO_QUERY_KEY_CURRENCY,
+    PROTO_QUERY_KEY_OWNER,
     PROTO_QUERY_KEY_AMOUNT_MINOR,
     PROTO_QUERY_KEY__COUNT
 };
@@ -173,6 +190,8 @@ extern const proto_table_t proto_row_table;           /* proto_ledger_row_t (rep
 /* The keys (bit i for fields[i]) that a message of `variant` carries:
    table->all_keys for PROTO_VARIANT_NONE. */
 uint32_t proto_fields_carried(const proto_table_t *table, unsigned variant);
+/* The optional keys of `table` (bit i for fields[i]). */
+uint32_t proto_fields_optional(const proto_table_t *table);
 /* The table of the body of `type`; NULL for an invalid type. */
 const proto_table_t *proto_fields_body(proto_type_t type);
 /* The variant of the body of `msg` that selects its keys (PROTO_VARIANT_NONE if it has none). */

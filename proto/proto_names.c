@@ -1,8 +1,8 @@
 /*  proto_names.c: the names on the wire.
 
     Message type names ("transfer.requested", ...), query op names ("list",
-    ...), and message ids "<origin>/<seq>" with the rule for a node's name.
-    Pure functions over constant tables: thread-safe.
+    ...), transfer kinds ("transfer", "deposit", "withdrawal"), and message ids "<origin>/<seq>"
+   with the rule for a node's name. Pure functions over constant tables: thread-safe.
 */
 #include <assert.h>
 #include <string.h>
@@ -32,6 +32,36 @@ static const char *const op_names[] = {
     [PROTO_QUERY_OPEN] = "open",
 };
 _Static_assert(PROTO_ARRAY_LEN(op_names) == PROTO_QUERY_OP__COUNT, "a name for every query op");
+
+static const char *const kind_names[] = {
+    [PROTO_TRANSFER_KIND_TRANSFER] = "transfer",
+    [PROTO_TRANSFER_KIND_DEPOSIT] = "deposit",
+    [PROTO_TRANSFER_KIND_WITHDRAWAL] = "withdrawal",
+};
+_Static_assert(PROTO_ARRAY_LEN(kind_names) == PROTO_TRANSFER_KIND__COUNT,
+               "a name for every transfer kind");
+
+const char *proto_transfer_kind_name(proto_transfer_kind_t kind)
+{
+    if ((unsigned)kind >= PROTO_TRANSFER_KIND__COUNT)
+        return NULL;
+    return kind_names[kind];
+}
+
+ledger_err_t proto_transfer_kind_from_name(const char *name, size_t len,
+                                           proto_transfer_kind_t *kind_out)
+{
+    assert(kind_out);
+    if (!name)
+        return LEDGER_E_INVALID;
+    for (unsigned k = 0; k < PROTO_TRANSFER_KIND__COUNT; k++) {
+        if (strlen(kind_names[k]) == len && memcmp(kind_names[k], name, len) == 0) {
+            *kind_out = (proto_transfer_kind_t)k;
+            return LEDGER_OK;
+        }
+    }
+    return LEDGER_E_INVALID;
+}
 
 const char *proto_type_name(proto_type_t type)
 {

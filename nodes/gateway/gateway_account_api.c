@@ -77,6 +77,8 @@ static bool build_open(struct MHD_Connection *conn, const gateway_account_api_re
     memcpy(q->account, open.id, sizeof q->account);
     memcpy(q->name, open.name, sizeof q->name);
     memcpy(q->currency, open.currency, sizeof q->currency);
+    /* until the body names an owner: the upgrade rule, an account is owned by its id */
+    memcpy(q->owner, open.id, sizeof q->owner);
     q->amount_minor = open.opening_balance_minor;
     return true;
 }
@@ -226,7 +228,8 @@ static json_t *account_json(const proto_account_t *a)
     return json_pack("{s:o, s:o, s:o, s:I, s:I, s:o, s:b}", "id", gateway_reply_string(a->id),
                      "name", gateway_reply_string(a->name), "currency",
                      gateway_reply_string(a->currency), "balance", (json_int_t)a->balance_minor,
-                     "held", (json_int_t)a->held_minor, "available", avail, "funding", a->funding);
+                     "held", (json_int_t)a->held_minor, "available", avail, "funding",
+                     a->settlement);
 }
 
 static json_t *ledger_row_json(const proto_ledger_row_t *e)

@@ -19,11 +19,11 @@ static void test_open_moves_the_deposit_from_funding(void **state)
     assert_string_equal(b->accounts[0].name, "Dave Brown");
     assert_string_equal(b->accounts[0].currency, "GBP");
     assert_int_equal(b->accounts[0].balance_minor, 5000);
-    assert_false(b->accounts[0].funding);
+    assert_false(b->accounts[0].settlement);
     proto_msg_release(&r);
 
     proto_account_t funding = account(fx, "funding");
-    assert_true(funding.funding);
+    assert_true(funding.settlement);
     assert_int_equal(funding.balance_minor, -(ALICE_DEPOSIT + BOB_DEPOSIT + 5000));
     assert_int_equal(ledger_len(fx), ledger_before + 2);
     store_ledger_entry_t f = newest_entry(fx, "funding"), d = newest_entry(fx, "dave");
@@ -122,7 +122,7 @@ static void test_ensure_funding_is_idempotent(void **state)
     assert_memory_equal(&before, &after, sizeof before);
     assert_string_equal(after.name, "Funding (opening deposits)");
     assert_string_equal(after.currency, "GBP");
-    assert_true(after.funding);
+    assert_true(after.settlement);
     assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 1);
     assert_int_equal(ledger_len(fx), 0);
 }

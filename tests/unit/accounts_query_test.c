@@ -47,7 +47,7 @@ static void test_list_pages_in_id_order(void **state)
             assert_string_equal(b->next, "carol");
         } else {
             assert_int_equal(b->account_count, 1);
-            assert_true(b->accounts[0].funding);
+            assert_true(b->accounts[0].settlement);
             assert_string_equal(b->next, "");
         }
         proto_msg_release(&r);

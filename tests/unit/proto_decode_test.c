@@ -24,7 +24,7 @@ static const char *const body_fields[S__COUNT][9] = {
     [S_QUERY_LIST] = {"op", "cursor", "limit"},
     [S_QUERY_GET] = {"op", "account"},
     [S_QUERY_LEDGER] = {"op", "account", "cursor", "limit"},
-    [S_QUERY_OPEN] = {"op", "account", "name", "currency", "amount_minor"},
+    [S_QUERY_OPEN] = {"op", "account", "name", "currency", "owner", "amount_minor"},
     [S_REPLY] = {"status", "code", "reason", "accounts", "entries", "next"},
 };
 
@@ -64,7 +64,8 @@ static void test_missing_fields_of_reply_items_are_rejected(void **state)
                                         "body.accounts.0.currency",
                                         "body.accounts.0.balance_minor",
                                         "body.accounts.0.held_minor",
-                                        "body.accounts.0.funding",
+                                        "body.accounts.0.settlement",
+                                        "body.accounts.0.owner",
                                         "body.entries.1.seq",
                                         "body.entries.1.account",
                                         "body.entries.1.transfer",
@@ -248,7 +249,7 @@ static void test_wrong_typed_body_fields_are_rejected(void **state)
         {S_REPLY, "body.accounts", o_map0()},
         {S_REPLY, "body.entries", o_nil()},
         {S_REPLY, "body.accounts.0", o_arr0()},
-        {S_REPLY, "body.accounts.0.funding", o_uint(1)},
+        {S_REPLY, "body.accounts.0.settlement", o_uint(1)},
         {S_REPLY, "body.accounts.0.balance_minor", o_float(1.0)},
         {S_REPLY, "body.entries.0.seq", o_int(-1)},
         {S_REPLY, "body.entries.0.ts_ms", o_str("0")},
@@ -658,8 +659,8 @@ static void test_random_token_soup_never_crashes(void **state)
         "\xa8"
         "currency",
         "\xa2id",
-        "\xa7"
-        "funding",
+        "\xaa"
+        "settlement",
         "\xa3seq",
         "\xa4kind",
         "\xa4hold",

@@ -34,13 +34,15 @@ static proto_account_t sample_accounts[2] = {
      .currency = "GBP",
      .balance_minor = 125000,
      .held_minor = 2500,
-     .funding = false},
+     .settlement = false,
+     .owner = "alice"},
     {.id = "funding",
      .name = "",
      .currency = "GBP",
      .balance_minor = -9000000,
      .held_minor = 0,
-     .funding = true},
+     .settlement = true,
+     .owner = ""},
 };
 
 static proto_ledger_row_t sample_rows[2] = {
@@ -85,6 +87,9 @@ static inline proto_msg_t sample(sample_t s)
         m.body.transfer.amount_minor = 2500;
         strcpy(m.body.transfer.currency, "GBP");
         strcpy(m.body.transfer.reference, "rent for März");
+        strcpy(m.body.transfer.principal, "alice");
+        m.body.transfer.kind =
+            s == S_SETTLED ? PROTO_TRANSFER_KIND_WITHDRAWAL : PROTO_TRANSFER_KIND_DEPOSIT;
         break;
     case S_APPROVED:
         m.type = PROTO_FRAUD_APPROVED;
@@ -141,6 +146,7 @@ static inline proto_msg_t sample(sample_t s)
             strcpy(m.body.query.account, "acc-carol");
             strcpy(m.body.query.name, "Carol Jones");
             strcpy(m.body.query.currency, "EUR");
+            strcpy(m.body.query.owner, "carol");
             m.body.query.amount_minor = 10000;
         }
         break;
