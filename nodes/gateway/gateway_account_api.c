@@ -77,8 +77,7 @@ static bool build_open(struct MHD_Connection *conn, const gateway_account_api_re
     memcpy(q->account, open.id, sizeof q->account);
     memcpy(q->name, open.name, sizeof q->name);
     memcpy(q->currency, open.currency, sizeof q->currency);
-    /* until the body names an owner: the upgrade rule, an account is owned by its id */
-    memcpy(q->owner, open.id, sizeof q->owner);
+    memcpy(q->owner, open.owner, sizeof q->owner);
     q->amount_minor = open.opening_balance_minor;
     return true;
 }
