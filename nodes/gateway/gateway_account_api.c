@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -12,6 +13,10 @@
 
 #define LOG_LINE_MAX 512                    /* bytes of one log line */
 #define ACCOUNT_LIST_DEFAULT PROTO_PAGE_MAX /* accounts in a page when no limit is asked for */
+/* The one answer for an account that does not exist and one the caller may not read. */
+#define NO_ACCOUNT "no account with this id"
+
+static_assert(GATEWAY_OWNERS_PAGE_MAX >= PROTO_PAGE_MAX, "a customer's page holds a whole page");
 
 typedef struct {
     void (*fn)(void *arg, const char *line);
@@ -32,6 +37,30 @@ __attribute__((format(printf, 2, 3))) static void log_line(const log_t *log, con
 
 /* --- requests to queries -------------------------------------------------- */
 
+/* The owner named by POST /api/accounts is a principal: true. Else answered 422 (or 503). */
+static bool owner_exists(struct MHD_Connection *conn, store_t *store, const char *owner,
+                         enum MHD_Result *answered)
+{
+    store_txn_t *txn = NULL;
+    gateway_principal_t p;
+    ledger_err_t err = store_txn_begin(store, false, &txn);
+    if (!err)
+        err = gateway_principals_get(txn, owner, &p);
+    store_txn_abort(&txn);
+    if (err == LEDGER_OK)
+        return true;
+    if (err == LEDGER_E_NOT_FOUND)
+        *answered =
+            gateway_reply_errorf(conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_owner", "owner",
+                                 "owner must be an existing principal (POST /principals "
+                                 "on the admin port makes one)");
+    else
+        *answered = gateway_reply_errorf(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable",
+                                         NULL, "the gateway could not read its principals (%s)",
+                                         ledger_err_name(err));
+    return false;
+}
+
 static bool build_open(struct MHD_Connection *conn, const gateway_account_api_request_t *req,
                        proto_query_t *q, enum MHD_Result *answered)
 {
@@ -41,12 +70,14 @@ static bool build_open(struct MHD_Connection *conn, const gateway_account_api_re
         *answered = gateway_reply_error(conn, &verr, NULL, 0);
         return false;
     }
+    if (!owner_exists(conn, req->store, open.owner, answered))
+        return false;
+    snprintf(req->owner_out, PROTO_ACCOUNT_ID_MAX + 1, "%s", open.owner);
     q->op = PROTO_QUERY_OPEN;
     memcpy(q->account, open.id, sizeof q->account);
     memcpy(q->name, open.name, sizeof q->name);
     memcpy(q->currency, open.currency, sizeof q->currency);
-    /* until the body names an owner: the upgrade rule, an account is owned by its id */
-    memcpy(q->owner, open.id, sizeof q->owner);
+    memcpy(q->owner, open.owner, sizeof q->owner);
     q->amount_minor = open.opening_balance_minor;
     return true;
 }
@@ -72,6 +103,64 @@ static bool build_list(struct MHD_Connection *conn, proto_query_t *q, enum MHD_R
         snprintf(q->after, sizeof q->after, "%s", cursor);
     }
     return true;
+}
+
+/* The empty page of a customer who owns nothing (after the cursor). */
+static enum MHD_Result answer_no_accounts(struct MHD_Connection *conn)
+{
+    return gateway_reply_json(conn, MHD_HTTP_OK,
+                              json_pack("{s:[], s:n}", "accounts", "next_cursor"), NULL, 0);
+}
+
+/*  A customer's list: its page of ids from the owner map; the first GET query in q. */
+static bool build_own_list(struct MHD_Connection *conn, const gateway_account_api_request_t *req,
+                           proto_query_t *q, enum MHD_Result *answered)
+{
+    if (!build_list(conn, q, answered))
+        return false;
+    gateway_account_api_own_t *own = calloc(1, sizeof *own);
+    store_txn_t *txn = NULL;
+    ledger_err_t err = own ? store_txn_begin(req->store, false, &txn) : LEDGER_E_NOMEM;
+    if (!err)
+        err = gateway_owners_accounts(txn, req->caller->principal.id, q->after, q->limit, own->ids,
+                                      &own->count, &own->more);
+    store_txn_abort(&txn);
+    if (!err && own->count > 0 && !(own->accounts = json_array()))
+        err = LEDGER_E_NOMEM;
+    if (err || own->count == 0) {
+        *answered = err ? gateway_reply_errorf(
+                              conn, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable", NULL,
+                              "the gateway could not read its store (%s)", ledger_err_name(err))
+                        : answer_no_accounts(conn);
+        gateway_account_api_own_free(&own);
+        return false;
+    }
+    memset(q, 0, sizeof *q);
+    q->op = PROTO_QUERY_GET;
+    snprintf(q->account, sizeof q->account, "%s", own->ids[0]);
+    *req->own_out = own;
+    return true;
+}
+
+/* An account of the path the caller may read (an operator, or its owner): true. Else 404. */
+static bool may_read(struct MHD_Connection *conn, const gateway_account_api_request_t *req,
+                     enum MHD_Result *answered)
+{
+    if (gateway_owners_sees_all(req->caller))
+        return true;
+    store_txn_t *txn = NULL;
+    bool owns = false;
+    ledger_err_t err = store_txn_begin(req->store, false, &txn);
+    if (!err)
+        err = gateway_owners_owns(txn, req->caller->principal.id, req->path_id, &owns);
+    store_txn_abort(&txn);
+    if (owns)
+        return true;
+    *answered = err ? gateway_reply_errorf(
+                          conn, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable", NULL,
+                          "the gateway could not read its store (%s)", ledger_err_name(err))
+                    : gateway_reply_not_found(conn, NO_ACCOUNT);
+    return false;
 }
 
 static bool build_ledger(struct MHD_Connection *conn, const char *account, proto_query_t *q,
@@ -100,16 +189,21 @@ bool gateway_account_api_build_query(struct MHD_Connection *conn,
                                      const gateway_account_api_request_t *req, proto_query_t *q,
                                      enum MHD_Result *answered)
 {
-    assert(conn && req && q && answered);
+    assert(conn && req && req->store && req->caller && q && answered);
     memset(q, 0, sizeof *q);
     if (req->route != GATEWAY_ACCOUNT_API_COLLECTION &&
         (req->id_too_long || !proto_account_id_valid_str(req->path_id))) {
-        *answered = gateway_reply_not_found(conn, "no account with this id");
+        *answered = gateway_reply_not_found(conn, NO_ACCOUNT);
         return false;
     }
+    if (req->route != GATEWAY_ACCOUNT_API_COLLECTION && !may_read(conn, req, answered))
+        return false;
     switch (req->route) {
     case GATEWAY_ACCOUNT_API_COLLECTION:
-        return req->is_post ? build_open(conn, req, q, answered) : build_list(conn, q, answered);
+        if (req->is_post)
+            return build_open(conn, req, q, answered);
+        return gateway_owners_sees_all(req->caller) ? build_list(conn, q, answered)
+                                                    : build_own_list(conn, req, q, answered);
     case GATEWAY_ACCOUNT_API_ONE:
         q->op = PROTO_QUERY_GET;
         snprintf(q->account, sizeof q->account, "%s", req->path_id);
@@ -196,8 +290,8 @@ static enum MHD_Result answer_refusal(struct MHD_Connection *conn, const proto_a
         return gateway_reply_errorf(conn, MHD_HTTP_BAD_REQUEST,
                                     rep->code[0] ? rep->code : "invalid_field", NULL, "%s",
                                     message);
-    case 404:
-        return gateway_reply_errorf(conn, MHD_HTTP_NOT_FOUND, "not_found", NULL, "%s", message);
+    case 404: /* one answer, whoever asks: the same as for an account the caller may not read */
+        return gateway_reply_not_found(conn, NO_ACCOUNT);
     case 409:
         return gateway_reply_errorf(
             conn, MHD_HTTP_CONFLICT, "account_exists", "id", "%s",
@@ -233,4 +327,75 @@ enum MHD_Result gateway_account_api_answer(struct MHD_Connection *conn,
     if (rep->status == 200 || rep->status == 201)
         return answer_ok(conn, query->op, rep, path_id);
     return answer_refusal(conn, rep, &logger);
+}
+
+/* --- ownership after the answer -------------------------------------------- */
+
+typedef struct {
+    const char *account;
+    const char *owner;
+} owner_put_t;
+
+static ledger_err_t owner_write(store_txn_t *txn, void *arg)
+{
+    const owner_put_t *w = arg;
+    return gateway_owners_put(txn, w->account, w->owner, NULL);
+}
+
+bool gateway_account_api_record_owner(struct MHD_Connection *conn, store_t *store,
+                                      const gateway_accounts_query_t *query, const char *owner,
+                                      enum MHD_Result *answered)
+{
+    assert(conn && store && query && owner && answered);
+    const proto_account_reply_t *rep = &query->reply.body.account_reply;
+    if (query->outcome != GATEWAY_ACCOUNTS_OK || !query->has_reply ||
+        (rep->status != 200 && rep->status != 201) || rep->account_count != 1)
+        return true; /* not opened: answered as the node said */
+    owner_put_t w = {rep->accounts[0].id, owner};
+    ledger_err_t err = store_write(store, owner_write, &w);
+    if (err == LEDGER_OK)
+        return true;
+    if (err == LEDGER_E_EXISTS)
+        *answered = gateway_reply_errorf(conn, MHD_HTTP_CONFLICT, "account_exists", "owner",
+                                         "an account with this id exists with another owner");
+    else
+        *answered = gateway_reply_errorf(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable",
+                                         NULL, "the gateway could not record the owner (%s)",
+                                         ledger_err_name(err));
+    return false;
+}
+
+bool gateway_account_api_own_next(struct MHD_Connection *conn, gateway_account_api_own_t *own,
+                                  const gateway_accounts_query_t *query, uint32_t timeout_ms,
+                                  proto_query_t *q, enum MHD_Result *answered)
+{
+    assert(conn && own && query && q && answered && own->next < own->count);
+    const proto_account_reply_t *rep = &query->reply.body.account_reply;
+    bool ok = query->outcome == GATEWAY_ACCOUNTS_OK && query->has_reply;
+    if (!ok || (rep->status != 200 && rep->status != 404)) {
+        *answered = gateway_account_api_answer(conn, query, "", timeout_ms, NULL, NULL);
+        return false;
+    }
+    if (rep->status == 200 && rep->account_count == 1)
+        json_array_append_new(own->accounts, account_json(&rep->accounts[0]));
+    if (++own->next < own->count) {
+        memset(q, 0, sizeof *q);
+        q->op = PROTO_QUERY_GET;
+        snprintf(q->account, sizeof q->account, "%s", own->ids[own->next]);
+        return true;
+    }
+    json_t *next = own->more ? gateway_reply_string(own->ids[own->count - 1]) : json_null();
+    *answered = gateway_reply_json(
+        conn, MHD_HTTP_OK, json_pack("{s:O, s:o}", "accounts", own->accounts, "next_cursor", next),
+        NULL, 0);
+    return false;
+}
+
+void gateway_account_api_own_free(gateway_account_api_own_t **own_p)
+{
+    if (!own_p || !*own_p)
+        return;
+    json_decref((*own_p)->accounts);
+    free(*own_p);
+    *own_p = NULL;
 }

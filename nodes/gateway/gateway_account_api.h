@@ -9,7 +9,17 @@
     accounts node's refusal (400, 404, 409 account_exists), or 502
     accounts_error / 503 accounts_unavailable / 503 shutting_down. The JSON
     shapes are in gateway_http.h. It owns nothing and does no I/O besides
-    queueing the answer.
+    queueing the answer and the short store transactions below.
+
+    Ownership (gateway_owners.h): POST names the owner, a principal that must
+    exist (422 invalid_owner); once the accounts node has opened the account
+    the owner map gets its entry (gateway_account_api_record_owner, its own
+    durable write) before the 201/200 is answered. A customer reads only its
+    own accounts: GET /api/accounts lists them from the owner map (one GET
+    query per account, one after the other:
+    gateway_account_api_own_t), and GET /api/accounts/{id}[/ledger] of an
+    account it does not own is 404 not_found, the same answer as for an
+    account that does not exist (ids cannot be probed). Operators read all.
 
     Threads: MHD worker threads (the connection's handler).
 */
@@ -21,7 +31,19 @@
 #include <stdint.h>
 
 #include "gateway_accounts_client.h"
+#include "gateway_auth.h"
+#include "gateway_owners.h"
 #include "gateway_reply.h"
+#include "store.h"
+
+/* A customer's GET /api/accounts: the page of its account ids and the accounts read so far. */
+typedef struct {
+    char ids[GATEWAY_OWNERS_PAGE_MAX][PROTO_ACCOUNT_ID_MAX + 1];
+    size_t count; /* ids in the page */
+    size_t next;  /* the id whose GET query is out */
+    bool more;    /* more ids after the page */
+    json_t *accounts;
+} gateway_account_api_own_t;
 
 typedef enum {
     GATEWAY_ACCOUNT_API_COLLECTION, /* /api/accounts: GET lists, POST opens */
@@ -37,10 +59,15 @@ typedef struct {
     bool id_too_long;
     const char *body; /* POST body (`body_len` bytes) */
     size_t body_len;
+    store_t *store;                      /* the owner map and the principals */
+    const gateway_auth_caller_t *caller; /* who asks */
+    char *owner_out;                     /* POST: the owner named, [PROTO_ACCOUNT_ID_MAX + 1] */
+    gateway_account_api_own_t **own_out; /* a customer's list: its state (malloc'd here) */
 } gateway_account_api_request_t;
 
-/*  Builds the query for `req` into `q`: true. On a bad request, answers it on
-    `conn`, stores MHD's verdict in *answered and returns false. */
+/*  Builds the query for `req` into `q`: true. On a bad request (or a
+    customer's empty list, or an account the caller may not read), answers
+    it on `conn`, stores MHD's verdict in *answered and returns false. */
 bool gateway_account_api_build_query(struct MHD_Connection *conn,
                                      const gateway_account_api_request_t *req, proto_query_t *q,
                                      enum MHD_Result *answered);
@@ -52,5 +79,24 @@ enum MHD_Result gateway_account_api_answer(struct MHD_Connection *conn,
                                            const gateway_accounts_query_t *query,
                                            const char *path_id, uint32_t timeout_ms,
                                            void (*log)(void *arg, const char *line), void *log_arg);
+
+/*  After an open query came back 200/201: records its owner (`owner`) in the
+    map. true: recorded (or already), answer the query now. false: answered
+    here (409 account_exists when the map names another owner, 503
+    storage_unavailable). */
+bool gateway_account_api_record_owner(struct MHD_Connection *conn, store_t *store,
+                                      const gateway_accounts_query_t *query, const char *owner,
+                                      enum MHD_Result *answered);
+
+/*  A customer's list, after one of its GET queries finished: takes the
+    account (an account the node does not know is left out). true with the
+    next GET query in `q`; false when answered (the page, or the query's
+    error). */
+bool gateway_account_api_own_next(struct MHD_Connection *conn, gateway_account_api_own_t *own,
+                                  const gateway_accounts_query_t *query, uint32_t timeout_ms,
+                                  proto_query_t *q, enum MHD_Result *answered);
+
+/* Frees a customer's list state; sets *own_p to NULL. Safe on NULL. */
+void gateway_account_api_own_free(gateway_account_api_own_t **own_p);
 
 #endif

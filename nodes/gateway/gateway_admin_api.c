@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "gateway_owners.h"
 #include "node_log.h"
 
 static json_t *error_body(const char *code, const char *field, const char *message)
@@ -226,9 +227,25 @@ static json_t *keys_json(const gateway_key_t *keys, size_t n)
     return arr;
 }
 
+/* The accounts a principal owns (gateway_owners.h), the first page of them by id. */
+typedef struct {
+    char ids[GATEWAY_OWNERS_PAGE_MAX][PROTO_ACCOUNT_ID_MAX + 1];
+    size_t count;
+    bool more;
+} owned_t;
+
+static json_t *owned_json(const owned_t *owned)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < owned->count; i++)
+        json_array_append_new(arr, json_string(owned->ids[i]));
+    return arr;
+}
+
 static unsigned get_principal(store_t *store, const admin_request_t *req, json_t **out, void *arg)
 {
     (void)arg;
+    owned_t owned = {.count = 0};
     store_txn_t *txn = NULL;
     if (store_txn_begin(store, false, &txn) != LEDGER_OK)
         return fail(out, 503, "storage_unavailable", NULL, "could not read the store");
@@ -240,6 +257,9 @@ static unsigned get_principal(store_t *store, const admin_request_t *req, json_t
     if (!err)
         err = gateway_principals_keys_list(txn, p.id, keys, GATEWAY_PRINCIPAL_KEYS_LIST_MAX, &n,
                                            &more);
+    if (!err)
+        err = gateway_owners_accounts(txn, p.id, NULL, GATEWAY_OWNERS_PAGE_MAX, owned.ids,
+                                      &owned.count, &owned.more);
     store_txn_abort(&txn);
     if (err == LEDGER_E_NOT_FOUND)
         return fail(out, 404, "not_found", NULL, "no such principal");
@@ -248,6 +268,8 @@ static unsigned get_principal(store_t *store, const admin_request_t *req, json_t
     *out = principal_json(&p);
     json_object_set_new(*out, "keys", keys_json(keys, n));
     json_object_set_new(*out, "keys_truncated", json_boolean(more));
+    json_object_set_new(*out, "accounts", owned_json(&owned));
+    json_object_set_new(*out, "accounts_truncated", json_boolean(owned.more));
     return 200;
 }
 

@@ -16,7 +16,9 @@
                                           was revoked before); 404 not_found
       GET    /principals/{id}             200 {"id","kind","scopes","created_at",
                                           "keys":[{"key_id","state","created_at",
-                                          "revoked_at"}],"keys_truncated"}; never a secret
+                                          "revoked_at"}],"keys_truncated","accounts":[ids],
+                                          "accounts_truncated"}: the accounts it owns
+                                          (the first 200 by id); never a secret
                                           (the store has none); 404 not_found
 
     Principals are "the same" when kind and scopes are (scopes as a set).

@@ -77,6 +77,8 @@ typedef struct {
     wait_t wait;
     gateway_submit_job_t submit;
     gateway_accounts_query_t query;
+    char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* POST /api/accounts: the owner named */
+    gateway_account_api_own_t *own;       /* a customer's GET /api/accounts */
     gateway_auth_caller_t
         caller; /* who sent it (gateway_guard_check), for every route but health */
 } request_t;
@@ -106,59 +108,39 @@ struct gateway_http_t {
 
 /* --- routing -------------------------------------------------------------- */
 
+/*  What each route is: its pattern (the label in metrics, and the path of the
+    routes without an {id}), the methods it takes, and the scope each needs
+    (gateway_principals.h lists them; 0 for /api/health, which answers anyone:
+    liveness probes carry no key, and it tells nothing but "ok" and the node's name). */
+typedef struct {
+    const char *pattern;
+    bool get, post;                 /* GET and HEAD; POST */
+    uint32_t get_scope, post_scope; /* GATEWAY_SCOPE_* */
+} route_info_t;
+
+static const route_info_t routes[] = {
+    [ROUTE_NONE] = {"other", false, false, 0, 0},
+    [ROUTE_HEALTH] = {"/api/health", true, false, 0, 0},
+    [ROUTE_TRANSFERS] = {"/api/transfers", true, true, GATEWAY_SCOPE_TRANSFERS_READ,
+                         GATEWAY_SCOPE_TRANSFERS_WRITE},
+    [ROUTE_TRANSFER] = {"/api/transfers/{id}", true, false, GATEWAY_SCOPE_TRANSFERS_READ, 0},
+    [ROUTE_ACCOUNTS] = {"/api/accounts", true, true, GATEWAY_SCOPE_ACCOUNTS_READ,
+                        GATEWAY_SCOPE_ACCOUNTS_OPEN},
+    [ROUTE_ACCOUNT] = {"/api/accounts/{id}", true, false, GATEWAY_SCOPE_ACCOUNTS_READ, 0},
+    [ROUTE_ACCOUNT_LEDGER] = {"/api/accounts/{id}/ledger", true, false, GATEWAY_SCOPE_ACCOUNTS_READ,
+                              0},
+    [ROUTE_TRANSFERS_BATCH] = {"/api/transfers/batch", false, true, 0,
+                               GATEWAY_SCOPE_TRANSFERS_WRITE},
+    [ROUTE_EVENTS] = {"/api/events", true, false, GATEWAY_SCOPE_EVENTS_READ, 0},
+    [ROUTE_STREAM_TOKENS] = {"/api/stream-tokens", false, true, 0, GATEWAY_SCOPE_EVENTS_READ},
+    [ROUTE_DEPOSITS] = {"/api/deposits", false, true, 0, GATEWAY_SCOPE_DEPOSITS_WRITE},
+    [ROUTE_WITHDRAWALS] = {"/api/withdrawals", false, true, 0, GATEWAY_SCOPE_TRANSFERS_WRITE},
+};
+
 static const char *route_allow(route_t route)
 {
-    switch (route) {
-    case ROUTE_TRANSFERS:
-    case ROUTE_ACCOUNTS:
-        return "GET, HEAD, POST";
-    case ROUTE_TRANSFERS_BATCH:
-    case ROUTE_STREAM_TOKENS:
-    case ROUTE_DEPOSITS:
-    case ROUTE_WITHDRAWALS:
-        return "POST";
-    case ROUTE_HEALTH:
-    case ROUTE_EVENTS:
-    case ROUTE_TRANSFER:
-    case ROUTE_ACCOUNT:
-    case ROUTE_ACCOUNT_LEDGER:
-        return "GET, HEAD";
-    case ROUTE_NONE:
-        break;
-    }
-    return "";
-}
-
-/* The route's pattern, a bounded set of labels for metrics. */
-static const char *route_label(route_t route)
-{
-    switch (route) {
-    case ROUTE_HEALTH:
-        return "/api/health";
-    case ROUTE_TRANSFERS:
-        return "/api/transfers";
-    case ROUTE_TRANSFER:
-        return "/api/transfers/{id}";
-    case ROUTE_ACCOUNTS:
-        return "/api/accounts";
-    case ROUTE_ACCOUNT:
-        return "/api/accounts/{id}";
-    case ROUTE_ACCOUNT_LEDGER:
-        return "/api/accounts/{id}/ledger";
-    case ROUTE_TRANSFERS_BATCH:
-        return "/api/transfers/batch";
-    case ROUTE_EVENTS:
-        return "/api/events";
-    case ROUTE_STREAM_TOKENS:
-        return "/api/stream-tokens";
-    case ROUTE_DEPOSITS:
-        return "/api/deposits";
-    case ROUTE_WITHDRAWALS:
-        return "/api/withdrawals";
-    case ROUTE_NONE:
-        break;
-    }
-    return "other";
+    const route_info_t *info = &routes[route];
+    return info->get ? (info->post ? "GET, HEAD, POST" : "GET, HEAD") : info->post ? "POST" : "";
 }
 
 /* Copies one path segment (up to '/' or the end) into r->path_id; *rest_out points after it. */
@@ -177,22 +159,10 @@ static route_t route_match(const char *url, request_t *r)
 {
     static const char transfers[] = "/api/transfers";
     static const char accounts[] = "/api/accounts";
-    if (strcmp(url, "/api/health") == 0)
-        return ROUTE_HEALTH;
-    if (strcmp(url, transfers) == 0)
-        return ROUTE_TRANSFERS;
-    if (strcmp(url, accounts) == 0)
-        return ROUTE_ACCOUNTS;
-    if (strcmp(url, "/api/transfers/batch") == 0)
-        return ROUTE_TRANSFERS_BATCH;
-    if (strcmp(url, "/api/events") == 0)
-        return ROUTE_EVENTS;
-    if (strcmp(url, "/api/stream-tokens") == 0)
-        return ROUTE_STREAM_TOKENS;
-    if (strcmp(url, "/api/deposits") == 0)
-        return ROUTE_DEPOSITS;
-    if (strcmp(url, "/api/withdrawals") == 0)
-        return ROUTE_WITHDRAWALS;
+    for (size_t i = ROUTE_NONE + 1; i < sizeof routes / sizeof routes[0]; i++) {
+        if (!strchr(routes[i].pattern, '{') && strcmp(url, routes[i].pattern) == 0)
+            return (route_t)i;
+    }
     const char *rest;
     if (strncmp(url, transfers, sizeof transfers - 1) == 0 && url[sizeof transfers - 1] == '/' &&
         url[sizeof transfers] != '\0') {
@@ -210,34 +180,10 @@ static route_t route_match(const char *url, request_t *r)
     return ROUTE_NONE;
 }
 
-/*  The scope a route needs (gateway_principals.h lists them); 0 for
-    /api/health, which answers anyone (liveness probes carry no key, and it
-    tells nothing but "ok" and the node's name). */
+/* The scope a route needs (routes[]); 0 for none. */
 static uint32_t route_scope(route_t route, bool is_post)
 {
-    switch (route) {
-    case ROUTE_TRANSFERS:
-        return is_post ? GATEWAY_SCOPE_TRANSFERS_WRITE : GATEWAY_SCOPE_TRANSFERS_READ;
-    case ROUTE_TRANSFERS_BATCH:
-    case ROUTE_WITHDRAWALS:
-        return GATEWAY_SCOPE_TRANSFERS_WRITE;
-    case ROUTE_DEPOSITS:
-        return GATEWAY_SCOPE_DEPOSITS_WRITE;
-    case ROUTE_TRANSFER:
-        return GATEWAY_SCOPE_TRANSFERS_READ;
-    case ROUTE_ACCOUNTS:
-        return is_post ? GATEWAY_SCOPE_ACCOUNTS_OPEN : GATEWAY_SCOPE_ACCOUNTS_READ;
-    case ROUTE_ACCOUNT:
-    case ROUTE_ACCOUNT_LEDGER:
-        return GATEWAY_SCOPE_ACCOUNTS_READ;
-    case ROUTE_EVENTS:
-    case ROUTE_STREAM_TOKENS:
-        return GATEWAY_SCOPE_EVENTS_READ;
-    case ROUTE_HEALTH:
-    case ROUTE_NONE:
-        break;
-    }
-    return 0;
+    return is_post ? routes[route].post_scope : routes[route].get_scope;
 }
 
 /*  Paths that are no API route: other /api paths 404, everything else the
@@ -288,7 +234,9 @@ static enum MHD_Result start_money(gateway_http_t *gw, struct MHD_Connection *co
         r->route == ROUTE_DEPOSITS ? GATEWAY_MONEY_DEPOSIT : GATEWAY_MONEY_WITHDRAWAL;
     enum MHD_Result answered;
     if (!gateway_money_api_parse(conn, op, r->body, r->body_len, gw->deposit_max_minor, &r->submit,
-                                 &answered))
+                                 &answered) ||
+        !gateway_money_api_check_owner(conn, &gw->env, op, r->caller.principal.id, &r->submit,
+                                       &answered))
         return answered;
     return queue_submit(gw, conn, r);
 }
@@ -331,6 +279,9 @@ void gateway_http_finish_taken(gateway_http_t *self, ledger_err_t err)
 
 /* --- /api/accounts*: hand-off to the accounts client ---------------------- */
 
+static enum MHD_Result send_query(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r,
+                                  const proto_query_t *q);
+
 static enum MHD_Result start_query(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     gateway_account_api_request_t req = {
@@ -342,14 +293,24 @@ static enum MHD_Result start_query(gateway_http_t *gw, struct MHD_Connection *co
         .id_too_long = r->id_too_long,
         .body = r->body,
         .body_len = r->body_len,
+        .store = gw->store,
+        .caller = &r->caller,
+        .owner_out = r->owner,
+        .own_out = &r->own,
     };
     proto_query_t q;
     enum MHD_Result answered;
     if (!gateway_account_api_build_query(conn, &req, &q, &answered))
         return answered;
+    return send_query(gw, conn, r, &q);
+}
+
+/* Hands query `q` to the accounts client; suspends the connection until it is answered. */
+static enum MHD_Result send_query(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r,
+                                  const proto_query_t *q)
+{
     char why[PROTO_REASON_MAX + 1] = "";
-    ledger_err_t err =
-        gateway_accounts_client_prepare(gw->accounts, &r->query, &q, why, sizeof why);
+    ledger_err_t err = gateway_accounts_client_prepare(gw->accounts, &r->query, q, why, sizeof why);
     if (err == LEDGER_E_INVALID)
         return gateway_reply_errorf(conn, MHD_HTTP_BAD_REQUEST, "invalid_field", NULL, "%s", why);
     if (err)
@@ -384,6 +345,7 @@ static void request_free(request_t *r)
     free(r->body);
     gateway_batch_destroy(&r->submit.batch);
     gateway_accounts_client_query_release(&r->query);
+    gateway_account_api_own_free(&r->own);
     free(r);
 }
 
@@ -397,7 +359,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         r && gw->count_request ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS)
                                : NULL;
     if (info && info->http_status)
-        gw->count_request(gw->count_request_arg, r->method, route_label(r->route),
+        gw->count_request(gw->count_request_arg, r->method, routes[r->route].pattern,
                           info->http_status);
     request_free(*con_cls);
     *con_cls = NULL;
@@ -483,13 +445,7 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
     r->route = route_match(url, r);
     if (r->route == ROUTE_NONE)
         return serve_unrouted(gw, conn, url, method);
-    bool post_only = r->route == ROUTE_TRANSFERS_BATCH || r->route == ROUTE_STREAM_TOKENS ||
-                     r->route == ROUTE_DEPOSITS || r->route == ROUTE_WITHDRAWALS;
-    bool allowed =
-        post_only
-            ? r->is_post
-            : is_get || (r->is_post && (r->route == ROUTE_TRANSFERS || r->route == ROUTE_ACCOUNTS));
-    if (!allowed)
+    if (!(is_get && routes[r->route].get) && !(r->is_post && routes[r->route].post))
         return reply_method_not_allowed(conn, r, method);
     /* The one check of key, scope and rate, before any body is read (gateway_guard.h). */
     enum MHD_Result answered;
@@ -550,6 +506,18 @@ static enum MHD_Result on_resumed(gateway_http_t *gw, struct MHD_Connection *con
                    : MHD_YES;
     if (!gateway_accounts_client_query_done(gw->accounts, &r->query))
         return MHD_YES;
+    enum MHD_Result answered;
+    if (r->own) { /* a customer's list: one GET query per account it owns */
+        proto_query_t q;
+        if (!gateway_account_api_own_next(conn, r->own, &r->query, gw->query_timeout_ms, &q,
+                                          &answered))
+            return answered;
+        gateway_accounts_client_query_release(&r->query);
+        return send_query(gw, conn, r, &q);
+    }
+    if (r->is_post &&
+        !gateway_account_api_record_owner(conn, gw->store, &r->query, r->owner, &answered))
+        return answered;
     return gateway_account_api_answer(conn, &r->query, r->path_id, gw->query_timeout_ms, gw->log,
                                       gw->log_arg);
 }

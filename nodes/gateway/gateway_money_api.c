@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gateway_owners.h"
 #include "gateway_transfer_api.h"
 
 ledger_err_t gateway_money_api_to_transfer(gateway_money_op_t op,
@@ -60,8 +61,26 @@ bool gateway_money_api_parse(struct MHD_Connection *conn, gateway_money_op_t op,
     return true;
 }
 
-const char *gateway_money_api_account(gateway_money_op_t op, const gateway_submit_job_t *job)
+bool gateway_money_api_check_owner(struct MHD_Connection *conn,
+                                   const gateway_transfer_api_env_t *env, gateway_money_op_t op,
+                                   const char *principal, const gateway_submit_job_t *job,
+                                   enum MHD_Result *answered)
 {
-    assert(job);
-    return op == GATEWAY_MONEY_DEPOSIT ? job->req.to : job->req.from;
+    assert(conn && env && principal && job && answered);
+    if (op == GATEWAY_MONEY_DEPOSIT)
+        return true;
+    store_txn_t *txn = NULL;
+    bool owns = false;
+    ledger_err_t err = store_txn_begin(env->store, false, &txn);
+    if (!err)
+        err = gateway_owners_owns(txn, principal, job->req.from, &owns);
+    store_txn_abort(&txn);
+    if (err) {
+        *answered = gateway_transfer_api_store_error(conn, env, err, "read the account's owner");
+        return false;
+    }
+    if (!owns)
+        *answered = gateway_reply_errorf(conn, MHD_HTTP_FORBIDDEN, "forbidden_account", "account",
+                                         "you can withdraw only from an account you own");
+    return owns;
 }

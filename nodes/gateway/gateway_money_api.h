@@ -18,8 +18,10 @@
 
     Who may: a deposit needs the scope deposits:write (operators); a
     withdrawal needs transfers:write and the caller must own the account
-    (the router asks the owner map before queueing: 403 forbidden_account,
-    field "account", nothing created).
+    (gateway_money_api_check_owner asks the owner map, gateway_owners.h,
+    before anything is queued: 403 forbidden_account, field "account",
+    nothing created; the submission's own check of `from` in the commit's
+    transaction stands behind it).
 
     Body: {"account", "amount", "currency"?, "reference"?}
     (gateway_request_parse_money). Refusals, answered before anything is
@@ -41,6 +43,7 @@
 #include "gateway_reply.h"
 #include "gateway_request.h"
 #include "gateway_submit.h"
+#include "gateway_transfer_api.h"
 
 /* Which way the money goes. */
 typedef enum {
@@ -67,8 +70,15 @@ bool gateway_money_api_parse(struct MHD_Connection *conn, gateway_money_op_t op,
                              size_t len, int64_t deposit_max_minor, gateway_submit_job_t *job,
                              enum MHD_Result *answered);
 
-/*  The customer account of a parsed job (its `to` for a deposit, its
-    `from` for a withdrawal), for the router's ownership check. */
-const char *gateway_money_api_account(gateway_money_op_t op, const gateway_submit_job_t *job);
+/*  A withdrawal only: true if `principal` owns the account of the parsed
+    `job` (gateway_owners_owns in a read transaction of env->store). Else
+    answers 403 forbidden_account (field "account"; nothing is created, the
+    Idempotency-Key stays free) or the store's 503/500, stores MHD's verdict
+    in *answered and returns false. A deposit: true (its scope is the check;
+    the settlement account it draws on has no owner). */
+bool gateway_money_api_check_owner(struct MHD_Connection *conn,
+                                   const gateway_transfer_api_env_t *env, gateway_money_op_t op,
+                                   const char *principal, const gateway_submit_job_t *job,
+                                   enum MHD_Result *answered);
 
 #endif

@@ -268,7 +268,7 @@ ledger_err_t gateway_request_parse_account(const char *body, size_t len,
                                            gateway_request_error_t *err)
 {
     assert(out && err);
-    static const char *const known[] = {"id", "name", "currency", "opening_balance"};
+    static const char *const known[] = {"id", "name", "currency", "owner", "opening_balance"};
     gateway_request_account_t req;
     memset(&req, 0, sizeof req);
     json_t *root = load_object(body, len, "opening_balance", err);
@@ -280,6 +280,7 @@ ledger_err_t gateway_request_parse_account(const char *body, size_t len,
         get_text_field(root, "name", true, PROTO_NAME_MAX, req.name, sizeof req.name, err) ==
             FIELD_SET &&
         get_currency(root, req.currency, sizeof req.currency, err) &&
+        get_account_id(root, "owner", req.owner, sizeof req.owner, err) &&
         get_amount(root, "opening_balance", false, 0, &req.opening_balance_minor, err) != FIELD_BAD;
     json_decref(root);
     if (!ok)

@@ -46,7 +46,8 @@ typedef struct {
     char id[PROTO_ACCOUNT_ID_MAX + 1];
     char name[PROTO_NAME_MAX + 1];
     char currency[PROTO_CURRENCY_LEN + 1];
-    int64_t opening_balance_minor; /* >= 0 */
+    char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* the principal that will own it (its id) */
+    int64_t opening_balance_minor;        /* >= 0 */
 } gateway_request_account_t;
 
 /*  Fills `err` (status, code, field: NULL = none, printf-style message; both
@@ -82,9 +83,10 @@ ledger_err_t gateway_request_transfer_from_json(const json_t *root, gateway_tran
 
 /*  Parses and validates a POST /api/accounts body: keys id (account id), name
     (1..PROTO_NAME_MAX bytes of UTF-8, no control characters), currency
-    (optional, default "GBP"), opening_balance (optional JSON integer >= 0,
-    default 0). Errors as for transfers (numbers too large are reported
-    against "opening_balance"). */
+    (optional, default "GBP"), owner (required: a principal id, the
+    account-id rule; whether that principal exists is the caller's check), opening_balance (optional
+   JSON integer >= 0, default 0). Errors as for transfers (numbers too large are reported against
+   "opening_balance"). */
 ledger_err_t gateway_request_parse_account(const char *body, size_t len,
                                            gateway_request_account_t *out,
                                            gateway_request_error_t *err);

@@ -244,6 +244,17 @@ class Mesh:
             self.owner_keys[account] = self.principal(account)
         return self.owner_keys[account]
 
+    def open_account(self, account, name=None, owner=None, currency="GBP"):
+        """POST /api/accounts as the tester (accounts:open): `account` owned by the customer
+        principal `owner` (default: the principal of the account's id, made if need be); it
+        opens at zero (fund() puts money in). (status, payload)."""
+        owner = owner or account
+        self.owner_key(owner)  # the owner must be a principal
+        body = {"id": account, "name": name or account.title(), "currency": currency,
+                "owner": owner}
+        status, payload, _ = self.request("POST", "/api/accounts", body)
+        return status, payload
+
     def _key_for(self, account, api_key):
         """`api_key` if given; else the owner's key of `account` when it is an account id (a
         principal can be made for it), else the tester's (a request the gateway refuses)."""

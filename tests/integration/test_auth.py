@@ -15,7 +15,7 @@ from test_events import SseStream
 TRANSFER = {"from": "alice", "to": "bob", "amount": 5, "currency": "GBP"}
 BATCH = {"transfers": [{"idempotency_key": "auth-batch-1", "from": "alice", "to": "bob",
                         "amount": 5}]}
-NEW_ACCOUNT = {"id": "zed", "name": "Zed", "currency": "GBP"}
+NEW_ACCOUNT = {"id": "zed", "name": "Zed", "currency": "GBP", "owner": "tester"}
 # (method, path, body, the scope the route needs)
 ROUTES = [
     ("GET", "/api/transfers", None, "transfers:read"),

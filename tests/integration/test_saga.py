@@ -115,18 +115,17 @@ class SagaTest(MeshTest):
         self.assertEqual(self.mesh.all_transfers(), [])
 
     def test_account_can_be_opened_and_used(self):
-        status, payload, _ = self.mesh.request("POST", "/api/accounts",
-                                               {"id": "erin", "name": "Erin Green", "currency": "GBP",
-                                                "opening_balance": 5000})
+        status, payload = self.mesh.open_account("erin", "Erin Green")
         self.assertEqual(status, 201, payload)
-        accounts = self.mesh.accounts()
-        self.assertEqual(accounts["erin"]["balance"], 5000)
+        self.assertEqual(self.mesh.accounts()["erin"]["balance"], 0)  # no money from nowhere
+        self.mesh.fund("erin", 5000)
+        self.assertEqual(self.mesh.accounts()["erin"]["balance"], 5000)
         status, t = self.mesh.transfer("erin", "bob", 1000)
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
         status, ledger = self.mesh.get("/api/accounts/erin/ledger")
         self.assertEqual(status, 200, ledger)
         kinds = [e["kind"] for e in ledger["entries"]]
-        self.assertIn("open", kinds)
+        self.assertIn("credit", kinds)  # the deposit
         self.assertIn("debit", kinds)
 
     def test_one_transfer_can_be_followed_across_the_three_logs(self):

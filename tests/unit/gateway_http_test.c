@@ -18,6 +18,7 @@
 
 #include "gateway_http.h"
 #include "gateway_http_fixture.h"
+#include "gateway_owners.h"
 #include "gateway_view.h"
 #include "test_store.h"
 #include "test_main.h"
@@ -428,14 +429,24 @@ static void test_http_account_routes_ask_the_accounts_node(void **state)
     assert_error(&r, 400, "invalid_query");
 
     http_call(port, "POST", "/api/accounts", JSON_HEADERS,
-              "{\"id\":\"carol\",\"name\":\"Carol\",\"opening_balance\":500}", &r);
+              "{\"id\":\"carol\",\"name\":\"Carol\",\"owner\":\"tester\"}", &r);
     assert_int_equal(r.status, 200);
     j = reply_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "id")), "carol");
     json_decref(j);
-    http_call(port, "POST", "/api/accounts", JSON_HEADERS, "{\"id\":\"taken\",\"name\":\"Carol\"}",
-              &r);
+    store_txn_t *txn = NULL; /* the owner map has the new account's owner */
+    char owner[PROTO_ACCOUNT_ID_MAX + 1] = "";
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(gateway_owners_get(txn, "carol", owner), LEDGER_OK);
+    store_txn_abort(&txn);
+    assert_string_equal(owner, "tester");
+    http_call(port, "POST", "/api/accounts", JSON_HEADERS,
+              "{\"id\":\"taken\",\"name\":\"Carol\",\"owner\":\"tester\"}", &r);
     assert_error(&r, 409, "account_exists");
+    /* The owner must be a principal: refused before the accounts node is asked. */
+    http_call(port, "POST", "/api/accounts", JSON_HEADERS,
+              "{\"id\":\"dora\",\"name\":\"Dora\",\"owner\":\"ghost\"}", &r);
+    assert_error(&r, 422, "invalid_owner");
     http_call(port, "POST", "/api/accounts", JSON_HEADERS, "{\"id\":\"x\"}", &r);
     assert_error(&r, 400, "missing_field");
 

@@ -14,6 +14,7 @@
 #include "gateway_http.h"
 #include "gateway_http_fixture.h"
 #include "gateway_money_api.h"
+#include "gateway_owners.h"
 #include "gateway_view.h"
 #include "test_main.h"
 #include "test_store.h"
@@ -209,18 +210,26 @@ static void test_http_deposit_is_committed_as_a_transfer_from_the_settlement_acc
     test_loop_stop(&loop);
 }
 
+/* The test principal "tester" owns the account "savings" (gateway_owners.h). */
+static ledger_err_t own_savings(store_txn_t *txn, void *arg)
+{
+    (void)arg;
+    return gateway_owners_put(txn, "savings", "tester", NULL);
+}
+
 static void test_http_withdrawal_is_committed_as_a_transfer_to_the_settlement_account(void **state)
 {
     fx_t *fx = *state;
     test_loop_t loop;
     uint16_t port = gateway_http_port(start_money_http(fx, &loop));
+    assert_int_equal(store_write(fx->store, own_savings, NULL), LEDGER_OK);
     http_reply_t r;
     http_call(port, "POST", "/api/withdrawals", JSON_HEADERS "Idempotency-Key: wd-1\r\n",
-              "{\"account\":\"tester\",\"amount\":700,\"currency\":\"GBP\"}", &r);
+              "{\"account\":\"savings\",\"amount\":700,\"currency\":\"GBP\"}", &r);
     if (r.status != 202)
         fail_msg("%s", r.raw);
     json_t *j = reply_json(&r);
-    assert_string_equal(member(j, "from"), "tester");
+    assert_string_equal(member(j, "from"), "savings");
     assert_string_equal(member(j, "to"), "funding");
     assert_string_equal(member(j, "kind"), "withdrawal");
     json_decref(j);
@@ -260,6 +269,12 @@ static void test_http_refusals_create_nothing(void **state)
     http_call(port, "POST", "/api/withdrawals", JSON_HEADERS "Idempotency-Key: usd\r\n",
               "{\"account\":\"alice\",\"amount\":5,\"currency\":\"USD\"}", &r);
     assert_error(&r, 422, "unsupported_currency");
+    /* Another's account, an account nobody owns, the settlement account: refused, key free. */
+    assert_int_equal(store_write(fx->store, own_savings, NULL), LEDGER_OK);
+    http_call(port, "POST", "/api/withdrawals", JSON_HEADERS "Idempotency-Key: mine\r\n",
+              "{\"account\":\"alice\",\"amount\":5}", &r);
+    assert_error(&r, 403, "forbidden_account");
+    assert_non_null(strstr(r.body, "\"field\":\"account\""));
     http_call(port, "POST", "/api/withdrawals", JSON_HEADERS "Idempotency-Key: from\r\n",
               "{\"account\":\"alice\",\"from\":\"bob\",\"amount\":5}", &r);
     assert_error(&r, 400, "unknown_field");
@@ -269,6 +284,9 @@ static void test_http_refusals_create_nothing(void **state)
     http_call(port, "POST", "/api/deposits", "Idempotency-Key: ct\r\n", DEPOSIT_BODY, &r);
     assert_error(&r, 415, "unsupported_media_type");
     assert_nothing_written(fx);
+    http_call(port, "POST", "/api/withdrawals", JSON_HEADERS "Idempotency-Key: mine\r\n",
+              "{\"account\":\"savings\",\"amount\":5}", &r);
+    assert_int_equal(r.status, 202); /* the refused request's key was still free */
     test_loop_stop(&loop);
 }
 

@@ -138,15 +138,19 @@ static void test_account_bodies_are_validated(void **state)
     static const bad_case_t cases[] = {
         {"{\"name\":\"Ann\"}", 400, "missing_field", "id"},
         {"{\"id\":\"ann\"}", 400, "missing_field", "name"},
-        {"{\"id\":\"ann\",\"name\":\"\"}", 400, "invalid_field", "name"},
+        {"{\"id\":\"ann\",\"name\":\"\",\"owner\":\"ann\"}", 400, "invalid_field", "name"},
         {"{\"id\":\"Ann\",\"name\":\"Ann\"}", 400, "invalid_field", "id"},
-        {"{\"id\":\"ann\",\"name\":\"Ann\",\"opening_balance\":-1}", 400, "invalid_field",
-         "opening_balance"},
-        {"{\"id\":\"ann\",\"name\":\"Ann\",\"opening_balance\":1.5}", 400, "invalid_field",
-         "opening_balance"},
-        {"{\"id\":\"ann\",\"name\":\"Ann\",\"opening_balance\":99999999999999999999}", 400,
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"owner\":\"ann\",\"opening_balance\":-1}", 400,
          "invalid_field", "opening_balance"},
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"owner\":\"ann\",\"opening_balance\":1.5}", 400,
+         "invalid_field", "opening_balance"},
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"owner\":\"ann\",\"opening_balance\":"
+         "99999999999999999999}",
+         400, "invalid_field", "opening_balance"},
         {"{\"id\":\"ann\",\"name\":\"Ann\",\"balance\":5}", 400, "unknown_field", "balance"},
+        {"{\"id\":\"ann\",\"name\":\"Ann\"}", 400, "missing_field", "owner"},
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"owner\":\"Ann\"}", 400, "invalid_field", "owner"},
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"owner\":7}", 400, "invalid_field", "owner"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gateway_request_account_t req;
@@ -161,12 +165,12 @@ static void test_account_bodies_are_validated(void **state)
     }
     gateway_request_account_t req;
     gateway_request_error_t err;
-    const char *ok = "{\"id\":\"ann\",\"name\":\"Ann Lee\",\"opening_balance\":0}";
+    const char *ok = "{\"id\":\"ann\",\"name\":\"Ann Lee\",\"owner\":\"ann-lee\"}";
     assert_int_equal(gateway_request_parse_account(ok, strlen(ok), &req, &err), LEDGER_OK);
     assert_string_equal(req.id, "ann");
     assert_string_equal(req.name, "Ann Lee");
     assert_string_equal(req.currency, "GBP");
-    assert_int_equal(req.opening_balance_minor, 0);
+    assert_string_equal(req.owner, "ann-lee");
 }
 
 static void test_idempotency_key_rules(void **state)

@@ -1,0 +1,98 @@
+/*  gateway_owners.h: who owns which account, and which transfers each
+    principal may see, as records in the gateway's store.
+
+    An account has exactly one owner principal, set when it is opened
+    (POST /api/accounts names it) and never changed. The accounts node keeps
+    the owner on its account record and checks it again on every
+    transfer.requested; the gateway keeps this map so that it can refuse a
+    transfer from an account the caller does not own BEFORE anything is
+    committed, without a round trip per request (one LMDB get in the
+    submission's own transaction: gateway_owners_owns), and filter every read.
+
+    What it owns: these records in STORE_DB_INDEX (beside "idem/", "evt/" and
+    "auth/"; ids follow the account-id rule, so they hold no '/'):
+      "own/a/" + account                  -> owner principal id (bytes, no NUL)
+      "own/p/" + principal + "/" + account -> ""   (a principal's accounts, by id)
+      "pt/" + principal + "/" + transfer id -> ""   (the transfers a principal
+                                                     may see, oldest first:
+                                                     ids are time-ordered)
+    Settlement accounts (owner "") have no entry: nobody owns them.
+    An entry of the map is never overwritten: a second owner for an account
+    is refused (LEDGER_E_EXISTS), the same owner again is a no-op. The
+    transfer index is written when a transfer is committed, for the owner of
+    `from` (the caller) and the owner of `to` when the map knows it
+    (gateway_view.c), and built for older transfers by the store migration
+    3 -> 4 (gateway_migrate.h).
+
+    Who sees what (gateway_owners_sees_all): an operator (kind operator) sees
+    every account and transfer its scopes allow; a customer sees its own
+    accounts and the transfers indexed for it.
+
+    Errors: LEDGER_E_INVALID (an id that breaks the account-id rule, a
+    transfer id that is not one), LEDGER_E_EXISTS (the account has another
+    owner), LEDGER_E_NOT_FOUND (no entry), LEDGER_E_CORRUPT (a stored owner
+    that is not an id), store errors. A NULL txn is a bug.
+
+    Threads: no state; any thread that owns the transaction.
+*/
+#ifndef LEDGER_GATEWAY_OWNERS_H
+#define LEDGER_GATEWAY_OWNERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "gateway_auth.h"
+#include "ledger_err.h"
+#include "proto.h"
+#include "store.h"
+
+#define GATEWAY_OWNERS_ACCOUNT_PREFIX "own/a/"
+#define GATEWAY_OWNERS_PRINCIPAL_PREFIX "own/p/"
+#define GATEWAY_OWNERS_TRANSFER_PREFIX "pt/"
+#define GATEWAY_OWNERS_PAGE_MAX 200 /* accounts or transfers in one page of a principal's */
+#define GATEWAY_OWNERS_TRANSFER_ID_MAX PROTO_TRANSFER_ID_MAX
+
+/*  True if `caller` sees every account and transfer (an operator; the
+    route's scope was checked by the guard). */
+bool gateway_owners_sees_all(const gateway_auth_caller_t *caller);
+
+/*  Records `owner` as the owner of `account` (both account ids). *added_out
+    (may be NULL): true if written now, false if the same owner was there.
+    LEDGER_E_EXISTS (nothing written) if another owner is recorded. */
+ledger_err_t gateway_owners_put(store_txn_t *txn, const char *account, const char *owner,
+                                bool *added_out);
+
+/* The owner of `account` into owner_out. LEDGER_E_NOT_FOUND if the map has none. */
+ledger_err_t gateway_owners_get(store_txn_t *txn, const char *account,
+                                char owner_out[PROTO_ACCOUNT_ID_MAX + 1]);
+
+/*  *owns_out: true if `principal` owns `account` (one get). A principal ""
+    owns nothing (no read). Store errors; LEDGER_OK otherwise. */
+ledger_err_t gateway_owners_owns(store_txn_t *txn, const char *principal, const char *account,
+                                 bool *owns_out);
+
+/*  A page of `principal`'s accounts, by id, strictly after `after` (NULL or
+    "" from the first): up to `limit` (1..GATEWAY_OWNERS_PAGE_MAX) ids into
+    ids[], *count_out of them, *more_out if more follow. */
+ledger_err_t gateway_owners_accounts(store_txn_t *txn, const char *principal, const char *after,
+                                     uint32_t limit, char (*ids)[PROTO_ACCOUNT_ID_MAX + 1],
+                                     size_t *count_out, bool *more_out);
+
+/* Indexes transfer `transfer_id` for `principal` (idempotent). */
+ledger_err_t gateway_owners_index_transfer(store_txn_t *txn, const char *principal,
+                                           const char *transfer_id);
+
+/* *sees_out: true if transfer `transfer_id` is indexed for `principal` (one get). */
+ledger_err_t gateway_owners_sees_transfer(store_txn_t *txn, const char *principal,
+                                          const char *transfer_id, bool *sees_out);
+
+/*  A page of the transfers indexed for `principal`, newest first, strictly
+    older than `before` (NULL or "" from the newest): up to `limit`
+    (1..GATEWAY_OWNERS_PAGE_MAX) ids into ids[], *count_out of them,
+    *more_out if older ones follow. */
+ledger_err_t gateway_owners_transfers(store_txn_t *txn, const char *principal, const char *before,
+                                      uint32_t limit,
+                                      char (*ids)[GATEWAY_OWNERS_TRANSFER_ID_MAX + 1],
+                                      size_t *count_out, bool *more_out);
+
+#endif
