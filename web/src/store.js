@@ -2,7 +2,7 @@
 // answers and stream events into the transfer state (lib/events.js), and
 // keeps the accounts fresh. Everything that decides something lives in lib/.
 import { reactive, shallowRef, computed } from 'vue';
-import { ApiError, getAccounts, listTransfers, getTransfer, getStreamToken, postTransfer, newIdempotencyKey, setApiKey, UNREACHABLE } from './lib/api.js';
+import { ApiError, getAccounts, listTransfers, getTransfer, getStreamToken, postTransfer, postDeposit, newIdempotencyKey, setApiKey, UNREACHABLE } from './lib/api.js';
 import { signInFromLocation, writeSession } from './lib/session.js';
 import {
   initialState, applyEvent, applySnapshot, addOptimistic, updateOptimistic,
@@ -33,6 +33,11 @@ export function initSession() {
   ui.principals = Object.keys(session.keys);
   ui.principal = session.current;
   setApiKey(session.keys[session.current]);
+}
+
+/** The API key the page holds for principal `name` (a demo customer), or null. */
+export function keyOf(name) {
+  return session.keys[name] || null;
 }
 
 /** Speaks as `name` from now on: everything shown is fetched again with its key. */
@@ -238,7 +243,8 @@ export async function send(key) {
 export function submitTransfer(body, { select = true } = {}) {
   const key = newIdempotencyKey();
   requests.set(key, body);
-  set(addOptimistic(transfersState.value, { key, ...body }));
+  const { asKey, ...shown } = body; // another principal's key is sent, never kept in the state
+  set(addOptimistic(transfersState.value, { key, ...shown }));
   if (select) ui.selectedId = localId(key);
   return { key, result: send(key) };
 }
@@ -266,4 +272,16 @@ export async function sendTwice(body) {
   }
   set(applySnapshot(transfersState.value, [{ ...second.transfer }]));
   return { ok: true, first: first.transfer, second: second.transfer, replayed: second.replayed, key };
+}
+
+/** An operator's deposit into `account` (POST /api/deposits). Resolves to {ok, transfer?, error?}. */
+export async function submitDeposit(body) {
+  try {
+    const { transfer } = await postDeposit(body, newIdempotencyKey());
+    set(applySnapshot(transfersState.value, [transfer]));
+    refreshAccountsSoon(50);
+    return { ok: true, transfer };
+  } catch (e) {
+    return { ok: false, error: e instanceof ApiError ? e : new ApiError({ kind: 'network', message: UNREACHABLE }) };
+  }
 }

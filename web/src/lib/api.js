@@ -21,7 +21,7 @@ export class ApiError extends Error {
   }
 }
 
-const FIELD_NAMES = { from: 'From', to: 'To', amount: 'Amount', currency: 'Currency', reference: 'Reference' };
+const FIELD_NAMES = { from: 'From', to: 'To', amount: 'Amount', currency: 'Currency', reference: 'Reference', account: 'Account' };
 
 /** A message for people for each error code the gateway sends. */
 export function friendlyError(code, field, serverMessage) {
@@ -46,6 +46,10 @@ export function friendlyError(code, field, serverMessage) {
     case 'unauthenticated': return 'Not signed in, or this key was revoked: open the sign-in link from scripts/demo.sh again.';
     case 'forbidden': return 'The principal you are signed in as may not do that.';
     case 'rate_limited': return 'Too many requests from this principal: wait a moment and try again.';
+    case 'forbidden_account': return 'You can only send money from an account you own.';
+    case 'amount_too_large': return 'That is more than one deposit may be.';
+    case 'settlement_account': return 'Choose a customer account, not the settlement account.';
+    case 'unsupported_currency': return 'Money moves in and out only in GBP.';
     default: return serverMessage || 'Something went wrong.';
   }
 }
@@ -116,10 +120,23 @@ export const listTransfers = (limit = 50, o) => apiRequest('GET', `/api/transfer
 export const getStreamToken = (o) => apiRequest('POST', '/api/stream-tokens', o).then((r) => r.data.token);
 export const getTransfer = (id, o) => apiRequest('GET', `/api/transfers/${encodeURIComponent(id)}`, o).then((r) => r.data);
 
-/** POST /api/transfers with the given key. Resolves to {transfer, replayed}. */
-export async function postTransfer({ from, to, amount, reference }, key, o = {}) {
+/**
+ * POST /api/transfers with the given key. Resolves to {transfer, replayed}.
+ * `asKey` (optional) sends it with another principal's API key than the page's.
+ */
+export async function postTransfer({ from, to, amount, reference, asKey }, key, o = {}) {
   const body = { from, to, amount, currency: 'GBP' };
   if (reference) body.reference = reference;
-  const r = await apiRequest('POST', '/api/transfers', { ...o, body, headers: { 'Idempotency-Key': key } });
+  const headers = { 'Idempotency-Key': key };
+  if (asKey) headers.Authorization = `Bearer ${asKey}`;
+  const r = await apiRequest('POST', '/api/transfers', { ...o, body, headers });
   return { transfer: r.data, replayed: r.headers && r.headers.get && r.headers.get('Idempotent-Replayed') === 'true' };
+}
+
+/** POST /api/deposits (operators): `amount` pence into `account` from the settlement account. */
+export async function postDeposit({ account, amount, reference }, key, o = {}) {
+  const body = { account, amount, currency: 'GBP' };
+  if (reference) body.reference = reference;
+  const r = await apiRequest('POST', '/api/deposits', { ...o, body, headers: { 'Idempotency-Key': key } });
+  return { transfer: r.data };
 }

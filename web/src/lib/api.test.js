@@ -33,6 +33,7 @@ describe('apiRequest', () => {
       expect(e.message.length).toBeGreaterThan(5);
     }
     expect(friendlyError('same_account')).toMatch(/different accounts/);
+    expect(friendlyError('forbidden_account', 'from')).toMatch(/account you own/);
     expect(friendlyError('missing_field', 'to')).toBe('To is required.');
     expect(friendlyError('something_new', null, 'fallback text')).toBe('fallback text');
   });
