@@ -106,7 +106,7 @@ static ledger_err_t load_party(node_ctx_t *ctx, const char *id, accounts_record_
     }
     if (err)
         return err;
-    if (rec->funding) {
+    if (rec->settlement) {
         d->code = DECLINE_FUNDING_ACCOUNT;
         text_format(d->reason, sizeof d->reason,
                     "account '%s' is the funding account and cannot send or receive transfers", id);

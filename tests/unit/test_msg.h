@@ -48,6 +48,7 @@ static inline proto_msg_t test_open_msg(const char *origin, uint64_t seq, uint64
     snprintf(q->account, sizeof q->account, "%s", id);
     snprintf(q->name, sizeof q->name, "%s", name);
     snprintf(q->currency, sizeof q->currency, "GBP");
+    snprintf(q->owner, sizeof q->owner, "%s", id); /* owned by the principal of its id */
     q->amount_minor = deposit_minor;
     return m;
 }
