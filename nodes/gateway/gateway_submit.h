@@ -28,8 +28,9 @@
     Errors: gateway_submit_push refuses (false) once the queue is stopped.
     A job's `err` after it is done: LEDGER_OK (result filled), LEDGER_E_EXISTS
     (the key was used for another transfer), LEDGER_E_INVALID (refused by the
-    view), GATEWAY_SUBMIT_STOPPED (the queue stopped before the loop took
-    it: nothing was written), or the store error of a failed commit.
+    view), GATEWAY_SUBMIT_FORBIDDEN (`from` is not the caller's account), GATEWAY_SUBMIT_STOPPED
+   (the queue stopped before the loop took it: nothing was written), or the store error of a failed
+   commit.
 
     Threads: push and job_done on any thread (HTTP workers); take, apply and
     finish on the loop thread only; new, stop and destroy on the thread that
@@ -53,6 +54,10 @@
 #define GATEWAY_SUBMIT_COMMIT_TRANSFERS_MAX 16384
 /* The error of a job the queue answered at stop without committing it. */
 #define GATEWAY_SUBMIT_STOPPED LEDGER_E_TIMEOUT
+/*  The error of a transfer whose `from` the caller does not own (gateway_owners_owns, one get
+    in the commit's transaction, before anything of it is written: no transfer, no outbox
+    entry, the Idempotency-Key stays free). The HTTP answer is 403 forbidden_account. */
+#define GATEWAY_SUBMIT_FORBIDDEN LEDGER_E_NOT_FOUND
 
 /* One submission: a single transfer (req + key) or a batch request (batch). */
 typedef struct gateway_submit_job {

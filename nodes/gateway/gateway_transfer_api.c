@@ -160,6 +160,11 @@ enum MHD_Result gateway_transfer_api_answer(struct MHD_Connection *conn,
     case LEDGER_E_INVALID:
         return gateway_reply_errorf(conn, MHD_HTTP_BAD_REQUEST, "invalid_field", NULL,
                                     "the transfer was refused as invalid");
+    case GATEWAY_SUBMIT_FORBIDDEN: {
+        gateway_request_error_t forbidden;
+        gateway_batch_forbid(&forbidden);
+        return gateway_reply_error(conn, &forbidden, NULL, 0);
+    }
     case GATEWAY_SUBMIT_STOPPED:
         return gateway_reply_shutting_down(conn);
     default:
