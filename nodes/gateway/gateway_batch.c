@@ -7,6 +7,7 @@
     bookkeeping and the answer.
 */
 #include "gateway_batch.h"
+#include "gateway_owners.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -101,6 +102,12 @@ ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t *
     return result;
 }
 
+void gateway_batch_forbid(gateway_request_error_t *err)
+{
+    gateway_request_fail(err, 403, "forbidden_account", "from",
+                         "you may send only from an account you own");
+}
+
 ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, const char *principal,
                                  const gateway_view_keys_t *keys, size_t *created_out)
 {
@@ -111,8 +118,16 @@ ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, const 
         /* Every run starts over: an aborted run's outcomes were never committed. */
         if (!item->parsed)
             continue;
-        ledger_err_t err =
-            gateway_view_submit(ctx, principal, &item->req, item->key, keys, &item->result);
+        bool owns = false;
+        ledger_err_t err = gateway_owners_owns(ctx->txn, principal, item->req.from, &owns);
+        if (err)
+            return err;
+        if (!owns) {
+            item->state = GATEWAY_BATCH_ITEM_INVALID;
+            gateway_batch_forbid(&item->error);
+            continue;
+        }
+        err = gateway_view_submit(ctx, principal, &item->req, item->key, keys, &item->result);
         switch (err) {
         case LEDGER_OK:
             item->state =

@@ -15,7 +15,9 @@
                                 with the same transfer; nothing new was made
                4xx + error      this item only: 400 (missing_field, unknown_field,
                                 invalid_field, invalid_idempotency_key, ...),
-                                422 (same_account, idempotency_key_reused)
+                                422 (same_account, idempotency_key_reused),
+                                403 forbidden_account (field "from": the caller
+                                does not own `from`; nothing of it was written)
 
     Each item is validated exactly like the single endpoint's body
     (gateway_request_transfer_from_json) plus its key
@@ -87,13 +89,18 @@ ledger_err_t gateway_batch_parse(const char *body, size_t len, gateway_batch_t *
 
 /*  Submits every PARSED item in order with gateway_view_submit in
     ctx->txn (at ctx->now_ms): each becomes ACCEPTED, REPLAYED, or INVALID
-    (422 idempotency_key_reused, 400 invalid_field). Re-runnable on the same
-    batch after an aborted transaction (items refused at submit are tried
-    again). *created_out (may be NULL) gets the number of new transfers.
-    Any other error is a store error: the caller must abort the transaction.
-    Every item's idempotency_key is `principal`'s (the caller's id). */
+    (403 forbidden_account when `principal` does not own its `from`, checked
+    first with gateway_owners_owns; 422 idempotency_key_reused, 400 invalid_field). Re-runnable on
+   the same batch after an aborted transaction (items refused at submit are tried again).
+   *created_out (may be NULL) gets the number of new transfers. Any other error is a store error:
+   the caller must abort the transaction. Every item's idempotency_key is `principal`'s (the
+   caller's id). */
 ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, const char *principal,
                                  const gateway_view_keys_t *keys, size_t *created_out);
+
+/*  The refusal of a transfer from an account the caller does not own: 403 forbidden_account,
+    field "from" (the single endpoint answers the same). */
+void gateway_batch_forbid(gateway_request_error_t *err);
 
 /*  The answer body for an applied batch, as JSON text (free() it; *size_out
     its length): written straight, not built with jansson (json_out.h), the

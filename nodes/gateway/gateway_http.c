@@ -476,9 +476,11 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
                                   json_pack("{s:s, s:s}", "status", "ok", "node", gw->node_name),
                                   NULL, 0);
     case ROUTE_TRANSFERS:
-        return r->is_post ? start_submit(gw, conn, r) : gateway_transfer_api_list(conn, &gw->env);
+        return r->is_post ? start_submit(gw, conn, r)
+                          : gateway_transfer_api_list(conn, &gw->env, &r->caller);
     case ROUTE_TRANSFER:
-        return gateway_transfer_api_get(conn, &gw->env, r->id_too_long ? NULL : r->path_id);
+        return gateway_transfer_api_get(conn, &gw->env, &r->caller,
+                                        r->id_too_long ? NULL : r->path_id);
     case ROUTE_TRANSFERS_BATCH:
         return start_batch(gw, conn, r);
     case ROUTE_DEPOSITS:

@@ -14,6 +14,7 @@
 #include "gateway_admin_api.h"
 #include "gateway_http.h"
 #include "gateway_migrate.h"
+#include "gateway_owners_fill.h"
 #include "gateway_tls.h"
 #include "gateway_view.h"
 #include "node.h"
@@ -24,6 +25,7 @@ typedef struct {
     const node_config_t *config;
     gateway_auth_t *auth; /* shared by the public API (checks) and the admin routes (revocations) */
     gateway_http_t *http;
+    gateway_owners_fill_t *fill; /* the owner map's start-up fill from the accounts node */
     gateway_tls_mode_t tls_mode;
     gateway_tls_t *tls; /* NULL unless GATEWAY_TLS_MODE_HTTPS; outlives the HTTP server */
 } gateway_main_t;
@@ -102,6 +104,14 @@ static int start_http(node_t *node, void *arg)
     }
     node_log_write(NODE_LOG_INFO, "event=http_listening host=%s port=%u scheme=%s", c->http_host,
                    gateway_http_port(gw->http), gw->tls ? "https" : "http");
+    gateway_owners_fill_config_t fc = {.store = node_store(node),
+                                       .accounts_endpoint = c->accounts,
+                                       .node_name = c->name,
+                                       .timeout_ms = GATEWAY_HTTP_QUERY_TIMEOUT_MS_DEFAULT};
+    if (gateway_owners_fill_start(&fc, &gw->fill) != LEDGER_OK) {
+        node_log_write(NODE_LOG_ERROR, "event=owners_fill_start_failed");
+        return 1;
+    }
     return 0;
 }
 
@@ -152,6 +162,7 @@ static void stop_http(node_t *node, void *arg)
 {
     (void)node;
     gateway_main_t *gw = arg;
+    gateway_owners_fill_destroy(&gw->fill);
     gateway_http_destroy(&gw->http);
 }
 

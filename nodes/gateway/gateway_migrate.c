@@ -1,4 +1,5 @@
-/* gateway_migrate.c: the gateway's store formats and migration 2 -> 3 (gateway_migrate.h). */
+/* gateway_migrate.c: the gateway's store formats and migrations 2 -> 3 and 3 -> 4
+   (gateway_migrate.h). */
 #include "gateway_migrate.h"
 
 #include <assert.h>
@@ -6,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway_owners.h"
 #include "gateway_view_idem.h"
+#include "gateway_view_record.h"
 
 #define IDEM_INDEX_PREFIX GATEWAY_IDEM_INDEX_PREFIX /* the age index (gateway_view_idem.h) */
 #define IDEM_INDEX_HEAD GATEWAY_IDEM_INDEX_HEAD_BYTES
@@ -124,6 +127,106 @@ static ledger_err_t scope_idempotency_keys(store_txn_t *txn, void *arg, char *no
     return err;
 }
 
+/* --- 3 -> 4: the owner map and the per-principal transfer index ---------------- */
+
+/* One transfer's accounts, collected before the writes. */
+typedef struct {
+    char id[PROTO_TRANSFER_ID_MAX + 1];
+    char from[PROTO_ACCOUNT_ID_MAX + 1];
+    char to[PROTO_ACCOUNT_ID_MAX + 1];
+    char currency[PROTO_CURRENCY_LEN + 1];
+} owned_transfer_t;
+
+typedef struct {
+    size_t transfers, index_entries, owners, conflicts;
+} owners_note_t;
+
+/*  Collects up to GATEWAY_MIGRATE_BATCH transfers with an id above `after` ("" = from the
+    first); a record that does not decode is skipped (it is no transfer anyone can see). */
+static ledger_err_t collect_transfers(store_txn_t *txn, const char *after, owned_transfer_t *out,
+                                      gateway_view_record_t *rec, size_t *count_out)
+{
+    store_cursor_t *cursor = NULL;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_TRANSFERS, &cursor);
+    if (err)
+        return err;
+    size_t n = 0, after_len = strlen(after);
+    char from_key[PROTO_TRANSFER_ID_MAX + 2];
+    memcpy(from_key, after, after_len);
+    from_key[after_len] = '\0'; /* the first id strictly above `after` */
+    store_kv_t kv = {.key = from_key, .key_size = after_len + 1};
+    err = after_len ? store_cursor_get(cursor, STORE_SEEK, &kv)
+                    : store_cursor_get(cursor, STORE_FIRST, &kv);
+    while (err == LEDGER_OK && n < GATEWAY_MIGRATE_BATCH) {
+        if (gateway_view_record_decode(kv.val, kv.val_size, rec) == LEDGER_OK) {
+            snprintf(out[n].id, sizeof out[n].id, "%s", rec->id);
+            memcpy(out[n].from, rec->req.from, sizeof out[n].from);
+            memcpy(out[n].to, rec->req.to, sizeof out[n].to);
+            memcpy(out[n].currency, rec->req.currency, sizeof out[n].currency);
+            n++;
+        }
+        err = store_cursor_get(cursor, STORE_NEXT, &kv);
+    }
+    store_cursor_close(&cursor);
+    *count_out = n;
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}
+
+/*  The upgrade rule for one account of a transfer: owned by the principal with its id (not a
+    settlement account: nobody owns it); the owner map gets the entry, never overwritten, and
+    the transfer is indexed for that owner. */
+static ledger_err_t own_by_id(store_txn_t *txn, const char *account, const char *currency,
+                              const char *transfer_id, owners_note_t *note)
+{
+    const char *settlement = gateway_owners_settlement_id(currency);
+    if (settlement && strcmp(settlement, account) == 0)
+        return LEDGER_OK;
+    bool added = false;
+    char owner[PROTO_ACCOUNT_ID_MAX + 1];
+    ledger_err_t err = gateway_owners_put(txn, account, account, &added);
+    if (err == LEDGER_E_EXISTS) { /* another owner already: index for that one */
+        note->conflicts++;
+        err = gateway_owners_get(txn, account, owner);
+        account = owner;
+    }
+    if (err)
+        return err;
+    note->owners += added ? 1 : 0;
+    note->index_entries++;
+    return gateway_owners_index_transfer(txn, account, transfer_id);
+}
+
+static ledger_err_t fill_owners(store_txn_t *txn, void *arg, char *note_text, size_t note_size)
+{
+    (void)arg;
+    owned_transfer_t *batch = malloc(GATEWAY_MIGRATE_BATCH * sizeof *batch);
+    gateway_view_record_t *rec = malloc(sizeof *rec);
+    owners_note_t note = {0};
+    char after[PROTO_TRANSFER_ID_MAX + 1] = "";
+    size_t n = 0;
+    ledger_err_t err = batch && rec ? LEDGER_OK : LEDGER_E_NOMEM;
+    do {
+        if (!err)
+            err = collect_transfers(txn, after, batch, rec, &n);
+        for (size_t i = 0; !err && i < n; i++) {
+            err = own_by_id(txn, batch[i].from, batch[i].currency, batch[i].id, &note);
+            if (!err)
+                err = own_by_id(txn, batch[i].to, batch[i].currency, batch[i].id, &note);
+        }
+        note.transfers += err ? 0 : n;
+        if (!err && n)
+            memcpy(after, batch[n - 1].id, sizeof after);
+    } while (!err && n == GATEWAY_MIGRATE_BATCH);
+    free(batch);
+    free(rec);
+    if (!err)
+        snprintf(note_text, note_size, "transfers=%zu index_entries=%zu owners=%zu conflicts=%zu",
+                 note.transfers, note.index_entries, note.owners, note.conflicts);
+    else
+        snprintf(note_text, note_size, "could not build the owner map (%s)", ledger_err_name(err));
+    return err;
+}
+
 static ledger_err_t detect_format(store_txn_t *txn, void *arg, uint32_t *version_out)
 {
     (void)txn;
@@ -135,10 +238,11 @@ static ledger_err_t detect_format(store_txn_t *txn, void *arg, uint32_t *version
 
 static const store_migrate_step_t steps[] = {
     {.to_version = 3, .name = "idempotency_scoped", .run = scope_idempotency_keys},
+    {.to_version = 4, .name = "owner_map", .run = fill_owners},
 };
 
 const store_migrate_plan_t gateway_migrate_plan = {.node = "gateway",
                                                    .version = GATEWAY_STORE_FORMAT,
                                                    .steps = steps,
-                                                   .step_count = 1,
+                                                   .step_count = 2,
                                                    .detect = detect_format};

@@ -8,6 +8,8 @@
          principal + NUL + key, in STORE_DB_IDEMPOTENCY and in the "idem/"
          age index), and the principals' and keys' records under "auth/"
          (gateway_principals.h; new records: nothing to migrate).
+      4  the owner map and the per-principal transfer index (gateway_owners.h:
+         "own/a/", "own/p/", "pt/" in STORE_DB_INDEX).
 
     Migration 2 -> 3 (idempotency_scoped): every format-2 idempotency record
     and age index entry is rewritten under the reserved principal "" (its
@@ -25,6 +27,20 @@
     no NUL (Idempotency-Keys are visible ASCII), so a rerun after a crash
     skips nothing and rewrites nothing twice.
 
+    Migration 3 -> 4 (owner_map): every transfer of the view is indexed for
+    the owners of its `from` and `to` by the documented upgrade rule, "an
+    account opened before ownership is owned by the principal with its id"
+    (the accounts node's migration 2 -> 3 gives its records the same owners),
+    and the owner map gets those entries; a settlement account
+    (gateway_owners_settlement_id) is nobody's. An entry already in the map
+    is never overwritten (a rerun after a crash starts from an untouched
+    format 3, since the step and the version bump are one transaction).
+    Accounts without a transfer get their entry from the start-up fill
+    (gateway_owners_fill.h), which asks the accounts node. It walks the
+    transfers in batches of GATEWAY_MIGRATE_BATCH, the cursor closed before
+    each batch's writes. The log's note: transfers=, index_entries=, owners=,
+    conflicts=.
+
     What it owns: nothing; the plan is static. Errors: store errors,
     LEDGER_E_NOMEM. Threads: the thread that opened the store, at start.
 */
@@ -33,7 +49,7 @@
 
 #include "store_migrate.h"
 
-#define GATEWAY_STORE_FORMAT 3
+#define GATEWAY_STORE_FORMAT 4
 #define GATEWAY_MIGRATE_BATCH 512 /* entries collected per cursor walk */
 
 /* The plan for node_app_t.migrate. */

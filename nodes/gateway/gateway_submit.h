@@ -28,8 +28,9 @@
     Errors: gateway_submit_push refuses (false) once the queue is stopped.
     A job's `err` after it is done: LEDGER_OK (result filled), LEDGER_E_EXISTS
     (the key was used for another transfer), LEDGER_E_INVALID (refused by the
-    view), GATEWAY_SUBMIT_STOPPED (the queue stopped before the loop took
-    it: nothing was written), or the store error of a failed commit.
+    view), GATEWAY_SUBMIT_FORBIDDEN (`from` is not the caller's account), GATEWAY_SUBMIT_STOPPED
+   (the queue stopped before the loop took it: nothing was written), or the store error of a failed
+   commit.
 
     Threads: push and job_done on any thread (HTTP workers); take, apply and
     finish on the loop thread only; new, stop and destroy on the thread that
@@ -53,6 +54,10 @@
 #define GATEWAY_SUBMIT_COMMIT_TRANSFERS_MAX 16384
 /* The error of a job the queue answered at stop without committing it. */
 #define GATEWAY_SUBMIT_STOPPED LEDGER_E_TIMEOUT
+/*  The error of a transfer whose `from` the caller does not own (gateway_owners_owns, one get
+    in the commit's transaction, before anything of it is written: no transfer, no outbox
+    entry, the Idempotency-Key stays free). The HTTP answer is 403 forbidden_account. */
+#define GATEWAY_SUBMIT_FORBIDDEN LEDGER_E_NOT_FOUND
 
 /* One submission: a single transfer (req + key) or a batch request (batch). */
 typedef struct gateway_submit_job {
@@ -61,8 +66,11 @@ typedef struct gateway_submit_job {
     char key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1];
     char principal[GATEWAY_IDEM_PRINCIPAL_MAX + 1]; /* who sent it: keys are scoped to it */
     gateway_batch_t *batch; /* POST /api/transfers/batch: every item of it (the caller's) */
-    void *waiter;           /* handed to config.suspend / config.resume (an MHD connection) */
-    bool done;              /* guarded by the queue's lock: read it with gateway_submit_job_done */
+    /* POST /api/deposits: `from` is the settlement account, owned by nobody; the caller's
+       scope deposits:write stands for the ownership of `from` (gateway_money_api.h) */
+    bool deposit;
+    void *waiter; /* handed to config.suspend / config.resume (an MHD connection) */
+    bool done;    /* guarded by the queue's lock: read it with gateway_submit_job_done */
     ledger_err_t err;
     gateway_submit_result_t result; /* a single transfer, when err is LEDGER_OK */
 } gateway_submit_job_t;

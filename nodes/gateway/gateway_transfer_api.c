@@ -5,7 +5,10 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
+
+#include "gateway_owners.h"
 
 #define LOG_LINE_MAX 512 /* bytes of one log line */
 
@@ -29,14 +32,20 @@ enum MHD_Result gateway_transfer_api_store_error(struct MHD_Connection *conn,
 }
 
 enum MHD_Result gateway_transfer_api_get(struct MHD_Connection *conn,
-                                         const gateway_transfer_api_env_t *env, const char *id)
+                                         const gateway_transfer_api_env_t *env,
+                                         const gateway_auth_caller_t *caller, const char *id)
 {
-    assert(conn && env);
+    assert(conn && env && caller);
     if (!id || !gateway_view_transfer_id_valid(id))
         return gateway_reply_not_found(conn, "no transfer with this id");
     store_txn_t *txn = NULL;
     json_t *transfer = NULL;
+    bool sees = gateway_owners_sees_all(caller);
     ledger_err_t err = store_txn_begin(env->store, false, &txn);
+    if (!err && !sees)
+        err = gateway_owners_sees_transfer(txn, caller->principal.id, id, &sees);
+    if (!err && !sees)
+        err = LEDGER_E_NOT_FOUND; /* another's transfer: the answer of a missing one */
     if (!err)
         err = gateway_view_transfer_get(txn, id, &transfer);
     store_txn_abort(&txn);
@@ -47,10 +56,43 @@ enum MHD_Result gateway_transfer_api_get(struct MHD_Connection *conn,
     return gateway_reply_json(conn, MHD_HTTP_OK, transfer, NULL, 0);
 }
 
-enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
-                                          const gateway_transfer_api_env_t *env)
+/*  A customer's page: the ids of its index, newest first, and each transfer as the view holds
+    it (a transfer no longer in the view is left out). */
+static ledger_err_t list_own(store_txn_t *txn, const char *principal, const char *cursor,
+                             uint32_t limit, json_t **out)
 {
-    assert(conn && env);
+    static_assert(GATEWAY_LIST_MAX <= GATEWAY_OWNERS_PAGE_MAX, "one index page per list page");
+    char(*ids)[GATEWAY_OWNERS_TRANSFER_ID_MAX + 1] = malloc(GATEWAY_LIST_MAX * sizeof *ids);
+    json_t *items = json_array();
+    size_t count = 0;
+    bool more = false;
+    ledger_err_t err = ids && items ? LEDGER_OK : LEDGER_E_NOMEM;
+    if (!err)
+        err = gateway_owners_transfers(txn, principal, cursor, limit, ids, &count, &more);
+    for (size_t i = 0; !err && i < count; i++) {
+        json_t *transfer = NULL;
+        err = gateway_view_transfer_get(txn, ids[i], &transfer);
+        if (err == LEDGER_E_NOT_FOUND)
+            err = LEDGER_OK;
+        else if (!err && json_array_append_new(items, transfer))
+            err = LEDGER_E_NOMEM;
+    }
+    if (!err) {
+        json_t *next = more && count ? json_string(ids[count - 1]) : json_null();
+        *out = json_pack("{s:o, s:o}", "transfers", items, "next_cursor", next);
+        items = NULL;
+        err = *out ? LEDGER_OK : LEDGER_E_NOMEM;
+    }
+    json_decref(items);
+    free(ids);
+    return err;
+}
+
+enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
+                                          const gateway_transfer_api_env_t *env,
+                                          const gateway_auth_caller_t *caller)
+{
+    assert(conn && env && caller);
     gateway_request_error_t verr;
     uint32_t limit = 0;
     const char *limit_text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
@@ -65,7 +107,9 @@ enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
     json_t *page = NULL;
     ledger_err_t err = store_txn_begin(env->store, false, &txn);
     if (!err)
-        err = gateway_view_transfer_list(txn, cursor, limit, &page);
+        err = gateway_owners_sees_all(caller)
+                  ? gateway_view_transfer_list(txn, cursor, limit, &page)
+                  : list_own(txn, caller->principal.id, cursor, limit, &page);
     store_txn_abort(&txn);
     if (err)
         return gateway_transfer_api_store_error(conn, env, err, "list transfers");
@@ -173,6 +217,11 @@ enum MHD_Result gateway_transfer_api_answer(struct MHD_Connection *conn,
     case LEDGER_E_INVALID:
         return gateway_reply_errorf(conn, MHD_HTTP_BAD_REQUEST, "invalid_field", NULL,
                                     "the transfer was refused as invalid");
+    case GATEWAY_SUBMIT_FORBIDDEN: {
+        gateway_request_error_t forbidden;
+        gateway_batch_forbid(&forbidden);
+        return gateway_reply_error(conn, &forbidden, NULL, 0);
+    }
     case GATEWAY_SUBMIT_STOPPED:
         return gateway_reply_shutting_down(conn);
     default:

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gateway_auth.h"
 #include "gateway_reply.h"
 #include "gateway_submit.h"
 #include "store.h"
@@ -40,13 +41,18 @@ enum MHD_Result gateway_transfer_api_store_error(struct MHD_Connection *conn,
                                                  const gateway_transfer_api_env_t *env,
                                                  ledger_err_t err, const char *what);
 
-/* GET /api/transfers/{id}: `id` NULL when the path's id was too long (404). */
+/*  GET /api/transfers/{id}: `id` NULL when the path's id was too long (404). A customer sees
+    only a transfer indexed for it (gateway_owners.h: it owns `from` or `to`); any other is
+    404 not_found, the same answer as an id that does not exist. Operators see all. */
 enum MHD_Result gateway_transfer_api_get(struct MHD_Connection *conn,
-                                         const gateway_transfer_api_env_t *env, const char *id);
+                                         const gateway_transfer_api_env_t *env,
+                                         const gateway_auth_caller_t *caller, const char *id);
 
-/* GET /api/transfers?limit=&cursor=: a page, newest first. */
+/*  GET /api/transfers?limit=&cursor=: a page, newest first: every transfer for an operator,
+    a customer's own (its index, gateway_owners_transfers) for a customer. */
 enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
-                                          const gateway_transfer_api_env_t *env);
+                                          const gateway_transfer_api_env_t *env,
+                                          const gateway_auth_caller_t *caller);
 
 /*  The Idempotency-Key header (sent once, gateway_request_check_idempotency_key)
     into job->key: true. Else answers the refusal (400), stores MHD's verdict

@@ -10,6 +10,7 @@
 */
 #include "gateway_view.h"
 #include "gateway_events.h"
+#include "gateway_owners.h"
 #include "clock.h"
 #include "sha256.h"
 #include "text.h"
@@ -317,7 +318,8 @@ static ledger_err_t submit_check_key(node_ctx_t *ctx, const char *principal, con
 
 /* Emits transfer.requested for the new transfer rec->id to the accounts node; its id into
    message_id. */
-static ledger_err_t emit_requested(node_ctx_t *ctx, const gateway_view_record_t *rec,
+static ledger_err_t emit_requested(node_ctx_t *ctx, const char *principal,
+                                   const gateway_view_record_t *rec,
                                    const gateway_transfer_request_t *req,
                                    char message_id[PROTO_ID_MAX + 1])
 {
@@ -333,6 +335,7 @@ static ledger_err_t emit_requested(node_ctx_t *ctx, const gateway_view_record_t 
     body->kind = gateway_view_record_kind(req);
     memcpy(body->currency, req->currency, sizeof body->currency);
     memcpy(body->reference, req->reference, sizeof body->reference);
+    text_copy_cut(body->principal, sizeof body->principal, principal);
     static const char *const peers[] = {NODE_PEER_ACCOUNTS};
     ledger_err_t err = node_ctx_emit(ctx, peers, 1, &msg, NULL);
     if (!err)
@@ -355,7 +358,26 @@ static void record_fill_new(node_ctx_t *ctx, gateway_view_record_t *rec,
     gateway_view_record_timeline_add(rec, step);
 }
 
-/* Creates the transfer: its id, the message, its record, its event and its key. */
+/*  Indexes the new transfer for those who may see it (gateway_owners.h): the principal that
+    sent it (it owns `from`: gateway_submit.c checked) and the owner of `to`, when the owner
+    map knows one. */
+static ledger_err_t index_for_owners(store_txn_t *txn, const char *principal,
+                                     const gateway_view_record_t *rec)
+{
+    ledger_err_t err =
+        principal[0] ? gateway_owners_index_transfer(txn, principal, rec->id) : LEDGER_OK;
+    char owner_to[PROTO_ACCOUNT_ID_MAX + 1];
+    ledger_err_t got = err ? err : gateway_owners_get(txn, rec->req.to, owner_to);
+    if (got == LEDGER_E_NOT_FOUND)
+        return LEDGER_OK;
+    if (got)
+        return got;
+    return strcmp(owner_to, principal) == 0 ? LEDGER_OK
+                                            : gateway_owners_index_transfer(txn, owner_to, rec->id);
+}
+
+/* Creates the transfer: its id, the message, its record, its event, its index entries and its
+   key. */
 static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
                                const gateway_transfer_request_t *req, const char *key,
                                const uint8_t hash[GATEWAY_HASH_SIZE], gateway_submit_result_t *out)
@@ -366,7 +388,7 @@ static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
     gateway_view_step_t step = {.ts_ms = ctx->now_ms};
     ledger_err_t err = make_transfer_id(ctx->txn, ctx->now_ms, rec->id);
     if (!err)
-        err = emit_requested(ctx, rec, req, step.message_id);
+        err = emit_requested(ctx, principal, rec, req, step.message_id);
     if (!err) {
         record_fill_new(ctx, rec, req, key, &step);
         /* NOOVERWRITE: an id made twice must never replace a transfer (EXISTS, reported as
@@ -375,6 +397,8 @@ static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
     }
     if (!err)
         err = event_append(ctx, rec, &step);
+    if (!err)
+        err = index_for_owners(ctx->txn, principal, rec);
     if (!err) {
         gateway_view_idem_t fresh = {.created_ms = ctx->now_ms};
         memcpy(fresh.hash, hash, sizeof fresh.hash);
@@ -386,7 +410,7 @@ static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
     free(rec);
     /* From here on writes may have happened: the two "refused, nothing written" codes must not
        leak out (node_ctx_emit's INVALID would be a bug in this file, not a bad request). */
-    if (err == LEDGER_E_INVALID || err == LEDGER_E_EXISTS)
+    if (err == LEDGER_E_INVALID || err == LEDGER_E_EXISTS || err == LEDGER_E_NOT_FOUND)
         err = LEDGER_E_CORRUPT;
     return err;
 }

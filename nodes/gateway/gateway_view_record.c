@@ -26,6 +26,7 @@
 */
 #include "gateway_view_record.h"
 #include "clock.h"
+#include "gateway_owners.h"
 #include "record.h"
 
 #include <assert.h>
@@ -415,16 +416,10 @@ ledger_err_t gateway_view_record_get(store_txn_t *txn, const char *id, gateway_v
     return gateway_view_record_decode(val, val_size, rec);
 }
 
-const char *gateway_view_record_settlement_id(const char *currency)
-{
-    assert(currency);
-    return strcmp(currency, "GBP") == 0 ? "funding" : NULL;
-}
-
 proto_transfer_kind_t gateway_view_record_kind(const gateway_transfer_request_t *req)
 {
     assert(req);
-    const char *settlement = gateway_view_record_settlement_id(req->currency);
+    const char *settlement = gateway_owners_settlement_id(req->currency);
     if (settlement && strcmp(req->from, settlement) == 0)
         return PROTO_TRANSFER_KIND_DEPOSIT;
     if (settlement && strcmp(req->to, settlement) == 0)

@@ -59,14 +59,10 @@ typedef struct {
     char reference[PROTO_REFERENCE_MAX + 1]; /* may be "" */
 } gateway_transfer_request_t;
 
-/*  The settlement account of `currency` ("funding" for GBP, the account the
-    accounts node opens for it: accounts_settlement_id), or NULL for a
-    currency without one. */
-const char *gateway_view_record_settlement_id(const char *currency);
-
 /*  What a transfer does, derived from its accounts (never stored): from the
-    settlement account of its currency, a deposit; to it, a withdrawal;
-    else a transfer. The same rule the accounts node checks (invalid_kind). */
+    settlement account of its currency (gateway_owners_settlement_id), a
+    deposit; to it, a withdrawal; else a transfer. The same rule the accounts node checks
+   (invalid_kind). */
 proto_transfer_kind_t gateway_view_record_kind(const gateway_transfer_request_t *req);
 
 /* One step of a transfer's timeline: a saga message the view applied. */

@@ -137,36 +137,49 @@ class AuthTest(MeshTest):
         self.assertIn(f"event=api_key_revoked principal=dora key_id={k1['key_id']}",
                       self.mesh.log("gateway"))
 
+    def open_for(self, account, owner):
+        """Opens `account` for principal `owner` (as the tester, an operator)."""
+        status, payload, _ = self.mesh.request(
+            "POST", "/api/accounts", {"id": account, "name": account, "owner": owner})
+        self.assertEqual(status, 201, payload)
+
     def test_a_revoked_key_stops_at_once_also_for_an_idempotent_replay(self):
         first = self.mesh.principal("carol-app", "operator", ALL_SCOPES)
         second = self.mesh.principal("carol-app", "operator", ALL_SCOPES)
-        status, t = self.mesh.transfer("carol", "dave", 7, key="carol-1", api_key=first)
+        self.open_for("acc-carol", "carol-app")
+        body = {"from": "acc-carol", "to": "dave", "amount": 7, "currency": "GBP"}
+        status, t = self.mesh.transfer("acc-carol", "dave", 7, key="carol-1", api_key=first)
         self.assertEqual(status, 202, t)
         status, again, headers = self.mesh.request(
-            "POST", "/api/transfers", {"from": "carol", "to": "dave", "amount": 7, "currency": "GBP"},
-            {"Idempotency-Key": "carol-1"}, key=first)
+            "POST", "/api/transfers", body, {"Idempotency-Key": "carol-1"}, key=first)
         self.assertEqual((status, again["id"], headers.get("Idempotent-Replayed")), (202, t["id"], "true"))
         self.mesh.revoke("carol-app", first)
         self.assert_unauthenticated(self.mesh.request(
-            "POST", "/api/transfers", {"from": "carol", "to": "dave", "amount": 7, "currency": "GBP"},
-            {"Idempotency-Key": "carol-1"}, key=first), "replay with a revoked key")
+            "POST", "/api/transfers", body, {"Idempotency-Key": "carol-1"}, key=first),
+            "replay with a revoked key")
         self.assert_unauthenticated(self.mesh.request("GET", f"/api/transfers/{t['id']}", key=first),
                                     "read with a revoked key")
         # The principal's other key goes on, and the key is the principal's, not the API key's.
-        status, again = self.mesh.transfer("carol", "dave", 7, key="carol-1", api_key=second)
+        status, again = self.mesh.transfer("acc-carol", "dave", 7, key="carol-1", api_key=second)
         self.assertEqual((status, again["id"]), (202, t["id"]))
-        self.assertEqual(len([x for x in self.mesh.all_transfers() if x["from"] == "carol"]), 1)
+        self.assertEqual(len([x for x in self.mesh.all_transfers() if x["from"] == "acc-carol"]), 1)
 
     def test_the_same_idempotency_key_from_two_principals_makes_two_transfers(self):
         alice, bob = self.mesh.principal("alice-app"), self.mesh.principal("bob-app")
-        a, b = self.mesh.one_key_two_principals("same-key", 11, alice, bob)
+        self.open_for("acc-alice-app", "alice-app")
+        self.open_for("acc-bob-app", "bob-app")
+        status, a = self.mesh.transfer("acc-alice-app", "bob", 11, key="same-key", api_key=alice)
+        self.assertEqual(status, 202, a)
+        status, b = self.mesh.transfer("acc-bob-app", "bob", 11, key="same-key", api_key=bob)
+        self.assertEqual(status, 202, b)
+        self.assertNotEqual(a["id"], b["id"])
         for tid in (a["id"], b["id"]):
-            self.assertEqual(self.mesh.wait_final(tid)["status"], "settled")
+            self.assertNotEqual(self.mesh.wait_final(tid)["status"], "pending")
         # Each principal's replay answers its own transfer.
-        self.assertEqual(self.mesh.transfer("alice", "bob", 11, key="same-key", api_key=bob)[1]["id"],
-                         b["id"])
-        self.assertEqual(self.mesh.transfer("alice", "bob", 11, key="same-key", api_key=alice)[1]["id"],
-                         a["id"])
+        self.assertEqual(self.mesh.transfer("acc-bob-app", "bob", 11, key="same-key",
+                                            api_key=bob)[1]["id"], b["id"])
+        self.assertEqual(self.mesh.transfer("acc-alice-app", "bob", 11, key="same-key",
+                                            api_key=alice)[1]["id"], a["id"])
 
     def test_a_stream_token_opens_the_event_stream_once(self):
         viewer = self.mesh.principal("viewer", scopes=["events:read"])

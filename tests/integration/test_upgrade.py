@@ -5,8 +5,10 @@ The fixtures are text dumps of the three data dirs of an older build, with
 what that build showed (tests/fixtures/README.md says how they were made):
 format1/ of the build before commit 2029660 (ledger format 1), format2/ of
 commit 525b033 (gateway format 2: idempotency keys without a principal),
-format3/ of commit 9adae66 (accounts format 2: accounts without an owner).
-Each test mdb_loads them into this mesh's data dirs.
+format3/ of commit 9adae66 (accounts format 2: accounts without an owner;
+gateway format 3: before ownership). Each test mdb_loads them into this
+mesh's data dirs. Transfers on upgraded data are sent by the owners of their
+accounts: by the upgrade rule, the principal with the account's id.
 """
 import json
 import os
@@ -37,6 +39,17 @@ GATEWAY_MIGRATED = (r"event=migration_done node=gateway from=2 to=3 name=idempot
 
 class UpgradeTest(MeshTest):
     start_mesh = False
+
+    def owner_key(self, account):
+        """A key of the principal that owns `account` by the upgrade rule (its id), made once."""
+        keys = self.__dict__.setdefault("_owner_keys", {})
+        if account not in keys:
+            keys[account] = self.mesh.principal(account)
+        return keys[account]
+
+    def send_as_owner(self, src, dst, amount, key=None, reference=None):
+        return self.mesh.transfer(src, dst, amount, key=key, reference=reference,
+                                  api_key=self.owner_key(src))
 
     def data_dir(self, node):
         return os.path.join(self.mesh.tmp, "data", node)
@@ -111,10 +124,10 @@ class UpgradeTest(MeshTest):
 
         # New transfers on top of the migrated ledger.
         before = self.mesh.accounts()
-        status, t = self.mesh.transfer("alice", "bob", 250)
+        status, t = self.send_as_owner("alice", "bob", 250)
         self.assertEqual(status, 202, t)
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
-        status, t = self.mesh.transfer("dave", "alice", 10 ** 9)
+        status, t = self.send_as_owner("dave", "alice", 10 ** 9)
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "declined")
         after = self.mesh.accounts()
         self.assertEqual(after["alice"]["balance"], before["alice"]["balance"] - 250)
@@ -130,10 +143,11 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node in NODES:
             log = self.mesh.log(node)
-            # accounts: 1 -> 2 (account_chains), 2 -> 3 (account_owners)
-            self.assertEqual(log.count("event=migration_started"), 2 if node == "accounts" else 1,
+            # one start migrated (accounts: 1 -> 2 account_chains and 2 -> 3 account_owners;
+            # the gateway: 2 -> 3 and 3 -> 4), the second one nothing
+            self.assertEqual(log.count("event=migration_started"), 1 if node == "fraud" else 2,
                              node)
-            version = {"gateway": 3, "accounts": ACCOUNTS_FORMAT}.get(node, 2)
+            version = {"gateway": 4, "accounts": ACCOUNTS_FORMAT}.get(node, 2)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
                           log)
         self.assertEqual(self.mesh.accounts(), after)
@@ -143,12 +157,12 @@ class UpgradeTest(MeshTest):
         key, tid = next(iter(old["idempotency_keys"].items()))
         t = old["transfers"][tid]
         before = self.mesh.accounts()
-        status, again = self.mesh.transfer(t["from"], t["to"], t["amount"], key=key,
+        status, again = self.send_as_owner(t["from"], t["to"], t["amount"], key=key,
                                            reference=t.get("reference"))
         self.assertIn(status, (200, 202), again)
         self.assertEqual(again["id"], tid)  # the retry of a request sent before the upgrade
         self.assertEqual(self.mesh.accounts(), before)  # nothing moved twice
-        status, other = self.mesh.transfer(t["from"], t["to"], t["amount"] + 1, key=key,
+        status, other = self.send_as_owner(t["from"], t["to"], t["amount"] + 1, key=key,
                                            reference=t.get("reference"))
         self.assertEqual(status, 202, other)
         self.assertNotEqual(other["id"], tid)
@@ -169,13 +183,52 @@ class UpgradeTest(MeshTest):
         self.assertTrue(self.verify()["ok"])
         self.assert_old_key_replays_only_its_request(old)
         # Keys are per principal from now on: one key, two principals, two transfers.
-        alice, bob = self.mesh.principal("alice"), self.mesh.principal("bob")
-        self.mesh.one_key_two_principals("after-upgrade", 5, alice, bob)
+        status, a = self.send_as_owner("alice", "carol", 5, key="after-upgrade")
+        self.assertEqual(status, 202, a)
+        status, b = self.send_as_owner("bob", "carol", 5, key="after-upgrade")
+        self.assertEqual(status, 202, b)
+        self.assertNotEqual(a["id"], b["id"])
         # A second start runs nothing.
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         self.start_on_loaded_dirs()
-        self.assertIn("event=store_format_current node=gateway version=3 migrations=0",
+        self.assertIn("event=store_format_current node=gateway version=4 migrations=0",
+                      self.mesh.log("gateway"))
+
+    def test_format_3_gateway_gets_its_owner_map_and_each_owner_sees_its_transfers(self):
+        old = expected(FORMAT3)
+        for node in NODES:
+            self.load(node, fixture=FORMAT3)
+        self.start_on_loaded_dirs()
+        log = self.mesh.log("gateway")
+        self.assertIn("event=migration_started node=gateway from=3 to=4 name=owner_map", log)
+        n = len(old["transfers"])
+        self.assertRegex(log, r"event=migration_done node=gateway from=3 to=4 name=owner_map "
+                         rf"ms=\d+ transfers={n} index_entries=\d+ owners=\d+ conflicts=0")
+        self.assert_old_data_kept(old)  # the operator (tester) still sees everything
+        # Each owner (the principal with the account's id) sees the old transfers that touch
+        # its account, and nobody else's.
+        for account in ("alice", "bob"):
+            mine = {tid for tid, t in old["transfers"].items() if account in (t["from"], t["to"])}
+            status, page = self.mesh.get("/api/transfers?limit=200", key=self.owner_key(account))
+            self.assertEqual(status, 200, page)
+            self.assertEqual({t["id"] for t in page["transfers"]}, mine, account)
+            other = next(tid for tid in old["transfers"] if tid not in mine)
+            self.assertEqual(self.mesh.get(f"/api/transfers/{other}", key=self.owner_key(account))[0],
+                             404)
+        status, alice = self.mesh.get("/api/accounts/alice", key=self.owner_key("alice"))
+        self.assertEqual((status, alice["balance"]), (200, old["accounts"]["alice"]["balance"]))
+        self.assertEqual(self.mesh.get("/api/accounts/bob", key=self.owner_key("alice"))[0], 404)
+        # alice sends from her account; not from bob's (nothing created).
+        status, p = self.mesh.transfer("bob", "alice", 5, api_key=self.owner_key("alice"))
+        self.assertEqual((status, p["error"]["code"]), (403, "forbidden_account"))
+        status, t = self.send_as_owner("alice", "bob", 5)
+        self.assertEqual(status, 202, t)
+        self.assertEqual(len(self.mesh.all_transfers()), n + 1)
+        for node in NODES:
+            self.assertEqual(self.mesh.stop(node), 0, node)
+        self.start_on_loaded_dirs()
+        self.assertIn("event=store_format_current node=gateway version=4 migrations=0",
                       self.mesh.log("gateway"))
 
     def test_a_crash_during_the_migration_is_finished_by_the_next_start(self):

@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "gateway_batch.h"
+#include "gateway_owners_fx.h"
 #include "test_store.h"
 #include "test_main.h"
 
@@ -58,6 +59,7 @@ static size_t apply(fx_t *fx, gateway_batch_t *batch, uint64_t now_ms)
     node_ctx_t ctx;
     node_ctx_init(&ctx, txn, NODE, now_ms);
     size_t created = 0;
+    assert_int_equal(owners_fx_seed_txn(txn, NULL), LEDGER_OK);
     assert_int_equal(gateway_batch_apply(&ctx, batch, "tester", &test_keys, &created), LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     node_ctx_fini(&ctx);
@@ -254,6 +256,31 @@ static void test_mixed_batch_commits_the_good_items(void **state)
     gateway_batch_destroy(&batch);
 }
 
+static void test_an_item_from_another_principals_account_is_403_and_creates_nothing(void **state)
+{
+    fx_t *fx = *state;
+    gateway_batch_t *batch =
+        parse_ok("{\"transfers\": ["
+                 "{\"idempotency_key\":\"x\",\"from\":\"dave\",\"to\":\"bob\",\"amount\":100},"
+                 "{\"idempotency_key\":\"y\",\"from\":\"alice\",\"to\":\"bob\",\"amount\":100}"
+                 "]}");
+    assert_int_equal(apply(fx, batch, T0_MS), 1); /* dave is nobody's: only alice's goes */
+    assert_int_equal(batch->items[0].state, GATEWAY_BATCH_ITEM_INVALID);
+    assert_int_equal(batch->items[0].error.http_status, 403);
+    assert_string_equal(batch->items[0].error.code, "forbidden_account");
+    assert_string_equal(batch->items[0].error.field, "from");
+    assert_int_equal(batch->items[1].state, GATEWAY_BATCH_ITEM_ACCEPTED);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 1);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_IDEMPOTENCY), 1);
+    gateway_batch_destroy(&batch);
+    /* Its key stayed free: a valid item under it is a new transfer. */
+    batch = parse_ok("{\"transfers\": [{\"idempotency_key\":\"x\",\"from\":\"carol\","
+                     "\"to\":\"bob\",\"amount\":100}]}");
+    assert_int_equal(apply(fx, batch, T0_MS), 1);
+    assert_int_equal(batch->items[0].state, GATEWAY_BATCH_ITEM_ACCEPTED);
+    gateway_batch_destroy(&batch);
+}
+
 static void test_replay_within_one_batch_makes_one_transfer(void **state)
 {
     fx_t *fx = *state;
@@ -320,6 +347,7 @@ TEST_MAIN(cmocka_unit_test(test_malformed_envelope_is_refused_whole),
           cmocka_unit_test(test_size_limit_is_8190_items),
           cmocka_unit_test(test_submitted_transfer_text_is_what_jansson_writes),
           TEST_STORE_CASE(test_mixed_batch_commits_the_good_items),
+          TEST_STORE_CASE(test_an_item_from_another_principals_account_is_403_and_creates_nothing),
           TEST_STORE_CASE(test_replay_within_one_batch_makes_one_transfer),
           TEST_STORE_CASE(test_replay_across_batches_changes_nothing),
           TEST_STORE_CASE(test_apply_can_run_again_after_an_abort))

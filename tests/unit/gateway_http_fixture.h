@@ -31,6 +31,7 @@
 
 #include "clock.h"
 #include "gateway_http.h"
+#include "gateway_owners_fx.h"
 
 #define JSON_HEADERS "Content-Type: application/json\r\n"
 #define TRANSFER_BODY "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1050,\"reference\":\"rent\"}"
@@ -82,6 +83,8 @@ static inline ledger_err_t test_seed_principal(store_txn_t *txn, void *arg)
         err = gateway_principals_key_create(txn, p.id, 1, &key, text);
     if (!err)
         snprintf(test_auth_header, sizeof test_auth_header, "Authorization: Bearer %s\r\n", text);
+    if (!err) /* it sends from the accounts it owns */
+        err = owners_fx_seed_txn(txn, NULL);
     return err;
 }
 

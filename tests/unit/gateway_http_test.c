@@ -209,6 +209,14 @@ static void test_http_transfer_round_trip(void **state)
     assert_error(&r, 422, "idempotency_key_reused");
     assert_int_equal(test_store_count(fx->store, STORE_DB_TRANSFERS), 1);
 
+    /* From an account the caller does not own: 403 forbidden_account, nothing written. */
+    http_call(port, "POST", "/api/transfers", JSON_HEADERS "Idempotency-Key: k-nope\r\n",
+              "{\"from\":\"dave\",\"to\":\"bob\",\"amount\":5}", &r);
+    assert_error(&r, 403, "forbidden_account");
+    assert_non_null(strstr(r.body, "\"field\":\"from\""));
+    assert_int_equal(test_store_count(fx->store, STORE_DB_TRANSFERS), 1);
+    assert_int_equal(test_store_count(fx->store, STORE_DB_OUTBOX), 1);
+
     char path[128];
     snprintf(path, sizeof path, "/api/transfers/%s", id);
     http_call(port, "GET", path, NULL, NULL, &r);

@@ -1,4 +1,4 @@
-/*  gateway_migrate_test.c: the gateway's store migration 2 -> 3
+/*  gateway_migrate_test.c: the gateway's store migrations 2 -> 3 and 3 -> 4
     (gateway_migrate.h): format-2 idempotency keys and their age index move
     under the reserved principal "", nothing else changes, and a second run
     does nothing. */
@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "gateway_migrate.h"
+#include "gateway_owners.h"
+#include "gateway_view_record.h"
 #include "gateway_view.h"
 #include "test_store.h"
 #include "test_main.h"
@@ -59,8 +61,8 @@ static void test_format_2_keys_move_under_the_reserved_principal(void **state)
     store_migrate_result_t res;
     run_plan(fx, &res);
     assert_int_equal(res.from_version, 2);
-    assert_int_equal(res.version, 3);
-    assert_int_equal(res.ran, 1);
+    assert_int_equal(res.version, 4);
+    assert_int_equal(res.ran, 2);
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
     uint64_t n = 0;
@@ -96,11 +98,72 @@ static void test_a_second_start_runs_nothing(void **state)
     store_migrate_result_t res;
     run_plan(fx, &res);
     run_plan(fx, &res);
-    assert_int_equal(res.from_version, 3);
+    assert_int_equal(res.from_version, 4);
     assert_int_equal(res.ran, 0);
 }
 
-static void test_a_fresh_dir_is_stamped_format_3(void **state)
+/* A format-3 dir with three transfers: alice -> bob, a deposit funding -> carol, and
+   carol -> alice. */
+static ledger_err_t plant_format3(store_txn_t *txn, void *arg)
+{
+    (void)arg;
+    static const char *const parts[3][3] = {{"tr_000000000001000000a1", "alice", "bob"},
+                                            {"tr_000000000002000000a2", "funding", "carol"},
+                                            {"tr_000000000003000000a3", "carol", "alice"}};
+    ledger_err_t err = store_migrate_version_put(txn, 3);
+    for (size_t i = 0; !err && i < 3; i++) {
+        gateway_view_record_t rec;
+        memset(&rec, 0, sizeof rec);
+        snprintf(rec.id, sizeof rec.id, "%s", parts[i][0]);
+        snprintf(rec.req.from, sizeof rec.req.from, "%s", parts[i][1]);
+        snprintf(rec.req.to, sizeof rec.req.to, "%s", parts[i][2]);
+        rec.req.amount_minor = 5;
+        snprintf(rec.req.currency, sizeof rec.req.currency, "GBP");
+        rec.status = GATEWAY_STATUS_SETTLED;
+        rec.created_ms = rec.updated_ms = T0_MS;
+        err = gateway_view_record_put(txn, &rec, 0);
+    }
+    return err;
+}
+
+static size_t transfers_of(store_txn_t *txn, const char *principal)
+{
+    char ids[8][GATEWAY_OWNERS_TRANSFER_ID_MAX + 1];
+    size_t n = 0;
+    bool more = false;
+    assert_int_equal(gateway_owners_transfers(txn, principal, NULL, 8, ids, &n, &more), LEDGER_OK);
+    return n;
+}
+
+static void test_format_3_transfers_are_indexed_for_the_owners_by_account_id(void **state)
+{
+    fx_t *fx = *state;
+    assert_int_equal(store_write(fx->store, plant_format3, NULL), LEDGER_OK);
+    store_migrate_result_t res;
+    run_plan(fx, &res);
+    assert_int_equal(res.from_version, 3);
+    assert_int_equal(res.ran, 1);
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    char owner[PROTO_ACCOUNT_ID_MAX + 1];
+    assert_int_equal(gateway_owners_get(txn, "alice", owner), LEDGER_OK);
+    assert_string_equal(owner, "alice");
+    assert_int_equal(gateway_owners_get(txn, "carol", owner), LEDGER_OK);
+    assert_string_equal(owner, "carol");
+    /* The settlement account is nobody's. */
+    assert_int_equal(gateway_owners_get(txn, "funding", owner), LEDGER_E_NOT_FOUND);
+    assert_int_equal(transfers_of(txn, "alice"), 2);
+    assert_int_equal(transfers_of(txn, "bob"), 1);
+    assert_int_equal(transfers_of(txn, "carol"), 2);
+    assert_int_equal(transfers_of(txn, "funding"), 0);
+    bool sees = true;
+    assert_int_equal(gateway_owners_sees_transfer(txn, "bob", "tr_000000000003000000a3", &sees),
+                     LEDGER_OK);
+    assert_false(sees);
+    store_txn_abort(&txn);
+}
+
+static void test_a_fresh_dir_is_stamped_with_the_newest_format(void **state)
 {
     fx_t *fx = *state;
     store_migrate_result_t res;
@@ -111,4 +174,5 @@ static void test_a_fresh_dir_is_stamped_format_3(void **state)
 
 TEST_MAIN(TEST_STORE_CASE(test_format_2_keys_move_under_the_reserved_principal),
           TEST_STORE_CASE(test_a_second_start_runs_nothing),
-          TEST_STORE_CASE(test_a_fresh_dir_is_stamped_format_3))
+          TEST_STORE_CASE(test_format_3_transfers_are_indexed_for_the_owners_by_account_id),
+          TEST_STORE_CASE(test_a_fresh_dir_is_stamped_with_the_newest_format))

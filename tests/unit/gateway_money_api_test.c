@@ -103,8 +103,8 @@ static void test_the_kind_is_derived_from_the_accounts(void **state)
     gateway_transfer_request_t usd = {
         .from = "funding", .to = "bob", .amount_minor = 1, .currency = "USD"};
     assert_int_equal(gateway_view_record_kind(&usd), PROTO_TRANSFER_KIND_TRANSFER);
-    assert_null(gateway_view_record_settlement_id("EUR"));
-    assert_string_equal(gateway_view_record_settlement_id("GBP"), "funding");
+    assert_null(gateway_owners_settlement_id("EUR"));
+    assert_string_equal(gateway_owners_settlement_id("GBP"), "funding");
 }
 
 static void test_the_body_is_parsed_with_the_transfers_rules(void **state)
@@ -272,7 +272,7 @@ static void test_http_refusals_create_nothing(void **state)
     /* Another's account, an account nobody owns, the settlement account: refused, key free. */
     assert_int_equal(store_write(fx->store, own_savings, NULL), LEDGER_OK);
     http_call(port, "POST", "/api/withdrawals", JSON_HEADERS "Idempotency-Key: mine\r\n",
-              "{\"account\":\"alice\",\"amount\":5}", &r);
+              "{\"account\":\"dave\",\"amount\":5}", &r); /* not the tester's */
     assert_error(&r, 403, "forbidden_account");
     assert_non_null(strstr(r.body, "\"field\":\"account\""));
     http_call(port, "POST", "/api/withdrawals", JSON_HEADERS "Idempotency-Key: from\r\n",

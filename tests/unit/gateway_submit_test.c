@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "gateway_submit.h"
+#include "gateway_owners_fx.h"
 #include "test_store.h"
 #include "test_main.h"
 
@@ -74,6 +75,7 @@ static int setup(void **state)
                                       .committed = on_committed,
                                       .committed_arg = fx};
     assert_int_equal(gateway_submit_new(&config, &fx->queue), LEDGER_OK);
+    owners_fx_seed(fx->store);
     node_ctx_init(&fx->ctx, NULL, NODE, 0);
     *state = fx;
     return 0;
@@ -94,6 +96,7 @@ static int teardown(void **state)
 static void job_init(gateway_submit_job_t *job, waiter_t *waiter, const char *key, int64_t amount)
 {
     memset(job, 0, sizeof *job);
+    snprintf(job->principal, sizeof job->principal, "%s", OWNERS_FX_PRINCIPAL);
     snprintf(job->req.from, sizeof job->req.from, "alice");
     snprintf(job->req.to, sizeof job->req.to, "bob");
     job->req.amount_minor = amount;
@@ -168,6 +171,45 @@ static void test_a_refused_job_does_not_fail_the_others_of_its_commit(void **sta
     assert_int_equal(count(fx, STORE_DB_TRANSFERS), 2);
 }
 
+static void test_a_transfer_from_an_account_not_the_callers_creates_nothing(void **state)
+{
+    fx_t *fx = *state;
+    waiter_t w[3] = {{0, 0}, {0, 0}, {0, 0}};
+    gateway_submit_job_t jobs[3];
+    job_init(&jobs[0], &w[0], "k-mine", 500);
+    snprintf(jobs[0].req.from, sizeof jobs[0].req.from, "dave"); /* nobody's in the map */
+    job_init(&jobs[1], &w[1], "k-theirs", 500);
+    snprintf(jobs[1].principal, sizeof jobs[1].principal, "mallory"); /* alice is tester's */
+    job_init(&jobs[2], &w[2], "k-none", 500);
+    jobs[2].principal[0] = '\0'; /* no principal owns anything */
+    for (int i = 0; i < 3; i++)
+        assert_true(gateway_submit_push(fx->queue, &jobs[i]));
+    assert_int_equal(loop_turn(fx), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(jobs[i].err, GATEWAY_SUBMIT_FORBIDDEN);
+        assert_int_equal(w[i].resumed, 1);
+    }
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 0);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), 0);
+    assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 0);
+    assert_int_equal(fx->committed, 0);
+    /* The key stayed free: the owner's valid request under it is a new transfer. */
+    job_init(&jobs[0], &w[0], "k-mine", 500);
+    assert_true(gateway_submit_push(fx->queue, &jobs[0]));
+    assert_int_equal(loop_turn(fx), 1);
+    assert_int_equal(jobs[0].err, LEDGER_OK);
+    assert_false(jobs[0].result.replayed);
+    assert_int_equal(count(fx, STORE_DB_TRANSFERS), 1);
+    /* transfer.requested names the principal that asked. */
+    proto_msg_t sent;
+    char why[PROTO_REASON_MAX + 1];
+    assert_int_equal(
+        proto_decode(fx->ctx.published[0].data, fx->ctx.published[0].size, &sent, why, sizeof why),
+        LEDGER_OK);
+    assert_string_equal(sent.body.transfer.principal, OWNERS_FX_PRINCIPAL);
+    proto_msg_release(&sent);
+}
+
 static void test_a_failed_commit_gives_every_job_its_error(void **state)
 {
     fx_t *fx = *state;
@@ -234,6 +276,8 @@ TEST_MAIN(cmocka_unit_test_setup_teardown(test_a_pushed_job_is_answered_only_aft
                                           setup, teardown),
           cmocka_unit_test_setup_teardown(test_a_refused_job_does_not_fail_the_others_of_its_commit,
                                           setup, teardown),
+          cmocka_unit_test_setup_teardown(
+              test_a_transfer_from_an_account_not_the_callers_creates_nothing, setup, teardown),
           cmocka_unit_test_setup_teardown(test_a_failed_commit_gives_every_job_its_error, setup,
                                           teardown),
           cmocka_unit_test_setup_teardown(

@@ -1,0 +1,125 @@
+"""Ownership through the real binaries (nodes/gateway/gateway_owners.h): only an
+account's owner sends from it, and each principal reads only what it owns.
+
+Every test acts as the owners: customer principals made with mesh.principal,
+accounts opened for them by the operator (POST /api/accounts {"owner": ...}).
+No money is needed: a transfer from an empty account is accepted and ends
+declined, and it is as visible as a settled one. Every refusal is checked
+for what did NOT happen: no transfer in the operator's list, no outbox entry,
+no change of a balance, the Idempotency-Key still free.
+"""
+import os
+import unittest
+
+from mesh import MeshTest, sample
+
+
+class OwnershipTest(MeshTest):
+    def open_for(self, account, owner):
+        status, payload, _ = self.mesh.request(
+            "POST", "/api/accounts", {"id": account, "name": account.title(), "owner": owner})
+        self.assertEqual(status, 201, payload)
+        return payload
+
+    def customers(self):
+        """ann owns acc-ann, ben owns acc-ben; their keys."""
+        ann, ben = self.mesh.principal("ann"), self.mesh.principal("ben")
+        self.open_for("acc-ann", "ann")
+        self.open_for("acc-ben", "ben")
+        return ann, ben
+
+    def send(self, key, src, dst, idem, amount=5):
+        return self.mesh.request("POST", "/api/transfers",
+                                 {"from": src, "to": dst, "amount": amount},
+                                 {"Idempotency-Key": idem}, key=key)
+
+    def outbox_depth(self):
+        return sample(self.mesh.metrics("gateway"), "ledger_outbox_depth")
+
+    def test_opening_needs_an_existing_owner_and_records_it(self):
+        self.mesh.principal("ann")
+        status, payload, _ = self.mesh.request(
+            "POST", "/api/accounts", {"id": "acc-x", "name": "X", "owner": "ghost"})
+        self.assertEqual((status, payload["error"]["code"], payload["error"]["field"]),
+                         (422, "invalid_owner", "owner"))
+        status, payload, _ = self.mesh.request("POST", "/api/accounts", {"id": "acc-x", "name": "X"})
+        self.assertEqual((status, payload["error"]["code"]), (400, "missing_field"))
+        self.assertNotIn("acc-x", self.mesh.accounts())
+        self.open_for("acc-x", "ann")
+        status, p, _ = self.mesh.admin("gateway", "GET", "/principals/ann",
+                                       headers=self.mesh.admin_headers())
+        self.assertEqual((status, p["accounts"]), (200, ["acc-x"]))
+
+    def test_a_transfer_from_another_principals_account_is_403_and_creates_nothing(self):
+        ann, ben = self.customers()
+        self.mesh.wait_outboxes_empty()
+        before = (self.mesh.all_transfers(), self.mesh.accounts(), self.outbox_depth())
+        idem = f"own-{os.getpid()}"
+        for src in ("acc-ben", "no-such-account", "funding"):
+            status, payload, _ = self.send(ann, src, "acc-ann", idem)
+            self.assertEqual(status, 403, (src, payload))
+            self.assertEqual((payload["error"]["code"], payload["error"]["field"]),
+                             ("forbidden_account", "from"))
+        status, payload, _ = self.mesh.request(
+            "POST", "/api/transfers/batch",
+            {"transfers": [{"idempotency_key": idem, "from": "acc-ben", "to": "acc-ann",
+                            "amount": 5}]}, key=ann)
+        self.assertEqual(status, 200, payload)
+        self.assertEqual((payload["rejected"], payload["results"][0]["status"],
+                          payload["results"][0]["error"]["code"]), (1, 403, "forbidden_account"))
+        self.assertEqual((self.mesh.all_transfers(), self.mesh.accounts(), self.outbox_depth()),
+                         before)
+        # The key stayed free: ann's valid request under it is a new transfer.
+        status, payload, headers = self.send(ann, "acc-ann", "acc-ben", idem)
+        self.assertEqual(status, 202, payload)
+        self.assertNotIn("Idempotent-Replayed", headers)
+
+    def test_another_principals_account_and_ledger_read_as_missing(self):
+        ann, ben = self.customers()
+        status, mine = self.mesh.get("/api/accounts", key=ann)
+        self.assertEqual(status, 200, mine)
+        self.assertEqual([a["id"] for a in mine["accounts"]], ["acc-ann"])
+        self.assertEqual(self.mesh.get("/api/accounts/acc-ann", key=ann)[0], 200)
+        missing = self.mesh.get("/api/accounts/no-such-account", key=ann)
+        self.assertEqual(missing[0], 404)
+        for path in ("/api/accounts/acc-ben", "/api/accounts/acc-ben/ledger",
+                     "/api/accounts/funding"):
+            self.assertEqual(self.mesh.get(path, key=ann), missing, path)
+        self.assertEqual(self.mesh.get("/api/accounts/no-such-account/ledger", key=ann), missing)
+        # The operator reads every account.
+        self.assertTrue({"acc-ann", "acc-ben", "funding"} <= set(self.mesh.accounts()))
+
+    def test_a_transfer_is_visible_to_the_owners_of_from_and_to_only(self):
+        ann, ben = self.customers()
+        cat = self.mesh.principal("cat")
+        self.open_for("acc-cat", "cat")
+        status, t, _ = self.send(ann, "acc-ann", "acc-ben", "vis-1")
+        self.assertEqual(status, 202, t)
+        status, other, _ = self.send(cat, "acc-cat", "acc-ann", "vis-2")
+        self.assertEqual(status, 202, other)
+        path = f"/api/transfers/{t['id']}"
+        for key in (ann, ben):
+            self.assertEqual(self.mesh.get(path, key=key)[0], 200)
+        missing = self.mesh.get("/api/transfers/tr_00000000000000000000", key=cat)
+        self.assertEqual(missing[0], 404)
+        self.assertEqual(self.mesh.get(path, key=cat), missing)
+        self.assertEqual(self.mesh.get(path)[0], 200)  # the operator
+
+        def ids(key):
+            status, page = self.mesh.get("/api/transfers?limit=200", key=key)
+            self.assertEqual(status, 200, page)
+            return [x["id"] for x in page["transfers"]]
+        self.assertEqual(ids(ann), [other["id"], t["id"]])  # newest first
+        self.assertEqual(ids(ben), [t["id"]])
+        self.assertEqual(ids(cat), [other["id"]])
+        self.assertTrue({t["id"], other["id"]} <= set(ids(None)))
+        status, page = self.mesh.get("/api/transfers?limit=1", key=ann)
+        self.assertEqual((page["transfers"][0]["id"], page["next_cursor"]),
+                         (other["id"], other["id"]))
+        status, page = self.mesh.get(f"/api/transfers?limit=1&cursor={other['id']}", key=ann)
+        self.assertEqual(([x["id"] for x in page["transfers"]], page["next_cursor"]),
+                         ([t["id"]], None))
+
+
+if __name__ == "__main__":
+    unittest.main()
