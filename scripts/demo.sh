@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs the demo: installs what is missing, builds, starts the three nodes with
 # the demo accounts on this machine, waits until they answer, makes the API
-# principals and their keys (an operator, and one customer per demo person),
-# writes the keys to .demo/keys.json (mode 0600) and prints the URL, a curl
-# example and a sign-in link for the browser.
+# principals and their keys (an operator, and one customer per demo person,
+# who owns the demo account of its name), funds each new demo account by a
+# deposit the operator makes through the gateway (no money from nowhere:
+# deposits come from the settlement account), writes the keys to
+# .demo/keys.json (mode 0600) and prints the URL, a curl example and a
+# sign-in link for the browser.
 #   scripts/demo.sh          start (or restart) the demo: new keys each time
 #   scripts/demo.sh stop     stop it
 # State and logs live in .demo/ (delete it for a fresh start).
@@ -86,6 +89,31 @@ make_key() { # id kind scopes
   curl -fsS "${admin_auth[@]}" -X POST "$admin/principals/$1/keys" | jq -r .key
 }
 
+# The demo people, their opening deposits in pence and their order in keys.json.
+people=(alice bob carol dave mallory)
+declare -A deposit=([alice]=100000 [bob]=25000 [carol]=500000 [dave]=5000 [mallory]=1000000)
+
+# Funds the demo accounts that have never moved (no ledger entry yet) with a deposit each,
+# as the operator, and waits until they settled: a restart deposits nothing again.
+fund_demo_accounts() { # operator-key
+  local api="$scheme://$probe_host:$http_port/api" auth="Authorization: Bearer $1" ids=()
+  for person in "${people[@]}"; do
+    entries=$(curl -kfsS -H "$auth" "$api/accounts/$person/ledger?limit=1" | jq '.entries | length')
+    [ "$entries" = 0 ] || continue
+    ids+=("$(curl -kfsS -X POST -H "$auth" -H 'Content-Type: application/json' \
+      -H "Idempotency-Key: demo-deposit-$person" "$api/deposits" \
+      -d "{\"account\":\"$person\",\"amount\":${deposit[$person]},\"reference\":\"demo deposit\"}" | jq -r .id)")
+  done
+  for id in "${ids[@]}"; do
+    for _ in $(seq 100); do
+      status=$(curl -kfsS -H "$auth" "$api/transfers/$id" | jq -r .status)
+      [ "$status" != pending ] && break
+      sleep 0.1
+    done
+    [ "$status" = settled ] || echo "demo: the deposit $id is $status" >&2
+  done
+}
+
 echo -n "demo: waiting for the gateway"
 for _ in $(seq 100); do
   # -k: this probe only asks whether the gateway is up, from this machine
@@ -95,11 +123,12 @@ for _ in $(seq 100); do
     keys="$demo/keys.json"
     (umask 077; rm -f "$keys.new"
      { echo "{\"operator\":\"$(make_key operator operator "$operator")\""
-       for person in alice bob carol dave mallory; do
+       for person in "${people[@]}"; do
          echo ",\"$person\":\"$(make_key "$person" customer "$customer")\""
        done
        echo "}"; } | jq . >"$keys.new"
      mv "$keys.new" "$keys")
+    fund_demo_accounts "$(jq -r .operator "$keys")"
     # The browser gets the keys in the URL's fragment, which it never sends to a server.
     signin=$(jq -jc . "$keys" | base64 -w0 | tr '+/' '-_' | tr -d '=')
     echo

@@ -116,6 +116,7 @@ class Mesh:
         self.ports = {}
         self.pick_ports()
         self.procs = {}
+        self.log_at_start = {}  # node -> the size of its log when it was last started
         self.demo = demo
         self.extra_env = env or {}
         self.log_level = log_level
@@ -158,6 +159,7 @@ class Mesh:
         assert node not in self.procs or self.procs[node].poll() is not None, f"{node} already running"
         binary = os.path.join(self.build_dir, "nodes", f"ledger-{node}")
         log = open(os.path.join(self.tmp, f"{node}.log"), "ab")
+        self.log_at_start[node] = log.tell()
         self.procs[node] = subprocess.Popen([binary], env=self.env_for(node), stdout=log,
                                             stderr=subprocess.STDOUT)
         log.close()
@@ -202,11 +204,17 @@ class Mesh:
 
     def all_answer(self):
         return (all(self.answers(n) for n in NODES) and self.ensure_key()
-                and self.get("/api/accounts")[0] == 200)
+                and self.get("/api/accounts")[0] == 200 and self.owners_filled())
+
+    def owners_filled(self):
+        """True once the gateway's latest start filled its owner map from the accounts node
+        (gateway_owners_fill.h): before that, a transfer from an account it has not passed yet
+        is refused 403 forbidden_account."""
+        return "event=owners_fill_done" in self.log("gateway")[self.log_at_start.get("gateway", 0):]
 
     def wait_ready(self, timeout=20.0):
-        wait_until(lambda: self.ensure_key() and self.get("/api/accounts")[0] == 200, timeout,
-                   "gateway and accounts to answer")
+        wait_until(lambda: self.ensure_key() and self.get("/api/accounts")[0] == 200
+                   and self.owners_filled(), timeout, "gateway and accounts to answer")
 
     # --- principals and keys (the gateway's admin routes) --------------------
     def admin_headers(self):

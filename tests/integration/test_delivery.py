@@ -187,7 +187,7 @@ class BacklogTest(MeshTest):
         items = [{"idempotency_key": f"backlog-{i}-{time.monotonic_ns()}", "from": "alice",
                   "to": f"nobody-{i}", "amount": 1} for i in range(8190)]
         status, answer, _ = self.mesh.request("POST", "/api/transfers/batch", {"transfers": items},
-                                              timeout=120)
+                                              timeout=120, key=self.mesh.owner_key("alice"))
         self.assertEqual(status, 200, answer)
         self.assertEqual(answer["accepted"], len(items))
         # Unknown destination: each is declined, two messages per transfer.
@@ -213,7 +213,7 @@ class AdmissionTest(MeshTest):
             self.assertEqual(status, 202, t)
         status, body, headers = self.mesh.request(
             "POST", "/api/transfers", {"from": "alice", "to": "bob", "amount": 7},
-            {"Idempotency-Key": "adm-over"})
+            {"Idempotency-Key": "adm-over"}, key=self.mesh.owner_key("alice"))
         self.assertEqual(status, 503, body)
         self.assertEqual(body["error"]["code"], "overloaded")
         self.assertEqual(headers.get("Retry-After"), "1")
