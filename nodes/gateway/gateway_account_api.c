@@ -78,7 +78,7 @@ static bool build_open(struct MHD_Connection *conn, const gateway_account_api_re
     memcpy(q->name, open.name, sizeof q->name);
     memcpy(q->currency, open.currency, sizeof q->currency);
     memcpy(q->owner, open.owner, sizeof q->owner);
-    q->amount_minor = open.opening_balance_minor;
+    q->amount_minor = 0; /* accounts open at zero (gateway_request_parse_account) */
     return true;
 }
 

@@ -76,7 +76,7 @@
                                                limit 1..200 (default 200), cursor = last id seen
       POST /api/accounts                       201 created, 200 existed with the same values,
                                                409 account_exists (other values);
-                                               body {"id","name","currency"?,"opening_balance"?}
+                                               body {"id","name","currency"?,"owner"}
       GET  /api/accounts/{id}                  200 account, 404 not_found
       GET  /api/accounts/{id}/ledger?limit=&cursor=
                                                200 {"account","entries":[...],"next_cursor"}

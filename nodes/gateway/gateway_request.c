@@ -268,20 +268,25 @@ ledger_err_t gateway_request_parse_account(const char *body, size_t len,
                                            gateway_request_error_t *err)
 {
     assert(out && err);
-    static const char *const known[] = {"id", "name", "currency", "owner", "opening_balance"};
+    static const char *const known[] = {"id", "name", "currency", "owner"};
     gateway_request_account_t req;
     memset(&req, 0, sizeof req);
     json_t *root = load_object(body, len, "opening_balance", err);
     if (!root)
         return LEDGER_E_INVALID;
-    bool ok =
-        check_known_fields(root, known, sizeof known / sizeof known[0], err) &&
-        get_account_id(root, "id", req.id, sizeof req.id, err) &&
-        get_text_field(root, "name", true, PROTO_NAME_MAX, req.name, sizeof req.name, err) ==
-            FIELD_SET &&
-        get_currency(root, req.currency, sizeof req.currency, err) &&
-        get_account_id(root, "owner", req.owner, sizeof req.owner, err) &&
-        get_amount(root, "opening_balance", false, 0, &req.opening_balance_minor, err) != FIELD_BAD;
+    /* Named before the unknown keys: a client of the old API learns what replaced it. */
+    if (json_object_get(root, "opening_balance")) {
+        json_decref(root);
+        return gateway_request_fail(err, 400, "opening_balance_removed", "opening_balance",
+                                    "accounts open at zero: no request creates money; put money "
+                                    "in with POST /api/deposits (operators)");
+    }
+    bool ok = check_known_fields(root, known, sizeof known / sizeof known[0], err) &&
+              get_account_id(root, "id", req.id, sizeof req.id, err) &&
+              get_text_field(root, "name", true, PROTO_NAME_MAX, req.name, sizeof req.name, err) ==
+                  FIELD_SET &&
+              get_currency(root, req.currency, sizeof req.currency, err) &&
+              get_account_id(root, "owner", req.owner, sizeof req.owner, err);
     json_decref(root);
     if (!ok)
         return LEDGER_E_INVALID;

@@ -47,7 +47,6 @@ typedef struct {
     char name[PROTO_NAME_MAX + 1];
     char currency[PROTO_CURRENCY_LEN + 1];
     char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* the principal that will own it (its id) */
-    int64_t opening_balance_minor;        /* >= 0 */
 } gateway_request_account_t;
 
 /*  Fills `err` (status, code, field: NULL = none, printf-style message; both
@@ -84,9 +83,11 @@ ledger_err_t gateway_request_transfer_from_json(const json_t *root, gateway_tran
 /*  Parses and validates a POST /api/accounts body: keys id (account id), name
     (1..PROTO_NAME_MAX bytes of UTF-8, no control characters), currency
     (optional, default "GBP"), owner (required: a principal id, the
-    account-id rule; whether that principal exists is the caller's check), opening_balance (optional
-   JSON integer >= 0, default 0). Errors as for transfers (numbers too large are reported against
-   "opening_balance"). */
+    account-id rule; whether that principal exists is the caller's check). An
+    account opens at zero: no request creates money. A body with the key
+    opening_balance (whatever its value) is refused 400
+    opening_balance_removed, field "opening_balance" (money comes in by POST
+    /api/deposits). Otherwise errors as for transfers. */
 ledger_err_t gateway_request_parse_account(const char *body, size_t len,
                                            gateway_request_account_t *out,
                                            gateway_request_error_t *err);

@@ -77,6 +77,20 @@ class MoneyTest(MoneyCase):
         self.assertEqual(t["from"], "alice")
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
 
+    def test_an_opening_balance_is_refused_and_creates_nothing(self):
+        self.mesh.owner_key("erin")
+        before = self.state()
+        for amount in (9 * 10**18, 5000, 0):
+            status, p, _ = self.mesh.request("POST", "/api/accounts", {
+                "id": "erin", "name": "Erin", "currency": "GBP", "owner": "erin",
+                "opening_balance": amount})
+            self.assertEqual((status, p["error"]["code"], p["error"]["field"]),
+                             (400, "opening_balance_removed", "opening_balance"), p)
+        self.assertEqual(self.state(), before)  # no account, no money
+        status, p = self.mesh.open_account("erin", "Erin")
+        self.assertEqual((status, self.mesh.accounts()["erin"]["balance"]), (201, 0), p)
+        self.assert_verified()
+
     def test_the_transfer_list_shows_each_kind(self):
         ids = {"deposit": self.mesh.fund("bob", 700)["id"]}
         status, t = self.mesh.withdraw("bob", 300)

@@ -140,10 +140,12 @@ static void test_account_bodies_are_validated(void **state)
         {"{\"id\":\"ann\"}", 400, "missing_field", "name"},
         {"{\"id\":\"ann\",\"name\":\"\",\"owner\":\"ann\"}", 400, "invalid_field", "name"},
         {"{\"id\":\"Ann\",\"name\":\"Ann\"}", 400, "invalid_field", "id"},
-        {"{\"id\":\"ann\",\"name\":\"Ann\",\"owner\":\"ann\",\"opening_balance\":-1}", 400,
-         "invalid_field", "opening_balance"},
-        {"{\"id\":\"ann\",\"name\":\"Ann\",\"owner\":\"ann\",\"opening_balance\":1.5}", 400,
-         "invalid_field", "opening_balance"},
+        /* No request creates money: an opening balance is refused whatever its value. */
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"owner\":\"ann\",\"opening_balance\":5000}", 400,
+         "opening_balance_removed", "opening_balance"},
+        {"{\"id\":\"ann\",\"name\":\"Ann\",\"owner\":\"ann\",\"opening_balance\":0}", 400,
+         "opening_balance_removed", "opening_balance"},
+        {"{\"opening_balance\":-1,\"bogus\":1}", 400, "opening_balance_removed", "opening_balance"},
         {"{\"id\":\"ann\",\"name\":\"Ann\",\"owner\":\"ann\",\"opening_balance\":"
          "99999999999999999999}",
          400, "invalid_field", "opening_balance"},
