@@ -56,7 +56,8 @@ from mesh import free_port, parse_loadgen_output, parse_metrics, sample  # noqa:
 # gateway refuses /api requests without one. loadgen reads it from $LEDGER_API_KEY.
 API_KEY = None
 # The bench's principal: an operator (its bucket, 50,000 requests/s by default, is above
-# anything this machine sends; the customers' 20,000/s would be too).
+# anything this machine sends; the customers' 20,000/s would be too). It owns every seeded
+# account (ledger-bench-seed's OWNER), so its one key may send from any of them.
 BENCH_PRINCIPAL = {"id": "bench", "kind": "operator",
                    "scopes": ["transfers:write", "transfers:read", "accounts:read", "events:read",
                               "accounts:open"]}
@@ -163,14 +164,17 @@ class Mesh:
         """Returns None once the gateway answers, or the name of a node that died."""
         os.makedirs(os.path.join(self.tmp, "data"), exist_ok=True)
         self.keyed = False  # a fresh data dir: no principal yet
+        self.has_owners = None  # whether this build's gateway keeps an owner map (owners_filled)
         t0 = time.monotonic()
         subprocess.run([os.path.join(self.build, "bench", "ledger-bench-seed"),
                         os.path.join(self.tmp, "data", "accounts"), str(self.accounts),
-                        str(DEPOSIT), ACCOUNT_PREFIX], check=True)
+                        str(DEPOSIT), ACCOUNT_PREFIX, BENCH_PRINCIPAL["id"]], check=True)
         self.seed_s = time.monotonic() - t0
         log(f"seeded {self.accounts} accounts in {self.seed_s:.1f}s")
         for node in NODES:
             out = open(os.path.join(self.tmp, f"{node}.log"), "ab")
+            if node == "gateway":
+                self.gateway_log_at_start = out.tell()
             prefix = self.wrapper(node, self.tmp) if self.wrapper else []
             self.procs[node] = subprocess.Popen(
                 prefix + [os.path.join(self.build, "nodes", f"ledger-{node}")], env=self.env(node),
@@ -184,12 +188,25 @@ class Mesh:
             try:
                 if (self.ensure_key() and http("GET", self.http_port, "/api/accounts?limit=1")[0] == 200 and
                         all(http("GET", self.ports[n]["admin"], "/health")[0] in (200, 503)
-                            for n in NODES)):
+                            for n in NODES) and self.owners_filled()):
                     return None
             except OSError:
                 pass
             time.sleep(0.05)
         raise RuntimeError("mesh did not start")
+
+    def owners_filled(self):
+        """True once the gateway has its owner map from the accounts node (a build with
+        ownership logs event=owners_fill_done; before, a transfer from a seeded account may be
+        refused 403 forbidden_account). A build without ownership has nothing to wait for."""
+        if self.has_owners is None:
+            with open(os.path.join(self.build, "nodes", "ledger-gateway"), "rb") as f:
+                self.has_owners = b"owners_fill_done" in f.read()
+        if not self.has_owners:
+            return True
+        with open(os.path.join(self.tmp, "gateway.log"), errors="replace") as f:
+            f.seek(self.gateway_log_at_start)
+            return "event=owners_fill_done" in f.read()
 
     def ensure_key(self):
         """The bench principal and a key of it, once the gateway's admin port answers (a
