@@ -316,7 +316,7 @@ static ledger_err_t submit_check_key(node_ctx_t *ctx, const char *principal, con
 /* Emits transfer.requested for the new transfer rec->id to the accounts node; its id into
    message_id. */
 static ledger_err_t emit_requested(node_ctx_t *ctx, const gateway_view_record_t *rec,
-                                   const gateway_transfer_request_t *req,
+                                   const char *principal, const gateway_transfer_request_t *req,
                                    char message_id[PROTO_ID_MAX + 1])
 {
     proto_msg_t msg;
@@ -330,6 +330,7 @@ static ledger_err_t emit_requested(node_ctx_t *ctx, const gateway_view_record_t 
     body->amount_minor = req->amount_minor;
     memcpy(body->currency, req->currency, sizeof body->currency);
     memcpy(body->reference, req->reference, sizeof body->reference);
+    text_copy_cut(body->principal, sizeof body->principal, principal);
     static const char *const peers[] = {NODE_PEER_ACCOUNTS};
     ledger_err_t err = node_ctx_emit(ctx, peers, 1, &msg, NULL);
     if (!err)
@@ -363,7 +364,7 @@ static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
     gateway_view_step_t step = {.ts_ms = ctx->now_ms};
     ledger_err_t err = make_transfer_id(ctx->txn, ctx->now_ms, rec->id);
     if (!err)
-        err = emit_requested(ctx, rec, req, step.message_id);
+        err = emit_requested(ctx, rec, principal, req, step.message_id);
     if (!err) {
         record_fill_new(ctx, rec, req, key, &step);
         /* NOOVERWRITE: an id made twice must never replace a transfer (EXISTS, reported as
