@@ -20,6 +20,11 @@ const char *accounts_settlement_id(const char *currency)
     return NULL;
 }
 
+bool accounts_settlement_is(const char *id)
+{
+    return id && strcmp(id, ACCOUNTS_FUNDING_ID) == 0;
+}
+
 static void funding_make(uint64_t now_ms, accounts_record_t *rec)
 {
     memset(rec, 0, sizeof *rec);

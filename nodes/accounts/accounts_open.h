@@ -26,6 +26,7 @@
 #ifndef LEDGER_ACCOUNTS_OPEN_H
 #define LEDGER_ACCOUNTS_OPEN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "accounts_record.h"
 #include "ledger_err.h"
@@ -48,6 +49,8 @@
 
 /* The id of the settlement account of `currency`; NULL if the currency has none. Pure. */
 const char *accounts_settlement_id(const char *currency);
+/* True if `id` is the settlement account of some currency. Pure. */
+bool accounts_settlement_is(const char *id);
 
 /* The outcome of accounts_open_account. */
 typedef struct {

@@ -116,7 +116,7 @@ static inline proto_msg_t verdict(fx_t *fx, proto_type_t type, const char *trans
 
 static inline void apply_ok(fx_t *fx, const proto_msg_t *m)
 {
-    assert_int_equal(accounts_saga_apply(&fx->ctx, m), LEDGER_OK);
+    assert_int_equal(accounts_saga_apply(&fx->ctx, m, NULL), LEDGER_OK);
 }
 
 /* --- inspection ------------------------------------------------------------ */

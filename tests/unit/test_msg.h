@@ -35,6 +35,8 @@ static inline proto_msg_t test_transfer_msg(proto_type_t type, const char *origi
     snprintf(t->to, sizeof t->to, "%s", to);
     t->amount_minor = amount_minor;
     snprintf(t->currency, sizeof t->currency, "%s", currency);
+    /* sent by the owner of `from`: test accounts are owned by the principal of their id */
+    snprintf(t->principal, sizeof t->principal, "%s", from);
     return m;
 }
 
