@@ -50,8 +50,14 @@
     GET /api/transfers* transfers:read; GET /api/accounts* accounts:read;
     POST /api/accounts accounts:open; GET /api/events and POST
     /api/stream-tokens events:read; POST /api/deposits deposits:write; POST
-    /api/withdrawals transfers:write (gateway_money_api.h). Idempotency keys are the caller's
-    principal's (gateway_view_idem.h).
+    /api/withdrawals transfers:write (gateway_money_api.h). Idempotency keys
+    are the caller's principal's (gateway_view_idem.h). Ownership
+    (gateway_owners.h): a transfer from an account the caller does not own is
+    403 forbidden_account (checked in the commit's transaction,
+    gateway_submit.h; a deposit draws on the settlement account, nobody's);
+    customers read only their own accounts and the transfers of their
+    accounts (404 not_found otherwise, the answer of a missing one);
+    operators read all.
 
     Routes (all JSON, Content-Type: application/json, Cache-Control: no-store):
       GET  /api/health                         200 {"status":"ok","node"} (no key needed)
@@ -76,7 +82,8 @@
                                                limit 1..200 (default 200), cursor = last id seen
       POST /api/accounts                       201 created, 200 existed with the same values,
                                                409 account_exists (other values);
-                                               body {"id","name","currency"?,"owner"}
+                                               body {"id","name","currency"?,"owner"};
+                                               422 invalid_owner, 400 opening_balance_removed
       GET  /api/accounts/{id}                  200 account, 404 not_found
       GET  /api/accounts/{id}/ledger?limit=&cursor=
                                                200 {"account","entries":[...],"next_cursor"}

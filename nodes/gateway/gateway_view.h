@@ -11,6 +11,9 @@
                             pruning; both gateway_view_idem.h)
                             "evt/" + be64 seq -> event record (the event log, gateway_events.h)
                             "auth/..." principals and API keys (gateway_principals.h)
+                            "own/...", "pt/..." the owner map and the transfers each
+                            principal may see (gateway_owners.h; submit indexes a new
+                            transfer for its sender and the owner of `to`)
 
     This header is the view's API; gateway_view.c implements it (rules,
     submit, the readers, transfer ids) and gateway_view_apply.c the status
@@ -135,8 +138,9 @@ typedef struct {
     - Key unknown, or known but older than `retention_ms` (expired): creates
       the view record (status pending, timeline ["transfer.requested"]), the
       idempotency record and its age index entry, a "transfer.requested"
-      event in the event log (gateway_events.h), and emits transfer.requested
-      {transfer, from, to, amount_minor, currency, reference} to
+      event in the event log (gateway_events.h), the entries of the
+      per-principal transfer index (gateway_owners.h), and emits transfer.requested
+      {transfer, from, to, amount_minor, currency, reference, principal} to
       NODE_PEER_ACCOUNTS with corr = the transfer id. out->replayed = false.
     - Key known, not expired, same request hash: writes nothing; fills `out`
       with the existing transfer, out->replayed = true.
