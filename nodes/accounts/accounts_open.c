@@ -186,13 +186,11 @@ ledger_err_t accounts_open_account(node_ctx_t *ctx, const char *id, const char *
 typedef struct {
     const char *id;
     const char *name;
-    int64_t deposit_minor;
 } demo_account_t;
 
 static const demo_account_t demo_accounts[] = {
-    {"alice", "Alice Smith", 100000},      {"bob", "Bob Jones", 25000},
-    {"carol", "Carol White", 500000},      {"dave", "Dave Brown", 5000},
-    {"mallory", "Mallory Black", 1000000},
+    {"alice", "Alice Smith"}, {"bob", "Bob Jones"},         {"carol", "Carol White"},
+    {"dave", "Dave Brown"},   {"mallory", "Mallory Black"},
 };
 
 ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx)
@@ -223,13 +221,13 @@ ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx)
     for (size_t i = 0; i < sizeof demo_accounts / sizeof demo_accounts[0]; i++) {
         const demo_account_t *d = &demo_accounts[i];
         accounts_open_result_t res;
-        /* a demo account is owned by the principal of its id (scripts/demo.sh makes them) */
-        err = accounts_open_account(ctx, d->id, d->name, ACCOUNTS_CURRENCY, d->id, d->deposit_minor,
-                                    &res);
+        /* owned by the principal of its id, at zero: scripts/demo.sh makes the principals and
+           funds the accounts by deposits through the gateway (no money from nowhere) */
+        err = accounts_open_account(ctx, d->id, d->name, ACCOUNTS_CURRENCY, d->id, 0, &res);
         if (err)
             return err;
         if (res.status != ACCOUNTS_STATUS_OK && res.status != ACCOUNTS_STATUS_CREATED)
-            return LEDGER_E_OVERFLOW; /* the only refusal possible here: funding would overflow */
+            return LEDGER_E_CORRUPT; /* a valid demo account at zero is never refused */
     }
     return LEDGER_OK;
 }

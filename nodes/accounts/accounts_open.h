@@ -87,12 +87,11 @@ ledger_err_t accounts_open_account(node_ctx_t *ctx, const char *id, const char *
 ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx);
 
 /*  If no account other than the funding account exists, opens the demo
-    accounts, each owned by the principal of its id, with opening deposits
-    (pence): alice 100000, bob 25000, carol
-    500000, dave 5000, mallory 1000000 (blocklisted by the demo fraud rules).
-    Does nothing otherwise, so it is idempotent. Ensures the funding account.
-    LEDGER_E_OVERFLOW if the funding account cannot pay the deposits;
-    LEDGER_E_CORRUPT; store errors. */
+    accounts alice, bob, carol, dave and mallory (blocklisted by the demo
+    fraud rules), each owned by the principal of its id, at zero: money
+    comes in only by deposits (scripts/demo.sh funds them through the
+    gateway). Does nothing otherwise, so it is idempotent. Ensures the
+    funding account. LEDGER_E_CORRUPT; store errors. */
 ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx);
 
 #endif

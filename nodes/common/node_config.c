@@ -74,7 +74,8 @@ static const option_t options[] = {
      "accounts: how far below zero a settlement account may go, minor units per currency "
      "(deposits past it are declined settlement_limit)"},
     {"deposit-max-minor", "LEDGER_DEPOSIT_MAX_MINOR", NUM(OPT_U64, deposit_max_minor),
-     "accounts: the largest one deposit, minor units (1..; larger: deposit_too_large)"},
+     "accounts and gateway: the largest one deposit, minor units (1..; larger: "
+     "deposit_too_large at the accounts node, 422 amount_too_large at the gateway)"},
     {"customer-rate", "LEDGER_CUSTOMER_RATE", NUM(OPT_U32, customer_rate),
      "gateway: API requests per second a customer principal may make (1..10000000)"},
     {"customer-burst", "LEDGER_CUSTOMER_BURST", NUM(OPT_U32, customer_burst),

@@ -80,7 +80,7 @@ typedef struct {
     uint64_t prealloc_bytes;           /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
     /* LEDGER_SETTLEMENT_LIMIT_MINOR, --settlement-limit-minor (accounts): 0..INT64_MAX */
     uint64_t settlement_limit_minor;
-    /* LEDGER_DEPOSIT_MAX_MINOR, --deposit-max-minor (accounts; the gateway may check it too) */
+    /* LEDGER_DEPOSIT_MAX_MINOR, --deposit-max-minor (accounts; the gateway checks it too) */
     uint64_t deposit_max_minor;
     uint32_t customer_rate;  /* LEDGER_CUSTOMER_RATE, --customer-rate (gateway, requests/s) */
     uint32_t customer_burst; /* LEDGER_CUSTOMER_BURST, --customer-burst (gateway) */

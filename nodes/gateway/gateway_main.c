@@ -95,6 +95,7 @@ static int start_http(node_t *node, void *arg)
         .log = log_line,
         .web_dir = c->web_dir,
         .max_pending = c->max_pending,
+        .deposit_max_minor = (int64_t)c->deposit_max_minor, /* node_config keeps it <= INT64_MAX */
         .tls = gw->tls,
     };
     if (gateway_http_start(&hc, &gw->http) != LEDGER_OK) {

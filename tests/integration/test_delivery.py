@@ -48,7 +48,7 @@ class DeliveryTest(MeshTest):
         before = self.mesh.accounts()
         client = Client(self.mesh.endpoint("accounts"))
         body = {"transfer": "tr_replayed", "from": "alice", "to": "bob", "amount_minor": 700,
-                "currency": "GBP", "reference": "replay"}
+                "currency": "GBP", "reference": "replay", "principal": "alice", "kind": "transfer"}
         frame = msgpack.packb(envelope("harness/1", "transfer.requested", "tr_replayed", body))
         answers = [client.send(frame)["type"] for _ in range(25)]
         client.close()
@@ -74,7 +74,8 @@ class DeliveryTest(MeshTest):
         for i in range(60):
             tid = f"tr_burst{i:02d}"
             body = {"transfer": tid, "from": "carol", "to": "dave", "amount_minor": 10,
-                    "currency": "GBP", "reference": "burst"}
+                    "currency": "GBP", "reference": "burst", "principal": "carol",
+                    "kind": "transfer"}
             frames.append(msgpack.packb(envelope(f"harness/{100 + i}", "transfer.requested", tid,
                                                  body)))
         frames.append(frames[0])  # the same message again: acked, applied once

@@ -112,10 +112,18 @@ class MoneyTest(MoneyCase):
 
 class SettlementLimitTest(MoneyCase):
     # One deposit: at most 5,000.00 at the gateway, 1,000.00 at the accounts node (which
-    # decides again); the settlement account: at most 20,000.00 below zero.
-    mesh_options = {"env": {"accounts": {"LEDGER_SETTLEMENT_LIMIT_MINOR": "2000000",
+    # decides again); the settlement account: at most 20,000.00 below zero. No demo accounts
+    # (their funding would not fit): alice and carol open at zero.
+    mesh_options = {"demo": False,
+                    "env": {"accounts": {"LEDGER_SETTLEMENT_LIMIT_MINOR": "2000000",
                                          "LEDGER_DEPOSIT_MAX_MINOR": "100000"},
                             "gateway": {"LEDGER_DEPOSIT_MAX_MINOR": "500000"}}}
+
+    def setUp(self):
+        super().setUp()
+        for account in ("alice", "carol"):
+            status, p = self.mesh.open_account(account)
+            self.assertEqual(status, 201, p)
 
     def test_a_deposit_past_the_settlement_limit_is_declined(self):
         before = self.mesh.accounts()

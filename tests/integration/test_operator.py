@@ -429,37 +429,40 @@ class MetricsTest(OperatorMeshTest):
                                    text=True, timeout=30)
             self.assertEqual(check.returncode, 0, f"{node}: {check.stdout}{check.stderr}\n{texts[node]}")
 
+        # The mesh funded the demo accounts first: d deposits, each requested, reserved,
+        # approved by fraud without its rules and settled like a transfer.
+        d = len(self.mesh.funding_ids)
         gw = parse_metrics(texts["gateway"])
-        self.assertEqual(sample(gw, "ledger_transfers_final_total", status="settled"), 3)
+        self.assertEqual(sample(gw, "ledger_transfers_final_total", status="settled"), 3 + d)
         self.assertEqual(sample(gw, "ledger_transfers_final_total", status="rejected_fraud"), 1)
         self.assertEqual(sample(gw, "ledger_transfers_final_total", status="declined"), 1)
-        self.assertEqual(sample(gw, "ledger_messages_emitted_total", type="transfer.requested"), 5)
+        self.assertEqual(sample(gw, "ledger_messages_emitted_total", type="transfer.requested"), 5 + d)
         self.assertEqual(sample(gw, "ledger_http_requests_total", method="POST", route="/api/transfers",
                                 status="202"), 5)
         self.assertGreaterEqual(sample(gw, "ledger_http_requests_total", method="GET",
                                        route="/api/transfers/{id}", status="200"), 1 + 5)
         self.assertEqual(sample(gw, "ledger_http_requests_total", method="GET", route="/api/transfers/{id}",
                                 status="404"), 1)
-        self.assertEqual(sample(gw, "ledger_acks_received_total"), 5)
+        self.assertEqual(sample(gw, "ledger_acks_received_total"), 5 + d)
 
         accounts = parse_metrics(texts["accounts"])
         self.assertEqual(sample(accounts, "ledger_messages_received_total", type="transfer.requested",
-                                outcome="applied"), 5)
-        self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="funds.reserved"), 4)
+                                outcome="applied"), 5 + d)
+        self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="funds.reserved"), 4 + d)
         # The balance cache (nodes/accounts/accounts_cache.h): the first commit that changed a
         # balance started a checkpoint, the next one finished it.
         self.assertGreaterEqual(sample(accounts, "ledger_accounts_checkpoints_total"), 1)
         self.assertGreaterEqual(sample(accounts, "ledger_accounts_balances_written_total"), 1)
         self.assertIn(("ledger_accounts_dirty_balances", ()), accounts)
-        self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="transfer.settled"), 3)
+        self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="transfer.settled"), 3 + d)
         self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="transfer.rejected_fraud"), 1)
         self.assertEqual(sample(accounts, "ledger_messages_emitted_total", type="transfer.declined"), 1)
         self.assertEqual(sample(accounts, "ledger_outbox_depth"), 0)
         self.assertEqual(sample(accounts, "ledger_dead_letters"), 0)
 
         fraud = parse_metrics(texts["fraud"])
-        self.assertEqual(sample(fraud, "ledger_messages_received_total", type="funds.reserved", outcome="applied"), 4)
-        self.assertEqual(sample(fraud, "ledger_messages_emitted_total", type="fraud.approved"), 3)
+        self.assertEqual(sample(fraud, "ledger_messages_received_total", type="funds.reserved", outcome="applied"), 4 + d)
+        self.assertEqual(sample(fraud, "ledger_messages_emitted_total", type="fraud.approved"), 3 + d)
         self.assertEqual(sample(fraud, "ledger_messages_emitted_total", type="fraud.rejected"), 1)
         for node, samples in (("gateway", gw), ("accounts", accounts), ("fraud", fraud)):
             count = sample(samples, "ledger_commit_duration_seconds_count")
