@@ -28,6 +28,8 @@ ROUTES = [
     ("GET", "/api/accounts/alice/ledger", None, "accounts:read"),
     ("GET", "/api/events", None, "events:read"),
     ("POST", "/api/stream-tokens", None, "events:read"),
+    ("POST", "/api/deposits", {"account": "alice", "amount": 5}, "deposits:write"),
+    ("POST", "/api/withdrawals", {"account": "alice", "amount": 5}, "transfers:write"),
 ]
 UNKNOWN_KEY = "lk_0123456789abcdef_" + "ab" * 32
 
