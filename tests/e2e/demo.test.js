@@ -35,12 +35,19 @@ after(async () => {
   if (mesh) await mesh.close();
 });
 
-async function openPage({ width, height } = {}) {
+/** The page signed in with the demo's keys, speaking as `as` (the operator by default: it
+ *  sees every account; a customer sees its own). */
+async function openPage({ width, height, as = 'operator' } = {}) {
   const page = await browser.context.newPage();
   if (width) await page.setViewportSize({ width, height: height || 844 });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   await page.goto(`${mesh.baseUrl}/${mesh.signinFragment()}`);
   await page.locator('[data-testid=account-alice]').waitFor();
+  if (as !== 'operator') {
+    await page.locator('[data-testid=principal]').selectOption(as);
+    await page.locator(`[data-testid=account-${as}]`).waitFor();
+    await page.locator(`[data-testid=from] option[value="${as}"]`).waitFor({ state: 'attached' });
+  }
   await page.locator('[data-testid=stream-status][data-state=live]').waitFor();
   return page;
 }
@@ -75,7 +82,7 @@ function row(page, id, status) {
 }
 
 test('an invalid amount shows an error and sends nothing', async () => {
-  const page = await openPage();
+  const page = await openPage({ as: 'alice' });
   const posts = [];
   page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/api/transfers')) posts.push(r.url()); });
   const cases = [
@@ -94,14 +101,16 @@ test('an invalid amount shows an error and sends nothing', async () => {
   await page.locator('[data-testid=amount-error]').waitFor();
   await screenshot(page, '01-invalid-amount');
   assert.deepEqual(posts, []);
-  assert.equal(await page.locator('[data-testid=transfer-row]').count(), 0);
+  // alice's page lists only the deposit that funded her account
+  const shown = await page.locator('[data-testid=transfer-row]').evaluateAll((els) => els.map((e) => e.dataset.id));
+  assert.ok(shown.every((id) => mesh.fundingIds.has(id)), shown.join(', '));
   assert.deepEqual(await mesh.allTransfers(), []);
   await page.close();
 });
 
 test('a successful transfer reaches settled on the page and the balances change', async () => {
   const before = await mesh.accounts();
-  const page = await openPage();
+  const page = await openPage({ as: 'alice' });
   await fillForm(page, { from: 'alice', to: 'bob', amount: '12.34', reference: 'lunch' });
   // record every state a row goes through: the saga can finish within milliseconds
   await page.evaluate(() => {
@@ -121,8 +130,8 @@ test('a successful transfer reaches settled on the page and the balances change'
   const seen = await page.evaluate(() => window.seenRows);
   assert.ok(seen.some((s) => /^local:\S+ pending$/.test(s)), seen.join(', '));
   await expectText(balance(page, 'alice'), pounds(before.alice.balance - 1234));
-  await expectText(balance(page, 'bob'), pounds(before.bob.balance + 1234));
   await expectText(balance(page, 'alice', 'held'), pounds(0));
+  assert.equal(await page.locator('[data-testid=account-bob]').count(), 0, "alice sees only her own account");
   const view = await mesh.transferView(id);
   assert.equal(view.status, 'settled');
   assert.equal(view.amount, 1234);
@@ -173,7 +182,7 @@ test('a fraudulent transfer ends rejected_fraud and the balances do not change',
 });
 
 test('"send twice" posts one key twice and makes one transfer', async () => {
-  const page = await openPage();
+  const page = await openPage({ as: 'carol' });
   const keys = [];
   page.on('request', (r) => {
     if (r.method() === 'POST' && r.url().endsWith('/api/transfers')) keys.push(r.headers()['idempotency-key']);
@@ -200,7 +209,7 @@ test('"send twice" posts one key twice and makes one transfer', async () => {
 });
 
 test('a network error keeps the transfer for a retry with the same Idempotency-Key', async () => {
-  const page = await openPage();
+  const page = await openPage({ as: 'bob' });
   const keys = [];
   page.on('request', (r) => {
     if (r.method() === 'POST' && r.url().endsWith('/api/transfers')) keys.push(r.headers()['idempotency-key']);
@@ -279,6 +288,88 @@ test('without a sign-in link the page says so and shows no data', async () => {
   await page.goto(`${mesh.baseUrl}/`);
   await page.locator('[data-testid=signed-out]').waitFor();
   assert.equal(await page.locator('[data-testid^=account-]').count(), 0);
+  await page.close();
+});
+
+test('alice sees her own transfers and accounts, never bob\'s', async () => {
+  const bobs = await mesh.transfer('bob', 'carol', 111, { reference: 'bob pays carol' });
+  assert.equal(bobs.status, 202, JSON.stringify(bobs.data));
+  const alices = await mesh.transfer('alice', 'dave', 222, { reference: 'alice pays dave' });
+  assert.equal(alices.status, 202, JSON.stringify(alices.data));
+  await mesh.waitFinal(bobs.data.id);
+  await mesh.waitFinal(alices.data.id);
+  const page = await openPage({ as: 'alice' });
+  await row(page, alices.data.id, 'settled').waitFor();
+  assert.equal(await row(page, bobs.data.id).count(), 0, "bob's transfer is not on alice's page");
+  const ids = await page.locator('[data-testid=transfer-row]').evaluateAll((els) => els.map((e) => e.dataset.id));
+  for (const id of ids) {
+    const t = await mesh.transferView(id);
+    assert.ok(t.from === 'alice' || t.to === 'alice', `alice's page shows ${id}: ${t.from} -> ${t.to}`);
+  }
+  assert.equal(await page.locator('[data-testid=account-bob]').count(), 0);
+  // and the API agrees: bob's transfer is not found for alice, as if it did not exist
+  assert.equal((await mesh.request('GET', `/api/transfers/${bobs.data.id}`, { as: 'alice' })).status, 404);
+  // a live event of bob's never reaches her page either
+  const later = await mesh.transfer('bob', 'carol', 112, { reference: 'bob again' });
+  await mesh.waitFinal(later.data.id);
+  const mine = await mesh.transfer('alice', 'carol', 113, { reference: 'alice again' });
+  await row(page, mine.data.id, 'settled').waitFor();
+  assert.equal(await row(page, later.data.id).count(), 0);
+  await screenshot(page, '10-alice-sees-her-own');
+  await page.close();
+});
+
+test('mallory sees her fraudulent transfer without the rules, the operator with them', async () => {
+  const page = await openPage({ as: 'mallory' });
+  await page.locator('[data-testid=fraud]').click();
+  const id = await selectedServerId(page);
+  await row(page, id, 'rejected_fraud').waitFor();
+  await row(page, id).locator('[data-testid=reason]').filter({ hasText: /fraud/ }).waitFor();
+  const asMallory = await mesh.transferView(id, 'mallory');
+  assert.equal(asMallory.status, 'rejected_fraud');
+  assert.ok(!asMallory.reason.rules || asMallory.reason.rules.length === 0, JSON.stringify(asMallory.reason));
+  assert.ok(asMallory.timeline.every((s) => !s.rules || s.rules.length === 0), JSON.stringify(asMallory.timeline));
+  assert.equal(await page.locator('[data-testid=timeline] [data-testid=rule]').count(), 0);
+  await screenshot(page, '11-mallory-no-rules');
+  await page.close();
+  const op = await openPage();
+  await row(op, id).click();
+  const view = await mesh.transferView(id);
+  assert.ok(view.reason.rules.includes('blocklisted_account'), JSON.stringify(view.reason));
+  for (const rule of view.reason.rules) {
+    await op.locator('[data-testid=timeline] [data-testid=rule]').filter({ hasText: exact(rule) }).first().waitFor();
+  }
+  await op.close();
+});
+
+test('sending from an account one does not own is impossible in the form and, forced, a friendly 403', async () => {
+  const page = await openPage({ as: 'alice' });
+  const offered = await page.locator('[data-testid=from] option').evaluateAll((els) => els.map((e) => e.value));
+  assert.deepEqual(offered, ['alice']);
+  const before = (await mesh.allTransfers()).length;
+  // force it: an option the form never offers, as a tampered page would send
+  await page.locator('[data-testid=from]').evaluate((sel) => sel.add(new Option('Bob (bob)', 'bob')));
+  await fillForm(page, { from: 'bob', to: 'carol', amount: '1.00', reference: 'not mine' });
+  await page.locator('[data-testid=send]').click();
+  await page.locator('[data-testid=from-error]').filter({ hasText: /only send money from an account you own/ }).waitFor();
+  await screenshot(page, '12-forbidden-account');
+  assert.equal((await mesh.allTransfers()).length, before, 'nothing was created');
+  assert.equal(await page.locator('[data-testid=transfer-row][data-id^="local:"]').count(), 0);
+  await page.close();
+});
+
+test('the operator deposits into a customer account from the settlement account', async () => {
+  const before = await mesh.accounts();
+  const page = await openPage();
+  await page.locator('[data-testid=deposit-account]').selectOption('dave');
+  await page.locator('[data-testid=deposit-amount]').fill('25.00');
+  await page.locator('[data-testid=deposit]').click();
+  await waitUntil(async () => (await mesh.accounts()).dave.balance === before.dave.balance + 2500,
+    { what: 'the deposit to settle' });
+  await expectText(balance(page, 'dave'), pounds(before.dave.balance + 2500));
+  const deposit = (await mesh.allTransfers()).find((t) => t.kind === 'deposit' && t.to === 'dave');
+  assert.ok(deposit, 'the deposit is listed with its kind');
+  await row(page, deposit.id).locator('[data-testid=kind]').filter({ hasText: 'deposit' }).waitFor();
   await page.close();
 });
 

@@ -17,6 +17,9 @@ export const NODES = ['accounts', 'fraud', 'gateway'];
 const CUSTOMER_SCOPES = ['transfers:write', 'transfers:read', 'accounts:read', 'events:read'];
 const OPERATOR_SCOPES = [...CUSTOMER_SCOPES, 'accounts:open', 'deposits:write', 'risk:read'];
 export const CUSTOMERS = ['alice', 'bob', 'carol', 'dave', 'mallory'];
+// What startAll deposits into each demo account (pence): the accounts node opens them at
+// zero, each owned by the customer of its id, and no request creates money.
+export const DEMO_BALANCES = { alice: 100000, bob: 25000, carol: 500000, dave: 5000, mallory: 1000000 };
 
 const live = new Set();
 function killAllNow() {
@@ -79,6 +82,7 @@ export class Mesh {
     this.ports = {};
     this.httpPort = 0;
     this.keys = {}; // principal -> API key (ensureKeys); this.keys.operator on every request
+    this.fundingIds = new Set(); // the deposits startAll made (fundDemo), left out of allTransfers
     live.add(this);
   }
 
@@ -179,12 +183,41 @@ export class Mesh {
         await waitUntil(async () => (await this.accountsUp()) || NODES.some((n) => !this.running(n)),
           { timeout: 20000, what: 'the mesh to start' });
       } catch { /* retried below */ }
-      if (NODES.every((n) => this.running(n)) && (await this.accountsUp())) return this;
+      if (NODES.every((n) => this.running(n)) && (await this.accountsUp())) {
+        await waitUntil(() => this.ownersFilled(), { what: "the gateway's owner map" });
+        if (this.fundingIds.size === 0) await this.fundDemo();
+        return this;
+      }
       for (const node of NODES) await this.kill(node);
       fs.rmSync(path.join(this.tmp, 'data'), { recursive: true, force: true });
       this.keys = {}; // their records went with the data
+      this.fundingIds = new Set();
     }
     throw new Error(`the mesh did not start; logs:\n${this.logs()}`);
+  }
+
+  /** True once the gateway filled its owner map from the accounts node (gateway_owners_fill.h):
+   *  until then a transfer from an account it has not passed yet is refused 403. */
+  ownersFilled() {
+    return this.log('gateway').includes('event=owners_fill_done');
+  }
+
+  /** Deposits DEMO_BALANCES as the operator (POST /api/deposits) and waits for each to settle. */
+  async fundDemo() {
+    const ids = [];
+    for (const [account, amount] of Object.entries(DEMO_BALANCES)) {
+      const r = await this.request('POST', '/api/deposits', {
+        body: { account, amount, currency: 'GBP', reference: 'demo deposit' },
+        headers: { 'Idempotency-Key': `demo-${account}` },
+      });
+      if (r.status !== 202) throw new Error(`deposit into ${account}: ${r.status} ${JSON.stringify(r.data)}`);
+      ids.push(r.data.id);
+    }
+    for (const id of ids) {
+      const t = await this.waitFinal(id);
+      if (t.status !== 'settled') throw new Error(`deposit ${id}: ${t.status}`);
+    }
+    this.fundingIds = new Set(ids);
   }
 
   async kill(node, signal = 'SIGKILL') {
@@ -242,16 +275,17 @@ export class Mesh {
     return { status: res.status, data, headers: res.headers };
   }
 
-  async transfer(from, to, amount, { key, reference } = {}) {
+  /** POST /api/transfers as the owner of `from` (the customer of its id) unless `as` says. */
+  async transfer(from, to, amount, { key, reference, as = from } = {}) {
     const body = { from, to, amount, currency: 'GBP' };
     if (reference !== undefined) body.reference = reference;
     return this.request('POST', '/api/transfers', {
-      body, headers: { 'Idempotency-Key': key || `e2e-${process.hrtime.bigint()}-${process.pid}` },
+      body, as, headers: { 'Idempotency-Key': key || `e2e-${process.hrtime.bigint()}-${process.pid}` },
     });
   }
 
-  async transferView(id) {
-    const { status, data } = await this.request('GET', `/api/transfers/${encodeURIComponent(id)}`);
+  async transferView(id, as = 'operator') {
+    const { status, data } = await this.request('GET', `/api/transfers/${encodeURIComponent(id)}`, { as });
     if (status !== 200) throw new Error(`GET transfer ${id}: ${status}`);
     return data;
   }
@@ -276,7 +310,7 @@ export class Mesh {
       const q = '/api/transfers?limit=200' + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : '');
       const { status, data } = await this.request('GET', q);
       if (status !== 200) throw new Error(`GET transfers: ${status}`);
-      out.push(...data.transfers);
+      out.push(...data.transfers.filter((t) => !this.fundingIds.has(t.id)));
       cursor = data.next_cursor;
       if (!cursor) return out;
     }
