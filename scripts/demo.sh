@@ -93,13 +93,14 @@ make_key() { # id kind scopes
 people=(alice bob carol dave mallory)
 declare -A deposit=([alice]=100000 [bob]=25000 [carol]=500000 [dave]=5000 [mallory]=1000000)
 
-# Funds the demo accounts that have never moved (no ledger entry yet) with a deposit each,
-# as the operator, and waits until they settled: a restart deposits nothing again.
+# Funds the demo accounts that have never moved (their newest ledger entry is still the one
+# of their opening, at zero) with a deposit each, as the operator, and waits until they
+# settled: a restart deposits nothing again.
 fund_demo_accounts() { # operator-key
   local api="$scheme://$probe_host:$http_port/api" auth="Authorization: Bearer $1" ids=()
   for person in "${people[@]}"; do
-    entries=$(curl -kfsS -H "$auth" "$api/accounts/$person/ledger?limit=1" | jq '.entries | length')
-    [ "$entries" = 0 ] || continue
+    newest=$(curl -kfsS -H "$auth" "$api/accounts/$person/ledger?limit=1" | jq -r '.entries[0].kind // "none"')
+    case "$newest" in open|none) ;; *) continue ;; esac
     ids+=("$(curl -kfsS -X POST -H "$auth" -H 'Content-Type: application/json' \
       -H "Idempotency-Key: demo-deposit-$person" "$api/deposits" \
       -d "{\"account\":\"$person\",\"amount\":${deposit[$person]},\"reference\":\"demo deposit\"}" | jq -r .id)")
