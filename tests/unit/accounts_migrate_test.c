@@ -53,7 +53,8 @@ static const test_v1_entry_t entries[] = {{"funding", -100}, {"alice", 100}, {"f
 
 static void put_account(fx_t *fx, const char *id, int64_t balance_minor)
 {
-    accounts_record_t rec = {.balance_minor = balance_minor, .created_ms = 1};
+    accounts_record_t rec = {
+        .balance_minor = balance_minor, .created_ms = 1, .settlement = strcmp(id, "funding") == 0};
     snprintf(rec.id, sizeof rec.id, "%s", id);
     snprintf(rec.name, sizeof rec.name, "Name of %s", id);
     snprintf(rec.currency, sizeof rec.currency, "GBP");
