@@ -57,7 +57,8 @@ void accounts_book_to_proto(const accounts_record_t *rec, proto_account_t *out)
     text_copy(out->currency, sizeof out->currency, rec->currency);
     out->balance_minor = rec->balance_minor;
     out->held_minor = rec->held_minor;
-    out->settlement = rec->funding;
+    out->settlement = rec->settlement;
+    text_copy(out->owner, sizeof out->owner, rec->owner);
 }
 
 ledger_err_t accounts_book_get(node_ctx_t *ctx, const char *id, proto_account_t *out)

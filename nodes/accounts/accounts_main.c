@@ -12,11 +12,17 @@
 #include "node.h"
 #include "node_main.h"
 
+/* What apply needs: the limits on money coming in, from the node's flags. */
+typedef struct {
+    const node_config_t *config;
+    accounts_limits_t limits;
+} accounts_app_t;
+
 static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
                           size_t why_size)
 {
-    (void)app;
-    ledger_err_t err = accounts_saga_apply(ctx, msg);
+    const accounts_app_t *a = app;
+    ledger_err_t err = accounts_saga_apply(ctx, msg, &a->limits);
     if (err == LEDGER_E_INVALID)
         snprintf(why, why_size, "accounts does not handle %s", proto_type_name(msg->type));
     return err;
@@ -31,7 +37,7 @@ static ledger_err_t query(node_ctx_t *ctx, const proto_msg_t *msg, proto_msg_t *
 /* Balances newer than the accounts table are rebuilt from the ledger first (accounts_cache.h). */
 static ledger_err_t on_start(node_ctx_t *ctx, void *app)
 {
-    const node_config_t *config = app;
+    const node_config_t *config = ((const accounts_app_t *)app)->config;
     uint64_t started_ms = clock_mono_ms(), replayed = 0;
     ledger_err_t err = accounts_cache_replay(ctx->txn, &replayed);
     if (err) {
@@ -133,10 +139,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "ledger-accounts: out of memory\n");
         return 1;
     }
+    accounts_app_t accounts_app = {
+        .config = &config,
+        .limits = {.settlement_limit_minor = (int64_t)config.settlement_limit_minor,
+                   .deposit_max_minor = (int64_t)config.deposit_max_minor}};
     node_app_t app = {.apply = apply,
                       .query = query,
                       .on_start = on_start,
-                      .app = &config,
+                      .app = &accounts_app,
                       .state = cache,
                       .txn_begin = txn_begin,
                       .txn_prepare = txn_prepare,

@@ -1,5 +1,5 @@
-/*  accounts_migrate.c: the accounts node's store formats and migration
-    1 -> 2 (accounts_migrate.h). */
+/*  accounts_migrate.c: the accounts node's store formats and migrations
+    1 -> 2 and 2 -> 3 (accounts_migrate.h). */
 #include "accounts_migrate.h"
 
 #include <assert.h>
@@ -10,6 +10,8 @@
 #include "store_migrate_v1.h"
 
 #define HASH_HEX_BYTES (2 * STORE_HASH_SIZE + 1)
+/* The format of an unversioned dir without the format-1 index: versions came with format 2. */
+#define ACCOUNTS_FORMAT_UNVERSIONED_CHAINS 2
 
 typedef struct {
     uint64_t rewritten; /* account records given their ledger_seq */
@@ -24,7 +26,7 @@ ledger_err_t accounts_migrate_detect(store_txn_t *txn, void *arg, uint32_t *vers
     uint64_t indexed = 0;
     ledger_err_t err = store_migrate_v1_index_count(txn, &indexed);
     if (err == LEDGER_OK)
-        *version_out = indexed > 0 ? 1 : ACCOUNTS_STORE_FORMAT;
+        *version_out = indexed > 0 ? 1 : ACCOUNTS_FORMAT_UNVERSIONED_CHAINS;
     return err;
 }
 
@@ -87,8 +89,61 @@ ledger_err_t accounts_migrate_chains(store_txn_t *txn, void *arg, char *note, si
     return LEDGER_OK;
 }
 
+/*  The first account record with an id after `after` ("" = the first of all) into *rec;
+    LEDGER_E_NOT_FOUND past the last. A fresh cursor per record: the caller rewrites records
+    between calls. */
+static ledger_err_t next_account(store_txn_t *txn, const char *after, accounts_record_t *rec)
+{
+    store_cursor_t *cur;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_ACCOUNTS, &cur);
+    if (err)
+        return err;
+    /* the first key > after is the first key >= after + "\0" */
+    char key[PROTO_ACCOUNT_ID_MAX + 1];
+    size_t n = strlen(after);
+    memcpy(key, after, n);
+    key[n] = '\0';
+    store_kv_t kv = {.key = key, .key_size = after[0] ? n + 1 : 0};
+    err = store_cursor_get(cur, after[0] ? STORE_SEEK : STORE_FIRST, &kv);
+    if (!err)
+        err = accounts_record_decode(kv.val, kv.val_size, rec);
+    store_cursor_close(&cur);
+    return err;
+}
+
+ledger_err_t accounts_migrate_owners(store_txn_t *txn, void *arg, char *note, size_t note_size)
+{
+    (void)arg;
+    assert(txn && note);
+    uint64_t accounts = 0, settlement = 0;
+    accounts_record_t rec;
+    char after[PROTO_ACCOUNT_ID_MAX + 1] = "";
+    ledger_err_t err;
+    while ((err = next_account(txn, after, &rec)) == LEDGER_OK) {
+        if (rec.settlement) {
+            rec.owner[0] = '\0';
+            settlement++;
+        } else {
+            memcpy(rec.owner, rec.id, sizeof rec.owner);
+            accounts++;
+        }
+        err = accounts_record_put(txn, &rec);
+        if (err)
+            return err;
+        memcpy(after, rec.id, sizeof after);
+    }
+    if (err == LEDGER_E_CORRUPT)
+        snprintf(note, note_size, "the account record after '%s' does not parse", after);
+    if (err != LEDGER_E_NOT_FOUND)
+        return err;
+    snprintf(note, note_size, "accounts=%llu settlement=%llu", (unsigned long long)accounts,
+             (unsigned long long)settlement);
+    return LEDGER_OK;
+}
+
 static const store_migrate_step_t steps[] = {
     {.to_version = 2, .name = "account_chains", .run = accounts_migrate_chains},
+    {.to_version = 3, .name = "account_owners", .run = accounts_migrate_owners},
 };
 
 const store_migrate_plan_t accounts_migrate_plan = {

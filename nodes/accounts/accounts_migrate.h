@@ -7,9 +7,13 @@
          version 1 (no ledger_seq). Written by the builds before commit
          2029660. A dir without a version key is format 1 if that index
          has entries, else format 2 (accounts_migrate_detect).
-      2  today: each account's entries form a chain (account_prev_seq in
-         the hashed entry), the account record names the chain's head
-         (ledger_seq), no index.
+      2  each account's entries form a chain (account_prev_seq in the
+         hashed entry), the account record names the chain's head
+         (ledger_seq), no index. Account records version 1 or 2 (no owner),
+         transfer records version 1.
+      3  today (issue 18): account records version 3 carry their owner
+         principal; new transfer records are version 2 (kind, principal;
+         version 1 is still read as a plain transfer with principal "").
 
     Migration 1 -> 2 ("account_chains"): store_migrate_v1_ledger verifies
     the old hash chain and index and re-encodes the ledger as version 2 with
@@ -20,6 +24,16 @@
     format-1 build wrote balances through, so they must). Accounts without
     entries keep their records (version 1 reads as ledger_seq 0). The log
     line of the migration gives the counts and both chain tips.
+
+    Migration 2 -> 3 ("account_owners"): every account record is rewritten
+    as version 3, with owner = its own id (the documented upgrade rule: an
+    account opened before ownership is owned by the principal with its id,
+    so the demo's principals alice, bob ... own their accounts), except the
+    settlement account (flag settlement, formerly funding), whose owner is
+    "". Balances, held amounts and ledger_seq are copied as they are (the
+    start-up replay brings balances up to the ledger afterwards); the ledger
+    is not touched. Transfer records are not rewritten. The log line gives
+    the counts (accounts=, settlement=).
 
     What it owns: accounts_migrate_plan, the node's plan. Uses only
     accounts_record_get / accounts_record_put of accounts.h.
@@ -38,7 +52,7 @@
 #include "store.h"
 #include "store_migrate.h"
 
-#define ACCOUNTS_STORE_FORMAT 2 /* the accounts store format this build writes */
+#define ACCOUNTS_STORE_FORMAT 3 /* the accounts store format this build writes */
 
 /* The accounts node's formats and migrations. */
 extern const store_migrate_plan_t accounts_migrate_plan;
@@ -48,5 +62,8 @@ ledger_err_t accounts_migrate_detect(store_txn_t *txn, void *arg, uint32_t *vers
 
 /* Migration 1 -> 2 (see above), a store_migrate_fn. */
 ledger_err_t accounts_migrate_chains(store_txn_t *txn, void *arg, char *note, size_t note_size);
+
+/* Migration 2 -> 3 (see above), a store_migrate_fn. LEDGER_E_CORRUPT: a record does not parse. */
+ledger_err_t accounts_migrate_owners(store_txn_t *txn, void *arg, char *note, size_t note_size);
 
 #endif

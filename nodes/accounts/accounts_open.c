@@ -13,13 +13,25 @@
 #include "money.h"
 #include "text.h"
 
+const char *accounts_settlement_id(const char *currency)
+{
+    if (currency && strcmp(currency, ACCOUNTS_CURRENCY) == 0)
+        return ACCOUNTS_FUNDING_ID;
+    return NULL;
+}
+
+bool accounts_settlement_is(const char *id)
+{
+    return id && strcmp(id, ACCOUNTS_FUNDING_ID) == 0;
+}
+
 static void funding_make(uint64_t now_ms, accounts_record_t *rec)
 {
     memset(rec, 0, sizeof *rec);
     text_copy(rec->id, sizeof rec->id, ACCOUNTS_FUNDING_ID);
     text_copy(rec->name, sizeof rec->name, ACCOUNTS_FUNDING_NAME);
     text_copy(rec->currency, sizeof rec->currency, ACCOUNTS_CURRENCY);
-    rec->funding = true;
+    rec->settlement = true;
     rec->created_ms = now_ms;
 }
 
@@ -35,7 +47,7 @@ static ledger_err_t funding_load(node_ctx_t *ctx, accounts_record_t *rec, bool *
     }
     if (err)
         return err;
-    return rec->funding ? LEDGER_OK : LEDGER_E_CORRUPT;
+    return rec->settlement ? LEDGER_OK : LEDGER_E_CORRUPT;
 }
 
 ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx)
@@ -44,7 +56,7 @@ ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx)
     accounts_record_t rec;
     ledger_err_t err = accounts_book_load(ctx, ACCOUNTS_FUNDING_ID, &rec);
     if (err == LEDGER_OK)
-        return rec.funding ? LEDGER_OK : LEDGER_E_CORRUPT;
+        return rec.settlement ? LEDGER_OK : LEDGER_E_CORRUPT;
     if (err != LEDGER_E_NOT_FOUND)
         return err;
     funding_make(ctx->now_ms, &rec);
@@ -61,7 +73,7 @@ static void open_refuse(accounts_open_result_t *res, uint32_t status, const char
 
 /* The checks that need no store: false (and the refusal in *res) if one fails. */
 static bool open_input_valid(const char *id, const char *name, const char *currency,
-                             int64_t deposit_minor, accounts_open_result_t *res)
+                             const char *owner, int64_t deposit_minor, accounts_open_result_t *res)
 {
     if (!proto_account_id_valid_str(id)) {
         open_refuse(res, ACCOUNTS_STATUS_BAD_REQUEST, "invalid_account_id",
@@ -70,6 +82,11 @@ static bool open_input_valid(const char *id, const char *name, const char *curre
     }
     if (name[0] == '\0') {
         open_refuse(res, ACCOUNTS_STATUS_BAD_REQUEST, "invalid_name", "name must not be empty");
+        return false;
+    }
+    if (!proto_account_id_valid_str(owner)) {
+        open_refuse(res, ACCOUNTS_STATUS_BAD_REQUEST, "invalid_owner",
+                    "owner must be a principal id: 1 to 64 characters of a-z, 0-9, '_' and '-'");
         return false;
     }
     if (strcmp(currency, ACCOUNTS_CURRENCY) != 0) {
@@ -93,21 +110,22 @@ static bool open_input_valid(const char *id, const char *name, const char *curre
 /*  An open of an id that exists: the same open again answers 200 with the
     account as it is, anything else is a conflict. */
 static void open_existing(const accounts_record_t *existing, const char *name, const char *currency,
-                          accounts_open_result_t *res)
+                          const char *owner, accounts_open_result_t *res)
 {
-    if (strcmp(existing->name, name) == 0 && strcmp(existing->currency, currency) == 0) {
+    if (strcmp(existing->name, name) == 0 && strcmp(existing->currency, currency) == 0 &&
+        strcmp(existing->owner, owner) == 0) {
         res->status = ACCOUNTS_STATUS_OK;
         res->account = *existing;
         return;
     }
     open_refuse(res, ACCOUNTS_STATUS_CONFLICT, "account_exists",
-                "an account with this id exists with another name or currency");
+                "an account with this id exists with another name, currency or owner");
 }
 
 /*  A new account: the deposit moves from the funding account (created if
     missing) with one "open" entry on each side. */
 static ledger_err_t open_new(node_ctx_t *ctx, const char *id, const char *name,
-                             const char *currency, int64_t deposit_minor,
+                             const char *currency, const char *owner, int64_t deposit_minor,
                              accounts_open_result_t *res)
 {
     accounts_record_t funding, acct;
@@ -126,6 +144,7 @@ static ledger_err_t open_new(node_ctx_t *ctx, const char *id, const char *name,
     text_copy(acct.id, sizeof acct.id, id);
     text_copy(acct.name, sizeof acct.name, name);
     text_copy(acct.currency, sizeof acct.currency, currency);
+    text_copy(acct.owner, sizeof acct.owner, owner);
     acct.balance_minor = deposit_minor;
     acct.created_ms = ctx->now_ms;
 
@@ -144,22 +163,22 @@ static ledger_err_t open_new(node_ctx_t *ctx, const char *id, const char *name,
 }
 
 ledger_err_t accounts_open_account(node_ctx_t *ctx, const char *id, const char *name,
-                                   const char *currency, int64_t deposit_minor,
+                                   const char *currency, const char *owner, int64_t deposit_minor,
                                    accounts_open_result_t *res)
 {
-    assert(ctx && ctx->txn && id && name && currency && res);
+    assert(ctx && ctx->txn && id && name && currency && owner && res);
     memset(res, 0, sizeof *res);
-    if (!open_input_valid(id, name, currency, deposit_minor, res))
+    if (!open_input_valid(id, name, currency, owner, deposit_minor, res))
         return LEDGER_OK;
     accounts_record_t existing;
     ledger_err_t err = accounts_book_load(ctx, id, &existing);
     if (err == LEDGER_OK) {
-        open_existing(&existing, name, currency, res);
+        open_existing(&existing, name, currency, owner, res);
         return LEDGER_OK;
     }
     if (err != LEDGER_E_NOT_FOUND)
         return err;
-    return open_new(ctx, id, name, currency, deposit_minor, res);
+    return open_new(ctx, id, name, currency, owner, deposit_minor, res);
 }
 
 /* --- demo accounts ------------------------------------------------------- */
@@ -194,7 +213,7 @@ ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx)
         err = accounts_record_decode(kv.val, kv.val_size, &rec);
         if (err)
             break;
-        any_user_account = !rec.funding;
+        any_user_account = !rec.settlement;
     }
     store_cursor_close(&cur);
     if (err && err != LEDGER_E_NOT_FOUND)
@@ -204,7 +223,9 @@ ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx)
     for (size_t i = 0; i < sizeof demo_accounts / sizeof demo_accounts[0]; i++) {
         const demo_account_t *d = &demo_accounts[i];
         accounts_open_result_t res;
-        err = accounts_open_account(ctx, d->id, d->name, ACCOUNTS_CURRENCY, d->deposit_minor, &res);
+        /* a demo account is owned by the principal of its id (scripts/demo.sh makes them) */
+        err = accounts_open_account(ctx, d->id, d->name, ACCOUNTS_CURRENCY, d->id, d->deposit_minor,
+                                    &res);
         if (err)
             return err;
         if (res.status != ACCOUNTS_STATUS_OK && res.status != ACCOUNTS_STATUS_CREATED)

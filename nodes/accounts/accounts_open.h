@@ -1,5 +1,14 @@
-/*  accounts_open.h: opening accounts: the funding account, a new account
-    with its opening deposit, and the demo accounts.
+/*  accounts_open.h: opening accounts: the settlement account of each
+    currency, a new account for its owner with its opening deposit, and the
+    demo accounts.
+
+    Settlement accounts (issue 18): each currency has one, the outside world
+    (the bank's account at its clearing bank). No principal owns it (owner
+    ""); deposits come from it and withdrawals go to it, and it may go
+    negative down to -settlement_limit (accounts_saga.h). The GBP one is the
+    account "funding" of format 2: its id stays, the hash-chained ledger
+    names it. accounts_settlement_id maps a currency to its id, so more
+    currencies are one line there.
 
     An opening deposit moves money from the funding account (which only
     pays deposits and goes negative) to the new account: two ledger entries
@@ -17,13 +26,14 @@
 #ifndef LEDGER_ACCOUNTS_OPEN_H
 #define LEDGER_ACCOUNTS_OPEN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "accounts_record.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
 #include "proto.h"
 
-/* The account that opening deposits are drawn from. */
+/* The GBP settlement account, from which opening deposits were drawn (its id predates the name). */
 #define ACCOUNTS_FUNDING_ID "funding"
 #define ACCOUNTS_FUNDING_NAME "Funding (opening deposits)"
 /* Currency of the funding account, and the only currency accounts can be opened in:
@@ -37,6 +47,11 @@
 #define ACCOUNTS_STATUS_NOT_FOUND 404
 #define ACCOUNTS_STATUS_CONFLICT 409
 
+/* The id of the settlement account of `currency`; NULL if the currency has none. Pure. */
+const char *accounts_settlement_id(const char *currency);
+/* True if `id` is the settlement account of some currency. Pure. */
+bool accounts_settlement_is(const char *id);
+
 /* The outcome of accounts_open_account. */
 typedef struct {
     uint32_t status;  /* ACCOUNTS_STATUS_* */
@@ -45,15 +60,16 @@ typedef struct {
     accounts_record_t account; /* on 200 and 201 */
 } accounts_open_result_t;
 
-/*  Opens the account `id` named `name` in `currency` with an opening
-    deposit of `deposit_minor` moved from the funding account (created if
-    it is missing). Outcomes in *res:
+/*  Opens the account `id` named `name` in `currency`, owned by the principal
+    `owner`, with an opening deposit of `deposit_minor` moved from the
+    funding account (created if it is missing). Outcomes in *res:
       201 created, with the new account;
-      200 the id exists with the same name and currency: the account as it
-          is now (no second deposit, the amount is not compared);
-      409 account_exists (other name or currency, or the funding id);
+      200 the id exists with the same name, currency and owner: the account
+          as it is now (no second deposit, the amount is not compared);
+      409 account_exists (other name, currency or owner, or the funding id);
       400 invalid_account_id (proto_account_id_valid_str), invalid_name
-          (empty), unsupported_currency (not ACCOUNTS_CURRENCY),
+          (empty), invalid_owner (not a principal id: the account-id rule),
+          unsupported_currency (not ACCOUNTS_CURRENCY),
           invalid_amount (< 0), amount_overflow (the funding account cannot
           pay it).
     Nothing is written unless the status is 201. Returns LEDGER_OK whenever
@@ -61,7 +77,7 @@ typedef struct {
     or the funding id names a user account), LEDGER_E_NOMEM, store errors
     (the caller aborts the transaction). */
 ledger_err_t accounts_open_account(node_ctx_t *ctx, const char *id, const char *name,
-                                   const char *currency, int64_t deposit_minor,
+                                   const char *currency, const char *owner, int64_t deposit_minor,
                                    accounts_open_result_t *res);
 
 /*  Creates the funding account (ACCOUNTS_FUNDING_ID, ACCOUNTS_FUNDING_NAME,
@@ -71,7 +87,8 @@ ledger_err_t accounts_open_account(node_ctx_t *ctx, const char *id, const char *
 ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx);
 
 /*  If no account other than the funding account exists, opens the demo
-    accounts with opening deposits (pence): alice 100000, bob 25000, carol
+    accounts, each owned by the principal of its id, with opening deposits
+    (pence): alice 100000, bob 25000, carol
     500000, dave 5000, mallory 1000000 (blocklisted by the demo fraud rules).
     Does nothing otherwise, so it is idempotent. Ensures the funding account.
     LEDGER_E_OVERFLOW if the funding account cannot pay the deposits;

@@ -152,8 +152,8 @@ static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q, proto_
 static ledger_err_t query_open(node_ctx_t *ctx, const proto_query_t *q, proto_account_reply_t *r)
 {
     accounts_open_result_t res;
-    ledger_err_t err =
-        accounts_open_account(ctx, q->account, q->name, q->currency, q->amount_minor, &res);
+    ledger_err_t err = accounts_open_account(ctx, q->account, q->name, q->currency, q->owner,
+                                             q->amount_minor, &res);
     if (err)
         return err;
     if (res.status != ACCOUNTS_STATUS_OK && res.status != ACCOUNTS_STATUS_CREATED) {

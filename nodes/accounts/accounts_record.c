@@ -8,14 +8,14 @@
 #include "record.h"
 #include "text.h"
 
-#define ACCOUNT_FLAG_FUNDING 0x01u
-#define ACCOUNT_FLAGS_KNOWN ACCOUNT_FLAG_FUNDING
-/* Fixed part of a transfer record in bytes: version, state, amount, currency, two u64, four
-   lengths. */
-#define TRANSFER_RECORD_FIXED_BYTES (1 + 1 + 8 + PROTO_CURRENCY_LEN + 2 * 8 + 4)
-/* Largest encoded transfer record: fixed part + four length-prefixed strings. */
+#define ACCOUNT_FLAG_SETTLEMENT 0x01u
+#define ACCOUNT_FLAGS_KNOWN ACCOUNT_FLAG_SETTLEMENT
+/* Fixed part of a transfer record in bytes: version, state, amount, currency, two u64, kind,
+   five lengths. */
+#define TRANSFER_RECORD_FIXED_BYTES (1 + 1 + 8 + PROTO_CURRENCY_LEN + 2 * 8 + 1 + 5)
+/* Largest encoded transfer record: fixed part + five length-prefixed strings. */
 #define TRANSFER_RECORD_MAX_BYTES                                                                  \
-    (TRANSFER_RECORD_FIXED_BYTES + 2 * PROTO_ACCOUNT_ID_MAX + PROTO_CODE_MAX + PROTO_REFERENCE_MAX)
+    (TRANSFER_RECORD_FIXED_BYTES + 3 * PROTO_ACCOUNT_ID_MAX + PROTO_CODE_MAX + PROTO_REFERENCE_MAX)
 
 const char *accounts_record_transfer_state_name(accounts_transfer_state_t state)
 {
@@ -40,11 +40,12 @@ ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, 
     assert(rec && buf && len_out);
     if (!proto_account_id_valid_str(rec->id) ||
         strnlen(rec->name, PROTO_NAME_MAX + 1) > PROTO_NAME_MAX ||
-        !proto_currency_valid(rec->currency))
+        !proto_currency_valid(rec->currency) ||
+        (rec->owner[0] != '\0' && !proto_account_id_valid_str(rec->owner)))
         return LEDGER_E_INVALID;
     record_writer_t w = {buf, cap, 0, true};
     record_put_u8(&w, ACCOUNTS_RECORD_VERSION);
-    record_put_u8(&w, rec->funding ? ACCOUNT_FLAG_FUNDING : 0);
+    record_put_u8(&w, rec->settlement ? ACCOUNT_FLAG_SETTLEMENT : 0);
     record_put_bytes(&w, rec->currency, PROTO_CURRENCY_LEN);
     record_put_u64(&w, (uint64_t)rec->balance_minor);
     record_put_u64(&w, (uint64_t)rec->held_minor);
@@ -52,6 +53,7 @@ ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, 
     record_put_u64(&w, rec->ledger_seq);
     record_put_str8(&w, rec->id);
     record_put_str8(&w, rec->name);
+    record_put_str8(&w, rec->owner);
     if (!w.ok)
         return LEDGER_E_TOO_LARGE;
     *len_out = w.len;
@@ -73,15 +75,21 @@ ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_reco
     /* Version 1 had no ledger_seq. The migration from ledger format 1
        (accounts_migrate.h) rewrites the records of accounts with entries, so a
        version-1 record left is of an account that has none: 0. */
-    if (version == ACCOUNTS_RECORD_VERSION)
+    if (version != ACCOUNTS_RECORD_VERSION_1)
         rec.ledger_seq = record_get_u64(&r);
     record_get_str8(&r, rec.id, PROTO_ACCOUNT_ID_MAX);
     record_get_str8(&r, rec.name, PROTO_NAME_MAX);
-    rec.funding = (flags & ACCOUNT_FLAG_FUNDING) != 0;
+    /* Versions 1 and 2 had no owner: migration 2 -> 3 (accounts_migrate.h) gives every
+       account one. */
+    if (version == ACCOUNTS_RECORD_VERSION)
+        record_get_str8(&r, rec.owner, PROTO_ACCOUNT_ID_MAX);
+    rec.settlement = (flags & ACCOUNT_FLAG_SETTLEMENT) != 0;
     if (!record_done(&r) ||
-        (version != ACCOUNTS_RECORD_VERSION && version != ACCOUNTS_RECORD_VERSION_1) ||
+        (version != ACCOUNTS_RECORD_VERSION && version != ACCOUNTS_RECORD_VERSION_2 &&
+         version != ACCOUNTS_RECORD_VERSION_1) ||
         (flags & ~ACCOUNT_FLAGS_KNOWN) || !proto_currency_valid(rec.currency) ||
-        !proto_account_id_valid_str(rec.id)) {
+        !proto_account_id_valid_str(rec.id) ||
+        (rec.owner[0] != '\0' && !proto_account_id_valid_str(rec.owner))) {
         memset(rec_out, 0, sizeof *rec_out);
         return LEDGER_E_CORRUPT;
     }
@@ -133,6 +141,7 @@ ledger_err_t accounts_record_transfer_put(store_txn_t *txn, const accounts_trans
     assert(id_len > 0 && state_valid(tr->state));
     assert(strlen(tr->from) <= PROTO_ACCOUNT_ID_MAX && strlen(tr->to) <= PROTO_ACCOUNT_ID_MAX);
     assert(strlen(tr->code) <= PROTO_CODE_MAX && strlen(tr->reference) <= PROTO_REFERENCE_MAX);
+    assert(strlen(tr->principal) <= PROTO_ACCOUNT_ID_MAX && proto_transfer_kind_name(tr->kind));
     uint8_t buf[TRANSFER_RECORD_MAX_BYTES];
     record_writer_t w = {buf, sizeof buf, 0, true};
     record_put_u8(&w, ACCOUNTS_TRANSFER_VERSION);
@@ -145,6 +154,8 @@ ledger_err_t accounts_record_transfer_put(store_txn_t *txn, const accounts_trans
     record_put_str8(&w, tr->to);
     record_put_str8(&w, tr->code);
     record_put_str8(&w, tr->reference);
+    record_put_u8(&w, (uint8_t)tr->kind);
+    record_put_str8(&w, tr->principal);
     assert(w.ok);
     return store_put(txn, STORE_DB_TRANSFERS, tr->id, id_len, buf, w.len, 0);
 }
@@ -175,8 +186,16 @@ ledger_err_t accounts_record_transfer_get(store_txn_t *txn, const char *id,
     record_get_str8(&r, tr.to, PROTO_ACCOUNT_ID_MAX);
     record_get_str8(&r, tr.code, PROTO_CODE_MAX);
     record_get_str8(&r, tr.reference, PROTO_REFERENCE_MAX);
-    if (!record_done(&r) || version != ACCOUNTS_TRANSFER_VERSION || !state_valid(state))
+    uint8_t kind = PROTO_TRANSFER_KIND_TRANSFER; /* all a version-1 record can be */
+    if (version == ACCOUNTS_TRANSFER_VERSION) {
+        kind = record_get_u8(&r);
+        record_get_str8(&r, tr.principal, PROTO_ACCOUNT_ID_MAX);
+    }
+    if (!record_done(&r) ||
+        (version != ACCOUNTS_TRANSFER_VERSION && version != ACCOUNTS_TRANSFER_VERSION_1) ||
+        !state_valid(state) || !proto_transfer_kind_name((proto_transfer_kind_t)kind))
         return LEDGER_E_CORRUPT;
+    tr.kind = (proto_transfer_kind_t)kind;
     tr.state = (accounts_transfer_state_t)state;
     *out = tr;
     return LEDGER_OK;

@@ -14,23 +14,29 @@
     the field's limit, and rejects NUL bytes and trailing bytes):
 
       STORE_DB_ACCOUNTS  key = account id bytes (no NUL)
-        u8 version (ACCOUNTS_RECORD_VERSION = 2; version 1, without
-            ledger_seq, is still read as ledger_seq 0)
-        u8 flags (bit 0: funding)
+        u8 version (ACCOUNTS_RECORD_VERSION = 3; versions 1 and 2 are still
+            read, for the migrations: version 1 without ledger_seq (read as
+            0), versions 1 and 2 without owner (read as ""))
+        u8 flags (bit 0: settlement, the account "funding" of format 2)
         3  currency
         i64 balance_minor, i64 held_minor, u64 created_ms
         u64 ledger_seq (the account's newest ledger entry, 0: none; the head
             of its chain in the ledger, see store_ledger_append)
         u8 id_len, id, u8 name_len, name
+        u8 owner_len, owner (version 3: the owning principal; "" only for a
+            settlement account)
 
       STORE_DB_TRANSFERS key = transfer id bytes (no NUL)
-        u8 version (ACCOUNTS_TRANSFER_VERSION = 1)
+        u8 version (ACCOUNTS_TRANSFER_VERSION = 2; version 1, without kind
+            and principal, is still read as kind transfer and principal "":
+            a transfer reserved before the upgrade is a plain transfer)
         u8 state (accounts_transfer_state_t)
         i64 amount_minor
         3  currency
         u64 created_ms, u64 updated_ms
         u8 len + from, u8 len + to, u8 len + code (decline code, "" unless
         declined), u8 len + reference
+        u8 kind (proto_transfer_kind_t), u8 len + principal (version 2)
 
     Errors: bad bytes in the store are LEDGER_E_CORRUPT, a missing key
     LEDGER_E_NOT_FOUND, a record that breaks a field's limit on the way in
@@ -50,23 +56,26 @@
 #include "proto.h"
 #include "store.h"
 
-#define ACCOUNTS_RECORD_VERSION 2
-#define ACCOUNTS_RECORD_VERSION_1 1 /* still read: no ledger_seq (taken as 0) */
-#define ACCOUNTS_TRANSFER_VERSION 1
-/* Fixed part of an account record in bytes: version, flags, currency, four u64, two lengths. */
-#define ACCOUNTS_RECORD_FIXED_BYTES (1 + 1 + PROTO_CURRENCY_LEN + 4 * 8 + 2)
-/* Largest encoded account record in bytes: fixed part + id + name. */
+#define ACCOUNTS_RECORD_VERSION 3
+#define ACCOUNTS_RECORD_VERSION_2 2 /* still read: no owner (taken as "") */
+#define ACCOUNTS_RECORD_VERSION_1 1 /* still read: no ledger_seq (taken as 0), no owner */
+#define ACCOUNTS_TRANSFER_VERSION 2
+#define ACCOUNTS_TRANSFER_VERSION_1 1 /* still read: kind transfer, principal "" */
+/* Fixed part of an account record in bytes: version, flags, currency, four u64, three lengths. */
+#define ACCOUNTS_RECORD_FIXED_BYTES (1 + 1 + PROTO_CURRENCY_LEN + 4 * 8 + 3)
+/* Largest encoded account record in bytes: fixed part + id + name + owner. */
 #define ACCOUNTS_RECORD_MAX_BYTES                                                                  \
-    (ACCOUNTS_RECORD_FIXED_BYTES + PROTO_ACCOUNT_ID_MAX + PROTO_NAME_MAX)
+    (ACCOUNTS_RECORD_FIXED_BYTES + 2 * PROTO_ACCOUNT_ID_MAX + PROTO_NAME_MAX)
 
 /* One account as stored. */
 typedef struct {
     char id[PROTO_ACCOUNT_ID_MAX + 1];
     char name[PROTO_NAME_MAX + 1];
     char currency[PROTO_CURRENCY_LEN + 1];
-    int64_t balance_minor; /* book balance; the funding account's goes negative */
+    int64_t balance_minor; /* book balance; a settlement account's goes negative */
     int64_t held_minor;    /* sum of open holds, 0 <= held <= balance for user accounts */
-    bool funding;
+    bool settlement;       /* the settlement account of its currency (accounts_settlement_id) */
+    char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* owning principal; "" for a settlement account */
     uint64_t created_ms;
     uint64_t ledger_seq; /* newest ledger entry of the account (0: none yet) */
 } accounts_record_t;
@@ -90,6 +99,8 @@ typedef struct {
     char reference[PROTO_REFERENCE_MAX + 1];
     uint64_t created_ms;
     uint64_t updated_ms;
+    proto_transfer_kind_t kind;
+    char principal[PROTO_ACCOUNT_ID_MAX + 1]; /* who asked; "" for a version-1 record */
 } accounts_transfer_t;
 
 /* Stable name of a saga state ("reserved", ...); "unknown" for an invalid value. */
@@ -105,7 +116,8 @@ ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, 
 /*  Decodes an account record with bounds checks on every field.
     LEDGER_E_CORRUPT (and *rec_out zeroed) for anything that does not parse:
     short or trailing bytes, unknown version, over-long or NUL-containing
-    strings, unknown flag bits. Pure; safe on any bytes. */
+    strings, unknown flag bits, an owner that is not a principal id. Pure;
+    safe on any bytes. */
 ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_record_t *rec_out);
 
 /*  Reads the account `id` from the accounts table (not the balance cache:

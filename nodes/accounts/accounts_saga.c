@@ -9,21 +9,27 @@
 #include "accounts_saga.h"
 
 #include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "accounts_book.h"
+#include "accounts_open.h"
 #include "accounts_record.h"
 #include "money.h"
 #include "text.h"
 
 /* Decline codes (accounts_saga.h). */
-#define DECLINE_SAME_ACCOUNT "same_account"
-#define DECLINE_UNKNOWN_ACCOUNT "unknown_account"
-#define DECLINE_FUNDING_ACCOUNT "funding_account"
-#define DECLINE_CURRENCY_MISMATCH "currency_mismatch"
-#define DECLINE_INSUFFICIENT_FUNDS "insufficient_funds"
-#define DECLINE_AMOUNT_OVERFLOW "amount_overflow"
-#define DECLINE_INVALID_AMOUNT "invalid_amount"
+#define DECLINE_SAME_ACCOUNT PROTO_DECLINE_SAME_ACCOUNT
+#define DECLINE_UNKNOWN_ACCOUNT PROTO_DECLINE_UNKNOWN_ACCOUNT
+#define DECLINE_CURRENCY_MISMATCH PROTO_DECLINE_CURRENCY_MISMATCH
+#define DECLINE_INSUFFICIENT_FUNDS PROTO_DECLINE_INSUFFICIENT_FUNDS
+#define DECLINE_AMOUNT_OVERFLOW PROTO_DECLINE_AMOUNT_OVERFLOW
+#define DECLINE_INVALID_AMOUNT PROTO_DECLINE_INVALID_AMOUNT
+#define DECLINE_FORBIDDEN_ACCOUNT PROTO_DECLINE_FORBIDDEN_ACCOUNT
+#define DECLINE_INVALID_KIND PROTO_DECLINE_INVALID_KIND
+#define DECLINE_SETTLEMENT_LIMIT PROTO_DECLINE_SETTLEMENT_LIMIT
+#define DECLINE_DEPOSIT_TOO_LARGE PROTO_DECLINE_DEPOSIT_TOO_LARGE
 
 /* The number of items of an array (peer lists, the two sides of a transfer). */
 #define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
@@ -71,6 +77,8 @@ static void transfer_to_proto(const accounts_transfer_t *tr, proto_transfer_t *o
     out->amount_minor = tr->amount_minor;
     text_copy(out->currency, sizeof out->currency, tr->currency);
     text_copy(out->reference, sizeof out->reference, tr->reference);
+    text_copy(out->principal, sizeof out->principal, tr->principal);
+    out->kind = tr->kind;
 }
 
 static void transfer_from_proto(const proto_transfer_t *t, uint64_t now_ms,
@@ -83,6 +91,8 @@ static void transfer_from_proto(const proto_transfer_t *t, uint64_t now_ms,
     out->amount_minor = t->amount_minor;
     text_copy(out->currency, sizeof out->currency, t->currency);
     text_copy(out->reference, sizeof out->reference, t->reference);
+    text_copy(out->principal, sizeof out->principal, t->principal);
+    out->kind = t->kind;
     out->created_ms = now_ms;
     out->updated_ms = now_ms;
 }
@@ -94,49 +104,137 @@ typedef struct {
     char reason[PROTO_REASON_MAX + 1];
 } decision_t;
 
-/* Looks up one side of a transfer; a missing or funding account is a decline. */
+accounts_limits_t accounts_saga_limits_default(void)
+{
+    return (accounts_limits_t){.settlement_limit_minor = ACCOUNTS_SETTLEMENT_LIMIT_DEFAULT_MINOR,
+                               .deposit_max_minor = ACCOUNTS_DEPOSIT_MAX_DEFAULT_MINOR};
+}
+
+/* A decline with a formatted reason; returns LEDGER_OK (a decision, not an error). */
+static ledger_err_t __attribute__((format(printf, 3, 4)))
+refuse(decision_t *d, const char *code, const char *fmt, ...)
+{
+    d->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->reason, sizeof d->reason, fmt, ap);
+    va_end(ap);
+    return LEDGER_OK;
+}
+
+/* Looks up one side of a transfer; a missing account is a decline. */
 static ledger_err_t load_party(node_ctx_t *ctx, const char *id, accounts_record_t *rec,
                                decision_t *d)
 {
     ledger_err_t err = accounts_book_load(ctx, id, rec);
-    if (err == LEDGER_E_NOT_FOUND) {
-        d->code = DECLINE_UNKNOWN_ACCOUNT;
-        text_format(d->reason, sizeof d->reason, "account '%s' does not exist", id);
+    if (err == LEDGER_E_NOT_FOUND)
+        return refuse(d, DECLINE_UNKNOWN_ACCOUNT, "account '%s' does not exist", id);
+    return err;
+}
+
+/*  The checks that need no account: the kind against the settlement account of the currency
+    (by id: accounts_settlement_id), and a deposit's size. */
+static ledger_err_t decide_kind(const proto_transfer_t *t, const accounts_limits_t *limits,
+                                decision_t *d)
+{
+    const char *settlement = accounts_settlement_id(t->currency);
+    bool from_settles = accounts_settlement_is(t->from);
+    bool to_settles = accounts_settlement_is(t->to);
+    bool ok = false;
+    switch (t->kind) {
+    case PROTO_TRANSFER_KIND_TRANSFER:
+        ok = !from_settles && !to_settles;
+        break;
+    case PROTO_TRANSFER_KIND_DEPOSIT:
+        ok = settlement && strcmp(t->from, settlement) == 0 && !to_settles;
+        break;
+    case PROTO_TRANSFER_KIND_WITHDRAWAL:
+        ok = settlement && strcmp(t->to, settlement) == 0 && !from_settles;
+        break;
+    default:
+        break;
+    }
+    const char *kind = proto_transfer_kind_name(t->kind);
+    if (!ok)
+        return refuse(d, DECLINE_INVALID_KIND, "a %s must %s",
+                      kind ? kind : "transfer of an unknown kind",
+                      t->kind == PROTO_TRANSFER_KIND_DEPOSIT
+                          ? "come from the settlement account of its currency"
+                      : t->kind == PROTO_TRANSFER_KIND_WITHDRAWAL
+                          ? "go to the settlement account of its currency"
+                          : "not touch a settlement account");
+    if (t->kind == PROTO_TRANSFER_KIND_DEPOSIT && t->amount_minor > limits->deposit_max_minor) {
+        char max[MONEY_TEXT_MAX];
+        return refuse(d, DECLINE_DEPOSIT_TOO_LARGE, "one deposit is at most %s %s",
+                      money_format(limits->deposit_max_minor, max), t->currency);
+    }
+    return LEDGER_OK;
+}
+
+/*  Ownership, from the node's own records: whatever the gateway decided, money moves out of an
+    account only for its owner. A deposit's principal is the operator who asked. */
+static ledger_err_t decide_owner(const proto_transfer_t *t, const accounts_record_t *from,
+                                 decision_t *d)
+{
+    if (t->principal[0] == '\0')
+        return refuse(d, DECLINE_FORBIDDEN_ACCOUNT, "the request names no principal");
+    if (t->kind == PROTO_TRANSFER_KIND_DEPOSIT)
+        return LEDGER_OK;
+    if (from->owner[0] == '\0' || strcmp(from->owner, t->principal) != 0)
+        return refuse(d, DECLINE_FORBIDDEN_ACCOUNT, "account '%s' is not owned by '%s'", from->id,
+                      t->principal);
+    return LEDGER_OK;
+}
+
+/*  Whether `from` can pay: a settlement account (a deposit) down to -settlement_limit, any
+    other account down to zero. Both on available = balance - held. */
+static ledger_err_t decide_funds(const proto_transfer_t *t, const accounts_record_t *from,
+                                 const accounts_limits_t *limits, decision_t *d)
+{
+    int64_t available, after;
+    if (money_sub(from->balance_minor, from->held_minor, &available))
+        return LEDGER_E_CORRUPT; /* both within int64 and bounded by the limits */
+    char have[MONEY_TEXT_MAX], want[MONEY_TEXT_MAX];
+    if (t->kind == PROTO_TRANSFER_KIND_DEPOSIT) {
+        if (money_sub(available, t->amount_minor, &after) ||
+            after < -limits->settlement_limit_minor)
+            return refuse(d, DECLINE_SETTLEMENT_LIMIT,
+                          "the settlement account of %s would go below its limit of -%s",
+                          t->currency, money_format(limits->settlement_limit_minor, have));
         return LEDGER_OK;
     }
-    if (err)
-        return err;
-    if (rec->funding) {
-        d->code = DECLINE_FUNDING_ACCOUNT;
-        text_format(d->reason, sizeof d->reason,
-                    "account '%s' is the funding account and cannot send or receive transfers", id);
-    }
+    if (available < t->amount_minor)
+        return refuse(d, DECLINE_INSUFFICIENT_FUNDS,
+                      "available %s %s is less than the amount %s %s",
+                      money_format(available, have), t->currency,
+                      money_format(t->amount_minor, want), t->currency);
     return LEDGER_OK;
 }
 
 /*  Decides a transfer.requested without writing. On acceptance d->code is
     NULL and *from / *to hold the records updated with the hold. */
 static ledger_err_t decide_request(node_ctx_t *ctx, const proto_transfer_t *t,
-                                   accounts_record_t *from, accounts_record_t *to, decision_t *d)
+                                   const accounts_limits_t *limits, accounts_record_t *from,
+                                   accounts_record_t *to, decision_t *d)
 {
     memset(from, 0, sizeof *from);
     memset(to, 0, sizeof *to);
     d->code = NULL;
     d->reason[0] = '\0';
-    if (t->amount_minor <= 0) {
-        d->code = DECLINE_INVALID_AMOUNT;
-        text_format(d->reason, sizeof d->reason, "amount must be greater than 0");
-        return LEDGER_OK;
-    }
-    if (strcmp(t->from, t->to) == 0) {
-        d->code = DECLINE_SAME_ACCOUNT;
-        text_format(d->reason, sizeof d->reason, "source and destination are the same account");
-        return LEDGER_OK;
-    }
-    ledger_err_t err = load_party(ctx, t->from, from, d);
+    if (t->amount_minor <= 0)
+        return refuse(d, DECLINE_INVALID_AMOUNT, "amount must be greater than 0");
+    if (strcmp(t->from, t->to) == 0)
+        return refuse(d, DECLINE_SAME_ACCOUNT, "source and destination are the same account");
+    ledger_err_t err = decide_kind(t, limits, d);
+    if (err || d->code)
+        return err;
+    err = load_party(ctx, t->from, from, d);
     if (err || d->code)
         return err;
     err = load_party(ctx, t->to, to, d);
+    if (err || d->code)
+        return err;
+    err = decide_owner(t, from, d);
     if (err || d->code)
         return err;
     const accounts_record_t *sides[] = {from, to};
@@ -149,25 +247,14 @@ static ledger_err_t decide_request(node_ctx_t *ctx, const proto_transfer_t *t,
             return LEDGER_OK;
         }
     }
-    int64_t available;
-    if (money_sub(from->balance_minor, from->held_minor, &available))
-        return LEDGER_E_CORRUPT; /* balance and held of a user account are both >= 0 */
-    if (available < t->amount_minor) {
-        char have[MONEY_TEXT_MAX], want[MONEY_TEXT_MAX];
-        d->code = DECLINE_INSUFFICIENT_FUNDS;
-        text_format(d->reason, sizeof d->reason, "available %s %s is less than the amount %s %s",
-                    money_format(available, have), t->currency, money_format(t->amount_minor, want),
-                    t->currency);
-        return LEDGER_OK;
-    }
+    err = decide_funds(t, from, limits, d);
+    if (err || d->code)
+        return err;
     int64_t new_held, to_balance;
     if (money_add(to->balance_minor, t->amount_minor, &to_balance) ||
-        money_add(from->held_minor, t->amount_minor, &new_held)) {
-        d->code = DECLINE_AMOUNT_OVERFLOW;
-        text_format(d->reason, sizeof d->reason,
-                    "crediting account '%s' would overflow its balance", to->id);
-        return LEDGER_OK;
-    }
+        money_add(from->held_minor, t->amount_minor, &new_held))
+        return refuse(d, DECLINE_AMOUNT_OVERFLOW,
+                      "crediting account '%s' would overflow its balance", to->id);
     from->held_minor = new_held;
     return LEDGER_OK;
 }
@@ -203,7 +290,8 @@ static ledger_err_t reserve(node_ctx_t *ctx, const proto_msg_t *msg, accounts_re
     return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_RESERVED, &out, peers, COUNT_OF(peers));
 }
 
-static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
+static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg,
+                                 const accounts_limits_t *limits)
 {
     const proto_transfer_t *t = &msg->body.transfer;
     /* Without an id and a currency there is nothing to record a decline under;
@@ -220,7 +308,7 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg)
 
     accounts_record_t from, to;
     decision_t d;
-    err = decide_request(ctx, t, &from, &to, &d);
+    err = decide_request(ctx, t, limits, &from, &to, &d);
     if (err)
         return err;
 
@@ -308,12 +396,17 @@ static ledger_err_t on_verdict(node_ctx_t *ctx, const proto_msg_t *msg)
     return on_rejected(ctx, msg, &tr);
 }
 
-ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg)
+ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg,
+                                 const accounts_limits_t *limits)
 {
     assert(ctx && ctx->txn && msg);
+    accounts_limits_t defaults = accounts_saga_limits_default();
+    if (!limits)
+        limits = &defaults;
+    assert(limits->settlement_limit_minor >= 0 && limits->deposit_max_minor > 0);
     switch (msg->type) {
     case PROTO_TRANSFER_REQUESTED:
-        return on_requested(ctx, msg);
+        return on_requested(ctx, msg, limits);
     case PROTO_FRAUD_APPROVED:
     case PROTO_FRAUD_REJECTED:
         return on_verdict(ctx, msg);

@@ -31,25 +31,57 @@
     leave some writes in the transaction: the caller must abort it and roll
     the cache back (the runtime always does both on any error).
 
-    Decline codes (transfer.declined body.code), checked in this order:
-      same_account        from == to
-      unknown_account     from or to does not exist
-      funding_account     from or to is the funding account (it only pays
-                          opening deposits; users cannot move money with it)
-      currency_mismatch   transfer currency differs from either account's
-      insufficient_funds  available (balance - held) of the source < amount
-      amount_overflow     crediting the destination would overflow int64
+    Kinds (body.kind, issue 18): a transfer moves money between two
+    customer accounts; a deposit comes from the settlement account of its
+    currency (accounts_settlement_id) into an account, a withdrawal goes from
+    an account to it. All three run the same saga (hold on `from`, fraud,
+    settle); the hold of a deposit sits on the settlement account.
+
+    Decline codes (transfer.declined body.code, PROTO_DECLINE_* of proto.h),
+    checked in this order, all before any write:
       invalid_amount      amount <= 0 (never passes proto validation; kept
                           so the handler does not depend on it)
+      same_account        from == to
+      invalid_kind        the kind does not match the accounts: a deposit
+                          must come from the settlement account of its
+                          currency, a withdrawal must go to it, a transfer
+                          touches no settlement account
+      deposit_too_large   a deposit over limits->deposit_max_minor
+      unknown_account     from or to does not exist
+      forbidden_account   transfer, withdrawal: body.principal is not the
+                          owner of `from` (or is "", a message from before
+                          principals); deposit: body.principal is "" (the
+                          gateway checked the deposits:write scope)
+      currency_mismatch   transfer currency differs from either account's
+      settlement_limit    a deposit would take the settlement account's
+                          available (balance - held) below
+                          -limits->settlement_limit_minor
+      insufficient_funds  not a deposit: available (balance - held) of the
+                          source < amount
+      amount_overflow     crediting the destination would overflow int64
 
     Thread: the one thread that owns the transaction.
 */
 #ifndef LEDGER_ACCOUNTS_SAGA_H
 #define LEDGER_ACCOUNTS_SAGA_H
 
+#include <stdint.h>
 #include "ledger_err.h"
 #include "node_ctx.h"
 #include "proto.h"
+
+/* Defaults of the accounts node's --settlement-limit-minor and --deposit-max-minor. */
+#define ACCOUNTS_SETTLEMENT_LIMIT_DEFAULT_MINOR 1000000000000ll /* 10^12 per currency */
+#define ACCOUNTS_DEPOSIT_MAX_DEFAULT_MINOR 10000000000ll        /* 10^10 */
+
+/* The limits on money coming in (node flags; accounts_main.c). */
+typedef struct {
+    int64_t settlement_limit_minor; /* >= 0: a settlement account goes no lower than minus this */
+    int64_t deposit_max_minor;      /* > 0: the largest one deposit */
+} accounts_limits_t;
+
+/* The defaults above. */
+accounts_limits_t accounts_saga_limits_default(void);
 
 /*  Applies one saga message (see the top of this file): transfer.requested,
     fraud.approved or fraud.rejected. Writes effects and emits through ctx.
@@ -63,7 +95,9 @@
     LEDGER_E_OVERFLOW if settling would overflow a balance (credits since
     the reservation; nothing written, the message goes to dead letters for
     an operator), store and node_ctx_emit errors (the caller aborts the
-    transaction). A NULL ctx, transaction or message is asserted. */
-ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg);
+    transaction). A NULL ctx, transaction or message is asserted. `limits`:
+    the deposit limits, NULL for accounts_saga_limits_default(). */
+ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg,
+                                 const accounts_limits_t *limits);
 
 #endif

@@ -11,8 +11,19 @@
 #include "accounts_record.h"
 #include "text.h"
 
+/* Distinct currencies the per-currency sums keep apart; more is reported as a problem. */
+#define VERIFY_CURRENCIES_MAX 32
+
+/* The ledger balances of one currency, summed (128 bits: partial sums may pass int64). */
+typedef struct {
+    char currency[PROTO_CURRENCY_LEN + 1];
+    __int128 sum;
+} currency_sum_t;
+
 typedef struct {
     store_txn_t *txn;
+    currency_sum_t sums[VERIFY_CURRENCIES_MAX];
+    size_t currencies;
     uint64_t mark;         /* accounts_cache_checkpoint_mark: records may lag only behind it */
     __int128 table_behind; /* sum of (ledger balance - record balance) of lagging records */
     ledger_err_t err;      /* first store error seen in the callback */
@@ -70,6 +81,52 @@ static void check_lagging(check_t *c, const accounts_record_t *rec, uint64_t las
     }
 }
 
+/*  The rules of money that came with settlement accounts (issue 18): only a settlement account
+    may be below zero, and each currency's balances sum to zero (added up here, judged at the
+    end by check_currency_sums). `balance_minor` is the account's balance by its entries. */
+static void check_money(check_t *c, const accounts_record_t *rec, int64_t balance_minor)
+{
+    if (!rec->settlement && balance_minor < 0) {
+        c->bad = true;
+        text_format(c->problem, sizeof c->problem,
+                    "account '%s' is not a settlement account but its balance is %" PRId64, rec->id,
+                    balance_minor);
+        return;
+    }
+    size_t i = 0;
+    while (i < c->currencies && strcmp(c->sums[i].currency, rec->currency) != 0)
+        i++;
+    if (i == VERIFY_CURRENCIES_MAX) {
+        c->bad = true;
+        text_format(c->problem, sizeof c->problem, "more than %d currencies in the ledger",
+                    VERIFY_CURRENCIES_MAX);
+        return;
+    }
+    if (i == c->currencies) {
+        text_copy(c->sums[i].currency, sizeof c->sums[i].currency, rec->currency);
+        c->currencies++;
+    }
+    c->sums[i].sum += balance_minor;
+}
+
+static void check_currency_sums(check_t *c)
+{
+    for (size_t i = 0; i < c->currencies && !c->bad; i++) {
+        if (c->sums[i].sum == 0)
+            continue;
+        c->bad = true;
+        __int128 sum = c->sums[i].sum;
+        if (sum >= INT64_MIN && sum <= INT64_MAX)
+            text_format(c->problem, sizeof c->problem,
+                        "the %s balances in the ledger sum to %" PRId64 ", not 0",
+                        c->sums[i].currency, (int64_t)sum);
+        else
+            text_format(c->problem, sizeof c->problem,
+                        "the %s balances in the ledger sum to more than an int64, not 0",
+                        c->sums[i].currency);
+    }
+}
+
 /* Called by store_ledger_verify once per account with its recomputed amounts. */
 static void check_account(const char *account, int64_t balance_minor, int64_t held_minor,
                           uint64_t last_seq, void *arg)
@@ -89,6 +146,9 @@ static void check_account(const char *account, int64_t balance_minor, int64_t he
         c->err = err;
         return;
     }
+    check_money(c, &rec, balance_minor);
+    if (c->bad)
+        return;
     if (rec.ledger_seq < last_seq) {
         check_lagging(c, &rec, last_seq);
         if (!c->bad)
@@ -181,6 +241,8 @@ ledger_err_t accounts_verify_ledger(store_txn_t *txn, store_ledger_report_t *rep
         return err;
     if (c.err)
         return c.err;
+    if (report->ok && !c.bad)
+        check_currency_sums(&c);
     if (report->ok && !c.bad && report->balance_sum_minor != 0) {
         c.bad = true;
         text_format(c.problem, sizeof c.problem, "ledger balances sum to %" PRId64 ", not 0",

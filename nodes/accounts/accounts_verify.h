@@ -16,11 +16,14 @@
 #include "ledger_err.h"
 #include "store.h"
 
-/*  store_ledger_verify (hash chain, contiguous seqs, running after values),
-    then every account's recomputed balance and held amount must equal the
-    accounts table (an account without ledger entries must have 0 and 0, an
-    account in the ledger must exist in the table), and the sum of all
-    balances must be 0, both in the ledger and in the table. A record
+/*  store_ledger_verify (hash chain, contiguous seqs, running after values:
+    so an account's balance is the sum of its entries), then every account's
+    recomputed balance and held amount must equal the accounts table (an
+    account without ledger entries must have 0 and 0, an account in the
+    ledger must exist in the table); no account but a settlement account may
+    have a balance below zero; the balances of each currency must sum to 0
+    in the ledger (at most 32 currencies), and all balances must sum to 0,
+    both in the ledger and in the table. A record
     behind its account's newest entry (not yet checkpointed) must equal the
     entry it names, in the account's chain, and every newer entry must be at
     or after the checkpoint mark (accounts_cache.h); the table's sum counts

@@ -69,6 +69,12 @@ static const option_t options[] = {
     {"prealloc-bytes", "LEDGER_PREALLOC_BYTES", NUM(OPT_U64, prealloc_bytes),
      "keep the data file written this far past its used end, so that commits overwrite "
      "blocks instead of allocating them (0 = off, at most 1 GiB)"},
+    {"settlement-limit-minor", "LEDGER_SETTLEMENT_LIMIT_MINOR",
+     NUM(OPT_U64, settlement_limit_minor),
+     "accounts: how far below zero a settlement account may go, minor units per currency "
+     "(deposits past it are declined settlement_limit)"},
+    {"deposit-max-minor", "LEDGER_DEPOSIT_MAX_MINOR", NUM(OPT_U64, deposit_max_minor),
+     "accounts: the largest one deposit, minor units (1..; larger: deposit_too_large)"},
     {"customer-rate", "LEDGER_CUSTOMER_RATE", NUM(OPT_U32, customer_rate),
      "gateway: API requests per second a customer principal may make (1..10000000)"},
     {"customer-burst", "LEDGER_CUSTOMER_BURST", NUM(OPT_U32, customer_burst),
@@ -119,6 +125,8 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->checkpoint_ms = 5000;
     c->checkpoint_chunk = 256;
     c->prealloc_bytes = 16ull << 20;
+    c->settlement_limit_minor = 1000000000000ull; /* 10^12 (accounts_saga.h) */
+    c->deposit_max_minor = 10000000000ull;        /* 10^10 */
     /* High enough that bench/ never meets them (gateway_auth.h). */
     c->customer_rate = 20000;
     c->customer_burst = 40000;
@@ -196,6 +204,12 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
     }
     if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {
         snprintf(why, why_size, "checkpoint-chunk must be 1..%u", NODE_CHECKPOINT_CHUNK_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->settlement_limit_minor > INT64_MAX || c->deposit_max_minor == 0 ||
+        c->deposit_max_minor > INT64_MAX) {
+        snprintf(why, why_size, "settlement-limit-minor must be 0..%lld, deposit-max-minor 1..%lld",
+                 (long long)INT64_MAX, (long long)INT64_MAX);
         return LEDGER_E_INVALID;
     }
     if (!c->tls_cert[0] != !c->tls_key[0]) {

@@ -78,6 +78,10 @@ typedef struct {
     uint64_t checkpoint_ms;            /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
     uint32_t checkpoint_chunk;         /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
     uint64_t prealloc_bytes;           /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
+    /* LEDGER_SETTLEMENT_LIMIT_MINOR, --settlement-limit-minor (accounts): 0..INT64_MAX */
+    uint64_t settlement_limit_minor;
+    /* LEDGER_DEPOSIT_MAX_MINOR, --deposit-max-minor (accounts; the gateway may check it too) */
+    uint64_t deposit_max_minor;
     uint32_t customer_rate;  /* LEDGER_CUSTOMER_RATE, --customer-rate (gateway, requests/s) */
     uint32_t customer_burst; /* LEDGER_CUSTOMER_BURST, --customer-burst (gateway) */
     uint32_t operator_rate;  /* LEDGER_OPERATOR_RATE, --operator-rate (gateway, requests/s) */

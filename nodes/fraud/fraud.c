@@ -578,8 +578,12 @@ ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const prot
     if (err != LEDGER_E_NOT_FOUND)
         return err;
 
+    /* A deposit is money from outside, asked for by an operator: no rule is about it, and it
+       teaches the risk state nothing about the settlement account it comes from. */
+    bool deposit = t->kind == PROTO_TRANSFER_KIND_DEPOSIT;
     findings_t f;
-    err = evaluate(ctx, rules, t, &f);
+    memset(&f, 0, sizeof f);
+    err = deposit ? LEDGER_OK : evaluate(ctx, rules, t, &f);
     if (err)
         return err;
 
@@ -588,14 +592,17 @@ ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const prot
     d.verdict = f.count ? FRAUD_REJECTED : FRAUD_APPROVED;
     d.rule_count = f.count;
     memcpy(d.rules, f.rules, sizeof d.rules);
-    text_copy(d.reason, sizeof d.reason, f.count ? f.reason : APPROVAL_REASON);
+    text_copy(d.reason, sizeof d.reason,
+              f.count   ? f.reason
+              : deposit ? FRAUD_DEPOSIT_REASON
+                        : APPROVAL_REASON);
     d.ts_ms = ctx->now_ms;
     d.amount_minor = t->amount_minor;
     text_copy(d.currency, sizeof d.currency, t->currency);
     text_copy(d.from, sizeof d.from, t->from);
     text_copy(d.to, sizeof d.to, t->to);
     err = decision_put(ctx->txn, &d);
-    if (!err && d.verdict == FRAUD_APPROVED)
+    if (!err && d.verdict == FRAUD_APPROVED && !deposit)
         err = learn_approval(ctx, rules, t);
     if (err)
         return err;

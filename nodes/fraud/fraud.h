@@ -23,6 +23,11 @@
     rules). Only approved transfers are recorded: money that actually left
     the account, so a rejected attempt does not hold back the next ones.
 
+    Deposits (body.kind deposit, issue 18) are approved without evaluating
+    the rules: rules [] and reason FRAUD_DEPOSIT_REASON ("deposit"), and they
+    add nothing to the risk state. Transfers and withdrawals are evaluated as
+    above.
+
     Saga guard: a decision is stored once per transfer; funds.reserved for a
     transfer already decided changes nothing (no second verdict is sent).
 
@@ -70,6 +75,7 @@
 #define FRAUD_RULES_LINE_MAX                                                                       \
     8192 /* longest line of a rules file, in bytes (fits a full blocklist) */
 #define FRAUD_DECISION_VERSION 1
+#define FRAUD_DEPOSIT_REASON "deposit" /* the reason of a deposit's approval (no rule runs) */
 
 /* Demo defaults (fraud_rules_defaults). Amounts in pence. */
 #define FRAUD_DEFAULT_AMOUNT_THRESHOLD_MINOR 100000 /* 1,000.00 */

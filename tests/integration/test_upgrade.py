@@ -5,10 +5,10 @@ The fixtures are text dumps of the three data dirs of an older build, with
 what that build showed (tests/fixtures/README.md says how they were made):
 format1/ of the build before commit 2029660 (ledger format 1), format2/ of
 commit 525b033 (gateway format 2: idempotency keys without a principal),
-format3/ of commit 9adae66 (gateway format 3: before ownership). Each test
-mdb_loads them into this mesh's data dirs. Transfers on upgraded data are sent
-by the owners of their accounts: by the upgrade rule, the principal with the
-account's id.
+format3/ of commit 9adae66 (gateway format 3 and accounts format 2: before
+ownership). Each test mdb_loads them into this mesh's data dirs. Transfers on
+upgraded data are sent by the owners of their accounts: by the upgrade rule,
+the principal with the account's id.
 """
 import json
 import os
@@ -22,6 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FORMAT1 = os.path.join(HERE, "..", "fixtures", "format1")
 FORMAT2 = os.path.join(HERE, "..", "fixtures", "format2")
 FORMAT3 = os.path.join(HERE, "..", "fixtures", "format3")
+ACCOUNTS_FORMAT = 3  # nodes/accounts/accounts_migrate.h
+GATEWAY_FORMAT = 4  # nodes/gateway/gateway_migrate.h
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
 
 
@@ -30,6 +32,8 @@ def expected(fixture=FORMAT1):
         return json.load(f)
 
 
+ACCOUNTS_OWNERS = (r"event=migration_done node=accounts from=2 to=3 name=account_owners "
+                   r"ms=\d+ accounts=(\d+) settlement=1")
 GATEWAY_MIGRATED = (r"event=migration_done node=gateway from=2 to=3 name=idempotency_scoped "
                     r"ms=\d+ keys=20 index_entries=20 principal=\"\"")
 
@@ -136,10 +140,11 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node in NODES:
             log = self.mesh.log(node)
-            # one start migrated (the gateway: 2 -> 3 and 3 -> 4), the second one nothing
-            self.assertEqual(log.count("event=migration_started"), 2 if node == "gateway" else 1,
-                             node)
-            version = 4 if node == "gateway" else 2
+            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4,
+            # accounts 1 -> 2 (account_chains) -> 3 (account_owners), fraud 1 -> 2
+            self.assertEqual(log.count("event=migration_started"),
+                             {"gateway": 2, "accounts": 2}.get(node, 1), node)
+            version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node, 2)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
                           log)
         self.assertEqual(self.mesh.accounts(), after)
@@ -169,8 +174,8 @@ class UpgradeTest(MeshTest):
         self.assertIn("event=migration_started node=gateway from=2 to=3 name=idempotency_scoped",
                       gateway_log)
         self.assertRegex(gateway_log, GATEWAY_MIGRATED)
-        for node in ("accounts", "fraud"):
-            self.assertNotIn("migration_started", self.mesh.log(node))
+        self.assertRegex(self.mesh.log("accounts"), ACCOUNTS_OWNERS)
+        self.assertNotIn("migration_started", self.mesh.log("fraud"))
         self.assert_old_data_kept(old)
         self.assertTrue(self.verify()["ok"])
         self.assert_old_key_replays_only_its_request(old)
@@ -184,7 +189,7 @@ class UpgradeTest(MeshTest):
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         self.start_on_loaded_dirs()
-        self.assertIn("event=store_format_current node=gateway version=4 migrations=0",
+        self.assertIn(f"event=store_format_current node=gateway version={GATEWAY_FORMAT} migrations=0",
                       self.mesh.log("gateway"))
 
     def test_format_3_gateway_gets_its_owner_map_and_each_owner_sees_its_transfers(self):
@@ -220,7 +225,7 @@ class UpgradeTest(MeshTest):
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         self.start_on_loaded_dirs()
-        self.assertIn("event=store_format_current node=gateway version=4 migrations=0",
+        self.assertIn(f"event=store_format_current node=gateway version={GATEWAY_FORMAT} migrations=0",
                       self.mesh.log("gateway"))
 
     def test_a_crash_during_the_migration_is_finished_by_the_next_start(self):
@@ -256,17 +261,72 @@ class UpgradeTest(MeshTest):
         key = b"store:format".hex()
         with open(newer, "w") as f:
             f.write("VERSION=3\nformat=bytevalue\ndatabase=meta\ntype=btree\nHEADER=END\n"
-                    f" {key}\n 00000003\nDATA=END\n")
+                    f" {key}\n 00000009\nDATA=END\n")
         self.load("accounts", newer)
         self.mesh.start("accounts")
         proc = self.mesh.procs["accounts"]
         self.assertNotEqual(proc.wait(timeout=20), 0)
         log = self.mesh.log("accounts")
-        self.assertIn("event=store_format_newer node=accounts version=3 binary_version=2", log)
-        self.assertIn("this accounts data dir is format 3, newer than this build's format 2", log)
+        self.assertIn("event=store_format_newer node=accounts version=9 "
+                      f"binary_version={ACCOUNTS_FORMAT}", log)
+        self.assertIn("this accounts data dir is format 9, newer than this build's format "
+                      f"{ACCOUNTS_FORMAT}", log)
         dump = subprocess.run(["mdb_dump", "-s", "meta", self.data_dir("accounts")],
                               capture_output=True, text=True, check=True).stdout
-        self.assertIn(f" {key}\n 00000003\n", dump)  # left as it was
+        self.assertIn(f" {key}\n 00000009\n", dump)  # left as it was
+
+    def stored_accounts(self):
+        """The accounts node's account records, read from its stopped data dir:
+        {id: (record version, settlement flag, owner)} (nodes/accounts/accounts_record.h)."""
+        dump = subprocess.run(["mdb_dump", "-s", "accounts", self.data_dir("accounts")],
+                              capture_output=True, text=True, check=True).stdout
+        lines = dump.split("HEADER=END\n", 1)[1].split("DATA=END", 1)[0].split()
+        records = {}
+        for key, val in zip(lines[0::2], lines[1::2]):
+            rec = bytes.fromhex(val)
+            at = 1 + 1 + 3 + 4 * 8  # version, flags, currency, balance, held, created, ledger_seq
+            strings = []
+            while at < len(rec):
+                n = rec[at]
+                strings.append(rec[at + 1:at + 1 + n].decode())
+                at += 1 + n
+            self.assertEqual(strings[0], bytes.fromhex(key).decode())
+            records[strings[0]] = (rec[0], bool(rec[1] & 1), strings[2] if len(strings) > 2 else None)
+        return records
+
+    def test_format_3_accounts_get_owners_and_keep_their_data(self):
+        old = expected(FORMAT3)
+        for node in NODES:
+            self.load(node, fixture=FORMAT3)
+        self.start_on_loaded_dirs()
+        accounts_log = self.mesh.log("accounts")
+        self.assertIn("event=migration_started node=accounts from=2 to=3 name=account_owners",
+                      accounts_log)
+        self.assertRegex(accounts_log, ACCOUNTS_OWNERS)
+        self.assertNotIn("migration_started", self.mesh.log("fraud"))
+        report = self.verify()
+        self.assertTrue(report["ok"], report)
+        self.assertEqual(report["entries"], old["verify"]["entries"])
+        self.assert_old_data_kept(old)
+
+        # Every account is a version-3 record owned by the principal of its id; the settlement
+        # account ("funding") by nobody.
+        for node in NODES:
+            self.assertEqual(self.mesh.stop(node), 0, node)
+        records = self.stored_accounts()
+        self.assertEqual(set(records), set(old["accounts"]))
+        for acct, (version, settlement, owner) in records.items():
+            self.assertEqual(version, 3, acct)
+            self.assertEqual(settlement, acct == "funding", acct)
+            self.assertEqual(owner, "" if acct == "funding" else acct, acct)
+        self.assertIn(f"accounts={len(records) - 1} settlement=1", accounts_log)
+
+        # A second start runs no accounts migration and keeps everything.
+        self.start_on_loaded_dirs()
+        self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
+                      "migrations=0", self.mesh.log("accounts"))
+        self.assert_old_data_kept(old)
+        self.assertTrue(self.verify()["ok"])
 
 
 if __name__ == "__main__":

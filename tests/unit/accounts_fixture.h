@@ -94,6 +94,8 @@ static inline proto_msg_t requested(fx_t *fx, const char *transfer, const char *
     proto_msg_t m = test_transfer_msg(PROTO_TRANSFER_REQUESTED, "gateway", ++fx->in_seq,
                                       fx->ctx.now_ms, transfer, from, to, amount_minor, currency);
     snprintf(m.body.transfer.reference, sizeof m.body.transfer.reference, "ref %s", transfer);
+    /* the fixture's accounts are owned by the principal of their id: the sender owns `from` */
+    snprintf(m.body.transfer.principal, sizeof m.body.transfer.principal, "%s", from);
     return m;
 }
 
@@ -114,7 +116,7 @@ static inline proto_msg_t verdict(fx_t *fx, proto_type_t type, const char *trans
 
 static inline void apply_ok(fx_t *fx, const proto_msg_t *m)
 {
-    assert_int_equal(accounts_saga_apply(&fx->ctx, m), LEDGER_OK);
+    assert_int_equal(accounts_saga_apply(&fx->ctx, m, NULL), LEDGER_OK);
 }
 
 /* --- inspection ------------------------------------------------------------ */
@@ -265,6 +267,7 @@ static inline proto_msg_t open_query(fx_t *fx, const char *id, const char *name,
     snprintf(q.body.query.account, sizeof q.body.query.account, "%s", id);
     snprintf(q.body.query.name, sizeof q.body.query.name, "%s", name);
     snprintf(q.body.query.currency, sizeof q.body.query.currency, "%s", currency);
+    snprintf(q.body.query.owner, sizeof q.body.query.owner, "%s", id);
     q.body.query.amount_minor = deposit_minor;
     snprintf(q.corr, sizeof q.corr, "req-%s", id);
     return run_query(fx, &q);

@@ -1,7 +1,8 @@
-/*  accounts_migrate_test.c: the accounts node's format detection and its
+/*  accounts_migrate_test.c: the accounts node's format detection, its
     migration 1 -> 2 (accounts_migrate.h) on format-1 ledgers planted with
     raw writes (test_ledger_v1.h) and account records as the old build
-    wrote them through. */
+    wrote them through, and migration 2 -> 3 (owners) on version-2 account
+    records planted as raw bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,7 +53,8 @@ static const test_v1_entry_t entries[] = {{"funding", -100}, {"alice", 100}, {"f
 
 static void put_account(fx_t *fx, const char *id, int64_t balance_minor)
 {
-    accounts_record_t rec = {.balance_minor = balance_minor, .created_ms = 1};
+    accounts_record_t rec = {
+        .balance_minor = balance_minor, .created_ms = 1, .settlement = strcmp(id, "funding") == 0};
     snprintf(rec.id, sizeof rec.id, "%s", id);
     snprintf(rec.name, sizeof rec.name, "Name of %s", id);
     snprintf(rec.currency, sizeof rec.currency, "GBP");
@@ -79,7 +81,7 @@ static void test_an_unversioned_dir_with_the_format_1_index_is_format_1(void **s
     fx_t *fx = *state;
     uint32_t version = 0;
     assert_int_equal(accounts_migrate_detect(fx->txn, NULL, &version), LEDGER_OK);
-    assert_int_equal(version, ACCOUNTS_STORE_FORMAT);
+    assert_int_equal(version, 2); /* versions came with format 2: the owner migration follows */
     plant(fx);
     assert_int_equal(accounts_migrate_detect(fx->txn, NULL, &version), LEDGER_OK);
     assert_int_equal(version, 1);
@@ -108,7 +110,7 @@ static void test_the_migration_gives_each_account_the_head_of_its_chain(void **s
     assert_int_equal(report.entries, 6);
     uint32_t version = 0;
     assert_int_equal(accounts_migrate_detect(fx->txn, NULL, &version), LEDGER_OK);
-    assert_int_equal(version, ACCOUNTS_STORE_FORMAT); /* the index is gone */
+    assert_int_equal(version, 2); /* the index is gone */
 }
 
 static void test_a_record_that_differs_from_its_newest_entry_is_refused(void **state)
@@ -131,9 +133,114 @@ static void test_an_account_in_the_ledger_without_a_record_is_refused(void **sta
     assert_non_null(strstr(fx->note, "account bob has ledger entries but no account record"));
 }
 
+/* --- migration 2 -> 3: owners ------------------------------------------------ */
+
+/* An account record as format 2 wrote it: version 2, no owner after the name. */
+static void put_v2_account(fx_t *fx, const char *id, bool settlement, int64_t balance_minor,
+                           uint64_t ledger_seq)
+{
+    accounts_record_t rec = {.balance_minor = balance_minor,
+                             .held_minor = settlement ? 0 : 5,
+                             .settlement = settlement,
+                             .created_ms = 1,
+                             .ledger_seq = ledger_seq};
+    snprintf(rec.id, sizeof rec.id, "%s", id);
+    snprintf(rec.name, sizeof rec.name, "Name of %s", id);
+    snprintf(rec.currency, sizeof rec.currency, "GBP");
+    uint8_t buf[ACCOUNTS_RECORD_MAX_BYTES];
+    size_t len;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
+    assert_int_equal(buf[len - 1], 0); /* the empty owner: cut it off */
+    buf[0] = 2;
+    assert_int_equal(store_put(fx->txn, STORE_DB_ACCOUNTS, id, strlen(id), buf, len - 1, 0),
+                     LEDGER_OK);
+}
+
+static void plant_v2(fx_t *fx)
+{
+    put_v2_account(fx, "funding", true, -150, 4);
+    put_v2_account(fx, "alice", false, 70, 5);
+    put_v2_account(fx, "bob", false, 80, 6);
+    put_v2_account(fx, "carol-2", false, 0, 0);
+}
+
+/* The stored record of `id`: its version byte and its decoded value. */
+static uint8_t stored(fx_t *fx, const char *id, accounts_record_t *rec)
+{
+    const void *val;
+    size_t size;
+    assert_int_equal(store_get(fx->txn, STORE_DB_ACCOUNTS, id, strlen(id), &val, &size), LEDGER_OK);
+    assert_int_equal(accounts_record_decode(val, size, rec), LEDGER_OK);
+    return ((const uint8_t *)val)[0];
+}
+
+static void expect_owned(fx_t *fx)
+{
+    static const struct {
+        const char *id, *owner;
+        int64_t balance_minor;
+        uint64_t ledger_seq;
+    } want[] = {{"funding", "", -150, 4},
+                {"alice", "alice", 70, 5},
+                {"bob", "bob", 80, 6},
+                {"carol-2", "carol-2", 0, 0}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        accounts_record_t rec;
+        assert_int_equal(stored(fx, want[i].id, &rec), ACCOUNTS_RECORD_VERSION);
+        assert_string_equal(rec.owner, want[i].owner);
+        assert_int_equal(rec.balance_minor, want[i].balance_minor);
+        assert_int_equal(rec.ledger_seq, want[i].ledger_seq);
+        assert_int_equal(rec.held_minor, want[i].owner[0] ? 5 : 0);
+        assert_int_equal(rec.settlement, want[i].owner[0] == '\0');
+    }
+}
+
+static void test_the_owner_migration_gives_each_account_the_principal_of_its_id(void **state)
+{
+    fx_t *fx = *state;
+    plant_v2(fx);
+    accounts_record_t rec;
+    assert_int_equal(stored(fx, "alice", &rec), 2);
+    assert_string_equal(rec.owner, "");
+    assert_int_equal(accounts_migrate_owners(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
+    assert_string_equal(fx->note, "accounts=3 settlement=1");
+    expect_owned(fx);
+}
+
+static void test_the_owner_migration_run_twice_changes_nothing_more(void **state)
+{
+    fx_t *fx = *state;
+    plant_v2(fx);
+    assert_int_equal(accounts_migrate_owners(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
+    assert_int_equal(accounts_migrate_owners(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
+    assert_string_equal(fx->note, "accounts=3 settlement=1");
+    expect_owned(fx);
+}
+
+static void test_the_owner_migration_refuses_a_record_that_does_not_parse(void **state)
+{
+    fx_t *fx = *state;
+    plant_v2(fx);
+    assert_int_equal(store_put(fx->txn, STORE_DB_ACCOUNTS, "bz", 2, "junk", 4, 0), LEDGER_OK);
+    assert_int_equal(accounts_migrate_owners(fx->txn, NULL, fx->note, sizeof fx->note),
+                     LEDGER_E_CORRUPT);
+    assert_non_null(strstr(fx->note, "after 'bob' does not parse"));
+}
+
+static void test_an_empty_store_migrates_to_owners_with_nothing_to_do(void **state)
+{
+    fx_t *fx = *state;
+    assert_int_equal(accounts_migrate_owners(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
+    assert_string_equal(fx->note, "accounts=0 settlement=0");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 TEST_MAIN(T(test_an_unversioned_dir_with_the_format_1_index_is_format_1),
           T(test_the_migration_gives_each_account_the_head_of_its_chain),
           T(test_a_record_that_differs_from_its_newest_entry_is_refused),
-          T(test_an_account_in_the_ledger_without_a_record_is_refused))
+          T(test_an_account_in_the_ledger_without_a_record_is_refused),
+          T(test_the_owner_migration_gives_each_account_the_principal_of_its_id),
+          T(test_the_owner_migration_run_twice_changes_nothing_more),
+          T(test_the_owner_migration_refuses_a_record_that_does_not_parse),
+          T(test_an_empty_store_migrates_to_owners_with_nothing_to_do))

@@ -104,6 +104,60 @@ static void test_open_conflicts_and_invalid_input(void **state)
     proto_msg_release(&r);
 }
 
+/* An open of `id` for `owner`, answered. */
+static proto_msg_t open_for(fx_t *fx, const char *id, const char *owner)
+{
+    proto_msg_t q = query_msg(fx, PROTO_QUERY_OPEN);
+    snprintf(q.body.query.account, sizeof q.body.query.account, "%s", id);
+    snprintf(q.body.query.name, sizeof q.body.query.name, "Name of %s", id);
+    snprintf(q.body.query.currency, sizeof q.body.query.currency, "GBP");
+    snprintf(q.body.query.owner, sizeof q.body.query.owner, "%s", owner);
+    return run_query(fx, &q);
+}
+
+static void test_open_stores_the_owner_and_the_reply_carries_it(void **state)
+{
+    fx_t *fx = *state;
+    proto_msg_t r = open_for(fx, "erin-savings", "erin");
+    assert_int_equal(r.body.account_reply.status, 201);
+    assert_string_equal(r.body.account_reply.accounts[0].owner, "erin");
+    proto_msg_release(&r);
+    assert_string_equal(account(fx, "erin-savings").owner, "erin");
+    accounts_record_t rec;
+    assert_int_equal(accounts_record_get(fx->ctx.txn, "erin-savings", &rec), LEDGER_OK);
+    assert_string_equal(rec.owner, "erin");
+    assert_string_equal(account(fx, "alice").owner, "alice");
+    proto_account_t funding = account(fx, "funding");
+    assert_string_equal(funding.owner, "");
+    assert_true(funding.settlement);
+    assert_string_equal(accounts_settlement_id("GBP"), "funding");
+    assert_null(accounts_settlement_id("EUR"));
+
+    r = open_for(fx, "erin-savings", "erin"); /* the same open again */
+    assert_int_equal(r.body.account_reply.status, 200);
+    proto_msg_release(&r);
+}
+
+static void test_open_refuses_another_owner_or_a_bad_one_and_writes_nothing(void **state)
+{
+    fx_t *fx = *state;
+    snapshot_t before = snapshot(fx, NULL);
+    uint64_t accounts_before = count_of(fx, STORE_DB_ACCOUNTS);
+    proto_msg_t r = open_for(fx, "alice", "mallory"); /* alice's account, claimed by another */
+    assert_int_equal(r.body.account_reply.status, 409);
+    assert_string_equal(r.body.account_reply.code, "account_exists");
+    proto_msg_release(&r);
+    /* the node checks what proto would refuse anyway: it does not depend on the decoder */
+    r = open_for(fx, "frank", "Frank Owner");
+    assert_int_equal(r.body.account_reply.status, 400);
+    assert_string_equal(r.body.account_reply.code, "invalid_owner");
+    proto_msg_release(&r);
+    snapshot_t after = snapshot(fx, NULL);
+    assert_same(&before, &after);
+    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), accounts_before);
+    assert_string_equal(account(fx, "alice").owner, "alice");
+}
+
 static void test_open_refuses_a_deposit_that_overflows_funding(void **state)
 {
     fx_t *fx = *state;
@@ -172,6 +226,8 @@ TEST_MAIN(T(test_open_moves_the_deposit_from_funding), T(test_open_with_zero_dep
           T(test_open_again_with_same_name_returns_the_account),
           T(test_open_conflicts_and_invalid_input),
           T(test_open_refuses_a_deposit_that_overflows_funding),
+          T(test_open_stores_the_owner_and_the_reply_carries_it),
+          T(test_open_refuses_another_owner_or_a_bad_one_and_writes_nothing),
           cmocka_unit_test_setup_teardown(test_ensure_funding_is_idempotent, setup, teardown),
           cmocka_unit_test_setup_teardown(test_seed_demo_opens_the_demo_accounts_once, setup,
                                           teardown),

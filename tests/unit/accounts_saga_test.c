@@ -124,15 +124,6 @@ static void test_decline_unknown_destination_account(void **state)
     expect_decline(fx, &m, "unknown_account");
 }
 
-static void test_decline_funding_account_as_source_or_destination(void **state)
-{
-    fx_t *fx = *state;
-    proto_msg_t m1 = requested(fx, "t1", "funding", "bob", 100, "GBP");
-    expect_decline(fx, &m1, "funding_account");
-    proto_msg_t m2 = requested(fx, "t2", "alice", "funding", 100, "GBP");
-    expect_decline(fx, &m2, "funding_account");
-}
-
 static void test_decline_currency_mismatch(void **state)
 {
     fx_t *fx = *state;
@@ -400,7 +391,7 @@ static void test_money_is_conserved_across_a_settle(void **state)
 static ledger_err_t saga_handle(node_ctx_t *ctx, const proto_msg_t *msg, void *arg)
 {
     (void)arg;
-    return accounts_saga_apply(ctx, msg);
+    return accounts_saga_apply(ctx, msg, NULL);
 }
 
 static void test_unknown_types_are_rejected_without_writes(void **state)
@@ -431,8 +422,7 @@ TEST_MAIN(
     T(test_requested_places_hold_and_emits_funds_reserved),
     T(test_holds_reduce_available_for_the_next_transfer), T(test_decline_same_account),
     T(test_decline_unknown_source_account), T(test_decline_unknown_destination_account),
-    T(test_decline_funding_account_as_source_or_destination), T(test_decline_currency_mismatch),
-    T(test_decline_insufficient_funds),
+    T(test_decline_currency_mismatch), T(test_decline_insufficient_funds),
     cmocka_unit_test_setup_teardown(test_decline_amount_overflow_of_destination, setup, teardown),
     T(test_decline_invalid_amount), T(test_approved_settles_debit_and_credit),
     T(test_rejected_releases_the_hold), T(test_verdict_for_unknown_transfer_changes_nothing),

@@ -120,10 +120,71 @@ static void test_check_ledger_detects_an_account_missing_from_the_ledger(void **
     assert_non_null(strstr(why, "ghost"));
 }
 
+/*  A consistent, hash-chained move of `amount_minor` from `from` to `to` written past the saga
+    (as a bug or a forged write would): both records and both entries agree, so only the rules
+    of money can catch what it breaks. */
+static void book_move(fx_t *fx, accounts_record_t *from, accounts_record_t *to,
+                      int64_t amount_minor)
+{
+    from->balance_minor -= amount_minor;
+    to->balance_minor += amount_minor;
+    assert_int_equal(accounts_book_append(&fx->ctx, from, "forged", "debit", -amount_minor, 0),
+                     LEDGER_OK);
+    assert_int_equal(accounts_book_save(&fx->ctx, from, false), LEDGER_OK);
+    assert_int_equal(accounts_book_append(&fx->ctx, to, "forged", "credit", amount_minor, 0),
+                     LEDGER_OK);
+    assert_int_equal(accounts_book_save(&fx->ctx, to, to->ledger_seq == 0), LEDGER_OK);
+}
+
+static store_ledger_report_t verify_fails(fx_t *fx, const char *words)
+{
+    store_ledger_report_t report;
+    char why[256];
+    assert_int_equal(accounts_verify_ledger(fx->txn, &report, why, sizeof why), LEDGER_OK);
+    assert_false(report.ok);
+    if (!strstr(why, words))
+        fail_msg("expected \"%s\" in: %s", words, why);
+    return report;
+}
+
+static void test_check_ledger_detects_a_customer_account_below_zero(void **state)
+{
+    fx_t *fx = *state;
+    accounts_record_t alice, bob;
+    assert_int_equal(accounts_book_load(&fx->ctx, "alice", &alice), LEDGER_OK);
+    assert_int_equal(accounts_book_load(&fx->ctx, "bob", &bob), LEDGER_OK);
+    book_move(fx, &alice, &bob, ALICE_DEPOSIT);
+    assert_ledger_ok(fx); /* exactly zero is allowed */
+    book_move(fx, &alice, &bob, 1);
+    verify_fails(fx, "account 'alice' is not a settlement account but its balance is -1");
+    /* the settlement account may be below zero: it is at -(alice + bob) already */
+    assert_true(account(fx, "funding").balance_minor < 0);
+}
+
+static void test_check_ledger_detects_money_moved_across_currencies(void **state)
+{
+    fx_t *fx = *state;
+    accounts_record_t alice, euro;
+    assert_int_equal(accounts_book_load(&fx->ctx, "alice", &alice), LEDGER_OK);
+    memset(&euro, 0, sizeof euro);
+    snprintf(euro.id, sizeof euro.id, "euro");
+    snprintf(euro.name, sizeof euro.name, "Euro");
+    snprintf(euro.currency, sizeof euro.currency, "EUR");
+    snprintf(euro.owner, sizeof euro.owner, "alice");
+    /* all balances still sum to 0; each currency's do not */
+    book_move(fx, &alice, &euro, 500);
+    store_ledger_report_t report = verify_fails(fx, "balances in the ledger sum to");
+    assert_int_equal(report.balance_sum_minor, 0);
+    assert_non_null(strstr(report.problem, "sum to -500") ? report.problem
+                                                          : strstr(report.problem, "sum to 500"));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
 
 TEST_MAIN(T(test_ledger_verifies_after_a_sequence_of_transfers),
           T(test_check_ledger_detects_a_rewritten_balance),
           T(test_check_ledger_detects_a_rewritten_hold),
           T(test_check_ledger_detects_a_record_naming_another_newest_entry),
-          T(test_check_ledger_detects_an_account_missing_from_the_ledger))
+          T(test_check_ledger_detects_an_account_missing_from_the_ledger),
+          T(test_check_ledger_detects_a_customer_account_below_zero),
+          T(test_check_ledger_detects_money_moved_across_currencies))

@@ -259,6 +259,32 @@ static void test_new_payee_large_amount_fires_alone(void **state)
     expect_approved(fx, "alice", "carol", 50000); /* exactly the limit: not above */
 }
 
+static void test_a_deposit_is_approved_without_rules_and_teaches_nothing(void **state)
+{
+    fx_t *fx = *state;
+    uint64_t risk_before = count_of(fx, STORE_DB_RISK);
+    /* over the threshold, to a blocklisted account, a first payment: a transfer would fire */
+    proto_msg_t m = reserved_msg(fx, "dep1", "funding", "mallory", 9000000);
+    m.body.transfer.kind = PROTO_TRANSFER_KIND_DEPOSIT;
+    snprintf(m.body.transfer.principal, sizeof m.body.transfer.principal, "ops");
+    assert_int_equal(fraud_apply(&fx->node.ctx, &fx->rules, &m), LEDGER_OK);
+    assert_verdict_sent_to_accounts_and_gateway(fx);
+    char peer[STORE_PEER_MAX + 1];
+    proto_msg_t v = last_out(fx, peer);
+    assert_approved(&v);
+    assert_string_equal(v.body.verdict.reason, FRAUD_DEPOSIT_REASON);
+    fraud_decision_t d;
+    assert_int_equal(fraud_decision_get(fx->node.ctx.txn, "dep1", &d), LEDGER_OK);
+    assert_int_equal(d.verdict, FRAUD_APPROVED);
+    assert_int_equal(count_of(fx, STORE_DB_RISK), risk_before); /* no velocity, no payee */
+    /* a withdrawal is evaluated like a transfer */
+    m = reserved_msg(fx, "wd1", "mallory", "funding", 100);
+    m.body.transfer.kind = PROTO_TRANSFER_KIND_WITHDRAWAL;
+    assert_int_equal(fraud_apply(&fx->node.ctx, &fx->rules, &m), LEDGER_OK);
+    v = last_out(fx, peer);
+    assert_rejected_by(&v, "blocklisted_account");
+}
+
 static void test_known_payee_is_learned_after_approval(void **state)
 {
     fx_t *fx = *state;
@@ -679,8 +705,10 @@ TEST_MAIN(T(test_small_transfer_is_approved_and_the_decision_stored),
           T(test_amount_over_threshold_fires_alone), T(test_velocity_count_fires_alone),
           T(test_velocity_sum_fires_alone), T(test_blocklisted_source_or_destination_fires),
           T(test_new_payee_large_amount_fires_alone), T(test_known_payee_is_learned_after_approval),
-          T(test_several_rules_fire_together), T(test_velocity_window_slides_with_time),
-          T(test_rules_set_to_zero_are_off), T(test_replayed_reserved_changes_nothing),
+          T(test_several_rules_fire_together),
+          T(test_a_deposit_is_approved_without_rules_and_teaches_nothing),
+          T(test_velocity_window_slides_with_time), T(test_rules_set_to_zero_are_off),
+          T(test_replayed_reserved_changes_nothing),
           T(test_unknown_types_are_rejected_without_writes),
           T(test_risk_keys_of_the_first_layout_are_migrated_and_still_count),
           T(test_padded_risk_keys_keep_any_id_proto_accepted_and_refuse_bad_sizes),

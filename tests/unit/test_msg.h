@@ -35,6 +35,8 @@ static inline proto_msg_t test_transfer_msg(proto_type_t type, const char *origi
     snprintf(t->to, sizeof t->to, "%s", to);
     t->amount_minor = amount_minor;
     snprintf(t->currency, sizeof t->currency, "%s", currency);
+    /* sent by the owner of `from`: test accounts are owned by the principal of their id */
+    snprintf(t->principal, sizeof t->principal, "%s", from);
     return m;
 }
 
@@ -48,6 +50,7 @@ static inline proto_msg_t test_open_msg(const char *origin, uint64_t seq, uint64
     snprintf(q->account, sizeof q->account, "%s", id);
     snprintf(q->name, sizeof q->name, "%s", name);
     snprintf(q->currency, sizeof q->currency, "GBP");
+    snprintf(q->owner, sizeof q->owner, "%s", id); /* owned by the principal of its id */
     q->amount_minor = deposit_minor;
     return m;
 }

@@ -1,0 +1,81 @@
+"""The accounts node checks ownership itself (issue 18): a transfer.requested
+whose principal does not own `from`, sent straight to the accounts node's
+inbox with ledger-harness (past the gateway and its own check), is declined
+forbidden_account and moves nothing; so is one without a principal (a
+message written before principals existed). The owner's own request, on the
+same path, goes through. Waits are conditions with deadlines."""
+import json
+import os
+import unittest
+
+from mesh import wait_until
+from test_operator import OperatorMeshTest
+
+
+class OwnershipNodeTest(OperatorMeshTest):
+    def send_requested(self, transfer, principal, src="alice", dst="mallory", amount=5000):
+        body = {"transfer": transfer, "from": src, "to": dst, "amount_minor": amount,
+                "currency": "GBP", "reference": "forged"}
+        if principal is not None:
+            body["principal"] = principal
+            body["kind"] = "transfer"
+        self.sent += 1
+        msg = {"id": f"harness/{self.sent}", "type": "transfer.requested", "corr": transfer,
+               "body": body}
+        run = self.harness("send", "--to", "accounts", "--json", json.dumps(msg))
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertEqual(json.loads(run.stdout)["answer"], "ack")
+
+    def events_of(self, transfer):
+        return [r for r in self.json_lines(self.tap_file) if r["message"]["corr"] == transfer]
+
+    def wait_event(self, transfer, topic):
+        wait_until(lambda: topic in [r["topic"] for r in self.events_of(transfer)], 20,
+                   f"{topic} of {transfer} on the accounts feed")
+        return next(r["message"] for r in self.events_of(transfer) if r["topic"] == topic)
+
+    def test_a_principal_that_does_not_own_from_is_declined_by_the_accounts_node(self):
+        self.sent = 0
+        self.tap_file = os.path.join(self.mesh.tmp, "tap.jsonl")
+        with open(self.tap_file, "w") as out:
+            tap = self.harness_bg("tap", "--from", "accounts", out=out)
+        try:
+            # PUB/SUB joins late: forged requests until the tap shows one (each is declined too).
+            def seen():
+                self.send_requested(f"tr_warm_{self.sent}", "mallory")
+                return os.path.getsize(self.tap_file) > 0
+            wait_until(seen, 30, "the tap to receive the accounts feed")
+            self.mesh.wait_outboxes_empty(["accounts"])
+            status, verify, _ = self.mesh.admin("accounts", "GET", "/ledger/verify")
+            self.assertTrue(verify["ok"], verify)
+            before, entries_before = self.mesh.accounts(), verify["entries"]
+
+            self.send_requested("tr_forged", "mallory")  # mallory does not own alice
+            self.send_requested("tr_no_principal", None)  # no principal: an old message
+            self.send_requested("tr_bob_as_alice", "bob", dst="bob")
+            for transfer in ("tr_forged", "tr_no_principal", "tr_bob_as_alice"):
+                declined = self.wait_event(transfer, "transfer.declined")
+                self.assertEqual(declined["body"]["code"], "forbidden_account", declined)
+                self.assertEqual([r["topic"] for r in self.events_of(transfer)],
+                                 ["transfer.declined"])  # no hold, no funds.reserved
+
+            self.mesh.wait_outboxes_empty(["accounts"])
+            self.assertEqual(self.mesh.accounts(), before)  # nothing moved, nothing held
+            status, verify, _ = self.mesh.admin("accounts", "GET", "/ledger/verify")
+            self.assertEqual(status, 200)
+            self.assertTrue(verify["ok"], verify)
+            self.assertEqual(verify["entries"], entries_before)  # not one ledger entry
+
+            # The owner, on the same path, is served: the check is about ownership only.
+            self.send_requested("tr_owner", "alice", dst="bob", amount=300)
+            reserved = self.wait_event("tr_owner", "funds.reserved")
+            self.assertEqual(reserved["body"]["principal"], "alice")
+            self.wait_event("tr_owner", "transfer.settled")
+            wait_until(lambda: self.mesh.accounts()["bob"]["balance"] ==
+                       before["bob"]["balance"] + 300, 20, "the owner's transfer to reach bob")
+        finally:
+            self.stop_bg(tap)
+
+
+if __name__ == "__main__":
+    unittest.main()
