@@ -12,7 +12,20 @@
     binary record (core/record.h) of the event's own fields only:
 
       u8 version (GATEWAY_EVENT_VERSION), u64 ts_ms, str8 type, str8 node,
-      str8 message_id, str8 transfer id          (~60-90 bytes)
+      str8 message_id, str8 transfer id, str8 viewer 1, str8 viewer 2
+                                                 (~70-120 bytes)
+
+    The viewers are who may see the event besides operators (gateway
+    format 5): the principals of the transfer's `from` and `to` as the
+    owner map named them when the event was appended (gateway_owners_viewers:
+    the sender and the owner of `to` for transfer.requested, the owners of
+    `from` and `to` for the later steps), "" for none (a settlement account,
+    an account the map does not know). Visibility is decided once, when the
+    event is written; a stream only compares its principal's id with them
+    (gateway_events_visible_to), so serving a customer costs no store read
+    for the events it may not see. A version 2 record (format 4, before the
+    viewers) still decodes, with no viewers (operators only); migration
+    4 -> 5 (gateway_migrate.h) rewrites them with gateway_events_upgrade.
 
     The transfer itself is NOT copied into the log: gateway_events_read
     hands each event's own fields to its caller, and the stream
@@ -66,24 +79,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ledger_err.h"
+#include "proto.h"
 #include "store.h"
 
 #define GATEWAY_EVENT_SEQUENCE "event"
-#define GATEWAY_EVENT_VERSION 2u                        /* stored record layout */
+#define GATEWAY_EVENT_VERSION 3u                        /* stored record layout (2: no viewers) */
 #define GATEWAY_EVENT_FIELD_MAX 128u                    /* type, node, message_id, transfer id */
 #define GATEWAY_EVENTS_KEEP_MAX 100000u                 /* events kept at most */
 #define GATEWAY_EVENTS_KEEP_MS (24ull * 60 * 60 * 1000) /* and for at most 24 h */
 #define GATEWAY_EVENTS_PRUNE_MAX 4096u                  /* deleted per prune run */
-
-/*  Appends an event: seq = next value of GATEWAY_EVENT_SEQUENCE, type, node,
-    message_id and transfer_id as given (NUL-terminated, at most
-    GATEWAY_EVENT_FIELD_MAX bytes each; type, node and transfer_id
-    non-empty), ts_ms = now_ms. Only these fields are stored (see above).
-    *seq_out (may be NULL) gets the seq. Errors: LEDGER_E_INVALID (bad
-    argument), store errors (the caller aborts the transaction). */
-ledger_err_t gateway_events_append(store_txn_t *txn, const char *type, const char *node,
-                                   const char *message_id, uint64_t now_ms, const char *transfer_id,
-                                   uint64_t *seq_out);
+#define GATEWAY_EVENT_VIEWERS 2u                        /* principals named on an event */
+#define GATEWAY_EVENT_VIEWER_MAX PROTO_ACCOUNT_ID_MAX   /* bytes of one (a principal id) */
 
 /*  Seq of the newest event ever appended (0 if none), and of the oldest one
     still stored (0 if the log is empty). */
@@ -98,7 +104,23 @@ typedef struct {
     char node[GATEWAY_EVENT_FIELD_MAX + 1];
     char message_id[GATEWAY_EVENT_FIELD_MAX + 1];
     char transfer_id[GATEWAY_EVENT_FIELD_MAX + 1];
+    /* Principals that may see it besides operators; "" = none (see above). */
+    char viewers[GATEWAY_EVENT_VIEWERS][GATEWAY_EVENT_VIEWER_MAX + 1];
 } gateway_event_t;
+
+/*  Appends `event`: seq = next value of GATEWAY_EVENT_SEQUENCE (event->seq
+    is ignored), its ts_ms, type, node, message_id and transfer_id
+    (NUL-terminated, at most GATEWAY_EVENT_FIELD_MAX bytes each; type, node
+    and transfer_id non-empty) and viewers ("" or a principal id each). Only
+    these fields are stored (see above). *seq_out (may be NULL) gets the seq.
+    Errors: LEDGER_E_INVALID (bad argument), store errors (the caller aborts
+    the transaction). */
+ledger_err_t gateway_events_append(store_txn_t *txn, const gateway_event_t *event,
+                                   uint64_t *seq_out);
+
+/*  True if `principal` (non-empty) is one of the event's viewers. Pure: what a
+    customer's stream asks of each event it reads (an operator's sees all). */
+bool gateway_events_visible_to(const gateway_event_t *event, const char *principal);
 
 /*  Called for each event read; `event` is valid only during the call.
     Return false to stop. */
@@ -118,5 +140,19 @@ ledger_err_t gateway_events_read(store_txn_t *txn, uint64_t after_seq, size_t ma
     decode counts as expired. */
 ledger_err_t gateway_events_prune(store_txn_t *txn, uint64_t now_ms, uint64_t keep_count,
                                   uint64_t keep_ms, size_t max, size_t *pruned_out);
+
+/*  Names the viewers of a stored event: who may see transfer `transfer_id` (its `from` and
+    `to`, as the caller knows them) into viewers (each "" or a principal id). LEDGER_OK, or an
+    error that stops gateway_events_upgrade. */
+typedef ledger_err_t (*gateway_events_viewers_fn)(
+    store_txn_t *txn, const char *transfer_id, void *arg,
+    char viewers[GATEWAY_EVENT_VIEWERS][GATEWAY_EVENT_VIEWER_MAX + 1]);
+
+/*  Rewrites every version 2 record of the log as the current version, its viewers named by
+    `fn` (migration 4 -> 5, gateway_migrate.h); records already current are left alone, so a
+    rerun rewrites nothing twice. *count_out gets how many were rewritten. Errors: store
+    errors, LEDGER_E_NOMEM, fn's errors. */
+ledger_err_t gateway_events_upgrade(store_txn_t *txn, gateway_events_viewers_fn fn, void *arg,
+                                    size_t *count_out);
 
 #endif

@@ -454,7 +454,7 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
                                       &r->caller, &answered))
         return answered;
     if (r->route == ROUTE_EVENTS)
-        return gateway_streams_serve(gw->streams, conn, method, r->caller.key_id);
+        return gateway_streams_serve(gw->streams, conn, method, &r->caller);
     return r->is_post && r->route != ROUTE_STREAM_TOKENS ? check_post_headers(gw, conn, r)
                                                          : MHD_YES;
 }

@@ -1,4 +1,4 @@
-/* gateway_migrate.c: the gateway's store formats and migrations 2 -> 3 and 3 -> 4
+/* gateway_migrate.c: the gateway's store formats and migrations 2 -> 3, 3 -> 4 and 4 -> 5
    (gateway_migrate.h). */
 #include "gateway_migrate.h"
 
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway_events.h"
 #include "gateway_owners.h"
 #include "gateway_view_idem.h"
 #include "gateway_view_record.h"
@@ -227,6 +228,38 @@ static ledger_err_t fill_owners(store_txn_t *txn, void *arg, char *note_text, si
     return err;
 }
 
+/* --- 4 -> 5: the viewers of each stored event ----------------------------------------- */
+
+/* The viewers of an event of transfer `transfer_id`: the owners of its from and to in the
+   owner map (migration 3 -> 4 filled it); none if the transfer is not in the view. */
+static ledger_err_t viewers_of(store_txn_t *txn, const char *transfer_id, void *arg,
+                               char viewers[GATEWAY_EVENT_VIEWERS][GATEWAY_EVENT_VIEWER_MAX + 1])
+{
+    gateway_view_record_t *rec = arg;
+    memset(viewers, 0, GATEWAY_EVENT_VIEWERS * sizeof viewers[0]);
+    ledger_err_t err = gateway_view_record_get(txn, transfer_id, rec);
+    if (err == LEDGER_E_NOT_FOUND || err == LEDGER_E_CORRUPT)
+        return LEDGER_OK; /* no transfer anyone can see: operators only */
+    if (err)
+        return err;
+    return gateway_owners_viewers(txn, NULL, rec->req.from, rec->req.to, viewers);
+}
+
+static ledger_err_t name_event_viewers(store_txn_t *txn, void *arg, char *note, size_t note_size)
+{
+    (void)arg;
+    static_assert(GATEWAY_EVENT_VIEWERS == 2, "gateway_owners_viewers names two");
+    gateway_view_record_t *rec = malloc(sizeof *rec);
+    size_t events = 0;
+    ledger_err_t err = rec ? gateway_events_upgrade(txn, viewers_of, rec, &events) : LEDGER_E_NOMEM;
+    free(rec);
+    if (!err)
+        snprintf(note, note_size, "events=%zu", events);
+    else
+        snprintf(note, note_size, "could not name the events' viewers (%s)", ledger_err_name(err));
+    return err;
+}
+
 static ledger_err_t detect_format(store_txn_t *txn, void *arg, uint32_t *version_out)
 {
     (void)txn;
@@ -239,10 +272,11 @@ static ledger_err_t detect_format(store_txn_t *txn, void *arg, uint32_t *version
 static const store_migrate_step_t steps[] = {
     {.to_version = 3, .name = "idempotency_scoped", .run = scope_idempotency_keys},
     {.to_version = 4, .name = "owner_map", .run = fill_owners},
+    {.to_version = 5, .name = "event_viewers", .run = name_event_viewers},
 };
 
 const store_migrate_plan_t gateway_migrate_plan = {.node = "gateway",
                                                    .version = GATEWAY_STORE_FORMAT,
                                                    .steps = steps,
-                                                   .step_count = 2,
+                                                   .step_count = 3,
                                                    .detect = detect_format};

@@ -10,6 +10,9 @@
          (gateway_principals.h; new records: nothing to migrate).
       4  the owner map and the per-principal transfer index (gateway_owners.h:
          "own/a/", "own/p/", "pt/" in STORE_DB_INDEX).
+      5  each event of the log ("evt/", gateway_events.h) names its two
+         viewers, the principals who may see it besides operators (record
+         version 3).
 
     Migration 2 -> 3 (idempotency_scoped): every format-2 idempotency record
     and age index entry is rewritten under the reserved principal "" (its
@@ -41,6 +44,14 @@
     each batch's writes. The log's note: transfers=, index_entries=, owners=,
     conflicts=.
 
+    Migration 4 -> 5 (event_viewers): every version 2 event record is
+    rewritten as version 3 with its viewers, the owners of its transfer's
+    `from` and `to` in the owner map (which 3 -> 4 filled for every
+    transfer of the view); an event whose transfer is not in the view gets
+    none (operators only). gateway_events_upgrade walks the log in batches,
+    the cursor closed before each batch's writes, and leaves version 3
+    records alone. The log's note: events=.
+
     What it owns: nothing; the plan is static. Errors: store errors,
     LEDGER_E_NOMEM. Threads: the thread that opened the store, at start.
 */
@@ -49,7 +60,7 @@
 
 #include "store_migrate.h"
 
-#define GATEWAY_STORE_FORMAT 4
+#define GATEWAY_STORE_FORMAT 5
 #define GATEWAY_MIGRATE_BATCH 512 /* entries collected per cursor walk */
 
 /* The plan for node_app_t.migrate. */

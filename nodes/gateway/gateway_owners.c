@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gateway_principals.h"
+#include "text.h"
 
 /* The longest key of this module: "own/p/" + principal + "/" + account. */
 #define OWNERS_KEY_MAX (6 + 2 * PROTO_ACCOUNT_ID_MAX + 1)
@@ -59,6 +60,34 @@ ledger_err_t gateway_owners_get(store_txn_t *txn, const char *account,
     memcpy(owner_out, val, size);
     owner_out[size] = '\0';
     return LEDGER_OK;
+}
+
+/* The owner of `account` into owner_out, "" when the map has none (or the id is no account's). */
+static ledger_err_t owner_or_none(store_txn_t *txn, const char *account,
+                                  char owner_out[PROTO_ACCOUNT_ID_MAX + 1])
+{
+    ledger_err_t err = gateway_owners_get(txn, account, owner_out);
+    if (err == LEDGER_E_NOT_FOUND || err == LEDGER_E_INVALID) {
+        owner_out[0] = '\0';
+        err = LEDGER_OK;
+    }
+    return err;
+}
+
+ledger_err_t gateway_owners_viewers(store_txn_t *txn, const char *sender, const char *from,
+                                    const char *to, char viewers[2][PROTO_ACCOUNT_ID_MAX + 1])
+{
+    assert(txn && from && to && viewers);
+    ledger_err_t err = LEDGER_OK;
+    if (sender && sender[0])
+        text_copy_cut(viewers[0], PROTO_ACCOUNT_ID_MAX + 1, sender);
+    else
+        err = owner_or_none(txn, from, viewers[0]);
+    if (!err)
+        err = owner_or_none(txn, to, viewers[1]);
+    if (!err && strcmp(viewers[0], viewers[1]) == 0)
+        viewers[1][0] = '\0';
+    return err;
 }
 
 ledger_err_t gateway_owners_owns(store_txn_t *txn, const char *principal, const char *account,

@@ -84,6 +84,14 @@ ledger_err_t gateway_owners_accounts(store_txn_t *txn, const char *principal, co
                                      uint32_t limit, char (*ids)[PROTO_ACCOUNT_ID_MAX + 1],
                                      size_t *count_out, bool *more_out);
 
+/*  Who may see a transfer from `from` to `to` besides operators, the two viewers of its events
+    (gateway_events.h): viewers[0] = `sender` when given (non-NULL, non-empty: the principal
+    that sent it, who owns `from` or deposited), else the owner of `from`; viewers[1] = the
+    owner of `to` unless it is viewers[0]. "" where there is none (a settlement account, an
+    account the map does not know). At most two gets. Store errors, LEDGER_E_CORRUPT. */
+ledger_err_t gateway_owners_viewers(store_txn_t *txn, const char *sender, const char *from,
+                                    const char *to, char viewers[2][PROTO_ACCOUNT_ID_MAX + 1]);
+
 /* Indexes transfer `transfer_id` for `principal` (idempotent). */
 ledger_err_t gateway_owners_index_transfer(store_txn_t *txn, const char *principal,
                                            const char *transfer_id);

@@ -31,6 +31,8 @@
 
 #include <jansson.h>
 
+#include "gateway_owners.h"
+#include "gateway_redact.h"
 #include "gateway_view.h"
 #include "clock.h"
 
@@ -54,8 +56,11 @@ typedef struct stream {
     /* Worker-owned (the content reader). */
     char *out;
     size_t out_len, out_off;
-    uint64_t sent_seq;                           /* newest event seq formatted into `out` */
-    char key_id[GATEWAY_STREAMS_KEY_ID_MAX + 1]; /* the API key it was opened with */
+    uint64_t sent_seq;                            /* newest event seq formatted into `out` */
+    char key_id[GATEWAY_STREAMS_KEY_ID_MAX + 1];  /* the API key it was opened with */
+    char principal[GATEWAY_PRINCIPAL_ID_MAX + 1]; /* whose stream it is */
+    bool sees_all;                                /* an operator: every event */
+    bool redact;                                  /* no risk:read: transfers redacted */
     /* Guarded by hub->lock. */
     bool suspended;
     bool closing;
@@ -88,7 +93,7 @@ bool gateway_streams_parse_id(const char *text, uint64_t *out)
 }
 
 ledger_err_t gateway_streams_render_event(store_txn_t *txn, const gateway_event_t *event,
-                                          char **text_out)
+                                          bool redact, char **text_out)
 {
     assert(txn && event && text_out);
     json_t *transfer = NULL;
@@ -97,6 +102,8 @@ ledger_err_t gateway_streams_render_event(store_txn_t *txn, const gateway_event_
         transfer = json_null();
     else if (err)
         return err;
+    if (redact)
+        gateway_redact_transfer(transfer);
     char at[CLOCK_UTC_TEXT_SIZE];
     json_t *json = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o}", "seq", (json_int_t)event->seq,
                              "type", event->type, "node", event->node, "message_id",
@@ -188,18 +195,26 @@ static int format_reset(char *out, size_t size, const char *reason, uint64_t las
                     resume_seq, reason, last_event_id, resume_seq);
 }
 
+/*  Before event `seq`: if events this stream had not reached were pruned (a very slow
+    reader), the reset block that says so. False if it does not fit (stop reading). */
+static bool note_gap(stream_t *s, uint64_t seq)
+{
+    if (seq == s->sent_seq + 1)
+        return true;
+    char reset[RESET_TEXT_SIZE];
+    int r = format_reset(reset, sizeof reset, "events_pruned", s->sent_seq, seq - 1);
+    if (s->out_len + (size_t)r > STREAM_OUT_CAP)
+        return false;
+    out_append(s, reset, (size_t)r);
+    s->sent_seq = seq - 1;
+    return true;
+}
+
 /* Appends one rendered event to the buffer; false to stop reading (the buffer is full). */
 static bool format_event(stream_t *s, uint64_t seq, const char *json, size_t len)
 {
-    if (seq != s->sent_seq + 1) {
-        /* Events this stream had not sent yet were pruned (a very slow reader). */
-        char reset[RESET_TEXT_SIZE];
-        int r = format_reset(reset, sizeof reset, "events_pruned", s->sent_seq, seq - 1);
-        if (s->out_len + (size_t)r > STREAM_OUT_CAP)
-            return false;
-        out_append(s, reset, (size_t)r);
-        s->sent_seq = seq - 1;
-    }
+    if (!note_gap(s, seq))
+        return false;
     char head[EVENT_HEAD_SIZE];
     int n = snprintf(head, sizeof head, "id: %" PRIu64 "\nevent: transfer\ndata: ", seq);
     assert(n > 0 && (size_t)n < sizeof head);
@@ -228,8 +243,15 @@ typedef struct {
 static bool fill_event(const gateway_event_t *event, void *arg)
 {
     fill_t *fill = arg;
+    stream_t *s = fill->stream;
+    if (!s->sees_all && !gateway_events_visible_to(event, s->principal)) {
+        if (!note_gap(s, event->seq))
+            return false;
+        s->sent_seq = event->seq; /* another's: passed over, nothing read or sent */
+        return true;
+    }
     char *json = NULL;
-    fill->err = gateway_streams_render_event(fill->txn, event, &json);
+    fill->err = gateway_streams_render_event(fill->txn, event, s->redact, &json);
     if (fill->err)
         return false;
     bool more = format_event(fill->stream, event->seq, json, strlen(json));
@@ -488,9 +510,9 @@ void gateway_streams_close_key(gateway_streams_t *self, const char *key_id)
 }
 
 enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connection *conn,
-                                      const char *method, const char *key_id)
+                                      const char *method, const gateway_auth_caller_t *caller)
 {
-    assert(self && conn && method && key_id);
+    assert(self && conn && method && caller);
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0)
         return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
@@ -515,7 +537,10 @@ enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connec
     s->hub = self;
     s->conn = conn;
     s->out = out;
-    text_copy_cut(s->key_id, sizeof s->key_id, key_id);
+    text_copy_cut(s->key_id, sizeof s->key_id, caller->key_id);
+    text_copy_cut(s->principal, sizeof s->principal, caller->principal.id);
+    s->sees_all = gateway_owners_sees_all(caller);
+    s->redact = gateway_redact_needed(caller);
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     s->fd = info ? info->connect_fd : -1;

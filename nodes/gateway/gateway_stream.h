@@ -19,15 +19,21 @@
 
       : ping                              <- a comment after 15 s without a write
 
-    - `id` is the event's seq (decimal, increasing by 1 per event, never
-      reused); `data` is the event JSON on one line, rendered when the stream
-      reads the event (gateway_streams_render_event): "transfer" is the transfer exactly as
-      GET /api/transfers/{id} returns it AT THE TIME THE STREAM READS THE
-      EVENT, i.e. its current state, not necessarily its state right after
-      this step (type/node/message_id/at/ts_ms describe the step). Events of
-      one transfer read together (a resume, a burst) may all show its final
-      status; a client keeps the most advanced status and never moves a
-      final one back.
+    - Who sees what: a stream sends the events of the transfers its principal
+      may see, the ones that name it as a viewer (gateway_events.h: the owners
+      of the transfer's `from` and `to`, decided once when the event was
+      written; the stream compares ids, it reads nothing for another's
+      event); an operator (kind operator, gateway_owners_sees_all) gets every
+      event. A principal without risk:read gets each transfer redacted
+      (gateway_redact.h: no rules, the generic message of its code).
+    - `id` is the event's seq (decimal, increasing, never reused; a customer's
+      stream skips the seqs of events it may not see); `data` is the event JSON on one line,
+   rendered when the stream reads the event (gateway_streams_render_event): "transfer" is the
+   transfer exactly as GET /api/transfers/{id} returns it AT THE TIME THE STREAM READS THE EVENT,
+   i.e. its current state, not necessarily its state right after this step
+   (type/node/message_id/at/ts_ms describe the step). Events of one transfer read together (a
+   resume, a burst) may all show its final status; a client keeps the most advanced status and never
+   moves a final one back.
     - Resume: a request with the header `Last-Event-ID: <seq>` (what
       EventSource sends when it reconnects) or the query `?last_event_id=<seq>`
       first gets every stored event with a larger seq, in order, then the live
@@ -68,6 +74,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <microhttpd.h>
+#include "gateway_auth.h"
 #include "gateway_events.h"
 #include "ledger_err.h"
 #include "store.h"
@@ -89,11 +96,12 @@ ledger_err_t gateway_streams_new(store_t *store, unsigned max_streams, gateway_s
 #define GATEWAY_STREAMS_KEY_ID_MAX 32 /* bytes of the API key id a stream was opened with */
 
 /*  Answers GET/HEAD /api/events on `conn` (called from the access handler on
-    its first call for the request). `key_id`: the id of the API key that
-    opened it (directly or through a stream token), at most
-    GATEWAY_STREAMS_KEY_ID_MAX bytes; gateway_streams_close_key ends it. */
+    its first call for the request) for `caller` (copied): its principal
+    decides which events the stream carries and whether they are redacted
+    (above); caller->key_id, the API key that opened it (directly or through
+    a stream token), is what gateway_streams_close_key ends it by. */
 enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connection *conn,
-                                      const char *method, const char *key_id);
+                                      const char *method, const gateway_auth_caller_t *caller);
 
 /*  Ends every open stream opened with API key `key_id` (a revoked key: its
     streams must not outlive it). They finish their current write and close.
@@ -120,7 +128,8 @@ bool gateway_streams_parse_id(const char *text, uint64_t *out);
 
 /*  Renders one event of the log as the JSON of its `data:` line (one line,
     compact), with "transfer" read from the view in `txn` (gateway_view.h;
-    null when the transfer is missing or its record does not parse):
+    null when the transfer is missing or its record does not parse), redacted
+    if `redact` (gateway_redact_transfer: a reader without risk:read):
 
       {"seq", "type", "node", "message_id", "at" (clock_format_utc of ts_ms),
        "ts_ms", "transfer": {the API form of gateway_view_transfer_get}}
@@ -128,6 +137,6 @@ bool gateway_streams_parse_id(const char *text, uint64_t *out);
     *text_out is malloc'd (free() it). Errors: LEDGER_E_NOMEM, store
     errors. Any thread that owns `txn`. */
 ledger_err_t gateway_streams_render_event(store_txn_t *txn, const gateway_event_t *event,
-                                          char **text_out);
+                                          bool redact, char **text_out);
 
 #endif

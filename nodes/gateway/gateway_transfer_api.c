@@ -1,4 +1,6 @@
-/*  gateway_transfer_api.c: transfer reads, submission checks and answers. */
+/*  gateway_transfer_api.c: transfer reads, submission checks and answers. A read is filtered
+    by ownership (gateway_owners.h) and, for a caller without risk:read, redacted
+    (gateway_redact.h). */
 #include "gateway_transfer_api.h"
 
 #include <assert.h>
@@ -9,6 +11,7 @@
 #include <strings.h>
 
 #include "gateway_owners.h"
+#include "gateway_redact.h"
 
 #define LOG_LINE_MAX 512 /* bytes of one log line */
 
@@ -53,6 +56,8 @@ enum MHD_Result gateway_transfer_api_get(struct MHD_Connection *conn,
         return gateway_reply_not_found(conn, "no transfer with this id");
     if (err)
         return gateway_transfer_api_store_error(conn, env, err, "read the transfer");
+    if (gateway_redact_needed(caller))
+        gateway_redact_transfer(transfer);
     return gateway_reply_json(conn, MHD_HTTP_OK, transfer, NULL, 0);
 }
 
@@ -113,6 +118,8 @@ enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
     store_txn_abort(&txn);
     if (err)
         return gateway_transfer_api_store_error(conn, env, err, "list transfers");
+    if (gateway_redact_needed(caller))
+        gateway_redact_page(page);
     return gateway_reply_json(conn, MHD_HTTP_OK, page, NULL, 0);
 }
 

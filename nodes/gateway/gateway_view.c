@@ -178,13 +178,21 @@ ledger_err_t gateway_view_request_hash(const gateway_transfer_request_t *req,
 }
 
 /* Appends the change of `rec` caused by `step` to the event log (gateway_events.h), in ctx->txn.
-   Only the step's fields and the transfer id are logged; a stream renders the transfer when it
-   reads the event. */
-static ledger_err_t event_append(node_ctx_t *ctx, const gateway_view_record_t *rec,
-                                 const gateway_view_step_t *step)
+   Only the step's fields, the transfer id and its viewers are logged; a stream renders the
+   transfer when it reads the event. */
+ledger_err_t gateway_view_event_append(node_ctx_t *ctx, const gateway_view_record_t *rec,
+                                       const gateway_view_step_t *step,
+                                       char viewers[2][PROTO_ACCOUNT_ID_MAX + 1])
 {
-    return gateway_events_append(ctx->txn, step->step, step->node, step->message_id, ctx->now_ms,
-                                 rec->id, NULL);
+    static_assert(GATEWAY_EVENT_VIEWERS == 2, "gateway_owners_viewers names two");
+    static_assert(GATEWAY_EVENT_VIEWER_MAX == PROTO_ACCOUNT_ID_MAX, "viewers are principal ids");
+    gateway_event_t ev = {.ts_ms = ctx->now_ms};
+    text_copy_cut(ev.type, sizeof ev.type, step->step);
+    text_copy_cut(ev.node, sizeof ev.node, step->node);
+    text_copy_cut(ev.message_id, sizeof ev.message_id, step->message_id);
+    text_copy_cut(ev.transfer_id, sizeof ev.transfer_id, rec->id);
+    memcpy(ev.viewers, viewers, sizeof ev.viewers);
+    return gateway_events_append(ctx->txn, &ev, NULL);
 }
 
 /* --- transfer ids --------------------------------------------------------- */
@@ -358,22 +366,18 @@ static void record_fill_new(node_ctx_t *ctx, gateway_view_record_t *rec,
     gateway_view_record_timeline_add(rec, step);
 }
 
-/*  Indexes the new transfer for those who may see it (gateway_owners.h): the principal that
-    sent it (it owns `from`: gateway_submit.c checked) and the owner of `to`, when the owner
-    map knows one. */
-static ledger_err_t index_for_owners(store_txn_t *txn, const char *principal,
-                                     const gateway_view_record_t *rec)
+/*  Indexes the new transfer for those who may see it (gateway_owners.h), its viewers: the
+    principal that sent it (it owns `from`: gateway_submit.c checked) and the owner of `to`,
+    when the owner map knows one. */
+static ledger_err_t index_for_viewers(store_txn_t *txn, const gateway_view_record_t *rec,
+                                      char viewers[2][PROTO_ACCOUNT_ID_MAX + 1])
 {
-    ledger_err_t err =
-        principal[0] ? gateway_owners_index_transfer(txn, principal, rec->id) : LEDGER_OK;
-    char owner_to[PROTO_ACCOUNT_ID_MAX + 1];
-    ledger_err_t got = err ? err : gateway_owners_get(txn, rec->req.to, owner_to);
-    if (got == LEDGER_E_NOT_FOUND)
-        return LEDGER_OK;
-    if (got)
-        return got;
-    return strcmp(owner_to, principal) == 0 ? LEDGER_OK
-                                            : gateway_owners_index_transfer(txn, owner_to, rec->id);
+    ledger_err_t err = LEDGER_OK;
+    for (size_t i = 0; !err && i < 2; i++) {
+        if (viewers[i][0])
+            err = gateway_owners_index_transfer(txn, viewers[i], rec->id);
+    }
+    return err;
 }
 
 /* Creates the transfer: its id, the message, its record, its event, its index entries and its
@@ -395,10 +399,13 @@ static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
            LEDGER_E_CORRUPT below because writes were made already). */
         err = gateway_view_record_put(ctx->txn, rec, STORE_PUT_NOOVERWRITE);
     }
+    char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
     if (!err)
-        err = event_append(ctx, rec, &step);
+        err = gateway_owners_viewers(ctx->txn, principal, req->from, req->to, viewers);
     if (!err)
-        err = index_for_owners(ctx->txn, principal, rec);
+        err = gateway_view_event_append(ctx, rec, &step, viewers);
+    if (!err)
+        err = index_for_viewers(ctx->txn, rec, viewers);
     if (!err) {
         gateway_view_idem_t fresh = {.created_ms = ctx->now_ms};
         memcpy(fresh.hash, hash, sizeof fresh.hash);

@@ -13,7 +13,8 @@
                             "auth/..." principals and API keys (gateway_principals.h)
                             "own/...", "pt/..." the owner map and the transfers each
                             principal may see (gateway_owners.h; submit indexes a new
-                            transfer for its sender and the owner of `to`)
+                            transfer for its sender and the owner of `to`); each
+                            event names those who may see it (its viewers)
 
     This header is the view's API; gateway_view.c implements it (rules,
     submit, the readers, transfer ids) and gateway_view_apply.c the status
@@ -112,6 +113,13 @@ bool gateway_view_text_valid(const char *text);
 /*  Replaces every byte of malformed UTF-8 and every control character in
     `text` with '?', in place, so it can be stored and shown as JSON text. */
 void gateway_view_text_sanitize(char *text);
+
+/*  For the view's files (submit, apply): appends the event of `step` of `rec` to the log
+    (gateway_events.h) at ctx->now_ms, with its two viewers (gateway_owners_viewers: who may
+    see it besides operators, "" for none), in ctx->txn. Store errors. */
+ledger_err_t gateway_view_event_append(node_ctx_t *ctx, const gateway_view_record_t *rec,
+                                       const gateway_view_step_t *step,
+                                       char viewers[2][PROTO_ACCOUNT_ID_MAX + 1]);
 
 /*  SHA-256 over the canonical form of a validated request, so that two bodies
     meaning the same transfer (key order, whitespace, an explicit default

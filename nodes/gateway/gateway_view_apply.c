@@ -10,6 +10,7 @@
 */
 #include "gateway_view.h"
 #include "gateway_events.h"
+#include "gateway_owners.h"
 #include "text.h"
 
 #include <assert.h>
@@ -146,10 +147,12 @@ ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg)
     if (apply_step(rec, msg, &step)) {
         rec->updated_ms = ctx->now_ms;
         err = gateway_view_record_put(ctx->txn, rec, 0);
-        /* Only the step's fields and the transfer id are logged (gateway_events.h). */
+        /* Its viewers are decided here, once: the owners of from and to (gateway_events.h). */
+        char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
         if (!err)
-            err = gateway_events_append(ctx->txn, step.step, step.node, step.message_id,
-                                        ctx->now_ms, rec->id, NULL);
+            err = gateway_owners_viewers(ctx->txn, NULL, rec->req.from, rec->req.to, viewers);
+        if (!err)
+            err = gateway_view_event_append(ctx, rec, &step, viewers);
     }
 done:
     free(rec);

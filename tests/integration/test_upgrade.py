@@ -5,10 +5,10 @@ The fixtures are text dumps of the three data dirs of an older build, with
 what that build showed (tests/fixtures/README.md says how they were made):
 format1/ of the build before commit 2029660 (ledger format 1), format2/ of
 commit 525b033 (gateway format 2: idempotency keys without a principal),
-format3/ of commit 9adae66 (accounts format 2: accounts without an owner;
-gateway format 3: before ownership). Each test mdb_loads them into this
-mesh's data dirs. Transfers on upgraded data are sent by the owners of their
-accounts: by the upgrade rule, the principal with the account's id.
+format3/ of commit 9adae66 (gateway format 3 and accounts format 2: before
+ownership). Each test mdb_loads them into this mesh's data dirs. Transfers on
+upgraded data are sent by the owners of their accounts: by the upgrade rule,
+the principal with the account's id.
 """
 import json
 import os
@@ -17,12 +17,14 @@ import subprocess
 import unittest
 
 from mesh import NODES, MeshTest, wait_until
+from test_events import SseStream
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FORMAT1 = os.path.join(HERE, "..", "fixtures", "format1")
 FORMAT2 = os.path.join(HERE, "..", "fixtures", "format2")
 FORMAT3 = os.path.join(HERE, "..", "fixtures", "format3")
 ACCOUNTS_FORMAT = 3  # nodes/accounts/accounts_migrate.h
+GATEWAY_FORMAT = 5  # nodes/gateway/gateway_migrate.h
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
 
 
@@ -143,11 +145,11 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node in NODES:
             log = self.mesh.log(node)
-            # one start migrated (accounts: 1 -> 2 account_chains and 2 -> 3 account_owners;
-            # the gateway: 2 -> 3 and 3 -> 4), the second one nothing
-            self.assertEqual(log.count("event=migration_started"), 1 if node == "fraud" else 2,
-                             node)
-            version = {"gateway": 4, "accounts": ACCOUNTS_FORMAT}.get(node, 2)
+            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5,
+            # accounts 1 -> 2 (account_chains) -> 3 (account_owners), fraud 1 -> 2
+            self.assertEqual(log.count("event=migration_started"),
+                             {"gateway": 3, "accounts": 2}.get(node, 1), node)
+            version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node, 2)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
                           log)
         self.assertEqual(self.mesh.accounts(), after)
@@ -192,7 +194,7 @@ class UpgradeTest(MeshTest):
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         self.start_on_loaded_dirs()
-        self.assertIn("event=store_format_current node=gateway version=4 migrations=0",
+        self.assertIn(f"event=store_format_current node=gateway version={GATEWAY_FORMAT} migrations=0",
                       self.mesh.log("gateway"))
 
     def test_format_3_gateway_gets_its_owner_map_and_each_owner_sees_its_transfers(self):
@@ -205,6 +207,8 @@ class UpgradeTest(MeshTest):
         n = len(old["transfers"])
         self.assertRegex(log, r"event=migration_done node=gateway from=3 to=4 name=owner_map "
                          rf"ms=\d+ transfers={n} index_entries=\d+ owners=\d+ conflicts=0")
+        self.assertRegex(log, r"event=migration_done node=gateway from=4 to=5 name=event_viewers "
+                         r"ms=\d+ events=[1-9]\d*")
         self.assert_old_data_kept(old)  # the operator (tester) still sees everything
         # Each owner (the principal with the account's id) sees the old transfers that touch
         # its account, and nobody else's.
@@ -225,10 +229,24 @@ class UpgradeTest(MeshTest):
         status, t = self.send_as_owner("alice", "bob", 5)
         self.assertEqual(status, 202, t)
         self.assertEqual(len(self.mesh.all_transfers()), n + 1)
+        # The old events name their viewers (4 -> 5): alice's replay of the whole log, up to
+        # her new transfer, carries her transfers only.
+        alice_ids = {tid for tid, x in old["transfers"].items() if "alice" in (x["from"], x["to"])}
+        stream = SseStream(self.mesh.http_port, last_event_id=0, key=self.owner_key("alice"))
+        seen = set()
+        try:
+            self.assertEqual(stream.status, 200)
+            while t["id"] not in seen:
+                block = stream.next_event(10.0)
+                self.assertIsNotNone(block, f"the replay ended before {t['id']}; saw {seen}")
+                seen.add(json.loads(block["data"])["transfer"]["id"])
+        finally:
+            stream.close()
+        self.assertEqual(seen, alice_ids | {t["id"]})
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         self.start_on_loaded_dirs()
-        self.assertIn("event=store_format_current node=gateway version=4 migrations=0",
+        self.assertIn(f"event=store_format_current node=gateway version={GATEWAY_FORMAT} migrations=0",
                       self.mesh.log("gateway"))
 
     def test_a_crash_during_the_migration_is_finished_by_the_next_start(self):

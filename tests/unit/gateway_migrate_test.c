@@ -1,7 +1,8 @@
-/*  gateway_migrate_test.c: the gateway's store migrations 2 -> 3 and 3 -> 4
-    (gateway_migrate.h): format-2 idempotency keys and their age index move
-    under the reserved principal "", nothing else changes, and a second run
-    does nothing. */
+/*  gateway_migrate_test.c: the gateway's store migrations 2 -> 3, 3 -> 4 and
+    4 -> 5 (gateway_migrate.h): format-2 idempotency keys and their age index
+    move under the reserved principal "", nothing else changes, and a second
+    run does nothing; format-3 transfers are indexed for their owners; format-4
+    events get their viewers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway_events.h"
 #include "gateway_migrate.h"
 #include "gateway_owners.h"
 #include "gateway_view_record.h"
 #include "gateway_view.h"
+#include "record.h"
 #include "test_store.h"
 #include "test_main.h"
 
@@ -61,8 +64,8 @@ static void test_format_2_keys_move_under_the_reserved_principal(void **state)
     store_migrate_result_t res;
     run_plan(fx, &res);
     assert_int_equal(res.from_version, 2);
-    assert_int_equal(res.version, 4);
-    assert_int_equal(res.ran, 2);
+    assert_int_equal(res.version, GATEWAY_STORE_FORMAT);
+    assert_int_equal(res.ran, 3);
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
     uint64_t n = 0;
@@ -98,7 +101,7 @@ static void test_a_second_start_runs_nothing(void **state)
     store_migrate_result_t res;
     run_plan(fx, &res);
     run_plan(fx, &res);
-    assert_int_equal(res.from_version, 4);
+    assert_int_equal(res.from_version, GATEWAY_STORE_FORMAT);
     assert_int_equal(res.ran, 0);
 }
 
@@ -142,7 +145,7 @@ static void test_format_3_transfers_are_indexed_for_the_owners_by_account_id(voi
     store_migrate_result_t res;
     run_plan(fx, &res);
     assert_int_equal(res.from_version, 3);
-    assert_int_equal(res.ran, 1);
+    assert_int_equal(res.ran, 2);
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
     char owner[PROTO_ACCOUNT_ID_MAX + 1];
@@ -163,6 +166,84 @@ static void test_format_3_transfers_are_indexed_for_the_owners_by_account_id(voi
     store_txn_abort(&txn);
 }
 
+/* A format-2 event record (no viewers) of transfer `id` at seq. */
+static ledger_err_t put_event_v2(store_txn_t *txn, uint64_t seq, const char *id)
+{
+    uint8_t buf[256];
+    record_writer_t w = {buf, sizeof buf, 0, true};
+    record_put_u8(&w, 2);
+    record_put_u64(&w, T0_MS + seq);
+    record_put_str8(&w, "transfer.settled");
+    record_put_str8(&w, "accounts");
+    record_put_str8(&w, "accounts/9");
+    record_put_str8(&w, id);
+    uint8_t key[12] = "evt/";
+    store_be64_put(key + 4, seq);
+    uint64_t next = 0;
+    ledger_err_t err = store_seq_next(txn, GATEWAY_EVENT_SEQUENCE, &next);
+    return err ? err : store_put(txn, STORE_DB_INDEX, key, sizeof key, buf, w.len, 0);
+}
+
+/* A format-4 dir: the format-3 transfers, owners alice, bob, carol by account id (as 3 -> 4
+   left them), and four version-2 events: one per transfer and one of a transfer not in the
+   view. */
+static ledger_err_t plant_format4(store_txn_t *txn, void *arg)
+{
+    ledger_err_t err = plant_format3(txn, arg);
+    static const char *const owners[] = {"alice", "bob", "carol"};
+    for (size_t i = 0; !err && i < 3; i++)
+        err = gateway_owners_put(txn, owners[i], owners[i], NULL);
+    static const char *const ids[] = {"tr_000000000001000000a1", "tr_000000000002000000a2",
+                                      "tr_000000000003000000a3", "tr_000000000009000000a9"};
+    for (uint64_t i = 0; !err && i < 4; i++)
+        err = put_event_v2(txn, i + 1, ids[i]);
+    return err ? err : store_migrate_version_put(txn, 4);
+}
+
+typedef struct {
+    size_t count;
+    gateway_event_t events[8];
+} seen_events_t;
+
+static bool keep_event(const gateway_event_t *event, void *arg)
+{
+    seen_events_t *seen = arg;
+    seen->events[seen->count++] = *event;
+    return seen->count < 8;
+}
+
+static void test_format_4_events_name_the_owners_of_from_and_to_as_viewers(void **state)
+{
+    fx_t *fx = *state;
+    assert_int_equal(store_write(fx->store, plant_format4, NULL), LEDGER_OK);
+    store_migrate_result_t res;
+    run_plan(fx, &res);
+    assert_int_equal(res.from_version, 4);
+    assert_int_equal(res.ran, 1);
+    store_txn_t *txn = NULL;
+    seen_events_t seen = {0};
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(gateway_events_read(txn, 0, 8, keep_event, &seen, NULL), LEDGER_OK);
+    store_txn_abort(&txn);
+    assert_int_equal(seen.count, 4);
+    /* alice -> bob: both; funding -> carol: carol only (nobody owns funding). */
+    assert_string_equal(seen.events[0].viewers[0], "alice");
+    assert_string_equal(seen.events[0].viewers[1], "bob");
+    assert_true(gateway_events_visible_to(&seen.events[1], "carol"));
+    assert_false(gateway_events_visible_to(&seen.events[1], "funding"));
+    assert_false(gateway_events_visible_to(&seen.events[1], "alice"));
+    assert_true(gateway_events_visible_to(&seen.events[2], "alice"));
+    assert_false(gateway_events_visible_to(&seen.events[2], "bob"));
+    /* A transfer the view does not hold: nobody but operators. */
+    assert_string_equal(seen.events[3].viewers[0], "");
+    assert_string_equal(seen.events[3].viewers[1], "");
+    /* The step's own fields are unchanged. */
+    assert_int_equal(seen.events[2].seq, 3);
+    assert_int_equal(seen.events[2].ts_ms, T0_MS + 3);
+    assert_string_equal(seen.events[2].type, "transfer.settled");
+    assert_string_equal(seen.events[2].transfer_id, "tr_000000000003000000a3");
+}
+
 static void test_a_fresh_dir_is_stamped_with_the_newest_format(void **state)
 {
     fx_t *fx = *state;
@@ -175,4 +256,5 @@ static void test_a_fresh_dir_is_stamped_with_the_newest_format(void **state)
 TEST_MAIN(TEST_STORE_CASE(test_format_2_keys_move_under_the_reserved_principal),
           TEST_STORE_CASE(test_a_second_start_runs_nothing),
           TEST_STORE_CASE(test_format_3_transfers_are_indexed_for_the_owners_by_account_id),
+          TEST_STORE_CASE(test_format_4_events_name_the_owners_of_from_and_to_as_viewers),
           TEST_STORE_CASE(test_a_fresh_dir_is_stamped_with_the_newest_format))

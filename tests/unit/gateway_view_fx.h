@@ -271,7 +271,7 @@ static inline bool collect_event(const gateway_event_t *ev, void *arg)
     events_seen_t *seen = arg;
     assert_true(seen->count < 64);
     char *json = NULL;
-    assert_int_equal(gateway_streams_render_event(seen->txn, ev, &json), LEDGER_OK);
+    assert_int_equal(gateway_streams_render_event(seen->txn, ev, false, &json), LEDGER_OK);
     seen->seqs[seen->count] = ev->seq;
     seen->events[seen->count] = json_loadb(json, strlen(json), JSON_REJECT_DUPLICATES, NULL);
     free(json);
@@ -307,10 +307,13 @@ static inline void append_events(fx_t *fx, size_t n, uint64_t now_ms)
 {
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    gateway_event_t ev = {.ts_ms = now_ms,
+                          .type = "funds.reserved",
+                          .node = "accounts",
+                          .message_id = "accounts/1",
+                          .transfer_id = "tr_x"};
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(gateway_events_append(txn, "funds.reserved", "accounts", "accounts/1",
-                                               now_ms, "tr_x", NULL),
-                         LEDGER_OK);
+        assert_int_equal(gateway_events_append(txn, &ev, NULL), LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
 }
 
