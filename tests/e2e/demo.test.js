@@ -176,6 +176,7 @@ test('a fraudulent transfer ends rejected_fraud and the balances do not change',
     for (const close of await page.locator('[data-testid=note] button').all()) await close.click();
     await page.locator('[data-testid=note]').first().waitFor({ state: 'detached' });
     await page.setViewportSize({ width: 1280, height: 920 });
+    await page.evaluate(() => window.scrollTo(0, 0)); // the button clicked is low on the page
     await page.screenshot({ path: path.join(repoRoot, 'docs', 'demo.png') });
   }
   await page.close();
