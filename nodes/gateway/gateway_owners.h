@@ -26,7 +26,9 @@
 
     Who sees what (gateway_owners_sees_all): an operator (kind operator) sees
     every account and transfer its scopes allow; a customer sees its own
-    accounts and the transfers indexed for it.
+    accounts and the transfers indexed for it, and on /api/events the events
+    that name it as a viewer (gateway_owners_viewers, stored on each event by
+    gateway_events.h: the same principals the index holds).
 
     Errors: LEDGER_E_INVALID (an id that breaks the account-id rule, a
     transfer id that is not one), LEDGER_E_EXISTS (the account has another

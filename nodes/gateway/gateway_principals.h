@@ -11,7 +11,8 @@
       events:read      GET /api/events, POST /api/stream-tokens        (customer)
       accounts:open    POST /api/accounts                              (operator)
       deposits:write   POST /api/deposits (a later step)               (operator)
-      risk:read        the fraud rules that fired (a later step)       (operator)
+      risk:read        fraud rules and decline reasons in full         (operator)
+                       (gateway_redact.h: others get a generic message)
 
     A customer may hold only the customer scopes; an operator any of them.
     A principal is never changed once written (POST /principals with
