@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "accounts_open.h"
 #include "store_migrate_v1.h"
+#include "text.h"
 
 #define HASH_HEX_BYTES (2 * STORE_HASH_SIZE + 1)
 /* The format of an unversioned dir without the format-1 index: versions came with format 2. */
@@ -122,6 +124,8 @@ ledger_err_t accounts_migrate_owners(store_txn_t *txn, void *arg, char *note, si
     while ((err = next_account(txn, after, &rec)) == LEDGER_OK) {
         if (rec.settlement) {
             rec.owner[0] = '\0';
+            if (strcmp(rec.name, ACCOUNTS_FUNDING_NAME_V2) == 0)
+                text_copy(rec.name, sizeof rec.name, ACCOUNTS_FUNDING_NAME);
             settlement++;
         } else {
             memcpy(rec.owner, rec.id, sizeof rec.owner);

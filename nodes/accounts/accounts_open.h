@@ -35,7 +35,9 @@
 
 /* The GBP settlement account, from which opening deposits were drawn (its id predates the name). */
 #define ACCOUNTS_FUNDING_ID "funding"
-#define ACCOUNTS_FUNDING_NAME "Funding (opening deposits)"
+#define ACCOUNTS_FUNDING_NAME "Settlement (GBP)"
+/* Its name before format 3, which the migration to format 3 replaces. */
+#define ACCOUNTS_FUNDING_NAME_V2 "Funding (opening deposits)"
 /* Currency of the funding account, and the only currency accounts can be opened in:
    an opening deposit moves money from the funding account, so both must agree. */
 #define ACCOUNTS_CURRENCY "GBP"

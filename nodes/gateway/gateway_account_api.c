@@ -224,11 +224,11 @@ static json_t *account_json(const proto_account_t *a)
     json_t *avail = money_sub(a->balance_minor, a->held_minor, &available) == LEDGER_OK
                         ? json_integer(available)
                         : json_null();
-    return json_pack("{s:o, s:o, s:o, s:I, s:I, s:o, s:b}", "id", gateway_reply_string(a->id),
+    return json_pack("{s:o, s:o, s:o, s:I, s:I, s:o, s:b, s:o}", "id", gateway_reply_string(a->id),
                      "name", gateway_reply_string(a->name), "currency",
                      gateway_reply_string(a->currency), "balance", (json_int_t)a->balance_minor,
-                     "held", (json_int_t)a->held_minor, "available", avail, "funding",
-                     a->settlement);
+                     "held", (json_int_t)a->held_minor, "available", avail, "settlement",
+                     a->settlement, "owner", gateway_reply_string(a->owner));
 }
 
 static json_t *ledger_row_json(const proto_ledger_row_t *e)

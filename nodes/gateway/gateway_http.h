@@ -88,7 +88,8 @@
       GET  /api/accounts/{id}/ledger?limit=&cursor=
                                                200 {"account","entries":[...],"next_cursor"}
                                                newest first, cursor = next_cursor of the previous
-   page An account: {"id","name","currency","balance","held","available","funding"}; a ledger entry:
+   page An account: {"id","name","currency","balance","held","available","settlement","owner"}; a
+   ledger entry:
    {"seq","account","transfer","kind","amount","balance_after", "held_after","at","ts_ms"}. Amounts
    are integers in minor units. GET  /api/events                         200 text/event-stream:
    every change of a transfer, resumable with Last-Event-ID; 503 too_many_streams over

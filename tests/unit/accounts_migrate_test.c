@@ -145,7 +145,7 @@ static void put_v2_account(fx_t *fx, const char *id, bool settlement, int64_t ba
                              .created_ms = 1,
                              .ledger_seq = ledger_seq};
     snprintf(rec.id, sizeof rec.id, "%s", id);
-    snprintf(rec.name, sizeof rec.name, "Name of %s", id);
+    snprintf(rec.name, sizeof rec.name, "%s", settlement ? ACCOUNTS_FUNDING_NAME_V2 : id);
     snprintf(rec.currency, sizeof rec.currency, "GBP");
     uint8_t buf[ACCOUNTS_RECORD_MAX_BYTES];
     size_t len;
@@ -192,6 +192,8 @@ static void expect_owned(fx_t *fx)
         assert_int_equal(rec.ledger_seq, want[i].ledger_seq);
         assert_int_equal(rec.held_minor, want[i].owner[0] ? 5 : 0);
         assert_int_equal(rec.settlement, want[i].owner[0] == '\0');
+        /* the settlement account's name of format 2 is replaced, the others kept */
+        assert_string_equal(rec.name, rec.settlement ? ACCOUNTS_FUNDING_NAME : want[i].id);
     }
 }
 

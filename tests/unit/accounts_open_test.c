@@ -87,8 +87,7 @@ static void test_open_conflicts_and_invalid_input(void **state)
 {
     fx_t *fx = *state;
     expect_open_refused(fx, "alice", "Alice Jones", "GBP", 100, 409, "account_exists");
-    expect_open_refused(fx, "funding", "Funding (opening deposits)", "GBP", 0, 409,
-                        "account_exists");
+    expect_open_refused(fx, "funding", ACCOUNTS_FUNDING_NAME, "GBP", 0, 409, "account_exists");
     expect_open_refused(fx, "Alice", "Alice", "GBP", 100, 400, "invalid_account_id");
     expect_open_refused(fx, "al ice", "Alice", "GBP", 100, 400, "invalid_account_id");
     expect_open_refused(fx, "", "Nobody", "GBP", 100, 400, "invalid_account_id");
@@ -174,7 +173,7 @@ static void test_ensure_funding_is_idempotent(void **state)
     assert_int_equal(accounts_open_ensure_funding(&fx->ctx), LEDGER_OK);
     proto_account_t after = account(fx, "funding");
     assert_memory_equal(&before, &after, sizeof before);
-    assert_string_equal(after.name, "Funding (opening deposits)");
+    assert_string_equal(after.name, ACCOUNTS_FUNDING_NAME);
     assert_string_equal(after.currency, "GBP");
     assert_true(after.settlement);
     assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 1);

@@ -410,7 +410,8 @@ static void test_http_account_routes_ask_the_accounts_node(void **state)
     assert_int_equal(json_integer_value(json_object_get(alice, "balance")), 10000);
     assert_int_equal(json_integer_value(json_object_get(alice, "held")), 2500);
     assert_int_equal(json_integer_value(json_object_get(alice, "available")), 7500);
-    assert_true(json_is_false(json_object_get(alice, "funding")));
+    assert_true(json_is_false(json_object_get(alice, "settlement")));
+    assert_non_null(json_string_value(json_object_get(alice, "owner")));
     assert_string_equal(json_string_value(json_object_get(j, "next_cursor")), "bob");
     json_decref(j);
 
