@@ -164,7 +164,6 @@ class Mesh:
         """Returns None once the gateway answers, or the name of a node that died."""
         os.makedirs(os.path.join(self.tmp, "data"), exist_ok=True)
         self.keyed = False  # a fresh data dir: no principal yet
-        self.has_owners = None  # whether this build's gateway keeps an owner map (owners_filled)
         t0 = time.monotonic()
         subprocess.run([os.path.join(self.build, "bench", "ledger-bench-seed"),
                         os.path.join(self.tmp, "data", "accounts"), str(self.accounts),
@@ -173,8 +172,6 @@ class Mesh:
         log(f"seeded {self.accounts} accounts in {self.seed_s:.1f}s")
         for node in NODES:
             out = open(os.path.join(self.tmp, f"{node}.log"), "ab")
-            if node == "gateway":
-                self.gateway_log_at_start = out.tell()
             prefix = self.wrapper(node, self.tmp) if self.wrapper else []
             self.procs[node] = subprocess.Popen(
                 prefix + [os.path.join(self.build, "nodes", f"ledger-{node}")], env=self.env(node),
@@ -197,16 +194,16 @@ class Mesh:
 
     def owners_filled(self):
         """True once the gateway has its owner map from the accounts node (a build with
-        ownership logs event=owners_fill_done; before, a transfer from a seeded account may be
-        refused 403 forbidden_account). A build without ownership has nothing to wait for."""
-        if self.has_owners is None:
-            with open(os.path.join(self.build, "nodes", "ledger-gateway"), "rb") as f:
-                self.has_owners = b"owners_fill_done" in f.read()
-        if not self.has_owners:
-            return True
-        with open(os.path.join(self.tmp, "gateway.log"), errors="replace") as f:
-            f.seek(self.gateway_log_at_start)
-            return "event=owners_fill_done" in f.read()
+        ownership shows ledger_gateway_owners_fill_done 1 on /metrics; before, a transfer from a
+        seeded account may be refused 403 forbidden_account). A build without ownership has no
+        such metric and nothing to wait for."""
+        status, body = http("GET", self.ports["gateway"]["admin"], "/metrics")
+        if status != 200:
+            return False
+        for line in body.decode(errors="replace").splitlines():
+            if line.startswith("ledger_gateway_owners_fill_done "):
+                return line.split()[1] == "1"
+        return True
 
     def ensure_key(self):
         """The bench principal and a key of it, once the gateway's admin port answers (a

@@ -150,6 +150,10 @@ static void gateway_metrics(FILE *out, void *arg)
                          gw->tls_mode == GATEWAY_TLS_MODE_INSECURE_HTTP);
     admin_metrics_scalar(out, "ledger_gateway_https", "gauge",
                          "1 when the public port serves HTTPS (--tls-cert)", gw->tls != NULL);
+    admin_metrics_scalar(out, "ledger_gateway_owners_fill_done", "gauge",
+                         "1 once the owner map was filled from the accounts node's list since "
+                         "the start",
+                         gateway_owners_fill_done(gw->fill));
 }
 
 /* After each commit of applied messages (loop thread): their events reach the open streams now. */

@@ -23,10 +23,11 @@ struct gateway_owners_fill_t {
     gateway_accounts_client_t *client;
     pthread_t thread;
     bool started;
-    pthread_mutex_t lock; /* guards resumed and stopping */
+    pthread_mutex_t lock; /* guards resumed, stopping and done */
     pthread_cond_t cond;
     bool resumed;
     bool stopping;
+    bool done; /* the whole list was read */
     /* what the fill did, for its log lines (the fill thread's alone) */
     uint64_t accounts, added, conflicts, pages;
 };
@@ -138,8 +139,9 @@ static void *fill_thread(void *arg)
     gateway_owners_fill_t *self = arg;
     uint64_t start_ms = clock_mono_ms();
     char after[PROTO_ACCOUNT_ID_MAX + 1] = "";
+    int step;
     for (;;) {
-        int step = fill_page(self, after);
+        step = fill_page(self, after);
         if (step == 1 && self->pages % GATEWAY_OWNERS_FILL_LOG_PAGES == 0)
             node_log_write(NODE_LOG_INFO, "event=owners_fill_page pages=%llu accounts=%llu",
                            (unsigned long long)self->pages, (unsigned long long)self->accounts);
@@ -154,6 +156,7 @@ static void *fill_thread(void *arg)
     }
     pthread_mutex_lock(&self->lock);
     bool stopped = self->stopping;
+    self->done = step == 0;
     pthread_mutex_unlock(&self->lock);
     node_log_write(
         NODE_LOG_INFO, "event=%s accounts=%llu added=%llu conflicts=%llu pages=%llu ms=%llu",
@@ -189,6 +192,16 @@ ledger_err_t gateway_owners_fill_start(const gateway_owners_fill_config_t *confi
     }
     *out = self;
     return LEDGER_OK;
+}
+
+bool gateway_owners_fill_done(gateway_owners_fill_t *self)
+{
+    if (!self)
+        return false;
+    pthread_mutex_lock(&self->lock);
+    bool done = self->done;
+    pthread_mutex_unlock(&self->lock);
+    return done;
 }
 
 void gateway_owners_fill_destroy(gateway_owners_fill_t **self_p)

@@ -56,6 +56,12 @@ typedef struct gateway_owners_fill_t gateway_owners_fill_t;
 ledger_err_t gateway_owners_fill_start(const gateway_owners_fill_config_t *config,
                                        gateway_owners_fill_t **out);
 
+/*  true once the fill has gone through the accounts node's whole list (any thread; false
+    while it runs, retries or was stopped). /metrics shows it as ledger_gateway_owners_fill_done:
+    until then a customer's transfer from an account opened before the gateway's owner map
+    knew it may be refused 403. */
+bool gateway_owners_fill_done(gateway_owners_fill_t *self);
+
 /* Stops the fill if it still runs, joins it, frees it; sets *self_p to NULL. Safe on NULL. */
 void gateway_owners_fill_destroy(gateway_owners_fill_t **self_p);
 

@@ -196,10 +196,14 @@ export class Mesh {
     throw new Error(`the mesh did not start; logs:\n${this.logs()}`);
   }
 
-  /** True once the gateway filled its owner map from the accounts node (gateway_owners_fill.h):
-   *  until then a transfer from an account it has not passed yet is refused 403. */
-  ownersFilled() {
-    return this.log('gateway').includes('event=owners_fill_done');
+  /** True once the gateway filled its owner map from the accounts node (gateway_owners_fill.h,
+   *  ledger_gateway_owners_fill_done 1 on /metrics): until then a transfer from an account it
+   *  has not passed yet is refused 403. */
+  async ownersFilled() {
+    const r = await fetch(`http://127.0.0.1:${this.ports.gateway.admin}/metrics`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    return r.ok && /^ledger_gateway_owners_fill_done 1$/m.test(await r.text());
   }
 
   /** Deposits DEMO_BALANCES as the operator (POST /api/deposits) and waits for each to settle. */

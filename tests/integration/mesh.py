@@ -215,19 +215,10 @@ class Mesh:
 
     def owners_filled(self):
         """True once the gateway's latest start filled its owner map from the accounts node
-        (gateway_owners_fill.h): before that, a transfer from an account it has not passed yet
-        is refused 403 forbidden_account. The gateway logs event=owners_fill_done at level
-        info; below it, a demo mesh asks whether mallory (the demo's last account by id: the
-        fill writes a page at once) is listed as her principal's."""
-        if "event=owners_fill_done" in self.log("gateway")[self.log_at_start.get("gateway", 0):]:
-            return True
-        if self.log_level in ("info", "debug") or not self.demo:
-            return self.log_level not in ("info", "debug")
-        last = max(DEMO_BALANCES)
-        self.owner_key(last)
-        status, principal, _ = self.admin("gateway", "GET", f"/principals/{last}",
-                                          headers=self.admin_headers())
-        return status == 200 and last in principal.get("accounts", [])
+        (gateway_owners_fill.h, ledger_gateway_owners_fill_done 1 on /metrics): before that, a
+        transfer from an account it has not passed yet is refused 403 forbidden_account."""
+        status, text, _ = self.admin("gateway", "GET", "/metrics", headers=self.admin_headers())
+        return status == 200 and sample(parse_metrics(text), "ledger_gateway_owners_fill_done") == 1
 
     def wait_ready(self, timeout=20.0):
         wait_until(lambda: self.ensure_key() and self.get("/api/accounts")[0] == 200
