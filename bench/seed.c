@@ -28,9 +28,11 @@
 
 #include "accounts.h"
 #include "accounts_cache.h"
+#include "accounts_migrate.h"
 #include "accounts_open.h"
 #include "node_ctx.h"
 #include "store.h"
+#include "store_migrate.h"
 #include "clock.h"
 
 #define SEED_CHUNK 20000u
@@ -80,6 +82,16 @@ int main(int argc, char **argv)
     ledger_err_t err = store_open(argv[1], &sc, &store);
     if (err) {
         fprintf(stderr, "seed: cannot open %s: %s\n", argv[1], ledger_err_name(err));
+        return 1;
+    }
+    /* Stamp today's format first, as the node does on a fresh dir: unstamped, the node would
+       take the seeded records for an older format and migrate them (owner := account id). */
+    store_migrate_result_t mr;
+    err = store_migrate_run(store, &accounts_migrate_plan, NULL, NULL, &mr);
+    if (err) {
+        fprintf(stderr, "seed: cannot stamp the store format: %s (%s)\n", ledger_err_name(err),
+                mr.why);
+        store_destroy(&store);
         return 1;
     }
     node_ctx_init(&s.ctx, NULL, "accounts", 0);
