@@ -91,7 +91,9 @@ typedef struct {
         every run of a batch's transaction (also a rerun after a refused
         message or a map-full abort: it undoes an unfinished run),
         txn_prepare last inside it, txn_end after it committed (true) or was
-        dropped (false). All three or none; NULL: no state. */
+        dropped (false). All three or none; NULL: no state. State that needs no
+        undo (the gateway's owner cache: what it holds never changes) may come
+        without the three. */
     void *state;
     void (*txn_begin)(void *state);
     ledger_err_t (*txn_prepare)(node_ctx_t *ctx, void *state);

@@ -152,7 +152,7 @@ static bool may_read(struct MHD_Connection *conn, const gateway_account_api_requ
     bool owns = false;
     ledger_err_t err = store_txn_begin(req->store, false, &txn);
     if (!err)
-        err = gateway_owners_owns(txn, req->caller->principal.id, req->path_id, &owns);
+        err = gateway_owners_owns(NULL, txn, req->caller->principal.id, req->path_id, &owns);
     store_txn_abort(&txn);
     if (owns)
         return true;

@@ -119,7 +119,8 @@ ledger_err_t gateway_batch_apply(node_ctx_t *ctx, gateway_batch_t *batch, const 
         if (!item->parsed)
             continue;
         bool owns = false;
-        ledger_err_t err = gateway_owners_owns(ctx->txn, principal, item->req.from, &owns);
+        ledger_err_t err =
+            gateway_owners_owns(ctx->state, ctx->txn, principal, item->req.from, &owns);
         if (err)
             return err;
         if (!owns) {

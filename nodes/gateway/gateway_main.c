@@ -14,6 +14,7 @@
 #include "gateway_admin_api.h"
 #include "gateway_http.h"
 #include "gateway_migrate.h"
+#include "gateway_owners.h"
 #include "gateway_owners_fill.h"
 #include "gateway_tls.h"
 #include "gateway_view.h"
@@ -203,12 +204,15 @@ int main(int argc, char **argv)
         return NODE_MAIN_EXIT_FAILURE;
     }
     gateway_admin_api_t admin_api = {.auth = gw.auth};
+    /* the loop's owner cache (gateway_owners.h): entries never change, so no txn hooks */
+    gateway_owners_cache_t *owners_cache = gateway_owners_cache_new();
     node_app_t app = {.apply = apply,
                       .on_commit = on_commit,
                       .local_take = take_submissions,
                       .local_apply = apply_submissions,
                       .local_done = answer_submissions,
                       .app = &gw,
+                      .state = owners_cache,
                       .migrate = &gateway_migrate_plan};
     app.peers[0] = (relay_peer_t){NODE_PEER_ACCOUNTS, config.accounts};
     app.peer_count = 1;
@@ -221,6 +225,7 @@ int main(int argc, char **argv)
                                .node_metrics_arg = &gw,
                                .arg = &gw};
     code = node_main_run(&config, &app, &hooks);
+    gateway_owners_cache_destroy(&owners_cache);
     gateway_auth_destroy(&gw.auth);
     gateway_tls_destroy(&gw.tls);
     return code;

@@ -74,7 +74,7 @@ bool gateway_money_api_check_owner(struct MHD_Connection *conn,
     bool owns = false;
     ledger_err_t err = store_txn_begin(env->store, false, &txn);
     if (!err)
-        err = gateway_owners_owns(txn, principal, job->req.from, &owns);
+        err = gateway_owners_owns(NULL, txn, principal, job->req.from, &owns);
     store_txn_abort(&txn);
     if (err) {
         *answered = gateway_transfer_api_store_error(conn, env, err, "read the account's owner");

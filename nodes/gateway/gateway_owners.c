@@ -3,6 +3,7 @@
 #include "gateway_owners.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway_principals.h"
@@ -62,52 +63,93 @@ ledger_err_t gateway_owners_get(store_txn_t *txn, const char *account,
     return LEDGER_OK;
 }
 
-/* The owner of `account` into owner_out, "" when the map has none (or the id is no account's). */
-static ledger_err_t owner_or_none(store_txn_t *txn, const char *account,
-                                  char owner_out[PROTO_ACCOUNT_ID_MAX + 1])
+/* --- the loop's owner cache ------------------------------------------------ */
+
+static_assert((GATEWAY_OWNERS_CACHE_SLOTS & (GATEWAY_OWNERS_CACHE_SLOTS - 1)) == 0,
+              "the slot of an account is its hash masked");
+
+typedef struct {
+    char account[PROTO_ACCOUNT_ID_MAX + 1]; /* "" for a free slot */
+    char owner[PROTO_ACCOUNT_ID_MAX + 1];
+} cache_slot_t;
+
+struct gateway_owners_cache {
+    cache_slot_t slots[GATEWAY_OWNERS_CACHE_SLOTS];
+};
+
+gateway_owners_cache_t *gateway_owners_cache_new(void)
 {
+    return calloc(1, sizeof(gateway_owners_cache_t));
+}
+
+void gateway_owners_cache_destroy(gateway_owners_cache_t **cache_p)
+{
+    if (!cache_p)
+        return;
+    free(*cache_p);
+    *cache_p = NULL;
+}
+
+/* FNV-1a of the account id: its slot. */
+static cache_slot_t *cache_slot(gateway_owners_cache_t *cache, const char *account)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *c = (const unsigned char *)account; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    return &cache->slots[h & (GATEWAY_OWNERS_CACHE_SLOTS - 1)];
+}
+
+/*  The owner of `account` into owner_out, "" when the map has none (or the id is no account's);
+    from `cache` when it holds it, else from the store (and kept in `cache` when found). */
+static ledger_err_t owner_or_none(gateway_owners_cache_t *cache, store_txn_t *txn,
+                                  const char *account, char owner_out[PROTO_ACCOUNT_ID_MAX + 1])
+{
+    cache_slot_t *slot = cache && account[0] ? cache_slot(cache, account) : NULL;
+    if (slot && strcmp(slot->account, account) == 0) {
+        memcpy(owner_out, slot->owner, PROTO_ACCOUNT_ID_MAX + 1);
+        return LEDGER_OK;
+    }
     ledger_err_t err = gateway_owners_get(txn, account, owner_out);
     if (err == LEDGER_E_NOT_FOUND || err == LEDGER_E_INVALID) {
         owner_out[0] = '\0';
-        err = LEDGER_OK;
+        return LEDGER_OK;
+    }
+    if (!err && slot) { /* found: it never changes */
+        text_copy(slot->account, sizeof slot->account, account);
+        memcpy(slot->owner, owner_out, PROTO_ACCOUNT_ID_MAX + 1);
     }
     return err;
 }
 
-ledger_err_t gateway_owners_viewers(store_txn_t *txn, const char *sender, const char *from,
-                                    const char *to, char viewers[2][PROTO_ACCOUNT_ID_MAX + 1])
+ledger_err_t gateway_owners_viewers(gateway_owners_cache_t *cache, store_txn_t *txn,
+                                    const char *sender, const char *from, const char *to,
+                                    char viewers[2][PROTO_ACCOUNT_ID_MAX + 1])
 {
     assert(txn && from && to && viewers);
     ledger_err_t err = LEDGER_OK;
     if (sender && sender[0])
         text_copy_cut(viewers[0], PROTO_ACCOUNT_ID_MAX + 1, sender);
     else
-        err = owner_or_none(txn, from, viewers[0]);
+        err = owner_or_none(cache, txn, from, viewers[0]);
     if (!err)
-        err = owner_or_none(txn, to, viewers[1]);
+        err = owner_or_none(cache, txn, to, viewers[1]);
     if (!err && strcmp(viewers[0], viewers[1]) == 0)
         viewers[1][0] = '\0';
     return err;
 }
 
-ledger_err_t gateway_owners_owns(store_txn_t *txn, const char *principal, const char *account,
-                                 bool *owns_out)
+ledger_err_t gateway_owners_owns(gateway_owners_cache_t *cache, store_txn_t *txn,
+                                 const char *principal, const char *account, bool *owns_out)
 {
     assert(txn && principal && account && owns_out);
     *owns_out = false;
-    size_t plen = strlen(principal);
-    if (plen == 0 || !proto_account_id_valid_str(account))
+    if (!principal[0])
         return LEDGER_OK;
-    char key[OWNERS_KEY_MAX + 1];
-    size_t key_size = make_key(key, GATEWAY_OWNERS_ACCOUNT_PREFIX, account, NULL);
-    const void *val;
-    size_t size;
-    ledger_err_t err = store_get(txn, STORE_DB_INDEX, key, key_size, &val, &size);
-    if (err == LEDGER_E_NOT_FOUND)
-        return LEDGER_OK;
+    char owner[PROTO_ACCOUNT_ID_MAX + 1];
+    ledger_err_t err = owner_or_none(cache, txn, account, owner);
     if (err)
         return err;
-    *owns_out = size == plen && memcmp(val, principal, plen) == 0;
+    *owns_out = owner[0] && strcmp(owner, principal) == 0;
     return LEDGER_OK;
 }
 

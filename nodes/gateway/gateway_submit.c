@@ -118,7 +118,8 @@ static ledger_err_t apply_job(gateway_submit_t *self, node_ctx_t *ctx, gateway_s
        (deposits:write) was its check, and it must be one (gateway_money_api.h). */
     bool owns = job->deposit && gateway_view_record_kind(&job->req) == PROTO_TRANSFER_KIND_DEPOSIT;
     job->err = job->deposit ? LEDGER_OK
-                            : gateway_owners_owns(ctx->txn, job->principal, job->req.from, &owns);
+                            : gateway_owners_owns(ctx->state, ctx->txn, job->principal,
+                                                  job->req.from, &owns);
     if (job->err)
         return job->err;
     if (!owns) {

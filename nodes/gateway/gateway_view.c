@@ -401,7 +401,7 @@ static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
     }
     char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
     if (!err)
-        err = gateway_owners_viewers(ctx->txn, principal, req->from, req->to, viewers);
+        err = gateway_owners_viewers(ctx->state, ctx->txn, principal, req->from, req->to, viewers);
     if (!err)
         err = gateway_view_event_append(ctx, rec, &step, viewers);
     if (!err)

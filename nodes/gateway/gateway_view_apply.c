@@ -150,7 +150,8 @@ ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg)
         /* Its viewers are decided here, once: the owners of from and to (gateway_events.h). */
         char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
         if (!err)
-            err = gateway_owners_viewers(ctx->txn, NULL, rec->req.from, rec->req.to, viewers);
+            err = gateway_owners_viewers(ctx->state, ctx->txn, NULL, rec->req.from, rec->req.to,
+                                         viewers);
         if (!err)
             err = gateway_view_event_append(ctx, rec, &step, viewers);
     }

@@ -40,7 +40,7 @@ static int teardown(void **state)
 static bool owns(fx_t *fx, const char *principal, const char *account)
 {
     bool yes = true;
-    assert_int_equal(gateway_owners_owns(fx->txn, principal, account, &yes), LEDGER_OK);
+    assert_int_equal(gateway_owners_owns(NULL, fx->txn, principal, account, &yes), LEDGER_OK);
     return yes;
 }
 
@@ -146,6 +146,60 @@ static void test_only_operators_see_everything(void **state)
     assert_false(gateway_owners_sees_all(&c));
 }
 
+/*  The loop's cache keeps owners it found (they never change) and only those: an account
+    without an owner yet is read again, and a cached owner answers even where the store has
+    none (a second, empty store: proof the store was not asked). More accounts than slots
+    (collisions replace slots) still all answer right. */
+static void test_the_owner_cache_keeps_found_owners_only(void **state)
+{
+    fx_t *fx = *state;
+    gateway_owners_cache_t *cache = gateway_owners_cache_new();
+    assert_non_null(cache);
+    bool yes = true;
+    assert_int_equal(gateway_owners_owns(cache, fx->txn, "alice", "acc-1", &yes), LEDGER_OK);
+    assert_false(yes); /* not there yet: not cached */
+    assert_int_equal(gateway_owners_put(fx->txn, "acc-1", "alice", NULL), LEDGER_OK);
+    assert_int_equal(gateway_owners_owns(cache, fx->txn, "alice", "acc-1", &yes), LEDGER_OK);
+    assert_true(yes);
+
+    char other_dir[TEST_DIR_BYTES];
+    store_t *other = NULL;
+    store_txn_t *other_txn = NULL;
+    test_store_open_writing(other_dir, "gateway_owners_test_other", &other, &other_txn);
+    assert_int_equal(gateway_owners_owns(cache, other_txn, "alice", "acc-1", &yes), LEDGER_OK);
+    assert_true(yes); /* from the cache */
+    assert_int_equal(gateway_owners_owns(NULL, other_txn, "alice", "acc-1", &yes), LEDGER_OK);
+    assert_false(yes); /* the store of the other dir has no such owner */
+    char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
+    assert_int_equal(gateway_owners_viewers(cache, other_txn, NULL, "acc-1", "acc-2", viewers),
+                     LEDGER_OK);
+    assert_string_equal(viewers[0], "alice");
+    assert_string_equal(viewers[1], "");
+    test_store_close_writing(other_dir, &other, &other_txn);
+
+    enum { MANY = 20000 }; /* more than fit without collisions */
+    char account[32], owner[32];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(account, sizeof account, "many-%d", i);
+        snprintf(owner, sizeof owner, "owner-%d", i % 7);
+        assert_int_equal(gateway_owners_put(fx->txn, account, owner, NULL), LEDGER_OK);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < MANY; i++) {
+            snprintf(account, sizeof account, "many-%d", i);
+            snprintf(owner, sizeof owner, "owner-%d", i % 7);
+            assert_int_equal(gateway_owners_owns(cache, fx->txn, owner, account, &yes), LEDGER_OK);
+            assert_true(yes);
+            snprintf(owner, sizeof owner, "owner-%d", (i + 1) % 7);
+            assert_int_equal(gateway_owners_owns(cache, fx->txn, owner, account, &yes), LEDGER_OK);
+            assert_false(yes);
+        }
+    }
+    gateway_owners_cache_destroy(&cache);
+    assert_null(cache);
+    gateway_owners_cache_destroy(&cache); /* safe on NULL */
+}
+
 TEST_MAIN(cmocka_unit_test_setup_teardown(test_an_owner_is_recorded_once_and_never_replaced, setup,
                                           teardown),
           cmocka_unit_test_setup_teardown(test_unknown_accounts_and_the_empty_principal_own_nothing,
@@ -154,4 +208,6 @@ TEST_MAIN(cmocka_unit_test_setup_teardown(test_an_owner_is_recorded_once_and_nev
                                           setup, teardown),
           cmocka_unit_test_setup_teardown(test_transfers_are_seen_by_those_indexed_newest_first,
                                           setup, teardown),
+          cmocka_unit_test_setup_teardown(test_the_owner_cache_keeps_found_owners_only, setup,
+                                          teardown),
           cmocka_unit_test(test_only_operators_see_everything))
