@@ -1,8 +1,11 @@
 /*  node_main.h: the start-up and shutdown every node's main() shares.
 
     node_main_setup loads the config (printing --help or the error) and sets
-    up logging. node_main_run creates the node, starts its admin HTTP server
-    (token from LEDGER_ADMIN_TOKEN), calls the node's own start hook (the
+    up logging. node_main_run decides the admin token (LEDGER_ADMIN_TOKEN, or
+    the file named by LEDGER_ADMIN_TOKEN_FILE, e.g. a compose secret; not
+    both) and refuses to start (NODE_MAIN_EXIT_USAGE, event=admin_refused)
+    when the admin host is not loopback (net_addr.h) and there is no token,
+    then creates the node, starts its admin HTTP server, calls the node's own start hook (the
     gateway starts its public HTTP server there), runs the loop until
     SIGTERM/SIGINT, and tears everything down in reverse order.
 

@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include "net_addr.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,24 +32,6 @@ struct gateway_tls_t {
 
 static const struct MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, NULL}};
 
-bool gateway_tls_host_is_loopback(const char *host)
-{
-    if (!host || !*host)
-        return false;
-    if (!strcasecmp(host, "localhost"))
-        return true;
-    struct in_addr v4;
-    if (inet_pton(AF_INET, host, &v4) == 1)
-        return (ntohl(v4.s_addr) >> 24) == 127;
-    struct in6_addr v6;
-    if (inet_pton(AF_INET6, host, &v6) == 1) {
-        if (IN6_IS_ADDR_LOOPBACK(&v6))
-            return true;
-        return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
-    }
-    return false;
-}
-
 ledger_err_t gateway_tls_decide(const char *host, const char *cert_path, const char *key_path,
                                 bool insecure_http, gateway_tls_mode_t *mode_out, char *why,
                                 size_t why_size)
@@ -58,7 +41,7 @@ ledger_err_t gateway_tls_decide(const char *host, const char *cert_path, const c
         *mode_out = GATEWAY_TLS_MODE_HTTPS;
         return LEDGER_OK;
     }
-    if (gateway_tls_host_is_loopback(host)) {
+    if (net_addr_is_loopback(host)) {
         *mode_out = GATEWAY_TLS_MODE_LOOPBACK_HTTP;
         return LEDGER_OK;
     }

@@ -58,12 +58,6 @@ typedef enum {
 typedef struct gateway_tls_t gateway_tls_t;
 struct MHD_OptionItem;
 
-/*  True when `host` (a listen address as given to --http-host) is loopback:
-    an IPv4 literal in 127.0.0.0/8, "::1", an IPv4-mapped ::ffff:127.x.y.z,
-    or "localhost" (any case). False for the wildcards 0.0.0.0 and ::, any
-    other address or name, NULL and "". */
-bool gateway_tls_host_is_loopback(const char *host);
-
 /*  The listen rule. `cert_path` and `key_path` are "" when not given (both
     or neither; node_config_load checks the pair). Fills *mode_out, or
     returns LEDGER_E_INVALID with the reason in `why` when `host` is not

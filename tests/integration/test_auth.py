@@ -7,6 +7,7 @@ account, no key made.
 """
 import os
 import re
+import subprocess
 import unittest
 
 from mesh import ALL_SCOPES, CUSTOMER_SCOPES, NODES, MeshTest, wait_until
@@ -240,6 +241,68 @@ class AdminTokenTest(MeshTest):
         self.assertEqual(self.mesh.admin("gateway", "GET", "/principals/zoe",
                                          headers=self.mesh.admin_headers())[0], 404)
         self.assertTrue(re.match(r"lk_", self.mesh.principal("zoe")))
+
+
+class AdminHostTest(MeshTest):
+    """An admin port reachable from other machines needs a token: a node told to listen for
+    admin HTTP on a non-loopback address without one refuses to start (exit 2,
+    event=admin_refused) before it opens its store; LEDGER_ADMIN_TOKEN_FILE (a compose secret)
+    gives the token from a file."""
+    start_mesh = False
+
+    def run_fraud(self, **env):
+        e = self.mesh.env_for("fraud")
+        e.pop("LEDGER_ADMIN_TOKEN", None)
+        e.pop("LEDGER_ADMIN_TOKEN_FILE", None)
+        e.update(env)
+        binary = os.path.join(self.mesh.build_dir, "nodes", "ledger-fraud")
+        return subprocess.Popen([binary], env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+
+    def assert_refused(self, why, **env):
+        proc = self.run_fraud(**env)
+        out, _ = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 2, out)
+        self.assertIn("event=admin_refused", out)
+        self.assertIn(why, out)
+        # refused before anything was opened or written
+        self.assertFalse(os.path.exists(self.mesh.env_for("fraud")["LEDGER_DATA_DIR"]), out)
+
+    def token_file(self, text):
+        path = os.path.join(self.mesh.tmp, "admin_token")
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        return path
+
+    def test_a_non_loopback_admin_host_needs_a_token(self):
+        self.assert_refused("is not loopback and no admin token", LEDGER_ADMIN_HOST="0.0.0.0")
+        self.assert_refused("not both", LEDGER_ADMIN_HOST="0.0.0.0", LEDGER_ADMIN_TOKEN="t1",
+                            LEDGER_ADMIN_TOKEN_FILE=self.token_file("t2\n"))
+        self.assert_refused("no token on its first line", LEDGER_ADMIN_HOST="0.0.0.0",
+                            LEDGER_ADMIN_TOKEN_FILE=self.token_file("\n"))
+        self.assert_refused("over 255 bytes", LEDGER_ADMIN_HOST="0.0.0.0",
+                            LEDGER_ADMIN_TOKEN_FILE=self.token_file("x" * 256 + "\n"))
+        self.assert_refused("cannot read", LEDGER_ADMIN_HOST="0.0.0.0",
+                            LEDGER_ADMIN_TOKEN_FILE=os.path.join(self.mesh.tmp, "missing"))
+
+    def test_a_token_file_opens_a_non_loopback_admin_host_to_its_token_only(self):
+        proc = self.run_fraud(LEDGER_ADMIN_HOST="0.0.0.0",
+                              LEDGER_ADMIN_TOKEN_FILE=self.token_file("file-s3cret\r\n"))
+        try:
+            wait_until(lambda: proc.poll() is not None or
+                       self.mesh.admin("fraud", "GET", "/health")[0] == 401, 20,
+                       "the fraud node's admin port")
+            self.assertIsNone(proc.poll(), "the node exited")
+            ok = {"Authorization": "Bearer file-s3cret"}
+            self.assertEqual(self.mesh.admin("fraud", "GET", "/health", headers=ok)[0], 200)
+            wrong = {"Authorization": "Bearer file-s3cre"}  # a prefix of it
+            self.assertEqual(self.mesh.admin("fraud", "GET", "/health", headers=wrong)[0], 401)
+        finally:
+            proc.terminate()
+            out, _ = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, out)
+        self.assertNotIn("file-s3cret", out)  # the token is never logged
 
 
 if __name__ == "__main__":

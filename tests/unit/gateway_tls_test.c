@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "gateway_tls.h"
+#include "net_addr.h"
 #include "test_dir.h"
 
 #define WHY_BYTES 512
@@ -67,7 +68,7 @@ static void test_loopback_addresses_are_loopback(void **state)
                          "0:0:0:0:0:0:0:1",  "localhost",  "LocalHost",       "::ffff:127.0.0.1",
                          "::ffff:127.1.2.3", "127.1.2.3"};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
-        assert_true(gateway_tls_host_is_loopback(yes[i]));
+        assert_true(net_addr_is_loopback(yes[i]));
 }
 
 static void test_wildcards_and_other_addresses_are_not_loopback(void **state)
@@ -89,8 +90,8 @@ static void test_wildcards_and_other_addresses_are_not_loopback(void **state)
                         "",
                         "127.1"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
-        assert_false(gateway_tls_host_is_loopback(no[i]));
-    assert_false(gateway_tls_host_is_loopback(NULL));
+        assert_false(net_addr_is_loopback(no[i]));
+    assert_false(net_addr_is_loopback(NULL));
 }
 
 /* gateway_tls_decide for `host` with the mode first set to `start`: asserts its answer is `want`;
