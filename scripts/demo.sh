@@ -86,7 +86,7 @@ make_key() { # id kind scopes
                jq -r '.keys[] | select(.state == "active") | .key_id'); do
     curl -fsS "${admin_auth[@]}" -X DELETE "$admin/principals/$1/keys/$old" >/dev/null
   done
-  curl -fsS "${admin_auth[@]}" -X POST "$admin/principals/$1/keys" | jq -r .key
+  curl -fsS "${admin_auth[@]}" -H 'Content-Type: application/json' -X POST "$admin/principals/$1/keys" | jq -r .key
 }
 
 # The demo people, their opening deposits in pence and their order in keys.json.

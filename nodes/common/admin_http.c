@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "admin_metrics.h"
 #include "node_log.h"
@@ -296,11 +297,24 @@ static bool admin_host_trusted(const char *host)
            inet_pton(AF_INET6, name, addr) == 1;
 }
 
+/*  True if a POST says its body is JSON (Content-Type application/json, parameters allowed). A
+    page can make a browser send a "simple" cross-site POST (text/plain, a form) without asking
+    first; never one with this type. Bodiless POSTs say it too: the rule has no exceptions. */
+static bool admin_post_is_json(struct MHD_Connection *conn)
+{
+    const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    static const char json[] = "application/json";
+    size_t n = sizeof json - 1;
+    return type && strncasecmp(type, json, n) == 0 &&
+           (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
 /*  Refuses, before any body is read, what no operator's tool sends: a browser's
     cross-origin or rebinding request (an Origin header, a Host that is a
-    domain name) and a request without the admin token. NULL: go on. */
-static const char *admin_refusal(admin_http_t *self, struct MHD_Connection *conn, unsigned *status,
-                                 const char **code)
+    domain name, a POST that is not JSON) and a request without the admin
+    token. NULL: go on. */
+static const char *admin_refusal(admin_http_t *self, struct MHD_Connection *conn,
+                                 const char *method, unsigned *status, const char **code)
 {
     if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin")) {
         *status = 403, *code = "forbidden_origin";
@@ -313,6 +327,10 @@ static const char *admin_refusal(admin_http_t *self, struct MHD_Connection *conn
     if (!authorized(self, conn)) {
         *status = 401, *code = "unauthorized";
         return "admin token required: Authorization: Bearer <token>";
+    }
+    if (strcmp(method, "POST") == 0 && !admin_post_is_json(conn)) {
+        *status = 415, *code = "unsupported_media_type";
+        return "an admin POST needs Content-Type: application/json (also without a body)";
     }
     return NULL;
 }
@@ -439,7 +457,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*req_cls == NULL) { /* first call: headers only */
         unsigned status;
         const char *code;
-        const char *why = admin_refusal(self, conn, &status, &code);
+        const char *why = admin_refusal(self, conn, method, &status, &code);
         if (why)
             return respond_error(conn, status, code, why);
         *req_cls = calloc(1, sizeof(admin_req_t));

@@ -16,6 +16,12 @@
 
     When a token is configured (LEDGER_ADMIN_TOKEN), every request needs
     "Authorization: Bearer <token>", else 401; the table's routes too.
+    Before any body is read, what only a browser sends is refused: an Origin
+    header (403 forbidden_origin), a Host that is a domain name (403
+    bad_host, DNS rebinding), and a POST without "Content-Type:
+    application/json" (415 unsupported_media_type; bodiless POSTs too: a
+    page can make a browser send a text/plain or form POST cross-site
+    without asking first, never a JSON one).
 
     What it owns: the libmicrohttpd daemon, copies of the token and the
     route path, and each request's body while it is read. The node, the
@@ -29,7 +35,7 @@
     ADMIN_TOKEN_MAX bytes, a host that is not an IPv4 address),
     LEDGER_E_IO (the port cannot be bound) or LEDGER_E_NOMEM, each logged.
     Requests get JSON errors {"error":{"code","message"}}: 400 bad page or
-    id, 401, 404, 405, 413, 503 store unavailable; a table route answers
+    id, 401, 403, 404, 405, 413, 415, 503 store unavailable; a table route answers
     what its handler returns (a NULL body: no body, e.g. 204).
 
     Threads: requests run on libmicrohttpd's thread; they read the store in

@@ -147,7 +147,9 @@ export class Mesh {
         body: JSON.stringify({ id, kind, scopes }), signal: AbortSignal.timeout(2000),
       });
       if (made.status !== 200 && made.status !== 201) return false;
-      const key = await fetch(`${admin}/principals/${id}/keys`, { method: 'POST', signal: AbortSignal.timeout(2000) });
+      const key = await fetch(`${admin}/principals/${id}/keys`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(2000),
+      });
       if (key.status !== 201) return false;
       keys[id] = (await key.json()).key;
     }

@@ -351,6 +351,7 @@ class Mesh:
             hdrs["Authorization"] = f"Bearer {key}"
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if body is not None or method == "POST":  # admin POSTs must say JSON, bodiless ones too
             hdrs.setdefault("Content-Type", "application/json")
         req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
         try:

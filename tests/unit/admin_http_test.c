@@ -152,9 +152,14 @@ static int call(fx_t *fx, const char *method, const char *path, const char *head
     char head[512];
     /* An operator's tool names the machine by address unless the test sends its own Host. */
     const char *host = headers && strstr(headers, "Host:") ? "" : "Host: 127.0.0.1\r\n";
+    /* ... and says its POSTs are JSON, unless the test sends its own type (or an
+       "X-Content-Type" header: then none). */
+    const char *type = strcmp(method, "POST") == 0 && !(headers && strstr(headers, "Content-Type"))
+                           ? "Content-Type: application/json\r\n"
+                           : "";
     int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\n%sConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
-                     method, path, host, headers ? headers : "", body_len);
+                     "%s %s HTTP/1.1\r\n%s%sConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
+                     method, path, host, type, headers ? headers : "", body_len);
     assert_int_equal(write(fd, head, (size_t)n), n);
     size_t sent = 0;
     while (sent < body_len) {
@@ -252,11 +257,41 @@ static void test_browser_requests_and_foreign_host_names_are_refused(void **stat
     assert_int_equal(fx->calls, 2);
 }
 
+/*  A POST that is not JSON (none, text/plain, a form: what a page can make a browser send
+    cross-site without asking) is 415 before any handler runs, bodiless ones too. */
+static void test_a_post_that_is_not_json_is_refused(void **state)
+{
+    fx_t *fx = *state;
+    char raw[4096];
+    static const char *const refused[] = {
+        "X-Content-Type: none\r\n",
+        "Content-Type: text/plain\r\n",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        "Content-Type: application/jsonp\r\n",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(call(fx, "POST", "/things", refused[i], "{}", 2, raw, sizeof raw), 415);
+        assert_non_null(strstr(raw, "unsupported_media_type"));
+        assert_int_equal(
+            call(fx, "POST", "/dead-letters/1/replay", refused[i], "", 0, raw, sizeof raw), 415);
+    }
+    assert_int_equal(fx->calls, 0);
+    assert_int_equal(call(fx, "POST", "/things",
+                          "Content-Type: application/json; charset=utf-8\r\n", "{}", 2, raw,
+                          sizeof raw),
+                     201);
+    assert_int_equal(
+        call(fx, "POST", "/things", "Content-Type: Application/JSON\r\n", "{}", 2, raw, sizeof raw),
+        201);
+    assert_int_equal(fx->calls, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_browser_requests_and_foreign_host_names_are_refused,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_post_that_is_not_json_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_table_route_gets_its_params_and_body, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_another_method_is_405_and_another_path_404, setup,
