@@ -8,7 +8,9 @@
 
     The directory must look like what this table can vouch for, since zauth
     accepts every key it can load there: every regular non-hidden file must
-    be a public cert (no secret key) with name and role metadata; a role is
+    be a public cert (no secret key) with name and role metadata and no other
+    (zauth copies a cert's metadata into its ZAP reply through a fixed 512-byte
+    buffer without a bound: czmq 4.2.1, zauth.c); a role is
     gateway, accounts, fraud or harness; a gateway/accounts/fraud key is
     named as its role; no name and no key appears twice; no subdirectory
     (zauth recurses into them); the directory is not writable by group or

@@ -22,6 +22,9 @@
     curve_allow.h refuses such a directory. Temporary files here are hidden
     (".name"), which the cert store skips.
 
+    Every cert read back must hold metadata name and role only, each a name
+    of at most CURVE_KEYS_NAME_MAX bytes (see curve_allow.h for why).
+
     Owns: nothing between calls; a loaded cert (curve_keys_load_own) is the
     caller's, to zcert_destroy.
     Errors: LEDGER_E_INVALID (bad name, bad mode, mismatch, malformed file),

@@ -149,6 +149,28 @@ static bool copy_value(zconfig_t *root, const char *key, char *out, size_t out_s
     return true;
 }
 
+/* True if the metadata section holds only name and role, once each, each a short value.
+   Why: zauth copies a cert's metadata into its ZAP reply through a fixed 512-byte buffer
+   with no bound check (czmq 4.2.1 zauth.c), so a big or extra property in an allow dir
+   would overflow the node's heap. */
+static bool metadata_small(zconfig_t *root)
+{
+    zconfig_t *meta = zconfig_locate(root, "metadata");
+    bool seen_name = false, seen_role = false;
+    for (zconfig_t *item = meta != NULL ? zconfig_child(meta) : NULL; item != NULL;
+         item = zconfig_next(item)) {
+        const char *key = zconfig_name(item), *value = zconfig_value(item);
+        bool *seen = strcmp(key, "name") == 0   ? &seen_name
+                     : strcmp(key, "role") == 0 ? &seen_role
+                                                : NULL;
+        if (seen == NULL || *seen || zconfig_child(item) != NULL || value == NULL ||
+            strlen(value) > CURVE_KEYS_NAME_MAX)
+            return false;
+        *seen = true;
+    }
+    return true;
+}
+
 /* Parses cert text; the public key must be valid Z85, a secret key too if present. */
 static ledger_err_t parse_cert(const char *path, char *text, cert_text_t *cert, char *why,
                                size_t why_size)
@@ -161,7 +183,13 @@ static ledger_err_t parse_cert(const char *path, char *text, cert_text_t *cert, 
                 copy_value(root, "curve/secret-key", cert->secret_z85, sizeof cert->secret_z85) &&
                 copy_value(root, "metadata/name", cert->name, sizeof cert->name) &&
                 copy_value(root, "metadata/role", cert->role, sizeof cert->role);
+    bool small = metadata_small(root);
     zconfig_destroy(&root);
+    if (!small)
+        return fail(LEDGER_E_INVALID, why, why_size,
+                    "%s: metadata other than one short name and role (zauth's buffer for it "
+                    "is small)",
+                    path);
     cert->has_secret = cert->secret_z85[0] != '\0';
     if (!fits || !z85_key_valid(cert->public_z85) ||
         (cert->has_secret && !z85_key_valid(cert->secret_z85)))

@@ -151,6 +151,16 @@ static void test_allow_dirs_zauth_would_read_differently_are_refused(void **stat
     curve_allow_t *table = table_of(&fx, "gateway");
     assert_int_equal(curve_allow_count(table), 2);
     curve_allow_destroy(&table);
+    curve_fx_path(&fx, path, CURVE_KEYS_ALLOW_DIR, "gateway/big", CURVE_KEYS_PUBLIC_SUFFIX);
+    f = fopen(path, "w"); /* metadata zauth would copy into its 512-byte ZAP reply buffer */
+    assert_non_null(f);
+    fprintf(f,
+            "metadata\n    name = \"big\"\n    role = \"harness\"\n    note = \"%0600d\"\n"
+            "curve\n    public-key = \"%s\"\n",
+            0, other_public);
+    fclose(f);
+    assert_refused(&fx, "gateway", "metadata other than");
+    assert_int_equal(unlink(path), 0);
     assert_refused(&fx, "nosuchnode", "is missing");
     curve_fx_remove(&fx);
 }
