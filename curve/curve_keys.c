@@ -217,6 +217,7 @@ static ledger_err_t write_mesh(const char *tmp, const curve_keys_plan_t *plan, c
 static ledger_err_t parent_of(const char *dir, char *parent, size_t parent_size)
 {
     const char *slash = strrchr(dir, '/');
+    assert(slash == NULL || slash[1] != '\0'); /* trailing slashes were stripped */
     if (slash == NULL)
         return snprintf(parent, parent_size, ".") > 0 ? LEDGER_OK : LEDGER_E_IO;
     size_t len = slash == dir ? 1 : (size_t)(slash - dir);
@@ -249,14 +250,22 @@ static ledger_err_t publish(const char *tmp, const char *dir, const char *parent
                 strerror(rename_errno));
 }
 
-ledger_err_t curve_keys_create_mesh(const char *dir, const curve_keys_plan_t *plan,
+ledger_err_t curve_keys_create_mesh(const char *dir_arg, const curve_keys_plan_t *plan,
                                     bool must_be_new, curve_keys_outcome_t *outcome, char *why,
                                     size_t why_size)
 {
-    assert(dir != NULL && plan != NULL && outcome != NULL);
+    assert(dir_arg != NULL && plan != NULL && outcome != NULL);
     ledger_err_t err = check_plan(plan, why, why_size);
     if (err != LEDGER_OK)
         return err;
+    char dir[CURVE_KEYS_PATH_MAX];
+    size_t len = strlen(dir_arg);
+    while (len > 1 && dir_arg[len - 1] == '/')
+        len--; /* "keys/" is "keys": rename(2) needs the name itself */
+    if (len == 0 || len >= sizeof dir || (len == 1 && dir_arg[0] == '/'))
+        return fail(LEDGER_E_INVALID, why, why_size, "not a keys dir path: \"%s\"", dir_arg);
+    memcpy(dir, dir_arg, len);
+    dir[len] = '\0';
     struct stat st;
     if (lstat(dir, &st) == 0) {
         *outcome = CURVE_KEYS_FOUND;

@@ -120,7 +120,9 @@ static ledger_err_t read_fd(int fd, const char *path, const struct stat *st, cha
 {
     if (!S_ISREG(st->st_mode))
         return fail(LEDGER_E_INVALID, why, why_size, "%s is not a regular file", path);
-    if (st->st_size <= 0 || (size_t)st->st_size >= text_size)
+    if (st->st_size == 0)
+        return fail(LEDGER_E_INVALID, why, why_size, "%s is empty", path);
+    if (st->st_size < 0 || (size_t)st->st_size >= text_size)
         return fail(LEDGER_E_TOO_LARGE, why, why_size, "%s: %lld bytes, a cert is 1..%zu bytes",
                     path, (long long)st->st_size, text_size - 1);
     size_t got = 0;

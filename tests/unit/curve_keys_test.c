@@ -249,6 +249,32 @@ static void test_existing_dir_is_never_overwritten(void **state)
     curve_fx_remove(&fx);
 }
 
+/* "dir/" names dir: created there (not inside it), then found there. */
+static void test_trailing_slash_names_the_same_dir(void **state)
+{
+    (void)state;
+    char base[TEST_DIR_BYTES], dir[TEST_DIR_BYTES + 16], key[TEST_DIR_BYTES + 32];
+    char why[CURVE_FX_WHY_BYTES] = "";
+    curve_keys_outcome_t outcome;
+    test_dir_make(base, "curve_slash");
+    snprintf(dir, sizeof dir, "%s/keys//", base);
+    assert_int_equal(
+        curve_keys_create_mesh(dir, &CURVE_KEYS_MESH_PLAN, true, &outcome, why, sizeof why),
+        LEDGER_OK);
+    assert_int_equal(outcome, CURVE_KEYS_CREATED);
+    snprintf(key, sizeof key, "%s/keys/fraud.key", base);
+    assert_int_equal(access(key, F_OK), 0);
+    assert_int_equal(
+        curve_keys_create_mesh(dir, &CURVE_KEYS_MESH_PLAN, false, &outcome, why, sizeof why),
+        LEDGER_OK);
+    assert_int_equal(outcome, CURVE_KEYS_FOUND);
+    assert_int_equal(
+        curve_keys_create_mesh("/", &CURVE_KEYS_MESH_PLAN, false, &outcome, why, sizeof why),
+        LEDGER_E_INVALID);
+    assert_false(dir_has_prefix(base, CURVE_KEYS_TEMP_PREFIX));
+    test_remove_dir(base);
+}
+
 /* allow copies the public cert in (no temp file left), deny removes it, once. */
 static void test_allow_then_deny_edits_one_allow_list(void **state)
 {
@@ -289,4 +315,5 @@ TEST_MAIN(cmocka_unit_test(test_three_racing_processes_share_one_set_of_keys),
           cmocka_unit_test(test_key_not_matching_its_public_copy_is_refused),
           cmocka_unit_test(test_secret_not_belonging_to_its_public_key_is_refused),
           cmocka_unit_test(test_existing_dir_is_never_overwritten),
+          cmocka_unit_test(test_trailing_slash_names_the_same_dir),
           cmocka_unit_test(test_allow_then_deny_edits_one_allow_list))
