@@ -44,8 +44,8 @@
 #define RELAY_LOG_RESEND_FIRST 3
 #define RELAY_LOG_RESEND_EVERY 20
 #define RELAY_WHY_BYTES 128 /* reason text of an answer that does not decode */
-#define RELAY_IGNORED_LOG_EVERY_MS                                                                 \
-    1000u /* an ignored answer is logged at most this often per reason */
+/* An ignored answer is logged at most this often per reason (the counters count them all). */
+#define RELAY_IGNORED_LOG_EVERY_MS 1000u
 
 typedef struct {
     uint64_t seq;

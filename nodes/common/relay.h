@@ -37,10 +37,11 @@
     Retry state lives in memory only: persisting it would cost a write per
     send, and losing it on a crash only means an early resend.
 
-    What it owns: one DEALER per peer and the in-flight table (seq, peer,
-    attempts, deadlines). The store is the caller's; the relay only reads
-    it (in its own read transactions): the caller deletes or dead-letters
-    answered entries in its write transaction, then calls relay_settled.
+    What it owns: one DEALER per peer, the in-flight table (seq, peer,
+    attempts, deadlines) and its counters (relay_get_stats). The store is
+    the caller's; the relay only reads it (in its own read transactions):
+    the caller deletes or dead-letters answered entries in its write
+    transaction, then calls relay_settled.
 
     How to call it: relay_new; each turn of the loop relay_read_answers (per
     peer) and relay_take_local_nacks, the caller commits, relay_settled,
