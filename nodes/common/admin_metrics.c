@@ -84,7 +84,8 @@ static void write_messages_by_type(FILE *out, const node_stats_t *s)
                     s->out_by_type[t]);
 }
 
-/* Acks and nacks sent and received, and the relay's sends, resends and entries in flight. */
+/*  Acks and nacks sent and received, the relay's sends, resends and entries
+    in flight, and the answers it ignored. */
 static void write_delivery(FILE *out, const node_stats_t *s)
 {
     admin_metrics_scalar(out, "ledger_acks_sent_total", "counter",
@@ -102,6 +103,12 @@ static void write_delivery(FILE *out, const node_stats_t *s)
                          "Outbox entries resent after no answer in time.", s->relay.redelivered);
     admin_metrics_scalar(out, "ledger_relay_inflight", "gauge",
                          "Outbox entries sent and not yet answered.", s->relay.inflight);
+    family(out, "ledger_answers_ignored_total", "counter",
+           "Tags of peers' acks and nacks that settled nothing (relay.h): unknown_tag (not in "
+           "flight, e.g. a late duplicate), other_peer (in flight to another peer).");
+    for (size_t r = 0; r < RELAY_IGNORED__COUNT; r++)
+        fprintf(out, "ledger_answers_ignored_total{reason=\"%s\"} %" PRIu64 "\n",
+                relay_ignored_name((relay_ignored_t)r), s->relay.answers_ignored[r]);
 }
 
 /* Dead letters (moved so far, there now) and the outbox (depth, oldest entry's age). */

@@ -12,6 +12,8 @@
       ledger_acks_sent_total, ledger_nacks_sent_total
       ledger_acks_received_total, ledger_nacks_received_total  (from peers)
       ledger_relay_sent_total, ledger_redeliveries_total, ledger_relay_inflight
+      ledger_answers_ignored_total{reason}          answer tags that settled nothing:
+          unknown_tag | other_peer (relay.h)
       ledger_dead_lettered_total, ledger_dead_letters           (now in dead_letters)
       ledger_outbox_depth, ledger_outbox_oldest_age_seconds
       ledger_batches_total, ledger_batch_failures_total, ledger_queries_total

@@ -493,6 +493,13 @@ static ledger_err_t prune_seen(store_txn_t *txn, void *arg)
                             NODE_SEEN_PRUNE_MAX, pruned);
 }
 
+static void refresh_relay_stats(node_t *self)
+{
+    pthread_mutex_lock(&self->stats_lock);
+    relay_get_stats(self->relay, &self->stats.relay);
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
 /* One turn: drain, apply, commit, answer, publish. Returns false after a failed batch. */
 static bool process_ready(node_t *self)
 {
@@ -508,8 +515,10 @@ static bool process_ready(node_t *self)
     self->answer_count += relay_take_local_nacks(self->relay, self->answers + self->answer_count,
                                                  NODE_ANSWERS_MAX - self->answer_count);
     self->local_count = self->app.local_take ? self->app.local_take(self->app.app) : 0;
-    if (self->in.count == 0 && self->answer_count == 0 && self->local_count == 0)
+    if (self->in.count == 0 && self->answer_count == 0 && self->local_count == 0) {
+        refresh_relay_stats(self); /* answers all ignored make no batch, but are counted */
         return true;
+    }
 
     uint64_t start_us = clock_mono_us();
     ledger_err_t err;

@@ -44,6 +44,8 @@
 #define RELAY_LOG_RESEND_FIRST 3
 #define RELAY_LOG_RESEND_EVERY 20
 #define RELAY_WHY_BYTES 128 /* reason text of an answer that does not decode */
+/* An ignored answer is logged at most this often per reason (the counters count them all). */
+#define RELAY_IGNORED_LOG_EVERY_MS 1000u
 
 typedef struct {
     uint64_t seq;
@@ -75,8 +77,16 @@ struct relay_t {
     store_outbox_entry_t load[RELAY_LOAD_BATCH];
     relay_answer_t local_nacks[RELAY_LOCAL_NACKS_MAX]; /* entries for peers not configured */
     size_t local_nack_count;
-    uint64_t answer_tags[PROTO_ACK_TAGS_MAX]; /* the tags of the answer being read */
+    uint64_t answer_tags[PROTO_ACK_TAGS_MAX];           /* the tags of the answer being read */
+    uint64_t ignored_log_next_ms[RELAY_IGNORED__COUNT]; /* next time a line may be logged */
+    uint64_t ignored_unlogged[RELAY_IGNORED__COUNT];    /* ignored since the last line */
 };
+
+const char *relay_ignored_name(relay_ignored_t reason)
+{
+    static const char *const names[RELAY_IGNORED__COUNT] = {"unknown_tag", "other_peer"};
+    return (unsigned)reason < RELAY_IGNORED__COUNT ? names[reason] : "?";
+}
 
 ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_count,
                        uint32_t retry_min_ms, uint32_t retry_max_ms, relay_t **relay_out)
@@ -251,9 +261,67 @@ static bool read_message(void *sock, zmq_msg_t frames[2], size_t *got_out)
     return true;
 }
 
+/*  Whether an answer from peer `index` may settle `tag`: RELAY_IGNORED__COUNT
+    if so, else why not. Only an entry sent to that peer and not yet settled
+    counts, so nobody settles what was not sent to them (relay.h). */
+static relay_ignored_t judge_tag(relay_t *self, size_t index, uint64_t tag)
+{
+    const inflight_t *e = inflight_find(self, tag);
+    if (!e || e->done)
+        return RELAY_IGNORED_UNKNOWN_TAG;
+    if (e->peer != index)
+        return RELAY_IGNORED_OTHER_PEER;
+    if (!e->sent)
+        return RELAY_IGNORED_UNKNOWN_TAG;
+    return RELAY_IGNORED__COUNT;
+}
+
+/* Counts an ignored tag and logs it, at most once a second per reason. */
+static void ignore_tag(relay_t *self, size_t index, uint64_t tag, relay_ignored_t reason,
+                       uint64_t now_ms)
+{
+    self->stats.answers_ignored[reason]++;
+    if (now_ms < self->ignored_log_next_ms[reason]) {
+        self->ignored_unlogged[reason]++;
+        return;
+    }
+    self->ignored_log_next_ms[reason] = now_ms + RELAY_IGNORED_LOG_EVERY_MS;
+    /* unknown_tag is mostly a late ack of a resent copy: benign; other_peer never is. */
+    node_log_write(reason == RELAY_IGNORED_OTHER_PEER ? NODE_LOG_WARN : NODE_LOG_INFO,
+                   "event=answer_ignored peer=%s tag=%llu reason=%s unlogged=%llu",
+                   self->peer_names[index], (unsigned long long)tag, relay_ignored_name(reason),
+                   (unsigned long long)self->ignored_unlogged[reason]);
+    self->ignored_unlogged[reason] = 0;
+}
+
+/*  One relay_answer_t per tag of a well-formed answer `reply` of peer
+    `index` that may settle its entry; the other tags are ignored. */
+static size_t keep_answer_tags(relay_t *self, size_t index, const proto_msg_t *reply, size_t tags,
+                               relay_answer_t *answers, uint64_t now_ms)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < tags; t++) {
+        relay_ignored_t why = judge_tag(self, index, self->answer_tags[t]);
+        if (why != RELAY_IGNORED__COUNT) {
+            ignore_tag(self, index, self->answer_tags[t], why, now_ms);
+            continue;
+        }
+        relay_answer_t *a = &answers[n++];
+        a->tag = self->answer_tags[t];
+        a->ack = reply->type == PROTO_ACK;
+        a->code[0] = a->reason[0] = '\0'; /* an ack has none: no copy per tag */
+        if (!a->ack) {
+            snprintf(a->code, sizeof a->code, "%s", reply->body.reply.code);
+            snprintf(a->reason, sizeof a->reason, "%s", reply->body.reply.reason);
+        }
+    }
+    return n;
+}
+
 /*  Turns one answer of peer `index` ([tags][ack or nack]) into one
-    relay_answer_t per tag in `answers` (room for PROTO_ACK_TAGS_MAX).
-    Returns how many; 0 for a malformed answer (logged). */
+    relay_answer_t per tag it may settle in `answers` (room for
+    PROTO_ACK_TAGS_MAX). Returns how many; 0 for a malformed answer
+    (logged) or one whose tags were all ignored (counted). */
 static size_t decode_answer(relay_t *self, size_t index, zmq_msg_t frames[2], size_t got,
                             relay_answer_t *answers, uint64_t now_ms)
 {
@@ -278,17 +346,9 @@ static size_t decode_answer(relay_t *self, size_t index, zmq_msg_t frames[2], si
                        self->peer_names[index], (unsigned long long)self->answer_tags[0], tags,
                        ledger_err_name(err), why);
     } else {
+        /* The peer spoke on its own link: alive, even if it answered nothing in flight. */
         self->last_answer_ms[index] = now_ms;
-        for (size_t t = 0; t < tags; t++) {
-            relay_answer_t *a = &answers[n++];
-            a->tag = self->answer_tags[t];
-            a->ack = reply.type == PROTO_ACK;
-            a->code[0] = a->reason[0] = '\0'; /* an ack has none: no copy per tag */
-            if (!a->ack) {
-                snprintf(a->code, sizeof a->code, "%s", reply.body.reply.code);
-                snprintf(a->reason, sizeof a->reason, "%s", reply.body.reply.reason);
-            }
-        }
+        n = keep_answer_tags(self, index, &reply, tags, answers, now_ms);
     }
     proto_msg_release(&reply);
     return n;

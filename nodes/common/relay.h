@@ -14,13 +14,34 @@
     After a restart every outbox entry is sent again; the receivers' seen
     ids make that harmless.
 
+    Which answers count: an ack or nack settles an entry only if that entry
+    is in flight to the very peer on whose socket the answer came: loaded,
+    sent at least once, not yet settled, and inflight_t.peer is that socket.
+    A grouped ack is judged tag by tag. Anything else is dropped before the
+    caller sees it, counted in relay_stats_t.answers_ignored by reason and
+    logged (`event=answer_ignored peer= tag= reason=`, at most once a second
+    per reason):
+      unknown_tag  not in flight, already settled, or never sent (also the
+                   benign late ack of a copy resent meanwhile);
+      other_peer   in flight to another peer: a peer may only settle what
+                   was sent to it, so one peer (or a process on its link)
+                   cannot delete or dead-letter another peer's entries.
+    Nothing legitimate is lost: an entry the relay has not (re)loaded yet,
+    e.g. just after a restart, is sent when it is loaded and the peer acks
+    that copy as a duplicate. Still to come: binding the answer's `of` to
+    the message id that was sent under the tag (that needs the message seq
+    in the in-flight entry); today a tag plus its peer is the binding.
+    Local nacks (relay_take_local_nacks) are the relay's own and settle
+    without this check.
+
     Retry state lives in memory only: persisting it would cost a write per
     send, and losing it on a crash only means an early resend.
 
-    What it owns: one DEALER per peer and the in-flight table (seq, peer,
-    attempts, deadlines). The store is the caller's; the relay only reads
-    it (in its own read transactions): the caller deletes or dead-letters
-    answered entries in its write transaction, then calls relay_settled.
+    What it owns: one DEALER per peer, the in-flight table (seq, peer,
+    attempts, deadlines) and its counters (relay_get_stats). The store is
+    the caller's; the relay only reads it (in its own read transactions):
+    the caller deletes or dead-letters answered entries in its write
+    transaction, then calls relay_settled.
 
     How to call it: relay_new; each turn of the loop relay_read_answers (per
     peer) and relay_take_local_nacks, the caller commits, relay_settled,
@@ -60,12 +81,23 @@ typedef struct {
     const char *endpoint; /* its inbox, e.g. tcp://127.0.0.1:7201 */
 } relay_peer_t;
 
+/* Why an answer's tag was ignored (see the top of this file). */
+typedef enum {
+    RELAY_IGNORED_UNKNOWN_TAG = 0,
+    RELAY_IGNORED_OTHER_PEER,
+    RELAY_IGNORED__COUNT
+} relay_ignored_t;
+
+/* "unknown_tag", "other_peer" (the metric's label); "?" out of range. */
+const char *relay_ignored_name(relay_ignored_t reason);
+
 typedef struct {
     uint64_t sent;        /* first sends */
     uint64_t redelivered; /* resends after a timeout */
     uint64_t acked;
     uint64_t nacked;
     uint64_t inflight;
+    uint64_t answers_ignored[RELAY_IGNORED__COUNT]; /* tags, not messages */
 } relay_stats_t;
 
 /* Creates the DEALERs (not yet connected to anything that must be up). */
@@ -89,10 +121,12 @@ typedef struct {
     blocking, one per tag: an ack message may answer up to
     PROTO_ACK_TAGS_MAX tags, so a message is read only while that many
     still fit (max below it reads nothing). Malformed answers are logged and
-    skipped. Answers for tags not in flight are still returned (the
-    caller's outbox delete is a no-op). `now_ms` (CLOCK_MONOTONIC, as for
-    relay_pump): the peer answered then (relay.c: an entry is resent only
-    once its peer is silent, or has answered something sent after it). */
+    skipped. Only tags in flight to this peer are returned; the others are
+    ignored and counted (top of this file), so every answer returned may
+    settle its entry. `now_ms` (CLOCK_MONOTONIC, as for relay_pump): the
+    peer answered then, even if every tag was ignored (relay.c: an entry is
+    resent only once its peer is silent, or has answered something sent
+    after it). */
 size_t relay_read_answers(relay_t *relay, size_t index, relay_answer_t *answers, size_t max,
                           uint64_t now_ms);
 

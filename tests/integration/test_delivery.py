@@ -228,3 +228,65 @@ class AdmissionTest(MeshTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def receive_reserved(router, corr, timeout_ms=10000):
+    """The next funds.reserved for `corr` at a fake peer's inbox: (identity, tag, envelope)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        if not router.poll(100):
+            continue
+        identity, tag, frame = router.recv_multipart()
+        env = msgpack.unpackb(frame)
+        if env["type"] == "funds.reserved" and env["corr"] == corr:
+            return identity, tag, env
+    raise AssertionError(f"no funds.reserved for {corr}")
+
+
+class AnswerBindingTest(MeshTest):
+    """An ack settles an outbox entry only when it comes from the peer the entry
+    was sent to (nodes/common/relay.h). Fraud and the gateway are replaced by
+    fake inboxes on their endpoints, so the test decides who answers what."""
+
+    def ack(self, router, identity, tag, of):
+        reply = envelope("forger-r/1", "ack", "", {"of": of})
+        router.send_multipart([identity, tag, msgpack.packb(reply)])
+
+    def outbox_seqs(self):
+        return {e["seq"] for e in self.mesh.admin("accounts", "GET", "/outbox?limit=500")[1]["entries"]}
+
+    def test_an_ack_from_another_peer_deletes_nothing(self):
+        self.mesh.wait_outboxes_empty()
+        fakes = {}
+        ctx = zmq.Context.instance()
+        for node in ("fraud", "gateway"):
+            self.mesh.stop(node)
+            fakes[node] = ctx.socket(zmq.ROUTER)
+            fakes[node].setsockopt(zmq.LINGER, 0)
+            fakes[node].bind(self.mesh.endpoint(node))
+        try:
+            client = Client(self.mesh.endpoint("accounts"))
+            body = {"transfer": "tr_forged_ack", "from": "alice", "to": "bob", "amount_minor": 300,
+                    "currency": "GBP", "reference": "forged ack", "principal": "alice",
+                    "kind": "transfer"}
+            frame = msgpack.packb(envelope("harness/1", "transfer.requested", "tr_forged_ack", body))
+            self.assertEqual(client.send(frame)["type"], "ack")
+            client.close()
+            to_fraud = receive_reserved(fakes["fraud"], "tr_forged_ack")
+            to_gateway = receive_reserved(fakes["gateway"], "tr_forged_ack")
+            fraud_seq = struct.unpack(">Q", to_fraud[1])[0]
+            self.assertIn(fraud_seq, self.outbox_seqs())
+
+            # The gateway's link acks the entry in flight to fraud: ignored, counted, kept.
+            self.ack(fakes["gateway"], to_gateway[0], to_fraud[1], to_fraud[2]["id"])
+            wait_until(lambda: sample(self.mesh.metrics("accounts"), "ledger_answers_ignored_total",
+                                      reason="other_peer") == 1, what="the foreign ack to be counted")
+            self.assertIn(fraud_seq, self.outbox_seqs())
+            self.assertIn("event=answer_ignored peer=gateway", self.mesh.log("accounts"))
+
+            # Fraud's own ack settles it.
+            self.ack(fakes["fraud"], to_fraud[0], to_fraud[1], to_fraud[2]["id"])
+            wait_until(lambda: fraud_seq not in self.outbox_seqs(), what="fraud's ack to settle it")
+        finally:
+            for sock in fakes.values():
+                sock.close()

@@ -103,6 +103,9 @@ static void test_a_fresh_node_reports_zero_counters_and_an_empty_outbox(void **s
     assert_non_null(strstr(text, "# TYPE ledger_outbox_depth gauge\nledger_outbox_depth 0\n"));
     assert_non_null(strstr(text, "ledger_outbox_oldest_age_seconds 0.000\n"));
     assert_non_null(strstr(text, "ledger_dead_letters 0\n"));
+    assert_non_null(strstr(text, "# TYPE ledger_answers_ignored_total counter\n"
+                                 "ledger_answers_ignored_total{reason=\"unknown_tag\"} 0\n"
+                                 "ledger_answers_ignored_total{reason=\"other_peer\"} 0\n"));
     /* Nothing was received or emitted: the families are there, without samples. */
     assert_non_null(strstr(text, "# TYPE ledger_messages_received_total counter\n"
                                  "# HELP ledger_messages_emitted_total"));

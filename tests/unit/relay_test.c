@@ -4,7 +4,11 @@
     relay, so every case is exact: a peer that keeps answering is not sent
     duplicates of what is still in its queue; an entry the peer skipped (it
     answered one sent later) is resent at once; a silent peer gets its
-    entries again after the silence. */
+    entries again after the silence.
+    Which answers count (a second peer, "other", with its own ROUTER): an
+    answer settles only an entry in flight to the peer on whose link it came;
+    a foreign, unknown or late tag is ignored and counted, and the store
+    shows the entry still there until the right peer answers it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,34 +29,42 @@
 
 #define RECV_TIMEOUT_MS 5000
 #define CONNECT_TRIES 500
+#define ENDPOINT_BYTES 64
 
 typedef struct {
     char dir[TEST_DIR_BYTES];
     store_t *store;
     relay_t *relay;
-    zsock_t *peer; /* the peer's inbox */
+    zsock_t *peer;                /* the peer's inbox */
+    zsock_t *other;               /* the second peer's inbox (two-peer fixture only) */
+    zframe_t *peer_id, *other_id; /* the relay's DEALERs as each ROUTER knows them */
     uint64_t now_ms;
 } fixture_t;
 
-static uint64_t put_entry(fixture_t *fx)
+static uint64_t put_entry_to(fixture_t *fx, const char *peer)
 {
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
     uint64_t seq = 0;
-    assert_int_equal(store_outbox_put(txn, "peer", "envelope", 8, fx->now_ms, &seq), LEDGER_OK);
+    assert_int_equal(store_outbox_put(txn, peer, "envelope", 8, fx->now_ms, &seq), LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
     return seq;
 }
 
-/* The tag of the next message at the peer, waiting for it with a deadline; 0 if none came. */
-static uint64_t peer_receive(fixture_t *fx, zframe_t **identity_out)
+static uint64_t put_entry(fixture_t *fx)
 {
-    zpoller_t *poller = zpoller_new(fx->peer, NULL);
+    return put_entry_to(fx, "peer");
+}
+
+/* The tag of the next message at `router`, waiting for it with a deadline; 0 if none came. */
+static uint64_t router_receive(zsock_t *router, zframe_t **identity_out)
+{
+    zpoller_t *poller = zpoller_new(router, NULL);
     void *ready = zpoller_wait(poller, RECV_TIMEOUT_MS);
     zpoller_destroy(&poller);
     if (!ready)
         return 0;
-    zmsg_t *msg = zmsg_recv(fx->peer);
+    zmsg_t *msg = zmsg_recv(router);
     assert_non_null(msg);
     assert_int_equal(zmsg_size(msg), 3);
     zframe_t *identity = zmsg_pop(msg);
@@ -69,36 +81,62 @@ static uint64_t peer_receive(fixture_t *fx, zframe_t **identity_out)
     return tag;
 }
 
+static uint64_t peer_receive(fixture_t *fx, zframe_t **identity_out)
+{
+    return router_receive(fx->peer, identity_out);
+}
+
+/*  `router` answers `tags` (one ack for all, or a nack for one) to the DEALER
+    `identity` (not consumed), as a peer's inbox does. */
+static void router_answers(zsock_t *router, zframe_t *identity, const uint64_t *tags, size_t count,
+                           bool ack, uint64_t now_ms)
+{
+    proto_msg_t reply;
+    memset(&reply, 0, sizeof reply);
+    reply.v = PROTO_VERSION;
+    snprintf(reply.origin, sizeof reply.origin, "peer-r");
+    reply.seq = tags[0];
+    reply.type = ack ? PROTO_ACK : PROTO_NACK;
+    reply.ts_ms = now_ms;
+    snprintf(reply.body.reply.of, sizeof reply.body.reply.of, "relay_test/%llu",
+             (unsigned long long)tags[0]);
+    if (!ack) {
+        snprintf(reply.body.reply.code, sizeof reply.body.reply.code, "invalid");
+        snprintf(reply.body.reply.reason, sizeof reply.body.reply.reason, "refused");
+    }
+    void *data = NULL;
+    size_t size = 0;
+    assert_int_equal(proto_encode(&reply, &data, &size, NULL, 0), LEDGER_OK);
+    uint8_t tag_bytes[4 * PROTO_TAG_SIZE];
+    assert_true(count >= 1 && count <= 4);
+    for (size_t i = 0; i < count; i++)
+        proto_tag_pack(tags[i], tag_bytes + i * PROTO_TAG_SIZE);
+    zmsg_t *msg = zmsg_new();
+    zframe_t *to = zframe_dup(identity);
+    zmsg_append(msg, &to);
+    zmsg_addmem(msg, tag_bytes, count * PROTO_TAG_SIZE);
+    zmsg_addmem(msg, data, size);
+    free(data);
+    assert_int_equal(zmsg_send(&msg, router), 0);
+}
+
+/* Waits (with a deadline) for an answer on peer socket `index`, then reads what is there. */
+static size_t relay_reads(fixture_t *fx, size_t index, relay_answer_t answers[PROTO_ACK_TAGS_MAX])
+{
+    zpoller_t *poller = zpoller_new(NULL);
+    zpoller_add(poller, relay_socket(fx->relay, index));
+    assert_non_null(zpoller_wait(poller, RECV_TIMEOUT_MS));
+    zpoller_destroy(&poller);
+    return relay_read_answers(fx->relay, index, answers, PROTO_ACK_TAGS_MAX, fx->now_ms);
+}
+
 /* The peer acks `tag`; the relay reads the ack at fx->now_ms and settles it. */
 static void peer_acks(fixture_t *fx, zframe_t *identity, uint64_t tag)
 {
-    proto_msg_t ack;
-    memset(&ack, 0, sizeof ack);
-    ack.v = PROTO_VERSION;
-    snprintf(ack.origin, sizeof ack.origin, "peer-r");
-    ack.seq = tag;
-    ack.type = PROTO_ACK;
-    ack.ts_ms = fx->now_ms;
-    snprintf(ack.body.reply.of, sizeof ack.body.reply.of, "relay_test/%llu",
-             (unsigned long long)tag);
-    void *data = NULL;
-    size_t size = 0;
-    assert_int_equal(proto_encode(&ack, &data, &size, NULL, 0), LEDGER_OK);
-    uint8_t tag_bytes[PROTO_TAG_SIZE];
-    proto_tag_pack(tag, tag_bytes);
-    zmsg_t *msg = zmsg_new();
-    zmsg_append(msg, &identity);
-    zmsg_addmem(msg, tag_bytes, sizeof tag_bytes);
-    zmsg_addmem(msg, data, size);
-    free(data);
-    assert_int_equal(zmsg_send(&msg, fx->peer), 0);
-
-    zpoller_t *poller = zpoller_new(NULL);
-    zpoller_add(poller, relay_socket(fx->relay, 0));
-    assert_non_null(zpoller_wait(poller, RECV_TIMEOUT_MS));
-    zpoller_destroy(&poller);
+    router_answers(fx->peer, identity, &tag, 1, true, fx->now_ms);
+    zframe_destroy(&identity);
     relay_answer_t answers[PROTO_ACK_TAGS_MAX];
-    size_t n = relay_read_answers(fx->relay, 0, answers, PROTO_ACK_TAGS_MAX, fx->now_ms);
+    size_t n = relay_reads(fx, 0, answers);
     assert_int_equal(n, 1);
     assert_int_equal(answers[0].tag, tag);
     assert_true(answers[0].ack);
@@ -132,26 +170,27 @@ static void peer_acks_at(fixture_t *fx, uint64_t t, zframe_t *identity, uint64_t
     peer_acks(fx, identity, tag);
 }
 
-static int setup(void **state)
+/* A ROUTER (a peer's inbox) on a loopback port of its own; its address in `endpoint`. */
+static zsock_t *router_new(char endpoint[ENDPOINT_BYTES])
 {
-    fixture_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    test_store_open(fx->dir, "relay_test", &fx->store);
-    fx->peer = zsock_new(ZMQ_ROUTER);
-    zsock_set_linger(fx->peer, 0);
-    int port = zsock_bind(fx->peer, "tcp://127.0.0.1:*");
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    assert_non_null(router);
+    zsock_set_linger(router, 0);
+    int port = zsock_bind(router, "tcp://127.0.0.1:*");
     assert_true(port > 0);
-    char endpoint[64];
-    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
-    relay_peer_t peer = {"peer", endpoint};
-    assert_int_equal(relay_new(fx->store, &peer, 1, 100, 5000, &fx->relay), LEDGER_OK);
-    fx->now_ms = clock_wall_ms();
+    snprintf(endpoint, ENDPOINT_BYTES, "tcp://127.0.0.1:%d", port);
+    return router;
+}
 
-    /* Until the connection is up (the DEALER refuses sends before): one entry,
-       pumped at advancing times until it arrives, then acked, so every test
-       starts with a peer that has answered. */
-    uint64_t warm = put_entry(fx);
-    zpoller_t *poller = zpoller_new(fx->peer, NULL);
+/*  Until the link to peer `index` (`name`, inbox `router`) is up (the DEALER
+    refuses sends before): one entry, pumped at advancing times until it
+    arrives, then acked and settled, so every test starts with peers that
+    have answered. *identity_out: the relay's DEALER as `router` knows it. */
+static void warm_up(fixture_t *fx, zsock_t *router, const char *name, size_t index,
+                    zframe_t **identity_out)
+{
+    uint64_t warm = put_entry_to(fx, name);
+    zpoller_t *poller = zpoller_new(router, NULL);
     bool arrived = false;
     for (int i = 0; i < CONNECT_TRIES && !arrived; i++) {
         fx->now_ms += 20; /* past the not-connected retry (10 ms) */
@@ -162,20 +201,53 @@ static int setup(void **state)
     assert_true(arrived);
     relay_stats_t st;
     relay_get_stats(fx->relay, &st);
-    assert_int_equal(st.sent, 1);
-    zframe_t *identity = NULL;
-    assert_int_equal(peer_receive(fx, &identity), warm);
+    assert_int_equal(st.sent, index + 1);
+    assert_int_equal(router_receive(router, identity_out), warm);
     fx->now_ms += 1;
-    peer_acks(fx, identity, warm);
+    router_answers(router, *identity_out, &warm, 1, true, fx->now_ms);
+    relay_answer_t answers[PROTO_ACK_TAGS_MAX];
+    assert_int_equal(relay_reads(fx, index, answers), 1);
+    assert_int_equal(answers[0].tag, warm);
+    relay_settled(fx->relay, answers, 1);
+}
+
+static int fixture_open(void **state, size_t peer_count)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    test_store_open(fx->dir, "relay_test", &fx->store);
+    char endpoints[2][ENDPOINT_BYTES];
+    fx->peer = router_new(endpoints[0]);
+    if (peer_count == 2)
+        fx->other = router_new(endpoints[1]);
+    relay_peer_t peers[2] = {{"peer", endpoints[0]}, {"other", endpoints[1]}};
+    assert_int_equal(relay_new(fx->store, peers, peer_count, 100, 5000, &fx->relay), LEDGER_OK);
+    fx->now_ms = clock_wall_ms();
+    warm_up(fx, fx->peer, "peer", 0, &fx->peer_id);
+    if (peer_count == 2)
+        warm_up(fx, fx->other, "other", 1, &fx->other_id);
     *state = fx;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return fixture_open(state, 1);
+}
+
+static int setup_two_peers(void **state)
+{
+    return fixture_open(state, 2);
 }
 
 static int teardown(void **state)
 {
     fixture_t *fx = *state;
     relay_destroy(&fx->relay);
+    zframe_destroy(&fx->peer_id);
+    zframe_destroy(&fx->other_id);
     zsock_destroy(&fx->peer);
+    zsock_destroy(&fx->other);
     test_store_close(fx->dir, &fx->store);
     free(fx);
     return 0;
@@ -270,6 +342,164 @@ static void test_an_ack_of_a_first_copy_after_a_resend_proves_nothing_lost(void 
     assert_int_equal(redelivered(fx), 1);
 }
 
+/* --- which answers count ------------------------------------------------ */
+
+/* What node.c's settle_answers does with the answers the relay returned, then relay_settled. */
+static void settle_in_store(fixture_t *fx, const relay_answer_t *answers, size_t count)
+{
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    for (size_t i = 0; i < count; i++) {
+        ledger_err_t err = answers[i].ack
+                               ? store_outbox_ack(txn, answers[i].tag)
+                               : store_outbox_to_dead(txn, answers[i].tag, answers[i].code,
+                                                      answers[i].reason, fx->now_ms);
+        assert_true(err == LEDGER_OK || err == LEDGER_E_NOT_FOUND);
+    }
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    relay_settled(fx->relay, answers, count);
+}
+
+/* Peer socket `index` reads what came, and the caller settles it: how many answers counted. */
+static size_t read_and_settle(fixture_t *fx, size_t index)
+{
+    relay_answer_t answers[PROTO_ACK_TAGS_MAX];
+    size_t n = relay_reads(fx, index, answers);
+    settle_in_store(fx, answers, n);
+    return n;
+}
+
+static bool outbox_holds(fixture_t *fx, uint64_t seq)
+{
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    store_outbox_entry_t entry;
+    ledger_err_t err = store_outbox_get(txn, seq, &entry);
+    store_txn_abort(&txn);
+    assert_true(err == LEDGER_OK || err == LEDGER_E_NOT_FOUND);
+    return err == LEDGER_OK;
+}
+
+static uint64_t dead_letters(fixture_t *fx)
+{
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    uint64_t count = 0;
+    assert_int_equal(store_count(txn, STORE_DB_DEAD_LETTERS, &count), LEDGER_OK);
+    store_txn_abort(&txn);
+    return count;
+}
+
+static uint64_t ignored(fixture_t *fx, relay_ignored_t reason)
+{
+    relay_stats_t st;
+    relay_get_stats(fx->relay, &st);
+    return st.answers_ignored[reason];
+}
+
+static void test_an_ack_from_another_peer_leaves_the_entry_in_the_outbox(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t e = put_entry_to(fx, "peer");
+    pump_at(fx, fx->now_ms + 1);
+    assert_int_equal(peer_receive(fx, NULL), e);
+
+    router_answers(fx->other, fx->other_id, &e, 1, true, fx->now_ms);
+    assert_int_equal(read_and_settle(fx, 1), 0);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_OTHER_PEER), 1);
+    assert_true(outbox_holds(fx, e));
+
+    /* Still in flight: the right peer's ack settles it. */
+    router_answers(fx->peer, fx->peer_id, &e, 1, true, fx->now_ms);
+    assert_int_equal(read_and_settle(fx, 0), 1);
+    assert_false(outbox_holds(fx, e));
+
+    /* A late second ack of it (a resent copy) settles nothing more. */
+    router_answers(fx->peer, fx->peer_id, &e, 1, true, fx->now_ms);
+    assert_int_equal(read_and_settle(fx, 0), 0);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_UNKNOWN_TAG), 1);
+}
+
+static void test_a_nack_from_another_peer_dead_letters_nothing(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t e = put_entry_to(fx, "peer");
+    pump_at(fx, fx->now_ms + 1);
+    assert_int_equal(peer_receive(fx, NULL), e);
+
+    router_answers(fx->other, fx->other_id, &e, 1, false, fx->now_ms);
+    assert_int_equal(read_and_settle(fx, 1), 0);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_OTHER_PEER), 1);
+    assert_true(outbox_holds(fx, e));
+    assert_int_equal(dead_letters(fx), 0);
+}
+
+static void test_an_ack_for_a_tag_not_sent_is_ignored_until_it_is_sent(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t never = 1000000;
+    router_answers(fx->peer, fx->peer_id, &never, 1, true, fx->now_ms);
+    assert_int_equal(read_and_settle(fx, 0), 0);
+
+    /* In the outbox but not loaded yet (as just after a restart): ignored, then sent. */
+    uint64_t e = put_entry_to(fx, "peer");
+    router_answers(fx->peer, fx->peer_id, &e, 1, true, fx->now_ms);
+    assert_int_equal(read_and_settle(fx, 0), 0);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_UNKNOWN_TAG), 2);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_OTHER_PEER), 0);
+    assert_true(outbox_holds(fx, e));
+
+    pump_at(fx, fx->now_ms + 1);
+    assert_int_equal(peer_receive(fx, NULL), e);
+    router_answers(fx->peer, fx->peer_id, &e, 1, true, fx->now_ms);
+    assert_int_equal(read_and_settle(fx, 0), 1);
+    assert_false(outbox_holds(fx, e));
+}
+
+static void test_a_grouped_ack_settles_only_its_own_peers_tags(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t mine = put_entry_to(fx, "peer");
+    uint64_t theirs = put_entry_to(fx, "other");
+    pump_at(fx, fx->now_ms + 1);
+    assert_int_equal(peer_receive(fx, NULL), mine);
+    assert_int_equal(router_receive(fx->other, NULL), theirs);
+
+    uint64_t both[2] = {theirs, mine};
+    router_answers(fx->peer, fx->peer_id, both, 2, true, fx->now_ms);
+    relay_answer_t answers[PROTO_ACK_TAGS_MAX];
+    size_t n = relay_reads(fx, 0, answers);
+    assert_int_equal(n, 1);
+    assert_int_equal(answers[0].tag, mine);
+    settle_in_store(fx, answers, n);
+    assert_false(outbox_holds(fx, mine));
+    assert_true(outbox_holds(fx, theirs));
+    assert_int_equal(ignored(fx, RELAY_IGNORED_OTHER_PEER), 1);
+
+    router_answers(fx->other, fx->other_id, &theirs, 1, true, fx->now_ms);
+    assert_int_equal(read_and_settle(fx, 1), 1);
+    assert_false(outbox_holds(fx, theirs));
+    relay_stats_t st;
+    relay_get_stats(fx->relay, &st);
+    assert_int_equal(st.inflight, 0);
+}
+
+static void test_an_entry_for_an_unknown_peer_is_still_dead_lettered(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t e = put_entry_to(fx, "nobody");
+    pump_at(fx, fx->now_ms + 1);
+    relay_answer_t answers[2];
+    size_t n = relay_take_local_nacks(fx->relay, answers, 2);
+    assert_int_equal(n, 1);
+    assert_int_equal(answers[0].tag, e);
+    assert_false(answers[0].ack);
+    assert_string_equal(answers[0].code, "unknown_peer");
+    settle_in_store(fx, answers, n);
+    assert_false(outbox_holds(fx, e));
+    assert_int_equal(dead_letters(fx), 1);
+}
+
 int main(void)
 {
     node_log_init("relay_test", NODE_LOG_ERROR);
@@ -284,6 +514,17 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_an_ack_of_a_first_copy_after_a_resend_proves_nothing_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_an_ack_from_another_peer_leaves_the_entry_in_the_outbox, setup_two_peers,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_a_nack_from_another_peer_dead_letters_nothing,
+                                        setup_two_peers, teardown),
+        cmocka_unit_test_setup_teardown(test_an_ack_for_a_tag_not_sent_is_ignored_until_it_is_sent,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_grouped_ack_settles_only_its_own_peers_tags,
+                                        setup_two_peers, teardown),
+        cmocka_unit_test_setup_teardown(test_an_entry_for_an_unknown_peer_is_still_dead_lettered,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
