@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "curve_allow.h"
+#include "curve_why.h"
 
 struct curve_allow_t {
     char dir[CURVE_KEYS_PATH_MAX];
@@ -19,20 +20,6 @@ struct curve_allow_t {
 
 static const char *const ROLES[] = {"gateway", "accounts", "fraud", "harness"};
 #define CURVE_ALLOW_OPEN_ROLE "harness" /* the one role whose keys may have any name */
-
-static ledger_err_t fail(ledger_err_t err, char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static ledger_err_t fail(ledger_err_t err, char *why, size_t why_size, const char *fmt, ...)
-{
-    if (why != NULL && why_size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_size, fmt, ap);
-        va_end(ap);
-    }
-    return err;
-}
 
 bool curve_allow_role_valid(const char *role)
 {
@@ -47,20 +34,20 @@ static ledger_err_t check_entry(const curve_allow_t *table, const curve_allow_en
                                 const char *path, char *why, size_t why_size)
 {
     if (!curve_allow_role_valid(entry->role))
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s: role \"%s\" is not gateway, accounts, fraud or harness", path,
-                    entry->role);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s: role \"%s\" is not gateway, accounts, fraud or harness", path,
+                              entry->role);
     if (strcmp(entry->role, CURVE_ALLOW_OPEN_ROLE) != 0 && strcmp(entry->role, entry->name) != 0)
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s: a key of role \"%s\" must be named \"%s\", not \"%s\"", path, entry->role,
-                    entry->role, entry->name);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s: a key of role \"%s\" must be named \"%s\", not \"%s\"", path,
+                              entry->role, entry->role, entry->name);
     for (size_t i = 0; i < table->count; i++) {
         if (strcmp(table->entries[i].name, entry->name) == 0)
-            return fail(LEDGER_E_INVALID, why, why_size, "%s: a second key named \"%s\"", path,
-                        entry->name);
+            return curve_why_fail(LEDGER_E_INVALID, why, why_size, "%s: a second key named \"%s\"",
+                                  path, entry->name);
         if (strcmp(table->entries[i].user_id, entry->user_id) == 0)
-            return fail(LEDGER_E_INVALID, why, why_size, "%s: the same key as \"%s\"", path,
-                        table->entries[i].name);
+            return curve_why_fail(LEDGER_E_INVALID, why, why_size, "%s: the same key as \"%s\"",
+                                  path, table->entries[i].name);
     }
     return LEDGER_OK;
 }
@@ -72,19 +59,20 @@ static ledger_err_t add_file(curve_allow_t *table, const char *file, char *why, 
     if (file[0] == '.')
         return LEDGER_OK; /* zauth's cert store skips hidden files too: temp files live here */
     if (curve_keys_path(path, sizeof path, table->dir, file, NULL, NULL) != LEDGER_OK)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "allow dir path too long");
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "allow dir path too long");
     struct stat st;
     if (stat(path, &st) != 0)
-        return fail(LEDGER_E_IO, why, why_size, "cannot stat %s: %s", path, strerror(errno));
+        return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot stat %s: %s", path,
+                              strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s is a directory: zauth would accept the keys in it; an allow-list is flat",
-                    path);
+        return curve_why_fail(
+            LEDGER_E_INVALID, why, why_size,
+            "%s is a directory: zauth would accept the keys in it; an allow-list is flat", path);
     if (!S_ISREG(st.st_mode))
         return LEDGER_OK;
     if (table->count == CURVE_ALLOW_ENTRIES_MAX)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "%s: more than %d keys", table->dir,
-                    CURVE_ALLOW_ENTRIES_MAX);
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "%s: more than %d keys",
+                              table->dir, CURVE_ALLOW_ENTRIES_MAX);
     curve_allow_entry_t entry;
     ledger_err_t err =
         curve_keys_read_public_file(path, entry.user_id, entry.name, entry.role, why, why_size);
@@ -100,15 +88,16 @@ static ledger_err_t build(curve_allow_t *table, char *why, size_t why_size)
 {
     struct stat st;
     if (stat(table->dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return fail(LEDGER_E_NOT_FOUND, why, why_size, "allow-list directory %s is missing",
-                    table->dir);
+        return curve_why_fail(LEDGER_E_NOT_FOUND, why, why_size,
+                              "allow-list directory %s is missing", table->dir);
     if ((st.st_mode & 022) != 0)
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s is writable by group or others (mode %04o): chmod 755 %s", table->dir,
-                    (unsigned)(st.st_mode & 07777), table->dir);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s is writable by group or others (mode %04o): chmod 755 %s",
+                              table->dir, (unsigned)(st.st_mode & 07777), table->dir);
     DIR *dir = opendir(table->dir);
     if (dir == NULL)
-        return fail(LEDGER_E_IO, why, why_size, "cannot read %s: %s", table->dir, strerror(errno));
+        return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot read %s: %s", table->dir,
+                              strerror(errno));
     ledger_err_t err = LEDGER_OK;
     struct dirent *ent;
     while (err == LEDGER_OK && (ent = readdir(dir)) != NULL)
@@ -122,10 +111,10 @@ ledger_err_t curve_allow_new(const char *allow_dir, curve_allow_t **self_p, char
 {
     assert(allow_dir != NULL && self_p != NULL);
     if (strlen(allow_dir) >= CURVE_KEYS_PATH_MAX)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "allow dir path too long");
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "allow dir path too long");
     curve_allow_t *self = calloc(1, sizeof *self);
     if (self == NULL)
-        return fail(LEDGER_E_NOMEM, why, why_size, "out of memory");
+        return curve_why_fail(LEDGER_E_NOMEM, why, why_size, "out of memory");
     strcpy(self->dir, allow_dir);
     ledger_err_t err = build(self, why, why_size);
     if (err != LEDGER_OK) {
@@ -159,7 +148,7 @@ ledger_err_t curve_allow_reload(curve_allow_t *self, char *why, size_t why_size)
     assert(self != NULL);
     curve_allow_t *fresh = calloc(1, sizeof *fresh);
     if (fresh == NULL)
-        return fail(LEDGER_E_NOMEM, why, why_size, "out of memory");
+        return curve_why_fail(LEDGER_E_NOMEM, why, why_size, "out of memory");
     memcpy(fresh->dir, self->dir, sizeof fresh->dir);
     ledger_err_t err = build(fresh, why, why_size);
     if (err == LEDGER_OK)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "curve_keys.h"
+#include "curve_why.h"
 
 #define CURVE_KEYS_DIR_MODE 0700      /* the keys dir: it holds secret keys */
 #define CURVE_KEYS_OPEN_DIR_MODE 0755 /* public/, allow/, allow/<node>/ */
@@ -40,20 +41,6 @@ const curve_keys_plan_t CURVE_KEYS_MESH_PLAN = {
     MESH_EDGES,
     sizeof MESH_EDGES / sizeof MESH_EDGES[0],
 };
-
-static ledger_err_t fail(ledger_err_t err, char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static ledger_err_t fail(ledger_err_t err, char *why, size_t why_size, const char *fmt, ...)
-{
-    if (why != NULL && why_size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_size, fmt, ap);
-        va_end(ap);
-    }
-    return err;
-}
 
 static ledger_err_t fsync_dir(const char *path)
 {
@@ -84,7 +71,7 @@ static ledger_err_t make_parents(const char *path, char *why, size_t why_size)
 {
     char buf[CURVE_KEYS_PATH_MAX];
     if (strlen(path) >= sizeof buf)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "path too long: %s", path);
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "path too long: %s", path);
     strcpy(buf, path);
     for (char *p = buf + 1;; p++) {
         bool end = *p == '\0';
@@ -92,7 +79,8 @@ static ledger_err_t make_parents(const char *path, char *why, size_t why_size)
             continue;
         *p = '\0';
         if (mkdir(buf, CURVE_KEYS_DIR_MODE) != 0 && errno != EEXIST)
-            return fail(LEDGER_E_IO, why, why_size, "cannot create %s: %s", buf, strerror(errno));
+            return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot create %s: %s", buf,
+                                  strerror(errno));
         if (end)
             return LEDGER_OK;
         *p = '/';
@@ -102,11 +90,11 @@ static ledger_err_t make_parents(const char *path, char *why, size_t why_size)
 static ledger_err_t check_plan(const curve_keys_plan_t *plan, char *why, size_t why_size)
 {
     if (plan->name_count == 0 || plan->name_count > CURVE_KEYS_PLAN_NAMES_MAX)
-        return fail(LEDGER_E_INVALID, why, why_size, "a plan has 1..%d keys",
-                    CURVE_KEYS_PLAN_NAMES_MAX);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "a plan has 1..%d keys",
+                              CURVE_KEYS_PLAN_NAMES_MAX);
     for (size_t i = 0; i < plan->name_count; i++)
         if (!curve_keys_name_valid(plan->names[i]) || !curve_keys_name_valid(plan->roles[i]))
-            return fail(LEDGER_E_INVALID, why, why_size, "invalid key name in the plan");
+            return curve_why_fail(LEDGER_E_INVALID, why, why_size, "invalid key name in the plan");
     for (size_t e = 0; e < plan->edge_count; e++) {
         bool peer = false, node = false;
         for (size_t i = 0; i < plan->name_count; i++) {
@@ -114,7 +102,8 @@ static ledger_err_t check_plan(const curve_keys_plan_t *plan, char *why, size_t 
             node = node || strcmp(plan->names[i], plan->edges[e].node) == 0;
         }
         if (!peer || !node)
-            return fail(LEDGER_E_INVALID, why, why_size, "an allow edge names an unknown key");
+            return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                                  "an allow edge names an unknown key");
     }
     return LEDGER_OK;
 }
@@ -125,9 +114,10 @@ static ledger_err_t make_dir(const char *dir, const char *a, const char *b, char
 {
     char path[CURVE_KEYS_PATH_MAX];
     if (curve_keys_path(path, sizeof path, dir, a, b, NULL) != LEDGER_OK)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long");
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long");
     if (mkdir(path, CURVE_KEYS_OPEN_DIR_MODE) != 0 || chmod(path, CURVE_KEYS_OPEN_DIR_MODE) != 0)
-        return fail(LEDGER_E_IO, why, why_size, "cannot create %s: %s", path, strerror(errno));
+        return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot create %s: %s", path,
+                              strerror(errno));
     return LEDGER_OK;
 }
 
@@ -138,7 +128,8 @@ static ledger_err_t write_pair(const char *dir, const curve_keys_plan_t *plan, s
     char secret_z85[CURVE_KEYS_Z85_BYTES];
     char path[CURVE_KEYS_PATH_MAX];
     if (zmq_curve_keypair(public_z85, secret_z85) != 0)
-        return fail(LEDGER_E_IO, why, why_size, "libzmq cannot make a key pair (no CURVE)");
+        return curve_why_fail(LEDGER_E_IO, why, why_size,
+                              "libzmq cannot make a key pair (no CURVE)");
     ledger_err_t err =
         curve_keys_path(path, sizeof path, dir, plan->names[i], NULL, CURVE_KEYS_SECRET_SUFFIX);
     if (err == LEDGER_OK)
@@ -209,7 +200,8 @@ static ledger_err_t write_mesh(const char *tmp, const curve_keys_plan_t *plan, c
     if (err == LEDGER_OK)
         err = write_allow(tmp, plan, public_z85, why, why_size);
     if (err == LEDGER_OK && sync_tree(tmp, plan) != LEDGER_OK)
-        err = fail(LEDGER_E_IO, why, why_size, "cannot fsync %s: %s", tmp, strerror(errno));
+        err =
+            curve_why_fail(LEDGER_E_IO, why, why_size, "cannot fsync %s: %s", tmp, strerror(errno));
     return err;
 }
 
@@ -235,19 +227,19 @@ static ledger_err_t publish(const char *tmp, const char *dir, const char *parent
     if (rename(tmp, dir) == 0) {
         *outcome = CURVE_KEYS_CREATED;
         if (fsync_dir(parent) != LEDGER_OK)
-            return fail(LEDGER_E_IO, why, why_size, "cannot fsync %s", parent);
+            return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot fsync %s", parent);
         return LEDGER_OK;
     }
     int rename_errno = errno;
     remove_tree(tmp);
     if (rename_errno == ENOTEMPTY || rename_errno == EEXIST) {
         *outcome = CURVE_KEYS_FOUND;
-        return must_be_new ? fail(LEDGER_E_EXISTS, why, why_size,
-                                  "%s was created by another process meanwhile", dir)
+        return must_be_new ? curve_why_fail(LEDGER_E_EXISTS, why, why_size,
+                                            "%s was created by another process meanwhile", dir)
                            : LEDGER_OK;
     }
-    return fail(LEDGER_E_IO, why, why_size, "cannot rename %s to %s: %s", tmp, dir,
-                strerror(rename_errno));
+    return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot rename %s to %s: %s", tmp, dir,
+                          strerror(rename_errno));
 }
 
 ledger_err_t curve_keys_create_mesh(const char *dir_arg, const curve_keys_plan_t *plan,
@@ -263,31 +255,34 @@ ledger_err_t curve_keys_create_mesh(const char *dir_arg, const curve_keys_plan_t
     while (len > 1 && dir_arg[len - 1] == '/')
         len--; /* "keys/" is "keys": rename(2) needs the name itself */
     if (len == 0 || len >= sizeof dir || (len == 1 && dir_arg[0] == '/'))
-        return fail(LEDGER_E_INVALID, why, why_size, "not a keys dir path: \"%s\"", dir_arg);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "not a keys dir path: \"%s\"",
+                              dir_arg);
     memcpy(dir, dir_arg, len);
     dir[len] = '\0';
     struct stat st;
     if (lstat(dir, &st) == 0) {
         *outcome = CURVE_KEYS_FOUND;
-        return must_be_new ? fail(LEDGER_E_EXISTS, why, why_size, "%s already exists", dir)
-                           : LEDGER_OK;
+        return must_be_new
+                   ? curve_why_fail(LEDGER_E_EXISTS, why, why_size, "%s already exists", dir)
+                   : LEDGER_OK;
     }
     if (errno != ENOENT)
-        return fail(LEDGER_E_IO, why, why_size, "cannot stat %s: %s", dir, strerror(errno));
+        return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot stat %s: %s", dir,
+                              strerror(errno));
     char parent[CURVE_KEYS_PATH_MAX], tmp[CURVE_KEYS_PATH_MAX];
     if (parent_of(dir, parent, sizeof parent) != LEDGER_OK ||
         curve_keys_path(tmp, sizeof tmp, parent, CURVE_KEYS_TEMP_PREFIX "XXXXXX", NULL, NULL) !=
             LEDGER_OK)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long: %s", dir);
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long: %s", dir);
     err = make_parents(parent, why, why_size);
     if (err != LEDGER_OK)
         return err;
     if (mkdtemp(tmp) == NULL)
-        return fail(LEDGER_E_IO, why, why_size, "cannot create a temp dir in %s: %s", parent,
-                    strerror(errno));
+        return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot create a temp dir in %s: %s",
+                              parent, strerror(errno));
     err = chmod(tmp, CURVE_KEYS_DIR_MODE) == 0
               ? write_mesh(tmp, plan, why, why_size)
-              : fail(LEDGER_E_IO, why, why_size, "cannot chmod %s", tmp);
+              : curve_why_fail(LEDGER_E_IO, why, why_size, "cannot chmod %s", tmp);
     if (err != LEDGER_OK) {
         remove_tree(tmp);
         return err;
@@ -300,16 +295,16 @@ static ledger_err_t allow_paths(const char *dir, const char *name, const char *n
                                 char *target, char *why, size_t why_size)
 {
     if (!curve_keys_name_valid(name) || !curve_keys_name_valid(node))
-        return fail(LEDGER_E_INVALID, why, why_size, "invalid key or node name");
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "invalid key or node name");
     if (curve_keys_path(node_dir, CURVE_KEYS_PATH_MAX, dir, CURVE_KEYS_ALLOW_DIR, node, NULL) !=
             LEDGER_OK ||
         curve_keys_path(target, CURVE_KEYS_PATH_MAX, node_dir, name, NULL,
                         CURVE_KEYS_PUBLIC_SUFFIX) != LEDGER_OK)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long");
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long");
     struct stat st;
     if (stat(node_dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return fail(LEDGER_E_NOT_FOUND, why, why_size, "no allow-list for node \"%s\" (%s)", node,
-                    node_dir);
+        return curve_why_fail(LEDGER_E_NOT_FOUND, why, why_size,
+                              "no allow-list for node \"%s\" (%s)", node, node_dir);
     return LEDGER_OK;
 }
 
@@ -327,18 +322,19 @@ ledger_err_t curve_keys_allow(const char *dir, const char *name, const char *nod
        copy is never a key anyone is allowed with. */
     if (snprintf(tmp, sizeof tmp, "%s/.%s.pub.%ld", node_dir, name, (long)getpid()) >=
         (int)sizeof tmp)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long");
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long");
     unlink(tmp); /* a crashed earlier run of this same pid number */
     err = curve_keys_write_cert(tmp, CURVE_KEYS_PUBLIC_MODE, name, role, z85, NULL, why, why_size);
     if (err == LEDGER_OK && rename(tmp, target) != 0)
-        err = fail(LEDGER_E_IO, why, why_size, "cannot rename %s: %s", tmp, strerror(errno));
+        err = curve_why_fail(LEDGER_E_IO, why, why_size, "cannot rename %s: %s", tmp,
+                             strerror(errno));
     if (err != LEDGER_OK) {
         unlink(tmp);
         return err;
     }
     return fsync_dir(node_dir) == LEDGER_OK
                ? LEDGER_OK
-               : fail(LEDGER_E_IO, why, why_size, "cannot fsync %s", node_dir);
+               : curve_why_fail(LEDGER_E_IO, why, why_size, "cannot fsync %s", node_dir);
 }
 
 ledger_err_t curve_keys_deny(const char *dir, const char *name, const char *node, char *why,
@@ -349,9 +345,9 @@ ledger_err_t curve_keys_deny(const char *dir, const char *name, const char *node
     if (err != LEDGER_OK)
         return err;
     if (unlink(target) != 0)
-        return fail(errno == ENOENT ? LEDGER_E_NOT_FOUND : LEDGER_E_IO, why, why_size,
-                    "\"%s\" is not on the allow-list of \"%s\" (%s)", name, node, target);
+        return curve_why_fail(errno == ENOENT ? LEDGER_E_NOT_FOUND : LEDGER_E_IO, why, why_size,
+                              "\"%s\" is not on the allow-list of \"%s\" (%s)", name, node, target);
     return fsync_dir(node_dir) == LEDGER_OK
                ? LEDGER_OK
-               : fail(LEDGER_E_IO, why, why_size, "cannot fsync %s", node_dir);
+               : curve_why_fail(LEDGER_E_IO, why, why_size, "cannot fsync %s", node_dir);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "curve_keys.h"
+#include "curve_why.h"
 
 /* A cert file's fields, as text. */
 typedef struct {
@@ -23,20 +24,6 @@ typedef struct {
     char name[CURVE_KEYS_NAME_MAX + 1];
     char role[CURVE_KEYS_NAME_MAX + 1];
 } cert_text_t;
-
-static ledger_err_t fail(ledger_err_t err, char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static ledger_err_t fail(ledger_err_t err, char *why, size_t why_size, const char *fmt, ...)
-{
-    if (why != NULL && why_size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_size, fmt, ap);
-        va_end(ap);
-    }
-    return err;
-}
 
 bool curve_keys_name_valid(const char *name)
 {
@@ -87,7 +74,7 @@ ledger_err_t curve_keys_write_cert(const char *path, mode_t mode, const char *na
 {
     assert(path != NULL && public_z85 != NULL);
     if (!curve_keys_name_valid(name) || !curve_keys_name_valid(role))
-        return fail(LEDGER_E_INVALID, why, why_size, "invalid key name or role");
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "invalid key name or role");
     char text[CURVE_KEYS_FILE_MAX];
     int len = snprintf(text, sizeof text,
                        "#   ZeroMQ CURVE %s Certificate (ledger-keys)\n%s\n"
@@ -102,7 +89,8 @@ ledger_err_t curve_keys_write_cert(const char *path, mode_t mode, const char *na
     assert(len > 0 && (size_t)len < sizeof text);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
-        return fail(LEDGER_E_IO, why, why_size, "cannot create %s: %s", path, strerror(errno));
+        return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot create %s: %s", path,
+                              strerror(errno));
     /* fchmod, not the umask: the mode is the point of this file. */
     ledger_err_t err = fchmod(fd, mode) == 0 ? write_all(fd, text, (size_t)len) : LEDGER_E_IO;
     if (err == LEDGER_OK && fsync(fd) != 0)
@@ -110,7 +98,7 @@ ledger_err_t curve_keys_write_cert(const char *path, mode_t mode, const char *na
     if (close(fd) != 0 && err == LEDGER_OK)
         err = LEDGER_E_IO;
     if (err != LEDGER_OK)
-        return fail(err, why, why_size, "cannot write %s: %s", path, strerror(errno));
+        return curve_why_fail(err, why, why_size, "cannot write %s: %s", path, strerror(errno));
     return LEDGER_OK;
 }
 
@@ -119,19 +107,20 @@ static ledger_err_t read_fd(int fd, const char *path, const struct stat *st, cha
                             size_t text_size, char *why, size_t why_size)
 {
     if (!S_ISREG(st->st_mode))
-        return fail(LEDGER_E_INVALID, why, why_size, "%s is not a regular file", path);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "%s is not a regular file", path);
     if (st->st_size == 0)
-        return fail(LEDGER_E_INVALID, why, why_size, "%s is empty", path);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "%s is empty", path);
     if (st->st_size < 0 || (size_t)st->st_size >= text_size)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "%s: %lld bytes, a cert is 1..%zu bytes",
-                    path, (long long)st->st_size, text_size - 1);
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size,
+                              "%s: %lld bytes, a cert is 1..%zu bytes", path,
+                              (long long)st->st_size, text_size - 1);
     size_t got = 0;
     while (got < (size_t)st->st_size) {
         ssize_t n = read(fd, text + got, (size_t)st->st_size - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return fail(LEDGER_E_IO, why, why_size, "cannot read %s", path);
+            return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot read %s", path);
         got += (size_t)n;
     }
     text[got] = '\0';
@@ -180,7 +169,7 @@ static ledger_err_t parse_cert(const char *path, char *text, cert_text_t *cert, 
     memset(cert, 0, sizeof *cert);
     zconfig_t *root = zconfig_str_load(text);
     if (root == NULL)
-        return fail(LEDGER_E_INVALID, why, why_size, "%s is not a cert file", path);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "%s is not a cert file", path);
     bool fits = copy_value(root, "curve/public-key", cert->public_z85, sizeof cert->public_z85) &&
                 copy_value(root, "curve/secret-key", cert->secret_z85, sizeof cert->secret_z85) &&
                 copy_value(root, "metadata/name", cert->name, sizeof cert->name) &&
@@ -188,18 +177,19 @@ static ledger_err_t parse_cert(const char *path, char *text, cert_text_t *cert, 
     bool small = metadata_small(root);
     zconfig_destroy(&root);
     if (!small)
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s: metadata other than one short name and role (zauth's buffer for it "
-                    "is small)",
-                    path);
+        return curve_why_fail(
+            LEDGER_E_INVALID, why, why_size,
+            "%s: metadata other than one short name and role (zauth's buffer for it "
+            "is small)",
+            path);
     cert->has_secret = cert->secret_z85[0] != '\0';
     if (!fits || !z85_key_valid(cert->public_z85) ||
         (cert->has_secret && !z85_key_valid(cert->secret_z85)))
-        return fail(LEDGER_E_INVALID, why, why_size, "%s: no valid curve public-key%s", path,
-                    cert->has_secret ? " or secret-key" : "");
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "%s: no valid curve public-key%s",
+                              path, cert->has_secret ? " or secret-key" : "");
     if (!curve_keys_name_valid(cert->name) || !curve_keys_name_valid(cert->role))
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s: metadata name and role must be names of [a-z0-9_-]", path);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s: metadata name and role must be names of [a-z0-9_-]", path);
     return LEDGER_OK;
 }
 
@@ -209,18 +199,19 @@ static ledger_err_t load_cert(const char *path, bool secret, cert_text_t *cert, 
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(errno == ENOENT ? LEDGER_E_NOT_FOUND : LEDGER_E_IO, why, why_size,
-                    "cannot open %s: %s", path, strerror(errno));
+        return curve_why_fail(errno == ENOENT ? LEDGER_E_NOT_FOUND : LEDGER_E_IO, why, why_size,
+                              "cannot open %s: %s", path, strerror(errno));
     struct stat st;
     char text[CURVE_KEYS_FILE_MAX];
     ledger_err_t err = fstat(fd, &st) == 0 ? LEDGER_OK : LEDGER_E_IO;
     if (err != LEDGER_OK)
-        fail(err, why, why_size, "cannot stat %s", path);
+        curve_why_fail(err, why, why_size, "cannot stat %s", path);
     if (err == LEDGER_OK && secret && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
-        err = fail(LEDGER_E_INVALID, why, why_size,
-                   "%s has mode %04o: a secret key must not be readable or writable by group "
-                   "or others; fix it with: chmod 600 %s",
-                   path, (unsigned)(st.st_mode & 07777), path);
+        err = curve_why_fail(
+            LEDGER_E_INVALID, why, why_size,
+            "%s has mode %04o: a secret key must not be readable or writable by group "
+            "or others; fix it with: chmod 600 %s",
+            path, (unsigned)(st.st_mode & 07777), path);
     if (err == LEDGER_OK)
         err = read_fd(fd, path, &st, text, sizeof text, why, why_size);
     close(fd);
@@ -231,12 +222,12 @@ ledger_err_t curve_keys_check_secret_mode(const char *path, char *why, size_t wh
 {
     struct stat st;
     if (stat(path, &st) != 0)
-        return fail(errno == ENOENT ? LEDGER_E_NOT_FOUND : LEDGER_E_IO, why, why_size,
-                    "cannot stat %s: %s", path, strerror(errno));
+        return curve_why_fail(errno == ENOENT ? LEDGER_E_NOT_FOUND : LEDGER_E_IO, why, why_size,
+                              "cannot stat %s: %s", path, strerror(errno));
     if ((st.st_mode & 077) != 0)
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s has mode %04o, must be 0600: fix it with: chmod 600 %s", path,
-                    (unsigned)(st.st_mode & 07777), path);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s has mode %04o, must be 0600: fix it with: chmod 600 %s", path,
+                              (unsigned)(st.st_mode & 07777), path);
     return LEDGER_OK;
 }
 
@@ -248,8 +239,8 @@ ledger_err_t curve_keys_read_public_file(const char *path, char *z85_out, char *
     if (err != LEDGER_OK)
         return err;
     if (cert.has_secret)
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s holds a secret key: only public certs belong there", path);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s holds a secret key: only public certs belong there", path);
     memcpy(z85_out, cert.public_z85, CURVE_KEYS_Z85_BYTES);
     if (name_out != NULL)
         memcpy(name_out, cert.name, sizeof cert.name);
@@ -264,15 +255,15 @@ ledger_err_t curve_keys_load_public(const char *dir, const char *name, char *z85
     char path[CURVE_KEYS_PATH_MAX];
     char file_name[CURVE_KEYS_NAME_MAX + 1];
     if (!curve_keys_name_valid(name))
-        return fail(LEDGER_E_INVALID, why, why_size, "invalid key name");
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "invalid key name");
     if (curve_keys_path(path, sizeof path, dir, CURVE_KEYS_PUBLIC_DIR, name,
                         CURVE_KEYS_PUBLIC_SUFFIX) != LEDGER_OK)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long");
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long");
     ledger_err_t err =
         curve_keys_read_public_file(path, z85_out, file_name, role_out, why, why_size);
     if (err == LEDGER_OK && strcmp(file_name, name) != 0)
-        return fail(LEDGER_E_INVALID, why, why_size, "%s is named \"%s\" inside, not \"%s\"", path,
-                    file_name, name);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s is named \"%s\" inside, not \"%s\"", path, file_name, name);
     return err;
 }
 
@@ -281,22 +272,24 @@ static ledger_err_t check_own(const char *dir, const char *path, const char *nam
                               const cert_text_t *cert, char *why, size_t why_size)
 {
     if (!cert->has_secret)
-        return fail(LEDGER_E_INVALID, why, why_size, "%s holds no secret key", path);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "%s holds no secret key", path);
     if (strcmp(cert->name, name) != 0)
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s is the key of \"%s\", not of this node \"%s\"", path, cert->name, name);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s is the key of \"%s\", not of this node \"%s\"", path, cert->name,
+                              name);
     char derived[CURVE_KEYS_Z85_BYTES];
     if (zmq_curve_public(derived, cert->secret_z85) != 0 || strcmp(derived, cert->public_z85) != 0)
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s: its secret key does not belong to its public key", path);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s: its secret key does not belong to its public key", path);
     char published[CURVE_KEYS_Z85_BYTES];
     ledger_err_t err = curve_keys_load_public(dir, name, published, NULL, why, why_size);
     if (err != LEDGER_OK)
         return err;
     if (strcmp(published, cert->public_z85) != 0)
-        return fail(LEDGER_E_INVALID, why, why_size,
-                    "%s does not match %s/%s/%s%s: the peers know another key for \"%s\"", path,
-                    dir, CURVE_KEYS_PUBLIC_DIR, name, CURVE_KEYS_PUBLIC_SUFFIX, name);
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s does not match %s/%s/%s%s: the peers know another key for \"%s\"",
+                              path, dir, CURVE_KEYS_PUBLIC_DIR, name, CURVE_KEYS_PUBLIC_SUFFIX,
+                              name);
     return LEDGER_OK;
 }
 
@@ -306,12 +299,12 @@ ledger_err_t curve_keys_load_own(const char *dir, const char *key_path, const ch
     assert(dir != NULL && cert_p != NULL);
     char path[CURVE_KEYS_PATH_MAX];
     if (!curve_keys_name_valid(name))
-        return fail(LEDGER_E_INVALID, why, why_size, "invalid node name");
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "invalid node name");
     if (key_path == NULL &&
         curve_keys_path(path, sizeof path, dir, name, NULL, CURVE_KEYS_SECRET_SUFFIX) != LEDGER_OK)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long");
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "keys dir path too long");
     if (key_path != NULL && strlen(key_path) >= sizeof path)
-        return fail(LEDGER_E_TOO_LARGE, why, why_size, "key path too long");
+        return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "key path too long");
     if (key_path != NULL)
         strcpy(path, key_path);
     cert_text_t cert;
@@ -325,7 +318,7 @@ ledger_err_t curve_keys_load_own(const char *dir, const char *key_path, const ch
         *cert_p = zcert_new_from(public_key, secret_key);
         explicit_bzero(secret_key, sizeof secret_key);
         if (*cert_p == NULL)
-            err = fail(LEDGER_E_NOMEM, why, why_size, "out of memory");
+            err = curve_why_fail(LEDGER_E_NOMEM, why, why_size, "out of memory");
         else {
             zcert_set_meta(*cert_p, "name", "%s", cert.name);
             zcert_set_meta(*cert_p, "role", "%s", cert.role);
