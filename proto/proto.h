@@ -314,6 +314,14 @@ bool proto_node_name_valid(const char *name, size_t len);
    followed by NUL (an ISO 4217 alphabetic code); false for NULL. */
 bool proto_currency_valid(const char *currency);
 
+/*  The id of the settlement account of `currency` (the outside world's side of
+    deposits and withdrawals, owned by nobody): "funding" for GBP, its id since
+    before ownership (the hash-chained ledger names it); NULL for a currency
+    without one or NULL. A rule of the protocol: the gateway derives a
+    transfer's kind from it and the accounts node checks the kind against it,
+    so both read this one table. */
+const char *proto_settlement_id(const char *currency);
+
 /* True if s[0..len) is well-formed UTF-8: no overlong forms, no surrogates,
    nothing past U+10FFFF, no sequence cut short by `len`. Empty is valid. */
 bool proto_utf8_valid(const char *s, size_t len);

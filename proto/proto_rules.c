@@ -42,6 +42,11 @@ bool proto_account_id_valid_str(const char *id)
     return proto_account_id_valid(id, strnlen(id, PROTO_ACCOUNT_ID_MAX + 1));
 }
 
+const char *proto_settlement_id(const char *currency)
+{
+    return currency && strcmp(currency, "GBP") == 0 ? "funding" : NULL;
+}
+
 bool proto_currency_valid(const char *currency)
 {
     if (!currency)

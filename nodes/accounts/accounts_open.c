@@ -13,13 +13,6 @@
 #include "money.h"
 #include "text.h"
 
-const char *accounts_settlement_id(const char *currency)
-{
-    if (currency && strcmp(currency, ACCOUNTS_CURRENCY) == 0)
-        return ACCOUNTS_FUNDING_ID;
-    return NULL;
-}
-
 bool accounts_settlement_is(const char *id)
 {
     return id && strcmp(id, ACCOUNTS_FUNDING_ID) == 0;

@@ -7,7 +7,7 @@
     ""); deposits come from it and withdrawals go to it, and it may go
     negative down to -settlement_limit (accounts_saga.h). The GBP one is the
     account "funding" of format 2: its id stays, the hash-chained ledger
-    names it. accounts_settlement_id maps a currency to its id, so more
+    names it. proto_settlement_id maps a currency to its id, so more
     currencies are one line there.
 
     An opening deposit moves money from the funding account (which only
@@ -49,8 +49,6 @@
 #define ACCOUNTS_STATUS_NOT_FOUND 404
 #define ACCOUNTS_STATUS_CONFLICT 409
 
-/* The id of the settlement account of `currency`; NULL if the currency has none. Pure. */
-const char *accounts_settlement_id(const char *currency);
 /* True if `id` is the settlement account of some currency. Pure. */
 bool accounts_settlement_is(const char *id);
 

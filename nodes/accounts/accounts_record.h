@@ -74,7 +74,7 @@ typedef struct {
     char currency[PROTO_CURRENCY_LEN + 1];
     int64_t balance_minor; /* book balance; a settlement account's goes negative */
     int64_t held_minor;    /* sum of open holds, 0 <= held <= balance for user accounts */
-    bool settlement;       /* the settlement account of its currency (accounts_settlement_id) */
+    bool settlement;       /* the settlement account of its currency (proto_settlement_id) */
     char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* owning principal; "" for a settlement account */
     uint64_t created_ms;
     uint64_t ledger_seq; /* newest ledger entry of the account (0: none yet) */

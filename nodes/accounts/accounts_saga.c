@@ -133,11 +133,11 @@ static ledger_err_t load_party(node_ctx_t *ctx, const char *id, accounts_record_
 }
 
 /*  The checks that need no account: the kind against the settlement account of the currency
-    (by id: accounts_settlement_id), and a deposit's size. */
+    (by id: proto_settlement_id), and a deposit's size. */
 static ledger_err_t decide_kind(const proto_transfer_t *t, const accounts_limits_t *limits,
                                 decision_t *d)
 {
-    const char *settlement = accounts_settlement_id(t->currency);
+    const char *settlement = proto_settlement_id(t->currency);
     bool from_settles = accounts_settlement_is(t->from);
     bool to_settles = accounts_settlement_is(t->to);
     bool ok = false;

@@ -33,7 +33,7 @@
 
     Kinds (body.kind, issue 18): a transfer moves money between two
     customer accounts; a deposit comes from the settlement account of its
-    currency (accounts_settlement_id) into an account, a withdrawal goes from
+    currency (proto_settlement_id) into an account, a withdrawal goes from
     an account to it. All three run the same saga (hold on `from`, fraud,
     settle); the hold of a deposit sits on the settlement account.
 

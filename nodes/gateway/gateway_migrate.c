@@ -179,7 +179,7 @@ static ledger_err_t collect_transfers(store_txn_t *txn, const char *after, owned
 static ledger_err_t own_by_id(store_txn_t *txn, const char *account, const char *currency,
                               const char *transfer_id, owners_note_t *note)
 {
-    const char *settlement = gateway_owners_settlement_id(currency);
+    const char *settlement = proto_settlement_id(currency);
     if (settlement && strcmp(settlement, account) == 0)
         return LEDGER_OK;
     bool added = false;

@@ -35,7 +35,7 @@
     account opened before ownership is owned by the principal with its id"
     (the accounts node's migration 2 -> 3 gives its records the same owners),
     and the owner map gets those entries; a settlement account
-    (gateway_owners_settlement_id) is nobody's. An entry already in the map
+    (proto_settlement_id) is nobody's. An entry already in the map
     is never overwritten (a rerun after a crash starts from an untouched
     format 3, since the step and the version bump are one transaction).
     Accounts without a transfer get their entry from the start-up fill

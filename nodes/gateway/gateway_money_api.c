@@ -16,7 +16,7 @@ ledger_err_t gateway_money_api_to_transfer(gateway_money_op_t op,
                                            gateway_request_error_t *err)
 {
     assert(money && out && err && deposit_max_minor > 0);
-    const char *settlement = gateway_owners_settlement_id(money->currency);
+    const char *settlement = proto_settlement_id(money->currency);
     if (!settlement)
         return gateway_request_fail(err, 422, "unsupported_currency", "currency",
                                     "%s has no settlement account: money moves in and out "

@@ -3,7 +3,7 @@
 
     What it does: turns a deposit or a withdrawal into a transfer between the
     customer's account and the settlement account of its currency
-    (gateway_owners_settlement_id: the bank's account at its clearing
+    (proto_settlement_id: the bank's account at its clearing
     bank, which no customer owns): a deposit moves the amount from the
     settlement account to the account, a withdrawal from the account to the
     settlement account. The submission then takes the transfer's path

@@ -13,12 +13,6 @@
 #define OWNERS_KEY_MAX (6 + 2 * PROTO_ACCOUNT_ID_MAX + 1)
 static_assert(GATEWAY_OWNERS_TRANSFER_ID_MAX <= PROTO_ACCOUNT_ID_MAX, "transfer ids fit the key");
 
-const char *gateway_owners_settlement_id(const char *currency)
-{
-    assert(currency);
-    return strcmp(currency, "GBP") == 0 ? "funding" : NULL;
-}
-
 bool gateway_owners_sees_all(const gateway_auth_caller_t *caller)
 {
     assert(caller);

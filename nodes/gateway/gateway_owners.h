@@ -75,12 +75,6 @@ gateway_owners_cache_t *gateway_owners_cache_new(void);
 /* Frees it; sets *cache_p to NULL. Safe on NULL. */
 void gateway_owners_cache_destroy(gateway_owners_cache_t **cache_p);
 
-/*  The id of the settlement account of `currency` (the outside world's side of deposits and
-    withdrawals, owned by nobody): "funding" for GBP, its id since before ownership (the
-    hash-chained ledger names it); NULL for a currency without one. One place, so that more
-    currencies are one line here (and the accounts node's accounts_settlement_id). */
-const char *gateway_owners_settlement_id(const char *currency);
-
 /*  True if `caller` sees every account and transfer (an operator; the
     route's scope was checked by the guard). */
 bool gateway_owners_sees_all(const gateway_auth_caller_t *caller);

@@ -419,7 +419,7 @@ ledger_err_t gateway_view_record_get(store_txn_t *txn, const char *id, gateway_v
 proto_transfer_kind_t gateway_view_record_kind(const gateway_transfer_request_t *req)
 {
     assert(req);
-    const char *settlement = gateway_owners_settlement_id(req->currency);
+    const char *settlement = proto_settlement_id(req->currency);
     if (settlement && strcmp(req->from, settlement) == 0)
         return PROTO_TRANSFER_KIND_DEPOSIT;
     if (settlement && strcmp(req->to, settlement) == 0)

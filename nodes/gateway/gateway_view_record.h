@@ -60,7 +60,7 @@ typedef struct {
 } gateway_transfer_request_t;
 
 /*  What a transfer does, derived from its accounts (never stored): from the
-    settlement account of its currency (gateway_owners_settlement_id), a
+    settlement account of its currency (proto_settlement_id), a
     deposit; to it, a withdrawal; else a transfer. The same rule the accounts node checks
    (invalid_kind). */
 proto_transfer_kind_t gateway_view_record_kind(const gateway_transfer_request_t *req);

@@ -103,8 +103,8 @@ static void test_the_kind_is_derived_from_the_accounts(void **state)
     gateway_transfer_request_t usd = {
         .from = "funding", .to = "bob", .amount_minor = 1, .currency = "USD"};
     assert_int_equal(gateway_view_record_kind(&usd), PROTO_TRANSFER_KIND_TRANSFER);
-    assert_null(gateway_owners_settlement_id("EUR"));
-    assert_string_equal(gateway_owners_settlement_id("GBP"), "funding");
+    assert_null(proto_settlement_id("EUR"));
+    assert_string_equal(proto_settlement_id("GBP"), "funding");
 }
 
 static void test_the_body_is_parsed_with_the_transfers_rules(void **state)
