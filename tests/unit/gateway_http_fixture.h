@@ -68,13 +68,14 @@ typedef struct {
 /* "Authorization: Bearer lk_...\r\n" of the test principal, sent by http_call_full. */
 static char test_auth_header[GATEWAY_KEY_TEXT_LEN + 32];
 
-static inline ledger_err_t test_seed_principal(store_txn_t *txn, void *arg)
+/*  Writes principal `id` of `kind` with `scopes` and one key; its "Authorization: Bearer
+    lk_...\r\n" line, followed by `more_headers`, into header[0..header_size). */
+static inline ledger_err_t test_put_principal(store_txn_t *txn, const char *id, gateway_kind_t kind,
+                                              uint32_t scopes, char *header, size_t header_size,
+                                              const char *more_headers)
 {
-    (void)arg;
-    gateway_principal_t p = {.id = "tester",
-                             .kind = GATEWAY_PRINCIPAL_OPERATOR,
-                             .scopes = GATEWAY_SCOPES_ALL,
-                             .created_ms = 1};
+    gateway_principal_t p = {.kind = kind, .scopes = scopes, .created_ms = 1};
+    snprintf(p.id, sizeof p.id, "%s", id);
     bool created;
     gateway_key_t key;
     char text[GATEWAY_KEY_TEXT_LEN + 1];
@@ -82,7 +83,16 @@ static inline ledger_err_t test_seed_principal(store_txn_t *txn, void *arg)
     if (!err)
         err = gateway_principals_key_create(txn, p.id, 1, &key, text);
     if (!err)
-        snprintf(test_auth_header, sizeof test_auth_header, "Authorization: Bearer %s\r\n", text);
+        snprintf(header, header_size, "Authorization: Bearer %s\r\n%s", text, more_headers);
+    return err;
+}
+
+static inline ledger_err_t test_seed_principal(store_txn_t *txn, void *arg)
+{
+    (void)arg;
+    ledger_err_t err =
+        test_put_principal(txn, "tester", GATEWAY_PRINCIPAL_OPERATOR, GATEWAY_SCOPES_ALL,
+                           test_auth_header, sizeof test_auth_header, "");
     if (!err) /* it sends from the accounts it owns */
         err = owners_fx_seed_txn(txn, NULL);
     return err;

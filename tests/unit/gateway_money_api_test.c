@@ -293,19 +293,8 @@ static void test_http_refusals_create_nothing(void **state)
 /* A customer principal "alice" (customer scopes: no deposits:write) and its key's header. */
 static ledger_err_t put_customer(store_txn_t *txn, void *arg)
 {
-    gateway_principal_t p = {.id = "alice",
-                             .kind = GATEWAY_PRINCIPAL_CUSTOMER,
-                             .scopes = GATEWAY_SCOPES_CUSTOMER,
-                             .created_ms = 1};
-    bool created;
-    gateway_key_t key;
-    char text[GATEWAY_KEY_TEXT_LEN + 1];
-    ledger_err_t err = gateway_principals_put(txn, &p, &created);
-    if (!err)
-        err = gateway_principals_key_create(txn, p.id, 1, &key, text);
-    if (!err)
-        snprintf(arg, GATEWAY_KEY_TEXT_LEN + 64, "Authorization: Bearer %s\r\n" JSON_HEADERS, text);
-    return err;
+    return test_put_principal(txn, "alice", GATEWAY_PRINCIPAL_CUSTOMER, GATEWAY_SCOPES_CUSTOMER,
+                              arg, GATEWAY_KEY_TEXT_LEN + 64, JSON_HEADERS);
 }
 
 static void test_http_a_deposit_needs_the_deposits_write_scope(void **state)
