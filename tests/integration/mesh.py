@@ -113,9 +113,16 @@ def parse_loadgen_output(text):
 
 
 class Mesh:
-    def __init__(self, build_dir=None, demo=True, env=None, fraud_rules=None, log_level="info"):
+    def __init__(self, build_dir=None, demo=True, env=None, fraud_rules=None, log_level="info",
+                 plaintext=False, harness=False):
+        """plaintext: every node runs with --insecure-plaintext (no keys at all).
+        harness: the harness key is allowed at every node, which also accept its replays
+        (LEDGER_HARNESS_REPLAY=1), as an operator enables it for the README's walk-through."""
         self.build_dir = build_dir or os.environ.get("LEDGER_BUILD_DIR", "build")
         self.tmp = tempfile.mkdtemp(prefix="ledger-it-")
+        self.plaintext = plaintext
+        self.harness = harness
+        self.keys_dir = os.path.join(self.tmp, "keys")  # this mesh's keys (ledger-keys init)
         self.ports = {}
         self.pick_ports()
         self.procs = {}
@@ -132,6 +139,44 @@ class Mesh:
             with open(self.fraud_rules, "w") as f:
                 f.write(fraud_rules)
         _live.append(self)
+        if not plaintext:
+            self.keys_tool("init", "--dir", self.keys_dir)
+            if harness:
+                self.keys_tool("allow", "harness", "--to", *NODES, "--dir", self.keys_dir)
+
+    def keys_tool(self, *args):
+        """Runs ledger-keys; fails the test if it does not exit 0."""
+        tool = os.path.join(self.build_dir, "tools", "keys", "ledger-keys")
+        r = subprocess.run([tool, *args], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, f"ledger-keys {' '.join(args)}: {r.stdout}{r.stderr}"
+        return r.stdout
+
+    def key_pair(self, name):
+        """(public, secret) of <keys>/<name>.key, as pyzmq wants them."""
+        import zmq.auth
+        return zmq.auth.load_certificate(os.path.join(self.keys_dir, f"{name}.key"))
+
+    def peer_socket(self, node, key="gateway", kind=None, endpoint_kind=None):
+        """A CURVE socket of python3-zmq connected to `node` (its inbox for a DEALER, its
+        feed for a SUB) with the key pair <keys>/<key>.key. key=None: a plain socket (no
+        CURVE at all); key may also be a (public, secret) pair of a key the mesh never saw.
+        The caller closes it."""
+        import zmq
+        import zmq.auth
+        kind = zmq.DEALER if kind is None else kind
+        sock = zmq.Context.instance().socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        if key is not None:
+            public, secret = key if isinstance(key, tuple) else self.key_pair(key)
+            server, _ = zmq.auth.load_certificate(
+                os.path.join(self.keys_dir, "public", f"{node}.pub"))
+            sock.curve_publickey, sock.curve_secretkey = public, secret
+            sock.curve_serverkey = server
+        if kind == zmq.SUB:
+            sock.setsockopt(zmq.SUBSCRIBE, b"")
+        where = endpoint_kind or ("feed" if kind == zmq.SUB else "inbox")
+        sock.connect(self.endpoint(node, where))
+        return sock
 
     # --- processes ---------------------------------------------------------
     def endpoint(self, node, kind="inbox"):
@@ -152,6 +197,12 @@ class Mesh:
             "LEDGER_RETRY_MIN_MS": "50",
             "LEDGER_RETRY_MAX_MS": "500",
         })
+        if self.plaintext:
+            env["LEDGER_INSECURE_PLAINTEXT"] = "1"
+        else:
+            env["LEDGER_KEYS_DIR"] = self.keys_dir
+            if self.harness:
+                env["LEDGER_HARNESS_REPLAY"] = "1"
         if node == "accounts" and self.demo:
             env["LEDGER_DEMO"] = "1"
         if node == "fraud" and self.fraud_rules:
