@@ -2,7 +2,8 @@
 deploy/make-mesh-keys.sh makes the mesh's CURVE keys and the admin token once
 and keeps them, and docker-compose.yml (as `docker-compose config` resolves
 it) publishes only the gateway's HTTPS port, keeps the node links and admin
-ports on the internal network, and hands each node only its own secret key.
+ports on the internal network, and hands each node only its own secret key;
+and the three real nodes work with the keys laid out as compose mounts them.
 
 Run: python3 -m unittest test_deploy (from this directory, LEDGER_BUILD_DIR
 pointing at the build).
@@ -17,10 +18,11 @@ import tempfile
 import unittest
 from urllib.parse import urlparse
 
+from mesh import NODES, MeshTest
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.abspath(os.environ.get("LEDGER_BUILD_DIR", os.path.join(ROOT, "build")))
 KEYS_TOOL = os.path.join(BUILD, "tools", "keys", "ledger-keys")
-NODES = ("gateway", "accounts", "fraud")
 HTTPS_PORT = 8443
 
 
@@ -166,6 +168,44 @@ class ComposeTest(unittest.TestCase):
         with open(os.path.join(ROOT, ".gitignore")) as f:
             gitignore = set(f.read().split())
         self.assertTrue({"/deploy/keys/", "/deploy/admin_token", "/deploy/tls/"} <= gitignore)
+
+
+class ComposeKeyLayoutTest(MeshTest):
+    """The keys as a container sees them (docker-compose.yml): LEDGER_KEYS_DIR holds only
+    public/ and the node's own allow/<node>/ (read-only mounts), and the node's secret key is
+    elsewhere (the secret /run/secrets/<node>_key, LEDGER_NODE_KEY). No node can read another's
+    secret key, and the mesh settles a transfer over CURVE."""
+
+    start_mesh = False
+
+    def setUp(self):
+        keys = self.mesh.keys_dir
+        secrets = os.path.join(self.mesh.tmp, "run-secrets")
+        os.makedirs(secrets, mode=0o700)
+        env = {}
+        for node in NODES:
+            view = os.path.join(self.mesh.tmp, f"{node}-keys")  # the container's /keys
+            os.makedirs(view, mode=0o700)
+            shutil.copytree(os.path.join(keys, "public"), os.path.join(view, "public"))
+            shutil.copytree(os.path.join(keys, "allow", node), os.path.join(view, "allow", node))
+            secret = os.path.join(secrets, f"{node}_key")
+            shutil.copyfile(os.path.join(keys, f"{node}.key"), secret)
+            os.chmod(secret, 0o600)
+            env[node] = {"LEDGER_KEYS_DIR": view, "LEDGER_NODE_KEY": secret}
+        self.mesh.extra_env = env
+        self.mesh.start_all()
+
+    def test_the_mesh_settles_a_transfer_with_each_node_holding_only_its_own_key(self):
+        if not any(name == "ledger_insecure_plaintext" for name, _ in self.mesh.metrics("gateway")):
+            self.skipTest("these nodes do not speak CURVE yet (no ledger_insecure_plaintext)")
+        for node in NODES:
+            self.assertEqual(os.listdir(os.path.join(self.mesh.tmp, f"{node}-keys", "allow")), [node])
+            plain = [v for (name, _), v in self.mesh.metrics(node).items()
+                     if name == "ledger_insecure_plaintext"]
+            self.assertEqual(plain, [0], node)
+        status, t = self.mesh.transfer("alice", "bob", 1250)
+        self.assertEqual(status, 202, t)
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
 
 
 if __name__ == "__main__":
