@@ -141,6 +141,29 @@ static void write_batches(FILE *out, const node_stats_t *s)
                          s->feed_dropped);
 }
 
+/*  Issue 19's link checks: refusals by reason and type (node_inbound.h), the
+    allow table's size and whether links run without CURVE. */
+static void write_links(FILE *out, const node_stats_t *s)
+{
+    family(out, "ledger_messages_refused_total", "counter",
+           "Inbound messages refused for who sent them, by reason (unauthenticated, "
+           "origin_mismatch, forbidden_type, id_too_far_ahead, replay_not_seen) and type; also "
+           "counted in ledger_messages_received_total{outcome=\"nacked\"}.");
+    for (size_t r = 0; r < NODE_REFUSED__COUNT; r++)
+        for (size_t t = 0; t < PROTO_TYPE__COUNT; t++)
+            if (s->links.refused[r][t])
+                fprintf(
+                    out, "ledger_messages_refused_total{reason=\"%s\",type=\"%s\"} %" PRIu64 "\n",
+                    node_refused_name((node_refused_t)r), type_label(t), s->links.refused[r][t]);
+    admin_metrics_scalar(out, "ledger_insecure_plaintext", "gauge",
+                         "1 when node links run without CURVE (--insecure-plaintext): NOT "
+                         "authenticated or encrypted.",
+                         s->links.insecure_plaintext);
+    admin_metrics_scalar(out, "ledger_curve_allowed_keys", "gauge",
+                         "Public keys this node's allow-list accepts (0 in plaintext).",
+                         s->links.allowed_keys);
+}
+
 /* The data file's preallocation (nothing when it is off). */
 static void write_prealloc(FILE *out, node_t *node)
 {
@@ -202,6 +225,7 @@ void admin_metrics_write(node_t *node, FILE *out)
     read_store_gauges(node, &g);
     write_messages_by_type(out, &s);
     write_delivery(out, &s);
+    write_links(out, &s);
     write_outbox(out, &s, &g);
     write_batches(out, &s);
     write_prealloc(out, node);
