@@ -24,16 +24,24 @@
     Messages are NOT applied in child (nested) transactions (node.c,
     apply_inbound, says why).
 
-    What it owns: the store (store.h), the inbox, the feed, the wake eventfd,
-    the relay (relay.h), the inbound batch (node_inbound.h), and the
-    counters for /metrics. The caller owns the config and node_app_t it
+    Links (issue 19): the inbox and the feed are CURVE servers with the
+    node's key, judged by zauth over allow/<name>/, and the relay's DEALERs
+    CURVE clients (node_keys.h), unless --insecure-plaintext. Each inbound
+    message is judged by the peer its key authenticates (node_inbound.h:
+    unauthenticated, origin_mismatch, forbidden_type), before step 2.
+
+    What it owns: the keys (node_keys.h, destroyed after the sockets), the
+    store (store.h), the inbox, the feed, the wake eventfd, the relay
+    (relay.h), the inbound batch (node_inbound.h), and the counters for
+    /metrics. The caller owns the config and node_app_t it
     passes (both copied) and the app's state.
 
     How to call it: node_new (opens, binds, runs on_start), node_run until
     it returns, node_destroy. SIGTERM / SIGINT (or node_stop): the loop
     finishes its batch, runs on_stop, and node_run returns LEDGER_OK.
 
-    Errors: node_new returns LEDGER_E_NOMEM, LEDGER_E_IO (sockets, bind),
+    Errors: node_new returns node_keys_open's errors (logged keys_refused),
+    LEDGER_E_NOMEM, LEDGER_E_IO (sockets, bind, CURVE set-up),
     the store's errors (store_open) or on_start's, each logged; node_run
     returns LEDGER_E_IO if polling fails. A NULL node, config or app is a
     bug, asserted.
