@@ -105,7 +105,8 @@ static void write_delivery(FILE *out, const node_stats_t *s)
                          "Outbox entries sent and not yet answered.", s->relay.inflight);
     family(out, "ledger_answers_ignored_total", "counter",
            "Tags of peers' acks and nacks that settled nothing (relay.h): unknown_tag (not in "
-           "flight, e.g. a late duplicate), other_peer (in flight to another peer).");
+           "flight, e.g. a late duplicate), other_peer (in flight to another peer), id_mismatch "
+           "(the answer's of is not the id sent under its tag).");
     for (size_t r = 0; r < RELAY_IGNORED__COUNT; r++)
         fprintf(out, "ledger_answers_ignored_total{reason=\"%s\"} %" PRIu64 "\n",
                 relay_ignored_name((relay_ignored_t)r), s->relay.answers_ignored[r]);
