@@ -13,6 +13,7 @@
 
 #include "node_inbound.h"
 #include "node_log.h"
+#include "node_monitor.h"
 #include "node_seen.h"
 #include "clock.h"
 
@@ -48,6 +49,7 @@ struct node_t {
     node_http_counts_t http_counts; /* under stats_lock */
     size_t dead_in_batch;           /* entries moved to dead_letters by the current batch */
     node_seen_t seen_high;          /* highest seen seq per origin (node_seen.h) */
+    node_monitor_t *monitor;        /* failed handshakes on inbox, feed, relay (node_monitor.h) */
 };
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -162,6 +164,36 @@ static ledger_err_t node_bind_sockets(node_t *self)
     return LEDGER_OK;
 }
 
+/* Watches the inbox, the feed and every relay DEALER for failed handshakes (node_monitor.h). */
+static ledger_err_t node_watch_sockets(node_t *self, const node_app_t *app)
+{
+    ledger_err_t err = node_monitor_new(&self->monitor);
+    if (!err)
+        err =
+            node_monitor_watch(self->monitor, zsock_resolve(self->inbox), NODE_MONITOR_INBOX, NULL);
+    if (!err)
+        err = node_monitor_watch(self->monitor, zsock_resolve(self->feed), NODE_MONITOR_FEED, NULL);
+    for (size_t i = 0; !err && i < relay_peer_count(self->relay); i++)
+        err = node_monitor_watch(self->monitor, relay_socket(self->relay, i), NODE_MONITOR_PEER,
+                                 app->peers[i].name);
+    if (err) {
+        node_log_write(NODE_LOG_ERROR, "event=monitor_failed error=%s", ledger_err_name(err));
+        return err;
+    }
+    node_monitor_get_stats(self->monitor, &self->stats.handshakes); /* peer names, zeros */
+    return LEDGER_OK;
+}
+
+/* Counts and logs the failed handshakes the monitors reported (loop thread). */
+static void node_read_monitors(node_t *self)
+{
+    if (node_monitor_read(self->monitor, clock_mono_ms()) == 0)
+        return;
+    pthread_mutex_lock(&self->stats_lock);
+    node_monitor_get_stats(self->monitor, &self->stats.handshakes);
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
 /* Runs app.on_start (if any) in a write transaction of its own (the failure is logged). */
 static ledger_err_t node_run_start_hook(node_t *self)
 {
@@ -192,6 +224,8 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
         err = relay_new(self->store, app->peers, app->peer_count, config->retry_min_ms,
                         config->retry_max_ms, &self->relay);
     if (!err)
+        err = node_watch_sockets(self, app);
+    if (!err)
         err = node_run_start_hook(self);
     if (err) {
         node_destroy(&self);
@@ -210,6 +244,7 @@ void node_destroy(node_t **node_p)
     if (!*node_p)
         return;
     node_t *self = *node_p;
+    node_monitor_destroy(&self->monitor); /* before the sockets it watches */
     relay_destroy(&self->relay);
     zsock_destroy(&self->inbox);
     zsock_destroy(&self->feed);
@@ -630,16 +665,19 @@ ledger_err_t node_run(node_t *self)
     signal(SIGPIPE, SIG_IGN);
 
     size_t peers = relay_peer_count(self->relay);
-    zmq_pollitem_t items[2 + RELAY_PEERS_MAX];
+    zmq_pollitem_t items[2 + RELAY_PEERS_MAX + NODE_MONITOR_SOCKETS_MAX];
     items[0] = (zmq_pollitem_t){.socket = zsock_resolve(self->inbox), .events = ZMQ_POLLIN};
     items[1] = (zmq_pollitem_t){.fd = self->wake_fd, .events = ZMQ_POLLIN};
     for (size_t i = 0; i < peers; i++)
         items[2 + i] =
             (zmq_pollitem_t){.socket = relay_socket(self->relay, i), .events = ZMQ_POLLIN};
+    size_t polled =
+        2 + peers +
+        node_monitor_poll_items(self->monitor, items + 2 + peers, NODE_MONITOR_SOCKETS_MAX);
 
     uint64_t timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
     while (!stop_requested) {
-        int rc = zmq_poll(items, (int)(2 + peers), (long)timeout_ms);
+        int rc = zmq_poll(items, (int)polled, (long)timeout_ms);
         if (rc < 0 && zmq_errno() != EINTR) {
             node_log_write(NODE_LOG_ERROR, "event=poll_failed error=\"%s\"",
                            zmq_strerror(zmq_errno()));
@@ -652,6 +690,7 @@ ledger_err_t node_run(node_t *self)
             ssize_t ignored = read(self->wake_fd, &count, sizeof count);
             (void)ignored;
         }
+        node_read_monitors(self);
         bool ok = process_ready(self);
         uint64_t now = node_now_ms();
         if (now - self->last_prune_ms >= NODE_SEEN_PRUNE_EVERY_MS) {

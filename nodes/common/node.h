@@ -49,6 +49,7 @@
 #include "node_config.h"
 #include "node_ctx.h"
 #include "node_metrics.h"
+#include "node_monitor.h"
 #include "relay.h"
 #include "store.h"
 #include "store_migrate.h"
@@ -153,6 +154,7 @@ typedef struct {
     node_histogram_t commit_us;  /* write batch latency, microseconds */
     /* Issue 19: inbound messages refused by a link rule, by reason and type. */
     node_refused_counts_t refused;
+    node_handshake_stats_t handshakes; /* failed handshakes by socket / peer (node_monitor.h) */
 } node_stats_t;
 void node_get_stats(node_t *node, node_stats_t *stats_out);
 
