@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "node_inbound.h"
+#include "node_keys.h"
 #include "node_log.h"
 #include "node_monitor.h"
 #include "node_seen.h"
@@ -35,6 +36,7 @@ struct node_t {
     zsock_t *inbox;
     zsock_t *feed;
     relay_t *relay;
+    node_keys_t *keys; /* CURVE identity, zauth, peer table: outlives the sockets */
     int wake_fd;
     node_inbound_t in; /* this turn's inbound messages */
     relay_answer_t *answers;
@@ -155,6 +157,10 @@ static ledger_err_t node_bind_sockets(node_t *self)
     zsock_set_rcvhwm(self->inbox, NODE_SOCKET_HWM_MESSAGES);
     zsock_set_sndhwm(self->inbox, NODE_SOCKET_HWM_MESSAGES);
     zsock_set_sndhwm(self->feed, NODE_SOCKET_HWM_MESSAGES);
+    /* CURVE before bind (zauth already runs: node_keys_open); nothing in plaintext. */
+    if (node_keys_server(self->keys, self->inbox) != LEDGER_OK ||
+        node_keys_server(self->keys, self->feed) != LEDGER_OK)
+        return LEDGER_E_IO;
     if (zsock_bind(self->inbox, "%s", config->inbox) < 0 ||
         zsock_bind(self->feed, "%s", config->feed) < 0) {
         node_log_write(NODE_LOG_ERROR, "event=bind_failed inbox=%s feed=%s error=\"%s\"",
@@ -207,22 +213,56 @@ static ledger_err_t node_run_start_hook(node_t *self)
     return err;
 }
 
+/* The relay's DEALERs: CURVE clients of each peer with the node's cert (plain in plaintext). */
+static ledger_err_t node_start_relay(node_t *self)
+{
+    const node_app_t *app = &self->app;
+    relay_curve_t curve = {.cert = node_keys_cert(self->keys)};
+    for (size_t i = 0; i < app->peer_count; i++)
+        curve.server_keys[i] = node_keys_peer_key(self->keys, app->peers[i].name);
+    return relay_new_curve(self->store, app->peers, app->peer_count, self->config.retry_min_ms,
+                           self->config.retry_max_ms,
+                           node_keys_plaintext(self->keys) ? NULL : &curve, &self->relay);
+}
+
 ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out)
 {
-    assert(config && app && app->apply && node_out);
+    assert(config && app && node_out);
+    node_keys_t *keys = NULL;
+    ledger_err_t err = node_keys_open(config, app->peers, app->peer_count, &keys);
+    if (err)
+        return err;
+    return node_new_keyed(config, app, &keys, node_out);
+}
+
+ledger_err_t node_new_keyed(const node_config_t *config, const node_app_t *app,
+                            node_keys_t **keys_p, node_t **node_out)
+{
+    assert(config && app && app->apply && keys_p && *keys_p && node_out);
     assert(!app->local_take == !app->local_apply && !app->local_take == !app->local_done);
     assert(!app->txn_begin == !app->txn_prepare && !app->txn_begin == !app->txn_end);
     assert(app->peer_count <= RELAY_PEERS_MAX);
     zsys_handler_set(NULL); /* we handle SIGINT/SIGTERM ourselves */
+    /* A node_stop of an earlier node in this process (tests) does not stop this one. Signals
+       cannot have set it: node_run installs the handler. */
+    stop_requested = 0;
     node_t *self = node_alloc(config, app);
-    if (!self)
+    if (!self) {
+        node_keys_destroy(keys_p);
         return LEDGER_E_NOMEM;
+    }
+    self->keys = *keys_p;
+    *keys_p = NULL;
+    node_role_t role = (node_role_t)0;
+    node_role_from_name(config->name, &role);
+    node_inbound_links(&self->in, self->keys, role, config->harness_replay);
+    self->stats.links.insecure_plaintext = node_keys_plaintext(self->keys);
+    self->stats.links.allowed_keys = node_keys_allowed_count(self->keys);
     ledger_err_t err = node_open_store(self);
     if (!err)
         err = node_bind_sockets(self);
     if (!err)
-        err = relay_new(self->store, app->peers, app->peer_count, config->retry_min_ms,
-                        config->retry_max_ms, &self->relay);
+        err = node_start_relay(self);
     if (!err)
         err = node_watch_sockets(self, app);
     if (!err)
@@ -232,8 +272,9 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
         return err;
     }
     self->ctx.state = app->state; /* on_start ran without it */
-    node_log_write(NODE_LOG_INFO, "event=started inbox=%s feed=%s data_dir=%s", config->inbox,
-                   config->feed, config->data_dir);
+    node_log_write(NODE_LOG_INFO, "event=started inbox=%s feed=%s data_dir=%s links=%s",
+                   config->inbox, config->feed, config->data_dir,
+                   node_keys_plaintext(self->keys) ? "plaintext" : "curve");
     *node_out = self;
     return LEDGER_OK;
 }
@@ -248,6 +289,7 @@ void node_destroy(node_t **node_p)
     relay_destroy(&self->relay);
     zsock_destroy(&self->inbox);
     zsock_destroy(&self->feed);
+    node_keys_destroy(&self->keys); /* zauth stops after the sockets it judged */
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     if (signal_wake_fd == self->wake_fd)
@@ -273,6 +315,12 @@ void node_wake(node_t *self)
     uint64_t one = 1;
     ssize_t ignored = write(self->wake_fd, &one, sizeof one);
     (void)ignored;
+}
+
+node_keys_t *node_get_keys(node_t *self)
+{
+    assert(self);
+    return self->keys;
 }
 
 store_t *node_store(node_t *self)
@@ -381,7 +429,7 @@ static ledger_err_t apply_replay(node_t *self, store_txn_t *txn, node_inbound_ms
         in->outcome = NODE_INBOUND_DUP;
         return LEDGER_OK;
     }
-    refuse_unapplied(in, "replay_not_seen");
+    refuse_unapplied(in, NODE_REFUSED_REPLAY_NOT_SEEN_CODE);
     snprintf(in->why, sizeof in->why,
              "%s has not seen %s: a replay under another origin is only accepted as a duplicate",
              self->config.name, in->msg_id);
@@ -398,7 +446,7 @@ static ledger_err_t check_ahead(node_t *self, store_txn_t *txn, node_inbound_msg
         node_seen_ahead(&self->seen_high, txn, in->msg.origin, in->msg.seq, refused_out, &high);
     if (err || !*refused_out)
         return err;
-    refuse_unapplied(in, "id_too_far_ahead");
+    refuse_unapplied(in, NODE_REFUSED_ID_TOO_FAR_AHEAD_CODE);
     snprintf(in->why, sizeof in->why, "%s is more than %llu ids past %s/%llu, the highest seen",
              in->msg_id, (unsigned long long)NODE_SEEN_AHEAD_MAX, in->msg.origin,
              (unsigned long long)high);
@@ -550,7 +598,9 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
         case NODE_INBOUND_NACK:
             s.nacks_sent++;
             self->stats.in_by_type[type][NODE_IN_NACKED]++;
-            node_refused_count(&self->stats.refused, in->code, type);
+            node_refused_t reason;
+            if (node_refused_from_code(in->code, &reason))
+                self->stats.links.refused[reason][type]++;
             break;
         case NODE_INBOUND_REPLY:
             s.queries++;
@@ -577,6 +627,7 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
     self->stats.messages_out += self->ctx.published_count;
     self->stats.batches++;
     self->stats.commit_us_total += commit_us;
+    self->stats.links.allowed_keys = node_keys_allowed_count(self->keys);
     relay_get_stats(self->relay, &self->stats.relay);
     pthread_mutex_unlock(&self->stats_lock);
 }

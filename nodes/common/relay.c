@@ -10,6 +10,7 @@
 #include "node_log.h"
 #include "proto.h"
 #include "clock.h"
+#include "curve_sock.h"
 #include "grow.h"
 
 /* Up to this many load batches per pump, so one pump never starves the inbox. */
@@ -99,11 +100,34 @@ const char *relay_ignored_name(relay_ignored_t reason)
     return (unsigned)reason < RELAY_IGNORED__COUNT ? names[reason] : "?";
 }
 
+/* Makes `sock` a CURVE client of `peer` with curve's cert and key `index`; nothing if NULL. */
+static ledger_err_t relay_peer_curve(const relay_curve_t *curve, size_t index,
+                                     const relay_peer_t *peer, zsock_t *sock)
+{
+    if (!curve)
+        return LEDGER_OK;
+    char why[RELAY_WHY_BYTES] = "";
+    ledger_err_t err =
+        curve_sock_client(sock, curve->cert, curve->server_keys[index], why, sizeof why);
+    if (err)
+        node_log_write(NODE_LOG_ERROR, "event=relay_curve_failed peer=%s reason=\"%s\"", peer->name,
+                       why);
+    return err;
+}
+
 ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_count,
                        uint32_t retry_min_ms, uint32_t retry_max_ms, relay_t **relay_out)
 {
+    return relay_new_curve(store, peers, peer_count, retry_min_ms, retry_max_ms, NULL, relay_out);
+}
+
+ledger_err_t relay_new_curve(store_t *store, const relay_peer_t *peers, size_t peer_count,
+                             uint32_t retry_min_ms, uint32_t retry_max_ms,
+                             const relay_curve_t *curve, relay_t **relay_out)
+{
     assert(store && relay_out && retry_min_ms > 0 && retry_max_ms >= retry_min_ms);
     assert(peer_count <= RELAY_PEERS_MAX && (peers || peer_count == 0));
+    assert(!curve || curve->cert);
     relay_t *self = calloc(1, sizeof *self);
     if (!self)
         return LEDGER_E_NOMEM;
@@ -125,6 +149,11 @@ ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_co
         zsock_set_sndhwm(sock, RELAY_HWM_MESSAGES);
         zsock_set_rcvhwm(sock, RELAY_HWM_MESSAGES);
         zsock_set_maxmsgsize(sock, RELAY_MSG_MAX_BYTES);
+        ledger_err_t err = relay_peer_curve(curve, i, &peers[i], sock);
+        if (err) {
+            relay_destroy(&self);
+            return err;
+        }
         if (zsock_connect(sock, "%s", peers[i].endpoint) != 0) {
             node_log_write(NODE_LOG_ERROR, "event=relay_connect_failed peer=%s endpoint=%s",
                            peers[i].name, peers[i].endpoint);

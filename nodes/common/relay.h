@@ -56,8 +56,15 @@
     then relay_pump (also when its returned timeout expires);
     relay_destroy.
 
-    Errors: relay_new returns LEDGER_E_NOMEM, LEDGER_E_IO (a socket) or
-    LEDGER_E_INVALID (an endpoint that does not connect). Nothing else
+    Links: with relay_new_curve each DEALER is a CURVE client of its peer
+    (relay_curve_t); relay_new makes plain DEALERs (--insecure-plaintext,
+    tests). A peer whose
+    allow-list lacks this node's key never completes the handshake, and its
+    entries wait in the outbox until it does.
+
+    Errors: relay_new returns LEDGER_E_NOMEM, LEDGER_E_IO (a socket, or
+    CURVE set-up) or LEDGER_E_INVALID (an endpoint that does not connect, a
+    bad server key). Nothing else
     fails: an outbox that cannot be read is logged and tried at the next
     pump; a malformed answer is logged and skipped. More than
     RELAY_PEERS_MAX peers or a NULL relay is a bug, asserted.
@@ -67,6 +74,7 @@
 #ifndef LEDGER_RELAY_H
 #define LEDGER_RELAY_H
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +96,13 @@ typedef struct {
     const char *name;     /* peer name used in outbox entries */
     const char *endpoint; /* its inbox, e.g. tcp://127.0.0.1:7201 */
 } relay_peer_t;
+
+/*  CURVE for the DEALERs (node.c fills it from node_keys.h): this node's
+    cert and each peer's Z85 public key, by the index of relay_new's peers. */
+typedef struct {
+    zcert_t *cert;
+    const char *server_keys[RELAY_PEERS_MAX];
+} relay_curve_t;
 
 /* Why an answer's tag was ignored (see the top of this file). */
 typedef enum {
@@ -112,6 +127,10 @@ typedef struct {
 /* Creates the DEALERs (not yet connected to anything that must be up). */
 ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_count,
                        uint32_t retry_min_ms, uint32_t retry_max_ms, relay_t **relay_out);
+/* relay_new with CURVE DEALERs (curve: cert and every peer's key set); NULL curve: plain. */
+ledger_err_t relay_new_curve(store_t *store, const relay_peer_t *peers, size_t peer_count,
+                             uint32_t retry_min_ms, uint32_t retry_max_ms,
+                             const relay_curve_t *curve, relay_t **relay_out);
 void relay_destroy(relay_t **relay_p);
 
 /* Raw libzmq sockets to poll for answers (ZMQ_POLLIN), `count` of them. */
