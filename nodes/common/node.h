@@ -32,7 +32,9 @@
 
     What it owns: the keys (node_keys.h, destroyed after the sockets), the
     store (store.h), the inbox, the feed, the wake eventfd, the relay
-    (relay.h), the inbound batch (node_inbound.h), and the counters for
+    (relay.h), the inbound batch (node_inbound.h), the highest seen seq
+    per origin (node_seen.h: id_too_far_ahead), the handshake monitors
+    (node_monitor.h, destroyed before the sockets), and the counters for
     /metrics. The caller owns the config and node_app_t it
     passes (both copied) and the app's state.
 
