@@ -190,10 +190,15 @@ static ledger_err_t node_watch_sockets(node_t *self, const node_app_t *app)
     return LEDGER_OK;
 }
 
-/* Counts and logs the failed handshakes the monitors reported (loop thread). */
-static void node_read_monitors(node_t *self)
+/*  Counts and logs the failed handshakes the monitors reported (loop
+    thread), when one of their poll items `items[0 .. count)` is ready: the
+    busy loop pays nothing for monitors that say nothing. */
+static void node_read_monitors(node_t *self, const zmq_pollitem_t *items, size_t count)
 {
-    if (node_monitor_read(self->monitor, clock_mono_ms()) == 0)
+    bool ready = false;
+    for (size_t i = 0; i < count; i++)
+        ready = ready || (items[i].revents & ZMQ_POLLIN);
+    if (!ready || node_monitor_read(self->monitor, clock_mono_ms()) == 0)
         return;
     pthread_mutex_lock(&self->stats_lock);
     node_monitor_get_stats(self->monitor, &self->stats.handshakes);
@@ -741,7 +746,7 @@ ledger_err_t node_run(node_t *self)
             ssize_t ignored = read(self->wake_fd, &count, sizeof count);
             (void)ignored;
         }
-        node_read_monitors(self);
+        node_read_monitors(self, items + 2 + peers, polled - 2 - peers);
         bool ok = process_ready(self);
         uint64_t now = node_now_ms();
         if (now - self->last_prune_ms >= NODE_SEEN_PRUNE_EVERY_MS) {

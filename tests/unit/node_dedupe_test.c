@@ -4,7 +4,8 @@
     than NODE_SEEN_AHEAD_MAX past its origin's highest is nacked
     id_too_far_ahead, counted, and neither applied nor recorded. A harness
     replay under another origin (--harness-replay) is only ever a duplicate
-    or nacked replay_not_seen: it never spends that origin's id.
+    or nacked replay_not_seen: it never spends that origin's id. The loop
+    counts a plain client at its CURVE inbox as a failed handshake.
     The node is a gateway with CURVE over the mesh's keys in a temp dir
     (curve_fx.h, never ./data/keys), the harness key allowed at it; each
     peer sends with its own key. One node serves every test: each test uses
@@ -304,11 +305,31 @@ static void test_a_harness_replay_is_only_a_duplicate_and_spends_no_id(void **st
     assert_true(seen_at_node(fx, "fraud", base + 1));
 }
 
+/* The node loop counts a plain client at its CURVE inbox (node_monitor.h), within a deadline. */
+static void test_the_node_counts_a_plain_client_at_its_inbox(void **state)
+{
+    fx_t *fx = *state;
+    zsock_t *plain = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(plain, 0);
+    assert_int_equal(zsock_connect(plain, "%s", fx->inbox), 0);
+    int64_t deadline = zclock_mono() + ANSWER_WAIT_MS;
+    node_stats_t s;
+    do {
+        assert_true(zclock_mono() < deadline);
+        zclock_sleep(5); /* counted by the node's loop thread */
+        node_get_stats(fx->node, &s);
+    } while (s.handshakes.inbox[NODE_HANDSHAKE_PROTOCOL] == 0);
+    assert_int_equal(s.handshakes.inbox[NODE_HANDSHAKE_AUTH], 0);
+    assert_int_equal(s.handshakes.peer_count, 0); /* a gateway's relay has no peers here */
+    zsock_destroy(&plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_same_seq_from_two_origins_is_two_messages),
         cmocka_unit_test(test_an_id_far_ahead_of_its_origin_is_refused_and_not_recorded),
-        cmocka_unit_test(test_a_harness_replay_is_only_a_duplicate_and_spends_no_id)};
+        cmocka_unit_test(test_a_harness_replay_is_only_a_duplicate_and_spends_no_id),
+        cmocka_unit_test(test_the_node_counts_a_plain_client_at_its_inbox)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
