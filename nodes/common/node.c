@@ -14,6 +14,8 @@
 #include "node_inbound.h"
 #include "node_keys.h"
 #include "node_log.h"
+#include "node_monitor.h"
+#include "node_seen.h"
 #include "clock.h"
 
 #define NODE_ANSWERS_MAX 8192     /* acks/nacks from peers read per turn */
@@ -48,6 +50,8 @@ struct node_t {
     node_stats_t stats;
     node_http_counts_t http_counts; /* under stats_lock */
     size_t dead_in_batch;           /* entries moved to dead_letters by the current batch */
+    node_seen_t seen_high;          /* highest seen seq per origin (node_seen.h) */
+    node_monitor_t *monitor;        /* failed handshakes on inbox, feed, relay (node_monitor.h) */
 };
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -102,6 +106,7 @@ static node_t *node_alloc(const node_config_t *config, const node_app_t *app)
     self->wake_fd = -1;
     pthread_mutex_init(&self->stats_lock, NULL);
     node_ctx_init(&self->ctx, NULL, self->config.name, 0);
+    node_seen_init(&self->seen_high);
     self->answers = calloc(NODE_ANSWERS_MAX, sizeof *self->answers);
     if (!self->answers || node_inbound_init(&self->in, config->batch_max, self->config.name,
                                             app->query != NULL) != LEDGER_OK) {
@@ -163,6 +168,41 @@ static ledger_err_t node_bind_sockets(node_t *self)
         return LEDGER_E_IO;
     }
     return LEDGER_OK;
+}
+
+/* Watches the inbox, the feed and every relay DEALER for failed handshakes (node_monitor.h). */
+static ledger_err_t node_watch_sockets(node_t *self, const node_app_t *app)
+{
+    ledger_err_t err = node_monitor_new(&self->monitor);
+    if (!err)
+        err =
+            node_monitor_watch(self->monitor, zsock_resolve(self->inbox), NODE_MONITOR_INBOX, NULL);
+    if (!err)
+        err = node_monitor_watch(self->monitor, zsock_resolve(self->feed), NODE_MONITOR_FEED, NULL);
+    for (size_t i = 0; !err && i < relay_peer_count(self->relay); i++)
+        err = node_monitor_watch(self->monitor, relay_socket(self->relay, i), NODE_MONITOR_PEER,
+                                 app->peers[i].name);
+    if (err) {
+        node_log_write(NODE_LOG_ERROR, "event=monitor_failed error=%s", ledger_err_name(err));
+        return err;
+    }
+    node_monitor_get_stats(self->monitor, &self->stats.handshakes); /* peer names, zeros */
+    return LEDGER_OK;
+}
+
+/*  Counts and logs the failed handshakes the monitors reported (loop
+    thread), when one of their poll items `items[0 .. count)` is ready: the
+    busy loop pays nothing for monitors that say nothing. */
+static void node_read_monitors(node_t *self, const zmq_pollitem_t *items, size_t count)
+{
+    bool ready = false;
+    for (size_t i = 0; i < count; i++)
+        ready = ready || (items[i].revents & ZMQ_POLLIN);
+    if (!ready || node_monitor_read(self->monitor, clock_mono_ms()) == 0)
+        return;
+    pthread_mutex_lock(&self->stats_lock);
+    node_monitor_get_stats(self->monitor, &self->stats.handshakes);
+    pthread_mutex_unlock(&self->stats_lock);
 }
 
 /* Runs app.on_start (if any) in a write transaction of its own (the failure is logged). */
@@ -229,6 +269,8 @@ ledger_err_t node_new_keyed(const node_config_t *config, const node_app_t *app,
     if (!err)
         err = node_start_relay(self);
     if (!err)
+        err = node_watch_sockets(self, app);
+    if (!err)
         err = node_run_start_hook(self);
     if (err) {
         node_destroy(&self);
@@ -248,6 +290,7 @@ void node_destroy(node_t **node_p)
     if (!*node_p)
         return;
     node_t *self = *node_p;
+    node_monitor_destroy(&self->monitor); /* before the sockets it watches */
     relay_destroy(&self->relay);
     zsock_destroy(&self->inbox);
     zsock_destroy(&self->feed);
@@ -368,15 +411,66 @@ static void set_refused_aside(node_t *self, node_inbound_msg_t *in, ledger_err_t
     self->rerun_batch = true;
 }
 
-/*  Applies one inbound message in `txn`: a query is answered, a message seen
-    before is a duplicate, anything else goes to app.apply and its id is
-    recorded in `seen`. An error aborts the batch (a refusal sets the message
-    aside first, set_refused_aside). */
+/*  Nacks `in` with `code` before anything of it is applied or recorded: no
+    write to drop, so the batch goes on (and a rerun skips it: prejudged). */
+static void refuse_unapplied(node_inbound_msg_t *in, const char *code)
+{
+    in->outcome = NODE_INBOUND_NACK;
+    in->prejudged = true;
+    snprintf(in->code, sizeof in->code, "%s", code);
+}
+
+/*  A harness replay under another origin (node_inbound_msg_t.replay_as_origin):
+    only ever a duplicate (its id is in `seen`: acked, nothing applied) or
+    refused; never applied, never recorded, so a replay cannot spend an
+    origin's ids. */
+static ledger_err_t apply_replay(node_t *self, store_txn_t *txn, node_inbound_msg_t *in)
+{
+    bool seen = false;
+    ledger_err_t err = store_seen_check(txn, in->msg.origin, in->msg.seq, &seen);
+    if (err)
+        return err;
+    if (seen) {
+        in->outcome = NODE_INBOUND_DUP;
+        return LEDGER_OK;
+    }
+    refuse_unapplied(in, NODE_REFUSED_REPLAY_NOT_SEEN_CODE);
+    snprintf(in->why, sizeof in->why,
+             "%s has not seen %s: a replay under another origin is only accepted as a duplicate",
+             self->config.name, in->msg_id);
+    return LEDGER_OK;
+}
+
+/*  Refuses `in` (id_too_far_ahead) if its seq is far past the highest seen
+    from its origin (node_seen.h): *refused_out. */
+static ledger_err_t check_ahead(node_t *self, store_txn_t *txn, node_inbound_msg_t *in,
+                                bool *refused_out)
+{
+    uint64_t high = 0;
+    ledger_err_t err =
+        node_seen_ahead(&self->seen_high, txn, in->msg.origin, in->msg.seq, refused_out, &high);
+    if (err || !*refused_out)
+        return err;
+    refuse_unapplied(in, NODE_REFUSED_ID_TOO_FAR_AHEAD_CODE);
+    snprintf(in->why, sizeof in->why, "%s is more than %llu ids past %s/%llu, the highest seen",
+             in->msg_id, (unsigned long long)NODE_SEEN_AHEAD_MAX, in->msg.origin,
+             (unsigned long long)high);
+    return LEDGER_OK;
+}
+
+/*  Applies one inbound message in `txn`: a harness replay is only a
+    duplicate or refused, a query is answered, an id far ahead of its
+    origin's is refused, a message seen before is a duplicate, anything else
+    goes to app.apply and its id is recorded in `seen`. An error aborts the
+    batch (a refusal by the handler sets the message aside first,
+    set_refused_aside). */
 static ledger_err_t apply_inbound(node_t *self, store_txn_t *txn, node_inbound_msg_t *in)
 {
     if (in->outcome == NODE_INBOUND_REPLY)
         proto_msg_release(&in->reply);
     in->outcome = NODE_INBOUND_UNANSWERED;
+    if (in->replay_as_origin)
+        return apply_replay(self, txn, in);
     if (in->msg.type == PROTO_ACCOUNT_QUERY) {
         memset(&in->reply, 0, sizeof in->reply);
         ledger_err_t err = self->app.query(&self->ctx, &in->msg, &in->reply, self->app.app);
@@ -385,8 +479,11 @@ static ledger_err_t apply_inbound(node_t *self, store_txn_t *txn, node_inbound_m
         in->outcome = NODE_INBOUND_REPLY;
         return LEDGER_OK;
     }
-    bool seen = false;
-    ledger_err_t err = store_seen_check(txn, in->msg.origin, in->msg.seq, &seen);
+    bool refused = false, seen = false;
+    ledger_err_t err = check_ahead(self, txn, in, &refused);
+    if (err || refused)
+        return err;
+    err = store_seen_check(txn, in->msg.origin, in->msg.seq, &seen);
     if (err)
         return err;
     if (seen) {
@@ -397,6 +494,8 @@ static ledger_err_t apply_inbound(node_t *self, store_txn_t *txn, node_inbound_m
     err = self->app.apply(&self->ctx, &in->msg, self->app.app, in->why, sizeof in->why);
     if (!err)
         err = store_seen_put(txn, in->msg.origin, in->msg.seq, self->ctx.now_ms);
+    if (!err)
+        node_seen_note(&self->seen_high, in->msg.origin, in->msg.seq);
     if (err) {
         /*  Refused. Whatever its handler wrote is in this transaction: drop the
             transaction and run the batch again without the message. The node
@@ -447,6 +546,7 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
     node_t *self = arg;
     /* Re-runnable after a map-full retry: start from a clean slate every time. */
     node_ctx_begin(&self->ctx, txn, node_now_ms());
+    node_seen_begin(&self->seen_high);
     if (self->app.txn_begin)
         self->app.txn_begin(self->app.state);
     for (size_t i = 0; i < self->in.count; i++) {
@@ -577,6 +677,7 @@ static bool process_ready(node_t *self)
     do { /* each rerun has one more refused message set aside: it ends */
         self->rerun_batch = false;
         err = store_write(self->store, apply_batch, self);
+        node_seen_end(&self->seen_high, err == LEDGER_OK);
         if (self->app.txn_end)
             self->app.txn_end(self->app.state, err == LEDGER_OK);
     } while (err && self->rerun_batch);
@@ -620,16 +721,19 @@ ledger_err_t node_run(node_t *self)
     signal(SIGPIPE, SIG_IGN);
 
     size_t peers = relay_peer_count(self->relay);
-    zmq_pollitem_t items[2 + RELAY_PEERS_MAX];
+    zmq_pollitem_t items[2 + RELAY_PEERS_MAX + NODE_MONITOR_SOCKETS_MAX];
     items[0] = (zmq_pollitem_t){.socket = zsock_resolve(self->inbox), .events = ZMQ_POLLIN};
     items[1] = (zmq_pollitem_t){.fd = self->wake_fd, .events = ZMQ_POLLIN};
     for (size_t i = 0; i < peers; i++)
         items[2 + i] =
             (zmq_pollitem_t){.socket = relay_socket(self->relay, i), .events = ZMQ_POLLIN};
+    size_t polled =
+        2 + peers +
+        node_monitor_poll_items(self->monitor, items + 2 + peers, NODE_MONITOR_SOCKETS_MAX);
 
     uint64_t timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
     while (!stop_requested) {
-        int rc = zmq_poll(items, (int)(2 + peers), (long)timeout_ms);
+        int rc = zmq_poll(items, (int)polled, (long)timeout_ms);
         if (rc < 0 && zmq_errno() != EINTR) {
             node_log_write(NODE_LOG_ERROR, "event=poll_failed error=\"%s\"",
                            zmq_strerror(zmq_errno()));
@@ -642,6 +746,7 @@ ledger_err_t node_run(node_t *self)
             ssize_t ignored = read(self->wake_fd, &count, sizeof count);
             (void)ignored;
         }
+        node_read_monitors(self, items + 2 + peers, polled - 2 - peers);
         bool ok = process_ready(self);
         uint64_t now = node_now_ms();
         if (now - self->last_prune_ms >= NODE_SEEN_PRUNE_EVERY_MS) {

@@ -32,7 +32,9 @@
 
     What it owns: the keys (node_keys.h, destroyed after the sockets), the
     store (store.h), the inbox, the feed, the wake eventfd, the relay
-    (relay.h), the inbound batch (node_inbound.h), and the counters for
+    (relay.h), the inbound batch (node_inbound.h), the highest seen seq
+    per origin (node_seen.h: id_too_far_ahead), the handshake monitors
+    (node_monitor.h, destroyed before the sockets), and the counters for
     /metrics. The caller owns the config and node_app_t it
     passes (both copied) and the app's state.
 
@@ -59,6 +61,7 @@
 #include "node_inbound.h"
 #include "node_keys.h"
 #include "node_metrics.h"
+#include "node_monitor.h"
 #include "relay.h"
 #include "store.h"
 #include "store_migrate.h"
@@ -178,6 +181,7 @@ typedef struct {
     node_histogram_t batch_size; /* inbound messages + peer answers per write batch */
     node_histogram_t commit_us;  /* write batch latency, microseconds */
     node_links_stats_t links;
+    node_handshake_stats_t handshakes; /* failed handshakes by socket / peer (node_monitor.h) */
 } node_stats_t;
 void node_get_stats(node_t *node, node_stats_t *stats_out);
 

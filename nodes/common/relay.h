@@ -25,12 +25,20 @@
                    benign late ack of a copy resent meanwhile);
       other_peer   in flight to another peer: a peer may only settle what
                    was sent to it, so one peer (or a process on its link)
-                   cannot delete or dead-letter another peer's entries.
+                   cannot delete or dead-letter another peer's entries;
+      id_mismatch  the answer's `of` is not the id of the message sent
+                   under its first kept tag (the in-flight entry keeps it,
+                   read at load with proto_frame_id): the whole answer is
+                   ignored, every tag it would have settled counted. A
+                   grouped ack names its first message, a nack its only
+                   one; a nack with `of` "" (the peer could not read the
+                   id) is bound by tag and peer alone.
     Nothing legitimate is lost: an entry the relay has not (re)loaded yet,
     e.g. just after a restart, is sent when it is loaded and the peer acks
-    that copy as a duplicate. Still to come: binding the answer's `of` to
-    the message id that was sent under the tag (that needs the message seq
-    in the in-flight entry); today a tag plus its peer is the binding.
+    that copy as a duplicate; the tags of an ignored grouped ack are resent
+    and acked again (a grouped ack led by a late duplicate's tag, which is
+    ignored, names that duplicate and so is ignored whole: rare, and it only
+    costs a resend).
     Local nacks (relay_take_local_nacks) are the relay's own and settle
     without this check.
 
@@ -100,10 +108,11 @@ typedef struct {
 typedef enum {
     RELAY_IGNORED_UNKNOWN_TAG = 0,
     RELAY_IGNORED_OTHER_PEER,
+    RELAY_IGNORED_ID_MISMATCH,
     RELAY_IGNORED__COUNT
 } relay_ignored_t;
 
-/* "unknown_tag", "other_peer" (the metric's label); "?" out of range. */
+/* "unknown_tag", "other_peer", "id_mismatch" (the metric's label); "?" out of range. */
 const char *relay_ignored_name(relay_ignored_t reason);
 
 typedef struct {

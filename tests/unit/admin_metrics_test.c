@@ -121,7 +121,13 @@ static void test_a_fresh_node_reports_zero_counters_and_an_empty_outbox(void **s
     assert_non_null(strstr(text, "ledger_dead_letters 0\n"));
     assert_non_null(strstr(text, "# TYPE ledger_answers_ignored_total counter\n"
                                  "ledger_answers_ignored_total{reason=\"unknown_tag\"} 0\n"
-                                 "ledger_answers_ignored_total{reason=\"other_peer\"} 0\n"));
+                                 "ledger_answers_ignored_total{reason=\"other_peer\"} 0\n"
+                                 "ledger_answers_ignored_total{reason=\"id_mismatch\"} 0\n"));
+    assert_non_null(strstr(text,
+                           "# TYPE ledger_handshake_failures_total counter\n"
+                           "ledger_handshake_failures_total{socket=\"inbox\",reason=\"auth\"} 0\n"
+                           "ledger_handshake_failures_total{socket=\"feed\",reason=\"auth\"} 0\n"));
+    assert_non_null(strstr(text, "# TYPE ledger_peer_handshake_failures_total counter\n"));
     /* Nothing was received or emitted: the families are there, without samples. */
     assert_non_null(strstr(text, "# TYPE ledger_messages_received_total counter\n"
                                  "# HELP ledger_messages_emitted_total"));
