@@ -12,9 +12,11 @@ condition is SILENCE_S: "no answer within 1 s" is itself the assertion there.
 """
 import os
 import re
+import json
 import signal
 import stat
 import struct
+import subprocess
 import time
 import unittest
 
@@ -549,6 +551,68 @@ class PlaintextTest(MeshTest):
             self.assertIn("level=warn", warn[0])
             self.assertIn("NOT authenticated or encrypted", warn[0])
             self.assertEqual(sample(self.mesh.metrics(node), "ledger_insecure_plaintext"), 1, node)
+
+
+class MixedTest(MeshTest):
+    """Case 10, second half: a CURVE node among plaintext peers gets nothing from them, and the
+    peer that cannot get through counts it."""
+
+    start_mesh = False
+
+    def test_a_plaintext_peer_cannot_reach_a_curve_node(self):
+        plain = {"LEDGER_INSECURE_PLAINTEXT": "1"}
+        self.mesh.extra_env = {"accounts": plain, "gateway": plain}
+        for node in NODES:
+            self.mesh.start(node)
+        wait_until(lambda: all(self.mesh.answers(n) for n in NODES), what="the nodes to start")
+        self.mesh.wait_ready()
+        status, t = self.mesh.deposit("alice", 1000)
+        self.assertEqual(status, 202, t)
+
+        def refused_by_fraud():
+            samples = self.mesh.metrics("accounts")
+            return sum(v for (name, labels), v in samples.items()
+                       if name == "ledger_peer_handshake_failures_total"
+                       and ("peer", "fraud") in labels)
+        wait_until(refused_by_fraud, what="accounts to count fraud refusing its plain link")
+        wait_until(lambda: sample(self.mesh.metrics("fraud"), "ledger_handshake_failures_total",
+                                  socket="inbox", reason="protocol") >= 1,
+                   what="fraud to count the plain handshake")
+        self.assertEqual(self.mesh.transfer_status(t["id"])["status"], "pending")
+        received = [v for (name, _), v in self.mesh.metrics("fraud").items()
+                    if name == "ledger_messages_received_total"]
+        self.assertEqual(sum(received), 0, "fraud received a message over a plain link")
+        self.assertEqual(sample(self.mesh.metrics("fraud"), "ledger_insecure_plaintext"), 0)
+        self.assertEqual(sample(self.mesh.metrics("accounts"), "ledger_insecure_plaintext"), 1)
+
+
+class HarnessTest(MeshTest):
+    """Case 11: the harness is a peer too; a node takes it only once an operator allows it,
+    without a restart."""
+
+    def harness(self, *args):
+        env = dict(os.environ, LEDGER_KEYS_DIR=self.mesh.keys_dir)
+        for node in NODES:
+            env[f"LEDGER_{node.upper()}_ENDPOINT"] = self.mesh.endpoint(node, "inbox")
+            env[f"LEDGER_{node.upper()}_FEED"] = self.mesh.endpoint(node, "feed")
+        tool = os.path.join(self.mesh.build_dir, "tools", "harness", "ledger-harness")
+        return subprocess.run([tool, *args], env=env, capture_output=True, text=True, timeout=60)
+
+    def test_harness_needs_to_be_allowed(self):
+        query = json.dumps({"id": "harness/1", "type": "account.query", "corr": "",
+                            "body": {"op": "get", "account": "bob"}})
+        hint = "accounts does not accept key harness: ledger-keys allow harness --to accounts"
+        run = self.harness("send", "--to", "accounts", "--timeout-ms", "3000", "--json", query)
+        self.assertEqual(run.returncode, 3, run.stdout + run.stderr)
+        self.assertIn(hint, run.stderr)
+        run = self.harness("tap", "--from", "accounts", "--count", "1", "--timeout-ms", "3000")
+        self.assertEqual(run.returncode, 3, run.stdout + run.stderr)
+        self.assertIn(hint, run.stderr)
+
+        self.mesh.keys_tool("allow", "harness", "--to", "accounts", "--dir", self.mesh.keys_dir)
+        run = self.harness("send", "--to", "accounts", "--timeout-ms", "5000", "--json", query)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertEqual(json.loads(run.stdout)["answer"], "account.reply")
 
 
 if __name__ == "__main__":
