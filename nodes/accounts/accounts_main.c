@@ -22,8 +22,8 @@ static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, ch
                           size_t why_size)
 {
     const accounts_app_t *a = app;
-    ledger_err_t err = accounts_saga_apply(ctx, msg, &a->limits);
-    if (err == LEDGER_E_INVALID)
+    ledger_err_t err = accounts_saga_apply(ctx, msg, &a->limits, why, why_size);
+    if (err == LEDGER_E_INVALID && why[0] == '\0')
         snprintf(why, why_size, "accounts does not handle %s", proto_type_name(msg->type));
     return err;
 }

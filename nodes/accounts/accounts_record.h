@@ -27,16 +27,23 @@
             settlement account)
 
       STORE_DB_TRANSFERS key = transfer id bytes (no NUL)
-        u8 version (ACCOUNTS_TRANSFER_VERSION = 2; version 1, without kind
-            and principal, is still read as kind transfer and principal "":
-            a transfer reserved before the upgrade is a plain transfer)
+        u8 version (ACCOUNTS_TRANSFER_VERSION = 3; versions 1 and 2 are
+            still read: version 1, without kind and principal, as kind
+            transfer and principal "" (a transfer reserved before issue 18 is
+            a plain transfer); versions 1 and 2, without reserved_seq, as
+            reserved_seq 0)
         u8 state (accounts_transfer_state_t)
         i64 amount_minor
         3  currency
         u64 created_ms, u64 updated_ms
         u8 len + from, u8 len + to, u8 len + code (decline code, "" unless
         declined), u8 len + reference
-        u8 kind (proto_transfer_kind_t), u8 len + principal (version 2)
+        u8 kind (proto_transfer_kind_t), u8 len + principal (versions 2, 3)
+        u64 reserved_seq (version 3): the seq of the funds.reserved this
+            node emitted for the transfer, the cause every verdict must cite
+            (accounts_saga.h); 0: unknown, a transfer reserved by a build
+            before format 4 whose funds.reserved had left the outbox when
+            migration 3 -> 4 ran (accounts_migrate.h), or never reserved
 
     Errors: bad bytes in the store are LEDGER_E_CORRUPT, a missing key
     LEDGER_E_NOT_FOUND, a record that breaks a field's limit on the way in
@@ -59,13 +66,23 @@
 #define ACCOUNTS_RECORD_VERSION 3
 #define ACCOUNTS_RECORD_VERSION_2 2 /* still read: no owner (taken as "") */
 #define ACCOUNTS_RECORD_VERSION_1 1 /* still read: no ledger_seq (taken as 0), no owner */
-#define ACCOUNTS_TRANSFER_VERSION 2
-#define ACCOUNTS_TRANSFER_VERSION_1 1 /* still read: kind transfer, principal "" */
+#define ACCOUNTS_TRANSFER_VERSION 3
+#define ACCOUNTS_TRANSFER_VERSION_2 2 /* still read: reserved_seq 0 */
+#define ACCOUNTS_TRANSFER_VERSION_1 1 /* still read: kind transfer, principal "", reserved_seq 0   \
+                                       */
 /* Fixed part of an account record in bytes: version, flags, currency, four u64, three lengths. */
 #define ACCOUNTS_RECORD_FIXED_BYTES (1 + 1 + PROTO_CURRENCY_LEN + 4 * 8 + 3)
 /* Largest encoded account record in bytes: fixed part + id + name + owner. */
 #define ACCOUNTS_RECORD_MAX_BYTES                                                                  \
     (ACCOUNTS_RECORD_FIXED_BYTES + 2 * PROTO_ACCOUNT_ID_MAX + PROTO_NAME_MAX)
+
+/* Fixed part of a transfer record in bytes: version, state, amount, currency, three u64, kind,
+   five lengths. */
+#define ACCOUNTS_TRANSFER_FIXED_BYTES (1 + 1 + 8 + PROTO_CURRENCY_LEN + 3 * 8 + 1 + 5)
+/* Largest encoded transfer record in bytes: fixed part + five length-prefixed strings. */
+#define ACCOUNTS_TRANSFER_MAX_BYTES                                                                \
+    (ACCOUNTS_TRANSFER_FIXED_BYTES + 3 * PROTO_ACCOUNT_ID_MAX + PROTO_CODE_MAX +                   \
+     PROTO_REFERENCE_MAX)
 
 /* One account as stored. */
 typedef struct {
@@ -101,6 +118,8 @@ typedef struct {
     uint64_t updated_ms;
     proto_transfer_kind_t kind;
     char principal[PROTO_ACCOUNT_ID_MAX + 1]; /* who asked; "" for a version-1 record */
+    uint64_t reserved_seq; /* seq of this node's funds.reserved for it; 0: unknown (above) */
+    uint8_t version;       /* as read (decode); the encoder always writes the newest */
 } accounts_transfer_t;
 
 /* Stable name of a saga state ("reserved", ...); "unknown" for an invalid value. */
@@ -128,6 +147,21 @@ ledger_err_t accounts_record_get(store_txn_t *txn, const char *id, accounts_reco
 /*  Writes `rec` to the accounts table as it is. LEDGER_E_INVALID (a field
     breaks its limit), store errors. */
 ledger_err_t accounts_record_put(store_txn_t *txn, const accounts_record_t *rec);
+
+/*  Decodes the transfer record `data` (`size` bytes) stored under key `id`
+    (a transfer id: not in the record) into *out, with bounds checks on every
+    field. LEDGER_E_CORRUPT (and *out zeroed) for anything that does not
+    parse (short or trailing bytes, unknown version, state or kind, an id
+    that is not a stored key's). Pure; safe on any bytes. */
+ledger_err_t accounts_record_transfer_decode(const char *id, const void *data, size_t size,
+                                             accounts_transfer_t *out);
+
+/*  Encodes `tr` as the newest transfer record version into `buf` (`cap`
+    bytes; ACCOUNTS_TRANSFER_MAX_BYTES always suffice); *len_out gets the size. Its fields must be
+    within their limits and its state valid (asserted, as for _put).
+    LEDGER_E_TOO_LARGE if `cap` is too small. Pure. */
+ledger_err_t accounts_record_transfer_encode(const accounts_transfer_t *tr, uint8_t *buf,
+                                             size_t cap, size_t *len_out);
 
 /*  Reads the saga state of transfer `id`. LEDGER_E_NOT_FOUND,
     LEDGER_E_CORRUPT, store errors. */

@@ -44,18 +44,23 @@ static void msg_start(proto_msg_t *out, proto_type_t type, const char *transfer)
     text_copy(out->corr, sizeof out->corr, transfer);
 }
 
-/*  A saga step's last writes: stores `tr` in `state` (as of now) and emits
-    `out` to `peers`, the effects of the step's message `msg`. */
+/*  A saga step's last writes: emits `out` to `peers` (the effect of the
+    step's message `msg`), then stores `tr` in `state` (as of now). Emitting
+    first gives out->seq its value: a reservation keeps it in tr->reserved_seq,
+    the cause every verdict for the transfer must cite (on_verdict). */
 static ledger_err_t transfer_advance(node_ctx_t *ctx, const proto_msg_t *msg,
                                      accounts_transfer_t *tr, accounts_transfer_state_t state,
                                      proto_msg_t *out, const char *const *peers, size_t peer_count)
 {
-    tr->state = state;
-    tr->updated_ms = ctx->now_ms;
-    ledger_err_t err = accounts_record_transfer_put(ctx->txn, tr);
+    ledger_err_t err = node_ctx_emit(ctx, peers, peer_count, out, msg);
     if (err)
         return err;
-    return node_ctx_emit(ctx, peers, peer_count, out, msg);
+    assert(out->seq > 0);
+    if (state == ACCOUNTS_TRANSFER_RESERVED)
+        tr->reserved_seq = out->seq;
+    tr->state = state;
+    tr->updated_ms = ctx->now_ms;
+    return accounts_record_transfer_put(ctx->txn, tr);
 }
 
 /* One ledger entry on `acct` (its record already holds the after values), then the record. */
@@ -381,7 +386,32 @@ static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, account
     return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_RELEASED, &out, peers, COUNT_OF(peers));
 }
 
-static ledger_err_t on_verdict(node_ctx_t *ctx, const proto_msg_t *msg)
+/*  Whether the verdict `msg` answers the funds.reserved this node sent for
+    `tr`: its cause must be <this node>/<tr->reserved_seq>, or any message of
+    this node for a transfer reserved before reserved_seq was kept (0).
+    Otherwise LEDGER_E_INVALID with why "verdict cites cause X, not
+    accounts/N": a verdict about another message (forged, or misrouted by a
+    confused peer) never moves money. */
+static ledger_err_t check_cause(const node_ctx_t *ctx, const proto_msg_t *msg,
+                                const accounts_transfer_t *tr, char *why, size_t why_size)
+{
+    char origin[PROTO_NODE_MAX + 1];
+    uint64_t seq = 0;
+    bool parsed = proto_id_parse(msg->cause, origin, &seq) == LEDGER_OK;
+    if (parsed && strcmp(origin, ctx->node_name) == 0 &&
+        (tr->reserved_seq == 0 || seq == tr->reserved_seq))
+        return LEDGER_OK;
+    const char *cited = msg->cause[0] ? msg->cause : "\"\"";
+    if (why && tr->reserved_seq)
+        snprintf(why, why_size, "verdict cites cause %s, not %s/%llu", cited, ctx->node_name,
+                 (unsigned long long)tr->reserved_seq);
+    else if (why)
+        snprintf(why, why_size, "verdict cites cause %s, not a message of %s", cited,
+                 ctx->node_name);
+    return LEDGER_E_INVALID;
+}
+
+static ledger_err_t on_verdict(node_ctx_t *ctx, const proto_msg_t *msg, char *why, size_t why_size)
 {
     accounts_transfer_t tr;
     ledger_err_t err = accounts_record_transfer_get(ctx->txn, msg->body.verdict.transfer, &tr);
@@ -391,13 +421,16 @@ static ledger_err_t on_verdict(node_ctx_t *ctx, const proto_msg_t *msg)
         return err;
     if (tr.state != ACCOUNTS_TRANSFER_RESERVED)
         return LEDGER_OK; /* saga guard: already settled, released or declined */
+    err = check_cause(ctx, msg, &tr, why, why_size);
+    if (err)
+        return err;
     if (msg->type == PROTO_FRAUD_APPROVED)
         return on_approved(ctx, msg, &tr);
     return on_rejected(ctx, msg, &tr);
 }
 
 ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg,
-                                 const accounts_limits_t *limits)
+                                 const accounts_limits_t *limits, char *why, size_t why_size)
 {
     assert(ctx && ctx->txn && msg);
     accounts_limits_t defaults = accounts_saga_limits_default();
@@ -409,7 +442,7 @@ ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg,
         return on_requested(ctx, msg, limits);
     case PROTO_FRAUD_APPROVED:
     case PROTO_FRAUD_REJECTED:
-        return on_verdict(ctx, msg);
+        return on_verdict(ctx, msg, why, why_size);
     default:
         return LEDGER_E_INVALID;
     }

@@ -18,6 +18,19 @@
       fraud.rejected     -> reserved: release the hold,
                             transfer.rejected_fraud to gateway
 
+    Verdict cause (issue 19): the transfer record keeps the seq of the
+    funds.reserved this node emitted for it (reserved_seq,
+    accounts_record.h). A verdict for a reserved transfer is applied only
+    if its envelope `cause` is "<ctx->node_name>/<reserved_seq>"; for a
+    record without reserved_seq (0: reserved by a build before accounts
+    format 4, its funds.reserved gone from the outbox when migration 3 -> 4
+    ran) only the origin is checked. Anything else is LEDGER_E_INVALID with
+    why "verdict cites cause X, not accounts/N" (nothing written; the
+    runtime nacks it and the fraud node dead-letters it for an operator).
+    The check comes after the saga guard: a verdict for an unknown transfer
+    or one past RESERVED changes nothing and is acked, as before, and a
+    duplicate id never reaches the handler (the runtime's `seen`).
+
     Saga guard: every transfer has one record in STORE_DB_TRANSFERS
     (accounts_record.h) whose state only moves forward (reserved -> settled |
     released; declined is final from the start). A message for a step the
@@ -65,6 +78,7 @@
 #ifndef LEDGER_ACCOUNTS_SAGA_H
 #define LEDGER_ACCOUNTS_SAGA_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "ledger_err.h"
 #include "node_ctx.h"
@@ -90,14 +104,18 @@ accounts_limits_t accounts_saga_limits_default(void);
     is not reserved; the runtime still acks it).
     Errors: LEDGER_E_INVALID for any other message type, or a
     transfer.requested without a transfer id or a valid currency (nothing
-    written; the runtime nacks it), LEDGER_E_CORRUPT if a stored record
+    written; the runtime nacks it), LEDGER_E_INVALID with a reason in `why`
+    for a verdict whose cause is not the transfer's funds.reserved (above;
+    nothing written), LEDGER_E_CORRUPT if a stored record
     does not parse or a reserved transfer's account is missing,
     LEDGER_E_OVERFLOW if settling would overflow a balance (credits since
     the reservation; nothing written, the message goes to dead letters for
     an operator), store and node_ctx_emit errors (the caller aborts the
     transaction). A NULL ctx, transaction or message is asserted. `limits`:
-    the deposit limits, NULL for accounts_saga_limits_default(). */
+    the deposit limits, NULL for accounts_saga_limits_default(). `why`
+    (`why_size` bytes, may be NULL) gets the reason of a refused verdict;
+    it is left as it was otherwise. */
 ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg,
-                                 const accounts_limits_t *limits);
+                                 const accounts_limits_t *limits, char *why, size_t why_size);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "accounts.h"
 #include "accounts_cache.h"
+#include "accounts_cite.h"
 #include "test_store.h"
 #include "test_msg.h"
 #include "test_main.h"
@@ -125,6 +126,14 @@ static proto_msg_t requested(const char *transfer, const char *from, const char 
                              amount_minor, "GBP");
 }
 
+/* Applies `m` as the node does, a verdict citing its transfer's funds.reserved as fraud does. */
+static ledger_err_t saga_apply(node_ctx_t *ctx, const proto_msg_t *m)
+{
+    proto_msg_t cited = *m;
+    accounts_cite_reserved(ctx, &cited);
+    return accounts_saga_apply(ctx, &cited, NULL, NULL, 0);
+}
+
 static proto_msg_t verdict(const char *transfer, bool approved)
 {
     proto_msg_t m = test_msg(approved ? PROTO_FRAUD_APPROVED : PROTO_FRAUD_REJECTED, "fraud",
@@ -193,16 +202,16 @@ static void test_a_dropped_transaction_leaves_the_last_committed_values(void **s
 
     batch_begin(&s, T0_MS + 1);
     proto_msg_t r1 = requested("t1", "acct00", "acct01", 700);
-    assert_int_equal(accounts_saga_apply(&s.ctx, &r1, NULL), LEDGER_OK);
+    assert_int_equal(saga_apply(&s.ctx, &r1), LEDGER_OK);
     batch_end(&s, true);
     assert_int_equal(account_now(&s, "acct00").held_minor, 700);
 
     /* Dropped: the approval's debit and credit are undone, the hold stays. */
     batch_begin(&s, T0_MS + 2);
     proto_msg_t v1 = verdict("t1", true);
-    assert_int_equal(accounts_saga_apply(&s.ctx, &v1, NULL), LEDGER_OK);
+    assert_int_equal(saga_apply(&s.ctx, &v1), LEDGER_OK);
     proto_msg_t r2 = requested("t2", "acct02", "acct03", 300);
-    assert_int_equal(accounts_saga_apply(&s.ctx, &r2, NULL), LEDGER_OK);
+    assert_int_equal(saga_apply(&s.ctx, &r2), LEDGER_OK);
     batch_end(&s, false);
     proto_account_t a0 = account_now(&s, "acct00"), a1 = account_now(&s, "acct01");
     assert_int_equal(a0.balance_minor, DEPOSIT);
@@ -212,7 +221,7 @@ static void test_a_dropped_transaction_leaves_the_last_committed_values(void **s
 
     /* A rerun (begin again without an end, as after a map-full abort) also undoes. */
     batch_begin(&s, T0_MS + 3);
-    assert_int_equal(accounts_saga_apply(&s.ctx, &v1, NULL), LEDGER_OK);
+    assert_int_equal(saga_apply(&s.ctx, &v1), LEDGER_OK);
     store_txn_abort(&s.txn);
     node_ctx_fini(&s.ctx);
     batch_begin(&s, T0_MS + 3);
@@ -220,7 +229,7 @@ static void test_a_dropped_transaction_leaves_the_last_committed_values(void **s
     assert_int_equal(accounts_book_get(&s.ctx, "acct00", &during), LEDGER_OK);
     assert_int_equal(during.held_minor, 700);
     assert_int_equal(during.balance_minor, DEPOSIT);
-    assert_int_equal(accounts_saga_apply(&s.ctx, &v1, NULL), LEDGER_OK);
+    assert_int_equal(saga_apply(&s.ctx, &v1), LEDGER_OK);
     batch_end(&s, true);
     a0 = account_now(&s, "acct00");
     a1 = account_now(&s, "acct01");
@@ -249,7 +258,7 @@ static void test_a_checkpoint_writes_dirty_records_in_chunks_then_the_mark(void 
         account_id(to, i + 5);
         snprintf(tr, sizeof tr, "c%zu", i);
         proto_msg_t r = requested(tr, id, to, 100 + (int64_t)i);
-        assert_int_equal(accounts_saga_apply(&s.ctx, &r, NULL), LEDGER_OK);
+        assert_int_equal(saga_apply(&s.ctx, &r), LEDGER_OK);
     }
     batch_end(&s, true);
     assert_false(accounts_cache_checkpointing(s.cache));
@@ -304,9 +313,9 @@ static void settle_some(side_t *s, const char *prefix, size_t n, uint64_t now_ms
         account_id(to, (i + 1) % ACCOUNT_COUNT);
         snprintf(tr, sizeof tr, "%s%zu", prefix, i);
         proto_msg_t r = requested(tr, from, to, 10 + (int64_t)i);
-        assert_int_equal(accounts_saga_apply(&s->ctx, &r, NULL), LEDGER_OK);
+        assert_int_equal(saga_apply(&s->ctx, &r), LEDGER_OK);
         proto_msg_t v = verdict(tr, true);
-        assert_int_equal(accounts_saga_apply(&s->ctx, &v, NULL), LEDGER_OK);
+        assert_int_equal(saga_apply(&s->ctx, &v), LEDGER_OK);
     }
     batch_end(s, true);
 }
@@ -418,7 +427,7 @@ static void hold_on(side_t *s, size_t first, size_t count, const char *prefix, u
         account_id(from, i);
         snprintf(tr, sizeof tr, "%s%zu", prefix, i);
         proto_msg_t r = requested(tr, from, "acct11", 5);
-        assert_int_equal(accounts_saga_apply(&s->ctx, &r, NULL), LEDGER_OK);
+        assert_int_equal(saga_apply(&s->ctx, &r), LEDGER_OK);
     }
     batch_end(s, true);
 }
@@ -520,7 +529,7 @@ static void test_the_cache_gives_what_writing_through_gives(void **state)
         if (rand() % 6 == 0) { /* the cached side's first run is dropped, then rerun */
             batch_begin(&cached, now);
             for (size_t k = 0; k < n; k++)
-                assert_int_equal(accounts_saga_apply(&cached.ctx, &batch[k], NULL), LEDGER_OK);
+                assert_int_equal(saga_apply(&cached.ctx, &batch[k]), LEDGER_OK);
             if (rand() % 2) /* dropped after its checkpoint chunk: a failed commit */
                 assert_int_equal(accounts_cache_txn_prepare(cached.cache, cached.txn, now),
                                  LEDGER_OK);
@@ -531,7 +540,7 @@ static void test_the_cache_gives_what_writing_through_gives(void **state)
         for (size_t j = 0; j < 2; j++) {
             batch_begin(sides[j], now);
             for (size_t k = 0; k < n; k++)
-                assert_int_equal(accounts_saga_apply(&sides[j]->ctx, &batch[k], NULL), LEDGER_OK);
+                assert_int_equal(saga_apply(&sides[j]->ctx, &batch[k]), LEDGER_OK);
             batch_end(sides[j], true);
         }
         assert_sides_agree(&plain, &cached);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "accounts.h"
+#include "accounts_cite.h"
 #include "test_msg.h"
 #include "test_node.h"
 
@@ -111,12 +112,13 @@ static inline proto_msg_t verdict(fx_t *fx, proto_type_t type, const char *trans
     } else {
         snprintf(m.body.verdict.reason, sizeof m.body.verdict.reason, "no rule fired");
     }
+    accounts_cite_reserved(&fx->ctx, &m); /* as the fraud node does */
     return m;
 }
 
 static inline void apply_ok(fx_t *fx, const proto_msg_t *m)
 {
-    assert_int_equal(accounts_saga_apply(&fx->ctx, m, NULL), LEDGER_OK);
+    assert_int_equal(accounts_saga_apply(&fx->ctx, m, NULL, NULL, 0), LEDGER_OK);
 }
 
 /* --- inspection ------------------------------------------------------------ */

@@ -26,7 +26,7 @@ static void expect_decline_with(fx_t *fx, const proto_msg_t *m, const accounts_l
 {
     const char *transfer = m->body.transfer.transfer;
     snapshot_t before = snapshot(fx, NULL);
-    assert_int_equal(accounts_saga_apply(&fx->ctx, m, limits), LEDGER_OK);
+    assert_int_equal(accounts_saga_apply(&fx->ctx, m, limits, NULL, 0), LEDGER_OK);
     snapshot_t after = snapshot(fx, NULL);
     assert_int_equal(after.ledger, before.ledger); /* no ledger entry, no hold */
     for (size_t i = 0; i < 4; i++) {
@@ -55,7 +55,7 @@ static void expect_decline(fx_t *fx, const proto_msg_t *m, const char *code)
 static void expect_reserved(fx_t *fx, const proto_msg_t *m, const accounts_limits_t *limits)
 {
     snapshot_t before = snapshot(fx, NULL);
-    assert_int_equal(accounts_saga_apply(&fx->ctx, m, limits), LEDGER_OK);
+    assert_int_equal(accounts_saga_apply(&fx->ctx, m, limits, NULL, 0), LEDGER_OK);
     assert_int_equal(transfer_state(fx, m->body.transfer.transfer).state,
                      ACCOUNTS_TRANSFER_RESERVED);
     char peer[STORE_PEER_MAX + 1];

@@ -1,6 +1,8 @@
-/*  accounts_record_test.c: the account record's byte format (accounts_record.h): it round
-    trips, version 1 is still read, and anything else is refused. Pure: no
-    store.
+/*  accounts_record_test.c: the account and transfer records' byte formats
+    (accounts_record.h): they round trip, older versions are still read (an
+    account record of version 1 or 2, a transfer record of version 1 or 2,
+    which reads as reserved_seq 0 and is written back as the newest), and
+    anything else is refused. Pure: no store.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,4 +83,96 @@ static void test_account_record_round_trips_and_rejects_garbage(void **state)
     assert_int_equal(accounts_record_encode(&rec, buf, 10, &len), LEDGER_E_TOO_LARGE);
 }
 
-TEST_MAIN(cmocka_unit_test(test_account_record_round_trips_and_rejects_garbage))
+/* --- transfer records ------------------------------------------------------ */
+
+static accounts_transfer_t a_transfer(void)
+{
+    accounts_transfer_t tr;
+    memset(&tr, 0, sizeof tr);
+    snprintf(tr.id, sizeof tr.id, "tr_01");
+    tr.state = ACCOUNTS_TRANSFER_RESERVED;
+    snprintf(tr.from, sizeof tr.from, "alice");
+    snprintf(tr.to, sizeof tr.to, "bob");
+    tr.amount_minor = 1500;
+    snprintf(tr.currency, sizeof tr.currency, "GBP");
+    snprintf(tr.reference, sizeof tr.reference, "rent");
+    tr.created_ms = T0_MS;
+    tr.updated_ms = T0_MS + 1;
+    tr.kind = PROTO_TRANSFER_KIND_WITHDRAWAL;
+    snprintf(tr.principal, sizeof tr.principal, "alice");
+    tr.reserved_seq = 0x0102030405060708ull;
+    tr.version = ACCOUNTS_TRANSFER_VERSION;
+    return tr;
+}
+
+static void test_transfer_record_round_trips_and_rejects_garbage(void **state)
+{
+    (void)state;
+    accounts_transfer_t tr = a_transfer(), back;
+    uint8_t buf[ACCOUNTS_TRANSFER_MAX_BYTES + 1];
+    size_t len;
+    assert_int_equal(accounts_record_transfer_encode(&tr, buf, sizeof buf, &len), LEDGER_OK);
+    assert_int_equal(buf[0], ACCOUNTS_TRANSFER_VERSION);
+    assert_int_equal(accounts_record_transfer_decode("tr_01", buf, len, &back), LEDGER_OK);
+    assert_memory_equal(&tr, &back, sizeof tr);
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(accounts_record_transfer_decode("tr_01", buf, cut, &back),
+                         LEDGER_E_CORRUPT);
+    buf[len] = 0;
+    assert_int_equal(accounts_record_transfer_decode("tr_01", buf, len + 1, &back),
+                     LEDGER_E_CORRUPT);
+    buf[0] = 4; /* unknown version */
+    assert_int_equal(accounts_record_transfer_decode("tr_01", buf, len, &back), LEDGER_E_CORRUPT);
+    buf[0] = ACCOUNTS_TRANSFER_VERSION;
+    buf[1] = 9; /* unknown state */
+    assert_int_equal(accounts_record_transfer_decode("tr_01", buf, len, &back), LEDGER_E_CORRUPT);
+    buf[1] = ACCOUNTS_TRANSFER_RESERVED;
+    assert_int_equal(accounts_record_transfer_decode("", buf, len, &back), LEDGER_E_CORRUPT);
+    assert_int_equal(accounts_record_transfer_decode("tr_01", NULL, 0, &back), LEDGER_E_CORRUPT);
+    assert_int_equal(accounts_record_transfer_encode(&tr, buf, 10, &len), LEDGER_E_TOO_LARGE);
+}
+
+/*  Version 2 (no reserved_seq) and version 1 (no kind, principal or reserved_seq) read as
+    reserved_seq 0 (and kind transfer, principal "" for version 1); encoded again they are the
+    newest version with those values, which read back the same. */
+static void test_older_transfer_records_read_as_reserved_seq_0_and_write_back_new(void **state)
+{
+    (void)state;
+    accounts_transfer_t tr = a_transfer(), back, again;
+    uint8_t buf[ACCOUNTS_TRANSFER_MAX_BYTES], old[ACCOUNTS_TRANSFER_MAX_BYTES];
+    size_t len, old_len;
+    assert_int_equal(accounts_record_transfer_encode(&tr, buf, sizeof buf, &len), LEDGER_OK);
+    const size_t principal_bytes = 1 + strlen(tr.principal);
+    for (uint8_t version = ACCOUNTS_TRANSFER_VERSION_1; version < ACCOUNTS_TRANSFER_VERSION;
+         version++) {
+        /* the old layout: the newest without its trailing fields */
+        old_len = len - 8 - (version == ACCOUNTS_TRANSFER_VERSION_1 ? 1 + principal_bytes : 0);
+        memcpy(old, buf, old_len);
+        old[0] = version;
+        assert_int_equal(accounts_record_transfer_decode("tr_01", old, old_len, &back), LEDGER_OK);
+        accounts_transfer_t expected = tr;
+        expected.version = version;
+        expected.reserved_seq = 0;
+        if (version == ACCOUNTS_TRANSFER_VERSION_1) {
+            expected.kind = PROTO_TRANSFER_KIND_TRANSFER;
+            memset(expected.principal, 0, sizeof expected.principal);
+        }
+        assert_memory_equal(&expected, &back, sizeof back);
+        /* trailing bytes after an older layout are refused too */
+        assert_int_equal(accounts_record_transfer_decode("tr_01", old, old_len + 1, &again),
+                         LEDGER_E_CORRUPT);
+        uint8_t newer[ACCOUNTS_TRANSFER_MAX_BYTES];
+        size_t newer_len;
+        assert_int_equal(accounts_record_transfer_encode(&back, newer, sizeof newer, &newer_len),
+                         LEDGER_OK);
+        assert_int_equal(newer[0], ACCOUNTS_TRANSFER_VERSION);
+        assert_int_equal(accounts_record_transfer_decode("tr_01", newer, newer_len, &again),
+                         LEDGER_OK);
+        expected.version = ACCOUNTS_TRANSFER_VERSION;
+        assert_memory_equal(&expected, &again, sizeof again);
+    }
+}
+
+TEST_MAIN(cmocka_unit_test(test_account_record_round_trips_and_rejects_garbage),
+          cmocka_unit_test(test_transfer_record_round_trips_and_rejects_garbage),
+          cmocka_unit_test(test_older_transfer_records_read_as_reserved_seq_0_and_write_back_new))

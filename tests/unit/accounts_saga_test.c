@@ -391,7 +391,7 @@ static void test_money_is_conserved_across_a_settle(void **state)
 static ledger_err_t saga_handle(node_ctx_t *ctx, const proto_msg_t *msg, void *arg)
 {
     (void)arg;
-    return accounts_saga_apply(ctx, msg, NULL);
+    return accounts_saga_apply(ctx, msg, NULL, NULL, 0);
 }
 
 static void test_unknown_types_are_rejected_without_writes(void **state)
