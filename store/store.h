@@ -298,6 +298,15 @@ ledger_err_t store_dead_replay(store_txn_t *txn, uint64_t id, uint64_t now_ms,
 ledger_err_t store_seen_check(store_txn_t *txn, const char *origin, uint64_t seq, bool *seen_out);
 /* Records (origin, seq) at now_ms. Recording twice is not an error. */
 ledger_err_t store_seen_put(store_txn_t *txn, const char *origin, uint64_t seq, uint64_t now_ms);
+/*  *high_out = the highest seq recorded for `origin`, 0 if none (its ids
+    were never seen, or were all pruned). One cursor seek, no scan: nodes
+    call it once per origin and cache the answer. LEDGER_E_INVALID for a bad
+    origin or a NULL high_out.
+    A node refuses an id far ahead of an origin's highest (node.c,
+    NODE_SEEN_AHEAD_MAX). Retention is also that bound's memory: a peer
+    silent for longer than the retention (7 days) has all its ids pruned,
+    its highest reads 0, and it starts over (any seq is accepted again). */
+ledger_err_t store_seen_high(store_txn_t *txn, const char *origin, uint64_t *high_out);
 /*  Deletes up to `max` ids recorded before `older_than_ms`; *pruned_out (may
     be NULL) gets how many. Callers pick older_than_ms far beyond the longest
     time a sender may still redeliver (nodes keep seen ids 7 days).

@@ -56,6 +56,35 @@ ledger_err_t store_seen_put(store_txn_t *txn, const char *origin, uint64_t seq, 
     return err == LEDGER_E_EXISTS ? LEDGER_OK : err;
 }
 
+/*  The highest seq of `origin`: the cursor lands on the first key at or
+    after origin + 0xff..ff (the next origin's first id, or that very key),
+    and one step back is this origin's last id, if it has any. */
+ledger_err_t store_seen_high(store_txn_t *txn, const char *origin, uint64_t *high_out)
+{
+    assert(txn);
+    uint8_t key[SEEN_KEY_BYTES];
+    if (!high_out || !seen_key(origin, UINT64_MAX, key))
+        return LEDGER_E_INVALID;
+    MDB_cursor *cursor;
+    ledger_err_t err = store_db_cursor_open(txn, STORE_DB_SEEN, &cursor);
+    if (err != LEDGER_OK)
+        return err;
+    MDB_val k = store_mval(key, sizeof key), v;
+    int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+    bool exact = rc == 0 && k.mv_size == SEEN_KEY_BYTES && !memcmp(k.mv_data, key, sizeof key);
+    if (rc == 0 && !exact)
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND) /* nothing at or after it: the table's last id, if any */
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+    *high_out = 0;
+    if (rc == 0 && k.mv_size == SEEN_KEY_BYTES && !memcmp(k.mv_data, key, STORE_ORIGIN_MAX))
+        *high_out = store_be64_get((const uint8_t *)k.mv_data + STORE_ORIGIN_MAX);
+    mdb_cursor_close(cursor);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return store_txn_rc(txn, rc, "mdb_cursor (seen high)");
+    return LEDGER_OK;
+}
+
 /*  Moves `cursor` from the id under *k to the first id of the next origin.
     The ids of one origin are in seq order, which is (nearly) the order they
     were seen: prune skips the rest of an origin at its first young id. */

@@ -111,6 +111,21 @@ static void write_delivery(FILE *out, const node_stats_t *s)
                 relay_ignored_name((relay_ignored_t)r), s->relay.answers_ignored[r]);
 }
 
+/* ledger_messages_refused_total{reason,type} (node_metrics.h): only pairs that happened. */
+static void write_refused(FILE *out, const node_stats_t *s)
+{
+    family(out, "ledger_messages_refused_total", "counter",
+           "Inbound messages nacked by a link rule before anything was applied, by reason "
+           "(unauthenticated, origin_mismatch, forbidden_type, id_too_far_ahead, "
+           "replay_not_seen) and type; also in ledger_messages_received_total{outcome=nacked}.");
+    for (size_t r = 0; r < NODE_REFUSED__COUNT; r++)
+        for (size_t t = 0; t < NODE_REFUSED_TYPES; t++)
+            if (s->refused.counts[r][t])
+                fprintf(
+                    out, "ledger_messages_refused_total{reason=\"%s\",type=\"%s\"} %" PRIu64 "\n",
+                    node_refused_name((node_refused_t)r), type_label(t), s->refused.counts[r][t]);
+}
+
 /* Dead letters (moved so far, there now) and the outbox (depth, oldest entry's age). */
 static void write_outbox(FILE *out, const node_stats_t *s, const store_gauges_t *g)
 {
@@ -202,6 +217,7 @@ void admin_metrics_write(node_t *node, FILE *out)
     read_store_gauges(node, &g);
     write_messages_by_type(out, &s);
     write_delivery(out, &s);
+    write_refused(out, &s);
     write_outbox(out, &s, &g);
     write_batches(out, &s);
     write_prealloc(out, node);

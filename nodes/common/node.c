@@ -13,6 +13,7 @@
 
 #include "node_inbound.h"
 #include "node_log.h"
+#include "node_seen.h"
 #include "clock.h"
 
 #define NODE_ANSWERS_MAX 8192     /* acks/nacks from peers read per turn */
@@ -46,6 +47,7 @@ struct node_t {
     node_stats_t stats;
     node_http_counts_t http_counts; /* under stats_lock */
     size_t dead_in_batch;           /* entries moved to dead_letters by the current batch */
+    node_seen_t seen_high;          /* highest seen seq per origin (node_seen.h) */
 };
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -100,6 +102,7 @@ static node_t *node_alloc(const node_config_t *config, const node_app_t *app)
     self->wake_fd = -1;
     pthread_mutex_init(&self->stats_lock, NULL);
     node_ctx_init(&self->ctx, NULL, self->config.name, 0);
+    node_seen_init(&self->seen_high);
     self->answers = calloc(NODE_ANSWERS_MAX, sizeof *self->answers);
     if (!self->answers || node_inbound_init(&self->in, config->batch_max, self->config.name,
                                             app->query != NULL) != LEDGER_OK) {
@@ -320,15 +323,66 @@ static void set_refused_aside(node_t *self, node_inbound_msg_t *in, ledger_err_t
     self->rerun_batch = true;
 }
 
-/*  Applies one inbound message in `txn`: a query is answered, a message seen
-    before is a duplicate, anything else goes to app.apply and its id is
-    recorded in `seen`. An error aborts the batch (a refusal sets the message
-    aside first, set_refused_aside). */
+/*  Nacks `in` with `code` before anything of it is applied or recorded: no
+    write to drop, so the batch goes on (and a rerun skips it: prejudged). */
+static void refuse_unapplied(node_inbound_msg_t *in, const char *code)
+{
+    in->outcome = NODE_INBOUND_NACK;
+    in->prejudged = true;
+    snprintf(in->code, sizeof in->code, "%s", code);
+}
+
+/*  A harness replay under another origin (node_inbound_msg_t.replay_as_origin):
+    only ever a duplicate (its id is in `seen`: acked, nothing applied) or
+    refused; never applied, never recorded, so a replay cannot spend an
+    origin's ids. */
+static ledger_err_t apply_replay(node_t *self, store_txn_t *txn, node_inbound_msg_t *in)
+{
+    bool seen = false;
+    ledger_err_t err = store_seen_check(txn, in->msg.origin, in->msg.seq, &seen);
+    if (err)
+        return err;
+    if (seen) {
+        in->outcome = NODE_INBOUND_DUP;
+        return LEDGER_OK;
+    }
+    refuse_unapplied(in, "replay_not_seen");
+    snprintf(in->why, sizeof in->why,
+             "%s has not seen %s: a replay under another origin is only accepted as a duplicate",
+             self->config.name, in->msg_id);
+    return LEDGER_OK;
+}
+
+/*  Refuses `in` (id_too_far_ahead) if its seq is far past the highest seen
+    from its origin (node_seen.h): *refused_out. */
+static ledger_err_t check_ahead(node_t *self, store_txn_t *txn, node_inbound_msg_t *in,
+                                bool *refused_out)
+{
+    uint64_t high = 0;
+    ledger_err_t err =
+        node_seen_ahead(&self->seen_high, txn, in->msg.origin, in->msg.seq, refused_out, &high);
+    if (err || !*refused_out)
+        return err;
+    refuse_unapplied(in, "id_too_far_ahead");
+    snprintf(in->why, sizeof in->why, "%s is more than %llu ids past %s/%llu, the highest seen",
+             in->msg_id, (unsigned long long)NODE_SEEN_AHEAD_MAX, in->msg.origin,
+             (unsigned long long)high);
+    return LEDGER_OK;
+}
+
+/*  Applies one inbound message in `txn`: a harness replay is only a
+    duplicate or refused, a query is answered, an id far ahead of its
+    origin's is refused, a message seen before is a duplicate, anything else
+    goes to app.apply and its id is recorded in `seen`. An error aborts the
+    batch (a refusal by the handler sets the message aside first,
+    set_refused_aside). */
 static ledger_err_t apply_inbound(node_t *self, store_txn_t *txn, node_inbound_msg_t *in)
 {
     if (in->outcome == NODE_INBOUND_REPLY)
         proto_msg_release(&in->reply);
     in->outcome = NODE_INBOUND_UNANSWERED;
+    if (in->replay_as_origin)
+        return apply_replay(self, txn, in);
     if (in->msg.type == PROTO_ACCOUNT_QUERY) {
         memset(&in->reply, 0, sizeof in->reply);
         ledger_err_t err = self->app.query(&self->ctx, &in->msg, &in->reply, self->app.app);
@@ -337,8 +391,11 @@ static ledger_err_t apply_inbound(node_t *self, store_txn_t *txn, node_inbound_m
         in->outcome = NODE_INBOUND_REPLY;
         return LEDGER_OK;
     }
-    bool seen = false;
-    ledger_err_t err = store_seen_check(txn, in->msg.origin, in->msg.seq, &seen);
+    bool refused = false, seen = false;
+    ledger_err_t err = check_ahead(self, txn, in, &refused);
+    if (err || refused)
+        return err;
+    err = store_seen_check(txn, in->msg.origin, in->msg.seq, &seen);
     if (err)
         return err;
     if (seen) {
@@ -349,6 +406,8 @@ static ledger_err_t apply_inbound(node_t *self, store_txn_t *txn, node_inbound_m
     err = self->app.apply(&self->ctx, &in->msg, self->app.app, in->why, sizeof in->why);
     if (!err)
         err = store_seen_put(txn, in->msg.origin, in->msg.seq, self->ctx.now_ms);
+    if (!err)
+        node_seen_note(&self->seen_high, in->msg.origin, in->msg.seq);
     if (err) {
         /*  Refused. Whatever its handler wrote is in this transaction: drop the
             transaction and run the batch again without the message. The node
@@ -399,6 +458,7 @@ static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
     node_t *self = arg;
     /* Re-runnable after a map-full retry: start from a clean slate every time. */
     node_ctx_begin(&self->ctx, txn, node_now_ms());
+    node_seen_begin(&self->seen_high);
     if (self->app.txn_begin)
         self->app.txn_begin(self->app.state);
     for (size_t i = 0; i < self->in.count; i++) {
@@ -455,6 +515,7 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
         case NODE_INBOUND_NACK:
             s.nacks_sent++;
             self->stats.in_by_type[type][NODE_IN_NACKED]++;
+            node_refused_count(&self->stats.refused, in->code, type);
             break;
         case NODE_INBOUND_REPLY:
             s.queries++;
@@ -525,6 +586,7 @@ static bool process_ready(node_t *self)
     do { /* each rerun has one more refused message set aside: it ends */
         self->rerun_batch = false;
         err = store_write(self->store, apply_batch, self);
+        node_seen_end(&self->seen_high, err == LEDGER_OK);
         if (self->app.txn_end)
             self->app.txn_end(self->app.state, err == LEDGER_OK);
     } while (err && self->rerun_batch);

@@ -151,6 +151,8 @@ typedef struct {
     uint64_t feed_dropped;       /* emitted messages not copied for the feed (node_ctx.h) */
     node_histogram_t batch_size; /* inbound messages + peer answers per write batch */
     node_histogram_t commit_us;  /* write batch latency, microseconds */
+    /* Issue 19: inbound messages refused by a link rule, by reason and type. */
+    node_refused_counts_t refused;
 } node_stats_t;
 void node_get_stats(node_t *node, node_stats_t *stats_out);
 

@@ -48,7 +48,10 @@ typedef struct {
     uint64_t tag;
     bool decoded;
     bool prejudged; /* rejected before apply (bad type for this node): never applied */
-    bool acked;     /* its ack went out in a grouped ack */
+    /*  A harness replay under another origin (--harness-replay): only ever
+        answered as a duplicate or nacked replay_not_seen (node.c apply_inbound). */
+    bool replay_as_origin;
+    bool acked; /* its ack went out in a grouped ack */
     node_inbound_outcome_t outcome;
     char msg_id[PROTO_ID_MAX + 1];
     char code[PROTO_CODE_MAX + 1];

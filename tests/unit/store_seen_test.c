@@ -1,5 +1,5 @@
-/*  store_seen_test.c: seen message ids (store_seen.c): recording, checking
-    and pruning by age.
+/*  store_seen_test.c: seen message ids (store_seen.c): recording, checking,
+    the highest seq per origin, and pruning by age.
 */
 #define _GNU_SOURCE /* nftw */
 #include <setjmp.h>
@@ -74,6 +74,55 @@ static void test_seen_prune_stops_an_origin_at_its_first_young_id(void **state)
     assert_int_equal(prune(fx, 2000, 100), 2);
 }
 
+static uint64_t high(fixture_t *fx, const char *origin)
+{
+    store_txn_t *txn = begin(fx, false);
+    uint64_t h = 99;
+    assert_int_equal(store_seen_high(txn, origin, &h), LEDGER_OK);
+    store_txn_abort(&txn);
+    return h;
+}
+
+static void test_seen_high_is_the_highest_seq_of_each_origin(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(high(fx, "fraud"), 0); /* empty table */
+    store_txn_t *txn = begin(fx, true);
+    /* Out of order, and origins that are prefixes of each other ("a" < "a-1" < "b"). */
+    assert_int_equal(store_seen_put(txn, "fraud", 7, 100), LEDGER_OK);
+    assert_int_equal(store_seen_put(txn, "fraud", 3, 100), LEDGER_OK);
+    assert_int_equal(store_seen_put(txn, "fraud", 1ull << 40, 100), LEDGER_OK);
+    assert_int_equal(store_seen_put(txn, "a", 5, 100), LEDGER_OK);
+    assert_int_equal(store_seen_put(txn, "a-1", 2, 100), LEDGER_OK);
+    assert_int_equal(store_seen_put(txn, "zzz", UINT64_MAX, 100), LEDGER_OK);
+    commit(&txn);
+    assert_int_equal(high(fx, "fraud"), 1ull << 40);
+    assert_int_equal(high(fx, "a"), 5);
+    assert_int_equal(high(fx, "a-1"), 2);
+    assert_int_equal(high(fx, "zzz"), UINT64_MAX); /* the seek lands on the very key */
+    assert_int_equal(high(fx, "gateway"), 0);      /* between two origins */
+    assert_int_equal(high(fx, "0"), 0);            /* before the first */
+    assert_int_equal(high(fx, "zzzz"), 0);         /* after the last */
+}
+
+static void test_seen_high_is_zero_once_an_origin_is_pruned(void **state)
+{
+    fixture_t *fx = *state;
+    store_txn_t *txn = begin(fx, true);
+    assert_int_equal(store_seen_put(txn, "fraud", 10, 100), LEDGER_OK);
+    assert_int_equal(store_seen_put(txn, "fraud", 11, 100), LEDGER_OK);
+    assert_int_equal(store_seen_put(txn, "gateway", 4, 1000), LEDGER_OK);
+    commit(&txn);
+    assert_int_equal(prune(fx, 500, 100), 2);
+    assert_int_equal(high(fx, "fraud"), 0); /* silent past the retention: starts over */
+    assert_int_equal(high(fx, "gateway"), 4);
+    txn = begin(fx, false);
+    uint64_t h;
+    assert_int_equal(store_seen_high(txn, "", &h), LEDGER_E_INVALID);
+    assert_int_equal(store_seen_high(txn, "fraud", NULL), LEDGER_E_INVALID);
+    store_txn_abort(&txn);
+}
+
 static void test_bad_seen_origins_are_refused_as_invalid(void **state)
 {
     fixture_t *fx = *state;
@@ -91,4 +140,6 @@ static void test_bad_seen_origins_are_refused_as_invalid(void **state)
 
 TEST_MAIN(T(test_seen_ids_are_recorded_and_pruned_by_age),
           T(test_seen_prune_stops_an_origin_at_its_first_young_id),
+          T(test_seen_high_is_the_highest_seq_of_each_origin),
+          T(test_seen_high_is_zero_once_an_origin_is_pruned),
           T(test_bad_seen_origins_are_refused_as_invalid))

@@ -1,0 +1,234 @@
+/*  node_dedupe_test.c: dedupe per origin and the far-ahead bound, through a
+    real node loop (node.c apply_inbound) and its inbox, driven by a DEALER
+    like a peer. The same seq from two origins is two messages; an id more
+    than NODE_SEEN_AHEAD_MAX past its origin's highest is nacked
+    id_too_far_ahead, counted, and neither applied nor recorded.
+    The node runs with LEDGER_INSECURE_PLAINTEXT=1 (no keys dir in the
+    test's cwd), so the envelope's origin is the peer. One node serves every
+    test (node_stop is for the process's life): each test uses origins and
+    seqs of its own and compares counters before and after. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <czmq.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+#include "node_config.h"
+#include "node_log.h"
+#include "node_seen.h"
+#include "proto.h"
+#include "store.h"
+#include "test_dir.h"
+#include "test_msg.h"
+
+#define ANSWER_WAIT_MS 10000
+
+typedef struct {
+    char dir[TEST_DIR_BYTES];
+    char inbox[48];
+    node_t *node;
+    pthread_t thread;
+    zsock_t *peer;
+    uint64_t sent; /* messages sent (each answered) */
+} fx_t;
+
+static ledger_err_t apply_ok(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
+                             size_t why_size)
+{
+    (void)ctx, (void)msg, (void)app, (void)why, (void)why_size;
+    return LEDGER_OK;
+}
+
+static void *run_node(void *arg)
+{
+    node_run(arg);
+    return NULL;
+}
+
+/* Two distinct free loopback ports: both sockets stay bound until both are known. */
+static void free_ports(int *first, int *second)
+{
+    zsock_t *a = zsock_new(ZMQ_ROUTER), *b = zsock_new(ZMQ_ROUTER);
+    *first = zsock_bind(a, "tcp://127.0.0.1:*");
+    *second = zsock_bind(b, "tcp://127.0.0.1:*");
+    zsock_destroy(&a);
+    zsock_destroy(&b);
+}
+
+/* A gateway node (it takes funds.reserved from accounts and fraud.* from fraud), running. */
+static int setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    test_dir_make(fx->dir, "node_dedupe_test");
+    setenv("LEDGER_INSECURE_PLAINTEXT", "1", 1);
+    node_log_init("node_dedupe_test", NODE_LOG_ERROR); /* the nacks below are expected */
+    static node_app_t app = {.apply = apply_ok};
+    ledger_err_t err = LEDGER_E_IO;
+    /* A free port may be taken by a test beside this one before the node binds it. */
+    for (int attempt = 0; attempt < 5 && err == LEDGER_E_IO; attempt++) {
+        char data_flag[600], inbox_flag[64], feed_flag[64], why[256];
+        int port = 0, feed_port = 0;
+        free_ports(&port, &feed_port);
+        assert_true(port > 0 && feed_port > 0 && port != feed_port);
+        snprintf(fx->inbox, sizeof fx->inbox, "tcp://127.0.0.1:%d", port);
+        snprintf(data_flag, sizeof data_flag, "--data-dir=%s/data", fx->dir);
+        snprintf(inbox_flag, sizeof inbox_flag, "--inbox=%s", fx->inbox);
+        snprintf(feed_flag, sizeof feed_flag, "--feed=tcp://127.0.0.1:%d", feed_port);
+        char *argv[] = {"node_dedupe_test", data_flag,        inbox_flag,
+                        feed_flag,          "--admin-port=0", "--log-level=error"};
+        node_config_t config;
+        assert_int_equal(node_config_load(&config, NODE_KIND_GATEWAY, 6, argv, why, sizeof why),
+                         LEDGER_OK);
+        err = node_new(&config, &app, &fx->node);
+    }
+    assert_int_equal(err, LEDGER_OK);
+    assert_int_equal(pthread_create(&fx->thread, NULL, run_node, fx->node), 0);
+    fx->peer = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(fx->peer, 0);
+    assert_int_equal(zsock_connect(fx->peer, "%s", fx->inbox), 0);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    zsock_destroy(&fx->peer);
+    node_stop(fx->node);
+    pthread_join(fx->thread, NULL);
+    node_destroy(&fx->node);
+    test_remove_dir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/*  Sends `origin`/`seq` (funds.reserved from accounts, fraud.approved from
+    fraud) and waits for its answer: the answer's type; its nack code in `code`. */
+static proto_type_t send_and_wait(fx_t *fx, const char *origin, uint64_t seq,
+                                  char code[PROTO_CODE_MAX + 1])
+{
+    bool from_accounts = strcmp(origin, "accounts") == 0;
+    proto_msg_t m = from_accounts
+                        ? test_transfer_msg(PROTO_FUNDS_RESERVED, origin, seq, 1700000000000u,
+                                            "tr_1", "alice", "bob", 100, "GBP")
+                        : test_msg(PROTO_FRAUD_APPROVED, origin, seq, 1700000000000u, "tr_1");
+    if (!from_accounts)
+        snprintf(m.body.verdict.transfer, sizeof m.body.verdict.transfer, "tr_1");
+    char why[256];
+    void *data = NULL;
+    size_t size = 0;
+    assert_int_equal(proto_encode(&m, &data, &size, why, sizeof why), LEDGER_OK);
+    uint8_t tag[PROTO_TAG_SIZE];
+    proto_tag_pack(seq, tag);
+    void *sock = zsock_resolve(fx->peer);
+    assert_true(zmq_send(sock, tag, sizeof tag, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(sock, data, size, 0) >= 0);
+    free(data);
+    fx->sent++;
+
+    zpoller_t *poller = zpoller_new(fx->peer, NULL);
+    assert_non_null(zpoller_wait(poller, ANSWER_WAIT_MS));
+    zpoller_destroy(&poller);
+    zmsg_t *msg = zmsg_recv(fx->peer);
+    assert_non_null(msg);
+    zframe_t *tags = zmsg_first(msg), *env = zmsg_next(msg);
+    uint64_t got = 0;
+    assert_int_equal(proto_tag_unpack(zframe_data(tags), zframe_size(tags), &got), LEDGER_OK);
+    assert_int_equal(got, seq);
+    proto_msg_t answer;
+    assert_int_equal(proto_decode(zframe_data(env), zframe_size(env), &answer, why, sizeof why),
+                     LEDGER_OK);
+    snprintf(code, PROTO_CODE_MAX + 1, "%s", answer.body.reply.code);
+    char id[PROTO_ID_MAX + 1];
+    proto_msg_id(&m, id);
+    assert_string_equal(answer.body.reply.of, id);
+    zmsg_destroy(&msg);
+    return answer.type;
+}
+
+/*  The node's counters once every message sent is counted (the loop answers
+    first, then counts: wait for it, with a deadline). */
+static node_stats_t stats(fx_t *fx)
+{
+    node_stats_t s;
+    int64_t deadline = zclock_mono() + ANSWER_WAIT_MS;
+    for (;;) {
+        node_get_stats(fx->node, &s);
+        uint64_t counted = 0;
+        for (size_t t = 0; t < PROTO_TYPE__COUNT; t++)
+            for (size_t o = 0; o < NODE_IN__COUNT; o++)
+                counted += s.in_by_type[t][o];
+        if (counted >= fx->sent)
+            return s;
+        assert_true(zclock_mono() < deadline);
+        zclock_sleep(1); /* counted right after the answer went out */
+    }
+}
+
+static void test_the_same_seq_from_two_origins_is_two_messages(void **state)
+{
+    fx_t *fx = *state;
+    char code[PROTO_CODE_MAX + 1];
+    node_stats_t before = stats(fx);
+    assert_int_equal(send_and_wait(fx, "accounts", 3, code), PROTO_ACK);
+    assert_int_equal(send_and_wait(fx, "fraud", 3, code), PROTO_ACK);
+    assert_int_equal(send_and_wait(fx, "fraud", 3, code), PROTO_ACK); /* this one is a repeat */
+    node_stats_t s = stats(fx);
+    assert_int_equal(s.in_by_type[PROTO_FUNDS_RESERVED][NODE_IN_APPLIED] -
+                         before.in_by_type[PROTO_FUNDS_RESERVED][NODE_IN_APPLIED],
+                     1);
+    assert_int_equal(s.in_by_type[PROTO_FRAUD_APPROVED][NODE_IN_APPLIED] -
+                         before.in_by_type[PROTO_FRAUD_APPROVED][NODE_IN_APPLIED],
+                     1);
+    assert_int_equal(s.in_by_type[PROTO_FRAUD_APPROVED][NODE_IN_DUPLICATE] -
+                         before.in_by_type[PROTO_FRAUD_APPROVED][NODE_IN_DUPLICATE],
+                     1);
+    assert_int_equal(s.in_by_type[PROTO_FUNDS_RESERVED][NODE_IN_DUPLICATE], 0);
+}
+
+static void test_an_id_far_ahead_of_its_origin_is_refused_and_not_recorded(void **state)
+{
+    fx_t *fx = *state;
+    char code[PROTO_CODE_MAX + 1];
+    node_stats_t before = stats(fx);
+    const uint64_t first = 7, edge = first + NODE_SEEN_AHEAD_MAX;
+    assert_int_equal(send_and_wait(fx, "accounts", first, code), PROTO_ACK);
+    assert_int_equal(send_and_wait(fx, "accounts", edge, code), PROTO_ACK); /* just in reach */
+    assert_int_equal(send_and_wait(fx, "accounts", edge + NODE_SEEN_AHEAD_MAX + 1, code),
+                     PROTO_NACK);
+    assert_string_equal(code, "id_too_far_ahead");
+    /* Fraud is bounded by its own highest (3, from the test before), not by accounts'. */
+    assert_int_equal(send_and_wait(fx, "fraud", 3 + NODE_SEEN_AHEAD_MAX + 1, code), PROTO_NACK);
+    assert_string_equal(code, "id_too_far_ahead");
+    assert_int_equal(send_and_wait(fx, "fraud", 3 + NODE_SEEN_AHEAD_MAX, code), PROTO_ACK);
+    node_stats_t s = stats(fx);
+    assert_int_equal(s.in_by_type[PROTO_FUNDS_RESERVED][NODE_IN_APPLIED] -
+                         before.in_by_type[PROTO_FUNDS_RESERVED][NODE_IN_APPLIED],
+                     2);
+    assert_int_equal(s.in_by_type[PROTO_FUNDS_RESERVED][NODE_IN_NACKED], 1);
+    assert_int_equal(s.refused.counts[NODE_REFUSED_ID_TOO_FAR_AHEAD][PROTO_FUNDS_RESERVED], 1);
+    assert_int_equal(s.refused.counts[NODE_REFUSED_ID_TOO_FAR_AHEAD][PROTO_FRAUD_APPROVED], 1);
+    /* Nothing was recorded for it: the refused id was not spent. */
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(node_store(fx->node), false, &txn), LEDGER_OK);
+    uint64_t high = 0;
+    assert_int_equal(store_seen_high(txn, "accounts", &high), LEDGER_OK);
+    assert_int_equal(high, edge);
+    store_txn_abort(&txn);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_same_seq_from_two_origins_is_two_messages),
+        cmocka_unit_test(test_an_id_far_ahead_of_its_origin_is_refused_and_not_recorded)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
