@@ -38,14 +38,29 @@ class OperatorMeshTest(MeshTest):
         for node in NODES:
             env[f"LEDGER_{node.upper()}_ENDPOINT"] = self.mesh.endpoint(node, "inbox")
             env[f"LEDGER_{node.upper()}_FEED"] = self.mesh.endpoint(node, "feed")
+        env["LEDGER_KEYS_DIR"] = self.mesh.keys_dir
+        env.pop("LEDGER_HARNESS_KEY", None)
         return env
 
+    def nodes_speak_curve(self):
+        """True once the nodes run CURVE with this mesh's keys: their /metrics carry the
+        ledger_insecure_plaintext gauge (issue 19). Before the node runtime reads keys it is
+        absent, and the harness must talk to them in plain text."""
+        if getattr(self, "_curve_nodes", None) is None:
+            text = self.metrics_text("accounts")
+            self._curve_nodes = "ledger_insecure_plaintext 0" in text
+        return self._curve_nodes
+
+    def harness_args(self, args):
+        plain = self.mesh.plaintext or not self.nodes_speak_curve()
+        return [self.harness_path(), *args] + (["--insecure-plaintext"] if plain else [])
+
     def harness(self, *args, timeout=60):
-        return subprocess.run([self.harness_path(), *args], env=self.harness_env(), capture_output=True,
+        return subprocess.run(self.harness_args(args), env=self.harness_env(), capture_output=True,
                               text=True, timeout=timeout)
 
     def harness_bg(self, *args, out=None):
-        return subprocess.Popen([self.harness_path(), *args], env=self.harness_env(),
+        return subprocess.Popen(self.harness_args(args), env=self.harness_env(),
                                 stdout=out or subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop_bg(self, proc):

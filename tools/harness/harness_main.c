@@ -6,7 +6,11 @@
     It speaks the nodes' own protocol: a DEALER sends [8-byte tag][msgpack
     envelope] to a node's ROUTER and waits for the answer with the same tag
     (ack / nack / account.reply); a SUB reads [topic][envelope] from a PUB.
-    Exit codes: harness.h (0 ok, 1 nack, 2 usage, 3 timeout).
+    Both are CURVE clients with the harness's own key (harness_sock.h: keys,
+    sockets, the handshake monitor, the exchange); this file is the command
+    line and what each command prints.
+    Exit codes: harness.h (0 ok, 1 nack, 2 usage or keys, 3 timeout or the
+    node refused the harness's key).
 */
 #include <czmq.h>
 #include <errno.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "harness_sock.h"
 #include "proto.h"
 #include "proto_json.h"
 
@@ -25,10 +30,7 @@
 #define HARNESS_PEERS_MAX 8              /* destinations (DEALERs) of one send or replay */
 #define HARNESS_TIMEOUT_MS_MAX 86400000u /* --timeout-ms upper bound: one day */
 #define HARNESS_U64_DIGITS_MAX 20        /* decimal digits of the largest uint64_t */
-#define HARNESS_WHY_BYTES 512            /* a reason printed to the operator */
-/* Largest message a socket takes: a frame plus room for the frames around it (as the nodes). */
-#define HARNESS_SOCKET_MSG_MAX_BYTES (PROTO_FRAME_MAX + 1024)
-#define HARNESS_FEED_HWM_MESSAGES 100000 /* feed messages a tap's SUB queues */
+#define HARNESS_WHY_BYTES 1024           /* a reason printed to the operator */
 #define HARNESS_POLL_SLICE_MS 1000u      /* longest wait of a tap between checks of its deadline */
 /* Tags start at the monotonic ms shifted this far: a rerun's tags differ from the last run's. */
 #define HARNESS_TAG_START_SHIFT 16
@@ -49,7 +51,19 @@ typedef struct {
     bool timeout_given;
     bool raw;
     bool help;
+    harness_sock_config_t keys; /* --keys-dir, --key, --server-key, --insecure-plaintext */
 } options_t;
+
+/* The key options every command takes (harness_sock.h). */
+#define USAGE_KEYS                                                                                 \
+    "keys (the harness is a CURVE peer of the mesh, like a node):\n"                               \
+    "  --keys-dir D         the mesh's keys (default $LEDGER_KEYS_DIR, else ./data/keys)\n"        \
+    "  --key NAME           use D/NAME.key (default $LEDGER_HARNESS_KEY, else harness); mode\n"    \
+    "                       0600 or stricter, as for the nodes\n"                                  \
+    "  --server-key K       a raw tcp:// endpoint's node key: its public cert file or 40 Z85\n"    \
+    "                       characters (node names use D/public/<node>.pub)\n"                     \
+    "  --insecure-plaintext no CURVE (nodes started with --insecure-plaintext only)\n"             \
+    "A node accepts the key only once allowed: ledger-keys allow NAME --to <node> --dir D.\n"
 
 static const char *const USAGE_MAIN =
     "usage: ledger-harness <command> [options]   (ledger-harness <command> --help)\n"
@@ -65,8 +79,14 @@ static const char *const USAGE_MAIN =
     "           LEDGER_ACCOUNTS_ENDPOINT, LEDGER_FRAUD_ENDPOINT\n"
     "  feeds:   tcp://127.0.0.1:7102 / 7202 / 7302, overridden by LEDGER_GATEWAY_FEED,\n"
     "           LEDGER_ACCOUNTS_FEED, LEDGER_FRAUD_FEED\n"
-    "exit codes: 0 ok, 1 a node answered nack, 2 usage / bad JSON / unknown node,\n"
-    "            3 timeout (no answer, nothing arrived, node unreachable)\n";
+    "\n" USAGE_KEYS "\n"
+    "What a node takes from the harness key (the role table, README \"Operating the mesh\"):\n"
+    "account.query get/list/ledger at accounts; with LEDGER_HARNESS_REPLAY=1 on a node,\n"
+    "replays of messages it has already seen (answered as duplicates, never applied).\n"
+    "\n"
+    "exit codes: 0 ok, 1 a node answered nack, 2 usage / bad JSON / unknown node / keys\n"
+    "            missing or refused (ledger-keys init), 3 timeout (no answer, nothing\n"
+    "            arrived, node unreachable) or a node refused the key (ledger-keys allow)\n";
 
 static const char *const USAGE_SEND =
     "usage: ledger-harness send --to <node|endpoint|auto> (--json '<envelope>' | --file F)\n"
@@ -84,7 +104,9 @@ static const char *const USAGE_SEND =
     "  --raw         skip the check: send what the JSON encodes even if a node must refuse it\n"
     "                (to plant a poison message on purpose)\n"
     "  --timeout-ms  how long to wait for each answer (default 2000)\n"
-    "exit: 0 all acked, 1 a nack, 2 bad input, 3 no answer in time\n";
+    "\n" USAGE_KEYS "\n"
+    "exit: 0 all acked, 1 a nack, 2 bad input or keys, 3 no answer in time or the node\n"
+    "      refused the key (\"answer\":\"refused\")\n";
 
 static const char *const USAGE_REPLAY =
     "usage: ledger-harness replay --to <node|endpoint|auto> (--json '<envelope>' | --file F)\n"
@@ -93,11 +115,15 @@ static const char *const USAGE_REPLAY =
     "Sends every message N times (default 1) with its id unchanged, one after the\n"
     "other, each after the previous answer. A node has applied a message id once;\n"
     "every resend must be acked and change nothing. Prints one JSON line per message\n"
-    "  {\"to\",\"id\",\"type\",\"sent\",\"ack\",\"nack\",\"timeout\",\"code\",\"reason\"}\n"
-    "and then {\"summary\":{\"messages\",\"sent\",\"ack\",\"nack\",\"timeout\"}}.\n"
+    "  {\"to\",\"id\",\"type\",\"sent\",\"ack\",\"nack\",\"timeout\",\"refused\",\"code\","
+    "\"reason\"}\n"
+    "and then {\"summary\":{\"messages\",\"sent\",\"ack\",\"nack\",\"timeout\",\"refused\"}}.\n"
+    "A node takes a replay from the harness key only where LEDGER_HARNESS_REPLAY=1, and\n"
+    "only as a duplicate of a message it has seen (nack replay_not_seen otherwise).\n"
     "A file written by `record` is replayed line by line (use --to auto to send each\n"
     "message to its saga receiver). Stops at the first message left unanswered.\n"
-    "exit: 0 all acked, 1 any nack, 2 bad input, 3 a timeout\n";
+    "\n" USAGE_KEYS "\n"
+    "exit: 0 all acked, 1 any nack, 2 bad input or keys, 3 a timeout or a refused key\n";
 
 static const char *const USAGE_TAP =
     "usage: ledger-harness tap --from <node...> [--type T]... [--corr ID] [--count N]\n"
@@ -112,16 +138,19 @@ static const char *const USAGE_TAP =
     "  --count    stop after N lines\n"
     "  --timeout-ms  stop after N ms (default: run until interrupted)\n"
     "The feed is best effort (ZeroMQ PUB/SUB): a subscriber sees what is published\n"
-    "after it has connected, nothing older.\n"
+    "after it has connected, nothing older. A node's feed, like its inbox, takes only\n"
+    "allowed keys.\n"
+    "\n" USAGE_KEYS "\n"
     "exit: 0 done (count reached, time up without --count, interrupted),\n"
-    "      2 bad input, 3 time up before --count lines arrived\n";
+    "      2 bad input or keys, 3 time up before --count lines arrived, or a node\n"
+    "      refused the key\n";
 
 static const char *const USAGE_RECORD =
     "usage: ledger-harness record --from <node...> --out FILE [--type T]... [--corr ID]\n"
     "                             [--count N] [--timeout-ms N]\n"
     "\n"
     "Like tap, but writes the JSON lines to FILE (flushed line by line); `replay --file\n"
-    "FILE --to auto` sends them again. Options and exit codes as for tap.\n";
+    "FILE --to auto` sends them again. Options (keys too) and exit codes as for tap.\n";
 
 static int usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -165,6 +194,24 @@ static bool add_from(options_t *o, char *value)
     return true;
 }
 
+/* A key option (harness_sock_config_t) at argv[*i]: true if it was one (its value taken). */
+static bool parse_key_option(int argc, char **argv, int *i, harness_sock_config_t *keys)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "--insecure-plaintext") == 0) {
+        keys->plaintext = true;
+        return true;
+    }
+    const char **slot = strcmp(a, "--keys-dir") == 0     ? &keys->keys_dir
+                        : strcmp(a, "--key") == 0        ? &keys->key_name
+                        : strcmp(a, "--server-key") == 0 ? &keys->server_key
+                                                         : NULL;
+    if (!slot || *i + 1 >= argc)
+        return false;
+    *slot = argv[++*i];
+    return true;
+}
+
 /* Parses argv[first..] into `o`. Returns -1 to go on, or an exit code (usage printed). */
 static int parse_options(int argc, char **argv, int first, const char *usage, options_t *o)
 {
@@ -178,6 +225,8 @@ static int parse_options(int argc, char **argv, int first, const char *usage, op
             o->help = true;
         } else if (strcmp(a, "--raw") == 0) {
             o->raw = true;
+        } else if (parse_key_option(argc, argv, &i, &o->keys)) {
+            continue;
         } else if (strcmp(a, "--to") == 0 && has_value) {
             o->to = argv[++i];
         } else if (strcmp(a, "--json") == 0 && has_value) {
@@ -235,24 +284,10 @@ static void print_json_line(FILE *out, json_t *value)
 
 /* ------------------------------------------------------------------ send / replay */
 
-typedef enum { ANSWER_ACK, ANSWER_NACK, ANSWER_REPLY, ANSWER_TIMEOUT, ANSWER_BAD } answer_kind_t;
-
-typedef struct {
-    answer_kind_t kind;
-    char code[PROTO_CODE_MAX + 1];
-    char reason[PROTO_REASON_MAX + 1];
-    json_t *reply; /* the answer envelope as JSON (owned), or NULL */
-} answer_t;
-
 /* One DEALER per destination endpoint, reused for every message sent there. */
 typedef struct {
-    char endpoint[HARNESS_ENDPOINT_MAX + 1];
-    char node[HARNESS_ENDPOINT_MAX + 1];
-    zsock_t *sock;
-} peer_t;
-
-typedef struct {
-    peer_t peers[HARNESS_PEERS_MAX];
+    harness_sock_keys_t keys;
+    harness_sock_t peers[HARNESS_PEERS_MAX];
     size_t peer_count;
     uint64_t next_tag;
 } sender_t;
@@ -260,126 +295,62 @@ typedef struct {
 static void sender_fini(sender_t *s)
 {
     for (size_t i = 0; i < s->peer_count; i++)
-        zsock_destroy(&s->peers[i].sock);
+        harness_sock_close(&s->peers[i]);
+    harness_sock_keys_release(&s->keys);
 }
 
-/* The socket for `to` (a node, an endpoint). NULL with a reason if unknown. */
-static peer_t *sender_peer(sender_t *s, const char *to, char *why, size_t why_size)
+/*  Loads the harness's key for a command (the problem printed). Returns -1
+    to go on, or the exit code: keys missing or refused are HARNESS_EXIT_USAGE. */
+static int keys_load(harness_sock_keys_t *keys, const options_t *o)
 {
-    char endpoint[HARNESS_ENDPOINT_MAX + 1], node[HARNESS_ENDPOINT_MAX + 1];
-    if (harness_resolve(to, HARNESS_INBOX, endpoint, node) != LEDGER_OK) {
-        snprintf(why, why_size, "unknown node \"%s\" (gateway, accounts, fraud or tcp://host:port)",
-                 to);
-        return NULL;
+    char why[HARNESS_WHY_BYTES] = "";
+    if (harness_sock_keys_load(keys, &o->keys, why, sizeof why) != LEDGER_OK) {
+        fprintf(stderr, "ledger-harness: %s\n", why);
+        return HARNESS_EXIT_USAGE;
     }
-    for (size_t i = 0; i < s->peer_count; i++)
+    if (keys->plaintext)
+        fprintf(stderr,
+                "ledger-harness: warning: --insecure-plaintext: no CURVE; the links are "
+                "NOT authenticated or encrypted, and nodes running with keys refuse them\n");
+    return -1;
+}
+
+/* The exit code for a socket harness_sock_open could not make. */
+static int open_failure_code(ledger_err_t err)
+{
+    return err == LEDGER_E_IO ? HARNESS_EXIT_TIMEOUT : HARNESS_EXIT_USAGE;
+}
+
+/* The socket for `to` (a node, an endpoint). NULL with a reason and *code if it cannot be. */
+static harness_sock_t *sender_peer(sender_t *s, const char *to, char *why, size_t why_size,
+                                   int *code)
+{
+    char endpoint[HARNESS_ENDPOINT_MAX + 1];
+    bool known = harness_resolve(to, HARNESS_INBOX, endpoint, NULL) == LEDGER_OK;
+    for (size_t i = 0; known && i < s->peer_count; i++)
         if (strcmp(s->peers[i].endpoint, endpoint) == 0)
             return &s->peers[i];
+    *code = HARNESS_EXIT_USAGE;
     if (s->peer_count == HARNESS_PEERS_MAX) {
         snprintf(why, why_size, "too many destinations");
         return NULL;
     }
-    zsock_t *sock = zsock_new(ZMQ_DEALER);
-    if (!sock) {
-        snprintf(why, why_size, "cannot create a socket");
+    harness_sock_t *p = &s->peers[s->peer_count];
+    ledger_err_t err = harness_sock_open(p, &s->keys, ZMQ_DEALER, to, HARNESS_INBOX, why, why_size);
+    if (err) {
+        *code = open_failure_code(err);
         return NULL;
     }
-    zsock_set_linger(sock, 0);
-    zsock_set_maxmsgsize(sock, HARNESS_SOCKET_MSG_MAX_BYTES);
-    if (zsock_connect(sock, "%s", endpoint) != 0) {
-        zsock_destroy(&sock);
-        snprintf(why, why_size, "bad endpoint \"%s\"", endpoint);
-        return NULL;
-    }
-    peer_t *p = &s->peers[s->peer_count++];
-    snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
-    snprintf(p->node, sizeof p->node, "%s", node);
-    p->sock = sock;
+    s->peer_count++;
     return p;
 }
 
-/* Sends one frame and waits up to timeout_ms for the answer with the same tag. */
-static void exchange(sender_t *s, peer_t *p, const void *frame, size_t size, uint64_t timeout_ms,
-                     answer_t *answer)
+/* Prints the hint for a node that refused the harness's key. */
+static void warn_refused(const harness_sock_t *peer, const harness_sock_keys_t *keys)
 {
-    memset(answer, 0, sizeof *answer);
-    uint64_t tag = ++s->next_tag;
-    uint8_t tag_bytes[PROTO_TAG_SIZE];
-    proto_tag_pack(tag, tag_bytes);
-    void *sock = zsock_resolve(p->sock);
-    uint64_t deadline = harness_monotonic_ms() + timeout_ms;
-    answer->kind = ANSWER_TIMEOUT;
-    zmq_pollitem_t out_item = {.socket = sock, .events = ZMQ_POLLOUT};
-    if (zmq_poll(&out_item, 1, (long)timeout_ms) <= 0 ||
-        zmq_send(sock, tag_bytes, sizeof tag_bytes, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(sock, frame, size, ZMQ_DONTWAIT) < 0)
-        return;
-    for (;;) {
-        uint64_t now = harness_monotonic_ms();
-        if (now >= deadline || zsys_interrupted)
-            return;
-        zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
-        int rc = zmq_poll(&item, 1, (long)(deadline - now));
-        if (rc < 0 && zmq_errno() != EINTR)
-            return;
-        if (rc <= 0)
-            continue;
-        zmsg_t *msg = zmsg_recv(p->sock);
-        if (!msg)
-            return;
-        zframe_t *tag_frame = zmsg_first(msg);
-        zframe_t *env_frame = zmsg_next(msg);
-        /* An ack may answer several tags at once (proto/README.md): ours may be any of them. */
-        static uint64_t got[PROTO_ACK_TAGS_MAX];
-        size_t count = 0;
-        bool ours =
-            zmsg_size(msg) == 2 && proto_tags_unpack(zframe_data(tag_frame), zframe_size(tag_frame),
-                                                     got, &count) == LEDGER_OK;
-        bool found = false;
-        for (size_t i = 0; ours && i < count; i++)
-            found = found || got[i] == tag;
-        ours = ours && found;
-        if (!ours) { /* a late answer to an earlier send: not this one */
-            zmsg_destroy(&msg);
-            continue;
-        }
-        answer->reply = proto_json_from_frame(zframe_data(env_frame), zframe_size(env_frame));
-        proto_msg_t reply;
-        char why[PROTO_REASON_MAX + 1] = "";
-        if (proto_decode(zframe_data(env_frame), zframe_size(env_frame), &reply, why, sizeof why) !=
-            LEDGER_OK) {
-            answer->kind = ANSWER_BAD;
-            snprintf(answer->code, sizeof answer->code, "bad_answer");
-            snprintf(answer->reason, sizeof answer->reason, "%s", why);
-        } else {
-            answer->kind = reply.type == PROTO_ACK    ? ANSWER_ACK
-                           : reply.type == PROTO_NACK ? ANSWER_NACK
-                                                      : ANSWER_REPLY;
-            if (reply.type == PROTO_NACK) {
-                snprintf(answer->code, sizeof answer->code, "%s", reply.body.reply.code);
-                snprintf(answer->reason, sizeof answer->reason, "%s", reply.body.reply.reason);
-            }
-            proto_msg_release(&reply);
-        }
-        zmsg_destroy(&msg);
-        return;
-    }
-}
-
-static const char *answer_name(answer_kind_t kind)
-{
-    switch (kind) {
-    case ANSWER_ACK:
-        return "ack";
-    case ANSWER_NACK:
-        return "nack";
-    case ANSWER_REPLY:
-        return "account.reply";
-    case ANSWER_TIMEOUT:
-        return "timeout";
-    default:
-        return "bad_answer";
-    }
+    char hint[HARNESS_WHY_BYTES];
+    harness_sock_refusal(peer, keys, hint, sizeof hint);
+    fprintf(stderr, "ledger-harness: %s\n", hint);
 }
 
 /* Loads --json / --file into an array of completed envelopes. Exit code or -1. */
@@ -404,7 +375,7 @@ static int load_messages(const options_t *o, const char *usage, json_t **out)
 
 typedef struct {
     const char *to_node;
-    peer_t *peer;
+    harness_sock_t *peer;
     void *frame;
     size_t size;
     const char *id, *type;
@@ -431,10 +402,11 @@ static int prepare(sender_t *s, const options_t *o, json_t *env, size_t index, p
         }
     }
     char why[HARNESS_WHY_BYTES] = "";
-    p->peer = sender_peer(s, p->to_node, why, sizeof why);
+    int code = HARNESS_EXIT_USAGE;
+    p->peer = sender_peer(s, p->to_node, why, sizeof why, &code);
     if (!p->peer) {
         fprintf(stderr, "ledger-harness: %s\n", why);
-        return HARNESS_EXIT_USAGE;
+        return code;
     }
     ledger_err_t err = harness_encode(env, o->raw, &p->frame, &p->size, why, sizeof why);
     if (err) {
@@ -446,11 +418,13 @@ static int prepare(sender_t *s, const options_t *o, json_t *env, size_t index, p
     return -1;
 }
 
+/* No answer in time: says so, with the handshake's problem if the monitor saw one. */
 static void warn_no_answer(const options_t *o, const prepared_t *p)
 {
-    fprintf(stderr,
-            "ledger-harness: no answer from %s (%s) within %" PRIu64 " ms: is it running?\n",
-            p->peer->node, p->peer->endpoint, o->timeout_ms);
+    harness_sock_poll(p->peer);
+    fprintf(stderr, "ledger-harness: no answer from %s (%s) within %" PRIu64 " ms: %s\n",
+            p->peer->node, p->peer->endpoint, o->timeout_ms,
+            p->peer->problem[0] ? p->peer->problem : "is it running?");
 }
 
 /* What send and replay do with each prepared message; false stops the run. */
@@ -467,6 +441,11 @@ static int send_each(const options_t *o, const char *usage, send_one_fn one, voi
     if (code >= 0)
         return code;
     sender_t s = {.next_tag = harness_monotonic_ms() << HARNESS_TAG_START_SHIFT};
+    code = keys_load(&s.keys, o);
+    if (code >= 0) {
+        json_decref(list);
+        return code;
+    }
     code = HARNESS_EXIT_OK;
     size_t i;
     json_t *env;
@@ -492,11 +471,11 @@ static int send_each(const options_t *o, const char *usage, send_one_fn one, voi
 static bool send_one(sender_t *s, const options_t *o, const prepared_t *p, void *arg)
 {
     int *code = arg;
-    answer_t a;
-    exchange(s, p->peer, p->frame, p->size, o->timeout_ms, &a);
+    harness_answer_t a;
+    harness_sock_exchange(p->peer, ++s->next_tag, p->frame, p->size, o->timeout_ms, &a);
     json_t *line = json_pack("{s:s,s:s,s:s,s:s}", "to", p->peer->node, "id", p->id, "type", p->type,
-                             "answer", answer_name(a.kind));
-    if (a.kind == ANSWER_NACK || a.kind == ANSWER_BAD) {
+                             "answer", harness_sock_answer_name(a.kind));
+    if (a.kind == HARNESS_ANSWER_NACK || a.kind == HARNESS_ANSWER_BAD) {
         json_object_set_new(line, "code", json_string(a.code));
         json_object_set_new(line, "reason", json_string(a.reason));
     }
@@ -504,12 +483,15 @@ static bool send_one(sender_t *s, const options_t *o, const prepared_t *p, void 
         json_object_set_new(line, "reply", a.reply);
     print_json_line(stdout, line);
     json_decref(line);
-    if (a.kind == ANSWER_TIMEOUT) {
-        warn_no_answer(o, p);
+    if (a.kind == HARNESS_ANSWER_TIMEOUT || a.kind == HARNESS_ANSWER_REFUSED) {
+        if (a.kind == HARNESS_ANSWER_REFUSED)
+            warn_refused(p->peer, &s->keys);
+        else
+            warn_no_answer(o, p);
         *code = HARNESS_EXIT_TIMEOUT;
         return false;
     }
-    if (a.kind == ANSWER_NACK || a.kind == ANSWER_BAD)
+    if (a.kind == HARNESS_ANSWER_NACK || a.kind == HARNESS_ANSWER_BAD)
         *code = HARNESS_EXIT_NACK;
     return true;
 }
@@ -523,25 +505,26 @@ static int cmd_send(const options_t *o)
 
 /* Answers to the sends of one message, or of all of them. */
 typedef struct {
-    uint64_t sent, acks, nacks, timeouts;
+    uint64_t sent, acks, nacks, timeouts, refusals;
 } replay_counts_t;
 
 /*  Sends prepared message `p` o->times times (stopping at the first
-    timeout), prints its line, and adds its counts to `total`. Returns
-    false after a timeout (the caller stops there). */
+    timeout or refused handshake), prints its line, and adds its counts to
+    `total`. Returns false after a timeout or a refusal (the caller stops). */
 static bool replay_one(sender_t *s, const options_t *o, const prepared_t *p, replay_counts_t *total)
 {
     replay_counts_t c = {0};
     char code_text[PROTO_CODE_MAX + 1] = "", reason[PROTO_REASON_MAX + 1] = "";
     for (uint64_t n = 0; n < o->times && !zsys_interrupted; n++) {
-        answer_t a;
-        exchange(s, p->peer, p->frame, p->size, o->timeout_ms, &a);
+        harness_answer_t a;
+        harness_sock_exchange(p->peer, ++s->next_tag, p->frame, p->size, o->timeout_ms, &a);
         json_decref(a.reply);
         c.sent++;
-        if (a.kind == ANSWER_ACK || a.kind == ANSWER_REPLY) {
+        if (a.kind == HARNESS_ANSWER_ACK || a.kind == HARNESS_ANSWER_REPLY) {
             c.acks++;
-        } else if (a.kind == ANSWER_TIMEOUT) {
-            c.timeouts++;
+        } else if (a.kind == HARNESS_ANSWER_TIMEOUT || a.kind == HARNESS_ANSWER_REFUSED) {
+            c.timeouts += a.kind == HARNESS_ANSWER_TIMEOUT;
+            c.refusals += a.kind == HARNESS_ANSWER_REFUSED;
             break;
         } else {
             c.nacks++;
@@ -549,9 +532,10 @@ static bool replay_one(sender_t *s, const options_t *o, const prepared_t *p, rep
             snprintf(reason, sizeof reason, "%s", a.reason);
         }
     }
-    json_t *line = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "to", p->peer->node, "id", p->id,
+    json_t *line = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "to", p->peer->node, "id", p->id,
                              "type", p->type, "sent", (json_int_t)c.sent, "ack", (json_int_t)c.acks,
-                             "nack", (json_int_t)c.nacks, "timeout", (json_int_t)c.timeouts);
+                             "nack", (json_int_t)c.nacks, "timeout", (json_int_t)c.timeouts,
+                             "refused", (json_int_t)c.refusals);
     if (c.nacks) {
         json_object_set_new(line, "code", json_string(code_text));
         json_object_set_new(line, "reason", json_string(reason));
@@ -562,23 +546,26 @@ static bool replay_one(sender_t *s, const options_t *o, const prepared_t *p, rep
     total->acks += c.acks;
     total->nacks += c.nacks;
     total->timeouts += c.timeouts;
+    total->refusals += c.refusals;
     if (c.timeouts)
         warn_no_answer(o, p);
-    return c.timeouts == 0;
+    if (c.refusals)
+        warn_refused(p->peer, &s->keys);
+    return c.timeouts == 0 && c.refusals == 0;
 }
 
 /* Prints the summary line; returns the exit code the counts call for. */
 static int replay_summary(size_t messages, const replay_counts_t *total)
 {
-    json_t *summary =
-        json_pack("{s:{s:I,s:I,s:I,s:I,s:I}}", "summary", "messages", (json_int_t)messages, "sent",
-                  (json_int_t)total->sent, "ack", (json_int_t)total->acks, "nack",
-                  (json_int_t)total->nacks, "timeout", (json_int_t)total->timeouts);
+    json_t *summary = json_pack(
+        "{s:{s:I,s:I,s:I,s:I,s:I,s:I}}", "summary", "messages", (json_int_t)messages, "sent",
+        (json_int_t)total->sent, "ack", (json_int_t)total->acks, "nack", (json_int_t)total->nacks,
+        "timeout", (json_int_t)total->timeouts, "refused", (json_int_t)total->refusals);
     print_json_line(stdout, summary);
     json_decref(summary);
-    return total->timeouts ? HARNESS_EXIT_TIMEOUT
-           : total->nacks  ? HARNESS_EXIT_NACK
-                           : HARNESS_EXIT_OK;
+    return total->timeouts || total->refusals ? HARNESS_EXIT_TIMEOUT
+           : total->nacks                     ? HARNESS_EXIT_NACK
+                                              : HARNESS_EXIT_OK;
 }
 
 /* What a replay adds up over its messages. */
@@ -613,43 +600,54 @@ static bool type_wanted(const options_t *o, const char *topic, size_t len)
     return false;
 }
 
-/* The SUB sockets of a tap, one per --from feed. */
+/* The SUB sockets of a tap, one per --from feed, and their monitors. */
 typedef struct {
-    zsock_t *subs[HARNESS_FEEDS_MAX];
-    char names[HARNESS_FEEDS_MAX][HARNESS_ENDPOINT_MAX + 1];
-    zmq_pollitem_t items[HARNESS_FEEDS_MAX];
+    harness_sock_keys_t keys;
+    harness_sock_t feeds[HARNESS_FEEDS_MAX];
+    zmq_pollitem_t items[2 * HARNESS_FEEDS_MAX]; /* the SUBs, then their monitors */
     size_t count;
 } tap_t;
 
 /*  Connects one SUB per --from feed, subscribed to the --type topics (all
     without one). Returns -1 to go on, or an exit code (the problem printed). */
-static int tap_connect(tap_t *t, const options_t *o, const char *usage)
+static int tap_connect(tap_t *t, const options_t *o)
 {
-    for (size_t i = 0; i < o->from_count; i++) {
-        char endpoint[HARNESS_ENDPOINT_MAX + 1];
-        if (harness_resolve(o->from[i], HARNESS_FEED, endpoint, t->names[i]) != LEDGER_OK)
-            return usage_error(usage,
-                               "unknown node \"%s\" (gateway, accounts, fraud or tcp://host:port)",
-                               o->from[i]);
-        t->subs[i] = zsock_new(ZMQ_SUB);
-        if (!t->subs[i]) {
-            fprintf(stderr, "ledger-harness: cannot create a socket\n");
-            return HARNESS_EXIT_TIMEOUT;
+    int code = keys_load(&t->keys, o);
+    for (size_t i = 0; code < 0 && i < o->from_count; i++) {
+        harness_sock_t *feed = &t->feeds[i];
+        char why[HARNESS_WHY_BYTES] = "";
+        ledger_err_t err =
+            harness_sock_open(feed, &t->keys, ZMQ_SUB, o->from[i], HARNESS_FEED, why, sizeof why);
+        if (err) {
+            fprintf(stderr, "ledger-harness: %s\n", why);
+            return open_failure_code(err);
         }
         t->count = i + 1;
-        zsock_set_linger(t->subs[i], 0);
-        zsock_set_maxmsgsize(t->subs[i], HARNESS_SOCKET_MSG_MAX_BYTES);
-        zsock_set_rcvhwm(t->subs[i], HARNESS_FEED_HWM_MESSAGES);
         if (o->type_count == 0)
-            zsock_set_subscribe(t->subs[i], "");
+            zsock_set_subscribe(feed->sock, "");
         for (size_t k = 0; k < o->type_count; k++)
-            zsock_set_subscribe(t->subs[i], o->types[k]);
-        if (zsock_connect(t->subs[i], "%s", endpoint) != 0)
-            return usage_error(usage, "bad endpoint \"%s\"", endpoint);
-        t->items[i] = (zmq_pollitem_t){.socket = zsock_resolve(t->subs[i]), .events = ZMQ_POLLIN};
-        fprintf(stderr, "ledger-harness: tapping %s at %s\n", t->names[i], endpoint);
+            zsock_set_subscribe(feed->sock, o->types[k]);
+        t->items[i] = (zmq_pollitem_t){.socket = zsock_resolve(feed->sock), .events = ZMQ_POLLIN};
+        fprintf(stderr, "ledger-harness: tapping %s at %s\n", feed->node, feed->endpoint);
     }
-    return -1;
+    for (size_t i = 0; i < t->count; i++)
+        t->items[t->count + i] =
+            (zmq_pollitem_t){.socket = zsock_resolve(t->feeds[i].monitor), .events = ZMQ_POLLIN};
+    return code;
+}
+
+/* True (the hint printed) if a node refused the tap's key; else says what else went wrong. */
+static bool tap_refused(tap_t *t, bool time_up)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        if (harness_sock_poll(&t->feeds[i]) == HARNESS_SOCK_REFUSED) {
+            warn_refused(&t->feeds[i], &t->keys);
+            return true;
+        }
+        if (time_up && t->feeds[i].problem[0])
+            fprintf(stderr, "ledger-harness: %s: %s\n", t->feeds[i].node, t->feeds[i].problem);
+    }
+    return false;
 }
 
 /*  Prints feed message `msg` of node `name` as one JSON line if it passes
@@ -690,10 +688,12 @@ static int tap_run(tap_t *t, const options_t *o, FILE *out)
     uint64_t deadline = o->timeout_given ? harness_monotonic_ms() + o->timeout_ms : UINT64_MAX;
     while (!zsys_interrupted) {
         uint64_t now = harness_monotonic_ms();
+        if (tap_refused(t, now >= deadline))
+            return HARNESS_EXIT_TIMEOUT;
         if (now >= deadline)
             return o->count && printed < o->count ? HARNESS_EXIT_TIMEOUT : HARNESS_EXIT_OK;
         uint64_t wait = deadline == UINT64_MAX ? HARNESS_POLL_SLICE_MS : deadline - now;
-        int rc = zmq_poll(t->items, (int)t->count,
+        int rc = zmq_poll(t->items, (int)(2 * t->count),
                           (long)(wait > HARNESS_POLL_SLICE_MS ? HARNESS_POLL_SLICE_MS : wait));
         if (rc < 0 && zmq_errno() != EINTR) {
             fprintf(stderr, "ledger-harness: poll failed: %s\n", zmq_strerror(zmq_errno()));
@@ -702,10 +702,10 @@ static int tap_run(tap_t *t, const options_t *o, FILE *out)
         for (size_t i = 0; rc > 0 && i < t->count; i++) {
             if (!(t->items[i].revents & ZMQ_POLLIN))
                 continue;
-            zmsg_t *msg = zmsg_recv(t->subs[i]);
+            zmsg_t *msg = zmsg_recv(t->feeds[i].sock);
             if (!msg)
                 continue;
-            bool counted = tap_print(o, t->names[i], msg, out);
+            bool counted = tap_print(o, t->feeds[i].node, msg, out);
             zmsg_destroy(&msg);
             if (counted && o->count && ++printed >= o->count)
                 return HARNESS_EXIT_OK;
@@ -720,11 +720,12 @@ static int cmd_tap(const options_t *o, const char *usage, FILE *out)
         return usage_error(usage, "%s", "--from needs at least one node");
     tap_t t;
     memset(&t, 0, sizeof t);
-    int code = tap_connect(&t, o, usage);
+    int code = tap_connect(&t, o);
     if (code < 0)
         code = tap_run(&t, o, out);
     for (size_t i = 0; i < t.count; i++)
-        zsock_destroy(&t.subs[i]);
+        harness_sock_close(&t.feeds[i]);
+    harness_sock_keys_release(&t.keys);
     return code;
 }
 
