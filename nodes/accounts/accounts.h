@@ -10,7 +10,9 @@
                          the table), saving it, its ledger entries and
                          their kinds
       accounts_saga.h    transfer.requested, fraud.approved, fraud.rejected
-                         (accounts_saga_apply); the decline codes
+                         (accounts_saga_apply); the decline codes; the
+                         verdict cause rule (a verdict must cite the
+                         transfer's funds.reserved)
       accounts_open.h    the funding account, opening accounts with their
                          deposit, the demo accounts
       accounts_query.h   account.query: list, get, ledger, open

@@ -11,9 +11,13 @@
          hashed entry), the account record names the chain's head
          (ledger_seq), no index. Account records version 1 or 2 (no owner),
          transfer records version 1.
-      3  today (issue 18): account records version 3 carry their owner
+      3  issue 18: account records version 3 carry their owner
          principal; new transfer records are version 2 (kind, principal;
          version 1 is still read as a plain transfer with principal "").
+      4  today (issue 19): new transfer records are version 3, with
+         reserved_seq, the seq of the funds.reserved this node sent for the
+         transfer: a verdict must cite it as its cause (accounts_saga.h).
+         Versions 1 and 2 are still read, as reserved_seq 0.
 
     Migration 1 -> 2 ("account_chains"): store_migrate_v1_ledger verifies
     the old hash chain and index and re-encodes the ledger as version 2 with
@@ -35,13 +39,39 @@
     is not touched. Transfer records are not rewritten. The log line gives
     the counts (accounts=, settlement=).
 
+    Migration 3 -> 4 ("transfer_causes"): a transfer reserved by a format-3
+    build kept no reserved_seq. For each funds.reserved still in this
+    node's outbox (fraud has not acked it yet: the verdict is still to
+    come) or in its dead letters (an operator may replay it), the transfer
+    it reserved, if still reserved and without reserved_seq, is rewritten
+    as version 3 with that message's seq: its verdict then gets the full
+    check. A reserved transfer whose funds.reserved has left the outbox
+    (fraud has it; its verdict may be on the way) keeps reserved_seq 0:
+    its verdict is checked by origin only, the best that can be known.
+    Final transfers (settled, released, declined) are not rewritten: the
+    saga guard ignores every later verdict for them, so their reserved_seq
+    is never read, and rewriting each transfer ever made would cost one
+    write per transfer in the one transaction of the migration; their
+    version 1 and 2 records stay readable. Why a format bump at all, when
+    version 2 records read as reserved_seq 0: without this migration a
+    transfer reserved just before the upgrade (its verdict still to come)
+    would get the weaker origin-only check although its funds.reserved is
+    right there in the outbox; and an older build, which cannot read a
+    version-3 transfer record, is refused on this dir by the format number
+    (store_format_newer) instead of failing on the first verdict. Reads
+    the whole transfers table once to count; the log line gives
+    transfers=, reserved=, causes_found= (seqs filled) and origin_only=
+    (reserved transfers left at reserved_seq 0).
+
     What it owns: accounts_migrate_plan, the node's plan. Uses only
-    accounts_record_get / accounts_record_put of accounts.h.
+    the record functions of accounts_record.h and the store's outbox and
+    dead letters (read).
 
     How to call: pass &accounts_migrate_plan as node_app_t.migrate.
     Errors (through the runner): LEDGER_E_CORRUPT (old chain broken, an
     account in the ledger missing from the table, a record whose amounts
-    differ from its newest entry; nothing changed), store errors.
+    differ from its newest entry, a record that does not parse; nothing
+    changed), store errors.
     Threads: the node's thread at start.
 */
 #ifndef LEDGER_ACCOUNTS_MIGRATE_H
@@ -52,7 +82,7 @@
 #include "store.h"
 #include "store_migrate.h"
 
-#define ACCOUNTS_STORE_FORMAT 3 /* the accounts store format this build writes */
+#define ACCOUNTS_STORE_FORMAT 4 /* the accounts store format this build writes */
 
 /* The accounts node's formats and migrations. */
 extern const store_migrate_plan_t accounts_migrate_plan;
@@ -65,5 +95,9 @@ ledger_err_t accounts_migrate_chains(store_txn_t *txn, void *arg, char *note, si
 
 /* Migration 2 -> 3 (see above), a store_migrate_fn. LEDGER_E_CORRUPT: a record does not parse. */
 ledger_err_t accounts_migrate_owners(store_txn_t *txn, void *arg, char *note, size_t note_size);
+
+/*  Migration 3 -> 4 (see above), a store_migrate_fn. LEDGER_E_CORRUPT: a transfer record does
+    not parse (named in `note`; nothing changed). */
+ledger_err_t accounts_migrate_causes(store_txn_t *txn, void *arg, char *note, size_t note_size);
 
 #endif

@@ -68,8 +68,8 @@
 #define ACCOUNTS_RECORD_VERSION_1 1 /* still read: no ledger_seq (taken as 0), no owner */
 #define ACCOUNTS_TRANSFER_VERSION 3
 #define ACCOUNTS_TRANSFER_VERSION_2 2 /* still read: reserved_seq 0 */
-#define ACCOUNTS_TRANSFER_VERSION_1 1 /* still read: kind transfer, principal "", reserved_seq 0   \
-                                       */
+/* still read: kind transfer, principal "", reserved_seq 0 */
+#define ACCOUNTS_TRANSFER_VERSION_1 1
 /* Fixed part of an account record in bytes: version, flags, currency, four u64, three lengths. */
 #define ACCOUNTS_RECORD_FIXED_BYTES (1 + 1 + PROTO_CURRENCY_LEN + 4 * 8 + 3)
 /* Largest encoded account record in bytes: fixed part + id + name + owner. */

@@ -6,7 +6,9 @@ what that build showed (tests/fixtures/README.md says how they were made):
 format1/ of the build before commit 2029660 (ledger format 1), format2/ of
 commit 525b033 (gateway format 2: idempotency keys without a principal),
 format3/ of commit 9adae66 (gateway format 3 and accounts format 2: before
-ownership). Each test mdb_loads them into this mesh's data dirs. Transfers on
+ownership), pending-v1/ of commit a972895 (accounts format 3: transfer records
+without reserved_seq, one transfer reserved with its funds.reserved still in
+the outbox). Each test mdb_loads them into this mesh's data dirs. Transfers on
 upgraded data are sent by the owners of their accounts: by the upgrade rule,
 the principal with the account's id.
 """
@@ -23,7 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FORMAT1 = os.path.join(HERE, "..", "fixtures", "format1")
 FORMAT2 = os.path.join(HERE, "..", "fixtures", "format2")
 FORMAT3 = os.path.join(HERE, "..", "fixtures", "format3")
-ACCOUNTS_FORMAT = 3  # nodes/accounts/accounts_migrate.h
+PENDING_V1 = os.path.join(HERE, "..", "fixtures", "pending-v1")
+ACCOUNTS_FORMAT = 4  # nodes/accounts/accounts_migrate.h
 GATEWAY_FORMAT = 5  # nodes/gateway/gateway_migrate.h
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
 
@@ -160,9 +163,10 @@ class UpgradeTest(MeshTest):
         for node in NODES:
             log = self.mesh.log(node)
             # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5,
-            # accounts 1 -> 2 (account_chains) -> 3 (account_owners), fraud 1 -> 2
+            # accounts 1 -> 2 (account_chains) -> 3 (account_owners) -> 4 (transfer_causes),
+            # fraud 1 -> 2
             self.assertEqual(log.count("event=migration_started"),
-                             {"gateway": 3, "accounts": 2}.get(node, 1), node)
+                             {"gateway": 3, "accounts": 3}.get(node, 1), node)
             version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node, 2)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
                           log)
@@ -362,6 +366,72 @@ class UpgradeTest(MeshTest):
                       "migrations=0", self.mesh.log("accounts"))
         self.assert_old_data_kept(old)
         self.assertTrue(self.verify()["ok"])
+
+    def stored_transfers(self):
+        """The accounts node's transfer records, read from its stopped data dir:
+        {id: (record version, reserved_seq or None)} (nodes/accounts/accounts_record.h)."""
+        dump = subprocess.run(["mdb_dump", "-s", "transfers", self.data_dir("accounts")],
+                              capture_output=True, text=True, check=True).stdout
+        lines = dump.split("HEADER=END\n", 1)[1].split("DATA=END", 1)[0].split()
+        records = {}
+        for key, val in zip(lines[0::2], lines[1::2]):
+            rec = bytes.fromhex(val)
+            records[bytes.fromhex(key).decode()] = (
+                rec[0], int.from_bytes(rec[-8:], "big") if rec[0] >= 3 else None)
+        return records
+
+    def test_a_transfer_reserved_before_the_cause_check_settles_once_fraud_runs(self):
+        """Accounts format 3 -> 4 (transfer_causes): the transfer reserved by the old build,
+        its funds.reserved still in the accounts outbox, gets that message's seq; fraud (down
+        when the old build stopped) gets the message, its verdict cites it and settles the
+        transfer once; nothing is refused or dead-lettered."""
+        old = expected(PENDING_V1)
+        pending, cause = old["pending"], old["funds_reserved"]
+        amount = old["transfers"][pending]["amount"]
+        src, dst = old["transfers"][pending]["from"], old["transfers"][pending]["to"]
+        self.assertEqual(old["accounts"][src]["held"], amount)
+        for node in NODES:
+            self.load(node, fixture=PENDING_V1)
+        self.start_on_loaded_dirs()
+        log = self.mesh.log("accounts")
+        self.assertIn("event=migration_started node=accounts from=3 to=4 name=transfer_causes", log)
+        self.assertRegex(log, r"event=migration_done node=accounts from=3 to=4 "
+                         r"name=transfer_causes ms=\d+ transfers=\d+ reserved=1 causes_found=1 "
+                         r"origin_only=0")
+        self.assertNotIn("migration_started", self.mesh.log("fraud"))
+        self.assertNotIn("migration_started", self.mesh.log("gateway"))
+
+        final = self.mesh.wait_final(pending)
+        self.assertEqual(final["status"], "settled", final)
+        self.mesh.wait_outboxes_empty()
+        accounts = self.mesh.accounts()
+        self.assertEqual(accounts[src]["balance"], old["accounts"][src]["balance"] - amount)
+        self.assertEqual(accounts[src]["held"], 0)
+        self.assertEqual(accounts[dst]["balance"], old["accounts"][dst]["balance"] + amount)
+        for acct in set(old["accounts"]) - {src, dst}:
+            self.assertEqual(accounts[acct], old["accounts"][acct], acct)
+        report = self.verify()
+        self.assertTrue(report["ok"], report)
+        self.assertEqual(report["entries"], old["verify"]["entries"] + 2)  # debit, credit
+        status, dead, _ = self.mesh.admin("fraud", "GET", "/dead-letters")
+        self.assertEqual((status, dead["dead_letters"]), (200, []))
+        self.assertNotIn("verdict cites cause", self.mesh.log("accounts"))
+
+        # The record of the migrated transfer is version 3 and names its funds.reserved; the
+        # other transfers (final before the upgrade) were not rewritten.
+        for node in NODES:
+            self.assertEqual(self.mesh.stop(node), 0, node)
+        records = self.stored_transfers()
+        self.assertEqual(records[pending], (3, int(cause.split("/")[1])))
+        for tid, (version, _) in records.items():
+            if tid != pending:
+                self.assertEqual(version, 2, tid)
+        # A second start runs nothing and keeps everything.
+        self.start_on_loaded_dirs()
+        self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
+                      "migrations=0", self.mesh.log("accounts"))
+        self.assertEqual(self.mesh.accounts(), accounts)
+        self.assertEqual(self.mesh.transfer_status(pending)["status"], "settled")
 
 
 if __name__ == "__main__":

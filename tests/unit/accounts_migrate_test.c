@@ -1,8 +1,10 @@
 /*  accounts_migrate_test.c: the accounts node's format detection, its
     migration 1 -> 2 (accounts_migrate.h) on format-1 ledgers planted with
     raw writes (test_ledger_v1.h) and account records as the old build
-    wrote them through, and migration 2 -> 3 (owners) on version-2 account
-    records planted as raw bytes. */
+    wrote them through, migration 2 -> 3 (owners) on version-2 account
+    records planted as raw bytes, and migration 3 -> 4 (transfer causes) on
+    version-2 transfer records with their funds.reserved in the outbox, in
+    the dead letters or gone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include "store.h"
 #include "test_store.h"
 #include "test_ledger_v1.h"
+#include "test_msg.h"
 #include "test_main.h"
 
 #define NOTE_BYTES 256
@@ -236,6 +239,126 @@ static void test_an_empty_store_migrates_to_owners_with_nothing_to_do(void **sta
     assert_string_equal(fx->note, "accounts=0 settlement=0");
 }
 
+/* --- 3 -> 4: transfer causes ----------------------------------------------- */
+
+/* A transfer record as format 3 wrote it: version 2, no reserved_seq at the end. */
+static void put_v2_transfer(fx_t *fx, const char *id, accounts_transfer_state_t state)
+{
+    accounts_transfer_t tr = {.state = state,
+                              .amount_minor = 30,
+                              .created_ms = 1,
+                              .updated_ms = 2,
+                              .kind = PROTO_TRANSFER_KIND_TRANSFER};
+    snprintf(tr.id, sizeof tr.id, "%s", id);
+    snprintf(tr.from, sizeof tr.from, "alice");
+    snprintf(tr.to, sizeof tr.to, "bob");
+    snprintf(tr.currency, sizeof tr.currency, "GBP");
+    snprintf(tr.principal, sizeof tr.principal, "alice");
+    uint8_t buf[ACCOUNTS_TRANSFER_MAX_BYTES];
+    size_t len;
+    assert_int_equal(accounts_record_transfer_encode(&tr, buf, sizeof buf, &len), LEDGER_OK);
+    buf[0] = 2;
+    assert_int_equal(store_put(fx->txn, STORE_DB_TRANSFERS, id, strlen(id), buf, len - 8, 0),
+                     LEDGER_OK);
+}
+
+/* Puts message accounts/`seq` of `type` about `transfer` in the outbox for `peer`; its tag. */
+static uint64_t put_sent(fx_t *fx, proto_type_t type, uint64_t seq, const char *transfer,
+                         const char *peer)
+{
+    proto_msg_t m =
+        test_transfer_msg(type, "accounts", seq, 1, transfer, "alice", "bob", 30, "GBP");
+    snprintf(m.body.transfer.principal, sizeof m.body.transfer.principal, "alice");
+    void *data;
+    size_t size;
+    char why[128];
+    assert_int_equal(proto_encode(&m, &data, &size, why, sizeof why), LEDGER_OK);
+    uint64_t tag = 0;
+    assert_int_equal(store_outbox_put(fx->txn, peer, data, size, 1, &tag), LEDGER_OK);
+    free(data);
+    return tag;
+}
+
+/*  t-out: reserved, its funds.reserved in the outbox (to fraud and the gateway); t-dead:
+    reserved, its funds.reserved dead-lettered at fraud; t-gone: reserved, funds.reserved
+    delivered; t-done: settled, the gateway's copy of its funds.reserved not yet delivered. */
+static void plant_v3(fx_t *fx)
+{
+    put_v2_transfer(fx, "t-out", ACCOUNTS_TRANSFER_RESERVED);
+    put_v2_transfer(fx, "t-dead", ACCOUNTS_TRANSFER_RESERVED);
+    put_v2_transfer(fx, "t-gone", ACCOUNTS_TRANSFER_RESERVED);
+    put_v2_transfer(fx, "t-done", ACCOUNTS_TRANSFER_SETTLED);
+    put_sent(fx, PROTO_FUNDS_RESERVED, 13, "t-out", "fraud");
+    put_sent(fx, PROTO_FUNDS_RESERVED, 13, "t-out", "gateway");
+    uint64_t tag = put_sent(fx, PROTO_FUNDS_RESERVED, 17, "t-dead", "fraud");
+    assert_int_equal(store_outbox_to_dead(fx->txn, tag, "invalid", "test", 2), LEDGER_OK);
+    put_sent(fx, PROTO_FUNDS_RESERVED, 21, "t-done", "gateway");
+    put_sent(fx, PROTO_TRANSFER_SETTLED, 22, "t-gone", "gateway"); /* not a funds.reserved */
+    uint64_t junk_tag = 0;
+    assert_int_equal(store_outbox_put(fx->txn, "fraud", "junk", 4, 1, &junk_tag), LEDGER_OK);
+}
+
+/* The stored transfer `id`: its version and reserved_seq. */
+static void expect_transfer(fx_t *fx, const char *id, uint8_t version, uint64_t reserved_seq)
+{
+    accounts_transfer_t tr;
+    assert_int_equal(accounts_record_transfer_get(fx->txn, id, &tr), LEDGER_OK);
+    assert_int_equal(tr.version, version);
+    assert_int_equal(tr.reserved_seq, reserved_seq);
+    assert_int_equal(tr.amount_minor, 30);
+    assert_string_equal(tr.principal, "alice");
+    assert_int_equal(tr.updated_ms, 2); /* a migration does not move the saga */
+}
+
+static void expect_cited(fx_t *fx)
+{
+    expect_transfer(fx, "t-out", ACCOUNTS_TRANSFER_VERSION, 13);
+    expect_transfer(fx, "t-dead", ACCOUNTS_TRANSFER_VERSION, 17);
+    expect_transfer(fx, "t-gone", ACCOUNTS_TRANSFER_VERSION_2, 0); /* origin only */
+    expect_transfer(fx, "t-done", ACCOUNTS_TRANSFER_VERSION_2, 0); /* final: not rewritten */
+}
+
+static void test_the_cause_migration_keeps_the_seq_of_each_funds_reserved_it_finds(void **state)
+{
+    fx_t *fx = *state;
+    plant_v3(fx);
+    uint64_t outbox = 0;
+    assert_int_equal(store_count(fx->txn, STORE_DB_OUTBOX, &outbox), LEDGER_OK);
+    assert_int_equal(accounts_migrate_causes(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
+    assert_string_equal(fx->note, "transfers=4 reserved=3 causes_found=2 origin_only=1");
+    expect_cited(fx);
+    uint64_t after = 0;
+    assert_int_equal(store_count(fx->txn, STORE_DB_OUTBOX, &after), LEDGER_OK);
+    assert_int_equal(after, outbox); /* the outbox is read, never changed */
+}
+
+static void test_the_cause_migration_run_twice_changes_nothing_more(void **state)
+{
+    fx_t *fx = *state;
+    plant_v3(fx);
+    assert_int_equal(accounts_migrate_causes(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
+    assert_int_equal(accounts_migrate_causes(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
+    assert_string_equal(fx->note, "transfers=4 reserved=3 causes_found=0 origin_only=1");
+    expect_cited(fx);
+}
+
+static void test_the_cause_migration_refuses_a_transfer_record_that_does_not_parse(void **state)
+{
+    fx_t *fx = *state;
+    plant_v3(fx);
+    assert_int_equal(store_put(fx->txn, STORE_DB_TRANSFERS, "t-bad", 5, "junk", 4, 0), LEDGER_OK);
+    assert_int_equal(accounts_migrate_causes(fx->txn, NULL, fx->note, sizeof fx->note),
+                     LEDGER_E_CORRUPT);
+    assert_string_equal(fx->note, "the transfer record 't-bad' does not parse");
+}
+
+static void test_an_empty_store_migrates_to_causes_with_nothing_to_do(void **state)
+{
+    fx_t *fx = *state;
+    assert_int_equal(accounts_migrate_causes(fx->txn, NULL, fx->note, sizeof fx->note), LEDGER_OK);
+    assert_string_equal(fx->note, "transfers=0 reserved=0 causes_found=0 origin_only=0");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 TEST_MAIN(T(test_an_unversioned_dir_with_the_format_1_index_is_format_1),
@@ -245,4 +368,8 @@ TEST_MAIN(T(test_an_unversioned_dir_with_the_format_1_index_is_format_1),
           T(test_the_owner_migration_gives_each_account_the_principal_of_its_id),
           T(test_the_owner_migration_run_twice_changes_nothing_more),
           T(test_the_owner_migration_refuses_a_record_that_does_not_parse),
-          T(test_an_empty_store_migrates_to_owners_with_nothing_to_do))
+          T(test_an_empty_store_migrates_to_owners_with_nothing_to_do),
+          T(test_the_cause_migration_keeps_the_seq_of_each_funds_reserved_it_finds),
+          T(test_the_cause_migration_run_twice_changes_nothing_more),
+          T(test_the_cause_migration_refuses_a_transfer_record_that_does_not_parse),
+          T(test_an_empty_store_migrates_to_causes_with_nothing_to_do))
