@@ -463,6 +463,11 @@ class FeedTest(LinksTest):
             self.assertFalse(sock.poll(0), f"a {name} SUB heard {node}'s feed")
         self.assertFalse(any(s.poll(int(SILENCE_S * 1000)) for s in denied.values()),
                          "a refused SUB heard a feed")
+        for node in NODES:
+            for reason in ("auth", "protocol"):
+                wait_until(lambda n=node, r=reason: sample(
+                    self.mesh.metrics(n), "ledger_handshake_failures_total", socket="feed",
+                    reason=r) >= 1, what=f"{node} to count a feed handshake failure {reason}")
 
 
 class DefaultKeysMesh(Mesh):
