@@ -418,8 +418,8 @@ class ForgedAckTest(LinksTest):
         self.assertEqual(got[1]["type"], "ack", got)
         identity, fraud_tag, reserved = self.receive(router, tid)
         fraud_seq = struct.unpack(">Q", fraud_tag)[0]
-        entries = wait_until(lambda: (lambda e: e if len(e) >= 2 else None)(self.outbox("accounts")),
-                             what="accounts' entries to fraud and to the gateway")
+        entries = wait_until(lambda: (lambda e: e if len(e) >= 2 else None)(
+            self.outbox("accounts")), what="accounts' entries to fraud and to the gateway")
         seqs = {e["seq"] for e in entries}
         to_gateway = [e for e in entries if e["peer"] == "gateway"]
         self.assertTrue(to_gateway, entries)
