@@ -285,6 +285,16 @@ ledger_err_t proto_decode(const void *data, size_t size, proto_msg_t *out, char 
     Thread-safe. */
 ledger_err_t proto_frame_check(const void *data, size_t size, char *why, size_t why_size);
 
+/*  Reads the id "<origin>/<seq>" of the envelope frame data[0..size) without
+    decoding it or allocating: walks the top map to its "id" key (every other
+    value is walked over, bounded as in proto_frame_check) and parses the id
+    as proto_id_parse does. For frames this node encoded itself (the relay's
+    outbox): no other key is checked. LEDGER_E_DECODE if the frame is not a
+    map, has no "id", the id is not a str or not a valid id, or the frame is
+    cut short. Thread-safe. */
+ledger_err_t proto_frame_id(const void *data, size_t size, char origin_out[PROTO_NODE_MAX + 1],
+                            uint64_t *seq_out);
+
 /* Frees what proto_decode allocated in `msg` (account.reply arrays); safe on any message. */
 void proto_msg_release(proto_msg_t *msg);
 

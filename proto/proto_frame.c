@@ -1,4 +1,5 @@
-/*  proto_frame.c: decoding, step 2: the structural check (proto_frame_check).
+/*  proto_frame.c: decoding, step 2: the structural check (proto_frame_check);
+    and proto_frame_id, which reads an envelope's id with the same walk.
 
     msgpack-c allocates an array's or map's elements as soon as it reads the
     count, before reading them: a 5-byte frame claiming 2^32 elements asks for
@@ -199,4 +200,54 @@ ledger_err_t proto_frame_check(const void *data, size_t size, char *why, size_t 
         return LEDGER_E_DECODE;
     }
     return LEDGER_OK;
+}
+
+/* True if header byte `b` opens a msgpack str (fixstr, str8, str16, str32). */
+static bool frame_is_str(uint8_t b)
+{
+    return (b > MP_FIXARRAY_LAST && b <= MP_FIXSTR_LAST) || b == 0xd9 || b == 0xda || b == 0xdb;
+}
+
+/* Reads a str at the walk's position: *s_out points into the frame, *len_out its bytes. */
+static ledger_err_t frame_read_str(frame_walk_t *w, const uint8_t **s_out, size_t *len_out)
+{
+    PROTO_CHECK(frame_need(w, 1));
+    if (!frame_is_str(w->p[w->pos]))
+        return LEDGER_E_DECODE;
+    frame_head_t h;
+    PROTO_CHECK(frame_read_head(w, &h));
+    PROTO_CHECK(frame_need(w, h.skip));
+    *s_out = w->p + w->pos;
+    *len_out = (size_t)h.skip;
+    w->pos += (size_t)h.skip;
+    return LEDGER_OK;
+}
+
+ledger_err_t proto_frame_id(const void *data, size_t size, char origin_out[PROTO_NODE_MAX + 1],
+                            uint64_t *seq_out)
+{
+    assert(origin_out && seq_out);
+    if (!data || size == 0 || size > PROTO_FRAME_MAX)
+        return LEDGER_E_DECODE;
+    frame_walk_t w = {data, size, 0, NULL, 0};
+    frame_head_t h;
+    PROTO_CHECK(frame_read_head(&w, &h));
+    if (!h.is_map)
+        return LEDGER_E_DECODE;
+    /* Each entry: a str key, then its value; values other than the id's are walked over. */
+    for (uint64_t i = 0; i < h.count; i++) {
+        const uint8_t *key;
+        size_t key_len;
+        PROTO_CHECK(frame_read_str(&w, &key, &key_len));
+        if (key_len != 2 || key[0] != 'i' || key[1] != 'd') {
+            PROTO_CHECK(frame_walk(&w));
+            continue;
+        }
+        const uint8_t *id;
+        size_t id_len;
+        PROTO_CHECK(frame_read_str(&w, &id, &id_len));
+        return proto_id_parse_n((const char *)id, id_len, origin_out, seq_out) ? LEDGER_OK
+                                                                               : LEDGER_E_DECODE;
+    }
+    return LEDGER_E_DECODE;
 }

@@ -105,25 +105,38 @@ static void write_delivery(FILE *out, const node_stats_t *s)
                          "Outbox entries sent and not yet answered.", s->relay.inflight);
     family(out, "ledger_answers_ignored_total", "counter",
            "Tags of peers' acks and nacks that settled nothing (relay.h): unknown_tag (not in "
-           "flight, e.g. a late duplicate), other_peer (in flight to another peer).");
+           "flight, e.g. a late duplicate), other_peer (in flight to another peer), id_mismatch "
+           "(the answer's of is not the id sent under its tag).");
     for (size_t r = 0; r < RELAY_IGNORED__COUNT; r++)
         fprintf(out, "ledger_answers_ignored_total{reason=\"%s\"} %" PRIu64 "\n",
                 relay_ignored_name((relay_ignored_t)r), s->relay.answers_ignored[r]);
 }
 
-/* ledger_messages_refused_total{reason,type} (node_metrics.h): only pairs that happened. */
-static void write_refused(FILE *out, const node_stats_t *s)
+/*  ledger_handshake_failures_total{socket,reason} (inbox, feed) and
+    ledger_peer_handshake_failures_total{peer,reason} (node_monitor.h). */
+static void write_handshakes(FILE *out, const node_stats_t *s)
 {
-    family(out, "ledger_messages_refused_total", "counter",
-           "Inbound messages nacked by a link rule before anything was applied, by reason "
-           "(unauthenticated, origin_mismatch, forbidden_type, id_too_far_ahead, "
-           "replay_not_seen) and type; also in ledger_messages_received_total{outcome=nacked}.");
-    for (size_t r = 0; r < NODE_REFUSED__COUNT; r++)
-        for (size_t t = 0; t < NODE_REFUSED_TYPES; t++)
-            if (s->refused.counts[r][t])
-                fprintf(
-                    out, "ledger_messages_refused_total{reason=\"%s\",type=\"%s\"} %" PRIu64 "\n",
-                    node_refused_name((node_refused_t)r), type_label(t), s->refused.counts[r][t]);
+    const node_handshake_stats_t *h = &s->handshakes;
+    family(out, "ledger_handshake_failures_total", "counter",
+           "Failed ZeroMQ handshakes of peers connecting to this node's inbox or feed, by reason "
+           "(auth: key refused, protocol: e.g. no CURVE, other).");
+    for (size_t r = 0; r < NODE_HANDSHAKE__COUNT; r++) {
+        const char *reason = node_handshake_reason_name((node_handshake_reason_t)r);
+        fprintf(out,
+                "ledger_handshake_failures_total{socket=\"inbox\",reason=\"%s\"} %" PRIu64 "\n",
+                reason, h->inbox[r]);
+        fprintf(out, "ledger_handshake_failures_total{socket=\"feed\",reason=\"%s\"} %" PRIu64 "\n",
+                reason, h->feed[r]);
+    }
+    family(out, "ledger_peer_handshake_failures_total", "counter",
+           "Failed ZeroMQ handshakes of this node's links to its peers, by peer and reason "
+           "(auth: the peer refuses this node's key, other: e.g. a wrong server key).");
+    for (size_t p = 0; p < h->peer_count; p++)
+        for (size_t r = 0; r < NODE_HANDSHAKE__COUNT; r++)
+            fprintf(out,
+                    "ledger_peer_handshake_failures_total{peer=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                    h->peer_names[p], node_handshake_reason_name((node_handshake_reason_t)r),
+                    h->peers[p][r]);
 }
 
 /* Dead letters (moved so far, there now) and the outbox (depth, oldest entry's age). */
@@ -154,6 +167,29 @@ static void write_batches(FILE *out, const node_stats_t *s)
     admin_metrics_scalar(out, "ledger_feed_dropped_total", "counter",
                          "Feed items dropped: a batch emitted more than the feed keeps.",
                          s->feed_dropped);
+}
+
+/*  Issue 19's link checks: refusals by reason and type (node_inbound.h), the
+    allow table's size and whether links run without CURVE. */
+static void write_links(FILE *out, const node_stats_t *s)
+{
+    family(out, "ledger_messages_refused_total", "counter",
+           "Inbound messages refused for who sent them, by reason (unauthenticated, "
+           "origin_mismatch, forbidden_type, id_too_far_ahead, replay_not_seen) and type; also "
+           "counted in ledger_messages_received_total{outcome=\"nacked\"}.");
+    for (size_t r = 0; r < NODE_REFUSED__COUNT; r++)
+        for (size_t t = 0; t < PROTO_TYPE__COUNT; t++)
+            if (s->links.refused[r][t])
+                fprintf(
+                    out, "ledger_messages_refused_total{reason=\"%s\",type=\"%s\"} %" PRIu64 "\n",
+                    node_refused_name((node_refused_t)r), type_label(t), s->links.refused[r][t]);
+    admin_metrics_scalar(out, "ledger_insecure_plaintext", "gauge",
+                         "1 when node links run without CURVE (--insecure-plaintext): NOT "
+                         "authenticated or encrypted.",
+                         s->links.insecure_plaintext);
+    admin_metrics_scalar(out, "ledger_curve_allowed_keys", "gauge",
+                         "Public keys this node's allow-list accepts (0 in plaintext).",
+                         s->links.allowed_keys);
 }
 
 /* The data file's preallocation (nothing when it is off). */
@@ -217,7 +253,8 @@ void admin_metrics_write(node_t *node, FILE *out)
     read_store_gauges(node, &g);
     write_messages_by_type(out, &s);
     write_delivery(out, &s);
-    write_refused(out, &s);
+    write_links(out, &s);
+    write_handshakes(out, &s);
     write_outbox(out, &s, &g);
     write_batches(out, &s);
     write_prealloc(out, node);

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "node_inbound.h"
+#include "node_keys.h"
 #include "node_log.h"
+#include "node_monitor.h"
 #include "node_seen.h"
 #include "clock.h"
 
@@ -34,6 +36,7 @@ struct node_t {
     zsock_t *inbox;
     zsock_t *feed;
     relay_t *relay;
+    node_keys_t *keys; /* CURVE identity, zauth, peer table: outlives the sockets */
     int wake_fd;
     node_inbound_t in; /* this turn's inbound messages */
     relay_answer_t *answers;
@@ -48,6 +51,7 @@ struct node_t {
     node_http_counts_t http_counts; /* under stats_lock */
     size_t dead_in_batch;           /* entries moved to dead_letters by the current batch */
     node_seen_t seen_high;          /* highest seen seq per origin (node_seen.h) */
+    node_monitor_t *monitor;        /* failed handshakes on inbox, feed, relay (node_monitor.h) */
 };
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -153,6 +157,10 @@ static ledger_err_t node_bind_sockets(node_t *self)
     zsock_set_rcvhwm(self->inbox, NODE_SOCKET_HWM_MESSAGES);
     zsock_set_sndhwm(self->inbox, NODE_SOCKET_HWM_MESSAGES);
     zsock_set_sndhwm(self->feed, NODE_SOCKET_HWM_MESSAGES);
+    /* CURVE before bind (zauth already runs: node_keys_open); nothing in plaintext. */
+    if (node_keys_server(self->keys, self->inbox) != LEDGER_OK ||
+        node_keys_server(self->keys, self->feed) != LEDGER_OK)
+        return LEDGER_E_IO;
     if (zsock_bind(self->inbox, "%s", config->inbox) < 0 ||
         zsock_bind(self->feed, "%s", config->feed) < 0) {
         node_log_write(NODE_LOG_ERROR, "event=bind_failed inbox=%s feed=%s error=\"%s\"",
@@ -160,6 +168,36 @@ static ledger_err_t node_bind_sockets(node_t *self)
         return LEDGER_E_IO;
     }
     return LEDGER_OK;
+}
+
+/* Watches the inbox, the feed and every relay DEALER for failed handshakes (node_monitor.h). */
+static ledger_err_t node_watch_sockets(node_t *self, const node_app_t *app)
+{
+    ledger_err_t err = node_monitor_new(&self->monitor);
+    if (!err)
+        err =
+            node_monitor_watch(self->monitor, zsock_resolve(self->inbox), NODE_MONITOR_INBOX, NULL);
+    if (!err)
+        err = node_monitor_watch(self->monitor, zsock_resolve(self->feed), NODE_MONITOR_FEED, NULL);
+    for (size_t i = 0; !err && i < relay_peer_count(self->relay); i++)
+        err = node_monitor_watch(self->monitor, relay_socket(self->relay, i), NODE_MONITOR_PEER,
+                                 app->peers[i].name);
+    if (err) {
+        node_log_write(NODE_LOG_ERROR, "event=monitor_failed error=%s", ledger_err_name(err));
+        return err;
+    }
+    node_monitor_get_stats(self->monitor, &self->stats.handshakes); /* peer names, zeros */
+    return LEDGER_OK;
+}
+
+/* Counts and logs the failed handshakes the monitors reported (loop thread). */
+static void node_read_monitors(node_t *self)
+{
+    if (node_monitor_read(self->monitor, clock_mono_ms()) == 0)
+        return;
+    pthread_mutex_lock(&self->stats_lock);
+    node_monitor_get_stats(self->monitor, &self->stats.handshakes);
+    pthread_mutex_unlock(&self->stats_lock);
 }
 
 /* Runs app.on_start (if any) in a write transaction of its own (the failure is logged). */
@@ -175,22 +213,58 @@ static ledger_err_t node_run_start_hook(node_t *self)
     return err;
 }
 
+/* The relay's DEALERs: CURVE clients of each peer with the node's cert (plain in plaintext). */
+static ledger_err_t node_start_relay(node_t *self)
+{
+    const node_app_t *app = &self->app;
+    relay_curve_t curve = {.cert = node_keys_cert(self->keys)};
+    for (size_t i = 0; i < app->peer_count; i++)
+        curve.server_keys[i] = node_keys_peer_key(self->keys, app->peers[i].name);
+    return relay_new_curve(self->store, app->peers, app->peer_count, self->config.retry_min_ms,
+                           self->config.retry_max_ms,
+                           node_keys_plaintext(self->keys) ? NULL : &curve, &self->relay);
+}
+
 ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out)
 {
-    assert(config && app && app->apply && node_out);
+    assert(config && app && node_out);
+    node_keys_t *keys = NULL;
+    ledger_err_t err = node_keys_open(config, app->peers, app->peer_count, &keys);
+    if (err)
+        return err;
+    return node_new_keyed(config, app, &keys, node_out);
+}
+
+ledger_err_t node_new_keyed(const node_config_t *config, const node_app_t *app,
+                            node_keys_t **keys_p, node_t **node_out)
+{
+    assert(config && app && app->apply && keys_p && *keys_p && node_out);
     assert(!app->local_take == !app->local_apply && !app->local_take == !app->local_done);
     assert(!app->txn_begin == !app->txn_prepare && !app->txn_begin == !app->txn_end);
     assert(app->peer_count <= RELAY_PEERS_MAX);
     zsys_handler_set(NULL); /* we handle SIGINT/SIGTERM ourselves */
+    /* A node_stop of an earlier node in this process (tests) does not stop this one. Signals
+       cannot have set it: node_run installs the handler. */
+    stop_requested = 0;
     node_t *self = node_alloc(config, app);
-    if (!self)
+    if (!self) {
+        node_keys_destroy(keys_p);
         return LEDGER_E_NOMEM;
+    }
+    self->keys = *keys_p;
+    *keys_p = NULL;
+    node_role_t role = (node_role_t)0;
+    node_role_from_name(config->name, &role);
+    node_inbound_links(&self->in, self->keys, role, config->harness_replay);
+    self->stats.links.insecure_plaintext = node_keys_plaintext(self->keys);
+    self->stats.links.allowed_keys = node_keys_allowed_count(self->keys);
     ledger_err_t err = node_open_store(self);
     if (!err)
         err = node_bind_sockets(self);
     if (!err)
-        err = relay_new(self->store, app->peers, app->peer_count, config->retry_min_ms,
-                        config->retry_max_ms, &self->relay);
+        err = node_start_relay(self);
+    if (!err)
+        err = node_watch_sockets(self, app);
     if (!err)
         err = node_run_start_hook(self);
     if (err) {
@@ -198,8 +272,9 @@ ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t
         return err;
     }
     self->ctx.state = app->state; /* on_start ran without it */
-    node_log_write(NODE_LOG_INFO, "event=started inbox=%s feed=%s data_dir=%s", config->inbox,
-                   config->feed, config->data_dir);
+    node_log_write(NODE_LOG_INFO, "event=started inbox=%s feed=%s data_dir=%s links=%s",
+                   config->inbox, config->feed, config->data_dir,
+                   node_keys_plaintext(self->keys) ? "plaintext" : "curve");
     *node_out = self;
     return LEDGER_OK;
 }
@@ -210,9 +285,11 @@ void node_destroy(node_t **node_p)
     if (!*node_p)
         return;
     node_t *self = *node_p;
+    node_monitor_destroy(&self->monitor); /* before the sockets it watches */
     relay_destroy(&self->relay);
     zsock_destroy(&self->inbox);
     zsock_destroy(&self->feed);
+    node_keys_destroy(&self->keys); /* zauth stops after the sockets it judged */
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     if (signal_wake_fd == self->wake_fd)
@@ -238,6 +315,12 @@ void node_wake(node_t *self)
     uint64_t one = 1;
     ssize_t ignored = write(self->wake_fd, &one, sizeof one);
     (void)ignored;
+}
+
+node_keys_t *node_get_keys(node_t *self)
+{
+    assert(self);
+    return self->keys;
 }
 
 store_t *node_store(node_t *self)
@@ -346,7 +429,7 @@ static ledger_err_t apply_replay(node_t *self, store_txn_t *txn, node_inbound_ms
         in->outcome = NODE_INBOUND_DUP;
         return LEDGER_OK;
     }
-    refuse_unapplied(in, "replay_not_seen");
+    refuse_unapplied(in, NODE_REFUSED_REPLAY_NOT_SEEN_CODE);
     snprintf(in->why, sizeof in->why,
              "%s has not seen %s: a replay under another origin is only accepted as a duplicate",
              self->config.name, in->msg_id);
@@ -363,7 +446,7 @@ static ledger_err_t check_ahead(node_t *self, store_txn_t *txn, node_inbound_msg
         node_seen_ahead(&self->seen_high, txn, in->msg.origin, in->msg.seq, refused_out, &high);
     if (err || !*refused_out)
         return err;
-    refuse_unapplied(in, "id_too_far_ahead");
+    refuse_unapplied(in, NODE_REFUSED_ID_TOO_FAR_AHEAD_CODE);
     snprintf(in->why, sizeof in->why, "%s is more than %llu ids past %s/%llu, the highest seen",
              in->msg_id, (unsigned long long)NODE_SEEN_AHEAD_MAX, in->msg.origin,
              (unsigned long long)high);
@@ -515,7 +598,9 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
         case NODE_INBOUND_NACK:
             s.nacks_sent++;
             self->stats.in_by_type[type][NODE_IN_NACKED]++;
-            node_refused_count(&self->stats.refused, in->code, type);
+            node_refused_t reason;
+            if (node_refused_from_code(in->code, &reason))
+                self->stats.links.refused[reason][type]++;
             break;
         case NODE_INBOUND_REPLY:
             s.queries++;
@@ -542,6 +627,7 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
     self->stats.messages_out += self->ctx.published_count;
     self->stats.batches++;
     self->stats.commit_us_total += commit_us;
+    self->stats.links.allowed_keys = node_keys_allowed_count(self->keys);
     relay_get_stats(self->relay, &self->stats.relay);
     pthread_mutex_unlock(&self->stats_lock);
 }
@@ -630,16 +716,19 @@ ledger_err_t node_run(node_t *self)
     signal(SIGPIPE, SIG_IGN);
 
     size_t peers = relay_peer_count(self->relay);
-    zmq_pollitem_t items[2 + RELAY_PEERS_MAX];
+    zmq_pollitem_t items[2 + RELAY_PEERS_MAX + NODE_MONITOR_SOCKETS_MAX];
     items[0] = (zmq_pollitem_t){.socket = zsock_resolve(self->inbox), .events = ZMQ_POLLIN};
     items[1] = (zmq_pollitem_t){.fd = self->wake_fd, .events = ZMQ_POLLIN};
     for (size_t i = 0; i < peers; i++)
         items[2 + i] =
             (zmq_pollitem_t){.socket = relay_socket(self->relay, i), .events = ZMQ_POLLIN};
+    size_t polled =
+        2 + peers +
+        node_monitor_poll_items(self->monitor, items + 2 + peers, NODE_MONITOR_SOCKETS_MAX);
 
     uint64_t timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
     while (!stop_requested) {
-        int rc = zmq_poll(items, (int)(2 + peers), (long)timeout_ms);
+        int rc = zmq_poll(items, (int)polled, (long)timeout_ms);
         if (rc < 0 && zmq_errno() != EINTR) {
             node_log_write(NODE_LOG_ERROR, "event=poll_failed error=\"%s\"",
                            zmq_strerror(zmq_errno()));
@@ -652,6 +741,7 @@ ledger_err_t node_run(node_t *self)
             ssize_t ignored = read(self->wake_fd, &count, sizeof count);
             (void)ignored;
         }
+        node_read_monitors(self);
         bool ok = process_ready(self);
         uint64_t now = node_now_ms();
         if (now - self->last_prune_ms >= NODE_SEEN_PRUNE_EVERY_MS) {

@@ -24,16 +24,24 @@
     Messages are NOT applied in child (nested) transactions (node.c,
     apply_inbound, says why).
 
-    What it owns: the store (store.h), the inbox, the feed, the wake eventfd,
-    the relay (relay.h), the inbound batch (node_inbound.h), and the
-    counters for /metrics. The caller owns the config and node_app_t it
+    Links (issue 19): the inbox and the feed are CURVE servers with the
+    node's key, judged by zauth over allow/<name>/, and the relay's DEALERs
+    CURVE clients (node_keys.h), unless --insecure-plaintext. Each inbound
+    message is judged by the peer its key authenticates (node_inbound.h:
+    unauthenticated, origin_mismatch, forbidden_type), before step 2.
+
+    What it owns: the keys (node_keys.h, destroyed after the sockets), the
+    store (store.h), the inbox, the feed, the wake eventfd, the relay
+    (relay.h), the inbound batch (node_inbound.h), and the counters for
+    /metrics. The caller owns the config and node_app_t it
     passes (both copied) and the app's state.
 
     How to call it: node_new (opens, binds, runs on_start), node_run until
     it returns, node_destroy. SIGTERM / SIGINT (or node_stop): the loop
     finishes its batch, runs on_stop, and node_run returns LEDGER_OK.
 
-    Errors: node_new returns LEDGER_E_NOMEM, LEDGER_E_IO (sockets, bind),
+    Errors: node_new returns node_keys_open's errors (logged keys_refused),
+    LEDGER_E_NOMEM, LEDGER_E_IO (sockets, bind, CURVE set-up),
     the store's errors (store_open) or on_start's, each logged; node_run
     returns LEDGER_E_IO if polling fails. A NULL node, config or app is a
     bug, asserted.
@@ -48,7 +56,10 @@
 #include "ledger_err.h"
 #include "node_config.h"
 #include "node_ctx.h"
+#include "node_inbound.h"
+#include "node_keys.h"
 #include "node_metrics.h"
+#include "node_monitor.h"
 #include "relay.h"
 #include "store.h"
 #include "store_migrate.h"
@@ -110,15 +121,23 @@ typedef struct {
     size_t peer_count;
 } node_app_t;
 
-/*  Opens the store, runs app->migrate's migrations, binds the sockets, runs
-    app->on_start. Errors are logged. */
+/*  Opens the keys (node_keys_open: before anything else, so a refused key
+    leaves no store behind), opens the store, runs app->migrate's
+    migrations, binds the sockets (CURVE servers unless plaintext), starts
+    the relay (CURVE clients), runs app->on_start. Errors are logged. */
 ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out);
+/*  node_new with keys the caller opened with node_keys_open (node_main does,
+    to exit 2 on a refused key). Takes *keys_p, also on failure (set to NULL). */
+ledger_err_t node_new_keyed(const node_config_t *config, const node_app_t *app,
+                            node_keys_t **keys_p, node_t **node_out);
 /* Runs the loop until SIGTERM/SIGINT (or node_stop). */
 ledger_err_t node_run(node_t *node);
 /* Asks the loop to stop after its current batch (thread-safe, async-signal-safe). */
 void node_stop(node_t *node);
 /* Wakes the loop so the relay sends new outbox entries now (thread-safe). */
 void node_wake(node_t *node);
+/* The node's keys (node_keys.h: own cert, peers' public keys), valid until node_destroy. */
+node_keys_t *node_get_keys(node_t *node);
 /* The node's store, for readers on other threads (HTTP). */
 store_t *node_store(node_t *node);
 void node_destroy(node_t **node_p);
@@ -131,6 +150,14 @@ typedef enum {
     NODE_IN_QUERY,
     NODE_IN__COUNT
 } node_in_outcome_t;
+
+/* Counters of issue 19's link checks (node_inbound.h), a block of their own. */
+typedef struct {
+    /* prejudged or refused inbound messages by reason and type (0 = did not decode) */
+    uint64_t refused[NODE_REFUSED__COUNT][PROTO_TYPE__COUNT];
+    uint64_t allowed_keys;   /* keys in the node's allow table (0 in plaintext) */
+    bool insecure_plaintext; /* --insecure-plaintext */
+} node_links_stats_t;
 
 /* Counters for /metrics. */
 typedef struct {
@@ -151,8 +178,8 @@ typedef struct {
     uint64_t feed_dropped;       /* emitted messages not copied for the feed (node_ctx.h) */
     node_histogram_t batch_size; /* inbound messages + peer answers per write batch */
     node_histogram_t commit_us;  /* write batch latency, microseconds */
-    /* Issue 19: inbound messages refused by a link rule, by reason and type. */
-    node_refused_counts_t refused;
+    node_links_stats_t links;
+    node_handshake_stats_t handshakes; /* failed handshakes by socket / peer (node_monitor.h) */
 } node_stats_t;
 void node_get_stats(node_t *node, node_stats_t *stats_out);
 

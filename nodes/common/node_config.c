@@ -84,6 +84,14 @@ static const option_t options[] = {
      "gateway: API requests per second an operator principal may make (1..10000000)"},
     {"operator-burst", "LEDGER_OPERATOR_BURST", NUM(OPT_U32, operator_burst),
      "gateway: requests an operator principal may make at once (1..10000000)"},
+    {"keys-dir", "LEDGER_KEYS_DIR", STR(keys_dir),
+     "the mesh's CURVE keys (ledger-keys init); only the default is created when missing"},
+    {"node-key", "LEDGER_NODE_KEY", STR(node_key),
+     "this node's secret key file, mode 0600 (empty: <keys-dir>/<name>.key)"},
+    {"insecure-plaintext", "LEDGER_INSECURE_PLAINTEXT", NUM(OPT_BOOL, insecure_plaintext),
+     "node links without CURVE: NOT authenticated or encrypted (tests, benchmarks)"},
+    {"harness-replay", "LEDGER_HARNESS_REPLAY", NUM(OPT_BOOL, harness_replay),
+     "accept a harness's replays under their original origin, as duplicates only"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 /* getopt_long's value for options[i] is OPTION_ID_BASE + i: clear of every short option. */
@@ -133,6 +141,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->customer_burst = 40000;
     c->operator_rate = 50000;
     c->operator_burst = 100000;
+    snprintf(c->keys_dir, sizeof c->keys_dir, "%s", NODE_KEYS_DIR_DEFAULT);
 }
 
 static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,
@@ -145,6 +154,8 @@ static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *v
             return LEDGER_E_INVALID;
         }
         memcpy(field, value, strlen(value) + 1);
+        if (o->offset == offsetof(node_config_t, keys_dir))
+            c->keys_dir_given = value[0] != '\0';
         return LEDGER_OK;
     }
     if (o->type == OPT_BOOL) {
@@ -221,6 +232,10 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
         snprintf(why, why_size, "insecure-http with tls-cert: choose one (HTTPS or plain HTTP)");
         return LEDGER_E_INVALID;
     }
+    if (c->insecure_plaintext && c->node_key[0]) {
+        snprintf(why, why_size, "insecure-plaintext with node-key: choose one (CURVE or none)");
+        return LEDGER_E_INVALID;
+    }
     if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT) {
         snprintf(why, why_size, "prealloc-bytes must be 0..%llu",
                  (unsigned long long)NODE_PREALLOC_BYTES_LIMIT);
@@ -277,6 +292,8 @@ ledger_err_t node_config_load(node_config_t *c, node_kind_t kind, int argc, char
         if (err)
             return err;
     }
+    if (!c->keys_dir[0]) /* LEDGER_KEYS_DIR= (empty) means the default */
+        snprintf(c->keys_dir, sizeof c->keys_dir, "%s", NODE_KEYS_DIR_DEFAULT);
     if (optind < argc) {
         snprintf(why, why_size, "unexpected argument '%s' (see --help)", argv[optind]);
         return LEDGER_E_INVALID;

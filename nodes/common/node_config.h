@@ -20,7 +20,12 @@
     value that does not parse or is out of its range, a string over its
     field's size, --tls-cert without --tls-key or the other way round, or
     --insecure-http together with a certificate (the gateway's listen rule
-    itself, which needs the address, is gateway_tls_decide's). A NULL config or argv is a bug,
+    itself, which needs the address, is gateway_tls_decide's), or
+    --insecure-plaintext together with --node-key.
+
+    Keys (node_keys.h): --keys-dir defaults to ./data/keys; keys_dir_given
+    says whether it was set (LEDGER_KEYS_DIR or the flag, non-empty), since
+    only the default directory is ever created by a node. A NULL config or argv is a bug,
    asserted.
 
     Thread: not thread-safe (getopt_long's globals): main's thread, at start.
@@ -43,6 +48,10 @@
 #define NODE_HTTP_THREADS_LIMIT 64u            /* most --http-threads may ask for */
 #define NODE_RATE_LIMIT                                                                            \
     10000000u /* most --*-rate and --*-burst may ask for (gateway_ratelimit.h) */
+
+/* The keys directory when none is given: created by the first node that starts (node_keys.h);
+   the same path as curve_keys.h's CURVE_KEYS_DEFAULT_DIR. */
+#define NODE_KEYS_DIR_DEFAULT "./data/keys"
 
 typedef enum { NODE_KIND_GATEWAY, NODE_KIND_ACCOUNTS, NODE_KIND_FRAUD } node_kind_t;
 
@@ -82,11 +91,16 @@ typedef struct {
     uint64_t settlement_limit_minor;
     /* LEDGER_DEPOSIT_MAX_MINOR, --deposit-max-minor (accounts; the gateway checks it too) */
     uint64_t deposit_max_minor;
-    uint32_t customer_rate;  /* LEDGER_CUSTOMER_RATE, --customer-rate (gateway, requests/s) */
-    uint32_t customer_burst; /* LEDGER_CUSTOMER_BURST, --customer-burst (gateway) */
-    uint32_t operator_rate;  /* LEDGER_OPERATOR_RATE, --operator-rate (gateway, requests/s) */
-    uint32_t operator_burst; /* LEDGER_OPERATOR_BURST, --operator-burst (gateway) */
-    bool help;               /* --help was given */
+    uint32_t customer_rate;       /* LEDGER_CUSTOMER_RATE, --customer-rate (gateway, requests/s) */
+    uint32_t customer_burst;      /* LEDGER_CUSTOMER_BURST, --customer-burst (gateway) */
+    uint32_t operator_rate;       /* LEDGER_OPERATOR_RATE, --operator-rate (gateway, requests/s) */
+    uint32_t operator_burst;      /* LEDGER_OPERATOR_BURST, --operator-burst (gateway) */
+    char keys_dir[NODE_PATH_MAX]; /* LEDGER_KEYS_DIR, --keys-dir: the mesh's keys (node_keys.h) */
+    bool keys_dir_given;          /* keys_dir came from the environment or a flag: never created */
+    char node_key[NODE_PATH_MAX]; /* LEDGER_NODE_KEY, --node-key ("": <keys_dir>/<name>.key) */
+    bool insecure_plaintext;      /* LEDGER_INSECURE_PLAINTEXT=1, --insecure-plaintext: no CURVE */
+    bool harness_replay;          /* LEDGER_HARNESS_REPLAY=1, --harness-replay (node_inbound.h) */
+    bool help;                    /* --help was given */
 } node_config_t;
 
 /*  Fills `config` for a node of `kind` from defaults, the environment and

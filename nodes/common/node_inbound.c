@@ -2,11 +2,14 @@
 #include "node_inbound.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "clock.h"
+#include "curve_sock.h"
+#include "node_keys.h"
 #include "node_log.h"
 
 #define NODE_INBOUND_WHY_BYTES 128 /* reason text of an answer that does not encode */
@@ -22,6 +25,8 @@ ledger_err_t node_inbound_init(node_inbound_t *self, size_t max, const char *nod
     self->max = max;
     self->node_name = node_name;
     self->accepts_queries = accepts_queries;
+    if (!node_role_from_name(node_name, &self->self_role))
+        self->self_role = (node_role_t)0; /* no role: every message is forbidden_type */
     /* Answers' ids must not repeat across restarts: start past anything used before. */
     self->reply_seq = clock_mono_us() + (uint64_t)time(NULL) * NODE_INBOUND_US_PER_S;
     self->items = calloc(max, sizeof *self->items);
@@ -39,6 +44,39 @@ ledger_err_t node_inbound_init(node_inbound_t *self, size_t max, const char *nod
     return LEDGER_OK;
 }
 
+void node_inbound_links(node_inbound_t *self, node_keys_t *keys, node_role_t self_role,
+                        bool harness_replay)
+{
+    assert(self);
+    self->keys = keys;
+    self->self_role = self_role;
+    self->harness_replay = harness_replay;
+}
+
+static const char *const refused_names[NODE_REFUSED__COUNT] = {
+    [NODE_REFUSED_UNAUTHENTICATED] = NODE_REFUSED_UNAUTHENTICATED_CODE,
+    [NODE_REFUSED_ORIGIN_MISMATCH] = NODE_REFUSED_ORIGIN_MISMATCH_CODE,
+    [NODE_REFUSED_FORBIDDEN_TYPE] = NODE_REFUSED_FORBIDDEN_TYPE_CODE,
+    [NODE_REFUSED_ID_TOO_FAR_AHEAD] = NODE_REFUSED_ID_TOO_FAR_AHEAD_CODE,
+    [NODE_REFUSED_REPLAY_NOT_SEEN] = NODE_REFUSED_REPLAY_NOT_SEEN_CODE,
+};
+
+const char *node_refused_name(node_refused_t reason)
+{
+    return (unsigned)reason < NODE_REFUSED__COUNT ? refused_names[reason] : "?";
+}
+
+bool node_refused_from_code(const char *code, node_refused_t *out)
+{
+    assert(code && out);
+    for (size_t i = 0; i < NODE_REFUSED__COUNT; i++)
+        if (!strcmp(code, refused_names[i])) {
+            *out = (node_refused_t)i;
+            return true;
+        }
+    return false;
+}
+
 void node_inbound_fini(node_inbound_t *self)
 {
     assert(self);
@@ -49,65 +87,187 @@ void node_inbound_fini(node_inbound_t *self)
     self->count = 0;
 }
 
+/*  Reads the frames of one message into frames[0 .. *got) (at most 3; extra frames are
+    counted in *total and closed). false when nothing is waiting. */
+static bool read_frames(void *sock, zmq_msg_t frames[3], size_t *got, size_t *total)
+{
+    bool more = true;
+    *got = *total = 0;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, *total == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(&part);
+            if (*total == 0)
+                return false;
+            break;
+        }
+        (*total)++;
+        more = zmq_msg_more(&part);
+        if (*got < 3)
+            frames[(*got)++] = part;
+        else
+            zmq_msg_close(&part);
+    }
+    return true;
+}
+
+/* Refuses `in` before apply with `code` and a reason. */
+static void prejudge(node_inbound_msg_t *in, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void prejudge(node_inbound_msg_t *in, const char *code, const char *fmt, ...)
+{
+    in->outcome = NODE_INBOUND_NACK;
+    in->prejudged = true;
+    snprintf(in->code, sizeof in->code, "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(in->why, sizeof in->why, fmt, ap);
+    va_end(ap);
+}
+
+/*  Who sent `in`: on CURVE links the allowed key the connection
+    authenticated with (User-Id of a frame the peer sent, `user_id`), never
+    the envelope; in plaintext the envelope's origin (without a query's
+    "-q"), which must name a role. false: unknown, *peer_role untouched. */
+static bool identify_peer(node_inbound_t *self, node_inbound_msg_t *in, const char *user_id,
+                          node_role_t *peer_role)
+{
+    if (self->keys && !node_keys_plaintext(self->keys)) {
+        const curve_allow_entry_t *e = node_keys_peer(self->keys, user_id, clock_mono_ms());
+        if (!e || !node_role_from_name(e->role, peer_role))
+            return false;
+        snprintf(in->peer, sizeof in->peer, "%s", e->name);
+        return true;
+    }
+    if (!in->decoded)
+        return false;
+    size_t n = strlen(in->msg.origin);
+    size_t q = strlen(NODE_QUERY_ORIGIN_SUFFIX);
+    if (in->msg.type == PROTO_ACCOUNT_QUERY && n > q &&
+        !strcmp(in->msg.origin + n - q, NODE_QUERY_ORIGIN_SUFFIX))
+        n -= q;
+    char name[PROTO_NODE_MAX + 1];
+    snprintf(name, sizeof name, "%.*s", (int)n, in->msg.origin);
+    if (!node_role_from_name(name, peer_role))
+        return false;
+    memcpy(in->peer, name, sizeof name);
+    return true;
+}
+
+/* Why the sender of `in` is unknown (identify_peer said false). */
+static void refuse_unknown_peer(node_inbound_t *self, node_inbound_msg_t *in, const char *user_id)
+{
+    if (!self->keys || node_keys_plaintext(self->keys))
+        prejudge(in, NODE_REFUSED_UNAUTHENTICATED_CODE,
+                 "origin %s names no node role (plaintext links: the origin is the peer)",
+                 in->msg.origin);
+    else if (!user_id)
+        prejudge(in, NODE_REFUSED_UNAUTHENTICATED_CODE, "the connection has no CURVE key");
+    else
+        prejudge(in, NODE_REFUSED_UNAUTHENTICATED_CODE, "key %.40s is not allowed at %s", user_id,
+                 self->node_name);
+}
+
+/* True if `origin` is what peer `name` may sign as for a message of `type`. */
+static bool origin_is_peer(const char *origin, const char *name, proto_type_t type)
+{
+    if (!strcmp(origin, name))
+        return true;
+    size_t n = strlen(name);
+    return type == PROTO_ACCOUNT_QUERY && !strncmp(origin, name, n) &&
+           !strcmp(origin + n, NODE_QUERY_ORIGIN_SUFFIX);
+}
+
+/*  The checks on a decoded message, in order (node_inbound.h): the peer,
+    the origin, answers and queries this node does not take, the role table.
+    Sets `in` prejudged on the first refusal; replay_as_origin on a harness
+    replay the node was started to accept. */
+static void judge(node_inbound_t *self, node_inbound_msg_t *in, const char *user_id)
+{
+    proto_type_t t = in->msg.type;
+    node_role_t peer_role;
+    if (!identify_peer(self, in, user_id, &peer_role)) {
+        refuse_unknown_peer(self, in, user_id);
+        return;
+    }
+    node_role_t role = peer_role; /* the role the message speaks with */
+    if (!origin_is_peer(in->msg.origin, in->peer, t)) {
+        node_role_t origin_role;
+        if (!(peer_role == NODE_ROLE_HARNESS && self->harness_replay && t != PROTO_ACCOUNT_QUERY &&
+              node_role_from_name(in->msg.origin, &origin_role) &&
+              origin_role != NODE_ROLE_HARNESS &&
+              node_roles_allows(origin_role, t, self->self_role))) {
+            prejudge(in, NODE_REFUSED_ORIGIN_MISMATCH_CODE, "origin %s is not the peer %s",
+                     in->msg.origin, in->peer);
+            return;
+        }
+        in->replay_as_origin = true;
+        role = origin_role;
+    }
+    if (t == PROTO_ACK || t == PROTO_NACK || t == PROTO_ACCOUNT_REPLY ||
+        (t == PROTO_ACCOUNT_QUERY && !self->accepts_queries)) {
+        prejudge(in, "unexpected_type", "%s is not accepted by %s", proto_type_name(t),
+                 self->node_name);
+        return;
+    }
+    if (!node_roles_allows(role, t, self->self_role))
+        prejudge(in, NODE_REFUSED_FORBIDDEN_TYPE_CODE, "%s may not send %s to %s",
+                 node_role_name(role), proto_type_name(t), self->node_name);
+    else if (t == PROTO_ACCOUNT_QUERY && !node_roles_allows_query_op(role, in->msg.body.query.op))
+        prejudge(in, NODE_REFUSED_FORBIDDEN_TYPE_CODE, "%s may not send account.query op %s to %s",
+                 node_role_name(role), in->msg.body.query.op == PROTO_QUERY_OPEN ? "open" : "?",
+                 self->node_name);
+}
+
+/*  Logs and drops a message without a well-formed tag: there is nothing to answer to. */
+static void reject_framing(node_inbound_msg_t *in, size_t total, size_t tag_size)
+{
+    in->outcome = NODE_INBOUND_UNANSWERED;
+    in->decoded = false;
+    snprintf(in->code, sizeof in->code, "bad_framing");
+    if (total != 3)
+        node_log_write(NODE_LOG_WARN,
+                       "event=rejected reason=\"expected 2 frames [tag][envelope], got %zu\" "
+                       "peer=%s",
+                       total > 0 ? total - 1 : 0, in->peer[0] ? in->peer : "-");
+    else
+        node_log_write(NODE_LOG_WARN,
+                       "event=rejected reason=\"tag frame must be %d bytes, got %zu\" peer=%s",
+                       PROTO_TAG_SIZE, tag_size, in->peer[0] ? in->peer : "-");
+}
+
 /* Reads one whole message from the inbox into `in`. false when nothing is waiting. */
 static bool receive_one(node_inbound_t *self, void *sock, node_inbound_msg_t *in)
 {
     zmq_msg_t frames[3];
     size_t got = 0, total = 0;
-    bool more = true;
-    while (more) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, sock, total == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-            zmq_msg_close(&part);
-            if (total == 0)
-                return false;
-            break;
-        }
-        total++;
-        more = zmq_msg_more(&part);
-        if (got < 3)
-            frames[got++] = part;
-        else
-            zmq_msg_close(&part);
-    }
+    if (!read_frames(sock, frames, &got, &total))
+        return false;
     memset(in, 0, sizeof *in);
     zmq_msg_init(&in->identity);
     zmq_msg_move(&in->identity, &frames[0]);
     in->outcome = NODE_INBOUND_UNANSWERED;
+    /* The ROUTER's identity frame carries no metadata: the User-Id is on the peer's frames. */
+    const char *user_id = got >= 2 ? curve_sock_user_id(&frames[1]) : NULL;
     bool tag_ok = got >= 2 && proto_tag_unpack(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]),
                                                &in->tag) == LEDGER_OK;
     if (!tag_ok || total != 3) {
-        /* Without a well-formed tag there is nothing to answer to: log and drop. */
-        in->outcome = NODE_INBOUND_UNANSWERED;
-        in->decoded = false;
-        snprintf(in->code, sizeof in->code, "bad_framing");
-        if (total != 3)
-            node_log_write(NODE_LOG_WARN,
-                           "event=rejected reason=\"expected 2 frames [tag][envelope], got %zu\"",
-                           total > 0 ? total - 1 : 0);
-        else
-            node_log_write(NODE_LOG_WARN,
-                           "event=rejected reason=\"tag frame must be %d bytes, got %zu\"",
-                           PROTO_TAG_SIZE, zmq_msg_size(&frames[1]));
+        if (self->keys && !node_keys_plaintext(self->keys))
+            identify_peer(self, in, user_id, &(node_role_t){0});
+        reject_framing(in, total, got >= 2 ? zmq_msg_size(&frames[1]) : 0);
     } else {
         ledger_err_t err = proto_decode(zmq_msg_data(&frames[2]), zmq_msg_size(&frames[2]),
                                         &in->msg, in->why, sizeof in->why);
         if (err) {
             in->outcome = NODE_INBOUND_NACK;
             snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
+            if (self->keys && !node_keys_plaintext(self->keys))
+                identify_peer(self, in, user_id, &(node_role_t){0});
         } else {
             in->decoded = true;
             proto_msg_id(&in->msg, in->msg_id);
-            proto_type_t t = in->msg.type;
-            if (t == PROTO_ACK || t == PROTO_NACK || t == PROTO_ACCOUNT_REPLY ||
-                (t == PROTO_ACCOUNT_QUERY && !self->accepts_queries)) {
-                in->outcome = NODE_INBOUND_NACK;
-                in->prejudged = true;
-                snprintf(in->code, sizeof in->code, "unexpected_type");
-                snprintf(in->why, sizeof in->why, "%s is not accepted by %s", proto_type_name(t),
-                         self->node_name);
-            }
+            judge(self, in, user_id);
         }
     }
     for (size_t i = 1; i < got; i++)
@@ -217,22 +377,25 @@ static void send_acks(node_inbound_t *self, void *sock, uint64_t now_ms)
     }
 }
 
-/* Logs what became of `in`: a nack always, anything else at info. */
+/* Logs what became of `in`: a nack always, anything else at info; the peer last. */
 static void log_outcome(const node_inbound_msg_t *in)
 {
+    const char *peer = in->peer[0] ? in->peer : "-";
     if (in->outcome == NODE_INBOUND_NACK)
         node_log_write(
-            NODE_LOG_WARN, "event=nack id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",
+            NODE_LOG_WARN,
+            "event=nack id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\" peer=%s",
             in->decoded ? in->msg_id : "-", in->decoded ? proto_type_name(in->msg.type) : "-",
             in->decoded && in->msg.corr[0] ? in->msg.corr : "-",
-            in->decoded && in->msg.cause[0] ? in->msg.cause : "-", in->code, in->why);
+            in->decoded && in->msg.cause[0] ? in->msg.cause : "-", in->code, in->why, peer);
     else if (node_log_enabled(NODE_LOG_INFO))
-        node_log_write(NODE_LOG_INFO, "event=%s id=%s type=%s corr=%s cause=%s",
+        node_log_write(NODE_LOG_INFO, "event=%s id=%s type=%s corr=%s cause=%s%s peer=%s",
                        in->outcome == NODE_INBOUND_DUP     ? "duplicate"
                        : in->outcome == NODE_INBOUND_REPLY ? "query"
                                                            : "applied",
                        in->msg_id, proto_type_name(in->msg.type), in->msg.corr,
-                       in->msg.cause[0] ? in->msg.cause : "-");
+                       in->msg.cause[0] ? in->msg.cause : "-",
+                       in->replay_as_origin ? " replay_as_origin=1" : "", peer);
 }
 
 /* Sends the reply or nack of `in` (not an ack: send_acks sent those). */

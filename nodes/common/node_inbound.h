@@ -8,7 +8,34 @@
     in memory only). The inbox socket is the caller's: it is passed to the
     calls that read or answer.
 
-    How to call it: node_inbound_init once; each turn node_inbound_receive
+    Who sent a message (issue 19): on CURVE links the peer is the allowed key
+    its connection authenticated with (the ZAP User-Id on a frame the peer
+    sent, looked up in node_keys.h's table; a miss reloads the table at most
+    once a second), never the envelope. With --insecure-plaintext the peer
+    is the envelope's origin (without a query's "-q"), which must name a
+    role (legacy, unauthenticated). Then, in this order, each refusal a
+    prejudged nack (nothing applied, nothing recorded in `seen`):
+      unauthenticated  no User-Id, or a key not in the table after a reload
+                       (only without a ZAP handler: defence in depth); in
+                       plaintext an origin that names no role;
+      origin_mismatch  the envelope's origin is not the peer's name (an
+                       account.query may also use "<name>-q"), except a
+                       harness replay below;
+      unexpected_type  ack, nack, account.reply, or account.query at a node
+                       that answers none;
+      forbidden_type   the role table (node_roles.h) refuses the peer's role
+                       sending this type to this node's role (for
+                       account.query also the op rule).
+    A harness replay: with harness_replay (--harness-replay), a message from
+    a peer of role harness under another origin, a core role that may send
+    this type to this node, is not refused: it is marked replay_as_origin
+    and judged as from that origin's role. node.c's apply_inbound answers
+    it as a duplicate if its id is in `seen`, else nacks it replay_not_seen:
+    it is never applied. Each refusal is counted by reason and type
+    (node_refused_t, ledger_messages_refused_total) and every log line about
+    an inbound message ends in ` peer=<name>` ("-" when unknown).
+
+    How to call it: node_inbound_init once (then node_inbound_links); each turn node_inbound_receive
     drains the inbox into the batch (frames [identity][8-byte tag][envelope]);
     the caller applies the decoded messages and sets each one's outcome;
     after the commit node_inbound_answer sends the acks (grouped per
@@ -32,7 +59,35 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ledger_err.h"
+#include "node_roles.h"
 #include "proto.h"
+
+/* The origin suffix of account queries: the gateway's client sends as "gateway-q". */
+#define NODE_QUERY_ORIGIN_SUFFIX "-q"
+
+/* Nack codes of refusals for who sent a message (ledger_messages_refused_total{reason}). */
+#define NODE_REFUSED_UNAUTHENTICATED_CODE "unauthenticated"
+#define NODE_REFUSED_ORIGIN_MISMATCH_CODE "origin_mismatch"
+#define NODE_REFUSED_FORBIDDEN_TYPE_CODE "forbidden_type"
+#define NODE_REFUSED_ID_TOO_FAR_AHEAD_CODE "id_too_far_ahead"
+#define NODE_REFUSED_REPLAY_NOT_SEEN_CODE "replay_not_seen"
+
+/* The reasons counted in ledger_messages_refused_total, by nack code. */
+typedef enum {
+    NODE_REFUSED_UNAUTHENTICATED = 0,
+    NODE_REFUSED_ORIGIN_MISMATCH,
+    NODE_REFUSED_FORBIDDEN_TYPE,
+    NODE_REFUSED_ID_TOO_FAR_AHEAD, /* node.c apply_inbound */
+    NODE_REFUSED_REPLAY_NOT_SEEN,  /* node.c apply_inbound */
+    NODE_REFUSED__COUNT
+} node_refused_t;
+
+/* The nack code of `reason`; "?" out of range. */
+const char *node_refused_name(node_refused_t reason);
+/* The reason whose nack code is `code` into *out; false for any other code. */
+bool node_refused_from_code(const char *code, node_refused_t *out);
+
+typedef struct node_keys_t node_keys_t;
 
 typedef enum {
     NODE_INBOUND_UNANSWERED = 0, /* not answered (bad framing, or the batch failed) */
@@ -48,10 +103,10 @@ typedef struct {
     uint64_t tag;
     bool decoded;
     bool prejudged; /* rejected before apply (bad type for this node): never applied */
-    /*  A harness replay under another origin (--harness-replay): only ever
-        answered as a duplicate or nacked replay_not_seen (node.c apply_inbound). */
+    bool acked;     /* its ack went out in a grouped ack */
+    /* A harness's replay under another origin, accepted only as a duplicate (top of file). */
     bool replay_as_origin;
-    bool acked; /* its ack went out in a grouped ack */
+    char peer[PROTO_NODE_MAX + 1]; /* who sent it (top of file); "" when unknown */
     node_inbound_outcome_t outcome;
     char msg_id[PROTO_ID_MAX + 1];
     char code[PROTO_CODE_MAX + 1];
@@ -69,12 +124,21 @@ typedef struct {
     bool accepts_queries;  /* account.query is applied (else nacked as unexpected) */
     uint8_t *ack_tags;     /* PROTO_ACK_TAGS_MAX tags: the tag frame of a grouped ack */
     uint64_t reply_seq;    /* ids of acks/nacks/replies */
+    node_keys_t *keys;     /* the peer table (node_keys.h); NULL or plaintext: by origin */
+    node_role_t self_role; /* this node's role, the receiver in node_roles_allows */
+    bool harness_replay;   /* --harness-replay */
 } node_inbound_t;
 
 /*  Allocates room for `max` messages (max > 0). `node_name` must outlive
     the batch. LEDGER_E_NOMEM. */
 ledger_err_t node_inbound_init(node_inbound_t *self, size_t max, const char *node_name,
                                bool accepts_queries);
+/*  How peers are judged (top of file): `keys` (NULL: by the envelope's
+    origin, as in plaintext; the caller's, outliving the batch), this node's
+    role, and --harness-replay. Call after init, before the first receive. */
+void node_inbound_links(node_inbound_t *self, node_keys_t *keys, node_role_t self_role,
+                        bool harness_replay);
+
 /* Frees what init allocated (the batch must have been answered or dropped). */
 void node_inbound_fini(node_inbound_t *self);
 

@@ -108,8 +108,12 @@ int node_main_run(const node_config_t *config, const node_app_t *app,
         node_log_write(NODE_LOG_ERROR, "event=admin_refused reason=\"%s\"", why);
         return NODE_MAIN_EXIT_USAGE;
     }
+    /* The keys first (logged as keys_refused): a bad key is the operator's to fix, like a flag. */
+    node_keys_t *keys = NULL;
+    if (node_keys_open(config, app->peers, app->peer_count, &keys) != LEDGER_OK)
+        return NODE_MAIN_EXIT_USAGE;
     node_t *node = NULL;
-    if (node_new(config, app, &node) != LEDGER_OK)
+    if (node_new_keyed(config, app, &keys, &node) != LEDGER_OK)
         return NODE_MAIN_EXIT_FAILURE;
     admin_http_config_t ac = {
         .host = config->admin_host,

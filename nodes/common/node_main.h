@@ -5,9 +5,11 @@
     the file named by LEDGER_ADMIN_TOKEN_FILE, e.g. a compose secret; not
     both) and refuses to start (NODE_MAIN_EXIT_USAGE, event=admin_refused)
     when the admin host is not loopback (net_addr.h) and there is no token,
-    then creates the node, starts its admin HTTP server, calls the node's own start hook (the
-    gateway starts its public HTTP server there), runs the loop until
-    SIGTERM/SIGINT, and tears everything down in reverse order.
+    opens the node's keys (node_keys.h; a refused key directory, key file or
+    allow-list: NODE_MAIN_EXIT_USAGE, event=keys_refused, before the store
+    opens), then creates the node, starts its admin HTTP server, calls the node's own start hook
+   (the gateway starts its public HTTP server there), runs the loop until SIGTERM/SIGINT, and tears
+   everything down in reverse order.
 
     What it owns: the node and its admin server, for the length of
     node_main_run. The hooks and their argument are the caller's.

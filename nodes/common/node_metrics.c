@@ -1,8 +1,6 @@
 /* node_metrics.c: histogram and HTTP counter helpers for /metrics (see node_metrics.h). */
 #include "node_metrics.h"
 
-#include "proto.h"
-
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,26 +58,4 @@ void node_metrics_http_count_add(node_http_counts_t *t, const char *method, cons
         item = http_find(t, "other", "other", status);
     if (item)
         item->count++;
-}
-
-_Static_assert(PROTO_TYPE__COUNT <= NODE_REFUSED_TYPES, "NODE_REFUSED_TYPES too small");
-
-static const char *const node_refused_names[NODE_REFUSED__COUNT] = {
-    "unauthenticated", "origin_mismatch", "forbidden_type", "id_too_far_ahead", "replay_not_seen"};
-
-const char *node_refused_name(node_refused_t reason)
-{
-    return (unsigned)reason < NODE_REFUSED__COUNT ? node_refused_names[reason] : "?";
-}
-
-bool node_refused_count(node_refused_counts_t *t, const char *code, size_t type)
-{
-    assert(t && code);
-    for (size_t r = 0; r < NODE_REFUSED__COUNT; r++) {
-        if (strcmp(code, node_refused_names[r]) == 0) {
-            t->counts[r][type < NODE_REFUSED_TYPES ? type : 0]++;
-            return true;
-        }
-    }
-    return false;
 }

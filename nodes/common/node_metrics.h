@@ -25,7 +25,6 @@
 #ifndef LEDGER_NODE_METRICS_H
 #define LEDGER_NODE_METRICS_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,35 +72,5 @@ typedef struct {
     truncated to the label limit; methods outside the known set count as "other"). */
 void node_metrics_http_count_add(node_http_counts_t *t, const char *method, const char *route,
                                  unsigned status);
-
-/* --- refused inbound messages (issue 19) ----------------------------------
-    ledger_messages_refused_total{reason,type}: inbound messages nacked by a
-    link rule before anything of them was applied or recorded. The reason is
-    the nack code; the message is also counted in
-    ledger_messages_received_total{outcome="nacked"}. Who refuses: node_inbound.c
-    (unauthenticated, origin_mismatch, forbidden_type) and node.c
-    (id_too_far_ahead, replay_not_seen); node.c counts them all by code. */
-typedef enum {
-    NODE_REFUSED_UNAUTHENTICATED = 0,
-    NODE_REFUSED_ORIGIN_MISMATCH,
-    NODE_REFUSED_FORBIDDEN_TYPE,
-    NODE_REFUSED_ID_TOO_FAR_AHEAD,
-    NODE_REFUSED_REPLAY_NOT_SEEN,
-    NODE_REFUSED__COUNT
-} node_refused_t;
-
-#define NODE_REFUSED_TYPES 16 /* type index room: >= PROTO_TYPE__COUNT (node_metrics.c checks) */
-
-typedef struct {
-    uint64_t counts[NODE_REFUSED__COUNT][NODE_REFUSED_TYPES]; /* [reason][proto_type_t; 0 = ?] */
-} node_refused_counts_t;
-
-/* The nack code of `reason` ("origin_mismatch", ...); "?" out of range. */
-const char *node_refused_name(node_refused_t reason);
-
-/*  Counts a nack with `code` of a message of `type` (a proto_type_t, 0 if it
-    did not decode) when `code` is one of the refusals above. Returns whether
-    it counted. */
-bool node_refused_count(node_refused_counts_t *t, const char *code, size_t type);
 
 #endif

@@ -10,6 +10,7 @@
 #include "node_log.h"
 #include "proto.h"
 #include "clock.h"
+#include "curve_sock.h"
 #include "grow.h"
 
 /* Up to this many load batches per pump, so one pump never starves the inbox. */
@@ -46,6 +47,12 @@
 #define RELAY_WHY_BYTES 128 /* reason text of an answer that does not decode */
 /* An ignored answer is logged at most this often per reason (the counters count them all). */
 #define RELAY_IGNORED_LOG_EVERY_MS 1000u
+/*  Origins of the messages in flight (in practice one: the node's own name;
+    dead letters replayed keep theirs). An entry whose origin does not fit,
+    or whose id cannot be read, has RELAY_ORIGIN_NONE: only a nack with an
+    empty `of` can settle it (a peer that could not read it sends that). */
+#define RELAY_ORIGINS_MAX 4
+#define RELAY_ORIGIN_NONE UINT8_MAX
 
 typedef struct {
     uint64_t seq;
@@ -54,6 +61,8 @@ typedef struct {
     uint64_t sent_ms;       /* last time it went out */
     uint64_t first_send_no; /* the peer's send number of its first copy */
     uint64_t last_send_no;  /* ... and of its last copy */
+    uint64_t msg_seq;       /* the seq of the message's id "<origin>/<seq>" (proto_frame_id) */
+    uint8_t origin_no;      /* its origin: relay_t.origins[origin_no], or RELAY_ORIGIN_NONE */
     uint8_t peer;
     bool sent;          /* went out at least once: later retries wait for an answer */
     bool resend_failed; /* the last resend was refused by the socket (peer away) */
@@ -77,22 +86,48 @@ struct relay_t {
     store_outbox_entry_t load[RELAY_LOAD_BATCH];
     relay_answer_t local_nacks[RELAY_LOCAL_NACKS_MAX]; /* entries for peers not configured */
     size_t local_nack_count;
-    uint64_t answer_tags[PROTO_ACK_TAGS_MAX];           /* the tags of the answer being read */
-    uint64_t ignored_log_next_ms[RELAY_IGNORED__COUNT]; /* next time a line may be logged */
-    uint64_t ignored_unlogged[RELAY_IGNORED__COUNT];    /* ignored since the last line */
+    uint64_t answer_tags[PROTO_ACK_TAGS_MAX];            /* the tags of the answer being read */
+    uint64_t ignored_log_next_ms[RELAY_IGNORED__COUNT];  /* next time a line may be logged */
+    uint64_t ignored_unlogged[RELAY_IGNORED__COUNT];     /* ignored since the last line */
+    char origins[RELAY_ORIGINS_MAX][PROTO_NODE_MAX + 1]; /* of the messages in flight */
+    size_t origin_count;
 };
 
 const char *relay_ignored_name(relay_ignored_t reason)
 {
-    static const char *const names[RELAY_IGNORED__COUNT] = {"unknown_tag", "other_peer"};
+    static const char *const names[RELAY_IGNORED__COUNT] = {"unknown_tag", "other_peer",
+                                                            "id_mismatch"};
     return (unsigned)reason < RELAY_IGNORED__COUNT ? names[reason] : "?";
+}
+
+/* Makes `sock` a CURVE client of `peer` with curve's cert and key `index`; nothing if NULL. */
+static ledger_err_t relay_peer_curve(const relay_curve_t *curve, size_t index,
+                                     const relay_peer_t *peer, zsock_t *sock)
+{
+    if (!curve)
+        return LEDGER_OK;
+    char why[RELAY_WHY_BYTES] = "";
+    ledger_err_t err =
+        curve_sock_client(sock, curve->cert, curve->server_keys[index], why, sizeof why);
+    if (err)
+        node_log_write(NODE_LOG_ERROR, "event=relay_curve_failed peer=%s reason=\"%s\"", peer->name,
+                       why);
+    return err;
 }
 
 ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_count,
                        uint32_t retry_min_ms, uint32_t retry_max_ms, relay_t **relay_out)
 {
+    return relay_new_curve(store, peers, peer_count, retry_min_ms, retry_max_ms, NULL, relay_out);
+}
+
+ledger_err_t relay_new_curve(store_t *store, const relay_peer_t *peers, size_t peer_count,
+                             uint32_t retry_min_ms, uint32_t retry_max_ms,
+                             const relay_curve_t *curve, relay_t **relay_out)
+{
     assert(store && relay_out && retry_min_ms > 0 && retry_max_ms >= retry_min_ms);
     assert(peer_count <= RELAY_PEERS_MAX && (peers || peer_count == 0));
+    assert(!curve || curve->cert);
     relay_t *self = calloc(1, sizeof *self);
     if (!self)
         return LEDGER_E_NOMEM;
@@ -114,6 +149,11 @@ ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_co
         zsock_set_sndhwm(sock, RELAY_HWM_MESSAGES);
         zsock_set_rcvhwm(sock, RELAY_HWM_MESSAGES);
         zsock_set_maxmsgsize(sock, RELAY_MSG_MAX_BYTES);
+        ledger_err_t err = relay_peer_curve(curve, i, &peers[i], sock);
+        if (err) {
+            relay_destroy(&self);
+            return err;
+        }
         if (zsock_connect(sock, "%s", peers[i].endpoint) != 0) {
             node_log_write(NODE_LOG_ERROR, "event=relay_connect_failed peer=%s endpoint=%s",
                            peers[i].name, peers[i].endpoint);
@@ -286,26 +326,49 @@ static void ignore_tag(relay_t *self, size_t index, uint64_t tag, relay_ignored_
         return;
     }
     self->ignored_log_next_ms[reason] = now_ms + RELAY_IGNORED_LOG_EVERY_MS;
-    /* unknown_tag is mostly a late ack of a resent copy: benign; other_peer never is. */
-    node_log_write(reason == RELAY_IGNORED_OTHER_PEER ? NODE_LOG_WARN : NODE_LOG_INFO,
+    /* unknown_tag is mostly a late ack of a resent copy: benign; the others never are. */
+    node_log_write(reason != RELAY_IGNORED_UNKNOWN_TAG ? NODE_LOG_WARN : NODE_LOG_INFO,
                    "event=answer_ignored peer=%s tag=%llu reason=%s unlogged=%llu",
                    self->peer_names[index], (unsigned long long)tag, relay_ignored_name(reason),
                    (unsigned long long)self->ignored_unlogged[reason]);
     self->ignored_unlogged[reason] = 0;
 }
 
+/*  Whether `reply` answers the message sent under entry `first`: its `of` is
+    that message's id. A grouped ack names its first message, a nack its
+    only one; a nack with an empty `of` (the peer could not read the
+    message's id) is bound by its tag and peer alone. */
+static bool answer_bound(const relay_t *self, const inflight_t *first, const proto_msg_t *reply)
+{
+    const char *of = reply->body.reply.of;
+    if (reply->type == PROTO_NACK && of[0] == '\0')
+        return true;
+    if (!first || first->origin_no == RELAY_ORIGIN_NONE)
+        return false;
+    char sent[PROTO_ID_MAX + 1];
+    snprintf(sent, sizeof sent, "%s/%llu", self->origins[first->origin_no],
+             (unsigned long long)first->msg_seq);
+    return strcmp(of, sent) == 0;
+}
+
 /*  One relay_answer_t per tag of a well-formed answer `reply` of peer
-    `index` that may settle its entry; the other tags are ignored. */
+    `index` that may settle its entry; the other tags are ignored. If the
+    answer's `of` is not the id sent under its first kept tag, the whole
+    answer is ignored (id_mismatch): an answer is trusted as a whole or not
+    at all. */
 static size_t keep_answer_tags(relay_t *self, size_t index, const proto_msg_t *reply, size_t tags,
                                relay_answer_t *answers, uint64_t now_ms)
 {
     size_t n = 0;
+    const inflight_t *first = NULL;
     for (size_t t = 0; t < tags; t++) {
         relay_ignored_t why = judge_tag(self, index, self->answer_tags[t]);
         if (why != RELAY_IGNORED__COUNT) {
             ignore_tag(self, index, self->answer_tags[t], why, now_ms);
             continue;
         }
+        if (n == 0)
+            first = inflight_find(self, self->answer_tags[t]);
         relay_answer_t *a = &answers[n++];
         a->tag = self->answer_tags[t];
         a->ack = reply->type == PROTO_ACK;
@@ -314,6 +377,11 @@ static size_t keep_answer_tags(relay_t *self, size_t index, const proto_msg_t *r
             snprintf(a->code, sizeof a->code, "%s", reply->body.reply.code);
             snprintf(a->reason, sizeof a->reason, "%s", reply->body.reply.reason);
         }
+    }
+    if (n > 0 && !answer_bound(self, first, reply)) {
+        for (size_t i = 0; i < n; i++)
+            ignore_tag(self, index, answers[i].tag, RELAY_IGNORED_ID_MISMATCH, now_ms);
+        return 0;
     }
     return n;
 }
@@ -411,6 +479,30 @@ void relay_settled(relay_t *self, const relay_answer_t *answers, size_t count)
     inflight_compact(self);
 }
 
+/*  The number of the origin of outbox message msg[0..size) in self->origins
+    (added if new), and its seq in *seq_out; RELAY_ORIGIN_NONE if its id
+    cannot be read or the table is full (logged). */
+static uint8_t origin_of(relay_t *self, uint64_t tag, const void *msg, size_t size,
+                         uint64_t *seq_out)
+{
+    char origin[PROTO_NODE_MAX + 1];
+    *seq_out = 0;
+    if (proto_frame_id(msg, size, origin, seq_out) != LEDGER_OK) {
+        node_log_write(NODE_LOG_ERROR, "event=outbox_bad_id tag=%llu", (unsigned long long)tag);
+        return RELAY_ORIGIN_NONE;
+    }
+    for (size_t i = 0; i < self->origin_count; i++)
+        if (strcmp(self->origins[i], origin) == 0)
+            return (uint8_t)i;
+    if (self->origin_count == RELAY_ORIGINS_MAX) {
+        node_log_write(NODE_LOG_ERROR, "event=outbox_too_many_origins tag=%llu origin=%s",
+                       (unsigned long long)tag, origin);
+        return RELAY_ORIGIN_NONE;
+    }
+    snprintf(self->origins[self->origin_count], sizeof self->origins[0], "%s", origin);
+    return (uint8_t)self->origin_count++;
+}
+
 static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
 {
     for (int round = 0; round < RELAY_LOAD_ROUNDS; round++) {
@@ -454,7 +546,11 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             bool sent = send_entry(self, (size_t)peer, o->seq, o->msg, o->msg_size, &send_no);
             if (sent)
                 self->stats.sent++;
+            uint64_t msg_seq = 0;
+            uint8_t origin_no = origin_of(self, o->seq, o->msg, o->msg_size, &msg_seq);
             inflight_t entry = {.seq = o->seq,
+                                .msg_seq = msg_seq,
+                                .origin_no = origin_no,
                                 .peer = (uint8_t)peer,
                                 .attempts = 1,
                                 .sent = sent,

@@ -25,12 +25,20 @@
                    benign late ack of a copy resent meanwhile);
       other_peer   in flight to another peer: a peer may only settle what
                    was sent to it, so one peer (or a process on its link)
-                   cannot delete or dead-letter another peer's entries.
+                   cannot delete or dead-letter another peer's entries;
+      id_mismatch  the answer's `of` is not the id of the message sent
+                   under its first kept tag (the in-flight entry keeps it,
+                   read at load with proto_frame_id): the whole answer is
+                   ignored, every tag it would have settled counted. A
+                   grouped ack names its first message, a nack its only
+                   one; a nack with `of` "" (the peer could not read the
+                   id) is bound by tag and peer alone.
     Nothing legitimate is lost: an entry the relay has not (re)loaded yet,
     e.g. just after a restart, is sent when it is loaded and the peer acks
-    that copy as a duplicate. Still to come: binding the answer's `of` to
-    the message id that was sent under the tag (that needs the message seq
-    in the in-flight entry); today a tag plus its peer is the binding.
+    that copy as a duplicate; the tags of an ignored grouped ack are resent
+    and acked again (a grouped ack led by a late duplicate's tag, which is
+    ignored, names that duplicate and so is ignored whole: rare, and it only
+    costs a resend).
     Local nacks (relay_take_local_nacks) are the relay's own and settle
     without this check.
 
@@ -48,8 +56,15 @@
     then relay_pump (also when its returned timeout expires);
     relay_destroy.
 
-    Errors: relay_new returns LEDGER_E_NOMEM, LEDGER_E_IO (a socket) or
-    LEDGER_E_INVALID (an endpoint that does not connect). Nothing else
+    Links: with relay_new_curve each DEALER is a CURVE client of its peer
+    (relay_curve_t); relay_new makes plain DEALERs (--insecure-plaintext,
+    tests). A peer whose
+    allow-list lacks this node's key never completes the handshake, and its
+    entries wait in the outbox until it does.
+
+    Errors: relay_new returns LEDGER_E_NOMEM, LEDGER_E_IO (a socket, or
+    CURVE set-up) or LEDGER_E_INVALID (an endpoint that does not connect, a
+    bad server key). Nothing else
     fails: an outbox that cannot be read is logged and tried at the next
     pump; a malformed answer is logged and skipped. More than
     RELAY_PEERS_MAX peers or a NULL relay is a bug, asserted.
@@ -59,6 +74,7 @@
 #ifndef LEDGER_RELAY_H
 #define LEDGER_RELAY_H
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,14 +97,22 @@ typedef struct {
     const char *endpoint; /* its inbox, e.g. tcp://127.0.0.1:7201 */
 } relay_peer_t;
 
+/*  CURVE for the DEALERs (node.c fills it from node_keys.h): this node's
+    cert and each peer's Z85 public key, by the index of relay_new's peers. */
+typedef struct {
+    zcert_t *cert;
+    const char *server_keys[RELAY_PEERS_MAX];
+} relay_curve_t;
+
 /* Why an answer's tag was ignored (see the top of this file). */
 typedef enum {
     RELAY_IGNORED_UNKNOWN_TAG = 0,
     RELAY_IGNORED_OTHER_PEER,
+    RELAY_IGNORED_ID_MISMATCH,
     RELAY_IGNORED__COUNT
 } relay_ignored_t;
 
-/* "unknown_tag", "other_peer" (the metric's label); "?" out of range. */
+/* "unknown_tag", "other_peer", "id_mismatch" (the metric's label); "?" out of range. */
 const char *relay_ignored_name(relay_ignored_t reason);
 
 typedef struct {
@@ -103,6 +127,10 @@ typedef struct {
 /* Creates the DEALERs (not yet connected to anything that must be up). */
 ledger_err_t relay_new(store_t *store, const relay_peer_t *peers, size_t peer_count,
                        uint32_t retry_min_ms, uint32_t retry_max_ms, relay_t **relay_out);
+/* relay_new with CURVE DEALERs (curve: cert and every peer's key set); NULL curve: plain. */
+ledger_err_t relay_new_curve(store_t *store, const relay_peer_t *peers, size_t peer_count,
+                             uint32_t retry_min_ms, uint32_t retry_max_ms,
+                             const relay_curve_t *curve, relay_t **relay_out);
 void relay_destroy(relay_t **relay_p);
 
 /* Raw libzmq sockets to poll for answers (ZMQ_POLLIN), `count` of them. */

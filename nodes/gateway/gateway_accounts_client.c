@@ -20,6 +20,7 @@
 
 #include <czmq.h>
 
+#include "curve_sock.h"
 #include "gateway_actor.h"
 
 #include "clock.h"
@@ -38,6 +39,8 @@ struct gateway_accounts_client_t {
     char origin[PROTO_NODE_MAX + 1];
     uint32_t timeout_ms;
     uint64_t (*now_ms)(void);
+    zcert_t *cert; /* the gateway's (a copy); NULL: plain */
+    char server_key[GATEWAY_ACCOUNTS_SERVER_KEY_BYTES];
     void (*suspend)(void *waiter);
     void (*resume)(void *waiter);
     atomic_uint_fast64_t seq;
@@ -196,7 +199,10 @@ static zsock_t *open_dealer(const gateway_accounts_client_t *self)
     zsock_set_maxmsgsize(dealer, DEALER_FRAME_MAX_BYTES);
     zsock_set_sndhwm(dealer, DEALER_HWM_MESSAGES);
     zsock_set_rcvhwm(dealer, DEALER_HWM_MESSAGES);
-    if (zsock_connect(dealer, "%s", self->endpoint) != 0)
+    char why[PROTO_REASON_MAX + 1];
+    if ((self->cert &&
+         curve_sock_client(dealer, self->cert, self->server_key, why, sizeof why) != LEDGER_OK) ||
+        zsock_connect(dealer, "%s", self->endpoint) != 0)
         zsock_destroy(&dealer);
     return dealer;
 }
@@ -266,7 +272,9 @@ ledger_err_t gateway_accounts_client_new(const gateway_accounts_client_config_t 
     assert(config && config->suspend && config->resume && config->timeout_ms > 0 && out);
     *out = NULL;
     if (!config->endpoint || !config->node_name ||
-        strlen(config->endpoint) >= GATEWAY_ACCOUNTS_ENDPOINT_MAX)
+        strlen(config->endpoint) >= GATEWAY_ACCOUNTS_ENDPOINT_MAX ||
+        !config->cert != !config->server_key ||
+        (config->server_key && strlen(config->server_key) >= GATEWAY_ACCOUNTS_SERVER_KEY_BYTES))
         return LEDGER_E_INVALID;
     gateway_accounts_client_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -278,6 +286,15 @@ ledger_err_t gateway_accounts_client_new(const gateway_accounts_client_config_t 
         snprintf(self->origin, sizeof self->origin, "%s", QUERY_ORIGIN_FALLBACK);
     self->timeout_ms = config->timeout_ms;
     self->now_ms = config->now_ms;
+    if (config->cert) {
+        /* czmq's zcert_dup takes a non-const cert but only reads it. */
+        self->cert = zcert_dup((zcert_t *)config->cert);
+        snprintf(self->server_key, sizeof self->server_key, "%s", config->server_key);
+        if (!self->cert) {
+            free(self);
+            return LEDGER_E_NOMEM;
+        }
+    }
     self->suspend = config->suspend;
     self->resume = config->resume;
     /* Query ids only need to differ from recent ones: start from the clock, count up. */
@@ -379,6 +396,7 @@ void gateway_accounts_client_destroy(gateway_accounts_client_t **self_p)
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     pthread_mutex_destroy(&self->lock);
+    zcert_destroy(&self->cert);
     free(self);
     *self_p = NULL;
 }

@@ -1,7 +1,8 @@
 /*  gateway_accounts_client.h: the gateway's client of the accounts node (account queries).
 
     What it does: sends account.query envelopes (list, get, open, ledger) to
-    the accounts node over one persistent DEALER and hands each reply back
+    the accounts node over one persistent DEALER (a CURVE client with the
+    gateway's key unless plaintext) and hands each reply back
     to the request that asked. ZMQ_IMMEDIATE, so nothing is queued towards a
     peer that is away: a query that cannot be sent is retried every
     SEND_RETRY_MS until its deadline (config.timeout_ms after it was
@@ -31,9 +32,9 @@
       gateway_accounts_client_query_done  after the resume: true;
       read outcome / reply, then gateway_accounts_client_query_release.
 
-    Errors: gateway_accounts_client_new: LEDGER_E_INVALID (a bad endpoint or
-    node name), LEDGER_E_IO (no socket, no thread), LEDGER_E_NOMEM. A query's
-    outcome says how it ended (gateway_accounts_outcome_t).
+    Errors: gateway_accounts_client_new: LEDGER_E_INVALID (a bad endpoint,
+    node name or server key, or only one of cert and server_key), LEDGER_E_IO (no socket, no
+   thread), LEDGER_E_NOMEM. A query's outcome says how it ended (gateway_accounts_outcome_t).
 
     Threads: new, stop and destroy on the thread that owns the server; prepare,
     send, query_done and query_release on any thread; config.suspend on the
@@ -42,13 +43,15 @@
 #ifndef LEDGER_GATEWAY_ACCOUNTS_CLIENT_H
 #define LEDGER_GATEWAY_ACCOUNTS_CLIENT_H
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "ledger_err.h"
 #include "proto.h"
 
-#define GATEWAY_ACCOUNTS_ENDPOINT_MAX 256 /* bytes of the accounts endpoint */
+#define GATEWAY_ACCOUNTS_ENDPOINT_MAX 256    /* bytes of the accounts endpoint */
+#define GATEWAY_ACCOUNTS_SERVER_KEY_BYTES 41 /* a Z85 public key (40 characters) and its NUL */
 
 typedef enum {
     GATEWAY_ACCOUNTS_OK = 0,    /* `reply` holds the account.reply */
@@ -75,8 +78,13 @@ typedef struct gateway_accounts_query {
 } gateway_accounts_query_t;
 
 typedef struct {
-    const char *endpoint;     /* required: the accounts node's inbox, e.g. "tcp://127.0.0.1:7201" */
-    const char *node_name;    /* required: queries come from "<node_name>-q" */
+    const char *endpoint;  /* required: the accounts node's inbox, e.g. "tcp://127.0.0.1:7201" */
+    const char *node_name; /* required: queries come from "<node_name>-q" */
+    /*  CURVE (issue 19): the gateway's own cert (copied) and the accounts
+        node's Z85 public key; both NULL: a plain DEALER (--insecure-plaintext,
+        tests). The accounts node takes the queries as from the key's name. */
+    const zcert_t *cert;
+    const char *server_key;
     uint32_t timeout_ms;      /* required (> 0): a query's deadline */
     uint64_t (*now_ms)(void); /* envelope timestamps; NULL = the real clock */
     /*  Called under the client's lock before the query becomes visible to the

@@ -652,6 +652,8 @@ static ledger_err_t start_parts(gateway_http_t *gw, const gateway_http_config_t 
         .endpoint =
             config->accounts_endpoint ? config->accounts_endpoint : GATEWAY_HTTP_ACCOUNTS_DEFAULT,
         .node_name = gw->node_name,
+        .cert = config->accounts_cert,
+        .server_key = config->accounts_server_key,
         .timeout_ms = gw->query_timeout_ms,
         .now_ms = config->now_ms,
         .suspend = suspend_connection,

@@ -116,6 +116,7 @@
 #ifndef LEDGER_GATEWAY_HTTP_H
 #define LEDGER_GATEWAY_HTTP_H
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -146,6 +147,8 @@ typedef struct {
     const char *listen_address;        /* IPv4 or IPv6 literal; NULL = "127.0.0.1" */
     uint16_t port;                     /* 0 = an ephemeral port (see gateway_http_port) */
     const char *accounts_endpoint;     /* ZeroMQ endpoint of the accounts inbox; NULL = default */
+    const zcert_t *accounts_cert;      /* CURVE: the gateway's cert (gateway_accounts_client.h) */
+    const char *accounts_server_key;   /* and the accounts node's public key; both NULL: plain */
     uint32_t query_timeout_ms;         /* account query deadline; 0 = 2000 */
     uint64_t idempotency_retention_ms; /* 0 = GATEWAY_RETENTION_DEFAULT_MS (24 h) */
     size_t body_max_bytes;             /* request body cap; 0 = 64 KiB */

@@ -80,6 +80,9 @@ static int start_http(node_t *node, void *arg)
 {
     gateway_main_t *gw = arg;
     const node_config_t *c = gw->config;
+    /* The accounts client is a CURVE client like the relay, as the gateway's key. */
+    const zcert_t *cert = node_keys_cert(node_get_keys(node));
+    const char *accounts_key = node_keys_peer_key(node_get_keys(node), NODE_PEER_ACCOUNTS);
     gateway_http_config_t hc = {
         .store = node_store(node),
         .auth = gw->auth,
@@ -88,6 +91,8 @@ static int start_http(node_t *node, void *arg)
         .port = c->http_port,
         .thread_pool_size = c->http_threads,
         .accounts_endpoint = c->accounts,
+        .accounts_cert = cert,
+        .accounts_server_key = accounts_key,
         .idempotency_retention_ms = c->idempotency_retention_ms,
         .wake = wake_loop,
         .wake_arg = node,
@@ -109,6 +114,8 @@ static int start_http(node_t *node, void *arg)
     gateway_owners_fill_config_t fc = {.store = node_store(node),
                                        .accounts_endpoint = c->accounts,
                                        .node_name = c->name,
+                                       .cert = cert,
+                                       .server_key = accounts_key,
                                        .timeout_ms = GATEWAY_HTTP_QUERY_TIMEOUT_MS_DEFAULT};
     if (gateway_owners_fill_start(&fc, &gw->fill) != LEDGER_OK) {
         node_log_write(NODE_LOG_ERROR, "event=owners_fill_start_failed");

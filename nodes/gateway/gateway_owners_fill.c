@@ -179,6 +179,8 @@ ledger_err_t gateway_owners_fill_start(const gateway_owners_fill_config_t *confi
     pthread_cond_init(&self->cond, NULL);
     gateway_accounts_client_config_t ac = {.endpoint = config->accounts_endpoint,
                                            .node_name = config->node_name,
+                                           .cert = config->cert,
+                                           .server_key = config->server_key,
                                            .timeout_ms = config->timeout_ms,
                                            .suspend = on_suspend,
                                            .resume = on_resume};

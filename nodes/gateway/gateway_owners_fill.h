@@ -36,6 +36,7 @@
 #ifndef LEDGER_GATEWAY_OWNERS_FILL_H
 #define LEDGER_GATEWAY_OWNERS_FILL_H
 
+#include <czmq.h>
 #include <stdint.h>
 #include "ledger_err.h"
 #include "store.h"
@@ -47,6 +48,8 @@ typedef struct {
     store_t *store;                /* required: the gateway's store (not owned) */
     const char *accounts_endpoint; /* required: the accounts node's inbox */
     const char *node_name;         /* required: queries come from "<node_name>-q" */
+    const zcert_t *cert;           /* CURVE: the gateway's cert (gateway_accounts_client.h) */
+    const char *server_key;        /* and the accounts node's public key; both NULL: plain */
     uint32_t timeout_ms;           /* required (> 0): one page query's deadline */
 } gateway_owners_fill_config_t;
 

@@ -1,5 +1,9 @@
 """Delivery rules through the real binaries: replays, a peer that is away,
-poison messages. Raw ZeroMQ frames are sent with python3-zmq."""
+poison messages. Raw ZeroMQ frames are sent with python3-zmq, over CURVE as the
+gateway's key (mesh.peer_socket): the accounts node takes them as the gateway's
+only because their origin is the gateway's too. Their ids are gateway/(2**31 + i):
+clear of the real gateway's sequence, so nothing the real gateway sends is ever a
+duplicate of them."""
 import os
 import struct
 import subprocess
@@ -12,19 +16,25 @@ import zmq
 from mesh import MeshTest, sample, wait_until
 
 
+# Sequence numbers of this file's messages under the gateway's origin (see the top).
+SEQ_BASE = 2**31
+
+
+def gw_id(i):
+    """The id of this file's i-th message as the gateway."""
+    return f"gateway/{SEQ_BASE + i}"
+
+
 def envelope(msg_id, mtype, corr, body):
     return {"v": 1, "id": msg_id, "type": mtype, "corr": corr, "cause": "",
             "ts": int(time.time() * 1000), "body": body}
 
 
 class Client:
-    """A DEALER that talks to one node's inbox the way a peer does."""
+    """A DEALER that talks to one node's inbox the way a peer does, with a peer's key."""
 
-    def __init__(self, endpoint):
-        self.ctx = zmq.Context.instance()
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(endpoint)
+    def __init__(self, mesh, node="accounts", key="gateway"):
+        self.sock = mesh.peer_socket(node, key=key)
         self.tag = 0
 
     def send(self, frame, timeout_ms=5000):
@@ -46,10 +56,10 @@ class DeliveryTest(MeshTest):
 
     def test_message_resent_with_the_same_id_changes_nothing(self):
         before = self.mesh.accounts()
-        client = Client(self.mesh.endpoint("accounts"))
+        client = Client(self.mesh)
         body = {"transfer": "tr_replayed", "from": "alice", "to": "bob", "amount_minor": 700,
                 "currency": "GBP", "reference": "replay", "principal": "alice", "kind": "transfer"}
-        frame = msgpack.packb(envelope("harness/1", "transfer.requested", "tr_replayed", body))
+        frame = msgpack.packb(envelope(gw_id(1), "transfer.requested", "tr_replayed", body))
         answers = [client.send(frame)["type"] for _ in range(25)]
         client.close()
         self.assertEqual(answers, ["ack"] * 25)
@@ -62,22 +72,21 @@ class DeliveryTest(MeshTest):
         self.assertEqual(after["alice"]["held"], 0)
         status, verify, _ = self.mesh.admin("accounts", "GET", "/ledger/verify")
         self.assertTrue(verify["ok"], verify)
-        self.assertIn("event=duplicate id=harness/1", self.mesh.log("accounts"))
+        self.assertIn(f"event=duplicate id={gw_id(1)} ", self.mesh.log("accounts"))
 
     def test_a_burst_on_one_connection_has_every_tag_acked_once(self):
         """A node acks a committed batch with one message per connection whose tag
         frame lists the tags (proto/README.md): every tag comes back exactly once,
         in frames of whole 8-byte tags, and a replay inside the burst is acked too."""
         before = self.mesh.accounts()
-        client = Client(self.mesh.endpoint("accounts"))
+        client = Client(self.mesh)
         frames = []
         for i in range(60):
             tid = f"tr_burst{i:02d}"
             body = {"transfer": tid, "from": "carol", "to": "dave", "amount_minor": 10,
                     "currency": "GBP", "reference": "burst", "principal": "carol",
                     "kind": "transfer"}
-            frames.append(msgpack.packb(envelope(f"harness/{100 + i}", "transfer.requested", tid,
-                                                 body)))
+            frames.append(msgpack.packb(envelope(gw_id(100 + i), "transfer.requested", tid, body)))
         frames.append(frames[0])  # the same message again: acked, applied once
         for tag, frame in enumerate(frames, start=1):
             client.sock.send_multipart([struct.pack(">Q", tag), frame])
@@ -103,11 +112,11 @@ class DeliveryTest(MeshTest):
                          before["carol"]["balance"] - 600)
 
     def test_undecodable_frame_is_nacked_with_a_reason(self):
-        client = Client(self.mesh.endpoint("accounts"))
+        client = Client(self.mesh)
         answer = client.send(b"\x81\xa1x\x01 not an envelope")
         self.assertEqual(answer["type"], "nack")
         self.assertEqual(answer["body"]["code"], "decode_error")
-        bad_amount = envelope("harness/2", "transfer.requested", "tr_x",
+        bad_amount = envelope(gw_id(2), "transfer.requested", "tr_x",
                               {"transfer": "tr_x", "from": "alice", "to": "bob", "amount_minor": -5,
                                "currency": "GBP", "reference": ""})
         answer = client.send(msgpack.packb(bad_amount))
@@ -246,7 +255,8 @@ def receive_reserved(router, corr, timeout_ms=10000):
 class AnswerBindingTest(MeshTest):
     """An ack settles an outbox entry only when it comes from the peer the entry
     was sent to (nodes/common/relay.h). Fraud and the gateway are replaced by
-    fake inboxes on their endpoints, so the test decides who answers what."""
+    fake inboxes on their endpoints, CURVE servers with their keys (accounts
+    connects to nothing else), so the test decides who answers what."""
 
     def ack(self, router, identity, tag, of):
         reply = envelope("forger-r/1", "ack", "", {"of": of})
@@ -263,13 +273,15 @@ class AnswerBindingTest(MeshTest):
             self.mesh.stop(node)
             fakes[node] = ctx.socket(zmq.ROUTER)
             fakes[node].setsockopt(zmq.LINGER, 0)
+            fakes[node].curve_publickey, fakes[node].curve_secretkey = self.mesh.key_pair(node)
+            fakes[node].curve_server = True
             fakes[node].bind(self.mesh.endpoint(node))
         try:
-            client = Client(self.mesh.endpoint("accounts"))
+            client = Client(self.mesh)
             body = {"transfer": "tr_forged_ack", "from": "alice", "to": "bob", "amount_minor": 300,
                     "currency": "GBP", "reference": "forged ack", "principal": "alice",
                     "kind": "transfer"}
-            frame = msgpack.packb(envelope("harness/1", "transfer.requested", "tr_forged_ack", body))
+            frame = msgpack.packb(envelope(gw_id(1), "transfer.requested", "tr_forged_ack", body))
             self.assertEqual(client.send(frame)["type"], "ack")
             client.close()
             to_fraud = receive_reserved(fakes["fraud"], "tr_forged_ack")

@@ -90,11 +90,17 @@ static void start(fx_t *fx, const char *token)
     char data_flag[160];
     snprintf(data_flag, sizeof data_flag, "--data-dir=%s", fx->data_dir);
     char inbox_flag[] = "--inbox=tcp://127.0.0.1:*", feed_flag[] = "--feed=tcp://127.0.0.1:*";
-    char *argv[] = {"admin_http_test", data_flag,        inbox_flag,
-                    feed_flag,         "--admin-port=0", "--prealloc-bytes=0"};
+    /* Plain links: this test is about the admin port, and must not make ./data/keys. */
+    char *argv[] = {"admin_http_test",
+                    data_flag,
+                    inbox_flag,
+                    feed_flag,
+                    "--admin-port=0",
+                    "--prealloc-bytes=0",
+                    "--insecure-plaintext"};
     node_config_t config;
     char why[256];
-    assert_int_equal(node_config_load(&config, NODE_KIND_GATEWAY, 6, argv, why, sizeof why),
+    assert_int_equal(node_config_load(&config, NODE_KIND_GATEWAY, 7, argv, why, sizeof why),
                      LEDGER_OK);
     node_log_init("admin_http_test", NODE_LOG_ERROR);
     node_app_t app = {.apply = apply_nothing};

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "admin_metrics.h"
+#include "curve_fx.h"
 #include "node.h"
 #include "node_config.h"
 #include "node_log.h"
@@ -24,6 +25,8 @@ typedef struct {
     char dir[TEST_DIR_BYTES];
     char data_dir[128];
     node_t *node;
+    bool curve;
+    curve_fx_t keys; /* the mesh's keys in a temp dir (curve), never ./data/keys */
 } fixture_t;
 
 static ledger_err_t apply_nothing(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
@@ -37,23 +40,34 @@ static ledger_err_t apply_nothing(node_ctx_t *ctx, const proto_msg_t *msg, void 
     return LEDGER_OK;
 }
 
-/* A node of `kind` over a fresh data dir, not running. */
-static void node_up(fixture_t *fx, node_kind_t kind)
+/* A node of `kind` over a fresh data dir, not running: CURVE links with keys in a temp dir
+   (curve), or plain ones. */
+static void node_up_links(fixture_t *fx, node_kind_t kind, bool curve)
 {
     test_dir_make(fx->dir, "admin_metrics_test");
     snprintf(fx->data_dir, sizeof fx->data_dir, "%s/data", fx->dir);
-    char data_flag[160];
+    char data_flag[160], keys_flag[CURVE_KEYS_PATH_MAX + 16] = "--insecure-plaintext";
     snprintf(data_flag, sizeof data_flag, "--data-dir=%s", fx->data_dir);
+    fx->curve = curve;
+    if (curve) {
+        curve_fx_make(&fx->keys, "admin_metrics_keys");
+        snprintf(keys_flag, sizeof keys_flag, "--keys-dir=%s", fx->keys.keys);
+    }
     /* Ephemeral ports: nothing connects to this node. */
     char inbox_flag[] = "--inbox=tcp://127.0.0.1:*", feed_flag[] = "--feed=tcp://127.0.0.1:*";
-    char *argv[] = {"admin_metrics_test", data_flag,           inbox_flag, feed_flag,
-                    "--admin-port=0",     "--prealloc-bytes=0"};
+    char *argv[] = {"admin_metrics_test", data_flag, inbox_flag, feed_flag, "--admin-port=0",
+                    "--prealloc-bytes=0", keys_flag};
     node_config_t config;
     char why[256];
-    assert_int_equal(node_config_load(&config, kind, 6, argv, why, sizeof why), LEDGER_OK);
+    assert_int_equal(node_config_load(&config, kind, 7, argv, why, sizeof why), LEDGER_OK);
     node_log_init("admin_metrics_test", NODE_LOG_ERROR);
     node_app_t app = {.apply = apply_nothing};
     assert_int_equal(node_new(&config, &app, &fx->node), LEDGER_OK);
+}
+
+static void node_up(fixture_t *fx, node_kind_t kind)
+{
+    node_up_links(fx, kind, true);
 }
 
 static void node_down(fixture_t *fx)
@@ -61,6 +75,8 @@ static void node_down(fixture_t *fx)
     node_destroy(&fx->node);
     test_remove_dir(fx->data_dir);
     test_remove_dir(fx->dir);
+    if (fx->curve)
+        curve_fx_remove(&fx->keys);
 }
 
 /* The whole /metrics text of the fixture's node (malloc'd). */
@@ -162,7 +178,31 @@ static void test_only_the_gateway_reports_http_requests_and_final_transfers(void
     node_down(&fx);
 }
 
+static void test_links_report_plaintext_and_the_allowed_keys(void **state)
+{
+    (void)state;
+    fixture_t fx;
+    node_up_links(&fx, NODE_KIND_FRAUD, true); /* fraud accepts the accounts key only */
+    char *text = scrape(&fx);
+    assert_non_null(strstr(text, "# TYPE ledger_insecure_plaintext gauge\n"
+                                 "ledger_insecure_plaintext 0\n"));
+    assert_non_null(strstr(text, "# TYPE ledger_curve_allowed_keys gauge\n"
+                                 "ledger_curve_allowed_keys 1\n"));
+    /* Nothing refused yet: the family is there, without samples. */
+    assert_non_null(strstr(text, "# TYPE ledger_messages_refused_total counter\n# HELP"));
+    free(text);
+    node_down(&fx);
+
+    node_up_links(&fx, NODE_KIND_GATEWAY, false);
+    text = scrape(&fx);
+    assert_non_null(strstr(text, "ledger_insecure_plaintext 1\n"));
+    assert_non_null(strstr(text, "ledger_curve_allowed_keys 0\n"));
+    free(text);
+    node_down(&fx);
+}
+
 TEST_MAIN(cmocka_unit_test(test_a_scalar_is_a_help_line_a_type_line_and_its_value),
+          cmocka_unit_test(test_links_report_plaintext_and_the_allowed_keys),
           cmocka_unit_test(test_a_fresh_node_reports_zero_counters_and_an_empty_outbox),
           cmocka_unit_test(test_histograms_have_cumulative_buckets_in_seconds),
           cmocka_unit_test(test_only_the_gateway_reports_http_requests_and_final_transfers))

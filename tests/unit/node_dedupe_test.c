@@ -214,8 +214,8 @@ static void test_an_id_far_ahead_of_its_origin_is_refused_and_not_recorded(void 
                          before.in_by_type[PROTO_FUNDS_RESERVED][NODE_IN_APPLIED],
                      2);
     assert_int_equal(s.in_by_type[PROTO_FUNDS_RESERVED][NODE_IN_NACKED], 1);
-    assert_int_equal(s.refused.counts[NODE_REFUSED_ID_TOO_FAR_AHEAD][PROTO_FUNDS_RESERVED], 1);
-    assert_int_equal(s.refused.counts[NODE_REFUSED_ID_TOO_FAR_AHEAD][PROTO_FRAUD_APPROVED], 1);
+    assert_int_equal(s.links.refused[NODE_REFUSED_ID_TOO_FAR_AHEAD][PROTO_FUNDS_RESERVED], 1);
+    assert_int_equal(s.links.refused[NODE_REFUSED_ID_TOO_FAR_AHEAD][PROTO_FRAUD_APPROVED], 1);
     /* Nothing was recorded for it: the refused id was not spent. */
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(node_store(fx->node), false, &txn), LEDGER_OK);

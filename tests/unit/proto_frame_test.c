@@ -1,5 +1,6 @@
 /*  proto_frame_test.c: the structural check before msgpack-c (proto_frame_check): truncated,
-    oversized, over-nested, trailing and reserved bytes.
+    oversized, over-nested, trailing and reserved bytes; and proto_frame_id, an envelope's id
+    read without decoding it.
 
     Shared samples and tree editing: test_proto.h.
 */
@@ -231,6 +232,95 @@ static void test_frame_check_rejects_lengths_and_counts_past_the_end(void **stat
     assert_int_equal(proto_frame_check(big, sizeof big, NULL, 0), LEDGER_E_TOO_LARGE);
 }
 
+/* ---------------------------------------------------------------------------
+   proto_frame_id: the id of an envelope, without decoding it.
+*/
+static void id_matches_decode(sample_t s, const uint8_t *frame, size_t size, void *arg)
+{
+    (void)arg;
+    proto_msg_t m;
+    char why[WHY_SIZE];
+    assert_int_equal(decode(frame, size, &m, why), LEDGER_OK);
+    char origin[PROTO_NODE_MAX + 1] = "";
+    uint64_t seq = 0;
+    if (proto_frame_id(frame, size, origin, &seq) != LEDGER_OK)
+        fail_msg("sample %d: no id", (int)s);
+    assert_string_equal(origin, m.origin);
+    assert_int_equal(seq, m.seq);
+    /* Cut short anywhere before the id's last byte: never an id, never a read past the end. */
+    for (size_t len = 0; len < size; len++) {
+        void *prefix = malloc(len ? len : 1);
+        memcpy(prefix, frame, len);
+        if (proto_frame_id(prefix, len, origin, &seq) == LEDGER_OK)
+            assert_int_equal(seq, m.seq); /* only once the whole id is in */
+        free(prefix);
+    }
+    proto_msg_release(&m);
+}
+
+static void test_frame_id_reads_the_id_of_every_sample(void **state)
+{
+    (void)state;
+    for_each_sample_frame(id_matches_decode, NULL);
+}
+
+static void test_frame_id_finds_the_id_after_other_keys_of_any_shape(void **state)
+{
+    (void)state;
+    tree_t t;
+    tree_init_sample(&t, S_APPROVED);
+    /* The id moved to the end of the map, after values of every kind. */
+    tree_remove(&t, "id");
+    tree_add(&t, "", "zz", o_arr1(&t, o_map0()));
+    tree_add(&t, "", "yy", o_bin("ab"));
+    tree_add(&t, "", "id", o_str("fraud/18446744073709551615"));
+    msgpack_sbuffer sb;
+    pack_tree(&t, &sb);
+    char origin[PROTO_NODE_MAX + 1];
+    uint64_t seq = 0;
+    assert_int_equal(proto_frame_id(sb.data, sb.size, origin, &seq), LEDGER_OK);
+    assert_string_equal(origin, "fraud");
+    assert_int_equal(seq, UINT64_MAX);
+    msgpack_sbuffer_destroy(&sb);
+    tree_fini(&t);
+}
+
+static void test_frame_id_refuses_what_has_no_valid_id(void **state)
+{
+    (void)state;
+    const struct {
+        const char *bytes;
+        size_t size;
+    } bad[] = {
+        {"\x91\xa2id", 4},     /* an array, not a map */
+        {"\x81\xa1v\x01", 4},  /* no id key */
+        {"\x81\xa2id\x05", 4}, /* id not a str */
+        {"\x81\xa2id\xc4\x03"
+         "a/1",
+         7}, /* id a bin */
+        {"\x81\xa2id\xa3"
+         "a/0",
+         7},                     /* seq 0 */
+        {"\x81\xa2id\xa2/1", 6}, /* no origin */
+        {"\x81\xa2id\xa3"
+         "A/1",
+         7}, /* origin out of the alphabet */
+        {"\x81\x01\xa3"
+         "a/1",
+         6},                                  /* a key that is not a str */
+        {"\x82\xa1v\xdd\x00\x00\x00\x09", 8}, /* a value cut short before the id */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char origin[PROTO_NODE_MAX + 1];
+        uint64_t seq = 0;
+        if (proto_frame_id(bad[i].bytes, bad[i].size, origin, &seq) != LEDGER_E_DECODE)
+            fail_msg("case %zu: an id was read", i);
+    }
+    char origin[PROTO_NODE_MAX + 1];
+    uint64_t seq = 0;
+    assert_int_equal(proto_frame_id(NULL, 0, origin, &seq), LEDGER_E_DECODE);
+}
+
 TEST_MAIN(cmocka_unit_test(test_every_prefix_of_a_valid_frame_is_rejected),
           cmocka_unit_test(test_frame_over_the_size_limit_is_rejected_as_too_large),
           cmocka_unit_test(test_frame_of_exactly_the_size_limit_is_not_refused_for_its_size),
@@ -242,4 +332,7 @@ TEST_MAIN(cmocka_unit_test(test_every_prefix_of_a_valid_frame_is_rejected),
           cmocka_unit_test(test_container_claiming_more_items_than_bytes_is_rejected),
           cmocka_unit_test(test_reserved_byte_0xc1_is_rejected),
           cmocka_unit_test(test_frame_check_accepts_any_single_msgpack_object_within_limits),
-          cmocka_unit_test(test_frame_check_rejects_lengths_and_counts_past_the_end))
+          cmocka_unit_test(test_frame_check_rejects_lengths_and_counts_past_the_end),
+          cmocka_unit_test(test_frame_id_reads_the_id_of_every_sample),
+          cmocka_unit_test(test_frame_id_finds_the_id_after_other_keys_of_any_shape),
+          cmocka_unit_test(test_frame_id_refuses_what_has_no_valid_id))

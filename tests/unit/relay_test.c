@@ -8,7 +8,9 @@
     Which answers count (a second peer, "other", with its own ROUTER): an
     answer settles only an entry in flight to the peer on whose link it came;
     a foreign, unknown or late tag is ignored and counted, and the store
-    shows the entry still there until the right peer answers it. */
+    shows the entry still there until the right peer answers it. An answer
+    whose `of` is not the id sent under its first kept tag is ignored whole
+    (id_mismatch); a nack with no id is bound by its tag and link. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,15 +41,33 @@ typedef struct {
     zsock_t *other;               /* the second peer's inbox (two-peer fixture only) */
     zframe_t *peer_id, *other_id; /* the relay's DEALERs as each ROUTER knows them */
     uint64_t now_ms;
+    uint64_t last_tag; /* the outbox seq of the last entry put */
 } fixture_t;
 
+/*  Puts an entry for `peer`: an envelope with id "relay_test/<tag>", the
+    outbox seq it gets (asserted), so that an answer names it by its tag. */
 static uint64_t put_entry_to(fixture_t *fx, const char *peer)
 {
+    proto_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.v = PROTO_VERSION;
+    m.type = PROTO_FRAUD_APPROVED;
+    snprintf(m.origin, sizeof m.origin, "relay_test");
+    m.seq = fx->last_tag + 1;
+    m.ts_ms = 1700000000000u;
+    snprintf(m.corr, sizeof m.corr, "tr_1");
+    snprintf(m.body.verdict.transfer, sizeof m.body.verdict.transfer, "tr_1");
+    void *data = NULL;
+    size_t size = 0;
+    assert_int_equal(proto_encode(&m, &data, &size, NULL, 0), LEDGER_OK);
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
     uint64_t seq = 0;
-    assert_int_equal(store_outbox_put(txn, peer, "envelope", 8, fx->now_ms, &seq), LEDGER_OK);
+    assert_int_equal(store_outbox_put(txn, peer, data, size, fx->now_ms, &seq), LEDGER_OK);
     assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    free(data);
+    assert_int_equal(seq, fx->last_tag + 1);
+    fx->last_tag = seq;
     return seq;
 }
 
@@ -87,9 +107,9 @@ static uint64_t peer_receive(fixture_t *fx, zframe_t **identity_out)
 }
 
 /*  `router` answers `tags` (one ack for all, or a nack for one) to the DEALER
-    `identity` (not consumed), as a peer's inbox does. */
-static void router_answers(zsock_t *router, zframe_t *identity, const uint64_t *tags, size_t count,
-                           bool ack, uint64_t now_ms)
+    `identity` (not consumed), naming message `of`. */
+static void router_answers_of(zsock_t *router, zframe_t *identity, const uint64_t *tags,
+                              size_t count, bool ack, uint64_t now_ms, const char *of)
 {
     proto_msg_t reply;
     memset(&reply, 0, sizeof reply);
@@ -98,8 +118,7 @@ static void router_answers(zsock_t *router, zframe_t *identity, const uint64_t *
     reply.seq = tags[0];
     reply.type = ack ? PROTO_ACK : PROTO_NACK;
     reply.ts_ms = now_ms;
-    snprintf(reply.body.reply.of, sizeof reply.body.reply.of, "relay_test/%llu",
-             (unsigned long long)tags[0]);
+    snprintf(reply.body.reply.of, sizeof reply.body.reply.of, "%s", of);
     if (!ack) {
         snprintf(reply.body.reply.code, sizeof reply.body.reply.code, "invalid");
         snprintf(reply.body.reply.reason, sizeof reply.body.reply.reason, "refused");
@@ -118,6 +137,15 @@ static void router_answers(zsock_t *router, zframe_t *identity, const uint64_t *
     zmsg_addmem(msg, data, size);
     free(data);
     assert_int_equal(zmsg_send(&msg, router), 0);
+}
+
+/* As a peer's inbox answers: `of` is the id of the first tag's message (put_entry_to). */
+static void router_answers(zsock_t *router, zframe_t *identity, const uint64_t *tags, size_t count,
+                           bool ack, uint64_t now_ms)
+{
+    char of[PROTO_ID_MAX + 1];
+    snprintf(of, sizeof of, "relay_test/%llu", (unsigned long long)tags[0]);
+    router_answers_of(router, identity, tags, count, ack, now_ms, of);
 }
 
 /* Waits (with a deadline) for an answer on peer socket `index`, then reads what is there. */
@@ -465,8 +493,17 @@ static void test_a_grouped_ack_settles_only_its_own_peers_tags(void **state)
     assert_int_equal(peer_receive(fx, NULL), mine);
     assert_int_equal(router_receive(fx->other, NULL), theirs);
 
+    /* Led by the other peer's tag and naming its message: not to be trusted at all. */
     uint64_t both[2] = {theirs, mine};
     router_answers(fx->peer, fx->peer_id, both, 2, true, fx->now_ms);
+    assert_int_equal(read_and_settle(fx, 0), 0);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_OTHER_PEER), 1);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_ID_MISMATCH), 1);
+    assert_true(outbox_holds(fx, mine));
+
+    /* Naming its own first message, only its own tag counts. */
+    uint64_t mine_first[2] = {mine, theirs};
+    router_answers(fx->peer, fx->peer_id, mine_first, 2, true, fx->now_ms);
     relay_answer_t answers[PROTO_ACK_TAGS_MAX];
     size_t n = relay_reads(fx, 0, answers);
     assert_int_equal(n, 1);
@@ -474,7 +511,7 @@ static void test_a_grouped_ack_settles_only_its_own_peers_tags(void **state)
     settle_in_store(fx, answers, n);
     assert_false(outbox_holds(fx, mine));
     assert_true(outbox_holds(fx, theirs));
-    assert_int_equal(ignored(fx, RELAY_IGNORED_OTHER_PEER), 1);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_OTHER_PEER), 2);
 
     router_answers(fx->other, fx->other_id, &theirs, 1, true, fx->now_ms);
     assert_int_equal(read_and_settle(fx, 1), 1);
@@ -482,6 +519,71 @@ static void test_a_grouped_ack_settles_only_its_own_peers_tags(void **state)
     relay_stats_t st;
     relay_get_stats(fx->relay, &st);
     assert_int_equal(st.inflight, 0);
+}
+
+/* --- answers bound by id ------------------------------------------------- */
+
+static void test_an_ack_naming_another_message_is_ignored(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t e = put_entry(fx);
+    pump_at(fx, fx->now_ms + 1);
+    assert_int_equal(peer_receive(fx, NULL), e);
+    char of[PROTO_ID_MAX + 1];
+    snprintf(of, sizeof of, "relay_test/%llu", (unsigned long long)e + 1); /* next id */
+    router_answers_of(fx->peer, fx->peer_id, &e, 1, true, fx->now_ms, of);
+    assert_int_equal(read_and_settle(fx, 0), 0);
+    snprintf(of, sizeof of, "fraud/%llu", (unsigned long long)e); /* another origin */
+    router_answers_of(fx->peer, fx->peer_id, &e, 1, true, fx->now_ms, of);
+    assert_int_equal(read_and_settle(fx, 0), 0);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_ID_MISMATCH), 2);
+    assert_true(outbox_holds(fx, e));
+
+    router_answers(fx->peer, fx->peer_id, &e, 1, true, fx->now_ms);
+    assert_int_equal(read_and_settle(fx, 0), 1);
+    assert_false(outbox_holds(fx, e));
+}
+
+static void test_a_grouped_ack_is_bound_by_its_first_tag(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t a = put_entry(fx), b = put_entry(fx);
+    pump_at(fx, fx->now_ms + 1);
+    assert_int_equal(peer_receive(fx, NULL), a);
+    assert_int_equal(peer_receive(fx, NULL), b);
+    uint64_t both[2] = {a, b};
+    char of_b[PROTO_ID_MAX + 1];
+    snprintf(of_b, sizeof of_b, "relay_test/%llu", (unsigned long long)b);
+    /* Names b, but its first tag is a: ignored whole, both tags counted. */
+    router_answers_of(fx->peer, fx->peer_id, both, 2, true, fx->now_ms, of_b);
+    assert_int_equal(read_and_settle(fx, 0), 0);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_ID_MISMATCH), 2);
+    assert_true(outbox_holds(fx, a));
+    assert_true(outbox_holds(fx, b));
+
+    router_answers(fx->peer, fx->peer_id, both, 2, true, fx->now_ms); /* names a */
+    assert_int_equal(read_and_settle(fx, 0), 2);
+    assert_false(outbox_holds(fx, a));
+    assert_false(outbox_holds(fx, b));
+}
+
+static void test_a_nack_is_bound_by_its_id_or_by_its_tag_when_the_id_was_unreadable(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t e = put_entry(fx);
+    pump_at(fx, fx->now_ms + 1);
+    assert_int_equal(peer_receive(fx, NULL), e);
+    router_answers_of(fx->peer, fx->peer_id, &e, 1, false, fx->now_ms, "relay_test/999");
+    assert_int_equal(read_and_settle(fx, 0), 0);
+    assert_int_equal(ignored(fx, RELAY_IGNORED_ID_MISMATCH), 1);
+    assert_true(outbox_holds(fx, e));
+    assert_int_equal(dead_letters(fx), 0);
+
+    /* A peer that could not read the message names no id: its tag and link bind it. */
+    router_answers_of(fx->peer, fx->peer_id, &e, 1, false, fx->now_ms, "");
+    assert_int_equal(read_and_settle(fx, 0), 1);
+    assert_false(outbox_holds(fx, e));
+    assert_int_equal(dead_letters(fx), 1);
 }
 
 static void test_an_entry_for_an_unknown_peer_is_still_dead_lettered(void **state)
@@ -525,6 +627,13 @@ int main(void)
                                         setup_two_peers, teardown),
         cmocka_unit_test_setup_teardown(test_an_entry_for_an_unknown_peer_is_still_dead_lettered,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_ack_naming_another_message_is_ignored, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_grouped_ack_is_bound_by_its_first_tag, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_nack_is_bound_by_its_id_or_by_its_tag_when_the_id_was_unreadable, setup,
+            teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

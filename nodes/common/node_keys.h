@@ -1,0 +1,88 @@
+/*  node_keys.h: a node's CURVE identity and its judge of peers (issue 19):
+    the keys directory, the node's own key pair, the zauth actor that decides
+    which client keys may connect, the User-Id -> peer table, and the peers'
+    public keys for the node's own DEALERs.
+
+    Start-up (node_keys_open), before the store opens and before any socket
+    binds, in this order:
+      1. the keys directory (config->keys_dir). Only the DEFAULT one
+         (./data/keys, keys_dir_given false) is created when missing, with
+         curve_keys_create_mesh (atomic, safe when three nodes start at once):
+         `event=keys_created dir=` or `event=keys_found dir=`. An explicitly
+         given directory that is missing is refused: a typo in production must
+         never mint a new mesh.
+      2. the node's own key (config->node_key, else <dir>/<name>.key):
+         curve_keys_load_own checks mode 0600 or stricter, the name, and that
+         it matches public/<name>.pub.
+      3. allow/<name>/: the curve_allow table (curve_allow.h rules) and the
+         zauth actor over the same directory, started BEFORE the caller binds
+         anything (curve_sock.h: a CURVE server with no ZAP handler would
+         refuse, and without the enforce option accept, everyone).
+      4. public/<peer>.pub of every peer the node sends to.
+    Any failure: `level=error event=keys_refused path=<file or dir>
+    reason="..."` and an error; node_main exits 2 (NODE_MAIN_EXIT_USAGE).
+
+    With config->insecure_plaintext none of this happens: no key, no zauth,
+    sockets stay plain, peers are judged by the envelope's origin
+    (node_inbound.h), and the node logs `level=warn event=insecure_plaintext
+    note="node links are NOT authenticated or encrypted"` at start.
+
+    Owns: the cert, the zauth actor, the allow table, the peers' keys.
+    Errors: node_keys_open returns the curve_* errors (LEDGER_E_INVALID,
+    LEDGER_E_NOT_FOUND, LEDGER_E_IO, LEDGER_E_TOO_LARGE, LEDGER_E_NOMEM),
+    each logged as keys_refused. NULL arguments are bugs, asserted.
+    Threads: open and destroy on main's thread; node_keys_peer on the node
+    loop's (the allow table has no lock); the rest are read-only after open.
+    Destroy after every socket that uses the keys is destroyed (zauth must
+    outlive the server sockets it judges).
+*/
+#ifndef LEDGER_NODE_KEYS_H
+#define LEDGER_NODE_KEYS_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "curve_allow.h"
+#include "ledger_err.h"
+#include "node_config.h"
+#include "relay.h"
+
+/* A peer table miss reloads allow/<name>/ at most this often (a key allowed after start). */
+#define NODE_KEYS_RELOAD_MIN_MS 1000
+
+typedef struct node_keys_t node_keys_t;
+
+/*  Opens the keys for `config` (steps 1-4 above) and the public keys of
+    `peers[0..peer_count)` (their names). Logs every refusal. */
+ledger_err_t node_keys_open(const node_config_t *config, const relay_peer_t *peers,
+                            size_t peer_count, node_keys_t **out);
+
+/* Stops zauth, frees everything, sets *self_p to NULL; NULL *self_p is fine. */
+void node_keys_destroy(node_keys_t **self_p);
+
+/* True when the node runs with --insecure-plaintext. */
+bool node_keys_plaintext(const node_keys_t *self);
+
+/* The node's own cert (NULL in plaintext): valid until node_keys_destroy. */
+zcert_t *node_keys_cert(const node_keys_t *self);
+
+/* The Z85 public key of peer `name` read at open; NULL in plaintext or for another name. */
+const char *node_keys_peer_key(const node_keys_t *self, const char *name);
+
+/* Makes `sock` (not yet bound) a CURVE server with the node's key; nothing in plaintext. */
+ledger_err_t node_keys_server(const node_keys_t *self, zsock_t *sock);
+
+/* Makes `sock` (not yet connected) a CURVE client of peer `name`; nothing in plaintext. */
+ledger_err_t node_keys_client(const node_keys_t *self, zsock_t *sock, const char *name);
+
+/*  The allowed peer whose key is `user_id` (curve_sock_user_id), or NULL.
+    A miss reloads the table once if the last reload is NODE_KEYS_RELOAD_MIN_MS
+    old (`now_ms`: clock_mono_ms) and looks again. Node loop's thread. */
+const curve_allow_entry_t *node_keys_peer(node_keys_t *self, const char *user_id, uint64_t now_ms);
+
+/* Keys in the allow table now (0 in plaintext): ledger_curve_allowed_keys. */
+size_t node_keys_allowed_count(const node_keys_t *self);
+
+#endif
