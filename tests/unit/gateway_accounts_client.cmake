@@ -1,1 +1,1 @@
-ledger_unit_test(gateway_accounts_client_test gateway_accounts_client_test.c ledger_gateway PkgConfig::CZMQ)
+ledger_unit_test(gateway_accounts_client_test gateway_accounts_client_test.c ledger_gateway ledger_curve PkgConfig::CZMQ)

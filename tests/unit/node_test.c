@@ -380,6 +380,27 @@ static void test_an_allowed_harness_key_without_replay_speaks_only_for_itself(vo
     fx_end(&fx);
 }
 
+static void test_a_key_allowed_after_start_is_known_without_a_restart(void **state)
+{
+    (void)state;
+    node_fx_t fx;
+    fx_start(&fx, true, false, NULL);
+    fx_run(&fx);
+    /* zauth reloads the allow dir at the next handshake, the peer table at its first miss:
+       the harness is then known by name (its message refused for its role, not as
+       unauthenticated). */
+    char why[CURVE_FX_WHY_BYTES];
+    assert_int_equal(curve_keys_allow(fx.keys.keys, "harness", "fraud", why, sizeof why),
+                     LEDGER_OK);
+    const sent_t sent[] = {{PROTO_FUNDS_RESERVED, "harness", 1, "forbidden_type"}};
+    expect_answers(&fx, "harness", sent, 1);
+    assert_int_equal(refused(&fx, NODE_REFUSED_UNAUTHENTICATED, PROTO_FUNDS_RESERVED), 0);
+    node_stats_t stats;
+    node_get_stats(fx.node, &stats);
+    assert_int_equal(stats.links.allowed_keys, 2);
+    fx_end(&fx);
+}
+
 static void test_plaintext_takes_the_peer_from_the_origin(void **state)
 {
     (void)state;
@@ -402,4 +423,5 @@ TEST_MAIN(cmocka_unit_test(test_a_refused_message_leaves_no_write_and_its_batch_
           cmocka_unit_test(test_an_origin_that_is_not_the_peer_is_refused_and_leaves_nothing),
           cmocka_unit_test(test_a_type_the_peers_role_may_not_send_is_refused_and_leaves_nothing),
           cmocka_unit_test(test_an_allowed_harness_key_without_replay_speaks_only_for_itself),
+          cmocka_unit_test(test_a_key_allowed_after_start_is_known_without_a_restart),
           cmocka_unit_test(test_plaintext_takes_the_peer_from_the_origin))
