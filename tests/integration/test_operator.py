@@ -4,7 +4,12 @@ tap, record) and the admin endpoints (/metrics, /dead-letters and replay,
 
 Every wait is a condition with a deadline (mesh.wait_until). The harness is
 the built tools/harness/ledger-harness, pointed at this mesh's ports through
-LEDGER_{GATEWAY,ACCOUNTS,FRAUD}_ENDPOINT and LEDGER_{...}_FEED.
+LEDGER_{GATEWAY,ACCOUNTS,FRAUD}_ENDPOINT and LEDGER_{...}_FEED, and at its
+keys through LEDGER_KEYS_DIR: it is a CURVE peer with its own key (harness),
+which these meshes allow at every node with replays enabled (Mesh(harness=True):
+ledger-keys allow harness --to accounts fraud gateway, LEDGER_HARNESS_REPLAY=1),
+as README "Operating the mesh" tells an operator to. HarnessKeyTest starts
+without that and allows the key while the nodes run.
 """
 import json
 import os
@@ -27,7 +32,7 @@ FINAL_EVENTS = ["transfer.requested", "funds.reserved", "fraud.approved", "trans
 
 
 class OperatorMeshTest(MeshTest):
-    mesh_options = {"fraud_rules": PERMISSIVE_RULES}
+    mesh_options = {"fraud_rules": PERMISSIVE_RULES, "harness": True}
 
     # --- the harness -----------------------------------------------------------
     def harness_path(self):
@@ -42,22 +47,13 @@ class OperatorMeshTest(MeshTest):
         env.pop("LEDGER_HARNESS_KEY", None)
         return env
 
-    def nodes_speak_curve(self):
-        """True once the nodes run CURVE with this mesh's keys: their /metrics carry the
-        ledger_insecure_plaintext gauge (issue 19). Before the node runtime reads keys it is
-        absent, and the harness must talk to them in plain text."""
-        if getattr(self, "_curve_nodes", None) is None:
-            text = self.metrics_text("accounts")
-            self._curve_nodes = "ledger_insecure_plaintext 0" in text
-        return self._curve_nodes
-
     def harness_args(self, args):
-        plain = self.mesh.plaintext or not self.nodes_speak_curve()
-        return [self.harness_path(), *args] + (["--insecure-plaintext"] if plain else [])
+        """The harness's command line: CURVE with the mesh's keys, plain for a plain mesh."""
+        return [self.harness_path(), *args] + (["--insecure-plaintext"] if self.mesh.plaintext else [])
 
-    def harness(self, *args, timeout=60):
-        return subprocess.run(self.harness_args(args), env=self.harness_env(), capture_output=True,
-                              text=True, timeout=timeout)
+    def harness(self, *args, timeout=60, env=None):
+        return subprocess.run(self.harness_args(args), env=dict(self.harness_env(), **(env or {})),
+                              capture_output=True, text=True, timeout=timeout)
 
     def harness_bg(self, *args, out=None):
         return subprocess.Popen(self.harness_args(args), env=self.harness_env(),
@@ -226,15 +222,28 @@ class HarnessTest(OperatorMeshTest):
         self.assertEqual(answer["answer"], "account.reply")
         self.assertEqual(answer["reply"]["body"]["accounts"][0]["id"], "bob")
 
-        # A message the receiver can never apply: nack with its reason, exit 1.
+        # What the harness's key may not send (the role table): nack forbidden_type, exit 1,
+        # nothing applied. A transfer.requested is the gateway's to send, and an account.query
+        # from the harness may read (get, list, ledger) but never open an account.
         body = {"transfer": "tr_wrong_node", "from": "alice", "to": "bob", "amount_minor": 5,
                 "currency": "GBP", "reference": ""}
         wrong = {"id": "harness/2", "type": "transfer.requested", "corr": "tr_wrong_node", "body": body}
-        run = self.harness("send", "--to", "fraud", "--json", json.dumps(wrong))
-        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
-        answer = json.loads(run.stdout)
-        self.assertEqual((answer["answer"], answer["code"]), ("nack", "invalid"))
-        self.assertIn("transfer.requested", answer["reason"])
+        open_op = {"id": "harness/4", "type": "account.query", "corr": "",
+                   "body": {"op": "open", "account": "harness_made", "name": "Harness Made", "currency": "GBP",
+                            "owner": "alice", "amount_minor": 0}}
+        for to, msg in (("fraud", wrong), ("accounts", wrong), ("accounts", open_op)):
+            run = self.harness("send", "--to", to, "--json", json.dumps(msg))
+            self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+            answer = json.loads(run.stdout)
+            self.assertEqual((answer["answer"], answer["code"]), ("nack", "forbidden_type"), (to, answer))
+        self.assertEqual(self.mesh.get("/api/transfers/tr_wrong_node")[0], 404)
+        self.assertNotIn("harness_made", self.mesh.accounts())
+        accounts = self.mesh.metrics("accounts")
+        self.assertEqual(sample(accounts, "ledger_messages_refused_total", reason="forbidden_type",
+                                type="transfer.requested"), 1)
+        self.assertEqual(sample(accounts, "ledger_messages_refused_total", reason="forbidden_type",
+                                type="account.query"), 1)
+        self.assertIn("peer=harness", self.mesh.log("accounts"))
 
         # Invalid per the protocol: refused before sending (exit 2); --raw sends it, the node nacks.
         bad = dict(wrong, id="harness/3", body=dict(body, amount_minor=-5))
@@ -255,24 +264,132 @@ class HarnessTest(OperatorMeshTest):
             self.assertEqual(run.returncode, 0)
             self.assertIn(f"usage: ledger-harness {cmd}", run.stdout)
 
-        # Nobody listening: exit 3 after the timeout.
+        # A raw endpoint needs the node's public key; nobody listening: exit 3 after the timeout.
+        run = self.harness("send", "--to", "tcp://127.0.0.1:9", "--json", json.dumps(query))
+        self.assertEqual(run.returncode, 2, run.stdout + run.stderr)
+        self.assertIn("--server-key", run.stderr)
         started = time.monotonic()
-        run = self.harness("send", "--to", "tcp://127.0.0.1:9", "--timeout-ms", "300", "--json", json.dumps(query))
+        server_key = os.path.join(self.mesh.keys_dir, "public", "accounts.pub")
+        run = self.harness("send", "--to", "tcp://127.0.0.1:9", "--server-key", server_key, "--timeout-ms", "300",
+                           "--json", json.dumps(query))
         self.assertEqual(run.returncode, 3, run.stdout + run.stderr)
         self.assertLess(time.monotonic() - started, 10)
         run = self.harness("tap", "--from", "fraud", "--type", "no.such.type", "--count", "1", "--timeout-ms", "300")
         self.assertEqual(run.returncode, 3)
 
 
+class HarnessKeyTest(OperatorMeshTest):
+    """The harness is a peer like a node: a node not told to accept its key refuses the
+    handshake, and the harness says so at once (exit 3 and the ledger-keys line to run)
+    instead of waiting for its timeout, for send, replay, tap and record alike. Allowing the
+    key works without restarting the node (zauth reloads the allow dir on the next handshake)."""
+    mesh_options = {"fraud_rules": PERMISSIVE_RULES}  # the harness key is allowed nowhere
+
+    QUERY = {"id": "harness/1", "type": "account.query", "corr": "", "body": {"op": "get", "account": "bob"}}
+
+    def hint(self, node):
+        return (f"{node} does not accept key harness: ledger-keys allow harness --to {node} "
+                f"--dir {self.mesh.keys_dir}")
+
+    def assert_refused(self, run, node, started):
+        self.assertEqual(run.returncode, 3, run.stdout + run.stderr)
+        self.assertIn(self.hint(node), run.stderr)
+        self.assertLess(time.monotonic() - started, 15, "a refusal must not wait for the timeout")
+
+    def test_a_node_that_does_not_accept_the_key_names_the_fix_and_accepts_it_once_allowed(self):
+        started = time.monotonic()
+        run = self.harness("send", "--to", "accounts", "--timeout-ms", "30000", "--json", json.dumps(self.QUERY))
+        self.assert_refused(run, "accounts", started)
+        self.assertEqual(json.loads(run.stdout)["answer"], "refused")
+        started = time.monotonic()
+        run = self.harness("replay", "--to", "fraud", "--timeout-ms", "30000", "--json", json.dumps(self.QUERY))
+        self.assert_refused(run, "fraud", started)
+        self.assertEqual(json.loads(run.stdout.splitlines()[-1])["summary"]["refused"], 1)
+        for cmd, node in (("tap", "accounts"), ("record", "gateway")):
+            started = time.monotonic()
+            out = ["--out", os.path.join(self.mesh.tmp, "refused.jsonl")] if cmd == "record" else []
+            run = self.harness(cmd, "--from", node, "--timeout-ms", "30000", *out)
+            self.assert_refused(run, node, started)
+
+        # Keys that are not there, or open to others: exit 2, and what to run.
+        run = self.harness("send", "--to", "accounts", "--json", json.dumps(self.QUERY),
+                           env={"LEDGER_KEYS_DIR": os.path.join(self.mesh.tmp, "no-keys")})
+        self.assertEqual(run.returncode, 2, run.stderr)
+        self.assertIn("ledger-keys init --dir", run.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.mesh.tmp, "no-keys")))
+        run = self.harness("tap", "--from", "accounts", "--key", "nobody", "--timeout-ms", "300")
+        self.assertEqual(run.returncode, 2, run.stderr)
+        self.assertIn("ledger-keys init", run.stderr)
+        key_file = os.path.join(self.mesh.keys_dir, "harness.key")
+        os.chmod(key_file, 0o640)
+        run = self.harness("send", "--to", "accounts", "--json", json.dumps(self.QUERY))
+        os.chmod(key_file, 0o600)
+        self.assertEqual(run.returncode, 2, run.stderr)
+        self.assertIn(f"chmod 600 {key_file}", run.stderr)
+        # Plain text against CURVE nodes: warned, never answered.
+        run = self.harness("send", "--to", "accounts", "--insecure-plaintext", "--timeout-ms", "500",
+                           "--json", json.dumps(self.QUERY))
+        self.assertEqual(run.returncode, 3, run.stdout + run.stderr)
+        self.assertIn("--insecure-plaintext", run.stderr)
+
+        # The operator's fix, while the node runs.
+        accounts_pid = self.mesh.procs["accounts"].pid
+        self.mesh.keys_tool("allow", "harness", "--to", "accounts", "--dir", self.mesh.keys_dir)
+        run = self.harness("send", "--to", "accounts", "--json", json.dumps(self.QUERY))
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        answer = json.loads(run.stdout)
+        self.assertEqual(answer["answer"], "account.reply")
+        self.assertEqual(answer["reply"]["body"]["accounts"][0]["id"], "bob")
+        tap_file = os.path.join(self.mesh.tmp, "tap.jsonl")
+        with open(tap_file, "w") as out:
+            tap = self.harness_bg("tap", "--from", "accounts", "--type", "transfer.settled", "--count", "1",
+                                  "--timeout-ms", "30000", out=out)
+        try:
+            def settled_seen():
+                self.mesh.transfer("carol", "dave", 5)
+                return wait_until_quiet(lambda: tap.poll() is not None, 1.0)
+            wait_until(settled_seen, 30, "tap --count 1 to end")
+        finally:
+            self.stop_bg(tap)
+        self.assertEqual(tap.returncode, 0)
+        self.assertEqual(self.json_lines(tap_file)[0]["topic"], "transfer.settled")
+        self.assertTrue(self.mesh.running("accounts"))
+        self.assertEqual(self.mesh.procs["accounts"].pid, accounts_pid)
+        # Allowed at accounts only: the other nodes still refuse it.
+        started = time.monotonic()
+        run = self.harness("tap", "--from", "fraud", "--timeout-ms", "30000")
+        self.assert_refused(run, "fraud", started)
+
+
 class DeadLetterTest(OperatorMeshTest):
     """The poison message: a transfer.requested that reaches a node that can
-    never apply it. The cause is a real operator mistake: the gateway is
-    started with LEDGER_ACCOUNTS_ENDPOINT pointing at the fraud node's inbox.
-    fraud answers nack (it does not handle transfer.requested), the gateway
-    moves the entry to dead_letters. The fix is the configuration: restart
-    the gateway with the right endpoint, then replay the dead letter; the
-    transfer is applied once, and a second replay finds nothing to replay."""
+    never apply it. With CURVE, a gateway merely pointed at the fraud node's
+    endpoint no longer even completes a handshake (fraud's key is not the
+    accounts key it expects), so the operator mistake is a whole
+    misconfiguration: the gateway runs with a copy of the keys dir whose
+    public/accounts.pub holds fraud's public key, with LEDGER_ACCOUNTS_ENDPOINT
+    at fraud's inbox, and fraud was told to accept the gateway's key
+    (ledger-keys allow gateway --to fraud). fraud then hears the gateway,
+    refuses the message (nack forbidden_type: the gateway may not send
+    transfer.requested to fraud) and the gateway moves the entry to
+    dead_letters. The fix is the configuration: restart the gateway with the
+    right keys and endpoint, then replay the dead letter; the transfer is
+    applied once, and a second replay finds nothing to replay."""
     start_mesh = False
+
+    def misrouting_keys(self):
+        """A copy of the mesh's keys in which public/accounts.pub carries fraud's public key
+        (its name and role stay accounts, as a mislabelled copy would)."""
+        keys = os.path.join(self.mesh.tmp, "keys-misrouted")
+        shutil.copytree(self.mesh.keys_dir, keys)
+        fraud_public = re.search(r'public-key = "([^"]+)"',
+                                 open(os.path.join(keys, "public", "fraud.pub")).read()).group(1)
+        accounts_pub = os.path.join(keys, "public", "accounts.pub")
+        with open(accounts_pub) as f:
+            text = f.read()
+        with open(accounts_pub, "w") as f:
+            f.write(re.sub(r'public-key = "[^"]+"', f'public-key = "{fraud_public}"', text))
+        return keys
 
     def start_misrouted(self):
         # A first, well-configured start fills the gateway's owner map from the accounts node
@@ -280,7 +397,9 @@ class DeadLetterTest(OperatorMeshTest):
         self.mesh.start_all()
         self.mesh.owner_key("alice")
         self.mesh.stop("gateway")
-        self.mesh.extra_env["gateway"] = {"LEDGER_ACCOUNTS_ENDPOINT": self.mesh.endpoint("fraud")}
+        self.mesh.keys_tool("allow", "gateway", "--to", "fraud", "--dir", self.mesh.keys_dir)
+        self.mesh.extra_env["gateway"] = {"LEDGER_ACCOUNTS_ENDPOINT": self.mesh.endpoint("fraud"),
+                                          "LEDGER_KEYS_DIR": self.misrouting_keys()}
         self.mesh.start("gateway")
         wait_until(lambda: self.mesh.get("/api/health")[0] == 200, 20, "the gateway to answer")
         for node in NODES:
@@ -295,8 +414,8 @@ class DeadLetterTest(OperatorMeshTest):
                           "the misrouted transfer to reach the gateway's dead letters")
         self.assertEqual(len(dead), 1)
         letter = dead[0]
-        self.assertEqual((letter["peer"], letter["code"]), ("accounts", "invalid"))
-        self.assertIn("fraud does not handle transfer.requested", letter["reason"])
+        self.assertEqual((letter["peer"], letter["code"]), ("accounts", "forbidden_type"))
+        self.assertIn("transfer.requested", letter["reason"])
         self.assertEqual(letter["message"]["type"], "transfer.requested")
         self.assertEqual(letter["message"]["corr"], t["id"])
         self.assertEqual(self.mesh.transfer_status(t["id"])["status"], "pending")
@@ -310,17 +429,23 @@ class DeadLetterTest(OperatorMeshTest):
         fraud = parse_metrics(self.metrics_text("fraud"))
         self.assertEqual(sample(fraud, "ledger_messages_received_total", type="transfer.requested",
                                 outcome="nacked"), 1)
-        # Correlation: both ends of the refusal name the transfer and the message.
+        self.assertEqual(sample(fraud, "ledger_messages_refused_total", reason="forbidden_type",
+                                type="transfer.requested"), 1)
+        # Correlation: both ends of the refusal name the transfer and the message, and fraud
+        # names the peer it heard it from.
         msg_id = letter["message"]["id"]
         self.assertRegex(self.mesh.log("fraud"), rf"event=nack id={re.escape(msg_id)} type=transfer.requested "
-                                                 rf"corr={re.escape(t['id'])} cause=- code=invalid")
+                                                 rf"corr={re.escape(t['id'])} cause=- code=forbidden_type .*"
+                                                 rf"peer=gateway")
         self.assertRegex(self.mesh.log("gateway"), rf"event=dead_letter tag=\d+ id={re.escape(msg_id)} "
                                                    rf"type=transfer.requested corr={re.escape(t['id'])} cause=- "
-                                                   rf"code=invalid")
+                                                   rf"code=forbidden_type")
 
-        # Fix the cause: the gateway's configuration. Then replay, once.
+        # Fix the cause: the gateway's configuration (its keys and endpoint; fraud stops
+        # accepting the gateway's key). Then replay, once.
         self.mesh.stop("gateway")
         del self.mesh.extra_env["gateway"]
+        self.mesh.keys_tool("deny", "gateway", "--to", "fraud", "--dir", self.mesh.keys_dir)
         self.mesh.start("gateway")
         self.mesh.wait_ready()
         before = self.mesh.accounts()
@@ -335,9 +460,11 @@ class DeadLetterTest(OperatorMeshTest):
         self.assertEqual(self.mesh.admin("gateway", "GET", "/dead-letters")[1]["dead_letters"], [])
         status, body, _ = self.mesh.admin("gateway", "POST", f"/dead-letters/{letter['id']}/replay")
         self.assertEqual(status, 404, body)
-        # The same message again, by hand: a duplicate, nothing moves.
+        # The same message again, by hand, under its original origin (the gateway's): a harness
+        # replay, accepted as a duplicate only (LEDGER_HARNESS_REPLAY=1): nothing moves.
         run = self.harness("replay", "--to", "accounts", "--json", json.dumps(letter["message"]), "--times", "5")
         self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertEqual(json.loads(run.stdout.splitlines()[0])["ack"], 5)
         self.mesh.wait_outboxes_empty()
         self.assertEqual(self.mesh.accounts(), after)
         self.assertIn(f"event=dead_letter_replayed id={letter['id']} ", self.mesh.log("gateway"))
@@ -493,7 +620,8 @@ class MetricsTest(OperatorMeshTest):
 
 
 class AdminTokenTest(OperatorMeshTest):
-    mesh_options = {"fraud_rules": PERMISSIVE_RULES, "env": {"accounts": {"LEDGER_ADMIN_TOKEN": "s3cret-token"}}}
+    mesh_options = {"fraud_rules": PERMISSIVE_RULES, "harness": True,
+                    "env": {"accounts": {"LEDGER_ADMIN_TOKEN": "s3cret-token"}}}
 
     def test_admin_token_is_enforced_when_set(self):
         for path in ("/health", "/metrics", "/outbox", "/dead-letters", "/ledger/verify"):

@@ -54,9 +54,9 @@ static ledger_err_t load_server_key(harness_sock_keys_t *keys, const char *text,
         snprintf(keys->server_z85, sizeof keys->server_z85, "%s", text);
         return LEDGER_OK;
     }
-    char name[CURVE_KEYS_NAME_MAX + 1], inner[HARNESS_SOCK_WHY_MAX] = "";
-    ledger_err_t err =
-        curve_keys_read_public_file(text, keys->server_z85, name, NULL, inner, sizeof inner);
+    char inner[HARNESS_SOCK_WHY_MAX] = "";
+    ledger_err_t err = curve_keys_read_public_file(text, keys->server_z85, keys->server_name, NULL,
+                                                   inner, sizeof inner);
     if (err)
         return fail(LEDGER_E_INVALID, why, why_size,
                     "--server-key %s is neither a 40-character Z85 key nor a public cert: %s", text,
@@ -251,8 +251,11 @@ void harness_sock_refusal(const harness_sock_t *s, const harness_sock_keys_t *ke
 {
     assert(s && keys && out);
     bool default_dir = strcmp(keys->keys_dir, CURVE_KEYS_DEFAULT_DIR) == 0;
+    const char *node = !strstr(s->node, "://") ? s->node
+                       : keys->server_name[0]  ? keys->server_name
+                                               : "NODE";
     snprintf(out, out_size, "%s does not accept key %s: ledger-keys allow %s --to %s%s%s", s->node,
-             keys->key_name, keys->key_name, s->node, default_dir ? "" : " --dir ",
+             keys->key_name, keys->key_name, node, default_dir ? "" : " --dir ",
              default_dir ? "" : keys->keys_dir);
 }
 

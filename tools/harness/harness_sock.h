@@ -58,8 +58,9 @@ typedef struct {
 typedef struct {
     char keys_dir[CURVE_KEYS_PATH_MAX + 1];
     char key_name[CURVE_KEYS_NAME_MAX + 1];
-    char server_z85[CURVE_KEYS_Z85_BYTES]; /* --server-key, "" when not given */
-    zcert_t *cert;                         /* NULL with plaintext */
+    char server_z85[CURVE_KEYS_Z85_BYTES];     /* --server-key, "" when not given */
+    char server_name[CURVE_KEYS_NAME_MAX + 1]; /* the name in a --server-key cert, or "" */
+    zcert_t *cert;                             /* NULL with plaintext */
     bool plaintext;
     unsigned monitors; /* inproc monitor endpoints handed out (each is unique) */
 } harness_sock_keys_t;
@@ -119,7 +120,9 @@ void harness_sock_close(harness_sock_t *s);
 harness_sock_state_t harness_sock_poll(harness_sock_t *s);
 
 /* "<node> does not accept key <name>: ledger-keys allow <name> --to <node>"
-   (plus the keys dir when it is not the default) into out. */
+   (plus the keys dir when it is not the default) into out. For a raw
+   endpoint the node is the name in the --server-key cert (NODE if a bare
+   Z85 key was given). */
 void harness_sock_refusal(const harness_sock_t *s, const harness_sock_keys_t *keys, char *out,
                           size_t out_size);
 
