@@ -597,9 +597,9 @@ class MixedTest(MeshTest):
                        if name == "ledger_peer_handshake_failures_total"
                        and ("peer", "fraud") in labels)
         wait_until(refused_by_fraud, what="accounts to count fraud refusing its plain link")
-        wait_until(lambda: sample(self.mesh.metrics("fraud"), "ledger_handshake_failures_total",
-                                  socket="inbox", reason="protocol") >= 1,
-                   what="fraud to count the plain handshake")
+        wait_until(lambda: sum(sample(self.mesh.metrics("fraud"), "ledger_handshake_failures_total",
+                                      socket="inbox", reason=r) for r in ("protocol", "other")),
+                   what="fraud to count the plain handshakes (assert_handshake_failures)")
         self.assertEqual(self.mesh.transfer_status(t["id"])["status"], "pending")
         received = [v for (name, _), v in self.mesh.metrics("fraud").items()
                     if name == "ledger_messages_received_total"]
