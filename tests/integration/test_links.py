@@ -9,10 +9,14 @@ ZeroMQ frames [8-byte tag][msgpack envelope] sent with python3-zmq, as a node's 
 
 Every wait is a condition with a deadline (mesh.wait_until). The one bounded wait without a
 condition is SILENCE_S: "no answer within 1 s" is itself the assertion there.
+
+Cases (docs/links-plan.md section 6, items 1-11): NoKeyTest 1, RoleTest 2, 3 and 7,
+ForgedIdsTest / ForgedIdsReplayTest 4, ForgedAckTest 5, FeedTest 6, KeysTest 8 and 9,
+PlaintextTest and MixedTest 10, HarnessTest 11 (item 12, the admin port, is test_auth's).
 """
+import json
 import os
 import re
-import json
 import signal
 import stat
 import struct
