@@ -8,13 +8,14 @@ same path, goes through. Waits are conditions with deadlines.
 The requests go over CURVE as the gateway's key (mesh.peer_socket): since issue
 19 only the gateway may send transfer.requested to the accounts node, so a
 forger has to be on the gateway's link. Their ids are gateway/(2**31 + n), clear
-of the real gateway's sequence."""
-import os
+of the real gateway's sequence. The accounts feed is read by a SUB with the
+gateway's key too (the feed takes the same allow-list as the inbox)."""
 import struct
 import time
 import unittest
 
 import msgpack
+import zmq
 
 from mesh import wait_until
 from test_operator import OperatorMeshTest
@@ -40,8 +41,15 @@ class OwnershipNodeTest(OperatorMeshTest):
         self.assertEqual(struct.unpack(">Q", tag)[0], self.sent)
         self.assertEqual(msgpack.unpackb(answer)["type"], "ack")
 
+    def read_feed(self):
+        """Everything the feed SUB has received by now, as {"topic", "message"} records."""
+        while self.feed.poll(0):
+            topic, frame = self.feed.recv_multipart()
+            self.feed_records.append({"topic": topic.decode(), "message": msgpack.unpackb(frame)})
+        return self.feed_records
+
     def events_of(self, transfer):
-        return [r for r in self.json_lines(self.tap_file) if r["message"]["corr"] == transfer]
+        return [r for r in self.read_feed() if r["message"]["corr"] == transfer]
 
     def wait_event(self, transfer, topic):
         wait_until(lambda: topic in [r["topic"] for r in self.events_of(transfer)], 20,
@@ -50,15 +58,14 @@ class OwnershipNodeTest(OperatorMeshTest):
 
     def test_a_principal_that_does_not_own_from_is_declined_by_the_accounts_node(self):
         self.sent = 0
-        self.tap_file = os.path.join(self.mesh.tmp, "tap.jsonl")
-        with open(self.tap_file, "w") as out:
-            tap = self.harness_bg("tap", "--from", "accounts", out=out)
+        self.feed_records = []
+        self.feed = self.mesh.peer_socket("accounts", key="gateway", kind=zmq.SUB)
         try:
-            # PUB/SUB joins late: forged requests until the tap shows one (each is declined too).
+            # PUB/SUB joins late: forged requests until the feed shows one (each is declined too).
             def seen():
                 self.send_requested(f"tr_warm_{self.sent}", "mallory")
-                return os.path.getsize(self.tap_file) > 0
-            wait_until(seen, 30, "the tap to receive the accounts feed")
+                return len(self.read_feed()) > 0
+            wait_until(seen, 30, "the SUB to receive the accounts feed")
             self.mesh.wait_outboxes_empty(["accounts"])
             status, verify, _ = self.mesh.admin("accounts", "GET", "/ledger/verify")
             self.assertTrue(verify["ok"], verify)
@@ -88,7 +95,7 @@ class OwnershipNodeTest(OperatorMeshTest):
             wait_until(lambda: self.mesh.accounts()["bob"]["balance"] ==
                        before["bob"]["balance"] + 300, 20, "the owner's transfer to reach bob")
         finally:
-            self.stop_bg(tap)
+            self.feed.close()
 
 
 if __name__ == "__main__":
