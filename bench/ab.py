@@ -7,7 +7,11 @@
 Each round starts a fresh mesh per variant (variants interleaved, so drift of the
 shared machine hits all of them alike) and runs one phase; prints the median
 settled/s, accepted/s, p99 and CPU µs per transfer of each variant and the
-ratio to the first one. BUILD_DIR holds nodes/ledger-* and bench/ledger-bench-*.
+ratio to the first one. BUILD_DIR holds nodes/ledger-*, bench/ledger-bench-* and
+tools/keys/ledger-keys (each mesh gets its own CURVE keys; ENV LEDGER_INSECURE_PLAINTEXT=1
+runs a variant without). CURVE against plaintext, one build:
+
+    bench/ab.py --rounds 5 --mode batch --conns 4 curve=build plain=build,LEDGER_INSECURE_PLAINTEXT=1
 """
 import argparse
 import statistics
@@ -29,12 +33,7 @@ def main():
                     help="offered transfers/s (0: closed loop); for latency at a fixed load")
     ap.add_argument("variants", nargs="+")
     args = ap.parse_args()
-    variants = []
-    for v in args.variants:
-        name, spec = v.split("=", 1)
-        parts = spec.split(",")
-        env = dict(p.split("=", 1) for p in parts[1:])
-        variants.append((name, parts[0], env))
+    variants = [bench.parse_variant(v) for v in args.variants]
     results = {name: [] for name, _, _ in variants}
     for r in range(args.rounds):
         for name, build, env in variants:

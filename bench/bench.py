@@ -104,12 +104,18 @@ class Mesh:
     def __init__(self, build, accounts, no_sync=False, tag="run", wrapper=None, start_timeout_s=30,
                  extra_env=None):
         """wrapper(node, tmp) -> argv prefix for that node's binary (callgrind.py: valgrind);
-        extra_env: LEDGER_* settings for every node on top of the bench's (ab.py variants)."""
+        extra_env: LEDGER_* settings for every node on top of the bench's (ab.py variants).
+        Every mesh has its own CURVE keys (make_keys), unless extra_env says
+        LEDGER_INSECURE_PLAINTEXT=1."""
         self.build = build
         self.extra_env = extra_env or {}
         self.wrapper = wrapper
         self.start_timeout_s = start_timeout_s
         self.tmp = tempfile.mkdtemp(prefix=f"ledger-bench-{tag}-")
+        self.plaintext = self.extra_env.get("LEDGER_INSECURE_PLAINTEXT") == "1"
+        self.keys_dir = None if self.plaintext else os.path.join(self.tmp, "keys")
+        if self.keys_dir:
+            make_keys(build, self.keys_dir)
         self.accounts = accounts
         self.no_sync = no_sync
         self.pick_ports()
@@ -128,6 +134,12 @@ class Mesh:
 
     def env(self, node):
         env = dict(os.environ)
+        # Keys of the caller's shell (an exported LEDGER_KEYS_DIR for the harness) are not this
+        # mesh's: the nodes get this mesh's own or none (plaintext).
+        for name in ("LEDGER_KEYS_DIR", "LEDGER_NODE_KEY"):
+            env.pop(name, None)
+        if self.keys_dir:
+            env["LEDGER_KEYS_DIR"] = self.keys_dir
         env.update({
             "LEDGER_DATA_DIR": os.path.join(self.tmp, "data", node),
             "LEDGER_INBOX": self.ep(node),
@@ -311,6 +323,28 @@ class Mesh:
             log(f"kept {self.tmp}")
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def make_keys(build, keys_dir):
+    """The mesh's CURVE key pairs and allow-lists in keys_dir, made by the build's own
+    ledger-keys. A build from before the keys (no tools/keys/ledger-keys, e.g. ab.py's A side)
+    gets none: its nodes do not read LEDGER_KEYS_DIR (a build whose nodes do would refuse to
+    start, keys_refused, rather than run without keys)."""
+    tool = os.path.join(build, "tools", "keys", "ledger-keys")
+    if not os.path.exists(tool):
+        log(f"{tool} not built: no node keys for this mesh (a build from before CURVE)")
+        return
+    subprocess.run([tool, "init", "--dir", keys_dir], check=True, stdout=subprocess.DEVNULL)
+
+
+def parse_variant(text):
+    """NAME=BUILD_DIR[,ENV=VALUE...] (ab.py and callgrind.py) -> (name, build, {env: value}),
+    e.g. plain=build,LEDGER_INSECURE_PLAINTEXT=1."""
+    name, sep, spec = text.partition("=")
+    parts = spec.split(",")
+    if not sep or not name or not parts[0] or any("=" not in p for p in parts[1:]):
+        raise SystemExit(f"bench: variant {text!r}: expected NAME=BUILD_DIR[,ENV=VALUE...]")
+    return name, parts[0], dict(p.split("=", 1) for p in parts[1:])
 
 
 def loadgen(build, mesh, mode, conns, duration, rate=0, batch=1000, tag="x", max_transfers=0):

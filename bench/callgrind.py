@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """callgrind.py: instructions per transfer on each node, counted by valgrind (not timed).
 
-    bench/callgrind.py [--transfers 4000] [--top 25] NAME=BUILD_DIR [NAME=BUILD_DIR ...]
+    bench/callgrind.py [--transfers 4000] [--top 25] NAME=BUILD_DIR[,ENV=VALUE...] ...
+
+Variants as in ab.py: `curve=build plain=build,LEDGER_INSECURE_PLAINTEXT=1` counts
+one build with CURVE (each mesh its own keys) and without.
 
 For each build: starts the three real nodes under `valgrind --tool=callgrind`
 (fresh data dirs, durable, as bench.py does), warms them up, zeroes the
@@ -73,9 +76,10 @@ def top_functions(path, n):
     return rows[:n]
 
 
-def run(build, transfers, top):
+def run(build, env, transfers, top):
+    env = {"LEDGER_RETRY_MIN_MS": "10000", "LEDGER_RETRY_MAX_MS": "60000", **env}
     mesh = bench.Mesh(build, 10000, tag="callgrind", wrapper=valgrind_prefix, start_timeout_s=180,
-                      extra_env={"LEDGER_RETRY_MIN_MS": "10000", "LEDGER_RETRY_MAX_MS": "60000"})
+                      extra_env=env)
     try:
         mesh.start()
         mesh.warm_up(build)
@@ -108,12 +112,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--transfers", type=int, default=4000)
     ap.add_argument("--top", type=int, default=0)
-    ap.add_argument("variants", nargs="+", help="NAME=BUILD_DIR")
+    ap.add_argument("variants", nargs="+", help="NAME=BUILD_DIR[,ENV=VALUE...]")
     args = ap.parse_args()
+    variants = [bench.parse_variant(v) for v in args.variants]
     rows = []
-    for v in args.variants:
-        name, build = v.split("=", 1)
-        accepted, resent, result = run(build, args.transfers, args.top)
+    for name, build, env in variants:
+        accepted, resent, result = run(build, env, args.transfers, args.top)
         rows.append((name, accepted, resent, result))
         for node, (ir, top) in result.items():
             for fn_ir, fn in top:

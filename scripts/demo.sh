@@ -7,7 +7,13 @@
 # deposits come from the settlement account), writes the keys to
 # .demo/keys.json (mode 0600) and prints the URL, a curl example and a
 # sign-in link for the browser.
-#   scripts/demo.sh          start (or restart) the demo: new keys each time
+# The node links use CURVE (issue 19): the mesh's key pairs and allow-lists
+# are made once in .demo/keys (ledger-keys init --if-missing: a restart keeps
+# them) and every node gets LEDGER_KEYS_DIR=.demo/keys. The harness key
+# exists there but is allowed nowhere until an operator allows it (the script
+# prints how). LEDGER_HARNESS_REPLAY=1 and LEDGER_INSECURE_PLAINTEXT=1 in the
+# environment reach the nodes as they are.
+#   scripts/demo.sh          start (or restart) the demo: new API keys each time
 #   scripts/demo.sh stop     stop it
 # State and logs live in .demo/ (delete it for a fresh start).
 # The gateway serves plain HTTP on loopback (127.0.0.1:8080 by default). With
@@ -40,6 +46,17 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 if [ -f web/package.json ]; then (cd web && npm run --silent build >/dev/null); fi
 
+# The mesh's CURVE keys: made on the first start, kept on every later one.
+keys_tool="$root/build/tools/keys/ledger-keys"
+keys_dir="$demo/keys"
+"$keys_tool" init --dir "$keys_dir" --if-missing >/dev/null
+if ! why=$("$keys_tool" check --dir "$keys_dir" 2>&1); then
+  echo "demo: the node keys in $keys_dir fail their checks:" >&2
+  echo "$why" >&2
+  echo "demo: fix them as said, or delete $keys_dir for a new mesh (the data stays)" >&2
+  exit 1
+fi
+
 stop_nodes
 http_port=${LEDGER_HTTP_PORT:-8080}
 http_host=${LEDGER_HTTP_HOST:-127.0.0.1}
@@ -66,7 +83,7 @@ for node in accounts fraud gateway; do
   extra=()
   [ "$node" = accounts ] && extra=(--demo)
   [ "$node" = gateway ] && extra=(--web-dir "$root/web/dist" --http-port "$http_port" --http-host "$http_host" ${tls[@]+"${tls[@]}"})
-  nohup "build/nodes/ledger-$node" --data-dir "$demo/data/$node" "${extra[@]}" \
+  LEDGER_KEYS_DIR="$keys_dir" nohup "build/nodes/ledger-$node" --data-dir "$demo/data/$node" "${extra[@]}" \
     >>"$demo/logs/$node.log" 2>&1 &
   echo $! >"$demo/$node.pid"
 done
@@ -143,6 +160,9 @@ for _ in $(seq 100); do
     else
       echo "             curl -H \"Authorization: Bearer \$KEY\" $scheme://$url_host:$http_port/api/accounts"
     fi
+    echo "  Node keys: $keys_dir (CURVE; kept across restarts). For ledger-harness:"
+    echo "             export LEDGER_KEYS_DIR=.demo/keys"
+    echo "             build/tools/keys/ledger-keys allow harness --to gateway accounts fraud --dir .demo/keys"
     echo "  Logs:      $demo/logs/{gateway,accounts,fraud}.log"
     echo "  Stop:      scripts/demo.sh stop"
     exit 0

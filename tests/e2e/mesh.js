@@ -1,8 +1,10 @@
 // mesh.js: start the three real node binaries on loopback for the browser tests
 // (the JavaScript twin of tests/integration/mesh.py). Each Mesh gets its own
-// free ports outside the kernel's ephemeral range and a temporary data
-// directory; close() always kills the processes and removes the directory.
-import { spawn } from 'node:child_process';
+// free ports outside the kernel's ephemeral range, a temporary data
+// directory and its own CURVE keys in it (ledger-keys init, LEDGER_KEYS_DIR
+// for every node; `plaintext: true` runs the links on plain TCP instead);
+// close() always kills the processes and removes the directory.
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -74,10 +76,12 @@ export async function waitUntil(check, { timeout = 20000, what = 'condition', in
 }
 
 export class Mesh {
-  constructor({ buildDir, webDir } = {}) {
+  constructor({ buildDir, webDir, plaintext = false } = {}) {
     this.buildDir = path.resolve(buildDir || process.env.LEDGER_BUILD_DIR || path.join(repoRoot, 'build'));
     this.webDir = path.resolve(webDir || process.env.LEDGER_WEB_DIR || path.join(repoRoot, 'web', 'dist'));
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-e2e-'));
+    this.plaintext = plaintext; // LEDGER_INSECURE_PLAINTEXT=1 for every node, no keys
+    this.keysDir = plaintext ? null : path.join(this.tmp, 'keys'); // made by ensureMeshKeys
     this.procs = {};
     this.ports = {};
     this.httpPort = 0;
@@ -93,6 +97,18 @@ export class Mesh {
       this.ports[node] = { inbox: await freePort(), feed: await freePort(), admin: await freePort() };
     }
     this.httpPort = await freePort();
+  }
+
+  /** This mesh's CURVE keys (ledger-keys init into its temp dir), once; a failure of the tool
+   *  fails the test with its output. */
+  ensureMeshKeys() {
+    if (!this.keysDir || fs.existsSync(this.keysDir)) return;
+    const tool = path.join(this.buildDir, 'tools', 'keys', 'ledger-keys');
+    try {
+      execFileSync(tool, ['init', '--dir', this.keysDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      throw new Error(`ledger-keys init --dir ${this.keysDir}: ${e.stderr || e.message}`);
+    }
   }
 
   endpoint(node, kind = 'inbox') { return `tcp://127.0.0.1:${this.ports[node][kind]}`; }
@@ -114,12 +130,18 @@ export class Mesh {
       LEDGER_RETRY_MAX_MS: '500',
     };
     if (node === 'accounts') env.LEDGER_DEMO = '1';
+    // Never the caller's keys (an exported LEDGER_KEYS_DIR for the harness): this mesh's own.
+    delete env.LEDGER_KEYS_DIR;
+    delete env.LEDGER_NODE_KEY;
+    if (this.plaintext) env.LEDGER_INSECURE_PLAINTEXT = '1';
+    else env.LEDGER_KEYS_DIR = this.keysDir;
     return env;
   }
 
   start(node) {
     const p = this.procs[node];
     if (p && p.exitCode === null && p.signalCode === null) throw new Error(`${node} already running`);
+    this.ensureMeshKeys();
     const binary = path.join(this.buildDir, 'nodes', `ledger-${node}`);
     const log = fs.openSync(path.join(this.tmp, `${node}.log`), 'a');
     const proc = spawn(binary, [], { env: this.envFor(node), stdio: ['ignore', log, log] });

@@ -14,8 +14,8 @@
     ({"node","topic","message"}) stands for its "message".
 
     What it owns: nothing between calls; loaded message lists and encoded
-    frames are handed to the caller (who frees them). The sockets and the
-    command line live in harness_main.c.
+    frames are handed to the caller (who frees them). The keys and sockets
+    live in harness_sock.c, the command line in harness_main.c.
 
     How to call it: harness_load_file / harness_load_text, then per message
     harness_envelope_complete, harness_receiver_of (for --to auto),
