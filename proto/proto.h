@@ -347,4 +347,26 @@ ledger_err_t proto_tag_unpack(const void *data, size_t size, uint64_t *tag_out);
 ledger_err_t proto_tags_unpack(const void *data, size_t size, uint64_t tags_out[PROTO_ACK_TAGS_MAX],
                                size_t *count_out);
 
+/*  Bundles (proto/README.md, Framing): a sender may carry up to
+    PROTO_BUNDLE_MAX envelopes for one peer in one ZeroMQ message, tag frame
+    n x 8 bytes (n >= 2) and a payload frame of n x [u32 big-endian length]
+    [envelope], at most PROTO_BUNDLE_BYTES_MAX bytes. Why: CURVE encrypts
+    every frame on its own, at a fixed cost per frame that dwarfs the cost
+    per byte of a ~300-byte envelope (docs/links-plan.md, section 1). */
+#define PROTO_BUNDLE_MAX 64                    /* envelopes in one bundle */
+#define PROTO_BUNDLE_LEN_SIZE 4                /* the length before each envelope */
+#define PROTO_BUNDLE_BYTES_MAX PROTO_FRAME_MAX /* a bundle's payload frame */
+/* The length prefix of one envelope of a bundle. */
+void proto_bundle_len_pack(uint32_t len, uint8_t out[PROTO_BUNDLE_LEN_SIZE]);
+/*  The envelope at data[*offset..size) of a bundle's payload: *env_out
+    points into data, *env_size_out its bytes; *offset moves past it.
+    LEDGER_E_DECODE if no whole length-prefixed envelope of 1 ..
+    PROTO_FRAME_MAX bytes is there. */
+ledger_err_t proto_bundle_next(const void *data, size_t size, size_t *offset, const void **env_out,
+                               size_t *env_size_out);
+/*  LEDGER_OK if data[0..size) is a bundle payload of exactly `count` (2 ..
+    PROTO_BUNDLE_MAX) envelopes with nothing after them, else
+    LEDGER_E_DECODE. The envelopes themselves are not decoded. */
+ledger_err_t proto_bundle_check(const void *data, size_t size, size_t count);
+
 #endif

@@ -99,6 +99,9 @@ static void write_delivery(FILE *out, const node_stats_t *s)
                          "Nacks received from peers.", s->relay.nacked);
     admin_metrics_scalar(out, "ledger_relay_sent_total", "counter",
                          "Outbox entries sent for the first time.", s->relay.sent);
+    admin_metrics_scalar(out, "ledger_relay_bundles_sent_total", "counter",
+                         "Messages that carried more than one outbox entry to a peer.",
+                         s->relay.bundles);
     admin_metrics_scalar(out, "ledger_redeliveries_total", "counter",
                          "Outbox entries resent after no answer in time.", s->relay.redelivered);
     admin_metrics_scalar(out, "ledger_relay_inflight", "gauge",

@@ -225,9 +225,12 @@ static ledger_err_t node_start_relay(node_t *self)
     relay_curve_t curve = {.cert = node_keys_cert(self->keys)};
     for (size_t i = 0; i < app->peer_count; i++)
         curve.server_keys[i] = node_keys_peer_key(self->keys, app->peers[i].name);
-    return relay_new_curve(self->store, app->peers, app->peer_count, self->config.retry_min_ms,
-                           self->config.retry_max_ms,
-                           node_keys_plaintext(self->keys) ? NULL : &curve, &self->relay);
+    ledger_err_t err = relay_new_curve(
+        self->store, app->peers, app->peer_count, self->config.retry_min_ms,
+        self->config.retry_max_ms, node_keys_plaintext(self->keys) ? NULL : &curve, &self->relay);
+    if (!err && self->config.bundle_max >= 1 && self->config.bundle_max <= PROTO_BUNDLE_MAX)
+        relay_set_bundle_max(self->relay, self->config.bundle_max);
+    return err;
 }
 
 ledger_err_t node_new(const node_config_t *config, const node_app_t *app, node_t **node_out)
@@ -733,6 +736,8 @@ ledger_err_t node_run(node_t *self)
 
     uint64_t timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
     while (!stop_requested) {
+        if (node_inbound_pending(&self->in))
+            timeout_ms = 0; /* the rest of a bundle is already read: no waiting for more */
         int rc = zmq_poll(items, (int)polled, (long)timeout_ms);
         if (rc < 0 && zmq_errno() != EINTR) {
             node_log_write(NODE_LOG_ERROR, "event=poll_failed error=\"%s\"",

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "node_log.h"
+#include "proto.h"
 
 typedef enum { OPT_STR, OPT_U16, OPT_U32, OPT_U64, OPT_BOOL, OPT_LOG } opt_type_t;
 
@@ -50,6 +51,9 @@ static const option_t options[] = {
      "open the demo accounts on first start (accounts)"},
     {"no-sync", "LEDGER_NO_SYNC", NUM(OPT_BOOL, no_sync), "skip fsync on commit: NOT durable"},
     {"batch-max", "LEDGER_BATCH_MAX", NUM(OPT_U32, batch_max), "most inbound messages per commit"},
+    {"bundle-max", "LEDGER_BUNDLE_MAX", NUM(OPT_U32, bundle_max),
+     "most outbox entries sent to a peer in one message (1..64; 1 = the framing of builds "
+     "before bundles, for a rolling upgrade)"},
     {"retry-min-ms", "LEDGER_RETRY_MIN_MS", NUM(OPT_U32, retry_min_ms), "first redelivery delay"},
     {"retry-max-ms", "LEDGER_RETRY_MAX_MS", NUM(OPT_U32, retry_max_ms), "longest redelivery delay"},
     {"log-level", "LEDGER_LOG_LEVEL", NUM(OPT_LOG, log_level), "debug, info, warn or error"},
@@ -125,6 +129,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->http_threads = 4;
     snprintf(c->web_dir, sizeof c->web_dir, "./web/dist");
     c->batch_max = 4096;
+    c->bundle_max = PROTO_BUNDLE_MAX;
     c->retry_min_ms = 100;
     c->retry_max_ms = 5000;
     c->log_level = NODE_LOG_INFO;
@@ -208,6 +213,10 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
         snprintf(why, why_size,
                  "batch-max must be 1..%u, retry-min-ms > 0, retry-max-ms >= retry-min-ms",
                  NODE_BATCH_MAX_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->bundle_max == 0 || c->bundle_max > PROTO_BUNDLE_MAX) {
+        snprintf(why, why_size, "bundle-max must be 1..%u", (unsigned)PROTO_BUNDLE_MAX);
         return LEDGER_E_INVALID;
     }
     if (c->http_threads == 0 || c->http_threads > NODE_HTTP_THREADS_LIMIT) {

@@ -77,6 +77,7 @@ typedef struct {
     bool demo;                         /* LEDGER_DEMO=1, --demo: seed demo accounts */
     bool no_sync;                      /* LEDGER_NO_SYNC=1, --no-sync: NOT durable */
     uint32_t batch_max;                /* LEDGER_BATCH_MAX, --batch-max */
+    uint32_t bundle_max;               /* LEDGER_BUNDLE_MAX, --bundle-max (relay_bundle.h) */
     uint32_t retry_min_ms;             /* LEDGER_RETRY_MIN_MS, --retry-min-ms */
     uint32_t retry_max_ms;             /* LEDGER_RETRY_MAX_MS, --retry-max-ms */
     uint32_t log_level;                /* LEDGER_LOG_LEVEL, --log-level */

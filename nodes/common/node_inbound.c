@@ -77,9 +77,21 @@ bool node_refused_from_code(const char *code, node_refused_t *out)
     return false;
 }
 
+/* Closes the frames of the bundle being taken apart, if any. */
+static void bundle_close(node_inbound_bundle_t *b)
+{
+    if (!b->active)
+        return;
+    zmq_msg_close(&b->identity);
+    zmq_msg_close(&b->tags);
+    zmq_msg_close(&b->payload);
+    b->active = false;
+}
+
 void node_inbound_fini(node_inbound_t *self)
 {
     assert(self);
+    bundle_close(&self->bundle);
     free(self->items);
     free(self->ack_tags);
     self->items = NULL;
@@ -233,17 +245,94 @@ static void reject_framing(node_inbound_msg_t *in, size_t total, size_t tag_size
                        total > 0 ? total - 1 : 0, in->peer[0] ? in->peer : "-");
     else
         node_log_write(NODE_LOG_WARN,
-                       "event=rejected reason=\"tag frame must be %d bytes, got %zu\" peer=%s",
-                       PROTO_TAG_SIZE, tag_size, in->peer[0] ? in->peer : "-");
+                       "event=rejected reason=\"tag frame must be %d bytes (n x %d with a bundle "
+                       "of n), got %zu\" peer=%s",
+                       PROTO_TAG_SIZE, PROTO_TAG_SIZE, tag_size, in->peer[0] ? in->peer : "-");
+}
+
+/*  Decodes envelope env[0..size) into `in` (its identity and tag set) and
+    judges it; a bad envelope is nacked. user_id: the connection's CURVE key. */
+static void decode_and_judge(node_inbound_t *self, node_inbound_msg_t *in, const void *env,
+                             size_t size, const char *user_id)
+{
+    ledger_err_t err = proto_decode(env, size, &in->msg, in->why, sizeof in->why);
+    if (err) {
+        in->outcome = NODE_INBOUND_NACK;
+        snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
+        if (self->keys && !node_keys_plaintext(self->keys))
+            identify_peer(self, in, user_id, &(node_role_t){0});
+        return;
+    }
+    in->decoded = true;
+    proto_msg_id(&in->msg, in->msg_id);
+    judge(self, in, user_id);
+}
+
+/* Takes the next envelope of the bundle being taken apart into `in`. */
+static void take_from_bundle(node_inbound_t *self, node_inbound_msg_t *in)
+{
+    node_inbound_bundle_t *b = &self->bundle;
+    memset(in, 0, sizeof *in);
+    zmq_msg_init(&in->identity);
+    zmq_msg_copy(&in->identity, &b->identity);
+    in->outcome = NODE_INBOUND_UNANSWERED;
+    const uint8_t *tags = zmq_msg_data(&b->tags);
+    (void)proto_tag_unpack(tags + b->next * PROTO_TAG_SIZE, PROTO_TAG_SIZE, &in->tag);
+    const void *env = NULL;
+    size_t size = 0;
+    /* proto_bundle_check passed when the bundle was read: every envelope is there. */
+    ledger_err_t err = proto_bundle_next(zmq_msg_data(&b->payload), zmq_msg_size(&b->payload),
+                                         &b->offset, &env, &size);
+    assert(err == LEDGER_OK);
+    (void)err;
+    decode_and_judge(self, in, env, size, curve_sock_user_id(&b->tags));
+    if (++b->next == b->count)
+        bundle_close(b);
+}
+
+/*  True if frames[0..3) of a whole 3-frame message are a well-formed bundle;
+    then they move into self->bundle, to be taken apart one envelope a call. */
+static bool start_bundle(node_inbound_t *self, zmq_msg_t frames[3], size_t got, size_t total)
+{
+    if (got != 3 || total != 3)
+        return false;
+    size_t tags_size = zmq_msg_size(&frames[1]);
+    if (tags_size % PROTO_TAG_SIZE != 0 || tags_size < 2 * PROTO_TAG_SIZE)
+        return false;
+    size_t count = tags_size / PROTO_TAG_SIZE;
+    if (proto_bundle_check(zmq_msg_data(&frames[2]), zmq_msg_size(&frames[2]), count) != LEDGER_OK)
+        return false;
+    node_inbound_bundle_t *b = &self->bundle;
+    zmq_msg_init(&b->identity);
+    zmq_msg_init(&b->tags);
+    zmq_msg_init(&b->payload);
+    zmq_msg_move(&b->identity, &frames[0]);
+    zmq_msg_move(&b->tags, &frames[1]);
+    zmq_msg_move(&b->payload, &frames[2]);
+    b->count = count;
+    b->next = 0;
+    b->offset = 0;
+    b->active = true;
+    return true;
 }
 
 /* Reads one whole message from the inbox into `in`. false when nothing is waiting. */
 static bool receive_one(node_inbound_t *self, void *sock, node_inbound_msg_t *in)
 {
+    if (self->bundle.active) {
+        take_from_bundle(self, in);
+        return true;
+    }
     zmq_msg_t frames[3];
     size_t got = 0, total = 0;
     if (!read_frames(sock, frames, &got, &total))
         return false;
+    if (start_bundle(self, frames, got, total)) {
+        take_from_bundle(self, in);
+        for (size_t i = 0; i < got; i++)
+            zmq_msg_close(&frames[i]); /* moved out: empty */
+        return true;
+    }
     memset(in, 0, sizeof *in);
     zmq_msg_init(&in->identity);
     zmq_msg_move(&in->identity, &frames[0]);
@@ -257,23 +346,18 @@ static bool receive_one(node_inbound_t *self, void *sock, node_inbound_msg_t *in
             identify_peer(self, in, user_id, &(node_role_t){0});
         reject_framing(in, total, got >= 2 ? zmq_msg_size(&frames[1]) : 0);
     } else {
-        ledger_err_t err = proto_decode(zmq_msg_data(&frames[2]), zmq_msg_size(&frames[2]),
-                                        &in->msg, in->why, sizeof in->why);
-        if (err) {
-            in->outcome = NODE_INBOUND_NACK;
-            snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
-            if (self->keys && !node_keys_plaintext(self->keys))
-                identify_peer(self, in, user_id, &(node_role_t){0});
-        } else {
-            in->decoded = true;
-            proto_msg_id(&in->msg, in->msg_id);
-            judge(self, in, user_id);
-        }
+        decode_and_judge(self, in, zmq_msg_data(&frames[2]), zmq_msg_size(&frames[2]), user_id);
     }
     for (size_t i = 1; i < got; i++)
         zmq_msg_close(&frames[i]);
     zmq_msg_close(&frames[0]);
     return true;
+}
+
+bool node_inbound_pending(const node_inbound_t *self)
+{
+    assert(self);
+    return self->bundle.active;
 }
 
 size_t node_inbound_receive(node_inbound_t *self, zsock_t *inbox)

@@ -36,7 +36,9 @@
     an inbound message ends in ` peer=<name>` ("-" when unknown).
 
     How to call it: node_inbound_init once (then node_inbound_links); each turn node_inbound_receive
-    drains the inbox into the batch (frames [identity][8-byte tag][envelope]);
+    drains the inbox into the batch (frames [identity][8-byte tag][envelope],
+    or a bundle [identity][n x 8-byte tags][n length-prefixed envelopes],
+    taken as n messages that share the connection and its peer);
     the caller applies the decoded messages and sets each one's outcome;
     after the commit node_inbound_answer sends the acks (grouped per
     connection), nacks and replies, or after a failed batch
@@ -115,6 +117,17 @@ typedef struct {
     proto_msg_t reply; /* the answer to a query (body), owned when outcome is REPLY */
 } node_inbound_msg_t;
 
+/*  A bundle being taken apart (proto/README.md "Framing": several envelopes
+    in one message): its frames stay open until its last envelope is taken,
+    which may be in a later turn when the batch fills up. */
+typedef struct {
+    zmq_msg_t identity, tags, payload;
+    size_t count;  /* envelopes in it */
+    size_t next;   /* the next one to take */
+    size_t offset; /* where it starts in payload */
+    bool active;
+} node_inbound_bundle_t;
+
 /* The messages of one turn. */
 typedef struct {
     node_inbound_msg_t *items; /* max of them */
@@ -127,7 +140,11 @@ typedef struct {
     node_keys_t *keys;     /* the peer table (node_keys.h); NULL or plaintext: by origin */
     node_role_t self_role; /* this node's role, the receiver in node_roles_allows */
     bool harness_replay;   /* --harness-replay */
+    node_inbound_bundle_t bundle;
 } node_inbound_t;
+
+/* True if part of a bundle is read and waiting for the next receive (the batch was full). */
+bool node_inbound_pending(const node_inbound_t *self);
 
 /*  Allocates room for `max` messages (max > 0). `node_name` must outlive
     the batch. LEDGER_E_NOMEM. */

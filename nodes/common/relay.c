@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "curve_sock.h"
 #include "grow.h"
+#include "relay_bundle.h"
 
 /* Up to this many load batches per pump, so one pump never starves the inbox. */
 #define RELAY_LOAD_ROUNDS 8
@@ -91,6 +92,8 @@ struct relay_t {
     uint64_t ignored_unlogged[RELAY_IGNORED__COUNT];     /* ignored since the last line */
     char origins[RELAY_ORIGINS_MAX][PROTO_NODE_MAX + 1]; /* of the messages in flight */
     size_t origin_count;
+    size_t bundle_max;                       /* entries per message (relay_set_bundle_max) */
+    relay_bundle_t bundles[RELAY_PEERS_MAX]; /* first sends gathered per peer (load_new) */
 };
 
 const char *relay_ignored_name(relay_ignored_t reason)
@@ -135,6 +138,7 @@ ledger_err_t relay_new_curve(store_t *store, const relay_peer_t *peers, size_t p
     self->retry_min_ms = retry_min_ms;
     self->retry_max_ms = retry_max_ms;
     self->next_deadline_ms = UINT64_MAX;
+    self->bundle_max = PROTO_BUNDLE_MAX;
     for (size_t i = 0; i < peer_count; i++) {
         snprintf(self->peer_names[i], sizeof self->peer_names[i], "%s", peers[i].name);
         zsock_t *sock = zsock_new(ZMQ_DEALER);
@@ -176,6 +180,12 @@ void relay_destroy(relay_t **relay_p)
     free(self->inflight);
     free(self);
     *relay_p = NULL;
+}
+
+void relay_set_bundle_max(relay_t *relay, size_t bundle_max)
+{
+    assert(relay && bundle_max >= 1 && bundle_max <= PROTO_BUNDLE_MAX);
+    relay->bundle_max = bundle_max;
 }
 
 void *relay_socket(relay_t *relay, size_t index)
@@ -503,7 +513,35 @@ static uint8_t origin_of(relay_t *self, uint64_t tag, const void *msg, size_t si
     return (uint8_t)self->origin_count++;
 }
 
-static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
+/*  Sends the entries gathered for `peer` as one message, and marks their
+    in-flight records: sent (numbered in order, as if sent one by one) or
+    refused by the socket (retried soon, like any entry the peer was away for). */
+static void flush_bundle(relay_t *self, size_t peer, uint64_t now_ms)
+{
+    relay_bundle_t *b = &self->bundles[peer];
+    if (b->count == 0)
+        return;
+    bool sent = relay_bundle_send(b, zsock_resolve(self->peers[peer]));
+    for (size_t i = 0; i < b->count; i++) {
+        inflight_t *e = &self->inflight[b->slots[i]];
+        e->sent = sent;
+        if (sent) {
+            e->first_send_no = e->last_send_no = ++self->send_no[peer];
+            self->stats.sent++;
+        }
+        e->deadline_ms = now_ms + backoff_ms(self, 1, sent);
+        if (e->deadline_ms < self->next_deadline_ms)
+            self->next_deadline_ms = e->deadline_ms;
+    }
+    if (sent && b->count > 1)
+        self->stats.bundles++;
+    relay_bundle_clear(b);
+}
+
+/*  The new outbox entries, loaded and gathered per peer (load_new); the
+    caller flushes what is left gathered. In-flight indices stay valid until
+    then: nothing compacts the in-flight array in between. */
+static void load_rounds(relay_t *self, store_txn_t *txn, uint64_t now_ms)
 {
     for (int round = 0; round < RELAY_LOAD_ROUNDS; round++) {
         size_t live = self->inflight_count - self->inflight_done;
@@ -542,24 +580,23 @@ static void load_new(relay_t *self, store_txn_t *txn, uint64_t now_ms)
                 }
                 continue;
             }
-            uint64_t send_no = 0;
-            bool sent = send_entry(self, (size_t)peer, o->seq, o->msg, o->msg_size, &send_no);
-            if (sent)
-                self->stats.sent++;
+            relay_bundle_t *b = &self->bundles[peer];
+            if (!relay_bundle_fits(b, o->msg_size, self->bundle_max))
+                flush_bundle(self, (size_t)peer, now_ms);
             uint64_t msg_seq = 0;
             uint8_t origin_no = origin_of(self, o->seq, o->msg, o->msg_size, &msg_seq);
+            /* Not sent yet: flush_bundle sends it with the others for its peer and sets
+               sent, its send number and its deadline. */
             inflight_t entry = {.seq = o->seq,
                                 .msg_seq = msg_seq,
                                 .origin_no = origin_no,
                                 .peer = (uint8_t)peer,
                                 .attempts = 1,
-                                .sent = sent,
                                 .sent_ms = now_ms,
-                                .first_send_no = send_no,
-                                .last_send_no = send_no};
-            entry.deadline_ms = now_ms + backoff_ms(self, 1, sent);
+                                .deadline_ms = UINT64_MAX};
             if (inflight_push(self, entry) != LEDGER_OK)
                 return; /* out of memory: the entry stays in the outbox, found after restart */
+            relay_bundle_add(b, o->seq, o->msg, o->msg_size, (uint32_t)(self->inflight_count - 1));
         }
         if (n < want)
             return;
@@ -688,7 +725,10 @@ uint64_t relay_pump(relay_t *self, uint64_t now_ms, uint64_t idle_ms)
         node_log_write(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
         return self->retry_min_ms;
     }
-    load_new(self, txn, now_ms);
+    load_rounds(self, txn, now_ms);
+    /* Before the transaction ends: an entry too big to bundle is sent from the map. */
+    for (size_t i = 0; i < self->peer_count; i++)
+        flush_bundle(self, i, now_ms);
     resend_overdue(self, txn, now_ms);
     store_txn_abort(&txn);
     if (self->next_deadline_ms == UINT64_MAX)

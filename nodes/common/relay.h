@@ -2,7 +2,10 @@
 
     One DEALER per peer connects to the peer's inbox (ROUTER). The relay
     loads new outbox entries in seq order and sends each as two frames
-    [8-byte tag = outbox seq][envelope]. An entry stays "in flight" until the
+    [8-byte tag = outbox seq][envelope], or, when several new entries for
+    one peer are loaded in one pump, up to relay_set_bundle_max of them in
+    one message (a bundle, relay_bundle.h; each entry is still its own tag,
+    answer and in-flight record). An entry stays "in flight" until the
     peer answers `ack` (the caller then deletes it from the outbox in its next
     write transaction) or `nack` (moved to dead_letters). With no answer it is
     resent after an exponential backoff with jitter (retry_min_ms doubling up
@@ -122,6 +125,7 @@ typedef struct {
     uint64_t nacked;
     uint64_t inflight;
     uint64_t answers_ignored[RELAY_IGNORED__COUNT]; /* tags, not messages */
+    uint64_t bundles; /* messages that carried more than one entry (relay_bundle.h) */
 } relay_stats_t;
 
 /* Creates the DEALERs (not yet connected to anything that must be up). */
@@ -132,6 +136,11 @@ ledger_err_t relay_new_curve(store_t *store, const relay_peer_t *peers, size_t p
                              uint32_t retry_min_ms, uint32_t retry_max_ms,
                              const relay_curve_t *curve, relay_t **relay_out);
 void relay_destroy(relay_t **relay_p);
+
+/*  First sends go out gathered per peer, up to `bundle_max` entries in one
+    message (1 .. PROTO_BUNDLE_MAX, the default; 1: never bundled, the
+    framing of builds before bundles; relay_bundle.h). */
+void relay_set_bundle_max(relay_t *relay, size_t bundle_max);
 
 /* Raw libzmq sockets to poll for answers (ZMQ_POLLIN), `count` of them. */
 void *relay_socket(relay_t *relay, size_t index);

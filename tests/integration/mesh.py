@@ -112,6 +112,23 @@ def parse_loadgen_output(text):
     return {k: float(v) for k, v in (kv.split("=") for kv in text.split())}
 
 
+def split_entries(tags, payload):
+    """The (tag, envelope) pairs of one message a node's relay sent: [tag][envelope], or a
+    bundle of n entries [n x 8-byte tags][n x (u32 big-endian length, envelope)]
+    (proto/README.md, Framing). Tags stay 8-byte strings, as a ROUTER answers with them."""
+    n = len(tags) // 8
+    assert n >= 1 and len(tags) == 8 * n, f"bad tag frame of {len(tags)} bytes"
+    if n == 1:
+        return [(tags, payload)]
+    out, offset = [], 0
+    for i in range(n):
+        size = int.from_bytes(payload[offset:offset + 4], "big")
+        out.append((tags[8 * i:8 * i + 8], payload[offset + 4:offset + 4 + size]))
+        offset += 4 + size
+    assert offset == len(payload), "bundle payload does not match its tags"
+    return out
+
+
 class Mesh:
     def __init__(self, build_dir=None, demo=True, env=None, fraud_rules=None, log_level="info",
                  plaintext=False, harness=False):

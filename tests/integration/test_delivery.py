@@ -13,7 +13,7 @@ import unittest
 import msgpack
 import zmq
 
-from mesh import MeshTest, sample, wait_until
+from mesh import MeshTest, sample, split_entries, wait_until
 
 
 # Sequence numbers of this file's messages under the gateway's origin (see the top).
@@ -52,7 +52,8 @@ class Client:
 
 class DeliveryTest(MeshTest):
     mesh_options = {"fraud_rules": "velocity_max_count = 1000\nvelocity_max_sum_minor = 100000000\n"
-                                   "new_payee_limit_minor = 100000000\n"}
+                                   "new_payee_limit_minor = 100000000\n",
+                    "env": {"accounts": {"LEDGER_BATCH_MAX": "4"}}}
 
     def test_message_resent_with_the_same_id_changes_nothing(self):
         before = self.mesh.accounts()
@@ -110,6 +111,51 @@ class DeliveryTest(MeshTest):
         self.mesh.wait_outboxes_empty(["accounts"])
         self.assertEqual(self.mesh.accounts()["carol"]["balance"],
                          before["carol"]["balance"] - 600)
+
+    def bundle(self, frames):
+        """One bundle message (proto/README.md, Framing): tags 1..n, n length-prefixed envelopes."""
+        tags = b"".join(struct.pack(">Q", i) for i in range(1, len(frames) + 1))
+        return [tags, b"".join(struct.pack(">I", len(f)) + f for f in frames)]
+
+    def test_a_bundle_larger_than_the_batch_is_applied_whole_and_once(self):
+        """accounts runs with --batch-max 4 (mesh_options): a bundle of 10 is taken apart over
+        several batches, every tag acked once, every transfer applied once; a replayed
+        bundle is all duplicates; a bundle whose lengths do not add up gets no answer and
+        changes nothing."""
+        before = self.mesh.accounts()
+        client = Client(self.mesh)
+        frames = []
+        for i in range(10):
+            tid = f"tr_bundle{i}"
+            body = {"transfer": tid, "from": "carol", "to": "dave", "amount_minor": 7,
+                    "currency": "GBP", "reference": "bundle", "principal": "carol",
+                    "kind": "transfer"}
+            frames.append(msgpack.packb(envelope(gw_id(300 + i), "transfer.requested", tid, body)))
+        for attempt in ("first", "replay"):
+            client.sock.send_multipart(self.bundle(frames))
+            acked = []
+            deadline = time.monotonic() + 10
+            while len(acked) < len(frames) and time.monotonic() < deadline:
+                if client.sock.poll(200):
+                    tag_frame, answer = client.sock.recv_multipart()
+                    self.assertEqual(msgpack.unpackb(answer)["type"], "ack", attempt)
+                    acked += [struct.unpack(">Q", tag_frame[i:i + 8])[0]
+                              for i in range(0, len(tag_frame), 8)]
+            self.assertEqual(sorted(acked), list(range(1, 11)), attempt)
+        wait_until(lambda: self.mesh.accounts()["dave"]["balance"] ==
+                   before["dave"]["balance"] + 70, what="the 10 bundled transfers to settle")
+        broken = self.bundle([frames[0], frames[1]])
+        broken[1] = broken[1][:-1]  # the second envelope one byte short
+        client.sock.send_multipart(broken)
+        self.assertEqual(client.sock.poll(1000), 0, "a broken bundle has nothing to answer")
+        client.close()
+        self.mesh.wait_outboxes_empty(["accounts"])
+        after = self.mesh.accounts()
+        self.assertEqual(after["dave"]["balance"], before["dave"]["balance"] + 70)
+        self.assertEqual(after["carol"]["balance"], before["carol"]["balance"] - 70)
+        self.assertIn("event=rejected reason=\"tag frame must be 8 bytes", self.mesh.log("accounts"))
+        status, verify, _ = self.mesh.admin("accounts", "GET", "/ledger/verify")
+        self.assertTrue(verify["ok"], verify)
 
     def test_undecodable_frame_is_nacked_with_a_reason(self):
         client = Client(self.mesh)
@@ -245,10 +291,11 @@ def receive_reserved(router, corr, timeout_ms=10000):
     while time.monotonic() < deadline:
         if not router.poll(100):
             continue
-        identity, tag, frame = router.recv_multipart()
-        env = msgpack.unpackb(frame)
-        if env["type"] == "funds.reserved" and env["corr"] == corr:
-            return identity, tag, env
+        identity, tags, payload = router.recv_multipart()
+        for tag, frame in split_entries(tags, payload):
+            env = msgpack.unpackb(frame)
+            if env["type"] == "funds.reserved" and env["corr"] == corr:
+                return identity, tag, env
     raise AssertionError(f"no funds.reserved for {corr}")
 
 

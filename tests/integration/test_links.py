@@ -27,7 +27,7 @@ import unittest
 import msgpack
 import zmq
 
-from mesh import NODES, Mesh, MeshTest, sample, wait_until
+from mesh import NODES, Mesh, MeshTest, sample, split_entries, wait_until
 
 SILENCE_S = 1.0  # "no answer within 1 s": the assertion of a refused handshake
 ANSWER_S = 5.0  # deadline for an answer that must come
@@ -394,10 +394,11 @@ class ForgedAckTest(LinksTest):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if router.poll(100):
-                identity, tag, frame = router.recv_multipart()
-                env = msgpack.unpackb(frame)
-                if env["type"] == "funds.reserved" and env["corr"] == tid:
-                    return identity, tag, env
+                identity, tags, payload = router.recv_multipart()
+                for tag, frame in split_entries(tags, payload):
+                    env = msgpack.unpackb(frame)
+                    if env["type"] == "funds.reserved" and env["corr"] == tid:
+                        return identity, tag, env
         raise AssertionError(f"the fake fraud got no funds.reserved for {tid}")
 
     def answer_as_fraud(self, router, identity, tags, mtype, of):

@@ -76,9 +76,33 @@ static uint64_t put_entry(fixture_t *fx)
     return put_entry_to(fx, "peer");
 }
 
-/* The tag of the next message at `router`, waiting for it with a deadline; 0 if none came. */
+/*  Tags of a bundle (several entries in one message, relay_bundle.h) read
+    but not yet returned by router_receive, with the connection they came on. */
+static struct {
+    uint64_t tags[PROTO_ACK_TAGS_MAX]; /* as proto_tags_unpack wants; a bundle has fewer */
+    size_t count, next;
+    zframe_t *identity;
+} held;
+
+/* The next held tag, and a copy of its connection's identity if wanted. */
+static uint64_t take_held(zframe_t **identity_out)
+{
+    uint64_t tag = held.tags[held.next++];
+    if (identity_out)
+        *identity_out = zframe_dup(held.identity);
+    if (held.next == held.count) {
+        zframe_destroy(&held.identity);
+        held.count = held.next = 0;
+    }
+    return tag;
+}
+
+/*  The tag of the next entry at `router`, waiting for a message with a
+    deadline; 0 if none came. A bundle's entries come out one a call, in order. */
 static uint64_t router_receive(zsock_t *router, zframe_t **identity_out)
 {
+    if (held.next < held.count)
+        return take_held(identity_out);
     zpoller_t *poller = zpoller_new(router, NULL);
     void *ready = zpoller_wait(poller, RECV_TIMEOUT_MS);
     zpoller_destroy(&poller);
@@ -89,16 +113,22 @@ static uint64_t router_receive(zsock_t *router, zframe_t **identity_out)
     assert_int_equal(zmsg_size(msg), 3);
     zframe_t *identity = zmsg_pop(msg);
     zframe_t *tag_frame = zmsg_pop(msg);
-    uint64_t tag = 0;
-    assert_int_equal(proto_tag_unpack(zframe_data(tag_frame), zframe_size(tag_frame), &tag),
-                     LEDGER_OK);
+    zframe_t *payload = zmsg_pop(msg);
+    size_t count = 0;
+    assert_int_equal(
+        proto_tags_unpack(zframe_data(tag_frame), zframe_size(tag_frame), held.tags, &count),
+        LEDGER_OK);
+    assert_true(count <= PROTO_BUNDLE_MAX);
+    if (count > 1) /* a bundle: exactly `count` length-prefixed envelopes */
+        assert_int_equal(proto_bundle_check(zframe_data(payload), zframe_size(payload), count),
+                         LEDGER_OK);
+    zframe_destroy(&payload);
     zframe_destroy(&tag_frame);
     zmsg_destroy(&msg);
-    if (identity_out)
-        *identity_out = identity;
-    else
-        zframe_destroy(&identity);
-    return tag;
+    held.count = count;
+    held.next = 0;
+    held.identity = identity;
+    return take_held(identity_out);
 }
 
 static uint64_t peer_receive(fixture_t *fx, zframe_t **identity_out)
@@ -271,6 +301,8 @@ static int setup_two_peers(void **state)
 static int teardown(void **state)
 {
     fixture_t *fx = *state;
+    zframe_destroy(&held.identity); /* a bundle's tags a test did not take */
+    held.count = held.next = 0;
     relay_destroy(&fx->relay);
     zframe_destroy(&fx->peer_id);
     zframe_destroy(&fx->other_id);
@@ -348,6 +380,74 @@ static void test_entries_sent_in_the_same_millisecond_are_still_ordered(void **s
     peer_acks_at(fx, t0 + 1, identity, b);
     pump_at(fx, t0 + 2); /* not even a's backoff: the answer to b proves a lost */
     expect_resent(fx, 1, a);
+}
+
+/* The tag frame size and payload of the next message at the peer (held tags: none). */
+static size_t peer_receive_raw(fixture_t *fx, zframe_t **payload_out)
+{
+    assert_int_equal(held.count, 0);
+    zpoller_t *poller = zpoller_new(fx->peer, NULL);
+    void *ready = zpoller_wait(poller, RECV_TIMEOUT_MS);
+    zpoller_destroy(&poller);
+    assert_non_null(ready);
+    zmsg_t *msg = zmsg_recv(fx->peer);
+    assert_int_equal(zmsg_size(msg), 3);
+    zframe_t *identity = zmsg_pop(msg);
+    zframe_t *tags = zmsg_pop(msg);
+    *payload_out = zmsg_pop(msg);
+    size_t tags_size = zframe_size(tags);
+    zframe_destroy(&identity);
+    zframe_destroy(&tags);
+    zmsg_destroy(&msg);
+    return tags_size;
+}
+
+static void test_first_sends_to_one_peer_go_out_as_one_bundle(void **state)
+{
+    fixture_t *fx = *state;
+    for (int i = 0; i < 5; i++)
+        put_entry(fx);
+    pump_at(fx, fx->now_ms);
+    zframe_t *payload = NULL;
+    assert_int_equal(peer_receive_raw(fx, &payload), 5 * PROTO_TAG_SIZE);
+    assert_int_equal(proto_bundle_check(zframe_data(payload), zframe_size(payload), 5), LEDGER_OK);
+    size_t offset = 0;
+    const void *env = NULL;
+    size_t size = 0;
+    assert_int_equal(
+        proto_bundle_next(zframe_data(payload), zframe_size(payload), &offset, &env, &size),
+        LEDGER_OK);
+    proto_msg_t m;
+    assert_int_equal(proto_decode(env, size, &m, NULL, 0), LEDGER_OK); /* a whole envelope */
+    proto_msg_release(&m);
+    zframe_destroy(&payload);
+    relay_stats_t st;
+    relay_get_stats(fx->relay, &st);
+    assert_int_equal(st.sent, 1 + 5); /* the fixture's warm-up entry, then these */
+    assert_int_equal(st.bundles, 1);
+    assert_int_equal(st.inflight, 5);
+}
+
+static void test_bundle_max_one_sends_the_framing_of_old_builds(void **state)
+{
+    fixture_t *fx = *state;
+    relay_set_bundle_max(fx->relay, 1);
+    for (int i = 0; i < 3; i++)
+        put_entry(fx);
+    pump_at(fx, fx->now_ms);
+    for (int i = 0; i < 3; i++) {
+        zframe_t *payload = NULL;
+        assert_int_equal(peer_receive_raw(fx, &payload), PROTO_TAG_SIZE);
+        proto_msg_t m; /* the bare envelope, no length before it */
+        assert_int_equal(proto_decode(zframe_data(payload), zframe_size(payload), &m, NULL, 0),
+                         LEDGER_OK);
+        proto_msg_release(&m);
+        zframe_destroy(&payload);
+    }
+    relay_stats_t st;
+    relay_get_stats(fx->relay, &st);
+    assert_int_equal(st.sent, 1 + 3); /* the fixture's warm-up entry, then these */
+    assert_int_equal(st.bundles, 0);
 }
 
 static void test_an_ack_of_a_first_copy_after_a_resend_proves_nothing_lost(void **state)
@@ -612,6 +712,10 @@ int main(void)
             test_an_entry_the_peer_skipped_is_resent_once_a_later_one_is_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_silent_peer_gets_its_entries_again_after_the_silence,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_sends_to_one_peer_go_out_as_one_bundle, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_max_one_sends_the_framing_of_old_builds, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_entries_sent_in_the_same_millisecond_are_still_ordered,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
