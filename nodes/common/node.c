@@ -28,6 +28,12 @@
 #define NODE_INBOX_MSG_MAX_BYTES RELAY_MSG_MAX_BYTES /* peers send what their relays send */
 #define NODE_SOCKET_HWM_MESSAGES RELAY_HWM_MESSAGES  /* inbox and feed queue as the relay's */
 #define NODE_TYPE_NAME_BYTES 32                      /* a message type name, for log lines */
+/* A feed only receives subscriptions (a topic name each): any bigger frame is an attack. */
+#define NODE_FEED_MSG_MAX_BYTES 4096
+/*  How long a connection to the inbox or feed may take to finish its handshake. libzmq holds
+    an unauthenticated peer's handshake bytes until then (30 s by default); a CURVE handshake
+    takes milliseconds, so 5 s is ample even on a loaded machine. */
+#define NODE_HANDSHAKE_MS 5000
 
 struct node_t {
     node_config_t config;
@@ -153,7 +159,11 @@ static ledger_err_t node_bind_sockets(node_t *self)
     zsock_set_linger(self->inbox, 0);
     zsock_set_linger(self->feed, 0);
     zsock_set_router_mandatory(self->inbox, 1);
+    /* Every socket a peer can send to is bounded, even before its handshake (NOTES.md). */
     zsock_set_maxmsgsize(self->inbox, NODE_INBOX_MSG_MAX_BYTES);
+    zsock_set_maxmsgsize(self->feed, NODE_FEED_MSG_MAX_BYTES);
+    zsock_set_handshake_ivl(self->inbox, NODE_HANDSHAKE_MS);
+    zsock_set_handshake_ivl(self->feed, NODE_HANDSHAKE_MS);
     zsock_set_rcvhwm(self->inbox, NODE_SOCKET_HWM_MESSAGES);
     zsock_set_sndhwm(self->inbox, NODE_SOCKET_HWM_MESSAGES);
     zsock_set_sndhwm(self->feed, NODE_SOCKET_HWM_MESSAGES);

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import signal
+import socket
 import stat
 import struct
 import subprocess
@@ -37,6 +38,9 @@ FORGED = 2**31  # forged ids of the gateway / accounts: clear of their real sequ
 # default blocklist), so a forged approval of hers would visibly change the outcome.
 MANY = ("velocity_max_count = 1000\nvelocity_max_sum_minor = 100000000\n"
         "new_payee_limit_minor = 100000000\n")
+HANDSHAKE_S = 5.0  # NODE_HANDSHAKE_MS (node.c): a handshake not done by then is cut
+# A ZMTP 3.0 greeting asking for CURVE, as any client may send before it is authenticated.
+GREETING = b"\xff" + bytes(8) + b"\x7f\x03\x00" + b"CURVE".ljust(20, b"\x00") + bytes(32)
 FRAUD_APPLIED = re.compile(r"event=applied id=fraud/(\d+) ")
 
 
@@ -485,6 +489,67 @@ class FeedTest(LinksTest):
         self.assertFalse(any(s.poll(int(SILENCE_S * 1000)) for s in denied.values()),
                          "a refused SUB heard a feed")
         assert_handshake_failures(self.mesh, "feed")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def closed_by_peer(conn):
+    """True once the node closed `conn` (whatever it sent first is read and dropped)."""
+    try:
+        while True:
+            if conn.recv(65536) == b"":
+                return True
+    except (BlockingIOError, socket.timeout):
+        return False
+    except OSError:  # reset
+        return True
+
+
+class HandshakeBoundTest(MeshTest):
+    """Review of issue 19: before its handshake, nobody can make a node hold memory or a
+    connection: a CURVE command frame claiming 1 GiB is refused at its header, and a handshake
+    that never finishes is cut after NODE_HANDSHAKE_MS, on the feed as on the inbox."""
+
+    def connect(self, node, kind):
+        conn = socket.create_connection(("127.0.0.1", self.mesh.ports[node][kind]), timeout=5)
+        self.addCleanup(conn.close)
+        conn.sendall(GREETING)
+        return conn
+
+    def stream(self, conn, size_bytes):
+        """Sends a command frame header claiming 1 GiB, then `size_bytes` of it (or until the
+        node hangs up)."""
+        chunk = b"A" * (1 << 20)
+        try:
+            conn.sendall(bytes([0x06]) + (1 << 30).to_bytes(8, "big"))
+            for _ in range(size_bytes // len(chunk)):
+                conn.sendall(chunk)
+        except OSError:  # the node closed it: what should happen
+            pass
+
+    def test_a_huge_handshake_frame_holds_no_memory_and_a_silent_handshake_is_cut(self):
+        node = "fraud"
+        pid = self.mesh.procs[node].pid
+        silent = [self.connect(node, kind) for kind in ("feed", "inbox")]
+        started = time.monotonic()
+        before = rss_kib(pid)
+        for kind in ("feed", "inbox"):
+            conn = self.connect(node, kind)
+            self.stream(conn, 32 << 20)
+            conn.setblocking(False)
+            wait_until(lambda c=conn: closed_by_peer(c), 5,
+                       f"{node} to close the {kind} connection that claimed a 1 GiB frame")
+        grown = rss_kib(pid) - before
+        self.assertLess(grown, 8 << 10, f"{node} grew by {grown} KiB")
+        for conn, kind in zip(silent, ("feed", "inbox")):
+            conn.setblocking(False)
+            wait_until(lambda c=conn: closed_by_peer(c), HANDSHAKE_S + 5,
+                       f"{node} to cut the {kind} handshake that never finished")
+        self.assertGreater(time.monotonic() - started, HANDSHAKE_S - 1, "cut before its time")
+        self.assertTrue(self.mesh.running(node))
 
 
 class DefaultKeysMesh(Mesh):
