@@ -215,6 +215,16 @@ static void node_read_monitors(node_t *self, const zmq_pollitem_t *items, size_t
     pthread_mutex_unlock(&self->stats_lock);
 }
 
+/* Rereads the allow dir if it changed (node_keys_refresh: at most once a second). */
+static void node_refresh_keys(node_t *self)
+{
+    if (!node_keys_refresh(self->keys, clock_mono_ms()))
+        return;
+    pthread_mutex_lock(&self->stats_lock);
+    node_keys_table_state(self->keys, &self->stats.links.allow);
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
 /* Runs app.on_start (if any) in a write transaction of its own (the failure is logged). */
 static ledger_err_t node_run_start_hook(node_t *self)
 {
@@ -272,7 +282,7 @@ ledger_err_t node_new_keyed(const node_config_t *config, const node_app_t *app,
     node_role_from_name(config->name, &role);
     node_inbound_links(&self->in, self->keys, role, config->harness_replay);
     self->stats.links.insecure_plaintext = node_keys_plaintext(self->keys);
-    self->stats.links.allowed_keys = node_keys_allowed_count(self->keys);
+    node_keys_table_state(self->keys, &self->stats.links.allow);
     ledger_err_t err = node_open_store(self);
     if (!err)
         err = node_bind_sockets(self);
@@ -642,7 +652,7 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
     self->stats.messages_out += self->ctx.published_count;
     self->stats.batches++;
     self->stats.commit_us_total += commit_us;
-    self->stats.links.allowed_keys = node_keys_allowed_count(self->keys);
+    node_keys_table_state(self->keys, &self->stats.links.allow);
     relay_get_stats(self->relay, &self->stats.relay);
     pthread_mutex_unlock(&self->stats_lock);
 }
@@ -757,6 +767,7 @@ ledger_err_t node_run(node_t *self)
             (void)ignored;
         }
         node_read_monitors(self, items + 2 + peers, polled - 2 - peers);
+        node_refresh_keys(self);
         bool ok = process_ready(self);
         uint64_t now = node_now_ms();
         if (now - self->last_prune_ms >= NODE_SEEN_PRUNE_EVERY_MS) {

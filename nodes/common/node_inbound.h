@@ -10,8 +10,9 @@
 
     Who sent a message (issue 19): on CURVE links the peer is the allowed key
     its connection authenticated with (the ZAP User-Id on a frame the peer
-    sent, looked up in node_keys.h's table; a miss reloads the table at most
-    once a second), never the envelope. With --insecure-plaintext the peer
+    sent, looked up in node_keys.h's table, reloaded when the allow dir
+    changed: a denied key's open connection is refused too), never the
+    envelope. With --insecure-plaintext the peer
     is the envelope's origin (without a query's "-q"), which must name a
     role (legacy, unauthenticated). Then, in this order, each refusal a
     prejudged nack (nothing applied, nothing recorded in `seen`):

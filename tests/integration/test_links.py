@@ -491,6 +491,65 @@ class FeedTest(LinksTest):
         assert_handshake_failures(self.mesh, "feed")
 
 
+class AllowListTest(LinksTest):
+    """Review of issue 19: an allow-list edit reaches connections that are already open, and a
+    reload that fails shows on /health and /metrics."""
+
+    def query(self, sock, n):
+        """Sends account.query n (get bob) as the harness; its answer's envelope, or None."""
+        self.send(sock, envelope(f"harness/{n}", "account.query", "",
+                                 {"op": "get", "account": "bob"}), tag=n)
+        got = self.answer(sock)
+        return got and got[1]
+
+    def test_a_denied_key_is_refused_on_its_open_connection(self):
+        self.mesh.keys_tool("allow", "harness", "--to", "accounts", "--dir", self.mesh.keys_dir)
+        sock = self.peer("accounts", "harness")
+        answer = self.query(sock, 1)
+        self.assertEqual(answer and answer["type"], "account.reply", answer)
+        self.mesh.keys_tool("deny", "harness", "--to", "accounts", "--dir", self.mesh.keys_dir)
+        answers = []
+
+        def refused():
+            answers.append(self.query(sock, len(answers) + 2))
+            return answers[-1] and answers[-1]["type"] == "nack"
+        wait_until(refused, 5, "the denied key's next query to be refused", interval=0.1)
+        self.assert_nack(answers[-1], "unauthenticated")
+        self.assertTrue(all(a["type"] == "account.reply" for a in answers[:-1]), answers)
+        self.assert_refused("accounts", "unauthenticated", "account.query", 1)
+
+    def allow_state(self, node):
+        status, body, _ = self.mesh.admin(node, "GET", "/health")
+        samples = self.mesh.metrics(node)
+        return (status, body.get("allow_list"), sample(samples, "ledger_allow_table_ok"),
+                sample(samples, "ledger_allow_reload_failures_total"))
+
+    def test_a_failed_reload_shows_on_health_and_metrics_until_fixed(self):
+        self.assertEqual(self.allow_state("accounts"), (200, "ok", 1, 0))
+        allow = os.path.join(self.mesh.keys_dir, "allow", "accounts")
+        bad = [os.path.join(allow, f"bad{i}.pub") for i in (1, 2)]
+        for i, path in enumerate(bad):
+            with open(path, "w") as f:
+                f.write("not a cert\n")
+            wait_until(lambda i=i: self.allow_state("accounts") == (503, "reload_failed", 0, i + 1),
+                       5, f"accounts to report failed reload {i + 1}")
+        status, body, _ = self.mesh.admin("accounts", "GET", "/health")
+        self.assertEqual(body["status"], "degraded", body)
+        self.assertIn("bad", body["allow_list_error"])
+        lines = [l for l in self.mesh.log("accounts").splitlines()
+                 if "event=allow_reload_failed" in l]
+        self.assertEqual(len(lines), 1, "logged once, not at every failure")
+        self.assertIn("level=error", lines[0])
+        # The old table stayed: the gateway's key still works.
+        status, t = self.mesh.transfer("alice", "bob", 100)
+        self.assertEqual(status, 202, t)
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+        for path in bad:
+            os.remove(path)
+        wait_until(lambda: self.allow_state("accounts") == (200, "ok", 1, 2), 5,
+                   "accounts to recover once the bad files are gone")
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))

@@ -83,6 +83,39 @@ static void test_reload_sees_allow_and_deny(void **state)
     curve_fx_remove(&fx);
 }
 
+/* The dir's stamp says when a reload would read something new: a deny, a chmod, a bad file;
+   a failed reload is not worth trying again until the dir changes once more. */
+static void test_changed_says_when_the_dir_changed(void **state)
+{
+    (void)state;
+    curve_fx_t fx;
+    curve_fx_make(&fx, "curve_changed");
+    curve_allow_t *table = table_of(&fx, "accounts");
+    char path[CURVE_KEYS_PATH_MAX], why[CURVE_FX_WHY_BYTES] = "";
+    assert_false(curve_allow_changed(table));
+    assert_int_equal(curve_keys_deny(fx.keys, "fraud", "accounts", why, sizeof why), LEDGER_OK);
+    assert_true(curve_allow_changed(table));
+    assert_int_equal(curve_allow_reload(table, why, sizeof why), LEDGER_OK);
+    assert_false(curve_allow_changed(table));
+    curve_fx_path(&fx, path, CURVE_KEYS_ALLOW_DIR, "accounts/gateway", CURVE_KEYS_PUBLIC_SUFFIX);
+    assert_int_equal(chmod(path, 0600), 0); /* same name, size and mtime: ctime tells */
+    assert_true(curve_allow_changed(table));
+    assert_int_equal(curve_allow_reload(table, why, sizeof why), LEDGER_OK);
+    curve_fx_path(&fx, path, CURVE_KEYS_ALLOW_DIR, "accounts/bad", CURVE_KEYS_PUBLIC_SUFFIX);
+    FILE *bad = fopen(path, "w");
+    assert_non_null(bad);
+    fputs("not a cert\n", bad);
+    fclose(bad);
+    assert_true(curve_allow_changed(table));
+    assert_int_equal(curve_allow_reload(table, why, sizeof why), LEDGER_E_INVALID);
+    assert_false(curve_allow_changed(table));
+    assert_int_equal(curve_allow_count(table), 1);
+    assert_int_equal(unlink(path), 0);
+    assert_true(curve_allow_changed(table));
+    curve_allow_destroy(&table);
+    curve_fx_remove(&fx);
+}
+
 /* A reload that meets a bad file fails with a reason and keeps the old table. */
 static void test_failed_reload_keeps_the_old_table(void **state)
 {
@@ -167,6 +200,7 @@ static void test_allow_dirs_zauth_would_read_differently_are_refused(void **stat
 
 TEST_MAIN(cmocka_unit_test(test_lookup_names_the_allowed_peers_by_key),
           cmocka_unit_test(test_reload_sees_allow_and_deny),
+          cmocka_unit_test(test_changed_says_when_the_dir_changed),
           cmocka_unit_test(test_failed_reload_keeps_the_old_table),
           cmocka_unit_test(test_two_keys_for_one_core_name_are_refused),
           cmocka_unit_test(test_allow_dirs_zauth_would_read_differently_are_refused))
