@@ -64,15 +64,18 @@ static ledger_err_t add_file(curve_allow_t *table, const char *file, char *why, 
     if (curve_keys_path(path, sizeof path, table->dir, file, NULL, NULL) != LEDGER_OK)
         return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "allow dir path too long");
     struct stat st;
-    if (stat(path, &st) != 0)
+    if (lstat(path, &st) != 0)
         return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot stat %s: %s", path,
                               strerror(errno));
     if (S_ISDIR(st.st_mode))
         return curve_why_fail(
             LEDGER_E_INVALID, why, why_size,
             "%s is a directory: zauth would accept the keys in it; an allow-list is flat", path);
+    /* zauth follows a symlink to wherever it points: nothing but files of their own here. */
     if (!S_ISREG(st.st_mode))
-        return LEDGER_OK;
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s is %s: an allow-list holds regular files only", path,
+                              S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
     if (table->count == CURVE_ALLOW_ENTRIES_MAX)
         return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "%s: more than %d keys",
                               table->dir, CURVE_ALLOW_ENTRIES_MAX);

@@ -7,9 +7,11 @@
     any message property other than User-Id are claims, not identity.
 
     The directory must look like what this table can vouch for, since zauth
-    accepts every key it can load there: every regular non-hidden file must
-    be a public cert (no secret key) with name and role metadata and no other
-    (zauth copies a cert's metadata into its ZAP reply through a fixed 512-byte
+    accepts every key it can load there: every non-hidden entry must be a
+    regular file (not a symlink, which zauth would follow anywhere), writable
+    by its owner only, owned by this process's user, root or the directory's
+    owner (curve_keys_read_public_file), and a public cert (no secret key) with name and role
+   metadata and no other (zauth copies a cert's metadata into its ZAP reply through a fixed 512-byte
     buffer without a bound: czmq 4.2.1, zauth.c); a role is
     gateway, accounts, fraud or harness; a gateway/accounts/fraud key is
     named as its role; no name and no key appears twice; no subdirectory
