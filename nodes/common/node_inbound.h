@@ -116,6 +116,18 @@ typedef struct {
     proto_msg_t reply; /* the answer to a query (body), owned when outcome is REPLY */
 } node_inbound_msg_t;
 
+/* Nack log lines: one per code per this many ms, the rest counted (node_inbound_answer). */
+#define NODE_NACK_LOG_EVERY_MS 1000u
+#define NODE_NACK_LOG_CODES_MAX 24 /* codes rate-limited apart; later ones share the last slot */
+
+/* The nack lines of one code: when one was last written, how many were not since. */
+typedef struct {
+    char code[PROTO_CODE_MAX + 1];
+    bool logged;
+    uint64_t last_ms; /* clock_mono_ms */
+    uint64_t suppressed;
+} node_nack_log_t;
+
 /* The messages of one turn. */
 typedef struct {
     node_inbound_msg_t *items; /* max of them */
@@ -128,6 +140,7 @@ typedef struct {
     node_keys_t *keys;     /* the peer table (node_keys.h); NULL or plaintext: by origin */
     node_role_t self_role; /* this node's role, the receiver in node_roles_allows */
     bool harness_replay;   /* --harness-replay */
+    node_nack_log_t nack_log[NODE_NACK_LOG_CODES_MAX]; /* rate limit of nack lines */
 } node_inbound_t;
 
 /*  Allocates room for `max` messages (max > 0). `node_name` must outlive
@@ -149,8 +162,10 @@ void node_inbound_fini(node_inbound_t *self);
 size_t node_inbound_receive(node_inbound_t *self, zsock_t *inbox);
 
 /*  After the batch's commit: sends each message's answer by its outcome on
-    `inbox` (acks grouped per connection, stamped `now_ms`), logs it, and
-    releases the messages. Their outcomes and types stay readable (for the
+    `inbox` (acks grouped per connection, stamped `now_ms`), logs it (a
+    nack at warn, at most one line per code per NODE_NACK_LOG_EVERY_MS, the
+    next line saying how many were not logged: suppressed=N), and releases
+    the messages. Their outcomes and types stay readable (for the
     caller's counters) until the next receive. */
 void node_inbound_answer(node_inbound_t *self, zsock_t *inbox, uint64_t now_ms);
 

@@ -13,6 +13,9 @@ condition is SILENCE_S: "no answer within 1 s" is itself the assertion there.
 Cases (docs/links-plan.md section 6, items 1-11): NoKeyTest 1, RoleTest 2, 3 and 7,
 ForgedIdsTest / ForgedIdsReplayTest 4, ForgedAckTest 5, FeedTest 6, KeysTest 8 and 9,
 PlaintextTest and MixedTest 10, HarnessTest 11 (item 12, the admin port, is test_auth's).
+The review of the landed links added HandshakeBoundTest (nothing held before a handshake),
+AllowListTest (a deny reaches open connections; a failed reload shows) and NackLogTest (refusal
+lines rate-limited, counters exact).
 """
 import json
 import os
@@ -38,6 +41,7 @@ FORGED = 2**31  # forged ids of the gateway / accounts: clear of their real sequ
 # default blocklist), so a forged approval of hers would visibly change the outcome.
 MANY = ("velocity_max_count = 1000\nvelocity_max_sum_minor = 100000000\n"
         "new_payee_limit_minor = 100000000\n")
+NACK_LOG_EVERY_S = 1.0  # NODE_NACK_LOG_EVERY_MS (node_inbound.h): a nack line per code per 1 s
 HANDSHAKE_S = 5.0  # NODE_HANDSHAKE_MS (node.c): a handshake not done by then is cut
 # A ZMTP 3.0 greeting asking for CURVE, as any client may send before it is authenticated.
 GREETING = b"\xff" + bytes(8) + b"\x7f\x03\x00" + b"CURVE".ljust(20, b"\x00") + bytes(32)
@@ -548,6 +552,40 @@ class AllowListTest(LinksTest):
             os.remove(path)
         wait_until(lambda: self.allow_state("accounts") == (200, "ok", 1, 2), 5,
                    "accounts to recover once the bad files are gone")
+
+
+class NackLogTest(LinksTest):
+    """Review of issue 19: refusals are logged at most once a second per code, the next line
+    says how many were not (suppressed=N), and the counters stay exact."""
+
+    def test_a_hundred_refusals_make_a_few_lines_and_count_a_hundred(self):
+        sock = self.peer("gateway", "fraud")
+        tid = "tr_forged_flood"
+        body = transfer_body(tid, "carol", "bob", 100)
+        for i in range(100):  # fraud may not send transfer.settled: forbidden_type
+            self.send(sock, envelope(f"fraud/{FORGED + i}", "transfer.settled", tid, body),
+                      tag=i + 1)
+        for _ in range(100):
+            got = self.answer(sock)
+            self.assertIsNotNone(got, "an answer to every forged message")
+            self.assert_nack(got[1], "forbidden_type")
+        self.assert_refused("gateway", "forbidden_type", "transfer.settled", 100)
+
+        def lines():
+            return [l for l in self.mesh.log("gateway").splitlines()
+                    if "event=nack" in l and "code=forbidden_type" in l]
+        self.assertLessEqual(len(lines()), 5, "a line per refusal")
+        # One more once the rate limit's second is up (that time is the condition waited for):
+        # logged, with the count of those that were not.
+        time.sleep(NACK_LOG_EVERY_S + 0.1)
+        self.send(sock, envelope(f"fraud/{FORGED + 100}", "transfer.settled", tid, body), tag=101)
+        self.assert_nack(self.answer(sock)[1], "forbidden_type")
+        got = wait_until(lambda: (lambda ls: ls if f"id=fraud/{FORGED + 100} " in ls[-1] else None)(
+            lines()), what="the 101st refusal to be logged")
+        suppressed = sum(int(re.search(r" suppressed=(\d+) ", l).group(1)) for l in got)
+        self.assertEqual(len(got) + suppressed, 101, got)
+        self.assertRegex(got[-1], r" peer=fraud$")
+        self.assert_refused("gateway", "forbidden_type", "transfer.settled", 101)
 
 
 def rss_kib(pid):
