@@ -17,7 +17,8 @@
     role (legacy, unauthenticated). Then, in this order, each refusal a
     prejudged nack (nothing applied, nothing recorded in `seen`):
       unauthenticated  no User-Id, or a key not in the table after a reload
-                       (only without a ZAP handler: defence in depth); in
+                       (a key denied while its connection was open; else
+                       only without a ZAP handler: defence in depth); in
                        plaintext an origin that names no role;
       origin_mismatch  the envelope's origin is not the peer's name (an
                        account.query may also use "<name>-q"), except a
