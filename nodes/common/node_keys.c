@@ -220,7 +220,9 @@ static void reload(node_keys_t *self)
                            "fixed; zauth may still accept the file\"",
                            self->allow_dir, ledger_err_name(err), why);
         self->table.reload_failing = true;
-        snprintf(self->table.reload_error, sizeof self->table.reload_error, "%s", why);
+        /* Cut to what /health shows: the full reason is in the log line above. */
+        snprintf(self->table.reload_error, sizeof self->table.reload_error, "%.*s",
+                 (int)sizeof self->table.reload_error - 1, why);
         return;
     }
     self->table.reload_failing = false;
