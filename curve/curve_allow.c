@@ -3,7 +3,9 @@
     (regular, non-hidden, recursive: hence no subdirectories allowed). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 struct curve_allow_t {
     char dir[CURVE_KEYS_PATH_MAX];
+    uint64_t stamp; /* curve_allow_dir_stamp before the last build or reload attempt */
     curve_allow_entry_t entries[CURVE_ALLOW_ENTRIES_MAX];
     size_t count;
 };
@@ -61,15 +64,18 @@ static ledger_err_t add_file(curve_allow_t *table, const char *file, char *why, 
     if (curve_keys_path(path, sizeof path, table->dir, file, NULL, NULL) != LEDGER_OK)
         return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "allow dir path too long");
     struct stat st;
-    if (stat(path, &st) != 0)
+    if (lstat(path, &st) != 0)
         return curve_why_fail(LEDGER_E_IO, why, why_size, "cannot stat %s: %s", path,
                               strerror(errno));
     if (S_ISDIR(st.st_mode))
         return curve_why_fail(
             LEDGER_E_INVALID, why, why_size,
             "%s is a directory: zauth would accept the keys in it; an allow-list is flat", path);
+    /* zauth follows a symlink to wherever it points: nothing but files of their own here. */
     if (!S_ISREG(st.st_mode))
-        return LEDGER_OK;
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s is %s: an allow-list holds regular files only", path,
+                              S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
     if (table->count == CURVE_ALLOW_ENTRIES_MAX)
         return curve_why_fail(LEDGER_E_TOO_LARGE, why, why_size, "%s: more than %d keys",
                               table->dir, CURVE_ALLOW_ENTRIES_MAX);
@@ -83,9 +89,54 @@ static ledger_err_t add_file(curve_allow_t *table, const char *file, char *why, 
     return err;
 }
 
+#define CURVE_ALLOW_FNV_OFFSET 14695981039346656037ull /* FNV-1a 64-bit */
+#define CURVE_ALLOW_FNV_PRIME 1099511628211ull
+
+static uint64_t fnv(uint64_t h, const void *data, size_t size)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < size; i++)
+        h = (h ^ p[i]) * CURVE_ALLOW_FNV_PRIME;
+    return h;
+}
+
+/* What of an inode may change what a table built from it says (or whether it builds). */
+static uint64_t fnv_stat(uint64_t h, const struct stat *st)
+{
+    const uint64_t fields[] = {(uint64_t)st->st_ino,         (uint64_t)st->st_mode,
+                               (uint64_t)st->st_uid,         (uint64_t)st->st_size,
+                               (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec,
+                               (uint64_t)st->st_ctim.tv_sec, (uint64_t)st->st_ctim.tv_nsec};
+    return fnv(h, fields, sizeof fields);
+}
+
+uint64_t curve_allow_dir_stamp(const char *allow_dir)
+{
+    assert(allow_dir != NULL);
+    struct stat st;
+    DIR *dir = opendir(allow_dir);
+    if (dir == NULL || fstat(dirfd(dir), &st) != 0) {
+        if (dir != NULL)
+            closedir(dir);
+        return 0;
+    }
+    uint64_t stamp = fnv_stat(CURVE_ALLOW_FNV_OFFSET, &st);
+    struct dirent *ent;
+    /* Each entry hashed alone and summed: the order readdir gives does not matter. */
+    while ((ent = readdir(dir)) != NULL) {
+        uint64_t h = fnv(CURVE_ALLOW_FNV_OFFSET, ent->d_name, strlen(ent->d_name));
+        if (fstatat(dirfd(dir), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            h = fnv_stat(h, &st);
+        stamp += h;
+    }
+    closedir(dir);
+    return stamp ? stamp : 1;
+}
+
 /* Fills table (its dir set, count 0) from the directory. */
 static ledger_err_t build(curve_allow_t *table, char *why, size_t why_size)
 {
+    table->stamp = curve_allow_dir_stamp(table->dir);
     struct stat st;
     if (stat(table->dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return curve_why_fail(LEDGER_E_NOT_FOUND, why, why_size,
@@ -153,8 +204,15 @@ ledger_err_t curve_allow_reload(curve_allow_t *self, char *why, size_t why_size)
     ledger_err_t err = build(fresh, why, why_size);
     if (err == LEDGER_OK)
         *self = *fresh;
+    self->stamp = fresh->stamp; /* a failure is not tried again until the dir changes */
     free(fresh);
     return err;
+}
+
+bool curve_allow_changed(const curve_allow_t *self)
+{
+    assert(self != NULL);
+    return curve_allow_dir_stamp(self->dir) != self->stamp;
 }
 
 size_t curve_allow_count(const curve_allow_t *self)

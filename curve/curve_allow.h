@@ -7,9 +7,11 @@
     any message property other than User-Id are claims, not identity.
 
     The directory must look like what this table can vouch for, since zauth
-    accepts every key it can load there: every regular non-hidden file must
-    be a public cert (no secret key) with name and role metadata and no other
-    (zauth copies a cert's metadata into its ZAP reply through a fixed 512-byte
+    accepts every key it can load there: every non-hidden entry must be a
+    regular file (not a symlink, which zauth would follow anywhere), writable
+    by its owner only, owned by this process's user, root or the directory's
+    owner (curve_keys_read_public_file), and a public cert (no secret key) with name and role
+   metadata and no other (zauth copies a cert's metadata into its ZAP reply through a fixed 512-byte
     buffer without a bound: czmq 4.2.1, zauth.c); a role is
     gateway, accounts, fraud or harness; a gateway/accounts/fraud key is
     named as its role; no name and no key appears twice; no subdirectory
@@ -26,7 +28,9 @@
 #ifndef LEDGER_CURVE_ALLOW_H
 #define LEDGER_CURVE_ALLOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "curve_keys.h"
 #include "ledger_err.h"
@@ -52,8 +56,22 @@ void curve_allow_destroy(curve_allow_t **self_p);
 const curve_allow_entry_t *curve_allow_lookup(const curve_allow_t *self, const char *user_id);
 
 /* Rebuilds the table from the directory. On failure the old table stays
-   in use unchanged and the error says why. */
+   in use unchanged and the error says why. Either way the directory's stamp
+   is the one taken before this attempt (curve_allow_changed). */
 ledger_err_t curve_allow_reload(curve_allow_t *self, char *why, size_t why_size);
+
+/* A fingerprint of allow_dir: its own inode times and, for every entry, its
+   name, inode, mode, owner, size and times (not following symlinks). Any
+   file added, removed, replaced, edited, chmod-ed or chown-ed changes it,
+   whatever the clock's resolution (the inode number and ctime change too).
+   0 when the directory cannot be read, never 0 otherwise. A readdir and one
+   lstat per entry: cheap enough to take once a second. */
+uint64_t curve_allow_dir_stamp(const char *allow_dir);
+
+/* True if the directory's stamp differs from the one taken at the last
+   build or reload attempt: a reload would read something new. This is how
+   a node learns of a deny: zauth judges only new handshakes. */
+bool curve_allow_changed(const curve_allow_t *self);
 
 /* Number of entries, and entry i < count (in directory order). */
 size_t curve_allow_count(const curve_allow_t *self);

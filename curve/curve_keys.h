@@ -112,7 +112,10 @@ ledger_err_t curve_keys_load_public(const char *dir, const char *name, char *z85
 
 /* Reads one public cert file (any path) the same way, with its name metadata
    into name_out (CURVE_KEYS_NAME_MAX + 1 bytes). A file holding a secret key
-   is refused (it does not belong where public certs are). */
+   is refused (it does not belong where public certs are), and so is one that
+   is not a regular file (a symlink is not followed), is writable by group or
+   others, or is owned by anyone but this process's user, root or the owner
+   of its directory: whoever can write it decides whom a node accepts. */
 ledger_err_t curve_keys_read_public_file(const char *path, char *z85_out, char *name_out,
                                          char *role_out, char *why, size_t why_size);
 

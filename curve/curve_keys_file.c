@@ -193,11 +193,47 @@ static ledger_err_t parse_cert(const char *path, char *text, cert_text_t *cert, 
     return LEDGER_OK;
 }
 
-/* Opens, checks (mode too if secret), reads and parses one cert file. */
+/*  The rules of a public cert file, judged on the descriptor read: a regular
+    file (open did not follow a symlink) that only its owner may write, and
+    that owner is this process's user, root, or the owner of the directory it
+    is in (who can replace it anyway: a root node reading an operator's
+    mounted keys). Anyone else could change who the node accepts. */
+static ledger_err_t check_public(const char *path, const struct stat *st, char *why,
+                                 size_t why_size)
+{
+    if (!S_ISREG(st->st_mode))
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size, "%s is not a regular file", path);
+    if ((st->st_mode & 022) != 0)
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s has mode %04o: a public cert must be writable by its owner "
+                              "only; fix it with: chmod 644 %s",
+                              path, (unsigned)(st->st_mode & 07777), path);
+    if (st->st_uid == geteuid() || st->st_uid == 0)
+        return LEDGER_OK;
+    char dir[CURVE_KEYS_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    struct stat dst;
+    if (stat(dir[0] ? dir : "/", &dst) == 0 && dst.st_uid == st->st_uid)
+        return LEDGER_OK;
+    return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                          "%s is owned by uid %u, neither this process's user (%u), root, nor "
+                          "the owner of its directory: chown it",
+                          path, (unsigned)st->st_uid, (unsigned)geteuid());
+}
+
+/*  Opens, checks, reads and parses one cert file: a secret one's mode; a
+    public one is opened without following a symlink and meets check_public.
+    O_NONBLOCK: opening a FIFO planted there must not hang the node. */
 static ledger_err_t load_cert(const char *path, bool secret, cert_text_t *cert, char *why,
                               size_t why_size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (secret ? 0 : O_NOFOLLOW));
+    if (fd < 0 && errno == ELOOP && !secret)
+        return curve_why_fail(LEDGER_E_INVALID, why, why_size,
+                              "%s is a symbolic link: a public cert must be a regular file "
+                              "(copy it in place)",
+                              path);
     if (fd < 0)
         return curve_why_fail(errno == ENOENT ? LEDGER_E_NOT_FOUND : LEDGER_E_IO, why, why_size,
                               "cannot open %s: %s", path, strerror(errno));
@@ -212,6 +248,8 @@ static ledger_err_t load_cert(const char *path, bool secret, cert_text_t *cert, 
             "%s has mode %04o: a secret key must not be readable or writable by group "
             "or others; fix it with: chmod 600 %s",
             path, (unsigned)(st.st_mode & 07777), path);
+    if (err == LEDGER_OK && !secret)
+        err = check_public(path, &st, why, why_size);
     if (err == LEDGER_OK)
         err = read_fd(fd, path, &st, text, sizeof text, why, why_size);
     close(fd);

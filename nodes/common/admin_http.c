@@ -225,6 +225,9 @@ static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *co
                                   (json_int_t)r.new_seq, "status", "queued"));
 }
 
+/*  200 when the node is ready: its store reads, its oldest outbox entry is
+    younger than stale_outbox_ms, and its allow-list's last reload did not
+    fail (else it judges peers by an older list than the operator wrote). */
 static enum MHD_Result get_health(admin_http_t *self, struct MHD_Connection *conn)
 {
     store_txn_t *txn = NULL;
@@ -236,12 +239,17 @@ static enum MHD_Result get_health(admin_http_t *self, struct MHD_Connection *con
     store_txn_abort(&txn);
     uint64_t stale_ms =
         self->config.stale_outbox_ms ? self->config.stale_outbox_ms : ADMIN_STALE_OUTBOX_MS;
-    bool ready = !err && oldest < stale_ms;
-    return respond_json(conn, ready ? 200 : 503,
-                        json_pack("{s:s,s:s,s:b,s:I,s:I}", "status", ready ? "ok" : "degraded",
-                                  "store", err ? "error" : "ok", "peers_reachable",
-                                  oldest < stale_ms, "outbox_depth", (json_int_t)depth,
-                                  "outbox_oldest_age_ms", (json_int_t)oldest));
+    node_stats_t stats;
+    node_get_stats(self->config.node, &stats);
+    bool allow_ok = !stats.links.allow.reload_failing;
+    bool ready = !err && oldest < stale_ms && allow_ok;
+    json_t *body = json_pack("{s:s,s:s,s:b,s:I,s:I,s:s}", "status", ready ? "ok" : "degraded",
+                             "store", err ? "error" : "ok", "peers_reachable", oldest < stale_ms,
+                             "outbox_depth", (json_int_t)depth, "outbox_oldest_age_ms",
+                             (json_int_t)oldest, "allow_list", allow_ok ? "ok" : "reload_failed");
+    if (!allow_ok)
+        json_object_set_new(body, "allow_list_error", json_string(stats.links.allow.reload_error));
+    return respond_json(conn, ready ? 200 : 503, body);
 }
 
 static enum MHD_Result get_metrics(admin_http_t *self, struct MHD_Connection *conn)

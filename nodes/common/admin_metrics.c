@@ -192,7 +192,15 @@ static void write_links(FILE *out, const node_stats_t *s)
                          s->links.insecure_plaintext);
     admin_metrics_scalar(out, "ledger_curve_allowed_keys", "gauge",
                          "Public keys this node's allow-list accepts (0 in plaintext).",
-                         s->links.allowed_keys);
+                         s->links.allow.allowed_keys);
+    admin_metrics_scalar(out, "ledger_allow_reload_failures_total", "counter",
+                         "Reloads of the allow-list that failed (a bad file in allow/<node>/); "
+                         "the previous table stayed in use.",
+                         s->links.allow.reload_failures);
+    admin_metrics_scalar(out, "ledger_allow_table_ok", "gauge",
+                         "0 while the last reload of the allow-list failed (/health is 503), "
+                         "else 1.",
+                         !s->links.allow.reload_failing);
 }
 
 /* The data file's preallocation (nothing when it is off). */

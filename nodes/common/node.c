@@ -28,6 +28,12 @@
 #define NODE_INBOX_MSG_MAX_BYTES RELAY_MSG_MAX_BYTES /* peers send what their relays send */
 #define NODE_SOCKET_HWM_MESSAGES RELAY_HWM_MESSAGES  /* inbox and feed queue as the relay's */
 #define NODE_TYPE_NAME_BYTES 32                      /* a message type name, for log lines */
+/* A feed only receives subscriptions (a topic name each): any bigger frame is an attack. */
+#define NODE_FEED_MSG_MAX_BYTES 4096
+/*  How long a connection to the inbox or feed may take to finish its handshake. libzmq holds
+    an unauthenticated peer's handshake bytes until then (30 s by default); a CURVE handshake
+    takes milliseconds, so 5 s is ample even on a loaded machine. */
+#define NODE_HANDSHAKE_MS 5000
 
 struct node_t {
     node_config_t config;
@@ -153,7 +159,11 @@ static ledger_err_t node_bind_sockets(node_t *self)
     zsock_set_linger(self->inbox, 0);
     zsock_set_linger(self->feed, 0);
     zsock_set_router_mandatory(self->inbox, 1);
+    /* Every socket a peer can send to is bounded, even before its handshake (NOTES.md). */
     zsock_set_maxmsgsize(self->inbox, NODE_INBOX_MSG_MAX_BYTES);
+    zsock_set_maxmsgsize(self->feed, NODE_FEED_MSG_MAX_BYTES);
+    zsock_set_handshake_ivl(self->inbox, NODE_HANDSHAKE_MS);
+    zsock_set_handshake_ivl(self->feed, NODE_HANDSHAKE_MS);
     zsock_set_rcvhwm(self->inbox, NODE_SOCKET_HWM_MESSAGES);
     zsock_set_sndhwm(self->inbox, NODE_SOCKET_HWM_MESSAGES);
     zsock_set_sndhwm(self->feed, NODE_SOCKET_HWM_MESSAGES);
@@ -202,6 +212,16 @@ static void node_read_monitors(node_t *self, const zmq_pollitem_t *items, size_t
         return;
     pthread_mutex_lock(&self->stats_lock);
     node_monitor_get_stats(self->monitor, &self->stats.handshakes);
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
+/* Rereads the allow dir if it changed (node_keys_refresh: at most once a second). */
+static void node_refresh_keys(node_t *self)
+{
+    if (!node_keys_refresh(self->keys, clock_mono_ms()))
+        return;
+    pthread_mutex_lock(&self->stats_lock);
+    node_keys_table_state(self->keys, &self->stats.links.allow);
     pthread_mutex_unlock(&self->stats_lock);
 }
 
@@ -265,7 +285,7 @@ ledger_err_t node_new_keyed(const node_config_t *config, const node_app_t *app,
     node_role_from_name(config->name, &role);
     node_inbound_links(&self->in, self->keys, role, config->harness_replay);
     self->stats.links.insecure_plaintext = node_keys_plaintext(self->keys);
-    self->stats.links.allowed_keys = node_keys_allowed_count(self->keys);
+    node_keys_table_state(self->keys, &self->stats.links.allow);
     ledger_err_t err = node_open_store(self);
     if (!err)
         err = node_bind_sockets(self);
@@ -635,7 +655,7 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
     self->stats.messages_out += self->ctx.published_count;
     self->stats.batches++;
     self->stats.commit_us_total += commit_us;
-    self->stats.links.allowed_keys = node_keys_allowed_count(self->keys);
+    node_keys_table_state(self->keys, &self->stats.links.allow);
     relay_get_stats(self->relay, &self->stats.relay);
     pthread_mutex_unlock(&self->stats_lock);
 }
@@ -752,6 +772,7 @@ ledger_err_t node_run(node_t *self)
             (void)ignored;
         }
         node_read_monitors(self, items + 2 + peers, polled - 2 - peers);
+        node_refresh_keys(self);
         bool ok = process_ready(self);
         uint64_t now = node_now_ms();
         if (now - self->last_prune_ms >= NODE_SEEN_PRUNE_EVERY_MS) {

@@ -157,7 +157,7 @@ typedef enum {
 typedef struct {
     /* prejudged or refused inbound messages by reason and type (0 = did not decode) */
     uint64_t refused[NODE_REFUSED__COUNT][PROTO_TYPE__COUNT];
-    uint64_t allowed_keys;   /* keys in the node's allow table (0 in plaintext) */
+    node_keys_table_t allow; /* the allow table: size, failed reloads (node_keys.h) */
     bool insecure_plaintext; /* --insecure-plaintext */
 } node_links_stats_t;
 

@@ -461,17 +461,50 @@ static void send_acks(node_inbound_t *self, void *sock, uint64_t now_ms)
     }
 }
 
-/* Logs what became of `in`: a nack always, anything else at info; the peer last. */
-static void log_outcome(const node_inbound_msg_t *in)
+/*  The slot counting nack lines of `code`: the slot of that code, a free
+    one, else the last (shared by codes past NODE_NACK_LOG_CODES_MAX). */
+static node_nack_log_t *nack_log_slot(node_inbound_t *self, const char *code)
+{
+    size_t i = 0;
+    while (i < NODE_NACK_LOG_CODES_MAX - 1 && self->nack_log[i].code[0] &&
+           strcmp(self->nack_log[i].code, code) != 0)
+        i++;
+    if (!self->nack_log[i].code[0])
+        snprintf(self->nack_log[i].code, sizeof self->nack_log[i].code, "%s", code);
+    return &self->nack_log[i];
+}
+
+/*  Logs a nack, at most one line per code per NODE_NACK_LOG_EVERY_MS: a
+    peer (or anyone, for unauthenticated) can send refused messages as fast
+    as it likes, and the log must not be the cost of that. The next line of
+    that code says how many were not logged (suppressed=N); the counters
+    (ledger_messages_refused_total) stay exact. */
+static void log_nack(node_inbound_t *self, const node_inbound_msg_t *in, const char *peer)
+{
+    node_nack_log_t *slot = nack_log_slot(self, in->code);
+    uint64_t now_ms = clock_mono_ms();
+    if (slot->logged && now_ms - slot->last_ms < NODE_NACK_LOG_EVERY_MS) {
+        slot->suppressed++;
+        return;
+    }
+    node_log_write(
+        NODE_LOG_WARN,
+        "event=nack id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\" suppressed=%llu peer=%s",
+        in->decoded ? in->msg_id : "-", in->decoded ? proto_type_name(in->msg.type) : "-",
+        in->decoded && in->msg.corr[0] ? in->msg.corr : "-",
+        in->decoded && in->msg.cause[0] ? in->msg.cause : "-", in->code, in->why,
+        (unsigned long long)slot->suppressed, peer);
+    slot->logged = true;
+    slot->last_ms = now_ms;
+    slot->suppressed = 0;
+}
+
+/* Logs what became of `in`: a nack (rate-limited), anything else at info; the peer last. */
+static void log_outcome(node_inbound_t *self, const node_inbound_msg_t *in)
 {
     const char *peer = in->peer[0] ? in->peer : "-";
     if (in->outcome == NODE_INBOUND_NACK)
-        node_log_write(
-            NODE_LOG_WARN,
-            "event=nack id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\" peer=%s",
-            in->decoded ? in->msg_id : "-", in->decoded ? proto_type_name(in->msg.type) : "-",
-            in->decoded && in->msg.corr[0] ? in->msg.corr : "-",
-            in->decoded && in->msg.cause[0] ? in->msg.cause : "-", in->code, in->why, peer);
+        log_nack(self, in, peer);
     else if (node_log_enabled(NODE_LOG_INFO))
         node_log_write(NODE_LOG_INFO, "event=%s id=%s type=%s corr=%s cause=%s%s peer=%s",
                        in->outcome == NODE_INBOUND_DUP     ? "duplicate"
@@ -518,7 +551,7 @@ void node_inbound_answer(node_inbound_t *self, zsock_t *inbox, uint64_t now_ms)
         }
         if (!in->acked)
             answer_one(self, sock, in, now_ms);
-        log_outcome(in);
+        log_outcome(self, in);
         if (in->outcome == NODE_INBOUND_REPLY)
             proto_msg_release(&in->reply);
         proto_msg_release(&in->msg); /* a decoded account.reply owns arrays, even when refused */

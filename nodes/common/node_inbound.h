@@ -10,13 +10,15 @@
 
     Who sent a message (issue 19): on CURVE links the peer is the allowed key
     its connection authenticated with (the ZAP User-Id on a frame the peer
-    sent, looked up in node_keys.h's table; a miss reloads the table at most
-    once a second), never the envelope. With --insecure-plaintext the peer
+    sent, looked up in node_keys.h's table, reloaded when the allow dir
+    changed: a denied key's open connection is refused too), never the
+    envelope. With --insecure-plaintext the peer
     is the envelope's origin (without a query's "-q"), which must name a
     role (legacy, unauthenticated). Then, in this order, each refusal a
     prejudged nack (nothing applied, nothing recorded in `seen`):
       unauthenticated  no User-Id, or a key not in the table after a reload
-                       (only without a ZAP handler: defence in depth); in
+                       (a key denied while its connection was open; else
+                       only without a ZAP handler: defence in depth); in
                        plaintext an origin that names no role;
       origin_mismatch  the envelope's origin is not the peer's name (an
                        account.query may also use "<name>-q"), except a
@@ -128,6 +130,18 @@ typedef struct {
     bool active;
 } node_inbound_bundle_t;
 
+/* Nack log lines: one per code per this many ms, the rest counted (node_inbound_answer). */
+#define NODE_NACK_LOG_EVERY_MS 1000u
+#define NODE_NACK_LOG_CODES_MAX 24 /* codes rate-limited apart; later ones share the last slot */
+
+/* The nack lines of one code: when one was last written, how many were not since. */
+typedef struct {
+    char code[PROTO_CODE_MAX + 1];
+    bool logged;
+    uint64_t last_ms; /* clock_mono_ms */
+    uint64_t suppressed;
+} node_nack_log_t;
+
 /* The messages of one turn. */
 typedef struct {
     node_inbound_msg_t *items; /* max of them */
@@ -141,6 +155,7 @@ typedef struct {
     node_role_t self_role; /* this node's role, the receiver in node_roles_allows */
     bool harness_replay;   /* --harness-replay */
     node_inbound_bundle_t bundle;
+    node_nack_log_t nack_log[NODE_NACK_LOG_CODES_MAX]; /* rate limit of nack lines */
 } node_inbound_t;
 
 /* True if part of a bundle is read and waiting for the next receive (the batch was full). */
@@ -165,8 +180,10 @@ void node_inbound_fini(node_inbound_t *self);
 size_t node_inbound_receive(node_inbound_t *self, zsock_t *inbox);
 
 /*  After the batch's commit: sends each message's answer by its outcome on
-    `inbox` (acks grouped per connection, stamped `now_ms`), logs it, and
-    releases the messages. Their outcomes and types stay readable (for the
+    `inbox` (acks grouped per connection, stamped `now_ms`), logs it (a
+    nack at warn, at most one line per code per NODE_NACK_LOG_EVERY_MS, the
+    next line saying how many were not logged: suppressed=N), and releases
+    the messages. Their outcomes and types stay readable (for the
     caller's counters) until the next receive. */
 void node_inbound_answer(node_inbound_t *self, zsock_t *inbox, uint64_t now_ms);
 

@@ -22,7 +22,9 @@ struct node_keys_t {
     zcert_t *cert;
     zactor_t *auth;
     curve_allow_t *allow;
-    uint64_t last_reload_ms;
+    uint64_t last_check_ms;  /* the last look at the allow dir's stamp (node_keys_refresh) */
+    uint64_t last_miss_ms;   /* the last lookup miss that looked at the dir at once */
+    node_keys_table_t table; /* allowed_keys unused here: node_keys_table_state fills it */
     size_t peer_count;
     char peer_names[RELAY_PEERS_MAX][CURVE_KEYS_NAME_MAX + 1];
     char peer_keys[RELAY_PEERS_MAX][CURVE_KEYS_Z85_BYTES];
@@ -203,27 +205,72 @@ ledger_err_t node_keys_client(const node_keys_t *self, zsock_t *sock, const char
     return err;
 }
 
+/*  Reloads the table (the dir changed): a failure keeps the old table, is
+    counted, and is logged at error once until a reload succeeds again. */
+static void reload(node_keys_t *self)
+{
+    char why[NODE_KEYS_WHY_BYTES] = "";
+    ledger_err_t err = curve_allow_reload(self->allow, why, sizeof why);
+    if (err) {
+        self->table.reload_failures++;
+        if (!self->table.reload_failing)
+            node_log_write(NODE_LOG_ERROR,
+                           "event=allow_reload_failed dir=%s error=%s reason=\"%s\" note=\"the "
+                           "previous table stays in use and /health is 503 until the dir is "
+                           "fixed; zauth may still accept the file\"",
+                           self->allow_dir, ledger_err_name(err), why);
+        self->table.reload_failing = true;
+        /* Cut to what /health shows: the full reason is in the log line above. */
+        snprintf(self->table.reload_error, sizeof self->table.reload_error, "%.*s",
+                 (int)sizeof self->table.reload_error - 1, why);
+        return;
+    }
+    self->table.reload_failing = false;
+    self->table.reload_error[0] = '\0';
+    node_log_write(NODE_LOG_INFO, "event=allow_reloaded dir=%s allowed=%zu", self->allow_dir,
+                   curve_allow_count(self->allow));
+}
+
+/* Reloads the table if the allow dir changed; looks at most once per NODE_KEYS_RELOAD_MIN_MS
+   unless `now`. True if it reloaded (or tried). */
+static bool check_dir(node_keys_t *self, uint64_t now_ms, bool now)
+{
+    if (self->plaintext ||
+        (!now && self->last_check_ms && now_ms - self->last_check_ms < NODE_KEYS_RELOAD_MIN_MS))
+        return false;
+    self->last_check_ms = now_ms ? now_ms : 1;
+    if (!curve_allow_changed(self->allow))
+        return false;
+    reload(self);
+    return true;
+}
+
+bool node_keys_refresh(node_keys_t *self, uint64_t now_ms)
+{
+    assert(self);
+    return check_dir(self, now_ms, false);
+}
+
 const curve_allow_entry_t *node_keys_peer(node_keys_t *self, const char *user_id, uint64_t now_ms)
 {
     assert(self);
     if (self->plaintext || !user_id)
         return NULL;
+    check_dir(self, now_ms, false); /* a denied key's open connection is cut off here */
     const curve_allow_entry_t *entry = curve_allow_lookup(self->allow, user_id);
-    if (entry || (self->last_reload_ms && now_ms - self->last_reload_ms < NODE_KEYS_RELOAD_MIN_MS))
+    if (entry || (self->last_miss_ms && now_ms - self->last_miss_ms < NODE_KEYS_RELOAD_MIN_MS))
         return entry;
-    /* zauth let in a key the table does not know: the allow dir changed since the last load. */
-    self->last_reload_ms = now_ms ? now_ms : 1;
-    char why[NODE_KEYS_WHY_BYTES] = "";
-    ledger_err_t err = curve_allow_reload(self->allow, why, sizeof why);
-    if (err)
-        node_log_write(NODE_LOG_WARN,
-                       "event=allow_reload_failed dir=%s error=%s reason=\"%s\" note=\"the "
-                       "previous table stays in use\"",
-                       self->allow_dir, ledger_err_name(err), why);
-    else
-        node_log_write(NODE_LOG_INFO, "event=allow_reloaded dir=%s allowed=%zu", self->allow_dir,
-                       curve_allow_count(self->allow));
+    /* zauth let in a key the table does not know: the allow dir changed since the last look. */
+    self->last_miss_ms = now_ms ? now_ms : 1;
+    check_dir(self, now_ms, true);
     return curve_allow_lookup(self->allow, user_id);
+}
+
+void node_keys_table_state(const node_keys_t *self, node_keys_table_t *out)
+{
+    assert(self && out);
+    *out = self->table;
+    out->allowed_keys = node_keys_allowed_count(self);
 }
 
 size_t node_keys_allowed_count(const node_keys_t *self)

@@ -31,8 +31,9 @@
     Errors: node_keys_open returns the curve_* errors (LEDGER_E_INVALID,
     LEDGER_E_NOT_FOUND, LEDGER_E_IO, LEDGER_E_TOO_LARGE, LEDGER_E_NOMEM),
     each logged as keys_refused. NULL arguments are bugs, asserted.
-    Threads: open and destroy on main's thread; node_keys_peer on the node
-    loop's (the allow table has no lock); the rest are read-only after open.
+    Threads: open and destroy on main's thread; node_keys_peer,
+    node_keys_refresh and node_keys_table_state on the node loop's (the
+    allow table has no lock); the rest are read-only after open.
     Destroy after every socket that uses the keys is destroyed (zauth must
     outlive the server sockets it judges).
 */
@@ -49,8 +50,18 @@
 #include "node_config.h"
 #include "relay.h"
 
-/* A peer table miss reloads allow/<name>/ at most this often (a key allowed after start). */
+/* How often the node looks at allow/<name>/ for a change (a key allowed or denied after
+   start); a lookup miss looks at once, at most this often too. */
 #define NODE_KEYS_RELOAD_MIN_MS 1000
+#define NODE_KEYS_ERROR_BYTES 256 /* the reason of a failed reload kept for /health */
+
+/* The allow table's state, for /metrics and /health. */
+typedef struct {
+    uint64_t allowed_keys;    /* keys in the table (0 in plaintext) */
+    uint64_t reload_failures; /* reloads that failed: ledger_allow_reload_failures_total */
+    bool reload_failing;      /* the last reload failed: the table is older than the dir */
+    char reload_error[NODE_KEYS_ERROR_BYTES]; /* why, while reload_failing */
+} node_keys_table_t;
 
 typedef struct node_keys_t node_keys_t;
 
@@ -78,9 +89,22 @@ ledger_err_t node_keys_server(const node_keys_t *self, zsock_t *sock);
 ledger_err_t node_keys_client(const node_keys_t *self, zsock_t *sock, const char *name);
 
 /*  The allowed peer whose key is `user_id` (curve_sock_user_id), or NULL.
-    A miss reloads the table once if the last reload is NODE_KEYS_RELOAD_MIN_MS
-    old (`now_ms`: clock_mono_ms) and looks again. Node loop's thread. */
+    First node_keys_refresh; then a miss looks at the dir at once (at most
+    once per NODE_KEYS_RELOAD_MIN_MS) and looks the key up again. Node
+    loop's thread; `now_ms`: clock_mono_ms. */
 const curve_allow_entry_t *node_keys_peer(node_keys_t *self, const char *user_id, uint64_t now_ms);
+
+/*  Reloads the allow table if allow/<name>/ changed (curve_allow_changed),
+    looking at most once per NODE_KEYS_RELOAD_MIN_MS: zauth judges only new
+    handshakes, so this is what refuses the next message of a connection
+    whose key was denied. A failed reload keeps the old table, counts, and
+    logs `level=error event=allow_reload_failed` once until a reload
+    succeeds (node_keys_table_state says so meanwhile). True if it reloaded
+    or tried. Node loop's thread; false and nothing in plaintext. */
+bool node_keys_refresh(node_keys_t *self, uint64_t now_ms);
+
+/* The table's size and reload state (node loop's thread). */
+void node_keys_table_state(const node_keys_t *self, node_keys_table_t *out);
 
 /* Keys in the allow table now (0 in plaintext): ledger_curve_allowed_keys. */
 size_t node_keys_allowed_count(const node_keys_t *self);

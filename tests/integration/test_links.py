@@ -13,11 +13,15 @@ condition is SILENCE_S: "no answer within 1 s" is itself the assertion there.
 Cases (docs/links-plan.md section 6, items 1-11): NoKeyTest 1, RoleTest 2, 3 and 7,
 ForgedIdsTest / ForgedIdsReplayTest 4, ForgedAckTest 5, FeedTest 6, KeysTest 8 and 9,
 PlaintextTest and MixedTest 10, HarnessTest 11 (item 12, the admin port, is test_auth's).
+The review of the landed links added HandshakeBoundTest (nothing held before a handshake),
+AllowListTest (a deny reaches open connections; a failed reload shows) and NackLogTest (refusal
+lines rate-limited, counters exact).
 """
 import json
 import os
 import re
 import signal
+import socket
 import stat
 import struct
 import subprocess
@@ -37,6 +41,10 @@ FORGED = 2**31  # forged ids of the gateway / accounts: clear of their real sequ
 # default blocklist), so a forged approval of hers would visibly change the outcome.
 MANY = ("velocity_max_count = 1000\nvelocity_max_sum_minor = 100000000\n"
         "new_payee_limit_minor = 100000000\n")
+NACK_LOG_EVERY_S = 1.0  # NODE_NACK_LOG_EVERY_MS (node_inbound.h): a nack line per code per 1 s
+HANDSHAKE_S = 5.0  # NODE_HANDSHAKE_MS (node.c): a handshake not done by then is cut
+# A ZMTP 3.0 greeting asking for CURVE, as any client may send before it is authenticated.
+GREETING = b"\xff" + bytes(8) + b"\x7f\x03\x00" + b"CURVE".ljust(20, b"\x00") + bytes(32)
 FRAUD_APPLIED = re.compile(r"event=applied id=fraud/(\d+) ")
 
 
@@ -486,6 +494,160 @@ class FeedTest(LinksTest):
         self.assertFalse(any(s.poll(int(SILENCE_S * 1000)) for s in denied.values()),
                          "a refused SUB heard a feed")
         assert_handshake_failures(self.mesh, "feed")
+
+
+class AllowListTest(LinksTest):
+    """Review of issue 19: an allow-list edit reaches connections that are already open, and a
+    reload that fails shows on /health and /metrics."""
+
+    def query(self, sock, n):
+        """Sends account.query n (get bob) as the harness; its answer's envelope, or None."""
+        self.send(sock, envelope(f"harness/{n}", "account.query", "",
+                                 {"op": "get", "account": "bob"}), tag=n)
+        got = self.answer(sock)
+        return got and got[1]
+
+    def test_a_denied_key_is_refused_on_its_open_connection(self):
+        self.mesh.keys_tool("allow", "harness", "--to", "accounts", "--dir", self.mesh.keys_dir)
+        sock = self.peer("accounts", "harness")
+        answer = self.query(sock, 1)
+        self.assertEqual(answer and answer["type"], "account.reply", answer)
+        self.mesh.keys_tool("deny", "harness", "--to", "accounts", "--dir", self.mesh.keys_dir)
+        answers = []
+
+        def refused():
+            answers.append(self.query(sock, len(answers) + 2))
+            return answers[-1] and answers[-1]["type"] == "nack"
+        wait_until(refused, 5, "the denied key's next query to be refused", interval=0.1)
+        self.assert_nack(answers[-1], "unauthenticated")
+        self.assertTrue(all(a["type"] == "account.reply" for a in answers[:-1]), answers)
+        self.assert_refused("accounts", "unauthenticated", "account.query", 1)
+
+    def allow_state(self, node):
+        status, body, _ = self.mesh.admin(node, "GET", "/health")
+        samples = self.mesh.metrics(node)
+        return (status, body.get("allow_list"), sample(samples, "ledger_allow_table_ok"),
+                sample(samples, "ledger_allow_reload_failures_total"))
+
+    def test_a_failed_reload_shows_on_health_and_metrics_until_fixed(self):
+        self.assertEqual(self.allow_state("accounts"), (200, "ok", 1, 0))
+        allow = os.path.join(self.mesh.keys_dir, "allow", "accounts")
+        bad = [os.path.join(allow, f"bad{i}.pub") for i in (1, 2)]
+        for i, path in enumerate(bad):
+            with open(path, "w") as f:
+                f.write("not a cert\n")
+            wait_until(lambda i=i: self.allow_state("accounts") == (503, "reload_failed", 0, i + 1),
+                       5, f"accounts to report failed reload {i + 1}")
+        status, body, _ = self.mesh.admin("accounts", "GET", "/health")
+        self.assertEqual(body["status"], "degraded", body)
+        self.assertIn("bad", body["allow_list_error"])
+        lines = [l for l in self.mesh.log("accounts").splitlines()
+                 if "event=allow_reload_failed" in l]
+        self.assertEqual(len(lines), 1, "logged once, not at every failure")
+        self.assertIn("level=error", lines[0])
+        # The old table stayed: the gateway's key still works.
+        status, t = self.mesh.transfer("alice", "bob", 100)
+        self.assertEqual(status, 202, t)
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+        for path in bad:
+            os.remove(path)
+        wait_until(lambda: self.allow_state("accounts") == (200, "ok", 1, 2), 5,
+                   "accounts to recover once the bad files are gone")
+
+
+class NackLogTest(LinksTest):
+    """Review of issue 19: refusals are logged at most once a second per code, the next line
+    says how many were not (suppressed=N), and the counters stay exact."""
+
+    def test_a_hundred_refusals_make_a_few_lines_and_count_a_hundred(self):
+        sock = self.peer("gateway", "fraud")
+        tid = "tr_forged_flood"
+        body = transfer_body(tid, "carol", "bob", 100)
+        for i in range(100):  # fraud may not send transfer.settled: forbidden_type
+            self.send(sock, envelope(f"fraud/{FORGED + i}", "transfer.settled", tid, body),
+                      tag=i + 1)
+        for _ in range(100):
+            got = self.answer(sock)
+            self.assertIsNotNone(got, "an answer to every forged message")
+            self.assert_nack(got[1], "forbidden_type")
+        self.assert_refused("gateway", "forbidden_type", "transfer.settled", 100)
+
+        def lines():
+            return [l for l in self.mesh.log("gateway").splitlines()
+                    if "event=nack" in l and "code=forbidden_type" in l]
+        self.assertLessEqual(len(lines()), 5, "a line per refusal")
+        # One more once the rate limit's second is up (that time is the condition waited for):
+        # logged, with the count of those that were not.
+        time.sleep(NACK_LOG_EVERY_S + 0.1)
+        self.send(sock, envelope(f"fraud/{FORGED + 100}", "transfer.settled", tid, body), tag=101)
+        self.assert_nack(self.answer(sock)[1], "forbidden_type")
+        got = wait_until(lambda: (lambda ls: ls if f"id=fraud/{FORGED + 100} " in ls[-1] else None)(
+            lines()), what="the 101st refusal to be logged")
+        suppressed = sum(int(re.search(r" suppressed=(\d+) ", l).group(1)) for l in got)
+        self.assertEqual(len(got) + suppressed, 101, got)
+        self.assertRegex(got[-1], r" peer=fraud$")
+        self.assert_refused("gateway", "forbidden_type", "transfer.settled", 101)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def closed_by_peer(conn):
+    """True once the node closed `conn` (whatever it sent first is read and dropped)."""
+    try:
+        while True:
+            if conn.recv(65536) == b"":
+                return True
+    except (BlockingIOError, socket.timeout):
+        return False
+    except OSError:  # reset
+        return True
+
+
+class HandshakeBoundTest(MeshTest):
+    """Review of issue 19: before its handshake, nobody can make a node hold memory or a
+    connection: a CURVE command frame claiming 1 GiB is refused at its header, and a handshake
+    that never finishes is cut after NODE_HANDSHAKE_MS, on the feed as on the inbox."""
+
+    def connect(self, node, kind):
+        conn = socket.create_connection(("127.0.0.1", self.mesh.ports[node][kind]), timeout=5)
+        self.addCleanup(conn.close)
+        conn.sendall(GREETING)
+        return conn
+
+    def stream(self, conn, size_bytes):
+        """Sends a command frame header claiming 1 GiB, then `size_bytes` of it (or until the
+        node hangs up)."""
+        chunk = b"A" * (1 << 20)
+        try:
+            conn.sendall(bytes([0x06]) + (1 << 30).to_bytes(8, "big"))
+            for _ in range(size_bytes // len(chunk)):
+                conn.sendall(chunk)
+        except OSError:  # the node closed it: what should happen
+            pass
+
+    def test_a_huge_handshake_frame_holds_no_memory_and_a_silent_handshake_is_cut(self):
+        node = "fraud"
+        pid = self.mesh.procs[node].pid
+        silent = [self.connect(node, kind) for kind in ("feed", "inbox")]
+        started = time.monotonic()
+        before = rss_kib(pid)
+        for kind in ("feed", "inbox"):
+            conn = self.connect(node, kind)
+            self.stream(conn, 32 << 20)
+            conn.setblocking(False)
+            wait_until(lambda c=conn: closed_by_peer(c), 5,
+                       f"{node} to close the {kind} connection that claimed a 1 GiB frame")
+        grown = rss_kib(pid) - before
+        self.assertLess(grown, 8 << 10, f"{node} grew by {grown} KiB")
+        for conn, kind in zip(silent, ("feed", "inbox")):
+            conn.setblocking(False)
+            wait_until(lambda c=conn: closed_by_peer(c), HANDSHAKE_S + 5,
+                       f"{node} to cut the {kind} handshake that never finished")
+        self.assertGreater(time.monotonic() - started, HANDSHAKE_S - 1, "cut before its time")
+        self.assertTrue(self.mesh.running(node))
 
 
 class DefaultKeysMesh(Mesh):

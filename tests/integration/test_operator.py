@@ -78,13 +78,17 @@ class OperatorMeshTest(MeshTest):
                     lines.append(json.loads(line))
         return lines
 
-    def feed_warm_up(self, path, amount=1):
-        """PUB/SUB connects asynchronously: send small transfers until the feed
-        file shows one, so that everything after it is seen."""
+    def feed_warm_up(self, path, amount=1, nodes=("gateway", "accounts", "fraud")):
+        """PUB/SUB connects asynchronously, each feed on its own: send small transfers
+        until the feed file shows a message from every one of `nodes`, so that
+        everything after it is seen."""
+        def heard():
+            return {r["node"] for r in self.json_lines(path)} >= set(nodes)
+
         def seen():
             self.mesh.transfer("alice", "carol", amount)
-            return wait_until_quiet(lambda: os.path.getsize(path) > 0, 1.0)
-        wait_until(seen, 30, "the tap to receive the feed")
+            return wait_until_quiet(heard, 1.0)
+        wait_until(seen, 30, "the tap to receive every feed")
 
     # --- admin ---------------------------------------------------------------
     def metrics_text(self, node, headers=None):

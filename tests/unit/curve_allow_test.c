@@ -20,6 +20,13 @@ static curve_allow_t *table_of(const curve_fx_t *fx, const char *node)
     return table;
 }
 
+/* Builds allow/<node>/, asserted to succeed, and frees it. */
+static void table_destroy_ok(const curve_fx_t *fx, const char *node)
+{
+    curve_allow_t *table = table_of(fx, node);
+    curve_allow_destroy(&table);
+}
+
 /* Builds allow/<node>/ expecting a refusal whose reason holds text. */
 static void assert_refused(const curve_fx_t *fx, const char *node, const char *text)
 {
@@ -80,6 +87,86 @@ static void test_reload_sees_allow_and_deny(void **state)
     assert_null(curve_allow_lookup(table, z85));
     assert_int_equal(curve_allow_count(table), 2);
     curve_allow_destroy(&table);
+    curve_fx_remove(&fx);
+}
+
+/* The dir's stamp says when a reload would read something new: a deny, a chmod, a bad file;
+   a failed reload is not worth trying again until the dir changes once more. */
+static void test_changed_says_when_the_dir_changed(void **state)
+{
+    (void)state;
+    curve_fx_t fx;
+    curve_fx_make(&fx, "curve_changed");
+    curve_allow_t *table = table_of(&fx, "accounts");
+    char path[CURVE_KEYS_PATH_MAX], why[CURVE_FX_WHY_BYTES] = "";
+    assert_false(curve_allow_changed(table));
+    assert_int_equal(curve_keys_deny(fx.keys, "fraud", "accounts", why, sizeof why), LEDGER_OK);
+    assert_true(curve_allow_changed(table));
+    assert_int_equal(curve_allow_reload(table, why, sizeof why), LEDGER_OK);
+    assert_false(curve_allow_changed(table));
+    curve_fx_path(&fx, path, CURVE_KEYS_ALLOW_DIR, "accounts/gateway", CURVE_KEYS_PUBLIC_SUFFIX);
+    assert_int_equal(chmod(path, 0600), 0); /* same name, size and mtime: ctime tells */
+    assert_true(curve_allow_changed(table));
+    assert_int_equal(curve_allow_reload(table, why, sizeof why), LEDGER_OK);
+    curve_fx_path(&fx, path, CURVE_KEYS_ALLOW_DIR, "accounts/bad", CURVE_KEYS_PUBLIC_SUFFIX);
+    FILE *bad = fopen(path, "w");
+    assert_non_null(bad);
+    fputs("not a cert\n", bad);
+    fclose(bad);
+    assert_true(curve_allow_changed(table));
+    assert_int_equal(curve_allow_reload(table, why, sizeof why), LEDGER_E_INVALID);
+    assert_false(curve_allow_changed(table));
+    assert_int_equal(curve_allow_count(table), 1);
+    assert_int_equal(unlink(path), 0);
+    assert_true(curve_allow_changed(table));
+    curve_allow_destroy(&table);
+    curve_fx_remove(&fx);
+}
+
+/* A symlink, a file others may write, a file of another user: refused, in allow/ as in public/
+   (whoever can write such a file decides whom the node accepts). */
+static void test_files_others_control_are_refused(void **state)
+{
+    (void)state;
+    curve_fx_t fx;
+    curve_fx_make(&fx, "curve_files");
+    char path[CURVE_KEYS_PATH_MAX], target[CURVE_KEYS_PATH_MAX], dir[CURVE_KEYS_PATH_MAX];
+    char z85[CURVE_KEYS_Z85_BYTES], why[CURVE_FX_WHY_BYTES] = "";
+    curve_fx_path(&fx, path, CURVE_KEYS_ALLOW_DIR, "accounts/gateway", CURVE_KEYS_PUBLIC_SUFFIX);
+    curve_fx_path(&fx, target, CURVE_KEYS_PUBLIC_DIR, "gateway", CURVE_KEYS_PUBLIC_SUFFIX);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink(target, path), 0);
+    assert_refused(&fx, "accounts", "is a symbolic link");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(curve_keys_allow(fx.keys, "gateway", "accounts", why, sizeof why), LEDGER_OK);
+    table_destroy_ok(&fx, "accounts");
+    assert_int_equal(chmod(path, 0666), 0);
+    assert_refused(&fx, "accounts", "writable by its owner only");
+    assert_int_equal(chmod(path, 0644), 0);
+    if (geteuid() == 0) { /* chown to another user needs root */
+        assert_int_equal(chown(path, 4242, 4242), 0);
+        assert_refused(&fx, "accounts", "owned by uid 4242");
+        curve_fx_path(&fx, dir, CURVE_KEYS_ALLOW_DIR, "accounts", NULL);
+        assert_int_equal(chown(dir, 4242, 4242), 0); /* the dir's owner could replace it anyway */
+        table_destroy_ok(&fx, "accounts");
+    }
+    /* public/<peer>.pub, read by a node for its DEALERs: the same rules. */
+    char moved[CURVE_KEYS_PATH_MAX];
+    curve_fx_path(&fx, moved, CURVE_KEYS_PUBLIC_DIR, "gateway", ".real");
+    assert_int_equal(rename(target, moved), 0);
+    assert_int_equal(symlink(moved, target), 0);
+    assert_int_equal(curve_keys_load_public(fx.keys, "gateway", z85, NULL, why, sizeof why),
+                     LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "is a symbolic link"));
+    assert_int_equal(unlink(target), 0);
+    assert_int_equal(rename(moved, target), 0);
+    assert_int_equal(chmod(target, 0646), 0);
+    assert_int_equal(curve_keys_load_public(fx.keys, "gateway", z85, NULL, why, sizeof why),
+                     LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "chmod 644"));
+    assert_int_equal(chmod(target, 0644), 0);
+    assert_int_equal(curve_keys_load_public(fx.keys, "gateway", z85, NULL, why, sizeof why),
+                     LEDGER_OK);
     curve_fx_remove(&fx);
 }
 
@@ -167,6 +254,8 @@ static void test_allow_dirs_zauth_would_read_differently_are_refused(void **stat
 
 TEST_MAIN(cmocka_unit_test(test_lookup_names_the_allowed_peers_by_key),
           cmocka_unit_test(test_reload_sees_allow_and_deny),
+          cmocka_unit_test(test_changed_says_when_the_dir_changed),
+          cmocka_unit_test(test_files_others_control_are_refused),
           cmocka_unit_test(test_failed_reload_keeps_the_old_table),
           cmocka_unit_test(test_two_keys_for_one_core_name_are_refused),
           cmocka_unit_test(test_allow_dirs_zauth_would_read_differently_are_refused))

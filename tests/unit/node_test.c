@@ -397,7 +397,7 @@ static void test_a_key_allowed_after_start_is_known_without_a_restart(void **sta
     assert_int_equal(refused(&fx, NODE_REFUSED_UNAUTHENTICATED, PROTO_FUNDS_RESERVED), 0);
     node_stats_t stats;
     node_get_stats(fx.node, &stats);
-    assert_int_equal(stats.links.allowed_keys, 2);
+    assert_int_equal(stats.links.allow.allowed_keys, 2);
     fx_end(&fx);
 }
 
