@@ -54,9 +54,67 @@ def _ephemeral_range():
         return 32768, 60999
 
 
+# Ports handed out to a test process, one file each (its pid inside): a node stopped for a
+# while leaves its port free, and a test running beside this one (ctest -j) must not take it.
+PORT_CLAIMS = os.path.join(tempfile.gettempdir(), "ledger-it-ports")
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim(port):
+    """Claims `port` for this process across test processes; False if another live one has it."""
+    os.makedirs(PORT_CLAIMS, exist_ok=True)
+    path = os.path.join(PORT_CLAIMS, str(port))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    owner = int(f.read() or 0)
+            except (OSError, ValueError):
+                return False
+            if owner and _pid_alive(owner):
+                return False
+            try:
+                os.unlink(path)  # left by a test process that is gone
+            except FileNotFoundError:
+                pass
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return True
+    return False
+
+
+def _release_claims():
+    for port in _handed_out:
+        path = os.path.join(PORT_CLAIMS, str(port))
+        try:
+            with open(path) as f:
+                mine = f.read() == str(os.getpid())
+            if mine:
+                os.unlink(path)
+        except (OSError, ValueError):
+            pass
+
+
+atexit.register(_release_claims)
+
+
 def free_port():
-    """A port that is free now and outside the kernel's ephemeral range, so
-    that the nodes' own outgoing connections can never take it first."""
+    """A port that is free now, outside the kernel's ephemeral range (so that the
+    nodes' own outgoing connections can never take it first), and claimed for this
+    process until it exits (so that a test beside it cannot take it while a node of
+    this one is stopped)."""
     low, high = _ephemeral_range()
     candidates = (10000, low - 1) if low > 12000 else (high + 1, 65535)
     for _ in range(1000):
@@ -69,6 +127,8 @@ def free_port():
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        if not _claim(port):
+            continue
         _handed_out.add(port)
         return port
     raise RuntimeError("no free port")
