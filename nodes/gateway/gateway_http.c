@@ -29,6 +29,7 @@
 #include "gateway_account_api.h"
 #include "gateway_accounts_client.h"
 #include "gateway_batch.h"
+#include "gateway_budget.h"
 #include "gateway_guard.h"
 #include "gateway_money_api.h"
 #include "gateway_prune.h"
@@ -73,7 +74,9 @@ typedef struct {
     size_t body_len;
     size_t body_cap;
     size_t discarded;
+    uint64_t reserved; /* bytes taken from gw->budget, given back when the request ends */
     bool too_large;
+    bool over_budget; /* the body budget refused it: 503 overloaded */
     wait_t wait;
     gateway_submit_job_t submit;
     gateway_accounts_query_t query;
@@ -90,6 +93,7 @@ struct gateway_http_t {
     char node_name[PROTO_NODE_MAX + 1];
     uint32_t query_timeout_ms;
     size_t body_max_bytes;
+    gateway_budget_t budget;   /* request body bytes buffered, all connections (gateway_budget.h) */
     uint64_t max_pending;      /* admission control (config.max_pending) */
     int64_t deposit_max_minor; /* one deposit at most (config.deposit_max_minor) */
     void (*log)(void *arg, const char *line);
@@ -361,6 +365,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (info && info->http_status)
         gw->count_request(gw->count_request_arg, r->method, routes[r->route].pattern,
                           info->http_status);
+    if (r && r->reserved)
+        gateway_budget_give(&gw->budget, r->reserved);
     request_free(*con_cls);
     *con_cls = NULL;
 }
@@ -374,8 +380,8 @@ static size_t body_limit(const gateway_http_t *gw, const request_t *r)
 static bool body_append(gateway_http_t *gw, request_t *r, const char *data, size_t size)
 {
     size_t limit = body_limit(gw, r);
-    if (r->too_large || size > limit - r->body_len) {
-        r->too_large = true;
+    if (r->too_large || r->over_budget || size > limit - r->body_len) {
+        r->too_large = !r->over_budget;
         free(r->body);
         r->body = NULL;
         r->body_len = 0;
@@ -388,6 +394,13 @@ static bool body_append(gateway_http_t *gw, request_t *r, const char *data, size
             cap *= 2;
         if (cap > limit)
             cap = limit;
+        if (cap > r->reserved && r->reserved >= r->body_len + size)
+            cap = r->reserved; /* the declared length, taken whole with the headers */
+        if (cap > r->reserved && !gateway_budget_take(&gw->budget, cap - r->reserved)) {
+            r->over_budget = true; /* answered at the end; drop what comes (above) */
+            return body_append(gw, r, data, size);
+        }
+        r->reserved = cap > r->reserved ? cap : r->reserved;
         char *grown = realloc(r->body, cap);
         if (!grown)
             return false;
@@ -416,9 +429,9 @@ static enum MHD_Result reply_method_not_allowed(struct MHD_Connection *conn, con
     return gateway_reply_error(conn, &err, &allow, 1);
 }
 
-/* A POST's headers: a JSON body, not declared larger than the cap. */
+/* A POST's headers: a JSON body, not declared larger than the cap nor than the budget left. */
 static enum MHD_Result check_post_headers(gateway_http_t *gw, struct MHD_Connection *conn,
-                                          const request_t *r)
+                                          request_t *r)
 {
     const char *type =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -428,9 +441,16 @@ static enum MHD_Result check_post_headers(gateway_http_t *gw, struct MHD_Connect
                                     "send the body as JSON with Content-Type: application/json");
     const char *length =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    uint64_t declared;
-    if (length && text_parse_u64(length, &declared) && declared > body_limit(gw, r))
+    uint64_t declared = 0;
+    if (length && !text_parse_u64(length, &declared))
+        declared = 0;
+    if (declared > body_limit(gw, r))
         return reply_too_large(gw, conn, r);
+    if (declared > 0) { /* the declared body is taken now, whole */
+        if (!gateway_budget_take(&gw->budget, declared))
+            return (enum MHD_Result)gateway_budget_reply_overloaded(conn, &gw->budget);
+        r->reserved = declared;
+    }
     return MHD_YES;
 }
 
@@ -465,6 +485,8 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
 {
     if (r->too_large)
         return reply_too_large(gw, conn, r);
+    if (r->over_budget)
+        return (enum MHD_Result)gateway_budget_reply_overloaded(conn, &gw->budget);
     /* The key was checked with the headers; a revocation since then stops the work here. */
     enum MHD_Result answered;
     if (route_scope(r->route, r->is_post) && r->route != ROUTE_EVENTS &&
@@ -601,6 +623,7 @@ static ledger_err_t start_daemon(gateway_http_t *gw, const gateway_http_config_t
         or_default(config->connection_limit, GATEWAY_HTTP_CONNECTIONS_DEFAULT),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         or_default(config->per_ip_connection_limit, GATEWAY_HTTP_PER_IP_DEFAULT),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GATEWAY_HTTP_CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_TIMEOUT,
         or_default(config->connection_timeout_s, GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw, MHD_OPTION_ARRAY,
@@ -700,6 +723,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
                                                           : GATEWAY_HTTP_DEPOSIT_MAX_DEFAULT;
     gw->body_max_bytes =
         config->body_max_bytes ? config->body_max_bytes : GATEWAY_HTTP_BODY_MAX_DEFAULT;
+    gateway_budget_init(&gw->budget, config->body_budget_bytes);
     gw->log = config->log;
     gw->log_arg = config->log_arg;
     gw->env = (gateway_transfer_api_env_t){gw->store, gw->log, gw->log_arg};
@@ -727,6 +751,12 @@ void gateway_http_notify_events(gateway_http_t *self)
 {
     if (self)
         gateway_streams_notify(self->streams);
+}
+
+uint64_t gateway_http_body_budget_refused(const gateway_http_t *self, uint64_t *in_use)
+{
+    *in_use = self ? gateway_budget_in_use(&self->budget) : 0;
+    return self ? gateway_budget_refused(&self->budget) : 0;
 }
 
 uint16_t gateway_http_port(const gateway_http_t *self)

@@ -7,6 +7,7 @@
    the new transfer.requested messages to accounts. Before anything starts,
    the listen rule (gateway_tls.h) decides HTTPS or plain HTTP, or refuses
    to start (plain HTTP on a non-loopback address without --insecure-http). */
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
 
@@ -101,6 +102,7 @@ static int start_http(node_t *node, void *arg)
         .log = log_line,
         .web_dir = c->web_dir,
         .max_pending = c->max_pending,
+        .body_budget_bytes = c->http_body_budget_bytes,
         .deposit_max_minor = (int64_t)c->deposit_max_minor, /* node_config keeps it <= INT64_MAX */
         .tls = gw->tls,
     };
@@ -162,6 +164,17 @@ static void gateway_metrics(FILE *out, void *arg)
                          "1 once the owner map was filled from the accounts node's list since "
                          "the start",
                          gateway_owners_fill_done(gw->fill));
+    uint64_t in_use;
+    uint64_t refused = gateway_http_body_budget_refused(gw->http, &in_use);
+    fprintf(out,
+            "# HELP ledger_http_refused_total Public API requests refused to bound resources\n"
+            "# TYPE ledger_http_refused_total counter\n"
+            "ledger_http_refused_total{reason=\"body_budget\"} %" PRIu64 "\n"
+            "# HELP ledger_http_body_budget_bytes_in_use Request body bytes buffered now "
+            "(--http-body-budget-bytes)\n"
+            "# TYPE ledger_http_body_budget_bytes_in_use gauge\n"
+            "ledger_http_body_budget_bytes_in_use %" PRIu64 "\n",
+            refused, in_use);
 }
 
 /* After each commit of applied messages (loop thread): their events reach the open streams now. */
