@@ -160,9 +160,11 @@ typedef struct {
     uint32_t query_timeout_ms;         /* account query deadline; 0 = 2000 */
     uint64_t idempotency_retention_ms; /* 0 = GATEWAY_RETENTION_DEFAULT_MS (24 h) */
     size_t body_max_bytes;             /* request body cap; 0 = 64 KiB */
-    uint64_t body_budget_bytes;       /* body bytes buffered at once, all connections; 0 = 64 MiB */
-    unsigned thread_pool_size;        /* MHD worker threads; 0 = 4 */
-    unsigned connection_limit;        /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
+    uint64_t body_budget_bytes; /* body bytes buffered at once, all connections; 0 = 64 MiB */
+    uint32_t head_timeout_ms;   /* a request head's deadline (gateway_deadline.h); 0 = 5 s */
+    uint32_t body_min_rate;     /* a body's deadline: head_timeout_ms + size / this; 0 = 64 KiB/s */
+    unsigned thread_pool_size;  /* MHD worker threads; 0 = 4 */
+    unsigned connection_limit;  /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
     unsigned per_ip_connection_limit; /* MHD_OPTION_PER_IP_CONNECTION_LIMIT; 0 = 512 */
     unsigned connection_timeout_s;    /* idle connection timeout; 0 = 30 */
     unsigned max_streams;             /* open GET /api/events streams at most; 0 = 64 */
@@ -221,10 +223,14 @@ void gateway_http_finish_taken(gateway_http_t *self, ledger_err_t err);
 /* The TCP port the server listens on (the chosen one when config.port was 0). */
 uint16_t gateway_http_port(const gateway_http_t *self);
 
-/*  Requests refused 503 overloaded by the body budget since the start, and in
- *in_use the body bytes taken from it now (any thread; NULL: 0 and 0). */
-uint64_t gateway_http_body_budget_refused(const gateway_http_t *self, uint64_t *in_use);
-
+/*  What the public port refused to bound its resources, since the start (any thread). */
+typedef struct {
+    uint64_t body_budget;        /* 503 overloaded: the body budget was full */
+    uint64_t body_budget_in_use; /* body bytes taken from the budget now */
+    uint64_t head_deadline;      /* connections closed: no whole request head in time */
+    uint64_t body_deadline;      /* connections closed: no whole body in time */
+} gateway_http_refusals_t;
+void gateway_http_refusals(const gateway_http_t *self, gateway_http_refusals_t *out);
 /*  Tells the event streams that a commit may have appended events (the node
     loop's on_commit after gateway_view_apply; new transfers the loop commits
     through gateway_http_finish_taken notify by themselves). Any thread; cheap (an eventfd write).

@@ -6,6 +6,12 @@ budget (LEDGER_HTTP_BODY_BUDGET_BYTES), the uploads that fit hold it; further
 uploads get 503 overloaded with Retry-After at once instead of buffering, the
 gateway's anonymous memory stays near the budget, small requests keep being
 answered, and once the idle uploaders go away the budget is whole again.
+
+Slowloris: a client that sends its request head one byte a second (each byte
+resets libmicrohttpd's idle timeout), or declares a body and stops sending it,
+is closed at its deadline (LEDGER_HTTP_HEAD_TIMEOUT_MS, and for a body that
+plus its size / LEDGER_HTTP_BODY_MIN_RATE), while other requests keep being
+answered promptly.
 """
 import json
 import os
@@ -111,6 +117,72 @@ class HttpAbuseTest(MeshTest):
         status, payload, _ = self.post_batch(key)
         self.assertEqual(status, 200, payload)
         self.assertEqual(payload["accepted"], 1, payload)
+
+
+HEAD_MS = 1500
+
+
+def closed_by_peer(sock, timeout):
+    """True when the server closed the connection within `timeout` seconds."""
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(65536) == b""
+    except socket.timeout:
+        return False
+    except ConnectionError:
+        return True
+
+
+class SlowlorisTest(MeshTest):
+    mesh_options = {"env": {"gateway": {"LEDGER_HTTP_HEAD_TIMEOUT_MS": str(HEAD_MS)}}}
+
+    def refused(self, reason):
+        return sample(self.mesh.metrics("gateway"), "ledger_http_refused_total", reason=reason)
+
+    def assert_prompt_get(self, key):
+        started = time.monotonic()
+        status, payload = self.mesh.get("/api/accounts/alice", key=key)
+        self.assertEqual(status, 200, payload)
+        self.assertLess(time.monotonic() - started, 1.0)
+
+    def test_a_head_sent_one_byte_a_second_is_closed_at_its_deadline(self):
+        key = self.mesh.owner_key("alice")
+        head = f"GET /api/accounts/alice HTTP/1.1\r\nAuthorization: Bearer {key}\r\n\r\n"
+        sock = socket.create_connection(("127.0.0.1", self.mesh.http_port), timeout=5)
+        started = time.monotonic()
+        closed_at = None
+        for byte in head.encode():
+            try:
+                sock.send(bytes([byte]))
+            except ConnectionError:
+                closed_at = time.monotonic()
+                break
+            if closed_by_peer(sock, 1.0):
+                closed_at = time.monotonic()
+                break
+            self.assert_prompt_get(key)
+        sock.close()
+        self.assertIsNotNone(closed_at, "the trickled head was answered or never closed")
+        self.assertGreaterEqual(closed_at - started, HEAD_MS / 1000 - 0.2)
+        self.assertLess(closed_at - started, HEAD_MS / 1000 + 2.0)
+        self.assertGreaterEqual(self.refused("head_deadline"), 1)
+
+    def test_a_body_that_stops_is_closed_and_its_budget_given_back(self):
+        key = self.mesh.owner_key("alice")
+        sock = socket.create_connection(("127.0.0.1", self.mesh.http_port), timeout=5)
+        sock.sendall((f"POST /api/transfers/batch HTTP/1.1\r\nHost: x\r\n"
+                      f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: 1000\r\n\r\n{{\"transfers\": [").encode())
+        started = time.monotonic()
+        self.assert_prompt_get(key)
+        self.assertTrue(closed_by_peer(sock, HEAD_MS / 1000 + 3.0), "the idle body was not closed")
+        self.assertLess(time.monotonic() - started, HEAD_MS / 1000 + 2.5)
+        sock.close()
+        self.assertGreaterEqual(self.refused("body_deadline"), 1)
+        wait_until(lambda: sample(self.mesh.metrics("gateway"),
+                                  "ledger_http_body_budget_bytes_in_use") == 0,
+                   what="the closed body's budget given back")
+        self.assert_prompt_get(key)
 
 
 if __name__ == "__main__":
