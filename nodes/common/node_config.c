@@ -65,6 +65,15 @@ static const option_t options[] = {
      "admin /health is 503 once the oldest outbox entry is this old"},
     {"max-pending", "LEDGER_MAX_PENDING", NUM(OPT_U64, max_pending),
      "gateway: answer 503 overloaded while this many transfers wait for accounts"},
+    {"http-body-budget-bytes", "LEDGER_HTTP_BODY_BUDGET_BYTES",
+     NUM(OPT_U64, http_body_budget_bytes),
+     "gateway: request body bytes buffered at once over all connections; past it 503 "
+     "overloaded (at least 65536)"},
+    {"http-head-timeout-ms", "LEDGER_HTTP_HEAD_TIMEOUT_MS", NUM(OPT_U32, http_head_timeout_ms),
+     "gateway: a connection whose request head is not in within this is closed (slowloris)"},
+    {"http-body-min-rate", "LEDGER_HTTP_BODY_MIN_RATE", NUM(OPT_U32, http_body_min_rate),
+     "gateway: slowest body upload, bytes/s: a body not in within head timeout + size / this "
+     "closes its connection"},
     {"checkpoint-ms", "LEDGER_CHECKPOINT_MS", NUM(OPT_U64, checkpoint_ms),
      "accounts: start writing changed balances back to the accounts table this often"},
     {"checkpoint-chunk", "LEDGER_CHECKPOINT_CHUNK", NUM(OPT_U32, checkpoint_chunk),
@@ -136,6 +145,9 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->idempotency_retention_ms = 24ull * 3600 * 1000;
     c->health_stale_ms = 30000;
     c->max_pending = 100000;
+    c->http_body_budget_bytes = 64ull * 1024 * 1024;
+    c->http_head_timeout_ms = 5000;
+    c->http_body_min_rate = 64u * 1024;
     c->checkpoint_ms = 5000;
     c->checkpoint_chunk = 256;
     c->prealloc_bytes = 16ull << 20;
@@ -219,8 +231,13 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
         snprintf(why, why_size, "bundle-max must be 1..%u", (unsigned)PROTO_BUNDLE_MAX);
         return LEDGER_E_INVALID;
     }
-    if (c->http_threads == 0 || c->http_threads > NODE_HTTP_THREADS_LIMIT) {
-        snprintf(why, why_size, "http-threads must be 1..%u", NODE_HTTP_THREADS_LIMIT);
+    if (c->http_threads == 0 || c->http_threads > NODE_HTTP_THREADS_LIMIT ||
+        c->http_body_budget_bytes < 65536 || c->http_head_timeout_ms < 100 ||
+        c->http_body_min_rate < 1024) {
+        snprintf(why, why_size,
+                 "http-threads must be 1..%u, http-body-budget-bytes >= 65536, "
+                 "http-head-timeout-ms >= 100, http-body-min-rate >= 1024",
+                 NODE_HTTP_THREADS_LIMIT);
         return LEDGER_E_INVALID;
     }
     if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {

@@ -85,9 +85,13 @@ typedef struct {
     uint64_t map_max_bytes;            /* LEDGER_MAP_MAX_BYTES, --map-max-bytes */
     uint64_t health_stale_ms;          /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
     uint64_t max_pending;              /* LEDGER_MAX_PENDING, --max-pending (gateway) */
-    uint64_t checkpoint_ms;            /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
-    uint32_t checkpoint_chunk;         /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
-    uint64_t prealloc_bytes;           /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
+    /* LEDGER_HTTP_BODY_BUDGET_BYTES, --http-body-budget-bytes (gateway; gateway_budget.h) */
+    uint64_t http_body_budget_bytes;
+    uint32_t http_head_timeout_ms; /* LEDGER_HTTP_HEAD_TIMEOUT_MS, --http-head-timeout-ms */
+    uint32_t http_body_min_rate;   /* LEDGER_HTTP_BODY_MIN_RATE, --http-body-min-rate (bytes/s) */
+    uint64_t checkpoint_ms;        /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
+    uint32_t checkpoint_chunk;     /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
+    uint64_t prealloc_bytes;       /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
     /* LEDGER_SETTLEMENT_LIMIT_MINOR, --settlement-limit-minor (accounts): 0..INT64_MAX */
     uint64_t settlement_limit_minor;
     /* LEDGER_DEPOSIT_MAX_MINOR, --deposit-max-minor (accounts; the gateway checks it too) */

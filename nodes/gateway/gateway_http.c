@@ -29,6 +29,8 @@
 #include "gateway_account_api.h"
 #include "gateway_accounts_client.h"
 #include "gateway_batch.h"
+#include "gateway_budget.h"
+#include "gateway_deadline.h"
 #include "gateway_guard.h"
 #include "gateway_money_api.h"
 #include "gateway_prune.h"
@@ -73,7 +75,9 @@ typedef struct {
     size_t body_len;
     size_t body_cap;
     size_t discarded;
+    uint64_t reserved; /* bytes taken from gw->budget, given back when the request ends */
     bool too_large;
+    bool over_budget; /* the body budget refused it: 503 overloaded */
     wait_t wait;
     gateway_submit_job_t submit;
     gateway_accounts_query_t query;
@@ -90,8 +94,10 @@ struct gateway_http_t {
     char node_name[PROTO_NODE_MAX + 1];
     uint32_t query_timeout_ms;
     size_t body_max_bytes;
-    uint64_t max_pending;      /* admission control (config.max_pending) */
-    int64_t deposit_max_minor; /* one deposit at most (config.deposit_max_minor) */
+    gateway_budget_t budget; /* request body bytes buffered, all connections (gateway_budget.h) */
+    gateway_deadline_t *deadline; /* head and body deadlines (gateway_deadline.h) */
+    uint64_t max_pending;         /* admission control (config.max_pending) */
+    int64_t deposit_max_minor;    /* one deposit at most (config.deposit_max_minor) */
     void (*log)(void *arg, const char *line);
     void *log_arg;
     void (*count_request)(void *arg, const char *method, const char *route, unsigned status);
@@ -361,6 +367,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (info && info->http_status)
         gw->count_request(gw->count_request_arg, r->method, routes[r->route].pattern,
                           info->http_status);
+    if (r && r->reserved)
+        gateway_budget_give(&gw->budget, r->reserved);
+    gateway_deadline_next_request(gw->deadline, conn);
     request_free(*con_cls);
     *con_cls = NULL;
 }
@@ -374,8 +383,8 @@ static size_t body_limit(const gateway_http_t *gw, const request_t *r)
 static bool body_append(gateway_http_t *gw, request_t *r, const char *data, size_t size)
 {
     size_t limit = body_limit(gw, r);
-    if (r->too_large || size > limit - r->body_len) {
-        r->too_large = true;
+    if (r->too_large || r->over_budget || size > limit - r->body_len) {
+        r->too_large = !r->over_budget;
         free(r->body);
         r->body = NULL;
         r->body_len = 0;
@@ -388,6 +397,13 @@ static bool body_append(gateway_http_t *gw, request_t *r, const char *data, size
             cap *= 2;
         if (cap > limit)
             cap = limit;
+        if (cap > r->reserved && r->reserved >= r->body_len + size)
+            cap = r->reserved; /* the declared length, taken whole with the headers */
+        if (cap > r->reserved && !gateway_budget_take(&gw->budget, cap - r->reserved)) {
+            r->over_budget = true; /* answered at the end; drop what comes (above) */
+            return body_append(gw, r, data, size);
+        }
+        r->reserved = cap > r->reserved ? cap : r->reserved;
         char *grown = realloc(r->body, cap);
         if (!grown)
             return false;
@@ -416,9 +432,9 @@ static enum MHD_Result reply_method_not_allowed(struct MHD_Connection *conn, con
     return gateway_reply_error(conn, &err, &allow, 1);
 }
 
-/* A POST's headers: a JSON body, not declared larger than the cap. */
+/* A POST's headers: a JSON body, not declared larger than the cap nor than the budget left. */
 static enum MHD_Result check_post_headers(gateway_http_t *gw, struct MHD_Connection *conn,
-                                          const request_t *r)
+                                          request_t *r)
 {
     const char *type =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -428,9 +444,16 @@ static enum MHD_Result check_post_headers(gateway_http_t *gw, struct MHD_Connect
                                     "send the body as JSON with Content-Type: application/json");
     const char *length =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    uint64_t declared;
-    if (length && text_parse_u64(length, &declared) && declared > body_limit(gw, r))
+    uint64_t declared = 0;
+    if (length && !text_parse_u64(length, &declared))
+        declared = 0;
+    if (declared > body_limit(gw, r))
         return reply_too_large(gw, conn, r);
+    if (declared > 0) { /* the declared body is taken now, whole */
+        if (!gateway_budget_take(&gw->budget, declared))
+            return (enum MHD_Result)gateway_budget_reply_overloaded(conn, &gw->budget);
+        r->reserved = declared;
+    }
     return MHD_YES;
 }
 
@@ -465,6 +488,8 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
 {
     if (r->too_large)
         return reply_too_large(gw, conn, r);
+    if (r->over_budget)
+        return (enum MHD_Result)gateway_budget_reply_overloaded(conn, &gw->budget);
     /* The key was checked with the headers; a revocation since then stops the work here. */
     enum MHD_Result answered;
     if (route_scope(r->route, r->is_post) && r->route != ROUTE_EVENTS &&
@@ -536,42 +561,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r)
             return MHD_NO;
         *con_cls = r;
-        return on_headers(gw, conn, r, url, method);
+        enum MHD_Result headers_answer = on_headers(gw, conn, r, url, method);
+        gateway_deadline_head_done(gw->deadline, conn, r->is_post, body_limit(gw, r));
+        return headers_answer;
     }
     if (*upload_data_size > 0) {
         bool keep = body_append(gw, r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return keep ? MHD_YES : MHD_NO;
     }
+    gateway_deadline_body_done(gw->deadline, conn);
     if (r->wait != WAIT_NONE)
         return on_resumed(gw, conn, r);
     return on_body_complete(gw, conn, r);
 }
 
 /* --- life cycle ----------------------------------------------------------- */
-
-/* The listening address; the MHD flags gain MHD_USE_IPv6 for an IPv6 literal. */
-static ledger_err_t listen_address(const gateway_http_config_t *config,
-                                   struct sockaddr_storage *addr, unsigned *flags)
-{
-    const char *address =
-        config->listen_address ? config->listen_address : GATEWAY_HTTP_ADDRESS_DEFAULT;
-    memset(addr, 0, sizeof *addr);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)addr;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)addr;
-    if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(config->port);
-        return LEDGER_OK;
-    }
-    if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(config->port);
-        *flags |= MHD_USE_IPv6;
-        return LEDGER_OK;
-    }
-    return LEDGER_E_INVALID;
-}
 
 static unsigned or_default(unsigned value, unsigned fallback)
 {
@@ -591,7 +596,9 @@ static ledger_err_t start_daemon(gateway_http_t *gw, const gateway_http_config_t
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
                      gateway_tls_mhd_flags(config->tls);
     struct sockaddr_storage addr;
-    if (listen_address(config, &addr, &flags) != LEDGER_OK)
+    if (gateway_tls_listen_address(config->listen_address ? config->listen_address
+                                                          : GATEWAY_HTTP_ADDRESS_DEFAULT,
+                                   config->port, &addr, &flags) != LEDGER_OK)
         return LEDGER_E_INVALID;
     gw->daemon = MHD_start_daemon(
         flags, config->port, NULL, NULL, on_request, gw, MHD_OPTION_SOCK_ADDR,
@@ -601,9 +608,11 @@ static ledger_err_t start_daemon(gateway_http_t *gw, const gateway_http_config_t
         or_default(config->connection_limit, GATEWAY_HTTP_CONNECTIONS_DEFAULT),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         or_default(config->per_ip_connection_limit, GATEWAY_HTTP_PER_IP_DEFAULT),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GATEWAY_HTTP_CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_TIMEOUT,
         or_default(config->connection_timeout_s, GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw, MHD_OPTION_ARRAY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw, MHD_OPTION_NOTIFY_CONNECTION,
+        gateway_deadline_notify, gw->deadline, MHD_OPTION_ARRAY,
         gateway_tls_mhd_options(config->tls), MHD_OPTION_END);
     if (!gw->daemon)
         return LEDGER_E_IO;
@@ -700,6 +709,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
                                                           : GATEWAY_HTTP_DEPOSIT_MAX_DEFAULT;
     gw->body_max_bytes =
         config->body_max_bytes ? config->body_max_bytes : GATEWAY_HTTP_BODY_MAX_DEFAULT;
+    gateway_budget_init(&gw->budget, config->body_budget_bytes);
     gw->log = config->log;
     gw->log_arg = config->log_arg;
     gw->env = (gateway_transfer_api_env_t){gw->store, gw->log, gw->log_arg};
@@ -713,6 +723,11 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     if (!err)
         err = gateway_static_new(config->web_dir ? config->web_dir : GATEWAY_HTTP_WEB_DIR_DEFAULT,
                                  &gw->web);
+    if (!err)
+        err = gateway_deadline_new(config->head_timeout_ms, config->body_min_rate,
+                                   1000u * or_default(config->connection_timeout_s,
+                                                      GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT),
+                                   &gw->deadline);
     if (!err)
         err = start_daemon(gw, config);
     if (err) {
@@ -729,6 +744,15 @@ void gateway_http_notify_events(gateway_http_t *self)
         gateway_streams_notify(self->streams);
 }
 
+void gateway_http_refusals(const gateway_http_t *self, gateway_http_refusals_t *out)
+{
+    *out = (gateway_http_refusals_t){0};
+    if (!self)
+        return;
+    out->body_budget = gateway_budget_refused(&self->budget);
+    out->body_budget_in_use = gateway_budget_in_use(&self->budget);
+    out->head_deadline = gateway_deadline_closed(self->deadline, &out->body_deadline);
+}
 uint16_t gateway_http_port(const gateway_http_t *self)
 {
     assert(self);
@@ -753,6 +777,7 @@ void gateway_http_destroy(gateway_http_t **self_p)
     gateway_prune_destroy(&gw->prune);
     if (gw->daemon)
         MHD_stop_daemon(gw->daemon);
+    gateway_deadline_destroy(&gw->deadline);
     gateway_streams_destroy(&gw->streams);
     gateway_static_destroy(&gw->web);
     /* MHD's workers are gone: nothing uses the queue or the client any more. */

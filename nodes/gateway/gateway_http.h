@@ -110,7 +110,9 @@
       503 accounts_unavailable, storage_unavailable, shutting_down,
           overloaded (admission control, with Retry-After: 1: the outbox already
           holds config.max_pending transfers the accounts node has not taken;
-          new transfers, replays included, wait until it catches up)
+          new transfers, replays included, wait until it catches up; or
+          the body budget, gateway_budget.h: a POST whose body would take the
+          bytes buffered over all connections past config.body_budget_bytes)
       500 internal_error
 */
 #ifndef LEDGER_GATEWAY_HTTP_H
@@ -136,6 +138,12 @@
 #define GATEWAY_HTTP_CONNECTIONS_DEFAULT 1024u
 #define GATEWAY_HTTP_PER_IP_DEFAULT 512u
 #define GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT 30u
+/*  MHD_OPTION_CONNECTION_MEMORY_LIMIT, set explicitly (it is MHD's default
+    too): each connection's pool for its request head, read buffer and reply
+    headers. A head larger than this is refused by MHD (431); ours are < 4 KiB
+    (an API key, a few headers). Bodies are not in it: they are buffered by
+    the gateway, under the body cap and the global body budget. */
+#define GATEWAY_HTTP_CONNECTION_MEMORY (32u * 1024u)
 #define GATEWAY_HTTP_WEB_DIR_DEFAULT "./web/dist"
 #define GATEWAY_HTTP_MAX_PENDING_DEFAULT 100000u /* undelivered transfer.requested before 503 */
 #define GATEWAY_HTTP_DEPOSIT_MAX_DEFAULT 10000000000LL /* minor units of one deposit (10^10) */
@@ -152,14 +160,17 @@ typedef struct {
     uint32_t query_timeout_ms;         /* account query deadline; 0 = 2000 */
     uint64_t idempotency_retention_ms; /* 0 = GATEWAY_RETENTION_DEFAULT_MS (24 h) */
     size_t body_max_bytes;             /* request body cap; 0 = 64 KiB */
-    unsigned thread_pool_size;         /* MHD worker threads; 0 = 4 */
-    unsigned connection_limit;         /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
-    unsigned per_ip_connection_limit;  /* MHD_OPTION_PER_IP_CONNECTION_LIMIT; 0 = 512 */
-    unsigned connection_timeout_s;     /* idle connection timeout; 0 = 30 */
-    unsigned max_streams;              /* open GET /api/events streams at most; 0 = 64 */
-    const char *web_dir;               /* built web app served at /; NULL = "./web/dist" */
-    uint64_t max_pending;              /* admission: most undelivered transfers; 0 = 100,000 */
-    int64_t deposit_max_minor;         /* one POST /api/deposits at most; <= 0 = 10^10 */
+    uint64_t body_budget_bytes; /* body bytes buffered at once, all connections; 0 = 64 MiB */
+    uint32_t head_timeout_ms;   /* a request head's deadline (gateway_deadline.h); 0 = 5 s */
+    uint32_t body_min_rate;     /* a body's deadline: head_timeout_ms + size / this; 0 = 64 KiB/s */
+    unsigned thread_pool_size;  /* MHD worker threads; 0 = 4 */
+    unsigned connection_limit;  /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
+    unsigned per_ip_connection_limit; /* MHD_OPTION_PER_IP_CONNECTION_LIMIT; 0 = 512 */
+    unsigned connection_timeout_s;    /* idle connection timeout; 0 = 30 */
+    unsigned max_streams;             /* open GET /api/events streams at most; 0 = 64 */
+    const char *web_dir;              /* built web app served at /; NULL = "./web/dist" */
+    uint64_t max_pending;             /* admission: most undelivered transfers; 0 = 100,000 */
+    int64_t deposit_max_minor;        /* one POST /api/deposits at most; <= 0 = 10^10 */
     const gateway_tls_t *tls; /* HTTPS (gateway_tls.h; must outlive the server); NULL = HTTP */
     /*  Called when a submission is queued (and when a take leaves some
         behind), to wake the loop that commits them (gateway_http_take).
@@ -212,6 +223,14 @@ void gateway_http_finish_taken(gateway_http_t *self, ledger_err_t err);
 /* The TCP port the server listens on (the chosen one when config.port was 0). */
 uint16_t gateway_http_port(const gateway_http_t *self);
 
+/*  What the public port refused to bound its resources, since the start (any thread). */
+typedef struct {
+    uint64_t body_budget;        /* 503 overloaded: the body budget was full */
+    uint64_t body_budget_in_use; /* body bytes taken from the budget now */
+    uint64_t head_deadline;      /* connections closed: no whole request head in time */
+    uint64_t body_deadline;      /* connections closed: no whole body in time */
+} gateway_http_refusals_t;
+void gateway_http_refusals(const gateway_http_t *self, gateway_http_refusals_t *out);
 /*  Tells the event streams that a commit may have appended events (the node
     loop's on_commit after gateway_view_apply; new transfers the loop commits
     through gateway_http_finish_taken notify by themselves). Any thread; cheap (an eventfd write).

@@ -7,6 +7,7 @@
    the new transfer.requested messages to accounts. Before anything starts,
    the listen rule (gateway_tls.h) decides HTTPS or plain HTTP, or refuses
    to start (plain HTTP on a non-loopback address without --insecure-http). */
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
 
@@ -101,6 +102,9 @@ static int start_http(node_t *node, void *arg)
         .log = log_line,
         .web_dir = c->web_dir,
         .max_pending = c->max_pending,
+        .body_budget_bytes = c->http_body_budget_bytes,
+        .head_timeout_ms = c->http_head_timeout_ms,
+        .body_min_rate = c->http_body_min_rate,
         .deposit_max_minor = (int64_t)c->deposit_max_minor, /* node_config keeps it <= INT64_MAX */
         .tls = gw->tls,
     };
@@ -162,6 +166,20 @@ static void gateway_metrics(FILE *out, void *arg)
                          "1 once the owner map was filled from the accounts node's list since "
                          "the start",
                          gateway_owners_fill_done(gw->fill));
+    gateway_http_refusals_t n;
+    gateway_http_refusals(gw->http, &n);
+    fprintf(out,
+            "# HELP ledger_http_refused_total Public API requests refused or connections closed "
+            "to bound resources\n"
+            "# TYPE ledger_http_refused_total counter\n"
+            "ledger_http_refused_total{reason=\"body_budget\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"head_deadline\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"body_deadline\"} %" PRIu64 "\n"
+            "# HELP ledger_http_body_budget_bytes_in_use Request body bytes buffered now "
+            "(--http-body-budget-bytes)\n"
+            "# TYPE ledger_http_body_budget_bytes_in_use gauge\n"
+            "ledger_http_body_budget_bytes_in_use %" PRIu64 "\n",
+            n.body_budget, n.head_deadline, n.body_deadline, n.body_budget_in_use);
 }
 
 /* After each commit of applied messages (loop thread): their events reach the open streams now. */

@@ -239,3 +239,24 @@ void gateway_tls_destroy(gateway_tls_t **self_p)
     free(tls);
     *self_p = NULL;
 }
+
+/* The listening address (gateway_tls.h). */
+ledger_err_t gateway_tls_listen_address(const char *address, uint16_t port,
+                                        struct sockaddr_storage *addr, unsigned *flags)
+{
+    memset(addr, 0, sizeof *addr);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)addr;
+    if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        return LEDGER_OK;
+    }
+    if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        *flags |= MHD_USE_IPv6;
+        return LEDGER_OK;
+    }
+    return LEDGER_E_INVALID;
+}

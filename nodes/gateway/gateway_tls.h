@@ -38,6 +38,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "ledger_err.h"
 
 /* Most bytes a certificate (chain) or key file may have: a long chain is a few KiB. */
@@ -83,6 +84,12 @@ ledger_err_t gateway_tls_new(const char *cert_path, const char *key_path, gatewa
                              char *why, size_t why_size);
 
 /* MHD_USE_TLS for a gateway_tls_t, 0 for NULL (plain HTTP). */
+/*  The public port's socket address for an IPv4 or IPv6 literal (with the
+    gateway_http start): *flags gains MHD_USE_IPv6 for IPv6. LEDGER_E_INVALID:
+    not a literal. */
+struct sockaddr_storage;
+ledger_err_t gateway_tls_listen_address(const char *address, uint16_t port,
+                                        struct sockaddr_storage *addr, unsigned *flags);
 unsigned gateway_tls_mhd_flags(const gateway_tls_t *self);
 
 /*  The options to give MHD_start_daemon through MHD_OPTION_ARRAY, ended by

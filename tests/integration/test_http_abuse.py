@@ -1,0 +1,189 @@
+"""The public HTTP API under abuse, through the real gateway (issue 20, first part).
+
+Idle batch uploads: connections that declare a large body, send part of it and
+stop must not cost the gateway memory without bound. With a small global body
+budget (LEDGER_HTTP_BODY_BUDGET_BYTES), the uploads that fit hold it; further
+uploads get 503 overloaded with Retry-After at once instead of buffering, the
+gateway's anonymous memory stays near the budget, small requests keep being
+answered, and once the idle uploaders go away the budget is whole again.
+
+Slowloris: a client that sends its request head one byte a second (each byte
+resets libmicrohttpd's idle timeout), or declares a body and stops sending it,
+is closed at its deadline (LEDGER_HTTP_HEAD_TIMEOUT_MS, and for a body that
+plus its size / LEDGER_HTTP_BODY_MIN_RATE), while other requests keep being
+answered promptly.
+"""
+import json
+import os
+import socket
+import time
+import unittest
+
+from mesh import MeshTest, sample, wait_until
+
+MIB = 1024 * 1024
+BUDGET = 4 * MIB
+DECLARED = MIB           # each idle upload's Content-Length
+SENT = DECLARED - 64 * 1024  # what it sends before stopping
+HOLDERS = BUDGET // DECLARED  # uploads the budget takes whole
+REFUSED = 28             # more uploads, each refused: without the budget, 32 x 1 MiB buffered
+
+
+def rss_anon_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+    raise AssertionError("no RssAnon in /proc/<pid>/status")
+
+
+class HttpAbuseTest(MeshTest):
+    mesh_options = {"env": {"gateway": {"LEDGER_HTTP_BODY_BUDGET_BYTES": str(BUDGET)}}}
+
+    def open_upload(self, key):
+        """A batch upload that declares DECLARED bytes and sends SENT of them (or what the
+        server takes before it answers)."""
+        sock = socket.create_connection(("127.0.0.1", self.mesh.http_port), timeout=5)
+        head = (f"POST /api/transfers/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {DECLARED}\r\n\r\n").encode()
+        sock.sendall(head)
+        sock.settimeout(0.5)
+        try:
+            sock.sendall(b'{"transfers": [' + b" " * (SENT - 15))
+        except (socket.timeout, ConnectionError):
+            pass  # refused: the server answered and stopped reading
+        return sock
+
+    def read_answer(self, sock, timeout=5.0):
+        sock.settimeout(timeout)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def budget(self):
+        m = self.mesh.metrics("gateway")
+        return (sample(m, "ledger_http_body_budget_bytes_in_use"),
+                sample(m, "ledger_http_refused_total", reason="body_budget"))
+
+    def post_batch(self, key):
+        items = [{"idempotency_key": f"abuse-{time.monotonic_ns()}-{os.getpid()}",
+                  "from": "alice", "to": "bob", "amount": 1}]
+        status, payload, headers = self.mesh.request("POST", "/api/transfers/batch",
+                                                     {"transfers": items}, key=key)
+        return status, payload, headers
+
+    def test_idle_uploads_are_bounded_by_the_body_budget(self):
+        key = self.mesh.owner_key("alice")
+        pid = self.mesh.procs["gateway"].pid
+        before_kib = rss_anon_kib(pid)
+        holders = [self.open_upload(key) for _ in range(HOLDERS)]
+        wait_until(lambda: self.budget()[0] == BUDGET, what="the holders take the whole budget")
+
+        refused = []
+        for _ in range(REFUSED):
+            sock = self.open_upload(key)
+            refused.append(sock)
+            answer = self.read_answer(sock)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 503"), answer[:200])
+            self.assertIn(b"\r\nretry-after: 1", answer.lower())
+            self.assertIn(b'"overloaded"', answer + sock.recv(65536))
+        status, payload, headers = self.post_batch(key)
+        self.assertEqual(status, 503, payload)
+        self.assertEqual(payload["error"]["code"], "overloaded")
+        self.assertEqual(headers.get("Retry-After"), "1")
+        in_use, count = self.budget()
+        self.assertEqual(in_use, BUDGET)
+        self.assertGreaterEqual(count, REFUSED + 1)
+
+        # Memory: near the budget, not 32 x 1 MiB (slack for MHD pools, jansson, malloc).
+        grown_kib = rss_anon_kib(pid) - before_kib
+        self.assertLess(grown_kib, (BUDGET + 12 * MIB) // 1024, f"RssAnon grew {grown_kib} KiB")
+
+        # A small GET still answers, promptly.
+        started = time.monotonic()
+        status, payload = self.mesh.get("/api/accounts/alice", key=key)
+        self.assertEqual(status, 200, payload)
+        self.assertLess(time.monotonic() - started, 2.0)
+
+        # Nothing of the refused or idle uploads was created.
+        for sock in holders + refused:
+            sock.close()
+        wait_until(lambda: self.budget()[0] == 0, what="the budget given back")
+        status, payload, _ = self.post_batch(key)
+        self.assertEqual(status, 200, payload)
+        self.assertEqual(payload["accepted"], 1, payload)
+
+
+HEAD_MS = 1500
+
+
+def closed_by_peer(sock, timeout):
+    """True when the server closed the connection within `timeout` seconds."""
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(65536) == b""
+    except socket.timeout:
+        return False
+    except ConnectionError:
+        return True
+
+
+class SlowlorisTest(MeshTest):
+    mesh_options = {"env": {"gateway": {"LEDGER_HTTP_HEAD_TIMEOUT_MS": str(HEAD_MS)}}}
+
+    def refused(self, reason):
+        return sample(self.mesh.metrics("gateway"), "ledger_http_refused_total", reason=reason)
+
+    def assert_prompt_get(self, key):
+        started = time.monotonic()
+        status, payload = self.mesh.get("/api/accounts/alice", key=key)
+        self.assertEqual(status, 200, payload)
+        self.assertLess(time.monotonic() - started, 1.0)
+
+    def test_a_head_sent_one_byte_a_second_is_closed_at_its_deadline(self):
+        key = self.mesh.owner_key("alice")
+        head = f"GET /api/accounts/alice HTTP/1.1\r\nAuthorization: Bearer {key}\r\n\r\n"
+        sock = socket.create_connection(("127.0.0.1", self.mesh.http_port), timeout=5)
+        started = time.monotonic()
+        closed_at = None
+        for byte in head.encode():
+            try:
+                sock.send(bytes([byte]))
+            except ConnectionError:
+                closed_at = time.monotonic()
+                break
+            if closed_by_peer(sock, 1.0):
+                closed_at = time.monotonic()
+                break
+            self.assert_prompt_get(key)
+        sock.close()
+        self.assertIsNotNone(closed_at, "the trickled head was answered or never closed")
+        self.assertGreaterEqual(closed_at - started, HEAD_MS / 1000 - 0.2)
+        self.assertLess(closed_at - started, HEAD_MS / 1000 + 2.0)
+        self.assertGreaterEqual(self.refused("head_deadline"), 1)
+
+    def test_a_body_that_stops_is_closed_and_its_budget_given_back(self):
+        key = self.mesh.owner_key("alice")
+        sock = socket.create_connection(("127.0.0.1", self.mesh.http_port), timeout=5)
+        sock.sendall((f"POST /api/transfers/batch HTTP/1.1\r\nHost: x\r\n"
+                      f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: 1000\r\n\r\n{{\"transfers\": [").encode())
+        started = time.monotonic()
+        self.assert_prompt_get(key)
+        self.assertTrue(closed_by_peer(sock, HEAD_MS / 1000 + 3.0), "the idle body was not closed")
+        self.assertLess(time.monotonic() - started, HEAD_MS / 1000 + 2.5)
+        sock.close()
+        self.assertGreaterEqual(self.refused("body_deadline"), 1)
+        wait_until(lambda: sample(self.mesh.metrics("gateway"),
+                                  "ledger_http_body_budget_bytes_in_use") == 0,
+                   what="the closed body's budget given back")
+        self.assert_prompt_get(key)
+
+
+if __name__ == "__main__":
+    unittest.main()
