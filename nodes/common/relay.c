@@ -226,11 +226,7 @@ static bool send_entry(relay_t *self, size_t peer, uint64_t seq, const void *msg
 {
     uint8_t tag[PROTO_TAG_SIZE];
     proto_tag_pack(seq, tag);
-    void *sock = zsock_resolve(self->peers[peer]);
-    if (zmq_send(sock, tag, sizeof tag, ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int)sizeof tag)
-        return false;
-    /* A multipart message is queued whole once its first part is accepted. */
-    if (zmq_send(sock, msg, size, ZMQ_DONTWAIT) != (int)size)
+    if (!relay_bundle_send_frames(zsock_resolve(self->peers[peer]), tag, sizeof tag, msg, size))
         return false;
     *send_no_out = ++self->send_no[peer];
     return true;

@@ -46,8 +46,14 @@ bool relay_bundle_send(const relay_bundle_t *b, void *sock)
         data += PROTO_BUNDLE_LEN_SIZE;
         size -= PROTO_BUNDLE_LEN_SIZE;
     }
-    size_t tags_size = b->count * PROTO_TAG_SIZE;
-    if (zmq_send(sock, b->tags, tags_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int)tags_size)
+    return relay_bundle_send_frames(sock, b->tags, b->count * PROTO_TAG_SIZE, data, size);
+}
+
+bool relay_bundle_send_frames(void *sock, const void *tags, size_t tags_size, const void *data,
+                              size_t size)
+{
+    assert(sock && tags && data);
+    if (zmq_send(sock, tags, tags_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int)tags_size)
         return false;
     /* A multipart message is queued whole once its first part is accepted. */
     return zmq_send(sock, data, size, ZMQ_DONTWAIT) == (int)size;

@@ -42,6 +42,10 @@ bool relay_bundle_fits(const relay_bundle_t *b, size_t env_size, size_t max);
     then stay valid until the bundle is sent (the relay's read transaction). */
 void relay_bundle_add(relay_bundle_t *b, uint64_t tag, const void *env, size_t env_size,
                       uint32_t slot);
+/*  Sends [tags][data] on the DEALER `sock` without blocking: the one way a
+    relay message goes out (a resend of one entry too). False: nothing went. */
+bool relay_bundle_send_frames(void *sock, const void *tags, size_t tags_size, const void *data,
+                              size_t size);
 /* Sends the bundle (count >= 1) on the DEALER `sock` without blocking. */
 bool relay_bundle_send(const relay_bundle_t *b, void *sock);
 /* Empties the bundle. */

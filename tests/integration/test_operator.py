@@ -90,6 +90,23 @@ class OperatorMeshTest(MeshTest):
             return wait_until_quiet(heard, 1.0)
         wait_until(seen, 30, "the tap to receive every feed")
 
+    def tap_one_settled(self, name):
+        """Runs `tap --from accounts --type transfer.settled --count 1` into <tmp>/name while
+        transfers are made until it ends by itself (exit 0); the lines it wrote."""
+        path = os.path.join(self.mesh.tmp, name)
+        with open(path, "w") as out:
+            tap = self.harness_bg("tap", "--from", "accounts", "--type", "transfer.settled", "--count", "1",
+                                  "--timeout-ms", "30000", out=out)
+        try:
+            def settled_seen():
+                self.mesh.transfer("carol", "dave", 5)
+                return wait_until_quiet(lambda: tap.poll() is not None, 1.0)
+            wait_until(settled_seen, 30, "tap --count 1 to end")
+        finally:
+            self.stop_bg(tap)
+        self.assertEqual(tap.returncode, 0)
+        return self.json_lines(path)
+
     # --- admin ---------------------------------------------------------------
     def metrics_text(self, node, headers=None):
         url = f"http://127.0.0.1:{self.mesh.ports[node]['admin']}/metrics"
@@ -202,19 +219,7 @@ class HarnessTest(OperatorMeshTest):
         self.assertEqual(mine[0]["message"]["body"]["amount_minor"], 4321)
 
         # Filters and --count: a second tap that stops by itself.
-        tap_file2 = os.path.join(self.mesh.tmp, "tap2.jsonl")
-        with open(tap_file2, "w") as out:
-            tap = self.harness_bg("tap", "--from", "accounts", "--type", "transfer.settled", "--count", "1",
-                                  "--timeout-ms", "30000", out=out)
-        try:
-            def settled_seen():
-                self.mesh.transfer("carol", "dave", 5)
-                return wait_until_quiet(lambda: tap.poll() is not None, 1.0)
-            wait_until(settled_seen, 30, "tap --count 1 to end")
-        finally:
-            self.stop_bg(tap)
-        self.assertEqual(tap.returncode, 0)
-        lines = self.json_lines(tap_file2)
+        lines = self.tap_one_settled("tap2.jsonl")
         self.assertEqual(len(lines), 1)
         self.assertEqual((lines[0]["node"], lines[0]["topic"]), ("accounts", "transfer.settled"))
 
@@ -344,19 +349,7 @@ class HarnessKeyTest(OperatorMeshTest):
         answer = json.loads(run.stdout)
         self.assertEqual(answer["answer"], "account.reply")
         self.assertEqual(answer["reply"]["body"]["accounts"][0]["id"], "bob")
-        tap_file = os.path.join(self.mesh.tmp, "tap.jsonl")
-        with open(tap_file, "w") as out:
-            tap = self.harness_bg("tap", "--from", "accounts", "--type", "transfer.settled", "--count", "1",
-                                  "--timeout-ms", "30000", out=out)
-        try:
-            def settled_seen():
-                self.mesh.transfer("carol", "dave", 5)
-                return wait_until_quiet(lambda: tap.poll() is not None, 1.0)
-            wait_until(settled_seen, 30, "tap --count 1 to end")
-        finally:
-            self.stop_bg(tap)
-        self.assertEqual(tap.returncode, 0)
-        self.assertEqual(self.json_lines(tap_file)[0]["topic"], "transfer.settled")
+        self.assertEqual(self.tap_one_settled("tap.jsonl")[0]["topic"], "transfer.settled")
         self.assertTrue(self.mesh.running("accounts"))
         self.assertEqual(self.mesh.procs["accounts"].pid, accounts_pid)
         # Allowed at accounts only: the other nodes still refuse it.

@@ -32,6 +32,7 @@
 #include "store.h"
 #include "test_dir.h"
 #include "test_msg.h"
+#include "test_node_run.h"
 
 #define ANSWER_WAIT_MS 10000
 #define KEYS 3 /* the peers' keys: accounts, fraud, harness */
@@ -55,22 +56,6 @@ static ledger_err_t apply_ok(node_ctx_t *ctx, const proto_msg_t *msg, void *app,
     return LEDGER_OK;
 }
 
-static void *run_node(void *arg)
-{
-    node_run(arg);
-    return NULL;
-}
-
-/* Two distinct free loopback ports: both sockets stay bound until both are known. */
-static void free_ports(int *first, int *second)
-{
-    zsock_t *a = zsock_new(ZMQ_ROUTER), *b = zsock_new(ZMQ_ROUTER);
-    *first = zsock_bind(a, "tcp://127.0.0.1:*");
-    *second = zsock_bind(b, "tcp://127.0.0.1:*");
-    zsock_destroy(&a);
-    zsock_destroy(&b);
-}
-
 /* A gateway node (it takes funds.reserved from accounts and fraud.* from fraud), running. */
 static int setup(void **state)
 {
@@ -89,7 +74,7 @@ static int setup(void **state)
     for (int attempt = 0; attempt < 5 && err == LEDGER_E_IO; attempt++) {
         char data_flag[600], inbox_flag[64], feed_flag[64];
         int port = 0, feed_port = 0;
-        free_ports(&port, &feed_port);
+        test_free_ports(&port, &feed_port);
         assert_true(port > 0 && feed_port > 0 && port != feed_port);
         snprintf(fx->inbox, sizeof fx->inbox, "tcp://127.0.0.1:%d", port);
         snprintf(data_flag, sizeof data_flag, "--data-dir=%s/data", fx->dir);
@@ -103,7 +88,7 @@ static int setup(void **state)
         err = node_new(&config, &app, &fx->node);
     }
     assert_int_equal(err, LEDGER_OK);
-    assert_int_equal(pthread_create(&fx->thread, NULL, run_node, fx->node), 0);
+    assert_int_equal(pthread_create(&fx->thread, NULL, test_node_run, fx->node), 0);
     *state = fx;
     return 0;
 }

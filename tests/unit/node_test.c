@@ -35,6 +35,7 @@
 #include "store.h"
 #include "test_dir.h"
 #include "test_main.h"
+#include "test_node_run.h"
 
 #define MESSAGES 12
 #define REFUSED_SEQ 5        /* the handler writes, then refuses this one */
@@ -67,22 +68,6 @@ typedef struct {
     bool running;
 } node_fx_t;
 
-static void *run_node(void *arg)
-{
-    node_run(arg);
-    return NULL;
-}
-
-/* Two distinct free loopback ports: both sockets stay bound until both are known. */
-static void free_ports(int *first, int *second)
-{
-    zsock_t *a = zsock_new(ZMQ_ROUTER), *b = zsock_new(ZMQ_ROUTER);
-    *first = zsock_bind(a, "tcp://127.0.0.1:*");
-    *second = zsock_bind(b, "tcp://127.0.0.1:*");
-    zsock_destroy(&a);
-    zsock_destroy(&b);
-}
-
 /*  Makes the node (not running). curve: the mesh's keys in a temp dir, with
     `allow_harness` the harness key allowed at fraud; else --insecure-plaintext.
     `extra` is one more flag or NULL. */
@@ -107,7 +92,7 @@ static void fx_start(node_fx_t *fx, bool curve, bool allow_harness, const char *
     ledger_err_t err = LEDGER_E_IO;
     for (int attempt = 0; attempt < 5 && err == LEDGER_E_IO; attempt++) {
         int port = 0, feed_port = 0;
-        free_ports(&port, &feed_port);
+        test_free_ports(&port, &feed_port);
         assert_true(port > 0 && feed_port > 0 && port != feed_port);
         char data_flag[NODE_FX_FLAG_BYTES], inbox_flag[64], feed_flag[64];
         snprintf(fx->inbox, sizeof fx->inbox, "tcp://127.0.0.1:%d", port);
@@ -131,7 +116,7 @@ static void fx_start(node_fx_t *fx, bool curve, bool allow_harness, const char *
 
 static void fx_run(node_fx_t *fx)
 {
-    assert_int_equal(pthread_create(&fx->thread, NULL, run_node, fx->node), 0);
+    assert_int_equal(pthread_create(&fx->thread, NULL, test_node_run, fx->node), 0);
     fx->running = true;
 }
 
