@@ -1,5 +1,6 @@
 /* node.c: the node event loop: drain, apply in one commit, answer, publish, relay. */
 #include "node.h"
+#include "node_internal.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -17,48 +18,6 @@
 #include "node_monitor.h"
 #include "node_seen.h"
 #include "clock.h"
-
-#define NODE_ANSWERS_MAX 8192     /* acks/nacks from peers read per turn */
-#define NODE_IDLE_MS 1000         /* longest poll when nothing is due */
-#define NODE_FAILURE_PAUSE_MS 200 /* wait after a failed batch before the next one */
-#define NODE_SEEN_RETENTION_MS (7ull * 24 * 3600 * 1000) /* far beyond any redelivery */
-#define NODE_SEEN_PRUNE_EVERY_MS 60000               /* how often the loop prunes old seen ids */
-#define NODE_SEEN_PRUNE_MAX 10000                    /* seen ids deleted per prune */
-#define NODE_US_PER_MS 1000u                         /* microseconds per millisecond */
-#define NODE_INBOX_MSG_MAX_BYTES RELAY_MSG_MAX_BYTES /* peers send what their relays send */
-#define NODE_SOCKET_HWM_MESSAGES RELAY_HWM_MESSAGES  /* inbox and feed queue as the relay's */
-#define NODE_TYPE_NAME_BYTES 32                      /* a message type name, for log lines */
-/* A feed only receives subscriptions (a topic name each): any bigger frame is an attack. */
-#define NODE_FEED_MSG_MAX_BYTES 4096
-/*  How long a connection to the inbox or feed may take to finish its handshake. libzmq holds
-    an unauthenticated peer's handshake bytes until then (30 s by default); a CURVE handshake
-    takes milliseconds, so 5 s is ample even on a loaded machine. */
-#define NODE_HANDSHAKE_MS 5000
-
-struct node_t {
-    node_config_t config;
-    node_app_t app;
-    store_t *store;
-    zsock_t *inbox;
-    zsock_t *feed;
-    relay_t *relay;
-    node_keys_t *keys; /* CURVE identity, zauth, peer table: outlives the sockets */
-    int wake_fd;
-    node_inbound_t in; /* this turn's inbound messages */
-    relay_answer_t *answers;
-    size_t answer_count;
-    size_t answer_turn; /* which peer's answers are read first this turn */
-    bool rerun_batch;   /* apply_batch set a refused message aside: run the batch again */
-    size_t local_count; /* jobs app.local_take took for this turn */
-    node_ctx_t ctx;
-    uint64_t last_prune_ms;
-    pthread_mutex_t stats_lock;
-    node_stats_t stats;
-    node_http_counts_t http_counts; /* under stats_lock */
-    size_t dead_in_batch;           /* entries moved to dead_letters by the current batch */
-    node_seen_t seen_high;          /* highest seen seq per origin (node_seen.h) */
-    node_monitor_t *monitor;        /* failed handshakes on inbox, feed, relay (node_monitor.h) */
-};
 
 static volatile sig_atomic_t stop_requested = 0;
 static int signal_wake_fd = -1;
@@ -387,212 +346,6 @@ void node_get_http_counts(node_t *self, node_http_counts_t *counts_out)
     pthread_mutex_unlock(&self->stats_lock);
 }
 
-/*  Errors that mean "this message can never be applied here" (nack it, the
-    sender dead-letters it where an operator can see and replay it), as
-    opposed to errors of the store, which abort the batch so that it is
-    tried again. Stalling the inbox behind one bad message would stop
-    every transfer behind it. A refusal leaves none of its writes behind,
-    wherever the handler stopped: the batch's transaction is dropped and the
-    batch runs again without that message (process_ready). */
-static bool refused_for_good(ledger_err_t err)
-{
-    return err == LEDGER_E_INVALID || err == LEDGER_E_OVERFLOW || err == LEDGER_E_CORRUPT ||
-           err == LEDGER_E_TOO_LARGE;
-}
-
-/*  Reads the id, type, transfer id (corr) and cause of outbox entry `tag` for
-    a log line ("-" where unknown: gone, or bytes that do not decode). Only for
-    nacked entries, which are rare, so the decode costs nothing that matters. */
-static void describe_outbox_entry(store_txn_t *txn, uint64_t tag, char id[PROTO_ID_MAX + 1],
-                                  char corr[PROTO_TRANSFER_ID_MAX + 1],
-                                  char cause[PROTO_ID_MAX + 1], char *type, size_t type_size)
-{
-    store_outbox_entry_t o;
-    proto_msg_t msg;
-    if (store_outbox_get(txn, tag, &o) != LEDGER_OK ||
-        proto_decode(o.msg, o.msg_size, &msg, NULL, 0) != LEDGER_OK)
-        return;
-    proto_msg_id(&msg, id);
-    if (msg.corr[0])
-        snprintf(corr, PROTO_TRANSFER_ID_MAX + 1, "%s", msg.corr);
-    if (msg.cause[0])
-        snprintf(cause, PROTO_ID_MAX + 1, "%s", msg.cause);
-    snprintf(type, type_size, "%s", proto_type_name(msg.type));
-    proto_msg_release(&msg);
-}
-
-/*  Refuses `in` for good after its handler (or the seen write) failed with
-    `err`: it is nacked, set aside, and the batch runs again without it. */
-static void set_refused_aside(node_t *self, node_inbound_msg_t *in, ledger_err_t err)
-{
-    in->outcome = NODE_INBOUND_NACK;
-    in->prejudged = true;
-    snprintf(in->code, sizeof in->code, "%s", ledger_err_name(err));
-    if (!in->why[0])
-        snprintf(in->why, sizeof in->why, "%s cannot apply this message: %s", self->config.name,
-                 ledger_err_name(err));
-    self->rerun_batch = true;
-}
-
-/*  Nacks `in` with `code` before anything of it is applied or recorded: no
-    write to drop, so the batch goes on (and a rerun skips it: prejudged). */
-static void refuse_unapplied(node_inbound_msg_t *in, const char *code)
-{
-    in->outcome = NODE_INBOUND_NACK;
-    in->prejudged = true;
-    snprintf(in->code, sizeof in->code, "%s", code);
-}
-
-/*  A harness replay under another origin (node_inbound_msg_t.replay_as_origin):
-    only ever a duplicate (its id is in `seen`: acked, nothing applied) or
-    refused; never applied, never recorded, so a replay cannot spend an
-    origin's ids. */
-static ledger_err_t apply_replay(node_t *self, store_txn_t *txn, node_inbound_msg_t *in)
-{
-    bool seen = false;
-    ledger_err_t err = store_seen_check(txn, in->msg.origin, in->msg.seq, &seen);
-    if (err)
-        return err;
-    if (seen) {
-        in->outcome = NODE_INBOUND_DUP;
-        return LEDGER_OK;
-    }
-    refuse_unapplied(in, NODE_REFUSED_REPLAY_NOT_SEEN_CODE);
-    snprintf(in->why, sizeof in->why,
-             "%s has not seen %s: a replay under another origin is only accepted as a duplicate",
-             self->config.name, in->msg_id);
-    return LEDGER_OK;
-}
-
-/*  Refuses `in` (id_too_far_ahead) if its seq is far past the highest seen
-    from its origin (node_seen.h): *refused_out. */
-static ledger_err_t check_ahead(node_t *self, store_txn_t *txn, node_inbound_msg_t *in,
-                                bool *refused_out)
-{
-    uint64_t high = 0;
-    ledger_err_t err =
-        node_seen_ahead(&self->seen_high, txn, in->msg.origin, in->msg.seq, refused_out, &high);
-    if (err || !*refused_out)
-        return err;
-    refuse_unapplied(in, NODE_REFUSED_ID_TOO_FAR_AHEAD_CODE);
-    snprintf(in->why, sizeof in->why, "%s is more than %llu ids past %s/%llu, the highest seen",
-             in->msg_id, (unsigned long long)NODE_SEEN_AHEAD_MAX, in->msg.origin,
-             (unsigned long long)high);
-    return LEDGER_OK;
-}
-
-/*  Applies one inbound message in `txn`: a harness replay is only a
-    duplicate or refused, a query is answered, an id far ahead of its
-    origin's is refused, a message seen before is a duplicate, anything else
-    goes to app.apply and its id is recorded in `seen`. An error aborts the
-    batch (a refusal by the handler sets the message aside first,
-    set_refused_aside). */
-static ledger_err_t apply_inbound(node_t *self, store_txn_t *txn, node_inbound_msg_t *in)
-{
-    if (in->outcome == NODE_INBOUND_REPLY)
-        proto_msg_release(&in->reply);
-    in->outcome = NODE_INBOUND_UNANSWERED;
-    if (in->replay_as_origin)
-        return apply_replay(self, txn, in);
-    if (in->msg.type == PROTO_ACCOUNT_QUERY) {
-        memset(&in->reply, 0, sizeof in->reply);
-        ledger_err_t err = self->app.query(&self->ctx, &in->msg, &in->reply, self->app.app);
-        if (err)
-            return err;
-        in->outcome = NODE_INBOUND_REPLY;
-        return LEDGER_OK;
-    }
-    bool refused = false, seen = false;
-    ledger_err_t err = check_ahead(self, txn, in, &refused);
-    if (err || refused)
-        return err;
-    err = store_seen_check(txn, in->msg.origin, in->msg.seq, &seen);
-    if (err)
-        return err;
-    if (seen) {
-        in->outcome = NODE_INBOUND_DUP;
-        return LEDGER_OK;
-    }
-    in->why[0] = '\0';
-    err = self->app.apply(&self->ctx, &in->msg, self->app.app, in->why, sizeof in->why);
-    if (!err)
-        err = store_seen_put(txn, in->msg.origin, in->msg.seq, self->ctx.now_ms);
-    if (!err)
-        node_seen_note(&self->seen_high, in->msg.origin, in->msg.seq);
-    if (err) {
-        /*  Refused. Whatever its handler wrote is in this transaction: drop the
-            transaction and run the batch again without the message. The node
-            does NOT apply each message in a child transaction (LMDB's nested
-            write transactions), which would drop only the refused message's
-            writes: refusals are rare, and a child per message cost ~6% CPU on
-            every message, so the rare refusal pays for a rerun instead. */
-        if (refused_for_good(err))
-            set_refused_aside(self, in, err);
-        return err;
-    }
-    in->outcome = NODE_INBOUND_ACK;
-    return LEDGER_OK;
-}
-
-/*  Applies the peers' answers to this node's own outbox: an ack deletes the
-    entry, a nack moves it to dead_letters (logged). An entry already gone is
-    no error (answered twice). */
-static ledger_err_t settle_answers(node_t *self, store_txn_t *txn)
-{
-    self->dead_in_batch = 0;
-    for (size_t i = 0; i < self->answer_count; i++) {
-        const relay_answer_t *a = &self->answers[i];
-        char id[PROTO_ID_MAX + 1] = "-", corr[PROTO_TRANSFER_ID_MAX + 1] = "-";
-        char cause[PROTO_ID_MAX + 1] = "-", type[NODE_TYPE_NAME_BYTES] = "-";
-        if (!a->ack)
-            describe_outbox_entry(txn, a->tag, id, corr, cause, type, sizeof type);
-        ledger_err_t err =
-            a->ack ? store_outbox_ack(txn, a->tag)
-                   : store_outbox_to_dead(txn, a->tag, a->code, a->reason, self->ctx.now_ms);
-        if (err && err != LEDGER_E_NOT_FOUND)
-            return err;
-        if (!a->ack && err == LEDGER_OK) {
-            self->dead_in_batch++;
-            node_log_write(
-                NODE_LOG_WARN,
-                "event=dead_letter tag=%llu id=%s type=%s corr=%s cause=%s code=%s reason=\"%s\"",
-                (unsigned long long)a->tag, id, type, corr, cause, a->code, a->reason);
-        }
-    }
-    return LEDGER_OK;
-}
-
-/*  The batch's write transaction (store_write): inbound messages, then the
-    peers' answers, then the node's local work, then the state's prepare. */
-static ledger_err_t apply_batch(store_txn_t *txn, void *arg)
-{
-    node_t *self = arg;
-    /* Re-runnable after a map-full retry: start from a clean slate every time. */
-    node_ctx_begin(&self->ctx, txn, node_now_ms());
-    node_seen_begin(&self->seen_high);
-    if (self->app.txn_begin)
-        self->app.txn_begin(self->app.state);
-    for (size_t i = 0; i < self->in.count; i++) {
-        node_inbound_msg_t *in = &self->in.items[i];
-        if (!in->decoded || in->prejudged)
-            continue;
-        ledger_err_t err = apply_inbound(self, txn, in);
-        if (err)
-            return err;
-    }
-    ledger_err_t err = settle_answers(self, txn);
-    if (err)
-        return err;
-    if (self->local_count) {
-        err = self->app.local_apply(&self->ctx, self->app.app);
-        if (err)
-            return err;
-    }
-    if (self->app.txn_prepare)
-        return self->app.txn_prepare(&self->ctx, self->app.state);
-    return LEDGER_OK;
-}
-
 static void publish_emitted(node_t *self)
 {
     void *sock = zsock_resolve(self->feed);
@@ -660,14 +413,6 @@ static void count_outcomes(node_t *self, uint64_t commit_us)
     pthread_mutex_unlock(&self->stats_lock);
 }
 
-static ledger_err_t prune_seen(store_txn_t *txn, void *arg)
-{
-    size_t *pruned = arg;
-    uint64_t now = node_now_ms();
-    return store_seen_prune(txn, now > NODE_SEEN_RETENTION_MS ? now - NODE_SEEN_RETENTION_MS : 0,
-                            NODE_SEEN_PRUNE_MAX, pruned);
-}
-
 static void refresh_relay_stats(node_t *self)
 {
     pthread_mutex_lock(&self->stats_lock);
@@ -699,7 +444,7 @@ static bool process_ready(node_t *self)
     ledger_err_t err;
     do { /* each rerun has one more refused message set aside: it ends */
         self->rerun_batch = false;
-        err = store_write(self->store, apply_batch, self);
+        err = store_write(self->store, node_apply_batch, self);
         node_seen_end(&self->seen_high, err == LEDGER_OK);
         if (self->app.txn_end)
             self->app.txn_end(self->app.state, err == LEDGER_OK);
@@ -774,13 +519,7 @@ ledger_err_t node_run(node_t *self)
         node_read_monitors(self, items + 2 + peers, polled - 2 - peers);
         node_refresh_keys(self);
         bool ok = process_ready(self);
-        uint64_t now = node_now_ms();
-        if (now - self->last_prune_ms >= NODE_SEEN_PRUNE_EVERY_MS) {
-            size_t pruned = 0;
-            self->last_prune_ms = now;
-            if (store_write(self->store, prune_seen, &pruned) == LEDGER_OK && pruned)
-                node_log_write(NODE_LOG_INFO, "event=seen_pruned count=%zu", pruned);
-        }
+        node_upkeep(self);
         timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
         if (!ok)
             usleep(NODE_FAILURE_PAUSE_MS * NODE_US_PER_MS); /* back off from a failing disk */

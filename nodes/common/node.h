@@ -115,6 +115,15 @@ typedef struct {
         in a write transaction with ctx->state (the accounts node writes its
         balances back). An error is logged; the node still stops. May be NULL. */
     ledger_err_t (*on_stop)(node_ctx_t *ctx, void *app);
+    /*  Retention (issue 20): runs between turns, at most once every
+        NODE_UPKEEP_EVERY_MS (node_upkeep.c), in a write transaction of its
+        own (ctx->state is NULL: it must not touch in-memory state), and
+        deletes at most `max` records the app keeps past their retention,
+        oldest first, setting *pruned_out. A run that pruned `max` is
+        followed by another on the next turn; an error is logged and the run
+        tried again a period later. It must never delete the ledger. NULL:
+        nothing to prune. */
+    ledger_err_t (*prune)(node_ctx_t *ctx, void *app, size_t max, size_t *pruned_out);
     /*  The store's format version and migrations (store_migrate.h), run by
         node_new right after the store opens, before on_start. NULL: none. */
     const store_migrate_plan_t *migrate;

@@ -1,0 +1,74 @@
+/*  node_internal.h: the node's state (node_t), shared by the files of the
+    node loop only: node.c (lifecycle, loop, publishing), node_apply.c (one
+    batch's write transaction) and node_upkeep.c (periodic work between
+    turns). Nothing outside nodes/common/node*.c includes it.
+    Include node.h before it (node.h is the module's public face; this file
+    only adds what is behind it, and including node.h here would make the
+    two a cycle for scripts/check_structure.py).
+    Thread: the node loop's, except stats and http_counts (under stats_lock).
+*/
+#ifndef LEDGER_NODE_INTERNAL_H
+#define LEDGER_NODE_INTERNAL_H
+
+#include <czmq.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "node_inbound.h"
+#include "node_keys.h"
+#include "node_monitor.h"
+#include "node_seen.h"
+
+#define NODE_ANSWERS_MAX 8192     /* acks/nacks from peers read per turn */
+#define NODE_IDLE_MS 1000         /* longest poll when nothing is due */
+#define NODE_FAILURE_PAUSE_MS 200 /* wait after a failed batch before the next one */
+#define NODE_US_PER_MS 1000u      /* microseconds per millisecond */
+#define NODE_INBOX_MSG_MAX_BYTES RELAY_MSG_MAX_BYTES /* peers send what their relays send */
+#define NODE_SOCKET_HWM_MESSAGES RELAY_HWM_MESSAGES  /* inbox and feed queue as the relay's */
+#define NODE_TYPE_NAME_BYTES 32                      /* a message type name, for log lines */
+/* A feed only receives subscriptions (a topic name each): any bigger frame is an attack. */
+#define NODE_FEED_MSG_MAX_BYTES 4096
+/*  How long a connection to the inbox or feed may take to finish its handshake. libzmq holds
+    an unauthenticated peer's handshake bytes until then (30 s by default); a CURVE handshake
+    takes milliseconds, so 5 s is ample even on a loaded machine. */
+#define NODE_HANDSHAKE_MS 5000
+
+struct node_t {
+    node_config_t config;
+    node_app_t app;
+    store_t *store;
+    zsock_t *inbox;
+    zsock_t *feed;
+    relay_t *relay;
+    node_keys_t *keys; /* CURVE identity, zauth, peer table: outlives the sockets */
+    int wake_fd;
+    node_inbound_t in; /* this turn's inbound messages */
+    relay_answer_t *answers;
+    size_t answer_count;
+    size_t answer_turn; /* which peer's answers are read first this turn */
+    bool rerun_batch;   /* apply_batch set a refused message aside: run the batch again */
+    size_t local_count; /* jobs app.local_take took for this turn */
+    node_ctx_t ctx;
+    uint64_t last_prune_ms;     /* when seen ids were last pruned (node_upkeep.c) */
+    uint64_t last_app_prune_ms; /* when app.prune last ran (node_upkeep.c) */
+    bool app_prune_more;        /* app.prune's last run hit its limit: run again now */
+    pthread_mutex_t stats_lock;
+    node_stats_t stats;
+    node_http_counts_t http_counts; /* under stats_lock */
+    size_t dead_in_batch;           /* entries moved to dead_letters by the current batch */
+    node_seen_t seen_high;          /* highest seen seq per origin (node_seen.h) */
+    node_monitor_t *monitor;        /* failed handshakes on inbox, feed, relay (node_monitor.h) */
+};
+
+/*  The batch's write transaction (store_write; `arg` is the node_t):
+    inbound messages, then the peers' answers, then the node's local work,
+    then the state's prepare. Sets node_t.rerun_batch when it set a refused
+    message aside (node_apply.c). */
+ledger_err_t node_apply_batch(store_txn_t *txn, void *arg);
+
+/*  Periodic work between turns: prunes old seen ids, runs app.prune
+    (node_upkeep.c). */
+void node_upkeep(node_t *self);
+
+#endif
