@@ -17,10 +17,12 @@ static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, ch
 }
 
 /*  Store formats (store_migrate.h): 1 kept risk keys NUL-padded to 64 bytes,
-    2 keeps them compact (fraud.h). A dir without a version is taken as 1:
-    the migration rewrites only keys of the first layout, so on a dir that
-    has none it changes nothing. */
-#define FRAUD_STORE_FORMAT 2
+    2 keeps them compact (fraud.h), 3 (issue 20) has floors of seen ids
+    (store.h, "seen message ids"; the migration writes nothing, the bump
+    makes an older build refuse the dir). A dir without a version is taken
+    as 1: the migration rewrites only keys of the first layout, so on a dir
+    that has none it changes nothing. */
+#define FRAUD_STORE_FORMAT 3
 
 static ledger_err_t detect(store_txn_t *txn, void *arg, uint32_t *version_out)
 {
@@ -45,11 +47,12 @@ static ledger_err_t migrate_risk(store_txn_t *txn, void *arg, char *note, size_t
 
 static const store_migrate_step_t steps[] = {
     {.to_version = 2, .name = "compact_risk_keys", .run = migrate_risk},
+    {.to_version = 3, .name = "seen_floors", .run = store_seen_migrate_floors},
 };
 static const store_migrate_plan_t plan = {.node = "fraud",
                                           .version = FRAUD_STORE_FORMAT,
                                           .steps = steps,
-                                          .step_count = 1,
+                                          .step_count = 2,
                                           .detect = detect};
 
 int main(int argc, char **argv)
