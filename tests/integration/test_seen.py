@@ -33,9 +33,8 @@ def dump(data_dir, table):
             for i in range(0, len(lines) - 1, 2)}
 
 
-class SeenTest(LinksTest):
-    mesh_options = {"fraud_rules": MANY,
-                    "env": {"accounts": {"LEDGER_SEEN_WINDOW": str(WINDOW)}}}
+class SeenBase(LinksTest):
+    """Helpers: the nodes' tables on disk, many settled transfers."""
 
     def data_dir(self, node):
         return os.path.join(self.mesh.tmp, "data", node)
@@ -60,6 +59,11 @@ class SeenTest(LinksTest):
             sent.append(t["id"])
         for tid in sent:
             self.assert_ends(tid, "settled")
+
+
+class SeenTest(SeenBase):
+    mesh_options = {"fraud_rules": MANY,
+                    "env": {"accounts": {"LEDGER_SEEN_WINDOW": str(WINDOW)}}}
 
     def test_seen_keeps_a_window_per_origin_under_load(self):
         """Hundreds of ids with a window of 16: the table ends with at most 16 + 1 ids per
@@ -121,6 +125,75 @@ class SeenTest(LinksTest):
         self.assertEqual(after["bob"]["balance"], before["bob"]["balance"] + 500)
         self.assert_verified()
         self.assert_verdicts_applied(newest)
+
+
+class FraudRetentionTest(SeenBase):
+    """Fraud keeps decisions --decision-retention-ms (here 2 s: the unit test fraud_prune_test
+    pins old / recent to the ms); a funds.reserved of a transfer whose decision is gone is
+    stopped by `seen` (a duplicate) or, once its id is pruned too, by the floor (id_too_old):
+    never a second verdict, never money moved."""
+
+    RETENTION_MS = 2000
+    mesh_options = {"fraud_rules": MANY,
+                    "env": {"fraud": {"LEDGER_DECISION_RETENTION_MS": str(RETENTION_MS),
+                                      "LEDGER_SEEN_WINDOW": str(WINDOW)}}}
+
+    def decisions(self):
+        return {key.decode() for key in dump(self.data_dir("fraud"), "decisions")}
+
+    def funds_reserved(self, tid):
+        """The funds.reserved accounts sent fraud for `tid`, rebuilt from its timeline."""
+        t = self.mesh.transfer_status(tid)
+        step = next(s for s in t["timeline"] if s["step"] == "funds.reserved")
+        body = {"transfer": tid, "from": t["from"], "to": t["to"], "amount_minor": t["amount"],
+                "currency": "GBP", "reference": t["reference"] or "", "principal": t["from"],
+                "kind": "transfer"}
+        return {"v": 1, "id": step["message_id"], "type": "funds.reserved", "corr": tid,
+                "cause": step["cause"], "ts": step["ts_ms"], "body": body}
+
+    def assert_no_second_verdict(self, reserved, before):
+        self.assertEqual(self.mesh.log("fraud").count(f"event=applied id={reserved['id']} "), 1)
+        self.assertEqual(self.outbox("fraud"), [])
+        self.assertEqual(self.mesh.accounts(), before)
+        self.assert_verified()
+
+    def test_old_decisions_go_and_a_redelivery_of_their_transfer_moves_nothing(self):
+        status, t = self.mesh.transfer("alice", "bob", 100, reference="old")
+        self.assertEqual(status, 202, t)
+        old = t["id"]
+        self.assert_ends(old, "settled")
+        old_reserved = self.funds_reserved(old)
+        wait_until(lambda: old not in self.decisions(), timeout=30,
+                   what="fraud to prune the old decision")
+        status, t = self.mesh.transfer("alice", "carol", 100, reference="recent")
+        self.assertEqual(status, 202, t)
+        self.assert_ends(t["id"], "settled")
+        self.assertIn(t["id"], self.decisions())  # recent: kept
+        self.mesh.wait_outboxes_empty()
+        before = self.mesh.accounts()
+        verdicts = self.mesh.log("fraud").count("event=applied id=accounts/")
+
+        # its id still in fraud's seen: a duplicate, though its decision is gone
+        self.assertLess(self.floor("fraud", "accounts"), int(old_reserved["id"].split("/")[1]))
+        answer = self.ask("fraud", "accounts", old_reserved)
+        self.assertEqual(answer["type"], "ack", answer)
+        wait_until(lambda: f"event=duplicate id={old_reserved['id']} " in self.mesh.log("fraud"),
+                   what="fraud to log the redelivery as a duplicate")
+        self.assert_no_second_verdict(old_reserved, before)
+
+        # once its id is pruned too (a window of 16 ids): refused below the floor
+        self.settle_many(12)
+        self.mesh.wait_outboxes_empty()
+        before = self.mesh.accounts()
+        seq = int(old_reserved["id"].split("/")[1])
+        wait_until(lambda: self.floor("fraud", "accounts") >= seq,
+                   what=f"fraud to prune {old_reserved['id']}")
+        answer = self.ask("fraud", "accounts", old_reserved)
+        self.assert_nack(answer, "id_too_old")
+        self.assert_refused("fraud", "id_too_old", "funds.reserved", 1)
+        self.assert_no_second_verdict(old_reserved, before)
+        applied = self.mesh.log("fraud").count("event=applied id=accounts/")
+        self.assertEqual(applied, verdicts + 12)  # the twelve new transfers, nothing else
 
 
 if __name__ == "__main__":
