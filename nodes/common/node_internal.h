@@ -71,7 +71,8 @@ struct node_t {
 ledger_err_t node_apply_batch(store_txn_t *txn, void *arg);
 
 /*  Periodic work between turns: prunes old seen ids, runs app.prune
-    (node_upkeep.c). */
-void node_upkeep(node_t *self);
+    (node_upkeep.c). True when a prune hit its limit and should run again
+    at once: the loop then polls without waiting. */
+bool node_upkeep(node_t *self);
 
 #endif

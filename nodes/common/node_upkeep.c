@@ -3,7 +3,8 @@
     older than NODE_SEEN_RETENTION_MS, are pruned (store_seen_prune raises
     the origin's floor, store.h) every NODE_SEEN_PRUNE_EVERY_MS, at most
     NODE_SEEN_PRUNE_MAX per write transaction, and again on the next turn
-    while a run hits that limit: a turn applies at most --batch-max ids
+    (without waiting in the poll) while a run hits that limit: a turn applies at most --batch-max
+   ids
     (<= NODE_BATCH_MAX_LIMIT <= NODE_SEEN_PRUNE_MAX), so pruning keeps up
     with any rate the node applies, and `seen` stays within about the
     window plus one second of ids per origin. The app's retention
@@ -97,9 +98,10 @@ static void upkeep_seen(node_t *self, uint64_t now)
     }
 }
 
-void node_upkeep(node_t *self)
+bool node_upkeep(node_t *self)
 {
     uint64_t now = node_now_ms();
     upkeep_app(self, now);
     upkeep_seen(self, now);
+    return self->app_prune_more || self->seen_prune_more;
 }

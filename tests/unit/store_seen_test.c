@@ -232,6 +232,31 @@ static void test_the_floors_migration_counts_origins_and_writes_nothing(void **s
     assert_int_equal(count_of(fx, STORE_DB_SEEN), 8);
 }
 
+/*  Sustained load as node_upkeep.c sees it: each turn records a full batch
+    (16,384 ids, NODE_BATCH_MAX_LIMIT) of two interleaved origins, then one
+    prune of at most 16,384 ids runs. The table never holds more than the
+    window plus the last batch, turn after turn. */
+static void test_pruning_keeps_up_with_full_batches(void **state)
+{
+    fixture_t *fx = *state;
+    const uint64_t window = 1000, batch = 16384;
+    uint64_t seq = 0;
+    for (int turn = 0; turn < 20; turn++) {
+        store_txn_t *txn = begin(fx, true);
+        for (uint64_t i = 0; i < batch; i++, seq++)
+            assert_int_equal(store_seen_put(txn, seq % 2 ? "fraud" : "gateway", seq, 100),
+                             LEDGER_OK);
+        commit(&txn);
+        prune_both(fx, 0, window, 16384);
+        assert_true(count_of(fx, STORE_DB_SEEN) <= window + 2 + batch);
+    }
+    /* Once the load stops, a run or two more and each origin is at its window. */
+    while (prune_both(fx, 0, window, 16384) > 0)
+        ;
+    assert_int_equal(count_of(fx, STORE_DB_SEEN), 2 * (window / 2 + 1));
+    assert_int_equal(floor_of(fx, "fraud"), seq - 1 - window - 2);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 TEST_MAIN(T(test_seen_ids_are_recorded_and_pruned_by_age),
@@ -242,4 +267,5 @@ TEST_MAIN(T(test_seen_ids_are_recorded_and_pruned_by_age),
           T(test_seen_prune_keeps_a_window_of_ids_per_origin),
           T(test_seen_floor_rises_in_chunks_and_is_never_lowered),
           T(test_a_seen_floor_of_an_unknown_or_bad_origin),
-          T(test_the_floors_migration_counts_origins_and_writes_nothing))
+          T(test_the_floors_migration_counts_origins_and_writes_nothing),
+          T(test_pruning_keeps_up_with_full_batches))
