@@ -294,30 +294,62 @@ ledger_err_t store_dead_replay(store_txn_t *txn, uint64_t id, uint64_t now_ms,
 
 /* --- seen message ids ----------------------------------------------------- */
 
+/*  Why a floor (issue 20): `seen` must stay bounded under any sustained
+    load, so ids are pruned (store_seen_prune) by a window of ids as well as
+    by time, often enough to keep up (node_upkeep.c). But an id deleted from
+    `seen` that arrives again must not be taken for a new one. Each origin's
+    ids are one increasing sequence, and prune deletes only a prefix of an
+    origin's ids (in seq order), so one number per origin remembers all it
+    deleted: the FLOOR, the highest seq prune ever deleted of that origin.
+    An id at or below its origin's floor that is not in `seen` may have been
+    applied and pruned, or never seen: the two cannot be told apart, so the
+    node refuses it (nack id_too_old, nodes/common/node_apply.c), never
+    applies it and never acks it; the sender dead-letters it where an
+    operator sees it. An id above the floor and not in `seen` was never
+    applied. Chosen over per-peer high-water marks alone (no table): a
+    receiver sees only the subset of an origin's ids sent to it, and ids
+    arrive out of order after a redelivery, so a mark alone would refuse
+    every id below it that simply had not arrived yet; the window keeps
+    those (W ids, default 1,000,000) and the floor covers everything older.
+    Floors live in STORE_DB_META ("store:seen_floor:" + origin, be64); they
+    are never lowered and never pruned (one small key per origin). */
+
 /* *seen_out = whether (origin, seq) was recorded. */
 ledger_err_t store_seen_check(store_txn_t *txn, const char *origin, uint64_t seq, bool *seen_out);
 /* Records (origin, seq) at now_ms. Recording twice is not an error. */
 ledger_err_t store_seen_put(store_txn_t *txn, const char *origin, uint64_t seq, uint64_t now_ms);
 /*  *high_out = the highest seq recorded for `origin`, 0 if none (its ids
-    were never seen, or were all pruned). One cursor seek, no scan: nodes
-    call it once per origin and cache the answer. LEDGER_E_INVALID for a bad
-    origin or a NULL high_out.
-    A node refuses an id far ahead of an origin's highest (node.c,
-    NODE_SEEN_AHEAD_MAX). Retention is also that bound's memory: a peer
-    silent for longer than the retention (7 days) has all its ids pruned,
-    its highest reads 0, and it starts over (any seq is accepted again). */
+    were never seen, or were all pruned by time). One cursor seek, no scan:
+    nodes call it once per origin and cache the answer. LEDGER_E_INVALID
+    for a bad origin or a NULL high_out.
+    A node refuses an id far ahead of an origin's highest (node_seen.h,
+    NODE_SEEN_AHEAD_MAX), counting the floor as seen: a peer silent for
+    longer than the time retention has its ids pruned but keeps its floor. */
 ledger_err_t store_seen_high(store_txn_t *txn, const char *origin, uint64_t *high_out);
-/*  Deletes up to `max` ids recorded before `older_than_ms`; *pruned_out (may
-    be NULL) gets how many. Callers pick older_than_ms far beyond the longest
-    time a sender may still redeliver (nodes keep seen ids 7 days).
-    To stay cheap on a large table, prune walks each origin's ids in seq
-    order and stops that origin at its first id recorded at or after
-    older_than_ms: an old id behind a younger one of the same origin (seen
-    out of order) stays until the younger one ages out too. Only ids older
-    than the cutoff are ever deleted. Recording keeps the first time an id
-    was seen. */
-ledger_err_t store_seen_prune(store_txn_t *txn, uint64_t older_than_ms, size_t max,
+/*  *floor_out = `origin`'s floor (above), 0 if prune never deleted one of
+    its ids. One get. LEDGER_E_INVALID for a bad origin or a NULL floor_out;
+    LEDGER_E_CORRUPT for a floor record of the wrong size. */
+ledger_err_t store_seen_floor(store_txn_t *txn, const char *origin, uint64_t *floor_out);
+/*  Deletes up to `max` ids that are past their retention: more than
+    `window` ids behind their origin's highest seq, or recorded before
+    `older_than_ms`. *pruned_out (may be NULL) gets how many. Walks each
+    origin's ids in seq order and stops that origin at its first id that is
+    due neither way (an old id behind a younger one of the same origin, seen
+    out of order, stays until the younger one is due too), so it deletes a
+    prefix of each origin's ids, and raises the origin's floor to the last
+    one deleted, in the same transaction. Cost: one seek per origin plus
+    one cheap delete per id (the leftmost pages of the origin). Recording
+    keeps the first time an id was seen. */
+ledger_err_t store_seen_prune(store_txn_t *txn, uint64_t older_than_ms, uint64_t window, size_t max,
                               size_t *pruned_out);
+/*  The migration that brings in floors (a store_migrate_fn of
+    store_migrate.h, each node's plan lists it): writes nothing, since a
+    store without floor keys has floor 0 for every origin (no id pruned by
+    the window yet; ids an older build pruned by time are as unknown as they
+    were before). The format bump is what matters: an older build ignores
+    floors and would apply an id below one, so it must refuse the dir.
+    `note` gets the count of origins in `seen`. */
+ledger_err_t store_seen_migrate_floors(store_txn_t *txn, void *arg, char *note, size_t note_size);
 
 /* --- ledger --------------------------------------------------------------- */
 

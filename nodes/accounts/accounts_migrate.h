@@ -14,10 +14,12 @@
       3  issue 18: account records version 3 carry their owner
          principal; new transfer records are version 2 (kind, principal;
          version 1 is still read as a plain transfer with principal "").
-      4  today (issue 19): new transfer records are version 3, with
+      4  issue 19: new transfer records are version 3, with
          reserved_seq, the seq of the funds.reserved this node sent for the
          transfer: a verdict must cite it as its cause (accounts_saga.h).
          Versions 1 and 2 are still read, as reserved_seq 0.
+      5  today (issue 20): `seen` is pruned to a window and each origin
+         has a floor (store.h, "seen message ids"); nothing else changed.
 
     Migration 1 -> 2 ("account_chains"): store_migrate_v1_ledger verifies
     the old hash chain and index and re-encodes the ledger as version 2 with
@@ -63,6 +65,10 @@
     transfers=, reserved=, causes_found= (seqs filled) and origin_only=
     (reserved transfers left at reserved_seq 0).
 
+    Migration 4 -> 5 ("seen_floors"): store_seen_migrate_floors (store.h),
+    common to every node: writes nothing; the bump makes an older build,
+    which ignores floors, refuse the dir.
+
     What it owns: accounts_migrate_plan, the node's plan. Uses only
     the record functions of accounts_record.h and the store's outbox and
     dead letters (read).
@@ -82,7 +88,7 @@
 #include "store.h"
 #include "store_migrate.h"
 
-#define ACCOUNTS_STORE_FORMAT 4 /* the accounts store format this build writes */
+#define ACCOUNTS_STORE_FORMAT 5 /* the accounts store format this build writes */
 
 /* The accounts node's formats and migrations. */
 extern const store_migrate_plan_t accounts_migrate_plan;

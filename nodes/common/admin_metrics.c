@@ -176,10 +176,12 @@ static void write_batches(FILE *out, const node_stats_t *s)
     allow table's size and whether links run without CURVE. */
 static void write_links(FILE *out, const node_stats_t *s)
 {
-    family(out, "ledger_messages_refused_total", "counter",
-           "Inbound messages refused for who sent them, by reason (unauthenticated, "
-           "origin_mismatch, forbidden_type, id_too_far_ahead, replay_not_seen) and type; also "
-           "counted in ledger_messages_received_total{outcome=\"nacked\"}.");
+    family(
+        out, "ledger_messages_refused_total", "counter",
+        "Inbound messages refused for who sent them, by reason (unauthenticated, "
+        "origin_mismatch, forbidden_type, id_too_far_ahead, replay_not_seen, id_too_old) and type; "
+        "also "
+        "counted in ledger_messages_received_total{outcome=\"nacked\"}.");
     for (size_t r = 0; r < NODE_REFUSED__COUNT; r++)
         for (size_t t = 0; t < PROTO_TYPE__COUNT; t++)
             if (s->links.refused[r][t])

@@ -519,8 +519,10 @@ ledger_err_t node_run(node_t *self)
         node_read_monitors(self, items + 2 + peers, polled - 2 - peers);
         node_refresh_keys(self);
         bool ok = process_ready(self);
-        node_upkeep(self);
+        bool more = node_upkeep(self);
         timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
+        if (more)
+            timeout_ms = 0; /* a prune hit its limit: the next one now, not after a poll */
         if (!ok)
             usleep(NODE_FAILURE_PAUSE_MS * NODE_US_PER_MS); /* back off from a failing disk */
     }

@@ -106,9 +106,23 @@ static ledger_err_t check_ahead(node_t *self, store_txn_t *txn, node_inbound_msg
     return LEDGER_OK;
 }
 
+/*  Refuses `in` (id_too_old): not in `seen`, and at or below its origin's
+    floor, so it may have been applied and pruned (node_seen.h). */
+static void refuse_too_old(node_t *self, node_inbound_msg_t *in)
+{
+    refuse_unapplied(in, NODE_REFUSED_ID_TOO_OLD_CODE);
+    snprintf(in->why, sizeof in->why,
+             "%s is at or below %s/%llu, the highest id %s no longer keeps: it cannot be told "
+             "from a duplicate",
+             in->msg_id, in->msg.origin,
+             (unsigned long long)node_seen_floor(&self->seen_high, in->msg.origin),
+             self->config.name);
+}
+
 /*  Applies one inbound message in `txn`: a harness replay is only a
     duplicate or refused, a query is answered, an id far ahead of its
-    origin's is refused, a message seen before is a duplicate, anything else
+    origin's is refused, a message seen before is a duplicate, an id at or
+    below its origin's floor is refused (id_too_old), anything else
     goes to app.apply and its id is recorded in `seen`. An error aborts the
     batch (a refusal by the handler sets the message aside first,
     set_refused_aside). */
@@ -136,6 +150,10 @@ static ledger_err_t apply_inbound(node_t *self, store_txn_t *txn, node_inbound_m
         return err;
     if (seen) {
         in->outcome = NODE_INBOUND_DUP;
+        return LEDGER_OK;
+    }
+    if (in->msg.seq <= node_seen_floor(&self->seen_high, in->msg.origin)) {
+        refuse_too_old(self, in);
         return LEDGER_OK;
     }
     in->why[0] = '\0';

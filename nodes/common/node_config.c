@@ -105,6 +105,10 @@ static const option_t options[] = {
      "node links without CURVE: NOT authenticated or encrypted (tests, benchmarks)"},
     {"harness-replay", "LEDGER_HARNESS_REPLAY", NUM(OPT_BOOL, harness_replay),
      "accept a harness's replays under their original origin, as duplicates only"},
+    {"seen-window", "LEDGER_SEEN_WINDOW", NUM(OPT_U64, seen_window),
+     "seen ids kept per origin behind its highest; older ones are refused id_too_old"},
+    {"decision-retention-ms", "LEDGER_DECISION_RETENTION_MS", NUM(OPT_U64, decision_retention_ms),
+     "how long decisions are kept (fraud; 0 = forever)"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 /* getopt_long's value for options[i] is OPTION_ID_BASE + i: clear of every short option. */
@@ -159,6 +163,8 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->operator_rate = 50000;
     c->operator_burst = 100000;
     snprintf(c->keys_dir, sizeof c->keys_dir, "%s", NODE_KEYS_DIR_DEFAULT);
+    c->seen_window = 1000000;                            /* store.h, "seen message ids" */
+    c->decision_retention_ms = 30ull * 24 * 3600 * 1000; /* 30 days (fraud.h) */
 }
 
 static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,
@@ -260,6 +266,10 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
     }
     if (c->insecure_plaintext && c->node_key[0]) {
         snprintf(why, why_size, "insecure-plaintext with node-key: choose one (CURVE or none)");
+        return LEDGER_E_INVALID;
+    }
+    if (c->seen_window < NODE_SEEN_WINDOW_MIN) {
+        snprintf(why, why_size, "seen-window must be >= %u", NODE_SEEN_WINDOW_MIN);
         return LEDGER_E_INVALID;
     }
     if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT) {

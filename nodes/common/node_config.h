@@ -46,6 +46,7 @@
 #define NODE_CHECKPOINT_CHUNK_LIMIT 1000000u   /* most balances --checkpoint-chunk may ask for */
 #define NODE_PREALLOC_BYTES_LIMIT (1ull << 30) /* most --prealloc-bytes may ask for: 1 GiB */
 #define NODE_HTTP_THREADS_LIMIT 64u            /* most --http-threads may ask for */
+#define NODE_SEEN_WINDOW_MIN 16u               /* fewest ids --seen-window may keep per origin */
 #define NODE_RATE_LIMIT                                                                            \
     10000000u /* most --*-rate and --*-burst may ask for (gateway_ratelimit.h) */
 
@@ -105,7 +106,10 @@ typedef struct {
     char node_key[NODE_PATH_MAX]; /* LEDGER_NODE_KEY, --node-key ("": <keys_dir>/<name>.key) */
     bool insecure_plaintext;      /* LEDGER_INSECURE_PLAINTEXT=1, --insecure-plaintext: no CURVE */
     bool harness_replay;          /* LEDGER_HARNESS_REPLAY=1, --harness-replay (node_inbound.h) */
-    bool help;                    /* --help was given */
+    uint64_t seen_window; /* LEDGER_SEEN_WINDOW, --seen-window: ids kept per origin (store.h) */
+    /* LEDGER_DECISION_RETENTION_MS, --decision-retention-ms (fraud; fraud.h) */
+    uint64_t decision_retention_ms;
+    bool help; /* --help was given */
 } node_config_t;
 
 /*  Fills `config` for a node of `kind` from defaults, the environment and

@@ -75,6 +75,7 @@
 #define NODE_REFUSED_FORBIDDEN_TYPE_CODE "forbidden_type"
 #define NODE_REFUSED_ID_TOO_FAR_AHEAD_CODE "id_too_far_ahead"
 #define NODE_REFUSED_REPLAY_NOT_SEEN_CODE "replay_not_seen"
+#define NODE_REFUSED_ID_TOO_OLD_CODE "id_too_old"
 
 /* The reasons counted in ledger_messages_refused_total, by nack code. */
 typedef enum {
@@ -83,6 +84,7 @@ typedef enum {
     NODE_REFUSED_FORBIDDEN_TYPE,
     NODE_REFUSED_ID_TOO_FAR_AHEAD, /* node.c apply_inbound */
     NODE_REFUSED_REPLAY_NOT_SEEN,  /* node.c apply_inbound */
+    NODE_REFUSED_ID_TOO_OLD,       /* node_apply.c apply_inbound: at or below the floor */
     NODE_REFUSED__COUNT
 } node_refused_t;
 

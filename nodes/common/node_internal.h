@@ -50,9 +50,12 @@ struct node_t {
     bool rerun_batch;   /* apply_batch set a refused message aside: run the batch again */
     size_t local_count; /* jobs app.local_take took for this turn */
     node_ctx_t ctx;
-    uint64_t last_prune_ms;     /* when seen ids were last pruned (node_upkeep.c) */
-    uint64_t last_app_prune_ms; /* when app.prune last ran (node_upkeep.c) */
-    bool app_prune_more;        /* app.prune's last run hit its limit: run again now */
+    uint64_t last_prune_ms;        /* when seen ids were last pruned (node_upkeep.c) */
+    bool seen_prune_more;          /* the last seen prune hit its limit: run again now */
+    uint64_t seen_pruned_unlogged; /* seen ids pruned since the last log line */
+    uint64_t last_seen_log_ms;     /* when that line was last written */
+    uint64_t last_app_prune_ms;    /* when app.prune last ran (node_upkeep.c) */
+    bool app_prune_more;           /* app.prune's last run hit its limit: run again now */
     pthread_mutex_t stats_lock;
     node_stats_t stats;
     node_http_counts_t http_counts; /* under stats_lock */
@@ -68,7 +71,8 @@ struct node_t {
 ledger_err_t node_apply_batch(store_txn_t *txn, void *arg);
 
 /*  Periodic work between turns: prunes old seen ids, runs app.prune
-    (node_upkeep.c). */
-void node_upkeep(node_t *self);
+    (node_upkeep.c). True when a prune hit its limit and should run again
+    at once: the loop then polls without waiting. */
+bool node_upkeep(node_t *self);
 
 #endif

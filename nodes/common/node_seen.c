@@ -41,8 +41,10 @@ static node_seen_origin_t *seen_find(node_seen_t *self, const char *origin)
 static ledger_err_t seen_load(node_seen_t *self, store_txn_t *txn, const char *origin,
                               node_seen_origin_t **out)
 {
-    uint64_t high = 0;
+    uint64_t high = 0, floor = 0;
     ledger_err_t err = store_seen_high(txn, origin, &high);
+    if (!err)
+        err = store_seen_floor(txn, origin, &floor);
     if (err)
         return err;
     size_t slot = NODE_SEEN_ORIGINS_MAX;
@@ -59,7 +61,9 @@ static ledger_err_t seen_load(node_seen_t *self, store_txn_t *txn, const char *o
     /*  Read inside this run: it includes the ids this run recorded if the slot
         was reused meanwhile, which is right for `pending`; `high` is only
         trusted once the run commits. */
-    o->high = o->pending = high;
+    /* Everything up to the floor was seen (and pruned): it counts as the highest when more. */
+    o->high = o->pending = high > floor ? high : floor;
+    o->floor = floor;
     o->uncommitted = true;
     o->used = true;
     self->last = slot;
@@ -82,6 +86,13 @@ ledger_err_t node_seen_ahead(node_seen_t *self, store_txn_t *txn, const char *or
     if (high_out)
         *high_out = o->pending;
     return LEDGER_OK;
+}
+
+uint64_t node_seen_floor(node_seen_t *self, const char *origin)
+{
+    assert(self && origin);
+    const node_seen_origin_t *o = seen_find(self, origin);
+    return o ? o->floor : 0;
 }
 
 void node_seen_note(node_seen_t *self, const char *origin, uint64_t seq)

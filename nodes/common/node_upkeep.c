@@ -1,6 +1,13 @@
 /*  node_upkeep.c: periodic work of the node loop between turns (node_internal.h).
-    Seen ids older than NODE_SEEN_RETENTION_MS are pruned, at most
-    NODE_SEEN_PRUNE_MAX per NODE_SEEN_PRUNE_EVERY_MS; the app's retention
+    Seen ids more than --seen-window ids behind their origin's highest, or
+    older than NODE_SEEN_RETENTION_MS, are pruned (store_seen_prune raises
+    the origin's floor, store.h) every NODE_SEEN_PRUNE_EVERY_MS, at most
+    NODE_SEEN_PRUNE_MAX per write transaction, and again on the next turn
+    (without waiting in the poll) while a run hits that limit: a turn applies at most --batch-max
+   ids
+    (<= NODE_BATCH_MAX_LIMIT <= NODE_SEEN_PRUNE_MAX), so pruning keeps up
+    with any rate the node applies, and `seen` stays within about the
+    window plus one second of ids per origin. The app's retention
     (node_app_t.prune) runs every NODE_UPKEEP_EVERY_MS, NODE_UPKEEP_PRUNE_MAX
     records per write transaction, again at once while it finds more.
 */
@@ -10,8 +17,11 @@
 #include "node_log.h"
 
 #define NODE_SEEN_RETENTION_MS (7ull * 24 * 3600 * 1000) /* far beyond any redelivery */
-#define NODE_SEEN_PRUNE_EVERY_MS 60000 /* how often the loop prunes old seen ids */
-#define NODE_SEEN_PRUNE_MAX 10000      /* seen ids deleted per prune */
+#define NODE_SEEN_PRUNE_EVERY_MS 1000 /* how often the loop prunes seen ids when caught up */
+#define NODE_SEEN_PRUNE_MAX 16384     /* seen ids deleted per write transaction */
+#define NODE_SEEN_LOG_EVERY_MS 60000  /* at most one seen_pruned log line per minute */
+
+_Static_assert(NODE_SEEN_PRUNE_MAX >= NODE_BATCH_MAX_LIMIT, "a prune must outpace a batch");
 
 #define NODE_UPKEEP_EVERY_MS 1000  /* how often app.prune runs when it has caught up */
 #define NODE_UPKEEP_PRUNE_MAX 4096 /* records app.prune may delete per transaction */
@@ -46,22 +56,52 @@ static void upkeep_app(node_t *self, uint64_t now)
                        ledger_err_name(err), store_last_error(self->store));
 }
 
+typedef struct {
+    uint64_t window;
+    size_t pruned;
+} seen_prune_run_t;
+
 static ledger_err_t prune_seen(store_txn_t *txn, void *arg)
 {
-    size_t *pruned = arg;
+    seen_prune_run_t *run = arg;
     uint64_t now = node_now_ms();
+    run->pruned = 0;
     return store_seen_prune(txn, now > NODE_SEEN_RETENTION_MS ? now - NODE_SEEN_RETENTION_MS : 0,
-                            NODE_SEEN_PRUNE_MAX, pruned);
+                            run->window, NODE_SEEN_PRUNE_MAX, &run->pruned);
 }
 
-void node_upkeep(node_t *self)
+/*  Seen ids past the window or the retention, if due (or the last run
+    found more). A run that pruned raised floors: the cached highs and
+    floors are read again (node_seen.h). One log line a minute at most. */
+static void upkeep_seen(node_t *self, uint64_t now)
+{
+    if (!self->seen_prune_more && now - self->last_prune_ms < NODE_SEEN_PRUNE_EVERY_MS)
+        return;
+    self->last_prune_ms = now;
+    seen_prune_run_t run = {self->config.seen_window, 0};
+    ledger_err_t err = store_write(self->store, prune_seen, &run);
+    self->seen_prune_more = err == LEDGER_OK && run.pruned >= NODE_SEEN_PRUNE_MAX;
+    if (err) {
+        node_log_write(NODE_LOG_ERROR, "event=seen_prune_failed error=%s detail=\"%s\"",
+                       ledger_err_name(err), store_last_error(self->store));
+        return;
+    }
+    if (run.pruned)
+        node_seen_init(&self->seen_high);
+    self->seen_pruned_unlogged += run.pruned;
+    if (self->seen_pruned_unlogged && now - self->last_seen_log_ms >= NODE_SEEN_LOG_EVERY_MS) {
+        node_log_write(NODE_LOG_INFO, "event=seen_pruned count=%llu window=%llu",
+                       (unsigned long long)self->seen_pruned_unlogged,
+                       (unsigned long long)self->config.seen_window);
+        self->seen_pruned_unlogged = 0;
+        self->last_seen_log_ms = now;
+    }
+}
+
+bool node_upkeep(node_t *self)
 {
     uint64_t now = node_now_ms();
     upkeep_app(self, now);
-    if (now - self->last_prune_ms < NODE_SEEN_PRUNE_EVERY_MS)
-        return;
-    size_t pruned = 0;
-    self->last_prune_ms = now;
-    if (store_write(self->store, prune_seen, &pruned) == LEDGER_OK && pruned)
-        node_log_write(NODE_LOG_INFO, "event=seen_pruned count=%zu", pruned);
+    upkeep_seen(self, now);
+    return self->app_prune_more || self->seen_prune_more;
 }

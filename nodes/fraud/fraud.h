@@ -30,6 +30,9 @@
 
     Saga guard: a decision is stored once per transfer; funds.reserved for a
     transfer already decided changes nothing (no second verdict is sent).
+    Decisions are kept --decision-retention-ms (default 30 days) and then
+    deleted (fraud_prune.h, which says why a redelivered funds.reserved of
+    a pruned transfer still gets no second verdict: `seen` and its floor).
 
     Record formats (integers big-endian; strings length-prefixed by one byte
     unless said otherwise, no terminator; decoding bounds-checks every field):

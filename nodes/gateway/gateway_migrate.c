@@ -273,10 +273,11 @@ static const store_migrate_step_t steps[] = {
     {.to_version = 3, .name = "idempotency_scoped", .run = scope_idempotency_keys},
     {.to_version = 4, .name = "owner_map", .run = fill_owners},
     {.to_version = 5, .name = "event_viewers", .run = name_event_viewers},
+    {.to_version = 6, .name = "seen_floors", .run = store_seen_migrate_floors},
 };
 
 const store_migrate_plan_t gateway_migrate_plan = {.node = "gateway",
                                                    .version = GATEWAY_STORE_FORMAT,
                                                    .steps = steps,
-                                                   .step_count = 3,
+                                                   .step_count = 4,
                                                    .detect = detect_format};

@@ -13,6 +13,7 @@
       5  each event of the log ("evt/", gateway_events.h) names its two
          viewers, the principals who may see it besides operators (record
          version 3).
+      6  `seen` pruned to a window, with a floor per origin (issue 20).
 
     Migration 2 -> 3 (idempotency_scoped): every format-2 idempotency record
     and age index entry is rewritten under the reserved principal "" (its
@@ -52,6 +53,10 @@
     the cursor closed before each batch's writes, and leaves version 3
     records alone. The log's note: events=.
 
+    Migration 5 -> 6 (seen_floors, issue 20): store_seen_migrate_floors
+    (store.h, "seen message ids"), common to every node: writes nothing;
+    the bump makes an older build, which ignores floors, refuse the dir.
+
     What it owns: nothing; the plan is static. Errors: store errors,
     LEDGER_E_NOMEM. Threads: the thread that opened the store, at start.
 */
@@ -60,7 +65,7 @@
 
 #include "store_migrate.h"
 
-#define GATEWAY_STORE_FORMAT 5
+#define GATEWAY_STORE_FORMAT 6
 #define GATEWAY_MIGRATE_BATCH 512 /* entries collected per cursor walk */
 
 /* The plan for node_app_t.migrate. */

@@ -8,15 +8,19 @@ commit 525b033 (gateway format 2: idempotency keys without a principal),
 format3/ of commit 9adae66 (gateway format 3 and accounts format 2: before
 ownership), pending-v1/ of commit a972895 (accounts format 3: transfer records
 without reserved_seq, one transfer reserved with its funds.reserved still in
-the outbox). Each test mdb_loads them into this mesh's data dirs. Transfers on
+the outbox), pending-v2/ of commit 6551266 (the same, at accounts format 4,
+gateway 5, fraud 2: before issue 20's seen floors). Each test mdb_loads them into this mesh's data dirs. Transfers on
 upgraded data are sent by the owners of their accounts: by the upgrade rule,
 the principal with the account's id.
 """
 import json
 import os
 import signal
+import struct
 import subprocess
 import unittest
+
+import msgpack
 
 from mesh import NODES, MeshTest, wait_until
 from test_events import SseStream
@@ -26,8 +30,10 @@ FORMAT1 = os.path.join(HERE, "..", "fixtures", "format1")
 FORMAT2 = os.path.join(HERE, "..", "fixtures", "format2")
 FORMAT3 = os.path.join(HERE, "..", "fixtures", "format3")
 PENDING_V1 = os.path.join(HERE, "..", "fixtures", "pending-v1")
-ACCOUNTS_FORMAT = 4  # nodes/accounts/accounts_migrate.h
-GATEWAY_FORMAT = 5  # nodes/gateway/gateway_migrate.h
+PENDING_V2 = os.path.join(HERE, "..", "fixtures", "pending-v2")
+ACCOUNTS_FORMAT = 5  # nodes/accounts/accounts_migrate.h
+GATEWAY_FORMAT = 6  # nodes/gateway/gateway_migrate.h
+FRAUD_FORMAT = 3  # nodes/fraud/fraud_main.c
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
 
 
@@ -114,6 +120,14 @@ class UpgradeTest(MeshTest):
             self.assertEqual(status, 200, page)
             self.assertEqual(page["entries"], entries, acct)
 
+    def assert_only_seen_floors(self, node):
+        """`node`'s dir was at the format before issue 20's: the one migration that ran is
+        seen_floors (store.h), which writes nothing."""
+        log = self.mesh.log(node)
+        self.assertEqual(log.count("event=migration_started"), 1, node)
+        self.assertRegex(log, rf"event=migration_started node={node} from=\d+ to=\d+ "
+                         "name=seen_floors")
+
     def test_format_1_dirs_are_migrated_and_keep_their_data(self):
         old = expected()
         for node in NODES:
@@ -162,12 +176,13 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node in NODES:
             log = self.mesh.log(node)
-            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5,
-            # accounts 1 -> 2 (account_chains) -> 3 (account_owners) -> 4 (transfer_causes),
-            # fraud 1 -> 2
+            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6,
+            # accounts 1 -> 2 (account_chains) -> 3 (account_owners) -> 4 (transfer_causes)
+            # -> 5 (seen_floors), fraud 1 -> 2 -> 3 (seen_floors)
             self.assertEqual(log.count("event=migration_started"),
-                             {"gateway": 3, "accounts": 3}.get(node, 1), node)
-            version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node, 2)
+                             {"gateway": 4, "accounts": 4}.get(node, 2), node)
+            version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node,
+                                                                                 FRAUD_FORMAT)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
                           log)
         self.assertEqual(self.mesh.accounts(), after)
@@ -198,7 +213,7 @@ class UpgradeTest(MeshTest):
                       gateway_log)
         self.assertRegex(gateway_log, GATEWAY_MIGRATED)
         self.assertRegex(self.mesh.log("accounts"), ACCOUNTS_OWNERS)
-        self.assertNotIn("migration_started", self.mesh.log("fraud"))
+        self.assert_only_seen_floors("fraud")
         self.assert_old_data_kept(old)
         self.assertTrue(self.verify()["ok"])
         self.assert_old_key_replays_only_its_request(old)
@@ -342,7 +357,7 @@ class UpgradeTest(MeshTest):
         self.assertIn("event=migration_started node=accounts from=2 to=3 name=account_owners",
                       accounts_log)
         self.assertRegex(accounts_log, ACCOUNTS_OWNERS)
-        self.assertNotIn("migration_started", self.mesh.log("fraud"))
+        self.assert_only_seen_floors("fraud")
         report = self.verify()
         self.assertTrue(report["ok"], report)
         self.assertEqual(report["entries"], old["verify"]["entries"])
@@ -398,8 +413,8 @@ class UpgradeTest(MeshTest):
         self.assertRegex(log, r"event=migration_done node=accounts from=3 to=4 "
                          r"name=transfer_causes ms=\d+ transfers=\d+ reserved=1 causes_found=1 "
                          r"origin_only=0")
-        self.assertNotIn("migration_started", self.mesh.log("fraud"))
-        self.assertNotIn("migration_started", self.mesh.log("gateway"))
+        self.assert_only_seen_floors("fraud")
+        self.assert_only_seen_floors("gateway")
 
         final = self.mesh.wait_final(pending)
         self.assertEqual(final["status"], "settled", final)
@@ -432,6 +447,55 @@ class UpgradeTest(MeshTest):
                       "migrations=0", self.mesh.log("accounts"))
         self.assertEqual(self.mesh.accounts(), accounts)
         self.assertEqual(self.mesh.transfer_status(pending)["status"], "settled")
+
+    def test_seen_floors_come_in_and_old_ids_stay_duplicates(self):
+        """Accounts 4 -> 5, gateway 5 -> 6, fraud 2 -> 3 (seen_floors, store.h): each node's
+        only migration, which writes nothing. The transfer reserved by the old build settles
+        once fraud runs; a funds.reserved fraud applied before the upgrade, sent again with
+        its old id, is a duplicate: acked, no second verdict, no money moves."""
+        old = expected(PENDING_V2)
+        pending, settled = old["pending"], old["settled"]
+        reserved = next(s for s in old["transfers"][settled]["timeline"]
+                        if s["step"] == "funds.reserved")
+        for node in NODES:
+            self.load(node, fixture=PENDING_V2)
+        self.start_on_loaded_dirs()
+        for node, (start, end) in {"accounts": (4, 5), "gateway": (5, 6),
+                                   "fraud": (2, 3)}.items():
+            self.assert_only_seen_floors(node)
+            self.assertRegex(self.mesh.log(node), rf"event=migration_done node={node} "
+                             rf"from={start} to={end} name=seen_floors ms=\d+ origins=\d+ "
+                             "floors=0")
+        self.assertEqual(self.mesh.wait_final(pending)["status"], "settled")
+        self.mesh.wait_outboxes_empty()
+        after = self.mesh.accounts()
+
+        sock = self.mesh.peer_socket("fraud", key="accounts")
+        self.addCleanup(sock.close)
+        t = old["transfers"][settled]
+        body = {"transfer": settled, "from": t["from"], "to": t["to"], "amount_minor": t["amount"],
+                "currency": "GBP", "reference": "settled", "principal": t["from"],
+                "kind": "transfer"}
+        env = {"v": 1, "id": reserved["message_id"], "type": "funds.reserved", "corr": settled,
+               "cause": reserved["cause"], "ts": reserved["ts_ms"], "body": body}
+        sock.send_multipart([struct.pack(">Q", 7), msgpack.packb(env)])
+        self.assertTrue(sock.poll(10000), "fraud did not answer the old funds.reserved")
+        tags, frame = sock.recv_multipart()
+        answer = msgpack.unpackb(frame)
+        self.assertEqual((struct.unpack(">Q", tags)[0], answer["type"]), (7, "ack"), answer)
+        wait_until(lambda: f"event=duplicate id={reserved['message_id']} " in
+                   self.mesh.log("fraud"), what="fraud to log the old id as a duplicate")
+        status, outbox, _ = self.mesh.admin("fraud", "GET", "/outbox")
+        self.assertEqual((status, outbox["entries"]), (200, []))
+        self.assertEqual(self.mesh.accounts(), after)
+        self.assertEqual(self.mesh.accounts()[t["from"]]["held"], 0)
+        self.assertTrue(self.verify()["ok"])
+        # A second start runs nothing.
+        for node in NODES:
+            self.assertEqual(self.mesh.stop(node), 0, node)
+        self.start_on_loaded_dirs()
+        self.assertIn(f"event=store_format_current node=fraud version={FRAUD_FORMAT} "
+                      "migrations=0", self.mesh.log("fraud"))
 
 
 if __name__ == "__main__":

@@ -1,1 +1,2 @@
 ledger_unit_test(fraud_test fraud_test.c ledger_fraud)
+ledger_unit_test(fraud_prune_test fraud_prune_test.c ledger_fraud)

@@ -1,7 +1,9 @@
 /*  node_seen_test.c: the far-ahead bound on a peer's ids (node_seen.c): the
     highest seq per origin comes from `seen`, moves with the ids a run
     accepts, and counts only once that run commits. Each origin is bounded
-    by its own ids only. */
+    by its own ids only. The floor pruning leaves is cached with the
+    highest, counts as seen for the bound, and is read again after a prune
+    (node_seen_init). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,9 +121,39 @@ static void test_more_origins_than_slots_are_read_again_from_the_store(void **st
     }
 }
 
+static void prune_all_older_than(store_t *store, uint64_t older_than_ms)
+{
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(store, true, &txn), LEDGER_OK);
+    assert_int_equal(store_seen_prune(txn, older_than_ms, UINT64_MAX, 1000, NULL), LEDGER_OK);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+}
+
+static void test_the_floor_is_cached_and_counts_as_seen_for_the_bound(void **state)
+{
+    test_store_t *t = *state;
+    node_seen_t seen;
+    node_seen_init(&seen);
+    put_seen(t->store, "fraud", 40); /* put_seen records at 100 ms */
+    node_seen_begin(&seen);
+    assert_false(too_far(&seen, t->store, "fraud", 41));
+    assert_int_equal(node_seen_floor(&seen, "fraud"), 0);
+    node_seen_end(&seen, true);
+    /* Pruned by age: no id left, the floor is 40. */
+    prune_all_older_than(t->store, 500);
+    node_seen_init(&seen); /* as node_upkeep.c does after a prune */
+    node_seen_begin(&seen);
+    assert_true(too_far(&seen, t->store, "fraud", 41 + NODE_SEEN_AHEAD_MAX));
+    assert_false(too_far(&seen, t->store, "fraud", 40 + NODE_SEEN_AHEAD_MAX));
+    assert_int_equal(node_seen_floor(&seen, "fraud"), 40);
+    assert_int_equal(node_seen_floor(&seen, "accounts"), 0); /* not read: none known */
+    node_seen_end(&seen, true);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, test_store_setup, test_store_teardown)
 
 TEST_MAIN(T(test_an_origin_is_bounded_by_its_own_highest_id),
           T(test_accepted_ids_move_the_bound_only_when_their_run_commits),
           T(test_a_highest_read_in_a_dropped_run_is_read_again),
-          T(test_more_origins_than_slots_are_read_again_from_the_store))
+          T(test_more_origins_than_slots_are_read_again_from_the_store),
+          T(test_the_floor_is_cached_and_counts_as_seen_for_the_bound))
