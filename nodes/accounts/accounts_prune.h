@@ -24,10 +24,12 @@
     is gone must not hold the money a second time. What protects it, in
     order:
       1. `seen` (node_seen.h, store_seen.h): the message's id was recorded
-         when it was applied. Ids are per-origin sequences; a redelivery of
-         an id still in the window is a duplicate (acked, nothing applied),
-         and one below the origin's floor is refused as too old, never
-         applied. The saga retention (default 30 days) is far beyond any
+         when it was applied, and a redelivery of an id `seen` still holds
+         is a duplicate (acked, nothing applied). Ids are per-origin
+         sequences: with issue 20's bounded `seen` (per-origin high-water
+         marks and a window above a floor), an id below its origin's floor
+         is refused as too old, never applied, however long ago it was
+         seen. The saga retention (default 30 days) is far beyond any
          redelivery the relay makes (its retries end when the message is
          acked, within seconds).
       2. The pruned floor (this module): each call that deletes records

@@ -36,7 +36,7 @@
     is disclosed), lists and streams leave it out. A late status event for
     it changes nothing (gateway_view_apply: an unknown transfer). The
     idempotency key of a pruned transfer is expired already when the
-    retention is at least the keys' (gateway_main.c refuses a shorter one),
+    retention is at least the keys' (node_config.c refuses a shorter one),
     so a retry can never find a key that names no view.
 
     Errors: LEDGER_E_CORRUPT (a stored view that does not decode: nothing of
