@@ -717,6 +717,12 @@ def main():
     ap.add_argument("--no-sync", action="store_true", help="add a labelled no-sync row")
     ap.add_argument("--soak", action="store_true")
     ap.add_argument("--soak-seconds", type=int, default=600)
+    ap.add_argument("--soak-retention-s", type=int, default=0,
+                    help="soak: every retention the nodes have a flag for, in seconds")
+    ap.add_argument("--soak-env", action="append",
+                    help="soak: NAME=VALUE for every node (repeatable)")
+    ap.add_argument("--soak-sample-s", type=float, default=5.0,
+                    help="soak: seconds between two samples of pages, memory and outboxes")
     ap.add_argument("--skip-pg", action="store_true")
     ap.add_argument("--phases", default="single,batch,half,curve,gateway-only")
     args = ap.parse_args()
@@ -728,7 +734,8 @@ def main():
     stamp = datetime.datetime.utcnow().strftime("%Y%m%dT%H%M%SZ")
 
     if args.soak:
-        return soak(args, results_dir, stamp)
+        import soak  # bench/soak.py: storage and memory over a long run
+        return soak.soak(args, results_dir, stamp, sys.modules[__name__])
 
     rows, rss, curve, lat_files = [], {}, {}, []
     for accounts in accounts_list:
@@ -804,59 +811,6 @@ def main():
     shutil.copyfile(os.path.join(results_dir, f"table-{stamp}.md"),
                     os.path.join(results_dir, "latest.md"))
     sys.stdout.write(open(os.path.join(results_dir, "latest.md")).read())
-
-
-def soak(args, results_dir, stamp):
-    """--soak: find the peak briefly, then run at half of it for --soak-seconds;
-    RSS per node at start and end, outbox depth over time."""
-    accounts = (args.accounts or [10000])[0]
-    mesh = Mesh(args.build, accounts, tag="soak")
-    try:
-        mesh.start()
-        mesh.warm_up(args.build)
-        peak = run_phase(args.build, mesh, "soak-peak", "single", 64, 10)
-        rate = min(peak["accepted_per_s"], peak["settled_per_s"]) / 2
-        rss_start, anon_start = mesh.rss(), mesh.rss("RssAnon")
-        log(f"soak: {args.soak_seconds}s at {rate:.0f}/s, RSS start {rss_start}")
-        depth_path = os.path.join(results_dir, f"soak-outbox-{stamp}.csv")
-        proc = subprocess.Popen(
-            [os.path.join(args.build, "bench", "ledger-bench-loadgen"), "--port",
-             str(mesh.http_port), "--conns", "64", "--duration", str(args.soak_seconds),
-             "--rate", str(int(rate)), "--accounts", str(accounts), "--account-prefix",
-             ACCOUNT_PREFIX, "--key-prefix", f"soak-{time.time_ns()}"],
-            stdout=subprocess.PIPE, text=True)
-        t0 = time.monotonic()
-        with open(depth_path, "w") as f:
-            f.write("t_s,gateway,accounts,fraud,rss_gateway_kb,rss_accounts_kb,rss_fraud_kb,"
-                    "anon_gateway_kb,anon_accounts_kb,anon_fraud_kb\n")
-            while True:
-                t = time.monotonic() - t0
-                d = mesh.outbox_depths()
-                r = mesh.rss()
-                a = mesh.rss("RssAnon")
-                f.write(f"{t:.1f},{d.get('gateway')},{d.get('accounts')},{d.get('fraud')},"
-                        f"{r['gateway']},{r['accounts']},{r['fraud']},"
-                        f"{a['gateway']},{a['accounts']},{a['fraud']}\n")
-                f.flush()
-                if proc.poll() is not None and sum(d.values()) == 0:
-                    break
-                if t > args.soak_seconds + 300:
-                    break
-                time.sleep(5)
-        out = proc.stdout.read()
-        rss_end, anon_end = mesh.rss(), mesh.rss("RssAnon")
-        drained = mesh.wait_drained(60)
-        print(f"soak {args.soak_seconds}s at {rate:.0f}/s: {out.strip()}")
-        for n in NODES:
-            change = (rss_end[n] - rss_start[n]) / rss_start[n] * 100
-            anon_change = (anon_end[n] - anon_start[n]) / anon_start[n] * 100
-            print(f"  {n}: RSS start {rss_start[n] / 1024:.1f} MiB, end {rss_end[n] / 1024:.1f} MiB "
-                  f"({change:+.1f}%); anonymous (heap) {anon_start[n] / 1024:.1f} -> "
-                  f"{anon_end[n] / 1024:.1f} MiB ({anon_change:+.1f}%); the rest is LMDB's "
-                  f"file-backed map")
-        print(f"  outbox drained to zero after the load: {drained}; depth over time: {depth_path}")
-    finally:
-        mesh.close()
 
 
 if __name__ == "__main__":

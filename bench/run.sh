@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The ledger benchmark beside its PostgreSQL baseline, in one run.
 #
-#   bench/run.sh [--quick|--long] [--accounts 10000|1000000]... [--no-sync] [--soak]
+#   bench/run.sh [--quick|--long] [--accounts 10000|1000000]... [--no-sync]
+#   bench/run.sh --soak [--soak-seconds 600] [--soak-retention-s N] [--soak-env NAME=VALUE]...
 #
 # Installs what is missing (bench/setup.sh), builds build-bench (RelWithDebInfo, asserts on)
 # if needed, then bench/bench.py starts the three nodes on loopback ports of its own with
@@ -9,7 +10,9 @@
 # status, stops everything and prints the table. Each mesh gets its own CURVE keys
 # (ledger-keys init into its temp dir, LEDGER_KEYS_DIR for every node). Results: bench/results/ (CSV, table, PNG).
 # Default: 15 s per phase, 10k and 1M accounts (about 4 minutes); --quick: 5 s, 10k only;
-# --long: 60 s per phase; --soak: 10 minutes at half of peak (RSS and outbox depth).
+# --long: 60 s per phase; --soak: 10 minutes (--soak-seconds) at half of peak, sampling each
+# node's LMDB pages, heap and outbox into results/soak-<stamp>.csv and .svg (bench/soak.py);
+# --soak-retention-s sets the nodes' retentions short, so storage must level off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench/setup.sh >/dev/null

@@ -17,6 +17,8 @@
                          deposit, the demo accounts
       accounts_query.h   account.query: list, get, ledger, open
       accounts_verify.h  the integrity check behind /ledger/verify
+      accounts_prune.h   the retention of finished saga state, and the
+                         pruned floor that refuses a late transfer.requested
       accounts_cache.h   the balances in memory and their checkpoints (the
                          node's ctx->state), the start-up replay
 
@@ -45,6 +47,7 @@
 #include "accounts_book.h"
 #include "accounts_cache.h"
 #include "accounts_open.h"
+#include "accounts_prune.h"
 #include "accounts_query.h"
 #include "accounts_record.h"
 #include "accounts_saga.h"

@@ -1,8 +1,10 @@
 /*  accounts_main.c: the accounts node executable (ledger-accounts).
     Wires the pure handlers of accounts.h to the node runtime. */
 #include <stdio.h>
+#include <string.h>
 
 #include <inttypes.h>
+#include <stdatomic.h>
 
 #include "accounts.h"
 #include "accounts_cache.h"
@@ -12,10 +14,14 @@
 #include "node.h"
 #include "node_main.h"
 
-/* What apply needs: the limits on money coming in, from the node's flags. */
+/* What apply needs: the limits on money coming in, from the node's flags; and the retention's
+   own: where its walk resumes (loop thread) and what it deleted (read by /metrics). */
 typedef struct {
     const node_config_t *config;
     accounts_limits_t limits;
+    accounts_cache_t *cache;
+    char prune_after[PROTO_TRANSFER_ID_MAX + 1];
+    _Atomic uint64_t saga_pruned;
 } accounts_app_t;
 
 static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
@@ -26,6 +32,24 @@ static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, ch
     if (err == LEDGER_E_INVALID && why[0] == '\0')
         snprintf(why, why_size, "accounts does not handle %s", proto_type_name(msg->type));
     return err;
+}
+
+/*  node_app_t.prune: finished saga state past --saga-retention-ms (accounts_prune.h). Also a
+    walk that stopped before the cutoff counts as "more" (pruned_out = max), so the next turn
+    goes on from where it stopped instead of a second later. */
+static ledger_err_t prune(node_ctx_t *ctx, void *app, size_t max, size_t *pruned_out)
+{
+    accounts_app_t *a = app;
+    accounts_prune_result_t res;
+    ledger_err_t err =
+        accounts_prune_saga(ctx->txn, ctx->now_ms, a->config->saga_retention_ms, a->prune_after,
+                            max, max * ACCOUNTS_PRUNE_SCAN_FACTOR, &res);
+    if (err)
+        return err;
+    memcpy(a->prune_after, res.next_after, sizeof a->prune_after);
+    atomic_fetch_add(&a->saga_pruned, res.pruned);
+    *pruned_out = res.next_after[0] ? max : res.pruned;
+    return LEDGER_OK;
 }
 
 static ledger_err_t query(node_ctx_t *ctx, const proto_msg_t *msg, proto_msg_t *reply, void *app)
@@ -71,10 +95,11 @@ static void txn_end(void *state, bool committed)
                        accounts_cache_dirty(state));
 }
 
-/* /metrics on the admin server's thread: the cache's thread-safe figures. */
+/* /metrics on the admin server's thread: the cache's thread-safe figures, the retention's. */
 static void cache_metrics(FILE *out, void *arg)
 {
-    accounts_cache_stats_t s = accounts_cache_stats(arg);
+    accounts_app_t *a = arg;
+    accounts_cache_stats_t s = accounts_cache_stats(a->cache);
     admin_metrics_scalar(out, "ledger_accounts_dirty_balances", "gauge",
                          "Accounts whose balance is newer in memory (and the ledger) than in the "
                          "accounts table.",
@@ -85,6 +110,12 @@ static void cache_metrics(FILE *out, void *arg)
     admin_metrics_scalar(out, "ledger_accounts_balances_written_total", "counter",
                          "Account records written back (checkpoints and a clean stop).",
                          s.records_written);
+    fprintf(out,
+            "# HELP ledger_retention_pruned_total Records deleted past their retention since the "
+            "start\n"
+            "# TYPE ledger_retention_pruned_total counter\n"
+            "ledger_retention_pruned_total{what=\"saga\"} %" PRIu64 "\n",
+            atomic_load(&a->saga_pruned));
 }
 
 /* A clean stop leaves the accounts table current (accounts_cache_write_all). */
@@ -141,6 +172,7 @@ int main(int argc, char **argv)
     }
     accounts_app_t accounts_app = {
         .config = &config,
+        .cache = cache,
         .limits = {.settlement_limit_minor = (int64_t)config.settlement_limit_minor,
                    .deposit_max_minor = (int64_t)config.deposit_max_minor}};
     node_app_t app = {.apply = apply,
@@ -152,6 +184,7 @@ int main(int argc, char **argv)
                       .txn_prepare = txn_prepare,
                       .txn_end = txn_end,
                       .on_stop = on_stop,
+                      .prune = prune,
                       .migrate = &accounts_migrate_plan};
     app.peers[0] = (relay_peer_t){NODE_PEER_FRAUD, config.fraud};
     app.peers[1] = (relay_peer_t){NODE_PEER_GATEWAY, config.gateway};
@@ -159,7 +192,7 @@ int main(int argc, char **argv)
     node_main_hooks_t hooks = {.admin_route_path = "/ledger/verify",
                                .admin_route = verify_route,
                                .node_metrics = cache_metrics,
-                               .node_metrics_arg = cache};
+                               .node_metrics_arg = &accounts_app};
     code = node_main_run(&config, &app, &hooks);
     accounts_cache_destroy(&cache);
     return code;

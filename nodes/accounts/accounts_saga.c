@@ -15,6 +15,7 @@
 
 #include "accounts_book.h"
 #include "accounts_open.h"
+#include "accounts_prune.h"
 #include "accounts_record.h"
 #include "money.h"
 #include "text.h"
@@ -295,8 +296,24 @@ static ledger_err_t reserve(node_ctx_t *ctx, const proto_msg_t *msg, accounts_re
     return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_RESERVED, &out, peers, COUNT_OF(peers));
 }
 
+/*  A transfer.requested for a transfer without saga state, created at or before the pruned
+    floor: its state may have been pruned, so it is refused, never applied (accounts_prune.h). */
+static ledger_err_t check_not_pruned(node_ctx_t *ctx, const char *transfer, char *why,
+                                     size_t why_size)
+{
+    bool refused = false;
+    ledger_err_t err = accounts_prune_refuses(ctx->txn, transfer, &refused);
+    if (err || !refused)
+        return err;
+    if (why)
+        snprintf(why, why_size,
+                 "transfer %s is older than the saga retention: a late redelivery, refused",
+                 transfer);
+    return LEDGER_E_INVALID;
+}
+
 static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg,
-                                 const accounts_limits_t *limits)
+                                 const accounts_limits_t *limits, char *why, size_t why_size)
 {
     const proto_transfer_t *t = &msg->body.transfer;
     /* Without an id and a currency there is nothing to record a decline under;
@@ -309,6 +326,9 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg,
     if (err == LEDGER_OK)
         return LEDGER_OK; /* saga guard: a known transfer is never requested twice */
     if (err != LEDGER_E_NOT_FOUND)
+        return err;
+    err = check_not_pruned(ctx, t->transfer, why, why_size);
+    if (err)
         return err;
 
     accounts_record_t from, to;
@@ -439,7 +459,7 @@ ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg,
     assert(limits->settlement_limit_minor >= 0 && limits->deposit_max_minor > 0);
     switch (msg->type) {
     case PROTO_TRANSFER_REQUESTED:
-        return on_requested(ctx, msg, limits);
+        return on_requested(ctx, msg, limits, why, why_size);
     case PROTO_FRAUD_APPROVED:
     case PROTO_FRAUD_REJECTED:
         return on_verdict(ctx, msg, why, why_size);

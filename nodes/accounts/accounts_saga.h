@@ -31,6 +31,13 @@
     or one past RESERVED changes nothing and is acked, as before, and a
     duplicate id never reaches the handler (the runtime's `seen`).
 
+    Retention (accounts_prune.h): the record of a finished transfer is
+    deleted past --saga-retention-ms. A transfer.requested for a transfer
+    with no record, created at or before the pruned floor, may be a late
+    redelivery of one whose record is gone: it is LEDGER_E_INVALID with why
+    "transfer X is older than the saga retention: a late redelivery,
+    refused" (nothing written; nacked, dead-lettered by the gateway).
+
     Saga guard: every transfer has one record in STORE_DB_TRANSFERS
     (accounts_record.h) whose state only moves forward (reserved -> settled |
     released; declined is final from the start). A message for a step the
@@ -105,7 +112,8 @@ accounts_limits_t accounts_saga_limits_default(void);
     Errors: LEDGER_E_INVALID for any other message type, or a
     transfer.requested without a transfer id or a valid currency (nothing
     written; the runtime nacks it), LEDGER_E_INVALID with a reason in `why`
-    for a verdict whose cause is not the transfer's funds.reserved (above;
+    for a transfer.requested past the pruned floor (above) or a verdict
+    whose cause is not the transfer's funds.reserved (above;
     nothing written), LEDGER_E_CORRUPT if a stored record
     does not parse or a reserved transfer's account is missing,
     LEDGER_E_OVERFLOW if settling would overflow a balance (credits since

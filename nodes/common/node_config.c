@@ -59,6 +59,12 @@ static const option_t options[] = {
     {"log-level", "LEDGER_LOG_LEVEL", NUM(OPT_LOG, log_level), "debug, info, warn or error"},
     {"idempotency-retention-ms", "LEDGER_IDEMPOTENCY_RETENTION_MS",
      NUM(OPT_U64, idempotency_retention_ms), "how long idempotency keys are kept (gateway)"},
+    {"transfer-retention-ms", "LEDGER_TRANSFER_RETENTION_MS", NUM(OPT_U64, transfer_retention_ms),
+     "gateway: a transfer's view is deleted this long after it became final (0 = never; at "
+     "least the idempotency retention)"},
+    {"saga-retention-ms", "LEDGER_SAGA_RETENTION_MS", NUM(OPT_U64, saga_retention_ms),
+     "accounts: a finished transfer's saga state is deleted this long after it finished "
+     "(0 = never; the ledger and holds are never deleted)"},
     {"map-max-bytes", "LEDGER_MAP_MAX_BYTES", NUM(OPT_U64, map_max_bytes),
      "largest LMDB map (0 = 64 GiB)"},
     {"health-stale-ms", "LEDGER_HEALTH_STALE_MS", NUM(OPT_U64, health_stale_ms),
@@ -147,6 +153,8 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->retry_max_ms = 5000;
     c->log_level = NODE_LOG_INFO;
     c->idempotency_retention_ms = 24ull * 3600 * 1000;
+    c->transfer_retention_ms = 90ull * 24 * 3600 * 1000; /* gateway_view_prune.h */
+    c->saga_retention_ms = 30ull * 24 * 3600 * 1000;     /* accounts_prune.h */
     c->health_stale_ms = 30000;
     c->max_pending = 100000;
     c->http_body_budget_bytes = 64ull * 1024 * 1024;
@@ -254,6 +262,14 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
         c->deposit_max_minor > INT64_MAX) {
         snprintf(why, why_size, "settlement-limit-minor must be 0..%lld, deposit-max-minor 1..%lld",
                  (long long)INT64_MAX, (long long)INT64_MAX);
+        return LEDGER_E_INVALID;
+    }
+    /* A key must never outlive the view it names (gateway_view_prune.h). */
+    uint64_t keys_ms = c->idempotency_retention_ms ? c->idempotency_retention_ms
+                                                   : 24ull * 3600 * 1000; /* its 0: 24 h */
+    if (c->transfer_retention_ms && c->transfer_retention_ms < keys_ms) {
+        snprintf(why, why_size,
+                 "transfer-retention-ms must be 0 or at least idempotency-retention-ms");
         return LEDGER_E_INVALID;
     }
     if (!c->tls_cert[0] != !c->tls_key[0]) {

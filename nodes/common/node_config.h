@@ -83,9 +83,15 @@ typedef struct {
     uint32_t retry_max_ms;             /* LEDGER_RETRY_MAX_MS, --retry-max-ms */
     uint32_t log_level;                /* LEDGER_LOG_LEVEL, --log-level */
     uint64_t idempotency_retention_ms; /* LEDGER_IDEMPOTENCY_RETENTION_MS (gateway) */
-    uint64_t map_max_bytes;            /* LEDGER_MAP_MAX_BYTES, --map-max-bytes */
-    uint64_t health_stale_ms;          /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
-    uint64_t max_pending;              /* LEDGER_MAX_PENDING, --max-pending (gateway) */
+    /* LEDGER_TRANSFER_RETENTION_MS, --transfer-retention-ms (gateway): final transfer views
+       are deleted this long after they became final; 0 = kept for ever */
+    uint64_t transfer_retention_ms;
+    /* LEDGER_SAGA_RETENTION_MS, --saga-retention-ms (accounts): saga state of finished
+       transfers is deleted this long after it finished; 0 = kept for ever */
+    uint64_t saga_retention_ms;
+    uint64_t map_max_bytes;   /* LEDGER_MAP_MAX_BYTES, --map-max-bytes */
+    uint64_t health_stale_ms; /* LEDGER_HEALTH_STALE_MS, --health-stale-ms */
+    uint64_t max_pending;     /* LEDGER_MAX_PENDING, --max-pending (gateway) */
     /* LEDGER_HTTP_BODY_BUDGET_BYTES, --http-body-budget-bytes (gateway; gateway_budget.h) */
     uint64_t http_body_budget_bytes;
     uint32_t http_head_timeout_ms; /* LEDGER_HTTP_HEAD_TIMEOUT_MS, --http-head-timeout-ms */

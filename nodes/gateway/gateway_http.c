@@ -670,6 +670,7 @@ static ledger_err_t start_parts(gateway_http_t *gw, const gateway_http_config_t 
     };
     gateway_prune_config_t pc = {.store = gw->store,
                                  .retention_ms = retention_ms,
+                                 .views_retention_ms = config->transfer_retention_ms,
                                  .now_ms = config->now_ms,
                                  .log = config->log,
                                  .log_arg = config->log_arg};
@@ -742,6 +743,11 @@ void gateway_http_notify_events(gateway_http_t *self)
 {
     if (self)
         gateway_streams_notify(self->streams);
+}
+
+uint64_t gateway_http_views_pruned(const gateway_http_t *self)
+{
+    return self ? gateway_prune_views_pruned(self->prune) : 0;
 }
 
 void gateway_http_refusals(const gateway_http_t *self, gateway_http_refusals_t *out)

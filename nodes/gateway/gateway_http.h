@@ -159,6 +159,7 @@ typedef struct {
     const char *accounts_server_key;   /* and the accounts node's public key; both NULL: plain */
     uint32_t query_timeout_ms;         /* account query deadline; 0 = 2000 */
     uint64_t idempotency_retention_ms; /* 0 = GATEWAY_RETENTION_DEFAULT_MS (24 h) */
+    uint64_t transfer_retention_ms;    /* final views (gateway_view_prune.h); 0 = kept */
     size_t body_max_bytes;             /* request body cap; 0 = 64 KiB */
     uint64_t body_budget_bytes; /* body bytes buffered at once, all connections; 0 = 64 MiB */
     uint32_t head_timeout_ms;   /* a request head's deadline (gateway_deadline.h); 0 = 5 s */
@@ -231,6 +232,8 @@ typedef struct {
     uint64_t body_deadline;      /* connections closed: no whole body in time */
 } gateway_http_refusals_t;
 void gateway_http_refusals(const gateway_http_t *self, gateway_http_refusals_t *out);
+/* Transfer views the retention deleted since the start (gateway_prune.h); any thread. */
+uint64_t gateway_http_views_pruned(const gateway_http_t *self);
 /*  Tells the event streams that a commit may have appended events (the node
     loop's on_commit after gateway_view_apply; new transfers the loop commits
     through gateway_http_finish_taken notify by themselves). Any thread; cheap (an eventfd write).

@@ -95,6 +95,7 @@ static int start_http(node_t *node, void *arg)
         .accounts_cert = cert,
         .accounts_server_key = accounts_key,
         .idempotency_retention_ms = c->idempotency_retention_ms,
+        .transfer_retention_ms = c->transfer_retention_ms,
         .wake = wake_loop,
         .wake_arg = node,
         .count_request = count_request,
@@ -180,6 +181,12 @@ static void gateway_metrics(FILE *out, void *arg)
             "# TYPE ledger_http_body_budget_bytes_in_use gauge\n"
             "ledger_http_body_budget_bytes_in_use %" PRIu64 "\n",
             n.body_budget, n.head_deadline, n.body_deadline, n.body_budget_in_use);
+    fprintf(out,
+            "# HELP ledger_retention_pruned_total Records deleted past their retention since the "
+            "start\n"
+            "# TYPE ledger_retention_pruned_total counter\n"
+            "ledger_retention_pruned_total{what=\"views\"} %" PRIu64 "\n",
+            gateway_http_views_pruned(gw->http));
 }
 
 /* After each commit of applied messages (loop thread): their events reach the open streams now. */

@@ -269,6 +269,20 @@ ledger_err_t gateway_owners_index_transfer(store_txn_t *txn, const char *princip
     return store_put(txn, STORE_DB_INDEX, key, key_size, "", 0, 0);
 }
 
+ledger_err_t gateway_owners_unindex_transfer(store_txn_t *txn, const char *principal,
+                                             const char *transfer_id)
+{
+    assert(txn && principal && transfer_id);
+    if (!proto_account_id_valid_str(principal) ||
+        strlen(transfer_id) > GATEWAY_OWNERS_TRANSFER_ID_MAX || !transfer_id[0] ||
+        strchr(transfer_id, '/'))
+        return LEDGER_OK; /* never indexed */
+    char key[OWNERS_KEY_MAX + 1];
+    size_t key_size = make_key(key, GATEWAY_OWNERS_TRANSFER_PREFIX, principal, transfer_id);
+    ledger_err_t err = store_del(txn, STORE_DB_INDEX, key, key_size);
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}
+
 ledger_err_t gateway_owners_sees_transfer(store_txn_t *txn, const char *principal,
                                           const char *transfer_id, bool *sees_out)
 {

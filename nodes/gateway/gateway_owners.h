@@ -115,6 +115,11 @@ ledger_err_t gateway_owners_viewers(gateway_owners_cache_t *cache, store_txn_t *
 ledger_err_t gateway_owners_index_transfer(store_txn_t *txn, const char *principal,
                                            const char *transfer_id);
 
+/*  Deletes the index entry of transfer `transfer_id` for `principal` (the view's retention,
+    gateway_view_prune.h); LEDGER_OK when there was none. */
+ledger_err_t gateway_owners_unindex_transfer(store_txn_t *txn, const char *principal,
+                                             const char *transfer_id);
+
 /* *sees_out: true if transfer `transfer_id` is indexed for `principal` (one get). */
 ledger_err_t gateway_owners_sees_transfer(store_txn_t *txn, const char *principal,
                                           const char *transfer_id, bool *sees_out);

@@ -1,4 +1,4 @@
-/*  gateway_prune.c: the retention actor (idempotency keys and the event log).
+/*  gateway_prune.c: the retention actor (idempotency keys, the event log, transfer views).
 
     The actor sleeps on its pipe until the next run is due, so $TERM ends it
     at once; it never holds a transaction while it waits.
@@ -6,6 +6,7 @@
 #include "gateway_prune.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,19 +19,26 @@
 #include "clock.h"
 #include "gateway_events.h"
 #include "gateway_view.h"
+#include "gateway_view_prune.h"
 
 #define LOG_LINE_MAX 512 /* bytes of one log line */
 
 struct gateway_prune_t {
     gateway_prune_config_t config; /* read by the actor: outlives it */
     zactor_t *actor;
+    /* The actor's own: where the views' walk resumes (gateway_view_prune.h). */
+    char views_after[PROTO_TRANSFER_ID_MAX + 1];
+    _Atomic uint64_t views_pruned; /* written by the actor, read by /metrics */
 };
 
 typedef struct {
     uint64_t now_ms;
     uint64_t retention_ms;
+    uint64_t views_retention_ms;
     size_t pruned;
     size_t events_pruned;
+    gateway_view_prune_result_t views; /* the views' part */
+    const char *views_after;
 } prune_run_t;
 
 static ledger_err_t prune_fn(store_txn_t *txn, void *arg)
@@ -44,30 +52,56 @@ static ledger_err_t prune_fn(store_txn_t *txn, void *arg)
     if (!err)
         err = gateway_events_prune(txn, p->now_ms, GATEWAY_EVENTS_KEEP_MAX, GATEWAY_EVENTS_KEEP_MS,
                                    GATEWAY_EVENTS_PRUNE_MAX, &p->events_pruned);
+    /* And the transfer views' (gateway_view_prune.h). */
+    if (!err)
+        err = gateway_view_prune_transfers(txn, p->now_ms, p->views_retention_ms, p->views_after,
+                                           GATEWAY_PRUNE_VIEWS_MAX, GATEWAY_PRUNE_VIEWS_SCAN_MAX,
+                                           &p->views);
     return err;
 }
 
-/* One run; returns the monotonic time of the next. */
-static uint64_t prune_once(const gateway_prune_config_t *c)
+/*  The period between runs: GATEWAY_PRUNE_INTERVAL_MS, or half the shortest retention when that
+    is shorter (not under GATEWAY_PRUNE_INTERVAL_MIN_MS), so that a retention of seconds (tests,
+    the soak) is kept to within about half of itself. */
+static uint64_t prune_interval_ms(const gateway_prune_config_t *c)
 {
+    uint64_t ms = GATEWAY_PRUNE_INTERVAL_MS;
+    if (c->retention_ms && c->retention_ms / 2 < ms)
+        ms = c->retention_ms / 2;
+    if (c->views_retention_ms && c->views_retention_ms / 2 < ms)
+        ms = c->views_retention_ms / 2;
+    return ms < GATEWAY_PRUNE_INTERVAL_MIN_MS ? GATEWAY_PRUNE_INTERVAL_MIN_MS : ms;
+}
+
+/* One run; returns the monotonic time of the next. */
+static uint64_t prune_once(gateway_prune_t *self)
+{
+    const gateway_prune_config_t *c = &self->config;
     prune_run_t p = {.now_ms = c->now_ms ? c->now_ms() : clock_wall_ms(),
-                     .retention_ms = c->retention_ms};
+                     .retention_ms = c->retention_ms,
+                     .views_retention_ms = c->views_retention_ms,
+                     .views_after = self->views_after};
     ledger_err_t err = store_write(c->store, prune_fn, &p);
+    if (!err) {
+        memcpy(self->views_after, p.views.next_after, sizeof self->views_after);
+        atomic_fetch_add(&self->views_pruned, p.views.pruned);
+    }
     if (err && c->log) {
         char line[LOG_LINE_MAX];
-        snprintf(line, sizeof line, "gateway http: idempotency pruning failed: %s (%s)",
-                 ledger_err_name(err), store_last_error(c->store));
+        snprintf(line, sizeof line, "gateway http: pruning failed: %s (%s)", ledger_err_name(err),
+                 store_last_error(c->store));
         c->log(c->log_arg, line);
     }
     /* A full run means more are due: go again soon. */
-    bool more =
-        !err && (p.pruned == GATEWAY_PRUNE_KEYS_MAX || p.events_pruned == GATEWAY_EVENTS_PRUNE_MAX);
-    return clock_mono_ms() + (more ? GATEWAY_PRUNE_AGAIN_MS : GATEWAY_PRUNE_INTERVAL_MS);
+    bool more = !err && (p.pruned == GATEWAY_PRUNE_KEYS_MAX ||
+                         p.events_pruned == GATEWAY_EVENTS_PRUNE_MAX ||
+                         p.views.pruned == GATEWAY_PRUNE_VIEWS_MAX || p.views.next_after[0]);
+    return clock_mono_ms() + (more ? GATEWAY_PRUNE_AGAIN_MS : prune_interval_ms(c));
 }
 
 static void prune_actor(zsock_t *pipe, void *args)
 {
-    const gateway_prune_config_t *c = args;
+    gateway_prune_t *self = args;
     zpoller_t *poller = zpoller_new(pipe, NULL);
     zsock_signal(pipe, 0);
     if (!poller) {
@@ -83,7 +117,7 @@ static void prune_actor(zsock_t *pipe, void *args)
         if (zpoller_wait(poller, wait_ms) == pipe && gateway_actor_pipe_says_stop(pipe))
             break;
         if (clock_mono_ms() >= next_ms)
-            next_ms = prune_once(c);
+            next_ms = prune_once(self);
     }
     zpoller_destroy(&poller);
 }
@@ -96,13 +130,18 @@ ledger_err_t gateway_prune_start(const gateway_prune_config_t *config, gateway_p
     if (!self)
         return LEDGER_E_NOMEM;
     self->config = *config;
-    self->actor = zactor_new(prune_actor, &self->config);
+    self->actor = zactor_new(prune_actor, self);
     if (!self->actor) {
         free(self);
         return LEDGER_E_IO;
     }
     *out = self;
     return LEDGER_OK;
+}
+
+uint64_t gateway_prune_views_pruned(const gateway_prune_t *self)
+{
+    return self ? atomic_load(&((gateway_prune_t *)self)->views_pruned) : 0;
 }
 
 void gateway_prune_destroy(gateway_prune_t **self_p)

@@ -1,11 +1,15 @@
 /*  gateway_prune.h: the gateway's retention, run in the background.
 
-    What it does: about once a minute (GATEWAY_PRUNE_INTERVAL_MS), and once
-    at start, deletes expired idempotency keys
-    (gateway_view_prune_idempotency, GATEWAY_PRUNE_KEYS_MAX per run) and, in
-    the same write transaction, the oldest events of the event log past its
-    retention (gateway_events_prune). A run that hit its limit is followed by
-    another soon (GATEWAY_PRUNE_AGAIN_MS). The node loop need not do it.
+    What it does: about once a minute (GATEWAY_PRUNE_INTERVAL_MS, or half
+    the shortest retention when that is shorter), and once at start, deletes expired idempotency
+   keys (gateway_view_prune_idempotency, GATEWAY_PRUNE_KEYS_MAX per run) and, in the same write
+   transaction, the oldest events of the event log past its retention (gateway_events_prune), and
+   the transfer views final longer than views_retention_ms ago with their index entries
+    (gateway_view_prune.h: at most GATEWAY_PRUNE_VIEWS_MAX deleted and
+    GATEWAY_PRUNE_VIEWS_SCAN_MAX read per run, so the write transaction stays
+    short). A run that hit its limit, or whose walk of the views stopped
+    before the cutoff, is followed by another soon (GATEWAY_PRUNE_AGAIN_MS).
+    The node loop need not do it.
 
     What it owns: one CZMQ actor (zactor: a thread behind a pipe; the
     constructor returns once the thread runs, the destructor sends $TERM and
@@ -25,13 +29,17 @@
 #include "ledger_err.h"
 #include "store.h"
 
-#define GATEWAY_PRUNE_INTERVAL_MS 60000u /* between two runs */
-#define GATEWAY_PRUNE_AGAIN_MS 10u       /* after a run that hit its limit: more are due */
-#define GATEWAY_PRUNE_KEYS_MAX 2048      /* idempotency keys deleted per run */
+#define GATEWAY_PRUNE_INTERVAL_MS 60000u   /* between two runs */
+#define GATEWAY_PRUNE_INTERVAL_MIN_MS 100u /* shortest period, for retentions of seconds */
+#define GATEWAY_PRUNE_AGAIN_MS 10u         /* after a run that hit its limit: more are due */
+#define GATEWAY_PRUNE_KEYS_MAX 2048        /* idempotency keys deleted per run */
+#define GATEWAY_PRUNE_VIEWS_MAX 2048       /* transfer views deleted per run */
+#define GATEWAY_PRUNE_VIEWS_SCAN_MAX 8192  /* transfer views read per run */
 
 typedef struct {
     store_t *store;                           /* required (not owned) */
     uint64_t retention_ms;                    /* idempotency key retention */
+    uint64_t views_retention_ms;              /* final transfer views; 0 = kept for ever */
     uint64_t (*now_ms)(void);                 /* Unix time in ms; NULL = the real clock */
     void (*log)(void *arg, const char *line); /* a failed run; thread-safe; may be NULL */
     void *log_arg;
@@ -41,6 +49,9 @@ typedef struct gateway_prune_t gateway_prune_t;
 
 /* Starts the actor (config copied); its first run is at once. */
 ledger_err_t gateway_prune_start(const gateway_prune_config_t *config, gateway_prune_t **out);
+
+/* Views deleted since the start (ledger_retention_pruned_total{what="views"}); any thread. */
+uint64_t gateway_prune_views_pruned(const gateway_prune_t *self);
 
 /* Stops the actor (a run in progress finishes first), frees it, sets *self_p to NULL; safe on NULL.
  */

@@ -4,7 +4,8 @@
     only code that reads or writes them:
 
       STORE_DB_TRANSFERS    transfer id -> transfer view record (what users see;
-                            gateway_view_record.h)
+                            gateway_view_record.h; a final one is deleted past
+                            its retention, gateway_view_prune.h)
       STORE_DB_IDEMPOTENCY  principal + NUL + Idempotency-Key bytes (the scoped key)
                             -> {transfer id, request hash, created_ms}
       STORE_DB_INDEX        "idem/" + be64 created_ms + scoped key -> "" (keys by age, for

@@ -257,6 +257,29 @@ static void test_rate_limits_default_above_the_benchmark_and_can_be_set(void **s
     assert_int_equal(c.operator_rate, 11);
 }
 
+static void
+test_retentions_default_to_months_and_a_view_may_not_outlive_less_than_its_key(void **state)
+{
+    (void)state;
+    node_config_t c;
+    char why[256] = "";
+    char *none[] = {"node", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 1, none, why), LEDGER_OK);
+    assert_int_equal(c.transfer_retention_ms, 90ull * 24 * 3600 * 1000);
+    assert_int_equal(c.saga_retention_ms, 30ull * 24 * 3600 * 1000);
+    char *short_views[] = {
+        "node", "--idempotency-retention-ms", "5000", "--transfer-retention-ms", "4999", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 5, short_views, why), LEDGER_E_INVALID);
+    assert_non_null(strstr(why, "transfer-retention-ms"));
+    char *ok[] = {"node", "--idempotency-retention-ms", "5000", "--transfer-retention-ms",
+                  "5000", "--saga-retention-ms",        "0",    NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 7, ok, why), LEDGER_OK);
+    assert_int_equal(c.transfer_retention_ms, 5000);
+    assert_int_equal(c.saga_retention_ms, 0);
+    char *off[] = {"node", "--transfer-retention-ms", "0", NULL};
+    assert_int_equal(load(&c, NODE_KIND_GATEWAY, 3, off, why), LEDGER_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +300,9 @@ int main(void)
         cmocka_unit_test_setup(test_insecure_http_with_a_certificate_is_refused, clean_environment),
         cmocka_unit_test_setup(test_rate_limits_default_above_the_benchmark_and_can_be_set,
                                clean_environment),
+        cmocka_unit_test_setup(
+            test_retentions_default_to_months_and_a_view_may_not_outlive_less_than_its_key,
+            clean_environment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_prune_test accounts_prune_test.c ledger_accounts)
