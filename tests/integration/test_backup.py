@@ -4,15 +4,14 @@ ledger-backup copies the three nodes while they serve, verifies each copy and
 writes a manifest; a restore puts one node back from its backup. What the node
 had done after the backup is then gone, and ledger-reconcile names it: the
 transfers the accounts node settled after the backup are final at the gateway
-(and decided at fraud) but unknown to the restored accounts node."""
+(and decided at fraud) but unknown to the restored accounts node, and a transfer
+it had reserved before the backup and settled after it is held there again."""
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
-import time
 
 from mesh import MeshTest, wait_until
 
@@ -114,11 +113,20 @@ class BackupTest(MeshTest):
 
     def test_restore_drill_loses_what_accounts_did_after_the_backup_and_reconcile_names_it(self):
         self.settle(4, "before")
+        # One transfer is reserved at accounts when the backup is taken and decided after it:
+        # fraud is down until the backup is done.
+        self.mesh.stop("fraud")
+        status, held = self.mesh.transfer("alice", "bob", 33, key="reserved-at-backup")
+        self.assertEqual(status, 202, held)
+        wait_until(lambda: "funds.reserved" in [
+            step["step"] for step in self.mesh.transfer_status(held["id"])["timeline"]],
+            what="accounts to hold the money")
         out = os.path.join(self.mesh.tmp, "backup")
         result, during = self.backup_under_load(out)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        for tid in during:
-            self.mesh.wait_final(tid)
+        self.mesh.start("fraud")
+        for tid in during + [held["id"]]:
+            self.assertEqual(self.mesh.wait_final(tid, timeout=30)["status"], "settled")
         after = self.settle(5, "after")
         self.mesh.wait_outboxes_empty()
 
@@ -162,4 +170,8 @@ class BackupTest(MeshTest):
         self.assertTrue(set(after) <= lost, rec.stdout)
         self.assertTrue(lost <= set(after) | set(during), rec.stdout)
         self.assertNotIn(payload["id"], rec.stdout)
+        # The verdict for the transfer reserved at the backup was acked before the restore and
+        # is gone: accounts still holds its money while the gateway shows it settled.
+        self.assertRegex(rec.stdout, rf"(?m)^disagree transfer {held['id']} held_for_final_transfer: "
+                                     r"gateway=settled accounts=reserved fraud=approved$")
         self.assertRegex(rec.stdout, r"summary transfers=\d+ agree=\d+ in_flight=0 disagree=\d+")
