@@ -108,6 +108,23 @@ class BackupTest(MeshTest):
         self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
         self.assertIn("does not match its manifest", bad.stderr)
         self.assertEqual(self.tool("ledger-backup", "create", "--all").returncode, 2)
+
+        # A message in fraud's outbox that does not decode: reconcile names it and goes on
+        # (exit 1), a backup of that node fails its check (exit 1).
+        self.mesh.stop("fraud")
+        planter = os.path.join(self.mesh.build_dir, "tests", "integration", "outbox_put")
+        planted = subprocess.run([planter, os.path.join(self.data_root, "fraud"), "accounts", "-"],
+                                 input=b"\xc1 not msgpack", capture_output=True, timeout=30)
+        self.assertEqual(planted.returncode, 0, planted.stderr)
+        rec = self.tool("ledger-reconcile", "--data-root", self.data_root)
+        self.assertEqual(rec.returncode, 1, rec.stdout + rec.stderr)
+        self.assertIn("disagree messages fraud messages_do_not_decode: 1\n", rec.stdout)
+        self.assertRegex(rec.stdout, r"summary transfers=\d+ agree=\d+ in_flight=0 disagree=1\n$")
+        poisoned = self.tool("ledger-backup", "create", "--node", "fraud", "--data",
+                             os.path.join(self.data_root, "fraud"),
+                             "--out", os.path.join(self.mesh.tmp, "backup2"))
+        self.assertEqual(poisoned.returncode, 1, poisoned.stdout + poisoned.stderr)
+        self.assertIn("does not decode", poisoned.stderr)
         self.assertEqual(self.tool("ledger-reconcile", "--data-root",
                                    os.path.join(self.mesh.tmp, "nowhere")).returncode, 2)
 

@@ -28,8 +28,12 @@
     Output: lines on `out`, "disagree <what> <id> <problem>: gateway=...
     accounts=... fraud=..." and "in_flight <id> ...: ... waiting: ...";
     nothing for transfers that agree.
-    Errors: LEDGER_E_CORRUPT (a record does not decode; reason in `why`),
-    LEDGER_E_NOMEM, store errors.
+    A record that does not decode is a disagreement, not an error: its
+    transfer is reported "record_does_not_decode_at_<node>", and messages
+    that do not decode are counted per node ("disagree messages <node>
+    messages_do_not_decode: N"); the walk goes on.
+    Errors: LEDGER_E_CORRUPT (a transfer table key that is not a transfer
+    id: the walk cannot go on in order), LEDGER_E_NOMEM, store errors.
     Threads: the caller's, which owns the three read transactions.
 */
 #ifndef LEDGER_RECONCILE_CHECK_H

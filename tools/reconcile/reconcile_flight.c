@@ -18,6 +18,10 @@ static ledger_err_t add_message(reconcile_flight_t *self, reconcile_node_t sende
     proto_msg_t m;
     char reason[128];
     ledger_err_t err = proto_decode(msg, size, &m, reason, sizeof reason);
+    if (err != LEDGER_OK && self->lenient) {
+        self->undecodable[sender]++;
+        return LEDGER_OK;
+    }
     if (err != LEDGER_OK) {
         snprintf(why, why_size, "%s %s %llu does not decode: %s", reconcile_node_name(sender),
                  dead ? "dead letter" : "outbox entry", (unsigned long long)seq, reason);

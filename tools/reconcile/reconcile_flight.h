@@ -10,7 +10,8 @@
 
     What it owns: the item array (reconcile_flight_free).
     Errors: LEDGER_E_CORRUPT for a stored message that does not decode
-    (reason in `why`), LEDGER_E_NOMEM, store errors.
+    (reason in `why`; counted instead when `lenient`), LEDGER_E_NOMEM,
+    store errors.
     Threads: the thread that owns the transaction.
 */
 #ifndef LEDGER_RECONCILE_FLIGHT_H
@@ -40,6 +41,10 @@ typedef struct {
     size_t count;
     size_t cap;
     uint64_t untracked; /* messages without a transfer id (account queries) */
+    /*  Set by the caller: a message that does not decode is counted here
+        (per sender) instead of failing the walk with LEDGER_E_CORRUPT. */
+    bool lenient;
+    uint64_t undecodable[RECONCILE_NODE__COUNT];
 } reconcile_flight_t;
 
 /*  Adds every outbox entry and dead letter of `txn` (the store of `sender`)

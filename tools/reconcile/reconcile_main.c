@@ -18,7 +18,8 @@
     reported as "in_flight" lines and are not disagreements.
 
     Exit codes: 0 the nodes agree (in-flight transfers allowed), 1 at least
-    one disagreement, 2 usage, I/O or a record that does not decode.
+    one disagreement (a record or message that does not decode is one), 2
+    usage or I/O (a data directory that does not open).
 */
 #define _GNU_SOURCE /* open_memstream */
 #include <stdio.h>
@@ -46,6 +47,7 @@ static const char *const USAGE =
     "  disagree transfer <id> <problem>: gateway=<status> accounts=<state> fraud=<verdict>\n"
     "  disagree account <id> held_does_not_match_reserved_transfers: held=N reserved=M\n"
     "  disagree ledger accounts balances_do_not_match_ledger: <what>\n"
+    "  disagree messages <node> messages_do_not_decode: N\n"
     "and transfers not final yet with a message waiting in an outbox:\n"
     "  in_flight transfer <id> <step>: ... waiting: <from>-><to> <type>\n"
     "then: summary transfers=N agree=N in_flight=N disagree=N\n"
