@@ -2,7 +2,6 @@
 #include "backup_cmd.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>

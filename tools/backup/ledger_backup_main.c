@@ -16,12 +16,9 @@
     Exit codes: 0 ok, 1 a node's backup, check or restore failed (the others
     are still done; the reason is on stderr), 2 usage.
 */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "backup_cmd.h"
 
