@@ -27,23 +27,9 @@ static int by_account(const void *a, const void *b)
     return strcmp(((const reconcile_hold_t *)a)->account, ((const reconcile_hold_t *)b)->account);
 }
 
-/*  The item of `account`, made if missing (NULL when out of memory). Linear
-    while unsorted: reserved transfers are the few in flight; the ledger
-    pass sorts first and searches. */
-static reconcile_hold_t *hold_for(reconcile_holds_t *self, const char *account)
+/* A new item for `account` at the end (NULL when out of memory). */
+static reconcile_hold_t *hold_append(reconcile_holds_t *self, const char *account)
 {
-    if (self->sorted) {
-        reconcile_hold_t key;
-        text_copy(key.account, sizeof key.account, account);
-        reconcile_hold_t *found =
-            bsearch(&key, self->items, self->count, sizeof *self->items, by_account);
-        if (found)
-            return found;
-    } else {
-        for (size_t i = 0; i < self->count; i++)
-            if (strcmp(self->items[i].account, account) == 0)
-                return &self->items[i];
-    }
     reconcile_hold_t *items =
         grow_for_one(self->items, self->count, &self->cap, sizeof *items, HOLDS_FIRST_CAP);
     if (!items)
@@ -58,11 +44,33 @@ static reconcile_hold_t *hold_for(reconcile_holds_t *self, const char *account)
 
 ledger_err_t reconcile_holds_add(reconcile_holds_t *self, const char *account, int64_t amount_minor)
 {
-    reconcile_hold_t *it = hold_for(self, account);
+    reconcile_hold_t *it = hold_append(self, account);
     if (!it)
         return LEDGER_E_NOMEM;
-    if (__builtin_add_overflow(it->reserved_minor, amount_minor, &it->reserved_minor))
-        return LEDGER_E_OVERFLOW;
+    it->reserved_minor = amount_minor;
+    return LEDGER_OK;
+}
+
+/*  Sorts by account and sums the items of one account into one: adds are
+    appended as they come (one per reserved transfer), so that the walk
+    costs no search. */
+static ledger_err_t holds_merge(reconcile_holds_t *self)
+{
+    if (self->count > 1)
+        qsort(self->items, self->count, sizeof *self->items, by_account);
+    size_t out = 0;
+    for (size_t i = 0; i < self->count; i++) {
+        if (out > 0 && strcmp(self->items[out - 1].account, self->items[i].account) == 0) {
+            if (__builtin_add_overflow(self->items[out - 1].reserved_minor,
+                                       self->items[i].reserved_minor,
+                                       &self->items[out - 1].reserved_minor))
+                return LEDGER_E_OVERFLOW;
+            continue;
+        }
+        self->items[out++] = self->items[i];
+    }
+    self->count = out;
+    self->sorted = true;
     return LEDGER_OK;
 }
 
@@ -83,7 +91,7 @@ static void on_balance(const char *account, int64_t balance_minor, int64_t held_
     reconcile_hold_t *it =
         bsearch(&key, c->holds->items, c->holds->count, sizeof *c->holds->items, by_account);
     if (!it && held_minor != 0) {
-        it = hold_for(&c->extra, account);
+        it = hold_append(&c->extra, account);
         if (!it) {
             c->err = LEDGER_E_NOMEM;
             return;
@@ -113,13 +121,13 @@ static void report(const reconcile_holds_t *holds, void (*line_fn)(void *, const
 ledger_err_t reconcile_holds_compare(reconcile_holds_t *self, store_txn_t *txn,
                                      void (*line_fn)(void *ctx, const char *line), void *ctx)
 {
-    if (self->count > 1)
-        qsort(self->items, self->count, sizeof *self->items, by_account);
-    self->sorted = true;
+    ledger_err_t err = holds_merge(self);
+    if (err != LEDGER_OK)
+        return err;
     compare_ctx_t c = {.holds = self, .err = LEDGER_OK};
     reconcile_holds_init(&c.extra);
     store_ledger_report_t rep;
-    ledger_err_t err = store_ledger_verify(txn, on_balance, &c, &rep);
+    err = store_ledger_verify(txn, on_balance, &c, &rep);
     if (err == LEDGER_OK)
         err = c.err;
     /* A broken ledger is check_ledger's line; its held amounts mean nothing. */

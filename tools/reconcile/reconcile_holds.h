@@ -33,7 +33,7 @@ typedef struct {
     reconcile_hold_t *items;
     size_t count;
     size_t cap;
-    bool sorted;
+    bool sorted; /* by account, one item per account (compare merges them) */
 } reconcile_holds_t;
 
 void reconcile_holds_init(reconcile_holds_t *self);
