@@ -88,8 +88,10 @@ static void on_balance(const char *account, int64_t balance_minor, int64_t held_
     compare_ctx_t *c = ctx;
     reconcile_hold_t key;
     text_copy(key.account, sizeof key.account, account);
-    reconcile_hold_t *it =
-        bsearch(&key, c->holds->items, c->holds->count, sizeof *c->holds->items, by_account);
+    /* bsearch on no items (a NULL array) is undefined: none reserved, nothing to find. */
+    reconcile_hold_t *it = c->holds->count ? bsearch(&key, c->holds->items, c->holds->count,
+                                                     sizeof *c->holds->items, by_account)
+                                           : NULL;
     if (!it && held_minor != 0) {
         it = hold_append(&c->extra, account);
         if (!it) {
