@@ -215,14 +215,15 @@ static void refresh_map_bytes(store_t *store)
         atomic_store(&store->map_bytes, info.me_mapsize);
 }
 
-static ledger_err_t open_dbis(store_t *store)
+/* read_only: the tables must exist (a read-only transaction cannot create them). */
+static ledger_err_t open_dbis(store_t *store, bool read_only)
 {
     MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin(store->env, NULL, read_only ? MDB_RDONLY : 0, &txn);
     if (rc != 0)
         return store_rc(store, rc, "mdb_txn_begin (open databases)");
     for (int db = 0; db < STORE_DB__COUNT; db++) {
-        rc = mdb_dbi_open(txn, db_names[db], MDB_CREATE, &store->dbi[db]);
+        rc = mdb_dbi_open(txn, db_names[db], read_only ? 0 : MDB_CREATE, &store->dbi[db]);
         if (rc != 0) {
             mdb_txn_abort(txn);
             return store_rc(store, rc, "mdb_dbi_open");
@@ -292,6 +293,7 @@ typedef struct {
     size_t map_initial;
     size_t map_max;
     bool no_sync;
+    bool read_only;
 } open_params_t;
 
 /*  Defaults filled in, sizes rounded to pages, and the map widened to an
@@ -303,6 +305,7 @@ static ledger_err_t open_params(const char *dir, const store_config_t *config, o
     p->map_initial = STORE_MAP_INITIAL_DEFAULT_BYTES;
     p->map_max = STORE_MAP_MAX_DEFAULT_BYTES;
     p->no_sync = false;
+    p->read_only = config && config->read_only;
     if (config) {
         if (config->map_initial_bytes)
             p->map_initial = config->map_initial_bytes;
@@ -315,9 +318,16 @@ static ledger_err_t open_params(const char *dir, const store_config_t *config, o
     if (p->map_max < p->map_initial)
         return open_failed(LEDGER_E_INVALID, "map_max_bytes is below map_initial_bytes");
 
-    ledger_err_t err = make_dir(dir);
+    struct stat st;
+    ledger_err_t err = LEDGER_OK;
+    if (p->read_only && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+        err = LEDGER_E_IO;
+    else if (!p->read_only)
+        err = make_dir(dir);
     if (err != LEDGER_OK)
-        return open_failed(err, "cannot create the data directory (its parent must exist)");
+        return open_failed(err, p->read_only
+                                    ? "no such data directory (a read-only open creates nothing)"
+                                    : "cannot create the data directory (its parent must exist)");
 
     /* An existing environment may already be larger than asked: map all of it. */
     size_t file_bytes = round_up(data_file_bytes(dir), p->page_bytes);
@@ -372,16 +382,17 @@ static ledger_err_t store_env_open(store_t *store, const char *dir, open_params_
     if (rc == 0)
         rc = mdb_env_set_mapsize(store->env, p->map_initial);
     if (rc == 0) {
-        unsigned flags = MDB_NOTLS | (p->no_sync ? MDB_NOSYNC : 0u);
+        unsigned flags =
+            MDB_NOTLS | (p->no_sync ? MDB_NOSYNC : 0u) | (p->read_only ? MDB_RDONLY : 0u);
         rc = mdb_env_open(store->env, dir, flags, STORE_FILE_MODE);
     }
     if (rc != 0)
         return store_rc(store, rc, "mdb_env_open");
-    ledger_err_t err = open_dbis(store);
+    ledger_err_t err = open_dbis(store, p->read_only);
     while (err == LEDGER_E_MAP_FULL && p->map_initial < p->map_max) {
         p->map_initial = p->map_initial > p->map_max / 2 ? p->map_max : p->map_initial * 2;
         rc = mdb_env_set_mapsize(store->env, p->map_initial);
-        err = rc == 0 ? open_dbis(store) : store_rc(store, rc, "mdb_env_set_mapsize");
+        err = rc == 0 ? open_dbis(store, p->read_only) : store_rc(store, rc, "mdb_env_set_mapsize");
     }
     return err;
 }

@@ -108,6 +108,11 @@ typedef struct {
         then overwrite blocks instead of allocating them, and fdatasync skips
         the file system's journal). 0 = off. Costs this much disk per store. */
     size_t prealloc_ahead_bytes;
+    /*  Open with MDB_RDONLY, for operator tools reading a node's directory
+        beside the live node (LMDB allows readers in other processes): the
+        directory and its data file must exist, nothing is created, every
+        write transaction fails (LEDGER_E_STORE). */
+    bool read_only;
 } store_config_t;
 
 /*  Opens (creating if needed) the environment in directory `dir` (created
@@ -128,6 +133,15 @@ void store_destroy(store_t **store_p);
     thread, valid until that thread calls store_last_error again. With
     store NULL: why this thread's last store_open failed, if it said. */
 const char *store_last_error(const store_t *store);
+
+/*  Writes a consistent, compacted copy of the environment (the state of
+    one read transaction, free pages left out) to `dir`/data.mdb, while
+    other threads or processes keep writing. `dir` must exist and must not
+    hold a data.mdb (LEDGER_E_EXISTS). No transaction of this thread may be
+    open. Errors: LEDGER_E_INVALID, LEDGER_E_IO (not a directory),
+    LEDGER_E_EXISTS, LEDGER_E_STORE (LMDB's copy failed: a partial copy is
+    removed). Any thread (store_copy.c). */
+ledger_err_t store_copy_compact(store_t *store, const char *dir);
 
 /* Current map size in bytes (grows by doubling, up to map_max_bytes). */
 size_t store_map_bytes(const store_t *store);
@@ -221,6 +235,12 @@ uint64_t store_be64_get(const uint8_t in[8]);
 ledger_err_t store_seq_next(store_txn_t *txn, const char *name, uint64_t *value_out);
 /* Current value (0 if never used). */
 ledger_err_t store_seq_peek(store_txn_t *txn, const char *name, uint64_t *value_out);
+/*  Raises the named sequence to `at_least` if it is below (never lowers it);
+    *value_out (may be NULL) gets its value afterwards. For a restore
+    (tools/backup): a node put back from a backup must not hand out again
+    the ids its peers saw after the backup was taken. Write transactions. */
+ledger_err_t store_seq_raise(store_txn_t *txn, const char *name, uint64_t at_least,
+                             uint64_t *value_out);
 
 /* --- outbox --------------------------------------------------------------- */
 

@@ -156,3 +156,30 @@ ledger_err_t store_seq_peek(store_txn_t *txn, const char *name, uint64_t *value_
     store_txn_counter_t *c;
     return counter_lookup(txn, key, key_size, &c, value_out);
 }
+
+ledger_err_t store_seq_raise(store_txn_t *txn, const char *name, uint64_t at_least,
+                             uint64_t *value_out)
+{
+    assert(txn);
+    uint8_t key[STORE_TXN_COUNTER_KEY_MAX];
+    size_t key_size;
+    if (!txn->write || !seq_key(name, key, &key_size))
+        return LEDGER_E_INVALID;
+    store_txn_counter_t *c;
+    uint64_t value;
+    ledger_err_t err = counter_lookup(txn, key, key_size, &c, &value);
+    if (err != LEDGER_OK)
+        return err;
+    if (value < at_least) {
+        value = at_least;
+        if (c) {
+            c->value = value;
+            c->dirty = true;
+        } else if ((err = counter_write(txn, key, key_size, value)) != LEDGER_OK) {
+            return err;
+        }
+    }
+    if (value_out)
+        *value_out = value;
+    return LEDGER_OK;
+}
