@@ -50,7 +50,8 @@
     LEDGER_E_TOO_LARGE (key over the LMDB key limit, value over a documented
     limit), LEDGER_E_INVALID (bad argument, including NULL out-pointers and
     names that are empty or too long), LEDGER_E_CORRUPT (a record that does
-    not parse), LEDGER_E_STORE (any other LMDB error; the LMDB text is
+    not parse; also LMDB's MDB_CORRUPTED and MDB_PAGE_NOTFOUND),
+    LEDGER_E_STORE (any other LMDB error; the LMDB text is
     available from store_last_error()). Out-parameters are written only on
     LEDGER_OK (arrays such as take_due's entries_out may be partly written
     before an error; their count is not). A NULL store, transaction or
