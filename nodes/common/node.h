@@ -18,7 +18,9 @@
       4. lets the relay send new outbox entries and resend overdue ones.
 
     If the transaction fails (disk full, map at its limit) nothing is
-    answered: senders redeliver and the batch is tried again. A message its
+    answered: senders redeliver and the batch is tried again. If it fails
+    on stored data that does not decode or add up (LEDGER_E_CORRUPT), the
+    node faults and writes nothing more ("Storage faults" below). A message its
     handler refuses for good is nacked and leaves none of its writes behind:
     the batch's transaction is dropped and the batch runs again without it.
     Messages are NOT applied in child (nested) transactions (node.c,

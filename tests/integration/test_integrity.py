@@ -5,6 +5,7 @@ or nacked (the sender keeps it: nothing dead-lettered), no money moved, reads
 still served; a corrupt inbound message is still nacked for good. The records
 are flipped with the node stopped (python3-lmdb), then the node is started."""
 import os
+import struct
 import subprocess
 
 import lmdb
@@ -20,10 +21,11 @@ def edit_record(data_dir, db_name, key, edit):
     env = lmdb.open(data_dir, max_dbs=LMDB_MAX_DBS, map_size=1 << 30)
     try:
         db = env.open_db(db_name.encode(), create=False)
+        key = key.encode() if isinstance(key, str) else key
         with env.begin(write=True) as txn:
-            old = txn.get(key.encode(), db=db)
+            old = txn.get(key, db=db)
             assert old is not None, f"no {db_name} record {key}"
-            txn.put(key.encode(), edit(old), db=db)
+            txn.put(key, edit(old), db=db)
         return old
     finally:
         env.close()
@@ -33,7 +35,11 @@ def flip_first_byte(value):
     return bytes([value[0] ^ 0xFF]) + value[1:]
 
 
-class CorruptRecordTest(MeshTest):
+def flip_last_byte(value):
+    return value[:-1] + bytes([value[-1] ^ 0x01])
+
+
+class FaultHelpers:
     def data_dir(self, node):
         return os.path.join(self.mesh.tmp, "data", node)
 
@@ -61,6 +67,9 @@ class CorruptRecordTest(MeshTest):
                    >= start + redeliveries, what=f"{sender} to resend its message")
         self.assertGreaterEqual(self.mesh.admin(sender, "GET", "/outbox")[1]["depth"], 1)
         self.assertEqual(self.mesh.admin(sender, "GET", "/dead-letters")[1]["dead_letters"], [])
+
+
+class CorruptRecordTest(FaultHelpers, MeshTest):
 
     def test_a_corrupt_account_record_faults_accounts_and_no_message_is_dead_lettered(self):
         # erin, not a demo account: the demo's start hook reads those (a corrupt one there
@@ -137,3 +146,44 @@ class CorruptRecordTest(MeshTest):
         status, view = self.mesh.get(f"/api/transfers/{other}")
         self.assertEqual((status, view["status"]), (200, "settled"), view)
         self.assertEqual(self.mesh.log("gateway").count("event=storage_fault"), 1)
+
+
+class ScheduledVerifyTest(FaultHelpers, MeshTest):
+    """The accounts node's scheduled /ledger/verify (accounts_verify_sched.h), every 200 ms in
+    chunks of 3 entries: its last run on /metrics, and a broken chain faults the node."""
+    mesh_options = {"env": {"accounts": {"LEDGER_VERIFY_EVERY_MS": "200",
+                                         "LEDGER_VERIFY_CHUNK": "3"}}}
+
+    def verify_figures(self):
+        m = self.mesh.metrics("accounts")
+        return {name: sample(m, "ledger_verify_" + name)
+                for name in ("runs_total", "failures_total", "last_ok", "last_entries",
+                             "last_chunks", "last_run_timestamp_seconds")}
+
+    def test_the_scheduled_verify_walks_in_chunks_and_a_broken_chain_faults_the_node(self):
+        status, t = self.mesh.transfer("alice", "bob", 100)
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+        entries = self.mesh.admin("accounts", "GET", "/ledger/verify")[1]["entries"]
+        runs = self.verify_figures()["runs_total"]
+        wait_until(lambda: self.verify_figures()["runs_total"] >= runs + 2,
+                   what="two more scheduled verifies")
+        v = self.verify_figures()
+        self.assertEqual((v["last_ok"], v["failures_total"]), (1, 0))
+        self.assertGreaterEqual(v["last_entries"], entries)
+        self.assertGreaterEqual(v["last_chunks"], v["last_entries"] // 3)
+        self.assertGreater(v["last_run_timestamp_seconds"], 0)
+        self.assertEqual(self.mesh.admin("accounts", "GET", "/health")[0], 200)
+
+        # Entry 2's last byte flipped, with the node stopped: its start reads no entry (a clean
+        # stop left nothing to replay), the next scheduled verify finds the chain broken.
+        self.restart_with("accounts", "ledger", struct.pack(">Q", 2), flip_last_byte)
+        fault = self.wait_faulted("accounts")
+        self.assertEqual(fault["source"], "verify")
+        self.assertIn("entry", fault["reason"])
+        v = self.verify_figures()
+        self.assertEqual((v["last_ok"], v["failures_total"]), (0, 1))
+        self.assertIn("event=verify_failed first_bad_seq=2", self.mesh.log("accounts"))
+        status, t2 = self.mesh.transfer("alice", "bob", 100)
+        self.assertEqual(status, 202, t2)
+        self.assert_kept_by("gateway")
+        self.assertEqual(self.mesh.transfer_status(t2["id"])["status"], "pending")
