@@ -100,6 +100,9 @@ ledger_err_t store_rc(store_t *store, int rc, const char *what)
         return LEDGER_E_MAP_FULL;
     case MDB_BAD_VALSIZE:
         return LEDGER_E_TOO_LARGE;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND: /* LMDB's own pages do not add up: the node faults (issue 20) */
+        return LEDGER_E_CORRUPT;
     case ENOMEM:
         return LEDGER_E_NOMEM;
     default:

@@ -50,7 +50,8 @@
     LEDGER_E_TOO_LARGE (key over the LMDB key limit, value over a documented
     limit), LEDGER_E_INVALID (bad argument, including NULL out-pointers and
     names that are empty or too long), LEDGER_E_CORRUPT (a record that does
-    not parse), LEDGER_E_STORE (any other LMDB error; the LMDB text is
+    not parse; also LMDB's MDB_CORRUPTED and MDB_PAGE_NOTFOUND),
+    LEDGER_E_STORE (any other LMDB error; the LMDB text is
     available from store_last_error()). Out-parameters are written only on
     LEDGER_OK (arrays such as take_due's entries_out may be partly written
     before an error; their count is not). A NULL store, transaction or
@@ -449,5 +450,30 @@ typedef struct {
     transaction is long. */
 ledger_err_t store_ledger_verify(store_txn_t *txn, store_ledger_balance_fn balance_fn, void *ctx,
                                  store_ledger_report_t *report_out);
+
+/*  The same walk in chunks (issue 20: a scheduled verify must not hold one read transaction
+    for the whole ledger): store_ledger_verify is new + one step of UINT64_MAX + finish, so
+    both give the same report. The walk keeps its position, the previous entry's hash and the
+    per-account running sums between steps; entries are never changed once appended, so the
+    chunks, each in its own read transaction, check what one walk would. Entries appended
+    between steps are walked too: a step that meets the end of the ledger as its transaction
+    sees it is the last (done).
+      store_ledger_walk_new      LEDGER_E_NOMEM.
+      store_ledger_walk_step     walks at most `max` (> 0) entries in `txn` from where the
+                                 walk stopped; *done_out true once the walk met the end of
+                                 the ledger or a bad entry. Store errors, LEDGER_E_NOMEM (the
+                                 walk is then stuck on it).
+      store_ledger_walk_finish   after done: *report_out as store_ledger_verify's, and on a
+                                 good walk balance_fn per account; call it in the last step's
+                                 transaction to compare with records of that same snapshot.
+      store_ledger_walk_destroy  frees it, sets *walk_p to NULL (NULL *walk_p: nothing).
+    Thread: one thread at a time per walk; the transactions as store.h says. */
+typedef struct store_ledger_walk_t store_ledger_walk_t;
+ledger_err_t store_ledger_walk_new(store_ledger_walk_t **walk_out);
+ledger_err_t store_ledger_walk_step(store_ledger_walk_t *walk, store_txn_t *txn, uint64_t max,
+                                    bool *done_out);
+ledger_err_t store_ledger_walk_finish(store_ledger_walk_t *walk, store_ledger_balance_fn balance_fn,
+                                      void *ctx, store_ledger_report_t *report_out);
+void store_ledger_walk_destroy(store_ledger_walk_t **walk_p);
 
 #endif

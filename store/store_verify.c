@@ -218,41 +218,100 @@ static bool verify_entry(verify_walk_t *walk, const MDB_val *k, const MDB_val *v
 
 /* --- the walk ------------------------------------------------------------- */
 
+struct store_ledger_walk_t {
+    verify_walk_t walk;
+    bool done; /* at the end of the ledger (as its last step's transaction saw it) or a bad entry */
+};
+
+ledger_err_t store_ledger_walk_new(store_ledger_walk_t **walk_out)
+{
+    assert(walk_out);
+    store_ledger_walk_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return LEDGER_E_NOMEM;
+    self->walk.report.ok = true;
+    self->walk.expected_seq = 1;
+    *walk_out = self;
+    return LEDGER_OK;
+}
+
+void store_ledger_walk_destroy(store_ledger_walk_t **walk_p)
+{
+    assert(walk_p);
+    if (!*walk_p)
+        return;
+    sum_table_free(&(*walk_p)->walk.sums);
+    free(*walk_p);
+    *walk_p = NULL;
+}
+
+ledger_err_t store_ledger_walk_step(store_ledger_walk_t *self, store_txn_t *txn, uint64_t max,
+                                    bool *done_out)
+{
+    assert(self && txn && done_out && max > 0);
+    verify_walk_t *walk = &self->walk;
+    if (self->done || walk->err) {
+        *done_out = self->done;
+        return walk->err;
+    }
+    MDB_cursor *cursor;
+    ledger_err_t err = store_db_cursor_open(txn, STORE_DB_LEDGER, &cursor);
+    if (err != LEDGER_OK)
+        return err;
+    /*  The first step starts at the first key, whatever it is (a stray key before seq 1 is
+        reported); a later one at the next entry after where the last step stopped (a gap is
+        reported by verify_entry, as in one walk). */
+    uint8_t key[STORE_BE64_BYTES];
+    store_be64_put(key, walk->expected_seq);
+    MDB_val k = {sizeof key, key}, v;
+    int rc = mdb_cursor_get(cursor, &k, &v, walk->report.entries ? MDB_SET_RANGE : MDB_FIRST);
+    for (uint64_t n = 0; rc == 0 && n < max; n++) {
+        walk->report.entries++;
+        if (!verify_entry(walk, &k, &v)) {
+            self->done = walk->err == LEDGER_OK;
+            break;
+        }
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cursor);
+    if (walk->err == LEDGER_OK && rc != 0 && rc != MDB_NOTFOUND)
+        walk->err = store_txn_rc(txn, rc, "mdb_cursor_get (ledger)");
+    if (rc == MDB_NOTFOUND)
+        self->done = true;
+    *done_out = self->done;
+    return walk->err;
+}
+
+ledger_err_t store_ledger_walk_finish(store_ledger_walk_t *self, store_ledger_balance_fn balance_fn,
+                                      void *ctx, store_ledger_report_t *report_out)
+{
+    assert(self && self->done && report_out);
+    verify_walk_t *walk = &self->walk;
+    if (walk->err != LEDGER_OK)
+        return walk->err;
+    if (walk->report.ok && balance_fn) {
+        for (size_t i = 0; i < walk->sums.count; i++) {
+            const account_sum_t *sum = &walk->sums.sums[i];
+            balance_fn(sum->account, sum->balance_minor, sum->held_minor, sum->last_seq, ctx);
+        }
+    }
+    *report_out = walk->report;
+    return LEDGER_OK;
+}
+
 ledger_err_t store_ledger_verify(store_txn_t *txn, store_ledger_balance_fn balance_fn, void *ctx,
                                  store_ledger_report_t *report_out)
 {
     assert(txn);
     if (!report_out)
         return LEDGER_E_INVALID;
-    verify_walk_t walk;
-    memset(&walk, 0, sizeof walk);
-    walk.report.ok = true;
-    walk.expected_seq = 1;
-    MDB_cursor *cursor;
-    ledger_err_t err = store_db_cursor_open(txn, STORE_DB_LEDGER, &cursor);
-    if (err != LEDGER_OK)
-        return err;
-    MDB_val k, v;
-    int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
-    while (rc == 0) {
-        walk.report.entries++;
-        if (!verify_entry(&walk, &k, &v))
-            break;
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cursor);
-    err = walk.err;
-    if (err == LEDGER_OK && rc != 0 && rc != MDB_NOTFOUND)
-        err = store_txn_rc(txn, rc, "mdb_cursor_get (ledger)");
-    if (err == LEDGER_OK && walk.report.ok && balance_fn) {
-        for (size_t i = 0; i < walk.sums.count; i++) {
-            const account_sum_t *sum = &walk.sums.sums[i];
-            balance_fn(sum->account, sum->balance_minor, sum->held_minor, sum->last_seq, ctx);
-        }
-    }
-    sum_table_free(&walk.sums);
-    if (err != LEDGER_OK)
-        return err;
-    *report_out = walk.report;
-    return LEDGER_OK;
+    store_ledger_walk_t *walk = NULL;
+    bool done = false;
+    ledger_err_t err = store_ledger_walk_new(&walk);
+    if (!err)
+        err = store_ledger_walk_step(walk, txn, UINT64_MAX, &done);
+    if (!err)
+        err = store_ledger_walk_finish(walk, balance_fn, ctx, report_out);
+    store_ledger_walk_destroy(&walk);
+    return err;
 }

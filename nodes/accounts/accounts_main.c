@@ -9,6 +9,7 @@
 #include "accounts.h"
 #include "accounts_cache.h"
 #include "accounts_migrate.h"
+#include "accounts_verify_sched.h"
 #include "clock.h"
 #include "node_log.h"
 #include "node.h"
@@ -22,6 +23,7 @@ typedef struct {
     accounts_cache_t *cache;
     char prune_after[PROTO_TRANSFER_ID_MAX + 1];
     _Atomic uint64_t saga_pruned;
+    accounts_verify_sched_t *verify; /* NULL: --verify-every-ms 0, or not started yet */
 } accounts_app_t;
 
 static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
@@ -95,10 +97,41 @@ static void txn_end(void *state, bool committed)
                        accounts_cache_dirty(state));
 }
 
-/* /metrics on the admin server's thread: the cache's thread-safe figures, the retention's. */
+/* The scheduled verify's last run (accounts_verify_sched.h), for /metrics. */
+static void verify_metrics(FILE *out, accounts_verify_sched_t *verify)
+{
+    accounts_verify_sched_stats_t v;
+    accounts_verify_sched_stats(verify, &v);
+    admin_metrics_scalar(out, "ledger_verify_runs_total", "counter",
+                         "Scheduled ledger verifies that finished (--verify-every-ms).", v.runs);
+    admin_metrics_scalar(out, "ledger_verify_failures_total", "counter",
+                         "Scheduled verifies that found a problem (the node faulted).", v.failures);
+    admin_metrics_scalar(out, "ledger_verify_errors_total", "counter",
+                         "Scheduled verifies stopped by an error of memory or the store.",
+                         v.errors);
+    admin_metrics_scalar(out, "ledger_verify_last_ok", "gauge",
+                         "1 if the last scheduled verify found nothing wrong (0 before one).",
+                         v.last_ok);
+    admin_metrics_scalar(out, "ledger_verify_last_run_timestamp_seconds", "gauge",
+                         "Unix time the last scheduled verify ended (0: none yet).",
+                         v.last_unix_ms / 1000);
+    admin_metrics_scalar(out, "ledger_verify_last_entries", "gauge",
+                         "Ledger entries the last scheduled verify walked.", v.last_entries);
+    admin_metrics_scalar(out, "ledger_verify_last_chunks", "gauge",
+                         "Read transactions the last scheduled verify took (--verify-chunk).",
+                         v.last_chunks);
+    fprintf(out,
+            "# HELP ledger_verify_last_duration_seconds How long the last scheduled verify "
+            "took.\n# TYPE ledger_verify_last_duration_seconds gauge\n"
+            "ledger_verify_last_duration_seconds %.3f\n",
+            (double)v.last_duration_ms / 1000.0);
+}
+
+/* /metrics on the admin server's thread: the cache's, the verify's and the retention's figures. */
 static void cache_metrics(FILE *out, void *arg)
 {
     accounts_app_t *a = arg;
+    verify_metrics(out, a->verify);
     accounts_cache_stats_t s = accounts_cache_stats(a->cache);
     admin_metrics_scalar(out, "ledger_accounts_dirty_balances", "gauge",
                          "Accounts whose balance is newer in memory (and the ledger) than in the "
@@ -156,6 +189,38 @@ static unsigned verify_route(store_t *store, json_t **body_out, void *arg)
     return 200;
 }
 
+/* accounts_verify_sched's on_failure: a problem in stored data faults the node. */
+static void verify_failed(void *arg, const char *problem)
+{
+    node_fault_set(arg, "verify", problem);
+}
+
+/* before_run: starts the scheduled verify (none with --verify-every-ms 0). */
+static int start_verify(node_t *node, void *arg)
+{
+    accounts_app_t *rt = arg;
+    accounts_verify_sched_config_t vc = {.store = node_store(node),
+                                         .period_ms = rt->config->verify_every_ms,
+                                         .chunk_entries = rt->config->verify_chunk,
+                                         .on_failure = verify_failed,
+                                         .arg = node};
+    ledger_err_t err = accounts_verify_sched_start(&vc, &rt->verify);
+    if (err) {
+        node_log_write(NODE_LOG_ERROR, "event=verify_start_failed error=%s", ledger_err_name(err));
+        return NODE_MAIN_EXIT_FAILURE;
+    }
+    node_log_write(NODE_LOG_INFO, "event=verify_scheduled every_ms=%" PRIu64 " chunk=%u",
+                   rt->config->verify_every_ms, rt->config->verify_chunk);
+    return NODE_MAIN_EXIT_OK;
+}
+
+/* after_run: stops it before the node and its store go. */
+static void stop_verify(node_t *node, void *arg)
+{
+    (void)node;
+    accounts_verify_sched_destroy(&((accounts_app_t *)arg)->verify);
+}
+
 int main(int argc, char **argv)
 {
     node_config_t config;
@@ -191,8 +256,11 @@ int main(int argc, char **argv)
     app.peer_count = 2;
     node_main_hooks_t hooks = {.admin_route_path = "/ledger/verify",
                                .admin_route = verify_route,
+                               .before_run = start_verify,
+                               .after_run = stop_verify,
                                .node_metrics = cache_metrics,
-                               .node_metrics_arg = &accounts_app};
+                               .node_metrics_arg = &accounts_app,
+                               .arg = &accounts_app};
     code = node_main_run(&config, &app, &hooks);
     accounts_cache_destroy(&cache);
     return code;

@@ -224,19 +224,17 @@ static ledger_err_t check_table(store_txn_t *txn, check_t *c)
     return LEDGER_OK;
 }
 
-ledger_err_t accounts_verify_ledger(store_txn_t *txn, store_ledger_report_t *report, char *why,
-                                    size_t why_size)
+/*  The checks after a finished walk, in `txn` (the walk's last step's): each account against
+    its entries, the sums, then the table against the ledger. */
+static ledger_err_t verify_after_walk(store_txn_t *txn, store_ledger_walk_t *walk,
+                                      store_ledger_report_t *report)
 {
-    assert(txn && report);
-    if (why && why_size)
-        why[0] = '\0';
     check_t c;
     memset(&c, 0, sizeof c);
     c.txn = txn;
     ledger_err_t err = accounts_cache_checkpoint_mark(txn, &c.mark);
-    if (err)
-        return err;
-    err = store_ledger_verify(txn, check_account, &c, report);
+    if (!err)
+        err = store_ledger_walk_finish(walk, check_account, &c, report);
     if (err)
         return err;
     if (c.err)
@@ -257,7 +255,37 @@ ledger_err_t accounts_verify_ledger(store_txn_t *txn, store_ledger_report_t *rep
         report->ok = false;
         text_copy(report->problem, sizeof report->problem, c.problem);
     }
-    if (!report->ok && why && why_size)
-        text_format(why, why_size, "%s", report->problem);
     return LEDGER_OK;
+}
+
+ledger_err_t accounts_verify_chunk(store_txn_t *txn, store_ledger_walk_t *walk,
+                                   uint64_t chunk_entries, bool *done_out,
+                                   store_ledger_report_t *report, char *why, size_t why_size)
+{
+    assert(txn && walk && chunk_entries > 0 && done_out && report);
+    if (why && why_size)
+        why[0] = '\0';
+    ledger_err_t err = store_ledger_walk_step(walk, txn, chunk_entries, done_out);
+    if (err || !*done_out)
+        return err;
+    err = verify_after_walk(txn, walk, report);
+    if (!err && !report->ok && why && why_size)
+        text_format(why, why_size, "%s", report->problem);
+    return err;
+}
+
+ledger_err_t accounts_verify_ledger(store_txn_t *txn, store_ledger_report_t *report, char *why,
+                                    size_t why_size)
+{
+    assert(txn && report);
+    if (why && why_size)
+        why[0] = '\0';
+    store_ledger_walk_t *walk = NULL;
+    ledger_err_t err = store_ledger_walk_new(&walk);
+    bool done = false;
+    if (!err)
+        err = accounts_verify_chunk(txn, walk, UINT64_MAX, &done, report, why, why_size);
+    store_ledger_walk_destroy(&walk);
+    assert(err || done);
+    return err;
 }

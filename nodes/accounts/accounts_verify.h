@@ -1,11 +1,13 @@
 /*  accounts_verify.h: the accounts node's full integrity check, for the
-    admin /ledger/verify endpoint and the chaos tests.
+    admin /ledger/verify endpoint, the chaos tests and the scheduled verify
+    (accounts_verify_sched.h).
 
-    Read-only: it walks the ledger (store_ledger_verify) and the accounts
-    table in one read transaction, allocates nothing, and reports the first
-    problem it finds in words. It knows the balance cache's rule
-    (accounts_cache.h): a record may lag behind its account's newest ledger
-    entry only as far as the checkpoint mark allows.
+    Read-only: it walks the ledger (store_ledger_walk_*) and the accounts
+    table in one read transaction (accounts_verify_ledger) or the ledger in
+    chunks of read transactions (accounts_verify_chunk), allocates only the
+    walk's per-account sums, and reports the first problem it finds in words. It knows the balance
+   cache's rule (accounts_cache.h): a record may lag behind its account's newest ledger entry only
+   as far as the checkpoint mark allows.
 
     Thread: any thread with its own read transaction (the admin server's).
 */
@@ -35,5 +37,16 @@
     enough. */
 ledger_err_t accounts_verify_ledger(store_txn_t *txn, store_ledger_report_t *report, char *why,
                                     size_t why_size);
+
+/*  The same check in chunks (issue 20, the scheduled verify, accounts_verify_sched.h): steps
+    `walk` (store_ledger_walk_new) by at most chunk_entries (> 0) ledger entries in `txn`;
+    once the walk is done (*done_out), runs the rest of accounts_verify_ledger's checks in
+    that same `txn` and fills *report and `why` as it does. Call it with a new read
+    transaction each time until *done_out: no transaction is held for the whole ledger (the
+    last one also reads the accounts table). accounts_verify_ledger is this with one chunk
+    of UINT64_MAX, so both find the same. Errors as accounts_verify_ledger's. */
+ledger_err_t accounts_verify_chunk(store_txn_t *txn, store_ledger_walk_t *walk,
+                                   uint64_t chunk_entries, bool *done_out,
+                                   store_ledger_report_t *report, char *why, size_t why_size);
 
 #endif

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "admin_metrics.h"
+#include "clock.h"
 #include "node_log.h"
 #include "proto_json.h"
 
@@ -202,12 +203,22 @@ static void describe_outbox_entry(store_t *store, uint64_t seq, char msg_id[PROT
     store_txn_abort(&txn);
 }
 
+/* 503 storage_unavailable for a write on a faulted node (node.h, "Storage faults"). */
+static enum MHD_Result refuse_faulted(struct MHD_Connection *conn)
+{
+    return respond_error(conn, 503, "storage_unavailable",
+                         "the node's storage is faulted (see /health): it writes nothing until "
+                         "restored and restarted");
+}
+
 static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *conn,
                                    const char *id_text)
 {
     replay_t r = {0};
     if (!text_parse_u64(id_text, &r.id))
         return respond_error(conn, 400, "invalid_id", "dead letter id must be an integer");
+    if (node_fault_active(self->config.node))
+        return refuse_faulted(conn);
     ledger_err_t err = store_write(node_store(self->config.node), replay_write, &r);
     if (err == LEDGER_E_NOT_FOUND)
         return respond_error(conn, 404, "not_found", "no such dead letter (replayed already?)");
@@ -225,9 +236,30 @@ static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *co
                                   (json_int_t)r.new_seq, "status", "queued"));
 }
 
+/*  Issue 20's storage fault (node.h, "Storage faults"): adds "storage"
+    ("ok" or "faulted") and, when faulted, "fault" {source, reason, since}
+    to `body`. Returns false when faulted (503 status "faulted"). */
+static bool health_storage_fault(node_t *node, json_t *body)
+{
+    node_fault_t fault;
+    node_fault_get(node, &fault);
+    json_object_set_new(body, "storage", json_string(fault.faulted ? "faulted" : "ok"));
+    if (!fault.faulted)
+        return true;
+    char since[CLOCK_UTC_TEXT_SIZE];
+    clock_format_utc(fault.since_ms, since);
+    json_object_set_new(body, "fault",
+                        json_pack("{s:s,s:s,s:s,s:I}", "source", fault.source, "reason",
+                                  fault.reason, "since", since, "since_ms",
+                                  (json_int_t)fault.since_ms));
+    json_object_set_new(body, "status", json_string("faulted"));
+    return false;
+}
+
 /*  200 when the node is ready: its store reads, its oldest outbox entry is
-    younger than stale_outbox_ms, and its allow-list's last reload did not
-    fail (else it judges peers by an older list than the operator wrote). */
+    younger than stale_outbox_ms, its allow-list's last reload did not
+    fail (else it judges peers by an older list than the operator wrote),
+    and its storage is not faulted (health_storage_fault). */
 static enum MHD_Result get_health(admin_http_t *self, struct MHD_Connection *conn)
 {
     store_txn_t *txn = NULL;
@@ -249,6 +281,8 @@ static enum MHD_Result get_health(admin_http_t *self, struct MHD_Connection *con
                              (json_int_t)oldest, "allow_list", allow_ok ? "ok" : "reload_failed");
     if (!allow_ok)
         json_object_set_new(body, "allow_list_error", json_string(stats.links.allow.reload_error));
+    if (!health_storage_fault(self->config.node, body))
+        ready = false;
     return respond_json(conn, ready ? 200 : 503, body);
 }
 
@@ -384,6 +418,10 @@ static bool serve_table(admin_http_t *self, struct MHD_Connection *conn, const c
             char message[ADMIN_MESSAGE_BYTES];
             snprintf(message, sizeof message, "the body is larger than %d bytes", ADMIN_BODY_MAX);
             *queued = respond_error(conn, 413, "payload_too_large", message);
+            return true;
+        }
+        if (strcmp(method, "GET") != 0 && node_fault_active(self->config.node)) {
+            *queued = refuse_faulted(conn);
             return true;
         }
         json_t *body = NULL;

@@ -232,6 +232,20 @@ static void write_histograms(FILE *out, const node_stats_t *s)
               sizeof commit_bounds / sizeof commit_bounds[0], ADMIN_METRICS_US_PER_S);
 }
 
+/* Issue 20's storage fault (node.h, "Storage faults"): 1 while the node writes nothing. */
+static void write_storage_fault(FILE *out, node_t *node)
+{
+    node_fault_t f;
+    node_fault_get(node, &f);
+    admin_metrics_scalar(out, "ledger_storage_faulted", "gauge",
+                         "1 once stored data did not decode or add up: the node writes nothing "
+                         "(/health is 503 with the reason) until restored and restarted, else 0.",
+                         f.faulted);
+    admin_metrics_scalar(out, "ledger_storage_faulted_since_seconds", "gauge",
+                         "Unix time of the storage fault, 0 when none.",
+                         (uint64_t)(f.since_ms / ADMIN_METRICS_MS_PER_S));
+}
+
 /* The gateway's public API requests and the transfers that reached a final status. */
 static void write_gateway(FILE *out, node_t *node, const node_stats_t *s)
 {
@@ -272,6 +286,7 @@ void admin_metrics_write(node_t *node, FILE *out)
     write_batches(out, &s);
     write_prealloc(out, node);
     write_histograms(out, &s);
+    write_storage_fault(out, node);
     if (strcmp(node_name(node), "gateway") == 0)
         write_gateway(out, node, &s);
 }

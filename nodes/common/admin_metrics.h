@@ -24,6 +24,9 @@
                                                     data file allocated ahead of use
                                                     (store/prealloc.h; absent with
                                                     --prealloc-bytes 0)
+      ledger_storage_faulted, ledger_storage_faulted_since_seconds
+                                                    1 once the node is faulted (node.h,
+                                                    "Storage faults"), and since when
       gateway only:
       ledger_http_requests_total{method,route,status}  public API requests answered
       ledger_transfers_final_total{status}          transfers that reached settled |

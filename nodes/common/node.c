@@ -254,6 +254,12 @@ ledger_err_t node_new_keyed(const node_config_t *config, const node_app_t *app,
         err = node_watch_sockets(self, app);
     if (!err)
         err = node_run_start_hook(self);
+    if (err == LEDGER_E_CORRUPT) { /* start faulted: reads are served, writes refused */
+        node_fault_set(self, "start",
+                       "stored data does not decode or does not add up (corrupt) "
+                       "in the node's start hook");
+        err = LEDGER_OK;
+    }
     if (err) {
         node_destroy(&self);
         return err;
@@ -423,6 +429,10 @@ static void refresh_relay_stats(node_t *self)
 /* One turn: drain, apply, commit, answer, publish. Returns false after a failed batch. */
 static bool process_ready(node_t *self)
 {
+    if (node_fault_active(self)) {
+        node_fault_turn(self); /* writes nothing (node.h, "Storage faults") */
+        return true;
+    }
     node_inbound_receive(&self->in, self->inbox);
     self->answer_count = 0;
     /* The first peer read takes turns: a peer's grouped acks can fill most of the room. */
@@ -457,8 +467,9 @@ static bool process_ready(node_t *self)
                        store_last_error(self->store));
         node_inbound_drop(&self->in); /* nothing answered: senders redeliver */
         node_ctx_reset(&self->ctx);
-        if (self->local_count)
-            self->app.local_done(self->app.app, err);
+        node_fault_after_batch(self, err);
+        if (self->local_count) /* a fault is the store's, not the requests' */
+            self->app.local_done(self->app.app, node_fault_active(self) ? LEDGER_E_STORE : err);
         pthread_mutex_lock(&self->stats_lock);
         self->stats.batch_failures++;
         pthread_mutex_unlock(&self->stats_lock);
@@ -519,15 +530,21 @@ ledger_err_t node_run(node_t *self)
         node_read_monitors(self, items + 2 + peers, polled - 2 - peers);
         node_refresh_keys(self);
         bool ok = process_ready(self);
-        bool more = node_upkeep(self);
-        timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
-        if (more)
-            timeout_ms = 0; /* a prune hit its limit: the next one now, not after a poll */
+        if (!node_fault_active(self)) { /* faulted: no writes, nothing relayed */
+            bool more = node_upkeep(self);
+            timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
+            if (more)
+                timeout_ms = 0; /* a prune hit its limit: the next one now, not after a poll */
+        } else {
+            timeout_ms = NODE_IDLE_MS;
+        }
         if (!ok)
             usleep(NODE_FAILURE_PAUSE_MS * NODE_US_PER_MS); /* back off from a failing disk */
     }
     node_log_write(NODE_LOG_INFO, "event=stopping");
-    if (self->app.on_stop) {
+    if (self->app.on_stop && node_fault_active(self))
+        node_log_write(NODE_LOG_WARN, "event=stop_hook_skipped reason=storage_fault");
+    else if (self->app.on_stop) {
         hook_run_t run = {self, self->app.on_stop};
         ledger_err_t err = store_write(self->store, run_hook, &run);
         node_ctx_reset(&self->ctx);

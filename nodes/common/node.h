@@ -18,7 +18,9 @@
       4. lets the relay send new outbox entries and resend overdue ones.
 
     If the transaction fails (disk full, map at its limit) nothing is
-    answered: senders redeliver and the batch is tried again. A message its
+    answered: senders redeliver and the batch is tried again. If it fails
+    on stored data that does not decode or add up (LEDGER_E_CORRUPT), the
+    node faults and writes nothing more ("Storage faults" below). A message its
     handler refuses for good is nacked and leaves none of its writes behind:
     the batch's transaction is dropped and the batch runs again without it.
     Messages are NOT applied in child (nested) transactions (node.c,
@@ -71,12 +73,15 @@ typedef struct node_t node_t;
 typedef struct {
     /*  Applies one saga message in ctx->txn. LEDGER_OK: applied (it may have
         changed nothing, by the saga guards). LEDGER_E_INVALID,
-        LEDGER_E_OVERFLOW, LEDGER_E_CORRUPT or LEDGER_E_TOO_LARGE (with a
+        LEDGER_E_OVERFLOW or LEDGER_E_TOO_LARGE (with a
         reason in `why`): it can never be applied, it is nacked, and
         everything the handler wrote for it is dropped (the batch's
         transaction is dropped and the batch runs again without it, so
-        handlers must not keep state outside ctx: they are pure). Any other
-        error (a store error) aborts the whole batch, which is tried again. */
+        handlers must not keep state outside ctx: they are pure).
+        LEDGER_E_CORRUPT (stored data does not decode or does not add up)
+        aborts the batch and faults the node ("Storage faults" below): never
+        return it for a bad message. Any other error (a store error) aborts
+        the whole batch, which is tried again. */
     ledger_err_t (*apply)(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
                           size_t why_size);
     /* Answers an account.query into `reply` (body only). NULL: queries are nacked. */
@@ -205,5 +210,36 @@ const char *node_name(const node_t *node);
 
 /* Unix time in milliseconds. */
 uint64_t node_now_ms(void);
+
+/*  Storage faults (issue 20, "corruption fails closed"; node_fault.c).
+    Stored data that does not decode or does not add up is the node's fault,
+    never the message's: LEDGER_E_CORRUPT from a batch (a handler, the
+    peers' answers, local work, the state's prepare), from on_start, or a
+    failed integrity check (node_fault_set, e.g. the accounts node's
+    scheduled verify) puts the node in the faulted state until it stops.
+    Faulted, the loop writes nothing: it applies no batch, acks and nacks
+    no saga message (their senders keep them in their outboxes and
+    redeliver after the operator restored the node and restarted it),
+    settles no peer answer, relays nothing, runs no upkeep nor on_stop;
+    it still answers read-only account queries (in a read transaction) and
+    nacks messages refused before apply (undecodable, a type it does not
+    take: their own fault). The first fault is logged once at error
+    (event=storage_fault) and kept; later ones are counted. */
+#define NODE_FAULT_REASON_MAX 256 /* bytes of a fault's reason, NUL included */
+#define NODE_FAULT_SOURCE_MAX 32  /* bytes of a fault's source ("batch", "verify") */
+typedef struct {
+    bool faulted;
+    uint64_t since_ms; /* unix ms of the first fault */
+    uint64_t count;    /* faults reported (the first one is kept) */
+    char source[NODE_FAULT_SOURCE_MAX];
+    char reason[NODE_FAULT_REASON_MAX];
+} node_fault_t;
+/*  Puts `node` in the faulted state with `source` and `reason` (cut to fit);
+    the first fault is kept and logged. Thread-safe. */
+void node_fault_set(node_t *node, const char *source, const char *reason);
+/* True once the node is faulted. Thread-safe, lock-free. */
+bool node_fault_active(node_t *node);
+/* Copies the fault state. Thread-safe. */
+void node_fault_get(node_t *node, node_fault_t *fault_out);
 
 #endif

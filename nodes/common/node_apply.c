@@ -18,11 +18,27 @@
     tried again. Stalling the inbox behind one bad message would stop
     every transfer behind it. A refusal leaves none of its writes behind,
     wherever the handler stopped: the batch's transaction is dropped and the
-    batch runs again without that message (process_ready). */
+    batch runs again without that message (process_ready).
+    LEDGER_E_CORRUPT is NOT one of them (issue 20): it says that stored data
+    does not decode or does not add up, the node's fault and not the
+    message's, so the batch fails and the node faults (node_fault.c): the
+    message stays with its sender instead of being dead-lettered. */
 static bool refused_for_good(ledger_err_t err)
 {
-    return err == LEDGER_E_INVALID || err == LEDGER_E_OVERFLOW || err == LEDGER_E_CORRUPT ||
-           err == LEDGER_E_TOO_LARGE;
+    return err == LEDGER_E_INVALID || err == LEDGER_E_OVERFLOW || err == LEDGER_E_TOO_LARGE;
+}
+
+/*  Notes what the batch was doing when it failed with `err` (a fault's reason names it). */
+static void note_failure(node_t *self, ledger_err_t err, const char *what,
+                         const node_inbound_msg_t *in)
+{
+    if (err != LEDGER_E_CORRUPT)
+        return;
+    if (in)
+        snprintf(self->fault_where, sizeof self->fault_where, "while %s %s %s (transfer %s)", what,
+                 proto_type_name(in->msg.type), in->msg_id, in->msg.corr[0] ? in->msg.corr : "-");
+    else
+        snprintf(self->fault_where, sizeof self->fault_where, "while %s", what);
 }
 
 /*  Reads the id, type, transfer id (corr) and cause of outbox entry `tag` for
@@ -210,6 +226,7 @@ ledger_err_t node_apply_batch(store_txn_t *txn, void *arg)
 {
     node_t *self = arg;
     /* Re-runnable after a map-full retry: start from a clean slate every time. */
+    self->fault_where[0] = '\0';
     node_ctx_begin(&self->ctx, txn, node_now_ms());
     node_seen_begin(&self->seen_high);
     if (self->app.txn_begin)
@@ -219,18 +236,24 @@ ledger_err_t node_apply_batch(store_txn_t *txn, void *arg)
         if (!in->decoded || in->prejudged)
             continue;
         ledger_err_t err = apply_inbound(self, txn, in);
-        if (err)
+        if (err) {
+            note_failure(self, err, "applying", in);
             return err;
+        }
     }
     ledger_err_t err = settle_answers(self, txn);
+    note_failure(self, err, "settling the peers' answers", NULL);
     if (err)
         return err;
     if (self->local_count) {
         err = self->app.local_apply(&self->ctx, self->app.app);
+        note_failure(self, err, "applying the node's local work", NULL);
         if (err)
             return err;
     }
-    if (self->app.txn_prepare)
-        return self->app.txn_prepare(&self->ctx, self->app.state);
-    return LEDGER_OK;
+    if (self->app.txn_prepare) {
+        err = self->app.txn_prepare(&self->ctx, self->app.state);
+        note_failure(self, err, "preparing the commit of the node's state", NULL);
+    }
+    return err;
 }

@@ -85,6 +85,11 @@ static const option_t options[] = {
     {"checkpoint-chunk", "LEDGER_CHECKPOINT_CHUNK", NUM(OPT_U32, checkpoint_chunk),
      "accounts: balances written back per commit while a checkpoint runs, at least "
      "(1..1000000; more when a batch changed more)"},
+    {"verify-every-ms", "LEDGER_VERIFY_EVERY_MS", NUM(OPT_U64, verify_every_ms),
+     "accounts: run the /ledger/verify check in the background this often (0 = off); a "
+     "problem it finds faults the node"},
+    {"verify-chunk", "LEDGER_VERIFY_CHUNK", NUM(OPT_U32, verify_chunk),
+     "accounts: ledger entries the scheduled verify walks per read transaction (1..1000000)"},
     {"prealloc-bytes", "LEDGER_PREALLOC_BYTES", NUM(OPT_U64, prealloc_bytes),
      "keep the data file written this far past its used end, so that commits overwrite "
      "blocks instead of allocating them (0 = off, at most 1 GiB)"},
@@ -162,6 +167,8 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->http_body_min_rate = 64u * 1024;
     c->checkpoint_ms = 5000;
     c->checkpoint_chunk = 256;
+    c->verify_every_ms = 3600ull * 1000; /* hourly: a walk of 10^7 entries costs seconds */
+    c->verify_chunk = 10000;
     c->prealloc_bytes = 16ull << 20;
     c->settlement_limit_minor = 1000000000000ull; /* 10^12 (accounts_saga.h) */
     c->deposit_max_minor = 10000000000ull;        /* 10^10 */
@@ -254,8 +261,10 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
                  NODE_HTTP_THREADS_LIMIT);
         return LEDGER_E_INVALID;
     }
-    if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {
-        snprintf(why, why_size, "checkpoint-chunk must be 1..%u", NODE_CHECKPOINT_CHUNK_LIMIT);
+    if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT ||
+        c->verify_chunk == 0 || c->verify_chunk > NODE_VERIFY_CHUNK_LIMIT) {
+        snprintf(why, why_size, "checkpoint-chunk must be 1..%u, verify-chunk 1..%u",
+                 NODE_CHECKPOINT_CHUNK_LIMIT, NODE_VERIFY_CHUNK_LIMIT);
         return LEDGER_E_INVALID;
     }
     if (c->settlement_limit_minor > INT64_MAX || c->deposit_max_minor == 0 ||

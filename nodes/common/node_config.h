@@ -44,6 +44,7 @@
 #define NODE_HOST_MAX 64            /* bytes of a listen address (with its terminating NUL) */
 #define NODE_BATCH_MAX_LIMIT 16384u /* most inbound messages one commit may take */
 #define NODE_CHECKPOINT_CHUNK_LIMIT 1000000u   /* most balances --checkpoint-chunk may ask for */
+#define NODE_VERIFY_CHUNK_LIMIT 1000000u       /* most entries --verify-chunk may ask for */
 #define NODE_PREALLOC_BYTES_LIMIT (1ull << 30) /* most --prealloc-bytes may ask for: 1 GiB */
 #define NODE_HTTP_THREADS_LIMIT 64u            /* most --http-threads may ask for */
 #define NODE_SEEN_WINDOW_MIN 16u               /* fewest ids --seen-window may keep per origin */
@@ -98,6 +99,8 @@ typedef struct {
     uint32_t http_body_min_rate;   /* LEDGER_HTTP_BODY_MIN_RATE, --http-body-min-rate (bytes/s) */
     uint64_t checkpoint_ms;        /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
     uint32_t checkpoint_chunk;     /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
+    uint64_t verify_every_ms;      /* LEDGER_VERIFY_EVERY_MS, --verify-every-ms (accounts; 0 off) */
+    uint32_t verify_chunk;         /* LEDGER_VERIFY_CHUNK, --verify-chunk (accounts) */
     uint64_t prealloc_bytes;       /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
     /* LEDGER_SETTLEMENT_LIMIT_MINOR, --settlement-limit-minor (accounts): 0..INT64_MAX */
     uint64_t settlement_limit_minor;

@@ -12,6 +12,7 @@
 
 #include <czmq.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -62,6 +63,10 @@ struct node_t {
     size_t dead_in_batch;           /* entries moved to dead_letters by the current batch */
     node_seen_t seen_high;          /* highest seen seq per origin (node_seen.h) */
     node_monitor_t *monitor;        /* failed handshakes on inbox, feed, relay (node_monitor.h) */
+    atomic_bool faulted;            /* node_fault_active: read by any thread */
+    node_fault_t fault;             /* under stats_lock (node_fault.c) */
+    /* What the batch was doing when it last failed, for a fault's reason (loop thread). */
+    char fault_where[NODE_FAULT_REASON_MAX];
 };
 
 /*  The batch's write transaction (store_write; `arg` is the node_t):
@@ -69,6 +74,17 @@ struct node_t {
     then the state's prepare. Sets node_t.rerun_batch when it set a refused
     message aside (node_apply.c). */
 ledger_err_t node_apply_batch(store_txn_t *txn, void *arg);
+
+/*  A turn of a faulted node (node_fault.c): reads its inbound messages and
+    the peers' answers, answers read-only account queries in a read
+    transaction and the messages refused before apply, leaves every other
+    message unanswered (its sender redelivers) and every answer unsettled,
+    and fails any local work with LEDGER_E_STORE. Writes nothing. */
+void node_fault_turn(node_t *self);
+
+/*  After a batch failed with `err`: LEDGER_E_CORRUPT faults the node, with
+    node_t.fault_where in its reason (node_fault.c). */
+void node_fault_after_batch(node_t *self, ledger_err_t err);
 
 /*  Periodic work between turns: prunes old seen ids, runs app.prune
     (node_upkeep.c). True when a prune hit its limit and should run again

@@ -87,6 +87,17 @@ bool gateway_guard_check(gateway_auth_t *auth, store_t *store, struct MHD_Connec
     return false;
 }
 
+enum MHD_Result gateway_guard_refuse_faulted(struct MHD_Connection *conn)
+{
+    assert(conn);
+    gateway_reply_header_t retry = {MHD_HTTP_HEADER_RETRY_AFTER, GATEWAY_GUARD_FAULT_RETRY_S};
+    gateway_request_error_t err;
+    gateway_request_fail(&err, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable", NULL,
+                         "the gateway's storage is faulted: it takes no writes until an operator "
+                         "restores it; reads still work");
+    return gateway_reply_error(conn, &err, &retry, 1);
+}
+
 enum MHD_Result gateway_guard_issue_stream_token(gateway_auth_t *auth, store_t *store,
                                                  struct MHD_Connection *conn,
                                                  gateway_auth_caller_t *caller)

@@ -8,7 +8,9 @@
                            nothing tells a prober which it was)
       403 forbidden        a valid key without the route's scope
       429 rate_limited     past the principal's bucket, with Retry-After (s)
-      503 storage_unavailable  the key records could not be read
+      503 storage_unavailable  the key records could not be read; or (gateway_http.c) a
+                           write while the node's storage is faulted (node.h, "Storage
+                           faults"), with Retry-After
 
     GET /api/events may instead carry ?token=<stream token> (EventSource
     cannot send headers): a token from POST /api/stream-tokens, redeemed
@@ -39,6 +41,13 @@ bool gateway_guard_check(gateway_auth_t *auth, store_t *store, struct MHD_Connec
     queued (the key was revoked meanwhile), its verdict in *answered. */
 bool gateway_guard_recheck(gateway_auth_t *auth, store_t *store, struct MHD_Connection *conn,
                            gateway_auth_caller_t *caller, enum MHD_Result *answered);
+
+/* Retry-After (s) of a write refused while the storage is faulted: an operator must act. */
+#define GATEWAY_GUARD_FAULT_RETRY_S "60"
+
+/*  Queues 503 storage_unavailable (Retry-After) for a write while the node's storage is
+    faulted (issue 20): it takes no writes until restored and restarted; reads go on. */
+enum MHD_Result gateway_guard_refuse_faulted(struct MHD_Connection *conn);
 
 /* Queues 401 unauthenticated for a key revoked while its request was under way. */
 enum MHD_Result gateway_guard_refuse_revoked(struct MHD_Connection *conn);

@@ -102,6 +102,8 @@ struct gateway_http_t {
     void *log_arg;
     void (*count_request)(void *arg, const char *method, const char *route, unsigned status);
     void *count_request_arg;
+    bool (*storage_faulted)(void *arg); /* config.storage_faulted */
+    void *storage_faulted_arg;
 
     struct MHD_Daemon *daemon;
     uint16_t port;
@@ -476,6 +478,9 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
     if (scope && !gateway_guard_check(gw->auth, gw->store, conn, scope, r->route == ROUTE_EVENTS,
                                       &r->caller, &answered))
         return answered;
+    if (r->is_post && r->route != ROUTE_STREAM_TOKENS && gw->storage_faulted &&
+        gw->storage_faulted(gw->storage_faulted_arg))
+        return gateway_guard_refuse_faulted(conn);
     if (r->route == ROUTE_EVENTS)
         return gateway_streams_serve(gw->streams, conn, method, &r->caller);
     return r->is_post && r->route != ROUTE_STREAM_TOKENS ? check_post_headers(gw, conn, r)
@@ -716,6 +721,8 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     gw->env = (gateway_transfer_api_env_t){gw->store, gw->log, gw->log_arg};
     gw->count_request = config->count_request;
     gw->count_request_arg = config->count_request_arg;
+    gw->storage_faulted = config->storage_faulted;
+    gw->storage_faulted_arg = config->storage_faulted_arg;
     ledger_err_t err = gateway_streams_new(gw->store, config->max_streams, &gw->streams);
     if (!err && gw->auth) /* a revoked key's streams end with it */
         gateway_auth_on_forget(gw->auth, close_key_streams, gw->streams);

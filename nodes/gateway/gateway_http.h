@@ -192,6 +192,11 @@ typedef struct {
     void *count_request_arg;
     /* Unix time in ms (query and pruning clock); NULL = the real clock (CLOCK_REALTIME). */
     uint64_t (*now_ms)(void);
+    /*  True while the node's storage is faulted (node.h, "Storage faults"): every POST but
+        /api/stream-tokens is refused 503 storage_unavailable with Retry-After, before its
+        body is read; reads go on. Any thread; must be thread-safe and quick. May be NULL. */
+    bool (*storage_faulted)(void *arg);
+    void *storage_faulted_arg;
 } gateway_http_config_t;
 
 typedef struct gateway_http_t gateway_http_t;

@@ -71,6 +71,11 @@ static void count_request(void *arg, const char *method, const char *route, unsi
     node_count_http(arg, method, route, status);
 }
 
+static bool storage_faulted(void *arg)
+{
+    return node_fault_active(arg);
+}
+
 static void log_line(void *arg, const char *line)
 {
     (void)arg;
@@ -100,6 +105,8 @@ static int start_http(node_t *node, void *arg)
         .wake_arg = node,
         .count_request = count_request,
         .count_request_arg = node,
+        .storage_faulted = storage_faulted,
+        .storage_faulted_arg = node,
         .log = log_line,
         .web_dir = c->web_dir,
         .max_pending = c->max_pending,

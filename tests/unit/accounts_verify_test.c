@@ -179,6 +179,51 @@ static void test_check_ledger_detects_money_moved_across_currencies(void **state
                                                           : strstr(report.problem, "sum to 500"));
 }
 
+/*  accounts_verify_chunk until done, `chunk` entries a step (in the fixture's one transaction:
+    the walk carries its position, hash and sums between steps); the steps it took. */
+static int verify_chunked(fx_t *fx, uint64_t chunk, store_ledger_report_t *report, char *why,
+                          size_t why_size)
+{
+    store_ledger_walk_t *walk = NULL;
+    assert_int_equal(store_ledger_walk_new(&walk), LEDGER_OK);
+    bool done = false;
+    int steps = 0;
+    while (!done) {
+        assert_int_equal(accounts_verify_chunk(fx->txn, walk, chunk, &done, report, why, why_size),
+                         LEDGER_OK);
+        steps++;
+    }
+    store_ledger_walk_destroy(&walk);
+    return steps;
+}
+
+static void test_a_chunked_verify_finds_what_the_one_shot_verify_finds(void **state)
+{
+    fx_t *fx = *state;
+    char id[16];
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof id, "t%d", i);
+        proto_msg_t req =
+            requested(fx, id, i % 2 ? "alice" : "bob", i % 2 ? "bob" : "alice", 100 + i, "GBP");
+        apply_ok(fx, &req);
+        proto_msg_t v = verdict(fx, PROTO_FRAUD_APPROVED, id);
+        apply_ok(fx, &v);
+    }
+    store_ledger_report_t one, chunked;
+    char why_one[256], why_chunked[256];
+    assert_int_equal(accounts_verify_ledger(fx->txn, &one, why_one, sizeof why_one), LEDGER_OK);
+    assert_true(one.ok);
+    int steps = verify_chunked(fx, 5, &chunked, why_chunked, sizeof why_chunked);
+    assert_memory_equal(&chunked, &one, sizeof one);
+    assert_true(steps >= (int)(one.entries / 5));
+    tamper_alice(fx, 1, 0); /* found at the end, in the last chunk's transaction */
+    assert_int_equal(accounts_verify_ledger(fx->txn, &one, why_one, sizeof why_one), LEDGER_OK);
+    (void)verify_chunked(fx, 5, &chunked, why_chunked, sizeof why_chunked);
+    assert_false(chunked.ok);
+    assert_memory_equal(&chunked, &one, sizeof one);
+    assert_string_equal(why_chunked, why_one);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
 
 TEST_MAIN(T(test_ledger_verifies_after_a_sequence_of_transfers),
@@ -187,4 +232,5 @@ TEST_MAIN(T(test_ledger_verifies_after_a_sequence_of_transfers),
           T(test_check_ledger_detects_a_record_naming_another_newest_entry),
           T(test_check_ledger_detects_an_account_missing_from_the_ledger),
           T(test_check_ledger_detects_a_customer_account_below_zero),
-          T(test_check_ledger_detects_money_moved_across_currencies))
+          T(test_check_ledger_detects_money_moved_across_currencies),
+          T(test_a_chunked_verify_finds_what_the_one_shot_verify_finds))

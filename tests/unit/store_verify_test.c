@@ -137,6 +137,98 @@ static void test_verify_without_a_report_is_refused_as_invalid(void **state)
     store_txn_abort(&txn);
 }
 
+/* --- the chunked walk (store_ledger_walk_*) ------------------------------ */
+
+/*  The walk in steps of `chunk` entries, each in a read transaction of its own, finished in
+    the last one; *steps_out (may be NULL) gets how many steps it took. */
+static store_ledger_report_t verify_in_chunks(fixture_t *fx, uint64_t chunk, balances_t *balances,
+                                              int *steps_out)
+{
+    store_ledger_walk_t *walk = NULL;
+    assert_int_equal(store_ledger_walk_new(&walk), LEDGER_OK);
+    store_ledger_report_t report;
+    bool done = false;
+    int steps = 0;
+    while (!done) {
+        store_txn_t *txn = begin(fx, false);
+        assert_int_equal(store_ledger_walk_step(walk, txn, chunk, &done), LEDGER_OK);
+        steps++;
+        if (done)
+            assert_int_equal(store_ledger_walk_finish(walk, balances ? collect_balance : NULL,
+                                                      balances, &report),
+                             LEDGER_OK);
+        store_txn_abort(&txn);
+    }
+    store_ledger_walk_destroy(&walk);
+    assert_null(walk);
+    if (steps_out)
+        *steps_out = steps;
+    return report;
+}
+
+static void test_a_walk_in_chunks_reports_what_one_walk_does(void **state)
+{
+    fixture_t *fx = *state;
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
+    append_sample_ledger(fx, &alice, &bob);
+    store_txn_t *txn = begin(fx, false);
+    balances_t whole = {0};
+    store_ledger_report_t one;
+    assert_int_equal(store_ledger_verify(txn, collect_balance, &whole, &one), LEDGER_OK);
+    store_txn_abort(&txn);
+    for (uint64_t chunk = 1; chunk <= 7; chunk++) {
+        balances_t parts = {0};
+        int steps = 0;
+        store_ledger_report_t chunked = verify_in_chunks(fx, chunk, &parts, &steps);
+        assert_memory_equal(&chunked, &one, sizeof one);
+        assert_memory_equal(&parts, &whole, sizeof whole);
+        assert_int_equal(steps, (6 + chunk - 1) / chunk); /* the last step sees the end */
+    }
+}
+
+static void test_a_walk_in_chunks_finds_a_broken_chain_in_a_later_chunk(void **state)
+{
+    fixture_t *fx = *state;
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
+    append_sample_ledger(fx, &alice, &bob);
+    store_destroy(&fx->store);
+    raw_edit(fx->dir, "ledger", 5, RAW_FLIP_BYTE, 20, NULL, 0);
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), LEDGER_OK);
+    store_ledger_report_t one = verify(fx);
+    assert_false(one.ok);
+    assert_int_equal(one.first_bad_seq, 5);
+    int steps = 0;
+    store_ledger_report_t chunked = verify_in_chunks(fx, 2, NULL, &steps);
+    assert_memory_equal(&chunked, &one, sizeof one);
+    assert_int_equal(steps, 3); /* 1-2, 3-4, then 5: bad, done */
+}
+
+static void test_a_walk_in_chunks_takes_in_entries_appended_between_steps(void **state)
+{
+    fixture_t *fx = *state;
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
+    append_sample_ledger(fx, &alice, &bob);
+    store_ledger_walk_t *walk = NULL;
+    assert_int_equal(store_ledger_walk_new(&walk), LEDGER_OK);
+    bool done = true;
+    store_txn_t *txn = begin(fx, false);
+    assert_int_equal(store_ledger_walk_step(walk, txn, 4, &done), LEDGER_OK);
+    store_txn_abort(&txn);
+    assert_false(done);
+    txn = begin(fx, true);
+    append(txn, "bob", "t-2", "hold", 0, 700, &bob); /* entry 7, while the walk waits */
+    commit(&txn);
+    txn = begin(fx, false);
+    assert_int_equal(store_ledger_walk_step(walk, txn, 4, &done), LEDGER_OK);
+    assert_true(done);
+    store_ledger_report_t report;
+    assert_int_equal(store_ledger_walk_finish(walk, NULL, NULL, &report), LEDGER_OK);
+    store_txn_abort(&txn);
+    store_ledger_walk_destroy(&walk);
+    assert_true(report.ok);
+    assert_int_equal(report.entries, 7);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 TEST_MAIN(T(test_ledger_verify_passes_and_recomputes_balances),
@@ -144,4 +236,7 @@ TEST_MAIN(T(test_ledger_verify_passes_and_recomputes_balances),
           T(test_ledger_verify_reports_the_first_tampered_entry_for_every_byte),
           T(test_ledger_verify_reports_a_missing_entry_as_a_gap),
           T(test_ledger_verify_reports_a_fork_of_an_accounts_chain),
-          T(test_verify_without_a_report_is_refused_as_invalid))
+          T(test_verify_without_a_report_is_refused_as_invalid),
+          T(test_a_walk_in_chunks_reports_what_one_walk_does),
+          T(test_a_walk_in_chunks_finds_a_broken_chain_in_a_later_chunk),
+          T(test_a_walk_in_chunks_takes_in_entries_appended_between_steps))
