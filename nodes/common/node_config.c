@@ -60,7 +60,8 @@ static const option_t options[] = {
     {"idempotency-retention-ms", "LEDGER_IDEMPOTENCY_RETENTION_MS",
      NUM(OPT_U64, idempotency_retention_ms), "how long idempotency keys are kept (gateway)"},
     {"map-max-bytes", "LEDGER_MAP_MAX_BYTES", NUM(OPT_U64, map_max_bytes),
-     "largest LMDB map (0 = 64 GiB)"},
+     "largest LMDB map: the most the node's data may take (0 = 64 GiB; at least 1 MiB; "
+     "past it writes are refused, 503 storage_unavailable at the gateway, reads go on)"},
     {"health-stale-ms", "LEDGER_HEALTH_STALE_MS", NUM(OPT_U64, health_stale_ms),
      "admin /health is 503 once the oldest outbox entry is this old"},
     {"max-pending", "LEDGER_MAX_PENDING", NUM(OPT_U64, max_pending),
@@ -262,9 +263,11 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
         snprintf(why, why_size, "insecure-plaintext with node-key: choose one (CURVE or none)");
         return LEDGER_E_INVALID;
     }
-    if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT) {
-        snprintf(why, why_size, "prealloc-bytes must be 0..%llu",
-                 (unsigned long long)NODE_PREALLOC_BYTES_LIMIT);
+    if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT ||
+        (c->map_max_bytes && c->map_max_bytes < NODE_MAP_MAX_BYTES_MIN)) {
+        snprintf(why, why_size, "prealloc-bytes must be 0..%llu, map-max-bytes 0 or at least %llu",
+                 (unsigned long long)NODE_PREALLOC_BYTES_LIMIT,
+                 (unsigned long long)NODE_MAP_MAX_BYTES_MIN);
         return LEDGER_E_INVALID;
     }
     uint32_t rates[] = {c->customer_rate, c->customer_burst, c->operator_rate, c->operator_burst};

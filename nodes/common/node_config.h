@@ -45,6 +45,7 @@
 #define NODE_BATCH_MAX_LIMIT 16384u /* most inbound messages one commit may take */
 #define NODE_CHECKPOINT_CHUNK_LIMIT 1000000u   /* most balances --checkpoint-chunk may ask for */
 #define NODE_PREALLOC_BYTES_LIMIT (1ull << 30) /* most --prealloc-bytes may ask for: 1 GiB */
+#define NODE_MAP_MAX_BYTES_MIN (1ull << 20)    /* least --map-max-bytes other than 0: 1 MiB */
 #define NODE_HTTP_THREADS_LIMIT 64u            /* most --http-threads may ask for */
 #define NODE_RATE_LIMIT                                                                            \
     10000000u /* most --*-rate and --*-burst may ask for (gateway_ratelimit.h) */
