@@ -67,6 +67,13 @@ struct node_t {
     message aside (node_apply.c). */
 ledger_err_t node_apply_batch(store_txn_t *txn, void *arg);
 
+/*  After a batch failed for room (LEDGER_E_MAP_FULL: the map at its max or
+    the disk full): every inbound message goes back to unanswered (senders
+    redeliver), then the account queries among them are answered from a
+    read transaction, so that reads go on while writes cannot. A query that
+    needs a write (op open) fails there and stays unanswered (node_apply.c). */
+void node_answer_queries_only(node_t *self);
+
 /*  Periodic work between turns: prunes old seen ids, runs app.prune
     (node_upkeep.c). */
 void node_upkeep(node_t *self);

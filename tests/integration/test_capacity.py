@@ -127,6 +127,48 @@ class MapFullTest(StorageFull, MeshTest):
         self.check_after(initial, accepted)
 
 
+class AccountsFullTest(MeshTest):
+    """The accounts node fills up: the gateway still takes transfers (they wait, pending),
+    balances still answer (queries are answered from a read transaction when a batch fails
+    for room), and a restart with a larger map finishes every transfer."""
+    mesh_options = {"env": {"accounts": {"LEDGER_MAP_MAX_BYTES": str(TINY_MAP),
+                                         "LEDGER_PREALLOC_BYTES": "0"}}}
+
+    def room_failures(self):
+        return sample(self.mesh.metrics("accounts"), "ledger_store_room_failures_total",
+                      reason="map_full")
+
+    def test_a_full_accounts_node_keeps_answering_balances_and_recovers(self):
+        initial = self.mesh.accounts()
+        accepted = []
+        for i in range(FILL_REQUESTS):
+            if self.room_failures() > 0:
+                break
+            src = SOURCES[i % len(SOURCES)]
+            items = [{"idempotency_key": key(f"a{i}-{j}"), "from": src, "to": "bob", "amount": 1}
+                     for j in range(4 * BATCH)]
+            status, answer, _ = self.mesh.request(
+                "POST", "/api/transfers/batch", {"transfers": items}, timeout=30,
+                key=self.mesh.owner_key(src))
+            self.assertEqual(status, 200, answer)
+            accepted += [r["transfer"]["id"] for r in answer["results"] if r["status"] == 202]
+        else:
+            self.fail("the accounts node never ran out of map")
+        # While its writes fail (redeliveries of the transfers keep coming), reads answer.
+        for _ in range(20):
+            status, page = self.mesh.get("/api/accounts?limit=200", timeout=5)
+            self.assertEqual(status, 200, page)
+            status, one = self.mesh.get("/api/accounts/alice", timeout=5)
+            self.assertEqual(status, 200, one)
+        self.assertGreater(self.room_failures(), 0)
+        self.mesh.stop("accounts")
+        self.mesh.extra_env["accounts"]["LEDGER_MAP_MAX_BYTES"] = str(64 << 20)
+        self.mesh.start("accounts")
+        for tid in accepted:
+            self.mesh.wait_final(tid, 60)
+        check_invariants(self, self.mesh, initial, accepted)
+
+
 def mount(*args):
     return subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30)
 
