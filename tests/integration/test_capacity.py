@@ -173,14 +173,16 @@ def mount(*args):
     return subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30)
 
 
-class DiskFullTest(StorageFull, MeshTest):
-    """ENOSPC: the gateway's data dir is a tmpfs of its own, grown while the gateway runs."""
+class GatewayOnTmpfs(MeshTest):
+    """A mesh whose gateway keeps its data on a tmpfs of its own (mounted here: skipped
+    where mount is not permitted)."""
     start_mesh = False
+    tmpfs_size = TMPFS_SIZE
 
     def setUp(self):
         self.disk = os.path.join(self.mesh.tmp, "gateway-disk")
         os.makedirs(self.disk)
-        r = mount("-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", self.disk)
+        r = mount("-t", "tmpfs", "-o", f"size={self.tmpfs_size}", "tmpfs", self.disk)
         if r.returncode != 0:
             self.skipTest(f"cannot mount a tmpfs here ({r.stderr.strip()}): MapFullTest covers "
                           "the map half")
@@ -189,6 +191,45 @@ class DiskFullTest(StorageFull, MeshTest):
         self.mesh.extra_env["gateway"] = {"LEDGER_DATA_DIR": os.path.join(self.disk, "gateway"),
                                           "LEDGER_PREALLOC_BYTES": "0"}
         self.mesh.start_all()
+
+
+class DiskThresholdTest(GatewayOnTmpfs):
+    """/health follows the disk: degraded (200) from 80% used, 503 from 95%, ok again below."""
+    tmpfs_size = "8m"
+
+    def health_with(self, status, reason):
+        def check():
+            code, health, _ = self.mesh.admin("gateway", "GET", "/health")
+            return health if code == status and (reason in health["reasons"] if reason
+                                                 else health["reasons"] == []) else None
+        return wait_until(check, 10, f"gateway /health {status} {reason}")
+
+    def fill_to(self, filler, fraction):
+        vfs = os.statvfs(self.disk)
+        used = (vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize
+        size = os.path.getsize(filler) if os.path.exists(filler) else 0
+        want = int(vfs.f_blocks * vfs.f_frsize * fraction) - (used - size)
+        with open(filler, "wb") as f:
+            f.write(b"\0" * want)
+
+    def test_health_is_degraded_at_80_percent_of_the_disk_and_503_at_95(self):
+        filler = os.path.join(self.disk, "filler")
+        self.health_with(200, None)
+        self.fill_to(filler, 0.85)
+        health = self.health_with(200, "disk_usage_high")
+        self.assertEqual(health["status"], "degraded", health)
+        self.assertGreaterEqual(health["storage"]["disk_used_pct"], 80)
+        self.fill_to(filler, 0.97)
+        health = self.health_with(503, "disk_usage_critical")
+        self.assertEqual(health["status"], "unavailable", health)
+        os.remove(filler)
+        self.assertEqual(self.health_with(200, None)["status"], "ok")
+        samples = self.mesh.metrics("gateway")
+        self.assertEqual(sample(samples, "ledger_disk_total_bytes"), 8 << 20)
+
+
+class DiskFullTest(StorageFull, GatewayOnTmpfs):
+    """ENOSPC: the gateway's data dir is a tmpfs of its own, grown while the gateway runs."""
 
     def test_a_full_disk_refuses_writes_keeps_reads_and_recovers_when_it_grows(self):
         initial = self.mesh.accounts()
