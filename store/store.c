@@ -5,7 +5,13 @@
     file and shares its layout through store_internal.h: key/value and
     cursors (store_kv.c), named sequences (store_seq.c), the outbox and dead
     letters (store_outbox.c), seen ids (store_seen.c), the ledger
-    (store_ledger.c) and its verify walk (store_verify.c).
+    (store_ledger.c) and its verify walk (store_verify.c), and the room of
+    the map and the disk (store_space.c).
+
+    Room: store_rc turns MDB_MAP_FULL, ENOSPC, EDQUOT (and EIO, LMDB's word
+    for a short write, when the disk is in fact full) into LEDGER_E_MAP_FULL
+    and remembers which; a write that fails with it sets the store's room
+    state (store_room_failed), the next commit clears it.
 
     Map growth: a write transaction that hits MDB_MAP_FULL is aborted, the
     map is doubled (up to map_max_bytes) and store_write runs the caller's
@@ -46,7 +52,7 @@
 #define STORE_MAP_RESIZED_RETRIES 3              /* adopt another process's map growth this often */
 #define STORE_DIR_MODE 0700
 #define STORE_FILE_MODE 0600
-#define STORE_PATH_MAX 4000 /* directory name, leaving room for "/data.mdb" */
+#define STORE_PATH_MAX STORE_DIR_MAX /* directory name, leaving room for "/data.mdb" */
 #define STORE_DATA_FILE "/data.mdb"
 #define STORE_DATA_PATH_MAX (STORE_PATH_MAX + sizeof STORE_DATA_FILE)
 /* After a failed preallocation (a full disk), the thread waits this long before the next try. */
@@ -97,6 +103,15 @@ ledger_err_t store_rc(store_t *store, int rc, const char *what)
     store_set_error(store, "%s: %s", what, mdb_strerror(rc));
     switch (rc) {
     case MDB_MAP_FULL:
+        atomic_store(&store->room_pending, STORE_ROOM_MAP_FULL);
+        return LEDGER_E_MAP_FULL;
+    case EIO: /* LMDB's answer to a short write: a disk full, if it is (store_space.c) */
+        if (!store_disk_full(store))
+            return LEDGER_E_STORE;
+        /* fall through */
+    case ENOSPC: /* a commit's pwrite found the disk full: nothing was written */
+    case EDQUOT:
+        atomic_store(&store->room_pending, STORE_ROOM_DISK_FULL);
         return LEDGER_E_MAP_FULL;
     case MDB_BAD_VALSIZE:
         return LEDGER_E_TOO_LARGE;
@@ -310,10 +325,12 @@ static ledger_err_t open_params(const char *dir, const store_config_t *config, o
     p->no_sync = false;
     p->read_only = config && config->read_only;
     if (config) {
-        if (config->map_initial_bytes)
-            p->map_initial = config->map_initial_bytes;
         if (config->map_max_bytes)
             p->map_max = config->map_max_bytes;
+        if (config->map_initial_bytes)
+            p->map_initial = config->map_initial_bytes;
+        else if (p->map_initial > p->map_max)
+            p->map_initial = p->map_max; /* a small map: start at its max */
         p->no_sync = config->no_sync;
     }
     p->map_initial = round_up(p->map_initial, p->page_bytes);
@@ -352,12 +369,20 @@ static store_t *store_alloc(const open_params_t *p)
     store->map_max_bytes = p->map_max;
     atomic_init(&store->map_bytes, p->map_initial);
     atomic_init(&store->open_txns, 0);
+    atomic_init(&store->room, STORE_ROOM_OK);
+    atomic_init(&store->room_pending, STORE_ROOM_OK);
     snprintf(store->error, sizeof store->error, "no error");
     if (pthread_mutex_init(&store->error_lock, NULL) != 0) {
         free(store);
         return NULL;
     }
+    if (pthread_mutex_init(&store->space_lock, NULL) != 0) {
+        pthread_mutex_destroy(&store->error_lock);
+        free(store);
+        return NULL;
+    }
     if (pthread_rwlock_init(&store->resize_lock, NULL) != 0) {
+        pthread_mutex_destroy(&store->space_lock);
         pthread_mutex_destroy(&store->error_lock);
         free(store);
         return NULL;
@@ -371,6 +396,7 @@ static void store_free(store_t *store)
     if (store->env)
         mdb_env_close(store->env);
     pthread_rwlock_destroy(&store->resize_lock);
+    pthread_mutex_destroy(&store->space_lock);
     pthread_mutex_destroy(&store->error_lock);
     free(store);
 }
@@ -415,6 +441,7 @@ ledger_err_t store_open(const char *dir, const store_config_t *config, store_t *
     store_t *store = store_alloc(&params);
     if (!store)
         return LEDGER_E_NOMEM;
+    memcpy(store->dir, dir, dir_len + 1);
     err = store_env_open(store, dir, &params);
     if (err != LEDGER_OK) {
         memcpy(tls_open_error, store->error, sizeof tls_open_error);
@@ -422,6 +449,9 @@ ledger_err_t store_open(const char *dir, const store_config_t *config, store_t *
         return err == LEDGER_E_NOT_FOUND || err == LEDGER_E_EXISTS ? LEDGER_E_STORE : err;
     }
     store->max_key_bytes = (size_t)mdb_env_get_maxkeysize(store->env);
+    MDB_stat st;
+    if (mdb_env_stat(store->env, &st) == 0)
+        store->lmdb_page_bytes = st.ms_psize;
     refresh_map_bytes(store);
     if (config && config->prealloc_ahead_bytes) {
         err = start_prealloc(store, dir, config->prealloc_ahead_bytes);
@@ -447,6 +477,7 @@ void store_destroy(store_t **store_p)
     assert(atomic_load(&store->open_txns) == 0);
     mdb_env_close(store->env);
     pthread_rwlock_destroy(&store->resize_lock);
+    pthread_mutex_destroy(&store->space_lock);
     pthread_mutex_destroy(&store->error_lock);
     free(store);
     *store_p = NULL;
@@ -483,6 +514,12 @@ static ledger_err_t resize_lock_take(store_t *store)
     thread. LEDGER_OK: grown, run again. LEDGER_E_MAP_FULL: at the limit. */
 static ledger_err_t store_grow(store_t *store, size_t seen_map_bytes)
 {
+    /* At the limit already: no need to wait for every transaction to say so. */
+    if (seen_map_bytes >= store->map_max_bytes &&
+        atomic_load(&store->map_bytes) >= store->map_max_bytes) {
+        store_set_error(store, "map full: %zu bytes, the configured maximum", store->map_max_bytes);
+        return LEDGER_E_MAP_FULL;
+    }
     ledger_err_t err = resize_lock_take(store);
     if (err != LEDGER_OK)
         return err;
@@ -630,8 +667,10 @@ static ledger_err_t txn_commit(store_txn_t *txn, ledger_err_t *grow_out)
         return LEDGER_E_MAP_FULL;
     }
     ledger_err_t err = store_rc(store, rc, "mdb_txn_commit");
-    if (err == LEDGER_OK)
+    if (err == LEDGER_OK) {
         note_pages_used(store);
+        store_room_committed(store);
+    }
     return err == LEDGER_E_NOT_FOUND || err == LEDGER_E_EXISTS ? LEDGER_E_STORE : err;
 }
 
@@ -639,9 +678,13 @@ ledger_err_t store_txn_commit(store_txn_t **txn_p)
 {
     assert(txn_p && *txn_p);
     store_txn_t *txn = *txn_p;
+    store_t *store = txn->store;
     *txn_p = NULL;
     ledger_err_t grow;
-    return txn_commit(txn, &grow);
+    ledger_err_t err = txn_commit(txn, &grow);
+    if (err == LEDGER_E_MAP_FULL && grow != LEDGER_OK)
+        store_room_failed(store);
+    return err;
 }
 
 void store_txn_abort(store_txn_t **txn_p)
@@ -657,11 +700,9 @@ void store_txn_abort(store_txn_t **txn_p)
     txn_abort_release(txn);
 }
 
-ledger_err_t store_write(store_t *store, store_write_fn fn, void *ctx)
+/* store_write's rounds: see store_write. */
+static ledger_err_t write_rounds(store_t *store, store_write_fn fn, void *ctx)
 {
-    assert(store);
-    if (!fn)
-        return LEDGER_E_INVALID;
     /* Each round either commits, fails, or grows the map strictly: it ends. */
     for (;;) {
         store_txn_t *txn = NULL;
@@ -689,4 +730,15 @@ ledger_err_t store_write(store_t *store, store_write_fn fn, void *ctx)
         }
         return err;
     }
+}
+
+ledger_err_t store_write(store_t *store, store_write_fn fn, void *ctx)
+{
+    assert(store);
+    if (!fn)
+        return LEDGER_E_INVALID;
+    ledger_err_t err = write_rounds(store, fn, ctx);
+    if (err == LEDGER_E_MAP_FULL)
+        store_room_failed(store); /* no room even at the largest map: nothing written */
+    return err;
 }

@@ -46,7 +46,8 @@
     the outbox, seen, dead_letters and ledger databases, and META keys
     starting with "seq:" or "store:". Everything else is the nodes' own.
 
-    Errors: LEDGER_E_NOT_FOUND, LEDGER_E_EXISTS, LEDGER_E_MAP_FULL,
+    Errors: LEDGER_E_NOT_FOUND, LEDGER_E_EXISTS, LEDGER_E_MAP_FULL (no room:
+    the map at map_max_bytes, or the disk full; store_room tells which),
     LEDGER_E_TOO_LARGE (key over the LMDB key limit, value over a documented
     limit), LEDGER_E_INVALID (bad argument, including NULL out-pointers and
     names that are empty or too long), LEDGER_E_CORRUPT (a record that does
@@ -102,7 +103,7 @@ typedef struct store_txn_t store_txn_t;
 typedef struct store_cursor_t store_cursor_t;
 
 typedef struct {
-    size_t map_initial_bytes; /* initial map size; 0 = 64 MiB */
+    size_t map_initial_bytes; /* initial map size; 0 = 64 MiB, or map_max_bytes if smaller */
     size_t map_max_bytes;     /* the map never grows past this; 0 = 64 GiB */
     bool no_sync;             /* MDB_NOSYNC: NOT durable. Only for benchmarks that say so. */
     /*  Keep data.mdb written this far past its used end (prealloc.h: commits
@@ -146,6 +147,58 @@ ledger_err_t store_copy_compact(store_t *store, const char *dir);
 
 /* Current map size in bytes (grows by doubling, up to map_max_bytes). */
 size_t store_map_bytes(const store_t *store);
+
+/* --- room: map and disk (store_space.c) ------------------------------------ */
+
+/*  Why the store has no room: STORE_ROOM_OK, or why its last write failed
+    for room with no commit since. A write transaction that runs out of map
+    at map_max_bytes (MDB_MAP_FULL after growth), or whose commit finds the
+    disk full (ENOSPC, EDQUOT: LMDB writes its pages with pwrite, so a full
+    file system fails the commit, never a page in the middle), fails with
+    LEDGER_E_MAP_FULL, writes nothing, and sets the state; the next commit
+    that succeeds clears it (room came back: a larger map after a restart,
+    files deleted, the file system grown, records pruned). */
+typedef enum {
+    STORE_ROOM_OK = 0,
+    STORE_ROOM_MAP_FULL,  /* the map is at map_max_bytes */
+    STORE_ROOM_DISK_FULL, /* the data directory's file system is full */
+    STORE_ROOM__COUNT
+} store_room_t;
+
+/* "ok", "map_full", "disk_full". */
+const char *store_room_name(store_room_t room);
+
+/*  The room state (see store_room_t) and, if age_ms_out is not NULL, how
+    long ago the last write failed for room (0 when the state is ok). Two
+    atomic loads: cheap enough to ask before every write request. */
+store_room_t store_room(const store_t *store, uint64_t *age_ms_out);
+
+/*  Counts a write its caller refused up front because the store had no
+    room (the gateway's 503 storage_unavailable): store_space's
+    refused_requests. */
+void store_room_note_refused(store_t *store);
+
+typedef struct {
+    uint64_t used_bytes;       /* pages in use: the last page of the data, minus free pages */
+    uint64_t file_bytes;       /* the data's high-water mark (last page + 1): LMDB never shrinks */
+    uint64_t map_bytes;        /* the map now */
+    uint64_t map_max_bytes;    /* the configured largest map (--map-max-bytes) */
+    uint64_t disk_total_bytes; /* the data directory's file system (statvfs); 0 if unknown */
+    uint64_t disk_free_bytes;  /* available to the node (f_bavail) */
+    uint64_t disk_used_bytes;  /* total - free blocks (f_bfree), as df counts */
+    store_room_t room;         /* store_room */
+    uint64_t room_failures[STORE_ROOM__COUNT]; /* write transactions that failed for room */
+    uint64_t refused_requests;                 /* store_room_note_refused */
+} store_space_t;
+
+/*  How much room the store has. Reads the environment's info, the
+    free-page list in one short read transaction, and statvfs of the
+    directory; the result is kept STORE_SPACE_SAMPLE_MS and given again to
+    calls within that time (room and the counters are always current).
+    Errors: LEDGER_E_STORE (the read transaction; the rest still filled with
+    what could be read), LEDGER_E_INVALID (NULL out). Any thread. */
+#define STORE_SPACE_SAMPLE_MS 500
+ledger_err_t store_space(store_t *store, store_space_t *out);
 
 /* --- transactions --------------------------------------------------------- */
 

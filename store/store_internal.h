@@ -34,6 +34,7 @@
 #define LEDGER_RECORD_VERSION 2  /* 1 had no account_prev_seq and a ledger_by_account index */
 #define STORE_ERROR_TEXT_MAX 256 /* bytes of an error text, NUL included */
 #define STORE_BE64_BYTES 8       /* a be64 key or value */
+#define STORE_DIR_MAX 4000       /* bytes of a data directory's name (store_open) */
 
 /* META keys owned by the store; generic writes to them are refused. */
 #define STORE_META_SEQ_PREFIX "seq:"
@@ -61,6 +62,16 @@ struct store_t {
     prealloc_t *prealloc;   /* NULL unless prealloc_ahead_bytes */
     int prealloc_fd;        /* its own fd on data.mdb (-1 without): see start_prealloc */
     size_t lmdb_page_bytes; /* LMDB's page (ms_psize): me_last_pgno counts in it */
+    /* Room (store_space.c): the data directory for statvfs, the room state and its counters. */
+    char dir[STORE_DIR_MAX + 1];
+    atomic_int room;                 /* store_room_t */
+    atomic_int room_pending;         /* why the last LMDB call failed for room (store_rc) */
+    _Atomic uint64_t room_failed_ms; /* clock_mono_ms of the last write that failed for room */
+    _Atomic uint64_t room_failures[STORE_ROOM__COUNT];
+    _Atomic uint64_t refused_requests;
+    pthread_mutex_t space_lock; /* guards the sample below */
+    uint64_t space_sampled_ms;  /* clock_mono_ms of `space` (0: never) */
+    store_space_t space;
 };
 
 /*  A sequence counter as a write transaction has it: read from META once,
@@ -111,6 +122,25 @@ void store_set_error(store_t *store, const char *fmt, ...) __attribute__((format
 ledger_err_t store_rc(store_t *store, int rc, const char *what);
 /* As store_rc, and remembers a map-full so the transaction is redone after growth. */
 ledger_err_t store_txn_rc(store_txn_t *txn, int rc, const char *what);
+/* --- room (store_space.c) --------------------------------------------------- */
+
+/*  A write transaction failed with LEDGER_E_MAP_FULL and will not be
+    redone (the map is at its max, or the disk is full): sets the room
+    state from room_pending and counts it. */
+void store_room_failed(store_t *store);
+/*  Whether the data directory's file system has less than
+    STORE_DISK_FULL_BELOW_BYTES available: LMDB reports a short write (the
+    disk filled up in the middle of a commit) as EIO, which then means
+    "disk full" rather than a failing device. */
+#define STORE_DISK_FULL_BELOW_BYTES ((uint64_t)1 << 20)
+bool store_disk_full(store_t *store);
+/* A write transaction committed: the room state goes back to ok. */
+static inline void store_room_committed(store_t *store)
+{
+    if (atomic_load_explicit(&store->room, memory_order_relaxed) != STORE_ROOM_OK)
+        atomic_store(&store->room, STORE_ROOM_OK);
+}
+
 /* Records that record `id` of `db` does not parse; returns LEDGER_E_CORRUPT. */
 ledger_err_t store_corrupt(store_txn_t *txn, store_db_t db, uint64_t id, const char *problem);
 

@@ -236,54 +236,116 @@ static enum MHD_Result post_replay(admin_http_t *self, struct MHD_Connection *co
                                   (json_int_t)r.new_seq, "status", "queued"));
 }
 
-/*  Issue 20's storage fault (node.h, "Storage faults"): adds "storage"
-    ("ok" or "faulted") and, when faulted, "fault" {source, reason, since}
-    to `body`. Returns false when faulted (503 status "faulted"). */
-static bool health_storage_fault(node_t *node, json_t *body)
+/*  /health's verdict: each check below raises it (never lowers) and adds
+    its fields, and a reason when it raises, to the body. */
+typedef enum { HEALTH_OK, HEALTH_DEGRADED, HEALTH_UNAVAILABLE, HEALTH_FAULTED } health_level_t;
+
+static const char *const health_status[] = {"ok", "degraded", "unavailable", "faulted"};
+
+static void health_raise(json_t *body, health_level_t *level, health_level_t to, const char *why)
+{
+    if (to > *level)
+        *level = to;
+    json_array_append_new(json_object_get(body, "reasons"), json_string(why));
+}
+
+/*  Peers and the allow-list: 503 when the oldest outbox entry is older
+    than stale_outbox_ms (a peer is away) or the allow-list's last reload
+    failed (the node judges peers by an older list than the operator wrote). */
+static void health_links(admin_http_t *self, json_t *body, health_level_t *level, uint64_t oldest)
+{
+    uint64_t stale_ms =
+        self->config.stale_outbox_ms ? self->config.stale_outbox_ms : ADMIN_STALE_OUTBOX_MS;
+    node_stats_t stats;
+    node_get_stats(self->config.node, &stats);
+    bool allow_ok = !stats.links.allow.reload_failing;
+    json_object_set_new(body, "peers_reachable", json_boolean(oldest < stale_ms));
+    json_object_set_new(body, "allow_list", json_string(allow_ok ? "ok" : "reload_failed"));
+    if (oldest >= stale_ms)
+        health_raise(body, level, HEALTH_UNAVAILABLE, "peers_unreachable");
+    if (!allow_ok) {
+        json_object_set_new(body, "allow_list_error", json_string(stats.links.allow.reload_error));
+        health_raise(body, level, HEALTH_UNAVAILABLE, "allow_list_reload_failed");
+    }
+}
+
+/* `part` of `whole` in percent, one decimal (0 when whole is 0). */
+static double health_pct(uint64_t part, uint64_t whole)
+{
+    return whole ? (double)(part * 1000 / whole) / 10.0 : 0.0;
+}
+
+/*  Room of the map and the disk (store_space): degraded (200) from
+    ADMIN_HEALTH_DEGRADED_PCT used, 503 from ADMIN_HEALTH_UNAVAILABLE_PCT or
+    while the store is full (its last write failed for room). */
+static void health_storage(admin_http_t *self, json_t *body, health_level_t *level)
+{
+    store_space_t sp;
+    store_space(node_store(self->config.node), &sp);
+    uint64_t disk_whole = sp.disk_used_bytes + sp.disk_free_bytes;
+    double map_pct = health_pct(sp.used_bytes, sp.map_max_bytes);
+    double disk_pct = health_pct(sp.disk_used_bytes, disk_whole);
+    json_object_set_new(body, "storage",
+                        json_pack("{s:s,s:f,s:f,s:I,s:I,s:I}", "room", store_room_name(sp.room),
+                                  "map_used_pct", map_pct, "disk_used_pct", disk_pct, "used_bytes",
+                                  (json_int_t)sp.used_bytes, "map_max_bytes",
+                                  (json_int_t)sp.map_max_bytes, "disk_free_bytes",
+                                  (json_int_t)sp.disk_free_bytes));
+    if (sp.room != STORE_ROOM_OK)
+        health_raise(body, level, HEALTH_UNAVAILABLE, store_room_name(sp.room));
+    if (map_pct >= ADMIN_HEALTH_UNAVAILABLE_PCT)
+        health_raise(body, level, HEALTH_UNAVAILABLE, "map_usage_critical");
+    else if (map_pct >= ADMIN_HEALTH_DEGRADED_PCT)
+        health_raise(body, level, HEALTH_DEGRADED, "map_usage_high");
+    if (disk_whole && disk_pct >= ADMIN_HEALTH_UNAVAILABLE_PCT)
+        health_raise(body, level, HEALTH_UNAVAILABLE, "disk_usage_critical");
+    else if (disk_whole && disk_pct >= ADMIN_HEALTH_DEGRADED_PCT)
+        health_raise(body, level, HEALTH_DEGRADED, "disk_usage_high");
+}
+
+/*  Issue 20's storage fault (node.h, "Storage faults"): when the node is
+    faulted, "fault" {source, reason, since} and the reason
+    "storage_faulted"; status "faulted" (503), above every other. */
+static void health_storage_fault(node_t *node, json_t *body, health_level_t *level)
 {
     node_fault_t fault;
     node_fault_get(node, &fault);
-    json_object_set_new(body, "storage", json_string(fault.faulted ? "faulted" : "ok"));
     if (!fault.faulted)
-        return true;
+        return;
     char since[CLOCK_UTC_TEXT_SIZE];
     clock_format_utc(fault.since_ms, since);
     json_object_set_new(body, "fault",
                         json_pack("{s:s,s:s,s:s,s:I}", "source", fault.source, "reason",
                                   fault.reason, "since", since, "since_ms",
                                   (json_int_t)fault.since_ms));
-    json_object_set_new(body, "status", json_string("faulted"));
-    return false;
+    health_raise(body, level, HEALTH_FAULTED, "storage_faulted");
 }
 
-/*  200 when the node is ready: its store reads, its oldest outbox entry is
-    younger than stale_outbox_ms, its allow-list's last reload did not
-    fail (else it judges peers by an older list than the operator wrote),
-    and its storage is not faulted (health_storage_fault). */
+/*  200 "ok" when every check passes, 200 "degraded" when one warns (room
+    running out), 503 "unavailable" when one fails, 503 "faulted" when the
+    storage is faulted; "reasons" names each
+    check that did not pass. 503 at once when the store cannot be read. */
 static enum MHD_Result get_health(admin_http_t *self, struct MHD_Connection *conn)
 {
     store_txn_t *txn = NULL;
     if (store_txn_begin(node_store(self->config.node), false, &txn))
         return respond_json(conn, 503,
-                            json_pack("{s:s,s:s}", "status", "unavailable", "store", "unreadable"));
+                            json_pack("{s:s,s:s,s:[s]}", "status", "unavailable", "store",
+                                      "unreadable", "reasons", "store_unreadable"));
     uint64_t depth = 0, oldest = 0;
     ledger_err_t err = store_outbox_stats(txn, node_now_ms(), &depth, &oldest);
     store_txn_abort(&txn);
-    uint64_t stale_ms =
-        self->config.stale_outbox_ms ? self->config.stale_outbox_ms : ADMIN_STALE_OUTBOX_MS;
-    node_stats_t stats;
-    node_get_stats(self->config.node, &stats);
-    bool allow_ok = !stats.links.allow.reload_failing;
-    bool ready = !err && oldest < stale_ms && allow_ok;
-    json_t *body = json_pack("{s:s,s:s,s:b,s:I,s:I,s:s}", "status", ready ? "ok" : "degraded",
-                             "store", err ? "error" : "ok", "peers_reachable", oldest < stale_ms,
-                             "outbox_depth", (json_int_t)depth, "outbox_oldest_age_ms",
-                             (json_int_t)oldest, "allow_list", allow_ok ? "ok" : "reload_failed");
-    if (!allow_ok)
-        json_object_set_new(body, "allow_list_error", json_string(stats.links.allow.reload_error));
-    if (!health_storage_fault(self->config.node, body))
-        ready = false;
-    return respond_json(conn, ready ? 200 : 503, body);
+    json_t *body =
+        json_pack("{s:s,s:I,s:I,s:[]}", "store", err ? "error" : "ok", "outbox_depth",
+                  (json_int_t)depth, "outbox_oldest_age_ms", (json_int_t)oldest, "reasons");
+    health_level_t level = HEALTH_OK;
+    if (err)
+        health_raise(body, &level, HEALTH_UNAVAILABLE, "store_error");
+    health_links(self, body, &level, oldest);
+    health_storage(self, body, &level);
+    health_storage_fault(self->config.node, body, &level);
+    json_object_set_new(body, "status", json_string(health_status[level]));
+    return respond_json(conn, level >= HEALTH_UNAVAILABLE ? 503 : 200, body);
 }
 
 static enum MHD_Result get_metrics(admin_http_t *self, struct MHD_Connection *conn)

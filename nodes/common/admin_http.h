@@ -1,8 +1,15 @@
 /*  admin_http.h: the admin HTTP endpoints every node serves (loopback by default).
 
-      GET  /health                    200 {"status":"ok",...} or 503 when not ready
-                                      (store unreadable, or the oldest outbox entry
-                                      is older than stale_outbox_ms: a peer is away)
+      GET  /health                    200 {"status":"ok",...}; 200 "degraded" when the
+                                      map or the disk is ADMIN_HEALTH_DEGRADED_PCT used;
+                                      503 "unavailable" when not ready (store
+                                      unreadable, the oldest outbox entry older than
+                                      stale_outbox_ms: a peer is away, the allow-list's
+                                      reload failed, the map or disk
+                                      ADMIN_HEALTH_UNAVAILABLE_PCT used, or the store
+                                      full: its last write failed for room);
+                                      "reasons" names what did not pass, "storage"
+                                      the room (store_space)
       GET  /metrics                   Prometheus text exposition format (the families
                                       are listed in admin_metrics.h)
       GET  /outbox?after=&limit=      outbox entries, decoded to JSON
@@ -56,11 +63,16 @@
 #define ADMIN_PAGE_MAX 500          /* entries per page of /outbox and /dead-letters */
 #define ADMIN_PAGE_DEFAULT 100      /* entries per page without ?limit= */
 #define ADMIN_STALE_OUTBOX_MS 30000 /* default /health threshold of the oldest outbox entry */
-#define ADMIN_TOKEN_MAX 255         /* bytes of the bearer token */
-#define ADMIN_ROUTE_PATH_MAX 63     /* bytes of the node's own route path */
-#define ADMIN_BODY_MAX (16 * 1024)  /* bytes of a request body for a table route */
-#define ADMIN_PARAMS_MAX 4          /* {} segments in a route pattern */
-#define ADMIN_PARAM_MAX 64          /* bytes of one {} segment */
+/*  /health's thresholds of the map (pages in use / --map-max-bytes) and the
+    data directory's disk (used / (used + available), as df): degraded (200)
+    from the first, 503 from the second. */
+#define ADMIN_HEALTH_DEGRADED_PCT 80.0
+#define ADMIN_HEALTH_UNAVAILABLE_PCT 95.0
+#define ADMIN_TOKEN_MAX 255        /* bytes of the bearer token */
+#define ADMIN_ROUTE_PATH_MAX 63    /* bytes of the node's own route path */
+#define ADMIN_BODY_MAX (16 * 1024) /* bytes of a request body for a table route */
+#define ADMIN_PARAMS_MAX 4         /* {} segments in a route pattern */
+#define ADMIN_PARAM_MAX 64         /* bytes of one {} segment */
 
 typedef struct admin_http_t admin_http_t;
 

@@ -220,6 +220,45 @@ static void write_prealloc(FILE *out, node_t *node)
                          pre.failures);
 }
 
+/*  Room of the map and the disk (store_space): bytes used, the map and its
+    max, the data directory's file system, whether the store is full and the
+    writes that failed or were refused for it. */
+static void write_storage(FILE *out, node_t *node)
+{
+    store_space_t sp;
+    store_space(node_store(node), &sp); /* what could not be read stays 0 */
+    admin_metrics_scalar(out, "ledger_store_used_bytes", "gauge",
+                         "LMDB pages in use (the data's last page minus free pages), bytes.",
+                         sp.used_bytes);
+    admin_metrics_scalar(out, "ledger_store_file_bytes", "gauge",
+                         "The data's high-water mark (last page + 1), bytes: LMDB never shrinks.",
+                         sp.file_bytes);
+    admin_metrics_scalar(out, "ledger_store_map_bytes", "gauge", "The LMDB map now, bytes.",
+                         sp.map_bytes);
+    admin_metrics_scalar(out, "ledger_store_map_max_bytes", "gauge",
+                         "The largest map (--map-max-bytes), bytes.", sp.map_max_bytes);
+    admin_metrics_scalar(out, "ledger_disk_total_bytes", "gauge",
+                         "Size of the data directory's file system, bytes.", sp.disk_total_bytes);
+    admin_metrics_scalar(out, "ledger_disk_free_bytes", "gauge",
+                         "Bytes of the data directory's file system available to the node.",
+                         sp.disk_free_bytes);
+    family(out, "ledger_store_full", "gauge",
+           "1 while the last write failed for room (map_full: at --map-max-bytes; disk_full: "
+           "ENOSPC) and nothing has committed since.");
+    for (int r = STORE_ROOM_MAP_FULL; r < STORE_ROOM__COUNT; r++)
+        fprintf(out, "ledger_store_full{reason=\"%s\"} %d\n", store_room_name((store_room_t)r),
+                sp.room == (store_room_t)r);
+    family(out, "ledger_store_room_failures_total", "counter",
+           "Write transactions that failed for room, nothing written (map_full, disk_full).");
+    for (int r = STORE_ROOM_MAP_FULL; r < STORE_ROOM__COUNT; r++)
+        fprintf(out, "ledger_store_room_failures_total{reason=\"%s\"} %" PRIu64 "\n",
+                store_room_name((store_room_t)r), sp.room_failures[r]);
+    admin_metrics_scalar(out, "ledger_storage_refused_total", "counter",
+                         "Write requests answered 503 storage_unavailable because the store had "
+                         "no room (gateway).",
+                         sp.refused_requests);
+}
+
 /* Messages per write batch and the batch's duration (kept in us, rendered in seconds). */
 static void write_histograms(FILE *out, const node_stats_t *s)
 {
@@ -285,6 +324,7 @@ void admin_metrics_write(node_t *node, FILE *out)
     write_outbox(out, &s, &g);
     write_batches(out, &s);
     write_prealloc(out, node);
+    write_storage(out, node);
     write_histograms(out, &s);
     write_storage_fault(out, node);
     if (strcmp(node_name(node), "gateway") == 0)

@@ -27,6 +27,15 @@
       ledger_storage_faulted, ledger_storage_faulted_since_seconds
                                                     1 once the node is faulted (node.h,
                                                     "Storage faults"), and since when
+      ledger_store_used_bytes, ledger_store_file_bytes  pages in use; the data's
+                                                    high-water mark (store_space, store.h)
+      ledger_store_map_bytes, ledger_store_map_max_bytes  the map now; --map-max-bytes
+      ledger_disk_total_bytes, ledger_disk_free_bytes  the data directory's file system
+      ledger_store_full{reason}                     1 while the store has no room:
+          map_full | disk_full (store_room)
+      ledger_store_room_failures_total{reason}      write transactions that failed for room
+      ledger_storage_refused_total                  write requests answered 503
+                                                    storage_unavailable for room (gateway)
       gateway only:
       ledger_http_requests_total{method,route,status}  public API requests answered
       ledger_transfers_final_total{status}          transfers that reached settled |

@@ -465,7 +465,12 @@ static bool process_ready(node_t *self)
                        "event=batch_failed messages=%zu answers=%zu error=%s detail=\"%s\"",
                        self->in.count, self->answer_count, ledger_err_name(err),
                        store_last_error(self->store));
-        node_inbound_drop(&self->in); /* nothing answered: senders redeliver */
+        if (err == LEDGER_E_MAP_FULL) { /* no room: reads go on */
+            node_answer_queries_only(self);
+            node_inbound_answer(&self->in, self->inbox, self->ctx.now_ms);
+        } else {
+            node_inbound_drop(&self->in); /* nothing answered: senders redeliver */
+        }
         node_ctx_reset(&self->ctx);
         node_fault_after_batch(self, err);
         if (self->local_count) /* a fault is the store's, not the requests' */

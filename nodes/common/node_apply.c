@@ -257,3 +257,33 @@ ledger_err_t node_apply_batch(store_txn_t *txn, void *arg)
     }
     return err;
 }
+
+/* node_internal.h */
+void node_answer_queries_only(node_t *self)
+{
+    for (size_t i = 0; i < self->in.count; i++) {
+        node_inbound_msg_t *in = &self->in.items[i];
+        if (in->outcome == NODE_INBOUND_REPLY)
+            proto_msg_release(&in->reply);
+        in->outcome = NODE_INBOUND_UNANSWERED;
+    }
+    store_txn_t *txn = NULL;
+    if (!self->app.query || store_txn_begin(self->store, false, &txn) != LEDGER_OK)
+        return;
+    node_ctx_begin(&self->ctx, txn, node_now_ms());
+    if (self->app.txn_begin)
+        self->app.txn_begin(self->app.state);
+    for (size_t i = 0; i < self->in.count; i++) {
+        node_inbound_msg_t *in = &self->in.items[i];
+        if (!in->decoded || in->replay_as_origin || in->msg.type != PROTO_ACCOUNT_QUERY)
+            continue;
+        memset(&in->reply, 0, sizeof in->reply);
+        if (self->app.query(&self->ctx, &in->msg, &in->reply, self->app.app) == LEDGER_OK)
+            in->outcome = NODE_INBOUND_REPLY;
+        else
+            proto_msg_release(&in->reply);
+    }
+    if (self->app.txn_end)
+        self->app.txn_end(self->app.state, false);
+    store_txn_abort(&txn);
+}

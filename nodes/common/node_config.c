@@ -66,7 +66,8 @@ static const option_t options[] = {
      "accounts: a finished transfer's saga state is deleted this long after it finished "
      "(0 = never; the ledger and holds are never deleted)"},
     {"map-max-bytes", "LEDGER_MAP_MAX_BYTES", NUM(OPT_U64, map_max_bytes),
-     "largest LMDB map (0 = 64 GiB)"},
+     "largest LMDB map: the most the node's data may take (0 = 64 GiB; at least 1 MiB; "
+     "past it writes are refused, 503 storage_unavailable at the gateway, reads go on)"},
     {"health-stale-ms", "LEDGER_HEALTH_STALE_MS", NUM(OPT_U64, health_stale_ms),
      "admin /health is 503 once the oldest outbox entry is this old"},
     {"max-pending", "LEDGER_MAX_PENDING", NUM(OPT_U64, max_pending),
@@ -239,6 +240,23 @@ static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *v
 }
 
 /* The checks across fields and of ranges, once every value is set. */
+/* The store's limits: the seen window, preallocation, the map's max. False with `why`. */
+static bool check_storage_values(const node_config_t *c, char *why, size_t why_size)
+{
+    if (c->seen_window < NODE_SEEN_WINDOW_MIN) {
+        snprintf(why, why_size, "seen-window must be >= %u", NODE_SEEN_WINDOW_MIN);
+        return false;
+    }
+    if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT ||
+        (c->map_max_bytes && c->map_max_bytes < NODE_MAP_MAX_BYTES_MIN)) {
+        snprintf(why, why_size, "prealloc-bytes must be 0..%llu, map-max-bytes 0 or at least %llu",
+                 (unsigned long long)NODE_PREALLOC_BYTES_LIMIT,
+                 (unsigned long long)NODE_MAP_MAX_BYTES_MIN);
+        return false;
+    }
+    return true;
+}
+
 static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_size)
 {
     if (c->batch_max == 0 || c->batch_max > NODE_BATCH_MAX_LIMIT || c->retry_min_ms == 0 ||
@@ -293,15 +311,8 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
         snprintf(why, why_size, "insecure-plaintext with node-key: choose one (CURVE or none)");
         return LEDGER_E_INVALID;
     }
-    if (c->seen_window < NODE_SEEN_WINDOW_MIN) {
-        snprintf(why, why_size, "seen-window must be >= %u", NODE_SEEN_WINDOW_MIN);
+    if (!check_storage_values(c, why, why_size))
         return LEDGER_E_INVALID;
-    }
-    if (c->prealloc_bytes > NODE_PREALLOC_BYTES_LIMIT) {
-        snprintf(why, why_size, "prealloc-bytes must be 0..%llu",
-                 (unsigned long long)NODE_PREALLOC_BYTES_LIMIT);
-        return LEDGER_E_INVALID;
-    }
     uint32_t rates[] = {c->customer_rate, c->customer_burst, c->operator_rate, c->operator_burst};
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
         if (rates[i] == 0 || rates[i] > NODE_RATE_LIMIT) {

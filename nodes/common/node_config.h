@@ -46,6 +46,7 @@
 #define NODE_CHECKPOINT_CHUNK_LIMIT 1000000u   /* most balances --checkpoint-chunk may ask for */
 #define NODE_VERIFY_CHUNK_LIMIT 1000000u       /* most entries --verify-chunk may ask for */
 #define NODE_PREALLOC_BYTES_LIMIT (1ull << 30) /* most --prealloc-bytes may ask for: 1 GiB */
+#define NODE_MAP_MAX_BYTES_MIN (1ull << 20)    /* least --map-max-bytes other than 0: 1 MiB */
 #define NODE_HTTP_THREADS_LIMIT 64u            /* most --http-threads may ask for */
 #define NODE_SEEN_WINDOW_MIN 16u               /* fewest ids --seen-window may keep per origin */
 #define NODE_RATE_LIMIT                                                                            \

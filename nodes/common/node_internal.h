@@ -86,6 +86,13 @@ void node_fault_turn(node_t *self);
     node_t.fault_where in its reason (node_fault.c). */
 void node_fault_after_batch(node_t *self, ledger_err_t err);
 
+/*  After a batch failed for room (LEDGER_E_MAP_FULL: the map at its max or
+    the disk full): every inbound message goes back to unanswered (senders
+    redeliver), then the account queries among them are answered from a
+    read transaction, so that reads go on while writes cannot. A query that
+    needs a write (op open) fails there and stays unanswered (node_apply.c). */
+void node_answer_queries_only(node_t *self);
+
 /*  Periodic work between turns: prunes old seen ids, runs app.prune
     (node_upkeep.c). True when a prune hit its limit and should run again
     at once: the loop then polls without waiting. */

@@ -15,11 +15,29 @@
 
 #define LOG_LINE_MAX 512 /* bytes of one log line */
 
+enum MHD_Result gateway_transfer_api_refuse_full(struct MHD_Connection *conn,
+                                                 const gateway_transfer_api_env_t *env)
+{
+    assert(conn && env);
+    store_room_note_refused(env->store);
+    store_room_t room = store_room(env->store, NULL);
+    gateway_request_error_t err;
+    gateway_request_fail(&err, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable", NULL,
+                         "the gateway's storage has no room (%s): nothing was written; "
+                         "reads still work, retry later",
+                         store_room_name(room == STORE_ROOM_OK ? STORE_ROOM_MAP_FULL : room));
+    gateway_reply_header_t retry = {MHD_HTTP_HEADER_RETRY_AFTER,
+                                    GATEWAY_TRANSFER_API_STORAGE_RETRY_AFTER};
+    return gateway_reply_error(conn, &err, &retry, 1);
+}
+
 enum MHD_Result gateway_transfer_api_store_error(struct MHD_Connection *conn,
                                                  const gateway_transfer_api_env_t *env,
                                                  ledger_err_t err, const char *what)
 {
     assert(conn && env && what);
+    if (err == LEDGER_E_MAP_FULL)
+        return gateway_transfer_api_refuse_full(conn, env); /* the loop logged the batch */
     if (env->log) {
         char line[LOG_LINE_MAX];
         snprintf(line, sizeof line, "gateway http: %s failed: %s (%s)", what, ledger_err_name(err),
@@ -174,6 +192,12 @@ bool gateway_transfer_api_admit(struct MHD_Connection *conn, const gateway_trans
                                 uint64_t max_pending, size_t weight, enum MHD_Result *answered)
 {
     assert(conn && env && answered);
+    uint64_t full_for_ms = 0;
+    if (store_room(env->store, &full_for_ms) != STORE_ROOM_OK &&
+        full_for_ms < GATEWAY_TRANSFER_API_STORAGE_PROBE_MS) {
+        *answered = gateway_transfer_api_refuse_full(conn, env);
+        return false;
+    }
     store_txn_t *txn = NULL;
     uint64_t pending = 0;
     if (store_txn_begin(env->store, false, &txn) == LEDGER_OK) {

@@ -12,7 +12,9 @@
 
     Errors: a store error is logged (env->log) and answered 503
     storage_unavailable, or 500 internal_error for a corrupt record, no
-    memory or a broken invariant.
+    memory or a broken invariant. A store without room (map full at
+    --map-max-bytes, disk full): 503 storage_unavailable with Retry-After,
+    up front at admission or after the failed commit; reads go on.
 
     Threads: MHD worker threads (the connection's handler); it only opens
     read transactions, which never wait for a writer.
@@ -36,7 +38,21 @@ typedef struct {
     void *log_arg;
 } gateway_transfer_api_env_t;
 
-/* Logs `err` (what failed: "read the transfer", ...) and answers 503 or 500. */
+/*  While the store has no room (store_room: its last write failed for room,
+    map at --map-max-bytes or disk full), write requests are refused up front
+    for this long after that failure; after it, the next batch is let
+    through to the commit, which tries the store again (room may be back). */
+#define GATEWAY_TRANSFER_API_STORAGE_PROBE_MS 1000
+#define GATEWAY_TRANSFER_API_STORAGE_RETRY_AFTER "1" /* Retry-After of storage_unavailable, s */
+
+/*  503 storage_unavailable with Retry-After: the store has no room, nothing
+    was written. Counted (store_room_note_refused: ledger_storage_refused_total). */
+enum MHD_Result gateway_transfer_api_refuse_full(struct MHD_Connection *conn,
+                                                 const gateway_transfer_api_env_t *env);
+
+/*  Logs `err` (what failed: "read the transfer", ...) and answers 503 or 500;
+    LEDGER_E_MAP_FULL (no room) is gateway_transfer_api_refuse_full, not logged
+    per request (the node loop logs the failed batch). */
 enum MHD_Result gateway_transfer_api_store_error(struct MHD_Connection *conn,
                                                  const gateway_transfer_api_env_t *env,
                                                  ledger_err_t err, const char *what);
@@ -69,7 +85,9 @@ bool gateway_transfer_api_parse(struct MHD_Connection *conn, const char *body, s
 /*  Admission control: true if `weight` more transfers fit under
     `max_pending` undelivered ones (a store that cannot be read admits: the
     commit will say). Else answers 503 overloaded with Retry-After: 1, stores
-    MHD's verdict in *answered and returns false. */
+    MHD's verdict in *answered and returns false. First of all, while the
+    store has no room (less than GATEWAY_TRANSFER_API_STORAGE_PROBE_MS after
+    a write failed for it): 503 storage_unavailable, Retry-After: 1. */
 bool gateway_transfer_api_admit(struct MHD_Connection *conn, const gateway_transfer_api_env_t *env,
                                 uint64_t max_pending, size_t weight, enum MHD_Result *answered);
 

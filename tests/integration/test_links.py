@@ -539,7 +539,8 @@ class AllowListTest(LinksTest):
             wait_until(lambda i=i: self.allow_state("accounts") == (503, "reload_failed", 0, i + 1),
                        5, f"accounts to report failed reload {i + 1}")
         status, body, _ = self.mesh.admin("accounts", "GET", "/health")
-        self.assertEqual(body["status"], "degraded", body)
+        self.assertEqual(body["status"], "unavailable", body)
+        self.assertIn("allow_list_reload_failed", body["reasons"])
         self.assertIn("bad", body["allow_list_error"])
         lines = [l for l in self.mesh.log("accounts").splitlines()
                  if "event=allow_reload_failed" in l]

@@ -1,8 +1,9 @@
 /*  admin_http_test.c: the table of node routes of the admin server
     (admin_http.h): method and path pattern with {} segments, the body handed
     to the handler, 204 without a body, 405 for another method, 413 past
-    ADMIN_BODY_MAX, and the admin token on these routes too. A real node (not
-    running) and a real server on a loopback port. */
+    ADMIN_BODY_MAX, and the admin token on these routes too; /health's
+    storage check (degraded from 80% of the map, 503 while it is full). A
+    real node (not running) and a real server on a loopback port. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,10 @@
 #include "test_dir.h"
 
 #define TOKEN "t0ken"
+#define SMALL_MAP "--map-max-bytes=1048576" /* 1 MiB: 256 pages of 4 KiB */
+#define FILL_VALUE_BYTES 2000               /* two values a page */
+#define FILL_DEGRADED_VALUES 440            /* ~220 pages: over 80% of the map, under 95% */
+#define HEALTH_WAIT_MS 5000                 /* a new sample comes within STORE_SPACE_SAMPLE_MS */
 
 typedef struct {
     char dir[TEST_DIR_BYTES];
@@ -83,7 +88,7 @@ static uint16_t free_port(void)
     return ntohs(addr.sin_port);
 }
 
-static void start(fx_t *fx, const char *token)
+static void start(fx_t *fx, const char *token, const char *map_flag)
 {
     test_dir_make(fx->dir, "admin_http_test");
     snprintf(fx->data_dir, sizeof fx->data_dir, "%s/data", fx->dir);
@@ -97,11 +102,13 @@ static void start(fx_t *fx, const char *token)
                     feed_flag,
                     "--admin-port=0",
                     "--prealloc-bytes=0",
-                    "--insecure-plaintext"};
+                    "--insecure-plaintext",
+                    (char *)map_flag};
     node_config_t config;
     char why[256];
-    assert_int_equal(node_config_load(&config, NODE_KIND_GATEWAY, 7, argv, why, sizeof why),
-                     LEDGER_OK);
+    assert_int_equal(
+        node_config_load(&config, NODE_KIND_GATEWAY, map_flag ? 8 : 7, argv, why, sizeof why),
+        LEDGER_OK);
     node_log_init("admin_http_test", NODE_LOG_ERROR);
     node_app_t app = {.apply = apply_nothing};
     assert_int_equal(node_new(&config, &app, &fx->node), LEDGER_OK);
@@ -120,7 +127,7 @@ static int setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    start(fx, NULL);
+    start(fx, NULL, NULL);
     *state = fx;
     return 0;
 }
@@ -129,7 +136,16 @@ static int setup_token(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    start(fx, TOKEN);
+    start(fx, TOKEN, NULL);
+    *state = fx;
+    return 0;
+}
+
+static int setup_small_map(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    start(fx, NULL, SMALL_MAP);
     *state = fx;
     return 0;
 }
@@ -183,6 +199,56 @@ static int call(fx_t *fx, const char *method, const char *path, const char *head
     int status = 0;
     assert_int_equal(sscanf(raw, "HTTP/1.1 %d", &status), 1);
     return status;
+}
+
+typedef struct {
+    int first, count;
+} fill_t;
+
+static ledger_err_t fill_values(store_txn_t *txn, void *arg)
+{
+    const fill_t *fill = arg;
+    static const uint8_t value[FILL_VALUE_BYTES];
+    for (int i = fill->first; i < fill->first + fill->count; i++) {
+        uint8_t key[8];
+        store_be64_put(key, (uint64_t)i);
+        ledger_err_t err = store_put(txn, STORE_DB_ACCOUNTS, key, sizeof key, value, sizeof value,
+                                     STORE_PUT_APPEND);
+        if (err)
+            return err;
+    }
+    return LEDGER_OK;
+}
+
+/* GET /health until its answer has `status` and contains `text`; the answer in raw. */
+static void wait_health(fx_t *fx, int status, const char *text, char *raw, size_t raw_size)
+{
+    for (int waited = 0;; waited += 20) {
+        if (call(fx, "GET", "/health", NULL, "", 0, raw, raw_size) == status && strstr(raw, text))
+            return;
+        if (waited > HEALTH_WAIT_MS)
+            fail_msg("no /health %d with %s: %s", status, text, raw);
+        usleep(20 * 1000);
+    }
+}
+
+static void test_health_is_degraded_at_80_percent_of_the_map_and_503_when_full(void **state)
+{
+    fx_t *fx = *state;
+    char raw[4096];
+    assert_int_equal(call(fx, "GET", "/health", NULL, "", 0, raw, sizeof raw), 200);
+    assert_non_null(strstr(raw, "\"status\":\"ok\""));
+    assert_non_null(strstr(raw, "\"reasons\":[]"));
+    fill_t fill = {0, FILL_DEGRADED_VALUES};
+    assert_int_equal(store_write(node_store(fx->node), fill_values, &fill), LEDGER_OK);
+    wait_health(fx, 200, "\"status\":\"degraded\"", raw, sizeof raw);
+    assert_non_null(strstr(raw, "map_usage_high"));
+    assert_non_null(strstr(raw, "\"room\":\"ok\""));
+    fill = (fill_t){FILL_DEGRADED_VALUES, FILL_DEGRADED_VALUES};
+    assert_int_equal(store_write(node_store(fx->node), fill_values, &fill), LEDGER_E_MAP_FULL);
+    wait_health(fx, 503, "\"status\":\"unavailable\"", raw, sizeof raw);
+    assert_non_null(strstr(raw, "\"room\":\"map_full\""));
+    assert_non_null(strstr(raw, "\"map_full\""));
 }
 
 static void test_a_table_route_gets_its_params_and_body(void **state)
@@ -298,6 +364,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_browser_requests_and_foreign_host_names_are_refused,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_post_that_is_not_json_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_health_is_degraded_at_80_percent_of_the_map_and_503_when_full, setup_small_map,
+            teardown),
         cmocka_unit_test_setup_teardown(test_a_table_route_gets_its_params_and_body, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_another_method_is_405_and_another_path_404, setup,
