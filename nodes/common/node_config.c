@@ -121,6 +121,8 @@ static const option_t options[] = {
      "seen ids kept per origin behind its highest; older ones are refused id_too_old"},
     {"decision-retention-ms", "LEDGER_DECISION_RETENTION_MS", NUM(OPT_U64, decision_retention_ms),
      "how long decisions are kept (fraud; 0 = forever)"},
+    {"payee-retention-ms", "LEDGER_PAYEE_RETENTION_MS", NUM(OPT_U64, payee_retention_ms),
+     "fraud: a known payee is forgotten this long after its last approval (0 = never)"},
 };
 #define OPTION_COUNT (sizeof options / sizeof options[0])
 /* getopt_long's value for options[i] is OPTION_ID_BASE + i: clear of every short option. */
@@ -181,6 +183,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     snprintf(c->keys_dir, sizeof c->keys_dir, "%s", NODE_KEYS_DIR_DEFAULT);
     c->seen_window = 1000000;                            /* store.h, "seen message ids" */
     c->decision_retention_ms = 30ull * 24 * 3600 * 1000; /* 30 days (fraud.h) */
+    c->payee_retention_ms = 365ull * 24 * 3600 * 1000;   /* a year (fraud_prune.h) */
 }
 
 static ledger_err_t set_value(node_config_t *c, const option_t *o, const char *value, char *why,

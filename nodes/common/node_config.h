@@ -119,6 +119,8 @@ typedef struct {
     uint64_t seen_window; /* LEDGER_SEEN_WINDOW, --seen-window: ids kept per origin (store.h) */
     /* LEDGER_DECISION_RETENTION_MS, --decision-retention-ms (fraud; fraud.h) */
     uint64_t decision_retention_ms;
+    /* LEDGER_PAYEE_RETENTION_MS, --payee-retention-ms (fraud; fraud_prune.h) */
+    uint64_t payee_retention_ms;
     bool help; /* --help was given */
 } node_config_t;
 

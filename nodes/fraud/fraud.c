@@ -24,14 +24,14 @@
     layout ('v' / 'p', ids NUL-padded to 64 bytes) are rewritten at start by
     fraud_migrate_risk. */
 #define RISK_TAG_VELOCITY 'V'
-#define RISK_TAG_PAYEE 'P'
+#define RISK_TAG_PAYEE FRAUD_RISK_TAG_PAYEE
 #define RISK_TAG_VELOCITY_PADDED 'v'
 #define RISK_TAG_PAYEE_PADDED 'p'
 #define RISK_ID_FIELD PROTO_ACCOUNT_ID_MAX             /* padded account id of the first layout */
 #define VELOCITY_PREFIX_MAX (2 + PROTO_ACCOUNT_ID_MAX) /* 'V' + len + source */
 #define VELOCITY_TS_BYTES 8                            /* be64 ts_ms */
 #define VELOCITY_KEY_MAX (VELOCITY_PREFIX_MAX + VELOCITY_TS_BYTES + PROTO_TRANSFER_ID_MAX)
-#define PAYEE_KEY_MAX (2 + 2 * PROTO_ACCOUNT_ID_MAX) /* 'P' + len + source + destination */
+#define PAYEE_KEY_MAX FRAUD_PAYEE_KEY_MAX
 #define PADDED_VELOCITY_PREFIX_BYTES (1 + RISK_ID_FIELD)
 #define PADDED_PAYEE_KEY_BYTES (1 + 2 * RISK_ID_FIELD)
 /* Largest encoded decision record. */
@@ -550,12 +550,18 @@ static ledger_err_t learn_approval(node_ctx_t *ctx, const fraud_rules_t *rules,
         if (err)
             return err;
     }
-    uint8_t key[PAYEE_KEY_MAX], first_ms[RISK_VALUE_BYTES];
+    uint8_t key[PAYEE_KEY_MAX], approved_ms[RISK_VALUE_BYTES];
     size_t key_size = payee_key(key, t->from, t->to);
-    store_be64_put(first_ms, ctx->now_ms);
-    ledger_err_t err = store_put(ctx->txn, STORE_DB_RISK, key, key_size, first_ms, sizeof first_ms,
-                                 STORE_PUT_NOOVERWRITE);
-    return err == LEDGER_E_EXISTS ? LEDGER_OK : err; /* keep the first approval's time */
+    const void *old = NULL;
+    size_t old_size = 0;
+    ledger_err_t err = store_get(ctx->txn, STORE_DB_RISK, key, key_size, &old, &old_size);
+    if (err == LEDGER_OK && old_size == RISK_VALUE_BYTES &&
+        store_be64_get(old) + FRAUD_PAYEE_REFRESH_MS > ctx->now_ms)
+        return LEDGER_OK; /* approved within the refresh period: no write */
+    if (err != LEDGER_OK && err != LEDGER_E_NOT_FOUND)
+        return err;
+    store_be64_put(approved_ms, ctx->now_ms);
+    return store_put(ctx->txn, STORE_DB_RISK, key, key_size, approved_ms, sizeof approved_ms, 0);
 }
 
 ledger_err_t fraud_apply(node_ctx_t *ctx, const fraud_rules_t *rules, const proto_msg_t *msg)

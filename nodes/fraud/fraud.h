@@ -52,7 +52,14 @@
                         evaluated (at most FRAUD_PRUNE_MAX_PER_EVAL per
                         evaluation).
         known payee:    'P' + u8 len + source + destination -> be64 ms of
-                        the first approval.
+                        its last approval, refreshed at most once per
+                        FRAUD_PAYEE_REFRESH_MS (so a busy pair costs no
+                        write per transfer); forgotten past
+                        --payee-retention-ms (fraud_prune.h). Data written
+                        before issue 20 holds the first approval's time in
+                        the same bytes: read as a last approval, it is only
+                        older than the truth, which is refreshed by the
+                        pair's next approval, so no migration rewrites it.
         The first layout ('v' / 'p' with both ids NUL-padded to 64 bytes:
         129-byte payee keys, a quarter of the entries per page) is rewritten
         in this one by fraud_migrate_risk, the store's migration to format 2
@@ -75,6 +82,9 @@
 #define FRAUD_WINDOW_MAX_MS 2592000000ULL /* longest velocity window: 30 days */
 #define FRAUD_VELOCITY_COUNT_MAX 1000000u /* largest velocity_max_count accepted */
 #define FRAUD_PRUNE_MAX_PER_EVAL 1024     /* old velocity entries deleted per evaluation */
+#define FRAUD_RISK_TAG_PAYEE 'P'          /* the first byte of a known payee's key */
+#define FRAUD_PAYEE_KEY_MAX (2 + 2 * PROTO_ACCOUNT_ID_MAX) /* 'P' + len + source + destination */
+#define FRAUD_PAYEE_REFRESH_MS 86400000ULL /* a known payee's time is rewritten at most daily */
 #define FRAUD_RULES_LINE_MAX                                                                       \
     8192 /* longest line of a rules file, in bytes (fits a full blocklist) */
 #define FRAUD_DECISION_VERSION 1

@@ -1,7 +1,8 @@
 /*  fraud_main.c: the fraud node executable (ledger-fraud).
     Loads the rules (demo defaults, then the rules file if given) and wires
-    the pure handler of fraud.h and the retention of decisions
-    (fraud_prune.h, --decision-retention-ms) to the node runtime. */
+    the pure handler of fraud.h and the retention of decisions and known
+    payees (fraud_prune.h, --decision-retention-ms, --payee-retention-ms) to
+    the node runtime. */
 #include <stdio.h>
 
 #include "fraud.h"
@@ -12,6 +13,8 @@
 typedef struct {
     fraud_rules_t rules;
     uint64_t decision_retention_ms; /* 0: decisions are kept forever */
+    uint64_t payee_retention_ms;    /* 0: known payees are kept forever */
+    fraud_payee_walk_t payee_walk;  /* where the walk over payees goes on (loop thread) */
 } fraud_app_t;
 
 static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
@@ -52,15 +55,23 @@ static ledger_err_t migrate_risk(store_txn_t *txn, void *arg, char *note, size_t
     return err;
 }
 
-/* node_app_t.prune: decisions older than the retention (fraud_prune.h). */
+/*  node_app_t.prune: decisions older than their retention, then known payees not approved
+    within theirs, from where the last run's walk stopped (fraud_prune.h). */
 static ledger_err_t prune(node_ctx_t *ctx, void *app, size_t max, size_t *pruned_out)
 {
-    const fraud_app_t *self = app;
-    *pruned_out = 0;
-    if (self->decision_retention_ms == 0 || ctx->now_ms <= self->decision_retention_ms)
-        return LEDGER_OK;
-    return fraud_prune_decisions(ctx->txn, ctx->now_ms - self->decision_retention_ms, max,
-                                 pruned_out);
+    fraud_app_t *self = app;
+    size_t decisions = 0, payees = 0;
+    ledger_err_t err = LEDGER_OK;
+    if (self->decision_retention_ms && ctx->now_ms > self->decision_retention_ms)
+        err = fraud_prune_decisions(ctx->txn, ctx->now_ms - self->decision_retention_ms, max,
+                                    &decisions);
+    if (!err && decisions < max && self->payee_retention_ms &&
+        ctx->now_ms > self->payee_retention_ms)
+        err =
+            fraud_prune_payees(ctx->txn, ctx->now_ms - self->payee_retention_ms, &self->payee_walk,
+                               max - decisions, max * FRAUD_PAYEE_SCAN_FACTOR, &payees);
+    *pruned_out = err ? 0 : decisions + payees;
+    return err;
 }
 
 static const store_migrate_step_t steps[] = {
@@ -82,6 +93,7 @@ int main(int argc, char **argv)
     static fraud_app_t fraud;
     fraud_rules_defaults(&fraud.rules);
     fraud.decision_retention_ms = config.decision_retention_ms;
+    fraud.payee_retention_ms = config.payee_retention_ms;
     if (config.fraud_rules[0]) {
         char why[256] = "";
         if (fraud_rules_load_file(&fraud.rules, config.fraud_rules, why, sizeof why) != LEDGER_OK) {

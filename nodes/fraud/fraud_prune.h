@@ -1,4 +1,5 @@
-/*  fraud_prune.h: the fraud node's retention of decisions (issue 20).
+/*  fraud_prune.h: the fraud node's retention of decisions and known payees
+    (issue 20).
 
     What it does: deletes the decisions (STORE_DB_DECISIONS, fraud.h) made
     before a cutoff, run by the node's retention hook (node_app_t.prune,
@@ -31,9 +32,19 @@
     Velocity entries (STORE_DB_RISK 'V') are not pruned here: each
     evaluation deletes its source's entries that have left the window, and
     a source keeps at most what it had in its last window, so they are
-    bounded by the number of accounts, not by time. Known payees ('P') are
-    the new_payee rule's memory (one per pair of accounts ever approved) and
-    are kept.
+    bounded by the number of accounts, not by time.
+
+    Known payees ('P', the new_payee rule's memory: one per pair of accounts
+    approved) would grow with every new pair, up to accounts squared. A
+    payee whose last approval (refreshed at most daily, fraud.h) is older
+    than --payee-retention-ms (default a year) is forgotten: its next large
+    payment is a first payment again, as it would be for a bank that forgets
+    a payee unused for a year. Payee keys are ordered by pair, not time, so
+    fraud_prune_payees walks them in chunks (scan_max keys per run) from a
+    key the caller keeps between runs, wrapping to the first payee at the
+    end: each payee is looked at once per full walk, and a walk of N payees
+    takes N / scan_max runs (one a second: 16,384 a second, a million
+    payees a minute).
 
     Errors: store errors; LEDGER_E_CORRUPT for a decision record too short
     to hold its time or of another version (the hook's transaction is
@@ -45,6 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ledger_err.h"
+#include "fraud.h"
 #include "store.h"
 
 /*  Deletes, in key order from the first, up to `max` decisions made before
@@ -52,5 +64,20 @@
     above); *pruned_out gets how many. */
 ledger_err_t fraud_prune_decisions(store_txn_t *txn, uint64_t older_than_ms, size_t max,
                                    size_t *pruned_out);
+
+#define FRAUD_PAYEE_SCAN_FACTOR 4 /* payees looked at per run: this many times the delete limit */
+
+/* Where the walk over known payees goes on (empty: from the first payee). */
+typedef struct {
+    uint8_t key[FRAUD_PAYEE_KEY_MAX];
+    size_t key_size;
+} fraud_payee_walk_t;
+
+/*  Looks at up to `scan_max` known payees from walk->key on, deletes those
+    last approved before `older_than_ms` (at most `max`), and moves walk->key
+    to the first payee not looked at (empty after the last one: the next run
+    starts over). *pruned_out gets how many were deleted. */
+ledger_err_t fraud_prune_payees(store_txn_t *txn, uint64_t older_than_ms, fraud_payee_walk_t *walk,
+                                size_t max, size_t scan_max, size_t *pruned_out);
 
 #endif
