@@ -74,6 +74,14 @@ static const option_t options[] = {
     {"http-body-min-rate", "LEDGER_HTTP_BODY_MIN_RATE", NUM(OPT_U32, http_body_min_rate),
      "gateway: slowest body upload, bytes/s: a body not in within head timeout + size / this "
      "closes its connection"},
+    {"stream-max-per-principal", "LEDGER_STREAM_MAX_PER_PRINCIPAL",
+     NUM(OPT_U32, stream_max_per_principal),
+     "gateway: event streams one principal may hold open (1..1024); one more: 429"},
+    {"stream-replay-max", "LEDGER_STREAM_REPLAY_MAX", NUM(OPT_U32, stream_replay_max),
+     "gateway: events a Last-Event-ID may replay; further behind: event reset (1..1000000)"},
+    {"stream-stall-timeout-ms", "LEDGER_STREAM_STALL_TIMEOUT_MS",
+     NUM(OPT_U32, stream_stall_timeout_ms),
+     "gateway: an event stream whose client takes no bytes for this long is closed (>= 100)"},
     {"checkpoint-ms", "LEDGER_CHECKPOINT_MS", NUM(OPT_U64, checkpoint_ms),
      "accounts: start writing changed balances back to the accounts table this often"},
     {"checkpoint-chunk", "LEDGER_CHECKPOINT_CHUNK", NUM(OPT_U32, checkpoint_chunk),
@@ -148,6 +156,9 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->http_body_budget_bytes = 64ull * 1024 * 1024;
     c->http_head_timeout_ms = 5000;
     c->http_body_min_rate = 64u * 1024;
+    c->stream_max_per_principal = 4;
+    c->stream_replay_max = 1000;
+    c->stream_stall_timeout_ms = 10000;
     c->checkpoint_ms = 5000;
     c->checkpoint_chunk = 256;
     c->prealloc_bytes = 16ull << 20;
@@ -238,6 +249,14 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
                  "http-threads must be 1..%u, http-body-budget-bytes >= 65536, "
                  "http-head-timeout-ms >= 100, http-body-min-rate >= 1024",
                  NODE_HTTP_THREADS_LIMIT);
+        return LEDGER_E_INVALID;
+    }
+    if (c->stream_max_per_principal == 0 || c->stream_max_per_principal > 1024 ||
+        c->stream_replay_max == 0 || c->stream_replay_max > 1000000 ||
+        c->stream_stall_timeout_ms < 100) {
+        snprintf(why, why_size,
+                 "stream-max-per-principal must be 1..1024, stream-replay-max 1..1000000, "
+                 "stream-stall-timeout-ms >= 100");
         return LEDGER_E_INVALID;
     }
     if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT) {

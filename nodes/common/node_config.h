@@ -89,9 +89,13 @@ typedef struct {
     uint64_t http_body_budget_bytes;
     uint32_t http_head_timeout_ms; /* LEDGER_HTTP_HEAD_TIMEOUT_MS, --http-head-timeout-ms */
     uint32_t http_body_min_rate;   /* LEDGER_HTTP_BODY_MIN_RATE, --http-body-min-rate (bytes/s) */
-    uint64_t checkpoint_ms;        /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
-    uint32_t checkpoint_chunk;     /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
-    uint64_t prealloc_bytes;       /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
+    /* GET /api/events limits (gateway; gateway_stream.h) */
+    uint32_t stream_max_per_principal; /* LEDGER_STREAM_MAX_PER_PRINCIPAL */
+    uint32_t stream_replay_max;        /* LEDGER_STREAM_REPLAY_MAX, events */
+    uint32_t stream_stall_timeout_ms;  /* LEDGER_STREAM_STALL_TIMEOUT_MS */
+    uint64_t checkpoint_ms;            /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
+    uint32_t checkpoint_chunk;         /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
+    uint64_t prealloc_bytes;           /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
     /* LEDGER_SETTLEMENT_LIMIT_MINOR, --settlement-limit-minor (accounts): 0..INT64_MAX */
     uint64_t settlement_limit_minor;
     /* LEDGER_DEPOSIT_MAX_MINOR, --deposit-max-minor (accounts; the gateway checks it too) */

@@ -715,7 +715,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     gw->env = (gateway_transfer_api_env_t){gw->store, gw->log, gw->log_arg};
     gw->count_request = config->count_request;
     gw->count_request_arg = config->count_request_arg;
-    ledger_err_t err = gateway_streams_new(gw->store, config->max_streams, &gw->streams);
+    ledger_err_t err = gateway_streams_new(gw->store, &config->streams, &gw->streams);
     if (!err && gw->auth) /* a revoked key's streams end with it */
         gateway_auth_on_forget(gw->auth, close_key_streams, gw->streams);
     if (!err)
@@ -752,6 +752,7 @@ void gateway_http_refusals(const gateway_http_t *self, gateway_http_refusals_t *
     out->body_budget = gateway_budget_refused(&self->budget);
     out->body_budget_in_use = gateway_budget_in_use(&self->budget);
     out->head_deadline = gateway_deadline_closed(self->deadline, &out->body_deadline);
+    gateway_streams_counters(self->streams, &out->streams);
 }
 uint16_t gateway_http_port(const gateway_http_t *self)
 {

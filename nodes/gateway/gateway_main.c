@@ -105,6 +105,9 @@ static int start_http(node_t *node, void *arg)
         .body_budget_bytes = c->http_body_budget_bytes,
         .head_timeout_ms = c->http_head_timeout_ms,
         .body_min_rate = c->http_body_min_rate,
+        .streams = {.max_per_principal = c->stream_max_per_principal,
+                    .replay_max = c->stream_replay_max,
+                    .stall_ms = c->stream_stall_timeout_ms},
         .deposit_max_minor = (int64_t)c->deposit_max_minor, /* node_config keeps it <= INT64_MAX */
         .tls = gw->tls,
     };
@@ -175,11 +178,20 @@ static void gateway_metrics(FILE *out, void *arg)
             "ledger_http_refused_total{reason=\"body_budget\"} %" PRIu64 "\n"
             "ledger_http_refused_total{reason=\"head_deadline\"} %" PRIu64 "\n"
             "ledger_http_refused_total{reason=\"body_deadline\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"streams_full\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"stream_per_principal\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"stream_replay_limit\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"stream_stalled\"} %" PRIu64 "\n"
+            "# HELP ledger_http_streams_open Event streams (GET /api/events) open now\n"
+            "# TYPE ledger_http_streams_open gauge\n"
+            "ledger_http_streams_open %" PRIu64 "\n"
             "# HELP ledger_http_body_budget_bytes_in_use Request body bytes buffered now "
             "(--http-body-budget-bytes)\n"
             "# TYPE ledger_http_body_budget_bytes_in_use gauge\n"
             "ledger_http_body_budget_bytes_in_use %" PRIu64 "\n",
-            n.body_budget, n.head_deadline, n.body_deadline, n.body_budget_in_use);
+            n.body_budget, n.head_deadline, n.body_deadline, n.streams.refused_full,
+            n.streams.refused_per_principal, n.streams.replay_limited, n.streams.stalled,
+            n.streams.open, n.body_budget_in_use);
 }
 
 /* After each commit of applied messages (loop thread): their events reach the open streams now. */
