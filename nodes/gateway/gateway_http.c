@@ -30,7 +30,7 @@
 #include "gateway_accounts_client.h"
 #include "gateway_batch.h"
 #include "gateway_budget.h"
-#include "gateway_deadline.h"
+#include "http_deadline.h"
 #include "gateway_guard.h"
 #include "gateway_money_api.h"
 #include "gateway_prune.h"
@@ -94,10 +94,10 @@ struct gateway_http_t {
     char node_name[PROTO_NODE_MAX + 1];
     uint32_t query_timeout_ms;
     size_t body_max_bytes;
-    gateway_budget_t budget; /* request body bytes buffered, all connections (gateway_budget.h) */
-    gateway_deadline_t *deadline; /* head and body deadlines (gateway_deadline.h) */
-    uint64_t max_pending;         /* admission control (config.max_pending) */
-    int64_t deposit_max_minor;    /* one deposit at most (config.deposit_max_minor) */
+    gateway_budget_t budget;   /* request body bytes buffered, all connections (gateway_budget.h) */
+    http_deadline_t *deadline; /* head and body deadlines (http_deadline.h) */
+    uint64_t max_pending;      /* admission control (config.max_pending) */
+    int64_t deposit_max_minor; /* one deposit at most (config.deposit_max_minor) */
     void (*log)(void *arg, const char *line);
     void *log_arg;
     void (*count_request)(void *arg, const char *method, const char *route, unsigned status);
@@ -369,7 +369,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                           info->http_status);
     if (r && r->reserved)
         gateway_budget_give(&gw->budget, r->reserved);
-    gateway_deadline_next_request(gw->deadline, conn);
+    http_deadline_next_request(gw->deadline, conn);
     request_free(*con_cls);
     *con_cls = NULL;
 }
@@ -562,7 +562,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = r;
         enum MHD_Result headers_answer = on_headers(gw, conn, r, url, method);
-        gateway_deadline_head_done(gw->deadline, conn, r->is_post, body_limit(gw, r));
+        http_deadline_head_done(gw->deadline, conn, r->is_post, body_limit(gw, r));
         return headers_answer;
     }
     if (*upload_data_size > 0) {
@@ -570,7 +570,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return keep ? MHD_YES : MHD_NO;
     }
-    gateway_deadline_body_done(gw->deadline, conn);
+    http_deadline_body_done(gw->deadline, conn);
     if (r->wait != WAIT_NONE)
         return on_resumed(gw, conn, r);
     return on_body_complete(gw, conn, r);
@@ -612,8 +612,8 @@ static ledger_err_t start_daemon(gateway_http_t *gw, const gateway_http_config_t
         MHD_OPTION_CONNECTION_TIMEOUT,
         or_default(config->connection_timeout_s, GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw, MHD_OPTION_NOTIFY_CONNECTION,
-        gateway_deadline_notify, gw->deadline, MHD_OPTION_ARRAY,
-        gateway_tls_mhd_options(config->tls), MHD_OPTION_END);
+        http_deadline_notify, gw->deadline, MHD_OPTION_ARRAY, gateway_tls_mhd_options(config->tls),
+        MHD_OPTION_END);
     if (!gw->daemon)
         return LEDGER_E_IO;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -724,10 +724,10 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
         err = gateway_static_new(config->web_dir ? config->web_dir : GATEWAY_HTTP_WEB_DIR_DEFAULT,
                                  &gw->web);
     if (!err)
-        err = gateway_deadline_new(config->head_timeout_ms, config->body_min_rate,
-                                   1000u * or_default(config->connection_timeout_s,
-                                                      GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT),
-                                   &gw->deadline);
+        err = http_deadline_new(config->head_timeout_ms, config->body_min_rate,
+                                1000u * or_default(config->connection_timeout_s,
+                                                   GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT),
+                                &gw->deadline);
     if (!err)
         err = start_daemon(gw, config);
     if (err) {
@@ -751,7 +751,7 @@ void gateway_http_refusals(const gateway_http_t *self, gateway_http_refusals_t *
         return;
     out->body_budget = gateway_budget_refused(&self->budget);
     out->body_budget_in_use = gateway_budget_in_use(&self->budget);
-    out->head_deadline = gateway_deadline_closed(self->deadline, &out->body_deadline);
+    out->head_deadline = http_deadline_closed(self->deadline, &out->body_deadline);
     gateway_streams_counters(self->streams, &out->streams);
 }
 uint16_t gateway_http_port(const gateway_http_t *self)
@@ -778,7 +778,7 @@ void gateway_http_destroy(gateway_http_t **self_p)
     gateway_prune_destroy(&gw->prune);
     if (gw->daemon)
         MHD_stop_daemon(gw->daemon);
-    gateway_deadline_destroy(&gw->deadline);
+    http_deadline_destroy(&gw->deadline);
     gateway_streams_destroy(&gw->streams);
     gateway_static_destroy(&gw->web);
     /* MHD's workers are gone: nothing uses the queue or the client any more. */

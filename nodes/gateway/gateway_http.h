@@ -162,7 +162,7 @@ typedef struct {
     uint64_t idempotency_retention_ms; /* 0 = GATEWAY_RETENTION_DEFAULT_MS (24 h) */
     size_t body_max_bytes;             /* request body cap; 0 = 64 KiB */
     uint64_t body_budget_bytes; /* body bytes buffered at once, all connections; 0 = 64 MiB */
-    uint32_t head_timeout_ms;   /* a request head's deadline (gateway_deadline.h); 0 = 5 s */
+    uint32_t head_timeout_ms;   /* a request head's deadline (http_deadline.h); 0 = 5 s */
     uint32_t body_min_rate;     /* a body's deadline: head_timeout_ms + size / this; 0 = 64 KiB/s */
     unsigned thread_pool_size;  /* MHD worker threads; 0 = 4 */
     unsigned connection_limit;  /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */

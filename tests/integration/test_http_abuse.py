@@ -134,7 +134,8 @@ def closed_by_peer(sock, timeout):
 
 
 class SlowlorisTest(MeshTest):
-    mesh_options = {"env": {"gateway": {"LEDGER_HTTP_HEAD_TIMEOUT_MS": str(HEAD_MS)}}}
+    mesh_options = {"env": {"gateway": {"LEDGER_HTTP_HEAD_TIMEOUT_MS": str(HEAD_MS)},
+                            "accounts": {"LEDGER_HTTP_HEAD_TIMEOUT_MS": str(HEAD_MS)}}}
 
     def refused(self, reason):
         return sample(self.mesh.metrics("gateway"), "ledger_http_refused_total", reason=reason)
@@ -182,6 +183,53 @@ class SlowlorisTest(MeshTest):
         wait_until(lambda: sample(self.mesh.metrics("gateway"),
                                   "ledger_http_body_budget_bytes_in_use") == 0,
                    what="the closed body's budget given back")
+        self.assert_prompt_get(key)
+
+    def test_a_trickled_head_on_an_admin_port_is_closed_at_its_deadline(self):
+        port = self.mesh.ports["accounts"]["admin"]
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        started = time.monotonic()
+        closed_at = None
+        for byte in b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 64:
+            try:
+                sock.send(bytes([byte]))
+            except ConnectionError:
+                closed_at = time.monotonic()
+                break
+            if closed_by_peer(sock, 0.5):
+                closed_at = time.monotonic()
+                break
+            # The admin port keeps answering others meanwhile.
+            asked = time.monotonic()
+            self.assertEqual(self.mesh.admin("accounts", "GET", "/health")[0], 200)
+            self.assertLess(time.monotonic() - asked, 1.0)
+        sock.close()
+        self.assertIsNotNone(closed_at, "the trickled admin head was answered or never closed")
+        self.assertGreaterEqual(closed_at - started, HEAD_MS / 1000 - 0.2)
+        self.assertLess(closed_at - started, HEAD_MS / 1000 + 2.0)
+        refused = sample(self.mesh.metrics("accounts"), "ledger_admin_http_refused_total",
+                         reason="head_deadline")
+        self.assertGreaterEqual(refused, 1)
+
+    def test_a_head_over_the_connection_memory_limit_is_refused(self):
+        key = self.mesh.owner_key("alice")
+        for port in (self.mesh.http_port, self.mesh.ports["gateway"]["admin"]):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall((f"GET /api/accounts/alice HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          f"Authorization: Bearer {key}\r\nX-Big: {'b' * 40000}\r\n\r\n").encode())
+            answer = b""
+            sock.settimeout(5)
+            try:
+                while b"\r\n" not in answer:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    answer += chunk
+            except ConnectionError:
+                pass
+            sock.close()
+            # libmicrohttpd answers a head larger than the connection's 32 KiB pool itself.
+            self.assertTrue(answer.startswith(b"HTTP/1.1 431"), answer[:200])
         self.assert_prompt_get(key)
 
 
