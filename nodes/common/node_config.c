@@ -105,6 +105,11 @@ static const option_t options[] = {
      "gateway: API requests per second an operator principal may make (1..10000000)"},
     {"operator-burst", "LEDGER_OPERATOR_BURST", NUM(OPT_U32, operator_burst),
      "gateway: requests an operator principal may make at once (1..10000000)"},
+    {"auth-fail-rate", "LEDGER_AUTH_FAIL_RATE", NUM(OPT_U32, auth_fail_rate),
+     "gateway: failed authentications per second one client address may make (1..10000000); "
+     "past its burst: 429 before any key is looked at"},
+    {"auth-fail-burst", "LEDGER_AUTH_FAIL_BURST", NUM(OPT_U32, auth_fail_burst),
+     "gateway: failed authentications one client address may make at once (1..10000000)"},
     {"keys-dir", "LEDGER_KEYS_DIR", STR(keys_dir),
      "the mesh's CURVE keys (ledger-keys init); only the default is created when missing"},
     {"node-key", "LEDGER_NODE_KEY", STR(node_key),
@@ -169,6 +174,8 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->customer_burst = 40000;
     c->operator_rate = 50000;
     c->operator_burst = 100000;
+    c->auth_fail_rate = 2;
+    c->auth_fail_burst = 20;
     snprintf(c->keys_dir, sizeof c->keys_dir, "%s", NODE_KEYS_DIR_DEFAULT);
 }
 
@@ -286,10 +293,12 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
                  (unsigned long long)NODE_PREALLOC_BYTES_LIMIT);
         return LEDGER_E_INVALID;
     }
-    uint32_t rates[] = {c->customer_rate, c->customer_burst, c->operator_rate, c->operator_burst};
+    uint32_t rates[] = {c->customer_rate,  c->customer_burst, c->operator_rate,
+                        c->operator_burst, c->auth_fail_rate, c->auth_fail_burst};
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
         if (rates[i] == 0 || rates[i] > NODE_RATE_LIMIT) {
-            snprintf(why, why_size, "customer-/operator-rate and -burst must be 1..%u",
+            snprintf(why, why_size,
+                     "customer-/operator-rate and -burst, auth-fail-rate and -burst must be 1..%u",
                      NODE_RATE_LIMIT);
             return LEDGER_E_INVALID;
         }

@@ -104,6 +104,8 @@ typedef struct {
     uint32_t customer_burst;      /* LEDGER_CUSTOMER_BURST, --customer-burst (gateway) */
     uint32_t operator_rate;       /* LEDGER_OPERATOR_RATE, --operator-rate (gateway, requests/s) */
     uint32_t operator_burst;      /* LEDGER_OPERATOR_BURST, --operator-burst (gateway) */
+    uint32_t auth_fail_rate;      /* LEDGER_AUTH_FAIL_RATE, --auth-fail-rate (gateway, /s) */
+    uint32_t auth_fail_burst;     /* LEDGER_AUTH_FAIL_BURST, --auth-fail-burst (gateway) */
     char keys_dir[NODE_PATH_MAX]; /* LEDGER_KEYS_DIR, --keys-dir: the mesh's keys (node_keys.h) */
     bool keys_dir_given;          /* keys_dir came from the environment or a flag: never created */
     char node_key[NODE_PATH_MAX]; /* LEDGER_NODE_KEY, --node-key ("": <keys_dir>/<name>.key) */

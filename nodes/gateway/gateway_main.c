@@ -182,6 +182,7 @@ static void gateway_metrics(FILE *out, void *arg)
             "ledger_http_refused_total{reason=\"stream_per_principal\"} %" PRIu64 "\n"
             "ledger_http_refused_total{reason=\"stream_replay_limit\"} %" PRIu64 "\n"
             "ledger_http_refused_total{reason=\"stream_stalled\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"auth_failures\"} %" PRIu64 "\n"
             "# HELP ledger_http_streams_open Event streams (GET /api/events) open now\n"
             "# TYPE ledger_http_streams_open gauge\n"
             "ledger_http_streams_open %" PRIu64 "\n"
@@ -191,7 +192,8 @@ static void gateway_metrics(FILE *out, void *arg)
             "ledger_http_body_budget_bytes_in_use %" PRIu64 "\n",
             n.body_budget, n.head_deadline, n.body_deadline, n.streams.refused_full,
             n.streams.refused_per_principal, n.streams.replay_limited, n.streams.stalled,
-            n.streams.open, n.body_budget_in_use);
+            gateway_authfail_refused(gateway_auth_failures(gw->auth)), n.streams.open,
+            n.body_budget_in_use);
 }
 
 /* After each commit of applied messages (loop thread): their events reach the open streams now. */
@@ -234,7 +236,9 @@ int main(int argc, char **argv)
     gateway_auth_config_t auth_config = {.customer_rate_per_s = config.customer_rate,
                                          .customer_burst = config.customer_burst,
                                          .operator_rate_per_s = config.operator_rate,
-                                         .operator_burst = config.operator_burst};
+                                         .operator_burst = config.operator_burst,
+                                         .fail_rate_per_s = config.auth_fail_rate,
+                                         .fail_burst = config.auth_fail_burst};
     if (gateway_auth_new(&auth_config, &gw.auth) != LEDGER_OK) {
         node_log_write(NODE_LOG_ERROR, "event=auth_start_failed");
         gateway_tls_destroy(&gw.tls);

@@ -13,6 +13,7 @@ is closed at its deadline (LEDGER_HTTP_HEAD_TIMEOUT_MS, and for a body that
 plus its size / LEDGER_HTTP_BODY_MIN_RATE), while other requests keep being
 answered promptly.
 """
+import http.client
 import json
 import os
 import socket
@@ -231,6 +232,79 @@ class SlowlorisTest(MeshTest):
             # libmicrohttpd answers a head larger than the connection's 32 KiB pool itself.
             self.assertTrue(answer.startswith(b"HTTP/1.1 431"), answer[:200])
         self.assert_prompt_get(key)
+
+
+FAIL_BURST = 5
+
+
+def get_from(port, path, key, source="127.0.0.1"):
+    """GET `path` with `key` from the local address `source`: (status, payload, headers)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request("GET", path, headers={"Authorization": f"Bearer {key}"})
+        resp = conn.getresponse()
+        raw = resp.read()
+        return resp.status, json.loads(raw) if raw else None, dict(resp.getheaders())
+    finally:
+        conn.close()
+
+
+class AuthFailureTest(MeshTest):
+    """Unknown key ids and wrong secrets are throttled per client address (issue 20)."""
+    mesh_options = {"env": {"gateway": {"LEDGER_AUTH_FAIL_RATE": "1",
+                                        "LEDGER_AUTH_FAIL_BURST": str(FAIL_BURST),
+                                        "LEDGER_CUSTOMER_RATE": "1",
+                                        "LEDGER_CUSTOMER_BURST": "4"}}}
+
+    def test_a_burst_of_bad_keys_from_one_address_is_throttled_and_tells_nothing(self):
+        port = self.mesh.http_port
+        good = self.mesh.key  # the operator's, never rate-limited as a principal here
+        for i in range(FAIL_BURST):
+            status, payload, _ = get_from(port, "/api/transfers?limit=1", f"lk_guess{i:04d}_{'x' * 43}")
+            self.assertEqual(status, 401, payload)
+        status, refused, headers = get_from(port, "/api/transfers?limit=1", "lk_guessmore_" + "x" * 43)
+        self.assertEqual(status, 429, refused)
+        self.assertEqual(refused["error"]["code"], "rate_limited")
+        self.assertGreaterEqual(int(headers["Retry-After"]), 1)
+        # A valid key from the throttled address gets exactly the same answer: no oracle.
+        status, payload, headers = get_from(port, "/api/transfers?limit=1", good)
+        self.assertEqual(status, 429)
+        self.assertEqual(payload, refused)
+        self.assertNotIn("transfers", payload)
+        # Another address is not throttled; routes without a key still answer.
+        status, payload, _ = get_from(port, "/api/transfers?limit=1", good, source="127.0.0.2")
+        self.assertEqual(status, 200, payload)
+        self.assertEqual(self.mesh.get("/api/health", key=False)[0], 200)
+        self.assertGreaterEqual(sample(self.mesh.metrics("gateway"), "ledger_http_refused_total",
+                                       reason="auth_failures"), 2)
+        # Failures stopped: the address gets a token back within Retry-After.
+        wait_until(lambda: get_from(port, "/api/transfers?limit=1", good)[0] == 200, 5,
+                   "the throttled address to be let through again", interval=0.25)
+
+    def test_redeeming_a_stream_token_takes_a_rate_token(self):
+        alice = self.mesh.owner_key("alice")
+        tokens = []
+        for _ in range(2):
+            status, tok, _ = self.mesh.request("POST", "/api/stream-tokens", key=alice)
+            if status == 201:
+                tokens.append(tok["token"])
+        self.assertTrue(tokens, "no stream token issued")
+        refused = None
+        for token in tokens:
+            # Empty alice's bucket (1 token/s), then redeem at once.
+            wait_until(lambda: self.mesh.get("/api/transfers?limit=1", key=alice)[0] == 429, 10,
+                       "alice's bucket to be empty", interval=0)
+            conn = http.client.HTTPConnection("127.0.0.1", self.mesh.http_port, timeout=10)
+            conn.request("GET", f"/api/events?token={token}")
+            resp = conn.getresponse()
+            status = resp.status
+            body = resp.read(4096) if status != 200 else b""
+            conn.close()
+            if status == 429:
+                refused = json.loads(body)
+                break
+        self.assertIsNotNone(refused, "a redeemed stream token never met alice's empty bucket")
+        self.assertEqual(refused["error"]["code"], "rate_limited")
 
 
 if __name__ == "__main__":
