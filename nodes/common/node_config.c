@@ -69,6 +69,10 @@ static const option_t options[] = {
      NUM(OPT_U64, http_body_budget_bytes),
      "gateway: request body bytes buffered at once over all connections; past it 503 "
      "overloaded (at least 65536)"},
+    {"http-body-budget-per-address-bytes", "LEDGER_HTTP_BODY_BUDGET_PER_ADDRESS_BYTES",
+     NUM(OPT_U64, http_body_budget_per_address_bytes),
+     "gateway: of the body budget, what one client address (IPv6: its /64) may hold at once "
+     "(at least 65536; past it 503 overloaded)"},
     {"http-head-timeout-ms", "LEDGER_HTTP_HEAD_TIMEOUT_MS", NUM(OPT_U32, http_head_timeout_ms),
      "gateway: a connection whose request head is not in within this is closed (slowloris)"},
     {"http-body-min-rate", "LEDGER_HTTP_BODY_MIN_RATE", NUM(OPT_U32, http_body_min_rate),
@@ -159,6 +163,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->health_stale_ms = 30000;
     c->max_pending = 100000;
     c->http_body_budget_bytes = 64ull * 1024 * 1024;
+    c->http_body_budget_per_address_bytes = 16ull * 1024 * 1024;
     c->http_head_timeout_ms = 5000;
     c->http_body_min_rate = 64u * 1024;
     c->stream_max_per_principal = 4;
@@ -250,10 +255,11 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
         return LEDGER_E_INVALID;
     }
     if (c->http_threads == 0 || c->http_threads > NODE_HTTP_THREADS_LIMIT ||
-        c->http_body_budget_bytes < 65536 || c->http_head_timeout_ms < 100 ||
-        c->http_body_min_rate < 1024) {
+        c->http_body_budget_bytes < 65536 || c->http_body_budget_per_address_bytes < 65536 ||
+        c->http_head_timeout_ms < 100 || c->http_body_min_rate < 1024) {
         snprintf(why, why_size,
-                 "http-threads must be 1..%u, http-body-budget-bytes >= 65536, "
+                 "http-threads must be 1..%u, http-body-budget-bytes and "
+                 "http-body-budget-per-address-bytes >= 65536, "
                  "http-head-timeout-ms >= 100, http-body-min-rate >= 1024",
                  NODE_HTTP_THREADS_LIMIT);
         return LEDGER_E_INVALID;

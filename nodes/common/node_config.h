@@ -87,6 +87,7 @@ typedef struct {
     uint64_t max_pending;              /* LEDGER_MAX_PENDING, --max-pending (gateway) */
     /* LEDGER_HTTP_BODY_BUDGET_BYTES, --http-body-budget-bytes (gateway; gateway_budget.h) */
     uint64_t http_body_budget_bytes;
+    uint64_t http_body_budget_per_address_bytes; /* LEDGER_HTTP_BODY_BUDGET_PER_ADDRESS_BYTES */
     uint32_t http_head_timeout_ms; /* LEDGER_HTTP_HEAD_TIMEOUT_MS, --http-head-timeout-ms */
     uint32_t http_body_min_rate;   /* LEDGER_HTTP_BODY_MIN_RATE, --http-body-min-rate (bytes/s) */
     /* GET /api/events limits (gateway; gateway_stream.h) */

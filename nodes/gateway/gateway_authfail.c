@@ -73,12 +73,24 @@ static void addr_key(const struct sockaddr *addr, uint8_t key[ADDR_KEY_BYTES])
     }
 }
 
-static slot_t *slot_of(gateway_authfail_t *self, const uint8_t key[ADDR_KEY_BYTES])
+static uint32_t key_hash(const uint8_t key[ADDR_KEY_BYTES])
 {
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < ADDR_KEY_BYTES; i++)
         h = (h ^ key[i]) * 16777619u;
-    return &self->slots[h % GATEWAY_AUTHFAIL_SLOTS];
+    return h;
+}
+
+static slot_t *slot_of(gateway_authfail_t *self, const uint8_t key[ADDR_KEY_BYTES])
+{
+    return &self->slots[key_hash(key) % GATEWAY_AUTHFAIL_SLOTS];
+}
+
+uint32_t gateway_authfail_address_hash(const struct sockaddr *addr)
+{
+    uint8_t key[ADDR_KEY_BYTES];
+    addr_key(addr, key);
+    return addr ? key_hash(key) : 0;
 }
 
 bool gateway_authfail_allowed(gateway_authfail_t *self, const struct sockaddr *addr,

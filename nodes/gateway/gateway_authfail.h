@@ -52,6 +52,10 @@ bool gateway_authfail_allowed(gateway_authfail_t *self, const struct sockaddr *a
 /* An authentication from `addr` failed: takes a token of its bucket. */
 void gateway_authfail_note(gateway_authfail_t *self, const struct sockaddr *addr);
 
+/*  A hash of the address's bucket key (IPv4, IPv6 /64; NULL: 0): what other per-address
+    tables (gateway_budget.h) index by. Pure. */
+uint32_t gateway_authfail_address_hash(const struct sockaddr *addr);
+
 /* Requests refused by gateway_authfail_allowed since the start. Safe on NULL (0). */
 uint64_t gateway_authfail_refused(const gateway_authfail_t *self);
 

@@ -75,7 +75,8 @@ typedef struct {
     size_t body_len;
     size_t body_cap;
     size_t discarded;
-    uint64_t reserved; /* bytes taken from gw->budget, given back when the request ends */
+    uint64_t reserved;    /* bytes taken from gw->budget, given back when the request ends */
+    uint32_t budget_slot; /* the client address's share of it (gateway_budget_slot) */
     bool too_large;
     bool over_budget; /* the body budget refused it: 503 overloaded */
     wait_t wait;
@@ -368,7 +369,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         gw->count_request(gw->count_request_arg, r->method, routes[r->route].pattern,
                           info->http_status);
     if (r && r->reserved)
-        gateway_budget_give(&gw->budget, r->reserved);
+        gateway_budget_give_share(&gw->budget, r->budget_slot, r->reserved);
     http_deadline_next_request(gw->deadline, conn);
     request_free(*con_cls);
     *con_cls = NULL;
@@ -399,7 +400,8 @@ static bool body_append(gateway_http_t *gw, request_t *r, const char *data, size
             cap = limit;
         if (cap > r->reserved && r->reserved >= r->body_len + size)
             cap = r->reserved; /* the declared length, taken whole with the headers */
-        if (cap > r->reserved && !gateway_budget_take(&gw->budget, cap - r->reserved)) {
+        if (cap > r->reserved &&
+            !gateway_budget_take_share(&gw->budget, r->budget_slot, cap - r->reserved)) {
             r->over_budget = true; /* answered at the end; drop what comes (above) */
             return body_append(gw, r, data, size);
         }
@@ -449,8 +451,9 @@ static enum MHD_Result check_post_headers(gateway_http_t *gw, struct MHD_Connect
         declared = 0;
     if (declared > body_limit(gw, r))
         return reply_too_large(gw, conn, r);
+    r->budget_slot = gateway_budget_slot(conn);
     if (declared > 0) { /* the declared body is taken now, whole */
-        if (!gateway_budget_take(&gw->budget, declared))
+        if (!gateway_budget_take_share(&gw->budget, r->budget_slot, declared))
             return (enum MHD_Result)gateway_budget_reply_overloaded(conn, &gw->budget);
         r->reserved = declared;
     }
@@ -626,20 +629,6 @@ static void notify_streams(void *arg)
     gateway_streams_notify(arg);
 }
 
-/*  Whether keys written before keys were scoped may still be in the store: asked once, since
-    none are written again. If the store cannot say, assume so (one more read per new key). */
-static bool legacy_keys_present(store_t *store)
-{
-    store_txn_t *txn = NULL;
-    bool any = true;
-    if (store_txn_begin(store, false, &txn) == LEDGER_OK) {
-        if (gateway_view_idem_legacy_any(txn, &any) != LEDGER_OK)
-            any = true;
-        store_txn_abort(&txn);
-    }
-    return any;
-}
-
 /* The submission queue, the accounts client and the pruner (before MHD, which uses them). */
 static ledger_err_t start_parts(gateway_http_t *gw, const gateway_http_config_t *config)
 {
@@ -647,7 +636,8 @@ static ledger_err_t start_parts(gateway_http_t *gw, const gateway_http_config_t 
                                                              : GATEWAY_RETENTION_DEFAULT_MS;
     gateway_submit_config_t sc = {
         .store = gw->store,
-        .keys = {.retention_ms = retention_ms, .legacy_keys = legacy_keys_present(gw->store)},
+        .keys = {.retention_ms = retention_ms,
+                 .legacy_keys = gateway_submit_legacy_keys_present(gw->store)},
         .suspend = suspend_connection,
         .resume = resume_connection,
         .wake = config->wake,
@@ -710,6 +700,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     gw->body_max_bytes =
         config->body_max_bytes ? config->body_max_bytes : GATEWAY_HTTP_BODY_MAX_DEFAULT;
     gateway_budget_init(&gw->budget, config->body_budget_bytes);
+    gateway_budget_set_share(&gw->budget, config->body_budget_per_address_bytes);
     gw->log = config->log;
     gw->log_arg = config->log_arg;
     gw->env = (gateway_transfer_api_env_t){gw->store, gw->log, gw->log_arg};
@@ -751,6 +742,7 @@ void gateway_http_refusals(const gateway_http_t *self, gateway_http_refusals_t *
         return;
     out->body_budget = gateway_budget_refused(&self->budget);
     out->body_budget_in_use = gateway_budget_in_use(&self->budget);
+    out->body_budget_address = gateway_budget_refused_share(&self->budget);
     out->head_deadline = http_deadline_closed(self->deadline, &out->body_deadline);
     gateway_streams_counters(self->streams, &out->streams);
 }

@@ -162,10 +162,11 @@ typedef struct {
     uint64_t idempotency_retention_ms; /* 0 = GATEWAY_RETENTION_DEFAULT_MS (24 h) */
     size_t body_max_bytes;             /* request body cap; 0 = 64 KiB */
     uint64_t body_budget_bytes; /* body bytes buffered at once, all connections; 0 = 64 MiB */
-    uint32_t head_timeout_ms;   /* a request head's deadline (http_deadline.h); 0 = 5 s */
-    uint32_t body_min_rate;     /* a body's deadline: head_timeout_ms + size / this; 0 = 64 KiB/s */
-    unsigned thread_pool_size;  /* MHD worker threads; 0 = 4 */
-    unsigned connection_limit;  /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
+    uint64_t body_budget_per_address_bytes; /* of them, one client address's; 0 = all */
+    uint32_t head_timeout_ms;  /* a request head's deadline (http_deadline.h); 0 = 5 s */
+    uint32_t body_min_rate;    /* a body's deadline: head_timeout_ms + size / this; 0 = 64 KiB/s */
+    unsigned thread_pool_size; /* MHD worker threads; 0 = 4 */
+    unsigned connection_limit; /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
     unsigned per_ip_connection_limit; /* MHD_OPTION_PER_IP_CONNECTION_LIMIT; 0 = 512 */
     unsigned connection_timeout_s;    /* idle connection timeout; 0 = 30 */
     gateway_streams_limits_t streams; /* GET /api/events limits (gateway_stream.h); 0s: defaults */
@@ -228,6 +229,7 @@ uint16_t gateway_http_port(const gateway_http_t *self);
 typedef struct {
     uint64_t body_budget;               /* 503 overloaded: the body budget was full */
     uint64_t body_budget_in_use;        /* body bytes taken from the budget now */
+    uint64_t body_budget_address;       /* 503 overloaded: the client address's share was full */
     uint64_t head_deadline;             /* connections closed: no whole request head in time */
     uint64_t body_deadline;             /* connections closed: no whole body in time */
     gateway_streams_counters_t streams; /* event streams refused or closed (gateway_stream.h) */

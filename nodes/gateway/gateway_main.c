@@ -103,6 +103,7 @@ static int start_http(node_t *node, void *arg)
         .web_dir = c->web_dir,
         .max_pending = c->max_pending,
         .body_budget_bytes = c->http_body_budget_bytes,
+        .body_budget_per_address_bytes = c->http_body_budget_per_address_bytes,
         .head_timeout_ms = c->http_head_timeout_ms,
         .body_min_rate = c->http_body_min_rate,
         .streams = {.max_per_principal = c->stream_max_per_principal,
@@ -176,6 +177,7 @@ static void gateway_metrics(FILE *out, void *arg)
             "to bound resources\n"
             "# TYPE ledger_http_refused_total counter\n"
             "ledger_http_refused_total{reason=\"body_budget\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"body_budget_address\"} %" PRIu64 "\n"
             "ledger_http_refused_total{reason=\"head_deadline\"} %" PRIu64 "\n"
             "ledger_http_refused_total{reason=\"body_deadline\"} %" PRIu64 "\n"
             "ledger_http_refused_total{reason=\"streams_full\"} %" PRIu64 "\n"
@@ -190,10 +192,10 @@ static void gateway_metrics(FILE *out, void *arg)
             "(--http-body-budget-bytes)\n"
             "# TYPE ledger_http_body_budget_bytes_in_use gauge\n"
             "ledger_http_body_budget_bytes_in_use %" PRIu64 "\n",
-            n.body_budget, n.head_deadline, n.body_deadline, n.streams.refused_full,
-            n.streams.refused_per_principal, n.streams.replay_limited, n.streams.stalled,
-            gateway_authfail_refused(gateway_auth_failures(gw->auth)), n.streams.open,
-            n.body_budget_in_use);
+            n.body_budget, n.body_budget_address, n.head_deadline, n.body_deadline,
+            n.streams.refused_full, n.streams.refused_per_principal, n.streams.replay_limited,
+            n.streams.stalled, gateway_authfail_refused(gateway_auth_failures(gw->auth)),
+            n.streams.open, n.body_budget_in_use);
 }
 
 /* After each commit of applied messages (loop thread): their events reach the open streams now. */

@@ -38,13 +38,14 @@ def rss_anon_kib(pid):
     raise AssertionError("no RssAnon in /proc/<pid>/status")
 
 
-class HttpAbuseTest(MeshTest):
-    mesh_options = {"env": {"gateway": {"LEDGER_HTTP_BODY_BUDGET_BYTES": str(BUDGET)}}}
+class Uploads:
+    """Idle uploads and the budget's numbers, for the tests below."""
 
-    def open_upload(self, key):
-        """A batch upload that declares DECLARED bytes and sends SENT of them (or what the
-        server takes before it answers)."""
-        sock = socket.create_connection(("127.0.0.1", self.mesh.http_port), timeout=5)
+    def open_upload(self, key, source="127.0.0.1"):
+        """A batch upload from local address `source` that declares DECLARED bytes and sends
+        SENT of them (or what the server takes before it answers)."""
+        sock = socket.create_connection(("127.0.0.1", self.mesh.http_port), timeout=5,
+                                        source_address=(source, 0))
         head = (f"POST /api/transfers/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {DECLARED}\r\n\r\n").encode()
@@ -70,6 +71,11 @@ class HttpAbuseTest(MeshTest):
         m = self.mesh.metrics("gateway")
         return (sample(m, "ledger_http_body_budget_bytes_in_use"),
                 sample(m, "ledger_http_refused_total", reason="body_budget"))
+
+
+
+class HttpAbuseTest(Uploads, MeshTest):
+    mesh_options = {"env": {"gateway": {"LEDGER_HTTP_BODY_BUDGET_BYTES": str(BUDGET)}}}
 
     def post_batch(self, key):
         items = [{"idempotency_key": f"abuse-{time.monotonic_ns()}-{os.getpid()}",
@@ -118,6 +124,31 @@ class HttpAbuseTest(MeshTest):
         status, payload, _ = self.post_batch(key)
         self.assertEqual(status, 200, payload)
         self.assertEqual(payload["accepted"], 1, payload)
+
+
+class BudgetShareTest(Uploads, MeshTest):
+    """One client address cannot hold the whole body budget (issue 20, fairness)."""
+    mesh_options = {"env": {"gateway": {
+        "LEDGER_HTTP_BODY_BUDGET_BYTES": str(BUDGET),
+        "LEDGER_HTTP_BODY_BUDGET_PER_ADDRESS_BYTES": str(BUDGET // 2)}}}
+
+    def test_one_address_holds_at_most_its_share_and_another_still_uploads(self):
+        key = self.mesh.owner_key("alice")
+        share = BUDGET // 2 // DECLARED
+        mine = [self.open_upload(key) for _ in range(share)]
+        wait_until(lambda: self.budget()[0] == BUDGET // 2, what="the first address's share taken")
+        over = self.open_upload(key)
+        answer = self.read_answer(over)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 503"), answer[:200])
+        self.assertIn(b'"overloaded"', answer + over.recv(65536))
+        self.assertEqual(sample(self.mesh.metrics("gateway"), "ledger_http_refused_total",
+                                reason="body_budget_address"), 1)
+        # Another address still gets the rest of the budget.
+        theirs = [self.open_upload(key, source="127.0.0.2") for _ in range(share)]
+        wait_until(lambda: self.budget()[0] == BUDGET, what="the second address's uploads taken")
+        for sock in mine + theirs + [over]:
+            sock.close()
+        wait_until(lambda: self.budget()[0] == 0, what="the budget given back")
 
 
 HEAD_MS = 1500
