@@ -70,6 +70,7 @@ typedef struct stream {
     bool ping_due;
     bool stalled; /* its socket was shut down: the client stopped taking bytes */
     uint64_t last_write_mono_ms;
+    uint64_t awake_mono_ms; /* when it was last started or resumed: a stall counts from later */
 } stream_t;
 
 struct gateway_streams_t {
@@ -400,7 +401,7 @@ static bool refuse_without_slot(gateway_streams_t *self, stream_t *s, enum MHD_R
         self->counters.refused_per_principal++;
     if (!stopping && !full && !mine) {
         self->open++;
-        s->last_write_mono_ms = clock_mono_ms();
+        s->last_write_mono_ms = s->awake_mono_ms = clock_mono_ms();
         s->next = self->head;
         if (self->head)
             self->head->prev = s;
@@ -609,6 +610,7 @@ static size_t hub_pick_resumes(gateway_streams_t *hub, size_t n, uint64_t now, u
             s->closing = true;
         if (resumes < POLL_MAX) {
             s->suspended = false;
+            s->awake_mono_ms = now;
             hub->resume[resumes++] = s->conn;
         }
     }
@@ -616,15 +618,17 @@ static size_t hub_pick_resumes(gateway_streams_t *hub, size_t n, uint64_t now, u
 }
 
 /*  Under hub->lock: closes the streams whose client stopped taking bytes: not suspended (their
-    reader has bytes for MHD, or MHD has bytes for the socket) and no write for stall_ms. The
+    reader has bytes for MHD, or MHD has bytes for the socket) and no write for stall_ms since
+    they were last woken (an idle stream resumed for a ping or new events is not late). The
     stream is in the list, so MHD has not freed its response and its socket is still open;
     SO_LINGER 0 makes the close drop what the kernel holds for the client instead of keeping
     it for a peer that does not read. MHD sees the shut socket and closes the connection. */
 static void hub_close_stalled(gateway_streams_t *hub, uint64_t now)
 {
     for (stream_t *s = hub->head; s; s = s->next) {
-        if (s->suspended || s->stalled || s->fd < 0 ||
-            now < s->last_write_mono_ms + hub->limits.stall_ms)
+        uint64_t since =
+            s->last_write_mono_ms > s->awake_mono_ms ? s->last_write_mono_ms : s->awake_mono_ms;
+        if (s->suspended || s->stalled || s->fd < 0 || now < since + hub->limits.stall_ms)
             continue;
         struct linger off = {.l_onoff = 1, .l_linger = 0};
         setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);

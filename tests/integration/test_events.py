@@ -415,6 +415,18 @@ class StreamLimitsTest(MeshTest):
         self.assertEqual([int(r.next_event()["id"]) for _ in range(4)],
                          [newest - 2, newest - 1, newest, newest + 1])
 
+    def test_a_stream_idle_past_the_stall_timeout_is_not_closed(self):
+        s = self.open_stream(self.mesh.key)
+        self.assertEqual(s.status, 200)
+        s.next_block()  # the preamble
+        # Idle (suspended) for well over STALL_MS: nothing to send is not a stall. Time passing
+        # is the condition here.
+        time.sleep(3 * STALL_MS / 1000)
+        _, t = self.mesh.transfer("carol", "dave", 300)
+        events = s.transfer_events(t["id"], {"transfer.settled"}, timeout=30)
+        self.assertEqual(events[-1]["type"], "transfer.settled")
+        self.assertEqual(self.refused("stream_stalled"), 0)
+
     def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(self):
         alice = self.mesh.owner_key("alice")
         pid = self.mesh.procs["gateway"].pid
