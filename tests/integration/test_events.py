@@ -342,6 +342,12 @@ def rss_anon_kib(pid):
     raise AssertionError("no RssAnon in /proc/<pid>/status")
 
 
+def sanitized(pid):
+    """True if process `pid` runs with AddressSanitizer (a LEDGER_SANITIZE build)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 class StreamLimitsTest(MeshTest):
     """Issue 20: streams per principal, the bounded replay, and clients that stop reading."""
     mesh_options = {"env": {"gateway": {
@@ -475,8 +481,11 @@ class StreamLimitsTest(MeshTest):
         _, t = self.mesh.transfer("carol", "dave", 300)
         reader.transfer_events(t["id"], {"transfer.settled"}, timeout=30)
         self.assertEqual(self.refused("stream_stalled"), 1)
-        grown_kib = rss_anon_kib(pid) - before_kib
-        self.assertLess(grown_kib, 16 * 1024, f"RssAnon grew {grown_kib} KiB")
+        # Under AddressSanitizer freed memory stays in its quarantine (up to 256 MiB), so
+        # RssAnon says nothing there about what the gateway holds.
+        if not sanitized(pid):
+            grown_kib = rss_anon_kib(pid) - before_kib
+            self.assertLess(grown_kib, 16 * 1024, f"RssAnon grew {grown_kib} KiB")
 
 
 class WebAppTest(MeshTest):
