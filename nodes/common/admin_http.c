@@ -13,14 +13,16 @@
 
 #include "admin_metrics.h"
 #include "clock.h"
+#include "http_deadline.h"
 #include "node_log.h"
 #include "proto_json.h"
 
-#define ADMIN_CONNECTIONS_MAX 64u       /* concurrent admin connections */
-#define ADMIN_CONNECTION_TIMEOUT_S 10u  /* an idle admin connection is closed after this */
-#define ADMIN_REPLAY_ID_MAX 23          /* bytes of the id in /dead-letters/{id}/replay */
-#define ADMIN_MESSAGE_BYTES 64          /* an error message built from a bound */
-#define ADMIN_BEARER_PREFIX "Bearer "   /* the Authorization scheme, with its space */
+#define ADMIN_CONNECTIONS_MAX 64u             /* concurrent admin connections */
+#define ADMIN_CONNECTION_TIMEOUT_S 10u        /* an idle admin connection is closed after this */
+#define ADMIN_CONNECTION_MEMORY (32u * 1024u) /* MHD_OPTION_CONNECTION_MEMORY_LIMIT, bytes */
+#define ADMIN_REPLAY_ID_MAX 23                /* bytes of the id in /dead-letters/{id}/replay */
+#define ADMIN_MESSAGE_BYTES 64                /* an error message built from a bound */
+#define ADMIN_BEARER_PREFIX "Bearer "         /* the Authorization scheme, with its space */
 #define ADMIN_DISCARD_MAX (1024 * 1024) /* body bytes read past ADMIN_BODY_MAX before closing */
 #define ADMIN_HOST_MAX 255              /* bytes of the name in a Host header */
 
@@ -37,6 +39,7 @@ struct admin_http_t {
     char token[ADMIN_TOKEN_MAX + 1];
     char route_path[ADMIN_ROUTE_PATH_MAX + 1];
     struct MHD_Daemon *daemon;
+    http_deadline_t *deadline; /* head and body deadlines (http_deadline.h) */
 };
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
@@ -348,6 +351,19 @@ static enum MHD_Result get_health(admin_http_t *self, struct MHD_Connection *con
     return respond_json(conn, level >= HEALTH_UNAVAILABLE ? 503 : 200, body);
 }
 
+/* The admin port's own connections closed past their deadlines (http_deadline.h). */
+static void write_refusals(admin_http_t *self, FILE *out)
+{
+    uint64_t body = 0, head = http_deadline_closed(self->deadline, &body);
+    fprintf(out,
+            "# HELP ledger_admin_http_refused_total Admin port connections closed to bound "
+            "resources\n"
+            "# TYPE ledger_admin_http_refused_total counter\n"
+            "ledger_admin_http_refused_total{reason=\"head_deadline\"} %" PRIu64 "\n"
+            "ledger_admin_http_refused_total{reason=\"body_deadline\"} %" PRIu64 "\n",
+            head, body);
+}
+
 static enum MHD_Result get_metrics(admin_http_t *self, struct MHD_Connection *conn)
 {
     char *text = NULL;
@@ -358,6 +374,7 @@ static enum MHD_Result get_metrics(admin_http_t *self, struct MHD_Connection *co
     admin_metrics_write(self->config.node, out);
     if (self->config.node_metrics)
         self->config.node_metrics(out, self->config.node_metrics_arg);
+    write_refusals(self, out);
     fclose(out);
     return respond(conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
@@ -518,9 +535,9 @@ static bool body_append(admin_req_t *rq, const char *data, size_t size)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    admin_http_t *self = cls;
+    http_deadline_next_request(self->deadline, conn);
     admin_req_t *rq = *req_cls;
     if (rq) {
         free(rq->body);
@@ -566,6 +583,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         unsigned status;
         const char *code;
         const char *why = admin_refusal(self, conn, method, &status, &code);
+        http_deadline_head_done(self->deadline, conn, strcmp(method, "POST") == 0, ADMIN_BODY_MAX);
         if (why)
             return respond_error(conn, status, code, why);
         *req_cls = calloc(1, sizeof(admin_req_t));
@@ -577,6 +595,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return keep ? MHD_YES : MHD_NO;
     }
+    http_deadline_body_done(self->deadline, conn);
     bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     const char *replay_prefix = "/dead-letters/";
     size_t plen = strlen(replay_prefix);
@@ -625,12 +644,21 @@ ledger_err_t admin_http_start(const admin_http_config_t *config, admin_http_t **
         free(self);
         return LEDGER_E_INVALID;
     }
+    /* The public port's slowloris deadlines and memory limit (README, limits of the ports). */
+    if (http_deadline_new(config->head_timeout_ms, 0, 1000u * ADMIN_CONNECTION_TIMEOUT_S,
+                          &self->deadline) != LEDGER_OK) {
+        free(self);
+        return LEDGER_E_NOMEM;
+    }
     self->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, config->port, NULL, NULL, on_request,
         self, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT, ADMIN_CONNECTIONS_MAX,
-        MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)ADMIN_CONNECTION_MEMORY,
+        MHD_OPTION_NOTIFY_CONNECTION, http_deadline_notify, self->deadline,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, self, MHD_OPTION_END);
     if (!self->daemon) {
+        http_deadline_destroy(&self->deadline);
         node_log_write(NODE_LOG_ERROR, "event=admin_bind_failed host=%s port=%u", config->host,
                        config->port);
         free(self);
@@ -648,6 +676,7 @@ void admin_http_destroy(admin_http_t **admin_p)
     if (!*admin_p)
         return;
     MHD_stop_daemon((*admin_p)->daemon);
+    http_deadline_destroy(&(*admin_p)->deadline);
     free(*admin_p);
     *admin_p = NULL;
 }

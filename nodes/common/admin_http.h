@@ -30,6 +30,15 @@
     page can make a browser send a text/plain or form POST cross-site
     without asking first, never a JSON one).
 
+    Bounds, as on the gateway's public port: a request head must be in
+    within head_timeout_ms (--http-head-timeout-ms) of the connection's
+    opening (or of the previous request's end plus the 10 s idle timeout),
+    a body within that plus its size at 64 KiB/s (http_deadline.h: the
+    socket is shut down past it, counted as
+    ledger_admin_http_refused_total{reason="head_deadline"|"body_deadline"});
+    a connection's memory pool is ADMIN_CONNECTION_MEMORY (32 KiB; a larger
+    head is answered by libmicrohttpd itself, 431).
+
     What it owns: the libmicrohttpd daemon, copies of the token and the
     route path, and each request's body while it is read. The node, the
     store, the route table and the routes' arguments are the caller's and
@@ -109,6 +118,7 @@ typedef struct {
                           or "" for none */
     node_t *node;
     uint64_t stale_outbox_ms; /* /health is 503 past this outbox age; 0 = ADMIN_STALE_OUTBOX_MS */
+    uint32_t head_timeout_ms; /* a request head's deadline (http_deadline.h); 0 = 5 s */
     const char *route_path;   /* optional extra GET route, e.g. "/ledger/verify" */
     admin_route_fn route;
     void *route_arg;

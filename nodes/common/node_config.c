@@ -76,11 +76,23 @@ static const option_t options[] = {
      NUM(OPT_U64, http_body_budget_bytes),
      "gateway: request body bytes buffered at once over all connections; past it 503 "
      "overloaded (at least 65536)"},
+    {"http-body-budget-per-address-bytes", "LEDGER_HTTP_BODY_BUDGET_PER_ADDRESS_BYTES",
+     NUM(OPT_U64, http_body_budget_per_address_bytes),
+     "gateway: of the body budget, what one client address (IPv6: its /64) may hold at once "
+     "(at least 65536; past it 503 overloaded)"},
     {"http-head-timeout-ms", "LEDGER_HTTP_HEAD_TIMEOUT_MS", NUM(OPT_U32, http_head_timeout_ms),
      "gateway: a connection whose request head is not in within this is closed (slowloris)"},
     {"http-body-min-rate", "LEDGER_HTTP_BODY_MIN_RATE", NUM(OPT_U32, http_body_min_rate),
      "gateway: slowest body upload, bytes/s: a body not in within head timeout + size / this "
      "closes its connection"},
+    {"stream-max-per-principal", "LEDGER_STREAM_MAX_PER_PRINCIPAL",
+     NUM(OPT_U32, stream_max_per_principal),
+     "gateway: event streams one principal may hold open (1..1024); one more: 429"},
+    {"stream-replay-max", "LEDGER_STREAM_REPLAY_MAX", NUM(OPT_U32, stream_replay_max),
+     "gateway: events a Last-Event-ID may replay; further behind: event reset (1..1000000)"},
+    {"stream-stall-timeout-ms", "LEDGER_STREAM_STALL_TIMEOUT_MS",
+     NUM(OPT_U32, stream_stall_timeout_ms),
+     "gateway: an event stream whose client takes no bytes for this long is closed (>= 100)"},
     {"checkpoint-ms", "LEDGER_CHECKPOINT_MS", NUM(OPT_U64, checkpoint_ms),
      "accounts: start writing changed balances back to the accounts table this often"},
     {"checkpoint-chunk", "LEDGER_CHECKPOINT_CHUNK", NUM(OPT_U32, checkpoint_chunk),
@@ -109,6 +121,11 @@ static const option_t options[] = {
      "gateway: API requests per second an operator principal may make (1..10000000)"},
     {"operator-burst", "LEDGER_OPERATOR_BURST", NUM(OPT_U32, operator_burst),
      "gateway: requests an operator principal may make at once (1..10000000)"},
+    {"auth-fail-rate", "LEDGER_AUTH_FAIL_RATE", NUM(OPT_U32, auth_fail_rate),
+     "gateway: failed authentications per second one client address may make (1..10000000); "
+     "past its burst: 429 before any key is looked at"},
+    {"auth-fail-burst", "LEDGER_AUTH_FAIL_BURST", NUM(OPT_U32, auth_fail_burst),
+     "gateway: failed authentications one client address may make at once (1..10000000)"},
     {"keys-dir", "LEDGER_KEYS_DIR", STR(keys_dir),
      "the mesh's CURVE keys (ledger-keys init); only the default is created when missing"},
     {"node-key", "LEDGER_NODE_KEY", STR(node_key),
@@ -166,8 +183,12 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->health_stale_ms = 30000;
     c->max_pending = 100000;
     c->http_body_budget_bytes = 64ull * 1024 * 1024;
+    c->http_body_budget_per_address_bytes = 16ull * 1024 * 1024;
     c->http_head_timeout_ms = 5000;
     c->http_body_min_rate = 64u * 1024;
+    c->stream_max_per_principal = 4;
+    c->stream_replay_max = 1000;
+    c->stream_stall_timeout_ms = 10000;
     c->checkpoint_ms = 5000;
     c->checkpoint_chunk = 256;
     c->verify_every_ms = 3600ull * 1000; /* hourly: a walk of 10^7 entries costs seconds */
@@ -180,6 +201,8 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->customer_burst = 40000;
     c->operator_rate = 50000;
     c->operator_burst = 100000;
+    c->auth_fail_rate = 2;
+    c->auth_fail_burst = 20;
     snprintf(c->keys_dir, sizeof c->keys_dir, "%s", NODE_KEYS_DIR_DEFAULT);
     c->seen_window = 1000000;                            /* store.h, "seen message ids" */
     c->decision_retention_ms = 30ull * 24 * 3600 * 1000; /* 30 days (fraud.h) */
@@ -260,6 +283,20 @@ static bool check_storage_values(const node_config_t *c, char *why, size_t why_s
     return true;
 }
 
+/* The event streams' limits (gateway_stream.h). False with `why`. */
+static bool check_stream_values(const node_config_t *c, char *why, size_t why_size)
+{
+    if (c->stream_max_per_principal == 0 || c->stream_max_per_principal > 1024 ||
+        c->stream_replay_max == 0 || c->stream_replay_max > 1000000 ||
+        c->stream_stall_timeout_ms < 100) {
+        snprintf(why, why_size,
+                 "stream-max-per-principal must be 1..1024, stream-replay-max 1..1000000, "
+                 "stream-stall-timeout-ms >= 100");
+        return false;
+    }
+    return true;
+}
+
 static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_size)
 {
     if (c->batch_max == 0 || c->batch_max > NODE_BATCH_MAX_LIMIT || c->retry_min_ms == 0 ||
@@ -274,14 +311,17 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
         return LEDGER_E_INVALID;
     }
     if (c->http_threads == 0 || c->http_threads > NODE_HTTP_THREADS_LIMIT ||
-        c->http_body_budget_bytes < 65536 || c->http_head_timeout_ms < 100 ||
-        c->http_body_min_rate < 1024) {
+        c->http_body_budget_bytes < 65536 || c->http_body_budget_per_address_bytes < 65536 ||
+        c->http_head_timeout_ms < 100 || c->http_body_min_rate < 1024) {
         snprintf(why, why_size,
-                 "http-threads must be 1..%u, http-body-budget-bytes >= 65536, "
+                 "http-threads must be 1..%u, http-body-budget-bytes and "
+                 "http-body-budget-per-address-bytes >= 65536, "
                  "http-head-timeout-ms >= 100, http-body-min-rate >= 1024",
                  NODE_HTTP_THREADS_LIMIT);
         return LEDGER_E_INVALID;
     }
+    if (!check_stream_values(c, why, why_size))
+        return LEDGER_E_INVALID;
     if (c->checkpoint_chunk == 0 || c->checkpoint_chunk > NODE_CHECKPOINT_CHUNK_LIMIT ||
         c->verify_chunk == 0 || c->verify_chunk > NODE_VERIFY_CHUNK_LIMIT) {
         snprintf(why, why_size, "checkpoint-chunk must be 1..%u, verify-chunk 1..%u",
@@ -316,10 +356,12 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
     }
     if (!check_storage_values(c, why, why_size))
         return LEDGER_E_INVALID;
-    uint32_t rates[] = {c->customer_rate, c->customer_burst, c->operator_rate, c->operator_burst};
+    uint32_t rates[] = {c->customer_rate,  c->customer_burst, c->operator_rate,
+                        c->operator_burst, c->auth_fail_rate, c->auth_fail_burst};
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
         if (rates[i] == 0 || rates[i] > NODE_RATE_LIMIT) {
-            snprintf(why, why_size, "customer-/operator-rate and -burst must be 1..%u",
+            snprintf(why, why_size,
+                     "customer-/operator-rate and -burst, auth-fail-rate and -burst must be 1..%u",
                      NODE_RATE_LIMIT);
             return LEDGER_E_INVALID;
         }

@@ -96,13 +96,18 @@ typedef struct {
     uint64_t max_pending;     /* LEDGER_MAX_PENDING, --max-pending (gateway) */
     /* LEDGER_HTTP_BODY_BUDGET_BYTES, --http-body-budget-bytes (gateway; gateway_budget.h) */
     uint64_t http_body_budget_bytes;
+    uint64_t http_body_budget_per_address_bytes; /* LEDGER_HTTP_BODY_BUDGET_PER_ADDRESS_BYTES */
     uint32_t http_head_timeout_ms; /* LEDGER_HTTP_HEAD_TIMEOUT_MS, --http-head-timeout-ms */
     uint32_t http_body_min_rate;   /* LEDGER_HTTP_BODY_MIN_RATE, --http-body-min-rate (bytes/s) */
-    uint64_t checkpoint_ms;        /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
-    uint32_t checkpoint_chunk;     /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
-    uint64_t verify_every_ms;      /* LEDGER_VERIFY_EVERY_MS, --verify-every-ms (accounts; 0 off) */
-    uint32_t verify_chunk;         /* LEDGER_VERIFY_CHUNK, --verify-chunk (accounts) */
-    uint64_t prealloc_bytes;       /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
+    /* GET /api/events limits (gateway; gateway_stream.h) */
+    uint32_t stream_max_per_principal; /* LEDGER_STREAM_MAX_PER_PRINCIPAL */
+    uint32_t stream_replay_max;        /* LEDGER_STREAM_REPLAY_MAX, events */
+    uint32_t stream_stall_timeout_ms;  /* LEDGER_STREAM_STALL_TIMEOUT_MS */
+    uint64_t checkpoint_ms;            /* LEDGER_CHECKPOINT_MS, --checkpoint-ms (accounts) */
+    uint32_t checkpoint_chunk;         /* LEDGER_CHECKPOINT_CHUNK, --checkpoint-chunk (accounts) */
+    uint64_t verify_every_ms; /* LEDGER_VERIFY_EVERY_MS, --verify-every-ms (accounts; 0 off) */
+    uint32_t verify_chunk;    /* LEDGER_VERIFY_CHUNK, --verify-chunk (accounts) */
+    uint64_t prealloc_bytes;  /* LEDGER_PREALLOC_BYTES, --prealloc-bytes (0 = off) */
     /* LEDGER_SETTLEMENT_LIMIT_MINOR, --settlement-limit-minor (accounts): 0..INT64_MAX */
     uint64_t settlement_limit_minor;
     /* LEDGER_DEPOSIT_MAX_MINOR, --deposit-max-minor (accounts; the gateway checks it too) */
@@ -111,6 +116,8 @@ typedef struct {
     uint32_t customer_burst;      /* LEDGER_CUSTOMER_BURST, --customer-burst (gateway) */
     uint32_t operator_rate;       /* LEDGER_OPERATOR_RATE, --operator-rate (gateway, requests/s) */
     uint32_t operator_burst;      /* LEDGER_OPERATOR_BURST, --operator-burst (gateway) */
+    uint32_t auth_fail_rate;      /* LEDGER_AUTH_FAIL_RATE, --auth-fail-rate (gateway, /s) */
+    uint32_t auth_fail_burst;     /* LEDGER_AUTH_FAIL_BURST, --auth-fail-burst (gateway) */
     char keys_dir[NODE_PATH_MAX]; /* LEDGER_KEYS_DIR, --keys-dir: the mesh's keys (node_keys.h) */
     bool keys_dir_given;          /* keys_dir came from the environment or a flag: never created */
     char node_key[NODE_PATH_MAX]; /* LEDGER_NODE_KEY, --node-key ("": <keys_dir>/<name>.key) */

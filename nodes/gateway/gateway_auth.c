@@ -46,6 +46,7 @@ struct gateway_auth_t {
     bucket_node_t *buckets[BUCKET_HEADS];
     size_t bucket_count;
     stream_token_t tokens[GATEWAY_AUTH_STREAM_TOKENS_MAX];
+    gateway_authfail_t *fails;        /* failed authentications per address */
     gateway_auth_forget_fn on_forget; /* guarded by lock */
     void *on_forget_arg;
 };
@@ -86,6 +87,12 @@ ledger_err_t gateway_auth_new(const gateway_auth_config_t *config, gateway_auth_
         return LEDGER_E_NOMEM;
     self->config = c;
     pthread_mutex_init(&self->lock, NULL);
+    ledger_err_t err =
+        gateway_authfail_new(c.fail_rate_per_s, c.fail_burst, c.now_ms, &self->fails);
+    if (err) {
+        gateway_auth_destroy(&self);
+        return err;
+    }
     *out = self;
     return LEDGER_OK;
 }
@@ -102,6 +109,7 @@ void gateway_auth_destroy(gateway_auth_t **self_p)
             self->buckets[i] = n->next;
             free(n);
         }
+    gateway_authfail_destroy(&self->fails);
     pthread_mutex_destroy(&self->lock);
     sodium_memzero(self, sizeof *self);
     free(self);
@@ -269,6 +277,24 @@ gateway_auth_result_t gateway_auth_check(gateway_auth_t *self, store_t *store,
         return GATEWAY_AUTH_RATE_LIMITED;
     }
     return (caller.principal.scopes & scope) == scope ? GATEWAY_AUTH_OK : GATEWAY_AUTH_FORBIDDEN;
+}
+
+gateway_authfail_t *gateway_auth_failures(gateway_auth_t *self)
+{
+    return self ? self->fails : NULL;
+}
+
+bool gateway_auth_take_rate(gateway_auth_t *self, const gateway_auth_caller_t *caller,
+                            uint64_t *retry_after_s)
+{
+    assert(self && caller && retry_after_s);
+    uint64_t retry_ms = 0;
+    pthread_mutex_lock(&self->lock);
+    bool allowed = bucket_take(self, &caller->principal, &retry_ms);
+    pthread_mutex_unlock(&self->lock);
+    if (!allowed)
+        *retry_after_s = retry_ms ? (retry_ms + 999) / 1000 : 1;
+    return allowed;
 }
 
 void gateway_auth_forget_key(gateway_auth_t *self, const char *key_id)

@@ -26,6 +26,10 @@
     the 204 on, the key fails, idempotent replays included (the check runs
     before the handler).
 
+    Failed authentications are throttled per client address by the
+    gateway_authfail_t it owns (gateway_auth_failures; the guard asks it
+    before and tells it after each check).
+
     What it owns: the cache (GATEWAY_AUTH_CACHE_SLOTS direct-mapped slots: a
     collision only costs a store read), the buckets (one per principal seen,
     at most GATEWAY_AUTH_BUCKETS_MAX: full buckets are dropped first, as a
@@ -33,8 +37,8 @@
     GATEWAY_AUTH_STREAM_TOKENS_MAX outstanding), and one mutex over all of
     them. The store is the caller's, passed in per call.
 
-    Errors: gateway_auth_new: LEDGER_E_INVALID (a rate or burst of 0 or over
-    the bucket's limits), LEDGER_E_NOMEM. gateway_auth_check answers one of
+    Errors: gateway_auth_new: LEDGER_E_INVALID (a rate or burst over the
+    bucket's limits), LEDGER_E_NOMEM. gateway_auth_check answers one of
     gateway_auth_result_t; GATEWAY_AUTH_UNAVAILABLE when the store could not
     be read (the caller answers 503).
 
@@ -46,6 +50,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "gateway_authfail.h"
 #include "gateway_principals.h"
 #include "ledger_err.h"
 #include "store.h"
@@ -70,6 +75,8 @@ typedef struct {
     uint32_t customer_burst;      /* 0 = default */
     uint32_t operator_rate_per_s; /* 0 = default */
     uint32_t operator_burst;      /* 0 = default */
+    uint32_t fail_rate_per_s;     /* failed authentications per address (gateway_authfail.h) */
+    uint32_t fail_burst;          /* 0 = defaults */
     uint64_t (*now_ms)(void);     /* the buckets' and tokens' clock; NULL = CLOCK_MONOTONIC */
 } gateway_auth_config_t;
 
@@ -101,6 +108,15 @@ gateway_auth_result_t gateway_auth_check(gateway_auth_t *self, store_t *store,
                                          const char *authorization, uint32_t scope,
                                          gateway_auth_caller_t *caller_out,
                                          uint64_t *retry_after_s);
+
+/* The per-address throttle of failed authentications it owns (gateway_authfail.h). */
+gateway_authfail_t *gateway_auth_failures(gateway_auth_t *self);
+
+/*  Takes one token of `caller`'s principal bucket, as gateway_auth_check does: true if
+    there was one, else *retry_after_s (>= 1). For a request that authenticated otherwise
+    (a redeemed stream token). */
+bool gateway_auth_take_rate(gateway_auth_t *self, const gateway_auth_caller_t *caller,
+                            uint64_t *retry_after_s);
 
 /* Forgets key `key_id`: its cache entry and its stream tokens (see above). */
 void gateway_auth_forget_key(gateway_auth_t *self, const char *key_id);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 
+#include "gateway_authfail.h"
 #include "gateway_reply.h"
 #include "gateway_request.h"
 
@@ -14,6 +15,53 @@ void gateway_budget_init(gateway_budget_t *b, uint64_t limit)
     b->limit = limit ? limit : GATEWAY_BUDGET_DEFAULT_BYTES;
     atomic_init(&b->in_use, 0);
     atomic_init(&b->refused, 0);
+    b->share = b->limit;
+    atomic_init(&b->refused_share, 0);
+    for (size_t i = 0; i < GATEWAY_BUDGET_SLOTS; i++)
+        atomic_init(&b->by_address[i], 0);
+}
+
+void gateway_budget_set_share(gateway_budget_t *b, uint64_t share)
+{
+    assert(b);
+    b->share = share && share < b->limit ? share : b->limit;
+}
+
+uint32_t gateway_budget_slot(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return gateway_authfail_address_hash(info ? info->client_addr : NULL) % GATEWAY_BUDGET_SLOTS;
+}
+
+bool gateway_budget_take_share(gateway_budget_t *b, uint32_t slot, uint64_t bytes)
+{
+    assert(b && slot < GATEWAY_BUDGET_SLOTS);
+    /* The global budget first: a full budget is counted as such, whoever holds it. */
+    if (!gateway_budget_take(b, bytes))
+        return false;
+    uint64_t held = atomic_fetch_add(&b->by_address[slot], bytes);
+    if (bytes > b->share || held > b->share - bytes) {
+        atomic_fetch_sub(&b->by_address[slot], bytes);
+        gateway_budget_give(b, bytes);
+        atomic_fetch_add(&b->refused_share, 1);
+        return false;
+    }
+    return true;
+}
+
+void gateway_budget_give_share(gateway_budget_t *b, uint32_t slot, uint64_t bytes)
+{
+    assert(b && slot < GATEWAY_BUDGET_SLOTS);
+    uint64_t before = atomic_fetch_sub(&b->by_address[slot], bytes);
+    assert(before >= bytes);
+    (void)before;
+    gateway_budget_give(b, bytes);
+}
+
+uint64_t gateway_budget_refused_share(const gateway_budget_t *b)
+{
+    return atomic_load(&((gateway_budget_t *)b)->refused_share);
 }
 
 bool gateway_budget_take(gateway_budget_t *b, uint64_t bytes)

@@ -35,12 +35,36 @@ bool gateway_guard_recheck(gateway_auth_t *auth, store_t *store, struct MHD_Conn
     return false;
 }
 
-/* The caller of a ?token= stream token, redeemed now. */
+static enum MHD_Result rate_limited(struct MHD_Connection *conn, uint64_t retry_s, const char *who)
+{
+    char value[RETRY_AFTER_TEXT];
+    snprintf(value, sizeof value, "%" PRIu64, retry_s);
+    gateway_reply_header_t h = {"Retry-After", value};
+    gateway_request_error_t err;
+    gateway_request_fail(&err, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", NULL,
+                         "too many %s: retry after %s s", who, value);
+    return gateway_reply_error(conn, &err, &h, 1);
+}
+
+static const struct sockaddr *client_address(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return info ? info->client_addr : NULL;
+}
+
+/* The caller of a ?token= stream token, redeemed now; it takes a rate token as any request. */
 static bool redeem_token(gateway_auth_t *auth, struct MHD_Connection *conn, const char *token,
                          gateway_auth_caller_t *caller, enum MHD_Result *answered)
 {
-    if (gateway_auth_stream_token_redeem(auth, token, strlen(token), caller))
-        return true;
+    uint64_t retry_s = 0;
+    if (gateway_auth_stream_token_redeem(auth, token, strlen(token), caller)) {
+        if (gateway_auth_take_rate(auth, caller, &retry_s))
+            return true;
+        *answered = rate_limited(conn, retry_s, "requests from this principal");
+        return false;
+    }
+    gateway_authfail_note(gateway_auth_failures(auth), client_address(conn));
     *answered = unauthenticated(conn, "the stream token is unknown, used or expired: "
                                       "POST /api/stream-tokens for a new one");
     return false;
@@ -55,13 +79,19 @@ bool gateway_guard_check(gateway_auth_t *auth, store_t *store, struct MHD_Connec
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *token =
         token_ok ? MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token") : NULL;
+    uint64_t retry_s = 0;
+    /* Before any key is looked at: a throttled address learns nothing of the key it sent. */
+    if (!gateway_authfail_allowed(gateway_auth_failures(auth), client_address(conn), &retry_s)) {
+        *answered = rate_limited(conn, retry_s, "failed authentications from this address");
+        return false;
+    }
     if (!header && token)
         return redeem_token(auth, conn, token, caller_out, answered);
-    uint64_t retry_s = 0;
     switch (gateway_auth_check(auth, store, header, scope, caller_out, &retry_s)) {
     case GATEWAY_AUTH_OK:
         return true;
     case GATEWAY_AUTH_UNAUTHENTICATED:
+        gateway_authfail_note(gateway_auth_failures(auth), client_address(conn));
         *answered = unauthenticated(conn, "send a valid API key: Authorization: Bearer lk_...");
         return false;
     case GATEWAY_AUTH_FORBIDDEN:
@@ -69,16 +99,9 @@ bool gateway_guard_check(gateway_auth_t *auth, store_t *store, struct MHD_Connec
                                          "this key's principal lacks the scope %s",
                                          gateway_scope_name(scope));
         return false;
-    case GATEWAY_AUTH_RATE_LIMITED: {
-        char value[RETRY_AFTER_TEXT];
-        snprintf(value, sizeof value, "%" PRIu64, retry_s);
-        gateway_reply_header_t h = {"Retry-After", value};
-        gateway_request_error_t err;
-        gateway_request_fail(&err, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", NULL,
-                             "too many requests from this principal: retry after %s s", value);
-        *answered = gateway_reply_error(conn, &err, &h, 1);
+    case GATEWAY_AUTH_RATE_LIMITED:
+        *answered = rate_limited(conn, retry_s, "requests from this principal");
         return false;
-    }
     case GATEWAY_AUTH_UNAVAILABLE:
         break;
     }

@@ -7,7 +7,10 @@
                            "WWW-Authenticate: Bearer" (one answer for all:
                            nothing tells a prober which it was)
       403 forbidden        a valid key without the route's scope
-      429 rate_limited     past the principal's bucket, with Retry-After (s)
+      429 rate_limited     past the principal's bucket, with Retry-After (s); or,
+                           before any key is looked at, the client address
+                           failed to authenticate too often (gateway_authfail.h:
+                           every 401 here counts, a valid key gets the same 429)
       503 storage_unavailable  the key records could not be read; or (gateway_http.c) a
                            write while the node's storage is faulted (node.h, "Storage
                            faults"), with Retry-After
@@ -15,7 +18,8 @@
     GET /api/events may instead carry ?token=<stream token> (EventSource
     cannot send headers): a token from POST /api/stream-tokens, redeemed
     once, within GATEWAY_AUTH_STREAM_TOKEN_TTL_MS, for the principal that
-    asked; an open stream may outlive it.
+    asked, taking a token of its bucket like any request (429 past it: the
+    stream token is used up all the same); an open stream may outlive it.
 
     What it owns: nothing. Errors: as above. Threads: MHD worker threads.
 */

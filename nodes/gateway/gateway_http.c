@@ -30,7 +30,7 @@
 #include "gateway_accounts_client.h"
 #include "gateway_batch.h"
 #include "gateway_budget.h"
-#include "gateway_deadline.h"
+#include "http_deadline.h"
 #include "gateway_guard.h"
 #include "gateway_money_api.h"
 #include "gateway_prune.h"
@@ -75,7 +75,8 @@ typedef struct {
     size_t body_len;
     size_t body_cap;
     size_t discarded;
-    uint64_t reserved; /* bytes taken from gw->budget, given back when the request ends */
+    uint64_t reserved;    /* bytes taken from gw->budget, given back when the request ends */
+    uint32_t budget_slot; /* the client address's share of it (gateway_budget_slot) */
     bool too_large;
     bool over_budget; /* the body budget refused it: 503 overloaded */
     wait_t wait;
@@ -94,10 +95,10 @@ struct gateway_http_t {
     char node_name[PROTO_NODE_MAX + 1];
     uint32_t query_timeout_ms;
     size_t body_max_bytes;
-    gateway_budget_t budget; /* request body bytes buffered, all connections (gateway_budget.h) */
-    gateway_deadline_t *deadline; /* head and body deadlines (gateway_deadline.h) */
-    uint64_t max_pending;         /* admission control (config.max_pending) */
-    int64_t deposit_max_minor;    /* one deposit at most (config.deposit_max_minor) */
+    gateway_budget_t budget;   /* request body bytes buffered, all connections (gateway_budget.h) */
+    http_deadline_t *deadline; /* head and body deadlines (http_deadline.h) */
+    uint64_t max_pending;      /* admission control (config.max_pending) */
+    int64_t deposit_max_minor; /* one deposit at most (config.deposit_max_minor) */
     void (*log)(void *arg, const char *line);
     void *log_arg;
     void (*count_request)(void *arg, const char *method, const char *route, unsigned status);
@@ -370,8 +371,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         gw->count_request(gw->count_request_arg, r->method, routes[r->route].pattern,
                           info->http_status);
     if (r && r->reserved)
-        gateway_budget_give(&gw->budget, r->reserved);
-    gateway_deadline_next_request(gw->deadline, conn);
+        gateway_budget_give_share(&gw->budget, r->budget_slot, r->reserved);
+    http_deadline_next_request(gw->deadline, conn);
     request_free(*con_cls);
     *con_cls = NULL;
 }
@@ -401,7 +402,8 @@ static bool body_append(gateway_http_t *gw, request_t *r, const char *data, size
             cap = limit;
         if (cap > r->reserved && r->reserved >= r->body_len + size)
             cap = r->reserved; /* the declared length, taken whole with the headers */
-        if (cap > r->reserved && !gateway_budget_take(&gw->budget, cap - r->reserved)) {
+        if (cap > r->reserved &&
+            !gateway_budget_take_share(&gw->budget, r->budget_slot, cap - r->reserved)) {
             r->over_budget = true; /* answered at the end; drop what comes (above) */
             return body_append(gw, r, data, size);
         }
@@ -451,8 +453,9 @@ static enum MHD_Result check_post_headers(gateway_http_t *gw, struct MHD_Connect
         declared = 0;
     if (declared > body_limit(gw, r))
         return reply_too_large(gw, conn, r);
+    r->budget_slot = gateway_budget_slot(conn);
     if (declared > 0) { /* the declared body is taken now, whole */
-        if (!gateway_budget_take(&gw->budget, declared))
+        if (!gateway_budget_take_share(&gw->budget, r->budget_slot, declared))
             return (enum MHD_Result)gateway_budget_reply_overloaded(conn, &gw->budget);
         r->reserved = declared;
     }
@@ -567,7 +570,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = r;
         enum MHD_Result headers_answer = on_headers(gw, conn, r, url, method);
-        gateway_deadline_head_done(gw->deadline, conn, r->is_post, body_limit(gw, r));
+        http_deadline_head_done(gw->deadline, conn, r->is_post, body_limit(gw, r));
         return headers_answer;
     }
     if (*upload_data_size > 0) {
@@ -575,7 +578,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return keep ? MHD_YES : MHD_NO;
     }
-    gateway_deadline_body_done(gw->deadline, conn);
+    http_deadline_body_done(gw->deadline, conn);
     if (r->wait != WAIT_NONE)
         return on_resumed(gw, conn, r);
     return on_body_complete(gw, conn, r);
@@ -617,8 +620,8 @@ static ledger_err_t start_daemon(gateway_http_t *gw, const gateway_http_config_t
         MHD_OPTION_CONNECTION_TIMEOUT,
         or_default(config->connection_timeout_s, GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw, MHD_OPTION_NOTIFY_CONNECTION,
-        gateway_deadline_notify, gw->deadline, MHD_OPTION_ARRAY,
-        gateway_tls_mhd_options(config->tls), MHD_OPTION_END);
+        http_deadline_notify, gw->deadline, MHD_OPTION_ARRAY, gateway_tls_mhd_options(config->tls),
+        MHD_OPTION_END);
     if (!gw->daemon)
         return LEDGER_E_IO;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -631,20 +634,6 @@ static void notify_streams(void *arg)
     gateway_streams_notify(arg);
 }
 
-/*  Whether keys written before keys were scoped may still be in the store: asked once, since
-    none are written again. If the store cannot say, assume so (one more read per new key). */
-static bool legacy_keys_present(store_t *store)
-{
-    store_txn_t *txn = NULL;
-    bool any = true;
-    if (store_txn_begin(store, false, &txn) == LEDGER_OK) {
-        if (gateway_view_idem_legacy_any(txn, &any) != LEDGER_OK)
-            any = true;
-        store_txn_abort(&txn);
-    }
-    return any;
-}
-
 /* The submission queue, the accounts client and the pruner (before MHD, which uses them). */
 static ledger_err_t start_parts(gateway_http_t *gw, const gateway_http_config_t *config)
 {
@@ -652,7 +641,8 @@ static ledger_err_t start_parts(gateway_http_t *gw, const gateway_http_config_t 
                                                              : GATEWAY_RETENTION_DEFAULT_MS;
     gateway_submit_config_t sc = {
         .store = gw->store,
-        .keys = {.retention_ms = retention_ms, .legacy_keys = legacy_keys_present(gw->store)},
+        .keys = {.retention_ms = retention_ms,
+                 .legacy_keys = gateway_submit_legacy_keys_present(gw->store)},
         .suspend = suspend_connection,
         .resume = resume_connection,
         .wake = config->wake,
@@ -716,6 +706,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     gw->body_max_bytes =
         config->body_max_bytes ? config->body_max_bytes : GATEWAY_HTTP_BODY_MAX_DEFAULT;
     gateway_budget_init(&gw->budget, config->body_budget_bytes);
+    gateway_budget_set_share(&gw->budget, config->body_budget_per_address_bytes);
     gw->log = config->log;
     gw->log_arg = config->log_arg;
     gw->env = (gateway_transfer_api_env_t){gw->store, gw->log, gw->log_arg};
@@ -723,7 +714,7 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
     gw->count_request_arg = config->count_request_arg;
     gw->storage_faulted = config->storage_faulted;
     gw->storage_faulted_arg = config->storage_faulted_arg;
-    ledger_err_t err = gateway_streams_new(gw->store, config->max_streams, &gw->streams);
+    ledger_err_t err = gateway_streams_new(gw->store, &config->streams, &gw->streams);
     if (!err && gw->auth) /* a revoked key's streams end with it */
         gateway_auth_on_forget(gw->auth, close_key_streams, gw->streams);
     if (!err)
@@ -732,10 +723,10 @@ ledger_err_t gateway_http_start(const gateway_http_config_t *config, gateway_htt
         err = gateway_static_new(config->web_dir ? config->web_dir : GATEWAY_HTTP_WEB_DIR_DEFAULT,
                                  &gw->web);
     if (!err)
-        err = gateway_deadline_new(config->head_timeout_ms, config->body_min_rate,
-                                   1000u * or_default(config->connection_timeout_s,
-                                                      GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT),
-                                   &gw->deadline);
+        err = http_deadline_new(config->head_timeout_ms, config->body_min_rate,
+                                1000u * or_default(config->connection_timeout_s,
+                                                   GATEWAY_HTTP_CONNECTION_TIMEOUT_S_DEFAULT),
+                                &gw->deadline);
     if (!err)
         err = start_daemon(gw, config);
     if (err) {
@@ -764,7 +755,9 @@ void gateway_http_refusals(const gateway_http_t *self, gateway_http_refusals_t *
         return;
     out->body_budget = gateway_budget_refused(&self->budget);
     out->body_budget_in_use = gateway_budget_in_use(&self->budget);
-    out->head_deadline = gateway_deadline_closed(self->deadline, &out->body_deadline);
+    out->body_budget_address = gateway_budget_refused_share(&self->budget);
+    out->head_deadline = http_deadline_closed(self->deadline, &out->body_deadline);
+    gateway_streams_counters(self->streams, &out->streams);
 }
 uint16_t gateway_http_port(const gateway_http_t *self)
 {
@@ -790,7 +783,7 @@ void gateway_http_destroy(gateway_http_t **self_p)
     gateway_prune_destroy(&gw->prune);
     if (gw->daemon)
         MHD_stop_daemon(gw->daemon);
-    gateway_deadline_destroy(&gw->deadline);
+    http_deadline_destroy(&gw->deadline);
     gateway_streams_destroy(&gw->streams);
     gateway_static_destroy(&gw->web);
     /* MHD's workers are gone: nothing uses the queue or the client any more. */

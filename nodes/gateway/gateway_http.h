@@ -93,9 +93,9 @@
    {"seq","account","transfer","kind","amount","balance_after", "held_after","at","ts_ms"}. Amounts
    are integers in minor units. GET  /api/events                         200 text/event-stream:
    every change of a transfer, resumable with Last-Event-ID; 503 too_many_streams over
-   config.max_streams (format: gateway_stream.h) Every other /api path: 404 not_found. Every other
-   path: the web app from config.web_dir (gateway_static.h: content types, cache headers, index.html
-      fallback, nothing outside web_dir readable).
+   config.streams.max_streams, 429 too_many_principal_streams (format: gateway_stream.h) Every other
+   /api path: 404 not_found. Every other path: the web app from config.web_dir (gateway_static.h:
+   content types, cache headers, index.html fallback, nothing outside web_dir readable).
 
     Errors: {"error":{"code","message","field"}} (field null when no field is
     at fault). Codes and statuses:
@@ -124,6 +124,7 @@
 #include <stdint.h>
 #include "gateway_tls.h"
 #include "gateway_auth.h"
+#include "gateway_stream.h"
 #include "gateway_view.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
@@ -162,13 +163,14 @@ typedef struct {
     uint64_t transfer_retention_ms;    /* final views (gateway_view_prune.h); 0 = kept */
     size_t body_max_bytes;             /* request body cap; 0 = 64 KiB */
     uint64_t body_budget_bytes; /* body bytes buffered at once, all connections; 0 = 64 MiB */
-    uint32_t head_timeout_ms;   /* a request head's deadline (gateway_deadline.h); 0 = 5 s */
-    uint32_t body_min_rate;     /* a body's deadline: head_timeout_ms + size / this; 0 = 64 KiB/s */
-    unsigned thread_pool_size;  /* MHD worker threads; 0 = 4 */
-    unsigned connection_limit;  /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
+    uint64_t body_budget_per_address_bytes; /* of them, one client address's; 0 = all */
+    uint32_t head_timeout_ms;  /* a request head's deadline (http_deadline.h); 0 = 5 s */
+    uint32_t body_min_rate;    /* a body's deadline: head_timeout_ms + size / this; 0 = 64 KiB/s */
+    unsigned thread_pool_size; /* MHD worker threads; 0 = 4 */
+    unsigned connection_limit; /* MHD_OPTION_CONNECTION_LIMIT; 0 = 1024 */
     unsigned per_ip_connection_limit; /* MHD_OPTION_PER_IP_CONNECTION_LIMIT; 0 = 512 */
     unsigned connection_timeout_s;    /* idle connection timeout; 0 = 30 */
-    unsigned max_streams;             /* open GET /api/events streams at most; 0 = 64 */
+    gateway_streams_limits_t streams; /* GET /api/events limits (gateway_stream.h); 0s: defaults */
     const char *web_dir;              /* built web app served at /; NULL = "./web/dist" */
     uint64_t max_pending;             /* admission: most undelivered transfers; 0 = 100,000 */
     int64_t deposit_max_minor;        /* one POST /api/deposits at most; <= 0 = 10^10 */
@@ -231,10 +233,12 @@ uint16_t gateway_http_port(const gateway_http_t *self);
 
 /*  What the public port refused to bound its resources, since the start (any thread). */
 typedef struct {
-    uint64_t body_budget;        /* 503 overloaded: the body budget was full */
-    uint64_t body_budget_in_use; /* body bytes taken from the budget now */
-    uint64_t head_deadline;      /* connections closed: no whole request head in time */
-    uint64_t body_deadline;      /* connections closed: no whole body in time */
+    uint64_t body_budget;               /* 503 overloaded: the body budget was full */
+    uint64_t body_budget_in_use;        /* body bytes taken from the budget now */
+    uint64_t body_budget_address;       /* 503 overloaded: the client address's share was full */
+    uint64_t head_deadline;             /* connections closed: no whole request head in time */
+    uint64_t body_deadline;             /* connections closed: no whole body in time */
+    gateway_streams_counters_t streams; /* event streams refused or closed (gateway_stream.h) */
 } gateway_http_refusals_t;
 void gateway_http_refusals(const gateway_http_t *self, gateway_http_refusals_t *out);
 /* Transfer views the retention deleted since the start (gateway_prune.h); any thread. */

@@ -111,8 +111,12 @@ static int start_http(node_t *node, void *arg)
         .web_dir = c->web_dir,
         .max_pending = c->max_pending,
         .body_budget_bytes = c->http_body_budget_bytes,
+        .body_budget_per_address_bytes = c->http_body_budget_per_address_bytes,
         .head_timeout_ms = c->http_head_timeout_ms,
         .body_min_rate = c->http_body_min_rate,
+        .streams = {.max_per_principal = c->stream_max_per_principal,
+                    .replay_max = c->stream_replay_max,
+                    .stall_ms = c->stream_stall_timeout_ms},
         .deposit_max_minor = (int64_t)c->deposit_max_minor, /* node_config keeps it <= INT64_MAX */
         .tls = gw->tls,
     };
@@ -181,13 +185,25 @@ static void gateway_metrics(FILE *out, void *arg)
             "to bound resources\n"
             "# TYPE ledger_http_refused_total counter\n"
             "ledger_http_refused_total{reason=\"body_budget\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"body_budget_address\"} %" PRIu64 "\n"
             "ledger_http_refused_total{reason=\"head_deadline\"} %" PRIu64 "\n"
             "ledger_http_refused_total{reason=\"body_deadline\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"streams_full\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"stream_per_principal\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"stream_replay_limit\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"stream_stalled\"} %" PRIu64 "\n"
+            "ledger_http_refused_total{reason=\"auth_failures\"} %" PRIu64 "\n"
+            "# HELP ledger_http_streams_open Event streams (GET /api/events) open now\n"
+            "# TYPE ledger_http_streams_open gauge\n"
+            "ledger_http_streams_open %" PRIu64 "\n"
             "# HELP ledger_http_body_budget_bytes_in_use Request body bytes buffered now "
             "(--http-body-budget-bytes)\n"
             "# TYPE ledger_http_body_budget_bytes_in_use gauge\n"
             "ledger_http_body_budget_bytes_in_use %" PRIu64 "\n",
-            n.body_budget, n.head_deadline, n.body_deadline, n.body_budget_in_use);
+            n.body_budget, n.body_budget_address, n.head_deadline, n.body_deadline,
+            n.streams.refused_full, n.streams.refused_per_principal, n.streams.replay_limited,
+            n.streams.stalled, gateway_authfail_refused(gateway_auth_failures(gw->auth)),
+            n.streams.open, n.body_budget_in_use);
     fprintf(out,
             "# HELP ledger_retention_pruned_total Records deleted past their retention since the "
             "start\n"
@@ -236,7 +252,9 @@ int main(int argc, char **argv)
     gateway_auth_config_t auth_config = {.customer_rate_per_s = config.customer_rate,
                                          .customer_burst = config.customer_burst,
                                          .operator_rate_per_s = config.operator_rate,
-                                         .operator_burst = config.operator_burst};
+                                         .operator_burst = config.operator_burst,
+                                         .fail_rate_per_s = config.auth_fail_rate,
+                                         .fail_burst = config.auth_fail_burst};
     if (gateway_auth_new(&auth_config, &gw.auth) != LEDGER_OK) {
         node_log_write(NODE_LOG_ERROR, "event=auth_start_failed");
         gateway_tls_destroy(&gw.tls);

@@ -15,6 +15,7 @@
 */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include "gateway_stream.h"
+#include "gateway_stream_reply.h"
 #include "text.h"
 
 #include <assert.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,9 +45,9 @@
 #define STREAM_OUT_CAP (GATEWAY_STREAM_BUFFER_BYTES + STREAM_EVENT_MAX + 256u)
 #define STREAMS_LIMIT 1024           /* the most streams a hub allows */
 #define POLL_MAX (1 + STREAMS_LIMIT) /* the wake-up fd + every stream */
-#define RESET_TEXT_SIZE 256          /* one "reset" block, bytes */
 #define EVENT_HEAD_SIZE 64           /* "id: <seq>\nevent: transfer\ndata: ", bytes */
 #define REFUSAL_TEXT_SIZE 160        /* the too_many_streams message, bytes */
+#define STALL_MS_MIN 100u            /* the shortest stall timeout honoured */
 #define STREAM_PREAMBLE ": ledger events\nretry: 2000\n\n"
 
 typedef struct stream {
@@ -66,13 +68,16 @@ typedef struct stream {
     bool closing;
     bool peer_gone;
     bool ping_due;
+    bool stalled; /* its socket was shut down: the client stopped taking bytes */
     uint64_t last_write_mono_ms;
+    uint64_t awake_mono_ms; /* when it was last started or resumed: a stall counts from later */
 } stream_t;
 
 struct gateway_streams_t {
     store_t *store;
-    unsigned max_streams;
+    gateway_streams_limits_t limits; /* defaults filled in */
     pthread_mutex_t lock;
+    gateway_streams_counters_t counters; /* guarded by lock; `open` is not kept here */
     stream_t *head;
     unsigned open;
     bool stopping;
@@ -140,39 +145,6 @@ unsigned gateway_streams_open(gateway_streams_t *self)
 
 /* --- responses ------------------------------------------------------------ */
 
-static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *code,
-                                   const char *field, const char *message)
-{
-    json_t *body = json_pack("{s:{s:s, s:s, s:o}}", "error", "code", code, "message", message,
-                             "field", field ? json_string(field) : json_null());
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (!text)
-        return MHD_NO;
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!response) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "2");
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    enum MHD_Result result = MHD_queue_response(conn, status, response);
-    MHD_destroy_response(response);
-    return result;
-}
-
-static void add_stream_headers(struct MHD_Response *response)
-{
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    MHD_add_response_header(response, "X-Accel-Buffering", "no");
-}
-
 /* --- the content reader (MHD worker threads) ------------------------------ */
 
 static bool out_append(stream_t *s, const char *data, size_t len)
@@ -184,25 +156,15 @@ static bool out_append(stream_t *s, const char *data, size_t len)
     return true;
 }
 
-/* The "reset" block: events after `last_event_id` up to `resume_seq` are gone. */
-static int format_reset(char *out, size_t size, const char *reason, uint64_t last_event_id,
-                        uint64_t resume_seq)
-{
-    return snprintf(out, size,
-                    "id: %" PRIu64
-                    "\nevent: reset\ndata: {\"reason\":\"%s\",\"last_event_id\":%" PRIu64
-                    ",\"resume_seq\":%" PRIu64 "}\n\n",
-                    resume_seq, reason, last_event_id, resume_seq);
-}
-
 /*  Before event `seq`: if events this stream had not reached were pruned (a very slow
     reader), the reset block that says so. False if it does not fit (stop reading). */
 static bool note_gap(stream_t *s, uint64_t seq)
 {
     if (seq == s->sent_seq + 1)
         return true;
-    char reset[RESET_TEXT_SIZE];
-    int r = format_reset(reset, sizeof reset, "events_pruned", s->sent_seq, seq - 1);
+    char reset[GATEWAY_STREAM_RESET_TEXT_SIZE];
+    int r = gateway_stream_format_reset(reset, sizeof reset, "events_pruned", s->sent_seq, seq - 1,
+                                        s->hub->limits.replay_max);
     if (s->out_len + (size_t)r > STREAM_OUT_CAP)
         return false;
     out_append(s, reset, (size_t)r);
@@ -310,8 +272,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             continue;
         if (known > s->sent_seq) {
             /* Committed events that are no longer stored: say so, never spin on them. */
-            char reset[RESET_TEXT_SIZE];
-            int r = format_reset(reset, sizeof reset, "events_pruned", s->sent_seq, known);
+            char reset[GATEWAY_STREAM_RESET_TEXT_SIZE];
+            int r = gateway_stream_format_reset(reset, sizeof reset, "events_pruned", s->sent_seq,
+                                                known, hub->limits.replay_max);
             s->out_len = s->out_off = 0;
             out_append(s, reset, (size_t)r);
             s->sent_seq = known;
@@ -335,24 +298,6 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         pthread_mutex_unlock(&hub->lock);
         return 0;
     }
-}
-
-static void stream_free(void *cls)
-{
-    stream_t *s = cls;
-    gateway_streams_t *hub = s->hub;
-    pthread_mutex_lock(&hub->lock);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        hub->head = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    assert(hub->open > 0);
-    hub->open--;
-    pthread_mutex_unlock(&hub->lock);
-    free(s->out);
-    free(s);
 }
 
 /* --- serve ---------------------------------------------------------------- */
@@ -385,39 +330,19 @@ static ledger_err_t start_position(gateway_streams_t *hub, bool has_id, uint64_t
         reason = "events_pruned";
         start = first ? first - 1 : last;
     }
+    /* The replay bound: never render more than replay_max events of the log for one resume. */
+    if (last - start > hub->limits.replay_max) {
+        reason = "replay_limit";
+        start = last;
+        pthread_mutex_lock(&hub->lock);
+        hub->counters.replay_limited++;
+        pthread_mutex_unlock(&hub->lock);
+    }
     if (reason)
-        format_reset(reset, reset_size, reason, last_event_id, start);
+        gateway_stream_format_reset(reset, reset_size, reason, last_event_id, start,
+                                    hub->limits.replay_max);
     *start_out = start;
     return LEDGER_OK;
-}
-
-/* The Last-Event-ID header, or else the last_event_id query; *field_out names the one used.
-   False if it is given but is not a decimal event id. */
-static bool parse_last_event_id(struct MHD_Connection *conn, bool *has_id, uint64_t *id,
-                                const char **field_out)
-{
-    const char *id_text = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
-    *field_out = "Last-Event-ID";
-    if (!id_text || !id_text[0]) {
-        id_text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "last_event_id");
-        *field_out = "last_event_id";
-    }
-    *has_id = id_text && id_text[0];
-    *id = 0;
-    return !*has_id || gateway_streams_parse_id(id_text, id);
-}
-
-/* HEAD /api/events: the stream's headers, no body. */
-static enum MHD_Result reply_head(struct MHD_Connection *conn)
-{
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    if (!response)
-        return MHD_NO;
-    add_stream_headers(response);
-    enum MHD_Result result = MHD_queue_response(conn, MHD_HTTP_OK, response);
-    MHD_destroy_response(response);
-    return result;
 }
 
 static void stream_release(stream_t *s)
@@ -426,28 +351,81 @@ static void stream_release(stream_t *s)
     free(s);
 }
 
-/* Takes a stream slot; otherwise answers 503 (shutting_down or too_many_streams), true. */
-static bool refuse_without_slot(gateway_streams_t *self, struct MHD_Connection *conn,
-                                enum MHD_Result *result)
+/* Under hub->lock: streams of `principal` open now (or taking their slot). */
+static unsigned principal_streams(const gateway_streams_t *hub, const char *principal)
+{
+    unsigned n = 0;
+    for (const stream_t *s = hub->head; s; s = s->next)
+        n += strcmp(s->principal, principal) == 0;
+    return n;
+}
+
+/* Under hub->lock: takes s out of the list and gives its slot back. */
+static void hub_unlink(gateway_streams_t *hub, stream_t *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        hub->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+    assert(hub->open > 0);
+    hub->open--;
+}
+
+static void stream_free(void *cls)
+{
+    stream_t *s = cls;
+    gateway_streams_t *hub = s->hub;
+    pthread_mutex_lock(&hub->lock);
+    hub_unlink(hub, s);
+    pthread_mutex_unlock(&hub->lock);
+    stream_release(s);
+}
+
+/*  Takes a stream slot for s and links it into the hub (not yet suspended: the hub leaves it
+    alone until its reader suspends it), so that concurrent opens of one principal count it.
+    Otherwise answers 503 shutting_down / too_many_streams or 429 too_many_principal_streams,
+    true. */
+static bool refuse_without_slot(gateway_streams_t *self, stream_t *s, enum MHD_Result *result)
 {
     pthread_mutex_lock(&self->lock);
     bool stopping = self->stopping;
-    bool full = self->open >= self->max_streams;
-    if (!stopping && !full)
+    bool full = !stopping && self->open >= self->limits.max_streams;
+    bool mine = !stopping && !full &&
+                principal_streams(self, s->principal) >= self->limits.max_per_principal;
+    if (full)
+        self->counters.refused_full++;
+    if (mine)
+        self->counters.refused_per_principal++;
+    if (!stopping && !full && !mine) {
         self->open++;
+        s->last_write_mono_ms = s->awake_mono_ms = clock_mono_ms();
+        s->next = self->head;
+        if (self->head)
+            self->head->prev = s;
+        self->head = s;
+    }
     pthread_mutex_unlock(&self->lock);
+    char message[REFUSAL_TEXT_SIZE];
     if (stopping) {
-        *result = reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", NULL,
-                              "the gateway is shutting down; retry shortly");
+        *result = gateway_stream_reply_error(s->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
+                                             NULL, "the gateway is shutting down; retry shortly");
     } else if (full) {
-        char message[REFUSAL_TEXT_SIZE];
         snprintf(message, sizeof message,
                  "too many event streams are open (at most %u); close one or retry shortly",
-                 self->max_streams);
-        *result =
-            reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_streams", NULL, message);
+                 self->limits.max_streams);
+        *result = gateway_stream_reply_error(s->conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                             "too_many_streams", NULL, message);
+    } else if (mine) {
+        snprintf(message, sizeof message,
+                 "this principal has %u event streams open, the most allowed; close one first",
+                 self->limits.max_per_principal);
+        *result = gateway_stream_reply_error(s->conn, MHD_HTTP_TOO_MANY_REQUESTS,
+                                             "too_many_principal_streams", NULL, message);
     }
-    return stopping || full;
+    return stopping || full || mine;
 }
 
 /* The stream's response, its buffer holding the preamble and any reset block; NULL (and the
@@ -455,7 +433,7 @@ static bool refuse_without_slot(gateway_streams_t *self, struct MHD_Connection *
 static struct MHD_Response *stream_response(gateway_streams_t *self, stream_t *s, bool has_id,
                                             uint64_t last_event_id)
 {
-    char reset[RESET_TEXT_SIZE];
+    char reset[GATEWAY_STREAM_RESET_TEXT_SIZE];
     ledger_err_t err =
         start_position(self, has_id, last_event_id, &s->sent_seq, reset, sizeof reset);
     if (!err) {
@@ -468,24 +446,16 @@ static struct MHD_Response *stream_response(gateway_streams_t *self, stream_t *s
                                                 s, stream_free);
     if (!response) {
         pthread_mutex_lock(&self->lock);
-        self->open--;
+        hub_unlink(self, s);
         pthread_mutex_unlock(&self->lock);
     }
     return response;
 }
 
-/* Links the stream into the hub (before MHD can call its reader) and queues its response. */
-static enum MHD_Result stream_start(gateway_streams_t *self, stream_t *s,
-                                    struct MHD_Response *response)
+/* Queues the stream's response (the stream is in the hub's list since it took its slot). */
+static enum MHD_Result stream_start(stream_t *s, struct MHD_Response *response)
 {
-    pthread_mutex_lock(&self->lock);
-    s->last_write_mono_ms = clock_mono_ms();
-    s->next = self->head;
-    if (self->head)
-        self->head->prev = s;
-    self->head = s;
-    pthread_mutex_unlock(&self->lock);
-    add_stream_headers(response);
+    gateway_stream_add_headers(response);
     MHD_set_connection_option(s->conn, MHD_CONNECTION_OPTION_TIMEOUT,
                               (unsigned int)GATEWAY_STREAM_TIMEOUT_S);
     enum MHD_Result result = MHD_queue_response(s->conn, MHD_HTTP_OK, response);
@@ -515,24 +485,25 @@ enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connec
     assert(self && conn && method && caller);
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0)
-        return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
-                           "the event stream answers GET (and HEAD) only");
+        return gateway_stream_reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                                          NULL, "the event stream answers GET (and HEAD) only");
     bool has_id = false;
     uint64_t last_event_id = 0;
     const char *field = NULL;
-    if (!parse_last_event_id(conn, &has_id, &last_event_id, &field))
-        return reply_error(conn, MHD_HTTP_BAD_REQUEST, "invalid_query", field,
-                           "the last event id must be the decimal id of an event");
+    if (!gateway_stream_parse_last_event_id(conn, &has_id, &last_event_id, &field))
+        return gateway_stream_reply_error(conn, MHD_HTTP_BAD_REQUEST, "invalid_query", field,
+                                          "the last event id must be the decimal id of an event");
     if (head)
-        return reply_head(conn);
+        return gateway_stream_reply_head(conn);
 
     stream_t *s = calloc(1, sizeof *s);
     char *out = malloc(STREAM_OUT_CAP);
     if (!s || !out) {
         free(s);
         free(out);
-        return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_streams", NULL,
-                           "the gateway is out of memory for event streams; retry shortly");
+        return gateway_stream_reply_error(
+            conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_streams", NULL,
+            "the gateway is out of memory for event streams; retry shortly");
     }
     s->hub = self;
     s->conn = conn;
@@ -544,21 +515,26 @@ enum MHD_Result gateway_streams_serve(gateway_streams_t *self, struct MHD_Connec
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     s->fd = info ? info->connect_fd : -1;
+    /* A fixed send buffer: the kernel's autotuning would let one client that does not read
+       hold megabytes (4 MiB by default) before its stream could be seen to stall. */
+    int sndbuf = (int)GATEWAY_STREAM_SNDBUF_BYTES;
+    if (s->fd >= 0)
+        setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 
     /* Take a slot first, so a refused stream costs no store read. */
     enum MHD_Result refused = MHD_NO;
-    if (refuse_without_slot(self, conn, &refused)) {
+    if (refuse_without_slot(self, s, &refused)) {
         stream_release(s);
         return refused;
     }
     struct MHD_Response *response = stream_response(self, s, has_id, last_event_id);
     if (!response) {
         stream_release(s);
-        return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable", NULL,
-                           "the event log cannot be read now; retry shortly");
+        return gateway_stream_reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable",
+                                          NULL, "the event log cannot be read now; retry shortly");
     }
     /* From here the response owns s (stream_free). */
-    return stream_start(self, s, response);
+    return stream_start(s, response);
 }
 
 /* --- the hub thread ------------------------------------------------------- */
@@ -634,10 +610,32 @@ static size_t hub_pick_resumes(gateway_streams_t *hub, size_t n, uint64_t now, u
             s->closing = true;
         if (resumes < POLL_MAX) {
             s->suspended = false;
+            s->awake_mono_ms = now;
             hub->resume[resumes++] = s->conn;
         }
     }
     return resumes;
+}
+
+/*  Under hub->lock: closes the streams whose client stopped taking bytes: not suspended (their
+    reader has bytes for MHD, or MHD has bytes for the socket) and no write for stall_ms since
+    they were last woken (an idle stream resumed for a ping or new events is not late). The
+    stream is in the list, so MHD has not freed its response and its socket is still open;
+    SO_LINGER 0 makes the close drop what the kernel holds for the client instead of keeping
+    it for a peer that does not read. MHD sees the shut socket and closes the connection. */
+static void hub_close_stalled(gateway_streams_t *hub, uint64_t now)
+{
+    for (stream_t *s = hub->head; s; s = s->next) {
+        uint64_t since =
+            s->last_write_mono_ms > s->awake_mono_ms ? s->last_write_mono_ms : s->awake_mono_ms;
+        if (s->suspended || s->stalled || s->fd < 0 || now < since + hub->limits.stall_ms)
+            continue;
+        struct linger off = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
+        shutdown(s->fd, SHUT_RDWR);
+        s->stalled = true;
+        hub->counters.stalled++;
+    }
 }
 
 static void *gateway_streams_hub_thread(void *arg)
@@ -653,6 +651,7 @@ static void *gateway_streams_hub_thread(void *arg)
         if (last > hub->known_last_seq)
             hub->known_last_seq = last;
         size_t resumes = hub_pick_resumes(hub, n, now, &next_ping);
+        hub_close_stalled(hub, now);
         bool done = hub->stopping;
         for (stream_t *s = hub->head; done && s; s = s->next)
             done = !s->suspended;
@@ -669,7 +668,24 @@ static void *gateway_streams_hub_thread(void *arg)
 
 /* --- life cycle ----------------------------------------------------------- */
 
-ledger_err_t gateway_streams_new(store_t *store, unsigned max_streams, gateway_streams_t **out)
+void gateway_streams_counters(gateway_streams_t *self, gateway_streams_counters_t *out)
+{
+    *out = (gateway_streams_counters_t){0};
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    *out = self->counters;
+    out->open = self->open;
+    pthread_mutex_unlock(&self->lock);
+}
+
+static unsigned or_default(unsigned value, unsigned fallback)
+{
+    return value ? value : fallback;
+}
+
+ledger_err_t gateway_streams_new(store_t *store, const gateway_streams_limits_t *limits,
+                                 gateway_streams_t **out)
 {
     assert(store && out);
     *out = NULL;
@@ -677,9 +693,18 @@ ledger_err_t gateway_streams_new(store_t *store, unsigned max_streams, gateway_s
     if (!hub)
         return LEDGER_E_NOMEM;
     hub->store = store;
-    hub->max_streams = max_streams ? max_streams : GATEWAY_STREAMS_MAX_DEFAULT;
-    if (hub->max_streams > POLL_MAX - 1)
-        hub->max_streams = POLL_MAX - 1;
+    gateway_streams_limits_t given = limits ? *limits : (gateway_streams_limits_t){0};
+    hub->limits = (gateway_streams_limits_t){
+        .max_streams = or_default(given.max_streams, GATEWAY_STREAMS_MAX_DEFAULT),
+        .max_per_principal =
+            or_default(given.max_per_principal, GATEWAY_STREAMS_PER_PRINCIPAL_DEFAULT),
+        .replay_max = or_default(given.replay_max, GATEWAY_STREAM_REPLAY_MAX_DEFAULT),
+        .stall_ms = or_default(given.stall_ms, GATEWAY_STREAM_STALL_MS_DEFAULT),
+    };
+    if (hub->limits.max_streams > POLL_MAX - 1)
+        hub->limits.max_streams = POLL_MAX - 1;
+    if (hub->limits.stall_ms < STALL_MS_MIN)
+        hub->limits.stall_ms = STALL_MS_MIN;
     pthread_mutex_init(&hub->lock, NULL);
     hub->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     store_txn_t *txn = NULL;

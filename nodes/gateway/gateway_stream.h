@@ -47,10 +47,37 @@
           data:
    {"reason":"events_pruned"|"unknown_event_id","last_event_id":<given>,"resume_seq":<seq>} meaning
    "reload your state from the API"; the events that follow are complete from resume_seq + 1.
+    - Bounded replay: a resume replays at most `replay_max` events of the log
+      (seqs, the events it may not see included). A Last-Event-ID further
+      behind than that (or behind what pruning left, when that is more than
+      replay_max behind too) gets instead
+          id: <newest seq>
+          event: reset
+          data: {"reason":"replay_limit","last_event_id":<given>,"resume_seq":<newest>,
+                 "replay_max":<n>,"action":"..."}
+      and the stream follows live from there: the client re-reads its state
+      with GET (/api/transfers, /api/accounts) and keeps the stream. So a
+      `Last-Event-ID: 0` costs one small block, not a render of the whole log.
+      Every reset block carries that "action" text.
     - At most `max_streams` streams are open at once; one more is answered
-      503 {"error":{"code":"too_many_streams",...}} with Retry-After: 2.
+      503 {"error":{"code":"too_many_streams",...}} with Retry-After: 2. At
+      most `max_per_principal` of them belong to one principal; one more is
+      answered 429 {"error":{"code":"too_many_principal_streams",...}} with
+      Retry-After: 2, while other principals still get theirs.
       While the gateway stops: 503 shutting_down. Other methods than GET and
       HEAD: 405. HEAD answers the headers only.
+    - Slow clients: a stream holds no queue of its own (it reads the log
+      when the socket can take more), and its output buffer is fixed
+      (GATEWAY_STREAM_BUFFER_BYTES plus one event). What a client that stops
+      reading could still hold is its connection and the kernel's socket
+      buffers, which a stream fixes at GATEWAY_STREAM_SNDBUF_BYTES (SO_SNDBUF:
+      Linux's autotuning would let them grow to 4 MiB): a stream with bytes
+      to send that libmicrohttpd could not hand to the socket for `stall_ms`
+      is closed (the hub shuts its socket down,
+      with SO_LINGER 0 so the kernel drops what it held). The client
+      reconnects with Last-Event-ID like after any drop.
+    - Counted (gateway_streams_counters): refusals per principal and over the
+      global limit, replay_limit resets, stalled streams closed.
 
     How it runs (NOTES.md, libmicrohttpd): a stream is an MHD response with a
     content-reader callback, on the daemon's suspend/resume-enabled thread
@@ -80,18 +107,41 @@
 #include "store.h"
 
 #define GATEWAY_STREAMS_MAX_DEFAULT 64u
-#define GATEWAY_STREAM_PING_MS 15000u             /* heartbeat after this long without a write */
-#define GATEWAY_STREAM_RETRY_MS 2000u             /* "retry:" sent to clients */
-#define GATEWAY_STREAM_BUFFER_BYTES (64u * 1024u) /* formatted events held per stream */
-#define GATEWAY_STREAM_READ_MAX 256u              /* events read per store transaction */
-#define GATEWAY_STREAM_TIMEOUT_S 60u              /* MHD inactivity timeout of a stream */
+#define GATEWAY_STREAMS_PER_PRINCIPAL_DEFAULT 4u   /* --stream-max-per-principal */
+#define GATEWAY_STREAM_REPLAY_MAX_DEFAULT 1000u    /* --stream-replay-max, events */
+#define GATEWAY_STREAM_STALL_MS_DEFAULT 10000u     /* --stream-stall-timeout-ms */
+#define GATEWAY_STREAM_PING_MS 15000u              /* heartbeat after this long without a write */
+#define GATEWAY_STREAM_RETRY_MS 2000u              /* "retry:" sent to clients */
+#define GATEWAY_STREAM_BUFFER_BYTES (64u * 1024u)  /* formatted events held per stream */
+#define GATEWAY_STREAM_READ_MAX 256u               /* events read per store transaction */
+#define GATEWAY_STREAM_TIMEOUT_S 60u               /* MHD inactivity timeout of a stream */
+#define GATEWAY_STREAM_SNDBUF_BYTES (128u * 1024u) /* SO_SNDBUF of a stream's socket */
 
 typedef struct gateway_streams_t gateway_streams_t;
 
-/*  Creates the hub and starts its thread. `store` is borrowed. `max_streams`
-    0 = GATEWAY_STREAMS_MAX_DEFAULT. LEDGER_E_IO (thread, eventfd),
-    LEDGER_E_NOMEM. */
-ledger_err_t gateway_streams_new(store_t *store, unsigned max_streams, gateway_streams_t **out);
+/* The hub's limits; 0 in any field = its default. */
+typedef struct {
+    unsigned max_streams;       /* open at once, all principals (GATEWAY_STREAMS_MAX_DEFAULT) */
+    unsigned max_per_principal; /* open at once by one principal */
+    uint32_t replay_max;        /* events a Last-Event-ID may replay at most */
+    uint32_t stall_ms;          /* a stream whose bytes wait this long is closed */
+} gateway_streams_limits_t;
+
+/*  Creates the hub and starts its thread. `store` is borrowed; `limits` may
+    be NULL (every default). LEDGER_E_IO (thread, eventfd), LEDGER_E_NOMEM. */
+ledger_err_t gateway_streams_new(store_t *store, const gateway_streams_limits_t *limits,
+                                 gateway_streams_t **out);
+
+/* What the hub refused or closed to bound its resources, since the start. */
+typedef struct {
+    uint64_t refused_full;          /* 503 too_many_streams: the global limit */
+    uint64_t refused_per_principal; /* 429 too_many_principal_streams */
+    uint64_t replay_limited;        /* resumes answered with a replay_limit reset */
+    uint64_t stalled;               /* streams closed: their client stopped taking bytes */
+    uint64_t open;                  /* streams open now */
+} gateway_streams_counters_t;
+/* Any thread; safe on NULL (all zero). */
+void gateway_streams_counters(gateway_streams_t *self, gateway_streams_counters_t *out);
 
 #define GATEWAY_STREAMS_KEY_ID_MAX 32 /* bytes of the API key id a stream was opened with */
 

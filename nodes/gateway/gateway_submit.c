@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "gateway_owners.h"
+#include "gateway_view.h"
 
 #define LOG_LINE_MAX 512 /* bytes of one log line */
 
@@ -217,4 +218,18 @@ void gateway_submit_destroy(gateway_submit_t **self_p)
     pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;
+}
+
+/*  Whether keys written before keys were scoped may still be in the store: asked once, since
+    none are written again. If the store cannot say, assume so (one more read per new key). */
+bool gateway_submit_legacy_keys_present(store_t *store)
+{
+    store_txn_t *txn = NULL;
+    bool any = true;
+    if (store_txn_begin(store, false, &txn) == LEDGER_OK) {
+        if (gateway_view_idem_legacy_any(txn, &any) != LEDGER_OK)
+            any = true;
+        store_txn_abort(&txn);
+    }
+    return any;
 }

@@ -118,4 +118,9 @@ void gateway_submit_stop(gateway_submit_t *self);
 /* Frees the queue (stop it first: no job may be queued) and sets *self_p to NULL; safe on NULL. */
 void gateway_submit_destroy(gateway_submit_t **self_p);
 
+/*  Whether keys written before keys were scoped may still be in the store (what
+    gateway_view_keys_t.legacy_keys says): asked once at start, since none are written
+    again. If the store cannot say, true (one more read per new key). */
+bool gateway_submit_legacy_keys_present(store_t *store);
+
 #endif

@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from mesh import MeshTest, wait_until
+from mesh import MeshTest, sample, wait_until
 
 SAGA_SETTLED = ["transfer.requested", "funds.reserved", "fraud.approved", "transfer.settled"]
 SAGA_FRAUD = ["transfer.requested", "funds.reserved", "fraud.rejected", "transfer.rejected_fraud"]
@@ -149,6 +149,9 @@ class SseStream:
 
 
 class EventStreamTest(MeshTest):
+    # One principal (the tester) opens every stream of the global-limit test.
+    mesh_options = {"env": {"gateway": {"LEDGER_STREAM_MAX_PER_PRINCIPAL": str(STREAMS_MAX)}}}
+
     def setUp(self):
         super().setUp()
         self.streams = []
@@ -324,6 +327,165 @@ class EventStreamTest(MeshTest):
         self.assertEqual(self.mesh.transfer_status(t["id"])["status"], "settled")
         steps = [st["step"] for st in self.mesh.transfer_status(t["id"])["timeline"]]
         self.assertEqual(steps, SAGA_SETTLED)  # the timeline is in saga (time) order
+
+
+PER_PRINCIPAL = 2
+REPLAY_MAX = 20
+STALL_MS = 1000
+
+
+def rss_anon_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+    raise AssertionError("no RssAnon in /proc/<pid>/status")
+
+
+def sanitized(pid):
+    """True if process `pid` runs with AddressSanitizer (a LEDGER_SANITIZE build)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
+class StreamLimitsTest(MeshTest):
+    """Issue 20: streams per principal, the bounded replay, and clients that stop reading."""
+    mesh_options = {"env": {"gateway": {
+        "LEDGER_STREAM_MAX_PER_PRINCIPAL": str(PER_PRINCIPAL),
+        "LEDGER_STREAM_REPLAY_MAX": str(REPLAY_MAX),
+        "LEDGER_STREAM_STALL_TIMEOUT_MS": str(STALL_MS)}}}
+
+    def setUp(self):
+        super().setUp()
+        self.streams = []
+
+    def tearDown(self):
+        for s in self.streams:
+            s.close()
+
+    def open_stream(self, key, **kw):
+        s = SseStream(self.mesh.http_port, key=key, **kw)
+        self.streams.append(s)
+        return s
+
+    def refused(self, reason):
+        return sample(self.mesh.metrics("gateway"), "ledger_http_refused_total", reason=reason)
+
+    def test_one_principal_over_its_limit_is_refused_while_another_gets_a_stream(self):
+        alice = self.mesh.owner_key("alice")
+        for _ in range(PER_PRINCIPAL):
+            self.assertEqual(self.open_stream(alice).status, 200)
+        over = self.open_stream(alice)
+        self.assertEqual(over.status, 429)
+        self.assertEqual(over.error["error"]["code"], "too_many_principal_streams")
+        self.assertEqual(over.headers.get("retry-after"), "2")
+        self.assertEqual(self.refused("stream_per_principal"), 1)
+        # Another principal still gets its streams, and alice's are the ones held.
+        bob = self.open_stream(self.mesh.owner_key("bob"))
+        self.assertEqual(bob.status, 200)
+        self.assertEqual(sample(self.mesh.metrics("gateway"), "ledger_http_streams_open"),
+                         PER_PRINCIPAL + 1)
+        # A stream of alice that closes gives her slot back (the hub sees the hang-up).
+        self.streams[0].close()
+        wait_until(lambda: self.open_stream(alice).status == 200, 10,
+                   "alice's slot to free up after her stream closed", interval=0.1)
+
+    def test_a_resume_past_the_replay_bound_gets_a_reset_not_the_whole_log(self):
+        for i in range(8):  # 32 events, on top of the demo deposits': a log past REPLAY_MAX
+            self.assertEqual(self.mesh.transfer("alice", "bob", 10 + i)[0], 202)
+        self.mesh.wait_outboxes_empty()
+        s = self.open_stream(self.mesh.key, last_event_id=0)
+        self.assertEqual(s.status, 200)
+        s.next_block()  # the preamble
+        reset = s.next_block()
+        self.assertEqual(reset.get("event"), "reset", reset)
+        data = json.loads(reset["data"])
+        self.assertEqual(data["reason"], "replay_limit")
+        self.assertEqual(data["last_event_id"], 0)
+        self.assertEqual(data["replay_max"], REPLAY_MAX)
+        self.assertIn("GET /api/transfers", data["action"])
+        newest = data["resume_seq"]
+        self.assertGreater(newest, REPLAY_MAX)
+        self.assertEqual(int(reset["id"]), newest)
+        # Nothing of the log was rendered: the next event is the next new one.
+        sent_before = len(s.body) + len(s.raw)
+        _, t = self.mesh.transfer("carol", "dave", 300)
+        following = s.next_event()
+        self.assertEqual(int(following["id"]), newest + 1)
+        self.assertEqual(json.loads(following["data"])["transfer"]["id"], t["id"])
+        self.assertLess(sent_before, 1024, "bytes after the reset before the new event")
+        self.assertEqual(self.refused("stream_replay_limit"), 1)
+        # Within the bound, a resume replays exactly what it missed.
+        r = self.open_stream(self.mesh.key, last_event_id=newest - 3)
+        r.next_block()
+        self.assertEqual([int(r.next_event()["id"]) for _ in range(4)],
+                         [newest - 2, newest - 1, newest, newest + 1])
+
+    def test_a_stream_idle_past_the_stall_timeout_is_not_closed(self):
+        s = self.open_stream(self.mesh.key)
+        self.assertEqual(s.status, 200)
+        s.next_block()  # the preamble
+        # Idle (suspended) for well over STALL_MS: nothing to send is not a stall. Time passing
+        # is the condition here.
+        time.sleep(3 * STALL_MS / 1000)
+        _, t = self.mesh.transfer("carol", "dave", 300)
+        events = s.transfer_events(t["id"], {"transfer.settled"}, timeout=30)
+        self.assertEqual(events[-1]["type"], "transfer.settled")
+        self.assertEqual(self.refused("stream_stalled"), 0)
+
+    def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(self):
+        alice = self.mesh.owner_key("alice")
+        pid = self.mesh.procs["gateway"].pid
+        before_kib = rss_anon_kib(pid)
+        # A client that opens its stream with a tiny receive window and never reads.
+        stuck = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        stuck.connect(("127.0.0.1", self.mesh.http_port))
+        stuck.sendall(f"GET /api/events HTTP/1.1\r\nHost: x\r\n"
+                      f"Authorization: Bearer {alice}\r\n\r\n".encode())
+        # A client that reads: the operator's stream, kept open throughout.
+        reader = self.open_stream(self.mesh.key)
+        self.assertEqual(reader.status, 200)
+        wait_until(lambda: sample(self.mesh.metrics("gateway"), "ledger_http_streams_open") == 2,
+                   what="both streams open")
+        items = [{"idempotency_key": f"stall-{i}", "from": "alice", "to": "bob", "amount": 1}
+                 for i in range(400)]
+        status, payload, _ = self.mesh.request("POST", "/api/transfers/batch",
+                                               {"transfers": items}, key=alice)
+        self.assertEqual(status, 200, payload)
+        self.assertEqual(payload["accepted"], 400)
+        # 1,600 events of alice's, ~1 KB each: far more than the window and the buffers. The
+        # reader keeps reading meanwhile.
+
+        def stalled_closed():
+            while reader._recv(time.monotonic() + 0.05):
+                reader._dechunk()
+            m = self.mesh.metrics("gateway")
+            return (sample(m, "ledger_http_refused_total", reason="stream_stalled") == 1 and
+                    sample(m, "ledger_http_streams_open") == 1)
+
+        wait_until(stalled_closed, 30, "the stream that never reads to be closed", interval=0.05)
+        stuck.settimeout(5)
+        received = 0
+        try:
+            while True:
+                chunk = stuck.recv(65536)
+                if not chunk:
+                    break
+                received += len(chunk)
+        except ConnectionError:
+            pass
+        stuck.close()
+        self.assertLess(received, 1024 * 1024, "the gateway kept sending a client that stopped")
+        # The reader was not closed: it still gets new events.
+        _, t = self.mesh.transfer("carol", "dave", 300)
+        reader.transfer_events(t["id"], {"transfer.settled"}, timeout=30)
+        self.assertEqual(self.refused("stream_stalled"), 1)
+        # Under AddressSanitizer freed memory stays in its quarantine (up to 256 MiB), so
+        # RssAnon says nothing there about what the gateway holds.
+        if not sanitized(pid):
+            grown_kib = rss_anon_kib(pid) - before_kib
+            self.assertLess(grown_kib, 16 * 1024, f"RssAnon grew {grown_kib} KiB")
 
 
 class WebAppTest(MeshTest):

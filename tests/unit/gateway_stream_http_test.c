@@ -93,7 +93,7 @@ static void test_http_event_stream_replays_goes_live_limits_and_ends_on_stop(voi
     submit_ok(fx, "key-0", &req, now_ms, &res);
 
     gateway_http_config_t config = test_http_config(fx->store);
-    config.max_streams = 2;
+    config.streams.max_streams = 2;
     config.web_dir = "/nonexistent";
     test_loop_t loop;
     gateway_http_t *gw = test_loop_start(&loop, fx->store, config);

@@ -1,4 +1,5 @@
-/*  gateway_deadline.h: slowloris deadlines on the public port's connections.
+/*  http_deadline.h: slowloris deadlines on the connections of a libmicrohttpd daemon: the
+    gateway's public port (gateway_http.c) and every node's admin port (admin_http.c).
 
     What it does: libmicrohttpd's connection timeout is an idle timeout, reset
     by every byte, so a client sending one header byte a second holds a
@@ -18,13 +19,13 @@
     socket, and the entry leaves the list under the mutex the sweep holds
     while it shuts sockets down: a socket number is never used after close.
 
-    Errors: gateway_deadline_new: LEDGER_E_NOMEM, LEDGER_E_IO (thread).
+    Errors: http_deadline_new: LEDGER_E_NOMEM, LEDGER_E_IO (thread).
 
     Threads: the notify and mark functions run on MHD threads; the counters
     are read from any thread.
 */
-#ifndef LEDGER_GATEWAY_DEADLINE_H
-#define LEDGER_GATEWAY_DEADLINE_H
+#ifndef LEDGER_HTTP_DEADLINE_H
+#define LEDGER_HTTP_DEADLINE_H
 
 #include <microhttpd.h>
 #include <stdbool.h>
@@ -32,33 +33,33 @@
 
 #include "ledger_err.h"
 
-#define GATEWAY_DEADLINE_HEAD_MS_DEFAULT 5000u         /* --http-head-timeout-ms */
-#define GATEWAY_DEADLINE_MIN_RATE_DEFAULT (64u * 1024) /* --http-body-min-rate, bytes/s */
+#define HTTP_DEADLINE_HEAD_MS_DEFAULT 5000u         /* --http-head-timeout-ms */
+#define HTTP_DEADLINE_MIN_RATE_DEFAULT (64u * 1024) /* --http-body-min-rate, bytes/s */
 
-typedef struct gateway_deadline_t gateway_deadline_t;
+typedef struct http_deadline_t http_deadline_t;
 
 /*  Starts the sweep. head_ms: time for a request head (0: default); min_rate:
     the slowest body upload allowed, bytes/s (0: default); idle_ms: the
     connection's idle timeout, added to a kept-alive connection's head time. */
-ledger_err_t gateway_deadline_new(uint32_t head_ms, uint32_t min_rate, uint32_t idle_ms,
-                                  gateway_deadline_t **out);
+ledger_err_t http_deadline_new(uint32_t head_ms, uint32_t min_rate, uint32_t idle_ms,
+                               http_deadline_t **out);
 /* Stops the sweep and frees it; after MHD_stop_daemon (every connection closed). */
-void gateway_deadline_destroy(gateway_deadline_t **self_p);
+void http_deadline_destroy(http_deadline_t **self_p);
 
 /* MHD_OPTION_NOTIFY_CONNECTION's callback, with the deadline as its closure. */
-void gateway_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
-                             enum MHD_ConnectionNotificationCode code);
+void http_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code);
 
 /*  The head is in: a POST's body (its Content-Length, else `cap` bytes) must
     follow within its deadline; other methods have none. */
-void gateway_deadline_head_done(gateway_deadline_t *self, struct MHD_Connection *conn, bool is_post,
-                                uint64_t cap);
+void http_deadline_head_done(http_deadline_t *self, struct MHD_Connection *conn, bool is_post,
+                             uint64_t cap);
 /* The body is in (or the request is answered / waits): no deadline until the next request. */
-void gateway_deadline_body_done(gateway_deadline_t *self, struct MHD_Connection *conn);
+void http_deadline_body_done(http_deadline_t *self, struct MHD_Connection *conn);
 /* The request ended: the connection's next head has its deadline from now. */
-void gateway_deadline_next_request(gateway_deadline_t *self, struct MHD_Connection *conn);
+void http_deadline_next_request(http_deadline_t *self, struct MHD_Connection *conn);
 
 /* Connections closed past their head deadline since the start; *body: past a body deadline. */
-uint64_t gateway_deadline_closed(const gateway_deadline_t *self, uint64_t *body);
+uint64_t http_deadline_closed(const http_deadline_t *self, uint64_t *body);
 
 #endif

@@ -1,5 +1,5 @@
-/* gateway_deadline.c: head and body deadlines per connection (gateway_deadline.h). */
-#include "gateway_deadline.h"
+/* http_deadline.c: head and body deadlines per connection (http_deadline.h). */
+#include "http_deadline.h"
 
 #include "text.h"
 
@@ -20,7 +20,7 @@ typedef struct entry_t {
     bool in_head;         /* the deadline is a head's (else a body's) */
 } entry_t;
 
-struct gateway_deadline_t {
+struct http_deadline_t {
     uint32_t head_ms, min_rate, idle_ms;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -37,7 +37,7 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void sweep_once(gateway_deadline_t *d, uint64_t now)
+static void sweep_once(http_deadline_t *d, uint64_t now)
 {
     for (entry_t *e = d->head; e; e = e->next) {
         if (!e->deadline_ms || now < e->deadline_ms)
@@ -50,7 +50,7 @@ static void sweep_once(gateway_deadline_t *d, uint64_t now)
 
 static void *sweep_main(void *arg)
 {
-    gateway_deadline_t *d = arg;
+    http_deadline_t *d = arg;
     pthread_mutex_lock(&d->lock);
     while (!d->stopping) {
         struct timespec until;
@@ -67,15 +67,15 @@ static void *sweep_main(void *arg)
     return NULL;
 }
 
-ledger_err_t gateway_deadline_new(uint32_t head_ms, uint32_t min_rate, uint32_t idle_ms,
-                                  gateway_deadline_t **out)
+ledger_err_t http_deadline_new(uint32_t head_ms, uint32_t min_rate, uint32_t idle_ms,
+                               http_deadline_t **out)
 {
     assert(out);
-    gateway_deadline_t *d = calloc(1, sizeof *d);
+    http_deadline_t *d = calloc(1, sizeof *d);
     if (!d)
         return LEDGER_E_NOMEM;
-    d->head_ms = head_ms ? head_ms : GATEWAY_DEADLINE_HEAD_MS_DEFAULT;
-    d->min_rate = min_rate ? min_rate : GATEWAY_DEADLINE_MIN_RATE_DEFAULT;
+    d->head_ms = head_ms ? head_ms : HTTP_DEADLINE_HEAD_MS_DEFAULT;
+    d->min_rate = min_rate ? min_rate : HTTP_DEADLINE_MIN_RATE_DEFAULT;
     d->idle_ms = idle_ms;
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->wake, NULL);
@@ -89,9 +89,9 @@ ledger_err_t gateway_deadline_new(uint32_t head_ms, uint32_t min_rate, uint32_t 
     return LEDGER_OK;
 }
 
-void gateway_deadline_destroy(gateway_deadline_t **self_p)
+void http_deadline_destroy(http_deadline_t **self_p)
 {
-    gateway_deadline_t *d = self_p ? *self_p : NULL;
+    http_deadline_t *d = self_p ? *self_p : NULL;
     if (!d)
         return;
     pthread_mutex_lock(&d->lock);
@@ -110,10 +110,10 @@ void gateway_deadline_destroy(gateway_deadline_t **self_p)
     *self_p = NULL;
 }
 
-void gateway_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
-                             enum MHD_ConnectionNotificationCode code)
+void http_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
 {
-    gateway_deadline_t *d = cls;
+    http_deadline_t *d = cls;
     entry_t *e = *socket_context;
     pthread_mutex_lock(&d->lock);
     if (code == MHD_CONNECTION_NOTIFY_STARTED && !e) {
@@ -143,7 +143,7 @@ void gateway_deadline_notify(void *cls, struct MHD_Connection *conn, void **sock
     pthread_mutex_unlock(&d->lock);
 }
 
-static void set_deadline(gateway_deadline_t *d, struct MHD_Connection *conn, uint64_t deadline,
+static void set_deadline(http_deadline_t *d, struct MHD_Connection *conn, uint64_t deadline,
                          bool in_head)
 {
     const union MHD_ConnectionInfo *info =
@@ -157,8 +157,8 @@ static void set_deadline(gateway_deadline_t *d, struct MHD_Connection *conn, uin
     pthread_mutex_unlock(&d->lock);
 }
 
-void gateway_deadline_head_done(gateway_deadline_t *self, struct MHD_Connection *conn, bool is_post,
-                                uint64_t cap)
+void http_deadline_head_done(http_deadline_t *self, struct MHD_Connection *conn, bool is_post,
+                             uint64_t cap)
 {
     const char *length =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -170,19 +170,19 @@ void gateway_deadline_head_done(gateway_deadline_t *self, struct MHD_Connection 
     set_deadline(self, conn, deadline, false);
 }
 
-void gateway_deadline_body_done(gateway_deadline_t *self, struct MHD_Connection *conn)
+void http_deadline_body_done(http_deadline_t *self, struct MHD_Connection *conn)
 {
     set_deadline(self, conn, 0, false);
 }
 
-void gateway_deadline_next_request(gateway_deadline_t *self, struct MHD_Connection *conn)
+void http_deadline_next_request(http_deadline_t *self, struct MHD_Connection *conn)
 {
     set_deadline(self, conn, now_ms() + self->idle_ms + self->head_ms, true);
 }
 
-uint64_t gateway_deadline_closed(const gateway_deadline_t *self, uint64_t *body)
+uint64_t http_deadline_closed(const http_deadline_t *self, uint64_t *body)
 {
-    gateway_deadline_t *d = (gateway_deadline_t *)self;
+    http_deadline_t *d = (http_deadline_t *)self;
     *body = d ? atomic_load(&d->closed_body) : 0;
     return d ? atomic_load(&d->closed_head) : 0;
 }
