@@ -57,7 +57,8 @@ def retention_env(args):
     if args.soak_retention_s:
         ms = str(args.soak_retention_s * 1000)
         env.update({"LEDGER_TRANSFER_RETENTION_MS": ms, "LEDGER_IDEMPOTENCY_RETENTION_MS": ms,
-                    "LEDGER_SAGA_RETENTION_MS": ms})
+                    "LEDGER_SAGA_RETENTION_MS": ms, "LEDGER_DECISION_RETENTION_MS": ms,
+                    "LEDGER_PAYEE_RETENTION_MS": ms})
     for item in args.soak_env or []:
         name, _, value = item.partition("=")
         env[name] = value
