@@ -135,7 +135,8 @@ static const option_t options[] = {
     {"harness-replay", "LEDGER_HARNESS_REPLAY", NUM(OPT_BOOL, harness_replay),
      "accept a harness's replays under their original origin, as duplicates only"},
     {"seen-window", "LEDGER_SEEN_WINDOW", NUM(OPT_U64, seen_window),
-     "seen ids kept per origin behind its highest; older ones are refused id_too_old"},
+     "seen ids kept per origin behind its highest; older ones are refused id_too_old "
+     "(keep it above the relay's 200,000 in flight)"},
     {"decision-retention-ms", "LEDGER_DECISION_RETENTION_MS", NUM(OPT_U64, decision_retention_ms),
      "how long decisions are kept (fraud; 0 = forever)"},
     {"payee-retention-ms", "LEDGER_PAYEE_RETENTION_MS", NUM(OPT_U64, payee_retention_ms),

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,13 @@
 
 #define ADDR_KEY_BYTES 9 /* family tag + an IPv4 address or an IPv6 /64 */
 
+/*  A slot's bucket is shared by every address that hashes to it: the hash is
+    keyed with a secret drawn at start (SipHash, libsodium's
+    crypto_shorthash), so a client cannot pick addresses that share, reset
+    or evict another address's bucket; an honest address shares a guesser's
+    slot by chance only (1 in GATEWAY_AUTHFAIL_SLOTS per guessing address). */
 typedef struct {
     bool used;
-    uint8_t key[ADDR_KEY_BYTES];
     gateway_ratelimit_t bucket;
 } slot_t;
 
@@ -73,11 +78,23 @@ static void addr_key(const struct sockaddr *addr, uint8_t key[ADDR_KEY_BYTES])
     }
 }
 
+static uint8_t hash_secret[crypto_shorthash_KEYBYTES];
+static pthread_once_t hash_secret_once = PTHREAD_ONCE_INIT;
+
+static void draw_hash_secret(void)
+{
+    if (sodium_init() < 0)
+        abort(); /* no randomness: a predictable hash would let clients pick collisions */
+    randombytes_buf(hash_secret, sizeof hash_secret);
+}
+
 static uint32_t key_hash(const uint8_t key[ADDR_KEY_BYTES])
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < ADDR_KEY_BYTES; i++)
-        h = (h ^ key[i]) * 16777619u;
+    pthread_once(&hash_secret_once, draw_hash_secret);
+    uint8_t out[crypto_shorthash_BYTES];
+    crypto_shorthash(out, key, ADDR_KEY_BYTES, hash_secret);
+    uint32_t h;
+    memcpy(&h, out, sizeof h);
     return h;
 }
 
@@ -105,7 +122,7 @@ bool gateway_authfail_allowed(gateway_authfail_t *self, const struct sockaddr *a
     bool allowed = true;
     pthread_mutex_lock(&self->lock);
     slot_t *s = slot_of(self, key);
-    if (s->used && memcmp(s->key, key, sizeof key) == 0) {
+    if (s->used) {
         if (gateway_ratelimit_full(&s->bucket, self->rate_per_s, self->burst, now)) {
             s->used = false; /* a full bucket is as good as none */
             atomic_fetch_sub(&self->used, 1);
@@ -130,11 +147,9 @@ void gateway_authfail_note(gateway_authfail_t *self, const struct sockaddr *addr
     uint64_t now = self->now_ms();
     pthread_mutex_lock(&self->lock);
     slot_t *s = slot_of(self, key);
-    if (!s->used || memcmp(s->key, key, sizeof key) != 0) {
-        if (!s->used)
-            atomic_fetch_add(&self->used, 1);
+    if (!s->used) { /* a fresh bucket; a used one is shared, never reset by another address */
+        atomic_fetch_add(&self->used, 1);
         s->used = true;
-        memcpy(s->key, key, sizeof key);
         s->bucket = (gateway_ratelimit_t){0};
     }
     gateway_ratelimit_take(&s->bucket, self->rate_per_s, self->burst, now, NULL);

@@ -11,11 +11,20 @@
     sent while throttled gets exactly the same answer as a wrong one and the
     throttle is no oracle. Requests that authenticate take nothing here.
 
-    What it owns: GATEWAY_AUTHFAIL_SLOTS direct-mapped slots (address ->
-    bucket; a slot whose bucket is full again is free; a collision replaces
-    the slot's address, which at worst gives an address a fresh burst) and a
-    mutex. While no address has failed recently the check is one atomic
-    load (the hot path of honest traffic takes no lock).
+    What it owns: GATEWAY_AUTHFAIL_SLOTS slots, each a bucket shared by the
+    addresses that hash to it (a slot whose bucket is full again is free),
+    and a mutex. The hash is SipHash keyed with a secret drawn at start
+    (libsodium crypto_shorthash), so clients cannot choose addresses that
+    collide: an earlier FNV hash let two colliding addresses take turns
+    resetting each other's bucket, found in review. The price of sharing: an
+    honest address in a guesser's slot (1 in 4,096 per guessing address) is
+    throttled with it.
+
+    Deployment: behind a proxy or a NAT every client has the proxy's
+    address, so one guesser throttles all of them (X-Forwarded-For is not
+    trusted: any client can write it). There, raise --auth-fail-burst /
+    --auth-fail-rate, or let the proxy throttle by the real address. While no address has failed
+   recently the check is one atomic load (the hot path of honest traffic takes no lock).
 
     Errors: gateway_authfail_new: LEDGER_E_INVALID (rate or burst 0 or over
     gateway_ratelimit.h's limits), LEDGER_E_NOMEM.
@@ -52,8 +61,9 @@ bool gateway_authfail_allowed(gateway_authfail_t *self, const struct sockaddr *a
 /* An authentication from `addr` failed: takes a token of its bucket. */
 void gateway_authfail_note(gateway_authfail_t *self, const struct sockaddr *addr);
 
-/*  A hash of the address's bucket key (IPv4, IPv6 /64; NULL: 0): what other per-address
-    tables (gateway_budget.h) index by. Pure. */
+/*  A keyed hash of the address's bucket key (IPv4, IPv6 /64; NULL: 0): what other per-address
+    tables (gateway_budget.h) index by. The same address gives the same hash for the life of
+    the process. */
 uint32_t gateway_authfail_address_hash(const struct sockaddr *addr);
 
 /* Requests refused by gateway_authfail_allowed since the start. Safe on NULL (0). */

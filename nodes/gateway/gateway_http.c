@@ -453,7 +453,6 @@ static enum MHD_Result check_post_headers(gateway_http_t *gw, struct MHD_Connect
         declared = 0;
     if (declared > body_limit(gw, r))
         return reply_too_large(gw, conn, r);
-    r->budget_slot = gateway_budget_slot(conn);
     if (declared > 0) { /* the declared body is taken now, whole */
         if (!gateway_budget_take_share(&gw->budget, r->budget_slot, declared))
             return (enum MHD_Result)gateway_budget_reply_overloaded(conn, &gw->budget);
@@ -469,6 +468,8 @@ static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *con
     bool is_get =
         strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     r->is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    if (r->is_post) /* every POST's body bytes count against its address's share */
+        r->budget_slot = gateway_budget_slot(conn);
     snprintf(r->method, sizeof r->method, "%s", method);
     r->route = route_match(url, r);
     if (r->route == ROUTE_NONE)

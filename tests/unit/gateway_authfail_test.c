@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -33,13 +34,32 @@ static struct sockaddr_in6 v6(const char *text)
     return a;
 }
 
+static uint32_t slot_of(const void *addr)
+{
+    return gateway_authfail_address_hash((const struct sockaddr *)addr) % GATEWAY_AUTHFAIL_SLOTS;
+}
+
+/* The first 10.0.x.y after `a` whose slot is (want_same) or is not a's: the hash is keyed. */
+static struct sockaddr_in v4_near(const struct sockaddr_in *a, bool want_same)
+{
+    char text[INET_ADDRSTRLEN];
+    for (unsigned i = 2; i < 65536; i++) {
+        snprintf(text, sizeof text, "10.0.%u.%u", i / 256, i % 256);
+        struct sockaddr_in b = v4(text);
+        if ((slot_of(&b) == slot_of(a)) == want_same)
+            return b;
+    }
+    fail_msg("no address found");
+    return *a;
+}
+
 static void test_a_burst_of_failures_throttles_that_address_only(void **state)
 {
     (void)state;
     fake_now = 1000;
     gateway_authfail_t *f = NULL;
     assert_int_equal(gateway_authfail_new(1, 3, now_ms, &f), LEDGER_OK);
-    struct sockaddr_in a = v4("10.0.0.1"), b = v4("10.0.0.2");
+    struct sockaddr_in a = v4("10.0.0.1"), b = v4_near(&a, false);
     uint64_t retry = 0;
     for (int i = 0; i < 3; i++) {
         assert_true(gateway_authfail_allowed(f, (struct sockaddr *)&a, &retry));
@@ -59,6 +79,27 @@ static void test_a_burst_of_failures_throttles_that_address_only(void **state)
     assert_null(f);
 }
 
+/*  Two addresses in one slot share its bucket: the second's failure takes from the first's
+    bucket and never gives it a fresh one (an unkeyed hash with eviction let two colliding
+    addresses reset each other's bucket in turn; found in review). */
+static void test_colliding_addresses_share_a_bucket_and_never_reset_it(void **state)
+{
+    (void)state;
+    fake_now = 1000;
+    gateway_authfail_t *f = NULL;
+    assert_int_equal(gateway_authfail_new(1, 3, now_ms, &f), LEDGER_OK);
+    struct sockaddr_in a = v4("10.0.0.1"), b = v4_near(&a, true);
+    uint64_t retry = 0;
+    gateway_authfail_note(f, (struct sockaddr *)&a);
+    gateway_authfail_note(f, (struct sockaddr *)&a);
+    gateway_authfail_note(f, (struct sockaddr *)&b); /* the slot's third: empty now */
+    assert_false(gateway_authfail_allowed(f, (struct sockaddr *)&a, &retry));
+    assert_false(gateway_authfail_allowed(f, (struct sockaddr *)&b, &retry));
+    gateway_authfail_note(f, (struct sockaddr *)&b);
+    assert_false(gateway_authfail_allowed(f, (struct sockaddr *)&a, &retry));
+    gateway_authfail_destroy(&f);
+}
+
 static void test_an_ipv6_64_shares_one_bucket_and_mapped_ipv4_is_ipv4(void **state)
 {
     (void)state;
@@ -67,6 +108,11 @@ static void test_an_ipv6_64_shares_one_bucket_and_mapped_ipv4_is_ipv4(void **sta
     assert_int_equal(gateway_authfail_new(1, 1, now_ms, &f), LEDGER_OK);
     struct sockaddr_in6 one = v6("2001:db8:1:2::1"), same64 = v6("2001:db8:1:2::ffff"),
                         other64 = v6("2001:db8:1:3::1"), mapped = v6("::ffff:10.0.0.9");
+    for (unsigned n = 4; slot_of(&other64) == slot_of(&one) && n < 65536; n++) {
+        char text[INET6_ADDRSTRLEN]; /* another /64 in another slot: the hash is keyed */
+        snprintf(text, sizeof text, "2001:db8:1:%x::1", n);
+        other64 = v6(text);
+    }
     struct sockaddr_in plain = v4("10.0.0.9");
     uint64_t retry = 0;
     gateway_authfail_note(f, (struct sockaddr *)&one);
@@ -103,6 +149,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_burst_of_failures_throttles_that_address_only),
+        cmocka_unit_test(test_colliding_addresses_share_a_bucket_and_never_reset_it),
         cmocka_unit_test(test_an_ipv6_64_shares_one_bucket_and_mapped_ipv4_is_ipv4),
         cmocka_unit_test(test_one_address_holds_at_most_its_share_of_the_budget),
     };
