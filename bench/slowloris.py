@@ -14,8 +14,9 @@ ends (libmicrohttpd's idle timeout only counts silence: one byte a second
 keeps it alive for ever); with --http-head-timeout-ms (5 s) each attacker
 connection is closed 5 s after it opened, so a probe gets a slot within that.
 
-Prints the probes' p50 / p99 / max wait, how many failed (no answer within
-60 s) and the gateway's head_deadline refusals. Figures, not a test.
+Prints the probes' p50 / p99 / max wait, how many were closed unanswered
+(the connection table full) or got no answer within 60 s, and the gateway's
+head_deadline closes. Figures, not a test.
 """
 import argparse
 import os
@@ -74,17 +75,21 @@ class Attack:
 
 
 def probe(port, timeout=60):
-    """Seconds until the gateway answered a fresh request, or None."""
+    """(seconds until the gateway answered a fresh request, None) or (None, why): "closed"
+    when the connection was closed or reset unanswered (the connection table full: libmicrohttpd
+    closes what it cannot take), "timeout" when nothing came within `timeout`."""
     start = time.monotonic()
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
             s.settimeout(timeout)
             s.sendall(PROBE)
             if not s.recv(64):
-                return None
+                return None, "closed"
+    except socket.timeout:
+        return None, "timeout"
     except OSError:
-        return None
-    return time.monotonic() - start
+        return None, "closed"
+    return time.monotonic() - start, None
 
 
 def main():
@@ -103,11 +108,11 @@ def main():
         t = threading.Thread(target=attack.run, daemon=True)
         t.start()
         time.sleep(2)  # the pool fills
-        waits, failed, end = [], 0, time.monotonic() + args.duration
+        waits, failed, end = [], {"closed": 0, "timeout": 0}, time.monotonic() + args.duration
         while time.monotonic() < end:
-            w = probe(mesh.http_port)
+            w, why = probe(mesh.http_port)
             if w is None:
-                failed += 1
+                failed[why] += 1
             else:
                 waits.append(w)
             time.sleep(0.5)
@@ -119,7 +124,7 @@ def main():
         fmt = lambda p: f"{bench.percentile(waits, p / 100):.2f}" if waits else "-"  # noqa: E731
         print(f"slowloris: {args.conns} trickling connections from 2 addresses, "
               f"{attack.opened} opened in {args.duration:.0f} s; probes {len(waits)} answered, "
-              f"{failed} not within 60 s; wait p50 {fmt(50)} s, p99 {fmt(99)} s, "
+              f"{failed['closed']} closed unanswered, {failed['timeout']} not within 60 s; wait p50 {fmt(50)} s, p99 {fmt(99)} s, "
               f"max {waits[-1] if waits else 0:.2f} s; head_deadline closes {heads:.0f}")
     finally:
         mesh.close()
