@@ -490,6 +490,22 @@ size_t store_map_bytes(const store_t *store)
     return atomic_load(&((store_t *)store)->map_bytes);
 }
 
+ledger_err_t store_reader_check(store_t *store, unsigned *cleared_out)
+{
+    assert(store);
+    if (cleared_out)
+        *cleared_out = 0;
+    int dead = 0;
+    int rc = mdb_reader_check(store->env, &dead);
+    if (rc != MDB_SUCCESS) {
+        store_set_error(store, "mdb_reader_check: %s", mdb_strerror(rc));
+        return LEDGER_E_STORE;
+    }
+    if (cleared_out)
+        *cleared_out = dead > 0 ? (unsigned)dead : 0;
+    return LEDGER_OK;
+}
+
 /* --- map growth ----------------------------------------------------------- */
 
 /*  Takes the resize lock for writing, waiting at most STORE_RESIZE_WAIT_MS

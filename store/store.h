@@ -148,6 +148,19 @@ ledger_err_t store_copy_compact(store_t *store, const char *dir);
 /* Current map size in bytes (grows by doubling, up to map_max_bytes). */
 size_t store_map_bytes(const store_t *store);
 
+/*  Clears the slots that dead processes left in the environment's reader
+    table (LMDB's mdb_reader_check). A reader killed inside its read
+    transaction (a ledger-backup or ledger-reconcile killed mid-copy) keeps
+    its slot in lock.mdb, and LMDB then never reuses a page freed after that
+    reader's snapshot: the file grows until the map is full. A slot is stale
+    when the process that holds it is gone; this process's own slots are
+    never touched. *cleared_out (may be NULL) gets how many were cleared.
+    Cheap: one walk of the reader table, one fcntl per process in it.
+    Errors: LEDGER_E_STORE (store_last_error says why). Any thread, also on
+    a read-only store (the nodes at start and in their upkeep, the tools at
+    start). */
+ledger_err_t store_reader_check(store_t *store, unsigned *cleared_out);
+
 /* --- room: map and disk (store_space.c) ------------------------------------ */
 
 /*  Why the store has no room: STORE_ROOM_OK, or why its last write failed

@@ -96,6 +96,9 @@ static ledger_err_t node_open_store(node_t *self)
                        config->data_dir, ledger_err_name(err), store_last_error(NULL));
         return err;
     }
+    /* A tool killed inside its read transaction may have left a slot behind (node_upkeep.c). */
+    node_check_readers(self);
+    self->last_reader_check_ms = node_now_ms();
     if (self->app.migrate) {
         err = store_migrate_run(self->store, self->app.migrate, migrate_log, NULL, NULL);
         if (err)
@@ -492,6 +495,34 @@ static bool process_ready(node_t *self)
     return true;
 }
 
+/*  The relay's pump; an outbox record it cannot read faults the node (relay.h): carrying on
+    would apply and ack inbound messages whose effects are never forwarded. */
+static uint64_t node_pump(node_t *self)
+{
+    uint64_t timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
+    char where[NODE_FAULT_REASON_MAX];
+    if (relay_corrupt(self->relay, where, sizeof where) == LEDGER_OK)
+        return timeout_ms;
+    char reason[NODE_FAULT_REASON_MAX];
+    snprintf(reason, sizeof reason, "stored data does not decode (corrupt) %.200s", where);
+    node_fault_set(self, "relay", reason);
+    return NODE_IDLE_MS;
+}
+
+/*  After a turn: upkeep, then the relay, unless the node is (or became) faulted: then nothing
+    is written or relayed. The poll's timeout. */
+static uint64_t node_after_turn(node_t *self)
+{
+    if (node_fault_active(self))
+        return NODE_IDLE_MS;
+    bool more = node_upkeep(self);
+    if (node_fault_active(self))
+        return NODE_IDLE_MS;
+    uint64_t timeout_ms = node_pump(self);
+    /* A prune hit its limit: the next one now, not after a poll. */
+    return more && !node_fault_active(self) ? 0 : timeout_ms;
+}
+
 ledger_err_t node_run(node_t *self)
 {
     assert(self);
@@ -515,7 +546,7 @@ ledger_err_t node_run(node_t *self)
         2 + peers +
         node_monitor_poll_items(self->monitor, items + 2 + peers, NODE_MONITOR_SOCKETS_MAX);
 
-    uint64_t timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
+    uint64_t timeout_ms = node_fault_active(self) ? NODE_IDLE_MS : node_pump(self);
     while (!stop_requested) {
         if (node_inbound_pending(&self->in))
             timeout_ms = 0; /* the rest of a bundle is already read: no waiting for more */
@@ -535,14 +566,7 @@ ledger_err_t node_run(node_t *self)
         node_read_monitors(self, items + 2 + peers, polled - 2 - peers);
         node_refresh_keys(self);
         bool ok = process_ready(self);
-        if (!node_fault_active(self)) { /* faulted: no writes, nothing relayed */
-            bool more = node_upkeep(self);
-            timeout_ms = relay_pump(self->relay, clock_mono_ms(), NODE_IDLE_MS);
-            if (more)
-                timeout_ms = 0; /* a prune hit its limit: the next one now, not after a poll */
-        } else {
-            timeout_ms = NODE_IDLE_MS;
-        }
+        timeout_ms = node_after_turn(self);
         if (!ok)
             usleep(NODE_FAILURE_PAUSE_MS * NODE_US_PER_MS); /* back off from a failing disk */
     }

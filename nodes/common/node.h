@@ -214,9 +214,15 @@ uint64_t node_now_ms(void);
 /*  Storage faults (issue 20, "corruption fails closed"; node_fault.c).
     Stored data that does not decode or does not add up is the node's fault,
     never the message's: LEDGER_E_CORRUPT from a batch (a handler, the
-    peers' answers, local work, the state's prepare), from on_start, or a
-    failed integrity check (node_fault_set, e.g. the accounts node's
-    scheduled verify) puts the node in the faulted state until it stops.
+    peers' answers, local work, the state's prepare; source "batch"), from
+    on_start ("start"), from the node's retention (seen ids, app.prune:
+    "prune"), from the relay (an outbox record that does not parse:
+    "relay", relay_corrupt), or a failed check on another thread
+    (node_fault_set: the accounts node's scheduled verify, "verify"; the
+    gateway's retention actor, "prune"; its owner-map fill, "owners_fill")
+    puts the node in the faulted state until it stops. Threads that write
+    beside the loop ask node_fault_active first and write nothing once it
+    is true.
     Faulted, the loop writes nothing: it applies no batch, acks and nacks
     no saga message (their senders keep them in their outboxes and
     redeliver after the operator restored the node and restarted it),

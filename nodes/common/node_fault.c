@@ -1,8 +1,12 @@
 /*  node_fault.c: the node's faulted state (node.h, "Storage faults"): set
-    once from a batch that met corrupt stored data, from on_start, or from a
-    failed integrity check on another thread; read by the admin server
-    (/health, /metrics) and the gateway's HTTP threads; and the loop's turn
-    while faulted, which writes nothing (node_internal.h, node_fault_turn).
+    once from a batch that met corrupt stored data, from on_start, from the
+    loop's upkeep (a prune, node_upkeep.c) or relay (an outbox record,
+    node.c), or from another thread (the accounts node's scheduled verify,
+    the gateway's retention actor and owner-map fill); read by the admin
+    server (/health, /metrics), the gateway's HTTP threads and those
+    background writers, which write nothing once it is set; and the loop's
+    turn while faulted, which writes nothing (node_internal.h,
+    node_fault_turn).
 
     Why stop instead of nacking: a record that does not decode is the
     node's fault. Nacking the message that met it would dead-letter a good

@@ -57,6 +57,7 @@ struct node_t {
     uint64_t last_seen_log_ms;     /* when that line was last written */
     uint64_t last_app_prune_ms;    /* when app.prune last ran (node_upkeep.c) */
     bool app_prune_more;           /* app.prune's last run hit its limit: run again now */
+    uint64_t last_reader_check_ms; /* when stale reader slots were last cleared */
     pthread_mutex_t stats_lock;
     node_stats_t stats;
     node_http_counts_t http_counts; /* under stats_lock */
@@ -93,9 +94,16 @@ void node_fault_after_batch(node_t *self, ledger_err_t err);
     needs a write (op open) fails there and stays unanswered (node_apply.c). */
 void node_answer_queries_only(node_t *self);
 
-/*  Periodic work between turns: prunes old seen ids, runs app.prune
-    (node_upkeep.c). True when a prune hit its limit and should run again
-    at once: the loop then polls without waiting. */
+/*  Periodic work between turns (node_upkeep.c): runs app.prune, prunes old
+    seen ids, clears stale reader slots once a minute. A prune that meets
+    corrupt data faults the node (source "prune"). True when a prune hit its
+    limit and should run again at once: the loop then polls without
+    waiting. */
 bool node_upkeep(node_t *self);
+
+/*  Clears the reader slots dead processes left (store_reader_check) and logs
+    event=stale_readers_cleared count= when there were any (node_upkeep.c;
+    also at start, node.c). */
+void node_check_readers(node_t *self);
 
 #endif

@@ -45,7 +45,8 @@
 /* A resend is logged at this attempt, then every RELAY_LOG_RESEND_EVERY attempts. */
 #define RELAY_LOG_RESEND_FIRST 3
 #define RELAY_LOG_RESEND_EVERY 20
-#define RELAY_WHY_BYTES 128 /* reason text of an answer that does not decode */
+#define RELAY_WHY_BYTES 128           /* reason text of an answer that does not decode */
+#define RELAY_CORRUPT_WHERE_BYTES 200 /* what the pump was reading when it met corrupt data */
 /* An ignored answer is logged at most this often per reason (the counters count them all). */
 #define RELAY_IGNORED_LOG_EVERY_MS 1000u
 /*  Origins of the messages in flight (in practice one: the node's own name;
@@ -94,6 +95,8 @@ struct relay_t {
     size_t origin_count;
     size_t bundle_max;                       /* entries per message (relay_set_bundle_max) */
     relay_bundle_t bundles[RELAY_PEERS_MAX]; /* first sends gathered per peer (load_new) */
+    bool corrupt; /* a pump met an outbox record that does not parse: sticky (relay_corrupt) */
+    char corrupt_where[RELAY_CORRUPT_WHERE_BYTES];
 };
 
 const char *relay_ignored_name(relay_ignored_t reason)
@@ -509,6 +512,19 @@ static uint8_t origin_of(relay_t *self, uint64_t tag, const void *msg, size_t si
     return (uint8_t)self->origin_count++;
 }
 
+/*  A read of the outbox failed with `err` while doing `what` (about `seq`). Logged;
+    LEDGER_E_CORRUPT makes the relay stop (relay_corrupt). */
+static void outbox_read_failed(relay_t *self, ledger_err_t err, const char *what, uint64_t seq)
+{
+    node_log_write(NODE_LOG_ERROR, "event=outbox_read_failed error=%s while=\"%s\" seq=%llu",
+                   ledger_err_name(err), what, (unsigned long long)seq);
+    if (err != LEDGER_E_CORRUPT || self->corrupt)
+        return;
+    self->corrupt = true;
+    snprintf(self->corrupt_where, sizeof self->corrupt_where, "in the outbox, %s %llu", what,
+             (unsigned long long)seq);
+}
+
 /*  Sends the entries gathered for `peer` as one message, and marks their
     in-flight records: sent (numbered in order, as if sent one by one) or
     refused by the socket (retried soon, like any entry the peer was away for). */
@@ -550,8 +566,7 @@ static void load_rounds(relay_t *self, store_txn_t *txn, uint64_t now_ms)
         ledger_err_t err =
             store_outbox_take_due(txn, UINT64_MAX, self->cursor_seq, self->load, want, &n);
         if (err) {
-            node_log_write(NODE_LOG_ERROR, "event=outbox_read_failed error=%s",
-                           ledger_err_name(err));
+            outbox_read_failed(self, err, "loading the entries after seq", self->cursor_seq);
             return;
         }
         for (size_t i = 0; i < n; i++) {
@@ -677,8 +692,7 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
             continue;
         }
         if (err) {
-            node_log_write(NODE_LOG_ERROR, "event=outbox_read_failed error=%s",
-                           ledger_err_name(err));
+            outbox_read_failed(self, err, "reading for a resend the entry of seq", e->seq);
             return;
         }
         /* attempts counts tries, sent or not, so a peer that is away backs off too; the
@@ -715,10 +729,13 @@ static void resend_overdue(relay_t *self, store_txn_t *txn, uint64_t now_ms)
 uint64_t relay_pump(relay_t *self, uint64_t now_ms, uint64_t idle_ms)
 {
     assert(self);
+    if (self->corrupt) /* the caller faults the node: nothing more is read or sent */
+        return idle_ms;
     store_txn_t *txn = NULL;
     ledger_err_t err = store_txn_begin(self->store, false, &txn);
     if (err) {
-        node_log_write(NODE_LOG_ERROR, "event=outbox_read_failed error=%s", ledger_err_name(err));
+        outbox_read_failed(self, err, "beginning a read transaction, loaded up to seq",
+                           self->cursor_seq);
         return self->retry_min_ms;
     }
     load_rounds(self, txn, now_ms);
@@ -731,6 +748,16 @@ uint64_t relay_pump(relay_t *self, uint64_t now_ms, uint64_t idle_ms)
         return idle_ms;
     uint64_t wait = self->next_deadline_ms > now_ms ? self->next_deadline_ms - now_ms : 0;
     return wait < idle_ms ? wait : idle_ms;
+}
+
+ledger_err_t relay_corrupt(const relay_t *self, char *where, size_t where_size)
+{
+    assert(self && where && where_size > 0);
+    where[0] = '\0';
+    if (!self->corrupt)
+        return LEDGER_OK;
+    snprintf(where, where_size, "%s", self->corrupt_where);
+    return LEDGER_E_CORRUPT;
 }
 
 void relay_get_stats(const relay_t *self, relay_stats_t *stats_out)

@@ -69,7 +69,12 @@
     CURVE set-up) or LEDGER_E_INVALID (an endpoint that does not connect, a
     bad server key). Nothing else
     fails: an outbox that cannot be read is logged and tried at the next
-    pump; a malformed answer is logged and skipped. More than
+    pump, except a record that does not parse (LEDGER_E_CORRUPT; also
+    LMDB's own pages): then the relay stops (its pumps read and send nothing
+    more) and relay_corrupt says so, for the node loop to fault the node
+    (node.h, "Storage faults"); relaying around it, or stalling on it while
+    the node kept applying and acking, would strand what the node owes its
+    peers. A malformed answer is logged and skipped. More than
     RELAY_PEERS_MAX peers or a NULL relay is a bug, asserted.
 
     Thread: the relay and its sockets belong to the node loop's thread.
@@ -182,6 +187,10 @@ void relay_settled(relay_t *relay, const relay_answer_t *answers, size_t count);
     (clock_mono_ms), the same clock for every call. Returns the time (ms)
     until the next resend is due, at most `idle_ms`. */
 uint64_t relay_pump(relay_t *relay, uint64_t now_ms, uint64_t idle_ms);
+
+/*  LEDGER_E_CORRUPT once a pump met an outbox record that does not parse (sticky; `where`
+    gets what it was reading), else LEDGER_OK (`where` ""). The caller faults the node. */
+ledger_err_t relay_corrupt(const relay_t *relay, char *where, size_t where_size);
 
 void relay_get_stats(const relay_t *relay, relay_stats_t *stats_out);
 

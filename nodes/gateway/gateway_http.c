@@ -669,7 +669,10 @@ static ledger_err_t start_parts(gateway_http_t *gw, const gateway_http_config_t 
                                  .views_retention_ms = config->transfer_retention_ms,
                                  .now_ms = config->now_ms,
                                  .log = config->log,
-                                 .log_arg = config->log_arg};
+                                 .log_arg = config->log_arg,
+                                 .faulted = config->storage_faulted,
+                                 .fault = config->storage_fault,
+                                 .fault_arg = config->storage_faulted_arg};
     ledger_err_t err = gateway_submit_new(&sc, &gw->submit);
     if (!err)
         err = gateway_accounts_client_new(&ac, &gw->accounts);

@@ -198,6 +198,11 @@ typedef struct {
         /api/stream-tokens is refused 503 storage_unavailable with Retry-After, before its
         body is read; reads go on. Any thread; must be thread-safe and quick. May be NULL. */
     bool (*storage_faulted)(void *arg);
+    /*  Faults the node (node_fault_set) with a source and a reason: the retention actor
+        calls it when a kind of retention meets a record that does not decode, and prunes
+        nothing while storage_faulted says true (gateway_prune.h). Any thread; thread-safe.
+        May be NULL (such a record is then only logged). Both get storage_faulted_arg. */
+    void (*storage_fault)(void *arg, const char *source, const char *reason);
     void *storage_faulted_arg;
 } gateway_http_config_t;
 

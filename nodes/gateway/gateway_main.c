@@ -76,6 +76,11 @@ static bool storage_faulted(void *arg)
     return node_fault_active(arg);
 }
 
+static void storage_fault(void *arg, const char *source, const char *reason)
+{
+    node_fault_set(arg, source, reason);
+}
+
 static void log_line(void *arg, const char *line)
 {
     (void)arg;
@@ -106,6 +111,7 @@ static int start_http(node_t *node, void *arg)
         .count_request = count_request,
         .count_request_arg = node,
         .storage_faulted = storage_faulted,
+        .storage_fault = storage_fault,
         .storage_faulted_arg = node,
         .log = log_line,
         .web_dir = c->web_dir,
@@ -132,7 +138,10 @@ static int start_http(node_t *node, void *arg)
                                        .node_name = c->name,
                                        .cert = cert,
                                        .server_key = accounts_key,
-                                       .timeout_ms = GATEWAY_HTTP_QUERY_TIMEOUT_MS_DEFAULT};
+                                       .timeout_ms = GATEWAY_HTTP_QUERY_TIMEOUT_MS_DEFAULT,
+                                       .faulted = storage_faulted,
+                                       .fault = storage_fault,
+                                       .fault_arg = node};
     if (gateway_owners_fill_start(&fc, &gw->fill) != LEDGER_OK) {
         node_log_write(NODE_LOG_ERROR, "event=owners_fill_start_failed");
         return 1;

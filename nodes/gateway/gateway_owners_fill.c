@@ -20,6 +20,9 @@
 
 struct gateway_owners_fill_t {
     store_t *store;
+    bool (*faulted)(void *arg); /* config.faulted, config.fault, config.fault_arg */
+    void (*fault)(void *arg, const char *source, const char *reason);
+    void *fault_arg;
     gateway_accounts_client_t *client;
     pthread_t thread;
     bool started;
@@ -100,10 +103,19 @@ static ledger_err_t page_write(store_txn_t *txn, void *arg)
     return LEDGER_OK;
 }
 
+/* True once the node is faulted (node.h, "Storage faults"): the fill writes nothing more. */
+static bool fill_faulted(gateway_owners_fill_t *self)
+{
+    return self->faulted && self->faulted(self->fault_arg);
+}
+
 /*  Asks for the page after `after`; on an answer, writes it and moves `after` on. Returns
-    1 for a page done with more to come, 0 when the list is done, -1 to retry, -2 to stop. */
+    1 for a page done with more to come, 0 when the list is done, -1 to retry, -2 to stop
+    (also once the node is faulted). */
 static int fill_page(gateway_owners_fill_t *self, char after[PROTO_ACCOUNT_ID_MAX + 1])
 {
+    if (fill_faulted(self))
+        return -2;
     proto_query_t q = {.op = PROTO_QUERY_LIST, .limit = PROTO_PAGE_MAX};
     memcpy(q.after, after, sizeof q.after);
     gateway_accounts_query_t query;
@@ -120,7 +132,13 @@ static int fill_page(gateway_owners_fill_t *self, char after[PROTO_ACCOUNT_ID_MA
         result = -1;
         if (query.outcome == GATEWAY_ACCOUNTS_OK && query.has_reply && rep->status == 200) {
             page_write_t w = {.rep = rep};
-            if (store_write(self->store, page_write, &w) == LEDGER_OK) {
+            ledger_err_t err =
+                fill_faulted(self) ? LEDGER_E_STORE : store_write(self->store, page_write, &w);
+            if (err == LEDGER_E_CORRUPT && self->fault)
+                self->fault(self->fault_arg, "owners_fill",
+                            "stored data does not decode (corrupt) in the owner map, "
+                            "while the start-up fill wrote a page");
+            if (err == LEDGER_OK) {
                 self->accounts += rep->account_count;
                 self->added += w.added;
                 self->conflicts += w.conflicts;
@@ -155,7 +173,7 @@ static void *fill_thread(void *arg)
         }
     }
     pthread_mutex_lock(&self->lock);
-    bool stopped = self->stopping;
+    bool stopped = self->stopping || fill_faulted(self);
     self->done = step == 0;
     pthread_mutex_unlock(&self->lock);
     node_log_write(
@@ -175,6 +193,9 @@ ledger_err_t gateway_owners_fill_start(const gateway_owners_fill_config_t *confi
     if (!self)
         return LEDGER_E_NOMEM;
     self->store = config->store;
+    self->faulted = config->faulted;
+    self->fault = config->fault;
+    self->fault_arg = config->fault_arg;
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->cond, NULL);
     gateway_accounts_client_config_t ac = {.endpoint = config->accounts_endpoint,

@@ -27,6 +27,10 @@
     What it owns: one thread, one accounts client (its own DEALER), a lock
     and a condition variable. The store is the caller's.
 
+    Storage faults: once the node is faulted the fill writes no more pages
+    and ends (event=owners_fill_stopped); a page whose write meets corrupt
+    data faults the node (source "owners_fill").
+
     Errors: start: LEDGER_E_INVALID (a bad endpoint or node name), LEDGER_E_IO
     (no thread, no socket), LEDGER_E_NOMEM.
 
@@ -37,6 +41,7 @@
 #define LEDGER_GATEWAY_OWNERS_FILL_H
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "ledger_err.h"
 #include "store.h"
@@ -51,6 +56,12 @@ typedef struct {
     const zcert_t *cert;           /* CURVE: the gateway's cert (gateway_accounts_client.h) */
     const char *server_key;        /* and the accounts node's public key; both NULL: plain */
     uint32_t timeout_ms;           /* required (> 0): one page query's deadline */
+    /*  The node's fault state (node.h, "Storage faults"): while `faulted` says true the fill
+        writes nothing and stops; a page whose write meets a record that does not decode
+        faults the node through `fault`. Thread-safe; NULL: not checked, only logged. */
+    bool (*faulted)(void *arg);
+    void (*fault)(void *arg, const char *source, const char *reason);
+    void *fault_arg;
 } gateway_owners_fill_config_t;
 
 typedef struct gateway_owners_fill_t gateway_owners_fill_t;

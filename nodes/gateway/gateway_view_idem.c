@@ -156,8 +156,8 @@ ledger_err_t gateway_view_idem_delete(store_txn_t *txn, const gateway_view_idem_
     ledger_err_t get_err = idem_get_scoped(txn, scoped, scoped_len, &rec);
     if (get_err == LEDGER_OK && rec.created_ms == store_be64_get(k + IDEM_INDEX_PREFIX_LEN))
         err = store_del(txn, STORE_DB_IDEMPOTENCY, scoped, scoped_len);
-    else if (get_err != LEDGER_E_NOT_FOUND && get_err != LEDGER_OK && get_err != LEDGER_E_CORRUPT)
-        err = get_err;
+    else if (get_err != LEDGER_E_NOT_FOUND && get_err != LEDGER_OK)
+        err = get_err; /* LEDGER_E_CORRUPT too: the node faults, the entry stays as evidence */
     if (!err)
         err = store_del(txn, STORE_DB_INDEX, k, entry->key_size);
     return err;

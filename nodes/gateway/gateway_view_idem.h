@@ -100,8 +100,10 @@ ledger_err_t gateway_view_idem_collect_expired(store_txn_t *txn, uint64_t now_ms
                                                size_t *count_out);
 
 /*  Deletes an age index entry and, if it is its key's current entry (the
-    same created_ms), the key's record. A record that is gone or does not
-    decode does not stop the entry's deletion. Store errors. */
+    same created_ms), the key's record. A record that is gone does not stop
+    the entry's deletion; one that does not decode does: LEDGER_E_CORRUPT,
+    nothing deleted (the pruning actor faults the node, gateway_prune.h).
+    Store errors. */
 ledger_err_t gateway_view_idem_delete(store_txn_t *txn, const gateway_view_idem_index_t *entry);
 
 #endif

@@ -149,6 +149,30 @@ class CorruptRecordTest(FaultHelpers, MeshTest):
         self.assertEqual(self.mesh.log("gateway").count("event=storage_fault"), 1)
 
 
+class CorruptViewMetByRetentionTest(FaultHelpers, MeshTest):
+    """The gateway's retention actor (gateway_prune.h) meets a final view that does not decode:
+    it faults the node (source prune) instead of logging and stopping every kind of retention
+    for good (gateway_prune_test.c checks that the kinds before it still ran)."""
+
+    def test_a_corrupt_final_view_met_by_the_retention_faults_the_gateway(self):
+        status, t = self.mesh.transfer("alice", "bob", 100)
+        self.assertEqual(status, 202, t)
+        self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
+        # Restarted with retentions of one second: the actor's walk reaches the settled view.
+        self.mesh.extra_env["gateway"] = {"LEDGER_IDEMPOTENCY_RETENTION_MS": "1000",
+                                          "LEDGER_TRANSFER_RETENTION_MS": "1000"}
+        self.restart_with("gateway", "transfers", t["id"], flip_first_byte)
+        fault = self.wait_faulted("gateway")
+        self.assertEqual(fault["source"], "prune")
+        self.assertIn("transfer views", fault["reason"])
+        self.assertEqual(self.mesh.log("gateway").count("event=storage_fault"), 1)
+        status, body, _ = self.mesh.request(
+            "POST", "/api/transfers", {"from": "alice", "to": "bob", "amount": 5},
+            headers={"Idempotency-Key": "while-faulted",
+                     "Authorization": f"Bearer {self.mesh.owner_key('alice')}"})
+        self.assertEqual((status, body["error"]["code"]), (503, "storage_unavailable"), body)
+
+
 class ScheduledVerifyTest(FaultHelpers, MeshTest):
     """The accounts node's scheduled /ledger/verify (accounts_verify_sched.h), every 200 ms in
     chunks of 3 entries: its last run on /metrics, and a broken chain faults the node."""

@@ -1,7 +1,8 @@
 /*  gateway_view_idem_test.c: idempotency keys are scoped to the principal
     (gateway_view_idem.h, store format 3): the same key from two principals is
     two transfers, a replay is only the same principal's, and pruning deletes
-    scoped keys like any other. */
+    scoped keys like any other; a key record that does not decode is reported
+    corrupt by the prune (the node faults), not deleted. */
 #define _GNU_SOURCE /* mkdtemp */
 #include "gateway_view_fx.h"
 
@@ -66,6 +67,30 @@ static void test_a_legacy_key_replays_only_its_own_request_and_both_are_pruned(v
     assert_int_equal(count_prefix(fx, STORE_DB_INDEX, "idem/"), 0);
 }
 
+/* A key record that does not decode stops its prune (the node faults) and nothing of it goes. */
+static void test_a_corrupt_key_record_is_not_pruned_but_reported_corrupt(void **state)
+{
+    fx_t *fx = *state;
+    gateway_transfer_request_t req = request("alice", "bob", 500);
+    gateway_submit_result_t res;
+    assert_int_equal(submit_as(fx, "alice", "key-1", &req, T0_MS, &res), LEDGER_OK);
+    uint8_t scoped[GATEWAY_IDEM_SCOPED_KEY_MAX];
+    size_t scoped_len = gateway_view_idem_scoped_key(scoped, "alice", "key-1");
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    assert_int_equal(store_put(txn, STORE_DB_IDEMPOTENCY, scoped, scoped_len, "\xEE", 1, 0),
+                     LEDGER_OK);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    size_t pruned = 0;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    assert_int_equal(
+        gateway_view_prune_idempotency(txn, T0_MS + 1 + RETENTION_MS, RETENTION_MS, 100, &pruned),
+        LEDGER_E_CORRUPT);
+    store_txn_abort(&txn);
+    assert_int_equal(count(fx, STORE_DB_IDEMPOTENCY), 1);
+    assert_int_equal(count_prefix(fx, STORE_DB_INDEX, "idem/"), 1);
+}
+
 static bool legacy_any(fx_t *fx)
 {
     store_txn_t *txn = NULL;
@@ -101,6 +126,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_a_legacy_key_replays_only_its_own_request_and_both_are_pruned, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_corrupt_key_record_is_not_pruned_but_reported_corrupt, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

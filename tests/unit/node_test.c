@@ -12,7 +12,11 @@
     of its handler, no id in `seen`. A harness key is refused under another
     origin unless the node runs with --harness-replay. With
     --insecure-plaintext the origin names the peer. Keys live in a temp dir
-    (curve_fx.h), never ./data/keys. */
+    (curve_fx.h), never ./data/keys.
+
+    Corrupt stored data met outside a batch faults the node (node.h,
+    "Storage faults"): an outbox record the relay cannot read (source
+    "relay") and a prune that meets one (source "prune"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +37,7 @@
 #include "node_log.h"
 #include "proto.h"
 #include "store.h"
+#include "store_raw.h"
 #include "test_dir.h"
 #include "test_main.h"
 #include "test_node_run.h"
@@ -55,6 +60,18 @@ static ledger_err_t apply_then_maybe_refuse(node_ctx_t *ctx, const proto_msg_t *
         return LEDGER_E_INVALID;
     }
     return LEDGER_OK;
+}
+
+/* Set by a test: the app's retention meets a record that does not decode. */
+static bool prune_meets_corrupt;
+
+static ledger_err_t prune_maybe_corrupt(node_ctx_t *ctx, void *app, size_t max, size_t *pruned_out)
+{
+    (void)ctx;
+    (void)app;
+    (void)max;
+    *pruned_out = 0;
+    return prune_meets_corrupt ? LEDGER_E_CORRUPT : LEDGER_OK;
 }
 
 /* A fraud node (role fraud) over a temp data dir, CURVE with the mesh's keys or plain. */
@@ -86,7 +103,7 @@ static void fx_start(node_fx_t *fx, bool curve, bool allow_harness, const char *
         snprintf(keys_flag, sizeof keys_flag, "--keys-dir=%s", fx->keys.keys);
     }
     node_log_init("node_test", NODE_LOG_ERROR); /* the nacks are expected */
-    node_app_t app = {.apply = apply_then_maybe_refuse};
+    node_app_t app = {.apply = apply_then_maybe_refuse, .prune = prune_maybe_corrupt};
     /* A free port may be taken by a test running beside this one before the node binds it
        (LEDGER_E_IO): then again on other ports. */
     ledger_err_t err = LEDGER_E_IO;
@@ -404,9 +421,62 @@ static void test_plaintext_takes_the_peer_from_the_origin(void **state)
     fx_end(&fx);
 }
 
-TEST_MAIN(cmocka_unit_test(test_a_refused_message_leaves_no_write_and_its_batch_is_applied),
-          cmocka_unit_test(test_an_origin_that_is_not_the_peer_is_refused_and_leaves_nothing),
-          cmocka_unit_test(test_a_type_the_peers_role_may_not_send_is_refused_and_leaves_nothing),
-          cmocka_unit_test(test_an_allowed_harness_key_without_replay_speaks_only_for_itself),
-          cmocka_unit_test(test_a_key_allowed_after_start_is_known_without_a_restart),
-          cmocka_unit_test(test_plaintext_takes_the_peer_from_the_origin))
+/* Waits (with a deadline) for the node to fault; its fault. */
+static node_fault_t wait_faulted(node_fx_t *fx)
+{
+    int64_t deadline = zclock_mono() + ANSWER_WAIT_MS;
+    while (!node_fault_active(fx->node) && zclock_mono() < deadline)
+        zclock_sleep(5);
+    assert_true(node_fault_active(fx->node));
+    node_fault_t fault;
+    node_fault_get(fx->node, &fault);
+    assert_true(fault.faulted);
+    return fault;
+}
+
+static void test_a_corrupt_outbox_record_faults_the_node_instead_of_stalling_its_relay(void **state)
+{
+    (void)state;
+    node_fx_t fx;
+    fx_start(&fx, false, false, NULL);
+    /* An entry whose record no longer parses, before the loop's first pump. */
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(node_store(fx.node), true, &txn), LEDGER_OK);
+    uint64_t seq = 0;
+    assert_int_equal(store_outbox_put(txn, "accounts", "m", 1, 1, &seq), LEDGER_OK);
+    uint8_t key[8], garbage[] = {0xEE, 0x01};
+    store_be64_put(key, seq);
+    MDB_val k = {sizeof key, key}, v = {sizeof garbage, garbage};
+    assert_int_equal(mdb_put(store_raw_txn(txn), store_raw_dbi(txn, STORE_DB_OUTBOX), &k, &v, 0),
+                     0);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+    fx_run(&fx);
+    node_fault_t fault = wait_faulted(&fx);
+    assert_string_equal(fault.source, "relay");
+    assert_non_null(strstr(fault.reason, "in the outbox"));
+    fx_end(&fx);
+}
+
+static void test_a_prune_that_meets_corrupt_data_faults_the_node(void **state)
+{
+    (void)state;
+    node_fx_t fx;
+    fx_start(&fx, false, false, NULL);
+    prune_meets_corrupt = true;
+    fx_run(&fx);
+    node_fault_t fault = wait_faulted(&fx);
+    prune_meets_corrupt = false;
+    assert_string_equal(fault.source, "prune");
+    assert_non_null(strstr(fault.reason, "retention"));
+    fx_end(&fx);
+}
+
+TEST_MAIN(
+    cmocka_unit_test(test_a_refused_message_leaves_no_write_and_its_batch_is_applied),
+    cmocka_unit_test(test_a_corrupt_outbox_record_faults_the_node_instead_of_stalling_its_relay),
+    cmocka_unit_test(test_a_prune_that_meets_corrupt_data_faults_the_node),
+    cmocka_unit_test(test_an_origin_that_is_not_the_peer_is_refused_and_leaves_nothing),
+    cmocka_unit_test(test_a_type_the_peers_role_may_not_send_is_refused_and_leaves_nothing),
+    cmocka_unit_test(test_an_allowed_harness_key_without_replay_speaks_only_for_itself),
+    cmocka_unit_test(test_a_key_allowed_after_start_is_known_without_a_restart),
+    cmocka_unit_test(test_plaintext_takes_the_peer_from_the_origin))

@@ -10,7 +10,9 @@
     a foreign, unknown or late tag is ignored and counted, and the store
     shows the entry still there until the right peer answers it. An answer
     whose `of` is not the id sent under its first kept tag is ignored whole
-    (id_mismatch); a nack with no id is bound by its tag and link. */
+    (id_mismatch); a nack with no id is bound by its tag and link.
+    An outbox record that does not parse, met loading or resending, stops
+    the relay and is reported by relay_corrupt (the node then faults). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +29,7 @@
 #include "proto.h"
 #include "relay.h"
 #include "store.h"
+#include "store_raw.h"
 #include "test_store.h"
 
 #define RECV_TIMEOUT_MS 5000
@@ -702,6 +705,65 @@ static void test_an_entry_for_an_unknown_peer_is_still_dead_lettered(void **stat
     assert_int_equal(dead_letters(fx), 1);
 }
 
+/* Overwrites outbox entry `seq` with bytes that do not parse, through the store's own handles. */
+static void corrupt_entry(fixture_t *fx, uint64_t seq)
+{
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    uint8_t key[8];
+    store_be64_put(key, seq);
+    uint8_t garbage[] = {0xEE, 0x01};
+    MDB_val k = {sizeof key, key}, v = {sizeof garbage, garbage};
+    assert_int_equal(mdb_put(store_raw_txn(txn), store_raw_dbi(txn, STORE_DB_OUTBOX), &k, &v, 0),
+                     0);
+    assert_int_equal(store_txn_commit(&txn), LEDGER_OK);
+}
+
+static uint64_t sent(fixture_t *fx)
+{
+    relay_stats_t st;
+    relay_get_stats(fx->relay, &st);
+    return st.sent;
+}
+
+static void test_a_corrupt_new_entry_stops_the_relay_and_says_so(void **state)
+{
+    fixture_t *fx = *state;
+    char where[256];
+    assert_int_equal(relay_corrupt(fx->relay, where, sizeof where), LEDGER_OK);
+    assert_string_equal(where, "");
+    uint64_t before = sent(fx);
+    uint64_t bad = put_entry(fx);
+    corrupt_entry(fx, bad);
+    pump_at(fx, fx->now_ms + 1);
+    assert_int_equal(relay_corrupt(fx->relay, where, sizeof where), LEDGER_E_CORRUPT);
+    assert_non_null(strstr(where, "loading the entries after seq"));
+    /* Stopped: a good entry after it is not sent either, not now and not later. */
+    put_entry(fx);
+    pump_at(fx, fx->now_ms + 1);
+    pump_at(fx, fx->now_ms + 10000);
+    assert_int_equal(sent(fx), before);
+    assert_int_equal(relay_corrupt(fx->relay, where, sizeof where), LEDGER_E_CORRUPT);
+}
+
+static void test_an_entry_that_turns_corrupt_before_its_resend_stops_the_relay(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t t0 = fx->now_ms;
+    uint64_t a = put_entry(fx);
+    pump_at(fx, t0);
+    assert_int_equal(peer_receive(fx, NULL), a);
+    corrupt_entry(fx, a);
+    pump_at(fx, t0 + 500); /* the silent peer's entry is due again */
+    assert_int_equal(redelivered(fx), 0);
+    char where[256];
+    assert_int_equal(relay_corrupt(fx->relay, where, sizeof where), LEDGER_E_CORRUPT);
+    char expected[64];
+    snprintf(expected, sizeof expected, "for a resend the entry of seq %llu",
+             (unsigned long long)a);
+    assert_non_null(strstr(where, expected));
+}
+
 int main(void)
 {
     node_log_init("relay_test", NODE_LOG_ERROR);
@@ -738,6 +800,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_a_nack_is_bound_by_its_id_or_by_its_tag_when_the_id_was_unreadable, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(test_a_corrupt_new_entry_stops_the_relay_and_says_so, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_an_entry_that_turns_corrupt_before_its_resend_stops_the_relay, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /*  store_test.c: the LMDB store's environment, transactions and key/value
     access (store.c, store_kv.c): key/value basics, atomicity, crash safety,
-    map growth, opening and argument checks. The other parts of the store
+    map growth, stale readers, opening and argument checks. The other parts of the store
     have their own files (store_seq_test.c, store_outbox_test.c,
     store_seen_test.c, store_ledger_test.c, store_verify_test.c).
 
@@ -321,6 +321,59 @@ static void test_killed_writer_leaves_only_whole_committed_batches(void **state)
     assert_true(reports > 0);
 }
 
+/* --- stale readers -------------------------------------------------------- */
+
+/*  The child of test_a_killed_readers_slot_is_cleared: opens the store read-only (as
+    ledger-backup does beside the live node), begins a read transaction, says so on `fd`
+    and waits to be killed inside it. */
+static void stale_reader_child(const char *dir, int fd)
+{
+    store_config_t config = {.read_only = true};
+    store_t *store = NULL;
+    store_txn_t *txn = NULL;
+    if (store_open(dir, &config, &store) != LEDGER_OK ||
+        store_txn_begin(store, false, &txn) != LEDGER_OK)
+        _exit(3);
+    char one = 1;
+    if (write(fd, &one, 1) != 1)
+        _exit(4);
+    for (;;)
+        pause();
+}
+
+static void test_a_killed_readers_slot_is_cleared_and_a_live_one_is_not(void **state)
+{
+    fixture_t *fx = *state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        stale_reader_child(fx->dir, fds[1]);
+    }
+    close(fds[1]);
+    char one = 0;
+    assert_int_equal(read(fds[0], &one, 1), 1); /* blocks until the child's reader is open */
+    close(fds[0]);
+    /* Our own reader and the live child's are left alone. */
+    store_txn_t *txn = begin(fx, false);
+    unsigned cleared = 99;
+    assert_int_equal(store_reader_check(fx->store, &cleared), LEDGER_OK);
+    assert_int_equal(cleared, 0);
+    store_txn_abort(&txn);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    /* The killed reader's slot is cleared once, and only once. */
+    assert_int_equal(store_reader_check(fx->store, &cleared), LEDGER_OK);
+    assert_int_equal(cleared, 1);
+    assert_int_equal(store_reader_check(fx->store, &cleared), LEDGER_OK);
+    assert_int_equal(cleared, 0);
+    assert_int_equal(store_reader_check(fx->store, NULL), LEDGER_OK);
+}
+
 /* --- map growth ----------------------------------------------------------- */
 
 #define MAP_TEST_INITIAL_BYTES (64 * KIB)
@@ -627,6 +680,7 @@ TEST_MAIN(T(test_put_get_del_and_cursor_walk_work),
           T(test_batch_that_fits_after_growth_succeeds_and_grows_the_map),
           T(test_reopen_maps_a_data_file_larger_than_map_initial),
           T(test_open_grows_a_map_too_small_for_the_database_names),
+          T(test_a_killed_readers_slot_is_cleared_and_a_live_one_is_not),
           T(test_map_grows_while_another_thread_reads),
           T(test_growth_while_this_thread_holds_a_read_transaction_fails_instead_of_hanging),
           T(test_second_write_transaction_in_one_thread_is_refused),

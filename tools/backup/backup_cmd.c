@@ -97,6 +97,41 @@ static bool backup_one(const backup_options_t *opt, reconcile_node_t node, const
     return true;
 }
 
+/*  Clears the reader slots that dead processes left in the live directory `data`
+    (store_reader_check): quiet when it cannot be opened (the command says why) or none was
+    stale. */
+static void clear_readers_of(const char *data)
+{
+    store_config_t config = {.read_only = true};
+    store_t *store = NULL;
+    if (!data || store_open(data, &config, &store) != LEDGER_OK)
+        return;
+    unsigned cleared = 0;
+    if (store_reader_check(store, &cleared) != LEDGER_OK)
+        fprintf(stderr, "ledger-backup: %s: stale reader check failed: %s\n", data,
+                store_last_error(store));
+    else if (cleared)
+        fprintf(stderr,
+                "ledger-backup: %s: cleared %u stale reader slot(s) left by a process killed "
+                "inside a read transaction\n",
+                data, cleared);
+    store_destroy(&store);
+}
+
+void backup_cmd_clear_stale_readers(const backup_options_t *opt)
+{
+    if (!opt->command || !strcmp(opt->command, "verify")) /* a backup, not a live directory */
+        return;
+    clear_readers_of(opt->data);
+    for (int n = 0; opt->all && opt->data_root && n < RECONCILE_NODE__COUNT; n++) {
+        char data[CMD_PATH_MAX];
+        if (backup_file_fmt(data, sizeof data, "%s/%s", opt->data_root, reconcile_node_name(n)))
+            clear_readers_of(data);
+    }
+    for (size_t i = 0; i < opt->peer_count; i++)
+        clear_readers_of(opt->peers[i]);
+}
+
 int backup_cmd_create(const backup_options_t *opt)
 {
     if (mkdir(opt->out, CMD_DIR_MODE) != 0 && errno != EEXIST) {

@@ -31,6 +31,12 @@ typedef struct {
     uint64_t msg_seq_at_least;
 } backup_options_t;
 
+/*  Before any command (main): clears the reader slots that dead processes (a ledger-backup
+    or ledger-reconcile killed mid-copy) left in the live data directories the options name
+    (--data, --data-root's nodes, --peer-data; not verify's backup), with store_reader_check,
+    and says how many on stderr. A directory that cannot be opened is skipped quietly. */
+void backup_cmd_clear_stale_readers(const backup_options_t *opt);
+
 int backup_cmd_create(const backup_options_t *opt);
 int backup_cmd_verify(const backup_options_t *opt);
 int backup_cmd_restore(const backup_options_t *opt);

@@ -102,6 +102,7 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &opt);
     if (rc >= 0)
         return rc;
+    backup_cmd_clear_stale_readers(&opt);
     if (!strcmp(opt.command, "create")) {
         if (!opt.out || (opt.all ? !opt.data_root || opt.node : !opt.node || !opt.data))
             return usage_error("create needs --out and either --all --data-root or --node --data");

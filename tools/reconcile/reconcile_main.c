@@ -8,6 +8,9 @@
     (outboxes and dead letters too, which no endpoint lists in full), it
     works the same on a stopped mesh or on a set of backups, and it needs no
     admin token. It must run on the host that holds the data directories.
+    At start it clears the reader slots that dead processes left in each
+    directory (store_reader_check: a reconcile or backup killed inside its
+    read transaction would make the live node's file grow), on stderr.
 
     The three read transactions are begun one after the other, so messages
     move between the three snapshots: a transfer may look final at one node
@@ -145,6 +148,11 @@ static bool nodes_open(nodes_t *nodes, const options_t *opt)
             nodes_close(nodes);
             return false;
         }
+        /* A reconcile or backup killed inside its read transaction left a slot (store.h). */
+        unsigned cleared = 0;
+        if (store_reader_check(nodes->stores[n], &cleared) == LEDGER_OK && cleared)
+            fprintf(stderr, "ledger-reconcile: %s: cleared %u stale reader slot(s)\n", opt->dirs[n],
+                    cleared);
     }
     return true;
 }
