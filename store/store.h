@@ -140,9 +140,10 @@ const char *store_last_error(const store_t *store);
     one read transaction, free pages left out) to `dir`/data.mdb, while
     other threads or processes keep writing. `dir` must exist and must not
     hold a data.mdb (LEDGER_E_EXISTS). No transaction of this thread may be
-    open. Errors: LEDGER_E_INVALID, LEDGER_E_IO (not a directory),
-    LEDGER_E_EXISTS, LEDGER_E_STORE (LMDB's copy failed: a partial copy is
-    removed). Any thread (store_copy.c). */
+    open. The copy is fsynced (data file and directory) before LEDGER_OK.
+    Errors: LEDGER_E_INVALID, LEDGER_E_IO (not a directory, or the fsync
+    failed), LEDGER_E_EXISTS, LEDGER_E_STORE (LMDB's copy failed); after an
+    error no copy is left. Any thread (store_copy.c). */
 ledger_err_t store_copy_compact(store_t *store, const char *dir);
 
 /* Current map size in bytes (grows by doubling, up to map_max_bytes). */

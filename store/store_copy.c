@@ -8,13 +8,21 @@
     The copy holds the store's resize lock for reading like any
     transaction; when another process grew the map past this one's view
     (MDB_MAP_RESIZED), it adopts the new size and tries again.
+
+    mdb_env_copy2 writes the file and closes it without an fsync: after a
+    power loss the copy could be short or hold stale blocks while the
+    manifest the backup tool writes next describes it whole. So the copy is
+    fsynced, and its directory too, before store_copy_compact returns.
 */
 #include "store.h"
 #include "store_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define STORE_COPY_RESIZED_RETRIES 3 /* adopt another process's map growth this often */
 #define STORE_COPY_PATH_MAX 4096
@@ -29,6 +37,29 @@ static int adopt_map(store_t *store)
         atomic_store(&store->map_bytes, info.me_mapsize);
     pthread_rwlock_unlock(&store->resize_lock);
     return rc;
+}
+
+/* fsync of the file or directory at `path`; 0 or an errno. */
+static int sync_path(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int rc = fsync(fd) == 0 ? 0 : errno;
+    close(fd);
+    return rc;
+}
+
+/* Makes the finished copy durable: its data file, then its directory entry. */
+static ledger_err_t sync_copy(store_t *store, const char *data_path, const char *dir)
+{
+    int rc = sync_path(data_path, O_RDONLY);
+    if (rc == 0)
+        rc = sync_path(dir, O_RDONLY | O_DIRECTORY);
+    if (rc == 0)
+        return LEDGER_OK;
+    store_set_error(store, "copy: cannot sync %s: %s", data_path, strerror(rc));
+    return LEDGER_E_IO;
 }
 
 ledger_err_t store_copy_compact(store_t *store, const char *dir)
@@ -62,8 +93,9 @@ ledger_err_t store_copy_compact(store_t *store, const char *dir)
             break;
         rc = MDB_MAP_RESIZED;
     }
-    if (rc == 0)
-        return LEDGER_OK;
-    remove(data_path);
-    return store_rc(store, rc, "mdb_env_copy2");
+    ledger_err_t err =
+        rc == 0 ? sync_copy(store, data_path, dir) : store_rc(store, rc, "mdb_env_copy2");
+    if (err != LEDGER_OK)
+        remove(data_path);
+    return err;
 }

@@ -66,6 +66,48 @@ class BackupTest(MeshTest):
         sender.join(timeout=30)
         return result, sent
 
+    def restore_refusals(self, restore_args, gateway_peer, data_dir):
+        """A restore without every peer is refused as usage (exit 2) and writes nothing: the node
+        has one message seq for all its peers, and the one left out may have seen more."""
+        partial = self.tool("ledger-backup", *restore_args, "--peer-data", gateway_peer)
+        self.assertEqual(partial.returncode, 2, partial.stdout + partial.stderr)
+        self.assertIn("--peer-data fraud=DIR is missing", partial.stderr)
+        # Even with a number: a peer list, when given, is every peer.
+        partial = self.tool("ledger-backup", *restore_args, "--peer-data", gateway_peer,
+                            "--msg-seq-at-least", "1")
+        self.assertEqual(partial.returncode, 2, partial.stdout + partial.stderr)
+        unnamed = self.tool("ledger-backup", *restore_args,
+                            "--peer-data", gateway_peer.split("=", 1)[1])
+        self.assertEqual(unnamed.returncode, 2, unnamed.stdout + unnamed.stderr)
+        self.assertIn("--peer-data takes NAME=DIR", unnamed.stderr)
+        itself = self.tool("ledger-backup", *restore_args, "--peer-data", gateway_peer,
+                           "--peer-data", "accounts=" + data_dir)
+        self.assertEqual(itself.returncode, 2, itself.stdout + itself.stderr)
+        self.assertIn("not a peer of accounts", itself.stderr)
+        self.assertFalse(os.path.exists(data_dir), "a refused restore wrote nothing")
+
+    def restore_killed_before_the_raise(self, args, data_dir):
+        """kill -9 between the copy and the raise: the data directory has no data.mdb a node
+        could start from with the backup's message seq (only a staging directory it ignores)."""
+        binary = os.path.join(self.mesh.build_dir, "tools", "backup", "ledger-backup")
+        env = dict(os.environ, LEDGER_TEST_RESTORE_PAUSE_MS="60000")
+        proc = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        guard = threading.Timer(60, proc.kill)  # a tool that never pauses fails the test below
+        guard.start()
+        try:
+            line = proc.stderr.readline()
+            self.assertTrue(line.startswith("restore_test_pause"), line)
+            proc.kill()
+            proc.wait(timeout=30)
+        finally:
+            guard.cancel()
+            proc.stderr.close()
+        self.assertFalse(os.path.exists(os.path.join(data_dir, "data.mdb")),
+                         "a restore killed before its raise left a startable store")
+        self.assertTrue(any(name.startswith(".restore.") for name in os.listdir(data_dir)),
+                        os.listdir(data_dir))
+
     def test_backup_of_all_nodes_while_serving_is_verified_and_described(self):
         self.settle(6, "before")
         out = os.path.join(self.mesh.tmp, "backup")
@@ -150,11 +192,18 @@ class BackupTest(MeshTest):
         self.mesh.stop("accounts")
         accounts_dir = os.path.join(self.data_root, "accounts")
         shutil.move(accounts_dir, accounts_dir + ".lost")
-        restore = self.tool("ledger-backup", "restore", "--from", os.path.join(out, "accounts"),
-                            "--data", accounts_dir, "--node", "accounts",
-                            "--peer-data", os.path.join(self.data_root, "gateway"),
-                            "--peer-data", os.path.join(self.data_root, "fraud"))
+        restore_args = ["restore", "--from", os.path.join(out, "accounts"),
+                        "--data", accounts_dir, "--node", "accounts"]
+        gateway_peer = "gateway=" + os.path.join(self.data_root, "gateway")
+        fraud_peer = "fraud=" + os.path.join(self.data_root, "fraud")
+        self.restore_refusals(restore_args, gateway_peer, accounts_dir)
+        self.restore_killed_before_the_raise(restore_args + ["--peer-data", gateway_peer,
+                                                             "--peer-data", fraud_peer],
+                                             accounts_dir)
+        restore = self.tool("ledger-backup", *restore_args,
+                            "--peer-data", gateway_peer, "--peer-data", fraud_peer)
         self.assertEqual(restore.returncode, 0, restore.stdout + restore.stderr)
+        self.assertTrue(os.path.exists(os.path.join(accounts_dir, "data.mdb")))
         raised = re.search(r"msg seq (\d+) in the backup, peers had seen up to (\d+), now (\d+)",
                            restore.stdout)
         self.assertIsNotNone(raised, restore.stdout)

@@ -202,10 +202,16 @@ int backup_cmd_restore(const backup_options_t *opt)
                                    .node = opt->node,
                                    .peer_count = opt->peer_count,
                                    .msg_seq_at_least = opt->msg_seq_at_least};
-    for (size_t i = 0; i < opt->peer_count; i++)
+    for (size_t i = 0; i < opt->peer_count; i++) {
+        ro.peer_names[i] = opt->peer_names[i];
         ro.peer_dirs[i] = opt->peers[i];
+    }
     backup_restore_result_t res;
     char why[CMD_WHY_MAX] = "";
+    if (backup_restore_check_peers(&ro, why, sizeof why) != LEDGER_OK) {
+        fprintf(stderr, "ledger-backup: restore %s: %s\n", opt->node, why);
+        return BACKUP_EXIT_USAGE;
+    }
     ledger_err_t err = backup_restore(&ro, &res, why, sizeof why);
     if (err != LEDGER_OK) {
         fprintf(stderr, "ledger-backup: restore %s: FAILED (%s): %s\n", opt->node,

@@ -4,7 +4,9 @@
     backup_file.h and store_copy_compact (store.h).
 
     Returns the tool's exit code: BACKUP_EXIT_OK, BACKUP_EXIT_FAILED (some
-    node failed; the others were still done). Threads: main's.
+    node failed; the others were still done), BACKUP_EXIT_USAGE (a bad node
+    name; restore: not every peer given, backup_restore_check_peers).
+    Threads: main's.
 */
 #ifndef LEDGER_BACKUP_CMD_H
 #define LEDGER_BACKUP_CMD_H
@@ -17,6 +19,7 @@
 #define BACKUP_EXIT_OK 0
 #define BACKUP_EXIT_FAILED 1
 #define BACKUP_EXIT_USAGE 2
+#define BACKUP_PEER_NAME_MAX 32 /* a node name (STORE_ORIGIN_MAX) */
 
 typedef struct {
     const char *command;
@@ -26,7 +29,8 @@ typedef struct {
     const char *node;
     const char *out;
     const char *from;
-    const char *peers[BACKUP_RESTORE_PEERS_MAX];
+    char peer_names[BACKUP_RESTORE_PEERS_MAX][BACKUP_PEER_NAME_MAX + 1]; /* --peer-data NAME= */
+    const char *peers[BACKUP_RESTORE_PEERS_MAX];                         /* and its DIR */
     size_t peer_count;
     uint64_t msg_seq_at_least;
 } backup_options_t;

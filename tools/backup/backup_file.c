@@ -77,6 +77,16 @@ ledger_err_t backup_file_sync_dir(const char *dir, char *why, size_t why_size)
     return rc == 0 ? LEDGER_OK : io_error(why, why_size, "cannot sync directory", dir);
 }
 
+ledger_err_t backup_file_sync(const char *path, char *why, size_t why_size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_error(why, why_size, "cannot open", path);
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? LEDGER_OK : io_error(why, why_size, "cannot sync", path);
+}
+
 /* Copies every byte of fd `in` to fd `out` and fsyncs `out`. */
 static ledger_err_t copy_fd(int in, int out, const char *to, char *why, size_t why_size)
 {

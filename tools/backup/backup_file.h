@@ -35,4 +35,7 @@ bool backup_file_fmt(char *buf, size_t size, const char *fmt, ...)
 /* Fsyncs the directory `dir` (its new entries survive a crash). */
 ledger_err_t backup_file_sync_dir(const char *dir, char *why, size_t why_size);
 
+/* Fsyncs the file at `path` (its bytes survive a crash). */
+ledger_err_t backup_file_sync(const char *path, char *why, size_t why_size);
+
 #endif

@@ -51,6 +51,9 @@ ledger_err_t backup_manifest_write(const char *path, const backup_manifest_t *m,
         return LEDGER_E_NOMEM;
     int rc = json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(doc);
+    /* Durable before it names the (fsynced, store_copy_compact) data file. */
+    if (rc == 0 && backup_file_sync(tmp, why, why_size) != LEDGER_OK)
+        rc = -1;
     if (rc != 0 || rename(tmp, path) != 0) {
         remove(tmp);
         backup_file_fmt(why, why_size, "cannot write %s", path);
