@@ -143,12 +143,7 @@ static void cache_metrics(FILE *out, void *arg)
     admin_metrics_scalar(out, "ledger_accounts_balances_written_total", "counter",
                          "Account records written back (checkpoints and a clean stop).",
                          s.records_written);
-    fprintf(out,
-            "# HELP ledger_retention_pruned_total Records deleted past their retention since the "
-            "start\n"
-            "# TYPE ledger_retention_pruned_total counter\n"
-            "ledger_retention_pruned_total{what=\"saga\"} %" PRIu64 "\n",
-            atomic_load(&a->saga_pruned));
+    admin_metrics_retention_pruned(out, "saga", atomic_load(&a->saga_pruned));
 }
 
 /* A clean stop leaves the accounts table current (accounts_cache_write_all). */

@@ -23,6 +23,14 @@ void admin_metrics_scalar(FILE *out, const char *name, const char *type, const c
     fprintf(out, "%s %" PRIu64 "\n", name, value);
 }
 
+void admin_metrics_retention_pruned(FILE *out, const char *what, uint64_t value)
+{
+    assert(out && what);
+    family(out, "ledger_retention_pruned_total", "counter",
+           "Records deleted past their retention since the start");
+    fprintf(out, "ledger_retention_pruned_total{what=\"%s\"} %" PRIu64 "\n", what, value);
+}
+
 static const char *type_label(size_t type)
 {
     const char *name = type ? proto_type_name((proto_type_t)type) : NULL;

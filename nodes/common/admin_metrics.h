@@ -70,6 +70,10 @@ void admin_metrics_write(node_t *node, FILE *out);
 void admin_metrics_scalar(FILE *out, const char *name, const char *type, const char *help,
                           uint64_t value);
 
+/*  ledger_retention_pruned_total{what="<what>"}: records a node deleted past their retention
+    since its start (the gateway's views, the accounts node's saga state). */
+void admin_metrics_retention_pruned(FILE *out, const char *what, uint64_t value);
+
 /*  A node's own metrics, appended to /metrics (MHD's thread: read only what
     is safe to read from another thread, e.g. atomics). */
 typedef void (*admin_metrics_fn)(FILE *out, void *arg);

@@ -213,12 +213,7 @@ static void gateway_metrics(FILE *out, void *arg)
             n.streams.refused_full, n.streams.refused_per_principal, n.streams.replay_limited,
             n.streams.stalled, gateway_authfail_refused(gateway_auth_failures(gw->auth)),
             n.streams.open, n.body_budget_in_use);
-    fprintf(out,
-            "# HELP ledger_retention_pruned_total Records deleted past their retention since the "
-            "start\n"
-            "# TYPE ledger_retention_pruned_total counter\n"
-            "ledger_retention_pruned_total{what=\"views\"} %" PRIu64 "\n",
-            gateway_http_views_pruned(gw->http));
+    admin_metrics_retention_pruned(out, "views", gateway_http_views_pruned(gw->http));
 }
 
 /* After each commit of applied messages (loop thread): their events reach the open streams now. */
