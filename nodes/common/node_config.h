@@ -112,6 +112,7 @@ typedef struct {
     uint64_t settlement_limit_minor;
     /* LEDGER_DEPOSIT_MAX_MINOR, --deposit-max-minor (accounts; the gateway checks it too) */
     uint64_t deposit_max_minor;
+    uint64_t risk_timeout_ms; /* LEDGER_RISK_TIMEOUT_MS, --risk-timeout-ms (accounts; >= 1000) */
     uint32_t customer_rate;       /* LEDGER_CUSTOMER_RATE, --customer-rate (gateway, requests/s) */
     uint32_t customer_burst;      /* LEDGER_CUSTOMER_BURST, --customer-burst (gateway) */
     uint32_t operator_rate;       /* LEDGER_OPERATOR_RATE, --operator-rate (gateway, requests/s) */
