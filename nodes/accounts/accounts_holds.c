@@ -80,7 +80,8 @@ ledger_err_t accounts_holds_follow(store_txn_t *txn, const accounts_transfer_t *
 {
     assert(txn && tr);
     uint64_t due = accounts_holds_due_ms(tr);
-    bool was_open = accounts_holds_open_state(before), is_open = accounts_holds_open_state(tr->state);
+    bool was_open = accounts_holds_open_state(before),
+         is_open = accounts_holds_open_state(tr->state);
     uint8_t key[KEY_MAX];
     ledger_err_t err = LEDGER_OK;
     if (was_open && before_due_ms && before_due_ms != due)

@@ -93,6 +93,8 @@
    five lengths; version 4: capture, four u64, the refund_of length, operator_scope. */
 #define ACCOUNTS_TRANSFER_FIXED_BYTES                                                              \
     (1 + 1 + 8 + PROTO_CURRENCY_LEN + 3 * 8 + 1 + 5 + 1 + 4 * 8 + 1 + 1)
+/* The bytes version 4 adds after reserved_seq when refund_of is "" (what an older record lacks). */
+#define ACCOUNTS_TRANSFER_V4_EXTRA_BYTES (1 + 4 * 8 + 1 + 1)
 /* Largest encoded transfer record in bytes: fixed part + six length-prefixed strings. */
 #define ACCOUNTS_TRANSFER_MAX_BYTES                                                                \
     (ACCOUNTS_TRANSFER_FIXED_BYTES + 3 * PROTO_ACCOUNT_ID_MAX + PROTO_CODE_MAX +                   \
@@ -136,8 +138,8 @@ typedef struct {
     uint64_t updated_ms;
     proto_transfer_kind_t kind;
     char principal[PROTO_ACCOUNT_ID_MAX + 1]; /* who asked; "" for a version-1 record */
-    uint64_t reserved_seq; /* seq of this node's funds.reserved for it; 0: unknown (above) */
-    uint8_t capture;       /* proto_capture_t: PROTO_CAPTURE_AUTO or PROTO_CAPTURE_MANUAL */
+    uint64_t reserved_seq;     /* seq of this node's funds.reserved for it; 0: unknown (above) */
+    uint8_t capture;           /* proto_capture_t: PROTO_CAPTURE_AUTO or PROTO_CAPTURE_MANUAL */
     uint64_t expires_at_ms;    /* manual: the authorisation's expiry; auto: 0 */
     uint64_t risk_deadline_ms; /* reserved: when it times out without a verdict; 0: none */
     int64_t captured_minor;    /* settled: the amount that moved (auto: amount_minor) */

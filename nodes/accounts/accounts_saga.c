@@ -176,8 +176,8 @@ static ledger_err_t decide_parties(node_ctx_t *ctx, const proto_transfer_t *t,
     for (size_t i = 0; i < COUNT_OF(sides); i++)
         if (strcmp(sides[i]->currency, t->currency) != 0)
             return refuse(d, DECLINE_CURRENCY_MISMATCH,
-                          "transfer currency %s differs from account '%s' currency %s",
-                          t->currency, sides[i]->id, sides[i]->currency);
+                          "transfer currency %s differs from account '%s' currency %s", t->currency,
+                          sides[i]->id, sides[i]->currency);
     if (t->kind == PROTO_TRANSFER_KIND_REFUND) {
         err = accounts_refund_decide(ctx, t, original, d);
         if (err || d->code)

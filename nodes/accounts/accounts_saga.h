@@ -127,22 +127,18 @@ typedef struct {
 accounts_limits_t accounts_saga_limits_default(void);
 
 /*  Applies one saga message (see the top of this file): transfer.requested,
-    fraud.approved, fraud.rejected, transfer.capture or transfer.void. Writes effects and emits through ctx.
-    Returns LEDGER_OK when the message was applied or changed nothing by
-    design (known transfer, verdict for an unknown transfer or for one that
-    is not reserved; the runtime still acks it).
-    Errors: LEDGER_E_INVALID for any other message type, or a
-    transfer.requested without a transfer id or a valid currency (nothing
-    written; the runtime nacks it), LEDGER_E_INVALID with a reason in `why`
-    for a transfer.requested past the pruned floor (above), a verdict
-    whose cause is not the transfer's funds.reserved (above), or a capture
-    or void refused (accounts_capture.h; nothing written), LEDGER_E_CORRUPT if a stored record
-    does not parse or a reserved transfer's account is missing,
-    LEDGER_E_OVERFLOW if settling would overflow a balance (credits since
-    the reservation; nothing written, the message goes to dead letters for
-    an operator), store and node_ctx_emit errors (the caller aborts the
-    transaction). A NULL ctx, transaction or message is asserted. `limits`:
-    the deposit limits, NULL for accounts_saga_limits_default(). `why`
+    fraud.approved, fraud.rejected, transfer.capture or transfer.void. Writes effects and emits
+   through ctx. Returns LEDGER_OK when the message was applied or changed nothing by design (known
+   transfer, verdict for an unknown transfer or for one that is not reserved; the runtime still acks
+   it). Errors: LEDGER_E_INVALID for any other message type, or a transfer.requested without a
+   transfer id or a valid currency (nothing written; the runtime nacks it), LEDGER_E_INVALID with a
+   reason in `why` for a transfer.requested past the pruned floor (above), a verdict whose cause is
+   not the transfer's funds.reserved (above), or a capture or void refused (accounts_capture.h;
+   nothing written), LEDGER_E_CORRUPT if a stored record does not parse or a reserved transfer's
+   account is missing, LEDGER_E_OVERFLOW if settling would overflow a balance (credits since the
+   reservation; nothing written, the message goes to dead letters for an operator), store and
+   node_ctx_emit errors (the caller aborts the transaction). A NULL ctx, transaction or message is
+   asserted. `limits`: the deposit limits, NULL for accounts_saga_limits_default(). `why`
     (`why_size` bytes, may be NULL) gets the reason of a refused verdict;
     it is left as it was otherwise. */
 ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg,

@@ -81,8 +81,7 @@ ledger_err_t accounts_step_load_party(node_ctx_t *ctx, const char *id, accounts_
     return err == LEDGER_E_NOT_FOUND ? LEDGER_E_CORRUPT : err;
 }
 
-ledger_err_t accounts_step_release(node_ctx_t *ctx, const accounts_transfer_t *tr,
-                                   const char *kind)
+ledger_err_t accounts_step_release(node_ctx_t *ctx, const accounts_transfer_t *tr, const char *kind)
 {
     assert(tr && kind && accounts_holds_open_state(tr->state));
     accounts_record_t from;

@@ -21,8 +21,8 @@ static ledger_err_t time_out(node_ctx_t *ctx, accounts_transfer_t *tr)
     char reason[PROTO_REASON_MAX + 1];
     text_format(reason, sizeof reason,
                 "no fraud verdict within the risk timeout; the hold is released");
-    return accounts_step_finish(ctx, NULL, tr, ACCOUNTS_TRANSFER_TIMED_OUT,
-                                PROTO_TRANSFER_DECLINED, PROTO_DECLINE_RISK_UNAVAILABLE, reason);
+    return accounts_step_finish(ctx, NULL, tr, ACCOUNTS_TRANSFER_TIMED_OUT, PROTO_TRANSFER_DECLINED,
+                                PROTO_DECLINE_RISK_UNAVAILABLE, reason);
 }
 
 static ledger_err_t expire(node_ctx_t *ctx, accounts_transfer_t *tr)

@@ -302,6 +302,22 @@ static bool check_stream_values(const node_config_t *c, char *why, size_t why_si
     return true;
 }
 
+/* The accounts node's limits: money coming in, and the risk timeout. */
+static bool check_accounts_values(const node_config_t *c, char *why, size_t why_size)
+{
+    if (c->settlement_limit_minor > INT64_MAX || c->deposit_max_minor == 0 ||
+        c->deposit_max_minor > INT64_MAX) {
+        snprintf(why, why_size, "settlement-limit-minor must be 0..%lld, deposit-max-minor 1..%lld",
+                 (long long)INT64_MAX, (long long)INT64_MAX);
+        return false;
+    }
+    if (c->risk_timeout_ms < 1000 || c->risk_timeout_ms > 30ull * 24 * 3600 * 1000) {
+        snprintf(why, why_size, "risk-timeout-ms must be 1000..2592000000 (30 days)");
+        return false;
+    }
+    return true;
+}
+
 static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_size)
 {
     if (c->batch_max == 0 || c->batch_max > NODE_BATCH_MAX_LIMIT || c->retry_min_ms == 0 ||
@@ -333,16 +349,8 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
                  NODE_CHECKPOINT_CHUNK_LIMIT, NODE_VERIFY_CHUNK_LIMIT);
         return LEDGER_E_INVALID;
     }
-    if (c->settlement_limit_minor > INT64_MAX || c->deposit_max_minor == 0 ||
-        c->deposit_max_minor > INT64_MAX) {
-        snprintf(why, why_size, "settlement-limit-minor must be 0..%lld, deposit-max-minor 1..%lld",
-                 (long long)INT64_MAX, (long long)INT64_MAX);
+    if (!check_accounts_values(c, why, why_size))
         return LEDGER_E_INVALID;
-    }
-    if (c->risk_timeout_ms < 1000 || c->risk_timeout_ms > 30ull * 24 * 3600 * 1000) {
-        snprintf(why, why_size, "risk-timeout-ms must be 1000..2592000000 (30 days)");
-        return LEDGER_E_INVALID;
-    }
     /* A key must never outlive the view it names (gateway_view_prune.h). */
     uint64_t keys_ms = c->idempotency_retention_ms ? c->idempotency_retention_ms
                                                    : 24ull * 3600 * 1000; /* its 0: 24 h */
