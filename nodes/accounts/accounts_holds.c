@@ -140,11 +140,15 @@ ledger_err_t accounts_holds_list(store_txn_t *txn, const char *account, const ch
 {
     assert(txn && account && after && out && count_out && next);
     *count_out = 0;
-    next[0] = '\0';
     if (limit == 0 || limit > PROTO_PAGE_MAX ||
         text_len_within(account, PROTO_ACCOUNT_ID_MAX) == 0 ||
-        strnlen(after, PROTO_TRANSFER_ID_MAX + 1) > PROTO_TRANSFER_ID_MAX)
+        strnlen(after, PROTO_TRANSFER_ID_MAX + 1) > PROTO_TRANSFER_ID_MAX) {
+        next[0] = '\0';
         return LEDGER_E_INVALID;
+    }
+    char cursor[PROTO_TRANSFER_ID_MAX + 1]; /* `after` may be `next` itself */
+    text_copy(cursor, sizeof cursor, after);
+    next[0] = '\0';
     uint8_t prefix[KEY_MAX];
     size_t prefix_len = hold_key(prefix, account, "");
     store_cursor_t *cur;
@@ -152,7 +156,7 @@ ledger_err_t accounts_holds_list(store_txn_t *txn, const char *account, const ch
     if (err)
         return err;
     store_kv_t kv = {0};
-    err = holds_seek(cur, prefix, prefix_len, after, &kv);
+    err = holds_seek(cur, prefix, prefix_len, cursor, &kv);
     while (!err && kv.key_size > prefix_len && memcmp(kv.key, prefix, prefix_len) == 0) {
         if (*count_out == limit) {
             text_copy(next, PROTO_TRANSFER_ID_MAX + 1, out[limit - 1].transfer);

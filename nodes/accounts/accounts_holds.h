@@ -56,7 +56,8 @@ ledger_err_t accounts_holds_follow(store_txn_t *txn, const accounts_transfer_t *
 /*  Up to `limit` (1..PROTO_PAGE_MAX) open holds of `account` with a transfer
     id after `after` ("" = from the first), ordered by transfer id, into
     out[0 .. *count_out); `next` gets the id of the last one returned if more
-    follow, else "". One cursor in the caller's (read or write) transaction.
+    follow, else "" (`next` may be the caller's `after`: the next page's cursor). One cursor
+    in the caller's (read or write) transaction.
     LEDGER_E_INVALID (limit out of range), LEDGER_E_CORRUPT, store errors. */
 ledger_err_t accounts_holds_list(store_txn_t *txn, const char *account, const char *after,
                                  uint32_t limit, proto_hold_t *out, uint32_t *count_out,
