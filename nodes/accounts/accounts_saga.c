@@ -1,4 +1,5 @@
-/*  accounts_saga.c: transfer.requested, fraud.approved and fraud.rejected.
+/*  accounts_saga.c: transfer.requested, fraud.approved and fraud.rejected, and the entry of
+    every saga message (capture and void go on to accounts_capture.c).
 
     Every handler has the same shape: read what it needs, decide (all
     validation and all arithmetic happen here, on copies in memory), then
@@ -36,6 +37,7 @@
 #define DECLINE_SETTLEMENT_LIMIT PROTO_DECLINE_SETTLEMENT_LIMIT
 #define DECLINE_DEPOSIT_TOO_LARGE PROTO_DECLINE_DEPOSIT_TOO_LARGE
 
+/* The short names this file's decisions use (accounts_step.h). */
 #define COUNT_OF ACCOUNTS_COUNT_OF
 typedef accounts_decision_t decision_t;
 #define refuse accounts_step_refuse
