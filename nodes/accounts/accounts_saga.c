@@ -22,6 +22,7 @@
 #include "accounts_refund.h"
 #include "accounts_step.h"
 #include "accounts_timers.h"
+#include "currency.h"
 #include "money.h"
 #include "text.h"
 
@@ -36,6 +37,7 @@
 #define DECLINE_INVALID_KIND PROTO_DECLINE_INVALID_KIND
 #define DECLINE_SETTLEMENT_LIMIT PROTO_DECLINE_SETTLEMENT_LIMIT
 #define DECLINE_DEPOSIT_TOO_LARGE PROTO_DECLINE_DEPOSIT_TOO_LARGE
+#define DECLINE_UNKNOWN_CURRENCY PROTO_DECLINE_UNKNOWN_CURRENCY
 
 /* The short names this file's decisions use (accounts_step.h). */
 #define COUNT_OF ACCOUNTS_COUNT_OF
@@ -202,6 +204,9 @@ static ledger_err_t decide_request(node_ctx_t *ctx, const proto_transfer_t *t,
         return refuse(d, DECLINE_INVALID_AMOUNT, "amount must be greater than 0");
     if (strcmp(t->from, t->to) == 0)
         return refuse(d, DECLINE_SAME_ACCOUNT, "source and destination are the same account");
+    if (!currency_find(t->currency))
+        return refuse(d, DECLINE_UNKNOWN_CURRENCY, "currency %s is not one this ledger keeps",
+                      t->currency);
     ledger_err_t err = decide_kind(t, limits, d);
     if (!err && !d->code)
         err = load_party(ctx, t->from, from, d);

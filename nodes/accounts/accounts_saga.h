@@ -78,6 +78,7 @@
       invalid_amount      amount <= 0 (never passes proto validation; kept
                           so the handler does not depend on it)
       same_account        from == to
+      unknown_currency    the currency is not in the table (core/currency.h)
       invalid_kind        the kind does not match the accounts: a deposit
                           must come from the settlement account of its
                           currency, a withdrawal must go to it, a transfer

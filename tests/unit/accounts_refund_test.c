@@ -3,7 +3,7 @@
     amount, exceeds_refundable (also for two racing refunds: exactly one is
     reserved), not_refundable, who may refund, the amount given back when
     fraud rejects or the verdict never comes, a late verdict changing
-    nothing, replays, and money conserved after each.
+    nothing, replays, unknown_currency, and money conserved after each.
 */
 #include "accounts_life_fixture.h"
 #include "test_main.h"
@@ -278,6 +278,17 @@ static void test_timers_run_at_most_max_oldest_first(void **state)
     assert_books_ok(fx);
 }
 
+static void test_decline_unknown_currency(void **state)
+{
+    fx_t *fx = *state;
+    proto_msg_t m = requested(fx, "t1", "alice", "bob", 100, "XYZ");
+    apply_ok(fx, &m);
+    assert_string_equal(transfer_state(fx, "t1").code, "unknown_currency");
+    assert_int_equal(account(fx, "alice").held_minor, 0);
+    assert_int_equal(count_of(fx, STORE_DB_OUTBOX), 1); /* the decline, nothing else */
+    assert_books_ok(fx);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
 
 TEST_MAIN(T(test_refund_of_a_settled_transfer_reserves_then_settles),
@@ -292,4 +303,4 @@ TEST_MAIN(T(test_refund_of_a_settled_transfer_reserves_then_settles),
           T(test_no_verdict_in_time_declines_risk_unavailable_and_releases),
           T(test_a_late_verdict_after_the_timeout_changes_nothing),
           T(test_a_verdict_in_time_removes_the_risk_timer),
-          T(test_timers_run_at_most_max_oldest_first))
+          T(test_timers_run_at_most_max_oldest_first), T(test_decline_unknown_currency))
