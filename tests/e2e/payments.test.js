@@ -278,7 +278,8 @@ test('the EUR pair: the form offers only EUR payees and amounts show in euros', 
 test('a statement downloads as CSV with the key, from the account\'s from/to inputs', async () => {
   const page = await openPage({ as: 'alice' });
   await page.locator('[data-testid=account-alice] [data-testid=account-toggle]').click();
-  await page.locator('[data-testid=account-alice] [data-testid=statement-from]').fill('2020-01-01T00:00');
+  // the default interval: the last 30 days, up to now (the "to" field left empty)
+  assert.match(await page.locator('[data-testid=account-alice] [data-testid=statement-from]').inputValue(), /^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
   const statement = page.waitForRequest((r) => r.url().includes('/api/accounts/alice/statement'));
   const download = page.waitForEvent('download');
   await page.locator('[data-testid=account-alice] [data-testid=statement-download]').click();

@@ -47,6 +47,11 @@ export function startClock() {
 export const exponent = (currency) => exponentOf(ui.currencies, currency || 'GBP');
 /** Integer minor units as text in `currency` ("—" while its exponent is unknown). */
 export const fmt = (minor, currency) => formatMoney(minor, currency || 'GBP', exponent(currency));
+/** A transfer's amount: by the table, else the gateway's own amount_text with the code. */
+export function fmtTransfer(t) {
+  const text = fmt(t.amount, t.currency);
+  return text === '—' && typeof t.amount_text === 'string' && t.amount_text ? `${t.amount_text} ${t.currency}` : text;
+}
 /** An amount typed in `currency`: {ok, minor} or {ok:false, error} (lib/money.js). */
 export const parseIn = (text, currency) => parseAmount(text, exponent(currency), currency || 'GBP');
 
