@@ -171,7 +171,10 @@ export class Mesh {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ id, kind, scopes }), signal: AbortSignal.timeout(2000),
       });
-      if (made.status !== 200 && made.status !== 201) return false;
+      if (made.status !== 200 && made.status !== 201) {
+        this.keysError = `POST /principals ${id} (scopes ${scopes.join(' ')}): ${made.status} ${await made.text()}`;
+        return false;
+      }
       const key = await fetch(`${admin}/principals/${id}/keys`, {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(2000),
       });
@@ -220,7 +223,8 @@ export class Mesh {
       this.keys = {}; // their records went with the data
       this.fundingIds = new Set();
     }
-    throw new Error(`the mesh did not start; logs:\n${this.logs()}`);
+    const why = this.keysError ? ` (the demo's principals: ${this.keysError})` : '';
+    throw new Error(`the mesh did not start${why}; logs:\n${this.logs()}`);
   }
 
   /** True once the gateway filled its owner map from the accounts node (gateway_owners_fill.h,
