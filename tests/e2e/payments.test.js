@@ -225,6 +225,7 @@ test('a frozen account shows its badge and its payment is declined account_froze
   const page = await openPage({ as: 'dave' });
   await page.locator('[data-testid=account-dave] [data-testid=account-status][data-status=frozen]').waitFor();
   await fillForm(page, { from: 'dave', to: 'carol', amount: '1.00', reference: 'from a frozen account' });
+  await page.locator('[data-testid=from-status]').filter({ hasText: /frozen/ }).waitFor(); // a hint; the send still goes
   await page.locator('[data-testid=send]').click();
   const id = await selectedServerId(page);
   await row(page, id, 'declined').waitFor();
