@@ -276,6 +276,29 @@ test('the EUR pair: the form offers only EUR payees and amounts show in euros', 
   await page.close();
 });
 
+test('the operator sets an overdraft from the page: shown on the account, and it lets bob pay beyond his balance', async () => {
+  const before = await mesh.accounts();
+  assert.equal(before.bob.overdraft_limit, 0);
+  const page = await openPage();
+  await page.locator('[data-testid=account-bob] [data-testid=account-toggle]').click();
+  await page.locator('[data-testid=account-bob] [data-testid=overdraft-input]').fill('5.00');
+  const patched = page.waitForRequest((r) => r.method() === 'PATCH' && r.url().endsWith('/api/accounts/bob'));
+  await page.locator('[data-testid=account-bob] [data-testid=set-overdraft]').click();
+  assert.deepEqual(JSON.parse((await patched).postData()), { overdraft_limit: 500 });
+  await expectText(field(page, 'bob', 'overdraft'), money(500));
+  assert.equal((await mesh.accounts()).bob.overdraft_limit, 500);
+  await page.close();
+  // bob's available plus the overdraft is what he may pay; one penny more is declined
+  const { available: avail, balance } = (await mesh.accounts()).bob;
+  const over = await mesh.transfer('bob', 'carol', avail + 501, { reference: 'beyond the overdraft' });
+  const declined = await mesh.waitFinal(over.data.id);
+  assert.equal(declined.status, 'declined');
+  assert.equal(declined.reason.code, 'insufficient_funds');
+  const within = await mesh.transfer('bob', 'carol', avail + 500, { reference: 'into the overdraft' });
+  assert.equal((await mesh.waitFinal(within.data.id)).status, 'settled');
+  assert.equal((await mesh.accounts()).bob.balance, balance - avail - 500);
+});
+
 test('a statement downloads as CSV with the key, from the account\'s from/to inputs', async () => {
   const page = await openPage({ as: 'alice' });
   await page.locator('[data-testid=account-alice] [data-testid=account-toggle]').click();

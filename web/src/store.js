@@ -4,7 +4,7 @@
 import { reactive, shallowRef, computed, ref } from 'vue';
 import {
   ApiError, getAccounts, listTransfers, getTransfer, getStreamToken, postTransfer, postDeposit, newIdempotencyKey, setApiKey,
-  UNREACHABLE, getCurrencies, getAccountsAs, getAccountWithHolds, postTransferAction,
+  UNREACHABLE, getCurrencies, getAccountsAs, getAccountWithHolds, postTransferAction, patchAccount,
 } from './lib/api.js';
 import { signInFromLocation, writeSession } from './lib/session.js';
 import {
@@ -168,6 +168,17 @@ export async function refreshHolds(id) {
     ui.holds[id] = { holds: Array.isArray(a.holds) ? a.holds : [], next: a.holds_next || null, error: null, loading: false };
   } catch (e) {
     ui.holds[id] = { holds: [], next: null, error: e instanceof ApiError ? e.message : UNREACHABLE, loading: false };
+  }
+}
+
+/** The operator changes an account's status or overdraft (PATCH). Resolves to {ok, account?, error?}. */
+export async function manageAccount(id, body) {
+  try {
+    const account = await patchAccount(id, body);
+    refreshAccounts();
+    return { ok: true, account };
+  } catch (e) {
+    return { ok: false, error: e instanceof ApiError ? e : new ApiError({ kind: 'network', message: UNREACHABLE }) };
   }
 }
 

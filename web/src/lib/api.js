@@ -147,6 +147,9 @@ export async function getCurrencies(o) {
 /** GET /api/accounts/{id}?expand=holds: the account with its open holds. */
 export const getAccountWithHolds = (id, o) => apiRequest('GET', `/api/accounts/${encodeURIComponent(id)}?expand=holds`, o).then((r) => r.data);
 
+/** PATCH /api/accounts/{id} (operators, accounts:manage): {status?, overdraft_limit?}; resolves to the account. */
+export const patchAccount = (id, body, o) => apiRequest('PATCH', `/api/accounts/${encodeURIComponent(id)}`, { ...o, body }).then((r) => r.data);
+
 /** GET /api/accounts with another principal's key (the page's directory of payees). */
 export const getAccountsAs = (asKey, o = {}) => apiRequest('GET', '/api/accounts?limit=200', { ...o, headers: { Authorization: `Bearer ${asKey}` } })
   .then((r) => r.data.accounts || []);
