@@ -62,8 +62,9 @@ export async function refreshCurrencies() {
   try {
     const answer = await getCurrencies();
     ui.currencies = answer === null ? legacyCurrencies() : (currencyTable(answer) || legacyCurrencies());
-  } catch {
-    currenciesTimer = setTimeout(refreshCurrencies, 3000);
+  } catch (e) {
+    // the gateway is away or busy: again in a moment (a refused key waits for a sign-in)
+    if (!(e instanceof ApiError) || e.retryable) currenciesTimer = setTimeout(refreshCurrencies, 3000);
   }
 }
 
