@@ -107,7 +107,6 @@ const REASONS = {
   deposit_too_large: 'That is more than one deposit may be.',
   voided: 'The authorisation was voided: the hold was released.',
   expired: 'The authorisation expired before it was captured: the hold was released.',
-  fraud_suspected: 'The fraud check rejected the transfer.',
 };
 
 /** A sentence for a decline or end code; the code itself for one the page does not know. */
