@@ -71,6 +71,8 @@ void accounts_book_to_proto(const accounts_record_t *rec, proto_account_t *out)
     out->held_minor = rec->held_minor;
     out->settlement = rec->settlement;
     text_copy(out->owner, sizeof out->owner, rec->owner);
+    text_copy(out->status, sizeof out->status, accounts_record_status_name(rec->status));
+    out->overdraft_limit_minor = rec->overdraft_limit_minor;
 }
 
 ledger_err_t accounts_book_get(node_ctx_t *ctx, const char *id, proto_account_t *out)
