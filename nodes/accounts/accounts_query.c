@@ -204,6 +204,9 @@ ledger_err_t accounts_query(node_ctx_t *ctx, const proto_msg_t *query, proto_msg
     case PROTO_QUERY_STATEMENT:
         err = accounts_query_statement(ctx, q, r);
         break;
+    case PROTO_QUERY_HOLDS:
+        err = accounts_query_holds(ctx, q, r);
+        break;
     default:
         err = LEDGER_E_INVALID;
         break;
@@ -215,6 +218,7 @@ ledger_err_t accounts_query(node_ctx_t *ctx, const proto_msg_t *query, proto_msg
     if (err) {
         free(r->accounts);
         free(r->entries);
+        free(r->holds);
         memset(reply, 0, sizeof *reply);
     }
     return err;

@@ -51,6 +51,10 @@
               account), invalid (from_ms >= to_ms). Each page is one read
               of the ledger in this transaction; the ledger is append-only,
               so pages concatenate.
+      holds   200: the account and its open holds (reserved and authorized
+              transfers, accounts_holds_list) ordered by transfer id after
+              query.after, up to limit; next = the last id when more
+              follow; 404 not_found.
     reply arrays are calloc'd; the caller frees them with proto_msg_release()
     (also on error). Returns LEDGER_OK whenever `reply` holds an answer.
     Errors: LEDGER_E_INVALID if `query` is not an account.query or has an
@@ -82,5 +86,15 @@ ledger_err_t accounts_query_balance_at(node_ctx_t *ctx, const proto_query_t *q,
                                        proto_account_reply_t *r);
 ledger_err_t accounts_query_statement(node_ctx_t *ctx, const proto_query_t *q,
                                       proto_account_reply_t *r);
+/* The op of accounts_query_holds.c. */
+ledger_err_t accounts_query_holds(node_ctx_t *ctx, const proto_query_t *q,
+                                  proto_account_reply_t *r);
+
+/*  The saga's list of an account's open holds (accounts_holds.h, issue 21 contract section
+    3), repeated here word for word until that module is on main; once it is, this
+    declaration is redundant (and may go: include accounts_holds.h instead). */
+ledger_err_t accounts_holds_list(store_txn_t *txn, const char *account, const char *after,
+                                 uint32_t limit, proto_hold_t *out, uint32_t *count_out,
+                                 char next[PROTO_TRANSFER_ID_MAX + 1]);
 
 #endif

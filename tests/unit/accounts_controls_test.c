@@ -315,6 +315,28 @@ static void test_balance_at_and_statement_answer_from_the_ledger(void **state)
     proto_msg_release(&reply);
 }
 
+/*  The holds op answers the account from the same read; its holds come from the saga's index
+    (accounts_holds_list: in this branch its stub, which has none). */
+static void test_the_holds_op_answers_the_account_and_its_holds(void **state)
+{
+    fx_t *fx = *state;
+    proto_msg_t q = query_msg(fx, PROTO_QUERY_HOLDS);
+    snprintf(q.body.query.account, sizeof q.body.query.account, "alice");
+    q.body.query.limit = 10;
+    proto_msg_t reply;
+    assert_int_equal(accounts_query(&fx->ctx, &q, &reply), LEDGER_OK);
+    assert_int_equal(reply.body.account_reply.status, 200);
+    assert_int_equal(reply.body.account_reply.account_count, 1);
+    assert_string_equal(reply.body.account_reply.accounts[0].id, "alice");
+    assert_string_equal(reply.body.account_reply.next, "");
+    proto_msg_release(&reply);
+    snprintf(q.body.query.account, sizeof q.body.query.account, "nobody");
+    assert_int_equal(accounts_query(&fx->ctx, &q, &reply), LEDGER_OK);
+    assert_int_equal(reply.body.account_reply.status, 404);
+    assert_null(reply.body.account_reply.holds);
+    proto_msg_release(&reply);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
 
 TEST_MAIN(cmocka_unit_test(test_decide_applies_closed_then_frozen_then_the_overdraft),
@@ -325,4 +347,5 @@ TEST_MAIN(cmocka_unit_test(test_decide_applies_closed_then_frozen_then_the_overd
           T(test_a_closed_account_is_final_and_takes_no_money),
           T(test_an_overdraft_lets_an_account_pay_past_zero_down_to_its_limit),
           T(test_an_update_is_written_through_the_balance_cache),
-          T(test_balance_at_and_statement_answer_from_the_ledger))
+          T(test_balance_at_and_statement_answer_from_the_ledger),
+          T(test_the_holds_op_answers_the_account_and_its_holds))
