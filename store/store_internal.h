@@ -213,6 +213,9 @@ ledger_err_t store_seq_flush(store_txn_t *txn);
 
 /* --- ledger records (store_ledger.c) --------------------------------------- */
 
+/*  store_ledger_append, with the ts clamp (store.h) only if `clamp`: the re-encoding of a
+    format-1 ledger (store_migrate_v1.c) keeps every entry's ts as it was. */
+ledger_err_t store_ledger_append_clamped(store_txn_t *txn, store_ledger_entry_t *entry, bool clamp);
 /* SHA-256(prev_hash || fields): the hash of a ledger entry. */
 ledger_err_t store_ledger_hash(const uint8_t prev_hash[STORE_HASH_SIZE], const uint8_t *fields,
                                size_t fields_size, uint8_t out[STORE_HASH_SIZE]);

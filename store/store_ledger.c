@@ -261,6 +261,11 @@ static ledger_err_t ledger_write(store_txn_t *txn, store_ledger_entry_t *stored)
 
 ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
 {
+    return store_ledger_append_clamped(txn, entry, true);
+}
+
+ledger_err_t store_ledger_append_clamped(store_txn_t *txn, store_ledger_entry_t *entry, bool clamp)
+{
     assert(txn);
     if (!txn->write || !entry || !ledger_fields_ok(entry))
         return LEDGER_E_INVALID;
@@ -276,7 +281,7 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     if (err != LEDGER_OK)
         return err;
     /* Time never goes down along the ledger (store.h): searches by time rely on it. */
-    if (stored.ts_ms < prev_ts_ms)
+    if (clamp && stored.ts_ms < prev_ts_ms)
         stored.ts_ms = prev_ts_ms;
     err = ledger_write(txn, &stored);
     if (err != LEDGER_OK)

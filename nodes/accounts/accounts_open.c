@@ -198,13 +198,12 @@ typedef struct {
 } demo_account_t;
 
 static const demo_account_t demo_accounts[] = {
-    {"alice", "Alice Smith", "GBP", "alice"},       {"bob", "Bob Jones", "GBP", "bob"},
-    {"carol", "Carol White", "GBP", "carol"},       {"dave", "Dave Brown", "GBP", "dave"},
+    {"alice", "Alice Smith", "GBP", "alice"},
+    {"bob", "Bob Jones", "GBP", "bob"},
+    {"carol", "Carol White", "GBP", "carol"},
+    {"dave", "Dave Brown", "GBP", "dave"},
     {"mallory", "Mallory Black", "GBP", "mallory"},
-};
-
-/* Issue 21's second currency: a EUR pair, added to a demo dir from before too. */
-static const demo_account_t demo_accounts_eur[] = {
+    /* issue 21's second currency */
     {"alice-eur", "Alice Smith (EUR)", "EUR", "alice"},
     {"bob-eur", "Bob Jones (EUR)", "EUR", "bob"},
 };
@@ -233,23 +232,19 @@ static ledger_err_t any_user_account(node_ctx_t *ctx, bool *any_out)
     return LEDGER_OK;
 }
 
-/*  Opens each of `accounts` at zero, owned by its owner: scripts/demo.sh makes the principals
-    and funds the accounts by deposits through the gateway (no money from nowhere). With
-    `skip_taken`, an id taken with other values is left alone (an operator's own account);
-    without, it is LEDGER_E_CORRUPT (a valid demo account at zero is never refused). */
-static ledger_err_t open_demo(node_ctx_t *ctx, const demo_account_t *accounts, size_t count,
-                              bool skip_taken)
+/*  Opens each demo account at zero, owned by its owner: scripts/demo.sh makes the principals
+    and funds the accounts by deposits through the gateway (no money from nowhere). */
+static ledger_err_t open_demo(node_ctx_t *ctx)
 {
-    for (size_t i = 0; i < count; i++) {
-        const demo_account_t *d = &accounts[i];
+    for (size_t i = 0; i < sizeof demo_accounts / sizeof demo_accounts[0]; i++) {
+        const demo_account_t *d = &demo_accounts[i];
         accounts_open_result_t res;
         ledger_err_t err =
             accounts_open_account(ctx, d->id, d->name, d->currency, d->owner, 0, &res);
         if (err)
             return err;
-        bool opened = res.status == ACCOUNTS_STATUS_OK || res.status == ACCOUNTS_STATUS_CREATED;
-        if (!opened && !(skip_taken && res.status == ACCOUNTS_STATUS_CONFLICT))
-            return LEDGER_E_CORRUPT;
+        if (res.status != ACCOUNTS_STATUS_OK && res.status != ACCOUNTS_STATUS_CREATED)
+            return LEDGER_E_CORRUPT; /* a valid demo account at zero is never refused */
     }
     return LEDGER_OK;
 }
@@ -262,9 +257,6 @@ ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx)
     if (!err)
         err = any_user_account(ctx, &any);
     if (!err && !any)
-        err = open_demo(ctx, demo_accounts, sizeof demo_accounts / sizeof demo_accounts[0], false);
-    if (!err)
-        err = open_demo(ctx, demo_accounts_eur,
-                        sizeof demo_accounts_eur / sizeof demo_accounts_eur[0], true);
+        err = open_demo(ctx);
     return err;
 }

@@ -95,10 +95,11 @@ ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx);
     accounts alice, bob, carol, dave and mallory (blocklisted by the demo
     fraud rules) in GBP, each owned by the principal of its id, at zero:
     money comes in only by deposits (scripts/demo.sh funds them through the
-    gateway). Then (issue 21, also on a demo dir from before) the EUR pair
-    alice-eur ("Alice Smith (EUR)", owner alice) and bob-eur ("Bob Jones
-    (EUR)", owner bob) at zero if missing (an id taken with other values is
-    left alone). Idempotent. Ensures the settlement accounts.
+    gateway), and (issue 21) the EUR pair alice-eur ("Alice Smith (EUR)",
+    owner alice) and bob-eur ("Bob Jones (EUR)", owner bob) at zero. Does
+    nothing otherwise (a demo dir from before keeps its accounts as they
+    are: its ledger gets no entry it did not have), so it is idempotent.
+    Ensures the settlement accounts.
     LEDGER_E_CORRUPT; store errors. */
 ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx);
 

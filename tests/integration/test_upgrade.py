@@ -108,9 +108,21 @@ class UpgradeTest(MeshTest):
         self.assertEqual(status, 200, report)
         return report
 
+    def new_settlement_accounts(self, accounts, old):
+        """The accounts the old build did not have: each a settlement account of another
+        currency than GBP, at zero (issue 21: the accounts node makes one per currency)."""
+        new = {a: acct for a, acct in accounts.items() if a not in old["accounts"]}
+        for a, acct in new.items():
+            self.assertTrue(acct["settlement"] and acct["currency"] != "GBP", acct)
+            self.assertEqual((acct["balance"], acct["held"]), (0, 0), acct)
+        return new
+
     def assert_old_data_kept(self, old):
-        self.assertEqual(self.mesh.accounts(), {a: as_format_3(acct) for a, acct in
-                                                old["accounts"].items()})
+        accounts = self.mesh.accounts()
+        for a in self.new_settlement_accounts(accounts, old):
+            del accounts[a]
+        self.assertEqual(accounts, {a: as_format_3(acct) for a, acct in
+                                    old["accounts"].items()})
         transfers = {t["id"]: t for t in self.mesh.all_transfers()}
         for t in transfers.values():  # derived from the accounts, never stored: old ones too
             self.assertEqual(t.pop("kind"), "deposit" if t["from"] == "funding" else
@@ -376,12 +388,14 @@ class UpgradeTest(MeshTest):
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         records = self.stored_accounts()
-        self.assertEqual(set(records), set(old["accounts"]))
+        # plus a settlement account per other currency (issue 21), "funding-<code>"
+        self.assertTrue(all(a.startswith("funding-") for a in set(records) - set(old["accounts"])))
+        self.assertTrue(set(old["accounts"]) <= set(records))
         for acct, (version, settlement, owner) in records.items():
             self.assertEqual(version, 4, acct)  # 2 -> 3 gave the owner, 5 -> 6 the controls
-            self.assertEqual(settlement, acct == "funding", acct)
-            self.assertEqual(owner, "" if acct == "funding" else acct, acct)
-        self.assertIn(f"accounts={len(records) - 1} settlement=1", accounts_log)
+            self.assertEqual(settlement, acct.startswith("funding"), acct)
+            self.assertEqual(owner, "" if acct.startswith("funding") else acct, acct)
+        self.assertIn(f"accounts={len(old['accounts']) - 1} settlement=1", accounts_log)
 
         # A second start runs no accounts migration and keeps everything.
         self.start_on_loaded_dirs()
@@ -529,6 +543,7 @@ class UpgradeTest(MeshTest):
         self.assertEqual(report["entries"], old["verify"]["entries"] + 2)  # debit, credit
         self.assertEqual(report["currencies"], [{"currency": "GBP", "balance_sum": 0, "ok": True}])
         accounts = self.mesh.accounts()
+        self.new_settlement_accounts(accounts, old)
         status, t = self.send_as_owner("dave", "bob", accounts["dave"]["available"] + 1)
         self.assertEqual(status, 202, t)
         final = self.mesh.wait_final(t["id"])
@@ -544,7 +559,7 @@ class UpgradeTest(MeshTest):
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         records = self.stored_accounts(controls=True)
-        self.assertEqual(set(records), set(old["accounts"]))
+        self.assertEqual(set(records), set(accounts))  # with the new currencies' settlement
         for acct, (version, status, overdraft, entry_count) in records.items():
             self.assertEqual((version, status, overdraft, entry_count), (4, 0, 0, ledgers[acct]),
                              acct)

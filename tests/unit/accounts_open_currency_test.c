@@ -2,8 +2,8 @@
     accounts_open.h): every table currency has its settlement account from
     the start, an account opens in any table currency with its deposit from
     that currency's settlement account, a currency not in the table is
-    refused unknown_currency with nothing written, and the demo seed adds
-    the EUR pair (also to a demo dir from before).
+    refused unknown_currency with nothing written, and the demo seed opens
+    the EUR pair with the others (an older demo dir keeps what it has).
 */
 #include "accounts_fixture.h"
 #include "currency.h"
@@ -68,10 +68,9 @@ static void test_a_currency_not_in_the_table_is_refused_and_writes_nothing(void 
     assert_int_equal(ledger_len(fx), entries);
 }
 
-static void test_the_demo_seed_adds_the_eur_pair_also_to_an_older_demo_dir(void **state)
+static void test_the_demo_seed_opens_the_eur_pair_with_the_others(void **state)
 {
     fx_t *fx = *state;
-    open_account(fx, "alice", "Alice Smith", 0); /* a demo dir from before: alice exists */
     assert_int_equal(accounts_open_seed_demo(&fx->ctx), LEDGER_OK);
     proto_account_t a = account(fx, "alice-eur"), b = account(fx, "bob-eur");
     assert_string_equal(a.name, "Alice Smith (EUR)");
@@ -80,11 +79,21 @@ static void test_the_demo_seed_adds_the_eur_pair_also_to_an_older_demo_dir(void 
     assert_string_equal(b.name, "Bob Jones (EUR)");
     assert_string_equal(b.owner, "bob");
     assert_int_equal(a.balance_minor + b.balance_minor, 0);
-    proto_account_t none;
-    assert_int_equal(accounts_book_get(&fx->ctx, "bob", &none), LEDGER_E_NOT_FOUND);
+    assert_int_equal(account(fx, proto_settlement_id("EUR")).balance_minor, 0);
     uint64_t accounts = count_of(fx, STORE_DB_ACCOUNTS), entries = ledger_len(fx);
     assert_int_equal(accounts_open_seed_demo(&fx->ctx), LEDGER_OK); /* idempotent */
     assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), accounts);
+    assert_int_equal(ledger_len(fx), entries);
+}
+
+static void test_an_older_demo_dir_keeps_its_accounts_as_they_are(void **state)
+{
+    fx_t *fx = *state;
+    open_account(fx, "alice", "Alice Smith", 0); /* a demo dir from before: alice exists */
+    uint64_t entries = ledger_len(fx);
+    assert_int_equal(accounts_open_seed_demo(&fx->ctx), LEDGER_OK);
+    proto_account_t none;
+    assert_int_equal(accounts_book_get(&fx->ctx, "alice-eur", &none), LEDGER_E_NOT_FOUND);
     assert_int_equal(ledger_len(fx), entries);
 }
 
@@ -93,4 +102,5 @@ static void test_the_demo_seed_adds_the_eur_pair_also_to_an_older_demo_dir(void 
 TEST_MAIN(T(test_every_table_currency_has_its_settlement_account),
           T(test_an_account_opens_in_a_table_currency_from_its_settlement_account),
           T(test_a_currency_not_in_the_table_is_refused_and_writes_nothing),
-          T(test_the_demo_seed_adds_the_eur_pair_also_to_an_older_demo_dir))
+          T(test_the_demo_seed_opens_the_eur_pair_with_the_others),
+          T(test_an_older_demo_dir_keeps_its_accounts_as_they_are))

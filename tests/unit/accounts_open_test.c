@@ -218,8 +218,8 @@ static void test_seed_demo_does_nothing_when_accounts_exist(void **state)
     assert_int_equal(accounts_open_seed_demo(&fx->ctx), LEDGER_OK);
     proto_account_t a;
     assert_int_equal(accounts_book_get(&fx->ctx, "mallory", &a), LEDGER_E_NOT_FOUND);
-    /* alice, bob, the settlement accounts, and the EUR pair (added to older demo dirs too) */
-    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 2 + currency_count() + 2);
+    /* alice, bob and the settlement accounts */
+    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 2 + currency_count());
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
