@@ -18,6 +18,11 @@
       release  source       balance_delta 0        held_delta -amount
       debit    source       balance_delta -amount  held_delta -amount
       credit   destination  balance_delta +amount  held_delta 0
+                            (+captured for a capture)
+      capture  source       balance_delta -captured held_delta -authorised
+      void     source       balance_delta 0        held_delta -authorised
+      expire   source       balance_delta 0        held_delta -authorised
+      (release also ends a hold whose fraud verdict did not come in time)
       open     funding      balance_delta -deposit (transfer = new account id)
       open     new account  balance_delta +deposit (transfer = new account id)
       status   the account  0, 0 (transfer "", memo "<principal>: <old> -> <new>")
@@ -52,6 +57,9 @@
 #define ACCOUNTS_KIND_DEBIT "debit"
 #define ACCOUNTS_KIND_CREDIT "credit"
 #define ACCOUNTS_KIND_OPEN "open"
+#define ACCOUNTS_KIND_CAPTURE "capture"
+#define ACCOUNTS_KIND_VOID "void"
+#define ACCOUNTS_KIND_EXPIRE "expire"
 #define ACCOUNTS_KIND_STATUS "status"       /* an audit entry: the status changed */
 #define ACCOUNTS_KIND_OVERDRAFT "overdraft" /* an audit entry: the overdraft limit changed */
 

@@ -1,6 +1,5 @@
-/*  accounts_migrate_controls.c: migration "controls_history" (accounts
-    format 6 in this branch; 7 once the saga's "payments_life" is format 6:
-    accounts_migrate.h). Self-contained: one function, one plan row. */
+/*  accounts_migrate_controls.c: migration 6 -> 7 "controls_history"
+    (accounts_migrate.h). Self-contained: one function, one plan row. */
 #include "accounts_migrate.h"
 
 #include <assert.h>

@@ -90,11 +90,4 @@ ledger_err_t accounts_query_statement(node_ctx_t *ctx, const proto_query_t *q,
 ledger_err_t accounts_query_holds(node_ctx_t *ctx, const proto_query_t *q,
                                   proto_account_reply_t *r);
 
-/*  The saga's list of an account's open holds (accounts_holds.h, issue 21 contract section
-    3), repeated here word for word until that module is on main; once it is, this
-    declaration is redundant (and may go: include accounts_holds.h instead). */
-ledger_err_t accounts_holds_list(store_txn_t *txn, const char *account, const char *after,
-                                 uint32_t limit, proto_hold_t *out, uint32_t *count_out,
-                                 char next[PROTO_TRANSFER_ID_MAX + 1]);
-
 #endif

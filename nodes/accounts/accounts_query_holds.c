@@ -4,6 +4,8 @@
     (accounts_holds_list, accounts_holds.h). See accounts_query.h. */
 #include "accounts_query.h"
 
+#include "accounts_holds.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -315,11 +315,13 @@ static void test_balance_at_and_statement_answer_from_the_ledger(void **state)
     proto_msg_release(&reply);
 }
 
-/*  The holds op answers the account from the same read; its holds come from the saga's index
-    (accounts_holds_list: in this branch its stub, which has none). */
+/*  The holds op answers the account and its open holds (the saga's index, accounts_holds.h)
+    from the same read. */
 static void test_the_holds_op_answers_the_account_and_its_holds(void **state)
 {
     fx_t *fx = *state;
+    proto_msg_t m = requested(fx, "tr_held", "alice", "bob", 1234, "GBP");
+    apply_ok(fx, &m);
     proto_msg_t q = query_msg(fx, PROTO_QUERY_HOLDS);
     snprintf(q.body.query.account, sizeof q.body.query.account, "alice");
     q.body.query.limit = 10;
@@ -328,6 +330,10 @@ static void test_the_holds_op_answers_the_account_and_its_holds(void **state)
     assert_int_equal(reply.body.account_reply.status, 200);
     assert_int_equal(reply.body.account_reply.account_count, 1);
     assert_string_equal(reply.body.account_reply.accounts[0].id, "alice");
+    assert_int_equal(reply.body.account_reply.accounts[0].held_minor, 1234);
+    assert_int_equal(reply.body.account_reply.hold_count, 1);
+    assert_string_equal(reply.body.account_reply.holds[0].transfer, "tr_held");
+    assert_int_equal(reply.body.account_reply.holds[0].amount_minor, 1234);
     assert_string_equal(reply.body.account_reply.next, "");
     proto_msg_release(&reply);
     snprintf(q.body.query.account, sizeof q.body.query.account, "nobody");
