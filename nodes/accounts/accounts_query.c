@@ -106,8 +106,8 @@ void accounts_query_entry_row(const store_ledger_entry_t *e, proto_ledger_row_t 
     text_copy(row->account, sizeof row->account, e->account);
     text_copy(row->transfer, sizeof row->transfer, e->transfer);
     text_copy(row->kind, sizeof row->kind, e->kind);
-    bool moves_hold =
-        strcmp(e->kind, ACCOUNTS_KIND_HOLD) == 0 || strcmp(e->kind, ACCOUNTS_KIND_RELEASE) == 0;
+    /* entries that move only the held amount show it (a void or expiry releases a hold) */
+    bool moves_hold = e->balance_delta_minor == 0 && e->held_delta_minor != 0;
     row->amount_minor = moves_hold ? e->held_delta_minor : e->balance_delta_minor;
     row->balance_after_minor = e->balance_after_minor;
     row->held_after_minor = e->held_after_minor;

@@ -33,7 +33,8 @@
               newest), up to limit; next = decimal seq of the last entry
               returned when more follow; 404 not_found; 400 invalid_cursor
               (not an entry of this account).
-              Row amount_minor = balance_delta, or held_delta for hold/release.
+              Row amount_minor = balance_delta, or held_delta for an entry
+              that moves only the held amount (hold, release, void, expire).
       open    accounts_open_account's outcomes (201, 200, 409, 400), with the
               account on 201 and 200; query.amount_minor is the deposit.
               Creates the funding account if it is missing.
