@@ -10,6 +10,7 @@
 #include "accounts_cache.h"
 #include "accounts_migrate.h"
 #include "accounts_timers.h"
+#include "accounts_verify.h"
 #include "accounts_verify_sched.h"
 #include "clock.h"
 #include "node_log.h"
@@ -195,6 +196,23 @@ static ledger_err_t on_stop(node_ctx_t *ctx, void *app)
     return err;
 }
 
+/*  /ledger/verify's "currencies": [{"currency", "balance_sum", "ok"}...], each currency's
+    balances summed (issue 21; ok false for a sum that is not 0 or beyond an int64). */
+static void verify_currencies(json_t *body, const accounts_verify_sums_t *sums)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < sums->count; i++) {
+        const accounts_verify_sum_t *s = &sums->items[i];
+        json_array_append_new(list, json_pack("{s:s,s:I,s:b}", "currency", s->currency,
+                                              "balance_sum", (json_int_t)s->sum_minor, "ok",
+                                              s->fits && s->sum_minor == 0));
+    }
+    if (body && list)
+        json_object_set_new(body, "currencies", list);
+    else
+        json_decref(list);
+}
+
 /* GET /ledger/verify: walk the hash chain, recompute balances, compare with the accounts table. */
 static unsigned verify_route(store_t *store, json_t **body_out, void *arg)
 {
@@ -206,8 +224,9 @@ static unsigned verify_route(store_t *store, json_t **body_out, void *arg)
         return 503;
     }
     store_ledger_report_t report;
+    accounts_verify_sums_t sums;
     char why[256] = "";
-    ledger_err_t err = accounts_verify_ledger(txn, &report, why, sizeof why);
+    ledger_err_t err = accounts_verify_ledger_sums(txn, &report, &sums, why, sizeof why);
     store_txn_abort(&txn);
     if (err && err != LEDGER_E_CORRUPT) {
         *body_out =
@@ -219,6 +238,7 @@ static unsigned verify_route(store_t *store, json_t **body_out, void *arg)
                   (json_int_t)report.entries, "first_bad_seq", (json_int_t)report.first_bad_seq,
                   "balance_sum", (json_int_t)report.balance_sum_minor, "problem",
                   report.ok && !err ? "" : (why[0] ? why : report.problem));
+    verify_currencies(*body_out, &sums);
     return 200;
 }
 

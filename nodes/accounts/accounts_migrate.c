@@ -314,6 +314,7 @@ static const store_migrate_step_t steps[] = {
     {.to_version = 4, .name = "transfer_causes", .run = accounts_migrate_causes},
     {.to_version = 5, .name = "seen_floors", .run = store_seen_migrate_floors},
     {.to_version = 6, .name = "payments_life", .run = accounts_migrate_payments},
+    {.to_version = 7, .name = "controls_history", .run = accounts_migrate_controls},
 };
 
 const store_migrate_plan_t accounts_migrate_plan = {

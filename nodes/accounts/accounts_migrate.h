@@ -20,11 +20,15 @@
          Versions 1 and 2 are still read, as reserved_seq 0.
       5  issue 20: `seen` is pruned to a window and each origin has a
          floor (store.h, "seen message ids"); nothing else changed.
-      6  today (issue 21, "payments_life"): transfer records version 4
+      6  issue 21, "payments_life": transfer records version 4
          (capture, expiry, risk deadline, captured and refunded amounts,
          refund_of, operator; accounts_record.h); the open-holds and
          timers indexes "hd/" and "tm/" in STORE_DB_INDEX
          (accounts_holds.h). Versions 1-3 still read.
+      7  today (issue 21, "controls_history"): account records version 4
+         (status, overdraft_limit_minor, entry_count), ledger records
+         version 3 for entries with a memo, history checkpoints "lx/" in
+         the index (accounts_history.h), ledger ts never going down.
 
     Migration 1 -> 2 ("account_chains"): store_migrate_v1_ledger verifies
     the old hash chain and index and re-encodes the ledger as version 2 with
@@ -83,6 +87,18 @@
     as auto, nothing refunded: right for what they were). The log line
     gives transfers= and reserved= (indexed).
 
+    Migration 6 -> 7 ("controls_history", accounts_migrate_controls.c):
+    every account record is rewritten as version 4: status active,
+    overdraft 0 (how versions 1-3 read), entry_count = the entries of its
+    chain up to the entry its record names (walked back from it), and the
+    history checkpoint of every 64th of them. Entries newer than the record
+    (balances still in memory when the older build stopped) are the
+    start-up replay's: it counts them and writes their checkpoints
+    (accounts_cache.h). Ledger entries are not rewritten (version 2 stays
+    valid; their ts may go down where the old build's clock stepped back).
+    The log line gives accounts=, entries=, checkpoints=. An older build
+    cannot read a version-4 account record: the format number refuses it.
+
     What it owns: accounts_migrate_plan, the node's plan. Uses only
     the record functions of accounts_record.h and the store's outbox and
     dead letters (read).
@@ -102,7 +118,7 @@
 #include "store.h"
 #include "store_migrate.h"
 
-#define ACCOUNTS_STORE_FORMAT 6 /* the accounts store format this build writes */
+#define ACCOUNTS_STORE_FORMAT 7 /* the accounts store format this build writes */
 
 /* What migration 5 -> 6 needs to know (plan.arg; accounts_main.c fills it from its flags). */
 typedef struct {
@@ -129,5 +145,9 @@ ledger_err_t accounts_migrate_causes(store_txn_t *txn, void *arg, char *note, si
 /*  Migration 5 -> 6 (see above), a store_migrate_fn; `arg` an accounts_migrate_arg_t or NULL.
     LEDGER_E_CORRUPT: a transfer record does not parse (named in `note`; nothing changed). */
 ledger_err_t accounts_migrate_payments(store_txn_t *txn, void *arg, char *note, size_t note_size);
+
+/*  Migration 6 -> 7 "controls_history" (see above), a store_migrate_fn. LEDGER_E_CORRUPT: a
+    record does not parse or a chain is broken (named in `note`; nothing changed). */
+ledger_err_t accounts_migrate_controls(store_txn_t *txn, void *arg, char *note, size_t note_size);
 
 #endif

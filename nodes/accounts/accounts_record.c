@@ -10,6 +10,38 @@
 
 #define ACCOUNT_FLAG_SETTLEMENT 0x01u
 #define ACCOUNT_FLAGS_KNOWN ACCOUNT_FLAG_SETTLEMENT
+
+static const char *const status_names[] = {
+    [ACCOUNTS_ACCOUNT_ACTIVE] = "active",
+    [ACCOUNTS_ACCOUNT_FROZEN] = "frozen",
+    [ACCOUNTS_ACCOUNT_CLOSED] = "closed",
+};
+#define STATUS_COUNT (sizeof status_names / sizeof status_names[0])
+
+const char *accounts_record_status_name(accounts_account_status_t status)
+{
+    return (unsigned)status < STATUS_COUNT ? status_names[status] : NULL;
+}
+
+bool accounts_record_status_parse(const char *name, accounts_account_status_t *status_out)
+{
+    assert(status_out);
+    for (size_t i = 0; name && i < STATUS_COUNT; i++) {
+        if (strcmp(name, status_names[i]) == 0) {
+            *status_out = (accounts_account_status_t)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The controls' values are in range (version 4's fields). */
+static bool controls_valid(const accounts_record_t *rec)
+{
+    return accounts_record_status_name(rec->status) && rec->overdraft_limit_minor >= 0 &&
+           rec->overdraft_limit_minor <= ACCOUNTS_OVERDRAFT_MAX_MINOR;
+}
+
 const char *accounts_record_transfer_state_name(accounts_transfer_state_t state)
 {
     switch (state) {
@@ -42,7 +74,7 @@ ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, 
     if (!proto_account_id_valid_str(rec->id) ||
         strnlen(rec->name, PROTO_NAME_MAX + 1) > PROTO_NAME_MAX ||
         !proto_currency_valid(rec->currency) ||
-        (rec->owner[0] != '\0' && !proto_account_id_valid_str(rec->owner)))
+        (rec->owner[0] != '\0' && !proto_account_id_valid_str(rec->owner)) || !controls_valid(rec))
         return LEDGER_E_INVALID;
     record_writer_t w = {buf, cap, 0, true};
     record_put_u8(&w, ACCOUNTS_RECORD_VERSION);
@@ -55,6 +87,9 @@ ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, 
     record_put_str8(&w, rec->id);
     record_put_str8(&w, rec->name);
     record_put_str8(&w, rec->owner);
+    record_put_u8(&w, (uint8_t)rec->status);
+    record_put_i64(&w, rec->overdraft_limit_minor);
+    record_put_u64(&w, rec->entry_count);
     if (!w.ok)
         return LEDGER_E_TOO_LARGE;
     *len_out = w.len;
@@ -82,12 +117,18 @@ ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_reco
     record_get_str8(&r, rec.name, PROTO_NAME_MAX);
     /* Versions 1 and 2 had no owner: migration 2 -> 3 (accounts_migrate.h) gives every
        account one. */
-    if (version == ACCOUNTS_RECORD_VERSION)
+    if (version == ACCOUNTS_RECORD_VERSION || version == ACCOUNTS_RECORD_VERSION_3)
         record_get_str8(&r, rec.owner, PROTO_ACCOUNT_ID_MAX);
+    /* Versions 1 to 3 had no controls: active, no overdraft; migration "controls_history"
+       (accounts_migrate.h) counts their entries. */
+    if (version == ACCOUNTS_RECORD_VERSION) {
+        rec.status = (accounts_account_status_t)record_get_u8(&r);
+        rec.overdraft_limit_minor = record_get_i64(&r);
+        rec.entry_count = record_get_u64(&r);
+    }
     rec.settlement = (flags & ACCOUNT_FLAG_SETTLEMENT) != 0;
-    if (!record_done(&r) ||
-        (version != ACCOUNTS_RECORD_VERSION && version != ACCOUNTS_RECORD_VERSION_2 &&
-         version != ACCOUNTS_RECORD_VERSION_1) ||
+    if (!record_done(&r) || version < ACCOUNTS_RECORD_VERSION_1 ||
+        version > ACCOUNTS_RECORD_VERSION || !controls_valid(&rec) ||
         (flags & ~ACCOUNT_FLAGS_KNOWN) || !proto_currency_valid(rec.currency) ||
         !proto_account_id_valid_str(rec.id) ||
         (rec.owner[0] != '\0' && !proto_account_id_valid_str(rec.owner))) {

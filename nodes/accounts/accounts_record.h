@@ -14,9 +14,11 @@
     the field's limit, and rejects NUL bytes and trailing bytes):
 
       STORE_DB_ACCOUNTS  key = account id bytes (no NUL)
-        u8 version (ACCOUNTS_RECORD_VERSION = 3; versions 1 and 2 are still
+        u8 version (ACCOUNTS_RECORD_VERSION = 4; versions 1 to 3 are still
             read, for the migrations: version 1 without ledger_seq (read as
-            0), versions 1 and 2 without owner (read as ""))
+            0), versions 1 and 2 without owner (read as ""), versions 1 to
+            3 without the controls (read as active, overdraft 0,
+            entry_count 0: migration "controls_history" counts them))
         u8 flags (bit 0: settlement, the account "funding" of format 2)
         3  currency
         i64 balance_minor, i64 held_minor, u64 created_ms
@@ -25,6 +27,11 @@
         u8 id_len, id, u8 name_len, name
         u8 owner_len, owner (version 3: the owning principal; "" only for a
             settlement account)
+        version 4 (issue 21) adds:
+        u8 status (accounts_account_status_t: 0 active, 1 frozen, 2 closed)
+        i64 overdraft_limit_minor (0 .. ACCOUNTS_OVERDRAFT_MAX_MINOR)
+        u64 entry_count (the account's ledger entries: every 64th has a
+            checkpoint in the index, accounts_history.h)
 
       STORE_DB_TRANSFERS key = transfer id bytes (no NUL)
         u8 version (ACCOUNTS_TRANSFER_VERSION = 3; versions 1 and 2 are
@@ -75,7 +82,8 @@
 #include "proto.h"
 #include "store.h"
 
-#define ACCOUNTS_RECORD_VERSION 3
+#define ACCOUNTS_RECORD_VERSION 4
+#define ACCOUNTS_RECORD_VERSION_3 3 /* still read: active, overdraft 0, entry_count 0 */
 #define ACCOUNTS_RECORD_VERSION_2 2 /* still read: no owner (taken as "") */
 #define ACCOUNTS_RECORD_VERSION_1 1 /* still read: no ledger_seq (taken as 0), no owner */
 #define ACCOUNTS_TRANSFER_VERSION 4
@@ -83,8 +91,11 @@
 #define ACCOUNTS_TRANSFER_VERSION_2 2 /* still read: reserved_seq 0 */
 /* still read: kind transfer, principal "", reserved_seq 0 */
 #define ACCOUNTS_TRANSFER_VERSION_1 1
-/* Fixed part of an account record in bytes: version, flags, currency, four u64, three lengths. */
-#define ACCOUNTS_RECORD_FIXED_BYTES (1 + 1 + PROTO_CURRENCY_LEN + 4 * 8 + 3)
+/* Fixed part of an account record in bytes: version, flags, currency, four u64, three lengths,
+   status, overdraft, entry_count. */
+#define ACCOUNTS_RECORD_FIXED_BYTES (1 + 1 + PROTO_CURRENCY_LEN + 4 * 8 + 3 + 1 + 8 + 8)
+/* The largest overdraft limit an account may have (10^15 minor units). */
+#define ACCOUNTS_OVERDRAFT_MAX_MINOR 1000000000000000ll
 /* Largest encoded account record in bytes: fixed part + id + name + owner. */
 #define ACCOUNTS_RECORD_MAX_BYTES                                                                  \
     (ACCOUNTS_RECORD_FIXED_BYTES + 2 * PROTO_ACCOUNT_ID_MAX + PROTO_NAME_MAX)
@@ -100,6 +111,19 @@
     (ACCOUNTS_TRANSFER_FIXED_BYTES + 3 * PROTO_ACCOUNT_ID_MAX + PROTO_CODE_MAX +                   \
      PROTO_REFERENCE_MAX + PROTO_TRANSFER_ID_MAX)
 
+/*  An account's status (issue 21; accounts_controls.h says what each allows).
+    The values are stored: append only. */
+typedef enum {
+    ACCOUNTS_ACCOUNT_ACTIVE = 0,
+    ACCOUNTS_ACCOUNT_FROZEN = 1, /* debits declined account_frozen, credits accepted */
+    ACCOUNTS_ACCOUNT_CLOSED = 2, /* final: every movement declined account_closed */
+} accounts_account_status_t;
+
+/* "active", "frozen", "closed"; NULL for an invalid value. Pure. */
+const char *accounts_record_status_name(accounts_account_status_t status);
+/* The status named `name`; false if it names none. Pure. */
+bool accounts_record_status_parse(const char *name, accounts_account_status_t *status_out);
+
 /* One account as stored. */
 typedef struct {
     char id[PROTO_ACCOUNT_ID_MAX + 1];
@@ -111,6 +135,9 @@ typedef struct {
     char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* owning principal; "" for a settlement account */
     uint64_t created_ms;
     uint64_t ledger_seq; /* newest ledger entry of the account (0: none yet) */
+    accounts_account_status_t status;
+    int64_t overdraft_limit_minor; /* 0 .. ACCOUNTS_OVERDRAFT_MAX_MINOR */
+    uint64_t entry_count;          /* the account's ledger entries (its chain's length) */
 } accounts_record_t;
 
 typedef enum {
@@ -162,7 +189,8 @@ ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, 
 /*  Decodes an account record with bounds checks on every field.
     LEDGER_E_CORRUPT (and *rec_out zeroed) for anything that does not parse:
     short or trailing bytes, unknown version, over-long or NUL-containing
-    strings, unknown flag bits, an owner that is not a principal id. Pure;
+    strings, unknown flag bits, an owner that is not a principal id, an
+    unknown status, an overdraft limit out of its range. Pure;
     safe on any bytes. */
 ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_record_t *rec_out);
 

@@ -16,6 +16,7 @@
 
 #include "accounts_book.h"
 #include "accounts_capture.h"
+#include "accounts_controls.h"
 #include "accounts_open.h"
 #include "accounts_prune.h"
 #include "accounts_record.h"
@@ -139,28 +140,25 @@ static ledger_err_t decide_owner(const proto_transfer_t *t, const accounts_recor
     return LEDGER_OK;
 }
 
-/*  Whether `from` can pay: a settlement account (a deposit) down to -settlement_limit, any
-    other account down to zero. Both on available = balance - held. */
+/*  Whether the transfer may move money: the account controls first (accounts_controls.h:
+    closed, frozen, and available + overdraft >= amount for a non-settlement `from`), then a
+    settlement account (a deposit) down to -settlement_limit, on available = balance - held. */
 static ledger_err_t decide_funds(const proto_transfer_t *t, const accounts_record_t *from,
-                                 const accounts_limits_t *limits, decision_t *d)
+                                 const accounts_record_t *to, const accounts_limits_t *limits,
+                                 decision_t *d)
 {
+    /* issue 21, account controls (accounts_controls.h) */
+    ledger_err_t err = accounts_controls_decide(from, to, t, &d->code, d->reason, sizeof d->reason);
+    if (err || d->code || t->kind != PROTO_TRANSFER_KIND_DEPOSIT)
+        return err;
     int64_t available, after;
     if (money_sub(from->balance_minor, from->held_minor, &available))
         return LEDGER_E_CORRUPT; /* both within int64 and bounded by the limits */
-    char have[MONEY_TEXT_MAX], want[MONEY_TEXT_MAX];
-    if (t->kind == PROTO_TRANSFER_KIND_DEPOSIT) {
-        if (money_sub(available, t->amount_minor, &after) ||
-            after < -limits->settlement_limit_minor)
-            return refuse(d, DECLINE_SETTLEMENT_LIMIT,
-                          "the settlement account of %s would go below its limit of -%s",
-                          t->currency, money_format(limits->settlement_limit_minor, have));
-        return LEDGER_OK;
-    }
-    if (available < t->amount_minor)
-        return refuse(d, DECLINE_INSUFFICIENT_FUNDS,
-                      "available %s %s is less than the amount %s %s",
-                      money_format(available, have), t->currency,
-                      money_format(t->amount_minor, want), t->currency);
+    char have[MONEY_TEXT_MAX];
+    if (money_sub(available, t->amount_minor, &after) || after < -limits->settlement_limit_minor)
+        return refuse(d, DECLINE_SETTLEMENT_LIMIT,
+                      "the settlement account of %s would go below its limit of -%s", t->currency,
+                      money_format(limits->settlement_limit_minor, have));
     return LEDGER_OK;
 }
 
@@ -185,7 +183,7 @@ static ledger_err_t decide_parties(node_ctx_t *ctx, const proto_transfer_t *t,
         if (err || d->code)
             return err;
     }
-    return decide_funds(t, from, limits, d);
+    return decide_funds(t, from, to, limits, d);
 }
 
 /*  Decides a transfer.requested without writing. On acceptance d->code is

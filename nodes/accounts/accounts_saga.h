@@ -96,8 +96,10 @@
       settlement_limit    a deposit would take the settlement account's
                           available (balance - held) below
                           -limits->settlement_limit_minor
-      insufficient_funds  not a deposit: available (balance - held) of the
-                          source < amount
+      account_closed      from or to is closed (accounts_controls.h)
+      account_frozen      from is frozen (credits to a frozen account pass)
+      insufficient_funds  not a deposit: available (balance - held) plus
+                          the source's overdraft limit < amount
       amount_overflow     crediting the destination would overflow int64
 
     Thread: the one thread that owns the transaction.

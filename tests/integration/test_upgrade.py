@@ -34,7 +34,7 @@ FORMAT3 = os.path.join(HERE, "..", "fixtures", "format3")
 PENDING_V1 = os.path.join(HERE, "..", "fixtures", "pending-v1")
 PENDING_V2 = os.path.join(HERE, "..", "fixtures", "pending-v2")
 PENDING_V3 = os.path.join(HERE, "..", "fixtures", "pending-v3")
-ACCOUNTS_FORMAT = 6  # nodes/accounts/accounts_migrate.h
+ACCOUNTS_FORMAT = 7  # nodes/accounts/accounts_migrate.h
 GATEWAY_FORMAT = 6  # nodes/gateway/gateway_migrate.h
 FRAUD_FORMAT = 3  # nodes/fraud/fraud_main.c
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
@@ -110,9 +110,21 @@ class UpgradeTest(MeshTest):
         self.assertEqual(status, 200, report)
         return report
 
+    def new_settlement_accounts(self, accounts, old):
+        """The accounts the old build did not have: each a settlement account of another
+        currency than GBP, at zero (issue 21: the accounts node makes one per currency)."""
+        new = {a: acct for a, acct in accounts.items() if a not in old["accounts"]}
+        for a, acct in new.items():
+            self.assertTrue(acct["settlement"] and acct["currency"] != "GBP", acct)
+            self.assertEqual((acct["balance"], acct["held"]), (0, 0), acct)
+        return new
+
     def assert_old_data_kept(self, old):
-        self.assertEqual(self.mesh.accounts(), {a: as_format_3(acct) for a, acct in
-                                                old["accounts"].items()})
+        accounts = self.mesh.accounts()
+        for a in self.new_settlement_accounts(accounts, old):
+            del accounts[a]
+        self.assertEqual(accounts, {a: as_format_3(acct) for a, acct in
+                                    old["accounts"].items()})
         transfers = {t["id"]: t for t in self.mesh.all_transfers()}
         for t in transfers.values():  # derived from the accounts, never stored: old ones too
             self.assertEqual(t.pop("kind"), "deposit" if t["from"] == "funding" else
@@ -181,9 +193,10 @@ class UpgradeTest(MeshTest):
             log = self.mesh.log(node)
             # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6,
             # accounts 1 -> 2 (account_chains) -> 3 (account_owners) -> 4 (transfer_causes)
-            # -> 5 (seen_floors) -> 6 (payments_life), fraud 1 -> 2 -> 3 (seen_floors)
+            # -> 5 (seen_floors) -> 6 (payments_life) -> 7 (controls_history),
+            # fraud 1 -> 2 -> 3 (seen_floors)
             self.assertEqual(log.count("event=migration_started"),
-                             {"gateway": 4, "accounts": 5}.get(node, 2), node)
+                             {"gateway": 4, "accounts": 6}.get(node, 2), node)
             version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node,
                                                                                  FRAUD_FORMAT)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
@@ -332,9 +345,10 @@ class UpgradeTest(MeshTest):
                               capture_output=True, text=True, check=True).stdout
         self.assertIn(f" {key}\n 00000009\n", dump)  # left as it was
 
-    def stored_accounts(self):
+    def stored_accounts(self, controls=False):
         """The accounts node's account records, read from its stopped data dir:
-        {id: (record version, settlement flag, owner)} (nodes/accounts/accounts_record.h)."""
+        {id: (record version, settlement flag, owner)} (nodes/accounts/accounts_record.h);
+        with controls, (version, status, overdraft_limit_minor, entry_count) (version 4)."""
         dump = subprocess.run(["mdb_dump", "-s", "accounts", self.data_dir("accounts")],
                               capture_output=True, text=True, check=True).stdout
         lines = dump.split("HEADER=END\n", 1)[1].split("DATA=END", 1)[0].split()
@@ -343,12 +357,18 @@ class UpgradeTest(MeshTest):
             rec = bytes.fromhex(val)
             at = 1 + 1 + 3 + 4 * 8  # version, flags, currency, balance, held, created, ledger_seq
             strings = []
-            while at < len(rec):
+            while at < len(rec) and len(strings) < (3 if rec[0] >= 3 else 2):  # id, name, owner
                 n = rec[at]
                 strings.append(rec[at + 1:at + 1 + n].decode())
                 at += 1 + n
             self.assertEqual(strings[0], bytes.fromhex(key).decode())
-            records[strings[0]] = (rec[0], bool(rec[1] & 1), strings[2] if len(strings) > 2 else None)
+            if controls:
+                self.assertEqual(len(rec), at + 1 + 8 + 8, strings[0])
+                records[strings[0]] = (rec[0], rec[at], int.from_bytes(rec[at + 1:at + 9], "big"),
+                                       int.from_bytes(rec[at + 9:], "big"))
+            else:
+                records[strings[0]] = (rec[0], bool(rec[1] & 1),
+                                       strings[2] if len(strings) > 2 else None)
         return records
 
     def test_format_3_accounts_get_owners_and_keep_their_data(self):
@@ -371,12 +391,14 @@ class UpgradeTest(MeshTest):
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         records = self.stored_accounts()
-        self.assertEqual(set(records), set(old["accounts"]))
+        # plus a settlement account per other currency (issue 21), "funding-<code>"
+        self.assertTrue(all(a.startswith("funding-") for a in set(records) - set(old["accounts"])))
+        self.assertTrue(set(old["accounts"]) <= set(records))
         for acct, (version, settlement, owner) in records.items():
-            self.assertEqual(version, 3, acct)
-            self.assertEqual(settlement, acct == "funding", acct)
-            self.assertEqual(owner, "" if acct == "funding" else acct, acct)
-        self.assertIn(f"accounts={len(records) - 1} settlement=1", accounts_log)
+            self.assertEqual(version, 4, acct)  # 2 -> 3 gave the owner, 6 -> 7 the controls
+            self.assertEqual(settlement, acct.startswith("funding"), acct)
+            self.assertEqual(owner, "" if acct.startswith("funding") else acct, acct)
+        self.assertIn(f"accounts={len(old['accounts']) - 1} settlement=1", accounts_log)
 
         # A second start runs no accounts migration and keeps everything.
         self.start_on_loaded_dirs()
@@ -475,7 +497,7 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node, (start, end) in {"accounts": (4, 5), "gateway": (5, 6),
                                    "fraud": (2, 3)}.items():
-            if node != "accounts":  # accounts also runs 5 -> 6 (payments_life)
+            if node != "accounts":  # accounts also runs 5 -> 6 -> 7 (issue 21)
                 self.assert_only_seen_floors(node)
             self.assertRegex(self.mesh.log(node), rf"event=migration_done node={node} "
                              rf"from={start} to={end} name=seen_floors ms=\d+ origins=\d+ "
@@ -557,6 +579,53 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
                       "migrations=0", self.mesh.log("accounts"))
+    def test_pending_v3_controls_history_counts_entries_and_the_controls_apply(self):
+        """Accounts 6 -> 7 (controls_history, nodes/accounts/accounts_migrate.h), after the
+        saga's 5 -> 6 (payments_life): every account record becomes version 4, active,
+        no overdraft, with entry_count = its ledger entries; the ledger is not rewritten and
+        verifies, with each currency's sum; the reserved transfer settles once fraud runs
+        (a hold from before the upgrade settles); the funds rule holds after the upgrade; a
+        second start runs nothing."""
+        old = expected(PENDING_V3)
+        pending = old["pending"]
+        for node in NODES:
+            self.load(node, fixture=PENDING_V3)
+        self.start_on_loaded_dirs()
+        log = self.mesh.log("accounts")
+        self.assertRegex(log, r"event=migration_done node=accounts from=\d+ to=\d+ "
+                         rf"name=controls_history ms=\d+ accounts={len(old['accounts'])} "
+                         r"entries=\d+ checkpoints=0")
+        self.assertEqual(self.mesh.wait_final(pending)["status"], "settled")
+        self.mesh.wait_outboxes_empty()
+        report = self.verify()
+        self.assertTrue(report["ok"], report)
+        self.assertEqual(report["entries"], old["verify"]["entries"] + 2)  # debit, credit
+        self.assertEqual(report["currencies"], [{"currency": "GBP", "balance_sum": 0, "ok": True}])
+        accounts = self.mesh.accounts()
+        self.new_settlement_accounts(accounts, old)
+        status, t = self.send_as_owner("dave", "bob", accounts["dave"]["available"] + 1)
+        self.assertEqual(status, 202, t)
+        final = self.mesh.wait_final(t["id"])
+        self.assertEqual(final["reason"]["code"], "insufficient_funds", final)
+        self.assertEqual(self.mesh.accounts(), accounts)
+
+        # Each record is version 4, active, no overdraft, and counts its account's entries.
+        ledgers = {}
+        for acct in accounts:
+            status, page = self.mesh.get(f"/api/accounts/{acct}/ledger?limit=200")
+            self.assertEqual(status, 200, page)
+            ledgers[acct] = len(page["entries"])
+        for node in NODES:
+            self.assertEqual(self.mesh.stop(node), 0, node)
+        records = self.stored_accounts(controls=True)
+        self.assertEqual(set(records), set(accounts))  # with the new currencies' settlement
+        for acct, (version, status, overdraft, entry_count) in records.items():
+            self.assertEqual((version, status, overdraft, entry_count), (4, 0, 0, ledgers[acct]),
+                             acct)
+        self.start_on_loaded_dirs()
+        self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
+                      "migrations=0", self.mesh.log("accounts"))
+        self.assertTrue(self.verify()["ok"])
 
 
 if __name__ == "__main__":

@@ -17,8 +17,53 @@
 #include "test_main.h"
 
 #define T0_MS 1700000000000ULL
+/* Bytes version 4 adds at the end of an account record: status, overdraft, entry_count. */
+#define CONTROLS_BYTES (1 + 8 + 8)
 
 /* --- record format --------------------------------------------------------- */
+
+static void test_account_record_version_4_keeps_the_controls_and_refuses_bad_ones(void **state)
+{
+    (void)state;
+    accounts_record_t rec, back;
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.id, sizeof rec.id, "dave");
+    snprintf(rec.name, sizeof rec.name, "Dave");
+    snprintf(rec.currency, sizeof rec.currency, "EUR");
+    snprintf(rec.owner, sizeof rec.owner, "dave");
+    rec.balance_minor = -500;
+    rec.status = ACCOUNTS_ACCOUNT_FROZEN;
+    rec.overdraft_limit_minor = ACCOUNTS_OVERDRAFT_MAX_MINOR;
+    rec.entry_count = 129;
+    uint8_t buf[ACCOUNTS_RECORD_MAX_BYTES];
+    size_t len;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
+    assert_int_equal(buf[0], ACCOUNTS_RECORD_VERSION);
+    assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_OK);
+    assert_memory_equal(&rec, &back, sizeof rec);
+    /* an unknown status, a limit out of range: refused both ways */
+    buf[len - CONTROLS_BYTES] = 3;
+    assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);
+    rec.status = (accounts_account_status_t)3;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_E_INVALID);
+    rec.status = ACCOUNTS_ACCOUNT_CLOSED;
+    rec.overdraft_limit_minor = -1;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_E_INVALID);
+    rec.overdraft_limit_minor = ACCOUNTS_OVERDRAFT_MAX_MINOR + 1;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_E_INVALID);
+    rec.overdraft_limit_minor = 0;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
+    buf[len - CONTROLS_BYTES + 1] = 0x80; /* a negative limit */
+    assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);
+    /* the status names */
+    accounts_account_status_t st;
+    assert_true(accounts_record_status_parse("frozen", &st));
+    assert_int_equal(st, ACCOUNTS_ACCOUNT_FROZEN);
+    assert_false(accounts_record_status_parse("Frozen", &st));
+    assert_false(accounts_record_status_parse(NULL, &st));
+    assert_string_equal(accounts_record_status_name(ACCOUNTS_ACCOUNT_CLOSED), "closed");
+    assert_null(accounts_record_status_name((accounts_account_status_t)7));
+}
 
 static void test_account_record_round_trips_and_rejects_garbage(void **state)
 {
@@ -43,7 +88,12 @@ static void test_account_record_round_trips_and_rejects_garbage(void **state)
         assert_int_equal(accounts_record_decode(buf, cut, &back), LEDGER_E_CORRUPT);
     buf[len] = 0;
     assert_int_equal(accounts_record_decode(buf, len + 1, &back), LEDGER_E_CORRUPT);
-    buf[0] = ACCOUNTS_TRANSFER_VERSION + 1; /* unknown version */
+    /* Version 3 (no controls) is still read as active, no overdraft, entry_count 0. */
+    len -= CONTROLS_BYTES;
+    buf[0] = 3;
+    assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_OK);
+    assert_memory_equal(&rec, &back, sizeof rec);
+    buf[0] = 5; /* unknown version */
     assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);
     /* Version 2 (no owner: the record ends after the name) is still read, as owner "". The
        settlement account has owner "" anyway: its version-3 record ends with a 0 length byte. */
@@ -67,7 +117,7 @@ static void test_account_record_round_trips_and_rejects_garbage(void **state)
     assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
     assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_OK);
     assert_string_equal(back.owner, "alice");
-    buf[len - 1] = 'A';
+    buf[len - 1 - CONTROLS_BYTES] = 'A';
     assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);
     snprintf(rec.owner, sizeof rec.owner, "Alice");
     assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_E_INVALID);
@@ -214,6 +264,7 @@ static void test_v4_fields_out_of_range_are_refused(void **state)
 }
 
 TEST_MAIN(cmocka_unit_test(test_account_record_round_trips_and_rejects_garbage),
+          cmocka_unit_test(test_account_record_version_4_keeps_the_controls_and_refuses_bad_ones),
           cmocka_unit_test(test_transfer_record_round_trips_and_rejects_garbage),
           cmocka_unit_test(test_older_transfer_records_read_as_reserved_seq_0_and_write_back_new),
           cmocka_unit_test(test_v4_fields_out_of_range_are_refused))
