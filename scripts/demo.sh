@@ -140,6 +140,18 @@ fund_demo_accounts() { # operator-key
   done
 }
 
+# Opens the EUR pair through the API when the data dir is older than it (the accounts
+# node's demo seed opens it only in a new dir): 201 the first time, 200 afterwards.
+open_eur_pair() { # operator-key
+  local api="$scheme://$probe_host:$http_port/api" auth="Authorization: Bearer $1" line id name owner
+  for line in "alice-eur|Alice Smith (EUR)|alice" "bob-eur|Bob Jones (EUR)|bob"; do
+    IFS='|' read -r id name owner <<<"$line"
+    curl -kfsS -X POST -H "$auth" -H 'Content-Type: application/json' "$api/accounts" \
+      -d "{\"id\":\"$id\",\"name\":\"$name\",\"currency\":\"EUR\",\"owner\":\"$owner\"}" \
+      >/dev/null || echo "demo: could not open $id" >&2
+  done
+}
+
 # Freezes dave's account (PATCH /api/accounts/dave as the operator, scope accounts:manage)
 # unless it is frozen already: its payments are then declined account_frozen, money can
 # still come in. `curl -X PATCH ... -d '{"status":"active"}'` unfreezes it.
@@ -166,6 +178,7 @@ for _ in $(seq 100); do
        done
        echo "}"; } | jq . >"$keys.new"
      mv "$keys.new" "$keys")
+    open_eur_pair "$(jq -r .operator "$keys")"
     fund_demo_accounts "$(jq -r .operator "$keys")"
     freeze_dave "$(jq -r .operator "$keys")"
     # The browser gets the keys in the URL's fragment, which it never sends to a server.
