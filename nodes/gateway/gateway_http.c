@@ -35,6 +35,7 @@
 #include "gateway_money_api.h"
 #include "gateway_prune.h"
 #include "gateway_reply.h"
+#include "gateway_routes.h"
 #include "gateway_request.h"
 #include "gateway_static.h"
 #include "gateway_stream.h"
@@ -48,27 +49,14 @@
 
 /* --- per-request state ---------------------------------------------------- */
 
-typedef enum {
-    ROUTE_NONE = 0,
-    ROUTE_HEALTH,
-    ROUTE_TRANSFERS,
-    ROUTE_TRANSFER,
-    ROUTE_ACCOUNTS,
-    ROUTE_ACCOUNT,
-    ROUTE_ACCOUNT_LEDGER,
-    ROUTE_TRANSFERS_BATCH,
-    ROUTE_EVENTS,
-    ROUTE_STREAM_TOKENS,
-    ROUTE_DEPOSITS,
-    ROUTE_WITHDRAWALS,
-} route_t;
-
 typedef enum { WAIT_NONE = 0, WAIT_SUBMIT, WAIT_QUERY } wait_t;
 
 typedef struct {
-    route_t route;
-    bool is_post;
-    char method[METHOD_MAX + 1]; /* as sent (truncated), for config.count_request */
+    gateway_route_t route;
+    gateway_method_t method;
+    bool is_post;                     /* method == GATEWAY_METHOD_POST */
+    bool has_body;                    /* a JSON body is read (gateway_routes_has_body) */
+    char method_text[METHOD_MAX + 1]; /* as sent (truncated), for config.count_request */
     bool id_too_long;
     char path_id[PROTO_ACCOUNT_ID_MAX + 1]; /* {id} of the path (transfer or account) */
     char *body;
@@ -115,85 +103,7 @@ struct gateway_http_t {
     gateway_static_t *web;               /* the web app at / (gateway_static.h) */
 };
 
-/* --- routing -------------------------------------------------------------- */
-
-/*  What each route is: its pattern (the label in metrics, and the path of the
-    routes without an {id}), the methods it takes, and the scope each needs
-    (gateway_principals.h lists them; 0 for /api/health, which answers anyone:
-    liveness probes carry no key, and it tells nothing but "ok" and the node's name). */
-typedef struct {
-    const char *pattern;
-    bool get, post;                 /* GET and HEAD; POST */
-    uint32_t get_scope, post_scope; /* GATEWAY_SCOPE_* */
-} route_info_t;
-
-static const route_info_t routes[] = {
-    [ROUTE_NONE] = {"other", false, false, 0, 0},
-    [ROUTE_HEALTH] = {"/api/health", true, false, 0, 0},
-    [ROUTE_TRANSFERS] = {"/api/transfers", true, true, GATEWAY_SCOPE_TRANSFERS_READ,
-                         GATEWAY_SCOPE_TRANSFERS_WRITE},
-    [ROUTE_TRANSFER] = {"/api/transfers/{id}", true, false, GATEWAY_SCOPE_TRANSFERS_READ, 0},
-    [ROUTE_ACCOUNTS] = {"/api/accounts", true, true, GATEWAY_SCOPE_ACCOUNTS_READ,
-                        GATEWAY_SCOPE_ACCOUNTS_OPEN},
-    [ROUTE_ACCOUNT] = {"/api/accounts/{id}", true, false, GATEWAY_SCOPE_ACCOUNTS_READ, 0},
-    [ROUTE_ACCOUNT_LEDGER] = {"/api/accounts/{id}/ledger", true, false, GATEWAY_SCOPE_ACCOUNTS_READ,
-                              0},
-    [ROUTE_TRANSFERS_BATCH] = {"/api/transfers/batch", false, true, 0,
-                               GATEWAY_SCOPE_TRANSFERS_WRITE},
-    [ROUTE_EVENTS] = {"/api/events", true, false, GATEWAY_SCOPE_EVENTS_READ, 0},
-    [ROUTE_STREAM_TOKENS] = {"/api/stream-tokens", false, true, 0, GATEWAY_SCOPE_EVENTS_READ},
-    [ROUTE_DEPOSITS] = {"/api/deposits", false, true, 0, GATEWAY_SCOPE_DEPOSITS_WRITE},
-    [ROUTE_WITHDRAWALS] = {"/api/withdrawals", false, true, 0, GATEWAY_SCOPE_TRANSFERS_WRITE},
-};
-
-static const char *route_allow(route_t route)
-{
-    const route_info_t *info = &routes[route];
-    return info->get ? (info->post ? "GET, HEAD, POST" : "GET, HEAD") : info->post ? "POST" : "";
-}
-
-/* Copies one path segment (up to '/' or the end) into r->path_id; *rest_out points after it. */
-static void take_segment(request_t *r, const char *segment, const char **rest_out)
-{
-    size_t len = strcspn(segment, "/");
-    r->id_too_long = len > PROTO_ACCOUNT_ID_MAX;
-    if (!r->id_too_long) {
-        memcpy(r->path_id, segment, len);
-        r->path_id[len] = '\0';
-    }
-    *rest_out = segment + len;
-}
-
-static route_t route_match(const char *url, request_t *r)
-{
-    static const char transfers[] = "/api/transfers";
-    static const char accounts[] = "/api/accounts";
-    for (size_t i = ROUTE_NONE + 1; i < sizeof routes / sizeof routes[0]; i++) {
-        if (!strchr(routes[i].pattern, '{') && strcmp(url, routes[i].pattern) == 0)
-            return (route_t)i;
-    }
-    const char *rest;
-    if (strncmp(url, transfers, sizeof transfers - 1) == 0 && url[sizeof transfers - 1] == '/' &&
-        url[sizeof transfers] != '\0') {
-        take_segment(r, url + sizeof transfers, &rest);
-        return *rest == '\0' ? ROUTE_TRANSFER : ROUTE_NONE;
-    }
-    if (strncmp(url, accounts, sizeof accounts - 1) == 0 && url[sizeof accounts - 1] == '/' &&
-        url[sizeof accounts] != '\0') {
-        take_segment(r, url + sizeof accounts, &rest);
-        if (*rest == '\0')
-            return ROUTE_ACCOUNT;
-        if (strcmp(rest, "/ledger") == 0)
-            return ROUTE_ACCOUNT_LEDGER;
-    }
-    return ROUTE_NONE;
-}
-
-/* The scope a route needs (routes[]); 0 for none. */
-static uint32_t route_scope(route_t route, bool is_post)
-{
-    return is_post ? routes[route].post_scope : routes[route].get_scope;
-}
+/* --- routing (the table: gateway_routes.h) ------------------------------ */
 
 /*  Paths that are no API route: other /api paths 404, everything else the
     web app (gateway_static.h: files of web_dir, index.html fallback). */
@@ -240,7 +150,7 @@ static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *c
 static enum MHD_Result start_money(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     gateway_money_op_t op =
-        r->route == ROUTE_DEPOSITS ? GATEWAY_MONEY_DEPOSIT : GATEWAY_MONEY_WITHDRAWAL;
+        r->route == GATEWAY_ROUTE_DEPOSITS ? GATEWAY_MONEY_DEPOSIT : GATEWAY_MONEY_WITHDRAWAL;
     enum MHD_Result answered;
     if (!gateway_money_api_parse(conn, op, r->body, r->body_len, gw->deposit_max_minor, &r->submit,
                                  &answered) ||
@@ -294,9 +204,9 @@ static enum MHD_Result send_query(gateway_http_t *gw, struct MHD_Connection *con
 static enum MHD_Result start_query(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     gateway_account_api_request_t req = {
-        .route = r->route == ROUTE_ACCOUNTS  ? GATEWAY_ACCOUNT_API_COLLECTION
-                 : r->route == ROUTE_ACCOUNT ? GATEWAY_ACCOUNT_API_ONE
-                                             : GATEWAY_ACCOUNT_API_LEDGER,
+        .route = r->route == GATEWAY_ROUTE_ACCOUNTS  ? GATEWAY_ACCOUNT_API_COLLECTION
+                 : r->route == GATEWAY_ROUTE_ACCOUNT ? GATEWAY_ACCOUNT_API_ONE
+                                                     : GATEWAY_ACCOUNT_API_LEDGER,
         .is_post = r->is_post,
         .path_id = r->path_id,
         .id_too_long = r->id_too_long,
@@ -368,7 +278,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         r && gw->count_request ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS)
                                : NULL;
     if (info && info->http_status)
-        gw->count_request(gw->count_request_arg, r->method, routes[r->route].pattern,
+        gw->count_request(gw->count_request_arg, r->method_text, gateway_routes_pattern(r->route),
                           info->http_status);
     if (r && r->reserved)
         gateway_budget_give_share(&gw->budget, r->budget_slot, r->reserved);
@@ -379,7 +289,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static size_t body_limit(const gateway_http_t *gw, const request_t *r)
 {
-    return r->route == ROUTE_TRANSFERS_BATCH ? GATEWAY_BATCH_BODY_MAX : gw->body_max_bytes;
+    return r->route == GATEWAY_ROUTE_TRANSFERS_BATCH ? GATEWAY_BATCH_BODY_MAX : gw->body_max_bytes;
 }
 
 /* Appends an upload chunk under the cap; past the cap the rest is read and dropped. */
@@ -429,7 +339,7 @@ static enum MHD_Result reply_too_large(gateway_http_t *gw, struct MHD_Connection
 static enum MHD_Result reply_method_not_allowed(struct MHD_Connection *conn, const request_t *r,
                                                 const char *method)
 {
-    gateway_reply_header_t allow = {MHD_HTTP_HEADER_ALLOW, route_allow(r->route)};
+    gateway_reply_header_t allow = {MHD_HTTP_HEADER_ALLOW, gateway_routes_allow(r->route)};
     gateway_request_error_t err;
     gateway_request_fail(&err, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
                          "%.16s is not allowed here; use %s", method, allow.value);
@@ -465,30 +375,28 @@ static enum MHD_Result check_post_headers(gateway_http_t *gw, struct MHD_Connect
 static enum MHD_Result on_headers(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r,
                                   const char *url, const char *method)
 {
-    bool is_get =
-        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    r->is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-    if (r->is_post) /* every POST's body bytes count against its address's share */
+    r->method = gateway_routes_method(method);
+    r->is_post = r->method == GATEWAY_METHOD_POST;
+    snprintf(r->method_text, sizeof r->method_text, "%s", method);
+    r->route = gateway_routes_match(url, r->path_id, &r->id_too_long);
+    r->has_body = gateway_routes_has_body(r->route, r->method);
+    if (r->has_body) /* every body's bytes count against its address's share */
         r->budget_slot = gateway_budget_slot(conn);
-    snprintf(r->method, sizeof r->method, "%s", method);
-    r->route = route_match(url, r);
-    if (r->route == ROUTE_NONE)
+    if (r->route == GATEWAY_ROUTE_NONE)
         return serve_unrouted(gw, conn, url, method);
-    if (!(is_get && routes[r->route].get) && !(r->is_post && routes[r->route].post))
+    if (!gateway_routes_allows(r->route, r->method))
         return reply_method_not_allowed(conn, r, method);
     /* The one check of key, scope and rate, before any body is read (gateway_guard.h). */
     enum MHD_Result answered;
-    uint32_t scope = route_scope(r->route, r->is_post);
-    if (scope && !gateway_guard_check(gw->auth, gw->store, conn, scope, r->route == ROUTE_EVENTS,
-                                      &r->caller, &answered))
+    if (gateway_routes_needs_key(r->route) &&
+        !gateway_guard_check(gw->auth, gw->store, conn, gateway_routes_scope(r->route, r->method),
+                             r->route == GATEWAY_ROUTE_EVENTS, &r->caller, &answered))
         return answered;
-    if (r->is_post && r->route != ROUTE_STREAM_TOKENS && gw->storage_faulted &&
-        gw->storage_faulted(gw->storage_faulted_arg))
+    if (r->has_body && gw->storage_faulted && gw->storage_faulted(gw->storage_faulted_arg))
         return gateway_guard_refuse_faulted(conn);
-    if (r->route == ROUTE_EVENTS)
+    if (r->route == GATEWAY_ROUTE_EVENTS)
         return gateway_streams_serve(gw->streams, conn, method, &r->caller);
-    return r->is_post && r->route != ROUTE_STREAM_TOKENS ? check_post_headers(gw, conn, r)
-                                                         : MHD_YES;
+    return r->has_body ? check_post_headers(gw, conn, r) : MHD_YES;
 }
 
 /* Last call, with the whole body: do the work or hand it off. */
@@ -501,33 +409,45 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
         return (enum MHD_Result)gateway_budget_reply_overloaded(conn, &gw->budget);
     /* The key was checked with the headers; a revocation since then stops the work here. */
     enum MHD_Result answered;
-    if (route_scope(r->route, r->is_post) && r->route != ROUTE_EVENTS &&
+    if (gateway_routes_needs_key(r->route) && r->route != GATEWAY_ROUTE_EVENTS &&
         !gateway_guard_recheck(gw->auth, gw->store, conn, &r->caller, &answered))
         return answered;
     switch (r->route) {
-    case ROUTE_HEALTH:
+    case GATEWAY_ROUTE_HEALTH:
         return gateway_reply_json(conn, MHD_HTTP_OK,
                                   json_pack("{s:s, s:s}", "status", "ok", "node", gw->node_name),
                                   NULL, 0);
-    case ROUTE_TRANSFERS:
+    case GATEWAY_ROUTE_TRANSFERS:
         return r->is_post ? start_submit(gw, conn, r)
                           : gateway_transfer_api_list(conn, &gw->env, &r->caller);
-    case ROUTE_TRANSFER:
+    case GATEWAY_ROUTE_TRANSFER:
         return gateway_transfer_api_get(conn, &gw->env, &r->caller,
                                         r->id_too_long ? NULL : r->path_id);
-    case ROUTE_TRANSFERS_BATCH:
+    case GATEWAY_ROUTE_TRANSFERS_BATCH:
         return start_batch(gw, conn, r);
-    case ROUTE_DEPOSITS:
-    case ROUTE_WITHDRAWALS:
+    case GATEWAY_ROUTE_DEPOSITS:
+    case GATEWAY_ROUTE_WITHDRAWALS:
         return start_money(gw, conn, r);
-    case ROUTE_STREAM_TOKENS:
+    case GATEWAY_ROUTE_STREAM_TOKENS:
         return gateway_guard_issue_stream_token(gw->auth, gw->store, conn, &r->caller);
-    case ROUTE_ACCOUNTS:
-    case ROUTE_ACCOUNT:
-    case ROUTE_ACCOUNT_LEDGER:
+    case GATEWAY_ROUTE_ACCOUNT:
+        if (r->method == GATEWAY_METHOD_PATCH) /* issue 21: built by the account routes */
+            return gateway_reply_not_found(conn, "no such resource");
         return start_query(gw, conn, r);
-    case ROUTE_EVENTS: /* answered with its headers */
-    case ROUTE_NONE:
+    case GATEWAY_ROUTE_ACCOUNTS:
+    case GATEWAY_ROUTE_ACCOUNT_LEDGER:
+        return start_query(gw, conn, r);
+    case GATEWAY_ROUTE_TRANSFER_CAPTURE: /* issue 21: routes being built */
+    case GATEWAY_ROUTE_TRANSFER_VOID:
+    case GATEWAY_ROUTE_TRANSFER_REFUNDS:
+    case GATEWAY_ROUTE_ACCOUNT_BALANCE:
+    case GATEWAY_ROUTE_ACCOUNT_STATEMENT:
+    case GATEWAY_ROUTE_CURRENCIES:
+    case GATEWAY_ROUTE_OPENAPI:
+        return gateway_reply_not_found(conn, "no such resource");
+    case GATEWAY_ROUTE_EVENTS: /* answered with its headers */
+    case GATEWAY_ROUTE_NONE:
+    case GATEWAY_ROUTE__COUNT:
         break;
     }
     return MHD_NO;
@@ -571,7 +491,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = r;
         enum MHD_Result headers_answer = on_headers(gw, conn, r, url, method);
-        http_deadline_head_done(gw->deadline, conn, r->is_post, body_limit(gw, r));
+        http_deadline_head_done(gw->deadline, conn, r->has_body, body_limit(gw, r));
         return headers_answer;
     }
     if (*upload_data_size > 0) {
