@@ -18,6 +18,11 @@
       release  source       balance_delta 0        held_delta -amount
       debit    source       balance_delta -amount  held_delta -amount
       credit   destination  balance_delta +amount  held_delta 0
+                            (+captured for a capture)
+      capture  source       balance_delta -captured held_delta -authorised
+      void     source       balance_delta 0        held_delta -authorised
+      expire   source       balance_delta 0        held_delta -authorised
+      (release also ends a hold whose fraud verdict did not come in time)
       open     funding      balance_delta -deposit (transfer = new account id)
       open     new account  balance_delta +deposit (transfer = new account id)
     Every movement of a balance has its opposite leg, so the sum of all
@@ -45,6 +50,9 @@
 #define ACCOUNTS_KIND_DEBIT "debit"
 #define ACCOUNTS_KIND_CREDIT "credit"
 #define ACCOUNTS_KIND_OPEN "open"
+#define ACCOUNTS_KIND_CAPTURE "capture"
+#define ACCOUNTS_KIND_VOID "void"
+#define ACCOUNTS_KIND_EXPIRE "expire"
 
 /* The account's newest value: the cache first (dirty records), then the table.
    Same errors as accounts_record_get. */

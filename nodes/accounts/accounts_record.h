@@ -39,11 +39,23 @@
         u8 len + from, u8 len + to, u8 len + code (decline code, "" unless
         declined), u8 len + reference
         u8 kind (proto_transfer_kind_t), u8 len + principal (versions 2, 3)
-        u64 reserved_seq (version 3): the seq of the funds.reserved this
+        u64 reserved_seq (versions 3, 4): the seq of the funds.reserved this
             node emitted for the transfer, the cause every verdict must cite
             (accounts_saga.h); 0: unknown, a transfer reserved by a build
             before format 4 whose funds.reserved had left the outbox when
             migration 3 -> 4 ran (accounts_migrate.h), or never reserved
+        version 4 (issue 21, the payments life cycle; versions 1-3 read as
+        an auto-capture transfer with every one of these 0 / ""):
+        u8 capture (proto_capture_t: 0 auto, 1 manual)
+        u64 expires_at_ms (manual: when the authorisation expires; else 0)
+        u64 risk_deadline_ms (when a reserved transfer without a verdict
+            times out, accounts_timers.h; 0: no deadline, a transfer
+            reserved by a build before format 6 and not given one)
+        i64 captured_minor (settled: the amount that moved; 0 before)
+        i64 refunded_minor (the sum of this transfer's refunds that are
+            reserved or settled; never above captured_minor)
+        u8 len + refund_of (a refund: the refunded transfer's id; else "")
+        u8 operator_scope (0 / 1: the principal acted as an operator)
 
     Errors: bad bytes in the store are LEDGER_E_CORRUPT, a missing key
     LEDGER_E_NOT_FOUND, a record that breaks a field's limit on the way in
@@ -66,7 +78,8 @@
 #define ACCOUNTS_RECORD_VERSION 3
 #define ACCOUNTS_RECORD_VERSION_2 2 /* still read: no owner (taken as "") */
 #define ACCOUNTS_RECORD_VERSION_1 1 /* still read: no ledger_seq (taken as 0), no owner */
-#define ACCOUNTS_TRANSFER_VERSION 3
+#define ACCOUNTS_TRANSFER_VERSION 4
+#define ACCOUNTS_TRANSFER_VERSION_3 3 /* still read: auto capture, no timers, no refunds */
 #define ACCOUNTS_TRANSFER_VERSION_2 2 /* still read: reserved_seq 0 */
 /* still read: kind transfer, principal "", reserved_seq 0 */
 #define ACCOUNTS_TRANSFER_VERSION_1 1
@@ -77,12 +90,15 @@
     (ACCOUNTS_RECORD_FIXED_BYTES + 2 * PROTO_ACCOUNT_ID_MAX + PROTO_NAME_MAX)
 
 /* Fixed part of a transfer record in bytes: version, state, amount, currency, three u64, kind,
-   five lengths. */
-#define ACCOUNTS_TRANSFER_FIXED_BYTES (1 + 1 + 8 + PROTO_CURRENCY_LEN + 3 * 8 + 1 + 5)
-/* Largest encoded transfer record in bytes: fixed part + five length-prefixed strings. */
+   five lengths; version 4: capture, four u64, the refund_of length, operator_scope. */
+#define ACCOUNTS_TRANSFER_FIXED_BYTES                                                              \
+    (1 + 1 + 8 + PROTO_CURRENCY_LEN + 3 * 8 + 1 + 5 + 1 + 4 * 8 + 1 + 1)
+/* The bytes version 4 adds after reserved_seq when refund_of is "" (what an older record lacks). */
+#define ACCOUNTS_TRANSFER_V4_EXTRA_BYTES (1 + 4 * 8 + 1 + 1)
+/* Largest encoded transfer record in bytes: fixed part + six length-prefixed strings. */
 #define ACCOUNTS_TRANSFER_MAX_BYTES                                                                \
     (ACCOUNTS_TRANSFER_FIXED_BYTES + 3 * PROTO_ACCOUNT_ID_MAX + PROTO_CODE_MAX +                   \
-     PROTO_REFERENCE_MAX)
+     PROTO_REFERENCE_MAX + PROTO_TRANSFER_ID_MAX)
 
 /* One account as stored. */
 typedef struct {
@@ -102,6 +118,10 @@ typedef enum {
     ACCOUNTS_TRANSFER_SETTLED,      /* final: source debited, destination credited */
     ACCOUNTS_TRANSFER_RELEASED,     /* final: fraud rejected, hold released */
     ACCOUNTS_TRANSFER_DECLINED,     /* final: refused by validation, money never touched */
+    ACCOUNTS_TRANSFER_AUTHORIZED,   /* fraud approved a manual transfer: hold kept until capture */
+    ACCOUNTS_TRANSFER_VOIDED,       /* final: an authorisation voided, hold released */
+    ACCOUNTS_TRANSFER_EXPIRED,      /* final: an authorisation past expires_at_ms, hold released */
+    ACCOUNTS_TRANSFER_TIMED_OUT,    /* final: no verdict within --risk-timeout-ms, hold released */
 } accounts_transfer_state_t;
 
 /* Saga state of one transfer. */
@@ -118,8 +138,15 @@ typedef struct {
     uint64_t updated_ms;
     proto_transfer_kind_t kind;
     char principal[PROTO_ACCOUNT_ID_MAX + 1]; /* who asked; "" for a version-1 record */
-    uint64_t reserved_seq; /* seq of this node's funds.reserved for it; 0: unknown (above) */
-    uint8_t version;       /* as read (decode); the encoder always writes the newest */
+    uint64_t reserved_seq;     /* seq of this node's funds.reserved for it; 0: unknown (above) */
+    uint8_t capture;           /* proto_capture_t: PROTO_CAPTURE_AUTO or PROTO_CAPTURE_MANUAL */
+    uint64_t expires_at_ms;    /* manual: the authorisation's expiry; auto: 0 */
+    uint64_t risk_deadline_ms; /* reserved: when it times out without a verdict; 0: none */
+    int64_t captured_minor;    /* settled: the amount that moved (auto: amount_minor) */
+    int64_t refunded_minor;    /* refunds of this transfer, reserved or settled */
+    char refund_of[PROTO_TRANSFER_ID_MAX + 1]; /* a refund: the refunded transfer; else "" */
+    bool operator_scope;                       /* the principal acted as an operator */
+    uint8_t version; /* as read (decode); the encoder always writes the newest */
 } accounts_transfer_t;
 
 /* Stable name of a saga state ("reserved", ...); "unknown" for an invalid value. */

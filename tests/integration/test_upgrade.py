@@ -9,7 +9,9 @@ format3/ of commit 9adae66 (gateway format 3 and accounts format 2: before
 ownership), pending-v1/ of commit a972895 (accounts format 3: transfer records
 without reserved_seq, one transfer reserved with its funds.reserved still in
 the outbox), pending-v2/ of commit 6551266 (the same, at accounts format 4,
-gateway 5, fraud 2: before issue 20's seen floors). Each test mdb_loads them into this mesh's data dirs. Transfers on
+gateway 5, fraud 2: before issue 20's seen floors), pending-v3/ of commit e4717f3 (the
+same, at accounts format 5, gateway 6, fraud 3: before issue 21's payments). Each test
+mdb_loads them into this mesh's data dirs. Transfers on
 upgraded data are sent by the owners of their accounts: by the upgrade rule,
 the principal with the account's id.
 """
@@ -31,7 +33,8 @@ FORMAT2 = os.path.join(HERE, "..", "fixtures", "format2")
 FORMAT3 = os.path.join(HERE, "..", "fixtures", "format3")
 PENDING_V1 = os.path.join(HERE, "..", "fixtures", "pending-v1")
 PENDING_V2 = os.path.join(HERE, "..", "fixtures", "pending-v2")
-ACCOUNTS_FORMAT = 5  # nodes/accounts/accounts_migrate.h
+PENDING_V3 = os.path.join(HERE, "..", "fixtures", "pending-v3")
+ACCOUNTS_FORMAT = 6  # nodes/accounts/accounts_migrate.h
 GATEWAY_FORMAT = 6  # nodes/gateway/gateway_migrate.h
 FRAUD_FORMAT = 3  # nodes/fraud/fraud_main.c
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
@@ -178,9 +181,9 @@ class UpgradeTest(MeshTest):
             log = self.mesh.log(node)
             # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6,
             # accounts 1 -> 2 (account_chains) -> 3 (account_owners) -> 4 (transfer_causes)
-            # -> 5 (seen_floors), fraud 1 -> 2 -> 3 (seen_floors)
+            # -> 5 (seen_floors) -> 6 (payments_life), fraud 1 -> 2 -> 3 (seen_floors)
             self.assertEqual(log.count("event=migration_started"),
-                             {"gateway": 4, "accounts": 4}.get(node, 2), node)
+                             {"gateway": 4, "accounts": 5}.get(node, 2), node)
             version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node,
                                                                                  FRAUD_FORMAT)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
@@ -382,17 +385,26 @@ class UpgradeTest(MeshTest):
         self.assert_old_data_kept(old)
         self.assertTrue(self.verify()["ok"])
 
-    def stored_transfers(self):
+    def stored_transfers(self, risk_deadline=False):
         """The accounts node's transfer records, read from its stopped data dir:
-        {id: (record version, reserved_seq or None)} (nodes/accounts/accounts_record.h)."""
+        {id: (record version, reserved_seq or None)} (nodes/accounts/accounts_record.h);
+        with risk_deadline, (version, reserved_seq, risk_deadline_ms or None)."""
         dump = subprocess.run(["mdb_dump", "-s", "transfers", self.data_dir("accounts")],
                               capture_output=True, text=True, check=True).stdout
         lines = dump.split("HEADER=END\n", 1)[1].split("DATA=END", 1)[0].split()
         records = {}
         for key, val in zip(lines[0::2], lines[1::2]):
             rec = bytes.fromhex(val)
-            records[bytes.fromhex(key).decode()] = (
-                rec[0], int.from_bytes(rec[-8:], "big") if rec[0] >= 3 else None)
+            at = 1 + 1 + 8 + 3 + 8 + 8  # version, state, amount, currency, created, updated
+            for _ in range(4):  # from, to, code, reference
+                at += 1 + rec[at]
+            if rec[0] >= 2:
+                at += 1  # kind
+                at += 1 + rec[at]  # principal
+            seq = int.from_bytes(rec[at:at + 8], "big") if rec[0] >= 3 else None
+            deadline = int.from_bytes(rec[at + 17:at + 25], "big") if rec[0] >= 4 else None
+            records[bytes.fromhex(key).decode()] = ((rec[0], seq, deadline) if risk_deadline
+                                                    else (rec[0], seq))
         return records
 
     def test_a_transfer_reserved_before_the_cause_check_settles_once_fraud_runs(self):
@@ -432,12 +444,13 @@ class UpgradeTest(MeshTest):
         self.assertEqual((status, dead["dead_letters"]), (200, []))
         self.assertNotIn("verdict cites cause", self.mesh.log("accounts"))
 
-        # The record of the migrated transfer is version 3 and names its funds.reserved; the
-        # other transfers (final before the upgrade) were not rewritten.
+        # The record of the migrated transfer is version 4 (3 -> 4 gave it its cause, 5 -> 6 its
+        # risk deadline) and names its funds.reserved; the other transfers (final before the
+        # upgrade) were not rewritten.
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         records = self.stored_transfers()
-        self.assertEqual(records[pending], (3, int(cause.split("/")[1])))
+        self.assertEqual(records[pending], (4, int(cause.split("/")[1])))
         for tid, (version, _) in records.items():
             if tid != pending:
                 self.assertEqual(version, 2, tid)
@@ -462,7 +475,8 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node, (start, end) in {"accounts": (4, 5), "gateway": (5, 6),
                                    "fraud": (2, 3)}.items():
-            self.assert_only_seen_floors(node)
+            if node != "accounts":  # accounts also runs 5 -> 6 (payments_life)
+                self.assert_only_seen_floors(node)
             self.assertRegex(self.mesh.log(node), rf"event=migration_done node={node} "
                              rf"from={start} to={end} name=seen_floors ms=\d+ origins=\d+ "
                              "floors=0")
@@ -496,6 +510,53 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         self.assertIn(f"event=store_format_current node=fraud version={FRAUD_FORMAT} "
                       "migrations=0", self.mesh.log("fraud"))
+
+    def test_pending_v3_saga_gives_the_reserved_transfer_a_risk_deadline(self):
+        """Accounts 5 -> 6 (payments_life, nodes/accounts/accounts_migrate.h): the transfer
+        reserved by the old build (fraud was stopped) gets a risk deadline of the upgrade time
+        + --risk-timeout-ms, its hold entry and its timer. With fraud still away, the accounts
+        node declines it risk_unavailable by itself and releases the hold; when fraud comes
+        back its verdict changes nothing. The settled transfer's record is not rewritten."""
+        old = expected(PENDING_V3)
+        pending, settled = old["pending"], old["settled"]
+        src = old["transfers"][pending]["from"]
+        self.assertEqual(old["accounts"][src]["held"], old["transfers"][pending]["amount"])
+        for node in NODES:
+            self.load(node, fixture=PENDING_V3)
+        self.mesh.extra_env["accounts"] = {"LEDGER_RISK_TIMEOUT_MS": "2000"}
+        for node in ("accounts", "gateway"):  # fraud stays away
+            self.mesh.start(node)
+        wait_until(lambda: self.mesh.answers("accounts") and self.mesh.answers("gateway"), 30,
+                   "accounts and gateway to start")
+        self.mesh.ensure_key()
+        log = self.mesh.log("accounts")
+        self.assertRegex(log, r"event=migration_done node=accounts from=5 to=6 "
+                         r"name=payments_life ms=\d+ transfers=\d+ reserved=1")
+        wait_until(lambda: self.mesh.accounts()[src]["held"] == 0, 30,
+                   "the accounts node to release the old hold by itself")
+        final = self.mesh.wait_final(pending, timeout=30)
+        self.assertEqual((final["status"], final["reason"]["code"]),
+                         ("declined", "risk_unavailable"), final)
+        self.mesh.start("fraud")
+        wait_until(self.mesh.all_answer, 30, "fraud to start")
+        self.mesh.wait_outboxes_empty(timeout=30)
+        accounts = self.mesh.accounts()
+        for acct in old["accounts"]:  # nothing moved, and no hold is left
+            want = dict(old["accounts"][acct], held=0)
+            want["available"] = want["balance"]
+            self.assertEqual(accounts[acct], want, acct)
+        report = self.verify()
+        self.assertTrue(report["ok"], report)
+        self.assertEqual(report["entries"], old["verify"]["entries"] + 1)  # the release
+        for node in NODES:
+            self.assertEqual(self.mesh.stop(node), 0, node)
+        records = self.stored_transfers(risk_deadline=True)
+        self.assertEqual(records[pending][0], 4)
+        self.assertGreater(records[pending][2], old["transfers"][pending]["created_ms"])
+        self.assertEqual(records[settled][0], 3)  # final: not rewritten
+        self.start_on_loaded_dirs()
+        self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
+                      "migrations=0", self.mesh.log("accounts"))
 
 
 if __name__ == "__main__":
