@@ -52,7 +52,7 @@ fi
 
 if [ "$want_browser" = 1 ] && [ -f tests/e2e/package.json ]; then
   if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
-    echo "setup: installing npm modules for tests/e2e/ (playwright-core; the browser is Debian's chromium)"
+    echo "setup: installing npm modules for tests/e2e/ (playwright-core, the browser being Debian's chromium; @redocly/cli, ajv, ajv-formats, yaml for openapi.yaml's lint and schema check)"
     (cd tests/e2e && npm ci --no-audit --no-fund)
   fi
 fi

@@ -33,6 +33,7 @@
 #include "http_deadline.h"
 #include "gateway_guard.h"
 #include "gateway_money_api.h"
+#include "gateway_openapi.h"
 #include "gateway_prune.h"
 #include "gateway_reply.h"
 #include "gateway_routes.h"
@@ -443,8 +444,9 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
     case GATEWAY_ROUTE_ACCOUNT_BALANCE:
     case GATEWAY_ROUTE_ACCOUNT_STATEMENT:
     case GATEWAY_ROUTE_CURRENCIES:
-    case GATEWAY_ROUTE_OPENAPI:
         return gateway_reply_not_found(conn, "no such resource");
+    case GATEWAY_ROUTE_OPENAPI:
+        return gateway_openapi_serve(conn);
     case GATEWAY_ROUTE_EVENTS: /* answered with its headers */
     case GATEWAY_ROUTE_NONE:
     case GATEWAY_ROUTE__COUNT:
