@@ -31,8 +31,9 @@ FORMAT2 = os.path.join(HERE, "..", "fixtures", "format2")
 FORMAT3 = os.path.join(HERE, "..", "fixtures", "format3")
 PENDING_V1 = os.path.join(HERE, "..", "fixtures", "pending-v1")
 PENDING_V2 = os.path.join(HERE, "..", "fixtures", "pending-v2")
+PENDING_V3 = os.path.join(HERE, "..", "fixtures", "pending-v3")
 ACCOUNTS_FORMAT = 5  # nodes/accounts/accounts_migrate.h
-GATEWAY_FORMAT = 6  # nodes/gateway/gateway_migrate.h
+GATEWAY_FORMAT = 7  # nodes/gateway/gateway_migrate.h
 FRAUD_FORMAT = 3  # nodes/fraud/fraud_main.c
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
 
@@ -121,10 +122,13 @@ class UpgradeTest(MeshTest):
             self.assertEqual(page["entries"], entries, acct)
 
     def assert_only_seen_floors(self, node):
-        """`node`'s dir was at the format before issue 20's: the one migration that ran is
-        seen_floors (store.h), which writes nothing."""
+        """`node`'s dir was at the format before issue 20's: the migrations that ran are
+        seen_floors (store.h), which writes nothing, and those of the formats after it
+        (issue 21's: their own tests check them)."""
         log = self.mesh.log(node)
-        self.assertEqual(log.count("event=migration_started"), 1, node)
+        current = {"accounts": ACCOUNTS_FORMAT, "gateway": GATEWAY_FORMAT}.get(node, FRAUD_FORMAT)
+        later = current - {"accounts": 5, "gateway": 6, "fraud": 3}[node]
+        self.assertEqual(log.count("event=migration_started"), 1 + later, node)
         self.assertRegex(log, rf"event=migration_started node={node} from=\d+ to=\d+ "
                          "name=seen_floors")
 
@@ -176,11 +180,12 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node in NODES:
             log = self.mesh.log(node)
-            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6,
+            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6 -> ...,
             # accounts 1 -> 2 (account_chains) -> 3 (account_owners) -> 4 (transfer_causes)
             # -> 5 (seen_floors), fraud 1 -> 2 -> 3 (seen_floors)
             self.assertEqual(log.count("event=migration_started"),
-                             {"gateway": 4, "accounts": 4}.get(node, 2), node)
+                             {"gateway": GATEWAY_FORMAT - 2,
+                              "accounts": ACCOUNTS_FORMAT - 1}.get(node, FRAUD_FORMAT - 1), node)
             version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node,
                                                                                  FRAUD_FORMAT)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
@@ -496,6 +501,36 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         self.assertIn(f"event=store_format_current node=fraud version={FRAUD_FORMAT} "
                       "migrations=0", self.mesh.log("fraud"))
+
+    def test_pending_v3_gateway_accounts_operators_get_accounts_manage(self):
+        """Gateway 6 -> 7 (accounts_manage_scope; 8 once the transfers' format 7 is merged
+        before it): the operator that could open accounts (the fixture's tester) may now
+        manage them, with its old key; customers get nothing. A customer's PATCH is 403 and
+        changes nothing; the accounts answer with their status and overdraft limit."""
+        old = expected(PENDING_V3)
+        for node in NODES:
+            self.load(node, fixture=PENDING_V3)
+        self.start_on_loaded_dirs()
+        self.assertRegex(self.mesh.log("gateway"), r"event=migration_done node=gateway from=\d+ "
+                         r"to=\d+ name=accounts_manage_scope ms=\d+ operators_granted=1")
+        status, tester, _ = self.mesh.admin("gateway", "GET", "/principals/tester",
+                                            headers=self.mesh.admin_headers())
+        self.assertEqual(status, 200, tester)
+        self.assertIn("accounts:manage", tester["scopes"])
+        self.assertIn("accounts:open", tester["scopes"])
+        for customer in ("alice", "bob"):
+            status, p, _ = self.mesh.admin("gateway", "GET", f"/principals/{customer}",
+                                           headers=self.mesh.admin_headers())
+            self.assertEqual((status, p["kind"]), (200, "customer"), p)
+            self.assertNotIn("accounts:manage", p["scopes"])
+        # A customer's PATCH: 403 before any account is asked, nothing changes.
+        status, body, _ = self.mesh.request("PATCH", "/api/accounts/alice", {"status": "closed"},
+                                            key=self.owner_key("alice"))
+        self.assertEqual(status, 403, body)
+        status, alice = self.mesh.get("/api/accounts/alice")
+        self.assertEqual(status, 200, alice)
+        self.assertEqual((alice["status"], alice["overdraft_limit"]), ("active", 0), alice)
+        self.assertEqual(alice["name"], old["accounts"]["alice"]["name"])
 
 
 if __name__ == "__main__":
