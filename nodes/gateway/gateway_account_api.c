@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "currency.h"
 #include "money.h"
 #include "text.h"
 
@@ -68,6 +69,14 @@ static bool build_open(struct MHD_Connection *conn, const gateway_account_api_re
     gateway_request_error_t verr;
     if (gateway_request_parse_account(req->body, req->body_len, &open, &verr)) {
         *answered = gateway_reply_error(conn, &verr, NULL, 0);
+        return false;
+    }
+    if (!currency_find(open.currency)) {
+        *answered = gateway_reply_errorf(conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "unknown_currency",
+                                         "currency",
+                                         "currency %s is not in the currency table (GET "
+                                         "/api/currencies)",
+                                         open.currency);
         return false;
     }
     if (!owner_exists(conn, req->store, open.owner, answered))
@@ -526,6 +535,19 @@ bool gateway_account_api_statement_next(struct MHD_Connection *conn, gateway_sta
                                            (unsigned)rep->account_count)
                     : gateway_account_api_answer(conn, query, "", timeout_ms, NULL, NULL);
     return false;
+}
+
+enum MHD_Result gateway_account_api_currencies(struct MHD_Connection *conn)
+{
+    assert(conn);
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < currency_count(); i++) {
+        const currency_t *c = currency_at(i);
+        json_array_append_new(list, json_pack("{s:s, s:i, s:s}", "code", c->code, "exponent",
+                                              (int)c->exponent, "name", c->name));
+    }
+    return gateway_reply_json(conn, MHD_HTTP_OK,
+                              list ? json_pack("{s:o}", "currencies", list) : NULL, NULL, 0);
 }
 
 void gateway_account_api_own_free(gateway_account_api_own_t **own_p)

@@ -126,6 +126,10 @@ bool gateway_account_api_statement_next(struct MHD_Connection *conn, gateway_sta
                                         const gateway_accounts_query_t *query, uint32_t timeout_ms,
                                         proto_query_t *q, enum MHD_Result *answered);
 
+/*  GET /api/currencies: the currency table (core/currency.h) as
+    {"currencies":[{"code","exponent","name"}...]}. */
+enum MHD_Result gateway_account_api_currencies(struct MHD_Connection *conn);
+
 /* Frees a customer's list state; sets *own_p to NULL. Safe on NULL. */
 void gateway_account_api_own_free(gateway_account_api_own_t **own_p);
 

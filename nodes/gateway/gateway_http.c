@@ -439,8 +439,9 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
     case GATEWAY_ROUTE_ACCOUNT_BALANCE:
     case GATEWAY_ROUTE_ACCOUNT_STATEMENT:
         return start_query(gw, conn, r);
-    case GATEWAY_ROUTE_TRANSFER_CAPTURE: /* issue 21: routes being built */
     case GATEWAY_ROUTE_CURRENCIES:
+        return gateway_account_api_currencies(conn);
+    case GATEWAY_ROUTE_TRANSFER_CAPTURE: /* issue 21: routes being built */
     case GATEWAY_ROUTE_TRANSFER_VOID:
     case GATEWAY_ROUTE_TRANSFER_REFUNDS:
     case GATEWAY_ROUTE_OPENAPI:

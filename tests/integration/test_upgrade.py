@@ -531,6 +531,9 @@ class UpgradeTest(MeshTest):
         self.assertEqual(status, 200, alice)
         self.assertEqual((alice["status"], alice["overdraft_limit"]), ("active", 0), alice)
         self.assertEqual(alice["name"], old["accounts"]["alice"]["name"])
+        status, cur = self.mesh.get("/api/currencies", key=self.owner_key("alice"))
+        self.assertEqual(status, 200, cur)
+        self.assertIn({"code": "JPY", "exponent": 0, "name": "Yen"}, cur["currencies"])
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 
 #include <czmq.h>
 
+#include "currency.h"
 #include "gateway_http.h"
 #include "gateway_http_fixture.h"
 #include "gateway_owners.h"
@@ -418,6 +419,36 @@ static void test_an_account_shows_status_overdraft_and_holds_on_request(void **s
     env_stop(&env);
 }
 
+static void test_currencies_are_the_one_table(void **state)
+{
+    env_t env;
+    env_start(*state, &env);
+    http_reply_t r;
+    http_call(env.port, "GET", "/api/currencies", env.customer, NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_t *j = reply_json(&r);
+    json_t *list = json_object_get(j, "currencies");
+    assert_int_equal(json_array_size(list), currency_count());
+    bool jpy = false, kwd = false;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *c = json_array_get(list, i);
+        const char *code = json_string_value(json_object_get(c, "code"));
+        jpy |= strcmp(code, "JPY") == 0 && json_integer_value(json_object_get(c, "exponent")) == 0;
+        kwd |= strcmp(code, "KWD") == 0 && json_integer_value(json_object_get(c, "exponent")) == 3;
+        assert_non_null(json_string_value(json_object_get(c, "name")));
+    }
+    assert_true(jpy && kwd);
+    json_decref(j);
+    /* Opening an account in a currency outside the table: 422 before the node is asked. */
+    http_call(env.port, "POST", "/api/accounts", JSON_HEADERS,
+              "{\"id\":\"xa\",\"name\":\"X\",\"currency\":\"XYZ\",\"owner\":\"cust\"}", &r);
+    assert_error(&r, 422, "unknown_currency");
+    http_call(env.port, "POST", "/api/currencies", JSON_HEADERS, "{}", &r);
+    assert_error(&r, 405, "method_not_allowed");
+    assert_int_equal(queries(&env), 0);
+    env_stop(&env);
+}
+
 /* --- balance as of a time ------------------------------------------------------- */
 
 static void test_balance_at_a_time(void **state)
@@ -597,6 +628,7 @@ TEST_MAIN(TEST_STORE_CASE(test_an_operator_patches_status_and_overdraft),
           TEST_STORE_CASE(test_bad_patch_bodies_are_400_and_reach_no_node),
           TEST_STORE_CASE(test_patch_is_403_for_customers_and_operators_without_the_scope),
           TEST_STORE_CASE(test_an_account_shows_status_overdraft_and_holds_on_request),
+          TEST_STORE_CASE(test_currencies_are_the_one_table),
           TEST_STORE_CASE(test_balance_at_a_time),
           TEST_STORE_CASE(test_bad_times_and_strangers_accounts_reach_no_node),
           TEST_STORE_CASE(test_a_statement_pages_through_the_interval),
