@@ -76,6 +76,14 @@ class UpgradeTest(MeshTest):
         return self.mesh.transfer(src, dst, amount, key=key, reference=reference,
                                   api_key=self.owner_key(src))
 
+    def accounts_as_before(self):
+        """The accounts as the old builds showed them: each one active without an overdraft
+        (the defaults of accounts from before issue 21's controls), those two keys left out."""
+        accounts = self.mesh.accounts()
+        for a in accounts.values():
+            self.assertEqual((a.pop("status"), a.pop("overdraft_limit")), ("active", 0), a)
+        return accounts
+
     def data_dir(self, node):
         return os.path.join(self.mesh.tmp, "data", node)
 
@@ -109,7 +117,7 @@ class UpgradeTest(MeshTest):
         return report
 
     def assert_old_data_kept(self, old):
-        self.assertEqual(self.mesh.accounts(), {a: as_format_3(acct) for a, acct in
+        self.assertEqual(self.accounts_as_before(), {a: as_format_3(acct) for a, acct in
                                                 old["accounts"].items()})
         transfers = {t["id"]: t for t in self.mesh.all_transfers()}
         for t in transfers.values():  # derived from the accounts, never stored: old ones too
@@ -160,13 +168,13 @@ class UpgradeTest(MeshTest):
         self.assert_old_key_replays_only_its_request(old)
 
         # New transfers on top of the migrated ledger.
-        before = self.mesh.accounts()
+        before = self.accounts_as_before()
         status, t = self.send_as_owner("alice", "bob", 250)
         self.assertEqual(status, 202, t)
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
         status, t = self.send_as_owner("dave", "alice", 10 ** 9)
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "declined")
-        after = self.mesh.accounts()
+        after = self.accounts_as_before()
         self.assertEqual(after["alice"]["balance"], before["alice"]["balance"] - 250)
         self.assertEqual(after["bob"]["balance"], before["bob"]["balance"] + 250)
         report = self.verify()
@@ -190,18 +198,18 @@ class UpgradeTest(MeshTest):
                                                                                  FRAUD_FORMAT)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
                           log)
-        self.assertEqual(self.mesh.accounts(), after)
+        self.assertEqual(self.accounts_as_before(), after)
         self.assertTrue(self.verify()["ok"])
 
     def assert_old_key_replays_only_its_request(self, old):
         key, tid = next(iter(old["idempotency_keys"].items()))
         t = old["transfers"][tid]
-        before = self.mesh.accounts()
+        before = self.accounts_as_before()
         status, again = self.send_as_owner(t["from"], t["to"], t["amount"], key=key,
                                            reference=t.get("reference"))
         self.assertIn(status, (200, 202), again)
         self.assertEqual(again["id"], tid)  # the retry of a request sent before the upgrade
-        self.assertEqual(self.mesh.accounts(), before)  # nothing moved twice
+        self.assertEqual(self.accounts_as_before(), before)  # nothing moved twice
         status, other = self.send_as_owner(t["from"], t["to"], t["amount"] + 1, key=key,
                                            reference=t.get("reference"))
         self.assertEqual(status, 202, other)
@@ -424,7 +432,7 @@ class UpgradeTest(MeshTest):
         final = self.mesh.wait_final(pending)
         self.assertEqual(final["status"], "settled", final)
         self.mesh.wait_outboxes_empty()
-        accounts = self.mesh.accounts()
+        accounts = self.accounts_as_before()
         self.assertEqual(accounts[src]["balance"], old["accounts"][src]["balance"] - amount)
         self.assertEqual(accounts[src]["held"], 0)
         self.assertEqual(accounts[dst]["balance"], old["accounts"][dst]["balance"] + amount)
@@ -450,7 +458,7 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
                       "migrations=0", self.mesh.log("accounts"))
-        self.assertEqual(self.mesh.accounts(), accounts)
+        self.assertEqual(self.accounts_as_before(), accounts)
         self.assertEqual(self.mesh.transfer_status(pending)["status"], "settled")
 
     def test_seen_floors_come_in_and_old_ids_stay_duplicates(self):
@@ -473,7 +481,7 @@ class UpgradeTest(MeshTest):
                              "floors=0")
         self.assertEqual(self.mesh.wait_final(pending)["status"], "settled")
         self.mesh.wait_outboxes_empty()
-        after = self.mesh.accounts()
+        after = self.accounts_as_before()
 
         sock = self.mesh.peer_socket("fraud", key="accounts")
         self.addCleanup(sock.close)
@@ -492,8 +500,8 @@ class UpgradeTest(MeshTest):
                    self.mesh.log("fraud"), what="fraud to log the old id as a duplicate")
         status, outbox, _ = self.mesh.admin("fraud", "GET", "/outbox")
         self.assertEqual((status, outbox["entries"]), (200, []))
-        self.assertEqual(self.mesh.accounts(), after)
-        self.assertEqual(self.mesh.accounts()[t["from"]]["held"], 0)
+        self.assertEqual(self.accounts_as_before(), after)
+        self.assertEqual(self.accounts_as_before()[t["from"]]["held"], 0)
         self.assertTrue(self.verify()["ok"])
         # A second start runs nothing.
         for node in NODES:
