@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "currency.h"
 #include "money.h"
 #include "text.h"
 
@@ -68,6 +69,14 @@ static bool build_open(struct MHD_Connection *conn, const gateway_account_api_re
     gateway_request_error_t verr;
     if (gateway_request_parse_account(req->body, req->body_len, &open, &verr)) {
         *answered = gateway_reply_error(conn, &verr, NULL, 0);
+        return false;
+    }
+    if (!currency_find(open.currency)) {
+        *answered = gateway_reply_errorf(conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "unknown_currency",
+                                         "currency",
+                                         "currency %s is not in the currency table (GET "
+                                         "/api/currencies)",
+                                         open.currency);
         return false;
     }
     if (!owner_exists(conn, req->store, open.owner, answered))
@@ -185,6 +194,81 @@ static bool build_ledger(struct MHD_Connection *conn, const char *account, proto
     return true;
 }
 
+/* PATCH: the update query, as the operator who asks. Anyone else: 403 (the scope is an
+   operator's; the guard checked it). */
+static bool build_patch(struct MHD_Connection *conn, const gateway_account_api_request_t *req,
+                        proto_query_t *q, enum MHD_Result *answered)
+{
+    if (!gateway_owners_sees_all(req->caller)) {
+        *answered = gateway_reply_errorf(conn, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+                                         "only operators change accounts");
+        return false;
+    }
+    gateway_request_account_patch_t patch;
+    gateway_request_error_t verr;
+    if (gateway_request_parse_account_patch(req->body, req->body_len, &patch, &verr)) {
+        *answered = gateway_reply_error(conn, &verr, NULL, 0);
+        return false;
+    }
+    q->op = PROTO_QUERY_UPDATE;
+    snprintf(q->account, sizeof q->account, "%s", req->path_id);
+    snprintf(q->principal, sizeof q->principal, "%s", req->caller->principal.id);
+    memcpy(q->status, patch.status, sizeof q->status);
+    q->overdraft_limit_minor = patch.overdraft_limit_minor;
+    return true;
+}
+
+/* GET one: op get, or op holds with ?expand=holds (from ?holds_cursor=, a transfer id). */
+static bool build_one(struct MHD_Connection *conn, const char *account, proto_query_t *q,
+                      enum MHD_Result *answered)
+{
+    const char *expand = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "expand");
+    const char *cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "holds_cursor");
+    snprintf(q->account, sizeof q->account, "%s", account);
+    q->op = PROTO_QUERY_GET;
+    if (!expand || !expand[0])
+        return true;
+    if (strcmp(expand, "holds") != 0) {
+        *answered =
+            gateway_reply_errorf(conn, 400, "invalid_query", "expand", "expand must be holds");
+        return false;
+    }
+    if (cursor && cursor[0] && !gateway_view_transfer_id_valid(cursor)) {
+        *answered = gateway_reply_errorf(conn, 400, "invalid_query", "holds_cursor",
+                                         "holds_cursor must be a transfer id, as given in "
+                                         "holds_next");
+        return false;
+    }
+    q->op = PROTO_QUERY_HOLDS;
+    q->limit = PROTO_PAGE_MAX;
+    snprintf(q->after, sizeof q->after, "%s", cursor ? cursor : "");
+    return true;
+}
+
+bool gateway_account_api_route_of(gateway_route_t route, gateway_method_t method,
+                                  gateway_account_api_route_t *out)
+{
+    switch (route) {
+    case GATEWAY_ROUTE_ACCOUNTS:
+        *out = GATEWAY_ACCOUNT_API_COLLECTION;
+        return true;
+    case GATEWAY_ROUTE_ACCOUNT:
+        *out = method == GATEWAY_METHOD_PATCH ? GATEWAY_ACCOUNT_API_PATCH : GATEWAY_ACCOUNT_API_ONE;
+        return true;
+    case GATEWAY_ROUTE_ACCOUNT_LEDGER:
+        *out = GATEWAY_ACCOUNT_API_LEDGER;
+        return true;
+    case GATEWAY_ROUTE_ACCOUNT_BALANCE:
+        *out = GATEWAY_ACCOUNT_API_BALANCE;
+        return true;
+    case GATEWAY_ROUTE_ACCOUNT_STATEMENT:
+        *out = GATEWAY_ACCOUNT_API_STATEMENT;
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool gateway_account_api_build_query(struct MHD_Connection *conn,
                                      const gateway_account_api_request_t *req, proto_query_t *q,
                                      enum MHD_Result *answered)
@@ -205,11 +289,16 @@ bool gateway_account_api_build_query(struct MHD_Connection *conn,
         return gateway_owners_sees_all(req->caller) ? build_list(conn, q, answered)
                                                     : build_own_list(conn, req, q, answered);
     case GATEWAY_ACCOUNT_API_ONE:
-        q->op = PROTO_QUERY_GET;
-        snprintf(q->account, sizeof q->account, "%s", req->path_id);
-        return true;
+        return build_one(conn, req->path_id, q, answered);
     case GATEWAY_ACCOUNT_API_LEDGER:
         return build_ledger(conn, req->path_id, q, answered);
+    case GATEWAY_ACCOUNT_API_PATCH:
+        return build_patch(conn, req, q, answered);
+    case GATEWAY_ACCOUNT_API_BALANCE:
+        return gateway_statement_build_balance(conn, req->path_id, q, answered);
+    case GATEWAY_ACCOUNT_API_STATEMENT:
+        return gateway_statement_build(conn, req->path_id, req->now_ms, q, req->statement_out,
+                                       answered);
     }
     assert(!"not an account route");
     *answered = MHD_NO;
@@ -218,17 +307,56 @@ bool gateway_account_api_build_query(struct MHD_Connection *conn,
 
 /* --- replies to answers --------------------------------------------------- */
 
+static json_t *next_cursor_json(const char *next)
+{
+    return next[0] ? gateway_reply_string(next) : json_null();
+}
+
 static json_t *account_json(const proto_account_t *a)
 {
     int64_t available;
     json_t *avail = money_sub(a->balance_minor, a->held_minor, &available) == LEDGER_OK
                         ? json_integer(available)
                         : json_null();
-    return json_pack("{s:o, s:o, s:o, s:I, s:I, s:o, s:b, s:o}", "id", gateway_reply_string(a->id),
-                     "name", gateway_reply_string(a->name), "currency",
+    return json_pack("{s:o, s:o, s:o, s:I, s:I, s:o, s:b, s:o, s:o, s:I}", "id",
+                     gateway_reply_string(a->id), "name", gateway_reply_string(a->name), "currency",
                      gateway_reply_string(a->currency), "balance", (json_int_t)a->balance_minor,
                      "held", (json_int_t)a->held_minor, "available", avail, "settlement",
-                     a->settlement, "owner", gateway_reply_string(a->owner));
+                     a->settlement, "owner", gateway_reply_string(a->owner), "status",
+                     gateway_reply_string(a->status[0] ? a->status : PROTO_ACCOUNT_STATUS_ACTIVE),
+                     "overdraft_limit", (json_int_t)a->overdraft_limit_minor);
+}
+
+static json_t *time_or_null(uint64_t unix_ms)
+{
+    char at[CLOCK_UTC_TEXT_SIZE];
+    return unix_ms ? json_string(clock_format_utc(unix_ms, at)) : json_null();
+}
+
+static json_t *hold_json(const proto_hold_t *h)
+{
+    const char *kind = proto_transfer_kind_name(h->kind);
+    const char *capture = proto_capture_name(h->capture);
+    return json_pack("{s:o, s:I, s:s, s:s, s:o, s:o}", "transfer",
+                     gateway_reply_string(h->transfer), "amount", (json_int_t)h->amount_minor,
+                     "kind", kind ? kind : "transfer", "capture", capture ? capture : "auto",
+                     "created_at", time_or_null(h->created_ms), "expires_at",
+                     time_or_null(h->expires_at_ms));
+}
+
+/* GET one with ?expand=holds: the account, its open holds and the cursor of the next ones. */
+static json_t *account_holds_json(const proto_account_reply_t *rep)
+{
+    json_t *body = account_json(&rep->accounts[0]);
+    json_t *holds = json_array();
+    for (uint32_t i = 0; holds && i < rep->hold_count; i++)
+        json_array_append_new(holds, hold_json(&rep->holds[i]));
+    if (!body || !holds || json_object_set_new(body, "holds", holds) != 0 ||
+        json_object_set_new(body, "holds_next", next_cursor_json(rep->next)) != 0) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
 }
 
 static json_t *ledger_row_json(const proto_ledger_row_t *e)
@@ -240,11 +368,6 @@ static json_t *ledger_row_json(const proto_ledger_row_t *e)
         gateway_reply_string(e->kind), "amount", (json_int_t)e->amount_minor, "balance_after",
         (json_int_t)e->balance_after_minor, "held_after", (json_int_t)e->held_after_minor, "at",
         clock_format_utc(e->ts_ms, at), "ts_ms", (json_int_t)e->ts_ms);
-}
-
-static json_t *next_cursor_json(const char *next)
-{
-    return next[0] ? gateway_reply_string(next) : json_null();
 }
 
 /* A 200/201 account.reply: the page or the one account. */
@@ -272,7 +395,9 @@ static enum MHD_Result answer_ok(struct MHD_Connection *conn, proto_query_op_t o
                                         "the accounts node answered with %u accounts instead of "
                                         "one",
                                         (unsigned)rep->account_count);
-        body = account_json(&rep->accounts[0]);
+        if (op == PROTO_QUERY_BALANCE_AT)
+            return gateway_statement_answer_balance(conn, rep);
+        body = op == PROTO_QUERY_HOLDS ? account_holds_json(rep) : account_json(&rep->accounts[0]);
         /* Opened now: 201. Already there with the same values: 200. */
         if (op == PROTO_QUERY_OPEN && (rep->status == 201 || strcmp(rep->code, "created") == 0))
             status = MHD_HTTP_CREATED;
@@ -292,7 +417,9 @@ static enum MHD_Result answer_refusal(struct MHD_Connection *conn, const proto_a
                                     message);
     case 404: /* one answer, whoever asks: the same as for an account the caller may not read */
         return gateway_reply_not_found(conn, NO_ACCOUNT);
-    case 409:
+    case 409: /* open: account_exists; update: account_not_empty, account_closed */
+        if (rep->code[0] && strcmp(rep->code, "account_exists") != 0)
+            return gateway_reply_errorf(conn, MHD_HTTP_CONFLICT, rep->code, NULL, "%s", message);
         return gateway_reply_errorf(
             conn, MHD_HTTP_CONFLICT, "account_exists", "id", "%s",
             rep->reason[0] ? rep->reason : "an account with this id exists with other values");
@@ -389,6 +516,38 @@ bool gateway_account_api_own_next(struct MHD_Connection *conn, gateway_account_a
         conn, MHD_HTTP_OK, json_pack("{s:O, s:o}", "accounts", own->accounts, "next_cursor", next),
         NULL, 0);
     return false;
+}
+
+bool gateway_account_api_statement_next(struct MHD_Connection *conn, gateway_statement_t *st,
+                                        const gateway_accounts_query_t *query, uint32_t timeout_ms,
+                                        proto_query_t *q, enum MHD_Result *answered)
+{
+    assert(conn && st && query && q && answered);
+    const proto_account_reply_t *rep = &query->reply.body.account_reply;
+    if (query->outcome == GATEWAY_ACCOUNTS_OK && query->has_reply && rep->status == 200 &&
+        rep->account_count == 1)
+        return gateway_statement_next(conn, st, rep, q, answered);
+    /* The node's refusal (404, 400), a timeout or a bad answer: as for any account query. */
+    *answered = rep->status == 200 && query->has_reply
+                    ? gateway_reply_errorf(conn, MHD_HTTP_BAD_GATEWAY, "accounts_error", NULL,
+                                           "the accounts node answered a statement page with %u "
+                                           "accounts instead of one",
+                                           (unsigned)rep->account_count)
+                    : gateway_account_api_answer(conn, query, "", timeout_ms, NULL, NULL);
+    return false;
+}
+
+enum MHD_Result gateway_account_api_currencies(struct MHD_Connection *conn)
+{
+    assert(conn);
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < currency_count(); i++) {
+        const currency_t *c = currency_at(i);
+        json_array_append_new(list, json_pack("{s:s, s:i, s:s}", "code", c->code, "exponent",
+                                              (int)c->exponent, "name", c->name));
+    }
+    return gateway_reply_json(conn, MHD_HTTP_OK,
+                              list ? json_pack("{s:o}", "currencies", list) : NULL, NULL, 0);
 }
 
 void gateway_account_api_own_free(gateway_account_api_own_t **own_p)

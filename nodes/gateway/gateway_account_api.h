@@ -1,15 +1,27 @@
 /*  gateway_account_api.h: the /api/accounts routes, between HTTP and account.query.
 
     What it does: turns an account request (GET /api/accounts?limit=&cursor=,
-    POST /api/accounts, GET /api/accounts/{id}, GET
-    /api/accounts/{id}/ledger?limit=&cursor=) into a proto_query_t, or
-    answers it at once when it is bad (400, 404); and turns the outcome of
-    the query (gateway_accounts_client.h) into the HTTP answer: the account
-    (200, 201 when opened now), the page of accounts or ledger entries, the
-    accounts node's refusal (400, 404, 409 account_exists), or 502
-    accounts_error / 503 accounts_unavailable / 503 shutting_down. The JSON
-    shapes are in gateway_http.h. It owns nothing and does no I/O besides
-    queueing the answer and the short store transactions below.
+    POST /api/accounts, GET /api/accounts/{id}[?expand=holds], PATCH
+    /api/accounts/{id}, GET /api/accounts/{id}/ledger?limit=&cursor=, and
+    the history routes of gateway_statement.h) into a proto_query_t, or
+    answers it at once when it is bad (400, 403, 404); and turns the outcome
+    of the query (gateway_accounts_client.h) into the HTTP answer: the
+    account (200, 201 when opened now), the page of accounts or ledger
+    entries, the accounts node's refusal (400, 404, 409 account_exists /
+    account_not_empty / account_closed), or 502 accounts_error / 503
+    accounts_unavailable / 503 shutting_down. The JSON shapes are in
+    gateway_http.h; an account carries status ("active", "frozen",
+    "closed") and overdraft_limit (minor units); ?expand=holds adds "holds"
+    (its open holds, op holds: at most PROTO_PAGE_MAX, from the transfer id
+    in ?holds_cursor=) and "holds_next". It owns nothing and does no I/O
+    besides queueing the answer and the short store transactions below.
+
+    PATCH /api/accounts/{id} {"status"?, "overdraft_limit"?} (issue 21):
+    scope accounts:manage, which only operators hold (the guard answers 403
+    to anyone else, and a non-operator is refused 403 here too); the body is
+    gateway_request_parse_account_patch's; op update names the operator as
+    principal, and the accounts node writes the change and its audit entry
+    in the ledger's hash chain.
 
     Ownership (gateway_owners.h): POST names the owner, a principal that must
     exist (422 invalid_owner); once the accounts node has opened the account
@@ -34,6 +46,8 @@
 #include "gateway_auth.h"
 #include "gateway_owners.h"
 #include "gateway_reply.h"
+#include "gateway_routes.h"
+#include "gateway_statement.h"
 #include "store.h"
 
 /* A customer's GET /api/accounts: the page of its account ids and the accounts read so far. */
@@ -47,9 +61,16 @@ typedef struct {
 
 typedef enum {
     GATEWAY_ACCOUNT_API_COLLECTION, /* /api/accounts: GET lists, POST opens */
-    GATEWAY_ACCOUNT_API_ONE,        /* /api/accounts/{id} */
+    GATEWAY_ACCOUNT_API_ONE,        /* GET /api/accounts/{id}[?expand=holds] */
     GATEWAY_ACCOUNT_API_LEDGER,     /* /api/accounts/{id}/ledger */
+    GATEWAY_ACCOUNT_API_PATCH,      /* PATCH /api/accounts/{id} (operators: accounts:manage) */
+    GATEWAY_ACCOUNT_API_BALANCE,    /* GET /api/accounts/{id}/balance?at= */
+    GATEWAY_ACCOUNT_API_STATEMENT,  /* GET /api/accounts/{id}/statement?from=&to=&format= */
 } gateway_account_api_route_t;
+
+/* The account route of a gateway route and method (gateway_routes.h); false if none. */
+bool gateway_account_api_route_of(gateway_route_t route, gateway_method_t method,
+                                  gateway_account_api_route_t *out);
 
 /* What the router knows of an account request. */
 typedef struct {
@@ -63,6 +84,8 @@ typedef struct {
     const gateway_auth_caller_t *caller; /* who asks */
     char *owner_out;                     /* POST: the owner named, [PROTO_ACCOUNT_ID_MAX + 1] */
     gateway_account_api_own_t **own_out; /* a customer's list: its state (malloc'd here) */
+    gateway_statement_t **statement_out; /* a statement's pages: its state (malloc'd here) */
+    uint64_t now_ms;                     /* the statement's `to` is clamped to it */
 } gateway_account_api_request_t;
 
 /*  Builds the query for `req` into `q`: true. On a bad request (or a
@@ -95,6 +118,17 @@ bool gateway_account_api_record_owner(struct MHD_Connection *conn, store_t *stor
 bool gateway_account_api_own_next(struct MHD_Connection *conn, gateway_account_api_own_t *own,
                                   const gateway_accounts_query_t *query, uint32_t timeout_ms,
                                   proto_query_t *q, enum MHD_Result *answered);
+
+/*  A statement, after one of its pages came back: true with the next page's
+    query in `q`; false when answered (the statement, or the query's error
+    as gateway_account_api_answer gives it, with `timeout_ms`). */
+bool gateway_account_api_statement_next(struct MHD_Connection *conn, gateway_statement_t *st,
+                                        const gateway_accounts_query_t *query, uint32_t timeout_ms,
+                                        proto_query_t *q, enum MHD_Result *answered);
+
+/*  GET /api/currencies: the currency table (core/currency.h) as
+    {"currencies":[{"code","exponent","name"}...]}. */
+enum MHD_Result gateway_account_api_currencies(struct MHD_Connection *conn);
 
 /* Frees a customer's list state; sets *own_p to NULL. Safe on NULL. */
 void gateway_account_api_own_free(gateway_account_api_own_t **own_p);

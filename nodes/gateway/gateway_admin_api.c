@@ -69,7 +69,8 @@ static bool parse_scopes(const json_t *arr, uint32_t *scopes, json_t **out)
         if (!bit) {
             *out = error_body("invalid_field", "scopes",
                               "unknown scope: use transfers:write, transfers:read, accounts:read, "
-                              "events:read, accounts:open, deposits:write or risk:read");
+                              "events:read, accounts:open, deposits:write, risk:read or "
+                              "accounts:manage");
             return false;
         }
         *scopes |= bit;

@@ -73,6 +73,7 @@ typedef struct {
     gateway_accounts_query_t query;
     char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* POST /api/accounts: the owner named */
     gateway_account_api_own_t *own;       /* a customer's GET /api/accounts */
+    gateway_statement_t *statement;       /* GET /api/accounts/{id}/statement, page by page */
     gateway_auth_caller_t
         caller; /* who sent it (gateway_guard_check), for every route but health */
 } request_t;
@@ -205,9 +206,6 @@ static enum MHD_Result send_query(gateway_http_t *gw, struct MHD_Connection *con
 static enum MHD_Result start_query(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
     gateway_account_api_request_t req = {
-        .route = r->route == GATEWAY_ROUTE_ACCOUNTS  ? GATEWAY_ACCOUNT_API_COLLECTION
-                 : r->route == GATEWAY_ROUTE_ACCOUNT ? GATEWAY_ACCOUNT_API_ONE
-                                                     : GATEWAY_ACCOUNT_API_LEDGER,
         .is_post = r->is_post,
         .path_id = r->path_id,
         .id_too_long = r->id_too_long,
@@ -217,9 +215,13 @@ static enum MHD_Result start_query(gateway_http_t *gw, struct MHD_Connection *co
         .caller = &r->caller,
         .owner_out = r->owner,
         .own_out = &r->own,
+        .statement_out = &r->statement,
+        .now_ms = clock_wall_ms(),
     };
     proto_query_t q;
     enum MHD_Result answered;
+    if (!gateway_account_api_route_of(r->route, r->method, &req.route))
+        return MHD_NO;
     if (!gateway_account_api_build_query(conn, &req, &q, &answered))
         return answered;
     return send_query(gw, conn, r, &q);
@@ -266,6 +268,7 @@ static void request_free(request_t *r)
     gateway_batch_destroy(&r->submit.batch);
     gateway_accounts_client_query_release(&r->query);
     gateway_account_api_own_free(&r->own);
+    gateway_statement_free(&r->statement);
     free(r);
 }
 
@@ -431,19 +434,17 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
         return start_money(gw, conn, r);
     case GATEWAY_ROUTE_STREAM_TOKENS:
         return gateway_guard_issue_stream_token(gw->auth, gw->store, conn, &r->caller);
-    case GATEWAY_ROUTE_ACCOUNT:
-        if (r->method == GATEWAY_METHOD_PATCH) /* issue 21: built by the account routes */
-            return gateway_reply_not_found(conn, "no such resource");
-        return start_query(gw, conn, r);
+    case GATEWAY_ROUTE_ACCOUNT: /* GET, PATCH */
     case GATEWAY_ROUTE_ACCOUNTS:
     case GATEWAY_ROUTE_ACCOUNT_LEDGER:
+    case GATEWAY_ROUTE_ACCOUNT_BALANCE:
+    case GATEWAY_ROUTE_ACCOUNT_STATEMENT:
         return start_query(gw, conn, r);
+    case GATEWAY_ROUTE_CURRENCIES:
+        return gateway_account_api_currencies(conn);
     case GATEWAY_ROUTE_TRANSFER_CAPTURE: /* issue 21: routes being built */
     case GATEWAY_ROUTE_TRANSFER_VOID:
     case GATEWAY_ROUTE_TRANSFER_REFUNDS:
-    case GATEWAY_ROUTE_ACCOUNT_BALANCE:
-    case GATEWAY_ROUTE_ACCOUNT_STATEMENT:
-    case GATEWAY_ROUTE_CURRENCIES:
         return gateway_reply_not_found(conn, "no such resource");
     case GATEWAY_ROUTE_OPENAPI:
         return gateway_openapi_serve(conn);
@@ -465,14 +466,17 @@ static enum MHD_Result on_resumed(gateway_http_t *gw, struct MHD_Connection *con
     if (!gateway_accounts_client_query_done(gw->accounts, &r->query))
         return MHD_YES;
     enum MHD_Result answered;
-    if (r->own) { /* a customer's list: one GET query per account it owns */
-        proto_query_t q;
-        if (!gateway_account_api_own_next(conn, r->own, &r->query, gw->query_timeout_ms, &q,
-                                          &answered))
-            return answered;
+    proto_query_t q;
+    /* A customer's list (one GET query per account it owns), a statement (page by page). */
+    if ((r->own && gateway_account_api_own_next(conn, r->own, &r->query, gw->query_timeout_ms, &q,
+                                                &answered)) ||
+        (r->statement && gateway_account_api_statement_next(conn, r->statement, &r->query,
+                                                            gw->query_timeout_ms, &q, &answered))) {
         gateway_accounts_client_query_release(&r->query);
         return send_query(gw, conn, r, &q);
     }
+    if (r->own || r->statement)
+        return answered;
     if (r->is_post &&
         !gateway_account_api_record_owner(conn, gw->store, &r->query, r->owner, &answered))
         return answered;

@@ -34,6 +34,9 @@
       connection on the reply or at the deadline (503 accounts_unavailable).
       An accounts node that is down therefore never ties up HTTP threads,
       and transfers keep being accepted (the saga delivers them later).
+      A statement takes several queries, one page each, one after the other
+      on the same connection (gateway_statement.h); GET /api/currencies is
+      answered at once from core/currency.h.
     - GET /api/events: a content-reader response that suspends its connection
       whenever it has nothing to send (never a busy loop, never a worker held
       by an idle stream); the hub resumes it on gateway_http_notify_events,
@@ -47,8 +50,9 @@
     checked in ONE place, the router's on_headers, before any body is read
     (gateway_guard.h over config.auth: 401 unauthenticated, 403 forbidden,
     429 rate_limited). Scopes: POST /api/transfers[/batch] transfers:write;
-    GET /api/transfers* transfers:read; GET /api/accounts* accounts:read;
-    POST /api/accounts accounts:open; GET /api/events and POST
+    GET /api/transfers* transfers:read; GET /api/accounts* and GET
+    /api/currencies accounts:read; POST /api/accounts accounts:open; PATCH
+    /api/accounts/{id} accounts:manage (operators); GET /api/events and POST
     /api/stream-tokens events:read; POST /api/deposits deposits:write; POST
     /api/withdrawals transfers:write (gateway_money_api.h). Idempotency keys
     are the caller's principal's (gateway_view_idem.h). Ownership

@@ -1,4 +1,4 @@
-/* gateway_migrate.c: the gateway's store formats and migrations 2 -> 3, 3 -> 4 and 4 -> 5
+/* gateway_migrate.c: the gateway's store formats and migrations 2 -> 3 ... 6 -> 7
    (gateway_migrate.h). */
 #include "gateway_migrate.h"
 
@@ -9,6 +9,7 @@
 
 #include "gateway_events.h"
 #include "gateway_owners.h"
+#include "gateway_principals.h"
 #include "gateway_view_idem.h"
 #include "gateway_view_record.h"
 
@@ -260,6 +261,21 @@ static ledger_err_t name_event_viewers(store_txn_t *txn, void *arg, char *note, 
     return err;
 }
 
+/* --- 6 -> 7: accounts:manage for the operators who open accounts ------------------- */
+
+static ledger_err_t grant_accounts_manage(store_txn_t *txn, void *arg, char *note, size_t note_size)
+{
+    (void)arg;
+    size_t granted = 0;
+    ledger_err_t err = gateway_principals_grant(txn, GATEWAY_SCOPE_ACCOUNTS_OPEN,
+                                                GATEWAY_SCOPE_ACCOUNTS_MANAGE, &granted);
+    if (!err)
+        snprintf(note, note_size, "operators_granted=%zu", granted);
+    else
+        snprintf(note, note_size, "could not grant accounts:manage (%s)", ledger_err_name(err));
+    return err;
+}
+
 static ledger_err_t detect_format(store_txn_t *txn, void *arg, uint32_t *version_out)
 {
     (void)txn;
@@ -274,10 +290,12 @@ static const store_migrate_step_t steps[] = {
     {.to_version = 4, .name = "owner_map", .run = fill_owners},
     {.to_version = 5, .name = "event_viewers", .run = name_event_viewers},
     {.to_version = 6, .name = "seen_floors", .run = store_seen_migrate_floors},
+    /* issue 21: numbered 8 once the transfers' format 7 is merged before it */
+    {.to_version = 7, .name = "accounts_manage_scope", .run = grant_accounts_manage},
 };
 
 const store_migrate_plan_t gateway_migrate_plan = {.node = "gateway",
                                                    .version = GATEWAY_STORE_FORMAT,
                                                    .steps = steps,
-                                                   .step_count = 4,
+                                                   .step_count = sizeof steps / sizeof steps[0],
                                                    .detect = detect_format};

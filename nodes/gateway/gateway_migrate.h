@@ -14,6 +14,7 @@
          viewers, the principals who may see it besides operators (record
          version 3).
       6  `seen` pruned to a window, with a floor per origin (issue 20).
+      7  operators may hold accounts:manage (issue 21, PATCH /api/accounts/{id}).
 
     Migration 2 -> 3 (idempotency_scoped): every format-2 idempotency record
     and age index entry is rewritten under the reserved principal "" (its
@@ -57,6 +58,13 @@
     (store.h, "seen message ids"), common to every node: writes nothing;
     the bump makes an older build, which ignores floors, refuse the dir.
 
+    Migration 6 -> 7 (accounts_manage_scope, issue 21): every operator that
+    holds accounts:open gets accounts:manage (gateway_principals_grant), so
+    whoever could open accounts before the upgrade can freeze, close and set
+    overdrafts after it, without a new key. Customers get nothing (it is an
+    operator scope). A rerun grants nobody twice. The log's note:
+    operators_granted=.
+
     What it owns: nothing; the plan is static. Errors: store errors,
     LEDGER_E_NOMEM. Threads: the thread that opened the store, at start.
 */
@@ -65,7 +73,7 @@
 
 #include "store_migrate.h"
 
-#define GATEWAY_STORE_FORMAT 6
+#define GATEWAY_STORE_FORMAT 7
 #define GATEWAY_MIGRATE_BATCH 512 /* entries collected per cursor walk */
 
 /* The plan for node_app_t.migrate. */

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -20,6 +21,7 @@
 /* The longest store key of this module: "auth/pk/" + id + "/" + key id. */
 #define AUTH_KEY_MAX (8 + GATEWAY_PRINCIPAL_ID_MAX + 1 + GATEWAY_KEY_ID_LEN)
 #define PRINCIPAL_RECORD_BYTES (1 + 1 + 4 + 8)
+#define GRANT_BATCH 256 /* principal ids collected per cursor walk (gateway_principals_grant) */
 #define KEY_RECORD_MAX (1 + 1 + 1 + GATEWAY_PRINCIPAL_ID_MAX + GATEWAY_KEY_HASH_SIZE + 8 + 8)
 
 static const struct {
@@ -33,6 +35,7 @@ static const struct {
     {GATEWAY_SCOPE_ACCOUNTS_OPEN, "accounts:open"},
     {GATEWAY_SCOPE_DEPOSITS_WRITE, "deposits:write"},
     {GATEWAY_SCOPE_RISK_READ, "risk:read"},
+    {GATEWAY_SCOPE_ACCOUNTS_MANAGE, "accounts:manage"},
 };
 
 const char *gateway_scope_name(gateway_scope_t scope)
@@ -138,6 +141,21 @@ ledger_err_t gateway_principals_get(store_txn_t *txn, const char *id, gateway_pr
     return LEDGER_OK;
 }
 
+/* Writes principal *p's record (checked by the caller), over any record of its id. */
+static ledger_err_t principal_write(store_txn_t *txn, const gateway_principal_t *p)
+{
+    uint8_t buf[PRINCIPAL_RECORD_BYTES];
+    record_writer_t w = {buf, sizeof buf, 0, true};
+    record_put_u8(&w, PRINCIPAL_VERSION);
+    record_put_u8(&w, (uint8_t)p->kind);
+    record_put_u32(&w, p->scopes);
+    record_put_u64(&w, p->created_ms);
+    assert(w.ok);
+    uint8_t k[AUTH_KEY_MAX];
+    return store_put(txn, STORE_DB_INDEX, k, auth_key(k, PRINCIPAL_PREFIX, p->id, NULL), buf, w.len,
+                     0);
+}
+
 ledger_err_t gateway_principals_put(store_txn_t *txn, gateway_principal_t *p, bool *created_out)
 {
     assert(txn && p && created_out);
@@ -155,18 +173,68 @@ ledger_err_t gateway_principals_put(store_txn_t *txn, gateway_principal_t *p, bo
     }
     if (err != LEDGER_E_NOT_FOUND)
         return err;
-    uint8_t buf[PRINCIPAL_RECORD_BYTES];
-    record_writer_t w = {buf, sizeof buf, 0, true};
-    record_put_u8(&w, PRINCIPAL_VERSION);
-    record_put_u8(&w, (uint8_t)p->kind);
-    record_put_u32(&w, p->scopes);
-    record_put_u64(&w, p->created_ms);
-    assert(w.ok);
-    uint8_t k[AUTH_KEY_MAX];
-    err = store_put(txn, STORE_DB_INDEX, k, auth_key(k, PRINCIPAL_PREFIX, p->id, NULL), buf, w.len,
-                    0);
+    err = principal_write(txn, p);
     if (!err)
         *created_out = true;
+    return err;
+}
+
+/*  Up to GRANT_BATCH principal ids above `after` ("" = from the first) into ids[];
+ *count_out of them. The cursor is closed on return. */
+static ledger_err_t collect_ids(store_txn_t *txn, const char *after,
+                                char ids[][GATEWAY_PRINCIPAL_ID_MAX + 1], size_t *count_out)
+{
+    uint8_t from[AUTH_KEY_MAX + 1];
+    size_t plen = strlen(PRINCIPAL_PREFIX);
+    size_t from_len = auth_key(from, PRINCIPAL_PREFIX, after, NULL);
+    if (after[0])
+        from[from_len++] = '\0'; /* the first id strictly above `after` */
+    store_cursor_t *cursor = NULL;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cursor);
+    if (err)
+        return err;
+    size_t n = 0;
+    store_kv_t kv = {.key = from, .key_size = from_len};
+    err = store_cursor_get(cursor, STORE_SEEK, &kv);
+    while (err == LEDGER_OK && n < GRANT_BATCH && kv.key_size > plen &&
+           kv.key_size - plen <= GATEWAY_PRINCIPAL_ID_MAX &&
+           memcmp(kv.key, PRINCIPAL_PREFIX, plen) == 0) {
+        memcpy(ids[n], (const uint8_t *)kv.key + plen, kv.key_size - plen);
+        ids[n++][kv.key_size - plen] = '\0';
+        err = store_cursor_get(cursor, STORE_NEXT, &kv);
+    }
+    store_cursor_close(&cursor);
+    *count_out = n;
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}
+
+ledger_err_t gateway_principals_grant(store_txn_t *txn, uint32_t if_scopes, uint32_t grant,
+                                      size_t *granted_out)
+{
+    assert(txn && granted_out && grant && !(grant & ~(uint32_t)GATEWAY_SCOPES_ALL));
+    *granted_out = 0;
+    char(*ids)[GATEWAY_PRINCIPAL_ID_MAX + 1] = malloc(GRANT_BATCH * sizeof *ids);
+    if (!ids)
+        return LEDGER_E_NOMEM;
+    char after[GATEWAY_PRINCIPAL_ID_MAX + 1] = "";
+    size_t n = 0;
+    ledger_err_t err;
+    do {
+        err = collect_ids(txn, after, ids, &n);
+        for (size_t i = 0; !err && i < n; i++) {
+            gateway_principal_t p;
+            err = gateway_principals_get(txn, ids[i], &p);
+            if (err || p.kind != GATEWAY_PRINCIPAL_OPERATOR ||
+                (p.scopes & if_scopes) != if_scopes || (p.scopes & grant) == grant)
+                continue;
+            p.scopes |= grant;
+            err = principal_write(txn, &p);
+            *granted_out += err ? 0 : 1;
+        }
+        if (!err && n)
+            memcpy(after, ids[n - 1], sizeof after);
+    } while (!err && n == GRANT_BATCH);
+    free(ids);
     return err;
 }
 

@@ -13,11 +13,15 @@
       deposits:write   POST /api/deposits (a later step)               (operator)
       risk:read        fraud rules and decline reasons in full         (operator)
                        (gateway_redact.h: others get a generic message)
+      accounts:manage  PATCH /api/accounts/{id}: status, overdraft     (operator)
 
     A customer may hold only the customer scopes; an operator any of them.
     A principal is never changed once written (POST /principals with
     another body is a conflict), so its record never needs a migration of
-    its meaning, only of its layout.
+    its meaning, only of its layout; the one exception is a migration that
+    grants a new scope to the principals who held what it was split from
+    (gateway_principals_grant: operators with accounts:open get
+    accounts:manage, gateway format 7).
 
     An API key is shown once, as "lk_<key_id>_<secret>": key_id is 8 random
     bytes in hex (16 characters, public: it names the key in the admin
@@ -87,6 +91,7 @@ typedef enum {
     GATEWAY_SCOPE_ACCOUNTS_OPEN = 1u << 4,
     GATEWAY_SCOPE_DEPOSITS_WRITE = 1u << 5,
     GATEWAY_SCOPE_RISK_READ = 1u << 6,
+    GATEWAY_SCOPE_ACCOUNTS_MANAGE = 1u << 7,
 } gateway_scope_t;
 
 #define GATEWAY_SCOPES_CUSTOMER                                                                    \
@@ -94,8 +99,8 @@ typedef enum {
      GATEWAY_SCOPE_EVENTS_READ)
 #define GATEWAY_SCOPES_ALL                                                                         \
     (GATEWAY_SCOPES_CUSTOMER | GATEWAY_SCOPE_ACCOUNTS_OPEN | GATEWAY_SCOPE_DEPOSITS_WRITE |        \
-     GATEWAY_SCOPE_RISK_READ)
-#define GATEWAY_SCOPE_COUNT 7
+     GATEWAY_SCOPE_RISK_READ | GATEWAY_SCOPE_ACCOUNTS_MANAGE)
+#define GATEWAY_SCOPE_COUNT 8
 
 typedef enum { GATEWAY_PRINCIPAL_CUSTOMER = 1, GATEWAY_PRINCIPAL_OPERATOR = 2 } gateway_kind_t;
 
@@ -134,6 +139,13 @@ bool gateway_principal_valid(const gateway_principal_t *p, char *why, size_t why
     (kind and scopes) was already there (nothing written, created_ms of the
     stored one copied into p). LEDGER_E_EXISTS if the id holds another one. */
 ledger_err_t gateway_principals_put(store_txn_t *txn, gateway_principal_t *p, bool *created_out);
+
+/*  Upgrade step: every operator holding all of `if_scopes` also gets `grant`
+    (its record rewritten in place, created_ms kept); customers never do.
+    *granted_out: how many records changed (a rerun changes none). Store
+    errors, LEDGER_E_CORRUPT (a principal record that does not decode). */
+ledger_err_t gateway_principals_grant(store_txn_t *txn, uint32_t if_scopes, uint32_t grant,
+                                      size_t *granted_out);
 
 /* Reads principal `id` into *out. LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, store errors. */
 ledger_err_t gateway_principals_get(store_txn_t *txn, const char *id, gateway_principal_t *out);

@@ -374,3 +374,137 @@ ledger_err_t gateway_request_parse_money(const char *body, size_t len, gateway_r
     *out = req;
     return LEDGER_OK;
 }
+
+/* --- account routes (issue 21): PATCH /api/accounts/{id}, times in query values --- */
+
+ledger_err_t gateway_request_parse_account_patch(const char *body, size_t len,
+                                                 gateway_request_account_patch_t *out,
+                                                 gateway_request_error_t *err)
+{
+    assert(out && err);
+    static const char *const known[] = {"status", "overdraft_limit"};
+    gateway_request_account_patch_t req = {.status = "", .overdraft_limit_minor = -1};
+    json_t *root = load_object(body, len, "overdraft_limit", err);
+    if (!root)
+        return LEDGER_E_INVALID;
+    bool ok = check_known_fields(root, known, sizeof known / sizeof known[0], err);
+    field_result_t status = FIELD_ABSENT, limit = FIELD_ABSENT;
+    if (ok)
+        status = get_text_field(root, "status", false, PROTO_STATUS_MAX, req.status,
+                                sizeof req.status, err);
+    if (ok && status != FIELD_BAD)
+        limit = get_amount(root, "overdraft_limit", false, 0, &req.overdraft_limit_minor, err);
+    json_decref(root);
+    if (!ok || status == FIELD_BAD || limit == FIELD_BAD)
+        return LEDGER_E_INVALID;
+    if (status == FIELD_ABSENT && limit == FIELD_ABSENT)
+        return gateway_request_fail(err, 400, "missing_field", NULL,
+                                    "send status, overdraft_limit or both");
+    if (status == FIELD_SET && !proto_account_status_valid(req.status))
+        return gateway_request_fail(err, 400, "invalid_field", "status",
+                                    "status must be active, frozen or closed");
+    if (limit == FIELD_SET && req.overdraft_limit_minor > PROTO_OVERDRAFT_MAX_MINOR)
+        return gateway_request_fail(err, 400, "invalid_field", "overdraft_limit",
+                                    "overdraft_limit must be an integer from 0 to %lld minor units",
+                                    (long long)PROTO_OVERDRAFT_MAX_MINOR);
+    *out = req;
+    return LEDGER_OK;
+}
+
+/* `n` decimal digits of text at *p into *out (advancing *p); false if any is not a digit. */
+static bool take_digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return false;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    *out = v;
+    return true;
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = y / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* The zone of an RFC 3339 time at p: "Z" or "+hh:mm" / "-hh:mm", as seconds east of UTC. */
+static bool take_zone(const char *p, int64_t *offset_s)
+{
+    int hh, mm;
+    if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') {
+        *offset_s = 0;
+        return true;
+    }
+    if (p[0] != '+' && p[0] != '-')
+        return false;
+    int sign = p[0] == '-' ? -1 : 1;
+    p++;
+    if (!take_digits(&p, 2, &hh) || *p++ != ':' || !take_digits(&p, 2, &mm) || *p != '\0' ||
+        hh > 23 || mm > 59)
+        return false;
+    *offset_s = sign * (int64_t)(hh * 3600 + mm * 60);
+    return true;
+}
+
+/* RFC 3339 date-time text to unix ms (fractions past ms are cut); false if it is not one. */
+static bool parse_rfc3339(const char *p, int64_t *ms_out)
+{
+    int y, mo, d, h, mi, s, ms = 0;
+    if (!take_digits(&p, 4, &y) || *p++ != '-' || !take_digits(&p, 2, &mo) || *p++ != '-' ||
+        !take_digits(&p, 2, &d) || (*p != 'T' && *p != 't'))
+        return false;
+    p++;
+    if (!take_digits(&p, 2, &h) || *p++ != ':' || !take_digits(&p, 2, &mi) || *p++ != ':' ||
+        !take_digits(&p, 2, &s))
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59)
+        return false;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (*p - '0');
+        if (digits == 0 || digits > 9)
+            return false;
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    int64_t offset_s;
+    if (!take_zone(p, &offset_s))
+        return false;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset_s;
+    *ms_out = secs * 1000 + ms;
+    return true;
+}
+
+ledger_err_t gateway_request_parse_time(const char *value, const char *field, uint64_t *ms_out,
+                                        gateway_request_error_t *err)
+{
+    assert(value && field && ms_out && err);
+    int64_t ms = 0;
+    if (strlen(value) > GATEWAY_REQUEST_TIME_MAX || !parse_rfc3339(value, &ms) || ms < 0 ||
+        (uint64_t)ms > PROTO_TS_MAX_MS)
+        return gateway_request_fail(err, 400, "invalid_query", field,
+                                    "%s must be an RFC 3339 time between 1970 and 9999, e.g. "
+                                    "2026-12-01T00:00:00Z",
+                                    field);
+    *ms_out = (uint64_t)ms;
+    return LEDGER_OK;
+}

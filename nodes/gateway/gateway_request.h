@@ -129,4 +129,32 @@ typedef struct {
 ledger_err_t gateway_request_parse_money(const char *body, size_t len, gateway_request_money_t *out,
                                          gateway_request_error_t *err);
 
+/* PATCH /api/accounts/{id}: what to change (issue 21). */
+typedef struct {
+    char status[PROTO_STATUS_MAX + 1]; /* "" unchanged, else a PROTO_ACCOUNT_STATUS_* */
+    int64_t overdraft_limit_minor;     /* -1 unchanged, else 0..PROTO_OVERDRAFT_MAX_MINOR */
+} gateway_request_account_patch_t;
+
+/*  Parses and validates a PATCH /api/accounts/{id} body: a JSON object with
+    the keys status (optional: "active", "frozen" or "closed") and
+    overdraft_limit (optional: a JSON integer 0..PROTO_OVERDRAFT_MAX_MINOR
+    in minor units; a decimal string is refused: limits are integers), at
+    least one of them (null = absent). Errors: 400 invalid_json,
+    unknown_field, missing_field (neither key), invalid_field (wrong type or
+    value). */
+ledger_err_t gateway_request_parse_account_patch(const char *body, size_t len,
+                                                 gateway_request_account_patch_t *out,
+                                                 gateway_request_error_t *err);
+
+#define GATEWAY_REQUEST_TIME_MAX 40 /* bytes of an RFC 3339 query value */
+
+/*  Parses a query value holding an RFC 3339 date-time ("2026-12-01T10:00:00Z",
+    "2026-12-01T10:00:00.250+01:00"; a fraction past milliseconds is cut)
+    into unix ms, from 1970 to PROTO_TS_MAX_MS. LEDGER_E_INVALID (400
+    invalid_query, the error naming `field`) for anything else: a date
+    without a time, no zone, day 31 of a 30-day month, leap seconds,
+    longer than GATEWAY_REQUEST_TIME_MAX bytes. */
+ledger_err_t gateway_request_parse_time(const char *value, const char *field, uint64_t *ms_out,
+                                        gateway_request_error_t *err);
+
 #endif

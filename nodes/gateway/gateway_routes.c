@@ -37,10 +37,8 @@ static const route_info_t routes[GATEWAY_ROUTE__COUNT] = {
                                         false, 0, TR_WRITE, 0, "POST"},
     [GATEWAY_ROUTE_ACCOUNTS] = {"/api/accounts", NULL, true, true, false, AC_READ,
                                 GATEWAY_SCOPE_ACCOUNTS_OPEN, 0, "GET, HEAD, POST"},
-    /* PATCH's scope: accounts:manage (operators), checked by the account routes until the
-       scope exists in gateway_principals.h; the key is checked here. */
-    [GATEWAY_ROUTE_ACCOUNT] = {"/api/accounts/{id}", "", true, false, true, AC_READ, 0, 0,
-                               "GET, HEAD, PATCH"},
+    [GATEWAY_ROUTE_ACCOUNT] = {"/api/accounts/{id}", "", true, false, true, AC_READ, 0,
+                               GATEWAY_SCOPE_ACCOUNTS_MANAGE, "GET, HEAD, PATCH"},
     [GATEWAY_ROUTE_ACCOUNT_LEDGER] = {"/api/accounts/{id}/ledger", "/ledger", true, false, false,
                                       AC_READ, 0, 0, "GET, HEAD"},
     [GATEWAY_ROUTE_ACCOUNT_BALANCE] = {"/api/accounts/{id}/balance", "/balance", true, false, false,

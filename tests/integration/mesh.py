@@ -23,7 +23,7 @@ import urllib.request
 NODES = ("accounts", "fraud", "gateway")
 # Every scope of the public API (nodes/gateway/gateway_principals.h).
 CUSTOMER_SCOPES = ["transfers:write", "transfers:read", "accounts:read", "events:read"]
-ALL_SCOPES = CUSTOMER_SCOPES + ["accounts:open", "deposits:write", "risk:read"]
+ALL_SCOPES = CUSTOMER_SCOPES + ["accounts:open", "deposits:write", "risk:read", "accounts:manage"]
 TESTER = "tester"  # the operator principal whose key every /api request carries by default
 ACCOUNT_ID = re.compile(r"[a-z0-9_-]{1,64}")  # the account-id rule (proto_account_id_valid)
 SETTLEMENT = {"GBP": "funding"}  # the settlement account of each currency

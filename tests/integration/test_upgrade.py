@@ -35,7 +35,7 @@ PENDING_V1 = os.path.join(HERE, "..", "fixtures", "pending-v1")
 PENDING_V2 = os.path.join(HERE, "..", "fixtures", "pending-v2")
 PENDING_V3 = os.path.join(HERE, "..", "fixtures", "pending-v3")
 ACCOUNTS_FORMAT = 7  # nodes/accounts/accounts_migrate.h
-GATEWAY_FORMAT = 6  # nodes/gateway/gateway_migrate.h
+GATEWAY_FORMAT = 7  # nodes/gateway/gateway_migrate.h
 FRAUD_FORMAT = 3  # nodes/fraud/fraud_main.c
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
 
@@ -77,6 +77,14 @@ class UpgradeTest(MeshTest):
     def send_as_owner(self, src, dst, amount, key=None, reference=None):
         return self.mesh.transfer(src, dst, amount, key=key, reference=reference,
                                   api_key=self.owner_key(src))
+
+    def accounts_as_before(self):
+        """The accounts as the old builds showed them: each one active without an overdraft
+        (the defaults of accounts from before issue 21's controls), those two keys left out."""
+        accounts = self.mesh.accounts()
+        for a in accounts.values():
+            self.assertEqual((a.pop("status"), a.pop("overdraft_limit")), ("active", 0), a)
+        return accounts
 
     def data_dir(self, node):
         return os.path.join(self.mesh.tmp, "data", node)
@@ -120,7 +128,7 @@ class UpgradeTest(MeshTest):
         return new
 
     def assert_old_data_kept(self, old):
-        accounts = self.mesh.accounts()
+        accounts = self.accounts_as_before()
         for a in self.new_settlement_accounts(accounts, old):
             del accounts[a]
         self.assertEqual(accounts, {a: as_format_3(acct) for a, acct in
@@ -136,10 +144,13 @@ class UpgradeTest(MeshTest):
             self.assertEqual(page["entries"], entries, acct)
 
     def assert_only_seen_floors(self, node):
-        """`node`'s dir was at the format before issue 20's: the one migration that ran is
-        seen_floors (store.h), which writes nothing."""
+        """`node`'s dir was at the format before issue 20's: the migrations that ran are
+        seen_floors (store.h), which writes nothing, and those of the formats after it
+        (issue 21's: their own tests check them)."""
         log = self.mesh.log(node)
-        self.assertEqual(log.count("event=migration_started"), 1, node)
+        current = {"accounts": ACCOUNTS_FORMAT, "gateway": GATEWAY_FORMAT}.get(node, FRAUD_FORMAT)
+        later = current - {"accounts": 5, "gateway": 6, "fraud": 3}[node]
+        self.assertEqual(log.count("event=migration_started"), 1 + later, node)
         self.assertRegex(log, rf"event=migration_started node={node} from=\d+ to=\d+ "
                          "name=seen_floors")
 
@@ -171,13 +182,13 @@ class UpgradeTest(MeshTest):
         self.assert_old_key_replays_only_its_request(old)
 
         # New transfers on top of the migrated ledger.
-        before = self.mesh.accounts()
+        before = self.accounts_as_before()
         status, t = self.send_as_owner("alice", "bob", 250)
         self.assertEqual(status, 202, t)
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "settled")
         status, t = self.send_as_owner("dave", "alice", 10 ** 9)
         self.assertEqual(self.mesh.wait_final(t["id"])["status"], "declined")
-        after = self.mesh.accounts()
+        after = self.accounts_as_before()
         self.assertEqual(after["alice"]["balance"], before["alice"]["balance"] - 250)
         self.assertEqual(after["bob"]["balance"], before["bob"]["balance"] + 250)
         report = self.verify()
@@ -191,28 +202,29 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node in NODES:
             log = self.mesh.log(node)
-            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6,
+            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6 -> ...,
             # accounts 1 -> 2 (account_chains) -> 3 (account_owners) -> 4 (transfer_causes)
             # -> 5 (seen_floors) -> 6 (payments_life) -> 7 (controls_history),
             # fraud 1 -> 2 -> 3 (seen_floors)
             self.assertEqual(log.count("event=migration_started"),
-                             {"gateway": 4, "accounts": 6}.get(node, 2), node)
+                             {"gateway": GATEWAY_FORMAT - 2,
+                              "accounts": ACCOUNTS_FORMAT - 1}.get(node, FRAUD_FORMAT - 1), node)
             version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node,
                                                                                  FRAUD_FORMAT)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
                           log)
-        self.assertEqual(self.mesh.accounts(), after)
+        self.assertEqual(self.accounts_as_before(), after)
         self.assertTrue(self.verify()["ok"])
 
     def assert_old_key_replays_only_its_request(self, old):
         key, tid = next(iter(old["idempotency_keys"].items()))
         t = old["transfers"][tid]
-        before = self.mesh.accounts()
+        before = self.accounts_as_before()
         status, again = self.send_as_owner(t["from"], t["to"], t["amount"], key=key,
                                            reference=t.get("reference"))
         self.assertIn(status, (200, 202), again)
         self.assertEqual(again["id"], tid)  # the retry of a request sent before the upgrade
-        self.assertEqual(self.mesh.accounts(), before)  # nothing moved twice
+        self.assertEqual(self.accounts_as_before(), before)  # nothing moved twice
         status, other = self.send_as_owner(t["from"], t["to"], t["amount"] + 1, key=key,
                                            reference=t.get("reference"))
         self.assertEqual(status, 202, other)
@@ -453,7 +465,7 @@ class UpgradeTest(MeshTest):
         final = self.mesh.wait_final(pending)
         self.assertEqual(final["status"], "settled", final)
         self.mesh.wait_outboxes_empty()
-        accounts = self.mesh.accounts()
+        accounts = self.accounts_as_before()
         self.assertEqual(accounts[src]["balance"], old["accounts"][src]["balance"] - amount)
         self.assertEqual(accounts[src]["held"], 0)
         self.assertEqual(accounts[dst]["balance"], old["accounts"][dst]["balance"] + amount)
@@ -480,7 +492,7 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
                       "migrations=0", self.mesh.log("accounts"))
-        self.assertEqual(self.mesh.accounts(), accounts)
+        self.assertEqual(self.accounts_as_before(), accounts)
         self.assertEqual(self.mesh.transfer_status(pending)["status"], "settled")
 
     def test_seen_floors_come_in_and_old_ids_stay_duplicates(self):
@@ -504,7 +516,7 @@ class UpgradeTest(MeshTest):
                              "floors=0")
         self.assertEqual(self.mesh.wait_final(pending)["status"], "settled")
         self.mesh.wait_outboxes_empty()
-        after = self.mesh.accounts()
+        after = self.accounts_as_before()
 
         sock = self.mesh.peer_socket("fraud", key="accounts")
         self.addCleanup(sock.close)
@@ -523,8 +535,8 @@ class UpgradeTest(MeshTest):
                    self.mesh.log("fraud"), what="fraud to log the old id as a duplicate")
         status, outbox, _ = self.mesh.admin("fraud", "GET", "/outbox")
         self.assertEqual((status, outbox["entries"]), (200, []))
-        self.assertEqual(self.mesh.accounts(), after)
-        self.assertEqual(self.mesh.accounts()[t["from"]]["held"], 0)
+        self.assertEqual(self.accounts_as_before(), after)
+        self.assertEqual(self.accounts_as_before()[t["from"]]["held"], 0)
         self.assertTrue(self.verify()["ok"])
         # A second start runs nothing.
         for node in NODES:
@@ -562,7 +574,7 @@ class UpgradeTest(MeshTest):
         self.mesh.start("fraud")
         wait_until(self.mesh.all_answer, 30, "fraud to start")
         self.mesh.wait_outboxes_empty(timeout=30)
-        accounts = self.mesh.accounts()
+        accounts = self.accounts_as_before()
         for acct in old["accounts"]:  # nothing moved, and no hold is left
             want = dict(old["accounts"][acct], held=0)
             want["available"] = want["balance"]
@@ -626,6 +638,39 @@ class UpgradeTest(MeshTest):
         self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
                       "migrations=0", self.mesh.log("accounts"))
         self.assertTrue(self.verify()["ok"])
+
+    def test_pending_v3_gateway_accounts_operators_get_accounts_manage(self):
+        """Gateway 6 -> 7 (accounts_manage_scope; 8 once the transfers' format 7 is merged
+        before it): the operator that could open accounts (the fixture's tester) may now
+        manage them, with its old key; customers get nothing. A customer's PATCH is 403 and
+        changes nothing; the accounts answer with their status and overdraft limit."""
+        old = expected(PENDING_V3)
+        for node in NODES:
+            self.load(node, fixture=PENDING_V3)
+        self.start_on_loaded_dirs()
+        self.assertRegex(self.mesh.log("gateway"), r"event=migration_done node=gateway from=\d+ "
+                         r"to=\d+ name=accounts_manage_scope ms=\d+ operators_granted=1")
+        status, tester, _ = self.mesh.admin("gateway", "GET", "/principals/tester",
+                                            headers=self.mesh.admin_headers())
+        self.assertEqual(status, 200, tester)
+        self.assertIn("accounts:manage", tester["scopes"])
+        self.assertIn("accounts:open", tester["scopes"])
+        for customer in ("alice", "bob"):
+            status, p, _ = self.mesh.admin("gateway", "GET", f"/principals/{customer}",
+                                           headers=self.mesh.admin_headers())
+            self.assertEqual((status, p["kind"]), (200, "customer"), p)
+            self.assertNotIn("accounts:manage", p["scopes"])
+        # A customer's PATCH: 403 before any account is asked, nothing changes.
+        status, body, _ = self.mesh.request("PATCH", "/api/accounts/alice", {"status": "closed"},
+                                            key=self.owner_key("alice"))
+        self.assertEqual(status, 403, body)
+        status, alice = self.mesh.get("/api/accounts/alice")
+        self.assertEqual(status, 200, alice)
+        self.assertEqual((alice["status"], alice["overdraft_limit"]), ("active", 0), alice)
+        self.assertEqual(alice["name"], old["accounts"]["alice"]["name"])
+        status, cur = self.mesh.get("/api/currencies", key=self.owner_key("alice"))
+        self.assertEqual(status, 200, cur)
+        self.assertIn({"code": "JPY", "exponent": 0, "name": "Yen"}, cur["currencies"])
 
 
 if __name__ == "__main__":

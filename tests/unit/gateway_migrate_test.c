@@ -2,7 +2,8 @@
     4 -> 5 (gateway_migrate.h): format-2 idempotency keys and their age index
     move under the reserved principal "", nothing else changes, and a second
     run does nothing; format-3 transfers are indexed for their owners; format-4
-    events get their viewers. */
+    events get their viewers; format-6 operators who open accounts get
+    accounts:manage (6 -> 7). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "gateway_events.h"
 #include "gateway_migrate.h"
 #include "gateway_owners.h"
+#include "gateway_principals.h"
 #include "gateway_view_record.h"
 #include "gateway_view.h"
 #include "record.h"
@@ -65,7 +67,7 @@ static void test_format_2_keys_move_under_the_reserved_principal(void **state)
     run_plan(fx, &res);
     assert_int_equal(res.from_version, 2);
     assert_int_equal(res.version, GATEWAY_STORE_FORMAT);
-    assert_int_equal(res.ran, 4); /* 2 -> 3 -> 4 -> 5 -> 6 (seen_floors) */
+    assert_int_equal(res.ran, GATEWAY_STORE_FORMAT - 2); /* every step from 2 */
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
     uint64_t n = 0;
@@ -145,7 +147,7 @@ static void test_format_3_transfers_are_indexed_for_the_owners_by_account_id(voi
     store_migrate_result_t res;
     run_plan(fx, &res);
     assert_int_equal(res.from_version, 3);
-    assert_int_equal(res.ran, 3);
+    assert_int_equal(res.ran, GATEWAY_STORE_FORMAT - 3);
     store_txn_t *txn = NULL;
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
     char owner[PROTO_ACCOUNT_ID_MAX + 1];
@@ -219,7 +221,7 @@ static void test_format_4_events_name_the_owners_of_from_and_to_as_viewers(void 
     store_migrate_result_t res;
     run_plan(fx, &res);
     assert_int_equal(res.from_version, 4);
-    assert_int_equal(res.ran, 2);
+    assert_int_equal(res.ran, GATEWAY_STORE_FORMAT - 4);
     store_txn_t *txn = NULL;
     seen_events_t seen = {0};
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
@@ -244,6 +246,67 @@ static void test_format_4_events_name_the_owners_of_from_and_to_as_viewers(void 
     assert_string_equal(seen.events[2].transfer_id, "tr_000000000003000000a3");
 }
 
+/* A format-6 dir: an operator who opens accounts, one who does not, and a customer. */
+static ledger_err_t plant_format6_principals(store_txn_t *txn, void *arg)
+{
+    (void)arg;
+    gateway_principal_t ops = {.id = "ops",
+                               .kind = GATEWAY_PRINCIPAL_OPERATOR,
+                               .scopes = GATEWAY_SCOPE_ACCOUNTS_OPEN | GATEWAY_SCOPE_RISK_READ,
+                               .created_ms = T0_MS};
+    gateway_principal_t auditor = {.id = "auditor",
+                                   .kind = GATEWAY_PRINCIPAL_OPERATOR,
+                                   .scopes = GATEWAY_SCOPE_RISK_READ,
+                                   .created_ms = T0_MS};
+    gateway_principal_t alice = {.id = "alice",
+                                 .kind = GATEWAY_PRINCIPAL_CUSTOMER,
+                                 .scopes = GATEWAY_SCOPES_CUSTOMER,
+                                 .created_ms = T0_MS};
+    bool created;
+    ledger_err_t err = store_migrate_version_put(txn, 6);
+    if (!err)
+        err = gateway_principals_put(txn, &ops, &created);
+    if (!err)
+        err = gateway_principals_put(txn, &auditor, &created);
+    if (!err)
+        err = gateway_principals_put(txn, &alice, &created);
+    return err;
+}
+
+static uint32_t scopes_of(fx_t *fx, const char *id)
+{
+    store_txn_t *txn = NULL;
+    gateway_principal_t p;
+    assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
+    assert_int_equal(gateway_principals_get(txn, id, &p), LEDGER_OK);
+    store_txn_abort(&txn);
+    assert_int_equal(p.created_ms, T0_MS);
+    return p.scopes;
+}
+
+static void test_format_6_operators_who_open_accounts_get_accounts_manage(void **state)
+{
+    fx_t *fx = *state;
+    assert_int_equal(store_write(fx->store, plant_format6_principals, NULL), LEDGER_OK);
+    store_migrate_result_t res;
+    run_plan(fx, &res);
+    assert_int_equal(res.from_version, 6);
+    assert_int_equal(res.version, GATEWAY_STORE_FORMAT);
+    assert_int_equal(scopes_of(fx, "ops"), GATEWAY_SCOPE_ACCOUNTS_OPEN | GATEWAY_SCOPE_RISK_READ |
+                                               GATEWAY_SCOPE_ACCOUNTS_MANAGE);
+    assert_int_equal(scopes_of(fx, "auditor"), GATEWAY_SCOPE_RISK_READ);
+    assert_int_equal(scopes_of(fx, "alice"), GATEWAY_SCOPES_CUSTOMER);
+    /* A rerun of the step grants nobody twice. */
+    store_txn_t *txn = NULL;
+    size_t granted = 99;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    assert_int_equal(gateway_principals_grant(txn, GATEWAY_SCOPE_ACCOUNTS_OPEN,
+                                              GATEWAY_SCOPE_ACCOUNTS_MANAGE, &granted),
+                     LEDGER_OK);
+    store_txn_abort(&txn);
+    assert_int_equal(granted, 0);
+}
+
 static void test_a_fresh_dir_is_stamped_with_the_newest_format(void **state)
 {
     fx_t *fx = *state;
@@ -257,4 +320,5 @@ TEST_MAIN(TEST_STORE_CASE(test_format_2_keys_move_under_the_reserved_principal),
           TEST_STORE_CASE(test_a_second_start_runs_nothing),
           TEST_STORE_CASE(test_format_3_transfers_are_indexed_for_the_owners_by_account_id),
           TEST_STORE_CASE(test_format_4_events_name_the_owners_of_from_and_to_as_viewers),
+          TEST_STORE_CASE(test_format_6_operators_who_open_accounts_get_accounts_manage),
           TEST_STORE_CASE(test_a_fresh_dir_is_stamped_with_the_newest_format))

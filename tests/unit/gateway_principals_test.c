@@ -124,6 +124,8 @@ static void test_bad_principals_are_refused(void **state)
     p = customer("mallory");
     p.scopes |= GATEWAY_SCOPE_ACCOUNTS_OPEN; /* an operator scope */
     assert_int_equal(gateway_principals_put(fx->txn, &p, &created), LEDGER_E_INVALID);
+    p.scopes = GATEWAY_SCOPES_CUSTOMER | GATEWAY_SCOPE_ACCOUNTS_MANAGE; /* so is this one */
+    assert_int_equal(gateway_principals_put(fx->txn, &p, &created), LEDGER_E_INVALID);
     p.kind = 0;
     assert_int_equal(gateway_principals_put(fx->txn, &p, &created), LEDGER_E_INVALID);
     p.kind = GATEWAY_PRINCIPAL_OPERATOR;

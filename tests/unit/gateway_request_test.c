@@ -224,9 +224,87 @@ static void test_limit_and_content_type_rules(void **state)
     assert_false(gateway_request_content_type_is_json("application/x-www-form-urlencoded"));
 }
 
+static void test_rfc_3339_times_parse_to_unix_ms(void **state)
+{
+    (void)state;
+    gateway_request_error_t err;
+    uint64_t ms = 0;
+    assert_int_equal(gateway_request_parse_time("1970-01-01T00:00:00Z", "at", &ms, &err),
+                     LEDGER_OK);
+    assert_int_equal(ms, 0);
+    assert_int_equal(gateway_request_parse_time("2023-11-14T22:13:20Z", "at", &ms, &err),
+                     LEDGER_OK);
+    assert_int_equal(ms, 1700000000000ULL);
+    assert_int_equal(gateway_request_parse_time("2023-11-14t23:13:20.5+01:00", "at", &ms, &err),
+                     LEDGER_OK);
+    assert_int_equal(ms, 1700000000500ULL);
+    assert_int_equal(
+        gateway_request_parse_time("2023-11-14T21:13:20.123456789-01:00", "at", &ms, &err),
+        LEDGER_OK);
+    assert_int_equal(ms, 1700000000123ULL);
+    assert_int_equal(gateway_request_parse_time("2024-02-29T00:00:00Z", "at", &ms, &err),
+                     LEDGER_OK);
+    assert_int_equal(gateway_request_parse_time("9999-12-31T23:59:59.999Z", "at", &ms, &err),
+                     LEDGER_OK);
+    assert_int_equal(ms, PROTO_TS_MAX_MS);
+    static const char *const bad[] = {
+        "",
+        "2023-11-14",
+        "2023-11-14T22:13:20",
+        "2023-11-14 22:13:20Z",
+        "2023-11-14T22:13Z",
+        "2023-02-29T00:00:00Z",
+        "2100-02-29T00:00:00Z",
+        "2023-04-31T00:00:00Z",
+        "2023-00-10T00:00:00Z",
+        "2023-11-14T22:13:60Z",
+        "2023-11-14T22:13:20.Z",
+        "2023-11-14T22:13:20.1234567890Z",
+        "2023-11-14T22:13:20+1:00",
+        "2023-11-14T22:13:20+24:00",
+        "2023-11-14T22:13:20Zjunk",
+        "1969-12-31T23:59:59Z",
+        "1970-01-01T00:00:00+00:01",
+        "+2023-11-14T22:13:20Z",
+        "2023-11-14T22:13:20.000000000000000000000000000000000Z",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (gateway_request_parse_time(bad[i], "from", &ms, &err) != LEDGER_E_INVALID)
+            fail_msg("accepted %s", bad[i]);
+        assert_int_equal(err.http_status, 400);
+        assert_string_equal(err.code, "invalid_query");
+        assert_string_equal(err.field, "from");
+    }
+}
+
+static void test_account_patch_bodies(void **state)
+{
+    (void)state;
+    gateway_request_error_t err;
+    gateway_request_account_patch_t p;
+    const char *body = "{\"status\":\"frozen\"}";
+    assert_int_equal(gateway_request_parse_account_patch(body, strlen(body), &p, &err), LEDGER_OK);
+    assert_string_equal(p.status, "frozen");
+    assert_int_equal(p.overdraft_limit_minor, -1);
+    body = "{\"overdraft_limit\":1000000000000000,\"status\":null}";
+    assert_int_equal(gateway_request_parse_account_patch(body, strlen(body), &p, &err), LEDGER_OK);
+    assert_string_equal(p.status, "");
+    assert_int_equal(p.overdraft_limit_minor, PROTO_OVERDRAFT_MAX_MINOR);
+    body = "{\"overdraft_limit\":null}";
+    assert_int_equal(gateway_request_parse_account_patch(body, strlen(body), &p, &err),
+                     LEDGER_E_INVALID);
+    assert_string_equal(err.code, "missing_field");
+    body = "{\"status\":\"FROZEN\"}";
+    assert_int_equal(gateway_request_parse_account_patch(body, strlen(body), &p, &err),
+                     LEDGER_E_INVALID);
+    assert_string_equal(err.field, "status");
+}
+
 TEST_MAIN(cmocka_unit_test(test_bad_transfer_bodies_are_refused_with_a_clear_error),
           cmocka_unit_test(test_long_reference_is_refused),
           cmocka_unit_test(test_good_transfer_bodies_parse_with_defaults),
           cmocka_unit_test(test_account_bodies_are_validated),
           cmocka_unit_test(test_idempotency_key_rules),
-          cmocka_unit_test(test_limit_and_content_type_rules))
+          cmocka_unit_test(test_limit_and_content_type_rules),
+          cmocka_unit_test(test_rfc_3339_times_parse_to_unix_ms),
+          cmocka_unit_test(test_account_patch_bodies))

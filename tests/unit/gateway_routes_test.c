@@ -95,6 +95,12 @@ static void test_methods_keys_and_scopes(void **state)
     }
     assert_int_equal(gateway_routes_scope(GATEWAY_ROUTE_TRANSFER_REFUNDS, GATEWAY_METHOD_POST),
                      GATEWAY_SCOPE_TRANSFERS_WRITE);
+    assert_int_equal(gateway_routes_scope(GATEWAY_ROUTE_ACCOUNT, GATEWAY_METHOD_PATCH),
+                     GATEWAY_SCOPE_ACCOUNTS_MANAGE);
+    assert_int_equal(gateway_routes_scope(GATEWAY_ROUTE_ACCOUNT_STATEMENT, GATEWAY_METHOD_GET),
+                     GATEWAY_SCOPE_ACCOUNTS_READ);
+    assert_int_equal(gateway_routes_scope(GATEWAY_ROUTE_CURRENCIES, GATEWAY_METHOD_GET),
+                     GATEWAY_SCOPE_ACCOUNTS_READ);
     assert_true(gateway_routes_has_body(GATEWAY_ROUTE_ACCOUNT, GATEWAY_METHOD_PATCH));
     assert_false(gateway_routes_has_body(GATEWAY_ROUTE_STREAM_TOKENS, GATEWAY_METHOD_POST));
     assert_false(gateway_routes_has_body(GATEWAY_ROUTE_TRANSFERS, GATEWAY_METHOD_GET));

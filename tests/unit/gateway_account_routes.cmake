@@ -1,0 +1,1 @@
+ledger_unit_test(gateway_account_routes_test gateway_account_routes_test.c ledger_gateway PkgConfig::CZMQ)
