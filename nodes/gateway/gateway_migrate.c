@@ -260,6 +260,21 @@ static ledger_err_t name_event_viewers(store_txn_t *txn, void *arg, char *note, 
     return err;
 }
 
+/*  6 -> 7 (transfer_payments, issue 21): writes nothing. Version 1 and 2 view records read
+    as automatic captures with nothing captured, refunded or in flight, which is what they
+    were; each is rewritten as version 3 the next time it changes. The step counts them, and
+    the bump makes an older build, which cannot read version 3 records, refuse the dir. */
+static ledger_err_t count_payment_views(store_txn_t *txn, void *arg, char *note, size_t note_size)
+{
+    (void)arg;
+    uint64_t transfers = 0;
+    ledger_err_t err = store_count(txn, STORE_DB_TRANSFERS, &transfers);
+    if (!err)
+        snprintf(note, note_size, "transfers=%llu (read as capture auto, rewritten as they change)",
+                 (unsigned long long)transfers);
+    return err;
+}
+
 static ledger_err_t detect_format(store_txn_t *txn, void *arg, uint32_t *version_out)
 {
     (void)txn;
@@ -274,10 +289,11 @@ static const store_migrate_step_t steps[] = {
     {.to_version = 4, .name = "owner_map", .run = fill_owners},
     {.to_version = 5, .name = "event_viewers", .run = name_event_viewers},
     {.to_version = 6, .name = "seen_floors", .run = store_seen_migrate_floors},
+    {.to_version = 7, .name = "transfer_payments", .run = count_payment_views},
 };
 
 const store_migrate_plan_t gateway_migrate_plan = {.node = "gateway",
                                                    .version = GATEWAY_STORE_FORMAT,
                                                    .steps = steps,
-                                                   .step_count = 4,
+                                                   .step_count = sizeof steps / sizeof steps[0],
                                                    .detect = detect_format};
