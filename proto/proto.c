@@ -57,10 +57,19 @@ void proto_msg_release(proto_msg_t *msg)
     proto_account_reply_t *b = &msg->body.account_reply;
     free(b->accounts);
     free(b->entries);
+    free(b->holds);
     b->accounts = NULL;
     b->entries = NULL;
+    b->holds = NULL;
     b->account_count = 0;
     b->entry_count = 0;
+    b->hold_count = 0;
+}
+
+int64_t proto_transfer_captured_minor(const proto_transfer_t *t)
+{
+    assert(t);
+    return t->captured_minor > 0 ? t->captured_minor : t->amount_minor;
 }
 
 /* ---------------------------------------------------------------------------
@@ -73,7 +82,15 @@ static bool transfer_equal(const proto_transfer_t *a, const proto_transfer_t *b)
     return STR_EQ(a->transfer, b->transfer) && STR_EQ(a->from, b->from) && STR_EQ(a->to, b->to) &&
            a->amount_minor == b->amount_minor && STR_EQ(a->currency, b->currency) &&
            STR_EQ(a->reference, b->reference) && STR_EQ(a->principal, b->principal) &&
-           a->kind == b->kind;
+           a->kind == b->kind && a->capture == b->capture && a->expires_at_ms == b->expires_at_ms &&
+           a->captured_minor == b->captured_minor && STR_EQ(a->refund_of, b->refund_of) &&
+           a->operator_scope == b->operator_scope;
+}
+
+static bool action_equal(const proto_action_t *a, const proto_action_t *b)
+{
+    return STR_EQ(a->transfer, b->transfer) && a->amount_minor == b->amount_minor &&
+           STR_EQ(a->principal, b->principal) && a->operator_scope == b->operator_scope;
 }
 
 static bool verdict_equal(const proto_verdict_t *a, const proto_verdict_t *b)
@@ -92,32 +109,58 @@ static bool query_equal(const proto_query_t *a, const proto_query_t *b)
     return a->op == b->op && STR_EQ(a->account, b->account) && STR_EQ(a->name, b->name) &&
            STR_EQ(a->currency, b->currency) && STR_EQ(a->owner, b->owner) &&
            a->amount_minor == b->amount_minor && a->cursor == b->cursor &&
-           STR_EQ(a->after, b->after) && a->limit == b->limit;
+           STR_EQ(a->after, b->after) && a->limit == b->limit &&
+           STR_EQ(a->principal, b->principal) && STR_EQ(a->status, b->status) &&
+           a->overdraft_limit_minor == b->overdraft_limit_minor && a->at_ms == b->at_ms &&
+           a->from_ms == b->from_ms && a->to_ms == b->to_ms;
+}
+
+/* An account's status as the wire carries it: "" is written as "active". */
+static const char *status_on_wire(const char *status)
+{
+    return status[0] ? status : PROTO_ACCOUNT_STATUS_ACTIVE;
+}
+
+static bool account_equal(const proto_account_t *x, const proto_account_t *y)
+{
+    return STR_EQ(x->id, y->id) && STR_EQ(x->name, y->name) && STR_EQ(x->currency, y->currency) &&
+           x->balance_minor == y->balance_minor && x->held_minor == y->held_minor &&
+           x->settlement == y->settlement && STR_EQ(x->owner, y->owner) &&
+           strncmp(status_on_wire(x->status), status_on_wire(y->status), sizeof x->status) == 0 &&
+           x->overdraft_limit_minor == y->overdraft_limit_minor;
+}
+
+static bool row_equal(const proto_ledger_row_t *x, const proto_ledger_row_t *y)
+{
+    return x->seq == y->seq && STR_EQ(x->account, y->account) && STR_EQ(x->transfer, y->transfer) &&
+           STR_EQ(x->kind, y->kind) && x->amount_minor == y->amount_minor &&
+           x->balance_after_minor == y->balance_after_minor &&
+           x->held_after_minor == y->held_after_minor && x->ts_ms == y->ts_ms &&
+           STR_EQ(x->memo, y->memo);
+}
+
+static bool hold_equal(const proto_hold_t *x, const proto_hold_t *y)
+{
+    return STR_EQ(x->transfer, y->transfer) && x->amount_minor == y->amount_minor &&
+           x->kind == y->kind && x->capture == y->capture && x->created_ms == y->created_ms &&
+           x->expires_at_ms == y->expires_at_ms;
 }
 
 static bool account_reply_equal(const proto_account_reply_t *a, const proto_account_reply_t *b)
 {
     if (a->status != b->status || !STR_EQ(a->code, b->code) || !STR_EQ(a->reason, b->reason) ||
         a->account_count != b->account_count || a->entry_count != b->entry_count ||
-        !STR_EQ(a->next, b->next))
+        a->hold_count != b->hold_count || !STR_EQ(a->next, b->next))
         return false;
-    for (uint32_t i = 0; i < a->account_count; i++) {
-        const proto_account_t *x = &a->accounts[i], *y = &b->accounts[i];
-        if (!STR_EQ(x->id, y->id) || !STR_EQ(x->name, y->name) ||
-            !STR_EQ(x->currency, y->currency) || x->balance_minor != y->balance_minor ||
-            x->held_minor != y->held_minor || x->settlement != y->settlement ||
-            !STR_EQ(x->owner, y->owner))
+    for (uint32_t i = 0; i < a->account_count; i++)
+        if (!account_equal(&a->accounts[i], &b->accounts[i]))
             return false;
-    }
-    for (uint32_t i = 0; i < a->entry_count; i++) {
-        const proto_ledger_row_t *x = &a->entries[i], *y = &b->entries[i];
-        if (x->seq != y->seq || !STR_EQ(x->account, y->account) ||
-            !STR_EQ(x->transfer, y->transfer) || !STR_EQ(x->kind, y->kind) ||
-            x->amount_minor != y->amount_minor ||
-            x->balance_after_minor != y->balance_after_minor ||
-            x->held_after_minor != y->held_after_minor || x->ts_ms != y->ts_ms)
+    for (uint32_t i = 0; i < a->entry_count; i++)
+        if (!row_equal(&a->entries[i], &b->entries[i]))
             return false;
-    }
+    for (uint32_t i = 0; i < a->hold_count; i++)
+        if (!hold_equal(&a->holds[i], &b->holds[i]))
+            return false;
     return true;
 }
 
@@ -131,12 +174,18 @@ bool proto_msg_equal(const proto_msg_t *a, const proto_msg_t *b)
     case PROTO_TRANSFER_REQUESTED:
     case PROTO_FUNDS_RESERVED:
     case PROTO_TRANSFER_SETTLED:
+    case PROTO_TRANSFER_AUTHORIZED:
         return transfer_equal(&a->body.transfer, &b->body.transfer);
+    case PROTO_TRANSFER_CAPTURE:
+    case PROTO_TRANSFER_VOID:
+        return action_equal(&a->body.action, &b->body.action);
     case PROTO_FRAUD_APPROVED:
     case PROTO_FRAUD_REJECTED:
     case PROTO_TRANSFER_REJECTED_FRAUD:
         return verdict_equal(&a->body.verdict, &b->body.verdict);
     case PROTO_TRANSFER_DECLINED:
+    case PROTO_TRANSFER_VOIDED:
+    case PROTO_TRANSFER_EXPIRED:
         return STR_EQ(a->body.declined.transfer, b->body.declined.transfer) &&
                STR_EQ(a->body.declined.code, b->body.declined.code) &&
                STR_EQ(a->body.declined.reason, b->body.declined.reason);

@@ -29,8 +29,9 @@
     Rules beyond the limits above (proto/README.md has the full table):
     every map has exactly its documented keys (no extra, none missing, none
     twice; "may be empty" fields are present as ""), except that an optional
-    key (a transfer body's principal and kind) may be absent and then reads
-    as its zero value; strings are msgpack str,
+    key (a transfer body's keys from principal on, an account's status and
+    overdraft_limit_minor, a ledger row's memo, a reply's holds) may be
+    absent and then reads as its zero value; strings are msgpack str,
     valid UTF-8, without NUL; ids and account/transfer ids have no control
     characters; code fields are [a-z0-9_]; saga messages (transfer.*, funds.*,
     fraud.*) have a non-empty corr equal to body.transfer; account.query
@@ -60,9 +61,13 @@
 #define PROTO_RULES_MAX 8        /* fraud rules listed in one verdict */
 #define PROTO_RULE_NAME_MAX 32   /* one fraud rule name */
 #define PROTO_PAGE_MAX 200       /* items in one account query reply */
-#define PROTO_NEST_MAX 4         /* deepest nesting of maps/arrays accepted */
-#define PROTO_TAG_SIZE 8         /* delivery tag frame */
-#define PROTO_ACK_TAGS_MAX 1024  /* tags one ack may answer (tag frame n x 8 bytes) */
+#define PROTO_MEMO_MAX 160       /* memo of a ledger entry (audit entries) */
+#define PROTO_STATUS_MAX 15      /* an account status name ("active", "frozen", "closed") */
+/* Largest overdraft limit an account may have (minor units): 10^15. */
+#define PROTO_OVERDRAFT_MAX_MINOR 1000000000000000ll
+#define PROTO_NEST_MAX 4        /* deepest nesting of maps/arrays accepted */
+#define PROTO_TAG_SIZE 8        /* delivery tag frame */
+#define PROTO_ACK_TAGS_MAX 1024 /* tags one ack may answer (tag frame n x 8 bytes) */
 /* Latest `ts` accepted (9999-12-31T23:59:59.999Z): every reader can format and store it. */
 #define PROTO_TS_MAX_MS 253402300799999ull
 
@@ -78,6 +83,11 @@ typedef enum {
     PROTO_NACK,                    /* receiver -> sender: can never be applied */
     PROTO_ACCOUNT_QUERY,           /* gateway -> accounts: list/get/ledger/open */
     PROTO_ACCOUNT_REPLY,           /* accounts -> gateway: answer to a query */
+    PROTO_TRANSFER_AUTHORIZED,     /* accounts -> gateway: a manual transfer's hold is kept */
+    PROTO_TRANSFER_CAPTURE,        /* gateway -> accounts: settle an authorised transfer */
+    PROTO_TRANSFER_VOID,           /* gateway -> accounts: release an authorised transfer */
+    PROTO_TRANSFER_VOIDED,         /* accounts -> gateway: the hold was released by a void */
+    PROTO_TRANSFER_EXPIRED,        /* accounts -> gateway: the authorisation expired */
     PROTO_TYPE__COUNT
 } proto_type_t;
 
@@ -93,20 +103,37 @@ typedef enum {
     PROTO_TRANSFER_KIND_TRANSFER = 0, /* "transfer": also what a body without `kind` means */
     PROTO_TRANSFER_KIND_DEPOSIT,      /* "deposit" */
     PROTO_TRANSFER_KIND_WITHDRAWAL,   /* "withdrawal" */
+    PROTO_TRANSFER_KIND_REFUND, /* "refund": from the refunded transfer's `to` back to its `from` */
     PROTO_TRANSFER_KIND__COUNT
 } proto_transfer_kind_t;
 
-/* Wire name of a kind ("transfer", "deposit", "withdrawal"); NULL for an invalid value. */
+/* Wire name of a kind ("transfer", "deposit", "withdrawal", "refund"); NULL for an invalid value.
+ */
 const char *proto_transfer_kind_name(proto_transfer_kind_t kind);
 /* Kind for the wire name name[0..len); LEDGER_E_INVALID if none (kind_out untouched). */
 ledger_err_t proto_transfer_kind_from_name(const char *name, size_t len,
                                            proto_transfer_kind_t *kind_out);
 
-/* transfer.requested, funds.reserved, transfer.settled:
-   body {transfer, from, to, amount_minor, currency, reference, principal, kind}.
-   principal and kind are optional keys: the encoder always writes them, the
-   decoder reads a body without them (written before they existed, e.g. still
-   in an outbox across an upgrade) as principal "" and kind transfer. */
+/* How a transfer settles (the `capture` key of a transfer body). */
+typedef enum {
+    PROTO_CAPTURE_AUTO =
+        0, /* "auto": settles once fraud approves; also what a body without `capture` means */
+    PROTO_CAPTURE_MANUAL, /* "manual": fraud's approval authorises it; a capture settles it */
+    PROTO_CAPTURE__COUNT
+} proto_capture_t;
+
+/* Wire name of a capture mode ("auto", "manual"); NULL for an invalid value. */
+const char *proto_capture_name(proto_capture_t capture);
+/* Capture mode for the wire name name[0..len); LEDGER_E_INVALID if none (capture_out untouched). */
+ledger_err_t proto_capture_from_name(const char *name, size_t len, proto_capture_t *capture_out);
+
+/* transfer.requested, funds.reserved, transfer.settled, transfer.authorized:
+   body {transfer, from, to, amount_minor, currency, reference, principal, kind,
+         capture, expires_at_ms, captured_minor, refund_of, operator}.
+   Every key from principal on is optional: the encoder always writes it, the
+   decoder reads a body without it (written before it existed, e.g. still in an
+   outbox across an upgrade) as its zero value: principal "", kind transfer,
+   capture auto, expires_at_ms 0, captured_minor 0, refund_of "", operator false. */
 typedef struct {
     char transfer[PROTO_TRANSFER_ID_MAX + 1];
     char from[PROTO_ACCOUNT_ID_MAX + 1];
@@ -118,7 +145,32 @@ typedef struct {
        principals, which the accounts node declines forbidden_account */
     char principal[PROTO_ACCOUNT_ID_MAX + 1];
     proto_transfer_kind_t kind;
+    proto_capture_t capture;
+    /* manual: unix ms when the authorisation expires (> 0, <= PROTO_TS_MAX_MS); auto: 0 */
+    uint64_t expires_at_ms;
+    /* transfer.settled: the amount captured (auto: amount_minor; manual: 1..amount_minor);
+       0 in every other type. A settled body with 0 (one from before captures) means
+       amount_minor: read it with proto_transfer_captured_minor(). 0 <= it <= amount_minor. */
+    int64_t captured_minor;
+    /* kind refund: the refunded transfer's id (non-empty exactly when kind is refund) */
+    char refund_of[PROTO_TRANSFER_ID_MAX + 1];
+    /* wire key `operator`: the principal acts as an operator (the gateway checked the
+       operator's scope); false for customers and deposits */
+    bool operator_scope;
 } proto_transfer_t;
+
+/* The amount a transfer.settled body captured: captured_minor, or amount_minor when it is 0
+   (a settled body from before captures, or any other type). */
+int64_t proto_transfer_captured_minor(const proto_transfer_t *t);
+
+/* transfer.capture, transfer.void: body {transfer, amount_minor, principal, operator}.
+   transfer.void has no amount_minor key (the struct field stays 0). */
+typedef struct {
+    char transfer[PROTO_TRANSFER_ID_MAX + 1];
+    int64_t amount_minor; /* capture: > 0, at most the authorised amount; void: 0 */
+    char principal[PROTO_ACCOUNT_ID_MAX + 1]; /* the caller (account-id rule), non-empty */
+    bool operator_scope;                      /* wire key `operator` */
+} proto_action_t;
 
 /* fraud.approved, fraud.rejected, transfer.rejected_fraud:
    body {transfer, rules: [str...], reason}. rules: names of the rules that
@@ -131,7 +183,9 @@ typedef struct {
 } proto_verdict_t;
 
 /* transfer.declined: body {transfer, code, reason}. code: one of the
-   PROTO_DECLINE_* below (what each means: proto/README.md). */
+   PROTO_DECLINE_* below (what each means: proto/README.md).
+   transfer.voided and transfer.expired have the same body, with code
+   PROTO_CODE_VOIDED ("voided") and PROTO_CODE_EXPIRED ("expired") exactly. */
 #define PROTO_DECLINE_UNKNOWN_ACCOUNT "unknown_account"
 #define PROTO_DECLINE_SAME_ACCOUNT "same_account"
 #define PROTO_DECLINE_CURRENCY_MISMATCH "currency_mismatch"
@@ -146,6 +200,21 @@ typedef struct {
 #define PROTO_DECLINE_SETTLEMENT_LIMIT "settlement_limit"
 /* a deposit over deposit_max */
 #define PROTO_DECLINE_DEPOSIT_TOO_LARGE "deposit_too_large"
+/* `from` is frozen (debits declined; credits to a frozen account are accepted) */
+#define PROTO_DECLINE_ACCOUNT_FROZEN "account_frozen"
+/* `from` or `to` is closed */
+#define PROTO_DECLINE_ACCOUNT_CLOSED "account_closed"
+/* a refund would take the refunds of its transfer over the captured amount */
+#define PROTO_DECLINE_EXCEEDS_REFUNDABLE "exceeds_refundable"
+/* refund_of is not a settled transfer of kind transfer, or from/to/currency are not its reverse */
+#define PROTO_DECLINE_NOT_REFUNDABLE "not_refundable"
+/* no fraud verdict came within the risk timeout: the hold was released */
+#define PROTO_DECLINE_RISK_UNAVAILABLE "risk_unavailable"
+/* the currency is not in the currency table (core/currency.h) */
+#define PROTO_DECLINE_UNKNOWN_CURRENCY "unknown_currency"
+/* The code of transfer.voided and of transfer.expired. */
+#define PROTO_CODE_VOIDED "voided"
+#define PROTO_CODE_EXPIRED "expired"
 typedef struct {
     char transfer[PROTO_TRANSFER_ID_MAX + 1];
     char code[PROTO_CODE_MAX + 1];
@@ -165,14 +234,33 @@ typedef enum {
     PROTO_QUERY_GET,      /* "get": one account */
     PROTO_QUERY_LEDGER,   /* "ledger": one account's ledger entries, newest first, before cursor */
     PROTO_QUERY_OPEN,     /* "open": open an account for its owner (idempotent by id) */
+    PROTO_QUERY_UPDATE,   /* "update": an operator sets an account's status / overdraft limit */
+    PROTO_QUERY_BALANCE_AT, /* "balance_at": one account's balance and held as of at_ms */
+    PROTO_QUERY_STATEMENT,  /* "statement": one account's entries in [from_ms, to_ms), ascending */
+    PROTO_QUERY_HOLDS,      /* "holds": one account and its open holds, by transfer id */
 } proto_query_op_t;
 
-/* account.query: body {op, account, cursor, limit, name, currency, owner, amount_minor}.
+/* Account statuses (account.reply's status; account.query update's status). */
+#define PROTO_ACCOUNT_STATUS_ACTIVE "active"
+#define PROTO_ACCOUNT_STATUS_FROZEN "frozen"
+#define PROTO_ACCOUNT_STATUS_CLOSED "closed"
+/* True if `status` is "active", "frozen" or "closed"; false for NULL. */
+bool proto_account_status_valid(const char *status);
+
+/* account.query: body {op, account, cursor, limit, name, currency, owner, amount_minor,
+   principal, status, overdraft_limit_minor, at_ms, from_ms, to_ms}: only the keys of its op.
    op list: cursor = account id to start after ("" = first), limit 1..PROTO_PAGE_MAX.
    op get: account. op ledger: account, cursor = 0 (newest) or the seq of one of the account's
    entries, the page starts before it (another seq: 400 invalid_cursor), limit.
    op open: account, name, currency, owner (principal id, account-id rule),
-   amount_minor >= 0 (opening deposit). */
+   amount_minor >= 0 (opening deposit).
+   op update (gateway only): account, principal (the operator, account-id rule), status
+   ("" unchanged, or a PROTO_ACCOUNT_STATUS_*), overdraft_limit_minor (-1 unchanged, else
+   0..PROTO_OVERDRAFT_MAX_MINOR).
+   op balance_at: account, at_ms (<= PROTO_TS_MAX_MS).
+   op statement: account, from_ms < to_ms (half-open, <= PROTO_TS_MAX_MS), cursor (0 = from
+   the start, else the seq of the previous page's last entry), limit.
+   op holds: account, cursor = transfer id to start after ("" = first; in `after`), limit. */
 typedef struct {
     proto_query_op_t op;
     char account[PROTO_ACCOUNT_ID_MAX + 1];
@@ -180,9 +268,14 @@ typedef struct {
     char currency[PROTO_CURRENCY_LEN + 1];
     char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* open op */
     int64_t amount_minor;
-    uint64_t cursor;                      /* ledger op */
-    char after[PROTO_ACCOUNT_ID_MAX + 1]; /* list op */
+    uint64_t cursor;                      /* ledger, statement ops */
+    char after[PROTO_ACCOUNT_ID_MAX + 1]; /* list op (account id), holds op (transfer id) */
     uint32_t limit;
+    char principal[PROTO_ACCOUNT_ID_MAX + 1]; /* update op */
+    char status[PROTO_STATUS_MAX + 1];        /* update op */
+    int64_t overdraft_limit_minor;            /* update op */
+    uint64_t at_ms;                           /* balance_at op */
+    uint64_t from_ms, to_ms;                  /* statement op */
 } proto_query_t;
 
 /* One account in a reply. */
@@ -194,6 +287,10 @@ typedef struct {
     int64_t held_minor;
     bool settlement;                      /* the settlement account of its currency */
     char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* principal id; "" for a settlement account */
+    /* optional keys: a PROTO_ACCOUNT_STATUS_* ("" is written as, and read back as, "active");
+       overdraft_limit_minor >= 0 (absent: 0) */
+    char status[PROTO_STATUS_MAX + 1];
+    int64_t overdraft_limit_minor;
 } proto_account_t;
 
 /* One ledger entry in a reply. */
@@ -206,9 +303,22 @@ typedef struct {
     int64_t balance_after_minor;
     int64_t held_after_minor;
     uint64_t ts_ms;
+    char memo[PROTO_MEMO_MAX + 1]; /* optional key: "" for money entries; audit entries' text */
 } proto_ledger_row_t;
 
-/* account.reply: body {status, code, reason, accounts: [...], entries: [...], next}.
+/* One open hold in a reply (op holds): a reserved or authorised transfer. */
+typedef struct {
+    char transfer[PROTO_TRANSFER_ID_MAX + 1];
+    int64_t amount_minor; /* > 0 */
+    proto_transfer_kind_t kind;
+    proto_capture_t capture;
+    uint64_t created_ms; /* <= PROTO_TS_MAX_MS */
+    uint64_t
+        expires_at_ms; /* manual: when the authorisation expires; may be 0; <= PROTO_TS_MAX_MS */
+} proto_hold_t;
+
+/* account.reply: body {status, code, reason, accounts: [...], entries: [...], next, holds: [...]}.
+   holds is an optional key (absent: none).
    status: 200 ok, 404 not found, 400 invalid, 409 exists with other values, 500.
    The arrays are heap-allocated by proto_decode into the reply; free them with
    proto_msg_release(). */
@@ -221,6 +331,8 @@ typedef struct {
     uint32_t entry_count;
     proto_ledger_row_t *entries;
     char next[PROTO_ACCOUNT_ID_MAX + 1]; /* cursor for the next page, "" if none */
+    uint32_t hold_count;
+    proto_hold_t *holds;
 } proto_account_reply_t;
 
 /* A decoded message: the envelope plus the body of its type. */
@@ -233,9 +345,10 @@ typedef struct {
     char cause[PROTO_ID_MAX + 1];
     uint64_t ts_ms;
     union {
-        proto_transfer_t transfer; /* requested, reserved, settled */
+        proto_transfer_t transfer; /* requested, reserved, settled, authorized */
+        proto_action_t action;     /* transfer.capture, transfer.void */
         proto_verdict_t verdict;   /* fraud.approved, fraud.rejected, transfer.rejected_fraud */
-        proto_declined_t declined; /* transfer.declined */
+        proto_declined_t declined; /* transfer.declined, transfer.voided, transfer.expired */
         proto_reply_t reply;       /* ack, nack */
         proto_query_t query;       /* account.query */
         proto_account_reply_t account_reply; /* account.reply */
@@ -295,7 +408,8 @@ ledger_err_t proto_frame_check(const void *data, size_t size, char *why, size_t 
 ledger_err_t proto_frame_id(const void *data, size_t size, char origin_out[PROTO_NODE_MAX + 1],
                             uint64_t *seq_out);
 
-/* Frees what proto_decode allocated in `msg` (account.reply arrays); safe on any message. */
+/* Frees what proto_decode allocated in `msg` (account.reply arrays: accounts, entries, holds);
+   safe on any message. */
 void proto_msg_release(proto_msg_t *msg);
 
 /*  True if `a` and `b` carry the same message on the wire: the envelope and

@@ -144,6 +144,37 @@ static ledger_err_t check_transfer_id(proto_ctx_t *c, const proto_msg_t *m,
     return LEDGER_OK;
 }
 
+/* The keys of payments (issue 21): capture, expiry, captured amount, refund_of. */
+static ledger_err_t check_transfer_payment(proto_ctx_t *c, const proto_msg_t *m)
+{
+    const proto_transfer_t *b = &m->body.transfer;
+    if (!proto_capture_name(b->capture))
+        return proto_reason_fail(c, LEDGER_E_INVALID, "capture", "unknown capture mode %d",
+                                 (int)b->capture);
+    bool manual = b->capture == PROTO_CAPTURE_MANUAL;
+    if (manual != (b->expires_at_ms > 0))
+        return proto_reason_fail(c, LEDGER_E_INVALID, "expires_at_ms",
+                                 manual ? "must be > 0 for a manual capture"
+                                        : "must be 0 unless the capture is manual");
+    if (b->expires_at_ms > PROTO_TS_MAX_MS)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "expires_at_ms",
+                                 "must be a unix time in ms no later than %" PRIu64,
+                                 (uint64_t)PROTO_TS_MAX_MS);
+    if (m->type == PROTO_TRANSFER_AUTHORIZED && !manual)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "capture",
+                                 "must be manual in transfer.authorized");
+    if (b->captured_minor < 0 || b->captured_minor > b->amount_minor)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "captured_minor",
+                                 "must be 0..amount_minor (%" PRId64 "), got %" PRId64,
+                                 b->amount_minor, b->captured_minor);
+    bool refund = b->kind == PROTO_TRANSFER_KIND_REFUND;
+    PROTO_CHECK(FIELD_STR(c, "refund_of", b->refund_of, refund, STR_IDENT));
+    if (!refund && b->refund_of[0] != '\0')
+        return proto_reason_fail(c, LEDGER_E_INVALID, "refund_of",
+                                 "must be empty unless the kind is refund");
+    return LEDGER_OK;
+}
+
 static ledger_err_t check_transfer(proto_ctx_t *c, const proto_msg_t *m)
 {
     const proto_transfer_t *b = &m->body.transfer;
@@ -160,7 +191,21 @@ static ledger_err_t check_transfer(proto_ctx_t *c, const proto_msg_t *m)
     if (!proto_transfer_kind_name(b->kind))
         return proto_reason_fail(c, LEDGER_E_INVALID, "kind", "unknown transfer kind %d",
                                  (int)b->kind);
-    return LEDGER_OK;
+    return check_transfer_payment(c, m);
+}
+
+/* transfer.capture (amount_minor > 0) and transfer.void (no amount). */
+static ledger_err_t check_action(proto_ctx_t *c, const proto_msg_t *m)
+{
+    const proto_action_t *b = &m->body.action;
+    PROTO_CHECK(check_transfer_id(c, m, b->transfer));
+    if (m->type == PROTO_TRANSFER_CAPTURE && b->amount_minor <= 0)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "amount_minor", "must be > 0, got %" PRId64,
+                                 b->amount_minor);
+    if (m->type == PROTO_TRANSFER_VOID && b->amount_minor != 0)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "amount_minor",
+                                 "not carried by transfer.void: must be 0");
+    return check_principal(c, "principal", b->principal, true);
 }
 
 static ledger_err_t check_verdict(proto_ctx_t *c, const proto_msg_t *m)
@@ -188,6 +233,13 @@ static ledger_err_t check_declined(proto_ctx_t *c, const proto_msg_t *m)
     const proto_declined_t *b = &m->body.declined;
     PROTO_CHECK(check_transfer_id(c, m, b->transfer));
     PROTO_CHECK(FIELD_STR(c, "code", b->code, true, STR_CODE));
+    /* voided and expired say what happened in their type: the code repeats it */
+    const char *code = m->type == PROTO_TRANSFER_VOIDED    ? PROTO_CODE_VOIDED
+                       : m->type == PROTO_TRANSFER_EXPIRED ? PROTO_CODE_EXPIRED
+                                                           : NULL;
+    if (code && strcmp(b->code, code) != 0)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "code", "must be \"%s\" in %s", code,
+                                 proto_type_name(m->type));
     PROTO_CHECK(FIELD_STR(c, "reason", b->reason, false, STR_TEXT));
     return LEDGER_OK;
 }
@@ -215,10 +267,83 @@ static bool query_carries(proto_query_op_t op, unsigned slot)
     return (proto_fields_carried(&proto_query_table, (unsigned)op) & (1u << slot)) != 0;
 }
 
+static bool bytes_zero(const unsigned char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i])
+            return false;
+    return true;
+}
+
 static ledger_err_t unused(proto_ctx_t *c, const char *field, const char *op)
 {
     return proto_reason_fail(c, LEDGER_E_INVALID, field, "not carried by op %s: must be empty/zero",
                              op);
+}
+
+/* Every plain key `op` does not carry must be empty (a str) or zero: anything else would
+   silently vanish on the wire. The cursor, an OWN key, is checked by check_query. */
+static ledger_err_t check_query_unused(proto_ctx_t *c, const proto_query_t *b, const char *op)
+{
+    uint32_t carried = proto_fields_carried(&proto_query_table, (unsigned)b->op);
+    for (unsigned i = 0; i < proto_query_table.count; i++) {
+        const proto_field_t *f = &proto_query_table.fields[i];
+        if (f->kind == PROTO_FIELD_OWN || (carried & (1u << i)))
+            continue;
+        const unsigned char *v = (const unsigned char *)b + f->offset;
+        bool zero = f->kind == PROTO_FIELD_STR ? v[0] == '\0' : bytes_zero(v, f->size);
+        if (!zero)
+            return unused(c, f->name, op);
+    }
+    return LEDGER_OK;
+}
+
+/* The values of the keys of list, get, ledger and open. */
+static ledger_err_t check_query_account_keys(proto_ctx_t *c, const proto_query_t *b)
+{
+    if (query_carries(b->op, PROTO_QUERY_KEY_ACCOUNT))
+        PROTO_CHECK(FIELD_STR(c, "account", b->account, true, STR_IDENT));
+    if (query_carries(b->op, PROTO_QUERY_KEY_NAME))
+        PROTO_CHECK(FIELD_STR(c, "name", b->name, true, STR_TEXT));
+    if (query_carries(b->op, PROTO_QUERY_KEY_CURRENCY))
+        PROTO_CHECK(check_currency(c, "currency", b->currency));
+    if (query_carries(b->op, PROTO_QUERY_KEY_OWNER))
+        PROTO_CHECK(check_principal(c, "owner", b->owner, true));
+    if (query_carries(b->op, PROTO_QUERY_KEY_AMOUNT_MINOR) && b->amount_minor < 0)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "amount_minor", "must be >= 0, got %" PRId64,
+                                 b->amount_minor);
+    if (query_carries(b->op, PROTO_QUERY_KEY_LIMIT) && (b->limit < 1 || b->limit > PROTO_PAGE_MAX))
+        return proto_reason_fail(c, LEDGER_E_INVALID, "limit", "must be 1..%d, got %" PRIu32,
+                                 PROTO_PAGE_MAX, b->limit);
+    return LEDGER_OK;
+}
+
+/* The values of the keys of update, balance_at and statement. */
+static ledger_err_t check_query_control_keys(proto_ctx_t *c, const proto_query_t *b)
+{
+    if (query_carries(b->op, PROTO_QUERY_KEY_PRINCIPAL))
+        PROTO_CHECK(check_principal(c, "principal", b->principal, true));
+    if (query_carries(b->op, PROTO_QUERY_KEY_STATUS)) {
+        PROTO_CHECK(FIELD_STR(c, "status", b->status, false, STR_CODE));
+        if (b->status[0] && !proto_account_status_valid(b->status))
+            return proto_reason_fail(c, LEDGER_E_INVALID, "status",
+                                     "must be \"\" (unchanged), active, frozen or closed");
+    }
+    int64_t od = b->overdraft_limit_minor;
+    if (query_carries(b->op, PROTO_QUERY_KEY_OVERDRAFT_LIMIT_MINOR) && od != -1 &&
+        (od < 0 || od > PROTO_OVERDRAFT_MAX_MINOR))
+        return proto_reason_fail(c, LEDGER_E_INVALID, "overdraft_limit_minor",
+                                 "must be -1 (unchanged) or 0..%lld, got %" PRId64,
+                                 PROTO_OVERDRAFT_MAX_MINOR, od);
+    if (b->at_ms > PROTO_TS_MAX_MS || b->to_ms > PROTO_TS_MAX_MS)
+        return proto_reason_fail(
+            c, LEDGER_E_INVALID, b->at_ms > PROTO_TS_MAX_MS ? "at_ms" : "to_ms",
+            "must be a unix time in ms no later than %" PRIu64, (uint64_t)PROTO_TS_MAX_MS);
+    if (query_carries(b->op, PROTO_QUERY_KEY_FROM_MS) && b->from_ms >= b->to_ms)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "from_ms",
+                                 "must be < to_ms (%" PRIu64 "), got %" PRIu64, b->to_ms,
+                                 b->from_ms);
+    return LEDGER_OK;
 }
 
 static ledger_err_t check_query(proto_ctx_t *c, const proto_msg_t *m)
@@ -227,49 +352,18 @@ static ledger_err_t check_query(proto_ctx_t *c, const proto_msg_t *m)
     const char *op = proto_query_op_name(b->op);
     if (!op)
         return proto_reason_fail(c, LEDGER_E_INVALID, "op", "unknown query op %d", (int)b->op);
-
-    if (query_carries(b->op, PROTO_QUERY_KEY_ACCOUNT))
-        PROTO_CHECK(FIELD_STR(c, "account", b->account, true, STR_IDENT));
-    else if (b->account[0] != '\0')
-        return unused(c, "account", op);
-
-    if (query_carries(b->op, PROTO_QUERY_KEY_NAME))
-        PROTO_CHECK(FIELD_STR(c, "name", b->name, true, STR_TEXT));
-    else if (b->name[0] != '\0')
-        return unused(c, "name", op);
-
-    if (query_carries(b->op, PROTO_QUERY_KEY_CURRENCY))
-        PROTO_CHECK(check_currency(c, "currency", b->currency));
-    else if (b->currency[0] != '\0')
-        return unused(c, "currency", op);
-
-    if (query_carries(b->op, PROTO_QUERY_KEY_OWNER))
-        PROTO_CHECK(check_principal(c, "owner", b->owner, true));
-    else if (b->owner[0] != '\0')
-        return unused(c, "owner", op);
-
-    if (query_carries(b->op, PROTO_QUERY_KEY_AMOUNT_MINOR)) {
-        if (b->amount_minor < 0)
-            return proto_reason_fail(c, LEDGER_E_INVALID, "amount_minor",
-                                     "must be >= 0, got %" PRId64, b->amount_minor);
-    } else if (b->amount_minor != 0) {
-        return unused(c, "amount_minor", op);
-    }
-
-    if (query_carries(b->op, PROTO_QUERY_KEY_LIMIT)) {
-        if (b->limit < 1 || b->limit > PROTO_PAGE_MAX)
-            return proto_reason_fail(c, LEDGER_E_INVALID, "limit", "must be 1..%d, got %" PRIu32,
-                                     PROTO_PAGE_MAX, b->limit);
-    } else if (b->limit != 0) {
-        return unused(c, "limit", op);
-    }
-
-    /* cursor: an account id (`after`) for list, a ledger seq (`cursor`) for ledger */
-    if (b->op == PROTO_QUERY_LIST)
+    PROTO_CHECK(check_query_unused(c, b, op));
+    PROTO_CHECK(check_query_account_keys(c, b));
+    PROTO_CHECK(check_query_control_keys(c, b));
+    /* cursor: an id (`after`) for list and holds, a ledger seq (`cursor`) for ledger and
+       statement */
+    bool by_id = b->op == PROTO_QUERY_LIST || b->op == PROTO_QUERY_HOLDS;
+    bool by_seq = b->op == PROTO_QUERY_LEDGER || b->op == PROTO_QUERY_STATEMENT;
+    if (by_id)
         PROTO_CHECK(FIELD_STR(c, "cursor", b->after, false, STR_IDENT));
     else if (b->after[0] != '\0')
         return unused(c, "cursor (after)", op);
-    if (b->op != PROTO_QUERY_LEDGER && b->cursor != 0)
+    if (!by_seq && b->cursor != 0)
         return unused(c, "cursor", op);
     return LEDGER_OK;
 }
@@ -280,6 +374,12 @@ static ledger_err_t check_account(proto_ctx_t *c, const proto_account_t *a)
     PROTO_CHECK(FIELD_STR(c, "name", a->name, false, STR_TEXT));
     PROTO_CHECK(check_currency(c, "currency", a->currency));
     PROTO_CHECK(check_principal(c, "owner", a->owner, false));
+    /* "" is an account from before statuses: written as "active" */
+    if (a->status[0] != '\0' && !proto_account_status_valid(a->status))
+        return proto_reason_fail(c, LEDGER_E_INVALID, "status", "must be active, frozen or closed");
+    if (a->overdraft_limit_minor < 0)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "overdraft_limit_minor",
+                                 "must be >= 0, got %" PRId64, a->overdraft_limit_minor);
     return LEDGER_OK;
 }
 
@@ -288,31 +388,45 @@ static ledger_err_t check_row(proto_ctx_t *c, const proto_ledger_row_t *r)
     PROTO_CHECK(FIELD_STR(c, "account", r->account, true, STR_IDENT));
     PROTO_CHECK(FIELD_STR(c, "transfer", r->transfer, false, STR_IDENT));
     PROTO_CHECK(FIELD_STR(c, "kind", r->kind, true, STR_KIND));
+    PROTO_CHECK(FIELD_STR(c, "memo", r->memo, false, STR_TEXT));
     return LEDGER_OK;
 }
 
-static ledger_err_t check_account_reply(proto_ctx_t *c, const proto_msg_t *m)
+static ledger_err_t check_hold(proto_ctx_t *c, const proto_hold_t *h)
 {
-    const proto_account_reply_t *b = &m->body.account_reply;
-    if (b->status < REPLY_STATUS_MIN || b->status > REPLY_STATUS_MAX)
-        return proto_reason_fail(c, LEDGER_E_INVALID, "status", "must be %d..%d, got %" PRIu32,
-                                 REPLY_STATUS_MIN, REPLY_STATUS_MAX, b->status);
-    PROTO_CHECK(FIELD_STR(c, "code", b->code, false, STR_CODE));
-    PROTO_CHECK(FIELD_STR(c, "reason", b->reason, false, STR_TEXT));
-    if (b->account_count > PROTO_PAGE_MAX)
-        return proto_reason_fail(c, LEDGER_E_INVALID, "accounts", "more than %d items",
-                                 PROTO_PAGE_MAX);
-    if (b->entry_count > PROTO_PAGE_MAX)
-        return proto_reason_fail(c, LEDGER_E_INVALID, "entries", "more than %d items",
-                                 PROTO_PAGE_MAX);
-    if (b->account_count && !b->accounts)
-        return proto_reason_fail(c, LEDGER_E_INVALID, "accounts",
-                                 "count %" PRIu32 " with a NULL array", b->account_count);
-    if (b->entry_count && !b->entries)
-        return proto_reason_fail(c, LEDGER_E_INVALID, "entries",
-                                 "count %" PRIu32 " with a NULL array", b->entry_count);
+    PROTO_CHECK(FIELD_STR(c, "transfer", h->transfer, true, STR_IDENT));
+    if (h->amount_minor <= 0)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "amount_minor", "must be > 0, got %" PRId64,
+                                 h->amount_minor);
+    if (!proto_transfer_kind_name(h->kind))
+        return proto_reason_fail(c, LEDGER_E_INVALID, "kind", "unknown transfer kind %d",
+                                 (int)h->kind);
+    if (!proto_capture_name(h->capture))
+        return proto_reason_fail(c, LEDGER_E_INVALID, "capture", "unknown capture mode %d",
+                                 (int)h->capture);
+    if (h->created_ms > PROTO_TS_MAX_MS || h->expires_at_ms > PROTO_TS_MAX_MS)
+        return proto_reason_fail(
+            c, LEDGER_E_INVALID, h->created_ms > PROTO_TS_MAX_MS ? "created_ms" : "expires_at_ms",
+            "must be a unix time in ms no later than %" PRIu64, (uint64_t)PROTO_TS_MAX_MS);
+    return LEDGER_OK;
+}
+
+/* An array of a reply: at most PROTO_PAGE_MAX items, and an array behind a count. */
+static ledger_err_t check_items_shape(proto_ctx_t *c, const char *field, uint32_t count,
+                                      const void *items)
+{
+    if (count > PROTO_PAGE_MAX)
+        return proto_reason_fail(c, LEDGER_E_INVALID, field, "more than %d items", PROTO_PAGE_MAX);
+    if (count && !items)
+        return proto_reason_fail(c, LEDGER_E_INVALID, field, "count %" PRIu32 " with a NULL array",
+                                 count);
+    return LEDGER_OK;
+}
+
+/* Each item of the reply's arrays, in scope "body.<array>" with its index. */
+static ledger_err_t check_reply_items(proto_ctx_t *c, const proto_account_reply_t *b)
+{
     ledger_err_t err = LEDGER_OK;
-    const char *scope = c->scope;
     c->scope = "body.accounts";
     for (uint32_t i = 0; i < b->account_count && !err; i++) {
         c->index = (long)i;
@@ -323,9 +437,28 @@ static ledger_err_t check_account_reply(proto_ctx_t *c, const proto_msg_t *m)
         c->index = (long)i;
         err = check_row(c, &b->entries[i]);
     }
-    c->scope = scope;
+    c->scope = "body.holds";
+    for (uint32_t i = 0; i < b->hold_count && !err; i++) {
+        c->index = (long)i;
+        err = check_hold(c, &b->holds[i]);
+    }
+    c->scope = "body";
     c->index = -1;
-    PROTO_CHECK(err);
+    return err;
+}
+
+static ledger_err_t check_account_reply(proto_ctx_t *c, const proto_msg_t *m)
+{
+    const proto_account_reply_t *b = &m->body.account_reply;
+    if (b->status < REPLY_STATUS_MIN || b->status > REPLY_STATUS_MAX)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "status", "must be %d..%d, got %" PRIu32,
+                                 REPLY_STATUS_MIN, REPLY_STATUS_MAX, b->status);
+    PROTO_CHECK(FIELD_STR(c, "code", b->code, false, STR_CODE));
+    PROTO_CHECK(FIELD_STR(c, "reason", b->reason, false, STR_TEXT));
+    PROTO_CHECK(check_items_shape(c, "accounts", b->account_count, b->accounts));
+    PROTO_CHECK(check_items_shape(c, "entries", b->entry_count, b->entries));
+    PROTO_CHECK(check_items_shape(c, "holds", b->hold_count, b->holds));
+    PROTO_CHECK(check_reply_items(c, b));
     PROTO_CHECK(FIELD_STR(c, "next", b->next, false, STR_IDENT));
     return LEDGER_OK;
 }
@@ -363,12 +496,18 @@ static ledger_err_t check_body(proto_ctx_t *c, const proto_msg_t *m)
     case PROTO_TRANSFER_REQUESTED:
     case PROTO_FUNDS_RESERVED:
     case PROTO_TRANSFER_SETTLED:
+    case PROTO_TRANSFER_AUTHORIZED:
         return check_transfer(c, m);
+    case PROTO_TRANSFER_CAPTURE:
+    case PROTO_TRANSFER_VOID:
+        return check_action(c, m);
     case PROTO_FRAUD_APPROVED:
     case PROTO_FRAUD_REJECTED:
     case PROTO_TRANSFER_REJECTED_FRAUD:
         return check_verdict(c, m);
     case PROTO_TRANSFER_DECLINED:
+    case PROTO_TRANSFER_VOIDED:
+    case PROTO_TRANSFER_EXPIRED:
         return check_declined(c, m);
     case PROTO_ACK:
     case PROTO_NACK:

@@ -259,7 +259,7 @@ static ledger_err_t read_map(proto_ctx_t *c, const char *field, const char *scop
 */
 static ledger_err_t read_rules(proto_ctx_t *c, const msgpack_object *o, proto_verdict_t *b)
 {
-    uint32_t n;
+    uint32_t n = 0;
     PROTO_CHECK(get_array(c, "rules", o, PROTO_RULES_MAX, &n));
     c->scope = "body.rules";
     for (uint32_t i = 0; i < n; i++) {
@@ -272,6 +272,69 @@ static ledger_err_t read_rules(proto_ctx_t *c, const msgpack_object *o, proto_ve
     return LEDGER_OK;
 }
 
+/* A name of a table of names (a transfer kind, a capture mode), through `from_name`. */
+typedef ledger_err_t (*from_name_fn)(const char *name, size_t len, void *out);
+
+static ledger_err_t read_name(proto_ctx_t *c, const char *field, const msgpack_object *o,
+                              from_name_fn from_name, void *out, const char *names)
+{
+    if (o->type != MSGPACK_OBJECT_STR)
+        return proto_reason_fail(c, LEDGER_E_DECODE, field, "must be a str, got %s",
+                                 obj_type_name(o->type));
+    if (from_name(o->via.str.ptr, o->via.str.size, out) != LEDGER_OK)
+        return proto_reason_fail(c, LEDGER_E_INVALID, field, "unknown %s", names);
+    return LEDGER_OK;
+}
+
+static ledger_err_t kind_from_name(const char *name, size_t len, void *out)
+{
+    return proto_transfer_kind_from_name(name, len, out);
+}
+
+static ledger_err_t capture_from_name(const char *name, size_t len, void *out)
+{
+    return proto_capture_from_name(name, len, out);
+}
+
+/* A transfer's kind: one of the names of proto_transfer_kind_name. */
+static ledger_err_t read_kind(proto_ctx_t *c, const msgpack_object *o, proto_transfer_kind_t *out)
+{
+    return read_name(c, "kind", o, kind_from_name, out,
+                     "transfer kind (transfer, deposit, withdrawal, refund)");
+}
+
+/* A transfer's capture mode: "auto" or "manual". */
+static ledger_err_t read_capture(proto_ctx_t *c, const msgpack_object *o, proto_capture_t *out)
+{
+    return read_name(c, "capture", o, capture_from_name, out, "capture mode (auto, manual)");
+}
+
+/* An account's status: present means one of the PROTO_ACCOUNT_STATUS_* (never ""). */
+static ledger_err_t read_status(proto_ctx_t *c, const msgpack_object *o, proto_account_t *a)
+{
+    PROTO_CHECK(GET_STR(c, "status", o, a->status));
+    if (!proto_account_status_valid(a->status))
+        return proto_reason_fail(c, LEDGER_E_INVALID, "status",
+                                 "unknown account status (active, frozen, closed)");
+    return LEDGER_OK;
+}
+
+/* The OWN keys of reply items: an account's status, a hold's kind and capture. */
+static ledger_err_t read_item_own(proto_ctx_t *c, const map_read_t *r, unsigned slot, void *base)
+{
+    const msgpack_object *o = r->slots[slot];
+    if (r->table == &proto_account_table) {
+        assert(slot == PROTO_ACCOUNT_KEY_STATUS);
+        return read_status(c, o, base);
+    }
+    assert(r->table == &proto_hold_table);
+    proto_hold_t *h = base;
+    if (slot == PROTO_HOLD_KEY_KIND)
+        return read_kind(c, o, &h->kind);
+    assert(slot == PROTO_HOLD_KEY_CAPTURE);
+    return read_capture(c, o, &h->capture);
+}
+
 /* Reads an array of reply items: `count` structs of `item_size` bytes at `items`. */
 static ledger_err_t read_items(proto_ctx_t *c, const char *scope, const msgpack_object *o,
                                const proto_table_t *table, void *items, size_t item_size)
@@ -280,10 +343,28 @@ static ledger_err_t read_items(proto_ctx_t *c, const char *scope, const msgpack_
     for (uint32_t i = 0; i < o->via.array.size; i++) {
         c->index = (long)i;
         PROTO_CHECK(read_map(c, "", scope, &o->via.array.ptr[i], table, PROTO_VARIANT_NONE, "",
-                             (char *)items + i * item_size, NULL));
+                             (char *)items + i * item_size, read_item_own));
     }
     c->scope = "body";
     c->index = -1;
+    return LEDGER_OK;
+}
+
+/* An account read without status is from before statuses: active. */
+static void accounts_default_status(proto_account_reply_t *b)
+{
+    for (uint32_t i = 0; i < b->account_count; i++)
+        if (b->accounts[i].status[0] == '\0')
+            strcpy(b->accounts[i].status, PROTO_ACCOUNT_STATUS_ACTIVE);
+}
+
+/* Allocates `n` items of `size` bytes for `field`. */
+static ledger_err_t items_alloc(proto_ctx_t *c, const char *field, uint32_t n, size_t size,
+                                void **out)
+{
+    *out = calloc(n, size);
+    if (!*out)
+        return proto_reason_fail(c, LEDGER_E_NOMEM, field, "out of memory");
     return LEDGER_OK;
 }
 
@@ -291,53 +372,54 @@ static ledger_err_t read_items(proto_ctx_t *c, const char *scope, const msgpack_
 static ledger_err_t read_reply_items(proto_ctx_t *c, unsigned slot, const msgpack_object *o,
                                      proto_account_reply_t *b)
 {
-    bool accounts = slot == PROTO_ACCOUNT_REPLY_ACCOUNTS;
-    const char *field = accounts ? "accounts" : "entries";
-    uint32_t n;
+    static const char *const fields[PROTO_ACCOUNT_REPLY__COUNT] = {
+        [PROTO_ACCOUNT_REPLY_ACCOUNTS] = "accounts",
+        [PROTO_ACCOUNT_REPLY_ENTRIES] = "entries",
+        [PROTO_ACCOUNT_REPLY_HOLDS] = "holds",
+    };
+    const char *field = fields[slot];
+    assert(field);
+    uint32_t n = 0;
     PROTO_CHECK(get_array(c, field, o, PROTO_PAGE_MAX, &n));
     if (n == 0)
         return LEDGER_OK;
-    if (accounts) {
-        b->accounts = calloc(n, sizeof *b->accounts);
-        if (!b->accounts)
-            return proto_reason_fail(c, LEDGER_E_NOMEM, field, "out of memory");
+    switch (slot) {
+    case PROTO_ACCOUNT_REPLY_ACCOUNTS:
+        PROTO_CHECK(items_alloc(c, field, n, sizeof *b->accounts, (void **)&b->accounts));
         b->account_count = n;
-        return read_items(c, "body.accounts", o, &proto_account_table, b->accounts,
-                          sizeof *b->accounts);
+        PROTO_CHECK(read_items(c, "body.accounts", o, &proto_account_table, b->accounts,
+                               sizeof *b->accounts));
+        accounts_default_status(b);
+        return LEDGER_OK;
+    case PROTO_ACCOUNT_REPLY_ENTRIES:
+        PROTO_CHECK(items_alloc(c, field, n, sizeof *b->entries, (void **)&b->entries));
+        b->entry_count = n;
+        return read_items(c, "body.entries", o, &proto_row_table, b->entries, sizeof *b->entries);
+    default:
+        PROTO_CHECK(items_alloc(c, field, n, sizeof *b->holds, (void **)&b->holds));
+        b->hold_count = n;
+        return read_items(c, "body.holds", o, &proto_hold_table, b->holds, sizeof *b->holds);
     }
-    b->entries = calloc(n, sizeof *b->entries);
-    if (!b->entries)
-        return proto_reason_fail(c, LEDGER_E_NOMEM, field, "out of memory");
-    b->entry_count = n;
-    return read_items(c, "body.entries", o, &proto_row_table, b->entries, sizeof *b->entries);
 }
 
-/* The query's cursor: an account id (`after`) for list, a ledger seq for ledger. */
+/* The query's cursor: an id (`after`) for list and holds, a ledger seq for ledger and
+   statement. */
 static ledger_err_t read_cursor(proto_ctx_t *c, const msgpack_object *o, proto_query_t *b)
 {
-    if (b->op == PROTO_QUERY_LIST)
+    if (b->op == PROTO_QUERY_LIST || b->op == PROTO_QUERY_HOLDS)
         return GET_STR(c, "cursor", o, b->after);
     return get_uint(c, "cursor", o, &b->cursor);
-}
-
-/* A transfer's kind: one of the names of proto_transfer_kind_name. */
-static ledger_err_t read_kind(proto_ctx_t *c, const msgpack_object *o, proto_transfer_t *b)
-{
-    if (o->type != MSGPACK_OBJECT_STR)
-        return proto_reason_fail(c, LEDGER_E_DECODE, "kind", "must be a str, got %s",
-                                 obj_type_name(o->type));
-    if (proto_transfer_kind_from_name(o->via.str.ptr, o->via.str.size, &b->kind) != LEDGER_OK)
-        return proto_reason_fail(c, LEDGER_E_INVALID, "kind",
-                                 "unknown transfer kind (transfer, deposit, withdrawal)");
-    return LEDGER_OK;
 }
 
 static ledger_err_t read_body_own(proto_ctx_t *c, const map_read_t *r, unsigned slot, void *base)
 {
     const msgpack_object *o = r->slots[slot];
     if (r->table == &proto_transfer_table) {
-        assert(slot == PROTO_TRANSFER_KEY_KIND);
-        return read_kind(c, o, base);
+        proto_transfer_t *t = base;
+        if (slot == PROTO_TRANSFER_KEY_KIND)
+            return read_kind(c, o, &t->kind);
+        assert(slot == PROTO_TRANSFER_KEY_CAPTURE);
+        return read_capture(c, o, &t->capture);
     }
     if (r->table == &proto_verdict_table) {
         assert(slot == PROTO_VERDICT_RULES);
@@ -368,7 +450,8 @@ static ledger_err_t read_query(proto_ctx_t *c, const msgpack_object *o, proto_qu
                                  obj_type_name(op->type));
     if (!proto_query_op_from_name(op->via.str.ptr, op->via.str.size, &b->op))
         return proto_reason_fail(c, LEDGER_E_INVALID, "op",
-                                 "unknown query op (list, get, ledger, open)");
+                                 "unknown query op (list, get, ledger, open, update, "
+                                 "balance_at, statement, holds)");
     char extra[QUERY_EXTRA_WHY_MAX];
     snprintf(extra, sizeof extra, " for op %s", proto_query_op_name(b->op));
     PROTO_CHECK(map_require(c, &r, (unsigned)b->op, extra));

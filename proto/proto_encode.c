@@ -120,13 +120,64 @@ static int pack_map(msgpack_packer *pk, const proto_table_t *table, unsigned var
     return rc;
 }
 
+/* The OWN keys of reply items: an account's status, a hold's kind and capture. */
+static int pack_item_own(msgpack_packer *pk, const proto_table_t *table, unsigned slot,
+                         const void *base)
+{
+    if (table == &proto_account_table) {
+        assert(slot == PROTO_ACCOUNT_KEY_STATUS);
+        const char *status = ((const proto_account_t *)base)->status;
+        /* "" is an account from before statuses: active */
+        return pack_str(pk, status[0] ? status : PROTO_ACCOUNT_STATUS_ACTIVE);
+    }
+    assert(table == &proto_hold_table);
+    const proto_hold_t *h = base;
+    if (slot == PROTO_HOLD_KEY_KIND)
+        return pack_str(pk, proto_transfer_kind_name(h->kind));
+    assert(slot == PROTO_HOLD_KEY_CAPTURE);
+    return pack_str(pk, proto_capture_name(h->capture));
+}
+
+/* An array of `count` reply items of `item_size` bytes at `items`, each a map of `table`. */
+static int pack_items(msgpack_packer *pk, const proto_table_t *table, const void *items,
+                      uint32_t count, size_t item_size)
+{
+    int rc = msgpack_pack_array(pk, count);
+    for (uint32_t i = 0; i < count && !rc; i++)
+        rc |= pack_map(pk, table, PROTO_VARIANT_NONE, (const char *)items + i * item_size,
+                       pack_item_own);
+    return rc;
+}
+
+static int pack_reply_items(msgpack_packer *pk, unsigned slot, const proto_account_reply_t *b)
+{
+    switch (slot) {
+    case PROTO_ACCOUNT_REPLY_ACCOUNTS:
+        return pack_items(pk, &proto_account_table, b->accounts, b->account_count,
+                          sizeof *b->accounts);
+    case PROTO_ACCOUNT_REPLY_ENTRIES:
+        return pack_items(pk, &proto_row_table, b->entries, b->entry_count, sizeof *b->entries);
+    case PROTO_ACCOUNT_REPLY_HOLDS:
+        return pack_items(pk, &proto_hold_table, b->holds, b->hold_count, sizeof *b->holds);
+    default:
+        assert(!"an account.reply key without code");
+        return -1;
+    }
+}
+
+static int pack_transfer_own(msgpack_packer *pk, unsigned slot, const proto_transfer_t *b)
+{
+    if (slot == PROTO_TRANSFER_KEY_KIND)
+        return pack_str(pk, proto_transfer_kind_name(b->kind));
+    assert(slot == PROTO_TRANSFER_KEY_CAPTURE);
+    return pack_str(pk, proto_capture_name(b->capture));
+}
+
 static int pack_body_own(msgpack_packer *pk, const proto_table_t *table, unsigned slot,
                          const void *base)
 {
-    if (table == &proto_transfer_table) {
-        assert(slot == PROTO_TRANSFER_KEY_KIND);
-        return pack_str(pk, proto_transfer_kind_name(((const proto_transfer_t *)base)->kind));
-    }
+    if (table == &proto_transfer_table)
+        return pack_transfer_own(pk, slot, base);
     if (table == &proto_verdict_table) {
         assert(slot == PROTO_VERDICT_RULES);
         const proto_verdict_t *b = base;
@@ -140,22 +191,13 @@ static int pack_body_own(msgpack_packer *pk, const proto_table_t *table, unsigne
         if (slot == PROTO_QUERY_KEY_OP)
             return pack_str(pk, proto_query_op_name(b->op));
         assert(slot == PROTO_QUERY_KEY_CURSOR);
-        return b->op == PROTO_QUERY_LIST ? pack_str(pk, b->after)
-                                         : msgpack_pack_uint64(pk, b->cursor);
+        /* an id for list and holds, a ledger seq for ledger and statement */
+        return b->op == PROTO_QUERY_LIST || b->op == PROTO_QUERY_HOLDS
+                   ? pack_str(pk, b->after)
+                   : msgpack_pack_uint64(pk, b->cursor);
     }
     assert(table == &proto_account_reply_table);
-    const proto_account_reply_t *b = base;
-    bool accounts = slot == PROTO_ACCOUNT_REPLY_ACCOUNTS;
-    assert(accounts || slot == PROTO_ACCOUNT_REPLY_ENTRIES);
-    uint32_t count = accounts ? b->account_count : b->entry_count;
-    int rc = msgpack_pack_array(pk, count);
-    for (uint32_t i = 0; i < count && !rc; i++) {
-        if (accounts)
-            rc |= pack_map(pk, &proto_account_table, PROTO_VARIANT_NONE, &b->accounts[i], NULL);
-        else
-            rc |= pack_map(pk, &proto_row_table, PROTO_VARIANT_NONE, &b->entries[i], NULL);
-    }
-    return rc;
+    return pack_reply_items(pk, slot, base);
 }
 
 static int pack_envelope_own(msgpack_packer *pk, const proto_table_t *table, unsigned slot,

@@ -30,6 +30,12 @@
 #member, KEY_LEN(#member), PROTO_FIELD_##kind, offsetof(type, member),                     \
             MEMBER_SIZE(type, member), EVERY_VARIANT, true                                         \
     }
+/* An optional key (see FIELD_OPTIONAL) named `name`, stored in `member`. */
+#define FIELD_OPTIONAL_AS(name, type, member, kind)                                                \
+    {                                                                                              \
+        name, KEY_LEN(name), PROTO_FIELD_##kind, offsetof(type, member),                           \
+            MEMBER_SIZE(type, member), EVERY_VARIANT, true                                         \
+    }
 /* Key `member` of `type`, carried by every message of the map. */
 #define FIELD(type, member, kind) FIELD_AS(#member, type, member, PROTO_FIELD_##kind, EVERY_VARIANT)
 /* Key `name` whose value the map's own code reads and writes. */
@@ -49,6 +55,10 @@
         fields, PROTO_ARRAY_LEN(fields), (uint32_t)((1ull << PROTO_ARRAY_LEN(fields)) - 1)         \
     }
 
+/* Variants are bits of a uint32_t: message types and query ops must fit. */
+_Static_assert(PROTO_TYPE__COUNT <= PROTO_FIELDS_MAX, "every type can be a variant");
+_Static_assert(PROTO_QUERY_OP__COUNT <= PROTO_FIELDS_MAX, "every query op can be a variant");
+
 /* The key sets are uint32_t: every table must fit. */
 #define FITS(fields) _Static_assert(PROTO_ARRAY_LEN(fields) <= PROTO_FIELDS_MAX, #fields " fits")
 
@@ -63,7 +73,8 @@ static const proto_field_t envelope_fields[] = {
 };
 _Static_assert(PROTO_ARRAY_LEN(envelope_fields) == PROTO_ENVELOPE__COUNT, "a slot per key");
 
-/* principal and kind came with ownership (issue 18): a body from before has neither. */
+/* principal and kind came with ownership (issue 18), capture .. operator with payments
+   (issue 21): a body from before has none of them. */
 static const proto_field_t transfer_fields[] = {
     [PROTO_TRANSFER_KEY_TRANSFER] = FIELD(proto_transfer_t, transfer, STR),
     [PROTO_TRANSFER_KEY_FROM] = FIELD(proto_transfer_t, from, STR),
@@ -73,8 +84,26 @@ static const proto_field_t transfer_fields[] = {
     [PROTO_TRANSFER_KEY_REFERENCE] = FIELD(proto_transfer_t, reference, STR),
     [PROTO_TRANSFER_KEY_PRINCIPAL] = FIELD_OPTIONAL(proto_transfer_t, principal, STR),
     [PROTO_TRANSFER_KEY_KIND] = FIELD_OWN_OPTIONAL("kind"),
+    [PROTO_TRANSFER_KEY_CAPTURE] = FIELD_OWN_OPTIONAL("capture"),
+    [PROTO_TRANSFER_KEY_EXPIRES_AT_MS] = FIELD_OPTIONAL(proto_transfer_t, expires_at_ms, UINT64),
+    [PROTO_TRANSFER_KEY_CAPTURED_MINOR] = FIELD_OPTIONAL(proto_transfer_t, captured_minor, INT64),
+    [PROTO_TRANSFER_KEY_REFUND_OF] = FIELD_OPTIONAL(proto_transfer_t, refund_of, STR),
+    [PROTO_TRANSFER_KEY_OPERATOR] =
+        FIELD_OPTIONAL_AS("operator", proto_transfer_t, operator_scope, BOOL),
 };
 _Static_assert(PROTO_ARRAY_LEN(transfer_fields) == PROTO_TRANSFER_KEY__COUNT, "a slot per key");
+
+/* transfer.void carries no amount. */
+#define CAPTURE (1u << PROTO_TRANSFER_CAPTURE)
+static const proto_field_t action_fields[] = {
+    [PROTO_ACTION_KEY_TRANSFER] = FIELD(proto_action_t, transfer, STR),
+    [PROTO_ACTION_KEY_AMOUNT_MINOR] =
+        FIELD_AS("amount_minor", proto_action_t, amount_minor, PROTO_FIELD_INT64, CAPTURE),
+    [PROTO_ACTION_KEY_PRINCIPAL] = FIELD(proto_action_t, principal, STR),
+    [PROTO_ACTION_KEY_OPERATOR] =
+        FIELD_AS("operator", proto_action_t, operator_scope, PROTO_FIELD_BOOL, EVERY_VARIANT),
+};
+_Static_assert(PROTO_ARRAY_LEN(action_fields) == PROTO_ACTION_KEY__COUNT, "a slot per key");
 
 static const proto_field_t verdict_fields[] = {
     [PROTO_VERDICT_TRANSFER] = FIELD(proto_verdict_t, transfer, STR),
@@ -100,22 +129,38 @@ static const proto_field_t reply_fields[] = {
 };
 FITS(reply_fields);
 
-/* Which query ops carry a key (proto/README.md): list and ledger page, open creates. */
+/* Which query ops carry a key (proto/README.md): list, ledger, statement and holds page,
+   open creates, update changes, balance_at and statement read by time. */
 #define OP(op) (1u << PROTO_QUERY_##op)
+#define ONE_ACCOUNT                                                                                \
+    (OP(GET) | OP(LEDGER) | OP(OPEN) | OP(UPDATE) | OP(BALANCE_AT) | OP(STATEMENT) | OP(HOLDS))
+#define PAGED (OP(LIST) | OP(LEDGER) | OP(STATEMENT) | OP(HOLDS))
 static const proto_field_t query_fields[] = {
     [PROTO_QUERY_KEY_OP] = FIELD_OWN("op", EVERY_VARIANT),
-    [PROTO_QUERY_KEY_ACCOUNT] = FIELD_AS("account", proto_query_t, account, PROTO_FIELD_STR,
-                                         OP(GET) | OP(LEDGER) | OP(OPEN)),
-    /* an account id (`after`) for list, a ledger seq (`cursor`) for ledger */
-    [PROTO_QUERY_KEY_CURSOR] = FIELD_OWN("cursor", OP(LIST) | OP(LEDGER)),
-    [PROTO_QUERY_KEY_LIMIT] =
-        FIELD_AS("limit", proto_query_t, limit, PROTO_FIELD_UINT32, OP(LIST) | OP(LEDGER)),
+    [PROTO_QUERY_KEY_ACCOUNT] =
+        FIELD_AS("account", proto_query_t, account, PROTO_FIELD_STR, ONE_ACCOUNT),
+    /* an id (`after`) for list and holds, a ledger seq (`cursor`) for ledger and statement */
+    [PROTO_QUERY_KEY_CURSOR] = FIELD_OWN("cursor", PAGED),
+    [PROTO_QUERY_KEY_LIMIT] = FIELD_AS("limit", proto_query_t, limit, PROTO_FIELD_UINT32, PAGED),
     [PROTO_QUERY_KEY_NAME] = FIELD_AS("name", proto_query_t, name, PROTO_FIELD_STR, OP(OPEN)),
     [PROTO_QUERY_KEY_CURRENCY] =
         FIELD_AS("currency", proto_query_t, currency, PROTO_FIELD_STR, OP(OPEN)),
     [PROTO_QUERY_KEY_OWNER] = FIELD_AS("owner", proto_query_t, owner, PROTO_FIELD_STR, OP(OPEN)),
     [PROTO_QUERY_KEY_AMOUNT_MINOR] =
         FIELD_AS("amount_minor", proto_query_t, amount_minor, PROTO_FIELD_INT64, OP(OPEN)),
+    [PROTO_QUERY_KEY_PRINCIPAL] =
+        FIELD_AS("principal", proto_query_t, principal, PROTO_FIELD_STR, OP(UPDATE)),
+    [PROTO_QUERY_KEY_STATUS] =
+        FIELD_AS("status", proto_query_t, status, PROTO_FIELD_STR, OP(UPDATE)),
+    [PROTO_QUERY_KEY_OVERDRAFT_LIMIT_MINOR] =
+        FIELD_AS("overdraft_limit_minor", proto_query_t, overdraft_limit_minor, PROTO_FIELD_INT64,
+                 OP(UPDATE)),
+    [PROTO_QUERY_KEY_AT_MS] =
+        FIELD_AS("at_ms", proto_query_t, at_ms, PROTO_FIELD_UINT64, OP(BALANCE_AT)),
+    [PROTO_QUERY_KEY_FROM_MS] =
+        FIELD_AS("from_ms", proto_query_t, from_ms, PROTO_FIELD_UINT64, OP(STATEMENT)),
+    [PROTO_QUERY_KEY_TO_MS] =
+        FIELD_AS("to_ms", proto_query_t, to_ms, PROTO_FIELD_UINT64, OP(STATEMENT)),
 };
 _Static_assert(PROTO_ARRAY_LEN(query_fields) == PROTO_QUERY_KEY__COUNT, "a slot per key");
 
@@ -126,17 +171,25 @@ static const proto_field_t account_reply_fields[] = {
     [PROTO_ACCOUNT_REPLY_ACCOUNTS] = FIELD_OWN("accounts", EVERY_VARIANT),
     [PROTO_ACCOUNT_REPLY_ENTRIES] = FIELD_OWN("entries", EVERY_VARIANT),
     [PROTO_ACCOUNT_REPLY_NEXT] = FIELD(proto_account_reply_t, next, STR),
+    [PROTO_ACCOUNT_REPLY_HOLDS] = FIELD_OWN_OPTIONAL("holds"),
 };
 _Static_assert(PROTO_ARRAY_LEN(account_reply_fields) == PROTO_ACCOUNT_REPLY__COUNT,
                "a slot per key");
 
+/* status and overdraft_limit_minor came with account controls (issue 21). */
 static const proto_field_t account_fields[] = {
-    FIELD(proto_account_t, id, STR),           FIELD(proto_account_t, name, STR),
-    FIELD(proto_account_t, currency, STR),     FIELD(proto_account_t, balance_minor, INT64),
-    FIELD(proto_account_t, held_minor, INT64), FIELD(proto_account_t, settlement, BOOL),
-    FIELD(proto_account_t, owner, STR),
+    [PROTO_ACCOUNT_KEY_ID] = FIELD(proto_account_t, id, STR),
+    [PROTO_ACCOUNT_KEY_NAME] = FIELD(proto_account_t, name, STR),
+    [PROTO_ACCOUNT_KEY_CURRENCY] = FIELD(proto_account_t, currency, STR),
+    [PROTO_ACCOUNT_KEY_BALANCE_MINOR] = FIELD(proto_account_t, balance_minor, INT64),
+    [PROTO_ACCOUNT_KEY_HELD_MINOR] = FIELD(proto_account_t, held_minor, INT64),
+    [PROTO_ACCOUNT_KEY_SETTLEMENT] = FIELD(proto_account_t, settlement, BOOL),
+    [PROTO_ACCOUNT_KEY_OWNER] = FIELD(proto_account_t, owner, STR),
+    [PROTO_ACCOUNT_KEY_STATUS] = FIELD_OWN_OPTIONAL("status"),
+    [PROTO_ACCOUNT_KEY_OVERDRAFT_LIMIT_MINOR] =
+        FIELD_OPTIONAL(proto_account_t, overdraft_limit_minor, INT64),
 };
-FITS(account_fields);
+_Static_assert(PROTO_ARRAY_LEN(account_fields) == PROTO_ACCOUNT_KEY__COUNT, "a slot per key");
 
 static const proto_field_t row_fields[] = {
     FIELD(proto_ledger_row_t, seq, UINT64),
@@ -147,11 +200,23 @@ static const proto_field_t row_fields[] = {
     FIELD(proto_ledger_row_t, balance_after_minor, INT64),
     FIELD(proto_ledger_row_t, held_after_minor, INT64),
     FIELD(proto_ledger_row_t, ts_ms, UINT64),
+    FIELD_OPTIONAL(proto_ledger_row_t, memo, STR), /* issue 21 */
 };
 FITS(row_fields);
 
+static const proto_field_t hold_fields[] = {
+    [PROTO_HOLD_KEY_TRANSFER] = FIELD(proto_hold_t, transfer, STR),
+    [PROTO_HOLD_KEY_AMOUNT_MINOR] = FIELD(proto_hold_t, amount_minor, INT64),
+    [PROTO_HOLD_KEY_KIND] = FIELD_OWN("kind", EVERY_VARIANT),
+    [PROTO_HOLD_KEY_CAPTURE] = FIELD_OWN("capture", EVERY_VARIANT),
+    [PROTO_HOLD_KEY_CREATED_MS] = FIELD(proto_hold_t, created_ms, UINT64),
+    [PROTO_HOLD_KEY_EXPIRES_AT_MS] = FIELD(proto_hold_t, expires_at_ms, UINT64),
+};
+_Static_assert(PROTO_ARRAY_LEN(hold_fields) == PROTO_HOLD_KEY__COUNT, "a slot per key");
+
 const proto_table_t proto_envelope_table = TABLE(envelope_fields);
 const proto_table_t proto_transfer_table = TABLE(transfer_fields);
+const proto_table_t proto_action_table = TABLE(action_fields);
 const proto_table_t proto_verdict_table = TABLE(verdict_fields);
 const proto_table_t proto_declined_table = TABLE(declined_fields);
 const proto_table_t proto_reply_table = TABLE(reply_fields);
@@ -159,6 +224,7 @@ const proto_table_t proto_query_table = TABLE(query_fields);
 const proto_table_t proto_account_reply_table = TABLE(account_reply_fields);
 const proto_table_t proto_account_table = TABLE(account_fields);
 const proto_table_t proto_row_table = TABLE(row_fields);
+const proto_table_t proto_hold_table = TABLE(hold_fields);
 
 uint32_t proto_fields_carried(const proto_table_t *table, unsigned variant)
 {
@@ -190,12 +256,18 @@ const proto_table_t *proto_fields_body(proto_type_t type)
     case PROTO_TRANSFER_REQUESTED:
     case PROTO_FUNDS_RESERVED:
     case PROTO_TRANSFER_SETTLED:
+    case PROTO_TRANSFER_AUTHORIZED:
         return &proto_transfer_table;
+    case PROTO_TRANSFER_CAPTURE:
+    case PROTO_TRANSFER_VOID:
+        return &proto_action_table;
     case PROTO_FRAUD_APPROVED:
     case PROTO_FRAUD_REJECTED:
     case PROTO_TRANSFER_REJECTED_FRAUD:
         return &proto_verdict_table;
     case PROTO_TRANSFER_DECLINED:
+    case PROTO_TRANSFER_VOIDED:
+    case PROTO_TRANSFER_EXPIRED:
         return &proto_declined_table;
     case PROTO_ACK:
     case PROTO_NACK:
@@ -212,7 +284,8 @@ const proto_table_t *proto_fields_body(proto_type_t type)
 unsigned proto_fields_variant(const proto_msg_t *msg)
 {
     assert(msg);
-    if (msg->type == PROTO_ACK || msg->type == PROTO_NACK)
+    if (msg->type == PROTO_ACK || msg->type == PROTO_NACK || msg->type == PROTO_TRANSFER_CAPTURE ||
+        msg->type == PROTO_TRANSFER_VOID)
         return (unsigned)msg->type;
     if (msg->type == PROTO_ACCOUNT_QUERY)
         return (unsigned)msg->body.query.op;

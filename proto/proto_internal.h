@@ -75,7 +75,7 @@ void proto_reason_quote(const char *s, size_t len, char out[PROTO_REASON_KEY_MAX
 /* ---------------------------------------------------------------------------
    Names and ids (proto_names.c).
 */
-#define PROTO_QUERY_OP__COUNT (PROTO_QUERY_OPEN + 1)
+#define PROTO_QUERY_OP__COUNT (PROTO_QUERY_HOLDS + 1)
 
 /* Wire name of a query op ("list", ...); NULL for an invalid value. */
 const char *proto_query_op_name(proto_query_op_t op);
@@ -148,12 +148,25 @@ enum {
     PROTO_TRANSFER_KEY_AMOUNT_MINOR,
     PROTO_TRANSFER_KEY_CURRENCY,
     PROTO_TRANSFER_KEY_REFERENCE,
-    PROTO_TRANSFER_KEY_PRINCIPAL, /* optional */
-    PROTO_TRANSFER_KEY_KIND,      /* optional; its name, by proto_transfer_kind_name */
+    PROTO_TRANSFER_KEY_PRINCIPAL,      /* optional */
+    PROTO_TRANSFER_KEY_KIND,           /* optional; its name, by proto_transfer_kind_name */
+    PROTO_TRANSFER_KEY_CAPTURE,        /* optional; its name, by proto_capture_name */
+    PROTO_TRANSFER_KEY_EXPIRES_AT_MS,  /* optional */
+    PROTO_TRANSFER_KEY_CAPTURED_MINOR, /* optional */
+    PROTO_TRANSFER_KEY_REFUND_OF,      /* optional */
+    PROTO_TRANSFER_KEY_OPERATOR,       /* optional */
     PROTO_TRANSFER_KEY__COUNT
 };
 /* fraud.approved, fraud.rejected, transfer.rejected_fraud: proto_verdict_t. */
 enum { PROTO_VERDICT_TRANSFER, PROTO_VERDICT_RULES, PROTO_VERDICT_REASON, PROTO_VERDICT__COUNT };
+/* transfer.capture, transfer.void: proto_action_t; variants are the two types. */
+enum {
+    PROTO_ACTION_KEY_TRANSFER,
+    PROTO_ACTION_KEY_AMOUNT_MINOR, /* capture only */
+    PROTO_ACTION_KEY_PRINCIPAL,
+    PROTO_ACTION_KEY_OPERATOR,
+    PROTO_ACTION_KEY__COUNT
+};
 /* account.query: proto_query_t; variants are the ops. */
 enum {
     PROTO_QUERY_KEY_OP,
@@ -164,6 +177,12 @@ enum {
     PROTO_QUERY_KEY_CURRENCY,
     PROTO_QUERY_KEY_OWNER,
     PROTO_QUERY_KEY_AMOUNT_MINOR,
+    PROTO_QUERY_KEY_PRINCIPAL,
+    PROTO_QUERY_KEY_STATUS,
+    PROTO_QUERY_KEY_OVERDRAFT_LIMIT_MINOR,
+    PROTO_QUERY_KEY_AT_MS,
+    PROTO_QUERY_KEY_FROM_MS,
+    PROTO_QUERY_KEY_TO_MS,
     PROTO_QUERY_KEY__COUNT
 };
 /* account.reply: proto_account_reply_t. */
@@ -174,11 +193,36 @@ enum {
     PROTO_ACCOUNT_REPLY_ACCOUNTS,
     PROTO_ACCOUNT_REPLY_ENTRIES,
     PROTO_ACCOUNT_REPLY_NEXT,
+    PROTO_ACCOUNT_REPLY_HOLDS, /* optional */
     PROTO_ACCOUNT_REPLY__COUNT
+};
+/* One account of a reply: proto_account_t. */
+enum {
+    PROTO_ACCOUNT_KEY_ID,
+    PROTO_ACCOUNT_KEY_NAME,
+    PROTO_ACCOUNT_KEY_CURRENCY,
+    PROTO_ACCOUNT_KEY_BALANCE_MINOR,
+    PROTO_ACCOUNT_KEY_HELD_MINOR,
+    PROTO_ACCOUNT_KEY_SETTLEMENT,
+    PROTO_ACCOUNT_KEY_OWNER,
+    PROTO_ACCOUNT_KEY_STATUS,                /* optional; "" is written as "active" */
+    PROTO_ACCOUNT_KEY_OVERDRAFT_LIMIT_MINOR, /* optional */
+    PROTO_ACCOUNT_KEY__COUNT
+};
+/* One hold of a reply: proto_hold_t. */
+enum {
+    PROTO_HOLD_KEY_TRANSFER,
+    PROTO_HOLD_KEY_AMOUNT_MINOR,
+    PROTO_HOLD_KEY_KIND,    /* its name, by proto_transfer_kind_name */
+    PROTO_HOLD_KEY_CAPTURE, /* its name, by proto_capture_name */
+    PROTO_HOLD_KEY_CREATED_MS,
+    PROTO_HOLD_KEY_EXPIRES_AT_MS,
+    PROTO_HOLD_KEY__COUNT
 };
 
 extern const proto_table_t proto_envelope_table;
 extern const proto_table_t proto_transfer_table;      /* proto_transfer_t */
+extern const proto_table_t proto_action_table;        /* proto_action_t; variants: capture, void */
 extern const proto_table_t proto_verdict_table;       /* proto_verdict_t */
 extern const proto_table_t proto_declined_table;      /* proto_declined_t */
 extern const proto_table_t proto_reply_table;         /* proto_reply_t; variants: ack, nack */
@@ -186,6 +230,7 @@ extern const proto_table_t proto_query_table;         /* proto_query_t; variants
 extern const proto_table_t proto_account_reply_table; /* proto_account_reply_t */
 extern const proto_table_t proto_account_table;       /* proto_account_t (reply item) */
 extern const proto_table_t proto_row_table;           /* proto_ledger_row_t (reply item) */
+extern const proto_table_t proto_hold_table;          /* proto_hold_t (reply item) */
 
 /* The keys (bit i for fields[i]) that a message of `variant` carries:
    table->all_keys for PROTO_VARIANT_NONE. */

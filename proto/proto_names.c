@@ -1,8 +1,9 @@
 /*  proto_names.c: the names on the wire.
 
     Message type names ("transfer.requested", ...), query op names ("list",
-    ...), transfer kinds ("transfer", "deposit", "withdrawal"), and message ids "<origin>/<seq>"
-   with the rule for a node's name. Pure functions over constant tables: thread-safe.
+    ...), transfer kinds ("transfer", "deposit", "withdrawal", "refund"), capture modes
+    ("auto", "manual"), and message ids "<origin>/<seq>" with the rule for a node's name. Pure
+   functions over constant tables: thread-safe.
 */
 #include <assert.h>
 #include <string.h>
@@ -23,13 +24,18 @@ static const char *const type_names[PROTO_TYPE__COUNT] = {
     [PROTO_NACK] = "nack",
     [PROTO_ACCOUNT_QUERY] = "account.query",
     [PROTO_ACCOUNT_REPLY] = "account.reply",
+    [PROTO_TRANSFER_AUTHORIZED] = "transfer.authorized",
+    [PROTO_TRANSFER_CAPTURE] = "transfer.capture",
+    [PROTO_TRANSFER_VOID] = "transfer.void",
+    [PROTO_TRANSFER_VOIDED] = "transfer.voided",
+    [PROTO_TRANSFER_EXPIRED] = "transfer.expired",
 };
 
 static const char *const op_names[] = {
-    [PROTO_QUERY_LIST] = "list",
-    [PROTO_QUERY_GET] = "get",
-    [PROTO_QUERY_LEDGER] = "ledger",
-    [PROTO_QUERY_OPEN] = "open",
+    [PROTO_QUERY_LIST] = "list",           [PROTO_QUERY_GET] = "get",
+    [PROTO_QUERY_LEDGER] = "ledger",       [PROTO_QUERY_OPEN] = "open",
+    [PROTO_QUERY_UPDATE] = "update",       [PROTO_QUERY_BALANCE_AT] = "balance_at",
+    [PROTO_QUERY_STATEMENT] = "statement", [PROTO_QUERY_HOLDS] = "holds",
 };
 _Static_assert(PROTO_ARRAY_LEN(op_names) == PROTO_QUERY_OP__COUNT, "a name for every query op");
 
@@ -37,9 +43,45 @@ static const char *const kind_names[] = {
     [PROTO_TRANSFER_KIND_TRANSFER] = "transfer",
     [PROTO_TRANSFER_KIND_DEPOSIT] = "deposit",
     [PROTO_TRANSFER_KIND_WITHDRAWAL] = "withdrawal",
+    [PROTO_TRANSFER_KIND_REFUND] = "refund",
 };
 _Static_assert(PROTO_ARRAY_LEN(kind_names) == PROTO_TRANSFER_KIND__COUNT,
                "a name for every transfer kind");
+
+static const char *const capture_names[] = {
+    [PROTO_CAPTURE_AUTO] = "auto",
+    [PROTO_CAPTURE_MANUAL] = "manual",
+};
+_Static_assert(PROTO_ARRAY_LEN(capture_names) == PROTO_CAPTURE__COUNT,
+               "a name for every capture mode");
+
+/* The index of name[0..len) in names[0..count); count if none. */
+static unsigned name_index(const char *const *names, unsigned count, const char *name, size_t len)
+{
+    unsigned i = 0;
+    while (i < count && !(names[i] && strlen(names[i]) == len && memcmp(names[i], name, len) == 0))
+        i++;
+    return i;
+}
+
+const char *proto_capture_name(proto_capture_t capture)
+{
+    if ((unsigned)capture >= PROTO_CAPTURE__COUNT)
+        return NULL;
+    return capture_names[capture];
+}
+
+ledger_err_t proto_capture_from_name(const char *name, size_t len, proto_capture_t *capture_out)
+{
+    assert(capture_out);
+    if (!name)
+        return LEDGER_E_INVALID;
+    unsigned i = name_index(capture_names, PROTO_CAPTURE__COUNT, name, len);
+    if (i == PROTO_CAPTURE__COUNT)
+        return LEDGER_E_INVALID;
+    *capture_out = (proto_capture_t)i;
+    return LEDGER_OK;
+}
 
 const char *proto_transfer_kind_name(proto_transfer_kind_t kind)
 {
@@ -54,13 +96,11 @@ ledger_err_t proto_transfer_kind_from_name(const char *name, size_t len,
     assert(kind_out);
     if (!name)
         return LEDGER_E_INVALID;
-    for (unsigned k = 0; k < PROTO_TRANSFER_KIND__COUNT; k++) {
-        if (strlen(kind_names[k]) == len && memcmp(kind_names[k], name, len) == 0) {
-            *kind_out = (proto_transfer_kind_t)k;
-            return LEDGER_OK;
-        }
-    }
-    return LEDGER_E_INVALID;
+    unsigned k = name_index(kind_names, PROTO_TRANSFER_KIND__COUNT, name, len);
+    if (k == PROTO_TRANSFER_KIND__COUNT)
+        return LEDGER_E_INVALID;
+    *kind_out = (proto_transfer_kind_t)k;
+    return LEDGER_OK;
 }
 
 const char *proto_type_name(proto_type_t type)
@@ -105,7 +145,15 @@ bool proto_query_op_from_name(const char *name, size_t len, proto_query_op_t *op
 
 bool proto_type_is_saga(proto_type_t type)
 {
-    return type >= PROTO_TRANSFER_REQUESTED && type <= PROTO_TRANSFER_DECLINED;
+    switch (type) {
+    case PROTO_ACK:
+    case PROTO_NACK:
+    case PROTO_ACCOUNT_QUERY:
+    case PROTO_ACCOUNT_REPLY:
+        return false;
+    default:
+        return type >= PROTO_TRANSFER_REQUESTED && type < PROTO_TYPE__COUNT;
+    }
 }
 
 bool proto_id_parse_n(const char *id, size_t len, char origin_out[PROTO_NODE_MAX + 1],

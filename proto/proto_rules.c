@@ -47,6 +47,13 @@ const char *proto_settlement_id(const char *currency)
     return currency && strcmp(currency, "GBP") == 0 ? "funding" : NULL;
 }
 
+bool proto_account_status_valid(const char *status)
+{
+    return status && (strcmp(status, PROTO_ACCOUNT_STATUS_ACTIVE) == 0 ||
+                      strcmp(status, PROTO_ACCOUNT_STATUS_FROZEN) == 0 ||
+                      strcmp(status, PROTO_ACCOUNT_STATUS_CLOSED) == 0);
+}
+
 bool proto_currency_valid(const char *currency)
 {
     if (!currency)

@@ -12,11 +12,16 @@
 static const node_role_rule_t NODE_ROLE_RULES[] = {
     {NODE_ROLE_GATEWAY, PROTO_TRANSFER_REQUESTED, NODE_ROLE_ACCOUNTS},
     {NODE_ROLE_GATEWAY, PROTO_ACCOUNT_QUERY, NODE_ROLE_ACCOUNTS},
+    {NODE_ROLE_GATEWAY, PROTO_TRANSFER_CAPTURE, NODE_ROLE_ACCOUNTS},
+    {NODE_ROLE_GATEWAY, PROTO_TRANSFER_VOID, NODE_ROLE_ACCOUNTS},
     {NODE_ROLE_ACCOUNTS, PROTO_FUNDS_RESERVED, NODE_ROLE_FRAUD},
     {NODE_ROLE_ACCOUNTS, PROTO_FUNDS_RESERVED, NODE_ROLE_GATEWAY},
     {NODE_ROLE_ACCOUNTS, PROTO_TRANSFER_SETTLED, NODE_ROLE_GATEWAY},
     {NODE_ROLE_ACCOUNTS, PROTO_TRANSFER_REJECTED_FRAUD, NODE_ROLE_GATEWAY},
     {NODE_ROLE_ACCOUNTS, PROTO_TRANSFER_DECLINED, NODE_ROLE_GATEWAY},
+    {NODE_ROLE_ACCOUNTS, PROTO_TRANSFER_AUTHORIZED, NODE_ROLE_GATEWAY},
+    {NODE_ROLE_ACCOUNTS, PROTO_TRANSFER_VOIDED, NODE_ROLE_GATEWAY},
+    {NODE_ROLE_ACCOUNTS, PROTO_TRANSFER_EXPIRED, NODE_ROLE_GATEWAY},
     {NODE_ROLE_FRAUD, PROTO_FRAUD_APPROVED, NODE_ROLE_ACCOUNTS},
     {NODE_ROLE_FRAUD, PROTO_FRAUD_REJECTED, NODE_ROLE_ACCOUNTS},
     {NODE_ROLE_FRAUD, PROTO_FRAUD_APPROVED, NODE_ROLE_GATEWAY},
@@ -47,16 +52,15 @@ bool node_roles_allows(node_role_t sender, proto_type_t type, node_role_t receiv
 
 bool node_roles_allows_query_op(node_role_t sender, proto_query_op_t op)
 {
-    bool known = op == PROTO_QUERY_LIST || op == PROTO_QUERY_GET || op == PROTO_QUERY_LEDGER ||
-                 op == PROTO_QUERY_OPEN;
+    bool known = op >= PROTO_QUERY_LIST && op <= PROTO_QUERY_HOLDS;
     if (!known)
         return false;
     if (sender == NODE_ROLE_GATEWAY)
         return true;
-    /* An operator's harness may look, never open an account (opening is the gateway's, behind
-       its owner checks). */
+    /* An operator's harness may look, never open or change an account (both are the
+       gateway's, behind its owner and operator checks). */
     if (sender == NODE_ROLE_HARNESS)
-        return op != PROTO_QUERY_OPEN;
+        return op != PROTO_QUERY_OPEN && op != PROTO_QUERY_UPDATE;
     return false;
 }
 

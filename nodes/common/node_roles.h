@@ -9,17 +9,24 @@
 
       gateway  -> accounts  transfer.requested   a customer's transfer enters the saga
       gateway  -> accounts  account.query        the HTTP API reads and opens accounts
+      gateway  -> accounts  transfer.capture,    a customer or operator settles or releases
+                            transfer.void        an authorised transfer (issue 21)
       accounts -> fraud     funds.reserved       funds are held; fraud must judge them
       accounts -> gateway   funds.reserved       the gateway's timeline shows the hold
       accounts -> gateway   transfer.settled,    the saga's end states, shown to the
                             transfer.rejected_fraud, customer
                             transfer.declined
+      accounts -> gateway   transfer.authorized, a manual transfer's life cycle (issue 21)
+                            transfer.voided,
+                            transfer.expired
       fraud    -> accounts  fraud.approved,      accounts acts on the verdict
                             fraud.rejected
       fraud    -> gateway   fraud.approved,      the gateway shows the verdict and its
                             fraud.rejected       rules (nodes/fraud/fraud.c emits to both)
-      harness  -> accounts  account.query        read-only ops (get, list, ledger): an
+      harness  -> accounts  account.query        read-only ops (get, list, ledger,
+                                                 balance_at, statement, holds): an
                                                  operator's look, never an account opened
+                                                 or changed (open, update)
 
     Everything else is refused: no role sends another role's messages, and
     ack, nack and account.reply are answers on the sender's own DEALER, never
@@ -69,7 +76,8 @@ typedef struct {
 bool node_roles_allows(node_role_t sender, proto_type_t type, node_role_t receiver);
 
 /* True if a peer of role `sender` may ask the accounts node an account.query with `op`: the
-   gateway any op; the harness get, list and ledger (never open); no one else. Call it after
+   gateway any op; the harness list, get, ledger, balance_at, statement and holds (never open
+   or update); no one else. Call it after
    node_roles_allows said the query itself is allowed. */
 bool node_roles_allows_query_op(node_role_t sender, proto_query_op_t op);
 

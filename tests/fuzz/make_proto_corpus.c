@@ -3,7 +3,8 @@
     the proto unit tests use (tests/unit/proto_samples.h).
 
     Usage: make_proto_corpus DIR     (e.g. tests/fuzz/corpus/proto)
-    Files are named after the type: transfer.requested.msgpack, ...
+    Files are named after the sample (sample_names: the type, and a query's
+    op or a variant): transfer.requested.msgpack, account.query.list.msgpack, ...
     Rerun it whenever the wire format changes, and commit the result.
 */
 #include <stdio.h>
@@ -11,7 +12,6 @@
 #include <string.h>
 
 #include "proto.h"
-#include "proto_internal.h" /* proto_query_op_name */
 #include "proto_samples.h"
 
 static int write_frame(const char *dir, const char *name, const proto_msg_t *m)
@@ -45,13 +45,7 @@ int main(int argc, char **argv)
     int rc = 0;
     for (int s = 0; s < S__COUNT; s++) {
         proto_msg_t m = sample((sample_t)s);
-        char name[64]; /* the type's name, and a query's op: account.query.list */
-        if (m.type == PROTO_ACCOUNT_QUERY)
-            snprintf(name, sizeof name, "%s.%s", proto_type_name(m.type),
-                     proto_query_op_name(m.body.query.op));
-        else
-            snprintf(name, sizeof name, "%s", proto_type_name(m.type));
-        rc |= write_frame(argv[1], name, &m);
+        rc |= write_frame(argv[1], sample_names[s], &m);
     }
     return rc ? 1 : 0;
 }

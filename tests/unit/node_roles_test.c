@@ -20,15 +20,20 @@ typedef struct {
 } expected_rule_t;
 
 /* Issue 19 and its design, section 4; fraud emits its verdicts to accounts and gateway
-   (nodes/fraud/fraud.c). */
+   (nodes/fraud/fraud.c); issue 21's contract, section 2 (capture, void and their answers). */
 static const expected_rule_t EXPECTED[] = {
     {"gateway", "transfer.requested", "accounts"},
     {"gateway", "account.query", "accounts"},
+    {"gateway", "transfer.capture", "accounts"},
+    {"gateway", "transfer.void", "accounts"},
     {"accounts", "funds.reserved", "fraud"},
     {"accounts", "funds.reserved", "gateway"},
     {"accounts", "transfer.settled", "gateway"},
     {"accounts", "transfer.rejected_fraud", "gateway"},
     {"accounts", "transfer.declined", "gateway"},
+    {"accounts", "transfer.authorized", "gateway"},
+    {"accounts", "transfer.voided", "gateway"},
+    {"accounts", "transfer.expired", "gateway"},
     {"fraud", "fraud.approved", "accounts"},
     {"fraud", "fraud.rejected", "accounts"},
     {"fraud", "fraud.approved", "gateway"},
@@ -114,22 +119,46 @@ static void test_the_gateway_may_ask_any_query_op(void **state)
     assert_true(node_roles_allows_query_op(NODE_ROLE_GATEWAY, PROTO_QUERY_GET));
     assert_true(node_roles_allows_query_op(NODE_ROLE_GATEWAY, PROTO_QUERY_LEDGER));
     assert_true(node_roles_allows_query_op(NODE_ROLE_GATEWAY, PROTO_QUERY_OPEN));
+    assert_true(node_roles_allows_query_op(NODE_ROLE_GATEWAY, PROTO_QUERY_UPDATE));
+    assert_true(node_roles_allows_query_op(NODE_ROLE_GATEWAY, PROTO_QUERY_BALANCE_AT));
+    assert_true(node_roles_allows_query_op(NODE_ROLE_GATEWAY, PROTO_QUERY_STATEMENT));
+    assert_true(node_roles_allows_query_op(NODE_ROLE_GATEWAY, PROTO_QUERY_HOLDS));
 }
 
-static void test_the_harness_may_read_but_never_open(void **state)
+static void test_the_harness_may_read_but_never_open_or_update(void **state)
 {
     (void)state;
     assert_true(node_roles_allows_query_op(NODE_ROLE_HARNESS, PROTO_QUERY_LIST));
     assert_true(node_roles_allows_query_op(NODE_ROLE_HARNESS, PROTO_QUERY_GET));
     assert_true(node_roles_allows_query_op(NODE_ROLE_HARNESS, PROTO_QUERY_LEDGER));
+    assert_true(node_roles_allows_query_op(NODE_ROLE_HARNESS, PROTO_QUERY_BALANCE_AT));
+    assert_true(node_roles_allows_query_op(NODE_ROLE_HARNESS, PROTO_QUERY_STATEMENT));
+    assert_true(node_roles_allows_query_op(NODE_ROLE_HARNESS, PROTO_QUERY_HOLDS));
     assert_false(node_roles_allows_query_op(NODE_ROLE_HARNESS, PROTO_QUERY_OPEN));
+    assert_false(node_roles_allows_query_op(NODE_ROLE_HARNESS, PROTO_QUERY_UPDATE));
+}
+
+static void test_the_harness_may_send_none_of_the_payment_messages(void **state)
+{
+    (void)state;
+    const proto_type_t types[] = {PROTO_TRANSFER_AUTHORIZED, PROTO_TRANSFER_CAPTURE,
+                                  PROTO_TRANSFER_VOID, PROTO_TRANSFER_VOIDED,
+                                  PROTO_TRANSFER_EXPIRED};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        for (int r = NODE_ROLE_GATEWAY; r < NODE_ROLE__COUNT; r++) {
+            assert_false(node_roles_allows(NODE_ROLE_HARNESS, types[i], (node_role_t)r));
+            assert_false(node_roles_allows(NODE_ROLE_FRAUD, types[i], (node_role_t)r));
+        }
+    /* a capture forged by accounts for itself, a voided forged by the gateway */
+    assert_false(node_roles_allows(NODE_ROLE_ACCOUNTS, PROTO_TRANSFER_CAPTURE, NODE_ROLE_ACCOUNTS));
+    assert_false(node_roles_allows(NODE_ROLE_GATEWAY, PROTO_TRANSFER_VOIDED, NODE_ROLE_GATEWAY));
 }
 
 static void test_no_other_sender_and_no_unknown_op_may_query(void **state)
 {
     (void)state;
-    for (int op = 0; op <= PROTO_QUERY_OPEN + 1; op++) {
-        bool known = op >= PROTO_QUERY_LIST && op <= PROTO_QUERY_OPEN;
+    for (int op = 0; op <= PROTO_QUERY_HOLDS + 1; op++) {
+        bool known = op >= PROTO_QUERY_LIST && op <= PROTO_QUERY_HOLDS;
         assert_false(node_roles_allows_query_op(NODE_ROLE_ACCOUNTS, (proto_query_op_t)op));
         assert_false(node_roles_allows_query_op(NODE_ROLE_FRAUD, (proto_query_op_t)op));
         assert_false(node_roles_allows_query_op((node_role_t)0, (proto_query_op_t)op));
@@ -175,7 +204,8 @@ TEST_MAIN(cmocka_unit_test(test_every_triple_is_allowed_exactly_when_listed),
           cmocka_unit_test(test_answers_are_refused_for_every_pair),
           cmocka_unit_test(test_the_forgeries_of_the_issue_are_refused),
           cmocka_unit_test(test_the_gateway_may_ask_any_query_op),
-          cmocka_unit_test(test_the_harness_may_read_but_never_open),
+          cmocka_unit_test(test_the_harness_may_read_but_never_open_or_update),
+          cmocka_unit_test(test_the_harness_may_send_none_of_the_payment_messages),
           cmocka_unit_test(test_no_other_sender_and_no_unknown_op_may_query),
           cmocka_unit_test(test_role_names_round_trip),
           cmocka_unit_test(test_unknown_role_names_are_refused))

@@ -26,6 +26,16 @@ static const char *const body_fields[S__COUNT][9] = {
     [S_QUERY_LEDGER] = {"op", "account", "cursor", "limit"},
     [S_QUERY_OPEN] = {"op", "account", "name", "currency", "owner", "amount_minor"},
     [S_REPLY] = {"status", "code", "reason", "accounts", "entries", "next"},
+    [S_AUTHORIZED] = {"transfer", "from", "to", "amount_minor", "currency", "reference"},
+    [S_CAPTURE] = {"transfer", "amount_minor", "principal", "operator"},
+    [S_VOID] = {"transfer", "principal", "operator"},
+    [S_VOIDED] = {"transfer", "code", "reason"},
+    [S_EXPIRED] = {"transfer", "code", "reason"},
+    [S_QUERY_UPDATE] = {"op", "account", "principal", "status", "overdraft_limit_minor"},
+    [S_QUERY_BALANCE_AT] = {"op", "account", "at_ms"},
+    [S_QUERY_STATEMENT] = {"op", "account", "cursor", "limit", "from_ms", "to_ms"},
+    [S_QUERY_HOLDS] = {"op", "account", "cursor", "limit"},
+    [S_REFUND_REQUESTED] = {"transfer", "from", "to", "amount_minor", "currency", "reference"},
 };
 
 static void test_missing_envelope_fields_are_rejected(void **state)
@@ -112,8 +122,11 @@ static void test_unknown_key_in_a_reply_item_is_rejected(void **state)
     tree_add(&t, "body.accounts.1", "overdraft", o_int(0));
     expect_decode(&t, LEDGER_E_DECODE, "accounts[1].overdraft");
     tree_init_sample(&t, S_REPLY);
-    tree_add(&t, "body.entries.0", "memo", o_str("x"));
-    expect_decode(&t, LEDGER_E_DECODE, "entries[0].memo");
+    tree_add(&t, "body.entries.0", "note", o_str("x"));
+    expect_decode(&t, LEDGER_E_DECODE, "entries[0].note");
+    tree_init_sample(&t, S_REPLY);
+    tree_add(&t, "body.holds.1", "reason", o_str("x"));
+    expect_decode(&t, LEDGER_E_DECODE, "holds[1].reason");
 }
 
 static void test_key_belonging_to_another_query_op_is_rejected(void **state)

@@ -16,6 +16,8 @@ static void test_new_keys_round_trip_for_every_kind(void **state)
         for (int k = 0; k < PROTO_TRANSFER_KIND__COUNT; k++) {
             proto_msg_t m = sample(samples[i]);
             m.body.transfer.kind = (proto_transfer_kind_t)k;
+            if (k == PROTO_TRANSFER_KIND_REFUND) /* a refund names what it refunds */
+                strcpy(m.body.transfer.refund_of, "t-0000");
             strcpy(m.body.transfer.principal, "ops-team_7");
             proto_msg_t out;
             encode_decode_ok(&m, &out);
@@ -95,7 +97,7 @@ static void test_either_optional_key_may_be_missing_alone(void **state)
 static void test_an_unknown_kind_is_a_decode_error(void **state)
 {
     (void)state;
-    const char *const kinds[] = {"refund", "", "Transfer", "deposit ", "withdraw"};
+    const char *const kinds[] = {"refunds", "", "Transfer", "deposit ", "withdraw"};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         expect_set_refused(S_REQUESTED, "body.kind", o_str(kinds[i]), LEDGER_E_INVALID);
     expect_set_refused(S_REQUESTED, "body.kind", o_uint(1), LEDGER_E_DECODE);
@@ -181,7 +183,7 @@ static void test_kind_names_map_both_ways(void **state)
     assert_null(proto_transfer_kind_name(PROTO_TRANSFER_KIND__COUNT));
     proto_transfer_kind_t kind = PROTO_TRANSFER_KIND_DEPOSIT;
     assert_int_equal(proto_transfer_kind_from_name("depositx", 7, &kind), LEDGER_OK);
-    assert_int_equal(proto_transfer_kind_from_name("refund", 6, &kind), LEDGER_E_INVALID);
+    assert_int_equal(proto_transfer_kind_from_name("rebate", 6, &kind), LEDGER_E_INVALID);
     assert_int_equal(kind, PROTO_TRANSFER_KIND_DEPOSIT);
 }
 
