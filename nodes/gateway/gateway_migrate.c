@@ -270,8 +270,7 @@ static ledger_err_t count_payment_views(store_txn_t *txn, void *arg, char *note,
     uint64_t transfers = 0;
     ledger_err_t err = store_count(txn, STORE_DB_TRANSFERS, &transfers);
     if (!err)
-        snprintf(note, note_size, "transfers=%llu (read as capture auto, rewritten as they change)",
-                 (unsigned long long)transfers);
+        snprintf(note, note_size, "transfers=%llu", (unsigned long long)transfers);
     return err;
 }
 

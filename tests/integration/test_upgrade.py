@@ -32,7 +32,10 @@ FORMAT3 = os.path.join(HERE, "..", "fixtures", "format3")
 PENDING_V1 = os.path.join(HERE, "..", "fixtures", "pending-v1")
 PENDING_V2 = os.path.join(HERE, "..", "fixtures", "pending-v2")
 ACCOUNTS_FORMAT = 5  # nodes/accounts/accounts_migrate.h
-GATEWAY_FORMAT = 6  # nodes/gateway/gateway_migrate.h
+GATEWAY_FORMAT = 7  # nodes/gateway/gateway_migrate.h
+PENDING_V3 = os.path.join(HERE, "..", "fixtures", "pending-v3")
+# Migrations of formats after seen_floors (issue 21), which run on every older dir too.
+LATER_STEPS = ("transfer_payments",)
 FRAUD_FORMAT = 3  # nodes/fraud/fraud_main.c
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
 
@@ -48,6 +51,19 @@ def as_format_3(account):
     if settlement:
         account["name"] = "Settlement (GBP)"
     return account
+
+
+def strip_payments(test, t):
+    """Takes issue 21's fields off an old transfer's API form, checking they read as what the
+    old build meant: an automatic capture, in full when settled, nothing refunded."""
+    settled = t["status"] == "settled"
+    got = {k: t.pop(k) for k in ("capture", "expires_at", "captured_amount", "refunded_amount",
+                                 "refunds", "refund_of", "pending_action", "amount_text")}
+    test.assertEqual({k: v for k, v in got.items() if k != "amount_text"},
+                     {"capture": "auto", "expires_at": None,
+                      "captured_amount": t["amount"] if settled else None,
+                      "refunded_amount": 0, "refunds": [], "refund_of": None,
+                      "pending_action": None}, t["id"])
 
 
 def expected(fixture=FORMAT1):
@@ -114,6 +130,7 @@ class UpgradeTest(MeshTest):
         for t in transfers.values():  # derived from the accounts, never stored: old ones too
             self.assertEqual(t.pop("kind"), "deposit" if t["from"] == "funding" else
                              "withdrawal" if t["to"] == "funding" else "transfer", t)
+            strip_payments(self, t)
         self.assertEqual(transfers, old["transfers"])
         for acct, entries in old["ledgers"].items():
             status, page = self.mesh.get(f"/api/accounts/{acct}/ledger?limit=200")
@@ -122,9 +139,12 @@ class UpgradeTest(MeshTest):
 
     def assert_only_seen_floors(self, node):
         """`node`'s dir was at the format before issue 20's: the one migration that ran is
-        seen_floors (store.h), which writes nothing."""
+        seen_floors (store.h), which writes nothing, besides those of later formats
+        (LATER_STEPS)."""
         log = self.mesh.log(node)
-        self.assertEqual(log.count("event=migration_started"), 1, node)
+        started = [line for line in log.splitlines() if "event=migration_started" in line]
+        others = [line for line in started if not any(f"name={n}" in line for n in LATER_STEPS)]
+        self.assertEqual(len(others), 1, (node, started))
         self.assertRegex(log, rf"event=migration_started node={node} from=\d+ to=\d+ "
                          "name=seen_floors")
 
@@ -176,11 +196,12 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node in NODES:
             log = self.mesh.log(node)
-            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6,
-            # accounts 1 -> 2 (account_chains) -> 3 (account_owners) -> 4 (transfer_causes)
-            # -> 5 (seen_floors), fraud 1 -> 2 -> 3 (seen_floors)
+            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6
+            # -> 7 (transfer_payments), accounts 1 -> 2 (account_chains) -> 3
+            # (account_owners) -> 4 (transfer_causes) -> 5 (seen_floors), fraud 1 -> 2 -> 3
+            # (seen_floors)
             self.assertEqual(log.count("event=migration_started"),
-                             {"gateway": 4, "accounts": 4}.get(node, 2), node)
+                             {"gateway": 5, "accounts": 4}.get(node, 2), node)
             version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node,
                                                                                  FRAUD_FORMAT)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
@@ -496,6 +517,47 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         self.assertIn(f"event=store_format_current node=fraud version={FRAUD_FORMAT} "
                       "migrations=0", self.mesh.log("fraud"))
+
+    def test_pending_v3_gtransfers_views_read_as_auto_and_take_the_new_routes(self):
+        """Gateway 6 -> 7 (transfer_payments): writes nothing; the old view records read as
+        automatic captures with nothing refunded, the settled one shows its captured amount,
+        is found by the new filters and can be refunded; the one pending at the upgrade
+        settles and reads as captured in full."""
+        old = expected(PENDING_V3)
+        pending, settled = old["pending"], old["settled"]
+        for node in NODES:
+            self.load(node, fixture=PENDING_V3)
+        self.start_on_loaded_dirs()
+        self.assertRegex(self.mesh.log("gateway"), r"event=migration_done node=gateway from=6 "
+                         r"to=7 name=transfer_payments ms=\d+ transfers=\d+")
+        t = self.mesh.transfer_status(settled)
+        want = old["transfers"][settled]
+        self.assertEqual({k: t[k] for k in want if k != "timeline"},
+                         {k: v for k, v in want.items() if k != "timeline"})
+        self.assertEqual((t["capture"], t["expires_at"], t["captured_amount"], t["refunded_amount"],
+                          t["refunds"], t["refund_of"], t["pending_action"], t["amount_text"]),
+                         ("auto", None, want["amount"], 0, [], None, None, "7.00"))
+        status, page = self.mesh.get("/api/transfers?status=settled&account=carol")
+        self.assertEqual(status, 200, page)
+        self.assertIn(settled, [x["id"] for x in page["transfers"]])
+        self.assertEqual(self.mesh.wait_final(pending)["status"], "settled")
+        self.assertEqual(self.mesh.transfer_status(pending)["captured_amount"],
+                         old["transfers"][pending]["amount"])
+        # The old settled transfer is refundable by its payee, at most its amount.
+        status, p, _ = self.mesh.request("POST", f"/api/transfers/{settled}/refunds",
+                                         {"amount": 701}, {"Idempotency-Key": "old-refund-1"},
+                                         key=self.owner_key(want["to"]))
+        self.assertEqual((status, p["error"]["code"]), (422, "exceeds_refundable"), p)
+        status, r, _ = self.mesh.request("POST", f"/api/transfers/{settled}/refunds",
+                                         {"amount": 200}, {"Idempotency-Key": "old-refund-2"},
+                                         key=self.owner_key(want["to"]))
+        self.assertEqual((status, r["kind"], r["refund_of"]), (202, "refund", settled), r)
+        self.assertEqual(self.mesh.transfer_status(settled)["refunds"], [r["id"]])
+        # A second start runs nothing.
+        self.assertEqual(self.mesh.stop("gateway"), 0)
+        self.start_on_loaded_dirs()
+        self.assertIn(f"event=store_format_current node=gateway version={GATEWAY_FORMAT} "
+                      "migrations=0", self.mesh.log("gateway"))
 
 
 if __name__ == "__main__":
