@@ -257,7 +257,11 @@ ledger_err_t gateway_view_prune_idempotency(store_txn_t *txn, uint64_t now_ms,
 /*  Applies one inbound status event to the view, in ctx->txn:
 
       funds.reserved           timeline += step; "held": true while pending
-      transfer.settled         pending -> settled
+      transfer.authorized      pending -> authorized (held; expires_at_ms from the body)
+      transfer.settled         pending or authorized -> settled, captured_minor from
+                               the body (proto_transfer_captured_minor)
+      transfer.voided          authorized -> voided, reason {code "voided", message}
+      transfer.expired         authorized -> expired, reason {code "expired", message}
       transfer.rejected_fraud  pending -> rejected_fraud, reason {code
                                "fraud_rejected", message, rules}
       transfer.declined        pending -> declined, reason {code, message}
@@ -266,6 +270,9 @@ ledger_err_t gateway_view_prune_idempotency(store_txn_t *txn, uint64_t now_ms,
     node = its origin, message_id, cause, ts_ms = its ts} (kept sorted by
     ts_ms, at most GATEWAY_TIMELINE_MAX entries; past that, steps still move
     the status but are not listed).
+    Reaching a final status clears a capture or void in flight; a refund's final status
+    also updates its original (its pending refunds, and refunded_minor when it settled),
+    with an event of the same step for the original.
     Changes nothing and returns LEDGER_OK for: a message whose id is already
     in the timeline (a replay); a final event for a transfer that is already
     final (the saga guard: settled then declined stays settled); any message
@@ -285,6 +292,11 @@ ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg);
       {"id", "status", "from", "to", "amount" (minor units), "currency",
        "reference", "held" (bool: funds on hold for it right now),
        "reason": null | {"code", "message", "rules": [names] (fraud only)},
+       "kind", "amount_text" (money_format_decimal by the currency's exponent),
+       "capture" ("auto" | "manual"), "expires_at" (manual; else null),
+       "captured_amount" (settled; else null), "refunded_amount" (settled refunds),
+       "refunds" ([ids]), "refund_of" (a refund's original; else null),
+       "pending_action" ("capture" | "void" in flight; else null),
        "created_at", "updated_at" (ISO 8601 UTC with ms, clock_format_utc, e.g.
        "2026-11-25T10:04:05.123Z"), "created_ms", "updated_ms" (unix ms),
        "timeline": [{"step", "node", "message_id", "cause", "at", "ts_ms", "rules"?}]}
