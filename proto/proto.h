@@ -440,10 +440,11 @@ bool proto_currency_valid(const char *currency);
 
 /*  The id of the settlement account of `currency` (the outside world's side of
     deposits and withdrawals, owned by nobody): "funding" for GBP, its id since
-    before ownership (the hash-chained ledger names it); NULL for a currency
-    without one or NULL. A rule of the protocol: the gateway derives a
-    transfer's kind from it and the accounts node checks the kind against it,
-    so both read this one table. */
+    before ownership (the hash-chained ledger names it), "funding-" and the
+    code in lower case for every other currency of the table (core/currency.h:
+    "funding-eur"); NULL for a currency not in the table, or NULL. A rule of the protocol: the
+   gateway derives a transfer's kind from it and the accounts node checks the kind against it, so
+   both read this one table. */
 const char *proto_settlement_id(const char *currency);
 
 /* True if s[0..len) is well-formed UTF-8: no overlong forms, no surrogates,

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "currency.h"
+
 static bool account_id_char_valid(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -42,9 +44,26 @@ bool proto_account_id_valid_str(const char *id)
     return proto_account_id_valid(id, strnlen(id, PROTO_ACCOUNT_ID_MAX + 1));
 }
 
+/* The settlement account of each currency of core/currency.h. GBP's is "funding", its id
+   since before there were other currencies (the hash-chained ledger names it); the others
+   are "funding-" and the code in lower case. currency_test checks every row has one. */
+static const struct {
+    const char *currency;
+    const char *id;
+} SETTLEMENT_IDS[] = {
+    {"GBP", "funding"},     {"EUR", "funding-eur"}, {"USD", "funding-usd"},
+    {"JPY", "funding-jpy"}, {"KWD", "funding-kwd"}, {"CHF", "funding-chf"},
+};
+
 const char *proto_settlement_id(const char *currency)
 {
-    return currency && strcmp(currency, "GBP") == 0 ? "funding" : NULL;
+    /* only a currency of the table has one: a row here without one there is not a currency */
+    if (!currency_find(currency))
+        return NULL;
+    for (size_t i = 0; i < sizeof SETTLEMENT_IDS / sizeof SETTLEMENT_IDS[0]; i++)
+        if (strcmp(SETTLEMENT_IDS[i].currency, currency) == 0)
+            return SETTLEMENT_IDS[i].id;
+    return NULL;
 }
 
 bool proto_account_status_valid(const char *status)

@@ -130,7 +130,7 @@ static void test_open_stores_the_owner_and_the_reply_carries_it(void **state)
     assert_string_equal(funding.owner, "");
     assert_true(funding.settlement);
     assert_string_equal(proto_settlement_id("GBP"), "funding");
-    assert_null(proto_settlement_id("EUR"));
+    assert_string_equal(proto_settlement_id("EUR"), "funding-eur");
 
     r = open_for(fx, "erin-savings", "erin"); /* the same open again */
     assert_int_equal(r.body.account_reply.status, 200);

@@ -89,7 +89,8 @@ static void test_refusals_name_their_code_and_field(void **state)
                    "account");
     assert_refused(GATEWAY_MONEY_WITHDRAWAL, money("funding", 5, "GBP"), "settlement_account",
                    "account");
-    assert_refused(GATEWAY_MONEY_DEPOSIT, money("alice", 5, "USD"), "unsupported_currency",
+    /* XTS (ISO 4217's code for tests) is in no table: no settlement account */
+    assert_refused(GATEWAY_MONEY_DEPOSIT, money("alice", 5, "XTS"), "unsupported_currency",
                    "currency");
 }
 
@@ -99,11 +100,11 @@ static void test_the_kind_is_derived_from_the_accounts(void **state)
     gateway_transfer_request_t req = {
         .from = "alice", .to = "bob", .amount_minor = 1, .currency = "GBP"};
     assert_int_equal(gateway_view_record_kind(&req), PROTO_TRANSFER_KIND_TRANSFER);
-    /* Another currency has no settlement account: "funding" is an ordinary id there. */
+    /* Another currency has its own settlement account: "funding" is an ordinary id there. */
     gateway_transfer_request_t usd = {
         .from = "funding", .to = "bob", .amount_minor = 1, .currency = "USD"};
     assert_int_equal(gateway_view_record_kind(&usd), PROTO_TRANSFER_KIND_TRANSFER);
-    assert_null(proto_settlement_id("EUR"));
+    assert_string_equal(proto_settlement_id("EUR"), "funding-eur");
     assert_string_equal(proto_settlement_id("GBP"), "funding");
 }
 
@@ -267,7 +268,7 @@ static void test_http_refusals_create_nothing(void **state)
               "{\"account\":\"funding\",\"amount\":5}", &r);
     assert_error(&r, 422, "settlement_account");
     http_call(port, "POST", "/api/withdrawals", JSON_HEADERS "Idempotency-Key: usd\r\n",
-              "{\"account\":\"alice\",\"amount\":5,\"currency\":\"USD\"}", &r);
+              "{\"account\":\"alice\",\"amount\":5,\"currency\":\"XTS\"}", &r);
     assert_error(&r, 422, "unsupported_currency");
     /* Another's account, an account nobody owns, the settlement account: refused, key free. */
     assert_int_equal(store_write(fx->store, own_savings, NULL), LEDGER_OK);
