@@ -546,6 +546,77 @@ static void test_every_new_step_appends_one_event(void **state)
     events_free(&seen);
 }
 
+/* --- the record ------------------------------------------------------------------------ */
+
+/* Write `rec` and read it back in one transaction; the put's verdict. */
+static ledger_err_t round_trip(fx_t *fx, const gateway_view_record_t *rec,
+                               gateway_view_record_t *back)
+{
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    ledger_err_t err = gateway_view_record_put(txn, rec, 0);
+    if (!err)
+        assert_int_equal(gateway_view_record_get(txn, rec->id, back), LEDGER_OK);
+    store_txn_abort(&txn);
+    return err;
+}
+
+static void test_a_record_with_fifty_refunds_and_every_step_round_trips(void **state)
+{
+    fx_t *fx = *state;
+    static gateway_view_record_t rec, back;
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.id, sizeof rec.id, "tr_00000000000100000001");
+    rec.req = request("alice", "bob", INT64_MAX);
+    fill_text(rec.req.reference, 'r', PROTO_REFERENCE_MAX);
+    rec.req.capture = PROTO_CAPTURE_MANUAL;
+    snprintf(rec.req.refund_of, sizeof rec.req.refund_of, "tr_00000000000000000009");
+    rec.status = GATEWAY_STATUS_SETTLED;
+    rec.has_reason = true;
+    fill_text(rec.reason_code, 'c', PROTO_CODE_MAX);
+    fill_text(rec.reason_message, 'm', PROTO_REASON_MAX);
+    fill_text(rec.idempotency_key, 'k', GATEWAY_IDEMPOTENCY_KEY_MAX);
+    rec.timeline_count = GATEWAY_TIMELINE_MAX;
+    for (int i = 0; i < GATEWAY_TIMELINE_MAX; i++) {
+        gateway_view_step_t *e = &rec.timeline[i];
+        fill_text(e->step, 's', GATEWAY_STEP_NAME_MAX);
+        fill_text(e->node, 'n', PROTO_NODE_MAX);
+        fill_text(e->message_id, 'i', PROTO_ID_MAX);
+        fill_text(e->cause, 'c', PROTO_ID_MAX);
+        e->has_rules = true;
+        e->rule_count = PROTO_RULES_MAX;
+        for (int r = 0; r < PROTO_RULES_MAX; r++)
+            fill_text(e->rules[r], 'x', PROTO_RULE_NAME_MAX);
+    }
+    rec.expires_at_ms = PROTO_TS_MAX_MS;
+    rec.captured_minor = INT64_MAX;
+    rec.refunded_minor = INT64_MAX / 2;
+    rec.refunding_minor = INT64_MAX / 2;
+    rec.pending_action = GATEWAY_ACTION_VOID;
+    rec.refund_count = GATEWAY_REFUNDS_MAX;
+    for (int i = 0; i < GATEWAY_REFUNDS_MAX; i++)
+        snprintf(rec.refunds[i], sizeof rec.refunds[i], "tr_%012x%08x", i, i);
+    assert_int_equal(round_trip(fx, &rec, &back), LEDGER_OK);
+    assert_memory_equal(&back.refunds, &rec.refunds, sizeof rec.refunds);
+    assert_string_equal(back.req.refund_of, rec.req.refund_of);
+    assert_int_equal(back.req.capture, PROTO_CAPTURE_MANUAL);
+    assert_true(back.expires_at_ms == rec.expires_at_ms);
+    assert_true(back.captured_minor == INT64_MAX);
+    assert_true(back.refunded_minor + back.refunding_minor == rec.refunded_minor * 2);
+    assert_int_equal(back.pending_action, GATEWAY_ACTION_VOID);
+    assert_string_equal(back.timeline[7].rules[0], rec.timeline[7].rules[0]);
+    /* Refunds beyond what it captured do not decode: a damaged record is never trusted. */
+    rec.captured_minor = 10;
+    rec.req.amount_minor = 10;
+    store_txn_t *txn = NULL;
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), LEDGER_OK);
+    ledger_err_t put = gateway_view_record_put(txn, &rec, 0);
+    ledger_err_t got = gateway_view_record_get(txn, rec.id, &back);
+    store_txn_abort(&txn);
+    assert_int_equal(put, LEDGER_OK);
+    assert_int_equal(got, LEDGER_E_CORRUPT);
+}
+
 /* --- GET /api/transfers filters ----------------------------------------------------------- */
 
 /* `n` transfers in one commit at now_ms + i (i = 0..n-1): from -> to, amount 100 + i. */
@@ -676,6 +747,8 @@ TEST_MAIN(
     cmocka_unit_test_setup_teardown(test_a_transfer_has_at_most_fifty_refunds, setup_owned,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_every_new_step_appends_one_event, setup_owned, teardown),
+    cmocka_unit_test_setup_teardown(test_a_record_with_fifty_refunds_and_every_step_round_trips,
+                                    setup_owned, teardown),
     cmocka_unit_test_setup_teardown(test_list_filters_by_account_status_kind_and_time, setup_owned,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_filtered_pages_are_bounded_and_the_cursor_is_stable,
