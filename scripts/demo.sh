@@ -4,7 +4,9 @@
 # principals and their keys (an operator, and one customer per demo person,
 # who owns the demo account of its name), funds each new demo account by a
 # deposit the operator makes through the gateway (no money from nowhere:
-# deposits come from the settlement account), writes the keys to
+# deposits come from the settlement account; alice-eur gets 500.00 EUR), freezes
+# dave's account (PATCH as the operator, once: the page then shows a frozen
+# account whose payments are declined account_frozen), writes the keys to
 # .demo/keys.json (mode 0600) and prints the URL, a curl example and a
 # sign-in link for the browser.
 # The node links use CURVE (issue 19): the mesh's key pairs and allow-lists
@@ -92,7 +94,7 @@ admin="http://127.0.0.1:8181" # the gateway's admin port (node_config.h)
 admin_auth=()
 [ -n "${LEDGER_ADMIN_TOKEN:-}" ] && admin_auth=(-H "Authorization: Bearer $LEDGER_ADMIN_TOKEN")
 customer='"transfers:write","transfers:read","accounts:read","events:read"'
-operator="$customer"',"accounts:open","deposits:write","risk:read"'
+operator="$customer"',"accounts:open","accounts:manage","deposits:write","risk:read"'
 
 # A principal (created, or found with the same scopes) and one new key of it; its old
 # active keys are revoked first, so a restart leaves exactly the keys in keys.json.
@@ -106,21 +108,27 @@ make_key() { # id kind scopes
   curl -fsS "${admin_auth[@]}" -H 'Content-Type: application/json' -X POST "$admin/principals/$1/keys" | jq -r .key
 }
 
-# The demo people, their opening deposits in pence and their order in keys.json.
+# The demo people and their order in keys.json; the opening deposits: account, amount in
+# minor units, currency (alice-eur and bob-eur are the EUR pair; bob-eur stays at zero).
 people=(alice bob carol dave mallory)
-declare -A deposit=([alice]=100000 [bob]=25000 [carol]=500000 [dave]=5000 [mallory]=1000000)
+deposits=("alice 100000 GBP" "bob 25000 GBP" "carol 500000 GBP" "dave 5000 GBP" "mallory 1000000 GBP"
+          "alice-eur 50000 EUR")
 
 # Funds the demo accounts that have never moved (their newest ledger entry is still the one
 # of their opening, at zero) with a deposit each, as the operator, and waits until they
-# settled: a restart deposits nothing again.
+# settled: a restart deposits nothing again. An account the accounts node did not open
+# (an older build) is skipped.
 fund_demo_accounts() { # operator-key
   local api="$scheme://$probe_host:$http_port/api" auth="Authorization: Bearer $1" ids=()
-  for person in "${people[@]}"; do
-    newest=$(curl -kfsS -H "$auth" "$api/accounts/$person/ledger?limit=1" | jq -r '.entries[0].kind // "none"')
+  local account amount currency newest
+  for line in "${deposits[@]}"; do
+    read -r account amount currency <<<"$line"
+    newest=$(curl -kfsS -H "$auth" "$api/accounts/$account/ledger?limit=1" | jq -r '.entries[0].kind // "none"') ||
+      { echo "demo: no account $account: not funded" >&2; continue; }
     case "$newest" in open|none) ;; *) continue ;; esac
     ids+=("$(curl -kfsS -X POST -H "$auth" -H 'Content-Type: application/json' \
-      -H "Idempotency-Key: demo-deposit-$person" "$api/deposits" \
-      -d "{\"account\":\"$person\",\"amount\":${deposit[$person]},\"reference\":\"demo deposit\"}" | jq -r .id)")
+      -H "Idempotency-Key: demo-deposit-$account" "$api/deposits" \
+      -d "{\"account\":\"$account\",\"amount\":$amount,\"currency\":\"$currency\",\"reference\":\"demo deposit\"}" | jq -r .id)")
   done
   for id in "${ids[@]}"; do
     for _ in $(seq 100); do
@@ -130,6 +138,18 @@ fund_demo_accounts() { # operator-key
     done
     [ "$status" = settled ] || echo "demo: the deposit $id is $status" >&2
   done
+}
+
+# Freezes dave's account (PATCH /api/accounts/dave as the operator, scope accounts:manage)
+# unless it is frozen already: its payments are then declined account_frozen, money can
+# still come in. `curl -X PATCH ... -d '{"status":"active"}'` unfreezes it.
+freeze_dave() { # operator-key
+  local api="$scheme://$probe_host:$http_port/api" auth="Authorization: Bearer $1" status
+  status=$(curl -kfsS -H "$auth" "$api/accounts/dave" | jq -r '.status // "active"') ||
+    { echo "demo: no account dave: not frozen" >&2; return 0; }
+  [ "$status" = frozen ] && return 0
+  curl -kfsS -X PATCH -H "$auth" -H 'Content-Type: application/json' "$api/accounts/dave" \
+    -d '{"status":"frozen"}' >/dev/null || echo "demo: could not freeze dave (was $status)" >&2
 }
 
 echo -n "demo: waiting for the gateway"
@@ -147,11 +167,14 @@ for _ in $(seq 100); do
        echo "}"; } | jq . >"$keys.new"
      mv "$keys.new" "$keys")
     fund_demo_accounts "$(jq -r .operator "$keys")"
+    freeze_dave "$(jq -r .operator "$keys")"
     # The browser gets the keys in the URL's fragment, which it never sends to a server.
     signin=$(jq -jc . "$keys" | base64 -w0 | tr '+/' '-_' | tr -d '=')
     echo
     echo "  Demo:      $scheme://$url_host:$http_port/#signin=$signin"
     echo "             (signs the page in with every demo key; keep the link private)"
+    echo "  Data:      alice-eur / bob-eur are a EUR pair (alice-eur funded with 500.00 EUR);"
+    echo "             dave's account is frozen: his payments are declined account_frozen"
     echo "  Keys:      $keys (mode 0600; new keys at every start)"
     echo "  API:       KEY=\$(jq -r .alice $keys)"
     if [ -n "$cacert" ]; then

@@ -72,6 +72,7 @@
 #define STORE_ACCOUNT_MAX 64       /* account id in a ledger entry */
 #define STORE_TRANSFER_MAX 64      /* transfer id in a ledger entry */
 #define STORE_KIND_MAX 15          /* ledger entry kind */
+#define STORE_MEMO_MAX 160         /* ledger entry memo (audit entries), bytes */
 #define STORE_CODE_MAX 48          /* dead letter code */
 #define STORE_REASON_MAX 256       /* dead letter reason */
 #define STORE_MSG_MAX 65536        /* largest message kept in outbox / dead letters */
@@ -446,12 +447,16 @@ typedef struct {
     uint64_t account_prev_seq; /* the account's previous entry (0 if none), from the caller */
     char account[STORE_ACCOUNT_MAX + 1];
     char transfer[STORE_TRANSFER_MAX + 1];
-    char kind[STORE_KIND_MAX + 1]; /* "open", "hold", "release", "debit", "credit" */
+    char kind[STORE_KIND_MAX + 1]; /* "open", "hold", "release", "debit", "credit", ... */
     int64_t balance_delta_minor;   /* change of the book balance */
     int64_t held_delta_minor;      /* change of the held amount */
     int64_t balance_after_minor;   /* book balance after this entry */
     int64_t held_after_minor;      /* held amount after this entry */
-    uint64_t ts_ms;
+    uint64_t ts_ms;                /* never below the previous entry's (append clamps it) */
+    /*  "" for money entries; an audit entry's words (the accounts node's
+        "ops: active -> frozen"), hashed with the rest. Record version 3
+        carries it, version 2 (every entry with memo "") does not. */
+    char memo[STORE_MEMO_MAX + 1];
     uint8_t prev_hash[STORE_HASH_SIZE]; /* hash of entry seq-1 (zeros for seq 1) */
     uint8_t hash[STORE_HASH_SIZE];      /* SHA-256 over prev_hash and this entry's fields */
 } store_ledger_entry_t;
@@ -459,8 +464,15 @@ typedef struct {
 /*  Appends an entry. The caller fills account, account_prev_seq, transfer,
     kind, the deltas, the after values and ts_ms; append assigns seq,
     prev_hash and hash, in `txn`. account is 1 .. STORE_ACCOUNT_MAX bytes,
-    transfer 0 .. STORE_TRANSFER_MAX, kind 1 .. STORE_KIND_MAX (else
-    LEDGER_E_INVALID).
+    transfer 0 .. STORE_TRANSFER_MAX, kind 1 .. STORE_KIND_MAX, memo 0 ..
+    STORE_MEMO_MAX (else LEDGER_E_INVALID).
+
+    Time (issue 21): ts_ms never goes down along the ledger, so the ledger
+    can be searched by time (balance as of a time, statements): an entry
+    whose ts_ms is below the previous entry's (the wall clock stepped
+    back) is stored, and returned in *entry, with the previous entry's
+    ts_ms. Entries written before this rule (accounts format < 7) may go
+    down; a search by time then cuts somewhere among them.
 
     Each account's entries form a chain: account_prev_seq is the seq of the
     account's newest entry so far (0 for its first), which the caller keeps
@@ -489,6 +501,14 @@ ledger_err_t store_ledger_last_seq(store_txn_t *txn, uint64_t *seq_out);
 ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint64_t newest_seq,
                                      uint64_t before_seq, store_ledger_entry_t *entries_out,
                                      size_t max, size_t *count_out);
+
+/*  *seq_out = the seq of the last entry with ts_ms <= at_ms (0: none, or
+    an empty ledger): a binary search over seqs (ts_ms never goes down along
+    the ledger, see append), O(log^2 n) page reads, no scan. Entries of a
+    ledger written before the clamp with ts going down are cut somewhere
+    among them. LEDGER_E_CORRUPT (a gap, a record that does not parse),
+    store errors. */
+ledger_err_t store_ledger_seq_at(store_txn_t *txn, uint64_t at_ms, uint64_t *seq_out);
 
 /* Balances recomputed by a verify walk, reported per account. */
 typedef void (*store_ledger_balance_fn)(const char *account, int64_t balance_minor,

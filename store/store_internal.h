@@ -31,10 +31,11 @@
 
 #include <lmdb.h>
 
-#define LEDGER_RECORD_VERSION 2  /* 1 had no account_prev_seq and a ledger_by_account index */
-#define STORE_ERROR_TEXT_MAX 256 /* bytes of an error text, NUL included */
-#define STORE_BE64_BYTES 8       /* a be64 key or value */
-#define STORE_DIR_MAX 4000       /* bytes of a data directory's name (store_open) */
+#define LEDGER_RECORD_VERSION 2      /* 1 had no account_prev_seq and a ledger_by_account index */
+#define LEDGER_RECORD_VERSION_MEMO 3 /* 2 + a memo (issue 21), written only when it is not "" */
+#define STORE_ERROR_TEXT_MAX 256     /* bytes of an error text, NUL included */
+#define STORE_BE64_BYTES 8           /* a be64 key or value */
+#define STORE_DIR_MAX 4000           /* bytes of a data directory's name (store_open) */
 
 /* META keys owned by the store; generic writes to them are refused. */
 #define STORE_META_SEQ_PREFIX "seq:"
@@ -99,6 +100,7 @@ struct store_txn_t {
     bool ledger_tip_known;
     uint64_t ledger_tip_seq;
     uint8_t ledger_tip_hash[STORE_HASH_SIZE];
+    uint64_t ledger_tip_ts_ms; /* its ts_ms: the next entry's ts is at least this (the clamp) */
 };
 
 struct store_cursor_t {
@@ -211,6 +213,9 @@ ledger_err_t store_seq_flush(store_txn_t *txn);
 
 /* --- ledger records (store_ledger.c) --------------------------------------- */
 
+/*  store_ledger_append, with the ts clamp (store.h) only if `clamp`: the re-encoding of a
+    format-1 ledger (store_migrate_v1.c) keeps every entry's ts as it was. */
+ledger_err_t store_ledger_append_clamped(store_txn_t *txn, store_ledger_entry_t *entry, bool clamp);
 /* SHA-256(prev_hash || fields): the hash of a ledger entry. */
 ledger_err_t store_ledger_hash(const uint8_t prev_hash[STORE_HASH_SIZE], const uint8_t *fields,
                                size_t fields_size, uint8_t out[STORE_HASH_SIZE]);

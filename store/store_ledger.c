@@ -24,11 +24,17 @@
       u8 kind_len | kind | be64 balance_delta | be64 held_delta |
       be64 balance_after | be64 held_after | be64 ts_ms
     and hash = SHA-256(prev_hash || fields). Signed values are stored as
-    their two's complement bit pattern.                                  */
+    their two's complement bit pattern.
+    Version LEDGER_RECORD_VERSION_MEMO (3, issue 21) is version 2 with
+      u8 memo_len (1 .. STORE_MEMO_MAX) | memo
+    at the end of the fields (so in the hash). Append writes version 2 for
+    memo "" (every money entry: its bytes and hash are as before) and
+    version 3 otherwise; a version 3 with an empty memo does not parse. */
 #define LEDGER_VERSION_BYTES 1
 #define LEDGER_FIELDS_FIXED_BYTES (8 + 8 + 1 + 1 + 1 + 8 * 4 + 8)
 #define LEDGER_FIELDS_MAX_BYTES                                                                    \
-    (LEDGER_FIELDS_FIXED_BYTES + STORE_ACCOUNT_MAX + STORE_TRANSFER_MAX + STORE_KIND_MAX)
+    (LEDGER_FIELDS_FIXED_BYTES + STORE_ACCOUNT_MAX + STORE_TRANSFER_MAX + STORE_KIND_MAX + 1 +     \
+     STORE_MEMO_MAX)
 #define LEDGER_RECORD_MAX_BYTES                                                                    \
     (LEDGER_VERSION_BYTES + LEDGER_FIELDS_MAX_BYTES + 2 * STORE_HASH_SIZE)
 #define LEDGER_HASH_PARTS 2 /* prev_hash, fields */
@@ -36,6 +42,7 @@
 _Static_assert(STORE_ACCOUNT_MAX <= UINT8_MAX, "account length fits a u8");
 _Static_assert(STORE_TRANSFER_MAX <= UINT8_MAX, "transfer length fits a u8");
 _Static_assert(STORE_KIND_MAX <= UINT8_MAX, "kind length fits a u8");
+_Static_assert(STORE_MEMO_MAX <= UINT8_MAX, "memo length fits a u8");
 
 /* --- records -------------------------------------------------------------- */
 
@@ -45,7 +52,8 @@ static bool ledger_fields_ok(const store_ledger_entry_t *entry)
     size_t len;
     return store_text_ok(entry->account, STORE_ACCOUNT_MAX, false, &len) &&
            store_text_ok(entry->transfer, STORE_TRANSFER_MAX, true, &len) &&
-           store_text_ok(entry->kind, STORE_KIND_MAX, false, &len);
+           store_text_ok(entry->kind, STORE_KIND_MAX, false, &len) &&
+           store_text_ok(entry->memo, STORE_MEMO_MAX, true, &len);
 }
 
 /* Writes the hashed fields of `entry` (seq included). */
@@ -61,10 +69,13 @@ static void ledger_put_fields(record_writer_t *w, const store_ledger_entry_t *en
     record_put_i64(w, entry->balance_after_minor);
     record_put_i64(w, entry->held_after_minor);
     record_put_u64(w, entry->ts_ms);
+    if (entry->memo[0])
+        record_put_str8(w, entry->memo);
 }
 
-/* Reads the hashed fields into `entry`; an empty account or kind is malformed. */
-static void ledger_get_fields(record_reader_t *r, store_ledger_entry_t *entry)
+/*  Reads the hashed fields of a record of `version` into `entry`; an empty
+    account or kind, or an empty memo in a version 3, is malformed. */
+static void ledger_get_fields(record_reader_t *r, uint8_t version, store_ledger_entry_t *entry)
 {
     entry->seq = record_get_u64(r);
     entry->account_prev_seq = record_get_u64(r);
@@ -78,6 +89,11 @@ static void ledger_get_fields(record_reader_t *r, store_ledger_entry_t *entry)
     entry->balance_after_minor = record_get_i64(r);
     entry->held_after_minor = record_get_i64(r);
     entry->ts_ms = record_get_u64(r);
+    if (version == LEDGER_RECORD_VERSION_MEMO) {
+        record_get_str8(r, entry->memo, STORE_MEMO_MAX);
+        if (!entry->memo[0])
+            r->ok = false;
+    }
 }
 
 ledger_err_t store_ledger_hash(const uint8_t prev_hash[STORE_HASH_SIZE], const uint8_t *fields,
@@ -94,10 +110,11 @@ bool store_ledger_parse(const MDB_val *val, store_ledger_entry_t *out, const uin
     record_reader_t r = {val->mv_data, val->mv_size, 0, true};
     store_ledger_entry_t entry;
     memset(&entry, 0, sizeof entry);
-    if (record_get_u8(&r) != LEDGER_RECORD_VERSION)
+    uint8_t version = record_get_u8(&r);
+    if (version != LEDGER_RECORD_VERSION && version != LEDGER_RECORD_VERSION_MEMO)
         return false;
     size_t fields_start = r.pos;
-    ledger_get_fields(&r, &entry);
+    ledger_get_fields(&r, version, &entry);
     size_t fields_size = r.ok ? r.pos - fields_start : 0;
     const uint8_t *prev_hash = record_take(&r, STORE_HASH_SIZE);
     const uint8_t *hash = record_take(&r, STORE_HASH_SIZE);
@@ -151,13 +168,14 @@ static ledger_err_t ledger_last_record(store_txn_t *txn, MDB_val *k, MDB_val *v,
     first): from what this transaction appended last, else from the ledger's
     last record. */
 static ledger_err_t ledger_tip(store_txn_t *txn, uint64_t *next_seq_out,
-                               uint8_t prev_hash_out[STORE_HASH_SIZE])
+                               uint8_t prev_hash_out[STORE_HASH_SIZE], uint64_t *prev_ts_out)
 {
     if (txn->ledger_tip_known) {
         if (txn->ledger_tip_seq == UINT64_MAX)
             return LEDGER_E_OVERFLOW;
         *next_seq_out = txn->ledger_tip_seq + 1;
         memcpy(prev_hash_out, txn->ledger_tip_hash, STORE_HASH_SIZE);
+        *prev_ts_out = txn->ledger_tip_ts_ms;
         return LEDGER_OK;
     }
     MDB_val k, v;
@@ -172,6 +190,7 @@ static ledger_err_t ledger_tip(store_txn_t *txn, uint64_t *next_seq_out,
     if (err == LEDGER_OK) {
         *next_seq_out = last.seq + 1;
         memcpy(prev_hash_out, last.hash, STORE_HASH_SIZE);
+        *prev_ts_out = last.ts_ms;
     }
     return err;
 }
@@ -216,7 +235,7 @@ static ledger_err_t ledger_write(store_txn_t *txn, store_ledger_entry_t *stored)
 {
     uint8_t record[LEDGER_RECORD_MAX_BYTES];
     record_writer_t w = {record, sizeof record, 0, true};
-    record_put_u8(&w, LEDGER_RECORD_VERSION);
+    record_put_u8(&w, stored->memo[0] ? LEDGER_RECORD_VERSION_MEMO : LEDGER_RECORD_VERSION);
     ledger_put_fields(&w, stored);
     ledger_err_t err = store_ledger_hash(stored->prev_hash, record + LEDGER_VERSION_BYTES,
                                          w.len - LEDGER_VERSION_BYTES, stored->hash);
@@ -236,10 +255,16 @@ static ledger_err_t ledger_write(store_txn_t *txn, store_ledger_entry_t *stored)
     txn->ledger_tip_known = true;
     txn->ledger_tip_seq = stored->seq;
     memcpy(txn->ledger_tip_hash, stored->hash, STORE_HASH_SIZE);
+    txn->ledger_tip_ts_ms = stored->ts_ms;
     return LEDGER_OK;
 }
 
 ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
+{
+    return store_ledger_append_clamped(txn, entry, true);
+}
+
+ledger_err_t store_ledger_append_clamped(store_txn_t *txn, store_ledger_entry_t *entry, bool clamp)
 {
     assert(txn);
     if (!txn->write || !entry || !ledger_fields_ok(entry))
@@ -251,9 +276,13 @@ ledger_err_t store_ledger_append(store_txn_t *txn, store_ledger_entry_t *entry)
     store_ledger_entry_t stored = *entry;
     stored.seq = 1;
     memset(stored.prev_hash, 0, STORE_HASH_SIZE);
-    err = ledger_tip(txn, &stored.seq, stored.prev_hash);
+    uint64_t prev_ts_ms = 0;
+    err = ledger_tip(txn, &stored.seq, stored.prev_hash, &prev_ts_ms);
     if (err != LEDGER_OK)
         return err;
+    /* Time never goes down along the ledger (store.h): searches by time rely on it. */
+    if (clamp && stored.ts_ms < prev_ts_ms)
+        stored.ts_ms = prev_ts_ms;
     err = ledger_write(txn, &stored);
     if (err != LEDGER_OK)
         return err;
@@ -330,4 +359,28 @@ ledger_err_t store_ledger_by_account(store_txn_t *txn, const char *account, uint
     }
     *count_out = count;
     return LEDGER_OK;
+}
+
+ledger_err_t store_ledger_seq_at(store_txn_t *txn, uint64_t at_ms, uint64_t *seq_out)
+{
+    assert(txn);
+    if (!seq_out)
+        return LEDGER_E_INVALID;
+    uint64_t lo = 0, hi;
+    ledger_err_t err = store_ledger_last_seq(txn, &hi);
+    /* Invariant: entry lo (0: before the first) has ts <= at_ms, every entry after hi has more. */
+    while (!err && lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        store_ledger_entry_t e;
+        err = store_ledger_get(txn, mid, &e);
+        if (err == LEDGER_E_NOT_FOUND)
+            return store_corrupt(txn, STORE_DB_LEDGER, mid, "the ledger is not contiguous");
+        if (!err && e.ts_ms <= at_ms)
+            lo = mid;
+        else if (!err)
+            hi = mid - 1;
+    }
+    if (!err)
+        *seq_out = lo;
+    return err;
 }

@@ -23,6 +23,8 @@
       4. record the old tip, drop the index and the scratch table.
 */
 #include "store_migrate_v1.h"
+#include "store.h"
+#include "store_internal.h"
 #include "text.h"
 
 #include <assert.h>
@@ -225,7 +227,7 @@ static ledger_err_t append_one(walk_t *w, const MDB_val *v)
     store_ledger_entry_t e = old.entry;
     uint64_t seq = e.seq;
     e.account_prev_seq = store_be64_get(v->mv_data);
-    ledger_err_t err = store_ledger_append(w->txn, &e);
+    ledger_err_t err = store_ledger_append_clamped(w->txn, &e, false); /* ts kept as it was */
     if (err == LEDGER_E_INVALID) {
         text_format(w->why, w->why_size,
                     "format-1 entry %llu does not continue the balance or held amount of %s's "

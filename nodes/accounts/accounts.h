@@ -13,6 +13,11 @@
                          (accounts_saga_apply); the decline codes; the
                          verdict cause rule (a verdict must cite the
                          transfer's funds.reserved)
+      accounts_capture.h transfer.capture, transfer.void (issue 21)
+      accounts_refund.h  refunds: the original's refunded amount
+      accounts_timers.h  the node's own deadlines: expiry, risk timeout
+      accounts_holds.h   the open-holds and timers indexes
+      accounts_step.h    the pieces every saga step is made of
       accounts_open.h    the funding account, opening accounts with their
                          deposit, the demo accounts
       accounts_query.h   account.query: list, get, ledger, open
@@ -46,11 +51,16 @@
 
 #include "accounts_book.h"
 #include "accounts_cache.h"
+#include "accounts_capture.h"
+#include "accounts_holds.h"
 #include "accounts_open.h"
 #include "accounts_prune.h"
 #include "accounts_query.h"
 #include "accounts_record.h"
+#include "accounts_refund.h"
 #include "accounts_saga.h"
+#include "accounts_step.h"
+#include "accounts_timers.h"
 #include "accounts_verify.h"
 
 #endif

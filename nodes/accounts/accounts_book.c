@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "accounts_cache.h"
+#include "accounts_history.h"
 #include "text.h"
 
 ledger_err_t accounts_book_load(node_ctx_t *ctx, const char *id, accounts_record_t *rec_out)
@@ -30,7 +31,15 @@ ledger_err_t accounts_book_append(node_ctx_t *ctx, accounts_record_t *acct, cons
                                   const char *kind, int64_t balance_delta_minor,
                                   int64_t held_delta_minor)
 {
-    assert(ctx && ctx->txn && acct && transfer && kind);
+    return accounts_book_append_memo(ctx, acct, transfer, kind, "", balance_delta_minor,
+                                     held_delta_minor);
+}
+
+ledger_err_t accounts_book_append_memo(node_ctx_t *ctx, accounts_record_t *acct,
+                                       const char *transfer, const char *kind, const char *memo,
+                                       int64_t balance_delta_minor, int64_t held_delta_minor)
+{
+    assert(ctx && ctx->txn && acct && transfer && kind && memo);
     store_ledger_entry_t e;
     memset(&e, 0, sizeof e);
     e.account_prev_seq = acct->ledger_seq;
@@ -42,10 +51,13 @@ ledger_err_t accounts_book_append(node_ctx_t *ctx, accounts_record_t *acct, cons
     e.balance_after_minor = acct->balance_minor;
     e.held_after_minor = acct->held_minor;
     e.ts_ms = ctx->now_ms;
+    text_copy(e.memo, sizeof e.memo, memo);
     ledger_err_t err = store_ledger_append(ctx->txn, &e);
-    if (err == LEDGER_OK)
-        acct->ledger_seq = e.seq;
-    return err;
+    if (err)
+        return err;
+    acct->ledger_seq = e.seq;
+    acct->entry_count++;
+    return accounts_history_note(ctx->txn, acct, e.seq);
 }
 
 void accounts_book_to_proto(const accounts_record_t *rec, proto_account_t *out)
@@ -59,6 +71,8 @@ void accounts_book_to_proto(const accounts_record_t *rec, proto_account_t *out)
     out->held_minor = rec->held_minor;
     out->settlement = rec->settlement;
     text_copy(out->owner, sizeof out->owner, rec->owner);
+    text_copy(out->status, sizeof out->status, accounts_record_status_name(rec->status));
+    out->overdraft_limit_minor = rec->overdraft_limit_minor;
 }
 
 ledger_err_t accounts_book_get(node_ctx_t *ctx, const char *id, proto_account_t *out)

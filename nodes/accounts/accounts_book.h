@@ -18,10 +18,22 @@
       release  source       balance_delta 0        held_delta -amount
       debit    source       balance_delta -amount  held_delta -amount
       credit   destination  balance_delta +amount  held_delta 0
+                            (+captured for a capture)
+      capture  source       balance_delta -captured held_delta -authorised
+      void     source       balance_delta 0        held_delta -authorised
+      expire   source       balance_delta 0        held_delta -authorised
+      (release also ends a hold whose fraud verdict did not come in time)
       open     funding      balance_delta -deposit (transfer = new account id)
       open     new account  balance_delta +deposit (transfer = new account id)
+      status   the account  0, 0 (transfer "", memo "<principal>: <old> -> <new>")
+      overdraft the account 0, 0 (transfer "", memo "<principal>: <old> -> <new>")
     Every movement of a balance has its opposite leg, so the sum of all
     balances (funding included, which goes negative) is always 0.
+
+    Each append also counts the entry in the record (entry_count) and, for
+    every 64th, writes the account's history checkpoint (accounts_history.h).
+    The ledger keeps ts_ms from going down (store.h: an entry stamped
+    before the previous one gets the previous one's ts_ms).
 
     Errors: LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, LEDGER_E_NOMEM (the
     cache), store errors. A NULL ctx or transaction is a programmer error
@@ -45,6 +57,11 @@
 #define ACCOUNTS_KIND_DEBIT "debit"
 #define ACCOUNTS_KIND_CREDIT "credit"
 #define ACCOUNTS_KIND_OPEN "open"
+#define ACCOUNTS_KIND_CAPTURE "capture"
+#define ACCOUNTS_KIND_VOID "void"
+#define ACCOUNTS_KIND_EXPIRE "expire"
+#define ACCOUNTS_KIND_STATUS "status"       /* an audit entry: the status changed */
+#define ACCOUNTS_KIND_OVERDRAFT "overdraft" /* an audit entry: the overdraft limit changed */
 
 /* The account's newest value: the cache first (dirty records), then the table.
    Same errors as accounts_record_get. */
@@ -58,11 +75,19 @@ ledger_err_t accounts_book_save(node_ctx_t *ctx, const accounts_record_t *rec, b
 
 /*  Appends one ledger entry for `acct`, whose record already holds the
     after values, chained onto the account's newest entry; moves
-    acct->ledger_seq to the new entry (the caller then saves the record).
-    `kind` is one of ACCOUNTS_KIND_*. Store errors. */
+    acct->ledger_seq to the new entry and counts it in acct->entry_count
+    (the caller then saves the record). `kind` is one of ACCOUNTS_KIND_*.
+    Store errors. */
 ledger_err_t accounts_book_append(node_ctx_t *ctx, accounts_record_t *acct, const char *transfer,
                                   const char *kind, int64_t balance_delta_minor,
                                   int64_t held_delta_minor);
+
+/*  accounts_book_append with a memo (0 .. STORE_MEMO_MAX bytes, else
+    LEDGER_E_INVALID): the audit entries of the controls (kinds status and
+    overdraft, accounts_controls.h). */
+ledger_err_t accounts_book_append_memo(node_ctx_t *ctx, accounts_record_t *acct,
+                                       const char *transfer, const char *kind, const char *memo,
+                                       int64_t balance_delta_minor, int64_t held_delta_minor);
 
 /* The reply shape of an account record (proto's account). */
 void accounts_book_to_proto(const accounts_record_t *rec, proto_account_t *out);

@@ -9,6 +9,8 @@
 #include "accounts.h"
 #include "accounts_cache.h"
 #include "accounts_migrate.h"
+#include "accounts_timers.h"
+#include "accounts_verify.h"
 #include "accounts_verify_sched.h"
 #include "clock.h"
 #include "node_log.h"
@@ -24,6 +26,10 @@ typedef struct {
     char prune_after[PROTO_TRANSFER_ID_MAX + 1];
     _Atomic uint64_t saga_pruned;
     accounts_verify_sched_t *verify; /* NULL: --verify-every-ms 0, or not started yet */
+    /* The timers (accounts_timers.h), loop thread only: when the next run is due (unix ms), and
+       what the run of the batch in progress found (kept only if the batch commits). */
+    uint64_t timers_next_ms;
+    uint64_t timers_found_next_ms;
 } accounts_app_t;
 
 static ledger_err_t apply(node_ctx_t *ctx, const proto_msg_t *msg, void *app, char *why,
@@ -58,6 +64,39 @@ static ledger_err_t query(node_ctx_t *ctx, const proto_msg_t *msg, proto_msg_t *
 {
     (void)app;
     return accounts_query(ctx, msg, reply);
+}
+
+/*  node_app_t.local_take: asks for a timers run (accounts_timers.h) when the earliest timer
+    known is due, or ACCOUNTS_TIMERS_RECHECK_MS after the last look (timers added since). */
+static size_t timers_take(void *app)
+{
+    const accounts_app_t *a = app;
+    return node_now_ms() >= a->timers_next_ms ? 1 : 0;
+}
+
+/*  node_app_t.local_apply: in the batch's write transaction, after its messages, with the
+    balance cache: ends the transfers past their deadline, at most ACCOUNTS_TIMERS_PER_RUN. */
+static ledger_err_t timers_apply(node_ctx_t *ctx, void *app)
+{
+    accounts_app_t *a = app;
+    size_t fired = 0;
+    uint64_t next_due = 0;
+    ledger_err_t err = accounts_timers_run(ctx, ACCOUNTS_TIMERS_PER_RUN, &fired, &next_due);
+    if (err)
+        return err;
+    uint64_t recheck = ctx->now_ms + ACCOUNTS_TIMERS_RECHECK_MS;
+    a->timers_found_next_ms = next_due && next_due < recheck ? next_due : recheck;
+    if (fired)
+        node_log_write(NODE_LOG_DEBUG, "event=timers_fired count=%zu", fired);
+    return LEDGER_OK;
+}
+
+/* node_app_t.local_done: a committed run sets the next look; a failed one is tried again. */
+static void timers_done(void *app, ledger_err_t err)
+{
+    accounts_app_t *a = app;
+    uint64_t now = node_now_ms();
+    a->timers_next_ms = err ? now + ACCOUNTS_TIMERS_RECHECK_MS : a->timers_found_next_ms;
 }
 
 /* Balances newer than the accounts table are rebuilt from the ledger first (accounts_cache.h). */
@@ -157,6 +196,23 @@ static ledger_err_t on_stop(node_ctx_t *ctx, void *app)
     return err;
 }
 
+/*  /ledger/verify's "currencies": [{"currency", "balance_sum", "ok"}...], each currency's
+    balances summed (issue 21; ok false for a sum that is not 0 or beyond an int64). */
+static void verify_currencies(json_t *body, const accounts_verify_sums_t *sums)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < sums->count; i++) {
+        const accounts_verify_sum_t *s = &sums->items[i];
+        json_array_append_new(list, json_pack("{s:s,s:I,s:b}", "currency", s->currency,
+                                              "balance_sum", (json_int_t)s->sum_minor, "ok",
+                                              s->fits && s->sum_minor == 0));
+    }
+    if (body && list)
+        json_object_set_new(body, "currencies", list);
+    else
+        json_decref(list);
+}
+
 /* GET /ledger/verify: walk the hash chain, recompute balances, compare with the accounts table. */
 static unsigned verify_route(store_t *store, json_t **body_out, void *arg)
 {
@@ -168,8 +224,9 @@ static unsigned verify_route(store_t *store, json_t **body_out, void *arg)
         return 503;
     }
     store_ledger_report_t report;
+    accounts_verify_sums_t sums;
     char why[256] = "";
-    ledger_err_t err = accounts_verify_ledger(txn, &report, why, sizeof why);
+    ledger_err_t err = accounts_verify_ledger_sums(txn, &report, &sums, why, sizeof why);
     store_txn_abort(&txn);
     if (err && err != LEDGER_E_CORRUPT) {
         *body_out =
@@ -181,6 +238,7 @@ static unsigned verify_route(store_t *store, json_t **body_out, void *arg)
                   (json_int_t)report.entries, "first_bad_seq", (json_int_t)report.first_bad_seq,
                   "balance_sum", (json_int_t)report.balance_sum_minor, "problem",
                   report.ok && !err ? "" : (why[0] ? why : report.problem));
+    verify_currencies(*body_out, &sums);
     return 200;
 }
 
@@ -234,7 +292,12 @@ int main(int argc, char **argv)
         .config = &config,
         .cache = cache,
         .limits = {.settlement_limit_minor = (int64_t)config.settlement_limit_minor,
-                   .deposit_max_minor = (int64_t)config.deposit_max_minor}};
+                   .deposit_max_minor = (int64_t)config.deposit_max_minor,
+                   .risk_timeout_ms = config.risk_timeout_ms}};
+    /* Migration 5 -> 6 gives reserved transfers a risk deadline of this node's timeout. */
+    accounts_migrate_arg_t migrate_arg = {.risk_timeout_ms = config.risk_timeout_ms};
+    store_migrate_plan_t plan = accounts_migrate_plan;
+    plan.arg = &migrate_arg;
     node_app_t app = {.apply = apply,
                       .query = query,
                       .on_start = on_start,
@@ -245,7 +308,10 @@ int main(int argc, char **argv)
                       .txn_end = txn_end,
                       .on_stop = on_stop,
                       .prune = prune,
-                      .migrate = &accounts_migrate_plan};
+                      .local_take = timers_take,
+                      .local_apply = timers_apply,
+                      .local_done = timers_done,
+                      .migrate = &plan};
     app.peers[0] = (relay_peer_t){NODE_PEER_FRAUD, config.fraud};
     app.peers[1] = (relay_peer_t){NODE_PEER_GATEWAY, config.gateway};
     app.peer_count = 2;

@@ -1,5 +1,5 @@
 /*  accounts_migrate.c: the accounts node's store formats and migrations
-    1 -> 2, 2 -> 3 and 3 -> 4 (accounts_migrate.h). */
+    1 -> 2, 2 -> 3, 3 -> 4 and 5 -> 6 (accounts_migrate.h). */
 #include "accounts_migrate.h"
 
 #include <assert.h>
@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "accounts_holds.h"
+#include "accounts_timers.h"
+#include "clock.h"
 #include "accounts_open.h"
 #include "store_migrate_v1.h"
 #include "text.h"
@@ -245,11 +248,73 @@ ledger_err_t accounts_migrate_causes(store_txn_t *txn, void *arg, char *note, si
     return LEDGER_OK;
 }
 
+/* --- 5 -> 6: risk deadlines, holds and timers of the reserved transfers ---------------- */
+
+/*  The first transfer record with an id after `after` ("" = the first) into *tr; LEDGER_E_NOT_FOUND
+    past the last, LEDGER_E_CORRUPT (named in `note`) for one that does not parse. A fresh cursor
+    per record: the caller rewrites records between calls. */
+static ledger_err_t next_transfer(store_txn_t *txn, const char *after, accounts_transfer_t *tr,
+                                  char *note, size_t note_size)
+{
+    store_cursor_t *cur;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_TRANSFERS, &cur);
+    if (err)
+        return err;
+    size_t n = strlen(after);
+    store_kv_t kv = {.key = after, .key_size = n};
+    err = store_cursor_get(cur, n ? STORE_SEEK : STORE_FIRST, &kv);
+    if (!err && n && kv.key_size == n && memcmp(kv.key, after, n) == 0)
+        err = store_cursor_get(cur, STORE_NEXT, &kv);
+    char id[PROTO_TRANSFER_ID_MAX + 1] = "";
+    if (!err && kv.key_size <= PROTO_TRANSFER_ID_MAX)
+        memcpy(id, kv.key, kv.key_size);
+    if (!err && (kv.key_size > PROTO_TRANSFER_ID_MAX || strlen(id) != kv.key_size ||
+                 accounts_record_transfer_decode(id, kv.val, kv.val_size, tr) != LEDGER_OK)) {
+        snprintf(note, note_size, "the transfer record '%s' does not parse", id);
+        err = LEDGER_E_CORRUPT;
+    }
+    store_cursor_close(&cur);
+    return err;
+}
+
+ledger_err_t accounts_migrate_payments(store_txn_t *txn, void *arg, char *note, size_t note_size)
+{
+    assert(txn && note);
+    const accounts_migrate_arg_t *a = arg;
+    uint64_t now = a && a->now_ms ? a->now_ms : clock_wall_ms();
+    uint64_t timeout =
+        a && a->risk_timeout_ms ? a->risk_timeout_ms : ACCOUNTS_RISK_TIMEOUT_DEFAULT_MS;
+    uint64_t transfers = 0, reserved = 0;
+    accounts_transfer_t tr;
+    char after[PROTO_TRANSFER_ID_MAX + 1] = "";
+    ledger_err_t err;
+    while ((err = next_transfer(txn, after, &tr, note, note_size)) == LEDGER_OK) {
+        transfers++;
+        memcpy(after, tr.id, sizeof after);
+        if (tr.state != ACCOUNTS_TRANSFER_RESERVED || tr.risk_deadline_ms)
+            continue;
+        tr.risk_deadline_ms = now + timeout;
+        err = accounts_record_transfer_put(txn, &tr);
+        if (!err)
+            err = accounts_holds_follow(txn, &tr, 0, 0);
+        if (err)
+            return err;
+        reserved++;
+    }
+    if (err != LEDGER_E_NOT_FOUND)
+        return err;
+    snprintf(note, note_size, "transfers=%llu reserved=%llu", (unsigned long long)transfers,
+             (unsigned long long)reserved);
+    return LEDGER_OK;
+}
+
 static const store_migrate_step_t steps[] = {
     {.to_version = 2, .name = "account_chains", .run = accounts_migrate_chains},
     {.to_version = 3, .name = "account_owners", .run = accounts_migrate_owners},
     {.to_version = 4, .name = "transfer_causes", .run = accounts_migrate_causes},
     {.to_version = 5, .name = "seen_floors", .run = store_seen_migrate_floors},
+    {.to_version = 6, .name = "payments_life", .run = accounts_migrate_payments},
+    {.to_version = 7, .name = "controls_history", .run = accounts_migrate_controls},
 };
 
 const store_migrate_plan_t accounts_migrate_plan = {

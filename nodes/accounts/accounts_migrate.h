@@ -18,8 +18,17 @@
          reserved_seq, the seq of the funds.reserved this node sent for the
          transfer: a verdict must cite it as its cause (accounts_saga.h).
          Versions 1 and 2 are still read, as reserved_seq 0.
-      5  today (issue 20): `seen` is pruned to a window and each origin
-         has a floor (store.h, "seen message ids"); nothing else changed.
+      5  issue 20: `seen` is pruned to a window and each origin has a
+         floor (store.h, "seen message ids"); nothing else changed.
+      6  issue 21, "payments_life": transfer records version 4
+         (capture, expiry, risk deadline, captured and refunded amounts,
+         refund_of, operator; accounts_record.h); the open-holds and
+         timers indexes "hd/" and "tm/" in STORE_DB_INDEX
+         (accounts_holds.h). Versions 1-3 still read.
+      7  today (issue 21, "controls_history"): account records version 4
+         (status, overdraft_limit_minor, entry_count), ledger records
+         version 3 for entries with a memo, history checkpoints "lx/" in
+         the index (accounts_history.h), ledger ts never going down.
 
     Migration 1 -> 2 ("account_chains"): store_migrate_v1_ledger verifies
     the old hash chain and index and re-encodes the ledger as version 2 with
@@ -69,6 +78,27 @@
     common to every node: writes nothing; the bump makes an older build,
     which ignores floors, refuse the dir.
 
+    Migration 5 -> 6 ("payments_life"): every transfer still reserved at
+    the upgrade is rewritten as version 4 with risk_deadline_ms = upgrade
+    time + the risk timeout (plan.arg, an accounts_migrate_arg_t; NULL:
+    now and ACCOUNTS_RISK_TIMEOUT_DEFAULT_MS), and gets its hold entry and
+    its timer: a verdict that never comes no longer holds the money for
+    ever. Final transfers are not rewritten (their version 1-3 records read
+    as auto, nothing refunded: right for what they were). The log line
+    gives transfers= and reserved= (indexed).
+
+    Migration 6 -> 7 ("controls_history", accounts_migrate_controls.c):
+    every account record is rewritten as version 4: status active,
+    overdraft 0 (how versions 1-3 read), entry_count = the entries of its
+    chain up to the entry its record names (walked back from it), and the
+    history checkpoint of every 64th of them. Entries newer than the record
+    (balances still in memory when the older build stopped) are the
+    start-up replay's: it counts them and writes their checkpoints
+    (accounts_cache.h). Ledger entries are not rewritten (version 2 stays
+    valid; their ts may go down where the old build's clock stepped back).
+    The log line gives accounts=, entries=, checkpoints=. An older build
+    cannot read a version-4 account record: the format number refuses it.
+
     What it owns: accounts_migrate_plan, the node's plan. Uses only
     the record functions of accounts_record.h and the store's outbox and
     dead letters (read).
@@ -88,7 +118,13 @@
 #include "store.h"
 #include "store_migrate.h"
 
-#define ACCOUNTS_STORE_FORMAT 5 /* the accounts store format this build writes */
+#define ACCOUNTS_STORE_FORMAT 7 /* the accounts store format this build writes */
+
+/* What migration 5 -> 6 needs to know (plan.arg; accounts_main.c fills it from its flags). */
+typedef struct {
+    uint64_t now_ms;          /* the upgrade time; 0: the wall clock */
+    uint64_t risk_timeout_ms; /* --risk-timeout-ms; 0: the default */
+} accounts_migrate_arg_t;
 
 /* The accounts node's formats and migrations. */
 extern const store_migrate_plan_t accounts_migrate_plan;
@@ -105,5 +141,13 @@ ledger_err_t accounts_migrate_owners(store_txn_t *txn, void *arg, char *note, si
 /*  Migration 3 -> 4 (see above), a store_migrate_fn. LEDGER_E_CORRUPT: a transfer record does
     not parse (named in `note`; nothing changed). */
 ledger_err_t accounts_migrate_causes(store_txn_t *txn, void *arg, char *note, size_t note_size);
+
+/*  Migration 5 -> 6 (see above), a store_migrate_fn; `arg` an accounts_migrate_arg_t or NULL.
+    LEDGER_E_CORRUPT: a transfer record does not parse (named in `note`; nothing changed). */
+ledger_err_t accounts_migrate_payments(store_txn_t *txn, void *arg, char *note, size_t note_size);
+
+/*  Migration 6 -> 7 "controls_history" (see above), a store_migrate_fn. LEDGER_E_CORRUPT: a
+    record does not parse or a chain is broken (named in `note`; nothing changed). */
+ledger_err_t accounts_migrate_controls(store_txn_t *txn, void *arg, char *note, size_t note_size);
 
 #endif

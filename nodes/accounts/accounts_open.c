@@ -10,50 +10,64 @@
 #include <string.h>
 
 #include "accounts_book.h"
+#include "currency.h"
 #include "money.h"
 #include "text.h"
 
 bool accounts_settlement_is(const char *id)
 {
-    return id && strcmp(id, ACCOUNTS_FUNDING_ID) == 0;
+    if (!id)
+        return false;
+    for (size_t i = 0; i < currency_count(); i++) {
+        const char *settlement = proto_settlement_id(currency_at(i)->code);
+        if (settlement && strcmp(id, settlement) == 0)
+            return true;
+    }
+    return false;
 }
 
-static void funding_make(uint64_t now_ms, accounts_record_t *rec)
+/* A new settlement account of `currency` (a table currency), in memory. */
+static void funding_make(const char *currency, uint64_t now_ms, accounts_record_t *rec)
 {
     memset(rec, 0, sizeof *rec);
-    text_copy(rec->id, sizeof rec->id, ACCOUNTS_FUNDING_ID);
-    text_copy(rec->name, sizeof rec->name, ACCOUNTS_FUNDING_NAME);
-    text_copy(rec->currency, sizeof rec->currency, ACCOUNTS_CURRENCY);
+    text_copy(rec->id, sizeof rec->id, proto_settlement_id(currency));
+    text_format(rec->name, sizeof rec->name, "Settlement (%s)", currency);
+    text_copy(rec->currency, sizeof rec->currency, currency);
     rec->settlement = true;
     rec->created_ms = now_ms;
 }
 
-/*  The funding account as it is, or a new one (in memory only; *is_new set)
-    if it is missing. */
-static ledger_err_t funding_load(node_ctx_t *ctx, accounts_record_t *rec, bool *is_new)
+/*  The settlement account of `currency` (a table currency) as it is, or a new one (in memory
+    only; *is_new set) if it is missing. LEDGER_E_CORRUPT if its id names another account. */
+static ledger_err_t funding_load(node_ctx_t *ctx, const char *currency, accounts_record_t *rec,
+                                 bool *is_new)
 {
-    ledger_err_t err = accounts_book_load(ctx, ACCOUNTS_FUNDING_ID, rec);
+    const char *id = proto_settlement_id(currency);
+    assert(id);
+    ledger_err_t err = accounts_book_load(ctx, id, rec);
     *is_new = err == LEDGER_E_NOT_FOUND;
     if (*is_new) {
-        funding_make(ctx->now_ms, rec);
+        funding_make(currency, ctx->now_ms, rec);
         return LEDGER_OK;
     }
     if (err)
         return err;
-    return rec->settlement ? LEDGER_OK : LEDGER_E_CORRUPT;
+    return rec->settlement && strcmp(rec->currency, currency) == 0 ? LEDGER_OK : LEDGER_E_CORRUPT;
 }
 
 ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx)
 {
     assert(ctx && ctx->txn);
-    accounts_record_t rec;
-    ledger_err_t err = accounts_book_load(ctx, ACCOUNTS_FUNDING_ID, &rec);
-    if (err == LEDGER_OK)
-        return rec.settlement ? LEDGER_OK : LEDGER_E_CORRUPT;
-    if (err != LEDGER_E_NOT_FOUND)
-        return err;
-    funding_make(ctx->now_ms, &rec);
-    return accounts_book_save(ctx, &rec, true);
+    for (size_t i = 0; i < currency_count(); i++) {
+        accounts_record_t rec;
+        bool is_new = false;
+        ledger_err_t err = funding_load(ctx, currency_at(i)->code, &rec, &is_new);
+        if (!err && is_new)
+            err = accounts_book_save(ctx, &rec, true);
+        if (err)
+            return err;
+    }
+    return LEDGER_OK;
 }
 
 static void open_refuse(accounts_open_result_t *res, uint32_t status, const char *code,
@@ -82,9 +96,9 @@ static bool open_input_valid(const char *id, const char *name, const char *curre
                     "owner must be a principal id: 1 to 64 characters of a-z, 0-9, '_' and '-'");
         return false;
     }
-    if (strcmp(currency, ACCOUNTS_CURRENCY) != 0) {
-        open_refuse(res, ACCOUNTS_STATUS_BAD_REQUEST, "unsupported_currency",
-                    "accounts can only be opened in " ACCOUNTS_CURRENCY);
+    if (!currency_find(currency) || !proto_settlement_id(currency)) {
+        open_refuse(res, ACCOUNTS_STATUS_BAD_REQUEST, PROTO_DECLINE_UNKNOWN_CURRENCY,
+                    "the currency is not in the currency table (GET /api/currencies)");
         return false;
     }
     if (deposit_minor < 0) {
@@ -92,9 +106,9 @@ static bool open_input_valid(const char *id, const char *name, const char *curre
                     "the opening deposit must not be negative");
         return false;
     }
-    if (strcmp(id, ACCOUNTS_FUNDING_ID) == 0) {
+    if (accounts_settlement_is(id)) {
         open_refuse(res, ACCOUNTS_STATUS_CONFLICT, "account_exists",
-                    "'" ACCOUNTS_FUNDING_ID "' is the funding account");
+                    "the id is a settlement account's");
         return false;
     }
     return true;
@@ -115,15 +129,15 @@ static void open_existing(const accounts_record_t *existing, const char *name, c
                 "an account with this id exists with another name, currency or owner");
 }
 
-/*  A new account: the deposit moves from the funding account (created if
-    missing) with one "open" entry on each side. */
+/*  A new account: the deposit moves from the settlement account of its
+    currency (created if missing) with one "open" entry on each side. */
 static ledger_err_t open_new(node_ctx_t *ctx, const char *id, const char *name,
                              const char *currency, const char *owner, int64_t deposit_minor,
                              accounts_open_result_t *res)
 {
     accounts_record_t funding, acct;
     bool funding_is_new;
-    ledger_err_t err = funding_load(ctx, &funding, &funding_is_new);
+    ledger_err_t err = funding_load(ctx, currency, &funding, &funding_is_new);
     if (err)
         return err;
     int64_t funding_balance;
@@ -179,48 +193,70 @@ ledger_err_t accounts_open_account(node_ctx_t *ctx, const char *id, const char *
 typedef struct {
     const char *id;
     const char *name;
+    const char *currency;
+    const char *owner;
 } demo_account_t;
 
 static const demo_account_t demo_accounts[] = {
-    {"alice", "Alice Smith"}, {"bob", "Bob Jones"},         {"carol", "Carol White"},
-    {"dave", "Dave Brown"},   {"mallory", "Mallory Black"},
+    {"alice", "Alice Smith", "GBP", "alice"},
+    {"bob", "Bob Jones", "GBP", "bob"},
+    {"carol", "Carol White", "GBP", "carol"},
+    {"dave", "Dave Brown", "GBP", "dave"},
+    {"mallory", "Mallory Black", "GBP", "mallory"},
+    /* issue 21's second currency */
+    {"alice-eur", "Alice Smith (EUR)", "EUR", "alice"},
+    {"bob-eur", "Bob Jones (EUR)", "EUR", "bob"},
 };
 
-ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx)
+/* Whether any account but a settlement account exists. */
+static ledger_err_t any_user_account(node_ctx_t *ctx, bool *any_out)
 {
-    assert(ctx && ctx->txn);
-    ledger_err_t err = accounts_open_ensure_funding(ctx);
-    if (err)
-        return err;
     store_cursor_t *cur;
-    err = store_cursor_open(ctx->txn, STORE_DB_ACCOUNTS, &cur);
+    ledger_err_t err = store_cursor_open(ctx->txn, STORE_DB_ACCOUNTS, &cur);
     if (err)
         return err;
-    bool any_user_account = false;
+    bool any = false;
     store_kv_t kv;
-    for (err = store_cursor_get(cur, STORE_FIRST, &kv); !err && !any_user_account;
+    for (err = store_cursor_get(cur, STORE_FIRST, &kv); !err && !any;
          err = store_cursor_get(cur, STORE_NEXT, &kv)) {
         accounts_record_t rec;
         err = accounts_record_decode(kv.val, kv.val_size, &rec);
         if (err)
             break;
-        any_user_account = !rec.settlement;
+        any = !rec.settlement;
     }
     store_cursor_close(&cur);
     if (err && err != LEDGER_E_NOT_FOUND)
         return err;
-    if (any_user_account)
-        return LEDGER_OK;
+    *any_out = any;
+    return LEDGER_OK;
+}
+
+/*  Opens each demo account at zero, owned by its owner: scripts/demo.sh makes the principals
+    and funds the accounts by deposits through the gateway (no money from nowhere). */
+static ledger_err_t open_demo(node_ctx_t *ctx)
+{
     for (size_t i = 0; i < sizeof demo_accounts / sizeof demo_accounts[0]; i++) {
         const demo_account_t *d = &demo_accounts[i];
         accounts_open_result_t res;
-        /* owned by the principal of its id, at zero: scripts/demo.sh makes the principals and
-           funds the accounts by deposits through the gateway (no money from nowhere) */
-        err = accounts_open_account(ctx, d->id, d->name, ACCOUNTS_CURRENCY, d->id, 0, &res);
+        ledger_err_t err =
+            accounts_open_account(ctx, d->id, d->name, d->currency, d->owner, 0, &res);
         if (err)
             return err;
         if (res.status != ACCOUNTS_STATUS_OK && res.status != ACCOUNTS_STATUS_CREATED)
             return LEDGER_E_CORRUPT; /* a valid demo account at zero is never refused */
     }
     return LEDGER_OK;
+}
+
+ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx)
+{
+    assert(ctx && ctx->txn);
+    ledger_err_t err = accounts_open_ensure_funding(ctx);
+    bool any = false;
+    if (!err)
+        err = any_user_account(ctx, &any);
+    if (!err && !any)
+        err = open_demo(ctx);
+    return err;
 }

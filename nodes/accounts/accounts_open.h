@@ -38,8 +38,8 @@
 #define ACCOUNTS_FUNDING_NAME "Settlement (GBP)"
 /* Its name before format 3, which the migration to format 3 replaces. */
 #define ACCOUNTS_FUNDING_NAME_V2 "Funding (opening deposits)"
-/* Currency of the funding account, and the only currency accounts can be opened in:
-   an opening deposit moves money from the funding account, so both must agree. */
+/* Currency of the funding account (GBP's settlement account). Accounts open in any currency
+   of the table (core/currency.h); the deposit comes from that currency's settlement account. */
 #define ACCOUNTS_CURRENCY "GBP"
 
 /* account.reply statuses (HTTP's meanings), of an open and of the queries. */
@@ -49,7 +49,7 @@
 #define ACCOUNTS_STATUS_NOT_FOUND 404
 #define ACCOUNTS_STATUS_CONFLICT 409
 
-/* True if `id` is the settlement account of some currency. Pure. */
+/* True if `id` is the settlement account of some currency of the table. Pure. */
 bool accounts_settlement_is(const char *id);
 
 /* The outcome of accounts_open_account. */
@@ -62,14 +62,15 @@ typedef struct {
 
 /*  Opens the account `id` named `name` in `currency`, owned by the principal
     `owner`, with an opening deposit of `deposit_minor` moved from the
-    funding account (created if it is missing). Outcomes in *res:
+    settlement account of `currency` (created if it is missing). Outcomes in *res:
       201 created, with the new account;
       200 the id exists with the same name, currency and owner: the account
           as it is now (no second deposit, the amount is not compared);
-      409 account_exists (other name, currency or owner, or the funding id);
+      409 account_exists (other name, currency or owner, or a settlement
+          account's id);
       400 invalid_account_id (proto_account_id_valid_str), invalid_name
           (empty), invalid_owner (not a principal id: the account-id rule),
-          unsupported_currency (not ACCOUNTS_CURRENCY),
+          unknown_currency (not in the currency table, core/currency.h),
           invalid_amount (< 0), amount_overflow (the funding account cannot
           pay it).
     Nothing is written unless the status is 201. Returns LEDGER_OK whenever
@@ -80,18 +81,26 @@ ledger_err_t accounts_open_account(node_ctx_t *ctx, const char *id, const char *
                                    const char *currency, const char *owner, int64_t deposit_minor,
                                    accounts_open_result_t *res);
 
-/*  Creates the funding account (ACCOUNTS_FUNDING_ID, ACCOUNTS_FUNDING_NAME,
-    ACCOUNTS_CURRENCY, funding = true, balance 0) if it is missing; it never
-    has a ledger entry of its own creation. LEDGER_E_CORRUPT if an account
-    with that id exists but is not the funding account. Store errors. */
+/*  Creates the settlement account of every currency of the table
+    (proto_settlement_id: GBP's is ACCOUNTS_FUNDING_ID, named
+    "Settlement (GBP)"; the others "Settlement (<code>)"), settlement =
+    true, balance 0, if it is missing; none has a ledger entry of its own
+    creation. The node calls it at every start (demo or not), so a currency
+    added to the table gets its account. LEDGER_E_CORRUPT if an account
+    with such an id exists but is not that currency's settlement account.
+    Store errors. */
 ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx);
 
-/*  If no account other than the funding account exists, opens the demo
+/*  If no account other than the settlement accounts exists, opens the demo
     accounts alice, bob, carol, dave and mallory (blocklisted by the demo
-    fraud rules), each owned by the principal of its id, at zero: money
-    comes in only by deposits (scripts/demo.sh funds them through the
-    gateway). Does nothing otherwise, so it is idempotent. Ensures the
-    funding account. LEDGER_E_CORRUPT; store errors. */
+    fraud rules) in GBP, each owned by the principal of its id, at zero:
+    money comes in only by deposits (scripts/demo.sh funds them through the
+    gateway), and (issue 21) the EUR pair alice-eur ("Alice Smith (EUR)",
+    owner alice) and bob-eur ("Bob Jones (EUR)", owner bob) at zero. Does
+    nothing otherwise (a demo dir from before keeps its accounts as they
+    are: its ledger gets no entry it did not have), so it is idempotent.
+    Ensures the settlement accounts.
+    LEDGER_E_CORRUPT; store errors. */
 ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts_holds.h"
 #include "accounts_record.h"
 #include "text.h"
 
@@ -108,7 +109,7 @@ static ledger_err_t round_visit(round_t *r, const store_kv_t *kv, const char *id
     ledger_err_t err = accounts_record_transfer_decode(id, kv->val, kv->val_size, &tr);
     if (err)
         return err;
-    if (tr.state == ACCOUNTS_TRANSFER_RESERVED || tr.updated_ms > r->cutoff_ms)
+    if (accounts_holds_open_state(tr.state) || tr.updated_ms > r->cutoff_ms)
         return LEDGER_OK;
     text_copy_cut(r->due[r->count++], PROTO_TRANSFER_ID_MAX + 1, id);
     return LEDGER_OK;

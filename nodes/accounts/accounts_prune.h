@@ -1,12 +1,16 @@
 /*  accounts_prune.h: the retention of the accounts node's saga state (issue 20).
 
     What it does: deletes the transfer records (saga state, accounts_record.h)
-    of transfers that finished (settled, released, declined) longer than a
+    of transfers that finished (settled, released, declined, voided,
+    expired, timed_out) longer than a
     retention ago, oldest first, a bounded number per call, in the caller's
     write transaction (the node runtime's node_app_t.prune hook, run by
     node_upkeep.c every second in a write transaction of its own). Never
-    deleted: a reserved transfer (its hold is open: the record is what the
-    verdict settles or releases), the ledger, accounts, balances.
+    deleted: a reserved or authorized transfer (its hold is open: the record
+    is what the verdict, capture, void or timer settles or releases), the
+    ledger, accounts, balances. A settled transfer pruned can no longer be
+    refunded (not_refundable); a refund in flight whose original was pruned
+    gives nothing back on release (accounts_refund.h).
 
     What orders saga state by time: its key. Transfer ids come from the
     gateway and are time-ordered ("tr_" + 12 hex digits of the creation ms +

@@ -1,4 +1,6 @@
-/*  accounts_query.c: account.query's four operations. See accounts_query.h. */
+/*  accounts_query.c: account.query's list, get, ledger and open, and the
+    dispatch of every op (issue 21's in accounts_query_history.c). See
+    accounts_query.h. */
 #include "accounts_query.h"
 
 #include <assert.h>
@@ -11,22 +13,22 @@
 #include "accounts_open.h"
 #include "text.h"
 
-static void reply_status(proto_account_reply_t *r, uint32_t status, const char *code,
-                         const char *reason)
+void accounts_query_reply_status(proto_account_reply_t *r, uint32_t status, const char *code,
+                                 const char *reason)
 {
     r->status = status;
     text_copy(r->code, sizeof r->code, code);
     text_copy(r->reason, sizeof r->reason, reason);
 }
 
-static uint32_t page_limit(uint32_t asked)
+uint32_t accounts_query_page_limit(uint32_t asked)
 {
     if (asked == 0)
         return ACCOUNTS_PAGE_DEFAULT;
     return asked > PROTO_PAGE_MAX ? PROTO_PAGE_MAX : asked;
 }
 
-static ledger_err_t reply_one_account(proto_account_reply_t *r, const accounts_record_t *rec)
+ledger_err_t accounts_query_reply_account(proto_account_reply_t *r, const accounts_record_t *rec)
 {
     r->accounts = calloc(1, sizeof *r->accounts);
     if (!r->accounts)
@@ -39,7 +41,7 @@ static ledger_err_t reply_one_account(proto_account_reply_t *r, const accounts_r
 
 static ledger_err_t query_list(node_ctx_t *ctx, const proto_query_t *q, proto_account_reply_t *r)
 {
-    uint32_t limit = page_limit(q->limit);
+    uint32_t limit = accounts_query_page_limit(q->limit);
     r->accounts = calloc(limit, sizeof *r->accounts);
     if (!r->accounts)
         return LEDGER_E_NOMEM;
@@ -79,46 +81,47 @@ static ledger_err_t query_list(node_ctx_t *ctx, const proto_query_t *q, proto_ac
 
 /*  Loads the account the query names. When there is none, `r` is the 404
     answer and LEDGER_E_NOT_FOUND comes back (the query itself succeeded). */
-static ledger_err_t load_queried(node_ctx_t *ctx, const proto_query_t *q, accounts_record_t *rec,
+ledger_err_t accounts_query_load(node_ctx_t *ctx, const proto_query_t *q, accounts_record_t *rec,
                                  proto_account_reply_t *r)
 {
     ledger_err_t err = accounts_book_load(ctx, q->account, rec);
     if (err == LEDGER_E_NOT_FOUND)
-        reply_status(r, ACCOUNTS_STATUS_NOT_FOUND, "not_found", "no such account");
+        accounts_query_reply_status(r, ACCOUNTS_STATUS_NOT_FOUND, "not_found", "no such account");
     return err;
 }
 
 static ledger_err_t query_get(node_ctx_t *ctx, const proto_query_t *q, proto_account_reply_t *r)
 {
     accounts_record_t rec;
-    ledger_err_t err = load_queried(ctx, q, &rec, r);
+    ledger_err_t err = accounts_query_load(ctx, q, &rec, r);
     if (err)
         return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
-    return reply_one_account(r, &rec);
+    return accounts_query_reply_account(r, &rec);
 }
 
-static void entry_to_row(const store_ledger_entry_t *e, proto_ledger_row_t *row)
+void accounts_query_entry_row(const store_ledger_entry_t *e, proto_ledger_row_t *row)
 {
     memset(row, 0, sizeof *row);
     row->seq = e->seq;
     text_copy(row->account, sizeof row->account, e->account);
     text_copy(row->transfer, sizeof row->transfer, e->transfer);
     text_copy(row->kind, sizeof row->kind, e->kind);
-    bool moves_hold =
-        strcmp(e->kind, ACCOUNTS_KIND_HOLD) == 0 || strcmp(e->kind, ACCOUNTS_KIND_RELEASE) == 0;
+    /* entries that move only the held amount show it (a void or expiry releases a hold) */
+    bool moves_hold = e->balance_delta_minor == 0 && e->held_delta_minor != 0;
     row->amount_minor = moves_hold ? e->held_delta_minor : e->balance_delta_minor;
     row->balance_after_minor = e->balance_after_minor;
     row->held_after_minor = e->held_after_minor;
     row->ts_ms = e->ts_ms;
+    text_copy(row->memo, sizeof row->memo, e->memo);
 }
 
 static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q, proto_account_reply_t *r)
 {
     accounts_record_t rec;
-    ledger_err_t err = load_queried(ctx, q, &rec, r);
+    ledger_err_t err = accounts_query_load(ctx, q, &rec, r);
     if (err)
         return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
-    uint32_t limit = page_limit(q->limit);
+    uint32_t limit = accounts_query_page_limit(q->limit);
     /* One entry more than the page, to know whether a next page exists. */
     store_ledger_entry_t *entries = calloc((size_t)limit + 1, sizeof *entries);
     if (!entries)
@@ -128,8 +131,9 @@ static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q, proto_
                                   (size_t)limit + 1, &count);
     if (err == LEDGER_E_NOT_FOUND) { /* the cursor is not one of this account's entries */
         free(entries);
-        reply_status(r, ACCOUNTS_STATUS_BAD_REQUEST, "invalid_cursor",
-                     "cursor must be the next_cursor of a previous page of this account's ledger");
+        accounts_query_reply_status(
+            r, ACCOUNTS_STATUS_BAD_REQUEST, "invalid_cursor",
+            "cursor must be the next_cursor of a previous page of this account's ledger");
         return LEDGER_OK;
     }
     if (!err && count > 0) {
@@ -138,7 +142,7 @@ static ledger_err_t query_ledger(node_ctx_t *ctx, const proto_query_t *q, proto_
         if (!r->entries)
             err = LEDGER_E_NOMEM;
         for (size_t i = 0; !err && i < rows; i++)
-            entry_to_row(&entries[i], &r->entries[r->entry_count++]);
+            accounts_query_entry_row(&entries[i], &r->entries[r->entry_count++]);
         if (!err && count > limit)
             text_format(r->next, sizeof r->next, "%" PRIu64, entries[rows - 1].seq);
     }
@@ -157,10 +161,10 @@ static ledger_err_t query_open(node_ctx_t *ctx, const proto_query_t *q, proto_ac
     if (err)
         return err;
     if (res.status != ACCOUNTS_STATUS_OK && res.status != ACCOUNTS_STATUS_CREATED) {
-        reply_status(r, res.status, res.code, res.reason);
+        accounts_query_reply_status(r, res.status, res.code, res.reason);
         return LEDGER_OK;
     }
-    err = reply_one_account(r, &res.account);
+    err = accounts_query_reply_account(r, &res.account);
     if (!err)
         r->status = res.status; /* 201 created, or 200 when it existed already */
     return err;
@@ -191,6 +195,18 @@ ledger_err_t accounts_query(node_ctx_t *ctx, const proto_msg_t *query, proto_msg
     case PROTO_QUERY_OPEN:
         err = query_open(ctx, q, r);
         break;
+    case PROTO_QUERY_UPDATE:
+        err = accounts_query_update(ctx, q, r);
+        break;
+    case PROTO_QUERY_BALANCE_AT:
+        err = accounts_query_balance_at(ctx, q, r);
+        break;
+    case PROTO_QUERY_STATEMENT:
+        err = accounts_query_statement(ctx, q, r);
+        break;
+    case PROTO_QUERY_HOLDS:
+        err = accounts_query_holds(ctx, q, r);
+        break;
     default:
         err = LEDGER_E_INVALID;
         break;
@@ -202,6 +218,7 @@ ledger_err_t accounts_query(node_ctx_t *ctx, const proto_msg_t *query, proto_msg
     if (err) {
         free(r->accounts);
         free(r->entries);
+        free(r->holds);
         memset(reply, 0, sizeof *reply);
     }
     return err;

@@ -14,9 +14,11 @@
     the field's limit, and rejects NUL bytes and trailing bytes):
 
       STORE_DB_ACCOUNTS  key = account id bytes (no NUL)
-        u8 version (ACCOUNTS_RECORD_VERSION = 3; versions 1 and 2 are still
+        u8 version (ACCOUNTS_RECORD_VERSION = 4; versions 1 to 3 are still
             read, for the migrations: version 1 without ledger_seq (read as
-            0), versions 1 and 2 without owner (read as ""))
+            0), versions 1 and 2 without owner (read as ""), versions 1 to
+            3 without the controls (read as active, overdraft 0,
+            entry_count 0: migration "controls_history" counts them))
         u8 flags (bit 0: settlement, the account "funding" of format 2)
         3  currency
         i64 balance_minor, i64 held_minor, u64 created_ms
@@ -25,6 +27,11 @@
         u8 id_len, id, u8 name_len, name
         u8 owner_len, owner (version 3: the owning principal; "" only for a
             settlement account)
+        version 4 (issue 21) adds:
+        u8 status (accounts_account_status_t: 0 active, 1 frozen, 2 closed)
+        i64 overdraft_limit_minor (0 .. ACCOUNTS_OVERDRAFT_MAX_MINOR)
+        u64 entry_count (the account's ledger entries: every 64th has a
+            checkpoint in the index, accounts_history.h)
 
       STORE_DB_TRANSFERS key = transfer id bytes (no NUL)
         u8 version (ACCOUNTS_TRANSFER_VERSION = 3; versions 1 and 2 are
@@ -39,11 +46,23 @@
         u8 len + from, u8 len + to, u8 len + code (decline code, "" unless
         declined), u8 len + reference
         u8 kind (proto_transfer_kind_t), u8 len + principal (versions 2, 3)
-        u64 reserved_seq (version 3): the seq of the funds.reserved this
+        u64 reserved_seq (versions 3, 4): the seq of the funds.reserved this
             node emitted for the transfer, the cause every verdict must cite
             (accounts_saga.h); 0: unknown, a transfer reserved by a build
             before format 4 whose funds.reserved had left the outbox when
             migration 3 -> 4 ran (accounts_migrate.h), or never reserved
+        version 4 (issue 21, the payments life cycle; versions 1-3 read as
+        an auto-capture transfer with every one of these 0 / ""):
+        u8 capture (proto_capture_t: 0 auto, 1 manual)
+        u64 expires_at_ms (manual: when the authorisation expires; else 0)
+        u64 risk_deadline_ms (when a reserved transfer without a verdict
+            times out, accounts_timers.h; 0: no deadline, a transfer
+            reserved by a build before format 6 and not given one)
+        i64 captured_minor (settled: the amount that moved; 0 before)
+        i64 refunded_minor (the sum of this transfer's refunds that are
+            reserved or settled; never above captured_minor)
+        u8 len + refund_of (a refund: the refunded transfer's id; else "")
+        u8 operator_scope (0 / 1: the principal acted as an operator)
 
     Errors: bad bytes in the store are LEDGER_E_CORRUPT, a missing key
     LEDGER_E_NOT_FOUND, a record that breaks a field's limit on the way in
@@ -63,26 +82,47 @@
 #include "proto.h"
 #include "store.h"
 
-#define ACCOUNTS_RECORD_VERSION 3
+#define ACCOUNTS_RECORD_VERSION 4
+#define ACCOUNTS_RECORD_VERSION_3 3 /* still read: active, overdraft 0, entry_count 0 */
 #define ACCOUNTS_RECORD_VERSION_2 2 /* still read: no owner (taken as "") */
 #define ACCOUNTS_RECORD_VERSION_1 1 /* still read: no ledger_seq (taken as 0), no owner */
-#define ACCOUNTS_TRANSFER_VERSION 3
+#define ACCOUNTS_TRANSFER_VERSION 4
+#define ACCOUNTS_TRANSFER_VERSION_3 3 /* still read: auto capture, no timers, no refunds */
 #define ACCOUNTS_TRANSFER_VERSION_2 2 /* still read: reserved_seq 0 */
 /* still read: kind transfer, principal "", reserved_seq 0 */
 #define ACCOUNTS_TRANSFER_VERSION_1 1
-/* Fixed part of an account record in bytes: version, flags, currency, four u64, three lengths. */
-#define ACCOUNTS_RECORD_FIXED_BYTES (1 + 1 + PROTO_CURRENCY_LEN + 4 * 8 + 3)
+/* Fixed part of an account record in bytes: version, flags, currency, four u64, three lengths,
+   status, overdraft, entry_count. */
+#define ACCOUNTS_RECORD_FIXED_BYTES (1 + 1 + PROTO_CURRENCY_LEN + 4 * 8 + 3 + 1 + 8 + 8)
+/* The largest overdraft limit an account may have (10^15 minor units). */
+#define ACCOUNTS_OVERDRAFT_MAX_MINOR 1000000000000000ll
 /* Largest encoded account record in bytes: fixed part + id + name + owner. */
 #define ACCOUNTS_RECORD_MAX_BYTES                                                                  \
     (ACCOUNTS_RECORD_FIXED_BYTES + 2 * PROTO_ACCOUNT_ID_MAX + PROTO_NAME_MAX)
 
 /* Fixed part of a transfer record in bytes: version, state, amount, currency, three u64, kind,
-   five lengths. */
-#define ACCOUNTS_TRANSFER_FIXED_BYTES (1 + 1 + 8 + PROTO_CURRENCY_LEN + 3 * 8 + 1 + 5)
-/* Largest encoded transfer record in bytes: fixed part + five length-prefixed strings. */
+   five lengths; version 4: capture, four u64, the refund_of length, operator_scope. */
+#define ACCOUNTS_TRANSFER_FIXED_BYTES                                                              \
+    (1 + 1 + 8 + PROTO_CURRENCY_LEN + 3 * 8 + 1 + 5 + 1 + 4 * 8 + 1 + 1)
+/* The bytes version 4 adds after reserved_seq when refund_of is "" (what an older record lacks). */
+#define ACCOUNTS_TRANSFER_V4_EXTRA_BYTES (1 + 4 * 8 + 1 + 1)
+/* Largest encoded transfer record in bytes: fixed part + six length-prefixed strings. */
 #define ACCOUNTS_TRANSFER_MAX_BYTES                                                                \
     (ACCOUNTS_TRANSFER_FIXED_BYTES + 3 * PROTO_ACCOUNT_ID_MAX + PROTO_CODE_MAX +                   \
-     PROTO_REFERENCE_MAX)
+     PROTO_REFERENCE_MAX + PROTO_TRANSFER_ID_MAX)
+
+/*  An account's status (issue 21; accounts_controls.h says what each allows).
+    The values are stored: append only. */
+typedef enum {
+    ACCOUNTS_ACCOUNT_ACTIVE = 0,
+    ACCOUNTS_ACCOUNT_FROZEN = 1, /* debits declined account_frozen, credits accepted */
+    ACCOUNTS_ACCOUNT_CLOSED = 2, /* final: every movement declined account_closed */
+} accounts_account_status_t;
+
+/* "active", "frozen", "closed"; NULL for an invalid value. Pure. */
+const char *accounts_record_status_name(accounts_account_status_t status);
+/* The status named `name`; false if it names none. Pure. */
+bool accounts_record_status_parse(const char *name, accounts_account_status_t *status_out);
 
 /* One account as stored. */
 typedef struct {
@@ -95,6 +135,9 @@ typedef struct {
     char owner[PROTO_ACCOUNT_ID_MAX + 1]; /* owning principal; "" for a settlement account */
     uint64_t created_ms;
     uint64_t ledger_seq; /* newest ledger entry of the account (0: none yet) */
+    accounts_account_status_t status;
+    int64_t overdraft_limit_minor; /* 0 .. ACCOUNTS_OVERDRAFT_MAX_MINOR */
+    uint64_t entry_count;          /* the account's ledger entries (its chain's length) */
 } accounts_record_t;
 
 typedef enum {
@@ -102,6 +145,10 @@ typedef enum {
     ACCOUNTS_TRANSFER_SETTLED,      /* final: source debited, destination credited */
     ACCOUNTS_TRANSFER_RELEASED,     /* final: fraud rejected, hold released */
     ACCOUNTS_TRANSFER_DECLINED,     /* final: refused by validation, money never touched */
+    ACCOUNTS_TRANSFER_AUTHORIZED,   /* fraud approved a manual transfer: hold kept until capture */
+    ACCOUNTS_TRANSFER_VOIDED,       /* final: an authorisation voided, hold released */
+    ACCOUNTS_TRANSFER_EXPIRED,      /* final: an authorisation past expires_at_ms, hold released */
+    ACCOUNTS_TRANSFER_TIMED_OUT,    /* final: no verdict within --risk-timeout-ms, hold released */
 } accounts_transfer_state_t;
 
 /* Saga state of one transfer. */
@@ -118,8 +165,15 @@ typedef struct {
     uint64_t updated_ms;
     proto_transfer_kind_t kind;
     char principal[PROTO_ACCOUNT_ID_MAX + 1]; /* who asked; "" for a version-1 record */
-    uint64_t reserved_seq; /* seq of this node's funds.reserved for it; 0: unknown (above) */
-    uint8_t version;       /* as read (decode); the encoder always writes the newest */
+    uint64_t reserved_seq;     /* seq of this node's funds.reserved for it; 0: unknown (above) */
+    uint8_t capture;           /* proto_capture_t: PROTO_CAPTURE_AUTO or PROTO_CAPTURE_MANUAL */
+    uint64_t expires_at_ms;    /* manual: the authorisation's expiry; auto: 0 */
+    uint64_t risk_deadline_ms; /* reserved: when it times out without a verdict; 0: none */
+    int64_t captured_minor;    /* settled: the amount that moved (auto: amount_minor) */
+    int64_t refunded_minor;    /* refunds of this transfer, reserved or settled */
+    char refund_of[PROTO_TRANSFER_ID_MAX + 1]; /* a refund: the refunded transfer; else "" */
+    bool operator_scope;                       /* the principal acted as an operator */
+    uint8_t version; /* as read (decode); the encoder always writes the newest */
 } accounts_transfer_t;
 
 /* Stable name of a saga state ("reserved", ...); "unknown" for an invalid value. */
@@ -135,7 +189,8 @@ ledger_err_t accounts_record_encode(const accounts_record_t *rec, uint8_t *buf, 
 /*  Decodes an account record with bounds checks on every field.
     LEDGER_E_CORRUPT (and *rec_out zeroed) for anything that does not parse:
     short or trailing bytes, unknown version, over-long or NUL-containing
-    strings, unknown flag bits, an owner that is not a principal id. Pure;
+    strings, unknown flag bits, an owner that is not a principal id, an
+    unknown status, an overdraft limit out of its range. Pure;
     safe on any bytes. */
 ledger_err_t accounts_record_decode(const void *data, size_t size, accounts_record_t *rec_out);
 

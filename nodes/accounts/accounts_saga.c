@@ -1,4 +1,5 @@
-/*  accounts_saga.c: transfer.requested, fraud.approved and fraud.rejected.
+/*  accounts_saga.c: transfer.requested, fraud.approved and fraud.rejected, and the entry of
+    every saga message (capture and void go on to accounts_capture.c).
 
     Every handler has the same shape: read what it needs, decide (all
     validation and all arithmetic happen here, on copies in memory), then
@@ -14,9 +15,15 @@
 #include <string.h>
 
 #include "accounts_book.h"
+#include "accounts_capture.h"
+#include "accounts_controls.h"
 #include "accounts_open.h"
 #include "accounts_prune.h"
 #include "accounts_record.h"
+#include "accounts_refund.h"
+#include "accounts_step.h"
+#include "accounts_timers.h"
+#include "currency.h"
 #include "money.h"
 #include "text.h"
 
@@ -31,61 +38,12 @@
 #define DECLINE_INVALID_KIND PROTO_DECLINE_INVALID_KIND
 #define DECLINE_SETTLEMENT_LIMIT PROTO_DECLINE_SETTLEMENT_LIMIT
 #define DECLINE_DEPOSIT_TOO_LARGE PROTO_DECLINE_DEPOSIT_TOO_LARGE
+#define DECLINE_UNKNOWN_CURRENCY PROTO_DECLINE_UNKNOWN_CURRENCY
 
-/* The number of items of an array (peer lists, the two sides of a transfer). */
-#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
-
-/* --- messages ------------------------------------------------------------ */
-
-static void msg_start(proto_msg_t *out, proto_type_t type, const char *transfer)
-{
-    memset(out, 0, sizeof *out);
-    out->v = PROTO_VERSION;
-    out->type = type;
-    text_copy(out->corr, sizeof out->corr, transfer);
-}
-
-/*  A saga step's last writes: emits `out` to `peers` (the effect of the
-    step's message `msg`), then stores `tr` in `state` (as of now). Emitting
-    first gives out->seq its value: a reservation keeps it in tr->reserved_seq,
-    the cause every verdict for the transfer must cite (on_verdict). */
-static ledger_err_t transfer_advance(node_ctx_t *ctx, const proto_msg_t *msg,
-                                     accounts_transfer_t *tr, accounts_transfer_state_t state,
-                                     proto_msg_t *out, const char *const *peers, size_t peer_count)
-{
-    ledger_err_t err = node_ctx_emit(ctx, peers, peer_count, out, msg);
-    if (err)
-        return err;
-    assert(out->seq > 0);
-    if (state == ACCOUNTS_TRANSFER_RESERVED)
-        tr->reserved_seq = out->seq;
-    tr->state = state;
-    tr->updated_ms = ctx->now_ms;
-    return accounts_record_transfer_put(ctx->txn, tr);
-}
-
-/* One ledger entry on `acct` (its record already holds the after values), then the record. */
-static ledger_err_t book_entry(node_ctx_t *ctx, accounts_record_t *acct, const char *transfer,
-                               const char *kind, int64_t balance_delta_minor,
-                               int64_t held_delta_minor)
-{
-    ledger_err_t err =
-        accounts_book_append(ctx, acct, transfer, kind, balance_delta_minor, held_delta_minor);
-    return err ? err : accounts_book_save(ctx, acct, false);
-}
-
-static void transfer_to_proto(const accounts_transfer_t *tr, proto_transfer_t *out)
-{
-    memset(out, 0, sizeof *out);
-    text_copy(out->transfer, sizeof out->transfer, tr->id);
-    text_copy(out->from, sizeof out->from, tr->from);
-    text_copy(out->to, sizeof out->to, tr->to);
-    out->amount_minor = tr->amount_minor;
-    text_copy(out->currency, sizeof out->currency, tr->currency);
-    text_copy(out->reference, sizeof out->reference, tr->reference);
-    text_copy(out->principal, sizeof out->principal, tr->principal);
-    out->kind = tr->kind;
-}
+/* The short names this file's decisions use (accounts_step.h). */
+#define COUNT_OF ACCOUNTS_COUNT_OF
+typedef accounts_decision_t decision_t;
+#define refuse accounts_step_refuse
 
 static void transfer_from_proto(const proto_transfer_t *t, uint64_t now_ms,
                                 accounts_transfer_t *out)
@@ -99,33 +57,21 @@ static void transfer_from_proto(const proto_transfer_t *t, uint64_t now_ms,
     text_copy(out->reference, sizeof out->reference, t->reference);
     text_copy(out->principal, sizeof out->principal, t->principal);
     out->kind = t->kind;
+    out->capture = (uint8_t)t->capture;
+    out->expires_at_ms = t->capture == PROTO_CAPTURE_MANUAL ? t->expires_at_ms : 0;
+    text_copy(out->refund_of, sizeof out->refund_of, t->refund_of);
+    out->operator_scope = t->operator_scope;
     out->created_ms = now_ms;
     out->updated_ms = now_ms;
 }
 
 /* --- transfer.requested -------------------------------------------------- */
 
-typedef struct {
-    const char *code; /* NULL: accepted */
-    char reason[PROTO_REASON_MAX + 1];
-} decision_t;
-
 accounts_limits_t accounts_saga_limits_default(void)
 {
     return (accounts_limits_t){.settlement_limit_minor = ACCOUNTS_SETTLEMENT_LIMIT_DEFAULT_MINOR,
-                               .deposit_max_minor = ACCOUNTS_DEPOSIT_MAX_DEFAULT_MINOR};
-}
-
-/* A decline with a formatted reason; returns LEDGER_OK (a decision, not an error). */
-static ledger_err_t __attribute__((format(printf, 3, 4)))
-refuse(decision_t *d, const char *code, const char *fmt, ...)
-{
-    d->code = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->reason, sizeof d->reason, fmt, ap);
-    va_end(ap);
-    return LEDGER_OK;
+                               .deposit_max_minor = ACCOUNTS_DEPOSIT_MAX_DEFAULT_MINOR,
+                               .risk_timeout_ms = ACCOUNTS_RISK_TIMEOUT_DEFAULT_MS};
 }
 
 /* Looks up one side of a transfer; a missing account is a decline. */
@@ -149,6 +95,7 @@ static ledger_err_t decide_kind(const proto_transfer_t *t, const accounts_limits
     bool ok = false;
     switch (t->kind) {
     case PROTO_TRANSFER_KIND_TRANSFER:
+    case PROTO_TRANSFER_KIND_REFUND:
         ok = !from_settles && !to_settles;
         break;
     case PROTO_TRANSFER_KIND_DEPOSIT:
@@ -184,7 +131,8 @@ static ledger_err_t decide_owner(const proto_transfer_t *t, const accounts_recor
 {
     if (t->principal[0] == '\0')
         return refuse(d, DECLINE_FORBIDDEN_ACCOUNT, "the request names no principal");
-    if (t->kind == PROTO_TRANSFER_KIND_DEPOSIT)
+    if (t->kind == PROTO_TRANSFER_KIND_DEPOSIT ||
+        (t->kind == PROTO_TRANSFER_KIND_REFUND && t->operator_scope))
         return LEDGER_OK;
     if (from->owner[0] == '\0' || strcmp(from->owner, t->principal) != 0)
         return refuse(d, DECLINE_FORBIDDEN_ACCOUNT, "account '%s' is not owned by '%s'", from->id,
@@ -192,36 +140,59 @@ static ledger_err_t decide_owner(const proto_transfer_t *t, const accounts_recor
     return LEDGER_OK;
 }
 
-/*  Whether `from` can pay: a settlement account (a deposit) down to -settlement_limit, any
-    other account down to zero. Both on available = balance - held. */
+/*  Whether the transfer may move money: the account controls first (accounts_controls.h:
+    closed, frozen, and available + overdraft >= amount for a non-settlement `from`), then a
+    settlement account (a deposit) down to -settlement_limit, on available = balance - held. */
 static ledger_err_t decide_funds(const proto_transfer_t *t, const accounts_record_t *from,
-                                 const accounts_limits_t *limits, decision_t *d)
+                                 const accounts_record_t *to, const accounts_limits_t *limits,
+                                 decision_t *d)
 {
+    /* issue 21, account controls (accounts_controls.h) */
+    ledger_err_t err = accounts_controls_decide(from, to, t, &d->code, d->reason, sizeof d->reason);
+    if (err || d->code || t->kind != PROTO_TRANSFER_KIND_DEPOSIT)
+        return err;
     int64_t available, after;
     if (money_sub(from->balance_minor, from->held_minor, &available))
         return LEDGER_E_CORRUPT; /* both within int64 and bounded by the limits */
-    char have[MONEY_TEXT_MAX], want[MONEY_TEXT_MAX];
-    if (t->kind == PROTO_TRANSFER_KIND_DEPOSIT) {
-        if (money_sub(available, t->amount_minor, &after) ||
-            after < -limits->settlement_limit_minor)
-            return refuse(d, DECLINE_SETTLEMENT_LIMIT,
-                          "the settlement account of %s would go below its limit of -%s",
-                          t->currency, money_format(limits->settlement_limit_minor, have));
-        return LEDGER_OK;
-    }
-    if (available < t->amount_minor)
-        return refuse(d, DECLINE_INSUFFICIENT_FUNDS,
-                      "available %s %s is less than the amount %s %s",
-                      money_format(available, have), t->currency,
-                      money_format(t->amount_minor, want), t->currency);
+    char have[MONEY_TEXT_MAX];
+    if (money_sub(available, t->amount_minor, &after) || after < -limits->settlement_limit_minor)
+        return refuse(d, DECLINE_SETTLEMENT_LIMIT,
+                      "the settlement account of %s would go below its limit of -%s", t->currency,
+                      money_format(limits->settlement_limit_minor, have));
     return LEDGER_OK;
 }
 
+/*  The checks once both accounts are loaded: ownership, currencies, a refund's original, the
+    funds. On acceptance of a refund *original holds the original to store. */
+static ledger_err_t decide_parties(node_ctx_t *ctx, const proto_transfer_t *t,
+                                   const accounts_limits_t *limits, const accounts_record_t *from,
+                                   const accounts_record_t *to, accounts_transfer_t *original,
+                                   decision_t *d)
+{
+    ledger_err_t err = decide_owner(t, from, d);
+    if (err || d->code)
+        return err;
+    const accounts_record_t *sides[] = {from, to};
+    for (size_t i = 0; i < COUNT_OF(sides); i++)
+        if (strcmp(sides[i]->currency, t->currency) != 0)
+            return refuse(d, DECLINE_CURRENCY_MISMATCH,
+                          "transfer currency %s differs from account '%s' currency %s", t->currency,
+                          sides[i]->id, sides[i]->currency);
+    if (t->kind == PROTO_TRANSFER_KIND_REFUND) {
+        err = accounts_refund_decide(ctx, t, original, d);
+        if (err || d->code)
+            return err;
+    }
+    return decide_funds(t, from, to, limits, d);
+}
+
 /*  Decides a transfer.requested without writing. On acceptance d->code is
-    NULL and *from / *to hold the records updated with the hold. */
+    NULL and *from / *to hold the records updated with the hold (and, for a
+    refund, *original the refunded transfer with its refunded_minor raised). */
 static ledger_err_t decide_request(node_ctx_t *ctx, const proto_transfer_t *t,
                                    const accounts_limits_t *limits, accounts_record_t *from,
-                                   accounts_record_t *to, decision_t *d)
+                                   accounts_record_t *to, accounts_transfer_t *original,
+                                   decision_t *d)
 {
     memset(from, 0, sizeof *from);
     memset(to, 0, sizeof *to);
@@ -231,29 +202,16 @@ static ledger_err_t decide_request(node_ctx_t *ctx, const proto_transfer_t *t,
         return refuse(d, DECLINE_INVALID_AMOUNT, "amount must be greater than 0");
     if (strcmp(t->from, t->to) == 0)
         return refuse(d, DECLINE_SAME_ACCOUNT, "source and destination are the same account");
+    if (!currency_find(t->currency))
+        return refuse(d, DECLINE_UNKNOWN_CURRENCY, "currency %s is not one this ledger keeps",
+                      t->currency);
     ledger_err_t err = decide_kind(t, limits, d);
-    if (err || d->code)
-        return err;
-    err = load_party(ctx, t->from, from, d);
-    if (err || d->code)
-        return err;
-    err = load_party(ctx, t->to, to, d);
-    if (err || d->code)
-        return err;
-    err = decide_owner(t, from, d);
-    if (err || d->code)
-        return err;
-    const accounts_record_t *sides[] = {from, to};
-    for (size_t i = 0; i < COUNT_OF(sides); i++) {
-        if (strcmp(sides[i]->currency, t->currency) != 0) {
-            d->code = DECLINE_CURRENCY_MISMATCH;
-            text_format(d->reason, sizeof d->reason,
-                        "transfer currency %s differs from account '%s' currency %s", t->currency,
-                        sides[i]->id, sides[i]->currency);
-            return LEDGER_OK;
-        }
-    }
-    err = decide_funds(t, from, limits, d);
+    if (!err && !d->code)
+        err = load_party(ctx, t->from, from, d);
+    if (!err && !d->code)
+        err = load_party(ctx, t->to, to, d);
+    if (!err && !d->code)
+        err = decide_parties(ctx, t, limits, from, to, original, d);
     if (err || d->code)
         return err;
     int64_t new_held, to_balance;
@@ -265,35 +223,27 @@ static ledger_err_t decide_request(node_ctx_t *ctx, const proto_transfer_t *t,
     return LEDGER_OK;
 }
 
-/* Records the declined transfer `tr` and tells the gateway why. */
-static ledger_err_t decline(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr,
-                            const decision_t *d)
-{
-    text_copy(tr->code, sizeof tr->code, d->code);
-    proto_msg_t out;
-    msg_start(&out, PROTO_TRANSFER_DECLINED, tr->id);
-    text_copy(out.body.declined.transfer, sizeof out.body.declined.transfer, tr->id);
-    text_copy(out.body.declined.code, sizeof out.body.declined.code, d->code);
-    text_copy(out.body.declined.reason, sizeof out.body.declined.reason, d->reason);
-    const char *peers[] = {NODE_PEER_GATEWAY};
-    return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_DECLINED, &out, peers, COUNT_OF(peers));
-}
-
 /*  Places the hold decided on `from` (its record already holds it), records
-    the reserved transfer `tr`, and sends funds.reserved to fraud and the
-    gateway. */
-static ledger_err_t reserve(node_ctx_t *ctx, const proto_msg_t *msg, accounts_record_t *from,
-                            accounts_transfer_t *tr)
+    the reserved transfer `tr` with its risk deadline, raises a refund's
+    original, and sends funds.reserved to fraud and the gateway. */
+static ledger_err_t reserve(node_ctx_t *ctx, const proto_msg_t *msg,
+                            const accounts_limits_t *limits, accounts_record_t *from,
+                            const accounts_transfer_t *original, accounts_transfer_t *tr)
 {
     const proto_transfer_t *t = &msg->body.transfer;
-    ledger_err_t err = book_entry(ctx, from, t->transfer, ACCOUNTS_KIND_HOLD, 0, t->amount_minor);
+    ledger_err_t err =
+        accounts_step_entry(ctx, from, t->transfer, ACCOUNTS_KIND_HOLD, 0, t->amount_minor);
+    if (!err && t->kind == PROTO_TRANSFER_KIND_REFUND)
+        err = accounts_refund_reserve(ctx, original);
     if (err)
         return err;
+    tr->risk_deadline_ms = ctx->now_ms + limits->risk_timeout_ms;
     proto_msg_t out;
-    msg_start(&out, PROTO_FUNDS_RESERVED, t->transfer);
+    accounts_step_msg_start(&out, PROTO_FUNDS_RESERVED, t->transfer);
     out.body.transfer = *t;
     const char *peers[] = {NODE_PEER_FRAUD, NODE_PEER_GATEWAY};
-    return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_RESERVED, &out, peers, COUNT_OF(peers));
+    return accounts_step_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_RESERVED, &out, peers,
+                                 COUNT_OF(peers));
 }
 
 /*  A transfer.requested for a transfer without saga state, created at or before the pruned
@@ -332,32 +282,42 @@ static ledger_err_t on_requested(node_ctx_t *ctx, const proto_msg_t *msg,
         return err;
 
     accounts_record_t from, to;
+    accounts_transfer_t original;
     decision_t d;
-    err = decide_request(ctx, t, limits, &from, &to, &d);
+    err = decide_request(ctx, t, limits, &from, &to, &original, &d);
     if (err)
         return err;
 
     transfer_from_proto(t, ctx->now_ms, &tr);
     if (d.code)
-        return decline(ctx, msg, &tr, &d);
-    return reserve(ctx, msg, &from, &tr);
+        return accounts_step_finish(ctx, msg, &tr, ACCOUNTS_TRANSFER_DECLINED,
+                                    PROTO_TRANSFER_DECLINED, d.code, d.reason);
+    return reserve(ctx, msg, limits, &from, &original, &tr);
 }
 
 /* --- fraud.approved / fraud.rejected ------------------------------------- */
 
-/* Loads an account a reserved transfer refers to: it must exist. */
-static ledger_err_t load_reserved_party(node_ctx_t *ctx, const char *id, accounts_record_t *rec)
+/*  fraud.approved of a manual transfer: the hold stays, the transfer is AUTHORIZED until its
+    capture, void or expiry (its timer replaces the risk deadline), transfer.authorized to the
+    gateway. */
+static ledger_err_t authorize(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
 {
-    ledger_err_t err = accounts_book_load(ctx, id, rec);
-    return err == LEDGER_E_NOT_FOUND ? LEDGER_E_CORRUPT : err;
+    proto_msg_t out;
+    accounts_step_msg_start(&out, PROTO_TRANSFER_AUTHORIZED, tr->id);
+    accounts_step_to_proto(tr, &out.body.transfer);
+    const char *peers[] = {NODE_PEER_GATEWAY};
+    return accounts_step_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_AUTHORIZED, &out, peers,
+                                 COUNT_OF(peers));
 }
 
 static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
 {
+    if (tr->capture == PROTO_CAPTURE_MANUAL)
+        return authorize(ctx, msg, tr);
     accounts_record_t from, to;
-    ledger_err_t err = load_reserved_party(ctx, tr->from, &from);
+    ledger_err_t err = accounts_step_load_party(ctx, tr->from, &from);
     if (!err)
-        err = load_reserved_party(ctx, tr->to, &to);
+        err = accounts_step_load_party(ctx, tr->to, &to);
     if (err)
         return err;
     if (from.held_minor < tr->amount_minor)
@@ -371,39 +331,36 @@ static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, account
     from.held_minor = from_held;
     to.balance_minor = to_balance;
 
-    err = book_entry(ctx, &from, tr->id, ACCOUNTS_KIND_DEBIT, -tr->amount_minor, -tr->amount_minor);
+    err = accounts_step_entry(ctx, &from, tr->id, ACCOUNTS_KIND_DEBIT, -tr->amount_minor,
+                              -tr->amount_minor);
     if (!err)
-        err = book_entry(ctx, &to, tr->id, ACCOUNTS_KIND_CREDIT, tr->amount_minor, 0);
+        err = accounts_step_entry(ctx, &to, tr->id, ACCOUNTS_KIND_CREDIT, tr->amount_minor, 0);
     if (err)
         return err;
+    tr->captured_minor = tr->amount_minor;
     proto_msg_t out;
-    msg_start(&out, PROTO_TRANSFER_SETTLED, tr->id);
-    transfer_to_proto(tr, &out.body.transfer);
+    accounts_step_msg_start(&out, PROTO_TRANSFER_SETTLED, tr->id);
+    accounts_step_to_proto(tr, &out.body.transfer);
+    out.body.transfer.captured_minor = tr->amount_minor;
     const char *peers[] = {NODE_PEER_GATEWAY};
-    return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_SETTLED, &out, peers, COUNT_OF(peers));
+    return accounts_step_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_SETTLED, &out, peers,
+                                 COUNT_OF(peers));
 }
 
 static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
 {
-    accounts_record_t from;
-    ledger_err_t err = load_reserved_party(ctx, tr->from, &from);
-    if (err)
-        return err;
-    int64_t from_held;
-    if (from.held_minor < tr->amount_minor ||
-        money_sub(from.held_minor, tr->amount_minor, &from_held))
-        return LEDGER_E_CORRUPT;
-    from.held_minor = from_held;
-
-    err = book_entry(ctx, &from, tr->id, ACCOUNTS_KIND_RELEASE, 0, -tr->amount_minor);
+    ledger_err_t err = accounts_step_release(ctx, tr, ACCOUNTS_KIND_RELEASE);
+    if (!err)
+        err = accounts_refund_give_back(ctx, tr);
     if (err)
         return err;
     proto_msg_t out;
-    msg_start(&out, PROTO_TRANSFER_REJECTED_FRAUD, tr->id);
+    accounts_step_msg_start(&out, PROTO_TRANSFER_REJECTED_FRAUD, tr->id);
     out.body.verdict = msg->body.verdict; /* transfer, rules and reason from the fraud node */
     text_copy(out.body.verdict.transfer, sizeof out.body.verdict.transfer, tr->id);
     const char *peers[] = {NODE_PEER_GATEWAY};
-    return transfer_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_RELEASED, &out, peers, COUNT_OF(peers));
+    return accounts_step_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_RELEASED, &out, peers,
+                                 COUNT_OF(peers));
 }
 
 /*  Whether the verdict `msg` answers the funds.reserved this node sent for
@@ -440,7 +397,7 @@ static ledger_err_t on_verdict(node_ctx_t *ctx, const proto_msg_t *msg, char *wh
     if (err)
         return err;
     if (tr.state != ACCOUNTS_TRANSFER_RESERVED)
-        return LEDGER_OK; /* saga guard: already settled, released or declined */
+        return LEDGER_OK; /* saga guard: already past the verdict (or timed out waiting) */
     err = check_cause(ctx, msg, &tr, why, why_size);
     if (err)
         return err;
@@ -456,13 +413,17 @@ ledger_err_t accounts_saga_apply(node_ctx_t *ctx, const proto_msg_t *msg,
     accounts_limits_t defaults = accounts_saga_limits_default();
     if (!limits)
         limits = &defaults;
-    assert(limits->settlement_limit_minor >= 0 && limits->deposit_max_minor > 0);
+    assert(limits->settlement_limit_minor >= 0 && limits->deposit_max_minor > 0 &&
+           limits->risk_timeout_ms > 0);
     switch (msg->type) {
     case PROTO_TRANSFER_REQUESTED:
         return on_requested(ctx, msg, limits, why, why_size);
     case PROTO_FRAUD_APPROVED:
     case PROTO_FRAUD_REJECTED:
         return on_verdict(ctx, msg, why, why_size);
+    case PROTO_TRANSFER_CAPTURE:
+    case PROTO_TRANSFER_VOID:
+        return accounts_capture_apply(ctx, msg, why, why_size);
     default:
         return LEDGER_E_INVALID;
     }

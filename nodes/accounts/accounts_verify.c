@@ -11,8 +11,7 @@
 #include "accounts_record.h"
 #include "text.h"
 
-/* Distinct currencies the per-currency sums keep apart; more is reported as a problem. */
-#define VERIFY_CURRENCIES_MAX 32
+#define VERIFY_CURRENCIES_MAX ACCOUNTS_VERIFY_CURRENCIES_MAX
 
 /* The ledger balances of one currency, summed (128 bits: partial sums may pass int64). */
 typedef struct {
@@ -81,16 +80,21 @@ static void check_lagging(check_t *c, const accounts_record_t *rec, uint64_t las
     }
 }
 
-/*  The rules of money that came with settlement accounts (issue 18): only a settlement account
-    may be below zero, and each currency's balances sum to zero (added up here, judged at the
-    end by check_currency_sums). `balance_minor` is the account's balance by its entries. */
-static void check_money(check_t *c, const accounts_record_t *rec, int64_t balance_minor)
+/*  The rules of money that came with settlement accounts (issue 18) and overdrafts (issue
+    21): an account that is not a settlement account has available (balance - held) at or
+    above minus its overdraft limit (accounts_controls.h), and each currency's balances sum to
+    zero (added up here, judged at the end by check_currency_sums). `balance_minor` and
+    `held_minor` are the account's by its entries. */
+static void check_money(check_t *c, const accounts_record_t *rec, int64_t balance_minor,
+                        int64_t held_minor)
 {
-    if (!rec->settlement && balance_minor < 0) {
+    __int128 available = (__int128)balance_minor - held_minor;
+    if (!rec->settlement && available < -(__int128)rec->overdraft_limit_minor) {
         c->bad = true;
         text_format(c->problem, sizeof c->problem,
-                    "account '%s' is not a settlement account but its balance is %" PRId64, rec->id,
-                    balance_minor);
+                    "account '%s' is not a settlement account but its available balance is "
+                    "%" PRId64 " - %" PRId64 ", below its overdraft limit of %" PRId64,
+                    rec->id, balance_minor, held_minor, rec->overdraft_limit_minor);
         return;
     }
     size_t i = 0;
@@ -146,7 +150,7 @@ static void check_account(const char *account, int64_t balance_minor, int64_t he
         c->err = err;
         return;
     }
-    check_money(c, &rec, balance_minor);
+    check_money(c, &rec, balance_minor, held_minor);
     if (c->bad)
         return;
     if (rec.ledger_seq < last_seq) {
@@ -224,10 +228,23 @@ static ledger_err_t check_table(store_txn_t *txn, check_t *c)
     return LEDGER_OK;
 }
 
+/* The per-currency sums of a walk, for the report (int64 or flagged as too large). */
+static void copy_sums(const check_t *c, accounts_verify_sums_t *sums)
+{
+    memset(sums, 0, sizeof *sums);
+    for (size_t i = 0; i < c->currencies; i++) {
+        accounts_verify_sum_t *out = &sums->items[sums->count++];
+        text_copy(out->currency, sizeof out->currency, c->sums[i].currency);
+        __int128 sum = c->sums[i].sum;
+        out->fits = sum >= INT64_MIN && sum <= INT64_MAX;
+        out->sum_minor = out->fits ? (int64_t)sum : 0;
+    }
+}
+
 /*  The checks after a finished walk, in `txn` (the walk's last step's): each account against
-    its entries, the sums, then the table against the ledger. */
+    its entries, the sums (into *sums, may be NULL), then the table against the ledger. */
 static ledger_err_t verify_after_walk(store_txn_t *txn, store_ledger_walk_t *walk,
-                                      store_ledger_report_t *report)
+                                      store_ledger_report_t *report, accounts_verify_sums_t *sums)
 {
     check_t c;
     memset(&c, 0, sizeof c);
@@ -239,6 +256,8 @@ static ledger_err_t verify_after_walk(store_txn_t *txn, store_ledger_walk_t *wal
         return err;
     if (c.err)
         return c.err;
+    if (sums)
+        copy_sums(&c, sums);
     if (report->ok && !c.bad)
         check_currency_sums(&c);
     if (report->ok && !c.bad && report->balance_sum_minor != 0) {
@@ -258,9 +277,11 @@ static ledger_err_t verify_after_walk(store_txn_t *txn, store_ledger_walk_t *wal
     return LEDGER_OK;
 }
 
-ledger_err_t accounts_verify_chunk(store_txn_t *txn, store_ledger_walk_t *walk,
-                                   uint64_t chunk_entries, bool *done_out,
-                                   store_ledger_report_t *report, char *why, size_t why_size)
+/* accounts_verify_chunk with the per-currency sums (may be NULL). */
+static ledger_err_t verify_chunk(store_txn_t *txn, store_ledger_walk_t *walk,
+                                 uint64_t chunk_entries, bool *done_out,
+                                 store_ledger_report_t *report, accounts_verify_sums_t *sums,
+                                 char *why, size_t why_size)
 {
     assert(txn && walk && chunk_entries > 0 && done_out && report);
     if (why && why_size)
@@ -268,23 +289,38 @@ ledger_err_t accounts_verify_chunk(store_txn_t *txn, store_ledger_walk_t *walk,
     ledger_err_t err = store_ledger_walk_step(walk, txn, chunk_entries, done_out);
     if (err || !*done_out)
         return err;
-    err = verify_after_walk(txn, walk, report);
+    err = verify_after_walk(txn, walk, report, sums);
     if (!err && !report->ok && why && why_size)
         text_format(why, why_size, "%s", report->problem);
     return err;
 }
 
+ledger_err_t accounts_verify_chunk(store_txn_t *txn, store_ledger_walk_t *walk,
+                                   uint64_t chunk_entries, bool *done_out,
+                                   store_ledger_report_t *report, char *why, size_t why_size)
+{
+    return verify_chunk(txn, walk, chunk_entries, done_out, report, NULL, why, why_size);
+}
+
 ledger_err_t accounts_verify_ledger(store_txn_t *txn, store_ledger_report_t *report, char *why,
                                     size_t why_size)
 {
+    return accounts_verify_ledger_sums(txn, report, NULL, why, why_size);
+}
+
+ledger_err_t accounts_verify_ledger_sums(store_txn_t *txn, store_ledger_report_t *report,
+                                         accounts_verify_sums_t *sums, char *why, size_t why_size)
+{
     assert(txn && report);
+    if (sums)
+        memset(sums, 0, sizeof *sums);
     if (why && why_size)
         why[0] = '\0';
     store_ledger_walk_t *walk = NULL;
     ledger_err_t err = store_ledger_walk_new(&walk);
     bool done = false;
     if (!err)
-        err = accounts_verify_chunk(txn, walk, UINT64_MAX, &done, report, why, why_size);
+        err = verify_chunk(txn, walk, UINT64_MAX, &done, report, sums, why, why_size);
     store_ledger_walk_destroy(&walk);
     assert(err || done);
     return err;

@@ -14,8 +14,11 @@
 #ifndef LEDGER_ACCOUNTS_VERIFY_H
 #define LEDGER_ACCOUNTS_VERIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "ledger_err.h"
+#include "proto.h"
 #include "store.h"
 
 /*  store_ledger_verify (hash chain, contiguous seqs, running after values:
@@ -23,7 +26,8 @@
     recomputed balance and held amount must equal the accounts table (an
     account without ledger entries must have 0 and 0, an account in the
     ledger must exist in the table); no account but a settlement account may
-    have a balance below zero; the balances of each currency must sum to 0
+    have available (balance - held) below minus its overdraft limit (issue
+    21; without one: below zero); the balances of each currency must sum to 0
     in the ledger (at most 32 currencies), and all balances must sum to 0,
     both in the ledger and in the table. A record
     behind its account's newest entry (not yet checkpointed) must equal the
@@ -37,6 +41,27 @@
     enough. */
 ledger_err_t accounts_verify_ledger(store_txn_t *txn, store_ledger_report_t *report, char *why,
                                     size_t why_size);
+
+/* Distinct currencies the per-currency sums keep apart; more is reported as a problem. */
+#define ACCOUNTS_VERIFY_CURRENCIES_MAX 32
+
+/* One currency's balances in the ledger, summed (issue 21: /ledger/verify lists them). */
+typedef struct {
+    char currency[PROTO_CURRENCY_LEN + 1];
+    int64_t sum_minor; /* 0 for a sound ledger; 0 when !fits */
+    bool fits;         /* false: the sum is beyond an int64 (a problem too) */
+} accounts_verify_sum_t;
+
+typedef struct {
+    size_t count; /* currencies, in order of first appearance in the ledger */
+    accounts_verify_sum_t items[ACCOUNTS_VERIFY_CURRENCIES_MAX];
+} accounts_verify_sums_t;
+
+/*  accounts_verify_ledger that also fills *sums (may be NULL) with each
+    currency's sum once the walk got through (count 0 if it stopped at a
+    bad entry): report->ok is false if any is not 0. */
+ledger_err_t accounts_verify_ledger_sums(store_txn_t *txn, store_ledger_report_t *report,
+                                         accounts_verify_sums_t *sums, char *why, size_t why_size);
 
 /*  The same check in chunks (issue 20, the scheduled verify, accounts_verify_sched.h): steps
     `walk` (store_ledger_walk_new) by at most chunk_entries (> 0) ledger entries in `txn`;

@@ -113,6 +113,9 @@ static const option_t options[] = {
     {"deposit-max-minor", "LEDGER_DEPOSIT_MAX_MINOR", NUM(OPT_U64, deposit_max_minor),
      "accounts and gateway: the largest one deposit, minor units (1..; larger: "
      "deposit_too_large at the accounts node, 422 amount_too_large at the gateway)"},
+    {"risk-timeout-ms", "LEDGER_RISK_TIMEOUT_MS", NUM(OPT_U64, risk_timeout_ms),
+     "accounts: how long a hold waits for the fraud verdict before the transfer is declined "
+     "risk_unavailable and the hold released (>= 1000)"},
     {"customer-rate", "LEDGER_CUSTOMER_RATE", NUM(OPT_U32, customer_rate),
      "gateway: API requests per second a customer principal may make (1..10000000)"},
     {"customer-burst", "LEDGER_CUSTOMER_BURST", NUM(OPT_U32, customer_burst),
@@ -197,6 +200,7 @@ static void set_defaults(node_config_t *c, node_kind_t kind)
     c->prealloc_bytes = 16ull << 20;
     c->settlement_limit_minor = 1000000000000ull; /* 10^12 (accounts_saga.h) */
     c->deposit_max_minor = 10000000000ull;        /* 10^10 */
+    c->risk_timeout_ms = 60000;                   /* accounts_timers.h */
     /* High enough that bench/ never meets them (gateway_auth.h). */
     c->customer_rate = 20000;
     c->customer_burst = 40000;
@@ -298,6 +302,22 @@ static bool check_stream_values(const node_config_t *c, char *why, size_t why_si
     return true;
 }
 
+/* The accounts node's limits: money coming in, and the risk timeout. */
+static bool check_accounts_values(const node_config_t *c, char *why, size_t why_size)
+{
+    if (c->settlement_limit_minor > INT64_MAX || c->deposit_max_minor == 0 ||
+        c->deposit_max_minor > INT64_MAX) {
+        snprintf(why, why_size, "settlement-limit-minor must be 0..%lld, deposit-max-minor 1..%lld",
+                 (long long)INT64_MAX, (long long)INT64_MAX);
+        return false;
+    }
+    if (c->risk_timeout_ms < 1000 || c->risk_timeout_ms > 30ull * 24 * 3600 * 1000) {
+        snprintf(why, why_size, "risk-timeout-ms must be 1000..2592000000 (30 days)");
+        return false;
+    }
+    return true;
+}
+
 static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_size)
 {
     if (c->batch_max == 0 || c->batch_max > NODE_BATCH_MAX_LIMIT || c->retry_min_ms == 0 ||
@@ -329,12 +349,8 @@ static ledger_err_t check_values(const node_config_t *c, char *why, size_t why_s
                  NODE_CHECKPOINT_CHUNK_LIMIT, NODE_VERIFY_CHUNK_LIMIT);
         return LEDGER_E_INVALID;
     }
-    if (c->settlement_limit_minor > INT64_MAX || c->deposit_max_minor == 0 ||
-        c->deposit_max_minor > INT64_MAX) {
-        snprintf(why, why_size, "settlement-limit-minor must be 0..%lld, deposit-max-minor 1..%lld",
-                 (long long)INT64_MAX, (long long)INT64_MAX);
+    if (!check_accounts_values(c, why, why_size))
         return LEDGER_E_INVALID;
-    }
     /* A key must never outlive the view it names (gateway_view_prune.h). */
     uint64_t keys_ms = c->idempotency_retention_ms ? c->idempotency_retention_ms
                                                    : 24ull * 3600 * 1000; /* its 0: 24 h */

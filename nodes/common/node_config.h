@@ -112,12 +112,13 @@ typedef struct {
     uint64_t settlement_limit_minor;
     /* LEDGER_DEPOSIT_MAX_MINOR, --deposit-max-minor (accounts; the gateway checks it too) */
     uint64_t deposit_max_minor;
-    uint32_t customer_rate;       /* LEDGER_CUSTOMER_RATE, --customer-rate (gateway, requests/s) */
-    uint32_t customer_burst;      /* LEDGER_CUSTOMER_BURST, --customer-burst (gateway) */
-    uint32_t operator_rate;       /* LEDGER_OPERATOR_RATE, --operator-rate (gateway, requests/s) */
-    uint32_t operator_burst;      /* LEDGER_OPERATOR_BURST, --operator-burst (gateway) */
-    uint32_t auth_fail_rate;      /* LEDGER_AUTH_FAIL_RATE, --auth-fail-rate (gateway, /s) */
-    uint32_t auth_fail_burst;     /* LEDGER_AUTH_FAIL_BURST, --auth-fail-burst (gateway) */
+    uint64_t risk_timeout_ms; /* LEDGER_RISK_TIMEOUT_MS, --risk-timeout-ms (accounts; >= 1000) */
+    uint32_t customer_rate;   /* LEDGER_CUSTOMER_RATE, --customer-rate (gateway, requests/s) */
+    uint32_t customer_burst;  /* LEDGER_CUSTOMER_BURST, --customer-burst (gateway) */
+    uint32_t operator_rate;   /* LEDGER_OPERATOR_RATE, --operator-rate (gateway, requests/s) */
+    uint32_t operator_burst;  /* LEDGER_OPERATOR_BURST, --operator-burst (gateway) */
+    uint32_t auth_fail_rate;  /* LEDGER_AUTH_FAIL_RATE, --auth-fail-rate (gateway, /s) */
+    uint32_t auth_fail_burst; /* LEDGER_AUTH_FAIL_BURST, --auth-fail-burst (gateway) */
     char keys_dir[NODE_PATH_MAX]; /* LEDGER_KEYS_DIR, --keys-dir: the mesh's keys (node_keys.h) */
     bool keys_dir_given;          /* keys_dir came from the environment or a flag: never created */
     char node_key[NODE_PATH_MAX]; /* LEDGER_NODE_KEY, --node-key ("": <keys_dir>/<name>.key) */

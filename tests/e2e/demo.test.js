@@ -86,7 +86,7 @@ test('an invalid amount shows an error and sends nothing', async () => {
   const posts = [];
   page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/api/transfers')) posts.push(r.url()); });
   const cases = [
-    ['1.234', /two decimal/i], ['-1', /sign/i], ['1e5', /in pounds/i], ['', /enter an amount/i], ['abc', /in pounds/i], ['0', /more than/i],
+    ['1.234', /two decimal/i], ['-1', /sign/i], ['1e5', /in GBP/i], ['', /enter an amount/i], ['abc', /in GBP/i], ['0', /more than/i],
   ];
   for (const [typed, message] of cases) {
     await fillForm(page, { from: 'alice', to: 'bob', amount: typed });

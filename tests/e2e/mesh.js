@@ -76,7 +76,10 @@ export async function waitUntil(check, { timeout = 20000, what = 'condition', in
 }
 
 export class Mesh {
-  constructor({ buildDir, webDir, plaintext = false } = {}) {
+  /** `operatorScopes`: scopes the operator gets on top of OPERATOR_SCOPES (e.g. accounts:manage,
+   *  which scripts/demo.sh gives it; a gateway that does not know a scope refuses the principal). */
+  constructor({ buildDir, webDir, plaintext = false, operatorScopes = [] } = {}) {
+    this.operatorScopes = [...OPERATOR_SCOPES, ...operatorScopes];
     this.buildDir = path.resolve(buildDir || process.env.LEDGER_BUILD_DIR || path.join(repoRoot, 'build'));
     this.webDir = path.resolve(webDir || process.env.LEDGER_WEB_DIR || path.join(repoRoot, 'web', 'dist'));
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-e2e-'));
@@ -162,13 +165,16 @@ export class Mesh {
     if (this.keys.operator) return true;
     const admin = `http://127.0.0.1:${this.ports.gateway.admin}`;
     const keys = {};
-    const wanted = [['operator', 'operator', OPERATOR_SCOPES], ...CUSTOMERS.map((c) => [c, 'customer', CUSTOMER_SCOPES])];
+    const wanted = [['operator', 'operator', this.operatorScopes], ...CUSTOMERS.map((c) => [c, 'customer', CUSTOMER_SCOPES])];
     for (const [id, kind, scopes] of wanted) {
       const made = await fetch(`${admin}/principals`, {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ id, kind, scopes }), signal: AbortSignal.timeout(2000),
       });
-      if (made.status !== 200 && made.status !== 201) return false;
+      if (made.status !== 200 && made.status !== 201) {
+        this.keysError = `POST /principals ${id} (scopes ${scopes.join(' ')}): ${made.status} ${await made.text()}`;
+        return false;
+      }
       const key = await fetch(`${admin}/principals/${id}/keys`, {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(2000),
       });
@@ -217,7 +223,8 @@ export class Mesh {
       this.keys = {}; // their records went with the data
       this.fundingIds = new Set();
     }
-    throw new Error(`the mesh did not start; logs:\n${this.logs()}`);
+    const why = this.keysError ? ` (the demo's principals: ${this.keysError})` : '';
+    throw new Error(`the mesh did not start${why}; logs:\n${this.logs()}`);
   }
 
   /** True once the gateway filled its owner map from the accounts node (gateway_owners_fill.h,
@@ -303,9 +310,10 @@ export class Mesh {
     return { status: res.status, data, headers: res.headers };
   }
 
-  /** POST /api/transfers as the owner of `from` (the customer of its id) unless `as` says. */
-  async transfer(from, to, amount, { key, reference, as = from } = {}) {
-    const body = { from, to, amount, currency: 'GBP' };
+  /** POST /api/transfers as the owner of `from` (the customer of its id) unless `as` says;
+   *  `extra` adds body fields (capture, expires_in_s). */
+  async transfer(from, to, amount, { key, reference, as = from, currency = 'GBP', extra = {} } = {}) {
+    const body = { from, to, amount, currency, ...extra };
     if (reference !== undefined) body.reference = reference;
     return this.request('POST', '/api/transfers', {
       body, as, headers: { 'Idempotency-Key': key || `e2e-${process.hrtime.bigint()}-${process.pid}` },
@@ -318,11 +326,20 @@ export class Mesh {
     return data;
   }
 
+  /** Waits until the transfer left pending (a final status, or authorized for a manual capture). */
   async waitFinal(id, timeout = 20000) {
     return waitUntil(async () => {
       const t = await this.transferView(id);
       return t.status !== 'pending' ? t : null;
     }, { timeout, what: `transfer ${id} to reach a final status` });
+  }
+
+  /** Waits until the transfer has `status` (and no action in flight). */
+  async waitStatus(id, status, timeout = 20000) {
+    return waitUntil(async () => {
+      const t = await this.transferView(id);
+      return t.status === status && !t.pending_action ? t : null;
+    }, { timeout, what: `transfer ${id} to be ${status}` });
   }
 
   async accounts() {

@@ -9,7 +9,9 @@ format3/ of commit 9adae66 (gateway format 3 and accounts format 2: before
 ownership), pending-v1/ of commit a972895 (accounts format 3: transfer records
 without reserved_seq, one transfer reserved with its funds.reserved still in
 the outbox), pending-v2/ of commit 6551266 (the same, at accounts format 4,
-gateway 5, fraud 2: before issue 20's seen floors). Each test mdb_loads them into this mesh's data dirs. Transfers on
+gateway 5, fraud 2: before issue 20's seen floors), pending-v3/ of commit e4717f3 (the
+same, at accounts format 5, gateway 6, fraud 3: before issue 21's payments). Each test
+mdb_loads them into this mesh's data dirs. Transfers on
 upgraded data are sent by the owners of their accounts: by the upgrade rule,
 the principal with the account's id.
 """
@@ -31,11 +33,11 @@ FORMAT2 = os.path.join(HERE, "..", "fixtures", "format2")
 FORMAT3 = os.path.join(HERE, "..", "fixtures", "format3")
 PENDING_V1 = os.path.join(HERE, "..", "fixtures", "pending-v1")
 PENDING_V2 = os.path.join(HERE, "..", "fixtures", "pending-v2")
-ACCOUNTS_FORMAT = 5  # nodes/accounts/accounts_migrate.h
-GATEWAY_FORMAT = 7  # nodes/gateway/gateway_migrate.h
 PENDING_V3 = os.path.join(HERE, "..", "fixtures", "pending-v3")
+ACCOUNTS_FORMAT = 7  # nodes/accounts/accounts_migrate.h
+GATEWAY_FORMAT = 7  # nodes/gateway/gateway_migrate.h
 # Migrations of formats after seen_floors (issue 21), which run on every older dir too.
-LATER_STEPS = ("transfer_payments",)
+LATER_STEPS = ("transfer_payments", "payments_life", "controls_history")
 FRAUD_FORMAT = 3  # nodes/fraud/fraud_main.c
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
 
@@ -123,9 +125,21 @@ class UpgradeTest(MeshTest):
         self.assertEqual(status, 200, report)
         return report
 
+    def new_settlement_accounts(self, accounts, old):
+        """The accounts the old build did not have: each a settlement account of another
+        currency than GBP, at zero (issue 21: the accounts node makes one per currency)."""
+        new = {a: acct for a, acct in accounts.items() if a not in old["accounts"]}
+        for a, acct in new.items():
+            self.assertTrue(acct["settlement"] and acct["currency"] != "GBP", acct)
+            self.assertEqual((acct["balance"], acct["held"]), (0, 0), acct)
+        return new
+
     def assert_old_data_kept(self, old):
-        self.assertEqual(self.mesh.accounts(), {a: as_format_3(acct) for a, acct in
-                                                old["accounts"].items()})
+        accounts = self.mesh.accounts()
+        for a in self.new_settlement_accounts(accounts, old):
+            del accounts[a]
+        self.assertEqual(accounts, {a: as_format_3(acct) for a, acct in
+                                    old["accounts"].items()})
         transfers = {t["id"]: t for t in self.mesh.all_transfers()}
         for t in transfers.values():  # derived from the accounts, never stored: old ones too
             self.assertEqual(t.pop("kind"), "deposit" if t["from"] == "funding" else
@@ -198,10 +212,10 @@ class UpgradeTest(MeshTest):
             log = self.mesh.log(node)
             # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6
             # -> 7 (transfer_payments), accounts 1 -> 2 (account_chains) -> 3
-            # (account_owners) -> 4 (transfer_causes) -> 5 (seen_floors), fraud 1 -> 2 -> 3
-            # (seen_floors)
+            # (account_owners) -> 4 (transfer_causes) -> 5 (seen_floors) -> 6 (payments_life)
+            # -> 7 (controls_history), fraud 1 -> 2 -> 3 (seen_floors)
             self.assertEqual(log.count("event=migration_started"),
-                             {"gateway": 5, "accounts": 4}.get(node, 2), node)
+                             {"gateway": 5, "accounts": 6}.get(node, 2), node)
             version = {"gateway": GATEWAY_FORMAT, "accounts": ACCOUNTS_FORMAT}.get(node,
                                                                                  FRAUD_FORMAT)
             self.assertIn(f"event=store_format_current node={node} version={version} migrations=0",
@@ -350,9 +364,10 @@ class UpgradeTest(MeshTest):
                               capture_output=True, text=True, check=True).stdout
         self.assertIn(f" {key}\n 00000009\n", dump)  # left as it was
 
-    def stored_accounts(self):
+    def stored_accounts(self, controls=False):
         """The accounts node's account records, read from its stopped data dir:
-        {id: (record version, settlement flag, owner)} (nodes/accounts/accounts_record.h)."""
+        {id: (record version, settlement flag, owner)} (nodes/accounts/accounts_record.h);
+        with controls, (version, status, overdraft_limit_minor, entry_count) (version 4)."""
         dump = subprocess.run(["mdb_dump", "-s", "accounts", self.data_dir("accounts")],
                               capture_output=True, text=True, check=True).stdout
         lines = dump.split("HEADER=END\n", 1)[1].split("DATA=END", 1)[0].split()
@@ -361,12 +376,18 @@ class UpgradeTest(MeshTest):
             rec = bytes.fromhex(val)
             at = 1 + 1 + 3 + 4 * 8  # version, flags, currency, balance, held, created, ledger_seq
             strings = []
-            while at < len(rec):
+            while at < len(rec) and len(strings) < (3 if rec[0] >= 3 else 2):  # id, name, owner
                 n = rec[at]
                 strings.append(rec[at + 1:at + 1 + n].decode())
                 at += 1 + n
             self.assertEqual(strings[0], bytes.fromhex(key).decode())
-            records[strings[0]] = (rec[0], bool(rec[1] & 1), strings[2] if len(strings) > 2 else None)
+            if controls:
+                self.assertEqual(len(rec), at + 1 + 8 + 8, strings[0])
+                records[strings[0]] = (rec[0], rec[at], int.from_bytes(rec[at + 1:at + 9], "big"),
+                                       int.from_bytes(rec[at + 9:], "big"))
+            else:
+                records[strings[0]] = (rec[0], bool(rec[1] & 1),
+                                       strings[2] if len(strings) > 2 else None)
         return records
 
     def test_format_3_accounts_get_owners_and_keep_their_data(self):
@@ -389,12 +410,14 @@ class UpgradeTest(MeshTest):
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         records = self.stored_accounts()
-        self.assertEqual(set(records), set(old["accounts"]))
+        # plus a settlement account per other currency (issue 21), "funding-<code>"
+        self.assertTrue(all(a.startswith("funding-") for a in set(records) - set(old["accounts"])))
+        self.assertTrue(set(old["accounts"]) <= set(records))
         for acct, (version, settlement, owner) in records.items():
-            self.assertEqual(version, 3, acct)
-            self.assertEqual(settlement, acct == "funding", acct)
-            self.assertEqual(owner, "" if acct == "funding" else acct, acct)
-        self.assertIn(f"accounts={len(records) - 1} settlement=1", accounts_log)
+            self.assertEqual(version, 4, acct)  # 2 -> 3 gave the owner, 6 -> 7 the controls
+            self.assertEqual(settlement, acct.startswith("funding"), acct)
+            self.assertEqual(owner, "" if acct.startswith("funding") else acct, acct)
+        self.assertIn(f"accounts={len(old['accounts']) - 1} settlement=1", accounts_log)
 
         # A second start runs no accounts migration and keeps everything.
         self.start_on_loaded_dirs()
@@ -403,17 +426,26 @@ class UpgradeTest(MeshTest):
         self.assert_old_data_kept(old)
         self.assertTrue(self.verify()["ok"])
 
-    def stored_transfers(self):
+    def stored_transfers(self, risk_deadline=False):
         """The accounts node's transfer records, read from its stopped data dir:
-        {id: (record version, reserved_seq or None)} (nodes/accounts/accounts_record.h)."""
+        {id: (record version, reserved_seq or None)} (nodes/accounts/accounts_record.h);
+        with risk_deadline, (version, reserved_seq, risk_deadline_ms or None)."""
         dump = subprocess.run(["mdb_dump", "-s", "transfers", self.data_dir("accounts")],
                               capture_output=True, text=True, check=True).stdout
         lines = dump.split("HEADER=END\n", 1)[1].split("DATA=END", 1)[0].split()
         records = {}
         for key, val in zip(lines[0::2], lines[1::2]):
             rec = bytes.fromhex(val)
-            records[bytes.fromhex(key).decode()] = (
-                rec[0], int.from_bytes(rec[-8:], "big") if rec[0] >= 3 else None)
+            at = 1 + 1 + 8 + 3 + 8 + 8  # version, state, amount, currency, created, updated
+            for _ in range(4):  # from, to, code, reference
+                at += 1 + rec[at]
+            if rec[0] >= 2:
+                at += 1  # kind
+                at += 1 + rec[at]  # principal
+            seq = int.from_bytes(rec[at:at + 8], "big") if rec[0] >= 3 else None
+            deadline = int.from_bytes(rec[at + 17:at + 25], "big") if rec[0] >= 4 else None
+            records[bytes.fromhex(key).decode()] = ((rec[0], seq, deadline) if risk_deadline
+                                                    else (rec[0], seq))
         return records
 
     def test_a_transfer_reserved_before_the_cause_check_settles_once_fraud_runs(self):
@@ -453,12 +485,13 @@ class UpgradeTest(MeshTest):
         self.assertEqual((status, dead["dead_letters"]), (200, []))
         self.assertNotIn("verdict cites cause", self.mesh.log("accounts"))
 
-        # The record of the migrated transfer is version 3 and names its funds.reserved; the
-        # other transfers (final before the upgrade) were not rewritten.
+        # The record of the migrated transfer is version 4 (3 -> 4 gave it its cause, 5 -> 6 its
+        # risk deadline) and names its funds.reserved; the other transfers (final before the
+        # upgrade) were not rewritten.
         for node in NODES:
             self.assertEqual(self.mesh.stop(node), 0, node)
         records = self.stored_transfers()
-        self.assertEqual(records[pending], (3, int(cause.split("/")[1])))
+        self.assertEqual(records[pending], (4, int(cause.split("/")[1])))
         for tid, (version, _) in records.items():
             if tid != pending:
                 self.assertEqual(version, 2, tid)
@@ -483,7 +516,8 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node, (start, end) in {"accounts": (4, 5), "gateway": (5, 6),
                                    "fraud": (2, 3)}.items():
-            self.assert_only_seen_floors(node)
+            if node != "accounts":  # accounts also runs 5 -> 6 -> 7 (issue 21)
+                self.assert_only_seen_floors(node)
             self.assertRegex(self.mesh.log(node), rf"event=migration_done node={node} "
                              rf"from={start} to={end} name=seen_floors ms=\d+ origins=\d+ "
                              "floors=0")
@@ -558,6 +592,100 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         self.assertIn(f"event=store_format_current node=gateway version={GATEWAY_FORMAT} "
                       "migrations=0", self.mesh.log("gateway"))
+
+    def test_pending_v3_saga_gives_the_reserved_transfer_a_risk_deadline(self):
+        """Accounts 5 -> 6 (payments_life, nodes/accounts/accounts_migrate.h): the transfer
+        reserved by the old build (fraud was stopped) gets a risk deadline of the upgrade time
+        + --risk-timeout-ms, its hold entry and its timer. With fraud still away, the accounts
+        node declines it risk_unavailable by itself and releases the hold; when fraud comes
+        back its verdict changes nothing. The settled transfer's record is not rewritten."""
+        old = expected(PENDING_V3)
+        pending, settled = old["pending"], old["settled"]
+        src = old["transfers"][pending]["from"]
+        self.assertEqual(old["accounts"][src]["held"], old["transfers"][pending]["amount"])
+        for node in NODES:
+            self.load(node, fixture=PENDING_V3)
+        self.mesh.extra_env["accounts"] = {"LEDGER_RISK_TIMEOUT_MS": "2000"}
+        for node in ("accounts", "gateway"):  # fraud stays away
+            self.mesh.start(node)
+        wait_until(lambda: self.mesh.answers("accounts") and self.mesh.answers("gateway"), 30,
+                   "accounts and gateway to start")
+        self.mesh.ensure_key()
+        log = self.mesh.log("accounts")
+        self.assertRegex(log, r"event=migration_done node=accounts from=5 to=6 "
+                         r"name=payments_life ms=\d+ transfers=\d+ reserved=1")
+        wait_until(lambda: self.mesh.accounts()[src]["held"] == 0, 30,
+                   "the accounts node to release the old hold by itself")
+        final = self.mesh.wait_final(pending, timeout=30)
+        self.assertEqual((final["status"], final["reason"]["code"]),
+                         ("declined", "risk_unavailable"), final)
+        self.mesh.start("fraud")
+        wait_until(self.mesh.all_answer, 30, "fraud to start")
+        self.mesh.wait_outboxes_empty(timeout=30)
+        accounts = self.mesh.accounts()
+        for acct in old["accounts"]:  # nothing moved, and no hold is left
+            want = dict(old["accounts"][acct], held=0)
+            want["available"] = want["balance"]
+            self.assertEqual(accounts[acct], want, acct)
+        report = self.verify()
+        self.assertTrue(report["ok"], report)
+        self.assertEqual(report["entries"], old["verify"]["entries"] + 1)  # the release
+        for node in NODES:
+            self.assertEqual(self.mesh.stop(node), 0, node)
+        records = self.stored_transfers(risk_deadline=True)
+        self.assertEqual(records[pending][0], 4)
+        self.assertGreater(records[pending][2], old["transfers"][pending]["created_ms"])
+        self.assertEqual(records[settled][0], 3)  # final: not rewritten
+        self.start_on_loaded_dirs()
+        self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
+                      "migrations=0", self.mesh.log("accounts"))
+    def test_pending_v3_controls_history_counts_entries_and_the_controls_apply(self):
+        """Accounts 6 -> 7 (controls_history, nodes/accounts/accounts_migrate.h), after the
+        saga's 5 -> 6 (payments_life): every account record becomes version 4, active,
+        no overdraft, with entry_count = its ledger entries; the ledger is not rewritten and
+        verifies, with each currency's sum; the reserved transfer settles once fraud runs
+        (a hold from before the upgrade settles); the funds rule holds after the upgrade; a
+        second start runs nothing."""
+        old = expected(PENDING_V3)
+        pending = old["pending"]
+        for node in NODES:
+            self.load(node, fixture=PENDING_V3)
+        self.start_on_loaded_dirs()
+        log = self.mesh.log("accounts")
+        self.assertRegex(log, r"event=migration_done node=accounts from=\d+ to=\d+ "
+                         rf"name=controls_history ms=\d+ accounts={len(old['accounts'])} "
+                         r"entries=\d+ checkpoints=0")
+        self.assertEqual(self.mesh.wait_final(pending)["status"], "settled")
+        self.mesh.wait_outboxes_empty()
+        report = self.verify()
+        self.assertTrue(report["ok"], report)
+        self.assertEqual(report["entries"], old["verify"]["entries"] + 2)  # debit, credit
+        self.assertEqual(report["currencies"], [{"currency": "GBP", "balance_sum": 0, "ok": True}])
+        accounts = self.mesh.accounts()
+        self.new_settlement_accounts(accounts, old)
+        status, t = self.send_as_owner("dave", "bob", accounts["dave"]["available"] + 1)
+        self.assertEqual(status, 202, t)
+        final = self.mesh.wait_final(t["id"])
+        self.assertEqual(final["reason"]["code"], "insufficient_funds", final)
+        self.assertEqual(self.mesh.accounts(), accounts)
+
+        # Each record is version 4, active, no overdraft, and counts its account's entries.
+        ledgers = {}
+        for acct in accounts:
+            status, page = self.mesh.get(f"/api/accounts/{acct}/ledger?limit=200")
+            self.assertEqual(status, 200, page)
+            ledgers[acct] = len(page["entries"])
+        for node in NODES:
+            self.assertEqual(self.mesh.stop(node), 0, node)
+        records = self.stored_accounts(controls=True)
+        self.assertEqual(set(records), set(accounts))  # with the new currencies' settlement
+        for acct, (version, status, overdraft, entry_count) in records.items():
+            self.assertEqual((version, status, overdraft, entry_count), (4, 0, 0, ledgers[acct]),
+                             acct)
+        self.start_on_loaded_dirs()
+        self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
+                      "migrations=0", self.mesh.log("accounts"))
+        self.assertTrue(self.verify()["ok"])
 
 
 if __name__ == "__main__":

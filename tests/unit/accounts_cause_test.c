@@ -135,7 +135,7 @@ static void store_as_version(fx_t *fx, const char *transfer, uint8_t version)
     uint8_t buf[ACCOUNTS_TRANSFER_MAX_BYTES];
     size_t len;
     assert_int_equal(accounts_record_transfer_encode(&tr, buf, sizeof buf, &len), LEDGER_OK);
-    len -= 8; /* reserved_seq, the last field */
+    len -= ACCOUNTS_TRANSFER_V4_EXTRA_BYTES + 8; /* version 4's fields, then reserved_seq */
     if (version == ACCOUNTS_TRANSFER_VERSION_1)
         len -= 2; /* kind and the principal's length byte ("") */
     buf[0] = version;

@@ -2,9 +2,10 @@
     migration 1 -> 2 (accounts_migrate.h) on format-1 ledgers planted with
     raw writes (test_ledger_v1.h) and account records as the old build
     wrote them through, migration 2 -> 3 (owners) on version-2 account
-    records planted as raw bytes, and migration 3 -> 4 (transfer causes) on
+    records planted as raw bytes, migration 3 -> 4 (transfer causes) on
     version-2 transfer records with their funds.reserved in the outbox, in
-    the dead letters or gone. */
+    the dead letters or gone, and migration 5 -> 6 (payments_life: risk
+    deadlines, holds and timers of the reserved transfers). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "accounts_holds.h"
 #include "accounts_migrate.h"
 #include "store.h"
 #include "test_store.h"
@@ -153,6 +155,7 @@ static void put_v2_account(fx_t *fx, const char *id, bool settlement, int64_t ba
     uint8_t buf[ACCOUNTS_RECORD_MAX_BYTES];
     size_t len;
     assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
+    len -= 1 + 8 + 8;                  /* version 4's controls: cut them off */
     assert_int_equal(buf[len - 1], 0); /* the empty owner: cut it off */
     buf[0] = 2;
     assert_int_equal(store_put(fx->txn, STORE_DB_ACCOUNTS, id, strlen(id), buf, len - 1, 0),
@@ -258,7 +261,8 @@ static void put_v2_transfer(fx_t *fx, const char *id, accounts_transfer_state_t 
     size_t len;
     assert_int_equal(accounts_record_transfer_encode(&tr, buf, sizeof buf, &len), LEDGER_OK);
     buf[0] = 2;
-    assert_int_equal(store_put(fx->txn, STORE_DB_TRANSFERS, id, strlen(id), buf, len - 8, 0),
+    assert_int_equal(store_put(fx->txn, STORE_DB_TRANSFERS, id, strlen(id), buf,
+                               len - ACCOUNTS_TRANSFER_V4_EXTRA_BYTES - 8, 0),
                      LEDGER_OK);
 }
 
@@ -359,6 +363,60 @@ static void test_an_empty_store_migrates_to_causes_with_nothing_to_do(void **sta
     assert_string_equal(fx->note, "transfers=0 reserved=0 causes_found=0 origin_only=0");
 }
 
+/* --- 5 -> 6: payments_life ----------------------------------------------------- */
+
+#define UPGRADE_MS 1700000000000ull
+
+static void test_the_payments_migration_gives_each_reserved_transfer_a_deadline(void **state)
+{
+    fx_t *fx = *state;
+    plant_v3(fx);
+    accounts_migrate_arg_t arg = {.now_ms = UPGRADE_MS, .risk_timeout_ms = 5000};
+    assert_int_equal(accounts_migrate_payments(fx->txn, &arg, fx->note, sizeof fx->note),
+                     LEDGER_OK);
+    assert_string_equal(fx->note, "transfers=4 reserved=3");
+    static const char *const reserved[] = {"t-dead", "t-gone", "t-out"};
+    proto_hold_t holds[8];
+    uint32_t n = 0;
+    char next[PROTO_TRANSFER_ID_MAX + 1];
+    assert_int_equal(accounts_holds_list(fx->txn, "alice", "", 8, holds, &n, next), LEDGER_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        accounts_transfer_t tr;
+        assert_int_equal(accounts_record_transfer_get(fx->txn, reserved[i], &tr), LEDGER_OK);
+        assert_int_equal(tr.version, ACCOUNTS_TRANSFER_VERSION);
+        assert_int_equal(tr.risk_deadline_ms, UPGRADE_MS + 5000);
+        assert_int_equal(tr.updated_ms, 2); /* a migration does not move the saga */
+        assert_string_equal(holds[i].transfer, reserved[i]);
+        assert_int_equal(holds[i].amount_minor, 30);
+    }
+    expect_transfer(fx, "t-done", ACCOUNTS_TRANSFER_VERSION_2, 0); /* final: not rewritten */
+    char ids[8][PROTO_TRANSFER_ID_MAX + 1];
+    uint64_t due[8], next_due = 0;
+    size_t count = 0;
+    assert_int_equal(accounts_holds_due(fx->txn, UPGRADE_MS + 4999, 8, ids, due, &count, &next_due),
+                     LEDGER_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(next_due, UPGRADE_MS + 5000);
+    assert_int_equal(accounts_holds_due(fx->txn, UPGRADE_MS + 5000, 8, ids, due, &count, &next_due),
+                     LEDGER_OK);
+    assert_int_equal(count, 3);
+    /* run again (a crash before the version was stamped): nothing more */
+    assert_int_equal(accounts_migrate_payments(fx->txn, &arg, fx->note, sizeof fx->note),
+                     LEDGER_OK);
+    assert_string_equal(fx->note, "transfers=4 reserved=0");
+}
+
+static void test_the_payments_migration_refuses_a_transfer_record_that_does_not_parse(void **state)
+{
+    fx_t *fx = *state;
+    plant_v3(fx);
+    assert_int_equal(store_put(fx->txn, STORE_DB_TRANSFERS, "t-bad", 5, "junk", 4, 0), LEDGER_OK);
+    assert_int_equal(accounts_migrate_payments(fx->txn, NULL, fx->note, sizeof fx->note),
+                     LEDGER_E_CORRUPT);
+    assert_string_equal(fx->note, "the transfer record 't-bad' does not parse");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 TEST_MAIN(T(test_an_unversioned_dir_with_the_format_1_index_is_format_1),
@@ -372,4 +430,6 @@ TEST_MAIN(T(test_an_unversioned_dir_with_the_format_1_index_is_format_1),
           T(test_the_cause_migration_keeps_the_seq_of_each_funds_reserved_it_finds),
           T(test_the_cause_migration_run_twice_changes_nothing_more),
           T(test_the_cause_migration_refuses_a_transfer_record_that_does_not_parse),
-          T(test_an_empty_store_migrates_to_causes_with_nothing_to_do))
+          T(test_an_empty_store_migrates_to_causes_with_nothing_to_do),
+          T(test_the_payments_migration_gives_each_reserved_transfer_a_deadline),
+          T(test_the_payments_migration_refuses_a_transfer_record_that_does_not_parse))

@@ -5,6 +5,7 @@
     (accounts_fixture.h).
 */
 #include "accounts_fixture.h"
+#include "currency.h"
 #include "test_main.h"
 
 static void test_open_moves_the_deposit_from_funding(void **state)
@@ -91,7 +92,8 @@ static void test_open_conflicts_and_invalid_input(void **state)
     expect_open_refused(fx, "Alice", "Alice", "GBP", 100, 400, "invalid_account_id");
     expect_open_refused(fx, "al ice", "Alice", "GBP", 100, 400, "invalid_account_id");
     expect_open_refused(fx, "", "Nobody", "GBP", 100, 400, "invalid_account_id");
-    expect_open_refused(fx, "carol", "Carol", "EUR", 100, 400, "unsupported_currency");
+    expect_open_refused(fx, "carol", "Carol", "XYZ", 100, 400, "unknown_currency");
+    expect_open_refused(fx, "funding-eur", "Mine", "EUR", 0, 409, "account_exists");
     expect_open_refused(fx, "carol", "", "GBP", 100, 400, "invalid_name");
     expect_open_refused(fx, "carol", "Carol", "GBP", -1, 400, "invalid_amount");
     /* the longest valid id works */
@@ -176,7 +178,7 @@ static void test_ensure_funding_is_idempotent(void **state)
     assert_string_equal(after.name, ACCOUNTS_FUNDING_NAME);
     assert_string_equal(after.currency, "GBP");
     assert_true(after.settlement);
-    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 1);
+    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), currency_count()); /* one per currency */
     assert_int_equal(ledger_len(fx), 0);
 }
 
@@ -198,15 +200,16 @@ static void test_seed_demo_opens_the_demo_accounts_once(void **state)
         assert_string_equal(a.currency, "GBP");
     }
     assert_int_equal(account(fx, "funding").balance_minor, 0);
-    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 6);
-    assert_int_equal(ledger_len(fx), 10);
+    /* the five, the EUR pair (issue 21), a settlement account per currency */
+    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 5 + 2 + currency_count());
+    assert_int_equal(ledger_len(fx), 2 * (5 + 2));
     assert_ledger_ok(fx);
 
     snapshot_t before = snapshot(fx, NULL);
     assert_int_equal(accounts_open_seed_demo(&fx->ctx), LEDGER_OK);
     snapshot_t after = snapshot(fx, NULL);
     assert_same(&before, &after);
-    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 6);
+    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 5 + 2 + currency_count());
 }
 
 static void test_seed_demo_does_nothing_when_accounts_exist(void **state)
@@ -215,7 +218,8 @@ static void test_seed_demo_does_nothing_when_accounts_exist(void **state)
     assert_int_equal(accounts_open_seed_demo(&fx->ctx), LEDGER_OK);
     proto_account_t a;
     assert_int_equal(accounts_book_get(&fx->ctx, "mallory", &a), LEDGER_E_NOT_FOUND);
-    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 3);
+    /* alice, bob and the settlement accounts */
+    assert_int_equal(count_of(fx, STORE_DB_ACCOUNTS), 2 + currency_count());
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)

@@ -3,6 +3,7 @@
     fixture (accounts_fixture.h).
 */
 #include "accounts_fixture.h"
+#include "currency.h"
 #include "test_main.h"
 
 static void test_get_finds_an_account_or_answers_404(void **state)
@@ -28,40 +29,40 @@ static void test_list_pages_in_id_order(void **state)
 {
     fx_t *fx = *state;
     open_account(fx, "carol", "Carol White", 1);
-    /* alice bob carol funding */
-    const char *want[] = {"alice", "bob", "carol", "funding"};
+    /* alice bob carol, then the settlement account of each currency (issue 21) */
+    const char *want[] = {"alice",       "bob",         "carol",       "funding",    "funding-chf",
+                          "funding-eur", "funding-jpy", "funding-kwd", "funding-usd"};
+    const size_t want_count = sizeof want / sizeof want[0];
+    assert_int_equal(want_count, 3 + currency_count());
     char after[PROTO_ACCOUNT_ID_MAX + 1] = "";
     size_t seen = 0;
-    for (int page = 0; page < 3; page++) {
+    for (int page = 0; page < 4; page++) {
         proto_msg_t q = query_msg(fx, PROTO_QUERY_LIST);
         q.body.query.limit = 3;
         snprintf(q.body.query.after, sizeof q.body.query.after, "%s", after);
         proto_msg_t r = run_query(fx, &q);
         proto_account_reply_t *b = &r.body.account_reply;
         assert_int_equal(b->status, 200);
-        for (uint32_t i = 0; i < b->account_count; i++)
-            assert_string_equal(b->accounts[i].id, want[seen++]);
-        snprintf(after, sizeof after, "%s", b->next);
-        if (page == 0) {
-            assert_int_equal(b->account_count, 3);
-            assert_string_equal(b->next, "carol");
-        } else {
-            assert_int_equal(b->account_count, 1);
-            assert_true(b->accounts[0].settlement);
-            assert_string_equal(b->next, "");
+        assert_int_equal(b->account_count, 3);
+        for (uint32_t i = 0; i < b->account_count; i++) {
+            assert_string_equal(b->accounts[i].id, want[seen]);
+            assert_int_equal(b->accounts[i].settlement, seen >= 3);
+            seen++;
         }
+        snprintf(after, sizeof after, "%s", b->next);
+        assert_string_equal(b->next, seen < want_count ? want[seen - 1] : "");
         proto_msg_release(&r);
         if (after[0] == '\0')
             break;
     }
-    assert_int_equal(seen, 4);
+    assert_int_equal(seen, want_count);
 
     /* a cursor that is not an account id starts after where it would sort */
     proto_msg_t q = query_msg(fx, PROTO_QUERY_LIST);
     q.body.query.limit = 10;
     snprintf(q.body.query.after, sizeof q.body.query.after, "b");
     proto_msg_t r = run_query(fx, &q);
-    assert_int_equal(r.body.account_reply.account_count, 3);
+    assert_int_equal(r.body.account_reply.account_count, want_count - 1);
     assert_string_equal(r.body.account_reply.accounts[0].id, "bob");
     proto_msg_release(&r);
 }

@@ -17,8 +17,53 @@
 #include "test_main.h"
 
 #define T0_MS 1700000000000ULL
+/* Bytes version 4 adds at the end of an account record: status, overdraft, entry_count. */
+#define CONTROLS_BYTES (1 + 8 + 8)
 
 /* --- record format --------------------------------------------------------- */
+
+static void test_account_record_version_4_keeps_the_controls_and_refuses_bad_ones(void **state)
+{
+    (void)state;
+    accounts_record_t rec, back;
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.id, sizeof rec.id, "dave");
+    snprintf(rec.name, sizeof rec.name, "Dave");
+    snprintf(rec.currency, sizeof rec.currency, "EUR");
+    snprintf(rec.owner, sizeof rec.owner, "dave");
+    rec.balance_minor = -500;
+    rec.status = ACCOUNTS_ACCOUNT_FROZEN;
+    rec.overdraft_limit_minor = ACCOUNTS_OVERDRAFT_MAX_MINOR;
+    rec.entry_count = 129;
+    uint8_t buf[ACCOUNTS_RECORD_MAX_BYTES];
+    size_t len;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
+    assert_int_equal(buf[0], ACCOUNTS_RECORD_VERSION);
+    assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_OK);
+    assert_memory_equal(&rec, &back, sizeof rec);
+    /* an unknown status, a limit out of range: refused both ways */
+    buf[len - CONTROLS_BYTES] = 3;
+    assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);
+    rec.status = (accounts_account_status_t)3;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_E_INVALID);
+    rec.status = ACCOUNTS_ACCOUNT_CLOSED;
+    rec.overdraft_limit_minor = -1;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_E_INVALID);
+    rec.overdraft_limit_minor = ACCOUNTS_OVERDRAFT_MAX_MINOR + 1;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_E_INVALID);
+    rec.overdraft_limit_minor = 0;
+    assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
+    buf[len - CONTROLS_BYTES + 1] = 0x80; /* a negative limit */
+    assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);
+    /* the status names */
+    accounts_account_status_t st;
+    assert_true(accounts_record_status_parse("frozen", &st));
+    assert_int_equal(st, ACCOUNTS_ACCOUNT_FROZEN);
+    assert_false(accounts_record_status_parse("Frozen", &st));
+    assert_false(accounts_record_status_parse(NULL, &st));
+    assert_string_equal(accounts_record_status_name(ACCOUNTS_ACCOUNT_CLOSED), "closed");
+    assert_null(accounts_record_status_name((accounts_account_status_t)7));
+}
 
 static void test_account_record_round_trips_and_rejects_garbage(void **state)
 {
@@ -43,7 +88,12 @@ static void test_account_record_round_trips_and_rejects_garbage(void **state)
         assert_int_equal(accounts_record_decode(buf, cut, &back), LEDGER_E_CORRUPT);
     buf[len] = 0;
     assert_int_equal(accounts_record_decode(buf, len + 1, &back), LEDGER_E_CORRUPT);
-    buf[0] = 4; /* unknown version */
+    /* Version 3 (no controls) is still read as active, no overdraft, entry_count 0. */
+    len -= CONTROLS_BYTES;
+    buf[0] = 3;
+    assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_OK);
+    assert_memory_equal(&rec, &back, sizeof rec);
+    buf[0] = 5; /* unknown version */
     assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);
     /* Version 2 (no owner: the record ends after the name) is still read, as owner "". The
        settlement account has owner "" anyway: its version-3 record ends with a 0 length byte. */
@@ -67,7 +117,7 @@ static void test_account_record_round_trips_and_rejects_garbage(void **state)
     assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_OK);
     assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_OK);
     assert_string_equal(back.owner, "alice");
-    buf[len - 1] = 'A';
+    buf[len - 1 - CONTROLS_BYTES] = 'A';
     assert_int_equal(accounts_record_decode(buf, len, &back), LEDGER_E_CORRUPT);
     snprintf(rec.owner, sizeof rec.owner, "Alice");
     assert_int_equal(accounts_record_encode(&rec, buf, sizeof buf, &len), LEDGER_E_INVALID);
@@ -105,10 +155,28 @@ static accounts_transfer_t a_transfer(void)
     return tr;
 }
 
+#define V4_TAIL_BYTES ACCOUNTS_TRANSFER_V4_EXTRA_BYTES
+
+/* A refund under manual capture, settled: every field of version 4 set. */
+static accounts_transfer_t a_v4_transfer(void)
+{
+    accounts_transfer_t tr = a_transfer();
+    tr.state = ACCOUNTS_TRANSFER_SETTLED;
+    tr.kind = PROTO_TRANSFER_KIND_REFUND;
+    tr.capture = PROTO_CAPTURE_MANUAL;
+    tr.expires_at_ms = T0_MS + 7000;
+    tr.risk_deadline_ms = T0_MS + 60000;
+    tr.captured_minor = 1200;
+    tr.refunded_minor = 300;
+    snprintf(tr.refund_of, sizeof tr.refund_of, "tr_00");
+    tr.operator_scope = true;
+    return tr;
+}
+
 static void test_transfer_record_round_trips_and_rejects_garbage(void **state)
 {
     (void)state;
-    accounts_transfer_t tr = a_transfer(), back;
+    accounts_transfer_t tr = a_v4_transfer(), back;
     uint8_t buf[ACCOUNTS_TRANSFER_MAX_BYTES + 1];
     size_t len;
     assert_int_equal(accounts_record_transfer_encode(&tr, buf, sizeof buf, &len), LEDGER_OK);
@@ -121,10 +189,10 @@ static void test_transfer_record_round_trips_and_rejects_garbage(void **state)
     buf[len] = 0;
     assert_int_equal(accounts_record_transfer_decode("tr_01", buf, len + 1, &back),
                      LEDGER_E_CORRUPT);
-    buf[0] = 4; /* unknown version */
+    buf[0] = ACCOUNTS_TRANSFER_VERSION + 1; /* unknown version */
     assert_int_equal(accounts_record_transfer_decode("tr_01", buf, len, &back), LEDGER_E_CORRUPT);
     buf[0] = ACCOUNTS_TRANSFER_VERSION;
-    buf[1] = 9; /* unknown state */
+    buf[1] = ACCOUNTS_TRANSFER_TIMED_OUT + 1; /* unknown state */
     assert_int_equal(accounts_record_transfer_decode("tr_01", buf, len, &back), LEDGER_E_CORRUPT);
     buf[1] = ACCOUNTS_TRANSFER_RESERVED;
     assert_int_equal(accounts_record_transfer_decode("", buf, len, &back), LEDGER_E_CORRUPT);
@@ -132,7 +200,8 @@ static void test_transfer_record_round_trips_and_rejects_garbage(void **state)
     assert_int_equal(accounts_record_transfer_encode(&tr, buf, 10, &len), LEDGER_E_TOO_LARGE);
 }
 
-/*  Version 2 (no reserved_seq) and version 1 (no kind, principal or reserved_seq) read as
+/*  Version 3 (no capture, timers, refunds) reads as an auto transfer with those 0 / "",
+    version 2 (no reserved_seq either) and version 1 (no kind, principal or reserved_seq) read as
     reserved_seq 0 (and kind transfer, principal "" for version 1); encoded again they are the
     newest version with those values, which read back the same. */
 static void test_older_transfer_records_read_as_reserved_seq_0_and_write_back_new(void **state)
@@ -146,13 +215,15 @@ static void test_older_transfer_records_read_as_reserved_seq_0_and_write_back_ne
     for (uint8_t version = ACCOUNTS_TRANSFER_VERSION_1; version < ACCOUNTS_TRANSFER_VERSION;
          version++) {
         /* the old layout: the newest without its trailing fields */
-        old_len = len - 8 - (version == ACCOUNTS_TRANSFER_VERSION_1 ? 1 + principal_bytes : 0);
+        old_len = len - V4_TAIL_BYTES - (version < ACCOUNTS_TRANSFER_VERSION_3 ? 8 : 0) -
+                  (version == ACCOUNTS_TRANSFER_VERSION_1 ? 1 + principal_bytes : 0);
         memcpy(old, buf, old_len);
         old[0] = version;
         assert_int_equal(accounts_record_transfer_decode("tr_01", old, old_len, &back), LEDGER_OK);
         accounts_transfer_t expected = tr;
         expected.version = version;
-        expected.reserved_seq = 0;
+        if (version < ACCOUNTS_TRANSFER_VERSION_3)
+            expected.reserved_seq = 0;
         if (version == ACCOUNTS_TRANSFER_VERSION_1) {
             expected.kind = PROTO_TRANSFER_KIND_TRANSFER;
             memset(expected.principal, 0, sizeof expected.principal);
@@ -173,6 +244,27 @@ static void test_older_transfer_records_read_as_reserved_seq_0_and_write_back_ne
     }
 }
 
+/* A capture flag, operator flag or amount that no encoder writes is corrupt, not read. */
+static void test_v4_fields_out_of_range_are_refused(void **state)
+{
+    (void)state;
+    accounts_transfer_t tr = a_transfer(), back;
+    uint8_t buf[ACCOUNTS_TRANSFER_MAX_BYTES];
+    size_t len;
+    assert_int_equal(accounts_record_transfer_encode(&tr, buf, sizeof buf, &len), LEDGER_OK);
+    size_t capture_at = len - V4_TAIL_BYTES;
+    buf[capture_at] = 2;
+    assert_int_equal(accounts_record_transfer_decode("tr_01", buf, len, &back), LEDGER_E_CORRUPT);
+    buf[capture_at] = 0;
+    buf[len - 1] = 2; /* operator_scope */
+    assert_int_equal(accounts_record_transfer_decode("tr_01", buf, len, &back), LEDGER_E_CORRUPT);
+    buf[len - 1] = 0;
+    buf[capture_at + 1 + 2 * 8] = 0x80; /* captured_minor's sign bit: negative */
+    assert_int_equal(accounts_record_transfer_decode("tr_01", buf, len, &back), LEDGER_E_CORRUPT);
+}
+
 TEST_MAIN(cmocka_unit_test(test_account_record_round_trips_and_rejects_garbage),
+          cmocka_unit_test(test_account_record_version_4_keeps_the_controls_and_refuses_bad_ones),
           cmocka_unit_test(test_transfer_record_round_trips_and_rejects_garbage),
-          cmocka_unit_test(test_older_transfer_records_read_as_reserved_seq_0_and_write_back_new))
+          cmocka_unit_test(test_older_transfer_records_read_as_reserved_seq_0_and_write_back_new),
+          cmocka_unit_test(test_v4_fields_out_of_range_are_refused))

@@ -398,7 +398,8 @@ static void test_unknown_types_are_rejected_without_writes(void **state)
 {
     fx_t *fx = *state;
     static const proto_type_t handled[] = {PROTO_TRANSFER_REQUESTED, PROTO_FRAUD_APPROVED,
-                                           PROTO_FRAUD_REJECTED};
+                                           PROTO_FRAUD_REJECTED, PROTO_TRANSFER_CAPTURE,
+                                           PROTO_TRANSFER_VOID};
     snapshot_t before = snapshot(fx, NULL);
     test_node_expect_other_types_refused(fx, saga_handle, NULL,
                                          requested(fx, "t1", "alice", "bob", 100, "GBP"), handled,

@@ -156,7 +156,8 @@ static void test_check_ledger_detects_a_customer_account_below_zero(void **state
     book_move(fx, &alice, &bob, ALICE_DEPOSIT);
     assert_ledger_ok(fx); /* exactly zero is allowed */
     book_move(fx, &alice, &bob, 1);
-    verify_fails(fx, "account 'alice' is not a settlement account but its balance is -1");
+    verify_fails(fx, "account 'alice' is not a settlement account but its available balance is "
+                     "-1 - 0, below its overdraft limit of 0");
     /* the settlement account may be below zero: it is at -(alice + bob) already */
     assert_true(account(fx, "funding").balance_minor < 0);
 }
@@ -177,6 +178,51 @@ static void test_check_ledger_detects_money_moved_across_currencies(void **state
     assert_int_equal(report.balance_sum_minor, 0);
     assert_non_null(strstr(report.problem, "sum to -500") ? report.problem
                                                           : strstr(report.problem, "sum to 500"));
+}
+
+static void test_an_overdraft_lets_an_account_go_below_zero_down_to_its_limit(void **state)
+{
+    fx_t *fx = *state;
+    accounts_record_t alice, bob;
+    assert_int_equal(accounts_book_load(&fx->ctx, "alice", &alice), LEDGER_OK);
+    assert_int_equal(accounts_book_load(&fx->ctx, "bob", &bob), LEDGER_OK);
+    alice.overdraft_limit_minor = 300;
+    book_move(fx, &alice, &bob, ALICE_DEPOSIT + 300);
+    assert_int_equal(accounts_record_put(fx->txn, &alice), LEDGER_OK);
+    assert_ledger_ok(fx); /* -300 with an overdraft of 300 */
+    alice.overdraft_limit_minor = 299;
+    assert_int_equal(accounts_record_put(fx->txn, &alice), LEDGER_OK);
+    verify_fails(fx, "below its overdraft limit of 299");
+}
+
+static void test_verify_lists_each_currency_sum(void **state)
+{
+    fx_t *fx = *state;
+    store_ledger_report_t report;
+    accounts_verify_sums_t sums;
+    char why[256];
+    assert_int_equal(accounts_verify_ledger_sums(fx->txn, &report, &sums, why, sizeof why),
+                     LEDGER_OK);
+    assert_true(report.ok);
+    assert_int_equal(sums.count, 1);
+    assert_string_equal(sums.items[0].currency, "GBP");
+    assert_true(sums.items[0].fits && sums.items[0].sum_minor == 0);
+
+    accounts_record_t alice, euro;
+    assert_int_equal(accounts_book_load(&fx->ctx, "alice", &alice), LEDGER_OK);
+    memset(&euro, 0, sizeof euro);
+    snprintf(euro.id, sizeof euro.id, "euro");
+    snprintf(euro.name, sizeof euro.name, "Euro");
+    snprintf(euro.currency, sizeof euro.currency, "EUR");
+    snprintf(euro.owner, sizeof euro.owner, "alice");
+    book_move(fx, &alice, &euro, 500);
+    assert_int_equal(accounts_verify_ledger_sums(fx->txn, &report, &sums, why, sizeof why),
+                     LEDGER_OK);
+    assert_false(report.ok);
+    assert_int_equal(sums.count, 2);
+    assert_string_equal(sums.items[1].currency, "EUR");
+    assert_int_equal(sums.items[0].sum_minor, -500);
+    assert_int_equal(sums.items[1].sum_minor, 500);
 }
 
 /*  accounts_verify_chunk until done, `chunk` entries a step (in the fixture's one transaction:
@@ -233,4 +279,6 @@ TEST_MAIN(T(test_ledger_verifies_after_a_sequence_of_transfers),
           T(test_check_ledger_detects_an_account_missing_from_the_ledger),
           T(test_check_ledger_detects_a_customer_account_below_zero),
           T(test_check_ledger_detects_money_moved_across_currencies),
+          T(test_an_overdraft_lets_an_account_go_below_zero_down_to_its_limit),
+          T(test_verify_lists_each_currency_sum),
           T(test_a_chunked_verify_finds_what_the_one_shot_verify_finds))

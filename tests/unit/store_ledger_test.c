@@ -12,6 +12,27 @@
 #include "store_fixture.h"
 #include "test_main.h"
 
+/* The byte at `offset` of ledger record `seq`, read straight from LMDB. */
+static void raw_read_byte(const char *dir, uint64_t seq, size_t offset, uint8_t *out)
+{
+    MDB_env *env;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    MDB_dbi dbi;
+    assert_int_equal(mdb_dbi_open(txn, "ledger", 0, &dbi), 0);
+    uint8_t key[8];
+    store_be64_put(key, seq);
+    MDB_val k = {sizeof key, key}, v;
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    assert_true(offset < v.mv_size);
+    *out = ((const uint8_t *)v.mv_data)[offset];
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+
 /* --- ledger --------------------------------------------------------------- */
 
 static void test_ledger_seqs_are_contiguous_and_hash_chained(void **state)
@@ -206,6 +227,115 @@ static void test_bad_ledger_entries_are_refused_as_invalid(void **state)
     store_txn_abort(&txn);
 }
 
+/* --- memo and time (issue 21) ----------------------------------------------- */
+
+/* Appends a zero-amount entry for `account` with `memo` at ts_ms; returns the stored entry. */
+static store_ledger_entry_t append_audit(store_txn_t *txn, const char *account, const char *memo,
+                                         uint64_t ts_ms, sums_t *sums)
+{
+    store_ledger_entry_t entry;
+    memset(&entry, 0, sizeof entry);
+    snprintf(entry.account, sizeof entry.account, "%s", account);
+    snprintf(entry.kind, sizeof entry.kind, "status");
+    snprintf(entry.memo, sizeof entry.memo, "%s", memo);
+    entry.account_prev_seq = sums->last_seq;
+    entry.balance_after_minor = sums->balance_minor;
+    entry.held_after_minor = sums->held_minor;
+    entry.ts_ms = ts_ms;
+    assert_int_equal(store_ledger_append(txn, &entry), LEDGER_OK);
+    sums->last_seq = entry.seq;
+    return entry;
+}
+
+static void test_a_memo_is_stored_as_version_3_and_hashed_money_entries_stay_version_2(void **state)
+{
+    fixture_t *fx = *state;
+    sums_t alice = {0, 0, 0}, bob = {0, 0, 0};
+    append_sample_ledger(fx, &alice, &bob); /* seqs 1..6, no memo */
+    size_t v2_size = raw_value_size(fx->dir, "ledger", 6);
+    store_txn_t *txn = begin(fx, true);
+    append_audit(txn, "alice", "ops: active -> frozen", 1700000000001u, &alice); /* 7 */
+    append(txn, "bob", "t-2", "hold", 0, 10, &bob);                              /* 8 */
+    commit(&txn);
+    assert_true(verify(fx).ok);
+
+    txn = begin(fx, false);
+    store_ledger_entry_t e;
+    assert_int_equal(store_ledger_get(txn, 7, &e), LEDGER_OK);
+    assert_string_equal(e.memo, "ops: active -> frozen");
+    assert_int_equal(store_ledger_get(txn, 8, &e), LEDGER_OK);
+    assert_string_equal(e.memo, "");
+    store_txn_abort(&txn);
+    uint8_t version = 0;
+    raw_read_byte(fx->dir, 7, 0, &version);
+    assert_int_equal(version, 3);
+    raw_read_byte(fx->dir, 8, 0, &version);
+    assert_int_equal(version, 2);
+    /* entry 7 is entry 6 with other texts ("alice", "", "status" for "bob", "t-1", "credit")
+       plus the memo's length byte and bytes */
+    assert_int_equal(raw_value_size(fx->dir, "ledger", 7), v2_size - strlen("bobt-1credit") +
+                                                               strlen("alicestatus") + 1 +
+                                                               strlen("ops: active -> frozen"));
+
+    /* the memo is in the hash: one changed letter breaks the chain at that entry */
+    size_t memo_last = raw_value_size(fx->dir, "ledger", 7) - 2 * STORE_HASH_SIZE - 1;
+    raw_edit(fx->dir, "ledger", 7, RAW_FLIP_BYTE, memo_last, NULL, 0);
+    store_ledger_report_t report = verify(fx);
+    assert_false(report.ok);
+    assert_int_equal(report.first_bad_seq, 7);
+}
+
+static void test_a_memo_over_its_limit_is_refused(void **state)
+{
+    fixture_t *fx = *state;
+    store_txn_t *txn = begin(fx, true);
+    store_ledger_entry_t entry;
+    memset(&entry, 0, sizeof entry);
+    snprintf(entry.account, sizeof entry.account, "alice");
+    snprintf(entry.kind, sizeof entry.kind, "status");
+    memset(entry.memo, 'm', sizeof entry.memo); /* no terminator within STORE_MEMO_MAX */
+    assert_int_equal(store_ledger_append(txn, &entry), LEDGER_E_INVALID);
+    memset(entry.memo, 0, sizeof entry.memo);
+    memset(entry.memo, 'm', STORE_MEMO_MAX);
+    assert_int_equal(store_ledger_append(txn, &entry), LEDGER_OK);
+    assert_int_equal(store_ledger_get(txn, 1, &entry), LEDGER_OK);
+    assert_int_equal(strlen(entry.memo), STORE_MEMO_MAX);
+    commit(&txn);
+    assert_true(verify(fx).ok);
+}
+
+static void test_ts_never_goes_down_and_the_ledger_is_searched_by_time(void **state)
+{
+    fixture_t *fx = *state;
+    sums_t alice = {0, 0, 0};
+    store_txn_t *txn = begin(fx, true);
+    uint64_t seq_at = 99;
+    assert_int_equal(store_ledger_seq_at(txn, UINT64_MAX, &seq_at), LEDGER_OK);
+    assert_int_equal(seq_at, 0);                                 /* empty ledger */
+    static const uint64_t ts[] = {100, 200, 150, 300, 300, 400}; /* the clock stepped back once */
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(append_audit(txn, "alice", "m", ts[i], &alice).ts_ms,
+                         i == 2 ? 200 : ts[i]);
+    commit(&txn);
+    /* the clamp holds across transactions too (the tip is read back from the ledger) */
+    txn = begin(fx, true);
+    assert_int_equal(append_audit(txn, "alice", "m", 50, &alice).ts_ms, 400);
+    commit(&txn);
+
+    txn = begin(fx, false);
+    static const struct {
+        uint64_t at_ms, seq;
+    } want[] = {{0, 0},   {99, 0},  {100, 1}, {199, 1}, {200, 3},
+                {299, 3}, {300, 5}, {399, 5}, {400, 7}, {UINT64_MAX, 7}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_int_equal(store_ledger_seq_at(txn, want[i].at_ms, &seq_at), LEDGER_OK);
+        assert_int_equal(seq_at, want[i].seq);
+    }
+    assert_int_equal(store_ledger_seq_at(txn, 1, NULL), LEDGER_E_INVALID);
+    store_txn_abort(&txn);
+    assert_true(verify(fx).ok);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 TEST_MAIN(T(test_ledger_seqs_are_contiguous_and_hash_chained),
@@ -213,4 +343,7 @@ TEST_MAIN(T(test_ledger_seqs_are_contiguous_and_hash_chained),
           T(test_ledger_append_refuses_after_values_that_break_running_sums),
           T(test_ledger_by_account_pages_newest_first),
           T(test_ledger_entries_chain_each_account_and_cursors_belong_to_it),
-          T(test_bad_ledger_entries_are_refused_as_invalid))
+          T(test_bad_ledger_entries_are_refused_as_invalid),
+          T(test_a_memo_is_stored_as_version_3_and_hashed_money_entries_stay_version_2),
+          T(test_a_memo_over_its_limit_is_refused),
+          T(test_ts_never_goes_down_and_the_ledger_is_searched_by_time))

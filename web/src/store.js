@@ -1,13 +1,19 @@
 // store.js: the page's live state. Talks to the gateway (lib/api.js), folds
 // answers and stream events into the transfer state (lib/events.js), and
 // keeps the accounts fresh. Everything that decides something lives in lib/.
-import { reactive, shallowRef, computed } from 'vue';
-import { ApiError, getAccounts, listTransfers, getTransfer, getStreamToken, postTransfer, postDeposit, newIdempotencyKey, setApiKey, UNREACHABLE } from './lib/api.js';
+import { reactive, shallowRef, computed, ref } from 'vue';
+import {
+  ApiError, getAccounts, listTransfers, getTransfer, getStreamToken, postTransfer, postDeposit, newIdempotencyKey, setApiKey,
+  UNREACHABLE, getCurrencies, getAccountsAs, getAccountWithHolds, postTransferAction, patchAccount,
+} from './lib/api.js';
 import { signInFromLocation, writeSession } from './lib/session.js';
 import {
   initialState, applyEvent, applySnapshot, addOptimistic, updateOptimistic,
-  removeOptimistic, reconcileOptimistic, transferList, localId,
+  removeOptimistic, reconcileOptimistic, transferList, localId, relatedToRefresh,
 } from './lib/events.js';
+import { currencyTable, legacyCurrencies, exponentOf } from './lib/currencies.js';
+import { formatMoney, parseAmount } from './lib/money.js';
+import { mergeAccounts } from './lib/owners.js';
 
 export const transfersState = shallowRef(initialState());
 export const transfers = computed(() => transferList(transfersState.value));
@@ -22,7 +28,56 @@ export const ui = reactive({
   notes: [], // [{id, kind: 'info'|'error'|'success', text}]
   principals: [], // the names the page holds keys of (lib/session.js)
   principal: null, // the one it speaks as
+  currencies: null, // {code: {code, exponent, name}} from GET /api/currencies (lib/currencies.js)
+  directory: [], // every account the page's keys can see: the payees of the transfer form
+  expanded: null, // the account whose holds and statement are open
+  holds: {}, // account id -> {loading, holds, next, error}
 });
+
+/** Now, in ms, ticking every second: the authorisations' countdowns. */
+export const clock = ref(Date.now());
+let clockTimer = null;
+export function startClock() {
+  clearInterval(clockTimer);
+  clockTimer = setInterval(() => { clock.value = Date.now(); }, 1000);
+}
+
+// --- money by currency --------------------------------------------------------------
+/** The exponent of `currency` from the gateway's table (null until it came, or if unknown). */
+export const exponent = (currency) => exponentOf(ui.currencies, currency || 'GBP');
+/** Integer minor units as text in `currency` ("—" while its exponent is unknown). */
+export const fmt = (minor, currency) => formatMoney(minor, currency || 'GBP', exponent(currency));
+/** A transfer's amount: by the table, else the gateway's own amount_text with the code. */
+export function fmtTransfer(t) {
+  const text = fmt(t.amount, t.currency);
+  return text === '—' && typeof t.amount_text === 'string' && t.amount_text ? `${t.amount_text} ${t.currency}` : text;
+}
+/** An amount typed in `currency`: {ok, minor} or {ok:false, error} (lib/money.js). */
+export const parseIn = (text, currency) => parseAmount(text, exponent(currency), currency || 'GBP');
+
+let currenciesTimer = null;
+/** Loads the currency table once (a gateway without the route: GBP only); retries while it fails. */
+export async function refreshCurrencies() {
+  clearTimeout(currenciesTimer);
+  try {
+    const answer = await getCurrencies();
+    ui.currencies = answer === null ? legacyCurrencies() : (currencyTable(answer) || legacyCurrencies());
+  } catch (e) {
+    // the gateway is away or busy: again in a moment (a refused key waits for a sign-in)
+    if (!(e instanceof ApiError) || e.retryable) currenciesTimer = setTimeout(refreshCurrencies, 3000);
+  }
+}
+
+/**
+ * The accounts every key of the page can see (the operator's key sees all),
+ * for the form's payees: a customer sees only its own accounts, but pays
+ * others'. Ids, names and currencies only are used.
+ */
+export async function refreshDirectory() {
+  const keys = session.keys.operator ? [session.keys.operator] : Object.values(session.keys);
+  const lists = await Promise.all(keys.map((k) => getAccountsAs(k).catch(() => [])));
+  ui.directory = mergeAccounts(...lists).map(({ id, name, currency, owner, settlement, funding }) => ({ id, name, currency, owner, settlement, funding }));
+}
 
 // --- who the page speaks as ------------------------------------------------------
 let session = { keys: {}, current: null };
@@ -49,6 +104,8 @@ export function switchPrincipal(name) {
   setApiKey(session.keys[name]);
   set(initialState());
   ui.selectedId = null;
+  ui.expanded = null;
+  ui.holds = {};
   refreshAccounts();
   refreshTransfers();
   connectStream();
@@ -83,6 +140,7 @@ export async function refreshAccounts() {
       ui.accounts = await getAccounts();
       ui.accountsLoaded = true;
       ui.accountsError = null;
+      if (ui.expanded) refreshHolds(ui.expanded);
     } catch (e) {
       ui.accountsError = e instanceof ApiError ? e.message : UNREACHABLE;
     } finally {
@@ -95,6 +153,39 @@ export async function refreshAccounts() {
 export function refreshAccountsSoon(delayMs = 150) {
   clearTimeout(accountsTimer);
   accountsTimer = setTimeout(refreshAccounts, delayMs);
+}
+
+/** Opens (or closes) an account's holds and statement; the holds are fetched (expand=holds). */
+export function toggleAccount(id) {
+  ui.expanded = ui.expanded === id ? null : id;
+  if (ui.expanded) refreshHolds(id);
+}
+
+export async function refreshHolds(id) {
+  const had = ui.holds[id];
+  ui.holds[id] = { holds: had ? had.holds : [], next: had ? had.next : null, error: null, loading: true };
+  try {
+    const a = await getAccountWithHolds(id);
+    ui.holds[id] = { holds: Array.isArray(a.holds) ? a.holds : [], next: a.holds_next || null, error: null, loading: false };
+  } catch (e) {
+    ui.holds[id] = { holds: [], next: null, error: e instanceof ApiError ? e.message : UNREACHABLE, loading: false };
+  }
+}
+
+/** The operator changes an account's status or overdraft (PATCH). Resolves to {ok, account?, error?}. */
+export async function manageAccount(id, body) {
+  try {
+    const account = await patchAccount(id, body);
+    refreshAccounts();
+    return { ok: true, account };
+  } catch (e) {
+    return { ok: false, error: e instanceof ApiError ? e : new ApiError({ kind: 'network', message: UNREACHABLE }) };
+  }
+}
+
+/** Fetches one transfer again (an original whose refund just ended). */
+async function refreshTransfer(id) {
+  try { set(applySnapshot(transfersState.value, [await getTransfer(id)])); } catch { /* shown as it was */ }
 }
 
 export async function refreshTransfers() {
@@ -157,6 +248,8 @@ export async function connectStream() {
     retryDelay = 1000;
     everOpen = true;
     // catch up with whatever happened while we were away
+    if (ui.directory.length === 0) refreshDirectory();
+    if (!ui.currencies) refreshCurrencies();
     refreshAccounts();
     refreshTransfers();
     refreshSelected();
@@ -165,7 +258,9 @@ export async function connectStream() {
     let ev;
     try { ev = JSON.parse(msg.data); } catch { return; }
     if (ev && ev.seq === undefined && msg.lastEventId) ev.seq = Number(msg.lastEventId);
+    const related = relatedToRefresh(transfersState.value, ev);
     set(applyEvent(transfersState.value, ev));
+    if (related) refreshTransfer(related);
     refreshAccountsSoon();
   });
   // the gateway could not resume from our Last-Event-ID (events pruned, data
@@ -272,6 +367,34 @@ export async function sendTwice(body) {
   }
   set(applySnapshot(transfersState.value, [{ ...second.transfer }]));
   return { ok: true, first: first.transfer, second: second.transfer, replayed: second.replayed, key };
+}
+
+// Idempotency-Keys of actions not yet answered, by "id action": a retry after a
+// network error sends the same key (the gateway answers the original again).
+const actionKeys = new Map();
+
+/**
+ * Capture ({amount?}), void ({}) or refund ({amount?, reference?}) of the
+ * transfer `id`. Resolves to {ok, transfer?, error?}; the transfer answered
+ * (the original with pending_action, or the new refund) is shown at once.
+ */
+export async function transferAction(id, action, body) {
+  const slot = `${id} ${action} ${JSON.stringify(body || {})}`;
+  const key = actionKeys.get(slot) || newIdempotencyKey();
+  actionKeys.set(slot, key);
+  try {
+    const transfer = await postTransferAction(id, action, body, key);
+    actionKeys.delete(slot);
+    set(applySnapshot(transfersState.value, [{ timeline: [], reason: null, ...transfer }]));
+    if (action === 'refunds') refreshTransfer(id);
+    refreshAccountsSoon(50);
+    return { ok: true, transfer };
+  } catch (e) {
+    const err = e instanceof ApiError ? e : new ApiError({ kind: 'network', message: UNREACHABLE });
+    if (!err.retryable) actionKeys.delete(slot);
+    if (err.code === 'invalid_state') refreshTransfer(id); // it moved on: show where it is
+    return { ok: false, error: err };
+  }
 }
 
 /** An operator's deposit into `account` (POST /api/deposits). Resolves to {ok, transfer?, error?}. */

@@ -21,7 +21,10 @@ export class ApiError extends Error {
   }
 }
 
-const FIELD_NAMES = { from: 'From', to: 'To', amount: 'Amount', currency: 'Currency', reference: 'Reference', account: 'Account' };
+const FIELD_NAMES = {
+  from: 'From', to: 'To', amount: 'Amount', currency: 'Currency', reference: 'Reference', account: 'Account',
+  expires_in_s: 'Expires in', capture: 'Capture', from_date: 'From', to_date: 'To',
+};
 
 /** A message for people for each error code the gateway sends. */
 export function friendlyError(code, field, serverMessage) {
@@ -49,7 +52,18 @@ export function friendlyError(code, field, serverMessage) {
     case 'forbidden_account': return 'You can only send money from an account you own.';
     case 'amount_too_large': return 'That is more than one deposit may be.';
     case 'settlement_account': return 'Choose a customer account, not the settlement account.';
-    case 'unsupported_currency': return 'Money moves in and out only in GBP.';
+    case 'unsupported_currency': return 'The gateway does not move money in or out in this currency.';
+    case 'unknown_currency': return 'The ledger does not know that currency.';
+    case 'currency_mismatch': return 'Both accounts and the transfer must be in the same currency.';
+    case 'invalid_state': return 'That is no longer possible: the transfer is not in a state that allows it (already captured, voided, expired, or an action is on its way).';
+    case 'exceeds_authorized': return 'You can capture at most the authorised amount.';
+    case 'exceeds_refundable': return 'The refunds would add up to more than the transfer.';
+    case 'too_many_refunds': return 'This transfer has had as many refunds as it may have (50).';
+    case 'account_frozen': return 'The account is frozen: it cannot send money.';
+    case 'account_closed': return 'The account is closed.';
+    case 'account_not_empty': return 'An account can only be closed with a zero balance and no holds.';
+    case 'statement_too_large': return 'The statement has too many entries: choose a shorter interval.';
+    case 'invalid_query': return f ? `${f} is not valid${serverMessage ? `: ${serverMessage}` : '.'}` : (serverMessage || 'The query is not valid.');
     default: return serverMessage || 'Something went wrong.';
   }
 }
@@ -120,23 +134,95 @@ export const listTransfers = (limit = 50, o) => apiRequest('GET', `/api/transfer
 export const getStreamToken = (o) => apiRequest('POST', '/api/stream-tokens', o).then((r) => r.data.token);
 export const getTransfer = (id, o) => apiRequest('GET', `/api/transfers/${encodeURIComponent(id)}`, o).then((r) => r.data);
 
+/** GET /api/currencies: {"currencies":[{code, exponent, name}]}; a 404 (a gateway before the route) resolves to null. */
+export async function getCurrencies(o) {
+  try {
+    return (await apiRequest('GET', '/api/currencies', o)).data;
+  } catch (e) {
+    if (e instanceof ApiError && e.kind === 'http' && e.status === 404) return null;
+    throw e;
+  }
+}
+
+/** GET /api/accounts/{id}?expand=holds: the account with its open holds. */
+export const getAccountWithHolds = (id, o) => apiRequest('GET', `/api/accounts/${encodeURIComponent(id)}?expand=holds`, o).then((r) => r.data);
+
+/** PATCH /api/accounts/{id} (operators, accounts:manage): {status?, overdraft_limit?}; resolves to the account. */
+export const patchAccount = (id, body, o) => apiRequest('PATCH', `/api/accounts/${encodeURIComponent(id)}`, { ...o, body }).then((r) => r.data);
+
+/** GET /api/accounts with another principal's key (the page's directory of payees). */
+export const getAccountsAs = (asKey, o = {}) => apiRequest('GET', '/api/accounts?limit=200', { ...o, headers: { Authorization: `Bearer ${asKey}` } })
+  .then((r) => r.data.accounts || []);
+
 /**
  * POST /api/transfers with the given key. Resolves to {transfer, replayed}.
  * `asKey` (optional) sends it with another principal's API key than the page's.
+ * `capture: 'manual'` authorises only, for `expiresInS` seconds.
  */
-export async function postTransfer({ from, to, amount, reference, asKey }, key, o = {}) {
-  const body = { from, to, amount, currency: 'GBP' };
+export async function postTransfer({ from, to, amount, currency = 'GBP', reference, capture, expiresInS, asKey }, key, o = {}) {
+  const body = { from, to, amount, currency };
   if (reference) body.reference = reference;
+  if (capture === 'manual') {
+    body.capture = 'manual';
+    if (expiresInS !== undefined) body.expires_in_s = expiresInS;
+  }
   const headers = { 'Idempotency-Key': key };
   if (asKey) headers.Authorization = `Bearer ${asKey}`;
   const r = await apiRequest('POST', '/api/transfers', { ...o, body, headers });
   return { transfer: r.data, replayed: r.headers && r.headers.get && r.headers.get('Idempotent-Replayed') === 'true' };
 }
 
-/** POST /api/deposits (operators): `amount` pence into `account` from the settlement account. */
-export async function postDeposit({ account, amount, reference }, key, o = {}) {
-  const body = { account, amount, currency: 'GBP' };
+/** POST /api/deposits (operators): `amount` minor units of `currency` into `account` from its settlement account. */
+export async function postDeposit({ account, amount, currency = 'GBP', reference }, key, o = {}) {
+  const body = { account, amount, currency };
   if (reference) body.reference = reference;
   const r = await apiRequest('POST', '/api/deposits', { ...o, body, headers: { 'Idempotency-Key': key } });
   return { transfer: r.data };
+}
+
+/**
+ * An action on a transfer, each with its Idempotency-Key: 'capture' (body
+ * {amount?}), 'void' ({}), 'refunds' ({amount?, reference?}). Resolves to the
+ * transfer of the 202 answer (for a refund: the new refund transfer).
+ */
+export async function postTransferAction(id, action, body, key, o = {}) {
+  if (!['capture', 'void', 'refunds'].includes(action)) throw new Error(`unknown action ${action}`);
+  const r = await apiRequest('POST', `/api/transfers/${encodeURIComponent(id)}/${action}`, { ...o, body: body || {}, headers: { 'Idempotency-Key': key } });
+  return r.data;
+}
+
+/**
+ * GET of a file (a CSV statement) with the key: resolves to {blob, filename}
+ * (filename from Content-Disposition, else `fallbackName`); errors as apiRequest.
+ */
+export async function downloadFile(path, fallbackName, { fetchImpl, timeoutMs = 30000 } = {}) {
+  const doFetch = fetchImpl || globalThis.fetch.bind(globalThis);
+  const init = { method: 'GET', headers: { Accept: 'text/csv' } };
+  if (apiKey) init.headers.Authorization = `Bearer ${apiKey}`;
+  if (typeof AbortSignal !== 'undefined' && AbortSignal.timeout) init.signal = AbortSignal.timeout(timeoutMs);
+  let res;
+  try {
+    res = await doFetch(path, init);
+  } catch (e) {
+    throw new ApiError({ kind: 'network', message: UNREACHABLE, detail: String(e && e.message || e) });
+  }
+  if (!res.ok) {
+    let err = null;
+    try { err = JSON.parse(await res.text()).error; } catch { err = null; }
+    if (err && typeof err.code === 'string') {
+      throw new ApiError({ kind: 'http', status: res.status, code: err.code, field: err.field ?? null,
+        message: friendlyError(err.code, err.field, err.message), detail: err.message || null });
+    }
+    throw new ApiError({ kind: 'http', status: res.status, message: `The gateway answered ${res.status}.` });
+  }
+  const blob = await res.blob();
+  return { blob, filename: filenameFromDisposition(res.headers.get('Content-Disposition')) || fallbackName };
+}
+
+/** The filename of `attachment; filename="x.csv"`, or null; never a path. */
+export function filenameFromDisposition(header) {
+  const m = /filename="([^"]{1,200})"/.exec(header || '') || /filename=([^;\s]{1,200})/.exec(header || '');
+  if (!m) return null;
+  const name = m[1].replace(/[\\/]/g, '_');
+  return name && name !== '.' && name !== '..' ? name : null;
 }

@@ -85,3 +85,46 @@ describe('newIdempotencyKey', () => {
     expect(a).toMatch(/^[\x21-\x7e]{1,255}$/);
   });
 });
+
+describe('issue 21 calls', () => {
+  it('getCurrencies answers null on a gateway without the route', async () => {
+    const { getCurrencies } = await import('./api.js');
+    expect(await getCurrencies({ fetchImpl: fakeFetch(404, { error: { code: 'not_found', message: 'no' } }) })).toBe(null);
+    const list = { currencies: [{ code: 'EUR', exponent: 2, name: 'Euro' }] };
+    expect(await getCurrencies({ fetchImpl: fakeFetch(200, list) })).toEqual(list);
+    await expect(getCurrencies({ fetchImpl: fakeFetch(503, { error: { code: 'accounts_unavailable', message: 'x' } }) })).rejects.toBeInstanceOf(ApiError);
+  });
+  it('postTransfer sends the currency and, for manual capture, expires_in_s', async () => {
+    const fetchImpl = fakeFetch(202, { id: 'tr_1', status: 'pending' });
+    await postTransfer({ from: 'alice-eur', to: 'bob-eur', amount: 1234, currency: 'EUR', capture: 'manual', expiresInS: 300 }, 'k1', { fetchImpl });
+    expect(JSON.parse(fetchImpl.calls[0].init.body)).toEqual({ from: 'alice-eur', to: 'bob-eur', amount: 1234, currency: 'EUR', capture: 'manual', expires_in_s: 300 });
+    await postTransfer({ from: 'alice', to: 'bob', amount: 1, capture: 'auto', expiresInS: 300 }, 'k2', { fetchImpl });
+    expect(JSON.parse(fetchImpl.calls[1].init.body)).toEqual({ from: 'alice', to: 'bob', amount: 1, currency: 'GBP' });
+  });
+  it('postTransferAction posts to the action with its key and maps the new error codes', async () => {
+    const { postTransferAction } = await import('./api.js');
+    const fetchImpl = fakeFetch(202, { id: 'tr_1', status: 'authorized', pending_action: 'capture' });
+    const t = await postTransferAction('tr_1', 'capture', { amount: 600 }, 'cap-1', { fetchImpl });
+    expect(t.pending_action).toBe('capture');
+    expect(fetchImpl.calls[0].url).toBe('/api/transfers/tr_1/capture');
+    expect(fetchImpl.calls[0].init.headers['Idempotency-Key']).toBe('cap-1');
+    await expect(postTransferAction('tr_1', 'delete', {}, 'k', { fetchImpl })).rejects.toThrow(/unknown action/);
+    const e = await postTransferAction('tr_1', 'refunds', { amount: 5 }, 'k', { fetchImpl: fakeFetch(422, { error: { code: 'exceeds_refundable', message: 'x' } }) }).catch((x) => x);
+    expect(e.code).toBe('exceeds_refundable');
+    expect(e.message).toMatch(/more than the transfer/);
+    for (const code of ['invalid_state', 'exceeds_authorized', 'too_many_refunds', 'currency_mismatch', 'unknown_currency', 'statement_too_large']) {
+      expect(friendlyError(code)).not.toBe('Something went wrong.');
+    }
+  });
+  it('downloadFile gives the blob and the gateway\'s filename, and errors as ApiError', async () => {
+    const { downloadFile, filenameFromDisposition } = await import('./api.js');
+    const r = await downloadFile('/api/accounts/alice/statement', 'fallback.csv', {
+      fetchImpl: fakeFetch(200, 'seq,at\n1,x\n', { 'Content-Disposition': 'attachment; filename="statement-alice-a-b.csv"' }) });
+    expect(r.filename).toBe('statement-alice-a-b.csv');
+    expect(await r.blob.text()).toBe('seq,at\n1,x\n');
+    const e = await downloadFile('/x', 'f.csv', { fetchImpl: fakeFetch(422, { error: { code: 'statement_too_large', message: 'narrow' } }) }).catch((x) => x);
+    expect(e.code).toBe('statement_too_large');
+    expect(filenameFromDisposition('attachment; filename="../../etc/passwd"')).toBe('.._.._etc_passwd');
+    expect(filenameFromDisposition(null)).toBe(null);
+  });
+});

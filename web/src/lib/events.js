@@ -5,15 +5,24 @@
 //
 // Rules:
 //  - an event already applied (same seq, transfer and step) changes nothing;
-//  - a final status (settled, rejected_fraud, declined) never goes back to
-//    pending, whatever arrives later or out of order;
+//  - statuses only move forward: pending -> authorized -> a final status
+//    (settled, rejected_fraud, declined, voided, expired), never back, whatever
+//    arrives later or out of order; the first final status stays;
 //  - between two views of the same status the more advanced one wins (longer
-//    timeline, then later update);
+//    timeline, then later update); a settled transfer still changes when its
+//    refunds settle (refunded_amount, refunds), so those fields count too;
 //  - an optimistic entry (shown before the gateway answered) is keyed by its
 //    Idempotency-Key and replaced by the server's transfer once the 202 comes.
 
-export const FINAL_STATUSES = ['settled', 'rejected_fraud', 'declined'];
+export const FINAL_STATUSES = ['settled', 'rejected_fraud', 'declined', 'voided', 'expired'];
 export const isFinal = (status) => FINAL_STATUSES.includes(status);
+/** How far a status is along the saga: pending 0, authorized 1, final 2. */
+export function statusRank(status) {
+  if (isFinal(status)) return 2;
+  return status === 'authorized' ? 1 : 0;
+}
+// Fields of a view that change without its status or timeline changing.
+const VIEW_FIELDS = ['held', 'reason', 'refunded_amount', 'refunds', 'captured_amount', 'pending_action', 'expires_at'];
 export const LOCAL_PREFIX = 'local:';
 const SEEN_LIMIT = 5000;
 const KEEP_TRANSFERS = 500;
@@ -53,12 +62,11 @@ function timelineLength(v) {
 /** Merges what we know about one transfer with a newer report of it. */
 export function mergeTransfer(old, incoming) {
   if (!old) return incoming;
-  const oldFinal = isFinal(old.status);
-  const newFinal = isFinal(incoming.status);
+  const oldRank = statusRank(old.status);
+  const newRank = statusRank(incoming.status);
   let winner;
-  if (oldFinal && !newFinal) winner = 'old';
-  else if (!oldFinal && newFinal) winner = 'new';
-  else if (oldFinal && newFinal && old.status !== incoming.status) winner = 'old'; // first final status stays
+  if (oldRank !== newRank) winner = newRank > oldRank ? 'new' : 'old';
+  else if (oldRank === 2 && old.status !== incoming.status) winner = 'old'; // first final status stays
   else {
     const dl = timelineLength(incoming) - timelineLength(old);
     if (dl !== 0) winner = dl > 0 ? 'new' : 'old';
@@ -84,8 +92,8 @@ export function mergeTransfer(old, incoming) {
 
 function sameView(a, b) {
   return a.status === b.status && timelineLength(a) === timelineLength(b) &&
-    updatedOf(a) === updatedOf(b) && a.held === b.held &&
-    JSON.stringify(a.reason ?? null) === JSON.stringify(b.reason ?? null) &&
+    updatedOf(a) === updatedOf(b) &&
+    VIEW_FIELDS.every((k) => JSON.stringify(a[k] ?? null) === JSON.stringify(b[k] ?? null)) &&
     Object.keys(b).every((k) => k in a);
 }
 
@@ -133,13 +141,24 @@ export function applySnapshot(state, views) {
 export const localId = (key) => LOCAL_PREFIX + key;
 export const isLocal = (id) => typeof id === 'string' && id.startsWith(LOCAL_PREFIX);
 
+/**
+ * The id of another transfer whose view an event changes: a refund that
+ * reached a final status changes its original's refunded_amount, which the
+ * page then fetches again (if it shows the original). null if none.
+ */
+export function relatedToRefresh(state, ev) {
+  const t = ev && ev.transfer;
+  if (!t || typeof t.refund_of !== 'string' || !t.refund_of || !isFinal(t.status)) return null;
+  return state.transfers[t.refund_of] ? t.refund_of : null;
+}
+
 /** Shows a transfer as pending before the gateway has answered. */
-export function addOptimistic(state, { key, from, to, amount, reference = '', currency = 'GBP', now = Date.now() }) {
+export function addOptimistic(state, { key, from, to, amount, reference = '', currency = 'GBP', capture, now = Date.now() }) {
   const id = localId(key);
   const at = new Date(now).toISOString();
   const view = {
     id, key, optimistic: true, sending: true, error: null,
-    from, to, amount, currency, reference, status: 'pending', held: false, reason: null,
+    from, to, amount, currency, reference, status: 'pending', held: false, reason: null, capture: capture || 'auto',
     created_ms: now, updated_ms: now, created_at: at, updated_at: at, timeline: [],
   };
   const transfers = { ...state.transfers, [id]: view };

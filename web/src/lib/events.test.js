@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   initialState, applyEvent, applySnapshot, addOptimistic, updateOptimistic, removeOptimistic,
-  reconcileOptimistic, transferList, mergeTransfer, localId, isFinal,
+  reconcileOptimistic, transferList, mergeTransfer, localId, isFinal, relatedToRefresh,
 } from './events.js';
 
 const T0 = Date.parse('2026-11-25T01:00:00.000Z');
@@ -167,5 +167,59 @@ describe('mergeTransfer', () => {
   it('knows the final statuses', () => {
     expect(['settled', 'rejected_fraud', 'declined'].every(isFinal)).toBe(true);
     expect(isFinal('pending')).toBe(false);
+  });
+});
+
+describe('authorisations, voids, expiries and refunds', () => {
+  const authSteps = (t) => [
+    step('transfer.requested', 'gateway', t), step('funds.reserved', 'accounts', t + 5),
+    step('fraud.approved', 'fraud', t + 8, { rules: [] }), step('transfer.authorized', 'accounts', t + 10),
+  ];
+  it('moves pending -> authorized -> settled and never back', () => {
+    let s = applyEvent(initialState(), ev(1, 'transfer.requested', view('tr_a', 'pending')));
+    s = applyEvent(s, ev(4, 'transfer.authorized', { ...view('tr_a', 'authorized', { steps: authSteps(T0) }), capture: 'manual' }));
+    expect(s.transfers.tr_a.status).toBe('authorized');
+    // an older pending view (a late list answer) does not undo the authorisation
+    s = applySnapshot(s, [view('tr_a', 'pending', { steps: authSteps(T0).slice(0, 2) })]);
+    expect(s.transfers.tr_a.status).toBe('authorized');
+    const settled = { ...view('tr_a', 'settled', { steps: [...authSteps(T0), step('transfer.settled', 'accounts', T0 + 30)] }), captured_amount: 600 };
+    s = applyEvent(s, ev(6, 'transfer.settled', settled));
+    expect(s.transfers.tr_a.status).toBe('settled');
+    expect(s.transfers.tr_a.captured_amount).toBe(600);
+    s = applySnapshot(s, [view('tr_a', 'authorized', { steps: authSteps(T0) })]);
+    expect(s.transfers.tr_a.status).toBe('settled');
+  });
+  it('voided and expired are final: the first final status stays', () => {
+    expect(isFinal('voided')).toBe(true);
+    expect(isFinal('expired')).toBe(true);
+    expect(isFinal('authorized')).toBe(false);
+    let s = applyEvent(initialState(), ev(1, 'transfer.authorized', view('tr_a', 'authorized', { steps: authSteps(T0) })));
+    s = applyEvent(s, ev(2, 'transfer.voided', view('tr_a', 'voided', { reason: { code: 'voided', message: 'voided by alice' } })));
+    expect(s.transfers.tr_a.status).toBe('voided');
+    s = applyEvent(s, ev(3, 'transfer.expired', view('tr_a', 'expired', { steps: [...authSteps(T0), step('transfer.expired', 'accounts', T0 + 99)] })));
+    expect(s.transfers.tr_a.status).toBe('voided');
+  });
+  it('a pending capture shows on the authorised transfer, then the settlement replaces it', () => {
+    let s = applyEvent(initialState(), ev(1, 'transfer.authorized', view('tr_a', 'authorized', { steps: authSteps(T0) })));
+    s = applySnapshot(s, [{ ...view('tr_a', 'authorized', { steps: authSteps(T0) }), pending_action: 'capture' }]);
+    expect(s.transfers.tr_a.pending_action).toBe('capture');
+  });
+  it('a settled transfer takes its new refunded_amount and refunds without a status change', () => {
+    const settled = view('tr_a', 'settled', { steps: settledSteps(T0) });
+    let s = applySnapshot(initialState(), [{ ...settled, refunded_amount: 0, refunds: [] }]);
+    const before = s;
+    s = applySnapshot(s, [{ ...settled, refunded_amount: 200, refunds: ['tr_r'] }]);
+    expect(s).not.toBe(before);
+    expect(s.transfers.tr_a.refunded_amount).toBe(200);
+    expect(s.transfers.tr_a.refunds).toEqual(['tr_r']);
+    expect(applySnapshot(s, [{ ...settled, refunded_amount: 200, refunds: ['tr_r'] }])).toBe(s);
+  });
+  it('a refund reaching a final status names its original for a refetch, if shown', () => {
+    const s = applySnapshot(initialState(), [view('tr_a', 'settled', { steps: settledSteps(T0) })]);
+    const refund = { ...view('tr_r', 'settled', { from: 'bob', to: 'alice', steps: settledSteps(T0 + 50) }), kind: 'refund', refund_of: 'tr_a' };
+    expect(relatedToRefresh(s, ev(9, 'transfer.settled', refund))).toBe('tr_a');
+    expect(relatedToRefresh(s, ev(8, 'transfer.requested', { ...refund, status: 'pending' }))).toBe(null);
+    expect(relatedToRefresh(s, ev(9, 'transfer.settled', { ...refund, refund_of: 'tr_unknown' }))).toBe(null);
+    expect(relatedToRefresh(s, ev(9, 'transfer.settled', view('tr_b', 'settled')))).toBe(null);
   });
 });

@@ -23,15 +23,32 @@ export function sendableAccounts(accounts, principal) {
   return (accounts || []).filter((a) => ownedBy(a, principal));
 }
 
+/** An account's currency; one listed without it is GBP (a gateway from before currencies). */
+export function accountCurrency(account) {
+  return (account && account.currency) || 'GBP';
+}
+
 /**
- * Who can be paid: every customer account the page sees and every demo
- * customer it holds a key of (their accounts carry their names), without
- * the settlement account and the operator.
+ * Who can be paid in `currency`: every customer account of that currency the
+ * page knows of (`accounts`: what the signed-in principal sees plus the
+ * directory of the demo's accounts), without the settlement accounts; for GBP
+ * also each demo customer the page holds a key of, whose GBP account carries
+ * its name (the demo's rule, for a page that could not read the directory).
  */
-export function payees(accounts, principals) {
-  const ids = new Set((accounts || []).filter((a) => !isSettlement(a)).map((a) => a.id));
-  for (const p of principals || []) if (p !== 'operator') ids.add(p);
+export function payees(accounts, principals, currency = 'GBP') {
+  const ids = new Set((accounts || []).filter((a) => !isSettlement(a) && accountCurrency(a) === currency).map((a) => a.id));
+  const known = new Set((accounts || []).map((a) => a.id));
+  if (currency === 'GBP') {
+    for (const p of principals || []) if (p !== 'operator' && !known.has(p)) ids.add(p);
+  }
   return [...ids].sort();
+}
+
+/** Accounts by id, the later lists' entries replacing the earlier ones' (for a directory). */
+export function mergeAccounts(...lists) {
+  const byId = new Map();
+  for (const list of lists) for (const a of list || []) if (a && typeof a.id === 'string') byId.set(a.id, a);
+  return [...byId.values()];
 }
 
 /** What a transfer is, for a label: "deposit", "withdrawal" or "transfer". */

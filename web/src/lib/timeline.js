@@ -10,12 +10,19 @@ const LABELS = {
   'transfer.settled': 'Settled: source debited, destination credited',
   'transfer.rejected_fraud': 'Hold released (rejected as fraud)',
   'transfer.declined': 'Declined',
+  'transfer.authorized': 'Authorised: funds held until captured, voided or expired',
+  'transfer.capture': 'Capture requested',
+  'transfer.void': 'Void requested',
+  'transfer.voided': 'Voided: hold released',
+  'transfer.expired': 'Expired: hold released',
 };
 
 const FINAL_STEP = {
   settled: 'transfer.settled',
   rejected_fraud: 'transfer.rejected_fraud',
   declined: 'transfer.declined',
+  voided: 'transfer.voided',
+  expired: 'transfer.expired',
 };
 
 export const STATUS_LABELS = {
@@ -23,6 +30,9 @@ export const STATUS_LABELS = {
   settled: 'settled',
   rejected_fraud: 'rejected (fraud)',
   declined: 'declined',
+  authorized: 'authorised',
+  voided: 'voided',
+  expired: 'expired',
 };
 
 /** "14:03:07.120" in the browser's time zone. */
@@ -53,7 +63,8 @@ export function timelineSteps(t) {
     inferred: false,
   }));
   const hasFraud = steps.some((s) => s.node === 'fraud');
-  const finalIdx = steps.findIndex((s) => s.step === 'transfer.settled' || s.step === 'transfer.rejected_fraud');
+  // the fraud verdict comes before the authorisation of a manual capture, or the settlement
+  const finalIdx = steps.findIndex((s) => s.step === 'transfer.authorized' || s.step === 'transfer.settled' || s.step === 'transfer.rejected_fraud');
   if (!hasFraud && finalIdx >= 0) {
     const rejected = steps[finalIdx].step === 'transfer.rejected_fraud';
     steps.splice(finalIdx, 0, {
@@ -68,7 +79,7 @@ export function timelineSteps(t) {
   }
   for (const s of steps) {
     if (s.step === 'fraud.rejected' && s.rules.length === 0 && t.reason && Array.isArray(t.reason.rules)) s.rules = t.reason.rules;
-    if ((s.step === 'transfer.declined' || s.step === 'fraud.rejected') && t.reason) s.detail = t.reason.message || t.reason.code;
+    if (['transfer.declined', 'fraud.rejected', 'transfer.voided', 'transfer.expired'].includes(s.step) && t.reason) s.detail = t.reason.message || t.reason.code;
   }
   if (FINAL_STEP[t.status]) {
     steps.push({

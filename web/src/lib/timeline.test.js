@@ -34,3 +34,33 @@ describe('timelineSteps', () => {
     expect(timelineSteps(t)).toHaveLength(1);
   });
 });
+
+describe('timelineSteps of authorisations', () => {
+  it('shows the authorisation and the capture, with the final status', () => {
+    const t = { status: 'settled', updated_at: new Date(40).toISOString(), reason: null,
+      timeline: [s('transfer.requested', 'gateway', 1), s('funds.reserved', 'accounts', 5), s('fraud.approved', 'fraud', 8),
+        s('transfer.authorized', 'accounts', 10), s('transfer.capture', 'gateway', 20), s('transfer.settled', 'accounts', 30)] };
+    const steps = timelineSteps(t);
+    expect(steps.map((x) => x.step)).toEqual(['transfer.requested', 'funds.reserved', 'fraud.approved', 'transfer.authorized',
+      'transfer.capture', 'transfer.settled', 'status.shown']);
+    expect(steps[3].label).toMatch(/Authorised/);
+    expect(steps[6].label).toBe('Status: settled');
+  });
+  it('infers the fraud approval before an authorisation and explains a void', () => {
+    const t = { status: 'voided', updated_at: new Date(40).toISOString(), reason: { code: 'voided', message: 'voided by alice' },
+      timeline: [s('transfer.requested', 'gateway', 1), s('funds.reserved', 'accounts', 5), s('transfer.authorized', 'accounts', 10),
+        s('transfer.void', 'gateway', 20), s('transfer.voided', 'accounts', 30)] };
+    const steps = timelineSteps(t);
+    expect(steps.map((x) => x.step)).toEqual(['transfer.requested', 'funds.reserved', 'fraud.approved', 'transfer.authorized',
+      'transfer.void', 'transfer.voided', 'status.shown']);
+    expect(steps[5].detail).toBe('voided by alice');
+    expect(steps[6].label).toBe('Status: voided');
+  });
+  it('an authorised transfer has no final gateway step yet; an expired one has', () => {
+    const steps = [s('transfer.requested', 'gateway', 1), s('funds.reserved', 'accounts', 5), s('fraud.approved', 'fraud', 8), s('transfer.authorized', 'accounts', 10)];
+    expect(timelineSteps({ status: 'authorized', timeline: steps }).map((x) => x.step).pop()).toBe('transfer.authorized');
+    const expired = timelineSteps({ status: 'expired', updated_at: new Date(50).toISOString(), reason: { code: 'expired', message: 'expired' },
+      timeline: [...steps, s('transfer.expired', 'accounts', 50)] });
+    expect(expired.map((x) => x.label).pop()).toBe('Status: expired');
+  });
+});

@@ -1,0 +1,219 @@
+/*  accounts_holds.c: the open-holds and timers indexes (accounts_holds.h). */
+#include "accounts_holds.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "record.h"
+#include "text.h"
+
+#define PREFIX_LEN 3 /* "hd/" and "tm/" */
+/* Largest key: the hold key (prefix, account id, NUL, transfer id); a timer key is shorter. */
+#define KEY_MAX (PREFIX_LEN + PROTO_ACCOUNT_ID_MAX + 1 + PROTO_TRANSFER_ID_MAX)
+#define TIMER_ID_AT (PREFIX_LEN + 8) /* where a timer key's transfer id starts */
+
+bool accounts_holds_open_state(accounts_transfer_state_t state)
+{
+    return state == ACCOUNTS_TRANSFER_RESERVED || state == ACCOUNTS_TRANSFER_AUTHORIZED;
+}
+
+uint64_t accounts_holds_due_ms(const accounts_transfer_t *tr)
+{
+    assert(tr);
+    if (tr->state == ACCOUNTS_TRANSFER_RESERVED)
+        return tr->risk_deadline_ms;
+    if (tr->state == ACCOUNTS_TRANSFER_AUTHORIZED)
+        return tr->expires_at_ms;
+    return 0;
+}
+
+/* "hd/" + account + "\0" + transfer; returns its length. */
+static size_t hold_key(uint8_t key[KEY_MAX], const char *account, const char *transfer)
+{
+    record_writer_t w = {key, KEY_MAX, 0, true};
+    record_put_bytes(&w, ACCOUNTS_HOLDS_PREFIX, PREFIX_LEN);
+    record_put_bytes(&w, account, strlen(account) + 1);
+    record_put_bytes(&w, transfer, strlen(transfer));
+    assert(w.ok); /* ids within their limits */
+    return w.len;
+}
+
+/* "tm/" + be64 due + transfer; returns its length. */
+static size_t timer_key(uint8_t key[KEY_MAX], uint64_t due_ms, const char *transfer)
+{
+    record_writer_t w = {key, KEY_MAX, 0, true};
+    record_put_bytes(&w, ACCOUNTS_TIMERS_PREFIX, PREFIX_LEN);
+    record_put_u64(&w, due_ms);
+    record_put_bytes(&w, transfer, strlen(transfer));
+    assert(w.ok);
+    return w.len;
+}
+
+static ledger_err_t del_if_there(store_txn_t *txn, const uint8_t *key, size_t key_size)
+{
+    ledger_err_t err = store_del(txn, STORE_DB_INDEX, key, key_size);
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}
+
+ledger_err_t accounts_holds_timer_del(store_txn_t *txn, uint64_t due_ms, const char *transfer)
+{
+    assert(txn && transfer);
+    uint8_t key[KEY_MAX];
+    return del_if_there(txn, key, timer_key(key, due_ms, transfer));
+}
+
+static ledger_err_t hold_put(store_txn_t *txn, const accounts_transfer_t *tr)
+{
+    uint8_t key[KEY_MAX], val[ACCOUNTS_HOLD_VALUE_BYTES];
+    record_writer_t w = {val, sizeof val, 0, true};
+    record_put_i64(&w, tr->amount_minor);
+    record_put_u8(&w, (uint8_t)tr->kind);
+    record_put_u8(&w, tr->capture);
+    record_put_u64(&w, tr->created_ms);
+    record_put_u64(&w, tr->expires_at_ms);
+    assert(w.ok && w.len == sizeof val);
+    return store_put(txn, STORE_DB_INDEX, key, hold_key(key, tr->from, tr->id), val, w.len, 0);
+}
+
+ledger_err_t accounts_holds_follow(store_txn_t *txn, const accounts_transfer_t *tr,
+                                   accounts_transfer_state_t before, uint64_t before_due_ms)
+{
+    assert(txn && tr);
+    uint64_t due = accounts_holds_due_ms(tr);
+    bool was_open = accounts_holds_open_state(before),
+         is_open = accounts_holds_open_state(tr->state);
+    uint8_t key[KEY_MAX];
+    ledger_err_t err = LEDGER_OK;
+    if (was_open && before_due_ms && before_due_ms != due)
+        err = del_if_there(txn, key, timer_key(key, before_due_ms, tr->id));
+    if (!err && is_open && due && due != before_due_ms)
+        err = store_put(txn, STORE_DB_INDEX, key, timer_key(key, due, tr->id), "", 0, 0);
+    if (!err && is_open && !was_open)
+        err = hold_put(txn, tr);
+    if (!err && was_open && !is_open)
+        err = del_if_there(txn, key, hold_key(key, tr->from, tr->id));
+    return err;
+}
+
+/* One hold entry (key past the account's prefix: the transfer id) into *out. */
+static ledger_err_t hold_decode(const store_kv_t *kv, size_t id_at, proto_hold_t *out)
+{
+    size_t id_len = kv->key_size - id_at;
+    record_reader_t r = {kv->val, kv->val_size, 0, kv->val != NULL};
+    memset(out, 0, sizeof *out);
+    out->amount_minor = record_get_i64(&r);
+    uint8_t kind = record_get_u8(&r), capture = record_get_u8(&r);
+    out->created_ms = record_get_u64(&r);
+    out->expires_at_ms = record_get_u64(&r);
+    if (!record_done(&r) || id_len == 0 || id_len > PROTO_TRANSFER_ID_MAX ||
+        !proto_transfer_kind_name((proto_transfer_kind_t)kind) || capture > PROTO_CAPTURE_MANUAL)
+        return LEDGER_E_CORRUPT;
+    memcpy(out->transfer, (const uint8_t *)kv->key + id_at, id_len);
+    out->transfer[id_len] = '\0';
+    if (strlen(out->transfer) != id_len)
+        return LEDGER_E_CORRUPT;
+    out->kind = (proto_transfer_kind_t)kind;
+    out->capture = (proto_capture_t)capture;
+    return LEDGER_OK;
+}
+
+/* Positions the cursor on the first hold of the account after `after`. */
+static ledger_err_t holds_seek(store_cursor_t *cur, const uint8_t *prefix, size_t prefix_len,
+                               const char *after, store_kv_t *kv)
+{
+    uint8_t key[KEY_MAX];
+    memcpy(key, prefix, prefix_len);
+    size_t after_len = strlen(after);
+    memcpy(key + prefix_len, after, after_len);
+    kv->key = key;
+    kv->key_size = prefix_len + after_len;
+    ledger_err_t err = store_cursor_get(cur, STORE_SEEK, kv);
+    if (!err && after_len && kv->key_size == prefix_len + after_len &&
+        memcmp(kv->key, key, kv->key_size) == 0)
+        err = store_cursor_get(cur, STORE_NEXT, kv);
+    return err;
+}
+
+ledger_err_t accounts_holds_list(store_txn_t *txn, const char *account, const char *after,
+                                 uint32_t limit, proto_hold_t *out, uint32_t *count_out,
+                                 char next[PROTO_TRANSFER_ID_MAX + 1])
+{
+    assert(txn && account && after && out && count_out && next);
+    *count_out = 0;
+    if (limit == 0 || limit > PROTO_PAGE_MAX ||
+        text_len_within(account, PROTO_ACCOUNT_ID_MAX) == 0 ||
+        strnlen(after, PROTO_TRANSFER_ID_MAX + 1) > PROTO_TRANSFER_ID_MAX) {
+        next[0] = '\0';
+        return LEDGER_E_INVALID;
+    }
+    char cursor[PROTO_TRANSFER_ID_MAX + 1]; /* `after` may be `next` itself */
+    text_copy(cursor, sizeof cursor, after);
+    next[0] = '\0';
+    uint8_t prefix[KEY_MAX];
+    size_t prefix_len = hold_key(prefix, account, "");
+    store_cursor_t *cur;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
+    if (err)
+        return err;
+    store_kv_t kv = {0};
+    err = holds_seek(cur, prefix, prefix_len, cursor, &kv);
+    while (!err && kv.key_size > prefix_len && memcmp(kv.key, prefix, prefix_len) == 0) {
+        if (*count_out == limit) {
+            text_copy(next, PROTO_TRANSFER_ID_MAX + 1, out[limit - 1].transfer);
+            break;
+        }
+        err = hold_decode(&kv, prefix_len, &out[*count_out]);
+        if (!err) {
+            (*count_out)++;
+            err = store_cursor_get(cur, STORE_NEXT, &kv);
+        }
+    }
+    store_cursor_close(&cur);
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}
+
+/* A timer key's due time and transfer id; LEDGER_E_CORRUPT if it has no id or a bad one. */
+static ledger_err_t timer_decode(const store_kv_t *kv, uint64_t *due_ms,
+                                 char id[PROTO_TRANSFER_ID_MAX + 1])
+{
+    size_t id_len = kv->key_size - TIMER_ID_AT;
+    if (kv->key_size <= TIMER_ID_AT || id_len > PROTO_TRANSFER_ID_MAX)
+        return LEDGER_E_CORRUPT;
+    record_reader_t r = {(const uint8_t *)kv->key + PREFIX_LEN, 8, 0, true};
+    *due_ms = record_get_u64(&r);
+    memcpy(id, (const uint8_t *)kv->key + TIMER_ID_AT, id_len);
+    id[id_len] = '\0';
+    return strlen(id) == id_len ? LEDGER_OK : LEDGER_E_CORRUPT;
+}
+
+ledger_err_t accounts_holds_due(store_txn_t *txn, uint64_t now_ms, size_t max,
+                                char (*ids)[PROTO_TRANSFER_ID_MAX + 1], uint64_t *due_out,
+                                size_t *count_out, uint64_t *next_due_ms_out)
+{
+    assert(txn && ids && due_out && count_out && next_due_ms_out);
+    *count_out = 0;
+    *next_due_ms_out = 0;
+    store_cursor_t *cur;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
+    if (err)
+        return err;
+    store_kv_t kv = {.key = ACCOUNTS_TIMERS_PREFIX, .key_size = PREFIX_LEN};
+    err = store_cursor_get(cur, STORE_SEEK, &kv);
+    while (!err && kv.key_size >= PREFIX_LEN &&
+           memcmp(kv.key, ACCOUNTS_TIMERS_PREFIX, PREFIX_LEN) == 0) {
+        uint64_t due = 0;
+        char id[PROTO_TRANSFER_ID_MAX + 1];
+        err = timer_decode(&kv, &due, id);
+        if (err)
+            break;
+        if (due > now_ms || *count_out == max) {
+            *next_due_ms_out = due;
+            break;
+        }
+        memcpy(ids[*count_out], id, sizeof id);
+        due_out[(*count_out)++] = due;
+        err = store_cursor_get(cur, STORE_NEXT, &kv);
+    }
+    store_cursor_close(&cur);
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}

@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_controls_test accounts_controls_test.c ledger_accounts)

@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_history_test accounts_history_test.c ledger_accounts)

@@ -1,0 +1,1 @@
+ledger_unit_test(accounts_open_currency_test accounts_open_currency_test.c ledger_accounts)
