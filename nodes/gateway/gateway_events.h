@@ -52,7 +52,12 @@
 
     type is the saga step that made the change: "transfer.requested",
     "funds.reserved", "fraud.approved", "fraud.rejected", "transfer.settled",
-    "transfer.rejected_fraud", "transfer.declined". node is the node the
+    "transfer.rejected_fraud", "transfer.declined", and since issue 21
+    "transfer.authorized", "transfer.capture" and "transfer.void" (the
+    gateway sent them: node "gateway"), "transfer.voided", "transfer.expired".
+    A refund's final step is logged twice: for the refund, and for its
+    original (whose refunded_amount or pending refunds changed; "transfer"
+    is then the original, type the refund's step). node is the node the
     step came from ("gateway" for transfer.requested); at / ts_ms the time
     the gateway recorded the change.
 

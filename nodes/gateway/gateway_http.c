@@ -34,6 +34,7 @@
 #include "gateway_guard.h"
 #include "gateway_money_api.h"
 #include "gateway_openapi.h"
+#include "gateway_payment_api.h"
 #include "gateway_prune.h"
 #include "gateway_reply.h"
 #include "gateway_routes.h"
@@ -143,6 +144,17 @@ static enum MHD_Result start_submit(gateway_http_t *gw, struct MHD_Connection *c
 {
     enum MHD_Result answered;
     if (!gateway_transfer_api_parse(conn, r->body, r->body_len, &r->submit, &answered))
+        return answered;
+    return queue_submit(gw, conn, r);
+}
+
+/* POST /api/transfers/{id}/capture, /void, /refunds (gateway_payment_api.h), queued. */
+static enum MHD_Result start_action(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
+{
+    enum MHD_Result answered;
+    if (!gateway_payment_api_parse(conn, &gw->env, &r->caller, r->route,
+                                   r->id_too_long ? NULL : r->path_id, r->body, r->body_len,
+                                   &r->submit, &answered))
         return answered;
     return queue_submit(gw, conn, r);
 }
@@ -442,10 +454,10 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
         return start_query(gw, conn, r);
     case GATEWAY_ROUTE_CURRENCIES:
         return gateway_account_api_currencies(conn);
-    case GATEWAY_ROUTE_TRANSFER_CAPTURE: /* issue 21: routes being built */
+    case GATEWAY_ROUTE_TRANSFER_CAPTURE:
     case GATEWAY_ROUTE_TRANSFER_VOID:
     case GATEWAY_ROUTE_TRANSFER_REFUNDS:
-        return gateway_reply_not_found(conn, "no such resource");
+        return start_action(gw, conn, r);
     case GATEWAY_ROUTE_OPENAPI:
         return gateway_openapi_serve(conn);
     case GATEWAY_ROUTE_EVENTS: /* answered with its headers */
@@ -459,10 +471,12 @@ static enum MHD_Result on_body_complete(gateway_http_t *gw, struct MHD_Connectio
 /* A resumed connection: answer its job once done (MHD may call again before). */
 static enum MHD_Result on_resumed(gateway_http_t *gw, struct MHD_Connection *conn, request_t *r)
 {
+    if (r->wait == WAIT_SUBMIT && !gateway_submit_job_done(gw->submit, &r->submit))
+        return MHD_YES;
     if (r->wait == WAIT_SUBMIT)
-        return gateway_submit_job_done(gw->submit, &r->submit)
-                   ? gateway_transfer_api_answer(conn, &gw->env, &r->submit)
-                   : MHD_YES;
+        return r->submit.action.act
+                   ? gateway_payment_api_answer(conn, &gw->env, &r->caller, &r->submit)
+                   : gateway_transfer_api_answer(conn, &gw->env, &r->submit);
     if (!gateway_accounts_client_query_done(gw->accounts, &r->query))
         return MHD_YES;
     enum MHD_Result answered;

@@ -276,6 +276,20 @@ static ledger_err_t grant_accounts_manage(store_txn_t *txn, void *arg, char *not
     return err;
 }
 
+/*  7 -> 8 (transfer_payments, issue 21): writes nothing. Version 1 and 2 view records read
+    as automatic captures with nothing captured, refunded or in flight, which is what they
+    were; each is rewritten as version 3 the next time it changes. The step counts them, and
+    the bump makes an older build, which cannot read version 3 records, refuse the dir. */
+static ledger_err_t count_payment_views(store_txn_t *txn, void *arg, char *note, size_t note_size)
+{
+    (void)arg;
+    uint64_t transfers = 0;
+    ledger_err_t err = store_count(txn, STORE_DB_TRANSFERS, &transfers);
+    if (!err)
+        snprintf(note, note_size, "transfers=%llu", (unsigned long long)transfers);
+    return err;
+}
+
 static ledger_err_t detect_format(store_txn_t *txn, void *arg, uint32_t *version_out)
 {
     (void)txn;
@@ -290,8 +304,8 @@ static const store_migrate_step_t steps[] = {
     {.to_version = 4, .name = "owner_map", .run = fill_owners},
     {.to_version = 5, .name = "event_viewers", .run = name_event_viewers},
     {.to_version = 6, .name = "seen_floors", .run = store_seen_migrate_floors},
-    /* issue 21: numbered 8 once the transfers' format 7 is merged before it */
     {.to_version = 7, .name = "accounts_manage_scope", .run = grant_accounts_manage},
+    {.to_version = 8, .name = "transfer_payments", .run = count_payment_views},
 };
 
 const store_migrate_plan_t gateway_migrate_plan = {.node = "gateway",

@@ -15,6 +15,8 @@
          version 3).
       6  `seen` pruned to a window, with a floor per origin (issue 20).
       7  operators may hold accounts:manage (issue 21, PATCH /api/accounts/{id}).
+      8  view records version 3 (issue 21: capture, expiry, captured and
+         refunded amounts, refunds, a capture or void in flight).
 
     Migration 2 -> 3 (idempotency_scoped): every format-2 idempotency record
     and age index entry is rewritten under the reserved principal "" (its
@@ -65,6 +67,12 @@
     operator scope). A rerun grants nobody twice. The log's note:
     operators_granted=.
 
+    Migration 7 -> 8 (transfer_payments, issue 21): writes nothing; older
+    view records (versions 1, 2) read as what they were, automatic captures
+    with nothing captured, refunded or in flight, and are rewritten as
+    version 3 when they next change. The bump keeps an older build, which
+    cannot read version 3, off the dir. The log's note: transfers=.
+
     What it owns: nothing; the plan is static. Errors: store errors,
     LEDGER_E_NOMEM. Threads: the thread that opened the store, at start.
 */
@@ -73,7 +81,7 @@
 
 #include "store_migrate.h"
 
-#define GATEWAY_STORE_FORMAT 7
+#define GATEWAY_STORE_FORMAT 8
 #define GATEWAY_MIGRATE_BATCH 512 /* entries collected per cursor walk */
 
 /* The plan for node_app_t.migrate. */

@@ -57,19 +57,24 @@ gateway_request_fail(gateway_request_error_t *err, unsigned status, const char *
                      const char *field, const char *fmt, ...);
 
 /*  Parses and validates a POST /api/transfers body (`len` bytes, need not be
-    NUL-terminated): a JSON object with exactly the keys from, to, amount,
+    NUL-terminated): a JSON object with the keys from, to, amount,
     currency (optional, default "GBP"; null = absent), reference (optional,
-    default ""; null = absent), no key twice.
-      from, to    account ids (proto_account_id_valid_str)
-      amount      a JSON integer 1..INT64_MAX in minor units (not 1.0, not "100")
-      currency    3 upper-case letters (proto_currency_valid)
-      reference   text of at most PROTO_REFERENCE_MAX bytes of UTF-8, no control characters
+    default ""; null = absent), capture and expires_in_s (optional), no key twice.
+      from, to      account ids (proto_account_id_valid_str)
+      amount        a JSON integer 1..INT64_MAX in minor units (not 1.0), or a decimal
+                    text in major units with at most the currency's exponent of decimals
+                    (money_parse_decimal: "12.34" GBP = 1234, "1234" JPY = 1234)
+      currency      3 upper-case letters (proto_currency_valid) of the currency table
+                    (core/currency.h)
+      reference     text of at most PROTO_REFERENCE_MAX bytes of UTF-8, no control characters
+      capture       "auto" (default) | "manual"
+      expires_in_s  manual only: GATEWAY_EXPIRES_IN_MIN_S..MAX_S, default 7 days
     The first problem found is reported: 400 invalid_json (empty, malformed,
     a duplicate key, not an object), 400 unknown_field, 400 missing_field,
     400 invalid_field (wrong type or value; a number too large for int64
     anywhere in the body is reported against "amount"), 422 same_account
-    (field "to"). Returns LEDGER_OK and fills `out`, or LEDGER_E_INVALID and
-    fills `err`. */
+    (field "to"), 422 unknown_currency (field "currency"). Returns LEDGER_OK and fills `out`, or
+   LEDGER_E_INVALID and fills `err`. */
 ledger_err_t gateway_request_parse_transfer(const char *body, size_t len,
                                             gateway_transfer_request_t *out,
                                             gateway_request_error_t *err);
@@ -121,7 +126,8 @@ typedef struct {
 
 /*  Parses and validates a POST /api/deposits or /api/withdrawals body: a
     JSON object with exactly the keys account (an account id), amount (a JSON
-    integer 1..INT64_MAX in minor units), currency (optional, default "GBP";
+    integer 1..INT64_MAX in minor units, or a decimal text by the currency's
+    exponent, as for transfers; 422 unknown_currency likewise), currency (optional, default "GBP";
     null = absent) and reference (optional, default ""), with the transfer's
     rules for each. Errors as for transfers (400 invalid_json, unknown_field,
     missing_field, invalid_field; a number too large for int64 is reported
@@ -156,5 +162,15 @@ ledger_err_t gateway_request_parse_account_patch(const char *body, size_t len,
     longer than GATEWAY_REQUEST_TIME_MAX bytes. */
 ledger_err_t gateway_request_parse_time(const char *value, const char *field, uint64_t *ms_out,
                                         gateway_request_error_t *err);
+
+/*  Parses the body of POST /api/transfers/{id}/capture ({"amount"?}), /void ({}) or
+    /refunds ({"amount"?, "reference"?}) for `act`, of a transfer in `currency` (its amount may
+    be a decimal text of that currency, as for transfers). An empty body is {}. Fills
+    out->amount_minor (0 when absent) and out->reference ("" when absent); the rest of `out`
+    is untouched. Errors as for transfers (400 unknown_field for a key the action does not
+    take). */
+ledger_err_t gateway_request_parse_action(const char *body, size_t len, gateway_view_act_t act,
+                                          const char *currency, gateway_view_action_t *out,
+                                          gateway_request_error_t *err);
 
 #endif

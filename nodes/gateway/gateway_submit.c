@@ -115,6 +115,15 @@ static ledger_err_t apply_job(gateway_submit_t *self, node_ctx_t *ctx, gateway_s
             self->taken_created += created;
         return job->err;
     }
+    if (job->action.act) {
+        job->err = gateway_view_act(ctx, job->principal, &job->action, job->key, &self->config.keys,
+                                    &job->action_result);
+        if (job->err == LEDGER_E_EXISTS || job->err == LEDGER_E_INVALID)
+            return LEDGER_OK; /* refused before any write: the others go on */
+        if (!job->err && !job->action_result.refusal && !job->action_result.created.replayed)
+            self->taken_created++; /* events were appended */
+        return job->err;
+    }
     /* A deposit draws on the settlement account, which nobody owns: its route's scope
        (deposits:write) was its check, and it must be one (gateway_money_api.h). */
     bool owns = job->deposit && gateway_view_record_kind(&job->req) == PROTO_TRANSFER_KIND_DEPOSIT;

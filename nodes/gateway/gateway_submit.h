@@ -1,7 +1,8 @@
 /*  gateway_submit.h: the queue of transfer submissions the node loop commits.
 
     What it does: HTTP worker threads queue validated submissions (one
-    transfer, or a whole batch request, gateway_batch.h); the node loop takes
+    transfer, a whole batch request, gateway_batch.h, or a capture, void or
+    refund of a transfer, gateway_view_act); the node loop takes
     them, runs them in its own write transaction beside the inbound messages
     (group commit: one fsync for all of them), and answers them after the
     commit. There is ONE commit path, the loop's (gateway_main.c, through
@@ -69,6 +70,10 @@ typedef struct gateway_submit_job {
     /* POST /api/deposits: `from` is the settlement account, owned by nobody; the caller's
        scope deposits:write stands for the ownership of `from` (gateway_money_api.h) */
     bool deposit;
+    /*  POST /api/transfers/{id}/capture, /void, /refunds (action.act set, else 0): run by
+        gateway_view_act with `key`; its outcome in action_result (refusals there). */
+    gateway_view_action_t action;
+    gateway_view_action_result_t action_result;
     void *waiter; /* handed to config.suspend / config.resume (an MHD connection) */
     bool done;    /* guarded by the queue's lock: read it with gateway_submit_job_done */
     ledger_err_t err;

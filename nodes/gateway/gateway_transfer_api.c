@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "gateway_owners.h"
@@ -79,36 +80,66 @@ enum MHD_Result gateway_transfer_api_get(struct MHD_Connection *conn,
     return gateway_reply_json(conn, MHD_HTTP_OK, transfer, NULL, 0);
 }
 
-/*  A customer's page: the ids of its index, newest first, and each transfer as the view holds
-    it (a transfer no longer in the view is left out). */
-static ledger_err_t list_own(store_txn_t *txn, const char *principal, const char *cursor,
-                             uint32_t limit, json_t **out)
+/* A query value of the list, or NULL. */
+static const char *query_arg(struct MHD_Connection *conn, const char *name)
 {
-    static_assert(GATEWAY_LIST_MAX <= GATEWAY_OWNERS_PAGE_MAX, "one index page per list page");
-    char(*ids)[GATEWAY_OWNERS_TRANSFER_ID_MAX + 1] = malloc(GATEWAY_LIST_MAX * sizeof *ids);
-    json_t *items = json_array();
-    size_t count = 0;
-    bool more = false;
-    ledger_err_t err = ids && items ? LEDGER_OK : LEDGER_E_NOMEM;
-    if (!err)
-        err = gateway_owners_transfers(txn, principal, cursor, limit, ids, &count, &more);
-    for (size_t i = 0; !err && i < count; i++) {
-        json_t *transfer = NULL;
-        err = gateway_view_transfer_get(txn, ids[i], &transfer);
-        if (err == LEDGER_E_NOT_FOUND)
-            err = LEDGER_OK;
-        else if (!err && json_array_append_new(items, transfer))
-            err = LEDGER_E_NOMEM;
+    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* status= and kind= of the list into `f`; false with `verr` filled. */
+static bool parse_enum_filters(struct MHD_Connection *conn, gateway_view_filter_t *f,
+                               gateway_request_error_t *verr)
+{
+    const char *status = query_arg(conn, "status");
+    const char *kind = query_arg(conn, "kind");
+    if (status && !(f->has_status = gateway_view_record_status_from_name(status, &f->status))) {
+        gateway_request_fail(verr, 400, "invalid_query", "status",
+                             "status must be pending, authorized, settled, rejected_fraud, "
+                             "declined, voided or expired");
+        return false;
     }
-    if (!err) {
-        json_t *next = more && count ? json_string(ids[count - 1]) : json_null();
-        *out = json_pack("{s:o, s:o}", "transfers", items, "next_cursor", next);
-        items = NULL;
-        err = *out ? LEDGER_OK : LEDGER_E_NOMEM;
+    if (kind) {
+        f->has_kind = proto_transfer_kind_from_name(kind, strlen(kind), &f->kind) == LEDGER_OK;
+        if (!f->has_kind) {
+            gateway_request_fail(verr, 400, "invalid_query", "kind",
+                                 "kind must be transfer, deposit, withdrawal or refund");
+            return false;
+        }
     }
-    json_decref(items);
-    free(ids);
-    return err;
+    return true;
+}
+
+/*  The filters of GET /api/transfers (gateway_view_filter_t): account, status, kind,
+    created_from, created_to (RFC 3339, half-open). False with `verr` filled (400 invalid_query
+    naming the field). */
+static bool parse_filters(struct MHD_Connection *conn, gateway_view_filter_t *f,
+                          gateway_request_error_t *verr)
+{
+    memset(f, 0, sizeof *f);
+    f->account = query_arg(conn, "account");
+    if (f->account && !proto_account_id_valid_str(f->account)) {
+        gateway_request_fail(verr, 400, "invalid_query", "account",
+                             "account must be an account id: 1 to %d characters of a-z, 0-9, "
+                             "'_' and '-'",
+                             PROTO_ACCOUNT_ID_MAX);
+        return false;
+    }
+    if (!parse_enum_filters(conn, f, verr))
+        return false;
+    const char *from = query_arg(conn, "created_from");
+    const char *to = query_arg(conn, "created_to");
+    if ((from && gateway_request_parse_time(from, "created_from", &f->created_from_ms, verr)) ||
+        (to && gateway_request_parse_time(to, "created_to", &f->created_to_ms, verr)))
+        return false;
+    if (to && f->created_to_ms == 0)
+        f->created_to_ms = 1; /* 0 means no bound: [.., 1970-01-01T00:00:00Z) holds nothing */
+    if (from && to && f->created_from_ms >= f->created_to_ms) {
+        gateway_request_fail(verr, 400, "invalid_query", "created_to",
+                             "created_to must be later than created_from (the interval is "
+                             "[created_from, created_to))");
+        return false;
+    }
+    return true;
 }
 
 enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
@@ -126,13 +157,17 @@ enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
     if (cursor && cursor[0] && !gateway_view_transfer_id_valid(cursor))
         return gateway_reply_errorf(conn, 400, "invalid_query", "cursor",
                                     "cursor must be a transfer id, as given in next_cursor");
+    gateway_view_filter_t filter;
+    if (!parse_filters(conn, &filter, &verr))
+        return gateway_reply_error(conn, &verr, NULL, 0);
     store_txn_t *txn = NULL;
     json_t *page = NULL;
     ledger_err_t err = store_txn_begin(env->store, false, &txn);
     if (!err)
         err = gateway_owners_sees_all(caller)
-                  ? gateway_view_transfer_list(txn, cursor, limit, &page)
-                  : list_own(txn, caller->principal.id, cursor, limit, &page);
+                  ? gateway_view_transfer_list(txn, cursor, limit, &filter, &page)
+                  : gateway_view_transfer_list_own(txn, caller->principal.id, cursor, limit,
+                                                   &filter, &page);
     store_txn_abort(&txn);
     if (err)
         return gateway_transfer_api_store_error(conn, env, err, "list transfers");

@@ -64,8 +64,11 @@ enum MHD_Result gateway_transfer_api_get(struct MHD_Connection *conn,
                                          const gateway_transfer_api_env_t *env,
                                          const gateway_auth_caller_t *caller, const char *id);
 
-/*  GET /api/transfers?limit=&cursor=: a page, newest first: every transfer for an operator,
-    a customer's own (its index, gateway_owners_transfers) for a customer. */
+/*  GET /api/transfers?limit=&cursor=&account=&status=&kind=&created_from=&created_to=: a
+    page, newest first: every transfer for an operator, a customer's own (its index,
+    gateway_owners_transfers) for a customer, filtered (gateway_view_transfer_list: the cursor
+    is a position in the unfiltered order; a page walks a bounded number of transfers and may
+    come back short, with a next_cursor). A bad value: 400 invalid_query naming the field. */
 enum MHD_Result gateway_transfer_api_list(struct MHD_Connection *conn,
                                           const gateway_transfer_api_env_t *env,
                                           const gateway_auth_caller_t *caller);

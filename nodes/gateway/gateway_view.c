@@ -12,6 +12,8 @@
 #include "gateway_events.h"
 #include "gateway_owners.h"
 #include "clock.h"
+#include "currency.h"
+#include "money.h"
 #include "sha256.h"
 #include "text.h"
 
@@ -23,6 +25,9 @@
 #define REQUEST_HASH_TAG "ledger.transfer.v1"
 /* The parts of the canonical request: the tag, four text fields of two parts, the amount. */
 #define REQUEST_HASH_PARTS 10
+/* A manual transfer's tail of the canonical form: the tag and be32 expires_in_s. */
+#define REQUEST_HASH_MANUAL "manual"
+#define REQUEST_HASH_MANUAL_PARTS 2
 /* A transfer id: "tr_" + 12 hex digits of unix ms + 8 hex digits of the sequence. */
 #define ID_PREFIX "tr_"
 #define ID_PREFIX_LEN 3
@@ -113,13 +118,26 @@ void gateway_view_text_sanitize(char *text)
     }
 }
 
+/* manual <=> an expiry in range; a refund names a transfer id. */
+static bool payment_fields_valid(const gateway_transfer_request_t *req)
+{
+    bool manual = req->capture == PROTO_CAPTURE_MANUAL;
+    if ((unsigned)req->capture >= PROTO_CAPTURE__COUNT)
+        return false;
+    if (manual ? req->expires_in_s < GATEWAY_EXPIRES_IN_MIN_S ||
+                     req->expires_in_s > GATEWAY_EXPIRES_IN_MAX_S
+               : req->expires_in_s != 0)
+        return false;
+    return req->refund_of[0] == '\0' || gateway_view_transfer_id_valid(req->refund_of);
+}
+
 bool gateway_view_transfer_request_valid(const gateway_transfer_request_t *req)
 {
     return proto_account_id_valid_str(req->from) && proto_account_id_valid_str(req->to) &&
            strcmp(req->from, req->to) != 0 && req->amount_minor > 0 &&
            proto_currency_valid(req->currency) &&
            strnlen(req->reference, sizeof req->reference) <= PROTO_REFERENCE_MAX &&
-           gateway_view_text_valid(req->reference);
+           gateway_view_text_valid(req->reference) && payment_fields_valid(req);
 }
 
 /* --- answers and the request hash ------------------------------------------ */
@@ -138,6 +156,16 @@ void gateway_view_write_submitted(json_out_t *out, const gateway_submit_result_t
     json_out_member_str(out, "kind",
                         proto_transfer_kind_name(gateway_view_record_kind(&res->request)));
     json_out_member_str(out, "created_at", clock_format_utc(res->created_ms, created_at));
+    const currency_t *currency = currency_find(res->request.currency);
+    char text[MONEY_TEXT_MAX];
+    json_out_member_str(
+        out, "amount_text",
+        money_format_decimal(res->request.amount_minor, currency ? currency->exponent : 0, text));
+    json_out_member_str(out, "capture", proto_capture_name(res->request.capture));
+    if (res->expires_at_ms)
+        json_out_member_str(out, "expires_at", clock_format_utc(res->expires_at_ms, created_at));
+    if (res->request.refund_of[0])
+        json_out_member_str(out, "refund_of", res->request.refund_of);
     json_out_end_object(out);
 }
 
@@ -164,9 +192,9 @@ static void hash_field(sha256_part_t *parts, size_t *count, uint8_t len_be[4], c
 ledger_err_t gateway_view_request_hash(const gateway_transfer_request_t *req,
                                        uint8_t out[GATEWAY_HASH_SIZE])
 {
-    sha256_part_t parts[REQUEST_HASH_PARTS];
+    sha256_part_t parts[REQUEST_HASH_PARTS + REQUEST_HASH_MANUAL_PARTS];
     size_t count = 0;
-    uint8_t lens[4][4], amount[8];
+    uint8_t lens[4][4], amount[8], expires[4];
     parts[count++] = (sha256_part_t){REQUEST_HASH_TAG, sizeof REQUEST_HASH_TAG}; /* with its NUL */
     hash_field(parts, &count, lens[0], req->from);
     hash_field(parts, &count, lens[1], req->to);
@@ -174,6 +202,14 @@ ledger_err_t gateway_view_request_hash(const gateway_transfer_request_t *req,
     parts[count++] = (sha256_part_t){amount, sizeof amount};
     hash_field(parts, &count, lens[2], req->currency);
     hash_field(parts, &count, lens[3], req->reference);
+    if (req->capture == PROTO_CAPTURE_MANUAL) {
+        /* Only a manual transfer adds to the form: an automatic one hashes as before issue 21,
+           so the retry of a request sent before an upgrade is still its replay. */
+        for (int i = 0; i < 4; i++)
+            expires[i] = (uint8_t)(req->expires_in_s >> (24 - 8 * i));
+        parts[count++] = (sha256_part_t){REQUEST_HASH_MANUAL, sizeof REQUEST_HASH_MANUAL};
+        parts[count++] = (sha256_part_t){expires, sizeof expires};
+    }
     return sha256_parts(parts, count, out);
 }
 
@@ -255,6 +291,7 @@ static void fill_result(const gateway_view_record_t *rec, bool replayed, const c
     out->replayed = replayed;
     out->created_ms = rec->created_ms;
     out->request = rec->req;
+    out->expires_at_ms = rec->expires_at_ms;
     text_copy_cut(out->message_id, sizeof out->message_id, message_id);
 }
 
@@ -303,10 +340,10 @@ static ledger_err_t submit_check_legacy_key(node_ctx_t *ctx, const char *key,
     this principal: a legacy key may still make it a replay (submit_check_legacy_key), looked
     up only while keys->legacy_keys says the store may hold one (not a second read per new
     transfer for ever). */
-static ledger_err_t submit_check_key(node_ctx_t *ctx, const char *principal, const char *key,
-                                     const uint8_t hash[GATEWAY_HASH_SIZE],
-                                     const gateway_view_keys_t *keys, bool *replayed,
-                                     gateway_submit_result_t *out)
+ledger_err_t gateway_view_key_check(node_ctx_t *ctx, const char *principal, const char *key,
+                                    const uint8_t hash[GATEWAY_HASH_SIZE],
+                                    const gateway_view_keys_t *keys, bool *replayed,
+                                    gateway_submit_result_t *out)
 {
     *replayed = false;
     gateway_view_idem_t idem;
@@ -344,6 +381,10 @@ static ledger_err_t emit_requested(node_ctx_t *ctx, const char *principal,
     memcpy(body->currency, req->currency, sizeof body->currency);
     memcpy(body->reference, req->reference, sizeof body->reference);
     text_copy_cut(body->principal, sizeof body->principal, principal);
+    body->capture = req->capture;
+    body->expires_at_ms = rec->expires_at_ms;
+    memcpy(body->refund_of, req->refund_of, sizeof body->refund_of);
+    body->operator_scope = req->operator_scope;
     static const char *const peers[] = {NODE_PEER_ACCOUNTS};
     ledger_err_t err = node_ctx_emit(ctx, peers, 1, &msg, NULL);
     if (!err)
@@ -382,15 +423,18 @@ static ledger_err_t index_for_viewers(store_txn_t *txn, const gateway_view_recor
 
 /* Creates the transfer: its id, the message, its record, its event, its index entries and its
    key. */
-static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
-                               const gateway_transfer_request_t *req, const char *key,
-                               const uint8_t hash[GATEWAY_HASH_SIZE], gateway_submit_result_t *out)
+ledger_err_t gateway_view_submit_new(node_ctx_t *ctx, const char *principal,
+                                     const gateway_transfer_request_t *req, const char *key,
+                                     const uint8_t hash[GATEWAY_HASH_SIZE],
+                                     gateway_submit_result_t *out)
 {
     gateway_view_record_t *rec = calloc(1, sizeof *rec);
     if (!rec)
         return LEDGER_E_NOMEM;
     gateway_view_step_t step = {.ts_ms = ctx->now_ms};
     ledger_err_t err = make_transfer_id(ctx->txn, ctx->now_ms, rec->id);
+    if (req->capture == PROTO_CAPTURE_MANUAL)
+        rec->expires_at_ms = ctx->now_ms + (uint64_t)req->expires_in_s * 1000u;
     if (!err)
         err = emit_requested(ctx, principal, rec, req, step.message_id);
     if (!err) {
@@ -400,8 +444,10 @@ static ledger_err_t submit_new(node_ctx_t *ctx, const char *principal,
         err = gateway_view_record_put(ctx->txn, rec, STORE_PUT_NOOVERWRITE);
     }
     char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
+    /* An operator's refund: the payee (who owns `from`) is its viewer, not the operator. */
+    const char *sender = req->operator_scope ? NULL : principal;
     if (!err)
-        err = gateway_owners_viewers(ctx->state, ctx->txn, principal, req->from, req->to, viewers);
+        err = gateway_owners_viewers(ctx->state, ctx->txn, sender, req->from, req->to, viewers);
     if (!err)
         err = gateway_view_event_append(ctx, rec, &step, viewers);
     if (!err)
@@ -438,10 +484,10 @@ ledger_err_t gateway_view_submit(node_ctx_t *ctx, const char *principal,
         return err;
     /* Everything that can refuse the request is checked before the first write. */
     bool replayed = false;
-    err = submit_check_key(ctx, principal, key, hash, keys, &replayed, out);
+    err = gateway_view_key_check(ctx, principal, key, hash, keys, &replayed, out);
     if (err || replayed)
         return err;
-    return submit_new(ctx, principal, req, key, hash, out);
+    return gateway_view_submit_new(ctx, principal, req, key, hash, out);
 }
 
 /* --- pruning -------------------------------------------------------------- */
@@ -493,80 +539,6 @@ ledger_err_t gateway_view_transfer_get(store_txn_t *txn, const char *id, json_t 
         if (!*out)
             err = LEDGER_E_NOMEM;
     }
-    free(rec);
-    return err;
-}
-
-/* Decodes the record under the cursor into its API form and appends it to `array`. */
-static ledger_err_t list_append(const store_kv_t *kv, gateway_view_record_t *rec, json_t *array)
-{
-    ledger_err_t err = gateway_view_record_decode(kv->val, kv->val_size, rec);
-    if (err)
-        return err;
-    json_t *api = gateway_view_record_to_api(rec);
-    if (!api || json_array_append_new(array, api))
-        return LEDGER_E_NOMEM;
-    return LEDGER_OK;
-}
-
-ledger_err_t gateway_view_transfer_list(store_txn_t *txn, const char *cursor, uint32_t limit,
-                                        json_t **out)
-{
-    assert(txn && out);
-    if (limit < 1 || limit > GATEWAY_LIST_MAX)
-        return LEDGER_E_INVALID;
-    if (cursor && strlen(cursor) > PROTO_TRANSFER_ID_MAX)
-        return LEDGER_E_INVALID;
-    json_t *items = json_array();
-    gateway_view_record_t *rec = malloc(sizeof *rec);
-    store_cursor_t *cur = NULL;
-    ledger_err_t err = (items && rec) ? LEDGER_OK : LEDGER_E_NOMEM;
-    if (!err)
-        err = store_cursor_open(txn, STORE_DB_TRANSFERS, &cur);
-    if (err)
-        goto fail;
-
-    store_kv_t kv = {0};
-    if (cursor && cursor[0]) {
-        /* First key >= cursor, then one step back: the newest key < cursor. */
-        kv.key = cursor;
-        kv.key_size = strlen(cursor);
-        err = store_cursor_get(cur, STORE_SEEK, &kv);
-        if (err == LEDGER_OK)
-            err = store_cursor_get(cur, STORE_PREV, &kv);
-        else if (err == LEDGER_E_NOT_FOUND)
-            err = store_cursor_get(cur, STORE_LAST, &kv);
-    } else {
-        err = store_cursor_get(cur, STORE_LAST, &kv);
-    }
-    uint32_t count = 0;
-    bool more = false;
-    while (err == LEDGER_OK) {
-        if (count == limit) {
-            more = true;
-            break;
-        }
-        err = list_append(&kv, rec, items);
-        if (err)
-            goto fail;
-        count++;
-        err = store_cursor_get(cur, STORE_PREV, &kv);
-    }
-    if (err && err != LEDGER_E_NOT_FOUND)
-        goto fail;
-
-    json_t *next = json_null();
-    if (more && count > 0)
-        next = json_string(rec->id); /* rec holds the last record appended */
-    *out = json_pack("{s:o, s:o}", "transfers", items, "next_cursor", next);
-    items = NULL;
-    err = *out ? LEDGER_OK : LEDGER_E_NOMEM;
-    store_cursor_close(&cur);
-    free(rec);
-    return err;
-fail:
-    store_cursor_close(&cur);
-    json_decref(items);
     free(rec);
     return err;
 }

@@ -48,9 +48,10 @@
     text records are still read); its API form (JSON) is described at
     gateway_view_transfer_get() below.
 
-    Saga guard: a transfer's status moves only from "pending" to exactly one
-    final status ("settled", "rejected_fraud", "declined") and never changes
-    again. Every message applied is recorded in the timeline by message id, so
+    Saga guard: a transfer's status moves from "pending" (through
+    "authorized" for a manual transfer) to exactly one final status
+    ("settled", "rejected_fraud", "declined", "voided", "expired") and never
+    changes again. Every message applied is recorded in the timeline by message id, so
     a redelivered message is recognised and changes nothing (the runtime's
     `seen` table is the first line of defence; this is the second).
 
@@ -92,6 +93,7 @@ typedef struct {
     uint64_t created_ms;                /* when the transfer was created */
     gateway_transfer_request_t request; /* the transfer's fields as stored */
     char message_id[PROTO_ID_MAX + 1];  /* id of the transfer.requested emitted ("" on replay) */
+    uint64_t expires_at_ms;             /* manual: when its authorisation expires; else 0 */
 } gateway_submit_result_t;
 
 /*  True if `id` is a well-formed transfer id ("tr_" + 20 lower-case hex digits). */
@@ -170,6 +172,82 @@ ledger_err_t gateway_view_submit(node_ctx_t *ctx, const char *principal,
                                  const gateway_transfer_request_t *req, const char *key,
                                  const gateway_view_keys_t *keys, gateway_submit_result_t *out);
 
+/*  For the view's files (gateway_view_action.c): the key check of a submission, before
+    anything is written. A live key of `principal` with the same `hash`: *replayed and `out`
+    filled from the transfer it names. A live key with another hash: LEDGER_E_EXISTS. An
+    expired key: its age index entry is deleted. No key: *replayed false (a legacy key may
+    still make it a replay while keys->legacy_keys). Store errors, LEDGER_E_CORRUPT. */
+ledger_err_t gateway_view_key_check(node_ctx_t *ctx, const char *principal, const char *key,
+                                    const uint8_t hash[GATEWAY_HASH_SIZE],
+                                    const gateway_view_keys_t *keys, bool *replayed,
+                                    gateway_submit_result_t *out);
+
+/*  For the view's files: creates the transfer of a valid `req` whose key was checked (as
+    gateway_view_submit does after its checks). Errors: as gateway_view_submit's after a
+    write (the caller must abort the transaction). */
+ledger_err_t gateway_view_submit_new(node_ctx_t *ctx, const char *principal,
+                                     const gateway_transfer_request_t *req, const char *key,
+                                     const uint8_t hash[GATEWAY_HASH_SIZE],
+                                     gateway_submit_result_t *out);
+
+/* --- capture, void, refund (gateway_view_action.c) ---------------------------------------- */
+
+typedef enum {
+    GATEWAY_VIEW_ACT_CAPTURE = 1, /* POST /api/transfers/{id}/capture */
+    GATEWAY_VIEW_ACT_VOID,        /* POST /api/transfers/{id}/void */
+    GATEWAY_VIEW_ACT_REFUND,      /* POST /api/transfers/{id}/refunds */
+} gateway_view_act_t;
+
+/* Why an action was refused (nothing written); the HTTP answer in brackets. */
+typedef enum {
+    GATEWAY_VIEW_REFUSAL_NONE = 0,
+    GATEWAY_VIEW_REFUSAL_NOT_FOUND,          /* 404 not_found: no such transfer, or not the
+                                                caller's to act on */
+    GATEWAY_VIEW_REFUSAL_INVALID_STATE,      /* 409 invalid_state */
+    GATEWAY_VIEW_REFUSAL_EXCEEDS_AUTHORIZED, /* 422 exceeds_authorized */
+    GATEWAY_VIEW_REFUSAL_EXCEEDS_REFUNDABLE, /* 422 exceeds_refundable */
+    GATEWAY_VIEW_REFUSAL_TOO_MANY_REFUNDS,   /* 422 too_many_refunds */
+} gateway_view_refusal_t;
+
+/* One capture, void or refund as the caller asked for it. */
+typedef struct {
+    gateway_view_act_t act;
+    char transfer[PROTO_TRANSFER_ID_MAX + 1]; /* the transfer acted on (from the path) */
+    int64_t amount_minor; /* capture: 0 = the authorised amount; refund: 0 = what is left */
+    char reference[PROTO_REFERENCE_MAX + 1]; /* refund: its reference, may be "" */
+    bool operator_scope; /* the caller is an operator: it may act on any transfer */
+} gateway_view_action_t;
+
+/* What gateway_view_act did. */
+typedef struct {
+    gateway_view_refusal_t refusal;  /* NONE: accepted (or replayed) */
+    gateway_submit_result_t created; /* the transfer answered: the one acted on (capture, void)
+                                        or the new refund; `replayed` as for a submission */
+} gateway_view_action_result_t;
+
+/*  Runs `action` for `principal` under its idempotency key `key`, in ctx->txn:
+
+    - capture / void: the transfer must be the caller's (it owns `from`; an operator: any),
+      else NOT_FOUND; authorized with no capture or void in flight, else INVALID_STATE; a
+      capture's amount at most the authorised amount, else EXCEEDS_AUTHORIZED. Accepted: emits
+      transfer.capture {transfer, amount_minor, principal, operator} or transfer.void to the
+      accounts node (corr = the transfer id), marks the record's pending_action, adds the step
+      to its timeline and the event to the log.
+    - refund: the caller must own the transfer's `to` (an operator: any), else NOT_FOUND; a
+      settled transfer of kind transfer, else INVALID_STATE; fewer than GATEWAY_REFUNDS_MAX
+      refunds, else TOO_MANY_REFUNDS; settled + pending refunds + amount at most the captured
+      amount, else EXCEEDS_REFUNDABLE. Accepted: a new transfer (kind refund, from = its `to`,
+      to = its `from`, refund_of) submitted like any other (transfer.requested), and the
+      original's refunds and refunding sum updated.
+
+    The key works as for a submission: the same key with the same action is a replay (writes
+    nothing, the result is the transfer it named), with another request LEDGER_E_EXISTS.
+    Refusals and LEDGER_E_EXISTS are decided before anything is written (the caller goes on
+    with other requests); any other error may follow writes (abort the transaction). */
+ledger_err_t gateway_view_act(node_ctx_t *ctx, const char *principal,
+                              const gateway_view_action_t *action, const char *key,
+                              const gateway_view_keys_t *keys, gateway_view_action_result_t *out);
+
 /*  Deletes up to `max` idempotency keys created at or before
     now_ms - retention_ms (oldest first, through the age index) in `txn`.
     *pruned_out (may be NULL) gets how many were deleted. */
@@ -179,7 +257,11 @@ ledger_err_t gateway_view_prune_idempotency(store_txn_t *txn, uint64_t now_ms,
 /*  Applies one inbound status event to the view, in ctx->txn:
 
       funds.reserved           timeline += step; "held": true while pending
-      transfer.settled         pending -> settled
+      transfer.authorized      pending -> authorized (held; expires_at_ms from the body)
+      transfer.settled         pending or authorized -> settled, captured_minor from
+                               the body (proto_transfer_captured_minor)
+      transfer.voided          authorized -> voided, reason {code "voided", message}
+      transfer.expired         authorized -> expired, reason {code "expired", message}
       transfer.rejected_fraud  pending -> rejected_fraud, reason {code
                                "fraud_rejected", message, rules}
       transfer.declined        pending -> declined, reason {code, message}
@@ -188,6 +270,9 @@ ledger_err_t gateway_view_prune_idempotency(store_txn_t *txn, uint64_t now_ms,
     node = its origin, message_id, cause, ts_ms = its ts} (kept sorted by
     ts_ms, at most GATEWAY_TIMELINE_MAX entries; past that, steps still move
     the status but are not listed).
+    Reaching a final status clears a capture or void in flight; a refund's final status
+    also updates its original (its pending refunds, and refunded_minor when it settled),
+    with an event of the same step for the original.
     Changes nothing and returns LEDGER_OK for: a message whose id is already
     in the timeline (a replay); a final event for a transfer that is already
     final (the saga guard: settled then declined stays settled); any message
@@ -207,6 +292,11 @@ ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg);
       {"id", "status", "from", "to", "amount" (minor units), "currency",
        "reference", "held" (bool: funds on hold for it right now),
        "reason": null | {"code", "message", "rules": [names] (fraud only)},
+       "kind", "amount_text" (money_format_decimal by the currency's exponent),
+       "capture" ("auto" | "manual"), "expires_at" (manual; else null),
+       "captured_amount" (settled; else null), "refunded_amount" (settled refunds),
+       "refunds" ([ids]), "refund_of" (a refund's original; else null),
+       "pending_action" ("capture" | "void" in flight; else null),
        "created_at", "updated_at" (ISO 8601 UTC with ms, clock_format_utc, e.g.
        "2026-11-25T10:04:05.123Z"), "created_ms", "updated_ms" (unix ms),
        "timeline": [{"step", "node", "message_id", "cause", "at", "ts_ms", "rules"?}]}
@@ -220,16 +310,46 @@ ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg);
     Errors: LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, LEDGER_E_NOMEM, store errors. */
 ledger_err_t gateway_view_transfer_get(store_txn_t *txn, const char *id, json_t **out);
 
+/* Filters of GET /api/transfers (every one optional; all must hold). */
+typedef struct {
+    const char *account; /* NULL, or the transfer's from or to */
+    bool has_status;     /* status */
+    gateway_status_t status;
+    bool has_kind; /* kind */
+    proto_transfer_kind_t kind;
+    uint64_t created_from_ms; /* created_ms >= it (0: no bound) */
+    uint64_t created_to_ms;   /* created_ms < it (0: no bound) */
+} gateway_view_filter_t;
+
+/* A page scans at most this many transfers, matching or not (GET /api/transfers). */
+#define GATEWAY_LIST_SCAN_MAX 2000
+
+/*  True if `rec` passes `filter` (NULL: no filter). */
+bool gateway_view_filter_match(const gateway_view_filter_t *filter,
+                               const gateway_view_record_t *rec);
+
 /*  Reads a page of transfers, newest first: {"transfers": [API form, as
-    above], "next_cursor": id of the last one | null when there are no more}.
+    above], "next_cursor": id of the last one read | null when there are no more}.
     `cursor` NULL or "" starts at the newest; otherwise the page starts
     strictly before (older than) that id. `limit` 1..GATEWAY_LIST_MAX
-    (LEDGER_E_INVALID otherwise). *out is a new reference. */
+    (LEDGER_E_INVALID otherwise). Only transfers passing `filter` (may be NULL) are listed;
+    the cursor is a position in the unfiltered order, so it stays valid whatever the filter,
+    and a page reads at most GATEWAY_LIST_SCAN_MAX transfers: it may come back with fewer
+    than `limit` (even none) and a next_cursor. With created_from, the walk stops at the
+    first id older than it (ids are time-ordered). *out is a new reference. */
 ledger_err_t gateway_view_transfer_list(store_txn_t *txn, const char *cursor, uint32_t limit,
-                                        json_t **out);
+                                        const gateway_view_filter_t *filter, json_t **out);
+
+/*  The same page for a customer: the transfers indexed for `principal` (gateway_owners.h:
+    it owns their from or to), newest first, with the same cursor, filter and walk bound
+    (a transfer pruned from the view counts as walked and is not listed). */
+ledger_err_t gateway_view_transfer_list_own(store_txn_t *txn, const char *principal,
+                                            const char *cursor, uint32_t limit,
+                                            const gateway_view_filter_t *filter, json_t **out);
 
 /*  Appends the answer to a submission, a pending transfer: {"id", "status":
-    "pending", "from", "to", "amount", "currency", "reference", "created_at"}
+    "pending", "from", "to", "amount", "currency", "reference", "kind", "created_at",
+    "amount_text", "capture", "expires_at" (manual only), "refund_of" (refunds only)}
     (the 202/200 body of POST /api/transfers and each accepted item of the
     batch endpoint). Written as text, not built with jansson: json_out.h. */
 void gateway_view_write_submitted(json_out_t *out, const gateway_submit_result_t *res);

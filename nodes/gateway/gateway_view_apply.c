@@ -3,10 +3,18 @@
 
     Each message becomes a timeline step (sanitized text, the rules of a fraud
     verdict); funds.reserved marks the funds held, a verdict is history only,
-    and a final event moves a pending transfer to its final status with its
-    reason. The saga guard: a final status never changes. A message already in
-    the timeline (by message id) is a replay and changes nothing. Every change
-    is written back with one event in the log, in the caller's transaction.
+    transfer.authorized moves a pending manual transfer to authorized (held),
+    and a final event (settled with its captured amount, rejected_fraud,
+    declined, voided, expired) moves a pending or authorized transfer to its
+    final status with its reason. The saga guard: a final status never
+    changes. A message already in the timeline (by message id) is a replay and
+    changes nothing. Every change is written back with one event in the log,
+    in the caller's transaction.
+
+    A refund's final status also updates its original (refund_fold): its
+    amount leaves the original's refunding sum and, if it settled, joins
+    refunded_amount; the original gets an event of the same type, so a stream
+    shows its new refunded_amount.
 */
 #include "gateway_view.h"
 #include "gateway_events.h"
@@ -23,12 +31,15 @@ static const char *event_transfer_id(const proto_msg_t *msg)
     switch (msg->type) {
     case PROTO_FUNDS_RESERVED:
     case PROTO_TRANSFER_SETTLED:
+    case PROTO_TRANSFER_AUTHORIZED:
         return msg->body.transfer.transfer;
     case PROTO_TRANSFER_REJECTED_FRAUD:
     case PROTO_FRAUD_APPROVED:
     case PROTO_FRAUD_REJECTED:
         return msg->body.verdict.transfer;
     case PROTO_TRANSFER_DECLINED:
+    case PROTO_TRANSFER_VOIDED:
+    case PROTO_TRANSFER_EXPIRED:
         return msg->body.declined.transfer;
     default:
         return NULL;
@@ -62,15 +73,29 @@ static void step_fill(const proto_msg_t *msg, gateway_view_step_t *step)
     }
 }
 
-/* Moves a pending transfer to the final status of `msg` (settled, rejected_fraud, declined),
-   with its reason. */
+/* The final status a declined-shape message gives. */
+static gateway_status_t declined_status(proto_type_t type)
+{
+    if (type == PROTO_TRANSFER_VOIDED)
+        return GATEWAY_STATUS_VOIDED;
+    if (type == PROTO_TRANSFER_EXPIRED)
+        return GATEWAY_STATUS_EXPIRED;
+    return GATEWAY_STATUS_DECLINED;
+}
+
+/* Moves a pending or authorized transfer to the final status of `msg` (settled with its
+   captured amount, rejected_fraud, declined, voided, expired), with its reason. */
 static void apply_final(gateway_view_record_t *rec, const proto_msg_t *msg)
 {
     rec->held = false;
     rec->has_reason = false;
     rec->rule_count = 0;
+    rec->pending_action = GATEWAY_ACTION_NONE;
     if (msg->type == PROTO_TRANSFER_SETTLED) {
+        int64_t captured = proto_transfer_captured_minor(&msg->body.transfer);
         rec->status = GATEWAY_STATUS_SETTLED;
+        rec->captured_minor =
+            captured > 0 && captured <= rec->req.amount_minor ? captured : rec->req.amount_minor;
     } else if (msg->type == PROTO_TRANSFER_REJECTED_FRAUD) {
         const proto_verdict_t *v = &msg->body.verdict;
         rec->status = GATEWAY_STATUS_REJECTED_FRAUD;
@@ -82,7 +107,7 @@ static void apply_final(gateway_view_record_t *rec, const proto_msg_t *msg)
             text_copy_cut(rec->rules[i], sizeof rec->rules[i], v->rules[i]);
     } else {
         const proto_declined_t *d = &msg->body.declined;
-        rec->status = GATEWAY_STATUS_DECLINED;
+        rec->status = declined_status(msg->type);
         rec->has_reason = true;
         text_copy_cut(rec->reason_code, sizeof rec->reason_code, d->code);
         text_copy_cut(rec->reason_message, sizeof rec->reason_message, d->reason);
@@ -99,7 +124,16 @@ static bool apply_step(gateway_view_record_t *rec, const proto_msg_t *msg,
 {
     bool pending = rec->status == GATEWAY_STATUS_PENDING;
     bool changed = false;
-    if (msg->type == PROTO_FUNDS_RESERVED) {
+    if (msg->type == PROTO_TRANSFER_AUTHORIZED) {
+        if (!pending)
+            return false; /* authorized once, and never after a final status */
+        rec->status = GATEWAY_STATUS_AUTHORIZED;
+        rec->held = true;
+        if (msg->body.transfer.expires_at_ms)
+            rec->expires_at_ms = msg->body.transfer.expires_at_ms; /* the accounts node's */
+        gateway_view_record_timeline_add(rec, step);
+        changed = true;
+    } else if (msg->type == PROTO_FUNDS_RESERVED) {
         if (pending && !rec->held) {
             rec->held = true;
             changed = true;
@@ -110,13 +144,53 @@ static bool apply_step(gateway_view_record_t *rec, const proto_msg_t *msg,
            accounts has settled or released the hold. */
         changed |= gateway_view_record_timeline_add(rec, step);
     } else {
-        if (!pending)
+        if (gateway_view_record_status_final(rec->status))
             return false; /* the saga guard: a final status never changes */
         apply_final(rec, msg);
         gateway_view_record_timeline_add(rec, step);
         changed = true;
     }
     return changed;
+}
+
+/* Writes `rec` back with the event of `step`, its viewers the owners of from and to. */
+static ledger_err_t record_write(node_ctx_t *ctx, gateway_view_record_t *rec,
+                                 const gateway_view_step_t *step)
+{
+    rec->updated_ms = ctx->now_ms;
+    ledger_err_t err = gateway_view_record_put(ctx->txn, rec, 0);
+    /* Its viewers are decided here, once: the owners of from and to (gateway_events.h). */
+    char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
+    if (!err)
+        err =
+            gateway_owners_viewers(ctx->state, ctx->txn, NULL, rec->req.from, rec->req.to, viewers);
+    if (!err)
+        err = gateway_view_event_append(ctx, rec, step, viewers);
+    return err;
+}
+
+/*  A refund reached its final status: its amount leaves the original's refunding sum and,
+    settled, joins its refunded sum. An original no longer in the view (pruned) is left alone;
+    sums that would go out of range are clamped (a record is never made unreadable). */
+static ledger_err_t refund_fold(node_ctx_t *ctx, const gateway_view_record_t *refund,
+                                const gateway_view_step_t *step)
+{
+    gateway_view_record_t *orig = malloc(sizeof *orig);
+    if (!orig)
+        return LEDGER_E_NOMEM;
+    ledger_err_t err = gateway_view_record_get(ctx->txn, refund->req.refund_of, orig);
+    if (err == LEDGER_OK) {
+        int64_t amount = refund->req.amount_minor;
+        orig->refunding_minor = orig->refunding_minor > amount ? orig->refunding_minor - amount : 0;
+        if (refund->status == GATEWAY_STATUS_SETTLED &&
+            orig->refunded_minor <= orig->req.amount_minor - amount - orig->refunding_minor)
+            orig->refunded_minor += amount;
+        err = record_write(ctx, orig, step);
+    } else if (err == LEDGER_E_NOT_FOUND) {
+        err = LEDGER_OK;
+    }
+    free(orig);
+    return err;
 }
 
 ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg)
@@ -145,15 +219,9 @@ ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg)
         goto done; /* a replay */
     step_fill(msg, &step);
     if (apply_step(rec, msg, &step)) {
-        rec->updated_ms = ctx->now_ms;
-        err = gateway_view_record_put(ctx->txn, rec, 0);
-        /* Its viewers are decided here, once: the owners of from and to (gateway_events.h). */
-        char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
-        if (!err)
-            err = gateway_owners_viewers(ctx->state, ctx->txn, NULL, rec->req.from, rec->req.to,
-                                         viewers);
-        if (!err)
-            err = gateway_view_event_append(ctx, rec, &step, viewers);
+        err = record_write(ctx, rec, &step);
+        if (!err && rec->req.refund_of[0] && gateway_view_record_status_final(rec->status))
+            err = refund_fold(ctx, rec, &step);
     }
 done:
     free(rec);

@@ -75,7 +75,7 @@ static ledger_err_t round_visit(round_t *r, const store_kv_t *kv, const char *id
     ledger_err_t err = gateway_view_record_decode(kv->val, kv->val_size, r->rec);
     if (err)
         return err;
-    if (r->rec->status == GATEWAY_STATUS_PENDING || r->rec->updated_ms > r->cutoff_ms)
+    if (!gateway_view_record_status_final(r->rec->status) || r->rec->updated_ms > r->cutoff_ms)
         return LEDGER_OK;
     due_view_t *d = &r->due[r->count++];
     text_copy_cut(d->id, sizeof d->id, id);

@@ -2,7 +2,8 @@
     (contract in gateway_view_record.h).
 
     A view record lives in TRANSFERS as a compact binary record (core/record.h:
-    integers big-endian, strings with a 1- or 2-byte length), version 2:
+    integers big-endian, strings with a 1- or 2-byte length), version 3
+    (written; version 2 is the same without the tail, still read):
 
       u8 version (2) | str8 id | str8 from | str8 to | be64 amount | str8 currency
       | str8 reference | u8 status | u8 flags (1 held, 2 has reason)
@@ -10,13 +11,16 @@
       | be64 created_ms | be64 updated_ms | str8 idempotency_key
       | u8 step count | per step: str8 step | str8 node | str8 message_id
         | str8 cause | be64 ts_ms | u8 has rules | [u8 rule count | str8 rule ...]
+      version 3 tail (issue 21): u8 capture | be64 expires_at_ms | be64 captured_minor
+      | be64 refunded_minor | be64 refunding_minor | str8 refund_of | u8 pending_action
+      | u8 refund count | str8 refund id ...
 
     Every string is bounded by its proto limit and must be valid UTF-8
     (proto_utf8_valid), every count by its array; anything short, long, out of
     range or with trailing bytes reads as LEDGER_E_CORRUPT rather than
-    trusted. Worst case, every field at its limit: about 5 KiB (8 steps of
-    ~0.5 KiB and ~1.2 KiB), under GATEWAY_RECORD_MAX (16 KiB); a unit test
-    builds that record.
+    trusted. Worst case, every field at its limit: about 6.5 KiB (8 steps of
+    ~0.5 KiB, ~1.2 KiB, 50 refund ids of 24 bytes), under GATEWAY_RECORD_MAX
+    (16 KiB); a unit test builds that record.
 
     Version 1 records (written before the binary form) are compact JSON text
     and start with '{'; they are still read through jansson (record_from_json)
@@ -26,7 +30,9 @@
 */
 #include "gateway_view_record.h"
 #include "clock.h"
+#include "currency.h"
 #include "gateway_owners.h"
+#include "money.h"
 #include "record.h"
 
 #include <assert.h>
@@ -34,7 +40,8 @@
 
 /* Version of the JSON text form (read only) and of the binary form (written). */
 #define RECORD_VERSION 1
-#define RECORD_BINARY_VERSION 2
+#define RECORD_BINARY_V2 2
+#define RECORD_BINARY_VERSION 3
 #define RECORD_FLAG_HELD 0x01
 #define RECORD_FLAG_REASON 0x02
 /* Longest status name ("rejected_fraud"), with room to spare, bytes with the NUL. */
@@ -45,6 +52,9 @@ static const char *const status_names[GATEWAY_STATUS__COUNT] = {
     [GATEWAY_STATUS_SETTLED] = "settled",
     [GATEWAY_STATUS_REJECTED_FRAUD] = "rejected_fraud",
     [GATEWAY_STATUS_DECLINED] = "declined",
+    [GATEWAY_STATUS_AUTHORIZED] = "authorized",
+    [GATEWAY_STATUS_VOIDED] = "voided",
+    [GATEWAY_STATUS_EXPIRED] = "expired",
 };
 
 const char *gateway_view_record_status_name(gateway_status_t status)
@@ -54,7 +64,20 @@ const char *gateway_view_record_status_name(gateway_status_t status)
     return status_names[status];
 }
 
-static bool status_from_name(const char *name, gateway_status_t *out)
+bool gateway_view_record_status_final(gateway_status_t status)
+{
+    return status != GATEWAY_STATUS_PENDING && status != GATEWAY_STATUS_AUTHORIZED;
+}
+
+int64_t gateway_view_record_captured(const gateway_view_record_t *rec)
+{
+    assert(rec);
+    if (rec->status != GATEWAY_STATUS_SETTLED)
+        return 0;
+    return rec->captured_minor > 0 ? rec->captured_minor : rec->req.amount_minor;
+}
+
+bool gateway_view_record_status_from_name(const char *name, gateway_status_t *out)
 {
     for (int i = 0; i < GATEWAY_STATUS__COUNT; i++) {
         if (strcmp(name, status_names[i]) == 0) {
@@ -155,6 +178,7 @@ static void put_rules(record_writer_t *w, uint32_t count,
 static size_t record_encode(const gateway_view_record_t *rec, uint8_t *buf, size_t cap)
 {
     assert(rec->timeline_count <= GATEWAY_TIMELINE_MAX);
+    assert(rec->refund_count <= GATEWAY_REFUNDS_MAX);
     record_writer_t w = {buf, cap, 0, true};
     record_put_u8(&w, RECORD_BINARY_VERSION);
     record_put_str8(&w, rec->id);
@@ -186,6 +210,16 @@ static size_t record_encode(const gateway_view_record_t *rec, uint8_t *buf, size
         if (e->has_rules)
             put_rules(&w, e->rule_count, e->rules);
     }
+    record_put_u8(&w, (uint8_t)rec->req.capture);
+    record_put_u64(&w, rec->expires_at_ms);
+    record_put_u64(&w, (uint64_t)rec->captured_minor);
+    record_put_u64(&w, (uint64_t)rec->refunded_minor);
+    record_put_u64(&w, (uint64_t)rec->refunding_minor);
+    record_put_str8(&w, rec->req.refund_of);
+    record_put_u8(&w, (uint8_t)rec->pending_action);
+    record_put_u8(&w, (uint8_t)rec->refund_count);
+    for (uint32_t i = 0; i < rec->refund_count; i++)
+        record_put_str8(&w, rec->refunds[i]);
     return w.ok ? w.len : 0;
 }
 
@@ -249,8 +283,9 @@ static bool fields_from_json(const json_t *obj, gateway_view_record_t *rec)
         !get_str(obj, "to", rec->req.to, sizeof rec->req.to) || !json_is_integer(amount) ||
         !get_str(obj, "currency", rec->req.currency, sizeof rec->req.currency) ||
         !get_str(obj, "reference", rec->req.reference, sizeof rec->req.reference) ||
-        !get_str(obj, "status", status, sizeof status) || !status_from_name(status, &rec->status) ||
-        !json_is_boolean(held) || !get_u64(obj, "created_ms", &rec->created_ms) ||
+        !get_str(obj, "status", status, sizeof status) ||
+        !gateway_view_record_status_from_name(status, &rec->status) || !json_is_boolean(held) ||
+        !get_u64(obj, "created_ms", &rec->created_ms) ||
         !get_u64(obj, "updated_ms", &rec->updated_ms) ||
         !get_str(obj, "idempotency_key", rec->idempotency_key, sizeof rec->idempotency_key))
         return false;
@@ -335,12 +370,48 @@ static bool get_text8(record_reader_t *r, char *out, size_t max)
     return r->ok && utf8_valid(out);
 }
 
+/* The money fields of the version 3 tail: none negative, the refunds within the amount. */
+static bool tail_amounts_valid(const gateway_view_record_t *rec)
+{
+    int64_t refunds = 0;
+    return rec->captured_minor >= 0 && rec->captured_minor <= rec->req.amount_minor &&
+           rec->refunded_minor >= 0 && rec->refunding_minor >= 0 &&
+           !__builtin_add_overflow(rec->refunded_minor, rec->refunding_minor, &refunds) &&
+           refunds <= rec->req.amount_minor;
+}
+
+/* The version 3 tail (issue 21's fields); false if malformed. */
+static bool record_decode_tail(record_reader_t *r, gateway_view_record_t *rec)
+{
+    uint8_t capture = record_get_u8(r);
+    rec->expires_at_ms = record_get_u64(r);
+    rec->captured_minor = (int64_t)record_get_u64(r);
+    rec->refunded_minor = (int64_t)record_get_u64(r);
+    rec->refunding_minor = (int64_t)record_get_u64(r);
+    if (!r->ok || capture >= PROTO_CAPTURE__COUNT || !tail_amounts_valid(rec) ||
+        !get_text8(r, rec->req.refund_of, PROTO_TRANSFER_ID_MAX))
+        return false;
+    rec->req.capture = (proto_capture_t)capture;
+    uint8_t action = record_get_u8(r);
+    uint8_t refunds = record_get_u8(r);
+    if (!r->ok || action >= GATEWAY_ACTION__COUNT || refunds > GATEWAY_REFUNDS_MAX)
+        return false;
+    rec->pending_action = (gateway_action_t)action;
+    for (uint8_t i = 0; i < refunds; i++) {
+        if (!get_text8(r, rec->refunds[i], PROTO_TRANSFER_ID_MAX))
+            return false;
+    }
+    rec->refund_count = refunds;
+    return true;
+}
+
 /* Decodes the binary form (version byte included); false if it is malformed in any way. */
 static bool record_decode_binary(const uint8_t *val, size_t size, gateway_view_record_t *rec)
 {
     memset(rec, 0, sizeof *rec);
     record_reader_t r = {val, size, 0, true};
-    if (record_get_u8(&r) != RECORD_BINARY_VERSION)
+    uint8_t version = record_get_u8(&r);
+    if (version != RECORD_BINARY_V2 && version != RECORD_BINARY_VERSION)
         return false;
     if (!get_text8(&r, rec->id, PROTO_TRANSFER_ID_MAX) ||
         !get_text8(&r, rec->req.from, PROTO_ACCOUNT_ID_MAX) ||
@@ -388,6 +459,8 @@ static bool record_decode_binary(const uint8_t *val, size_t size, gateway_view_r
             return false;
     }
     rec->timeline_count = steps;
+    if (version == RECORD_BINARY_VERSION && !record_decode_tail(&r, rec))
+        return false;
     return record_done(&r);
 }
 
@@ -419,12 +492,60 @@ ledger_err_t gateway_view_record_get(store_txn_t *txn, const char *id, gateway_v
 proto_transfer_kind_t gateway_view_record_kind(const gateway_transfer_request_t *req)
 {
     assert(req);
+    if (req->refund_of[0])
+        return PROTO_TRANSFER_KIND_REFUND;
     const char *settlement = proto_settlement_id(req->currency);
     if (settlement && strcmp(req->from, settlement) == 0)
         return PROTO_TRANSFER_KIND_DEPOSIT;
     if (settlement && strcmp(req->to, settlement) == 0)
         return PROTO_TRANSFER_KIND_WITHDRAWAL;
     return PROTO_TRANSFER_KIND_TRANSFER;
+}
+
+/* The amount in major units by its currency's exponent ("12.34"); the integer when the
+   currency is not in the table (a record of before the table). */
+static const char *amount_text(const gateway_view_record_t *rec, char out[MONEY_TEXT_MAX])
+{
+    const currency_t *currency = currency_find(rec->req.currency);
+    return money_format_decimal(rec->req.amount_minor, currency ? currency->exponent : 0, out);
+}
+
+static const char *const action_names[GATEWAY_ACTION__COUNT] = {
+    [GATEWAY_ACTION_CAPTURE] = "capture",
+    [GATEWAY_ACTION_VOID] = "void",
+};
+
+/* The issue 21 members of the API form: capture, expires_at, captured_amount, refunded_amount,
+   refunds, refund_of, pending_action, amount_text. Nonzero if one could not be set. */
+static int record_api_payments(json_t *obj, const gateway_view_record_t *rec)
+{
+    char when[CLOCK_UTC_TEXT_SIZE];
+    char text[MONEY_TEXT_MAX];
+    json_t *refunds = json_array();
+    for (uint32_t i = 0; refunds && i < rec->refund_count; i++) {
+        if (json_array_append_new(refunds, json_string(rec->refunds[i]))) {
+            json_decref(refunds);
+            refunds = NULL;
+        }
+    }
+    bool settled = rec->status == GATEWAY_STATUS_SETTLED;
+    int rc = refunds ? 0 : -1;
+    rc |= json_object_set_new(obj, "amount_text", json_string(amount_text(rec, text)));
+    rc |= json_object_set_new(obj, "capture", json_string(proto_capture_name(rec->req.capture)));
+    rc |= json_object_set_new(
+        obj, "expires_at",
+        rec->expires_at_ms ? json_string(clock_format_utc(rec->expires_at_ms, when)) : json_null());
+    rc |= json_object_set_new(obj, "captured_amount",
+                              settled ? json_integer(gateway_view_record_captured(rec))
+                                      : json_null());
+    rc |= json_object_set_new(obj, "refunded_amount", json_integer(rec->refunded_minor));
+    rc |= json_object_set_new(obj, "refunds", refunds ? refunds : json_array());
+    rc |= json_object_set_new(
+        obj, "refund_of", rec->req.refund_of[0] ? json_string(rec->req.refund_of) : json_null());
+    rc |= json_object_set_new(obj, "pending_action",
+                              rec->pending_action ? json_string(action_names[rec->pending_action])
+                                                  : json_null());
+    return rc;
 }
 
 /* Turns `obj` (record_to_json of `rec`; stolen, may be NULL) into the API form. */
@@ -442,6 +563,7 @@ static json_t *record_api_from_json(json_t *obj, const gateway_view_record_t *re
                               json_string(clock_format_utc(rec->created_ms, when)));
     rc |= json_object_set_new(obj, "updated_at",
                               json_string(clock_format_utc(rec->updated_ms, when)));
+    rc |= record_api_payments(obj, rec);
     json_t *timeline = json_object_get(obj, "timeline");
     for (uint32_t i = 0; i < rec->timeline_count; i++) {
         rc |= json_object_set_new(json_array_get(timeline, i), "at",

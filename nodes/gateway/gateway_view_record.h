@@ -38,16 +38,38 @@
 #define GATEWAY_RECORD_MAX 16384        /* encoded view record */
 #define GATEWAY_STEP_NAME_MAX 31        /* a timeline step's name (a message type name) */
 
+#define GATEWAY_REFUNDS_MAX 50 /* refunds of one transfer (422 too_many_refunds) */
+
+/* A transfer's status. pending and authorized are not final; every other status is, and
+   never changes again (the saga guard). Stored as its number: append only. */
 typedef enum {
     GATEWAY_STATUS_PENDING = 0,
     GATEWAY_STATUS_SETTLED,
     GATEWAY_STATUS_REJECTED_FRAUD,
     GATEWAY_STATUS_DECLINED,
+    GATEWAY_STATUS_AUTHORIZED, /* a manual transfer fraud approved: held until capture or void */
+    GATEWAY_STATUS_VOIDED,
+    GATEWAY_STATUS_EXPIRED,
     GATEWAY_STATUS__COUNT
 } gateway_status_t;
 
-/* "pending", "settled", "rejected_fraud", "declined"; NULL for an invalid value. */
+/* "pending", "settled", "rejected_fraud", "declined", "authorized", "voided", "expired";
+   NULL for an invalid value. */
 const char *gateway_view_record_status_name(gateway_status_t status);
+
+/* The status named `name` into *out: true, or false for no status. */
+bool gateway_view_record_status_from_name(const char *name, gateway_status_t *out);
+
+/* True for a final status (neither pending nor authorized). */
+bool gateway_view_record_status_final(gateway_status_t status);
+
+/* A capture or void the gateway sent and the accounts node has not answered yet. */
+typedef enum {
+    GATEWAY_ACTION_NONE = 0,
+    GATEWAY_ACTION_CAPTURE,
+    GATEWAY_ACTION_VOID,
+    GATEWAY_ACTION__COUNT
+} gateway_action_t;
 
 /* A transfer as a client asked for it, after validation (see
    gateway_request_parse_transfer in gateway_request.h). */
@@ -57,10 +79,19 @@ typedef struct {
     int64_t amount_minor;                    /* > 0 */
     char currency[PROTO_CURRENCY_LEN + 1];   /* 3 upper-case letters */
     char reference[PROTO_REFERENCE_MAX + 1]; /* may be "" */
+    proto_capture_t capture;                 /* auto (0) or manual */
+    uint32_t expires_in_s; /* manual: GATEWAY_EXPIRES_IN_MIN_S..MAX_S; auto: 0 (not stored) */
+    char refund_of[PROTO_TRANSFER_ID_MAX + 1]; /* a refund: the refunded transfer, else "" */
+    bool operator_scope; /* a refund sent by an operator (the wire's `operator`; not stored) */
 } gateway_transfer_request_t;
 
-/*  What a transfer does, derived from its accounts (never stored): from the
-    settlement account of its currency (proto_settlement_id), a
+/* expires_in_s of a manual transfer: 1 s .. 30 days, 7 days when not given. */
+#define GATEWAY_EXPIRES_IN_MIN_S 1u
+#define GATEWAY_EXPIRES_IN_MAX_S 2592000u
+#define GATEWAY_EXPIRES_IN_DEFAULT_S 604800u
+
+/*  What a transfer does: a refund when refund_of is set; else derived from its accounts:
+    from the settlement account of its currency (proto_settlement_id), a
     deposit; to it, a withdrawal; else a transfer. The same rule the accounts node checks
    (invalid_kind). */
 proto_transfer_kind_t gateway_view_record_kind(const gateway_transfer_request_t *req);
@@ -95,7 +126,20 @@ typedef struct {
     char idempotency_key[GATEWAY_IDEMPOTENCY_KEY_MAX + 1];
     uint32_t timeline_count;
     gateway_view_step_t timeline[GATEWAY_TIMELINE_MAX];
+    /* Issue 21 (record version 3; a version 1 or 2 record reads as auto, nothing captured,
+       no refunds): */
+    uint64_t expires_at_ms;          /* manual: when the authorisation expires; auto: 0 */
+    int64_t captured_minor;          /* settled: the amount captured; else 0 */
+    int64_t refunded_minor;          /* the sum of its settled refunds */
+    int64_t refunding_minor;         /* the sum of its refunds still pending */
+    gateway_action_t pending_action; /* a capture or void sent, not answered yet */
+    uint32_t refund_count;           /* its refunds, oldest first (any status) */
+    char refunds[GATEWAY_REFUNDS_MAX][PROTO_TRANSFER_ID_MAX + 1];
 } gateway_view_record_t;
+
+/* The amount a settled record captured (captured_minor; the amount for a record of before
+   captures); 0 for a record that is not settled. */
+int64_t gateway_view_record_captured(const gateway_view_record_t *rec);
 
 /*  Reads the record of transfer `id` into *rec (filled on LEDGER_OK only).
     LEDGER_E_NOT_FOUND, LEDGER_E_CORRUPT, store errors. */

@@ -96,7 +96,9 @@ class SagaTest(MeshTest):
             ({"from": "alice", "to": "bob", "amount": 0}, 400),
             ({"from": "alice", "to": "bob", "amount": -5}, 400),
             ({"from": "alice", "to": "bob", "amount": 1.5}, 400),
-            ({"from": "alice", "to": "bob", "amount": "100"}, 400),
+            ({"from": "alice", "to": "bob", "amount": "1e2"}, 400),  # "100" is 100.00 GBP
+            ({"from": "alice", "to": "bob", "amount": "1.005"}, 400),  # GBP has 2 decimals
+            ({"from": "alice", "to": "bob", "amount": 100, "currency": "XYZ"}, 422),
             ({"from": "alice", "to": "bob", "amount": 9223372036854775808}, 400),
             ({"from": "alice", "to": "alice", "amount": 100}, 422),
             ({"to": "bob", "amount": 100}, 400),

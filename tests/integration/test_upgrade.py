@@ -35,7 +35,7 @@ PENDING_V1 = os.path.join(HERE, "..", "fixtures", "pending-v1")
 PENDING_V2 = os.path.join(HERE, "..", "fixtures", "pending-v2")
 PENDING_V3 = os.path.join(HERE, "..", "fixtures", "pending-v3")
 ACCOUNTS_FORMAT = 7  # nodes/accounts/accounts_migrate.h
-GATEWAY_FORMAT = 7  # nodes/gateway/gateway_migrate.h
+GATEWAY_FORMAT = 8  # nodes/gateway/gateway_migrate.h
 FRAUD_FORMAT = 3  # nodes/fraud/fraud_main.c
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
 
@@ -51,6 +51,19 @@ def as_format_3(account):
     if settlement:
         account["name"] = "Settlement (GBP)"
     return account
+
+
+def strip_payments(test, t):
+    """Takes issue 21's fields off an old transfer's API form, checking they read as what the
+    old build meant: an automatic capture, in full when settled, nothing refunded."""
+    settled = t["status"] == "settled"
+    got = {k: t.pop(k) for k in ("capture", "expires_at", "captured_amount", "refunded_amount",
+                                 "refunds", "refund_of", "pending_action", "amount_text")}
+    test.assertEqual({k: v for k, v in got.items() if k != "amount_text"},
+                     {"capture": "auto", "expires_at": None,
+                      "captured_amount": t["amount"] if settled else None,
+                      "refunded_amount": 0, "refunds": [], "refund_of": None,
+                      "pending_action": None}, t["id"])
 
 
 def expected(fixture=FORMAT1):
@@ -137,6 +150,7 @@ class UpgradeTest(MeshTest):
         for t in transfers.values():  # derived from the accounts, never stored: old ones too
             self.assertEqual(t.pop("kind"), "deposit" if t["from"] == "funding" else
                              "withdrawal" if t["to"] == "funding" else "transfer", t)
+            strip_payments(self, t)
         self.assertEqual(transfers, old["transfers"])
         for acct, entries in old["ledgers"].items():
             status, page = self.mesh.get(f"/api/accounts/{acct}/ledger?limit=200")
@@ -202,7 +216,7 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         for node in NODES:
             log = self.mesh.log(node)
-            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6 -> ...,
+            # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6 -> 7 -> 8,
             # accounts 1 -> 2 (account_chains) -> 3 (account_owners) -> 4 (transfer_causes)
             # -> 5 (seen_floors) -> 6 (payments_life) -> 7 (controls_history),
             # fraud 1 -> 2 -> 3 (seen_floors)
@@ -544,6 +558,47 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         self.assertIn(f"event=store_format_current node=fraud version={FRAUD_FORMAT} "
                       "migrations=0", self.mesh.log("fraud"))
+
+    def test_pending_v3_gtransfers_views_read_as_auto_and_take_the_new_routes(self):
+        """Gateway 7 -> 8 (transfer_payments): writes nothing; the old view records read as
+        automatic captures with nothing refunded, the settled one shows its captured amount,
+        is found by the new filters and can be refunded; the one pending at the upgrade
+        settles and reads as captured in full."""
+        old = expected(PENDING_V3)
+        pending, settled = old["pending"], old["settled"]
+        for node in NODES:
+            self.load(node, fixture=PENDING_V3)
+        self.start_on_loaded_dirs()
+        self.assertRegex(self.mesh.log("gateway"), r"event=migration_done node=gateway from=7 "
+                         r"to=8 name=transfer_payments ms=\d+ transfers=\d+")
+        t = self.mesh.transfer_status(settled)
+        want = old["transfers"][settled]
+        self.assertEqual({k: t[k] for k in want if k != "timeline"},
+                         {k: v for k, v in want.items() if k != "timeline"})
+        self.assertEqual((t["capture"], t["expires_at"], t["captured_amount"], t["refunded_amount"],
+                          t["refunds"], t["refund_of"], t["pending_action"], t["amount_text"]),
+                         ("auto", None, want["amount"], 0, [], None, None, "7.00"))
+        status, page = self.mesh.get("/api/transfers?status=settled&account=carol")
+        self.assertEqual(status, 200, page)
+        self.assertIn(settled, [x["id"] for x in page["transfers"]])
+        self.assertEqual(self.mesh.wait_final(pending)["status"], "settled")
+        self.assertEqual(self.mesh.transfer_status(pending)["captured_amount"],
+                         old["transfers"][pending]["amount"])
+        # The old settled transfer is refundable by its payee, at most its amount.
+        status, p, _ = self.mesh.request("POST", f"/api/transfers/{settled}/refunds",
+                                         {"amount": 701}, {"Idempotency-Key": "old-refund-1"},
+                                         key=self.owner_key(want["to"]))
+        self.assertEqual((status, p["error"]["code"]), (422, "exceeds_refundable"), p)
+        status, r, _ = self.mesh.request("POST", f"/api/transfers/{settled}/refunds",
+                                         {"amount": 200}, {"Idempotency-Key": "old-refund-2"},
+                                         key=self.owner_key(want["to"]))
+        self.assertEqual((status, r["kind"], r["refund_of"]), (202, "refund", settled), r)
+        self.assertEqual(self.mesh.transfer_status(settled)["refunds"], [r["id"]])
+        # A second start runs nothing.
+        self.assertEqual(self.mesh.stop("gateway"), 0)
+        self.start_on_loaded_dirs()
+        self.assertIn(f"event=store_format_current node=gateway version={GATEWAY_FORMAT} "
+                      "migrations=0", self.mesh.log("gateway"))
 
     def test_pending_v3_saga_gives_the_reserved_transfer_a_risk_deadline(self):
         """Accounts 5 -> 6 (payments_life, nodes/accounts/accounts_migrate.h): the transfer

@@ -176,11 +176,13 @@ static void test_submitted_transfer_text_is_what_jansson_writes(void **state)
     char *got = gateway_view_submitted_text(&res, &size);
     assert_non_null(got);
     char created_at[CLOCK_UTC_TEXT_SIZE];
-    json_t *want_json = json_pack(
-        "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "id", res.id, "status", "pending", "from",
-        res.request.from, "to", res.request.to, "amount", (json_int_t)res.request.amount_minor,
-        "currency", res.request.currency, "reference", res.request.reference, "kind", "transfer",
-        "created_at", clock_format_utc(res.created_ms, created_at));
+    json_t *want_json =
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id", res.id, "status",
+                  "pending", "from", res.request.from, "to", res.request.to, "amount",
+                  (json_int_t)res.request.amount_minor, "currency", res.request.currency,
+                  "reference", res.request.reference, "kind", "transfer", "created_at",
+                  clock_format_utc(res.created_ms, created_at), "amount_text",
+                  "92233720368547758.07", "capture", "auto");
     char *want = json_dumps(want_json, JSON_COMPACT);
     json_decref(want_json);
     assert_string_equal(got, want);

@@ -269,7 +269,7 @@ static void test_http_refusals_create_nothing(void **state)
     assert_error(&r, 422, "settlement_account");
     http_call(port, "POST", "/api/withdrawals", JSON_HEADERS "Idempotency-Key: usd\r\n",
               "{\"account\":\"alice\",\"amount\":5,\"currency\":\"XTS\"}", &r);
-    assert_error(&r, 422, "unsupported_currency");
+    assert_error(&r, 422, "unknown_currency"); /* not in the currency table */
     /* Another's account, an account nobody owns, the settlement account: refused, key free. */
     assert_int_equal(store_write(fx->store, own_savings, NULL), LEDGER_OK);
     http_call(port, "POST", "/api/withdrawals", JSON_HEADERS "Idempotency-Key: mine\r\n",

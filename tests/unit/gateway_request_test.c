@@ -47,7 +47,33 @@ static void test_bad_transfer_bodies_are_refused_with_a_clear_error(void **state
         {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1.0}", 400, "invalid_field", "amount"},
         {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1.5}", 400, "invalid_field", "amount"},
         {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":1e3}", 400, "invalid_field", "amount"},
-        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":\"100\"}", 400, "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":\"1e5\"}", 400, "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":\"12.345\"}", 400, "invalid_field",
+         "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":\"-1.00\"}", 400, "invalid_field",
+         "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":\"0.00\"}", 400, "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":\"1.5\",\"currency\":\"JPY\"}", 400,
+         "invalid_field", "amount"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"currency\":\"XYZ\"}", 422,
+         "unknown_currency", "currency"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":\"5.00\",\"currency\":\"XYZ\"}", 422,
+         "unknown_currency", "currency"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"capture\":\"later\"}", 400,
+         "invalid_field", "capture"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"capture\":1}", 400, "invalid_field",
+         "capture"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"expires_in_s\":600}", 400,
+         "invalid_field", "expires_in_s"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"capture\":\"manual\","
+         "\"expires_in_s\":0}",
+         400, "invalid_field", "expires_in_s"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"capture\":\"manual\","
+         "\"expires_in_s\":2592001}",
+         400, "invalid_field", "expires_in_s"},
+        {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"capture\":\"manual\","
+         "\"expires_in_s\":\"600\"}",
+         400, "invalid_field", "expires_in_s"},
         {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":true}", 400, "invalid_field", "amount"},
         {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":0}", 400, "invalid_field", "amount"},
         {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":-5}", 400, "invalid_field", "amount"},
@@ -130,6 +156,101 @@ static void test_good_transfer_bodies_parse_with_defaults(void **state)
     assert_int_equal(gateway_request_parse_transfer(max, strlen(max), &a, &err), LEDGER_OK);
     assert_int_equal(a.amount_minor, INT64_MAX);
     assert_string_equal(a.reference, "caf\xc3\xa9");
+}
+
+/* Amount as a decimal text by the currency's exponent; capture and its expiry. */
+static void test_decimal_amounts_and_manual_capture_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        int64_t amount_minor;
+        proto_capture_t capture;
+        uint32_t expires_in_s;
+    } cases[] = {
+        {"{\"from\":\"a\",\"to\":\"b\",\"amount\":\"12.34\",\"currency\":\"EUR\"}", 1234,
+         PROTO_CAPTURE_AUTO, 0},
+        {"{\"from\":\"a\",\"to\":\"b\",\"amount\":\"12\"}", 1200, PROTO_CAPTURE_AUTO, 0},
+        {"{\"from\":\"a\",\"to\":\"b\",\"amount\":\"1234\",\"currency\":\"JPY\"}", 1234,
+         PROTO_CAPTURE_AUTO, 0},
+        {"{\"from\":\"a\",\"to\":\"b\",\"amount\":\"0.005\",\"currency\":\"KWD\"}", 5,
+         PROTO_CAPTURE_AUTO, 0},
+        {"{\"from\":\"a\",\"to\":\"b\",\"amount\":77,\"capture\":\"manual\"}", 77,
+         PROTO_CAPTURE_MANUAL, GATEWAY_EXPIRES_IN_DEFAULT_S},
+        {"{\"from\":\"a\",\"to\":\"b\",\"amount\":77,\"capture\":\"manual\",\"expires_in_s\":60}",
+         77, PROTO_CAPTURE_MANUAL, 60},
+        {"{\"from\":\"a\",\"to\":\"b\",\"amount\":77,\"capture\":\"auto\"}", 77, PROTO_CAPTURE_AUTO,
+         0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gateway_transfer_request_t req;
+        gateway_request_error_t err;
+        if (gateway_request_parse_transfer(cases[i].body, strlen(cases[i].body), &req, &err))
+            fail_msg("case %zu %s: %s %s", i, cases[i].body, err.code, err.message);
+        assert_int_equal(req.amount_minor, cases[i].amount_minor);
+        assert_int_equal(req.capture, cases[i].capture);
+        assert_int_equal(req.expires_in_s, cases[i].expires_in_s);
+        assert_true(gateway_view_transfer_request_valid(&req));
+    }
+}
+
+/* Deposits and withdrawals take decimal amounts and the currency table too. */
+static void test_money_bodies_take_decimals_and_known_currencies(void **state)
+{
+    (void)state;
+    gateway_request_money_t m;
+    gateway_request_error_t err;
+    const char *ok = "{\"account\":\"alice\",\"amount\":\"500.00\",\"currency\":\"EUR\"}";
+    assert_int_equal(gateway_request_parse_money(ok, strlen(ok), &m, &err), LEDGER_OK);
+    assert_int_equal(m.amount_minor, 50000);
+    const char *unknown = "{\"account\":\"alice\",\"amount\":5,\"currency\":\"ABC\"}";
+    assert_int_equal(gateway_request_parse_money(unknown, strlen(unknown), &m, &err),
+                     LEDGER_E_INVALID);
+    assert_int_equal(err.http_status, 422);
+    assert_string_equal(err.code, "unknown_currency");
+}
+
+/* The bodies of capture, void and refunds. */
+static void test_action_bodies_are_validated(void **state)
+{
+    (void)state;
+    gateway_view_action_t a;
+    gateway_request_error_t err;
+    memset(&a, 0, sizeof a);
+    assert_int_equal(gateway_request_parse_action("", 0, GATEWAY_VIEW_ACT_VOID, "GBP", &a, &err),
+                     LEDGER_OK);
+    assert_int_equal(a.amount_minor, 0);
+    const char *amount = "{\"amount\":\"10.50\"}";
+    assert_int_equal(gateway_request_parse_action(amount, strlen(amount), GATEWAY_VIEW_ACT_CAPTURE,
+                                                  "GBP", &a, &err),
+                     LEDGER_OK);
+    assert_int_equal(a.amount_minor, 1050);
+    assert_int_equal(gateway_request_parse_action(amount, strlen(amount), GATEWAY_VIEW_ACT_VOID,
+                                                  "GBP", &a, &err),
+                     LEDGER_E_INVALID);
+    assert_string_equal(err.code, "unknown_field");
+    const char *refund = "{\"amount\":250,\"reference\":\"sorry\"}";
+    assert_int_equal(gateway_request_parse_action(refund, strlen(refund), GATEWAY_VIEW_ACT_REFUND,
+                                                  "JPY", &a, &err),
+                     LEDGER_OK);
+    assert_int_equal(a.amount_minor, 250);
+    assert_string_equal(a.reference, "sorry");
+    assert_int_equal(gateway_request_parse_action(refund, strlen(refund), GATEWAY_VIEW_ACT_CAPTURE,
+                                                  "GBP", &a, &err),
+                     LEDGER_E_INVALID);
+    assert_string_equal(err.field, "reference");
+    const char *bad[] = {"{\"amount\":0}",
+                         "{\"amount\":-5}",
+                         "{\"amount\":\"1.234\"}",
+                         "{\"amount\":1.5}",
+                         "[]",
+                         "{\"amount\":5,\"amount\":6}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(gateway_request_parse_action(bad[i], strlen(bad[i]),
+                                                      GATEWAY_VIEW_ACT_REFUND, "GBP", &a, &err),
+                         LEDGER_E_INVALID);
+        assert_int_equal(err.http_status, 400);
+    }
 }
 
 static void test_account_bodies_are_validated(void **state)
@@ -303,6 +424,9 @@ static void test_account_patch_bodies(void **state)
 TEST_MAIN(cmocka_unit_test(test_bad_transfer_bodies_are_refused_with_a_clear_error),
           cmocka_unit_test(test_long_reference_is_refused),
           cmocka_unit_test(test_good_transfer_bodies_parse_with_defaults),
+          cmocka_unit_test(test_decimal_amounts_and_manual_capture_parse),
+          cmocka_unit_test(test_money_bodies_take_decimals_and_known_currencies),
+          cmocka_unit_test(test_action_bodies_are_validated),
           cmocka_unit_test(test_account_bodies_are_validated),
           cmocka_unit_test(test_idempotency_key_rules),
           cmocka_unit_test(test_limit_and_content_type_rules),

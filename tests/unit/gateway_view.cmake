@@ -1,3 +1,4 @@
 ledger_unit_test(gateway_view_test gateway_view_test.c ledger_gateway)
 ledger_unit_test(gateway_view_idem_test gateway_view_idem_test.c ledger_gateway)
 ledger_unit_test(gateway_view_prune_test gateway_view_prune_test.c ledger_gateway)
+ledger_unit_test(gateway_view_action_test gateway_view_action_test.c ledger_gateway)

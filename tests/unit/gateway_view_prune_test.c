@@ -116,7 +116,7 @@ static void test_a_pruned_view_is_neither_found_nor_listed(void **state)
     json_t *t = NULL, *list = NULL;
     assert_int_equal(store_txn_begin(fx->store, false, &txn), LEDGER_OK);
     assert_int_equal(gateway_view_transfer_get(txn, a, &t), LEDGER_E_NOT_FOUND);
-    assert_int_equal(gateway_view_transfer_list(txn, NULL, 50, &list), LEDGER_OK);
+    assert_int_equal(gateway_view_transfer_list(txn, NULL, 50, NULL, &list), LEDGER_OK);
     store_txn_abort(&txn);
     json_t *items = json_object_get(list, "transfers");
     assert_int_equal(json_array_size(items), 1);

@@ -8,7 +8,7 @@ import { ownedBy } from './owners.js';
 
 /** Capture choices of POST /api/transfers: auto (settle at once) or manual (authorise, capture later). */
 export const CAPTURE_MODES = ['auto', 'manual'];
-/** expires_in_s the form offers for manual capture (the gateway takes 60 .. 2592000, default 604800). */
+/** expires_in_s the form offers for manual capture (the gateway takes 1 .. 2592000, default 604800). */
 export const EXPIRY_CHOICES = [
   { seconds: 60, label: '1 minute' },
   { seconds: 300, label: '5 minutes' },
@@ -17,7 +17,7 @@ export const EXPIRY_CHOICES = [
   { seconds: 604800, label: '7 days' },
   { seconds: 2592000, label: '30 days' },
 ];
-export const EXPIRES_IN_MIN_S = 60;
+export const EXPIRES_IN_MIN_S = 1;
 export const EXPIRES_IN_MAX_S = 2592000;
 export const EXPIRES_IN_DEFAULT_S = 604800;
 
