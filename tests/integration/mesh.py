@@ -33,6 +33,9 @@ DEMO_BALANCES = {"alice": 100000, "bob": 25000, "carol": 500000, "dave": 5000, "
 _live = []
 
 
+# The statuses a transfer ends in (pending and authorized are not final).
+FINAL_STATUSES = frozenset({"settled", "rejected_fraud", "declined", "voided", "expired"})
+
 def _cleanup_all():
     for mesh in list(_live):
         mesh.close()
@@ -568,8 +571,22 @@ class Mesh:
         return payload
 
     def wait_final(self, tid, timeout=20.0):
-        return wait_until(lambda: (lambda t: t if t["status"] != "pending" else None)(self.transfer_status(tid)),
+        """Until transfer `tid` is in a final status (FINAL_STATUSES: not pending, not
+        authorized); the transfer."""
+        return wait_until(lambda: (lambda t: t if t["status"] in FINAL_STATUSES else None)(self.transfer_status(tid)),
                           timeout, f"transfer {tid} to reach a final status")
+
+    def wait_status(self, tid, status, timeout=20.0):
+        """Until transfer `tid` has `status` (e.g. "authorized"); the transfer."""
+        return wait_until(lambda: (lambda t: t if t["status"] == status else None)(self.transfer_status(tid)),
+                          timeout, f"transfer {tid} to be {status}")
+
+    def post(self, path, body, idem_key, api_key=None):
+        """POST `body` to `path` with Idempotency-Key `idem_key`, as `api_key` (default: the
+        tester's); (status, payload)."""
+        status, payload, _ = self.request("POST", path, body, {"Idempotency-Key": idem_key},
+                                          key=api_key)
+        return status, payload
 
     def accounts(self):
         status, payload = self.get("/api/accounts?limit=200")

@@ -4,7 +4,9 @@ status, money is conserved, nothing is held, no effect was applied twice and
 the ledger chain is intact (invariants.py). And a SIGKILL between two
 checkpoints of the accounts node's balances loses none of them. At the end
 ledger-reconcile, over the three nodes' data directories, finds every node in
-agreement."""
+agreement. ChaosPaymentsTest does the same with the payments of issue 21 in the
+mix (authorisations captured, voided or expired, refunds, risk timeouts, a
+second currency)."""
 import os
 import random
 import re
@@ -17,7 +19,7 @@ import urllib.error
 import urllib.request
 
 from invariants import check_invariants
-from mesh import MeshTest, wait_until
+from mesh import FINAL_STATUSES, MeshTest, wait_until
 
 RULES = ("velocity_max_count = 0\n"        # 0 turns the velocity rules off: this test
          "velocity_max_sum_minor = 0\n"    # wants only the blocklist to reject
@@ -85,7 +87,7 @@ class ChaosTest(MeshTest):
         self.assertEqual(len(set(accepted)), len(accepted), "one transfer per idempotency key")
 
         def all_final():
-            return all(t["status"] != "pending" for t in self.mesh.all_transfers())
+            return all(t["status"] in FINAL_STATUSES for t in self.mesh.all_transfers())
         wait_until(all_final, timeout=90, what="every transfer to reach a final status")
         statuses = check_invariants(self, self.mesh, initial, accepted)
         print(f"\nchaos: {len(accepted)} transfers, {dict(statuses)}")
@@ -110,6 +112,138 @@ class ChaosMidCheckpointTest(ChaosTest):
     mesh_options = {"fraud_rules": RULES, "log_level": "warn",
                     "env": {"accounts": {"LEDGER_CHECKPOINT_MS": "0",
                                          "LEDGER_CHECKPOINT_CHUNK": "1"}}}
+
+
+
+
+class ChaosPaymentsTest(ChaosTest):
+    """Each node killed in turn while a client authorises, captures (in full
+    and in part), voids, lets expire and refunds transfers in two currencies;
+    once the fraud node stays away longer than --risk-timeout-ms, so holds are
+    released as risk_unavailable. Afterwards the invariants hold per currency
+    (invariants.py) and ledger-reconcile finds every node in agreement."""
+    mesh_options = {"fraud_rules": RULES, "log_level": "warn",
+                    "env": {"accounts": {"LEDGER_RISK_TIMEOUT_MS": "3000"}}}
+    ROUNDS = 20  # each round: 6 transfers and their follow-ups
+
+    def call(self, what, fn, deadline_s=90.0):
+        """fn() until it answers something other than 503 or a connection error: a client's
+        retry with the same idempotency key. (status, payload)."""
+        deadline = time.monotonic() + deadline_s
+        while True:
+            try:
+                status, payload = fn()
+                if status != 503:
+                    return status, payload
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass  # a node down or restarting
+            if time.monotonic() > deadline:
+                self.fail(f"{what}: no answer within {deadline_s}s")
+            time.sleep(0.05)
+
+    def accepted(self, what, answer):
+        status, payload = answer
+        if status not in (200, 202):
+            self.fail(f"{what}: {status} {payload}")
+        return payload
+
+    def authorise(self, key, src, dst, amount, expires_in_s):
+        body = {"from": src, "to": dst, "amount": amount, "currency": "GBP",
+                "capture": "manual", "expires_in_s": expires_in_s}
+        return self.accepted(key, self.call(key, lambda: self.mesh.post(
+            "/api/transfers", body, key, self.mesh.owner_key(src))))["id"]
+
+    def settled_or_final(self, tid, want):
+        """Waits (through restarts) until transfer `tid` is `want` or final; its status."""
+        def seen():
+            try:
+                status, t = self.mesh.get(f"/api/transfers/{tid}")
+            except (urllib.error.URLError, ConnectionError, OSError):
+                return None
+            if status == 200 and (t["status"] == want or t["status"] in FINAL_STATUSES):
+                return t["status"]
+            return None
+        return wait_until(seen, timeout=90, what=f"transfer {tid} to be {want} or final")
+
+    def follow_up(self, key, tid, action, body, api_key):
+        """capture / void / refunds on an authorised or settled transfer; the refund's id."""
+        answer = self.call(key, lambda: self.mesh.post(f"/api/transfers/{tid}/{action}", body,
+                                                       key, api_key))
+        return self.accepted(key, answer)
+
+    def round(self, r, ids):
+        eur = self.mesh.owner_key("alice")
+        a = 100 + r
+        full = self.authorise(f"pay-{r}-full", "alice", "bob", a, 600)
+        part = self.authorise(f"pay-{r}-part", "bob", "carol", a, 600)
+        void = self.authorise(f"pay-{r}-void", "carol", "dave", a, 600)
+        expire = self.authorise(f"pay-{r}-exp", "dave", "alice", a, 1)
+        body = {"from": "alice-eur", "to": "bob-eur", "amount": 50 + r, "currency": "EUR"}
+        euro = self.accepted("eur", self.call("eur", lambda: self.mesh.post(
+            "/api/transfers", body, f"pay-{r}-eur", eur)))["id"]
+        plain = self.submit("carol", "bob", 300 + r, key=f"pay-{r}-plain")
+        ids += [full, part, void, expire, euro, plain]
+        follow = [(full, "capture", {}, "alice"), (part, "capture", {"amount": a // 2}, "bob"),
+                  (void, "void", {}, "carol")]
+        for tid, action, body, owner in follow:
+            if self.settled_or_final(tid, "authorized") == "authorized":
+                self.follow_up(f"pay-{r}-{action}-{tid}", tid, action, body,
+                               self.mesh.owner_key(owner))
+        if self.settled_or_final(plain, "settled") == "settled":
+            refund = self.follow_up(f"pay-{r}-refund", plain, "refunds", {"amount": 100},
+                                    self.mesh.owner_key("bob"))
+            ids.append(refund["id"])
+
+    def test_each_node_killed_mid_stream_and_restarted_keeps_every_invariant(self):
+        self.mesh.fund("alice-eur", 500000, currency="EUR")
+        initial = self.mesh.accounts()
+        ids, errors, done = [], [], []
+
+        def client():
+            try:
+                for r in range(self.ROUNDS):
+                    self.round(r, ids)
+                    done.append(r)
+            except BaseException as e:  # reported by the main thread
+                errors.append(e)
+
+        sender = threading.Thread(target=client)
+        sender.start()
+        for n, victim in enumerate(["accounts", "fraud", "gateway", "accounts", "gateway"]):
+            wait_until(lambda: len(done) >= 3 * (n + 1) or not sender.is_alive(), timeout=120,
+                       what=f"{3 * (n + 1)} rounds done")
+            self.mesh.kill(victim, signal.SIGKILL)
+            if victim == "fraud" and n == 1:
+                # Away longer than the risk timeout: what it had to decide is released.
+                wait_until(lambda: self.risk_timeouts() > 0 or not sender.is_alive(), timeout=30,
+                           what="a hold released for want of a verdict")
+            self.mesh.start(victim)
+        sender.join(timeout=300)
+        self.assertFalse(sender.is_alive(), "the client finished")
+        self.assertEqual(errors, [])
+
+        def all_final():
+            return all(t["status"] in FINAL_STATUSES for t in self.mesh.all_transfers())
+        wait_until(all_final, timeout=90, what="every transfer to reach a final status")
+        statuses = check_invariants(self, self.mesh, initial, ids)
+        print(f"\nchaos payments: {len(ids)} transfers, {dict(statuses)}")
+        for status in ("settled", "voided", "expired"):
+            self.assertGreater(statuses[status], 0, status)
+        transfers = self.mesh.all_transfers()
+        self.assertTrue(any(t.get("kind") == "refund" and t["status"] == "settled"
+                            for t in transfers), "a refund settled")
+        self.assertTrue(any(t.get("captured_amount") and t["captured_amount"] < t["amount"]
+                            for t in transfers if t["status"] == "settled"), "a partial capture")
+        self.mesh.wait_outboxes_empty(("accounts", "fraud", "gateway"), timeout=30)
+        self.assert_reconciled()
+
+    def risk_timeouts(self):
+        """Transfers declined risk_unavailable so far, as the gateway shows them."""
+        try:
+            return sum(1 for t in self.mesh.all_transfers()
+                       if (t.get("reason") or {}).get("code") == "risk_unavailable")
+        except (urllib.error.URLError, ConnectionError, OSError, AssertionError):
+            return 0
 
 
 class BalancesInMemoryTest(MeshTest):

@@ -22,7 +22,7 @@ import time
 import unittest
 import urllib.request
 
-from mesh import NODES, MeshTest, parse_metrics, sample, wait_until
+from mesh import FINAL_STATUSES, NODES, MeshTest, parse_metrics, sample, wait_until
 
 # Velocity and new-payee rules out of the way: these tests send many transfers
 # between the same accounts and want each one settled unless said otherwise.
@@ -117,7 +117,7 @@ class OperatorMeshTest(MeshTest):
             return resp.read().decode()
 
     def wait_all_final(self):
-        wait_until(lambda: all(t["status"] != "pending" for t in self.mesh.all_transfers()), 30,
+        wait_until(lambda: all(t["status"] in FINAL_STATUSES for t in self.mesh.all_transfers()), 30,
                    "every transfer to reach a final status")
 
     def snapshot(self):
