@@ -18,6 +18,9 @@
 
 enum { A = RECONCILE_ABSENT, O = RECONCILE_OPEN, S = RECONCILE_SETTLED, R = RECONCILE_REJECTED };
 enum { D = RECONCILE_DECLINED };
+/* issue 21: authorisations and their ends, and the risk timeout */
+enum { Z = RECONCILE_AUTHORIZED, V = RECONCILE_VOIDED, E = RECONCILE_EXPIRED };
+enum { T = RECONCILE_TIMED_OUT };
 
 typedef struct {
     int gateway, accounts, fraud;
@@ -89,6 +92,31 @@ static void test_an_open_transfer_is_in_flight_only_while_a_message_waits(void *
         {O, O, A, false, false, false, RECONCILE_DISAGREE, "stuck_awaiting_verdict"},
         {O, S, S, false, false, false, RECONCILE_DISAGREE,
          "stuck_final_at_accounts_pending_at_gateway"},
+    };
+    run(cases, sizeof cases / sizeof cases[0]);
+}
+
+/*  Issue 21: an authorisation both sides hold agrees (it is not final, but nothing is owed);
+    voided, expired and captured ones carry fraud's approval; a transfer timed out waiting for
+    fraud takes a late verdict either way, or none; the wrong verdict still disagrees. */
+static void test_payments_outcomes(void **state)
+{
+    (void)state;
+    const case_t cases[] = {
+        {Z, Z, S, false, false, false, RECONCILE_AGREE, ""},
+        {V, V, S, false, false, false, RECONCILE_AGREE, ""},
+        {E, E, S, false, false, false, RECONCILE_AGREE, ""},
+        {T, T, A, false, false, false, RECONCILE_AGREE, ""},
+        {T, T, S, false, false, false, RECONCILE_AGREE, ""},
+        {T, T, R, false, false, false, RECONCILE_AGREE, ""},
+        {Z, S, S, true, false, false, RECONCILE_IN_FLIGHT, "final_at_accounts_pending_at_gateway"},
+        {Z, V, S, false, false, false, RECONCILE_DISAGREE,
+         "stuck_final_at_accounts_pending_at_gateway"},
+        {V, Z, S, false, false, false, RECONCILE_DISAGREE, "held_for_final_transfer"},
+        {V, E, S, false, false, false, RECONCILE_DISAGREE, "final_states_differ"},
+        {Z, Z, R, false, false, false, RECONCILE_DISAGREE, "verdict_does_not_match"},
+        {V, V, A, false, false, false, RECONCILE_DISAGREE, "final_without_verdict_at_fraud"},
+        {T, D, A, false, false, false, RECONCILE_DISAGREE, "final_states_differ"},
     };
     run(cases, sizeof cases / sizeof cases[0]);
 }
@@ -172,5 +200,6 @@ TEST_MAIN(cmocka_unit_test(test_final_everywhere_alike_agrees),
           cmocka_unit_test(test_contradictions_disagree_whatever_is_in_flight),
           cmocka_unit_test(test_an_open_transfer_is_in_flight_only_while_a_message_waits),
           cmocka_unit_test(test_a_pruned_side_is_not_held_against_an_old_transfer),
+          cmocka_unit_test(test_payments_outcomes),
           cmocka_unit_test_setup_teardown(test_a_hold_without_its_reserved_transfer_is_reported,
                                           test_store_setup, test_store_teardown))

@@ -18,6 +18,14 @@ static reconcile_outcome_t outcome_of(accounts_transfer_state_t state)
         return RECONCILE_REJECTED;
     case ACCOUNTS_TRANSFER_DECLINED:
         return RECONCILE_DECLINED;
+    case ACCOUNTS_TRANSFER_AUTHORIZED:
+        return RECONCILE_AUTHORIZED;
+    case ACCOUNTS_TRANSFER_VOIDED:
+        return RECONCILE_VOIDED;
+    case ACCOUNTS_TRANSFER_EXPIRED:
+        return RECONCILE_EXPIRED;
+    case ACCOUNTS_TRANSFER_TIMED_OUT:
+        return RECONCILE_TIMED_OUT;
     default:
         return RECONCILE_OPEN;
     }

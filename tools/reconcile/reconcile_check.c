@@ -17,7 +17,25 @@
 
 static bool is_final(reconcile_outcome_t o)
 {
-    return o == RECONCILE_SETTLED || o == RECONCILE_REJECTED || o == RECONCILE_DECLINED;
+    return o == RECONCILE_SETTLED || o == RECONCILE_REJECTED || o == RECONCILE_DECLINED ||
+           o == RECONCILE_VOIDED || o == RECONCILE_EXPIRED || o == RECONCILE_TIMED_OUT;
+}
+
+/* An outcome that needs fraud's approval first (an authorisation and its ends). */
+static bool approved_outcome(reconcile_outcome_t o)
+{
+    return o == RECONCILE_SETTLED || o == RECONCILE_AUTHORIZED || o == RECONCILE_VOIDED ||
+           o == RECONCILE_EXPIRED;
+}
+
+/*  Whether fraud's verdict `f` (SETTLED: approved, REJECTED) fits the outcome `o` of
+    the gateway or the accounts node: an approval leads to settled, authorized, voided or
+    expired, a rejection to rejected; a timed-out transfer takes any late verdict. */
+static bool verdict_fits(reconcile_outcome_t f, reconcile_outcome_t o)
+{
+    if (o == RECONCILE_TIMED_OUT || o == RECONCILE_OPEN || o == RECONCILE_ABSENT)
+        return true;
+    return f == RECONCILE_SETTLED ? approved_outcome(o) : o == f;
 }
 
 /* The contradictions that no message in flight can resolve; NULL if none. */
@@ -31,16 +49,16 @@ static const char *hard_problem(reconcile_outcome_t g, reconcile_outcome_t a, re
         return "unknown_at_gateway";
     if (is_final(g) && is_final(a) && g != a)
         return "final_states_differ";
-    if (is_final(g) && a == RECONCILE_OPEN)
+    if (is_final(g) && (a == RECONCILE_OPEN || a == RECONCILE_AUTHORIZED))
         return "held_for_final_transfer";
     if (is_final(g) && !a_known)
         return "final_at_gateway_unknown_at_accounts";
     if (f != RECONCILE_ABSENT && !a_known)
         return "verdict_without_saga_at_accounts";
-    if (f != RECONCILE_ABSENT && ((is_final(a) && a != f) || (is_final(g) && g != f)))
+    if (f != RECONCILE_ABSENT && (!verdict_fits(f, a) || !verdict_fits(f, g)))
         return "verdict_does_not_match";
-    bool needs_verdict = a == RECONCILE_SETTLED || a == RECONCILE_REJECTED ||
-                         g == RECONCILE_SETTLED || g == RECONCILE_REJECTED;
+    bool needs_verdict = approved_outcome(a) || a == RECONCILE_REJECTED || approved_outcome(g) ||
+                         g == RECONCILE_REJECTED;
     if (needs_verdict && !f_known)
         return "final_without_verdict_at_fraud";
     return NULL;
@@ -71,7 +89,9 @@ reconcile_class_t reconcile_check_classify(const reconcile_side_t sides[RECONCIL
     }
     bool g_done = is_final(g) || (g == RECONCILE_ABSENT && pruned_ok);
     bool a_done = is_final(a) || (a == RECONCILE_ABSENT && pruned_ok);
-    if (g_done && a_done) {
+    /* an authorisation both sides hold, waiting for its capture, void or expiry, agrees */
+    bool both_authorized = g == RECONCILE_AUTHORIZED && a == RECONCILE_AUTHORIZED;
+    if ((g_done && a_done) || both_authorized) {
         text_copy(problem, problem_size, "");
         return RECONCILE_AGREE;
     }
@@ -225,7 +245,7 @@ static ledger_err_t walk_one(walk_t *w, walk_cursor_t cursors[RECONCILE_NODE__CO
     reconcile_class_t cls =
         reconcile_check_classify(sides, n > 0, dead, pruned_ok, problem, sizeof problem);
     const reconcile_side_t *acc = &sides[RECONCILE_NODE_ACCOUNTS];
-    if (acc->outcome == RECONCILE_OPEN) {
+    if (acc->outcome == RECONCILE_OPEN || acc->outcome == RECONCILE_AUTHORIZED) {
         err = reconcile_holds_add(w->holds, acc->from, acc->amount_minor);
         if (err != LEDGER_OK)
             return err;

@@ -10,15 +10,23 @@
 #include "gateway_view_record.h"
 #include "text.h"
 
-static reconcile_outcome_t outcome_of(gateway_status_t status)
+/* A decline for want of a fraud verdict is the accounts node's timed-out transfer. */
+static reconcile_outcome_t outcome_of(const gateway_view_record_t *rec)
 {
-    switch (status) {
+    switch (rec->status) {
     case GATEWAY_STATUS_SETTLED:
         return RECONCILE_SETTLED;
     case GATEWAY_STATUS_REJECTED_FRAUD:
         return RECONCILE_REJECTED;
     case GATEWAY_STATUS_DECLINED:
-        return RECONCILE_DECLINED;
+        return strcmp(rec->reason_code, PROTO_DECLINE_RISK_UNAVAILABLE) == 0 ? RECONCILE_TIMED_OUT
+                                                                             : RECONCILE_DECLINED;
+    case GATEWAY_STATUS_AUTHORIZED:
+        return RECONCILE_AUTHORIZED;
+    case GATEWAY_STATUS_VOIDED:
+        return RECONCILE_VOIDED;
+    case GATEWAY_STATUS_EXPIRED:
+        return RECONCILE_EXPIRED;
     default:
         return RECONCILE_OPEN;
     }
@@ -40,7 +48,7 @@ ledger_err_t reconcile_gateway_decode(store_txn_t *txn, const char *id, const st
         return err;
     }
     memset(out, 0, sizeof *out);
-    out->outcome = outcome_of(rec->status);
+    out->outcome = outcome_of(rec);
     const char *name = gateway_view_record_status_name(rec->status);
     text_copy(out->state, sizeof out->state, name ? name : "unknown");
     out->updated_ms = rec->updated_ms;

@@ -32,6 +32,11 @@ typedef enum {
     RECONCILE_SETTLED,    /* gateway settled, accounts settled, fraud approved */
     RECONCILE_REJECTED,   /* gateway rejected_fraud, accounts released, fraud rejected */
     RECONCILE_DECLINED,   /* gateway declined, accounts declined (fraud: never) */
+    RECONCILE_AUTHORIZED, /* gateway and accounts authorized (fraud approved): held, not final */
+    RECONCILE_VOIDED,     /* gateway voided, accounts voided (fraud approved) */
+    RECONCILE_EXPIRED,    /* gateway expired, accounts expired (fraud approved) */
+    RECONCILE_TIMED_OUT,  /* gateway declined risk_unavailable, accounts timed out (fraud: a
+                             late verdict either way, or none) */
 } reconcile_outcome_t;
 
 #define RECONCILE_STATE_NAME_MAX 23 /* a node's own name of a state ("rejected_fraud") */
