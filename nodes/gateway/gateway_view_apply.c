@@ -218,9 +218,14 @@ ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg)
     if (gateway_view_record_timeline_has(rec, step.message_id))
         goto done; /* a replay */
     step_fill(msg, &step);
+    bool was_final = gateway_view_record_status_final(rec->status);
     if (apply_step(rec, msg, &step)) {
         err = record_write(ctx, rec, &step);
-        if (!err && rec->req.refund_of[0] && gateway_view_record_status_final(rec->status))
+        /* Folded once, by the step that made the refund final: a later step (fraud's verdict
+           reaches the gateway apart from the accounts node's answer, in any order) is only
+           history. */
+        if (!err && rec->req.refund_of[0] && !was_final &&
+            gateway_view_record_status_final(rec->status))
             err = refund_fold(ctx, rec, &step);
     }
 done:

@@ -49,7 +49,11 @@ static gateway_submit_result_t submit_manual(fx_t *fx, const char *key, int64_t 
 static proto_msg_t msg_for(proto_type_t type, const char *id, uint64_t seq, int64_t amount)
 {
     proto_msg_t m = event("accounts", seq, type, id, T0_MS + seq);
-    if (type == PROTO_TRANSFER_AUTHORIZED || type == PROTO_TRANSFER_SETTLED) {
+    if (type == PROTO_FRAUD_APPROVED || type == PROTO_FRAUD_REJECTED) {
+        snprintf(m.body.verdict.transfer, sizeof m.body.verdict.transfer, "%s", id);
+        snprintf(m.origin, sizeof m.origin, "fraud");
+    } else if (type == PROTO_TRANSFER_AUTHORIZED || type == PROTO_TRANSFER_SETTLED ||
+               type == PROTO_FUNDS_RESERVED) {
         proto_transfer_t *t = &m.body.transfer;
         snprintf(t->transfer, sizeof t->transfer, "%s", id);
         snprintf(t->from, sizeof t->from, "alice");
@@ -404,6 +408,26 @@ static void test_refund_is_a_reverse_transfer_linked_to_its_original(void **stat
     assert_record_unchanged(fx, orig.id, before);
 }
 
+/*  Fraud's verdict reaches the gateway apart from the accounts node's answer, in any order: a
+    verdict for a refund that settled already is history on the refund, and its original's
+    refunded amount is counted once (found by the payments chaos test: 300 for one refund of
+    100). */
+static void test_a_late_verdict_on_a_settled_refund_does_not_count_it_again(void **state)
+{
+    fx_t *fx = *state;
+    gateway_submit_result_t orig = settled(fx, "k1", 500);
+    gateway_view_action_result_t out;
+    assert_int_equal(
+        act_as(fx, OWNER_TO, false, GATEWAY_VIEW_ACT_REFUND, orig.id, 100, "r-1", &out), LEDGER_OK);
+    assert_int_equal(out.refusal, GATEWAY_VIEW_REFUSAL_NONE);
+    apply_msg(fx, PROTO_TRANSFER_SETTLED, out.created.id, 30, 100);
+    apply_msg(fx, PROTO_FRAUD_APPROVED, out.created.id, 31, 0);
+    apply_msg(fx, PROTO_FUNDS_RESERVED, out.created.id, 32, 100);
+    json_t *t = transfer_with_status(fx, orig.id, "settled");
+    assert_int_equal(int_of(t, "refunded_amount"), 100);
+    json_decref(t);
+}
+
 static void test_two_refunds_back_to_back_never_pass_the_captured_amount(void **state)
 {
     fx_t *fx = *state;
@@ -734,6 +758,8 @@ TEST_MAIN(
     cmocka_unit_test_setup_teardown(test_a_replayed_capture_or_void_writes_nothing, setup_owned,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_refund_is_a_reverse_transfer_linked_to_its_original,
+                                    setup_owned, teardown),
+    cmocka_unit_test_setup_teardown(test_a_late_verdict_on_a_settled_refund_does_not_count_it_again,
                                     setup_owned, teardown),
     cmocka_unit_test_setup_teardown(test_two_refunds_back_to_back_never_pass_the_captured_amount,
                                     setup_owned, teardown),
