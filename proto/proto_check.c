@@ -172,6 +172,11 @@ static ledger_err_t check_transfer_payment(proto_ctx_t *c, const proto_msg_t *m)
     if (!refund && b->refund_of[0] != '\0')
         return proto_reason_fail(c, LEDGER_E_INVALID, "refund_of",
                                  "must be empty unless the kind is refund");
+    /* only a transfer is authorised and captured: a refund, deposit or withdrawal settles at
+       once (a voided or expired refund would never give its amount back to its original) */
+    if (manual && b->kind != PROTO_TRANSFER_KIND_TRANSFER)
+        return proto_reason_fail(c, LEDGER_E_INVALID, "capture",
+                                 "must be auto unless the kind is transfer");
     return LEDGER_OK;
 }
 

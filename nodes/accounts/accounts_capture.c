@@ -8,6 +8,7 @@
 #include "accounts_book.h"
 #include "accounts_record.h"
 #include "accounts_step.h"
+#include "accounts_timers.h"
 #include "money.h"
 #include "text.h"
 
@@ -91,6 +92,8 @@ ledger_err_t accounts_capture_apply(node_ctx_t *ctx, const proto_msg_t *msg, cha
         return err;
     if (tr.state != ACCOUNTS_TRANSFER_AUTHORIZED)
         return LEDGER_OK; /* guard: not authorised (yet, or any more) */
+    if (tr.expires_at_ms && ctx->now_ms >= tr.expires_at_ms)
+        return accounts_timers_expire(ctx, &tr); /* expired before its timer ran: expiry wins */
     err = check_actor(ctx, a, &tr, why, why_size);
     if (err)
         return err;

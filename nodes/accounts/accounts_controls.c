@@ -10,6 +10,7 @@
 
 #include "accounts_book.h"
 #include "accounts_cache.h"
+#include "accounts_holds.h"
 #include "accounts_open.h"
 #include "money.h"
 #include "text.h"
@@ -175,6 +176,15 @@ ledger_err_t accounts_controls_update(node_ctx_t *ctx, const char *id, const cha
         err = update_decide(&rec, has_status, new_status, overdraft_limit_minor, &next, res);
     if (err || res->status != ACCOUNTS_STATUS_OK)
         return err;
+    bool incoming = false;
+    if (next.status == ACCOUNTS_ACCOUNT_CLOSED && rec.status != ACCOUNTS_ACCOUNT_CLOSED)
+        err = accounts_holds_incoming(ctx->txn, id, &incoming);
+    if (err)
+        return err;
+    if (incoming) /* money on its way in would land in an account nobody can move it out of */
+        return update_refuse(res, ACCOUNTS_STATUS_CONFLICT, "account_not_empty",
+                             "a transfer into the account is still open (reserved or "
+                             "authorised): close it once that transfer is final");
     if (next.status != rec.status || next.overdraft_limit_minor != rec.overdraft_limit_minor)
         err = update_write(ctx, principal, &rec, &next);
     if (!err)

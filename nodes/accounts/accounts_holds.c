@@ -217,3 +217,32 @@ ledger_err_t accounts_holds_due(store_txn_t *txn, uint64_t now_ms, size_t max,
     store_cursor_close(&cur);
     return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
 }
+
+ledger_err_t accounts_holds_incoming(store_txn_t *txn, const char *account, bool *any_out)
+{
+    assert(txn && account && any_out);
+    *any_out = false;
+    store_cursor_t *cur;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
+    if (err)
+        return err;
+    store_kv_t kv = {.key = ACCOUNTS_TIMERS_PREFIX, .key_size = PREFIX_LEN};
+    err = store_cursor_get(cur, STORE_SEEK, &kv);
+    while (!err && !*any_out && kv.key_size >= PREFIX_LEN &&
+           memcmp(kv.key, ACCOUNTS_TIMERS_PREFIX, PREFIX_LEN) == 0) {
+        uint64_t due = 0;
+        char id[PROTO_TRANSFER_ID_MAX + 1];
+        accounts_transfer_t tr;
+        err = timer_decode(&kv, &due, id);
+        if (!err)
+            err = accounts_record_transfer_get(txn, id, &tr);
+        if (err == LEDGER_E_NOT_FOUND)
+            err = LEDGER_OK; /* a stale timer (its transfer pruned) */
+        else if (!err)
+            *any_out = accounts_holds_open_state(tr.state) && strcmp(tr.to, account) == 0;
+        if (!err && !*any_out)
+            err = store_cursor_get(cur, STORE_NEXT, &kv);
+    }
+    store_cursor_close(&cur);
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}

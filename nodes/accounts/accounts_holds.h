@@ -74,4 +74,10 @@ ledger_err_t accounts_holds_due(store_txn_t *txn, uint64_t now_ms, size_t max,
 /* Deletes the timer (due_ms, transfer) if it exists (a stale one). Store errors. */
 ledger_err_t accounts_holds_timer_del(store_txn_t *txn, uint64_t due_ms, const char *transfer);
 
+/*  Whether an open transfer (reserved or authorized) pays INTO `account`: a walk of every
+    timer (each open transfer has one) and its transfer record, O(open transfers). Only
+    closing an account asks it (accounts_controls.h), so the transfer path keeps no index of
+    incoming holds. LEDGER_E_CORRUPT (a key that does not parse), store errors. */
+ledger_err_t accounts_holds_incoming(store_txn_t *txn, const char *account, bool *any_out);
+
 #endif

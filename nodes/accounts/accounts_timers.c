@@ -25,7 +25,7 @@ static ledger_err_t time_out(node_ctx_t *ctx, accounts_transfer_t *tr)
                                 PROTO_DECLINE_RISK_UNAVAILABLE, reason);
 }
 
-static ledger_err_t expire(node_ctx_t *ctx, accounts_transfer_t *tr)
+ledger_err_t accounts_timers_expire(node_ctx_t *ctx, accounts_transfer_t *tr)
 {
     ledger_err_t err = accounts_step_release(ctx, tr, ACCOUNTS_KIND_EXPIRE);
     if (err)
@@ -48,7 +48,7 @@ static ledger_err_t fire(node_ctx_t *ctx, uint64_t due_ms, const char *id)
         return accounts_holds_timer_del(ctx->txn, due_ms, id); /* stale */
     if (tr.state == ACCOUNTS_TRANSFER_RESERVED)
         return time_out(ctx, &tr);
-    return expire(ctx, &tr);
+    return accounts_timers_expire(ctx, &tr);
 }
 
 ledger_err_t accounts_timers_run(node_ctx_t *ctx, size_t max, size_t *fired_out,

@@ -37,6 +37,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "accounts_record.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
 
@@ -51,5 +52,11 @@
     Errors above. */
 ledger_err_t accounts_timers_run(node_ctx_t *ctx, size_t max, size_t *fired_out,
                                  uint64_t *next_due_ms_out);
+
+/*  Ends the AUTHORIZED transfer `tr` as expired now (entry "expire", state EXPIRED,
+    transfer.expired to the gateway), as its timer does: also called by a capture or void that
+    comes after expires_at_ms before the timer ran (accounts_capture.h), so nothing is captured
+    after its expiry however late the timers run. Store errors. */
+ledger_err_t accounts_timers_expire(node_ctx_t *ctx, accounts_transfer_t *tr);
 
 #endif

@@ -353,6 +353,11 @@ ledger_err_t gateway_request_transfer_from_json(const json_t *root, gateway_tran
             "from and to are the same account: a transfer needs two accounts");
     if (!currency_known(req.currency, err))
         return LEDGER_E_INVALID;
+    if (req.capture == PROTO_CAPTURE_MANUAL &&
+        gateway_view_record_kind(&req) != PROTO_TRANSFER_KIND_TRANSFER)
+        return gateway_request_fail(err, 422, "invalid_field", "capture",
+                                    "only a transfer between customer accounts is authorised "
+                                    "and captured; a withdrawal settles at once");
     *out = req;
     return LEDGER_OK;
 }

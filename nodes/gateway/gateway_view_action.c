@@ -55,11 +55,13 @@ static ledger_err_t may_act(node_ctx_t *ctx, const char *principal, const gatewa
     return gateway_owners_owns(ctx->state, ctx->txn, principal, account, may_out);
 }
 
-/* The refusal of a capture or void of `rec`, or NONE. */
+/*  The refusal of a capture or void of `rec` at `now_ms`, or NONE. Past its expiry an
+    authorisation is not captured any more, even before the accounts node's answer says so. */
 static gateway_view_refusal_t judge_capture(const gateway_view_record_t *rec,
-                                            const gateway_view_action_t *a)
+                                            const gateway_view_action_t *a, uint64_t now_ms)
 {
-    if (rec->status != GATEWAY_STATUS_AUTHORIZED || rec->pending_action != GATEWAY_ACTION_NONE)
+    if (rec->status != GATEWAY_STATUS_AUTHORIZED || rec->pending_action != GATEWAY_ACTION_NONE ||
+        (rec->expires_at_ms && now_ms >= rec->expires_at_ms))
         return GATEWAY_VIEW_REFUSAL_INVALID_STATE;
     if (a->act == GATEWAY_VIEW_ACT_CAPTURE && a->amount_minor > rec->req.amount_minor)
         return GATEWAY_VIEW_REFUSAL_EXCEEDS_AUTHORIZED;
@@ -179,7 +181,7 @@ static ledger_err_t act_on(node_ctx_t *ctx, const char *principal, const gateway
     int64_t amount = 0;
     out->refusal = !may     ? GATEWAY_VIEW_REFUSAL_NOT_FOUND
                    : refund ? judge_refund(rec, a, &amount)
-                            : judge_capture(rec, a);
+                            : judge_capture(rec, a, ctx->now_ms);
     if (out->refusal)
         return LEDGER_OK;
     if (refund)

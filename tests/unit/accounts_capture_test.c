@@ -244,6 +244,23 @@ static void test_capture_before_the_expiry_wins_and_the_timer_is_gone(void **sta
     assert_books_ok(fx);
 }
 
+/*  A capture that comes after expires_at_ms, before the timer ran (timers lag under load):
+    the expiry wins, nothing is captured (found by the security review of issue 21). */
+static void test_a_capture_after_the_expiry_expires_it_even_before_the_timer(void **state)
+{
+    fx_t *fx = *state;
+    authorize_t1(fx);
+    fx->ctx.now_ms = T0_MS + EXPIRES_IN_MS + 60000;
+    proto_msg_t c = action(fx, PROTO_TRANSFER_CAPTURE, "t1", "alice", 10000);
+    apply_ok(fx, &c);
+    assert_int_equal(transfer_state(fx, "t1").state, ACCOUNTS_TRANSFER_EXPIRED);
+    assert_int_equal(account(fx, "alice").held_minor, 0);
+    assert_string_equal(newest_entry(fx, "alice").kind, "expire");
+    assert_int_equal(outbox_last(fx).type, PROTO_TRANSFER_EXPIRED);
+    assert_int_equal(run_timers(fx), 0); /* its timer went with it */
+    assert_books_ok(fx);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
 
 TEST_MAIN(T(test_manual_transfer_approved_is_authorized_and_keeps_its_hold),
@@ -255,4 +272,5 @@ TEST_MAIN(T(test_manual_transfer_approved_is_authorized_and_keeps_its_hold),
           T(test_only_the_owner_of_from_or_an_operator_may_capture_or_void),
           T(test_replayed_capture_and_void_change_nothing),
           T(test_expiry_releases_an_authorisation_and_a_later_capture_changes_nothing),
-          T(test_capture_before_the_expiry_wins_and_the_timer_is_gone))
+          T(test_capture_before_the_expiry_wins_and_the_timer_is_gone),
+          T(test_a_capture_after_the_expiry_expires_it_even_before_the_timer))

@@ -204,6 +204,33 @@ static void test_a_closed_account_is_final_and_takes_no_money(void **state)
     assert_ledger_ok(fx);
 }
 
+/*  An account with money on its way in cannot be closed: the credit would land where nothing
+    can move it out again (found by the security review of issue 21). Once that transfer is
+    final (here rejected by fraud), it can. */
+static void test_an_account_with_an_open_transfer_into_it_cannot_be_closed(void **state)
+{
+    fx_t *fx = *state;
+    proto_msg_t m = requested(fx, "tr_out", "bob", "funding", BOB_DEPOSIT, "GBP");
+    m.body.transfer.kind = PROTO_TRANSFER_KIND_WITHDRAWAL;
+    apply_ok(fx, &m);
+    proto_msg_t v = verdict(fx, PROTO_FRAUD_APPROVED, "tr_out");
+    apply_ok(fx, &v);
+    m = requested(fx, "tr_incoming", "alice", "bob", 100, "GBP");
+    apply_ok(fx, &m);
+    assert_int_equal(transfer_state(fx, "tr_incoming").state, ACCOUNTS_TRANSFER_RESERVED);
+    snapshot_t before = snapshot(fx, NULL);
+    proto_msg_t reply;
+    assert_int_equal(update(fx, "bob", "closed", -1, &reply), 409);
+    assert_string_equal(reply.body.account_reply.code, "account_not_empty");
+    proto_msg_release(&reply);
+    snapshot_t after = snapshot(fx, NULL);
+    assert_int_equal(after.ledger, before.ledger); /* no audit entry for a refused change */
+    v = verdict(fx, PROTO_FRAUD_REJECTED, "tr_incoming");
+    apply_ok(fx, &v);
+    assert_int_equal(update(fx, "bob", "closed", -1, NULL), 200);
+    assert_ledger_ok(fx);
+}
+
 static void test_an_overdraft_lets_an_account_pay_past_zero_down_to_its_limit(void **state)
 {
     fx_t *fx = *state;
@@ -351,6 +378,7 @@ TEST_MAIN(cmocka_unit_test(test_decide_applies_closed_then_frozen_then_the_overd
           T(test_a_frozen_account_cannot_pay_but_can_be_paid),
           T(test_a_hold_placed_before_a_freeze_still_settles),
           T(test_a_closed_account_is_final_and_takes_no_money),
+          T(test_an_account_with_an_open_transfer_into_it_cannot_be_closed),
           T(test_an_overdraft_lets_an_account_pay_past_zero_down_to_its_limit),
           T(test_an_update_is_written_through_the_balance_cache),
           T(test_balance_at_and_statement_answer_from_the_ledger),

@@ -68,6 +68,8 @@ static void test_bad_transfer_bodies_are_refused_with_a_clear_error(void **state
         {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"capture\":\"manual\","
          "\"expires_in_s\":0}",
          400, "invalid_field", "expires_in_s"},
+        {"{\"from\":\"alice\",\"to\":\"funding\",\"amount\":5,\"capture\":\"manual\"}", 422,
+         "invalid_field", "capture"},
         {"{\"from\":\"alice\",\"to\":\"bob\",\"amount\":5,\"capture\":\"manual\","
          "\"expires_in_s\":2592001}",
          400, "invalid_field", "expires_in_s"},

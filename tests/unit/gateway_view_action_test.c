@@ -367,6 +367,23 @@ static void test_a_replayed_capture_or_void_writes_nothing(void **state)
     assert_int_equal(count(fx, STORE_DB_OUTBOX), outbox);
 }
 
+/* Past its expiry an authorisation is not captured, even before the accounts node said so. */
+static void test_a_capture_past_the_expiry_is_invalid_state(void **state)
+{
+    fx_t *fx = *state;
+    gateway_submit_result_t res = authorized(fx, "k1", 500);
+    gateway_view_action_t a = {.act = GATEWAY_VIEW_ACT_CAPTURE, .amount_minor = 500};
+    snprintf(a.transfer, sizeof a.transfer, "%s", res.id);
+    uint64_t outbox = count(fx, STORE_DB_OUTBOX);
+    gateway_view_action_result_t out;
+    view_txn_t t;
+    view_txn_begin(fx, res.expires_at_ms, &t);
+    assert_int_equal(
+        view_txn_end(&t, gateway_view_act(&t.ctx, OWNER_FROM, &a, "late", &keys, &out)), LEDGER_OK);
+    assert_int_equal(out.refusal, GATEWAY_VIEW_REFUSAL_INVALID_STATE);
+    assert_int_equal(count(fx, STORE_DB_OUTBOX), outbox);
+}
+
 /* --- refunds ------------------------------------------------------------------------- */
 
 static void test_refund_is_a_reverse_transfer_linked_to_its_original(void **state)
@@ -756,6 +773,8 @@ TEST_MAIN(
     cmocka_unit_test_setup_teardown(test_only_the_payer_or_an_operator_captures_or_voids,
                                     setup_owned, teardown),
     cmocka_unit_test_setup_teardown(test_a_replayed_capture_or_void_writes_nothing, setup_owned,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_a_capture_past_the_expiry_is_invalid_state, setup_owned,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_refund_is_a_reverse_transfer_linked_to_its_original,
                                     setup_owned, teardown),

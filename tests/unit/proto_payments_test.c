@@ -194,6 +194,10 @@ static void test_payment_rules_are_enforced_before_encoding(void **state)
     strcpy(m.body.transfer.refund_of, "t\x01");
     expect_invalid(&m, "refund_of with a control character", "refund_of");
     m = sample(S_REFUND_REQUESTED);
+    m.body.transfer.capture = PROTO_CAPTURE_MANUAL;
+    m.body.transfer.expires_at_ms = 1764633600123ull;
+    expect_invalid(&m, "a refund to authorise", "capture");
+    m = sample(S_REFUND_REQUESTED);
     memset(m.body.transfer.refund_of, 'r', sizeof m.body.transfer.refund_of);
     char why[WHY_SIZE];
     assert_int_equal(proto_validate(&m, why, sizeof why), LEDGER_E_INVALID);
