@@ -346,7 +346,7 @@ test('mallory sees her fraudulent transfer without the rules, the operator with 
 test('sending from an account one does not own is impossible in the form and, forced, a friendly 403', async () => {
   const page = await openPage({ as: 'alice' });
   const offered = await page.locator('[data-testid=from] option').evaluateAll((els) => els.map((e) => e.value));
-  assert.deepEqual(offered, ['alice']);
+  assert.deepEqual(offered, ['alice', 'alice-eur']); // her GBP account and her EUR one, never bob's
   const before = (await mesh.allTransfers()).length;
   // force it: an option the form never offers, as a tampered page would send
   await page.locator('[data-testid=from]').evaluate((sel) => sel.add(new Option('Bob (bob)', 'bob')));
