@@ -23,6 +23,7 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define FRAUD_REASON_CODE "fraud_rejected"
 
@@ -169,9 +170,24 @@ static ledger_err_t record_write(node_ctx_t *ctx, gateway_view_record_t *rec,
     return err;
 }
 
+/* Removes refund `id` from the list of `orig`'s refunds, keeping the order of the others. */
+static void refund_forget(gateway_view_record_t *orig, const char *id)
+{
+    for (uint32_t i = 0; i < orig->refund_count; i++) {
+        if (strcmp(orig->refunds[i], id) != 0)
+            continue;
+        memmove(orig->refunds[i], orig->refunds[i + 1],
+                (orig->refund_count - i - 1) * sizeof orig->refunds[0]);
+        orig->refund_count--;
+        return;
+    }
+}
+
 /*  A refund reached its final status: its amount leaves the original's refunding sum and,
-    settled, joins its refunded sum. An original no longer in the view (pruned) is left alone;
-    sums that would go out of range are clamped (a record is never made unreadable). */
+    settled, joins its refunded sum; one that did not settle leaves the original's list of
+    refunds, so refunds that failed never use up its GATEWAY_REFUNDS_MAX. An original no longer in
+   the view (pruned) is left alone; sums that would go out of range are clamped (a record is never
+   made unreadable). */
 static ledger_err_t refund_fold(node_ctx_t *ctx, const gateway_view_record_t *refund,
                                 const gateway_view_step_t *step)
 {
@@ -185,6 +201,8 @@ static ledger_err_t refund_fold(node_ctx_t *ctx, const gateway_view_record_t *re
         if (refund->status == GATEWAY_STATUS_SETTLED &&
             orig->refunded_minor <= orig->req.amount_minor - amount - orig->refunding_minor)
             orig->refunded_minor += amount;
+        if (refund->status != GATEWAY_STATUS_SETTLED)
+            refund_forget(orig, refund->id); /* its slot of GATEWAY_REFUNDS_MAX is free again */
         err = record_write(ctx, orig, step);
     } else if (err == LEDGER_E_NOT_FOUND) {
         err = LEDGER_OK;

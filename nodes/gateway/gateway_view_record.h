@@ -133,7 +133,7 @@ typedef struct {
     int64_t refunded_minor;          /* the sum of its settled refunds */
     int64_t refunding_minor;         /* the sum of its refunds still pending */
     gateway_action_t pending_action; /* a capture or void sent, not answered yet */
-    uint32_t refund_count;           /* its refunds, oldest first (any status) */
+    uint32_t refund_count;           /* its pending and settled refunds, oldest first */
     char refunds[GATEWAY_REFUNDS_MAX][PROTO_TRANSFER_ID_MAX + 1];
 } gateway_view_record_t;
 

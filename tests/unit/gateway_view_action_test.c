@@ -485,6 +485,8 @@ static void test_a_declined_refund_gives_its_amount_back(void **state)
     assert_status(fx, out.created.id, "declined");
     json_t *t = transfer_with_status(fx, orig.id, "settled");
     assert_int_equal(int_of(t, "refunded_amount"), 0);
+    /* a refund that failed leaves the list: it never uses up the 50 a transfer may have */
+    assert_int_equal(json_array_size(json_object_get(t, "refunds")), 0);
     json_decref(t);
     assert_int_equal(
         act_as(fx, OWNER_TO, false, GATEWAY_VIEW_ACT_REFUND, orig.id, 500, "r-2", &out), LEDGER_OK);
