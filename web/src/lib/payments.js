@@ -10,6 +10,7 @@ import { ownedBy } from './owners.js';
 export const CAPTURE_MODES = ['auto', 'manual'];
 /** expires_in_s the form offers for manual capture (the gateway takes 1 .. 2592000, default 604800). */
 export const EXPIRY_CHOICES = [
+  { seconds: 30, label: '30 seconds (watch it expire)' },
   { seconds: 60, label: '1 minute' },
   { seconds: 300, label: '5 minutes' },
   { seconds: 3600, label: '1 hour' },
