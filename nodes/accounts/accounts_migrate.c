@@ -94,10 +94,8 @@ ledger_err_t accounts_migrate_chains(store_txn_t *txn, void *arg, char *note, si
     return LEDGER_OK;
 }
 
-/*  The first account record with an id after `after` ("" = the first of all) into *rec;
-    LEDGER_E_NOT_FOUND past the last. A fresh cursor per record: the caller rewrites records
-    between calls. */
-static ledger_err_t next_account(store_txn_t *txn, const char *after, accounts_record_t *rec)
+ledger_err_t accounts_migrate_next_account(store_txn_t *txn, const char *after,
+                                           accounts_record_t *rec)
 {
     store_cursor_t *cur;
     ledger_err_t err = store_cursor_open(txn, STORE_DB_ACCOUNTS, &cur);
@@ -124,7 +122,7 @@ ledger_err_t accounts_migrate_owners(store_txn_t *txn, void *arg, char *note, si
     accounts_record_t rec;
     char after[PROTO_ACCOUNT_ID_MAX + 1] = "";
     ledger_err_t err;
-    while ((err = next_account(txn, after, &rec)) == LEDGER_OK) {
+    while ((err = accounts_migrate_next_account(txn, after, &rec)) == LEDGER_OK) {
         if (rec.settlement) {
             rec.owner[0] = '\0';
             if (strcmp(rec.name, ACCOUNTS_FUNDING_NAME_V2) == 0)

@@ -114,6 +114,7 @@
 #define LEDGER_ACCOUNTS_MIGRATE_H
 
 #include <stdint.h>
+#include "accounts_record.h"
 #include "ledger_err.h"
 #include "store.h"
 #include "store_migrate.h"
@@ -149,5 +150,11 @@ ledger_err_t accounts_migrate_payments(store_txn_t *txn, void *arg, char *note, 
 /*  Migration 6 -> 7 "controls_history" (see above), a store_migrate_fn. LEDGER_E_CORRUPT: a
     record does not parse or a chain is broken (named in `note`; nothing changed). */
 ledger_err_t accounts_migrate_controls(store_txn_t *txn, void *arg, char *note, size_t note_size);
+
+/*  For the migrations' own files: the first account record with an id after `after` ("" =
+    the first of all) into *rec; LEDGER_E_NOT_FOUND past the last. A fresh cursor per record:
+    the caller rewrites records between calls. LEDGER_E_CORRUPT, store errors. */
+ledger_err_t accounts_migrate_next_account(store_txn_t *txn, const char *after,
+                                           accounts_record_t *rec);
 
 #endif

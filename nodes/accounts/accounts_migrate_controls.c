@@ -9,26 +9,6 @@
 #include "accounts_history.h"
 #include "accounts_record.h"
 
-/* The first account record with an id > after (the first for ""), into *rec. */
-static ledger_err_t account_after(store_txn_t *txn, const char *after, accounts_record_t *rec)
-{
-    store_cursor_t *cur;
-    ledger_err_t err = store_cursor_open(txn, STORE_DB_ACCOUNTS, &cur);
-    if (err)
-        return err;
-    /* the first key > after is the first key >= after + "\0" */
-    char key[PROTO_ACCOUNT_ID_MAX + 1];
-    size_t n = strlen(after);
-    memcpy(key, after, n);
-    key[n] = '\0';
-    store_kv_t kv = {.key = key, .key_size = after[0] ? n + 1 : 0};
-    err = store_cursor_get(cur, after[0] ? STORE_SEEK : STORE_FIRST, &kv);
-    if (!err)
-        err = accounts_record_decode(kv.val, kv.val_size, rec);
-    store_cursor_close(&cur);
-    return err;
-}
-
 /*  Walks `rec`'s chain back from its record's newest entry: counts the entries into
     *count_out; with `total` (the count of a first walk) writes the checkpoint of every entry
     whose position from the oldest is a multiple of ACCOUNTS_HISTORY_EVERY. */
@@ -68,7 +48,7 @@ ledger_err_t accounts_migrate_controls(store_txn_t *txn, void *arg, char *note, 
     accounts_record_t rec;
     char after[PROTO_ACCOUNT_ID_MAX + 1] = "";
     ledger_err_t err;
-    while ((err = account_after(txn, after, &rec)) == LEDGER_OK) {
+    while ((err = accounts_migrate_next_account(txn, after, &rec)) == LEDGER_OK) {
         uint64_t count = 0, again = 0;
         err = chain_walk(txn, &rec, 0, &count, &checkpoints);
         if (!err && count)

@@ -124,6 +124,12 @@ ledger_err_t gateway_view_event_append(node_ctx_t *ctx, const gateway_view_recor
                                        const gateway_view_step_t *step,
                                        char viewers[2][PROTO_ACCOUNT_ID_MAX + 1]);
 
+/*  For the view's files (apply, actions): writes `rec` back (updated_ms = ctx->now_ms) with
+    the event of `step`, its viewers the owners of from and to, decided here once
+    (gateway_events.h). Store errors. */
+ledger_err_t gateway_view_record_write(node_ctx_t *ctx, gateway_view_record_t *rec,
+                                       const gateway_view_step_t *step);
+
 /*  SHA-256 over the canonical form of a validated request, so that two bodies
     meaning the same transfer (key order, whitespace, an explicit default
     currency) hash alike. Canonical form: the ASCII tag "ledger.transfer.v1"

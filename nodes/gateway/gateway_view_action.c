@@ -116,21 +116,6 @@ static ledger_err_t emit_action(node_ctx_t *ctx, const char *principal,
     return LEDGER_OK;
 }
 
-/* Writes `rec` with the event of `step` (viewers: the owners of from and to). */
-static ledger_err_t record_write(node_ctx_t *ctx, gateway_view_record_t *rec,
-                                 const gateway_view_step_t *step)
-{
-    rec->updated_ms = ctx->now_ms;
-    ledger_err_t err = gateway_view_record_put(ctx->txn, rec, 0);
-    char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
-    if (!err)
-        err =
-            gateway_owners_viewers(ctx->state, ctx->txn, NULL, rec->req.from, rec->req.to, viewers);
-    if (!err)
-        err = gateway_view_event_append(ctx, rec, step, viewers);
-    return err;
-}
-
 /* An accepted capture or void: the message, the mark, the step, the event. */
 static ledger_err_t capture_accept(node_ctx_t *ctx, const char *principal,
                                    const gateway_view_action_t *a, gateway_view_record_t *rec)
@@ -142,7 +127,7 @@ static ledger_err_t capture_accept(node_ctx_t *ctx, const char *principal,
     rec->pending_action =
         a->act == GATEWAY_VIEW_ACT_CAPTURE ? GATEWAY_ACTION_CAPTURE : GATEWAY_ACTION_VOID;
     gateway_view_record_timeline_add(rec, &step); /* past GATEWAY_TIMELINE_MAX: not listed */
-    return record_write(ctx, rec, &step);
+    return gateway_view_record_write(ctx, rec, &step);
 }
 
 /* An accepted refund of `orig`: the new transfer, then the original's sums and list. */

@@ -154,9 +154,8 @@ static bool apply_step(gateway_view_record_t *rec, const proto_msg_t *msg,
     return changed;
 }
 
-/* Writes `rec` back with the event of `step`, its viewers the owners of from and to. */
-static ledger_err_t record_write(node_ctx_t *ctx, gateway_view_record_t *rec,
-                                 const gateway_view_step_t *step)
+ledger_err_t gateway_view_record_write(node_ctx_t *ctx, gateway_view_record_t *rec,
+                                       const gateway_view_step_t *step)
 {
     rec->updated_ms = ctx->now_ms;
     ledger_err_t err = gateway_view_record_put(ctx->txn, rec, 0);
@@ -203,7 +202,7 @@ static ledger_err_t refund_fold(node_ctx_t *ctx, const gateway_view_record_t *re
             orig->refunded_minor += amount;
         if (refund->status != GATEWAY_STATUS_SETTLED)
             refund_forget(orig, refund->id); /* its slot of GATEWAY_REFUNDS_MAX is free again */
-        err = record_write(ctx, orig, step);
+        err = gateway_view_record_write(ctx, orig, step);
     } else if (err == LEDGER_E_NOT_FOUND) {
         err = LEDGER_OK;
     }
@@ -238,7 +237,7 @@ ledger_err_t gateway_view_apply(node_ctx_t *ctx, const proto_msg_t *msg)
     step_fill(msg, &step);
     bool was_final = gateway_view_record_status_final(rec->status);
     if (apply_step(rec, msg, &step)) {
-        err = record_write(ctx, rec, &step);
+        err = gateway_view_record_write(ctx, rec, &step);
         /* Folded once, by the step that made the refund final: a later step (fraud's verdict
            reaches the gateway apart from the accounts node's answer, in any order) is only
            history. */
