@@ -3,7 +3,8 @@
     Validates first (proto_validate), so a node never sends what a peer would
     refuse. Every map is written from its key table (proto_fields.c): the
     keys the message carries, in table order; the values of PROTO_FIELD_OWN
-    keys by the switch of their map below. Packs into a growable buffer capped
+    keys by the switch of their map below. An optional key at its zero value is left out (a
+    reader takes the zero for it: README "General rules"). Packs into a growable buffer capped
     at PROTO_FRAME_MAX. No state between calls: thread-safe.
 */
 #include <assert.h>
@@ -105,11 +106,58 @@ static int pack_value(msgpack_packer *pk, const proto_field_t *f, const char *ba
 typedef int (*pack_own_fn)(msgpack_packer *pk, const proto_table_t *table, unsigned slot,
                            const void *base);
 
-/* Writes the map of `table` for the struct at `base`: the keys `variant` carries. */
+/*  Whether optional key `slot` of `table` holds its zero value in the struct at `base` (then it
+    is not written: a reader takes the zero for an absent optional key, README "General rules").
+    Plain kinds by their bytes; of the OWN keys, a transfer's kind and capture (0 = "transfer",
+    "auto"), an account's status ("" = "active") and a reply's holds (none). */
+static bool optional_is_zero(const proto_table_t *table, unsigned slot, const void *base)
+{
+    const proto_field_t *f = &table->fields[slot];
+    const char *v = (const char *)base + f->offset;
+    switch (f->kind) {
+    case PROTO_FIELD_STR:
+    case PROTO_FIELD_BOOL:
+        return v[0] == 0;
+    case PROTO_FIELD_INT64:
+        return *(const int64_t *)(const void *)v == 0;
+    case PROTO_FIELD_UINT64:
+        return *(const uint64_t *)(const void *)v == 0;
+    case PROTO_FIELD_UINT32:
+        return *(const uint32_t *)(const void *)v == 0;
+    case PROTO_FIELD_OWN:
+        break;
+    }
+    if (table == &proto_transfer_table) {
+        const proto_transfer_t *t = base;
+        return slot == PROTO_TRANSFER_KEY_KIND ? t->kind == PROTO_TRANSFER_KIND_TRANSFER
+                                               : t->capture == PROTO_CAPTURE_AUTO;
+    }
+    if (table == &proto_account_table)
+        return ((const proto_account_t *)base)->status[0] == '\0';
+    if (table == &proto_account_reply_table)
+        return ((const proto_account_reply_t *)base)->hold_count == 0;
+    return false;
+}
+
+/*  The keys of `table` to write for the struct at `base`: those `variant` carries, less the
+    optional ones at their zero value. */
+static uint32_t keys_to_write(const proto_table_t *table, unsigned variant, const void *base)
+{
+    uint32_t keys = proto_fields_carried(table, variant);
+    for (uint32_t left = keys & proto_fields_optional(table); left; left &= left - 1) {
+        unsigned i = (unsigned)__builtin_ctz(left);
+        if (optional_is_zero(table, i, base))
+            keys &= ~(1u << i);
+    }
+    return keys;
+}
+
+/* Writes the map of `table` for the struct at `base`: the keys `variant` carries (optional
+   ones only when not zero). */
 static int pack_map(msgpack_packer *pk, const proto_table_t *table, unsigned variant,
                     const void *base, pack_own_fn own)
 {
-    uint32_t keys = proto_fields_carried(table, variant);
+    uint32_t keys = keys_to_write(table, variant, base);
     int rc = msgpack_pack_map(pk, (size_t)__builtin_popcount(keys));
     for (uint32_t left = keys; left && rc == 0; left &= left - 1) {
         unsigned i = (unsigned)__builtin_ctz(left);

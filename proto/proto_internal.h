@@ -102,8 +102,9 @@ typedef enum {
 /* One key of a map. `carried_by` is 0 when every message with this map
    carries the key, else the set of variants (bit 1 << variant: the query op
    of an account.query, the type of an ack/nack) that carry it. An `optional`
-   key is always written, but a map read without it is accepted: its value
-   stays zero (the struct is zeroed before decoding). Keys added to a map that
+   key is written only when its value is not zero (proto_encode.c), and a map
+   read without it is accepted: its value stays zero (the struct is zeroed
+   before decoding). Keys added to a map that
    can be stored (an outbox across an upgrade) are optional. */
 typedef struct {
     const char *name;

@@ -141,9 +141,10 @@ static inline void *tree_alloc(tree_t *t, size_t size)
 }
 
 /* Finds the value at `path` ("" = root; components separated by '.'; array
-   elements by index). If `kv_out` is given, the last component must be a map
-   key and *kv_out points at its key/value pair. */
-static inline msgpack_object *tree_find(tree_t *t, const char *path, msgpack_object_kv **kv_out)
+   elements by index); NULL if a map on the way lacks its key (an optional key
+   at zero is not written: proto_encode.c). If `kv_out` is given, the last
+   component must be a map key and *kv_out points at its key/value pair. */
+static inline msgpack_object *tree_lookup(tree_t *t, const char *path, msgpack_object_kv **kv_out)
 {
     msgpack_object *o = &t->unpacked.data;
     const char *p = path;
@@ -158,7 +159,7 @@ static inline msgpack_object *tree_find(tree_t *t, const char *path, msgpack_obj
                     kv = k;
             }
             if (!kv)
-                fail_msg("no key at %s", path);
+                return NULL;
             if (kv_out)
                 *kv_out = kv;
             o = &kv->val;
@@ -174,9 +175,41 @@ static inline msgpack_object *tree_find(tree_t *t, const char *path, msgpack_obj
     return o;
 }
 
+/* As tree_lookup, but the path must be there. */
+static inline msgpack_object *tree_find(tree_t *t, const char *path, msgpack_object_kv **kv_out)
+{
+    msgpack_object *o = tree_lookup(t, path, kv_out);
+    if (!o)
+        fail_msg("no key at %s", path);
+    return o;
+}
+
+/* Whether the key at `path` was written. */
+static inline bool tree_has(tree_t *t, const char *path)
+{
+    return tree_lookup(t, path, NULL) != NULL;
+}
+
+static inline void tree_add(tree_t *t, const char *map_path, const char *key, msgpack_object v);
+
+/* The map holding the last key of `path`, and that key's name. */
+static inline msgpack_object *tree_parent(tree_t *t, const char *path, const char **key_out);
+
+/* Sets the value at `path`; a missing last key (an optional key left out at zero) is added. */
 static inline void tree_set(tree_t *t, const char *path, msgpack_object v)
 {
-    *tree_find(t, path, NULL) = v;
+    msgpack_object *o = tree_lookup(t, path, NULL);
+    if (o) {
+        *o = v;
+        return;
+    }
+    const char *key;
+    tree_parent(t, path, &key);
+    size_t n = (size_t)(key - path);
+    char *parent = tree_alloc(t, n + 1);
+    memcpy(parent, path, n);
+    parent[n ? n - 1 : 0] = '\0'; /* without the dot before the key */
+    tree_add(t, parent, key, v);
 }
 
 /* The map holding the last key of `path`, and that key's name. */
@@ -198,7 +231,8 @@ static inline msgpack_object *tree_parent(tree_t *t, const char *path, const cha
 static inline void tree_remove(tree_t *t, const char *path)
 {
     msgpack_object_kv *kv = NULL;
-    tree_find(t, path, &kv);
+    if (!tree_lookup(t, path, &kv))
+        return; /* not written (an optional key at zero): nothing to remove */
     const char *key;
     msgpack_object *map = tree_parent(t, path, &key);
     size_t i = (size_t)(kv - map->via.map.ptr);
