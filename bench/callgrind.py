@@ -3,6 +3,9 @@
 
     bench/callgrind.py [--transfers 4000] [--top 25] NAME=BUILD_DIR[,ENV=VALUE...] ...
 
+--keep DIR copies each node's dump to DIR/callgrind.<variant>.<node>, for
+`callgrind_annotate --inclusive=yes --tree=calling` and the like.
+
 Variants as in ab.py: `curve=build plain=build,LEDGER_INSECURE_PLAINTEXT=1` counts
 one build with CURVE (each mesh its own keys) and without.
 
@@ -26,6 +29,7 @@ import argparse
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -76,7 +80,7 @@ def top_functions(path, n):
     return rows[:n]
 
 
-def run(build, env, transfers, top):
+def run(build, env, transfers, top, keep=None, name=""):
     env = {"LEDGER_RETRY_MIN_MS": "10000", "LEDGER_RETRY_MAX_MS": "60000", **env}
     mesh = bench.Mesh(build, 10000, tag="callgrind", wrapper=valgrind_prefix, start_timeout_s=180,
                       extra_env=env)
@@ -99,6 +103,9 @@ def run(build, env, transfers, top):
         for node in pids:
             path = dump_file(mesh.tmp, node)
             result[node] = (total_ir(path), top_functions(path, top) if top else [])
+            if keep:
+                os.makedirs(keep, exist_ok=True)
+                shutil.copy(path, os.path.join(keep, f"callgrind.{name}.{node}"))
         return lg["accepted"], resent, result
     finally:
         mesh.close()
@@ -112,12 +119,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--transfers", type=int, default=4000)
     ap.add_argument("--top", type=int, default=0)
+    ap.add_argument("--keep", metavar="DIR",
+                    help="copy each dump to DIR/callgrind.<variant>.<node> (for callgrind_annotate)")
     ap.add_argument("variants", nargs="+", help="NAME=BUILD_DIR[,ENV=VALUE...]")
     args = ap.parse_args()
     variants = [bench.parse_variant(v) for v in args.variants]
     rows = []
     for name, build, env in variants:
-        accepted, resent, result = run(build, env, args.transfers, args.top)
+        accepted, resent, result = run(build, env, args.transfers, args.top, args.keep, name)
         rows.append((name, accepted, resent, result))
         for node, (ir, top) in result.items():
             for fn_ir, fn in top:

@@ -446,6 +446,9 @@ bool proto_currency_valid(const char *currency);
    gateway derives a transfer's kind from it and the accounts node checks the kind against it, so
    both read this one table. */
 const char *proto_settlement_id(const char *currency);
+/* The reverse: the currency whose settlement account `id` is, NULL for any other id (or NULL).
+   On every transfer's path: one pass over six ids, most ending at their first byte. */
+const char *proto_settlement_currency(const char *id);
 
 /* True if s[0..len) is well-formed UTF-8: no overlong forms, no surrogates,
    nothing past U+10FFFF, no sequence cut short by `len`. Empty is valid. */

@@ -66,6 +66,16 @@ const char *proto_settlement_id(const char *currency)
     return NULL;
 }
 
+const char *proto_settlement_currency(const char *id)
+{
+    if (!id)
+        return NULL;
+    for (size_t i = 0; i < sizeof SETTLEMENT_IDS / sizeof SETTLEMENT_IDS[0]; i++)
+        if (id[0] == SETTLEMENT_IDS[i].id[0] && strcmp(id, SETTLEMENT_IDS[i].id) == 0)
+            return currency_find(SETTLEMENT_IDS[i].currency) ? SETTLEMENT_IDS[i].currency : NULL;
+    return NULL;
+}
+
 bool proto_account_status_valid(const char *status)
 {
     return status && (strcmp(status, PROTO_ACCOUNT_STATUS_ACTIVE) == 0 ||

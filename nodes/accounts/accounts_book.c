@@ -19,6 +19,12 @@ ledger_err_t accounts_book_load(node_ctx_t *ctx, const char *id, accounts_record
 
 /* A new account is always written: the start-up replay needs its record (name, currency) in the
    table. */
+accounts_reserved_t *accounts_book_reserved(node_ctx_t *ctx)
+{
+    assert(ctx);
+    return ctx->state ? accounts_cache_reserved(ctx->state) : NULL;
+}
+
 ledger_err_t accounts_book_save(node_ctx_t *ctx, const accounts_record_t *rec, bool is_new)
 {
     assert(ctx && ctx->txn && rec);

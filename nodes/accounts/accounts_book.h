@@ -46,26 +46,22 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "accounts_kinds.h"
 #include "accounts_record.h"
+#include "accounts_reserved.h"
 #include "ledger_err.h"
 #include "node_ctx.h"
 #include "proto.h"
 
-/* Ledger entry kinds (the table above). */
-#define ACCOUNTS_KIND_HOLD "hold"
-#define ACCOUNTS_KIND_RELEASE "release"
-#define ACCOUNTS_KIND_DEBIT "debit"
-#define ACCOUNTS_KIND_CREDIT "credit"
-#define ACCOUNTS_KIND_OPEN "open"
-#define ACCOUNTS_KIND_CAPTURE "capture"
-#define ACCOUNTS_KIND_VOID "void"
-#define ACCOUNTS_KIND_EXPIRE "expire"
-#define ACCOUNTS_KIND_STATUS "status"       /* an audit entry: the status changed */
-#define ACCOUNTS_KIND_OVERDRAFT "overdraft" /* an audit entry: the overdraft limit changed */
+/* Ledger entry kinds (the table above): accounts_kinds.h. */
 
 /* The account's newest value: the cache first (dirty records), then the table.
    Same errors as accounts_record_get. */
 ledger_err_t accounts_book_load(node_ctx_t *ctx, const char *id, accounts_record_t *rec_out);
+
+/* The node's in-memory holds of reserved transfers (accounts_reserved.h); NULL without the
+   balance cache (tests, the seeder, on_start and the retention: holds then go to "hd/"). */
+accounts_reserved_t *accounts_book_reserved(node_ctx_t *ctx);
 
 /*  Saves an account's new value: kept in the node's cache when it has one
     (the ledger entries of the change are in this transaction), else

@@ -3,6 +3,8 @@
     accounts_cache.h. */
 #include "accounts_cache.h"
 #include "accounts_history.h"
+#include "accounts_holds.h"
+#include "accounts_kinds.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -31,8 +33,9 @@ typedef struct {
 
 struct accounts_cache_t {
     accounts_cache_config_t config;
-    zhashx_t *dirty;    /* id -> dirty_t (owned) */
-    uint64_t txn_stamp; /* current transaction */
+    zhashx_t *dirty;               /* id -> dirty_t (owned) */
+    accounts_reserved_t *reserved; /* the reserved transfers' holds (owned) */
+    uint64_t txn_stamp;            /* current transaction */
     undo_t *undo;
     size_t undo_count, undo_cap;
 
@@ -68,7 +71,10 @@ accounts_cache_t *accounts_cache_new(const accounts_cache_config_t *config)
     if (self->config.chunk == 0)
         self->config.chunk = 1;
     self->dirty = zhashx_new();
-    if (!self->dirty) {
+    self->reserved = accounts_reserved_new();
+    if (!self->dirty || !self->reserved) {
+        zhashx_destroy(&self->dirty);
+        accounts_reserved_destroy(&self->reserved);
         free(self);
         return NULL;
     }
@@ -90,6 +96,7 @@ void accounts_cache_destroy(accounts_cache_t **cache_p)
         return;
     accounts_cache_t *self = *cache_p;
     zhashx_destroy(&self->dirty);
+    accounts_reserved_destroy(&self->reserved);
     free(self->undo);
     sweep_free(self);
     free(self);
@@ -209,6 +216,13 @@ void accounts_cache_txn_begin(accounts_cache_t *self)
     assert(self);
     rollback(self);
     self->txn_stamp++;
+    accounts_reserved_txn_begin(self->reserved);
+}
+
+accounts_reserved_t *accounts_cache_reserved(accounts_cache_t *self)
+{
+    assert(self);
+    return self->reserved;
 }
 
 static ledger_err_t write_mark(store_txn_t *txn, uint64_t mark)
@@ -238,7 +252,10 @@ ledger_err_t accounts_cache_txn_prepare(accounts_cache_t *self, store_txn_t *txn
         }
         self->written_pos = end;
         if (end == self->sweep_count) {
-            ledger_err_t err = write_mark(txn, self->sweep_mark);
+            /* the reserved transfers behind the new mark get their timers first */
+            ledger_err_t err = accounts_holds_persist_reserved(txn, self->reserved, NULL);
+            if (!err)
+                err = write_mark(txn, self->sweep_mark);
             if (err)
                 return err;
             self->written_mark = true;
@@ -284,6 +301,7 @@ static void sweep_start(accounts_cache_t *self, uint64_t mark)
 void accounts_cache_txn_end(accounts_cache_t *self, bool committed)
 {
     assert(self);
+    accounts_reserved_txn_end(self->reserved, committed);
     if (!committed) {
         rollback(self);
         publish_stats(self);
@@ -316,7 +334,9 @@ ledger_err_t accounts_cache_write_all(accounts_cache_t *self, store_txn_t *txn)
             return err;
     }
     uint64_t last = 0;
-    ledger_err_t err = store_ledger_last_seq(txn, &last);
+    ledger_err_t err = accounts_holds_persist_reserved(txn, self->reserved, NULL);
+    if (!err)
+        err = store_ledger_last_seq(txn, &last);
     if (!err)
         err = write_mark(txn, last + 1);
     if (!err) { /* counted now: the node is stopping, the commit follows */
@@ -372,6 +392,8 @@ ledger_err_t accounts_cache_replay(store_txn_t *txn, uint64_t *replayed_out)
         store_ledger_entry_t e;
         accounts_record_t rec;
         err = store_ledger_get(txn, seq, &e);
+        if (!err && strcmp(e.kind, ACCOUNTS_KIND_HOLD) == 0)
+            err = accounts_holds_recover_timer(txn, e.transfer); /* accounts_reserved.h */
         if (!err)
             err = accounts_record_get(txn, e.account, &rec);
         if (err)

@@ -35,6 +35,14 @@
     the write-back grows with the batch, so commits grow too, but the
     checkpoint keeps up and the mark moves (latency is queueing there).
 
+    Reserved transfers: the cache owns their in-memory set
+    (accounts_reserved.h). Every transaction that writes the mark (the last
+    chunk of a checkpoint, a clean stop) first writes the timers of the
+    set's volatile entries, and the replay gives the transfer of every
+    "hold" entry at or after the old mark its timer if it is still
+    reserved: so every reserved transfer whose hold is behind the mark has
+    its "tm/" timer on disk, and the start-up finds them all.
+
     Transactions: changes made while a batch's transaction is open are
     undone if it is dropped (accounts_cache_txn_end(false), or a new
     accounts_cache_txn_begin without an end: the store's map-full rerun),
@@ -60,6 +68,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "accounts_record.h"
+#include "accounts_reserved.h"
 #include "store.h"
 
 /* STORE_DB_META key of the checkpoint mark. */
@@ -104,6 +113,10 @@ typedef struct {
 accounts_cache_stats_t accounts_cache_stats(const accounts_cache_t *cache);
 /* true while a checkpoint is writing records back. */
 bool accounts_cache_checkpointing(const accounts_cache_t *cache);
+
+/*  The holds of reserved transfers in memory (accounts_reserved.h), owned by the cache, which
+    passes its transaction hooks on to them. */
+accounts_reserved_t *accounts_cache_reserved(accounts_cache_t *cache);
 
 /* Starts a batch's transaction (undoing what an unfinished one changed). */
 void accounts_cache_txn_begin(accounts_cache_t *cache);

@@ -178,7 +178,7 @@ ledger_err_t accounts_controls_update(node_ctx_t *ctx, const char *id, const cha
         return err;
     bool incoming = false;
     if (next.status == ACCOUNTS_ACCOUNT_CLOSED && rec.status != ACCOUNTS_ACCOUNT_CLOSED)
-        err = accounts_holds_incoming(ctx->txn, id, &incoming);
+        err = accounts_holds_incoming(ctx->txn, accounts_book_reserved(ctx), id, &incoming);
     if (err)
         return err;
     if (incoming) /* money on its way in would land in an account nobody can move it out of */

@@ -2,6 +2,7 @@
 #include "accounts_holds.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "record.h"
@@ -75,24 +76,78 @@ static ledger_err_t hold_put(store_txn_t *txn, const accounts_transfer_t *tr)
     return store_put(txn, STORE_DB_INDEX, key, hold_key(key, tr->from, tr->id), val, w.len, 0);
 }
 
-ledger_err_t accounts_holds_follow(store_txn_t *txn, const accounts_transfer_t *tr,
-                                   accounts_transfer_state_t before, uint64_t before_due_ms)
+/* The hold of `tr` as listed. */
+static proto_hold_t hold_of(const accounts_transfer_t *tr)
 {
-    assert(txn && tr);
-    uint64_t due = accounts_holds_due_ms(tr);
+    proto_hold_t h;
+    memset(&h, 0, sizeof h);
+    text_copy(h.transfer, sizeof h.transfer, tr->id);
+    h.amount_minor = tr->amount_minor;
+    h.kind = tr->kind;
+    h.capture = (proto_capture_t)tr->capture;
+    h.created_ms = tr->created_ms;
+    h.expires_at_ms = tr->expires_at_ms;
+    return h;
+}
+
+/* The set's entry of the reserved transfer `tr`, its timer due at `due_ms`. */
+static accounts_reserved_entry_t entry_of(const accounts_transfer_t *tr, uint64_t due_ms,
+                                          bool durable)
+{
+    accounts_reserved_entry_t e;
+    memset(&e, 0, sizeof e);
+    text_copy(e.from, sizeof e.from, tr->from);
+    text_copy(e.to, sizeof e.to, tr->to);
+    e.hold = hold_of(tr);
+    e.due_ms = due_ms;
+    e.durable = durable;
+    return e;
+}
+
+/*  The hold of `tr` as its state moves from `before` (0 for a new transfer); `in_set`: it was
+    in the set until now. A reserved transfer's hold goes into the set when there is one, an
+    authorised one's into "hd/"; an "hd/" entry from before (a reserved transfer written
+    without the set) stays until the transfer closes. */
+static ledger_err_t hold_follow(store_txn_t *txn, accounts_reserved_t *reserved,
+                                const accounts_transfer_t *tr, accounts_transfer_state_t before,
+                                bool in_set)
+{
     bool was_open = accounts_holds_open_state(before),
          is_open = accounts_holds_open_state(tr->state);
     uint8_t key[KEY_MAX];
+    if (!is_open)
+        return !was_open || in_set ? LEDGER_OK
+                                   : del_if_there(txn, key, hold_key(key, tr->from, tr->id));
+    if (reserved && tr->state == ACCOUNTS_TRANSFER_RESERVED) {
+        accounts_reserved_entry_t e = entry_of(tr, tr->risk_deadline_ms, false);
+        return accounts_reserved_add(reserved, &e);
+    }
+    /* opening into authorized (or anything without the set), or reserved -> authorized out of
+       the set; an "hd/" entry from before stays as it is */
+    return was_open && !in_set ? LEDGER_OK : hold_put(txn, tr);
+}
+
+ledger_err_t accounts_holds_follow(store_txn_t *txn, accounts_reserved_t *reserved,
+                                   const accounts_transfer_t *tr, accounts_transfer_state_t before,
+                                   uint64_t before_due_ms)
+{
+    assert(txn && tr);
+    uint64_t due = accounts_holds_due_ms(tr);
+    if (before == tr->state && before_due_ms == due)
+        return LEDGER_OK;
+    bool was_open = accounts_holds_open_state(before),
+         is_open = accounts_holds_open_state(tr->state);
+    bool in_set = false, durable = false; /* where its hold and timer were until now */
     ledger_err_t err = LEDGER_OK;
-    if (was_open && before_due_ms && before_due_ms != due)
+    if (reserved && before == ACCOUNTS_TRANSFER_RESERVED)
+        err = accounts_reserved_remove(reserved, tr->id, &in_set, &durable);
+    bool to_set = reserved && tr->state == ACCOUNTS_TRANSFER_RESERVED;
+    uint8_t key[KEY_MAX];
+    if (!err && was_open && before_due_ms && before_due_ms != due && (!in_set || durable))
         err = del_if_there(txn, key, timer_key(key, before_due_ms, tr->id));
-    if (!err && is_open && due && due != before_due_ms)
+    if (!err && is_open && due && due != before_due_ms && !to_set)
         err = store_put(txn, STORE_DB_INDEX, key, timer_key(key, due, tr->id), "", 0, 0);
-    if (!err && is_open && !was_open)
-        err = hold_put(txn, tr);
-    if (!err && was_open && !is_open)
-        err = del_if_there(txn, key, hold_key(key, tr->from, tr->id));
-    return err;
+    return err ? err : hold_follow(txn, reserved, tr, before, in_set);
 }
 
 /* One hold entry (key past the account's prefix: the transfer id) into *out. */
@@ -134,8 +189,66 @@ static ledger_err_t holds_seek(store_cursor_t *cur, const uint8_t *prefix, size_
     return err;
 }
 
-ledger_err_t accounts_holds_list(store_txn_t *txn, const char *account, const char *after,
-                                 uint32_t limit, proto_hold_t *out, uint32_t *count_out,
+/* *more = the cursor's entry is a hold of the prefix's account (then decoded into *out). */
+static ledger_err_t disk_hold(ledger_err_t got, const store_kv_t *kv, const uint8_t *prefix,
+                              size_t prefix_len, proto_hold_t *out, bool *more)
+{
+    *more =
+        got == LEDGER_OK && kv->key_size > prefix_len && memcmp(kv->key, prefix, prefix_len) == 0;
+    if (got && got != LEDGER_E_NOT_FOUND)
+        return got;
+    return *more ? hold_decode(kv, prefix_len, out) : LEDGER_OK;
+}
+
+/*  Moves *at past the set's candidates that are no longer reserved on `account` (a removal
+    waiting for its commit, or a transfer the set outlived). */
+static ledger_err_t skip_stale(store_txn_t *txn, const char *account, const proto_hold_t *mem,
+                               size_t mem_count, size_t *at)
+{
+    for (; *at < mem_count; (*at)++) {
+        accounts_transfer_t tr;
+        ledger_err_t err = accounts_record_transfer_get(txn, mem[*at].transfer, &tr);
+        if (err && err != LEDGER_E_NOT_FOUND)
+            return err;
+        if (!err && tr.state == ACCOUNTS_TRANSFER_RESERVED && strcmp(tr.from, account) == 0)
+            return LEDGER_OK;
+    }
+    return LEDGER_OK;
+}
+
+/* The merge of the "hd/" entries (cursor at the first) and the set's (mem) into out. */
+static ledger_err_t holds_merge(store_txn_t *txn, store_cursor_t *cur, const uint8_t *prefix,
+                                size_t prefix_len, const char *account, const proto_hold_t *mem,
+                                size_t mem_count, uint32_t limit, proto_hold_t *out,
+                                uint32_t *count_out, char next[PROTO_TRANSFER_ID_MAX + 1],
+                                store_kv_t *kv, ledger_err_t got)
+{
+    proto_hold_t disk;
+    bool disk_more = false;
+    size_t at = 0;
+    ledger_err_t err = disk_hold(got, kv, prefix, prefix_len, &disk, &disk_more);
+    while (!err && !(err = skip_stale(txn, account, mem, mem_count, &at))) {
+        bool mem_more = at < mem_count;
+        if (!mem_more && !disk_more)
+            break;
+        if (*count_out == limit) {
+            text_copy(next, PROTO_TRANSFER_ID_MAX + 1, out[limit - 1].transfer);
+            break;
+        }
+        if (mem_more && (!disk_more || strcmp(mem[at].transfer, disk.transfer) < 0)) {
+            out[(*count_out)++] = mem[at++];
+            continue;
+        }
+        out[(*count_out)++] = disk;
+        err = disk_hold(store_cursor_get(cur, STORE_NEXT, kv), kv, prefix, prefix_len, &disk,
+                        &disk_more);
+    }
+    return err;
+}
+
+ledger_err_t accounts_holds_list(store_txn_t *txn, const accounts_reserved_t *reserved,
+                                 const char *account, const char *after, uint32_t limit,
+                                 proto_hold_t *out, uint32_t *count_out,
                                  char next[PROTO_TRANSFER_ID_MAX + 1])
 {
     assert(txn && account && after && out && count_out && next);
@@ -149,27 +262,24 @@ ledger_err_t accounts_holds_list(store_txn_t *txn, const char *account, const ch
     char cursor[PROTO_TRANSFER_ID_MAX + 1]; /* `after` may be `next` itself */
     text_copy(cursor, sizeof cursor, after);
     next[0] = '\0';
-    uint8_t prefix[KEY_MAX];
-    size_t prefix_len = hold_key(prefix, account, "");
-    store_cursor_t *cur;
-    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
-    if (err)
-        return err;
-    store_kv_t kv = {0};
-    err = holds_seek(cur, prefix, prefix_len, cursor, &kv);
-    while (!err && kv.key_size > prefix_len && memcmp(kv.key, prefix, prefix_len) == 0) {
-        if (*count_out == limit) {
-            text_copy(next, PROTO_TRANSFER_ID_MAX + 1, out[limit - 1].transfer);
-            break;
-        }
-        err = hold_decode(&kv, prefix_len, &out[*count_out]);
-        if (!err) {
-            (*count_out)++;
-            err = store_cursor_get(cur, STORE_NEXT, &kv);
-        }
+    proto_hold_t *mem = NULL;
+    size_t mem_count = 0;
+    ledger_err_t err =
+        reserved ? accounts_reserved_of(reserved, account, cursor, &mem, &mem_count) : LEDGER_OK;
+    store_cursor_t *cur = NULL;
+    if (!err)
+        err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
+    if (!err) {
+        uint8_t prefix[KEY_MAX];
+        size_t prefix_len = hold_key(prefix, account, "");
+        store_kv_t kv = {0};
+        ledger_err_t got = holds_seek(cur, prefix, prefix_len, cursor, &kv);
+        err = holds_merge(txn, cur, prefix, prefix_len, account, mem, mem_count, limit, out,
+                          count_out, next, &kv, got);
+        store_cursor_close(&cur);
     }
-    store_cursor_close(&cur);
-    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+    free(mem);
+    return err;
 }
 
 /* A timer key's due time and transfer id; LEDGER_E_CORRUPT if it has no id or a bad one. */
@@ -218,10 +328,13 @@ ledger_err_t accounts_holds_due(store_txn_t *txn, uint64_t now_ms, size_t max,
     return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
 }
 
-ledger_err_t accounts_holds_incoming(store_txn_t *txn, const char *account, bool *any_out)
+ledger_err_t accounts_holds_incoming(store_txn_t *txn, const accounts_reserved_t *reserved,
+                                     const char *account, bool *any_out)
 {
     assert(txn && account && any_out);
-    *any_out = false;
+    *any_out = reserved && accounts_reserved_pays_into(reserved, account);
+    if (*any_out)
+        return LEDGER_OK;
     store_cursor_t *cur;
     ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
     if (err)
@@ -245,4 +358,84 @@ ledger_err_t accounts_holds_incoming(store_txn_t *txn, const char *account, bool
     }
     store_cursor_close(&cur);
     return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}
+
+ledger_err_t accounts_holds_load_reserved(store_txn_t *txn, accounts_reserved_t *reserved,
+                                          size_t *loaded_out)
+{
+    assert(txn && reserved && loaded_out);
+    *loaded_out = 0;
+    store_cursor_t *cur;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
+    if (err)
+        return err;
+    store_kv_t kv = {.key = ACCOUNTS_TIMERS_PREFIX, .key_size = PREFIX_LEN};
+    err = store_cursor_get(cur, STORE_SEEK, &kv);
+    while (!err && kv.key_size >= PREFIX_LEN &&
+           memcmp(kv.key, ACCOUNTS_TIMERS_PREFIX, PREFIX_LEN) == 0) {
+        uint64_t due = 0;
+        char id[PROTO_TRANSFER_ID_MAX + 1];
+        accounts_transfer_t tr;
+        err = timer_decode(&kv, &due, id);
+        if (!err)
+            err = accounts_record_transfer_get(txn, id, &tr);
+        bool load = !err && tr.state == ACCOUNTS_TRANSFER_RESERVED;
+        if (err == LEDGER_E_NOT_FOUND)
+            err = LEDGER_OK; /* a stale timer: its run deletes it */
+        if (load) { /* unless its hold has an "hd/" entry from before (accounts_holds_follow) */
+            uint8_t key[KEY_MAX];
+            store_kv_t hd = {.key = key, .key_size = hold_key(key, tr.from, tr.id)};
+            err = store_get(txn, STORE_DB_INDEX, hd.key, hd.key_size, &hd.val, &hd.val_size);
+            if (err == LEDGER_E_NOT_FOUND) {
+                accounts_reserved_entry_t e = entry_of(&tr, due, true);
+                err = accounts_reserved_add(reserved, &e);
+                *loaded_out += err == LEDGER_OK;
+            }
+        }
+        if (!err)
+            err = store_cursor_get(cur, STORE_NEXT, &kv);
+    }
+    store_cursor_close(&cur);
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}
+
+/* accounts_reserved_fn: writes the timer of a volatile entry and marks it durable. */
+static ledger_err_t persist_one(const accounts_reserved_entry_t *e, void *arg)
+{
+    void **args = arg;
+    store_txn_t *txn = args[0];
+    uint8_t key[KEY_MAX];
+    ledger_err_t err =
+        store_put(txn, STORE_DB_INDEX, key, timer_key(key, e->due_ms, e->hold.transfer), "", 0, 0);
+    if (!err)
+        err = accounts_reserved_make_durable(args[1], e->hold.transfer);
+    if (!err)
+        (*(size_t *)args[2])++;
+    return err;
+}
+
+ledger_err_t accounts_holds_persist_reserved(store_txn_t *txn, accounts_reserved_t *reserved,
+                                             size_t *written_out)
+{
+    assert(txn && reserved);
+    size_t written = 0;
+    void *args[] = {txn, reserved, &written};
+    ledger_err_t err = accounts_reserved_each_volatile(reserved, persist_one, args);
+    if (written_out)
+        *written_out = written;
+    return err;
+}
+
+ledger_err_t accounts_holds_recover_timer(store_txn_t *txn, const char *transfer)
+{
+    assert(txn && transfer);
+    accounts_transfer_t tr;
+    ledger_err_t err = accounts_record_transfer_get(txn, transfer, &tr);
+    if (err == LEDGER_E_NOT_FOUND)
+        return LEDGER_OK; /* pruned long after it closed */
+    if (err || tr.state != ACCOUNTS_TRANSFER_RESERVED || tr.risk_deadline_ms == 0)
+        return err;
+    uint8_t key[KEY_MAX];
+    return store_put(txn, STORE_DB_INDEX, key, timer_key(key, tr.risk_deadline_ms, tr.id), "", 0,
+                     0);
 }

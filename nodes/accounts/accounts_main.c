@@ -8,6 +8,7 @@
 
 #include "accounts.h"
 #include "accounts_cache.h"
+#include "accounts_holds.h"
 #include "accounts_migrate.h"
 #include "accounts_timers.h"
 #include "accounts_verify.h"
@@ -99,7 +100,8 @@ static void timers_done(void *app, ledger_err_t err)
     a->timers_next_ms = err ? now + ACCOUNTS_TIMERS_RECHECK_MS : a->timers_found_next_ms;
 }
 
-/* Balances newer than the accounts table are rebuilt from the ledger first (accounts_cache.h). */
+/* Balances newer than the accounts table are rebuilt from the ledger first (accounts_cache.h);
+   the holds of reserved transfers are loaded into memory last (accounts_reserved.h). */
 static ledger_err_t on_start(node_ctx_t *ctx, void *app)
 {
     const node_config_t *config = ((const accounts_app_t *)app)->config;
@@ -114,6 +116,12 @@ static ledger_err_t on_start(node_ctx_t *ctx, void *app)
     err = accounts_open_ensure_funding(ctx);
     if (!err && config->demo)
         err = accounts_open_seed_demo(ctx);
+    size_t reserved = 0;
+    if (!err)
+        err = accounts_holds_load_reserved(
+            ctx->txn, accounts_cache_reserved(((accounts_app_t *)app)->cache), &reserved);
+    if (!err)
+        node_log_write(NODE_LOG_INFO, "event=reserved_holds_loaded count=%zu", reserved);
     return err;
 }
 

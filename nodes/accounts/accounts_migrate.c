@@ -1,5 +1,5 @@
 /*  accounts_migrate.c: the accounts node's store formats and migrations
-    1 -> 2, 2 -> 3, 3 -> 4 and 5 -> 6 (accounts_migrate.h). */
+    1 -> 2, 2 -> 3, 3 -> 4, 5 -> 6 and 7 -> 8 (accounts_migrate.h). */
 #include "accounts_migrate.h"
 
 #include <assert.h>
@@ -294,7 +294,7 @@ ledger_err_t accounts_migrate_payments(store_txn_t *txn, void *arg, char *note, 
         tr.risk_deadline_ms = now + timeout;
         err = accounts_record_transfer_put(txn, &tr);
         if (!err)
-            err = accounts_holds_follow(txn, &tr, 0, 0);
+            err = accounts_holds_follow(txn, NULL, &tr, 0, 0);
         if (err)
             return err;
         reserved++;
@@ -306,6 +306,37 @@ ledger_err_t accounts_migrate_payments(store_txn_t *txn, void *arg, char *note, 
     return LEDGER_OK;
 }
 
+/* Index keys starting with `prefix` (3 bytes). */
+static ledger_err_t count_prefix(store_txn_t *txn, const char *prefix, uint64_t *count_out)
+{
+    *count_out = 0;
+    store_cursor_t *cur;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
+    if (err)
+        return err;
+    store_kv_t kv = {.key = prefix, .key_size = 3};
+    for (err = store_cursor_get(cur, STORE_SEEK, &kv);
+         !err && kv.key_size >= 3 && memcmp(kv.key, prefix, 3) == 0;
+         err = store_cursor_get(cur, STORE_NEXT, &kv))
+        (*count_out)++;
+    store_cursor_close(&cur);
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}
+
+ledger_err_t accounts_migrate_reserved(store_txn_t *txn, void *arg, char *note, size_t note_size)
+{
+    (void)arg;
+    assert(txn && note);
+    uint64_t holds = 0, timers = 0;
+    ledger_err_t err = count_prefix(txn, ACCOUNTS_HOLDS_PREFIX, &holds);
+    if (!err)
+        err = count_prefix(txn, ACCOUNTS_TIMERS_PREFIX, &timers);
+    if (!err)
+        snprintf(note, note_size, "holds_indexed=%llu timers=%llu", (unsigned long long)holds,
+                 (unsigned long long)timers);
+    return err;
+}
+
 static const store_migrate_step_t steps[] = {
     {.to_version = 2, .name = "account_chains", .run = accounts_migrate_chains},
     {.to_version = 3, .name = "account_owners", .run = accounts_migrate_owners},
@@ -313,6 +344,7 @@ static const store_migrate_step_t steps[] = {
     {.to_version = 5, .name = "seen_floors", .run = store_seen_migrate_floors},
     {.to_version = 6, .name = "payments_life", .run = accounts_migrate_payments},
     {.to_version = 7, .name = "controls_history", .run = accounts_migrate_controls},
+    {.to_version = 8, .name = "reserved_in_memory", .run = accounts_migrate_reserved},
 };
 
 const store_migrate_plan_t accounts_migrate_plan = {

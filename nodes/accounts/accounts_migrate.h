@@ -25,10 +25,18 @@
          refund_of, operator; accounts_record.h); the open-holds and
          timers indexes "hd/" and "tm/" in STORE_DB_INDEX
          (accounts_holds.h). Versions 1-3 still read.
-      7  today (issue 21, "controls_history"): account records version 4
+      7  issue 21, "controls_history": account records version 4
          (status, overdraft_limit_minor, entry_count), ledger records
          version 3 for entries with a memo, history checkpoints "lx/" in
          the index (accounts_history.h), ledger ts never going down.
+      8  today (issue 21, "reserved_in_memory"): no record changes. A
+         reserved transfer's hold and risk timer live in memory
+         (accounts_reserved.h); its "tm/" timer reaches the disk only when
+         a checkpoint mark passes its hold entry, and the start-up replay
+         writes the timers of those after the mark. An older build would
+         find no timer for a transfer reserved after the mark when it
+         starts after a crash (and would never time it out), so the
+         number refuses it.
 
     Migration 1 -> 2 ("account_chains"): store_migrate_v1_ledger verifies
     the old hash chain and index and re-encodes the ledger as version 2 with
@@ -99,6 +107,11 @@
     The log line gives accounts=, entries=, checkpoints=. An older build
     cannot read a version-4 account record: the format number refuses it.
 
+    Migration 7 -> 8 ("reserved_in_memory"): writes nothing. The holds and
+    timers a format-7 dir has stay valid (a reserved transfer's "hd/" entry
+    from before stays until it closes, accounts_holds.h); the log line
+    counts them: holds_indexed=, timers=.
+
     What it owns: accounts_migrate_plan, the node's plan. Uses only
     the record functions of accounts_record.h and the store's outbox and
     dead letters (read).
@@ -119,7 +132,7 @@
 #include "store.h"
 #include "store_migrate.h"
 
-#define ACCOUNTS_STORE_FORMAT 7 /* the accounts store format this build writes */
+#define ACCOUNTS_STORE_FORMAT 8 /* the accounts store format this build writes */
 
 /* What migration 5 -> 6 needs to know (plan.arg; accounts_main.c fills it from its flags). */
 typedef struct {
@@ -150,6 +163,10 @@ ledger_err_t accounts_migrate_payments(store_txn_t *txn, void *arg, char *note, 
 /*  Migration 6 -> 7 "controls_history" (see above), a store_migrate_fn. LEDGER_E_CORRUPT: a
     record does not parse or a chain is broken (named in `note`; nothing changed). */
 ledger_err_t accounts_migrate_controls(store_txn_t *txn, void *arg, char *note, size_t note_size);
+
+/*  Migration 7 -> 8 "reserved_in_memory" (see above), a store_migrate_fn: counts, writes
+    nothing. Store errors. */
+ledger_err_t accounts_migrate_reserved(store_txn_t *txn, void *arg, char *note, size_t note_size);
 
 /*  For the migrations' own files: the first account record with an id after `after` ("" =
     the first of all) into *rec; LEDGER_E_NOT_FOUND past the last. A fresh cursor per record:

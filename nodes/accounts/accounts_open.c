@@ -16,14 +16,7 @@
 
 bool accounts_settlement_is(const char *id)
 {
-    if (!id)
-        return false;
-    for (size_t i = 0; i < currency_count(); i++) {
-        const char *settlement = proto_settlement_id(currency_at(i)->code);
-        if (settlement && strcmp(id, settlement) == 0)
-            return true;
-    }
-    return false;
+    return proto_settlement_currency(id) != NULL;
 }
 
 /* A new settlement account of `currency` (a table currency), in memory. */

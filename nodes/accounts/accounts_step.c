@@ -46,7 +46,7 @@ ledger_err_t accounts_step_advance(node_ctx_t *ctx, const proto_msg_t *cause,
     uint64_t before_due_ms = accounts_holds_due_ms(tr);
     tr->state = state;
     tr->updated_ms = ctx->now_ms;
-    err = accounts_holds_follow(ctx->txn, tr, before, before_due_ms);
+    err = accounts_holds_follow(ctx->txn, accounts_book_reserved(ctx), tr, before, before_due_ms);
     return err ? err : accounts_record_transfer_put(ctx->txn, tr);
 }
 

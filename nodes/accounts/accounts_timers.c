@@ -63,6 +63,16 @@ ledger_err_t accounts_timers_run(node_ctx_t *ctx, size_t max, size_t *fired_out,
     ledger_err_t err = ids && due ? LEDGER_OK : LEDGER_E_NOMEM;
     if (!err)
         err = accounts_holds_due(ctx->txn, ctx->now_ms, max, ids, due, &count, next_due_ms_out);
+    accounts_reserved_t *reserved = accounts_book_reserved(ctx);
+    if (!err && reserved) { /* the volatile risk deadlines (accounts_reserved.h) */
+        size_t more = 0;
+        uint64_t next_in_memory = 0;
+        accounts_reserved_due(reserved, ctx->now_ms, max - count, ids + count, due + count, &more,
+                              &next_in_memory);
+        count += more;
+        if (next_in_memory && (!*next_due_ms_out || next_in_memory < *next_due_ms_out))
+            *next_due_ms_out = next_in_memory;
+    }
     for (size_t i = 0; !err && i < count; i++) {
         err = fire(ctx, due[i], ids[i]);
         if (!err)

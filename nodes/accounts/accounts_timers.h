@@ -14,7 +14,9 @@
                     code "expired" to the gateway.
 
     The due transfers are found in the timers index (accounts_holds.h,
-    "tm/" keys ordered by due time): at most `max` per call, oldest first.
+    "tm/" keys ordered by due time), then in the in-memory set's due queue
+    (the risk deadlines not yet on disk, accounts_reserved.h): at most `max`
+    per call, oldest first within each.
     A timer whose transfer has moved on (a stale key; the saga removes
     timers as transfers leave a state, so none should be) is deleted and
     counted as fired. The messages these steps emit have no cause (the

@@ -428,9 +428,10 @@ ledger_err_t gateway_view_submit_new(node_ctx_t *ctx, const char *principal,
                                      const uint8_t hash[GATEWAY_HASH_SIZE],
                                      gateway_submit_result_t *out)
 {
-    gateway_view_record_t *rec = calloc(1, sizeof *rec);
+    gateway_view_record_t *rec = malloc(sizeof *rec);
     if (!rec)
         return LEDGER_E_NOMEM;
+    gateway_view_record_clear(rec);
     gateway_view_step_t step = {.ts_ms = ctx->now_ms};
     ledger_err_t err = make_transfer_id(ctx->txn, ctx->now_ms, rec->id);
     if (req->capture == PROTO_CAPTURE_MANUAL)

@@ -405,10 +405,29 @@ static bool record_decode_tail(record_reader_t *r, gateway_view_record_t *rec)
     return true;
 }
 
+/* The arrays gateway_view_record_clear leaves alone come in this order, the refunds last. */
+_Static_assert(offsetof(gateway_view_record_t, timeline) <
+                       offsetof(gateway_view_record_t, expires_at_ms) &&
+                   offsetof(gateway_view_record_t, expires_at_ms) <
+                       offsetof(gateway_view_record_t, refunds) &&
+                   sizeof(gateway_view_record_t) - offsetof(gateway_view_record_t, refunds) -
+                           GATEWAY_REFUNDS_MAX * (PROTO_TRANSFER_ID_MAX + 1) <
+                       sizeof(uint64_t), /* nothing but padding after the refunds */
+               "gateway_view_record_clear's layout");
+
+void gateway_view_record_clear(gateway_view_record_t *rec)
+{
+    assert(rec);
+    memset(rec, 0, offsetof(gateway_view_record_t, timeline));
+    memset(&rec->expires_at_ms, 0,
+           offsetof(gateway_view_record_t, refunds) -
+               offsetof(gateway_view_record_t, expires_at_ms));
+}
+
 /* Decodes the binary form (version byte included); false if it is malformed in any way. */
 static bool record_decode_binary(const uint8_t *val, size_t size, gateway_view_record_t *rec)
 {
-    memset(rec, 0, sizeof *rec);
+    gateway_view_record_clear(rec);
     record_reader_t r = {val, size, 0, true};
     uint8_t version = record_get_u8(&r);
     if (version != RECORD_BINARY_V2 && version != RECORD_BINARY_VERSION)
@@ -446,6 +465,7 @@ static bool record_decode_binary(const uint8_t *val, size_t size, gateway_view_r
         return false;
     for (uint8_t i = 0; i < steps; i++) {
         gateway_view_step_t *e = &rec->timeline[i];
+        memset(e, 0, offsetof(gateway_view_step_t, rules)); /* its rules up to rule_count */
         if (!get_text8(&r, e->step, GATEWAY_STEP_NAME_MAX) ||
             !get_text8(&r, e->node, PROTO_NODE_MAX) ||
             !get_text8(&r, e->message_id, PROTO_ID_MAX) || !get_text8(&r, e->cause, PROTO_ID_MAX))

@@ -137,6 +137,11 @@ typedef struct {
     char refunds[GATEWAY_REFUNDS_MAX][PROTO_TRANSFER_ID_MAX + 1];
 } gateway_view_record_t;
 
+/*  Zeroes `rec` except the bodies of its timeline steps and refund ids, which only their
+    counts (now 0) make valid: 8 KiB a record that every decode would otherwise clear (it was
+    ~3% of the gateway's CPU per transfer). Readers go by timeline_count and refund_count. */
+void gateway_view_record_clear(gateway_view_record_t *rec);
+
 /* The amount a settled record captured (captured_minor; the amount for a record of before
    captures); 0 for a record that is not settled. */
 int64_t gateway_view_record_captured(const gateway_view_record_t *rec);

@@ -193,5 +193,37 @@ class RiskTimeoutNodeTest(PaymentsNodeTest):
         self.assert_verified()
 
 
+class ReservedHoldsNodeTest(PaymentsNodeTest):
+    """A reserved transfer's hold lives in the accounts node's memory, not in its
+    hold index (accounts_reserved.h): it is listed while fraud is away, still
+    listed after the node is SIGKILLed and started again (rebuilt from the
+    transfer's risk timer), and gone once the verdict settles it."""
+
+    def holds(self):
+        status, acct = self.mesh.get("/api/accounts/alice?expand=holds")
+        self.assertEqual(status, 200, acct)
+        return acct
+
+    def test_a_reserved_hold_is_listed_across_a_crash_and_leaves_when_settled(self):
+        before = self.books()
+        self.mesh.stop("fraud")
+        self.request("tr_held", amount=700)
+        self.wait_event("tr_held", "funds.reserved")
+        acct = self.holds()
+        self.assertEqual([(h["transfer"], h["amount"]) for h in acct["holds"]],
+                         [("tr_held", 700)], acct)
+        self.assertEqual(sum(h["amount"] for h in acct["holds"]), acct["held"])
+        self.mesh.restart("accounts")  # SIGKILL, then a fresh start on the same data dir
+        wait_until(lambda: [h["transfer"] for h in self.holds()["holds"]] == ["tr_held"], 30,
+                   "the reserved hold listed again after the restart")
+        self.assertEqual(self.books()["alice"], (before["alice"][0], 700))
+        self.mesh.start("fraud")
+        self.wait_event("tr_held", "transfer.settled", timeout=30)
+        wait_until(lambda: self.holds()["holds"] == [], 20, "the settled hold to leave the list")
+        self.wait_books({"alice": (before["alice"][0] - 700, 0),
+                         "bob": (before["bob"][0] + 700, 0)})
+        self.assert_verified()
+
+
 if __name__ == "__main__":
     unittest.main()

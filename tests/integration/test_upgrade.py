@@ -34,7 +34,7 @@ FORMAT3 = os.path.join(HERE, "..", "fixtures", "format3")
 PENDING_V1 = os.path.join(HERE, "..", "fixtures", "pending-v1")
 PENDING_V2 = os.path.join(HERE, "..", "fixtures", "pending-v2")
 PENDING_V3 = os.path.join(HERE, "..", "fixtures", "pending-v3")
-ACCOUNTS_FORMAT = 7  # nodes/accounts/accounts_migrate.h
+ACCOUNTS_FORMAT = 8  # nodes/accounts/accounts_migrate.h
 GATEWAY_FORMAT = 8  # nodes/gateway/gateway_migrate.h
 FRAUD_FORMAT = 3  # nodes/fraud/fraud_main.c
 PAUSE_ENV = "LEDGER_TEST_MIGRATION_PAUSE_MS"  # test-only hook of the migration runner
@@ -218,7 +218,8 @@ class UpgradeTest(MeshTest):
             log = self.mesh.log(node)
             # one start migrated, the second one nothing: the gateway 2 -> 3 -> 4 -> 5 -> 6 -> 7 -> 8,
             # accounts 1 -> 2 (account_chains) -> 3 (account_owners) -> 4 (transfer_causes)
-            # -> 5 (seen_floors) -> 6 (payments_life) -> 7 (controls_history),
+            # -> 5 (seen_floors) -> 6 (payments_life) -> 7 (controls_history)
+            # -> 8 (reserved_in_memory),
             # fraud 1 -> 2 -> 3 (seen_floors)
             self.assertEqual(log.count("event=migration_started"),
                              {"gateway": GATEWAY_FORMAT - 2,
@@ -646,6 +647,53 @@ class UpgradeTest(MeshTest):
         self.start_on_loaded_dirs()
         self.assertIn(f"event=store_format_current node=accounts version={ACCOUNTS_FORMAT} "
                       "migrations=0", self.mesh.log("accounts"))
+    def test_pending_v3_reserved_in_memory_keeps_every_hold_across_a_crash(self):
+        """Accounts 7 -> 8 (reserved_in_memory, nodes/accounts/accounts_migrate.h): nothing is
+        rewritten; the transfer the old build reserved keeps its "hd/" entry and its timer. A
+        transfer reserved by this build lives in memory (accounts_reserved.h). With fraud away
+        both are listed by `?expand=holds`, still listed after a SIGKILL and a fresh start
+        (the new one from the ledger after the checkpoint mark), and both settle once fraud
+        runs, leaving no hold."""
+        old = expected(PENDING_V3)
+        pending = old["pending"]
+        src = old["transfers"][pending]["from"]
+        for node in NODES:
+            self.load(node, fixture=PENDING_V3)
+        for node in ("accounts", "gateway"):  # fraud stays away
+            self.mesh.start(node)
+        wait_until(lambda: self.mesh.answers("accounts") and self.mesh.answers("gateway"), 30,
+                   "accounts and gateway to start")
+        self.mesh.ensure_key()
+        self.assertRegex(self.mesh.log("accounts"),
+                         r"event=migration_done node=accounts from=7 to=8 "
+                         r"name=reserved_in_memory ms=\d+ holds_indexed=1 timers=1")
+        other = next(a for a, v in old["accounts"].items()
+                     if a != src and not a.startswith("funding") and v["balance"] >= 300)
+        status, fresh = self.send_as_owner(other, src, 300)
+        self.assertEqual(status, 202, fresh)
+
+        def holds():
+            listed = {}
+            for acct in (src, other):
+                status, body = self.mesh.get(f"/api/accounts/{acct}?expand=holds")
+                self.assertEqual(status, 200, body)
+                self.assertEqual(sum(h["amount"] for h in body["holds"]), body["held"], body)
+                listed[acct] = [h["transfer"] for h in body["holds"]]
+            return listed
+
+        want = {src: [pending], other: [fresh["id"]]}
+        wait_until(lambda: holds() == want, 30, "the old and the new hold listed")
+        self.mesh.restart("accounts")  # SIGKILL: the new hold's timer was only in memory
+        wait_until(lambda: self.mesh.answers("accounts"), 30, "accounts to start again")
+        wait_until(lambda: holds() == want, 30, "both holds listed after the crash")
+        self.mesh.start("fraud")
+        wait_until(self.mesh.all_answer, 30, "fraud to start")
+        for tid in (pending, fresh["id"]):
+            self.assertEqual(self.mesh.wait_final(tid, timeout=30)["status"], "settled", tid)
+        wait_until(lambda: holds() == {src: [], other: []}, 30, "no hold left")
+        report = self.verify()
+        self.assertTrue(report["ok"], report)
+
     def test_pending_v3_controls_history_counts_entries_and_the_controls_apply(self):
         """Accounts 6 -> 7 (controls_history, nodes/accounts/accounts_migrate.h), after the
         saga's 5 -> 6 (payments_life): every account record becomes version 4, active,

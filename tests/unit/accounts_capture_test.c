@@ -261,7 +261,7 @@ static void test_a_capture_after_the_expiry_expires_it_even_before_the_timer(voi
     assert_books_ok(fx);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
+#define T(name) T_BOTH(name)
 
 TEST_MAIN(T(test_manual_transfer_approved_is_authorized_and_keeps_its_hold),
           T(test_full_capture_settles_the_authorised_amount),

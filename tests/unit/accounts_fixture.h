@@ -172,8 +172,8 @@ static inline proto_msg_t outbox_nth(fx_t *fx, size_t n, char peer[STORE_PEER_MA
 /* The newest ledger entry of `id`. */
 static inline store_ledger_entry_t newest_entry(fx_t *fx, const char *id)
 {
-    accounts_record_t rec;
-    assert_int_equal(accounts_record_get(fx->txn, id, &rec), LEDGER_OK);
+    accounts_record_t rec; /* its newest value: the balance cache's when it has one */
+    assert_int_equal(accounts_book_load(&fx->ctx, id, &rec), LEDGER_OK);
     store_ledger_entry_t e;
     size_t n = 0;
     assert_int_equal(store_ledger_by_account(fx->txn, id, rec.ledger_seq, 0, &e, 1, &n), LEDGER_OK);

@@ -379,7 +379,8 @@ static void test_the_payments_migration_gives_each_reserved_transfer_a_deadline(
     proto_hold_t holds[8];
     uint32_t n = 0;
     char next[PROTO_TRANSFER_ID_MAX + 1];
-    assert_int_equal(accounts_holds_list(fx->txn, "alice", "", 8, holds, &n, next), LEDGER_OK);
+    assert_int_equal(accounts_holds_list(fx->txn, NULL, "alice", "", 8, holds, &n, next),
+                     LEDGER_OK);
     assert_int_equal(n, 3);
     for (size_t i = 0; i < 3; i++) {
         accounts_transfer_t tr;

@@ -289,7 +289,7 @@ static void test_decline_unknown_currency(void **state)
     assert_books_ok(fx);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup_alice_bob, teardown)
+#define T(name) T_BOTH(name)
 
 TEST_MAIN(T(test_refund_of_a_settled_transfer_reserves_then_settles),
           T(test_refunds_never_add_up_to_more_than_the_transfer),

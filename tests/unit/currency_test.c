@@ -72,7 +72,14 @@ static void test_every_currency_has_its_own_settlement_account(void **state)
         assert_true(proto_account_id_valid_str(id));
         for (size_t j = 0; j < i; j++)
             assert_string_not_equal(proto_settlement_id(currency_at(j)->code), id);
+        assert_string_equal(proto_settlement_currency(id), currency_at(i)->code);
     }
+    static const char *const others[] = {"alice", "funding-xyz", "funding-",    "fundin",
+                                         "",      "Funding",     "funding-eurx"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (proto_settlement_currency(others[i]))
+            fail_msg("'%s' taken for a settlement account", others[i]);
+    assert_null(proto_settlement_currency(NULL));
     assert_null(proto_settlement_id("XXX"));
     assert_null(proto_settlement_id("gbp"));
     assert_null(proto_settlement_id(NULL));
