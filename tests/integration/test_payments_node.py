@@ -225,5 +225,40 @@ class ReservedHoldsNodeTest(PaymentsNodeTest):
         self.assert_verified()
 
 
+class ReservedCrashNodeTest(PaymentsNodeTest):
+    """Transfers reserved while fraud is away, with the accounts node SIGKILLed twice among
+    them (its reserved holds and their risk deadlines live in memory until a checkpoint,
+    accounts_reserved.h): after the risk timeout every one is released, none is forgotten
+    or released twice, money is where it was and the ledger verifies."""
+    mesh_options = dict(PaymentsNodeTest.mesh_options,
+                        env={"accounts": {"LEDGER_RISK_TIMEOUT_MS": "3000"}})
+
+    def test_no_reserved_transfer_is_forgotten_across_crashes(self):
+        before = self.books()
+        self.mesh.stop("fraud")
+        amounts = {}
+        for round_ in range(3):
+            for i in range(10):
+                tid = f"tr_crash_{round_}_{i}"
+                amounts[tid] = 10 + i
+                self.request(tid, amount=amounts[tid])
+            if round_ < 2:
+                self.mesh.restart("accounts")  # SIGKILL with holds only in memory
+                wait_until(lambda: self.mesh.answers("accounts"), 30, "accounts to start again")
+        held = sum(amounts.values())
+        self.assertEqual(self.books()["alice"], (before["alice"][0], held))
+        self.wait_books(before)  # every hold released by the risk timeout, once
+        self.assert_verified()
+        status, page = self.mesh.get("/api/accounts/alice/ledger?limit=200")
+        self.assertEqual(status, 200, page)
+        self.assertIsNone(page["next_cursor"], "alice's ledger fits one page")
+        kinds = {}
+        for e in page["entries"]:
+            if e["transfer"] in amounts:
+                kinds.setdefault(e["transfer"], []).append(e["kind"])
+        self.assertEqual({t: sorted(k) for t, k in kinds.items()},
+                         {t: ["hold", "release"] for t in amounts})
+
+
 if __name__ == "__main__":
     unittest.main()
