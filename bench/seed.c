@@ -53,7 +53,7 @@ static ledger_err_t seed_chunk(store_txn_t *txn, void *arg)
     s->failed = 0;
     ledger_err_t err = accounts_cache_replay(txn, NULL); /* the table may be behind the ledger */
     if (!err)
-        err = accounts_open_ensure_funding(&s->ctx);
+        err = accounts_open_ensure_funding(&s->ctx, NULL, 0, NULL);
     for (uint32_t i = 0; !err && i < s->count; i++) {
         char id[PROTO_ACCOUNT_ID_MAX + 1], name[PROTO_NAME_MAX + 1];
         snprintf(id, sizeof id, "%s%07" PRIu32, s->prefix, s->first + i);

@@ -113,7 +113,14 @@ static ledger_err_t on_start(node_ctx_t *ctx, void *app)
     }
     node_log_write(NODE_LOG_INFO, "event=balances_replayed entries=%" PRIu64 " ms=%" PRIu64,
                    replayed, clock_mono_ms() - started_ms);
-    err = accounts_open_ensure_funding(ctx);
+    const char *unavailable[8];
+    size_t unavailable_count = 0;
+    err = accounts_open_ensure_funding(ctx, unavailable, 8, &unavailable_count);
+    for (size_t i = 0; !err && i < unavailable_count; i++)
+        node_log_write(NODE_LOG_WARN,
+                       "event=settlement_unavailable currency=%s id=%s reason=a customer account "
+                       "has the id: accounts, deposits and withdrawals in %s are refused",
+                       unavailable[i], proto_settlement_id(unavailable[i]), unavailable[i]);
     if (!err && config->demo)
         err = accounts_open_seed_demo(ctx);
     size_t reserved = 0;

@@ -31,7 +31,9 @@ static void funding_make(const char *currency, uint64_t now_ms, accounts_record_
 }
 
 /*  The settlement account of `currency` (a table currency) as it is, or a new one (in memory
-    only; *is_new set) if it is missing. LEDGER_E_CORRUPT if its id names another account. */
+    only; *is_new set) if it is missing. LEDGER_E_EXISTS if its id is a customer account's
+    (opened under that id before the currency had a settlement account: issue 21 added them);
+    LEDGER_E_CORRUPT if it is a settlement account of another currency. */
 static ledger_err_t funding_load(node_ctx_t *ctx, const char *currency, accounts_record_t *rec,
                                  bool *is_new)
 {
@@ -45,16 +47,27 @@ static ledger_err_t funding_load(node_ctx_t *ctx, const char *currency, accounts
     }
     if (err)
         return err;
-    return rec->settlement && strcmp(rec->currency, currency) == 0 ? LEDGER_OK : LEDGER_E_CORRUPT;
+    if (!rec->settlement)
+        return LEDGER_E_EXISTS;
+    return strcmp(rec->currency, currency) == 0 ? LEDGER_OK : LEDGER_E_CORRUPT;
 }
 
-ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx)
+ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx, const char **unavailable,
+                                          size_t unavailable_max, size_t *unavailable_count)
 {
     assert(ctx && ctx->txn);
+    if (unavailable_count)
+        *unavailable_count = 0;
     for (size_t i = 0; i < currency_count(); i++) {
         accounts_record_t rec;
         bool is_new = false;
-        ledger_err_t err = funding_load(ctx, currency_at(i)->code, &rec, &is_new);
+        const char *code = currency_at(i)->code;
+        ledger_err_t err = funding_load(ctx, code, &rec, &is_new);
+        if (err == LEDGER_E_EXISTS) { /* a customer's account has its id: no settlement */
+            if (unavailable && unavailable_count && *unavailable_count < unavailable_max)
+                unavailable[(*unavailable_count)++] = code;
+            continue;
+        }
         if (!err && is_new)
             err = accounts_book_save(ctx, &rec, true);
         if (err)
@@ -131,6 +144,12 @@ static ledger_err_t open_new(node_ctx_t *ctx, const char *id, const char *name,
     accounts_record_t funding, acct;
     bool funding_is_new;
     ledger_err_t err = funding_load(ctx, currency, &funding, &funding_is_new);
+    if (err == LEDGER_E_EXISTS) {
+        open_refuse(res, ACCOUNTS_STATUS_CONFLICT, ACCOUNTS_SETTLEMENT_UNAVAILABLE,
+                    "this ledger has no settlement account for the currency: its id is a "
+                    "customer account's, opened before the currency was added");
+        return LEDGER_OK;
+    }
     if (err)
         return err;
     int64_t funding_balance;
@@ -245,7 +264,7 @@ static ledger_err_t open_demo(node_ctx_t *ctx)
 ledger_err_t accounts_open_seed_demo(node_ctx_t *ctx)
 {
     assert(ctx && ctx->txn);
-    ledger_err_t err = accounts_open_ensure_funding(ctx);
+    ledger_err_t err = accounts_open_ensure_funding(ctx, NULL, 0, NULL);
     bool any = false;
     if (!err)
         err = any_user_account(ctx, &any);

@@ -27,6 +27,7 @@
 #define LEDGER_ACCOUNTS_OPEN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "accounts_record.h"
 #include "ledger_err.h"
@@ -48,6 +49,8 @@
 #define ACCOUNTS_STATUS_BAD_REQUEST 400
 #define ACCOUNTS_STATUS_NOT_FOUND 404
 #define ACCOUNTS_STATUS_CONFLICT 409
+/* open, 409: the currency has no settlement account here (accounts_open_ensure_funding). */
+#define ACCOUNTS_SETTLEMENT_UNAVAILABLE "settlement_unavailable"
 
 /* True if `id` is the settlement account of some currency of the table. Pure. */
 bool accounts_settlement_is(const char *id);
@@ -86,10 +89,21 @@ ledger_err_t accounts_open_account(node_ctx_t *ctx, const char *id, const char *
     "Settlement (GBP)"; the others "Settlement (<code>)"), settlement =
     true, balance 0, if it is missing; none has a ledger entry of its own
     creation. The node calls it at every start (demo or not), so a currency
-    added to the table gets its account. LEDGER_E_CORRUPT if an account
-    with such an id exists but is not that currency's settlement account.
-    Store errors. */
-ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx);
+    added to the table gets its account.
+
+    A currency whose settlement id is already a customer's account (opened
+    under "funding-eur", say, before issue 21 gave EUR a settlement account:
+    any id was free then) is left without one: its code goes into
+    unavailable[] (up to unavailable_max; the arguments may be NULL, 0,
+    NULL) for the node to log, that account stays an ordinary account
+    (the saga goes by the record's settlement flag, not by the id), and
+    opening an account, a deposit or a withdrawal in that currency is
+    refused (ACCOUNTS_SETTLEMENT_UNAVAILABLE, accounts_saga.h). Nothing is
+    rewritten: the hash-chained ledger names the account, so it cannot be
+    renamed. LEDGER_E_CORRUPT if a settlement account of another currency
+    has the id. Store errors. */
+ledger_err_t accounts_open_ensure_funding(node_ctx_t *ctx, const char **unavailable,
+                                          size_t unavailable_max, size_t *unavailable_count);
 
 /*  If no account other than the settlement accounts exists, opens the demo
     accounts alice, bob, carol, dave and mallory (blocklisted by the demo

@@ -85,13 +85,13 @@ static ledger_err_t load_party(node_ctx_t *ctx, const char *id, accounts_record_
 }
 
 /*  The checks that need no account: the kind against the settlement account of the currency
-    (by id: proto_settlement_id), and a deposit's size. */
+    (by id: proto_settlement_id), and a deposit's size. decide_settlement checks the records. */
 static ledger_err_t decide_kind(const proto_transfer_t *t, const accounts_limits_t *limits,
                                 decision_t *d)
 {
     const char *settlement = proto_settlement_id(t->currency);
-    bool from_settles = accounts_settlement_is(t->from);
-    bool to_settles = accounts_settlement_is(t->to);
+    bool from_settles = settlement && strcmp(t->from, settlement) == 0;
+    bool to_settles = settlement && strcmp(t->to, settlement) == 0;
     bool ok = false;
     switch (t->kind) {
     case PROTO_TRANSFER_KIND_TRANSFER:
@@ -162,14 +162,37 @@ static ledger_err_t decide_funds(const proto_transfer_t *t, const accounts_recor
     return LEDGER_OK;
 }
 
-/*  The checks once both accounts are loaded: ownership, currencies, a refund's original, the
-    funds. On acceptance of a refund *original holds the original to store. */
+/*  The kind against the records: a deposit comes from, a withdrawal goes to, a settlement
+    account (its record's flag); nothing else touches one. The id alone is not enough: a
+    customer's account may have a settlement id of a currency added later
+    (accounts_open_ensure_funding), and is then an ordinary account. */
+static ledger_err_t decide_settlement(const proto_transfer_t *t, const accounts_record_t *from,
+                                      const accounts_record_t *to, decision_t *d)
+{
+    bool deposit = t->kind == PROTO_TRANSFER_KIND_DEPOSIT,
+         withdrawal = t->kind == PROTO_TRANSFER_KIND_WITHDRAWAL;
+    if (from->settlement == deposit && to->settlement == withdrawal)
+        return LEDGER_OK;
+    if ((deposit && !from->settlement) || (withdrawal && !to->settlement))
+        return refuse(d, DECLINE_INVALID_KIND,
+                      "%s has no settlement account on this ledger: '%s' is a customer's account",
+                      t->currency, deposit ? from->id : to->id);
+    return refuse(d, DECLINE_INVALID_KIND, "a %s must not touch a settlement account",
+                  proto_transfer_kind_name(t->kind));
+}
+
+/*  The checks once both accounts are loaded: the settlement accounts, ownership, currencies, a
+    refund's original, the funds. On acceptance of a refund *original holds the original to
+    store. */
 static ledger_err_t decide_parties(node_ctx_t *ctx, const proto_transfer_t *t,
                                    const accounts_limits_t *limits, const accounts_record_t *from,
                                    const accounts_record_t *to, accounts_transfer_t *original,
                                    decision_t *d)
 {
-    ledger_err_t err = decide_owner(t, from, d);
+    ledger_err_t err = decide_settlement(t, from, to, d);
+    if (err || d->code)
+        return err;
+    err = decide_owner(t, from, d);
     if (err || d->code)
         return err;
     const accounts_record_t *sides[] = {from, to};

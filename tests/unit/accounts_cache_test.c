@@ -102,7 +102,7 @@ static void open_accounts(side_t *s)
 {
     batch_begin(s, T0_MS);
     s->ctx.state = NULL; /* like the node's on_start: written through */
-    assert_int_equal(accounts_open_ensure_funding(&s->ctx), LEDGER_OK);
+    assert_int_equal(accounts_open_ensure_funding(&s->ctx, NULL, 0, NULL), LEDGER_OK);
     store_txn_t *txn = s->txn;
     assert_int_equal(accounts_cache_replay(txn, NULL), LEDGER_OK); /* writes the first mark */
     s->ctx.state = s->cache;

@@ -52,7 +52,7 @@ static inline int setup(void **state)
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     test_node_open(fx, "accounts_test", "accounts", T0_MS);
-    assert_int_equal(accounts_open_ensure_funding(&fx->ctx), LEDGER_OK);
+    assert_int_equal(accounts_open_ensure_funding(&fx->ctx, NULL, 0, NULL), LEDGER_OK);
     *state = fx;
     return 0;
 }

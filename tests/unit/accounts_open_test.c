@@ -172,7 +172,7 @@ static void test_ensure_funding_is_idempotent(void **state)
 {
     fx_t *fx = *state;
     proto_account_t before = account(fx, "funding");
-    assert_int_equal(accounts_open_ensure_funding(&fx->ctx), LEDGER_OK);
+    assert_int_equal(accounts_open_ensure_funding(&fx->ctx, NULL, 0, NULL), LEDGER_OK);
     proto_account_t after = account(fx, "funding");
     assert_memory_equal(&before, &after, sizeof before);
     assert_string_equal(after.name, ACCOUNTS_FUNDING_NAME);
