@@ -147,22 +147,8 @@ enum MHD_Result gateway_payment_api_answer(struct MHD_Connection *conn,
                                            const gateway_submit_job_t *job)
 {
     assert(conn && env && caller && job && job->action.act);
-    switch (job->err) {
-    case LEDGER_OK:
-        break;
-    case LEDGER_E_EXISTS:
-        return gateway_reply_errorf(
-            conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "idempotency_key_reused", "Idempotency-Key",
-            "this Idempotency-Key was already used for a different request; "
-            "use a new key for a new request");
-    case LEDGER_E_INVALID:
-        return gateway_reply_errorf(conn, MHD_HTTP_BAD_REQUEST, "invalid_field", NULL,
-                                    "the request was refused as invalid");
-    case GATEWAY_SUBMIT_STOPPED:
-        return gateway_reply_shutting_down(conn);
-    default:
-        return gateway_transfer_api_store_error(conn, env, job->err, "record the request");
-    }
+    if (job->err)
+        return gateway_transfer_api_answer_failed(conn, env, job->err, "request");
     const gateway_view_action_result_t *res = &job->action_result;
     if (res->refusal)
         return answer_refusal(conn, res->refusal);

@@ -265,24 +265,20 @@ static enum MHD_Result answer_batch(struct MHD_Connection *conn,
     return gateway_reply_json_text(conn, MHD_HTTP_OK, text, size, NULL, 0);
 }
 
-enum MHD_Result gateway_transfer_api_answer(struct MHD_Connection *conn,
-                                            const gateway_transfer_api_env_t *env,
-                                            const gateway_submit_job_t *job)
+enum MHD_Result gateway_transfer_api_answer_failed(struct MHD_Connection *conn,
+                                                   const gateway_transfer_api_env_t *env,
+                                                   ledger_err_t err, const char *what)
 {
-    assert(conn && env && job);
-    if (job->batch)
-        return answer_batch(conn, env, job);
-    switch (job->err) {
-    case LEDGER_OK:
-        break;
+    assert(conn && env && err != LEDGER_OK && what);
+    switch (err) {
     case LEDGER_E_EXISTS:
         return gateway_reply_errorf(
             conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "idempotency_key_reused", "Idempotency-Key",
-            "this Idempotency-Key was already used for a different transfer; "
-            "use a new key for a new transfer");
+            "this Idempotency-Key was already used for a different %s; use a new key for a new %s",
+            what, what);
     case LEDGER_E_INVALID:
         return gateway_reply_errorf(conn, MHD_HTTP_BAD_REQUEST, "invalid_field", NULL,
-                                    "the transfer was refused as invalid");
+                                    "the %s was refused as invalid", what);
     case GATEWAY_SUBMIT_FORBIDDEN: {
         gateway_request_error_t forbidden;
         gateway_batch_forbid(&forbidden);
@@ -290,9 +286,23 @@ enum MHD_Result gateway_transfer_api_answer(struct MHD_Connection *conn,
     }
     case GATEWAY_SUBMIT_STOPPED:
         return gateway_reply_shutting_down(conn);
-    default:
-        return gateway_transfer_api_store_error(conn, env, job->err, "record the transfer");
+    default: {
+        char record[64];
+        snprintf(record, sizeof record, "record the %s", what);
+        return gateway_transfer_api_store_error(conn, env, err, record);
     }
+    }
+}
+
+enum MHD_Result gateway_transfer_api_answer(struct MHD_Connection *conn,
+                                            const gateway_transfer_api_env_t *env,
+                                            const gateway_submit_job_t *job)
+{
+    assert(conn && env && job);
+    if (job->batch)
+        return answer_batch(conn, env, job);
+    if (job->err)
+        return gateway_transfer_api_answer_failed(conn, env, job->err, "transfer");
     const gateway_submit_result_t *res = &job->result;
     size_t size = 0;
     char *text = gateway_view_submitted_text(res, &size);

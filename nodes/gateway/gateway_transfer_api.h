@@ -50,6 +50,15 @@ typedef struct {
 enum MHD_Result gateway_transfer_api_refuse_full(struct MHD_Connection *conn,
                                                  const gateway_transfer_api_env_t *env);
 
+/*  The answer to a submission that failed (err != LEDGER_OK), for a transfer and for a
+    capture, void or refund alike: 422 idempotency_key_reused (LEDGER_E_EXISTS), 400
+    invalid_field (LEDGER_E_INVALID), 403 (GATEWAY_SUBMIT_FORBIDDEN), 503 shutting down
+    (GATEWAY_SUBMIT_STOPPED), else the store error of gateway_transfer_api_store_error.
+    `what` ("transfer", "request") names it in the messages. */
+enum MHD_Result gateway_transfer_api_answer_failed(struct MHD_Connection *conn,
+                                                   const gateway_transfer_api_env_t *env,
+                                                   ledger_err_t err, const char *what);
+
 /*  Logs `err` (what failed: "read the transfer", ...) and answers 503 or 500;
     LEDGER_E_MAP_FULL (no room) is gateway_transfer_api_refuse_full, not logged
     per request (the node loop logs the failed batch). */
