@@ -253,7 +253,7 @@ ledger_err_t accounts_cache_txn_prepare(accounts_cache_t *self, store_txn_t *txn
         self->written_pos = end;
         if (end == self->sweep_count) {
             /* the reserved transfers behind the new mark get their timers first */
-            ledger_err_t err = accounts_holds_persist_reserved(txn, self->reserved, NULL);
+            ledger_err_t err = accounts_holds_persist_reserved(txn, self->reserved, false, NULL);
             if (!err)
                 err = write_mark(txn, self->sweep_mark);
             if (err)
@@ -334,7 +334,7 @@ ledger_err_t accounts_cache_write_all(accounts_cache_t *self, store_txn_t *txn)
             return err;
     }
     uint64_t last = 0;
-    ledger_err_t err = accounts_holds_persist_reserved(txn, self->reserved, NULL);
+    ledger_err_t err = accounts_holds_persist_reserved(txn, self->reserved, true, NULL);
     if (!err)
         err = store_ledger_last_seq(txn, &last);
     if (!err)

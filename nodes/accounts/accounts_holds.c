@@ -142,10 +142,13 @@ ledger_err_t accounts_holds_follow(store_txn_t *txn, accounts_reserved_t *reserv
     if (reserved && before == ACCOUNTS_TRANSFER_RESERVED)
         err = accounts_reserved_remove(reserved, tr->id, &in_set, &durable);
     bool to_set = reserved && tr->state == ACCOUNTS_TRANSFER_RESERVED;
+    bool on_disk = !in_set || durable; /* its old timer's key, if it had one */
     uint8_t key[KEY_MAX];
-    if (!err && was_open && before_due_ms && before_due_ms != due && (!in_set || durable))
+    if (!err && was_open && before_due_ms && before_due_ms != due && on_disk)
         err = del_if_there(txn, key, timer_key(key, before_due_ms, tr->id));
-    if (!err && is_open && due && due != before_due_ms && !to_set)
+    /* a timer on disk for the new state: another due time, or the same one whose key was only
+       in memory (an authorisation that expires at its risk deadline, to the ms) */
+    if (!err && is_open && due && !to_set && (due != before_due_ms || !on_disk))
         err = store_put(txn, STORE_DB_INDEX, key, timer_key(key, due, tr->id), "", 0, 0);
     return err ? err : hold_follow(txn, reserved, tr, before, in_set);
 }
@@ -382,6 +385,8 @@ ledger_err_t accounts_holds_load_reserved(store_txn_t *txn, accounts_reserved_t 
         bool load = !err && tr.state == ACCOUNTS_TRANSFER_RESERVED;
         if (err == LEDGER_E_NOT_FOUND)
             err = LEDGER_OK; /* a stale timer: its run deletes it */
+        /* a stale key (not its transfer's deadline) is the timers run's to delete */
+        load = load && due == tr.risk_deadline_ms;
         if (load) { /* unless its hold has an "hd/" entry from before (accounts_holds_follow) */
             uint8_t key[KEY_MAX];
             store_kv_t hd = {.key = key, .key_size = hold_key(key, tr.from, tr.id)};
@@ -390,6 +395,8 @@ ledger_err_t accounts_holds_load_reserved(store_txn_t *txn, accounts_reserved_t 
                 accounts_reserved_entry_t e = entry_of(&tr, due, true);
                 err = accounts_reserved_add(reserved, &e);
                 *loaded_out += err == LEDGER_OK;
+                if (err == LEDGER_E_EXISTS) /* a rerun of the start (the store's map-full) */
+                    err = LEDGER_OK;
             }
         }
         if (!err)
@@ -415,12 +422,12 @@ static ledger_err_t persist_one(const accounts_reserved_entry_t *e, void *arg)
 }
 
 ledger_err_t accounts_holds_persist_reserved(store_txn_t *txn, accounts_reserved_t *reserved,
-                                             size_t *written_out)
+                                             bool all, size_t *written_out)
 {
     assert(txn && reserved);
     size_t written = 0;
     void *args[] = {txn, reserved, &written};
-    ledger_err_t err = accounts_reserved_each_volatile(reserved, persist_one, args);
+    ledger_err_t err = accounts_reserved_each(reserved, !all, persist_one, args);
     if (written_out)
         *written_out = written;
     return err;

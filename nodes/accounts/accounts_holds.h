@@ -79,8 +79,10 @@ ledger_err_t accounts_holds_list(store_txn_t *txn, const accounts_reserved_t *re
                                  char next[PROTO_TRANSFER_ID_MAX + 1]);
 
 /*  Start-up, after the replay (every reserved transfer has its timer then): puts every
-    reserved transfer (found by its timer) that has no "hd/" entry into `reserved` as durable
-    (outside a transaction of the set); *loaded_out = how many. O(open transfers).
+    reserved transfer (found by its timer, due at its risk deadline) that has no "hd/" entry
+    into `reserved` as durable (outside a transaction of the set; one already there is left
+    as it is, so a rerun of the start loads nothing twice); *loaded_out = how many. O(open
+    transfers).
     LEDGER_E_CORRUPT (a timer key that does not parse), LEDGER_E_NOMEM, store errors. */
 ledger_err_t accounts_holds_load_reserved(store_txn_t *txn, accounts_reserved_t *reserved,
                                           size_t *loaded_out);
@@ -104,12 +106,13 @@ ledger_err_t accounts_holds_timer_del(store_txn_t *txn, uint64_t due_ms, const c
 ledger_err_t accounts_holds_incoming(store_txn_t *txn, const accounts_reserved_t *reserved,
                                      const char *account, bool *any_out);
 
-/*  Writes the "tm/" timer of every volatile entry of `reserved` and marks it durable (in the
-    set's transaction: undone if it is dropped); *written_out (may be NULL) = how many. The
-    balance cache calls it in every transaction that moves its checkpoint mark
-    (accounts_reserved.h). Store errors, LEDGER_E_NOMEM. */
+/*  Writes the "tm/" timer of every volatile entry of `reserved` (of every entry with `all`: a
+    clean stop, whose transaction the store may run twice, outside the set's transactions) and
+    marks it durable (in the set's transaction: undone if it is dropped); *written_out (may be
+    NULL) = how many. The balance cache calls it in every transaction that moves its
+    checkpoint mark (accounts_reserved.h). Store errors, LEDGER_E_NOMEM. */
 ledger_err_t accounts_holds_persist_reserved(store_txn_t *txn, accounts_reserved_t *reserved,
-                                             size_t *written_out);
+                                             bool all, size_t *written_out);
 
 /*  The start-up replay's part (accounts_cache_replay): the transfer of a "hold" entry at or
     after the old mark, if still reserved, gets its "tm/" timer (it may have been volatile when

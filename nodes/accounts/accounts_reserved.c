@@ -215,13 +215,13 @@ void accounts_reserved_due(const accounts_reserved_t *self, uint64_t now_ms, siz
     }
 }
 
-ledger_err_t accounts_reserved_each_volatile(const accounts_reserved_t *self,
-                                             accounts_reserved_fn fn, void *arg)
+ledger_err_t accounts_reserved_each(const accounts_reserved_t *self, bool volatile_only,
+                                    accounts_reserved_fn fn, void *arg)
 {
     assert(self && fn);
     ledger_err_t err = LEDGER_OK;
     for (item_t *it = zlistx_first(self->queue); it && !err; it = zlistx_next(self->queue))
-        if (!it->e.durable && !it->removing)
+        if (!(volatile_only && it->e.durable) && !it->removing)
             err = fn(&it->e, arg);
     return err;
 }

@@ -95,11 +95,12 @@ void accounts_reserved_due(const accounts_reserved_t *self, uint64_t now_ms, siz
                            char (*ids)[PROTO_TRANSFER_ID_MAX + 1], uint64_t *due_out,
                            size_t *count_out, uint64_t *next_due_ms_out);
 
-/*  Calls fn(entry, arg) for every volatile entry not being removed; a non-OK return stops the
-    walk and is returned. For the writer of their timers, who then calls make_durable. */
+/*  Calls fn(entry, arg) for every entry not being removed (only the volatile ones if
+    `volatile_only`); a non-OK return stops the walk and is returned. For the writer of their
+    timers, who then calls make_durable. */
 typedef ledger_err_t (*accounts_reserved_fn)(const accounts_reserved_entry_t *entry, void *arg);
-ledger_err_t accounts_reserved_each_volatile(const accounts_reserved_t *self,
-                                             accounts_reserved_fn fn, void *arg);
+ledger_err_t accounts_reserved_each(const accounts_reserved_t *self, bool volatile_only,
+                                    accounts_reserved_fn fn, void *arg);
 
 /* Marks transfer `id` durable (undone if the transaction is dropped). LEDGER_E_NOMEM. */
 ledger_err_t accounts_reserved_make_durable(accounts_reserved_t *self, const char *id);

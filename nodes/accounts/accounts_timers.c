@@ -44,8 +44,14 @@ static ledger_err_t fire(node_ctx_t *ctx, uint64_t due_ms, const char *id)
     ledger_err_t err = accounts_record_transfer_get(ctx->txn, id, &tr);
     if (err && err != LEDGER_E_NOT_FOUND)
         return err;
-    if (err || accounts_holds_due_ms(&tr) != due_ms)
-        return accounts_holds_timer_del(ctx->txn, due_ms, id); /* stale */
+    if (err || accounts_holds_due_ms(&tr) != due_ms) { /* stale: its key, or its entry */
+        accounts_reserved_t *reserved = accounts_book_reserved(ctx);
+        bool was_there = false;
+        err = reserved && (err || tr.state != ACCOUNTS_TRANSFER_RESERVED)
+                  ? accounts_reserved_remove(reserved, id, &was_there, NULL)
+                  : LEDGER_OK;
+        return err ? err : accounts_holds_timer_del(ctx->txn, due_ms, id);
+    }
     if (tr.state == ACCOUNTS_TRANSFER_RESERVED)
         return time_out(ctx, &tr);
     return accounts_timers_expire(ctx, &tr);

@@ -177,10 +177,47 @@ static void node_read_monitors(node_t *self, const zmq_pollitem_t *items, size_t
     pthread_mutex_unlock(&self->stats_lock);
 }
 
+/*  Binds the feed's endpoint again after node_feed_drop; the port may not be free yet (libzmq
+    closes the listener on its I/O thread): then the next turn tries again. */
+static void node_feed_rebind(node_t *self)
+{
+    if (zsock_bind(self->feed, "%s", self->config.feed) < 0)
+        return;
+    self->feed_unbound = false;
+    node_log_write(NODE_LOG_INFO, "event=feed_rebound feed=%s", self->config.feed);
+}
+
+/*  The allow list changed (a key may have been denied): zauth judges a connection at its
+    handshake only, and a PUB cannot refuse single messages, so the feed's endpoint is unbound,
+    which closes every subscription (libzmq ends the sessions its listener accepted), and bound
+    again. Allowed subscribers reconnect by themselves and pass zauth again; a denied key does
+    not. The feed is best effort (DESIGN.md): what it publishes meanwhile is lost to them. */
+static void node_feed_drop(node_t *self)
+{
+    char *endpoint = zsock_last_endpoint(self->feed); /* as bound: a wildcard resolved */
+    if (!endpoint || zsock_unbind(self->feed, "%s", endpoint) != 0) {
+        node_log_write(NODE_LOG_ERROR, "event=feed_unbind_failed feed=%s error=\"%s\"",
+                       self->config.feed, endpoint ? zmq_strerror(zmq_errno()) : "no endpoint");
+        zstr_free(&endpoint);
+        return;
+    }
+    node_log_write(NODE_LOG_INFO,
+                   "event=feed_subscriptions_dropped feed=%s reason=\"the allow list changed\"",
+                   endpoint);
+    zstr_free(&endpoint);
+    self->feed_unbound = true;
+    node_feed_rebind(self);
+}
+
 /* Rereads the allow dir if it changed (node_keys_refresh: at most once a second). */
 static void node_refresh_keys(node_t *self)
 {
-    if (!node_keys_refresh(self->keys, clock_mono_ms()))
+    bool reloaded = node_keys_refresh(self->keys, clock_mono_ms());
+    if (node_keys_take_dropped(self->keys))
+        node_feed_drop(self);
+    else if (self->feed_unbound)
+        node_feed_rebind(self);
+    if (!reloaded)
         return;
     pthread_mutex_lock(&self->stats_lock);
     node_keys_table_state(self->keys, &self->stats.links.allow);

@@ -41,6 +41,7 @@ struct node_t {
     store_t *store;
     zsock_t *inbox;
     zsock_t *feed;
+    bool feed_unbound; /* its endpoint was unbound to drop subscriptions: bind again */
     relay_t *relay;
     node_keys_t *keys; /* CURVE identity, zauth, peer table: outlives the sockets */
     int wake_fd;

@@ -25,6 +25,7 @@ struct node_keys_t {
     uint64_t last_check_ms;  /* the last look at the allow dir's stamp (node_keys_refresh) */
     uint64_t last_miss_ms;   /* the last lookup miss that looked at the dir at once */
     node_keys_table_t table; /* allowed_keys unused here: node_keys_table_state fills it */
+    bool keys_dropped;       /* a reload left out a key the table had: node_keys_take_dropped */
     size_t peer_count;
     char peer_names[RELAY_PEERS_MAX][CURVE_KEYS_NAME_MAX + 1];
     char peer_keys[RELAY_PEERS_MAX][CURVE_KEYS_Z85_BYTES];
@@ -211,6 +212,10 @@ static void reload(node_keys_t *self)
 {
     char why[NODE_KEYS_WHY_BYTES] = "";
     ledger_err_t err = curve_allow_reload(self->allow, why, sizeof why);
+    /* Any successful reload, not only one that lost a key of this table: zauth reads the dir
+       itself, so a key allowed and denied again between two of our looks (once a second)
+       may have connected without ever being in this table. */
+    self->keys_dropped = self->keys_dropped || err == LEDGER_OK;
     if (err) {
         self->table.reload_failures++;
         if (!self->table.reload_failing)
@@ -243,6 +248,14 @@ static bool check_dir(node_keys_t *self, uint64_t now_ms, bool now)
         return false;
     reload(self);
     return true;
+}
+
+bool node_keys_take_dropped(node_keys_t *self)
+{
+    assert(self);
+    bool dropped = self->keys_dropped;
+    self->keys_dropped = false;
+    return dropped;
 }
 
 bool node_keys_refresh(node_keys_t *self, uint64_t now_ms)

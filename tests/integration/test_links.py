@@ -523,6 +523,37 @@ class AllowListTest(LinksTest):
         self.assertTrue(all(a["type"] == "account.reply" for a in answers[:-1]), answers)
         self.assert_refused("accounts", "unauthenticated", "account.query", 1)
 
+    def test_a_denied_key_stops_hearing_a_feed_it_subscribed_to(self):
+        """A PUB cannot refuse single messages: on a deny the node drops its feed's
+        subscriptions (unbinds and binds again, node.c). The denied SUB hears nothing after
+        that, while a SUB with a key still allowed reconnects by itself and hears again."""
+        self.mesh.keys_tool("allow", "harness", "--to", "accounts", "--dir", self.mesh.keys_dir)
+        denied = self.peer("accounts", "harness", zmq.SUB)
+        kept = self.peer("accounts", "gateway", zmq.SUB)
+
+        def hears(socks):
+            status, t = self.mesh.transfer("carol", "bob", 100)
+            self.assertEqual(status, 202, t)
+            self.mesh.wait_final(t["id"])
+            got = []
+            for sock in socks:
+                n = 0
+                while sock.poll(100):
+                    sock.recv_multipart()
+                    n += 1
+                got.append(n)
+            return all(got)
+        wait_until(lambda: hears([denied, kept]), 30, "both SUBs to hear the feed", interval=0.1)
+        self.mesh.keys_tool("deny", "harness", "--to", "accounts", "--dir", self.mesh.keys_dir)
+        wait_until(lambda: "event=feed_subscriptions_dropped" in self.mesh.log("accounts"), 10,
+                   "the accounts node to drop its feed's subscriptions")
+        while denied.poll(200):  # what was published before the drop
+            denied.recv_multipart()
+        wait_until(lambda: hears([kept]), 30, "the allowed SUB to hear the feed again",
+                   interval=0.1)
+        self.assertFalse(denied.poll(int(SILENCE_S * 1000)), "the denied SUB still hears")
+        self.assertIn("event=feed_rebound", self.mesh.log("accounts"))
+
     def allow_state(self, node):
         status, body, _ = self.mesh.admin(node, "GET", "/health")
         samples = self.mesh.metrics(node)

@@ -116,7 +116,7 @@ static ledger_err_t count_one(const accounts_reserved_entry_t *e, void *arg)
 static size_t volatile_entries(accounts_reserved_t *set)
 {
     size_t n = 0;
-    assert_int_equal(accounts_reserved_each_volatile(set, count_one, &n), LEDGER_OK);
+    assert_int_equal(accounts_reserved_each(set, true, count_one, &n), LEDGER_OK);
     return n;
 }
 
@@ -173,7 +173,7 @@ static void test_a_dropped_batch_takes_back_its_adds_and_its_removes(void **stat
     next_batch(fx);
     proto_msg_t b = requested(fx, "t2", "alice", "bob", 100, "GBP");
     apply_ok(fx, &b);
-    assert_int_equal(accounts_holds_persist_reserved(fx->txn, set_of(fx), NULL), LEDGER_OK);
+    assert_int_equal(accounts_holds_persist_reserved(fx->txn, set_of(fx), false, NULL), LEDGER_OK);
     assert_int_equal(volatile_entries(set_of(fx)), 0);
     bool was_there = false, durable = false;
     assert_int_equal(accounts_reserved_remove(set_of(fx), "t1", &was_there, &durable), LEDGER_OK);
@@ -268,7 +268,8 @@ static void test_risk_deadlines_in_memory_and_on_disk_both_fire(void **state)
     proto_msg_t b = requested(fx, "t2", "alice", "bob", 200, "GBP");
     apply_ok(fx, &b);
     size_t written = 0;
-    assert_int_equal(accounts_holds_persist_reserved(fx->txn, set_of(fx), &written), LEDGER_OK);
+    assert_int_equal(accounts_holds_persist_reserved(fx->txn, set_of(fx), false, &written),
+                     LEDGER_OK);
     assert_int_equal(written, 2);
     assert_int_equal(tm_entries(fx), 2);
     next_batch(fx);
@@ -290,6 +291,57 @@ static void test_risk_deadlines_in_memory_and_on_disk_both_fire(void **state)
     assert_books_ok(fx);
 }
 
+/*  Found by review: an authorisation that expires at its risk deadline to the ms keeps the
+    same due time, and still needs its timer on disk (the risk deadline's was only in memory). */
+static void test_an_authorisation_expiring_at_its_risk_deadline_gets_its_timer(void **state)
+{
+    fx_t *fx = *state;
+    proto_msg_t m = requested_manual(fx, "t1", "alice", "bob", 200);
+    m.body.transfer.expires_at_ms = fx->ctx.now_ms + ACCOUNTS_RISK_TIMEOUT_DEFAULT_MS;
+    apply_ok(fx, &m);
+    assert_int_equal(transfer_state(fx, "t1").risk_deadline_ms, m.body.transfer.expires_at_ms);
+    assert_int_equal(tm_entries(fx), 0);
+    approve(fx, "t1");
+    assert_int_equal(transfer_state(fx, "t1").state, ACCOUNTS_TRANSFER_AUTHORIZED);
+    assert_int_equal(tm_entries(fx), 1);
+    next_batch(fx);
+    fx->ctx.now_ms = m.body.transfer.expires_at_ms;
+    assert_int_equal(run_timers(fx), 1);
+    assert_int_equal(transfer_state(fx, "t1").state, ACCOUNTS_TRANSFER_EXPIRED);
+    assert_books_ok(fx);
+}
+
+/*  Found by review: the store may run a clean stop's transaction twice (a map-full), and the
+    start's; the second run of each must write and load what the first did. */
+static void test_a_clean_stop_and_a_start_run_twice_lose_nothing(void **state)
+{
+    fx_t *fx = *state;
+    proto_msg_t a = requested(fx, "t1", "alice", "bob", 300, "GBP");
+    apply_ok(fx, &a);
+    assert_int_equal(accounts_cache_write_all(fx->ctx.state, fx->txn), LEDGER_OK);
+    assert_int_equal(tm_entries(fx), 1);
+    /* the first run's writes are gone with its transaction; the marks in memory are not */
+    uint8_t key[3 + 8 + 2] = {'t', 'm', '/'};
+    uint64_t due = transfer_state(fx, "t1").risk_deadline_ms;
+    for (int i = 0; i < 8; i++)
+        key[3 + i] = (uint8_t)(due >> (56 - 8 * i));
+    memcpy(key + 11, "t1", 2);
+    assert_int_equal(store_del(fx->txn, STORE_DB_INDEX, key, sizeof key), LEDGER_OK);
+    assert_int_equal(tm_entries(fx), 0);
+    assert_int_equal(accounts_cache_write_all(fx->ctx.state, fx->txn), LEDGER_OK);
+    assert_int_equal(tm_entries(fx), 1);
+
+    accounts_reserved_t *fresh = accounts_reserved_new();
+    assert_non_null(fresh);
+    size_t loaded = 0;
+    assert_int_equal(accounts_holds_load_reserved(fx->txn, fresh, &loaded), LEDGER_OK);
+    assert_int_equal(loaded, 1);
+    assert_int_equal(accounts_holds_load_reserved(fx->txn, fresh, &loaded), LEDGER_OK);
+    assert_int_equal(loaded, 0);
+    assert_int_equal(accounts_reserved_count(fresh), 1);
+    accounts_reserved_destroy(&fresh);
+}
+
 #define T(name) T_BOTH(name)
 #define T_MEM(name)                                                                                \
     {                                                                                              \
@@ -301,4 +353,6 @@ TEST_MAIN(T(test_holds_are_listed_by_transfer_id_in_pages),
           T_MEM(test_a_reserved_hold_is_in_memory_and_only_an_authorised_one_in_the_index),
           T_MEM(test_a_dropped_batch_takes_back_its_adds_and_its_removes),
           T_MEM(test_holds_from_before_and_the_start_up_load),
-          T_MEM(test_risk_deadlines_in_memory_and_on_disk_both_fire))
+          T_MEM(test_risk_deadlines_in_memory_and_on_disk_both_fire),
+          T_MEM(test_an_authorisation_expiring_at_its_risk_deadline_gets_its_timer),
+          T_MEM(test_a_clean_stop_and_a_start_run_twice_lose_nothing))
