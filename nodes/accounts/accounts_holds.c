@@ -299,6 +299,56 @@ static ledger_err_t timer_decode(const store_kv_t *kv, uint64_t *due_ms,
     return strlen(id) == id_len ? LEDGER_OK : LEDGER_E_CORRUPT;
 }
 
+/*  One timer met by timers_walk, in due order: non-OK stops the walk with that error (never
+    LEDGER_E_NOT_FOUND: the walk's own end), *stop stops it without one. */
+typedef ledger_err_t (*timer_visit_fn)(uint64_t due_ms, const char *id, void *arg, bool *stop);
+
+/* Walks the "tm/" keys in due order, one cursor in `txn` (visits must not write the index). */
+static ledger_err_t timers_walk(store_txn_t *txn, timer_visit_fn visit, void *arg)
+{
+    store_cursor_t *cur;
+    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
+    if (err)
+        return err;
+    bool stop = false;
+    store_kv_t kv = {.key = ACCOUNTS_TIMERS_PREFIX, .key_size = PREFIX_LEN};
+    err = store_cursor_get(cur, STORE_SEEK, &kv);
+    while (!err && !stop && kv.key_size >= PREFIX_LEN &&
+           memcmp(kv.key, ACCOUNTS_TIMERS_PREFIX, PREFIX_LEN) == 0) {
+        uint64_t due = 0;
+        char id[PROTO_TRANSFER_ID_MAX + 1];
+        err = timer_decode(&kv, &due, id);
+        if (!err)
+            err = visit(due, id, arg, &stop);
+        if (!err && !stop)
+            err = store_cursor_get(cur, STORE_NEXT, &kv);
+    }
+    store_cursor_close(&cur);
+    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+}
+
+typedef struct {
+    uint64_t now_ms;
+    size_t max;
+    char (*ids)[PROTO_TRANSFER_ID_MAX + 1];
+    uint64_t *due_out;
+    size_t *count_out;
+    uint64_t *next_due_ms_out;
+} due_walk_t;
+
+static ledger_err_t visit_due(uint64_t due_ms, const char *id, void *arg, bool *stop)
+{
+    due_walk_t *w = arg;
+    if (due_ms > w->now_ms || *w->count_out == w->max) {
+        *w->next_due_ms_out = due_ms;
+        *stop = true;
+        return LEDGER_OK;
+    }
+    text_copy(w->ids[*w->count_out], sizeof *w->ids, id);
+    w->due_out[(*w->count_out)++] = due_ms;
+    return LEDGER_OK;
+}
+
 ledger_err_t accounts_holds_due(store_txn_t *txn, uint64_t now_ms, size_t max,
                                 char (*ids)[PROTO_TRANSFER_ID_MAX + 1], uint64_t *due_out,
                                 size_t *count_out, uint64_t *next_due_ms_out)
@@ -306,29 +356,27 @@ ledger_err_t accounts_holds_due(store_txn_t *txn, uint64_t now_ms, size_t max,
     assert(txn && ids && due_out && count_out && next_due_ms_out);
     *count_out = 0;
     *next_due_ms_out = 0;
-    store_cursor_t *cur;
-    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
-    if (err)
-        return err;
-    store_kv_t kv = {.key = ACCOUNTS_TIMERS_PREFIX, .key_size = PREFIX_LEN};
-    err = store_cursor_get(cur, STORE_SEEK, &kv);
-    while (!err && kv.key_size >= PREFIX_LEN &&
-           memcmp(kv.key, ACCOUNTS_TIMERS_PREFIX, PREFIX_LEN) == 0) {
-        uint64_t due = 0;
-        char id[PROTO_TRANSFER_ID_MAX + 1];
-        err = timer_decode(&kv, &due, id);
-        if (err)
-            break;
-        if (due > now_ms || *count_out == max) {
-            *next_due_ms_out = due;
-            break;
-        }
-        memcpy(ids[*count_out], id, sizeof id);
-        due_out[(*count_out)++] = due;
-        err = store_cursor_get(cur, STORE_NEXT, &kv);
-    }
-    store_cursor_close(&cur);
-    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+    due_walk_t w = {now_ms, max, ids, due_out, count_out, next_due_ms_out};
+    return timers_walk(txn, visit_due, &w);
+}
+
+typedef struct {
+    store_txn_t *txn;
+    const char *account;
+    bool *any_out;
+} incoming_walk_t;
+
+static ledger_err_t visit_incoming(uint64_t due_ms, const char *id, void *arg, bool *stop)
+{
+    (void)due_ms;
+    incoming_walk_t *w = arg;
+    accounts_transfer_t tr;
+    ledger_err_t err = accounts_record_transfer_get(w->txn, id, &tr);
+    if (err == LEDGER_E_NOT_FOUND)
+        return LEDGER_OK; /* a stale timer (its transfer pruned) */
+    *w->any_out = !err && accounts_holds_open_state(tr.state) && strcmp(tr.to, w->account) == 0;
+    *stop = *w->any_out;
+    return err;
 }
 
 ledger_err_t accounts_holds_incoming(store_txn_t *txn, const accounts_reserved_t *reserved,
@@ -338,29 +386,38 @@ ledger_err_t accounts_holds_incoming(store_txn_t *txn, const accounts_reserved_t
     *any_out = reserved && accounts_reserved_pays_into(reserved, account);
     if (*any_out)
         return LEDGER_OK;
-    store_cursor_t *cur;
-    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
+    incoming_walk_t w = {txn, account, any_out};
+    return timers_walk(txn, visit_incoming, &w);
+}
+
+typedef struct {
+    store_txn_t *txn;
+    accounts_reserved_t *reserved;
+    size_t *loaded_out;
+} load_walk_t;
+
+static ledger_err_t visit_load(uint64_t due_ms, const char *id, void *arg, bool *stop)
+{
+    (void)stop;
+    load_walk_t *w = arg;
+    accounts_transfer_t tr;
+    ledger_err_t err = accounts_record_transfer_get(w->txn, id, &tr);
+    /* a stale key (its transfer gone, moved on, or another deadline) is the timers run's */
+    if (err == LEDGER_E_NOT_FOUND ||
+        (!err && (tr.state != ACCOUNTS_TRANSFER_RESERVED || due_ms != tr.risk_deadline_ms)))
+        return LEDGER_OK;
     if (err)
         return err;
-    store_kv_t kv = {.key = ACCOUNTS_TIMERS_PREFIX, .key_size = PREFIX_LEN};
-    err = store_cursor_get(cur, STORE_SEEK, &kv);
-    while (!err && !*any_out && kv.key_size >= PREFIX_LEN &&
-           memcmp(kv.key, ACCOUNTS_TIMERS_PREFIX, PREFIX_LEN) == 0) {
-        uint64_t due = 0;
-        char id[PROTO_TRANSFER_ID_MAX + 1];
-        accounts_transfer_t tr;
-        err = timer_decode(&kv, &due, id);
-        if (!err)
-            err = accounts_record_transfer_get(txn, id, &tr);
-        if (err == LEDGER_E_NOT_FOUND)
-            err = LEDGER_OK; /* a stale timer (its transfer pruned) */
-        else if (!err)
-            *any_out = accounts_holds_open_state(tr.state) && strcmp(tr.to, account) == 0;
-        if (!err && !*any_out)
-            err = store_cursor_get(cur, STORE_NEXT, &kv);
-    }
-    store_cursor_close(&cur);
-    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+    /* unless its hold has an "hd/" entry from before (accounts_holds_follow) */
+    uint8_t key[KEY_MAX];
+    store_kv_t hd = {.key = key, .key_size = hold_key(key, tr.from, tr.id)};
+    err = store_get(w->txn, STORE_DB_INDEX, hd.key, hd.key_size, &hd.val, &hd.val_size);
+    if (err != LEDGER_E_NOT_FOUND)
+        return err;
+    accounts_reserved_entry_t e = entry_of(&tr, due_ms, true);
+    err = accounts_reserved_add(w->reserved, &e);
+    *w->loaded_out += err == LEDGER_OK;
+    return err == LEDGER_E_EXISTS ? LEDGER_OK : err; /* EXISTS: a rerun of the start */
 }
 
 ledger_err_t accounts_holds_load_reserved(store_txn_t *txn, accounts_reserved_t *reserved,
@@ -368,42 +425,8 @@ ledger_err_t accounts_holds_load_reserved(store_txn_t *txn, accounts_reserved_t 
 {
     assert(txn && reserved && loaded_out);
     *loaded_out = 0;
-    store_cursor_t *cur;
-    ledger_err_t err = store_cursor_open(txn, STORE_DB_INDEX, &cur);
-    if (err)
-        return err;
-    store_kv_t kv = {.key = ACCOUNTS_TIMERS_PREFIX, .key_size = PREFIX_LEN};
-    err = store_cursor_get(cur, STORE_SEEK, &kv);
-    while (!err && kv.key_size >= PREFIX_LEN &&
-           memcmp(kv.key, ACCOUNTS_TIMERS_PREFIX, PREFIX_LEN) == 0) {
-        uint64_t due = 0;
-        char id[PROTO_TRANSFER_ID_MAX + 1];
-        accounts_transfer_t tr;
-        err = timer_decode(&kv, &due, id);
-        if (!err)
-            err = accounts_record_transfer_get(txn, id, &tr);
-        bool load = !err && tr.state == ACCOUNTS_TRANSFER_RESERVED;
-        if (err == LEDGER_E_NOT_FOUND)
-            err = LEDGER_OK; /* a stale timer: its run deletes it */
-        /* a stale key (not its transfer's deadline) is the timers run's to delete */
-        load = load && due == tr.risk_deadline_ms;
-        if (load) { /* unless its hold has an "hd/" entry from before (accounts_holds_follow) */
-            uint8_t key[KEY_MAX];
-            store_kv_t hd = {.key = key, .key_size = hold_key(key, tr.from, tr.id)};
-            err = store_get(txn, STORE_DB_INDEX, hd.key, hd.key_size, &hd.val, &hd.val_size);
-            if (err == LEDGER_E_NOT_FOUND) {
-                accounts_reserved_entry_t e = entry_of(&tr, due, true);
-                err = accounts_reserved_add(reserved, &e);
-                *loaded_out += err == LEDGER_OK;
-                if (err == LEDGER_E_EXISTS) /* a rerun of the start (the store's map-full) */
-                    err = LEDGER_OK;
-            }
-        }
-        if (!err)
-            err = store_cursor_get(cur, STORE_NEXT, &kv);
-    }
-    store_cursor_close(&cur);
-    return err == LEDGER_E_NOT_FOUND ? LEDGER_OK : err;
+    load_walk_t w = {txn, reserved, loaded_out};
+    return timers_walk(txn, visit_load, &w);
 }
 
 /* accounts_reserved_fn: writes the timer of a volatile entry and marks it durable. */
