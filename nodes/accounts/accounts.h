@@ -17,6 +17,9 @@
       accounts_refund.h  refunds: the original's refunded amount
       accounts_timers.h  the node's own deadlines: expiry, risk timeout
       accounts_holds.h   the open-holds and timers indexes
+      accounts_reserved.h the reserved transfers' holds and risk deadlines,
+                         in memory (owned by the balance cache)
+      accounts_kinds.h   the kinds of ledger entries
       accounts_step.h    the pieces every saga step is made of
       accounts_open.h    the funding account, opening accounts with their
                          deposit, the demo accounts
