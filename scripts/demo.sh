@@ -40,7 +40,16 @@ stop_nodes() {
   done
 }
 
-if [ "${1:-}" = stop ]; then stop_nodes; echo "demo stopped"; exit 0; fi
+case "${1:-}" in
+  stop) stop_nodes; echo "demo stopped"; exit 0 ;;
+  "") ;;
+  -h|--help)
+    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+    echo "Ports: the gateway's HTTP port is LEDGER_HTTP_PORT (8080); the nodes' admin ports"
+    echo "(8181-8183) and message ports (7101-7302) are fixed: one demo per machine."
+    exit 0 ;;
+  *) echo "usage: scripts/demo.sh [stop|--help]" >&2; exit 2 ;;
+esac
 
 scripts/setup.sh --with-web
 echo "demo: building"

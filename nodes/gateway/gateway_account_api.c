@@ -359,15 +359,21 @@ static json_t *account_holds_json(const proto_account_reply_t *rep)
     return body;
 }
 
+/* One ledger entry; `memo` only on the entries that have one (the controls' audit entries). */
 static json_t *ledger_row_json(const proto_ledger_row_t *e)
 {
     char at[CLOCK_UTC_TEXT_SIZE];
-    return json_pack(
+    json_t *row = json_pack(
         "{s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:s, s:I}", "seq", (json_int_t)e->seq, "account",
         gateway_reply_string(e->account), "transfer", gateway_reply_string(e->transfer), "kind",
         gateway_reply_string(e->kind), "amount", (json_int_t)e->amount_minor, "balance_after",
         (json_int_t)e->balance_after_minor, "held_after", (json_int_t)e->held_after_minor, "at",
         clock_format_utc(e->ts_ms, at), "ts_ms", (json_int_t)e->ts_ms);
+    if (row && e->memo[0] && json_object_set_new(row, "memo", gateway_reply_string(e->memo)) != 0) {
+        json_decref(row);
+        row = NULL;
+    }
+    return row;
 }
 
 /* A 200/201 account.reply: the page or the one account. */

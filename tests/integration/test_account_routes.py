@@ -38,6 +38,11 @@ class AccountRoutesTest(MeshTest):
         audit = [e for e in self.ledger("dave") if e["kind"] in ("status", "overdraft")]
         self.assertEqual(len(audit), 2, audit)
         self.assertTrue(all(e["amount"] == 0 for e in audit), audit)
+        # who changed what, on the ledger route too (memo only on audit entries)
+        self.assertEqual(sorted(e["memo"].split(": ", 1)[1] for e in audit),
+                         ["0 -> 2500", "active -> frozen"], audit)
+        self.assertFalse(any("memo" in e for e in self.ledger("dave")
+                             if e["kind"] not in ("status", "overdraft")))
         status, again = self.mesh.get("/api/accounts/dave")
         self.assertEqual((again["status"], again["overdraft_limit"]), ("frozen", 2500))
         # a frozen account's debit is declined account_frozen
