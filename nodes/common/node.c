@@ -177,13 +177,23 @@ static void node_read_monitors(node_t *self, const zmq_pollitem_t *items, size_t
     pthread_mutex_unlock(&self->stats_lock);
 }
 
-/*  Binds the feed's endpoint again after node_feed_drop; the port may not be free yet (libzmq
-    closes the listener on its I/O thread): then the next turn tries again. */
-static void node_feed_rebind(node_t *self)
+/*  Binds the feed's endpoint again after node_feed_drop. The port may not be free yet (libzmq
+    closes the listener on its I/O thread): the first try is at once, then one every
+    NODE_FEED_REBIND_RETRY_MS; a failure is logged at error every retry after the first
+    (the feed is dark meanwhile: subscribers keep retrying by themselves). */
+static void node_feed_rebind(node_t *self, uint64_t now_ms)
 {
-    if (zsock_bind(self->feed, "%s", self->config.feed) < 0)
+    if (self->feed_retry_ms && now_ms < self->feed_retry_ms)
         return;
+    if (zsock_bind(self->feed, "%s", self->config.feed) < 0) {
+        if (self->feed_retry_ms)
+            node_log_write(NODE_LOG_ERROR, "event=feed_rebind_failed feed=%s error=\"%s\"",
+                           self->config.feed, zmq_strerror(zmq_errno()));
+        self->feed_retry_ms = now_ms + NODE_FEED_REBIND_RETRY_MS;
+        return;
+    }
     self->feed_unbound = false;
+    self->feed_retry_ms = 0;
     node_log_write(NODE_LOG_INFO, "event=feed_rebound feed=%s", self->config.feed);
 }
 
@@ -192,31 +202,37 @@ static void node_feed_rebind(node_t *self)
     which closes every subscription (libzmq ends the sessions its listener accepted), and bound
     again. Allowed subscribers reconnect by themselves and pass zauth again; a denied key does
     not. The feed is best effort (DESIGN.md): what it publishes meanwhile is lost to them. */
-static void node_feed_drop(node_t *self)
+static void node_feed_drop(node_t *self, uint64_t now_ms)
 {
+    if (self->feed_unbound) /* dropped already: nothing is subscribed */
+        return;
     char *endpoint = zsock_last_endpoint(self->feed); /* as bound: a wildcard resolved */
     if (!endpoint || zsock_unbind(self->feed, "%s", endpoint) != 0) {
         node_log_write(NODE_LOG_ERROR, "event=feed_unbind_failed feed=%s error=\"%s\"",
                        self->config.feed, endpoint ? zmq_strerror(zmq_errno()) : "no endpoint");
         zstr_free(&endpoint);
+        self->feed_drop_pending = true; /* tried again on the next turn */
         return;
     }
     node_log_write(NODE_LOG_INFO,
                    "event=feed_subscriptions_dropped feed=%s reason=\"the allow list changed\"",
                    endpoint);
     zstr_free(&endpoint);
+    self->feed_drop_pending = false;
     self->feed_unbound = true;
-    node_feed_rebind(self);
+    self->feed_retry_ms = 0;
+    node_feed_rebind(self, now_ms);
 }
 
 /* Rereads the allow dir if it changed (node_keys_refresh: at most once a second). */
 static void node_refresh_keys(node_t *self)
 {
-    bool reloaded = node_keys_refresh(self->keys, clock_mono_ms());
-    if (node_keys_take_dropped(self->keys))
-        node_feed_drop(self);
-    else if (self->feed_unbound)
-        node_feed_rebind(self);
+    uint64_t now_ms = clock_mono_ms();
+    bool reloaded = node_keys_refresh(self->keys, now_ms);
+    if (node_keys_take_dropped(self->keys) || self->feed_drop_pending)
+        node_feed_drop(self, now_ms);
+    if (self->feed_unbound)
+        node_feed_rebind(self, now_ms);
     if (!reloaded)
         return;
     pthread_mutex_lock(&self->stats_lock);

@@ -21,10 +21,11 @@
 #include "node_monitor.h"
 #include "node_seen.h"
 
-#define NODE_ANSWERS_MAX 8192     /* acks/nacks from peers read per turn */
-#define NODE_IDLE_MS 1000         /* longest poll when nothing is due */
-#define NODE_FAILURE_PAUSE_MS 200 /* wait after a failed batch before the next one */
-#define NODE_US_PER_MS 1000u      /* microseconds per millisecond */
+#define NODE_ANSWERS_MAX 8192          /* acks/nacks from peers read per turn */
+#define NODE_IDLE_MS 1000              /* longest poll when nothing is due */
+#define NODE_FEED_REBIND_RETRY_MS 1000 /* between two tries to bind the feed again */
+#define NODE_FAILURE_PAUSE_MS 200      /* wait after a failed batch before the next one */
+#define NODE_US_PER_MS 1000u           /* microseconds per millisecond */
 #define NODE_INBOX_MSG_MAX_BYTES RELAY_MSG_MAX_BYTES /* peers send what their relays send */
 #define NODE_SOCKET_HWM_MESSAGES RELAY_HWM_MESSAGES  /* inbox and feed queue as the relay's */
 #define NODE_TYPE_NAME_BYTES 32                      /* a message type name, for log lines */
@@ -41,7 +42,9 @@ struct node_t {
     store_t *store;
     zsock_t *inbox;
     zsock_t *feed;
-    bool feed_unbound; /* its endpoint was unbound to drop subscriptions: bind again */
+    bool feed_unbound;      /* its endpoint was unbound to drop subscriptions: bind again */
+    bool feed_drop_pending; /* the unbind failed: tried again next turn */
+    uint64_t feed_retry_ms; /* the next bind try after a failed one (mono ms; 0: at once) */
     relay_t *relay;
     node_keys_t *keys; /* CURVE identity, zauth, peer table: outlives the sockets */
     int wake_fd;

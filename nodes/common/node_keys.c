@@ -212,10 +212,10 @@ static void reload(node_keys_t *self)
 {
     char why[NODE_KEYS_WHY_BYTES] = "";
     ledger_err_t err = curve_allow_reload(self->allow, why, sizeof why);
-    /* Any successful reload, not only one that lost a key of this table: zauth reads the dir
-       itself, so a key allowed and denied again between two of our looks (once a second)
-       may have connected without ever being in this table. */
-    self->keys_dropped = self->keys_dropped || err == LEDGER_OK;
+    /* Any change, not only one that lost a key of this table, and a failed reload too: zauth
+       reads the dir itself, so a key allowed and denied again between two of our looks (once
+       a second), or denied beside a bad file, may be subscribed without this table knowing. */
+    self->keys_dropped = true;
     if (err) {
         self->table.reload_failures++;
         if (!self->table.reload_failing)

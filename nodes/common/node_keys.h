@@ -103,10 +103,11 @@ const curve_allow_entry_t *node_keys_peer(node_keys_t *self, const char *user_id
     or tried. Node loop's thread; false and nothing in plaintext. */
 bool node_keys_refresh(node_keys_t *self, uint64_t now_ms);
 
-/*  True once after the allow table was reloaded (by node_keys_refresh or node_keys_peer: the
-    dir changed, maybe a deny): the node then drops its feed's subscriptions, which zauth judged
-    at their handshake only (node.c). Any change counts, since zauth reads the dir on its own
-    and may have let in a key this table never saw. Node loop's thread. */
+/*  True once after the allow dir changed and the table was reloaded or a reload was tried (by
+    node_keys_refresh or node_keys_peer; maybe a deny): the node then drops its feed's
+    subscriptions, which zauth judged at their handshake only (node.c). Any change counts,
+    failed reloads too, since zauth reads the dir on its own and may have let in a key this
+    table never saw. Node loop's thread. */
 bool node_keys_take_dropped(node_keys_t *self);
 
 /* The table's size and reload state (node loop's thread). */

@@ -243,7 +243,8 @@ static ledger_err_t viewers_of(store_txn_t *txn, const char *transfer_id, void *
         return LEDGER_OK; /* no transfer anyone can see: operators only */
     if (err)
         return err;
-    return gateway_owners_viewers(NULL, txn, NULL, rec->req.from, rec->req.to, viewers);
+    return gateway_owners_viewers(NULL, txn, NULL, rec->req.from, rec->req.to, rec->req.currency,
+                                  viewers);
 }
 
 static ledger_err_t name_event_viewers(store_txn_t *txn, void *arg, char *note, size_t note_size)

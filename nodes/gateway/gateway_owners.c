@@ -117,15 +117,17 @@ static ledger_err_t owner_or_none(gateway_owners_cache_t *cache, store_txn_t *tx
 
 ledger_err_t gateway_owners_viewers(gateway_owners_cache_t *cache, store_txn_t *txn,
                                     const char *sender, const char *from, const char *to,
-                                    char viewers[2][PROTO_ACCOUNT_ID_MAX + 1])
+                                    const char *currency, char viewers[2][PROTO_ACCOUNT_ID_MAX + 1])
 {
     assert(txn && from && to && viewers);
+    const char *settlement = currency ? proto_settlement_id(currency) : NULL;
     ledger_err_t err = LEDGER_OK;
+    viewers[0][0] = viewers[1][0] = '\0';
     if (sender && sender[0])
         text_copy_cut(viewers[0], PROTO_ACCOUNT_ID_MAX + 1, sender);
-    else
+    else if (!settlement || strcmp(from, settlement) != 0)
         err = owner_or_none(cache, txn, from, viewers[0]);
-    if (!err)
+    if (!err && (!settlement || strcmp(to, settlement) != 0))
         err = owner_or_none(cache, txn, to, viewers[1]);
     if (!err && strcmp(viewers[0], viewers[1]) == 0)
         viewers[1][0] = '\0';

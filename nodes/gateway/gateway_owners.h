@@ -105,10 +105,14 @@ ledger_err_t gateway_owners_accounts(store_txn_t *txn, const char *principal, co
     (gateway_events.h): viewers[0] = `sender` when given (non-NULL, non-empty: the principal
     that sent it, who owns `from` or deposited), else the owner of `from`; viewers[1] = the
     owner of `to` unless it is viewers[0]. "" where there is none (a settlement account, an
-    account the map does not know). At most two gets, none for owners in `cache` (may be
-    NULL). Store errors, LEDGER_E_CORRUPT. */
+    account the map does not know). With `currency` (may be NULL), the settlement account of
+    that currency has no owner even if the map names one: a customer's account opened under a
+    settlement id before its currency existed (accounts_open.h) is not shown the withdrawals
+    of others. At most two gets, none for owners in `cache` (may be NULL). Store errors,
+    LEDGER_E_CORRUPT. */
 ledger_err_t gateway_owners_viewers(gateway_owners_cache_t *cache, store_txn_t *txn,
                                     const char *sender, const char *from, const char *to,
+                                    const char *currency,
                                     char viewers[2][PROTO_ACCOUNT_ID_MAX + 1]);
 
 /* Indexes transfer `transfer_id` for `principal` (idempotent). */

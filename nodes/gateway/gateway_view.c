@@ -448,7 +448,8 @@ ledger_err_t gateway_view_submit_new(node_ctx_t *ctx, const char *principal,
     /* An operator's refund: the payee (who owns `from`) is its viewer, not the operator. */
     const char *sender = req->operator_scope ? NULL : principal;
     if (!err)
-        err = gateway_owners_viewers(ctx->state, ctx->txn, sender, req->from, req->to, viewers);
+        err = gateway_owners_viewers(ctx->state, ctx->txn, sender, req->from, req->to,
+                                     req->currency, viewers);
     if (!err)
         err = gateway_view_event_append(ctx, rec, &step, viewers);
     if (!err)

@@ -162,8 +162,8 @@ ledger_err_t gateway_view_record_write(node_ctx_t *ctx, gateway_view_record_t *r
     /* Its viewers are decided here, once: the owners of from and to (gateway_events.h). */
     char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
     if (!err)
-        err =
-            gateway_owners_viewers(ctx->state, ctx->txn, NULL, rec->req.from, rec->req.to, viewers);
+        err = gateway_owners_viewers(ctx->state, ctx->txn, NULL, rec->req.from, rec->req.to,
+                                     rec->req.currency, viewers);
     if (!err)
         err = gateway_view_event_append(ctx, rec, step, viewers);
     return err;

@@ -123,7 +123,7 @@ static ledger_err_t round_collect(store_txn_t *txn, round_t *r)
 static ledger_err_t delete_view(store_txn_t *txn, const due_view_t *d)
 {
     char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
-    ledger_err_t err = gateway_owners_viewers(NULL, txn, NULL, d->from, d->to, viewers);
+    ledger_err_t err = gateway_owners_viewers(NULL, txn, NULL, d->from, d->to, NULL, viewers);
     for (size_t i = 0; !err && i < 2; i++) {
         if (viewers[i][0])
             err = gateway_owners_unindex_transfer(txn, viewers[i], d->id);

@@ -171,10 +171,22 @@ static void test_the_owner_cache_keeps_found_owners_only(void **state)
     assert_int_equal(gateway_owners_owns(NULL, other_txn, "alice", "acc-1", &yes), LEDGER_OK);
     assert_false(yes); /* the store of the other dir has no such owner */
     char viewers[2][PROTO_ACCOUNT_ID_MAX + 1];
-    assert_int_equal(gateway_owners_viewers(cache, other_txn, NULL, "acc-1", "acc-2", viewers),
-                     LEDGER_OK);
+    assert_int_equal(
+        gateway_owners_viewers(cache, other_txn, NULL, "acc-1", "acc-2", NULL, viewers), LEDGER_OK);
     assert_string_equal(viewers[0], "alice");
     assert_string_equal(viewers[1], "");
+    /* a customer who owns an account under EUR's settlement id (opened before EUR had one)
+       views its own GBP transfers, never another's EUR withdrawal */
+    assert_int_equal(gateway_owners_put(other_txn, "funding-eur", "mallory", NULL), LEDGER_OK);
+    assert_int_equal(
+        gateway_owners_viewers(NULL, other_txn, "bob", "bob-eur", "funding-eur", "EUR", viewers),
+        LEDGER_OK);
+    assert_string_equal(viewers[0], "bob");
+    assert_string_equal(viewers[1], "");
+    assert_int_equal(
+        gateway_owners_viewers(NULL, other_txn, "bob", "bob", "funding-eur", "GBP", viewers),
+        LEDGER_OK);
+    assert_string_equal(viewers[1], "mallory");
     test_store_close_writing(other_dir, &other, &other_txn);
 
     enum { MANY = 20000 }; /* more than fit without collisions */
