@@ -30,42 +30,6 @@ static ledger_err_t check_actor(node_ctx_t *ctx, const proto_action_t *a,
     return LEDGER_E_INVALID;
 }
 
-/* Settles `captured` of the authorised transfer `tr`; the rest of its hold is released. */
-static ledger_err_t capture(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr,
-                            int64_t captured)
-{
-    accounts_record_t from, to;
-    ledger_err_t err = accounts_step_load_party(ctx, tr->from, &from);
-    if (!err)
-        err = accounts_step_load_party(ctx, tr->to, &to);
-    if (err)
-        return err;
-    if (from.held_minor < tr->amount_minor)
-        return LEDGER_E_CORRUPT; /* the hold this transfer placed is gone */
-    int64_t from_balance, from_held, to_balance;
-    if (money_sub(from.balance_minor, captured, &from_balance) ||
-        money_sub(from.held_minor, tr->amount_minor, &from_held) ||
-        money_add(to.balance_minor, captured, &to_balance))
-        return LEDGER_E_OVERFLOW;
-    from.balance_minor = from_balance;
-    from.held_minor = from_held;
-    to.balance_minor = to_balance;
-    err = accounts_step_entry(ctx, &from, tr->id, ACCOUNTS_KIND_CAPTURE, -captured,
-                              -tr->amount_minor);
-    if (!err)
-        err = accounts_step_entry(ctx, &to, tr->id, ACCOUNTS_KIND_CREDIT, captured, 0);
-    if (err)
-        return err;
-    tr->captured_minor = captured;
-    proto_msg_t out;
-    accounts_step_msg_start(&out, PROTO_TRANSFER_SETTLED, tr->id);
-    accounts_step_to_proto(tr, &out.body.transfer);
-    out.body.transfer.captured_minor = captured;
-    const char *peers[] = {NODE_PEER_GATEWAY};
-    return accounts_step_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_SETTLED, &out, peers,
-                                 ACCOUNTS_COUNT_OF(peers));
-}
-
 static ledger_err_t void_it(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)
 {
     ledger_err_t err = accounts_step_release(ctx, tr, ACCOUNTS_KIND_VOID);
@@ -105,5 +69,5 @@ ledger_err_t accounts_capture_apply(node_ctx_t *ctx, const proto_msg_t *msg, cha
                      (long long)a->amount_minor, (long long)tr.amount_minor);
         return LEDGER_E_INVALID;
     }
-    return capture(ctx, msg, &tr, a->amount_minor);
+    return accounts_step_settle(ctx, msg, &tr, a->amount_minor, ACCOUNTS_KIND_CAPTURE);
 }

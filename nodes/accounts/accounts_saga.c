@@ -337,37 +337,7 @@ static ledger_err_t on_approved(node_ctx_t *ctx, const proto_msg_t *msg, account
 {
     if (tr->capture == PROTO_CAPTURE_MANUAL)
         return authorize(ctx, msg, tr);
-    accounts_record_t from, to;
-    ledger_err_t err = accounts_step_load_party(ctx, tr->from, &from);
-    if (!err)
-        err = accounts_step_load_party(ctx, tr->to, &to);
-    if (err)
-        return err;
-    if (from.held_minor < tr->amount_minor)
-        return LEDGER_E_CORRUPT; /* the hold this transfer placed is gone */
-    int64_t from_balance, from_held, to_balance;
-    if (money_sub(from.balance_minor, tr->amount_minor, &from_balance) ||
-        money_sub(from.held_minor, tr->amount_minor, &from_held) ||
-        money_add(to.balance_minor, tr->amount_minor, &to_balance))
-        return LEDGER_E_OVERFLOW;
-    from.balance_minor = from_balance;
-    from.held_minor = from_held;
-    to.balance_minor = to_balance;
-
-    err = accounts_step_entry(ctx, &from, tr->id, ACCOUNTS_KIND_DEBIT, -tr->amount_minor,
-                              -tr->amount_minor);
-    if (!err)
-        err = accounts_step_entry(ctx, &to, tr->id, ACCOUNTS_KIND_CREDIT, tr->amount_minor, 0);
-    if (err)
-        return err;
-    tr->captured_minor = tr->amount_minor;
-    proto_msg_t out;
-    accounts_step_msg_start(&out, PROTO_TRANSFER_SETTLED, tr->id);
-    accounts_step_to_proto(tr, &out.body.transfer);
-    out.body.transfer.captured_minor = tr->amount_minor;
-    const char *peers[] = {NODE_PEER_GATEWAY};
-    return accounts_step_advance(ctx, msg, tr, ACCOUNTS_TRANSFER_SETTLED, &out, peers,
-                                 COUNT_OF(peers));
+    return accounts_step_settle(ctx, msg, tr, tr->amount_minor, ACCOUNTS_KIND_DEBIT);
 }
 
 static ledger_err_t on_rejected(node_ctx_t *ctx, const proto_msg_t *msg, accounts_transfer_t *tr)

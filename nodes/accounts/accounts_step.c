@@ -96,6 +96,41 @@ ledger_err_t accounts_step_release(node_ctx_t *ctx, const accounts_transfer_t *t
     return accounts_step_entry(ctx, &from, tr->id, kind, 0, -tr->amount_minor);
 }
 
+ledger_err_t accounts_step_settle(node_ctx_t *ctx, const proto_msg_t *cause,
+                                  accounts_transfer_t *tr, int64_t captured, const char *kind)
+{
+    assert(tr && kind && captured > 0 && captured <= tr->amount_minor);
+    accounts_record_t from, to;
+    ledger_err_t err = accounts_step_load_party(ctx, tr->from, &from);
+    if (!err)
+        err = accounts_step_load_party(ctx, tr->to, &to);
+    if (err)
+        return err;
+    if (from.held_minor < tr->amount_minor)
+        return LEDGER_E_CORRUPT; /* the hold this transfer placed is gone */
+    int64_t from_balance, from_held, to_balance;
+    if (money_sub(from.balance_minor, captured, &from_balance) ||
+        money_sub(from.held_minor, tr->amount_minor, &from_held) ||
+        money_add(to.balance_minor, captured, &to_balance))
+        return LEDGER_E_OVERFLOW;
+    from.balance_minor = from_balance;
+    from.held_minor = from_held;
+    to.balance_minor = to_balance;
+    err = accounts_step_entry(ctx, &from, tr->id, kind, -captured, -tr->amount_minor);
+    if (!err)
+        err = accounts_step_entry(ctx, &to, tr->id, ACCOUNTS_KIND_CREDIT, captured, 0);
+    if (err)
+        return err;
+    tr->captured_minor = captured;
+    proto_msg_t out;
+    accounts_step_msg_start(&out, PROTO_TRANSFER_SETTLED, tr->id);
+    accounts_step_to_proto(tr, &out.body.transfer);
+    out.body.transfer.captured_minor = captured;
+    const char *peers[] = {NODE_PEER_GATEWAY};
+    return accounts_step_advance(ctx, cause, tr, ACCOUNTS_TRANSFER_SETTLED, &out, peers,
+                                 ACCOUNTS_COUNT_OF(peers));
+}
+
 void accounts_step_to_proto(const accounts_transfer_t *tr, proto_transfer_t *out)
 {
     assert(tr && out);

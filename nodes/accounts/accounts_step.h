@@ -69,6 +69,14 @@ ledger_err_t accounts_step_entry(node_ctx_t *ctx, accounts_record_t *acct, const
 /* Loads an account an open transfer refers to: it must exist (else LEDGER_E_CORRUPT). */
 ledger_err_t accounts_step_load_party(node_ctx_t *ctx, const char *id, accounts_record_t *rec);
 
+/*  Settles `captured` (1..amount) of the reserved or authorised transfer `tr`: its whole hold
+    leaves the source's held amount, `captured` its balance (one entry of `kind`: debit for an
+    automatic transfer, capture for a manual one; the rest is released), the payee gets a
+    credit, and transfer.settled with captured_minor goes to the gateway. LEDGER_E_CORRUPT if
+    the hold is not there, LEDGER_E_OVERFLOW, store and emit errors. */
+ledger_err_t accounts_step_settle(node_ctx_t *ctx, const proto_msg_t *cause,
+                                  accounts_transfer_t *tr, int64_t captured, const char *kind);
+
 /*  Releases the hold of the open transfer `tr` on its source: held -= amount,
     one ledger entry of `kind` (release, void, expire). LEDGER_E_CORRUPT if
     the hold is not there. */

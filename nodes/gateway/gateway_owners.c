@@ -312,3 +312,14 @@ ledger_err_t gateway_owners_transfers(store_txn_t *txn, const char *principal, c
                 sizeof ids[0]};
     return walk(txn, &w, count_out, more_out);
 }
+
+ledger_err_t gateway_owners_check_transfer(store_txn_t *txn, const gateway_auth_caller_t *caller,
+                                           const char *transfer_id)
+{
+    assert(txn && caller && transfer_id);
+    if (gateway_owners_sees_all(caller))
+        return LEDGER_OK;
+    bool sees = false;
+    ledger_err_t err = gateway_owners_sees_transfer(txn, caller->principal.id, transfer_id, &sees);
+    return err ? err : sees ? LEDGER_OK : LEDGER_E_NOT_FOUND;
+}

@@ -124,6 +124,12 @@ ledger_err_t gateway_owners_index_transfer(store_txn_t *txn, const char *princip
 ledger_err_t gateway_owners_unindex_transfer(store_txn_t *txn, const char *principal,
                                              const char *transfer_id);
 
+/*  LEDGER_OK if `caller` may read transfer `transfer_id` (an operator: any; a customer: one
+    indexed for it), else LEDGER_E_NOT_FOUND, the answer of a transfer that does not exist.
+    Store errors. */
+ledger_err_t gateway_owners_check_transfer(store_txn_t *txn, const gateway_auth_caller_t *caller,
+                                           const char *transfer_id);
+
 /* *sees_out: true if transfer `transfer_id` is indexed for `principal` (one get). */
 ledger_err_t gateway_owners_sees_transfer(store_txn_t *txn, const char *principal,
                                           const char *transfer_id, bool *sees_out);

@@ -34,12 +34,9 @@ static ledger_err_t read_currency(const gateway_transfer_api_env_t *env,
     if (!rec)
         return LEDGER_E_NOMEM;
     store_txn_t *txn = NULL;
-    bool sees = gateway_owners_sees_all(caller);
     ledger_err_t err = store_txn_begin(env->store, false, &txn);
-    if (!err && !sees)
-        err = gateway_owners_sees_transfer(txn, caller->principal.id, id, &sees);
-    if (!err && !sees)
-        err = LEDGER_E_NOT_FOUND; /* another's transfer: the answer of a missing one */
+    if (!err)
+        err = gateway_owners_check_transfer(txn, caller, id); /* another's: as a missing one */
     if (!err)
         err = gateway_view_record_get(txn, id, rec);
     if (!err)

@@ -62,12 +62,9 @@ enum MHD_Result gateway_transfer_api_get(struct MHD_Connection *conn,
         return gateway_reply_not_found(conn, "no transfer with this id");
     store_txn_t *txn = NULL;
     json_t *transfer = NULL;
-    bool sees = gateway_owners_sees_all(caller);
     ledger_err_t err = store_txn_begin(env->store, false, &txn);
-    if (!err && !sees)
-        err = gateway_owners_sees_transfer(txn, caller->principal.id, id, &sees);
-    if (!err && !sees)
-        err = LEDGER_E_NOT_FOUND; /* another's transfer: the answer of a missing one */
+    if (!err)
+        err = gateway_owners_check_transfer(txn, caller, id); /* another's: as a missing one */
     if (!err)
         err = gateway_view_transfer_get(txn, id, &transfer);
     store_txn_abort(&txn);
